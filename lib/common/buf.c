@@ -1,0 +1,81 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void registry_buf_init(registry_buf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->limit = limit;
+}
+
+void registry_buf_free(registry_buf *b)
+{
+	free(b->data);
+	registry_buf_init(b, b->limit);
+}
+
+static int reserve(registry_buf *b, size_t extra)
+{
+	if (extra > SIZE_MAX - b->len - 1)
+		return REGISTRY_ETOOLARGE;
+	size_t need = b->len + extra + 1;
+	if (b->limit && b->len + extra > b->limit)
+		return REGISTRY_ETOOLARGE;
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	char *p = realloc(b->data, cap);
+	if (!p)
+		return REGISTRY_ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int registry_buf_append(registry_buf *b, const void *data, size_t len)
+{
+	int rc = reserve(b, len);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int registry_buf_puts(registry_buf *b, const char *s)
+{
+	return registry_buf_append(b, s, strlen(s));
+}
+
+int registry_buf_printf(registry_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return REGISTRY_EINVAL;
+	int rc = reserve(b, (size_t)n);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+char *registry_buf_detach(registry_buf *b)
+{
+	char *p = b->data;
+	if (!p)
+		p = calloc(1, 1);
+	registry_buf_init(b, b->limit);
+	return p;
+}

@@ -1,0 +1,56 @@
+/*
+ * Private helpers shared by every module of the library. Not installed.
+ */
+#ifndef REGISTRY_INTERNAL_H
+#define REGISTRY_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <registry/registry.h>
+
+#define REGISTRY_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define REGISTRY_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Entry of every public function that can fail: lazy global init, then the
+ * thread's last-error record cleared. Returns 0 or an error code.
+ */
+int registry__enter(void);
+
+/* Record a failure and return @code, so callers write `return registry__fail(...)`. */
+int registry__fail(int code, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+int registry__vfail(int code, const char *fmt, va_list ap);
+/* Attach HTTP details to the current record (after registry__fail). */
+void registry__error_set_http(int status, const char *url);
+void registry__error_set_registry(const char *registry_code, const char *detail);
+void registry__error_clear(void);
+
+/* Allocation: NULL-safe strdup; calloc with overflow check. */
+char *registry__strdup(const char *s);
+char *registry__strndup(const char *s, size_t n);
+void *registry__calloc(size_t n, size_t size);
+/* Wipe then free a secret string (sodium_memzero). */
+void registry__free_secret(char *s);
+/* Replace *slot with a copy of s (NULL allowed); 0 or REGISTRY_ENOMEM. */
+int registry__set_string(char **slot, const char *s);
+
+/* A growable byte buffer, always NUL-terminated, with an optional size cap. */
+typedef struct registry_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit; /* 0: no limit */
+} registry_buf;
+
+void registry_buf_init(registry_buf *b, size_t limit);
+void registry_buf_free(registry_buf *b);
+/* 0, REGISTRY_ENOMEM, or REGISTRY_ETOOLARGE when the limit would be passed. */
+int registry_buf_append(registry_buf *b, const void *data, size_t len);
+int registry_buf_puts(registry_buf *b, const char *s);
+int registry_buf_printf(registry_buf *b, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+/* Hand the data over to the caller (free with registry_free) and reset. */
+char *registry_buf_detach(registry_buf *b);
+
+#endif
