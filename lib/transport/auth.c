@@ -1,0 +1,403 @@
+/*
+ * Authentication: Basic to the registry's own origin, Bearer tokens from the
+ * realm the registry names (Docker token spec, OAuth2 refresh tokens), a
+ * token cache per scope with expiry, and the safety rules for realms.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "client_impl.h"
+
+int registry__client_do_external(registry_client *c, const registry__request *req,
+                                 const char *authorization, registry__response *resp);
+
+static struct timespec now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+void registry__tokens_clear(registry_client *c)
+{
+	for (size_t i = 0; i < c->ntokens; i++) {
+		free(c->tokens[i].scope);
+		registry__free_secret(c->tokens[i].token);
+	}
+	free(c->tokens);
+	c->tokens = NULL;
+	c->ntokens = 0;
+}
+
+static registry__token *token_find(registry_client *c, const char *scope)
+{
+	for (size_t i = 0; i < c->ntokens; i++)
+		if (strcmp(c->tokens[i].scope, scope) == 0)
+			return &c->tokens[i];
+	return NULL;
+}
+
+static void token_drop(registry_client *c, const char *scope)
+{
+	registry__token *t = token_find(c, scope ? scope : "");
+	if (!t)
+		return;
+	free(t->scope);
+	registry__free_secret(t->token);
+	*t = c->tokens[--c->ntokens];
+}
+
+static int token_valid(const registry__token *t)
+{
+	struct timespec n = now_mono();
+	return n.tv_sec < t->expires.tv_sec ||
+	       (n.tv_sec == t->expires.tv_sec && n.tv_nsec < t->expires.tv_nsec);
+}
+
+static int basic_value(const char *user, const char *pass, char **out)
+{
+	size_t ul = strlen(user), pl = strlen(pass ? pass : "");
+	size_t raw_len = ul + 1 + pl;
+	char *raw = malloc(raw_len + 1);
+	size_t b64_len = sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_ORIGINAL);
+	char *val = malloc(b64_len + sizeof("Basic "));
+	if (!raw || !val) {
+		free(raw);
+		free(val);
+		return REGISTRY_ENOMEM;
+	}
+	memcpy(raw, user, ul);
+	raw[ul] = ':';
+	memcpy(raw + ul + 1, pass ? pass : "", pl);
+	memcpy(val, "Basic ", 6);
+	sodium_bin2base64(val + 6, b64_len, (unsigned char *)raw, raw_len,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	sodium_memzero(raw, raw_len);
+	free(raw);
+	*out = val;
+	return 0;
+}
+
+/* The realm comes from the server: only https (http when the registry
+ * itself is plain-HTTP loopback or insecure), no userinfo, no link-local or
+ * cloud metadata host. */
+static int check_realm(registry_client *c, const char *realm)
+{
+	CURLU *u = curl_url();
+	if (!u)
+		return REGISTRY_ENOMEM;
+	char *scheme = NULL, *user = NULL, *host = NULL;
+	int rc = 0;
+	if (curl_url_set(u, CURLUPART_URL, realm, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		rc = registry__fail(REGISTRY_EPROTOCOL, "token realm '%.200s' is not a URL", realm);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+		rc = registry__fail(REGISTRY_EPROTOCOL, "token realm carries user info; refused");
+		goto out;
+	}
+	int base_plain = c->base_url && strncmp(c->base_url, "http:", 5) == 0;
+	if (strcasecmp(scheme, "https") != 0 &&
+	    !(strcasecmp(scheme, "http") == 0 && (c->insecure || (base_plain && c->loopback)))) {
+		rc = registry__fail(REGISTRY_EPROTOCOL,
+		                    "token realm '%.200s' must use https; refused", realm);
+		goto out;
+	}
+	char h[64] = "";
+	size_t hl = strlen(host);
+	if (hl < sizeof(h)) {
+		memcpy(h, host[0] == '[' ? host + 1 : host, hl);
+		h[strcspn(h, "]")] = '\0';
+	}
+	struct in_addr a4;
+	struct in6_addr a6;
+	int bad = strcasecmp(host, "metadata.google.internal") == 0 || strcasecmp(host, "metadata") == 0;
+	if (inet_pton(AF_INET, h, &a4) == 1) {
+		uint32_t a = ntohl(a4.s_addr);
+		bad |= (a >> 16) == 0xA9FE || a == 0; /* 169.254.0.0/16, 0.0.0.0 */
+	} else if (inet_pton(AF_INET6, h, &a6) == 1) {
+		bad |= IN6_IS_ADDR_LINKLOCAL(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6);
+	}
+	if (bad)
+		rc = registry__fail(REGISTRY_EPROTOCOL,
+		                    "token realm host '%.100s' is link-local or a metadata service; refused",
+		                    host);
+out:
+	curl_free(scheme);
+	curl_free(user);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int append_param(registry_buf *b, const char *name, const char *value, char *sep)
+{
+	char *esc = curl_easy_escape(NULL, value, 0);
+	if (!esc)
+		return REGISTRY_ENOMEM;
+	int rc = registry_buf_printf(b, "%c%s=%s", *sep, name, esc);
+	curl_free(esc);
+	*sep = '&';
+	return rc;
+}
+
+/* Seconds since the epoch of an RFC 3339 time, or -1. */
+static long long parse_rfc3339(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return -1;
+	while (*end == '.' || (*end >= '0' && *end <= '9'))
+		end++;
+	long off = 0;
+	if (*end == '+' || *end == '-') {
+		int hh = 0, mm = 0;
+		if (sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2)
+			return -1;
+		off = (hh * 3600L + mm * 60L) * (*end == '+' ? 1 : -1);
+	} else if (*end != 'Z' && *end != 'z') {
+		return -1;
+	}
+	return (long long)timegm(&tm) - off;
+}
+
+static int store_token(registry_client *c, const char *scope, const char *body, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "token");
+	if (!cJSON_IsString(tok) || !*tok->valuestring)
+		tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	if (!cJSON_IsString(tok) || !*tok->valuestring) {
+		cJSON_Delete(root);
+		return registry__fail(REGISTRY_EPROTOCOL, "token response has no token");
+	}
+	long long expires_in = 60;
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	if (cJSON_IsNumber(exp) && exp->valuedouble >= 1 && exp->valuedouble < 1e9)
+		expires_in = (long long)exp->valuedouble;
+	const cJSON *iss = cJSON_GetObjectItemCaseSensitive(root, "issued_at");
+	if (cJSON_IsString(iss)) {
+		long long at = parse_rfc3339(iss->valuestring);
+		long long age = at >= 0 ? (long long)time(NULL) - at : 0;
+		if (age > 0 && age < expires_in)
+			expires_in -= age; /* part of its life is gone already */
+	}
+	/* Renew a little before the end: 10% of the lifetime, at most 30 s. */
+	long long margin = expires_in / 10 > 30 ? 30 : expires_in / 10;
+	struct timespec exp_at = now_mono();
+	exp_at.tv_sec += (time_t)(expires_in - margin);
+
+	registry__token *t = token_find(c, scope);
+	if (!t) {
+		registry__token *grown = realloc(c->tokens, (c->ntokens + 1) * sizeof(*grown));
+		if (!grown) {
+			cJSON_Delete(root);
+			return REGISTRY_ENOMEM;
+		}
+		c->tokens = grown;
+		t = &c->tokens[c->ntokens];
+		memset(t, 0, sizeof(*t));
+		if (!(t->scope = registry__strdup(scope))) {
+			cJSON_Delete(root);
+			return REGISTRY_ENOMEM;
+		}
+		c->ntokens++;
+	}
+	registry__free_secret(t->token);
+	t->token = registry__strdup(tok->valuestring);
+	sodium_memzero(tok->valuestring, strlen(tok->valuestring));
+	t->expires = exp_at;
+	cJSON_Delete(root);
+	return t->token ? 0 : REGISTRY_ENOMEM;
+}
+
+static int token_request(registry_client *c, const char *scope, int oauth_post,
+                         registry__response *resp)
+{
+	registry_buf url, form;
+	registry_buf_init(&url, 16384);
+	registry_buf_init(&form, 16384);
+	char sep = strchr(c->realm, '?') ? '&' : '?';
+	int rc = registry_buf_puts(&url, c->realm);
+	char *scopes = registry__strdup(scope ? scope : "");
+	char *authorization = NULL;
+	if (!scopes)
+		rc = REGISTRY_ENOMEM;
+	if (oauth_post) {
+		char fsep = '\0';
+		if (!rc)
+			rc = append_param(&form, "grant_type", "refresh_token", &fsep);
+		if (!rc && c->service)
+			rc = append_param(&form, "service", c->service, &fsep);
+		if (!rc)
+			rc = append_param(&form, "client_id", "libregistry", &fsep);
+		if (!rc)
+			rc = append_param(&form, "refresh_token", c->identity_token, &fsep);
+		if (!rc && *scopes)
+			rc = append_param(&form, "scope", scopes, &fsep);
+		/* the first separator written was '\0': drop it */
+		if (!rc && form.len)
+			memmove(form.data, form.data + 1, form.len--);
+	} else {
+		if (!rc && c->service)
+			rc = append_param(&url, "service", c->service, &sep);
+		char *save = NULL;
+		for (char *s = strtok_r(scopes, " ", &save); !rc && s; s = strtok_r(NULL, " ", &save))
+			rc = append_param(&url, "scope", s, &sep);
+		if (!rc && c->username)
+			rc = basic_value(c->username, c->password, &authorization);
+	}
+	if (!rc) {
+		static const char *const form_headers[] = {
+			"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL};
+		static const char *const get_headers[] = {"Accept: application/json", NULL};
+		registry__request req = {
+			.method = oauth_post ? "POST" : "GET",
+			.url = url.data,
+			.headers = oauth_post ? form_headers : get_headers,
+			.body = oauth_post ? form.data : NULL,
+			.body_len = oauth_post ? form.len : 0,
+			.body_limit = REGISTRY__JSON_LIMIT,
+		};
+		rc = registry__client_do_external(c, &req, authorization, resp);
+	}
+	c->token_fetches++;
+	registry__free_secret(authorization);
+	if (form.data)
+		sodium_memzero(form.data, form.len);
+	registry_buf_free(&form);
+	registry_buf_free(&url);
+	free(scopes);
+	return rc;
+}
+
+static int fetch_token(registry_client *c, const char *scope)
+{
+	if (!c->realm)
+		return registry__fail(REGISTRY_EPROTOCOL, "bearer challenge without a realm");
+	int rc = check_realm(c, c->realm);
+	if (rc)
+		return rc;
+	registry__response resp;
+	registry__response_init(&resp);
+	if (c->identity_token) {
+		rc = token_request(c, scope, 1, &resp);
+		if (!rc && (resp.status == 404 || resp.status == 405))
+			rc = token_request(c, scope, 0, &resp); /* no OAuth2 endpoint: the GET form */
+	} else {
+		rc = token_request(c, scope, 0, &resp);
+	}
+	if (!rc) {
+		if (resp.status == 200) {
+			rc = store_token(c, scope ? scope : "", resp.body.data, resp.body.len);
+		} else if (resp.status == 401 || resp.status == 403) {
+			if (c->username || c->identity_token)
+				rc = registry__fail(REGISTRY_EAUTH,
+				                    "token server refused the credentials of '%s' (HTTP %ld)",
+				                    c->username ? c->username : "<identity token>", resp.status);
+			else
+				rc = registry__fail(REGISTRY_EAUTH,
+				                    "token server refused anonymous access (HTTP %ld); "
+				                    "credentials are needed", resp.status);
+			registry__error_set_http((int)resp.status, c->realm);
+		} else {
+			rc = registry__response_fail(&resp, "fetching a bearer token");
+		}
+	}
+	if (resp.body.data)
+		sodium_memzero(resp.body.data, resp.body.len);
+	registry__response_free(&resp);
+	return rc;
+}
+
+int registry__auth_header(registry_client *c, const char *scope, char **out)
+{
+	*out = NULL;
+	if (c->auth_scheme == REGISTRY_AUTH_BASIC && c->username)
+		return basic_value(c->username, c->password, out);
+	if (c->auth_scheme != REGISTRY_AUTH_BEARER)
+		return 0;
+	const char *key = scope ? scope : "";
+	registry__token *t = token_find(c, key);
+	if (t && !token_valid(t)) {
+		token_drop(c, key);
+		t = NULL;
+	}
+	if (!t) {
+		int rc = fetch_token(c, scope);
+		if (rc)
+			return rc;
+		t = token_find(c, key);
+		if (!t)
+			return registry__fail(REGISTRY_EIO, "token cache lost its entry");
+	}
+	size_t n = strlen(t->token) + sizeof("Bearer ");
+	if (!(*out = malloc(n)))
+		return REGISTRY_ENOMEM;
+	snprintf(*out, n, "Bearer %s", t->token);
+	return 0;
+}
+
+int registry__auth_on_401(registry_client *c, const char *scope, const registry__response *resp,
+                          int round)
+{
+	registry__challenges ch;
+	const char *url = resp->url ? resp->url : c->registry;
+	if (!resp->www_authenticate || registry__challenges_parse(&ch, resp->www_authenticate) != 0) {
+		int rc = registry__fail(REGISTRY_EAUTH, "%s: HTTP 401 without a usable challenge", url);
+		registry__error_set_http(401, url);
+		return rc;
+	}
+	int rc = 0;
+	const registry__challenge *bearer = registry__challenges_find(&ch, "bearer");
+	const registry__challenge *basic = registry__challenges_find(&ch, "basic");
+	if (bearer) {
+		const char *realm = registry__challenge_param(bearer, "realm");
+		const char *service = registry__challenge_param(bearer, "service");
+		const char *error = registry__challenge_param(bearer, "error");
+		c->auth_scheme = REGISTRY_AUTH_BEARER;
+		if (!realm) {
+			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: bearer challenge without realm", url);
+		} else if ((rc = registry__set_string(&c->realm, realm)) == 0 &&
+		           (rc = registry__set_string(&c->service, service)) == 0) {
+			token_drop(c, scope);
+			if (round >= 2) {
+				int denied = error && strcmp(error, "insufficient_scope") == 0;
+				if (denied && (c->username || c->identity_token))
+					rc = registry__fail(REGISTRY_EDENIED, "%s: the token does not grant '%s'",
+					                    url, scope ? scope : "");
+				else if (denied)
+					rc = registry__fail(REGISTRY_EAUTH,
+					                    "%s: anonymous access does not grant '%s'; credentials are needed",
+					                    url, scope ? scope : "");
+				else
+					rc = registry__fail(REGISTRY_EAUTH, "%s: the registry rejected the token (%s)",
+					                    url, error ? error : "no reason given");
+			}
+		}
+	} else if (basic) {
+		c->auth_scheme = REGISTRY_AUTH_BASIC;
+		if (!c->username)
+			rc = registry__fail(REGISTRY_EAUTH,
+			                    "%s: the registry requires authentication and no credentials are set", url);
+		else if (round >= 1)
+			rc = registry__fail(REGISTRY_EAUTH, "%s: the registry refused the credentials of '%s'",
+			                    url, c->username);
+	} else {
+		rc = registry__fail(REGISTRY_EUNSUPPORTED, "%s: unsupported auth scheme '%s'", url,
+		                    ch.items[0].scheme);
+	}
+	if (rc)
+		registry__error_set_http(401, url);
+	registry__challenges_free(&ch);
+	return rc;
+}

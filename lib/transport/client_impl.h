@@ -1,0 +1,54 @@
+/* The client handle's fields, shared by the transport's source files. */
+#ifndef REGISTRY_CLIENT_IMPL_H
+#define REGISTRY_CLIENT_IMPL_H
+
+#include "transport.h"
+
+typedef struct registry__token {
+	char *scope; /* "" for a scope-less token */
+	char *token;
+	struct timespec expires; /* CLOCK_MONOTONIC */
+} registry__token;
+
+struct registry_client {
+	char *registry;  /* as given: host[:port] */
+	char *api_host;  /* host[:port] used in URLs */
+	char *base_url;  /* scheme://api_host once chosen */
+	int loopback;
+	int insecure;
+	int tls_verify;
+	char *ca_file, *ca_path, *cert_file, *key_file;
+	char *user_agent;
+	char *proxy; /* NULL: environment */
+	int proxy_set;
+	long connect_ms, low_speed_seconds, low_speed_bytes;
+	int retries;
+	long backoff_ms, max_wait_ms;
+	int max_parallel;
+	struct curl_slist *resolve;
+
+	char *username, *password, *identity_token;
+
+	/* What the registry told us. */
+	int auth_scheme;
+	char *realm, *service;
+	registry__token *tokens;
+	size_t ntokens;
+	long token_fetches;
+	long rate_limit, rate_remaining;
+
+	CURL *easy;
+};
+
+/* Authorization header value for @scope on the registry's origin, fetching a
+ * token when needed; *out is NULL when no auth applies. */
+int registry__auth_header(registry_client *c, const char *scope, char **out);
+/* A 401 arrived: learn from its challenge. Returns 0 when a retry with new
+ * auth makes sense, or an error code (recorded). */
+int registry__auth_on_401(registry_client *c, const char *scope, const registry__response *resp,
+                          int attempt);
+void registry__tokens_clear(registry_client *c);
+/* Apply TLS, proxy, timeout and resolve settings to the easy handle. */
+void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * Credentials from Docker's config.json: "auths" entries (base64 "auth",
+ * "username"/"password", "identitytoken"), and "credHelpers"/"credsStore"
+ * through docker-credential-NAME helpers (server URL on stdin, JSON
+ * {ServerURL, Username, Secret} on stdout; Username "<token>" means the
+ * Secret is an identity token).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "client_impl.h"
+
+#define CONFIG_LIMIT ((size_t)1 << 20)
+#define HELPER_TIMEOUT_MS 30000
+
+extern char **environ;
+
+static int read_file_capped(const char *path, registry_buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? REGISTRY_ENOTFOUND
+		                       : registry__fail(REGISTRY_EIO, "cannot open %s: %s", path, strerror(errno));
+	char buf[8192];
+	ssize_t n;
+	int rc = 0;
+	while (!rc && (n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+			break;
+		}
+		rc = registry_buf_append(out, buf, (size_t)n);
+		if (rc == REGISTRY_ETOOLARGE)
+			rc = registry__fail(rc, "%s is larger than 1 MiB", path);
+	}
+	close(fd);
+	return rc;
+}
+
+/* The host part of an auths key: "https://host:port/v1/" → "host:port". */
+static void key_host(const char *key, char *out, size_t size)
+{
+	const char *p = strstr(key, "://");
+	p = p ? p + 3 : key;
+	size_t n = strcspn(p, "/");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static int is_docker_hub(const char *host)
+{
+	return strcasecmp(host, "docker.io") == 0 || strcasecmp(host, "index.docker.io") == 0 ||
+	       strcasecmp(host, "registry-1.docker.io") == 0;
+}
+
+static int host_matches(const char *key, const char *registry)
+{
+	char h[300];
+	key_host(key, h, sizeof(h));
+	if (is_docker_hub(registry))
+		return is_docker_hub(h);
+	return strcasecmp(h, registry) == 0;
+}
+
+/* The member of @obj whose key names @registry, exact key forms first. */
+static const cJSON *find_entry(const cJSON *obj, const char *registry)
+{
+	const cJSON *it;
+	cJSON_ArrayForEach(it, obj)
+		if (it->string && strcasecmp(it->string, registry) == 0)
+			return it;
+	cJSON_ArrayForEach(it, obj)
+		if (it->string && host_matches(it->string, registry))
+			return it;
+	return NULL;
+}
+
+static int valid_helper_name(const char *name)
+{
+	if (!*name || strlen(name) > 64)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '-' || *p == '_' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+/* Run "docker-credential-NAME get" with @server on stdin; output into @out. */
+static int run_helper(const char *name, const char *server, registry_buf *out, int *exit_status)
+{
+	char prog[100];
+	snprintf(prog, sizeof(prog), "docker-credential-%s", name);
+	int in[2], outp[2];
+	if (pipe2(in, O_CLOEXEC) != 0)
+		return registry__fail(REGISTRY_EIO, "pipe: %s", strerror(errno));
+	if (pipe2(outp, O_CLOEXEC) != 0) {
+		close(in[0]);
+		close(in[1]);
+		return registry__fail(REGISTRY_EIO, "pipe: %s", strerror(errno));
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	char *argv[] = {prog, "get", NULL};
+	pid_t pid;
+	int err = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(outp[1]);
+	if (err) {
+		close(in[1]);
+		close(outp[0]);
+		if (err == ENOENT)
+			return registry__fail(REGISTRY_EAUTH,
+			                      "credential helper %s not found in PATH (named by docker config.json)",
+			                      prog);
+		return registry__fail(REGISTRY_EAUTH, "cannot run credential helper %s: %s", prog,
+		                      strerror(err));
+	}
+	/* A helper that exits early must not kill us with SIGPIPE. */
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	ssize_t w = write(in[1], server, strlen(server));
+	(void)w;
+	close(in[1]);
+	signal(SIGPIPE, old);
+
+	int rc = 0;
+	char buf[4096];
+	for (;;) {
+		struct pollfd pfd = {.fd = outp[0], .events = POLLIN};
+		int pr = poll(&pfd, 1, HELPER_TIMEOUT_MS);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0) {
+			kill(pid, SIGKILL);
+			rc = registry__fail(REGISTRY_EAUTH, "credential helper %s did not answer in time", prog);
+			break;
+		}
+		ssize_t n = read(outp[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (registry_buf_append(out, buf, (size_t)n)) {
+			kill(pid, SIGKILL);
+			rc = registry__fail(REGISTRY_EAUTH, "credential helper %s wrote too much", prog);
+			break;
+		}
+	}
+	close(outp[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return rc;
+}
+
+static int from_helper(registry_client *c, const char *name, const char *server)
+{
+	if (!valid_helper_name(name))
+		return registry__fail(REGISTRY_EFORMAT, "credential helper name '%.64s' is not valid", name);
+	registry_buf out;
+	registry_buf_init(&out, CONFIG_LIMIT);
+	int status = 0;
+	int rc = run_helper(name, server, &out, &status);
+	if (!rc && status != 0) {
+		if (out.data && strstr(out.data, "credentials not found"))
+			rc = registry__fail(REGISTRY_ENOTFOUND, "docker-credential-%s has no credentials for %s",
+			                    name, server);
+		else
+			rc = registry__fail(REGISTRY_EAUTH, "docker-credential-%s failed (exit %d) for %s",
+			                    name, status, server);
+	}
+	cJSON *root = NULL;
+	if (!rc) {
+		root = cJSON_ParseWithLength(out.data ? out.data : "", out.len);
+		const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "Username");
+		const cJSON *secret = cJSON_GetObjectItemCaseSensitive(root, "Secret");
+		if (!cJSON_IsString(secret)) {
+			rc = registry__fail(REGISTRY_EAUTH, "docker-credential-%s gave no Secret", name);
+		} else if (cJSON_IsString(user) && strcmp(user->valuestring, "<token>") == 0) {
+			rc = registry_client_set_identity_token(c, secret->valuestring);
+		} else {
+			rc = registry_client_set_credentials(c, cJSON_IsString(user) ? user->valuestring : "",
+			                                     secret->valuestring);
+		}
+		if (cJSON_IsString(secret))
+			sodium_memzero(secret->valuestring, strlen(secret->valuestring));
+	}
+	cJSON_Delete(root);
+	if (out.data)
+		sodium_memzero(out.data, out.len);
+	registry_buf_free(&out);
+	return rc;
+}
+
+static int from_auths_entry(registry_client *c, const cJSON *entry, const char *path)
+{
+	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(entry, "auth");
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(entry, "username");
+	const cJSON *pass = cJSON_GetObjectItemCaseSensitive(entry, "password");
+	const cJSON *idt = cJSON_GetObjectItemCaseSensitive(entry, "identitytoken");
+	int rc = REGISTRY_ENOTFOUND;
+	if (cJSON_IsString(auth) && *auth->valuestring) {
+		size_t n = strlen(auth->valuestring);
+		unsigned char *raw = malloc(n + 1);
+		size_t raw_len = 0;
+		if (!raw)
+			return REGISTRY_ENOMEM;
+		if (sodium_base642bin(raw, n, auth->valuestring, n, "\n\r ", &raw_len, NULL,
+		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
+			free(raw);
+			return registry__fail(REGISTRY_EFORMAT, "%s: an \"auth\" value is not base64", path);
+		}
+		raw[raw_len] = '\0';
+		char *colon = memchr(raw, ':', raw_len);
+		if (!colon || memchr(raw, '\0', raw_len)) {
+			sodium_memzero(raw, raw_len);
+			free(raw);
+			return registry__fail(REGISTRY_EFORMAT, "%s: an \"auth\" value is not user:password", path);
+		}
+		*colon = '\0';
+		rc = registry_client_set_credentials(c, (char *)raw, colon + 1);
+		sodium_memzero(raw, raw_len);
+		free(raw);
+	} else if (cJSON_IsString(user) && cJSON_IsString(pass)) {
+		rc = registry_client_set_credentials(c, user->valuestring, pass->valuestring);
+	}
+	/* An identity token goes with the username (or alone); the client keeps both. */
+	if ((rc == 0 || rc == REGISTRY_ENOTFOUND) && cJSON_IsString(idt) && *idt->valuestring)
+		rc = registry_client_set_identity_token(c, idt->valuestring);
+	return rc;
+}
+
+int registry_client_load_docker_config(registry_client *c, const char *path)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!c)
+		return registry__fail(REGISTRY_EINVAL, "load_docker_config: NULL client");
+	char def[4096];
+	if (!path) {
+		const char *dir = getenv("DOCKER_CONFIG");
+		const char *home = getenv("HOME");
+		if (dir && *dir)
+			snprintf(def, sizeof(def), "%s/config.json", dir);
+		else if (home && *home)
+			snprintf(def, sizeof(def), "%s/.docker/config.json", home);
+		else
+			return registry__fail(REGISTRY_ENOTFOUND, "no DOCKER_CONFIG and no HOME: no docker config");
+		path = def;
+	}
+	registry_buf text;
+	registry_buf_init(&text, CONFIG_LIMIT);
+	rc = read_file_capped(path, &text);
+	if (rc == REGISTRY_ENOTFOUND) {
+		registry_buf_free(&text);
+		return registry__fail(rc, "no docker config at %s", path);
+	}
+	cJSON *root = rc ? NULL : cJSON_ParseWithLength(text.data ? text.data : "", text.len);
+	if (!rc && !cJSON_IsObject(root))
+		rc = registry__fail(REGISTRY_EFORMAT, "%s is not a JSON object", path);
+	const char *reg = c->registry;
+	char server[300];
+	if (is_docker_hub(reg))
+		snprintf(server, sizeof(server), "https://index.docker.io/v1/");
+	else
+		snprintf(server, sizeof(server), "%s", reg);
+	if (!rc) {
+		const cJSON *helpers = cJSON_GetObjectItemCaseSensitive(root, "credHelpers");
+		const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "credsStore");
+		const cJSON *auths = cJSON_GetObjectItemCaseSensitive(root, "auths");
+		const cJSON *h = cJSON_IsObject(helpers) ? find_entry(helpers, reg) : NULL;
+		const cJSON *a = cJSON_IsObject(auths) ? find_entry(auths, reg) : NULL;
+		if (cJSON_IsString(h))
+			rc = from_helper(c, h->valuestring, server);
+		else if (cJSON_IsString(store) && *store->valuestring)
+			rc = from_helper(c, store->valuestring, server);
+		else if (a && cJSON_IsObject(a))
+			rc = from_auths_entry(c, a, path);
+		else
+			rc = REGISTRY_ENOTFOUND;
+		if (rc == REGISTRY_ENOTFOUND && registry_error_code(registry_error_last()) == 0)
+			registry__fail(rc, "%s has no credentials for %s", path, reg);
+	}
+	cJSON_Delete(root);
+	if (text.data)
+		sodium_memzero(text.data, text.len);
+	registry_buf_free(&text);
+	return rc;
+}

@@ -1,0 +1,596 @@
+/*
+ * The request engine: one libcurl easy handle per client, reused so that
+ * connections stay alive; redirects followed by hand so that credentials
+ * never reach another origin; retries with backoff and Retry-After; the
+ * choice between HTTPS and plain HTTP for loopback and insecure registries.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "client_impl.h"
+
+typedef struct xfer {
+	registry_client *c;
+	const registry__request *req;
+	registry__response *resp;
+	int sink_rc;
+	size_t upload_off;
+	int header_bytes;
+} xfer;
+
+void registry__response_init(registry__response *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->content_length = -1;
+	registry_buf_init(&r->body, REGISTRY__JSON_LIMIT);
+}
+
+static void response_reset_headers(registry__response *r)
+{
+	char **fields[] = {&r->content_type, &r->docker_content_digest, &r->location, &r->link,
+	                   &r->range, &r->www_authenticate, &r->retry_after,
+	                   &r->oci_chunk_min_length};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(fields); i++) {
+		free(*fields[i]);
+		*fields[i] = NULL;
+	}
+	r->content_length = -1;
+	r->status = 0;
+}
+
+void registry__response_free(registry__response *r)
+{
+	response_reset_headers(r);
+	free(r->url);
+	r->url = NULL;
+	registry_buf_free(&r->body);
+	r->body_truncated = 0;
+}
+
+static void rate_header(long *slot, const char *value)
+{
+	char *end;
+	long v = strtol(value, &end, 10);
+	if (end != value && v >= 0)
+		*slot = v;
+}
+
+static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
+{
+	xfer *x = ud;
+	size_t len = size * n;
+	registry__response *r = x->resp;
+	x->header_bytes += (int)len;
+	if (x->header_bytes > 256 * 1024)
+		return 0; /* an endless header section: abort */
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+		/* A new response (after 1xx): forget the previous one's headers. */
+		response_reset_headers(r);
+		const char *sp = memchr(buf, ' ', len);
+		if (sp)
+			r->status = strtol(sp + 1, NULL, 10);
+		return len;
+	}
+	const char *colon = memchr(buf, ':', len);
+	if (!colon || len > REGISTRY__HEADER_LIMIT)
+		return len;
+	size_t nlen = (size_t)(colon - buf);
+	const char *v = colon + 1, *end = buf + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	size_t vlen = (size_t)(end - v);
+	static const struct {
+		const char *name;
+		size_t offset;
+	} known[] = {
+		{"content-type", offsetof(registry__response, content_type)},
+		{"docker-content-digest", offsetof(registry__response, docker_content_digest)},
+		{"location", offsetof(registry__response, location)},
+		{"link", offsetof(registry__response, link)},
+		{"range", offsetof(registry__response, range)},
+		{"retry-after", offsetof(registry__response, retry_after)},
+		{"oci-chunk-min-length", offsetof(registry__response, oci_chunk_min_length)},
+	};
+	char name[64];
+	if (nlen >= sizeof(name))
+		return len;
+	for (size_t i = 0; i < nlen; i++)
+		name[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] | 0x20 : buf[i]);
+	name[nlen] = '\0';
+	if (strcmp(name, "www-authenticate") == 0) {
+		/* Several challenge headers are one list. */
+		char *old = r->www_authenticate;
+		size_t olen = old ? strlen(old) : 0;
+		if (olen + vlen + 3 > REGISTRY__HEADER_LIMIT)
+			return len;
+		char *joined = malloc(olen + vlen + 3);
+		if (!joined)
+			return 0;
+		if (old)
+			memcpy(joined, old, olen);
+		size_t at = olen;
+		if (old) {
+			joined[at++] = ',';
+			joined[at++] = ' ';
+		}
+		memcpy(joined + at, v, vlen);
+		joined[at + vlen] = '\0';
+		free(old);
+		r->www_authenticate = joined;
+		return len;
+	}
+	if (strcmp(name, "content-length") == 0) {
+		char tmp[32];
+		if (vlen < sizeof(tmp)) {
+			memcpy(tmp, v, vlen);
+			tmp[vlen] = '\0';
+			char *e;
+			long long cl = strtoll(tmp, &e, 10);
+			if (e != tmp && !*e && cl >= 0)
+				r->content_length = cl;
+		}
+		return len;
+	}
+	if (strcmp(name, "ratelimit-limit") == 0 || strcmp(name, "ratelimit-remaining") == 0) {
+		char tmp[64];
+		if (vlen < sizeof(tmp)) {
+			memcpy(tmp, v, vlen);
+			tmp[vlen] = '\0';
+			rate_header(name[10] == 'l' ? &x->c->rate_limit : &x->c->rate_remaining, tmp);
+		}
+		return len;
+	}
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(known); i++) {
+		if (strcmp(name, known[i].name) == 0) {
+			char **slot = (char **)((char *)r + known[i].offset);
+			free(*slot);
+			*slot = registry__strndup(v, vlen);
+			return *slot ? len : 0;
+		}
+	}
+	return len;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
+{
+	xfer *x = ud;
+	size_t len = size * n;
+	long st = x->resp->status;
+	if (st >= 200 && st < 300 && x->req->sink) {
+		int rc = x->req->sink(ptr, len, x->req->sink_ud);
+		if (rc) {
+			x->sink_rc = rc;
+			return 0;
+		}
+		return len;
+	}
+	if (st >= 300 && st < 400)
+		return len; /* redirect bodies are dropped */
+	int rc = registry_buf_append(&x->resp->body, ptr, len);
+	if (rc == REGISTRY_ETOOLARGE && !(st >= 200 && st < 300)) {
+		/* An oversized error body: keep what fits, stop reading. */
+		x->resp->body_truncated = 1;
+		return 0;
+	}
+	if (rc) {
+		x->sink_rc = rc;
+		return 0;
+	}
+	return len;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
+{
+	xfer *x = ud;
+	size_t len = size * n;
+	const registry__request *req = x->req;
+	if (req->source) {
+		long got = req->source(buf, len, req->source_ud);
+		if (got < 0) {
+			x->sink_rc = (int)got;
+			return CURL_READFUNC_ABORT;
+		}
+		return (size_t)got;
+	}
+	size_t left = req->body_len - x->upload_off;
+	if (len > left)
+		len = left;
+	memcpy(buf, (const char *)req->body + x->upload_off, len);
+	x->upload_off += len;
+	return len;
+}
+
+static int curl_to_error(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_OUT_OF_MEMORY:
+		return REGISTRY_ENOMEM;
+	case CURLE_URL_MALFORMAT:
+		return REGISTRY_EFORMAT;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return REGISTRY_EPROTOCOL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return REGISTRY_ECANCELED;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+		return REGISTRY_ETLS;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_HTTP2:
+	case CURLE_HTTP3:
+	case CURLE_TOO_MANY_REDIRECTS:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return REGISTRY_EPROTOCOL;
+	case CURLE_READ_ERROR:
+	case CURLE_WRITE_ERROR:
+		return REGISTRY_EIO;
+	default:
+		return REGISTRY_ENETWORK;
+	}
+}
+
+/* Connection trouble worth another attempt (not refused or unresolvable). */
+static int curl_retryable(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_WEIRD_SERVER_REPLY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify)
+{
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, https_verify ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, https_verify ? 2L : 0L);
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->ca_path)
+		curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
+	if (c->cert_file)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+	if (c->key_file)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+	if (c->proxy_set)
+		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy ? c->proxy : "");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_seconds);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->low_speed_bytes);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (c->resolve)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+}
+
+/* Print a URL for messages without query secrets: cut at '?'. */
+static void url_for_message(char *dst, size_t size, const char *url)
+{
+	size_t n = strcspn(url, "?");
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, url, n);
+	dst[n] = '\0';
+}
+
+/* One HTTP exchange, no redirects, no retries. */
+static int perform_once(registry_client *c, const registry__request *req, const char *url,
+                        const char *authorization, registry__response *resp, CURLcode *ccode)
+{
+	CURL *h = c->easy;
+	curl_easy_reset(h);
+	int https = strncasecmp(url, "https:", 6) == 0;
+	registry__client_apply_settings(c, h, https && c->tls_verify && !c->insecure);
+
+	xfer x = {.c = c, .req = req, .resp = resp};
+	response_reset_headers(resp);
+	registry_buf_free(&resp->body);
+	resp->body.limit = req->body_limit ? req->body_limit : REGISTRY__JSON_LIMIT;
+	resp->body_truncated = 0;
+
+	const char *method = req->method ? req->method : "GET";
+	struct curl_slist *hdrs = NULL, *tmp;
+	int rc = 0;
+	char *auth_line = NULL;
+	if (authorization) {
+		size_t n = strlen(authorization) + sizeof("Authorization: ");
+		if (!(auth_line = malloc(n)))
+			return REGISTRY_ENOMEM;
+		snprintf(auth_line, n, "Authorization: %s", authorization);
+		if (!(tmp = curl_slist_append(hdrs, auth_line)))
+			rc = REGISTRY_ENOMEM;
+		else
+			hdrs = tmp;
+	}
+	for (size_t i = 0; !rc && req->headers && req->headers[i]; i++) {
+		if (!(tmp = curl_slist_append(hdrs, req->headers[i])))
+			rc = REGISTRY_ENOMEM;
+		else
+			hdrs = tmp;
+	}
+	if (!rc && (tmp = curl_slist_append(hdrs, "Expect:")))
+		hdrs = tmp;
+	if (rc) {
+		curl_slist_free_all(hdrs);
+		registry__free_secret(auth_line);
+		return rc;
+	}
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	int has_body = req->body || req->source;
+	if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (has_body || strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0 ||
+	           strcmp(method, "PATCH") == 0) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, &x);
+		curl_off_t len = req->source ? (curl_off_t)req->source_len : (curl_off_t)req->body_len;
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, len);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	} else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	}
+
+	CURLcode cc = curl_easy_perform(h);
+	*ccode = cc;
+	curl_slist_free_all(hdrs);
+	registry__free_secret(auth_line);
+	free(resp->url);
+	resp->url = registry__strdup(url);
+
+	if (cc == CURLE_OK) {
+		long status = 0;
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+		resp->status = status;
+		return 0;
+	}
+	if (x.sink_rc)
+		return x.sink_rc; /* the sink or source said why */
+	if (cc == CURLE_WRITE_ERROR && resp->body_truncated)
+		return 0; /* an oversized error body: the status is what matters */
+	char shown[512];
+	url_for_message(shown, sizeof(shown), url);
+	rc = curl_to_error(cc);
+	registry__fail(rc, "%s %s: %s", method, shown, curl_easy_strerror(cc));
+	registry__error_set_http(0, shown);
+	return rc;
+}
+
+static int is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/*
+ * One request with redirects followed by hand. @authorization is attached
+ * only while the URL's origin equals @auth_origin.
+ */
+static int perform_chain(registry_client *c, const registry__request *req, const char *start_url,
+                         const registry__origin *auth_origin, const char *authorization,
+                         registry__response *resp, CURLcode *ccode)
+{
+	char *url = registry__strdup(start_url);
+	if (!url)
+		return REGISTRY_ENOMEM;
+	int rc = 0;
+	for (int hops = 0;; hops++) {
+		registry__origin o;
+		int same = authorization && registry__origin_of(&o, url) == 0 &&
+		           registry__origin_equal(&o, auth_origin);
+		rc = perform_once(c, req, url, same ? authorization : NULL, resp, ccode);
+		if (rc || req->no_redirects || !is_redirect(resp->status))
+			break;
+		char shown[512];
+		url_for_message(shown, sizeof(shown), url);
+		if (!resp->location) {
+			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: redirect without Location", shown);
+			break;
+		}
+		if (hops + 1 > REGISTRY__MAX_REDIRECTS) {
+			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: more than %d redirects", shown,
+			                    REGISTRY__MAX_REDIRECTS);
+			break;
+		}
+		char *next = NULL;
+		registry__origin no;
+		if (registry__url_resolve(&next, url, resp->location) != 0 ||
+		    registry__origin_of(&no, next) != 0 ||
+		    (strcmp(no.scheme, "https") != 0 && strcmp(no.scheme, "http") != 0)) {
+			free(next);
+			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: unusable redirect target", shown);
+			break;
+		}
+		if (strncasecmp(url, "https:", 6) == 0 && strcmp(no.scheme, "http") == 0) {
+			free(next);
+			rc = registry__fail(REGISTRY_EPROTOCOL,
+			                    "%s: refusing a redirect from https to plain http", shown);
+			break;
+		}
+		free(url);
+		url = next;
+	}
+	free(url);
+	return rc;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static long backoff_ms(const registry_client *c, int attempt, const registry__response *resp)
+{
+	if (resp && resp->retry_after) {
+		long ms = registry__retry_after_ms(resp->retry_after, time(NULL));
+		if (ms >= 0)
+			return ms > c->max_wait_ms ? c->max_wait_ms : ms;
+	}
+	long base = c->backoff_ms;
+	long ms = base;
+	for (int i = 0; i < attempt && ms < c->max_wait_ms; i++)
+		ms *= 2;
+	ms += base > 1 ? (long)randombytes_uniform((uint32_t)(base / 2 + 1)) : 0;
+	return ms > c->max_wait_ms ? c->max_wait_ms : ms;
+}
+
+static int status_retryable(long status)
+{
+	return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+	       status == 504;
+}
+
+/* The request on one base URL, with auth rounds and retries. */
+static int do_on_base(registry_client *c, const registry__request *req, registry__response *resp,
+                      const char *base, CURLcode *last_cc)
+{
+	char *url = NULL;
+	int rc;
+	if ((rc = registry__url_resolve(&url, base, req->url)))
+		return registry__fail(rc, "bad request URL %.200s", req->url);
+	registry__origin origin;
+	if ((rc = registry__origin_of(&origin, base))) {
+		free(url);
+		return registry__fail(rc, "bad registry URL %s", base);
+	}
+	int can_repeat = !req->source || req->rewind;
+	int auth_round = 0;
+	for (int attempt = 0;;) {
+		char *authorization = NULL;
+		if ((rc = registry__auth_header(c, req->scope, &authorization)))
+			break;
+		CURLcode cc = CURLE_OK;
+		rc = perform_chain(c, req, url, &origin, authorization, resp, &cc);
+		*last_cc = cc;
+		int had_auth = authorization != NULL;
+		registry__free_secret(authorization);
+		int retry = 0;
+		if (rc) {
+			retry = curl_retryable(cc) && !req->no_retry && can_repeat;
+		} else if (resp->status == 401 && auth_round < 2) {
+			registry__origin ro;
+			if (registry__origin_of(&ro, resp->url) == 0 && registry__origin_equal(&ro, &origin)) {
+				if ((rc = registry__auth_on_401(c, req->scope, resp, had_auth ? auth_round + 1 : 0)))
+					break;
+				auth_round++;
+				if (req->rewind && req->rewind(req->source_ud)) {
+					rc = registry__fail(REGISTRY_EIO, "cannot rewind the request body");
+					break;
+				}
+				continue;
+			}
+		} else if (status_retryable(resp->status)) {
+			retry = !req->no_retry && can_repeat;
+		}
+		if (!retry || attempt >= c->retries)
+			break;
+		sleep_ms(backoff_ms(c, attempt, rc ? NULL : resp));
+		attempt++;
+		if (req->rewind && req->rewind(req->source_ud)) {
+			rc = registry__fail(REGISTRY_EIO, "cannot rewind the request body");
+			break;
+		}
+		registry__error_clear();
+	}
+	free(url);
+	return rc;
+}
+
+int registry__client_do(registry_client *c, const registry__request *req, registry__response *resp)
+{
+	CURLcode cc = CURLE_OK;
+	if (c->base_url)
+		return do_on_base(c, req, resp, c->base_url, &cc);
+
+	/* No scheme chosen yet: HTTPS, then plain HTTP for loopback or insecure
+	 * registries, but only when the server does not speak TLS (or the
+	 * registry is marked insecure); a certificate that fails verification
+	 * proves it does, and is an error. */
+	const char *schemes[2] = {"https", "http"};
+	int allowed = (c->loopback || c->insecure) ? 2 : 1;
+	int rc = 0;
+	for (int i = 0; i < allowed; i++) {
+		char base[300];
+		snprintf(base, sizeof(base), "%s://%s", schemes[i], c->api_host);
+		/* Tentatively: the auth code judges the token realm by it. */
+		if (!(c->base_url = registry__strdup(base)))
+			return registry__fail(REGISTRY_ENOMEM, "out of memory");
+		rc = do_on_base(c, req, resp, c->base_url, &cc);
+		if (rc == 0 || resp->status != 0)
+			return rc; /* the registry answered on this scheme: keep it */
+		free(c->base_url);
+		c->base_url = NULL;
+		if (i == 0 && !(cc == CURLE_SSL_CONNECT_ERROR || (c->insecure && rc == REGISTRY_ETLS)))
+			break;
+		registry__error_clear();
+	}
+	if (rc == REGISTRY_ETLS && allowed == 1) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
+		registry__fail(rc, "%s (if the registry serves plain HTTP, mark it insecure)", msg);
+		char shown[300];
+		snprintf(shown, sizeof(shown), "https://%s/", c->api_host);
+		registry__error_set_http(0, shown);
+	}
+	return rc;
+}
+
+/* Perform a request on another origin (the token realm) with @authorization
+ * attached only there. Used by the auth code; no auth rounds. */
+int registry__client_do_external(registry_client *c, const registry__request *req,
+                                 const char *authorization, registry__response *resp);
+
+int registry__client_do_external(registry_client *c, const registry__request *req,
+                                 const char *authorization, registry__response *resp)
+{
+	registry__origin origin;
+	int rc = registry__origin_of(&origin, req->url);
+	if (rc)
+		return registry__fail(rc, "bad URL %.200s", req->url);
+	for (int attempt = 0;; attempt++) {
+		CURLcode cc = CURLE_OK;
+		rc = perform_chain(c, req, req->url, &origin, authorization, resp, &cc);
+		int retry = rc ? curl_retryable(cc) : status_retryable(resp->status);
+		if (!retry || attempt >= c->retries)
+			return rc;
+		sleep_ms(backoff_ms(c, attempt, rc ? NULL : resp));
+		registry__error_clear();
+	}
+}

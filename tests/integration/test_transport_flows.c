@@ -1,0 +1,241 @@
+/*
+ * Transport behaviour against the real registry (and, for faults, the
+ * fault proxy in front of it). One program, one case per run:
+ *
+ *   itest-transport retry            via fault_proxy --fail 2:503:1 --fail 1:429
+ *   itest-transport retry-exhausted  via fault_proxy --fail 9:503:0
+ *   itest-transport ratelimited      via fault_proxy --fail 9:429:0
+ *   itest-transport expiry           token mode, --token-expiry 2
+ *   itest-transport scope            token mode
+ *   itest-transport redirect         --redirect with a fixture pushed
+ */
+#include <sys/time.h>
+
+#include <cjson/cJSON.h>
+
+#include "itest.h"
+#include "transport/client_impl.h"
+
+static double now_s(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* Lines of a JSON-lines log file matching a substring (NULL: all). */
+static int count_log_lines(const char *path, const char *needle)
+{
+	size_t len = 0;
+	char *text = check_read_file(path, &len);
+	if (!text)
+		return -1;
+	int n = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (!needle || strstr(line, needle))
+			n++;
+	free(text);
+	return n;
+}
+
+/* Servers log after answering: wait until @expected lines are there (or 5 s). */
+static int settled_log_lines(const char *path, const char *needle, int expected)
+{
+	int n = count_log_lines(path, needle);
+	for (int i = 0; i < 50 && n < expected; i++) {
+		usleep(100000);
+		n = count_log_lines(path, needle);
+	}
+	usleep(200000); /* and no more than that */
+	return count_log_lines(path, needle);
+}
+
+static registry_client *proxy_client(void)
+{
+	const char *host = getenv("REGISTRY_TEST_PROXY_HOST");
+	if (!host) {
+		printf("SKIP: needs tests/proxy/fault_proxy.py in front of the registry\n");
+		exit(77);
+	}
+	registry_client *c = NULL;
+	registry_client_new(&c, host);
+	return c;
+}
+
+static void test_retry(void)
+{
+	registry_client *c = proxy_client();
+	registry_client_set_retries(c, 3, 100, 5000);
+	double t0 = now_s();
+	CHECK_RC(registry_client_ping(c), 0);
+	double waited = now_s() - t0;
+	/* Two 503s with Retry-After: 1, then a 429 without: at least 2 s. */
+	printf("ping succeeded after %.2f s\n", waited);
+	CHECK(waited >= 1.9);
+	CHECK(waited < 10);
+	const char *log = getenv("REGISTRY_TEST_PROXY_LOG");
+	CHECK_INT(settled_log_lines(log, "\"path\": \"/v2/\"", 4), 4);
+	CHECK_INT(count_log_lines(log, "\"status\": 503"), 2);
+	CHECK_INT(count_log_lines(log, "\"status\": 429"), 1);
+	registry_client_free(c);
+}
+
+static void test_retry_exhausted(int status, int code)
+{
+	registry_client *c = proxy_client();
+	registry_client_set_retries(c, 2, 10, 1000);
+	CHECK_RC(registry_client_ping(c), code);
+	const registry_error *e = registry_error_last();
+	CHECK_INT(registry_error_http_status(e), status);
+	CHECK_STR(registry_error_registry_code(e), status == 429 ? "TOOMANYREQUESTS" : "UNAVAILABLE");
+	/* One try and two retries, no more. */
+	CHECK_INT(settled_log_lines(getenv("REGISTRY_TEST_PROXY_LOG"), "\"path\": \"/v2/\"", 3), 3);
+	registry_client_free(c);
+}
+
+static void test_exhausted_503(void) { test_retry_exhausted(503, REGISTRY_EIO); }
+static void test_exhausted_429(void) { test_retry_exhausted(429, REGISTRY_ERATELIMIT); }
+
+static void test_expiry(void)
+{
+	registry_client *c = itest_client(1);
+	CHECK_RC(registry_client_ping(c), 0);
+	CHECK_INT(registry_client_token_fetches(c), 1);
+	/* expires_in is 2 s; the registry would still take the token (it allows
+	 * 60 s of leeway), so only the client's own clock makes it renew. */
+	sleep(3);
+	CHECK_RC(registry_client_ping(c), 0);
+	CHECK_INT(registry_client_token_fetches(c), 2);
+	CHECK_INT(settled_log_lines(getenv("REGISTRY_TEST_TOKEN_LOG"), NULL, 2), 2);
+	registry_client_free(c);
+}
+
+static int start_upload(registry_client *c, const char *repo, long *status)
+{
+	char path[256], scope[256];
+	snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", repo);
+	snprintf(scope, sizeof(scope), "repository:%s:pull,push", repo);
+	registry__request req = {.method = "POST", .url = path, .scope = scope};
+	registry__response resp;
+	registry__response_init(&resp);
+	int rc = registry__client_do(c, &req, &resp);
+	*status = resp.status;
+	if (!rc && resp.status != 202)
+		rc = registry__response_fail(&resp, "starting an upload");
+	registry__response_free(&resp);
+	return rc;
+}
+
+static void test_scope(void)
+{
+	long status = 0;
+	/* Anonymous: the token server grants pull only, the registry refuses push. */
+	registry_client *c = itest_client(0);
+	CHECK_RC(start_upload(c, "scope/test", &status), REGISTRY_EAUTH);
+	CHECK(strstr(registry_error_message(registry_error_last()), "repository:scope/test:pull,push") != NULL);
+	registry_client_free(c);
+
+	/* With push rights: 202 and an upload Location. */
+	c = itest_client(1);
+	CHECK_RC(start_upload(c, "scope/test", &status), 0);
+	CHECK_INT(status, 202);
+	long fetches = registry_client_token_fetches(c);
+	/* The cached token for this scope is reused. */
+	CHECK_RC(start_upload(c, "scope/test", &status), 0);
+	CHECK_INT(registry_client_token_fetches(c), fetches);
+	registry_client_free(c);
+
+	const char *ro = getenv("REGISTRY_TEST_READONLY_USER");
+	if (ro) {
+		c = itest_client(0);
+		registry_client_set_credentials(c, ro, getenv("REGISTRY_TEST_READONLY_PASSWORD"));
+		CHECK_RC(start_upload(c, "scope/test", &status), REGISTRY_EDENIED);
+		registry_client_free(c);
+	} else {
+		printf("note: no REGISTRY_TEST_READONLY_USER from the harness; read-only case not run\n");
+	}
+}
+
+static int count_sink(const char *data, size_t len, void *ud)
+{
+	(void)data;
+	*(long long *)ud += (long long)len;
+	return 0;
+}
+
+static void test_redirect(void)
+{
+	const char *repo = env_or("REGISTRY_TEST_REPO", "fixtures/small-v2s2");
+	char path[512], scope[512];
+	snprintf(scope, sizeof(scope), "repository:%s:pull", repo);
+	registry_client *c = itest_client(1);
+
+	/* The manifest names a layer; its blob is served through a redirect. */
+	snprintf(path, sizeof(path), "/v2/%s/manifests/latest", repo);
+	static const char *const accept[] = {
+		"Accept: application/vnd.docker.distribution.manifest.v2+json, "
+		"application/vnd.oci.image.manifest.v1+json", NULL};
+	registry__request mreq = {.url = path, .scope = scope, .headers = accept};
+	registry__response resp;
+	registry__response_init(&resp);
+	CHECK_RC(registry__client_do(c, &mreq, &resp), 0);
+	CHECK_INT(resp.status, 200);
+	cJSON *m = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	const cJSON *layer = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "layers"), 0);
+	const cJSON *digest = cJSON_GetObjectItem(layer, "digest");
+	const cJSON *size = cJSON_GetObjectItem(layer, "size");
+	CHECK(cJSON_IsString(digest) && cJSON_IsNumber(size));
+	registry__response_free(&resp);
+	if (!cJSON_IsString(digest) || !cJSON_IsNumber(size)) {
+		cJSON_Delete(m);
+		registry_client_free(c);
+		return;
+	}
+
+	long long got = 0;
+	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", repo, digest->valuestring);
+	registry__request breq = {.url = path, .scope = scope, .sink = count_sink, .sink_ud = &got};
+	registry__response_init(&resp);
+	CHECK_RC(registry__client_do(c, &breq, &resp), 0);
+	CHECK_INT(resp.status, 200);
+	CHECK_INT(got, (long long)size->valuedouble);
+	/* The blob came from the other origin ... */
+	CHECK(resp.url && strstr(resp.url, getenv("REGISTRY_TEST_HOST")) == NULL);
+	registry__response_free(&resp);
+
+	/* ... which saw requests, none with credentials. */
+	const char *log = getenv("REGISTRY_TEST_REDIRECT_LOG");
+	CHECK(log != NULL);
+	int seen = settled_log_lines(log, NULL, 1);
+	printf("redirect server saw %d request(s)\n", seen);
+	CHECK(seen >= 1);
+	CHECK_INT(count_log_lines(log, "\"authorization\": false"), seen);
+	CHECK_INT(count_log_lines(log, "\"Authorization\":"), 0);
+	CHECK_INT(count_log_lines(log, "Basic "), 0);
+	CHECK_INT(count_log_lines(log, "Bearer "), 0);
+	cJSON_Delete(m);
+	registry_client_free(c);
+}
+
+int main(int argc, char **argv)
+{
+	itest_require_harness();
+	const char *which = argc > 1 ? argv[1] : "";
+	if (strcmp(which, "retry") == 0)
+		RUN(test_retry);
+	else if (strcmp(which, "retry-exhausted") == 0)
+		RUN(test_exhausted_503);
+	else if (strcmp(which, "ratelimited") == 0)
+		RUN(test_exhausted_429);
+	else if (strcmp(which, "expiry") == 0)
+		RUN(test_expiry);
+	else if (strcmp(which, "scope") == 0)
+		RUN(test_scope);
+	else if (strcmp(which, "redirect") == 0)
+		RUN(test_redirect);
+	else {
+		fprintf(stderr, "unknown case '%s'\n", which);
+		return 2;
+	}
+	return CHECK_DONE();
+}
