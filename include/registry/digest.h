@@ -72,7 +72,9 @@ REGISTRY_API int registry_digest_validate(const char *digest);
 /**
  * Compare an expected digest string with a computed one, in constant time
  * over the hex part. @return 0 when equal, REGISTRY_EDIGEST (message names
- * both) when not, REGISTRY_EFORMAT when @p expected is not a valid digest.
+ * both) when not, REGISTRY_EFORMAT when @p expected is not a valid digest,
+ * REGISTRY_EUNSUPPORTED when it is a well-formed digest of an algorithm
+ * other than sha256 and sha512.
  * @since 0.1
  */
 REGISTRY_API int registry_digest_compare(const char *expected, const char *actual);

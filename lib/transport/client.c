@@ -89,6 +89,8 @@ void registry_client_free(registry_client *c)
 		return;
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
 	curl_slist_free_all(c->resolve);
 	registry__tokens_clear(c);
 	registry__free_secret(c->username);

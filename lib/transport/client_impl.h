@@ -38,6 +38,7 @@ struct registry_client {
 	long rate_limit, rate_remaining;
 
 	CURL *easy;
+	CURLM *multi; /* parallel transfers; created on first use */
 };
 
 /* Authorization header value for @scope on the registry's origin, fetching a

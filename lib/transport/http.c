@@ -29,11 +29,11 @@ void registry__response_init(registry__response *r)
 	registry_buf_init(&r->body, REGISTRY__JSON_LIMIT);
 }
 
-static void response_reset_headers(registry__response *r)
+void registry__response_reset_headers(registry__response *r)
 {
 	char **fields[] = {&r->content_type, &r->docker_content_digest, &r->location, &r->link,
 	                   &r->range, &r->www_authenticate, &r->retry_after,
-	                   &r->oci_chunk_min_length};
+	                   &r->oci_chunk_min_length, &r->content_range};
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(fields); i++) {
 		free(*fields[i]);
 		*fields[i] = NULL;
@@ -44,7 +44,7 @@ static void response_reset_headers(registry__response *r)
 
 void registry__response_free(registry__response *r)
 {
-	response_reset_headers(r);
+	registry__response_reset_headers(r);
 	free(r->url);
 	r->url = NULL;
 	registry_buf_free(&r->body);
@@ -63,21 +63,25 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 {
 	xfer *x = ud;
 	size_t len = size * n;
-	registry__response *r = x->resp;
 	x->header_bytes += (int)len;
 	if (x->header_bytes > 256 * 1024)
 		return 0; /* an endless header section: abort */
+	return registry__header_line(x->c, x->resp, buf, len) ? len : 0;
+}
+
+int registry__header_line(registry_client *c, registry__response *r, const char *buf, size_t len)
+{
 	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
 		/* A new response (after 1xx): forget the previous one's headers. */
-		response_reset_headers(r);
+		registry__response_reset_headers(r);
 		const char *sp = memchr(buf, ' ', len);
 		if (sp)
 			r->status = strtol(sp + 1, NULL, 10);
-		return len;
+		return 1;
 	}
 	const char *colon = memchr(buf, ':', len);
 	if (!colon || len > REGISTRY__HEADER_LIMIT)
-		return len;
+		return 1;
 	size_t nlen = (size_t)(colon - buf);
 	const char *v = colon + 1, *end = buf + len;
 	while (v < end && (*v == ' ' || *v == '\t'))
@@ -96,10 +100,11 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 		{"range", offsetof(registry__response, range)},
 		{"retry-after", offsetof(registry__response, retry_after)},
 		{"oci-chunk-min-length", offsetof(registry__response, oci_chunk_min_length)},
+		{"content-range", offsetof(registry__response, content_range)},
 	};
 	char name[64];
 	if (nlen >= sizeof(name))
-		return len;
+		return 1;
 	for (size_t i = 0; i < nlen; i++)
 		name[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] | 0x20 : buf[i]);
 	name[nlen] = '\0';
@@ -108,7 +113,7 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 		char *old = r->www_authenticate;
 		size_t olen = old ? strlen(old) : 0;
 		if (olen + vlen + 3 > REGISTRY__HEADER_LIMIT)
-			return len;
+			return 1;
 		char *joined = malloc(olen + vlen + 3);
 		if (!joined)
 			return 0;
@@ -123,7 +128,7 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 		joined[at + vlen] = '\0';
 		free(old);
 		r->www_authenticate = joined;
-		return len;
+		return 1;
 	}
 	if (strcmp(name, "content-length") == 0) {
 		char tmp[32];
@@ -135,26 +140,26 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 			if (e != tmp && !*e && cl >= 0)
 				r->content_length = cl;
 		}
-		return len;
+		return 1;
 	}
 	if (strcmp(name, "ratelimit-limit") == 0 || strcmp(name, "ratelimit-remaining") == 0) {
 		char tmp[64];
 		if (vlen < sizeof(tmp)) {
 			memcpy(tmp, v, vlen);
 			tmp[vlen] = '\0';
-			rate_header(name[10] == 'l' ? &x->c->rate_limit : &x->c->rate_remaining, tmp);
+			rate_header(name[10] == 'l' ? &c->rate_limit : &c->rate_remaining, tmp);
 		}
-		return len;
+		return 1;
 	}
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(known); i++) {
 		if (strcmp(name, known[i].name) == 0) {
 			char **slot = (char **)((char *)r + known[i].offset);
 			free(*slot);
 			*slot = registry__strndup(v, vlen);
-			return *slot ? len : 0;
+			return *slot ? 1 : 0;
 		}
 	}
-	return len;
+	return 1;
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
@@ -206,7 +211,7 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static int curl_to_error(CURLcode cc)
+int registry__curl_error(CURLcode cc)
 {
 	switch (cc) {
 	case CURLE_OK:
@@ -248,7 +253,7 @@ static int curl_to_error(CURLcode cc)
 }
 
 /* Connection trouble worth another attempt (not refused or unresolvable). */
-static int curl_retryable(CURLcode cc)
+int registry__curl_retryable(CURLcode cc)
 {
 	switch (cc) {
 	case CURLE_SEND_ERROR:
@@ -313,7 +318,7 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 	registry__client_apply_settings(c, h, https && c->tls_verify && !c->insecure);
 
 	xfer x = {.c = c, .req = req, .resp = resp};
-	response_reset_headers(resp);
+	registry__response_reset_headers(resp);
 	registry_buf_free(&resp->body);
 	resp->body.limit = req->body_limit ? req->body_limit : REGISTRY__JSON_LIMIT;
 	resp->body_truncated = 0;
@@ -380,19 +385,29 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 		resp->status = status;
 		return 0;
 	}
-	if (x.sink_rc)
-		return x.sink_rc; /* the sink or source said why */
+	if (x.sink_rc) {
+		/* The sink or source said why; name the request if it did not. */
+		if (registry_error_code(registry_error_last()) != x.sink_rc) {
+			char shown[512];
+			url_for_message(shown, sizeof(shown), url);
+			registry__fail(x.sink_rc, "%s %s: %s", method, shown,
+			               x.sink_rc == REGISTRY_ETOOLARGE ? "response larger than allowed"
+			                                               : registry_strerror(x.sink_rc));
+			registry__error_set_http((int)resp->status, shown);
+		}
+		return x.sink_rc;
+	}
 	if (cc == CURLE_WRITE_ERROR && resp->body_truncated)
 		return 0; /* an oversized error body: the status is what matters */
 	char shown[512];
 	url_for_message(shown, sizeof(shown), url);
-	rc = curl_to_error(cc);
+	rc = registry__curl_error(cc);
 	registry__fail(rc, "%s %s: %s", method, shown, curl_easy_strerror(cc));
 	registry__error_set_http(0, shown);
 	return rc;
 }
 
-static int is_redirect(long status)
+int registry__is_redirect(long status)
 {
 	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -414,7 +429,7 @@ static int perform_chain(registry_client *c, const registry__request *req, const
 		int same = authorization && registry__origin_of(&o, url) == 0 &&
 		           registry__origin_equal(&o, auth_origin);
 		rc = perform_once(c, req, url, same ? authorization : NULL, resp, ccode);
-		if (rc || req->no_redirects || !is_redirect(resp->status))
+		if (rc || req->no_redirects || !registry__is_redirect(resp->status))
 			break;
 		char shown[512];
 		url_for_message(shown, sizeof(shown), url);
@@ -456,7 +471,7 @@ static void sleep_ms(long ms)
 		;
 }
 
-static long backoff_ms(const registry_client *c, int attempt, const registry__response *resp)
+long registry__backoff_ms(const registry_client *c, int attempt, const registry__response *resp)
 {
 	if (resp && resp->retry_after) {
 		long ms = registry__retry_after_ms(resp->retry_after, time(NULL));
@@ -471,7 +486,7 @@ static long backoff_ms(const registry_client *c, int attempt, const registry__re
 	return ms > c->max_wait_ms ? c->max_wait_ms : ms;
 }
 
-static int status_retryable(long status)
+int registry__status_retryable(long status)
 {
 	return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
 	       status == 504;
@@ -503,7 +518,7 @@ static int do_on_base(registry_client *c, const registry__request *req, registry
 		registry__free_secret(authorization);
 		int retry = 0;
 		if (rc) {
-			retry = curl_retryable(cc) && !req->no_retry && can_repeat;
+			retry = registry__curl_retryable(cc) && !req->no_retry && can_repeat;
 		} else if (resp->status == 401 && auth_round < 2) {
 			registry__origin ro;
 			if (registry__origin_of(&ro, resp->url) == 0 && registry__origin_equal(&ro, &origin)) {
@@ -516,12 +531,12 @@ static int do_on_base(registry_client *c, const registry__request *req, registry
 				}
 				continue;
 			}
-		} else if (status_retryable(resp->status)) {
+		} else if (registry__status_retryable(resp->status)) {
 			retry = !req->no_retry && can_repeat;
 		}
 		if (!retry || attempt >= c->retries)
 			break;
-		sleep_ms(backoff_ms(c, attempt, rc ? NULL : resp));
+		sleep_ms(registry__backoff_ms(c, attempt, rc ? NULL : resp));
 		attempt++;
 		if (req->rewind && req->rewind(req->source_ud)) {
 			rc = registry__fail(REGISTRY_EIO, "cannot rewind the request body");
@@ -587,10 +602,10 @@ int registry__client_do_external(registry_client *c, const registry__request *re
 	for (int attempt = 0;; attempt++) {
 		CURLcode cc = CURLE_OK;
 		rc = perform_chain(c, req, req->url, &origin, authorization, resp, &cc);
-		int retry = rc ? curl_retryable(cc) : status_retryable(resp->status);
+		int retry = rc ? registry__curl_retryable(cc) : registry__status_retryable(resp->status);
 		if (!retry || attempt >= c->retries)
 			return rc;
-		sleep_ms(backoff_ms(c, attempt, rc ? NULL : resp));
+		sleep_ms(registry__backoff_ms(c, attempt, rc ? NULL : resp));
 		registry__error_clear();
 	}
 }

@@ -95,6 +95,7 @@ typedef struct registry__response {
 	char *www_authenticate;
 	char *retry_after;
 	char *oci_chunk_min_length;
+	char *content_range;
 	char *url; /* the URL of the final request */
 	registry_buf body;
 	int body_truncated;
@@ -117,6 +118,15 @@ int registry__client_do(registry_client *c, const registry__request *req, regist
  * "fetching manifest ubuntu:latest". Returns the code.
  */
 int registry__response_fail(const registry__response *resp, const char *what);
+
+/* Parse one header line (or status line) into @r; 0 only on allocation failure. */
+int registry__header_line(registry_client *c, registry__response *r, const char *buf, size_t len);
+void registry__response_reset_headers(registry__response *r);
+int registry__curl_error(CURLcode cc);
+int registry__curl_retryable(CURLcode cc);
+int registry__status_retryable(long status);
+int registry__is_redirect(long status);
+long registry__backoff_ms(const registry_client *c, int attempt, const registry__response *resp);
 
 /* Map a registry error code string ("MANIFEST_UNKNOWN") to a REGISTRY_E code, 0 if unknown. */
 int registry__registry_code_to_error(const char *code);

@@ -145,15 +145,82 @@ static void test_scope(void)
 	CHECK_INT(registry_client_token_fetches(c), fetches);
 	registry_client_free(c);
 
-	const char *ro = getenv("REGISTRY_TEST_READONLY_USER");
+	const char *ro = getenv("REGISTRY_TEST_RO_USER");
 	if (ro) {
 		c = itest_client(0);
-		registry_client_set_credentials(c, ro, getenv("REGISTRY_TEST_READONLY_PASSWORD"));
+		registry_client_set_credentials(c, ro, getenv("REGISTRY_TEST_RO_PASSWORD"));
 		CHECK_RC(start_upload(c, "scope/test", &status), REGISTRY_EDENIED);
 		registry_client_free(c);
 	} else {
-		printf("note: no REGISTRY_TEST_READONLY_USER from the harness; read-only case not run\n");
+		printf("note: no REGISTRY_TEST_RO_USER from the harness; read-only case not run\n");
 	}
+}
+
+static size_t collect(char *ptr, size_t size, size_t n, void *ud)
+{
+	registry_buf_append(ud, ptr, size * n);
+	return size * n;
+}
+
+/* A refresh token from the token server's OAuth2 password grant. */
+static char *refresh_token(void)
+{
+	CURL *h = curl_easy_init();
+	registry_buf body;
+	registry_buf_init(&body, 1 << 20);
+	char form[1024];
+	char *user = curl_easy_escape(h, getenv("REGISTRY_TEST_USER"), 0);
+	char *pass = curl_easy_escape(h, getenv("REGISTRY_TEST_PASSWORD"), 0);
+	snprintf(form, sizeof(form), "grant_type=password&username=%s&password=%s&access_type=offline"
+	         "&client_id=itest&service=%s", user, pass, getenv("REGISTRY_TEST_TOKEN_SERVICE"));
+	curl_free(user);
+	curl_free(pass);
+	curl_easy_setopt(h, CURLOPT_URL, getenv("REGISTRY_TEST_TOKEN_URL"));
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	if (getenv("REGISTRY_TEST_CA"))
+		curl_easy_setopt(h, CURLOPT_CAINFO, getenv("REGISTRY_TEST_CA"));
+	CURLcode cc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	cJSON *j = cc == CURLE_OK ? cJSON_Parse(body.data) : NULL;
+	const cJSON *rt = cJSON_GetObjectItem(j, "refresh_token");
+	char *out = cJSON_IsString(rt) ? strdup(rt->valuestring) : NULL;
+	cJSON_Delete(j);
+	registry_buf_free(&body);
+	return out;
+}
+
+/* Identity token: OAuth2 refresh grant by POST, or GET when POST is 404. */
+static void test_oauth(void)
+{
+	int oauth = strcmp(env_or("REGISTRY_TEST_OAUTH", "yes"), "yes") == 0;
+	char *rt = refresh_token();
+	if (!oauth) {
+		/* The server has no OAuth2: credentials by GET, from the same config. */
+		CHECK(rt == NULL);
+	} else {
+		CHECK(rt != NULL);
+	}
+	registry_client *c = itest_client(0);
+	if (rt)
+		CHECK_RC(registry_client_set_identity_token(c, rt), 0);
+	else
+		CHECK_RC(registry_client_set_identity_token(c, "not-a-real-refresh-token"), 0);
+	registry_client_set_credentials(c, getenv("REGISTRY_TEST_USER"), getenv("REGISTRY_TEST_PASSWORD"));
+	long status = 0;
+	CHECK_RC(start_upload(c, "oauth/test", &status), 0);
+	CHECK_INT(status, 202);
+	const char *log = getenv("REGISTRY_TEST_TOKEN_LOG");
+	if (oauth) {
+		CHECK(settled_log_lines(log, "refresh_token", 2) >= 2); /* the grant we asked, and ours */
+		CHECK(count_log_lines(log, "\"method\": \"POST\"") >= 2);
+	} else {
+		/* POST answered 404, the GET with Basic credentials worked. */
+		CHECK(settled_log_lines(log, "\"method\": \"GET\"", 1) >= 1);
+	}
+	free(rt);
+	registry_client_free(c);
 }
 
 static int count_sink(const char *data, size_t len, void *ud)
@@ -231,6 +298,8 @@ int main(int argc, char **argv)
 		RUN(test_expiry);
 	else if (strcmp(which, "scope") == 0)
 		RUN(test_scope);
+	else if (strcmp(which, "oauth") == 0)
+		RUN(test_oauth);
 	else if (strcmp(which, "redirect") == 0)
 		RUN(test_redirect);
 	else {
