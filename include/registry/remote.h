@@ -1,0 +1,130 @@
+/*
+ * libregistry: manifests on a registry — resolve, fetch, put, delete.
+ *
+ * Every manifest request offers, in this order of preference, the OCI
+ * index, the OCI manifest, the Docker manifest list, Docker schema2 and
+ * Docker schema1 (signed and unsigned): registry 2.8 answers 404 for an OCI
+ * manifest when the OCI types are not offered, and converts a schema2 image
+ * to a freshly signed schema1 when schema2 is not.
+ *
+ * A manifest fetched by digest is verified against that digest; one
+ * fetched by tag against the registry's Docker-Content-Digest, when sent.
+ */
+#ifndef REGISTRY_REMOTE_H
+#define REGISTRY_REMOTE_H
+
+#include <registry/common.h>
+#include <registry/client.h>
+#include <registry/manifest.h>
+
+REGISTRY_BEGIN_DECLS
+
+/** The Accept header value sent with every manifest request. @since 0.1 */
+#define REGISTRY_MANIFEST_ACCEPT                                                          \
+	"application/vnd.oci.image.index.v1+json, "                                       \
+	"application/vnd.oci.image.manifest.v1+json, "                                    \
+	"application/vnd.docker.distribution.manifest.list.v2+json, "                     \
+	"application/vnd.docker.distribution.manifest.v2+json, "                          \
+	"application/vnd.docker.distribution.manifest.v1+prettyjws, "                     \
+	"application/vnd.docker.distribution.manifest.v1+json"
+
+/**
+ * Resolve a tag or digest to the manifest's digest, media type and size
+ * with HEAD (Docker Hub does not count HEADs against its pull limit),
+ * falling back to GET when the registry sends no Docker-Content-Digest.
+ * @param repository e.g. "library/ubuntu".
+ * @param reference a tag or a digest.
+ * @param digest, media_type receive strings the caller frees with
+ *        registry_free(); either may be NULL. @param size may be NULL.
+ * @return 0, REGISTRY_ENOTFOUND, REGISTRY_EFORMAT (bad repository,
+ *         reference, or a digest header that is not a digest),
+ *         REGISTRY_EDIGEST (a GET fallback whose bytes do not match the
+ *         requested digest), transport errors.
+ * @since 0.1
+ */
+REGISTRY_API int registry_manifest_resolve(registry_client *client, const char *repository,
+                                           const char *reference, char **digest,
+                                           char **media_type, int64_t *size);
+
+/**
+ * GET and parse a manifest, verified as described above.
+ * @param max_size cap on the body; 0 means 4 MiB. Larger → REGISTRY_ETOOLARGE.
+ * @return 0, REGISTRY_ENOTFOUND, REGISTRY_EDIGEST, REGISTRY_ETOOLARGE,
+ *         REGISTRY_EFORMAT, transport errors.
+ * @since 0.1
+ */
+REGISTRY_API int registry_manifest_fetch(registry_manifest **out, registry_client *client,
+                                         const char *repository, const char *reference,
+                                         size_t max_size);
+
+/**
+ * PUT a manifest under a tag or its digest (the bytes as in
+ * registry_manifest_raw(), with its media type as Content-Type), and check
+ * the Docker-Content-Digest the registry returns against the manifest's
+ * digest.
+ * @param digest_out receives the registry's digest (free with
+ *        registry_free()); may be NULL.
+ * @return 0, REGISTRY_EDIGEST, REGISTRY_EFORMAT (e.g. MANIFEST_INVALID),
+ *         REGISTRY_ENOTFOUND (MANIFEST_BLOB_UNKNOWN: push the blobs first),
+ *         REGISTRY_EDENIED, transport errors.
+ * @since 0.1
+ */
+REGISTRY_API int registry_manifest_push(registry_client *client, const char *repository,
+                                        const char *reference, const registry_manifest *manifest,
+                                        char **digest_out);
+
+/**
+ * DELETE a manifest. A tag is resolved to its digest first (registries
+ * delete by digest only); this removes every tag that points at it.
+ * @return 0, REGISTRY_ENOTFOUND, REGISTRY_EUNSUPPORTED (deletion disabled
+ *         on the registry), REGISTRY_EDENIED, transport errors.
+ * @since 0.1
+ */
+REGISTRY_API int registry_manifest_delete(registry_client *client, const char *repository,
+                                          const char *reference);
+
+/** Iterator over a paged list (tags of a repository, or the catalog). @since 0.1 */
+typedef struct registry_list registry_list;
+
+/**
+ * List the tags of @p repository, page by page, lazily: each page is
+ * fetched when registry_list_next() runs out (GET /v2/NAME/tags/list?n=,
+ * then the registry's Link header; a repeated page ends the list).
+ * @param page_size the n parameter, 0 for the registry's default.
+ * @return 0, REGISTRY_EFORMAT (bad repository), REGISTRY_ENOMEM. Network
+ *         errors surface from registry_list_next().
+ * @since 0.1
+ */
+REGISTRY_API int registry_tags_open(registry_list **out, registry_client *client,
+                                    const char *repository, int page_size);
+
+/** The same over the registry's catalog of repositories (GET /v2/_catalog). @since 0.1 */
+REGISTRY_API int registry_catalog_open(registry_list **out, registry_client *client, int page_size);
+
+/**
+ * Next name: 0 with *name set (borrowed, valid until the next call), or 0
+ * with *name NULL at the end; negative codes on failure (ENOTFOUND for an
+ * unknown repository, transport errors, EFORMAT for a malformed page,
+ * ETOOLARGE past the 1 MiB page cap).
+ * @since 0.1
+ */
+REGISTRY_API int registry_list_next(registry_list *list, const char **name);
+
+/** Free an iterator; NULL is accepted. @since 0.1 */
+REGISTRY_API void registry_list_free(registry_list *list);
+
+/**
+ * The referrers of @p digest (manifests whose subject is it) as an OCI
+ * index: GET /v2/NAME/referrers/DIGEST[?artifactType=], falling back to the
+ * "sha256-<hex>" tag schema when the registry answers 404 (an empty index
+ * when neither exists).
+ * @param artifact_type filter, or NULL for all.
+ * @since 0.1
+ */
+REGISTRY_API int registry_referrers(registry_manifest **out, registry_client *client,
+                                    const char *repository, const char *digest,
+                                    const char *artifact_type);
+
+REGISTRY_END_DECLS
+
+#endif

@@ -1,0 +1,10 @@
+/* Private helpers shared by the operations. */
+#ifndef REGISTRY_OPS_IMPL_H
+#define REGISTRY_OPS_IMPL_H
+
+#include "internal.h"
+
+/* Validate a repository and a tag-or-digest; *is_digest tells which. */
+int registry__ops_check_target(const char *repository, const char *reference, int *is_digest);
+
+#endif
