@@ -1,0 +1,129 @@
+/*
+ * Private structures of the manifest module. Strings of a parsed manifest
+ * point into its cJSON tree (kept alive by the manifest), so a parsed
+ * manifest is a tree plus arrays of descriptors referring into it.
+ */
+#ifndef REGISTRY_MANIFEST_IMPL_H
+#define REGISTRY_MANIFEST_IMPL_H
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+
+/* Caps on entry counts (a 4 MiB document could hold ~50 000 descriptors). */
+#define MANIFEST_MAX_ENTRIES 4096     /* layers, manifests, fsLayers, history */
+#define MANIFEST_MAX_ANNOTATIONS 4096 /* per object */
+#define MANIFEST_MAX_LIST 256         /* urls, os.features, features */
+#define MANIFEST_MAX_SAFE_INTEGER 9007199254740991.0 /* 2^53 - 1 */
+
+typedef struct manifest_strlist {
+	size_t count;
+	const char **items;
+} manifest_strlist;
+
+typedef struct manifest_kvlist {
+	size_t count;
+	const char **keys;
+	const char **values;
+} manifest_kvlist;
+
+struct registry_descriptor {
+	const char *media_type;
+	const char *digest;
+	int64_t size; /* -1: unknown */
+	const char *artifact_type;
+	manifest_strlist urls;
+	manifest_kvlist annotations;
+	int has_platform;
+	const char *os;
+	const char *architecture;
+	const char *variant;
+	const char *os_version;
+	manifest_strlist os_features;
+	manifest_strlist features;
+};
+
+struct registry_manifest {
+	char *raw;
+	size_t raw_len;
+	cJSON *tree; /* for signed schema1: the tree of the JWS payload */
+	const char *media_type; /* a static string */
+	char digest[REGISTRY_DIGEST_STRING_MAX];
+	int schema_version;
+	int kind;
+	int is_signed;
+	const char *artifact_type;
+	registry_descriptor *config;
+	registry_descriptor *subject;
+	registry_descriptor *layers;
+	size_t layer_count;
+	registry_descriptor *manifests;
+	size_t manifest_count;
+	manifest_kvlist annotations;
+	/* schema1 */
+	const char *name;
+	const char *tag;
+	const char *architecture;
+	const char **history;
+	unsigned char *history_throwaway;
+	size_t history_count;
+};
+
+/* Which of the six formats. */
+enum manifest_format {
+	FORMAT_UNKNOWN = 0,
+	FORMAT_SCHEMA1,
+	FORMAT_SCHEMA1_SIGNED,
+	FORMAT_DOCKER_V2,
+	FORMAT_DOCKER_LIST,
+	FORMAT_OCI_MANIFEST,
+	FORMAT_OCI_INDEX
+};
+
+/* scan.c: checks cJSON does not make (UTF-8, control bytes, \u0000, duplicate keys). */
+int manifest__check_bytes(const char *data, size_t len, const char *what);
+cJSON *manifest__parse_json(const char *data, size_t len, const char *what, int *rc);
+
+/* fields.c: typed reads of untrusted JSON; messages name the field path. */
+int manifest__get_string(const cJSON *obj, const char *key, const char *path, int required,
+                         const char **out);
+int manifest__get_size(const cJSON *obj, const char *key, const char *path, int64_t *out);
+int manifest__get_digest(const cJSON *obj, const char *key, const char *path, const char **out);
+int manifest__get_int(const cJSON *obj, const char *key, const char *path, int *present, int64_t *out);
+int manifest__get_array(const cJSON *obj, const char *key, const char *path, int required,
+                        size_t max, const cJSON **out, size_t *count);
+int manifest__get_annotations(const cJSON *obj, const char *path, manifest_kvlist *out);
+int manifest__parse_descriptor(const cJSON *obj, const char *path, int allow_platform,
+                               registry_descriptor *d);
+void manifest__descriptor_clear(registry_descriptor *d);
+int manifest__media_type_valid(const char *s);
+int manifest__fail_field(int code, const char *path, const char *fmt, ...) REGISTRY_PRINTF(3, 4);
+
+/* schema1.c */
+int manifest__parse_schema1(registry_manifest *m, int declared_signed);
+
+/* media types */
+const char *manifest__format_media_type(int format);
+int manifest__format_from_media_type(const char *mt, size_t len);
+
+/* writer.c: a small JSON emitter, Go-compatible escaping, optional 3-space indentation. */
+typedef struct manifest_writer {
+	registry_buf buf;
+	int indent; /* 0: compact */
+	int depth;
+	int need_comma;
+	int rc;
+} manifest_writer;
+
+void mw_init(manifest_writer *w, int indent, size_t limit);
+void mw_begin_object(manifest_writer *w, const char *key);
+void mw_end_object(manifest_writer *w);
+void mw_begin_array(manifest_writer *w, const char *key);
+void mw_end_array(manifest_writer *w);
+void mw_string(manifest_writer *w, const char *key, const char *value); /* NULL -> null */
+void mw_int(manifest_writer *w, const char *key, int64_t value);
+void mw_bool(manifest_writer *w, const char *key, int value);
+void mw_null(manifest_writer *w, const char *key);
+int manifest__utf8_valid(const char *s, size_t len);
+
+#endif
