@@ -15,5 +15,9 @@
 #include <registry/reference.h>
 #include <registry/manifest.h>
 #include <registry/client.h>
+#include <registry/store.h>
+#include <registry/blob.h>
+#include <registry/remote.h>
+#include <registry/image.h>
 
 #endif

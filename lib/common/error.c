@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -98,4 +99,21 @@ void registry__error_set_registry(const char *registry_code, const char *detail)
 		copy_field(last_error.registry_code, sizeof(last_error.registry_code), registry_code);
 	if (detail)
 		copy_field(last_error.detail, sizeof(last_error.detail), detail);
+}
+
+registry__error_snapshot *registry__error_save(void)
+{
+	registry__error_snapshot *snap = malloc(sizeof(last_error));
+	if (snap)
+		memcpy(snap, &last_error, sizeof(last_error));
+	return snap;
+}
+
+int registry__error_restore(registry__error_snapshot *snap)
+{
+	if (!snap)
+		return last_error.code;
+	memcpy(&last_error, snap, sizeof(last_error));
+	free(snap);
+	return last_error.code;
 }

@@ -26,6 +26,11 @@ int registry__vfail(int code, const char *fmt, va_list ap);
 void registry__error_set_http(int status, const char *url);
 void registry__error_set_registry(const char *registry_code, const char *detail);
 void registry__error_clear(void);
+/* Keep the current record aside (NULL if out of memory) and put it back
+ * later, freeing the snapshot; restore returns the record's code. */
+typedef struct registry__error_snapshot registry__error_snapshot;
+registry__error_snapshot *registry__error_save(void);
+int registry__error_restore(registry__error_snapshot *snap);
 
 /* Allocation: NULL-safe strdup; calloc with overflow check. */
 char *registry__strdup(const char *s);

@@ -506,7 +506,7 @@ static int do_on_base(registry_client *c, const registry__request *req, registry
 		return registry__fail(rc, "bad registry URL %s", base);
 	}
 	int can_repeat = !req->source || req->rewind;
-	int auth_round = 0;
+	int auth_round = 0, rejections = 0;
 	for (int attempt = 0;;) {
 		char *authorization = NULL;
 		if ((rc = registry__auth_header(c, req->scope, &authorization)))
@@ -519,10 +519,13 @@ static int do_on_base(registry_client *c, const registry__request *req, registry
 		int retry = 0;
 		if (rc) {
 			retry = registry__curl_retryable(cc) && !req->no_retry && can_repeat;
-		} else if (resp->status == 401 && auth_round < 2) {
+		} else if (resp->status == 401 && auth_round < 3) {
 			registry__origin ro;
 			if (registry__origin_of(&ro, resp->url) == 0 && registry__origin_equal(&ro, &origin)) {
-				if ((rc = registry__auth_on_401(c, req->scope, resp, had_auth ? auth_round + 1 : 0)))
+				/* Round 0 learns the challenge; a rejected token is
+				 * fetched anew once (round 1); round 2 is final. */
+				int round = had_auth ? ++rejections : 0;
+				if ((rc = registry__auth_on_401(c, req->scope, resp, round)))
 					break;
 				auth_round++;
 				if (req->rewind && req->rewind(req->source_ud)) {

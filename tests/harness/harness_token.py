@@ -59,7 +59,7 @@ class TokenServer:
 
     def __init__(self, pki, log_path, service, issuer, users, readonly_users=None,
                  expiry=300, expired=False, anonymous_pull=True, oauth=True,
-                 tls_context=None):
+                 tls_context=None, expired_first=0):
         self.pki = pki
         self.log_path = log_path
         self.service = service
@@ -68,6 +68,7 @@ class TokenServer:
         self.readonly_users = dict(readonly_users or {})
         self.expiry = int(expiry)
         self.expired = expired
+        self.expired_first = int(expired_first)  # the first N tokens are expired
         self.anonymous_pull = anonymous_pull
         self.oauth = oauth
         self.tls_context = tls_context
@@ -104,7 +105,11 @@ class TokenServer:
         """Signs a JWT the registry accepts (unless expired)."""
         now = int(time.time() if now is None else now)
         expiry = self.expiry if expiry is None else expiry
-        expired = self.expired if expired is None else expired
+        if expired is None:
+            with self._lock:
+                expired = self.expired or self.expired_first > 0
+                if self.expired_first > 0:
+                    self.expired_first -= 1
         if expired:
             # Far enough in the past for the registry's 60 s leeway.
             exp = now - 600

@@ -145,7 +145,7 @@ class Registry:
 
     def __init__(self, auth="none", tls=False, schema1=False, delete=False, redirect=False,
                  token_expiry=300, token_expired=False, anonymous_pull=True, token_oauth=True,
-                 fixtures=(), keep=False, startup_timeout=STARTUP_TIMEOUT):
+                 fixtures=(), keep=False, startup_timeout=STARTUP_TIMEOUT, token_expired_first=0):
         if auth not in ("none", "htpasswd", "token"):
             raise ValueError("auth must be none, htpasswd or token")
         self.auth = auth
@@ -155,6 +155,7 @@ class Registry:
         self.redirect = bool(redirect)
         self.token_expiry = int(token_expiry)
         self.token_expired = bool(token_expired)
+        self.token_expired_first = int(token_expired_first)
         self.anonymous_pull = bool(anonymous_pull)
         self.token_oauth = bool(token_oauth)
         self.fixture_specs = list(fixtures)
@@ -244,7 +245,7 @@ class Registry:
                 {self.user: self.password}, {self.ro_user: self.ro_password},
                 expiry=self.token_expiry, expired=self.token_expired,
                 anonymous_pull=self.anonymous_pull, oauth=self.token_oauth,
-                tls_context=server_ctx)
+                tls_context=server_ctx, expired_first=self.token_expired_first)
             self.token_url = self.token_server.url
         if self.redirect:
             import harness_redirect
@@ -607,7 +608,8 @@ def cmd_run(args):
                    redirect=args.redirect, token_expiry=args.token_expiry,
                    token_expired=args.token_expired, anonymous_pull=args.anonymous_pull == "yes",
                    token_oauth=args.token_oauth == "yes", fixtures=args.fixture,
-                   keep=args.keep, startup_timeout=args.startup_timeout)
+                   keep=args.keep, startup_timeout=args.startup_timeout,
+                   token_expired_first=args.token_expired_first)
     for s in _HANDLED_SIGNALS:
         signal.signal(s, _raise_on_signal)
     child = None
@@ -705,6 +707,8 @@ def _parser():
     r.add_argument("--redirect", action="store_true")
     r.add_argument("--token-expiry", type=int, default=300, metavar="SECONDS")
     r.add_argument("--token-expired", action="store_true")
+    r.add_argument("--token-expired-first", type=int, default=0, metavar="N",
+                   help="the first N tokens are signed already expired, later ones valid")
     r.add_argument("--anonymous-pull", choices=("yes", "no"), default="yes")
     r.add_argument("--token-oauth", choices=("yes", "no"), default="yes",
                    help="answer OAuth2 POST /token (no: 404, clients must fall back to GET)")

@@ -2,6 +2,10 @@
 #ifndef REGISTRY_ITEST_H
 #define REGISTRY_ITEST_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* usleep, mkdtemp, setenv */
+#endif
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>

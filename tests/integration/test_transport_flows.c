@@ -110,6 +110,27 @@ static void test_expiry(void)
 	registry_client_free(c);
 }
 
+/* The first token is already expired: the registry answers 401
+ * invalid_token, the client fetches one new token and goes on. */
+static void test_invalid_token(void)
+{
+	registry_client *c = itest_client(1);
+	CHECK_RC(registry_client_ping(c), 0);
+	CHECK_INT(registry_client_token_fetches(c), 2);
+	CHECK_INT(settled_log_lines(getenv("REGISTRY_TEST_TOKEN_LOG"), NULL, 2), 2);
+	registry_client_free(c);
+}
+
+/* Every token is expired: one refetch, then EAUTH, not a loop. */
+static void test_always_expired(void)
+{
+	registry_client *c = itest_client(1);
+	CHECK_RC(registry_client_ping(c), REGISTRY_EAUTH);
+	CHECK(strstr(registry_error_message(registry_error_last()), "rejected the token") != NULL);
+	CHECK_INT(registry_client_token_fetches(c), 2);
+	registry_client_free(c);
+}
+
 static int start_upload(registry_client *c, const char *repo, long *status)
 {
 	char path[256], scope[256];
@@ -298,6 +319,10 @@ int main(int argc, char **argv)
 		RUN(test_expiry);
 	else if (strcmp(which, "scope") == 0)
 		RUN(test_scope);
+	else if (strcmp(which, "invalid-token") == 0)
+		RUN(test_invalid_token);
+	else if (strcmp(which, "always-expired") == 0)
+		RUN(test_always_expired);
 	else if (strcmp(which, "oauth") == 0)
 		RUN(test_oauth);
 	else if (strcmp(which, "redirect") == 0)

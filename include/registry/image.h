@@ -1,0 +1,132 @@
+/*
+ * libregistry: whole-image operations — pull, push, copy, export.
+ *
+ * Pull writes into a registry_store (an OCI image layout). By default the
+ * layout holds OCI media types, as OCI tools expect: a Docker schema2
+ * manifest or list is converted to its OCI equivalent (media types mapped,
+ * blobs unchanged, manifest re-serialized; the source digest is recorded as
+ * an annotation on the index entry), and a schema1 image gets a config
+ * synthesized from its v1 history with rootfs.diff_ids computed from the
+ * layers. With REGISTRY_PULL_PRESERVE_DIGESTS every manifest is kept exactly
+ * as served instead.
+ */
+#ifndef REGISTRY_IMAGE_H
+#define REGISTRY_IMAGE_H
+
+#include <registry/common.h>
+#include <registry/blob.h>
+#include <registry/client.h>
+#include <registry/reference.h>
+#include <registry/store.h>
+
+REGISTRY_BEGIN_DECLS
+
+/** Destination formats of registry_pull_to() and registry_store_export(). @since 0.1 */
+enum registry_image_format {
+	REGISTRY_FORMAT_OCI = 0,            /**< OCI image layout folder */
+	REGISTRY_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
+	REGISTRY_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
+};
+
+/** Flags of the pull, push and copy options. @since 0.1 */
+enum registry_image_flags {
+	REGISTRY_PULL_PRESERVE_DIGESTS = 1, /**< keep manifests byte for byte (Docker media types stay) */
+	REGISTRY_ALL_PLATFORMS = 2          /**< every platform of a list/index, not one */
+};
+
+/** Options of registry_pull() and registry_pull_to(). @since 0.1 */
+typedef struct registry_pull_options {
+	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
+	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
+	unsigned int flags;       /**< registry_image_flags */
+	registry_progress_cb progress;
+	void *userdata;
+	size_t max_manifest_size; /**< 0: 4 MiB */
+} registry_pull_options;
+
+#define REGISTRY_PULL_OPTIONS_VERSION 1
+#define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0}
+
+/**
+ * Pull @p ref (tag or digest; its registry part is not used: @p client
+ * names the registry) into @p store: manifest, platform selection for
+ * lists and indexes, config and layers fetched in parallel and verified,
+ * then an index.json entry annotated org.opencontainers.image.ref.name =
+ * @p ref_name (NULL: the tag, or the digest when pulled by digest).
+ * Blobs the store has are not fetched again.
+ * @param digest_out receives the digest of the manifest written to the
+ *        index (free with registry_free()); may be NULL.
+ * @return 0, REGISTRY_ENOTFOUND (image, or platform: the message lists the
+ *         available ones), REGISTRY_EDIGEST, REGISTRY_ECANCELED, others.
+ * @since 0.1
+ */
+REGISTRY_API int registry_pull(registry_client *client, const registry_reference *ref,
+                               registry_store *store, const char *ref_name,
+                               const registry_pull_options *options, char **digest_out);
+
+/**
+ * Pull into @p dest in @p format: an OCI layout folder (created or added
+ * to), a `docker load` folder, or a tarball. Docker formats are pulled
+ * into a store inside a temporary folder next to @p dest first.
+ * @return as registry_pull(); REGISTRY_EUNSUPPORTED for a tarball when
+ *         built without libarchive.
+ * @since 0.1
+ */
+REGISTRY_API int registry_pull_to(registry_client *client, const registry_reference *ref,
+                                  const char *dest, int format, const registry_pull_options *options);
+
+/**
+ * Export the image named @p ref_name in @p store as a `docker load` folder
+ * or tarball, tagged @p repo_tag ("name:tag", may be NULL).
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_export(registry_store *store, const char *ref_name,
+                                       const char *dest, int format, const char *repo_tag);
+
+/** Options of registry_push() and registry_copy(). @since 0.1 */
+typedef struct registry_push_options {
+	unsigned int version;      /**< REGISTRY_PUSH_OPTIONS_VERSION */
+	const char *platform;      /**< copy: "os/arch[/variant]" to copy one platform */
+	unsigned int flags;        /**< registry_image_flags */
+	registry_progress_cb progress;
+	void *userdata;
+	size_t chunk_size;         /**< 0: 16 MiB chunks for blobs above it; else monolithic */
+} registry_push_options;
+
+#define REGISTRY_PUSH_OPTIONS_VERSION 1
+#define REGISTRY_PUSH_OPTIONS_INIT {REGISTRY_PUSH_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0}
+
+/**
+ * Push the image named @p ref_name (a ref.name annotation or a manifest
+ * digest) in @p store to @p target (tag or digest): blobs the registry has
+ * are skipped, others uploaded (monolithic, or chunked above chunk_size),
+ * then the config, then manifests (an index's children first). The
+ * registry's Docker-Content-Digest is checked.
+ * @since 0.1
+ */
+REGISTRY_API int registry_push(registry_client *client, registry_store *store, const char *ref_name,
+                               const registry_reference *target, const registry_push_options *options,
+                               char **digest_out);
+
+/**
+ * Push a `docker save` / docker-archive tarball (needs libarchive).
+ * @since 0.1
+ */
+REGISTRY_API int registry_push_archive(registry_client *client, const char *archive_path,
+                                       const registry_reference *target,
+                                       const registry_push_options *options, char **digest_out);
+
+/**
+ * Copy an image between registries (or within one), streaming each blob
+ * from GET into the upload without touching disk or holding a blob in
+ * memory; cross-repository mounts when both are the same registry. All
+ * platforms of an index unless options->platform names one.
+ * @since 0.1
+ */
+REGISTRY_API int registry_copy(registry_client *source, const registry_reference *source_ref,
+                               registry_client *target, const registry_reference *target_ref,
+                               const registry_push_options *options, char **digest_out);
+
+REGISTRY_END_DECLS
+
+#endif

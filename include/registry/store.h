@@ -1,0 +1,282 @@
+/*
+ * libregistry: the local content store, an OCI image layout on disk.
+ *
+ *   STORE/oci-layout        {"imageLayoutVersion":"1.0.0"}
+ *   STORE/index.json        an OCI image index: the named roots
+ *   STORE/blobs/sha256/HEX  content, named by its digest (sha512 too)
+ *   STORE/blobs/.partial/   downloads in progress and temporary files
+ *
+ * A store is what skopeo and umoci call an "oci:" layout, so other tools can
+ * read what the library writes. Content is identified by digest only: a file
+ * appears under blobs/ALG/ by an atomic rename, and only after its bytes were
+ * hashed and found to match its name. Digests are validated with
+ * registry_digest_validate() before any path is built from them.
+ *
+ * Several processes may use one store at once: writes of the same blob are
+ * serialized by a lock on its partial file (the second writer waits and then
+ * finds the blob committed), index.json updates are serialized by a lock on
+ * oci-layout and re-read what other processes wrote, and registry_store_gc()
+ * runs only while no other handle has the store open. Tools that do not know
+ * these locks (skopeo) must not write into a store that is in use.
+ *
+ * A handle is not thread-safe: use one per thread, or lock around it.
+ * See docs/store.md for the layout, partial files, locking, verify and gc.
+ */
+#ifndef REGISTRY_STORE_H
+#define REGISTRY_STORE_H
+
+#include <registry/common.h>
+#include <registry/manifest.h>
+
+REGISTRY_BEGIN_DECLS
+
+/** An open store (opaque). @since 0.1 */
+typedef struct registry_store registry_store;
+
+/** Flags of registry_store_open(). @since 0.1 */
+enum registry_store_flags {
+	/** Create the directory (and its parents) and an empty layout when there is none. */
+	REGISTRY_STORE_CREATE = 1
+};
+
+/** The annotation that names an index.json entry ("latest"). @since 0.1 */
+#define REGISTRY_STORE_REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
+
+/** Largest index.json accepted (the manifest size cap, 4 MiB). @since 0.1 */
+#define REGISTRY_STORE_INDEX_MAX_SIZE REGISTRY_MANIFEST_MAX_SIZE_DEFAULT
+
+/**
+ * Open an OCI image layout, or create one.
+ *
+ * An existing layout must have an `oci-layout` file with
+ * imageLayoutVersion "1.0.0" and an `index.json` that parses as an OCI image
+ * index (at most REGISTRY_STORE_INDEX_MAX_SIZE bytes, at most 4096 entries).
+ * With REGISTRY_STORE_CREATE a missing directory is created with its
+ * parents, and a missing `oci-layout` and `index.json` are written
+ * (index.json empty: {"schemaVersion":2, "mediaType": OCI index,
+ * "manifests":[]}); files already there are kept. Creating is safe against
+ * another process creating the same store.
+ *
+ * The handle keeps a shared lock on the store's blobs/ directory until
+ * registry_store_free() (see registry_store_gc()); opening waits while a
+ * gc runs elsewhere.
+ *
+ * @param out receives the store; free with registry_store_free().
+ * @param path the layout's directory (copied; made absolute).
+ * @param flags 0 or REGISTRY_STORE_CREATE.
+ * @return 0; REGISTRY_EINVAL (NULL argument, unknown flag);
+ *         REGISTRY_ENOTFOUND (no such directory, or no oci-layout and no
+ *         CREATE); REGISTRY_EFORMAT (oci-layout or index.json malformed, or
+ *         not a directory); REGISTRY_EUNSUPPORTED (another imageLayoutVersion);
+ *         REGISTRY_ETOOLARGE (index.json over the cap); REGISTRY_EIO;
+ *         REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_open(registry_store **out, const char *path, int flags);
+
+/** Close a store and release its locks; NULL is accepted. @since 0.1 */
+REGISTRY_API void registry_store_free(registry_store *s);
+
+/** The store's absolute directory, borrowed from @p s; NULL for NULL. @since 0.1 */
+REGISTRY_API const char *registry_store_path(const registry_store *s);
+
+/**
+ * Whether the store holds a blob. The content is not read (see
+ * registry_store_verify()).
+ * @param digest "sha256:<hex>" or "sha512:<hex>".
+ * @return 1 when present, 0 when not; REGISTRY_EINVAL (NULL);
+ *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (digest rejected by
+ *         registry_digest_validate()); REGISTRY_EIO.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_has(registry_store *s, const char *digest);
+
+/**
+ * Size in bytes of a stored blob.
+ * @param size receives the size.
+ * @return 0; REGISTRY_ENOTFOUND; errors of registry_store_has().
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_blob_size(registry_store *s, const char *digest, int64_t *size);
+
+/**
+ * Absolute path of a stored blob, to read it with other tools. Do not write
+ * to it.
+ * @param path receives a NUL-terminated string; free with registry_free().
+ * @return 0; REGISTRY_ENOTFOUND (not in the store); errors of
+ *         registry_store_has(); REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_blob_path(registry_store *s, const char *digest, char **path);
+
+/**
+ * Read a small blob (a manifest, a config) into memory and check that its
+ * bytes hash to @p digest.
+ * @param max_size the largest blob accepted; 0 means
+ *        REGISTRY_MANIFEST_MAX_SIZE_DEFAULT (4 MiB).
+ * @param data receives the bytes, followed by a NUL that @p len does not
+ *        count; free with registry_free().
+ * @param len receives the length.
+ * @return 0; REGISTRY_ENOTFOUND; REGISTRY_ETOOLARGE (bigger than
+ *         @p max_size; nothing is read); REGISTRY_EDIGEST (the stored bytes
+ *         do not match: the store is damaged); errors of
+ *         registry_store_has(); REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_read_blob(registry_store *s, const char *digest, size_t max_size,
+                                          void **data, size_t *len);
+
+/**
+ * Add a blob from memory. The bytes are hashed first: when they do not match
+ * @p expected_digest nothing is written. A blob already present is not
+ * written again.
+ * @param expected_digest the digest the bytes must have, or NULL to store
+ *        them under their sha256 digest.
+ * @param data the bytes (NULL only when @p len is 0).
+ * @param digest_out NULL, or a buffer of REGISTRY_DIGEST_STRING_MAX bytes
+ *        that receives the blob's digest.
+ * @return 0; REGISTRY_EINVAL (NULL @p s, NULL @p data with a length);
+ *         REGISTRY_EDIGEST ("digest mismatch: expected X, got Y");
+ *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
+ *         REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected_digest,
+                                         const void *data, size_t len, char *digest_out);
+
+/**
+ * Add a blob from a file, streamed (any size): copied into a temporary file
+ * inside the store while it is hashed, then renamed into place when it
+ * matches. When the store already has @p expected_digest the file is not
+ * read.
+ * @param expected_digest the digest the file must have, or NULL to store it
+ *        under its sha256 digest.
+ * @param file the path of the file to copy.
+ * @return 0; REGISTRY_EINVAL (NULL @p s or @p file); REGISTRY_ENOTFOUND (no
+ *         such file); REGISTRY_EDIGEST (mismatch; nothing is kept);
+ *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
+ *         REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_import_file(registry_store *s, const char *expected_digest,
+                                            const char *file);
+
+/**
+ * Number of entries in index.json, as this handle last read or wrote it
+ * (at open, and at each registry_store_index_add() or _remove(), which
+ * re-read the file first).
+ * @since 0.1
+ */
+REGISTRY_API size_t registry_store_index_count(registry_store *s);
+
+/**
+ * Entry @p i of index.json, in file order; NULL when out of range. Read it
+ * with the registry_descriptor_* accessors of manifest.h. Borrowed: valid
+ * until the next registry_store_index_add(), _remove() or
+ * registry_store_free() on this handle.
+ * @since 0.1
+ */
+REGISTRY_API const registry_descriptor *registry_store_index_entry(registry_store *s, size_t i);
+
+/**
+ * Find the index.json entry whose org.opencontainers.image.ref.name
+ * annotation is @p ref_name (the first one, if several).
+ * @param out receives the entry, borrowed as registry_store_index_entry().
+ * @return 0; REGISTRY_EINVAL (NULL argument); REGISTRY_ENOTFOUND.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_index_find(registry_store *s, const char *ref_name,
+                                           const registry_descriptor **out);
+
+/**
+ * Add a root to index.json, or replace the entry that has the same ref name
+ * (in place). An entry without a ref name replaces one with the same digest
+ * and no ref name, else it is appended. The blob must be in the store with
+ * exactly @p size bytes.
+ *
+ * Under an exclusive lock on oci-layout, index.json is re-read (so entries
+ * other processes added are kept), changed, and written atomically: a
+ * temporary file in the store, fsync, rename, fsync of the directory. The
+ * file is written deterministically by registry_manifest_builder_build():
+ * entries in order, 3-space indentation, annotation keys sorted.
+ *
+ * @param media_type the entry's media type, usually an OCI manifest or index.
+ * @param digest the blob's digest.
+ * @param size the blob's size.
+ * @param ref_name the name ("latest", "v1.0"; the OCI ref.name grammar:
+ *        [A-Za-z0-9]+ components joined by "-", ".", "_", ":", "@", "+",
+ *        "--" or "/"), or NULL for an unnamed root.
+ * @param annotations NULL, or a NULL-terminated list of key, value pairs
+ *        ("key1", "value1", "key2", "value2", NULL); @p ref_name wins over
+ *        a ref.name key in it.
+ * @return 0; REGISTRY_EINVAL (NULL, malformed media type or ref name, size
+ *         outside [0, 2^53), size differs from the stored blob's, odd
+ *         annotation list, more than 4096 entries); REGISTRY_ENOTFOUND (the
+ *         blob is not in the store); errors of registry_store_has();
+ *         REGISTRY_EFORMAT (index.json was damaged by someone else);
+ *         REGISTRY_ETOOLARGE (index.json would exceed its cap); REGISTRY_EIO;
+ *         REGISTRY_ENOMEM. On failure index.json is unchanged.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_index_add(registry_store *s, const char *media_type, const char *digest,
+                                          int64_t size, const char *ref_name,
+                                          const char *const *annotations);
+
+/**
+ * Remove index.json entries: those whose ref name is @p ref_name_or_digest,
+ * and those whose digest is it. The blobs stay (see registry_store_gc()).
+ * Locking and writing as registry_store_index_add().
+ * @return 0; REGISTRY_EINVAL (NULL); REGISTRY_ENOTFOUND (no entry matched);
+ *         REGISTRY_EFORMAT; REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_index_remove(registry_store *s, const char *ref_name_or_digest);
+
+/**
+ * Check the whole store. Every file in blobs/ALG/ is read and hashed: a
+ * name that is not a digest, a file that is not a regular file, or content
+ * that does not hash to the name is a problem. Then everything reachable
+ * from index.json (indexes, manifests, configs, layers, walked through the
+ * manifests in the store) must be present with the size its descriptor
+ * says; foreign layers (descriptors with "urls") and "subject" manifests
+ * may be absent. Nothing is changed or deleted.
+ *
+ * @param bad_cb NULL, or called once per problem with the blob's digest (or,
+ *        for a file whose name is not a digest, its path relative to the
+ *        store) and a one-line reason. A non-zero return stops the check.
+ * @param ud passed to @p bad_cb.
+ * @param nbad NULL, or receives the number of problems found.
+ * @return 0 when the store is sound; REGISTRY_EDIGEST when problems were
+ *         found (the message describes the first); REGISTRY_ECANCELED
+ *         (@p bad_cb returned non-zero); REGISTRY_EINVAL; REGISTRY_EIO;
+ *         REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_verify(registry_store *s,
+                                       int (*bad_cb)(const char *digest, const char *reason, void *ud),
+                                       void *ud, size_t *nbad);
+
+/**
+ * Delete the blobs that nothing in index.json reaches (through indexes,
+ * manifests, configs, layers and subjects read from the store), and partial
+ * downloads and temporary files untouched for more than a day.
+ *
+ * The walk is conservative: when a reachable manifest cannot be read or
+ * parsed, nothing is deleted and its error is returned. gc needs the store
+ * to itself: it takes an exclusive lock on blobs/ and fails with
+ * REGISTRY_ECONFLICT while another handle (in this process or another) has
+ * the store open, so blobs a running pull committed but has not yet added to
+ * index.json are never lost.
+ *
+ * @param removed NULL, or receives the number of files deleted (blobs and
+ *        stale partial files).
+ * @return 0; REGISTRY_EINVAL; REGISTRY_ECONFLICT; REGISTRY_EDIGEST,
+ *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (a reachable manifest is
+ *         damaged or unreadable); REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.1
+ */
+REGISTRY_API int registry_store_gc(registry_store *s, size_t *removed);
+
+REGISTRY_END_DECLS
+
+#endif

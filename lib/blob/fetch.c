@@ -1,0 +1,643 @@
+/*
+ * Parallel, verified, resumable blob downloads on the client's curl multi
+ * handle. Each transfer writes straight from curl's buffer into the store's
+ * blob writer (which hashes as it writes) or, for registry_blob_fetch_to,
+ * into the caller's callback through a hasher. Redirects, 401 challenges,
+ * retries and Range resumes are handled per transfer, so one slow or failed
+ * blob does not hold up the others.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "digest/hash.h"
+#include "store/store_writer.h"
+#include "transport/client_impl.h"
+
+struct registry_progress {
+	const char *digest;
+	int state;
+	int64_t done, total;
+	int64_t overall_done, overall_total;
+	size_t blobs_done, blobs_total;
+};
+
+const char *registry_progress_digest(const registry_progress *p) { return p ? p->digest : NULL; }
+int registry_progress_state(const registry_progress *p) { return p ? p->state : 0; }
+int64_t registry_progress_bytes_done(const registry_progress *p) { return p ? p->done : 0; }
+int64_t registry_progress_bytes_total(const registry_progress *p) { return p ? p->total : -1; }
+int64_t registry_progress_overall_done(const registry_progress *p) { return p ? p->overall_done : 0; }
+int64_t registry_progress_overall_total(const registry_progress *p) { return p ? p->overall_total : -1; }
+size_t registry_progress_blobs_done(const registry_progress *p) { return p ? p->blobs_done : 0; }
+size_t registry_progress_blobs_total(const registry_progress *p) { return p ? p->blobs_total : 0; }
+
+enum { T_QUEUED, T_RUNNING, T_WAITING, T_FINISHED };
+
+typedef struct engine engine;
+
+typedef struct transfer {
+	engine *e;
+	const char *digest;
+	int64_t size;
+	char *url;
+	int state;
+	int hops, attempts, auth_round, rejections;
+	long dup_of; /* -1, or the index of an earlier transfer of the same digest */
+	registry__blob_writer *w; /* store mode */
+	registry__hash hash;      /* callback mode */
+	int hashing;
+	int64_t offset; /* bytes kept from before this request */
+	int64_t done;   /* bytes held in total */
+	int range_checked;
+	int restart; /* the server's range did not fit: start over */
+	registry__response resp;
+	CURL *h;
+	struct curl_slist *hdrs;
+	int write_rc;
+	int rc;
+	double due; /* T_WAITING: when to start again */
+	double last_report;
+} transfer;
+
+struct engine {
+	registry_client *c;
+	char scope[600];
+	char path_prefix[600];
+	registry__origin origin;
+	char *auth;
+	transfer *t;
+	size_t n;
+	registry_store *store;
+	int (*write)(const void *data, size_t len, void *ud);
+	void *write_ud;
+	registry_progress_cb cb;
+	void *ud;
+	int canceled;
+	int64_t overall_done, overall_total;
+	size_t blobs_done;
+	int first_error;
+	registry__error_snapshot *first_record;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report(engine *e, transfer *t, int state)
+{
+	if (!e->cb || e->canceled)
+		return;
+	registry_progress p = {
+		.digest = t->digest, .state = state, .done = t->done, .total = t->size,
+		.overall_done = e->overall_done, .overall_total = e->overall_total,
+		.blobs_done = e->blobs_done, .blobs_total = e->n,
+	};
+	if (e->cb(&p, e->ud))
+		e->canceled = 1;
+}
+
+/* Bytes from curl: straight into the writer (or hasher + callback). */
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	transfer *t = ud;
+	engine *e = t->e;
+	size_t len = size * nmemb;
+	long st = t->resp.status;
+	if (st < 200 || st >= 300) {
+		if (st >= 300 && st < 400)
+			return len;
+		if (registry_buf_append(&t->resp.body, ptr, len)) {
+			t->resp.body_truncated = 1;
+			return 0;
+		}
+		return len;
+	}
+	if (!t->range_checked) {
+		t->range_checked = 1;
+		if (t->offset > 0 && st == 200) {
+			/* The server ignored Range: start over from byte 0. */
+			int rc = t->w ? registry__blob_writer_restart(t->w) : REGISTRY_EPROTOCOL;
+			if (rc) {
+				t->write_rc = rc;
+				return 0;
+			}
+			e->overall_done -= t->done;
+			t->offset = t->done = 0;
+		} else if (st == 206) {
+			long long start = -1;
+			const char *cr = t->resp.content_range;
+			if (!cr || sscanf(cr, "bytes %lld-", &start) != 1 || start != t->offset) {
+				t->restart = 1;
+				return 0;
+			}
+		}
+	}
+	int rc;
+	if (t->w) {
+		rc = registry__blob_writer_write(t->w, ptr, len);
+	} else {
+		rc = registry__hash_update(&t->hash, ptr, len);
+		if (!rc && t->size >= 0 && t->done + (int64_t)len > t->size)
+			rc = registry__fail(REGISTRY_ETOOLARGE, "blob %s is larger than its %lld bytes",
+			                    t->digest, (long long)t->size);
+		if (!rc && e->write(ptr, len, e->write_ud))
+			rc = REGISTRY_ECANCELED;
+	}
+	if (rc) {
+		t->write_rc = rc;
+		return 0;
+	}
+	t->done += (int64_t)len;
+	e->overall_done += (int64_t)len;
+	double n = now_s();
+	if (n - t->last_report >= 0.1) {
+		t->last_report = n;
+		report(e, t, REGISTRY_PROGRESS_RUNNING);
+		if (e->canceled) {
+			t->write_rc = REGISTRY_ECANCELED;
+			return 0;
+		}
+	}
+	return len;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	transfer *t = ud;
+	size_t len = size * nmemb;
+	return registry__header_line(t->e->c, &t->resp, buf, len) ? len : 0;
+}
+
+static void finish(engine *e, transfer *t, int rc)
+{
+	t->state = T_FINISHED;
+	t->rc = rc;
+	e->blobs_done++;
+	if (rc && !e->first_error) {
+		e->first_error = rc;
+		e->first_record = registry__error_save();
+	}
+	if (t->w) {
+		/* Keep what we have for a later resume unless the bytes are wrong. */
+		registry__blob_writer_abort(t->w, rc != REGISTRY_EDIGEST);
+		t->w = NULL;
+	}
+	report(e, t, rc ? REGISTRY_PROGRESS_FAILED : REGISTRY_PROGRESS_DONE);
+}
+
+static int start(engine *e, transfer *t, CURLM *multi)
+{
+	if (!t->h && !(t->h = curl_easy_init()))
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	CURL *h = t->h;
+	curl_easy_reset(h);
+	int https = strncasecmp(t->url, "https:", 6) == 0;
+	registry_client *c = e->c;
+	registry__client_apply_settings(c, h, https && c->tls_verify && !c->insecure);
+	registry__response_reset_headers(&t->resp);
+	registry_buf_free(&t->resp.body);
+	t->resp.body.limit = REGISTRY__JSON_LIMIT;
+	t->resp.body_truncated = 0;
+	t->range_checked = 0;
+	t->restart = 0;
+	t->write_rc = 0;
+	t->offset = t->done;
+	curl_slist_free_all(t->hdrs);
+	t->hdrs = NULL;
+
+	registry__origin o;
+	int same = registry__origin_of(&o, t->url) == 0 && registry__origin_equal(&o, &e->origin);
+	char line[8192];
+	struct curl_slist *l = curl_slist_append(NULL, "Expect:");
+	if (l && same && e->auth) {
+		snprintf(line, sizeof(line), "Authorization: %s", e->auth);
+		struct curl_slist *n = curl_slist_append(l, line);
+		sodium_memzero(line, sizeof(line));
+		l = n ? n : l;
+	}
+	if (l && t->offset > 0) {
+		snprintf(line, sizeof(line), "Range: bytes=%lld-", (long long)t->offset);
+		struct curl_slist *n = curl_slist_append(l, line);
+		l = n ? n : l;
+	}
+	t->hdrs = l;
+	curl_easy_setopt(h, CURLOPT_URL, t->url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->hdrs);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+	if (curl_multi_add_handle(multi, h) != CURLM_OK)
+		return registry__fail(REGISTRY_EIO, "cannot start a transfer");
+	t->state = T_RUNNING;
+	return 0;
+}
+
+static int verify_and_commit(transfer *t)
+{
+	if (t->resp.docker_content_digest && registry_digest_validate(t->resp.docker_content_digest) == 0 &&
+	    strcmp(t->resp.docker_content_digest, t->digest) != 0)
+		return registry__fail(REGISTRY_EDIGEST, "registry served %s when asked for %s",
+		                      t->resp.docker_content_digest, t->digest);
+	if (t->w) {
+		int rc = registry__blob_writer_commit(t->w);
+		t->w = NULL; /* commit frees it, on success and on failure */
+		return rc;
+	}
+	char got[REGISTRY_DIGEST_STRING_MAX];
+	int rc = registry__hash_final(&t->hash, got);
+	if (rc)
+		return rc;
+	if (t->size >= 0 && t->done != t->size)
+		return registry__fail(REGISTRY_EDIGEST, "blob %s: got %lld bytes, expected %lld", t->digest,
+		                      (long long)t->done, (long long)t->size);
+	return registry_digest_compare(t->digest, got);
+}
+
+/* A transfer ended in curl: decide between done, retry, redirect, auth, fail. */
+static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
+{
+	registry_client *c = e->c;
+	curl_multi_remove_handle(multi, t->h);
+	t->state = T_QUEUED;
+	long status = 0;
+	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+	t->resp.status = status;
+	free(t->resp.url);
+	t->resp.url = registry__strdup(t->url);
+	char shown[512];
+	snprintf(shown, sizeof(shown), "%s", t->url);
+	shown[strcspn(shown, "?")] = '\0';
+
+	if (e->canceled) {
+		finish(e, t, registry__fail(REGISTRY_ECANCELED, "canceled"));
+		return;
+	}
+	if (t->restart) {
+		int rc = t->w ? registry__blob_writer_restart(t->w) : REGISTRY_EPROTOCOL;
+		if (rc) {
+			finish(e, t, registry__fail(rc, "%s: unusable Content-Range", shown));
+			return;
+		}
+		e->overall_done -= t->done;
+		t->done = 0;
+		return; /* queued again, from byte 0 */
+	}
+	if (t->write_rc) {
+		finish(e, t, t->write_rc);
+		return;
+	}
+	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && t->resp.body_truncated)) {
+		if (registry__curl_retryable(cc) && t->attempts < c->retries) {
+			t->state = T_WAITING;
+			t->due = now_s() + (double)registry__backoff_ms(c, t->attempts++, NULL) / 1000.0;
+			return; /* resumes from t->done */
+		}
+		int rc = registry__curl_error(cc);
+		registry__fail(rc, "GET %s: %s", shown, curl_easy_strerror(cc));
+		registry__error_set_http(0, shown);
+		finish(e, t, rc);
+		return;
+	}
+	if (status >= 200 && status < 300) {
+		finish(e, t, verify_and_commit(t));
+		return;
+	}
+	if (registry__is_redirect(status)) {
+		char *next = NULL;
+		registry__origin no;
+		if (!t->resp.location || ++t->hops > REGISTRY__MAX_REDIRECTS ||
+		    registry__url_resolve(&next, t->url, t->resp.location) != 0 ||
+		    registry__origin_of(&no, next) != 0 ||
+		    (strcmp(no.scheme, "https") != 0 && strcmp(no.scheme, "http") != 0) ||
+		    (strncasecmp(t->url, "https:", 6) == 0 && strcmp(no.scheme, "http") == 0)) {
+			free(next);
+			finish(e, t, registry__fail(REGISTRY_EPROTOCOL, "%s: redirect refused (missing, "
+			                            "too many, not http(s), or https to http)", shown));
+			return;
+		}
+		free(t->url);
+		t->url = next;
+		return;
+	}
+	registry__origin ro;
+	if (status == 401 && registry__origin_of(&ro, t->url) == 0 &&
+	    registry__origin_equal(&ro, &e->origin) && t->auth_round < 3) {
+		int round = e->auth ? ++t->rejections : 0;
+		int rc = registry__auth_on_401(c, e->scope, &t->resp, round);
+		t->auth_round++;
+		registry__free_secret(e->auth);
+		e->auth = NULL;
+		if (!rc)
+			rc = registry__auth_header(c, e->scope, &e->auth);
+		if (rc)
+			finish(e, t, rc);
+		return;
+	}
+	if (status == 416 && t->w) {
+		int rc = registry__blob_writer_restart(t->w);
+		e->overall_done -= t->done;
+		t->done = 0;
+		if (rc)
+			finish(e, t, rc);
+		return;
+	}
+	if (registry__status_retryable(status) && t->attempts < c->retries) {
+		t->state = T_WAITING;
+		t->due = now_s() + (double)registry__backoff_ms(c, t->attempts++, &t->resp) / 1000.0;
+		return;
+	}
+	char what[700];
+	snprintf(what, sizeof(what), "fetching blob %s", t->digest);
+	finish(e, t, registry__response_fail(&t->resp, what));
+}
+
+static int ensure_base(registry_client *c)
+{
+	if (c->base_url)
+		return 0;
+	registry__response resp;
+	registry__response_init(&resp);
+	registry__request req = {.method = "GET", .url = "/v2/"};
+	int rc = registry__client_do(c, &req, &resp);
+	registry__response_free(&resp);
+	return rc == REGISTRY_EAUTH ? 0 : rc; /* the scheme is what we wanted */
+}
+
+static int prepare(engine *e, transfer *t)
+{
+	int rc = registry_digest_validate(t->digest);
+	if (rc)
+		return rc;
+	if (t->size < -1)
+		return registry__fail(REGISTRY_EINVAL, "negative size for %s", t->digest);
+	size_t n = strlen(e->c->base_url) + strlen(e->path_prefix) + strlen(t->digest) + 1;
+	if (!(t->url = malloc(n)))
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	snprintf(t->url, n, "%s%s%s", e->c->base_url, e->path_prefix, t->digest);
+	registry__response_init(&t->resp);
+	if (e->store) {
+		int already = 0;
+		int64_t offset = 0;
+		rc = registry__blob_writer_open(&t->w, e->store, t->digest, t->size, &offset, &already);
+		if (rc)
+			return rc;
+		if (already)
+			return 1;
+		t->done = offset;
+		e->overall_done += offset;
+	} else {
+		if ((rc = registry__hash_init(&t->hash, registry__digest_algorithm(t->digest))))
+			return rc;
+		t->hashing = 1;
+	}
+	return 0;
+}
+
+static int run(engine *e)
+{
+	registry_client *c = e->c;
+	int rc = ensure_base(c);
+	if (rc)
+		return rc;
+	if ((rc = registry__origin_of(&e->origin, c->base_url)))
+		return rc;
+	if (!c->multi && !(c->multi = curl_multi_init()))
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	CURLM *multi = c->multi;
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->max_parallel);
+
+	/* The same digest twice is fetched once (a second writer on one blob
+	 * would wait on its own lock). */
+	for (size_t i = 0; i < e->n; i++) {
+		e->t[i].dup_of = -1;
+		for (size_t j = 0; j < i && e->t[i].dup_of < 0; j++)
+			if (strcmp(e->t[i].digest, e->t[j].digest) == 0)
+				e->t[i].dup_of = (long)j;
+		if (e->t[i].dup_of >= 0) {
+			e->t[i].state = T_FINISHED;
+			e->blobs_done++;
+		}
+	}
+	int64_t total = 0;
+	for (size_t i = 0; i < e->n; i++)
+		if (e->t[i].dup_of < 0)
+			total = (total < 0 || e->t[i].size < 0) ? -1 : total + e->t[i].size;
+	e->overall_total = total;
+
+	/* Blobs already in the store are done before any request. */
+	for (size_t i = 0; i < e->n && !e->canceled; i++) {
+		transfer *t = &e->t[i];
+		t->e = e;
+		if (t->dup_of >= 0)
+			continue;
+		int p = prepare(e, t);
+		if (p == 1) {
+			t->state = T_FINISHED;
+			t->done = t->size;
+			e->overall_done += t->size > 0 ? t->size : 0;
+			e->blobs_done++;
+			report(e, t, REGISTRY_PROGRESS_SKIPPED);
+		} else if (p) {
+			finish(e, t, p);
+		} else if (t->size >= 0 && t->w && t->done == t->size) {
+			finish(e, t, verify_and_commit(t)); /* a complete partial */
+		}
+	}
+	size_t pending = 0;
+	for (size_t i = 0; i < e->n; i++)
+		pending += e->t[i].state != T_FINISHED;
+	if (pending && !e->canceled && (rc = registry__auth_header(c, e->scope, &e->auth))) {
+		for (size_t i = 0; i < e->n; i++)
+			if (e->t[i].state != T_FINISHED)
+				finish(e, &e->t[i], rc);
+		return rc;
+	}
+
+	while (!e->canceled) {
+		size_t running = 0, waiting = 0;
+		double n = now_s();
+		for (size_t i = 0; i < e->n; i++) {
+			transfer *t = &e->t[i];
+			if (t->state == T_RUNNING)
+				running++;
+			else if (t->state == T_WAITING && t->due > n)
+				waiting++;
+		}
+		for (size_t i = 0; i < e->n && running < (size_t)c->max_parallel; i++) {
+			transfer *t = &e->t[i];
+			if (t->state == T_QUEUED || (t->state == T_WAITING && t->due <= n)) {
+				if (t->done == 0 && t->hops == 0 && t->attempts == 0)
+					report(e, t, REGISTRY_PROGRESS_STARTED);
+				if ((rc = start(e, t, multi)))
+					finish(e, t, rc);
+				else
+					running++;
+			}
+		}
+		if (!running && !waiting)
+			break;
+		int still = 0;
+		curl_multi_perform(multi, &still);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(multi, &left))) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			transfer *t = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+			if (t)
+				completed(e, t, msg->data.result, multi);
+		}
+		if (still || waiting)
+			curl_multi_poll(multi, NULL, 0, 100, NULL);
+	}
+	if (e->canceled) {
+		for (size_t i = 0; i < e->n; i++) {
+			transfer *t = &e->t[i];
+			if (t->state == T_RUNNING)
+				curl_multi_remove_handle(multi, t->h);
+			if (t->state != T_FINISHED)
+				finish(e, t, REGISTRY_ECANCELED);
+		}
+		return registry__fail(REGISTRY_ECANCELED, "canceled by the progress callback");
+	}
+	if (e->first_error) {
+		registry__error_restore(e->first_record);
+		e->first_record = NULL;
+	}
+	return e->first_error;
+}
+
+static void engine_free(engine *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		transfer *t = &e->t[i];
+		if (t->h)
+			curl_easy_cleanup(t->h);
+		curl_slist_free_all(t->hdrs);
+		if (t->w)
+			registry__blob_writer_abort(t->w, 1);
+		if (t->hashing)
+			registry__hash_cleanup(&t->hash);
+		registry__response_free(&t->resp);
+		free(t->url);
+	}
+	registry__free_secret(e->auth);
+	free(e->first_record);
+	free(e->t);
+}
+
+static int engine_init(engine *e, registry_client *c, const char *repository, size_t n)
+{
+	memset(e, 0, sizeof(*e));
+	if (!c || !repository)
+		return registry__fail(REGISTRY_EINVAL, "NULL client or repository");
+	int rc = registry_reference_validate_repository(repository);
+	if (rc)
+		return rc;
+	e->c = c;
+	snprintf(e->scope, sizeof(e->scope), "repository:%s:pull", repository);
+	snprintf(e->path_prefix, sizeof(e->path_prefix), "/v2/%s/blobs/", repository);
+	e->n = n;
+	if (!(e->t = calloc(n ? n : 1, sizeof(*e->t))))
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	return 0;
+}
+
+int registry_blob_fetch_many(registry_client *c, const char *repository, size_t count,
+                             const char *const *digests, const int64_t *sizes,
+                             registry_store *store, int *results, registry_progress_cb progress,
+                             void *userdata)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!store || (count && !digests))
+		return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL store or digests");
+	engine e;
+	if ((rc = engine_init(&e, c, repository, count)))
+		return rc;
+	e.store = store;
+	e.cb = progress;
+	e.ud = userdata;
+	for (size_t i = 0; i < count; i++) {
+		e.t[i].digest = digests[i];
+		e.t[i].size = sizes ? sizes[i] : -1;
+		if (!digests[i]) {
+			engine_free(&e);
+			return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL digest %zu", i);
+		}
+	}
+	rc = run(&e);
+	for (size_t i = 0; results && i < count; i++) {
+		const transfer *t = e.t[i].dup_of >= 0 ? &e.t[e.t[i].dup_of] : &e.t[i];
+		results[i] = t->state == T_FINISHED ? t->rc : (rc ? rc : REGISTRY_EIO);
+	}
+	engine_free(&e);
+	return rc;
+}
+
+int registry_blob_fetch(registry_client *c, const char *repository, const char *digest,
+                        int64_t expected_size, registry_store *store, registry_progress_cb progress,
+                        void *userdata)
+{
+	return registry_blob_fetch_many(c, repository, 1, &digest, &expected_size, store, NULL, progress,
+	                                userdata);
+}
+
+int registry_blob_fetch_to(registry_client *c, const char *repository, const char *digest,
+                           int64_t expected_size,
+                           int (*write)(const void *data, size_t len, void *userdata), void *userdata)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!write || !digest)
+		return registry__fail(REGISTRY_EINVAL, "fetch_to: NULL digest or callback");
+	engine e;
+	if ((rc = engine_init(&e, c, repository, 1)))
+		return rc;
+	e.write = write;
+	e.write_ud = userdata;
+	e.t[0].digest = digest;
+	e.t[0].size = expected_size;
+	rc = run(&e);
+	engine_free(&e);
+	return rc;
+}
+
+int registry_blob_head(registry_client *c, const char *repository, const char *digest, int64_t *size)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!c || !repository || !digest)
+		return registry__fail(REGISTRY_EINVAL, "blob_head: NULL argument");
+	if ((rc = registry_reference_validate_repository(repository)) || (rc = registry_digest_validate(digest)))
+		return rc;
+	char path[800], scope[600];
+	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", repository, digest);
+	snprintf(scope, sizeof(scope), "repository:%s:pull", repository);
+	registry__request req = {.method = "HEAD", .url = path, .scope = scope};
+	registry__response resp;
+	registry__response_init(&resp);
+	rc = registry__client_do(c, &req, &resp);
+	if (!rc && resp.status == 200) {
+		if (size)
+			*size = resp.content_length;
+	} else if (!rc) {
+		char what[700];
+		snprintf(what, sizeof(what), "checking blob %s in %s", digest, repository);
+		rc = registry__response_fail(&resp, what);
+	}
+	registry__response_free(&resp);
+	return rc;
+}

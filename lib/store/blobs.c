@@ -1,0 +1,268 @@
+/*
+ * Blobs: existence, size, path, verified reads, and adding content from
+ * memory or from a file (hashed before it gets its name).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+
+static int enter_with_digest(registry_store *s, const char *digest, const char *fn)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!s)
+		return registry__fail(REGISTRY_EINVAL, "%s: NULL store", fn);
+	return store__check_digest(digest);
+}
+
+/* stat of a validated digest's blob: 1 present, 0 absent, <0 error. */
+static int stat_blob(registry_store *s, const char *digest, struct stat *st)
+{
+	char rel[STORE_REL_MAX];
+	store__blob_rel(rel, digest);
+	if (fstatat(s->blobs_fd, rel, st, 0) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return store__io_fail(errno, "store: cannot stat blobs/%s", rel);
+	}
+	if (!S_ISREG(st->st_mode))
+		return registry__fail(REGISTRY_EIO, "store: blobs/%s is not a regular file", rel);
+	return 1;
+}
+
+int registry_store_has(registry_store *s, const char *digest)
+{
+	int rc = enter_with_digest(s, digest, "registry_store_has");
+	if (rc)
+		return rc;
+	struct stat st;
+	return stat_blob(s, digest, &st);
+}
+
+int registry_store_blob_size(registry_store *s, const char *digest, int64_t *size)
+{
+	int rc = enter_with_digest(s, digest, "registry_store_blob_size");
+	if (rc)
+		return rc;
+	if (!size)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_blob_size: NULL size");
+	struct stat st;
+	if ((rc = stat_blob(s, digest, &st)) < 0)
+		return rc;
+	if (rc == 0)
+		return registry__fail(REGISTRY_ENOTFOUND, "store: blob %s not found", digest);
+	*size = (int64_t)st.st_size;
+	return 0;
+}
+
+int registry_store_blob_path(registry_store *s, const char *digest, char **path)
+{
+	int rc = enter_with_digest(s, digest, "registry_store_blob_path");
+	if (rc)
+		return rc;
+	if (!path)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_blob_path: NULL path");
+	*path = NULL;
+	struct stat st;
+	if ((rc = stat_blob(s, digest, &st)) < 0)
+		return rc;
+	if (rc == 0)
+		return registry__fail(REGISTRY_ENOTFOUND, "store: blob %s not found", digest);
+	char rel[STORE_REL_MAX];
+	store__blob_rel(rel, digest);
+	registry_buf b;
+	registry_buf_init(&b, 0);
+	if (registry_buf_printf(&b, "%s/blobs/%s", s->path, rel)) {
+		registry_buf_free(&b);
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	}
+	*path = registry_buf_detach(&b);
+	return 0;
+}
+
+static int hash_with(int alg, const void *data, size_t len, char out[REGISTRY_DIGEST_STRING_MAX])
+{
+	registry__hash h;
+	int rc = registry__hash_init(&h, alg);
+	if (rc)
+		return rc;
+	if (!(rc = registry__hash_update(&h, data, len)))
+		rc = registry__hash_final(&h, out);
+	registry__hash_cleanup(&h);
+	return rc;
+}
+
+/* Hash @data with the algorithm of @expected (sha256 when NULL) into @actual; compare. */
+static int hash_and_compare(const char *expected, const void *data, size_t len, char actual[REGISTRY_DIGEST_STRING_MAX])
+{
+	int rc = hash_with(expected ? registry__digest_algorithm(expected) : REGISTRY_DIGEST_SHA256, data, len, actual);
+	if (rc)
+		return rc;
+	if (expected && strcmp(expected, actual) != 0)
+		return registry__fail(REGISTRY_EDIGEST, "digest mismatch: expected %s, got %s", expected, actual);
+	return 0;
+}
+
+int store__read_blob(registry_store *s, const char *digest, size_t max_size, char **data, size_t *len)
+{
+	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 16], actual[REGISTRY_DIGEST_STRING_MAX];
+	store__blob_rel(rel, digest);
+	snprintf(what, sizeof(what), "blob %s", digest);
+	char *buf;
+	size_t n;
+	int rc = store__read_file_at(s->blobs_fd, rel, max_size, what, &buf, &n);
+	if (rc)
+		return rc;
+	if ((rc = hash_with(registry__digest_algorithm(digest), buf, n, actual)) == 0 && strcmp(actual, digest) != 0)
+		rc = registry__fail(REGISTRY_EDIGEST, "store: blob %s is damaged: its content hashes to %s",
+		                    digest, actual);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int registry_store_read_blob(registry_store *s, const char *digest, size_t max_size, void **data, size_t *len)
+{
+	int rc = enter_with_digest(s, digest, "registry_store_read_blob");
+	if (rc)
+		return rc;
+	if (!data || !len)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_read_blob: NULL argument");
+	*data = NULL;
+	*len = 0;
+	char *buf;
+	if ((rc = store__read_blob(s, digest, max_size ? max_size : REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &buf, len)))
+		return rc;
+	*data = buf;
+	return 0;
+}
+
+int registry_store_add_blob(registry_store *s, const char *expected_digest, const void *data, size_t len,
+                            char *digest_out)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!s || (!data && len))
+		return registry__fail(REGISTRY_EINVAL, "registry_store_add_blob: NULL argument");
+	if (expected_digest && (rc = store__check_digest(expected_digest)))
+		return rc;
+	char digest[REGISTRY_DIGEST_STRING_MAX];
+	if ((rc = hash_and_compare(expected_digest, data ? data : "", len, digest)))
+		return rc;
+	struct stat st;
+	if ((rc = stat_blob(s, digest, &st)) < 0)
+		return rc;
+	if (rc == 0) {
+		char rel[STORE_REL_MAX];
+		int fd;
+		if ((rc = store__temp_open(s, rel, &fd)))
+			return rc;
+		int err = store__write_all(fd, data, len);
+		rc = err ? store__io_fail(err, "store: cannot write blob %s", digest) : store__install(s, fd, rel, digest);
+		close(fd);
+		if (rc) {
+			unlinkat(s->blobs_fd, rel, 0);
+			return rc;
+		}
+	}
+	if (digest_out)
+		memcpy(digest_out, digest, strlen(digest) + 1);
+	return 0;
+}
+
+/* Copy @in into a temporary file of the store while hashing; the digest goes to @actual. */
+static int copy_hashing(registry_store *s, int in, const char *file, int alg, char rel[STORE_REL_MAX], int *out_fd,
+                        char actual[REGISTRY_DIGEST_STRING_MAX])
+{
+	registry__hash h;
+	int rc = registry__hash_init(&h, alg);
+	if (rc)
+		return rc;
+	char *buf = malloc(STORE_IO_BUFFER);
+	if (!buf) {
+		registry__hash_cleanup(&h);
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	}
+	if ((rc = store__temp_open(s, rel, out_fd))) {
+		free(buf);
+		registry__hash_cleanup(&h);
+		return rc;
+	}
+	for (;;) {
+		ssize_t n = store__read_full(in, buf, STORE_IO_BUFFER);
+		if (n < 0) {
+			rc = store__io_fail((int)-n, "store: cannot read %s", file);
+			break;
+		}
+		if (n == 0)
+			break;
+		int err = store__write_all(*out_fd, buf, (size_t)n);
+		if (err) {
+			rc = store__io_fail(err, "store: cannot write blobs/%s", rel);
+			break;
+		}
+		if ((rc = registry__hash_update(&h, buf, (size_t)n)))
+			break;
+		if ((size_t)n < STORE_IO_BUFFER)
+			break;
+	}
+	if (!rc)
+		rc = registry__hash_final(&h, actual);
+	free(buf);
+	registry__hash_cleanup(&h);
+	return rc;
+}
+
+int registry_store_import_file(registry_store *s, const char *expected_digest, const char *file)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!s || !file)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_import_file: NULL argument");
+	struct stat st;
+	if (expected_digest) {
+		if ((rc = store__check_digest(expected_digest)))
+			return rc;
+		if ((rc = stat_blob(s, expected_digest, &st)) != 0)
+			return rc < 0 ? rc : 0;
+	}
+	int in = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (in < 0) {
+		if (errno == ENOENT)
+			return registry__fail(REGISTRY_ENOTFOUND, "store: %s not found", file);
+		return store__io_fail(errno, "store: cannot open %s", file);
+	}
+	if (fstat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(in);
+		return registry__fail(REGISTRY_EINVAL, "store: %s is a directory", file);
+	}
+	char rel[STORE_REL_MAX], actual[REGISTRY_DIGEST_STRING_MAX];
+	int fd = -1;
+	int alg = expected_digest ? registry__digest_algorithm(expected_digest) : REGISTRY_DIGEST_SHA256;
+	rc = copy_hashing(s, in, file, alg, rel, &fd, actual);
+	close(in);
+	if (!rc && expected_digest && strcmp(actual, expected_digest) != 0)
+		rc = registry__fail(REGISTRY_EDIGEST, "digest mismatch for %s: %s hashes to %s", expected_digest, file,
+		                    actual);
+	if (!rc)
+		rc = store__install(s, fd, rel, actual);
+	if (fd >= 0) {
+		close(fd);
+		if (rc)
+			unlinkat(s->blobs_fd, rel, 0);
+	}
+	return rc;
+}

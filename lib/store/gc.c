@@ -1,0 +1,177 @@
+/*
+ * registry_store_gc(): delete what index.json does not reach, and stale
+ * partial and temporary files. Runs only with the store to itself.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+
+typedef struct gc_ctx {
+	registry_store *s;
+	store_digest_set reachable;
+	size_t removed;
+	time_t stale_before;
+} gc_ctx;
+
+static int mark(const store_walk_visit *v, void *ud)
+{
+	gc_ctx *c = ud;
+	int rc = store__set_add(&c->reachable, v->digest);
+	return rc < 0 ? rc : 0;
+}
+
+/* A reachable manifest we cannot read might hide more reachable blobs: stop. */
+static int stop_on_error(const store_walk_visit *v, int rc, void *ud)
+{
+	(void)ud;
+	char msg[300];
+	snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
+	return registry__fail(rc, "store: gc stopped, nothing deleted: manifest %s cannot be read: %s", v->digest, msg);
+}
+
+typedef int (*entry_fn)(gc_ctx *c, int dirfd, const char *dir, const char *name);
+
+/* Call @fn for each entry of @dir under @parent_fd (a missing directory has none). */
+static int each_entry(gc_ctx *c, int parent_fd, const char *dir, entry_fn fn)
+{
+	int dirfd = openat(parent_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return errno == ENOENT ? 0 : store__io_fail(errno, "store: cannot open %s", dir);
+	DIR *d = fdopendir(dirfd);
+	if (!d) {
+		int err = errno;
+		close(dirfd);
+		return store__io_fail(err, "store: cannot read %s", dir);
+	}
+	size_t before = c->removed;
+	int rc = 0;
+	struct dirent *e;
+	while (!rc && (errno = 0, e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			rc = fn(c, dirfd, dir, e->d_name);
+	if (!rc && errno)
+		rc = store__io_fail(errno, "store: cannot read %s", dir);
+	if (!rc && c->removed != before && fsync(dirfd) != 0 && errno != EINVAL)
+		rc = store__io_fail(errno, "store: cannot fsync %s", dir);
+	closedir(d);
+	return rc;
+}
+
+static int remove_file(gc_ctx *c, int dirfd, const char *dir, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return store__io_fail(errno, "store: cannot delete %s/%.150s", dir, name);
+	}
+	c->removed++;
+	return 0;
+}
+
+static int sweep_blob(gc_ctx *c, int dirfd, const char *alg, const char *name)
+{
+	char digest[REGISTRY_DIGEST_STRING_MAX];
+	/* Files that are not named like blobs are not ours to delete. */
+	if (!store__hex_name_valid(alg, name))
+		return 0;
+	snprintf(digest, sizeof(digest), "%s:%.128s", alg, name);
+	return store__set_has(&c->reachable, digest) ? 0 : remove_file(c, dirfd, alg, name);
+}
+
+static int is_stale(gc_ctx *c, int dirfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_mtime < c->stale_before;
+}
+
+/* A stale partial, unless a writer holds its lock (a slow download). */
+static int sweep_partial(gc_ctx *c, int dirfd, const char *dir, const char *name)
+{
+	if (!is_stale(c, dirfd, name))
+		return 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	int rc = 0;
+	if (store__flock(fd, LOCK_EX | LOCK_NB) == 0)
+		rc = remove_file(c, dirfd, dir, name);
+	close(fd);
+	return rc;
+}
+
+static int sweep_partial_top(gc_ctx *c, int dirfd, const char *dir, const char *name)
+{
+	for (size_t a = 0; a < REGISTRY_ARRAY_LEN(store__algorithms); a++)
+		if (strcmp(name, store__algorithms[a]) == 0) {
+			char sub[STORE_REL_MAX];
+			snprintf(sub, sizeof(sub), "%s/%s", dir, name);
+			return each_entry(c, c->s->blobs_fd, sub, sweep_partial);
+		}
+	if (strncmp(name, "tmp-", 4) == 0 && is_stale(c, dirfd, name))
+		return remove_file(c, dirfd, dir, name);
+	return 0;
+}
+
+/* Leftovers of interrupted index.json and layout writes in the store's root. */
+static int sweep_root_temp(gc_ctx *c, int dirfd, const char *dir, const char *name)
+{
+	if ((strncmp(name, STORE_INDEX_TEMP, strlen(STORE_INDEX_TEMP)) == 0 ||
+	     strncmp(name, ".oci-layout.tmp-", 16) == 0 || strncmp(name, ".index.json.tmp-", 16) == 0) &&
+	    is_stale(c, dirfd, name))
+		return remove_file(c, dirfd, dir, name);
+	return 0;
+}
+
+static int sweep(gc_ctx *c)
+{
+	int rc = 0;
+	for (size_t a = 0; !rc && a < REGISTRY_ARRAY_LEN(store__algorithms); a++)
+		rc = each_entry(c, c->s->blobs_fd, store__algorithms[a], sweep_blob);
+	if (!rc)
+		rc = each_entry(c, c->s->blobs_fd, STORE_PARTIAL_DIR, sweep_partial_top);
+	if (!rc)
+		rc = each_entry(c, c->s->root_fd, ".", sweep_root_temp);
+	return rc;
+}
+
+int registry_store_gc(registry_store *s, size_t *removed)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (removed)
+		*removed = 0;
+	if (!s)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_gc: NULL store");
+	/* Our shared lock becomes exclusive only if no other handle holds one. */
+	int err = store__flock(s->blobs_fd, LOCK_EX | LOCK_NB);
+	if (err) {
+		/* The conversion may have dropped our shared lock: take it back. */
+		store__flock(s->blobs_fd, LOCK_SH);
+		if (err == EWOULDBLOCK)
+			return registry__fail(REGISTRY_ECONFLICT,
+			                      "store: gc needs %s to itself, and another handle has it open", s->path);
+		return store__io_fail(err, "store: cannot lock %s/blobs", s->path);
+	}
+	gc_ctx c = {.s = s, .stale_before = time(NULL) - STORE_STALE_SECONDS};
+	store__set_init(&c.reachable);
+	registry_manifest *root = NULL;
+	if (!(rc = store__index_load(s, &root)) && !(rc = store__walk(s, root, mark, stop_on_error, &c)))
+		rc = sweep(&c);
+	registry_manifest_free(root);
+	store__set_free(&c.reachable);
+	store__flock(s->blobs_fd, LOCK_SH);
+	if (removed)
+		*removed = c.removed;
+	return rc;
+}

@@ -1,0 +1,136 @@
+/*
+ * Private structures and helpers of the store module.
+ *
+ * Every path is relative to a directory fd the store holds (openat and
+ * friends), so the caller's working directory does not matter. Blob paths
+ * are built only by store__blob_rel() and store__partial_rel(), from digests
+ * that passed validation.
+ */
+#ifndef REGISTRY_STORE_IMPL_H
+#define REGISTRY_STORE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "digest/hash.h"
+#include "internal.h"
+
+/* Long enough for ".partial/sha512/<128 hex>" and temporary names. */
+#define STORE_REL_MAX 192
+/* Read/copy buffer of import and verify. */
+#define STORE_IO_BUFFER (1u << 20)
+/* Partial and temporary files untouched for this long are stale (gc). */
+#define STORE_STALE_SECONDS (24 * 60 * 60)
+/* oci-layout is tiny; anything bigger is not one. */
+#define STORE_LAYOUT_FILE_MAX 4096
+
+#define STORE_PARTIAL_DIR ".partial"
+#define STORE_INDEX_TEMP ".index.json.tmp"
+
+struct registry_store {
+	char *path;      /* absolute */
+	int root_fd;     /* the layout directory */
+	int blobs_fd;    /* blobs/, holds LOCK_SH for the handle's lifetime */
+	registry_manifest *index; /* index.json as last read or written */
+	unsigned temp_counter;
+	struct registry__blob_writer *writers; /* open on this handle (writer.c) */
+};
+
+/* registry__fail() with ": strerror(err)" appended. */
+int store__io_fail(int err, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+
+/* Validate an untrusted digest (EINVAL for NULL, else registry_digest_validate's codes). */
+int store__check_digest(const char *digest);
+
+/* "sha256/<hex>" and ".partial/sha256/<hex>" (relative to blobs_fd) of a validated digest. */
+void store__blob_rel(char out[STORE_REL_MAX], const char *digest);
+void store__partial_rel(char out[STORE_REL_MAX], const char *digest);
+/* The algorithm name ("sha256") of a validated digest, into @out. */
+void store__alg_name(char out[8], const char *digest);
+
+/* write(2) all of @data, retrying short writes and EINTR. 0 or an errno value. */
+int store__write_all(int fd, const void *data, size_t len);
+/* read(2) up to @len, retrying EINTR; bytes read (< len only at EOF) or -errno. */
+ssize_t store__read_full(int fd, void *buf, size_t len);
+
+/*
+ * Read a whole file relative to @dirfd, at most @max bytes (REGISTRY_ETOOLARGE
+ * beyond), NUL-terminated. REGISTRY_ENOTFOUND when absent. @what names it in
+ * messages. Free *data with free().
+ */
+int store__read_file_at(int dirfd, const char *rel, size_t max, const char *what, char **data,
+                        size_t *len);
+
+/* mkdir each component of @rel under @dirfd (existing ones are fine). 0 or REGISTRY_EIO. */
+int store__mkdirs_at(int dirfd, const char *rel);
+/* fsync the directory @rel under @dirfd ("." for itself). 0 or REGISTRY_EIO. */
+int store__fsync_dir_at(int dirfd, const char *rel);
+
+/* flock(2) retrying EINTR; 0 or an errno value. */
+int store__flock(int fd, int op);
+
+/*
+ * A new temporary file blobs/.partial/tmp-<pid>-<n>-<random>, opened
+ * O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC|O_NOFOLLOW. @rel receives its path
+ * relative to blobs_fd.
+ */
+int store__temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd);
+
+/*
+ * Move a fully written file whose content hashes to @digest into
+ * blobs/<alg>/<hex>: fsync(fd), rename, fsync the directory. @rel is its
+ * current path relative to blobs_fd. On failure the file at @rel is left
+ * for the caller to unlink.
+ */
+int store__install(registry_store *s, int fd, const char *rel, const char *digest);
+
+/* Hash the bytes of @fd from its current position to EOF (into @h); bytes hashed or <0. */
+int store__hash_fd(int fd, registry__hash *h, int64_t *hashed);
+
+/* blobs.c: read a whole blob (at most @max bytes) and check its digest; free with free(). */
+int store__read_blob(registry_store *s, const char *validated_digest, size_t max, char **data, size_t *len);
+
+/* index.c */
+int store__index_load(registry_store *s, registry_manifest **out);
+
+/* walk.c: everything reachable from an index (index.json, freshly read). */
+typedef struct store_walk_visit {
+	const char *digest;
+	const char *media_type;
+	int64_t size;           /* from the descriptor; -1 unknown */
+	const char *parent;     /* digest of the manifest that refers to it; NULL for index.json */
+	int optional;           /* a subject or a foreign layer: may be absent */
+} store_walk_visit;
+
+/*
+ * Visit each reachable descriptor once. @visit returns 0 to go on, else that
+ * code stops the walk. Manifests are read (verified) and parsed from the
+ * store; @on_manifest_error decides what a damaged or unparsable manifest
+ * does: return its code to stop, 0 to skip it. Missing manifests are skipped
+ * (after @visit saw them).
+ */
+typedef int (*store_walk_visit_fn)(const store_walk_visit *v, void *ud);
+typedef int (*store_walk_error_fn)(const store_walk_visit *v, int rc, void *ud);
+int store__walk(registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
+                store_walk_error_fn on_manifest_error, void *ud);
+
+/* verify.c / gc.c: the blob directories scanned ("sha256", "sha512"). */
+extern const char *const store__algorithms[2];
+/* Whether @name is the hex part of a digest of algorithm @alg ("sha256"); quiet. */
+int store__hex_name_valid(const char *alg, const char *name);
+
+/* A set of digest strings (open addressing). */
+typedef struct store_digest_set {
+	char **slots;
+	size_t cap;
+	size_t count;
+} store_digest_set;
+
+void store__set_init(store_digest_set *set);
+void store__set_free(store_digest_set *set);
+/* 1 when added, 0 when already there, REGISTRY_ENOMEM. */
+int store__set_add(store_digest_set *set, const char *digest);
+int store__set_has(const store_digest_set *set, const char *digest);
+
+#endif

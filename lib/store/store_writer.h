@@ -1,0 +1,78 @@
+/*
+ * Private streaming blob writer of the store, for code that downloads blobs
+ * (the remote-blob operations). Not installed.
+ *
+ *   registry__blob_writer *w;
+ *   int64_t offset; int already;
+ *   rc = registry__blob_writer_open(&w, store, digest, size, &offset, &already);
+ *   if (rc || already) ...;                   // nothing to do when already
+ *   // fetch with "Range: bytes=<offset>-" when offset > 0; a server that
+ *   // answers 200 instead of 206 -> registry__blob_writer_restart(w)
+ *   while (data) rc = registry__blob_writer_write(w, buf, n);
+ *   rc = registry__blob_writer_commit(w);     // or _abort(w, keep_partial)
+ *
+ * The partial file is blobs/.partial/<alg>/<hex>, locked with flock(2) for
+ * the writer's lifetime: a second writer of the same blob (another process
+ * or another handle) blocks in _open until the first commits or aborts, and
+ * then finds the blob committed (*already = 1) or resumes the partial the
+ * first one kept. The store must outlive its writers. A second writer for
+ * the same digest on the same handle is refused (REGISTRY_ECONFLICT) rather
+ * than left waiting for itself; on two handles in one thread it would wait
+ * forever, so callers dedupe digests.
+ */
+#ifndef REGISTRY_STORE_WRITER_H
+#define REGISTRY_STORE_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <registry/store.h>
+
+typedef struct registry__blob_writer registry__blob_writer;
+
+/*
+ * Start (or resume) writing the blob @digest (validated here).
+ * @expected_size the size the blob must have, -1 when unknown.
+ * @offset receives where writing resumes: the length of a kept partial, whose
+ *        bytes were re-hashed (0 for a new one; a partial longer than
+ *        @expected_size is discarded).
+ * @already receives 1 when the blob is already committed: then *out is NULL
+ *        and there is nothing to write.
+ * Returns 0, REGISTRY_EINVAL, REGISTRY_EFORMAT / REGISTRY_EUNSUPPORTED (bad
+ * digest), REGISTRY_ECONFLICT (this handle already has a writer for it),
+ * REGISTRY_EIO, REGISTRY_ENOMEM. Records errors; does not call
+ * registry__enter().
+ */
+int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, const char *digest,
+                               int64_t expected_size, int64_t *offset, int *already);
+
+/*
+ * Append @len bytes with write(2) straight from @data and hash them; no
+ * allocation. 0; REGISTRY_ETOOLARGE (would pass expected_size: nothing is
+ * written); REGISTRY_EIO (the writer is then failed: commit refuses it, abort
+ * with keep_partial resumes from what reached the disk).
+ */
+int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len);
+
+/* Truncate to 0 and reset the hash (the server ignored Range). 0 or REGISTRY_EIO. */
+int registry__blob_writer_restart(registry__blob_writer *w);
+
+/* Bytes written so far, including a resumed prefix; -1 for NULL. */
+int64_t registry__blob_writer_offset(const registry__blob_writer *w);
+
+/*
+ * Finish: compare the digest (and the size when known). Match: fsync, rename
+ * into blobs/<alg>/<hex>, fsync the directory, 0. Mismatch: the partial is
+ * deleted, REGISTRY_EDIGEST "digest mismatch for X: got Y" (or "size
+ * mismatch for X: ..."). REGISTRY_EIO on a failed writer or I/O error (the
+ * partial is deleted). Always frees @w and releases the lock.
+ */
+int registry__blob_writer_commit(registry__blob_writer *w);
+
+/*
+ * Give up: keep_partial = 1 leaves the partial for a later resume (cancel,
+ * network error), 0 deletes it. Frees @w and releases the lock; NULL ok.
+ */
+void registry__blob_writer_abort(registry__blob_writer *w, int keep_partial);
+
+#endif

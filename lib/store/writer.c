@@ -1,0 +1,265 @@
+/*
+ * The streaming blob writer: a locked, resumable partial file that becomes a
+ * blob by rename only when its bytes hash to the blob's digest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_impl.h"
+#include "store_writer.h"
+
+struct registry__blob_writer {
+	registry_store *store;
+	registry__blob_writer *next; /* the store's open writers */
+	int fd; /* the partial, flock'ed LOCK_EX */
+	int failed;
+	int64_t offset;
+	int64_t expected_size;
+	registry__hash hash;
+	char digest[REGISTRY_DIGEST_STRING_MAX];
+	char rel[STORE_REL_MAX]; /* the partial, relative to blobs_fd */
+};
+
+static int blob_committed(registry_store *s, const char *digest)
+{
+	char rel[STORE_REL_MAX];
+	struct stat st;
+	store__blob_rel(rel, digest);
+	return fstatat(s->blobs_fd, rel, &st, 0) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Open and lock the partial into *fd_out. The lock belongs to the inode: when
+ * the path no longer names the inode we locked (its holder committed it,
+ * renaming it away, or deleted it), start again. *fd_out stays -1 with
+ * *already = 1 when the blob got committed meanwhile.
+ */
+static int lock_partial(registry_store *s, const char *digest, const char *rel, int *fd_out, int *already)
+{
+	*fd_out = -1;
+	for (;;) {
+		if (blob_committed(s, digest)) {
+			*already = 1;
+			return 0;
+		}
+		int fd = openat(s->blobs_fd, rel, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return store__io_fail(errno, "store: cannot open blobs/%s", rel);
+		int err = store__flock(fd, LOCK_EX);
+		if (err) {
+			close(fd);
+			return store__io_fail(err, "store: cannot lock blobs/%s", rel);
+		}
+		struct stat held, now;
+		if (fstat(fd, &held) != 0) {
+			err = errno;
+			close(fd);
+			return store__io_fail(err, "store: cannot stat blobs/%s", rel);
+		}
+		if (fstatat(s->blobs_fd, rel, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == held.st_ino &&
+		    now.st_dev == held.st_dev) {
+			if (!S_ISREG(held.st_mode)) {
+				close(fd);
+				return registry__fail(REGISTRY_EIO, "store: blobs/%s is not a regular file", rel);
+			}
+			*fd_out = fd;
+			return 0;
+		}
+		close(fd);
+	}
+}
+
+/* Re-hash what a kept partial holds so writing can go on after it. */
+static int resume(registry__blob_writer *w)
+{
+	struct stat st;
+	if (fstat(w->fd, &st) != 0)
+		return store__io_fail(errno, "store: cannot stat blobs/%s", w->rel);
+	if (st.st_size > 0 && w->expected_size >= 0 && st.st_size > w->expected_size) {
+		/* Longer than the blob can be: useless. */
+		if (ftruncate(w->fd, 0) != 0)
+			return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
+		st.st_size = 0;
+	}
+	int64_t hashed = 0;
+	if (st.st_size > 0) {
+		int rc = store__hash_fd(w->fd, &w->hash, &hashed);
+		if (rc)
+			return rc;
+	}
+	/* Continue exactly after what was hashed. */
+	if (lseek(w->fd, (off_t)hashed, SEEK_SET) < 0)
+		return store__io_fail(errno, "store: cannot seek in blobs/%s", w->rel);
+	if (hashed != st.st_size && ftruncate(w->fd, (off_t)hashed) != 0)
+		return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
+	w->offset = hashed;
+	return 0;
+}
+
+static void writer_free(registry__blob_writer *w)
+{
+	for (registry__blob_writer **p = &w->store->writers; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	registry__hash_cleanup(&w->hash);
+	if (w->fd >= 0)
+		close(w->fd); /* releases the lock */
+	free(w);
+}
+
+int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, const char *digest,
+                               int64_t expected_size, int64_t *offset, int *already)
+{
+	if (!out || !s || !offset || !already)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
+	*out = NULL;
+	*offset = 0;
+	*already = 0;
+	int rc = store__check_digest(digest);
+	if (rc)
+		return rc;
+	if (expected_size < -1)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: negative expected size %lld", (long long)expected_size);
+	if (blob_committed(s, digest)) {
+		*already = 1;
+		return 0;
+	}
+	/* Waiting for our own lock would never end. */
+	for (const registry__blob_writer *o = s->writers; o; o = o->next)
+		if (strcmp(o->digest, digest) == 0)
+			return registry__fail(REGISTRY_ECONFLICT, "blob writer: %s is already being written through "
+			                      "this store handle", digest);
+	registry__blob_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	w->store = s;
+	w->next = s->writers;
+	s->writers = w;
+	w->fd = -1;
+	w->expected_size = expected_size;
+	memcpy(w->digest, digest, strlen(digest) + 1);
+	if ((rc = registry__hash_init(&w->hash, registry__digest_algorithm(digest)))) {
+		s->writers = w->next;
+		free(w);
+		return rc;
+	}
+	char alg[8], dir[STORE_REL_MAX];
+	store__alg_name(alg, digest);
+	strcpy(dir, STORE_PARTIAL_DIR "/");
+	strcat(dir, alg);
+	store__partial_rel(w->rel, digest);
+	if ((rc = store__mkdirs_at(s->blobs_fd, dir))) {
+		writer_free(w);
+		return rc;
+	}
+	if ((rc = lock_partial(s, digest, w->rel, &w->fd, already)) || *already) {
+		writer_free(w);
+		return rc;
+	}
+	if (blob_committed(s, digest)) {
+		/* Committed by another path (registry_store_add_blob): the partial is stale. */
+		unlinkat(s->blobs_fd, w->rel, 0);
+		writer_free(w);
+		*already = 1;
+		return 0;
+	}
+	if ((rc = resume(w))) {
+		writer_free(w);
+		return rc;
+	}
+	*offset = w->offset;
+	*out = w;
+	return 0;
+}
+
+int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len)
+{
+	if (!w || (!data && len))
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
+	if (w->failed)
+		return registry__fail(REGISTRY_EIO, "blob writer: an earlier write to blobs/%s failed", w->rel);
+	if (w->expected_size >= 0 && (uint64_t)len > (uint64_t)(w->expected_size - w->offset))
+		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
+		                      (long long)w->expected_size);
+	int err = store__write_all(w->fd, data, len);
+	if (err) {
+		w->failed = 1;
+		return store__io_fail(err, "store: cannot write blobs/%s", w->rel);
+	}
+	int rc = registry__hash_update(&w->hash, data, len);
+	if (rc) {
+		w->failed = 1;
+		return rc;
+	}
+	w->offset += (int64_t)len;
+	return 0;
+}
+
+int registry__blob_writer_restart(registry__blob_writer *w)
+{
+	if (!w)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
+	if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) < 0) {
+		w->failed = 1;
+		return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
+	}
+	/* final() resets the hasher; the digest of the discarded bytes is dropped. */
+	char discard[REGISTRY_DIGEST_STRING_MAX];
+	int rc = registry__hash_final(&w->hash, discard);
+	if (rc) {
+		w->failed = 1;
+		return rc;
+	}
+	w->offset = 0;
+	w->failed = 0;
+	return 0;
+}
+
+int64_t registry__blob_writer_offset(const registry__blob_writer *w)
+{
+	return w ? w->offset : -1;
+}
+
+static int discard(registry__blob_writer *w, int rc)
+{
+	unlinkat(w->store->blobs_fd, w->rel, 0); /* while still holding the lock */
+	writer_free(w);
+	return rc;
+}
+
+int registry__blob_writer_commit(registry__blob_writer *w)
+{
+	if (!w)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
+	if (w->failed)
+		return discard(w, registry__fail(REGISTRY_EIO, "blob writer: blobs/%s had a failed write", w->rel));
+	if (w->expected_size >= 0 && w->offset != w->expected_size)
+		return discard(w, registry__fail(REGISTRY_EDIGEST, "size mismatch for %s: expected %lld bytes, got %lld",
+		                                 w->digest, (long long)w->expected_size, (long long)w->offset));
+	char actual[REGISTRY_DIGEST_STRING_MAX];
+	int rc = registry__hash_final(&w->hash, actual);
+	if (rc)
+		return discard(w, rc);
+	if (strcmp(actual, w->digest) != 0)
+		return discard(w, registry__fail(REGISTRY_EDIGEST, "digest mismatch for %s: got %s", w->digest, actual));
+	if ((rc = store__install(w->store, w->fd, w->rel, w->digest)))
+		return discard(w, rc);
+	writer_free(w);
+	return 0;
+}
+
+void registry__blob_writer_abort(registry__blob_writer *w, int keep_partial)
+{
+	if (!w)
+		return;
+	if (!keep_partial)
+		unlinkat(w->store->blobs_fd, w->rel, 0);
+	writer_free(w);
+}
