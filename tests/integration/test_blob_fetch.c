@@ -13,6 +13,7 @@
 #include "itest.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static registry_store *new_store(const char *name)
 {
@@ -260,6 +261,53 @@ static void test_resume(void)
 	registry_client_free(c);
 }
 
+/* Two processes fetch the same image into one store at the same time. */
+static void test_concurrent(void)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/shared", getenv("REGISTRY_TEST_TMPDIR"));
+	registry_store *s = new_store("shared");
+	registry_store_free(s);
+	pid_t kids[2];
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			registry_client *c = itest_client(1);
+			registry_store *mine = NULL;
+			if (registry_store_open(&mine, path, 0) != 0)
+				_exit(3);
+			registry_manifest *m = fixture_manifest(c, "big/two");
+			const char *digests[8];
+			int64_t sizes[8];
+			size_t n = blob_list(m, digests, sizes, 8);
+			int rc = registry_blob_fetch_many(c, "big/two", n, digests, sizes, mine, NULL, NULL, NULL);
+			if (rc)
+				fprintf(stderr, "child %d: %s\n", k, registry_error_message(registry_error_last()));
+			registry_manifest_free(m);
+			registry_store_free(mine);
+			registry_client_free(c);
+			_exit(rc ? 1 : 0);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		int status = 0;
+		waitpid(kids[k], &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	registry_client *c = itest_client(1);
+	registry_manifest *m = fixture_manifest(c, "big/two");
+	const char *digests[8];
+	int64_t sizes[8];
+	size_t n = blob_list(m, digests, sizes, 8);
+	for (size_t i = 0; i < n; i++)
+		CHECK_INT(registry_store_has(s, digests[i]), 1);
+	check_store_verifies(s);
+	registry_manifest_free(m);
+	registry_client_free(c);
+	registry_store_free(s);
+}
+
 static void test_missing(void)
 {
 	registry_client *c = itest_client(1);
@@ -293,7 +341,13 @@ int main(int argc, char **argv)
 		RUN(test_corrupt);
 	else if (strcmp(which, "resume") == 0)
 		RUN(test_resume);
-	else if (strcmp(which, "missing") == 0)
+	else if (strcmp(which, "concurrent") == 0) {
+		char cmd[2048];
+		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s push big --repo big/two --tag latest >/dev/null",
+		         getenv("REGISTRY_TEST_HARNESS"));
+		run_or_die(cmd);
+		RUN(test_concurrent);
+	} else if (strcmp(which, "missing") == 0)
 		RUN(test_missing);
 	else {
 		fprintf(stderr, "unknown case '%s'\n", which);
