@@ -1,0 +1,54 @@
+/* Private pieces of paged lists (tags, catalog, referrers), reachable from
+ * the unit tests: Link header parsing, next-page URLs, page bodies, and a
+ * set of the page URLs already fetched. */
+#ifndef REGISTRY_LIST_IMPL_H
+#define REGISTRY_LIST_IMPL_H
+
+#include "internal.h"
+
+/* Hard cap on pages of one list: a server inventing new page URLs forever
+ * ends in REGISTRY_EPROTOCOL instead of a hang. */
+#define REGISTRY__LIST_MAX_PAGES 100000UL
+
+/*
+ * The target of the rel="next" link in a Link header value (RFC 8288:
+ * several comma-separated links, parameters with tokens or quoted strings,
+ * rel holding space-separated types, case-insensitive).
+ * @return 0 with *target set (caller frees) or NULL when there is no next
+ *         link; REGISTRY_EPROTOCOL for a malformed header; REGISTRY_ENOMEM.
+ */
+int registry__link_next(const char *header, char **target);
+
+/*
+ * The absolute URL of the next page: the Link header's next target resolved
+ * against @base (the URL the page came from). Only http and https targets,
+ * and no step down from https to http.
+ * @return 0 with *out set, or NULL when the header names no next page;
+ *         REGISTRY_EPROTOCOL; REGISTRY_ENOMEM.
+ */
+int registry__list_next_url(const char *base, const char *link, char **out);
+
+/*
+ * The names of one page: the array under @key ("tags" or "repositories";
+ * absent or null means none), each a valid tag (@tags != 0) or repository
+ * name. *names is a NULL-terminated array of copies; free it with
+ * registry__list_names_free(). @what names the list in messages.
+ * @return 0, REGISTRY_EFORMAT, REGISTRY_ENOMEM.
+ */
+int registry__list_parse_page(const char *data, size_t len, const char *key, int tags,
+                              const char *what, char ***names, size_t *count);
+void registry__list_names_free(char **names);
+
+/* A set of URLs (the pages fetched), compared after normalization. */
+typedef struct registry__url_set {
+	char **slots;
+	size_t cap, count;
+} registry__url_set;
+
+void registry__url_set_init(registry__url_set *s);
+void registry__url_set_free(registry__url_set *s);
+/* 1 if @url (already normalized) was added before, 0 if it is new and was
+ * added now, REGISTRY_ENOMEM. */
+int registry__url_set_add(registry__url_set *s, const char *url);
+
+#endif
