@@ -118,7 +118,11 @@ REGISTRY_API void registry_list_free(registry_list *list);
  * index: GET /v2/NAME/referrers/DIGEST[?artifactType=], falling back to the
  * "sha256-<hex>" tag schema when the registry answers 404 (an empty index
  * when neither exists).
- * @param artifact_type filter, or NULL for all.
+ * @param artifact_type filter, or NULL for all (applied client-side too).
+ * @param out receives the index; free with registry_manifest_free().
+ * @return 0, REGISTRY_EINVAL, REGISTRY_EFORMAT (bad digest or repository, or
+ *         a sha256-<hex> tag that is not an index), REGISTRY_ETOOLARGE,
+ *         REGISTRY_EPROTOCOL, transport errors.
  * @since 0.1
  */
 REGISTRY_API int registry_referrers(registry_manifest **out, registry_client *client,
