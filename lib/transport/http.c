@@ -457,6 +457,14 @@ static int perform_chain(registry_client *c, const registry__request *req, const
 			                    "%s: refusing a redirect from https to plain http", shown);
 			break;
 		}
+		/* A streamed body was (partly) consumed: start it over for the next
+		 * hop, or refuse when it cannot be. */
+		if (req->source && (!req->rewind || req->rewind(req->source_ud) != 0)) {
+			free(next);
+			rc = registry__fail(REGISTRY_EPROTOCOL,
+			                    "%s: redirected, and the request body cannot be sent again", shown);
+			break;
+		}
 		free(url);
 		url = next;
 	}
