@@ -13,17 +13,11 @@
 
 #include <sodium.h>
 
+#include "blob/upload_impl.h"
 #include "digest/hash.h"
 #include "store/store_writer.h"
 #include "transport/client_impl.h"
 
-struct registry_progress {
-	const char *digest;
-	int state;
-	int64_t done, total;
-	int64_t overall_done, overall_total;
-	size_t blobs_done, blobs_total;
-};
 
 const char *registry_progress_digest(const registry_progress *p) { return p ? p->digest : NULL; }
 int registry_progress_state(const registry_progress *p) { return p ? p->state : 0; }

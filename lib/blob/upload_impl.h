@@ -1,0 +1,93 @@
+/*
+ * Private interface of the upload engine (lib/blob/upload.c), for the
+ * operations that push many blobs (push, push_archive, copy): one blob at a
+ * time from an internal source that may be able to seek, optional
+ * cross-repository mount first, and progress counted over a whole operation.
+ */
+#ifndef REGISTRY_BLOB_UPLOAD_IMPL_H
+#define REGISTRY_BLOB_UPLOAD_IMPL_H
+
+#include "internal.h"
+
+/* The snapshot handed to progress callbacks. It must stay identical to the
+ * definition in lib/blob/fetch.c (one type across the library). */
+struct registry_progress {
+	const char *digest;
+	int state;
+	int64_t done, total;
+	int64_t overall_done, overall_total;
+	size_t blobs_done, blobs_total;
+};
+
+/* Progress over a whole operation, shared by its blob uploads. */
+typedef struct registry__progress_ctx {
+	registry_progress_cb cb; /* may be NULL */
+	void *ud;
+	int64_t overall_done, overall_total; /* total -1: unknown */
+	size_t blobs_done, blobs_total;
+	int canceled; /* the callback asked to stop */
+} registry__progress_ctx;
+
+/* Report a state of one blob (not throttled: callers throttle RUNNING).
+ * Returns 1 when the callback asked to cancel. */
+int registry__progress_report(registry__progress_ctx *p, const char *digest, int state,
+                              int64_t done, int64_t total);
+
+/*
+ * Where an upload reads from. read: as registry_blob_read_cb. seek: put the
+ * source at byte @offset (0 <= offset <= bytes read so far), 0 or a
+ * negative code; NULL when the source cannot go back.
+ */
+typedef struct registry__upload_source {
+	int64_t (*read)(void *buf, size_t len, void *ud);
+	int (*seek)(int64_t offset, void *ud);
+	void *ud;
+} registry__upload_source;
+
+typedef struct registry__upload_params {
+	const char *repository;
+	const char *digest;
+	int64_t size;           /* -1: unknown */
+	size_t chunk_size;      /* 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT */
+	int force_chunked;      /* never stream a monolithic PUT (the source must
+	                           not use the same client while a request runs) */
+	int skip_head;          /* the caller knows the registry lacks the blob */
+	const char *mount_from; /* try a mount from this repository first, or NULL */
+	registry__progress_ctx *progress; /* may be NULL */
+} registry__upload_params;
+
+/* How a successful upload ended. */
+enum {
+	REGISTRY__UPLOAD_SENT = 1,    /* bytes were uploaded */
+	REGISTRY__UPLOAD_PRESENT = 2, /* the registry had it (HEAD) */
+	REGISTRY__UPLOAD_MOUNTED = 3  /* mounted from mount_from */
+};
+
+/*
+ * Upload one blob (arguments validated here). @outcome may be NULL.
+ * Records errors; does not call registry__enter().
+ */
+int registry__blob_upload(registry_client *c, const registry__upload_params *p,
+                          const registry__upload_source *src, int *outcome);
+
+/*
+ * Whether @repository holds @digest, with a token scoped for pull and push
+ * (so that an upload that follows needs no second token). 1 yes, 0 no, or
+ * a negative code.
+ */
+int registry__blob_exists(registry_client *c, const char *repository, const char *digest,
+                          int64_t *size);
+
+/* A source over a file (read(2), lseek(2)). *size receives its size. */
+typedef struct registry__file_source {
+	int fd;
+	registry__upload_source src;
+} registry__file_source;
+
+int registry__file_source_open(registry__file_source *fs, const char *path, int64_t *size);
+void registry__file_source_close(registry__file_source *fs);
+
+/* Sleep for @ms milliseconds (restarting after signals). */
+void registry__sleep_ms(long ms);
+
+#endif

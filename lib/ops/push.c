@@ -1,0 +1,367 @@
+/*
+ * Push an image from a store (an OCI image layout) to a registry: the
+ * manifests are read from the store and parsed, every blob they name is
+ * uploaded unless the registry has it, then the manifests go up children
+ * first, so that the registry knows every blob and manifest an upper level
+ * names by the time that level arrives.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/push_impl.h"
+
+/* ---- Shared helpers ------------------------------------------------------ */
+
+int registry__blob_list_has(const registry__blob_list *l, const char *digest)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->items[i].digest, digest) == 0)
+			return 1;
+	return 0;
+}
+
+int registry__blob_list_add(registry__blob_list *l, const char *digest, int64_t size, int foreign)
+{
+	if (!digest)
+		return registry__fail(REGISTRY_EFORMAT, "a descriptor without digest");
+	if (registry__blob_list_has(l, digest))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		registry__blob_item *items = realloc(l->items, cap * sizeof(*items));
+		if (!items)
+			return registry__fail(REGISTRY_ENOMEM, "out of memory");
+		l->items = items;
+		l->cap = cap;
+	}
+	registry__blob_item *it = &l->items[l->n];
+	if (!(it->digest = registry__strdup(digest)))
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	it->size = size;
+	it->foreign = foreign;
+	l->n++;
+	return 1;
+}
+
+void registry__blob_list_free(registry__blob_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->items[i].digest);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+static int add_descriptor(registry__blob_list *l, const registry_descriptor *d)
+{
+	int rc = registry__blob_list_add(l, registry_descriptor_digest(d), registry_descriptor_size(d),
+	                                 registry_descriptor_url_count(d) > 0);
+	return rc < 0 ? rc : 0;
+}
+
+int registry__blob_list_add_image(registry__blob_list *l, const registry_manifest *m)
+{
+	int rc = 0;
+	const registry_descriptor *cfg = registry_manifest_config(m);
+	if (cfg && (rc = add_descriptor(l, cfg)))
+		return rc;
+	for (size_t i = 0; i < registry_manifest_layer_count(m); i++)
+		if ((rc = add_descriptor(l, registry_manifest_layer(m, i))))
+			return rc;
+	/* Schema1 names the empty layer for metadata-only steps; the layer list
+	 * leaves it out, the registry still wants it. */
+	for (size_t i = 0; i < registry_manifest_history_count(m); i++) {
+		if (registry_manifest_history_throwaway(m, i)) {
+			rc = registry__blob_list_add(l, REGISTRY__EMPTY_LAYER_DIGEST, REGISTRY__EMPTY_LAYER_SIZE, 0);
+			return rc < 0 ? rc : 0;
+		}
+	}
+	return 0;
+}
+
+int64_t registry__blob_list_total(const registry__blob_list *l)
+{
+	int64_t total = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->items[i].size < 0)
+			return -1;
+		total += l->items[i].size;
+	}
+	return total;
+}
+
+int registry__push_reference(const registry_reference *target, const registry_manifest *m,
+                             const char **repository, const char **reference)
+{
+	if (!target)
+		return registry__fail(REGISTRY_EINVAL, "NULL target reference");
+	*repository = registry_reference_repository(target);
+	const char *tag = registry_reference_tag(target);
+	const char *digest = registry_reference_digest(target);
+	if (digest && m && strcmp(digest, registry_manifest_digest(m)) != 0)
+		return registry__fail(REGISTRY_EDIGEST, "the target names digest %s, the manifest is %s", digest,
+		                      registry_manifest_digest(m));
+	*reference = tag ? tag : digest ? digest : m ? registry_manifest_digest(m) : NULL;
+	return 0;
+}
+
+int registry__push_settings_get(registry__push_settings *out, const registry_push_options *o)
+{
+	memset(out, 0, sizeof(*out));
+	if (!o)
+		return 0;
+	if (o->version < 1 || o->version > REGISTRY_PUSH_OPTIONS_VERSION)
+		return registry__fail(REGISTRY_EINVAL, "push options: unknown version %u", o->version);
+	out->chunk_size = o->chunk_size;
+	out->progress = o->progress;
+	out->userdata = o->userdata;
+	out->platform = o->platform;
+	out->flags = o->flags;
+	return 0;
+}
+
+/* ---- Push from a store --------------------------------------------------- */
+
+#define MAX_DEPTH 4
+
+typedef struct push_ctx {
+	registry_client *c;
+	registry_store *store;
+	const char *repo;
+	registry__push_settings set;
+	registry__progress_ctx prog;
+	registry__blob_list blobs;
+	registry__blob_list seen;        /* manifests already collected */
+	registry_manifest **children;    /* manifests to push by digest, in order */
+	size_t nchildren, capchildren;
+	registry__blob_list remote_only; /* children the store lacks: must be on the registry */
+} push_ctx;
+
+static int read_manifest(push_ctx *p, const char *digest, const char *media_type,
+                         registry_manifest **out)
+{
+	void *data = NULL;
+	size_t len = 0;
+	int rc = registry_store_read_blob(p->store, digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &data, &len);
+	if (rc)
+		return rc;
+	rc = registry_manifest_parse(out, data, len, media_type);
+	registry_free(data);
+	return rc;
+}
+
+static int add_child(push_ctx *p, registry_manifest *m)
+{
+	if (p->nchildren == p->capchildren) {
+		size_t cap = p->capchildren ? p->capchildren * 2 : 8;
+		registry_manifest **v = realloc(p->children, cap * sizeof(*v));
+		if (!v)
+			return registry__fail(REGISTRY_ENOMEM, "out of memory");
+		p->children = v;
+		p->capchildren = cap;
+	}
+	p->children[p->nchildren++] = m;
+	return 0;
+}
+
+/* Walk @m (owned by the caller): blobs into p->blobs, child manifests
+ * (deepest first) into p->children. */
+static int collect(push_ctx *p, const registry_manifest *m, int depth)
+{
+	if (registry_manifest_kind(m) != REGISTRY_MANIFEST_INDEX)
+		return registry__blob_list_add_image(&p->blobs, m);
+	if (depth >= MAX_DEPTH)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "indexes nested deeper than %d levels", MAX_DEPTH);
+	for (size_t i = 0; i < registry_manifest_manifest_count(m); i++) {
+		const registry_descriptor *d = registry_manifest_manifest(m, i);
+		const char *digest = registry_descriptor_digest(d);
+		int rc = registry__blob_list_add(&p->seen, digest, registry_descriptor_size(d), 0);
+		if (rc <= 0) {
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		rc = registry_store_has(p->store, digest);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			if ((rc = registry__blob_list_add(&p->remote_only, digest, -1, 0)) < 0)
+				return rc;
+			continue;
+		}
+		registry_manifest *child = NULL;
+		if ((rc = read_manifest(p, digest, registry_descriptor_media_type(d), &child)))
+			return rc;
+		rc = collect(p, child, depth + 1);
+		if (!rc)
+			rc = add_child(p, child);
+		if (rc) {
+			registry_manifest_free(child);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int push_blob(push_ctx *p, const registry__blob_item *b)
+{
+	int rc = registry_store_has(p->store, b->digest);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		char *path = NULL;
+		if ((rc = registry_store_blob_path(p->store, b->digest, &path)))
+			return rc;
+		registry__file_source fs;
+		int64_t size = 0;
+		rc = registry__file_source_open(&fs, path, &size);
+		registry_free(path);
+		if (rc)
+			return rc;
+		if (b->size >= 0 && size != b->size) {
+			registry__file_source_close(&fs);
+			return registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, the manifest "
+			                      "says %lld", b->digest, (long long)size, (long long)b->size);
+		}
+		if (b->size < 0 && p->prog.overall_total >= 0)
+			p->prog.overall_total += size;
+		registry__upload_params up = {.repository = p->repo, .digest = b->digest, .size = size,
+		                              .chunk_size = p->set.chunk_size, .progress = &p->prog};
+		rc = registry__blob_upload(p->c, &up, &fs.src, NULL);
+		registry__file_source_close(&fs);
+		return rc;
+	}
+	/* Not in the store (a partial pull, or a foreign layer): fine when the
+	 * registry has it already. */
+	int64_t size = b->size;
+	rc = registry__blob_exists(p->c, p->repo, b->digest, &size);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && !b->foreign)
+		return registry__fail(REGISTRY_ENOTFOUND, "blob %s is neither in the store nor in %s", b->digest,
+		                      p->repo);
+	p->prog.blobs_done++;
+	if (b->size > 0)
+		p->prog.overall_done += b->size;
+	if (registry__progress_report(&p->prog, b->digest, REGISTRY_PROGRESS_SKIPPED, b->size, b->size))
+		return registry__fail(REGISTRY_ECANCELED, "push canceled by the progress callback");
+	return 0;
+}
+
+/* The index.json entry named @ref_name, or the manifest whose digest it is. */
+static int find_root(registry_store *s, const char *ref_name, char **digest, char **media_type)
+{
+	const registry_descriptor *d = NULL;
+	int rc = registry_store_index_find(s, ref_name, &d);
+	if (rc == REGISTRY_ENOTFOUND && strchr(ref_name, ':') && registry_digest_validate(ref_name) == 0) {
+		for (size_t i = 0; i < registry_store_index_count(s); i++) {
+			const registry_descriptor *e = registry_store_index_entry(s, i);
+			if (strcmp(registry_descriptor_digest(e), ref_name) == 0) {
+				d = e;
+				break;
+			}
+		}
+		if (!d) {
+			/* Any manifest in the store, e.g. one child of an index. */
+			rc = registry_store_has(s, ref_name);
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				return registry__fail(REGISTRY_ENOTFOUND, "%s is not in the store", ref_name);
+			*digest = registry__strdup(ref_name);
+			*media_type = NULL;
+			return *digest ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
+		}
+		rc = 0;
+	} else if (rc == REGISTRY_ENOTFOUND) {
+		return registry__fail(rc, "no image named %s in the store", ref_name);
+	}
+	if (rc)
+		return rc;
+	*digest = registry__strdup(registry_descriptor_digest(d));
+	*media_type = registry__strdup(registry_descriptor_media_type(d));
+	if (!*digest || !*media_type) {
+		free(*digest);
+		free(*media_type);
+		*digest = *media_type = NULL;
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int push_manifests(push_ctx *p, const registry_manifest *root, const char *reference,
+                          char **digest_out)
+{
+	int rc = 0;
+	for (size_t i = 0; i < p->remote_only.n; i++) {
+		const char *d = p->remote_only.items[i].digest;
+		if ((rc = registry_manifest_resolve(p->c, p->repo, d, NULL, NULL, NULL))) {
+			if (rc == REGISTRY_ENOTFOUND)
+				rc = registry__fail(rc, "manifest %s of the index is neither in the store nor in %s", d,
+				                    p->repo);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < p->nchildren; i++) {
+		const registry_manifest *m = p->children[i];
+		if ((rc = registry_manifest_push(p->c, p->repo, registry_manifest_digest(m), m, NULL)))
+			return rc;
+	}
+	return registry_manifest_push(p->c, p->repo, reference, root, digest_out);
+}
+
+static void push_ctx_free(push_ctx *p)
+{
+	for (size_t i = 0; i < p->nchildren; i++)
+		registry_manifest_free(p->children[i]);
+	free(p->children);
+	registry__blob_list_free(&p->blobs);
+	registry__blob_list_free(&p->seen);
+	registry__blob_list_free(&p->remote_only);
+}
+
+int registry_push(registry_client *client, registry_store *store, const char *ref_name,
+                  const registry_reference *target, const registry_push_options *options,
+                  char **digest_out)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (digest_out)
+		*digest_out = NULL;
+	if (!client || !store || !ref_name || !target)
+		return registry__fail(REGISTRY_EINVAL, "push: NULL argument");
+	push_ctx p;
+	memset(&p, 0, sizeof(p));
+	if ((rc = registry__push_settings_get(&p.set, options)))
+		return rc;
+	p.c = client;
+	p.store = store;
+	char *root_digest = NULL, *media_type = NULL;
+	registry_manifest *root = NULL;
+	const char *reference = NULL;
+	if ((rc = find_root(store, ref_name, &root_digest, &media_type)))
+		return rc;
+	if ((rc = read_manifest(&p, root_digest, media_type, &root)))
+		goto out;
+	if ((rc = registry__push_reference(target, root, &p.repo, &reference)))
+		goto out;
+	if ((rc = registry__blob_list_add(&p.seen, root_digest, -1, 0)) < 0 || (rc = collect(&p, root, 0)))
+		goto out;
+	p.prog.cb = p.set.progress;
+	p.prog.ud = p.set.userdata;
+	p.prog.blobs_total = p.blobs.n;
+	p.prog.overall_total = 0; /* completed per blob when sizes are unknown */
+	for (size_t i = 0; i < p.blobs.n; i++)
+		if (p.blobs.items[i].size > 0)
+			p.prog.overall_total += p.blobs.items[i].size;
+	for (size_t i = 0; i < p.blobs.n && !rc; i++)
+		rc = push_blob(&p, &p.blobs.items[i]);
+	if (!rc)
+		rc = push_manifests(&p, root, reference, digest_out);
+out:
+	registry_manifest_free(root);
+	free(root_digest);
+	free(media_type);
+	push_ctx_free(&p);
+	return rc;
+}
