@@ -21,6 +21,14 @@
 
 REGISTRY_BEGIN_DECLS
 
+/**
+ * Annotation on a store's index.json entry naming the digest the registry
+ * served when the entry's manifest was converted (and so has another
+ * digest). Absent when the digests are equal.
+ * @since 0.1
+ */
+#define REGISTRY_ANNOTATION_SOURCE_DIGEST "io.libregistry.source.digest"
+
 /** Destination formats of registry_pull_to() and registry_store_export(). @since 0.1 */
 enum registry_image_format {
 	REGISTRY_FORMAT_OCI = 0,            /**< OCI image layout folder */

@@ -1,0 +1,460 @@
+/*
+ * Export an image of a store in the form `docker load` reads: what moby's
+ * contrib/download-frozen-image-v2.sh builds, with digests checked and
+ * blobs streamed.
+ *
+ *   manifest.json   [{"Config":"<hex>.json","RepoTags":["name:tag"],"Layers":["<id>/layer.tar",...]}]
+ *   repositories    {"name":{"tag":"<top layer id>"}} (older daemons)
+ *   <hex>.json      the image config
+ *   <id>/VERSION    "1.0"
+ *   <id>/json       v1 layer metadata
+ *   <id>/layer.tar  the layer blob as the registry serves it (gzip or not:
+ *                   docker load detects the compression)
+ *
+ * Layer ids are the script's chain: sha256 of the parent id, "\n", the
+ * layer digest and "\n" (bash's echo ends the line). The top layer's json
+ * is the config without history and rootfs, with id and parent in front;
+ * the others get the skeleton `docker save` writes for unimportant layers.
+ *
+ * A schema1 image is exported the legacy way, from its v1 history: one
+ * folder per v1 id (empty "throwaway" layers included) holding its
+ * v1Compatibility as json; when built with zlib, a manifest.json with the
+ * config containers/image synthesizes is added, so current daemons and
+ * skopeo load it too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest/hash.h"
+#include "pull_impl.h"
+
+#define CONFIG_MAX_SIZE ((size_t)32 << 20)
+
+static int oom(void)
+{
+	return registry__fail(REGISTRY_ENOMEM, "out of memory");
+}
+
+static int buf_rc(int rc)
+{
+	return rc == 0 ? 0 : rc == REGISTRY_ENOMEM ? oom() : registry__fail(rc, "export: text too large");
+}
+
+typedef struct export_job {
+	registry_store *store;
+	registry__sink *sink;
+	char *name; /* repository part of the repo tag, or NULL */
+	char *tag;
+} export_job;
+
+/* "name[:tag]" -> name, tag ("latest" when absent); checked as a reference. */
+static int split_repo_tag(export_job *e, const char *repo_tag)
+{
+	registry_reference *r = NULL;
+	int rc = registry_reference_parse(&r, repo_tag);
+	if (!rc && registry_reference_digest(r))
+		rc = registry__fail(REGISTRY_EINVAL, "repo tag \"%s\" has a digest; docker load wants name:tag", repo_tag);
+	registry_reference_free(r);
+	if (rc)
+		return rc == REGISTRY_EINVAL ? rc : registry__fail(REGISTRY_EINVAL, "bad repo tag \"%s\"", repo_tag);
+	const char *colon = strrchr(repo_tag, ':'), *slash = strrchr(repo_tag, '/');
+	if (colon && (!slash || colon > slash)) {
+		e->name = registry__strndup(repo_tag, (size_t)(colon - repo_tag));
+		e->tag = registry__strdup(colon + 1);
+	} else {
+		e->name = registry__strdup(repo_tag);
+		e->tag = registry__strdup("latest");
+	}
+	return e->name && e->tag ? 0 : oom();
+}
+
+static int load_manifest(registry_store *store, const char *digest, const char *media_type,
+                         registry_manifest **out)
+{
+	void *data = NULL;
+	size_t len = 0;
+	int rc = registry_store_read_blob(store, digest, 0, &data, &len);
+	if (!rc)
+		rc = registry_manifest_parse(out, data, len, media_type);
+	registry_free(data);
+	return rc;
+}
+
+/* The image an index entry names: itself, or from an index the host's platform (or its only entry). */
+static int resolve_image(registry_store *store, const registry_descriptor *entry, registry_manifest **out)
+{
+	registry_manifest *m = NULL;
+	int rc = load_manifest(store, registry_descriptor_digest(entry), registry_descriptor_media_type(entry), &m);
+	if (rc || registry_manifest_kind(m) == REGISTRY_MANIFEST_IMAGE) {
+		*out = m;
+		return rc;
+	}
+	const registry_descriptor *d = NULL;
+	if (registry_manifest_manifest_count(m) == 1)
+		d = registry_manifest_manifest(m, 0);
+	else
+		rc = registry_manifest_select_platform(&d, m, NULL, NULL, NULL);
+	registry_manifest *child = NULL;
+	if (!rc)
+		rc = load_manifest(store, registry_descriptor_digest(d), registry_descriptor_media_type(d), &child);
+	if (!rc && registry_manifest_kind(child) != REGISTRY_MANIFEST_IMAGE)
+		rc = registry__fail(REGISTRY_EUNSUPPORTED, "%s: an index inside an index is not supported",
+		                    registry_descriptor_digest(d));
+	registry_manifest_free(m);
+	if (rc)
+		registry_manifest_free(child);
+	else
+		*out = child;
+	return rc;
+}
+
+static int copy_blob(export_job *e, const char *name, const char *digest)
+{
+	char *path = NULL;
+	int64_t size = 0;
+	int rc = registry_store_blob_path(e->store, digest, &path);
+	if (rc == REGISTRY_ENOTFOUND)
+		rc = registry__fail(rc, "blob %s is not in the store (a foreign layer?)", digest);
+	if (!rc)
+		rc = registry_store_blob_size(e->store, digest, &size);
+	if (!rc)
+		rc = registry__sink_copy(e->sink, name, path, size);
+	free(path);
+	return rc;
+}
+
+static int write_layer_dir(export_job *e, const char *id, const char *json, size_t json_len, const char *digest)
+{
+	char name[128];
+	int rc = registry__sink_dir(e->sink, id);
+	snprintf(name, sizeof(name), "%s/VERSION", id);
+	if (!rc)
+		rc = registry__sink_file(e->sink, name, "1.0\n", 4);
+	snprintf(name, sizeof(name), "%s/json", id);
+	if (!rc)
+		rc = registry__sink_file(e->sink, name, json, json_len);
+	snprintf(name, sizeof(name), "%s/layer.tar", id);
+	if (!rc)
+		rc = copy_blob(e, name, digest);
+	return rc;
+}
+
+/* manifest.json: one image. */
+static int write_manifest_json(export_job *e, const char *config_name, const char *const *layer_ids, size_t n)
+{
+	registry_buf b;
+	registry_buf_init(&b, 0);
+	int rc = buf_rc(registry_buf_puts(&b, "[{\"Config\":"));
+	if (!rc)
+		rc = registry__json_go_string(&b, config_name);
+	if (!rc)
+		rc = buf_rc(registry_buf_puts(&b, ",\"RepoTags\":"));
+	if (!rc && e->name) {
+		registry_buf rt;
+		registry_buf_init(&rt, 0);
+		rc = buf_rc(registry_buf_printf(&rt, "%s:%s", e->name, e->tag));
+		if (!rc && !(rc = buf_rc(registry_buf_puts(&b, "["))) && !(rc = registry__json_go_string(&b, rt.data)))
+			rc = buf_rc(registry_buf_puts(&b, "]"));
+		registry_buf_free(&rt);
+	} else if (!rc) {
+		rc = buf_rc(registry_buf_puts(&b, "null"));
+	}
+	if (!rc)
+		rc = buf_rc(registry_buf_puts(&b, ",\"Layers\":["));
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = buf_rc(registry_buf_printf(&b, "%s\"%s/layer.tar\"", i ? "," : "", layer_ids[i]));
+	if (!rc)
+		rc = buf_rc(registry_buf_puts(&b, "]}]\n"));
+	if (!rc)
+		rc = registry__sink_file(e->sink, "manifest.json", b.data, b.len);
+	registry_buf_free(&b);
+	return rc;
+}
+
+/* repositories: {"name":{"tag":"<top id>"}}, only for a tagged image. */
+static int write_repositories(export_job *e, const char *top_id)
+{
+	if (!e->name || !top_id)
+		return 0;
+	registry_buf b;
+	registry_buf_init(&b, 0);
+	int rc = buf_rc(registry_buf_puts(&b, "{"));
+	if (!rc)
+		rc = registry__json_go_string(&b, e->name);
+	if (!rc)
+		rc = buf_rc(registry_buf_puts(&b, ":{"));
+	if (!rc)
+		rc = registry__json_go_string(&b, e->tag);
+	if (!rc)
+		rc = buf_rc(registry_buf_printf(&b, ":\"%s\"}}\n", top_id));
+	if (!rc)
+		rc = registry__sink_file(e->sink, "repositories", b.data, b.len);
+	registry_buf_free(&b);
+	return rc;
+}
+
+/* The skeleton `docker save` gives layers that are not the top one. */
+static const char layer_skeleton[] =
+	"\"created\":\"0001-01-01T00:00:00Z\",\"container_config\":{\"Hostname\":\"\",\"Domainname\":\"\","
+	"\"User\":\"\",\"AttachStdin\":false,\"AttachStdout\":false,\"AttachStderr\":false,\"Tty\":false,"
+	"\"OpenStdin\":false,\"StdinOnce\":false,\"Env\":null,\"Cmd\":null,\"Image\":\"\",\"Volumes\":null,"
+	"\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":null}";
+
+/* {"id":..,"parent":.., then the config's members without history and rootfs} */
+static int top_layer_json(registry_buf *b, const char *id, const char *parent, const char *config, size_t len)
+{
+	void *tree = NULL;
+	registry__json_member *m = NULL;
+	size_t n = 0;
+	int rc = registry__json_members(config, len, &tree, &m, &n);
+	if (rc)
+		return registry__fail(rc, "the image config is not a JSON object");
+	rc = buf_rc(registry_buf_printf(b, "{\"id\":\"%s\"", id));
+	if (!rc && parent)
+		rc = buf_rc(registry_buf_printf(b, ",\"parent\":\"%s\"", parent));
+	for (size_t i = 0; !rc && i < n; i++) {
+		static const char *const skip[] = {"id", "parent", "history", "rootfs"};
+		int drop = 0;
+		for (size_t k = 0; k < REGISTRY_ARRAY_LEN(skip); k++)
+			drop |= strcmp(m[i].key, skip[k]) == 0;
+		if (drop)
+			continue;
+		rc = buf_rc(registry_buf_append(b, ",", 1));
+		if (!rc)
+			rc = buf_rc(registry_buf_append(b, m[i].raw_key, m[i].raw_key_len));
+		if (!rc)
+			rc = buf_rc(registry_buf_append(b, ":", 1));
+		if (!rc)
+			rc = buf_rc(registry_buf_append(b, m[i].raw_value, m[i].raw_value_len));
+	}
+	if (!rc)
+		rc = buf_rc(registry_buf_puts(b, "}\n"));
+	registry__json_members_free(tree, m);
+	return rc;
+}
+
+static int layer_type_ok(const char *media_type)
+{
+	static const char *const prefixes[] = {
+		"application/vnd.docker.image.rootfs.diff.tar",
+		"application/vnd.docker.image.rootfs.foreign.diff.tar",
+		"application/vnd.oci.image.layer.v1.tar",
+		"application/vnd.oci.image.layer.nondistributable.v1.tar",
+	};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(prefixes); i++)
+		if (strncmp(media_type, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* An image with a config: Docker schema2 or OCI. */
+static int export_image(export_job *e, const registry_manifest *m)
+{
+	const registry_descriptor *config = registry_manifest_config(m);
+	const char *ctype = registry_descriptor_media_type(config);
+	if (!config || (strcmp(ctype, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG) != 0 &&
+	                strcmp(ctype, REGISTRY_MEDIA_TYPE_OCI_CONFIG) != 0))
+		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
+		                      registry_manifest_digest(m), ctype ? ctype : "none");
+	size_t n = registry_manifest_layer_count(m);
+	for (size_t i = 0; i < n; i++) {
+		const char *t = registry_descriptor_media_type(registry_manifest_layer(m, i));
+		if (!layer_type_ok(t))
+			return registry__fail(REGISTRY_EUNSUPPORTED, "layer %zu of %s: docker load cannot read %s", i,
+			                      registry_manifest_digest(m), t);
+	}
+	char *config_data = NULL;
+	size_t config_len = 0;
+	int rc = registry_store_read_blob(e->store, registry_descriptor_digest(config), CONFIG_MAX_SIZE,
+	                                  (void **)&config_data, &config_len);
+	if (rc)
+		return rc;
+	char(*ids)[65] = calloc(n ? n : 1, sizeof(*ids));
+	const char **id_ptrs = calloc(n ? n : 1, sizeof(char *));
+	if (!ids || !id_ptrs)
+		rc = oom();
+	registry_buf json;
+	registry_buf_init(&json, 0);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const char *digest = registry_descriptor_digest(registry_manifest_layer(m, i));
+		/* The script's chain: echo "$parentId"$'\n'"$layerDigest" | sha256sum */
+		registry_buf line;
+		registry_buf_init(&line, 0);
+		char chain[REGISTRY_DIGEST_STRING_MAX];
+		rc = buf_rc(registry_buf_printf(&line, "%s\n%s\n", i ? ids[i - 1] : "", digest));
+		if (!rc)
+			rc = registry_digest_buffer(chain, sizeof(chain), REGISTRY_DIGEST_SHA256, line.data, line.len);
+		registry_buf_free(&line);
+		if (rc)
+			break;
+		memcpy(ids[i], chain + 7, 65);
+		id_ptrs[i] = ids[i];
+		json.len = 0;
+		if (i + 1 == n) {
+			rc = top_layer_json(&json, ids[i], i ? ids[i - 1] : NULL, config_data, config_len);
+		} else {
+			rc = buf_rc(registry_buf_printf(&json, "{\"id\":\"%s\",", ids[i]));
+			if (!rc && i)
+				rc = buf_rc(registry_buf_printf(&json, "\"parent\":\"%s\",", ids[i - 1]));
+			if (!rc)
+				rc = buf_rc(registry_buf_printf(&json, "%s}\n", layer_skeleton));
+		}
+		if (!rc)
+			rc = write_layer_dir(e, ids[i], json.data, json.len, digest);
+	}
+	registry_buf_free(&json);
+	char config_name[160];
+	snprintf(config_name, sizeof(config_name), "%s.json", registry__digest_hex(registry_descriptor_digest(config)));
+	if (!rc)
+		rc = registry__sink_file(e->sink, config_name, config_data, config_len);
+	if (!rc)
+		rc = write_manifest_json(e, config_name, id_ptrs, n);
+	if (!rc)
+		rc = write_repositories(e, n ? ids[n - 1] : NULL);
+	registry_free(config_data);
+	free(ids);
+	free(id_ptrs);
+	return rc;
+}
+
+static int v1_id_valid(const char *id)
+{
+	if (!id || strlen(id) != 64)
+		return 0;
+	for (size_t i = 0; i < 64; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* The v1 ids name folders: they must be hex, unique, and chained by parent. */
+static int check_v1_chain(const registry__schema1 *s, const registry_manifest *m)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		if (!v1_id_valid(s->ids[i]))
+			return registry__fail(REGISTRY_EFORMAT, "schema1 %s: v1 id of entry %zu is not 64 hex digits",
+			                      registry_manifest_digest(m), i);
+		const char *want = i ? s->ids[i - 1] : NULL;
+		const char *parent = s->parents[i] && *s->parents[i] ? s->parents[i] : NULL;
+		if ((want == NULL) != (parent == NULL) || (want && strcmp(want, parent) != 0))
+			return registry__fail(REGISTRY_EFORMAT, "schema1 %s: entry %s does not follow its parent",
+			                      registry_manifest_digest(m), s->ids[i]);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(s->ids[k], s->ids[i]) == 0)
+				return registry__fail(REGISTRY_EFORMAT, "schema1 %s: v1 id %s appears twice",
+				                      registry_manifest_digest(m), s->ids[i]);
+	}
+	return 0;
+}
+
+/* manifest.json for a schema1 image, over the legacy folders, with a synthesized config. */
+static int schema1_manifest_json(export_job *e, const registry__schema1 *s)
+{
+	const char **diff_ptrs = calloc(s->count, sizeof(char *)), **layer_ids = calloc(s->count, sizeof(char *));
+	char(*diff_ids)[REGISTRY_DIGEST_STRING_MAX] = calloc(s->count, sizeof(*diff_ids));
+	int rc = diff_ptrs && layer_ids && diff_ids ? 0 : oom();
+	size_t n = 0;
+	for (size_t i = 0; !rc && i < s->count; i++) {
+		if (s->throwaway[i])
+			continue;
+		char *path = NULL;
+		rc = registry_store_blob_path(e->store, s->blob_sums[i], &path);
+		if (!rc)
+			rc = registry__layer_diff_id(diff_ids[n], path, NULL);
+		free(path);
+		diff_ptrs[n] = diff_ids[n];
+		layer_ids[n++] = s->ids[i];
+	}
+	char *config = NULL;
+	size_t len = 0;
+	char digest[REGISTRY_DIGEST_STRING_MAX], name[160];
+	if (!rc)
+		rc = registry__schema1_config(&config, &len, s, diff_ptrs, n);
+	if (!rc)
+		rc = registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, config, len);
+	if (!rc) {
+		snprintf(name, sizeof(name), "%s.json", digest + 7);
+		rc = registry__sink_file(e->sink, name, config, len);
+	}
+	if (!rc)
+		rc = write_manifest_json(e, name, layer_ids, n);
+	registry_free(config);
+	free(diff_ptrs);
+	free(layer_ids);
+	free(diff_ids);
+	return rc;
+}
+
+static int export_schema1(export_job *e, const registry_manifest *m)
+{
+	registry__schema1 s;
+	int rc = registry__schema1_load(&s, m);
+	if (rc)
+		return rc;
+	rc = check_v1_chain(&s, m);
+	for (size_t i = 0; !rc && i < s.count; i++)
+		rc = write_layer_dir(e, s.ids[i], s.v1[i], strlen(s.v1[i]), s.blob_sums[i]);
+	if (!rc)
+		rc = write_repositories(e, s.ids[s.count - 1]);
+	if (!rc && registry__have_zlib())
+		rc = schema1_manifest_json(e, &s);
+	registry__schema1_free(&s);
+	return rc;
+}
+
+static int find_entry(registry_store *store, const char *ref_name, const registry_descriptor **out)
+{
+	int rc = registry_store_index_find(store, ref_name, out);
+	if (rc != REGISTRY_ENOTFOUND)
+		return rc;
+	for (size_t i = 0; i < registry_store_index_count(store); i++) {
+		const registry_descriptor *d = registry_store_index_entry(store, i);
+		if (strcmp(registry_descriptor_digest(d), ref_name) == 0) {
+			*out = d;
+			return 0;
+		}
+	}
+	return registry__fail(REGISTRY_ENOTFOUND, "no image named %s in the store", ref_name);
+}
+
+int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
+                           const char *repo_tag, int may_link)
+{
+	export_job e = {.store = store};
+	const registry_descriptor *entry = NULL;
+	registry_manifest *m = NULL;
+	int rc = registry__sink_check_dest(dest, format);
+	if (!rc && repo_tag)
+		rc = split_repo_tag(&e, repo_tag);
+	if (!rc)
+		rc = find_entry(store, ref_name, &entry);
+	if (!rc)
+		rc = resolve_image(store, entry, &m);
+	if (!rc)
+		rc = registry__sink_open(&e.sink, dest, format, may_link);
+	if (!rc)
+		rc = registry_manifest_schema_version(m) == 1 ? export_schema1(&e, m) : export_image(&e, m);
+	if (!rc)
+		rc = registry__sink_commit(e.sink);
+	registry__sink_free(e.sink);
+	registry_manifest_free(m);
+	free(e.name);
+	free(e.tag);
+	return rc;
+}
+
+int registry_store_export(registry_store *store, const char *ref_name, const char *dest, int format,
+                          const char *repo_tag)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!store || !ref_name || !dest)
+		return registry__fail(REGISTRY_EINVAL, "store_export: NULL argument");
+	char *path = NULL;
+	if ((rc = registry__dest_path(dest, &path)))
+		return rc;
+	rc = registry__store_export(store, ref_name, path, format, repo_tag, 0);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,455 @@
+/*
+ * Pull: manifest, platform choice, every blob of the chosen images in one
+ * parallel fetch, then the manifests (converted to OCI unless digests are to
+ * be preserved) and finally the index.json entry. Blobs go in before the
+ * manifests that name them and the index entry comes last, so a store never
+ * names something it does not hold.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pull_impl.h"
+
+typedef struct stored {
+	char *media_type;
+	char *digest;
+	int64_t size;
+} stored;
+
+typedef struct pull_job {
+	registry_client *client;
+	const char *repository;
+	registry_store *store;
+	unsigned int flags;
+	const registry_pull_options *o;
+	registry_manifest *top;      /* as served */
+	registry_manifest **images;  /* the image manifests to pull */
+	size_t n_images;
+	int top_is_image;            /* images[0] is top */
+	stored *image_stored;        /* what each image became in the store */
+	stored top_stored;
+	char platform[256];          /* options->platform, split: */
+	const char *os, *arch, *variant;
+} pull_job;
+
+static int oom(void)
+{
+	return registry__fail(REGISTRY_ENOMEM, "out of memory");
+}
+
+static void stored_free(stored *s)
+{
+	free(s->media_type);
+	free(s->digest);
+	memset(s, 0, sizeof(*s));
+}
+
+static int stored_set(stored *s, const char *media_type, const char *digest, int64_t size)
+{
+	stored_free(s);
+	s->media_type = registry__strdup(media_type);
+	s->digest = registry__strdup(digest);
+	s->size = size;
+	return s->media_type && s->digest ? 0 : oom();
+}
+
+static void job_free(pull_job *j)
+{
+	for (size_t i = 0; i < j->n_images; i++) {
+		if (!(j->top_is_image && i == 0))
+			registry_manifest_free(j->images[i]);
+		if (j->image_stored)
+			stored_free(&j->image_stored[i]);
+	}
+	free(j->images);
+	free(j->image_stored);
+	stored_free(&j->top_stored);
+	registry_manifest_free(j->top);
+}
+
+/* "os/arch[/variant]" into three strings inside @buf. */
+static int split_platform(const char *platform, char *buf, size_t size, const char **os, const char **arch,
+                          const char **variant)
+{
+	if (strlen(platform) >= size)
+		return registry__fail(REGISTRY_EINVAL, "platform \"%.64s...\" is too long", platform);
+	strcpy(buf, platform);
+	*os = buf;
+	char *slash = strchr(buf, '/');
+	if (!slash)
+		return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
+	*slash = '\0';
+	*arch = slash + 1;
+	*variant = NULL;
+	if ((slash = strchr(slash + 1, '/'))) {
+		*slash = '\0';
+		*variant = slash + 1;
+		if (!**variant || strchr(*variant, '/'))
+			return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
+	}
+	if (!**os || !**arch)
+		return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
+	return 0;
+}
+
+static int fetch_child(pull_job *j, const registry_descriptor *d, registry_manifest **out)
+{
+	int rc = registry_manifest_fetch(out, j->client, j->repository, registry_descriptor_digest(d),
+	                                 j->o->max_manifest_size);
+	if (!rc && registry_manifest_kind(*out) != REGISTRY_MANIFEST_IMAGE) {
+		registry_manifest_free(*out);
+		*out = NULL;
+		rc = registry__fail(REGISTRY_EUNSUPPORTED, "%s: an index inside an index is not supported",
+		                    registry_descriptor_digest(d));
+	}
+	return rc;
+}
+
+/* Fill j->images from j->top: the image itself, the chosen platform, or every entry. */
+static int choose_images(pull_job *j)
+{
+	size_t n = registry_manifest_kind(j->top) == REGISTRY_MANIFEST_INDEX && (j->flags & REGISTRY_ALL_PLATFORMS)
+	               ? registry_manifest_manifest_count(j->top)
+	               : 1;
+	j->images = calloc(n ? n : 1, sizeof(*j->images));
+	j->image_stored = calloc(n ? n : 1, sizeof(*j->image_stored));
+	if (!j->images || !j->image_stored)
+		return oom();
+	if (registry_manifest_kind(j->top) == REGISTRY_MANIFEST_IMAGE) {
+		j->images[0] = j->top;
+		j->n_images = 1;
+		j->top_is_image = 1;
+		return 0;
+	}
+	if (j->flags & REGISTRY_ALL_PLATFORMS) {
+		if (n == 0)
+			return registry__fail(REGISTRY_ENOTFOUND, "index %s has no entries", registry_manifest_digest(j->top));
+		for (size_t i = 0; i < n; i++) {
+			int rc = fetch_child(j, registry_manifest_manifest(j->top, i), &j->images[i]);
+			if (rc)
+				return rc;
+			j->n_images = i + 1;
+		}
+		return 0;
+	}
+	const registry_descriptor *d = NULL;
+	int rc = registry_manifest_select_platform(&d, j->top, j->os, j->arch, j->variant);
+	if (rc)
+		return rc;
+	if ((rc = fetch_child(j, d, &j->images[0])))
+		return rc;
+	j->n_images = 1;
+	return 0;
+}
+
+typedef struct blob_ref {
+	const char *digest;
+	int64_t size;
+} blob_ref;
+
+typedef struct blob_list {
+	blob_ref *items;
+	size_t count, cap;
+} blob_list;
+
+static int blob_add(blob_list *l, const char *digest, int64_t size)
+{
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		blob_ref *p = realloc(l->items, cap * sizeof(*p));
+		if (!p)
+			return oom();
+		l->items = p;
+		l->cap = cap;
+	}
+	l->items[l->count++] = (blob_ref){digest, size};
+	return 0;
+}
+
+static int blobs_of_image(pull_job *j, const registry_manifest *m, blob_list *l, registry__schema1 *s1)
+{
+	int rc = 0;
+	if (registry_manifest_schema_version(m) == 1) {
+		/* Keeping the schema1 manifest (for a docker-load export) needs its empty layers too. */
+		for (size_t i = 0; !rc && i < s1->count; i++)
+			if (!s1->throwaway[i] || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
+				rc = blob_add(l, s1->blob_sums[i], -1);
+		return rc;
+	}
+	const registry_descriptor *config = registry_manifest_config(m);
+	if (config)
+		rc = blob_add(l, registry_descriptor_digest(config), registry_descriptor_size(config));
+	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
+		const registry_descriptor *d = registry_manifest_layer(m, i);
+		/* Foreign layers live at their URLs, not in the registry (skopeo leaves them too). */
+		if (registry_descriptor_url_count(d) == 0)
+			rc = blob_add(l, registry_descriptor_digest(d), registry_descriptor_size(d));
+	}
+	return rc;
+}
+
+static int cmp_blob(const void *a, const void *b)
+{
+	return strcmp(((const blob_ref *)a)->digest, ((const blob_ref *)b)->digest);
+}
+
+/* Every blob of every chosen image, each once, in one parallel fetch. */
+static int fetch_blobs(pull_job *j, registry__schema1 *s1s)
+{
+	blob_list l = {0};
+	int rc = 0;
+	for (size_t i = 0; !rc && i < j->n_images; i++)
+		rc = blobs_of_image(j, j->images[i], &l, &s1s[i]);
+	const char **digests = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(char *));
+	int64_t *sizes = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(int64_t));
+	if (!rc && (!digests || !sizes))
+		rc = oom();
+	size_t n = 0;
+	if (!rc) {
+		/* One writer per blob: repeats (shared layers, a layer used twice) are dropped. */
+		qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
+		for (size_t i = 0; i < l.count; i++) {
+			if (n && strcmp(digests[n - 1], l.items[i].digest) == 0) {
+				if (sizes[n - 1] < 0)
+					sizes[n - 1] = l.items[i].size;
+				continue;
+			}
+			digests[n] = l.items[i].digest;
+			sizes[n++] = l.items[i].size;
+		}
+		if (n)
+			rc = registry_blob_fetch_many(j->client, j->repository, n, digests, sizes, j->store, NULL,
+			                              j->o->progress, j->o->userdata);
+	}
+	free(digests);
+	free(sizes);
+	free(l.items);
+	return rc;
+}
+
+/* Store @m as served. A signed schema1 is kept under the digest of its bytes. */
+static int keep_as_served(pull_job *j, const registry_manifest *m, stored *out)
+{
+	size_t len = 0;
+	const void *raw = registry_manifest_raw(m, &len);
+	char digest[REGISTRY_DIGEST_STRING_MAX];
+	int rc = registry_store_add_blob(j->store, registry_manifest_signed(m) ? NULL : registry_manifest_digest(m),
+	                                 raw, len, digest);
+	return rc ? rc : stored_set(out, registry_manifest_media_type(m), digest, (int64_t)len);
+}
+
+static int keep_built(pull_job *j, const registry_manifest *built, stored *out)
+{
+	size_t len = 0;
+	const void *raw = registry_manifest_raw(built, &len);
+	int rc = registry_store_add_blob(j->store, registry_manifest_digest(built), raw, len, NULL);
+	return rc ? rc
+	          : stored_set(out, registry_manifest_media_type(built), registry_manifest_digest(built),
+	                       registry_manifest_size(built));
+}
+
+static int store_image(pull_job *j, const registry_manifest *m, stored *out)
+{
+	const char *type = registry_manifest_media_type(m);
+	if ((j->flags & REGISTRY_PULL_PRESERVE_DIGESTS) || strcmp(type, REGISTRY_MEDIA_TYPE_OCI_MANIFEST) == 0)
+		return keep_as_served(j, m, out);
+	registry_manifest *built = NULL;
+	int rc;
+	if (strcmp(type, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST) == 0)
+		rc = registry__convert_docker_manifest(&built, m);
+	else if (registry_manifest_schema_version(m) == 1)
+		rc = registry__convert_schema1(&built, j->store, m);
+	else
+		rc = registry__fail(REGISTRY_EUNSUPPORTED, "cannot convert %s (%s) to OCI", registry_manifest_digest(m), type);
+	if (!rc)
+		rc = keep_built(j, built, out);
+	registry_manifest_free(built);
+	return rc;
+}
+
+static int store_top_index(pull_job *j)
+{
+	size_t n = j->n_images;
+	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
+	for (size_t i = 0; i < n; i++)
+		changed |= strcmp(j->image_stored[i].digest, registry_manifest_digest(j->images[i])) != 0;
+	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
+		return keep_as_served(j, j->top, &j->top_stored);
+	const char **types = calloc(n, sizeof(char *)), **digests = calloc(n, sizeof(char *));
+	int64_t *sizes = calloc(n, sizeof(int64_t));
+	registry_manifest *built = NULL;
+	int rc = types && digests && sizes ? 0 : oom();
+	for (size_t i = 0; !rc && i < n; i++) {
+		types[i] = j->image_stored[i].media_type;
+		digests[i] = j->image_stored[i].digest;
+		sizes[i] = j->image_stored[i].size;
+	}
+	if (!rc)
+		rc = registry__convert_index(&built, j->top, types, digests, sizes);
+	if (!rc)
+		rc = keep_built(j, built, &j->top_stored);
+	registry_manifest_free(built);
+	free(types);
+	free(digests);
+	free(sizes);
+	return rc;
+}
+
+static int run_pull(pull_job *j, const char *reference, const char *ref_name, char **digest_out)
+{
+	int rc = registry_manifest_fetch(&j->top, j->client, j->repository, reference, j->o->max_manifest_size);
+	if (!rc)
+		rc = choose_images(j);
+	registry__schema1 *s1s = rc ? NULL : calloc(j->n_images, sizeof(*s1s));
+	if (!rc && !s1s)
+		rc = oom();
+	for (size_t i = 0; !rc && i < j->n_images; i++)
+		if (registry_manifest_schema_version(j->images[i]) == 1)
+			rc = registry__schema1_load(&s1s[i], j->images[i]);
+	if (!rc)
+		rc = fetch_blobs(j, s1s);
+	for (size_t i = 0; s1s && i < j->n_images; i++)
+		registry__schema1_free(&s1s[i]);
+	free(s1s);
+	for (size_t i = 0; !rc && i < j->n_images; i++)
+		rc = store_image(j, j->images[i], &j->image_stored[i]);
+	const stored *entry = NULL;
+	const registry_manifest *source = NULL;
+	if (!rc && j->top_is_image) {
+		entry = &j->image_stored[0];
+		source = j->top;
+	} else if (!rc && (j->flags & REGISTRY_ALL_PLATFORMS)) {
+		rc = store_top_index(j);
+		entry = &j->top_stored;
+		source = j->top;
+	} else if (!rc) {
+		entry = &j->image_stored[0];
+		source = j->images[0];
+	}
+	if (rc)
+		return rc;
+	const char *annotations[] = {REGISTRY__SOURCE_DIGEST_ANNOTATION, registry_manifest_digest(source), NULL};
+	int converted = strcmp(entry->digest, registry_manifest_digest(source)) != 0;
+	rc = registry_store_index_add(j->store, entry->media_type, entry->digest, entry->size, ref_name,
+	                              converted ? annotations : NULL);
+	if (!rc && digest_out && !(*digest_out = registry__strdup(entry->digest)))
+		rc = oom();
+	return rc;
+}
+
+int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
+                  const char *ref_name, const registry_pull_options *options, char **digest_out)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (digest_out)
+		*digest_out = NULL;
+	if (!client || !ref || !store)
+		return registry__fail(REGISTRY_EINVAL, "pull: NULL argument");
+	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
+	if (!options)
+		options = &defaults;
+	if (options->version != REGISTRY_PULL_OPTIONS_VERSION)
+		return registry__fail(REGISTRY_EINVAL, "pull: unknown options version %u", options->version);
+	if (options->flags & ~(unsigned)(REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS))
+		return registry__fail(REGISTRY_EINVAL, "pull: unknown flags 0x%x", options->flags);
+	const char *reference = registry_reference_digest(ref) ? registry_reference_digest(ref)
+	                                                       : registry_reference_tag(ref);
+	if (!reference)
+		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
+	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
+	              .flags = options->flags, .o = options};
+	if (options->platform && (rc = split_platform(options->platform, j.platform, sizeof(j.platform), &j.os,
+	                                              &j.arch, &j.variant)))
+		return rc;
+	rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
+	job_free(&j);
+	return rc;
+}
+
+/* "name:tag" for docker load, in Docker's short form; NULL when pulled by digest only. */
+static int repo_tag_of(const registry_reference *ref, char **out)
+{
+	*out = NULL;
+	if (!registry_reference_tag(ref))
+		return 0;
+	registry_reference *tagged = NULL;
+	int rc = registry_reference_new(&tagged, registry_reference_registry(ref), registry_reference_repository(ref),
+	                                registry_reference_tag(ref), NULL);
+	if (!rc && !(*out = registry__strdup(registry_reference_familiar(tagged))))
+		rc = oom();
+	registry_reference_free(tagged);
+	return rc;
+}
+
+static int pull_to_docker(registry_client *client, const registry_reference *ref, const char *dest, int format,
+                          const registry_pull_options *options)
+{
+	/* dest is normalized (no trailing slash) by the caller. */
+	if (options->flags & REGISTRY_ALL_PLATFORMS)
+		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
+	int rc = registry__sink_check_dest(dest, format);
+	if (rc)
+		return rc;
+	char *repo_tag = NULL;
+	if ((rc = repo_tag_of(ref, &repo_tag)))
+		return rc;
+	/* The temporary store sits next to dest, so blobs can be hard-linked into a folder. */
+	static unsigned counter;
+	registry_buf tmp;
+	registry_buf_init(&tmp, 0);
+	unsigned n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	if (registry_buf_printf(&tmp, "%s.pull-%ld-%u", dest, (long)getpid(), n)) {
+		free(repo_tag);
+		return oom();
+	}
+	registry_pull_options o = *options;
+	o.flags |= REGISTRY_PULL_PRESERVE_DIGESTS; /* nothing to convert: the export reads either */
+	registry_store *store = NULL;
+	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
+	if (!rc)
+		rc = registry_pull(client, ref, store, "image", &o, NULL);
+	if (!rc)
+		rc = registry__store_export(store, "image", dest, format, repo_tag, 1);
+	registry_store_free(store);
+	/* Keep the first error's message; a cleanup failure only matters when all went well. */
+	int rm = registry__remove_tree(tmp.data, rc != 0);
+	if (!rc)
+		rc = rm;
+	registry_buf_free(&tmp);
+	free(repo_tag);
+	return rc;
+}
+
+int registry_pull_to(registry_client *client, const registry_reference *ref, const char *dest, int format,
+                     const registry_pull_options *options)
+{
+	int rc = registry__enter();
+	if (rc)
+		return rc;
+	if (!client || !ref || !dest || !*dest)
+		return registry__fail(REGISTRY_EINVAL, "pull_to: NULL argument");
+	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
+	if (!options)
+		options = &defaults;
+	if (options->version != REGISTRY_PULL_OPTIONS_VERSION)
+		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown options version %u", options->version);
+	if (format == REGISTRY_FORMAT_DOCKER_DIR || format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
+		char *path = NULL;
+		if ((rc = registry__dest_path(dest, &path)))
+			return rc;
+		rc = pull_to_docker(client, ref, path, format, options);
+		free(path);
+		return rc;
+	}
+	if (format != REGISTRY_FORMAT_OCI)
+		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
+	registry_store *store = NULL;
+	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);
+	if (!rc)
+		rc = registry_pull(client, ref, store, NULL, options, NULL);
+	registry_store_free(store);
+	return rc;
+}
