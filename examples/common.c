@@ -1,0 +1,321 @@
+/* Option parsing, client setup and a progress display for the examples. */
+#include "common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char common_help[] =
+	"COMMON OPTIONS\n"
+	"    --username USER     log in as USER (needs --password-stdin)\n"
+	"    --password-stdin    read the password (or token) from standard input\n"
+	"    --insecure          the registry may use plain HTTP or an unverified\n"
+	"                        certificate (as Docker's insecure-registries)\n"
+	"    --ca FILE           trust the CA certificates in FILE (PEM)\n"
+	"    --platform OS/ARCH[/VARIANT]\n"
+	"                        the platform to pick from a multi-platform image\n"
+	"                        (default: this machine's)\n"
+	"    --jobs N            transfers at once, 1-64 (default 4)\n"
+	"    --quiet             print only results, no progress\n"
+	"    --help              show this text\n"
+	"\n"
+	"CREDENTIALS\n"
+	"    Without --username, credentials come from Docker's config file\n"
+	"    ($DOCKER_CONFIG/config.json or ~/.docker/config.json: auths,\n"
+	"    credsStore, credHelpers); no entry means anonymous access.\n"
+	"\n"
+	"EXIT STATUS\n"
+	"    0 success; 1 failure (the library's message is printed on stderr);\n"
+	"    2 usage error.\n";
+
+static void print_help(const ex_program *p)
+{
+	printf("NAME\n    %s - %s\n\nSYNOPSIS\n", p->name, p->summary);
+	for (const char *s = p->synopsis; *s;) {
+		size_t n = strcspn(s, "\n");
+		printf("    %s [OPTIONS] %.*s\n", p->name, (int)n, s);
+		s += n + (s[n] == '\n');
+	}
+	printf("\n%s\n%s", p->help, common_help);
+}
+
+int ex_usage_error(const ex_program *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", p->name);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", p->name);
+	return EX_USAGE;
+}
+
+int ex_fail(const ex_program *p, const char *what)
+{
+	const registry_error *e = registry_error_last();
+	const char *msg = registry_error_message(e);
+	fprintf(stderr, "%s: %s: %s\n", p->name, what,
+	        *msg ? msg : registry_strerror(registry_error_code(e)));
+	return EX_FAIL;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static char *read_password(void)
+{
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, stdin);
+	if (ferror(stdin) || (n == sizeof(buf) - 1 && !feof(stdin)))
+		return NULL;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	char *pw = strdup(buf);
+	memset(buf, 0, sizeof(buf));
+	return pw;
+}
+
+/* The value of option @name: "--name=value" or "--name value". */
+static int option_value(const ex_program *p, int argc, char **argv, int *i, const char *name,
+                        const char **value)
+{
+	const char *eq = strchr(argv[*i], '=');
+	if (eq) {
+		*value = eq + 1;
+		return 0;
+	}
+	if (*i + 1 >= argc)
+		return ex_usage_error(p, "option %s needs a value", name);
+	*value = argv[++*i];
+	return 0;
+}
+
+static int option_is(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+	return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static int own_option(const ex_program *p, int argc, char **argv, int *i, int *handled)
+{
+	*handled = 0;
+	for (const ex_flag *f = p->flags; f && f->name; f++) {
+		if (!option_is(argv[*i], f->name))
+			continue;
+		*handled = 1;
+		if (!f->arg) {
+			if (strchr(argv[*i], '='))
+				return ex_usage_error(p, "option %s takes no value", f->name);
+			*f->set = 1;
+			return 0;
+		}
+		return option_value(p, argc, argv, i, f->name, f->value);
+	}
+	return 0;
+}
+
+int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **args, int *nargs)
+{
+	memset(c, 0, sizeof(*c));
+	*nargs = 0;
+	int only_args = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		int handled = 0, rc = 0;
+		if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
+			if (*nargs >= p->max_args)
+				return ex_usage_error(p, "unexpected argument '%s'", a);
+			args[(*nargs)++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_args = 1;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			print_help(p);
+			exit(EX_OK);
+		} else if (option_is(a, "--username")) {
+			rc = option_value(p, argc, argv, &i, "--username", &c->username);
+		} else if (strcmp(a, "--password-stdin") == 0) {
+			c->password_stdin = 1;
+		} else if (strcmp(a, "--insecure") == 0) {
+			c->insecure = 1;
+		} else if (option_is(a, "--ca")) {
+			rc = option_value(p, argc, argv, &i, "--ca", &c->ca);
+		} else if (option_is(a, "--platform")) {
+			rc = option_value(p, argc, argv, &i, "--platform", &c->platform);
+			char buf[256];
+			const char *os, *arch, *variant;
+			if (!rc && ex_platform_split(c->platform, buf, sizeof(buf), &os, &arch, &variant) != 0)
+				rc = ex_usage_error(p, "--platform wants OS/ARCH[/VARIANT], not '%s'", c->platform);
+		} else if (option_is(a, "--jobs")) {
+			rc = option_value(p, argc, argv, &i, "--jobs", &v);
+			if (!rc && parse_int(v, 1, 64, &c->jobs) != 0)
+				rc = ex_usage_error(p, "--jobs wants a number from 1 to 64, not '%s'", v);
+		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+			c->quiet = 1;
+		} else if ((rc = own_option(p, argc, argv, &i, &handled)) == 0 && !handled) {
+			rc = ex_usage_error(p, "unknown option '%s'", a);
+		}
+		if (rc)
+			return rc;
+	}
+	if (*nargs < p->min_args)
+		return ex_usage_error(p, "missing argument: %s", p->synopsis);
+	if (c->password_stdin && !c->username)
+		return ex_usage_error(p, "--password-stdin needs --username");
+	if (c->username && !c->password_stdin)
+		return ex_usage_error(p, "--username needs --password-stdin");
+	if (c->password_stdin && !(c->password = read_password())) {
+		fprintf(stderr, "%s: cannot read the password from standard input\n", p->name);
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
+void ex_common_free(ex_common *c)
+{
+	if (c->password) {
+		memset(c->password, 0, strlen(c->password));
+		free(c->password);
+		c->password = NULL;
+	}
+}
+
+int ex_reference(const ex_program *p, const char *text, registry_reference **out)
+{
+	if (registry_reference_parse(out, text) != 0)
+		return ex_usage_error(p, "'%s' is not an image reference: %s", text,
+		                      registry_error_message(registry_error_last()));
+	return EX_OK;
+}
+
+int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
+              registry_client **out)
+{
+	registry_client *client = NULL;
+	const char *host = registry_reference_api_host(ref);
+	int rc = registry_client_new(&client, host);
+	if (!rc && c->insecure)
+		rc = registry_client_set_insecure(client, 1);
+	if (!rc && c->ca)
+		rc = registry_client_set_ca(client, c->ca, NULL);
+	if (!rc && c->jobs)
+		rc = registry_client_set_max_parallel(client, c->jobs);
+	if (!rc && c->username) {
+		rc = registry_client_set_credentials(client, c->username, c->password);
+	} else if (!rc) {
+		rc = registry_client_load_docker_config(client, NULL);
+		if (rc == REGISTRY_ENOTFOUND)
+			rc = 0;
+	}
+	if (rc) {
+		registry_client_free(client);
+		return ex_fail(p, host);
+	}
+	*out = client;
+	return EX_OK;
+}
+
+int ex_platform_split(const char *platform, char *buf, size_t size, const char **os,
+                      const char **arch, const char **variant)
+{
+	if (!platform || strlen(platform) >= size)
+		return -1;
+	strcpy(buf, platform);
+	*os = buf;
+	char *s1 = strchr(buf, '/');
+	if (!s1)
+		return -1;
+	*s1 = '\0';
+	*arch = s1 + 1;
+	char *s2 = strchr(s1 + 1, '/');
+	*variant = NULL;
+	if (s2) {
+		*s2 = '\0';
+		*variant = s2 + 1;
+		if (strchr(s2 + 1, '/') || !**variant)
+			return -1;
+	}
+	return (**os && **arch) ? 0 : -1;
+}
+
+/* ---- progress ---------------------------------------------------------------- */
+
+static void human(char *buf, size_t size, int64_t bytes)
+{
+	if (bytes < 0)
+		snprintf(buf, size, "?");
+	else if (bytes < 1024)
+		snprintf(buf, size, "%lld B", (long long)bytes);
+	else if (bytes < 1024 * 1024)
+		snprintf(buf, size, "%.1f KiB", (double)bytes / 1024);
+	else if (bytes < 1024LL * 1024 * 1024)
+		snprintf(buf, size, "%.1f MiB", (double)bytes / (1024 * 1024));
+	else
+		snprintf(buf, size, "%.2f GiB", (double)bytes / (1024.0 * 1024 * 1024));
+}
+
+void ex_progress_init(ex_progress *pr, const char *verb)
+{
+	pr->tty = isatty(STDERR_FILENO);
+	pr->drawn = 0;
+	pr->verb = verb;
+}
+
+static void draw_bar(ex_progress *pr, const registry_progress *p)
+{
+	int64_t done = registry_progress_overall_done(p), total = registry_progress_overall_total(p);
+	char d[32], t[32], bar[33];
+	human(d, sizeof(d), done);
+	human(t, sizeof(t), total);
+	int fill = total > 0 ? (int)(done * 32 / total) : 0;
+	if (fill > 32)
+		fill = 32;
+	for (int i = 0; i < 32; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[32] = '\0';
+	fprintf(stderr, "\r\033[K[%s] %zu/%zu blobs  %s / %s", bar, registry_progress_blobs_done(p),
+	        registry_progress_blobs_total(p), d, t);
+	fflush(stderr);
+	pr->drawn = 1;
+}
+
+int ex_progress_cb(const registry_progress *p, void *userdata)
+{
+	ex_progress *pr = userdata;
+	int state = registry_progress_state(p);
+	if (state == REGISTRY_PROGRESS_DONE || state == REGISTRY_PROGRESS_SKIPPED ||
+	    state == REGISTRY_PROGRESS_FAILED) {
+		const char *what = state == REGISTRY_PROGRESS_DONE      ? pr->verb
+		                   : state == REGISTRY_PROGRESS_SKIPPED ? "present"
+		                                                        : "FAILED";
+		char size[32];
+		human(size, sizeof(size), registry_progress_bytes_total(p));
+		if (pr->tty && pr->drawn)
+			fprintf(stderr, "\r\033[K");
+		fprintf(stderr, "%-8s %.19s  %s\n", what, registry_progress_digest(p), size);
+		pr->drawn = 0;
+	}
+	if (pr->tty)
+		draw_bar(pr, p);
+	return 0;
+}
+
+void ex_progress_end(ex_progress *pr)
+{
+	if (pr->tty && pr->drawn)
+		fputc('\n', stderr);
+	pr->drawn = 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * Shared by the example programs: option parsing, client setup from the
+ * common options, error reporting and a progress display. Nothing here
+ * belongs in the library; it only uses the public API.
+ */
+#ifndef EXAMPLES_COMMON_H
+#define EXAMPLES_COMMON_H
+
+#include <registry/registry.h>
+
+/* Exit statuses of every program. */
+enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
+
+/* A program's own option: a switch (arg NULL, sets *set) or one with a value. */
+typedef struct ex_flag {
+	const char *name;    /* "--raw" */
+	const char *arg;     /* metavar ("TYPE") or NULL for a switch */
+	const char **value;  /* receives the value */
+	int *set;            /* receives 1 (switch) */
+} ex_flag;
+
+typedef struct ex_program {
+	const char *name;     /* "registry-tags" */
+	const char *summary;  /* "list the tags of a repository" */
+	const char *synopsis; /* "REFERENCE", may hold several lines */
+	const char *help;     /* the rest of the --help text: DESCRIPTION, OPTIONS, EXAMPLES */
+	int min_args, max_args;
+	const ex_flag *flags; /* terminated by {NULL} */
+} ex_program;
+
+/* The options every program takes. */
+typedef struct ex_common {
+	const char *username;
+	int password_stdin;
+	char *password; /* read from stdin */
+	int insecure;
+	const char *ca;
+	const char *platform;
+	int jobs;
+	int quiet;
+} ex_common;
+
+/*
+ * Parse the command line into @c and the positional arguments (at most
+ * max_args; @args must hold that many). Returns EX_OK; prints the help and
+ * exits 0 for --help; prints a usage error and returns EX_USAGE.
+ */
+int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **args, int *nargs);
+void ex_common_free(ex_common *c);
+
+/* Print "NAME: message" plus a hint to stderr; returns EX_USAGE. */
+int ex_usage_error(const ex_program *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print "NAME: WHAT: <library's last error message>" to stderr; returns EX_FAIL. */
+int ex_fail(const ex_program *p, const char *what);
+
+/* Parse a reference; on failure print why and return EX_USAGE. */
+int ex_reference(const ex_program *p, const char *text, registry_reference **out);
+
+/*
+ * A client for @ref's registry (registry_reference_api_host()) set up from
+ * the common options: --insecure, --ca, --jobs, and credentials from
+ * --username/--password-stdin or else Docker's config file (no entry is
+ * fine). Returns EX_OK or EX_FAIL (message printed).
+ */
+int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
+              registry_client **out);
+
+/* Split "os/arch[/variant]" into pointers into @buf; 0, or -1 when malformed. */
+int ex_platform_split(const char *platform, char *buf, size_t size, const char **os,
+                      const char **arch, const char **variant);
+
+/* Progress on stderr: bars on a terminal, else one line per finished blob. */
+typedef struct ex_progress {
+	int tty;
+	int drawn; /* a bar line is on screen */
+	const char *verb; /* "pulled", "pushed", "copied" */
+} ex_progress;
+
+void ex_progress_init(ex_progress *pr, const char *verb);
+/* The registry_progress_cb; userdata is an ex_progress. */
+int ex_progress_cb(const registry_progress *p, void *userdata);
+/* Leave the terminal tidy after the operation. */
+void ex_progress_end(ex_progress *pr);
+
+#endif

@@ -1,0 +1,177 @@
+/* registry-inspect: a manifest from a registry or a file, as normalized JSON,
+ * as raw bytes, or just its digest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define FILE_LIMIT (REGISTRY_MANIFEST_MAX_SIZE_DEFAULT + 1)
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(FILE_LIMIT);
+	*len = buf ? fread(buf, 1, FILE_LIMIT, f) : 0;
+	int bad = !buf || ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Print @m as asked: raw bytes, the digest, or the normalized JSON. */
+static int show(const ex_program *p, const registry_manifest *m, int raw, int digest_only)
+{
+	if (raw) {
+		size_t len = 0;
+		const void *data = registry_manifest_raw(m, &len);
+		fwrite(data, 1, len, stdout);
+	} else if (digest_only) {
+		puts(registry_manifest_digest(m));
+	} else {
+		char *json = NULL;
+		if (registry_manifest_to_json(&json, m) != 0)
+			return ex_fail(p, "formatting the manifest");
+		puts(json);
+		registry_free(json);
+	}
+	if (fflush(stdout) != 0) {
+		perror(p->name);
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
+static int inspect_file(const ex_program *p, const char *path, const char *media_type, int raw,
+                        int digest_only)
+{
+	size_t len = 0;
+	char *data = read_file(path, &len);
+	if (!data) {
+		fprintf(stderr, "%s: cannot read %s\n", p->name, path);
+		return EX_FAIL;
+	}
+	registry_manifest *m = NULL;
+	int rc = registry_manifest_parse(&m, data, len, media_type) ? ex_fail(p, path)
+	                                                             : show(p, m, raw, digest_only);
+	registry_manifest_free(m);
+	free(data);
+	return rc;
+}
+
+static int inspect_remote(const ex_program *p, const ex_common *c, const char *text, int raw,
+                          int digest_only)
+{
+	registry_reference *ref = NULL;
+	registry_client *client = NULL;
+	registry_manifest *m = NULL;
+	int rc = ex_reference(p, text, &ref);
+	if (rc || (rc = ex_client(p, c, ref, &client)))
+		goto out;
+	const char *repo = registry_reference_repository(ref);
+	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref)
+	                                                    : registry_reference_tag(ref);
+	if (digest_only && !c->platform) {
+		/* HEAD is enough, and does not count against pull limits. */
+		char *digest = NULL;
+		if (registry_manifest_resolve(client, repo, target, &digest, NULL, NULL) != 0) {
+			rc = ex_fail(p, text);
+		} else {
+			puts(digest);
+			registry_free(digest);
+		}
+		goto out;
+	}
+	if (registry_manifest_fetch(&m, client, repo, target, 0) != 0) {
+		rc = ex_fail(p, text);
+		goto out;
+	}
+	if (c->platform && registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX) {
+		char buf[256];
+		const char *os, *arch, *variant;
+		const registry_descriptor *d = NULL;
+		ex_platform_split(c->platform, buf, sizeof(buf), &os, &arch, &variant);
+		if (registry_manifest_select_platform(&d, m, os, arch, variant) != 0) {
+			rc = ex_fail(p, text);
+			goto out;
+		}
+		registry_manifest *child = NULL;
+		if (registry_manifest_fetch(&child, client, repo, registry_descriptor_digest(d), 0) != 0) {
+			rc = ex_fail(p, registry_descriptor_digest(d));
+			goto out;
+		}
+		registry_manifest_free(m);
+		m = child;
+	}
+	rc = show(p, m, raw, digest_only);
+out:
+	registry_manifest_free(m);
+	registry_client_free(client);
+	registry_reference_free(ref);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = NULL, *media_type = NULL;
+	int raw = 0, digest_only = 0;
+	const ex_flag flags[] = {
+		{"--file", "MANIFEST", &file, NULL},
+		{"--media-type", "TYPE", &media_type, NULL},
+		{"--raw", NULL, NULL, &raw},
+		{"--digest", NULL, NULL, &digest_only},
+		{NULL, NULL, NULL, NULL},
+	};
+	const ex_program prog = {
+		"registry-inspect", "show an image manifest", "REFERENCE\n--file MANIFEST [--media-type TYPE]",
+		"DESCRIPTION\n"
+		"    Fetches the manifest REFERENCE names (by tag or digest; every format:\n"
+		"    Docker schema1, schema2, manifest list, OCI manifest and index) and\n"
+		"    prints the library's normalized view as JSON: media type, digest,\n"
+		"    size, config, layers base first, entries of a list with their\n"
+		"    platforms, subject, annotations, schema1 history. With --platform,\n"
+		"    a list or index is resolved to that platform's manifest first.\n"
+		"    With --file, a manifest stored in a file is read instead: no\n"
+		"    network.\n"
+		"\n"
+		"OPTIONS\n"
+		"    --file MANIFEST     read the manifest from a file (offline)\n"
+		"    --media-type TYPE   its media type, when the document does not say\n"
+		"    --raw               print the bytes exactly as served\n"
+		"    --digest            print only the digest (resolved with HEAD when\n"
+		"                        no --platform is given)\n"
+		"\n"
+		"EXAMPLES\n"
+		"    registry-inspect localhost:5000/fixtures/small-v2s2\n"
+		"    registry-inspect --platform linux/arm64/v8 docker.io/library/ubuntu:22.04\n"
+		"    registry-inspect --digest localhost:5000/app:1.0\n"
+		"    registry-inspect --file manifest.json\n",
+		0, 1, flags};
+	ex_common c;
+	char *args[1];
+	int nargs = 0;
+	int rc = ex_parse(&prog, argc, argv, &c, args, &nargs);
+	if (rc)
+		return rc;
+	if (raw && digest_only)
+		rc = ex_usage_error(&prog, "--raw and --digest exclude each other");
+	else if (file && nargs)
+		rc = ex_usage_error(&prog, "give a REFERENCE or --file, not both");
+	else if (!file && !nargs)
+		rc = ex_usage_error(&prog, "missing argument: REFERENCE or --file MANIFEST");
+	else if (media_type && !file)
+		rc = ex_usage_error(&prog, "--media-type goes with --file");
+	else if (file && c.platform)
+		rc = ex_usage_error(&prog, "--platform needs a REFERENCE (the registry holds the entries)");
+	else if (file)
+		rc = inspect_file(&prog, file, media_type, raw, digest_only);
+	else
+		rc = inspect_remote(&prog, &c, args[0], raw, digest_only);
+	ex_common_free(&c);
+	return rc;
+}

@@ -1,0 +1,111 @@
+/* registry-pull: an image from a registry into an OCI layout, a `docker load`
+ * folder or a docker tarball. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The digest the OCI layout's index now names for @ref_name. */
+static void print_oci_digest(const char *dest, const char *ref_name)
+{
+	registry_store *store = NULL;
+	const registry_descriptor *d = NULL;
+	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(store, ref_name, &d) == 0)
+		printf("digest: %s\n", registry_descriptor_digest(d));
+	registry_store_free(store);
+}
+
+int main(int argc, char **argv)
+{
+	const char *format = NULL;
+	int preserve = 0, all = 0;
+	const ex_flag flags[] = {
+		{"--format", "oci|docker", &format, NULL},
+		{"--preserve-digests", NULL, NULL, &preserve},
+		{"--all-platforms", NULL, NULL, &all},
+		{NULL, NULL, NULL, NULL},
+	};
+	const ex_program prog = {
+		"registry-pull", "pull an image into a folder or a tarball", "REFERENCE DEST",
+		"DESCRIPTION\n"
+		"    Pulls the image REFERENCE names: the manifest (for a multi-platform\n"
+		"    image, the --platform entry, by default this machine's), the config\n"
+		"    and the layers, fetched in parallel and verified against their\n"
+		"    digests, into DEST:\n"
+		"      --format oci      an OCI image layout folder (the default; created,\n"
+		"                        or added to), readable by skopeo and umoci\n"
+		"      --format docker   a folder for `docker load` (manifest.json,\n"
+		"                        repositories, config and layer files)\n"
+		"      DEST ending in .tar  a tarball for `docker load -i`\n"
+		"    Blobs already in an OCI layout are not fetched again; an interrupted\n"
+		"    pull resumes.\n"
+		"\n"
+		"OPTIONS\n"
+		"    --format oci|docker  the destination format (see above)\n"
+		"    --preserve-digests   keep manifests byte for byte in an OCI layout\n"
+		"                         (Docker media types stay, digests unchanged)\n"
+		"    --all-platforms      every platform of a multi-platform image (OCI\n"
+		"                         layout only)\n"
+		"\n"
+		"EXAMPLES\n"
+		"    registry-pull localhost:5000/fixtures/small-v2s2 ./small-oci\n"
+		"    registry-pull --format docker localhost:5000/app:1.0 ./app-docker\n"
+		"    registry-pull localhost:5000/app:1.0 app.tar && docker load -i app.tar\n",
+		2, 2, flags};
+	ex_common c;
+	char *args[2];
+	int nargs = 0;
+	int rc = ex_parse(&prog, argc, argv, &c, args, &nargs);
+	if (rc)
+		return rc;
+	const char *dest = args[1];
+	int fmt = REGISTRY_FORMAT_OCI;
+	if (format && strcmp(format, "docker") == 0)
+		fmt = REGISTRY_FORMAT_DOCKER_DIR;
+	else if (format && strcmp(format, "oci") != 0)
+		rc = ex_usage_error(&prog, "--format wants oci or docker, not '%s'", format);
+	if (!rc && ends_with(dest, ".tar")) {
+		if (format && fmt == REGISTRY_FORMAT_OCI)
+			rc = ex_usage_error(&prog, "a .tar destination is a docker tarball, not --format oci");
+		fmt = REGISTRY_FORMAT_DOCKER_ARCHIVE;
+	}
+	if (!rc && all && fmt != REGISTRY_FORMAT_OCI)
+		rc = ex_usage_error(&prog, "--all-platforms needs an OCI layout destination");
+	if (!rc && all && c.platform)
+		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
+	registry_reference *ref = NULL;
+	registry_client *client = NULL;
+	if (rc || (rc = ex_reference(&prog, args[0], &ref)) || (rc = ex_client(&prog, &c, ref, &client)))
+		goto out;
+
+	ex_progress pr;
+	ex_progress_init(&pr, "pulled");
+	registry_pull_options opts = REGISTRY_PULL_OPTIONS_INIT;
+	opts.platform = c.platform;
+	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_ALL_PLATFORMS : 0);
+	if (!c.quiet) {
+		opts.progress = ex_progress_cb;
+		opts.userdata = &pr;
+	}
+	int failed = registry_pull_to(client, ref, dest, fmt, &opts);
+	ex_progress_end(&pr);
+	if (failed) {
+		rc = ex_fail(&prog, args[0]);
+		goto out;
+	}
+	printf("pulled %s to %s\n", registry_reference_string(ref), dest);
+	if (fmt == REGISTRY_FORMAT_OCI)
+		print_oci_digest(dest, registry_reference_tag(ref) ? registry_reference_tag(ref)
+		                                                   : registry_reference_digest(ref));
+out:
+	registry_client_free(client);
+	registry_reference_free(ref);
+	ex_common_free(&c);
+	return rc;
+}

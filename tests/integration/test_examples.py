@@ -1,0 +1,356 @@
+#!/usr/bin/python3
+"""The example programs, each run with real arguments against the harness
+registry (tests/harness/registry_harness.py), their output checked against
+what the registry and skopeo say.
+
+    test_examples.py CASE EXAMPLES_BUILD_DIR
+
+Cases: usage, tags, inspect, delete, auth, pull, push, copy. A case whose
+program was not built (its library function is not exported yet) skips (77).
+"""
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BIN = None
+FAILURES = []
+
+SMALL = "fixtures/small-v2s2"
+MULTI = "fixtures/multi-v2s2"
+NTAGS = 250
+MANIFEST_ACCEPT = ", ".join([
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+])
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def prog(name):
+    path = os.path.join(BIN, name)
+    if not os.access(path, os.X_OK):
+        print(f"SKIP: {name} is not built (its library function is not exported yet)")
+        sys.exit(77)
+    return path
+
+
+def run(name, *args, stdin=None, env=None, expect=0):
+    """Run an example; check its exit status; return (stdout bytes, stderr text)."""
+    cmd = [prog(name), *args]
+    p = subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=300)
+    err = p.stderr.decode(errors="replace")
+    check(expect is None or p.returncode == expect,
+          f"{' '.join(shlex.quote(a) for a in cmd)}: exit {p.returncode}, expected {expect}; stderr: {err.strip()}")
+    return p.stdout, err
+
+
+def login():
+    """--username/--password-stdin arguments and stdin for the harness user (none in open mode)."""
+    user = os.environ.get("REGISTRY_TEST_USER")
+    if not user:
+        return [], None
+    return ["--username", user, "--password-stdin"], os.environ["REGISTRY_TEST_PASSWORD"].encode()
+
+
+def run_as_user(name, *args, expect=0):
+    extra, stdin = login()
+    return run(name, *extra, *args, stdin=stdin, expect=expect)
+
+
+def host():
+    return os.environ["REGISTRY_TEST_HOST"]
+
+
+def skopeo(*args):
+    base = shlex.split(os.environ["REGISTRY_TEST_SKOPEO"])
+    inspect_args = shlex.split(os.environ.get("REGISTRY_TEST_SKOPEO_INSPECT_ARGS", ""))
+    sub, rest = args[0], list(args[1:])
+    return subprocess.run(base + [sub] + (inspect_args if sub in ("inspect", "list-tags", "delete") else [])
+                          + rest, capture_output=True, timeout=300)
+
+
+def raw_manifest(repo, ref):
+    p = skopeo("inspect", "--raw", f"docker://{host()}/{repo}:{ref}")
+    check(p.returncode == 0, f"skopeo inspect --raw {repo}:{ref}: {p.stderr.decode()}")
+    return p.stdout
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def api(method, path, body=None, content_type=None):
+    """A plain HTTP request to the open (auth none) harness registry."""
+    req = urllib.request.Request(os.environ["REGISTRY_TEST_URL"] + path, data=body, method=method)
+    req.add_header("Accept", MANIFEST_ACCEPT)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return resp.read(), resp.headers
+
+
+def expected_tags():
+    return sorted(["latest"] + [f"t{i:03d}" for i in range(NTAGS)])
+
+
+# ---- cases -------------------------------------------------------------------
+
+def case_usage():
+    """Usage errors exit 2 without touching the network; --help exits 0."""
+    for name in ("registry-tags", "registry-inspect", "registry-delete"):
+        out, _ = run(name, "--help")
+        text = out.decode()
+        for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMON OPTIONS", "EXIT STATUS"):
+            check(section in text, f"{name} --help lacks {section}")
+        check(f"{name} [OPTIONS]" in text, f"{name} --help lacks the synopsis")
+        run(name, expect=2)
+        _, err = run(name, "--no-such-option", "x", expect=2)
+        check("unknown option '--no-such-option'" in err, f"{name}: message for an unknown option: {err}")
+        run(name, "--jobs", "0", "localhost:1/x", expect=2)
+        run(name, "--jobs", "many", "localhost:1/x", expect=2)
+        run(name, "--platform", "linux", "localhost:1/x", expect=2)
+        run(name, "--password-stdin", "localhost:1/x", stdin=b"pw", expect=2)
+        run(name, "--username", "u", "localhost:1/x", expect=2)
+        _, err = run(name, "localhost:1/UPPER", expect=2)
+        check("lowercase" in err, f"{name}: the library's message for a bad reference: {err}")
+        run(name, "localhost:1/a", "localhost:1/b", "localhost:1/c", expect=2)
+    run("registry-tags", "--page-size", "0", "localhost:1/x", expect=2)
+    run("registry-inspect", "--raw", "--digest", "localhost:1/x", expect=2)
+    run("registry-inspect", "--file", "/dev/null", "localhost:1/x", expect=2)
+    run("registry-inspect", "--media-type", "a/b", "localhost:1/x", expect=2)
+    run("registry-inspect", "--platform", "linux/amd64", "--file", "/dev/null", expect=2)
+    run("registry-inspect", "--raw=yes", "localhost:1/x", expect=2)
+    # A failure of the library (nothing listens there) is 1, with its message.
+    _, err = run("registry-tags", "127.0.0.1:1/x", expect=1)
+    check(err.startswith("registry-tags: x: ") and len(err.strip()) > len("registry-tags: x: "),
+          f"registry-tags: failure message: {err}")
+    for name, args in (("registry-pull", ["--format", "zip", "localhost:1/x", "dest"]),
+                       ("registry-push", ["--platform", "linux/amd64", "dir", "localhost:1/x"]),
+                       ("registry-copy", ["--all-platforms", "--platform", "linux/amd64",
+                                          "localhost:1/x", "localhost:1/y"])):
+        if os.access(os.path.join(BIN, name), os.X_OK):
+            run(name, *args, expect=2)
+            run(name, "--help")
+
+
+def case_tags():
+    """250 tags pushed; listed in pages of 100 through the fault proxy (which
+    pages tags lists as registry 2.8 does not), and straight from the registry."""
+    raw, headers = api("GET", f"/v2/{SMALL}/manifests/latest")
+    ctype = headers["Content-Type"]
+    for i in range(NTAGS):
+        api("PUT", f"/v2/{SMALL}/manifests/t{i:03d}", raw, ctype)
+    proxy = os.environ["REGISTRY_TEST_PROXY_HOST"]
+    out, _ = run("registry-tags", "--page-size", "100", f"{proxy}/{SMALL}")
+    lines = out.decode().splitlines()
+    check(lines == expected_tags(), f"paged tags: {len(lines)} lines, first {lines[:3]}")
+    check(len(set(lines)) == len(lines), "paged tags repeat")
+    with open(os.environ["REGISTRY_TEST_PROXY_LOG"]) as f:
+        pages = [json.loads(line) for line in f]
+    pages = [e for e in pages if "/tags/list" in e["path"] and e["status"] == 200]
+    check([e["path"].split("?")[1] for e in pages] == ["n=100", "last=t098&n=100", "last=t198&n=100"],
+          f"pages fetched: {[e['path'] for e in pages]}")
+    # The registry itself: everything in one answer, in its own order.
+    out, _ = run("registry-tags", f"{host()}/{SMALL}:ignored-tag")
+    lines = out.decode().splitlines()
+    check(sorted(lines) == expected_tags(), f"tags: {len(lines)} lines")
+    check(len(set(lines)) == len(lines), "tags repeat")
+    # skopeo agrees.
+    p = skopeo("list-tags", f"docker://{host()}/{SMALL}")
+    check(p.returncode == 0 and sorted(json.loads(p.stdout)["Tags"]) == expected_tags(),
+          "skopeo list-tags disagrees")
+    _, err = run("registry-tags", f"{host()}/no/such/repo", expect=1)
+    check("NAME_UNKNOWN" in err, f"unknown repository: {err}")
+
+
+def case_inspect():
+    raw = raw_manifest(SMALL, "latest")
+    digest = sha256(raw)
+    check(digest == os.environ["REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"], "fixture digest")
+    doc = json.loads(raw)
+    out, _ = run("registry-inspect", f"{host()}/{SMALL}")
+    view = json.loads(out)
+    check(view["digest"] == digest, f"digest {view['digest']} != {digest}")
+    check(view["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json", "mediaType")
+    check(view["size"] == len(raw), "size")
+    check(view["kind"] == "image" and view["schemaVersion"] == 2 and view["signed"] is False, "kind")
+    check(view["config"]["digest"] == doc["config"]["digest"], "config digest")
+    check([l["digest"] for l in view["layers"]] == [l["digest"] for l in doc["layers"]], "layers")
+    check([l["size"] for l in view["layers"]] == [l["size"] for l in doc["layers"]], "layer sizes")
+    check(view["manifests"] is None or view["manifests"] == [], "manifests of an image")
+
+    out, _ = run("registry-inspect", "--raw", f"{host()}/{SMALL}")
+    check(out == raw, "--raw differs from skopeo inspect --raw")
+    out, _ = run("registry-inspect", "--digest", f"{host()}/{SMALL}")
+    check(out.decode() == digest + "\n", f"--digest: {out!r}")
+    out, _ = run("registry-inspect", "--quiet", f"{host()}/{SMALL}@{digest}")
+    check(json.loads(out)["digest"] == digest, "by digest")
+
+    # Offline, from a file: the same view.
+    with tempfile.NamedTemporaryFile(dir=os.environ.get("REGISTRY_TEST_TMPDIR")) as f:
+        f.write(raw)
+        f.flush()
+        out, _ = run("registry-inspect", "--file", f.name)
+        check(json.loads(out) == view, "--file gives another view")
+        out, _ = run("registry-inspect", "--file", f.name, "--digest")
+        check(out.decode() == digest + "\n", "--file --digest")
+        run("registry-inspect", "--file", f.name, "--media-type",
+            "application/vnd.oci.image.index.v1+json", expect=1)
+
+    # A manifest list: the list itself, or one platform's manifest.
+    lraw = raw_manifest(MULTI, "latest")
+    ldoc = json.loads(lraw)
+    out, _ = run("registry-inspect", f"{host()}/{MULTI}")
+    lview = json.loads(out)
+    check(lview["kind"] == "index" and lview["digest"] == sha256(lraw), "list view")
+    check(len(lview["manifests"]) == 2, "list entries")
+    arm = [m for m in ldoc["manifests"] if m["platform"]["architecture"] == "arm64"][0]
+    out, _ = run("registry-inspect", "--platform", "linux/arm64/v8", f"{host()}/{MULTI}")
+    check(json.loads(out)["digest"] == arm["digest"], "--platform linux/arm64/v8 picks another entry")
+    out, _ = run("registry-inspect", "--platform", "linux/arm64", "--digest", f"{host()}/{MULTI}")
+    check(out.decode() == arm["digest"] + "\n", "--platform --digest")
+    _, err = run("registry-inspect", "--platform", "linux/s390x", f"{host()}/{MULTI}", expect=1)
+    check("arm64" in err, f"no such platform: the message lists what there is: {err}")
+    _, err = run("registry-inspect", f"{host()}/{SMALL}:nope", expect=1)
+    check("MANIFEST_UNKNOWN" in err or "not found" in err, f"unknown tag: {err}")
+
+
+def case_delete():
+    digest = os.environ["REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"]
+    out, _ = run_as_user("registry-delete", f"{host()}/{SMALL}:latest")
+    check(out.decode() == f"deleted {host()}/{SMALL}:latest\n", f"delete output {out!r}")
+    _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}@{digest}", expect=1)
+    check("MANIFEST_UNKNOWN" in err or "not found" in err, f"after delete: {err}")
+    _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}:latest", expect=1)
+    check("MANIFEST_UNKNOWN" in err or "not found" in err, f"tag after delete: {err}")
+    p = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}:latest")
+    check(p.returncode != 0, "skopeo still finds the deleted manifest")
+    _, err = run_as_user("registry-delete", f"{host()}/{SMALL}@{digest}", expect=1)
+    check("not found" in err.lower() or "UNKNOWN" in err, f"deleting twice: {err}")
+
+
+def case_auth():
+    """htpasswd: --username/--password-stdin, Docker's config file, wrong and no credentials."""
+    user, password = os.environ["REGISTRY_TEST_USER"], os.environ["REGISTRY_TEST_PASSWORD"]
+    tmp = tempfile.mkdtemp(dir=os.environ.get("REGISTRY_TEST_TMPDIR"))
+    env = dict(os.environ, DOCKER_CONFIG=tmp)  # an empty folder: no config file
+    out, _ = run("registry-tags", "--username", user, "--password-stdin", f"{host()}/{SMALL}",
+                 stdin=(password + "\n").encode(), env=env)
+    check(out.decode() == "latest\n", f"tags with --password-stdin: {out!r}")
+    _, err = run("registry-tags", f"{host()}/{SMALL}", env=env, expect=1)
+    check("401" in err or "auth" in err.lower(), f"no credentials: {err}")
+    _, err = run("registry-tags", "--username", user, "--password-stdin", f"{host()}/{SMALL}",
+                 stdin=b"wrong\n", env=env, expect=1)
+    check(password not in err and "wrong" not in err, "a password in a message")
+    import base64
+    with open(os.path.join(tmp, "config.json"), "w") as f:
+        json.dump({"auths": {host(): {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}}}, f)
+    out, _ = run("registry-tags", f"{host()}/{SMALL}", env=env)
+    check(out.decode() == "latest\n", f"tags with Docker's config: {out!r}")
+
+
+def case_pull():
+    digest = os.environ["REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"]
+    raw = raw_manifest(SMALL, "latest")
+    doc = json.loads(raw)
+    tmp = os.environ["REGISTRY_TEST_TMPDIR"]
+
+    def blob(layout, d):
+        return os.path.join(layout, "blobs", *d.split(":"))
+
+    # OCI layout, converted to OCI media types (what skopeo reads).
+    oci = os.path.join(tmp, "small-oci")
+    out, err = run("registry-pull", f"{host()}/{SMALL}", oci)
+    lines = out.decode().splitlines()
+    check(lines[:1] == [f"pulled {host()}/{SMALL}:latest to {oci}"], f"pull output: {out!r}")
+    pulled = lines[1].split("digest: ")[1] if len(lines) > 1 and "digest: " in lines[1] else ""
+    check(len(err.splitlines()) >= 1 + len(doc["layers"]), f"one progress line per blob: {err!r}")
+    for layer in doc["layers"]:
+        check(os.path.exists(blob(oci, layer["digest"])) and
+              os.path.getsize(blob(oci, layer["digest"])) == layer["size"], f"layer {layer['digest']}")
+    p = skopeo("inspect", "--raw", f"oci:{oci}:latest")
+    check(p.returncode == 0 and sha256(p.stdout) == pulled, f"skopeo reads the OCI layout: {p.stderr!r}")
+    if p.returncode == 0:
+        check([l["digest"] for l in json.loads(p.stdout)["layers"]] == [l["digest"] for l in doc["layers"]],
+              "converted manifest, other layers")
+
+    # Digests preserved: the manifest byte for byte.
+    kept = os.path.join(tmp, "small-kept")
+    out, _ = run("registry-pull", "--quiet", "--preserve-digests", f"{host()}/{SMALL}", kept)
+    check(f"digest: {digest}" in out.decode(), f"--preserve-digests output: {out!r}")
+    if os.path.exists(blob(kept, digest)):
+        with open(blob(kept, digest), "rb") as f:
+            check(f.read() == raw, "preserved manifest differs")
+    else:
+        check(False, "preserved manifest missing")
+
+    # A `docker load` folder and tarball.
+    docker_dir = os.path.join(tmp, "small-docker")
+    run("registry-pull", "--quiet", "--format", "docker", f"{host()}/{SMALL}", docker_dir)
+    mpath = os.path.join(docker_dir, "manifest.json")
+    m = json.load(open(mpath)) if os.path.exists(mpath) else []
+    check(len(m) == 1 and len(m[0].get("Layers", [])) == len(doc["layers"]), f"docker manifest.json {m}")
+    tar = os.path.join(tmp, "small.tar")
+    out, err = run("registry-pull", "--quiet", f"{host()}/{SMALL}", tar, expect=None)
+    check(os.path.exists(tar) or "libarchive" in err, f"tarball: {err}")
+
+    _, err = run("registry-pull", f"{host()}/{SMALL}:nope", os.path.join(tmp, "x"), expect=1)
+    check("MANIFEST_UNKNOWN" in err or "not found" in err, f"unknown tag: {err}")
+
+
+def case_push():
+    layout = os.path.join(os.environ["REGISTRY_TEST_FIXTURES"], "small")
+    out, _ = run_as_user("registry-push", "--quiet", f"{layout}:latest", f"{host()}/copies/small:pushed")
+    digest = out.decode().strip()
+    check(digest == os.environ["REGISTRY_TEST_FIXTURE_SMALL_OCI_DIGEST"], f"pushed digest {digest}")
+    check(sha256(raw_manifest("copies/small", "pushed")) == digest, "skopeo sees another digest")
+    out, _ = run_as_user("registry-push", "--quiet", layout, f"{host()}/copies/small:again")
+    check(out.decode().strip() == digest, "DIR without a name")
+    run_as_user("registry-push", "--quiet", f"{layout}:nope", f"{host()}/copies/small:x", expect=1)
+
+
+def case_copy():
+    src = os.environ["REGISTRY_TEST_FIXTURE_MULTI_V2S2_DIGEST"]
+    out, _ = run_as_user("registry-copy", "--quiet", f"{host()}/{MULTI}", f"{host()}/copies/multi:all")
+    check(out.decode().strip() == src, f"copied digest {out!r}")
+    check(sha256(raw_manifest("copies/multi", "all")) == src, "skopeo sees another digest")
+    out, _ = run_as_user("registry-copy", "--quiet", "--platform", "linux/amd64", f"{host()}/{MULTI}",
+                 f"{host()}/copies/multi:amd64")
+    ldoc = json.loads(raw_manifest(MULTI, "latest"))
+    amd = [m for m in ldoc["manifests"] if m["platform"]["architecture"] == "amd64"][0]
+    check(out.decode().strip() == amd["digest"], "one platform copied")
+
+
+def main():
+    global BIN
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    case, BIN = sys.argv[1], sys.argv[2]
+    cases = {"usage": case_usage, "tags": case_tags, "inspect": case_inspect, "delete": case_delete,
+             "auth": case_auth, "pull": case_pull, "push": case_push, "copy": case_copy}
+    if case not in cases:
+        print(f"unknown case {case}", file=sys.stderr)
+        return 2
+    if case != "usage" and "REGISTRY_TEST_HOST" not in os.environ:
+        print("SKIP: run through tests/harness/registry_harness.py")
+        return 77
+    cases[case]()
+    print(f"{'FAIL' if FAILURES else 'ok  '} examples {case} ({len(FAILURES)} failed checks)")
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
