@@ -1,0 +1,401 @@
+"""Loading libregistry and declaring every C function the bindings may call.
+
+The library is found, in this order:
+
+1. the path in the ``REGISTRY_LIBRARY`` environment variable (when it is set
+   and cannot be loaded, import fails: no silent fallback to another copy);
+2. ``libregistry.so.0`` by soname, through the dynamic loader's search path;
+3. ``ctypes.util.find_library("registry")``.
+
+A library whose major version differs from the bindings' is refused.
+
+Every function of the public headers is declared in ``_SIGNATURES`` with its
+``restype`` and ``argtypes``. Symbols are looked up on first use, so the
+package imports against a library that lacks some of them (an older build);
+calling one of those raises :class:`registry.UnsupportedError` naming it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_int64, c_long,
+                    c_size_t, c_uint, c_void_p)
+from typing import Any, Dict, Optional, Tuple
+
+from ._version import __version__
+
+SONAME = "libregistry.so.0"
+ENV_VAR = "REGISTRY_LIBRARY"
+
+
+# -- opaque handle types (distinct, so one cannot be passed for another) --------
+
+class reference(Structure):
+    pass
+
+
+class manifest(Structure):
+    pass
+
+
+class descriptor(Structure):
+    pass
+
+
+class manifest_builder(Structure):
+    pass
+
+
+class client(Structure):
+    pass
+
+
+class store(Structure):
+    pass
+
+
+class progress(Structure):
+    pass
+
+
+class list_(Structure):
+    pass
+
+
+class digest(Structure):
+    pass
+
+
+class error(Structure):
+    pass
+
+
+reference_p = POINTER(reference)
+manifest_p = POINTER(manifest)
+descriptor_p = POINTER(descriptor)
+builder_p = POINTER(manifest_builder)
+client_p = POINTER(client)
+store_p = POINTER(store)
+progress_p = POINTER(progress)
+list_p = POINTER(list_)
+digest_p = POINTER(digest)
+error_p = POINTER(error)
+
+# -- callbacks -----------------------------------------------------------------
+
+#: int (*registry_progress_cb)(const registry_progress *p, void *userdata)
+PROGRESS_CB = CFUNCTYPE(c_int, progress_p, c_void_p)
+#: int64_t (*registry_blob_read_cb)(void *buf, size_t len, void *userdata)
+READ_CB = CFUNCTYPE(c_int64, c_void_p, c_size_t, c_void_p)
+#: int (*registry_blob_rewind_cb)(void *userdata)
+REWIND_CB = CFUNCTYPE(c_int, c_void_p)
+#: registry_store_verify's bad_cb(const char *digest, const char *reason, void *ud)
+VERIFY_CB = CFUNCTYPE(c_int, c_char_p, c_char_p, c_void_p)
+#: registry_blob_fetch_to's write(const void *data, size_t len, void *userdata)
+WRITE_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
+
+# -- option structs --------------------------------------------------------------
+
+MANIFEST_PARSE_OPTIONS_VERSION = 1
+PULL_OPTIONS_VERSION = 1
+PUSH_OPTIONS_VERSION = 1
+
+
+class manifest_parse_options(Structure):
+    _fields_ = [("version", c_uint), ("max_size", c_size_t)]
+
+
+class pull_options(Structure):
+    _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p),
+                ("max_manifest_size", c_size_t)]
+
+
+class push_options(Structure):
+    _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p), ("chunk_size", c_size_t)]
+
+
+# Out-parameters.
+char_pp_owned = POINTER(c_void_p)   # char ** the caller frees with registry_free()
+char_pp_borrowed = POINTER(c_char_p)  # const char ** (borrowed or static)
+char_buf = POINTER(c_char)  # char * buffer the library writes into
+
+_i, _u, _l, _z, _i64, _s, _v = c_int, c_uint, c_long, c_size_t, c_int64, c_char_p, c_void_p
+
+_SIGNATURES: Dict[str, Tuple[Any, list]] = {
+    # common, errors, version
+    "registry_free": (None, [_v]),
+    "registry_global_init": (_i, []),
+    "registry_version": (_s, []),
+    "registry_strerror": (_s, [_i]),
+    "registry_error_last": (error_p, []),
+    "registry_error_code": (_i, [error_p]),
+    "registry_error_message": (_s, [error_p]),
+    "registry_error_http_status": (_i, [error_p]),
+    "registry_error_registry_code": (_s, [error_p]),
+    "registry_error_detail": (_s, [error_p]),
+    "registry_error_url": (_s, [error_p]),
+    # digest
+    "registry_digest_new": (_i, [POINTER(digest_p), _i]),
+    "registry_digest_update": (_i, [digest_p, _s, _z]),
+    "registry_digest_final": (_i, [digest_p, char_buf, _z]),
+    "registry_digest_free": (None, [digest_p]),
+    "registry_digest_buffer": (_i, [char_buf, _z, _i, _s, _z]),
+    "registry_digest_validate": (_i, [_s]),
+    "registry_digest_compare": (_i, [_s, _s]),
+    "registry_digest_backend": (_s, []),
+    # reference
+    "registry_reference_parse": (_i, [POINTER(reference_p), _s]),
+    "registry_reference_new": (_i, [POINTER(reference_p), _s, _s, _s, _s]),
+    "registry_reference_free": (None, [reference_p]),
+    "registry_reference_registry": (_s, [reference_p]),
+    "registry_reference_api_host": (_s, [reference_p]),
+    "registry_reference_repository": (_s, [reference_p]),
+    "registry_reference_tag": (_s, [reference_p]),
+    "registry_reference_digest": (_s, [reference_p]),
+    "registry_reference_string": (_s, [reference_p]),
+    "registry_reference_familiar": (_s, [reference_p]),
+    "registry_reference_validate_repository": (_i, [_s]),
+    "registry_reference_validate_tag": (_i, [_s]),
+    # manifest
+    "registry_manifest_parse": (_i, [POINTER(manifest_p), _s, _z, _s]),
+    "registry_manifest_parse_opts": (_i, [POINTER(manifest_p), _s, _z, _s,
+                                          POINTER(manifest_parse_options)]),
+    "registry_manifest_free": (None, [manifest_p]),
+    "registry_manifest_media_type": (_s, [manifest_p]),
+    "registry_manifest_digest": (_s, [manifest_p]),
+    "registry_manifest_size": (_i64, [manifest_p]),
+    "registry_manifest_raw": (_v, [manifest_p, POINTER(_z)]),
+    "registry_manifest_kind": (_i, [manifest_p]),
+    "registry_manifest_schema_version": (_i, [manifest_p]),
+    "registry_manifest_signed": (_i, [manifest_p]),
+    "registry_manifest_config": (descriptor_p, [manifest_p]),
+    "registry_manifest_layer_count": (_z, [manifest_p]),
+    "registry_manifest_layer": (descriptor_p, [manifest_p, _z]),
+    "registry_manifest_manifest_count": (_z, [manifest_p]),
+    "registry_manifest_manifest": (descriptor_p, [manifest_p, _z]),
+    "registry_manifest_artifact_type": (_s, [manifest_p]),
+    "registry_manifest_subject": (descriptor_p, [manifest_p]),
+    "registry_manifest_annotation_count": (_z, [manifest_p]),
+    "registry_manifest_annotation_key": (_s, [manifest_p, _z]),
+    "registry_manifest_annotation_value": (_s, [manifest_p, _z]),
+    "registry_manifest_annotation": (_s, [manifest_p, _s]),
+    "registry_manifest_name": (_s, [manifest_p]),
+    "registry_manifest_tag": (_s, [manifest_p]),
+    "registry_manifest_architecture": (_s, [manifest_p]),
+    "registry_manifest_history_count": (_z, [manifest_p]),
+    "registry_manifest_history": (_s, [manifest_p, _z]),
+    "registry_manifest_history_throwaway": (_i, [manifest_p, _z]),
+    "registry_manifest_to_json": (_i, [char_pp_owned, manifest_p]),
+    "registry_manifest_select_platform": (_i, [POINTER(descriptor_p), manifest_p, _s, _s, _s]),
+    "registry_manifest_host_platform": (_i, [char_pp_borrowed, char_pp_borrowed,
+                                             char_pp_borrowed]),
+    "registry_descriptor_media_type": (_s, [descriptor_p]),
+    "registry_descriptor_digest": (_s, [descriptor_p]),
+    "registry_descriptor_size": (_i64, [descriptor_p]),
+    "registry_descriptor_artifact_type": (_s, [descriptor_p]),
+    "registry_descriptor_url_count": (_z, [descriptor_p]),
+    "registry_descriptor_url": (_s, [descriptor_p, _z]),
+    "registry_descriptor_annotation_count": (_z, [descriptor_p]),
+    "registry_descriptor_annotation_key": (_s, [descriptor_p, _z]),
+    "registry_descriptor_annotation_value": (_s, [descriptor_p, _z]),
+    "registry_descriptor_annotation": (_s, [descriptor_p, _s]),
+    "registry_descriptor_has_platform": (_i, [descriptor_p]),
+    "registry_descriptor_platform_os": (_s, [descriptor_p]),
+    "registry_descriptor_platform_architecture": (_s, [descriptor_p]),
+    "registry_descriptor_platform_variant": (_s, [descriptor_p]),
+    "registry_descriptor_platform_os_version": (_s, [descriptor_p]),
+    "registry_descriptor_platform_os_feature_count": (_z, [descriptor_p]),
+    "registry_descriptor_platform_os_feature": (_s, [descriptor_p, _z]),
+    "registry_descriptor_platform_feature_count": (_z, [descriptor_p]),
+    "registry_descriptor_platform_feature": (_s, [descriptor_p, _z]),
+    "registry_manifest_builder_new": (_i, [POINTER(builder_p), _s]),
+    "registry_manifest_builder_free": (None, [builder_p]),
+    "registry_manifest_builder_set_config": (_i, [builder_p, _s, _s, _i64]),
+    "registry_manifest_builder_add_layer": (_i, [builder_p, _s, _s, _i64]),
+    "registry_manifest_builder_add_manifest": (_i, [builder_p, _s, _s, _i64, _s, _s, _s]),
+    "registry_manifest_builder_add_descriptor": (_i, [builder_p, descriptor_p]),
+    "registry_manifest_builder_add_annotation": (_i, [builder_p, _s, _s]),
+    "registry_manifest_builder_add_descriptor_annotation": (_i, [builder_p, _s, _s]),
+    "registry_manifest_builder_set_artifact_type": (_i, [builder_p, _s]),
+    "registry_manifest_builder_set_subject": (_i, [builder_p, _s, _s, _i64]),
+    "registry_manifest_builder_build": (_i, [POINTER(manifest_p), builder_p]),
+    # store
+    "registry_store_open": (_i, [POINTER(store_p), _s, _i]),
+    "registry_store_free": (None, [store_p]),
+    "registry_store_path": (_s, [store_p]),
+    "registry_store_has": (_i, [store_p, _s]),
+    "registry_store_blob_size": (_i, [store_p, _s, POINTER(_i64)]),
+    "registry_store_blob_path": (_i, [store_p, _s, char_pp_owned]),
+    "registry_store_read_blob": (_i, [store_p, _s, _z, POINTER(_v), POINTER(_z)]),
+    "registry_store_add_blob": (_i, [store_p, _s, _s, _z, char_buf]),
+    "registry_store_import_file": (_i, [store_p, _s, _s]),
+    "registry_store_index_count": (_z, [store_p]),
+    "registry_store_index_entry": (descriptor_p, [store_p, _z]),
+    "registry_store_index_find": (_i, [store_p, _s, POINTER(descriptor_p)]),
+    "registry_store_index_add": (_i, [store_p, _s, _s, _i64, _s, POINTER(c_char_p)]),
+    "registry_store_index_remove": (_i, [store_p, _s]),
+    "registry_store_verify": (_i, [store_p, VERIFY_CB, _v, POINTER(_z)]),
+    "registry_store_gc": (_i, [store_p, POINTER(_z)]),
+    # client
+    "registry_client_new": (_i, [POINTER(client_p), _s]),
+    "registry_client_free": (None, [client_p]),
+    "registry_client_set_tls_verify": (_i, [client_p, _i]),
+    "registry_client_set_ca": (_i, [client_p, _s, _s]),
+    "registry_client_set_client_cert": (_i, [client_p, _s, _s]),
+    "registry_client_set_insecure": (_i, [client_p, _i]),
+    "registry_client_set_user_agent": (_i, [client_p, _s]),
+    "registry_client_set_timeouts": (_i, [client_p, _l, _l, _l]),
+    "registry_client_set_retries": (_i, [client_p, _i, _l, _l]),
+    "registry_client_set_max_parallel": (_i, [client_p, _i]),
+    "registry_client_set_proxy": (_i, [client_p, _s]),
+    "registry_client_add_resolve": (_i, [client_p, _s, _i, _s]),
+    "registry_client_set_credentials": (_i, [client_p, _s, _s]),
+    "registry_client_set_identity_token": (_i, [client_p, _s]),
+    "registry_client_load_docker_config": (_i, [client_p, _s]),
+    "registry_client_ping": (_i, [client_p]),
+    "registry_client_registry": (_s, [client_p]),
+    "registry_client_base_url": (_s, [client_p]),
+    "registry_client_auth_scheme": (_i, [client_p]),
+    "registry_client_rate_limit": (_i, [client_p, POINTER(_l), POINTER(_l)]),
+    "registry_client_token_fetches": (_l, [client_p]),
+    # remote manifests, lists, referrers
+    "registry_manifest_resolve": (_i, [client_p, _s, _s, char_pp_owned, char_pp_owned,
+                                       POINTER(_i64)]),
+    "registry_manifest_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s, _z]),
+    "registry_manifest_push": (_i, [client_p, _s, _s, manifest_p, char_pp_owned]),
+    "registry_manifest_delete": (_i, [client_p, _s, _s]),
+    "registry_tags_open": (_i, [POINTER(list_p), client_p, _s, _i]),
+    "registry_catalog_open": (_i, [POINTER(list_p), client_p, _i]),
+    "registry_list_next": (_i, [list_p, char_pp_borrowed]),
+    "registry_list_free": (None, [list_p]),
+    "registry_referrers": (_i, [POINTER(manifest_p), client_p, _s, _s, _s]),
+    # blobs and progress
+    "registry_progress_digest": (_s, [progress_p]),
+    "registry_progress_state": (_i, [progress_p]),
+    "registry_progress_bytes_done": (_i64, [progress_p]),
+    "registry_progress_bytes_total": (_i64, [progress_p]),
+    "registry_progress_overall_done": (_i64, [progress_p]),
+    "registry_progress_overall_total": (_i64, [progress_p]),
+    "registry_progress_blobs_done": (_z, [progress_p]),
+    "registry_progress_blobs_total": (_z, [progress_p]),
+    "registry_blob_head": (_i, [client_p, _s, _s, POINTER(_i64)]),
+    "registry_blob_fetch": (_i, [client_p, _s, _s, _i64, store_p, PROGRESS_CB, _v]),
+    "registry_blob_fetch_many": (_i, [client_p, _s, _z, POINTER(c_char_p), POINTER(_i64),
+                                      store_p, POINTER(_i), PROGRESS_CB, _v]),
+    "registry_blob_fetch_to": (_i, [client_p, _s, _s, _i64, WRITE_CB, _v]),
+    "registry_blob_upload": (_i, [client_p, _s, _s, _i64, READ_CB, REWIND_CB, _v, _z,
+                                  PROGRESS_CB, _v]),
+    "registry_blob_upload_file": (_i, [client_p, _s, _s, _s, _z, PROGRESS_CB, _v]),
+    "registry_blob_mount": (_i, [client_p, _s, _s, _s]),
+    # whole images
+    "registry_pull": (_i, [client_p, reference_p, store_p, _s, POINTER(pull_options),
+                           char_pp_owned]),
+    "registry_pull_to": (_i, [client_p, reference_p, _s, _i, POINTER(pull_options)]),
+    "registry_store_export": (_i, [store_p, _s, _s, _i, _s]),
+    "registry_push": (_i, [client_p, store_p, _s, reference_p, POINTER(push_options),
+                           char_pp_owned]),
+    "registry_push_archive": (_i, [client_p, _s, reference_p, POINTER(push_options),
+                                   char_pp_owned]),
+    "registry_copy": (_i, [client_p, reference_p, client_p, reference_p, POINTER(push_options),
+                           char_pp_owned]),
+}
+
+
+class LibraryLoadError(ImportError):
+    """libregistry could not be found, loaded, or is of another major version."""
+
+
+def _loaded_path(lib: ctypes.CDLL, fallback: str) -> str:
+    """The file the dynamic loader actually mapped for @lib (dlinfo), else @fallback."""
+
+    class _LinkMap(Structure):
+        _fields_ = [("l_addr", c_void_p), ("l_name", c_char_p)]
+
+    try:
+        libc = ctypes.CDLL(None)
+        dlinfo = libc.dlinfo
+    except (OSError, AttributeError):
+        return fallback
+    dlinfo.argtypes = [c_void_p, c_int, c_void_p]
+    dlinfo.restype = c_int
+    lm = POINTER(_LinkMap)()
+    RTLD_DI_LINKMAP = 2
+    if dlinfo(lib._handle, RTLD_DI_LINKMAP, ctypes.byref(lm)) != 0 or not lm or not lm.contents.l_name:
+        return fallback
+    return os.path.abspath(os.fsdecode(lm.contents.l_name))
+
+
+def _open() -> Tuple[ctypes.CDLL, str]:
+    explicit = os.environ.get(ENV_VAR)
+    if explicit:
+        try:
+            lib = ctypes.CDLL(explicit)
+        except OSError as e:
+            raise LibraryLoadError("%s=%s cannot be loaded: %s" % (ENV_VAR, explicit, e)) from e
+        return lib, _loaded_path(lib, os.path.abspath(explicit))
+    tried = []
+    try:
+        lib = ctypes.CDLL(SONAME)
+        return lib, _loaded_path(lib, SONAME)
+    except OSError as e:
+        tried.append("%s: %s" % (SONAME, e))
+    found = ctypes.util.find_library("registry")
+    if found:
+        try:
+            lib = ctypes.CDLL(found)
+            return lib, _loaded_path(lib, found)
+        except OSError as e:
+            tried.append("%s: %s" % (found, e))
+    else:
+        tried.append("ctypes.util.find_library('registry') found nothing")
+    raise LibraryLoadError("libregistry not found (set %s to its path); tried %s"
+                           % (ENV_VAR, "; ".join(tried)))
+
+
+class _Functions:
+    """The C functions, declared from _SIGNATURES and looked up on first use."""
+
+    def __init__(self, lib: ctypes.CDLL, path: str) -> None:
+        self._lib = lib
+        self._path = path
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            restype, argtypes = _SIGNATURES[name]
+        except KeyError:
+            raise AttributeError("%s is not a declared libregistry function" % name) from None
+        try:
+            fn = getattr(self._lib, name)
+        except AttributeError:
+            from .errors import UnsupportedError, EUNSUPPORTED
+            raise UnsupportedError(
+                "%s is not exported by %s (libregistry %s): that library is older than "
+                "these bindings" % (name, self._path, library_version), code=EUNSUPPORTED) from None
+        fn.restype = restype
+        fn.argtypes = argtypes
+        self.__dict__[name] = fn
+        return fn
+
+    def has(self, name: str) -> bool:
+        """Whether the loaded library exports @name (a declared function)."""
+        if name not in _SIGNATURES:
+            raise AttributeError("%s is not a declared libregistry function" % name)
+        return hasattr(self._lib, name)
+
+
+def _major(version: str) -> Optional[str]:
+    head = version.split(".", 1)[0]
+    return head if head.isdigit() else None
+
+
+_cdll, library_path = _open()
+C = _Functions(_cdll, library_path)
+library_version: str = (C.registry_version() or b"").decode("ascii", "replace")
+if _major(library_version) is None or _major(library_version) != _major(__version__):
+    raise LibraryLoadError(
+        "%s is libregistry %s, but these bindings (%s) need major version %s"
+        % (library_path, library_version or "(no version)", __version__, _major(__version__)))

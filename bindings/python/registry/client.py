@@ -1,0 +1,563 @@
+"""``registry.Client``: one registry endpoint, and the operations on it."""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import os
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple, Union
+
+from . import _lib
+from ._lib import C, client_p, list_p, manifest_p
+from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text, use_all
+from .digest import digest as _digest_of
+from .digest import file_digest
+from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, last_error
+from .manifest import Descriptor, Manifest, Platform
+from .progress import CallbackBridge, ProgressCallback, progress_bridge
+from .reference import Reference
+from .store import Store, image_format
+
+RefLike = Union[str, Reference]
+PlatformLike = Union[str, Platform, None]
+
+_AUTH_SCHEMES = {0: None, 1: "none", 2: "basic", 3: "bearer"}
+_PRESERVE_DIGESTS = 1
+_ALL_PLATFORMS = 2
+
+
+def _platform_text(platform: PlatformLike) -> Optional[bytes]:
+    return cstr(str(Platform.parse(platform))) if platform is not None else None
+
+
+class Client(Handle):
+    """A connection to one registry ("host", "host:port", "[::1]:5000", "docker.io").
+
+    Credentials: @username / @password when given; otherwise, when
+    @docker_config is true, Docker's config file ($DOCKER_CONFIG/config.json or
+    ~/.docker/config.json, credential helpers included; a path may be given
+    instead of True). No entry for the registry is fine: anonymous access.
+
+    References given to the methods are relative to this registry:
+    ``Client("localhost:5000").inspect("ubuntu:Kana-1")`` reads
+    ``localhost:5000/ubuntu:Kana-1``. A reference naming another registry is
+    refused (InvalidArgumentError).
+
+    A Client is a context manager; ``close()`` is idempotent. One Client
+    serializes its calls (libregistry handles are not thread-safe): use one
+    Client per thread to transfer in parallel. Long calls release the GIL.
+    """
+
+    _kind = "client"
+
+    def __init__(self, registry: str, username: Optional[str] = None,
+                 password: Optional[str] = None, insecure: bool = False,
+                 ca_file: Optional[StrPath] = None, tls_verify: bool = True,
+                 docker_config: Union[bool, StrPath] = True, *,
+                 identity_token: Optional[str] = None, user_agent: Optional[str] = None,
+                 max_parallel: Optional[int] = None, proxy: Optional[str] = None,
+                 retries: Optional[int] = None, connect_timeout_ms: Optional[int] = None,
+                 client_cert: Optional[Tuple[StrPath, StrPath]] = None) -> None:
+        ptr = client_p()
+        check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
+        super().__init__(ptr, C.registry_client_free)
+        try:
+            self._configure(username, password, insecure, ca_file, tls_verify, docker_config,
+                            identity_token, user_agent, max_parallel, proxy, retries,
+                            connect_timeout_ms, client_cert)
+        except BaseException:
+            self.close()
+            raise
+        self.registry: str = text(C.registry_client_registry(ptr)) or registry
+        # The registry as references spell it, to resolve relative references.
+        try:
+            probe = Reference.parse(self.registry + "/probe")
+            self._ref_registry: Optional[str] = probe.registry if (
+                probe.api_host == self.registry or probe.registry == self.registry
+                or self.registry in ("index.docker.io", "registry-1.docker.io")) else None
+        except RegistryError:
+            self._ref_registry = None
+
+    def _configure(self, username: Optional[str], password: Optional[str], insecure: bool,
+                   ca_file: Optional[StrPath], tls_verify: bool,
+                   docker_config: Union[bool, StrPath], identity_token: Optional[str],
+                   user_agent: Optional[str], max_parallel: Optional[int], proxy: Optional[str],
+                   retries: Optional[int], connect_timeout_ms: Optional[int],
+                   client_cert: Optional[Tuple[StrPath, StrPath]]) -> None:
+        c = self._ptr
+        if insecure:
+            check(C.registry_client_set_insecure(c, 1))
+        if not tls_verify:
+            check(C.registry_client_set_tls_verify(c, 0))
+        if ca_file is not None:
+            check(C.registry_client_set_ca(c, cpath(ca_file, "ca_file"), None))
+        if client_cert is not None:
+            check(C.registry_client_set_client_cert(c, cpath(client_cert[0]),
+                                                    cpath(client_cert[1])))
+        if user_agent is not None:
+            check(C.registry_client_set_user_agent(c, cstr(user_agent, "user_agent")))
+        if max_parallel is not None:
+            check(C.registry_client_set_max_parallel(c, int(max_parallel)))
+        if proxy is not None:
+            check(C.registry_client_set_proxy(c, cstr(proxy, "proxy")))
+        if retries is not None:
+            check(C.registry_client_set_retries(c, int(retries), -1, -1))
+        if connect_timeout_ms is not None:
+            check(C.registry_client_set_timeouts(c, int(connect_timeout_ms), 0, 0))
+        if password is not None and username is None:
+            raise InvalidArgumentError("a password needs a username")
+        if username is not None:
+            check(C.registry_client_set_credentials(c, cstr(username, "username"),
+                                                    cstr(password or "", "password")))
+        if identity_token is not None:
+            check(C.registry_client_set_identity_token(c, cstr(identity_token, "identity_token")))
+        if username is None and identity_token is None and docker_config is not False:
+            path = None if docker_config is True else cpath(docker_config)  # type: ignore[arg-type]
+            if path is not None and not os.path.exists(path):
+                raise InvalidArgumentError("docker_config: no such file: %s" % os.fsdecode(path))
+            rc = C.registry_client_load_docker_config(c, path)
+            if rc != ENOTFOUND:  # no file, or no entry for this registry: anonymous
+                check(rc)
+
+    # -- context manager and properties ------------------------------------------
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return "<registry.Client %s%s>" % (self.registry, " closed" if self.closed else "")
+
+    @property
+    def base_url(self) -> Optional[str]:
+        """"https://host:port" once the first request chose a scheme, else None."""
+        with self.use() as c:
+            return text(C.registry_client_base_url(c))
+
+    @property
+    def auth_scheme(self) -> Optional[str]:
+        """"none", "basic" or "bearer" (what the registry asked for), None before contact."""
+        with self.use() as c:
+            return _AUTH_SCHEMES.get(C.registry_client_auth_scheme(c))
+
+    @property
+    def rate_limit(self) -> Tuple[Optional[int], Optional[int]]:
+        """(limit, remaining) from Docker Hub's RateLimit headers; None when never seen."""
+        limit, remaining = ctypes.c_long(-1), ctypes.c_long(-1)
+        with self.use() as c:
+            C.registry_client_rate_limit(c, ctypes.byref(limit), ctypes.byref(remaining))
+        return (None if limit.value < 0 else limit.value,
+                None if remaining.value < 0 else remaining.value)
+
+    @property
+    def token_fetches(self) -> int:
+        """Bearer tokens fetched from the realm so far."""
+        with self.use() as c:
+            return C.registry_client_token_fetches(c)
+
+    # -- references ------------------------------------------------------------------
+    def reference(self, ref: RefLike) -> Reference:
+        """@ref as a Reference on this registry ("ubuntu:Kana-1" -> "HOST/ubuntu:Kana-1")."""
+        if isinstance(ref, Reference):
+            parsed = ref
+        elif isinstance(ref, str):
+            first, slash, _ = ref.partition("/")
+            names_host = slash and ("." in first or ":" in first or first == "localhost")
+            if names_host or self._ref_registry is None:
+                parsed = Reference.parse(ref)
+            else:
+                parsed = Reference.parse(self._ref_registry + "/" + ref)
+        else:
+            raise TypeError("reference must be a str or a Reference, not %s" % type(ref).__name__)
+        if self._ref_registry is not None and parsed.registry != self._ref_registry:
+            raise InvalidArgumentError("%s names the registry %s, but this client talks to %s"
+                                       % (parsed, parsed.registry, self.registry))
+        return parsed
+
+    def _repository(self, repo: RefLike) -> str:
+        if isinstance(repo, str) and "@" not in repo and ":" not in repo.rpartition("/")[2]:
+            return self.reference(repo).repository
+        if isinstance(repo, Reference):
+            return self.reference(repo).repository
+        raise InvalidArgumentError("%r is not a repository name (no tag or digest)" % (repo,))
+
+    # -- registry-level calls ------------------------------------------------------------
+    def ping(self) -> None:
+        """GET /v2/: check the endpoint and the credentials. Raises AuthError, NetworkError,
+        TLSError, ProtocolError..."""
+        with self.use() as c:
+            check(C.registry_client_ping(c))
+
+    def resolve(self, ref: RefLike) -> str:
+        """The manifest digest a tag (or digest) points to, by HEAD."""
+        return self.stat(ref).digest
+
+    def stat(self, ref: RefLike) -> Descriptor:
+        """The manifest's descriptor (media type, digest, size), by HEAD."""
+        r = self.reference(ref)
+        digest, media_type, size = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_int64(-1)
+        with self.use() as c:
+            check(C.registry_manifest_resolve(c, cstr(r.repository), cstr(r.tag_or_digest),
+                                              ctypes.byref(digest), ctypes.byref(media_type),
+                                              ctypes.byref(size)))
+        d, mt = take_string(digest), take_string(media_type)
+        return Descriptor(media_type=mt or "", digest=d or "",
+                          size=None if size.value < 0 else size.value)
+
+    def inspect(self, ref: RefLike, platform: PlatformLike = None, max_size: int = 0) -> Manifest:
+        """GET the manifest, verified. With @platform, a list or index is resolved to
+        the manifest of that platform ("linux/arm64/v8")."""
+        r = self.reference(ref)
+        m = self._fetch(r.repository, r.tag_or_digest, max_size)
+        if platform is not None and m.is_index:
+            entry = m.select_platform(platform)
+            m.close()
+            m = self._fetch(r.repository, entry.digest, max_size)
+        return m
+
+    def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
+        out = manifest_p()
+        with self.use() as c:
+            check(C.registry_manifest_fetch(ctypes.byref(out), c, cstr(repository),
+                                            cstr(reference), max_size))
+        return Manifest(out)
+
+    def push_manifest(self, ref: RefLike, manifest: Manifest) -> str:
+        """PUT @manifest under @ref's tag (or its digest); returns the registry's digest."""
+        r = self.reference(ref)
+        out = ctypes.c_void_p()
+        with use_all(self, manifest) as (c, m):
+            rc = C.registry_manifest_push(c, cstr(r.repository), cstr(r.tag_or_digest), m,
+                                          ctypes.byref(out))
+            check(rc)
+        return take_string(out) or ""
+
+    def delete(self, ref: RefLike) -> None:
+        """DELETE a manifest (a tag is resolved first: every tag on that digest goes)."""
+        r = self.reference(ref)
+        with self.use() as c:
+            check(C.registry_manifest_delete(c, cstr(r.repository), cstr(r.tag_or_digest)))
+
+    def tags(self, repository: RefLike, page_size: int = 0) -> "NameIterator":
+        """The tags of @repository, fetched page by page as the iterator advances."""
+        repo = cstr(self._repository(repository))
+        return NameIterator(self, lambda c, out: C.registry_tags_open(out, c, repo, page_size))
+
+    def catalog(self, page_size: int = 0) -> "NameIterator":
+        """The registry's repositories (GET /v2/_catalog), page by page."""
+        return NameIterator(self, lambda c, out: C.registry_catalog_open(out, c, page_size))
+
+    def referrers(self, ref: RefLike, artifact_type: Optional[str] = None) -> List[Descriptor]:
+        """The manifests whose subject is @ref (a tag is resolved to its digest first)."""
+        r = self.reference(ref)
+        digest = r.digest or self.resolve(r)
+        out = manifest_p()
+        with self.use() as c:
+            check(C.registry_referrers(ctypes.byref(out), c, cstr(r.repository), cstr(digest),
+                                       cstr(artifact_type, "artifact_type")))
+        index = Manifest(out)
+        try:
+            return list(index.manifests)
+        finally:
+            index.close()
+
+    # -- blobs ---------------------------------------------------------------------------
+    def blob_size(self, repository: RefLike, digest: str) -> Optional[int]:
+        """HEAD a blob: its size, or None when the repository does not hold it."""
+        size = ctypes.c_int64(-1)
+        with self.use() as c:
+            rc = C.registry_blob_head(c, cstr(self._repository(repository)),
+                                      cstr(digest, "digest"), ctypes.byref(size))
+            if rc == ENOTFOUND:
+                return None
+            check(rc)
+        return size.value
+
+    def fetch_blob(self, repository: RefLike, digest: Union[str, Descriptor], store: Store,
+                   size: Optional[int] = None, progress: Optional[ProgressCallback] = None) -> None:
+        """Download one blob into @store, verified (skipped when present, resumed when
+        partial). @digest may be a Descriptor, whose size is then checked too."""
+        if isinstance(digest, Descriptor):
+            size = digest.size if size is None else size
+            digest = digest.digest
+        repo = cstr(self._repository(repository))
+        bridge = progress_bridge(progress)
+        with use_all(self, store) as (c, s):
+            rc = C.registry_blob_fetch(c, repo, cstr(digest, "digest"),
+                                       -1 if size is None else size, s, bridge.cfunc, None)
+            bridge.reraise()
+            check(rc)
+
+    def fetch_blobs(self, repository: RefLike, blobs: Iterable[Union[str, Descriptor]],
+                    store: Store, progress: Optional[ProgressCallback] = None) -> None:
+        """Download several blobs of one repository into @store, in parallel."""
+        items = [(b.digest, b.size) if isinstance(b, Descriptor) else (b, None) for b in blobs]
+        if not items:
+            return
+        n = len(items)
+        digests = (ctypes.c_char_p * n)(*[cstr(d, "digest") for d, _ in items])
+        sizes = (ctypes.c_int64 * n)(*[-1 if s is None else s for _, s in items])
+        results = (ctypes.c_int * n)()
+        repo = cstr(self._repository(repository))
+        bridge = progress_bridge(progress)
+        with use_all(self, store) as (c, s):
+            rc = C.registry_blob_fetch_many(c, repo, n, digests, sizes, s, results, bridge.cfunc,
+                                            None)
+            bridge.reraise()
+            check(rc)
+
+    def fetch_blob_to(self, repository: RefLike, digest: str,
+                      sink: Union[BinaryIO, Callable[[bytes], Any]],
+                      size: Optional[int] = None) -> None:
+        """Stream a blob into a binary file object or a callable, hashing as it goes.
+
+        The digest is only known at the end: on DigestMismatchError discard
+        what was written.
+        """
+        write = sink if callable(sink) else getattr(sink, "write")
+        bridge = CallbackBridge(write, _lib.WRITE_CB,
+                                lambda data, n, ud: (ctypes.string_at(data, n),))
+        with self.use() as c:
+            rc = C.registry_blob_fetch_to(c, cstr(self._repository(repository)),
+                                          cstr(digest, "digest"), -1 if size is None else size,
+                                          bridge.cfunc, None)
+            bridge.reraise()
+            check(rc)
+
+    def read_blob(self, repository: RefLike, digest: str, size: Optional[int] = None) -> bytes:
+        """A (small) blob's bytes, verified: a config, for instance."""
+        buf = io.BytesIO()
+        self.fetch_blob_to(repository, digest, buf, size)
+        return buf.getvalue()
+
+    def upload_blob(self, repository: RefLike,
+                    source: Union[bytes, bytearray, memoryview, StrPath],
+                    digest: Optional[str] = None, chunk_size: int = 0,
+                    progress: Optional[ProgressCallback] = None) -> str:
+        """Upload a blob (skipped when the registry has it); returns its digest
+        (computed when not given).
+
+        @source is the content (bytes, bytearray, memoryview) or the path of a
+        file (str or os.PathLike). Blobs larger than @chunk_size (0: 16 MiB)
+        go in chunks of that size.
+        """
+        repo = cstr(self._repository(repository))
+        bridge = progress_bridge(progress)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = as_bytes(source)
+            digest = digest or _digest_of(data)
+            reader = _BytesSource(data)
+            with self.use() as c:
+                rc = C.registry_blob_upload(c, repo, cstr(digest, "digest"), len(data),
+                                            reader.read_cb, reader.rewind_cb, None, chunk_size,
+                                            bridge.cfunc, None)
+                bridge.reraise()
+                check(rc)
+            return digest
+        digest = digest or file_digest(source)
+        with self.use() as c:
+            rc = C.registry_blob_upload_file(c, repo, cstr(digest, "digest"), cpath(source),
+                                             chunk_size, bridge.cfunc, None)
+            bridge.reraise()
+            check(rc)
+        return digest
+
+    def mount_blob(self, repository: RefLike, digest: str, from_repository: RefLike) -> bool:
+        """Cross-repository mount; False when the registry did not mount (no error)."""
+        with self.use() as c:
+            rc = C.registry_blob_mount(c, cstr(self._repository(repository)),
+                                       cstr(digest, "digest"),
+                                       cstr(self._repository(from_repository)))
+            if rc == ENOTFOUND:
+                return False
+            check(rc)
+        return True
+
+    # -- whole images -------------------------------------------------------------------
+    def pull(self, ref: RefLike, dest: Union[StrPath, Store], format: str = "oci",
+             platform: PlatformLike = None, preserve_digests: bool = False,
+             all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
+             ref_name: Optional[str] = None) -> Optional[str]:
+        """Pull an image: the manifest (the @platform entry of a list, by default this
+        machine's), config and layers, fetched in parallel and verified.
+
+        @dest is a Store or a path. A path gets @format: "oci" (an OCI layout,
+        created or added to), "docker" (a `docker load` folder) or
+        "docker-archive" (a tarball). Returns the digest of the manifest the
+        OCI layout names (None for Docker formats). @ref_name names the image
+        in the layout (default: the tag, or the digest).
+        """
+        r = self.reference(ref)
+        flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (
+            _ALL_PLATFORMS if all_platforms else 0)
+        bridge = progress_bridge(progress)
+        opts = _lib.pull_options(_lib.PULL_OPTIONS_VERSION, _platform_text(platform), flags,
+                                 bridge.cfunc, None, 0)
+        if isinstance(dest, Store):
+            out = ctypes.c_void_p()
+            with use_all(self, dest) as (c, s), r._c() as cref:
+                rc = C.registry_pull(c, cref, s, cstr(ref_name, "ref_name"), ctypes.byref(opts),
+                                     ctypes.byref(out))
+                digest = take_string(out)
+                bridge.reraise()
+                check(rc)
+            return digest
+        if ref_name is not None:
+            raise InvalidArgumentError("ref_name needs a Store destination")
+        fmt = image_format(format)
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_pull_to(c, cref, cpath(dest, "dest"), fmt, ctypes.byref(opts))
+            bridge.reraise()
+            check(rc)
+        if fmt != 0:
+            return None
+        with Store(dest) as layout:
+            entry = layout.find(r.tag or r.digest or "latest")
+            return entry.digest if entry else None
+
+    def push(self, source: Union[StrPath, Store], ref: RefLike, name: Optional[str] = None,
+             chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:
+        """Push an image; returns the pushed manifest's digest.
+
+        @source is "DIR[:NAME]" (an OCI layout; NAME is the image's ref name
+        or manifest digest, optional when DIR holds one image), a Store (with
+        @name), or "FILE.tar" (a `docker save` tarball).
+        """
+        r = self.reference(ref)
+        bridge = progress_bridge(progress)
+        opts = _lib.push_options(_lib.PUSH_OPTIONS_VERSION, None, 0, bridge.cfunc, None,
+                                 chunk_size)
+        out = ctypes.c_void_p()
+        if not isinstance(source, Store):
+            path = os.fspath(source)
+            if isinstance(path, bytes):
+                path = os.fsdecode(path)
+            if path.endswith(".tar") and os.path.isfile(path):
+                with self.use() as c, r._c() as cref:
+                    rc = C.registry_push_archive(c, cpath(path), cref, ctypes.byref(opts),
+                                                 ctypes.byref(out))
+                    digest = take_string(out)
+                    bridge.reraise()
+                    check(rc)
+                return digest or ""
+            head, colon, tail = path.rpartition(":")
+            if colon and "/" not in tail and not os.path.isdir(path):
+                path, name = head, (tail or name)
+            with Store(path) as store:
+                return self._push_store(store, name, r, opts, bridge)
+        return self._push_store(source, name, r, opts, bridge)
+
+    def _push_store(self, store: Store, name: Optional[str], r: Reference, opts: Any,
+                    bridge: CallbackBridge) -> str:
+        if name is None:
+            entries = store.index
+            if len(entries) != 1:
+                raise InvalidArgumentError("%s holds %d images; name one (DIR:NAME or name=)"
+                                           % (store.path, len(entries)))
+            name = entries[0].ref_name or entries[0].digest
+        out = ctypes.c_void_p()
+        with use_all(self, store) as (c, s), r._c() as cref:
+            rc = C.registry_push(c, s, cstr(name, "name"), cref, ctypes.byref(opts),
+                                 ctypes.byref(out))
+            digest = take_string(out)
+            bridge.reraise()
+            check(rc)
+        return digest or ""
+
+    def copy(self, source: RefLike, target: RefLike, to: Optional["Client"] = None,
+             platform: PlatformLike = None, chunk_size: int = 0,
+             progress: Optional[ProgressCallback] = None) -> str:
+        """Copy an image from this registry to @to (default: this one), blob by blob
+        without touching disk; every platform unless @platform names one. Returns
+        the digest of the manifest written."""
+        dest_client = to if to is not None else self
+        src, dst = self.reference(source), dest_client.reference(target)
+        bridge = progress_bridge(progress)
+        opts = _lib.push_options(_lib.PUSH_OPTIONS_VERSION, _platform_text(platform), 0,
+                                 bridge.cfunc, None, chunk_size)
+        out = ctypes.c_void_p()
+        with use_all(self, dest_client) as (c_src, c_dst), src._c() as s_ref, dst._c() as d_ref:
+            rc = C.registry_copy(c_src, s_ref, c_dst, d_ref, ctypes.byref(opts),
+                                 ctypes.byref(out))
+            digest = take_string(out)
+            bridge.reraise()
+            check(rc)
+        return digest or ""
+
+
+class NameIterator(Iterator[str]):
+    """Tags or repositories, one page fetched at a time as iteration advances.
+
+    The first request goes out on the first ``next()``. Holds its Client
+    (which must stay open while iterating); ``close()`` frees it early.
+    """
+
+    def __init__(self, client: Client, opener: Callable[[Any, Any], int]) -> None:
+        self._client = client
+        self._opener = opener
+        self._list: Any = None
+        self._done = False
+        self._free = C.registry_list_free  # module globals may be gone when __del__ runs
+
+    def __iter__(self) -> "NameIterator":
+        return self
+
+    def __next__(self) -> str:
+        if self._done:
+            raise StopIteration
+        with self._client.use() as c:
+            if self._list is None:
+                lst = list_p()
+                rc = self._opener(c, ctypes.byref(lst))
+                if rc < 0:
+                    self._done = True
+                    check(rc)
+                self._list = lst
+            name = ctypes.c_char_p()
+            rc = C.registry_list_next(self._list, ctypes.byref(name))
+            if rc < 0:
+                err = last_error(rc)
+                self.close()
+                raise err
+            if name.value is None:
+                self.close()
+                raise StopIteration
+            return name.value.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        """Stop early and free the iterator. Idempotent."""
+        self._done = True
+        lst, self._list = self._list, None
+        if lst:
+            self._free(lst)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _BytesSource:
+    """registry_blob_upload's read and rewind callbacks over a bytes object."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pos = 0
+        self.read_cb = _lib.READ_CB(self._read)
+        self.rewind_cb = _lib.REWIND_CB(self._rewind)
+
+    def _read(self, buf: int, n: int, ud: Any) -> int:
+        try:
+            chunk = self._data[self._pos:self._pos + n]
+            ctypes.memmove(buf, chunk, len(chunk))
+            self._pos += len(chunk)
+            return len(chunk)
+        except BaseException:  # never unwind through C
+            return EIO
+
+    def _rewind(self, ud: Any) -> int:
+        self._pos = 0
+        return 0
+

@@ -1,0 +1,201 @@
+"""The local content store: an OCI image layout on disk (``registry.Store``)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from . import _lib
+from ._lib import C, descriptor_p, store_p
+from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text
+from .digest import DIGEST_STRING_MAX, file_digest
+from .errors import (EDIGEST, ENOTFOUND, FormatError, InvalidArgumentError, NotFoundError,
+                     UnsupportedError, check)
+from .manifest import Descriptor, Manifest
+from .progress import CallbackBridge
+
+_CREATE = 1
+#: The annotation that names an index.json entry.
+REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
+
+_FORMATS = {"oci": 0, "docker": 1, "docker-dir": 1, "docker-archive": 2, "tar": 2}
+
+
+def image_format(name: str) -> int:
+    """enum registry_image_format for "oci", "docker" (a `docker load` folder) or
+    "docker-archive" (a tarball)."""
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        raise InvalidArgumentError("format must be oci, docker or docker-archive, not %r"
+                                   % (name,)) from None
+
+
+class Store(Handle):
+    """An OCI image layout (``oci-layout``, ``index.json``, ``blobs/``), opened.
+
+    ``Store(path, create=True)`` creates the folder and an empty layout when
+    there is none. A Store keeps a shared lock on the layout until close()
+    (``gc()`` needs the store to itself). Use it as a context manager.
+    """
+
+    _kind = "store"
+
+    def __init__(self, path: StrPath, create: bool = False) -> None:
+        ptr = store_p()
+        check(C.registry_store_open(ctypes.byref(ptr), cpath(path), _CREATE if create else 0))
+        super().__init__(ptr, C.registry_store_free)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def path(self) -> str:
+        """The layout's absolute directory."""
+        with self.use() as s:
+            return os.fsdecode(C.registry_store_path(s) or b"")
+
+    def __repr__(self) -> str:
+        return "<registry.Store %s>" % ("closed" if self.closed else self.path)
+
+    # -- blobs -------------------------------------------------------------------
+    def has(self, digest: str) -> bool:
+        """Whether the store holds the blob (its content is not read)."""
+        with self.use() as s:
+            return bool(check(C.registry_store_has(s, cstr(digest, "digest"))))
+
+    def __contains__(self, digest: object) -> bool:
+        """``digest in store``: False also for a string that is not a valid digest."""
+        if not isinstance(digest, str):
+            return False
+        try:
+            return self.has(digest)
+        except (FormatError, UnsupportedError, InvalidArgumentError):
+            return False
+
+    def blob_size(self, digest: str) -> int:
+        size = ctypes.c_int64(0)
+        with self.use() as s:
+            check(C.registry_store_blob_size(s, cstr(digest, "digest"), ctypes.byref(size)))
+        return size.value
+
+    def blob_path(self, digest: str) -> str:
+        """Absolute path of a stored blob (read it, never write to it)."""
+        out = ctypes.c_void_p()
+        with self.use() as s:
+            check(C.registry_store_blob_path(s, cstr(digest, "digest"), ctypes.byref(out)))
+        return take_string(out) or ""
+
+    def read_blob(self, digest: str, max_size: int = 0) -> bytes:
+        """A small blob's bytes, checked against @digest (max_size 0: 4 MiB)."""
+        data, n = ctypes.c_void_p(), ctypes.c_size_t(0)
+        with self.use() as s:
+            check(C.registry_store_read_blob(s, cstr(digest, "digest"), max_size,
+                                             ctypes.byref(data), ctypes.byref(n)))
+        try:
+            return ctypes.string_at(data.value, n.value) if data.value else b""
+        finally:
+            C.registry_free(data)
+
+    def add_blob(self, data: Union[bytes, bytearray, memoryview],
+                 digest: Optional[str] = None) -> str:
+        """Store bytes (verified against @digest when given); returns their digest."""
+        raw = as_bytes(data)
+        buf = ctypes.create_string_buffer(DIGEST_STRING_MAX)
+        with self.use() as s:
+            check(C.registry_store_add_blob(s, cstr(digest, "digest"), raw, len(raw), buf))
+        return buf.value.decode("ascii")
+
+    def import_file(self, path: StrPath, digest: Optional[str] = None) -> str:
+        """Copy a file in, streamed and verified; returns its digest."""
+        if digest is None:
+            digest = file_digest(path)
+        with self.use() as s:
+            check(C.registry_store_import_file(s, cstr(digest, "digest"), cpath(path)))
+        return digest
+
+    # -- index.json ------------------------------------------------------------------
+    @property
+    def index(self) -> List[Descriptor]:
+        """The entries of index.json, in file order (a snapshot)."""
+        with self.use() as s:
+            return [Descriptor._from_c(C.registry_store_index_entry(s, i))  # type: ignore[misc]
+                    for i in range(C.registry_store_index_count(s))]
+
+    def find(self, ref_name: str) -> Optional[Descriptor]:
+        """The index.json entry named @ref_name, or None."""
+        out = descriptor_p()
+        with self.use() as s:
+            rc = C.registry_store_index_find(s, cstr(ref_name, "ref_name"), ctypes.byref(out))
+            if rc == ENOTFOUND:
+                return None
+            check(rc)
+            return Descriptor._from_c(out)
+
+    def index_add(self, media_type: str, digest: str, size: int, ref_name: Optional[str] = None,
+                  annotations: Optional[Dict[str, str]] = None) -> None:
+        """Add (or replace, by ref name) a root in index.json; the blob must be stored."""
+        pairs: List[Optional[bytes]] = []
+        for k, v in (annotations or {}).items():
+            pairs += [cstr(k, "annotation key"), cstr(v, "annotation value")]
+        arr = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None) if annotations else None
+        with self.use() as s:
+            check(C.registry_store_index_add(s, cstr(media_type, "media_type"),
+                                             cstr(digest, "digest"), size,
+                                             cstr(ref_name, "ref_name"), arr))
+
+    def index_remove(self, ref_name_or_digest: str) -> None:
+        """Remove the index.json entries with that ref name or digest (blobs stay)."""
+        with self.use() as s:
+            check(C.registry_store_index_remove(s, cstr(ref_name_or_digest, "name")))
+
+    def manifest(self, name: str) -> Manifest:
+        """The manifest an index.json entry names (by ref name or digest), parsed."""
+        entry = self.find(name)
+        if entry is None:
+            entry = next((d for d in self.index if d.digest == name), None)
+        if entry is None:
+            raise NotFoundError("no image named %r in %s" % (name, self.path))
+        return Manifest.parse(self.read_blob(entry.digest), entry.media_type)
+
+    # -- maintenance -------------------------------------------------------------------
+    def verify(self) -> List[Tuple[str, str]]:
+        """Hash every blob and walk everything index.json reaches.
+
+        Returns the problems as (digest or path, reason) pairs; [] when sound.
+        Nothing is changed.
+        """
+        problems: List[Tuple[str, str]] = []
+        bridge = CallbackBridge(lambda d, r: problems.append((d, r)), _lib.VERIFY_CB,
+                                lambda d, r, ud: (text(d) or "", text(r) or ""))
+        nbad = ctypes.c_size_t(0)
+        with self.use() as s:
+            rc = C.registry_store_verify(s, bridge.cfunc, None, ctypes.byref(nbad))
+            bridge.reraise()
+            if rc != EDIGEST:
+                check(rc)
+        return problems
+
+    def gc(self) -> int:
+        """Delete blobs nothing in index.json reaches; returns how many files went.
+
+        Raises ConflictError while another handle has the store open.
+        """
+        removed = ctypes.c_size_t(0)
+        with self.use() as s:
+            check(C.registry_store_gc(s, ctypes.byref(removed)))
+        return removed.value
+
+    def export(self, ref_name: str, dest: StrPath, format: str = "docker",
+               repo_tag: Optional[str] = None) -> None:
+        """Write the image @ref_name as a `docker load` folder ("docker") or tarball
+        ("docker-archive"), tagged @repo_tag ("name:tag")."""
+        fmt = image_format(format)
+        args = (cstr(ref_name, "ref_name"), cpath(dest), fmt, cstr(repo_tag, "repo_tag"))
+        with self.use() as s:
+            check(C.registry_store_export(s, *args))
+
