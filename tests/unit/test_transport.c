@@ -1,7 +1,7 @@
 /* Transport parsers and mappings without a network: WWW-Authenticate,
  * Retry-After, origins, loopback detection, registry error JSON. */
 #include "check.h"
-#include "transport/transport.h"
+#include "transport/client_impl.h"
 
 static void test_challenge_docker(void)
 {
@@ -186,6 +186,64 @@ static void test_client_new(void)
 	CHECK_INT(registry_client_ping(NULL), REGISTRY_EINVAL);
 }
 
+/* The token realm comes from the server: what the client refuses to contact. */
+static int realm_result(const char *registry, const char *base, const char *realm)
+{
+	registry_client *c = NULL;
+	if (registry_client_new(&c, registry) != 0)
+		return 1;
+	c->base_url = strdup(base);
+	registry_client_set_retries(c, 0, -1, -1);
+	registry_client_set_credentials(c, "user", "secret");
+	registry__response r;
+	registry__response_init(&r);
+	char hdr[512];
+	snprintf(hdr, sizeof(hdr), "Bearer realm=\"%s\",service=\"svc\"", realm);
+	r.www_authenticate = strdup(hdr);
+	r.url = strdup(base);
+	r.status = 401;
+	int rc = registry__auth_on_401(c, "repository:x:pull", &r, 0);
+	char *auth = NULL;
+	if (!rc)
+		rc = registry__auth_header(c, "repository:x:pull", &auth);
+	free(auth);
+	registry__response_free(&r);
+	registry_client_free(c);
+	return rc;
+}
+
+static void test_realm_safety(void)
+{
+	const char *refused[] = {
+		"http://auth.example/token",          /* plain http for an https registry */
+		"https://user:pw@auth.example/token",  /* userinfo */
+		"file:///etc/passwd",
+		"ftp://auth.example/token",
+		"https://169.254.169.254/latest/meta-data",
+		"https://[fe80::1]/token",
+		"https://metadata.google.internal/token",
+		"https://0.0.0.0/token",
+		"not a url",
+	};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(refused); i++) {
+		int rc = realm_result("registry.example", "https://registry.example", refused[i]);
+		if (rc != REGISTRY_EPROTOCOL)
+			fprintf(stderr, "realm %s gave %d\n", refused[i], rc);
+		CHECK_INT(rc, REGISTRY_EPROTOCOL);
+		/* The message names the realm problem, never the secret. */
+		CHECK(strstr(registry_error_message(registry_error_last()), "secret") == NULL);
+	}
+	/* Allowed realms get as far as connecting (a closed loopback port). */
+	char closed[64];
+	int port = 1;
+	snprintf(closed, sizeof(closed), "https://127.0.0.1:%d/token", port);
+	CHECK_INT(realm_result("registry.example", "https://registry.example", closed), REGISTRY_ENETWORK);
+	/* Plain http is allowed only for a plain-HTTP loopback or insecure registry. */
+	snprintf(closed, sizeof(closed), "http://127.0.0.1:%d/token", port);
+	CHECK_INT(realm_result("127.0.0.1:5000", "http://127.0.0.1:5000", closed), REGISTRY_ENETWORK);
+	CHECK_INT(realm_result("127.0.0.1:5000", "https://127.0.0.1:5000", closed), REGISTRY_EPROTOCOL);
+}
+
 int main(void)
 {
 	RUN(test_challenge_docker);
@@ -197,5 +255,6 @@ int main(void)
 	RUN(test_loopback);
 	RUN(test_error_mapping);
 	RUN(test_client_new);
+	RUN(test_realm_safety);
 	return CHECK_DONE();
 }
