@@ -151,6 +151,18 @@ REGISTRY_API int registry_client_set_identity_token(registry_client *client, con
 REGISTRY_API int registry_client_load_docker_config(registry_client *client, const char *path);
 
 /**
+ * A cancellation hook checked while any request of this client runs (about
+ * every second during a transfer, and at least every 100 ms while waiting
+ * to retry or in a batch of blob transfers). Return non-zero to cancel: the
+ * running call then returns REGISTRY_ECANCELED, keeping resumable partial
+ * downloads. Runs on the caller's thread; NULL removes it. Operations with
+ * a progress callback can cancel through it as well.
+ * @since 0.1
+ */
+REGISTRY_API int registry_client_set_cancel(registry_client *client,
+                                            int (*cancel)(void *userdata), void *userdata);
+
+/**
  * GET /v2/: check that the endpoint is a registry, pick the scheme and learn
  * the auth scheme. With credentials set, they are checked too (a Bearer
  * registry is asked for a token without scope).

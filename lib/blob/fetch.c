@@ -456,6 +456,10 @@ static int run(engine *e)
 	}
 
 	while (!e->canceled) {
+		if (registry__client_canceled(c)) {
+			e->canceled = 1;
+			break;
+		}
 		size_t running = 0, waiting = 0;
 		double n = now_s();
 		for (size_t i = 0; i < e->n; i++) {

@@ -241,6 +241,19 @@ int registry_client_set_identity_token(registry_client *c, const char *token)
 	return 0;
 }
 
+int registry_client_set_cancel(registry_client *c, int (*cancel)(void *userdata), void *userdata)
+{
+	CLIENT_ENTER(c);
+	c->cancel = cancel;
+	c->cancel_ud = userdata;
+	return 0;
+}
+
+int registry__client_canceled(registry_client *c)
+{
+	return c->cancel && c->cancel(c->cancel_ud) != 0;
+}
+
 int registry_client_ping(registry_client *c)
 {
 	CLIENT_ENTER(c);

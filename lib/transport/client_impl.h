@@ -37,6 +37,9 @@ struct registry_client {
 	long token_fetches;
 	long rate_limit, rate_remaining;
 
+	int (*cancel)(void *userdata);
+	void *cancel_ud;
+
 	CURL *easy;
 	CURLM *multi; /* parallel transfers; created on first use */
 };
@@ -51,5 +54,7 @@ int registry__auth_on_401(registry_client *c, const char *scope, const registry_
 void registry__tokens_clear(registry_client *c);
 /* Apply TLS, proxy, timeout and resolve settings to the easy handle. */
 void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify);
+/* 1 when the caller's cancellation hook asks to stop. */
+int registry__client_canceled(registry_client *c);
 
 #endif

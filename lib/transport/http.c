@@ -270,8 +270,20 @@ int registry__curl_retryable(CURLcode cc)
 	}
 }
 
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return registry__client_canceled(ud);
+}
+
 void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify)
 {
+	if (c->cancel) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+	}
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -472,11 +484,19 @@ static int perform_chain(registry_client *c, const registry__request *req, const
 	return rc;
 }
 
-static void sleep_ms(long ms)
+/* Sleep in slices so that the cancellation hook is heard; 1 if canceled. */
+static int sleep_ms(registry_client *c, long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	while (ms > 0) {
+		if (registry__client_canceled(c))
+			return 1;
+		long slice = ms > 100 ? 100 : ms;
+		struct timespec ts = {0, slice * 1000000L};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		ms -= slice;
+	}
+	return registry__client_canceled(c);
 }
 
 long registry__backoff_ms(const registry_client *c, int attempt, const registry__response *resp)
@@ -547,7 +567,10 @@ static int do_on_base(registry_client *c, const registry__request *req, registry
 		}
 		if (!retry || attempt >= c->retries)
 			break;
-		sleep_ms(registry__backoff_ms(c, attempt, rc ? NULL : resp));
+		if (sleep_ms(c, registry__backoff_ms(c, attempt, rc ? NULL : resp))) {
+			rc = registry__fail(REGISTRY_ECANCELED, "canceled while waiting to retry");
+			break;
+		}
 		attempt++;
 		if (req->rewind && req->rewind(req->source_ud)) {
 			rc = registry__fail(REGISTRY_EIO, "cannot rewind the request body");
@@ -616,7 +639,8 @@ int registry__client_do_external(registry_client *c, const registry__request *re
 		int retry = rc ? registry__curl_retryable(cc) : registry__status_retryable(resp->status);
 		if (!retry || attempt >= c->retries)
 			return rc;
-		sleep_ms(registry__backoff_ms(c, attempt, rc ? NULL : resp));
+		if (sleep_ms(c, registry__backoff_ms(c, attempt, rc ? NULL : resp)))
+			return registry__fail(REGISTRY_ECANCELED, "canceled while waiting to retry");
 		registry__error_clear();
 	}
 }

@@ -93,6 +93,33 @@ static void test_retry_exhausted(int status, int code)
 	registry_client_free(c);
 }
 
+static double cancel_at;
+static int cancel_after_deadline(void *ud)
+{
+	int *calls = ud;
+	(*calls)++;
+	return now_s() >= cancel_at;
+}
+
+/* A registry that answers 503 with Retry-After: 30: the cancellation hook
+ * ends the wait within a fraction of a second. */
+static void test_cancel(void)
+{
+	registry_client *c = proxy_client();
+	int calls = 0;
+	CHECK_RC(registry_client_set_cancel(c, cancel_after_deadline, &calls), 0);
+	double t0 = now_s();
+	cancel_at = t0 + 0.5;
+	CHECK_RC(registry_client_ping(c), REGISTRY_ECANCELED);
+	double took = now_s() - t0;
+	printf("canceled after %.2f s, hook called %d times\n", took, calls);
+	CHECK(took < 2.0);
+	CHECK(calls >= 2);
+	/* Without the hook the same client would have waited: removing it works. */
+	CHECK_RC(registry_client_set_cancel(c, NULL, NULL), 0);
+	registry_client_free(c);
+}
+
 static void test_exhausted_503(void) { test_retry_exhausted(503, REGISTRY_EIO); }
 static void test_exhausted_429(void) { test_retry_exhausted(429, REGISTRY_ERATELIMIT); }
 
@@ -311,6 +338,8 @@ int main(int argc, char **argv)
 	const char *which = argc > 1 ? argv[1] : "";
 	if (strcmp(which, "retry") == 0)
 		RUN(test_retry);
+	else if (strcmp(which, "cancel") == 0)
+		RUN(test_cancel);
 	else if (strcmp(which, "retry-exhausted") == 0)
 		RUN(test_exhausted_503);
 	else if (strcmp(which, "ratelimited") == 0)

@@ -120,7 +120,7 @@ _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,
     "registry_blob_rewind_cb": _lib.REWIND_CB,
 }
-_INLINE_CALLBACKS = {"bad_cb": _lib.VERIFY_CB, "write": _lib.WRITE_CB}
+_INLINE_CALLBACKS = {"bad_cb": _lib.VERIFY_CB, "write": _lib.WRITE_CB, "cancel": _lib.CANCEL_CB}
 
 
 def _split_params(params):

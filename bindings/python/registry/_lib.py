@@ -91,6 +91,8 @@ PROGRESS_CB = CFUNCTYPE(c_int, progress_p, c_void_p)
 READ_CB = CFUNCTYPE(c_int64, c_void_p, c_size_t, c_void_p)
 #: int (*registry_blob_rewind_cb)(void *userdata)
 REWIND_CB = CFUNCTYPE(c_int, c_void_p)
+# int (*cancel)(void *userdata)
+CANCEL_CB = CFUNCTYPE(c_int, c_void_p)
 #: registry_store_verify's bad_cb(const char *digest, const char *reason, void *ud)
 VERIFY_CB = CFUNCTYPE(c_int, c_char_p, c_char_p, c_void_p)
 #: registry_blob_fetch_to's write(const void *data, size_t len, void *userdata)
@@ -251,6 +253,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_client_set_timeouts": (_i, [client_p, _l, _l, _l]),
     "registry_client_set_retries": (_i, [client_p, _i, _l, _l]),
     "registry_client_set_max_parallel": (_i, [client_p, _i]),
+    "registry_client_set_cancel": (_i, [client_p, CANCEL_CB, c_void_p]),
     "registry_client_set_proxy": (_i, [client_p, _s]),
     "registry_client_add_resolve": (_i, [client_p, _s, _i, _s]),
     "registry_client_set_credentials": (_i, [client_p, _s, _s]),
