@@ -212,6 +212,46 @@ static int realm_result(const char *registry, const char *base, const char *real
 	return rc;
 }
 
+/* Docker Hub's rate-limit headers reach the accessor; other headers land in
+ * the response, several WWW-Authenticate headers join into one list. */
+static void test_header_lines(void)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "docker.io"), 0);
+	long limit = 0, remaining = 0;
+	registry_client_rate_limit(c, &limit, &remaining);
+	CHECK_INT(limit, -1);
+	CHECK_INT(remaining, -1);
+	registry__response r;
+	registry__response_init(&r);
+	const char *lines[] = {
+		"HTTP/1.1 200 OK\r\n",
+		"RateLimit-Limit: 100;w=21600\r\n",
+		"ratelimit-remaining: 76;w=21600\r\n",
+		"Docker-Content-Digest: sha256:abc\r\n",
+		"Content-Length: 5569\r\n",
+		"WWW-Authenticate: Basic realm=\"r\"\r\n",
+		"Www-Authenticate: Bearer realm=\"https://a/t\"\r\n",
+		"\r\n",
+	};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(lines); i++)
+		CHECK_INT(registry__header_line(c, &r, lines[i], strlen(lines[i])), 1);
+	registry_client_rate_limit(c, &limit, &remaining);
+	CHECK_INT(limit, 100);
+	CHECK_INT(remaining, 76);
+	CHECK_INT(r.status, 200);
+	CHECK_INT(r.content_length, 5569);
+	CHECK_STR(r.docker_content_digest, "sha256:abc");
+	CHECK_STR(r.www_authenticate, "Basic realm=\"r\", Bearer realm=\"https://a/t\"");
+	/* A new status line (after a 1xx) forgets the previous headers. */
+	const char *next = "HTTP/1.1 404 Not Found\r\n";
+	registry__header_line(c, &r, next, strlen(next));
+	CHECK_INT(r.status, 404);
+	CHECK(r.docker_content_digest == NULL);
+	registry__response_free(&r);
+	registry_client_free(c);
+}
+
 static void test_realm_safety(void)
 {
 	const char *refused[] = {
@@ -256,5 +296,6 @@ int main(void)
 	RUN(test_error_mapping);
 	RUN(test_client_new);
 	RUN(test_realm_safety);
+	RUN(test_header_lines);
 	return CHECK_DONE();
 }
