@@ -41,6 +41,12 @@ void registry__free_secret(char *s);
 /* Replace *slot with a copy of s (NULL allowed); 0 or REGISTRY_ENOMEM. */
 int registry__set_string(char **slot, const char *s);
 
+/* A printable copy of untrusted bytes for messages: at most @size - 4
+ * characters, others as '?', "..." when cut; @size > 4. */
+void registry__excerpt(char *out, size_t size, const char *s, size_t len);
+/* One character for a message: 'c' when printable, else \xNN. */
+void registry__describe_char(char out[8], unsigned char c);
+
 /* A growable byte buffer, always NUL-terminated, with an optional size cap. */
 typedef struct registry_buf {
 	char *data;

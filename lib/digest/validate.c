@@ -10,25 +10,6 @@
 
 #define EXCERPT_MAX 80
 
-/* A printable, bounded copy of untrusted bytes for error messages; @size > 4. */
-static void excerpt(char *out, size_t size, const char *s, size_t len)
-{
-	size_t n = len < size - 4 ? len : size - 4;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	strcpy(out + n, len > n ? "..." : "");
-}
-
-/* One character for a message: itself when printable, else "\xNN". */
-static void describe_char(char out[8], unsigned char c)
-{
-	if (c > 0x20 && c < 0x7f && c != '\'')
-		snprintf(out, 8, "'%c'", c);
-	else
-		snprintf(out, 8, "\\x%02x", c);
-}
 
 static int is_lower_alnum(char c)
 {
@@ -68,7 +49,7 @@ static int check_hex(const char *alg, const char *hex, size_t len, size_t want)
 		char c = hex[i];
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
 			char d[8];
-			describe_char(d, (unsigned char)c);
+			registry__describe_char(d, (unsigned char)c);
 			return registry__fail(REGISTRY_EFORMAT,
 			                      "%s digest: invalid character %s at offset %zu of the hex part "
 			                      "(only lowercase 0-9a-f)", alg, d, i);
@@ -94,7 +75,7 @@ int registry__digest_validate_len(const char *s, size_t len)
 		                      (size_t)(nul - s));
 	const char *colon = memchr(s, ':', len);
 	if (!colon) {
-		excerpt(ex, sizeof(ex), s, len);
+		registry__excerpt(ex, sizeof(ex), s, len);
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "digest \"%s\" has no ':' between algorithm and hex", ex);
 	}
@@ -108,7 +89,7 @@ int registry__digest_validate_len(const char *s, size_t len)
 	if (alg_len == 6 && memcmp(s, "sha512", 6) == 0)
 		return check_hex("sha512", enc, enc_len, 2 * REGISTRY__SHA512_BYTES);
 
-	excerpt(ex, sizeof(ex), s, alg_len);
+	registry__excerpt(ex, sizeof(ex), s, alg_len);
 	if (!algorithm_well_formed(s, alg_len))
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "digest algorithm \"%s\" is malformed (lowercase letters and digits, "
@@ -118,7 +99,7 @@ int registry__digest_validate_len(const char *s, size_t len)
 	size_t bad = encoded_bad_offset(enc, enc_len);
 	if (bad < enc_len) {
 		char d[8];
-		describe_char(d, (unsigned char)enc[bad]);
+		registry__describe_char(d, (unsigned char)enc[bad]);
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "digest encoded part: invalid character %s at offset %zu", d, bad);
 	}
@@ -149,7 +130,7 @@ int registry_digest_compare(const char *expected, const char *actual)
 	/* Lengths are public (they follow from the algorithm); the bytes are compared in constant time. */
 	if (strnlen(actual, len + 1) != len || sodium_memcmp(expected, actual, len) != 0) {
 		char ex[REGISTRY_DIGEST_STRING_MAX + 4];
-		excerpt(ex, sizeof(ex), actual, strnlen(actual, sizeof(ex)));
+		registry__excerpt(ex, sizeof(ex), actual, strnlen(actual, sizeof(ex)));
 		/* expected is validated, so at most 135 safe characters. */
 		return registry__fail(REGISTRY_EDIGEST, "digest mismatch: expected %s, got %s",
 		                      expected, ex);

@@ -9,24 +9,6 @@
 #define HOST_MAX 253 /* DNS name, without port */
 #define LABEL_MAX 63
 
-void registry__reference_excerpt(char *out, size_t size, const char *s, size_t len)
-{
-	size_t n = len < size - 4 ? len : size - 4;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	strcpy(out + n, len > n ? "..." : "");
-}
-
-static void describe_char(char out[8], unsigned char c)
-{
-	if (c > 0x20 && c < 0x7f && c != '\'')
-		snprintf(out, 8, "'%c'", c);
-	else
-		snprintf(out, 8, "\\x%02x", c);
-}
-
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || is_digit(c); }
 static int is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
@@ -46,7 +28,7 @@ static int check_port(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if (!is_digit(s[i])) {
 			char d[8];
-			describe_char(d, (unsigned char)s[i]);
+			registry__describe_char(d, (unsigned char)s[i]);
 			return registry__fail(REGISTRY_EFORMAT, "registry port: invalid character %s", d);
 		}
 		if (port <= 65535)
@@ -54,7 +36,7 @@ static int check_port(const char *s, size_t len)
 	}
 	if (port < 1 || port > 65535) {
 		char ex[16];
-		registry__reference_excerpt(ex, sizeof(ex), s, len);
+		registry__excerpt(ex, sizeof(ex), s, len);
 		return registry__fail(REGISTRY_EFORMAT, "registry port %s is out of range 1-65535", ex);
 	}
 	return 0;
@@ -75,7 +57,7 @@ static int check_ipv6(const char *s, size_t len)
 	}
 	if (!ok) {
 		char ex[64];
-		registry__reference_excerpt(ex, sizeof(ex), s, len);
+		registry__excerpt(ex, sizeof(ex), s, len);
 		return registry__fail(REGISTRY_EFORMAT, "registry host: \"[%s]\" is not an IPv6 address", ex);
 	}
 	return 0;
@@ -93,14 +75,14 @@ static int check_ipv4(const char *s, size_t len)
 			return 0;
 	}
 	char ex[64];
-	registry__reference_excerpt(ex, sizeof(ex), s, len);
+	registry__excerpt(ex, sizeof(ex), s, len);
 	return registry__fail(REGISTRY_EFORMAT, "registry host \"%s\" is not an IPv4 address", ex);
 }
 
 static int check_hostname(const char *s, size_t len)
 {
 	char ex[96];
-	registry__reference_excerpt(ex, sizeof(ex), s, len);
+	registry__excerpt(ex, sizeof(ex), s, len);
 	if (len > HOST_MAX)
 		return registry__fail(REGISTRY_EFORMAT, "registry host \"%s\" is longer than %d characters",
 		                      ex, HOST_MAX);
@@ -110,7 +92,7 @@ static int check_hostname(const char *s, size_t len)
 		if (i < len && s[i] != '.') {
 			if (!is_alnum(s[i]) && s[i] != '-') {
 				char d[8];
-				describe_char(d, (unsigned char)s[i]);
+				registry__describe_char(d, (unsigned char)s[i]);
 				return registry__fail(REGISTRY_EFORMAT,
 				                      "registry host \"%s\": invalid character %s", ex, d);
 			}
@@ -194,14 +176,14 @@ int registry__reference_check_repository(const char *s, size_t len)
 		return registry__fail(REGISTRY_EFORMAT, "repository name is empty");
 	char ex[96];
 	if (len > REGISTRY_REFERENCE_NAME_MAX) {
-		registry__reference_excerpt(ex, sizeof(ex), s, len);
+		registry__excerpt(ex, sizeof(ex), s, len);
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "repository name \"%s\" is too long: %zu characters, at most %d",
 		                      ex, len, REGISTRY_REFERENCE_NAME_MAX);
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] >= 'A' && s[i] <= 'Z') {
-			registry__reference_excerpt(ex, sizeof(ex), s, len);
+			registry__excerpt(ex, sizeof(ex), s, len);
 			return registry__fail(REGISTRY_EFORMAT, "repository name must be lowercase: \"%s\"", ex);
 		}
 	}
@@ -215,7 +197,7 @@ int registry__reference_check_repository(const char *s, size_t len)
 			                      "repository name has an empty component (leading, trailing "
 			                      "or doubled '/')");
 		if (!component_ok(s + start, n)) {
-			registry__reference_excerpt(ex, sizeof(ex), s + start, n);
+			registry__excerpt(ex, sizeof(ex), s + start, n);
 			return registry__fail(REGISTRY_EFORMAT,
 			                      "repository component \"%s\" is invalid (lowercase letters and "
 			                      "digits, joined by '.', '_', '__' or '-')", ex);
@@ -231,7 +213,7 @@ int registry__reference_check_tag(const char *s, size_t len)
 		return registry__fail(REGISTRY_EFORMAT, "tag is empty");
 	if (len > REGISTRY_REFERENCE_TAG_MAX) {
 		char ex[48];
-		registry__reference_excerpt(ex, sizeof(ex), s, len);
+		registry__excerpt(ex, sizeof(ex), s, len);
 		return registry__fail(REGISTRY_EFORMAT, "tag \"%s\" is too long: %zu characters, at most %d",
 		                      ex, len, REGISTRY_REFERENCE_TAG_MAX);
 	}
@@ -239,7 +221,7 @@ int registry__reference_check_tag(const char *s, size_t len)
 		if (is_word(s[i]) || (i > 0 && (s[i] == '.' || s[i] == '-')))
 			continue;
 		char d[8];
-		describe_char(d, (unsigned char)s[i]);
+		registry__describe_char(d, (unsigned char)s[i]);
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "tag: invalid character %s at offset %zu (letters, digits, '_', "
 		                      "and after the first character '.' and '-')", d, i);

@@ -20,7 +20,5 @@ int registry__reference_check_tag(const char *s, size_t len);
 /* Docker's rule: a first path component names a registry host when it has '.' or ':' or is "localhost". */
 int registry__reference_looks_like_host(const char *s, size_t len);
 
-/* A printable, bounded copy of untrusted bytes for messages; @size > 4. */
-void registry__reference_excerpt(char *out, size_t size, const char *s, size_t len);
 
 #endif

@@ -117,7 +117,7 @@ static int build(registry_reference **out, struct span registry, struct span rep
 	size_t name_len = registry.n + 1 + (official ? strlen(OFFICIAL_PREFIX) : 0) + repository.n;
 	if (name_len > REGISTRY_REFERENCE_NAME_MAX) {
 		char ex[64];
-		registry__reference_excerpt(ex, sizeof(ex), repository.p, repository.n);
+		registry__excerpt(ex, sizeof(ex), repository.p, repository.n);
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "reference name is too long: registry/repository (\"%s\") has %zu "
 		                      "characters, at most %d", ex, name_len, REGISTRY_REFERENCE_NAME_MAX);
@@ -222,7 +222,7 @@ int registry_reference_new(registry_reference **out, const char *registry, const
 	struct span reg = span_of(registry);
 	if (registry && !registry__reference_looks_like_host(reg.p, reg.n)) {
 		char ex[64];
-		registry__reference_excerpt(ex, sizeof(ex), reg.p, reg.n);
+		registry__excerpt(ex, sizeof(ex), reg.p, reg.n);
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "registry host \"%s\" would read as a repository component: it must "
 		                      "contain '.' or ':' or be localhost", ex);
