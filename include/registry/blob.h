@@ -9,6 +9,10 @@
  * fetch leaves a partial file in the store and the next fetch resumes it
  * with an HTTP Range request (restarting cleanly when the server ignores
  * Range).
+ *
+ * Threads: the transfers of one call run on the calling thread (one curl
+ * multi handle), and so do its callbacks. The client and the store are
+ * used for the whole call: one thread at a time per handle.
  */
 #ifndef REGISTRY_BLOB_H
 #define REGISTRY_BLOB_H

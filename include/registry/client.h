@@ -14,9 +14,12 @@
  * verification is never a reason to fall back to HTTP.
  *
  * Credentials are sent only to the registry's own origin (scheme, host and
- * port) and to the token realm it names; never along a redirect to another
- * origin. Secrets are wiped from memory when replaced or freed and never
- * appear in error messages.
+ * port) and to a token realm on the registry's host or, for a registry
+ * named by a DNS name of three labels or more, in its parent domain
+ * (registry-1.docker.io -> auth.docker.io); a realm anywhere else gets an
+ * anonymous token request. Never along a redirect to another origin.
+ * Secrets are wiped from memory when replaced or freed and never appear in
+ * error messages.
  */
 #ifndef REGISTRY_CLIENT_H
 #define REGISTRY_CLIENT_H
@@ -32,8 +35,8 @@ typedef struct registry_client registry_client;
 enum registry_auth_scheme {
 	REGISTRY_AUTH_UNKNOWN = 0, /**< not contacted yet */
 	REGISTRY_AUTH_NONE = 1,    /**< the registry answered without a challenge */
-	REGISTRY_AUTH_BASIC = 2,
-	REGISTRY_AUTH_BEARER = 3
+	REGISTRY_AUTH_BASIC = 2,   /**< HTTP Basic with the client's credentials */
+	REGISTRY_AUTH_BEARER = 3   /**< Bearer tokens from the realm the registry names */
 };
 
 /**
@@ -54,6 +57,9 @@ REGISTRY_API void registry_client_free(registry_client *client);
 /**
  * Verify the server's TLS certificate and host name (default 1). Turning it
  * off is for testing; it does not allow plain HTTP.
+ * @return 0, REGISTRY_EINVAL (NULL client). The same for every setter
+ *         below, which may also return REGISTRY_ENOMEM when it copies a
+ *         string, or REGISTRY_EINVAL for a value out of range.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_tls_verify(registry_client *client, int verify);
@@ -192,6 +198,7 @@ REGISTRY_API int registry_client_auth_scheme(const registry_client *client);
  * Docker Hub's rate limit headers from the last response that carried them
  * (RateLimit-Limit, RateLimit-Remaining). -1 when never seen. Either
  * pointer may be NULL.
+ * @return 0, or REGISTRY_EINVAL for a NULL client.
  * @since 0.1
  */
 REGISTRY_API int registry_client_rate_limit(const registry_client *client, long *limit,

@@ -11,12 +11,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/**
+ * @def REGISTRY_API
+ * Marks a declaration exported by libregistry.so.0 (default visibility when
+ * the library itself is built; nothing for its users).
+ * @since 0.1
+ */
 #if defined(REGISTRY_BUILDING) && defined(__GNUC__)
 #define REGISTRY_API __attribute__((visibility("default")))
 #else
 #define REGISTRY_API
 #endif
 
+/**
+ * @def REGISTRY_BEGIN_DECLS
+ * @def REGISTRY_END_DECLS
+ * Wrap the declarations of each header in extern "C" for C++ callers.
+ * @since 0.1
+ */
 #ifdef __cplusplus
 #define REGISTRY_BEGIN_DECLS extern "C" {
 #define REGISTRY_END_DECLS }
@@ -30,6 +42,7 @@ REGISTRY_BEGIN_DECLS
 /**
  * Free a buffer that the library handed to the caller (a string or byte
  * buffer documented as "free with registry_free()"). NULL is accepted.
+ * Any thread may free a buffer another thread received.
  * @since 0.1
  */
 REGISTRY_API void registry_free(void *ptr);

@@ -5,6 +5,9 @@
  * backend; when libregistry was built with OpenSSL's libcrypto, that faster
  * backend (CPU SHA instructions) is used instead. Both give identical
  * results.
+ *
+ * Threads: a registry_digest is used by one thread at a time; the other
+ * functions keep no state and may be called from any thread.
  */
 #ifndef REGISTRY_DIGEST_H
 #define REGISTRY_DIGEST_H
@@ -15,9 +18,9 @@ REGISTRY_BEGIN_DECLS
 
 /** Digest algorithms. 0 means the default, sha256. @since 0.1 */
 enum registry_digest_algorithm {
-	REGISTRY_DIGEST_DEFAULT = 0,
-	REGISTRY_DIGEST_SHA256 = 1,
-	REGISTRY_DIGEST_SHA512 = 2
+	REGISTRY_DIGEST_DEFAULT = 0, /**< sha256 */
+	REGISTRY_DIGEST_SHA256 = 1,  /**< "sha256:" + 64 hex */
+	REGISTRY_DIGEST_SHA512 = 2   /**< "sha512:" + 128 hex (OCI) */
 };
 
 /** Buffer size that holds any digest string with its NUL ("sha512:" + 128 hex). @since 0.1 */
@@ -53,6 +56,8 @@ REGISTRY_API void registry_digest_free(registry_digest *d);
 /**
  * One-shot digest of a buffer into @p buf ("sha256:..."); see
  * registry_digest_final() for @p buf.
+ * @return 0, REGISTRY_EINVAL (NULL @p buf, NULL @p data with a length,
+ *         unknown algorithm, @p bufsize too small), REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_digest_buffer(char *buf, size_t bufsize, int algorithm,

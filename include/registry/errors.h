@@ -7,7 +7,8 @@
  *
  * Details of the last failure on the calling thread are kept in a
  * thread-local record, cleared at the start of every public call that can
- * fail, and read with registry_error_last() and its accessors.
+ * fail, and read with registry_error_last() and its accessors. Each thread
+ * sees only its own failures. docs/errors.md says when each code happens.
  */
 #ifndef REGISTRY_ERRORS_H
 #define REGISTRY_ERRORS_H
@@ -18,7 +19,7 @@ REGISTRY_BEGIN_DECLS
 
 /** Error codes. @since 0.1 */
 enum registry_error_code {
-	REGISTRY_OK = 0,
+	REGISTRY_OK = 0,             /**< success */
 	REGISTRY_EINVAL = -1,        /**< bad argument from the caller */
 	REGISTRY_ENOMEM = -2,        /**< out of memory */
 	REGISTRY_EIO = -3,           /**< local I/O failure or unexpected server failure */
@@ -42,7 +43,8 @@ typedef struct registry_error registry_error;
 
 /**
  * Static, human-readable name of an error code ("not found", ...). Never
- * returns NULL; unknown codes give "unknown error".
+ * returns NULL; unknown codes give "unknown error". Any thread; does not
+ * touch the last-error record.
  * @since 0.1
  */
 REGISTRY_API const char *registry_strerror(int code);

@@ -9,6 +9,11 @@
  * synthesized from its v1 history with rootfs.diff_ids computed from the
  * layers. With REGISTRY_PULL_PRESERVE_DIGESTS every manifest is kept exactly
  * as served instead.
+ *
+ * Threads: an operation uses its client(s) and store for its whole run;
+ * handles are not shared between threads without the caller's lock, but
+ * different operations on different handles may run at once. Progress
+ * callbacks run on the calling thread.
  */
 #ifndef REGISTRY_IMAGE_H
 #define REGISTRY_IMAGE_H
@@ -42,17 +47,24 @@ enum registry_image_flags {
 	REGISTRY_ALL_PLATFORMS = 2          /**< every platform of a list/index, not one */
 };
 
-/** Options of registry_pull() and registry_pull_to(). @since 0.1 */
+/**
+ * Options of registry_pull() and registry_pull_to(). Initialise with
+ * REGISTRY_PULL_OPTIONS_INIT, then set what differs; zero fields mean the
+ * default. The strings are read during the call only.
+ * @since 0.1
+ */
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
 	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
 	unsigned int flags;       /**< registry_image_flags */
-	registry_progress_cb progress;
-	void *userdata;
+	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
+	void *userdata;           /**< passed to progress */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 } registry_pull_options;
 
+/** Current version of registry_pull_options. @since 0.1 */
 #define REGISTRY_PULL_OPTIONS_VERSION 1
+/** Initialiser of registry_pull_options: every field the default. @since 0.1 */
 #define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0}
 
 /**
@@ -62,10 +74,22 @@ typedef struct registry_pull_options {
  * then an index.json entry annotated org.opencontainers.image.ref.name =
  * @p ref_name (NULL: the tag, or the digest when pulled by digest).
  * Blobs the store has are not fetched again.
+ * @param client the registry to pull from.
+ * @param ref the image: its repository and its tag or digest.
+ * @param store an open store (see store.h).
+ * @param ref_name the index.json name, or NULL (see above). Copied.
+ * @param options NULL for the defaults.
  * @param digest_out receives the digest of the manifest written to the
  *        index (free with registry_free()); may be NULL.
- * @return 0, REGISTRY_ENOTFOUND (image, or platform: the message lists the
- *         available ones), REGISTRY_EDIGEST, REGISTRY_ECANCELED, others.
+ * @return 0; REGISTRY_EINVAL (NULL argument, unknown options version or
+ *         flags, malformed platform, a reference without tag or digest);
+ *         REGISTRY_ENOTFOUND (image, or platform: the message lists the
+ *         available ones); REGISTRY_EDIGEST (a manifest or blob does not
+ *         match its digest; nothing of it is committed);
+ *         REGISTRY_EUNSUPPORTED (an index inside an index, a manifest that
+ *         cannot be converted to OCI); REGISTRY_ECANCELED (progress
+ *         callback or the client's cancel hook; partial blobs stay for a
+ *         resume); store errors (REGISTRY_EIO, ...) and transport errors.
  * @since 0.1
  */
 REGISTRY_API int registry_pull(registry_client *client, const registry_reference *ref,
@@ -76,8 +100,14 @@ REGISTRY_API int registry_pull(registry_client *client, const registry_reference
  * Pull into @p dest in @p format: an OCI layout folder (created or added
  * to), a `docker load` folder, or a tarball. Docker formats are pulled
  * into a store inside a temporary folder next to @p dest first.
- * @return as registry_pull(); REGISTRY_EUNSUPPORTED for a tarball when
- *         built without libarchive.
+ * @param dest a folder (REGISTRY_FORMAT_OCI, _DOCKER_DIR) or a file name
+ *        (REGISTRY_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param format an enum registry_image_format value.
+ * @param options NULL for the defaults.
+ * @return as registry_pull(); REGISTRY_EINVAL also for an unknown format or
+ *         REGISTRY_ALL_PLATFORMS with a Docker format (a `docker load`
+ *         image holds one platform); REGISTRY_EUNSUPPORTED for a tarball
+ *         when built without libarchive.
  * @since 0.1
  */
 REGISTRY_API int registry_pull_to(registry_client *client, const registry_reference *ref,
@@ -85,23 +115,38 @@ REGISTRY_API int registry_pull_to(registry_client *client, const registry_refere
 
 /**
  * Export the image named @p ref_name in @p store as a `docker load` folder
- * or tarball, tagged @p repo_tag ("name:tag", may be NULL).
+ * or tarball, tagged @p repo_tag ("name:tag", may be NULL), in the layout
+ * moby's download-frozen-image-v2.sh writes.
+ * @param ref_name an index.json ref name or a manifest digest.
+ * @param dest the folder or tarball to write.
+ * @param format REGISTRY_FORMAT_DOCKER_DIR or REGISTRY_FORMAT_DOCKER_ARCHIVE.
+ * @return 0; REGISTRY_EINVAL (NULL argument, a @p repo_tag that is not
+ *         name:tag); REGISTRY_ENOTFOUND (no such image in the store);
+ *         REGISTRY_EUNSUPPORTED (not a container image, a layer type
+ *         docker load cannot read, a tarball without libarchive);
+ *         REGISTRY_EDIGEST; REGISTRY_EIO; REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_store_export(registry_store *store, const char *ref_name,
                                        const char *dest, int format, const char *repo_tag);
 
-/** Options of registry_push() and registry_copy(). @since 0.1 */
+/**
+ * Options of registry_push(), registry_push_archive() and registry_copy().
+ * Initialise with REGISTRY_PUSH_OPTIONS_INIT; zero fields mean the default.
+ * @since 0.1
+ */
 typedef struct registry_push_options {
 	unsigned int version;      /**< REGISTRY_PUSH_OPTIONS_VERSION */
 	const char *platform;      /**< copy: "os/arch[/variant]" to copy one platform */
 	unsigned int flags;        /**< registry_image_flags */
-	registry_progress_cb progress;
-	void *userdata;
+	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
+	void *userdata;            /**< passed to progress */
 	size_t chunk_size;         /**< 0: 16 MiB chunks for blobs above it; else monolithic */
 } registry_push_options;
 
+/** Current version of registry_push_options. @since 0.1 */
 #define REGISTRY_PUSH_OPTIONS_VERSION 1
+/** Initialiser of registry_push_options: every field the default. @since 0.1 */
 #define REGISTRY_PUSH_OPTIONS_INIT {REGISTRY_PUSH_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0}
 
 /**
@@ -110,6 +155,18 @@ typedef struct registry_push_options {
  * are skipped, others uploaded (monolithic, or chunked above chunk_size),
  * then the config, then manifests (an index's children first). The
  * registry's Docker-Content-Digest is checked.
+ * @param client the target registry.
+ * @param target the repository and tag (or digest) to push to; a digest
+ *        must be the manifest's.
+ * @param options NULL for the defaults (platform is not used).
+ * @param digest_out receives the pushed manifest's digest (free with
+ *        registry_free()); may be NULL.
+ * @return 0; REGISTRY_EINVAL (NULL argument, unknown options version);
+ *         REGISTRY_ENOTFOUND (@p ref_name or a blob is not in the store);
+ *         REGISTRY_EDIGEST (a stored blob or the target digest does not
+ *         match the manifest); REGISTRY_EUNSUPPORTED (indexes nested too
+ *         deep); REGISTRY_ECANCELED; REGISTRY_EDENIED (no push access) and
+ *         other transport errors; store errors.
  * @since 0.1
  */
 REGISTRY_API int registry_push(registry_client *client, registry_store *store, const char *ref_name,
@@ -117,7 +174,16 @@ REGISTRY_API int registry_push(registry_client *client, registry_store *store, c
                                char **digest_out);
 
 /**
- * Push a `docker save` / docker-archive tarball (needs libarchive).
+ * Push a `docker save` / docker-archive tarball (needs libarchive), as
+ * registry_push() pushes from a store, streaming the members from the
+ * tarball.
+ * @param archive_path the tarball.
+ * @param digest_out as registry_push().
+ * @return as registry_push(); REGISTRY_EFORMAT (not a docker save archive,
+ *         or its manifest.json names missing members); REGISTRY_EINVAL
+ *         also when it holds several images and none is tagged as
+ *         @p target; REGISTRY_EIO (unreadable archive);
+ *         REGISTRY_EUNSUPPORTED (built without libarchive).
  * @since 0.1
  */
 REGISTRY_API int registry_push_archive(registry_client *client, const char *archive_path,
@@ -128,7 +194,18 @@ REGISTRY_API int registry_push_archive(registry_client *client, const char *arch
  * Copy an image between registries (or within one), streaming each blob
  * from GET into the upload without touching disk or holding a blob in
  * memory; cross-repository mounts when both are the same registry. All
- * platforms of an index unless options->platform names one.
+ * platforms of an index unless options->platform names one. Manifests are
+ * copied byte for byte, so the digest stays the same.
+ * @param source, source_ref where the image is.
+ * @param target, target_ref where it goes; @p target may be @p source.
+ * @param options NULL for the defaults.
+ * @param digest_out receives the digest at the target (free with
+ *        registry_free()); may be NULL.
+ * @return 0; REGISTRY_EINVAL (NULL argument, malformed platform);
+ *         REGISTRY_ENOTFOUND (image or platform); REGISTRY_EDIGEST;
+ *         REGISTRY_EUNSUPPORTED (an index inside an index);
+ *         REGISTRY_ECANCELED; REGISTRY_EPROTOCOL (the source broke Range
+ *         requests); REGISTRY_EIO; transport errors of either registry.
  * @since 0.1
  */
 REGISTRY_API int registry_copy(registry_client *source, const registry_reference *source_ref,

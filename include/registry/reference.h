@@ -24,6 +24,8 @@
  *   tag        [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
  *   digest     accepted by registry_digest_validate()
  * "registry/repository" is at most 255 characters.
+ *
+ * A parsed reference is immutable: any number of threads may read it.
  */
 #ifndef REGISTRY_REFERENCE_H
 #define REGISTRY_REFERENCE_H

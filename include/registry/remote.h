@@ -9,6 +9,10 @@
  *
  * A manifest fetched by digest is verified against that digest; one
  * fetched by tag against the registry's Docker-Content-Digest, when sent.
+ *
+ * Threads: these calls use their registry_client for their whole run (see
+ * client.h: one thread at a time per client); a registry_list keeps using
+ * its client and is used by one thread at a time too.
  */
 #ifndef REGISTRY_REMOTE_H
 #define REGISTRY_REMOTE_H
@@ -98,7 +102,12 @@ typedef struct registry_list registry_list;
 REGISTRY_API int registry_tags_open(registry_list **out, registry_client *client,
                                     const char *repository, int page_size);
 
-/** The same over the registry's catalog of repositories (GET /v2/_catalog). @since 0.1 */
+/**
+ * The same over the registry's catalog of repositories (GET /v2/_catalog,
+ * token scope registry:catalog:*).
+ * @return as registry_tags_open().
+ * @since 0.1
+ */
 REGISTRY_API int registry_catalog_open(registry_list **out, registry_client *client, int page_size);
 
 /**

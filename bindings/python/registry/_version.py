@@ -1,3 +1,3 @@
 """Version of the bindings. Its major number must match the loaded library's."""
 
-__version__ = "0.0.1"
+__version__ = "0.1.0"
