@@ -1,8 +1,10 @@
 /*
  * Parallel, verified, resumable blob downloads on the client's curl multi
- * handle. Each transfer writes straight from curl's buffer into the store's
- * blob writer (which hashes as it writes) or, for registry_blob_fetch_to,
- * into the caller's callback through a hasher. Redirects, 401 challenges,
+ * handle. Into a store, each transfer hands curl's bytes to the
+ * write-behind (writebehind.h): worker threads write them through the
+ * store's blob writer, which hashes as it writes, and commit the blob, while
+ * this thread goes on receiving. For registry_blob_fetch_to the bytes go to
+ * the caller's callback through a hasher, on this thread. Redirects, 401 challenges,
  * retries and Range resumes are handled per transfer, so one slow or failed
  * blob does not hold up the others.
  */
@@ -10,9 +12,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "blob/writebehind.h"
 #include "blob/upload_impl.h"
 #include "digest/hash.h"
 #include "store/store_writer.h"
@@ -28,7 +32,15 @@ int64_t registry_progress_overall_total(const registry_progress *p) { return p ?
 size_t registry_progress_blobs_done(const registry_progress *p) { return p ? p->blobs_done : 0; }
 size_t registry_progress_blobs_total(const registry_progress *p) { return p ? p->blobs_total : 0; }
 
-enum { T_QUEUED, T_RUNNING, T_WAITING, T_FINISHED };
+enum { T_QUEUED, T_RUNNING, T_WAITING, T_COMMITTING, T_FINISHED };
+
+/* Write-behind: at most this many worker threads, and this much buffer. */
+#define WB_MAX_THREADS 8
+#define WB_BUFFER ((size_t)768 << 10)
+/* curl's receive buffer of a transfer into the store. */
+#define FETCH_BUFFER (128L * 1024L)
+/* verify_and_commit(): the commit was handed to the write-behind. */
+#define COMMIT_QUEUED 1
 
 typedef struct engine engine;
 
@@ -40,7 +52,8 @@ typedef struct transfer {
 	int state;
 	int hops, attempts, auth_round, rejections;
 	long dup_of; /* -1, or the index of an earlier transfer of the same digest */
-	registry__blob_writer *w; /* store mode */
+	registry__blob_writer *w; /* store mode, until handed to the write-behind */
+	registry__wb_stream *st; /* store mode, in the write-behind */
 	registry__hash hash;      /* callback mode */
 	int hashing;
 	int64_t offset; /* bytes kept from before this request */
@@ -65,6 +78,10 @@ struct engine {
 	transfer *t;
 	size_t n;
 	registry_store *store;
+	registry__wb *wb; /* the write-behind, store mode */
+	CURL *spare[64];  /* handles of finished transfers, for the next ones */
+	size_t nspare;
+	size_t committing; /* transfers in T_COMMITTING */
 	int (*write)(const void *data, size_t len, void *ud);
 	void *write_ud;
 	registry_progress_cb cb;
@@ -96,7 +113,15 @@ static void report(engine *e, transfer *t, int state)
 		e->canceled = 1;
 }
 
-/* Bytes from curl: straight into the writer (or hasher + callback). */
+/* Truncate the blob's partial file to zero (the server ignored Range). */
+static int restart_writer(transfer *t)
+{
+	if (t->st)
+		return registry__wb_restart(t->st);
+	return t->w ? registry__blob_writer_restart(t->w) : REGISTRY_EPROTOCOL;
+}
+
+/* Bytes from curl: into the write-behind or the writer (or hasher + callback). */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	transfer *t = ud;
@@ -116,7 +141,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 		t->range_checked = 1;
 		if (t->offset > 0 && st == 200) {
 			/* The server ignored Range: start over from byte 0. */
-			int rc = t->w ? registry__blob_writer_restart(t->w) : REGISTRY_EPROTOCOL;
+			int rc = restart_writer(t);
 			if (rc) {
 				t->write_rc = rc;
 				return 0;
@@ -126,14 +151,24 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 		} else if (st == 206) {
 			long long start = -1;
 			const char *cr = t->resp.content_range;
-			if (!cr || sscanf(cr, "bytes %lld-", &start) != 1 || start != t->offset) {
+			char *end = NULL;
+			if (cr && strncmp(cr, "bytes ", 6) == 0)
+				start = strtoll(cr + 6, &end, 10);
+			if (!end || *end != '-' || start != t->offset) {
 				t->restart = 1;
 				return 0;
 			}
 		}
 	}
 	int rc;
-	if (t->w) {
+	if (t->st) {
+		/* The writer's own check runs later, on a worker: stop now. */
+		if (t->size >= 0 && (uint64_t)len > (uint64_t)(t->size - t->done))
+			rc = registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", t->digest,
+			                    (long long)t->size);
+		else
+			rc = registry__wb_write(t->st, ptr, len);
+	} else if (t->w) {
 		rc = registry__blob_writer_write(t->w, ptr, len);
 	} else {
 		rc = registry__hash_update(&t->hash, ptr, len);
@@ -168,6 +203,21 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud)
 	return registry__header_line(t->e->c, &t->resp, buf, len) ? len : 0;
 }
 
+/*
+ * A transfer done with its handle leaves it (and its receive buffer) to the
+ * next one: no more handles than transfers at once, whatever the count.
+ */
+static void release_handle(engine *e, transfer *t)
+{
+	if (!t->h)
+		return;
+	if (e->nspare < REGISTRY_ARRAY_LEN(e->spare))
+		e->spare[e->nspare++] = t->h;
+	else
+		curl_easy_cleanup(t->h);
+	t->h = NULL;
+}
+
 static void finish(engine *e, transfer *t, int rc)
 {
 	t->state = T_FINISHED;
@@ -176,6 +226,11 @@ static void finish(engine *e, transfer *t, int rc)
 	if (rc && !e->first_error) {
 		e->first_error = rc;
 		e->first_record = registry__error_save();
+	}
+	release_handle(e, t);
+	if (t->st) {
+		registry__wb_abort(t->st, rc != REGISTRY_EDIGEST);
+		t->st = NULL;
 	}
 	if (t->w) {
 		/* Keep what we have for a later resume unless the bytes are wrong. */
@@ -187,6 +242,19 @@ static void finish(engine *e, transfer *t, int rc)
 
 static int start(engine *e, transfer *t, CURLM *multi)
 {
+	/* A partial that holds every byte already cannot be resumed: the range
+	 * would start past the end (and registry 2.8 answers that 416 with a
+	 * body shorter than its Content-Length, so the retry fails the same way
+	 * forever). Start it over. */
+	if (t->size > 0 && t->done >= t->size && (t->w || t->st)) {
+		int rc = restart_writer(t);
+		if (rc)
+			return rc;
+		e->overall_done -= t->done;
+		t->done = 0;
+	}
+	if (!t->h && e->nspare)
+		t->h = e->spare[--e->nspare];
 	if (!t->h && !(t->h = curl_easy_init()))
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	CURL *h = t->h;
@@ -194,6 +262,10 @@ static int start(engine *e, transfer *t, CURLM *multi)
 	int https = strncasecmp(t->url, "https:", 6) == 0;
 	registry_client *c = e->c;
 	registry__client_apply_settings(c, h, https && c->tls_verify && !c->insecure);
+	/* The write-behind copies every piece at once: a smaller receive
+	 * buffer per transfer costs nothing in speed and keeps memory low. */
+	if (t->st)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, FETCH_BUFFER);
 	registry__response_reset_headers(&t->resp);
 	registry_buf_free(&t->resp.body);
 	t->resp.body.limit = REGISTRY__JSON_LIMIT;
@@ -234,12 +306,18 @@ static int start(engine *e, transfer *t, CURLM *multi)
 	return 0;
 }
 
+/* 0, an error, or COMMIT_QUEUED: a worker commits, the result comes later. */
 static int verify_and_commit(transfer *t)
 {
 	if (t->resp.docker_content_digest && registry_digest_validate(t->resp.docker_content_digest) == 0 &&
 	    strcmp(t->resp.docker_content_digest, t->digest) != 0)
 		return registry__fail(REGISTRY_EDIGEST, "registry served %s when asked for %s",
 		                      t->resp.docker_content_digest, t->digest);
+	if (t->st) {
+		registry__wb_commit(t->st);
+		t->st = NULL; /* the write-behind's now */
+		return COMMIT_QUEUED;
+	}
 	if (t->w) {
 		int rc = registry__blob_writer_commit(t->w);
 		t->w = NULL; /* commit frees it, on success and on failure */
@@ -275,7 +353,7 @@ static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
 		return;
 	}
 	if (t->restart) {
-		int rc = t->w ? registry__blob_writer_restart(t->w) : REGISTRY_EPROTOCOL;
+		int rc = restart_writer(t);
 		if (rc) {
 			finish(e, t, registry__fail(rc, "%s: unusable Content-Range", shown));
 			return;
@@ -301,7 +379,14 @@ static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
 		return;
 	}
 	if (status >= 200 && status < 300) {
-		finish(e, t, verify_and_commit(t));
+		int rc = verify_and_commit(t);
+		if (rc == COMMIT_QUEUED) {
+			t->state = T_COMMITTING;
+			e->committing++;
+			release_handle(e, t);
+			return;
+		}
+		finish(e, t, rc);
 		return;
 	}
 	if (registry__is_redirect(status)) {
@@ -335,8 +420,8 @@ static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
 			finish(e, t, rc);
 		return;
 	}
-	if (status == 416 && t->w) {
-		int rc = registry__blob_writer_restart(t->w);
+	if (status == 416 && (t->w || t->st)) {
+		int rc = restart_writer(t);
 		e->overall_done -= t->done;
 		t->done = 0;
 		if (rc)
@@ -393,6 +478,59 @@ static int prepare(engine *e, transfer *t)
 		t->hashing = 1;
 	}
 	return 0;
+}
+
+/* Commits the write-behind has finished: their transfers are done. */
+static void reap(engine *e)
+{
+	void *owner;
+	int rc;
+	registry__error_snapshot *err;
+	while (e->wb && registry__wb_reap(e->wb, &owner, &rc, &err)) {
+		transfer *t = owner;
+		e->committing--;
+		if (rc && err) {
+			registry__error_restore(err);
+		} else {
+			free(err);
+			if (rc)
+				registry__fail(rc, "blob %s: %s", t->digest, registry_strerror(rc));
+		}
+		finish(e, t, rc);
+	}
+}
+
+static void wake(void *multi)
+{
+	curl_multi_wakeup(multi);
+}
+
+/*
+ * Hand the writers of the transfers still to run to a write-behind with a
+ * worker per parallel transfer (up to a few). Without it (out of memory) the
+ * writers are used on this thread, as before.
+ */
+static void start_write_behind(engine *e, CURLM *multi, size_t pending)
+{
+	/* Workers write and hash, busy on a core each: more of them than cores
+	 * only adds context switches. At least two, so that one blob's fsync
+	 * does not hold up the others' bytes. */
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int threads = cores > 2 ? (cores < WB_MAX_THREADS ? (int)cores : WB_MAX_THREADS) : 2;
+	if (threads > e->c->max_parallel)
+		threads = e->c->max_parallel;
+	if ((size_t)threads > pending)
+		threads = (int)pending;
+	if (registry__wb_new(&e->wb, threads, WB_BUFFER, wake, multi) != 0) {
+		registry__error_clear();
+		return;
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		transfer *t = &e->t[i];
+		if (t->state != T_FINISHED && t->w && registry__wb_open(e->wb, t->w, t, &t->st) == 0)
+			t->w = NULL;
+	}
+	registry__error_clear();
 }
 
 static int run(engine *e)
@@ -454,6 +592,8 @@ static int run(engine *e)
 				finish(e, &e->t[i], rc);
 		return rc;
 	}
+	if (pending && e->store && !e->canceled)
+		start_write_behind(e, multi, pending);
 
 	while (!e->canceled) {
 		if (registry__client_canceled(c)) {
@@ -480,7 +620,7 @@ static int run(engine *e)
 					running++;
 			}
 		}
-		if (!running && !waiting)
+		if (!running && !waiting && !e->committing)
 			break;
 		int still = 0;
 		curl_multi_perform(multi, &still);
@@ -494,10 +634,14 @@ static int run(engine *e)
 			if (t)
 				completed(e, t, msg->data.result, multi);
 		}
-		if (still || waiting)
+		reap(e);
+		if (still || waiting || e->committing)
 			curl_multi_poll(multi, NULL, 0, 100, NULL);
 	}
 	if (e->canceled) {
+		/* Blobs already being committed get their result. */
+		registry__wb_drain(e->wb);
+		reap(e);
 		for (size_t i = 0; i < e->n; i++) {
 			transfer *t = &e->t[i];
 			if (t->state == T_RUNNING)
@@ -516,6 +660,11 @@ static int run(engine *e)
 
 static void engine_free(engine *e)
 {
+	/* Waits for the workers: every commit and abort has run on return. */
+	registry__wb_free(e->wb);
+	e->wb = NULL;
+	while (e->nspare)
+		curl_easy_cleanup(e->spare[--e->nspare]);
 	for (size_t i = 0; i < e->n; i++) {
 		transfer *t = &e->t[i];
 		if (t->h)

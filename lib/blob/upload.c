@@ -1,8 +1,10 @@
 /*
  * Blob uploads (OCI distribution spec, "pushing blobs"): HEAD to skip what
  * the registry has, an optional cross-repository mount, then a session
- * (POST) that takes the blob in one streamed PUT, or in PATCH chunks from a
- * buffer of one chunk and a closing PUT with the digest.
+ * (POST) that takes the blob in one streamed PUT, or in PATCH chunks and a
+ * closing PUT with the digest. A chunk is read into a buffer first (a failed
+ * PATCH goes on from there), or, for a file the caller marks so, from the
+ * source while it is sent (a failed PATCH goes back with the seek).
  *
  * The source is read once, front to back, and hashed as it is read; going
  * back (a retried PUT, a resumed or restarted session) re-reads without
@@ -252,9 +254,14 @@ static int64_t parse_range_end(const char *range)
 		return -1;
 	if (strncmp(range, "bytes=", 6) == 0)
 		range += 6;
-	long long start = -1, end = -1;
-	char tail = 0;
-	if (sscanf(range, "%lld-%lld%c", &start, &end, &tail) != 2 || start != 0 || end < 0)
+	/* "0-N" exactly: strtoll reports where the number stopped. */
+	char *p = NULL;
+	long long start = strtoll(range, &p, 10);
+	if (p == range || *p != '-' || start != 0)
+		return -1;
+	const char *digits = p + 1;
+	long long end = strtoll(digits, &p, 10);
+	if (p == digits || *p || end < 0 || *digits == '-' || *digits == '+' || *digits == ' ')
 		return -1;
 	return (int64_t)end;
 }
@@ -394,8 +401,11 @@ static int put_final(up *u, int streamed)
 		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored it as %.100s", what,
 		                    resp.docker_content_digest);
 	registry__response_free(&resp);
-	if (rc == REGISTRY_ENETWORK && u->finished) {
-		/* The answer may have been lost after the registry committed. */
+	if (u->finished && (rc == REGISTRY_ENETWORK || rc == REGISTRY_EIO || rc == REGISTRY_EPROTOCOL ||
+	                    rc == REGISTRY_ENOTFOUND)) {
+		/* The answer may have been lost after the registry committed: then
+		 * the transport's retry of this PUT finds the session gone (404
+		 * BLOB_UPLOAD_UNKNOWN), or the retries ran out. The blob decides. */
 		registry__error_snapshot *saved = registry__error_save();
 		if (head_blob(u, NULL) == 1) {
 			registry__error_restore(saved);
@@ -407,6 +417,7 @@ static int put_final(up *u, int streamed)
 	return rc;
 }
 
+/* A PATCH body: from the chunk buffer, or (body NULL) from the source. */
 static long chunk_read(char *buf, size_t len, void *ud)
 {
 	up *u = ud;
@@ -415,7 +426,15 @@ static long chunk_read(char *buf, size_t len, void *ud)
 	size_t left = u->body_len - u->body_off;
 	if (len > left)
 		len = left;
-	memcpy(buf, u->body + u->body_off, len);
+	if (u->body) {
+		memcpy(buf, u->body + u->body_off, len);
+	} else if (len) {
+		int64_t n = source_read(u, buf, len);
+		if (n <= 0)
+			return n < 0 ? (long)n : (long)registry__fail(REGISTRY_EDIGEST, "blob %s: the source "
+			                                            "ended early", u->p->digest);
+		len = (size_t)n;
+	}
 	u->body_off += len;
 	advance(u, u->body_base + (int64_t)u->body_off, 0);
 	if (u->prog->canceled)
@@ -427,11 +446,12 @@ static int chunk_rewind(void *ud)
 {
 	up *u = ud;
 	u->body_off = 0;
-	return 0;
+	return u->body ? 0 : source_seek(u, u->body_base);
 }
 
 /*
- * PATCH @len bytes at @offset. On success *held is what the registry now
+ * PATCH @len bytes at @offset, from @data or (NULL) read from the source as
+ * they are sent (the source is at @offset). On success *held is what the registry now
  * holds (its Range). On failure *retryable says whether asking the
  * registry where it stands and going on makes sense.
  */
@@ -518,8 +538,11 @@ static int send_chunked(up *u)
 			                      "at least %zu bytes", u->p->digest, u->chunk);
 		cap = CHUNK_MAX;
 	}
-	char *buf = malloc(cap ? cap : 1);
-	if (!buf)
+	/* A file is read as each PATCH is sent: no buffer, and reading (and
+	 * hashing) overlaps with the registry's work. */
+	int streamed = u->p->stream_chunks && u->src->seek && u->p->size >= 0;
+	char *buf = streamed ? NULL : malloc(cap ? cap : 1);
+	if (!streamed && !buf)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory for a %zu-byte chunk", cap);
 	int64_t offset = 0, buf_start = 0;
 	size_t fill = 0;
@@ -531,7 +554,15 @@ static int send_chunked(up *u)
 			rc = canceled_error();
 			break;
 		}
-		if (offset < buf_start || offset >= buf_start + (int64_t)fill) {
+		const char *data = NULL;
+		size_t len;
+		if (streamed) {
+			if (offset >= u->p->size)
+				break; /* everything is sent */
+			if ((rc = source_seek(u, offset)))
+				break;
+			len = (uint64_t)(u->p->size - offset) < (uint64_t)cap ? (size_t)(u->p->size - offset) : cap;
+		} else if (offset < buf_start || offset >= buf_start + (int64_t)fill) {
 			if ((rc = source_seek(u, offset)))
 				break;
 			buf_start = offset;
@@ -549,10 +580,14 @@ static int send_chunked(up *u)
 			if (rc || fill == 0)
 				break; /* an error, or everything is sent */
 		}
-		size_t from = (size_t)(offset - buf_start);
+		if (!streamed) {
+			size_t from = (size_t)(offset - buf_start);
+			data = buf + from;
+			len = fill - from;
+		}
 		int64_t held = offset;
 		int retryable = 0;
-		rc = patch(u, buf + from, fill - from, offset, &held, &resp, &retryable);
+		rc = patch(u, data, len, offset, &held, &resp, &retryable);
 		if (!rc && held > offset) {
 			offset = held;
 			failures = 0;

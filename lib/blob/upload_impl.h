@@ -52,6 +52,10 @@ typedef struct registry__upload_params {
 	int force_chunked;      /* never stream a monolithic PUT (the source must
 	                           not use the same client while a request runs) */
 	int skip_head;          /* the caller knows the registry lacks the blob */
+	int stream_chunks;      /* read each PATCH chunk from the source while it
+	                           is sent, without a chunk buffer: for a source
+	                           with a cheap seek that does not use the client
+	                           (a file) */
 	const char *mount_from; /* try a mount from this repository first, or NULL */
 	registry__progress_ctx *progress; /* may be NULL */
 } registry__upload_params;

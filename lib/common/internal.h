@@ -21,6 +21,11 @@ int registry__enter(void);
 
 /* Record a failure and return @code, so callers write `return registry__fail(...)`. */
 int registry__fail(int code, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+#ifdef __clang_analyzer__
+/* The static analyzer does not look into other files: show it that a
+ * failure returns its code, or it follows impossible "rc == 0" paths. */
+#define registry__fail(code, ...) (registry__fail((code), __VA_ARGS__), (code))
+#endif
 int registry__vfail(int code, const char *fmt, va_list ap);
 /* Attach HTTP details to the current record (after registry__fail). */
 void registry__error_set_http(int status, const char *url);

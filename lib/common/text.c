@@ -9,9 +9,9 @@ void registry__excerpt(char *out, size_t size, const char *s, size_t len)
 	size_t n = len < size - 4 ? len : size - 4;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		out[i] = (char)(c >= 0x20 && c < 0x7f ? c : '?');
 	}
-	strcpy(out + n, len > n ? "..." : "");
+	memcpy(out + n, len > n ? "..." : "", len > n ? 4 : 1);
 }
 
 void registry__describe_char(char out[8], unsigned char c)

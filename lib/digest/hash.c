@@ -95,7 +95,7 @@ int registry__hash_final(registry__hash *h, char out[REGISTRY_DIGEST_STRING_MAX]
 	const char *name = algorithm_name(h->algorithm);
 	size_t name_len = strlen(name);
 	size_t bytes = algorithm_bytes(h->algorithm);
-	memcpy(out, name, name_len);
+	memcpy(out, name, name_len); // NOLINT(bugprone-not-null-terminated-result): the hex and NUL follow
 	out[name_len] = ':';
 	sodium_bin2hex(out + name_len + 1, 2 * bytes + 1, md, bytes);
 	sodium_memzero(md, sizeof(md));

@@ -85,9 +85,9 @@ int registry__digest_validate_len(const char *s, size_t len)
 	if (alg_len == 0)
 		return registry__fail(REGISTRY_EFORMAT, "digest algorithm (before ':') is empty");
 	if (alg_len == 6 && memcmp(s, "sha256", 6) == 0)
-		return check_hex("sha256", enc, enc_len, 2 * REGISTRY__SHA256_BYTES);
+		return check_hex("sha256", enc, enc_len, (size_t)2 * REGISTRY__SHA256_BYTES);
 	if (alg_len == 6 && memcmp(s, "sha512", 6) == 0)
-		return check_hex("sha512", enc, enc_len, 2 * REGISTRY__SHA512_BYTES);
+		return check_hex("sha512", enc, enc_len, (size_t)2 * REGISTRY__SHA512_BYTES);
 
 	registry__excerpt(ex, sizeof(ex), s, alg_len);
 	if (!algorithm_well_formed(s, alg_len))

@@ -214,7 +214,9 @@ int manifest__get_annotations(const cJSON *obj, const char *path, manifest_kvlis
 	if (!out->keys || !out->values) {
 		free(out->keys);
 		free(out->values);
-		memset(out, 0, sizeof(*out));
+		out->keys = NULL;
+		out->values = NULL;
+		out->count = 0;
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	}
 	for (const cJSON *c = v->child; c; c = c->next) {

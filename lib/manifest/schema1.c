@@ -103,7 +103,7 @@ static int read_protected(const cJSON *sig, const char *path, size_t doc_len, jw
 	int present;
 	if (!cJSON_IsObject(hdr)) {
 		rc = manifest__fail_field(REGISTRY_EFORMAT, path, "protected header is not a JSON object");
-	} else if ((rc = manifest__get_int(hdr, "formatLength", path, &present, &f->length))) {
+	} else if ((rc = manifest__get_int(hdr, "formatLength", path, &present, &f->length))) { // NOLINT(bugprone-branch-clone): each branch sets rc its way
 		/* message set */
 	} else if (!present) {
 		rc = manifest__fail_field(REGISTRY_EFORMAT, path, "protected header has no formatLength");

@@ -238,8 +238,10 @@ static int64_t ranged_read(void *buf, size_t len, void *ud)
 	snprintf(what, sizeof(what), "fetching a range of blob %s", r->digest);
 	if (!rc && resp.status == 206) {
 		long long start = -1;
-		if (!resp.content_range || sscanf(resp.content_range, "bytes %lld-", &start) != 1 ||
-		    start != r->pos)
+		char *end = NULL;
+		if (resp.content_range && strncmp(resp.content_range, "bytes ", 6) == 0)
+			start = strtoll(resp.content_range + 6, &end, 10);
+		if (!end || *end != '-' || start != r->pos)
 			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: unexpected Content-Range", what);
 	} else if (!rc && resp.status == 200 && r->pos > 0) {
 		/* Range ignored: the whole blob came; take our part of it. */
@@ -345,7 +347,7 @@ static int parse_platform(const char *s, char os[64], char arch[64], char varian
 static int fetch_children(copy_ctx *cx, const registry_manifest *index)
 {
 	size_t n = registry_manifest_manifest_count(index);
-	if (!(cx->children = calloc(n ? n : 1, sizeof(*cx->children))))
+	if (!(cx->children = calloc(n ? n : 1, sizeof(registry_manifest *))))
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		const registry_descriptor *d = registry_manifest_manifest(index, i);

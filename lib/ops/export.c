@@ -320,8 +320,9 @@ static int export_image(export_job *e, const registry_manifest *m)
 /* manifest.json for a schema1 image, over the legacy folders, with a synthesized config. */
 static int schema1_manifest_json(export_job *e, const registry__schema1 *s)
 {
-	const char **diff_ptrs = calloc(s->count, sizeof(char *)), **layer_ids = calloc(s->count, sizeof(char *));
-	char(*diff_ids)[REGISTRY_DIGEST_STRING_MAX] = calloc(s->count, sizeof(*diff_ids));
+	size_t count = s->count ? s->count : 1; /* calloc(0) may return NULL */
+	const char **diff_ptrs = calloc(count, sizeof(char *)), **layer_ids = calloc(count, sizeof(char *));
+	char(*diff_ids)[REGISTRY_DIGEST_STRING_MAX] = calloc(count, sizeof(*diff_ids));
 	int rc = diff_ptrs && layer_ids && diff_ids ? 0 : oom();
 	size_t n = 0;
 	for (size_t i = 0; !rc && i < s->count; i++) {

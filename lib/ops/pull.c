@@ -74,7 +74,7 @@ static int split_platform(const char *platform, char *buf, size_t size, const ch
 {
 	if (strlen(platform) >= size)
 		return registry__fail(REGISTRY_EINVAL, "platform \"%.64s...\" is too long", platform);
-	strcpy(buf, platform);
+	memcpy(buf, platform, strlen(platform) + 1);
 	*os = buf;
 	char *slash = strchr(buf, '/');
 	if (!slash)
@@ -112,7 +112,7 @@ static int choose_images(pull_job *j)
 	size_t n = registry_manifest_kind(j->top) == REGISTRY_MANIFEST_INDEX && (j->flags & REGISTRY_ALL_PLATFORMS)
 	               ? registry_manifest_manifest_count(j->top)
 	               : 1;
-	j->images = calloc(n ? n : 1, sizeof(*j->images));
+	j->images = calloc(n ? n : 1, sizeof(registry_manifest *));
 	j->image_stored = calloc(n ? n : 1, sizeof(*j->image_stored));
 	if (!j->images || !j->image_stored)
 		return oom();
@@ -276,8 +276,9 @@ static int store_top_index(pull_job *j)
 		changed |= strcmp(j->image_stored[i].digest, registry_manifest_digest(j->images[i])) != 0;
 	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
 		return keep_as_served(j, j->top, &j->top_stored);
-	const char **types = calloc(n, sizeof(char *)), **digests = calloc(n, sizeof(char *));
-	int64_t *sizes = calloc(n, sizeof(int64_t));
+	size_t alloc = n ? n : 1; /* calloc(0) may return NULL */
+	const char **types = calloc(alloc, sizeof(char *)), **digests = calloc(alloc, sizeof(char *));
+	int64_t *sizes = calloc(alloc, sizeof(int64_t));
 	registry_manifest *built = NULL;
 	int rc = types && digests && sizes ? 0 : oom();
 	for (size_t i = 0; !rc && i < n; i++) {

@@ -196,7 +196,7 @@ int registry__json_go_string(registry_buf *b, const char *str)
 		} else if (c == '\t') {
 			rc = registry_buf_puts(b, "\\t");
 		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			memcpy(esc, "\\u00", 4);
+			memcpy(esc, "\\u00", 4); // NOLINT(bugprone-not-null-terminated-result): 6 counted bytes
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
 			rc = registry_buf_append(b, esc, 6);

@@ -92,11 +92,11 @@ static int check_chain(const registry__schema1 *s, const char *digest)
 			                      digest, s->count - 1 - i);
 		const char *want = i ? s->ids[i - 1] : NULL;
 		const char *parent = s->parents[i] && *s->parents[i] ? s->parents[i] : NULL;
-		if ((want == NULL) != (parent == NULL) || (want && strcmp(want, parent) != 0))
+		if ((want == NULL) != (parent == NULL) || (want && parent && strcmp(want, parent) != 0))
 			return registry__fail(REGISTRY_EFORMAT, "schema1 %s: v1 id %s does not follow its parent", digest,
 			                      s->ids[i]);
 		for (size_t k = 0; k < i; k++)
-			if (strcmp(s->ids[k], s->ids[i]) == 0)
+			if (strcmp(s->ids[k], s->ids[i]) == 0) // NOLINT(clang-analyzer-core.NonNullParamChecker): ids[0..i] were checked above
 				return registry__fail(REGISTRY_EFORMAT, "schema1 %s: v1 id %s appears twice", digest, s->ids[i]);
 	}
 	return 0;
@@ -205,7 +205,8 @@ static int go_time(registry_buf *b, const char *t)
 	char out[64];
 	memcpy(out, t, frac_end);
 	int utc = strcmp(zone, "Z") == 0 || strcmp(zone + 1, "00:00") == 0;
-	strcpy(out + frac_end, utc ? "Z" : zone);
+	const char *z = utc ? "Z" : zone;
+	memcpy(out + frac_end, z, strlen(z) + 1); /* frac_end + strlen(zone) <= n < 64 */
 	return registry__json_go_string(b, out);
 }
 
@@ -474,10 +475,11 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	int rc = registry__schema1_load(&s, m);
 	if (rc)
 		return rc;
-	char(*diff_ids)[REGISTRY_DIGEST_STRING_MAX] = calloc(s.count, sizeof(*diff_ids));
-	const char **diff_ptrs = calloc(s.count, sizeof(char *));
-	int64_t *sizes = calloc(s.count, sizeof(int64_t));
-	unsigned char *gzipped = calloc(s.count, 1);
+	size_t alloc = s.count ? s.count : 1; /* calloc(0) may return NULL */
+	char(*diff_ids)[REGISTRY_DIGEST_STRING_MAX] = calloc(alloc, sizeof(*diff_ids));
+	const char **diff_ptrs = calloc(alloc, sizeof(char *));
+	int64_t *sizes = calloc(alloc, sizeof(int64_t));
+	unsigned char *gzipped = calloc(alloc, 1);
 	size_t n = 0;
 	if (!diff_ids || !diff_ptrs || !sizes || !gzipped)
 		rc = oom();

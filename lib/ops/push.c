@@ -153,7 +153,7 @@ static int add_child(push_ctx *p, registry_manifest *m)
 {
 	if (p->nchildren == p->capchildren) {
 		size_t cap = p->capchildren ? p->capchildren * 2 : 8;
-		registry_manifest **v = realloc(p->children, cap * sizeof(*v));
+		registry_manifest **v = realloc(p->children, cap * sizeof(registry_manifest *));
 		if (!v)
 			return registry__fail(REGISTRY_ENOMEM, "out of memory");
 		p->children = v;
@@ -225,7 +225,8 @@ static int push_blob(push_ctx *p, const registry__blob_item *b)
 		if (b->size < 0 && p->prog.overall_total >= 0)
 			p->prog.overall_total += size;
 		registry__upload_params up = {.repository = p->repo, .digest = b->digest, .size = size,
-		                              .chunk_size = p->set.chunk_size, .progress = &p->prog};
+		                              .chunk_size = p->set.chunk_size, .progress = &p->prog,
+		                              .stream_chunks = 1};
 		rc = registry__blob_upload(p->c, &up, &fs.src, NULL);
 		registry__file_source_close(&fs);
 		return rc;

@@ -264,8 +264,7 @@ static int member_open(member_src *s)
 	if (rc)
 		return rc;
 	struct archive_entry *ent;
-	int r;
-	while ((r = archive_read_next_header(s->a, &ent)) == ARCHIVE_OK) {
+	while (archive_read_next_header(s->a, &ent) == ARCHIVE_OK) {
 		const char *name = archive_entry_pathname(ent);
 		if (!name || archive_entry_filetype(ent) != AE_IFREG)
 			continue;

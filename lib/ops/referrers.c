@@ -126,7 +126,7 @@ static int pages_add(pages *p, registry_manifest *m)
 {
 	if (p->count == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 4;
-		registry_manifest **items = realloc(p->items, cap * sizeof(*items));
+		registry_manifest **items = realloc(p->items, cap * sizeof(registry_manifest *));
 		if (!items) {
 			registry_manifest_free(m);
 			return registry__fail(REGISTRY_ENOMEM, "out of memory");

@@ -122,7 +122,7 @@ static int check_layout_file(int root_fd, const char *path)
 	cJSON *doc = cJSON_ParseWithLength(data, len);
 	free(data);
 	const cJSON *v = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, "imageLayoutVersion") : NULL;
-	if (!cJSON_IsString(v))
+	if (!v || !cJSON_IsString(v))
 		rc = registry__fail(REGISTRY_EFORMAT,
 		                    "store: %s/oci-layout is not a JSON object with an imageLayoutVersion string", path);
 	else if (strcmp(v->valuestring, "1.0.0") != 0)

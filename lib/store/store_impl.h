@@ -21,7 +21,7 @@
 /* Read/copy buffer of import and verify. */
 #define STORE_IO_BUFFER (1u << 20)
 /* Partial and temporary files untouched for this long are stale (gc). */
-#define STORE_STALE_SECONDS (24 * 60 * 60)
+#define STORE_STALE_SECONDS (24L * 60 * 60)
 /* oci-layout is tiny; anything bigger is not one. */
 #define STORE_LAYOUT_FILE_MAX 4096
 

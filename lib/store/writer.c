@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -19,11 +20,19 @@ struct registry__blob_writer {
 	int fd; /* the partial, flock'ed LOCK_EX */
 	int failed;
 	int64_t offset;
+	int64_t flushed; /* writeback was started for [0, flushed) */
 	int64_t expected_size;
 	registry__hash hash;
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	char rel[STORE_REL_MAX]; /* the partial, relative to blobs_fd */
 };
+
+/* Bytes written between two starts of writeback (sync_file_range). */
+#define WRITEBACK_STEP ((int64_t)8 << 20)
+
+/* The stores' lists of open writers: the fetch engine commits and aborts
+ * writers on its worker threads while the caller's thread opens others. */
+static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int blob_committed(registry_store *s, const char *digest)
 {
@@ -97,17 +106,19 @@ static int resume(registry__blob_writer *w)
 		return store__io_fail(errno, "store: cannot seek in blobs/%s", w->rel);
 	if (hashed != st.st_size && ftruncate(w->fd, (off_t)hashed) != 0)
 		return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
-	w->offset = hashed;
+	w->offset = w->flushed = hashed;
 	return 0;
 }
 
 static void writer_free(registry__blob_writer *w)
 {
+	pthread_mutex_lock(&writers_lock);
 	for (registry__blob_writer **p = &w->store->writers; *p; p = &(*p)->next)
 		if (*p == w) {
 			*p = w->next;
 			break;
 		}
+	pthread_mutex_unlock(&writers_lock);
 	registry__hash_cleanup(&w->hash);
 	if (w->fd >= 0)
 		close(w->fd); /* releases the lock */
@@ -131,29 +142,36 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
 		*already = 1;
 		return 0;
 	}
-	/* Waiting for our own lock would never end. */
-	for (const registry__blob_writer *o = s->writers; o; o = o->next)
-		if (strcmp(o->digest, digest) == 0)
-			return registry__fail(REGISTRY_ECONFLICT, "blob writer: %s is already being written through "
-			                      "this store handle", digest);
 	registry__blob_writer *w = calloc(1, sizeof(*w));
 	if (!w)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	w->store = s;
-	w->next = s->writers;
-	s->writers = w;
 	w->fd = -1;
 	w->expected_size = expected_size;
 	memcpy(w->digest, digest, strlen(digest) + 1);
 	if ((rc = registry__hash_init(&w->hash, registry__digest_algorithm(digest)))) {
-		s->writers = w->next;
 		free(w);
 		return rc;
 	}
+	/* Waiting for our own lock would never end. */
+	pthread_mutex_lock(&writers_lock);
+	for (const registry__blob_writer *o = s->writers; o; o = o->next)
+		if (strcmp(o->digest, digest) == 0)
+			rc = REGISTRY_ECONFLICT;
+	if (!rc) {
+		w->next = s->writers;
+		s->writers = w;
+	}
+	pthread_mutex_unlock(&writers_lock);
+	if (rc) {
+		registry__hash_cleanup(&w->hash);
+		free(w);
+		return registry__fail(REGISTRY_ECONFLICT, "blob writer: %s is already being written through "
+		                      "this store handle", digest);
+	}
 	char alg[8], dir[STORE_REL_MAX];
 	store__alg_name(alg, digest);
-	strcpy(dir, STORE_PARTIAL_DIR "/");
-	strcat(dir, alg);
+	snprintf(dir, sizeof(dir), STORE_PARTIAL_DIR "/%s", alg);
 	store__partial_rel(w->rel, digest);
 	if ((rc = store__mkdirs_at(s->blobs_fd, dir))) {
 		writer_free(w);
@@ -199,6 +217,14 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 		return rc;
 	}
 	w->offset += (int64_t)len;
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* Start the disk writes now rather than all at the commit's fsync, so
+	 * that they overlap with the download. A hint: its failure is harmless. */
+	if (w->offset - w->flushed >= WRITEBACK_STEP) {
+		sync_file_range(w->fd, w->flushed, w->offset - w->flushed, SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->offset;
+	}
+#endif
 	return 0;
 }
 
@@ -217,7 +243,7 @@ int registry__blob_writer_restart(registry__blob_writer *w)
 		w->failed = 1;
 		return rc;
 	}
-	w->offset = 0;
+	w->offset = w->flushed = 0;
 	w->failed = 0;
 	return 0;
 }

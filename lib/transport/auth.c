@@ -4,6 +4,8 @@
  * token cache per scope with expiry, and the safety rules for realms.
  */
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,10 +73,11 @@ static int basic_value(const char *user, const char *pass, char **out)
 		free(val);
 		return REGISTRY_ENOMEM;
 	}
-	memcpy(raw, user, ul);
+	/* raw is counted bytes for base64, not a C string */
+	memcpy(raw, user, ul); // NOLINT(bugprone-not-null-terminated-result)
 	raw[ul] = ':';
 	memcpy(raw + ul + 1, pass ? pass : "", pl);
-	memcpy(val, "Basic ", 6);
+	memcpy(val, "Basic ", 6); // NOLINT(bugprone-not-null-terminated-result): base64 follows
 	sodium_bin2base64(val + 6, b64_len, (unsigned char *)raw, raw_len,
 	                  sodium_base64_VARIANT_ORIGINAL);
 	sodium_memzero(raw, raw_len);
@@ -83,10 +86,47 @@ static int basic_value(const char *user, const char *pass, char **out)
 	return 0;
 }
 
+/* 1 for a link-local, unspecified or cloud metadata host, in any spelling
+ * the resolver accepts as a number (dotted, decimal, hex, octal, IPv4-mapped
+ * IPv6) and with or without the trailing dot of a name. Names that merely
+ * resolve to such an address are not caught here. */
+static int forbidden_realm_host(const char *host)
+{
+	char h[256];
+	snprintf(h, sizeof(h), "%s", host[0] == '[' ? host + 1 : host);
+	h[strcspn(h, "]")] = '\0';
+	size_t n = strlen(h);
+	if (n > 1 && h[n - 1] == '.')
+		h[n - 1] = '\0';
+	if (strcasecmp(h, "metadata.google.internal") == 0 || strcasecmp(h, "metadata") == 0)
+		return 1;
+	struct addrinfo hints, *res = NULL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(h, NULL, &hints, &res) != 0)
+		return 0;
+	int bad = 0;
+	for (const struct addrinfo *a = res; a; a = a->ai_next) {
+		uint32_t v4 = 1;
+		if (a->ai_family == AF_INET) {
+			v4 = ntohl(((const struct sockaddr_in *)(const void *)a->ai_addr)->sin_addr.s_addr);
+		} else if (a->ai_family == AF_INET6) {
+			const struct in6_addr *v6 = &((const struct sockaddr_in6 *)(const void *)a->ai_addr)->sin6_addr;
+			bad |= IN6_IS_ADDR_LINKLOCAL(v6) || IN6_IS_ADDR_UNSPECIFIED(v6);
+			if (IN6_IS_ADDR_V4MAPPED(v6) || IN6_IS_ADDR_V4COMPAT(v6))
+				v4 = (uint32_t)v6->s6_addr[12] << 24 | (uint32_t)v6->s6_addr[13] << 16 |
+				     (uint32_t)v6->s6_addr[14] << 8 | v6->s6_addr[15];
+		}
+		bad |= (v4 >> 16) == 0xA9FE || v4 == 0; /* 169.254.0.0/16, 0.0.0.0 */
+	}
+	freeaddrinfo(res);
+	return bad;
+}
+
 /* The realm comes from the server: only https (http when the registry
  * itself is plain-HTTP loopback or insecure), no userinfo, no link-local or
  * cloud metadata host. */
-static int check_realm(registry_client *c, const char *realm)
+int registry__realm_check(registry_client *c, const char *realm)
 {
 	CURLU *u = curl_url();
 	if (!u)
@@ -110,21 +150,7 @@ static int check_realm(registry_client *c, const char *realm)
 		                    "token realm '%.200s' must use https; refused", realm);
 		goto out;
 	}
-	char h[64] = "";
-	size_t hl = strlen(host);
-	if (hl < sizeof(h)) {
-		memcpy(h, host[0] == '[' ? host + 1 : host, hl);
-		h[strcspn(h, "]")] = '\0';
-	}
-	struct in_addr a4;
-	struct in6_addr a6;
-	int bad = strcasecmp(host, "metadata.google.internal") == 0 || strcasecmp(host, "metadata") == 0;
-	if (inet_pton(AF_INET, h, &a4) == 1) {
-		uint32_t a = ntohl(a4.s_addr);
-		bad |= (a >> 16) == 0xA9FE || a == 0; /* 169.254.0.0/16, 0.0.0.0 */
-	} else if (inet_pton(AF_INET6, h, &a6) == 1) {
-		bad |= IN6_IS_ADDR_LINKLOCAL(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6);
-	}
+	int bad = forbidden_realm_host(host);
 	if (bad)
 		rc = registry__fail(REGISTRY_EPROTOCOL,
 		                    "token realm host '%.100s' is link-local or a metadata service; refused",
@@ -135,6 +161,58 @@ out:
 	curl_free(host);
 	curl_url_cleanup(u);
 	return rc;
+}
+
+/* The host of @c's registry, without port or brackets. */
+static void registry_host(const registry_client *c, char *out, size_t size)
+{
+	const char *h = c->api_host;
+	if (h[0] == '[') {
+		snprintf(out, size, "%s", h + 1);
+		out[strcspn(out, "]")] = '\0';
+		return;
+	}
+	snprintf(out, size, "%s", h);
+	char *colon = strchr(out, ':');
+	if (colon)
+		*colon = '\0';
+}
+
+/*
+ * Whether the realm may receive the client's credentials (Basic for the
+ * token GET, or the identity token). The registry's own host (any port)
+ * may; so may, for a registry named by a DNS name of three labels or more,
+ * its parent domain and the hosts below it, which is how Docker Hub
+ * (registry-1.docker.io -> auth.docker.io) and GitLab (registry.gitlab.X ->
+ * gitlab.X) are set up. Any other host gets an anonymous token request: a
+ * registry must not be able to send our password to a third party.
+ */
+static int realm_gets_credentials(const registry_client *c, const char *realm)
+{
+	char reg[300], rh[300];
+	registry_host(c, reg, sizeof(reg));
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int ok = 0;
+	if (u && curl_url_set(u, CURLUPART_URL, realm, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		snprintf(rh, sizeof(rh), "%s", host[0] == '[' ? host + 1 : host);
+		rh[strcspn(rh, "]")] = '\0';
+		ok = strcasecmp(rh, reg) == 0;
+		const char *parent = strchr(reg, '.');
+		struct in6_addr a6;
+		struct in_addr a4;
+		int literal = inet_pton(AF_INET, reg, &a4) == 1 || inet_pton(AF_INET6, reg, &a6) == 1;
+		if (!ok && parent && strchr(parent + 1, '.') && !literal) {
+			parent++;
+			size_t pl = strlen(parent), hl = strlen(rh);
+			ok = strcasecmp(rh, parent) == 0 ||
+			     (hl > pl + 1 && rh[hl - pl - 1] == '.' && strcasecmp(rh + hl - pl, parent) == 0);
+		}
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 static int append_param(registry_buf *b, const char *name, const char *value, char *sep)
@@ -161,7 +239,7 @@ static long long parse_rfc3339(const char *s)
 	long off = 0;
 	if (*end == '+' || *end == '-') {
 		int hh = 0, mm = 0;
-		if (sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2)
+		if (sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2) // NOLINT(cert-err34-c): 2 digits cannot overflow
 			return -1;
 		off = (hh * 3600L + mm * 60L) * (*end == '+' ? 1 : -1);
 	} else if (*end != 'Z' && *end != 'z') {
@@ -170,7 +248,7 @@ static long long parse_rfc3339(const char *s)
 	return (long long)timegm(&tm) - off;
 }
 
-static int store_token(registry_client *c, const char *scope, const char *body, size_t len)
+int registry__token_store(registry_client *c, const char *scope, const char *body, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength(body, len);
 	const cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "token");
@@ -179,6 +257,16 @@ static int store_token(registry_client *c, const char *scope, const char *body, 
 	if (!cJSON_IsString(tok) || !*tok->valuestring) {
 		cJSON_Delete(root);
 		return registry__fail(REGISTRY_EPROTOCOL, "token response has no token");
+	}
+	/* The token goes into an Authorization header line: a CR, LF or other
+	 * control byte would let the token server inject headers. */
+	for (const char *p = tok->valuestring; *p; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+			sodium_memzero(tok->valuestring, strlen(tok->valuestring));
+			cJSON_Delete(root);
+			return registry__fail(REGISTRY_EPROTOCOL,
+			                      "token response holds a token with a byte not allowed in a header");
+		}
 	}
 	long long expires_in = 60;
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
@@ -220,7 +308,7 @@ static int store_token(registry_client *c, const char *scope, const char *body, 
 	return t->token ? 0 : REGISTRY_ENOMEM;
 }
 
-static int token_request(registry_client *c, const char *scope, int oauth_post,
+static int token_request(registry_client *c, const char *scope, int oauth_post, int with_creds,
                          registry__response *resp)
 {
 	registry_buf url, form;
@@ -253,7 +341,7 @@ static int token_request(registry_client *c, const char *scope, int oauth_post,
 		char *save = NULL;
 		for (char *s = strtok_r(scopes, " ", &save); !rc && s; s = strtok_r(NULL, " ", &save))
 			rc = append_param(&url, "scope", s, &sep);
-		if (!rc && c->username)
+		if (!rc && c->username && with_creds)
 			rc = basic_value(c->username, c->password, &authorization);
 	}
 	if (!rc) {
@@ -284,23 +372,29 @@ static int fetch_token(registry_client *c, const char *scope)
 {
 	if (!c->realm)
 		return registry__fail(REGISTRY_EPROTOCOL, "bearer challenge without a realm");
-	int rc = check_realm(c, c->realm);
+	int rc = registry__realm_check(c, c->realm);
 	if (rc)
 		return rc;
 	registry__response resp;
 	registry__response_init(&resp);
-	if (c->identity_token) {
-		rc = token_request(c, scope, 1, &resp);
+	int creds = realm_gets_credentials(c, c->realm);
+	if (c->identity_token && creds) {
+		rc = token_request(c, scope, 1, 1, &resp);
 		if (!rc && (resp.status == 404 || resp.status == 405))
-			rc = token_request(c, scope, 0, &resp); /* no OAuth2 endpoint: the GET form */
+			rc = token_request(c, scope, 0, 1, &resp); /* no OAuth2 endpoint: the GET form */
 	} else {
-		rc = token_request(c, scope, 0, &resp);
+		rc = token_request(c, scope, 0, creds, &resp);
 	}
 	if (!rc) {
 		if (resp.status == 200) {
-			rc = store_token(c, scope ? scope : "", resp.body.data, resp.body.len);
+			rc = registry__token_store(c, scope ? scope : "", resp.body.data, resp.body.len);
 		} else if (resp.status == 401 || resp.status == 403) {
-			if (c->username || c->identity_token)
+			if ((c->username || c->identity_token) && !creds)
+				rc = registry__fail(REGISTRY_EAUTH,
+				                    "token server refused anonymous access (HTTP %ld); the "
+				                    "credentials were not sent: the realm is not on the "
+				                    "registry's host or domain", resp.status);
+			else if (c->username || c->identity_token)
 				rc = registry__fail(REGISTRY_EAUTH,
 				                    "token server refused the credentials of '%s' (HTTP %ld)",
 				                    c->username ? c->username : "<identity token>", resp.status);

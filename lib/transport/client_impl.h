@@ -52,6 +52,20 @@ int registry__auth_header(registry_client *c, const char *scope, char **out);
 int registry__auth_on_401(registry_client *c, const char *scope, const registry__response *resp,
                           int attempt);
 void registry__tokens_clear(registry_client *c);
+/* The safety rules for a token realm named by the server (https only, or
+ * http for a plain-HTTP loopback or insecure registry; no userinfo; no
+ * link-local or metadata host): 0 or REGISTRY_EPROTOCOL, recorded. */
+int registry__realm_check(registry_client *c, const char *realm);
+/* Cache the token of a token server's JSON answer @body for @scope ("" for
+ * none): 0, REGISTRY_EPROTOCOL (no usable token), REGISTRY_ENOMEM. */
+int registry__token_store(registry_client *c, const char *scope, const char *body, size_t len);
+/* Runs credential helper @name for @server and sets the client's credentials. */
+typedef int (*registry__helper_fn)(registry_client *c, const char *name, const char *server);
+/* Apply the docker config.json text @text (@path names it in messages):
+ * credHelpers, credsStore, auths, as registry_client_load_docker_config().
+ * @helper NULL runs docker-credential-NAME; tests and fuzzing pass a stub. */
+int registry__docker_config_apply(registry_client *c, const char *text, size_t len,
+                                  const char *path, registry__helper_fn helper);
 /* Apply TLS, proxy, timeout and resolve settings to the easy handle. */
 void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify);
 /* 1 when the caller's cancellation hook asks to stop. */

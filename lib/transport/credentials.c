@@ -251,6 +251,42 @@ static int from_auths_entry(registry_client *c, const cJSON *entry, const char *
 	return rc;
 }
 
+int registry__docker_config_apply(registry_client *c, const char *text, size_t len,
+                                  const char *path, registry__helper_fn helper)
+{
+	if (!helper)
+		helper = from_helper;
+	int rc = 0;
+	cJSON *root = cJSON_ParseWithLength(text ? text : "", len);
+	if (!cJSON_IsObject(root))
+		rc = registry__fail(REGISTRY_EFORMAT, "%s is not a JSON object", path);
+	const char *reg = c->registry;
+	char server[300];
+	if (is_docker_hub(reg))
+		snprintf(server, sizeof(server), "https://index.docker.io/v1/");
+	else
+		snprintf(server, sizeof(server), "%s", reg);
+	if (!rc) {
+		const cJSON *helpers = cJSON_GetObjectItemCaseSensitive(root, "credHelpers");
+		const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "credsStore");
+		const cJSON *auths = cJSON_GetObjectItemCaseSensitive(root, "auths");
+		const cJSON *h = cJSON_IsObject(helpers) ? find_entry(helpers, reg) : NULL;
+		const cJSON *a = cJSON_IsObject(auths) ? find_entry(auths, reg) : NULL;
+		if (h && cJSON_IsString(h))
+			rc = helper(c, h->valuestring, server);
+		else if (cJSON_IsString(store) && *store->valuestring)
+			rc = helper(c, store->valuestring, server);
+		else if (a && cJSON_IsObject(a))
+			rc = from_auths_entry(c, a, path);
+		else
+			rc = REGISTRY_ENOTFOUND;
+		if (rc == REGISTRY_ENOTFOUND && registry_error_code(registry_error_last()) == 0)
+			registry__fail(rc, "%s has no credentials for %s", path, reg);
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
 int registry_client_load_docker_config(registry_client *c, const char *path)
 {
 	int rc = registry__enter();
@@ -277,33 +313,8 @@ int registry_client_load_docker_config(registry_client *c, const char *path)
 		registry_buf_free(&text);
 		return registry__fail(rc, "no docker config at %s", path);
 	}
-	cJSON *root = rc ? NULL : cJSON_ParseWithLength(text.data ? text.data : "", text.len);
-	if (!rc && !cJSON_IsObject(root))
-		rc = registry__fail(REGISTRY_EFORMAT, "%s is not a JSON object", path);
-	const char *reg = c->registry;
-	char server[300];
-	if (is_docker_hub(reg))
-		snprintf(server, sizeof(server), "https://index.docker.io/v1/");
-	else
-		snprintf(server, sizeof(server), "%s", reg);
-	if (!rc) {
-		const cJSON *helpers = cJSON_GetObjectItemCaseSensitive(root, "credHelpers");
-		const cJSON *store = cJSON_GetObjectItemCaseSensitive(root, "credsStore");
-		const cJSON *auths = cJSON_GetObjectItemCaseSensitive(root, "auths");
-		const cJSON *h = cJSON_IsObject(helpers) ? find_entry(helpers, reg) : NULL;
-		const cJSON *a = cJSON_IsObject(auths) ? find_entry(auths, reg) : NULL;
-		if (cJSON_IsString(h))
-			rc = from_helper(c, h->valuestring, server);
-		else if (cJSON_IsString(store) && *store->valuestring)
-			rc = from_helper(c, store->valuestring, server);
-		else if (a && cJSON_IsObject(a))
-			rc = from_auths_entry(c, a, path);
-		else
-			rc = REGISTRY_ENOTFOUND;
-		if (rc == REGISTRY_ENOTFOUND && registry_error_code(registry_error_last()) == 0)
-			registry__fail(rc, "%s has no credentials for %s", path, reg);
-	}
-	cJSON_Delete(root);
+	if (!rc)
+		rc = registry__docker_config_apply(c, text.data, text.len, path, NULL);
 	if (text.data)
 		sodium_memzero(text.data, text.len);
 	registry_buf_free(&text);

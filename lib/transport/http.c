@@ -64,9 +64,15 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 	xfer *x = ud;
 	size_t len = size * n;
 	x->header_bytes += (int)len;
-	if (x->header_bytes > 256 * 1024)
-		return 0; /* an endless header section: abort */
-	return registry__header_line(x->c, x->resp, buf, len) ? len : 0;
+	if (x->header_bytes > 256 * 1024) {
+		/* An endless header section: abort, and say so. */
+		x->sink_rc = registry__fail(REGISTRY_EPROTOCOL, "response header section larger than 256 KiB");
+		return 0;
+	}
+	if (registry__header_line(x->c, x->resp, buf, len))
+		return len;
+	x->sink_rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
+	return 0;
 }
 
 int registry__header_line(registry_client *c, registry__response *r, const char *buf, size_t len)
@@ -74,9 +80,13 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
 		/* A new response (after 1xx): forget the previous one's headers. */
 		registry__response_reset_headers(r);
+		/* curl's line is not NUL-terminated: read the code within it. */
 		const char *sp = memchr(buf, ' ', len);
-		if (sp)
-			r->status = strtol(sp + 1, NULL, 10);
+		long status = 0;
+		for (const char *d = sp ? sp + 1 : buf + len; d < buf + len && *d >= '0' && *d <= '9' &&
+		                                               status < 1000; d++)
+			status = status * 10 + (*d - '0');
+		r->status = status;
 		return 1;
 	}
 	const char *colon = memchr(buf, ':', len);
@@ -89,6 +99,11 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
 		end--;
 	size_t vlen = (size_t)(end - v);
+	/* A value with CR, LF or NUL inside is not a field value (RFC 9110
+	 * 5.5): ignore the field rather than keep a cut or smuggled value. */
+	for (size_t i = 0; i < vlen; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+			return 1;
 	static const struct {
 		const char *name;
 		size_t offset;
@@ -147,7 +162,7 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 		if (vlen < sizeof(tmp)) {
 			memcpy(tmp, v, vlen);
 			tmp[vlen] = '\0';
-			rate_header(name[10] == 'l' ? &c->rate_limit : &c->rate_remaining, tmp);
+			rate_header(strcmp(name, "ratelimit-limit") == 0 ? &c->rate_limit : &c->rate_remaining, tmp);
 		}
 		return 1;
 	}
@@ -209,6 +224,23 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *ud)
 	memcpy(buf, (const char *)req->body + x->upload_off, len);
 	x->upload_off += len;
 	return len;
+}
+
+/* curl rewinds the body to send it again on a fresh connection when a
+ * reused one turned out dead: the start of the body only. */
+static int seek_cb(void *ud, curl_off_t offset, int origin)
+{
+	xfer *x = ud;
+	const registry__request *req = x->req;
+	if (origin != SEEK_SET || offset != 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (req->source) {
+		if (!req->rewind || req->rewind(req->source_ud) != 0)
+			return CURL_SEEKFUNC_CANTSEEK;
+	} else {
+		x->upload_off = 0;
+	}
+	return CURL_SEEKFUNC_OK;
 }
 
 int registry__curl_error(CURLcode cc)
@@ -377,6 +409,8 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(h, CURLOPT_READDATA, &x);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
 		curl_off_t len = req->source ? (curl_off_t)req->source_len : (curl_off_t)req->body_len;
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, len);
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -582,6 +616,29 @@ static int do_on_base(registry_client *c, const registry__request *req, registry
 	return rc;
 }
 
+/*
+ * Whether a loopback registry's port speaks no TLS at all, found with a bare
+ * handshake: no certificate check, no request. Asking with the verified
+ * request itself loads the CA bundle first, which costs tens of milliseconds
+ * and a few MB of memory for nothing when the answer is plain HTTP. 1: a TLS
+ * handshake failed there; 0: it succeeded, or the question stays open (then
+ * the verified request finds out, and reports, as it would have anyway).
+ */
+static int loopback_without_tls(registry_client *c)
+{
+	CURL *h = curl_easy_init();
+	if (!h)
+		return 0;
+	char url[320];
+	snprintf(url, sizeof(url), "https://%s/", c->api_host);
+	registry__client_apply_settings(c, h, 0);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	CURLcode cc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	return cc == CURLE_SSL_CONNECT_ERROR;
+}
+
 int registry__client_do(registry_client *c, const registry__request *req, registry__response *resp)
 {
 	CURLcode cc = CURLE_OK;
@@ -594,8 +651,11 @@ int registry__client_do(registry_client *c, const registry__request *req, regist
 	 * proves it does, and is an error. */
 	const char *schemes[2] = {"https", "http"};
 	int allowed = (c->loopback || c->insecure) ? 2 : 1;
+	int first = 0;
+	if (c->loopback && !c->insecure && c->tls_verify && loopback_without_tls(c))
+		first = 1; /* what the verified HTTPS attempt would conclude, without its cost */
 	int rc = 0;
-	for (int i = 0; i < allowed; i++) {
+	for (int i = first; i < allowed; i++) {
 		char base[300];
 		snprintf(base, sizeof(base), "%s://%s", schemes[i], c->api_host);
 		/* Tentatively: the auth code judges the token realm by it. */

@@ -1,0 +1,579 @@
+#!/usr/bin/env python3
+"""A hostile registry: a small fake registry that misbehaves on purpose.
+
+Next to fault_proxy.py (which breaks a real registry's answers at random),
+this server *is* the registry, so that it can say what no real registry
+says: a blob other than the one asked for, a manifest naming a layer
+`sha256:../../etc/passwd`, a 5 GiB size, a 100 MiB manifest, an upload
+Location or a token realm on another host, twenty redirects, a Link loop, a
+JSON nesting bomb, an endless header section, bad TLS certificates.
+
+Two listeners run:
+  registry  127.0.0.1:P (HTTP, or HTTPS with --tls / a certificate case)
+  foreign   127.0.0.1:Q, always named "localhost:Q" in what the registry
+            sends, so that it is another origin (host and port) that must
+            never see a credential.
+Every request to either is logged as one JSON line (origin, method, path,
+all headers, body length and the first 64 KiB of the body as latin-1) before
+the answer goes out, with the bytes of the answer added in a second
+"sent" line when the connection ends, so tests can check what was sent where
+and how much of a huge answer was actually read.
+
+Content: one image "hostile/app:latest", Docker schema2, with a config and
+N random layers (seeded). Credentials: user "hostile" and the password given;
+auth modes none, basic, bearer (a token server at /token on the registry
+origin that hands out "tok-..." tokens, recorded as secrets too).
+
+Use from Python (tests/reliability/hostile_test.py):
+
+    srv = HostileRegistry(case="redirect-20", auth="basic", password=pw, log=path)
+    srv.start(); ...; srv.stop()
+
+or as a program, for poking at it by hand:
+
+    hostile_registry.py --case CASE [--auth none|basic|bearer] [--tls]
+
+which prints the registry and foreign addresses and serves until killed.
+"""
+import argparse
+import base64
+import datetime
+import hashlib
+import http.server
+import ipaddress
+import json
+import os
+import random
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+MT_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MT_CONFIG = "application/vnd.docker.container.image.v1+json"
+MT_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+REPO = "hostile/app"
+USER = "hostile"
+
+# Every case the server knows; the test driver holds what each must cause.
+CASES = [
+    "normal",                  # behaves (a control: pull works, push works)
+    "wrong-blob-bytes",        # GET blob A answers the bytes of blob B
+    "wrong-blob-header",       # right bytes, Docker-Content-Digest names another blob
+    "wrong-manifest-digest",   # GET manifests/<digest> answers another manifest
+    "wrong-manifest-header",   # GET by tag: Docker-Content-Digest names another digest
+    "layer-traversal",         # a layer digest sha256:../../etc/passwd
+    "layer-63hex",             # a layer digest with 63 hex characters
+    "size-5gib",               # a layer descriptor claiming 5 GiB (the blob is small)
+    "size-understated",        # a layer claims 4 KiB, the server streams 64 MiB
+    "manifest-100mib",         # a 100 MiB manifest, with Content-Length
+    "manifest-100mib-chunked", # the same, chunked (no length announced)
+    "upload-foreign-location", # upload session Location on another origin
+    "realm-foreign",           # bearer realm on another host (plain http)
+    "realm-http",              # bearer realm http:// while the registry is https
+    "realm-file",              # bearer realm file:///etc/passwd
+    "realm-metadata",          # bearer realm http://169.254.169.254/...
+    "realm-userinfo",          # bearer realm with user:password@ in it
+    "redirect-20",             # a chain of 20 redirects on the registry origin
+    "redirect-foreign-blob",   # blobs redirect to another origin (allowed: no credentials)
+    "redirect-pingpong",       # redirects alternating between the origins, forever
+    "link-loop",               # tags/list Link pointing at the same page
+    "link-foreign",            # tags/list Link to a page on another origin
+    "json-bomb-manifest",      # a manifest of 100000 nested arrays
+    "json-bomb-token",         # a token response nesting bomb
+    "json-bomb-tags",          # a tags page nesting bomb
+    "json-bomb-error",         # a 404 whose error body is a nesting bomb
+    "header-flood",            # an endless header section
+    "tls-expired",             # certificate expired (signed by the trusted CA)
+    "tls-wrong-host",          # certificate for another host name
+    "tls-self-signed",         # a self-signed certificate (not the trusted CA)
+]
+
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def bomb(depth=100000):
+    return b"[" * depth + b"]" * depth
+
+
+class Image:
+    """A seeded Docker schema2 image: config, layers, manifest bytes."""
+
+    def __init__(self, seed=7, layers=3, size=6000):
+        rnd = random.Random(seed)
+        self.layers = [rnd.randbytes(size + 111 * i) for i in range(layers)]
+        config = {"architecture": "amd64", "os": "linux",
+                  "rootfs": {"type": "layers", "diff_ids": [sha256(b) for b in self.layers]},
+                  "config": {}, "history": [{"created_by": "hostile"} for _ in self.layers]}
+        self.config = json.dumps(config, sort_keys=True).encode()
+        self.blobs = {sha256(b): b for b in self.layers + [self.config]}
+
+    def manifest(self, layer_digest=None, layer_size=None):
+        """Manifest bytes; the first layer's digest and size may be replaced."""
+        layers = []
+        for i, b in enumerate(self.layers):
+            d = {"mediaType": MT_LAYER, "size": len(b), "digest": sha256(b)}
+            if i == 0 and layer_digest is not None:
+                d["digest"] = layer_digest
+            if i == 0 and layer_size is not None:
+                d["size"] = layer_size
+            layers.append(d)
+        doc = {"schemaVersion": 2, "mediaType": MT_MANIFEST,
+               "config": {"mediaType": MT_CONFIG, "size": len(self.config),
+                          "digest": sha256(self.config)},
+               "layers": layers}
+        return json.dumps(doc, indent=3).encode()
+
+
+# ---- certificates -------------------------------------------------------------
+
+def make_certs(directory):
+    """CA, a good server cert (127.0.0.1, ::1, localhost), an expired one, one
+    for another host name and a self-signed one. Returns a dict of paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def issue(subject_cn, key, issuer_key, issuer_cn, ca, start, end, san):
+        b = (x509.CertificateBuilder().subject_name(name(subject_cn))
+             .issuer_name(name(issuer_cn)).public_key(key.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(start).not_valid_after(end)
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    def write(fname, data):
+        path = os.path.join(directory, fname)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def key_pem(k):
+        return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.NoEncryption())
+
+    def cert_pem(c):
+        return c.public_bytes(serialization.Encoding.PEM)
+
+    loop_san = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                x509.IPAddress(ipaddress.ip_address("::1")), x509.DNSName("localhost")]
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = issue("hostile test CA", ca_key, ca_key, "hostile test CA", True, now - day, now + 2 * day, None)
+    paths = {"ca": write("ca.pem", cert_pem(ca))}
+    variants = {
+        "good": ("127.0.0.1", ca_key, "hostile test CA", now - day, now + 2 * day, loop_san),
+        "expired": ("127.0.0.1", ca_key, "hostile test CA", now - 30 * day, now - 2 * day, loop_san),
+        "wrong-host": ("other.example", ca_key, "hostile test CA", now - day, now + 2 * day,
+                       [x509.DNSName("other.example")]),
+        "self-signed": ("127.0.0.1", None, "127.0.0.1", now - day, now + 2 * day, loop_san),
+    }
+    for v, (cn, issuer_key, issuer_cn, start, end, san) in variants.items():
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = issue(cn, key, issuer_key or key, issuer_cn, False, start, end, san)
+        paths[v] = (write(v + ".pem", cert_pem(cert)), write(v + "-key.pem", key_pem(key)))
+    return paths
+
+
+# ---- the server -----------------------------------------------------------------
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # refused handshakes and dropped connections are the point here
+
+
+class HostileRegistry:
+    def __init__(self, case="normal", auth="basic", password="", log=None, tls=False,
+                 cert_dir=None, seed=7):
+        if case not in CASES:
+            raise ValueError("unknown case " + case)
+        self.case = case
+        self.auth = auth
+        self.password = password
+        self.tls = tls or case.startswith("tls-") or case == "realm-http"
+        self.image = Image(seed)
+        self.tokens = set()
+        self.uploads = {}
+        self.lock = threading.Lock()
+        self.log_path = log or tempfile.mkstemp(prefix="hostile-", suffix=".jsonl")[1]
+        self.cert_dir = cert_dir or tempfile.mkdtemp(prefix="hostile-certs-")
+        self.certs = make_certs(self.cert_dir) if self.tls else None
+        self.servers = []
+
+    # -- addresses
+    @property
+    def host(self):
+        return "127.0.0.1:%d" % self.servers[0].server_address[1]
+
+    @property
+    def foreign(self):
+        return "localhost:%d" % self.servers[1].server_address[1]
+
+    @property
+    def scheme(self):
+        return "https" if self.tls else "http"
+
+    @property
+    def ca(self):
+        return self.certs["ca"] if self.certs else None
+
+    def secrets(self):
+        """Every string whose appearance at the foreign origin is a leak."""
+        basic = base64.b64encode(("%s:%s" % (USER, self.password)).encode()).decode()
+        with self.lock:
+            return [self.password, basic] + sorted(self.tokens)
+
+    # -- lifecycle
+    def start(self):
+        for origin in ("registry", "foreign"):
+            srv = QuietServer(("127.0.0.1", 0), make_handler(self, origin))
+            if origin == "registry" and self.tls:
+                variant = {"tls-expired": "expired", "tls-wrong-host": "wrong-host",
+                           "tls-self-signed": "self-signed"}.get(self.case, "good")
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(*self.certs[variant])
+                srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                             do_handshake_on_connect=False)
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            self.servers.append(srv)
+        return self
+
+    def stop(self):
+        for srv in self.servers:
+            srv.shutdown()
+            srv.server_close()
+
+    def log(self, entry):
+        with self.lock, open(self.log_path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def entries(self):
+        if not os.path.exists(self.log_path):
+            return []
+        with open(self.log_path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    # -- what the registry says
+    def realm(self):
+        c = self.case
+        if c == "realm-foreign":
+            return "http://%s/token" % self.foreign
+        if c == "realm-http":
+            return "http://127.0.0.1:%d/token" % self.servers[1].server_address[1]
+        if c == "realm-file":
+            return "file:///etc/passwd"
+        if c == "realm-metadata":
+            return "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+        if c == "realm-userinfo":
+            return "%s://evil:pw@%s/token" % (self.scheme, self.host)
+        return "%s://%s/token" % (self.scheme, self.host)
+
+    def authorized(self, header):
+        if self.auth == "none":
+            return True
+        if self.auth == "basic":
+            want = base64.b64encode(("%s:%s" % (USER, self.password)).encode()).decode()
+            return header == "Basic " + want
+        with self.lock:
+            return header.startswith("Bearer ") and header[7:] in self.tokens
+
+    def challenge(self):
+        if self.auth == "basic":
+            return 'Basic realm="hostile"'
+        return 'Bearer realm="%s",service="hostile"' % self.realm()
+
+
+def make_handler(reg, origin):
+    img = reg.image
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):
+            pass
+
+        # ---- plumbing
+        def read_body(self):
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                data = bytearray()
+                while True:
+                    line = self.rfile.readline()
+                    size = int(line.split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return bytes(data)
+                    data += self.rfile.read(size)
+                    self.rfile.readline()
+            n = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(n) if n else b""
+
+        def send(self, status, body=b"", headers=None, ctype="application/json"):
+            self.send_response(status)
+            hdrs = dict(headers or {})
+            if ctype and "Content-Type" not in hdrs:
+                hdrs["Content-Type"] = ctype
+            hdrs.setdefault("Content-Length", str(len(body)))
+            for k, v in hdrs.items():
+                self.send_header(k, v)
+            self.end_headers()
+            if self.command != "HEAD" and body:
+                self.wfile.write(body)
+            self.sent += len(body)
+
+        def error(self, status, code, message="hostile"):
+            body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
+            extra = {"WWW-Authenticate": reg.challenge()} if status == 401 else None
+            self.send(status, body, extra)
+
+        def stream(self, total, chunked=False, ctype="application/octet-stream"):
+            """Send @total pseudo-random bytes, stopping when the client goes."""
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(total))
+            self.end_headers()
+            block = b"{" + b" " * 65535
+            try:
+                while self.sent < total:
+                    n = min(len(block), total - self.sent)
+                    if chunked:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (n, block[:n]))
+                    else:
+                        self.wfile.write(block[:n])
+                    self.sent += n
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                self.close_connection = True
+
+        def handle_one_request(self):
+            self.sent = 0
+            try:
+                super().handle_one_request()
+            except OSError:
+                self.close_connection = True
+            if getattr(self, "entry_logged", False):
+                reg.log({"origin": origin, "sent": self.sent, "path": self.path,
+                         "method": self.command})
+            self.entry_logged = False
+
+        def dispatch(self):
+            body = self.read_body()
+            reg.log({"origin": origin, "time": time.time(), "method": self.command,
+                     "path": self.path, "headers": [[k, v] for k, v in self.headers.items()],
+                     "body_len": len(body), "body": body[:65536].decode("latin-1")})
+            self.entry_logged = True
+            if origin == "foreign":
+                return self.foreign(body)
+            return self.registry(body)
+
+        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = dispatch
+
+        # ---- the other origin
+        def foreign(self, body):
+            path = urllib.parse.urlsplit(self.path).path
+            if path == "/token":
+                token = "foreign-token-%d" % random.randrange(1 << 30)
+                return self.send(200, json.dumps({"token": token, "expires_in": 300}).encode())
+            if path.startswith("/blobs/"):
+                data = img.blobs.get(path[len("/blobs/"):])
+                return self.send(200 if data else 404, data or b"", ctype="application/octet-stream")
+            if path.startswith("/pingpong/"):
+                n = int(path.rsplit("/", 1)[1])
+                return self.send(302, b"", {"Location": "%s://%s/v2/%s/manifests/pp%d" %
+                                            (reg.scheme, reg.host, REPO, n + 1)})
+            if path.endswith("/tags/list"):
+                return self.send(200, json.dumps({"name": REPO, "tags": ["z1", "z2"]}).encode())
+            # Uploads sent here: ask for credentials, which must not come.
+            self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"foreign"}]}',
+                      {"WWW-Authenticate": 'Basic realm="foreign"'})
+
+        # ---- the registry
+        def registry(self, body):
+            case = reg.case
+            split = urllib.parse.urlsplit(self.path)
+            path, query = split.path, urllib.parse.parse_qs(split.query)
+            if path == "/token":
+                return self.token()
+            if path.startswith("/redirect/"):
+                n = int(path.rsplit("/", 1)[1])
+                nxt = "/redirect/%d" % (n + 1) if n < 20 else "/v2/%s/manifests/r-final" % REPO
+                return self.send(302, b"", {"Location": nxt})
+            if not path.startswith("/v2/"):
+                return self.error(404, "NOT_FOUND")
+            if not reg.authorized(self.headers.get("Authorization", "")):
+                return self.error(401, "UNAUTHORIZED", "authentication required")
+            if case == "header-flood":
+                self.send_response(200)
+                try:
+                    for i in range(20000):
+                        self.send_header("X-Flood-%d" % i, "x" * 100)
+                        self.sent += 120
+                    self.end_headers()
+                except OSError:
+                    self.close_connection = True
+                return
+            if path == "/v2/":
+                return self.send(200, b"{}")
+            rest = path[len("/v2/"):]
+            for kind in ("/manifests/", "/blobs/uploads/", "/blobs/", "/tags/list"):
+                if kind in rest:
+                    name, ref = rest.split(kind, 1)
+                    break
+            else:
+                return self.error(404, "NAME_UNKNOWN")
+            if name != REPO:
+                return self.error(404, "NAME_UNKNOWN")
+            if kind == "/manifests/":
+                return self.manifest(ref, body)
+            if kind == "/blobs/uploads/":
+                return self.upload(ref, query, body)
+            if kind == "/blobs/":
+                return self.blob(ref)
+            return self.tags(query)
+
+        def token(self):
+            if reg.case == "json-bomb-token":
+                return self.send(200, b'{"token":' + bomb())
+            authz = self.headers.get("Authorization", "")
+            want = base64.b64encode(("%s:%s" % (USER, reg.password)).encode()).decode()
+            if authz != "Basic " + want:
+                return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+            token = "tok-%032x" % random.randrange(1 << 128)
+            with reg.lock:
+                reg.tokens.add(token)
+            self.send(200, json.dumps({"token": token, "expires_in": 300}).encode())
+
+        def manifest(self, ref, body):
+            case = reg.case
+            if self.command == "PUT":
+                return self.send(201, b"", {"Docker-Content-Digest": sha256(body)})
+            if case == "json-bomb-error":
+                return self.send(404, bomb())
+            if case == "redirect-20" and not ref.startswith("r"):
+                return self.send(302, b"", {"Location": "/redirect/1"})
+            if case == "redirect-pingpong":
+                n = int(ref[2:]) if ref.startswith("pp") else 0
+                return self.send(302, b"", {"Location": "http://%s/pingpong/%d" % (reg.foreign, n)})
+            if case in ("manifest-100mib", "manifest-100mib-chunked"):
+                return self.stream(100 << 20, chunked=case.endswith("chunked"), ctype=MT_MANIFEST)
+            if case == "json-bomb-manifest":
+                data = bomb()
+            elif case == "layer-traversal":
+                data = img.manifest(layer_digest="sha256:../../etc/passwd")
+            elif case == "layer-63hex":
+                data = img.manifest(layer_digest=sha256(b"x")[:-1])
+            elif case == "size-5gib":
+                data = img.manifest(layer_size=5 << 30)
+            elif case == "size-understated":
+                data = img.manifest(layer_size=4096)
+            else:
+                data = img.manifest()
+            digest = sha256(data)
+            if case == "wrong-manifest-digest" and ref.startswith("sha256:"):
+                data = img.manifest(layer_size=len(img.layers[0]) + 1)  # another manifest
+                digest = ref
+            if case == "wrong-manifest-header":
+                digest = sha256(data + b" ")
+            self.send(200, data, {"Docker-Content-Digest": digest}, ctype=MT_MANIFEST)
+
+        def blob(self, digest):
+            case = reg.case
+            data = reg.image.blobs.get(digest)
+            if data is None:
+                return self.error(404, "BLOB_UNKNOWN")
+            if case == "redirect-foreign-blob":
+                return self.send(307, b"", {"Location": "http://%s/blobs/%s" % (reg.foreign, digest)})
+            if case == "size-understated" and data == img.layers[0]:
+                return self.stream(64 << 20)
+            headers = {"Docker-Content-Digest": digest}
+            if case == "wrong-blob-bytes" and data == img.layers[0]:
+                data = img.layers[1][:len(data)]  # same size, other bytes
+                headers = {}
+            if case == "wrong-blob-header" and data == img.layers[0]:
+                headers["Docker-Content-Digest"] = sha256(img.layers[1])
+            self.send(200, data, headers, ctype="application/octet-stream")
+
+        def upload(self, ref, query, body):
+            case = reg.case
+            if self.command == "POST":
+                uid = "u%d" % random.randrange(1 << 30)
+                if case == "upload-foreign-location":
+                    loc = "http://%s/upload/%s" % (reg.foreign, uid)
+                else:
+                    loc = "/v2/%s/blobs/uploads/%s" % (REPO, uid)
+                return self.send(202, b"", {"Location": loc, "Range": "0-0",
+                                            "Docker-Upload-UUID": uid})
+            if self.command == "PUT":
+                digest = query.get("digest", [""])[0]
+                data = reg.uploads.pop(ref, b"") + body
+                if sha256(data) != digest:
+                    return self.error(400, "DIGEST_INVALID")
+                img.blobs[digest] = data
+                return self.send(201, b"", {"Docker-Content-Digest": digest,
+                                            "Location": "/v2/%s/blobs/%s" % (REPO, digest)})
+            if self.command == "PATCH":
+                reg.uploads[ref] = reg.uploads.get(ref, b"") + body
+                n = len(reg.uploads[ref])
+                return self.send(202, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (REPO, ref),
+                                            "Range": "0-%d" % (n - 1)})
+            if self.command == "DELETE":
+                reg.uploads.pop(ref, None)
+                return self.send(204, b"")
+            return self.error(405, "UNSUPPORTED")
+
+        def tags(self, query):
+            case = reg.case
+            if case == "json-bomb-tags":
+                return self.send(200, bomb())
+            headers = {}
+            if case == "link-loop":
+                headers["Link"] = '<%s>; rel="next"' % self.path
+            if case == "link-foreign" and "last" not in query:
+                headers["Link"] = '<http://%s/v2/%s/tags/list?last=c>; rel="next"' % (reg.foreign, REPO)
+            self.send(200, json.dumps({"name": REPO, "tags": ["a", "b", "c"]}).encode(), headers)
+
+    return Handler
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--case", default="normal", choices=CASES)
+    ap.add_argument("--auth", default="basic", choices=["none", "basic", "bearer"])
+    ap.add_argument("--password", default="hostile-secret")
+    ap.add_argument("--tls", action="store_true")
+    opts = ap.parse_args()
+    reg = HostileRegistry(opts.case, opts.auth, opts.password, tls=opts.tls).start()
+    print("registry %s://%s foreign http://%s log %s%s" % (
+        reg.scheme, reg.host, reg.foreign, reg.log_path, " ca " + reg.ca if reg.ca else ""))
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        reg.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

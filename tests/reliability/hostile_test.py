@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Hostile-registry tests: each case starts tests/proxy/hostile_registry.py
+in one misbehaving mode, runs one operation of the public API through the
+rel-hostile program, and checks:
+
+  - the operation's result is exactly the documented error code (or success
+    for the controls and for what is allowed, e.g. a blob redirected to
+    another origin);
+  - no request that reached the other origin carried an Authorization
+    header, the password, the Basic value or any token the registry issued
+    (in headers, path or body);
+  - no file appeared outside the store folder (path traversal), and the
+    store verifies (nothing half-written is visible in it);
+  - no file descriptor leaked, no secret in the error message, and what
+    the case adds (bytes the server managed to send, requests made, memory).
+
+  hostile_test.py REL_HOSTILE_EXE CASE_ID...   (or "all"; "--list" lists them)
+"""
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "proxy"))
+import hostile_registry as hr  # noqa: E402
+
+EINVAL, ENOMEM, EIO, ENETWORK, ETLS, EAUTH, EDENIED, ENOTFOUND, EDIGEST, EFORMAT, \
+    EUNSUPPORTED, ETOOLARGE, ERATELIMIT, ECANCELED, EPROTOCOL, ECONFLICT = range(-1, -17, -1)
+
+MIB = 1 << 20
+IMG = hr.Image()
+L0 = hr.sha256(IMG.layers[0])
+
+
+def sent_to(entries, origin, fragment):
+    return sum(e.get("sent", 0) for e in entries
+               if "sent" in e and e["origin"] == origin and fragment in e["path"])
+
+
+def requests(entries, origin, fragment=""):
+    return [e for e in entries if "headers" in e and e["origin"] == origin and fragment in e["path"]]
+
+
+# id -> (server case, auth, operation and arguments, expected rc, extra check or None)
+# An extra check gets (result, log entries) and returns an error string or None.
+CASES = {
+    "control-pull-basic": ("normal", "basic", ["pull"], 0, None),
+    "control-pull-bearer": ("normal", "bearer", ["pull"], 0, None),
+    "control-upload": ("normal", "basic", ["upload"], 0, None),
+    "control-tags": ("normal", "basic", ["tags"], 0,
+                     lambda r, e: None if r["names"] == ["a", "b", "c"] else "names %s" % r["names"]),
+    "control-tls": ("normal", "none", ["ping"], 0, None),
+    "wrong-blob-bytes": ("wrong-blob-bytes", "basic", ["pull"], EDIGEST, None),
+    "wrong-blob-bytes-fetch": ("wrong-blob-bytes", "basic",
+                               ["blob-fetch", L0, str(len(IMG.layers[0]))], EDIGEST, None),
+    "wrong-blob-header": ("wrong-blob-header", "basic",
+                          ["blob-fetch", L0, str(len(IMG.layers[0]))], EDIGEST, None),
+    "wrong-manifest-digest": ("wrong-manifest-digest", "basic",
+                              ["manifest-fetch", hr.sha256(IMG.manifest())], EDIGEST, None),
+    "wrong-manifest-header": ("wrong-manifest-header", "basic", ["pull"], EDIGEST, None),
+    "layer-traversal": ("layer-traversal", "basic", ["pull"], EFORMAT, None),
+    "layer-63hex": ("layer-63hex", "basic", ["pull"], EFORMAT, None),
+    "size-5gib": ("size-5gib", "basic", ["pull"], EDIGEST,
+                  lambda r, e: None if r["maxrss_kb"] < 200 * 1024 else "peak RSS %d KiB" % r["maxrss_kb"]),
+    "size-understated": ("size-understated", "basic", ["pull"], ETOOLARGE,
+                         lambda r, e: None if sent_to(e, "registry", L0) < 16 * MIB
+                         else "the server sent %d bytes of a 4 KiB layer" % sent_to(e, "registry", L0)),
+    "manifest-100mib": ("manifest-100mib", "basic", ["pull"], ETOOLARGE,
+                        lambda r, e: None if sent_to(e, "registry", "/manifests/") < 16 * MIB
+                        and r["maxrss_kb"] < 200 * 1024 else "read %d bytes, peak RSS %d KiB" % (
+                            sent_to(e, "registry", "/manifests/"), r["maxrss_kb"])),
+    "manifest-100mib-chunked": ("manifest-100mib-chunked", "basic", ["pull"], ETOOLARGE,
+                                lambda r, e: None if sent_to(e, "registry", "/manifests/") < 16 * MIB
+                                else "read %d bytes" % sent_to(e, "registry", "/manifests/")),
+    "upload-foreign-location-basic": ("upload-foreign-location", "basic", ["upload"], EAUTH,
+                                      lambda r, e: None if requests(e, "foreign", "/upload/")
+                                      else "the upload never went to the Location (test broken)"),
+    "upload-foreign-location-bearer": ("upload-foreign-location", "bearer", ["upload"], EAUTH, None),
+    "realm-foreign": ("realm-foreign", "bearer", ["pull"], EAUTH,
+                      lambda r, e: None if requests(e, "foreign", "/token")
+                      else "no anonymous token request reached the realm (test broken)"),
+    "realm-http": ("realm-http", "bearer", ["pull"], EPROTOCOL, None),
+    "realm-file": ("realm-file", "bearer", ["pull"], EPROTOCOL, None),
+    "realm-metadata": ("realm-metadata", "bearer", ["pull"], EPROTOCOL,
+                       lambda r, e: None if r["elapsed_ms"] < 3000 else "took %d ms" % r["elapsed_ms"]),
+    "realm-userinfo": ("realm-userinfo", "bearer", ["pull"], EPROTOCOL, None),
+    "redirect-20": ("redirect-20", "basic", ["pull"], EPROTOCOL,
+                    lambda r, e: None if 1 <= len(requests(e, "registry", "/redirect/")) <= 10
+                    else "%d redirect hops followed" % len(requests(e, "registry", "/redirect/"))),
+    "redirect-foreign-blob-basic": ("redirect-foreign-blob", "basic", ["pull"], 0,
+                                    lambda r, e: None if requests(e, "foreign", "/blobs/")
+                                    else "no blob came from the other origin (test broken)"),
+    "redirect-foreign-blob-bearer": ("redirect-foreign-blob", "bearer", ["pull"], 0, None),
+    "redirect-pingpong": ("redirect-pingpong", "basic", ["manifest-fetch", "latest"], EPROTOCOL,
+                          lambda r, e: None if len(requests(e, "foreign")) <= 10
+                          else "%d hops" % len(requests(e, "foreign"))),
+    "link-loop": ("link-loop", "basic", ["tags"], 0,
+                  lambda r, e: None if r["names"] == ["a", "b", "c"] and
+                  len(requests(e, "registry", "/tags/list")) <= 3 else "names %s after %d pages" % (
+                      r["names"], len(requests(e, "registry", "/tags/list")))),
+    "link-foreign-basic": ("link-foreign", "basic", ["tags"], 0,
+                           lambda r, e: None if r["names"] == ["a", "b", "c", "z1", "z2"]
+                           else "names %s" % r["names"]),
+    "link-foreign-bearer": ("link-foreign", "bearer", ["tags"], 0, None),
+    "json-bomb-manifest": ("json-bomb-manifest", "basic", ["pull"], EFORMAT, None),
+    "json-bomb-token": ("json-bomb-token", "bearer", ["pull"], EPROTOCOL, None),
+    "json-bomb-tags": ("json-bomb-tags", "basic", ["tags"], EFORMAT, None),
+    "json-bomb-error": ("json-bomb-error", "basic", ["pull"], ENOTFOUND, None),
+    "header-flood": ("header-flood", "basic", ["pull"], EPROTOCOL, None),
+    "tls-expired": ("tls-expired", "none", ["ping"], ETLS, None),
+    "tls-wrong-host": ("tls-wrong-host", "none", ["ping"], ETLS, None),
+    "tls-self-signed": ("tls-self-signed", "none", ["ping"], ETLS, None),
+}
+
+
+def files_outside(root, store):
+    bad = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = os.path.join(dirpath, name)
+            if os.path.commonpath([path, store]) != store:
+                bad.append(os.path.relpath(path, root))
+    return bad
+
+
+def leaks(entries, secret_list):
+    found = []
+    for e in requests(entries, "foreign"):
+        text = json.dumps(e["headers"]) + e["path"] + e.get("body", "")
+        if any(k.lower() == "authorization" for k, _ in e["headers"]):
+            found.append("%s %s carried Authorization" % (e["method"], e["path"]))
+        for s in secret_list:
+            if s and s in text:
+                found.append("%s %s carried a secret (%s...)" % (e["method"], e["path"], s[:6]))
+    return found
+
+
+def run_case(exe, case_id):
+    server_case, auth, op, expected, extra = CASES[case_id]
+    password = "pw-" + secrets.token_hex(12)
+    work = tempfile.mkdtemp(prefix="hostile-test-")
+    aside = tempfile.mkdtemp(prefix="hostile-server-")  # the server's log and certificates
+    root = os.path.join(work, "a", "b")
+    store = os.path.join(root, "store")
+    os.makedirs(root)
+    try:
+        reg = hr.HostileRegistry(server_case, auth, password, log=os.path.join(aside, "log.jsonl"),
+                                 tls=case_id == "control-tls", cert_dir=aside).start()
+    except ImportError as e:  # TLS cases make certificates with python3-cryptography
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
+        print("SKIP %s: %s" % (case_id, e))
+        return None
+    errors = []
+    try:
+        env = dict(os.environ, HOSTILE_HOST=reg.host, HOSTILE_STORE=store,
+                   HOSTILE_PASSWORD=password if auth != "none" else "")
+        env.pop("HOSTILE_CA", None)
+        if reg.ca:
+            env["HOSTILE_CA"] = reg.ca
+        env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
+        started = time.monotonic()
+        proc = subprocess.run([exe] + op, env=env, capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - started
+        if proc.returncode != 0 or not proc.stdout.strip():
+            errors.append("rel-hostile exited %d: %s" % (proc.returncode, proc.stderr[-3000:]))
+            return errors
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        entries = reg.entries()
+        print("%-32s %s rc=%d %s (%s) %.1fs, %d requests (%d to the other origin)" % (
+            case_id, " ".join(op[:1]), r["rc"], r["error"], r["message"][:150], took,
+            len(requests(entries, "registry")), len(requests(entries, "foreign"))))
+        if r["rc"] != expected:
+            errors.append("rc %d (%s: %s), expected %d" % (r["rc"], r["error"], r["message"], expected))
+        errors += leaks(entries, reg.secrets())
+        if password in r["message"]:
+            errors.append("the error message shows the password")
+        outside = files_outside(work, store)
+        if outside:
+            errors.append("files outside the store: %s" % outside[:5])
+        if r["verify_rc"] != 0 or r["verify_bad"]:
+            errors.append("store verify: rc %d, %d problems" % (r["verify_rc"], r["verify_bad"]))
+        if r["fds_after"] != r["fds_before"]:
+            errors.append("descriptors: %d before, %d after" % (r["fds_before"], r["fds_after"]))
+        if extra:
+            msg = extra(r, entries)
+            if msg:
+                errors.append(msg)
+    finally:
+        reg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
+    return errors
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--list":
+        print("\n".join(CASES))
+        return 0
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    exe = sys.argv[1]
+    ids = list(CASES) if sys.argv[2:] == ["all"] else sys.argv[2:]
+    failed = skipped = 0
+    for case_id in ids:
+        errors = run_case(exe, case_id)
+        if errors is None:
+            skipped += 1
+            continue
+        for e in errors:
+            print("FAIL %s: %s" % (case_id, e))
+        failed += bool(errors)
+    print("%d hostile cases, %d failed, %d skipped" % (len(ids), failed, skipped))
+    if failed:
+        return 1
+    return 77 if skipped == len(ids) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

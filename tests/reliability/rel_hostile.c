@@ -1,0 +1,199 @@
+/*
+ * One operation of the public API against the hostile registry
+ * (tests/proxy/hostile_registry.py), reported as one JSON line for
+ * hostile_test.py to judge:
+ *
+ *   rel-hostile OP [ARG]
+ *     ping | pull | tags | upload | blob-fetch DIGEST SIZE | manifest-fetch REF
+ *
+ * Environment: HOSTILE_HOST (host:port), HOSTILE_PASSWORD (user "hostile";
+ * empty: no credentials), HOSTILE_CA (trust this CA; unset: the system's),
+ * HOSTILE_STORE (a store folder, created).
+ *
+ * Output: {"op", "rc", "error" (registry_strerror), "message", "http",
+ * "names" (tags), "elapsed_ms", "maxrss_kb", "fds_before", "fds_after",
+ * "verify_rc", "verify_bad"} — the store is verified after every operation,
+ * whatever its outcome: a failure must leave nothing half-written in it.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <registry/registry.h>
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n - 1; /* the DIR's own descriptor */
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A JSON string for the output (messages may hold any byte). */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static const unsigned char *upload_data;
+static size_t upload_len, upload_pos;
+
+static int64_t upload_read(void *buf, size_t len, void *ud)
+{
+	(void)ud;
+	size_t n = upload_len - upload_pos < len ? upload_len - upload_pos : len;
+	memcpy(buf, upload_data + upload_pos, n);
+	upload_pos += n;
+	return (int64_t)n;
+}
+
+static int upload_rewind(void *ud)
+{
+	(void)ud;
+	upload_pos = 0;
+	return 0;
+}
+
+static int op_upload(registry_client *c)
+{
+	static unsigned char data[100 * 1024];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 2654435761u >> 13);
+	char digest[REGISTRY_DIGEST_STRING_MAX];
+	int rc = registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, data, sizeof(data));
+	if (rc)
+		return rc;
+	upload_data = data;
+	upload_len = sizeof(data);
+	return registry_blob_upload(c, "hostile/app", digest, (int64_t)sizeof(data), upload_read,
+	                            upload_rewind, NULL, 0, NULL, NULL);
+}
+
+static int op_tags(registry_client *c, char *names, size_t size)
+{
+	registry_list *l = NULL;
+	int rc = registry_tags_open(&l, c, "hostile/app", 0);
+	const char *name;
+	size_t used = 0;
+	names[0] = '\0';
+	while (!rc && (rc = registry_list_next(l, &name)) == 0 && name) {
+		int n = snprintf(names + used, size - used, "%s\"%s\"", used ? "," : "", name);
+		if (n > 0 && (size_t)n < size - used)
+			used += (size_t)n;
+	}
+	registry_list_free(l);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: rel-hostile OP [ARG...]\n");
+		return 2;
+	}
+	const char *op = argv[1];
+	const char *host = getenv("HOSTILE_HOST");
+	const char *password = getenv("HOSTILE_PASSWORD");
+	const char *ca = getenv("HOSTILE_CA");
+	const char *store_dir = getenv("HOSTILE_STORE");
+	if (!host || !store_dir) {
+		fprintf(stderr, "rel-hostile: HOSTILE_HOST and HOSTILE_STORE are needed\n");
+		return 2;
+	}
+	if (registry_global_init() != 0)
+		return 2;
+	int fds_before = count_fds();
+	double t0 = now_ms();
+
+	registry_client *c = NULL;
+	registry_store *store = NULL;
+	char names[4096] = "";
+	int rc = registry_client_new(&c, host);
+	if (!rc && ca && *ca)
+		rc = registry_client_set_ca(c, ca, NULL);
+	if (!rc && password && *password)
+		rc = registry_client_set_credentials(c, "hostile", password);
+	if (!rc)
+		rc = registry_store_open(&store, store_dir, REGISTRY_STORE_CREATE);
+	if (rc) {
+		fprintf(stderr, "rel-hostile: setup: %s\n", registry_error_message(registry_error_last()));
+		return 2;
+	}
+
+	if (strcmp(op, "ping") == 0) {
+		rc = registry_client_ping(c);
+	} else if (strcmp(op, "pull") == 0) {
+		char text[300];
+		snprintf(text, sizeof(text), "%s/hostile/app:latest", host);
+		registry_reference *ref = NULL;
+		rc = registry_reference_parse(&ref, text);
+		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+		o.platform = "linux/amd64";
+		if (!rc)
+			rc = registry_pull(c, ref, store, NULL, &o, NULL);
+		registry_reference_free(ref);
+	} else if (strcmp(op, "tags") == 0) {
+		rc = op_tags(c, names, sizeof(names));
+	} else if (strcmp(op, "upload") == 0) {
+		rc = op_upload(c);
+	} else if (strcmp(op, "blob-fetch") == 0 && argc == 4) {
+		rc = registry_blob_fetch(c, "hostile/app", argv[2], strtoll(argv[3], NULL, 10), store, NULL, NULL);
+	} else if (strcmp(op, "manifest-fetch") == 0 && argc == 3) {
+		registry_manifest *m = NULL;
+		rc = registry_manifest_fetch(&m, c, "hostile/app", argv[2], 0);
+		registry_manifest_free(m);
+	} else {
+		fprintf(stderr, "rel-hostile: unknown operation %s\n", op);
+		return 2;
+	}
+	/* Keep the failure's record before verify replaces it. */
+	const registry_error *e = registry_error_last();
+	char message[1024];
+	snprintf(message, sizeof(message), "%s", registry_error_message(e));
+	int http = registry_error_http_status(e);
+	double elapsed = now_ms() - t0;
+
+	size_t bad = 0;
+	int vrc = registry_store_verify(store, NULL, NULL, &bad);
+	registry_store_free(store);
+	registry_client_free(c);
+	int fds_after = count_fds();
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+
+	printf("{\"op\": ");
+	json_str(op);
+	printf(", \"rc\": %d, \"error\": ", rc);
+	json_str(rc ? registry_strerror(rc) : "");
+	printf(", \"message\": ");
+	json_str(rc ? message : "");
+	printf(", \"http\": %d, \"names\": [%s], \"elapsed_ms\": %.0f, \"maxrss_kb\": %ld, "
+	       "\"fds_before\": %d, \"fds_after\": %d, \"verify_rc\": %d, \"verify_bad\": %zu}\n",
+	       http, names, elapsed, ru.ru_maxrss, fds_before, fds_after, vrc, bad);
+	return 0;
+}
