@@ -11,8 +11,10 @@
  * Range).
  *
  * Threads: the transfers of one call run on the calling thread (one curl
- * multi handle), and so do its callbacks. The client and the store are
- * used for the whole call: one thread at a time per handle.
+ * multi handle), and so do its callbacks. A fetch into a store writes,
+ * hashes and commits blobs on a few worker threads that the call starts and
+ * joins before it returns. The client and the store are used for the whole
+ * call: one thread at a time per handle.
  */
 #ifndef REGISTRY_BLOB_H
 #define REGISTRY_BLOB_H

@@ -254,8 +254,9 @@ static void test_resume(void)
 	for (int i = 0; i < 50 && !(ranged = count_lines(log, range, "\"status\": 206")); i++)
 		usleep(100000);
 	CHECK_INT(ranged, 1);
-	/* The canceled first GET is never logged as complete; a full re-fetch would be. */
-	CHECK_INT(count_lines(log, "/blobs/sha256", "\"status\": 200"), 0);
+	/* The canceled first GET may have been sent in full before the cancel
+	 * (under load); a full re-fetch after it would make a second 200. */
+	CHECK(count_lines(log, "/blobs/sha256", "\"status\": 200") <= 1);
 	registry_manifest_free(m);
 	registry_store_free(s);
 	registry_client_free(c);
