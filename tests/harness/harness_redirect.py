@@ -9,11 +9,12 @@ Single byte ranges (`Range: bytes=a-b`, `a-`, `-n`) are honoured with 206.
 
 import http.server
 import json
-import socket
 import os
 import threading
 import time
 import urllib.parse
+
+from harness_http import TLSThreadingServer
 
 
 class RedirectServer:
@@ -22,7 +23,7 @@ class RedirectServer:
         self.tls_context = tls_context
         self._lock = threading.Lock()
         self._log_file = open(log_path, "a", buffering=1)
-        self._httpd = _Server(("127.0.0.1", 0), _Handler, self)
+        self._httpd = TLSThreadingServer(("127.0.0.1", 0), _Handler, self)
         self.port = self._httpd.server_address[1]
         self._thread = None
 
@@ -56,33 +57,6 @@ class RedirectServer:
         if path != self.root and not path.startswith(self.root + os.sep):
             return None
         return path
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, addr, handler, owner):
-        self.owner = owner
-        super().__init__(addr, handler)
-
-    def finish_request(self, request, client_address):
-        ctx = self.owner.tls_context
-        if ctx is None:
-            return super().finish_request(request, client_address)
-        # TLS handshake in the request's own thread, not in the accept loop.
-        request.settimeout(_Handler.timeout)
-        tls = ctx.wrap_socket(request, server_side=True)
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            try:
-                tls.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            tls.close()
-
-    def handle_error(self, request, client_address):
-        pass
 
 
 def _parse_range(value, size):

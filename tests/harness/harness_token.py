@@ -15,11 +15,12 @@ import datetime
 import hmac
 import http.server
 import json
-import socket
 import secrets
 import threading
 import time
 import urllib.parse
+
+from harness_http import TLSThreadingServer
 
 import jwt  # python3-jwt
 
@@ -77,7 +78,7 @@ class TokenServer:
         self._log_file = open(log_path, "a", buffering=1)
         self._x5c = [base64.b64encode(pki.signing_cert_der()).decode()]
         self._key = pki.signing_key
-        self._httpd = _Server(("127.0.0.1", 0), _Handler, self)
+        self._httpd = TLSThreadingServer(("127.0.0.1", 0), _Handler, self)
         self.port = self._httpd.server_address[1]
         self._thread = None
 
@@ -187,34 +188,6 @@ class TokenServer:
                 self._log_file.write(line + "\n")
 
 
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-
-    def __init__(self, addr, handler, token_server):
-        self.token_server = token_server
-        super().__init__(addr, handler)
-
-    def finish_request(self, request, client_address):
-        ctx = self.token_server.tls_context
-        if ctx is None:
-            return super().finish_request(request, client_address)
-        # TLS handshake in the request's own thread, not in the accept loop.
-        request.settimeout(_Handler.timeout)
-        tls = ctx.wrap_socket(request, server_side=True)
-        try:
-            super().finish_request(tls, client_address)
-        finally:
-            try:
-                tls.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            tls.close()
-
-    def handle_error(self, request, client_address):
-        pass  # handshake failures and resets are the client's business
-
-
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 120  # seconds of silence before a connection is dropped
@@ -225,7 +198,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     @property
     def ts(self):
-        return self.server.token_server
+        return self.server.owner
 
     # -- plumbing ---------------------------------------------------------
     def _send_json(self, status, body, headers=None):
