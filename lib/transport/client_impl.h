@@ -68,6 +68,13 @@ int registry__docker_config_apply(registry_client *c, const char *text, size_t l
                                   const char *path, registry__helper_fn helper);
 /* Apply TLS, proxy, timeout and resolve settings to the easy handle. */
 void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify);
+/* A private copy of @c for another thread: settings, credentials, what the
+ * registry told us and its tokens, a libcurl handle of its own, no cancel
+ * hook. 0 or REGISTRY_ENOMEM (recorded). Free with registry_client_free(). */
+int registry__client_clone(registry_client **out, const registry_client *c);
+/* Take back into @c what its clone @lane learnt: newer tokens (same realm
+ * only), rate-limit headers, the count of token fetches. */
+void registry__client_absorb(registry_client *c, const registry_client *lane);
 /* 1 when the caller's cancellation hook asks to stop. */
 int registry__client_canceled(registry_client *c);
 
