@@ -154,7 +154,11 @@ typedef struct registry_push_options {
  * digest) in @p store to @p target (tag or digest): blobs the registry has
  * are skipped, others uploaded (monolithic, or chunked above chunk_size),
  * then the config, then manifests (an index's children first). The
- * registry's Docker-Content-Digest is checked.
+ * registry's Docker-Content-Digest is checked. Up to the client's
+ * max_parallel blobs (registry_client_set_max_parallel()) are uploaded at
+ * once, largest first, each on a thread of the call with its own copy of
+ * the client; progress and the cancel hook are still called on the calling
+ * thread, and the first failure stops every upload and is the call's error.
  * @param client the target registry.
  * @param target the repository and tag (or digest) to push to; a digest
  *        must be the manifest's.

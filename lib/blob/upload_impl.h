@@ -91,6 +91,24 @@ typedef struct registry__file_source {
 int registry__file_source_open(registry__file_source *fs, const char *path, int64_t *size);
 void registry__file_source_close(registry__file_source *fs);
 
+/* One file for registry__upload_files(). */
+typedef struct registry__lane_job {
+	const char *digest; /* borrowed for the call */
+	const char *path;   /* borrowed for the call */
+	int64_t size;       /* the file's size, checked when it is opened */
+	int skip_head;      /* set by the engine when it asked already */
+} registry__lane_job;
+
+/*
+ * Upload @n files to @repository, up to @max_lanes at once (lib/blob/lanes.c):
+ * each lane is a thread with a copy of @c; progress goes through @prog and
+ * the cancel hook of @c is polled, both on the calling thread. Largest files
+ * first. The first failure stops the rest and is the call's error. With one
+ * lane, or when no thread can start, everything runs on the calling thread.
+ */
+int registry__upload_files(registry_client *c, const char *repository, registry__lane_job *jobs,
+                           size_t n, size_t chunk_size, int max_lanes, registry__progress_ctx *prog);
+
 /* Sleep for @ms milliseconds (restarting after signals). */
 void registry__sleep_ms(long ms);
 

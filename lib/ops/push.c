@@ -5,10 +5,13 @@
  * first, so that the registry knows every blob and manifest an upper level
  * names by the time that level arrives.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ops/push_impl.h"
+#include "transport/client_impl.h"
 
 /* ---- Shared helpers ------------------------------------------------------ */
 
@@ -202,39 +205,12 @@ static int collect(push_ctx *p, const registry_manifest *m, int depth)
 	return 0;
 }
 
-static int push_blob(push_ctx *p, const registry__blob_item *b)
+/* A blob the store lacks (a partial pull, or a foreign layer): fine when
+ * the registry has it already. */
+static int check_remote_blob(push_ctx *p, const registry__blob_item *b)
 {
-	int rc = registry_store_has(p->store, b->digest);
-	if (rc < 0)
-		return rc;
-	if (rc == 1) {
-		char *path = NULL;
-		if ((rc = registry_store_blob_path(p->store, b->digest, &path)))
-			return rc;
-		registry__file_source fs;
-		int64_t size = 0;
-		rc = registry__file_source_open(&fs, path, &size);
-		registry_free(path);
-		if (rc)
-			return rc;
-		if (b->size >= 0 && size != b->size) {
-			registry__file_source_close(&fs);
-			return registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, the manifest "
-			                      "says %lld", b->digest, (long long)size, (long long)b->size);
-		}
-		if (b->size < 0 && p->prog.overall_total >= 0)
-			p->prog.overall_total += size;
-		registry__upload_params up = {.repository = p->repo, .digest = b->digest, .size = size,
-		                              .chunk_size = p->set.chunk_size, .progress = &p->prog,
-		                              .stream_chunks = 1};
-		rc = registry__blob_upload(p->c, &up, &fs.src, NULL);
-		registry__file_source_close(&fs);
-		return rc;
-	}
-	/* Not in the store (a partial pull, or a foreign layer): fine when the
-	 * registry has it already. */
 	int64_t size = b->size;
-	rc = registry__blob_exists(p->c, p->repo, b->digest, &size);
+	int rc = registry__blob_exists(p->c, p->repo, b->digest, &size);
 	if (rc < 0)
 		return rc;
 	if (rc == 0 && !b->foreign)
@@ -246,6 +222,52 @@ static int push_blob(push_ctx *p, const registry__blob_item *b)
 	if (registry__progress_report(&p->prog, b->digest, REGISTRY_PROGRESS_SKIPPED, b->size, b->size))
 		return registry__fail(REGISTRY_ECANCELED, "push canceled by the progress callback");
 	return 0;
+}
+
+/* Every blob: those the store lacks are checked on the registry, the rest
+ * uploaded from their files, several at once (lib/blob/lanes.c). */
+static int push_blobs(push_ctx *p)
+{
+	registry__lane_job *jobs = calloc(p->blobs.n ? p->blobs.n : 1, sizeof(*jobs));
+	char **paths = calloc(p->blobs.n ? p->blobs.n : 1, sizeof(*paths));
+	size_t njobs = 0;
+	int rc = jobs && paths ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
+	for (size_t i = 0; i < p->blobs.n && !rc; i++) {
+		const registry__blob_item *b = &p->blobs.items[i];
+		if ((rc = registry_store_has(p->store, b->digest)) < 0)
+			break;
+		if (rc == 0) {
+			rc = check_remote_blob(p, b);
+			continue;
+		}
+		if ((rc = registry_store_blob_path(p->store, b->digest, &paths[njobs])))
+			break;
+		struct stat st;
+		if (stat(paths[njobs], &st) != 0) {
+			rc = registry__fail(REGISTRY_EIO, "blob %s: %s", b->digest, strerror(errno));
+			njobs++;
+			break;
+		}
+		if (b->size >= 0 && st.st_size != b->size) {
+			rc = registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, the manifest "
+			                    "says %lld", b->digest, (long long)st.st_size, (long long)b->size);
+			njobs++;
+			break;
+		}
+		if (b->size < 0 && p->prog.overall_total >= 0)
+			p->prog.overall_total += st.st_size;
+		jobs[njobs] = (registry__lane_job){.digest = b->digest, .path = paths[njobs],
+		                                   .size = st.st_size};
+		njobs++;
+	}
+	if (!rc)
+		rc = registry__upload_files(p->c, p->repo, jobs, njobs, p->set.chunk_size,
+		                            p->c->max_parallel, &p->prog);
+	for (size_t i = 0; paths && i < njobs; i++)
+		registry_free(paths[i]);
+	free(paths);
+	free(jobs);
+	return rc;
 }
 
 /* The index.json entry named @ref_name, or the manifest whose digest it is. */
@@ -355,8 +377,7 @@ int registry_push(registry_client *client, registry_store *store, const char *re
 	for (size_t i = 0; i < p.blobs.n; i++)
 		if (p.blobs.items[i].size > 0)
 			p.prog.overall_total += p.blobs.items[i].size;
-	for (size_t i = 0; i < p.blobs.n && !rc; i++)
-		rc = push_blob(&p, &p.blobs.items[i]);
+	rc = push_blobs(&p);
 	if (!rc)
 		rc = push_manifests(&p, root, reference, digest_out);
 out:

@@ -15,8 +15,14 @@
  *   itest-push fault-patch    a PATCH answered 503 (never reached the registry)
  *   itest-push fault-lost     a PATCH the registry took whose answer was lost
  *   itest-push fault-put      a monolithic PUT answered 503: retried after a rewind
+ *   itest-push lanes          registry_push uploads several blobs at once (through
+ *                             fault_proxy, whose log shows the overlap), and one lane
+ *                             at a time with max_parallel 1; a corrupt blob and a cancel
+ *                             stop every lane
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 
@@ -103,11 +109,26 @@ typedef struct prog_log {
 	size_t blobs_done, blobs_total;
 	int cancel_on_running;
 	double first, last;
+	/* for the lanes: who calls, how many blobs at once, order of counts */
+	pthread_t caller;
+	int check_thread, wrong_thread, in_flight, max_in_flight, backwards, after_cancel, canceled;
 } prog_log;
 
 static int on_progress(const registry_progress *p, void *ud)
 {
 	prog_log *l = ud;
+	if (l->canceled)
+		l->after_cancel++;
+	if (l->check_thread && !pthread_equal(l->caller, pthread_self()))
+		l->wrong_thread++;
+	if (registry_progress_overall_done(p) < l->overall_done ||
+	    registry_progress_blobs_done(p) < l->blobs_done)
+		l->backwards++;
+	int st = registry_progress_state(p);
+	if (st == REGISTRY_PROGRESS_STARTED && ++l->in_flight > l->max_in_flight)
+		l->max_in_flight = l->in_flight;
+	if (st == REGISTRY_PROGRESS_DONE || st == REGISTRY_PROGRESS_FAILED)
+		l->in_flight--;
 	double t = now_s();
 	if (!l->first)
 		l->first = t;
@@ -125,7 +146,9 @@ static int on_progress(const registry_progress *p, void *ud)
 	l->overall_total = registry_progress_overall_total(p);
 	l->blobs_done = registry_progress_blobs_done(p);
 	l->blobs_total = registry_progress_blobs_total(p);
-	return l->cancel_on_running && registry_progress_state(p) == REGISTRY_PROGRESS_RUNNING;
+	if (l->cancel_on_running && st == REGISTRY_PROGRESS_RUNNING)
+		l->canceled = 1;
+	return l->cancel_on_running && st == REGISTRY_PROGRESS_RUNNING;
 }
 
 /* ---- Logs and commands ---------------------------------------------------- */
@@ -965,6 +988,169 @@ static void test_fault_put(void)
 	registry_client_free(c);
 }
 
+/* ---- upload lanes --------------------------------------------------------------------- */
+
+/* Pairs of upload sessions of @repo whose PATCH..PUT spans overlap in the
+ * proxy's log (each line: "time" when answered, the path with the session). */
+static int overlapping_sessions(const char *plog, const char *repo)
+{
+	struct span { char id[80]; double from, to; } spans[64];
+	size_t n = 0, len = 0;
+	char *text = check_read_file(plog, &len);
+	if (!text)
+		return -1;
+	char prefix[300];
+	snprintf(prefix, sizeof(prefix), "/v2/%s/blobs/uploads/", repo);
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *t = strstr(line, "\"time\": ");
+		const char *u = strstr(line, prefix);
+		if (!t || !u || (!strstr(line, "\"method\": \"PATCH\"") && !strstr(line, "\"method\": \"PUT\"")))
+			continue;
+		double at = strtod(t + 8, NULL);
+		u += strlen(prefix);
+		char id[80];
+		size_t k = strcspn(u, "?\"");
+		if (k == 0 || k >= sizeof(id))
+			continue;
+		memcpy(id, u, k);
+		id[k] = '\0';
+		size_t i = 0;
+		while (i < n && strcmp(spans[i].id, id) != 0)
+			i++;
+		if (i == n) {
+			if (n == sizeof(spans) / sizeof(spans[0]))
+				continue;
+			snprintf(spans[n].id, sizeof(spans[n].id), "%s", id);
+			spans[n].from = at;
+			n++;
+		}
+		spans[i].to = at;
+	}
+	free(text);
+	int pairs = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (spans[i].from < spans[j].to && spans[j].from < spans[i].to)
+				pairs++;
+	return pairs;
+}
+
+static int push_logged(registry_client *c, registry_store *s, const char *name, prog_log *pl,
+                       char **digest)
+{
+	registry_reference *target = ref_on(getenv("REGISTRY_TEST_PROXY_HOST"), name);
+	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	o.progress = on_progress;
+	o.userdata = pl;
+	o.chunk_size = 512 * 1024;
+	pl->caller = pthread_self();
+	pl->check_thread = 1;
+	int rc = registry_push(c, s, "v1", target, &o, digest);
+	registry_reference_free(target);
+	return rc;
+}
+
+static void test_push_lanes(void)
+{
+	const char *plog = getenv("REGISTRY_TEST_PROXY_LOG");
+	const char *host = getenv("REGISTRY_TEST_HOST"); /* skopeo straight to the registry */
+	char path[1024], got[REGISTRY_DIGEST_STRING_MAX];
+	char *top = make_fixture("lanes", "--layers 6 --size 2097152 --seed push-lanes --tag v1 --gzip-level 0");
+	CHECK(top && registry_digest_validate(top) == 0);
+	snprintf(path, sizeof(path), "%s/lanes", tmpdir());
+	registry_store *s = NULL;
+	CHECK_RC(registry_store_open(&s, path, 0), 0);
+
+	/* Four lanes (the default): sessions overlap on the registry, every
+	 * callback on this thread, counts never go back, one token for all. */
+	registry_client *c = proxy_client();
+	if (getenv("REGISTRY_TEST_USER"))
+		registry_client_set_credentials(c, getenv("REGISTRY_TEST_USER"), getenv("REGISTRY_TEST_PASSWORD"));
+	prog_log pl = {0};
+	char *digest = NULL;
+	CHECK_RC(push_logged(c, s, "lanes/par:v1", &pl, &digest), 0);
+	CHECK_STR(digest, top);
+	registry_free(digest);
+	CHECK_INT(pl.blobs_total, 7);
+	CHECK_INT(pl.done, 7);
+	CHECK_INT(pl.blobs_done, 7);
+	CHECK_INT(pl.overall_done, pl.overall_total);
+	CHECK(pl.overall_total > 12 * MiB);
+	CHECK_INT(pl.wrong_thread, 0);
+	CHECK_INT(pl.backwards, 0);
+	CHECK(pl.max_in_flight >= 2);
+	CHECK(overlapping_sessions(plog, "lanes/par") >= 1);
+	if (registry_client_auth_scheme(c) == REGISTRY_AUTH_BEARER)
+		CHECK_INT(registry_client_token_fetches(c), 1);
+	CHECK_RC(skopeo_raw_digest(host, "lanes/par:v1", got), 0);
+	CHECK_STR(got, top);
+	CHECK_INT(skopeo_copy_out(host, "lanes/par:v1", "lanes-par", 0), 0);
+	registry_client_free(c);
+
+	/* The control: one lane, one session at a time. */
+	c = proxy_client();
+	if (getenv("REGISTRY_TEST_USER"))
+		registry_client_set_credentials(c, getenv("REGISTRY_TEST_USER"), getenv("REGISTRY_TEST_PASSWORD"));
+	CHECK_RC(registry_client_set_max_parallel(c, 1), 0);
+	prog_log seq = {0};
+	CHECK_RC(push_logged(c, s, "lanes/seq:v1", &seq, &digest), 0);
+	CHECK_STR(digest, top);
+	registry_free(digest);
+	CHECK_INT(seq.done, 7);
+	CHECK_INT(seq.max_in_flight, 1);
+	CHECK_INT(overlapping_sessions(plog, "lanes/seq"), 0);
+
+	/* A cancel from the progress callback stops every lane: no call after it. */
+	prog_log cl = {.cancel_on_running = 1};
+	CHECK_RC(registry_client_set_max_parallel(c, 4), 0);
+	CHECK_RC(push_logged(c, s, "lanes/cancel:v1", &cl, &digest), REGISTRY_ECANCELED);
+	CHECK(digest == NULL);
+	CHECK_INT(cl.canceled, 1);
+	CHECK_INT(cl.after_cancel, 0);
+	CHECK(cl.done < 7);
+	CHECK_RC(registry_manifest_resolve(c, "lanes/cancel", "v1", NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+
+	/* One blob changed on disk: its lane fails before the registry gets the
+	 * last byte, the others stop, the error is that blob's. */
+	const registry_descriptor *d = NULL;
+	registry_manifest *m = NULL;
+	void *data = NULL;
+	size_t len = 0;
+	CHECK_RC(registry_store_read_blob(s, top, 1 << 20, &data, &len), 0);
+	CHECK_RC(registry_manifest_parse(&m, data, len, NULL), 0);
+	registry_free(data);
+	d = m ? registry_manifest_layer(m, 2) : NULL;
+	CHECK(d != NULL);
+	char *bad = NULL;
+	CHECK_RC(registry_store_blob_path(s, registry_descriptor_digest(d), &bad), 0);
+	if (bad) {
+		chmod(bad, 0644);
+		FILE *f = fopen(bad, "r+");
+		CHECK(f != NULL);
+		if (f) {
+			fseek(f, 1000, SEEK_SET);
+			int ch = fgetc(f);
+			fseek(f, 1000, SEEK_SET);
+			fputc(ch ^ 0x55, f);
+			fclose(f);
+		}
+	}
+	prog_log bl = {0};
+	CHECK_RC(push_logged(c, s, "lanes/bad:v1", &bl, &digest), REGISTRY_EDIGEST);
+	const char *msg = registry_error_message(registry_error_last());
+	CHECK(msg && d && strstr(msg, registry_descriptor_digest(d)) != NULL);
+	CHECK_INT(bl.wrong_thread, 0);
+	CHECK_INT(bl.failed >= 1, 1);
+	CHECK_RC(registry_blob_head(c, "lanes/bad", registry_descriptor_digest(d), NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_manifest_resolve(c, "lanes/bad", "v1", NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+	registry_free(bad);
+	registry_manifest_free(m);
+	registry_client_free(c);
+	registry_store_free(s);
+	free(top);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -993,6 +1179,8 @@ int main(int argc, char **argv)
 		RUN(test_fault_lost);
 	} else if (strcmp(which, "fault-put") == 0) {
 		RUN(test_fault_put);
+	} else if (strcmp(which, "lanes") == 0) {
+		RUN(test_push_lanes);
 	} else {
 		fprintf(stderr, "usage: itest-push CASE (see the source)\n");
 		return 2;
