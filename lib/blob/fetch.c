@@ -16,8 +16,8 @@
 
 #include <sodium.h>
 
+#include "blob/lanes.h"
 #include "blob/writebehind.h"
-#include "blob/upload_impl.h"
 #include "digest/hash.h"
 #include "store/store_writer.h"
 #include "transport/client_impl.h"
@@ -39,6 +39,7 @@ enum { T_QUEUED, T_RUNNING, T_WAITING, T_COMMITTING, T_FINISHED };
 #define WB_BUFFER ((size_t)768 << 10)
 /* curl's receive buffer of a transfer into the store. */
 #define FETCH_BUFFER (128L * 1024L)
+#define LANE_FETCH_BUFFER (64L * 1024L)
 /* verify_and_commit(): the commit was handed to the write-behind. */
 #define COMMIT_QUEUED 1
 
@@ -78,6 +79,7 @@ struct engine {
 	transfer *t;
 	size_t n;
 	registry_store *store;
+	int inline_writes; /* store mode on a lane: write on this thread */
 	registry__wb *wb; /* the write-behind, store mode */
 	CURL *spare[64];  /* handles of finished transfers, for the next ones */
 	size_t nspare;
@@ -262,10 +264,11 @@ static int start(engine *e, transfer *t, CURLM *multi)
 	int https = strncasecmp(t->url, "https:", 6) == 0;
 	registry_client *c = e->c;
 	registry__client_apply_settings(c, h, https && c->tls_verify && !c->insecure);
-	/* The write-behind copies every piece at once: a smaller receive
-	 * buffer per transfer costs nothing in speed and keeps memory low. */
-	if (t->st)
-		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, FETCH_BUFFER);
+	/* Into a store, each piece is written (or copied into the write-behind)
+	 * at once: a smaller receive buffer per transfer costs nothing in speed
+	 * and keeps memory low. */
+	if (t->st || t->w)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, e->inline_writes ? LANE_FETCH_BUFFER : FETCH_BUFFER);
 	registry__response_reset_headers(&t->resp);
 	registry_buf_free(&t->resp.body);
 	t->resp.body.limit = REGISTRY__JSON_LIMIT;
@@ -592,7 +595,7 @@ static int run(engine *e)
 				finish(e, &e->t[i], rc);
 		return rc;
 	}
-	if (pending && e->store && !e->canceled)
+	if (pending && e->store && !e->canceled && !e->inline_writes)
 		start_write_behind(e, multi, pending);
 
 	while (!e->canceled) {
@@ -699,6 +702,115 @@ static int engine_init(engine *e, registry_client *c, const char *repository, si
 	return 0;
 }
 
+/* ---- Lanes: several blobs into a store, a thread each --------------------- */
+
+/*
+ * With two blobs or more to fetch into a store, each runs on a lane
+ * (lib/blob/lanes.c) as a one-blob engine that receives, hashes and writes
+ * on the lane's own thread: no copy into a shared pool, no hand-over between
+ * threads, and the kernel spreads the lanes over the cores. On 2 cores this
+ * pulled 1 GiB in 1.45 s where the engine with its write-behind took 1.75 s
+ * (docs/performance.md).
+ */
+typedef struct fetch_many {
+	const char *repository;
+	registry_store *store;
+	const char *const *digests;
+	const int64_t *sizes;
+	size_t *unique; /* lane job -> index in digests */
+} fetch_many;
+
+/* A one-blob engine's counters, made the lane's running totals. */
+typedef struct lane_report {
+	registry__progress_ctx *prog;
+	int64_t base_done;
+	size_t base_blobs;
+} lane_report;
+
+static int lane_report_cb(const registry_progress *p, void *ud)
+{
+	lane_report *r = ud;
+	r->prog->overall_done = r->base_done + p->overall_done;
+	r->prog->blobs_done = r->base_blobs + p->blobs_done;
+	return registry__progress_report(r->prog, p->digest, p->state, p->done, p->total);
+}
+
+static int fetch_job(registry_client *c, registry__progress_ctx *prog, size_t job, void *ud)
+{
+	const fetch_many *m = ud;
+	size_t i = m->unique[job];
+	engine e;
+	int rc = engine_init(&e, c, m->repository, 1);
+	if (rc)
+		return rc;
+	lane_report r = {prog, prog->overall_done, prog->blobs_done};
+	e.store = m->store;
+	e.inline_writes = 1;
+	e.cb = lane_report_cb;
+	e.ud = &r;
+	e.t[0].digest = m->digests[i];
+	e.t[0].size = m->sizes ? m->sizes[i] : -1;
+	rc = run(&e);
+	engine_free(&e);
+	return rc;
+}
+
+/* REGISTRY__LANES_NONE when lanes do not apply (or cannot start). */
+static int fetch_lanes(registry_client *c, const char *repository, size_t count,
+                       const char *const *digests, const int64_t *sizes, registry_store *store,
+                       int *results, registry_progress_cb progress, void *userdata)
+{
+	if (count < 2 || c->max_parallel < 2 || registry_reference_validate_repository(repository))
+		return REGISTRY__LANES_NONE;
+	size_t *unique = malloc(count * sizeof(*unique));
+	size_t *first = malloc(count * sizeof(*first)); /* digests[i] is unique[first[i]] */
+	int *res = calloc(count, sizeof(*res));
+	int rc = REGISTRY__LANES_NONE;
+	if (!unique || !first || !res)
+		goto out;
+	size_t nunique = 0, pending = 0;
+	int64_t total = 0;
+	for (size_t i = 0; i < count; i++) {
+		size_t j = 0;
+		while (j < nunique && strcmp(digests[unique[j]], digests[i]) != 0)
+			j++;
+		first[i] = j;
+		if (j < nunique)
+			continue;
+		unique[nunique++] = i;
+		int64_t size = sizes ? sizes[i] : -1;
+		total = (total < 0 || size < 0) ? -1 : total + size;
+		pending += registry_store_has(store, digests[i]) != 1;
+	}
+	if (pending < 2)
+		goto out;
+	/* The scheme and a pull token, for every lane to copy. */
+	char scope[600], *auth = NULL;
+	snprintf(scope, sizeof(scope), "repository:%s:pull", repository);
+	if ((rc = ensure_base(c)) == 0)
+		rc = registry__auth_header(c, scope, &auth);
+	registry__free_secret(auth);
+	if (rc) {
+		for (size_t i = 0; results && i < count; i++)
+			results[i] = rc;
+		goto out;
+	}
+	registry__progress_ctx prog = {.cb = progress, .ud = userdata, .overall_total = total,
+	                               .blobs_total = count, .blobs_done = count - nunique};
+	fetch_many m = {.repository = repository, .store = store, .digests = digests, .sizes = sizes,
+	                .unique = unique};
+	registry__lanes_params lp = {.njobs = nunique, .max_lanes = c->max_parallel, .keep_going = 1,
+	                             .run = fetch_job, .ud = &m, .results = res, .what = "fetch"};
+	rc = registry__lanes_run(c, &lp, &prog);
+	for (size_t i = 0; results && rc != REGISTRY__LANES_NONE && i < count; i++)
+		results[i] = res[first[i]];
+out:
+	free(unique);
+	free(first);
+	free(res);
+	return rc;
+}
+
 int registry_blob_fetch_many(registry_client *c, const char *repository, size_t count,
                              const char *const *digests, const int64_t *sizes,
                              registry_store *store, int *results, registry_progress_cb progress,
@@ -709,6 +821,15 @@ int registry_blob_fetch_many(registry_client *c, const char *repository, size_t 
 		return rc;
 	if (!store || (count && !digests))
 		return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL store or digests");
+	for (size_t i = 0; i < count; i++)
+		if (!digests[i])
+			return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL digest %zu", i);
+	if (c && repository) {
+		rc = fetch_lanes(c, repository, count, digests, sizes, store, results, progress, userdata);
+		if (rc != REGISTRY__LANES_NONE)
+			return rc;
+		registry__error_clear();
+	}
 	engine e;
 	if ((rc = engine_init(&e, c, repository, count)))
 		return rc;

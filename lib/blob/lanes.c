@@ -1,9 +1,13 @@
 /*
- * Upload lanes: several files uploaded at once, each lane a thread with its
- * own copy of the client (registry__client_clone), so that the registry
- * hashes and stores several blobs at a time. Registry 2.8 spends about
- * 5 CPU seconds per GB of upload on one core per upload: one upload at a
- * time leaves the rest of the machine idle, whatever the client does.
+ * Lanes: jobs (blob uploads, blob fetches into a store) run several at once,
+ * each lane a thread with its own copy of the client (registry__client_clone)
+ * that takes the next job when it is done with one.
+ *
+ * Uploads: registry 2.8 spends about 5 CPU seconds per GB of upload on one
+ * core per upload, so one upload at a time leaves the rest of the machine
+ * idle whatever the client does. Fetches: a lane receives, hashes and writes
+ * its blob on one thread, with no hand-over between threads, and the kernel
+ * spreads the lanes over the cores.
  *
  * The calling thread stays the only one that calls the caller back: lanes
  * post their progress events to a queue that it drains, and it polls the
@@ -13,9 +17,9 @@
  * lanes are joined before the call returns.
  *
  * What the lanes learnt (newer tokens, rate-limit headers) goes back to the
- * caller's client. Before the lanes start, the first blob's HEAD runs on
- * the caller's client, so that the scheme, the auth scheme and a push token
- * are known and copied to every lane instead of being found out by each.
+ * caller's client. Callers first make one request on their own client (for
+ * uploads the first blob's HEAD), so that the scheme, the auth scheme and a
+ * token are known and copied to every lane instead of being found out by each.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blob/lanes.h"
 #include "blob/upload_impl.h"
 #include "transport/client_impl.h"
 
@@ -55,11 +60,8 @@ typedef struct lane {
 struct lanes {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	const char *repository;
-	size_t chunk_size;
-	const registry__lane_job *jobs;
-	const size_t *order; /* job indexes, largest first */
-	size_t n, next;
+	const registry__lanes_params *lp;
+	size_t next;
 	atomic_int stop;
 	lane_event *q;
 	size_t qn, qcap;
@@ -111,40 +113,23 @@ static int lane_progress(const registry_progress *r, void *ud)
 	return atomic_load(&L->stop);
 }
 
-static int upload_job(lane *ln, registry_client *c, registry__progress_ctx *prog,
-                      const registry__lane_job *job)
-{
-	registry__file_source fs;
-	int64_t size = 0;
-	int rc = registry__file_source_open(&fs, job->path, &size);
-	if (rc)
-		return rc;
-	if (size != job->size) {
-		registry__file_source_close(&fs);
-		return registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, %lld expected",
-		                      job->digest, (long long)size, (long long)job->size);
-	}
-	registry__upload_params up = {.repository = ln->L->repository, .digest = job->digest,
-	                              .size = size, .chunk_size = ln->L->chunk_size, .progress = prog,
-	                              .stream_chunks = 1, .skip_head = job->skip_head};
-	rc = registry__blob_upload(c, &up, &fs.src, NULL);
-	registry__file_source_close(&fs);
-	return rc;
-}
-
 static void *lane_main(void *arg)
 {
 	lane *ln = arg;
 	lanes *L = ln->L;
+	const registry__lanes_params *lp = L->lp;
 	for (;;) {
 		pthread_mutex_lock(&L->mu);
-		const registry__lane_job *job = NULL;
-		if (!atomic_load(&L->stop) && L->next < L->n)
-			job = &L->jobs[L->order[L->next++]];
+		int have = !atomic_load(&L->stop) && L->next < lp->njobs;
+		size_t job = 0;
+		if (have)
+			job = lp->order ? lp->order[L->next++] : L->next++;
 		pthread_mutex_unlock(&L->mu);
-		if (!job)
+		if (!have)
 			break;
-		int rc = upload_job(ln, ln->client, &ln->prog, job);
+		int rc = lp->run(ln->client, &ln->prog, job, lp->ud);
+		if (lp->results)
+			lp->results[job] = rc;
 		if (rc) {
 			pthread_mutex_lock(&L->mu);
 			/* A lane stopped by another's failure (or a cancel) fails too:
@@ -153,9 +138,11 @@ static void *lane_main(void *arg)
 				L->first_rc = rc;
 				L->first_err = registry__error_save();
 			}
-			atomic_store(&L->stop, 1);
+			if (!lp->keep_going)
+				atomic_store(&L->stop, 1);
 			pthread_mutex_unlock(&L->mu);
-			break;
+			if (!lp->keep_going)
+				break;
 		}
 	}
 	pthread_mutex_lock(&L->mu);
@@ -166,18 +153,6 @@ static void *lane_main(void *arg)
 }
 
 /* ---- On the caller's thread --------------------------------------------- */
-
-/* Job indexes, largest blob first (ties in manifest order), so that a big
- * layer found last does not run alone at the end. */
-static void sort_largest_first(size_t *order, size_t n, const registry__lane_job *jobs)
-{
-	for (size_t i = 1; i < n; i++) {
-		size_t v = order[i], j = i;
-		for (; j > 0 && jobs[order[j - 1]].size < jobs[v].size; j--)
-			order[j] = order[j - 1];
-		order[j] = v;
-	}
-}
 
 /* One event to the caller, with the operation's counters brought up to date. */
 static void deliver(lanes *L, lane *lv, const lane_event *e, registry__progress_ctx *prog,
@@ -249,72 +224,17 @@ static int watch(lanes *L, lane *lv, size_t nlanes, registry_client *c, registry
 	return hook_canceled;
 }
 
-/* The first job on the caller's client: learns the scheme, the auth scheme
- * and a push token for the lanes to copy. 1: the registry had the blob. */
-static int prime(registry_client *c, const char *repository, const registry__lane_job *job,
-                 registry__progress_ctx *prog)
+int registry__lanes_run(registry_client *c, const registry__lanes_params *lp,
+                        registry__progress_ctx *prog)
 {
-	int rc = registry__blob_exists(c, repository, job->digest, NULL);
-	if (rc != 1)
-		return rc;
-	prog->blobs_done++;
-	prog->overall_done += job->size;
-	if (registry__progress_report(prog, job->digest, REGISTRY_PROGRESS_SKIPPED, job->size, job->size))
-		return registry__fail(REGISTRY_ECANCELED, "push canceled by the progress callback");
-	return 1;
-}
-
-static int run_inline(registry_client *c, const char *repository, registry__lane_job *jobs,
-                      const size_t *order, size_t from, size_t n, size_t chunk_size,
-                      registry__progress_ctx *prog)
-{
-	lanes L = {.repository = repository, .chunk_size = chunk_size};
-	lane ln = {.L = &L};
-	for (size_t i = from; i < n; i++) {
-		int rc = upload_job(&ln, c, prog, &jobs[order[i]]);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-int registry__upload_files(registry_client *c, const char *repository, registry__lane_job *jobs,
-                           size_t n, size_t chunk_size, int max_lanes, registry__progress_ctx *prog)
-{
-	if (n == 0)
-		return 0;
-	size_t *order = malloc(n * sizeof(*order));
-	if (!order)
-		return registry__fail(REGISTRY_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	sort_largest_first(order, n, jobs);
-
-	size_t nlanes = max_lanes < 1 ? 1 : max_lanes > LANES_MAX ? LANES_MAX : (size_t)max_lanes;
-	if (nlanes > n - 1)
-		nlanes = n - 1; /* the first job runs before the lanes start */
-	if (nlanes < 2) {
-		int rc = run_inline(c, repository, jobs, order, 0, n, chunk_size, prog);
-		free(order);
-		return rc;
-	}
-	int rc = prime(c, repository, &jobs[order[0]], prog);
-	if (rc < 0) {
-		free(order);
-		return rc;
-	}
-	if (rc == 0)
-		jobs[order[0]].skip_head = 1; /* asked already: the registry lacks it */
-	size_t first = rc == 1 ? 1 : 0;
-
-	lanes L = {.repository = repository, .chunk_size = chunk_size, .jobs = jobs, .order = order,
-	           .n = n, .next = first};
+	size_t nlanes = lp->max_lanes < 1 ? 1 : lp->max_lanes > LANES_MAX ? LANES_MAX : (size_t)lp->max_lanes;
+	if (nlanes > lp->njobs)
+		nlanes = lp->njobs;
+	lanes L = {.lp = lp};
 	atomic_init(&L.stop, 0);
-	lane *lv = calloc(nlanes, sizeof(*lv));
-	if (!lv) {
-		free(order);
-		return registry__fail(REGISTRY_ENOMEM, "out of memory");
-	}
+	lane *lv = calloc(nlanes ? nlanes : 1, sizeof(*lv));
+	if (!lv)
+		return REGISTRY__LANES_NONE;
 	pthread_mutex_init(&L.mu, NULL);
 	pthread_cond_init(&L.cv, NULL);
 	pthread_attr_t attr;
@@ -330,7 +250,7 @@ int registry__upload_files(registry_client *c, const char *repository, registry_
 		                                    .overall_total = prog->overall_total,
 		                                    .blobs_total = prog->blobs_total};
 		if (registry__client_clone(&ln->client, c))
-			break; /* fewer lanes (recorded error dropped: the lanes still work) */
+			break; /* fewer lanes */
 		ln->client->cancel = lane_cancel;
 		ln->client->cancel_ud = &L;
 		pthread_mutex_lock(&L.mu);
@@ -348,33 +268,31 @@ int registry__upload_files(registry_client *c, const char *repository, registry_
 	}
 	if (have_attr)
 		pthread_attr_destroy(&attr);
-	registry__error_clear();
+	registry__error_clear(); /* a lane that could not start is no failure */
 
-	int hook_canceled = 0;
-	if (started)
-		hook_canceled = watch(&L, lv, started, c, prog);
-	for (size_t i = 0; i < started; i++) {
-		pthread_join(lv[i].thread, NULL);
-		registry__client_absorb(c, lv[i].client);
-		registry_client_free(lv[i].client);
-	}
-	rc = 0;
-	if (L.first_rc) {
-		registry__error_restore(L.first_err);
-		rc = L.first_rc;
-	} else if (hook_canceled) {
-		rc = registry__fail(REGISTRY_ECANCELED, "push canceled");
-	} else if (prog->canceled) {
-		rc = registry__fail(REGISTRY_ECANCELED, "push canceled by the progress callback");
-	} else if (!started || L.next < n) {
-		/* No lane could start, or all stopped early without a failure (none
-		 * can, but never leave a blob behind): the rest on this thread. */
-		rc = run_inline(c, repository, jobs, order, L.next, n, chunk_size, prog);
+	int rc = REGISTRY__LANES_NONE;
+	if (started) {
+		int hook_canceled = watch(&L, lv, started, c, prog);
+		for (size_t i = 0; i < started; i++) {
+			pthread_join(lv[i].thread, NULL);
+			registry__client_absorb(c, lv[i].client);
+			registry_client_free(lv[i].client);
+		}
+		for (size_t i = L.next; lp->results && i < lp->njobs; i++)
+			lp->results[lp->order ? lp->order[i] : i] = REGISTRY_ECANCELED; /* never run */
+		rc = 0;
+		if (L.first_rc) {
+			registry__error_restore(L.first_err);
+			rc = L.first_rc;
+		} else if (hook_canceled) {
+			rc = registry__fail(REGISTRY_ECANCELED, "%s canceled", lp->what);
+		} else if (prog->canceled) {
+			rc = registry__fail(REGISTRY_ECANCELED, "%s canceled by the progress callback", lp->what);
+		}
 	}
 	pthread_cond_destroy(&L.cv);
 	pthread_mutex_destroy(&L.mu);
 	free(L.q);
 	free(lv);
-	free(order);
 	return rc;
 }
