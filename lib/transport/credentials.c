@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -24,6 +25,33 @@
 
 #define CONFIG_LIMIT ((size_t)1 << 20)
 #define HELPER_TIMEOUT_MS 30000
+
+/*
+ * write(2) that cannot raise SIGPIPE in the process: a helper that exits
+ * before reading must not kill its caller, and the process's own SIGPIPE
+ * handling (and other threads') must not change meanwhile. SIGPIPE is
+ * blocked for this thread only, and one that the write raised is taken off
+ * before the mask is put back, unless one was pending already.
+ */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
+{
+	sigset_t pipe_only, old, pending;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	if (pthread_sigmask(SIG_BLOCK, &pipe_only, &old) != 0)
+		return write(fd, buf, len);
+	int was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	ssize_t w = write(fd, buf, len);
+	int err = errno;
+	if (w < 0 && err == EPIPE && !was_pending) {
+		const struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return w;
+}
 
 extern char **environ;
 
@@ -136,12 +164,8 @@ static int run_helper(const char *name, const char *server, registry_buf *out, i
 		return registry__fail(REGISTRY_EAUTH, "cannot run credential helper %s: %s", prog,
 		                      strerror(err));
 	}
-	/* A helper that exits early must not kill us with SIGPIPE. */
-	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	ssize_t w = write(in[1], server, strlen(server));
-	(void)w;
+	(void)write_nosigpipe(in[1], server, strlen(server));
 	close(in[1]);
-	signal(SIGPIPE, old);
 
 	int rc = 0;
 	char buf[4096];
