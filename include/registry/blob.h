@@ -10,10 +10,12 @@
  * with an HTTP Range request (restarting cleanly when the server ignores
  * Range).
  *
- * Threads: the transfers of one call run on the calling thread (one curl
- * multi handle), and so do its callbacks. A fetch into a store writes,
- * hashes and commits blobs on a few worker threads that the call starts and
- * joins before it returns. The client and the store are used for the whole
+ * Threads: a fetch of several blobs into a store runs them on up to
+ * max_parallel threads that the call starts and joins before it returns,
+ * each with a private copy of the client; otherwise the transfers run on
+ * the calling thread (one curl multi handle), a fetch into a store writing,
+ * hashing and committing on a worker thread. Callbacks are always called on
+ * the calling thread. The client and the store are used for the whole
  * call: one thread at a time per handle.
  */
 #ifndef REGISTRY_BLOB_H
