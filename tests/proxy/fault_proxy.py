@@ -29,6 +29,9 @@ records each request as a JSON line, and injects faults by rule:
                                   origin http://localhost:PROXY_PORT (another
                                   origin than 127.0.0.1: no credentials)
 
+  --ignore-range                  drop the Range header of forwarded requests,
+                                  so that the registry answers 200 with the
+                                  whole body: a server that ignores Range
   --stall N                       stall (1 byte/s after half the body) the
                                   first N GET answers matching --match
   --chaos SEED:RATE               a seeded random schedule: each request
@@ -78,8 +81,12 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 
 
 class Rules:
-    def __init__(self, fail, match, method=None, after=False, strip_query=None, stall=0):
+    def __init__(self, fail, match, method=None, after=False, strip_query=None, stall=0,
+                 ignore_range=False):
         self.stall = stall
+        # Request headers not forwarded: hop-by-hop ones, and Range when the
+        # registry is to look like a server that ignores it (answers 200).
+        self.dropped_headers = HOP_BY_HOP | ({"range"} if ignore_range else set())
         self.method = method
         self.after = after
         self.strip = re.compile(strip_query) if strip_query else None
@@ -279,7 +286,7 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
             fault = rules.fault_for(self.path, self.command)
             if fault and rules.after:
                 conn = connect()
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in rules.dropped_headers}
                 if body or self.command in ("PUT", "POST", "PATCH"):
                     headers["Content-Length"] = str(len(body))
                 conn.request(self.command, rules.upstream_path(self.path), body=body or None,
@@ -301,7 +308,7 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
                 self.record(status, f"status {status}" + (" after forwarding" if rules.after else ""))
                 return
             conn = connect()
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in rules.dropped_headers}
             if body or self.command in ("PUT", "POST", "PATCH"):
                 headers["Content-Length"] = str(len(body))
             conn.request(self.command, rules.upstream_path(self.path), body=body or None,
@@ -343,7 +350,7 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
         def forward_whole(self, body):
             """Forward the request; (status, reason, headers, body) of the answer."""
             conn = connect()
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in rules.dropped_headers}
             if body or self.command in ("PUT", "POST", "PATCH"):
                 headers["Content-Length"] = str(len(body))
             conn.request(self.command, rules.upstream_path(self.path), body=body or None,
@@ -472,6 +479,7 @@ def main():
     ap.add_argument("--link-rewrite", choices=["same", "first", "localhost"])
     ap.add_argument("--paginate-tags", action="store_true")
     ap.add_argument("--stall", type=int, default=0)
+    ap.add_argument("--ignore-range", action="store_true")
     ap.add_argument("--chaos")
     ap.add_argument("--chaos-faults")
     ap.add_argument("--stall-max", type=float, default=30.0)
@@ -487,7 +495,8 @@ def main():
         fail.append([int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else None])
     log_fd, log_path = tempfile.mkstemp(prefix="fault-proxy-", suffix=".jsonl")
     os.close(log_fd)
-    server = serve(opts.upstream, Rules(fail, opts.match, opts.method, opts.after, opts.strip_query, opts.stall), log_path, os.environ.get("REGISTRY_TEST_CA"),
+    server = serve(opts.upstream, Rules(fail, opts.match, opts.method, opts.after, opts.strip_query, opts.stall,
+                                                 opts.ignore_range), log_path, os.environ.get("REGISTRY_TEST_CA"),
                    LinkRewriter(opts.link_rewrite, opts.paginate_tags),
                    Chaos(opts.chaos, opts.chaos_faults, opts.stall_max) if opts.chaos else None)
     env = dict(os.environ)
