@@ -14,14 +14,22 @@
  * (a retried PUT, a lost session) the producer is stopped and started again
  * from byte 0, and the bytes already sent are skipped.
  *
+ * The producer's client is the caller's source handle, whose cancel hook
+ * must only be called on the caller's thread: while the relay runs, the
+ * handle's hook is swapped for one that reads a flag, and the caller's
+ * thread asks the real hook (about ten times a second, in pipe_read) and
+ * sets the flag.
+ *
  * With one handle for both sides (two threads must not share a handle) the
  * blob is relayed chunk by chunk instead: a ranged GET fills the chunk
  * buffer, then a PATCH sends it; never both at once.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ops/push_impl.h"
 #include "transport/client_impl.h"
@@ -43,7 +51,60 @@ typedef struct pipe_src {
 	char message[1024];
 	int http_status;
 	pthread_t th;
+	/* the source handle's own cancel hook, while ours is in its place */
+	int hooked;
+	int (*user_cancel)(void *userdata);
+	void *user_cancel_ud;
+	double last_poll;
+	atomic_int canceled;
 } pipe_src;
+
+static int relay_cancel(void *ud)
+{
+	pipe_src *p = ud;
+	return atomic_load(&p->canceled);
+}
+
+static void pipe_hook(pipe_src *p)
+{
+	if (p->hooked)
+		return;
+	p->user_cancel = p->c->cancel;
+	p->user_cancel_ud = p->c->cancel_ud;
+	p->c->cancel = relay_cancel;
+	p->c->cancel_ud = p;
+	p->hooked = 1;
+}
+
+/* After the producer has been joined. */
+static void pipe_unhook(pipe_src *p)
+{
+	if (!p->hooked)
+		return;
+	p->c->cancel = p->user_cancel;
+	p->c->cancel_ud = p->user_cancel_ud;
+	p->hooked = 0;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* On the caller's thread, unlocked: the real hook, at most every 100 ms. */
+static void pipe_poll_cancel(pipe_src *p)
+{
+	if (!p->user_cancel || atomic_load(&p->canceled))
+		return;
+	double n = mono_s();
+	if (n - p->last_poll < 0.1)
+		return;
+	p->last_poll = n;
+	if (p->user_cancel(p->user_cancel_ud))
+		atomic_store(&p->canceled, 1);
+}
 
 static int pipe_write(const void *data, size_t len, void *ud)
 {
@@ -99,6 +160,7 @@ static void pipe_stop(pipe_src *p)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->th, NULL);
+	pipe_unhook(p);
 	p->running = 0;
 	p->head = p->len = 0;
 	p->done = p->stop = p->rc = 0;
@@ -110,8 +172,11 @@ static int pipe_start(pipe_src *p)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	p->head = p->len = 0;
 	p->done = p->stop = p->rc = 0;
-	if (pthread_create(&p->th, NULL, producer, p) != 0)
+	pipe_hook(p);
+	if (pthread_create(&p->th, NULL, producer, p) != 0) {
+		pipe_unhook(p);
 		return registry__fail(REGISTRY_EIO, "cannot start a thread to fetch %s", p->digest);
+	}
 	p->running = 1;
 	return 0;
 }
@@ -124,9 +189,23 @@ static int64_t pipe_read(void *buf, size_t len, void *ud)
 		if (rc)
 			return rc;
 	}
+	pipe_poll_cancel(p);
 	pthread_mutex_lock(&p->mu);
-	while (p->len == 0 && !p->done)
-		pthread_cond_wait(&p->cv, &p->mu);
+	while (p->len == 0 && !p->done) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+		if (p->len == 0 && !p->done) {
+			pthread_mutex_unlock(&p->mu);
+			pipe_poll_cancel(p);
+			pthread_mutex_lock(&p->mu);
+		}
+	}
 	if (p->len > 0) {
 		size_t n = p->len;
 		if (n > RING_SIZE - p->head)
@@ -305,6 +384,7 @@ static int copy_blob(copy_ctx *cx, const registry__blob_item *b)
 	int rc, outcome = 0;
 	if (cx->src != cx->dst) {
 		pipe_src p = {.c = cx->src, .repo = cx->src_repo, .digest = b->digest, .size = b->size};
+		atomic_init(&p.canceled, 0);
 		pthread_mutex_init(&p.mu, NULL);
 		pthread_cond_init(&p.cv, NULL);
 		registry__upload_source s = {pipe_read, pipe_seek, &p};

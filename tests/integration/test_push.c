@@ -762,6 +762,30 @@ static registry_client *src_client(void)
 	return c;
 }
 
+/* The source client's cancel hook during a relayed copy: it must only ever
+ * be called on the caller's thread; armed once a blob has started. */
+typedef struct src_hook {
+	pthread_t caller;
+	int calls, wrong_thread, armed;
+} src_hook;
+
+static int src_cancel(void *ud)
+{
+	src_hook *h = ud;
+	h->calls++;
+	if (!pthread_equal(h->caller, pthread_self()))
+		h->wrong_thread++;
+	return h->armed;
+}
+
+static int arm_on_start(const registry_progress *p, void *ud)
+{
+	src_hook *h = ud;
+	if (registry_progress_state(p) == REGISTRY_PROGRESS_STARTED)
+		h->armed = 1;
+	return 0;
+}
+
 static void test_copy_two(void)
 {
 	const char *dhost = getenv("REGISTRY_TEST_HOST");
@@ -833,6 +857,18 @@ static void test_copy_two(void)
 	CHECK_INT(pl4.skipped, 3);
 	CHECK_INT(pl4.done, 0);
 	registry_free(digest);
+	/* The source's cancel hook stops a relay, called on this thread only. */
+	src_hook hook = {.caller = pthread_self()};
+	CHECK_RC(registry_client_set_cancel(src, src_cancel, &hook), 0);
+	registry_reference *cdst = ref_on(dhost, "copied/big-cancel:v1");
+	o.progress = arm_on_start;
+	o.userdata = &hook;
+	CHECK_RC(registry_copy(src, bref, dst, cdst, &o, &digest), REGISTRY_ECANCELED);
+	CHECK(hook.calls >= 1);
+	CHECK_INT(hook.wrong_thread, 0);
+	CHECK_RC(registry_manifest_resolve(dst, "copied/big-cancel", "v1", NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_client_set_cancel(src, NULL, NULL), 0);
+	registry_reference_free(cdst);
 	registry_free(sd);
 	registry_reference_free(bref);
 	registry_reference_free(bdst);
