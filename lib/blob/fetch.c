@@ -40,6 +40,10 @@ enum { T_QUEUED, T_RUNNING, T_WAITING, T_COMMITTING, T_FINISHED };
 /* curl's receive buffer of a transfer into the store. */
 #define FETCH_BUFFER (128L * 1024L)
 #define LANE_FETCH_BUFFER (64L * 1024L)
+/* libcurl hands the body over in pieces of at most 16 KiB: written one by
+ * one they cost a write(2) each, 65 000 per GB. They are gathered into
+ * writes of this size (writes straight to the writer, on this thread). */
+#define STAGE_SIZE ((size_t)64 * 1024)
 /* verify_and_commit(): the commit was handed to the write-behind. */
 #define COMMIT_QUEUED 1
 
@@ -55,6 +59,8 @@ typedef struct transfer {
 	long dup_of; /* -1, or the index of an earlier transfer of the same digest */
 	registry__blob_writer *w; /* store mode, until handed to the write-behind */
 	registry__wb_stream *st; /* store mode, in the write-behind */
+	char *stage;              /* pieces for t->w not written yet */
+	size_t staged;
 	registry__hash hash;      /* callback mode */
 	int hashing;
 	int64_t offset; /* bytes kept from before this request */
@@ -115,9 +121,43 @@ static void report(engine *e, transfer *t, int state)
 		e->canceled = 1;
 }
 
+/* Write the gathered pieces: the writer then holds every byte counted in
+ * t->done. Called whenever a request ends and before the writer is
+ * committed or aborted. */
+static int stage_flush(transfer *t)
+{
+	size_t n = t->staged;
+	t->staged = 0;
+	return n && t->w ? registry__blob_writer_write(t->w, t->stage, n) : 0;
+}
+
+static int stage_write(transfer *t, const char *data, size_t len)
+{
+	if (!t->stage && !(t->stage = malloc(STAGE_SIZE)))
+		return registry__blob_writer_write(t->w, data, len); /* unbuffered, still right */
+	while (len > 0) {
+		if (t->staged == 0 && len >= STAGE_SIZE)
+			return registry__blob_writer_write(t->w, data, len);
+		size_t n = STAGE_SIZE - t->staged;
+		if (n > len)
+			n = len;
+		memcpy(t->stage + t->staged, data, n);
+		t->staged += n;
+		data += n;
+		len -= n;
+		if (t->staged == STAGE_SIZE) {
+			int rc = stage_flush(t);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* Truncate the blob's partial file to zero (the server ignored Range). */
 static int restart_writer(transfer *t)
 {
+	t->staged = 0;
 	if (t->st)
 		return registry__wb_restart(t->st);
 	return t->w ? registry__blob_writer_restart(t->w) : REGISTRY_EPROTOCOL;
@@ -163,15 +203,15 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 		}
 	}
 	int rc;
-	if (t->st) {
-		/* The writer's own check runs later, on a worker: stop now. */
-		if (t->size >= 0 && (uint64_t)len > (uint64_t)(t->size - t->done))
-			rc = registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", t->digest,
-			                    (long long)t->size);
-		else
-			rc = registry__wb_write(t->st, ptr, len);
+	if ((t->st || t->w) && t->size >= 0 && (uint64_t)len > (uint64_t)(t->size - t->done)) {
+		/* The writer's own check runs later (on a worker, or when the
+		 * gathered pieces are written): stop now. */
+		rc = registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", t->digest,
+		                    (long long)t->size);
+	} else if (t->st) {
+		rc = registry__wb_write(t->st, ptr, len);
 	} else if (t->w) {
-		rc = registry__blob_writer_write(t->w, ptr, len);
+		rc = stage_write(t, ptr, len);
 	} else {
 		rc = registry__hash_update(&t->hash, ptr, len);
 		if (!rc && t->size >= 0 && t->done + (int64_t)len > t->size)
@@ -236,6 +276,9 @@ static void finish(engine *e, transfer *t, int rc)
 	}
 	if (t->w) {
 		/* Keep what we have for a later resume unless the bytes are wrong. */
+		if (rc != REGISTRY_EDIGEST && stage_flush(t) != 0)
+			registry__error_clear(); /* the abort keeps what reached the disk */
+		t->staged = 0;
 		registry__blob_writer_abort(t->w, rc != REGISTRY_EDIGEST);
 		t->w = NULL;
 	}
@@ -341,6 +384,9 @@ static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
 {
 	registry_client *c = e->c;
 	curl_multi_remove_handle(multi, t->h);
+	int flushed = stage_flush(t);
+	if (flushed && !t->write_rc)
+		t->write_rc = flushed;
 	t->state = T_QUEUED;
 	long status = 0;
 	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
@@ -673,8 +719,11 @@ static void engine_free(engine *e)
 		if (t->h)
 			curl_easy_cleanup(t->h);
 		curl_slist_free_all(t->hdrs);
-		if (t->w)
+		if (t->w) {
+			stage_flush(t);
 			registry__blob_writer_abort(t->w, 1);
+		}
+		free(t->stage);
 		if (t->hashing)
 			registry__hash_cleanup(&t->hash);
 		registry__response_free(&t->resp);
