@@ -42,8 +42,15 @@ enum { T_QUEUED, T_RUNNING, T_WAITING, T_COMMITTING, T_FINISHED };
 #define LANE_FETCH_BUFFER (64L * 1024L)
 /* libcurl hands the body over in pieces of at most 16 KiB: written one by
  * one they cost a write(2) each, 65 000 per GB. They are gathered into
- * writes of this size (writes straight to the writer, on this thread). */
-#define STAGE_SIZE ((size_t)64 * 1024)
+ * writes of this size (writes straight to the writer, on this thread).
+ * Not more than 32 KiB: a write of 64 KiB makes ext4 allocate 64 KiB
+ * (order-4) page-cache folios, which the page allocator does not keep on
+ * its per-CPU lists of recently freed pages; on the benchmark's virtual
+ * machine the copy into them was at times five times slower (61% of the
+ * pull's CPU in copy_folio_from_iter_atomic, 4 s of CPU per GB instead of
+ * 1.7), most likely memory the host had taken back and faults in again.
+ * 32 KiB (order 3) writes never showed it in the same runs. */
+#define STAGE_SIZE ((size_t)32 * 1024)
 /* verify_and_commit(): the commit was handed to the write-behind. */
 #define COMMIT_QUEUED 1
 
