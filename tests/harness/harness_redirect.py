@@ -8,48 +8,21 @@ Single byte ranges (`Range: bytes=a-b`, `a-`, `-n`) are honoured with 206.
 """
 
 import http.server
-import json
 import os
-import threading
 import time
 import urllib.parse
 
-from harness_http import TLSThreadingServer
+from harness_http import LoggedServer
 
 
-class RedirectServer:
+class RedirectServer(LoggedServer):
     def __init__(self, root, log_path, tls_context=None):
         self.root = os.path.realpath(root)
-        self.tls_context = tls_context
-        self._lock = threading.Lock()
-        self._log_file = open(log_path, "a", buffering=1)
-        self._httpd = TLSThreadingServer(("127.0.0.1", 0), _Handler, self)
-        self.port = self._httpd.server_address[1]
-        self._thread = None
+        self._serve(log_path, _Handler, tls_context, "redirect-server")
 
     @property
     def url(self):
-        scheme = "https" if self.tls_context else "http"
-        return "%s://127.0.0.1:%d" % (scheme, self.port)
-
-    def start(self):
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,),
-                                        name="redirect-server", daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        if self._thread:
-            self._httpd.shutdown()
-            self._thread.join(10)
-            self._thread = None
-        self._httpd.server_close()
-        self._log_file.close()
-
-    def log(self, record):
-        line = json.dumps(record, sort_keys=True)
-        with self._lock:
-            if not self._log_file.closed:
-                self._log_file.write(line + "\n")
+        return self.origin
 
     def resolve(self, url_path):
         """Storage file for a URL path, or None if outside the root."""

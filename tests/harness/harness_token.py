@@ -16,11 +16,10 @@ import hmac
 import http.server
 import json
 import secrets
-import threading
 import time
 import urllib.parse
 
-from harness_http import TLSThreadingServer
+from harness_http import LoggedServer
 
 import jwt  # python3-jwt
 
@@ -52,7 +51,7 @@ def _rfc3339(ts):
         "%Y-%m-%dT%H:%M:%SZ")
 
 
-class TokenServer:
+class TokenServer(LoggedServer):
     """Threaded HTTP(S) token server on 127.0.0.1 (free port).
 
     users: {name: password} with full access; readonly_users: pull only.
@@ -72,33 +71,14 @@ class TokenServer:
         self.expired_first = int(expired_first)  # the first N tokens are expired
         self.anonymous_pull = anonymous_pull
         self.oauth = oauth
-        self.tls_context = tls_context
         self._refresh_tokens = {}
-        self._lock = threading.Lock()
-        self._log_file = open(log_path, "a", buffering=1)
         self._x5c = [base64.b64encode(pki.signing_cert_der()).decode()]
         self._key = pki.signing_key
-        self._httpd = TLSThreadingServer(("127.0.0.1", 0), _Handler, self)
-        self.port = self._httpd.server_address[1]
-        self._thread = None
+        self._serve(log_path, _Handler, tls_context, "token-server")
 
     @property
     def url(self):
-        scheme = "https" if self.tls_context else "http"
-        return "%s://127.0.0.1:%d/token" % (scheme, self.port)
-
-    def start(self):
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,),
-                                        name="token-server", daemon=True)
-        self._thread.start()
-
-    def stop(self):
-        if self._thread:
-            self._httpd.shutdown()
-            self._thread.join(10)
-            self._thread = None
-        self._httpd.server_close()
-        self._log_file.close()
+        return self.origin + "/token"
 
     # -- tokens -----------------------------------------------------------
     def issue(self, subject, access, audience=None, now=None, expiry=None,
@@ -180,12 +160,6 @@ class TokenServer:
     def refresh_user(self, tok):
         with self._lock:
             return self._refresh_tokens.get(tok)
-
-    def log(self, record):
-        line = json.dumps(record, sort_keys=True)
-        with self._lock:
-            if not self._log_file.closed:
-                self._log_file.write(line + "\n")
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <registry/registry.h>
@@ -44,6 +45,50 @@ static inline registry_client *itest_client(int with_credentials)
 		registry_client_set_credentials(c, getenv("REGISTRY_TEST_USER"),
 		                                getenv("REGISTRY_TEST_PASSWORD"));
 	return c;
+}
+
+/*
+ * Run @cmd through the shell. Its standard output goes into *out (free it;
+ * NUL-terminated, *out_len bytes when out_len is given) when @out is given,
+ * else it is dropped. Returns the exit status, or -1 when the command could
+ * not run or was killed; a failed command is printed on stderr.
+ */
+static inline int itest_capture(const char *cmd, char **out, size_t *out_len)
+{
+	if (out)
+		*out = NULL;
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	size_t cap = 1 << 16, n = 0, r;
+	char *buf = malloc(cap + 1);
+	while (buf && (r = fread(buf + n, 1, cap - n, p)) > 0) {
+		n += r;
+		if (n == cap) {
+			char *q = realloc(buf, cap * 2 + 1);
+			if (!q) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = q;
+			cap *= 2;
+		}
+	}
+	int status = pclose(p);
+	if (buf)
+		buf[n] = '\0';
+	if (out) {
+		*out = buf;
+		if (out_len)
+			*out_len = buf ? n : 0;
+	} else {
+		free(buf);
+	}
+	int code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (code != 0)
+		fprintf(stderr, "command failed (%d): %s\n", code, cmd);
+	return code;
 }
 
 /* A loopback port with nothing listening (bound, then closed). */

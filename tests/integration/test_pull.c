@@ -41,35 +41,7 @@ static int sh(char **out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	size_t cap = 4096, n = 0, r;
-	char *buf = malloc(cap + 1);
-	while (buf && (r = fread(buf + n, 1, cap - n, p)) > 0) {
-		n += r;
-		if (n == cap) {
-			char *q = realloc(buf, cap * 2 + 1);
-			if (!q) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = q;
-			cap *= 2;
-		}
-	}
-	int status = pclose(p);
-	if (buf)
-		buf[n] = '\0';
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	int code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	if (code != 0)
-		fprintf(stderr, "command failed (%d): %s\n", code, cmd);
-	return code;
+	return itest_capture(cmd, out, NULL);
 }
 
 static const char *skopeo(void)

@@ -191,36 +191,13 @@ static const char *registry_log(void)
 }
 
 /* Run a shell command, capture its stdout (caller frees); *status its exit status. */
-static char *run_capture(const char *cmd, size_t *len, int *status)
+__attribute__((noinline)) static char *run_capture(const char *cmd, size_t *len, int *status)
 {
-	FILE *f = popen(cmd, "r");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap + 1);
-	size_t r;
-	while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap) {
-			char *p = realloc(buf, cap * 2 + 1);
-			if (!p) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = p;
-			cap *= 2;
-		}
-	}
-	int st = pclose(f);
+	char *out = NULL;
+	int st = itest_capture(cmd, &out, len);
 	if (status)
-		*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (buf) {
-		buf[n] = '\0';
-		if (len)
-			*len = n;
-	}
-	return buf;
+		*status = st;
+	return out;
 }
 
 static int run_cmd(const char *cmd)

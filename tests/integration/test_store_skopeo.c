@@ -26,38 +26,7 @@ static const char *python_bin = "/usr/bin/python3";
 /* Run a shell command, capturing stdout (free it); returns the exit status or -1. */
 static int run(const char *cmd, char **out, size_t *out_len)
 {
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	size_t cap = 4096, n = 0, r;
-	char *buf = malloc(cap + 1);
-	while (buf && (r = fread(buf + n, 1, cap - n, p)) > 0) {
-		n += r;
-		if (n == cap) {
-			char *q = realloc(buf, cap * 2 + 1);
-			if (!q) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = q;
-			cap *= 2;
-		}
-	}
-	int status = pclose(p);
-	if (buf)
-		buf[n] = '\0';
-	if (out) {
-		*out = buf;
-		*out_len = n;
-	} else {
-		free(buf);
-	}
-	if (status == -1 || !WIFEXITED(status))
-		return -1;
-	if (WEXITSTATUS(status) != 0)
-		fprintf(stderr, "command failed (%d): %s\n", WEXITSTATUS(status), cmd);
-	return WEXITSTATUS(status);
+	return itest_capture(cmd, out, out_len);
 }
 
 /* Skopeo flags for one side ("src" or "dest") from REGISTRY_TEST_SKOPEO_ARGS ("--dest-..."). */
