@@ -89,7 +89,8 @@ static int basic_value(const char *user, const char *pass, char **out)
 /* 1 for a link-local, unspecified or cloud metadata host, in any spelling
  * the resolver accepts as a number (dotted, decimal, hex, octal, IPv4-mapped
  * IPv6) and with or without the trailing dot of a name. Names that merely
- * resolve to such an address are not caught here. */
+ * resolve to such an address are caught when the token request connects
+ * (registry__request.refuse_link_local). */
 static int forbidden_realm_host(const char *host)
 {
 	char h[256];
@@ -106,21 +107,28 @@ static int forbidden_realm_host(const char *host)
 	if (getaddrinfo(h, NULL, &hints, &res) != 0)
 		return 0;
 	int bad = 0;
-	for (const struct addrinfo *a = res; a; a = a->ai_next) {
-		uint32_t v4 = 1;
-		if (a->ai_family == AF_INET) {
-			v4 = ntohl(((const struct sockaddr_in *)(const void *)a->ai_addr)->sin_addr.s_addr);
-		} else if (a->ai_family == AF_INET6) {
-			const struct in6_addr *v6 = &((const struct sockaddr_in6 *)(const void *)a->ai_addr)->sin6_addr;
-			bad |= IN6_IS_ADDR_LINKLOCAL(v6) || IN6_IS_ADDR_UNSPECIFIED(v6);
-			if (IN6_IS_ADDR_V4MAPPED(v6) || IN6_IS_ADDR_V4COMPAT(v6))
-				v4 = (uint32_t)v6->s6_addr[12] << 24 | (uint32_t)v6->s6_addr[13] << 16 |
-				     (uint32_t)v6->s6_addr[14] << 8 | v6->s6_addr[15];
-		}
-		bad |= (v4 >> 16) == 0xA9FE || v4 == 0; /* 169.254.0.0/16, 0.0.0.0 */
-	}
+	for (const struct addrinfo *a = res; a; a = a->ai_next)
+		bad |= registry__addr_forbidden(a->ai_addr);
 	freeaddrinfo(res);
 	return bad;
+}
+
+int registry__addr_forbidden(const struct sockaddr *sa)
+{
+	int bad = 0;
+	uint32_t v4 = 1;
+	if (sa->sa_family == AF_INET) {
+		v4 = ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		bad |= IN6_IS_ADDR_LINKLOCAL(v6) || IN6_IS_ADDR_UNSPECIFIED(v6);
+		if (IN6_IS_ADDR_V4MAPPED(v6) || IN6_IS_ADDR_V4COMPAT(v6))
+			v4 = (uint32_t)v6->s6_addr[12] << 24 | (uint32_t)v6->s6_addr[13] << 16 |
+			     (uint32_t)v6->s6_addr[14] << 8 | v6->s6_addr[15];
+	} else {
+		return 0;
+	}
+	return bad || (v4 >> 16) == 0xA9FE || v4 == 0; /* 169.254.0.0/16, 0.0.0.0 */
 }
 
 /* The realm comes from the server: only https (http when the registry
@@ -355,6 +363,7 @@ static int token_request(registry_client *c, const char *scope, int oauth_post, 
 			.body = oauth_post ? form.data : NULL,
 			.body_len = oauth_post ? form.len : 0,
 			.body_limit = REGISTRY__JSON_LIMIT,
+			.refuse_link_local = 1,
 		};
 		rc = registry__client_do_external(c, &req, authorization, resp);
 	}

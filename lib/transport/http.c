@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <sodium.h>
 
@@ -20,7 +21,21 @@ typedef struct xfer {
 	int sink_rc;
 	size_t upload_off;
 	int header_bytes;
+	int refused_addr; /* refuse_link_local stopped a connection */
 } xfer;
+
+/* Sockets for a request that must not reach a link-local address: the
+ * check sees the address the name resolved to, before anything is sent. */
+static curl_socket_t open_socket_checked(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	xfer *x = ud;
+	(void)purpose;
+	if (registry__addr_forbidden(&a->addr)) {
+		x->refused_addr = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
 
 void registry__response_init(registry__response *r)
 {
@@ -418,6 +433,12 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	}
 
+	if (req->refuse_link_local) {
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket_checked);
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &x);
+		/* A connection opened before the check does not count. */
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	}
 	CURLcode cc = curl_easy_perform(h);
 	*ccode = cc;
 	curl_slist_free_all(hdrs);
@@ -447,6 +468,12 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 		return 0; /* an oversized error body: the status is what matters */
 	char shown[512];
 	url_for_message(shown, sizeof(shown), url);
+	if (x.refused_addr) {
+		registry__fail(REGISTRY_EPROTOCOL, "%s %s: the host resolves to a link-local, unspecified or "
+		               "metadata address; refused", method, shown);
+		registry__error_set_http(0, shown);
+		return REGISTRY_EPROTOCOL;
+	}
 	rc = registry__curl_error(cc);
 	registry__fail(rc, "%s %s: %s", method, shown, curl_easy_strerror(cc));
 	registry__error_set_http(0, shown);

@@ -58,6 +58,10 @@ int registry__origin_equal(const registry__origin *a, const registry__origin *b)
 int registry__url_resolve(char **out, const char *base, const char *ref);
 /* 1 when host is localhost, 127.0.0.0/8 or ::1 (brackets allowed). */
 int registry__host_is_loopback(const char *host);
+/* 1 for a link-local (169.254/16, fe80::/10), unspecified or IPv4-mapped
+ * such address: where cloud metadata services answer. */
+struct sockaddr;
+int registry__addr_forbidden(const struct sockaddr *sa);
 
 /* ---- Requests ------------------------------------------------------------- */
 
@@ -82,6 +86,9 @@ typedef struct registry__request {
 	size_t body_limit;    /* cap for a buffered body; 0: REGISTRY__JSON_LIMIT */
 	int no_redirects;     /* return 3xx to the caller */
 	int no_retry;
+	int refuse_link_local; /* never connect to a link-local, unspecified or
+	                          metadata address, whatever name resolved to it
+	                          (token realms: REGISTRY_EPROTOCOL) */
 } registry__request;
 
 typedef struct registry__response {

@@ -77,6 +77,8 @@ CASES = [
     "realm-file",              # bearer realm file:///etc/passwd
     "realm-metadata",          # bearer realm http://169.254.169.254/...
     "realm-userinfo",          # bearer realm with user:password@ in it
+    "realm-resolves-metadata", # bearer realm on a name the client resolves to
+                               # 169.254.169.254 (run in a private netns)
     "redirect-20",             # a chain of 20 redirects on the registry origin
     "redirect-foreign-blob",   # blobs redirect to another origin (allowed: no credentials)
     "redirect-pingpong",       # redirects alternating between the origins, forever
@@ -283,6 +285,8 @@ class HostileRegistry:
             return "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
         if c == "realm-userinfo":
             return "%s://evil:pw@%s/token" % (self.scheme, self.host)
+        if c == "realm-resolves-metadata":
+            return "http://metadata-alias.test:%s/token" % self.host.rsplit(":", 1)[1]
         return "%s://%s/token" % (self.scheme, self.host)
 
     def authorized(self, header):

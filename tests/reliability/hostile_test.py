@@ -89,6 +89,13 @@ CASES = {
     "realm-metadata": ("realm-metadata", "bearer", ["pull"], EPROTOCOL,
                        lambda r, e: None if r["elapsed_ms"] < 3000 else "took %d ms" % r["elapsed_ms"]),
     "realm-userinfo": ("realm-userinfo", "bearer", ["pull"], EPROTOCOL, None),
+    # The realm's name resolves (here through the client's resolve list) to
+    # the metadata address: refused when the token request connects. Run in
+    # a network namespace of its own, so that a client that did connect
+    # reaches nothing outside this machine (ENETWORK then).
+    "realm-resolves-metadata": ("realm-resolves-metadata", "bearer", ["pull"], EPROTOCOL,
+                                lambda r, e: None if "link-local" in r["message"]
+                                else "message: %s" % r["message"]),
     "redirect-20": ("redirect-20", "basic", ["pull"], EPROTOCOL,
                     lambda r, e: None if 1 <= len(requests(e, "registry", "/redirect/")) <= 10
                     else "%d redirect hops followed" % len(requests(e, "registry", "/redirect/"))),
@@ -140,7 +147,31 @@ def leaks(entries, secret_list):
     return found
 
 
+NETNS_CASES = {"realm-resolves-metadata"}
+
+
+def in_private_netns(exe, case_id):
+    """Run one case again inside a network namespace with only a loopback
+    interface (unshare -n): nothing it does can leave the machine."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        print("SKIP %s: needs root, unshare and ip (a private network namespace)" % case_id)
+        return None
+    env = dict(os.environ, HOSTILE_NETNS="1")
+    p = subprocess.run(["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
+                        sys.executable, os.path.abspath(__file__), exe, case_id],
+                       env=env, capture_output=True, text=True, timeout=150)
+    sys.stdout.write(p.stdout)
+    sys.stderr.write(p.stderr)
+    if p.returncode == 0:
+        return []
+    if p.returncode == 77:
+        return None
+    return ["in the private network namespace: exit %d" % p.returncode]
+
+
 def run_case(exe, case_id):
+    if case_id in NETNS_CASES and os.environ.get("HOSTILE_NETNS") != "1":
+        return in_private_netns(exe, case_id)
     server_case, auth, op, expected, extra = CASES[case_id]
     password = "pw-" + secrets.token_hex(12)
     work = tempfile.mkdtemp(prefix="hostile-test-")
@@ -164,6 +195,9 @@ def run_case(exe, case_id):
         if reg.ca:
             env["HOSTILE_CA"] = reg.ca
         env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
+        env.pop("HOSTILE_RESOLVE", None)
+        if server_case == "realm-resolves-metadata":
+            env["HOSTILE_RESOLVE"] = "metadata-alias.test:%s:169.254.169.254" % reg.host.rsplit(":", 1)[1]
         started = time.monotonic()
         proc = subprocess.run([exe] + op, env=env, capture_output=True, text=True, timeout=120)
         took = time.monotonic() - started

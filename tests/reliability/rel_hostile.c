@@ -138,6 +138,15 @@ int main(int argc, char **argv)
 		rc = registry_client_set_ca(c, ca, NULL);
 	if (!rc && password && *password)
 		rc = registry_client_set_credentials(c, "hostile", password);
+	const char *resolve = getenv("HOSTILE_RESOLVE"); /* "host:port:address" */
+	if (!rc && resolve && *resolve) {
+		char name[256], addr[64];
+		int port = 0;
+		if (sscanf(resolve, "%255[^:]:%d:%63s", name, &port, addr) == 3)
+			rc = registry_client_add_resolve(c, name, port, addr);
+		else
+			rc = REGISTRY_EINVAL;
+	}
 	if (!rc)
 		rc = registry_store_open(&store, store_dir, REGISTRY_STORE_CREATE);
 	if (rc) {
