@@ -510,6 +510,18 @@ static char *make_fixture(const char *dir, const char *args)
 	return out;
 }
 
+/* make_fixture() into tmpdir()/@dir, opened as a store; *top its digest. */
+static registry_store *fixture_store(const char *dir, const char *args, char **top)
+{
+	*top = make_fixture(dir, args);
+	CHECK(*top && registry_digest_validate(*top) == 0);
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir(), dir);
+	registry_store *s = NULL;
+	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	return s;
+}
+
 static registry_reference *ref_on(const char *host, const char *name)
 {
 	char text[600];
@@ -526,14 +538,11 @@ static void test_push_store(void)
 {
 	const char *host = getenv("REGISTRY_TEST_HOST");
 	registry_client *c = itest_client(1);
-	char path[1024], got[REGISTRY_DIGEST_STRING_MAX];
+	char got[REGISTRY_DIGEST_STRING_MAX];
 
 	/* One image, 3 layers of 1 MiB, chunked at 256 KiB. */
-	char *top = make_fixture("single", "--layers 3 --size 1048576 --seed push-single --tag v1 --gzip-level 0");
-	CHECK(top && registry_digest_validate(top) == 0);
-	snprintf(path, sizeof(path), "%s/single", tmpdir());
-	registry_store *s = NULL;
-	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	char *top = NULL;
+	registry_store *s = fixture_store("single", "--layers 3 --size 1048576 --seed push-single --tag v1 --gzip-level 0", &top);
 	registry_reference *target = ref_on(host, "pushed/single:v1");
 	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
 	prog_log pl = {0};
@@ -575,10 +584,7 @@ static void test_push_store(void)
 	free(top);
 
 	/* A two-platform index: children first, then the index, digests unchanged. */
-	top = make_fixture("multi", "--layers 2 --size 65536 --seed push-multi --platforms linux/amd64,linux/arm64/v8 --tag multi");
-	CHECK(top && registry_digest_validate(top) == 0);
-	snprintf(path, sizeof(path), "%s/multi", tmpdir());
-	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	s = fixture_store("multi", "--layers 2 --size 65536 --seed push-multi --platforms linux/amd64,linux/arm64/v8 --tag multi", &top);
 	target = ref_on(host, "pushed/multi:latest");
 	CHECK_RC(registry_push(c, s, "multi", target, NULL, &digest), 0);
 	CHECK_STR(digest, top);
@@ -1068,12 +1074,9 @@ static void test_push_lanes(void)
 {
 	const char *plog = getenv("REGISTRY_TEST_PROXY_LOG");
 	const char *host = getenv("REGISTRY_TEST_HOST"); /* skopeo straight to the registry */
-	char path[1024], got[REGISTRY_DIGEST_STRING_MAX];
-	char *top = make_fixture("lanes", "--layers 6 --size 2097152 --seed push-lanes --tag v1 --gzip-level 0");
-	CHECK(top && registry_digest_validate(top) == 0);
-	snprintf(path, sizeof(path), "%s/lanes", tmpdir());
-	registry_store *s = NULL;
-	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	char got[REGISTRY_DIGEST_STRING_MAX];
+	char *top = NULL;
+	registry_store *s = fixture_store("lanes", "--layers 6 --size 2097152 --seed push-lanes --tag v1 --gzip-level 0", &top);
 
 	/* Four lanes (the default): sessions overlap on the registry, every
 	 * callback on this thread, counts never go back, one token for all. */
