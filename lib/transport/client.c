@@ -93,13 +93,12 @@ void registry_client_free(registry_client *c)
 		curl_multi_cleanup(c->multi);
 	curl_slist_free_all(c->resolve);
 	registry__tokens_clear(c);
-	registry__free_secret(c->username);
-	registry__free_secret(c->password);
-	registry__free_secret(c->identity_token);
-	char *strings[] = {c->registry, c->api_host, c->base_url, c->ca_file, c->ca_path,
-	                   c->cert_file, c->key_file, c->user_agent, c->proxy, c->realm, c->service};
-	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(strings); i++)
-		free(strings[i]);
+#define FREE_SECRET(f) registry__free_secret(c->f);
+#define FREE_STRING(f) free(c->f);
+	REGISTRY__CLIENT_SECRETS(FREE_SECRET)
+	REGISTRY__CLIENT_STRINGS(FREE_STRING)
+#undef FREE_SECRET
+#undef FREE_STRING
 	free(c);
 }
 

@@ -10,6 +10,14 @@ typedef struct registry__token {
 	struct timespec expires; /* CLOCK_MONOTONIC */
 } registry__token;
 
+/* The client's owned strings, for the code that frees or copies them all
+ * (registry_client_free, registry__client_clone): a string field added to
+ * the struct goes here too. Secrets are wiped when freed. */
+#define REGISTRY__CLIENT_STRINGS(X)                                                   \
+	X(registry) X(api_host) X(base_url) X(ca_file) X(ca_path) X(cert_file) X(key_file) \
+	X(user_agent) X(proxy) X(realm) X(service)
+#define REGISTRY__CLIENT_SECRETS(X) X(username) X(password) X(identity_token)
+
 struct registry_client {
 	char *registry;  /* as given: host[:port] */
 	char *api_host;  /* host[:port] used in URLs */

@@ -12,14 +12,6 @@
 
 #include "transport/client_impl.h"
 
-static int copy_string(char **dst, const char *src)
-{
-	if (!src)
-		return 0;
-	*dst = registry__strdup(src);
-	return *dst ? 0 : REGISTRY_ENOMEM;
-}
-
 static int copy_token(registry__token *dst, const registry__token *src)
 {
 	dst->expires = src->expires;
@@ -54,9 +46,6 @@ int registry__client_clone(registry_client **out, const registry_client *c)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory copying a client");
 	/* Scalars first, then every owned pointer replaced by a copy. */
 	*d = *c;
-	d->registry = d->api_host = d->base_url = d->ca_file = d->ca_path = NULL;
-	d->cert_file = d->key_file = d->user_agent = d->proxy = d->realm = d->service = NULL;
-	d->username = d->password = d->identity_token = NULL;
 	d->resolve = NULL;
 	d->tokens = NULL;
 	d->ntokens = 0;
@@ -66,14 +55,10 @@ int registry__client_clone(registry_client **out, const registry_client *c)
 	d->easy = NULL;
 	d->multi = NULL;
 	int rc = 0;
-	const char *const from[] = {c->registry, c->api_host, c->base_url, c->ca_file, c->ca_path,
-	                            c->cert_file, c->key_file, c->user_agent, c->proxy, c->realm,
-	                            c->service, c->username, c->password, c->identity_token};
-	char **const to[] = {&d->registry, &d->api_host, &d->base_url, &d->ca_file, &d->ca_path,
-	                     &d->cert_file, &d->key_file, &d->user_agent, &d->proxy, &d->realm,
-	                     &d->service, &d->username, &d->password, &d->identity_token};
-	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(from) && !rc; i++)
-		rc = copy_string(to[i], from[i]);
+#define COPY(f) d->f = NULL; if (!rc) rc = registry__set_string(&d->f, c->f);
+	REGISTRY__CLIENT_STRINGS(COPY)
+	REGISTRY__CLIENT_SECRETS(COPY)
+#undef COPY
 	if (!rc)
 		rc = copy_resolve(d, c->resolve);
 	if (!rc && c->ntokens) {
