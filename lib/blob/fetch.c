@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -107,13 +106,6 @@ struct engine {
 	int first_error;
 	registry__error_snapshot *first_record;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void report(engine *e, transfer *t, int state)
 {
@@ -233,7 +225,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	t->done += (int64_t)len;
 	e->overall_done += (int64_t)len;
-	double n = now_s();
+	double n = registry__now_s();
 	if (n - t->last_report >= 0.1) {
 		t->last_report = n;
 		report(e, t, REGISTRY_PROGRESS_RUNNING);
@@ -425,7 +417,7 @@ static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
 	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && t->resp.body_truncated)) {
 		if (registry__curl_retryable(cc) && t->attempts < c->retries) {
 			t->state = T_WAITING;
-			t->due = now_s() + (double)registry__backoff_ms(c, t->attempts++, NULL) / 1000.0;
+			t->due = registry__now_s() + (double)registry__backoff_ms(c, t->attempts++, NULL) / 1000.0;
 			return; /* resumes from t->done */
 		}
 		int rc = registry__curl_error(cc);
@@ -486,7 +478,7 @@ static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
 	}
 	if (registry__status_retryable(status) && t->attempts < c->retries) {
 		t->state = T_WAITING;
-		t->due = now_s() + (double)registry__backoff_ms(c, t->attempts++, &t->resp) / 1000.0;
+		t->due = registry__now_s() + (double)registry__backoff_ms(c, t->attempts++, &t->resp) / 1000.0;
 		return;
 	}
 	char what[700];
@@ -657,7 +649,7 @@ static int run(engine *e)
 			break;
 		}
 		size_t running = 0, waiting = 0;
-		double n = now_s();
+		double n = registry__now_s();
 		for (size_t i = 0; i < e->n; i++) {
 			transfer *t = &e->t[i];
 			if (t->state == T_RUNNING)

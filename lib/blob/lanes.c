@@ -21,12 +21,9 @@
  * uploads the first blob's HEAD), so that the scheme, the auth scheme and a
  * token are known and copied to every lane instead of being found out by each.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "blob/lanes.h"
 #include "blob/upload_impl.h"
@@ -172,17 +169,6 @@ static void deliver(lanes *L, lane *lv, const lane_event *e, registry__progress_
 		atomic_store(&L->stop, 1);
 }
 
-static void deadline_in(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* Drain events and watch the cancel hook until every lane has ended. */
 static int watch(lanes *L, lane *lv, size_t nlanes, registry_client *c, registry__progress_ctx *prog)
 {
@@ -193,11 +179,8 @@ static int watch(lanes *L, lane *lv, size_t nlanes, registry_client *c, registry
 	size_t batch_cap = 0;
 	pthread_mutex_lock(&L->mu);
 	for (;;) {
-		if (!L->qn && L->running) {
-			struct timespec ts;
-			deadline_in(&ts, POLL_MS);
-			pthread_cond_timedwait(&L->cv, &L->mu, &ts);
-		}
+		if (!L->qn && L->running)
+			registry__cond_wait_ms(&L->cv, &L->mu, POLL_MS);
 		/* Take the queue as it is and deliver it unlocked: the callback may
 		 * take its time, the lanes go on. */
 		lane_event *q = L->q;

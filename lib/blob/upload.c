@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "blob/upload_impl.h"
@@ -62,22 +61,6 @@ typedef struct up {
 	int64_t body_base;
 } up;
 
-void registry__sleep_ms(long ms)
-{
-	if (ms <= 0)
-		return;
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int registry__progress_report(registry__progress_ctx *p, const char *digest, int state,
                               int64_t done, int64_t total)
 {
@@ -105,7 +88,7 @@ static void advance(up *u, int64_t done, int force)
 {
 	u->prog->overall_done += done - u->done;
 	u->done = done;
-	double n = now_s();
+	double n = registry__now_s();
 	if (force || n - u->last_report >= 0.1) {
 		u->last_report = n;
 		registry__progress_report(u->prog, u->p->digest, REGISTRY_PROGRESS_RUNNING, done, u->p->size);

@@ -109,7 +109,5 @@ typedef struct registry__lane_job {
 int registry__upload_files(registry_client *c, const char *repository, registry__lane_job *jobs,
                            size_t n, size_t chunk_size, int max_lanes, registry__progress_ctx *prog);
 
-/* Sleep for @ms milliseconds (restarting after signals). */
-void registry__sleep_ms(long ms);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef REGISTRY_INTERNAL_H
 #define REGISTRY_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,13 @@ void registry__error_clear(void);
 typedef struct registry__error_snapshot registry__error_snapshot;
 registry__error_snapshot *registry__error_save(void);
 int registry__error_restore(registry__error_snapshot *snap);
+
+/* Seconds on a monotonic clock, for intervals. */
+double registry__now_s(void);
+/* Sleep for @ms milliseconds (restarting after signals). */
+void registry__sleep_ms(long ms);
+/* pthread_cond_timedwait for at most @ms milliseconds from now. */
+int registry__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms);
 
 /* Allocation: NULL-safe strdup; calloc with overflow check. */
 char *registry__strdup(const char *s);

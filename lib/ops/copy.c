@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ops/push_impl.h"
 #include "transport/client_impl.h"
@@ -86,19 +85,12 @@ static void pipe_unhook(pipe_src *p)
 	p->hooked = 0;
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* On the caller's thread, unlocked: the real hook, at most every 100 ms. */
 static void pipe_poll_cancel(pipe_src *p)
 {
 	if (!p->user_cancel || atomic_load(&p->canceled))
 		return;
-	double n = mono_s();
+	double n = registry__now_s();
 	if (n - p->last_poll < 0.1)
 		return;
 	p->last_poll = n;
@@ -192,14 +184,7 @@ static int64_t pipe_read(void *buf, size_t len, void *ud)
 	pipe_poll_cancel(p);
 	pthread_mutex_lock(&p->mu);
 	while (p->len == 0 && !p->done) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+		registry__cond_wait_ms(&p->cv, &p->mu, 100);
 		if (p->len == 0 && !p->done) {
 			pthread_mutex_unlock(&p->mu);
 			pipe_poll_cancel(p);
