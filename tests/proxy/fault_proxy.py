@@ -76,6 +76,8 @@ import threading
 import time
 import urllib.parse
 
+from request_body import read_request_body
+
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
               "te", "trailers", "transfer-encoding", "upgrade"}
 
@@ -262,18 +264,17 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
                 f.write(json.dumps(entry) + "\n")
 
         def read_body(self):
-            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                data = bytearray()
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return bytes(data)
-                    data += self.rfile.read(size)
-                    self.rfile.readline()
-            n = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(n) if n else b""
+            return read_request_body(self)
+
+        def forward(self, body):
+            """Send the request upstream: (connection, response), headers read."""
+            conn = connect()
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in rules.dropped_headers}
+            if body or self.command in ("PUT", "POST", "PATCH"):
+                headers["Content-Length"] = str(len(body))
+            conn.request(self.command, rules.upstream_path(self.path), body=body or None,
+                         headers=headers)
+            return conn, conn.getresponse()
 
         def handle_any(self):
             body = self.read_body()
@@ -285,13 +286,8 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
                     return self.chaos_fault(body, *picked)
             fault = rules.fault_for(self.path, self.command)
             if fault and rules.after:
-                conn = connect()
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in rules.dropped_headers}
-                if body or self.command in ("PUT", "POST", "PATCH"):
-                    headers["Content-Length"] = str(len(body))
-                conn.request(self.command, rules.upstream_path(self.path), body=body or None,
-                             headers=headers)
-                conn.getresponse().read()
+                conn, resp = self.forward(body)
+                resp.read()
                 conn.close()
             if fault:
                 status, retry_after = fault
@@ -307,13 +303,7 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
                     self.wfile.write(payload)
                 self.record(status, f"status {status}" + (" after forwarding" if rules.after else ""))
                 return
-            conn = connect()
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in rules.dropped_headers}
-            if body or self.command in ("PUT", "POST", "PATCH"):
-                headers["Content-Length"] = str(len(body))
-            conn.request(self.command, rules.upstream_path(self.path), body=body or None,
-                         headers=headers)
-            resp = conn.getresponse()
+            conn, resp = self.forward(body)
             page = links.page(self.command, self.path, resp)
             self.send_response(resp.status, resp.reason)
             length = str(len(page[0])) if page else resp.getheader("Content-Length")
@@ -349,13 +339,7 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
 
         def forward_whole(self, body):
             """Forward the request; (status, reason, headers, body) of the answer."""
-            conn = connect()
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in rules.dropped_headers}
-            if body or self.command in ("PUT", "POST", "PATCH"):
-                headers["Content-Length"] = str(len(body))
-            conn.request(self.command, rules.upstream_path(self.path), body=body or None,
-                         headers=headers)
-            resp = conn.getresponse()
+            conn, resp = self.forward(body)
             data = resp.read() if self.command != "HEAD" else b""
             hdrs = [(k, v) for k, v in resp.getheaders()
                     if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"]

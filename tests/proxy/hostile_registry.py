@@ -44,13 +44,14 @@ import ipaddress
 import json
 import os
 import random
-import socket
 import ssl
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
+
+from request_body import read_request_body
 
 MT_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MT_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -315,19 +316,7 @@ def make_handler(reg, origin):
 
         # ---- plumbing
         def read_body(self):
-            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                data = bytearray()
-                while True:
-                    line = self.rfile.readline()
-                    size = int(line.split(b";")[0].strip() or b"0", 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return bytes(data)
-                    data += self.rfile.read(size)
-                    self.rfile.readline()
-            n = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(n) if n else b""
+            return read_request_body(self)
 
         def send(self, status, body=b"", headers=None, ctype="application/json"):
             self.send_response(status)

@@ -25,17 +25,7 @@
 
 #include <registry/registry.h>
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n - 1; /* the DIR's own descriptor */
-}
+#include "rel_common.h"
 
 static double now_ms(void)
 {

@@ -41,24 +41,14 @@
 
 #include <registry/registry.h>
 
+#include "rel_common.h"
+
 extern char **environ;
 
 static const char *proxy_host, *direct_host, *user, *password, *fixtures, *tmpdir;
 static int violations;
 
 #define VIOLATION(...) do { violations++; printf("VIOLATION: " __VA_ARGS__); putchar('\n'); fflush(stdout); } while (0)
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n - 1;
-}
 
 static int count_threads(void)
 {
