@@ -14,11 +14,11 @@
  * (a retried PUT, a lost session) the producer is stopped and started again
  * from byte 0, and the bytes already sent are skipped.
  *
- * The producer's client is the caller's source handle, whose cancel hook
- * must only be called on the caller's thread: while the relay runs, the
- * handle's hook is swapped for one that reads a flag, and the caller's
- * thread asks the real hook (about ten times a second, in pipe_read) and
- * sets the flag.
+ * The producer uses a private copy of the source handle (made once per
+ * copy, registry__client_clone, and taken back into the handle at the end),
+ * so that no handle of the caller's is used on another thread. The copy's
+ * cancel hook reads a flag; the caller's thread asks the source handle's
+ * own hook (about ten times a second, in pipe_read) and sets the flag.
  *
  * With one handle for both sides (two threads must not share a handle) the
  * blob is relayed chunk by chunk instead: a ranged GET fills the chunk
@@ -50,51 +50,28 @@ typedef struct pipe_src {
 	char message[1024];
 	int http_status;
 	pthread_t th;
-	/* the source handle's own cancel hook, while ours is in its place */
-	int hooked;
-	int (*user_cancel)(void *userdata);
-	void *user_cancel_ud;
+	registry_client *user; /* the caller's source handle: its hook is asked */
 	double last_poll;
 	atomic_int canceled;
 } pipe_src;
 
+/* The relay copy's cancel hook. */
 static int relay_cancel(void *ud)
 {
 	pipe_src *p = ud;
 	return atomic_load(&p->canceled);
 }
 
-static void pipe_hook(pipe_src *p)
-{
-	if (p->hooked)
-		return;
-	p->user_cancel = p->c->cancel;
-	p->user_cancel_ud = p->c->cancel_ud;
-	p->c->cancel = relay_cancel;
-	p->c->cancel_ud = p;
-	p->hooked = 1;
-}
-
-/* After the producer has been joined. */
-static void pipe_unhook(pipe_src *p)
-{
-	if (!p->hooked)
-		return;
-	p->c->cancel = p->user_cancel;
-	p->c->cancel_ud = p->user_cancel_ud;
-	p->hooked = 0;
-}
-
 /* On the caller's thread, unlocked: the real hook, at most every 100 ms. */
 static void pipe_poll_cancel(pipe_src *p)
 {
-	if (!p->user_cancel || atomic_load(&p->canceled))
+	if (!p->user->cancel || atomic_load(&p->canceled))
 		return;
 	double n = registry__now_s();
 	if (n - p->last_poll < 0.1)
 		return;
 	p->last_poll = n;
-	if (p->user_cancel(p->user_cancel_ud))
+	if (registry__client_canceled(p->user))
 		atomic_store(&p->canceled, 1);
 }
 
@@ -152,7 +129,6 @@ static void pipe_stop(pipe_src *p)
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->th, NULL);
-	pipe_unhook(p);
 	p->running = 0;
 	p->head = p->len = 0;
 	p->done = p->stop = p->rc = 0;
@@ -164,11 +140,8 @@ static int pipe_start(pipe_src *p)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	p->head = p->len = 0;
 	p->done = p->stop = p->rc = 0;
-	pipe_hook(p);
-	if (pthread_create(&p->th, NULL, producer, p) != 0) {
-		pipe_unhook(p);
+	if (pthread_create(&p->th, NULL, producer, p) != 0)
 		return registry__fail(REGISTRY_EIO, "cannot start a thread to fetch %s", p->digest);
-	}
 	p->running = 1;
 	return 0;
 }
@@ -344,6 +317,7 @@ static int ranged_seek(int64_t offset, void *ud)
 
 typedef struct copy_ctx {
 	registry_client *src, *dst;
+	registry_client *relay; /* the producer's copy of src, made at the first relay */
 	const char *src_repo, *dst_repo;
 	int same_registry;
 	registry__push_settings set;
@@ -368,13 +342,20 @@ static int copy_blob(copy_ctx *cx, const registry__blob_item *b)
 		up.mount_from = cx->src_repo;
 	int rc, outcome = 0;
 	if (cx->src != cx->dst) {
-		pipe_src p = {.c = cx->src, .repo = cx->src_repo, .digest = b->digest, .size = b->size};
+		if (!cx->relay && (rc = registry__client_clone(&cx->relay, cx->src)))
+			return rc;
+		pipe_src p = {.c = cx->relay, .user = cx->src, .repo = cx->src_repo, .digest = b->digest,
+		              .size = b->size};
 		atomic_init(&p.canceled, 0);
+		cx->relay->cancel = relay_cancel; /* no producer runs: safe to set */
+		cx->relay->cancel_ud = &p;
 		pthread_mutex_init(&p.mu, NULL);
 		pthread_cond_init(&p.cv, NULL);
 		registry__upload_source s = {pipe_read, pipe_seek, &p};
 		rc = registry__blob_upload(cx->dst, &up, &s, &outcome);
 		pipe_stop(&p);
+		cx->relay->cancel = NULL; /* p is gone after this call */
+		cx->relay->cancel_ud = NULL;
 		pthread_cond_destroy(&p.cv);
 		pthread_mutex_destroy(&p.mu);
 		free(p.ring);
@@ -501,6 +482,10 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 	if (!rc)
 		rc = registry_manifest_push(target, cx.dst_repo, reference, root, digest_out);
 out:
+	if (cx.relay) {
+		registry__client_absorb(source, cx.relay);
+		registry_client_free(cx.relay);
+	}
 	for (size_t i = 0; i < cx.nchildren; i++)
 		registry_manifest_free(cx.children[i]);
 	free(cx.children);
