@@ -26,7 +26,6 @@
 #include <stdlib.h>
 
 #include "blob/lanes.h"
-#include "blob/upload_impl.h"
 #include "transport/client_impl.h"
 
 #define LANES_MAX 8
