@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import os
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple, Union
 
-from . import _lib
+from . import _interrupt, _lib
 from ._lib import C, client_p, list_p, manifest_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text, use_all
 from .digest import digest as _digest_of
@@ -49,6 +50,13 @@ class Client(Handle):
     """
 
     _kind = "client"
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[Any]:
+        """The C handle for one call; Ctrl-C on the main thread cancels the call and
+        raises KeyboardInterrupt once it has returned (registry/_interrupt.py)."""
+        with super().use() as ptr, _interrupt.guard(ptr):
+            yield ptr
 
     def __init__(self, registry: str, username: Optional[str] = None,
                  password: Optional[str] = None, insecure: bool = False,
