@@ -583,3 +583,27 @@ def test_pull_exception_in_callback(reg, client, tmp_path):
 
     with pytest.raises(Boom):
         client.pull("fixtures/big-oci", tmp_path / "oci", progress=cb)
+
+
+def test_config_matches_the_config_blob(client, reg):
+    """Client.config: the fields of the verified config blob, for an image and for
+    one platform of an index."""
+    import json
+    from registry import ImageConfig
+    m = client.inspect("fixtures/small-v2s2")
+    blob = io.BytesIO()
+    client.fetch_blob_to("fixtures/small-v2s2", m.config.digest, blob)
+    doc = json.loads(blob.getvalue())
+    cfg = client.config("fixtures/small-v2s2")
+    assert isinstance(cfg, ImageConfig)
+    assert cfg.architecture == doc["architecture"] and cfg.os == doc["os"]
+    assert cfg.diff_ids == doc["rootfs"]["diff_ids"] and len(cfg.diff_ids) == len(m.layers)
+    assert cfg.env == (doc.get("config") or {}).get("Env", [])
+    assert cfg == ImageConfig.parse(blob.getvalue())
+    assert cfg.to_dict()["rootfs"]["diff_ids"] == cfg.diff_ids
+    arm = client.config("fixtures/multi-oci", platform="linux/arm64/v8")
+    assert arm.architecture == "arm64"
+    with pytest.raises(registry.InvalidArgumentError):
+        client.config("quay.io/fixtures/small-v2s2")
+    with pytest.raises(registry.FormatError, match="config.Env"):
+        ImageConfig.parse(b'{"os":"linux","architecture":"amd64","config":{"Env":[1]}}')

@@ -14,6 +14,7 @@ The shared library is found through $REGISTRY_LIBRARY, then
 from ._lib import LibraryLoadError, library_path, library_version
 from ._version import __version__
 from .client import Client, NameIterator
+from .config import ConfigHistory, ImageConfig
 from .digest import Digest, digest, digest_backend, digests_equal, file_digest, validate_digest
 from .errors import (AuthError, CanceledError, ConflictError, DeniedError, DigestMismatchError,
                      FormatError, InvalidArgumentError, NetworkError, NotFoundError,
@@ -42,7 +43,7 @@ def has_function(name: str) -> bool:
 
 __all__ = [
     "__version__", "version", "has_function", "library_path", "LibraryLoadError",
-    "Client", "NameIterator", "Reference", "Manifest", "ManifestBuilder", "Descriptor",
+    "Client", "NameIterator", "ImageConfig", "ConfigHistory", "Reference", "Manifest", "ManifestBuilder", "Descriptor",
     "Platform", "HistoryEntry", "Store", "REF_NAME_ANNOTATION", "Progress", "ProgressState",
     "Digest", "digest", "file_digest", "validate_digest", "digests_equal", "digest_backend",
     "host_platform", "validate_repository", "validate_tag",

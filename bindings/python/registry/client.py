@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, List, Optional, 
 from . import _interrupt, _lib
 from ._lib import C, client_p, list_p, manifest_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text, use_all
+from .config import ImageConfig
 from .digest import digest as _digest_of
 from .digest import file_digest
 from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, last_error
@@ -223,6 +224,18 @@ class Client(Handle):
             m.close()
             m = self._fetch(r.repository, entry.digest, max_size)
         return m
+
+    def config(self, ref: RefLike, platform: PlatformLike = None) -> ImageConfig:
+        """The image's configuration (Env, Cmd, Entrypoint, WorkingDir, User, labels,
+        diff_ids, history...). For a list or index, the @platform entry (by default
+        this machine's). The config blob is verified against its digest."""
+        r = self.reference(ref)
+        opts = _lib.image_config_fetch_options(_lib.IMAGE_CONFIG_FETCH_OPTIONS_VERSION,
+                                               _platform_text(platform), 0)
+        out = _lib.image_config_p()
+        with self.use() as c, r._c() as cref:
+            check(C.registry_image_config_fetch(ctypes.byref(out), c, cref, ctypes.byref(opts)))
+        return ImageConfig._take(out)
 
     def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
         out = manifest_p()
