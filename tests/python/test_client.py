@@ -235,7 +235,7 @@ def test_upload_mount_push_delete(reg, client, tmp_path):
     path = tmp_path / "layer.bin"
     path.write_bytes(layer)
     config = b'{"architecture":"amd64","os":"linux"}'
-    ld = client.upload_blob("py/built", path)  # from a file
+    ld = client.upload_blob("py/built", path=path)  # from a file
     assert ld == registry.digest(layer)
     cd = client.upload_blob("py/built", config, chunk_size=16)  # chunked, from bytes
     assert client.read_blob("py/built", cd) == config

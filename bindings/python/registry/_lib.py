@@ -387,6 +387,20 @@ def _open() -> Tuple[ctypes.CDLL, str]:
                            % (ENV_VAR, "; ".join(tried)))
 
 
+def _typed(fn: Any, name: str) -> Any:
+    """@fn raising TypeError, with the function and argument named, where ctypes
+    would raise its own ArgumentError for an argument of the wrong type."""
+
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ctypes.ArgumentError as e:
+            raise TypeError("%s: %s" % (name, str(e).replace("<class 'TypeError'>: ", ""))) from None
+
+    call.__name__ = name
+    return call
+
+
 class _Functions:
     """The C functions, declared from _SIGNATURES and looked up on first use."""
 
@@ -408,8 +422,9 @@ class _Functions:
                 "these bindings" % (name, self._path, library_version), code=EUNSUPPORTED) from None
         fn.restype = restype
         fn.argtypes = argtypes
-        self.__dict__[name] = fn
-        return fn
+        call = _typed(fn, name)
+        self.__dict__[name] = call
+        return call
 
     def has(self, name: str) -> bool:
         """Whether the loaded library exports @name (a declared function)."""

@@ -18,7 +18,7 @@ from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, 
 from .manifest import Descriptor, Manifest, Platform
 from .progress import CallbackBridge, ProgressCallback, progress_bridge
 from .reference import Reference
-from .store import Store, image_format
+from .store import ImageFormat, Store, image_format
 
 RefLike = Union[str, Reference]
 PlatformLike = Union[str, Platform, None]
@@ -65,7 +65,7 @@ class Client(Handle):
                  docker_config: Union[bool, StrPath] = True, *,
                  identity_token: Optional[str] = None, user_agent: Optional[str] = None,
                  max_parallel: Optional[int] = None, proxy: Optional[str] = None,
-                 retries: Optional[int] = None, connect_timeout_ms: Optional[int] = None,
+                 retries: Optional[int] = None, connect_timeout: Optional[float] = None,
                  client_cert: Optional[Tuple[StrPath, StrPath]] = None) -> None:
         ptr = client_p()
         check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
@@ -73,7 +73,7 @@ class Client(Handle):
         try:
             self._configure(username, password, insecure, ca_file, tls_verify, docker_config,
                             identity_token, user_agent, max_parallel, proxy, retries,
-                            connect_timeout_ms, client_cert)
+                            connect_timeout, client_cert)
         except BaseException:
             self.close()
             raise
@@ -91,7 +91,7 @@ class Client(Handle):
                    ca_file: Optional[StrPath], tls_verify: bool,
                    docker_config: Union[bool, StrPath], identity_token: Optional[str],
                    user_agent: Optional[str], max_parallel: Optional[int], proxy: Optional[str],
-                   retries: Optional[int], connect_timeout_ms: Optional[int],
+                   retries: Optional[int], connect_timeout: Optional[float],
                    client_cert: Optional[Tuple[StrPath, StrPath]]) -> None:
         c = self._ptr
         if insecure:
@@ -111,8 +111,14 @@ class Client(Handle):
             check(C.registry_client_set_proxy(c, cstr(proxy, "proxy")))
         if retries is not None:
             check(C.registry_client_set_retries(c, int(retries), -1, -1))
-        if connect_timeout_ms is not None:
-            check(C.registry_client_set_timeouts(c, int(connect_timeout_ms), 0, 0))
+        if connect_timeout is not None:
+            if not isinstance(connect_timeout, (int, float)) or isinstance(connect_timeout, bool):
+                raise TypeError("connect_timeout must be seconds (a number), not %s"
+                                % type(connect_timeout).__name__)
+            if not 0 < connect_timeout < 2**31 / 1000:
+                raise InvalidArgumentError("connect_timeout must be positive seconds, not %r"
+                                           % (connect_timeout,))
+            check(C.registry_client_set_timeouts(c, max(1, round(connect_timeout * 1000)), 0, 0))
         if password is not None and username is None:
             raise InvalidArgumentError("a password needs a username")
         if username is not None:
@@ -353,20 +359,26 @@ class Client(Handle):
         return buf.getvalue()
 
     def upload_blob(self, repository: RefLike,
-                    source: Union[bytes, bytearray, memoryview, StrPath],
-                    digest: Optional[str] = None, chunk_size: int = 0,
-                    progress: Optional[ProgressCallback] = None) -> str:
+                    data: Union[bytes, bytearray, memoryview, None] = None, *,
+                    path: Optional[StrPath] = None, digest: Optional[str] = None,
+                    chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:
         """Upload a blob (skipped when the registry has it); returns its digest
         (computed when not given).
 
-        @source is the content (bytes, bytearray, memoryview) or the path of a
-        file (str or os.PathLike). Blobs larger than @chunk_size (0: 16 MiB)
+        Give the content as @data (bytes, bytearray, memoryview) or the file
+        to read as @path, not both. Blobs larger than @chunk_size (0: 16 MiB)
         go in chunks of that size.
         """
+        if (data is None) == (path is None):
+            raise TypeError("upload_blob takes data= or path=, exactly one of them")
+        if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes-like, not %s%s" % (
+                type(data).__name__, " (for a file, pass path=)"
+                if isinstance(data, (str, os.PathLike)) else ""))
         repo = cstr(self._repository(repository))
         bridge = progress_bridge(progress)
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            data = as_bytes(source)
+        if data is not None:
+            data = as_bytes(data)
             digest = digest or _digest_of(data)
             reader = _BytesSource(data)
             with self.use() as c:
@@ -376,9 +388,9 @@ class Client(Handle):
                 bridge.reraise()
                 check(rc)
             return digest
-        digest = digest or file_digest(source)
+        digest = digest or file_digest(path)
         with self.use() as c:
-            rc = C.registry_blob_upload_file(c, repo, cstr(digest, "digest"), cpath(source),
+            rc = C.registry_blob_upload_file(c, repo, cstr(digest, "digest"), cpath(path),
                                              chunk_size, bridge.cfunc, None)
             bridge.reraise()
             check(rc)
@@ -396,16 +408,17 @@ class Client(Handle):
         return True
 
     # -- whole images -------------------------------------------------------------------
-    def pull(self, ref: RefLike, dest: Union[StrPath, Store], format: str = "oci",
+    def pull(self, ref: RefLike, dest: Union[StrPath, Store],
+             format: Union[str, ImageFormat] = ImageFormat.OCI,
              platform: PlatformLike = None, preserve_digests: bool = False,
              all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
              ref_name: Optional[str] = None) -> Optional[str]:
         """Pull an image: the manifest (the @platform entry of a list, by default this
         machine's), config and layers, fetched in parallel and verified.
 
-        @dest is a Store or a path. A path gets @format: "oci" (an OCI layout,
-        created or added to), "docker" (a `docker load` folder) or
-        "docker-archive" (a tarball). Returns the digest of the manifest the
+        @dest is a Store or a path. A path gets @format, an ImageFormat or its
+        value: "oci" (an OCI layout, created or added to), "docker" (a `docker
+        load` folder) or "docker-archive" (a tarball). Returns the digest of the manifest the
         OCI layout names (None for Docker formats). @ref_name names the image
         in the layout (default: the tag, or the digest).
         """
@@ -523,6 +536,10 @@ class NameIterator(Iterator[str]):
 
     def __iter__(self) -> "NameIterator":
         return self
+
+    def __repr__(self) -> str:
+        state = "done" if self._done else ("started" if self._list is not None else "not started")
+        return "<registry.NameIterator on %r, %s>" % (self._client, state)
 
     def __next__(self) -> str:
         if self._done:
