@@ -39,7 +39,7 @@ static int blob_committed(registry_store *s, const char *digest)
 	char rel[STORE_REL_MAX];
 	struct stat st;
 	store__blob_rel(rel, digest);
-	return fstatat(s->blobs_fd, rel, &st, 0) == 0 && S_ISREG(st.st_mode);
+	return fstatat(s->blobs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 /*
