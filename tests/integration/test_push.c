@@ -777,6 +777,44 @@ static const char *const newer_docker_archive_py =
 	"    info = tarfile.TarInfo('manifest.json'); info.size = len(m); t.addfile(info, io.BytesIO(m))\n"
 	"print(json.dumps({'config': 'sha256:' + ch, 'layers': ['sha256:' + h for h in layers]}))\n";
 
+/* Crafted archives (argv[2]): "dup" holds layer.tar twice (different
+ * bytes), "escape" a member ../escaped.tar. */
+static const char *const crafted_archive_py =
+	"import io, json, sys, tarfile\n"
+	"out, mode = sys.argv[1], sys.argv[2]\n"
+	"def add(t, name, data):\n"
+	"    info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))\n"
+	"cfg = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': []}}).encode()\n"
+	"with tarfile.open(out, 'w', format=tarfile.GNU_FORMAT) as t:\n"
+	"    add(t, 'config.json', cfg)\n"
+	"    add(t, 'layer.tar', b'a' * 1024)\n"
+	"    add(t, 'layer.tar' if mode == 'dup' else '../escaped.tar', b'b' * 1024)\n"
+	"    add(t, 'manifest.json', json.dumps([{'Config': 'config.json', 'RepoTags': ['x/y:v1'],\n"
+	"                                        'Layers': ['layer.tar']}]).encode())\n";
+
+static void push_crafted_archive(registry_client *c, const char *mode, const char *needle)
+{
+	char script[1024], archive[1024], cmd[4096];
+	snprintf(script, sizeof(script), "%s/crafted.py", tmpdir());
+	snprintf(archive, sizeof(archive), "%s/crafted-%s.tar", tmpdir(), mode);
+	FILE *f = fopen(script, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(crafted_archive_py, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s %s", script, archive, mode);
+	CHECK_INT(run_cmd(cmd), 0);
+	registry_reference *target = ref_on(getenv("REGISTRY_TEST_HOST"), "crafted/archive:v1");
+	CHECK_RC(registry_push_archive(c, archive, target, NULL, NULL), REGISTRY_EFORMAT);
+	const char *msg = registry_error_message(registry_error_last());
+	CHECK(msg && strstr(msg, needle) != NULL);
+	if (msg && !strstr(msg, needle))
+		fprintf(stderr, "message: %s\n", msg);
+	CHECK_INT(count_lines(registry_log(), "/v2/crafted/archive/", NULL, NULL), 0);
+	registry_reference_free(target);
+}
+
 static void test_push_archive(void)
 {
 	const char *host = getenv("REGISTRY_TEST_HOST");
@@ -858,6 +896,10 @@ static void test_push_archive(void)
 	CHECK_RC(registry_push_archive(c, script, target, NULL, NULL), REGISTRY_EFORMAT);
 	registry_reference_free(target);
 	free(expect);
+	/* One name twice (which would be pushed?), and a name above the root:
+	 * refused, saying which, before any request. */
+	push_crafted_archive(c, "dup", "member layer.tar more than once");
+	push_crafted_archive(c, "escape", "member name escapes the archive: ../escaped.tar");
 	registry_client_free(c);
 }
 
