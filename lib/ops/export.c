@@ -45,6 +45,7 @@ typedef struct export_job {
 	registry__sink *sink;
 	char *name; /* repository part of the repo tag, or NULL */
 	char *tag;
+	registry__watch *watch; /* may be NULL */
 } export_job;
 
 /* "name[:tag]" -> name, tag ("latest" when absent); checked as a reference. */
@@ -117,8 +118,11 @@ static int copy_blob(export_job *e, const char *name, const char *digest)
 		rc = registry__fail(rc, "blob %s is not in the store (a foreign layer?)", digest);
 	if (!rc)
 		rc = registry_store_blob_size(e->store, digest, &size);
+	registry__watch_blob(e->watch, digest, size);
 	if (!rc)
-		rc = registry__sink_copy(e->sink, name, path, size);
+		rc = registry__sink_copy(e->sink, name, path, size, e->watch);
+	if (!rc)
+		rc = registry__watch_blob_done(e->watch);
 	free(path);
 	return rc;
 }
@@ -257,12 +261,16 @@ static int export_image(export_job *e, const registry_manifest *m)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
 		                      registry_manifest_digest(m), ctype ? ctype : "none");
 	size_t n = registry_manifest_layer_count(m);
+	int64_t bytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *t = registry_descriptor_media_type(registry_manifest_layer(m, i));
 		if (!layer_type_ok(t))
 			return registry__fail(REGISTRY_EUNSUPPORTED, "layer %zu of %s: docker load cannot read %s", i,
 			                      registry_manifest_digest(m), t);
+		int64_t size = registry_descriptor_size(registry_manifest_layer(m, i));
+		bytes = bytes < 0 || size < 0 ? -1 : bytes + size;
 	}
+	registry__watch_plan(e->watch, n, bytes);
 	char *config_data = NULL;
 	size_t config_len = 0;
 	int rc = registry_store_read_blob(e->store, registry_descriptor_digest(config), CONFIG_MAX_SIZE,
@@ -330,8 +338,9 @@ static int schema1_manifest_json(export_job *e, const registry__schema1 *s)
 			continue;
 		char *path = NULL;
 		rc = registry_store_blob_path(e->store, s->blob_sums[i], &path);
+		registry__watch_blob(e->watch, s->blob_sums[i], -1);
 		if (!rc)
-			rc = registry__layer_diff_id(diff_ids[n], path, NULL);
+			rc = registry__layer_diff_id(diff_ids[n], path, NULL, e->watch);
 		free(path);
 		diff_ptrs[n] = diff_ids[n];
 		layer_ids[n++] = s->ids[i];
@@ -364,6 +373,7 @@ static int export_schema1(export_job *e, const registry_manifest *m)
 		return rc;
 	/* schema1_load checked that the v1 ids, which name folders here, are hex,
 	 * unique and chained by parent. */
+	registry__watch_plan(e->watch, s.count, -1);
 	for (size_t i = 0; !rc && i < s.count; i++)
 		rc = write_layer_dir(e, s.ids[i], s.v1[i], strlen(s.v1[i]), s.blob_sums[i]);
 	if (!rc)
@@ -390,9 +400,9 @@ static int find_entry(registry_store *store, const char *ref_name, const registr
 }
 
 int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
-                           const char *repo_tag, int may_link)
+                           const char *repo_tag, int may_link, registry__watch *w)
 {
-	export_job e = {.store = store};
+	export_job e = {.store = store, .watch = w};
 	const registry_descriptor *entry = NULL;
 	registry_manifest *m = NULL;
 	int rc = registry__sink_check_dest(dest, format);
@@ -426,7 +436,7 @@ int registry_store_export(registry_store *store, const char *ref_name, const cha
 	char *path = NULL;
 	if ((rc = registry__dest_path(dest, &path)))
 		return rc;
-	rc = registry__store_export(store, ref_name, path, format, repo_tag, 0);
+	rc = registry__store_export(store, ref_name, path, format, repo_tag, 0, NULL);
 	free(path);
 	return rc;
 }

@@ -283,7 +283,8 @@ int registry__sink_file(registry__sink *s, const char *name, const void *data, s
 #endif
 }
 
-int registry__sink_copy(registry__sink *s, const char *name, const char *src_path, int64_t size)
+int registry__sink_copy(registry__sink *s, const char *name, const char *src_path, int64_t size,
+                        registry__watch *w)
 {
 	if (s->format == REGISTRY_FORMAT_DOCKER_DIR && s->may_link &&
 	    linkat(AT_FDCWD, src_path, s->dirfd, name, 0) == 0)
@@ -330,6 +331,8 @@ int registry__sink_copy(registry__sink *s, const char *name, const char *src_pat
 			rc = tar_data(s, name, buf, (size_t)r);
 #endif
 		}
+		if (!rc)
+			rc = registry__watch_step(w, r);
 	}
 	if (!rc && total != size)
 		rc = registry__fail(REGISTRY_EIO, "%s: %lld bytes, expected %lld", src_path, (long long)total,

@@ -38,9 +38,11 @@ static ssize_t read_some(int fd, void *buf, size_t len)
 	return r;
 }
 
-/* Inflate everything from @fd (starting with @in[0..have)) into @h. */
+/* Inflate everything from @fd (starting with @in[0..have)) into @h. The
+ * watch steps at every output buffer, so even a stream that inflates a
+ * thousandfold is asked about cancellation every 256 KiB. */
 static int gunzip_hash(int fd, unsigned char *in, size_t have, unsigned char *outbuf, registry__hash *h,
-                       const char *path)
+                       const char *path, registry__watch *w)
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
@@ -74,6 +76,7 @@ static int gunzip_hash(int fd, unsigned char *in, size_t have, unsigned char *ou
 		}
 		z.next_out = outbuf;
 		z.avail_out = LAYER_IO_BUFFER;
+		uInt before = z.avail_in;
 		zr = inflate(&z, Z_NO_FLUSH);
 		if (zr != Z_OK && zr != Z_STREAM_END && !(zr == Z_BUF_ERROR && z.avail_in == 0)) {
 			rc = registry__fail(REGISTRY_EFORMAT, "%s: damaged gzip stream (%s)", path,
@@ -85,12 +88,15 @@ static int gunzip_hash(int fd, unsigned char *in, size_t have, unsigned char *ou
 		size_t produced = LAYER_IO_BUFFER - z.avail_out;
 		if (produced && (rc = registry__hash_update(h, outbuf, produced)))
 			break;
+		if ((rc = registry__watch_step(w, (int64_t)(before - z.avail_in))))
+			break;
 	}
 	inflateEnd(&z);
 	return rc;
 }
 
-int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped)
+int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped,
+                            registry__watch *w)
 {
 	if (gzipped)
 		*gzipped = 0;
@@ -108,11 +114,13 @@ int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *pa
 		} else if (r >= 2 && in[0] == 0x1f && in[1] == 0x8b) {
 			if (gzipped)
 				*gzipped = 1;
-			rc = gunzip_hash(fd, in, (size_t)r, outbuf, &h, path);
+			rc = gunzip_hash(fd, in, (size_t)r, outbuf, &h, path, w);
 		} else {
 			/* Not gzip: an uncompressed tar is its own diff. */
 			while (!rc && r > 0) {
 				rc = registry__hash_update(&h, in, (size_t)r);
+				if (!rc)
+					rc = registry__watch_step(w, r);
 				if (!rc && (r = read_some(fd, in, LAYER_IO_BUFFER)) < 0)
 					rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
 			}
@@ -132,10 +140,12 @@ int registry__have_zlib(void)
 	return 0;
 }
 
-int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped)
+int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped,
+                            registry__watch *w)
 {
 	(void)out;
 	(void)path;
+	(void)w;
 	if (gzipped)
 		*gzipped = 0;
 	return registry__fail(REGISTRY_EUNSUPPORTED, "built without zlib: cannot compute layer diff_ids");
