@@ -5,7 +5,7 @@ what the registry and skopeo say.
 
     test_examples.py CASE EXAMPLES_BUILD_DIR
 
-Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc. A case whose
+Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals. A case whose
 program was not built (its library function is not exported yet) skips (77).
 """
 import hashlib
@@ -376,6 +376,42 @@ def case_enospc():
         subprocess.run(["umount", mnt])
 
 
+def case_signals():
+    """SIGTERM or SIGINT in the middle of a pull to a docker folder or
+    tarball (blobs stalled by fault_proxy --stall): the program cancels, the
+    library removes its temporary store and partial output, and the program
+    dies of the signal."""
+    import signal
+    tmp = os.environ["REGISTRY_TEST_TMPDIR"]
+    for sig, dest, extra in ((signal.SIGTERM, "sig-docker", ["--format", "docker"]),
+                             (signal.SIGINT, "sig-image.tar", []),
+                             (signal.SIGHUP, "sig-hup.tar", [])):
+        out = os.path.join(tmp, dest)
+        proxy = os.environ["REGISTRY_TEST_PROXY_HOST"]
+        p = subprocess.Popen([prog("registry-pull"), "--quiet", *extra, f"{proxy}/{SMALL}", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # The temporary store appears before any blob is fetched, and the
+        # blobs then stall: the signal lands mid-pull.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None and \
+                not any(n.startswith(dest + ".pull-") for n in os.listdir(tmp)):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        check(p.poll() is None, f"{dest}: registry-pull ended before the signal: {p.returncode}")
+        p.send_signal(sig)
+        try:
+            _, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+            check(False, f"{dest}: registry-pull ignored {sig.name}")
+        err = err.decode(errors="replace")
+        check(p.returncode == -sig, f"{dest}: exit {p.returncode} after {sig.name}, expected death by it; {err}")
+        check("interrupted by signal" in err, f"{dest}: message after {sig.name}: {err!r}")
+        left = [n for n in os.listdir(tmp) if n.startswith(dest)]
+        check(left == [], f"{dest}: left after {sig.name}: {left}")
+
+
 def main():
     global BIN
     if len(sys.argv) != 3:
@@ -384,7 +420,7 @@ def main():
     case, BIN = sys.argv[1], sys.argv[2]
     cases = {"usage": case_usage, "tags": case_tags, "inspect": case_inspect, "delete": case_delete,
              "auth": case_auth, "pull": case_pull, "push": case_push, "copy": case_copy,
-             "enospc": case_enospc}
+             "enospc": case_enospc, "signals": case_signals}
     if case not in cases:
         print(f"unknown case {case}", file=sys.stderr)
         return 2
