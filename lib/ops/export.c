@@ -24,9 +24,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "digest/hash.h"
 #include "pull_impl.h"
+#include "store/store_blob.h"
 
 #define CONFIG_MAX_SIZE ((size_t)32 << 20)
 
@@ -111,20 +113,17 @@ static int resolve_image(registry_store *store, const registry_descriptor *entry
 
 static int copy_blob(export_job *e, const char *name, const char *digest)
 {
-	char *path = NULL;
+	int fd = -1;
 	int64_t size = 0;
-	int rc = registry_store_blob_path(e->store, digest, &path);
+	int rc = registry__store_blob_open(e->store, digest, &fd, &size);
 	if (rc == REGISTRY_ENOTFOUND)
 		rc = registry__fail(rc, "blob %s is not in the store (a foreign layer?)", digest);
-	if (!rc)
-		rc = registry_store_blob_size(e->store, digest, &size);
+	if (rc)
+		return rc;
 	registry__watch_blob(e->watch, digest, size);
-	if (!rc)
-		rc = registry__sink_copy(e->sink, name, path, size, e->watch);
-	if (!rc)
-		rc = registry__watch_blob_done(e->watch);
-	free(path);
-	return rc;
+	rc = registry__sink_copy(e->sink, name, fd, size, e->watch);
+	close(fd);
+	return rc ? rc : registry__watch_blob_done(e->watch);
 }
 
 static int write_layer_dir(export_job *e, const char *id, const char *json, size_t json_len, const char *digest)
@@ -336,12 +335,8 @@ static int schema1_manifest_json(export_job *e, const registry__schema1 *s)
 	for (size_t i = 0; !rc && i < s->count; i++) {
 		if (s->throwaway[i])
 			continue;
-		char *path = NULL;
-		rc = registry_store_blob_path(e->store, s->blob_sums[i], &path);
 		registry__watch_blob(e->watch, s->blob_sums[i], -1);
-		if (!rc)
-			rc = registry__layer_diff_id(diff_ids[n], path, NULL, e->watch);
-		free(path);
+		rc = registry__store_layer_diff_id(diff_ids[n], e->store, s->blob_sums[i], NULL, e->watch);
 		diff_ptrs[n] = diff_ids[n];
 		layer_ids[n++] = s->ids[i];
 	}

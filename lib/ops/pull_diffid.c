@@ -15,6 +15,7 @@
 
 #include "digest/hash.h"
 #include "pull_impl.h"
+#include "store/store_blob.h"
 
 #define LAYER_IO_BUFFER (256u << 10)
 
@@ -95,15 +96,11 @@ static int gunzip_hash(int fd, unsigned char *in, size_t have, unsigned char *ou
 	return rc;
 }
 
-int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped,
-                            registry__watch *w)
+int registry__layer_diff_id_fd(char out[REGISTRY_DIGEST_STRING_MAX], int fd, const char *path, int *gzipped,
+                               registry__watch *w)
 {
 	if (gzipped)
 		*gzipped = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return registry__fail(errno == ENOENT ? REGISTRY_ENOTFOUND : REGISTRY_EIO, "opening %s: %s", path,
-		                      strerror(errno));
 	unsigned char *in = malloc(LAYER_IO_BUFFER), *outbuf = malloc(LAYER_IO_BUFFER);
 	registry__hash h;
 	int rc = (!in || !outbuf) ? oom() : registry__hash_init(&h, REGISTRY_DIGEST_SHA256);
@@ -131,6 +128,34 @@ int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *pa
 	}
 	free(in);
 	free(outbuf);
+	return rc;
+}
+
+int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped,
+                            registry__watch *w)
+{
+	if (gzipped)
+		*gzipped = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return registry__fail(errno == ENOENT ? REGISTRY_ENOTFOUND : REGISTRY_EIO, "opening %s: %s", path,
+		                      strerror(errno));
+	int rc = registry__layer_diff_id_fd(out, fd, path, gzipped, w);
+	close(fd);
+	return rc;
+}
+
+int registry__store_layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], registry_store *store,
+                                  const char *digest, int *gzipped, registry__watch *w)
+{
+	int fd;
+	int64_t size;
+	int rc = registry__store_blob_open(store, digest, &fd, &size);
+	if (rc)
+		return rc;
+	char what[REGISTRY_DIGEST_STRING_MAX + 8];
+	snprintf(what, sizeof(what), "blob %s", digest);
+	rc = registry__layer_diff_id_fd(out, fd, what, gzipped, w);
 	close(fd);
 	return rc;
 }
@@ -140,15 +165,40 @@ int registry__have_zlib(void)
 	return 0;
 }
 
+static int no_zlib(int *gzipped)
+{
+	if (gzipped)
+		*gzipped = 0;
+	return registry__fail(REGISTRY_EUNSUPPORTED, "built without zlib: cannot compute layer diff_ids");
+}
+
+int registry__layer_diff_id_fd(char out[REGISTRY_DIGEST_STRING_MAX], int fd, const char *path, int *gzipped,
+                               registry__watch *w)
+{
+	(void)out;
+	(void)fd;
+	(void)path;
+	(void)w;
+	return no_zlib(gzipped);
+}
+
 int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped,
                             registry__watch *w)
 {
 	(void)out;
 	(void)path;
 	(void)w;
-	if (gzipped)
-		*gzipped = 0;
-	return registry__fail(REGISTRY_EUNSUPPORTED, "built without zlib: cannot compute layer diff_ids");
+	return no_zlib(gzipped);
+}
+
+int registry__store_layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], registry_store *store,
+                                  const char *digest, int *gzipped, registry__watch *w)
+{
+	(void)out;
+	(void)store;
+	(void)digest;
+	(void)w;
+	return no_zlib(gzipped);
 }
 #endif
 

@@ -134,6 +134,13 @@ int registry__watch_blob_done(registry__watch *w);
  */
 int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped,
                             registry__watch *w);
+/* The same for the open file @fd (read from its offset; the caller closes
+ * it), @what naming it in messages. */
+int registry__layer_diff_id_fd(char out[REGISTRY_DIGEST_STRING_MAX], int fd, const char *what, int *gzipped,
+                               registry__watch *w);
+/* The same for blob @digest of @store, opened as the store opens its files. */
+int registry__store_layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], registry_store *store,
+                                  const char *digest, int *gzipped, registry__watch *w);
 
 /*
  * Convert a schema1 image whose layers are in @store: diff_ids from the
@@ -170,10 +177,10 @@ typedef struct registry__sink registry__sink;
 int registry__sink_open(registry__sink **out, const char *dest, int format, int may_link);
 int registry__sink_dir(registry__sink *s, const char *name);
 int registry__sink_file(registry__sink *s, const char *name, const void *data, size_t len);
-/* A file whose content is the file at @src_path (@size bytes), streamed
- * and watched by @w (may be NULL). */
-int registry__sink_copy(registry__sink *s, const char *name, const char *src_path, int64_t size,
-                        registry__watch *w);
+/* A file whose content is the open file @in (@size bytes, from offset 0;
+ * the caller closes it), hard-linked when allowed, else streamed and
+ * watched by @w (may be NULL). */
+int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t size, registry__watch *w);
 int registry__sink_commit(registry__sink *s);
 /* Free; without a commit everything written is removed. NULL ok. */
 void registry__sink_free(registry__sink *s);

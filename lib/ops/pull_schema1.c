@@ -490,18 +490,14 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	for (size_t i = 0; !rc && i < s.count; i++) {
 		if (s.throwaway[i])
 			continue;
-		char *path = NULL;
-		rc = registry_store_blob_path(store, s.blob_sums[i], &path);
-		if (!rc)
-			rc = registry_store_blob_size(store, s.blob_sums[i], &sizes[n]);
+		rc = registry_store_blob_size(store, s.blob_sums[i], &sizes[n]);
 		int gz = 0;
 		registry__watch_blob(w, s.blob_sums[i], sizes[n]);
 		if (!rc)
-			rc = registry__layer_diff_id(diff_ids[n], path, &gz, w);
+			rc = registry__store_layer_diff_id(diff_ids[n], store, s.blob_sums[i], &gz, w);
 		if (!rc)
 			rc = registry__watch_blob_done(w);
 		gzipped[n] = (unsigned char)gz;
-		free(path);
 		diff_ptrs[n] = diff_ids[n];
 		n++;
 	}
