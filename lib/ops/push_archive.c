@@ -145,7 +145,7 @@ static int index_add(archive_index *ix, const char *path, const char *name, memb
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp((*(const member *const *)a)->name, (*(const member *const *)b)->name);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Two members with one name would let the manifest be built from one and
@@ -154,22 +154,22 @@ static int check_duplicates(const archive_index *ix, const char *path)
 {
 	if (ix->n < 2)
 		return 0;
-	const member **v = malloc(ix->n * sizeof(*v));
-	if (!v)
+	const char **names = malloc(ix->n * sizeof(*names));
+	if (!names)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	for (size_t i = 0; i < ix->n; i++)
-		v[i] = &ix->m[i];
-	qsort(v, ix->n, sizeof(*v), by_name);
+		names[i] = ix->m[i].name;
+	qsort(names, ix->n, sizeof(*names), by_name);
 	int rc = 0;
 	for (size_t i = 1; i < ix->n && !rc; i++) {
-		if (strcmp(v[i - 1]->name, v[i]->name) == 0) {
+		if (strcmp(names[i - 1], names[i]) == 0) {
 			char esc[256];
-			registry__excerpt(esc, sizeof(esc), v[i]->name, strlen(v[i]->name));
+			registry__excerpt(esc, sizeof(esc), names[i], strlen(names[i]));
 			rc = registry__fail(REGISTRY_EFORMAT, "%s: the archive holds member %s more than once", path,
 			                    esc);
 		}
 	}
-	free(v);
+	free(names);
 	return rc;
 }
 

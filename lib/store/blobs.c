@@ -298,7 +298,7 @@ int registry__store_fd_check_digest(int fd, const char *digest)
 	int rc = registry__hash_init(&h, registry__digest_algorithm(digest));
 	if (rc)
 		return rc;
-	char actual[REGISTRY_DIGEST_STRING_MAX];
+	char actual[REGISTRY_DIGEST_STRING_MAX] = "";
 	if (!(rc = store__hash_fd(fd, &h, NULL)))
 		rc = registry__hash_final(&h, actual);
 	registry__hash_cleanup(&h);

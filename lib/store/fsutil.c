@@ -164,7 +164,7 @@ int store__read_file_at(int dirfd, const char *rel, size_t max, const char *what
 	*data = NULL;
 	*len = 0;
 	int fd;
-	struct stat st;
+	struct stat st = {0};
 	int rc = store__open_regular_at(dirfd, rel, what, &fd, &st);
 	if (rc)
 		return rc;
