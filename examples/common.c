@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,9 @@ static const char common_help[] =
 	"\n"
 	"EXIT STATUS\n"
 	"    0 success; 1 failure (the library's message is printed on stderr);\n"
-	"    2 usage error.\n";
+	"    2 usage error. On SIGINT, SIGTERM, SIGHUP or SIGPIPE the running\n"
+	"    transfer is canceled, what it half-wrote removed, and the program\n"
+	"    dies of that signal.\n";
 
 static void print_help(const ex_program *p)
 {
@@ -53,8 +56,61 @@ int ex_usage_error(const ex_program *p, const char *fmt, ...)
 	return EX_USAGE;
 }
 
+/* ---- signals ------------------------------------------------------------------ */
+
+static volatile sig_atomic_t caught_signal;
+
+static void note_signal(int sig)
+{
+	if (!caught_signal)
+		caught_signal = sig;
+}
+
+static void install_signal_handlers(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	static int installed;
+	if (installed)
+		return;
+	installed = 1;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = note_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART; /* the operation ends by its cancel hook, not by EINTR */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* The client's cancel hook: a caught signal stops the running call. */
+static int signal_cancel(void *userdata)
+{
+	(void)userdata;
+	return caught_signal != 0;
+}
+
+int ex_exit(int rc)
+{
+	int sig = caught_signal;
+	if (!sig)
+		return rc;
+	fflush(stdout);
+	signal(sig, SIG_DFL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	return 128 + sig; /* not reached */
+}
+
 int ex_fail(const ex_program *p, const char *what)
 {
+	if (caught_signal) {
+		fprintf(stderr, "%s: %s: interrupted by signal %d (%s)\n", p->name, what, (int)caught_signal,
+		        strsignal(caught_signal));
+		return 128 + caught_signal;
+	}
 	const registry_error *e = registry_error_last();
 	const char *msg = registry_error_message(e);
 	fprintf(stderr, "%s: %s: %s\n", p->name, what,
@@ -206,7 +262,10 @@ int ex_client(const ex_program *p, const ex_common *c, const registry_reference 
 {
 	registry_client *client = NULL;
 	const char *host = registry_reference_api_host(ref);
+	install_signal_handlers();
 	int rc = registry_client_new(&client, host);
+	if (!rc)
+		rc = registry_client_set_cancel(client, signal_cancel, NULL);
 	if (!rc && c->insecure)
 		rc = registry_client_set_insecure(client, 1);
 	if (!rc && c->ca)
@@ -295,6 +354,8 @@ static void draw_bar(ex_progress *pr, const registry_progress *p)
 int ex_progress_cb(const registry_progress *p, void *userdata)
 {
 	ex_progress *pr = userdata;
+	if (caught_signal)
+		return 1; /* cancel: the call cleans up and returns */
 	int state = registry_progress_state(p);
 	if (state == REGISTRY_PROGRESS_DONE || state == REGISTRY_PROGRESS_SKIPPED ||
 	    state == REGISTRY_PROGRESS_FAILED) {

@@ -51,8 +51,19 @@ void ex_common_free(ex_common *c);
 /* Print "NAME: message" plus a hint to stderr; returns EX_USAGE. */
 int ex_usage_error(const ex_program *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Print "NAME: WHAT: <library's last error message>" to stderr; returns EX_FAIL. */
+/*
+ * Print "NAME: WHAT: <library's last error message>" to stderr; returns
+ * EX_FAIL. After a signal (see ex_client) it says so and returns 128 + the
+ * signal's number.
+ */
 int ex_fail(const ex_program *p, const char *what);
+
+/*
+ * The end of main: after SIGINT, SIGTERM, SIGHUP or SIGPIPE, die of the
+ * same signal (with its default action restored), as a shell expects of an
+ * interrupted command; else return @rc.
+ */
+int ex_exit(int rc);
 
 /* Parse a reference; on failure print why and return EX_USAGE. */
 int ex_reference(const ex_program *p, const char *text, registry_reference **out);
@@ -62,6 +73,13 @@ int ex_reference(const ex_program *p, const char *text, registry_reference **out
  * the common options: --insecure, --ca, --jobs, and credentials from
  * --username/--password-stdin or else Docker's config file (no entry is
  * fine). Returns EX_OK or EX_FAIL (message printed).
+ *
+ * The library installs no signal handlers. The first call installs the
+ * programs' own for SIGINT, SIGTERM, SIGHUP and SIGPIPE: they only note the
+ * signal, which the client's cancel hook (and ex_progress_cb) then report,
+ * so the running call returns REGISTRY_ECANCELED after removing what it
+ * had half-written (a pull's temporary folder, a partial tarball); main
+ * ends with ex_exit().
  */
 int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
               registry_client **out);

@@ -68,5 +68,5 @@ out:
 	registry_reference_free(src);
 	registry_reference_free(dst);
 	ex_common_free(&c);
-	return rc;
+	return ex_exit(rc);
 }

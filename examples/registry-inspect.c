@@ -216,5 +216,5 @@ int main(int argc, char **argv)
 	else
 		rc = inspect_remote(&prog, &c, args[0], raw, digest_only);
 	ex_common_free(&c);
-	return rc;
+	return ex_exit(rc);
 }

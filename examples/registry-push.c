@@ -122,5 +122,5 @@ out:
 	registry_client_free(client);
 	registry_reference_free(ref);
 	ex_common_free(&c);
-	return rc;
+	return ex_exit(rc);
 }

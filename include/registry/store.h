@@ -12,6 +12,11 @@
  * hashed and found to match its name. Digests are validated with
  * registry_digest_validate() before any path is built from them.
  *
+ * A layout is untrusted input: its files are opened without following a
+ * symbolic link at any component below its directory (blobs/, blobs/ALG/,
+ * each blob, index.json, oci-layout), and only regular files are accepted
+ * (REGISTRY_EFORMAT otherwise; a FIFO is refused, never waited on).
+ *
  * Several processes may use one store at once: writes of the same blob are
  * serialized by a lock on its partial file (the second writer waits and then
  * finds the blob committed), index.json updates are serialized by a lock on
@@ -66,8 +71,8 @@ enum registry_store_flags {
  * @param flags 0 or REGISTRY_STORE_CREATE.
  * @return 0; REGISTRY_EINVAL (NULL argument, unknown flag);
  *         REGISTRY_ENOTFOUND (no such directory, or no oci-layout and no
- *         CREATE); REGISTRY_EFORMAT (oci-layout or index.json malformed, or
- *         not a directory); REGISTRY_EUNSUPPORTED (another imageLayoutVersion);
+ *         CREATE); REGISTRY_EFORMAT (oci-layout or index.json malformed,
+ *         a symbolic link or not a regular file, or not a directory); REGISTRY_EUNSUPPORTED (another imageLayoutVersion);
  *         REGISTRY_ETOOLARGE (index.json over the cap); REGISTRY_EIO;
  *         REGISTRY_ENOMEM.
  * @since 0.1
@@ -86,7 +91,8 @@ REGISTRY_API const char *registry_store_path(const registry_store *s);
  * @param digest "sha256:<hex>" or "sha512:<hex>".
  * @return 1 when present, 0 when not; REGISTRY_EINVAL (NULL);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (digest rejected by
- *         registry_digest_validate()); REGISTRY_EIO.
+ *         registry_digest_validate()); REGISTRY_EFORMAT (the blob, or
+ *         blobs/ALG, is a symbolic link or not a regular file); REGISTRY_EIO.
  * @since 0.1
  */
 REGISTRY_API int registry_store_has(registry_store *s, const char *digest);

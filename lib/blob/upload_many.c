@@ -4,9 +4,13 @@
  * caller's own client, which teaches it the scheme, the auth scheme and a
  * push token for the lanes to copy.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "blob/lanes.h"
+#include "store/store_blob.h"
 
 typedef struct upload_many {
 	const char *repository;
@@ -14,25 +18,61 @@ typedef struct upload_many {
 	registry__lane_job *jobs;
 } upload_many;
 
+/* A source over a blob's descriptor, opened safely by the store. */
+static int64_t fd_read(void *buf, size_t len, void *ud)
+{
+	const int *fd = ud;
+	for (;;) {
+		ssize_t n = read(*fd, buf, len);
+		if (n >= 0)
+			return n;
+		if (errno != EINTR)
+			return registry__fail(REGISTRY_EIO, "reading the blob file: %s", strerror(errno));
+	}
+}
+
+static int fd_seek(int64_t offset, void *ud)
+{
+	const int *fd = ud;
+	if (lseek(*fd, (off_t)offset, SEEK_SET) == (off_t)-1)
+		return registry__fail(REGISTRY_EIO, "seeking in the blob file: %s", strerror(errno));
+	return 0;
+}
+
+/* The blob's file, checked against the job before anything is sent: its
+ * size, and its digest when it is small enough to read twice. */
+static int open_checked(const registry__lane_job *job, int *fd)
+{
+	int64_t size = 0;
+	int rc = registry__store_blob_open(job->store, job->digest, fd, &size);
+	if (rc)
+		return rc;
+	if (size != job->size)
+		rc = registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, %lld expected",
+		                    job->digest, (long long)size, (long long)job->size);
+	else if (size <= REGISTRY__PUSH_PREHASH_MAX)
+		rc = registry__store_fd_check_digest(*fd, job->digest);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
 static int upload_job(registry_client *c, registry__progress_ctx *prog, size_t index, void *ud)
 {
 	const upload_many *m = ud;
 	const registry__lane_job *job = &m->jobs[index];
-	registry__file_source fs;
-	int64_t size = 0;
-	int rc = registry__file_source_open(&fs, job->path, &size);
+	int fd;
+	int rc = open_checked(job, &fd);
 	if (rc)
 		return rc;
-	if (size != job->size) {
-		registry__file_source_close(&fs);
-		return registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, %lld expected",
-		                      job->digest, (long long)size, (long long)job->size);
-	}
+	registry__upload_source src = {fd_read, fd_seek, &fd};
 	registry__upload_params up = {.repository = m->repository, .digest = job->digest,
-	                              .size = size, .chunk_size = m->chunk_size, .progress = prog,
+	                              .size = job->size, .chunk_size = m->chunk_size, .progress = prog,
 	                              .stream_chunks = 1, .skip_head = job->skip_head};
-	rc = registry__blob_upload(c, &up, &fs.src, NULL);
-	registry__file_source_close(&fs);
+	rc = registry__blob_upload(c, &up, &src, NULL);
+	close(fd);
 	return rc;
 }
 

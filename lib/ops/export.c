@@ -24,9 +24,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "digest/hash.h"
 #include "pull_impl.h"
+#include "store/store_blob.h"
 
 #define CONFIG_MAX_SIZE ((size_t)32 << 20)
 
@@ -45,6 +47,7 @@ typedef struct export_job {
 	registry__sink *sink;
 	char *name; /* repository part of the repo tag, or NULL */
 	char *tag;
+	registry__watch *watch; /* may be NULL */
 } export_job;
 
 /* "name[:tag]" -> name, tag ("latest" when absent); checked as a reference. */
@@ -110,17 +113,17 @@ static int resolve_image(registry_store *store, const registry_descriptor *entry
 
 static int copy_blob(export_job *e, const char *name, const char *digest)
 {
-	char *path = NULL;
+	int fd = -1;
 	int64_t size = 0;
-	int rc = registry_store_blob_path(e->store, digest, &path);
+	int rc = registry__store_blob_open(e->store, digest, &fd, &size);
 	if (rc == REGISTRY_ENOTFOUND)
 		rc = registry__fail(rc, "blob %s is not in the store (a foreign layer?)", digest);
-	if (!rc)
-		rc = registry_store_blob_size(e->store, digest, &size);
-	if (!rc)
-		rc = registry__sink_copy(e->sink, name, path, size);
-	free(path);
-	return rc;
+	if (rc)
+		return rc;
+	registry__watch_blob(e->watch, digest, size);
+	rc = registry__sink_copy(e->sink, name, fd, size, e->watch);
+	close(fd);
+	return rc ? rc : registry__watch_blob_done(e->watch);
 }
 
 static int write_layer_dir(export_job *e, const char *id, const char *json, size_t json_len, const char *digest)
@@ -257,12 +260,16 @@ static int export_image(export_job *e, const registry_manifest *m)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
 		                      registry_manifest_digest(m), ctype ? ctype : "none");
 	size_t n = registry_manifest_layer_count(m);
+	int64_t bytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *t = registry_descriptor_media_type(registry_manifest_layer(m, i));
 		if (!layer_type_ok(t))
 			return registry__fail(REGISTRY_EUNSUPPORTED, "layer %zu of %s: docker load cannot read %s", i,
 			                      registry_manifest_digest(m), t);
+		int64_t size = registry_descriptor_size(registry_manifest_layer(m, i));
+		bytes = bytes < 0 || size < 0 ? -1 : bytes + size;
 	}
+	registry__watch_plan(e->watch, n, bytes);
 	char *config_data = NULL;
 	size_t config_len = 0;
 	int rc = registry_store_read_blob(e->store, registry_descriptor_digest(config), CONFIG_MAX_SIZE,
@@ -328,11 +335,8 @@ static int schema1_manifest_json(export_job *e, const registry__schema1 *s)
 	for (size_t i = 0; !rc && i < s->count; i++) {
 		if (s->throwaway[i])
 			continue;
-		char *path = NULL;
-		rc = registry_store_blob_path(e->store, s->blob_sums[i], &path);
-		if (!rc)
-			rc = registry__layer_diff_id(diff_ids[n], path, NULL);
-		free(path);
+		registry__watch_blob(e->watch, s->blob_sums[i], -1);
+		rc = registry__store_layer_diff_id(diff_ids[n], e->store, s->blob_sums[i], NULL, e->watch);
 		diff_ptrs[n] = diff_ids[n];
 		layer_ids[n++] = s->ids[i];
 	}
@@ -364,6 +368,7 @@ static int export_schema1(export_job *e, const registry_manifest *m)
 		return rc;
 	/* schema1_load checked that the v1 ids, which name folders here, are hex,
 	 * unique and chained by parent. */
+	registry__watch_plan(e->watch, s.count, -1);
 	for (size_t i = 0; !rc && i < s.count; i++)
 		rc = write_layer_dir(e, s.ids[i], s.v1[i], strlen(s.v1[i]), s.blob_sums[i]);
 	if (!rc)
@@ -390,9 +395,9 @@ static int find_entry(registry_store *store, const char *ref_name, const registr
 }
 
 int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
-                           const char *repo_tag, int may_link)
+                           const char *repo_tag, int may_link, registry__watch *w)
 {
-	export_job e = {.store = store};
+	export_job e = {.store = store, .watch = w};
 	const registry_descriptor *entry = NULL;
 	registry_manifest *m = NULL;
 	int rc = registry__sink_check_dest(dest, format);
@@ -426,7 +431,7 @@ int registry_store_export(registry_store *store, const char *ref_name, const cha
 	char *path = NULL;
 	if ((rc = registry__dest_path(dest, &path)))
 		return rc;
-	rc = registry__store_export(store, ref_name, path, format, repo_tag, 0);
+	rc = registry__store_export(store, ref_name, path, format, repo_tag, 0, NULL);
 	free(path);
 	return rc;
 }

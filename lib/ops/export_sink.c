@@ -283,14 +283,17 @@ int registry__sink_file(registry__sink *s, const char *name, const void *data, s
 #endif
 }
 
-int registry__sink_copy(registry__sink *s, const char *name, const char *src_path, int64_t size)
+int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t size, registry__watch *w)
 {
-	if (s->format == REGISTRY_FORMAT_DOCKER_DIR && s->may_link &&
-	    linkat(AT_FDCWD, src_path, s->dirfd, name, 0) == 0)
-		return 0;
-	int in = open(src_path, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return io_fail("opening", src_path);
+	if (s->format == REGISTRY_FORMAT_DOCKER_DIR && s->may_link) {
+		/* The open file itself, not a name that could have changed since. */
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", in);
+		if (linkat(AT_FDCWD, self, s->dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+	}
+	if (lseek(in, 0, SEEK_SET) < 0)
+		return io_fail("seeking in the blob for", name);
 	int out = -1, rc = 0;
 	if (s->format == REGISTRY_FORMAT_DOCKER_DIR) {
 		out = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -312,13 +315,13 @@ int registry__sink_copy(registry__sink *s, const char *name, const char *src_pat
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			rc = io_fail("reading", src_path);
+			rc = io_fail("reading the blob for", name);
 			break;
 		}
 		if (r == 0)
 			break;
 		if (total + r > size) {
-			rc = registry__fail(REGISTRY_EIO, "%s grew while it was copied", src_path);
+			rc = registry__fail(REGISTRY_EIO, "the blob for %s grew while it was copied", name);
 			break;
 		}
 		total += r;
@@ -330,12 +333,13 @@ int registry__sink_copy(registry__sink *s, const char *name, const char *src_pat
 			rc = tar_data(s, name, buf, (size_t)r);
 #endif
 		}
+		if (!rc)
+			rc = registry__watch_step(w, r);
 	}
 	if (!rc && total != size)
-		rc = registry__fail(REGISTRY_EIO, "%s: %lld bytes, expected %lld", src_path, (long long)total,
+		rc = registry__fail(REGISTRY_EIO, "the blob for %s: %lld bytes, expected %lld", name, (long long)total,
 		                    (long long)size);
 	free(buf);
-	close(in);
 	if (out >= 0 && close(out) != 0 && !rc)
 		rc = io_fail("writing", name);
 	return rc;

@@ -259,7 +259,9 @@ static int store_image(pull_job *j, const registry_manifest *m, stored *out)
 	if (strcmp(type, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST) == 0)
 		rc = registry__convert_docker_manifest(&built, m);
 	else if (registry_manifest_schema_version(m) == 1)
-		rc = registry__convert_schema1(&built, j->store, m);
+		rc = registry__convert_schema1(&built, j->store, m, &(registry__watch){
+			.client = j->client, .prog = {.cb = j->o->progress, .ud = j->o->userdata},
+			.what = "pull (schema1 diff_ids)"});
 	else
 		rc = registry__fail(REGISTRY_EUNSUPPORTED, "cannot convert %s (%s) to OCI", registry_manifest_digest(m), type);
 	if (!rc)
@@ -412,8 +414,10 @@ static int pull_to_docker(registry_client *client, const registry_reference *ref
 	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
 	if (!rc)
 		rc = registry_pull(client, ref, store, "image", &o, NULL);
+	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
+	                     .what = "pull (docker export)"};
 	if (!rc)
-		rc = registry__store_export(store, "image", dest, format, repo_tag, 1);
+		rc = registry__store_export(store, "image", dest, format, repo_tag, 1, &w);
 	registry_store_free(store);
 	/* Keep the first error's message; a cleanup failure only matters when all went well. */
 	int rm = registry__remove_tree(tmp.data, rc != 0);

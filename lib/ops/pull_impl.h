@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blob/upload_impl.h"
 #include "internal.h"
 
 /* The annotation that keeps the digest a converted manifest had on the registry. */
@@ -97,6 +98,33 @@ int registry__schema1_config(char **out, size_t *len, const registry__schema1 *s
 /* 1 when built with zlib (schema1 diff_ids can be computed), else 0. */
 int registry__have_zlib(void);
 
+/* ---- cancel and progress of local work (watch.c) ---- */
+
+/*
+ * The schema1 diff_ids and the docker export read whole layers with no
+ * request running. A watch, stepped at every buffer (far less than 100 ms
+ * of work), asks the client's cancel hook each time and reports RUNNING for
+ * the blob at hand to the progress callback at most every 100 ms. A NULL
+ * watch (registry_store_export: no client, no callback) asks nothing.
+ */
+typedef struct registry__watch {
+	registry_client *client;   /* its cancel hook; may be NULL */
+	registry__progress_ctx prog; /* cb/ud: the caller's callback, may be NULL */
+	const char *what;          /* "export": names the operation in messages */
+	const char *digest;        /* the blob at hand */
+	int64_t done, total;
+	double last_report;
+} registry__watch;
+
+/* The counts of a phase: @blobs blobs, @bytes in all (-1 unknown). */
+void registry__watch_plan(registry__watch *w, size_t blobs, int64_t bytes);
+/* A blob of @total bytes (-1 unknown) starts. */
+void registry__watch_blob(registry__watch *w, const char *digest, int64_t total);
+/* @n more bytes of it: 0, or REGISTRY_ECANCELED (recorded). */
+int registry__watch_step(registry__watch *w, int64_t n);
+/* The blob at hand is finished (counted, reported): 0 or REGISTRY_ECANCELED. */
+int registry__watch_blob_done(registry__watch *w);
+
 /*
  * The diff_id of a layer file: sha256 of its bytes after gunzip (streamed;
  * concatenated gzip members are followed), or of the bytes themselves when
@@ -104,21 +132,31 @@ int registry__have_zlib(void);
  * REGISTRY_EUNSUPPORTED without zlib; REGISTRY_EFORMAT for a damaged gzip
  * stream; REGISTRY_ENOTFOUND; REGISTRY_EIO.
  */
-int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped);
+int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *path, int *gzipped,
+                            registry__watch *w);
+/* The same for the open file @fd (read from its offset; the caller closes
+ * it), @what naming it in messages. */
+int registry__layer_diff_id_fd(char out[REGISTRY_DIGEST_STRING_MAX], int fd, const char *what, int *gzipped,
+                               registry__watch *w);
+/* The same for blob @digest of @store, opened as the store opens its files. */
+int registry__store_layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], registry_store *store,
+                                  const char *digest, int *gzipped, registry__watch *w);
 
 /*
  * Convert a schema1 image whose layers are in @store: diff_ids from the
  * layers, the synthesized config written into the store, and an OCI
- * manifest over the non-throwaway layers (sizes from the store).
+ * manifest over the non-throwaway layers (sizes from the store). @w (may be
+ * NULL) watches the diff_id pass.
  */
 int registry__convert_schema1(registry_manifest **out, registry_store *store,
-                              const registry_manifest *m);
+                              const registry_manifest *m, registry__watch *w);
 
 /* ---- export (export.c) ---- */
 
-/* registry_store_export() with the option to hard-link blobs into a folder. */
+/* registry_store_export() with the option to hard-link blobs into a folder,
+ * watched by @w (may be NULL). */
 int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
-                           const char *repo_tag, int may_link);
+                           const char *repo_tag, int may_link, registry__watch *w);
 
 /* ---- export sinks (export_sink.c): where the files of a docker-load image go ---- */
 
@@ -139,8 +177,10 @@ typedef struct registry__sink registry__sink;
 int registry__sink_open(registry__sink **out, const char *dest, int format, int may_link);
 int registry__sink_dir(registry__sink *s, const char *name);
 int registry__sink_file(registry__sink *s, const char *name, const void *data, size_t len);
-/* A file whose content is the file at @src_path (@size bytes), streamed. */
-int registry__sink_copy(registry__sink *s, const char *name, const char *src_path, int64_t size);
+/* A file whose content is the open file @in (@size bytes, from offset 0;
+ * the caller closes it), hard-linked when allowed, else streamed and
+ * watched by @w (may be NULL). */
+int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t size, registry__watch *w);
 int registry__sink_commit(registry__sink *s);
 /* Free; without a commit everything written is removed. NULL ok. */
 void registry__sink_free(registry__sink *s);

@@ -464,7 +464,8 @@ int registry__schema1_config(char **out, size_t *len, const registry__schema1 *s
 	return 0;
 }
 
-int registry__convert_schema1(registry_manifest **out, registry_store *store, const registry_manifest *m)
+int registry__convert_schema1(registry_manifest **out, registry_store *store, const registry_manifest *m,
+                              registry__watch *w)
 {
 	*out = NULL;
 	if (!registry__have_zlib())
@@ -480,21 +481,23 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	const char **diff_ptrs = calloc(alloc, sizeof(char *));
 	int64_t *sizes = calloc(alloc, sizeof(int64_t));
 	unsigned char *gzipped = calloc(alloc, 1);
-	size_t n = 0;
+	size_t n = 0, layers = 0;
 	if (!diff_ids || !diff_ptrs || !sizes || !gzipped)
 		rc = oom();
+	for (size_t i = 0; i < s.count; i++)
+		layers += !s.throwaway[i];
+	registry__watch_plan(w, layers, -1);
 	for (size_t i = 0; !rc && i < s.count; i++) {
 		if (s.throwaway[i])
 			continue;
-		char *path = NULL;
-		rc = registry_store_blob_path(store, s.blob_sums[i], &path);
-		if (!rc)
-			rc = registry_store_blob_size(store, s.blob_sums[i], &sizes[n]);
+		rc = registry_store_blob_size(store, s.blob_sums[i], &sizes[n]);
 		int gz = 0;
+		registry__watch_blob(w, s.blob_sums[i], sizes[n]);
 		if (!rc)
-			rc = registry__layer_diff_id(diff_ids[n], path, &gz);
+			rc = registry__store_layer_diff_id(diff_ids[n], store, s.blob_sums[i], &gz, w);
+		if (!rc)
+			rc = registry__watch_blob_done(w);
 		gzipped[n] = (unsigned char)gz;
-		free(path);
 		diff_ptrs[n] = diff_ids[n];
 		n++;
 	}

@@ -8,9 +8,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ops/push_impl.h"
+#include "store/store_blob.h"
 #include "transport/client_impl.h"
 
 /* ---- Shared helpers ------------------------------------------------------ */
@@ -224,14 +225,28 @@ static int check_remote_blob(push_ctx *p, const registry__blob_item *b)
 	return 0;
 }
 
+/* The size of a blob in the store, opened as the upload will open it (no
+ * link followed, a regular file), checked against its descriptor. */
+static int local_blob_size(push_ctx *p, const registry__blob_item *b, int64_t *size)
+{
+	int fd;
+	int rc = registry__store_blob_open(p->store, b->digest, &fd, size);
+	if (rc)
+		return rc;
+	close(fd);
+	if (b->size >= 0 && *size != b->size)
+		return registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, the manifest says %lld",
+		                      b->digest, (long long)*size, (long long)b->size);
+	return 0;
+}
+
 /* Every blob: those the store lacks are checked on the registry, the rest
  * uploaded from their files, several at once (lib/blob/lanes.c). */
 static int push_blobs(push_ctx *p)
 {
 	registry__lane_job *jobs = calloc(p->blobs.n ? p->blobs.n : 1, sizeof(*jobs));
-	char **paths = calloc(p->blobs.n ? p->blobs.n : 1, sizeof(*paths));
 	size_t njobs = 0;
-	int rc = jobs && paths ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
+	int rc = jobs ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
 	for (size_t i = 0; i < p->blobs.n && !rc; i++) {
 		const registry__blob_item *b = &p->blobs.items[i];
 		if ((rc = registry_store_has(p->store, b->digest)) < 0)
@@ -240,32 +255,16 @@ static int push_blobs(push_ctx *p)
 			rc = check_remote_blob(p, b);
 			continue;
 		}
-		if ((rc = registry_store_blob_path(p->store, b->digest, &paths[njobs])))
+		int64_t size = 0;
+		if ((rc = local_blob_size(p, b, &size)))
 			break;
-		struct stat st;
-		if (stat(paths[njobs], &st) != 0) {
-			rc = registry__fail(REGISTRY_EIO, "blob %s: %s", b->digest, strerror(errno));
-			njobs++;
-			break;
-		}
-		if (b->size >= 0 && st.st_size != b->size) {
-			rc = registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, the manifest "
-			                    "says %lld", b->digest, (long long)st.st_size, (long long)b->size);
-			njobs++;
-			break;
-		}
 		if (b->size < 0 && p->prog.overall_total >= 0)
-			p->prog.overall_total += st.st_size;
-		jobs[njobs] = (registry__lane_job){.digest = b->digest, .path = paths[njobs],
-		                                   .size = st.st_size};
-		njobs++;
+			p->prog.overall_total += size;
+		jobs[njobs++] = (registry__lane_job){.digest = b->digest, .store = p->store, .size = size};
 	}
 	if (!rc)
 		rc = registry__upload_files(p->c, p->repo, jobs, njobs, p->set.chunk_size,
 		                            p->c->max_parallel, &p->prog);
-	for (size_t i = 0; paths && i < njobs; i++)
-		registry_free(paths[i]);
-	free(paths);
 	free(jobs);
 	return rc;
 }

@@ -115,24 +115,62 @@ static int open_archive(struct archive **out, const char *path)
 	return 0;
 }
 
-static member *index_add(archive_index *ix, const char *name)
+/* A new member named @name (normalized) into *out. */
+static int index_add(archive_index *ix, const char *path, const char *name, member **out)
 {
 	if (ix->n == MAX_MEMBERS)
-		return NULL;
+		return registry__fail(REGISTRY_ETOOLARGE, "%s: more than %d members", path, MAX_MEMBERS);
 	if (ix->n == ix->cap) {
 		size_t cap = ix->cap ? ix->cap * 2 : 64;
 		member *m = realloc(ix->m, cap * sizeof(*m));
 		if (!m)
-			return NULL;
+			return registry__fail(REGISTRY_ENOMEM, "out of memory");
 		ix->m = m;
 		ix->cap = cap;
 	}
 	member *e = &ix->m[ix->n];
 	memset(e, 0, sizeof(*e));
-	if (!(e->name = normalize(NULL, name)))
-		return NULL;
+	if (!(e->name = normalize(NULL, name))) {
+		/* normalize() fails on ".." above the root, or on malloc. */
+		if (!strstr(name, ".."))
+			return registry__fail(REGISTRY_ENOMEM, "out of memory");
+		char esc[256];
+		registry__excerpt(esc, sizeof(esc), name, strlen(name));
+		return registry__fail(REGISTRY_EFORMAT, "%s: member name escapes the archive: %s", path, esc);
+	}
 	ix->n++;
-	return e;
+	*out = e;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Two members with one name would let the manifest be built from one and
+ * the upload stream the other: refuse the archive. */
+static int check_duplicates(const archive_index *ix, const char *path)
+{
+	if (ix->n < 2)
+		return 0;
+	const char **names = malloc(ix->n * sizeof(*names));
+	if (!names)
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	for (size_t i = 0; i < ix->n; i++)
+		names[i] = ix->m[i].name;
+	qsort(names, ix->n, sizeof(*names), by_name);
+	int rc = 0;
+	for (size_t i = 1; i < ix->n && !rc; i++) {
+		if (strcmp(names[i - 1], names[i]) == 0) {
+			char esc[256];
+			registry__excerpt(esc, sizeof(esc), names[i], strlen(names[i]));
+			rc = registry__fail(REGISTRY_EFORMAT, "%s: the archive holds member %s more than once", path,
+			                    esc);
+		}
+	}
+	free(names);
+	return rc;
 }
 
 /* Hash one member's data (and keep manifest.json). */
@@ -193,12 +231,9 @@ static int scan(archive_index *ix, const char *path)
 		mode_t type = archive_entry_filetype(ent);
 		if (!name || (type != AE_IFREG && type != AE_IFLNK))
 			continue;
-		member *e = index_add(ix, name);
-		if (!e) {
-			rc = registry__fail(ix->n == MAX_MEMBERS ? REGISTRY_ETOOLARGE : REGISTRY_ENOMEM,
-			                    "%s: too many members or out of memory", path);
+		member *e = NULL;
+		if ((rc = index_add(ix, path, name, &e)))
 			break;
-		}
 		if (type == AE_IFLNK) {
 			const char *target = archive_entry_symlink(ent);
 			char *dir = registry__strdup(e->name);
@@ -219,7 +254,7 @@ static int scan(archive_index *ix, const char *path)
 	if (!rc && r != ARCHIVE_EOF)
 		rc = registry__fail(REGISTRY_EFORMAT, "%s: %s", path, archive_error_string(a));
 	archive_read_free(a);
-	return rc;
+	return rc ? rc : check_duplicates(ix, path);
 }
 
 /* The regular member that @name is (following symlinks in the archive). */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store_blob.h"
 #include "store_impl.h"
 
 static int enter_with_digest(registry_store *s, const char *digest, const char *fn)
@@ -22,18 +23,20 @@ static int enter_with_digest(registry_store *s, const char *digest, const char *
 	return store__check_digest(digest);
 }
 
-/* stat of a validated digest's blob: 1 present, 0 absent, <0 error. */
+/* stat of a validated digest's blob (opened as push would read it): 1
+ * present, 0 absent, <0 error (a link or not a regular file). */
 static int stat_blob(registry_store *s, const char *digest, struct stat *st)
 {
-	char rel[STORE_REL_MAX];
+	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 8];
 	store__blob_rel(rel, digest);
-	if (fstatat(s->blobs_fd, rel, st, 0) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		return store__io_fail(errno, "store: cannot stat blobs/%s", rel);
-	}
-	if (!S_ISREG(st->st_mode))
-		return registry__fail(REGISTRY_EIO, "store: blobs/%s is not a regular file", rel);
+	snprintf(what, sizeof(what), "blobs/%s", rel);
+	int fd;
+	int rc = store__open_regular_quiet_at(s->blobs_fd, rel, what, &fd, st);
+	if (rc == STORE_ABSENT)
+		return 0;
+	if (rc)
+		return rc;
+	close(fd);
 	return 1;
 }
 
@@ -264,5 +267,45 @@ int registry_store_import_file(registry_store *s, const char *expected_digest, c
 		if (rc)
 			unlinkat(s->blobs_fd, rel, 0);
 	}
+	return rc;
+}
+
+/* ---- Private reading by file descriptor (store_blob.h) ------------------ */
+
+int registry__store_blob_open(registry_store *s, const char *digest, int *fd, int64_t *size)
+{
+	*fd = -1;
+	if (!s)
+		return registry__fail(REGISTRY_EINVAL, "store: NULL store");
+	int rc = store__check_digest(digest);
+	if (rc)
+		return rc;
+	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 8];
+	store__blob_rel(rel, digest);
+	snprintf(what, sizeof(what), "blobs/%s", rel);
+	struct stat st;
+	if ((rc = store__open_regular_at(s->blobs_fd, rel, what, fd, &st)))
+		return rc;
+	*size = (int64_t)st.st_size;
+	return 0;
+}
+
+int registry__store_fd_check_digest(int fd, const char *digest)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return store__io_fail(errno, "store: cannot seek in blob %s", digest);
+	registry__hash h;
+	int rc = registry__hash_init(&h, registry__digest_algorithm(digest));
+	if (rc)
+		return rc;
+	char actual[REGISTRY_DIGEST_STRING_MAX] = "";
+	if (!(rc = store__hash_fd(fd, &h, NULL)))
+		rc = registry__hash_final(&h, actual);
+	registry__hash_cleanup(&h);
+	if (!rc && strcmp(actual, digest) != 0)
+		rc = registry__fail(REGISTRY_EDIGEST, "store: blob %s is damaged: its content hashes to %s",
+		                    digest, actual);
+	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+		rc = store__io_fail(errno, "store: cannot seek in blob %s", digest);
 	return rc;
 }

@@ -92,26 +92,82 @@ ssize_t store__read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+/* Open one component below @dirfd without following a link; -1 with errno. */
+static int open_component(int dirfd, const char *name, int dir)
+{
+	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+	/* O_NONBLOCK: opening a FIFO (or a device) must not wait for a peer;
+	 * it has no effect on a regular file. */
+	flags |= dir ? O_DIRECTORY : O_NONBLOCK;
+	return openat(dirfd, name, flags);
+}
+
+int store__open_regular_at(int dirfd, const char *rel, const char *what, int *fd_out, struct stat *st)
+{
+	int rc = store__open_regular_quiet_at(dirfd, rel, what, fd_out, st);
+	return rc == STORE_ABSENT ? registry__fail(REGISTRY_ENOTFOUND, "store: %s not found", what) : rc;
+}
+
+int store__open_regular_quiet_at(int dirfd, const char *rel, const char *what, int *fd_out, struct stat *st)
+{
+	*fd_out = -1;
+	char path[STORE_REL_MAX];
+	size_t len = strlen(rel);
+	if (len >= sizeof(path))
+		return registry__fail(REGISTRY_EINVAL, "store: path of %s too long", what);
+	memcpy(path, rel, len + 1);
+	int cur = dirfd;
+	char *name = path;
+	for (char *slash; (slash = strchr(name, '/')); name = slash + 1) {
+		*slash = '\0';
+		int next = open_component(cur, name, 1);
+		int err = errno;
+		if (cur != dirfd)
+			close(cur);
+		if (next < 0) {
+			if (err == ENOENT)
+				return STORE_ABSENT;
+			if (err == ELOOP || err == ENOTDIR)
+				return registry__fail(REGISTRY_EFORMAT, "store: %s: %s is a symbolic link or not a "
+				                      "directory (the store follows no links)", what, name);
+			return store__io_fail(err, "store: cannot open %s", what);
+		}
+		cur = next;
+	}
+	int fd = open_component(cur, name, 0);
+	int err = errno;
+	if (cur != dirfd)
+		close(cur);
+	if (fd < 0) {
+		if (err == ENOENT)
+			return STORE_ABSENT;
+		if (err == ELOOP)
+			return registry__fail(REGISTRY_EFORMAT, "store: %s is a symbolic link (the store follows no "
+			                      "links)", what);
+		return store__io_fail(err, "store: cannot open %s", what);
+	}
+	if (fstat(fd, st) != 0) {
+		err = errno;
+		close(fd);
+		return store__io_fail(err, "store: cannot stat %s", what);
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return registry__fail(REGISTRY_EFORMAT, "store: %s is not a regular file", what);
+	}
+	*fd_out = fd;
+	return 0;
+}
+
 int store__read_file_at(int dirfd, const char *rel, size_t max, const char *what, char **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
-	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return registry__fail(REGISTRY_ENOTFOUND, "store: %s not found", what);
-		return store__io_fail(errno, "store: cannot open %s", what);
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int err = errno;
-		close(fd);
-		return store__io_fail(err, "store: cannot stat %s", what);
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return registry__fail(REGISTRY_EFORMAT, "store: %s is not a regular file", what);
-	}
+	int fd;
+	struct stat st = {0};
+	int rc = store__open_regular_at(dirfd, rel, what, &fd, &st);
+	if (rc)
+		return rc;
 	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
 		close(fd);
 		return registry__fail(REGISTRY_ETOOLARGE, "store: %s has %lld bytes, more than the limit of %zu",

@@ -135,12 +135,15 @@ static int check_layout_file(int root_fd, const char *path)
 /* blobs/ (created when missing), locked shared for the handle's lifetime. */
 static int open_blobs(registry_store *s)
 {
-	s->blobs_fd = openat(s->root_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->blobs_fd = openat(s->root_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (s->blobs_fd < 0 && errno == ENOENT) {
 		if (mkdirat(s->root_fd, "blobs", 0755) != 0 && errno != EEXIST)
 			return store__io_fail(errno, "store: cannot create %s/blobs", s->path);
-		s->blobs_fd = openat(s->root_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		s->blobs_fd = openat(s->root_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	}
+	if (s->blobs_fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return registry__fail(REGISTRY_EFORMAT, "store: %s/blobs is a symbolic link or not a directory "
+		                      "(the store follows no links)", s->path);
 	if (s->blobs_fd < 0)
 		return store__io_fail(errno, "store: cannot open %s/blobs", s->path);
 	/* Waits while registry_store_gc() runs elsewhere. */

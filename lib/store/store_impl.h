@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "digest/hash.h"
@@ -53,6 +54,20 @@ void store__alg_name(char out[8], const char *digest);
 int store__write_all(int fd, const void *data, size_t len);
 /* read(2) up to @len, retrying EINTR; bytes read (< len only at EOF) or -errno. */
 ssize_t store__read_full(int fd, void *buf, size_t len);
+
+/*
+ * Open @rel (relative to @dirfd) read-only without following a symbolic link
+ * at any of its components, and only when it is a regular file: a layout
+ * whose blob links out of it must not hand out the target's bytes, and a
+ * FIFO in place of a file must not block (opened O_NONBLOCK, then refused).
+ * *st receives its fstat. REGISTRY_ENOTFOUND when absent, REGISTRY_EFORMAT
+ * for a link or anything but a regular file, REGISTRY_EIO. @what names it
+ * in messages.
+ */
+int store__open_regular_at(int dirfd, const char *rel, const char *what, int *fd, struct stat *st);
+/* The same, but an absent file returns STORE_ABSENT (> 0) and records nothing. */
+#define STORE_ABSENT 1
+int store__open_regular_quiet_at(int dirfd, const char *rel, const char *what, int *fd, struct stat *st);
 
 /*
  * Read a whole file relative to @dirfd, at most @max bytes (REGISTRY_ETOOLARGE

@@ -50,7 +50,8 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
  * Append @len bytes with write(2) straight from @data and hash them; no
  * allocation. 0; REGISTRY_ETOOLARGE (would pass expected_size: nothing is
  * written); REGISTRY_EIO (the writer is then failed: commit refuses it, abort
- * with keep_partial resumes from what reached the disk).
+ * with keep_partial resumes from what reached the disk; on ENOSPC or EDQUOT
+ * the partial is deleted at once and the message says so).
  */
 int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len);
 

@@ -47,17 +47,15 @@ static int check_blob_file(verify_ctx *c, int dirfd, const char *alg, const char
 	if (!store__hex_name_valid(alg, name))
 		return report(c, rel, "file name is not a %s digest", alg);
 	snprintf(digest, sizeof(digest), "%s:%.128s", alg, name);
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return report(c, digest, "cannot open: %s", strerror(errno));
+	int fd;
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return report(c, digest, "not a regular file");
-	}
+	int rc = store__open_regular_at(dirfd, name, rel, &fd, &st);
+	if (rc == REGISTRY_EFORMAT)
+		return report(c, digest, "a symbolic link or not a regular file");
+	if (rc)
+		return report(c, digest, "cannot open: %s", registry_error_message(registry_error_last()));
 	registry__hash h;
-	int rc = registry__hash_init(&h, registry__digest_algorithm(digest));
-	if (rc) {
+	if ((rc = registry__hash_init(&h, registry__digest_algorithm(digest)))) {
 		close(fd);
 		return rc;
 	}

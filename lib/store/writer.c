@@ -19,6 +19,7 @@ struct registry__blob_writer {
 	registry__blob_writer *next; /* the store's open writers */
 	int fd; /* the partial, flock'ed LOCK_EX */
 	int failed;
+	int removed; /* the partial was deleted (a full disk): nothing left to keep */
 	int64_t offset;
 	int64_t flushed; /* writeback was started for [0, flushed) */
 	int64_t expected_size;
@@ -39,7 +40,7 @@ static int blob_committed(registry_store *s, const char *digest)
 	char rel[STORE_REL_MAX];
 	struct stat st;
 	store__blob_rel(rel, digest);
-	return fstatat(s->blobs_fd, rel, &st, 0) == 0 && S_ISREG(st.st_mode);
+	return fstatat(s->blobs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 /*
@@ -197,6 +198,23 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
 	return 0;
 }
 
+/*
+ * A failed write fails the writer. On a full disk (or quota) the partial
+ * goes at once, while we hold its lock: kept, it would hold the space the
+ * next pull needs, and gc would leave it for a day.
+ */
+static int write_failed(registry__blob_writer *w, int err)
+{
+	w->failed = 1;
+	if (err != ENOSPC && err != EDQUOT)
+		return store__io_fail(err, "store: cannot write blobs/%s", w->rel);
+	if (ftruncate(w->fd, 0) == 0 && unlinkat(w->store->blobs_fd, w->rel, 0) == 0)
+		w->removed = 1;
+	return registry__fail(REGISTRY_EIO, "%s writing blob %s; %s", err == ENOSPC ? "no space left on device"
+	                      : "disk quota exceeded", w->digest, w->removed ? "the partial file was removed"
+	                      : "the partial file could not be removed");
+}
+
 int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len)
 {
 	if (!w || (!data && len))
@@ -207,10 +225,8 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
 		                      (long long)w->expected_size);
 	int err = store__write_all(w->fd, data, len);
-	if (err) {
-		w->failed = 1;
-		return store__io_fail(err, "store: cannot write blobs/%s", w->rel);
-	}
+	if (err)
+		return write_failed(w, err);
 	int rc = registry__hash_update(&w->hash, data, len);
 	if (rc) {
 		w->failed = 1;
@@ -232,6 +248,8 @@ int registry__blob_writer_restart(registry__blob_writer *w)
 {
 	if (!w)
 		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
+	if (w->removed)
+		return registry__fail(REGISTRY_EIO, "blob writer: blobs/%s was removed after a failed write", w->rel);
 	if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) < 0) {
 		w->failed = 1;
 		return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
@@ -255,7 +273,8 @@ int64_t registry__blob_writer_offset(const registry__blob_writer *w)
 
 static int discard(registry__blob_writer *w, int rc)
 {
-	unlinkat(w->store->blobs_fd, w->rel, 0); /* while still holding the lock */
+	if (!w->removed) /* else the name may be another writer's new partial */
+		unlinkat(w->store->blobs_fd, w->rel, 0); /* while still holding the lock */
 	writer_free(w);
 	return rc;
 }
@@ -285,7 +304,7 @@ void registry__blob_writer_abort(registry__blob_writer *w, int keep_partial)
 {
 	if (!w)
 		return;
-	if (!keep_partial)
+	if (!keep_partial && !w->removed)
 		unlinkat(w->store->blobs_fd, w->rel, 0);
 	writer_free(w);
 }

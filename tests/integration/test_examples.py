@@ -5,7 +5,7 @@ what the registry and skopeo say.
 
     test_examples.py CASE EXAMPLES_BUILD_DIR
 
-Cases: usage, tags, inspect, delete, auth, pull, push, copy. A case whose
+Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals. A case whose
 program was not built (its library function is not exported yet) skips (77).
 """
 import hashlib
@@ -353,6 +353,85 @@ def case_copy():
     check(out.decode().strip() == amd["digest"], "one platform copied")
 
 
+def push_image(name, layers, size):
+    """A deterministic image (@layers uncompressed layers of @size bytes) pushed as @name:latest."""
+    harness = os.environ["REGISTRY_TEST_HARNESS"]
+    layout = os.path.join(os.environ["REGISTRY_TEST_TMPDIR"], name.replace("/", "-") + "-layout")
+    for cmd in (["make-fixture", layout, "--layers", str(layers), "--size", str(size), "--seed", name,
+                 "--gzip-level", "0"],
+                ["push", layout, "--repo", name]):
+        p = subprocess.run([sys.executable, harness, *cmd], capture_output=True, timeout=300)
+        if p.returncode != 0:
+            print(f"FAIL: harness {cmd[0]}: {p.stderr.decode(errors='replace')}", file=sys.stderr)
+            sys.exit(1)
+
+
+def files_under(top):
+    return [os.path.join(d, f) for d, _, names in os.walk(top) for f in names]
+
+
+def case_enospc():
+    """A pull into a store on a full disk: the partial is removed (and the
+    message says so), so the next pull, with space again, works."""
+    if os.geteuid() != 0:
+        print("SKIP: mounting a small tmpfs needs root")
+        sys.exit(77)
+    push_image("full/img", 1, 2 << 20)
+    mnt = os.path.join(os.environ["REGISTRY_TEST_TMPDIR"], "small-tmpfs")
+    os.makedirs(mnt, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt], capture_output=True)
+    if p.returncode != 0:
+        print(f"SKIP: cannot mount a tmpfs: {p.stderr.decode(errors='replace').strip()}")
+        sys.exit(77)
+    try:
+        dest = os.path.join(mnt, "store")
+        _, err = run("registry-pull", "--quiet", f"{host()}/full/img", dest, expect=1)
+        check("no space left on device writing blob sha256:" in err and "the partial file was removed" in err,
+              f"message for a full disk: {err!r}")
+        left = files_under(os.path.join(dest, "blobs", ".partial"))
+        check(left == [], f"partial files left on the full disk: {left}")
+        subprocess.run(["mount", "-o", "remount,size=8m", mnt], check=True)
+        run("registry-pull", "--quiet", f"{host()}/full/img", dest)
+    finally:
+        subprocess.run(["umount", mnt])
+
+
+def case_signals():
+    """SIGTERM or SIGINT in the middle of a pull to a docker folder or
+    tarball (blobs stalled by fault_proxy --stall): the program cancels, the
+    library removes its temporary store and partial output, and the program
+    dies of the signal."""
+    import signal
+    tmp = os.environ["REGISTRY_TEST_TMPDIR"]
+    for sig, dest, extra in ((signal.SIGTERM, "sig-docker", ["--format", "docker"]),
+                             (signal.SIGINT, "sig-image.tar", []),
+                             (signal.SIGHUP, "sig-hup.tar", [])):
+        out = os.path.join(tmp, dest)
+        proxy = os.environ["REGISTRY_TEST_PROXY_HOST"]
+        p = subprocess.Popen([prog("registry-pull"), "--quiet", *extra, f"{proxy}/{SMALL}", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # The temporary store appears before any blob is fetched, and the
+        # blobs then stall: the signal lands mid-pull.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None and \
+                not any(n.startswith(dest + ".pull-") for n in os.listdir(tmp)):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        check(p.poll() is None, f"{dest}: registry-pull ended before the signal: {p.returncode}")
+        p.send_signal(sig)
+        try:
+            _, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+            check(False, f"{dest}: registry-pull ignored {sig.name}")
+        err = err.decode(errors="replace")
+        check(p.returncode == -sig, f"{dest}: exit {p.returncode} after {sig.name}, expected death by it; {err}")
+        check("interrupted by signal" in err, f"{dest}: message after {sig.name}: {err!r}")
+        left = [n for n in os.listdir(tmp) if n.startswith(dest)]
+        check(left == [], f"{dest}: left after {sig.name}: {left}")
+
+
 def main():
     global BIN
     if len(sys.argv) != 3:
@@ -360,7 +439,8 @@ def main():
         return 2
     case, BIN = sys.argv[1], sys.argv[2]
     cases = {"usage": case_usage, "tags": case_tags, "inspect": case_inspect, "delete": case_delete,
-             "auth": case_auth, "pull": case_pull, "push": case_push, "copy": case_copy}
+             "auth": case_auth, "pull": case_pull, "push": case_push, "copy": case_copy,
+             "enospc": case_enospc, "signals": case_signals}
     if case not in cases:
         print(f"unknown case {case}", file=sys.stderr)
         return 2

@@ -8,6 +8,8 @@
  *   itest-pull multi-v2s2  (--fixture multi:v2s2)  a Docker list -> an OCI index of converted children
  *   itest-pull schema1     (--schema1 --fixture small:v2s1) config synthesized as skopeo does,
  *                          diff_ids equal the fixture's, legacy docker-load export
+ *   itest-pull export-cancel  a cancel from the progress callback while pull_to exports
+ *                          a 16 MiB layer (folder and tarball): ECANCELED, nothing left
  */
 #define _GNU_SOURCE /* popen */
 #include <dirent.h>
@@ -582,6 +584,64 @@ static void case_schema1(void)
 	registry_client_free(c);
 }
 
+/* ---- cancel during the docker export (issue 14) ---- */
+
+typedef struct export_log {
+	int done;        /* blobs the pull finished */
+	int in_export;   /* RUNNING reports after that: the export's */
+} export_log;
+
+static int cancel_in_export(const registry_progress *p, void *ud)
+{
+	export_log *l = ud;
+	int state = registry_progress_state(p);
+	if (state == REGISTRY_PROGRESS_DONE || state == REGISTRY_PROGRESS_SKIPPED)
+		l->done++;
+	else if (state == REGISTRY_PROGRESS_RUNNING && l->done >= 2) /* config and layer are in */
+		l->in_export++;
+	return l->in_export > 0;
+}
+
+/* Entries of the scratch folder whose name starts with @prefix. */
+static int scratch_entries(const char *prefix)
+{
+	DIR *d = opendir(scratch);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void case_export_cancel(void)
+{
+	/* One 16 MiB layer (stored uncompressed): the export copies it into the
+	 * tarball in many steps after the pull is over. */
+	const char *harness = getenv("REGISTRY_TEST_HARNESS");
+	CHECK_INT(sh(NULL, "/usr/bin/python3 '%s' make-fixture '%s' --layers 1 --size 16777216 --seed export-cancel "
+	             "--gzip-level 0 >/dev/null && /usr/bin/python3 '%s' push '%s' --repo exp/big >/dev/null",
+	             harness, path_of("fixture"), harness, path_of("fixture")), 0);
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of("exp/big:latest");
+	for (int format = REGISTRY_FORMAT_DOCKER_DIR; format <= REGISTRY_FORMAT_DOCKER_ARCHIVE; format++) {
+		const char *dest = format == REGISTRY_FORMAT_DOCKER_DIR ? "out-dir" : "out.tar";
+		export_log l = {0};
+		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+		o.progress = cancel_in_export;
+		o.userdata = &l;
+		int rc = registry_pull_to(c, ref, path_of(dest), format, &o);
+		if (rc == REGISTRY_EUNSUPPORTED && format == REGISTRY_FORMAT_DOCKER_ARCHIVE)
+			break; /* built without libarchive */
+		CHECK_RC(rc, REGISTRY_ECANCELED);
+		CHECK_INT(l.in_export, 1);
+		/* Nothing left: no destination, no temporary store, no half tarball. */
+		CHECK_INT(scratch_entries(dest), 0);
+	}
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -604,6 +664,8 @@ int main(int argc, char **argv)
 		RUN(case_multi_v2s2);
 	else if (strcmp(argv[1], "schema1") == 0)
 		RUN(case_schema1);
+	else if (strcmp(argv[1], "export-cancel") == 0)
+		RUN(case_export_cancel);
 	else {
 		fprintf(stderr, "unknown case %s\n", argv[1]);
 		return 2;

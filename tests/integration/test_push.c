@@ -7,6 +7,9 @@
  *                             cancel, skip, file, empty and unknown-size blobs
  *   itest-push mount          cross-repository mount (201) and its fallback (202)
  *   itest-push store          registry_push from OCI layouts made by the harness
+ *   itest-push layout-hostile  registry_push from layouts with a blob linking out, a
+ *                             blobs/sha256 link, a damaged small blob, FIFOs: refused
+ *                             before anything is sent, no hang
  *   itest-push archive        registry_push_archive (skopeo's docker-archive, and a newer
  *                             Docker layout with gzip layers and symlinks)
  *   itest-push copy-two       copy between two registries (REGISTRY_SRC_* = the outer one)
@@ -609,6 +612,134 @@ static void test_push_store(void)
 	registry_client_free(c);
 }
 
+/* ---- push from a hostile OCI layout (issue 14, local input) ------------------- */
+
+/* The path of blob @digest in the layout at @dir (no store call: it may be a link). */
+static void layout_blob_path(char *out, size_t n, const char *dir, const char *digest)
+{
+	snprintf(out, n, "%s/blobs/sha256/%s", dir, digest + strlen("sha256:"));
+}
+
+/* A fresh one-layer fixture at tmpdir()/@name; @dir its path, @layer its layer. */
+static char *hostile_fixture(const char *name, char *dir, size_t n, char layer[REGISTRY_DIGEST_STRING_MAX])
+{
+	char args[200];
+	snprintf(args, sizeof(args), "--layers 1 --size 1048576 --seed %s --tag v1 --gzip-level 0", name);
+	char *top = NULL;
+	registry_store *s = fixture_store(name, args, &top);
+	snprintf(dir, n, "%s/%s", tmpdir(), name);
+	void *data = NULL;
+	size_t len = 0;
+	registry_manifest *m = NULL;
+	layer[0] = '\0';
+	CHECK_RC(registry_store_read_blob(s, top, 1 << 20, &data, &len), 0);
+	CHECK_RC(registry_manifest_parse(&m, data, len, NULL), 0);
+	if (m && registry_manifest_layer_count(m) == 1)
+		snprintf(layer, REGISTRY_DIGEST_STRING_MAX, "%s", registry_descriptor_digest(registry_manifest_layer(m, 0)));
+	CHECK(layer[0] != '\0');
+	registry_manifest_free(m);
+	registry_free(data);
+	registry_store_free(s);
+	return top;
+}
+
+/* Push tmpdir()/@name's "v1" to @repo:v1; the call's code. */
+static int push_layout(registry_client *c, const char *dir, const char *repo)
+{
+	registry_store *s = NULL;
+	int rc = registry_store_open(&s, dir, 0);
+	if (rc)
+		return rc;
+	char ref[300];
+	snprintf(ref, sizeof(ref), "%s:v1", repo);
+	registry_reference *target = ref_on(getenv("REGISTRY_TEST_HOST"), ref);
+	rc = registry_push(c, s, "v1", target, NULL, NULL);
+	registry_reference_free(target);
+	registry_store_free(s);
+	return rc;
+}
+
+static int msg_has(const char *needle)
+{
+	const char *msg = registry_error_message(registry_error_last());
+	if (msg && strstr(msg, needle))
+		return 1;
+	fprintf(stderr, "message \"%s\" lacks \"%s\"\n", msg ? msg : "(null)", needle);
+	return 0;
+}
+
+/* No request of an upload to @repo reached the registry. */
+static int no_upload_to(registry_client *c, const char *repo, const char *digest)
+{
+	char post[300];
+	snprintf(post, sizeof(post), "/v2/%s/blobs/uploads/", repo);
+	return registry_blob_head(c, repo, digest, NULL) == REGISTRY_ENOTFOUND &&
+	       count_lines(registry_log(), post, NULL, NULL) == 0;
+}
+
+static void test_push_layout_hostile(void)
+{
+	registry_client *c = itest_client(1);
+	char dir[1024], blob[1200], moved[1200], layer[REGISTRY_DIGEST_STRING_MAX];
+	/* A FIFO anywhere would hang the old code for good: fail instead. */
+	alarm(60);
+
+	/* The layer is a symlink to a file outside the layout (with the right
+	 * bytes, so only the link gives it away): refused, nothing sent. */
+	char *top = hostile_fixture("hostile-link", dir, sizeof(dir), layer);
+	layout_blob_path(blob, sizeof(blob), dir, layer);
+	snprintf(moved, sizeof(moved), "%s/outside-layer", tmpdir());
+	CHECK(rename(blob, moved) == 0 && symlink(moved, blob) == 0);
+	CHECK_RC(push_layout(c, dir, "hostile/link"), REGISTRY_EFORMAT);
+	CHECK(msg_has("symbolic link"));
+	CHECK(no_upload_to(c, "hostile/link", layer));
+	free(top);
+
+	/* blobs/sha256 itself a link out of the layout: the same. */
+	top = hostile_fixture("hostile-dirlink", dir, sizeof(dir), layer);
+	snprintf(blob, sizeof(blob), "%s/blobs/sha256", dir);
+	snprintf(moved, sizeof(moved), "%s/outside-sha256", tmpdir());
+	CHECK(rename(blob, moved) == 0 && symlink(moved, blob) == 0);
+	CHECK_RC(push_layout(c, dir, "hostile/dirlink"), REGISTRY_EFORMAT);
+	CHECK(msg_has("symbolic link"));
+	CHECK(no_upload_to(c, "hostile/dirlink", layer));
+	free(top);
+
+	/* A small layer whose bytes do not match its digest (same size): refused
+	 * before its upload starts. */
+	top = hostile_fixture("hostile-bad", dir, sizeof(dir), layer);
+	layout_blob_path(blob, sizeof(blob), dir, layer);
+	chmod(blob, 0644);
+	FILE *f = fopen(blob, "r+");
+	CHECK(f != NULL);
+	if (f) {
+		fseek(f, 4096, SEEK_SET);
+		int ch = fgetc(f);
+		fseek(f, 4096, SEEK_SET);
+		fputc(ch ^ 0x55, f);
+		fclose(f);
+	}
+	CHECK_RC(push_layout(c, dir, "hostile/bad"), REGISTRY_EDIGEST);
+	CHECK(msg_has(layer));
+	CHECK(no_upload_to(c, "hostile/bad", layer));
+	free(top);
+
+	/* A FIFO as the top manifest, then as index.json: errors, no hang. */
+	top = hostile_fixture("hostile-fifo", dir, sizeof(dir), layer);
+	layout_blob_path(blob, sizeof(blob), dir, top);
+	CHECK(unlink(blob) == 0 && mkfifo(blob, 0644) == 0);
+	CHECK_RC(push_layout(c, dir, "hostile/fifo"), REGISTRY_EFORMAT);
+	CHECK(msg_has("not a regular file"));
+	snprintf(blob, sizeof(blob), "%s/index.json", dir);
+	CHECK(unlink(blob) == 0 && mkfifo(blob, 0644) == 0);
+	CHECK_RC(push_layout(c, dir, "hostile/fifo"), REGISTRY_EFORMAT);
+	CHECK(msg_has("index.json is not a regular file"));
+	CHECK(no_upload_to(c, "hostile/fifo", layer));
+	free(top);
+	alarm(0);
+	registry_client_free(c);
+}
+
 /* ---- push_archive --------------------------------------------------------------- */
 
 /* A `docker save` of Docker 25+: an OCI layout inside, the old paths as symlinks,
@@ -645,6 +776,44 @@ static const char *const newer_docker_archive_py =
 	"    m = json.dumps(manifest).encode()\n"
 	"    info = tarfile.TarInfo('manifest.json'); info.size = len(m); t.addfile(info, io.BytesIO(m))\n"
 	"print(json.dumps({'config': 'sha256:' + ch, 'layers': ['sha256:' + h for h in layers]}))\n";
+
+/* Crafted archives (argv[2]): "dup" holds layer.tar twice (different
+ * bytes), "escape" a member ../escaped.tar. */
+static const char *const crafted_archive_py =
+	"import io, json, sys, tarfile\n"
+	"out, mode = sys.argv[1], sys.argv[2]\n"
+	"def add(t, name, data):\n"
+	"    info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))\n"
+	"cfg = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': []}}).encode()\n"
+	"with tarfile.open(out, 'w', format=tarfile.GNU_FORMAT) as t:\n"
+	"    add(t, 'config.json', cfg)\n"
+	"    add(t, 'layer.tar', b'a' * 1024)\n"
+	"    add(t, 'layer.tar' if mode == 'dup' else '../escaped.tar', b'b' * 1024)\n"
+	"    add(t, 'manifest.json', json.dumps([{'Config': 'config.json', 'RepoTags': ['x/y:v1'],\n"
+	"                                        'Layers': ['layer.tar']}]).encode())\n";
+
+static void push_crafted_archive(registry_client *c, const char *mode, const char *needle)
+{
+	char script[1024], archive[1024], cmd[4096];
+	snprintf(script, sizeof(script), "%s/crafted.py", tmpdir());
+	snprintf(archive, sizeof(archive), "%s/crafted-%s.tar", tmpdir(), mode);
+	FILE *f = fopen(script, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(crafted_archive_py, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s %s", script, archive, mode);
+	CHECK_INT(run_cmd(cmd), 0);
+	registry_reference *target = ref_on(getenv("REGISTRY_TEST_HOST"), "crafted/archive:v1");
+	CHECK_RC(registry_push_archive(c, archive, target, NULL, NULL), REGISTRY_EFORMAT);
+	const char *msg = registry_error_message(registry_error_last());
+	CHECK(msg && strstr(msg, needle) != NULL);
+	if (msg && !strstr(msg, needle))
+		fprintf(stderr, "message: %s\n", msg);
+	CHECK_INT(count_lines(registry_log(), "/v2/crafted/archive/", NULL, NULL), 0);
+	registry_reference_free(target);
+}
 
 static void test_push_archive(void)
 {
@@ -727,6 +896,10 @@ static void test_push_archive(void)
 	CHECK_RC(registry_push_archive(c, script, target, NULL, NULL), REGISTRY_EFORMAT);
 	registry_reference_free(target);
 	free(expect);
+	/* One name twice (which would be pushed?), and a name above the root:
+	 * refused, saying which, before any request. */
+	push_crafted_archive(c, "dup", "member layer.tar more than once");
+	push_crafted_archive(c, "escape", "member name escapes the archive: ../escaped.tar");
 	registry_client_free(c);
 }
 
@@ -1181,6 +1354,8 @@ int main(int argc, char **argv)
 		RUN(test_mount);
 	} else if (strcmp(which, "store") == 0) {
 		RUN(test_push_store);
+	} else if (strcmp(which, "layout-hostile") == 0) {
+		RUN(test_push_layout_hostile);
 	} else if (strcmp(which, "archive") == 0) {
 		RUN(test_push_archive);
 	} else if (strcmp(which, "copy-two") == 0) {

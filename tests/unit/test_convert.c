@@ -459,33 +459,110 @@ static void test_diff_ids(void)
 {
 	if (!registry__have_zlib()) {
 		char out[REGISTRY_DIGEST_STRING_MAX];
-		CHECK_INT(registry__layer_diff_id(out, tmp_path("none"), NULL), REGISTRY_EUNSUPPORTED);
+		CHECK_INT(registry__layer_diff_id(out, tmp_path("none"), NULL, NULL), REGISTRY_EUNSUPPORTED);
 		printf("SKIP: built without zlib\n");
 		return;
 	}
 	char out[REGISTRY_DIGEST_STRING_MAX];
 	int gz = -1;
 	CHECK_INT(write_file(tmp_path("l0"), layer0_gz, sizeof(layer0_gz)), 0);
-	CHECK_INT(registry__layer_diff_id(out, tmp_path("l0"), &gz), 0);
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("l0"), &gz, NULL), 0);
 	CHECK_STR(out, DIFF0);
 	CHECK_INT(gz, 1);
 	/* Two gzip members, one tar. */
 	CHECK_INT(write_file(tmp_path("l1"), layer1_gz, sizeof(layer1_gz)), 0);
-	CHECK_INT(registry__layer_diff_id(out, tmp_path("l1"), NULL), 0);
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("l1"), NULL, NULL), 0);
 	CHECK_STR(out, DIFF1);
 	/* Not gzip: the bytes are the diff. */
 	CHECK_INT(write_file(tmp_path("raw"), "hello", 5), 0);
-	CHECK_INT(registry__layer_diff_id(out, tmp_path("raw"), &gz), 0);
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("raw"), &gz, NULL), 0);
 	CHECK_STR(out, "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
 	CHECK_INT(gz, 0);
 	CHECK_INT(write_file(tmp_path("cut"), layer0_gz, sizeof(layer0_gz) - 20), 0);
-	CHECK_INT(registry__layer_diff_id(out, tmp_path("cut"), NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("cut"), NULL, NULL), REGISTRY_EFORMAT);
 	unsigned char bad[sizeof(layer0_gz)];
 	memcpy(bad, layer0_gz, sizeof(bad));
 	bad[20] ^= 0x55;
 	CHECK_INT(write_file(tmp_path("bad"), bad, sizeof(bad)), 0);
-	CHECK_INT(registry__layer_diff_id(out, tmp_path("bad"), NULL), REGISTRY_EFORMAT);
-	CHECK_INT(registry__layer_diff_id(out, tmp_path("missing"), NULL), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("bad"), NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("missing"), NULL, NULL), REGISTRY_ENOTFOUND);
+}
+
+/* ---- cancel and progress of local work (issue 14) ---- */
+
+typedef struct watch_log {
+	int hook_calls, cancel_at; /* the cancel hook cancels on call cancel_at (0: never) */
+	int reports, running, cancel_report; /* the callback cancels on report cancel_report */
+	char digest[REGISTRY_DIGEST_STRING_MAX];
+} watch_log;
+
+static int watch_hook(void *ud)
+{
+	watch_log *l = ud;
+	return ++l->hook_calls == l->cancel_at;
+}
+
+static int watch_progress(const registry_progress *p, void *ud)
+{
+	watch_log *l = ud;
+	l->reports++;
+	l->running += registry_progress_state(p) == REGISTRY_PROGRESS_RUNNING;
+	snprintf(l->digest, sizeof(l->digest), "%s", registry_progress_digest(p) ? registry_progress_digest(p) : "");
+	return l->reports == l->cancel_report;
+}
+
+/* A watch over a client (never connected) whose hook and callback log into @l. */
+static registry_client *watched(registry__watch *w, watch_log *l)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "localhost:1"), 0);
+	CHECK_INT(registry_client_set_cancel(c, watch_hook, l), 0);
+	*w = (registry__watch){.client = c, .prog = {.cb = watch_progress, .ud = l}, .what = "test"};
+	return c;
+}
+
+static void test_diff_id_watch(void)
+{
+	if (!registry__have_zlib()) {
+		printf("SKIP: built without zlib\n");
+		return;
+	}
+	char out[REGISTRY_DIGEST_STRING_MAX];
+	/* 4 MiB read 256 KiB at a time: the hook is asked at every buffer, and
+	 * its third answer stops the hashing there. */
+	size_t big = (size_t)4 << 20;
+	char *raw = calloc(1, big);
+	CHECK(raw != NULL);
+	CHECK_INT(write_file(tmp_path("big-raw"), raw, big), 0);
+	free(raw);
+	watch_log l = {.cancel_at = 3};
+	registry__watch w;
+	registry_client *c = watched(&w, &l);
+	registry__watch_blob(&w, L0, (int64_t)big);
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("big-raw"), NULL, &w), REGISTRY_ECANCELED);
+	CHECK_INT(l.hook_calls, 3);
+	CHECK_INT(registry_error_code(registry_error_last()), REGISTRY_ECANCELED);
+	CHECK(strstr(registry_error_message(registry_error_last()), "canceled") != NULL);
+	CHECK(l.running >= 1); /* the first step reports */
+	CHECK_STR(l.digest, L0);
+	registry_client_free(c);
+
+	/* A gzip layer: the callback sees RUNNING and can cancel as well. */
+	CHECK_INT(write_file(tmp_path("l0w"), layer0_gz, sizeof(layer0_gz)), 0);
+	l = (watch_log){.cancel_report = 1};
+	c = watched(&w, &l);
+	registry__watch_blob(&w, L0, (int64_t)sizeof(layer0_gz));
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("l0w"), NULL, &w), REGISTRY_ECANCELED);
+	CHECK_INT(l.running, 1);
+	/* Nobody cancels: the same diff_id as unwatched, and progress seen. */
+	l = (watch_log){0};
+	w.last_report = 0;
+	w.prog.canceled = 0;
+	registry__watch_blob(&w, L0, (int64_t)sizeof(layer0_gz));
+	CHECK_INT(registry__layer_diff_id(out, tmp_path("l0w"), NULL, &w), 0);
+	CHECK_STR(out, DIFF0);
+	CHECK(l.hook_calls >= 1 && l.running >= 1);
+	registry_client_free(c);
 }
 
 /* A store holding the crafted layers. */
@@ -508,7 +585,7 @@ static void test_convert_schema1_in_store(void)
 	registry_store *s = crafted_store("s1store");
 	registry_manifest *m = NULL, *oci = NULL;
 	CHECK_INT(registry_manifest_parse(&m, crafted_manifest, strlen(crafted_manifest), NULL), 0);
-	CHECK_INT(registry__convert_schema1(&oci, s, m), 0);
+	CHECK_INT(registry__convert_schema1(&oci, s, m, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(oci), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	const registry_descriptor *c = registry_manifest_config(oci);
 	CHECK_STR(registry_descriptor_digest(c), SKOPEO_CONFIG); /* the config skopeo made */
@@ -528,7 +605,7 @@ static void test_convert_schema1_in_store(void)
 	/* A layer missing from the store. */
 	CHECK_INT(registry_store_open(&s, tmp_path("s1empty"), REGISTRY_STORE_CREATE), 0);
 	CHECK_INT(registry_manifest_parse(&m, crafted_manifest, strlen(crafted_manifest), NULL), 0);
-	CHECK_INT(registry__convert_schema1(&oci, s, m), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry__convert_schema1(&oci, s, m, NULL), REGISTRY_ENOTFOUND);
 	registry_manifest_free(m);
 	registry_store_free(s);
 }
@@ -648,6 +725,54 @@ static void test_export_docker_dir(void)
 	registry_store_free(s);
 }
 
+/* Entries of the test folder whose name starts with @prefix. */
+static int entries_named(const char *prefix)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "ls -a '%s' | grep -c '^%s' >/dev/null", tmp_root, prefix);
+	return system(cmd) == 0;
+}
+
+static void test_export_watch(void)
+{
+	char config_digest[REGISTRY_DIGEST_STRING_MAX];
+	registry_store *s = docker_image_store("wstore", config_digest);
+	for (int format = REGISTRY_FORMAT_DOCKER_DIR; format <= REGISTRY_FORMAT_DOCKER_ARCHIVE; format++) {
+		/* Canceled by the hook while the first layer is copied: ECANCELED,
+		 * and neither the destination nor its temporary remains. */
+		watch_log l = {.cancel_at = 1};
+		registry__watch w;
+		registry_client *c = watched(&w, &l);
+		int rc = registry__store_export(s, "v1", tmp_path("wexp"), format, "x:v1", 0, &w);
+		if (rc == REGISTRY_EUNSUPPORTED && format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
+			registry_client_free(c);
+			break; /* no libarchive */
+		}
+		CHECK_INT(rc, REGISTRY_ECANCELED);
+		CHECK_INT(l.hook_calls, 1);
+		CHECK(!entries_named("wexp"));
+		/* The callback cancels on its second report (the first blob done). */
+		l = (watch_log){.cancel_report = 2};
+		w.last_report = 0;
+		CHECK_INT(registry__store_export(s, "v1", tmp_path("wexp"), format, "x:v1", 0, &w), REGISTRY_ECANCELED);
+		CHECK_INT(l.reports, 2);
+		CHECK(!entries_named("wexp"));
+		/* Watched to the end: progress for every layer. */
+		l = (watch_log){0};
+		w.prog.canceled = 0;
+		w.last_report = 0;
+		CHECK_INT(registry__store_export(s, "v1", tmp_path("wexp"), format, "x:v1", 0, &w), 0);
+		CHECK_INT(w.prog.blobs_done, 2);
+		CHECK_INT(w.prog.blobs_total, 2);
+		CHECK(l.running >= 2 && l.hook_calls >= 2);
+		char cmd[1200];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_path("wexp"));
+		CHECK_INT(system(cmd), 0);
+		registry_client_free(c);
+	}
+	registry_store_free(s);
+}
+
 static void test_export_docker_archive(void)
 {
 	char config_digest[REGISTRY_DIGEST_STRING_MAX];
@@ -735,9 +860,11 @@ int main(void)
 	RUN(test_schema1_seed);
 	RUN(test_schema1_load_checks);
 	RUN(test_diff_ids);
+	RUN(test_diff_id_watch);
 	RUN(test_convert_schema1_in_store);
 	RUN(test_export_docker_dir);
 	RUN(test_export_docker_archive);
+	RUN(test_export_watch);
 	RUN(test_export_schema1);
 	registry__remove_tree(tmp_root, 1);
 	return CHECK_DONE();

@@ -1089,6 +1089,64 @@ static void test_invalid_digests(void)
 	registry_store_free(s);
 }
 
+/* ---- links and special files (issue 14) ---- */
+
+static void test_no_links_followed(void)
+{
+	char dir[512], path[1024], outside[700];
+	alarm(60); /* a FIFO opened without O_NONBLOCK would hang: fail instead */
+	registry_store *s = new_store(dir, sizeof(dir));
+	CHECK_INT(registry_store_add_blob(s, HELLO_SHA256, "hello", 5, NULL), 0);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, HELLO_SHA256 + 7);
+	snprintf(outside, sizeof(outside), "%s/outside-hello", tmp_root);
+	write_file(outside, "hello", 5);
+	/* The blob a symlink to a file with the same bytes outside the layout. */
+	CHECK(unlink(path) == 0 && symlink(outside, path) == 0);
+	CHECK_INT(registry_store_has(s, HELLO_SHA256), REGISTRY_EFORMAT);
+	CHECK(strstr(registry_error_message(registry_error_last()), "symbolic link") != NULL);
+	int64_t size = 0;
+	CHECK_INT(registry_store_blob_size(s, HELLO_SHA256, &size), REGISTRY_EFORMAT);
+	char *bp = NULL;
+	CHECK_INT(registry_store_blob_path(s, HELLO_SHA256, &bp), REGISTRY_EFORMAT);
+	void *data = NULL;
+	size_t len = 0;
+	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
+	size_t nbad = 0;
+	CHECK_INT(registry_store_verify(s, NULL, NULL, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(nbad, 1);
+	/* A FIFO in its place: refused at once. */
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
+	CHECK(strstr(registry_error_message(registry_error_last()), "not a regular file") != NULL);
+	CHECK_INT(registry_store_has(s, HELLO_SHA256), REGISTRY_EFORMAT);
+	/* blobs/sha256 a link to a folder outside, holding the real blob. */
+	char sha_dir[700], moved[700];
+	snprintf(sha_dir, sizeof(sha_dir), "%s/blobs/sha256", dir);
+	snprintf(moved, sizeof(moved), "%s/outside-sha256", tmp_root);
+	CHECK(unlink(path) == 0 && rename(sha_dir, moved) == 0 && symlink(moved, sha_dir) == 0);
+	snprintf(path, sizeof(path), "%s/%s", moved, HELLO_SHA256 + 7);
+	write_file(path, "hello", 5);
+	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
+	CHECK_INT(registry_store_has(s, HELLO_SHA256), REGISTRY_EFORMAT);
+	registry_store_free(s);
+
+	/* index.json a FIFO, oci-layout a symlink: the store does not open. */
+	s = new_store(dir, sizeof(dir));
+	registry_store_free(s);
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK_INT(registry_store_open(&s, dir, 0), REGISTRY_EFORMAT);
+	CHECK(strstr(registry_error_message(registry_error_last()), "index.json is not a regular file") != NULL);
+	s = new_store(dir, sizeof(dir));
+	registry_store_free(s);
+	snprintf(path, sizeof(path), "%s/oci-layout", dir);
+	snprintf(outside, sizeof(outside), "%s/outside-layout", tmp_root);
+	write_file(outside, "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
+	CHECK(unlink(path) == 0 && symlink(outside, path) == 0);
+	CHECK_INT(registry_store_open(&s, dir, 0), REGISTRY_EFORMAT);
+	alarm(0);
+}
+
 int main(void)
 {
 	snprintf(tmp_root, sizeof(tmp_root), "%s/registry-store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -1111,6 +1169,7 @@ int main(void)
 	RUN(test_verify);
 	RUN(test_gc);
 	RUN(test_invalid_digests);
+	RUN(test_no_links_followed);
 	rm_rf(tmp_root);
 	return CHECK_DONE();
 }
