@@ -190,12 +190,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 			e->overall_done -= t->done;
 			t->offset = t->done = 0;
 		} else if (st == 206) {
-			long long start = -1;
-			const char *cr = t->resp.content_range;
-			char *end = NULL;
-			if (cr && strncmp(cr, "bytes ", 6) == 0)
-				start = strtoll(cr + 6, &end, 10);
-			if (!end || *end != '-' || start != t->offset) {
+			/* Whether we sent a Range or not: the bytes must start
+			 * where the writer is. */
+			int64_t start = -1;
+			if (registry__content_range_start(t->resp.content_range, &start) != 0 ||
+			    start != t->offset) {
 				t->restart = 1;
 				return 0;
 			}
@@ -241,7 +240,9 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud)
 {
 	transfer *t = ud;
 	size_t len = size * nmemb;
-	return registry__header_line(t->e->c, &t->resp, buf, len) ? len : 0;
+	if ((t->write_rc = registry__header_line(t->e->c, &t->resp, buf, len)))
+		return 0;
+	return len;
 }
 
 /*

@@ -84,9 +84,80 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 		x->sink_rc = registry__fail(REGISTRY_EPROTOCOL, "response header section larger than 256 KiB");
 		return 0;
 	}
-	if (registry__header_line(x->c, x->resp, buf, len))
-		return len;
-	x->sink_rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
+	if ((x->sink_rc = registry__header_line(x->c, x->resp, buf, len)))
+		return 0;
+	return len;
+}
+
+int registry__parse_count(const char *s, size_t len, int64_t *out)
+{
+	uint64_t v = 0;
+	if (len == 0)
+		return REGISTRY_EPROTOCOL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return REGISTRY_EPROTOCOL;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > ((uint64_t)INT64_MAX - d) / 10)
+			return REGISTRY_EPROTOCOL; /* would pass INT64_MAX */
+		v = v * 10 + d;
+	}
+	*out = (int64_t)v;
+	return 0;
+}
+
+int registry__content_range_start(const char *cr, int64_t *start)
+{
+	if (!cr || strncmp(cr, "bytes ", 6) != 0)
+		return REGISTRY_EPROTOCOL;
+	size_t n = strcspn(cr + 6, "-");
+	if (cr[6 + n] != '-')
+		return REGISTRY_EPROTOCOL;
+	return registry__parse_count(cr + 6, n, start);
+}
+
+/* A header we read that we cannot take whole: an error, never a silently
+ * shorter answer (a cut Link header would end a tag list early). */
+static int header_too_large(const char *name, size_t len)
+{
+	return registry__fail(REGISTRY_EPROTOCOL, "response header '%s' is %zu bytes, over the limit of %d",
+	                      name, len, REGISTRY__HEADER_LIMIT);
+}
+
+static int parse_content_length(registry__response *r, const char *v, size_t vlen)
+{
+	int64_t cl;
+	if (registry__parse_count(v, vlen, &cl) != 0) {
+		char shown[40];
+		registry__excerpt(shown, sizeof(shown), v, vlen);
+		return registry__fail(REGISTRY_EPROTOCOL, "response header Content-Length '%s' is not a "
+		                      "number of bytes", shown);
+	}
+	r->content_length = cl;
+	return 0;
+}
+
+/* Several WWW-Authenticate headers are one list of challenges. */
+static int join_challenges(registry__response *r, const char *v, size_t vlen)
+{
+	char *old = r->www_authenticate;
+	size_t olen = old ? strlen(old) : 0;
+	if (olen + vlen + 3 > REGISTRY__HEADER_LIMIT)
+		return header_too_large("WWW-Authenticate", olen + vlen);
+	char *joined = malloc(olen + vlen + 3);
+	if (!joined)
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	if (old)
+		memcpy(joined, old, olen);
+	size_t at = olen;
+	if (old) {
+		joined[at++] = ',';
+		joined[at++] = ' ';
+	}
+	memcpy(joined + at, v, vlen);
+	joined[at + vlen] = '\0';
+	free(old);
+	r->www_authenticate = joined;
 	return 0;
 }
 
@@ -102,23 +173,18 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 		                                               status < 1000; d++)
 			status = status * 10 + (*d - '0');
 		r->status = status;
-		return 1;
+		return 0;
 	}
 	const char *colon = memchr(buf, ':', len);
-	if (!colon || len > REGISTRY__HEADER_LIMIT)
-		return 1;
+	if (!colon)
+		return 0;
 	size_t nlen = (size_t)(colon - buf);
-	const char *v = colon + 1, *end = buf + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	size_t vlen = (size_t)(end - v);
-	/* A value with CR, LF or NUL inside is not a field value (RFC 9110
-	 * 5.5): ignore the field rather than keep a cut or smuggled value. */
-	for (size_t i = 0; i < vlen; i++)
-		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
-			return 1;
+	char name[64];
+	if (nlen >= sizeof(name))
+		return 0; /* no header we read has so long a name */
+	for (size_t i = 0; i < nlen; i++)
+		name[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] | 0x20 : buf[i]);
+	name[nlen] = '\0';
 	static const struct {
 		const char *name;
 		size_t offset;
@@ -132,64 +198,47 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 		{"oci-chunk-min-length", offsetof(registry__response, oci_chunk_min_length)},
 		{"content-range", offsetof(registry__response, content_range)},
 	};
-	char name[64];
-	if (nlen >= sizeof(name))
-		return 1;
-	for (size_t i = 0; i < nlen; i++)
-		name[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] | 0x20 : buf[i]);
-	name[nlen] = '\0';
-	if (strcmp(name, "www-authenticate") == 0) {
-		/* Several challenge headers are one list. */
-		char *old = r->www_authenticate;
-		size_t olen = old ? strlen(old) : 0;
-		if (olen + vlen + 3 > REGISTRY__HEADER_LIMIT)
-			return 1;
-		char *joined = malloc(olen + vlen + 3);
-		if (!joined)
+	size_t k = 0;
+	while (k < REGISTRY_ARRAY_LEN(known) && strcmp(name, known[k].name) != 0)
+		k++;
+	int is_rate = strcmp(name, "ratelimit-limit") == 0 || strcmp(name, "ratelimit-remaining") == 0;
+	int is_auth = strcmp(name, "www-authenticate") == 0;
+	int is_length = strcmp(name, "content-length") == 0;
+	if (k == REGISTRY_ARRAY_LEN(known) && !is_rate && !is_auth && !is_length)
+		return 0; /* not one we read: its size does not matter */
+	if (len > REGISTRY__HEADER_LIMIT) {
+		char shown[64];
+		registry__excerpt(shown, sizeof(shown), buf, nlen);
+		return header_too_large(shown, len);
+	}
+	const char *v = colon + 1, *end = buf + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	size_t vlen = (size_t)(end - v);
+	/* A value with CR, LF or NUL inside is not a field value (RFC 9110
+	 * 5.5): ignore the field rather than keep a cut or smuggled value. */
+	for (size_t i = 0; i < vlen; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
 			return 0;
-		if (old)
-			memcpy(joined, old, olen);
-		size_t at = olen;
-		if (old) {
-			joined[at++] = ',';
-			joined[at++] = ' ';
-		}
-		memcpy(joined + at, v, vlen);
-		joined[at + vlen] = '\0';
-		free(old);
-		r->www_authenticate = joined;
-		return 1;
-	}
-	if (strcmp(name, "content-length") == 0) {
-		char tmp[32];
-		if (vlen < sizeof(tmp)) {
-			memcpy(tmp, v, vlen);
-			tmp[vlen] = '\0';
-			char *e;
-			long long cl = strtoll(tmp, &e, 10);
-			if (e != tmp && !*e && cl >= 0)
-				r->content_length = cl;
-		}
-		return 1;
-	}
-	if (strcmp(name, "ratelimit-limit") == 0 || strcmp(name, "ratelimit-remaining") == 0) {
+	if (is_auth)
+		return join_challenges(r, v, vlen);
+	if (is_length)
+		return parse_content_length(r, v, vlen);
+	if (is_rate) {
 		char tmp[64];
 		if (vlen < sizeof(tmp)) {
 			memcpy(tmp, v, vlen);
 			tmp[vlen] = '\0';
-			rate_header(strcmp(name, "ratelimit-limit") == 0 ? &c->rate_limit : &c->rate_remaining, tmp);
+			rate_header(name[10] == 'l' ? &c->rate_limit : &c->rate_remaining, tmp);
 		}
-		return 1;
+		return 0;
 	}
-	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(known); i++) {
-		if (strcmp(name, known[i].name) == 0) {
-			char **slot = (char **)((char *)r + known[i].offset);
-			free(*slot);
-			*slot = registry__strndup(v, vlen);
-			return *slot ? 1 : 0;
-		}
-	}
-	return 1;
+	char **slot = (char **)((char *)r + known[k].offset);
+	free(*slot);
+	*slot = registry__strndup(v, vlen);
+	return *slot ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
