@@ -657,6 +657,14 @@ int registry__client_do_external(registry_client *c, const registry__request *re
 int registry__client_do_external(registry_client *c, const registry__request *req,
                                  const char *authorization, registry__response *resp)
 {
+	/* The realm check lets an insecure client's realm be plain HTTP
+	 * anywhere; `insecure` is about the registry's own origin only. */
+	if (strncasecmp(req->url, "http:", 5) == 0 && !registry__plain_http_allowed(c, req->url)) {
+		char shown[512];
+		registry__url_for_message(shown, sizeof(shown), req->url);
+		return registry__fail(REGISTRY_EPROTOCOL, "%s: plain HTTP to another origin than the "
+		                      "registry's; refused (insecure applies to the registry only)", shown);
+	}
 	registry__req r;
 	int rc = registry__req_begin_external(&r, c, req->url, authorization);
 	if (!rc)

@@ -36,6 +36,12 @@ int registry__insecure_for(const registry_client *c, const char *url)
 	return registry__origin_of(&reg, base) == 0 && registry__origin_equal(&o, &reg);
 }
 
+int registry__plain_http_allowed(const registry_client *c, const char *url)
+{
+	int base_plain = c->base_url && strncmp(c->base_url, "http:", 5) == 0;
+	return (base_plain && c->loopback) || registry__insecure_for(c, url);
+}
+
 /* The registry's Authorization value for the request's scope (from the
  * token cache, or fetched). */
 static int refresh_auth(registry__req *r)
