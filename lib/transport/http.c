@@ -201,10 +201,12 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 	size_t k = 0;
 	while (k < REGISTRY_ARRAY_LEN(known) && strcmp(name, known[k].name) != 0)
 		k++;
-	int is_rate = strcmp(name, "ratelimit-limit") == 0 || strcmp(name, "ratelimit-remaining") == 0;
+	long *rate = strcmp(name, "ratelimit-limit") == 0       ? &c->rate_limit
+	             : strcmp(name, "ratelimit-remaining") == 0 ? &c->rate_remaining
+	                                                        : NULL;
 	int is_auth = strcmp(name, "www-authenticate") == 0;
 	int is_length = strcmp(name, "content-length") == 0;
-	if (k == REGISTRY_ARRAY_LEN(known) && !is_rate && !is_auth && !is_length)
+	if (k == REGISTRY_ARRAY_LEN(known) && !rate && !is_auth && !is_length)
 		return 0; /* not one we read: its size does not matter */
 	if (len > REGISTRY__HEADER_LIMIT) {
 		char shown[64];
@@ -226,12 +228,12 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 		return join_challenges(r, v, vlen);
 	if (is_length)
 		return parse_content_length(r, v, vlen);
-	if (is_rate) {
+	if (rate) {
 		char tmp[64];
 		if (vlen < sizeof(tmp)) {
 			memcpy(tmp, v, vlen);
 			tmp[vlen] = '\0';
-			rate_header(name[10] == 'l' ? &c->rate_limit : &c->rate_remaining, tmp);
+			rate_header(rate, tmp);
 		}
 		return 0;
 	}
