@@ -12,10 +12,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "blob/lanes.h"
 #include "blob/writebehind.h"

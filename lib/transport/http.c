@@ -4,7 +4,6 @@
  * never reach another origin; retries with backoff and Retry-After; the
  * choice between HTTPS and plain HTTP for loopback and insecure registries.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
