@@ -16,6 +16,10 @@
  *               ▲                                    ├─ FAIL    rc recorded
  *               └──────── FOLLOW / REAUTH / RETRY ◄──┘
  *
+ * One blocking step remains inside: a token fetch (at begin, after a 401,
+ * or on a retry when the cached token expired) is a nested request of its
+ * own; an event-loop driver will want it as a sub-request.
+ *
  * Every re-request that is not a redirect hop or an auth round (a retry, a
  * fresh redirect, a restart after a bad Range answer) spends one unit of the
  * client's retry budget, with backoff: none loops.
