@@ -38,8 +38,15 @@ int registry__insecure_for(const registry_client *c, const char *url)
 
 int registry__plain_http_allowed(const registry_client *c, const char *url)
 {
+	if (registry__insecure_for(c, url))
+		return 1;
+	/* A registry served over plain HTTP on loopback (as before), or a
+	 * realm on loopback beside a plain-HTTP registry: nothing crosses the
+	 * network there. */
 	int base_plain = c->base_url && strncmp(c->base_url, "http:", 5) == 0;
-	return (base_plain && c->loopback) || registry__insecure_for(c, url);
+	registry__origin o;
+	return base_plain && (c->loopback || (registry__origin_of(&o, url) == 0 &&
+	                                      registry__host_is_loopback(o.host)));
 }
 
 /* The registry's Authorization value for the request's scope (from the

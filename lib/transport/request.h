@@ -103,8 +103,9 @@ void registry__url_for_message(char *dst, size_t size, const char *url);
  * the registry's own origin. Other origins keep full TLS verification. */
 int registry__insecure_for(const registry_client *c, const char *url);
 
-/* 1 when a plain-HTTP request to @url (a token realm) is allowed: the
- * registry itself is plain HTTP on loopback, or `insecure` applies to @url. */
+/* 1 when a plain-HTTP request to @url (a token realm) is allowed: `insecure`
+ * applies to @url, or the registry is plain HTTP and itself or @url is on
+ * loopback. */
 int registry__plain_http_allowed(const registry_client *c, const char *url);
 
 #endif
