@@ -4,22 +4,22 @@
  * write-behind (writebehind.h): worker threads write them through the
  * store's blob writer, which hashes as it writes, and commit the blob, while
  * this thread goes on receiving. For registry_blob_fetch_to the bytes go to
- * the caller's callback through a hasher, on this thread. Redirects, 401 challenges,
- * retries and Range resumes are handled per transfer, so one slow or failed
- * blob does not hold up the others.
+ * the caller's callback through a hasher, on this thread. Each transfer is
+ * driven by its own request state machine (transport/request.h: redirects,
+ * 401 challenges, retries, fresh redirects), so one slow or failed blob does
+ * not hold up the others; Range resumes and restarts are decided here and
+ * spend the same retry budget.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "blob/lanes.h"
 #include "blob/writebehind.h"
 #include "digest/hash.h"
 #include "store/store_writer.h"
-#include "transport/client_impl.h"
+#include "transport/request.h"
 
 
 const char *registry_progress_digest(const registry_progress *p) { return p ? p->digest : NULL; }
@@ -59,9 +59,10 @@ typedef struct transfer {
 	engine *e;
 	const char *digest;
 	int64_t size;
-	char *url;
+	char *url; /* the registry's blob URL */
 	int state;
-	int hops, attempts, auth_round, rejections;
+	registry__req req; /* the request state machine, once begun */
+	int begun;
 	long dup_of; /* -1, or the index of an earlier transfer of the same digest */
 	registry__blob_writer *w; /* store mode, until handed to the write-behind */
 	registry__wb_stream *st; /* store mode, in the write-behind */
@@ -75,7 +76,6 @@ typedef struct transfer {
 	int restart; /* the server's range did not fit: start over */
 	registry__response resp;
 	CURL *h;
-	struct curl_slist *hdrs;
 	int write_rc;
 	int rc;
 	double due; /* T_WAITING: when to start again */
@@ -86,8 +86,6 @@ struct engine {
 	registry_client *c;
 	char scope[600];
 	char path_prefix[600];
-	registry__origin origin;
-	char *auth;
 	transfer *t;
 	size_t n;
 	registry_store *store;
@@ -190,12 +188,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 			e->overall_done -= t->done;
 			t->offset = t->done = 0;
 		} else if (st == 206) {
-			long long start = -1;
-			const char *cr = t->resp.content_range;
-			char *end = NULL;
-			if (cr && strncmp(cr, "bytes ", 6) == 0)
-				start = strtoll(cr + 6, &end, 10);
-			if (!end || *end != '-' || start != t->offset) {
+			/* Whether we sent a Range or not: the bytes must start
+			 * where the writer is. */
+			int64_t start = -1;
+			if (registry__content_range_start(t->resp.content_range, &start) != 0 ||
+			    start != t->offset) {
 				t->restart = 1;
 				return 0;
 			}
@@ -241,7 +238,9 @@ static size_t on_header(char *buf, size_t size, size_t nmemb, void *ud)
 {
 	transfer *t = ud;
 	size_t len = size * nmemb;
-	return registry__header_line(t->e->c, &t->resp, buf, len) ? len : 0;
+	if ((t->write_rc = registry__header_line(t->e->c, &t->resp, buf, len)))
+		return 0;
+	return len;
 }
 
 /*
@@ -302,10 +301,17 @@ static int start(engine *e, transfer *t, CURLM *multi)
 	if (!t->h && !(t->h = curl_easy_init()))
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	CURL *h = t->h;
-	curl_easy_reset(h);
-	int https = strncasecmp(t->url, "https:", 6) == 0;
 	registry_client *c = e->c;
-	registry__client_apply_settings(c, h, https && c->tls_verify && !c->insecure);
+	int rc;
+	if (!t->begun) {
+		t->begun = 1;
+		if ((rc = registry__req_begin(&t->req, c, t->url, e->scope)))
+			return rc;
+	}
+	t->offset = t->done;
+	t->req.range_from = t->offset;
+	if ((rc = registry__req_configure(&t->req, h)))
+		return rc;
 	/* Into a store, each piece is written (or copied into the write-behind)
 	 * at once: a smaller receive buffer per transfer costs nothing in speed
 	 * and keeps memory low. */
@@ -318,28 +324,6 @@ static int start(engine *e, transfer *t, CURLM *multi)
 	t->range_checked = 0;
 	t->restart = 0;
 	t->write_rc = 0;
-	t->offset = t->done;
-	curl_slist_free_all(t->hdrs);
-	t->hdrs = NULL;
-
-	registry__origin o;
-	int same = registry__origin_of(&o, t->url) == 0 && registry__origin_equal(&o, &e->origin);
-	char line[8192];
-	struct curl_slist *l = curl_slist_append(NULL, "Expect:");
-	if (l && same && e->auth) {
-		snprintf(line, sizeof(line), "Authorization: %s", e->auth);
-		struct curl_slist *n = curl_slist_append(l, line);
-		sodium_memzero(line, sizeof(line));
-		l = n ? n : l;
-	}
-	if (l && t->offset > 0) {
-		snprintf(line, sizeof(line), "Range: bytes=%lld-", (long long)t->offset);
-		struct curl_slist *n = curl_slist_append(l, line);
-		l = n ? n : l;
-	}
-	t->hdrs = l;
-	curl_easy_setopt(h, CURLOPT_URL, t->url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->hdrs);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -378,54 +362,34 @@ static int verify_and_commit(transfer *t)
 	return registry_digest_compare(t->digest, got);
 }
 
-/* A transfer ended in curl: decide between done, retry, redirect, auth, fail. */
-static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
+/* Drop what the transfer holds and go back to byte 0 (the server's answer
+ * to our Range was unusable). */
+static int restart_from_zero(engine *e, transfer *t)
 {
-	registry_client *c = e->c;
-	curl_multi_remove_handle(multi, t->h);
-	int flushed = stage_flush(t);
-	if (flushed && !t->write_rc)
-		t->write_rc = flushed;
-	t->state = T_QUEUED;
-	long status = 0;
-	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
-	t->resp.status = status;
-	free(t->resp.url);
-	t->resp.url = registry__strdup(t->url);
-	char shown[512];
-	snprintf(shown, sizeof(shown), "%s", t->url);
-	shown[strcspn(shown, "?")] = '\0';
+	int rc = restart_writer(t);
+	e->overall_done -= t->done;
+	t->done = 0;
+	return rc;
+}
 
-	if (e->canceled) {
-		finish(e, t, registry__fail(REGISTRY_ECANCELED, "canceled"));
+/* What the request machine said, applied to the transfer. */
+static void apply(engine *e, transfer *t, registry__req_next next)
+{
+	switch (next) {
+	case REGISTRY__REQ_FOLLOW:
+	case REGISTRY__REQ_REAUTH:
+		return; /* queued again, at once */
+	case REGISTRY__REQ_RETRY:
+		t->state = T_WAITING; /* resumes from t->done */
+		t->due = registry__now_s() + (double)t->req.wait_ms / 1000.0;
 		return;
-	}
-	if (t->restart) {
-		int rc = restart_writer(t);
-		if (rc) {
-			finish(e, t, registry__fail(rc, "%s: unusable Content-Range", shown));
-			return;
-		}
-		e->overall_done -= t->done;
-		t->done = 0;
-		return; /* queued again, from byte 0 */
-	}
-	if (t->write_rc) {
-		finish(e, t, t->write_rc);
+	case REGISTRY__REQ_FAIL:
+		finish(e, t, t->req.rc);
 		return;
+	case REGISTRY__REQ_DONE:
+		break;
 	}
-	if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && t->resp.body_truncated)) {
-		if (registry__curl_retryable(cc) && t->attempts < c->retries) {
-			t->state = T_WAITING;
-			t->due = registry__now_s() + (double)registry__backoff_ms(c, t->attempts++, NULL) / 1000.0;
-			return; /* resumes from t->done */
-		}
-		int rc = registry__curl_error(cc);
-		registry__fail(rc, "GET %s: %s", shown, curl_easy_strerror(cc));
-		registry__error_set_http(0, shown);
-		finish(e, t, rc);
-		return;
-	}
+	long status = t->resp.status;
 	if (status >= 200 && status < 300) {
 		int rc = verify_and_commit(t);
 		if (rc == COMMIT_QUEUED) {
@@ -437,53 +401,57 @@ static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
 		finish(e, t, rc);
 		return;
 	}
-	if (registry__is_redirect(status)) {
-		char *next = NULL;
-		registry__origin no;
-		if (!t->resp.location || ++t->hops > REGISTRY__MAX_REDIRECTS ||
-		    registry__url_resolve(&next, t->url, t->resp.location) != 0 ||
-		    registry__origin_of(&no, next) != 0 ||
-		    (strcmp(no.scheme, "https") != 0 && strcmp(no.scheme, "http") != 0) ||
-		    (strncasecmp(t->url, "https:", 6) == 0 && strcmp(no.scheme, "http") == 0)) {
-			free(next);
-			finish(e, t, registry__fail(REGISTRY_EPROTOCOL, "%s: redirect refused (missing, "
-			                            "too many, not http(s), or https to http)", shown));
-			return;
-		}
-		free(t->url);
-		t->url = next;
-		return;
-	}
-	registry__origin ro;
-	if (status == 401 && registry__origin_of(&ro, t->url) == 0 &&
-	    registry__origin_equal(&ro, &e->origin) && t->auth_round < 3) {
-		int round = e->auth ? ++t->rejections : 0;
-		int rc = registry__auth_on_401(c, e->scope, &t->resp, round);
-		t->auth_round++;
-		registry__free_secret(e->auth);
-		e->auth = NULL;
-		if (!rc)
-			rc = registry__auth_header(c, e->scope, &e->auth);
-		if (rc)
-			finish(e, t, rc);
-		return;
-	}
-	if (status == 416 && (t->w || t->st)) {
-		int rc = restart_writer(t);
-		e->overall_done -= t->done;
-		t->done = 0;
-		if (rc)
-			finish(e, t, rc);
-		return;
-	}
-	if (registry__status_retryable(status) && t->attempts < c->retries) {
-		t->state = T_WAITING;
-		t->due = registry__now_s() + (double)registry__backoff_ms(c, t->attempts++, &t->resp) / 1000.0;
-		return;
-	}
 	char what[700];
 	snprintf(what, sizeof(what), "fetching blob %s", t->digest);
 	finish(e, t, registry__response_fail(&t->resp, what));
+}
+
+/*
+ * A transfer ended in curl. Range trouble is ours to judge (only we know
+ * what the writer holds): a 206 that does not start where we asked, or a
+ * 416, restarts the blob from byte 0 as a re-request that spends the retry
+ * budget. The rest is the request machine's.
+ */
+static void completed(engine *e, transfer *t, CURLcode cc, CURLM *multi)
+{
+	curl_multi_remove_handle(multi, t->h);
+	int flushed = stage_flush(t);
+	if (flushed && !t->write_rc)
+		t->write_rc = flushed;
+	t->state = T_QUEUED;
+	long status = 0;
+	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+	t->resp.status = status;
+	free(t->resp.url);
+	t->resp.url = registry__strdup(t->req.url);
+
+	if (e->canceled) {
+		finish(e, t, registry__fail(REGISTRY_ECANCELED, "canceled"));
+		return;
+	}
+	long long asked = (long long)t->offset;
+	if (t->restart || (status == 416 && (t->w || t->st))) {
+		int rc = restart_from_zero(e, t);
+		if (rc) {
+			char shown[512];
+			registry__url_for_message(shown, sizeof(shown), t->req.url);
+			finish(e, t, registry__fail(rc, "%s: unusable Content-Range", shown));
+		} else if (status == 416) {
+			apply(e, t, registry__req_rerequest(&t->req, "answered 416 (range not satisfiable) "
+			                                    "to a request from byte %lld", asked));
+		} else {
+			apply(e, t, registry__req_rerequest(&t->req, "answered 206 with a Content-Range "
+			                                    "that does not start at byte %lld", asked));
+		}
+		return;
+	}
+	if (t->write_rc) {
+		finish(e, t, t->write_rc);
+		return;
+	}
+	if (cc == CURLE_WRITE_ERROR && t->resp.body_truncated)
+		cc = CURLE_OK; /* an oversized error body: the status is what matters */
+	apply(e, t, registry__req_step(&t->req, cc, &t->resp));
 }
 
 static int ensure_base(registry_client *c)
@@ -587,8 +555,6 @@ static int run(engine *e)
 	int rc = ensure_base(c);
 	if (rc)
 		return rc;
-	if ((rc = registry__origin_of(&e->origin, c->base_url)))
-		return rc;
 	if (!c->multi && !(c->multi = curl_multi_init()))
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	CURLM *multi = c->multi;
@@ -634,12 +600,16 @@ static int run(engine *e)
 	size_t pending = 0;
 	for (size_t i = 0; i < e->n; i++)
 		pending += e->t[i].state != T_FINISHED;
-	if (pending && !e->canceled && (rc = registry__auth_header(c, e->scope, &e->auth))) {
+	/* One token for every transfer (each machine then finds it cached), and
+	 * one failure for all when there is none. */
+	char *auth = NULL;
+	if (pending && !e->canceled && (rc = registry__auth_header(c, e->scope, &auth))) {
 		for (size_t i = 0; i < e->n; i++)
 			if (e->t[i].state != T_FINISHED)
 				finish(e, &e->t[i], rc);
 		return rc;
 	}
+	registry__free_secret(auth);
 	if (pending && e->store && !e->canceled && !e->inline_writes)
 		start_write_behind(e, multi, pending);
 
@@ -660,7 +630,7 @@ static int run(engine *e)
 		for (size_t i = 0; i < e->n && running < (size_t)c->max_parallel; i++) {
 			transfer *t = &e->t[i];
 			if (t->state == T_QUEUED || (t->state == T_WAITING && t->due <= n)) {
-				if (t->done == 0 && t->hops == 0 && t->attempts == 0)
+				if (t->done == 0 && !t->begun)
 					report(e, t, REGISTRY_PROGRESS_STARTED);
 				if ((rc = start(e, t, multi)))
 					finish(e, t, rc);
@@ -717,7 +687,7 @@ static void engine_free(engine *e)
 		transfer *t = &e->t[i];
 		if (t->h)
 			curl_easy_cleanup(t->h);
-		curl_slist_free_all(t->hdrs);
+		registry__req_end(&t->req);
 		if (t->w) {
 			stage_flush(t);
 			registry__blob_writer_abort(t->w, 1);
@@ -728,7 +698,6 @@ static void engine_free(engine *e)
 		registry__response_free(&t->resp);
 		free(t->url);
 	}
-	registry__free_secret(e->auth);
 	free(e->first_record);
 	free(e->t);
 }

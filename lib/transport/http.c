@@ -4,7 +4,6 @@
  * never reach another origin; retries with backoff and Retry-After; the
  * choice between HTTPS and plain HTTP for loopback and insecure registries.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,7 +11,7 @@
 
 #include <sodium.h>
 
-#include "client_impl.h"
+#include "request.h"
 
 typedef struct xfer {
 	registry_client *c;
@@ -84,9 +83,80 @@ static size_t header_cb(char *buf, size_t size, size_t n, void *ud)
 		x->sink_rc = registry__fail(REGISTRY_EPROTOCOL, "response header section larger than 256 KiB");
 		return 0;
 	}
-	if (registry__header_line(x->c, x->resp, buf, len))
-		return len;
-	x->sink_rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
+	if ((x->sink_rc = registry__header_line(x->c, x->resp, buf, len)))
+		return 0;
+	return len;
+}
+
+int registry__parse_count(const char *s, size_t len, int64_t *out)
+{
+	uint64_t v = 0;
+	if (len == 0)
+		return REGISTRY_EPROTOCOL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return REGISTRY_EPROTOCOL;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > ((uint64_t)INT64_MAX - d) / 10)
+			return REGISTRY_EPROTOCOL; /* would pass INT64_MAX */
+		v = v * 10 + d;
+	}
+	*out = (int64_t)v;
+	return 0;
+}
+
+int registry__content_range_start(const char *cr, int64_t *start)
+{
+	if (!cr || strncmp(cr, "bytes ", 6) != 0)
+		return REGISTRY_EPROTOCOL;
+	size_t n = strcspn(cr + 6, "-");
+	if (cr[6 + n] != '-')
+		return REGISTRY_EPROTOCOL;
+	return registry__parse_count(cr + 6, n, start);
+}
+
+/* A header we read that we cannot take whole: an error, never a silently
+ * shorter answer (a cut Link header would end a tag list early). */
+static int header_too_large(const char *name, size_t len)
+{
+	return registry__fail(REGISTRY_EPROTOCOL, "response header '%s' is %zu bytes, over the limit of %d",
+	                      name, len, REGISTRY__HEADER_LIMIT);
+}
+
+static int parse_content_length(registry__response *r, const char *v, size_t vlen)
+{
+	int64_t cl;
+	if (registry__parse_count(v, vlen, &cl) != 0) {
+		char shown[40];
+		registry__excerpt(shown, sizeof(shown), v, vlen);
+		return registry__fail(REGISTRY_EPROTOCOL, "response header Content-Length '%s' is not a "
+		                      "number of bytes", shown);
+	}
+	r->content_length = cl;
+	return 0;
+}
+
+/* Several WWW-Authenticate headers are one list of challenges. */
+static int join_challenges(registry__response *r, const char *v, size_t vlen)
+{
+	char *old = r->www_authenticate;
+	size_t olen = old ? strlen(old) : 0;
+	if (olen + vlen + 3 > REGISTRY__HEADER_LIMIT)
+		return header_too_large("WWW-Authenticate", olen + vlen);
+	char *joined = malloc(olen + vlen + 3);
+	if (!joined)
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	if (old)
+		memcpy(joined, old, olen);
+	size_t at = olen;
+	if (old) {
+		joined[at++] = ',';
+		joined[at++] = ' ';
+	}
+	memcpy(joined + at, v, vlen);
+	joined[at + vlen] = '\0';
+	free(old);
+	r->www_authenticate = joined;
 	return 0;
 }
 
@@ -102,23 +172,18 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 		                                               status < 1000; d++)
 			status = status * 10 + (*d - '0');
 		r->status = status;
-		return 1;
+		return 0;
 	}
 	const char *colon = memchr(buf, ':', len);
-	if (!colon || len > REGISTRY__HEADER_LIMIT)
-		return 1;
+	if (!colon)
+		return 0;
 	size_t nlen = (size_t)(colon - buf);
-	const char *v = colon + 1, *end = buf + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	size_t vlen = (size_t)(end - v);
-	/* A value with CR, LF or NUL inside is not a field value (RFC 9110
-	 * 5.5): ignore the field rather than keep a cut or smuggled value. */
-	for (size_t i = 0; i < vlen; i++)
-		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
-			return 1;
+	char name[64];
+	if (nlen >= sizeof(name))
+		return 0; /* no header we read has so long a name */
+	for (size_t i = 0; i < nlen; i++)
+		name[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] | 0x20 : buf[i]);
+	name[nlen] = '\0';
 	static const struct {
 		const char *name;
 		size_t offset;
@@ -132,64 +197,49 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 		{"oci-chunk-min-length", offsetof(registry__response, oci_chunk_min_length)},
 		{"content-range", offsetof(registry__response, content_range)},
 	};
-	char name[64];
-	if (nlen >= sizeof(name))
-		return 1;
-	for (size_t i = 0; i < nlen; i++)
-		name[i] = (char)((buf[i] >= 'A' && buf[i] <= 'Z') ? buf[i] | 0x20 : buf[i]);
-	name[nlen] = '\0';
-	if (strcmp(name, "www-authenticate") == 0) {
-		/* Several challenge headers are one list. */
-		char *old = r->www_authenticate;
-		size_t olen = old ? strlen(old) : 0;
-		if (olen + vlen + 3 > REGISTRY__HEADER_LIMIT)
-			return 1;
-		char *joined = malloc(olen + vlen + 3);
-		if (!joined)
+	size_t k = 0;
+	while (k < REGISTRY_ARRAY_LEN(known) && strcmp(name, known[k].name) != 0)
+		k++;
+	long *rate = strcmp(name, "ratelimit-limit") == 0       ? &c->rate_limit
+	             : strcmp(name, "ratelimit-remaining") == 0 ? &c->rate_remaining
+	                                                        : NULL;
+	int is_auth = strcmp(name, "www-authenticate") == 0;
+	int is_length = strcmp(name, "content-length") == 0;
+	if (k == REGISTRY_ARRAY_LEN(known) && !rate && !is_auth && !is_length)
+		return 0; /* not one we read: its size does not matter */
+	if (len > REGISTRY__HEADER_LIMIT) {
+		char shown[64];
+		registry__excerpt(shown, sizeof(shown), buf, nlen);
+		return header_too_large(shown, len);
+	}
+	const char *v = colon + 1, *end = buf + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	size_t vlen = (size_t)(end - v);
+	/* A value with CR, LF or NUL inside is not a field value (RFC 9110
+	 * 5.5): ignore the field rather than keep a cut or smuggled value. */
+	for (size_t i = 0; i < vlen; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
 			return 0;
-		if (old)
-			memcpy(joined, old, olen);
-		size_t at = olen;
-		if (old) {
-			joined[at++] = ',';
-			joined[at++] = ' ';
-		}
-		memcpy(joined + at, v, vlen);
-		joined[at + vlen] = '\0';
-		free(old);
-		r->www_authenticate = joined;
-		return 1;
-	}
-	if (strcmp(name, "content-length") == 0) {
-		char tmp[32];
-		if (vlen < sizeof(tmp)) {
-			memcpy(tmp, v, vlen);
-			tmp[vlen] = '\0';
-			char *e;
-			long long cl = strtoll(tmp, &e, 10);
-			if (e != tmp && !*e && cl >= 0)
-				r->content_length = cl;
-		}
-		return 1;
-	}
-	if (strcmp(name, "ratelimit-limit") == 0 || strcmp(name, "ratelimit-remaining") == 0) {
+	if (is_auth)
+		return join_challenges(r, v, vlen);
+	if (is_length)
+		return parse_content_length(r, v, vlen);
+	if (rate) {
 		char tmp[64];
 		if (vlen < sizeof(tmp)) {
 			memcpy(tmp, v, vlen);
 			tmp[vlen] = '\0';
-			rate_header(strcmp(name, "ratelimit-limit") == 0 ? &c->rate_limit : &c->rate_remaining, tmp);
+			rate_header(rate, tmp);
 		}
-		return 1;
+		return 0;
 	}
-	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(known); i++) {
-		if (strcmp(name, known[i].name) == 0) {
-			char **slot = (char **)((char *)r + known[i].offset);
-			free(*slot);
-			*slot = registry__strndup(v, vlen);
-			return *slot ? 1 : 0;
-		}
-	}
-	return 1;
+	char **slot = (char **)((char *)r + known[k].offset);
+	free(*slot);
+	*slot = registry__strndup(v, vlen);
+	return *slot ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
@@ -357,61 +407,23 @@ void registry__client_apply_settings(registry_client *c, CURL *h, int https_veri
 	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
 }
 
-/* Print a URL for messages without query secrets: cut at '?'. */
-static void url_for_message(char *dst, size_t size, const char *url)
-{
-	size_t n = strcspn(url, "?");
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, url, n);
-	dst[n] = '\0';
-}
-
-/* One HTTP exchange, no redirects, no retries. */
-static int perform_once(registry_client *c, const registry__request *req, const char *url,
-                        const char *authorization, registry__response *resp, CURLcode *ccode)
+/* One HTTP exchange at the machine's current URL: no redirects, no
+ * retries. Returns 0 with *ccode for the machine to judge, or the code of a
+ * failure of our own side (the sink, the source, a refused address). */
+static int perform_once(registry_client *c, registry__req *r, const registry__request *req,
+                        registry__response *resp, CURLcode *ccode)
 {
 	CURL *h = c->easy;
-	curl_easy_reset(h);
-	int https = strncasecmp(url, "https:", 6) == 0;
-	registry__client_apply_settings(c, h, https && c->tls_verify && !c->insecure);
-
 	xfer x = {.c = c, .req = req, .resp = resp};
 	registry__response_reset_headers(resp);
 	registry_buf_free(&resp->body);
 	resp->body.limit = req->body_limit ? req->body_limit : REGISTRY__JSON_LIMIT;
 	resp->body_truncated = 0;
+	int rc = registry__req_configure(r, h);
+	if (rc)
+		return rc;
 
 	const char *method = req->method ? req->method : "GET";
-	struct curl_slist *hdrs = NULL, *tmp;
-	int rc = 0;
-	char *auth_line = NULL;
-	if (authorization) {
-		size_t n = strlen(authorization) + sizeof("Authorization: ");
-		if (!(auth_line = malloc(n)))
-			return REGISTRY_ENOMEM;
-		snprintf(auth_line, n, "Authorization: %s", authorization);
-		if (!(tmp = curl_slist_append(hdrs, auth_line)))
-			rc = REGISTRY_ENOMEM;
-		else
-			hdrs = tmp;
-	}
-	for (size_t i = 0; !rc && req->headers && req->headers[i]; i++) {
-		if (!(tmp = curl_slist_append(hdrs, req->headers[i])))
-			rc = REGISTRY_ENOMEM;
-		else
-			hdrs = tmp;
-	}
-	if (!rc && (tmp = curl_slist_append(hdrs, "Expect:")))
-		hdrs = tmp;
-	if (rc) {
-		curl_slist_free_all(hdrs);
-		registry__free_secret(auth_line);
-		return rc;
-	}
-
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
@@ -441,10 +453,8 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 	}
 	CURLcode cc = curl_easy_perform(h);
 	*ccode = cc;
-	curl_slist_free_all(hdrs);
-	registry__free_secret(auth_line);
 	free(resp->url);
-	resp->url = registry__strdup(url);
+	resp->url = registry__strdup(r->url);
 
 	if (cc == CURLE_OK) {
 		long status = 0;
@@ -452,11 +462,11 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 		resp->status = status;
 		return 0;
 	}
+	char shown[512];
+	registry__url_for_message(shown, sizeof(shown), r->url);
 	if (x.sink_rc) {
 		/* The sink or source said why; name the request if it did not. */
 		if (registry_error_code(registry_error_last()) != x.sink_rc) {
-			char shown[512];
-			url_for_message(shown, sizeof(shown), url);
 			registry__fail(x.sink_rc, "%s %s: %s", method, shown,
 			               x.sink_rc == REGISTRY_ETOOLARGE ? "response larger than allowed"
 			                                               : registry_strerror(x.sink_rc));
@@ -464,20 +474,17 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 		}
 		return x.sink_rc;
 	}
-	if (cc == CURLE_WRITE_ERROR && resp->body_truncated)
-		return 0; /* an oversized error body: the status is what matters */
-	char shown[512];
-	url_for_message(shown, sizeof(shown), url);
+	if (cc == CURLE_WRITE_ERROR && resp->body_truncated) {
+		*ccode = CURLE_OK; /* an oversized error body: the status is what matters */
+		return 0;
+	}
 	if (x.refused_addr) {
 		registry__fail(REGISTRY_EPROTOCOL, "%s %s: the host resolves to a link-local, unspecified or "
 		               "metadata address; refused", method, shown);
 		registry__error_set_http(0, shown);
 		return REGISTRY_EPROTOCOL;
 	}
-	rc = registry__curl_error(cc);
-	registry__fail(rc, "%s %s: %s", method, shown, curl_easy_strerror(cc));
-	registry__error_set_http(0, shown);
-	return rc;
+	return 0;
 }
 
 int registry__is_redirect(long status)
@@ -485,76 +492,15 @@ int registry__is_redirect(long status)
 	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/*
- * One request with redirects followed by hand. @authorization is attached
- * only while the URL's origin equals @auth_origin.
- */
-static int perform_chain(registry_client *c, const registry__request *req, const char *start_url,
-                         const registry__origin *auth_origin, const char *authorization,
-                         registry__response *resp, CURLcode *ccode)
-{
-	char *url = registry__strdup(start_url);
-	if (!url)
-		return REGISTRY_ENOMEM;
-	int rc = 0;
-	for (int hops = 0;; hops++) {
-		registry__origin o;
-		int same = authorization && registry__origin_of(&o, url) == 0 &&
-		           registry__origin_equal(&o, auth_origin);
-		rc = perform_once(c, req, url, same ? authorization : NULL, resp, ccode);
-		if (rc || req->no_redirects || !registry__is_redirect(resp->status))
-			break;
-		char shown[512];
-		url_for_message(shown, sizeof(shown), url);
-		if (!resp->location) {
-			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: redirect without Location", shown);
-			break;
-		}
-		if (hops + 1 > REGISTRY__MAX_REDIRECTS) {
-			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: more than %d redirects", shown,
-			                    REGISTRY__MAX_REDIRECTS);
-			break;
-		}
-		char *next = NULL;
-		registry__origin no;
-		if (registry__url_resolve(&next, url, resp->location) != 0 ||
-		    registry__origin_of(&no, next) != 0 ||
-		    (strcmp(no.scheme, "https") != 0 && strcmp(no.scheme, "http") != 0)) {
-			free(next);
-			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: unusable redirect target", shown);
-			break;
-		}
-		if (strncasecmp(url, "https:", 6) == 0 && strcmp(no.scheme, "http") == 0) {
-			free(next);
-			rc = registry__fail(REGISTRY_EPROTOCOL,
-			                    "%s: refusing a redirect from https to plain http", shown);
-			break;
-		}
-		/* A streamed body was (partly) consumed: start it over for the next
-		 * hop, or refuse when it cannot be. */
-		if (req->source && (!req->rewind || req->rewind(req->source_ud) != 0)) {
-			free(next);
-			rc = registry__fail(REGISTRY_EPROTOCOL,
-			                    "%s: redirected, and the request body cannot be sent again", shown);
-			break;
-		}
-		free(url);
-		url = next;
-	}
-	free(url);
-	return rc;
-}
-
-/* Sleep in slices so that the cancellation hook is heard; 1 if canceled. */
+/* Sleep in slices so that the cancellation hook is heard within 100 ms;
+ * 1 if canceled. */
 static int sleep_ms(registry_client *c, long ms)
 {
 	while (ms > 0) {
 		if (registry__client_canceled(c))
 			return 1;
 		long slice = ms > 100 ? 100 : ms;
-		struct timespec ts = {0, slice * 1000000L};
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
+		registry__sleep_ms(slice);
 		ms -= slice;
 	}
 	return registry__client_canceled(c);
@@ -581,6 +527,46 @@ int registry__status_retryable(long status)
 	       status == 504;
 }
 
+/* The blocking driver of the request machine: curl_easy_perform on the
+ * client's handle, sleeping (and hearing the cancel hook) between tries. */
+static int drive(registry_client *c, registry__req *r, const registry__request *req,
+                 registry__response *resp)
+{
+	r->method = req->method;
+	r->headers = req->headers;
+	r->can_repeat = !req->source || req->rewind;
+	r->no_retry = req->no_retry;
+	r->no_redirects = req->no_redirects;
+	for (;;) {
+		CURLcode cc = CURLE_OK;
+		int rc = perform_once(c, r, req, resp, &cc);
+		if (rc)
+			return rc;
+		switch (registry__req_step(r, cc, resp)) {
+		case REGISTRY__REQ_DONE:
+			return 0;
+		case REGISTRY__REQ_FAIL:
+			return r->rc;
+		case REGISTRY__REQ_RETRY:
+			if (sleep_ms(c, r->wait_ms))
+				return registry__fail(REGISTRY_ECANCELED, "canceled while waiting to retry");
+			registry__error_clear();
+			break;
+		case REGISTRY__REQ_FOLLOW:
+		case REGISTRY__REQ_REAUTH:
+			break;
+		}
+		/* A streamed body was (partly) consumed: start it over for the
+		 * next attempt, or refuse when it cannot be. */
+		if (req->source && (!req->rewind || req->rewind(req->source_ud) != 0)) {
+			char shown[512];
+			registry__url_for_message(shown, sizeof(shown), r->url);
+			return registry__fail(REGISTRY_EPROTOCOL,
+			                      "%s: the request body cannot be sent again", shown);
+		}
+	}
+}
+
 /* The request on one base URL, with auth rounds and retries. */
 static int do_on_base(registry_client *c, const registry__request *req, registry__response *resp,
                       const char *base, CURLcode *last_cc)
@@ -589,57 +575,13 @@ static int do_on_base(registry_client *c, const registry__request *req, registry
 	int rc;
 	if ((rc = registry__url_resolve(&url, base, req->url)))
 		return registry__fail(rc, "bad request URL %.200s", req->url);
-	registry__origin origin;
-	if ((rc = registry__origin_of(&origin, base))) {
-		free(url);
-		return registry__fail(rc, "bad registry URL %s", base);
-	}
-	int can_repeat = !req->source || req->rewind;
-	int auth_round = 0, rejections = 0;
-	for (int attempt = 0;;) {
-		char *authorization = NULL;
-		if ((rc = registry__auth_header(c, req->scope, &authorization)))
-			break;
-		CURLcode cc = CURLE_OK;
-		rc = perform_chain(c, req, url, &origin, authorization, resp, &cc);
-		*last_cc = cc;
-		int had_auth = authorization != NULL;
-		registry__free_secret(authorization);
-		int retry = 0;
-		if (rc) {
-			retry = registry__curl_retryable(cc) && !req->no_retry && can_repeat;
-		} else if (resp->status == 401 && auth_round < 3) {
-			registry__origin ro;
-			if (registry__origin_of(&ro, resp->url) == 0 && registry__origin_equal(&ro, &origin)) {
-				/* Round 0 learns the challenge; a rejected token is
-				 * fetched anew once (round 1); round 2 is final. */
-				int round = had_auth ? ++rejections : 0;
-				if ((rc = registry__auth_on_401(c, req->scope, resp, round)))
-					break;
-				auth_round++;
-				if (req->rewind && req->rewind(req->source_ud)) {
-					rc = registry__fail(REGISTRY_EIO, "cannot rewind the request body");
-					break;
-				}
-				continue;
-			}
-		} else if (registry__status_retryable(resp->status)) {
-			retry = !req->no_retry && can_repeat;
-		}
-		if (!retry || attempt >= c->retries)
-			break;
-		if (sleep_ms(c, registry__backoff_ms(c, attempt, rc ? NULL : resp))) {
-			rc = registry__fail(REGISTRY_ECANCELED, "canceled while waiting to retry");
-			break;
-		}
-		attempt++;
-		if (req->rewind && req->rewind(req->source_ud)) {
-			rc = registry__fail(REGISTRY_EIO, "cannot rewind the request body");
-			break;
-		}
-		registry__error_clear();
-	}
+	registry__req r;
+	rc = registry__req_begin(&r, c, url, req->scope);
 	free(url);
+	if (!rc)
+		rc = drive(c, &r, req, resp);
+	*last_cc = r.last_cc;
+	registry__req_end(&r);
 	return rc;
 }
 
@@ -716,18 +658,18 @@ int registry__client_do_external(registry_client *c, const registry__request *re
 int registry__client_do_external(registry_client *c, const registry__request *req,
                                  const char *authorization, registry__response *resp)
 {
-	registry__origin origin;
-	int rc = registry__origin_of(&origin, req->url);
-	if (rc)
-		return registry__fail(rc, "bad URL %.200s", req->url);
-	for (int attempt = 0;; attempt++) {
-		CURLcode cc = CURLE_OK;
-		rc = perform_chain(c, req, req->url, &origin, authorization, resp, &cc);
-		int retry = rc ? registry__curl_retryable(cc) : registry__status_retryable(resp->status);
-		if (!retry || attempt >= c->retries)
-			return rc;
-		if (sleep_ms(c, registry__backoff_ms(c, attempt, rc ? NULL : resp)))
-			return registry__fail(REGISTRY_ECANCELED, "canceled while waiting to retry");
-		registry__error_clear();
+	/* The realm check lets an insecure client's realm be plain HTTP
+	 * anywhere; `insecure` is about the registry's own origin only. */
+	if (strncasecmp(req->url, "http:", 5) == 0 && !registry__plain_http_allowed(c, req->url)) {
+		char shown[512];
+		registry__url_for_message(shown, sizeof(shown), req->url);
+		return registry__fail(REGISTRY_EPROTOCOL, "%s: plain HTTP to another origin than the "
+		                      "registry's; refused (insecure applies to the registry only)", shown);
 	}
+	registry__req r;
+	int rc = registry__req_begin_external(&r, c, req->url, authorization);
+	if (!rc)
+		rc = drive(c, &r, req, resp);
+	registry__req_end(&r);
+	return rc;
 }

@@ -126,8 +126,17 @@ int registry__client_do(registry_client *c, const registry__request *req, regist
  */
 int registry__response_fail(const registry__response *resp, const char *what);
 
-/* Parse one header line (or status line) into @r; 0 only on allocation failure. */
+/* Parse one header line (or status line) into @r. 0, or an error code
+ * (recorded): REGISTRY_EPROTOCOL for a header we read that is over
+ * REGISTRY__HEADER_LIMIT (never cut short) or a Content-Length that is not
+ * a number of bytes, REGISTRY_ENOMEM. Headers we do not read are ignored. */
 int registry__header_line(registry_client *c, registry__response *r, const char *buf, size_t len);
+/* @len decimal digits into *out, refusing overflow past INT64_MAX (a
+ * 30-digit length must not wrap): 0 or REGISTRY_EPROTOCOL (not recorded). */
+int registry__parse_count(const char *s, size_t len, int64_t *out);
+/* The first byte position of a Content-Range "bytes FIRST-LAST/TOTAL":
+ * 0 or REGISTRY_EPROTOCOL (not recorded). */
+int registry__content_range_start(const char *cr, int64_t *start);
 void registry__response_reset_headers(registry__response *r);
 int registry__curl_error(CURLcode cc);
 int registry__curl_retryable(CURLcode cc);

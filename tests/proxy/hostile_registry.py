@@ -93,7 +93,23 @@ CASES = [
     "tls-expired",             # certificate expired (signed by the trusted CA)
     "tls-wrong-host",          # certificate for another host name
     "tls-self-signed",         # a self-signed certificate (not the trusted CA)
+    # -- the request path (issue 14: re-requests, CDN redirects, headers, insecure)
+    "blob-416",                # the first layer: 416 to every request
+    "blob-206-no-range",       # the first layer: 206 from byte 1, whatever was asked
+    "blob-206-wrong-offset",   # the first layer: half then a dropped connection,
+                               # and 206 from byte 0 to every Range request
+    "redirect-cdn-expiring",   # blobs redirect to the other origin with a one-use
+                               # signature; the first layer's first answer there
+                               # stops half-way (a dropped connection)
+    "token-16k",               # bearer tokens of 16 KiB
+    "link-oversized",          # tags/list: a Link header of 10 KiB (to a real page)
+    "foreign-tls-untrusted",   # registry and other origin on HTTPS with certificates
+                               # nobody trusts; blobs redirect there (insecure client)
+    "realm-tls-untrusted",     # as above; the token realm is on the other origin
 ]
+
+# Cases whose two origins serve HTTPS with a certificate nobody trusts.
+UNTRUSTED_FOREIGN = ("foreign-tls-untrusted", "realm-tls-untrusted")
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
 
@@ -210,7 +226,10 @@ class HostileRegistry:
         self.case = case
         self.auth = auth
         self.password = password
-        self.tls = tls or case.startswith("tls-") or case == "realm-http"
+        self.tls = tls or case.startswith("tls-") or case == "realm-http" or \
+            case in UNTRUSTED_FOREIGN
+        self.signatures = set()  # redirect-cdn-expiring: the unused ones
+        self.cut = set()         # digests whose first answer was cut short
         self.image = Image(seed)
         self.tokens = set()
         self.uploads = {}
@@ -234,6 +253,10 @@ class HostileRegistry:
         return "https" if self.tls else "http"
 
     @property
+    def foreign_scheme(self):
+        return "https" if self.case in UNTRUSTED_FOREIGN else "http"
+
+    @property
     def ca(self):
         return self.certs["ca"] if self.certs else None
 
@@ -247,9 +270,11 @@ class HostileRegistry:
     def start(self):
         for origin in ("registry", "foreign"):
             srv = QuietServer(("127.0.0.1", 0), make_handler(self, origin))
-            if origin == "registry" and self.tls:
+            if (origin == "registry" and self.tls) or self.foreign_scheme == "https":
                 variant = {"tls-expired": "expired", "tls-wrong-host": "wrong-host",
                            "tls-self-signed": "self-signed"}.get(self.case, "good")
+                if self.case in UNTRUSTED_FOREIGN:
+                    variant = "self-signed"
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(*self.certs[variant])
                 srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
@@ -288,6 +313,8 @@ class HostileRegistry:
             return "%s://evil:pw@%s/token" % (self.scheme, self.host)
         if c == "realm-resolves-metadata":
             return "http://metadata-alias.test:%s/token" % self.host.rsplit(":", 1)[1]
+        if c == "realm-tls-untrusted":
+            return "https://%s/token" % self.foreign
         return "%s://%s/token" % (self.scheme, self.host)
 
     def authorized(self, header):
@@ -298,6 +325,28 @@ class HostileRegistry:
             return header == "Basic " + want
         with self.lock:
             return header.startswith("Bearer ") and header[7:] in self.tokens
+
+    def new_token(self):
+        size = 16384 if self.case == "token-16k" else 32
+        token = "tok-" + "%x" % random.getrandbits(size * 4)
+        with self.lock:
+            self.tokens.add(token)
+        return token
+
+    def sign(self, digest):
+        """A one-use signed CDN URL on the other origin for @digest."""
+        sig = "%032x" % random.getrandbits(128)
+        with self.lock:
+            self.signatures.add(sig)
+        return "http://%s/cdn/%s?sig=%s" % (self.foreign, digest, sig)
+
+    def first_time(self, digest):
+        """True once per digest: the answer that gets cut short."""
+        with self.lock:
+            if digest in self.cut:
+                return False
+            self.cut.add(digest)
+            return True
 
     def challenge(self):
         if self.auth == "basic":
@@ -391,6 +440,8 @@ def make_handler(reg, origin):
             if path.startswith("/blobs/"):
                 data = img.blobs.get(path[len("/blobs/"):])
                 return self.send(200 if data else 404, data or b"", ctype="application/octet-stream")
+            if path.startswith("/cdn/"):
+                return self.cdn(path[len("/cdn/"):])
             if path.startswith("/pingpong/"):
                 n = int(path.rsplit("/", 1)[1])
                 return self.send(302, b"", {"Location": "%s://%s/v2/%s/manifests/pp%d" %
@@ -400,6 +451,53 @@ def make_handler(reg, origin):
             # Uploads sent here: ask for credentials, which must not come.
             self.send(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"foreign"}]}',
                       {"WWW-Authenticate": 'Basic realm="foreign"'})
+
+        def cdn(self, digest):
+            """A CDN stand-in: signatures work once (they expire)."""
+            sig = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("sig", [""])[0]
+            with reg.lock:
+                fresh = sig in reg.signatures
+                reg.signatures.discard(sig)
+            data = img.blobs.get(digest)
+            if not fresh or data is None:
+                return self.send(403, b"<Error>expired signature</Error>", ctype="application/xml")
+            if data == img.layers[0] and reg.first_time(digest):
+                return self.send_cut(data)
+            self.send_ranged(data)
+
+        def send_cut(self, data):
+            """Announce all of @data, send half, drop the connection."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:len(data) // 2])
+            self.sent += len(data) // 2
+            self.wfile.flush()
+            self.close_connection = True
+
+        def send_ranged(self, data):
+            """200, or 206 from the first byte of a "Range: bytes=N-"."""
+            rng = self.headers.get("Range", "")
+            if not rng.startswith("bytes=") or not rng.endswith("-"):
+                return self.send(200, data, ctype="application/octet-stream")
+            start = int(rng[6:-1])
+            self.send(206, data[start:], {"Content-Range": "bytes %d-%d/%d" % (
+                start, len(data) - 1, len(data))}, ctype="application/octet-stream")
+
+        def misplaced_range(self, data, digest):
+            """The first layer's Range trouble, or None to answer normally."""
+            case = reg.case
+            n = len(data)
+            if case == "blob-416":
+                return self.send(416, b"", {"Content-Range": "bytes */%d" % n})
+            if case == "blob-206-no-range":
+                return self.send(206, data[1:], {"Content-Range": "bytes 1-%d/%d" % (n - 1, n)},
+                                 ctype="application/octet-stream")
+            if "Range" not in self.headers:
+                return self.send_cut(data)
+            return self.send(206, data, {"Content-Range": "bytes 0-%d/%d" % (n - 1, n)},
+                             ctype="application/octet-stream")
 
         # ---- the registry
         def registry(self, body):
@@ -452,9 +550,7 @@ def make_handler(reg, origin):
             want = base64.b64encode(("%s:%s" % (USER, reg.password)).encode()).decode()
             if authz != "Basic " + want:
                 return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
-            token = "tok-%032x" % random.randrange(1 << 128)
-            with reg.lock:
-                reg.tokens.add(token)
+            token = reg.new_token()
             self.send(200, json.dumps({"token": token, "expires_in": 300}).encode())
 
         def manifest(self, ref, body):
@@ -495,8 +591,14 @@ def make_handler(reg, origin):
             data = reg.image.blobs.get(digest)
             if data is None:
                 return self.error(404, "BLOB_UNKNOWN")
-            if case == "redirect-foreign-blob":
-                return self.send(307, b"", {"Location": "http://%s/blobs/%s" % (reg.foreign, digest)})
+            if case in ("redirect-foreign-blob",) + UNTRUSTED_FOREIGN:
+                return self.send(307, b"", {"Location": "%s://%s/blobs/%s" % (
+                    reg.foreign_scheme, reg.foreign, digest)})
+            if case == "redirect-cdn-expiring":
+                return self.send(307, b"", {"Location": reg.sign(digest)})
+            if case in ("blob-416", "blob-206-no-range", "blob-206-wrong-offset") and \
+                    data == img.layers[0]:
+                return self.misplaced_range(data, digest)
             if case == "size-understated" and data == img.layers[0]:
                 return self.stream(64 << 20)
             headers = {"Docker-Content-Digest": digest}
@@ -542,6 +644,8 @@ def make_handler(reg, origin):
             headers = {}
             if case == "link-loop":
                 headers["Link"] = '<%s>; rel="next"' % self.path
+            if case == "link-oversized" and "last" not in query:
+                headers["Link"] = '</v2/%s/tags/list?last=c&pad=%s>; rel="next"' % (REPO, "p" * 10240)
             if case == "link-foreign" and "last" not in query:
                 headers["Link"] = '<http://%s/v2/%s/tags/list?last=c>; rel="next"' % (reg.foreign, REPO)
             self.send(200, json.dumps({"name": REPO, "tags": ["a", "b", "c"]}).encode(), headers)

@@ -125,6 +125,66 @@ CASES = {
 }
 
 
+# ---- The request path (issue 14): re-requests spend the retry budget (3
+# retries by default: at most 4 tries of the blob), a redirect target that
+# fails sends the retry back to the registry for a fresh redirect, headers
+# are whole or refused, `insecure` covers the registry's own origin only.
+RETRIES = 3
+
+
+def blob_gets(entries, origin="registry"):
+    return len([e for e in requests(entries, origin, "/blobs/" + L0) if e["method"] == "GET"])
+
+
+def bounded(what):
+    """At most the retry budget of tries, more than one (the retry happened),
+    and a message that says what the server did."""
+    def check(r, e):
+        n = blob_gets(e)
+        if not 2 <= n <= RETRIES + 1:
+            return "%d requests for the blob" % n
+        if what not in r["message"]:
+            return "message does not say %r: %s" % (what, r["message"])
+        return None
+    return check
+
+
+def cdn_refreshed(r, e):
+    regs = blob_gets(e)
+    ranged = [x for x in requests(e, "foreign", "/cdn/" + L0)
+              if any(k.lower() == "range" for k, _ in x["headers"])]
+    if regs < 2 or not ranged:
+        return "%d registry requests for the blob, %d ranged CDN requests" % (regs, len(ranged))
+    return None
+
+
+def token_16k_used(r, e):
+    auths = [v for x in requests(e, "registry", "/blobs/") for k, v in x["headers"]
+             if k.lower() == "authorization"]
+    if not auths or min(len(v) for v in auths) < 16384:
+        return "blob requests carried tokens of %s bytes" % sorted({len(v) for v in auths})
+    return None
+
+
+CASES.update({
+    "blob-416": ("blob-416", "basic", ["pull"], EPROTOCOL, bounded("416")),
+    "blob-206-no-range": ("blob-206-no-range", "basic", ["pull"], EPROTOCOL, bounded("206")),
+    "blob-206-wrong-offset": ("blob-206-wrong-offset", "basic", ["pull"], EPROTOCOL, bounded("206")),
+    "redirect-cdn-expiring": ("redirect-cdn-expiring", "bearer", ["pull"], 0, cdn_refreshed),
+    "token-16k": ("token-16k", "bearer", ["pull"], 0, token_16k_used),
+    "link-oversized": ("link-oversized", "basic", ["tags"], EPROTOCOL,
+                       lambda r, e: None if "'Link'" in r["message"] else "message: %s" % r["message"]),
+    "foreign-tls-untrusted": ("foreign-tls-untrusted", "basic", ["pull"], ETLS,
+                              lambda r, e: None if blob_gets(e) else "no blob request (test broken)"),
+    "realm-tls-untrusted": ("realm-tls-untrusted", "bearer", ["pull"], ETLS, None),
+    "realm-http-insecure": ("realm-http", "bearer", ["pull"], EPROTOCOL,
+                            lambda r, e: None if not requests(e, "foreign", "/token")
+                            else "the plain-HTTP realm was asked for a token"),
+})
+# Cases run with an insecure client (registry_client_set_insecure).
+INSECURE_CASES = {"foreign-tls-untrusted", "realm-tls-untrusted", "realm-http-insecure"}
+
+
 def files_outside(root, store):
     bad = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -196,6 +256,9 @@ def run_case(exe, case_id):
             env["HOSTILE_CA"] = reg.ca
         env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
         env.pop("HOSTILE_RESOLVE", None)
+        env.pop("HOSTILE_INSECURE", None)
+        if case_id in INSECURE_CASES:
+            env["HOSTILE_INSECURE"] = "1"
         if server_case == "realm-resolves-metadata":
             env["HOSTILE_RESOLVE"] = "metadata-alias.test:%s:169.254.169.254" % reg.host.rsplit(":", 1)[1]
         started = time.monotonic()

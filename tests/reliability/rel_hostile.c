@@ -8,7 +8,8 @@
  *
  * Environment: HOSTILE_HOST (host:port), HOSTILE_PASSWORD (user "hostile";
  * empty: no credentials), HOSTILE_CA (trust this CA; unset: the system's),
- * HOSTILE_STORE (a store folder, created).
+ * HOSTILE_STORE (a store folder, created), HOSTILE_INSECURE (non-empty: an
+ * insecure client).
  *
  * Output: {"op", "rc", "error" (registry_strerror), "message", "http",
  * "names" (tags), "elapsed_ms", "maxrss_kb", "fds_before", "fds_after",
@@ -128,6 +129,9 @@ int main(int argc, char **argv)
 		rc = registry_client_set_ca(c, ca, NULL);
 	if (!rc && password && *password)
 		rc = registry_client_set_credentials(c, "hostile", password);
+	const char *insecure = getenv("HOSTILE_INSECURE"); /* request path cases (issue 14) */
+	if (!rc && insecure && *insecure)
+		rc = registry_client_set_insecure(c, 1);
 	const char *resolve = getenv("HOSTILE_RESOLVE"); /* "host:port:address" */
 	if (!rc && resolve && *resolve) {
 		char name[256], addr[64];

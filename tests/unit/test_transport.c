@@ -235,7 +235,7 @@ static void test_header_lines(void)
 		"\r\n",
 	};
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(lines); i++)
-		CHECK_INT(registry__header_line(c, &r, lines[i], strlen(lines[i])), 1);
+		CHECK_INT(registry__header_line(c, &r, lines[i], strlen(lines[i])), 0);
 	registry_client_rate_limit(c, &limit, &remaining);
 	CHECK_INT(limit, 100);
 	CHECK_INT(remaining, 76);
@@ -248,6 +248,75 @@ static void test_header_lines(void)
 	registry__header_line(c, &r, next, strlen(next));
 	CHECK_INT(r.status, 404);
 	CHECK(r.docker_content_digest == NULL);
+	registry__response_free(&r);
+	registry_client_free(c);
+}
+
+static int one_line(registry_client *c, registry__response *r, const char *line)
+{
+	return registry__header_line(c, r, line, strlen(line));
+}
+
+/* A header we read is taken whole or refused, never cut: a Link header
+ * over the limit used to vanish and end a tag list after one page. */
+static void test_header_limits(void)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "docker.io"), 0);
+	registry__response r;
+	registry__response_init(&r);
+	size_t n = REGISTRY__HEADER_LIMIT + 100;
+	char *line = malloc(n + 1);
+	memcpy(line, "Link: <", 7);
+	memset(line + 7, 'a', n - 7);
+	memcpy(line + n - 15, ">; rel=\"next\"\r\n", 15);
+	line[n] = '\0';
+	CHECK_INT(one_line(c, &r, line), REGISTRY_EPROTOCOL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "'Link'") != NULL);
+	CHECK(r.link == NULL);
+	/* One we do not read is ignored, whatever its size. */
+	memcpy(line, "X-Big: <", 7);
+	CHECK_INT(one_line(c, &r, line), 0);
+	free(line);
+	/* WWW-Authenticate lines that join past the limit. */
+	char *auth = malloc(REGISTRY__HEADER_LIMIT);
+	snprintf(auth, REGISTRY__HEADER_LIMIT, "WWW-Authenticate: Bearer realm=\"%0*d\"\r\n",
+	         REGISTRY__HEADER_LIMIT / 2, 0);
+	CHECK_INT(one_line(c, &r, auth), 0);
+	CHECK_INT(one_line(c, &r, auth), REGISTRY_EPROTOCOL);
+	free(auth);
+	registry__response_free(&r);
+	registry_client_free(c);
+}
+
+/* Content-Length and Content-Range numbers: digits only, no overflow. */
+static void test_length_numbers(void)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "docker.io"), 0);
+	registry__response r;
+	registry__response_init(&r);
+	CHECK_INT(one_line(c, &r, "Content-Length: 9223372036854775807\r\n"), 0);
+	CHECK(r.content_length == INT64_MAX);
+	const char *bad[] = {
+		"Content-Length: 9223372036854775808\r\n",
+		"Content-Length: 999999999999999999999999999999\r\n", /* 30 digits */
+		"Content-Length: -5\r\n",
+		"Content-Length: 12abc\r\n",
+		"Content-Length: \r\n",
+	};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(bad); i++) {
+		CHECK_INT(one_line(c, &r, bad[i]), REGISTRY_EPROTOCOL);
+		CHECK(strstr(registry_error_message(registry_error_last()), "Content-Length") != NULL);
+	}
+	int64_t start = -1;
+	CHECK_INT(registry__content_range_start("bytes 100-199/200", &start), 0);
+	CHECK(start == 100);
+	CHECK_INT(registry__content_range_start("bytes 999999999999999999999999999999-1/2", &start),
+	          REGISTRY_EPROTOCOL);
+	CHECK_INT(registry__content_range_start("bytes -5-1/2", &start), REGISTRY_EPROTOCOL);
+	CHECK_INT(registry__content_range_start("bytes */200", &start), REGISTRY_EPROTOCOL);
+	CHECK_INT(registry__content_range_start(NULL, &start), REGISTRY_EPROTOCOL);
 	registry__response_free(&r);
 	registry_client_free(c);
 }
@@ -297,5 +366,7 @@ int main(void)
 	RUN(test_client_new);
 	RUN(test_realm_safety);
 	RUN(test_header_lines);
+	RUN(test_header_limits);
+	RUN(test_length_numbers);
 	return CHECK_DONE();
 }
