@@ -4,6 +4,12 @@
 
 #include "transport.h"
 
+/* Bounds of registry_client_set_retries(): with them the backoff (the base
+ * doubled up to the longest wait, plus jitter) cannot overflow a long. */
+#define REGISTRY__RETRIES_MAX 100
+#define REGISTRY__BACKOFF_BASE_MAX_MS 3600000L /* 1 hour */
+#define REGISTRY__MAX_WAIT_MAX_MS 86400000L    /* 1 day */
+
 typedef struct registry__token {
 	char *scope; /* "" for a scope-less token */
 	char *token;

@@ -1,5 +1,7 @@
 /* Transport parsers and mappings without a network: WWW-Authenticate,
  * Retry-After, origins, loopback detection, registry error JSON. */
+#include <limits.h>
+
 #include "check.h"
 #include "transport/client_impl.h"
 
@@ -186,6 +188,33 @@ static void test_client_new(void)
 	CHECK_INT(registry_client_ping(NULL), REGISTRY_EINVAL);
 }
 
+/* set_retries bounds what it takes (issue 14): out of range is EINVAL with a
+ * message and changes nothing, and the backoff at the bounds stays within
+ * the longest wait, however many attempts (no overflow in the doubling). */
+static void test_retry_bounds(void)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "localhost:5000"), 0);
+	CHECK_INT(registry_client_set_retries(c, 5, 200, 1000), 0);
+	CHECK_INT(registry_client_set_retries(c, 101, -1, -1), REGISTRY_EINVAL);
+	CHECK_INT(registry_client_set_retries(c, -1, LONG_MAX, -1), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "backoff base") != NULL);
+	CHECK_INT(registry_client_set_retries(c, -1, -1, LONG_MAX), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "longest wait") != NULL);
+	CHECK_INT(registry_client_set_retries(c, 1, 3600001L, 86400001L), REGISTRY_EINVAL);
+	CHECK_INT(c->retries, 5); /* a refused call changes nothing */
+	CHECK_INT(c->backoff_ms, 200);
+	CHECK_INT(c->max_wait_ms, 1000);
+	CHECK_INT(registry_client_set_retries(c, 100, 3600000L, 86400000L), 0);
+	for (int attempt = 0; attempt <= 100; attempt += 10) {
+		long ms = registry__backoff_ms(c, attempt, NULL);
+		CHECK(ms >= 3600000L && ms <= 86400000L);
+	}
+	CHECK_INT(registry_client_set_retries(c, 3, 0, 0), 0);
+	CHECK_INT(registry__backoff_ms(c, 100, NULL), 0);
+	registry_client_free(c);
+}
+
 /* The token realm comes from the server: what the client refuses to contact. */
 static int realm_result(const char *registry, const char *base, const char *realm)
 {
@@ -295,6 +324,7 @@ int main(void)
 	RUN(test_loopback);
 	RUN(test_error_mapping);
 	RUN(test_client_new);
+	RUN(test_retry_bounds);
 	RUN(test_realm_safety);
 	RUN(test_header_lines);
 	return CHECK_DONE();
