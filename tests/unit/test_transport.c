@@ -215,6 +215,63 @@ static void test_retry_bounds(void)
 	registry_client_free(c);
 }
 
+static void put_token(registry_client *c, const char *scope)
+{
+	char body[200];
+	snprintf(body, sizeof(body), "{\"token\":\"t-%s\",\"expires_in\":300}", scope);
+	CHECK_INT(registry__token_store(c, scope, body, strlen(body)), 0);
+}
+
+static int has_token(registry_client *c, const char *scope)
+{
+	const registry__token *t = registry__token_find(c, scope);
+	return t && t->token && strncmp(t->token, "t-", 2) == 0;
+}
+
+/* The token cache is bounded (issue 14): a full cache drops expired tokens
+ * first, then the least recently used one; every slot holds a token. */
+static void test_token_cache_bounded(void)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "localhost:5000"), 0);
+	c->auth_scheme = REGISTRY_AUTH_BEARER;
+	char scope[64];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(scope, sizeof(scope), "repository:r%d:pull", i);
+		put_token(c, scope);
+	}
+	CHECK_INT(c->ntokens, REGISTRY__TOKENS_MAX);
+	CHECK(has_token(c, "repository:r999:pull"));
+	CHECK(!has_token(c, "repository:r0:pull"));
+	for (size_t i = 0; i < c->ntokens; i++)
+		CHECK(c->tokens[i].scope && c->tokens[i].token);
+
+	/* Least recently used: r968 is the oldest; using it keeps it. */
+	char *auth = NULL;
+	CHECK_INT(registry__auth_header(c, "repository:r968:pull", &auth), 0);
+	CHECK_STR(auth, "Bearer t-repository:r968:pull");
+	free(auth);
+	put_token(c, "repository:new1:pull");
+	CHECK(has_token(c, "repository:r968:pull"));
+	CHECK(!has_token(c, "repository:r969:pull"));
+
+	/* Expired first: r980 has expired, so it goes before the oldest (r970). */
+	registry__token *t = registry__token_find(c, "repository:r980:pull");
+	CHECK(t != NULL);
+	if (t)
+		t->expires.tv_sec = 0;
+	put_token(c, "repository:new2:pull");
+	CHECK(!has_token(c, "repository:r980:pull"));
+	CHECK(has_token(c, "repository:r970:pull"));
+	CHECK(has_token(c, "repository:new2:pull"));
+	CHECK_INT(c->ntokens, REGISTRY__TOKENS_MAX);
+
+	/* A new token for a cached scope replaces it in place. */
+	put_token(c, "repository:new1:pull");
+	CHECK_INT(c->ntokens, REGISTRY__TOKENS_MAX);
+	registry_client_free(c);
+}
+
 /* The token realm comes from the server: what the client refuses to contact. */
 static int realm_result(const char *registry, const char *base, const char *realm)
 {
@@ -325,6 +382,7 @@ int main(void)
 	RUN(test_error_mapping);
 	RUN(test_client_new);
 	RUN(test_retry_bounds);
+	RUN(test_token_cache_bounded);
 	RUN(test_realm_safety);
 	RUN(test_header_lines);
 	return CHECK_DONE();
