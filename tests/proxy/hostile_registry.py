@@ -93,7 +93,15 @@ CASES = [
     "tls-expired",             # certificate expired (signed by the trusted CA)
     "tls-wrong-host",          # certificate for another host name
     "tls-self-signed",         # a self-signed certificate (not the trusted CA)
+    # -- issue 14, uploads / pagination / fan-out (one block) --
+    "link-long-urls",          # LONG_PAGES tag pages, each Link URL near the header
+                               # limit, the last one linking back to page 1
 ]
+
+# link-long-urls: pages, and the length of each Link URL (a Link line stays
+# under the client's 8 KiB header limit).
+LONG_PAGES = 3000
+LONG_URL = 8000
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
 
@@ -310,6 +318,9 @@ def make_handler(reg, origin):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY each
+        # answer waits ~40 ms for a delayed ACK (cases of thousands of requests).
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):
             pass
@@ -540,11 +551,25 @@ def make_handler(reg, origin):
             if case == "json-bomb-tags":
                 return self.send(200, bomb())
             headers = {}
+            if case == "link-long-urls":
+                return self.long_url_page(query)
             if case == "link-loop":
                 headers["Link"] = '<%s>; rel="next"' % self.path
             if case == "link-foreign" and "last" not in query:
                 headers["Link"] = '<http://%s/v2/%s/tags/list?last=c>; rel="next"' % (reg.foreign, REPO)
             self.send(200, json.dumps({"name": REPO, "tags": ["a", "b", "c"]}).encode(), headers)
+
+        # ---- issue 14: uploads, pagination, fan-out
+        def long_url_page(self, query):
+            """Page p links to page p+1 by a URL of LONG_URL characters; the
+            last links back to page 1, which the client has seen."""
+            p = int(query.get("p", ["0"])[0])
+            nxt = p + 1 if p < LONG_PAGES else 1
+            base = "/v2/%s/tags/list?p=%d&pad=" % (REPO, nxt)
+            url = base + "x" * (LONG_URL - len(base))
+            tags = ["a", "b", "c"] if p == 0 else []
+            self.send(200, json.dumps({"name": REPO, "tags": tags}).encode(),
+                      {"Link": '<%s>; rel="next"' % url})
 
     return Handler
 

@@ -122,6 +122,14 @@ CASES = {
     "tls-expired": ("tls-expired", "none", ["ping"], ETLS, None),
     "tls-wrong-host": ("tls-wrong-host", "none", ["ping"], ETLS, None),
     "tls-self-signed": ("tls-self-signed", "none", ["ping"], ETLS, None),
+    # -- issue 14: uploads, pagination, fan-out (one block) --
+    # 3000 pages whose Link URLs are 8000 characters, then a loop: the seen
+    # set keeps a hash per page (24 MB of URLs before), and the loop ends it.
+    "link-long-urls": ("link-long-urls", "basic", ["tags"], 0,
+                       lambda r, e: None if r["names"] == ["a", "b", "c"] and
+                       hr.LONG_PAGES < len(requests(e, "registry", "/tags/list")) <= hr.LONG_PAGES + 2 and
+                       r["maxrss_kb"] < 20 * 1024 else "names %s after %d pages, peak RSS %d KiB" % (
+                           r["names"], len(requests(e, "registry", "/tags/list")), r["maxrss_kb"])),
 }
 
 
