@@ -96,6 +96,8 @@ CASES = [
     # -- issue 14, uploads / pagination / fan-out (one block) --
     "link-long-urls",          # LONG_PAGES tag pages, each Link URL near the header
                                # limit, the last one linking back to page 1
+    "upload-crawl",            # each PATCH: only its first byte is taken (Range 0-N+1)
+    "upload-retry-after",      # each PATCH: 503 with Retry-After: 30
 ]
 
 # link-long-urls: pages, and the length of each Link URL (a Link line stays
@@ -536,6 +538,15 @@ def make_handler(reg, origin):
                 img.blobs[digest] = data
                 return self.send(201, b"", {"Docker-Content-Digest": digest,
                                             "Location": "/v2/%s/blobs/%s" % (REPO, digest)})
+            if self.command == "PATCH" and case == "upload-retry-after":
+                return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"later"}]}',
+                                 {"Retry-After": "30"})
+            if self.command == "PATCH" and case == "upload-crawl":
+                body = body[:1]
+            if self.command == "GET":  # where the session stands
+                n = len(reg.uploads.get(ref, b""))
+                return self.send(204, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (REPO, ref),
+                                            "Range": "0-%d" % max(n - 1, 0)})
             if self.command == "PATCH":
                 reg.uploads[ref] = reg.uploads.get(ref, b"") + body
                 n = len(reg.uploads[ref])

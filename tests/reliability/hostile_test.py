@@ -130,7 +130,22 @@ CASES = {
                        hr.LONG_PAGES < len(requests(e, "registry", "/tags/list")) <= hr.LONG_PAGES + 2 and
                        r["maxrss_kb"] < 20 * 1024 else "names %s after %d pages, peak RSS %d KiB" % (
                            r["names"], len(requests(e, "registry", "/tags/list")), r["maxrss_kb"])),
+    # A registry that takes one byte of each PATCH: too little to count as
+    # progress, so the retry budget (3 retries) ends it, not the blob's size
+    # (100 KiB: one request a byte before).
+    "upload-crawl": ("upload-crawl", "basic", ["upload-chunked"], EPROTOCOL,
+                     lambda r, e: None if 1 <= len(patches(e)) <= 4
+                     else "%d PATCH requests" % len(patches(e))),
+    # PATCH answered 503 + Retry-After: 30; the cancel hook fires after 1.5 s,
+    # during that wait: ECANCELED long before the 30 s are over.
+    "upload-cancel-backoff": ("upload-retry-after", "basic", ["upload-cancel"], ECANCELED,
+                              lambda r, e: None if patches(e) and r["elapsed_ms"] < 10000
+                              else "%d PATCH requests, %d ms" % (len(patches(e)), r["elapsed_ms"])),
 }
+
+
+def patches(entries):
+    return [e for e in requests(entries, "registry", "/blobs/uploads/") if e["method"] == "PATCH"]
 
 
 def files_outside(root, store):

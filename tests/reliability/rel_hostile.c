@@ -5,6 +5,8 @@
  *
  *   rel-hostile OP [ARG]
  *     ping | pull | tags | upload | blob-fetch DIGEST SIZE | manifest-fetch REF
+ *     upload-chunked (16 KiB chunks) | upload-cancel (the same, cancel hook
+ *     set to fire 1.5 s after the start)
  *
  * Environment: HOSTILE_HOST (host:port), HOSTILE_PASSWORD (user "hostile";
  * empty: no credentials), HOSTILE_CA (trust this CA; unset: the system's),
@@ -91,7 +93,16 @@ static int upload_rewind(void *ud)
 	return 0;
 }
 
-static int op_upload(registry_client *c)
+/* upload-cancel: the cancel hook asks to stop 1.5 s after the operation began. */
+static double cancel_at_ms;
+
+static int cancel_later(void *ud)
+{
+	(void)ud;
+	return now_ms() >= cancel_at_ms;
+}
+
+static int op_upload(registry_client *c, size_t chunk_size)
 {
 	static unsigned char data[100 * 1024];
 	for (size_t i = 0; i < sizeof(data); i++)
@@ -103,7 +114,7 @@ static int op_upload(registry_client *c)
 	upload_data = data;
 	upload_len = sizeof(data);
 	return registry_blob_upload(c, "hostile/app", digest, (int64_t)sizeof(data), upload_read,
-	                            upload_rewind, NULL, 0, NULL, NULL);
+	                            upload_rewind, NULL, chunk_size, NULL, NULL);
 }
 
 static int op_tags(registry_client *c, char *names, size_t size)
@@ -181,7 +192,14 @@ int main(int argc, char **argv)
 	} else if (strcmp(op, "tags") == 0) {
 		rc = op_tags(c, names, sizeof(names));
 	} else if (strcmp(op, "upload") == 0) {
-		rc = op_upload(c);
+		rc = op_upload(c, 0);
+	} else if (strcmp(op, "upload-chunked") == 0) { /* issue 14: 16 KiB chunks */
+		rc = op_upload(c, 16384);
+	} else if (strcmp(op, "upload-cancel") == 0) { /* issue 14: cancel hook after 1.5 s */
+		cancel_at_ms = now_ms() + 1500;
+		rc = registry_client_set_cancel(c, cancel_later, NULL);
+		if (!rc)
+			rc = op_upload(c, 16384);
 	} else if (strcmp(op, "blob-fetch") == 0 && argc == 4) {
 		rc = registry_blob_fetch(c, "hostile/app", argv[2], strtoll(argv[3], NULL, 10), store, NULL, NULL);
 	} else if (strcmp(op, "manifest-fetch") == 0 && argc == 3) {
