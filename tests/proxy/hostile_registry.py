@@ -98,12 +98,22 @@ CASES = [
                                # limit, the last one linking back to page 1
     "upload-crawl",            # each PATCH: only its first byte is taken (Range 0-N+1)
     "upload-retry-after",      # each PATCH: 503 with Retry-After: 30
+    "fanout-same",             # the tag is an OCI index of FANOUT_ENTRIES entries, all
+                               # naming one ~3 MiB child (copy target: hostile/copy)
+    "fanout-distinct",         # an index of FANOUT_DISTINCT distinct ~3 MiB children
 ]
 
 # link-long-urls: pages, and the length of each Link URL (a Link line stays
 # under the client's 8 KiB header limit).
 LONG_PAGES = 3000
 LONG_URL = 8000
+# fanout-*: entries of the index, distinct children, the size of each child.
+FANOUT_ENTRIES = 100
+FANOUT_DISTINCT = 16
+FANOUT_CHILD = 3 << 20
+COPY_REPO = "hostile/copy"  # where the copy operation writes
+MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
 
@@ -143,6 +153,28 @@ class Image:
                           "digest": sha256(self.config)},
                "layers": layers}
         return json.dumps(doc, indent=3).encode()
+
+
+    def fanout(self, distinct):
+        """An OCI index and its children {digest: bytes}: OCI manifests of
+        this image, padded by an annotation to about FANOUT_CHILD bytes."""
+        children = {}
+        for i in range(distinct):
+            doc = json.loads(self.manifest())
+            doc["mediaType"] = MT_OCI_MANIFEST
+            doc["config"]["mediaType"] = "application/vnd.oci.image.config.v1+json"
+            for layer in doc["layers"]:
+                layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+            doc["annotations"] = {"pad": "%d-" % i + "x" * FANOUT_CHILD}
+            data = json.dumps(doc).encode()
+            children[sha256(data)] = data
+        digests = sorted(children)
+        entries = [{"mediaType": MT_OCI_MANIFEST, "digest": digests[i % distinct],
+                    "size": len(children[digests[i % distinct]]),
+                    "platform": {"os": "linux", "architecture": "amd64", "variant": "v%d" % i}}
+                   for i in range(max(FANOUT_ENTRIES if distinct == 1 else distinct, 1))]
+        index = json.dumps({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": entries}).encode()
+        return index, children
 
 
 # ---- certificates -------------------------------------------------------------
@@ -222,6 +254,9 @@ class HostileRegistry:
         self.password = password
         self.tls = tls or case.startswith("tls-") or case == "realm-http"
         self.image = Image(seed)
+        self.fanout = None
+        if case.startswith("fanout-"):
+            self.fanout = self.image.fanout(1 if case == "fanout-same" else FANOUT_DISTINCT)
         self.tokens = set()
         self.uploads = {}
         self.lock = threading.Lock()
@@ -448,7 +483,7 @@ def make_handler(reg, origin):
                     break
             else:
                 return self.error(404, "NAME_UNKNOWN")
-            if name != REPO:
+            if name != REPO and not (reg.fanout and name == COPY_REPO):
                 return self.error(404, "NAME_UNKNOWN")
             if kind == "/manifests/":
                 return self.manifest(ref, body)
@@ -474,6 +509,13 @@ def make_handler(reg, origin):
             case = reg.case
             if self.command == "PUT":
                 return self.send(201, b"", {"Docker-Content-Digest": sha256(body)})
+            if reg.fanout:
+                index, children = reg.fanout
+                data, mt = (children.get(ref), MT_OCI_MANIFEST) if ref.startswith("sha256:") \
+                    else (index, MT_OCI_INDEX)
+                if data is None:
+                    return self.error(404, "MANIFEST_UNKNOWN")
+                return self.send(200, data, {"Docker-Content-Digest": sha256(data)}, ctype=mt)
             if case == "json-bomb-error":
                 return self.send(404, bomb())
             if case == "redirect-20" and not ref.startswith("r"):

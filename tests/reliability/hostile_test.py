@@ -141,11 +141,29 @@ CASES = {
     "upload-cancel-backoff": ("upload-retry-after", "basic", ["upload-cancel"], ECANCELED,
                               lambda r, e: None if patches(e) and r["elapsed_ms"] < 10000
                               else "%d PATCH requests, %d ms" % (len(patches(e)), r["elapsed_ms"])),
+    # An index whose 100 entries name one 3 MiB child, and one of 16 distinct
+    # 3 MiB children: each child fetched once, and at most the fan-out budget
+    # (8 MiB of children) held at once, for a pull of every platform and a copy.
+    "fanout-same-pull": ("fanout-same", "basic", ["pull-all"], 0, lambda r, e: fanout_check(r, e, 1)),
+    "fanout-same-copy": ("fanout-same", "basic", ["copy"], 0, lambda r, e: fanout_check(r, e, 1)),
+    "fanout-distinct-pull": ("fanout-distinct", "basic", ["pull-all"], 0,
+                             lambda r, e: fanout_check(r, e, hr.FANOUT_DISTINCT)),
+    "fanout-distinct-copy": ("fanout-distinct", "basic", ["copy"], 0,
+                             lambda r, e: fanout_check(r, e, hr.FANOUT_DISTINCT)),
 }
 
 
 def patches(entries):
     return [e for e in requests(entries, "registry", "/blobs/uploads/") if e["method"] == "PATCH"]
+
+
+def fanout_check(r, entries, distinct):
+    """Each child fetched once (GET manifests/<digest>), peak RSS < 64 MiB."""
+    gets = [x for x in requests(entries, "registry", "/manifests/sha256:") if x["method"] == "GET"]
+    if len(gets) != distinct or r["maxrss_kb"] >= 64 * 1024:
+        return "%d child manifest GETs for %d children, peak RSS %d KiB" % (
+            len(gets), distinct, r["maxrss_kb"])
+    return None
 
 
 def files_outside(root, store):

@@ -6,7 +6,8 @@
  *   rel-hostile OP [ARG]
  *     ping | pull | tags | upload | blob-fetch DIGEST SIZE | manifest-fetch REF
  *     upload-chunked (16 KiB chunks) | upload-cancel (the same, cancel hook
- *     set to fire 1.5 s after the start)
+ *     set to fire 1.5 s after the start) | pull-all (every platform) |
+ *     copy (hostile/app:latest to hostile/copy:latest, a second handle)
  *
  * Environment: HOSTILE_HOST (host:port), HOSTILE_PASSWORD (user "hostile";
  * empty: no credentials), HOSTILE_CA (trust this CA; unset: the system's),
@@ -133,6 +134,46 @@ static int op_tags(registry_client *c, char *names, size_t size)
 	return rc;
 }
 
+static int op_pull_all(registry_client *c, const char *host, registry_store *store)
+{
+	char text[300];
+	snprintf(text, sizeof(text), "%s/hostile/app:latest", host);
+	registry_reference *ref = NULL;
+	int rc = registry_reference_parse(&ref, text);
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = REGISTRY_ALL_PLATFORMS;
+	if (!rc)
+		rc = registry_pull(c, ref, store, NULL, &o, NULL);
+	registry_reference_free(ref);
+	return rc;
+}
+
+/* Copy hostile/app:latest to hostile/copy:latest on the same registry,
+ * through a second handle (as registry-copy does). */
+static int op_copy(registry_client *c, const char *host, const char *password, const char *ca)
+{
+	char from[300], to[300];
+	snprintf(from, sizeof(from), "%s/hostile/app:latest", host);
+	snprintf(to, sizeof(to), "%s/hostile/copy:latest", host);
+	registry_reference *src = NULL, *dst = NULL;
+	registry_client *target = NULL;
+	int rc = registry_reference_parse(&src, from);
+	if (!rc)
+		rc = registry_reference_parse(&dst, to);
+	if (!rc)
+		rc = registry_client_new(&target, host);
+	if (!rc && ca && *ca)
+		rc = registry_client_set_ca(target, ca, NULL);
+	if (!rc && password && *password)
+		rc = registry_client_set_credentials(target, "hostile", password);
+	if (!rc)
+		rc = registry_copy(c, src, target, dst, NULL, NULL);
+	registry_client_free(target);
+	registry_reference_free(src);
+	registry_reference_free(dst);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -189,6 +230,10 @@ int main(int argc, char **argv)
 		if (!rc)
 			rc = registry_pull(c, ref, store, NULL, &o, NULL);
 		registry_reference_free(ref);
+	} else if (strcmp(op, "pull-all") == 0) { /* issue 14: every platform of an index */
+		rc = op_pull_all(c, host, store);
+	} else if (strcmp(op, "copy") == 0) { /* issue 14: to hostile/copy, a second handle */
+		rc = op_copy(c, host, password, ca);
 	} else if (strcmp(op, "tags") == 0) {
 		rc = op_tags(c, names, sizeof(names));
 	} else if (strcmp(op, "upload") == 0) {
