@@ -40,7 +40,7 @@ int registry__fanout_init(registry__fanout *f, registry_client *c, const char *r
 	size_t alloc = f->count ? f->count : 1;
 	entry_key *keys = calloc(alloc, sizeof(*keys));
 	f->first = calloc(alloc, sizeof(*f->first));
-	f->batch = calloc(alloc, sizeof(*f->batch));
+	f->batch = calloc(alloc, sizeof(registry_manifest *));
 	f->batch_entry = calloc(alloc, sizeof(*f->batch_entry));
 	if (!keys || !f->first || !f->batch || !f->batch_entry) {
 		free(keys);

@@ -175,7 +175,8 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 	size_t n = 0;
 	if (!rc) {
 		/* One writer per blob: repeats (shared layers, a layer used twice) are dropped. */
-		qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
+		if (l.count)
+			qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
 		for (size_t i = 0; i < l.count; i++) {
 			if (n && strcmp(digests[n - 1], l.items[i].digest) == 0) {
 				if (sizes[n - 1] < 0)
@@ -273,7 +274,7 @@ static int pull_all_platforms(pull_job *j)
 	j->n_entries = n;
 	registry__fanout f;
 	int rc = registry__fanout_init(&f, j->client, j->repository, j->top, j->o->max_manifest_size);
-	stored **out = rc ? NULL : calloc(n, sizeof(*out));
+	stored **out = rc ? NULL : calloc(n, sizeof(stored *));
 	if (!rc && !out)
 		rc = oom();
 	while (!rc && !(rc = registry__fanout_next(&f)) && f.n) {
@@ -296,13 +297,15 @@ static int store_top_index(pull_job *j)
 {
 	size_t n = j->n_entries;
 	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
-	for (size_t i = 0; i < n; i++)
-		changed |= strcmp(j->entry_stored[i].digest,
-		                  registry_descriptor_digest(registry_manifest_manifest(j->top, i))) != 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = j->entry_stored[i].digest; /* set for every entry after a pull */
+		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_manifest(j->top, i))) != 0;
+	}
 	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
 		return keep_as_served(j, j->top, &j->top_stored);
-	const char **types = calloc(n, sizeof(char *)), **digests = calloc(n, sizeof(char *));
-	int64_t *sizes = calloc(n, sizeof(int64_t));
+	size_t alloc = n ? n : 1; /* calloc(0) may return NULL */
+	const char **types = calloc(alloc, sizeof(char *)), **digests = calloc(alloc, sizeof(char *));
+	int64_t *sizes = calloc(alloc, sizeof(int64_t));
 	registry_manifest *built = NULL;
 	int rc = types && digests && sizes ? 0 : oom();
 	for (size_t i = 0; !rc && i < n; i++) {
