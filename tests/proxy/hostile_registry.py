@@ -105,7 +105,7 @@ CASES = [
 
 # link-long-urls: pages, and the length of each Link URL (a Link line stays
 # under the client's 8 KiB header limit).
-LONG_PAGES = 3000
+LONG_PAGES = 5000
 LONG_URL = 8000
 # fanout-*: entries of the index, distinct children, the size of each child.
 FANOUT_ENTRIES = 100

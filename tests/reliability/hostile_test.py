@@ -123,12 +123,12 @@ CASES = {
     "tls-wrong-host": ("tls-wrong-host", "none", ["ping"], ETLS, None),
     "tls-self-signed": ("tls-self-signed", "none", ["ping"], ETLS, None),
     # -- issue 14: uploads, pagination, fan-out (one block) --
-    # 3000 pages whose Link URLs are 8000 characters, then a loop: the seen
-    # set keeps a hash per page (24 MB of URLs before), and the loop ends it.
+    # 5000 pages whose Link URLs are 8000 characters, then a loop: the seen
+    # set keeps a hash per page (40 MB of URLs before), and the loop ends it.
     "link-long-urls": ("link-long-urls", "basic", ["tags"], 0,
                        lambda r, e: None if r["names"] == ["a", "b", "c"] and
                        hr.LONG_PAGES < len(requests(e, "registry", "/tags/list")) <= hr.LONG_PAGES + 2 and
-                       r["maxrss_kb"] < 20 * 1024 else "names %s after %d pages, peak RSS %d KiB" % (
+                       r["maxrss_kb"] < 40 * 1024 else "names %s after %d pages, peak RSS %d KiB" % (
                            r["names"], len(requests(e, "registry", "/tags/list")), r["maxrss_kb"])),
     # A registry that takes one byte of each PATCH: too little to count as
     # progress, so the retry budget (3 retries) ends it, not the blob's size
@@ -210,6 +210,13 @@ def in_private_netns(exe, case_id):
     return ["in the private network namespace: exit %d" % p.returncode]
 
 
+# Cases that bound peak RSS tightly (issue 14). Under AddressSanitizer the
+# quarantine keeps up to 256 MB of freed memory resident, which says nothing
+# about what the library holds: it is turned off for them.
+RSS_CASES = {"link-long-urls", "fanout-same-pull", "fanout-same-copy", "fanout-distinct-pull",
+             "fanout-distinct-copy"}
+
+
 def run_case(exe, case_id):
     if case_id in NETNS_CASES and os.environ.get("HOSTILE_NETNS") != "1":
         return in_private_netns(exe, case_id)
@@ -236,6 +243,8 @@ def run_case(exe, case_id):
         if reg.ca:
             env["HOSTILE_CA"] = reg.ca
         env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
+        if case_id in RSS_CASES and env.get("ASAN_OPTIONS"):
+            env["ASAN_OPTIONS"] += ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
         env.pop("HOSTILE_RESOLVE", None)
         if server_case == "realm-resolves-metadata":
             env["HOSTILE_RESOLVE"] = "metadata-alias.test:%s:169.254.169.254" % reg.host.rsplit(":", 1)[1]
