@@ -100,7 +100,9 @@ REGISTRY_API int registry_client_set_timeouts(registry_client *client, long conn
  * up to @p count more attempts (default 3, 0 disables) with exponential
  * backoff from @p backoff_base_ms (default 500) plus jitter, honouring
  * Retry-After up to @p max_wait_ms per wait (default 60000). Negative values
- * keep the current setting.
+ * keep the current setting. Bounds: @p count at most 100, @p backoff_base_ms
+ * at most 3600000 (1 hour), @p max_wait_ms at most 86400000 (1 day); larger
+ * values are REGISTRY_EINVAL (since 0.2) and change nothing.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_retries(registry_client *client, int count,

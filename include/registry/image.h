@@ -44,7 +44,9 @@ enum registry_image_format {
 /** Flags of the pull, push and copy options. @since 0.1 */
 enum registry_image_flags {
 	REGISTRY_PULL_PRESERVE_DIGESTS = 1, /**< keep manifests byte for byte (Docker media types stay) */
-	REGISTRY_ALL_PLATFORMS = 2          /**< every platform of a list/index, not one */
+	/** every platform of a list/index, not one; each distinct child manifest is
+	 * fetched once, and at most about 8 MiB of them are held at a time (since 0.2) */
+	REGISTRY_ALL_PLATFORMS = 2
 };
 
 /**

@@ -83,6 +83,13 @@ static int canceled_error(void)
 	return registry__fail(REGISTRY_ECANCELED, "upload canceled by the progress callback");
 }
 
+/* Whether the progress callback or the client's cancel hook asked to stop. */
+static int upload_canceled(void *ud)
+{
+	const up *u = ud;
+	return u->prog->canceled || registry__client_canceled(u->c);
+}
+
 /* Bytes of this blob moved so far: keeps the overall count in step. */
 static void advance(up *u, int64_t done, int force)
 {
@@ -510,6 +517,20 @@ static int session_status(up *u, int64_t confirmed, int64_t *held, int *lost)
 	return rc;
 }
 
+/*
+ * Whether a PATCH that sent @sent bytes moved the upload on: the registry
+ * took at least half of them. Less (down to one byte a request, from a
+ * registry that crawls) counts as a failure against the retry budget, with
+ * its backoff, so such an upload ends in REGISTRY_EPROTOCOL after the
+ * client's retries instead of one request per byte. A PATCH that is
+ * progress at least halves what is left of its chunk, so a chunk takes at
+ * most about log2(chunk size) of them.
+ */
+static int made_progress(int64_t took, size_t sent)
+{
+	return took > 0 && (uint64_t)took >= ((uint64_t)sent + 1) / 2;
+}
+
 static int send_chunked(up *u)
 {
 	size_t cap = u->chunk;
@@ -533,8 +554,8 @@ static int send_chunked(up *u)
 	registry__response resp;
 	registry__response_init(&resp);
 	for (;;) {
-		if (u->prog->canceled) {
-			rc = canceled_error();
+		if (upload_canceled(u)) {
+			rc = registry__fail(REGISTRY_ECANCELED, "upload of %s canceled", u->p->digest);
 			break;
 		}
 		const char *data = NULL;
@@ -571,19 +592,28 @@ static int send_chunked(up *u)
 		int64_t held = offset;
 		int retryable = 0;
 		rc = patch(u, data, len, offset, &held, &resp, &retryable);
-		if (!rc && held > offset) {
+		if (!rc && made_progress(held - offset, len)) {
 			offset = held;
 			failures = 0;
 			continue;
 		}
 		if (!rc) {
-			retryable = 1; /* no progress: count it as a failure */
-			rc = registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry took none of a chunk",
-			                    u->p->digest);
+			retryable = 1; /* too little progress: count it as a failure */
+			rc = registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry took %" PRId64 " of the "
+			                    "%zu bytes of a chunk at %" PRId64 " (progress is at least half)",
+			                    u->p->digest, held > offset ? held - offset : 0, len, offset);
+			offset = held;
 		}
 		if (!retryable || rc == REGISTRY_ECANCELED || failures >= u->c->retries)
 			break;
-		registry__sleep_ms(registry__backoff_ms(u->c, failures, resp.status ? &resp : NULL));
+		/* The wait may be long (Retry-After, up to the client's longest
+		 * wait): the cancel hook is asked all along. */
+		if (registry__sleep_ms_unless(registry__backoff_ms(u->c, failures, resp.status ? &resp : NULL),
+		                              upload_canceled, u)) {
+			rc = registry__fail(REGISTRY_ECANCELED, "upload of %s canceled while waiting to retry",
+			                    u->p->digest);
+			break;
+		}
 		failures++;
 		int lost = 0;
 		if ((rc = session_status(u, offset, &held, &lost)))

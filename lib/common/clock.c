@@ -24,6 +24,19 @@ void registry__sleep_ms(long ms)
 		;
 }
 
+int registry__sleep_ms_unless(long ms, int (*stop)(void *ud), void *ud)
+{
+	double end = registry__now_s() + (double)ms / 1000.0;
+	for (;;) {
+		if (stop && stop(ud))
+			return 1;
+		double left = (end - registry__now_s()) * 1000.0;
+		if (left <= 0)
+			return 0;
+		registry__sleep_ms(left > REGISTRY__SLEEP_SLICE_MS ? REGISTRY__SLEEP_SLICE_MS : (long)left + 1);
+	}
+}
+
 int registry__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
 {
 	struct timespec ts;

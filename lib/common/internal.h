@@ -42,6 +42,11 @@ int registry__error_restore(registry__error_snapshot *snap);
 double registry__now_s(void);
 /* Sleep for @ms milliseconds (restarting after signals). */
 void registry__sleep_ms(long ms);
+/* Sleep for @ms milliseconds, asking @stop(@ud) (may be NULL) before each
+ * slice of at most REGISTRY__SLEEP_SLICE_MS, so that a cancel hook is heard
+ * within 100 ms: 1 as soon as it says stop, else 0 when the time is up. */
+#define REGISTRY__SLEEP_SLICE_MS 50L
+int registry__sleep_ms_unless(long ms, int (*stop)(void *ud), void *ud);
 /* pthread_cond_timedwait for at most @ms milliseconds from now. */
 int registry__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms);
 

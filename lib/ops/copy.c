@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/fanout.h"
 #include "ops/push_impl.h"
 #include "transport/client_impl.h"
 
@@ -322,9 +323,8 @@ typedef struct copy_ctx {
 	int same_registry;
 	registry__push_settings set;
 	registry__progress_ctx prog;
-	registry__blob_list blobs;
-	registry_manifest **children;
-	size_t nchildren;
+	registry__blob_list blobs; /* every blob met so far, each once */
+	size_t copied;             /* blobs[0 .. copied) are on the target */
 	size_t mounted; /* blobs mounted (for tests and diagnostics) */
 } copy_ctx;
 
@@ -390,25 +390,36 @@ static int parse_platform(const char *s, char os[64], char arch[64], char varian
 	return 0;
 }
 
-static int fetch_children(copy_ctx *cx, const registry_manifest *index)
+/* The blobs of the list not copied yet. Progress totals cover what is known
+ * so far: an index larger than one batch adds to them batch by batch. */
+static int copy_blobs(copy_ctx *cx)
 {
-	size_t n = registry_manifest_manifest_count(index);
-	if (!(cx->children = calloc(n ? n : 1, sizeof(registry_manifest *))))
-		return registry__fail(REGISTRY_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const registry_descriptor *d = registry_manifest_manifest(index, i);
-		registry_manifest *m = NULL;
-		int rc = registry_manifest_fetch(&m, cx->src, cx->src_repo, registry_descriptor_digest(d), 0);
-		if (rc)
-			return rc;
-		cx->children[cx->nchildren++] = m;
-		if (registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX)
-			return registry__fail(REGISTRY_EUNSUPPORTED, "copy: index %s names another index",
-			                      registry_manifest_digest(index));
-		if ((rc = registry__blob_list_add_image(&cx->blobs, m)))
-			return rc;
+	cx->prog.blobs_total = cx->blobs.n;
+	cx->prog.overall_total = registry__blob_list_total(&cx->blobs);
+	int rc = 0;
+	for (; cx->copied < cx->blobs.n && !rc; cx->copied++)
+		rc = copy_blob(cx, &cx->blobs.items[cx->copied]);
+	return rc;
+}
+
+/* Every child of @index, each once, batch by batch (lib/ops/fanout.h):
+ * its blobs, then the child itself, so that the memory held is the fanout's
+ * budget and not every child at once. */
+static int copy_children(copy_ctx *cx, const registry_manifest *index)
+{
+	registry__fanout f;
+	int rc = registry__fanout_init(&f, cx->src, cx->src_repo, index, 0);
+	while (!rc && !(rc = registry__fanout_next(&f)) && f.n) {
+		for (size_t k = 0; k < f.n && !rc; k++)
+			rc = registry__blob_list_add_image(&cx->blobs, f.batch[k]);
+		if (!rc)
+			rc = copy_blobs(cx);
+		for (size_t k = 0; k < f.n && !rc; k++)
+			rc = registry_manifest_push(cx->dst, cx->dst_repo, registry_manifest_digest(f.batch[k]),
+			                            f.batch[k], NULL);
 	}
-	return 0;
+	registry__fanout_free(&f);
+	return rc;
 }
 
 /* The root to copy: the source's manifest, or one platform's of its index. */
@@ -464,21 +475,15 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 		goto out;
 	if ((rc = registry__push_reference(target_ref, root, &cx.dst_repo, &reference)))
 		goto out;
-	if (registry_manifest_kind(root) == REGISTRY_MANIFEST_INDEX)
-		rc = fetch_children(&cx, root);
-	else
-		rc = registry__blob_list_add_image(&cx.blobs, root);
-	if (rc)
-		goto out;
 	cx.prog.cb = cx.set.progress;
 	cx.prog.ud = cx.set.userdata;
-	cx.prog.blobs_total = cx.blobs.n;
-	cx.prog.overall_total = registry__blob_list_total(&cx.blobs);
-	for (size_t i = 0; i < cx.blobs.n && !rc; i++)
-		rc = copy_blob(&cx, &cx.blobs.items[i]);
-	for (size_t i = 0; i < cx.nchildren && !rc; i++)
-		rc = registry_manifest_push(target, cx.dst_repo, registry_manifest_digest(cx.children[i]),
-		                            cx.children[i], NULL);
+	if (registry_manifest_kind(root) == REGISTRY_MANIFEST_INDEX) {
+		rc = copy_children(&cx, root);
+	} else {
+		rc = registry__blob_list_add_image(&cx.blobs, root);
+		if (!rc)
+			rc = copy_blobs(&cx);
+	}
 	if (!rc)
 		rc = registry_manifest_push(target, cx.dst_repo, reference, root, digest_out);
 out:
@@ -486,9 +491,6 @@ out:
 		registry__client_absorb(source, cx.relay);
 		registry_client_free(cx.relay);
 	}
-	for (size_t i = 0; i < cx.nchildren; i++)
-		registry_manifest_free(cx.children[i]);
-	free(cx.children);
 	registry__blob_list_free(&cx.blobs);
 	registry_manifest_free(root);
 	return rc;

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "digest/hash.h"
 #include "list_impl.h"
 #include "manifest/manifest_impl.h"
 #include "transport/transport.h"
@@ -217,14 +218,6 @@ int registry__list_parse_page(const char *data, size_t len, const char *key, int
 
 /* ---- URL set ---------------------------------------------------------------- */
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 void registry__url_set_init(registry__url_set *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -232,43 +225,74 @@ void registry__url_set_init(registry__url_set *s)
 
 void registry__url_set_free(registry__url_set *s)
 {
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->slots[i]);
 	free(s->slots);
 	memset(s, 0, sizeof(*s));
 }
 
-static char **set_slot(char **slots, size_t cap, const char *url)
+/* The raw sha256 of @url (the digest module gives "sha256:<hex>"). */
+static int url_key(const char *url, unsigned char key[REGISTRY__URL_KEY_BYTES])
 {
-	size_t i = (size_t)(fnv1a(url) & (cap - 1));
-	while (slots[i] && strcmp(slots[i], url) != 0)
+	char text[REGISTRY_DIGEST_STRING_MAX];
+	registry__hash h;
+	int rc = registry__hash_init(&h, REGISTRY_DIGEST_SHA256);
+	if (rc)
+		return rc;
+	rc = registry__hash_update(&h, url, strlen(url));
+	if (!rc)
+		rc = registry__hash_final(&h, text);
+	registry__hash_cleanup(&h);
+	if (rc)
+		return rc;
+	const char *hex = registry__digest_hex(text);
+	for (size_t i = 0; i < REGISTRY__URL_KEY_BYTES; i++) {
+		unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
+		unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	static const unsigned char zero[REGISTRY__URL_KEY_BYTES];
+	if (memcmp(key, zero, sizeof(zero)) == 0)
+		key[0] = 1; /* all zero marks an empty slot */
+	return 0;
+}
+
+static unsigned char *set_slot(unsigned char (*slots)[REGISTRY__URL_KEY_BYTES], size_t cap,
+                               const unsigned char *key)
+{
+	static const unsigned char zero[REGISTRY__URL_KEY_BYTES];
+	uint64_t h;
+	memcpy(&h, key, sizeof(h)); /* a sha256 is spread evenly already */
+	size_t i = (size_t)(h & (cap - 1));
+	while (memcmp(slots[i], zero, sizeof(zero)) != 0 && memcmp(slots[i], key, sizeof(zero)) != 0)
 		i = (i + 1) & (cap - 1);
-	return &slots[i];
+	return slots[i];
 }
 
 int registry__url_set_add(registry__url_set *s, const char *url)
 {
+	unsigned char key[REGISTRY__URL_KEY_BYTES];
+	int rc = url_key(url, key);
+	if (rc)
+		return rc;
 	if ((s->count + 1) * 4 > s->cap * 3) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
-		char **slots = registry__calloc(cap, sizeof(char *));
+		unsigned char (*slots)[REGISTRY__URL_KEY_BYTES] = registry__calloc(cap, sizeof(*slots));
 		if (!slots)
 			return REGISTRY_ENOMEM;
+		static const unsigned char zero[REGISTRY__URL_KEY_BYTES];
 		for (size_t i = 0; i < s->cap; i++)
-			if (s->slots[i])
-				*set_slot(slots, cap, s->slots[i]) = s->slots[i];
+			if (memcmp(s->slots[i], zero, sizeof(zero)) != 0)
+				memcpy(set_slot(slots, cap, s->slots[i]), s->slots[i], sizeof(zero));
 		free(s->slots);
 		s->slots = slots;
 		s->cap = cap;
 	}
-	char **slot = set_slot(s->slots, s->cap, url);
-	if (*slot)
+	unsigned char *slot = set_slot(s->slots, s->cap, key);
+	if (memcmp(slot, key, sizeof(key)) == 0)
 		return 1;
-	if (!(*slot = registry__strdup(url)))
-		return REGISTRY_ENOMEM;
+	memcpy(slot, key, sizeof(key));
 	s->count++;
 	return 0;
 }
-
 /* ---- the iterator ------------------------------------------------------------ */
 
 static int list_new(registry_list **out, registry_client *c, const char *path, int page_size,
@@ -339,6 +363,15 @@ static int page_url(char **out, const registry__response *resp, const char *requ
 	return rc ? registry__fail(rc, "bad page URL") : 0;
 }
 
+/* registry__url_set_add with its failure recorded: 1 seen, 0 new, or a code. */
+static int seen_add(registry_list *l, const char *url)
+{
+	int rc = registry__url_set_add(&l->seen, url);
+	return rc < 0 ? registry__fail(rc, "%s: cannot keep track of the pages (%s)", l->what,
+	                               registry_strerror(rc))
+	              : rc;
+}
+
 static int fetch_page(registry_list *l)
 {
 	if (l->pages >= REGISTRY__LIST_MAX_PAGES)
@@ -357,8 +390,8 @@ static int fetch_page(registry_list *l)
 	char *here = NULL, *next = NULL;
 	if (!rc)
 		rc = page_url(&here, &resp, l->next, l->client);
-	if (!rc && registry__url_set_add(&l->seen, here) < 0)
-		rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
+	if (!rc && (rc = seen_add(l, here)) > 0)
+		rc = 0;
 	char **names = NULL;
 	size_t count = 0;
 	if (!rc)
@@ -370,9 +403,9 @@ static int fetch_page(registry_list *l)
 		registry__fail(rc, "%s: %s", l->what, msg);
 	}
 	if (!rc && next) {
-		int seen = registry__url_set_add(&l->seen, next);
+		int seen = seen_add(l, next);
 		if (seen < 0) {
-			rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
+			rc = seen;
 		} else if (seen) {
 			/* A page we fetched already: the list has come round. */
 			free(next);

@@ -39,16 +39,19 @@ int registry__list_parse_page(const char *data, size_t len, const char *key, int
                               const char *what, char ***names, size_t *count);
 void registry__list_names_free(char **names);
 
-/* A set of URLs (the pages fetched), compared after normalization. */
+/* A set of URLs (the pages fetched), compared after normalization. It keeps
+ * the sha256 of each URL, not the URL: 32 bytes a page whatever the length
+ * of the URLs a server invents, so at most a few MiB at the page cap. */
+#define REGISTRY__URL_KEY_BYTES 32
 typedef struct registry__url_set {
-	char **slots;
+	unsigned char (*slots)[REGISTRY__URL_KEY_BYTES]; /* all zero: empty */
 	size_t cap, count;
 } registry__url_set;
 
 void registry__url_set_init(registry__url_set *s);
 void registry__url_set_free(registry__url_set *s);
 /* 1 if @url (already normalized) was added before, 0 if it is new and was
- * added now, REGISTRY_ENOMEM. */
+ * added now, REGISTRY_ENOMEM or REGISTRY_EIO (hashing failed), not recorded. */
 int registry__url_set_add(registry__url_set *s, const char *url);
 
 #endif

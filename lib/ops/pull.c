@@ -4,11 +4,17 @@
  * be preserved) and finally the index.json entry. Blobs go in before the
  * manifests that name them and the index entry comes last, so a store never
  * names something it does not hold.
+ *
+ * Every platform of an index: its distinct children are pulled batch by
+ * batch (lib/ops/fanout.h: each fetched once, a batch bounded by a byte
+ * budget), each batch's blobs in one parallel fetch; only what each entry
+ * became in the store is kept until the index is written.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fanout.h"
 #include "pull_impl.h"
 
 typedef struct stored {
@@ -24,10 +30,10 @@ typedef struct pull_job {
 	unsigned int flags;
 	const registry_pull_options *o;
 	registry_manifest *top;      /* as served */
-	registry_manifest **images;  /* the image manifests to pull */
-	size_t n_images;
-	int top_is_image;            /* images[0] is top */
-	stored *image_stored;        /* what each image became in the store */
+	registry_manifest *child;    /* one platform of an index: its image */
+	stored image_stored;         /* one image: what it became in the store */
+	stored *entry_stored;        /* every platform: what each entry of top became */
+	size_t n_entries;
 	stored top_stored;
 	char platform[256];          /* options->platform, split: */
 	const char *os, *arch, *variant;
@@ -56,15 +62,12 @@ static int stored_set(stored *s, const char *media_type, const char *digest, int
 
 static void job_free(pull_job *j)
 {
-	for (size_t i = 0; i < j->n_images; i++) {
-		if (!(j->top_is_image && i == 0))
-			registry_manifest_free(j->images[i]);
-		if (j->image_stored)
-			stored_free(&j->image_stored[i]);
-	}
-	free(j->images);
-	free(j->image_stored);
+	for (size_t i = 0; i < j->n_entries; i++)
+		stored_free(&j->entry_stored[i]);
+	free(j->entry_stored);
+	stored_free(&j->image_stored);
 	stored_free(&j->top_stored);
+	registry_manifest_free(j->child);
 	registry_manifest_free(j->top);
 }
 
@@ -104,43 +107,6 @@ static int fetch_child(pull_job *j, const registry_descriptor *d, registry_manif
 		                    registry_descriptor_digest(d));
 	}
 	return rc;
-}
-
-/* Fill j->images from j->top: the image itself, the chosen platform, or every entry. */
-static int choose_images(pull_job *j)
-{
-	size_t n = registry_manifest_kind(j->top) == REGISTRY_MANIFEST_INDEX && (j->flags & REGISTRY_ALL_PLATFORMS)
-	               ? registry_manifest_manifest_count(j->top)
-	               : 1;
-	j->images = calloc(n ? n : 1, sizeof(registry_manifest *));
-	j->image_stored = calloc(n ? n : 1, sizeof(*j->image_stored));
-	if (!j->images || !j->image_stored)
-		return oom();
-	if (registry_manifest_kind(j->top) == REGISTRY_MANIFEST_IMAGE) {
-		j->images[0] = j->top;
-		j->n_images = 1;
-		j->top_is_image = 1;
-		return 0;
-	}
-	if (j->flags & REGISTRY_ALL_PLATFORMS) {
-		if (n == 0)
-			return registry__fail(REGISTRY_ENOTFOUND, "index %s has no entries", registry_manifest_digest(j->top));
-		for (size_t i = 0; i < n; i++) {
-			int rc = fetch_child(j, registry_manifest_manifest(j->top, i), &j->images[i]);
-			if (rc)
-				return rc;
-			j->n_images = i + 1;
-		}
-		return 0;
-	}
-	const registry_descriptor *d = NULL;
-	int rc = registry_manifest_select_platform(&d, j->top, j->os, j->arch, j->variant);
-	if (rc)
-		return rc;
-	if ((rc = fetch_child(j, d, &j->images[0])))
-		return rc;
-	j->n_images = 1;
-	return 0;
 }
 
 typedef struct blob_ref {
@@ -194,13 +160,14 @@ static int cmp_blob(const void *a, const void *b)
 	return strcmp(((const blob_ref *)a)->digest, ((const blob_ref *)b)->digest);
 }
 
-/* Every blob of every chosen image, each once, in one parallel fetch. */
-static int fetch_blobs(pull_job *j, registry__schema1 *s1s)
+/* Every blob of @n images, each once, in one parallel fetch. */
+static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_images,
+                       registry__schema1 *s1s)
 {
 	blob_list l = {0};
 	int rc = 0;
-	for (size_t i = 0; !rc && i < j->n_images; i++)
-		rc = blobs_of_image(j, j->images[i], &l, &s1s[i]);
+	for (size_t i = 0; !rc && i < n_images; i++)
+		rc = blobs_of_image(j, images[i], &l, &s1s[i]);
 	const char **digests = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(char *));
 	int64_t *sizes = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(int64_t));
 	if (!rc && (!digests || !sizes))
@@ -208,7 +175,8 @@ static int fetch_blobs(pull_job *j, registry__schema1 *s1s)
 	size_t n = 0;
 	if (!rc) {
 		/* One writer per blob: repeats (shared layers, a layer used twice) are dropped. */
-		qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
+		if (l.count)
+			qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
 		for (size_t i = 0; i < l.count; i++) {
 			if (n && strcmp(digests[n - 1], l.items[i].digest) == 0) {
 				if (sizes[n - 1] < 0)
@@ -270,12 +238,71 @@ static int store_image(pull_job *j, const registry_manifest *m, stored *out)
 	return rc;
 }
 
+/* @n images: their blobs in one parallel fetch, then each manifest into
+ * the store, recorded in *out[i]. */
+static int pull_images(pull_job *j, registry_manifest *const *images, size_t n, stored *const *out)
+{
+	registry__schema1 *s1s = calloc(n ? n : 1, sizeof(*s1s));
+	if (!s1s)
+		return oom();
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++)
+		if (registry_manifest_schema_version(images[i]) == 1)
+			rc = registry__schema1_load(&s1s[i], images[i]);
+	if (!rc)
+		rc = fetch_blobs(j, images, n, s1s);
+	for (size_t i = 0; i < n; i++)
+		registry__schema1_free(&s1s[i]);
+	free(s1s);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = store_image(j, images[i], out[i]);
+	return rc;
+}
+
+static int pull_one(pull_job *j, registry_manifest *image)
+{
+	stored *out = &j->image_stored;
+	return pull_images(j, &image, 1, &out);
+}
+
+/* Every entry of j->top: each distinct child once, batch by batch. */
+static int pull_all_platforms(pull_job *j)
+{
+	size_t n = registry_manifest_manifest_count(j->top);
+	if (n == 0)
+		return registry__fail(REGISTRY_ENOTFOUND, "index %s has no entries", registry_manifest_digest(j->top));
+	if (!(j->entry_stored = calloc(n, sizeof(*j->entry_stored))))
+		return oom();
+	j->n_entries = n;
+	registry__fanout f;
+	int rc = registry__fanout_init(&f, j->client, j->repository, j->top, j->o->max_manifest_size);
+	stored **out = rc ? NULL : calloc(n, sizeof(stored *));
+	if (!rc && !out)
+		rc = oom();
+	while (!rc && !(rc = registry__fanout_next(&f)) && f.n) {
+		for (size_t k = 0; k < f.n; k++)
+			out[k] = &j->entry_stored[f.batch_entry[k]];
+		rc = pull_images(j, f.batch, f.n, out);
+	}
+	/* Entries that name a child pulled for an earlier entry. */
+	for (size_t i = 0; !rc && i < n; i++) {
+		const stored *s = &j->entry_stored[f.first[i]];
+		if (f.first[i] != i)
+			rc = stored_set(&j->entry_stored[i], s->media_type, s->digest, s->size);
+	}
+	free(out);
+	registry__fanout_free(&f);
+	return rc;
+}
+
 static int store_top_index(pull_job *j)
 {
-	size_t n = j->n_images;
+	size_t n = j->n_entries;
 	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
-	for (size_t i = 0; i < n; i++)
-		changed |= strcmp(j->image_stored[i].digest, registry_manifest_digest(j->images[i])) != 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = j->entry_stored[i].digest; /* set for every entry after a pull */
+		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_manifest(j->top, i))) != 0;
+	}
 	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
 		return keep_as_served(j, j->top, &j->top_stored);
 	size_t alloc = n ? n : 1; /* calloc(0) may return NULL */
@@ -284,9 +311,9 @@ static int store_top_index(pull_job *j)
 	registry_manifest *built = NULL;
 	int rc = types && digests && sizes ? 0 : oom();
 	for (size_t i = 0; !rc && i < n; i++) {
-		types[i] = j->image_stored[i].media_type;
-		digests[i] = j->image_stored[i].digest;
-		sizes[i] = j->image_stored[i].size;
+		types[i] = j->entry_stored[i].media_type;
+		digests[i] = j->entry_stored[i].digest;
+		sizes[i] = j->entry_stored[i].size;
 	}
 	if (!rc)
 		rc = registry__convert_index(&built, j->top, types, digests, sizes);
@@ -299,37 +326,37 @@ static int store_top_index(pull_job *j)
 	return rc;
 }
 
-static int run_pull(pull_job *j, const char *reference, const char *ref_name, char **digest_out)
+/* The top manifest, then what it names; *entry is what index.json will name. */
+static int pull_content(pull_job *j, const char *reference, const stored **entry,
+                        const registry_manifest **source)
 {
 	int rc = registry_manifest_fetch(&j->top, j->client, j->repository, reference, j->o->max_manifest_size);
-	if (!rc)
-		rc = choose_images(j);
-	registry__schema1 *s1s = rc ? NULL : calloc(j->n_images, sizeof(*s1s));
-	if (!rc && !s1s)
-		rc = oom();
-	for (size_t i = 0; !rc && i < j->n_images; i++)
-		if (registry_manifest_schema_version(j->images[i]) == 1)
-			rc = registry__schema1_load(&s1s[i], j->images[i]);
-	if (!rc)
-		rc = fetch_blobs(j, s1s);
-	for (size_t i = 0; s1s && i < j->n_images; i++)
-		registry__schema1_free(&s1s[i]);
-	free(s1s);
-	for (size_t i = 0; !rc && i < j->n_images; i++)
-		rc = store_image(j, j->images[i], &j->image_stored[i]);
+	if (rc)
+		return rc;
+	*source = j->top;
+	if (registry_manifest_kind(j->top) == REGISTRY_MANIFEST_IMAGE) {
+		*entry = &j->image_stored;
+		return pull_one(j, j->top);
+	}
+	if (j->flags & REGISTRY_ALL_PLATFORMS) {
+		*entry = &j->top_stored;
+		rc = pull_all_platforms(j);
+		return rc ? rc : store_top_index(j);
+	}
+	const registry_descriptor *d = NULL;
+	if ((rc = registry_manifest_select_platform(&d, j->top, j->os, j->arch, j->variant)) ||
+	    (rc = fetch_child(j, d, &j->child)))
+		return rc;
+	*entry = &j->image_stored;
+	*source = j->child;
+	return pull_one(j, j->child);
+}
+
+static int run_pull(pull_job *j, const char *reference, const char *ref_name, char **digest_out)
+{
 	const stored *entry = NULL;
 	const registry_manifest *source = NULL;
-	if (!rc && j->top_is_image) {
-		entry = &j->image_stored[0];
-		source = j->top;
-	} else if (!rc && (j->flags & REGISTRY_ALL_PLATFORMS)) {
-		rc = store_top_index(j);
-		entry = &j->top_stored;
-		source = j->top;
-	} else if (!rc) {
-		entry = &j->image_stored[0];
-		source = j->images[0];
-	}
+	int rc = pull_content(j, reference, &entry, &source);
 	if (rc)
 		return rc;
 	const char *annotations[] = {REGISTRY__SOURCE_DIGEST_ANNOTATION, registry_manifest_digest(source), NULL};

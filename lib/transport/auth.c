@@ -36,7 +36,21 @@ void registry__tokens_clear(registry_client *c)
 	c->ntokens = 0;
 }
 
-static registry__token *token_find(registry_client *c, const char *scope)
+static int token_valid(const registry__token *t)
+{
+	struct timespec n = now_mono();
+	return n.tv_sec < t->expires.tv_sec ||
+	       (n.tv_sec == t->expires.tv_sec && n.tv_nsec < t->expires.tv_nsec);
+}
+
+/*
+ * The token cache: one token per scope, in an array that runs from the least
+ * to the most recently used, at most REGISTRY__TOKENS_MAX long. A full cache
+ * drops expired tokens first, then the least recently used; a slot only
+ * exists with its strings allocated, so no allocation failure leaves a slot
+ * without a token.
+ */
+registry__token *registry__token_find(registry_client *c, const char *scope)
 {
 	for (size_t i = 0; i < c->ntokens; i++)
 		if (strcmp(c->tokens[i].scope, scope) == 0)
@@ -44,21 +58,70 @@ static registry__token *token_find(registry_client *c, const char *scope)
 	return NULL;
 }
 
-static void token_drop(registry_client *c, const char *scope)
+static void token_remove_at(registry_client *c, size_t i)
 {
-	registry__token *t = token_find(c, scope ? scope : "");
-	if (!t)
-		return;
-	free(t->scope);
-	registry__free_secret(t->token);
-	*t = c->tokens[--c->ntokens];
+	free(c->tokens[i].scope);
+	registry__free_secret(c->tokens[i].token);
+	memmove(&c->tokens[i], &c->tokens[i + 1], (c->ntokens - i - 1) * sizeof(*c->tokens));
+	c->ntokens--;
 }
 
-static int token_valid(const registry__token *t)
+/* Make @t the most recently used (the last slot); returns where it is now. */
+static registry__token *token_touch(registry_client *c, registry__token *t)
 {
-	struct timespec n = now_mono();
-	return n.tv_sec < t->expires.tv_sec ||
-	       (n.tv_sec == t->expires.tv_sec && n.tv_nsec < t->expires.tv_nsec);
+	registry__token keep = *t;
+	size_t i = (size_t)(t - c->tokens);
+	memmove(t, t + 1, (c->ntokens - i - 1) * sizeof(*t));
+	c->tokens[c->ntokens - 1] = keep;
+	return &c->tokens[c->ntokens - 1];
+}
+
+static void token_drop(registry_client *c, const char *scope)
+{
+	registry__token *t = registry__token_find(c, scope ? scope : "");
+	if (t)
+		token_remove_at(c, (size_t)(t - c->tokens));
+}
+
+/* Room for one more token: expired ones go first, then the least recently used. */
+static void token_make_room(registry_client *c)
+{
+	if (c->ntokens < REGISTRY__TOKENS_MAX)
+		return;
+	for (size_t i = c->ntokens; i-- > 0;)
+		if (!token_valid(&c->tokens[i]))
+			token_remove_at(c, i);
+	if (c->ntokens >= REGISTRY__TOKENS_MAX)
+		token_remove_at(c, 0);
+}
+
+int registry__token_put(registry_client *c, const char *scope, const char *token,
+                        struct timespec expires)
+{
+	char *value = registry__strdup(token);
+	registry__token *t = registry__token_find(c, scope);
+	char *key = t ? NULL : registry__strdup(scope);
+	if (!value || (!t && !key)) {
+		registry__free_secret(value);
+		free(key);
+		return registry__fail(REGISTRY_ENOMEM, "out of memory keeping a token");
+	}
+	if (!c->tokens && !(c->tokens = calloc(REGISTRY__TOKENS_MAX, sizeof(*c->tokens)))) {
+		registry__free_secret(value);
+		free(key);
+		return registry__fail(REGISTRY_ENOMEM, "out of memory keeping a token");
+	}
+	if (t) {
+		registry__free_secret(t->token);
+	} else {
+		token_make_room(c);
+		t = &c->tokens[c->ntokens++];
+		t->scope = key;
+	}
+	t->token = value;
+	t->expires = expires;
+	token_touch(c, t);
+	return 0;
 }
 
 static int basic_value(const char *user, const char *pass, char **out)
@@ -292,28 +355,10 @@ int registry__token_store(registry_client *c, const char *scope, const char *bod
 	struct timespec exp_at = now_mono();
 	exp_at.tv_sec += (time_t)(expires_in - margin);
 
-	registry__token *t = token_find(c, scope);
-	if (!t) {
-		registry__token *grown = realloc(c->tokens, (c->ntokens + 1) * sizeof(*grown));
-		if (!grown) {
-			cJSON_Delete(root);
-			return REGISTRY_ENOMEM;
-		}
-		c->tokens = grown;
-		t = &c->tokens[c->ntokens];
-		memset(t, 0, sizeof(*t));
-		if (!(t->scope = registry__strdup(scope))) {
-			cJSON_Delete(root);
-			return REGISTRY_ENOMEM;
-		}
-		c->ntokens++;
-	}
-	registry__free_secret(t->token);
-	t->token = registry__strdup(tok->valuestring);
+	int rc = registry__token_put(c, scope, tok->valuestring, exp_at);
 	sodium_memzero(tok->valuestring, strlen(tok->valuestring));
-	t->expires = exp_at;
 	cJSON_Delete(root);
-	return t->token ? 0 : REGISTRY_ENOMEM;
+	return rc;
 }
 
 static int token_request(registry_client *c, const char *scope, int oauth_post, int with_creds,
@@ -430,7 +475,7 @@ int registry__auth_header(registry_client *c, const char *scope, char **out)
 	if (c->auth_scheme != REGISTRY_AUTH_BEARER)
 		return 0;
 	const char *key = scope ? scope : "";
-	registry__token *t = token_find(c, key);
+	registry__token *t = registry__token_find(c, key);
 	if (t && !token_valid(t)) {
 		token_drop(c, key);
 		t = NULL;
@@ -439,13 +484,14 @@ int registry__auth_header(registry_client *c, const char *scope, char **out)
 		int rc = fetch_token(c, scope);
 		if (rc)
 			return rc;
-		t = token_find(c, key);
+		t = registry__token_find(c, key);
 		if (!t)
 			return registry__fail(REGISTRY_EIO, "token cache lost its entry");
 	}
+	t = token_touch(c, t);
 	size_t n = strlen(t->token) + sizeof("Bearer ");
 	if (!(*out = malloc(n)))
-		return REGISTRY_ENOMEM;
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	snprintf(*out, n, "Bearer %s", t->token);
 	return 0;
 }

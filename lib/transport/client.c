@@ -174,8 +174,17 @@ int registry_client_set_timeouts(registry_client *c, long connect_ms, long low_s
 int registry_client_set_retries(registry_client *c, int count, long backoff_base_ms, long max_wait_ms)
 {
 	CLIENT_ENTER(c);
-	if (count > 100)
-		return registry__fail(REGISTRY_EINVAL, "at most 100 retries");
+	/* Bounded so that the backoff (doubling up to the maximum, plus half
+	 * the base as jitter) stays far below LONG_MAX even where long has 32
+	 * bits, and a retry never waits longer than a day. */
+	if (count > REGISTRY__RETRIES_MAX)
+		return registry__fail(REGISTRY_EINVAL, "retries: at most %d retries", REGISTRY__RETRIES_MAX);
+	if (backoff_base_ms > REGISTRY__BACKOFF_BASE_MAX_MS)
+		return registry__fail(REGISTRY_EINVAL, "retries: the backoff base is at most %ld ms (1 hour)",
+		                      REGISTRY__BACKOFF_BASE_MAX_MS);
+	if (max_wait_ms > REGISTRY__MAX_WAIT_MAX_MS)
+		return registry__fail(REGISTRY_EINVAL, "retries: the longest wait is at most %ld ms (1 day)",
+		                      REGISTRY__MAX_WAIT_MAX_MS);
 	if (count >= 0)
 		c->retries = count;
 	if (backoff_base_ms >= 0)

@@ -4,6 +4,12 @@
 
 #include "transport.h"
 
+/* Bounds of registry_client_set_retries(): with them the backoff (the base
+ * doubled up to the longest wait, plus jitter) cannot overflow a long. */
+#define REGISTRY__RETRIES_MAX 100
+#define REGISTRY__BACKOFF_BASE_MAX_MS 3600000L /* 1 hour */
+#define REGISTRY__MAX_WAIT_MAX_MS 86400000L    /* 1 day */
+
 typedef struct registry__token {
 	char *scope; /* "" for a scope-less token */
 	char *token;
@@ -67,6 +73,17 @@ int registry__realm_check(registry_client *c, const char *realm);
 /* Cache the token of a token server's JSON answer @body for @scope ("" for
  * none): 0, REGISTRY_EPROTOCOL (no usable token), REGISTRY_ENOMEM. */
 int registry__token_store(registry_client *c, const char *scope, const char *body, size_t len);
+/* The token cache holds at most this many scopes (a copy or push across many
+ * repositories asks for one scope each): expired tokens are dropped first,
+ * then the least recently used. */
+#define REGISTRY__TOKENS_MAX 32
+/* The cached token of @scope, or NULL (expired ones included). */
+registry__token *registry__token_find(registry_client *c, const char *scope);
+/* Keep a copy of @token for @scope until @expires (CLOCK_MONOTONIC), as the
+ * most recently used, evicting as above. 0 or REGISTRY_ENOMEM (recorded;
+ * the cache is then as it was). */
+int registry__token_put(registry_client *c, const char *scope, const char *token,
+                        struct timespec expires);
 /* Runs credential helper @name for @server and sets the client's credentials. */
 typedef int (*registry__helper_fn)(registry_client *c, const char *name, const char *server);
 /* Apply the docker config.json text @text (@path names it in messages):

@@ -12,21 +12,6 @@
 
 #include "transport/client_impl.h"
 
-static int copy_token(registry__token *dst, const registry__token *src)
-{
-	dst->expires = src->expires;
-	dst->scope = registry__strdup(src->scope);
-	dst->token = registry__strdup(src->token);
-	return dst->scope && dst->token ? 0 : REGISTRY_ENOMEM;
-}
-
-static void free_token(registry__token *t)
-{
-	free(t->scope);
-	registry__free_secret(t->token);
-	t->scope = t->token = NULL;
-}
-
 static int copy_resolve(registry_client *dst, const struct curl_slist *src)
 {
 	for (; src; src = src->next) {
@@ -61,13 +46,9 @@ int registry__client_clone(registry_client **out, const registry_client *c)
 #undef COPY
 	if (!rc)
 		rc = copy_resolve(d, c->resolve);
-	if (!rc && c->ntokens) {
-		if (!(d->tokens = calloc(c->ntokens, sizeof(*d->tokens))))
-			rc = REGISTRY_ENOMEM;
-		/* counted even when half copied: registry_client_free() frees it */
-		for (size_t i = 0; !rc && i < c->ntokens; i++, d->ntokens++)
-			rc = copy_token(&d->tokens[i], &c->tokens[i]);
-	}
+	/* In the cache's order, least recently used first. */
+	for (size_t i = 0; !rc && i < c->ntokens; i++)
+		rc = registry__token_put(d, c->tokens[i].scope, c->tokens[i].token, c->tokens[i].expires);
 	if (!rc && !(d->easy = curl_easy_init()))
 		rc = REGISTRY_ENOMEM;
 	if (rc) {
@@ -78,36 +59,15 @@ int registry__client_clone(registry_client **out, const registry_client *c)
 	return 0;
 }
 
-/* Take @t (a copy) into @c unless @c holds a token for the scope that lives
- * at least as long. 0 or REGISTRY_ENOMEM. */
+/* Take @t into @c unless @c holds a token for the scope that lives at least
+ * as long. 0 or REGISTRY_ENOMEM. */
 static int absorb_token(registry_client *c, const registry__token *t)
 {
-	for (size_t i = 0; i < c->ntokens; i++) {
-		registry__token *mine = &c->tokens[i];
-		if (strcmp(mine->scope, t->scope) != 0)
-			continue;
-		if (mine->expires.tv_sec > t->expires.tv_sec ||
-		    (mine->expires.tv_sec == t->expires.tv_sec && mine->expires.tv_nsec >= t->expires.tv_nsec))
-			return 0;
-		registry__token fresh;
-		if (copy_token(&fresh, t)) {
-			free_token(&fresh);
-			return REGISTRY_ENOMEM;
-		}
-		free_token(mine);
-		*mine = fresh;
+	const registry__token *mine = registry__token_find(c, t->scope);
+	if (mine && (mine->expires.tv_sec > t->expires.tv_sec ||
+	             (mine->expires.tv_sec == t->expires.tv_sec && mine->expires.tv_nsec >= t->expires.tv_nsec)))
 		return 0;
-	}
-	registry__token *grown = realloc(c->tokens, (c->ntokens + 1) * sizeof(*grown));
-	if (!grown)
-		return REGISTRY_ENOMEM;
-	c->tokens = grown;
-	if (copy_token(&c->tokens[c->ntokens], t)) {
-		free_token(&c->tokens[c->ntokens]);
-		return REGISTRY_ENOMEM;
-	}
-	c->ntokens++;
-	return 0;
+	return registry__token_put(c, t->scope, t->token, t->expires);
 }
 
 void registry__client_absorb(registry_client *c, const registry_client *lane)
@@ -125,7 +85,13 @@ void registry__client_absorb(registry_client *c, const registry_client *lane)
 	 * a new challenge to another realm: then its tokens are not ours). */
 	int same_realm = (!c->realm && !lane->realm) ||
 	                 (c->realm && lane->realm && strcmp(c->realm, lane->realm) == 0);
-	for (size_t i = 0; same_realm && i < lane->ntokens; i++)
+	if (!same_realm)
+		return;
+	/* Out of memory here is no failure of the operation (the client fetches
+	 * the token again when it needs it): keep the caller's error record. */
+	registry__error_snapshot *saved = registry__error_save();
+	for (size_t i = 0; i < lane->ntokens; i++)
 		if (absorb_token(c, &lane->tokens[i]))
-			break; /* out of memory: the client fetches the token again when it needs it */
+			break;
+	registry__error_restore(saved);
 }

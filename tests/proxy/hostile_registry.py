@@ -106,10 +106,30 @@ CASES = [
     "foreign-tls-untrusted",   # registry and other origin on HTTPS with certificates
                                # nobody trusts; blobs redirect there (insecure client)
     "realm-tls-untrusted",     # as above; the token realm is on the other origin
+    # -- issue 14, uploads / pagination / fan-out (one block) --
+    "link-long-urls",          # LONG_PAGES tag pages, each Link URL near the header
+                               # limit, the last one linking back to page 1
+    "upload-crawl",            # each PATCH: only its first byte is taken (Range 0-N+1)
+    "upload-retry-after",      # each PATCH: 503 with Retry-After: 30
+    "fanout-same",             # the tag is an OCI index of FANOUT_ENTRIES entries, all
+                               # naming one ~3 MiB child (copy target: hostile/copy)
+    "fanout-distinct",         # an index of FANOUT_DISTINCT distinct ~3 MiB children
 ]
 
 # Cases whose two origins serve HTTPS with a certificate nobody trusts.
 UNTRUSTED_FOREIGN = ("foreign-tls-untrusted", "realm-tls-untrusted")
+
+# link-long-urls: pages, and the length of each Link URL (a Link line stays
+# under the client's 8 KiB header limit).
+LONG_PAGES = 5000
+LONG_URL = 8000
+# fanout-*: entries of the index, distinct children, the size of each child.
+FANOUT_ENTRIES = 100
+FANOUT_DISTINCT = 16
+FANOUT_CHILD = 3 << 20
+COPY_REPO = "hostile/copy"  # where the copy operation writes
+MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
 
@@ -149,6 +169,28 @@ class Image:
                           "digest": sha256(self.config)},
                "layers": layers}
         return json.dumps(doc, indent=3).encode()
+
+
+    def fanout(self, distinct):
+        """An OCI index and its children {digest: bytes}: OCI manifests of
+        this image, padded by an annotation to about FANOUT_CHILD bytes."""
+        children = {}
+        for i in range(distinct):
+            doc = json.loads(self.manifest())
+            doc["mediaType"] = MT_OCI_MANIFEST
+            doc["config"]["mediaType"] = "application/vnd.oci.image.config.v1+json"
+            for layer in doc["layers"]:
+                layer["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+            doc["annotations"] = {"pad": "%d-" % i + "x" * FANOUT_CHILD}
+            data = json.dumps(doc).encode()
+            children[sha256(data)] = data
+        digests = sorted(children)
+        entries = [{"mediaType": MT_OCI_MANIFEST, "digest": digests[i % distinct],
+                    "size": len(children[digests[i % distinct]]),
+                    "platform": {"os": "linux", "architecture": "amd64", "variant": "v%d" % i}}
+                   for i in range(max(FANOUT_ENTRIES if distinct == 1 else distinct, 1))]
+        index = json.dumps({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": entries}).encode()
+        return index, children
 
 
 # ---- certificates -------------------------------------------------------------
@@ -231,6 +273,9 @@ class HostileRegistry:
         self.signatures = set()  # redirect-cdn-expiring: the unused ones
         self.cut = set()         # digests whose first answer was cut short
         self.image = Image(seed)
+        self.fanout = None
+        if case.startswith("fanout-"):
+            self.fanout = self.image.fanout(1 if case == "fanout-same" else FANOUT_DISTINCT)
         self.tokens = set()
         self.uploads = {}
         self.lock = threading.Lock()
@@ -359,6 +404,9 @@ def make_handler(reg, origin):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY each
+        # answer waits ~40 ms for a delayed ACK (cases of thousands of requests).
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):
             pass
@@ -533,7 +581,7 @@ def make_handler(reg, origin):
                     break
             else:
                 return self.error(404, "NAME_UNKNOWN")
-            if name != REPO:
+            if name != REPO and not (reg.fanout and name == COPY_REPO):
                 return self.error(404, "NAME_UNKNOWN")
             if kind == "/manifests/":
                 return self.manifest(ref, body)
@@ -557,6 +605,13 @@ def make_handler(reg, origin):
             case = reg.case
             if self.command == "PUT":
                 return self.send(201, b"", {"Docker-Content-Digest": sha256(body)})
+            if reg.fanout:
+                index, children = reg.fanout
+                data, mt = (children.get(ref), MT_OCI_MANIFEST) if ref.startswith("sha256:") \
+                    else (index, MT_OCI_INDEX)
+                if data is None:
+                    return self.error(404, "MANIFEST_UNKNOWN")
+                return self.send(200, data, {"Docker-Content-Digest": sha256(data)}, ctype=mt)
             if case == "json-bomb-error":
                 return self.send(404, bomb())
             if case == "redirect-20" and not ref.startswith("r"):
@@ -627,6 +682,15 @@ def make_handler(reg, origin):
                 img.blobs[digest] = data
                 return self.send(201, b"", {"Docker-Content-Digest": digest,
                                             "Location": "/v2/%s/blobs/%s" % (REPO, digest)})
+            if self.command == "PATCH" and case == "upload-retry-after":
+                return self.send(503, b'{"errors":[{"code":"UNAVAILABLE","message":"later"}]}',
+                                 {"Retry-After": "30"})
+            if self.command == "PATCH" and case == "upload-crawl":
+                body = body[:1]
+            if self.command == "GET":  # where the session stands
+                n = len(reg.uploads.get(ref, b""))
+                return self.send(204, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (REPO, ref),
+                                            "Range": "0-%d" % max(n - 1, 0)})
             if self.command == "PATCH":
                 reg.uploads[ref] = reg.uploads.get(ref, b"") + body
                 n = len(reg.uploads[ref])
@@ -642,6 +706,8 @@ def make_handler(reg, origin):
             if case == "json-bomb-tags":
                 return self.send(200, bomb())
             headers = {}
+            if case == "link-long-urls":
+                return self.long_url_page(query)
             if case == "link-loop":
                 headers["Link"] = '<%s>; rel="next"' % self.path
             if case == "link-oversized" and "last" not in query:
@@ -649,6 +715,18 @@ def make_handler(reg, origin):
             if case == "link-foreign" and "last" not in query:
                 headers["Link"] = '<http://%s/v2/%s/tags/list?last=c>; rel="next"' % (reg.foreign, REPO)
             self.send(200, json.dumps({"name": REPO, "tags": ["a", "b", "c"]}).encode(), headers)
+
+        # ---- issue 14: uploads, pagination, fan-out
+        def long_url_page(self, query):
+            """Page p links to page p+1 by a URL of LONG_URL characters; the
+            last links back to page 1, which the client has seen."""
+            p = int(query.get("p", ["0"])[0])
+            nxt = p + 1 if p < LONG_PAGES else 1
+            base = "/v2/%s/tags/list?p=%d&pad=" % (REPO, nxt)
+            url = base + "x" * (LONG_URL - len(base))
+            tags = ["a", "b", "c"] if p == 0 else []
+            self.send(200, json.dumps({"name": REPO, "tags": tags}).encode(),
+                      {"Link": '<%s>; rel="next"' % url})
 
     return Handler
 

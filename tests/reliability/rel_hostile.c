@@ -5,6 +5,9 @@
  *
  *   rel-hostile OP [ARG]
  *     ping | pull | tags | upload | blob-fetch DIGEST SIZE | manifest-fetch REF
+ *     upload-chunked (16 KiB chunks) | upload-cancel (the same, cancel hook
+ *     set to fire 1.5 s after the start) | pull-all (every platform) |
+ *     copy (hostile/app:latest to hostile/copy:latest, a second handle)
  *
  * Environment: HOSTILE_HOST (host:port), HOSTILE_PASSWORD (user "hostile";
  * empty: no credentials), HOSTILE_CA (trust this CA; unset: the system's),
@@ -12,7 +15,8 @@
  * insecure client).
  *
  * Output: {"op", "rc", "error" (registry_strerror), "message", "http",
- * "names" (tags), "elapsed_ms", "maxrss_kb", "fds_before", "fds_after",
+ * "names" (tags), "elapsed_ms", "maxrss_kb" (this process's peak RSS),
+ * "fds_before", "fds_after",
  * "verify_rc", "verify_bad"} — the store is verified after every operation,
  * whatever its outcome: a failure must leave nothing half-written in it.
  */
@@ -51,6 +55,27 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/* This process's own peak RSS: VmHWM belongs to the process image, while
+ * ru_maxrss keeps the parent's peak across fork and exec (a test driver
+ * that has read a large log would show its own size). */
+static long peak_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (kb < 0) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		kb = ru.ru_maxrss;
+	}
+	return kb;
+}
+
 static const unsigned char *upload_data;
 static size_t upload_len, upload_pos;
 
@@ -70,7 +95,16 @@ static int upload_rewind(void *ud)
 	return 0;
 }
 
-static int op_upload(registry_client *c)
+/* upload-cancel: the cancel hook asks to stop 1.5 s after the operation began. */
+static double cancel_at_ms;
+
+static int cancel_later(void *ud)
+{
+	(void)ud;
+	return now_ms() >= cancel_at_ms;
+}
+
+static int op_upload(registry_client *c, size_t chunk_size)
 {
 	static unsigned char data[100 * 1024];
 	for (size_t i = 0; i < sizeof(data); i++)
@@ -82,7 +116,7 @@ static int op_upload(registry_client *c)
 	upload_data = data;
 	upload_len = sizeof(data);
 	return registry_blob_upload(c, "hostile/app", digest, (int64_t)sizeof(data), upload_read,
-	                            upload_rewind, NULL, 0, NULL, NULL);
+	                            upload_rewind, NULL, chunk_size, NULL, NULL);
 }
 
 static int op_tags(registry_client *c, char *names, size_t size)
@@ -98,6 +132,46 @@ static int op_tags(registry_client *c, char *names, size_t size)
 			used += (size_t)n;
 	}
 	registry_list_free(l);
+	return rc;
+}
+
+static int op_pull_all(registry_client *c, const char *host, registry_store *store)
+{
+	char text[300];
+	snprintf(text, sizeof(text), "%s/hostile/app:latest", host);
+	registry_reference *ref = NULL;
+	int rc = registry_reference_parse(&ref, text);
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = REGISTRY_ALL_PLATFORMS;
+	if (!rc)
+		rc = registry_pull(c, ref, store, NULL, &o, NULL);
+	registry_reference_free(ref);
+	return rc;
+}
+
+/* Copy hostile/app:latest to hostile/copy:latest on the same registry,
+ * through a second handle (as registry-copy does). */
+static int op_copy(registry_client *c, const char *host, const char *password, const char *ca)
+{
+	char from[300], to[300];
+	snprintf(from, sizeof(from), "%s/hostile/app:latest", host);
+	snprintf(to, sizeof(to), "%s/hostile/copy:latest", host);
+	registry_reference *src = NULL, *dst = NULL;
+	registry_client *target = NULL;
+	int rc = registry_reference_parse(&src, from);
+	if (!rc)
+		rc = registry_reference_parse(&dst, to);
+	if (!rc)
+		rc = registry_client_new(&target, host);
+	if (!rc && ca && *ca)
+		rc = registry_client_set_ca(target, ca, NULL);
+	if (!rc && password && *password)
+		rc = registry_client_set_credentials(target, "hostile", password);
+	if (!rc)
+		rc = registry_copy(c, src, target, dst, NULL, NULL);
+	registry_client_free(target);
+	registry_reference_free(src);
+	registry_reference_free(dst);
 	return rc;
 }
 
@@ -160,10 +234,21 @@ int main(int argc, char **argv)
 		if (!rc)
 			rc = registry_pull(c, ref, store, NULL, &o, NULL);
 		registry_reference_free(ref);
+	} else if (strcmp(op, "pull-all") == 0) { /* issue 14: every platform of an index */
+		rc = op_pull_all(c, host, store);
+	} else if (strcmp(op, "copy") == 0) { /* issue 14: to hostile/copy, a second handle */
+		rc = op_copy(c, host, password, ca);
 	} else if (strcmp(op, "tags") == 0) {
 		rc = op_tags(c, names, sizeof(names));
 	} else if (strcmp(op, "upload") == 0) {
-		rc = op_upload(c);
+		rc = op_upload(c, 0);
+	} else if (strcmp(op, "upload-chunked") == 0) { /* issue 14: 16 KiB chunks */
+		rc = op_upload(c, 16384);
+	} else if (strcmp(op, "upload-cancel") == 0) { /* issue 14: cancel hook after 1.5 s */
+		cancel_at_ms = now_ms() + 1500;
+		rc = registry_client_set_cancel(c, cancel_later, NULL);
+		if (!rc)
+			rc = op_upload(c, 16384);
 	} else if (strcmp(op, "blob-fetch") == 0 && argc == 4) {
 		rc = registry_blob_fetch(c, "hostile/app", argv[2], strtoll(argv[3], NULL, 10), store, NULL, NULL);
 	} else if (strcmp(op, "manifest-fetch") == 0 && argc == 3) {
@@ -186,8 +271,6 @@ int main(int argc, char **argv)
 	registry_store_free(store);
 	registry_client_free(c);
 	int fds_after = count_fds();
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
 
 	printf("{\"op\": ");
 	json_str(op);
@@ -197,6 +280,6 @@ int main(int argc, char **argv)
 	json_str(rc ? message : "");
 	printf(", \"http\": %d, \"names\": [%s], \"elapsed_ms\": %.0f, \"maxrss_kb\": %ld, "
 	       "\"fds_before\": %d, \"fds_after\": %d, \"verify_rc\": %d, \"verify_bad\": %zu}\n",
-	       http, names, elapsed, ru.ru_maxrss, fds_before, fds_after, vrc, bad);
+	       http, names, elapsed, peak_rss_kb(), fds_before, fds_after, vrc, bad);
 	return 0;
 }

@@ -209,6 +209,21 @@ static void test_url_set(void)
 	}
 	CHECK_INT(registry__url_set_add(&s, "http://h/v2/x/tags/list?last=5000"), 0);
 	CHECK_INT(s.count, 5001);
+	/* Long URLs differing only in their last byte are told apart (the set
+	 * keeps their hashes, not the URLs). */
+	size_t n = 64 * 1024;
+	char *big = malloc(n + 1);
+	CHECK(big != NULL);
+	if (big) {
+		memset(big, 'x', n);
+		big[n] = '\0';
+		CHECK_INT(registry__url_set_add(&s, big), 0);
+		big[n - 1] = 'y';
+		CHECK_INT(registry__url_set_add(&s, big), 0);
+		CHECK_INT(registry__url_set_add(&s, big), 1);
+		free(big);
+	}
+	CHECK_INT(s.count, 5003);
 	registry__url_set_free(&s);
 	registry__url_set_free(&s); /* twice is harmless */
 }

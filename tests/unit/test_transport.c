@@ -1,5 +1,7 @@
 /* Transport parsers and mappings without a network: WWW-Authenticate,
  * Retry-After, origins, loopback detection, registry error JSON. */
+#include <limits.h>
+
 #include "check.h"
 #include "transport/client_impl.h"
 
@@ -186,6 +188,90 @@ static void test_client_new(void)
 	CHECK_INT(registry_client_ping(NULL), REGISTRY_EINVAL);
 }
 
+/* set_retries bounds what it takes (issue 14): out of range is EINVAL with a
+ * message and changes nothing, and the backoff at the bounds stays within
+ * the longest wait, however many attempts (no overflow in the doubling). */
+static void test_retry_bounds(void)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "localhost:5000"), 0);
+	CHECK_INT(registry_client_set_retries(c, 5, 200, 1000), 0);
+	CHECK_INT(registry_client_set_retries(c, 101, -1, -1), REGISTRY_EINVAL);
+	CHECK_INT(registry_client_set_retries(c, -1, LONG_MAX, -1), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "backoff base") != NULL);
+	CHECK_INT(registry_client_set_retries(c, -1, -1, LONG_MAX), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "longest wait") != NULL);
+	CHECK_INT(registry_client_set_retries(c, 1, 3600001L, 86400001L), REGISTRY_EINVAL);
+	CHECK_INT(c->retries, 5); /* a refused call changes nothing */
+	CHECK_INT(c->backoff_ms, 200);
+	CHECK_INT(c->max_wait_ms, 1000);
+	CHECK_INT(registry_client_set_retries(c, 100, 3600000L, 86400000L), 0);
+	for (int attempt = 0; attempt <= 100; attempt += 10) {
+		long ms = registry__backoff_ms(c, attempt, NULL);
+		CHECK(ms >= 3600000L && ms <= 86400000L);
+	}
+	CHECK_INT(registry_client_set_retries(c, 3, 0, 0), 0);
+	CHECK_INT(registry__backoff_ms(c, 100, NULL), 0);
+	registry_client_free(c);
+}
+
+static void put_token(registry_client *c, const char *scope)
+{
+	char body[200];
+	snprintf(body, sizeof(body), "{\"token\":\"t-%s\",\"expires_in\":300}", scope);
+	CHECK_INT(registry__token_store(c, scope, body, strlen(body)), 0);
+}
+
+static int has_token(registry_client *c, const char *scope)
+{
+	const registry__token *t = registry__token_find(c, scope);
+	return t && t->token && strncmp(t->token, "t-", 2) == 0;
+}
+
+/* The token cache is bounded (issue 14): a full cache drops expired tokens
+ * first, then the least recently used one; every slot holds a token. */
+static void test_token_cache_bounded(void)
+{
+	registry_client *c = NULL;
+	CHECK_INT(registry_client_new(&c, "localhost:5000"), 0);
+	c->auth_scheme = REGISTRY_AUTH_BEARER;
+	char scope[64];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(scope, sizeof(scope), "repository:r%d:pull", i);
+		put_token(c, scope);
+	}
+	CHECK_INT(c->ntokens, REGISTRY__TOKENS_MAX);
+	CHECK(has_token(c, "repository:r999:pull"));
+	CHECK(!has_token(c, "repository:r0:pull"));
+	for (size_t i = 0; i < c->ntokens; i++)
+		CHECK(c->tokens[i].scope && c->tokens[i].token);
+
+	/* Least recently used: r968 is the oldest; using it keeps it. */
+	char *auth = NULL;
+	CHECK_INT(registry__auth_header(c, "repository:r968:pull", &auth), 0);
+	CHECK_STR(auth, "Bearer t-repository:r968:pull");
+	free(auth);
+	put_token(c, "repository:new1:pull");
+	CHECK(has_token(c, "repository:r968:pull"));
+	CHECK(!has_token(c, "repository:r969:pull"));
+
+	/* Expired first: r980 has expired, so it goes before the oldest (r970). */
+	registry__token *t = registry__token_find(c, "repository:r980:pull");
+	CHECK(t != NULL);
+	if (t)
+		t->expires.tv_sec = 0;
+	put_token(c, "repository:new2:pull");
+	CHECK(!has_token(c, "repository:r980:pull"));
+	CHECK(has_token(c, "repository:r970:pull"));
+	CHECK(has_token(c, "repository:new2:pull"));
+	CHECK_INT(c->ntokens, REGISTRY__TOKENS_MAX);
+
+	/* A new token for a cached scope replaces it in place. */
+	put_token(c, "repository:new1:pull");
+	CHECK_INT(c->ntokens, REGISTRY__TOKENS_MAX);
+	registry_client_free(c);
+}
+
 /* The token realm comes from the server: what the client refuses to contact. */
 static int realm_result(const char *registry, const char *base, const char *realm)
 {
@@ -364,6 +450,8 @@ int main(void)
 	RUN(test_loopback);
 	RUN(test_error_mapping);
 	RUN(test_client_new);
+	RUN(test_retry_bounds);
+	RUN(test_token_cache_bounded);
 	RUN(test_realm_safety);
 	RUN(test_header_lines);
 	RUN(test_header_limits);
