@@ -178,16 +178,16 @@ static int read_runtime(registry_image_config *c, const cJSON *root)
 static int read_top(registry_image_config *c, const cJSON *root)
 {
 	static const struct {
-		int field;
 		const char *key;
+		int field;
 		int required;
 	} strings[] = {
-		{REGISTRY_IMAGE_CONFIG_ARCHITECTURE, "architecture", 1},
-		{REGISTRY_IMAGE_CONFIG_OS, "os", 1},
-		{REGISTRY_IMAGE_CONFIG_VARIANT, "variant", 0},
-		{REGISTRY_IMAGE_CONFIG_OS_VERSION, "os.version", 0},
-		{REGISTRY_IMAGE_CONFIG_CREATED, "created", 0},
-		{REGISTRY_IMAGE_CONFIG_AUTHOR, "author", 0},
+		{"architecture", REGISTRY_IMAGE_CONFIG_ARCHITECTURE, 1},
+		{"os", REGISTRY_IMAGE_CONFIG_OS, 1},
+		{"variant", REGISTRY_IMAGE_CONFIG_VARIANT, 0},
+		{"os.version", REGISTRY_IMAGE_CONFIG_OS_VERSION, 0},
+		{"created", REGISTRY_IMAGE_CONFIG_CREATED, 0},
+		{"author", REGISTRY_IMAGE_CONFIG_AUTHOR, 0},
 	};
 	int rc = 0;
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(strings) && !rc; i++)
