@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: remote blobs (transfer engine) and progress reporting.
  *
  * Blobs are fetched with a fixed buffer per transfer, hashed while they

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: the client handle for one registry endpoint (transport).
  *
  * A registry_client owns the connections to one registry ("host[:port]"):

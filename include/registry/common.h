@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: macros shared by every public header.
  *
  * REGISTRY_API marks each exported declaration. The library is built with
@@ -25,10 +25,11 @@
 
 /**
  * @def REGISTRY_BEGIN_DECLS
- * @def REGISTRY_END_DECLS
  * Wrap the declarations of each header in extern "C" for C++ callers.
  * @since 0.1
  */
+/** @def REGISTRY_END_DECLS
+ * Ends what REGISTRY_BEGIN_DECLS began. @since 0.1 */
 #ifdef __cplusplus
 #define REGISTRY_BEGIN_DECLS extern "C" {
 #define REGISTRY_END_DECLS }

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: the image configuration model.
  *
  * An image's config blob (OCI `application/vnd.oci.image.config.v1+json` or

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: content digests ("sha256:<64 hex>", "sha512:<128 hex>").
  *
  * Streaming hashing behind one interface. libsodium is the reference

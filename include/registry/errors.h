@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: error codes and the last-error record.
  *
  * Every fallible function returns int: 0 on success or one of the negative

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: whole-image operations — pull, push, copy, export.
  *
  * Pull writes into a registry_store (an OCI image layout). By default the

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: the manifest model.
  *
  * Bytes as a registry serves them -> one read-only model, whatever the
@@ -35,6 +35,7 @@ REGISTRY_BEGIN_DECLS
 
 /** @name Media types. @since 0.1 */
 /**@{*/
+/** A media type, as registries send it in Content-Type and descriptors. */
 #define REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
 #define REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
 #define REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
@@ -321,7 +322,7 @@ REGISTRY_API const char *registry_descriptor_platform_feature(const registry_des
  * mediaType, size, digest, artifactType, urls, annotations, platform
  * (architecture, os, os.version, os.features, variant, features);
  * annotation keys sorted bytewise; optional fields only when set; "<", ">"
- * and "&" escaped as \u003c, \u003e, \u0026 as Go does.
+ * and "&" escaped as `\u003c`, `\u003e`, `\u0026` as Go does.
  * @since 0.1
  */
 typedef struct registry_manifest_builder registry_manifest_builder;

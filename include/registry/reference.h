@@ -1,15 +1,15 @@
-/*
+/** @file
  * libregistry: image references ("ubuntu", "localhost:5000/ubuntu:Kana-1",
  * "host:5000/a/b:tag@sha256:<hex>").
  *
  * A reference names a repository on a registry, and optionally a tag and a
  * digest. Parsing normalizes as Docker does:
- *
+ * ~~~
  *   ubuntu                         -> docker.io/library/ubuntu:latest
  *   index.docker.io/library/ubuntu -> docker.io/library/ubuntu:latest
  *   localhost:5000/ubuntu:Kana-1   -> localhost:5000/ubuntu:Kana-1
  *   ubuntu@sha256:<hex>            -> docker.io/library/ubuntu@sha256:<hex>
- *
+ * ~~~
  * The first path component is a registry host only when it contains '.' or
  * ':', or is "localhost" (a bracketed IPv6 literal such as "[::1]:5000"
  * contains ':'); otherwise the registry is docker.io. On docker.io a
@@ -17,12 +17,14 @@
  * nor digest gets the tag "latest"; one with a digest only keeps no tag.
  *
  * Grammar (OCI distribution / Docker):
+ * ~~~
  *   registry   host [":" port]   host: DNS labels, an IPv4 address or
  *                                "[" IPv6 "]"; port 1-65535
  *   repository component ("/" component)*, lowercase only,
  *              component [a-z0-9]+ ((. | _ | __ | -+) [a-z0-9]+)*
  *   tag        [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
  *   digest     accepted by registry_digest_validate()
+ * ~~~
  * "registry/repository" is at most 255 characters.
  *
  * A parsed reference is immutable: any number of threads may read it.

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: the umbrella header. Include this one.
  *
  * A C client for registries speaking the Docker Registry HTTP API V2 / OCI

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: manifests on a registry — resolve, fetch, put, delete.
  *
  * Every manifest request offers, in this order of preference, the OCI
@@ -130,7 +130,7 @@ REGISTRY_API void registry_list_free(registry_list *list);
  * @param artifact_type filter, or NULL for all (applied client-side too).
  * @param out receives the index; free with registry_manifest_free().
  * @return 0, REGISTRY_EINVAL, REGISTRY_EFORMAT (bad digest or repository, or
- *         a sha256-<hex> tag that is not an index), REGISTRY_ETOOLARGE,
+ *         a "sha256-<hex>" tag that is not an index), REGISTRY_ETOOLARGE,
  *         REGISTRY_EPROTOCOL, transport errors.
  * @since 0.1
  */

@@ -1,4 +1,4 @@
-/*
+/** @file
  * libregistry: the local content store, an OCI image layout on disk.
  *
  *   STORE/oci-layout        {"imageLayoutVersion":"1.0.0"}
