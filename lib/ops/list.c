@@ -48,7 +48,7 @@ static int read_value(const char **pp, char *buf, size_t size)
 	if (*p == '"') {
 		for (p++; *p != '"'; p++) {
 			if (!*p)
-				return REGISTRY_EPROTOCOL;
+				return -1; /* the caller says what is wrong */
 			if (*p == '\\' && p[1])
 				p++;
 			if (n + 1 < size)
@@ -252,7 +252,7 @@ int registry__url_set_add(registry__url_set *s, const char *url)
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		char **slots = registry__calloc(cap, sizeof(char *));
 		if (!slots)
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		for (size_t i = 0; i < s->cap; i++)
 			if (s->slots[i])
 				*set_slot(slots, cap, s->slots[i]) = s->slots[i];
@@ -264,7 +264,7 @@ int registry__url_set_add(registry__url_set *s, const char *url)
 	if (*slot)
 		return 1;
 	if (!(*slot = registry__strdup(url)))
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	s->count++;
 	return 0;
 }
@@ -300,9 +300,7 @@ static int list_new(registry_list **out, registry_client *c, const char *path, i
 
 int registry_tags_open(registry_list **out, registry_client *c, const char *repository, int page_size)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
 	if (!out || !c || !repository || page_size < 0)
@@ -318,9 +316,7 @@ int registry_tags_open(registry_list **out, registry_client *c, const char *repo
 
 int registry_catalog_open(registry_list **out, registry_client *c, int page_size)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
 	if (!out || !c || page_size < 0)
@@ -398,9 +394,7 @@ static int fetch_page(registry_list *l)
 
 int registry_list_next(registry_list *l, const char **name)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!l || !name)
 		return registry__fail(REGISTRY_EINVAL, "list_next: NULL argument");
 	*name = NULL;

@@ -53,7 +53,7 @@ static int gunzip_hash(int fd, unsigned char *in, size_t have, unsigned char *ou
 		if (z.avail_in == 0 && !eof) {
 			ssize_t r = read_some(fd, in, LAYER_IO_BUFFER);
 			if (r < 0) {
-				rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+				rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 				break;
 			}
 			eof = r == 0;
@@ -97,14 +97,14 @@ int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *pa
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return registry__fail(errno == ENOENT ? REGISTRY_ENOTFOUND : REGISTRY_EIO, "opening %s: %s", path,
-		                      strerror(errno));
+		                      registry__errno_text(errno));
 	unsigned char *in = malloc(LAYER_IO_BUFFER), *outbuf = malloc(LAYER_IO_BUFFER);
 	registry__hash h;
 	int rc = (!in || !outbuf) ? oom() : registry__hash_init(&h, REGISTRY_DIGEST_SHA256);
 	if (!rc) {
 		ssize_t r = read_some(fd, in, LAYER_IO_BUFFER);
 		if (r < 0) {
-			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 		} else if (r >= 2 && in[0] == 0x1f && in[1] == 0x8b) {
 			if (gzipped)
 				*gzipped = 1;
@@ -114,7 +114,7 @@ int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *pa
 			while (!rc && r > 0) {
 				rc = registry__hash_update(&h, in, (size_t)r);
 				if (!rc && (r = read_some(fd, in, LAYER_IO_BUFFER)) < 0)
-					rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+					rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 			}
 		}
 		if (!rc)

@@ -244,7 +244,7 @@ static int push_blobs(push_ctx *p)
 			break;
 		struct stat st;
 		if (stat(paths[njobs], &st) != 0) {
-			rc = registry__fail(REGISTRY_EIO, "blob %s: %s", b->digest, strerror(errno));
+			rc = registry__fail(REGISTRY_EIO, "blob %s: %s", b->digest, registry__errno_text(errno));
 			njobs++;
 			break;
 		}
@@ -346,9 +346,7 @@ int registry_push(registry_client *client, registry_store *store, const char *re
                   const registry_reference *target, const registry_push_options *options,
                   char **digest_out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
 	if (!client || !store || !ref_name || !target)

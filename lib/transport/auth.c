@@ -71,7 +71,7 @@ static int basic_value(const char *user, const char *pass, char **out)
 	if (!raw || !val) {
 		free(raw);
 		free(val);
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	}
 	/* raw is counted bytes for base64, not a C string */
 	memcpy(raw, user, ul); // NOLINT(bugprone-not-null-terminated-result)
@@ -138,7 +138,7 @@ int registry__realm_check(registry_client *c, const char *realm)
 {
 	CURLU *u = curl_url();
 	if (!u)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	char *scheme = NULL, *user = NULL, *host = NULL;
 	int rc = 0;
 	if (curl_url_set(u, CURLUPART_URL, realm, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
@@ -227,7 +227,7 @@ static int append_param(registry_buf *b, const char *name, const char *value, ch
 {
 	char *esc = curl_easy_escape(NULL, value, 0);
 	if (!esc)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	int rc = registry_buf_printf(b, "%c%s=%s", *sep, name, esc);
 	curl_free(esc);
 	*sep = '&';
@@ -297,14 +297,14 @@ int registry__token_store(registry_client *c, const char *scope, const char *bod
 		registry__token *grown = realloc(c->tokens, (c->ntokens + 1) * sizeof(*grown));
 		if (!grown) {
 			cJSON_Delete(root);
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		}
 		c->tokens = grown;
 		t = &c->tokens[c->ntokens];
 		memset(t, 0, sizeof(*t));
 		if (!(t->scope = registry__strdup(scope))) {
 			cJSON_Delete(root);
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		}
 		c->ntokens++;
 	}
@@ -445,7 +445,7 @@ int registry__auth_header(registry_client *c, const char *scope, char **out)
 	}
 	size_t n = strlen(t->token) + sizeof("Bearer ");
 	if (!(*out = malloc(n)))
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	snprintf(*out, n, "Bearer %s", t->token);
 	return 0;
 }

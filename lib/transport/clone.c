@@ -32,7 +32,7 @@ static int copy_resolve(registry_client *dst, const struct curl_slist *src)
 	for (; src; src = src->next) {
 		struct curl_slist *l = curl_slist_append(dst->resolve, src->data);
 		if (!l)
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		dst->resolve = l;
 	}
 	return 0;
@@ -92,7 +92,7 @@ static int absorb_token(registry_client *c, const registry__token *t)
 		registry__token fresh;
 		if (copy_token(&fresh, t)) {
 			free_token(&fresh);
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		}
 		free_token(mine);
 		*mine = fresh;
@@ -100,11 +100,11 @@ static int absorb_token(registry_client *c, const registry__token *t)
 	}
 	registry__token *grown = realloc(c->tokens, (c->ntokens + 1) * sizeof(*grown));
 	if (!grown)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	c->tokens = grown;
 	if (copy_token(&c->tokens[c->ntokens], t)) {
 		free_token(&c->tokens[c->ntokens]);
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	}
 	c->ntokens++;
 	return 0;

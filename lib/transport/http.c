@@ -389,7 +389,7 @@ static int perform_once(registry_client *c, const registry__request *req, const 
 	if (authorization) {
 		size_t n = strlen(authorization) + sizeof("Authorization: ");
 		if (!(auth_line = malloc(n)))
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		snprintf(auth_line, n, "Authorization: %s", authorization);
 		if (!(tmp = curl_slist_append(hdrs, auth_line)))
 			rc = REGISTRY_ENOMEM;
@@ -495,7 +495,7 @@ static int perform_chain(registry_client *c, const registry__request *req, const
 {
 	char *url = registry__strdup(start_url);
 	if (!url)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	int rc = 0;
 	for (int hops = 0;; hops++) {
 		registry__origin o;
@@ -695,7 +695,8 @@ int registry__client_do(registry_client *c, const registry__request *req, regist
 		c->base_url = NULL;
 		if (i == 0 && !(cc == CURLE_SSL_CONNECT_ERROR || (c->insecure && rc == REGISTRY_ETLS)))
 			break;
-		registry__error_clear();
+		if (i + 1 < allowed) /* the last attempt's failure is the one to report */
+			registry__error_clear();
 	}
 	if (rc == REGISTRY_ETLS && allowed == 1) {
 		char msg[600];

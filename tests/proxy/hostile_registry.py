@@ -93,6 +93,11 @@ CASES = [
     "tls-expired",             # certificate expired (signed by the trusted CA)
     "tls-wrong-host",          # certificate for another host name
     "tls-self-signed",         # a self-signed certificate (not the trusted CA)
+    # -- errors (issue 14): what the error record must hold
+    "close-at-contact",        # the registry closes every connection before reading a byte
+    "server-error-5xx",        # manifests answer 500 with an error JSON
+    "escape-error-message",    # a 404 whose error message holds ESC sequences and newlines
+    "escape-realm",            # a bearer realm with ESC sequences in it
 ]
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
@@ -288,6 +293,8 @@ class HostileRegistry:
             return "%s://evil:pw@%s/token" % (self.scheme, self.host)
         if c == "realm-resolves-metadata":
             return "http://metadata-alias.test:%s/token" % self.host.rsplit(":", 1)[1]
+        if c == "escape-realm":
+            return "%s://%s/tok\x1b[2J\x1b[1;1Hregistry: login succeeded\x9b31men" % (self.scheme, self.host)
         return "%s://%s/token" % (self.scheme, self.host)
 
     def authorized(self, header):
@@ -361,6 +368,9 @@ def make_handler(reg, origin):
 
         def handle_one_request(self):
             self.sent = 0
+            if reg.case == "close-at-contact" and origin == "registry":
+                self.close_connection = True  # not a byte read, not a byte sent
+                return
             try:
                 super().handle_one_request()
             except OSError:
@@ -437,6 +447,11 @@ def make_handler(reg, origin):
                 return self.error(404, "NAME_UNKNOWN")
             if name != REPO:
                 return self.error(404, "NAME_UNKNOWN")
+            if kind == "/manifests/" and case == "server-error-5xx":
+                return self.error(500, "UNKNOWN", "backend storage unavailable")
+            if kind == "/manifests/" and case == "escape-error-message":
+                return self.error(404, "MANIFEST_UNKNOWN",
+                                  "\x1b[2J\x1b[H\nregistry-pull: success\r\n\x1b]0;pwned\x07\u009b2J")
             if kind == "/manifests/":
                 return self.manifest(ref, body)
             if kind == "/blobs/uploads/":

@@ -265,7 +265,7 @@ static int expected_failure(int rc, int kind)
 {
 	switch (rc) {
 	case REGISTRY_ENETWORK: /* resets, stalls past the retries */
-	case REGISTRY_EIO:      /* 5xx past the retries */
+	case REGISTRY_ESERVER:  /* 5xx past the retries */
 	case REGISTRY_ERATELIMIT:
 	case REGISTRY_EDIGEST:  /* flipped bytes, short bodies */
 	case REGISTRY_EPROTOCOL:
