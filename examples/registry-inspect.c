@@ -64,6 +64,36 @@ static int inspect_file(const ex_program *p, const char *path, const char *media
 	return rc;
 }
 
+/* The image's config, as `skopeo inspect --config` shows it. */
+static int inspect_config(const ex_program *p, const ex_common *c, const char *text)
+{
+	registry_reference *ref = NULL;
+	registry_client *client = NULL;
+	registry_image_config *config = NULL;
+	registry_image_config_fetch_options o = REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT;
+	char *json = NULL;
+	o.platform = c->platform;
+	int rc = ex_reference(p, text, &ref);
+	if (rc || (rc = ex_client(p, c, ref, &client)))
+		goto out;
+	if (registry_image_config_fetch(&config, client, ref, &o) != 0 ||
+	    registry_image_config_to_json(&json, config) != 0) {
+		rc = ex_fail(p, text);
+		goto out;
+	}
+	puts(json);
+	if (fflush(stdout) != 0) {
+		perror(p->name);
+		rc = EX_FAIL;
+	}
+out:
+	registry_free(json);
+	registry_image_config_free(config);
+	registry_client_free(client);
+	registry_reference_free(ref);
+	return rc;
+}
+
 static int inspect_remote(const ex_program *p, const ex_common *c, const char *text, int raw,
                           int digest_only)
 {
@@ -119,8 +149,9 @@ out:
 int main(int argc, char **argv)
 {
 	const char *file = NULL, *media_type = NULL;
-	int raw = 0, digest_only = 0;
+	int raw = 0, digest_only = 0, config = 0;
 	const ex_flag flags[] = {
+		{"--config", NULL, NULL, &config},
 		{"--file", "MANIFEST", &file, NULL},
 		{"--media-type", "TYPE", &media_type, NULL},
 		{"--raw", NULL, NULL, &raw},
@@ -128,7 +159,8 @@ int main(int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	const ex_program prog = {
-		"registry-inspect", "show an image manifest", "REFERENCE\n--file MANIFEST [--media-type TYPE]",
+		"registry-inspect", "show an image manifest or config",
+		"REFERENCE\n--config REFERENCE\n--file MANIFEST [--media-type TYPE]",
 		"DESCRIPTION\n"
 		"    Fetches the manifest REFERENCE names (by tag or digest; every format:\n"
 		"    Docker schema1, schema2, manifest list, OCI manifest and index) and\n"
@@ -137,7 +169,10 @@ int main(int argc, char **argv)
 		"    platforms, subject, annotations, schema1 history. With --platform,\n"
 		"    a list or index is resolved to that platform's manifest first.\n"
 		"    With --file, a manifest stored in a file is read instead: no\n"
-		"    network.\n"
+		"    network. With --config, the image's configuration is printed\n"
+		"    instead (platform, Env, Cmd, Entrypoint, WorkingDir, User, labels,\n"
+		"    rootfs diff_ids, history) in the OCI shape and with the field names\n"
+		"    of `skopeo inspect --config`.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --file MANIFEST     read the manifest from a file (offline)\n"
@@ -145,11 +180,15 @@ int main(int argc, char **argv)
 		"    --raw               print the bytes exactly as served\n"
 		"    --digest            print only the digest (resolved with HEAD when\n"
 		"                        no --platform is given)\n"
+		"    --config            print the image's configuration (for a list or\n"
+		"                        index, the --platform entry, by default this\n"
+		"                        machine's)\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-inspect localhost:5000/fixtures/small-v2s2\n"
 		"    registry-inspect --platform linux/arm64/v8 docker.io/library/ubuntu:22.04\n"
 		"    registry-inspect --digest localhost:5000/app:1.0\n"
+		"    registry-inspect --config localhost:5000/fixtures/small-v2s2\n"
 		"    registry-inspect --file manifest.json\n",
 		0, 1, flags};
 	ex_common c;
@@ -166,8 +205,12 @@ int main(int argc, char **argv)
 		rc = ex_usage_error(&prog, "missing argument: REFERENCE or --file MANIFEST");
 	else if (media_type && !file)
 		rc = ex_usage_error(&prog, "--media-type goes with --file");
+	else if (config && (raw || digest_only || file))
+		rc = ex_usage_error(&prog, "--config goes with a REFERENCE alone");
 	else if (file && c.platform)
 		rc = ex_usage_error(&prog, "--platform needs a REFERENCE (the registry holds the entries)");
+	else if (config)
+		rc = inspect_config(&prog, &c, args[0]);
 	else if (file)
 		rc = inspect_file(&prog, file, media_type, raw, digest_only);
 	else

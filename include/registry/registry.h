@@ -14,6 +14,7 @@
 #include <registry/digest.h>
 #include <registry/reference.h>
 #include <registry/manifest.h>
+#include <registry/config.h>
 #include <registry/client.h>
 #include <registry/store.h>
 #include <registry/blob.h>

@@ -190,12 +190,17 @@ static int get_media_type(const cJSON *obj, const char *key, const char *path, i
 
 int manifest__get_annotations(const cJSON *obj, const char *path, manifest_kvlist *out)
 {
+	return manifest__get_kvlist(obj, "annotations", path, out);
+}
+
+int manifest__get_kvlist(const cJSON *obj, const char *key, const char *path, manifest_kvlist *out)
+{
 	char p[PATH_MAX_LEN];
 	memset(out, 0, sizeof(*out));
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "annotations");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	join(p, sizeof(p), path, "annotations");
+	join(p, sizeof(p), path, key);
 	if (!cJSON_IsObject(v))
 		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be an object, not %s", type_name(v));
 	size_t n = 0;
@@ -227,13 +232,14 @@ int manifest__get_annotations(const cJSON *obj, const char *path, manifest_kvlis
 	return 0;
 }
 
-static int get_strlist(const cJSON *obj, const char *key, const char *path, manifest_strlist *out)
+int manifest__get_strlist(const cJSON *obj, const char *key, const char *path, size_t max,
+                          manifest_strlist *out)
 {
 	char p[PATH_MAX_LEN];
 	const cJSON *arr;
 	size_t n;
 	memset(out, 0, sizeof(*out));
-	int rc = manifest__get_array(obj, key, path, 0, MANIFEST_MAX_LIST, &arr, &n);
+	int rc = manifest__get_array(obj, key, path, 0, max, &arr, &n);
 	if (rc || !n)
 		return rc;
 	out->items = calloc(n, sizeof(*out->items));
@@ -267,8 +273,8 @@ static int get_platform(const cJSON *obj, const char *path, registry_descriptor 
 	    (rc = manifest__get_string(pl, "architecture", p, 0, &d->architecture)) ||
 	    (rc = manifest__get_string(pl, "variant", p, 0, &d->variant)) ||
 	    (rc = manifest__get_string(pl, "os.version", p, 0, &d->os_version)) ||
-	    (rc = get_strlist(pl, "os.features", p, &d->os_features)) ||
-	    (rc = get_strlist(pl, "features", p, &d->features)))
+	    (rc = manifest__get_strlist(pl, "os.features", p, MANIFEST_MAX_LIST, &d->os_features)) ||
+	    (rc = manifest__get_strlist(pl, "features", p, MANIFEST_MAX_LIST, &d->features)))
 		return rc;
 	return 0;
 }
@@ -296,7 +302,7 @@ int manifest__parse_descriptor(const cJSON *obj, const char *path, int allow_pla
 	    (rc = manifest__get_digest(obj, "digest", path, &d->digest)) ||
 	    (rc = manifest__get_size(obj, "size", path, &d->size)) ||
 	    (rc = get_media_type(obj, "artifactType", path, 0, &d->artifact_type)) ||
-	    (rc = get_strlist(obj, "urls", path, &d->urls)) ||
+	    (rc = manifest__get_strlist(obj, "urls", path, MANIFEST_MAX_LIST, &d->urls)) ||
 	    (rc = manifest__get_annotations(obj, path, &d->annotations)) ||
 	    (allow_platform && (rc = get_platform(obj, path, d)))) {
 		manifest__descriptor_clear(d);

@@ -93,11 +93,23 @@ int manifest__get_int(const cJSON *obj, const char *key, const char *path, int *
 int manifest__get_array(const cJSON *obj, const char *key, const char *path, int required,
                         size_t max, const cJSON **out, size_t *count);
 int manifest__get_annotations(const cJSON *obj, const char *path, manifest_kvlist *out);
+/* An object of strings (annotations, Labels), in document order. */
+int manifest__get_kvlist(const cJSON *obj, const char *key, const char *path, manifest_kvlist *out);
+/* An optional array of at most @max strings (absent or null: empty). */
+int manifest__get_strlist(const cJSON *obj, const char *key, const char *path, size_t max,
+                          manifest_strlist *out);
 int manifest__parse_descriptor(const cJSON *obj, const char *path, int allow_platform,
                                registry_descriptor *d);
 void manifest__descriptor_clear(registry_descriptor *d);
 int manifest__media_type_valid(const char *s);
 int manifest__fail_field(int code, const char *path, const char *fmt, ...) REGISTRY_PRINTF(3, 4);
+
+/* platform.c: "os/arch[/variant]" split into three strings inside @buf (@size bytes). */
+int registry__platform_split(const char *platform, char *buf, size_t size, const char **os,
+                             const char **arch, const char **variant);
+
+/* config.c: registry_image_config_parse() without entering the API. */
+int registry__image_config_parse(registry_image_config **out, const void *data, size_t len);
 
 /* schema1.c */
 int manifest__parse_schema1(registry_manifest *m, int declared_signed);

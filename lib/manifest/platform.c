@@ -281,3 +281,27 @@ int registry_manifest_host_platform(const char **os, const char **architecture, 
 		*variant = v;
 	return 0;
 }
+
+int registry__platform_split(const char *platform, char *buf, size_t size, const char **os,
+                             const char **arch, const char **variant)
+{
+	size_t len = strlen(platform);
+	if (len >= size)
+		return registry__fail(REGISTRY_EINVAL, "platform \"%.64s...\" is too long", platform);
+	memcpy(buf, platform, len + 1);
+	*os = buf;
+	*arch = NULL;
+	*variant = NULL;
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		*arch = slash + 1;
+		if ((slash = strchr(slash + 1, '/'))) {
+			*slash = '\0';
+			*variant = slash + 1;
+		}
+	}
+	if (!*arch || !**os || !**arch || (*variant && (!**variant || strchr(*variant, '/'))))
+		return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
+	return 0;
+}

@@ -7,4 +7,7 @@
 /* Validate a repository and a tag-or-digest; *is_digest tells which. */
 int registry__ops_check_target(const char *repository, const char *reference, int *is_digest);
 
+/* REGISTRY_EINVAL, recorded, when @ref names another registry than @client's. */
+int registry__ops_check_ref_registry(const registry_client *client, const registry_reference *ref);
+
 #endif

@@ -73,8 +73,8 @@ def host():
     return os.environ["REGISTRY_TEST_HOST"]
 
 
-def skopeo(*args):
-    base = shlex.split(os.environ["REGISTRY_TEST_SKOPEO"])
+def skopeo(*args, global_args=()):
+    base = shlex.split(os.environ["REGISTRY_TEST_SKOPEO"]) + list(global_args)
     inspect_args = shlex.split(os.environ.get("REGISTRY_TEST_SKOPEO_INSPECT_ARGS", ""))
     sub, rest = args[0], list(args[1:])
     return subprocess.run(base + [sub] + (inspect_args if sub in ("inspect", "list-tags", "delete") else [])
@@ -239,6 +239,26 @@ def case_inspect():
     check("arm64" in err, f"no such platform: the message lists what there is: {err}")
     _, err = run("registry-inspect", f"{host()}/{SMALL}:nope", expect=1)
     check("MANIFEST_UNKNOWN" in err or "not found" in err, f"unknown tag: {err}")
+    inspect_config()
+
+
+def inspect_config():
+    """--config: the same document skopeo inspect --config prints, field by field."""
+    for repo, extra in ((SMALL, []), (MULTI, ["--platform", "linux/arm64/v8"])):
+        out, _ = run("registry-inspect", "--config", *extra, f"{host()}/{repo}")
+        ours = json.loads(out)
+        sk = ["--override-arch", "arm64", "--override-variant", "v8"] if extra else []
+        p = skopeo("inspect", "--config", f"docker://{host()}/{repo}:latest", global_args=sk)
+        check(p.returncode == 0, f"skopeo inspect --config {repo}: {p.stderr.decode()}")
+        if p.returncode:
+            continue
+        theirs = json.loads(p.stdout)
+        # skopeo prints an empty "config" object and a null diff_ids list when absent.
+        for key in sorted(set(ours) | set(theirs)):
+            check(ours.get(key) == theirs.get(key),
+                  f"--config {repo}: {key}: ours {ours.get(key)!r}, skopeo {theirs.get(key)!r}")
+        check(ours["rootfs"]["diff_ids"], f"--config {repo}: no diff_ids")
+    run("registry-inspect", "--config", "--raw", f"{host()}/{SMALL}", expect=2)
 
 
 def case_delete():

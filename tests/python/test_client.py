@@ -235,7 +235,7 @@ def test_upload_mount_push_delete(reg, client, tmp_path):
     path = tmp_path / "layer.bin"
     path.write_bytes(layer)
     config = b'{"architecture":"amd64","os":"linux"}'
-    ld = client.upload_blob("py/built", path)  # from a file
+    ld = client.upload_blob("py/built", path=path)  # from a file
     assert ld == registry.digest(layer)
     cd = client.upload_blob("py/built", config, chunk_size=16)  # chunked, from bytes
     assert client.read_blob("py/built", cd) == config
@@ -442,6 +442,11 @@ def test_c_calls_release_the_gil(reg, tmp_path, monkeypatch):
     import registry.client
     held = registry._lib._Functions(ctypes.PyDLL(registry.library_path), registry.library_path)
     monkeypatch.setattr(registry.client, "C", held)
+    # Without the Ctrl-C guard too: its cancellation hook runs Python in the
+    # middle of the C call, which lets the other thread in even under PyDLL.
+    import contextlib
+    import registry._interrupt
+    monkeypatch.setattr(registry._interrupt, "guard", lambda ptr: contextlib.nullcontext())
     assert not python_ran_during_c_call(reg, tmp_path / "b", list(m.layers))
 
 
@@ -578,3 +583,27 @@ def test_pull_exception_in_callback(reg, client, tmp_path):
 
     with pytest.raises(Boom):
         client.pull("fixtures/big-oci", tmp_path / "oci", progress=cb)
+
+
+def test_config_matches_the_config_blob(client, reg):
+    """Client.config: the fields of the verified config blob, for an image and for
+    one platform of an index."""
+    import json
+    from registry import ImageConfig
+    m = client.inspect("fixtures/small-v2s2")
+    blob = io.BytesIO()
+    client.fetch_blob_to("fixtures/small-v2s2", m.config.digest, blob)
+    doc = json.loads(blob.getvalue())
+    cfg = client.config("fixtures/small-v2s2")
+    assert isinstance(cfg, ImageConfig)
+    assert cfg.architecture == doc["architecture"] and cfg.os == doc["os"]
+    assert cfg.diff_ids == doc["rootfs"]["diff_ids"] and len(cfg.diff_ids) == len(m.layers)
+    assert cfg.env == (doc.get("config") or {}).get("Env", [])
+    assert cfg == ImageConfig.parse(blob.getvalue())
+    assert cfg.to_dict()["rootfs"]["diff_ids"] == cfg.diff_ids
+    arm = client.config("fixtures/multi-oci", platform="linux/arm64/v8")
+    assert arm.architecture == "arm64"
+    with pytest.raises(registry.InvalidArgumentError):
+        client.config("quay.io/fixtures/small-v2s2")
+    with pytest.raises(registry.FormatError, match="config.Env"):
+        ImageConfig.parse(b'{"os":"linux","architecture":"amd64","config":{"Env":[1]}}')

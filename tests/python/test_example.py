@@ -95,7 +95,12 @@ def test_guide_example_runs(reg, tmp_path):
     assert blocks, "docs/python.md has no python example"
     env = dict(os.environ, REGISTRY_HOST=reg.host, REGISTRY_USER=reg.user,
                REGISTRY_PASSWORD=reg.password)
-    r = subprocess.run([sys.executable, "-c", blocks[0]], capture_output=True, text=True,
-                       timeout=120, env=env, cwd=str(tmp_path))
-    assert r.returncode == 0, r.stderr
-    assert reg.env["REGISTRY_TEST_FIXTURE_SMALL_OCI_DIGEST"] in r.stdout
+    # The first program (Client.pull) and the same by parts.
+    for i, block in enumerate(blocks[:2]):
+        cwd = tmp_path / str(i)
+        cwd.mkdir()
+        r = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True,
+                           timeout=120, env=env, cwd=str(cwd))
+        assert r.returncode == 0, r.stderr
+        assert reg.env["REGISTRY_TEST_FIXTURE_SMALL_OCI_DIGEST"] in r.stdout
+        assert os.path.isfile(cwd / "small-oci" / "index.json")

@@ -115,6 +115,8 @@ _HANDLES = {
     "registry_manifest_parse_options": ctypes.POINTER(_lib.manifest_parse_options),
     "registry_pull_options": ctypes.POINTER(_lib.pull_options),
     "registry_push_options": ctypes.POINTER(_lib.push_options),
+    "registry_image_config": _lib.image_config_p,
+    "registry_image_config_fetch_options": ctypes.POINTER(_lib.image_config_fetch_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

@@ -13,7 +13,9 @@ The shared library is found through $REGISTRY_LIBRARY, then
 
 from ._lib import LibraryLoadError, library_path, library_version
 from ._version import __version__
-from .client import Client, NameIterator
+from ._util import StrPath
+from .client import Client, NameIterator, PlatformLike, RefLike
+from .config import ConfigHistory, ImageConfig
 from .digest import Digest, digest, digest_backend, digests_equal, file_digest, validate_digest
 from .errors import (AuthError, CanceledError, ConflictError, DeniedError, DigestMismatchError,
                      FormatError, InvalidArgumentError, NetworkError, NotFoundError,
@@ -22,9 +24,9 @@ from .errors import (AuthError, CanceledError, ConflictError, DeniedError, Diges
                      error_class)
 from .manifest import (Descriptor, HistoryEntry, Manifest, ManifestBuilder, Platform,
                        host_platform)
-from .progress import Progress, ProgressState
+from .progress import Progress, ProgressCallback, ProgressState
 from .reference import Reference, validate_repository, validate_tag
-from .store import REF_NAME_ANNOTATION, Store
+from .store import REF_NAME_ANNOTATION, ImageFormat, Store
 
 
 def version() -> str:
@@ -43,7 +45,9 @@ def has_function(name: str) -> bool:
 
 __all__ = [
     "__version__", "version", "has_function", "library_path", "LibraryLoadError",
-    "Client", "NameIterator", "Reference", "Manifest", "ManifestBuilder", "Descriptor",
+    "Client", "NameIterator", "ImageConfig", "ConfigHistory", "ImageFormat",
+    "RefLike", "PlatformLike", "StrPath", "ProgressCallback",
+    "Reference", "Manifest", "ManifestBuilder", "Descriptor",
     "Platform", "HistoryEntry", "Store", "REF_NAME_ANNOTATION", "Progress", "ProgressState",
     "Digest", "digest", "file_digest", "validate_digest", "digests_equal", "digest_backend",
     "host_platform", "validate_repository", "validate_tag",

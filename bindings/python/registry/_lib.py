@@ -72,6 +72,10 @@ class error(Structure):
     pass
 
 
+class image_config(Structure):
+    pass
+
+
 reference_p = POINTER(reference)
 manifest_p = POINTER(manifest)
 descriptor_p = POINTER(descriptor)
@@ -82,6 +86,7 @@ progress_p = POINTER(progress)
 list_p = POINTER(list_)
 digest_p = POINTER(digest)
 error_p = POINTER(error)
+image_config_p = POINTER(image_config)
 
 # -- callbacks -----------------------------------------------------------------
 
@@ -103,6 +108,7 @@ WRITE_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
 MANIFEST_PARSE_OPTIONS_VERSION = 1
 PULL_OPTIONS_VERSION = 1
 PUSH_OPTIONS_VERSION = 1
+IMAGE_CONFIG_FETCH_OPTIONS_VERSION = 1
 
 
 class manifest_parse_options(Structure):
@@ -118,6 +124,10 @@ class pull_options(Structure):
 class push_options(Structure):
     _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint),
                 ("progress", PROGRESS_CB), ("userdata", c_void_p), ("chunk_size", c_size_t)]
+
+
+class image_config_fetch_options(Structure):
+    _fields_ = [("version", c_int), ("platform", c_char_p), ("flags", c_uint)]
 
 
 # Out-parameters.
@@ -305,6 +315,24 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
                                    char_pp_owned]),
     "registry_copy": (_i, [client_p, reference_p, client_p, reference_p, POINTER(push_options),
                            char_pp_owned]),
+    # image configuration (0.2)
+    "registry_image_config_parse": (_i, [POINTER(image_config_p), _s, _z]),
+    "registry_image_config_free": (None, [image_config_p]),
+    "registry_image_config_string": (_s, [image_config_p, _i]),
+    "registry_image_config_list_present": (_i, [image_config_p, _i]),
+    "registry_image_config_list_count": (_z, [image_config_p, _i]),
+    "registry_image_config_list_item": (_s, [image_config_p, _i, _z]),
+    "registry_image_config_label_count": (_z, [image_config_p]),
+    "registry_image_config_label_key": (_s, [image_config_p, _z]),
+    "registry_image_config_label_value": (_s, [image_config_p, _z]),
+    "registry_image_config_label": (_s, [image_config_p, _s]),
+    "registry_image_config_history_count": (_z, [image_config_p]),
+    "registry_image_config_history": (_s, [image_config_p, _z, _i]),
+    "registry_image_config_history_empty_layer": (_i, [image_config_p, _z]),
+    "registry_image_config_to_json": (_i, [char_pp_owned, image_config_p]),
+    "registry_image_config_fetch_options_init": (_i, [POINTER(image_config_fetch_options)]),
+    "registry_image_config_fetch": (_i, [POINTER(image_config_p), client_p, reference_p,
+                                         POINTER(image_config_fetch_options)]),
 }
 
 
@@ -359,6 +387,20 @@ def _open() -> Tuple[ctypes.CDLL, str]:
                            % (ENV_VAR, "; ".join(tried)))
 
 
+def _typed(fn: Any, name: str) -> Any:
+    """@fn raising TypeError, with the function and argument named, where ctypes
+    would raise its own ArgumentError for an argument of the wrong type."""
+
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ctypes.ArgumentError as e:
+            raise TypeError("%s: %s" % (name, str(e).replace("<class 'TypeError'>: ", ""))) from None
+
+    call.__name__ = name
+    return call
+
+
 class _Functions:
     """The C functions, declared from _SIGNATURES and looked up on first use."""
 
@@ -380,8 +422,9 @@ class _Functions:
                 "these bindings" % (name, self._path, library_version), code=EUNSUPPORTED) from None
         fn.restype = restype
         fn.argtypes = argtypes
-        self.__dict__[name] = fn
-        return fn
+        call = _typed(fn, name)
+        self.__dict__[name] = call
+        return call
 
     def has(self, name: str) -> bool:
         """Whether the loaded library exports @name (a declared function)."""

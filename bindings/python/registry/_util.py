@@ -100,6 +100,9 @@ class Handle:
     def closed(self) -> bool:
         return getattr(self, "_ptr", None) is None
 
+    def __repr__(self) -> str:
+        return "<registry.%s%s>" % (type(self).__name__, " closed" if self.closed else "")
+
     def close(self) -> None:
         """Free the C handle. Idempotent; waits for a call running in another thread."""
         if getattr(self, "_ptr", None) is None:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import os
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple, Union
 
-from . import _lib
+from . import _interrupt, _lib
 from ._lib import C, client_p, list_p, manifest_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text, use_all
+from .config import ImageConfig
 from .digest import digest as _digest_of
 from .digest import file_digest
 from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, last_error
 from .manifest import Descriptor, Manifest, Platform
 from .progress import CallbackBridge, ProgressCallback, progress_bridge
 from .reference import Reference
-from .store import Store, image_format
+from .store import ImageFormat, Store, image_format
 
 RefLike = Union[str, Reference]
 PlatformLike = Union[str, Platform, None]
@@ -50,13 +52,20 @@ class Client(Handle):
 
     _kind = "client"
 
+    @contextlib.contextmanager
+    def use(self) -> Iterator[Any]:
+        """The C handle for one call; Ctrl-C on the main thread cancels the call and
+        raises KeyboardInterrupt once it has returned (registry/_interrupt.py)."""
+        with super().use() as ptr, _interrupt.guard(ptr):
+            yield ptr
+
     def __init__(self, registry: str, username: Optional[str] = None,
                  password: Optional[str] = None, insecure: bool = False,
                  ca_file: Optional[StrPath] = None, tls_verify: bool = True,
                  docker_config: Union[bool, StrPath] = True, *,
                  identity_token: Optional[str] = None, user_agent: Optional[str] = None,
                  max_parallel: Optional[int] = None, proxy: Optional[str] = None,
-                 retries: Optional[int] = None, connect_timeout_ms: Optional[int] = None,
+                 retries: Optional[int] = None, connect_timeout: Optional[float] = None,
                  client_cert: Optional[Tuple[StrPath, StrPath]] = None) -> None:
         ptr = client_p()
         check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
@@ -64,7 +73,7 @@ class Client(Handle):
         try:
             self._configure(username, password, insecure, ca_file, tls_verify, docker_config,
                             identity_token, user_agent, max_parallel, proxy, retries,
-                            connect_timeout_ms, client_cert)
+                            connect_timeout, client_cert)
         except BaseException:
             self.close()
             raise
@@ -82,7 +91,7 @@ class Client(Handle):
                    ca_file: Optional[StrPath], tls_verify: bool,
                    docker_config: Union[bool, StrPath], identity_token: Optional[str],
                    user_agent: Optional[str], max_parallel: Optional[int], proxy: Optional[str],
-                   retries: Optional[int], connect_timeout_ms: Optional[int],
+                   retries: Optional[int], connect_timeout: Optional[float],
                    client_cert: Optional[Tuple[StrPath, StrPath]]) -> None:
         c = self._ptr
         if insecure:
@@ -102,8 +111,14 @@ class Client(Handle):
             check(C.registry_client_set_proxy(c, cstr(proxy, "proxy")))
         if retries is not None:
             check(C.registry_client_set_retries(c, int(retries), -1, -1))
-        if connect_timeout_ms is not None:
-            check(C.registry_client_set_timeouts(c, int(connect_timeout_ms), 0, 0))
+        if connect_timeout is not None:
+            if not isinstance(connect_timeout, (int, float)) or isinstance(connect_timeout, bool):
+                raise TypeError("connect_timeout must be seconds (a number), not %s"
+                                % type(connect_timeout).__name__)
+            if not 0 < connect_timeout < 2**31 / 1000:
+                raise InvalidArgumentError("connect_timeout must be positive seconds, not %r"
+                                           % (connect_timeout,))
+            check(C.registry_client_set_timeouts(c, max(1, round(connect_timeout * 1000)), 0, 0))
         if password is not None and username is None:
             raise InvalidArgumentError("a password needs a username")
         if username is not None:
@@ -215,6 +230,18 @@ class Client(Handle):
             m.close()
             m = self._fetch(r.repository, entry.digest, max_size)
         return m
+
+    def config(self, ref: RefLike, platform: PlatformLike = None) -> ImageConfig:
+        """The image's configuration (Env, Cmd, Entrypoint, WorkingDir, User, labels,
+        diff_ids, history...). For a list or index, the @platform entry (by default
+        this machine's). The config blob is verified against its digest."""
+        r = self.reference(ref)
+        opts = _lib.image_config_fetch_options(_lib.IMAGE_CONFIG_FETCH_OPTIONS_VERSION,
+                                               _platform_text(platform), 0)
+        out = _lib.image_config_p()
+        with self.use() as c, r._c() as cref:
+            check(C.registry_image_config_fetch(ctypes.byref(out), c, cref, ctypes.byref(opts)))
+        return ImageConfig._take(out)
 
     def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
         out = manifest_p()
@@ -332,20 +359,26 @@ class Client(Handle):
         return buf.getvalue()
 
     def upload_blob(self, repository: RefLike,
-                    source: Union[bytes, bytearray, memoryview, StrPath],
-                    digest: Optional[str] = None, chunk_size: int = 0,
-                    progress: Optional[ProgressCallback] = None) -> str:
+                    data: Union[bytes, bytearray, memoryview, None] = None, *,
+                    path: Optional[StrPath] = None, digest: Optional[str] = None,
+                    chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:
         """Upload a blob (skipped when the registry has it); returns its digest
         (computed when not given).
 
-        @source is the content (bytes, bytearray, memoryview) or the path of a
-        file (str or os.PathLike). Blobs larger than @chunk_size (0: 16 MiB)
+        Give the content as @data (bytes, bytearray, memoryview) or the file
+        to read as @path, not both. Blobs larger than @chunk_size (0: 16 MiB)
         go in chunks of that size.
         """
+        if (data is None) == (path is None):
+            raise TypeError("upload_blob takes data= or path=, exactly one of them")
+        if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes-like, not %s%s" % (
+                type(data).__name__, " (for a file, pass path=)"
+                if isinstance(data, (str, os.PathLike)) else ""))
         repo = cstr(self._repository(repository))
         bridge = progress_bridge(progress)
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            data = as_bytes(source)
+        if data is not None:
+            data = as_bytes(data)
             digest = digest or _digest_of(data)
             reader = _BytesSource(data)
             with self.use() as c:
@@ -355,9 +388,9 @@ class Client(Handle):
                 bridge.reraise()
                 check(rc)
             return digest
-        digest = digest or file_digest(source)
+        digest = digest or file_digest(path)
         with self.use() as c:
-            rc = C.registry_blob_upload_file(c, repo, cstr(digest, "digest"), cpath(source),
+            rc = C.registry_blob_upload_file(c, repo, cstr(digest, "digest"), cpath(path),
                                              chunk_size, bridge.cfunc, None)
             bridge.reraise()
             check(rc)
@@ -375,16 +408,17 @@ class Client(Handle):
         return True
 
     # -- whole images -------------------------------------------------------------------
-    def pull(self, ref: RefLike, dest: Union[StrPath, Store], format: str = "oci",
+    def pull(self, ref: RefLike, dest: Union[StrPath, Store],
+             format: Union[str, ImageFormat] = ImageFormat.OCI,
              platform: PlatformLike = None, preserve_digests: bool = False,
              all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
              ref_name: Optional[str] = None) -> Optional[str]:
         """Pull an image: the manifest (the @platform entry of a list, by default this
         machine's), config and layers, fetched in parallel and verified.
 
-        @dest is a Store or a path. A path gets @format: "oci" (an OCI layout,
-        created or added to), "docker" (a `docker load` folder) or
-        "docker-archive" (a tarball). Returns the digest of the manifest the
+        @dest is a Store or a path. A path gets @format, an ImageFormat or its
+        value: "oci" (an OCI layout, created or added to), "docker" (a `docker
+        load` folder) or "docker-archive" (a tarball). Returns the digest of the manifest the
         OCI layout names (None for Docker formats). @ref_name names the image
         in the layout (default: the tag, or the digest).
         """
@@ -502,6 +536,10 @@ class NameIterator(Iterator[str]):
 
     def __iter__(self) -> "NameIterator":
         return self
+
+    def __repr__(self) -> str:
+        state = "done" if self._done else ("started" if self._list is not None else "not started")
+        return "<registry.NameIterator on %r, %s>" % (self._client, state)
 
     def __next__(self) -> str:
         if self._done:

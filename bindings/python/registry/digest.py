@@ -66,6 +66,9 @@ class Digest(Handle):
         super().__init__(ptr, C.registry_digest_free)
         self.algorithm = algorithm
 
+    def __repr__(self) -> str:
+        return "<registry.Digest %s%s>" % (self.algorithm, " closed" if self.closed else "")
+
     def update(self, data: BytesLike) -> "Digest":
         raw = as_bytes(data)
         with self.use() as ptr:

@@ -224,6 +224,15 @@ class Manifest(Handle):
     def __repr__(self) -> str:
         return "<Manifest %s %s, %d bytes>" % (self.media_type, self.digest, self.size)
 
+    def __eq__(self, other: object) -> bool:
+        """Manifests are equal when their digests are (the same bytes)."""
+        if not isinstance(other, Manifest):
+            return NotImplemented
+        return self.digest == other.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
 
 def host_platform() -> Platform:
     """The platform this process runs on, in OCI terms."""
@@ -246,6 +255,10 @@ class ManifestBuilder(Handle):
         ptr = builder_p()
         check(C.registry_manifest_builder_new(ctypes.byref(ptr), cstr(media_type, "media_type")))
         super().__init__(ptr, C.registry_manifest_builder_free)
+        self.media_type = media_type
+
+    def __repr__(self) -> str:
+        return "<registry.ManifestBuilder %s%s>" % (self.media_type, " closed" if self.closed else "")
 
     def _call(self, fn: Any, *args: Any) -> "ManifestBuilder":
         with self.use() as ptr:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import enum
 import os
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -19,17 +20,33 @@ _CREATE = 1
 #: The annotation that names an index.json entry.
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 
-_FORMATS = {"oci": 0, "docker": 1, "docker-dir": 1, "docker-archive": 2, "tar": 2}
+class ImageFormat(str, enum.Enum):
+    """What a pull or an export writes at a path (a ``str``: "oci" works too).
+
+    The C names are accepted as aliases: "docker-dir" for DOCKER and "tar"
+    for DOCKER_ARCHIVE.
+    """
+    OCI = "oci"                        #: an OCI image layout, created or added to
+    DOCKER = "docker"                  #: a `docker load` folder
+    DOCKER_ARCHIVE = "docker-archive"  #: a `docker load` tarball
+
+    def __str__(self) -> str:
+        return self.value
 
 
-def image_format(name: str) -> int:
-    """enum registry_image_format for "oci", "docker" (a `docker load` folder) or
-    "docker-archive" (a tarball)."""
+_C_FORMATS = {ImageFormat.OCI: 0, ImageFormat.DOCKER: 1, ImageFormat.DOCKER_ARCHIVE: 2}
+_ALIASES = {"docker-dir": ImageFormat.DOCKER, "tar": ImageFormat.DOCKER_ARCHIVE}
+
+
+def image_format(name: Union[str, ImageFormat]) -> int:
+    """enum registry_image_format for an ImageFormat or its value (or an alias)."""
+    if not isinstance(name, str):
+        raise TypeError("format must be an ImageFormat or a str, not %s" % type(name).__name__)
     try:
-        return _FORMATS[name]
-    except KeyError:
-        raise InvalidArgumentError("format must be oci, docker or docker-archive, not %r"
-                                   % (name,)) from None
+        return _C_FORMATS[ImageFormat(_ALIASES.get(name, name))]
+    except ValueError:
+        raise InvalidArgumentError("format must be one of %s, not %r" % (
+            ", ".join(f.value for f in ImageFormat), name)) from None
 
 
 class Store(Handle):
@@ -190,7 +207,8 @@ class Store(Handle):
             check(C.registry_store_gc(s, ctypes.byref(removed)))
         return removed.value
 
-    def export(self, ref_name: str, dest: StrPath, format: str = "docker",
+    def export(self, ref_name: str, dest: StrPath,
+               format: Union[str, ImageFormat] = ImageFormat.DOCKER,
                repo_tag: Optional[str] = None) -> None:
         """Write the image @ref_name as a `docker load` folder ("docker") or tarball
         ("docker-archive"), tagged @repo_tag ("name:tag")."""

@@ -1,0 +1,128 @@
+/*
+ * registry_image_config_fetch(): reference -> manifest (the platform's entry
+ * of an index) -> config blob, verified, in memory (capped), -> model.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "manifest/manifest_impl.h"
+#include "ops_impl.h"
+#include "transport/client_impl.h"
+
+int registry_image_config_fetch_options_init(registry_image_config_fetch_options *o)
+{
+	REGISTRY__ENTER(rc);
+	if (!o)
+		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch_options_init: NULL options");
+	registry_image_config_fetch_options init = REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT;
+	*o = init;
+	return 0;
+}
+
+int registry__ops_check_ref_registry(const registry_client *client, const registry_reference *ref)
+{
+	const char *want = registry_reference_api_host(ref);
+	const char *have = client->api_host;
+	if (want && have && strcasecmp(want, have) != 0)
+		return registry__fail(REGISTRY_EINVAL, "the reference names registry %s, the client is for %s",
+		                      registry_reference_registry(ref), registry_client_registry(client));
+	return 0;
+}
+
+typedef struct collector {
+	registry_buf buf;
+	int rc; /* why collecting stopped */
+} collector;
+
+static int collect(const void *data, size_t len, void *userdata)
+{
+	collector *k = userdata;
+	return (k->rc = registry_buf_append(&k->buf, data, len)) != 0;
+}
+
+/* The image manifest for the platform: @top itself, or its chosen entry. */
+static int image_manifest(registry_manifest **out, registry_client *client, const char *repository,
+                          registry_manifest *top, const char *platform)
+{
+	char buf[256];
+	const char *os = NULL, *arch = NULL, *variant = NULL;
+	const registry_descriptor *d;
+	int rc;
+	if (registry_manifest_kind(top) != REGISTRY_MANIFEST_INDEX) {
+		*out = top;
+		return 0;
+	}
+	if ((platform && (rc = registry__platform_split(platform, buf, sizeof(buf), &os, &arch, &variant))) ||
+	    (rc = registry_manifest_select_platform(&d, top, os, arch, variant)) ||
+	    (rc = registry_manifest_fetch(out, client, repository, registry_descriptor_digest(d), 0)))
+		return rc;
+	if (registry_manifest_kind(*out) != REGISTRY_MANIFEST_IMAGE) {
+		registry_manifest_free(*out);
+		*out = NULL;
+		return registry__fail(REGISTRY_EFORMAT, "%s: the index entry for the platform is itself an index",
+		                      registry_descriptor_digest(d));
+	}
+	return 0;
+}
+
+static int fetch_config_blob(registry_image_config **out, registry_client *client, const char *repository,
+                             const registry_descriptor *d)
+{
+	int64_t size = registry_descriptor_size(d);
+	const char *mt = registry_descriptor_media_type(d);
+	if (strcmp(mt, REGISTRY_MEDIA_TYPE_OCI_CONFIG) != 0 && strcmp(mt, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG) != 0)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "the config is %s, not an image config (an artifact?)", mt);
+	if (size > (int64_t)REGISTRY_IMAGE_CONFIG_MAX_SIZE)
+		return registry__fail(REGISTRY_ETOOLARGE, "config %s: %lld bytes, more than the %zu allowed",
+		                      registry_descriptor_digest(d), (long long)size, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
+	collector k = {.rc = 0};
+	registry_buf_init(&k.buf, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
+	int rc = registry_blob_fetch_to(client, repository, registry_descriptor_digest(d), size, collect, &k);
+	if (rc == REGISTRY_ECANCELED && k.rc)
+		rc = registry__fail(k.rc, "config %s: %s", registry_descriptor_digest(d),
+		                    k.rc == REGISTRY_ETOOLARGE ? "more bytes than the size limit" : "out of memory");
+	if (!rc)
+		rc = registry__image_config_parse(out, k.buf.data, k.buf.len);
+	registry_buf_free(&k.buf);
+	return rc;
+}
+
+int registry_image_config_fetch(registry_image_config **out, registry_client *client, const registry_reference *ref,
+                                const registry_image_config_fetch_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	registry_image_config_fetch_options defaults = REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT;
+	if (!out || !client || !ref)
+		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: NULL argument");
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->version != REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION)
+		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: options version %d, expected %d",
+		                      opts->version, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION);
+	if (opts->flags)
+		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: unknown flags 0x%x", opts->flags);
+	if ((rc = registry__ops_check_ref_registry(client, ref)))
+		return rc;
+	const char *repository = registry_reference_repository(ref);
+	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref) : registry_reference_tag(ref);
+	registry_manifest *top = NULL, *image = NULL;
+	if ((rc = registry_manifest_fetch(&top, client, repository, target ? target : "latest", 0)) ||
+	    (rc = image_manifest(&image, client, repository, top, opts->platform)))
+		goto done;
+	if (registry_manifest_schema_version(image) == 1) {
+		/* No config blob: the newest history entry holds the image's config. */
+		const char *v1 = registry_manifest_history(image, 0);
+		rc = v1 ? registry__image_config_parse(out, v1, strlen(v1))
+		        : registry__fail(REGISTRY_EFORMAT, "schema1 manifest without history");
+	} else if (!registry_manifest_config(image)) {
+		rc = registry__fail(REGISTRY_EUNSUPPORTED, "the manifest has no config");
+	} else {
+		rc = fetch_config_blob(out, client, repository, registry_manifest_config(image));
+	}
+done:
+	if (image != top)
+		registry_manifest_free(image);
+	registry_manifest_free(top);
+	return rc;
+}
