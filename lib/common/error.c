@@ -5,7 +5,8 @@
 
 #include "internal.h"
 
-#undef registry__fail /* the analyzer's macro (internal.h) */
+#undef registry__fail /* the analyzer's macros (internal.h) */
+#undef registry__nomem
 
 static _Thread_local struct registry_error last_error;
 /* How many public calls are running on this thread (REGISTRY__ENTER). */

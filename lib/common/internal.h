@@ -43,25 +43,28 @@ struct registry_error {
  */
 int registry__scope_enter(void);
 void registry__scope_leave(int *guard);
+/* NOLINTBEGIN(bugprone-macro-parentheses): @rc names the variable declared */
 #define REGISTRY__ENTER(rc)                                                                    \
 	int registry__scope_guard_ __attribute__((cleanup(registry__scope_leave), unused)) =    \
 	        registry__scope_enter();                                                       \
 	int rc = registry_global_init();                                                       \
 	if (rc)                                                                                \
 	return rc
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Record a failure and return @code, so callers write `return registry__fail(...)`.
  * Each failure writes a fresh record (no HTTP status, URL or registry code
  * left from an earlier one); control characters in the text are escaped. */
 int registry__fail(int code, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+/* registry__fail(REGISTRY_ENOMEM, "out of memory"): for allocation failures. */
+int registry__nomem(void);
 #ifdef __clang_analyzer__
 /* The static analyzer does not look into other files: show it that a
  * failure returns its code, or it follows impossible "rc == 0" paths. */
 #define registry__fail(code, ...) (registry__fail((code), __VA_ARGS__), (code))
+#define registry__nomem() (registry__nomem(), REGISTRY_ENOMEM)
 #endif
 int registry__vfail(int code, const char *fmt, va_list ap);
-/* registry__fail(REGISTRY_ENOMEM, "out of memory"): for allocation failures. */
-int registry__nomem(void);
 /* Attach HTTP details to the current record (after registry__fail). */
 void registry__error_set_http(int status, const char *url);
 void registry__error_set_registry(const char *registry_code, const char *detail);
@@ -107,12 +110,14 @@ const char *registry__errno_text(int err);
  * Declare each static mutex of the library this way (lint checks it).
  */
 void registry__fork_protect(pthread_mutex_t *mu);
+/* NOLINTBEGIN(bugprone-macro-parentheses): @name names the mutex declared */
 #define REGISTRY__GLOBAL_MUTEX(name)                                                      \
 	static pthread_mutex_t name = PTHREAD_MUTEX_INITIALIZER;                          \
 	__attribute__((constructor)) static void registry__fork_protect_##name(void)      \
 	{                                                                                 \
 		registry__fork_protect(&name);                                            \
 	}
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Seconds on a monotonic clock, for intervals. */
 double registry__now_s(void);

@@ -177,7 +177,7 @@ static int read_runtime(registry_image_config *c, const cJSON *root)
 
 static int read_top(registry_image_config *c, const cJSON *root)
 {
-	static const struct {
+	static const struct { // NOLINT(clang-analyzer-optin.performance.Padding): a small static table
 		int field;
 		const char *key;
 		int required;
