@@ -104,6 +104,45 @@ int ex_exit(int rc)
 	return 128 + sig; /* not reached */
 }
 
+/* The code point of the UTF-8 sequence at @s when a terminal acts on it
+ * (DEL, C1, U+2028/2029, bidi overrides and isolates), with its length in *n;
+ * else 0. */
+static unsigned terminal_control(const unsigned char *s, size_t *n)
+{
+	if (s[0] == 0x7f) {
+		*n = 1;
+		return 0x7f;
+	}
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
+		*n = 2;
+		return s[1];
+	}
+	if (s[0] == 0xe2 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
+		unsigned cp = 0x2000u | (unsigned)(s[1] & 0x3f) << 6 | (unsigned)(s[2] & 0x3f);
+		if ((cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) {
+			*n = 3;
+			return cp;
+		}
+	}
+	return 0;
+}
+
+void ex_put_json(const char *json)
+{
+	const unsigned char *s = (const unsigned char *)json;
+	while (*s) {
+		size_t n = 0;
+		unsigned cp = terminal_control(s, &n);
+		if (cp) {
+			printf("\\u%04x", cp);
+			s += n;
+		} else {
+			putchar(*s++);
+		}
+	}
+	putchar('\n');
+}
+
 int ex_fail(const ex_program *p, const char *what)
 {
 	if (caught_signal) {

@@ -65,6 +65,15 @@ int ex_fail(const ex_program *p, const char *what);
  */
 int ex_exit(int rc);
 
+/*
+ * Print JSON text from the library (a manifest's normalized JSON) and a
+ * newline to stdout, with what a terminal would act on escaped as \uNNNN:
+ * cJSON escapes C0 controls, but DEL, C1 controls (CSI is U+009B), line
+ * separators and bidi overrides in an image author's strings (annotations,
+ * history) would reach the terminal raw. The JSON means the same.
+ */
+void ex_put_json(const char *json);
+
 /* Parse a reference; on failure print why and return EX_USAGE. */
 int ex_reference(const ex_program *p, const char *text, registry_reference **out);
 

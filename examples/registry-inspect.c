@@ -37,7 +37,7 @@ static int show(const ex_program *p, const registry_manifest *m, int raw, int di
 		char *json = NULL;
 		if (registry_manifest_to_json(&json, m) != 0)
 			return ex_fail(p, "formatting the manifest");
-		puts(json);
+		ex_put_json(json);
 		registry_free(json);
 	}
 	if (fflush(stdout) != 0) {

@@ -7,8 +7,13 @@
  *
  * Details of the last failure on the calling thread are kept in a
  * thread-local record, cleared at the start of every public call that can
- * fail, and read with registry_error_last() and its accessors. Each thread
- * sees only its own failures. docs/errors.md says when each code happens.
+ * fail (the outermost one: the library's internal use of its own functions,
+ * and your calls from inside a callback, never wipe the record of the
+ * operation in progress), and read with registry_error_last() and its
+ * accessors. Every non-zero return leaves its code and a message there.
+ * Text in the record is printable: control characters (some of which came
+ * from the server) are shown as \xNN or \uNNNN. Each thread sees only its
+ * own failures. docs/errors.md says when each code happens.
  */
 #ifndef REGISTRY_ERRORS_H
 #define REGISTRY_ERRORS_H
@@ -22,7 +27,7 @@ enum registry_error_code {
 	REGISTRY_OK = 0,             /**< success */
 	REGISTRY_EINVAL = -1,        /**< bad argument from the caller */
 	REGISTRY_ENOMEM = -2,        /**< out of memory */
-	REGISTRY_EIO = -3,           /**< local I/O failure or unexpected server failure */
+	REGISTRY_EIO = -3,           /**< local I/O failure (disk, file, pipe); 0.1 also used it for 5xx */
 	REGISTRY_ENETWORK = -4,      /**< cannot resolve, connect, or the connection broke */
 	REGISTRY_ETLS = -5,          /**< TLS handshake or certificate verification failed */
 	REGISTRY_EAUTH = -6,         /**< authentication required or credentials refused */
@@ -35,7 +40,8 @@ enum registry_error_code {
 	REGISTRY_ERATELIMIT = -13,   /**< the registry is rate-limiting us (HTTP 429) */
 	REGISTRY_ECANCELED = -14,    /**< a callback asked to stop */
 	REGISTRY_EPROTOCOL = -15,    /**< the server broke the protocol (bad status, headers) */
-	REGISTRY_ECONFLICT = -16     /**< the operation conflicts with current state */
+	REGISTRY_ECONFLICT = -16,    /**< the operation conflicts with current state */
+	REGISTRY_ESERVER = -17       /**< the registry failed (HTTP 5xx after the retries). @since 0.2 */
 };
 
 /** Opaque last-error record. @since 0.1 */

@@ -114,7 +114,7 @@ static void report(engine *e, transfer *t, int state)
 		.overall_done = e->overall_done, .overall_total = e->overall_total,
 		.blobs_done = e->blobs_done, .blobs_total = e->n,
 	};
-	if (e->cb(&p, e->ud))
+	if (registry__call_progress(e->cb, &p, e->ud))
 		e->canceled = 1;
 }
 
@@ -213,8 +213,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 		if (!rc && t->size >= 0 && t->done + (int64_t)len > t->size)
 			rc = registry__fail(REGISTRY_ETOOLARGE, "blob %s is larger than its %lld bytes",
 			                    t->digest, (long long)t->size);
-		if (!rc && e->write(ptr, len, e->write_ud))
-			rc = REGISTRY_ECANCELED;
+		if (!rc && registry__call_write(e->write, ptr, len, e->write_ud))
+			rc = registry__fail(REGISTRY_ECANCELED, "blob %s: the write callback stopped", t->digest);
 	}
 	if (rc) {
 		t->write_rc = rc;
@@ -833,9 +833,7 @@ int registry_blob_fetch_many(registry_client *c, const char *repository, size_t 
                              registry_store *store, int *results, registry_progress_cb progress,
                              void *userdata)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!store || (count && !digests))
 		return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL store or digests");
 	for (size_t i = 0; i < count; i++)
@@ -882,9 +880,7 @@ int registry_blob_fetch_to(registry_client *c, const char *repository, const cha
                            int64_t expected_size,
                            int (*write)(const void *data, size_t len, void *userdata), void *userdata)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!write || !digest)
 		return registry__fail(REGISTRY_EINVAL, "fetch_to: NULL digest or callback");
 	engine e;
@@ -901,9 +897,7 @@ int registry_blob_fetch_to(registry_client *c, const char *repository, const cha
 
 int registry_blob_head(registry_client *c, const char *repository, const char *digest, int64_t *size)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!c || !repository || !digest)
 		return registry__fail(REGISTRY_EINVAL, "blob_head: NULL argument");
 	if ((rc = registry_reference_validate_repository(repository)) || (rc = registry_digest_validate(digest)))

@@ -218,7 +218,7 @@ int registry__lanes_run(registry_client *c, const registry__lanes_params *lp,
 	if (!lv)
 		return REGISTRY__LANES_NONE;
 	pthread_mutex_init(&L.mu, NULL);
-	pthread_cond_init(&L.cv, NULL);
+	registry__cond_init(&L.cv);
 	pthread_attr_t attr;
 	int have_attr = pthread_attr_init(&attr) == 0;
 	if (have_attr)

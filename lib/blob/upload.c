@@ -73,7 +73,7 @@ int registry__progress_report(registry__progress_ctx *p, const char *digest, int
 		.overall_done = p->overall_done, .overall_total = p->overall_total,
 		.blobs_done = p->blobs_done, .blobs_total = p->blobs_total,
 	};
-	if (p->cb(&r, p->ud))
+	if (registry__call_progress(p->cb, &r, p->ud))
 		p->canceled = 1;
 	return p->canceled;
 }
@@ -744,7 +744,7 @@ static int64_t file_read(void *buf, size_t len, void *ud)
 		if (n >= 0)
 			return n;
 		if (errno != EINTR)
-			return registry__fail(REGISTRY_EIO, "reading the blob file: %s", strerror(errno));
+			return registry__fail(REGISTRY_EIO, "reading the blob file: %s", registry__errno_text(errno));
 	}
 }
 
@@ -752,7 +752,7 @@ static int file_seek(int64_t offset, void *ud)
 {
 	registry__file_source *fs = ud;
 	if (lseek(fs->fd, (off_t)offset, SEEK_SET) == (off_t)-1)
-		return registry__fail(REGISTRY_EIO, "seeking in the blob file: %s", strerror(errno));
+		return registry__fail(REGISTRY_EIO, "seeking in the blob file: %s", registry__errno_text(errno));
 	return 0;
 }
 
@@ -764,7 +764,7 @@ int registry__file_source_open(registry__file_source *fs, const char *path, int6
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return registry__fail(errno == ENOENT ? REGISTRY_ENOTFOUND : REGISTRY_EIO, "%s: %s", path,
-		                      strerror(errno));
+		                      registry__errno_text(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
@@ -797,19 +797,19 @@ typedef struct cb_source {
 static int64_t cb_read(void *buf, size_t len, void *ud)
 {
 	cb_source *s = ud;
-	return s->read(buf, len, s->ud);
+	return registry__call_read(s->read, buf, len, s->ud);
 }
 
 /* Rewind, then skip @offset bytes by reading them. */
 static int cb_seek(int64_t offset, void *ud)
 {
 	cb_source *s = ud;
-	int rc = s->rewind(s->ud);
+	int rc = registry__call_void(s->rewind, s->ud);
 	if (rc)
 		return rc < 0 ? rc : REGISTRY_EIO;
 	char tmp[SKIP_BUF];
 	while (offset > 0) {
-		int64_t n = s->read(tmp, offset < (int64_t)sizeof(tmp) ? (size_t)offset : sizeof(tmp), s->ud);
+		int64_t n = registry__call_read(s->read, tmp, offset < (int64_t)sizeof(tmp) ? (size_t)offset : sizeof(tmp), s->ud);
 		if (n < 0)
 			return (int)n;
 		if (n == 0 || n > offset)
@@ -824,9 +824,7 @@ int registry_blob_upload(registry_client *client, const char *repository, const 
                          void *source_userdata, size_t chunk_size, registry_progress_cb progress,
                          void *userdata)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!read)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL read callback");
 	cb_source s = {read, rewind, source_userdata};
@@ -842,9 +840,7 @@ int registry_blob_upload_file(registry_client *client, const char *repository, c
                               const char *path, size_t chunk_size, registry_progress_cb progress,
                               void *userdata)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!client || !repository || !digest || !path)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");
 	registry__file_source fs;
@@ -863,9 +859,7 @@ int registry_blob_upload_file(registry_client *client, const char *repository, c
 int registry_blob_mount(registry_client *client, const char *repository, const char *digest,
                         const char *from_repository)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!from_repository)
 		return registry__fail(REGISTRY_EINVAL, "blob mount: NULL source repository");
 	registry__upload_params p = {.repository = repository, .digest = digest, .size = -1,

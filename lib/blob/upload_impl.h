@@ -69,7 +69,7 @@ enum {
 
 /*
  * Upload one blob (arguments validated here). @outcome may be NULL.
- * Records errors; does not call registry__enter().
+ * Records errors; does not call REGISTRY__ENTER().
  */
 int registry__blob_upload(registry_client *c, const registry__upload_params *p,
                           const registry__upload_source *src, int *outcome);

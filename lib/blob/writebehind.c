@@ -360,9 +360,9 @@ int registry__wb_new(registry__wb **out, int threads, size_t buffer_bytes, void 
 	s->free_items = &s->items[0];
 	s->nfree = s->nblocks = nblocks;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->work, NULL);
-	pthread_cond_init(&s->space, NULL);
-	pthread_cond_init(&s->idle, NULL);
+	registry__cond_init(&s->work);
+	registry__cond_init(&s->space);
+	registry__cond_init(&s->idle);
 	if (threads > 0 && (s->threads = calloc((size_t)threads, sizeof(*s->threads)))) {
 		pthread_attr_t attr;
 		int have_attr = pthread_attr_init(&attr) == 0;

@@ -30,7 +30,7 @@ static int reserve(registry_buf *b, size_t extra)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	char *p = realloc(b->data, cap);
 	if (!p)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	b->data = p;
 	b->cap = cap;
 	return 0;
@@ -60,7 +60,7 @@ int registry_buf_printf(registry_buf *b, const char *fmt, ...)
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return REGISTRY_EINVAL;
+		return registry__fail(REGISTRY_EINVAL, "formatting failed");
 	int rc = reserve(b, (size_t)n);
 	if (rc)
 		return rc;

@@ -37,10 +37,25 @@ int registry__sleep_ms_unless(long ms, int (*stop)(void *ud), void *ud)
 	}
 }
 
+int registry__cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t attr;
+	int rc = pthread_condattr_init(&attr);
+	if (rc)
+		return rc;
+	rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (!rc)
+		rc = pthread_cond_init(cv, &attr);
+	pthread_condattr_destroy(&attr);
+	return rc;
+}
+
 int registry__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
 {
+	/* The clock registry__cond_init() gave the condition variable: a
+	 * wall-clock step (NTP, a suspended VM) neither cuts nor stretches it. */
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += ms / 1000;
 	ts.tv_nsec += (ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {

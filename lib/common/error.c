@@ -1,24 +1,16 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-#undef registry__fail /* the analyzer's macro (internal.h) */
-
-#define MSG_MAX 1024
-#define FIELD_MAX 512
-
-struct registry_error {
-	int code;
-	int http_status;
-	char message[MSG_MAX];
-	char registry_code[128];
-	char detail[FIELD_MAX];
-	char url[FIELD_MAX];
-};
+#undef registry__fail /* the analyzer's macros (internal.h) */
+#undef registry__nomem
 
 static _Thread_local struct registry_error last_error;
+/* How many public calls are running on this thread (REGISTRY__ENTER). */
+static _Thread_local int call_depth;
 
 static const char *const names[] = {
 	"success",
@@ -38,6 +30,7 @@ static const char *const names[] = {
 	"canceled",
 	"protocol error",
 	"conflict",
+	"server error",
 };
 
 const char *registry_strerror(int code)
@@ -64,13 +57,31 @@ void registry__error_clear(void)
 	memset(&last_error, 0, sizeof(last_error));
 }
 
+int registry__scope_enter(void)
+{
+	if (call_depth++ == 0)
+		registry__error_clear();
+	return 0;
+}
+
+void registry__scope_leave(int *guard)
+{
+	(void)guard;
+	call_depth--;
+}
+
 int registry__vfail(int code, const char *fmt, va_list ap)
 {
-	last_error.code = code;
+	/* Format first: the arguments may point into the record itself
+	 * ("prefix: <the previous message>"). */
+	char text[REGISTRY__MSG_MAX];
 	if (fmt)
-		vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+		vsnprintf(text, sizeof(text), fmt, ap);
 	else
-		snprintf(last_error.message, sizeof(last_error.message), "%s", registry_strerror(code));
+		snprintf(text, sizeof(text), "%s", registry_strerror(code));
+	registry__error_clear();
+	last_error.code = code;
+	registry__escape_text(last_error.message, sizeof(last_error.message), text);
 	return code;
 }
 
@@ -83,24 +94,24 @@ int registry__fail(int code, const char *fmt, ...)
 	return code;
 }
 
-static void copy_field(char *dst, size_t size, const char *src)
+int registry__nomem(void)
 {
-	snprintf(dst, size, "%s", src ? src : "");
+	return registry__fail(REGISTRY_ENOMEM, "out of memory");
 }
 
 void registry__error_set_http(int status, const char *url)
 {
 	last_error.http_status = status;
 	if (url)
-		copy_field(last_error.url, sizeof(last_error.url), url);
+		registry__escape_text(last_error.url, sizeof(last_error.url), url);
 }
 
 void registry__error_set_registry(const char *registry_code, const char *detail)
 {
 	if (registry_code)
-		copy_field(last_error.registry_code, sizeof(last_error.registry_code), registry_code);
+		registry__escape_text(last_error.registry_code, sizeof(last_error.registry_code), registry_code);
 	if (detail)
-		copy_field(last_error.detail, sizeof(last_error.detail), detail);
+		registry__escape_text(last_error.detail, sizeof(last_error.detail), detail);
 }
 
 registry__error_snapshot *registry__error_save(void)
@@ -118,4 +129,86 @@ int registry__error_restore(registry__error_snapshot *snap)
 	memcpy(&last_error, snap, sizeof(last_error));
 	free(snap);
 	return last_error.code;
+}
+
+/* ---- Calls into user code ---------------------------------------------- */
+
+void registry__callback_begin(registry__callback_scope *s)
+{
+	memcpy(&s->record, &last_error, sizeof(last_error));
+	s->depth = call_depth;
+	call_depth = 0; /* a library call from the callback is an outermost one */
+}
+
+void registry__callback_end(registry__callback_scope *s, int failed)
+{
+	call_depth = s->depth;
+	if (!failed || last_error.code == 0)
+		memcpy(&last_error, &s->record, sizeof(last_error));
+}
+
+int registry__call_progress(registry_progress_cb cb, const registry_progress *p, void *ud)
+{
+	registry__callback_scope s;
+	registry__callback_begin(&s);
+	int r = cb(p, ud);
+	registry__callback_end(&s, r != 0);
+	return r;
+}
+
+int registry__call_void(int (*cb)(void *ud), void *ud)
+{
+	registry__callback_scope s;
+	registry__callback_begin(&s);
+	int r = cb(ud);
+	registry__callback_end(&s, r != 0);
+	return r;
+}
+
+int64_t registry__call_read(registry_blob_read_cb cb, void *buf, size_t len, void *ud)
+{
+	registry__callback_scope s;
+	registry__callback_begin(&s);
+	int64_t r = cb(buf, len, ud);
+	registry__callback_end(&s, r < 0);
+	return r;
+}
+
+int registry__call_write(int (*cb)(const void *data, size_t len, void *ud), const void *data, size_t len,
+                         void *ud)
+{
+	registry__callback_scope s;
+	registry__callback_begin(&s);
+	int r = cb(data, len, ud);
+	registry__callback_end(&s, r != 0);
+	return r;
+}
+
+int registry__call_bad(int (*cb)(const char *digest, const char *reason, void *ud), const char *digest,
+                       const char *reason, void *ud)
+{
+	registry__callback_scope s;
+	registry__callback_begin(&s);
+	int r = cb(digest, reason, ud);
+	registry__callback_end(&s, r != 0);
+	return r;
+}
+
+/* ---- errno text --------------------------------------------------------- */
+
+const char *registry__strerror_r(int err, char *buf, size_t size)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+	return strerror_r(err, buf, size); /* GNU: may return a static string instead */
+#else
+	if (strerror_r(err, buf, size) != 0)
+		snprintf(buf, size, "error %d", err);
+	return buf;
+#endif
+}
+
+const char *registry__errno_text(int err)
+{
+	static _Thread_local char buf[128];
+	return registry__strerror_r(err, buf, sizeof(buf));
 }

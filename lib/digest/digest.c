@@ -11,9 +11,7 @@ struct registry_digest {
 
 int registry_digest_new(registry_digest **out, int algorithm)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out)
 		return registry__fail(REGISTRY_EINVAL, "NULL out parameter");
 	*out = NULL;
@@ -32,9 +30,7 @@ int registry_digest_new(registry_digest **out, int algorithm)
 
 int registry_digest_update(registry_digest *d, const void *data, size_t len)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!d || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "NULL digest or data");
 	return registry__hash_update(&d->hash, data, len);
@@ -42,9 +38,7 @@ int registry_digest_update(registry_digest *d, const void *data, size_t len)
 
 int registry_digest_final(registry_digest *d, char *buf, size_t bufsize)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!d || !buf)
 		return registry__fail(REGISTRY_EINVAL, "NULL digest or buffer");
 	size_t need = registry__digest_string_length(d->hash.algorithm) + 1;
@@ -69,9 +63,7 @@ void registry_digest_free(registry_digest *d)
 
 int registry_digest_buffer(char *buf, size_t bufsize, int algorithm, const void *data, size_t len)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!buf || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "NULL buffer or data");
 	size_t need = registry__digest_string_length(algorithm);

@@ -12,7 +12,7 @@
  *   registry__hash_cleanup(&h);                      // always, after a successful init
  *
  * These functions do not touch the thread's last-error record except when
- * they fail, and do not call registry__enter(): public callers already did.
+ * they fail, and do not call REGISTRY__ENTER(): public callers already did.
  */
 #ifndef REGISTRY_DIGEST_HASH_H
 #define REGISTRY_DIGEST_HASH_H

@@ -109,9 +109,7 @@ int registry__digest_validate_len(const char *s, size_t len)
 
 int registry_digest_validate(const char *digest)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!digest)
 		return registry__fail(REGISTRY_EINVAL, "NULL digest");
 	return registry__digest_validate_len(digest, strlen(digest));
@@ -119,9 +117,7 @@ int registry_digest_validate(const char *digest)
 
 int registry_digest_compare(const char *expected, const char *actual)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!expected || !actual)
 		return registry__fail(REGISTRY_EINVAL, "NULL digest");
 	size_t len = strlen(expected);

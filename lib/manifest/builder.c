@@ -254,9 +254,7 @@ static bdesc *new_item(registry_manifest_builder *b)
 
 static int entry_checks(registry_manifest_builder *b, int want_index)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!b)
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: NULL builder");
 	if (want_index >= 0 && is_index(b) != want_index)
@@ -268,9 +266,7 @@ static int entry_checks(registry_manifest_builder *b, int want_index)
 
 int registry_manifest_builder_new(registry_manifest_builder **out, const char *media_type)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !media_type)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_builder_new: NULL argument");
 	*out = NULL;
@@ -515,9 +511,7 @@ static void write_desc(manifest_writer *w, const char *key, const bdesc *d, int 
 
 int registry_manifest_builder_build(registry_manifest **out, const registry_manifest_builder *b)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !b)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_builder_build: NULL argument");
 	*out = NULL;

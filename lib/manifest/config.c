@@ -233,9 +233,7 @@ int registry__image_config_parse(registry_image_config **out, const void *data, 
 
 int registry_image_config_parse(registry_image_config **out, const void *data, size_t len)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "registry_image_config_parse: NULL argument");
 	return registry__image_config_parse(out, data ? data : "", len);
@@ -372,9 +370,7 @@ static void write_history(manifest_writer *w, const registry_image_config *c)
 
 int registry_image_config_to_json(char **out, const registry_image_config *c)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !c)
 		return registry__fail(REGISTRY_EINVAL, "registry_image_config_to_json: NULL argument");
 	*out = NULL;

@@ -303,9 +303,7 @@ void registry_manifest_free(registry_manifest *m)
 int registry_manifest_parse_opts(registry_manifest **out, const void *data, size_t len,
                                  const char *media_type, const registry_manifest_parse_options *opts)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_parse: NULL out parameter");
 	*out = NULL;

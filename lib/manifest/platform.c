@@ -172,9 +172,7 @@ static int not_found(const registry_manifest *m, const platform *want)
 int registry_manifest_select_platform(const registry_descriptor **out, const registry_manifest *m,
                                       const char *os, const char *architecture, const char *variant)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !m)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_select_platform: NULL argument");
 	*out = NULL;
@@ -242,9 +240,7 @@ static const struct {
 
 int registry_manifest_host_platform(const char **os, const char **architecture, const char **variant)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	struct utsname u;
 	if (uname(&u) != 0)
 		return registry__fail(REGISTRY_EIO, "uname failed");

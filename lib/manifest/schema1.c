@@ -47,7 +47,7 @@ static int b64url_decode(const char *s, unsigned char **out, size_t *out_len)
 		return -1;
 	unsigned char *buf = malloc(len / 4 * 3 + 3);
 	if (!buf)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	size_t n = 0;
 	unsigned int acc = 0;
 	int bits = 0;

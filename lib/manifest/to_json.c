@@ -63,9 +63,7 @@ static void write_descriptors(manifest_writer *w, const char *key, const registr
 
 int registry_manifest_to_json(char **out, const registry_manifest *m)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !m)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_to_json: NULL argument");
 	*out = NULL;

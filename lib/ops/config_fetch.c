@@ -11,9 +11,7 @@
 
 int registry_image_config_fetch_options_init(registry_image_config_fetch_options *o)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!o)
 		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch_options_init: NULL options");
 	registry_image_config_fetch_options init = REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT;
@@ -92,9 +90,7 @@ static int fetch_config_blob(registry_image_config **out, registry_client *clien
 int registry_image_config_fetch(registry_image_config **out, registry_client *client, const registry_reference *ref,
                                 const registry_image_config_fetch_options *opts)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	registry_image_config_fetch_options defaults = REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT;
 	if (!out || !client || !ref)
 		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: NULL argument");

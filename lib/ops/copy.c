@@ -350,7 +350,7 @@ static int copy_blob(copy_ctx *cx, const registry__blob_item *b)
 		cx->relay->cancel = relay_cancel; /* no producer runs: safe to set */
 		cx->relay->cancel_ud = &p;
 		pthread_mutex_init(&p.mu, NULL);
-		pthread_cond_init(&p.cv, NULL);
+		registry__cond_init(&p.cv);
 		registry__upload_source s = {pipe_read, pipe_seek, &p};
 		rc = registry__blob_upload(cx->dst, &up, &s, &outcome);
 		pipe_stop(&p);
@@ -454,9 +454,7 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
                   registry_client *target, const registry_reference *target_ref,
                   const registry_push_options *options, char **digest_out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
 	if (!source || !source_ref || !target || !target_ref)

@@ -423,9 +423,7 @@ int registry__store_export(registry_store *store, const char *ref_name, const ch
 int registry_store_export(registry_store *store, const char *ref_name, const char *dest, int format,
                           const char *repo_tag)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!store || !ref_name || !dest)
 		return registry__fail(REGISTRY_EINVAL, "store_export: NULL argument");
 	char *path = NULL;

@@ -46,7 +46,7 @@ static int io_fail(const char *what, const char *path)
 {
 	int err = errno;
 	return registry__fail(err == ENOENT ? REGISTRY_ENOTFOUND : REGISTRY_EIO, "%s %s: %s", what, path,
-	                      strerror(err));
+	                      registry__errno_text(err));
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -245,7 +245,7 @@ int registry__sink_dir(registry__sink *s, const char *name)
 	snprintf(path, sizeof(path), "%s/", name);
 	return tar_header(s, path, 1, 0);
 #else
-	return REGISTRY_EUNSUPPORTED;
+	return registry__fail(REGISTRY_EUNSUPPORTED, "tar output needs libarchive (built without it)");
 #endif
 }
 
@@ -279,7 +279,7 @@ int registry__sink_file(registry__sink *s, const char *name, const void *data, s
 	int rc = tar_header(s, name, 0, (int64_t)len);
 	return rc ? rc : tar_data(s, name, data, len);
 #else
-	return REGISTRY_EUNSUPPORTED;
+	return registry__fail(REGISTRY_EUNSUPPORTED, "tar output needs libarchive (built without it)");
 #endif
 }
 
@@ -303,7 +303,7 @@ int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t siz
 #ifdef REGISTRY_HAVE_LIBARCHIVE
 		rc = tar_header(s, name, 0, size);
 #else
-		rc = REGISTRY_EUNSUPPORTED;
+		rc = registry__fail(REGISTRY_EUNSUPPORTED, "tar output needs libarchive (built without it)");
 #endif
 	}
 	char *buf = rc ? NULL : malloc(SINK_IO_BUFFER);

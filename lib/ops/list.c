@@ -49,7 +49,7 @@ static int read_value(const char **pp, char *buf, size_t size)
 	if (*p == '"') {
 		for (p++; *p != '"'; p++) {
 			if (!*p)
-				return REGISTRY_EPROTOCOL;
+				return -1; /* the caller says what is wrong */
 			if (*p == '\\' && p[1])
 				p++;
 			if (n + 1 < size)
@@ -277,7 +277,7 @@ int registry__url_set_add(registry__url_set *s, const char *url)
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		unsigned char (*slots)[REGISTRY__URL_KEY_BYTES] = registry__calloc(cap, sizeof(*slots));
 		if (!slots)
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		static const unsigned char zero[REGISTRY__URL_KEY_BYTES];
 		for (size_t i = 0; i < s->cap; i++)
 			if (memcmp(s->slots[i], zero, sizeof(zero)) != 0)
@@ -324,9 +324,7 @@ static int list_new(registry_list **out, registry_client *c, const char *path, i
 
 int registry_tags_open(registry_list **out, registry_client *c, const char *repository, int page_size)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
 	if (!out || !c || !repository || page_size < 0)
@@ -342,9 +340,7 @@ int registry_tags_open(registry_list **out, registry_client *c, const char *repo
 
 int registry_catalog_open(registry_list **out, registry_client *c, int page_size)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
 	if (!out || !c || page_size < 0)
@@ -431,9 +427,7 @@ static int fetch_page(registry_list *l)
 
 int registry_list_next(registry_list *l, const char **name)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!l || !name)
 		return registry__fail(REGISTRY_EINVAL, "list_next: NULL argument");
 	*name = NULL;

@@ -371,9 +371,7 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
                   const char *ref_name, const registry_pull_options *options, char **digest_out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
 	if (!client || !ref || !store)
@@ -458,9 +456,7 @@ static int pull_to_docker(registry_client *client, const registry_reference *ref
 int registry_pull_to(registry_client *client, const registry_reference *ref, const char *dest, int format,
                      const registry_pull_options *options)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!client || !ref || !dest || !*dest)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: NULL argument");
 	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;

@@ -56,7 +56,7 @@ static int gunzip_hash(int fd, unsigned char *in, size_t have, unsigned char *ou
 		if (z.avail_in == 0 && !eof) {
 			ssize_t r = read_some(fd, in, LAYER_IO_BUFFER);
 			if (r < 0) {
-				rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+				rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 				break;
 			}
 			eof = r == 0;
@@ -107,7 +107,7 @@ int registry__layer_diff_id_fd(char out[REGISTRY_DIGEST_STRING_MAX], int fd, con
 	if (!rc) {
 		ssize_t r = read_some(fd, in, LAYER_IO_BUFFER);
 		if (r < 0) {
-			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 		} else if (r >= 2 && in[0] == 0x1f && in[1] == 0x8b) {
 			if (gzipped)
 				*gzipped = 1;
@@ -119,7 +119,7 @@ int registry__layer_diff_id_fd(char out[REGISTRY_DIGEST_STRING_MAX], int fd, con
 				if (!rc)
 					rc = registry__watch_step(w, r);
 				if (!rc && (r = read_some(fd, in, LAYER_IO_BUFFER)) < 0)
-					rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+					rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 			}
 		}
 		if (!rc)

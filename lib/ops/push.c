@@ -345,9 +345,7 @@ int registry_push(registry_client *client, registry_store *store, const char *re
                   const registry_reference *target, const registry_push_options *options,
                   char **digest_out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
 	if (!client || !store || !ref_name || !target)

@@ -437,9 +437,7 @@ int registry_push_archive(registry_client *client, const char *archive_path,
                           const registry_reference *target, const registry_push_options *options,
                           char **digest_out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
 	if (!client || !archive_path || !target)
@@ -505,9 +503,7 @@ int registry_push_archive(registry_client *client, const char *archive_path,
 	(void)archive_path;
 	(void)target;
 	(void)options;
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
 	return registry__fail(REGISTRY_EUNSUPPORTED, "push_archive: libregistry was built without libarchive");

@@ -213,9 +213,7 @@ static int fetch_pages(pages *p, int *found, registry_client *c, const char *fir
 int registry_referrers(registry_manifest **out, registry_client *c, const char *repository,
                        const char *digest, const char *artifact_type)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
 	if (!out || !c || !repository || !digest)

@@ -36,9 +36,7 @@ static int verify_bytes(const char *digest, const void *data, size_t len)
 int registry_manifest_fetch(registry_manifest **out, registry_client *c, const char *repository,
                             const char *reference, size_t max_size)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !c)
 		return registry__fail(REGISTRY_EINVAL, "manifest_fetch: NULL argument");
 	*out = NULL;
@@ -105,9 +103,7 @@ int registry_manifest_fetch(registry_manifest **out, registry_client *c, const c
 int registry_manifest_resolve(registry_client *c, const char *repository, const char *reference,
                               char **digest, char **media_type, int64_t *size)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!c)
 		return registry__fail(REGISTRY_EINVAL, "manifest_resolve: NULL client");
 	if (digest)
@@ -147,11 +143,11 @@ int registry_manifest_resolve(registry_client *c, const char *repository, const 
 	}
 	if (!rc) {
 		if (digest && !(*digest = registry__strdup(d)))
-			rc = REGISTRY_ENOMEM;
+			rc = registry__nomem();
 		if (!rc && media_type && mt) {
 			size_t n = strcspn(mt, "; \t");
 			if (!(*media_type = registry__strndup(mt, n)))
-				rc = REGISTRY_ENOMEM;
+				rc = registry__nomem();
 		}
 		if (size)
 			*size = sz;
@@ -168,9 +164,7 @@ int registry_manifest_resolve(registry_client *c, const char *repository, const 
 int registry_manifest_push(registry_client *c, const char *repository, const char *reference,
                            const registry_manifest *m, char **digest_out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!c || !m)
 		return registry__fail(REGISTRY_EINVAL, "manifest_push: NULL argument");
 	if (digest_out)
@@ -203,16 +197,14 @@ int registry_manifest_push(registry_client *c, const char *repository, const cha
 	if (!rc && digest_out &&
 	    !(*digest_out = registry__strdup(resp.docker_content_digest ? resp.docker_content_digest
 	                                                                : registry_manifest_digest(m))))
-		rc = REGISTRY_ENOMEM;
+		rc = registry__nomem();
 	registry__response_free(&resp);
 	return rc;
 }
 
 int registry_manifest_delete(registry_client *c, const char *repository, const char *reference)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!c)
 		return registry__fail(REGISTRY_EINVAL, "manifest_delete: NULL client");
 	int by_digest = 0;

@@ -1,7 +1,7 @@
 /*
  * Private validators for the parts of a reference. Each takes a span that
  * need not be NUL-terminated, returns 0 or records REGISTRY_EFORMAT with a
- * message naming the part, and never calls registry__enter().
+ * message naming the part, and never calls REGISTRY__ENTER().
  */
 #ifndef REGISTRY_REFERENCE_GRAMMAR_H
 #define REGISTRY_REFERENCE_GRAMMAR_H

@@ -163,9 +163,7 @@ static const char *last_char(const char *s, size_t n, char c)
 
 int registry_reference_parse(registry_reference **out, const char *text)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !text)
 		return registry__fail(REGISTRY_EINVAL, "NULL argument");
 	*out = NULL;
@@ -213,9 +211,7 @@ int registry_reference_parse(registry_reference **out, const char *text)
 int registry_reference_new(registry_reference **out, const char *registry, const char *repository,
                            const char *tag, const char *digest)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !repository)
 		return registry__fail(REGISTRY_EINVAL, "NULL out or repository");
 	*out = NULL;
@@ -232,9 +228,7 @@ int registry_reference_new(registry_reference **out, const char *registry, const
 
 int registry_reference_validate_repository(const char *name)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!name)
 		return registry__fail(REGISTRY_EINVAL, "NULL repository name");
 	return registry__reference_check_repository(name, strlen(name));
@@ -242,9 +236,7 @@ int registry_reference_validate_repository(const char *name)
 
 int registry_reference_validate_tag(const char *tag)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!tag)
 		return registry__fail(REGISTRY_EINVAL, "NULL tag");
 	return registry__reference_check_tag(tag, strlen(tag));

@@ -15,9 +15,7 @@
 
 static int enter_with_digest(registry_store *s, const char *digest, const char *fn)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "%s: NULL store", fn);
 	return store__check_digest(digest);
@@ -154,9 +152,7 @@ int registry_store_read_blob(registry_store *s, const char *digest, size_t max_s
 int registry_store_add_blob(registry_store *s, const char *expected_digest, const void *data, size_t len,
                             char *digest_out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!s || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "registry_store_add_blob: NULL argument");
 	if (expected_digest && (rc = store__check_digest(expected_digest)))
@@ -230,9 +226,7 @@ static int copy_hashing(registry_store *s, int in, const char *file, int alg, ch
 
 int registry_store_import_file(registry_store *s, const char *expected_digest, const char *file)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!s || !file)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_import_file: NULL argument");
 	struct stat st;

@@ -24,7 +24,7 @@ int store__io_fail(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return registry__fail(err == ENOMEM ? REGISTRY_ENOMEM : REGISTRY_EIO, "%s: %s", msg, strerror(err));
+	return registry__fail(err == ENOMEM ? REGISTRY_ENOMEM : REGISTRY_EIO, "%s: %s", msg, registry__errno_text(err));
 }
 
 int store__check_digest(const char *digest)

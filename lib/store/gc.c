@@ -146,9 +146,7 @@ static int sweep(gc_ctx *c)
 
 int registry_store_gc(registry_store *s, size_t *removed)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (removed)
 		*removed = 0;
 	if (!s)

@@ -260,9 +260,7 @@ static int check_annotations(const char *const *annotations)
 int registry_store_index_add(registry_store *s, const char *media_type, const char *digest, int64_t size,
                              const char *ref_name, const char *const *annotations)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!s || !media_type)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_add: NULL argument");
 	if ((rc = store__check_digest(digest)) || (rc = check_annotations(annotations)))
@@ -282,9 +280,7 @@ int registry_store_index_add(registry_store *s, const char *media_type, const ch
 
 int registry_store_index_remove(registry_store *s, const char *ref_name_or_digest)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!s || !ref_name_or_digest)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_remove: NULL argument");
 	index_change c = {.remove = ref_name_or_digest};
@@ -303,9 +299,7 @@ const registry_descriptor *registry_store_index_entry(registry_store *s, size_t 
 
 int registry_store_index_find(registry_store *s, const char *ref_name, const registry_descriptor **out)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!s || !ref_name || !out)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_find: NULL argument");
 	*out = NULL;

@@ -178,9 +178,7 @@ static int open_root(registry_store *s, const char *path, int flags)
 
 int registry_store_open(registry_store **out, const char *path, int flags)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !path)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_open: NULL argument");
 	*out = NULL;

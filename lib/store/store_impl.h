@@ -38,7 +38,7 @@ struct registry_store {
 	struct registry__blob_writer *writers; /* open on this handle (writer.c) */
 };
 
-/* registry__fail() with ": strerror(err)" appended. */
+/* registry__fail() with ": registry__errno_text(err)" appended. */
 int store__io_fail(int err, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
 
 /* Validate an untrusted digest (EINVAL for NULL, else registry_digest_validate's codes). */

@@ -41,7 +41,7 @@ typedef struct registry__blob_writer registry__blob_writer;
  * Returns 0, REGISTRY_EINVAL, REGISTRY_EFORMAT / REGISTRY_EUNSUPPORTED (bad
  * digest), REGISTRY_ECONFLICT (this handle already has a writer for it),
  * REGISTRY_EIO, REGISTRY_ENOMEM. Records errors; does not call
- * registry__enter().
+ * REGISTRY__ENTER().
  */
 int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, const char *digest,
                                int64_t expected_size, int64_t *offset, int *already);

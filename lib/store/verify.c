@@ -34,7 +34,7 @@ static int report(verify_ctx *c, const char *what, const char *fmt, ...)
 	va_end(ap);
 	if (c->nbad++ == 0)
 		snprintf(c->first, sizeof(c->first), "%s: %s", what, reason);
-	if (c->cb && c->cb(what, reason, c->ud))
+	if (c->cb && registry__call_bad(c->cb, what, reason, c->ud))
 		return registry__fail(REGISTRY_ECANCELED, "store: verify stopped by its callback");
 	return 0;
 }
@@ -120,7 +120,7 @@ static int visit(const store_walk_visit *v, void *ud)
 	describe_parent(from, sizeof(from), v);
 	if (fstatat(c->s->blobs_fd, rel, &st, 0) != 0) {
 		if (errno != ENOENT)
-			return report(c, v->digest, "cannot stat: %s", strerror(errno));
+			return report(c, v->digest, "cannot stat: %s", registry__errno_text(errno));
 		return v->optional ? 0 : report(c, v->digest, "missing (%s)", from);
 	}
 	if (v->size >= 0 && st.st_size != v->size)
@@ -144,9 +144,7 @@ static int manifest_error(const store_walk_visit *v, int rc, void *ud)
 int registry_store_verify(registry_store *s, int (*bad_cb)(const char *digest, const char *reason, void *ud),
                           void *ud, size_t *nbad)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (nbad)
 		*nbad = 0;
 	if (!s)

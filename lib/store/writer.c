@@ -33,7 +33,7 @@ struct registry__blob_writer {
 
 /* The stores' lists of open writers: the fetch engine commits and aborts
  * writers on its worker threads while the caller's thread opens others. */
-static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
+REGISTRY__GLOBAL_MUTEX(writers_lock)
 
 static int blob_committed(registry_store *s, const char *digest)
 {

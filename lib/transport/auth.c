@@ -134,7 +134,7 @@ static int basic_value(const char *user, const char *pass, char **out)
 	if (!raw || !val) {
 		free(raw);
 		free(val);
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	}
 	/* raw is counted bytes for base64, not a C string */
 	memcpy(raw, user, ul); // NOLINT(bugprone-not-null-terminated-result)
@@ -201,7 +201,7 @@ int registry__realm_check(registry_client *c, const char *realm)
 {
 	CURLU *u = curl_url();
 	if (!u)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	char *scheme = NULL, *user = NULL, *host = NULL;
 	int rc = 0;
 	if (curl_url_set(u, CURLUPART_URL, realm, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
@@ -290,7 +290,7 @@ static int append_param(registry_buf *b, const char *name, const char *value, ch
 {
 	char *esc = curl_easy_escape(NULL, value, 0);
 	if (!esc)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	int rc = registry_buf_printf(b, "%c%s=%s", *sep, name, esc);
 	curl_free(esc);
 	*sep = '&';
@@ -491,7 +491,7 @@ int registry__auth_header(registry_client *c, const char *scope, char **out)
 	t = token_touch(c, t);
 	size_t n = strlen(t->token) + sizeof("Bearer ");
 	if (!(*out = malloc(n)))
-		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+		return registry__nomem();
 	snprintf(*out, n, "Bearer %s", t->token);
 	return 0;
 }

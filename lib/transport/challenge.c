@@ -78,7 +78,7 @@ static int add_param(registry__challenge *ch, char *name, char *value)
 	if (!ch->params && !(ch->params = calloc(MAX_PARAMS, sizeof(*ch->params)))) {
 		free(name);
 		free(value);
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	}
 	ch->params[ch->nparams].name = name;
 	ch->params[ch->nparams].value = value;
@@ -114,7 +114,7 @@ static int parse_param(registry__challenge *ch, const char **p)
 	if (!name || !value) {
 		free(name);
 		free(value);
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	}
 	int rc = add_param(ch, name, value);
 	if (rc)
@@ -132,7 +132,7 @@ int registry__challenges_parse(registry__challenges *out, const char *header)
 		return REGISTRY_ETOOLARGE;
 	out->items = calloc(MAX_CHALLENGES, sizeof(*out->items));
 	if (!out->items)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	const char *p = header;
 	int rc = 0;
 	while (!rc) {

@@ -42,9 +42,7 @@ static int check_registry_name(const char *registry)
 
 int registry_client_new(registry_client **out, const char *registry)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!out || !registry)
 		return registry__fail(REGISTRY_EINVAL, "registry_client_new: NULL argument");
 	*out = NULL;
@@ -52,7 +50,7 @@ int registry_client_new(registry_client **out, const char *registry)
 		return rc;
 	registry_client *c = calloc(1, sizeof(*c));
 	if (!c)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	const char *api = registry;
 	if (strcasecmp(registry, "docker.io") == 0 || strcasecmp(registry, "index.docker.io") == 0)
 		api = "registry-1.docker.io";
@@ -102,14 +100,11 @@ void registry_client_free(registry_client *c)
 	free(c);
 }
 
-#define CLIENT_ENTER(c)                                                            \
-	do {                                                                       \
-		int enter_rc_ = registry__enter();                                  \
-		if (enter_rc_)                                                      \
-			return enter_rc_;                                           \
-		if (!(c))                                                           \
-			return registry__fail(REGISTRY_EINVAL, "%s: NULL client", __func__); \
-	} while (0)
+/* At the top of a function body (the scope guard lives until it returns). */
+#define CLIENT_ENTER(c)                                                                  \
+	REGISTRY__ENTER(enter_rc_);                                                      \
+	if (!(c))                                                                        \
+	return registry__fail(REGISTRY_EINVAL, "%s: NULL client", __func__)
 
 static int nomem(int rc)
 {
@@ -259,7 +254,7 @@ int registry_client_set_cancel(registry_client *c, int (*cancel)(void *userdata)
 
 int registry__client_canceled(registry_client *c)
 {
-	return c->cancel && c->cancel(c->cancel_ud) != 0;
+	return c->cancel && registry__call_void(c->cancel, c->cancel_ud) != 0;
 }
 
 int registry_client_ping(registry_client *c)
@@ -303,7 +298,7 @@ int registry_client_auth_scheme(const registry_client *c)
 int registry_client_rate_limit(const registry_client *c, long *limit, long *remaining)
 {
 	if (!c)
-		return REGISTRY_EINVAL;
+		return registry__fail(REGISTRY_EINVAL, "registry_client_rate_limit: NULL client");
 	if (limit)
 		*limit = c->rate_limit;
 	if (remaining)

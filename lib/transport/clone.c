@@ -17,7 +17,7 @@ static int copy_resolve(registry_client *dst, const struct curl_slist *src)
 	for (; src; src = src->next) {
 		struct curl_slist *l = curl_slist_append(dst->resolve, src->data);
 		if (!l)
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		dst->resolve = l;
 	}
 	return 0;

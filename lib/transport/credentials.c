@@ -60,7 +60,7 @@ static int read_file_capped(const char *path, registry_buf *out)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? REGISTRY_ENOTFOUND
-		                       : registry__fail(REGISTRY_EIO, "cannot open %s: %s", path, strerror(errno));
+		                       : registry__fail(REGISTRY_EIO, "cannot open %s: %s", path, registry__errno_text(errno));
 	char buf[8192];
 	ssize_t n;
 	int rc = 0;
@@ -68,7 +68,7 @@ static int read_file_capped(const char *path, registry_buf *out)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, strerror(errno));
+			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 			break;
 		}
 		rc = registry_buf_append(out, buf, (size_t)n);
@@ -137,11 +137,11 @@ static int run_helper(const char *name, const char *server, registry_buf *out, i
 	snprintf(prog, sizeof(prog), "docker-credential-%s", name);
 	int in[2], outp[2];
 	if (pipe2(in, O_CLOEXEC) != 0)
-		return registry__fail(REGISTRY_EIO, "pipe: %s", strerror(errno));
+		return registry__fail(REGISTRY_EIO, "pipe: %s", registry__errno_text(errno));
 	if (pipe2(outp, O_CLOEXEC) != 0) {
 		close(in[0]);
 		close(in[1]);
-		return registry__fail(REGISTRY_EIO, "pipe: %s", strerror(errno));
+		return registry__fail(REGISTRY_EIO, "pipe: %s", registry__errno_text(errno));
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -162,7 +162,7 @@ static int run_helper(const char *name, const char *server, registry_buf *out, i
 			                      "credential helper %s not found in PATH (named by docker config.json)",
 			                      prog);
 		return registry__fail(REGISTRY_EAUTH, "cannot run credential helper %s: %s", prog,
-		                      strerror(err));
+		                      registry__errno_text(err));
 	}
 	(void)write_nosigpipe(in[1], server, strlen(server));
 	close(in[1]);
@@ -249,7 +249,7 @@ static int from_auths_entry(registry_client *c, const cJSON *entry, const char *
 		unsigned char *raw = malloc(n + 1);
 		size_t raw_len = 0;
 		if (!raw)
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 		if (sodium_base642bin(raw, n, auth->valuestring, n, "\n\r ", &raw_len, NULL,
 		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
 			free(raw);
@@ -313,9 +313,7 @@ int registry__docker_config_apply(registry_client *c, const char *text, size_t l
 
 int registry_client_load_docker_config(registry_client *c, const char *path)
 {
-	int rc = registry__enter();
-	if (rc)
-		return rc;
+	REGISTRY__ENTER(rc);
 	if (!c)
 		return registry__fail(REGISTRY_EINVAL, "load_docker_config: NULL client");
 	char def[4096];

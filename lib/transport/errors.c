@@ -20,7 +20,7 @@ int registry__status_to_error(long status)
 	case 429: return REGISTRY_ERATELIMIT;
 	default:
 		if (status >= 500)
-			return REGISTRY_EIO;
+			return REGISTRY_ESERVER; /* not EIO: that is our own disk */
 		return REGISTRY_EPROTOCOL;
 	}
 }

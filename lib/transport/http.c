@@ -637,7 +637,8 @@ int registry__client_do(registry_client *c, const registry__request *req, regist
 		c->base_url = NULL;
 		if (i == 0 && !(cc == CURLE_SSL_CONNECT_ERROR || (c->insecure && rc == REGISTRY_ETLS)))
 			break;
-		registry__error_clear();
+		if (i + 1 < allowed) /* the last attempt's failure is the one to report */
+			registry__error_clear();
 	}
 	if (rc == REGISTRY_ETLS && allowed == 1) {
 		char msg[600];

@@ -11,7 +11,7 @@ int registry__origin_of(registry__origin *o, const char *url)
 	memset(o, 0, sizeof(*o));
 	CURLU *u = curl_url();
 	if (!u)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	char *scheme = NULL, *host = NULL, *port = NULL;
 	int rc = REGISTRY_EFORMAT;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
@@ -44,7 +44,7 @@ int registry__url_resolve(char **out, const char *base, const char *ref)
 	*out = NULL;
 	CURLU *u = curl_url();
 	if (!u)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	char *full = NULL;
 	int rc = REGISTRY_EFORMAT;
 	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&

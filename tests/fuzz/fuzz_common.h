@@ -33,6 +33,9 @@ static inline void fuzz_check_error(int rc)
 	const char *msg = registry_error_message(e);
 	require(registry_error_code(e) == rc);
 	require(strlen(msg) > 0 && strlen(msg) < 1024);
+	/* Printable: no C0, DEL or C1 (U+0080..U+009F in UTF-8) reaches a terminal. */
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+		require(*p >= 0x20 && *p != 0x7f && !(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f));
 }
 
 #endif

@@ -33,7 +33,7 @@ static void fail_once(record *r, const uint8_t *data, size_t size, const char *u
 
 	registry__error_clear();
 	rc = registry__response_fail(&resp, "fuzzing a failure");
-	require(rc < 0 && rc >= REGISTRY_ECONFLICT);
+	require(rc < 0 && rc >= REGISTRY_ESERVER);
 	fuzz_check_error(rc);
 	const registry_error *e = registry_error_last();
 	require(registry_error_http_status(e) == (int)status);

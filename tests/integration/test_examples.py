@@ -143,6 +143,20 @@ def case_usage():
         if os.access(os.path.join(BIN, name), os.X_OK):
             run(name, *args, expect=2)
             run(name, "--help")
+    # Errors (issue 14): an image author's strings reach the terminal escaped.
+    # DEL, C1 (CSI U+009B) and a bidi override in an annotation: cJSON passes
+    # them raw; registry-inspect prints them as \uNNNN (the same JSON).
+    doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                      "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+           "layers": [], "annotations": {"x": "a\u009b2J\u001b[31m\u202eb\u007f"}}
+    with tempfile.NamedTemporaryFile(dir=os.environ.get("REGISTRY_TEST_TMPDIR")) as f:
+        f.write(json.dumps(doc).encode())
+        f.flush()
+        out, _ = run("registry-inspect", "--file", f.name)
+        raw = [b for b in (b"\x1b", b"\x7f", b"\xc2\x9b", b"\xe2\x80\xae") if b in out]
+        check(not raw, f"registry-inspect printed terminal controls raw: {raw}")
+        check(json.loads(out)["annotations"] == doc["annotations"], f"escaped JSON differs: {out!r}")
 
 
 def case_tags():

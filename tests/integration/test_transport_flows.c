@@ -120,7 +120,7 @@ static void test_cancel(void)
 	registry_client_free(c);
 }
 
-static void test_exhausted_503(void) { test_retry_exhausted(503, REGISTRY_EIO); }
+static void test_exhausted_503(void) { test_retry_exhausted(503, REGISTRY_ESERVER); }
 static void test_exhausted_429(void) { test_retry_exhausted(429, REGISTRY_ERATELIMIT); }
 
 static void test_expiry(void)

@@ -114,6 +114,11 @@ CASES = [
     "fanout-same",             # the tag is an OCI index of FANOUT_ENTRIES entries, all
                                # naming one ~3 MiB child (copy target: hostile/copy)
     "fanout-distinct",         # an index of FANOUT_DISTINCT distinct ~3 MiB children
+    # -- errors (issue 14): what the error record must hold
+    "close-at-contact",        # the registry closes every connection before reading a byte
+    "server-error-5xx",        # manifests answer 500 with an error JSON
+    "escape-error-message",    # a 404 whose error message holds ESC sequences and newlines
+    "escape-realm",            # a bearer realm with ESC sequences in it
 ]
 
 # Cases whose two origins serve HTTPS with a certificate nobody trusts.
@@ -360,6 +365,8 @@ class HostileRegistry:
             return "http://metadata-alias.test:%s/token" % self.host.rsplit(":", 1)[1]
         if c == "realm-tls-untrusted":
             return "https://%s/token" % self.foreign
+        if c == "escape-realm":
+            return "%s://%s/tok\x1b[2J\x1b[1;1Hregistry: login succeeded\x9b31men" % (self.scheme, self.host)
         return "%s://%s/token" % (self.scheme, self.host)
 
     def authorized(self, header):
@@ -458,6 +465,9 @@ def make_handler(reg, origin):
 
         def handle_one_request(self):
             self.sent = 0
+            if reg.case == "close-at-contact" and origin == "registry":
+                self.close_connection = True  # not a byte read, not a byte sent
+                return
             try:
                 super().handle_one_request()
             except OSError:
@@ -583,6 +593,11 @@ def make_handler(reg, origin):
                 return self.error(404, "NAME_UNKNOWN")
             if name != REPO and not (reg.fanout and name == COPY_REPO):
                 return self.error(404, "NAME_UNKNOWN")
+            if kind == "/manifests/" and case == "server-error-5xx":
+                return self.error(500, "UNKNOWN", "backend storage unavailable")
+            if kind == "/manifests/" and case == "escape-error-message":
+                return self.error(404, "MANIFEST_UNKNOWN",
+                                  "\x1b[2J\x1b[H\nregistry-pull: success\r\n\x1b]0;pwned\x07\u009b2J")
             if kind == "/manifests/":
                 return self.manifest(ref, body)
             if kind == "/blobs/uploads/":

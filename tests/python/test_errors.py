@@ -27,6 +27,7 @@ MAPPING = {
     -14: (registry.CanceledError, None, "canceled"),
     -15: (registry.ProtocolError, None, "protocol error"),
     -16: (registry.ConflictError, None, "conflict"),
+    -17: (registry.ServerError, None, "server error"),
 }
 
 

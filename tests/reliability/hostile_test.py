@@ -18,6 +18,7 @@ rel-hostile program, and checks:
 """
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ import hostile_registry as hr  # noqa: E402
 
 EINVAL, ENOMEM, EIO, ENETWORK, ETLS, EAUTH, EDENIED, ENOTFOUND, EDIGEST, EFORMAT, \
     EUNSUPPORTED, ETOOLARGE, ERATELIMIT, ECANCELED, EPROTOCOL, ECONFLICT = range(-1, -17, -1)
+ESERVER = -17
 
 MIB = 1 << 20
 IMG = hr.Image()
@@ -226,6 +228,48 @@ def fanout_check(r, entries, distinct):
     return None
 
 
+# -- errors (issue 14): the record after every failure ---------------------------
+def has_control_chars(message):
+    # rel-hostile writes each byte >= 0x7f as \u00XX: back to the bytes, then UTF-8.
+    text = message.encode("latin-1", "replace").decode("utf-8", "replace")
+    return any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in text)
+
+
+def no_control_chars(r, e):
+    return "control characters in the message: %r" % r["message"] if has_control_chars(r["message"]) else None
+
+
+CASES.update({
+    # The https attempt and the plain-http one both meet a closed connection:
+    # the last attempt's failure must stay in the record.
+    "close-at-contact": ("close-at-contact", "none", ["ping"], ENETWORK, None),
+    "server-error-5xx": ("server-error-5xx", "basic", ["pull"], ESERVER,
+                         lambda r, e: None if r["http"] == 500 else "http %d" % r["http"]),
+    "escape-error-message": ("escape-error-message", "basic", ["pull"], ENOTFOUND, no_control_chars),
+    "escape-realm": ("escape-realm", "bearer", ["pull"], EPROTOCOL, no_control_chars),
+})
+
+
+def record_problems(r):
+    """For every failure: the thread's record holds the returned code, a real
+    message (not empty, not "success") without control characters, and the
+    HTTP status when the message names one."""
+    if r["rc"] == 0:
+        return []
+    problems = []
+    if r.get("code") != r["rc"]:
+        problems.append("the error record holds code %s, the call returned %d" % (r.get("code"), r["rc"]))
+    message = r["message"]
+    if not message.strip() or message.strip().lower() == "success" or message.endswith(": success"):
+        problems.append("the error message is %r" % message)
+    if has_control_chars(message):
+        problems.append("control characters in the message: %r" % message)
+    m = re.search(r"\bHTTP (\d{3})\b", message)
+    if m and r["http"] != int(m.group(1)):
+        problems.append("the message names HTTP %s, the record's status is %d" % (m.group(1), r["http"]))
+    return problems
+
+
 def files_outside(root, store):
     bad = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -324,6 +368,7 @@ def run_case(exe, case_id):
             len(requests(entries, "registry")), len(requests(entries, "foreign"))))
         if r["rc"] != expected:
             errors.append("rc %d (%s: %s), expected %d" % (r["rc"], r["error"], r["message"], expected))
+        errors += record_problems(r)
         errors += leaks(entries, reg.secrets())
         if password in r["message"]:
             errors.append("the error message shows the password")

@@ -14,9 +14,9 @@
  * HOSTILE_STORE (a store folder, created), HOSTILE_INSECURE (non-empty: an
  * insecure client).
  *
- * Output: {"op", "rc", "error" (registry_strerror), "message", "http",
- * "names" (tags), "elapsed_ms", "maxrss_kb" (this process's peak RSS),
- * "fds_before", "fds_after",
+ * Output: {"op", "rc", "error" (registry_strerror), "message", "code" (the
+ * record's), "http", "names" (tags), "elapsed_ms", "maxrss_kb" (this
+ * process's peak RSS), "fds_before", "fds_after",
  * "verify_rc", "verify_bad"} — the store is verified after every operation,
  * whatever its outcome: a failure must leave nothing half-written in it.
  */
@@ -264,6 +264,7 @@ int main(int argc, char **argv)
 	char message[1024];
 	snprintf(message, sizeof(message), "%s", registry_error_message(e));
 	int http = registry_error_http_status(e);
+	int code = registry_error_code(e);
 	double elapsed = now_ms() - t0;
 
 	size_t bad = 0;
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
 	json_str(rc ? registry_strerror(rc) : "");
 	printf(", \"message\": ");
 	json_str(rc ? message : "");
+	printf(", \"code\": %d", code);
 	printf(", \"http\": %d, \"names\": [%s], \"elapsed_ms\": %.0f, \"maxrss_kb\": %ld, "
 	       "\"fds_before\": %d, \"fds_after\": %d, \"verify_rc\": %d, \"verify_bad\": %zu}\n",
 	       http, names, elapsed, peak_rss_kb(), fds_before, fds_after, vrc, bad);

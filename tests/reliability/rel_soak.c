@@ -95,9 +95,12 @@ static void rm_rf(const char *path)
 		VIOLATION("cannot remove %s", path);
 }
 
+static int kept_code; /* the record's code when the message was kept */
+
 static void keep_message(char *buf, size_t size)
 {
 	snprintf(buf, size, "%s", registry_error_message(registry_error_last()));
+	kept_code = registry_error_code(registry_error_last());
 }
 
 static int verify_store(registry_store *s, const char *what)
@@ -265,7 +268,7 @@ static int expected_failure(int rc, int kind)
 {
 	switch (rc) {
 	case REGISTRY_ENETWORK: /* resets, stalls past the retries */
-	case REGISTRY_EIO:      /* 5xx past the retries */
+	case REGISTRY_ESERVER:  /* 5xx past the retries */
 	case REGISTRY_ERATELIMIT:
 	case REGISTRY_EDIGEST:  /* flipped bytes, short bodies */
 	case REGISTRY_EPROTOCOL:
@@ -492,6 +495,10 @@ int main(int argc, char **argv)
 			printf("op %ld %c: %s (%s)\n", i, kind, registry_strerror(rc), msg);
 			if (!expected_failure(rc, kind))
 				VIOLATION("op %ld %c: unexpected code %d %s: %s", i, kind, rc, registry_strerror(rc), msg);
+			/* Errors (issue 14): the record says what failed. */
+			if (kept_code != rc || !*msg)
+				VIOLATION("op %ld %c: returned %d, the error record holds %d '%s'", i, kind, rc,
+				          kept_code, msg);
 		}
 		int f = count_fds(), t = count_threads();
 		if (f != fds || t != threads)

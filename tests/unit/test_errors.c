@@ -1,4 +1,5 @@
 /* The error model: codes, names, the thread-local record and its clearing. */
+#include <errno.h>
 #include <pthread.h>
 
 #include "check.h"
@@ -32,11 +33,20 @@ static void test_codes_are_fixed(void)
 	CHECK_INT(REGISTRY_ECANCELED, -14);
 	CHECK_INT(REGISTRY_EPROTOCOL, -15);
 	CHECK_INT(REGISTRY_ECONFLICT, -16);
+	CHECK_INT(REGISTRY_ESERVER, -17);
+	CHECK_STR(registry_strerror(REGISTRY_ESERVER), "server error");
+}
+
+/* The entry of a public function, as the library's own do it. */
+static int public_call(void)
+{
+	REGISTRY__ENTER(rc);
+	return 0;
 }
 
 static void test_record(void)
 {
-	CHECK_INT(registry__enter(), 0);
+	CHECK_INT(public_call(), 0);
 	const registry_error *e = registry_error_last();
 	CHECK(e != NULL);
 	CHECK_INT(registry_error_code(e), 0);
@@ -53,13 +63,109 @@ static void test_record(void)
 	CHECK_STR(registry_error_url(e), "http://127.0.0.1:1/v2/x/manifests/y");
 
 	/* A new public call starts clean. */
-	CHECK_INT(registry__enter(), 0);
+	CHECK_INT(public_call(), 0);
 	CHECK_INT(registry_error_code(e), 0);
 	CHECK_STR(registry_error_url(e), "");
 
 	/* NULL-safe accessors. */
 	CHECK_INT(registry_error_code(NULL), 0);
 	CHECK_STR(registry_error_message(NULL), "");
+}
+
+/* A public function that fails, then calls another public function (as a
+ * manifest fetch validates a digest after the body failed to parse): the
+ * inner call must not wipe the failure. */
+static int failing_public_call(void)
+{
+	REGISTRY__ENTER(rc);
+	rc = registry__fail(REGISTRY_EFORMAT, "manifest: not JSON");
+	registry__error_set_http(200, "http://r/v2/a/manifests/b");
+	if (registry_digest_validate("sha256:0000000000000000000000000000000000000000000000000000000000000000") != 0)
+		return REGISTRY_EINVAL;
+	return public_call() ? REGISTRY_EINVAL : rc;
+}
+
+static void test_nested_calls_keep_the_record(void)
+{
+	const registry_error *e = registry_error_last();
+	CHECK_INT(failing_public_call(), REGISTRY_EFORMAT);
+	CHECK_INT(registry_error_code(e), REGISTRY_EFORMAT);
+	CHECK_STR(registry_error_message(e), "manifest: not JSON");
+	CHECK_INT(registry_error_http_status(e), 200);
+	/* ...and the next outermost call starts clean again. */
+	CHECK_INT(public_call(), 0);
+	CHECK_INT(registry_error_code(e), 0);
+}
+
+static void test_fail_writes_a_fresh_record(void)
+{
+	const registry_error *e = registry_error_last();
+	registry__fail(REGISTRY_ENOTFOUND, "first");
+	registry__error_set_http(404, "http://r/x");
+	registry__error_set_registry("MANIFEST_UNKNOWN", "d");
+	registry__fail(REGISTRY_EIO, "second: %s", registry_error_message(e));
+	CHECK_INT(registry_error_code(e), REGISTRY_EIO);
+	CHECK_STR(registry_error_message(e), "second: first");
+	CHECK_INT(registry_error_http_status(e), 0);
+	CHECK_STR(registry_error_url(e), "");
+	CHECK_STR(registry_error_registry_code(e), "");
+	CHECK_STR(registry_error_detail(e), "");
+}
+
+static void test_control_characters_escaped(void)
+{
+	const registry_error *e = registry_error_last();
+	registry__fail(REGISTRY_EAUTH, "realm %s", "\x1b[2J\nfake: success\r\x7f\xc2\x9b" "1m\xe2\x80\xae\xff caf\xc3\xa9 \xe6\x97\xa5");
+	CHECK_STR(registry_error_message(e),
+	          "realm \\x1b[2J\\x0afake: success\\x0d\\x7f\\u009b1m\\u202e\\xff caf\xc3\xa9 \xe6\x97\xa5");
+	registry__error_set_registry("X\x1b]0;t\x07", "{\"m\":\"\x1b[31m\"}");
+	registry__error_set_http(500, "http://r/\x1b[2J");
+	CHECK_STR(registry_error_registry_code(e), "X\\x1b]0;t\\x07");
+	CHECK_STR(registry_error_detail(e), "{\"m\":\"\\x1b[31m\"}");
+	CHECK_STR(registry_error_url(e), "http://r/\\x1b[2J");
+	/* Cut at a character boundary, never inside an escape or a UTF-8 sequence. */
+	char out[8];
+	registry__escape_text(out, sizeof(out), "ab\x1b\x1b");
+	CHECK_STR(out, "ab\\x1b");
+	registry__escape_text(out, sizeof(out), "abcde\xc3\xa9");
+	CHECK_STR(out, "abcde\xc3\xa9");
+	registry__escape_text(out, sizeof(out), "abcdef\xc3\xa9");
+	CHECK_STR(out, "abcdef");
+}
+
+/* A user callback that calls the library (which clears and refills the
+ * record) and succeeds. */
+static int nosy_progress(const registry_progress *p, void *ud)
+{
+	(void)p;
+	(void)ud;
+	CHECK(registry_digest_validate("nonsense") != 0);
+	CHECK_INT(registry_error_code(registry_error_last()), REGISTRY_EFORMAT);
+	return 0;
+}
+
+static int operation_with_callback(void)
+{
+	REGISTRY__ENTER(rc);
+	rc = registry__fail(REGISTRY_ENETWORK, "connection reset");
+	registry__call_progress(nosy_progress, NULL, NULL);
+	public_call(); /* still nested: must not clear */
+	return rc;
+}
+
+static void test_record_kept_around_callbacks(void)
+{
+	const registry_error *e = registry_error_last();
+	CHECK_INT(operation_with_callback(), REGISTRY_ENETWORK);
+	CHECK_INT(registry_error_code(e), REGISTRY_ENETWORK);
+	CHECK_STR(registry_error_message(e), "connection reset");
+}
+
+static void test_strerror_r(void)
+{
+	char buf[64];
+	CHECK_STR(registry__strerror_r(ENOENT, buf, sizeof(buf)), strerror(ENOENT));
+	CHECK_STR(registry__errno_text(EACCES), strerror(EACCES));
 }
 
 static void test_long_message_truncated(void)
@@ -117,6 +223,11 @@ int main(void)
 	RUN(test_strerror);
 	RUN(test_codes_are_fixed);
 	RUN(test_record);
+	RUN(test_nested_calls_keep_the_record);
+	RUN(test_fail_writes_a_fresh_record);
+	RUN(test_control_characters_escaped);
+	RUN(test_record_kept_around_callbacks);
+	RUN(test_strerror_r);
 	RUN(test_long_message_truncated);
 	RUN(test_thread_local);
 	RUN(test_buf);

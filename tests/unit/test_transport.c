@@ -130,7 +130,7 @@ static void test_error_mapping(void)
 	CHECK_INT(registry__registry_code_to_error("UNSUPPORTED"), REGISTRY_EUNSUPPORTED);
 	CHECK_INT(registry__registry_code_to_error("SOMETHING_NEW"), 0);
 	CHECK_INT(registry__status_to_error(404), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry__status_to_error(503), REGISTRY_EIO);
+	CHECK_INT(registry__status_to_error(503), REGISTRY_ESERVER);
 	CHECK_INT(registry__status_to_error(429), REGISTRY_ERATELIMIT);
 
 	registry__response r;

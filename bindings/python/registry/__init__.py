@@ -20,7 +20,8 @@ from .digest import Digest, digest, digest_backend, digests_equal, file_digest, 
 from .errors import (AuthError, CanceledError, ConflictError, DeniedError, DigestMismatchError,
                      FormatError, InvalidArgumentError, NetworkError, NotFoundError,
                      OutOfMemoryError, ProtocolError, RateLimitError, RegistryError,
-                     RegistryIOError, TLSError, TooLargeError, UnsupportedError, error_class)
+                     RegistryIOError, ServerError, TLSError, TooLargeError, UnsupportedError,
+                     error_class)
 from .manifest import (Descriptor, HistoryEntry, Manifest, ManifestBuilder, Platform,
                        host_platform)
 from .progress import Progress, ProgressCallback, ProgressState
@@ -53,5 +54,5 @@ __all__ = [
     "RegistryError", "error_class", "AuthError", "CanceledError", "ConflictError", "DeniedError",
     "DigestMismatchError", "FormatError", "InvalidArgumentError", "NetworkError",
     "NotFoundError", "OutOfMemoryError", "ProtocolError", "RateLimitError", "RegistryIOError",
-    "TLSError", "TooLargeError", "UnsupportedError",
+    "TLSError", "TooLargeError", "UnsupportedError", "ServerError",
 ]

@@ -31,6 +31,7 @@ ERATELIMIT = -13
 ECANCELED = -14
 EPROTOCOL = -15
 ECONFLICT = -16
+ESERVER = -17
 
 
 class RegistryError(Exception):
@@ -72,7 +73,7 @@ class OutOfMemoryError(RegistryError, MemoryError):
 
 
 class RegistryIOError(RegistryError, OSError):
-    """REGISTRY_EIO: local I/O failure or an unexpected server failure."""
+    """REGISTRY_EIO: local I/O failure (disk, file, pipe). A registry's 5xx is ServerError."""
     default_code = EIO
 
 
@@ -144,12 +145,20 @@ class ConflictError(RegistryError):
     default_code = ECONFLICT
 
 
+class ServerError(RegistryError):
+    """REGISTRY_ESERVER: the registry failed (HTTP 5xx after the retries); ``http_status`` says which.
+
+    Before 0.2 this was RegistryIOError.
+    """
+    default_code = ESERVER
+
+
 ERROR_CLASSES: Dict[int, Type[RegistryError]] = {
     cls.default_code: cls
     for cls in (InvalidArgumentError, OutOfMemoryError, RegistryIOError, NetworkError, TLSError,
                 AuthError, DeniedError, NotFoundError, DigestMismatchError, FormatError,
                 UnsupportedError, TooLargeError, RateLimitError, CanceledError, ProtocolError,
-                ConflictError)
+                ConflictError, ServerError)
 }
 
 
