@@ -12,7 +12,7 @@
  * operation in progress), and read with registry_error_last() and its
  * accessors. Every non-zero return leaves its code and a message there.
  * Text in the record is printable: control characters (some of which came
- * from the server) are shown as \xNN or \uNNNN. Each thread sees only its
+ * from the server) are shown as `\xNN` or `\uNNNN`. Each thread sees only its
  * own failures. docs/errors.md says when each code happens.
  */
 #ifndef REGISTRY_ERRORS_H
