@@ -756,6 +756,14 @@ static int file_seek(int64_t offset, void *ud)
 	return 0;
 }
 
+void registry__file_source_from_fd(registry__file_source *fs, int fd)
+{
+	fs->fd = fd;
+	fs->src.read = file_read;
+	fs->src.seek = file_seek;
+	fs->src.ud = fs;
+}
+
 int registry__file_source_open(registry__file_source *fs, const char *path, int64_t *size)
 {
 	fs->fd = -1;
@@ -770,10 +778,7 @@ int registry__file_source_open(registry__file_source *fs, const char *path, int6
 		close(fd);
 		return registry__fail(REGISTRY_EIO, "%s: not a regular file", path);
 	}
-	fs->fd = fd;
-	fs->src.read = file_read;
-	fs->src.seek = file_seek;
-	fs->src.ud = fs;
+	registry__file_source_from_fd(fs, fd);
 	*size = (int64_t)st.st_size;
 	return 0;
 }

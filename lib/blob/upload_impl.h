@@ -89,6 +89,8 @@ typedef struct registry__file_source {
 } registry__file_source;
 
 int registry__file_source_open(registry__file_source *fs, const char *path, int64_t *size);
+/* The same over a descriptor opened already (which the source then owns). */
+void registry__file_source_from_fd(registry__file_source *fs, int fd);
 void registry__file_source_close(registry__file_source *fs);
 
 /* One blob of a store for registry__upload_files(). */

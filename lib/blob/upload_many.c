@@ -18,27 +18,6 @@ typedef struct upload_many {
 	registry__lane_job *jobs;
 } upload_many;
 
-/* A source over a blob's descriptor, opened safely by the store. */
-static int64_t fd_read(void *buf, size_t len, void *ud)
-{
-	const int *fd = ud;
-	for (;;) {
-		ssize_t n = read(*fd, buf, len);
-		if (n >= 0)
-			return n;
-		if (errno != EINTR)
-			return registry__fail(REGISTRY_EIO, "reading the blob file: %s", strerror(errno));
-	}
-}
-
-static int fd_seek(int64_t offset, void *ud)
-{
-	const int *fd = ud;
-	if (lseek(*fd, (off_t)offset, SEEK_SET) == (off_t)-1)
-		return registry__fail(REGISTRY_EIO, "seeking in the blob file: %s", strerror(errno));
-	return 0;
-}
-
 /* The blob's file, checked against the job before anything is sent: its
  * size, and its digest when it is small enough to read twice. */
 static int open_checked(const registry__lane_job *job, int *fd)
@@ -67,12 +46,13 @@ static int upload_job(registry_client *c, registry__progress_ctx *prog, size_t i
 	int rc = open_checked(job, &fd);
 	if (rc)
 		return rc;
-	registry__upload_source src = {fd_read, fd_seek, &fd};
+	registry__file_source fs; /* over the descriptor the store opened safely */
+	registry__file_source_from_fd(&fs, fd);
 	registry__upload_params up = {.repository = m->repository, .digest = job->digest,
 	                              .size = job->size, .chunk_size = m->chunk_size, .progress = prog,
 	                              .stream_chunks = 1, .skip_head = job->skip_head};
-	rc = registry__blob_upload(c, &up, &src, NULL);
-	close(fd);
+	rc = registry__blob_upload(c, &up, &fs.src, NULL);
+	registry__file_source_close(&fs);
 	return rc;
 }
 

@@ -275,11 +275,9 @@ static int64_t ranged_read(void *buf, size_t len, void *ud)
 	char what[800];
 	snprintf(what, sizeof(what), "fetching a range of blob %s", r->digest);
 	if (!rc && resp.status == 206) {
-		long long start = -1;
-		char *end = NULL;
-		if (resp.content_range && strncmp(resp.content_range, "bytes ", 6) == 0)
-			start = strtoll(resp.content_range + 6, &end, 10);
-		if (!end || *end != '-' || start != r->pos)
+		int64_t start = -1;
+		if (!resp.content_range || registry__content_range_start(resp.content_range, &start) != 0 ||
+		    start != r->pos)
 			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: unexpected Content-Range", what);
 	} else if (!rc && resp.status == 200 && r->pos > 0) {
 		/* Range ignored: the whole blob came; take our part of it. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fanout.h"
+#include "manifest/manifest_impl.h"
 #include "pull_impl.h"
 
 typedef struct stored {
@@ -69,31 +70,6 @@ static void job_free(pull_job *j)
 	stored_free(&j->top_stored);
 	registry_manifest_free(j->child);
 	registry_manifest_free(j->top);
-}
-
-/* "os/arch[/variant]" into three strings inside @buf. */
-static int split_platform(const char *platform, char *buf, size_t size, const char **os, const char **arch,
-                          const char **variant)
-{
-	if (strlen(platform) >= size)
-		return registry__fail(REGISTRY_EINVAL, "platform \"%.64s...\" is too long", platform);
-	memcpy(buf, platform, strlen(platform) + 1);
-	*os = buf;
-	char *slash = strchr(buf, '/');
-	if (!slash)
-		return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
-	*slash = '\0';
-	*arch = slash + 1;
-	*variant = NULL;
-	if ((slash = strchr(slash + 1, '/'))) {
-		*slash = '\0';
-		*variant = slash + 1;
-		if (!**variant || strchr(*variant, '/'))
-			return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
-	}
-	if (!**os || !**arch)
-		return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
-	return 0;
 }
 
 static int fetch_child(pull_job *j, const registry_descriptor *d, registry_manifest **out)
@@ -389,7 +365,7 @@ int registry_pull(registry_client *client, const registry_reference *ref, regist
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
 	              .flags = options->flags, .o = options};
-	if (options->platform && (rc = split_platform(options->platform, j.platform, sizeof(j.platform), &j.os,
+	if (options->platform && (rc = registry__platform_split(options->platform, j.platform, sizeof(j.platform), &j.os,
 	                                              &j.arch, &j.variant)))
 		return rc;
 	rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);

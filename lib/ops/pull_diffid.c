@@ -139,7 +139,7 @@ int registry__layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], const char *pa
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return registry__fail(errno == ENOENT ? REGISTRY_ENOTFOUND : REGISTRY_EIO, "opening %s: %s", path,
-		                      strerror(errno));
+		                      registry__errno_text(errno));
 	int rc = registry__layer_diff_id_fd(out, fd, path, gzipped, w);
 	close(fd);
 	return rc;

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "client_impl.h"
+#include "request.h"
 
 int registry__client_do_external(registry_client *c, const registry__request *req,
                                  const char *authorization, registry__response *resp);
@@ -194,8 +195,9 @@ int registry__addr_forbidden(const struct sockaddr *sa)
 	return bad || (v4 >> 16) == 0xA9FE || v4 == 0; /* 169.254.0.0/16, 0.0.0.0 */
 }
 
-/* The realm comes from the server: only https (http when the registry
- * itself is plain-HTTP loopback or insecure), no userinfo, no link-local or
+/* The realm comes from the server: only https (http only where
+ * registry__plain_http_allowed says so: the registry's own insecure origin,
+ * or loopback beside a plain-HTTP registry), no userinfo, no link-local or
  * cloud metadata host. */
 int registry__realm_check(registry_client *c, const char *realm)
 {
@@ -214,9 +216,8 @@ int registry__realm_check(registry_client *c, const char *realm)
 		rc = registry__fail(REGISTRY_EPROTOCOL, "token realm carries user info; refused");
 		goto out;
 	}
-	int base_plain = c->base_url && strncmp(c->base_url, "http:", 5) == 0;
 	if (strcasecmp(scheme, "https") != 0 &&
-	    !(strcasecmp(scheme, "http") == 0 && (c->insecure || (base_plain && c->loopback)))) {
+	    !(strcasecmp(scheme, "http") == 0 && registry__plain_http_allowed(c, realm))) {
 		rc = registry__fail(REGISTRY_EPROTOCOL,
 		                    "token realm '%.200s' must use https; refused", realm);
 		goto out;

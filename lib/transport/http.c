@@ -92,13 +92,13 @@ int registry__parse_count(const char *s, size_t len, int64_t *out)
 {
 	uint64_t v = 0;
 	if (len == 0)
-		return REGISTRY_EPROTOCOL;
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return REGISTRY_EPROTOCOL;
+			return -1;
 		unsigned d = (unsigned)(s[i] - '0');
 		if (v > ((uint64_t)INT64_MAX - d) / 10)
-			return REGISTRY_EPROTOCOL; /* would pass INT64_MAX */
+			return -1; /* would pass INT64_MAX */
 		v = v * 10 + d;
 	}
 	*out = (int64_t)v;
@@ -108,10 +108,10 @@ int registry__parse_count(const char *s, size_t len, int64_t *out)
 int registry__content_range_start(const char *cr, int64_t *start)
 {
 	if (!cr || strncmp(cr, "bytes ", 6) != 0)
-		return REGISTRY_EPROTOCOL;
+		return -1;
 	size_t n = strcspn(cr + 6, "-");
 	if (cr[6 + n] != '-')
-		return REGISTRY_EPROTOCOL;
+		return -1;
 	return registry__parse_count(cr + 6, n, start);
 }
 
@@ -492,18 +492,10 @@ int registry__is_redirect(long status)
 	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/* Sleep in slices so that the cancellation hook is heard within 100 ms;
- * 1 if canceled. */
-static int sleep_ms(registry_client *c, long ms)
+/* The cancel hook as a stop function for registry__sleep_ms_unless. */
+static int canceled(void *client)
 {
-	while (ms > 0) {
-		if (registry__client_canceled(c))
-			return 1;
-		long slice = ms > 100 ? 100 : ms;
-		registry__sleep_ms(slice);
-		ms -= slice;
-	}
-	return registry__client_canceled(c);
+	return registry__client_canceled(client);
 }
 
 long registry__backoff_ms(const registry_client *c, int attempt, const registry__response *resp)
@@ -548,7 +540,7 @@ static int drive(registry_client *c, registry__req *r, const registry__request *
 		case REGISTRY__REQ_FAIL:
 			return r->rc;
 		case REGISTRY__REQ_RETRY:
-			if (sleep_ms(c, r->wait_ms))
+			if (registry__sleep_ms_unless(r->wait_ms, canceled, c) || registry__client_canceled(c))
 				return registry__fail(REGISTRY_ECANCELED, "canceled while waiting to retry");
 			registry__error_clear();
 			break;

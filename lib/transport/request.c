@@ -108,7 +108,7 @@ static int add_line(struct curl_slist **l, const char *line)
 {
 	struct curl_slist *n = curl_slist_append(*l, line);
 	if (!n)
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	*l = n;
 	return 0;
 }

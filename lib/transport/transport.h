@@ -132,10 +132,11 @@ int registry__response_fail(const registry__response *resp, const char *what);
  * a number of bytes, REGISTRY_ENOMEM. Headers we do not read are ignored. */
 int registry__header_line(registry_client *c, registry__response *r, const char *buf, size_t len);
 /* @len decimal digits into *out, refusing overflow past INT64_MAX (a
- * 30-digit length must not wrap): 0 or REGISTRY_EPROTOCOL (not recorded). */
+ * 30-digit length must not wrap): 0, or -1 for anything else (not an
+ * error code: the caller records what the value was). */
 int registry__parse_count(const char *s, size_t len, int64_t *out);
 /* The first byte position of a Content-Range "bytes FIRST-LAST/TOTAL":
- * 0 or REGISTRY_EPROTOCOL (not recorded). */
+ * 0, or -1 when it is not one (the caller records). */
 int registry__content_range_start(const char *cr, int64_t *start);
 void registry__response_reset_headers(registry__response *r);
 int registry__curl_error(CURLcode cc);

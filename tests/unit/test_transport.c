@@ -399,10 +399,10 @@ static void test_length_numbers(void)
 	CHECK_INT(registry__content_range_start("bytes 100-199/200", &start), 0);
 	CHECK(start == 100);
 	CHECK_INT(registry__content_range_start("bytes 999999999999999999999999999999-1/2", &start),
-	          REGISTRY_EPROTOCOL);
-	CHECK_INT(registry__content_range_start("bytes -5-1/2", &start), REGISTRY_EPROTOCOL);
-	CHECK_INT(registry__content_range_start("bytes */200", &start), REGISTRY_EPROTOCOL);
-	CHECK_INT(registry__content_range_start(NULL, &start), REGISTRY_EPROTOCOL);
+	          -1);
+	CHECK_INT(registry__content_range_start("bytes -5-1/2", &start), -1);
+	CHECK_INT(registry__content_range_start("bytes */200", &start), -1);
+	CHECK_INT(registry__content_range_start(NULL, &start), -1);
 	registry__response_free(&r);
 	registry_client_free(c);
 }
