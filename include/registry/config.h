@@ -176,7 +176,7 @@ REGISTRY_API int registry_image_config_to_json(char **out, const registry_image_
  * @since 0.2
  */
 typedef struct registry_image_config_fetch_options {
-	int version;          /**< REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION */
+	unsigned int version; /**< REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION */
 	const char *platform; /**< "os/arch[/variant]" to pick from an index; NULL: the host's */
 	unsigned int flags;   /**< none defined yet: must be 0 */
 } registry_image_config_fetch_options;

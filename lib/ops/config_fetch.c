@@ -98,7 +98,7 @@ int registry_image_config_fetch(registry_image_config **out, registry_client *cl
 	if (!opts)
 		opts = &defaults;
 	if (opts->version != REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION)
-		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: options version %d, expected %d",
+		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: options version %u, expected %d",
 		                      opts->version, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION);
 	if (opts->flags)
 		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: unknown flags 0x%x", opts->flags);

@@ -127,7 +127,7 @@ class push_options(Structure):
 
 
 class image_config_fetch_options(Structure):
-    _fields_ = [("version", c_int), ("platform", c_char_p), ("flags", c_uint)]
+    _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint)]
 
 
 # Out-parameters.
