@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "internal.h"
+#include "store/store_impl.h"
 #include "store/store_writer.h"
 
 #define HELLO_SHA256 "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -1163,6 +1164,16 @@ static void test_no_links_followed(void)
 	alarm(0);
 }
 
+/* Blob paths keep the whole algorithm name: "sha3-512" was cut to "sha3-51". */
+static void test_blob_paths_keep_long_algorithm_names(void)
+{
+	char rel[STORE_REL_MAX];
+	store__blob_rel(rel, "sha3-512:abcdef");
+	CHECK_STR(rel, "sha3-512/abcdef");
+	store__partial_rel(rel, "blake2b-512:0123");
+	CHECK_STR(rel, STORE_PARTIAL_DIR "/blake2b-512/0123");
+}
+
 int main(void)
 {
 	snprintf(tmp_root, sizeof(tmp_root), "%s/registry-store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -1173,6 +1184,7 @@ int main(void)
 	RUN(test_create_and_open);
 	RUN(test_open_rejects_bad_layouts);
 	RUN(test_add_and_read_blobs);
+	RUN(test_blob_paths_keep_long_algorithm_names);
 	RUN(test_add_wrong_digest_leaves_nothing);
 	RUN(test_read_detects_damage);
 	RUN(test_import_file);
