@@ -325,6 +325,23 @@ static void test_upload_monolithic(void)
 	CHECK_INT(again.skipped, 1);
 	CHECK_INT(again.started, 0);
 	CHECK_INT(again.overall_done, size);
+
+	/* REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK: no HEAD, so the blob the
+	 * registry has is sent again (a small one). */
+	char small[REGISTRY_DIGEST_STRING_MAX];
+	int64_t small_size = 256 * 1024;
+	CHECK_RC(upload_gen(c, "push/mono", 3, small_size, 0, small, &g, NULL), 0);
+	prog_log forced = {0};
+	gen_init(&g, 3, small_size);
+	registry_blob_upload_options o = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
+	o.flags = REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK;
+	o.progress = on_progress;
+	o.userdata = &forced;
+	CHECK_RC(registry_blob_upload(c, "push/mono", small, small_size, gen_read, gen_rewind, &g, &o), 0);
+	CHECK_INT(g.pos, small_size);
+	CHECK_INT(forced.skipped, 0);
+	CHECK_INT(forced.started, 1);
+	CHECK_INT(forced.done, 1);
 	registry_client_free(c);
 }
 
