@@ -108,6 +108,18 @@ static int call_fetch_many(unsigned version, unsigned flags)
 	return registry_blob_fetch_many(fx.client, "x/y", 1, digests, NULL, fx.store, NULL, &o);
 }
 
+static int call_image_config_fetch(unsigned version, unsigned flags)
+{
+	registry_image_config_fetch_options o;
+	registry_image_config_fetch_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_image_config *cfg = NULL;
+	int rc = registry_image_config_fetch(&cfg, fx.client, fx.ref, &o);
+	registry_image_config_free(cfg);
+	return rc;
+}
+
 /* A descriptor spec has no flags: @flags is unused. */
 static int call_builder_add_manifest(unsigned version, unsigned flags)
 {
@@ -147,6 +159,7 @@ static const struct op {
 	{"registry_blob_upload_file", call_blob_upload_file, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
 	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
 	{"registry_blob_fetch_many", call_fetch_many, REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_manifest_builder_add_manifest", call_builder_add_manifest, REGISTRY_DESCRIPTOR_SPEC_VERSION,
 	 0, 0, 0},
 };
