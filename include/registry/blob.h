@@ -171,8 +171,9 @@ typedef int (*registry_blob_rewind_cb)(void *userdata);
 
 /** Flags of registry_blob_upload_options. @since 0.2 */
 enum registry_blob_upload_flags {
-	/** Do not ask the registry first (HEAD) whether it has the blob: the
-	 * caller knows it does not, and saves a round trip. */
+	/** Do not ask the registry first (HEAD) whether it has the blob: it is
+	 * uploaded in any case. Saves a round trip for a caller that knows the
+	 * registry lacks it. */
 	REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK = 1
 };
 
@@ -211,8 +212,9 @@ REGISTRY_API int registry_blob_upload_options_init(registry_blob_upload_options 
  * Upload one blob to @p repository, streamed from a callback.
  *
  * A HEAD first (unless REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK): a blob the
- * registry has is not read at all (REGISTRY_PROGRESS_SKIPPED). Otherwise an upload session is opened
- * (POST /v2/NAME/blobs/uploads/) and the blob goes
+ * registry has is not read at all (REGISTRY_PROGRESS_SKIPPED). Otherwise
+ * an upload session is opened (POST /v2/NAME/blobs/uploads/) and the blob
+ * goes
  * - in one streamed PUT when @p size is known and at most the chunk size;
  * - else in PATCH requests of the chunk size (more if the registry
  *   asks for a larger OCI-Chunk-Min-Length), each with its Content-Range,
