@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 
 	ex_progress pr;
 	ex_progress_init(&pr, "copied");
-	registry_push_options opts = REGISTRY_PUSH_OPTIONS_INIT;
+	registry_copy_options opts = REGISTRY_COPY_OPTIONS_INIT;
 	opts.platform = c.platform;
 	if (all)
 		opts.flags |= REGISTRY_ALL_PLATFORMS;

@@ -93,7 +93,11 @@ int main(int argc, char **argv)
 	struct stat st;
 	int failed;
 	if (ends_with(source, ".tar") && stat(source, &st) == 0 && S_ISREG(st.st_mode)) {
-		failed = registry_push_archive(client, source, ref, &opts, &digest);
+		registry_push_archive_options aopts = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
+		aopts.chunk_size = opts.chunk_size;
+		aopts.progress = opts.progress;
+		aopts.userdata = opts.userdata;
+		failed = registry_push_archive(client, source, ref, &aopts, &digest);
 	} else {
 		/* DIR:NAME, unless the whole argument is a directory. */
 		char *colon = strrchr(source, ':');

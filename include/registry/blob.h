@@ -88,19 +88,53 @@ REGISTRY_API int registry_blob_fetch(registry_client *client, const char *reposi
                                      void *userdata);
 
 /**
+ * Options of registry_blob_fetch_many(). Initialise with
+ * REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT or
+ * registry_blob_fetch_many_options_init(); zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_blob_fetch_many_options {
+	unsigned int version;          /**< REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION */
+	unsigned int flags;            /**< none defined yet: must be 0 */
+	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
+	void *userdata;                /**< passed to progress */
+} registry_blob_fetch_many_options;
+
+/** Current version of registry_blob_fetch_many_options. @since 0.2 */
+#define REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION 1
+/** Initialiser of registry_blob_fetch_many_options: every field the default. @since 0.2 */
+#define REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT {REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_blob_fetch_many_options_init(registry_blob_fetch_many_options *opts);
+
+/**
  * Fetch several blobs of one repository into @p store in parallel.
  * @param count number of blobs; @p digests and @p sizes (-1 unknown, or
  *        NULL for all unknown) have @p count entries.
  * @param results receives one code per blob (0 or REGISTRY_E...); may be NULL.
+ * @param options NULL for the defaults.
  * @return 0 when every blob is in the store, else the first failing blob's
- *         code (registry_error_last() describes that failure).
- * @since 0.1
+ *         code (registry_error_last() describes that failure);
+ *         REGISTRY_EINVAL (NULL store or digest, options version 0 or newer
+ *         than this library's, unknown flags).
+ * @since 0.1 (options since 0.2)
  */
 REGISTRY_API int registry_blob_fetch_many(registry_client *client, const char *repository,
                                           size_t count, const char *const *digests,
                                           const int64_t *sizes, registry_store *store,
-                                          int *results, registry_progress_cb progress,
-                                          void *userdata);
+                                          int *results, const registry_blob_fetch_many_options *options);
+
+/**
+ * Sink of registry_blob_fetch_to(): receives the next @p len bytes of the
+ * blob; return 0 to go on, non-zero to stop. Runs on the caller's thread.
+ * @since 0.2
+ */
+typedef int (*registry_blob_write_cb)(const void *data, size_t len, void *userdata);
 
 /**
  * Stream one blob to a callback, hashing as it goes. @p write receives the
@@ -111,8 +145,7 @@ REGISTRY_API int registry_blob_fetch_many(registry_client *client, const char *r
  */
 REGISTRY_API int registry_blob_fetch_to(registry_client *client, const char *repository,
                                         const char *digest, int64_t expected_size,
-                                        int (*write)(const void *data, size_t len, void *userdata),
-                                        void *userdata);
+                                        registry_blob_write_cb write, void *userdata);
 
 /* ---- Uploads ------------------------------------------------------------ */
 
@@ -136,14 +169,54 @@ typedef int64_t (*registry_blob_read_cb)(void *buf, size_t len, void *userdata);
  */
 typedef int (*registry_blob_rewind_cb)(void *userdata);
 
+/** Flags of registry_blob_upload_options. @since 0.2 */
+enum registry_blob_upload_flags {
+	/** Do not ask the registry first (HEAD) whether it has the blob: it is
+	 * uploaded in any case. Saves a round trip for a caller that knows the
+	 * registry lacks it. */
+	REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK = 1
+};
+
+/**
+ * Options of registry_blob_upload() and registry_blob_upload_file().
+ * Initialise with REGISTRY_BLOB_UPLOAD_OPTIONS_INIT or
+ * registry_blob_upload_options_init(); zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_blob_upload_options {
+	unsigned int version;    /**< REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION */
+	unsigned int flags;      /**< registry_blob_upload_flags */
+	/** 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT. Larger blobs are sent in chunks
+	 * of this size (a buffer of this size is allocated). */
+	size_t chunk_size;
+	/** NULL, or progress reports (STARTED, RUNNING at most 10 per second,
+	 * then DONE, SKIPPED or FAILED); a non-zero return cancels: the session
+	 * is deleted and the call returns REGISTRY_ECANCELED. */
+	registry_progress_cb progress;
+	void *userdata;          /**< passed to progress */
+} registry_blob_upload_options;
+
+/** Current version of registry_blob_upload_options. @since 0.2 */
+#define REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION 1
+/** Initialiser of registry_blob_upload_options: every field the default. @since 0.2 */
+#define REGISTRY_BLOB_UPLOAD_OPTIONS_INIT {REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION, 0, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_BLOB_UPLOAD_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_blob_upload_options_init(registry_blob_upload_options *opts);
+
 /**
  * Upload one blob to @p repository, streamed from a callback.
  *
- * A HEAD first: a blob the registry has is not read at all
- * (REGISTRY_PROGRESS_SKIPPED). Otherwise an upload session is opened
- * (POST /v2/NAME/blobs/uploads/) and the blob goes
- * - in one streamed PUT when @p size is known and at most @p chunk_size;
- * - else in PATCH requests of @p chunk_size bytes (more if the registry
+ * A HEAD first (unless REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK): a blob the
+ * registry has is not read at all (REGISTRY_PROGRESS_SKIPPED). Otherwise
+ * an upload session is opened (POST /v2/NAME/blobs/uploads/) and the blob
+ * goes
+ * - in one streamed PUT when @p size is known and at most the chunk size;
+ * - else in PATCH requests of the chunk size (more if the registry
  *   asks for a larger OCI-Chunk-Min-Length), each with its Content-Range,
  *   then a PUT with the digest. A PATCH that fails (connection lost, 5xx,
  *   429, 416) is resumed where the registry says it stands (GET on the
@@ -160,25 +233,20 @@ typedef int (*registry_blob_rewind_cb)(void *userdata);
  * @param read the source; @p rewind may be NULL (then a request that needs
  *        its body again fails instead of being retried).
  * @param source_userdata passed to @p read and @p rewind.
- * @param chunk_size 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT. Larger blobs are
- *        sent in chunks of this size (a buffer of this size is allocated).
- * @param progress, userdata progress reports (STARTED, RUNNING at most 10
- *        per second, then DONE, SKIPPED or FAILED); a non-zero return
- *        cancels: the session is deleted and the call returns
- *        REGISTRY_ECANCELED. @p progress may be NULL.
+ * @param options chunk size, flags and progress; NULL for the defaults.
  * @return 0 (uploaded, or already there); REGISTRY_EINVAL (NULL argument,
- *         size < -1); REGISTRY_EFORMAT / REGISTRY_EUNSUPPORTED (bad
+ *         size < -1, options version 0 or newer than this library's,
+ *         unknown flags); REGISTRY_EFORMAT / REGISTRY_EUNSUPPORTED (bad
  *         repository or digest); REGISTRY_EDIGEST (the bytes do not match
  *         @p digest or @p size, or the registry reported another digest);
  *         REGISTRY_ECANCELED; a code returned by @p read; REGISTRY_EAUTH,
  *         REGISTRY_EDENIED (no push access) and other transport errors.
- * @since 0.1
+ * @since 0.1 (options since 0.2)
  */
 REGISTRY_API int registry_blob_upload(registry_client *client, const char *repository,
                                       const char *digest, int64_t size, registry_blob_read_cb read,
                                       registry_blob_rewind_cb rewind, void *source_userdata,
-                                      size_t chunk_size, registry_progress_cb progress,
-                                      void *userdata);
+                                      const registry_blob_upload_options *options);
 
 /**
  * Upload the file at @p path as a blob, as registry_blob_upload() (the
@@ -186,11 +254,11 @@ REGISTRY_API int registry_blob_upload(registry_client *client, const char *repos
  * @return as registry_blob_upload(); REGISTRY_ENOTFOUND when the file does
  *         not exist (a blob the registry lacks is not an error here: it is
  *         uploaded), REGISTRY_EIO when it cannot be read.
- * @since 0.1
+ * @since 0.1 (options since 0.2)
  */
 REGISTRY_API int registry_blob_upload_file(registry_client *client, const char *repository,
-                                           const char *digest, const char *path, size_t chunk_size,
-                                           registry_progress_cb progress, void *userdata);
+                                           const char *digest, const char *path,
+                                           const registry_blob_upload_options *options);
 
 /**
  * Cross-repository mount: ask the registry to link the blob @p digest of

@@ -41,11 +41,17 @@ enum registry_image_format {
 	REGISTRY_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
 };
 
-/** Flags of the pull, push and copy options. @since 0.1 */
+/**
+ * Flags of registry_pull_options (both) and registry_copy_options
+ * (REGISTRY_ALL_PLATFORMS only). Each operation refuses a flag it does not
+ * use with REGISTRY_EINVAL.
+ * @since 0.1
+ */
 enum registry_image_flags {
-	REGISTRY_PULL_PRESERVE_DIGESTS = 1, /**< keep manifests byte for byte (Docker media types stay) */
-	/** every platform of a list/index, not one; each distinct child manifest is
-	 * fetched once, and at most about 8 MiB of them are held at a time (since 0.2) */
+	REGISTRY_PULL_PRESERVE_DIGESTS = 1, /**< pull: keep manifests byte for byte (Docker media types stay) */
+	/** pull and copy: every platform of a list/index, not one; each distinct
+	 * child manifest is fetched once, and at most about 8 MiB of them are
+	 * held at a time (since 0.2) */
 	REGISTRY_ALL_PLATFORMS = 2
 };
 
@@ -57,17 +63,25 @@ enum registry_image_flags {
  */
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
+	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_ALL_PLATFORMS */
 	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
-	unsigned int flags;       /**< registry_image_flags */
+	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;           /**< passed to progress */
-	size_t max_manifest_size; /**< 0: 4 MiB */
 } registry_pull_options;
 
 /** Current version of registry_pull_options. @since 0.1 */
 #define REGISTRY_PULL_OPTIONS_VERSION 1
 /** Initialiser of registry_pull_options: every field the default. @since 0.1 */
-#define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0}
+#define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_PULL_OPTIONS_INIT (for callers that cannot use
+ * the macro, such as bindings).
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
 
 /**
  * Pull @p ref (tag or digest; its registry part is not used: @p client
@@ -83,8 +97,9 @@ typedef struct registry_pull_options {
  * @param options NULL for the defaults.
  * @param digest_out receives the digest of the manifest written to the
  *        index (free with registry_free()); may be NULL.
- * @return 0; REGISTRY_EINVAL (NULL argument, unknown options version or
- *         flags, malformed platform, a reference without tag or digest);
+ * @return 0; REGISTRY_EINVAL (NULL argument, options version 0 or newer
+ *         than this library's, unknown flags, malformed platform, a
+ *         reference without tag or digest);
  *         REGISTRY_ENOTFOUND (image, or platform: the message lists the
  *         available ones); REGISTRY_EDIGEST (a manifest or blob does not
  *         match its digest; nothing of it is committed);
@@ -133,23 +148,81 @@ REGISTRY_API int registry_store_export(registry_store *store, const char *ref_na
                                        const char *dest, int format, const char *repo_tag);
 
 /**
- * Options of registry_push(), registry_push_archive() and registry_copy().
- * Initialise with REGISTRY_PUSH_OPTIONS_INIT; zero fields mean the default.
- * @since 0.1
+ * Options of registry_push(). Initialise with REGISTRY_PUSH_OPTIONS_INIT or
+ * registry_push_options_init(); zero fields mean the default.
+ * @since 0.1 (its own struct, without platform, since 0.2)
  */
 typedef struct registry_push_options {
 	unsigned int version;      /**< REGISTRY_PUSH_OPTIONS_VERSION */
-	const char *platform;      /**< copy: "os/arch[/variant]" to copy one platform */
-	unsigned int flags;        /**< registry_image_flags */
+	unsigned int flags;        /**< none defined yet: must be 0 */
+	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */
-	size_t chunk_size;         /**< 0: 16 MiB chunks for blobs above it; else monolithic */
 } registry_push_options;
 
 /** Current version of registry_push_options. @since 0.1 */
 #define REGISTRY_PUSH_OPTIONS_VERSION 1
 /** Initialiser of registry_push_options: every field the default. @since 0.1 */
-#define REGISTRY_PUSH_OPTIONS_INIT {REGISTRY_PUSH_OPTIONS_VERSION, NULL, 0, NULL, NULL, 0}
+#define REGISTRY_PUSH_OPTIONS_INIT {REGISTRY_PUSH_OPTIONS_VERSION, 0, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_PUSH_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_push_options_init(registry_push_options *opts);
+
+/**
+ * Options of registry_push_archive(). Initialise with
+ * REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT or registry_push_archive_options_init();
+ * zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_push_archive_options {
+	unsigned int version;      /**< REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION */
+	unsigned int flags;        /**< none defined yet: must be 0 */
+	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
+	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
+	void *userdata;            /**< passed to progress */
+} registry_push_archive_options;
+
+/** Current version of registry_push_archive_options. @since 0.2 */
+#define REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION 1
+/** Initialiser of registry_push_archive_options: every field the default. @since 0.2 */
+#define REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT {REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_push_archive_options_init(registry_push_archive_options *opts);
+
+/**
+ * Options of registry_copy(). Initialise with REGISTRY_COPY_OPTIONS_INIT or
+ * registry_copy_options_init(); zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_copy_options {
+	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
+	unsigned int flags;        /**< REGISTRY_ALL_PLATFORMS (overrides platform) */
+	const char *platform;      /**< "os/arch[/variant]": copy this platform of an index; NULL: all */
+	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
+	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
+	void *userdata;            /**< passed to progress */
+} registry_copy_options;
+
+/** Current version of registry_copy_options. @since 0.2 */
+#define REGISTRY_COPY_OPTIONS_VERSION 1
+/** Initialiser of registry_copy_options: every field the default. @since 0.2 */
+#define REGISTRY_COPY_OPTIONS_INIT {REGISTRY_COPY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_COPY_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_copy_options_init(registry_copy_options *opts);
 
 /**
  * Push the image named @p ref_name (a ref.name annotation or a manifest
@@ -164,10 +237,11 @@ typedef struct registry_push_options {
  * @param client the target registry.
  * @param target the repository and tag (or digest) to push to; a digest
  *        must be the manifest's.
- * @param options NULL for the defaults (platform is not used).
+ * @param options NULL for the defaults.
  * @param digest_out receives the pushed manifest's digest (free with
  *        registry_free()); may be NULL.
- * @return 0; REGISTRY_EINVAL (NULL argument, unknown options version);
+ * @return 0; REGISTRY_EINVAL (NULL argument, options version 0 or newer
+ *         than this library's, unknown flags);
  *         REGISTRY_ENOTFOUND (@p ref_name or a blob is not in the store);
  *         REGISTRY_EDIGEST (a stored blob or the target digest does not
  *         match the manifest); REGISTRY_EUNSUPPORTED (indexes nested too
@@ -184,6 +258,7 @@ REGISTRY_API int registry_push(registry_client *client, registry_store *store, c
  * registry_push() pushes from a store, streaming the members from the
  * tarball.
  * @param archive_path the tarball.
+ * @param options NULL for the defaults.
  * @param digest_out as registry_push().
  * @return as registry_push(); REGISTRY_EFORMAT (not a docker save archive,
  *         or its manifest.json names missing members); REGISTRY_EINVAL
@@ -194,7 +269,8 @@ REGISTRY_API int registry_push(registry_client *client, registry_store *store, c
  */
 REGISTRY_API int registry_push_archive(registry_client *client, const char *archive_path,
                                        const registry_reference *target,
-                                       const registry_push_options *options, char **digest_out);
+                                       const registry_push_archive_options *options,
+                                       char **digest_out);
 
 /**
  * Copy an image between registries (or within one), streaming each blob
@@ -207,7 +283,8 @@ REGISTRY_API int registry_push_archive(registry_client *client, const char *arch
  * @param options NULL for the defaults.
  * @param digest_out receives the digest at the target (free with
  *        registry_free()); may be NULL.
- * @return 0; REGISTRY_EINVAL (NULL argument, malformed platform);
+ * @return 0; REGISTRY_EINVAL (NULL argument, options version 0 or newer
+ *         than this library's, unknown flags, malformed platform);
  *         REGISTRY_ENOTFOUND (image or platform); REGISTRY_EDIGEST;
  *         REGISTRY_EUNSUPPORTED (an index inside an index);
  *         REGISTRY_ECANCELED; REGISTRY_EPROTOCOL (the source broke Range
@@ -216,7 +293,7 @@ REGISTRY_API int registry_push_archive(registry_client *client, const char *arch
  */
 REGISTRY_API int registry_copy(registry_client *source, const registry_reference *source_ref,
                                registry_client *target, const registry_reference *target_ref,
-                               const registry_push_options *options, char **digest_out);
+                               const registry_copy_options *options, char **digest_out);
 
 REGISTRY_END_DECLS
 

@@ -356,16 +356,56 @@ REGISTRY_API int registry_manifest_builder_add_layer(registry_manifest_builder *
                                                      const char *digest, int64_t size);
 
 /**
- * Append an entry to a list or index.
- * @param os, architecture the platform (both or neither; required for a
- *        Docker list); @p variant optional.
- * @return as _set_config(); REGISTRY_EINVAL also for an image builder or a
- *         missing platform.
- * @since 0.1
+ * A descriptor to add to a builder, with everything the image spec lets a
+ * descriptor carry. Initialise with REGISTRY_DESCRIPTOR_SPEC_INIT or
+ * registry_descriptor_spec_init(), then set the fields; NULL fields are
+ * left out. The strings are copied by the call.
+ * @since 0.2
  */
-REGISTRY_API int registry_manifest_builder_add_manifest(registry_manifest_builder *b, const char *media_type,
-                                                        const char *digest, int64_t size, const char *os,
-                                                        const char *architecture, const char *variant);
+typedef struct registry_descriptor_spec {
+	unsigned int version;          /**< REGISTRY_DESCRIPTOR_SPEC_VERSION */
+	const char *media_type;        /**< required */
+	const char *digest;            /**< required */
+	int64_t size;                  /**< required, in [0, 2^53) */
+	const char *artifact_type;     /**< "artifactType", or NULL */
+	const char *const *urls;       /**< NULL-terminated list of "urls", or NULL */
+	/** NULL-terminated list of key, value pairs ("k1", "v1", "k2", "v2",
+	 * NULL), or NULL; a later pair with the same key wins */
+	const char *const *annotations;
+	const char *os;                /**< platform "os" (with architecture, or neither) */
+	const char *architecture;      /**< platform "architecture" */
+	const char *variant;           /**< platform "variant", or NULL */
+	const char *os_version;        /**< platform "os.version", or NULL */
+	const char *const *os_features; /**< NULL-terminated platform "os.features", or NULL */
+} registry_descriptor_spec;
+
+/** Current version of registry_descriptor_spec. @since 0.2 */
+#define REGISTRY_DESCRIPTOR_SPEC_VERSION 1
+/** Initialiser of registry_descriptor_spec: every field unset. @since 0.2 */
+#define REGISTRY_DESCRIPTOR_SPEC_INIT \
+	{REGISTRY_DESCRIPTOR_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+
+/**
+ * Set @p spec to REGISTRY_DESCRIPTOR_SPEC_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_descriptor_spec_init(registry_descriptor_spec *spec);
+
+/**
+ * Append an entry to a list or index: media type, digest, size,
+ * artifactType, urls, annotations and platform (os, architecture, variant,
+ * os.version, os.features) from @p spec.
+ * @return as _set_config(); REGISTRY_EINVAL also for an image builder, a
+ *         NULL @p spec, a spec version 0 or newer than this library's, a
+ *         platform with os but no architecture (or the reverse), platform
+ *         fields without os and architecture, a missing platform in a
+ *         Docker list, an odd annotation list, an empty annotation key or
+ *         url, invalid UTF-8.
+ * @since 0.1 (a registry_descriptor_spec since 0.2)
+ */
+REGISTRY_API int registry_manifest_builder_add_manifest(registry_manifest_builder *b,
+                                                        const registry_descriptor_spec *spec);
 
 /**
  * Append a copy of a parsed descriptor (media type, digest, size,

@@ -95,7 +95,7 @@ REGISTRY_API const char *registry_store_path(const registry_store *s);
  *         blobs/ALG, is a symbolic link or not a regular file); REGISTRY_EIO.
  * @since 0.1
  */
-REGISTRY_API int registry_store_has(registry_store *s, const char *digest);
+REGISTRY_API int registry_store_has(const registry_store *s, const char *digest);
 
 /**
  * Size in bytes of a stored blob.
@@ -103,7 +103,7 @@ REGISTRY_API int registry_store_has(registry_store *s, const char *digest);
  * @return 0; REGISTRY_ENOTFOUND; errors of registry_store_has().
  * @since 0.1
  */
-REGISTRY_API int registry_store_blob_size(registry_store *s, const char *digest, int64_t *size);
+REGISTRY_API int registry_store_blob_size(const registry_store *s, const char *digest, int64_t *size);
 
 /**
  * Absolute path of a stored blob, to read it with other tools. Do not write
@@ -113,7 +113,7 @@ REGISTRY_API int registry_store_blob_size(registry_store *s, const char *digest,
  *         registry_store_has(); REGISTRY_ENOMEM.
  * @since 0.1
  */
-REGISTRY_API int registry_store_blob_path(registry_store *s, const char *digest, char **path);
+REGISTRY_API int registry_store_blob_path(const registry_store *s, const char *digest, char **path);
 
 /**
  * Read a small blob (a manifest, a config) into memory and check that its
@@ -129,7 +129,7 @@ REGISTRY_API int registry_store_blob_path(registry_store *s, const char *digest,
  *         registry_store_has(); REGISTRY_EIO; REGISTRY_ENOMEM.
  * @since 0.1
  */
-REGISTRY_API int registry_store_read_blob(registry_store *s, const char *digest, size_t max_size,
+REGISTRY_API int registry_store_read_blob(const registry_store *s, const char *digest, size_t max_size,
                                           void **data, size_t *len);
 
 /**
@@ -139,16 +139,16 @@ REGISTRY_API int registry_store_read_blob(registry_store *s, const char *digest,
  * @param expected_digest the digest the bytes must have, or NULL to store
  *        them under their sha256 digest.
  * @param data the bytes (NULL only when @p len is 0).
- * @param digest_out NULL, or a buffer of REGISTRY_DIGEST_STRING_MAX bytes
- *        that receives the blob's digest.
+ * @param digest_out NULL, or receives the blob's digest (free with
+ *        registry_free()); NULL on failure.
  * @return 0; REGISTRY_EINVAL (NULL @p s, NULL @p data with a length);
  *         REGISTRY_EDIGEST ("digest mismatch: expected X, got Y");
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (an allocated @p digest_out since 0.2)
  */
 REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected_digest,
-                                         const void *data, size_t len, char *digest_out);
+                                         const void *data, size_t len, char **digest_out);
 
 /**
  * Add a blob from a file, streamed (any size): copied into a temporary file
@@ -173,7 +173,7 @@ REGISTRY_API int registry_store_import_file(registry_store *s, const char *expec
  * re-read the file first).
  * @since 0.1
  */
-REGISTRY_API size_t registry_store_index_count(registry_store *s);
+REGISTRY_API size_t registry_store_index_count(const registry_store *s);
 
 /**
  * Entry @p i of index.json, in file order; NULL when out of range. Read it
@@ -182,7 +182,7 @@ REGISTRY_API size_t registry_store_index_count(registry_store *s);
  * registry_store_free() on this handle.
  * @since 0.1
  */
-REGISTRY_API const registry_descriptor *registry_store_index_entry(registry_store *s, size_t i);
+REGISTRY_API const registry_descriptor *registry_store_index_entry(const registry_store *s, size_t i);
 
 /**
  * Find the index.json entry whose org.opencontainers.image.ref.name
@@ -191,7 +191,7 @@ REGISTRY_API const registry_descriptor *registry_store_index_entry(registry_stor
  * @return 0; REGISTRY_EINVAL (NULL argument); REGISTRY_ENOTFOUND.
  * @since 0.1
  */
-REGISTRY_API int registry_store_index_find(registry_store *s, const char *ref_name,
+REGISTRY_API int registry_store_index_find(const registry_store *s, const char *ref_name,
                                            const registry_descriptor **out);
 
 /**
@@ -239,6 +239,15 @@ REGISTRY_API int registry_store_index_add(registry_store *s, const char *media_t
 REGISTRY_API int registry_store_index_remove(registry_store *s, const char *ref_name_or_digest);
 
 /**
+ * Called by registry_store_verify() once per problem: @p digest is the
+ * blob's digest (or, for a file whose name is not a digest, its path
+ * relative to the store), @p reason a one-line description. Return 0 to go
+ * on, non-zero to stop the check.
+ * @since 0.2
+ */
+typedef int (*registry_store_verify_cb)(const char *digest, const char *reason, void *userdata);
+
+/**
  * Check the whole store. Every file in blobs/ALG/ is read and hashed: a
  * name that is not a digest, a file that is not a regular file, or content
  * that does not hash to the name is a problem. Then everything reachable
@@ -258,9 +267,8 @@ REGISTRY_API int registry_store_index_remove(registry_store *s, const char *ref_
  *         REGISTRY_ENOMEM.
  * @since 0.1
  */
-REGISTRY_API int registry_store_verify(registry_store *s,
-                                       int (*bad_cb)(const char *digest, const char *reason, void *ud),
-                                       void *ud, size_t *nbad);
+REGISTRY_API int registry_store_verify(registry_store *s, registry_store_verify_cb bad_cb, void *ud,
+                                       size_t *nbad);
 
 /**
  * Delete the blobs that nothing in index.json reaches (through indexes,

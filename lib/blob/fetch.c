@@ -828,12 +828,12 @@ out:
 	return rc;
 }
 
-int registry_blob_fetch_many(registry_client *c, const char *repository, size_t count,
-                             const char *const *digests, const int64_t *sizes,
-                             registry_store *store, int *results, registry_progress_cb progress,
-                             void *userdata)
+/* registry_blob_fetch_many() and registry_blob_fetch(), options checked. */
+static int fetch_blobs(registry_client *c, const char *repository, size_t count, const char *const *digests,
+                      const int64_t *sizes, registry_store *store, int *results, registry_progress_cb progress,
+                      void *userdata)
 {
-	REGISTRY__ENTER(rc);
+	int rc;
 	if (!store || (count && !digests))
 		return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL store or digests");
 	for (size_t i = 0; i < count; i++)
@@ -868,17 +868,41 @@ int registry_blob_fetch_many(registry_client *c, const char *repository, size_t 
 	return rc;
 }
 
+int registry_blob_fetch_many_options_init(registry_blob_fetch_many_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_blob_fetch_many_options_init: NULL options");
+	registry_blob_fetch_many_options init = REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+int registry_blob_fetch_many(registry_client *c, const char *repository, size_t count,
+                             const char *const *digests, const int64_t *sizes, registry_store *store,
+                             int *results, const registry_blob_fetch_many_options *options)
+{
+	REGISTRY__ENTER(rc);
+	static const registry_blob_fetch_many_options defaults = REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT;
+	if (!options)
+		options = &defaults;
+	if ((rc = registry__options_check("registry_blob_fetch_many", options->version,
+	                                  REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, options->flags, 0)))
+		return rc;
+	return fetch_blobs(c, repository, count, digests, sizes, store, results, options->progress,
+	                  options->userdata);
+}
+
 int registry_blob_fetch(registry_client *c, const char *repository, const char *digest,
                         int64_t expected_size, registry_store *store, registry_progress_cb progress,
                         void *userdata)
 {
-	return registry_blob_fetch_many(c, repository, 1, &digest, &expected_size, store, NULL, progress,
-	                                userdata);
+	REGISTRY__ENTER(rc);
+	return fetch_blobs(c, repository, 1, &digest, &expected_size, store, NULL, progress, userdata);
 }
 
 int registry_blob_fetch_to(registry_client *c, const char *repository, const char *digest,
-                           int64_t expected_size,
-                           int (*write)(const void *data, size_t len, void *userdata), void *userdata)
+                           int64_t expected_size, registry_blob_write_cb write, void *userdata)
 {
 	REGISTRY__ENTER(rc);
 	if (!write || !digest)

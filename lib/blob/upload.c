@@ -824,38 +824,70 @@ static int cb_seek(int64_t offset, void *ud)
 	return 0;
 }
 
-int registry_blob_upload(registry_client *client, const char *repository, const char *digest,
-                         int64_t size, registry_blob_read_cb read, registry_blob_rewind_cb rewind,
-                         void *source_userdata, size_t chunk_size, registry_progress_cb progress,
-                         void *userdata)
+int registry_blob_upload_options_init(registry_blob_upload_options *opts)
 {
 	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_blob_upload_options_init: NULL options");
+	registry_blob_upload_options init = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+/* Check @o (NULL: the defaults) and turn it into the engine's parameters;
+ * @prog must outlive @p. */
+static int upload_params(const char *fn, const registry_blob_upload_options *o, const char *repository,
+                         const char *digest, int64_t size, registry__progress_ctx *prog,
+                         registry__upload_params *p)
+{
+	static const registry_blob_upload_options defaults = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
+	if (!o)
+		o = &defaults;
+	int rc = registry__options_check(fn, o->version, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION, o->flags,
+	                                 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK);
+	if (rc)
+		return rc;
+	*prog = (registry__progress_ctx){.cb = o->progress, .ud = o->userdata, .overall_total = size,
+	                                 .blobs_total = 1};
+	*p = (registry__upload_params){.repository = repository, .digest = digest, .size = size,
+	                               .chunk_size = o->chunk_size,
+	                               .skip_head = (o->flags & REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK) != 0,
+	                               .progress = prog};
+	return 0;
+}
+
+int registry_blob_upload(registry_client *client, const char *repository, const char *digest,
+                         int64_t size, registry_blob_read_cb read, registry_blob_rewind_cb rewind,
+                         void *source_userdata, const registry_blob_upload_options *options)
+{
+	REGISTRY__ENTER(rc);
+	registry__progress_ctx prog;
+	registry__upload_params p;
+	if ((rc = upload_params("registry_blob_upload", options, repository, digest, size, &prog, &p)))
+		return rc;
 	if (!read)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL read callback");
 	cb_source s = {read, rewind, source_userdata};
 	registry__upload_source src = {cb_read, rewind ? cb_seek : NULL, &s};
-	registry__progress_ctx prog = {.cb = progress, .ud = userdata, .overall_total = size,
-	                               .blobs_total = 1};
-	registry__upload_params p = {.repository = repository, .digest = digest, .size = size,
-	                             .chunk_size = chunk_size, .progress = &prog};
 	return registry__blob_upload(client, &p, &src, NULL);
 }
 
 int registry_blob_upload_file(registry_client *client, const char *repository, const char *digest,
-                              const char *path, size_t chunk_size, registry_progress_cb progress,
-                              void *userdata)
+                              const char *path, const registry_blob_upload_options *options)
 {
 	REGISTRY__ENTER(rc);
+	registry__progress_ctx prog;
+	registry__upload_params p;
+	if ((rc = upload_params("registry_blob_upload_file", options, repository, digest, -1, &prog, &p)))
+		return rc;
 	if (!client || !repository || !digest || !path)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");
 	registry__file_source fs;
 	int64_t size = 0;
 	if ((rc = registry__file_source_open(&fs, path, &size)))
 		return rc;
-	registry__progress_ctx prog = {.cb = progress, .ud = userdata, .overall_total = size,
-	                               .blobs_total = 1};
-	registry__upload_params p = {.repository = repository, .digest = digest, .size = size,
-	                             .chunk_size = chunk_size, .progress = &prog};
+	prog.overall_total = size;
+	p.size = size;
 	rc = registry__blob_upload(client, &p, &fs.src, NULL);
 	registry__file_source_close(&fs);
 	return rc;

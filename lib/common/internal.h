@@ -97,6 +97,15 @@ int registry__call_write(int (*cb)(const void *data, size_t len, void *ud), cons
 int registry__call_bad(int (*cb)(const char *digest, const char *reason, void *ud), const char *digest,
                        const char *reason, void *ud);
 
+/*
+ * Check an operation's options struct: version 0 or above @current, and
+ * flag bits outside @known_flags, are REGISTRY_EINVAL with a message that
+ * names @fn (the public function) and what is wrong. Every operation that
+ * takes options validates them here first.
+ */
+int registry__options_check(const char *fn, unsigned int version, unsigned int current, unsigned int flags,
+                            unsigned int known_flags);
+
 /* registry__errno_text(), thread-safe: the text for @err in @buf (returned). */
 const char *registry__strerror_r(int err, char *buf, size_t size);
 /* The same in a thread-local buffer, valid until the next call on this thread:

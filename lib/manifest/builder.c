@@ -365,22 +365,92 @@ int registry_manifest_builder_add_layer(registry_manifest_builder *b, const char
 	return finish_item(b, d, fill(d, media_type, digest, size));
 }
 
-int registry_manifest_builder_add_manifest(registry_manifest_builder *b, const char *media_type,
-                                           const char *digest, int64_t size, const char *os,
-                                           const char *architecture, const char *variant)
+int registry_descriptor_spec_init(registry_descriptor_spec *spec)
+{
+	REGISTRY__ENTER(rc);
+	if (!spec)
+		return registry__fail(REGISTRY_EINVAL, "registry_descriptor_spec_init: NULL spec");
+	registry_descriptor_spec init = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	*spec = init;
+	return 0;
+}
+
+/* Copy a caller's NULL-terminated list (at most MANIFEST_MAX_LIST items,
+ * the parser's bound, so that what we build parses back). */
+static int strs_from(bstrs *dst, const char *const *src, const char *what)
+{
+	size_t n = 0;
+	while (src && src[n])
+		if (++n > MANIFEST_MAX_LIST)
+			return registry__fail(REGISTRY_EINVAL, "manifest builder: more than %d %s", MANIFEST_MAX_LIST,
+			                      what);
+	if (!n)
+		return 0;
+	if (!(dst->items = calloc(n, sizeof(*dst->items))))
+		return oom();
+	int rc;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = check_text(src[i], what)))
+			return rc;
+		if (!*src[i])
+			return registry__fail(REGISTRY_EINVAL, "manifest builder: empty string in %s", what);
+		if (!(dst->items[i] = strdup(src[i])))
+			return oom();
+		dst->count++;
+	}
+	return 0;
+}
+
+/* Key, value pairs up to a NULL key: a NULL value is an odd list. */
+static int annotations_from(bkv *kv, const char *const *pairs)
+{
+	int rc;
+	for (size_t i = 0; pairs && pairs[i]; i += 2) {
+		if (!pairs[i + 1])
+			return registry__fail(REGISTRY_EINVAL, "manifest builder: annotation \"%.100s\" has no value "
+			                      "(the list must be key, value pairs)", pairs[i]);
+		if ((rc = check_annotation(pairs[i], pairs[i + 1])) || (rc = kv_set(kv, pairs[i], pairs[i + 1])))
+			return rc;
+	}
+	return 0;
+}
+
+static int fill_spec(bdesc *d, const registry_descriptor_spec *spec)
+{
+	int rc;
+	if ((rc = fill(d, spec->media_type, spec->digest, spec->size)))
+		return rc;
+	if (spec->artifact_type && ((rc = check_media_type(spec->artifact_type, "artifactType")) ||
+	                            (rc = dup_into(&d->artifact_type, spec->artifact_type))))
+		return rc;
+	if ((rc = strs_from(&d->urls, spec->urls, "urls")) || (rc = annotations_from(&d->annotations, spec->annotations)))
+		return rc;
+	if (!spec->os && !spec->architecture && (spec->variant || spec->os_version || spec->os_features))
+		return registry__fail(REGISTRY_EINVAL, "manifest builder: platform fields without os and architecture");
+	if ((rc = set_platform(d, spec->os, spec->architecture, spec->variant)))
+		return rc;
+	if (spec->os_version && ((rc = check_text(spec->os_version, "os.version")) ||
+	                         (rc = dup_into(&d->os_version, spec->os_version))))
+		return rc;
+	return strs_from(&d->os_features, spec->os_features, "os.features");
+}
+
+int registry_manifest_builder_add_manifest(registry_manifest_builder *b, const registry_descriptor_spec *spec)
 {
 	int rc = entry_checks(b, 1);
 	if (rc)
 		return rc;
-	if (b->format == FORMAT_DOCKER_LIST && (!os || !architecture))
+	if (!spec)
+		return registry__fail(REGISTRY_EINVAL, "registry_manifest_builder_add_manifest: NULL spec");
+	if ((rc = registry__options_check("registry_manifest_builder_add_manifest", spec->version,
+	                                  REGISTRY_DESCRIPTOR_SPEC_VERSION, 0, 0)))
+		return rc;
+	if (b->format == FORMAT_DOCKER_LIST && (!spec->os || !spec->architecture))
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: Docker list entries need a platform");
 	bdesc *d = new_item(b);
 	if (!d)
 		return registry_error_code(registry_error_last());
-	rc = fill(d, media_type, digest, size);
-	if (!rc)
-		rc = set_platform(d, os, architecture, variant);
-	return finish_item(b, d, rc);
+	return finish_item(b, d, fill_spec(d, spec));
 }
 
 static int copy_descriptor(bdesc *d, const registry_descriptor *src, int docker_list)

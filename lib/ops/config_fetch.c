@@ -97,11 +97,9 @@ int registry_image_config_fetch(registry_image_config **out, registry_client *cl
 	*out = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->version != REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION)
-		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: options version %u, expected %d",
-		                      opts->version, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION);
-	if (opts->flags)
-		return registry__fail(REGISTRY_EINVAL, "registry_image_config_fetch: unknown flags 0x%x", opts->flags);
+	if ((rc = registry__options_check("registry_image_config_fetch", opts->version,
+	                                  REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, opts->flags, 0)))
+		return rc;
 	if ((rc = registry__ops_check_ref_registry(client, ref)))
 		return rc;
 	const char *repository = registry_reference_repository(ref);

@@ -448,19 +448,35 @@ static int fetch_root(copy_ctx *cx, const registry_reference *ref, registry_mani
 	return 0;
 }
 
+int registry_copy_options_init(registry_copy_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_copy_options_init: NULL options");
+	registry_copy_options init = REGISTRY_COPY_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
 int registry_copy(registry_client *source, const registry_reference *source_ref,
                   registry_client *target, const registry_reference *target_ref,
-                  const registry_push_options *options, char **digest_out)
+                  const registry_copy_options *options, char **digest_out)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
 	if (!source || !source_ref || !target || !target_ref)
 		return registry__fail(REGISTRY_EINVAL, "copy: NULL argument");
+	registry_copy_options defaults = REGISTRY_COPY_OPTIONS_INIT;
+	if (!options)
+		options = &defaults;
+	if ((rc = registry__options_check("registry_copy", options->version, REGISTRY_COPY_OPTIONS_VERSION,
+	                                  options->flags, REGISTRY_ALL_PLATFORMS)))
+		return rc;
 	copy_ctx cx;
 	memset(&cx, 0, sizeof(cx));
-	if ((rc = registry__push_settings_get(&cx.set, options)))
-		return rc;
+	cx.set = REGISTRY__PUSH_SETTINGS(options);
+	cx.set.platform = options->platform;
 	cx.src = source;
 	cx.dst = target;
 	cx.src_repo = registry_reference_repository(source_ref);

@@ -162,9 +162,11 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 			digests[n] = l.items[i].digest;
 			sizes[n++] = l.items[i].size;
 		}
+		registry_blob_fetch_many_options fo = REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT;
+		fo.progress = j->o->progress;
+		fo.userdata = j->o->userdata;
 		if (n)
-			rc = registry_blob_fetch_many(j->client, j->repository, n, digests, sizes, j->store, NULL,
-			                              j->o->progress, j->o->userdata);
+			rc = registry_blob_fetch_many(j->client, j->repository, n, digests, sizes, j->store, NULL, &fo);
 	}
 	free(digests);
 	free(sizes);
@@ -177,10 +179,13 @@ static int keep_as_served(pull_job *j, const registry_manifest *m, stored *out)
 {
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
-	char digest[REGISTRY_DIGEST_STRING_MAX];
+	char *digest = NULL;
 	int rc = registry_store_add_blob(j->store, registry_manifest_signed(m) ? NULL : registry_manifest_digest(m),
-	                                 raw, len, digest);
-	return rc ? rc : stored_set(out, registry_manifest_media_type(m), digest, (int64_t)len);
+	                                 raw, len, &digest);
+	if (!rc)
+		rc = stored_set(out, registry_manifest_media_type(m), digest, (int64_t)len);
+	free(digest);
+	return rc;
 }
 
 static int keep_built(pull_job *j, const registry_manifest *built, stored *out)
@@ -344,6 +349,22 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 	return rc;
 }
 
+int registry_pull_options_init(registry_pull_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_pull_options_init: NULL options");
+	registry_pull_options init = REGISTRY_PULL_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+static int check_options(const char *fn, const registry_pull_options *o)
+{
+	return registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
+	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS);
+}
+
 int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
                   const char *ref_name, const registry_pull_options *options, char **digest_out)
 {
@@ -355,10 +376,8 @@ int registry_pull(registry_client *client, const registry_reference *ref, regist
 	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
 	if (!options)
 		options = &defaults;
-	if (options->version != REGISTRY_PULL_OPTIONS_VERSION)
-		return registry__fail(REGISTRY_EINVAL, "pull: unknown options version %u", options->version);
-	if (options->flags & ~(unsigned)(REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS))
-		return registry__fail(REGISTRY_EINVAL, "pull: unknown flags 0x%x", options->flags);
+	if ((rc = check_options("registry_pull", options)))
+		return rc;
 	const char *reference = registry_reference_digest(ref) ? registry_reference_digest(ref)
 	                                                       : registry_reference_tag(ref);
 	if (!reference)
@@ -438,8 +457,8 @@ int registry_pull_to(registry_client *client, const registry_reference *ref, con
 	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
 	if (!options)
 		options = &defaults;
-	if (options->version != REGISTRY_PULL_OPTIONS_VERSION)
-		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown options version %u", options->version);
+	if ((rc = check_options("registry_pull_to", options)))
+		return rc;
 	if (format == REGISTRY_FORMAT_DOCKER_DIR || format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))

@@ -503,11 +503,11 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	}
 	char *config = NULL;
 	size_t config_len = 0;
-	char config_digest[REGISTRY_DIGEST_STRING_MAX];
+	char *config_digest = NULL;
 	if (!rc)
 		rc = registry__schema1_config(&config, &config_len, &s, diff_ptrs, n);
 	if (!rc)
-		rc = registry_store_add_blob(store, NULL, config, config_len, config_digest);
+		rc = registry_store_add_blob(store, NULL, config, config_len, &config_digest);
 	registry_manifest_builder *b = NULL;
 	if (!rc)
 		rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -527,6 +527,7 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 		rc = registry_manifest_builder_build(out, b);
 	registry_manifest_builder_free(b);
 	free(config);
+	free(config_digest);
 	free(diff_ids);
 	free(diff_ptrs);
 	free(sizes);

@@ -108,18 +108,13 @@ int registry__push_reference(const registry_reference *target, const registry_ma
 	return 0;
 }
 
-int registry__push_settings_get(registry__push_settings *out, const registry_push_options *o)
+int registry_push_options_init(registry_push_options *opts)
 {
-	memset(out, 0, sizeof(*out));
-	if (!o)
-		return 0;
-	if (o->version < 1 || o->version > REGISTRY_PUSH_OPTIONS_VERSION)
-		return registry__fail(REGISTRY_EINVAL, "push options: unknown version %u", o->version);
-	out->chunk_size = o->chunk_size;
-	out->progress = o->progress;
-	out->userdata = o->userdata;
-	out->platform = o->platform;
-	out->flags = o->flags;
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_push_options_init: NULL options");
+	registry_push_options init = REGISTRY_PUSH_OPTIONS_INIT;
+	*opts = init;
 	return 0;
 }
 
@@ -350,10 +345,15 @@ int registry_push(registry_client *client, registry_store *store, const char *re
 		*digest_out = NULL;
 	if (!client || !store || !ref_name || !target)
 		return registry__fail(REGISTRY_EINVAL, "push: NULL argument");
+	registry_push_options defaults = REGISTRY_PUSH_OPTIONS_INIT;
+	if (!options)
+		options = &defaults;
+	if ((rc = registry__options_check("registry_push", options->version, REGISTRY_PUSH_OPTIONS_VERSION,
+	                                  options->flags, 0)))
+		return rc;
 	push_ctx p;
 	memset(&p, 0, sizeof(p));
-	if ((rc = registry__push_settings_get(&p.set, options)))
-		return rc;
+	p.set = REGISTRY__PUSH_SETTINGS(options);
 	p.c = client;
 	p.store = store;
 	char *root_digest = NULL, *media_type = NULL;

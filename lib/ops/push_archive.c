@@ -17,6 +17,27 @@
 
 #include "ops/push_impl.h"
 
+int registry_push_archive_options_init(registry_push_archive_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_push_archive_options_init: NULL options");
+	registry_push_archive_options init = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+/* NULL becomes the defaults; checked with or without libarchive, so a
+ * caller's mistake is reported the same on every build. */
+static int check_options(const registry_push_archive_options **options)
+{
+	static const registry_push_archive_options defaults = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
+	if (!*options)
+		*options = &defaults;
+	return registry__options_check("registry_push_archive", (*options)->version,
+	                               REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, (*options)->flags, 0);
+}
+
 #ifdef REGISTRY_HAVE_LIBARCHIVE
 
 #include <archive.h>
@@ -434,7 +455,7 @@ static const member *by_digest(const archive_index *ix, const char *digest)
 }
 
 int registry_push_archive(registry_client *client, const char *archive_path,
-                          const registry_reference *target, const registry_push_options *options,
+                          const registry_reference *target, const registry_push_archive_options *options,
                           char **digest_out)
 {
 	REGISTRY__ENTER(rc);
@@ -442,9 +463,9 @@ int registry_push_archive(registry_client *client, const char *archive_path,
 		*digest_out = NULL;
 	if (!client || !archive_path || !target)
 		return registry__fail(REGISTRY_EINVAL, "push_archive: NULL argument");
-	registry__push_settings set;
-	if ((rc = registry__push_settings_get(&set, options)))
+	if ((rc = check_options(&options)))
 		return rc;
+	registry__push_settings set = REGISTRY__PUSH_SETTINGS(options);
 	archive_index ix;
 	memset(&ix, 0, sizeof(ix));
 	registry__blob_list blobs;
@@ -496,16 +517,17 @@ out:
 #else /* !REGISTRY_HAVE_LIBARCHIVE */
 
 int registry_push_archive(registry_client *client, const char *archive_path,
-                          const registry_reference *target, const registry_push_options *options,
+                          const registry_reference *target, const registry_push_archive_options *options,
                           char **digest_out)
 {
 	(void)client;
 	(void)archive_path;
 	(void)target;
-	(void)options;
 	REGISTRY__ENTER(rc);
 	if (digest_out)
 		*digest_out = NULL;
+	if ((rc = check_options(&options)))
+		return rc;
 	return registry__fail(REGISTRY_EUNSUPPORTED, "push_archive: libregistry was built without libarchive");
 }
 

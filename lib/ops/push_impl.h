@@ -40,7 +40,7 @@ int64_t registry__blob_list_total(const registry__blob_list *l);
 int registry__push_reference(const registry_reference *target, const registry_manifest *m,
                              const char **repository, const char **reference);
 
-/* The options' chunk size, progress callback and flags, with defaults. */
+/* What push, push_archive and copy share of their options, once checked. */
 typedef struct registry__push_settings {
 	size_t chunk_size;
 	registry_progress_cb progress;
@@ -49,6 +49,9 @@ typedef struct registry__push_settings {
 	unsigned int flags;
 } registry__push_settings;
 
-int registry__push_settings_get(registry__push_settings *out, const registry_push_options *o);
+/* The shared fields of any of the three options structs (same names in each). */
+#define REGISTRY__PUSH_SETTINGS(o)                                                           \
+	((registry__push_settings){.chunk_size = (o)->chunk_size, .progress = (o)->progress, \
+	                           .userdata = (o)->userdata, .flags = (o)->flags})
 
 #endif

@@ -13,7 +13,7 @@
 #include "store_blob.h"
 #include "store_impl.h"
 
-static int enter_with_digest(registry_store *s, const char *digest, const char *fn)
+static int enter_with_digest(const registry_store *s, const char *digest, const char *fn)
 {
 	REGISTRY__ENTER(rc);
 	if (!s)
@@ -23,7 +23,7 @@ static int enter_with_digest(registry_store *s, const char *digest, const char *
 
 /* stat of a validated digest's blob (opened as push would read it): 1
  * present, 0 absent, <0 error (a link or not a regular file). */
-static int stat_blob(registry_store *s, const char *digest, struct stat *st)
+static int stat_blob(const registry_store *s, const char *digest, struct stat *st)
 {
 	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 8];
 	store__blob_rel(rel, digest);
@@ -38,7 +38,7 @@ static int stat_blob(registry_store *s, const char *digest, struct stat *st)
 	return 1;
 }
 
-int registry_store_has(registry_store *s, const char *digest)
+int registry_store_has(const registry_store *s, const char *digest)
 {
 	int rc = enter_with_digest(s, digest, "registry_store_has");
 	if (rc)
@@ -47,7 +47,7 @@ int registry_store_has(registry_store *s, const char *digest)
 	return stat_blob(s, digest, &st);
 }
 
-int registry_store_blob_size(registry_store *s, const char *digest, int64_t *size)
+int registry_store_blob_size(const registry_store *s, const char *digest, int64_t *size)
 {
 	int rc = enter_with_digest(s, digest, "registry_store_blob_size");
 	if (rc)
@@ -63,7 +63,7 @@ int registry_store_blob_size(registry_store *s, const char *digest, int64_t *siz
 	return 0;
 }
 
-int registry_store_blob_path(registry_store *s, const char *digest, char **path)
+int registry_store_blob_path(const registry_store *s, const char *digest, char **path)
 {
 	int rc = enter_with_digest(s, digest, "registry_store_blob_path");
 	if (rc)
@@ -111,7 +111,7 @@ static int hash_and_compare(const char *expected, const void *data, size_t len, 
 	return 0;
 }
 
-int store__read_blob(registry_store *s, const char *digest, size_t max_size, char **data, size_t *len)
+int store__read_blob(const registry_store *s, const char *digest, size_t max_size, char **data, size_t *len)
 {
 	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 16], actual[REGISTRY_DIGEST_STRING_MAX];
 	store__blob_rel(rel, digest);
@@ -133,7 +133,7 @@ int store__read_blob(registry_store *s, const char *digest, size_t max_size, cha
 	return 0;
 }
 
-int registry_store_read_blob(registry_store *s, const char *digest, size_t max_size, void **data, size_t *len)
+int registry_store_read_blob(const registry_store *s, const char *digest, size_t max_size, void **data, size_t *len)
 {
 	int rc = enter_with_digest(s, digest, "registry_store_read_blob");
 	if (rc)
@@ -150,9 +150,11 @@ int registry_store_read_blob(registry_store *s, const char *digest, size_t max_s
 }
 
 int registry_store_add_blob(registry_store *s, const char *expected_digest, const void *data, size_t len,
-                            char *digest_out)
+                            char **digest_out)
 {
 	REGISTRY__ENTER(rc);
+	if (digest_out)
+		*digest_out = NULL;
 	if (!s || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "registry_store_add_blob: NULL argument");
 	if (expected_digest && (rc = store__check_digest(expected_digest)))
@@ -176,8 +178,8 @@ int registry_store_add_blob(registry_store *s, const char *expected_digest, cons
 			return rc;
 		}
 	}
-	if (digest_out)
-		memcpy(digest_out, digest, strlen(digest) + 1);
+	if (digest_out && !(*digest_out = registry__strdup(digest)))
+		return registry__nomem();
 	return 0;
 }
 

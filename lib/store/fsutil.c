@@ -34,27 +34,20 @@ int store__check_digest(const char *digest)
 	return registry__digest_validate_len(digest, strlen(digest));
 }
 
-void store__alg_name(char out[8], const char *digest)
+int store__alg_len(const char *digest)
 {
-	size_t n = strcspn(digest, ":");
-	if (n > 7)
-		n = 7;
-	memcpy(out, digest, n);
-	out[n] = '\0';
+	return (int)strcspn(digest, ":");
 }
 
 void store__blob_rel(char out[STORE_REL_MAX], const char *digest)
 {
-	char alg[8];
-	store__alg_name(alg, digest);
-	snprintf(out, STORE_REL_MAX, "%s/%s", alg, registry__digest_hex(digest));
+	snprintf(out, STORE_REL_MAX, "%.*s/%s", store__alg_len(digest), digest, registry__digest_hex(digest));
 }
 
 void store__partial_rel(char out[STORE_REL_MAX], const char *digest)
 {
-	char alg[8];
-	store__alg_name(alg, digest);
-	snprintf(out, STORE_REL_MAX, STORE_PARTIAL_DIR "/%s/%s", alg, registry__digest_hex(digest));
+	snprintf(out, STORE_REL_MAX, STORE_PARTIAL_DIR "/%.*s/%s", store__alg_len(digest), digest,
+	         registry__digest_hex(digest));
 }
 
 int store__write_all(int fd, const void *data, size_t len)
@@ -261,8 +254,8 @@ int store__temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd)
 
 int store__install(registry_store *s, int fd, const char *rel, const char *digest)
 {
-	char alg[8], final[STORE_REL_MAX];
-	store__alg_name(alg, digest);
+	char alg[STORE_REL_MAX], final[STORE_REL_MAX];
+	snprintf(alg, sizeof(alg), "%.*s", store__alg_len(digest), digest);
 	store__blob_rel(final, digest);
 	int rc;
 	if (fsync(fd) != 0)

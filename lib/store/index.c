@@ -114,7 +114,11 @@ static int removed_by(const registry_descriptor *d, const index_change *c)
 
 static int add_new_entry(registry_manifest_builder *b, const index_change *c)
 {
-	int rc = registry_manifest_builder_add_manifest(b, c->media_type, c->digest, c->size, NULL, NULL, NULL);
+	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	spec.media_type = c->media_type;
+	spec.digest = c->digest;
+	spec.size = c->size;
+	int rc = registry_manifest_builder_add_manifest(b, &spec);
 	for (const char *const *a = c->annotations; !rc && a && a[0]; a += 2)
 		if (!c->ref_name || strcmp(a[0], REGISTRY_STORE_REF_NAME_ANNOTATION) != 0)
 			rc = registry_manifest_builder_add_descriptor_annotation(b, a[0], a[1]);
@@ -287,17 +291,17 @@ int registry_store_index_remove(registry_store *s, const char *ref_name_or_diges
 	return update_index(s, &c);
 }
 
-size_t registry_store_index_count(registry_store *s)
+size_t registry_store_index_count(const registry_store *s)
 {
 	return s ? registry_manifest_manifest_count(s->index) : 0;
 }
 
-const registry_descriptor *registry_store_index_entry(registry_store *s, size_t i)
+const registry_descriptor *registry_store_index_entry(const registry_store *s, size_t i)
 {
 	return s ? registry_manifest_manifest(s->index, i) : NULL;
 }
 
-int registry_store_index_find(registry_store *s, const char *ref_name, const registry_descriptor **out)
+int registry_store_index_find(const registry_store *s, const char *ref_name, const registry_descriptor **out)
 {
 	REGISTRY__ENTER(rc);
 	if (!s || !ref_name || !out)

@@ -48,7 +48,9 @@ int store__check_digest(const char *digest);
 void store__blob_rel(char out[STORE_REL_MAX], const char *digest);
 void store__partial_rel(char out[STORE_REL_MAX], const char *digest);
 /* The algorithm name ("sha256") of a validated digest, into @out. */
-void store__alg_name(char out[8], const char *digest);
+/* Length of the algorithm part of a validated digest (before ':'), whole:
+ * it names the blobs/ALG folder, so it is never cut short. */
+int store__alg_len(const char *digest);
 
 /* write(2) all of @data, retrying short writes and EINTR. 0 or an errno value. */
 int store__write_all(int fd, const void *data, size_t len);
@@ -104,7 +106,7 @@ int store__install(registry_store *s, int fd, const char *rel, const char *diges
 int store__hash_fd(int fd, registry__hash *h, int64_t *hashed);
 
 /* blobs.c: read a whole blob (at most @max bytes) and check its digest; free with free(). */
-int store__read_blob(registry_store *s, const char *validated_digest, size_t max, char **data, size_t *len);
+int store__read_blob(const registry_store *s, const char *validated_digest, size_t max, char **data, size_t *len);
 
 /* index.c */
 int store__index_load(registry_store *s, registry_manifest **out);

@@ -141,7 +141,7 @@ static int manifest_error(const store_walk_visit *v, int rc, void *ud)
 	return report(c, v->digest, "cannot be read as %.100s: %s", v->media_type, msg);
 }
 
-int registry_store_verify(registry_store *s, int (*bad_cb)(const char *digest, const char *reason, void *ud),
+int registry_store_verify(registry_store *s, registry_store_verify_cb bad_cb,
                           void *ud, size_t *nbad)
 {
 	REGISTRY__ENTER(rc);

@@ -170,9 +170,8 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
 		return registry__fail(REGISTRY_ECONFLICT, "blob writer: %s is already being written through "
 		                      "this store handle", digest);
 	}
-	char alg[8], dir[STORE_REL_MAX];
-	store__alg_name(alg, digest);
-	snprintf(dir, sizeof(dir), STORE_PARTIAL_DIR "/%s", alg);
+	char dir[STORE_REL_MAX];
+	snprintf(dir, sizeof(dir), STORE_PARTIAL_DIR "/%.*s", store__alg_len(digest), digest);
 	store__partial_rel(w->rel, digest);
 	if ((rc = store__mkdirs_at(s->blobs_fd, dir))) {
 		writer_free(w);

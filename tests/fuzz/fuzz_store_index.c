@@ -17,7 +17,7 @@
 
 static char dir[256];
 static char index_path[300];
-static char blob[REGISTRY_DIGEST_STRING_MAX];
+static char *blob; /* the digest of the one blob, from registry_store_add_blob() */
 
 static void require(int cond)
 {
@@ -40,7 +40,7 @@ static void setup(void)
 	atexit(cleanup);
 	registry_store *s = NULL;
 	require(registry_store_open(&s, dir, REGISTRY_STORE_CREATE) == 0);
-	require(registry_store_add_blob(s, NULL, "{}", 2, blob) == 0);
+	require(registry_store_add_blob(s, NULL, "{}", 2, &blob) == 0);
 	registry_store_free(s);
 	snprintf(index_path, sizeof(index_path), "%s/index.json", dir);
 }

@@ -12,6 +12,11 @@
  */
 #include "itest.h"
 
+/* Options of one fetch_many, inline. */
+#define FETCH_OPTS(cb, ud)                                                                           \
+	(&(registry_blob_fetch_many_options){.version = REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION,      \
+	                                     .progress = (cb), .userdata = (ud)})
+
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -129,7 +134,7 @@ static void test_fetch(void)
 		n++;
 		int results[16];
 		struct tally t = {.check_thread = 1, .caller = pthread_self()};
-		CHECK_RC(registry_blob_fetch_many(c, repos[r], n, digests, sizes, s, results, on_progress, &t), 0);
+		CHECK_RC(registry_blob_fetch_many(c, repos[r], n, digests, sizes, s, results, FETCH_OPTS(on_progress, &t)), 0);
 		CHECK_INT(t.wrong_thread, 0);
 		CHECK_INT(t.backwards, 0);
 		CHECK_INT(t.blobs_done, n);
@@ -330,7 +335,7 @@ static void test_concurrent(void)
 			const char *digests[8];
 			int64_t sizes[8];
 			size_t n = blob_list(m, digests, sizes, 8);
-			int rc = registry_blob_fetch_many(c, "big/two", n, digests, sizes, mine, NULL, NULL, NULL);
+			int rc = registry_blob_fetch_many(c, "big/two", n, digests, sizes, mine, NULL, NULL);
 			if (rc)
 				fprintf(stderr, "child %d: %s\n", k, registry_error_message(registry_error_last()));
 			registry_manifest_free(m);
@@ -369,7 +374,7 @@ static void test_missing(void)
 	digests[n] = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 	sizes[n++] = 10;
 	int results[8];
-	CHECK_RC(registry_blob_fetch_many(c, "fixtures/small-v2s2", n, digests, sizes, s, results, NULL, NULL),
+	CHECK_RC(registry_blob_fetch_many(c, "fixtures/small-v2s2", n, digests, sizes, s, results, NULL),
 	         REGISTRY_ENOTFOUND);
 	for (size_t i = 0; i + 1 < n; i++)
 		CHECK_INT(results[i], 0);

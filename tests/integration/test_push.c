@@ -31,6 +31,11 @@
 
 #include "itest.h"
 
+/* Options of one upload, inline. */
+#define UPLOAD_OPTS(chunk, cb, ud)                                                                     \
+	(&(registry_blob_upload_options){.version = REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION, .chunk_size = (chunk), \
+	                                 .progress = (cb), .userdata = (ud)})
+
 #define MiB ((int64_t)1 << 20)
 
 static double now_s(void)
@@ -280,8 +285,7 @@ static int upload_gen(registry_client *c, const char *repo, uint64_t seed, int64
 {
 	gen_digest(seed, size, digest);
 	gen_init(g, seed, size);
-	return registry_blob_upload(c, repo, digest, size, gen_read, gen_rewind, g, chunk,
-	                            pl ? on_progress : NULL, pl);
+	return registry_blob_upload(c, repo, digest, size, gen_read, gen_rewind, g, UPLOAD_OPTS(chunk, pl ? on_progress : NULL, pl));
 }
 
 /* ---- upload ------------------------------------------------------------------ */
@@ -316,12 +320,28 @@ static void test_upload_monolithic(void)
 	/* Again: the HEAD finds it, the source is not read at all. */
 	prog_log again = {0};
 	gen_init(&g, 1, size);
-	CHECK_RC(registry_blob_upload(c, "push/mono", d, size, gen_read, gen_rewind, &g, 0, on_progress,
-	                              &again), 0);
+	CHECK_RC(registry_blob_upload(c, "push/mono", d, size, gen_read, gen_rewind, &g, UPLOAD_OPTS(0, on_progress, &again)), 0);
 	CHECK_INT(g.reads, 0);
 	CHECK_INT(again.skipped, 1);
 	CHECK_INT(again.started, 0);
 	CHECK_INT(again.overall_done, size);
+
+	/* REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK: no HEAD, so the blob the
+	 * registry has is sent again (a small one). */
+	char small[REGISTRY_DIGEST_STRING_MAX];
+	int64_t small_size = 256 * 1024;
+	CHECK_RC(upload_gen(c, "push/mono", 3, small_size, 0, small, &g, NULL), 0);
+	prog_log forced = {0};
+	gen_init(&g, 3, small_size);
+	registry_blob_upload_options o = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
+	o.flags = REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK;
+	o.progress = on_progress;
+	o.userdata = &forced;
+	CHECK_RC(registry_blob_upload(c, "push/mono", small, small_size, gen_read, gen_rewind, &g, &o), 0);
+	CHECK_INT(g.pos, small_size);
+	CHECK_INT(forced.skipped, 0);
+	CHECK_INT(forced.started, 1);
+	CHECK_INT(forced.done, 1);
 	registry_client_free(c);
 }
 
@@ -344,8 +364,7 @@ static void test_upload_chunked(void)
 	/* Unknown size: chunked, whatever the chunk size. */
 	gen_init(&g, 6, 10 * MiB);
 	gen_digest(6, 10 * MiB, d);
-	CHECK_RC(registry_blob_upload(c, "push/unknown", d, -1, gen_read, NULL, &g, (size_t)(4 * MiB), NULL,
-	                              NULL), 0);
+	CHECK_RC(registry_blob_upload(c, "push/unknown", d, -1, gen_read, NULL, &g, UPLOAD_OPTS((size_t)(4 * MiB), NULL, NULL)), 0);
 	check_fetch_back(c, "push/unknown", d, 10 * MiB);
 	CHECK_INT(settled_lines(registry_log(), "\"PATCH /v2/push/unknown/blobs/uploads/", "HTTP/1.1\" 202", NULL, 3), 3);
 	registry_client_free(c);
@@ -362,8 +381,7 @@ static void test_upload_wrong(void)
 		gen g;
 		gen_init(&g, 3, 8 * MiB);
 		prog_log pl = {0};
-		CHECK_RC(registry_blob_upload(c, "push/bad", claimed, 8 * MiB, gen_read, gen_rewind, &g, chunks[i],
-		                              on_progress, &pl), REGISTRY_EDIGEST);
+		CHECK_RC(registry_blob_upload(c, "push/bad", claimed, 8 * MiB, gen_read, gen_rewind, &g, UPLOAD_OPTS(chunks[i], on_progress, &pl)), REGISTRY_EDIGEST);
 		CHECK(strstr(registry_error_message(registry_error_last()), actual) != NULL);
 		CHECK_INT(pl.failed, 1);
 		CHECK_INT(pl.done, 0);
@@ -380,21 +398,21 @@ static void test_upload_wrong(void)
 	char d[REGISTRY_DIGEST_STRING_MAX];
 	gen_digest(7, 1 * MiB, d);
 	gen_init(&g, 7, 1 * MiB);
-	CHECK_RC(registry_blob_upload(c, "push/bad", d, 1 * MiB + 1, gen_read, gen_rewind, &g, 0, NULL, NULL),
+	CHECK_RC(registry_blob_upload(c, "push/bad", d, 1 * MiB + 1, gen_read, gen_rewind, &g, NULL),
 	         REGISTRY_EDIGEST);
 	CHECK(strstr(registry_error_message(registry_error_last()), "ended after") != NULL);
 	gen_init(&g, 7, 2 * MiB);
-	CHECK_RC(registry_blob_upload(c, "push/bad", d, 1 * MiB, gen_read, gen_rewind, &g, 0, NULL, NULL),
+	CHECK_RC(registry_blob_upload(c, "push/bad", d, 1 * MiB, gen_read, gen_rewind, &g, NULL),
 	         REGISTRY_EDIGEST);
 	CHECK(strstr(registry_error_message(registry_error_last()), "more than") != NULL);
 	CHECK_RC(registry_blob_head(c, "push/bad", d, NULL), REGISTRY_ENOTFOUND);
 
 	/* Bad arguments. */
-	CHECK_RC(registry_blob_upload(c, "push/bad", "sha256:nothex", 1, gen_read, NULL, &g, 0, NULL, NULL),
+	CHECK_RC(registry_blob_upload(c, "push/bad", "sha256:nothex", 1, gen_read, NULL, &g, NULL),
 	         REGISTRY_EFORMAT);
-	CHECK_RC(registry_blob_upload(c, "Push/Bad", d, 1, gen_read, NULL, &g, 0, NULL, NULL), REGISTRY_EFORMAT);
-	CHECK_RC(registry_blob_upload(c, "push/bad", d, 1, NULL, NULL, &g, 0, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_RC(registry_blob_upload(c, "push/bad", d, -2, gen_read, NULL, &g, 0, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_blob_upload(c, "Push/Bad", d, 1, gen_read, NULL, &g, NULL), REGISTRY_EFORMAT);
+	CHECK_RC(registry_blob_upload(c, "push/bad", d, 1, NULL, NULL, &g, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_blob_upload(c, "push/bad", d, -2, gen_read, NULL, &g, NULL), REGISTRY_EINVAL);
 	registry_client_free(c);
 }
 
@@ -430,20 +448,20 @@ static void test_upload_file_and_empty(void)
 	free(buf);
 	gen_digest(9, 3 * MiB, d);
 	prog_log pl = {0};
-	CHECK_RC(registry_blob_upload_file(c, "push/file", d, path, (size_t)MiB, on_progress, &pl), 0);
+	CHECK_RC(registry_blob_upload_file(c, "push/file", d, path, UPLOAD_OPTS((size_t)MiB, on_progress, &pl)), 0);
 	CHECK_INT(pl.done, 1);
 	CHECK_INT(pl.last_done, 3 * MiB);
 	check_fetch_back(c, "push/file", d, 3 * MiB);
 	CHECK_INT(settled_lines(registry_log(), "\"PATCH /v2/push/file/blobs/uploads/", "HTTP/1.1\" 202", NULL, 3), 3);
 	snprintf(path, sizeof(path), "%s/missing.bin", tmpdir());
-	CHECK_RC(registry_blob_upload_file(c, "push/file", d, path, 0, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_blob_upload_file(c, "push/file", d, path, NULL), REGISTRY_ENOTFOUND);
 
 	/* The empty blob. */
 	char empty[REGISTRY_DIGEST_STRING_MAX];
 	registry_digest_buffer(empty, sizeof(empty), REGISTRY_DIGEST_SHA256, "", 0);
 	gen g;
 	gen_init(&g, 1, 0);
-	CHECK_RC(registry_blob_upload(c, "push/empty", empty, 0, gen_read, NULL, &g, 0, NULL, NULL), 0);
+	CHECK_RC(registry_blob_upload(c, "push/empty", empty, 0, gen_read, NULL, &g, NULL), 0);
 	int64_t size = -1;
 	CHECK_RC(registry_blob_head(c, "push/empty", empty, &size), 0);
 	CHECK_INT(size, 0);
@@ -830,7 +848,7 @@ static void test_push_archive(void)
 	CHECK_INT(run_cmd(cmd), 0);
 	registry_reference *target = ref_on(host, "archived/skopeo:v1");
 	prog_log pl = {0};
-	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	registry_push_archive_options o = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
 	o.progress = on_progress;
 	o.userdata = &pl;
 	char *digest = NULL;
@@ -954,7 +972,7 @@ static void test_copy_two(void)
 	char *sd = NULL, *digest = NULL;
 	CHECK_RC(registry_manifest_resolve(src, "fixtures/multi-v2s2", "latest", &sd, NULL, NULL), 0);
 	prog_log pl = {0};
-	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
 	o.progress = on_progress;
 	o.userdata = &pl;
 	CHECK_RC(registry_copy(src, sref, dst, dref, &o, &digest), 0);
@@ -1095,7 +1113,7 @@ static void test_copy_nomount(void)
 
 	/* One handle: ranged GETs fill each chunk, PATCH sends it. */
 	registry_reference *dref = ref_on(host, "copied/ranged:v1");
-	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
 	o.chunk_size = 40000; /* 64 KiB layers: two chunks each */
 	CHECK_RC(registry_copy(c, sref, c, dref, &o, &digest), 0);
 	CHECK_STR(digest, sd);

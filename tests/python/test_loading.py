@@ -115,12 +115,18 @@ _HANDLES = {
     "registry_manifest_parse_options": ctypes.POINTER(_lib.manifest_parse_options),
     "registry_pull_options": ctypes.POINTER(_lib.pull_options),
     "registry_push_options": ctypes.POINTER(_lib.push_options),
+    "registry_push_archive_options": ctypes.POINTER(_lib.push_archive_options),
+    "registry_copy_options": ctypes.POINTER(_lib.copy_options),
+    "registry_blob_upload_options": ctypes.POINTER(_lib.blob_upload_options),
+    "registry_blob_fetch_many_options": ctypes.POINTER(_lib.blob_fetch_many_options),
+    "registry_descriptor_spec": ctypes.POINTER(_lib.descriptor_spec),
     "registry_image_config": _lib.image_config_p,
     "registry_image_config_fetch_options": ctypes.POINTER(_lib.image_config_fetch_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,
     "registry_blob_rewind_cb": _lib.REWIND_CB,
+    "registry_blob_write_cb": _lib.WRITE_CB, "registry_store_verify_cb": _lib.VERIFY_CB,
 }
 _INLINE_CALLBACKS = {"bad_cb": _lib.VERIFY_CB, "write": _lib.WRITE_CB, "cancel": _lib.CANCEL_CB}
 

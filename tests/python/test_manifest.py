@@ -227,6 +227,23 @@ def test_builder_round_trip(data):
            .add_manifest(built.media_type, built.digest, built.size, platform="linux/arm/v7")
            .build())
     assert idx.platforms == [registry.Platform("linux", "arm", "v7")]
+    # Everything an index entry may carry (registry_descriptor_spec).
+    win = registry.Platform("windows", "amd64", os_version="10.0.17763.1234",
+                            os_features=("win32k",))
+    full = (ManifestBuilder(mf.MEDIA_TYPE_OCI_INDEX)
+            .add_manifest(built.media_type, built.digest, built.size, platform=win,
+                          annotations={"org.example.b": "2", "org.example.a": "1"},
+                          urls=["https://example.com/m"],
+                          artifact_type="application/vnd.example+json")
+            .build())
+    entry = full.manifests[0]
+    assert entry.platform == win
+    assert entry.annotations == {"org.example.a": "1", "org.example.b": "2"}
+    assert entry.urls == ("https://example.com/m",)
+    assert entry.artifact_type == "application/vnd.example+json"
+    with pytest.raises(registry.InvalidArgumentError):
+        ManifestBuilder(mf.MEDIA_TYPE_OCI_INDEX).add_manifest(
+            built.media_type, built.digest, built.size, urls=[""])
     with pytest.raises(registry.InvalidArgumentError):
         ManifestBuilder(mf.MEDIA_TYPE_OCI_MANIFEST).build()  # no config
     with pytest.raises(registry.UnsupportedError):

@@ -32,6 +32,11 @@
 
 #include "rel_common.h"
 
+/* Options of one upload, inline. */
+#define UPLOAD_OPTS(chunk, cb, ud)                                                                     \
+	(&(registry_blob_upload_options){.version = REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION, .chunk_size = (chunk), \
+	                                 .progress = (cb), .userdata = (ud)})
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -116,7 +121,7 @@ static int op_upload(registry_client *c, size_t chunk_size)
 	upload_data = data;
 	upload_len = sizeof(data);
 	return registry_blob_upload(c, "hostile/app", digest, (int64_t)sizeof(data), upload_read,
-	                            upload_rewind, NULL, chunk_size, NULL, NULL);
+	                            upload_rewind, NULL, UPLOAD_OPTS(chunk_size, NULL, NULL));
 }
 
 static int op_tags(registry_client *c, char *names, size_t size)

@@ -619,7 +619,10 @@ static const char image_config[] =
 static registry_store *docker_image_store(const char *name, char config_digest[REGISTRY_DIGEST_STRING_MAX])
 {
 	registry_store *s = crafted_store(name);
-	CHECK_INT(registry_store_add_blob(s, NULL, image_config, strlen(image_config), config_digest), 0);
+	char *digest = NULL;
+	CHECK_INT(registry_store_add_blob(s, NULL, image_config, strlen(image_config), &digest), 0);
+	snprintf(config_digest, REGISTRY_DIGEST_STRING_MAX, "%s", digest ? digest : "");
+	registry_free(digest);
 	registry_manifest_builder *b = NULL;
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST), 0);

@@ -6,6 +6,22 @@
 #define DG(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
 	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
 
+/* An index entry with a platform (or none when @os and @arch are NULL). */
+static const registry_descriptor_spec *entry(const char *media_type, const char *digest, int64_t size,
+                                             const char *os, const char *arch, const char *variant)
+{
+	static registry_descriptor_spec spec;
+	registry_descriptor_spec init = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	spec = init;
+	spec.media_type = media_type;
+	spec.digest = digest;
+	spec.size = size;
+	spec.os = os;
+	spec.architecture = arch;
+	spec.variant = variant;
+	return &spec;
+}
+
 static registry_manifest *load_manifest(const char *name, char **bytes, size_t *len)
 {
 	char path[512];
@@ -159,8 +175,8 @@ static void test_indexes(void)
 		CHECK_INT(registry_manifest_builder_new(&b, types[t]), 0);
 		for (size_t i = 0; i < registry_manifest_manifest_count(list); i++)
 			CHECK_INT(registry_manifest_builder_add_descriptor(b, registry_manifest_manifest(list, i)), 0);
-		CHECK_INT(registry_manifest_builder_add_manifest(b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("c"), 42,
-		                                                 "linux", "arm", "v7"),
+		CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("c"), 42,
+		                                                 "linux", "arm", "v7")),
 		          0);
 		registry_manifest *m = NULL;
 		CHECK_INT(registry_manifest_builder_build(&m, b), 0);
@@ -190,8 +206,8 @@ static void test_indexes(void)
 	/* An OCI index entry may have no platform; a Docker list entry may not. */
 	registry_manifest_builder *b = NULL;
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX), 0);
-	CHECK_INT(registry_manifest_builder_add_manifest(b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, DG("d"), 1, NULL, NULL,
-	                                                 NULL),
+	CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, DG("d"), 1, NULL, NULL,
+	                                                 NULL)),
 	          0);
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
@@ -239,8 +255,8 @@ static void test_errors(void)
 	CHECK_INT(registry_manifest_builder_set_config(b, "not a media type", DG("1"), 1), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_set_config(b, "application/x\r\nX-Injected: 1", DG("1"), 1), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_set_config(b, NULL, DG("1"), 1), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_add_manifest(b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, "linux",
-	                                                 "amd64", NULL),
+	CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, "linux",
+	                                                 "amd64", NULL)),
 	          REGISTRY_EINVAL); /* not an index */
 	CHECK_INT(registry_manifest_builder_set_subject(b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1),
 	          REGISTRY_EINVAL);
@@ -261,11 +277,11 @@ static void test_errors(void)
 
 	/* Docker lists need platforms; indexes take no layers. */
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_DOCKER_LIST), 0);
-	CHECK_INT(registry_manifest_builder_add_manifest(b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, NULL,
-	                                                 NULL, NULL),
+	CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, NULL,
+	                                                 NULL, NULL)),
 	          REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_add_manifest(b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, "linux",
-	                                                 NULL, NULL),
+	CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, "linux",
+	                                                 NULL, NULL)),
 	          REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_DOCKER_LAYER, DG("1"), 1), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, DG("1"), 1), REGISTRY_EINVAL);
@@ -308,12 +324,74 @@ static void test_too_large(void)
 	registry_manifest_builder_free(b);
 }
 
+/* Everything a descriptor may carry goes through a registry_descriptor_spec. */
+static void test_full_entry(void)
+{
+	static const char *const urls[] = {"https://example.com/blob", NULL};
+	static const char *const features[] = {"win32k", NULL};
+	static const char *const notes[] = {"org.example.b", "2", "org.example.a", "1", NULL};
+	registry_descriptor_spec spec;
+	CHECK_INT(registry_descriptor_spec_init(&spec), 0);
+	CHECK_INT(spec.version, REGISTRY_DESCRIPTOR_SPEC_VERSION);
+	CHECK_INT(registry_descriptor_spec_init(NULL), REGISTRY_EINVAL);
+	spec.media_type = REGISTRY_MEDIA_TYPE_OCI_MANIFEST;
+	spec.digest = DG("e");
+	spec.size = 99;
+	spec.artifact_type = "application/vnd.example+json";
+	spec.urls = urls;
+	spec.annotations = notes;
+	spec.os = "windows";
+	spec.architecture = "amd64";
+	spec.os_version = "10.0.17763.1234";
+	spec.os_features = features;
+	registry_manifest_builder *b = NULL;
+	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX), 0);
+	CHECK_INT(registry_manifest_builder_add_manifest(b, &spec), 0);
+	registry_manifest *m = NULL;
+	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
+	const registry_descriptor *d = registry_manifest_manifest(m, 0);
+	CHECK_STR(registry_descriptor_artifact_type(d), "application/vnd.example+json");
+	CHECK_INT(registry_descriptor_url_count(d), 1);
+	CHECK_STR(registry_descriptor_url(d, 0), "https://example.com/blob");
+	CHECK_STR(registry_descriptor_annotation(d, "org.example.a"), "1");
+	CHECK_STR(registry_descriptor_annotation(d, "org.example.b"), "2");
+	CHECK_STR(registry_descriptor_platform_os_version(d), "10.0.17763.1234");
+	CHECK_INT(registry_descriptor_platform_os_feature_count(d), 1);
+	CHECK_STR(registry_descriptor_platform_os_feature(d, 0), "win32k");
+	size_t len;
+	const char *raw = raw_text(m, &len);
+	CHECK(strstr(raw, "\"architecture\": \"amd64\",\n            \"os\": \"windows\",\n"
+	                  "            \"os.version\": \"10.0.17763.1234\",\n"
+	                  "            \"os.features\": [\n") != NULL);
+	registry_manifest_free(m);
+
+	/* Refused, and nothing added: */
+	const char *const odd[] = {"org.example.a", NULL};
+	spec.annotations = odd; /* a key without a value */
+	CHECK_INT(registry_manifest_builder_add_manifest(b, &spec), REGISTRY_EINVAL);
+	spec.annotations = NULL;
+	spec.os = NULL;
+	spec.architecture = NULL; /* os.version without a platform */
+	CHECK_INT(registry_manifest_builder_add_manifest(b, &spec), REGISTRY_EINVAL);
+	const char *const empty_url[] = {"", NULL};
+	spec.os_version = NULL;
+	spec.os_features = NULL;
+	spec.urls = empty_url;
+	CHECK_INT(registry_manifest_builder_add_manifest(b, &spec), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_add_manifest(b, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
+	CHECK_INT(registry_manifest_manifest_count(m), 1);
+	registry_manifest_free(m);
+	registry_manifest_builder_free(b);
+}
+
 int main(void)
 {
 	RUN(test_rebuild_seed_schema2);
 	RUN(test_oci_exact_bytes);
 	RUN(test_indexes);
 	RUN(test_errors);
+	RUN(test_full_entry);
 	RUN(test_too_large);
 	return CHECK_DONE();
 }

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "internal.h"
+#include "store/store_impl.h"
 #include "store/store_writer.h"
 
 #define HELLO_SHA256 "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -159,11 +160,14 @@ static void digest_of(char out[REGISTRY_DIGEST_STRING_MAX], const void *data, si
 /* Add @data as a blob and return its digest in @out. */
 static void add(registry_store *s, const void *data, size_t len, char out[REGISTRY_DIGEST_STRING_MAX])
 {
-	int rc = registry_store_add_blob(s, NULL, data, len, out);
+	char *digest = NULL;
+	int rc = registry_store_add_blob(s, NULL, data, len, &digest);
 	if (rc) {
 		fprintf(stderr, "add_blob: %s\n", registry_error_message(registry_error_last()));
 		exit(1);
 	}
+	snprintf(out, REGISTRY_DIGEST_STRING_MAX, "%s", digest);
+	registry_free(digest);
 }
 
 /* Store the bytes of a built manifest; @desc_digest/@size receive its identity. */
@@ -287,11 +291,13 @@ static void test_open_rejects_bad_layouts(void)
 
 static void test_add_and_read_blobs(void)
 {
-	char dir[300], path[600], digest[REGISTRY_DIGEST_STRING_MAX];
+	char dir[300], path[600];
+	char *digest = NULL;
 	registry_store *s = new_store(dir, sizeof(dir));
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 0);
-	CHECK_INT(registry_store_add_blob(s, NULL, "hello", 5, digest), 0);
+	CHECK_INT(registry_store_add_blob(s, NULL, "hello", 5, &digest), 0);
 	CHECK_STR(digest, HELLO_SHA256);
+	registry_free(digest);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 1);
 	int64_t size = -1;
 	CHECK_INT(registry_store_blob_size(s, HELLO_SHA256, &size), 0);
@@ -319,19 +325,25 @@ static void test_add_and_read_blobs(void)
 	/* Adding again, and with the right expected digest: no-ops. */
 	CHECK_INT(registry_store_add_blob(s, HELLO_SHA256, "hello", 5, NULL), 0);
 	/* sha512 blobs live in blobs/sha512. */
-	CHECK_INT(registry_store_add_blob(s, HELLO_SHA512, "hello", 5, digest), 0);
+	CHECK_INT(registry_store_add_blob(s, HELLO_SHA512, "hello", 5, &digest), 0);
 	CHECK_STR(digest, HELLO_SHA512);
+	registry_free(digest);
 	blob_file(path, sizeof(path), dir, HELLO_SHA512);
 	CHECK(exists(path));
 	CHECK_INT(registry_store_read_blob(s, HELLO_SHA512, 0, &data, &len), 0);
 	registry_free(data);
 
 	/* The empty blob. */
-	CHECK_INT(registry_store_add_blob(s, NULL, NULL, 0, digest), 0);
+	CHECK_INT(registry_store_add_blob(s, NULL, NULL, 0, &digest), 0);
 	CHECK_STR(digest, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	CHECK_INT(registry_store_read_blob(s, digest, 0, &data, &len), 0);
 	CHECK_INT(len, 0);
 	registry_free(data);
+	registry_free(digest);
+	/* A failure leaves no digest behind (the out-parameter is allocated). */
+	digest = (char *)"untouched";
+	CHECK_INT(registry_store_add_blob(s, HELLO_SHA256, "other", 5, &digest), REGISTRY_EDIGEST);
+	CHECK(digest == NULL);
 
 	/* Missing blobs. */
 	const char *missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
@@ -848,8 +860,13 @@ static void make_graph(registry_store *s, graph *g)
 	add_manifest(s, b, g->image, &g->image_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	registry_manifest_builder_add_manifest(b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->image, g->image_size, "linux",
-	                                       "amd64", NULL);
+	registry_descriptor_spec entry = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	entry.media_type = REGISTRY_MEDIA_TYPE_OCI_MANIFEST;
+	entry.digest = g->image;
+	entry.size = g->image_size;
+	entry.os = "linux";
+	entry.architecture = "amd64";
+	registry_manifest_builder_add_manifest(b, &entry);
 	add_manifest(s, b, g->index, &g->index_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -1147,6 +1164,16 @@ static void test_no_links_followed(void)
 	alarm(0);
 }
 
+/* Blob paths keep the whole algorithm name: "sha3-512" was cut to "sha3-51". */
+static void test_blob_paths_keep_long_algorithm_names(void)
+{
+	char rel[STORE_REL_MAX];
+	store__blob_rel(rel, "sha3-512:abcdef");
+	CHECK_STR(rel, "sha3-512/abcdef");
+	store__partial_rel(rel, "blake2b-512:0123");
+	CHECK_STR(rel, STORE_PARTIAL_DIR "/blake2b-512/0123");
+}
+
 int main(void)
 {
 	snprintf(tmp_root, sizeof(tmp_root), "%s/registry-store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -1157,6 +1184,7 @@ int main(void)
 	RUN(test_create_and_open);
 	RUN(test_open_rejects_bad_layouts);
 	RUN(test_add_and_read_blobs);
+	RUN(test_blob_paths_keep_long_algorithm_names);
 	RUN(test_add_wrong_digest_leaves_nothing);
 	RUN(test_read_detects_damage);
 	RUN(test_import_file);

@@ -33,20 +33,20 @@ static void test_upload_arguments(void)
 {
 	registry_client *c = offline_client();
 	int reads = 0;
-	CHECK_INT(registry_blob_upload(NULL, "a/b", D1, 0, no_read, NULL, &reads, 0, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_blob_upload(c, NULL, D1, 0, no_read, NULL, &reads, 0, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_blob_upload(c, "a/b", NULL, 0, no_read, NULL, &reads, 0, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_blob_upload(c, "a/b", D1, 0, NULL, NULL, &reads, 0, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_blob_upload(c, "a/b", D1, -2, no_read, NULL, &reads, 0, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_blob_upload(c, "A/B", D1, 0, no_read, NULL, &reads, 0, NULL, NULL), REGISTRY_EFORMAT);
-	CHECK_INT(registry_blob_upload(c, "a/b", "sha256:abc", 0, no_read, NULL, &reads, 0, NULL, NULL),
+	CHECK_INT(registry_blob_upload(NULL, "a/b", D1, 0, no_read, NULL, &reads, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_upload(c, NULL, D1, 0, no_read, NULL, &reads, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_upload(c, "a/b", NULL, 0, no_read, NULL, &reads, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_upload(c, "a/b", D1, 0, NULL, NULL, &reads, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_upload(c, "a/b", D1, -2, no_read, NULL, &reads, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_upload(c, "A/B", D1, 0, no_read, NULL, &reads, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_blob_upload(c, "a/b", "sha256:abc", 0, no_read, NULL, &reads, NULL),
 	          REGISTRY_EFORMAT);
 	CHECK_INT(registry_blob_upload(c, "a/b", "md5:d41d8cd98f00b204e9800998ecf8427e", 0, no_read, NULL, &reads,
-	                               0, NULL, NULL), REGISTRY_EUNSUPPORTED);
+	                               NULL), REGISTRY_EUNSUPPORTED);
 	CHECK_INT(reads, 0);
-	CHECK_INT(registry_blob_upload_file(c, "a/b", D1, NULL, 0, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_blob_upload_file(c, "a/b", D1, "/nonexistent/file", 0, NULL, NULL), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry_blob_upload_file(c, "a/b", D1, "/", 0, NULL, NULL), REGISTRY_EIO);
+	CHECK_INT(registry_blob_upload_file(c, "a/b", D1, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_upload_file(c, "a/b", D1, "/nonexistent/file", NULL), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_blob_upload_file(c, "a/b", D1, "/", NULL), REGISTRY_EIO);
 	CHECK_INT(registry_blob_mount(c, "a/b", D1, NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_mount(c, "a/b", D1, "x//y"), REGISTRY_EFORMAT);
 	CHECK_INT(registry_blob_mount(NULL, "a/b", D1, "c/d"), REGISTRY_EINVAL);
@@ -204,7 +204,7 @@ static void test_archive_hostile(void)
 	CHECK_INT(registry_push_archive(c, p, r2, NULL, NULL), REGISTRY_ENETWORK);
 	registry_reference_free(r2);
 
-	registry_push_options bad = REGISTRY_PUSH_OPTIONS_INIT;
+	registry_push_archive_options bad = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
 	bad.version = 99;
 	CHECK_INT(registry_push_archive(c, p, r, &bad, NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_push_archive(c, NULL, r, NULL, NULL), REGISTRY_EINVAL);
@@ -240,7 +240,9 @@ static void test_push_and_copy_arguments(void)
 	CHECK_INT(registry_push(c, s, "latest", r, &bad, NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_copy(NULL, r, c, r, NULL, NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_copy(c, NULL, c, r, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_copy(c, r, c, r, &bad, NULL), REGISTRY_EINVAL);
+	registry_copy_options bad_copy = REGISTRY_COPY_OPTIONS_INIT;
+	bad_copy.version = 0;
+	CHECK_INT(registry_copy(c, r, c, r, &bad_copy, NULL), REGISTRY_EINVAL);
 	/* Valid arguments: the first request fails, nothing listens. */
 	CHECK_INT(registry_copy(c, r, c, r, NULL, &digest), REGISTRY_ENETWORK);
 	CHECK(digest == NULL);

@@ -108,6 +108,11 @@ WRITE_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
 MANIFEST_PARSE_OPTIONS_VERSION = 1
 PULL_OPTIONS_VERSION = 1
 PUSH_OPTIONS_VERSION = 1
+PUSH_ARCHIVE_OPTIONS_VERSION = 1
+COPY_OPTIONS_VERSION = 1
+BLOB_UPLOAD_OPTIONS_VERSION = 1
+BLOB_FETCH_MANY_OPTIONS_VERSION = 1
+DESCRIPTOR_SPEC_VERSION = 1
 IMAGE_CONFIG_FETCH_OPTIONS_VERSION = 1
 
 
@@ -116,14 +121,42 @@ class manifest_parse_options(Structure):
 
 
 class pull_options(Structure):
-    _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint),
-                ("progress", PROGRESS_CB), ("userdata", c_void_p),
-                ("max_manifest_size", c_size_t)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+                ("max_manifest_size", c_size_t),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
 
 class push_options(Structure):
-    _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint),
-                ("progress", PROGRESS_CB), ("userdata", c_void_p), ("chunk_size", c_size_t)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("chunk_size", c_size_t),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class push_archive_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("chunk_size", c_size_t),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class copy_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+                ("chunk_size", c_size_t), ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class blob_upload_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("chunk_size", c_size_t),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class blob_fetch_many_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class descriptor_spec(Structure):
+    _fields_ = [("version", c_uint), ("media_type", c_char_p), ("digest", c_char_p),
+                ("size", c_int64), ("artifact_type", c_char_p),
+                ("urls", POINTER(c_char_p)), ("annotations", POINTER(c_char_p)),
+                ("os", c_char_p), ("architecture", c_char_p), ("variant", c_char_p),
+                ("os_version", c_char_p), ("os_features", POINTER(c_char_p))]
 
 
 class image_config_fetch_options(Structure):
@@ -228,7 +261,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_manifest_builder_free": (None, [builder_p]),
     "registry_manifest_builder_set_config": (_i, [builder_p, _s, _s, _i64]),
     "registry_manifest_builder_add_layer": (_i, [builder_p, _s, _s, _i64]),
-    "registry_manifest_builder_add_manifest": (_i, [builder_p, _s, _s, _i64, _s, _s, _s]),
+    "registry_descriptor_spec_init": (_i, [POINTER(descriptor_spec)]),
+    "registry_manifest_builder_add_manifest": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_descriptor": (_i, [builder_p, descriptor_p]),
     "registry_manifest_builder_add_annotation": (_i, [builder_p, _s, _s]),
     "registry_manifest_builder_add_descriptor_annotation": (_i, [builder_p, _s, _s]),
@@ -243,7 +277,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_blob_size": (_i, [store_p, _s, POINTER(_i64)]),
     "registry_store_blob_path": (_i, [store_p, _s, char_pp_owned]),
     "registry_store_read_blob": (_i, [store_p, _s, _z, POINTER(_v), POINTER(_z)]),
-    "registry_store_add_blob": (_i, [store_p, _s, _s, _z, char_buf]),
+    "registry_store_add_blob": (_i, [store_p, _s, _s, _z, char_pp_owned]),
     "registry_store_import_file": (_i, [store_p, _s, _s]),
     "registry_store_index_count": (_z, [store_p]),
     "registry_store_index_entry": (descriptor_p, [store_p, _z]),
@@ -297,23 +331,29 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_progress_blobs_total": (_z, [progress_p]),
     "registry_blob_head": (_i, [client_p, _s, _s, POINTER(_i64)]),
     "registry_blob_fetch": (_i, [client_p, _s, _s, _i64, store_p, PROGRESS_CB, _v]),
+    "registry_blob_fetch_many_options_init": (_i, [POINTER(blob_fetch_many_options)]),
     "registry_blob_fetch_many": (_i, [client_p, _s, _z, POINTER(c_char_p), POINTER(_i64),
-                                      store_p, POINTER(_i), PROGRESS_CB, _v]),
+                                      store_p, POINTER(_i), POINTER(blob_fetch_many_options)]),
     "registry_blob_fetch_to": (_i, [client_p, _s, _s, _i64, WRITE_CB, _v]),
-    "registry_blob_upload": (_i, [client_p, _s, _s, _i64, READ_CB, REWIND_CB, _v, _z,
-                                  PROGRESS_CB, _v]),
-    "registry_blob_upload_file": (_i, [client_p, _s, _s, _s, _z, PROGRESS_CB, _v]),
+    "registry_blob_upload_options_init": (_i, [POINTER(blob_upload_options)]),
+    "registry_blob_upload": (_i, [client_p, _s, _s, _i64, READ_CB, REWIND_CB, _v,
+                                  POINTER(blob_upload_options)]),
+    "registry_blob_upload_file": (_i, [client_p, _s, _s, _s, POINTER(blob_upload_options)]),
     "registry_blob_mount": (_i, [client_p, _s, _s, _s]),
     # whole images
+    "registry_pull_options_init": (_i, [POINTER(pull_options)]),
     "registry_pull": (_i, [client_p, reference_p, store_p, _s, POINTER(pull_options),
                            char_pp_owned]),
     "registry_pull_to": (_i, [client_p, reference_p, _s, _i, POINTER(pull_options)]),
     "registry_store_export": (_i, [store_p, _s, _s, _i, _s]),
+    "registry_push_options_init": (_i, [POINTER(push_options)]),
     "registry_push": (_i, [client_p, store_p, _s, reference_p, POINTER(push_options),
                            char_pp_owned]),
-    "registry_push_archive": (_i, [client_p, _s, reference_p, POINTER(push_options),
+    "registry_push_archive_options_init": (_i, [POINTER(push_archive_options)]),
+    "registry_push_archive": (_i, [client_p, _s, reference_p, POINTER(push_archive_options),
                                    char_pp_owned]),
-    "registry_copy": (_i, [client_p, reference_p, client_p, reference_p, POINTER(push_options),
+    "registry_copy_options_init": (_i, [POINTER(copy_options)]),
+    "registry_copy": (_i, [client_p, reference_p, client_p, reference_p, POINTER(copy_options),
                            char_pp_owned]),
     # image configuration (0.2)
     "registry_image_config_parse": (_i, [POINTER(image_config_p), _s, _z]),

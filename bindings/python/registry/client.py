@@ -328,9 +328,11 @@ class Client(Handle):
         results = (ctypes.c_int * n)()
         repo = cstr(self._repository(repository))
         bridge = progress_bridge(progress)
+        opts = _lib.blob_fetch_many_options(version=_lib.BLOB_FETCH_MANY_OPTIONS_VERSION,
+                                            progress=bridge.cfunc)
         with use_all(self, store) as (c, s):
-            rc = C.registry_blob_fetch_many(c, repo, n, digests, sizes, s, results, bridge.cfunc,
-                                            None)
+            rc = C.registry_blob_fetch_many(c, repo, n, digests, sizes, s, results,
+                                            ctypes.byref(opts))
             bridge.reraise()
             check(rc)
 
@@ -377,21 +379,23 @@ class Client(Handle):
                 if isinstance(data, (str, os.PathLike)) else ""))
         repo = cstr(self._repository(repository))
         bridge = progress_bridge(progress)
+        opts = _lib.blob_upload_options(version=_lib.BLOB_UPLOAD_OPTIONS_VERSION,
+                                        chunk_size=chunk_size, progress=bridge.cfunc)
         if data is not None:
             data = as_bytes(data)
             digest = digest or _digest_of(data)
             reader = _BytesSource(data)
             with self.use() as c:
                 rc = C.registry_blob_upload(c, repo, cstr(digest, "digest"), len(data),
-                                            reader.read_cb, reader.rewind_cb, None, chunk_size,
-                                            bridge.cfunc, None)
+                                            reader.read_cb, reader.rewind_cb, None,
+                                            ctypes.byref(opts))
                 bridge.reraise()
                 check(rc)
             return digest
         digest = digest or file_digest(path)
         with self.use() as c:
             rc = C.registry_blob_upload_file(c, repo, cstr(digest, "digest"), cpath(path),
-                                             chunk_size, bridge.cfunc, None)
+                                             ctypes.byref(opts))
             bridge.reraise()
             check(rc)
         return digest
@@ -426,8 +430,8 @@ class Client(Handle):
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (
             _ALL_PLATFORMS if all_platforms else 0)
         bridge = progress_bridge(progress)
-        opts = _lib.pull_options(_lib.PULL_OPTIONS_VERSION, _platform_text(platform), flags,
-                                 bridge.cfunc, None, 0)
+        opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
+                                 platform=_platform_text(platform), progress=bridge.cfunc)
         if isinstance(dest, Store):
             out = ctypes.c_void_p()
             with use_all(self, dest) as (c, s), r._c() as cref:
@@ -460,16 +464,19 @@ class Client(Handle):
         """
         r = self.reference(ref)
         bridge = progress_bridge(progress)
-        opts = _lib.push_options(_lib.PUSH_OPTIONS_VERSION, None, 0, bridge.cfunc, None,
-                                 chunk_size)
+        opts = _lib.push_options(version=_lib.PUSH_OPTIONS_VERSION, chunk_size=chunk_size,
+                                 progress=bridge.cfunc)
         out = ctypes.c_void_p()
         if not isinstance(source, Store):
             path = os.fspath(source)
             if isinstance(path, bytes):
                 path = os.fsdecode(path)
             if path.endswith(".tar") and os.path.isfile(path):
+                archive_opts = _lib.push_archive_options(
+                    version=_lib.PUSH_ARCHIVE_OPTIONS_VERSION, chunk_size=chunk_size,
+                    progress=bridge.cfunc)
                 with self.use() as c, r._c() as cref:
-                    rc = C.registry_push_archive(c, cpath(path), cref, ctypes.byref(opts),
+                    rc = C.registry_push_archive(c, cpath(path), cref, ctypes.byref(archive_opts),
                                                  ctypes.byref(out))
                     digest = take_string(out)
                     bridge.reraise()
@@ -508,8 +515,9 @@ class Client(Handle):
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
-        opts = _lib.push_options(_lib.PUSH_OPTIONS_VERSION, _platform_text(platform), 0,
-                                 bridge.cfunc, None, chunk_size)
+        opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
+                                 platform=_platform_text(platform), chunk_size=chunk_size,
+                                 progress=bridge.cfunc)
         out = ctypes.c_void_p()
         with use_all(self, dest_client) as (c_src, c_dst), src._c() as s_ref, dst._c() as d_ref:
             rc = C.registry_copy(c_src, s_ref, c_dst, d_ref, ctypes.byref(opts),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from ._lib import C, builder_p, descriptor_p, manifest_p
@@ -67,6 +67,13 @@ class Platform:
     def __str__(self) -> str:
         s = "%s/%s" % (self.os, self.architecture)
         return s + "/" + self.variant if self.variant else s
+
+
+def _c_strings(items: Sequence[str]) -> Any:
+    """A NULL-terminated char *[] for a descriptor spec, or None when empty."""
+    if not items:
+        return None
+    return (ctypes.c_char_p * (len(items) + 1))(*[cstr(i) for i in items], None)
 
 
 @dataclass(frozen=True)
@@ -278,13 +285,25 @@ class ManifestBuilder(Handle):
 
     def add_manifest(self, media_type: str, digest: str, size: int,
                      platform: Union[str, Platform, None] = None,
-                     annotations: Optional[Dict[str, str]] = None) -> "ManifestBuilder":
-        """Append an entry to a list or index (a platform is required for a Docker list)."""
+                     annotations: Optional[Dict[str, str]] = None, *,
+                     urls: Sequence[str] = (),
+                     artifact_type: Optional[str] = None) -> "ManifestBuilder":
+        """Append an entry to a list or index (a platform is required for a Docker list).
+
+        @platform is "os/arch[/variant]" or a Platform, whose os_version and
+        os_features are written too ("os.version", "os.features").
+        """
         p = Platform.parse(platform) if platform is not None else None
-        self._call(C.registry_manifest_builder_add_manifest, cstr(media_type), cstr(digest), size,
-                   cstr(p.os) if p else None, cstr(p.architecture) if p else None,
-                   cstr(p.variant) if p else None)
-        return self._annotate_last(annotations)
+        pairs = [x for kv in (annotations or {}).items() for x in kv]
+        keep = [_c_strings(urls), _c_strings(pairs), _c_strings(p.os_features if p else ())]
+        spec = _lib.descriptor_spec(
+            version=_lib.DESCRIPTOR_SPEC_VERSION, media_type=cstr(media_type),
+            digest=cstr(digest), size=size, artifact_type=cstr(artifact_type),
+            urls=keep[0], annotations=keep[1],
+            os=cstr(p.os) if p else None, architecture=cstr(p.architecture) if p else None,
+            variant=cstr(p.variant) if p else None,
+            os_version=cstr(p.os_version) if p else None, os_features=keep[2])
+        return self._call(C.registry_manifest_builder_add_manifest, ctypes.byref(spec))
 
     def set_subject(self, media_type: str, digest: str, size: int) -> "ManifestBuilder":
         """Set the OCI subject (the manifest this one refers to)."""

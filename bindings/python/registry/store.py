@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from . import _lib
 from ._lib import C, descriptor_p, store_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text
-from .digest import DIGEST_STRING_MAX, file_digest
+from .digest import file_digest
 from .errors import (EDIGEST, ENOTFOUND, FormatError, InvalidArgumentError, NotFoundError,
                      UnsupportedError, check)
 from .manifest import Descriptor, Manifest
@@ -122,10 +122,11 @@ class Store(Handle):
                  digest: Optional[str] = None) -> str:
         """Store bytes (verified against @digest when given); returns their digest."""
         raw = as_bytes(data)
-        buf = ctypes.create_string_buffer(DIGEST_STRING_MAX)
+        out = ctypes.c_void_p()
         with self.use() as s:
-            check(C.registry_store_add_blob(s, cstr(digest, "digest"), raw, len(raw), buf))
-        return buf.value.decode("ascii")
+            check(C.registry_store_add_blob(s, cstr(digest, "digest"), raw, len(raw),
+                                            ctypes.byref(out)))
+        return take_string(out) or ""
 
     def import_file(self, path: StrPath, digest: Optional[str] = None) -> str:
         """Copy a file in, streamed and verified; returns its digest."""

@@ -1,0 +1,272 @@
+/*
+ * Every operation's options struct is checked the same way (DESIGN.md, "API
+ * conventions"): version 0, a version newer than the library's, and a flag
+ * bit the operation does not know are REGISTRY_EINVAL with a message that
+ * names the function; valid options get past the check. One table over
+ * every operation, so a new one is a new row.
+ *
+ * The client points at a closed loopback port: an operation whose options
+ * pass fails later (network, missing file or image), never with the
+ * options message.
+ */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <registry/registry.h>
+
+#include "check.h"
+
+static const char *const D1 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+static struct {
+	registry_client *client;
+	registry_store *store;
+	registry_reference *ref;
+	char dir[256];
+	char dest[300];
+} fx;
+
+static int64_t no_read(void *buf, size_t len, void *ud)
+{
+	(void)buf;
+	(void)len;
+	(void)ud;
+	return 0;
+}
+
+/* Each call fills its operation's options with @version and @flags. */
+static int call_pull(unsigned version, unsigned flags)
+{
+	registry_pull_options o;
+	registry_pull_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_pull(fx.client, fx.ref, fx.store, NULL, &o, NULL);
+}
+
+static int call_pull_to(unsigned version, unsigned flags)
+{
+	registry_pull_options o;
+	registry_pull_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_pull_to(fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o);
+}
+
+static int call_push(unsigned version, unsigned flags)
+{
+	registry_push_options o;
+	registry_push_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_push(fx.client, fx.store, "latest", fx.ref, &o, NULL);
+}
+
+static int call_push_archive(unsigned version, unsigned flags)
+{
+	registry_push_archive_options o;
+	registry_push_archive_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_push_archive(fx.client, "/nonexistent.tar", fx.ref, &o, NULL);
+}
+
+static int call_copy(unsigned version, unsigned flags)
+{
+	registry_copy_options o;
+	registry_copy_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_copy(fx.client, fx.ref, fx.client, fx.ref, &o, NULL);
+}
+
+static int call_blob_upload(unsigned version, unsigned flags)
+{
+	registry_blob_upload_options o;
+	registry_blob_upload_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_blob_upload(fx.client, "x/y", D1, 0, no_read, NULL, NULL, &o);
+}
+
+static int call_blob_upload_file(unsigned version, unsigned flags)
+{
+	registry_blob_upload_options o;
+	registry_blob_upload_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_blob_upload_file(fx.client, "x/y", D1, "/nonexistent/file", &o);
+}
+
+static int call_fetch_many(unsigned version, unsigned flags)
+{
+	registry_blob_fetch_many_options o;
+	registry_blob_fetch_many_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	const char *digests[] = {D1};
+	return registry_blob_fetch_many(fx.client, "x/y", 1, digests, NULL, fx.store, NULL, &o);
+}
+
+static int call_image_config_fetch(unsigned version, unsigned flags)
+{
+	registry_image_config_fetch_options o;
+	registry_image_config_fetch_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_image_config *cfg = NULL;
+	int rc = registry_image_config_fetch(&cfg, fx.client, fx.ref, &o);
+	registry_image_config_free(cfg);
+	return rc;
+}
+
+/* A descriptor spec has no flags: @flags is unused. */
+static int call_builder_add_manifest(unsigned version, unsigned flags)
+{
+	(void)flags;
+	registry_manifest_builder *b = NULL;
+	if (registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX))
+		return -1000;
+	registry_descriptor_spec spec;
+	registry_descriptor_spec_init(&spec);
+	spec.version = version;
+	spec.media_type = REGISTRY_MEDIA_TYPE_OCI_MANIFEST;
+	spec.digest = D1;
+	spec.size = 0;
+	int rc = registry_manifest_builder_add_manifest(b, &spec);
+	registry_manifest_builder_free(b);
+	return rc;
+}
+
+static const struct op {
+	const char *fn;         /* the name the message must carry */
+	int (*call)(unsigned version, unsigned flags);
+	unsigned current;       /* the options version this library knows */
+	unsigned known_flags;   /* every flag the operation takes */
+	int has_flags;
+	unsigned valid_flags;   /* a valid non-zero flag set to try, or 0 */
+} ops[] = {
+	{"registry_pull", call_pull, REGISTRY_PULL_OPTIONS_VERSION,
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	{"registry_pull_to", call_pull_to, REGISTRY_PULL_OPTIONS_VERSION,
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	{"registry_push", call_push, REGISTRY_PUSH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_push_archive", call_push_archive, REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_copy", call_copy, REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_ALL_PLATFORMS, 1,
+	 REGISTRY_ALL_PLATFORMS},
+	{"registry_blob_upload", call_blob_upload, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
+	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
+	{"registry_blob_upload_file", call_blob_upload_file, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
+	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
+	{"registry_blob_fetch_many", call_fetch_many, REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_manifest_builder_add_manifest", call_builder_add_manifest, REGISTRY_DESCRIPTOR_SPEC_VERSION,
+	 0, 0, 0},
+};
+
+/* The call failed with EINVAL, and its message names the function. */
+static int refused_by(const struct op *op, int rc)
+{
+	char want[128];
+	snprintf(want, sizeof(want), "%s: ", op->fn);
+	const char *msg = registry_error_message(registry_error_last());
+	if (rc == REGISTRY_EINVAL && msg && strncmp(msg, want, strlen(want)) == 0)
+		return 1;
+	fprintf(stderr, "  %s: rc %d, message \"%s\"\n", op->fn, rc, msg ? msg : "(null)");
+	return 0;
+}
+
+/* The lowest flag bit the operation does not know. */
+static unsigned unknown_flag(unsigned known)
+{
+	unsigned bit = 1;
+	while (known & bit)
+		bit <<= 1;
+	return bit;
+}
+
+static void test_versions_refused(void)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		CHECK(refused_by(&ops[i], ops[i].call(0, 0)));
+		CHECK(refused_by(&ops[i], ops[i].call(ops[i].current + 1, 0)));
+	}
+}
+
+static void test_unknown_flags_refused(void)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (!ops[i].has_flags)
+			continue;
+		CHECK(refused_by(&ops[i], ops[i].call(ops[i].current, unknown_flag(ops[i].known_flags))));
+		const char *msg = registry_error_message(registry_error_last());
+		CHECK(msg && strstr(msg, "unknown flags") != NULL);
+		/* A high bit too: an old library never ignores a flag from the future. */
+		CHECK(refused_by(&ops[i], ops[i].call(ops[i].current, 0x80000000u)));
+	}
+}
+
+/* Valid options pass the check: whatever fails afterwards is not about them. */
+static void test_valid_options_pass(void)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		unsigned flag_sets[] = {0, ops[i].valid_flags};
+		for (size_t k = 0; k < 2; k++) {
+			int rc = ops[i].call(ops[i].current, flag_sets[k]);
+			const char *msg = registry_error_message(registry_error_last());
+			if (rc == REGISTRY_EINVAL && msg && strstr(msg, "options version"))
+				fprintf(stderr, "  %s refused valid options: %s\n", ops[i].fn, msg);
+			CHECK(!(rc == REGISTRY_EINVAL && msg && (strstr(msg, "options version") ||
+			                                         strstr(msg, "unknown flags"))));
+		}
+	}
+}
+
+/* NULL options are the defaults, and every _init() refuses NULL. */
+static void test_init_functions(void)
+{
+	CHECK_INT(registry_pull_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push_archive_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_copy_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_upload_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_fetch_many_options_init(NULL), REGISTRY_EINVAL);
+	registry_copy_options c;
+	memset(&c, 0xff, sizeof(c));
+	CHECK_INT(registry_copy_options_init(&c), 0);
+	CHECK_INT(c.version, REGISTRY_COPY_OPTIONS_VERSION);
+	CHECK_INT(c.flags, 0);
+	CHECK(c.platform == NULL && c.chunk_size == 0 && c.progress == NULL && c.userdata == NULL);
+	registry_blob_upload_options u;
+	memset(&u, 0xff, sizeof(u));
+	CHECK_INT(registry_blob_upload_options_init(&u), 0);
+	CHECK_INT(u.version, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION);
+	CHECK(u.flags == 0 && u.chunk_size == 0 && u.progress == NULL && u.userdata == NULL);
+	/* Push refuses the copy-only flag: options are no longer shared. */
+	CHECK_INT(call_push(REGISTRY_PUSH_OPTIONS_VERSION, REGISTRY_ALL_PLATFORMS), REGISTRY_EINVAL);
+}
+
+int main(void)
+{
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/unit-options-XXXXXX");
+	if (!mkdtemp(fx.dir))
+		return 1;
+	char store[300];
+	snprintf(store, sizeof(store), "%s/store", fx.dir);
+	snprintf(fx.dest, sizeof(fx.dest), "%s/dest", fx.dir);
+	if (registry_client_new(&fx.client, "127.0.0.1:9") || registry_store_open(&fx.store, store, REGISTRY_STORE_CREATE) ||
+	    registry_reference_parse(&fx.ref, "127.0.0.1:9/x/y:v1"))
+		return 1;
+	RUN(test_versions_refused);
+	RUN(test_unknown_flags_refused);
+	RUN(test_valid_options_pass);
+	RUN(test_init_functions);
+	registry_reference_free(fx.ref);
+	registry_store_free(fx.store);
+	registry_client_free(fx.client);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx.dir);
+	if (system(cmd) != 0)
+		return 1;
+	return CHECK_DONE();
+}
