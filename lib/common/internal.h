@@ -58,6 +58,11 @@ void registry__scope_leave(int *guard);
 int registry__fail(int code, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
 /* registry__fail(REGISTRY_ENOMEM, "out of memory"): for allocation failures. */
 int registry__nomem(void);
+/* Check a versioned options struct for @fn (named in the message): version
+ * 0 or past @current, or flag bits outside @known_flags, are REGISTRY_EINVAL,
+ * recorded. 0 when fine. */
+int registry__options_check(const char *fn, unsigned int version, unsigned int current,
+                            unsigned int flags, unsigned int known_flags);
 #ifdef __clang_analyzer__
 /* The static analyzer does not look into other files: show it that a
  * failure returns its code, or it follows impossible "rc == 0" paths. */

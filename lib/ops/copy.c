@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "ops/fanout.h"
+#include "ops/ops_impl.h"
 #include "ops/push_impl.h"
 #include "transport/client_impl.h"
 
@@ -457,6 +458,9 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 		*digest_out = NULL;
 	if (!source || !source_ref || !target || !target_ref)
 		return registry__fail(REGISTRY_EINVAL, "copy: NULL argument");
+	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
+	    (rc = registry__ops_check_ref_registry(target, target_ref)))
+		return rc;
 	copy_ctx cx;
 	memset(&cx, 0, sizeof(cx));
 	if ((rc = registry__push_settings_get(&cx.set, options)))

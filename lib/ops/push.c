@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ops/ops_impl.h"
 #include "ops/push_impl.h"
 #include "store/store_blob.h"
 #include "transport/client_impl.h"
@@ -350,6 +351,8 @@ int registry_push(registry_client *client, registry_store *store, const char *re
 		*digest_out = NULL;
 	if (!client || !store || !ref_name || !target)
 		return registry__fail(REGISTRY_EINVAL, "push: NULL argument");
+	if ((rc = registry__ops_check_ref_registry(client, target)))
+		return rc;
 	push_ctx p;
 	memset(&p, 0, sizeof(p));
 	if ((rc = registry__push_settings_get(&p.set, options)))

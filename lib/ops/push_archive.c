@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/ops_impl.h"
 #include "ops/push_impl.h"
 
 #ifdef REGISTRY_HAVE_LIBARCHIVE
@@ -442,6 +443,8 @@ int registry_push_archive(registry_client *client, const char *archive_path,
 		*digest_out = NULL;
 	if (!client || !archive_path || !target)
 		return registry__fail(REGISTRY_EINVAL, "push_archive: NULL argument");
+	if ((rc = registry__ops_check_ref_registry(client, target)))
+		return rc;
 	registry__push_settings set;
 	if ((rc = registry__push_settings_get(&set, options)))
 		return rc;

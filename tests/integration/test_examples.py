@@ -262,16 +262,31 @@ def inspect_config():
 
 
 def case_delete():
+    """A tag whose manifest another tag shares is refused, naming it; --force
+    deletes both; the digest printed is the manifest's; skopeo no longer finds it."""
     digest = os.environ["REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"]
-    out, _ = run_as_user("registry-delete", f"{host()}/{SMALL}:latest")
-    check(out.decode() == f"deleted {host()}/{SMALL}:latest\n", f"delete output {out!r}")
+    run_as_user("registry-copy", "--quiet", f"{host()}/{SMALL}:latest", f"{host()}/{SMALL}:other")
+    run_as_user("registry-copy", "--quiet", f"{host()}/{SMALL}:latest", f"{host()}/solo/small:v1")
+    out, _ = run_as_user("registry-delete", f"{host()}/solo/small:v1")
+    check(out.decode() == f"deleted {host()}/solo/small:v1 {digest}\n", f"delete output {out!r}")
+    _, err = run_as_user("registry-delete", f"{host()}/{SMALL}:latest", expect=1)
+    check("also tagged other" in err, f"a shared manifest: the refusal names the other tag: {err}")
+    p = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}:latest")
+    check(p.returncode == 0, f"the refused delete deleted: {p.stderr.decode()}")
+    _, err = run_as_user("registry-delete", f"{host()}/{SMALL}@{digest}", expect=1)
+    check("also tagged latest, other" in err or "also tagged other, latest" in err,
+          f"by digest: the refusal names every tag: {err}")
+    out, _ = run_as_user("registry-delete", "--json", "--force", f"{host()}/{SMALL}:latest")
+    doc = json.loads(out)
+    check(doc == {"deleted": f"{host()}/{SMALL}:latest", "digest": digest}, f"--json output {doc!r}")
     _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}@{digest}", expect=1)
     check("MANIFEST_UNKNOWN" in err or "not found" in err, f"after delete: {err}")
-    _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}:latest", expect=1)
-    check("MANIFEST_UNKNOWN" in err or "not found" in err, f"tag after delete: {err}")
-    p = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}:latest")
-    check(p.returncode != 0, "skopeo still finds the deleted manifest")
-    _, err = run_as_user("registry-delete", f"{host()}/{SMALL}@{digest}", expect=1)
+    for tag in ("latest", "other"):
+        _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}:{tag}", expect=1)
+        check("MANIFEST_UNKNOWN" in err or "not found" in err, f"tag {tag} after delete: {err}")
+        p = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}:{tag}")
+        check(p.returncode != 0, f"skopeo still finds the deleted manifest as {tag}")
+    _, err = run_as_user("registry-delete", "--force", f"{host()}/{SMALL}@{digest}", expect=1)
     check("not found" in err.lower() or "UNKNOWN" in err, f"deleting twice: {err}")
 
 

@@ -109,6 +109,8 @@ MANIFEST_PARSE_OPTIONS_VERSION = 1
 PULL_OPTIONS_VERSION = 1
 PUSH_OPTIONS_VERSION = 1
 IMAGE_CONFIG_FETCH_OPTIONS_VERSION = 1
+MANIFEST_DELETE_OPTIONS_VERSION = 1
+DELETE_FORCE = 0x1
 
 
 class manifest_parse_options(Structure):
@@ -128,6 +130,10 @@ class push_options(Structure):
 
 class image_config_fetch_options(Structure):
     _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint)]
+
+
+class manifest_delete_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint)]
 
 
 # Out-parameters.
@@ -280,7 +286,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
                                        POINTER(_i64)]),
     "registry_manifest_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s, _z]),
     "registry_manifest_push": (_i, [client_p, _s, _s, manifest_p, char_pp_owned]),
-    "registry_manifest_delete": (_i, [client_p, _s, _s]),
+    "registry_manifest_delete_options_init": (_i, [POINTER(manifest_delete_options)]),
+    "registry_manifest_delete": (_i, [char_pp_owned, client_p, _s, _s,
+                                      POINTER(manifest_delete_options)]),
     "registry_tags_open": (_i, [POINTER(list_p), client_p, _s, _i]),
     "registry_catalog_open": (_i, [POINTER(list_p), client_p, _i]),
     "registry_list_next": (_i, [list_p, char_pp_borrowed]),
