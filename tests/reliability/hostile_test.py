@@ -67,6 +67,12 @@ CASES = {
     "wrong-manifest-header": ("wrong-manifest-header", "basic", ["pull"], EDIGEST, None),
     "layer-traversal": ("layer-traversal", "basic", ["pull"], EFORMAT, None),
     "layer-63hex": ("layer-63hex", "basic", ["pull"], EFORMAT, None),
+    # An algorithm we do not implement parses, but its blob cannot be
+    # verified: refused naming it, and no blobs/blake3 path is made.
+    "layer-blake3": ("layer-blake3", "basic", ["pull"], EUNSUPPORTED,
+                     lambda r, e: None if "blake3" in r["message"] and not requests(e, "registry", "blake3")
+                     else "message %s, requests %s" % (r["message"], requests(e, "registry", "blake3"))),
+    "layer-blake3-traversal": ("layer-blake3-traversal", "basic", ["pull"], EFORMAT, None),
     "size-5gib": ("size-5gib", "basic", ["pull"], EDIGEST,
                   lambda r, e: None if r["maxrss_kb"] < 200 * 1024 else "peak RSS %d KiB" % r["maxrss_kb"]),
     "size-understated": ("size-understated", "basic", ["pull"], ETOOLARGE,
