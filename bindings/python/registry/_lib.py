@@ -256,6 +256,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_index_find": (_i, [store_p, _s, POINTER(descriptor_p)]),
     "registry_store_index_add": (_i, [store_p, _s, _s, _i64, _s, POINTER(c_char_p)]),
     "registry_store_index_remove": (_i, [store_p, _s]),
+    "registry_store_index_batch_begin": (_i, [store_p]),
+    "registry_store_index_batch_commit": (_i, [store_p]),
+    "registry_store_index_batch_abort": (None, [store_p]),
     "registry_store_verify": (_i, [store_p, VERIFY_CB, _v, POINTER(_z)]),
     "registry_store_gc": (_i, [store_p, POINTER(_z)]),
     # client
