@@ -50,7 +50,7 @@ enum registry_store_flags {
 /** Largest index.json read or written: 64 MiB (0.1: the manifest cap, 4
  *  MiB). An index.json is the store's own, not a registry's manifest, and
  *  holds one entry per stored reference. @since 0.1 */
-#define REGISTRY_STORE_INDEX_MAX_SIZE (64u * 1024u * 1024u)
+#define REGISTRY_STORE_INDEX_MAX_SIZE (64ul << 20)
 
 /** Most entries index.json may hold: 100000 (0.1: 4096). @since 0.2 */
 #define REGISTRY_STORE_INDEX_MAX_ENTRIES 100000

@@ -114,7 +114,8 @@ int manifest__get_digest(const cJSON *obj, const char *key, const char *path, co
 		return rc;
 	/* Any algorithm of the OCI grammar: what we cannot hash is refused
 	 * where its content is fetched, verified or stored. */
-	rc = registry__digest_validate_grammar(*out, strlen(*out));
+	rc = *out ? registry__digest_validate_grammar(*out, strlen(*out))
+	          : registry__fail(REGISTRY_EFORMAT, "no digest");
 	if (rc) {
 		char why[512];
 		snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));

@@ -239,9 +239,18 @@ typedef struct add_group {
 	int placed;
 } add_group;
 
+/* Wrappers, so that the arrays sorted below hold structures, not bare pointers. */
+typedef struct add_ref {
+	const index_add *a;
+} add_ref;
+
+typedef struct group_ref {
+	add_group *g;
+} group_ref;
+
 static int cmp_adds(const void *x, const void *y)
 {
-	const index_add *a = *(const index_add *const *)x, *b = *(const index_add *const *)y;
+	const index_add *a = ((const add_ref *)x)->a, *b = ((const add_ref *)y)->a;
 	int c = key_cmp(add_key(a), add_key(b));
 	return c ? c : (a->order > b->order) - (a->order < b->order);
 }
@@ -253,14 +262,14 @@ static int cmp_group_key(const void *key, const void *g)
 
 static int cmp_group_first(const void *x, const void *y)
 {
-	const add_group *a = *(const add_group *const *)x, *b = *(const add_group *const *)y;
+	const add_group *a = ((const group_ref *)x)->g, *b = ((const group_ref *)y)->g;
 	return (a->first > b->first) - (a->first < b->first);
 }
 
 /* Group @adds by key into *groups (sorted by key); *count of them. */
 static int group_adds(const index_add *adds, size_t k, add_group **groups, size_t *count)
 {
-	const index_add **sorted = registry__calloc(k ? k : 1, sizeof(*sorted));
+	add_ref *sorted = registry__calloc(k ? k : 1, sizeof(*sorted));
 	*groups = registry__calloc(k ? k : 1, sizeof(**groups));
 	if (!sorted || !*groups) {
 		free(sorted);
@@ -269,16 +278,17 @@ static int group_adds(const index_add *adds, size_t k, add_group **groups, size_
 		return registry__nomem();
 	}
 	for (size_t i = 0; i < k; i++)
-		sorted[i] = &adds[i];
+		sorted[i].a = &adds[i];
 	qsort(sorted, k, sizeof(*sorted), cmp_adds);
 	*count = 0;
 	for (size_t i = 0; i < k; i++) {
+		const index_add *a = sorted[i].a;
 		add_group *last = *count ? &(*groups)[*count - 1] : NULL;
-		if (last && key_cmp(last->key, add_key(sorted[i])) == 0) {
-			last->value = sorted[i];
+		if (last && key_cmp(last->key, add_key(a)) == 0) {
+			last->value = a;
 			continue;
 		}
-		add_group g = {add_key(sorted[i]), sorted[i], sorted[i]->order, 0};
+		add_group g = {add_key(a), a, a->order, 0};
 		(*groups)[(*count)++] = g;
 	}
 	free(sorted);
@@ -288,17 +298,17 @@ static int group_adds(const index_add *adds, size_t k, add_group **groups, size_
 /* Append the groups no existing entry took, in the order of their first addition. */
 static int append_unplaced(registry_manifest_builder *b, add_group *groups, size_t n, size_t *total)
 {
-	add_group **rest = registry__calloc(n ? n : 1, sizeof(*rest));
+	group_ref *rest = registry__calloc(n ? n : 1, sizeof(*rest));
 	if (!rest)
 		return registry__nomem();
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!groups[i].placed)
-			rest[m++] = &groups[i];
+			rest[m++].g = &groups[i];
 	qsort(rest, m, sizeof(*rest), cmp_group_first);
 	int rc = too_many(*total + m);
 	for (size_t i = 0; !rc && i < m; i++)
-		rc = add_new_entry(b, rest[i]->value);
+		rc = add_new_entry(b, rest[i].g->value);
 	*total += m;
 	free(rest);
 	return rc;
