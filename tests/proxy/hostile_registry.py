@@ -69,6 +69,7 @@ CASES = [
     "layer-traversal",         # a layer digest sha256:../../etc/passwd
     "layer-63hex",             # a layer digest with 63 hex characters
     "layer-blake3",            # a layer digest of an algorithm we do not implement (OCI grammar)
+    "delete-by-tag",           # DELETE manifests/TAG is answered (OCI distribution 1.1)
     "layer-blake3-traversal",  # the same algorithm, the encoded part ../../etc/passwd
     "size-5gib",               # a layer descriptor claiming 5 GiB (the blob is small)
     "size-understated",        # a layer claims 4 KiB, the server streams 64 MiB
@@ -622,6 +623,11 @@ def make_handler(reg, origin):
             case = reg.case
             if self.command == "PUT":
                 return self.send(201, b"", {"Docker-Content-Digest": sha256(body)})
+            if self.command == "DELETE":
+                # Registry 2.8 deletes by digest only and answers a tag so.
+                if ref.startswith("sha256:") or case == "delete-by-tag":
+                    return self.send(202, b"")
+                return self.error(400, "DIGEST_INVALID", "provided digest did not match uploaded content")
             if reg.fanout:
                 index, children = reg.fanout
                 data, mt = (children.get(ref), MT_OCI_MANIFEST) if ref.startswith("sha256:") \
