@@ -21,6 +21,8 @@ static const char common_help[] =
 	"                        (default: this machine's)\n"
 	"    --jobs N            transfers at once, 1-64 (default 4)\n"
 	"    --quiet             print only results, no progress\n"
+	"    --json              print the result as one JSON object (with digests)\n"
+	"                        on standard output, instead of text\n"
 	"    --help              show this text\n"
 	"\n"
 	"CREDENTIALS\n"
@@ -127,7 +129,8 @@ static unsigned terminal_control(const unsigned char *s, size_t *n)
 	return 0;
 }
 
-void ex_put_json(const char *json)
+/* JSON text as is, but for what terminal_control() finds. */
+static void put_json_text(const char *json)
 {
 	const unsigned char *s = (const unsigned char *)json;
 	while (*s) {
@@ -140,7 +143,98 @@ void ex_put_json(const char *json)
 			putchar(*s++);
 		}
 	}
+}
+
+void ex_put_json(const char *json)
+{
+	put_json_text(json);
 	putchar('\n');
+}
+
+/* ---- --json output -------------------------------------------------------------- */
+
+/* A comma is due before the next member or element. */
+static int json_comma;
+
+/* @s as a JSON string: quotes, backslashes and C0 controls escaped as JSON
+ * wants, and what a terminal would act on (see ex_put_json) as \uNNNN, since
+ * tags, names and messages come from the registry. */
+static void json_string(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	putchar('"');
+	while (*u) {
+		size_t n = 0;
+		unsigned cp = terminal_control(u, &n);
+		if (cp) {
+			printf("\\u%04x", cp);
+			u += n;
+		} else if (*u == '"' || *u == '\\') {
+			printf("\\%c", *u++);
+		} else if (*u < 0x20) {
+			printf("\\u%04x", *u++);
+		} else {
+			putchar(*u++);
+		}
+	}
+	putchar('"');
+}
+
+static void json_key(const char *key)
+{
+	if (json_comma)
+		putchar(',');
+	json_comma = 1;
+	if (key) {
+		json_string(key);
+		putchar(':');
+	}
+}
+
+void ex_json_open(void)
+{
+	putchar('{');
+	json_comma = 0;
+}
+
+void ex_json_str(const char *key, const char *value)
+{
+	json_key(key);
+	if (value)
+		json_string(value);
+	else
+		fputs("null", stdout);
+}
+
+void ex_json_int(const char *key, long long value)
+{
+	json_key(key);
+	printf("%lld", value);
+}
+
+void ex_json_raw(const char *key, const char *json)
+{
+	json_key(key);
+	put_json_text(json);
+}
+
+void ex_json_array_open(const char *key)
+{
+	json_key(key);
+	putchar('[');
+	json_comma = 0;
+}
+
+void ex_json_array_close(void)
+{
+	putchar(']');
+	json_comma = 1;
+}
+
+void ex_json_close(void)
+{
+	puts("}");
+	fflush(stdout);
 }
 
 int ex_fail(const ex_program *p, const char *what)
@@ -260,6 +354,8 @@ int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **ar
 				rc = ex_usage_error(p, "--jobs wants a number from 1 to 64, not '%s'", v);
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			c->quiet = 1;
+		} else if (strcmp(a, "--json") == 0) {
+			c->json = 1;
 		} else if ((rc = own_option(p, argc, argv, &i, &handled)) == 0 && !handled) {
 			rc = ex_usage_error(p, "unknown option '%s'", a);
 		}

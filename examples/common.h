@@ -38,6 +38,7 @@ typedef struct ex_common {
 	const char *platform;
 	int jobs;
 	int quiet;
+	int json; /* --json: the result as one JSON object on stdout */
 } ex_common;
 
 /*
@@ -73,6 +74,20 @@ int ex_exit(int rc);
  * history) would reach the terminal raw. The JSON means the same.
  */
 void ex_put_json(const char *json);
+
+/*
+ * --json output: one object on one line of stdout, members added in order.
+ * Strings are escaped for JSON and for terminals (as ex_put_json); a NULL
+ * value is null. ex_json_raw adds JSON text the library made (a manifest),
+ * escaped for terminals as ex_put_json does. Keys inside an array are NULL.
+ */
+void ex_json_open(void);
+void ex_json_str(const char *key, const char *value);
+void ex_json_int(const char *key, long long value);
+void ex_json_raw(const char *key, const char *json);
+void ex_json_array_open(const char *key);
+void ex_json_array_close(void);
+void ex_json_close(void);
 
 /* Parse a reference; on failure print why and return EX_USAGE. */
 int ex_reference(const ex_program *p, const char *text, registry_reference **out);

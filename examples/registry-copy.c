@@ -19,7 +19,8 @@ int main(int argc, char **argv)
 		"    image is copied (the digest stays the same) unless --platform\n"
 		"    names one. The common credential options apply to both registries;\n"
 		"    Docker's config file is read for each.\n"
-		"    Prints the digest of the manifest at DESTINATION.\n"
+		"    Prints the digest of the manifest at DESTINATION; with --json,\n"
+		"    {\"copied\": SOURCE, \"to\": DESTINATION, \"digest\"}.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --all-platforms     copy every platform (the default)\n"
@@ -57,10 +58,17 @@ int main(int argc, char **argv)
 	}
 	int failed = registry_copy(from, src, to, dst, &opts, &digest);
 	ex_progress_end(&pr);
-	if (failed)
+	if (failed) {
 		rc = ex_fail(&prog, args[0]);
-	else
+	} else if (c.json) {
+		ex_json_open();
+		ex_json_str("copied", registry_reference_string(src));
+		ex_json_str("to", registry_reference_string(dst));
+		ex_json_str("digest", digest);
+		ex_json_close();
+	} else {
 		printf("%s\n", digest);
+	}
 out:
 	registry_free(digest);
 	registry_client_free(from);

@@ -1,23 +1,34 @@
-/* registry-delete: delete a manifest (and so every tag pointing at it). */
+/* registry-delete: delete a tag, or a manifest and so every tag on it. */
 #include <stdio.h>
 
 #include "common.h"
 
 int main(int argc, char **argv)
 {
+	int force = 0;
+	const ex_flag flags[] = {{"--force", NULL, NULL, &force}, {NULL, NULL, NULL, NULL}};
 	const ex_program prog = {
 		"registry-delete", "delete an image manifest from a registry", "REFERENCE",
 		"DESCRIPTION\n"
-		"    Deletes the manifest REFERENCE names. A tag is resolved to its\n"
-		"    digest first, since registries delete by digest: every tag that\n"
-		"    points at the same manifest goes too. Blobs stay until the\n"
-		"    registry's garbage collection. The registry must allow deletes\n"
-		"    (registry 2.8: storage: delete: enabled: true).\n"
+		"    Deletes what REFERENCE names and prints the digest of the\n"
+		"    manifest deleted. A tag is deleted as a tag where the registry\n"
+		"    can (OCI distribution 1.1). Elsewhere (registry 2.8) a tag is\n"
+		"    resolved to its digest and the manifest is deleted, which takes\n"
+		"    every tag on it: that is refused while another tag points at the\n"
+		"    same manifest (the message names them; up to 1000 tags are\n"
+		"    checked) unless --force is given. A digest is deleted the same\n"
+		"    way. Blobs stay until the registry's garbage collection. The\n"
+		"    registry must allow deletes (registry 2.8: storage: delete:\n"
+		"    enabled: true).\n"
+		"\n"
+		"OPTIONS\n"
+		"    --force             delete the manifest even when other tags point\n"
+		"                        at it (they are deleted with it)\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-delete localhost:5000/app:old\n"
-		"    registry-delete localhost:5000/app@sha256:<hex>\n",
-		1, 1, NULL};
+		"    registry-delete --force localhost:5000/app@sha256:<hex>\n",
+		1, 1, flags};
 	ex_common c;
 	char *args[1];
 	int nargs = 0;
@@ -26,15 +37,25 @@ int main(int argc, char **argv)
 		return rc;
 	registry_reference *ref = NULL;
 	registry_client *client = NULL;
+	char *digest = NULL;
 	if ((rc = ex_reference(&prog, args[0], &ref)) || (rc = ex_client(&prog, &c, ref, &client)))
 		goto out;
 	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref)
 	                                                    : registry_reference_tag(ref);
-	if (registry_manifest_delete(client, registry_reference_repository(ref), target) != 0)
+	registry_manifest_delete_options opts = REGISTRY_MANIFEST_DELETE_OPTIONS_INIT;
+	opts.flags = force ? REGISTRY_DELETE_FORCE : 0;
+	if (registry_manifest_delete(&digest, client, registry_reference_repository(ref), target, &opts) != 0) {
 		rc = ex_fail(&prog, args[0]);
-	else if (!c.quiet)
-		printf("deleted %s\n", registry_reference_string(ref));
+	} else if (c.json) {
+		ex_json_open();
+		ex_json_str("deleted", registry_reference_string(ref));
+		ex_json_str("digest", digest);
+		ex_json_close();
+	} else {
+		printf("deleted %s %s\n", registry_reference_string(ref), digest);
+	}
 out:
+	registry_free(digest);
 	registry_client_free(client);
 	registry_reference_free(ref);
 	ex_common_free(&c);

@@ -24,10 +24,35 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Print @m as asked: raw bytes, the digest, or the normalized JSON. */
-static int show(const ex_program *p, const registry_manifest *m, int raw, int digest_only)
+/* --json: what was inspected (@source: a reference or a file), its
+ * digest, media type and size, and unless @digest_only the normalized view. */
+static int show_json(const ex_program *p, const char *source, const registry_manifest *m,
+                     int digest_only)
 {
-	if (raw) {
+	char *json = NULL;
+	if (!digest_only && registry_manifest_to_json(&json, m) != 0)
+		return ex_fail(p, "formatting the manifest");
+	ex_json_open();
+	ex_json_str("inspected", source);
+	ex_json_str("digest", registry_manifest_digest(m));
+	ex_json_str("media_type", registry_manifest_media_type(m));
+	ex_json_int("size", (long long)registry_manifest_size(m));
+	if (json)
+		ex_json_raw("manifest", json);
+	ex_json_close();
+	registry_free(json);
+	return EX_OK;
+}
+
+/* Print @m as asked: raw bytes, the digest, the normalized JSON, or
+ * (--json) all that in one object. */
+static int show(const ex_program *p, const char *source, const registry_manifest *m, int raw,
+                int digest_only, int json_out)
+{
+	int rc = EX_OK;
+	if (json_out) {
+		rc = show_json(p, source, m, digest_only);
+	} else if (raw) {
 		size_t len = 0;
 		const void *data = registry_manifest_raw(m, &len);
 		fwrite(data, 1, len, stdout);
@@ -44,11 +69,11 @@ static int show(const ex_program *p, const registry_manifest *m, int raw, int di
 		perror(p->name);
 		return EX_FAIL;
 	}
-	return EX_OK;
+	return rc;
 }
 
-static int inspect_file(const ex_program *p, const char *path, const char *media_type, int raw,
-                        int digest_only)
+static int inspect_file(const ex_program *p, const ex_common *c, const char *path,
+                        const char *media_type, int raw, int digest_only)
 {
 	size_t len = 0;
 	char *data = read_file(path, &len);
@@ -58,7 +83,7 @@ static int inspect_file(const ex_program *p, const char *path, const char *media
 	}
 	registry_manifest *m = NULL;
 	int rc = registry_manifest_parse(&m, data, len, media_type) ? ex_fail(p, path)
-	                                                             : show(p, m, raw, digest_only);
+	                                                             : show(p, path, m, raw, digest_only, c->json);
 	registry_manifest_free(m);
 	free(data);
 	return rc;
@@ -81,7 +106,14 @@ static int inspect_config(const ex_program *p, const ex_common *c, const char *t
 		rc = ex_fail(p, text);
 		goto out;
 	}
-	puts(json);
+	if (c->json) {
+		ex_json_open();
+		ex_json_str("inspected", text);
+		ex_json_raw("config", json);
+		ex_json_close();
+	} else {
+		puts(json);
+	}
 	if (fflush(stdout) != 0) {
 		perror(p->name);
 		rc = EX_FAIL;
@@ -111,10 +143,15 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 		char *digest = NULL;
 		if (registry_manifest_resolve(client, repo, target, &digest, NULL, NULL) != 0) {
 			rc = ex_fail(p, text);
+		} else if (c->json) {
+			ex_json_open();
+			ex_json_str("inspected", text);
+			ex_json_str("digest", digest);
+			ex_json_close();
 		} else {
 			puts(digest);
-			registry_free(digest);
 		}
+		registry_free(digest);
 		goto out;
 	}
 	if (registry_manifest_fetch(&m, client, repo, target, 0) != 0) {
@@ -138,7 +175,7 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 		registry_manifest_free(m);
 		m = child;
 	}
-	rc = show(p, m, raw, digest_only);
+	rc = show(p, text, m, raw, digest_only, c->json);
 out:
 	registry_manifest_free(m);
 	registry_client_free(client);
@@ -173,6 +210,10 @@ int main(int argc, char **argv)
 		"    instead (platform, Env, Cmd, Entrypoint, WorkingDir, User, labels,\n"
 		"    rootfs diff_ids, history) in the OCI shape and with the field names\n"
 		"    of `skopeo inspect --config`.\n"
+		"    With --json: one object, {\"inspected\": REFERENCE or FILE,\n"
+		"    \"digest\", \"media_type\", \"size\", \"manifest\": the normalized\n"
+		"    view} (with --digest only the first two; with --config\n"
+		"    {\"inspected\", \"config\"}).\n"
 		"\n"
 		"OPTIONS\n"
 		"    --file MANIFEST     read the manifest from a file (offline)\n"
@@ -199,6 +240,8 @@ int main(int argc, char **argv)
 		return rc;
 	if (raw && digest_only)
 		rc = ex_usage_error(&prog, "--raw and --digest exclude each other");
+	else if (raw && c.json)
+		rc = ex_usage_error(&prog, "--raw and --json exclude each other");
 	else if (file && nargs)
 		rc = ex_usage_error(&prog, "give a REFERENCE or --file, not both");
 	else if (!file && !nargs)
@@ -212,7 +255,7 @@ int main(int argc, char **argv)
 	else if (config)
 		rc = inspect_config(&prog, &c, args[0]);
 	else if (file)
-		rc = inspect_file(&prog, file, media_type, raw, digest_only);
+		rc = inspect_file(&prog, &c, file, media_type, raw, digest_only);
 	else
 		rc = inspect_remote(&prog, &c, args[0], raw, digest_only);
 	ex_common_free(&c);

@@ -1,6 +1,7 @@
 /* registry-pull: an image from a registry into an OCI layout, a `docker load`
  * folder or a docker tarball. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -11,14 +12,40 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The digest the OCI layout's index now names for @ref_name. */
-static void print_oci_digest(const char *dest, const char *ref_name)
+/* The digest the OCI layout's index now names for @ref_name, or NULL;
+ * free with registry_free(). */
+static char *oci_digest(const char *dest, const char *ref_name)
 {
 	registry_store *store = NULL;
 	const registry_descriptor *d = NULL;
+	char *digest = NULL;
 	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(store, ref_name, &d) == 0)
-		printf("digest: %s\n", registry_descriptor_digest(d));
+		digest = strdup(registry_descriptor_digest(d));
 	registry_store_free(store);
+	return digest;
+}
+
+/* --json: what was pulled where, the digest the registry names for
+ * REFERENCE (resolved with HEAD) and, for an OCI layout, the digest the
+ * layout's index holds (different when converted to OCI types). */
+static int print_json(const ex_program *p, registry_client *client, const registry_reference *ref,
+                      const char *dest, const char *format, const char *layout_digest)
+{
+	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref)
+	                                                    : registry_reference_tag(ref);
+	char *digest = NULL;
+	if (registry_manifest_resolve(client, registry_reference_repository(ref), target, &digest, NULL,
+	                              NULL) != 0)
+		return ex_fail(p, registry_reference_string(ref));
+	ex_json_open();
+	ex_json_str("pulled", registry_reference_string(ref));
+	ex_json_str("to", dest);
+	ex_json_str("format", format);
+	ex_json_str("digest", digest);
+	ex_json_str("layout_digest", layout_digest);
+	ex_json_close();
+	registry_free(digest);
+	return EX_OK;
 }
 
 int main(int argc, char **argv)
@@ -44,7 +71,9 @@ int main(int argc, char **argv)
 		"                        repositories, config and layer files)\n"
 		"      DEST ending in .tar  a tarball for `docker load -i`\n"
 		"    Blobs already in an OCI layout are not fetched again; an interrupted\n"
-		"    pull resumes.\n"
+		"    pull resumes. With --json: one object, {\"pulled\": REFERENCE,\n"
+		"    \"to\": DEST, \"format\", \"digest\": the registry's digest for\n"
+		"    REFERENCE, \"layout_digest\": the OCI layout's (null otherwise)}.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --format oci|docker  the destination format (see above)\n"
@@ -99,10 +128,21 @@ int main(int argc, char **argv)
 		rc = ex_fail(&prog, args[0]);
 		goto out;
 	}
-	printf("pulled %s to %s\n", registry_reference_string(ref), dest);
+	char *layout_digest = NULL;
 	if (fmt == REGISTRY_FORMAT_OCI)
-		print_oci_digest(dest, registry_reference_tag(ref) ? registry_reference_tag(ref)
-		                                                   : registry_reference_digest(ref));
+		layout_digest = oci_digest(dest, registry_reference_tag(ref) ? registry_reference_tag(ref)
+		                                                             : registry_reference_digest(ref));
+	if (c.json) {
+		rc = print_json(&prog, client, ref, dest,
+		                fmt == REGISTRY_FORMAT_OCI ? "oci"
+		                : fmt == REGISTRY_FORMAT_DOCKER_DIR ? "docker" : "docker-archive",
+		                layout_digest);
+	} else {
+		printf("pulled %s to %s\n", registry_reference_string(ref), dest);
+		if (layout_digest)
+			printf("digest: %s\n", layout_digest);
+	}
+	free(layout_digest);
 out:
 	registry_client_free(client);
 	registry_reference_free(ref);

@@ -46,7 +46,9 @@ int main(int argc, char **argv)
 		"                   org.opencontainers.image.ref.name or its manifest\n"
 		"                   digest, and may be left out when DIR holds one image\n"
 		"      FILE.tar     a `docker save` tarball\n"
-		"    Prints the digest of the pushed manifest.\n"
+		"    Prints the digest of the pushed manifest; with --json,\n"
+		"    {\"pushed\": SOURCE, \"image\": the layout's NAME (null for a\n"
+		"    tarball), \"to\": DESTINATION, \"digest\"}.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --chunk-size BYTES  upload blobs larger than BYTES in chunks of that\n"
@@ -114,10 +116,18 @@ int main(int argc, char **argv)
 		failed = registry_push(client, store, ref_name, ref, &opts, &digest);
 	}
 	ex_progress_end(&pr);
-	if (failed)
+	if (failed) {
 		rc = ex_fail(&prog, args[0]);
-	else
+	} else if (c.json) {
+		ex_json_open();
+		ex_json_str("pushed", args[0]);
+		ex_json_str("image", ref_name); /* NULL for a docker tarball */
+		ex_json_str("to", registry_reference_string(ref));
+		ex_json_str("digest", digest);
+		ex_json_close();
+	} else {
 		printf("%s\n", digest);
+	}
 out:
 	registry_free(digest);
 	free(ref_name);

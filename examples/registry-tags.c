@@ -14,7 +14,8 @@ int main(int argc, char **argv)
 		"    Prints every tag of the repository that REFERENCE names, one per\n"
 		"    line, in the registry's order. The tag or digest of REFERENCE is\n"
 		"    ignored. Pages are fetched as needed, following the registry's\n"
-		"    Link headers.\n"
+		"    Link headers. With --json: one object, {\"registry\",\n"
+		"    \"repository\", \"tags\": [...]}.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --page-size N       ask for N tags per page (default: the\n"
@@ -47,6 +48,12 @@ int main(int argc, char **argv)
 		rc = ex_fail(&prog, repo);
 		goto out;
 	}
+	if (c.json) {
+		ex_json_open();
+		ex_json_str("registry", registry_reference_registry(ref));
+		ex_json_str("repository", repo);
+		ex_json_array_open("tags");
+	}
 	for (;;) {
 		const char *tag = NULL;
 		if (registry_list_next(list, &tag) != 0) {
@@ -55,7 +62,14 @@ int main(int argc, char **argv)
 		}
 		if (!tag)
 			break;
-		puts(tag);
+		if (c.json)
+			ex_json_str(NULL, tag);
+		else
+			puts(tag);
+	}
+	if (c.json && !rc) {
+		ex_json_array_close();
+		ex_json_close();
 	}
 	if (fflush(stdout) != 0 && !rc) {
 		perror(prog.name);

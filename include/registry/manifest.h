@@ -15,7 +15,11 @@
  *    registry_manifest_select_platform() to pick one as containerd does.
  *
  * Parsing never touches the network or the disk. Input is untrusted: every
- * digest is validated, sizes must be integers in [0, 2^53), documents are
+ * digest is validated against the OCI grammar (an algorithm other than
+ * sha256 and sha512 is accepted, as the image spec asks, but its content
+ * cannot be fetched, verified or stored: REGISTRY_EUNSUPPORTED naming the
+ * algorithm, there); a platform must have "os" and "architecture" (both
+ * REQUIRED); sizes must be integers in [0, 2^53), documents are
  * capped in size, and a document that is both a manifest and an index
  * (CVE-2021-41190) is refused.
  *
@@ -104,10 +108,11 @@ typedef struct registry_manifest_parse_options {
  *         REGISTRY_ETOOLARGE (more than 4 MiB; checked before parsing);
  *         REGISTRY_EFORMAT (not JSON, nesting too deep, invalid UTF-8,
  *         duplicate keys, a missing or mistyped field, an invalid digest or
- *         size, too many entries, conflicting media types, manifest and index
- *         at once; the message names the field);
+ *         size, a platform without os or architecture, too many entries,
+ *         conflicting media types, manifest and index at once; the message
+ *         names the field);
  *         REGISTRY_EUNSUPPORTED (an unknown manifest media type or
- *         schemaVersion, a digest algorithm other than sha256/sha512);
+ *         schemaVersion);
  *         REGISTRY_ENOMEM.
  * @since 0.1
  */
@@ -273,7 +278,10 @@ REGISTRY_API int registry_manifest_host_platform(const char **os, const char **a
 /**@{*/
 /** The media type; NULL only for a NULL descriptor. */
 REGISTRY_API const char *registry_descriptor_media_type(const registry_descriptor *d);
-/** The validated digest ("sha256:..." or "sha512:..."). */
+/** The digest, validated against the OCI grammar: "sha256:...",
+ *  "sha512:...", or an algorithm we do not implement ("blake3:...", at most
+ *  REGISTRY_DIGEST_STRING_MAX - 1 characters), which registry_digest_validate()
+ *  answers with REGISTRY_EUNSUPPORTED. */
 REGISTRY_API const char *registry_descriptor_digest(const registry_descriptor *d);
 /** The size in bytes; -1 when unknown (schema1 layers) or for NULL. */
 REGISTRY_API int64_t registry_descriptor_size(const registry_descriptor *d);

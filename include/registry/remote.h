@@ -77,15 +77,60 @@ REGISTRY_API int registry_manifest_push(registry_client *client, const char *rep
                                         const char *reference, const registry_manifest *manifest,
                                         char **digest_out);
 
+/** registry_manifest_delete_options flag: delete the manifest even when other
+ *  tags still point at it (they go with it). @since 0.2 */
+#define REGISTRY_DELETE_FORCE 0x1u
+
+/** At most this many tags of the repository are resolved to find the other
+ *  tags of a manifest; a repository with more is refused (REGISTRY_ECONFLICT)
+ *  unless REGISTRY_DELETE_FORCE is given. @since 0.2 */
+#define REGISTRY_DELETE_TAGS_MAX 1000
+
+/** Options of registry_manifest_delete(). @since 0.2 */
+typedef struct registry_manifest_delete_options {
+	unsigned int version; /**< REGISTRY_MANIFEST_DELETE_OPTIONS_VERSION */
+	unsigned int flags;   /**< REGISTRY_DELETE_FORCE, or 0 */
+} registry_manifest_delete_options;
+
+/** The current version of registry_manifest_delete_options. @since 0.2 */
+#define REGISTRY_MANIFEST_DELETE_OPTIONS_VERSION 1
+/** Defaults for registry_manifest_delete_options. @since 0.2 */
+#define REGISTRY_MANIFEST_DELETE_OPTIONS_INIT { REGISTRY_MANIFEST_DELETE_OPTIONS_VERSION, 0 }
+
 /**
- * DELETE a manifest. A tag is resolved to its digest first (registries
- * delete by digest only); this removes every tag that points at it.
- * @return 0, REGISTRY_ENOTFOUND, REGISTRY_EUNSUPPORTED (deletion disabled
- *         on the registry), REGISTRY_EDENIED, transport errors.
- * @since 0.1
+ * Set @p opts to the defaults (REGISTRY_MANIFEST_DELETE_OPTIONS_INIT).
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
  */
-REGISTRY_API int registry_manifest_delete(registry_client *client, const char *repository,
-                                          const char *reference);
+REGISTRY_API int registry_manifest_delete_options_init(registry_manifest_delete_options *opts);
+
+/**
+ * DELETE a manifest, or a tag.
+ *
+ * A tag is first deleted as a tag (OCI distribution 1.1: DELETE
+ * /v2/NAME/manifests/TAG removes the tag only). Registries without that
+ * (registry 2.8 answers 400 DIGEST_INVALID; the spec allows 400 or 405)
+ * delete by digest only, which removes every tag pointing at the
+ * manifest: the tag is then resolved (HEAD) and, unless
+ * REGISTRY_DELETE_FORCE is set, the repository's tags are listed and
+ * resolved (at most REGISTRY_DELETE_TAGS_MAX of them) and the delete is
+ * refused when any other tag points at the same manifest. A digest is
+ * deleted directly, with the same check: refused while a tag points at it.
+ * @param digest_out receives the digest of the manifest deleted (or the one
+ *        the deleted tag pointed at); free with registry_free(). May be NULL.
+ * @param reference a tag or a digest.
+ * @param opts NULL for the defaults.
+ * @return 0, REGISTRY_EINVAL (bad options), REGISTRY_EFORMAT (bad repository
+ *         or reference), REGISTRY_ENOTFOUND, REGISTRY_ECONFLICT (other tags
+ *         point at the manifest: the message names them; or the repository
+ *         has more than REGISTRY_DELETE_TAGS_MAX tags), REGISTRY_EUNSUPPORTED
+ *         (deletion disabled on the registry), REGISTRY_EDENIED, transport
+ *         errors.
+ * @since 0.2 (0.1 took no digest_out and no options, and deleted every tag)
+ */
+REGISTRY_API int registry_manifest_delete(char **digest_out, registry_client *client,
+                                          const char *repository, const char *reference,
+                                          const registry_manifest_delete_options *opts);
 
 /** Iterator over a paged list (tags of a repository, or the catalog). @since 0.1 */
 typedef struct registry_list registry_list;

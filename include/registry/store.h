@@ -47,15 +47,21 @@ enum registry_store_flags {
 /** The annotation that names an index.json entry ("latest"). @since 0.1 */
 #define REGISTRY_STORE_REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
 
-/** Largest index.json accepted (the manifest size cap, 4 MiB). @since 0.1 */
-#define REGISTRY_STORE_INDEX_MAX_SIZE REGISTRY_MANIFEST_MAX_SIZE_DEFAULT
+/** Largest index.json read or written: 64 MiB (0.1: the manifest cap, 4
+ *  MiB). An index.json is the store's own, not a registry's manifest, and
+ *  holds one entry per stored reference. @since 0.1 */
+#define REGISTRY_STORE_INDEX_MAX_SIZE (64ul << 20)
+
+/** Most entries index.json may hold: 100000 (0.1: 4096). @since 0.2 */
+#define REGISTRY_STORE_INDEX_MAX_ENTRIES 100000
 
 /**
  * Open an OCI image layout, or create one.
  *
  * An existing layout must have an `oci-layout` file with
  * imageLayoutVersion "1.0.0" and an `index.json` that parses as an OCI image
- * index (at most REGISTRY_STORE_INDEX_MAX_SIZE bytes, at most 4096 entries).
+ * index (at most REGISTRY_STORE_INDEX_MAX_SIZE bytes, at most
+ * REGISTRY_STORE_INDEX_MAX_ENTRIES entries).
  * With REGISTRY_STORE_CREATE a missing directory is created with its
  * parents, and a missing `oci-layout` and `index.json` are written
  * (index.json empty: {"schemaVersion":2, "mediaType": OCI index,
@@ -217,16 +223,52 @@ REGISTRY_API int registry_store_index_find(const registry_store *s, const char *
  *        a ref.name key in it.
  * @return 0; REGISTRY_EINVAL (NULL, malformed media type or ref name, size
  *         outside [0, 2^53), size differs from the stored blob's, odd
- *         annotation list, more than 4096 entries); REGISTRY_ENOTFOUND (the
+ *         annotation list, more than 4096 annotations); REGISTRY_ENOTFOUND (the
  *         blob is not in the store); errors of registry_store_has();
  *         REGISTRY_EFORMAT (index.json was damaged by someone else);
- *         REGISTRY_ETOOLARGE (index.json would exceed its cap); REGISTRY_EIO;
+ *         REGISTRY_ETOOLARGE (index.json would exceed REGISTRY_STORE_INDEX_MAX_ENTRIES
+ *         entries or REGISTRY_STORE_INDEX_MAX_SIZE bytes); REGISTRY_EIO;
  *         REGISTRY_ENOMEM. On failure index.json is unchanged.
  * @since 0.1
  */
 REGISTRY_API int registry_store_index_add(registry_store *s, const char *media_type, const char *digest,
                                           int64_t size, const char *ref_name,
                                           const char *const *annotations);
+
+/**
+ * Start a batch of additions to index.json on this handle: until
+ * registry_store_index_batch_commit(), registry_store_index_add() checks
+ * its arguments and the blob as usual but only records the addition, and
+ * the commit applies all of them in one rewrite of index.json (each
+ * addition alone rewrites the whole file: n additions to a large index
+ * would cost n rewrites). The result is the same as the additions made one
+ * after the other. Until the commit, index_find, _count and _entry show
+ * index.json as it was, and registry_store_index_remove() is refused.
+ * @return 0; REGISTRY_EINVAL (NULL, or a batch is already open);
+ *         REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_store_index_batch_begin(registry_store *s);
+
+/**
+ * Apply the batch's additions to index.json in one rewrite, with the
+ * locking and atomic replacement of registry_store_index_add() (index.json
+ * is re-read under the lock, so other processes' changes are kept), and
+ * close the batch, whatever the result.
+ * @return 0; REGISTRY_EINVAL (no batch open); REGISTRY_ETOOLARGE (more than
+ *         REGISTRY_STORE_INDEX_MAX_ENTRIES entries or
+ *         REGISTRY_STORE_INDEX_MAX_SIZE bytes); the errors of
+ *         registry_store_index_add(). On failure index.json is unchanged.
+ * @since 0.2
+ */
+REGISTRY_API int registry_store_index_batch_commit(registry_store *s);
+
+/**
+ * Drop the open batch's additions (index.json is unchanged); nothing when
+ * no batch is open. registry_store_free() drops an uncommitted batch too.
+ * @since 0.2
+ */
+REGISTRY_API void registry_store_index_batch_abort(registry_store *s);
 
 /**
  * Remove index.json entries: those whose ref name is @p ref_name_or_digest,

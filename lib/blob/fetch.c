@@ -836,9 +836,13 @@ static int fetch_blobs(registry_client *c, const char *repository, size_t count,
 	int rc;
 	if (!store || (count && !digests))
 		return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL store or digests");
+	/* Digests from a manifest may name algorithms we cannot verify: refuse
+	 * them (EUNSUPPORTED) before any request. */
 	for (size_t i = 0; i < count; i++)
 		if (!digests[i])
 			return registry__fail(REGISTRY_EINVAL, "fetch_many: NULL digest %zu", i);
+		else if ((rc = registry_digest_validate(digests[i])))
+			return rc;
 	if (c && repository) {
 		rc = fetch_lanes(c, repository, count, digests, sizes, store, results, progress, userdata);
 		if (rc != REGISTRY__LANES_NONE)
@@ -907,6 +911,8 @@ int registry_blob_fetch_to(registry_client *c, const char *repository, const cha
 	REGISTRY__ENTER(rc);
 	if (!write || !digest)
 		return registry__fail(REGISTRY_EINVAL, "fetch_to: NULL digest or callback");
+	if ((rc = registry_digest_validate(digest)))
+		return rc;
 	engine e;
 	if ((rc = engine_init(&e, c, repository, 1)))
 		return rc;

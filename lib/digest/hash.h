@@ -92,4 +92,15 @@ const char *registry__digest_hex(const char *validated_digest);
  */
 int registry__digest_validate_len(const char *digest, size_t len);
 
+/*
+ * The OCI digest grammar only (algorithm-component ([+._-]
+ * algorithm-component)* ':' encoded, shorter than
+ * REGISTRY_DIGEST_STRING_MAX), sha256 and sha512 in their exact form: 0 for
+ * an algorithm we do not implement too. For digests a manifest names (the
+ * image spec says implementations SHOULD accept them); such a digest must
+ * still pass registry__digest_validate_len (EUNSUPPORTED, naming the
+ * algorithm) before anything is fetched, verified or stored by it.
+ */
+int registry__digest_validate_grammar(const char *digest, size_t len);
+
 #endif

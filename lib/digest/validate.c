@@ -62,9 +62,12 @@ static int check_hex(const char *alg, const char *hex, size_t len, size_t want)
 	return 0;
 }
 
-int registry__digest_validate_len(const char *s, size_t len)
+/* The OCI grammar, with sha256 and sha512 held to their exact form; *known
+ * tells whether the algorithm is one we implement. */
+static int check_grammar(const char *s, size_t len, int *known)
 {
 	char ex[EXCERPT_MAX + 4];
+	*known = 0;
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "NULL digest");
 	if (len == 0)
@@ -84,10 +87,12 @@ int registry__digest_validate_len(const char *s, size_t len)
 	size_t enc_len = len - alg_len - 1;
 	if (alg_len == 0)
 		return registry__fail(REGISTRY_EFORMAT, "digest algorithm (before ':') is empty");
+	*known = 1;
 	if (alg_len == 6 && memcmp(s, "sha256", 6) == 0)
 		return check_hex("sha256", enc, enc_len, (size_t)2 * REGISTRY__SHA256_BYTES);
 	if (alg_len == 6 && memcmp(s, "sha512", 6) == 0)
 		return check_hex("sha512", enc, enc_len, (size_t)2 * REGISTRY__SHA512_BYTES);
+	*known = 0;
 
 	registry__excerpt(ex, sizeof(ex), s, alg_len);
 	if (!algorithm_well_formed(s, alg_len))
@@ -103,8 +108,34 @@ int registry__digest_validate_len(const char *s, size_t len)
 		return registry__fail(REGISTRY_EFORMAT,
 		                      "digest encoded part: invalid character %s at offset %zu", d, bad);
 	}
+	return 0;
+}
+
+int registry__digest_validate_len(const char *s, size_t len)
+{
+	int known = 0;
+	int rc = check_grammar(s, len, &known);
+	if (rc || known)
+		return rc;
+	char ex[EXCERPT_MAX + 4];
+	registry__excerpt(ex, sizeof(ex), s, (size_t)((const char *)memchr(s, ':', len) - s));
 	return registry__fail(REGISTRY_EUNSUPPORTED,
 	                      "unsupported digest algorithm \"%s\" (sha256 and sha512 are supported)", ex);
+}
+
+int registry__digest_validate_grammar(const char *s, size_t len)
+{
+	int known = 0;
+	int rc = check_grammar(s, len, &known);
+	/* Our buffers for a digest string hold sha512's; a longer one is no
+	 * algorithm anybody uses, and we could not carry it. */
+	if (!rc && len >= REGISTRY_DIGEST_STRING_MAX) {
+		char ex[EXCERPT_MAX + 4];
+		registry__excerpt(ex, sizeof(ex), s, len);
+		rc = registry__fail(REGISTRY_EFORMAT, "digest \"%s\" has %zu characters, at most %d", ex, len,
+		                    REGISTRY_DIGEST_STRING_MAX - 1);
+	}
+	return rc;
 }
 
 int registry_digest_validate(const char *digest)

@@ -47,7 +47,25 @@ struct registry_manifest_builder {
 	char *artifact_type;
 	bkv annotations;
 	int last;
+	size_t max_size;    /* 0: REGISTRY_MANIFEST_MAX_SIZE_DEFAULT */
+	size_t max_entries; /* 0: MANIFEST_MAX_ENTRIES */
 };
+
+void manifest__builder_set_limits(registry_manifest_builder *b, size_t max_size, size_t max_entries)
+{
+	b->max_size = max_size;
+	b->max_entries = max_entries;
+}
+
+static size_t max_size_of(const registry_manifest_builder *b)
+{
+	return b->max_size ? b->max_size : REGISTRY_MANIFEST_MAX_SIZE_DEFAULT;
+}
+
+static size_t max_entries_of(const registry_manifest_builder *b)
+{
+	return b->max_entries ? b->max_entries : MANIFEST_MAX_ENTRIES;
+}
 
 static void strs_free(bstrs *s)
 {
@@ -233,8 +251,8 @@ static int fill(bdesc *d, const char *media_type, const char *digest, int64_t si
 /* Make room for one more entry; the new slot is zeroed. */
 static bdesc *new_item(registry_manifest_builder *b)
 {
-	if (b->count >= MANIFEST_MAX_ENTRIES) {
-		registry__fail(REGISTRY_EINVAL, "manifest builder: more than %d entries", MANIFEST_MAX_ENTRIES);
+	if (b->count >= max_entries_of(b)) {
+		registry__fail(REGISTRY_EINVAL, "manifest builder: more than %zu entries", max_entries_of(b));
 		return NULL;
 	}
 	if (b->count == b->cap) {
@@ -588,7 +606,7 @@ int registry_manifest_builder_build(registry_manifest **out, const registry_mani
 	if (!is_index(b) && !b->config)
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: an image manifest needs a config");
 	manifest_writer w;
-	mw_init(&w, 3, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT);
+	mw_init(&w, 3, max_size_of(b));
 	mw_begin_object(&w, NULL);
 	mw_int(&w, "schemaVersion", 2);
 	mw_string(&w, "mediaType", manifest__format_media_type(b->format));
@@ -608,10 +626,11 @@ int registry_manifest_builder_build(registry_manifest **out, const registry_mani
 		registry_buf_free(&w.buf);
 		return w.rc == REGISTRY_ETOOLARGE
 		               ? registry__fail(REGISTRY_ETOOLARGE, "manifest builder: the manifest exceeds %zu bytes",
-		                                REGISTRY_MANIFEST_MAX_SIZE_DEFAULT)
+		                                max_size_of(b))
 		               : oom();
 	}
-	rc = registry_manifest_parse(out, w.buf.data, w.buf.len, manifest__format_media_type(b->format));
+	rc = manifest__parse_limited(out, w.buf.data, w.buf.len, manifest__format_media_type(b->format),
+	                             max_size_of(b), max_entries_of(b));
 	registry_buf_free(&w.buf);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest/hash.h"
 #include "manifest_impl.h"
 
 #define PATH_MAX_LEN 160
@@ -111,7 +112,10 @@ int manifest__get_digest(const cJSON *obj, const char *key, const char *path, co
 	int rc = manifest__get_string(obj, key, path, 1, out);
 	if (rc)
 		return rc;
-	rc = registry_digest_validate(*out);
+	/* Any algorithm of the OCI grammar: what we cannot hash is refused
+	 * where its content is fetched, verified or stored. */
+	rc = *out ? registry__digest_validate_grammar(*out, strlen(*out))
+	          : registry__fail(REGISTRY_EFORMAT, "no digest");
 	if (rc) {
 		char why[512];
 		snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
@@ -269,8 +273,10 @@ static int get_platform(const cJSON *obj, const char *path, registry_descriptor 
 		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be an object, not %s", type_name(pl));
 	d->has_platform = 1;
 	int rc;
-	if ((rc = manifest__get_string(pl, "os", p, 0, &d->os)) ||
-	    (rc = manifest__get_string(pl, "architecture", p, 0, &d->architecture)) ||
+	/* os and architecture are REQUIRED in a platform (image spec): without
+	 * them an entry cannot be selected, and would be silently skipped. */
+	if ((rc = manifest__get_string(pl, "os", p, 1, &d->os)) ||
+	    (rc = manifest__get_string(pl, "architecture", p, 1, &d->architecture)) ||
 	    (rc = manifest__get_string(pl, "variant", p, 0, &d->variant)) ||
 	    (rc = manifest__get_string(pl, "os.version", p, 0, &d->os_version)) ||
 	    (rc = manifest__get_strlist(pl, "os.features", p, MANIFEST_MAX_LIST, &d->os_features)) ||

@@ -67,6 +67,7 @@ struct registry_manifest {
 	const char **history;
 	unsigned char *history_throwaway;
 	size_t history_count;
+	size_t max_entries; /* cap on layers/manifests while parsing: MANIFEST_MAX_ENTRIES */
 };
 
 /* Which of the six formats. */
@@ -113,6 +114,14 @@ int registry__image_config_parse(registry_image_config **out, const void *data, 
 
 /* schema1.c */
 int manifest__parse_schema1(registry_manifest *m, int declared_signed);
+
+/* registry_manifest_parse_opts with an entry cap of its own (index.json is
+ * no registry manifest: it has limits of its own, store.h). */
+int manifest__parse_limited(registry_manifest **out, const void *data, size_t len, const char *media_type,
+                            size_t max_size, size_t max_entries);
+/* The builder's caps on its document's size and entries (defaults: the
+ * manifest limits), for the store's index.json. */
+void manifest__builder_set_limits(registry_manifest_builder *b, size_t max_size, size_t max_entries);
 
 /* media types */
 const char *manifest__format_media_type(int format);

@@ -171,12 +171,12 @@ static int check_shape(const cJSON *doc, int format)
 	return 0;
 }
 
-static int parse_descriptor_array(const cJSON *doc, const char *key, registry_descriptor **out,
-                                  size_t *count)
+static int parse_descriptor_array(const cJSON *doc, const char *key, size_t max_entries,
+                                  registry_descriptor **out, size_t *count)
 {
 	const cJSON *arr;
 	size_t n;
-	int rc = manifest__get_array(doc, key, "", 1, MANIFEST_MAX_ENTRIES, &arr, &n);
+	int rc = manifest__get_array(doc, key, "", 1, max_entries, &arr, &n);
 	if (rc)
 		return rc;
 	*out = registry__calloc(n, sizeof(**out));
@@ -184,7 +184,7 @@ static int parse_descriptor_array(const cJSON *doc, const char *key, registry_de
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	size_t i = 0;
 	for (const cJSON *c = arr->child; c; c = c->next, i++) {
-		char path[48];
+		char path[48]; /* "manifests[" + 20 digits + "]" */
 		snprintf(path, sizeof(path), "%s[%zu]", key, i);
 		if ((rc = manifest__parse_descriptor(c, path, 1, &(*out)[i])))
 			return rc;
@@ -232,7 +232,7 @@ static int parse_image(registry_manifest *m, const cJSON *doc)
 	int rc = parse_single_descriptor(doc, "config", 1, &m->config);
 	if (rc)
 		return rc;
-	if ((rc = parse_descriptor_array(doc, "layers", &m->layers, &m->layer_count)))
+	if ((rc = parse_descriptor_array(doc, "layers", m->max_entries, &m->layers, &m->layer_count)))
 		return rc;
 	m->kind = REGISTRY_MANIFEST_IMAGE;
 	return parse_common(m, doc);
@@ -240,7 +240,7 @@ static int parse_image(registry_manifest *m, const cJSON *doc)
 
 static int parse_index(registry_manifest *m, const cJSON *doc)
 {
-	int rc = parse_descriptor_array(doc, "manifests", &m->manifests, &m->manifest_count);
+	int rc = parse_descriptor_array(doc, "manifests", m->max_entries, &m->manifests, &m->manifest_count);
 	if (rc)
 		return rc;
 	m->kind = REGISTRY_MANIFEST_INDEX;
@@ -307,8 +307,6 @@ int registry_manifest_parse_opts(registry_manifest **out, const void *data, size
 	if (!out)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_parse: NULL out parameter");
 	*out = NULL;
-	if (!data && len)
-		return registry__fail(REGISTRY_EINVAL, "registry_manifest_parse: NULL data");
 	size_t max = REGISTRY_MANIFEST_MAX_SIZE_DEFAULT;
 	if (opts) {
 		if (opts->version != REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION)
@@ -317,6 +315,16 @@ int registry_manifest_parse_opts(registry_manifest **out, const void *data, size
 		if (opts->max_size)
 			max = opts->max_size;
 	}
+	return manifest__parse_limited(out, data, len, media_type, max, MANIFEST_MAX_ENTRIES);
+}
+
+int manifest__parse_limited(registry_manifest **out, const void *data, size_t len, const char *media_type,
+                            size_t max, size_t max_entries)
+{
+	int rc;
+	*out = NULL;
+	if (!data && len)
+		return registry__fail(REGISTRY_EINVAL, "registry_manifest_parse: NULL data");
 	if (len > max)
 		return registry__fail(REGISTRY_ETOOLARGE, "manifest: %zu bytes exceed the limit of %zu bytes",
 		                      len, max);
@@ -334,6 +342,7 @@ int registry_manifest_parse_opts(registry_manifest **out, const void *data, size
 	memcpy(m->raw, data, len);
 	m->raw[len] = '\0'; /* cJSON gets a terminated copy */
 	m->raw_len = len;
+	m->max_entries = max_entries;
 	if ((rc = parse_document(m, ct_format))) {
 		registry_manifest_free(m);
 		return rc;

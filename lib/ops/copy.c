@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "ops/fanout.h"
+#include "ops/ops_impl.h"
 #include "ops/push_impl.h"
 #include "transport/client_impl.h"
 
@@ -472,6 +473,9 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 		options = &defaults;
 	if ((rc = registry__options_check("registry_copy", options->version, REGISTRY_COPY_OPTIONS_VERSION,
 	                                  options->flags, REGISTRY_ALL_PLATFORMS)))
+		return rc;
+	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
+	    (rc = registry__ops_check_ref_registry(target, target_ref)))
 		return rc;
 	copy_ctx cx;
 	memset(&cx, 0, sizeof(cx));

@@ -16,6 +16,7 @@
 
 #include "fanout.h"
 #include "manifest/manifest_impl.h"
+#include "ops_impl.h"
 #include "pull_impl.h"
 
 typedef struct stored {
@@ -373,6 +374,8 @@ int registry_pull(registry_client *client, const registry_reference *ref, regist
 		*digest_out = NULL;
 	if (!client || !ref || !store)
 		return registry__fail(REGISTRY_EINVAL, "pull: NULL argument");
+	if ((rc = registry__ops_check_ref_registry(client, ref)))
+		return rc;
 	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
 	if (!options)
 		options = &defaults;
@@ -454,6 +457,8 @@ int registry_pull_to(registry_client *client, const registry_reference *ref, con
 	REGISTRY__ENTER(rc);
 	if (!client || !ref || !dest || !*dest)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: NULL argument");
+	if ((rc = registry__ops_check_ref_registry(client, ref)))
+		return rc;
 	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
 	if (!options)
 		options = &defaults;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ops/ops_impl.h"
 #include "ops/push_impl.h"
 #include "store/store_blob.h"
 #include "transport/client_impl.h"
@@ -350,6 +351,8 @@ int registry_push(registry_client *client, registry_store *store, const char *re
 		options = &defaults;
 	if ((rc = registry__options_check("registry_push", options->version, REGISTRY_PUSH_OPTIONS_VERSION,
 	                                  options->flags, 0)))
+		return rc;
+	if ((rc = registry__ops_check_ref_registry(client, target)))
 		return rc;
 	push_ctx p;
 	memset(&p, 0, sizeof(p));

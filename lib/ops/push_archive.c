@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/ops_impl.h"
 #include "ops/push_impl.h"
 
 int registry_push_archive_options_init(registry_push_archive_options *opts)
@@ -464,6 +465,8 @@ int registry_push_archive(registry_client *client, const char *archive_path,
 	if (!client || !archive_path || !target)
 		return registry__fail(REGISTRY_EINVAL, "push_archive: NULL argument");
 	if ((rc = check_options(&options)))
+		return rc;
+	if ((rc = registry__ops_check_ref_registry(client, target)))
 		return rc;
 	registry__push_settings set = REGISTRY__PUSH_SETTINGS(options);
 	archive_index ix;

@@ -1,5 +1,5 @@
 /* Manifests on a registry: resolve (HEAD), fetch (GET, verified), push
- * (PUT, digest checked), delete. */
+ * (PUT, digest checked). Delete is in delete.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,31 +199,5 @@ int registry_manifest_push(registry_client *c, const char *repository, const cha
 	                                                                : registry_manifest_digest(m))))
 		rc = registry__nomem();
 	registry__response_free(&resp);
-	return rc;
-}
-
-int registry_manifest_delete(registry_client *c, const char *repository, const char *reference)
-{
-	REGISTRY__ENTER(rc);
-	if (!c)
-		return registry__fail(REGISTRY_EINVAL, "manifest_delete: NULL client");
-	int by_digest = 0;
-	if ((rc = registry__ops_check_target(repository, reference, &by_digest)))
-		return rc;
-	char *digest = NULL;
-	if (!by_digest && (rc = registry_manifest_resolve(c, repository, reference, &digest, NULL, NULL)))
-		return rc;
-	char path[1024], scope[600], what[1200];
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repository, by_digest ? reference : digest);
-	scope_for(scope, sizeof(scope), repository, "delete");
-	snprintf(what, sizeof(what), "deleting manifest %s:%s", repository, reference);
-	registry__request req = {.method = "DELETE", .url = path, .scope = scope};
-	registry__response resp;
-	registry__response_init(&resp);
-	rc = registry__client_do(c, &req, &resp);
-	if (!rc && resp.status != 202 && resp.status != 200)
-		rc = registry__response_fail(&resp, what);
-	registry__response_free(&resp);
-	free(digest);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * index.json: the store's named roots. Read with the manifest parser,
- * written with the manifest builder (deterministic bytes), always under the
- * layout lock and by atomic rename.
+ * written with the manifest builder (deterministic bytes), both with the
+ * index's own limits, always under the layout lock and by atomic rename.
+ * A batch keeps additions in memory and applies them in one rewrite.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "manifest/manifest_impl.h"
 #include "store_impl.h"
 
 #define REF_NAME_MAX 1024
@@ -34,7 +36,9 @@ int store__index_load(registry_store *s, registry_manifest **out)
 		return registry__fail(REGISTRY_EFORMAT, "store: %s has an oci-layout but no index.json", s->path);
 	if (rc)
 		return rc;
-	rc = registry_manifest_parse(out, data, len, REGISTRY_MEDIA_TYPE_OCI_INDEX);
+	/* index.json has limits of its own (store.h), not a registry manifest's. */
+	rc = manifest__parse_limited(out, data, len, REGISTRY_MEDIA_TYPE_OCI_INDEX, REGISTRY_STORE_INDEX_MAX_SIZE,
+	                             REGISTRY_STORE_INDEX_MAX_ENTRIES);
 	free(data);
 	if (rc) {
 		char prefix[300];
@@ -62,6 +66,7 @@ static int lock_layout(registry_store *s, int *fd)
 /* Replace index.json with @m's bytes: temporary file, fsync, rename, fsync the directory. */
 static int write_index(registry_store *s, const registry_manifest *m)
 {
+	s->index_writes++;
 	size_t len;
 	const void *raw = registry_manifest_raw(m, &len);
 	int fd = openat(s->root_fd, STORE_INDEX_TEMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -80,46 +85,65 @@ static int write_index(registry_store *s, const registry_manifest *m)
 	return store__fsync_dir_at(s->root_fd, ".");
 }
 
-/* What a change does to the entries of the freshly read index. */
-typedef struct index_change {
-	/* add */
-	const char *media_type;
-	const char *digest;
+/* One addition, as registry_store_index_add() was given it, copied: a batch
+ * keeps them until its commit. */
+typedef struct index_add {
+	char *media_type;
+	char *digest;
 	int64_t size;
-	const char *ref_name; /* effective: the argument, else from the annotations */
-	const char *const *annotations;
-	/* remove */
-	const char *remove;
-} index_change;
+	char *ref_name;     /* effective: the argument, else from the annotations */
+	char **annotations; /* key, value, ..., NULL; or NULL */
+	size_t order;       /* position in the batch */
+} index_add;
+
+struct store_index_batch {
+	index_add *adds;
+	size_t count, cap;
+};
 
 static const char *entry_ref_name(const registry_descriptor *d)
 {
 	return registry_descriptor_annotation(d, REGISTRY_STORE_REF_NAME_ANNOTATION);
 }
 
-/* Whether an add replaces existing entry @d. */
-static int replaced_by(const registry_descriptor *d, const index_change *c)
+/* An entry's identity for replacement: its ref name, else (no name) its digest. */
+typedef struct index_key {
+	int named;
+	const char *text;
+} index_key;
+
+static int key_cmp(index_key a, index_key b)
 {
-	const char *name = entry_ref_name(d);
-	if (c->ref_name)
-		return name && strcmp(name, c->ref_name) == 0;
-	return !name && strcmp(registry_descriptor_digest(d), c->digest) == 0;
+	return a.named != b.named ? a.named - b.named : strcmp(a.text, b.text);
 }
 
-static int removed_by(const registry_descriptor *d, const index_change *c)
+static index_key add_key(const index_add *a)
 {
-	const char *name = entry_ref_name(d);
-	return (name && strcmp(name, c->remove) == 0) || strcmp(registry_descriptor_digest(d), c->remove) == 0;
+	index_key k = {a->ref_name != NULL, a->ref_name ? a->ref_name : a->digest};
+	return k;
 }
 
-static int add_new_entry(registry_manifest_builder *b, const index_change *c)
+static index_key entry_key(const registry_descriptor *d)
+{
+	const char *name = entry_ref_name(d);
+	index_key k = {name != NULL, name ? name : registry_descriptor_digest(d)};
+	return k;
+}
+
+static int removed_by(const registry_descriptor *d, const char *remove)
+{
+	const char *name = entry_ref_name(d);
+	return (name && strcmp(name, remove) == 0) || strcmp(registry_descriptor_digest(d), remove) == 0;
+}
+
+static int add_new_entry(registry_manifest_builder *b, const index_add *c)
 {
 	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
 	spec.media_type = c->media_type;
 	spec.digest = c->digest;
 	spec.size = c->size;
 	int rc = registry_manifest_builder_add_manifest(b, &spec);
-	for (const char *const *a = c->annotations; !rc && a && a[0]; a += 2)
+	for (char **a = c->annotations; !rc && a && a[0]; a += 2)
 		if (!c->ref_name || strcmp(a[0], REGISTRY_STORE_REF_NAME_ANNOTATION) != 0)
 			rc = registry_manifest_builder_add_descriptor_annotation(b, a[0], a[1]);
 	if (!rc && c->ref_name)
@@ -150,45 +174,185 @@ static int copy_top_level(registry_manifest_builder *b, const registry_manifest 
 	return rc && rc != REGISTRY_ENOMEM ? not_rewritable("store: index.json cannot be written back") : rc;
 }
 
-/* The new index: @cur with the change applied. *matched counts replaced or removed entries. */
-static int build_changed(const registry_manifest *cur, const index_change *c, registry_manifest **out,
+/* A builder for index.json, with the store's limits, holding @cur's top level. */
+static int index_builder(registry_manifest_builder **b, const registry_manifest *cur)
+{
+	int rc = registry_manifest_builder_new(b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
+	if (rc)
+		return rc;
+	manifest__builder_set_limits(*b, REGISTRY_STORE_INDEX_MAX_SIZE, REGISTRY_STORE_INDEX_MAX_ENTRIES);
+	if ((rc = copy_top_level(*b, cur))) {
+		registry_manifest_builder_free(*b);
+		*b = NULL;
+	}
+	return rc;
+}
+
+/* Keep existing entry @i of index.json as it is (entries written by others
+ * too), or write nothing. */
+static int keep_entry(registry_manifest_builder *b, const registry_descriptor *d, size_t i)
+{
+	int rc = registry_manifest_builder_add_descriptor(b, d);
+	if (rc && rc != REGISTRY_ENOMEM) {
+		char what[96];
+		snprintf(what, sizeof(what), "store: index.json manifests[%zu] cannot be written back", i);
+		rc = not_rewritable(what);
+	}
+	return rc;
+}
+
+static int too_many(size_t n)
+{
+	return n > REGISTRY_STORE_INDEX_MAX_ENTRIES
+	               ? registry__fail(REGISTRY_ETOOLARGE, "store: index.json would have more than %d entries",
+	                                REGISTRY_STORE_INDEX_MAX_ENTRIES)
+	               : 0;
+}
+
+/* @cur without the entries named or with the digest @remove; *matched counts them. */
+static int build_removed(const registry_manifest *cur, const char *remove, registry_manifest **out,
                          size_t *matched)
 {
 	registry_manifest_builder *b = NULL;
-	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	if (rc)
-		return rc;
-	int added = 0;
+	int rc = index_builder(&b, cur);
 	*matched = 0;
-	rc = copy_top_level(b, cur);
 	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(cur); i++) {
 		const registry_descriptor *d = registry_manifest_manifest(cur, i);
-		if (c->remove ? removed_by(d, c) : replaced_by(d, c)) {
+		if (removed_by(d, remove))
 			++*matched;
-			/* The first replaced entry's place takes the new one; later duplicates go. */
-			if (!c->remove && !added) {
-				rc = add_new_entry(b, c);
-				added = 1;
-			}
-			continue;
-		}
-		/* Entries written by others are kept as they are, or nothing is written. */
-		if ((rc = registry_manifest_builder_add_descriptor(b, d)) && rc != REGISTRY_ENOMEM) {
-			char what[96];
-			snprintf(what, sizeof(what), "store: index.json manifests[%zu] cannot be written back", i);
-			rc = not_rewritable(what);
-		}
+		else
+			rc = keep_entry(b, d, i);
 	}
-	if (!rc && !c->remove && !added)
-		rc = add_new_entry(b, c);
 	if (!rc)
 		rc = registry_manifest_builder_build(out, b);
 	registry_manifest_builder_free(b);
 	return rc;
 }
 
-/* Under the layout lock: re-read index.json, apply @c, write, keep the result. */
-static int update_index(registry_store *s, const index_change *c)
+/*
+ * The additions of a batch, as if made one after the other: an addition
+ * replaces the first entry with its key in place (and later duplicates go),
+ * else it is appended; the last addition of a key wins, in the place of the
+ * first. Sorted by key, so that n entries and k additions cost
+ * O((n + k) log k), not n times k.
+ */
+typedef struct add_group {
+	index_key key;
+	const index_add *value; /* the last addition of the key */
+	size_t first;           /* batch position of the first */
+	int placed;
+} add_group;
+
+/* Wrappers, so that the arrays sorted below hold structures, not bare pointers. */
+typedef struct add_ref {
+	const index_add *a;
+} add_ref;
+
+typedef struct group_ref {
+	add_group *g;
+} group_ref;
+
+static int cmp_adds(const void *x, const void *y)
+{
+	const index_add *a = ((const add_ref *)x)->a, *b = ((const add_ref *)y)->a;
+	int c = key_cmp(add_key(a), add_key(b));
+	return c ? c : (a->order > b->order) - (a->order < b->order);
+}
+
+static int cmp_group_key(const void *key, const void *g)
+{
+	return key_cmp(*(const index_key *)key, ((const add_group *)g)->key);
+}
+
+static int cmp_group_first(const void *x, const void *y)
+{
+	const add_group *a = ((const group_ref *)x)->g, *b = ((const group_ref *)y)->g;
+	return (a->first > b->first) - (a->first < b->first);
+}
+
+/* Group @adds by key into *groups (sorted by key); *count of them. */
+static int group_adds(const index_add *adds, size_t k, add_group **groups, size_t *count)
+{
+	add_ref *sorted = registry__calloc(k ? k : 1, sizeof(*sorted));
+	*groups = registry__calloc(k ? k : 1, sizeof(**groups));
+	if (!sorted || !*groups) {
+		free(sorted);
+		free(*groups);
+		*groups = NULL;
+		return registry__nomem();
+	}
+	for (size_t i = 0; i < k; i++)
+		sorted[i].a = &adds[i];
+	qsort(sorted, k, sizeof(*sorted), cmp_adds);
+	*count = 0;
+	for (size_t i = 0; i < k; i++) {
+		const index_add *a = sorted[i].a;
+		add_group *last = *count ? &(*groups)[*count - 1] : NULL;
+		if (last && key_cmp(last->key, add_key(a)) == 0) {
+			last->value = a;
+			continue;
+		}
+		add_group g = {add_key(a), a, a->order, 0};
+		(*groups)[(*count)++] = g;
+	}
+	free(sorted);
+	return 0;
+}
+
+/* Append the groups no existing entry took, in the order of their first addition. */
+static int append_unplaced(registry_manifest_builder *b, add_group *groups, size_t n, size_t *total)
+{
+	group_ref *rest = registry__calloc(n ? n : 1, sizeof(*rest));
+	if (!rest)
+		return registry__nomem();
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!groups[i].placed)
+			rest[m++].g = &groups[i];
+	qsort(rest, m, sizeof(*rest), cmp_group_first);
+	int rc = too_many(*total + m);
+	for (size_t i = 0; !rc && i < m; i++)
+		rc = add_new_entry(b, rest[i].g->value);
+	*total += m;
+	free(rest);
+	return rc;
+}
+
+static int build_added(const registry_manifest *cur, const index_add *adds, size_t k, registry_manifest **out)
+{
+	add_group *groups = NULL;
+	size_t ngroups = 0, total = 0;
+	registry_manifest_builder *b = NULL;
+	int rc = group_adds(adds, k, &groups, &ngroups);
+	if (!rc)
+		rc = index_builder(&b, cur);
+	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(cur); i++) {
+		const registry_descriptor *d = registry_manifest_manifest(cur, i);
+		index_key key = entry_key(d);
+		add_group *g = bsearch(&key, groups, ngroups, sizeof(*groups), cmp_group_key);
+		if (g && g->placed)
+			continue;
+		if ((rc = too_many(++total)))
+			break;
+		if (g) {
+			rc = add_new_entry(b, g->value);
+			g->placed = 1;
+		} else {
+			rc = keep_entry(b, d, i);
+		}
+	}
+	if (!rc)
+		rc = append_unplaced(b, groups, ngroups, &total);
+	if (!rc)
+		rc = registry_manifest_builder_build(out, b);
+	registry_manifest_builder_free(b);
+	free(groups);
+	return rc;
+}
+
+/* Under the layout lock: re-read index.json (another process may have
+ * changed it), apply the additions or the removal, write, keep the result. */
+static int update_index(registry_store *s, const index_add *adds, size_t k, const char *remove)
 {
 	int lock_fd;
 	int rc = lock_layout(s, &lock_fd);
@@ -196,11 +360,12 @@ static int update_index(registry_store *s, const index_change *c)
 		return rc;
 	registry_manifest *cur = NULL, *next = NULL;
 	size_t matched = 0;
-	if (!(rc = store__index_load(s, &cur)) && !(rc = build_changed(cur, c, &next, &matched))) {
-		if (c->remove && !matched)
+	if (!(rc = store__index_load(s, &cur))) {
+		rc = remove ? build_removed(cur, remove, &next, &matched) : build_added(cur, adds, k, &next);
+		if (!rc && remove && !matched)
 			rc = registry__fail(REGISTRY_ENOTFOUND, "store: no index.json entry named or with digest \"%.200s\"",
-			                    c->remove);
-		else
+			                    remove);
+		else if (!rc)
 			rc = write_index(s, next);
 	}
 	close(lock_fd);
@@ -261,6 +426,64 @@ static int check_annotations(const char *const *annotations)
 	return 0;
 }
 
+static void add_clear(index_add *a)
+{
+	free(a->media_type);
+	free(a->digest);
+	free(a->ref_name);
+	for (char **p = a->annotations; p && *p; p++)
+		free(*p);
+	free(a->annotations);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Copy the arguments of registry_store_index_add into @a. */
+static int add_copy(index_add *a, const char *media_type, const char *digest, int64_t size, const char *ref_name,
+                    const char *const *annotations)
+{
+	size_t n = 0;
+	while (annotations && annotations[n])
+		n++;
+	memset(a, 0, sizeof(*a));
+	a->size = size;
+	int bad = !(a->media_type = registry__strdup(media_type)) || !(a->digest = registry__strdup(digest)) ||
+	          (ref_name && !(a->ref_name = registry__strdup(ref_name))) ||
+	          (annotations && !(a->annotations = registry__calloc(n + 1, sizeof(char *))));
+	for (size_t i = 0; !bad && i < n; i++)
+		bad = !(a->annotations[i] = registry__strdup(annotations[i]));
+	if (bad) {
+		add_clear(a);
+		return registry__nomem();
+	}
+	return 0;
+}
+
+static int batch_append(struct store_index_batch *batch, index_add *a)
+{
+	if (batch->count == batch->cap) {
+		size_t cap = batch->cap ? batch->cap * 2 : 64;
+		index_add *p = realloc(batch->adds, cap * sizeof(*p));
+		if (!p)
+			return registry__nomem();
+		batch->adds = p;
+		batch->cap = cap;
+	}
+	a->order = batch->count;
+	batch->adds[batch->count++] = *a;
+	return 0;
+}
+
+void store__index_batch_free(registry_store *s)
+{
+	if (!s->batch)
+		return;
+	for (size_t i = 0; i < s->batch->count; i++)
+		add_clear(&s->batch->adds[i]);
+	free(s->batch->adds);
+	free(s->batch);
+	s->batch = NULL;
+}
+
 int registry_store_index_add(registry_store *s, const char *media_type, const char *digest, int64_t size,
                              const char *ref_name, const char *const *annotations)
 {
@@ -269,9 +492,9 @@ int registry_store_index_add(registry_store *s, const char *media_type, const ch
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_add: NULL argument");
 	if ((rc = store__check_digest(digest)) || (rc = check_annotations(annotations)))
 		return rc;
-	index_change c = {.media_type = media_type, .digest = digest, .size = size, .annotations = annotations};
-	c.ref_name = ref_name ? ref_name : annotation_ref_name(annotations);
-	if (c.ref_name && (rc = check_ref_name(c.ref_name)))
+	if (!ref_name)
+		ref_name = annotation_ref_name(annotations);
+	if (ref_name && (rc = check_ref_name(ref_name)))
 		return rc;
 	int64_t stored;
 	if ((rc = registry_store_blob_size(s, digest, &stored)))
@@ -279,7 +502,19 @@ int registry_store_index_add(registry_store *s, const char *media_type, const ch
 	if (stored != size)
 		return registry__fail(REGISTRY_EINVAL, "store: %s has %lld bytes in the store, not %lld", digest,
 		                      (long long)stored, (long long)size);
-	return update_index(s, &c);
+	if (s->batch && s->batch->count >= REGISTRY_STORE_INDEX_MAX_ENTRIES)
+		return too_many(s->batch->count + 1);
+	index_add a;
+	if ((rc = add_copy(&a, media_type, digest, size, ref_name, annotations)))
+		return rc;
+	if (s->batch) {
+		if ((rc = batch_append(s->batch, &a)))
+			add_clear(&a);
+		return rc;
+	}
+	rc = update_index(s, &a, 1, NULL);
+	add_clear(&a);
+	return rc;
 }
 
 int registry_store_index_remove(registry_store *s, const char *ref_name_or_digest)
@@ -287,8 +522,39 @@ int registry_store_index_remove(registry_store *s, const char *ref_name_or_diges
 	REGISTRY__ENTER(rc);
 	if (!s || !ref_name_or_digest)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_remove: NULL argument");
-	index_change c = {.remove = ref_name_or_digest};
-	return update_index(s, &c);
+	if (s->batch)
+		return registry__fail(REGISTRY_EINVAL,
+		                      "registry_store_index_remove: a batch of additions is open; commit it first");
+	return update_index(s, NULL, 0, ref_name_or_digest);
+}
+
+int registry_store_index_batch_begin(registry_store *s)
+{
+	REGISTRY__ENTER(rc);
+	if (!s)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_index_batch_begin: NULL store");
+	if (s->batch)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_index_batch_begin: a batch is already open");
+	if (!(s->batch = registry__calloc(1, sizeof(*s->batch))))
+		return registry__nomem();
+	return 0;
+}
+
+int registry_store_index_batch_commit(registry_store *s)
+{
+	REGISTRY__ENTER(rc);
+	if (!s || !s->batch)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_index_batch_commit: no batch is open");
+	if (s->batch->count)
+		rc = update_index(s, s->batch->adds, s->batch->count, NULL);
+	store__index_batch_free(s);
+	return rc;
+}
+
+void registry_store_index_batch_abort(registry_store *s)
+{
+	if (s)
+		store__index_batch_free(s);
 }
 
 size_t registry_store_index_count(const registry_store *s)

@@ -215,6 +215,7 @@ void registry_store_free(registry_store *s)
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	registry_manifest_free(s->index);
+	store__index_batch_free(s);
 	free(s->path);
 	free(s);
 }

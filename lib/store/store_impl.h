@@ -36,6 +36,8 @@ struct registry_store {
 	registry_manifest *index; /* index.json as last read or written */
 	unsigned temp_counter;
 	struct registry__blob_writer *writers; /* open on this handle (writer.c) */
+	struct store_index_batch *batch; /* additions waiting for the commit (index.c), or NULL */
+	unsigned long index_writes;      /* index.json rewrites by this handle (tests count them) */
 };
 
 /* registry__fail() with ": registry__errno_text(err)" appended. */
@@ -110,6 +112,8 @@ int store__read_blob(const registry_store *s, const char *validated_digest, size
 
 /* index.c */
 int store__index_load(registry_store *s, registry_manifest **out);
+/* Drop a batch that was never committed. */
+void store__index_batch_free(registry_store *s);
 
 /* walk.c: everything reachable from an index (index.json, freshly read). */
 typedef struct store_walk_visit {

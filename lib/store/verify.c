@@ -116,8 +116,12 @@ static int visit(const store_walk_visit *v, void *ud)
 	verify_ctx *c = ud;
 	char rel[STORE_REL_MAX], from[200];
 	struct stat st;
-	store__blob_rel(rel, v->digest);
 	describe_parent(from, sizeof(from), v);
+	/* Manifests may name algorithms we cannot hash (and so cannot store):
+	 * that content cannot be verified, and is no file name. */
+	if (store__check_digest(v->digest))
+		return report(c, v->digest, "%s (%s)", registry_error_message(registry_error_last()), from);
+	store__blob_rel(rel, v->digest);
 	if (fstatat(c->s->blobs_fd, rel, &st, 0) != 0) {
 		if (errno != ENOENT)
 			return report(c, v->digest, "cannot stat: %s", registry__errno_text(errno));

@@ -157,6 +157,18 @@ def case_usage():
         raw = [b for b in (b"\x1b", b"\x7f", b"\xc2\x9b", b"\xe2\x80\xae") if b in out]
         check(not raw, f"registry-inspect printed terminal controls raw: {raw}")
         check(json.loads(out)["annotations"] == doc["annotations"], f"escaped JSON differs: {out!r}")
+    # --json escapes the same, in the library's JSON and in its own strings
+    # (here a file name with quotes, a backslash, ESC, CSI and a bidi override).
+    with tempfile.NamedTemporaryFile(dir=os.environ.get("REGISTRY_TEST_TMPDIR"),
+                                     suffix='-"q\\\x1b[2J\u009b\u202e') as f:
+        f.write(json.dumps(doc).encode())
+        f.flush()
+        out, _ = run("registry-inspect", "--json", "--file", f.name)
+        raw = [b for b in (b"\x1b", b"\x7f", b"\xc2\x9b", b"\xe2\x80\xae") if b in out]
+        check(not raw, f"registry-inspect --json printed terminal controls raw: {raw}")
+        got = json.loads(out)
+        check(got["manifest"]["annotations"] == doc["annotations"] and got["inspected"] == f.name,
+              f"--json escaping: {out!r}")
 
 
 def case_tags():
@@ -187,6 +199,12 @@ def case_tags():
           "skopeo list-tags disagrees")
     _, err = run("registry-tags", f"{host()}/no/such/repo", expect=1)
     check("NAME_UNKNOWN" in err, f"unknown repository: {err}")
+    # --json: one object, the same tags as skopeo's.
+    out, _ = run("registry-tags", "--json", "--page-size", "100", f"{proxy}/{SMALL}")
+    doc = json.loads(out)
+    check(doc == {"registry": proxy, "repository": SMALL, "tags": expected_tags()}, f"--json: {out[:200]!r}")
+    out, _ = run("registry-tags", "--json", f"{host()}/no/such/repo", expect=1)
+    check(out == b"" or not out.endswith(b"}\n"), f"--json after a failure is not a whole object: {out!r}")
 
 
 def case_inspect():
@@ -211,6 +229,19 @@ def case_inspect():
     check(out.decode() == digest + "\n", f"--digest: {out!r}")
     out, _ = run("registry-inspect", "--quiet", f"{host()}/{SMALL}@{digest}")
     check(json.loads(out)["digest"] == digest, "by digest")
+    # --json: digest, media type and size as skopeo's bytes say, and the view.
+    out, _ = run("registry-inspect", "--json", f"{host()}/{SMALL}")
+    doc_json = json.loads(out)
+    check(doc_json == {"inspected": f"{host()}/{SMALL}", "digest": digest, "size": len(raw),
+                       "media_type": "application/vnd.docker.distribution.manifest.v2+json",
+                       "manifest": view}, f"--json: {doc_json!r}")
+    out, _ = run("registry-inspect", "--json", "--digest", f"{host()}/{SMALL}")
+    check(json.loads(out) == {"inspected": f"{host()}/{SMALL}", "digest": digest}, f"--json --digest: {out!r}")
+    out, _ = run("registry-inspect", "--json", "--config", f"{host()}/{SMALL}")
+    cfg = json.loads(out)
+    check(cfg.get("inspected") == f"{host()}/{SMALL}" and cfg.get("config", {}).get("rootfs"),
+          f"--json --config: {out[:200]!r}")
+    run("registry-inspect", "--json", "--raw", f"{host()}/{SMALL}", expect=2)
 
     # Offline, from a file: the same view.
     with tempfile.NamedTemporaryFile(dir=os.environ.get("REGISTRY_TEST_TMPDIR")) as f:
@@ -220,6 +251,9 @@ def case_inspect():
         check(json.loads(out) == view, "--file gives another view")
         out, _ = run("registry-inspect", "--file", f.name, "--digest")
         check(out.decode() == digest + "\n", "--file --digest")
+        out, _ = run("registry-inspect", "--file", f.name, "--json")
+        check(json.loads(out).get("digest") == digest and json.loads(out).get("inspected") == f.name,
+              f"--file --json: {out[:200]!r}")
         run("registry-inspect", "--file", f.name, "--media-type",
             "application/vnd.oci.image.index.v1+json", expect=1)
 
@@ -262,16 +296,31 @@ def inspect_config():
 
 
 def case_delete():
+    """A tag whose manifest another tag shares is refused, naming it; --force
+    deletes both; the digest printed is the manifest's; skopeo no longer finds it."""
     digest = os.environ["REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"]
-    out, _ = run_as_user("registry-delete", f"{host()}/{SMALL}:latest")
-    check(out.decode() == f"deleted {host()}/{SMALL}:latest\n", f"delete output {out!r}")
+    run_as_user("registry-copy", "--quiet", f"{host()}/{SMALL}:latest", f"{host()}/{SMALL}:other")
+    run_as_user("registry-copy", "--quiet", f"{host()}/{SMALL}:latest", f"{host()}/solo/small:v1")
+    out, _ = run_as_user("registry-delete", f"{host()}/solo/small:v1")
+    check(out.decode() == f"deleted {host()}/solo/small:v1 {digest}\n", f"delete output {out!r}")
+    _, err = run_as_user("registry-delete", f"{host()}/{SMALL}:latest", expect=1)
+    check("also tagged other" in err, f"a shared manifest: the refusal names the other tag: {err}")
+    p = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}:latest")
+    check(p.returncode == 0, f"the refused delete deleted: {p.stderr.decode()}")
+    _, err = run_as_user("registry-delete", f"{host()}/{SMALL}@{digest}", expect=1)
+    check("also tagged latest, other" in err or "also tagged other, latest" in err,
+          f"by digest: the refusal names every tag: {err}")
+    out, _ = run_as_user("registry-delete", "--json", "--force", f"{host()}/{SMALL}:latest")
+    doc = json.loads(out)
+    check(doc == {"deleted": f"{host()}/{SMALL}:latest", "digest": digest}, f"--json output {doc!r}")
     _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}@{digest}", expect=1)
     check("MANIFEST_UNKNOWN" in err or "not found" in err, f"after delete: {err}")
-    _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}:latest", expect=1)
-    check("MANIFEST_UNKNOWN" in err or "not found" in err, f"tag after delete: {err}")
-    p = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}:latest")
-    check(p.returncode != 0, "skopeo still finds the deleted manifest")
-    _, err = run_as_user("registry-delete", f"{host()}/{SMALL}@{digest}", expect=1)
+    for tag in ("latest", "other"):
+        _, err = run_as_user("registry-inspect", f"{host()}/{SMALL}:{tag}", expect=1)
+        check("MANIFEST_UNKNOWN" in err or "not found" in err, f"tag {tag} after delete: {err}")
+        p = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}:{tag}")
+        check(p.returncode != 0, f"skopeo still finds the deleted manifest as {tag}")
+    _, err = run_as_user("registry-delete", "--force", f"{host()}/{SMALL}@{digest}", expect=1)
     check("not found" in err.lower() or "UNKNOWN" in err, f"deleting twice: {err}")
 
 
@@ -340,6 +389,19 @@ def case_pull():
     out, err = run("registry-pull", "--quiet", f"{host()}/{SMALL}", tar, expect=None)
     check(os.path.exists(tar) or "libarchive" in err, f"tarball: {err}")
 
+    # --json: the registry's digest and the layout's, which skopeo reads back.
+    jl = os.path.join(tmp, "small-json")
+    out, _ = run("registry-pull", "--json", "--quiet", f"{host()}/{SMALL}", jl)
+    doc_json = json.loads(out)
+    p = skopeo("inspect", "--raw", f"oci:{jl}:latest")
+    check(p.returncode == 0 and doc_json == {"pulled": f"{host()}/{SMALL}:latest", "to": jl, "format": "oci",
+                                             "digest": digest, "layout_digest": sha256(p.stdout)},
+          f"pull --json: {doc_json!r}")
+    dj = os.path.join(tmp, "small-docker-json")
+    out, _ = run("registry-pull", "--json", "--quiet", "--format", "docker", f"{host()}/{SMALL}", dj)
+    check(json.loads(out) == {"pulled": f"{host()}/{SMALL}:latest", "to": dj, "format": "docker",
+                              "digest": digest, "layout_digest": None}, f"pull --json docker: {out!r}")
+
     _, err = run("registry-pull", f"{host()}/{SMALL}:nope", os.path.join(tmp, "x"), expect=1)
     check("MANIFEST_UNKNOWN" in err or "not found" in err, f"unknown tag: {err}")
 
@@ -353,6 +415,10 @@ def case_push():
     out, _ = run_as_user("registry-push", "--quiet", layout, f"{host()}/copies/small:again")
     check(out.decode().strip() == digest, "DIR without a name")
     run_as_user("registry-push", "--quiet", f"{layout}:nope", f"{host()}/copies/small:x", expect=1)
+    out, _ = run_as_user("registry-push", "--json", "--quiet", f"{layout}:latest", f"{host()}/copies/small:json")
+    check(json.loads(out) == {"pushed": f"{layout}:latest", "image": "latest",
+                              "to": f"{host()}/copies/small:json", "digest": digest}, f"push --json: {out!r}")
+    check(sha256(raw_manifest("copies/small", "json")) == digest, "push --json: skopeo sees another digest")
 
 
 def case_copy():
@@ -365,6 +431,10 @@ def case_copy():
     ldoc = json.loads(raw_manifest(MULTI, "latest"))
     amd = [m for m in ldoc["manifests"] if m["platform"]["architecture"] == "amd64"][0]
     check(out.decode().strip() == amd["digest"], "one platform copied")
+    out, _ = run_as_user("registry-copy", "--json", "--quiet", f"{host()}/{MULTI}", f"{host()}/copies/multi:json")
+    check(json.loads(out) == {"copied": f"{host()}/{MULTI}:latest", "to": f"{host()}/copies/multi:json",
+                              "digest": src}, f"copy --json: {out!r}")
+    check(sha256(raw_manifest("copies/multi", "json")) == src, "copy --json: skopeo sees another digest")
 
 
 def push_image(name, layers, size):

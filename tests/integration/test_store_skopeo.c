@@ -189,6 +189,52 @@ out:
 	registry_store_free(s);
 }
 
+/* 10000 references to the fixture's image, added through a batch: skopeo
+ * still reads the layout by any of the names, and so do we after reopening. */
+static void many_refs(const char *fixture)
+{
+	enum { N = 10000 };
+	char store_dir[512], cmd[1200], name[32];
+	snprintf(store_dir, sizeof(store_dir), "%s/store-many", env_or("REGISTRY_TEST_TMPDIR", "/tmp"));
+	registry_store *fx = NULL, *s = NULL;
+	const registry_descriptor *top = NULL;
+	int count = 0;
+	CHECK_RC(registry_store_open(&fx, fixture, 0), 0);
+	CHECK_RC(registry_store_open(&s, store_dir, REGISTRY_STORE_CREATE), 0);
+	if (!fx || !s || registry_store_index_find(fx, "latest", &top) != 0 || import_tree(fx, s, top, &count) != 0) {
+		CHECK(0);
+		goto out;
+	}
+	CHECK_RC(registry_store_index_batch_begin(s), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "r%05d", i);
+		if (registry_store_index_add(s, registry_descriptor_media_type(top), registry_descriptor_digest(top),
+		                             registry_descriptor_size(top), name, NULL) != 0) {
+			CHECK(0);
+			break;
+		}
+	}
+	CHECK_RC(registry_store_index_batch_commit(s), 0);
+	registry_store_free(s);
+	s = NULL;
+	CHECK_RC(registry_store_open(&s, store_dir, 0), 0);
+	CHECK_INT(registry_store_index_count(s), N);
+	CHECK_RC(registry_store_verify(s, NULL, NULL, NULL), 0);
+	void *manifest = NULL;
+	size_t manifest_len = 0, out_len = 0;
+	char *out = NULL;
+	CHECK_RC(registry_store_read_blob(s, registry_descriptor_digest(top), 0, &manifest, &manifest_len), 0);
+	snprintf(cmd, sizeof(cmd), "skopeo --insecure-policy inspect --raw oci:%s:r04321", store_dir);
+	CHECK_INT(run(cmd, &out, &out_len), 0);
+	CHECK(out && manifest && out_len == manifest_len && memcmp(out, manifest, out_len) == 0);
+	free(out);
+	registry_free(manifest);
+	printf("%s many: %d references, skopeo reads r04321\n", check_case_failed ? "FAIL" : "ok  ", N);
+out:
+	registry_store_free(fx);
+	registry_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -209,6 +255,7 @@ int main(int argc, char **argv)
 	char small[600];
 	snprintf(small, sizeof(small), "%s/small", fixtures);
 	roundtrip(small, "small", 5, getenv("REGISTRY_TEST_FIXTURE_SMALL_OCI_DIGEST"));
+	many_refs(small);
 
 	/* Two platforms: index + 2 x (manifest + config + 2 layers). */
 	char multi[600], cmd[1600];

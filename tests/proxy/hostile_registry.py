@@ -68,6 +68,9 @@ CASES = [
     "wrong-manifest-header",   # GET by tag: Docker-Content-Digest names another digest
     "layer-traversal",         # a layer digest sha256:../../etc/passwd
     "layer-63hex",             # a layer digest with 63 hex characters
+    "layer-blake3",            # a layer digest of an algorithm we do not implement (OCI grammar)
+    "delete-by-tag",           # DELETE manifests/TAG is answered (OCI distribution 1.1)
+    "layer-blake3-traversal",  # the same algorithm, the encoded part ../../etc/passwd
     "size-5gib",               # a layer descriptor claiming 5 GiB (the blob is small)
     "size-understated",        # a layer claims 4 KiB, the server streams 64 MiB
     "manifest-100mib",         # a 100 MiB manifest, with Content-Length
@@ -620,6 +623,11 @@ def make_handler(reg, origin):
             case = reg.case
             if self.command == "PUT":
                 return self.send(201, b"", {"Docker-Content-Digest": sha256(body)})
+            if self.command == "DELETE":
+                # Registry 2.8 deletes by digest only and answers a tag so.
+                if ref.startswith("sha256:") or case == "delete-by-tag":
+                    return self.send(202, b"")
+                return self.error(400, "DIGEST_INVALID", "provided digest did not match uploaded content")
             if reg.fanout:
                 index, children = reg.fanout
                 data, mt = (children.get(ref), MT_OCI_MANIFEST) if ref.startswith("sha256:") \
@@ -642,6 +650,10 @@ def make_handler(reg, origin):
                 data = img.manifest(layer_digest="sha256:../../etc/passwd")
             elif case == "layer-63hex":
                 data = img.manifest(layer_digest=sha256(b"x")[:-1])
+            elif case == "layer-blake3":
+                data = img.manifest(layer_digest="blake3:" + sha256(b"x")[7:])
+            elif case == "layer-blake3-traversal":
+                data = img.manifest(layer_digest="blake3:../../etc/passwd")
             elif case == "size-5gib":
                 data = img.manifest(layer_size=5 << 30)
             elif case == "size-understated":

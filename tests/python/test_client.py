@@ -250,9 +250,15 @@ def test_upload_mount_push_delete(reg, client, tmp_path):
     assert client.inspect("py/built:v1").raw == m.raw
     with pytest.raises(registry.DigestMismatchError):
         client.upload_blob("py/built", b"not what the digest says", digest=registry.digest(b"x"))
-    client.delete("py/built:v1")
+    assert client.push_manifest("py/built:v2", m) == m.digest
+    with pytest.raises(registry.ConflictError, match="also tagged v2"):
+        client.delete("py/built:v1")
+    assert client.inspect("py/built:v1").digest == m.digest
+    assert client.delete("py/built:v1", force=True) == m.digest
     with pytest.raises(registry.NotFoundError):
         client.inspect("py/built:v1")
+    with pytest.raises(registry.NotFoundError):
+        client.inspect("py/built:v2")
 
 
 def test_referrers_through_the_tag_fallback(reg, client):

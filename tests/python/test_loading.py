@@ -122,6 +122,7 @@ _HANDLES = {
     "registry_descriptor_spec": ctypes.POINTER(_lib.descriptor_spec),
     "registry_image_config": _lib.image_config_p,
     "registry_image_config_fetch_options": ctypes.POINTER(_lib.image_config_fetch_options),
+    "registry_manifest_delete_options": ctypes.POINTER(_lib.manifest_delete_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

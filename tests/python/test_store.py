@@ -97,6 +97,21 @@ def test_index_verify_gc(tmp_path):
             s.index_remove("v1")
 
 
+def test_index_batch(tmp_path):
+    with Store(tmp_path / "s", create=True) as s:
+        m, _, _ = make_image(s)
+        with s.index_batch():
+            for i in range(500):
+                s.index_add(m.media_type, m.digest, m.size, f"t{i}")
+            assert s.index == []  # written at the end of the block
+        assert len(s.index) == 500 and s.find("t499").digest == m.digest
+        with pytest.raises(RuntimeError):
+            with s.index_batch():
+                s.index_add(m.media_type, m.digest, m.size, "dropped")
+                raise RuntimeError("stop")
+        assert s.find("dropped") is None and len(s.index) == 500
+
+
 def test_verify_callback_exception_is_reraised(tmp_path):
     """The bridge re-raises what a Python callback raised, after C returns."""
     from registry import progress

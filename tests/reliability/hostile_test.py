@@ -48,6 +48,22 @@ def requests(entries, origin, fragment=""):
     return [e for e in entries if "headers" in e and e["origin"] == origin and fragment in e["path"]]
 
 
+IMG_DIGEST = hr.sha256(IMG.manifest())
+
+
+def deletes(entries):
+    return [e for e in requests(entries, "registry", "/manifests/") if e["method"] == "DELETE"]
+
+
+def deletes_check(r, entries, paths, lists):
+    """The DELETEs sent (path endings, in order), the tag lists fetched, the digest returned."""
+    sent = [e["path"] for e in deletes(entries)]
+    listed = len(requests(entries, "registry", "/tags/list"))
+    if len(sent) != len(paths) or not all(s.endswith(p) for s, p in zip(sent, paths)) or listed != lists:
+        return "DELETEs %s (want %s), %d tag lists (want %d)" % (sent, paths, listed, lists)
+    return None if r["names"] == [IMG_DIGEST] else "digest returned %s, want %s" % (r["names"], IMG_DIGEST)
+
+
 # id -> (server case, auth, operation and arguments, expected rc, extra check or None)
 # An extra check gets (result, log entries) and returns an error string or None.
 CASES = {
@@ -67,6 +83,26 @@ CASES = {
     "wrong-manifest-header": ("wrong-manifest-header", "basic", ["pull"], EDIGEST, None),
     "layer-traversal": ("layer-traversal", "basic", ["pull"], EFORMAT, None),
     "layer-63hex": ("layer-63hex", "basic", ["pull"], EFORMAT, None),
+    # An algorithm we do not implement parses, but its blob cannot be
+    # verified: refused naming it, and no blobs/blake3 path is made.
+    "layer-blake3": ("layer-blake3", "basic", ["pull"], EUNSUPPORTED,
+                     lambda r, e: None if "blake3" in r["message"] and not requests(e, "registry", "blake3")
+                     else "message %s, requests %s" % (r["message"], requests(e, "registry", "blake3"))),
+    "layer-blake3-traversal": ("layer-blake3-traversal", "basic", ["pull"], EFORMAT, None),
+    # Delete (issue 15). A registry that deletes tags (OCI 1.1): one DELETE
+    # of the tag, nothing listed, the digest returned.
+    "delete-by-tag": ("delete-by-tag", "basic", ["delete", "a"], 0,
+                      lambda r, e: deletes_check(r, e, ["/manifests/a"], lists=0)),
+    # Registry 2.8 (400 for a tag): tags b and c share a's manifest, so the
+    # delete is refused naming them, and nothing is deleted ...
+    "delete-shared-tag": ("normal", "basic", ["delete", "a"], ECONFLICT,
+                          lambda r, e: None if "also tagged b, c" in r["message"]
+                          and not [x for x in deletes(e) if "sha256:" in x["path"]]
+                          else "message %s, deletes %s" % (r["message"], deletes(e))),
+    # ... unless forced: then by digest, without listing the tags.
+    "delete-shared-tag-force": ("normal", "basic", ["delete", "a", "force"], 0,
+                                lambda r, e: deletes_check(r, e, ["/manifests/a", "/manifests/" + IMG_DIGEST],
+                                                           lists=0)),
     "size-5gib": ("size-5gib", "basic", ["pull"], EDIGEST,
                   lambda r, e: None if r["maxrss_kb"] < 200 * 1024 else "peak RSS %d KiB" % r["maxrss_kb"]),
     "size-understated": ("size-understated", "basic", ["pull"], ETOOLARGE,

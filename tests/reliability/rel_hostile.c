@@ -256,6 +256,14 @@ int main(int argc, char **argv)
 			rc = op_upload(c, 16384);
 	} else if (strcmp(op, "blob-fetch") == 0 && argc == 4) {
 		rc = registry_blob_fetch(c, "hostile/app", argv[2], strtoll(argv[3], NULL, 10), store, NULL, NULL);
+	} else if (strcmp(op, "delete") == 0 && (argc == 3 || argc == 4)) { /* issue 15: REF [force] */
+		registry_manifest_delete_options o = REGISTRY_MANIFEST_DELETE_OPTIONS_INIT;
+		o.flags = argc == 4 && strcmp(argv[3], "force") == 0 ? REGISTRY_DELETE_FORCE : 0;
+		char *digest = NULL;
+		rc = registry_manifest_delete(&digest, c, "hostile/app", argv[2], &o);
+		if (digest)
+			snprintf(names, sizeof(names), "\"%s\"", digest);
+		registry_free(digest);
 	} else if (strcmp(op, "manifest-fetch") == 0 && argc == 3) {
 		registry_manifest *m = NULL;
 		rc = registry_manifest_fetch(&m, c, "hostile/app", argv[2], 0);

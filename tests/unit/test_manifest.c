@@ -5,6 +5,7 @@
  * Docker-Content-Digest our digest must equal.
  */
 #include <strings.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -465,6 +466,96 @@ static void test_platform_fields(void)
 	registry_manifest_free(m);
 }
 
+static int collect_reason(const char *digest, const char *reason, void *ud)
+{
+	(void)digest;
+	snprintf(ud, 400, "%s", reason);
+	return 0;
+}
+
+static int message_has(const char *what)
+{
+	return strstr(registry_error_message(registry_error_last()), what) != NULL;
+}
+
+/* A manifest naming digests of algorithms we do not implement parses (the
+ * image spec: implementations SHOULD accept them); fetching, verifying or
+ * storing that content is REGISTRY_EUNSUPPORTED naming the algorithm, and
+ * no file name is made of it. */
+static void test_unknown_algorithm(void)
+{
+	static const char cfg[] = "{}";
+	char cfg_digest[REGISTRY_DIGEST_STRING_MAX];
+	CHECK_INT(registry_digest_buffer(cfg_digest, sizeof(cfg_digest), REGISTRY_DIGEST_SHA256, cfg, 2), 0);
+	char doc[1024];
+	snprintf(doc, sizeof(doc),
+	         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	         "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":2,"
+	         "\"digest\":\"%s\"},\"layers\":["
+	         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"size\":1,\"digest\":"
+	         "\"blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262\"},"
+	         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"size\":1,\"digest\":"
+	         "\"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564\"}]}",
+	         cfg_digest);
+	registry_manifest *m = NULL;
+	CHECK_INT(registry_manifest_parse(&m, doc, strlen(doc), NULL), 0);
+	if (!m)
+		return;
+	const char *blake = registry_descriptor_digest(registry_manifest_layer(m, 0));
+	CHECK_STR(blake, "blake3:af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262");
+	CHECK_STR(registry_descriptor_digest(registry_manifest_layer(m, 1)),
+	          "sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564");
+	CHECK_INT(registry_digest_validate(blake), REGISTRY_EUNSUPPORTED);
+	CHECK(message_has("\"blake3\""));
+
+	char dir[] = "/tmp/unit-manifest-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	registry_store *s = NULL;
+	CHECK_INT(registry_store_open(&s, dir, REGISTRY_STORE_CREATE), 0);
+	char *path = NULL;
+	CHECK_INT(registry_store_has(s, blake), REGISTRY_EUNSUPPORTED);
+	CHECK(message_has("blake3"));
+	CHECK_INT(registry_store_blob_path(s, blake, &path), REGISTRY_EUNSUPPORTED);
+	CHECK(path == NULL);
+	CHECK_INT(registry_store_add_blob(s, blake, "x", 1, NULL), REGISTRY_EUNSUPPORTED);
+	CHECK(message_has("blake3"));
+
+	/* Fetching: refused before any request (the client's port is closed,
+	 * so a request would be ENETWORK). */
+	registry_client *client = NULL;
+	CHECK_INT(registry_client_new(&client, "127.0.0.1:1"), 0);
+	CHECK_INT(registry_blob_fetch(client, "app", blake, 1, s, NULL, NULL), REGISTRY_EUNSUPPORTED);
+	CHECK(message_has("blake3"));
+	registry_manifest *fetched = NULL;
+	CHECK_INT(registry_manifest_fetch(&fetched, client, "app", blake, 0), REGISTRY_EUNSUPPORTED);
+	CHECK(message_has("blake3"));
+	registry_client_free(client);
+
+	/* Verifying a store whose image names it: a problem naming the
+	 * algorithm, not a lookup of blobs/blake3/... */
+	size_t len = 0;
+	const void *raw = registry_manifest_raw(m, &len);
+	char *mdigest = NULL;
+	CHECK_INT(registry_store_add_blob(s, NULL, cfg, 2, NULL), 0);
+	CHECK_INT(registry_store_add_blob(s, NULL, raw, len, &mdigest), 0);
+	CHECK_INT(registry_store_index_add(s, registry_manifest_media_type(m), mdigest, (int64_t)len, "x", NULL), 0);
+	registry_free(mdigest);
+	char reason[400] = "";
+	size_t nbad = 0;
+	CHECK_INT(registry_store_verify(s, collect_reason, reason, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(nbad, 2);
+	CHECK(strstr(reason, "unsupported digest algorithm") != NULL);
+	char sub[64];
+	snprintf(sub, sizeof(sub), "%s/blobs/blake3", dir);
+	CHECK(access(sub, F_OK) != 0);
+
+	registry_store_free(s);
+	registry_manifest_free(m);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	RUN(test_seed_schema1_signed);
@@ -476,5 +567,6 @@ int main(void)
 	RUN(test_to_json);
 	RUN(test_null_accessors);
 	RUN(test_platform_fields);
+	RUN(test_unknown_algorithm);
 	return CHECK_DONE();
 }

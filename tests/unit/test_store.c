@@ -1174,6 +1174,83 @@ static void test_blob_paths_keep_long_algorithm_names(void)
 	CHECK_STR(rel, STORE_PARTIAL_DIR "/blake2b-512/0123");
 }
 
+/* 10000 references through a batch: one rewrite of index.json (not 10000
+ * of a growing file), the same result as one addition after the other,
+ * and all of them found again after reopening. */
+static void test_index_many(void)
+{
+	enum { N = 10000 };
+	char dir[300], m1[REGISTRY_DIGEST_STRING_MAX], m2[REGISTRY_DIGEST_STRING_MAX], name[32];
+	registry_store *s = new_store(dir, sizeof(dir));
+	const char *mt = REGISTRY_MEDIA_TYPE_OCI_MANIFEST;
+	add(s, "manifest one", 12, m1);
+	add(s, "manifest two!", 13, m2);
+	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "r00005", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "keep", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, NULL), 0);
+	CHECK_INT(s->index_writes, 3); /* one rewrite per addition outside a batch */
+
+	CHECK_INT(registry_store_index_batch_begin(s), 0);
+	CHECK_INT(registry_store_index_batch_begin(s), REGISTRY_EINVAL);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "r%05d", i);
+		CHECK_INT(registry_store_index_add(s, mt, m2, 13, name, NULL), 0);
+	}
+	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "r00003", NULL), 0); /* the last addition wins */
+	CHECK_INT(registry_store_index_add(s, mt, m2, 12, "bad-size", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_remove(s, "keep"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_count(s), 3); /* nothing applied before the commit */
+	CHECK_INT(s->index_writes, 3);
+	CHECK_INT(registry_store_index_batch_commit(s), 0);
+	CHECK_INT(s->index_writes, 4); /* one rewrite for the whole batch */
+	CHECK_INT(registry_store_index_batch_commit(s), REGISTRY_EINVAL);
+
+	/* r00005 replaced in place; the others appended in order. */
+	CHECK_INT(registry_store_index_count(s), 3 + N - 1);
+	const registry_descriptor *d = registry_store_index_entry(s, 0);
+	CHECK_STR(registry_descriptor_annotation(d, REGISTRY_STORE_REF_NAME_ANNOTATION), "r00005");
+	CHECK_STR(registry_descriptor_digest(d), m2);
+	CHECK_STR(registry_descriptor_annotation(registry_store_index_entry(s, 3), REGISTRY_STORE_REF_NAME_ANNOTATION),
+	          "r00000");
+	d = registry_store_index_entry(s, 6);
+	CHECK_STR(registry_descriptor_annotation(d, REGISTRY_STORE_REF_NAME_ANNOTATION), "r00003");
+	CHECK_STR(registry_descriptor_digest(d), m1);
+
+	registry_store_free(s);
+	s = NULL;
+	CHECK_INT(registry_store_open(&s, dir, 0), 0);
+	CHECK_INT(registry_store_index_count(s), 3 + N - 1);
+	size_t found = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "r%05d", i);
+		found += registry_store_index_find(s, name, &d) == 0 &&
+		         strcmp(registry_descriptor_digest(d), i == 3 ? m1 : m2) == 0;
+	}
+	CHECK_INT(found, N);
+	CHECK_INT(registry_store_index_find(s, "keep", &d), 0);
+
+	/* Past REGISTRY_STORE_INDEX_MAX_ENTRIES: refused, index.json unchanged. */
+	CHECK_INT(registry_store_index_batch_begin(s), 0);
+	for (int i = 0; i < REGISTRY_STORE_INDEX_MAX_ENTRIES; i++) {
+		snprintf(name, sizeof(name), "x%06d", i);
+		if (registry_store_index_add(s, mt, m2, 13, name, NULL) != 0) {
+			CHECK(0);
+			break;
+		}
+	}
+	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "one-more", NULL), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry_store_index_batch_commit(s), REGISTRY_ETOOLARGE);
+	CHECK(strstr(registry_error_message(registry_error_last()), "100000 entries") != NULL);
+	CHECK_INT(registry_store_index_count(s), 3 + N - 1);
+	/* An abandoned batch changes nothing. */
+	CHECK_INT(registry_store_index_batch_begin(s), 0);
+	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "dropped", NULL), 0);
+	registry_store_index_batch_abort(s);
+	CHECK_INT(registry_store_index_find(s, "dropped", &d), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_index_remove(s, "keep"), 0);
+	registry_store_free(s);
+}
+
 int main(void)
 {
 	snprintf(tmp_root, sizeof(tmp_root), "%s/registry-store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -1194,6 +1271,7 @@ int main(void)
 	RUN(test_writer_restart_and_overrun);
 	RUN(test_two_processes_one_blob);
 	RUN(test_index);
+	RUN(test_index_many);
 	RUN(test_verify);
 	RUN(test_gc);
 	RUN(test_invalid_digests);

@@ -114,6 +114,8 @@ BLOB_UPLOAD_OPTIONS_VERSION = 1
 BLOB_FETCH_MANY_OPTIONS_VERSION = 1
 DESCRIPTOR_SPEC_VERSION = 1
 IMAGE_CONFIG_FETCH_OPTIONS_VERSION = 1
+MANIFEST_DELETE_OPTIONS_VERSION = 1
+DELETE_FORCE = 0x1
 
 
 class manifest_parse_options(Structure):
@@ -161,6 +163,10 @@ class descriptor_spec(Structure):
 
 class image_config_fetch_options(Structure):
     _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint)]
+
+
+class manifest_delete_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint)]
 
 
 # Out-parameters.
@@ -284,6 +290,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_index_find": (_i, [store_p, _s, POINTER(descriptor_p)]),
     "registry_store_index_add": (_i, [store_p, _s, _s, _i64, _s, POINTER(c_char_p)]),
     "registry_store_index_remove": (_i, [store_p, _s]),
+    "registry_store_index_batch_begin": (_i, [store_p]),
+    "registry_store_index_batch_commit": (_i, [store_p]),
+    "registry_store_index_batch_abort": (None, [store_p]),
     "registry_store_verify": (_i, [store_p, VERIFY_CB, _v, POINTER(_z)]),
     "registry_store_gc": (_i, [store_p, POINTER(_z)]),
     # client
@@ -314,7 +323,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
                                        POINTER(_i64)]),
     "registry_manifest_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s, _z]),
     "registry_manifest_push": (_i, [client_p, _s, _s, manifest_p, char_pp_owned]),
-    "registry_manifest_delete": (_i, [client_p, _s, _s]),
+    "registry_manifest_delete_options_init": (_i, [POINTER(manifest_delete_options)]),
+    "registry_manifest_delete": (_i, [char_pp_owned, client_p, _s, _s,
+                                      POINTER(manifest_delete_options)]),
     "registry_tags_open": (_i, [POINTER(list_p), client_p, _s, _i]),
     "registry_catalog_open": (_i, [POINTER(list_p), client_p, _i]),
     "registry_list_next": (_i, [list_p, char_pp_borrowed]),

@@ -260,11 +260,22 @@ class Client(Handle):
             check(rc)
         return take_string(out) or ""
 
-    def delete(self, ref: RefLike) -> None:
-        """DELETE a manifest (a tag is resolved first: every tag on that digest goes)."""
+    def delete(self, ref: RefLike, *, force: bool = False) -> str:
+        """DELETE a tag or a manifest; returns the digest of the manifest deleted.
+
+        A tag goes as a tag where the registry can (OCI distribution 1.1);
+        elsewhere its manifest is deleted, with every tag on it, which is
+        refused (:class:`ConflictError` naming the other tags) unless
+        ``force`` is true. See registry_manifest_delete().
+        """
         r = self.reference(ref)
+        opts = _lib.manifest_delete_options(_lib.MANIFEST_DELETE_OPTIONS_VERSION,
+                                            _lib.DELETE_FORCE if force else 0)
+        out = ctypes.c_void_p()
         with self.use() as c:
-            check(C.registry_manifest_delete(c, cstr(r.repository), cstr(r.tag_or_digest)))
+            check(C.registry_manifest_delete(ctypes.byref(out), c, cstr(r.repository),
+                                             cstr(r.tag_or_digest), ctypes.byref(opts)))
+        return take_string(out) or ""
 
     def tags(self, repository: RefLike, page_size: int = 0) -> "NameIterator":
         """The tags of @repository, fetched page by page as the iterator advances."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import enum
 import os
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import _lib
 from ._lib import C, descriptor_p, store_p
@@ -165,6 +166,22 @@ class Store(Handle):
             check(C.registry_store_index_add(s, cstr(media_type, "media_type"),
                                              cstr(digest, "digest"), size,
                                              cstr(ref_name, "ref_name"), arr))
+
+    @contextlib.contextmanager
+    def index_batch(self) -> Iterator[None]:
+        """Additions inside the ``with`` block are written to index.json in one
+        rewrite when it ends (dropped if it raises); see
+        registry_store_index_batch_begin()."""
+        with self.use() as s:
+            check(C.registry_store_index_batch_begin(s))
+        try:
+            yield
+        except BaseException:
+            with self.use() as s:
+                C.registry_store_index_batch_abort(s)
+            raise
+        with self.use() as s:
+            check(C.registry_store_index_batch_commit(s))
 
     def index_remove(self, ref_name_or_digest: str) -> None:
         """Remove the index.json entries with that ref name or digest (blobs stay)."""
