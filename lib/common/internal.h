@@ -135,6 +135,12 @@ int registry__cond_init(pthread_cond_t *cv);
 /* pthread_cond_timedwait for at most @ms milliseconds from now (monotonic). */
 int registry__cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms);
 
+/* The check of a versioned options struct: a version of 0 or newer than
+ * @current, or flag bits outside @known_flags, are REGISTRY_EINVAL with a
+ * message naming @fn. 0 otherwise. */
+int registry__options_check(const char *fn, unsigned int version, unsigned int current,
+                            unsigned int flags, unsigned int known_flags);
+
 /* Allocation: NULL-safe strdup; calloc with overflow check. */
 char *registry__strdup(const char *s);
 char *registry__strndup(const char *s, size_t n);
