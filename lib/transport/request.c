@@ -117,12 +117,12 @@ static void trace_url(char *dst, size_t size, const char *url)
 	dst[strcspn(dst, "#")] = '\0';
 }
 
-/* One event of the attempt at @url (shown as trace_url) for the client's
- * trace callback. */
-static void trace_at(registry__req *r, int what, long status, const char *url)
+/* One event of attempt @attempt (1 for the first) at @url (shown as
+ * trace_url) for the client's trace callback. */
+static void trace_at(registry__req *r, int what, long status, const char *url, int attempt)
 {
 	registry_trace_event e = {.what = what, .method = method_of(r), .url = url, .status = status,
-	                          .attempt = r->attempts + 1};
+	                          .attempt = attempt};
 	if (what != REGISTRY_TRACE_SENT && r->h) {
 		curl_off_t us = 0, up = 0, down = 0;
 		long conns = 0;
@@ -144,7 +144,7 @@ static void trace(registry__req *r, int what, long status)
 		return;
 	char url[1024];
 	trace_url(url, sizeof(url), r->url);
-	trace_at(r, what, status, url);
+	trace_at(r, what, status, url, r->attempts + 1);
 }
 
 static int on_origin(const registry__req *r, const char *url)
@@ -325,10 +325,7 @@ registry__req_next registry__req_step(registry__req *r, CURLcode cc, const regis
 		                           [REGISTRY__REQ_RETRY] = REGISTRY_TRACE_RETRY,
 		                           [REGISTRY__REQ_FAIL] = REGISTRY_TRACE_FAILED};
 		/* The attempt that was judged, not the next one. */
-		int now = r->attempts;
-		r->attempts = attempts;
-		trace_at(r, what[next], cc == CURLE_OK ? resp->status : 0, url);
-		r->attempts = now;
+		trace_at(r, what[next], cc == CURLE_OK ? resp->status : 0, url, attempts + 1);
 	}
 	return next;
 }
