@@ -16,10 +16,12 @@ static const char common_help[] =
 	"    --insecure          the registry may use plain HTTP or an unverified\n"
 	"                        certificate (as Docker's insecure-registries)\n"
 	"    --ca FILE           trust the CA certificates in FILE (PEM)\n"
+	"    --header LINE       send LINE ('Name: value') to the registry (not to\n"
+	"                        its token server or redirects); repeatable\n"
 	"    --platform OS/ARCH[/VARIANT]\n"
 	"                        the platform to pick from a multi-platform image\n"
 	"                        (default: this machine's)\n"
-	"    --jobs N            transfers at once, 1-64 (default 4)\n"
+	"    --jobs N            transfers at once, 1-8 (default 4)\n"
 	"    --quiet             print only results, no progress\n"
 	"    --json              print the result as one JSON object (with digests)\n"
 	"                        on standard output, instead of text\n"
@@ -342,6 +344,12 @@ int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **ar
 			c->insecure = 1;
 		} else if (option_is(a, "--ca")) {
 			rc = option_value(p, argc, argv, &i, "--ca", &c->ca);
+		} else if (option_is(a, "--header")) {
+			rc = option_value(p, argc, argv, &i, "--header", &v);
+			if (!rc && c->nheaders == (int)(sizeof(c->headers) / sizeof(c->headers[0])))
+				rc = ex_usage_error(p, "at most %d --header options", c->nheaders);
+			else if (!rc)
+				c->headers[c->nheaders++] = v;
 		} else if (option_is(a, "--platform")) {
 			rc = option_value(p, argc, argv, &i, "--platform", &c->platform);
 			char buf[256];
@@ -350,8 +358,9 @@ int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **ar
 				rc = ex_usage_error(p, "--platform wants OS/ARCH[/VARIANT], not '%s'", c->platform);
 		} else if (option_is(a, "--jobs")) {
 			rc = option_value(p, argc, argv, &i, "--jobs", &v);
-			if (!rc && parse_int(v, 1, 64, &c->jobs) != 0)
-				rc = ex_usage_error(p, "--jobs wants a number from 1 to 64, not '%s'", v);
+			if (!rc && parse_int(v, 1, REGISTRY_MAX_PARALLEL, &c->jobs) != 0)
+				rc = ex_usage_error(p, "--jobs wants a number from 1 to %d, not '%s'",
+				                    REGISTRY_MAX_PARALLEL, v);
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			c->quiet = 1;
 		} else if (strcmp(a, "--json") == 0) {
@@ -403,8 +412,13 @@ int ex_client(const ex_program *p, const ex_common *c, const registry_reference 
 		rc = registry_client_set_cancel(client, signal_cancel, NULL);
 	if (!rc && c->insecure)
 		rc = registry_client_set_insecure(client, 1);
-	if (!rc && c->ca)
-		rc = registry_client_set_ca(client, c->ca, NULL);
+	if (!rc && c->ca) {
+		registry_tls_options tls = REGISTRY_TLS_OPTIONS_INIT;
+		tls.ca_file = c->ca;
+		rc = registry_client_set_tls(client, &tls);
+	}
+	for (int i = 0; !rc && i < c->nheaders; i++)
+		rc = registry_client_add_header(client, c->headers[i]);
 	if (!rc && c->jobs)
 		rc = registry_client_set_max_parallel(client, c->jobs);
 	if (!rc && c->username) {

@@ -35,6 +35,8 @@ typedef struct ex_common {
 	char *password; /* read from stdin */
 	int insecure;
 	const char *ca;
+	const char *headers[16]; /* --header lines */
+	int nheaders;
 	const char *platform;
 	int jobs;
 	int quiet;

@@ -54,31 +54,69 @@ REGISTRY_API int registry_client_new(registry_client **out, const char *registry
 /** Free a client, wiping its secrets; NULL is accepted. @since 0.1 */
 REGISTRY_API void registry_client_free(registry_client *client);
 
-/**
- * Verify the server's TLS certificate and host name (default 1). Turning it
- * off is for testing; it does not allow plain HTTP.
- * @return 0, REGISTRY_EINVAL (NULL client). The same for every setter
- *         below, which may also return REGISTRY_ENOMEM when it copies a
- *         string, or REGISTRY_EINVAL for a value out of range.
- * @since 0.1
- */
-REGISTRY_API int registry_client_set_tls_verify(registry_client *client, int verify);
+/** Minimum TLS versions (registry_tls_options.min_version). @since 0.2 */
+enum registry_tls_version {
+	REGISTRY_TLS_DEFAULT = 0, /**< libcurl's and the TLS library's default */
+	REGISTRY_TLS_1_2 = 12,    /**< TLS 1.2 or newer */
+	REGISTRY_TLS_1_3 = 13     /**< TLS 1.3 only */
+};
+
+/** registry_tls_options.flags: do not verify the server's certificate and host name. @since 0.2 */
+#define REGISTRY_TLS_NO_VERIFY 0x1u
 
 /**
- * Trust the CA certificates in @p ca_file (PEM) and/or the hashed folder
- * @p ca_path, instead of the system's. NULL keeps the default.
- * @since 0.1
+ * TLS material and rules of a client (registry_client_set_tls()). Zero
+ * fields keep the defaults: the system's CA store, no client certificate,
+ * verification on, the TLS library's minimum version. Every string and PEM
+ * text is copied; the key and its passphrase are secrets, wiped from memory
+ * when replaced or freed and never named in messages. A PEM given in memory
+ * is NUL-terminated text (one or more "-----BEGIN" blocks).
+ * @since 0.2
  */
-REGISTRY_API int registry_client_set_ca(registry_client *client, const char *ca_file,
-                                        const char *ca_path);
+typedef struct registry_tls_options {
+	unsigned int version;     /**< REGISTRY_TLS_OPTIONS_VERSION */
+	unsigned int flags;       /**< REGISTRY_TLS_NO_VERIFY (testing only; never allows plain HTTP) */
+	const char *ca_file;      /**< trust these CA certificates (PEM file) instead of the system's */
+	const char *ca_path;      /**< trust the CA certificates of this hashed folder */
+	const char *ca_pem;       /**< trust these CA certificates, PEM text in memory */
+	const char *cert_file;    /**< client certificate, PEM file */
+	const char *cert_pem;     /**< client certificate, PEM text in memory (not with cert_file) */
+	const char *key_file;     /**< its private key, PEM file */
+	const char *key_pem;      /**< its private key, PEM text in memory (not with key_file) */
+	const char *key_password; /**< passphrase of an encrypted private key */
+	int min_version;          /**< enum registry_tls_version */
+} registry_tls_options;
 
-/** Present a client certificate (PEM files); NULL clears. @since 0.1 */
-REGISTRY_API int registry_client_set_client_cert(registry_client *client, const char *cert_file,
-                                                 const char *key_file);
+/** The current version of registry_tls_options. @since 0.2 */
+#define REGISTRY_TLS_OPTIONS_VERSION 1
+/** Initializer of a registry_tls_options with every default. @since 0.2 */
+#define REGISTRY_TLS_OPTIONS_INIT { REGISTRY_TLS_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+/**
+ * Fill @p opts with the defaults (REGISTRY_TLS_OPTIONS_INIT).
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_tls_options_init(registry_tls_options *opts);
+
+/**
+ * Replace the client's TLS settings with @p opts (NULL: every default).
+ * Nothing changes when the call fails.
+ * @return 0; REGISTRY_EINVAL for a NULL client, a version of 0 or newer
+ *         than this library's, unknown flag bits, a certificate or key
+ *         given both as a file and in memory, a key without a certificate
+ *         or an unknown min_version (the message says which);
+ *         REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_client_set_tls(registry_client *client, const registry_tls_options *opts);
 
 /**
  * Mark the registry insecure, as Docker's "insecure-registries": HTTPS is
  * tried without certificate verification, then plain HTTP. Default 0.
+ * @return 0, REGISTRY_EINVAL (NULL client). The same for every setter
+ *         below, which may also return REGISTRY_ENOMEM when it copies a
+ *         string, or REGISTRY_EINVAL for a value out of range.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_insecure(registry_client *client, int insecure);
@@ -87,13 +125,41 @@ REGISTRY_API int registry_client_set_insecure(registry_client *client, int insec
 REGISTRY_API int registry_client_set_user_agent(registry_client *client, const char *user_agent);
 
 /**
- * Timeouts. @p connect_ms: connection setup (default 30000). A transfer
- * slower than @p low_speed_bytes per second for @p low_speed_seconds is
- * aborted and retried (defaults 1024 bytes/s for 30 s). 0 keeps a default.
- * @since 0.1
+ * Time limits of every request of a client (registry_client_set_timeouts()).
+ * Zero fields keep the defaults; negative values are REGISTRY_EINVAL.
+ * @since 0.2
  */
-REGISTRY_API int registry_client_set_timeouts(registry_client *client, long connect_ms,
-                                              long low_speed_seconds, long low_speed_bytes);
+typedef struct registry_timeouts {
+	unsigned int version;   /**< REGISTRY_TIMEOUTS_VERSION */
+	long connect_ms;        /**< connection setup, TLS included (default 30000) */
+	long total_ms;          /**< a whole request, body included (default 0: no limit) */
+	long low_speed_bytes;   /**< abort (and retry) a transfer slower than this many bytes/s... (default 1024) */
+	long low_speed_seconds; /**< ...for this many seconds (default 30) */
+} registry_timeouts;
+
+/** The current version of registry_timeouts. @since 0.2 */
+#define REGISTRY_TIMEOUTS_VERSION 1
+/** Initializer of a registry_timeouts with every default. @since 0.2 */
+#define REGISTRY_TIMEOUTS_INIT { REGISTRY_TIMEOUTS_VERSION, 0, 0, 0, 0 }
+
+/**
+ * Fill @p t with the defaults (REGISTRY_TIMEOUTS_INIT).
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_timeouts_init(registry_timeouts *t);
+
+/**
+ * Replace the client's time limits with @p t (NULL: every default). A
+ * request that runs out of its total time fails with REGISTRY_ENETWORK
+ * after the retries (each attempt has the whole limit): set it for
+ * metadata clients, not for clients that fetch large blobs.
+ * Changed in 0.2: it took (connect_ms, low_speed_seconds, low_speed_bytes).
+ * @return 0; REGISTRY_EINVAL for a NULL client, a bad version or a
+ *         negative value (nothing changes then).
+ * @since 0.2
+ */
+REGISTRY_API int registry_client_set_timeouts(registry_client *client, const registry_timeouts *t);
 
 /**
  * Retries of idempotent requests on connection errors, 408, 429 and 5xx:
@@ -108,15 +174,121 @@ REGISTRY_API int registry_client_set_timeouts(registry_client *client, long conn
 REGISTRY_API int registry_client_set_retries(registry_client *client, int count,
                                              long backoff_base_ms, long max_wait_ms);
 
-/** Transfers run at once by batch operations (default 4, 1..64). @since 0.1 */
+/** The largest registry_client_set_max_parallel(). @since 0.2 */
+#define REGISTRY_MAX_PARALLEL 8
+
+/**
+ * Transfers run at once by batch operations (default 4, 1..8). Each is a
+ * thread of the call with a connection of its own (sharing the client's
+ * connection cache, DNS cache and TLS sessions): registries spend a core per
+ * upload, HTTP/2 multiplexes downloads, and Docker itself uses 3 downloads
+ * and 5 uploads, so more than 8 would only add threads and connections.
+ * Before 0.2 the setter accepted up to 64 and used at most 8.
+ * @since 0.1
+ */
 REGISTRY_API int registry_client_set_max_parallel(registry_client *client, int max_parallel);
 
 /**
- * Proxy URL ("http://proxy:3128"); NULL (default) honours the environment
- * (http_proxy, https_proxy, no_proxy) as curl does; "" disables proxies.
- * @since 0.1
+ * Proxy URL ("http://proxy:3128") and the hosts that bypass it (@p no_proxy,
+ * as curl's: "host,.domain,10.0.0.0/8", "*" for all). A NULL @p proxy
+ * (default) honours the environment (http_proxy, https_proxy, no_proxy) as
+ * curl does; "" disables proxies. A NULL @p no_proxy keeps the environment's.
+ * Changed in 0.2: it took no @p no_proxy.
+ * @since 0.2
  */
-REGISTRY_API int registry_client_set_proxy(registry_client *client, const char *proxy);
+REGISTRY_API int registry_client_set_proxy(registry_client *client, const char *proxy,
+                                           const char *no_proxy);
+
+/**
+ * Send the header line @p line ("Name: value") with every request to the
+ * registry's own origin (scheme, host and port), never to a token realm or
+ * a redirect target on another origin. May be called several times (at
+ * most 64 lines of at most 8 KiB); NULL removes them all. Copied.
+ * @return 0; REGISTRY_EINVAL for a NULL client, a line with CR, LF or NUL,
+ *         without "Name:", with a name that is not an HTTP token, or naming
+ *         a header the library owns (Authorization, Host, Content-Length,
+ *         Transfer-Encoding, Expect, Range); REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_client_add_header(registry_client *client, const char *line);
+
+/** What a trace event reports (registry_trace_event.what). @since 0.2 */
+enum registry_trace_what {
+	REGISTRY_TRACE_SENT = 1,     /**< an attempt is about to be sent */
+	REGISTRY_TRACE_REDIRECT = 2, /**< it was answered with a redirect that is followed */
+	REGISTRY_TRACE_REAUTH = 3,   /**< it was answered 401 and is sent again with new auth */
+	REGISTRY_TRACE_RETRY = 4,    /**< it failed in a way worth another attempt */
+	REGISTRY_TRACE_DONE = 5,     /**< it has its final answer (any HTTP status) */
+	REGISTRY_TRACE_FAILED = 6    /**< it failed without an answer, or the answer is refused */
+};
+
+/**
+ * One event of a request (registry_trace_cb). It never holds a header value,
+ * a query string (signed URLs carry credentials there) or a secret. Valid
+ * during the call only. Fields may be added at the end.
+ * @since 0.2
+ */
+typedef struct registry_trace_event {
+	int what;                 /**< enum registry_trace_what */
+	const char *method;       /**< "GET", "HEAD", "PUT", ... */
+	const char *url;          /**< without query string or user info */
+	long status;              /**< HTTP status; 0 for SENT or without an answer */
+	long elapsed_ms;          /**< of this attempt; 0 for SENT */
+	int64_t bytes_sent;       /**< body bytes of this attempt */
+	int64_t bytes_received;   /**< body bytes of this attempt */
+	int attempt;              /**< 1 for the first; counts retries and re-requests */
+	long new_connections;     /**< connections this attempt opened (0: one was reused) */
+} registry_trace_event;
+
+/** Receives trace events; see registry_client_set_trace(). @since 0.2 */
+typedef void (*registry_trace_cb)(const registry_trace_event *event, void *userdata);
+
+/**
+ * Call @p trace for every attempt of every request of this client, on the
+ * caller's thread. Batch transfers that run on threads of their own
+ * (registry_client_set_max_parallel()) report nothing for their attempts:
+ * their events are dropped, not queued, so that tracing never holds up a
+ * transfer. NULL removes it.
+ * @return 0, REGISTRY_EINVAL for a NULL client.
+ * @since 0.2
+ */
+REGISTRY_API int registry_client_set_trace(registry_client *client, registry_trace_cb trace,
+                                           void *userdata);
+
+/** Credentials handed back by a registry_credential_cb. Opaque. @since 0.2 */
+typedef struct registry_credential registry_credential;
+
+/**
+ * Set the username and secret (password or token) of @p cred, copied.
+ * @return 0; REGISTRY_EINVAL for a NULL @p cred or @p username, or a call
+ *         outside the credential callback; REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_credential_set(registry_credential *cred, const char *username,
+                                         const char *secret);
+
+/**
+ * Asked for the credentials of @p registry ("host:port" as given to
+ * registry_client_new()). Set them with registry_credential_set() and
+ * return 0; return 0 without setting any to go on anonymously; return
+ * non-zero to cancel the request (REGISTRY_ECANCELED).
+ * @since 0.2
+ */
+typedef int (*registry_credential_cb)(registry_credential *cred, const char *registry,
+                                      void *userdata);
+
+/**
+ * A credential provider (a keychain): called on the caller's thread the
+ * first time the registry asks for authentication (HTTP 401) while the
+ * client has no credentials, once per client; its answer (credentials or
+ * none) is kept for the client's lifetime, as registry_client_set_credentials()
+ * would. Setting a provider again asks again. NULL removes it.
+ * @return 0, REGISTRY_EINVAL for a NULL client.
+ * @since 0.2
+ */
+REGISTRY_API int registry_client_set_credential_provider(registry_client *client,
+                                                         registry_credential_cb provider,
+                                                         void *userdata);
 
 /**
  * Resolve @p host:@p port to @p address instead of asking DNS (as curl's
@@ -158,6 +330,9 @@ REGISTRY_API int registry_client_set_identity_token(registry_client *client, con
  */
 REGISTRY_API int registry_client_load_docker_config(registry_client *client, const char *path);
 
+/** A cancellation hook (registry_client_set_cancel()): non-zero cancels. @since 0.2 */
+typedef int (*registry_cancel_cb)(void *userdata);
+
 /**
  * A cancellation hook checked while any request of this client runs (about
  * every second during a transfer, and at least every 100 ms while waiting
@@ -167,8 +342,8 @@ REGISTRY_API int registry_client_load_docker_config(registry_client *client, con
  * a progress callback can cancel through it as well.
  * @since 0.1
  */
-REGISTRY_API int registry_client_set_cancel(registry_client *client,
-                                            int (*cancel)(void *userdata), void *userdata);
+REGISTRY_API int registry_client_set_cancel(registry_client *client, registry_cancel_cb cancel,
+                                            void *userdata);
 
 /**
  * GET /v2/: check that the endpoint is a registry, pick the scheme and learn

@@ -28,7 +28,7 @@
 #include "blob/lanes.h"
 #include "transport/client_impl.h"
 
-#define LANES_MAX 8
+#define LANES_MAX REGISTRY_MAX_PARALLEL /* the setter's bound: one lane per transfer */
 #define LANE_STACK ((size_t)1 << 20) /* libcurl and a TLS handshake: not tiny */
 #define POLL_MS 100                  /* how often the cancel hook is asked */
 

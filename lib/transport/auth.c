@@ -507,7 +507,12 @@ int registry__auth_on_401(registry_client *c, const char *scope, const registry_
 		registry__error_set_http(401, url);
 		return rc;
 	}
-	int rc = 0;
+	/* The program's keychain, before the challenge decides on credentials. */
+	int rc = registry__client_ask_credentials(c);
+	if (rc) {
+		registry__challenges_free(&ch);
+		return rc;
+	}
 	const registry__challenge *bearer = registry__challenges_find(&ch, "bearer");
 	const registry__challenge *basic = registry__challenges_find(&ch, "basic");
 	if (bearer) {

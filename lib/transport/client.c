@@ -58,7 +58,9 @@ int registry_client_new(registry_client **out, const char *registry)
 	c->api_host = registry__strdup(api);
 	c->user_agent = registry__strdup(DEFAULT_USER_AGENT);
 	c->easy = curl_easy_init();
-	if (!c->registry || !c->api_host || !c->user_agent || !c->easy) {
+	c->share_owned = 1;
+	if (!c->registry || !c->api_host || !c->user_agent || !c->easy ||
+	    registry__share_new(&c->share) != 0) {
 		registry_client_free(c);
 		return registry__fail(REGISTRY_ENOMEM, "out of memory creating a client");
 	}
@@ -69,9 +71,9 @@ int registry_client_new(registry_client **out, const char *registry)
 		colon[host[0] == '[' ? 1 : 0] = '\0';
 	c->loopback = registry__host_is_loopback(host);
 	c->tls_verify = 1;
-	c->connect_ms = 30000;
-	c->low_speed_seconds = 30;
-	c->low_speed_bytes = 1024;
+	c->connect_ms = REGISTRY__CONNECT_MS;
+	c->low_speed_seconds = REGISTRY__LOW_SPEED_SECONDS;
+	c->low_speed_bytes = REGISTRY__LOW_SPEED_BYTES;
 	c->retries = 3;
 	c->backoff_ms = 500;
 	c->max_wait_ms = 60000;
@@ -89,7 +91,10 @@ void registry_client_free(registry_client *c)
 		curl_easy_cleanup(c->easy);
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
+	if (c->share_owned) /* after every handle that uses it (its clones' too) */
+		registry__share_free(c->share);
 	curl_slist_free_all(c->resolve);
+	curl_slist_free_all(c->extra_headers);
 	registry__tokens_clear(c);
 #define FREE_SECRET(f) registry__free_secret(c->f);
 #define FREE_STRING(f) free(c->f);
@@ -111,29 +116,81 @@ static int nomem(int rc)
 	return rc ? registry__fail(rc, "out of memory") : 0;
 }
 
-int registry_client_set_tls_verify(registry_client *c, int verify)
+int registry_tls_options_init(registry_tls_options *opts)
 {
-	CLIENT_ENTER(c);
-	c->tls_verify = verify != 0;
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_tls_options_init: NULL options");
+	*opts = (registry_tls_options)REGISTRY_TLS_OPTIONS_INIT;
 	return 0;
 }
 
-int registry_client_set_ca(registry_client *c, const char *ca_file, const char *ca_path)
+/* The rules registry_client_set_tls() checks before it changes anything. */
+static int tls_check(const registry_tls_options *o)
 {
-	CLIENT_ENTER(c);
-	int rc = registry__set_string(&c->ca_file, ca_file);
-	if (!rc)
-		rc = registry__set_string(&c->ca_path, ca_path);
-	return nomem(rc);
+	int rc = registry__options_check("registry_client_set_tls", o->version,
+	                                 REGISTRY_TLS_OPTIONS_VERSION, o->flags, REGISTRY_TLS_NO_VERIFY);
+	if (rc)
+		return rc;
+	if ((o->cert_file && o->cert_pem) || (o->key_file && o->key_pem))
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_tls: a certificate or key is "
+		                      "given both as a file and in memory");
+	if ((o->key_file || o->key_pem) && !o->cert_file && !o->cert_pem)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_tls: a key without a certificate");
+	if (o->min_version != REGISTRY_TLS_DEFAULT && o->min_version != REGISTRY_TLS_1_2 &&
+	    o->min_version != REGISTRY_TLS_1_3)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_tls: unknown min_version %d",
+		                      o->min_version);
+	return 0;
 }
 
-int registry_client_set_client_cert(registry_client *c, const char *cert_file, const char *key_file)
+/* Replace a string field (a secret: wiped) with a copy of @v: 0 or
+ * REGISTRY_ENOMEM (recorded). */
+static int take(char **slot, const char *v, int secret)
+{
+	char *copy = NULL;
+	if (v && !(copy = registry__strdup(v)))
+		return registry__nomem();
+	if (secret)
+		registry__free_secret(*slot);
+	else
+		free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int registry_client_set_tls(registry_client *c, const registry_tls_options *opts)
 {
 	CLIENT_ENTER(c);
-	int rc = registry__set_string(&c->cert_file, cert_file);
-	if (!rc)
-		rc = registry__set_string(&c->key_file, key_file);
-	return nomem(rc);
+	registry_tls_options defaults = REGISTRY_TLS_OPTIONS_INIT;
+	const registry_tls_options *o = opts ? opts : &defaults;
+	int rc = tls_check(o);
+	if (rc)
+		return rc;
+	/* Copies first, so that out of memory leaves the settings as they were. */
+	registry_client n = {0};
+	if (take(&n.ca_file, o->ca_file, 0) || take(&n.ca_path, o->ca_path, 0) ||
+	    take(&n.ca_pem, o->ca_pem, 0) || take(&n.cert_file, o->cert_file, 0) ||
+	    take(&n.cert_pem, o->cert_pem, 0) || take(&n.key_file, o->key_file, 0) ||
+	    take(&n.key_pem, o->key_pem, 1) || take(&n.key_password, o->key_password, 1))
+		rc = REGISTRY_ENOMEM; /* recorded by take() */
+#define SWAP(f) { char *t = c->f; c->f = n.f; n.f = t; }
+#define TLS_STRINGS(X) X(ca_file) X(ca_path) X(ca_pem) X(cert_file) X(cert_pem) X(key_file)
+	if (!rc) {
+		TLS_STRINGS(SWAP)
+		SWAP(key_pem)
+		SWAP(key_password)
+		c->tls_verify = !(o->flags & REGISTRY_TLS_NO_VERIFY);
+		c->tls_min = o->min_version;
+	}
+#define FREE(f) free(n.f);
+	TLS_STRINGS(FREE)
+#undef FREE
+#undef TLS_STRINGS
+#undef SWAP
+	registry__free_secret(n.key_pem);
+	registry__free_secret(n.key_password);
+	return rc;
 }
 
 int registry_client_set_insecure(registry_client *c, int insecure)
@@ -151,18 +208,33 @@ int registry_client_set_user_agent(registry_client *c, const char *ua)
 	return nomem(registry__set_string(&c->user_agent, ua ? ua : DEFAULT_USER_AGENT));
 }
 
-int registry_client_set_timeouts(registry_client *c, long connect_ms, long low_speed_seconds,
-                                 long low_speed_bytes)
+int registry_timeouts_init(registry_timeouts *t)
+{
+	REGISTRY__ENTER(rc);
+	if (!t)
+		return registry__fail(REGISTRY_EINVAL, "registry_timeouts_init: NULL timeouts");
+	*t = (registry_timeouts)REGISTRY_TIMEOUTS_INIT;
+	return 0;
+}
+
+int registry_client_set_timeouts(registry_client *c, const registry_timeouts *t)
 {
 	CLIENT_ENTER(c);
-	if (connect_ms < 0 || low_speed_seconds < 0 || low_speed_bytes < 0)
-		return registry__fail(REGISTRY_EINVAL, "timeouts must not be negative");
-	if (connect_ms)
-		c->connect_ms = connect_ms;
-	if (low_speed_seconds)
-		c->low_speed_seconds = low_speed_seconds;
-	if (low_speed_bytes)
-		c->low_speed_bytes = low_speed_bytes;
+	registry_timeouts defaults = REGISTRY_TIMEOUTS_INIT;
+	if (!t)
+		t = &defaults;
+	int rc = registry__options_check("registry_client_set_timeouts", t->version,
+	                                 REGISTRY_TIMEOUTS_VERSION, 0, 0);
+	if (rc)
+		return rc;
+	if (t->connect_ms < 0 || t->total_ms < 0 || t->low_speed_bytes < 0 || t->low_speed_seconds < 0)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_timeouts: a negative value "
+		                      "(connect %ld ms, total %ld ms, low speed %ld bytes/s for %ld s)",
+		                      t->connect_ms, t->total_ms, t->low_speed_bytes, t->low_speed_seconds);
+	c->connect_ms = t->connect_ms ? t->connect_ms : REGISTRY__CONNECT_MS;
+	c->total_ms = t->total_ms;
+	c->low_speed_bytes = t->low_speed_bytes ? t->low_speed_bytes : REGISTRY__LOW_SPEED_BYTES;
+	c->low_speed_seconds = t->low_speed_seconds ? t->low_speed_seconds : REGISTRY__LOW_SPEED_SECONDS;
 	return 0;
 }
 
@@ -192,17 +264,107 @@ int registry_client_set_retries(registry_client *c, int count, long backoff_base
 int registry_client_set_max_parallel(registry_client *c, int max_parallel)
 {
 	CLIENT_ENTER(c);
-	if (max_parallel < 1 || max_parallel > 64)
-		return registry__fail(REGISTRY_EINVAL, "max_parallel must be 1..64");
+	if (max_parallel < 1 || max_parallel > REGISTRY_MAX_PARALLEL)
+		return registry__fail(REGISTRY_EINVAL, "max_parallel must be 1..%d, not %d",
+		                      REGISTRY_MAX_PARALLEL, max_parallel);
 	c->max_parallel = max_parallel;
 	return 0;
 }
 
-int registry_client_set_proxy(registry_client *c, const char *proxy)
+int registry_client_set_proxy(registry_client *c, const char *proxy, const char *no_proxy)
 {
 	CLIENT_ENTER(c);
+	char *p = NULL, *np = NULL;
+	if ((proxy && !(p = registry__strdup(proxy))) || (no_proxy && !(np = registry__strdup(no_proxy)))) {
+		free(p);
+		return nomem(REGISTRY_ENOMEM);
+	}
+	free(c->proxy);
+	free(c->no_proxy);
+	c->proxy = p;
+	c->no_proxy = np;
 	c->proxy_set = proxy != NULL;
-	return nomem(registry__set_string(&c->proxy, proxy));
+	return 0;
+}
+
+/* Headers the library writes itself: a second one would contradict it. */
+static int header_owned(const char *name, size_t len)
+{
+	static const char *const owned[] = {"Authorization", "Host", "Content-Length",
+	                                    "Transfer-Encoding", "Expect", "Range"};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(owned); i++)
+		if (strlen(owned[i]) == len && strncasecmp(owned[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* RFC 9110 5.6.2: a field name is a token. */
+static int is_tchar(unsigned char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static int header_check(const char *line)
+{
+	size_t len = strlen(line);
+	if (len > REGISTRY__EXTRA_HEADER_MAX_LEN)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_add_header: longer than %d bytes",
+		                      REGISTRY__EXTRA_HEADER_MAX_LEN);
+	if (strpbrk(line, "\r\n"))
+		return registry__fail(REGISTRY_EINVAL, "registry_client_add_header: CR or LF in the line");
+	size_t n = strcspn(line, ":");
+	if (n == 0 || line[n] != ':')
+		return registry__fail(REGISTRY_EINVAL, "registry_client_add_header: not 'Name: value'");
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)line[i]))
+			return registry__fail(REGISTRY_EINVAL, "registry_client_add_header: the name '%.*s' is "
+			                      "not an HTTP token", (int)(n < 64 ? n : 64), line);
+	if (header_owned(line, n))
+		return registry__fail(REGISTRY_EINVAL, "registry_client_add_header: the library sets "
+		                      "'%.*s' itself", (int)n, line);
+	return 0;
+}
+
+int registry_client_add_header(registry_client *c, const char *line)
+{
+	CLIENT_ENTER(c);
+	if (!line) {
+		curl_slist_free_all(c->extra_headers);
+		c->extra_headers = NULL;
+		c->nextra_headers = 0;
+		return 0;
+	}
+	int rc = header_check(line);
+	if (rc)
+		return rc;
+	if (c->nextra_headers >= REGISTRY__EXTRA_HEADERS_MAX)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_add_header: at most %d headers",
+		                      REGISTRY__EXTRA_HEADERS_MAX);
+	struct curl_slist *l = curl_slist_append(c->extra_headers, line);
+	if (!l)
+		return nomem(REGISTRY_ENOMEM);
+	c->extra_headers = l;
+	c->nextra_headers++;
+	return 0;
+}
+
+int registry_client_set_trace(registry_client *c, registry_trace_cb trace, void *userdata)
+{
+	CLIENT_ENTER(c);
+	c->trace = trace;
+	c->trace_ud = userdata;
+	return 0;
+}
+
+void registry__client_trace(registry_client *c, const registry_trace_event *e)
+{
+	if (!c->trace)
+		return;
+	registry__callback_scope s;
+	registry__callback_begin(&s);
+	c->trace(e, c->trace_ud);
+	registry__callback_end(&s, 0);
 }
 
 int registry_client_add_resolve(registry_client *c, const char *host, int port, const char *address)
@@ -244,7 +406,7 @@ int registry_client_set_identity_token(registry_client *c, const char *token)
 	return 0;
 }
 
-int registry_client_set_cancel(registry_client *c, int (*cancel)(void *userdata), void *userdata)
+int registry_client_set_cancel(registry_client *c, registry_cancel_cb cancel, void *userdata)
 {
 	CLIENT_ENTER(c);
 	c->cancel = cancel;

@@ -20,9 +20,23 @@ typedef struct registry__token {
  * (registry_client_free, registry__client_clone): a string field added to
  * the struct goes here too. Secrets are wiped when freed. */
 #define REGISTRY__CLIENT_STRINGS(X)                                                   \
-	X(registry) X(api_host) X(base_url) X(ca_file) X(ca_path) X(cert_file) X(key_file) \
-	X(user_agent) X(proxy) X(realm) X(service)
-#define REGISTRY__CLIENT_SECRETS(X) X(username) X(password) X(identity_token)
+	X(registry) X(api_host) X(base_url) X(ca_file) X(ca_path) X(ca_pem) X(cert_file) X(cert_pem) \
+	X(key_file) X(user_agent) X(proxy) X(no_proxy) X(realm) X(service)
+#define REGISTRY__CLIENT_SECRETS(X) \
+	X(username) X(password) X(identity_token) X(key_pem) X(key_password)
+
+/* Defaults of registry_client_set_timeouts() (total: no limit). */
+#define REGISTRY__CONNECT_MS 30000L
+#define REGISTRY__LOW_SPEED_BYTES 1024L
+#define REGISTRY__LOW_SPEED_SECONDS 30L
+
+/* Bounds of registry_client_add_header(). */
+#define REGISTRY__EXTRA_HEADERS_MAX 64
+#define REGISTRY__EXTRA_HEADER_MAX_LEN 8192
+
+/* The libcurl share handle of a client and its clones (connections, DNS,
+ * TLS sessions), with the locks libcurl asks for. */
+typedef struct registry__share registry__share;
 
 struct registry_client {
 	char *registry;  /* as given: host[:port] */
@@ -31,11 +45,16 @@ struct registry_client {
 	int loopback;
 	int insecure;
 	int tls_verify;
-	char *ca_file, *ca_path, *cert_file, *key_file;
+	int tls_min; /* enum registry_tls_version */
+	char *ca_file, *ca_path, *ca_pem, *cert_file, *cert_pem, *key_file;
+	char *key_pem, *key_password; /* secrets */
 	char *user_agent;
 	char *proxy; /* NULL: environment */
 	int proxy_set;
-	long connect_ms, low_speed_seconds, low_speed_bytes;
+	char *no_proxy; /* NULL: environment */
+	struct curl_slist *extra_headers; /* registry_client_add_header(), origin only */
+	size_t nextra_headers;
+	long connect_ms, total_ms, low_speed_seconds, low_speed_bytes;
 	int retries;
 	long backoff_ms, max_wait_ms;
 	int max_parallel;
@@ -51,8 +70,16 @@ struct registry_client {
 	long token_fetches;
 	long rate_limit, rate_remaining;
 
-	int (*cancel)(void *userdata);
+	registry_cancel_cb cancel;
 	void *cancel_ud;
+	registry_trace_cb trace; /* caller's thread only: NULL in clones */
+	void *trace_ud;
+	registry_credential_cb cred_cb; /* caller's thread only: NULL in clones */
+	void *cred_ud;
+	int cred_asked; /* the provider answered; its answer is in username/password */
+
+	registry__share *share; /* owned by the client, borrowed by its clones */
+	int share_owned;
 
 	CURL *easy;
 	CURLM *multi; /* parallel transfers; created on first use */
@@ -100,6 +127,17 @@ int registry__client_clone(registry_client **out, const registry_client *c);
 /* Take back into @c what its clone @lane learnt: newer tokens (same realm
  * only), rate-limit headers, the count of token fetches. */
 void registry__client_absorb(registry_client *c, const registry_client *lane);
+/* Ask the credential provider, once, when a 401 needs credentials and none
+ * are set. 0 (credentials set or none given) or REGISTRY_ECANCELED. */
+int registry__client_ask_credentials(registry_client *c);
+/* Hand @e to the client's trace callback, if any (the record kept). */
+void registry__client_trace(registry_client *c, const registry_trace_event *e);
+/* The libcurl share handle for @c's easy handles (NULL when it could not be
+ * made: each handle then has its own caches). */
+CURLSH *registry__client_curl_share(const registry_client *c);
+/* Create the share handle of a new client: 0 or REGISTRY_ENOMEM. */
+int registry__share_new(registry__share **out);
+void registry__share_free(registry__share *s);
 /* 1 when the caller's cancellation hook asks to stop. */
 int registry__client_canceled(registry_client *c);
 

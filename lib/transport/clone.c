@@ -12,13 +12,13 @@
 
 #include "transport/client_impl.h"
 
-static int copy_resolve(registry_client *dst, const struct curl_slist *src)
+static int copy_slist(struct curl_slist **dst, const struct curl_slist *src)
 {
 	for (; src; src = src->next) {
-		struct curl_slist *l = curl_slist_append(dst->resolve, src->data);
+		struct curl_slist *l = curl_slist_append(*dst, src->data);
 		if (!l)
 			return registry__nomem();
-		dst->resolve = l;
+		*dst = l;
 	}
 	return 0;
 }
@@ -32,6 +32,17 @@ int registry__client_clone(registry_client **out, const registry_client *c)
 	/* Scalars first, then every owned pointer replaced by a copy. */
 	*d = *c;
 	d->resolve = NULL;
+	d->extra_headers = NULL;
+	/* The caller's callbacks run on the caller's thread only: a lane's
+	 * trace events are dropped, and the provider was asked (or not
+	 * needed) by the request the caller made before starting lanes. */
+	d->trace = NULL;
+	d->trace_ud = NULL;
+	d->cred_cb = NULL;
+	d->cred_ud = NULL;
+	/* The client's connections, DNS answers and TLS sessions: borrowed,
+	 * the lanes end before the client does. */
+	d->share_owned = 0;
 	d->tokens = NULL;
 	d->ntokens = 0;
 	d->token_fetches = 0;
@@ -45,7 +56,9 @@ int registry__client_clone(registry_client **out, const registry_client *c)
 	REGISTRY__CLIENT_SECRETS(COPY)
 #undef COPY
 	if (!rc)
-		rc = copy_resolve(d, c->resolve);
+		rc = copy_slist(&d->resolve, c->resolve);
+	if (!rc)
+		rc = copy_slist(&d->extra_headers, c->extra_headers);
 	/* In the cache's order, least recently used first. */
 	for (size_t i = 0; !rc && i < c->ntokens; i++)
 		rc = registry__token_put(d, c->tokens[i].scope, c->tokens[i].token, c->tokens[i].expires);

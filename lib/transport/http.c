@@ -374,6 +374,39 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return registry__client_canceled(ud);
 }
 
+/* A PEM text of the client's for libcurl, which keeps a copy of its own. */
+static void set_blob(CURL *h, CURLoption opt, const char *pem)
+{
+	struct curl_blob b = {.data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY};
+	curl_easy_setopt(h, opt, &b);
+}
+
+static void apply_tls(registry_client *c, CURL *h)
+{
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->ca_path)
+		curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
+	if (c->ca_pem)
+		set_blob(h, CURLOPT_CAINFO_BLOB, c->ca_pem);
+	if (c->cert_file)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
+	if (c->cert_pem)
+		set_blob(h, CURLOPT_SSLCERT_BLOB, c->cert_pem);
+	if (c->cert_file || c->cert_pem)
+		curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+	if (c->key_file)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+	if (c->key_pem)
+		set_blob(h, CURLOPT_SSLKEY_BLOB, c->key_pem);
+	if (c->key_password)
+		curl_easy_setopt(h, CURLOPT_KEYPASSWD, c->key_password);
+	if (c->tls_min == REGISTRY_TLS_1_2)
+		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	else if (c->tls_min == REGISTRY_TLS_1_3)
+		curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+}
+
 void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify)
 {
 	if (c->cancel) {
@@ -387,17 +420,16 @@ void registry__client_apply_settings(registry_client *c, CURL *h, int https_veri
 	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, https_verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, https_verify ? 2L : 0L);
-	if (c->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	if (c->ca_path)
-		curl_easy_setopt(h, CURLOPT_CAPATH, c->ca_path);
-	if (c->cert_file)
-		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
-	if (c->key_file)
-		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+	apply_tls(c, h);
 	if (c->proxy_set)
 		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy ? c->proxy : "");
+	if (c->no_proxy)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, c->no_proxy);
+	if (registry__client_curl_share(c))
+		curl_easy_setopt(h, CURLOPT_SHARE, registry__client_curl_share(c));
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
+	if (c->total_ms)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->total_ms);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->low_speed_seconds);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, c->low_speed_bytes);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024L);

@@ -98,6 +98,55 @@ void registry__req_end(registry__req *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static const char *method_of(const registry__req *r);
+
+/* @url for a trace: no query string (signed URLs carry credentials there)
+ * and no user info. */
+static void trace_url(char *dst, size_t size, const char *url)
+{
+	const char *p = strstr(url, "://");
+	const char *host = p ? p + 3 : url;
+	size_t hlen = strcspn(host, "/?#");
+	const char *at = memchr(host, '@', hlen);
+	char joined[1024];
+	if (at && p)
+		snprintf(joined, sizeof(joined), "%.*s%s", (int)(host - url), url, at + 1);
+	else
+		snprintf(joined, sizeof(joined), "%s", url);
+	registry__url_for_message(dst, size, joined);
+	dst[strcspn(dst, "#")] = '\0';
+}
+
+/* One event of attempt @attempt (1 for the first) at @url (shown as
+ * trace_url) for the client's trace callback. */
+static void trace_at(registry__req *r, int what, long status, const char *url, int attempt)
+{
+	registry_trace_event e = {.what = what, .method = method_of(r), .url = url, .status = status,
+	                          .attempt = attempt};
+	if (what != REGISTRY_TRACE_SENT && r->h) {
+		curl_off_t us = 0, up = 0, down = 0;
+		long conns = 0;
+		curl_easy_getinfo(r->h, CURLINFO_TOTAL_TIME_T, &us);
+		curl_easy_getinfo(r->h, CURLINFO_SIZE_UPLOAD_T, &up);
+		curl_easy_getinfo(r->h, CURLINFO_SIZE_DOWNLOAD_T, &down);
+		curl_easy_getinfo(r->h, CURLINFO_NUM_CONNECTS, &conns);
+		e.elapsed_ms = (long)(us / 1000);
+		e.bytes_sent = up;
+		e.bytes_received = down;
+		e.new_connections = conns;
+	}
+	registry__client_trace(r->c, &e);
+}
+
+static void trace(registry__req *r, int what, long status)
+{
+	if (!r->c->trace)
+		return;
+	char url[1024];
+	trace_url(url, sizeof(url), r->url);
+	trace_at(r, what, status, url, r->attempts + 1);
+}
+
 static int on_origin(const registry__req *r, const char *url)
 {
 	registry__origin o;
@@ -136,6 +185,11 @@ static int build_headers(registry__req *r, struct curl_slist **out)
 	}
 	for (size_t i = 0; !rc && r->headers && r->headers[i]; i++)
 		rc = add_line(&l, r->headers[i]);
+	/* The caller's own lines: for the registry alone, as its credentials
+	 * are (they may well be credentials of a gateway in front of it). */
+	if (r->registry_auth && on_origin(r, r->url))
+		for (const struct curl_slist *e = r->c->extra_headers; !rc && e; e = e->next)
+			rc = add_line(&l, e->data);
 	if (rc) {
 		curl_slist_free_all(l);
 		return registry__fail(rc, "out of memory");
@@ -157,6 +211,8 @@ int registry__req_configure(registry__req *r, CURL *h)
 	registry__client_apply_settings(c, h, https && c->tls_verify && !registry__insecure_for(c, r->url));
 	curl_easy_setopt(h, CURLOPT_URL, r->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
+	r->h = h;
+	trace(r, REGISTRY_TRACE_SENT, 0);
 	return 0;
 }
 
@@ -253,7 +309,28 @@ static int stale_target_status(long status)
 	return status == 401 || status == 403 || status == 404 || status == 410;
 }
 
+static registry__req_next step(registry__req *r, CURLcode cc, const registry__response *resp);
+
 registry__req_next registry__req_step(registry__req *r, CURLcode cc, const registry__response *resp)
+{
+	int attempts = r->attempts;
+	char url[1024] = "";
+	if (r->c->trace)
+		trace_url(url, sizeof(url), r->url);
+	registry__req_next next = step(r, cc, resp);
+	if (r->c->trace) {
+		static const int what[] = {[REGISTRY__REQ_DONE] = REGISTRY_TRACE_DONE,
+		                           [REGISTRY__REQ_FOLLOW] = REGISTRY_TRACE_REDIRECT,
+		                           [REGISTRY__REQ_REAUTH] = REGISTRY_TRACE_REAUTH,
+		                           [REGISTRY__REQ_RETRY] = REGISTRY_TRACE_RETRY,
+		                           [REGISTRY__REQ_FAIL] = REGISTRY_TRACE_FAILED};
+		/* The attempt that was judged, not the next one. */
+		trace_at(r, what[next], cc == CURLE_OK ? resp->status : 0, url, attempts + 1);
+	}
+	return next;
+}
+
+static registry__req_next step(registry__req *r, CURLcode cc, const registry__response *resp)
 {
 	r->last_cc = cc;
 	r->wait_ms = 0;

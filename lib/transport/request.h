@@ -55,6 +55,7 @@ typedef struct registry__req {
 	int rc;             /* after REGISTRY__REQ_FAIL */
 	CURLcode last_cc;   /* of the last attempt */
 	struct curl_slist *hdrs; /* owned: the current attempt's header lines */
+	CURL *h;            /* the handle of the current attempt (for the trace) */
 } registry__req;
 
 /*

@@ -223,6 +223,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             "path": parsed.path,
             "query": urllib.parse.parse_qs(parsed.query, keep_blank_values=True),
             "user_agent": self.headers.get("User-Agent"),
+            # Names only (values may be credentials): what reached the realm.
+            "header_names": sorted(self.headers.keys()),
         }
 
     def _respond_token(self, record, user, scope_texts, service, offline,

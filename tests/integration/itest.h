@@ -39,8 +39,11 @@ static inline registry_client *itest_client(int with_credentials)
 		fprintf(stderr, "client_new: %s\n", registry_error_message(registry_error_last()));
 		exit(1);
 	}
-	if (getenv("REGISTRY_TEST_CA"))
-		registry_client_set_ca(c, getenv("REGISTRY_TEST_CA"), NULL);
+	if (getenv("REGISTRY_TEST_CA")) {
+		registry_tls_options tls = REGISTRY_TLS_OPTIONS_INIT;
+		tls.ca_file = getenv("REGISTRY_TEST_CA");
+		registry_client_set_tls(c, &tls);
+	}
 	if (with_credentials && getenv("REGISTRY_TEST_USER"))
 		registry_client_set_credentials(c, getenv("REGISTRY_TEST_USER"),
 		                                getenv("REGISTRY_TEST_PASSWORD"));

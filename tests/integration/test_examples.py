@@ -143,6 +143,11 @@ def case_usage():
         if os.access(os.path.join(BIN, name), os.X_OK):
             run(name, *args, expect=2)
             run(name, "--help")
+    # --header: the library refuses a header it writes itself (1, its message).
+    _, err = run("registry-tags", "--header", "Authorization: Basic eA==", "127.0.0.1:1/x",
+                 expect=1)
+    check("Authorization" in err and "eA==" not in err, f"registry-tags --header: {err}")
+    run("registry-tags", "--header", "localhost:1/x", expect=2)  # the value is missing
     # Errors (issue 14): an image author's strings reach the terminal escaped.
     # DEL, C1 (CSI U+009B) and a bidi override in an annotation: cJSON passes
     # them raw; registry-inspect prints them as \uNNNN (the same JSON).
@@ -227,6 +232,8 @@ def case_inspect():
     check(out == raw, "--raw differs from skopeo inspect --raw")
     out, _ = run("registry-inspect", "--digest", f"{host()}/{SMALL}")
     check(out.decode() == digest + "\n", f"--digest: {out!r}")
+    out, _ = run("registry-inspect", "--header", "X-Example: 1", "--digest", f"{host()}/{SMALL}")
+    check(out.decode() == digest + "\n", f"--header --digest: {out!r}")
     out, _ = run("registry-inspect", "--quiet", f"{host()}/{SMALL}@{digest}")
     check(json.loads(out)["digest"] == digest, "by digest")
     # --json: digest, media type and size as skopeo's bytes say, and the view.

@@ -67,7 +67,9 @@ static void test_tls_without_ca(void)
 	CHECK_RC(registry_client_ping(c), REGISTRY_ETLS);
 	CHECK(strstr(registry_error_message(registry_error_last()), "https://") != NULL);
 	/* Verification off: the TLS registry answers. */
-	CHECK_RC(registry_client_set_tls_verify(c, 0), 0);
+	registry_tls_options tls = REGISTRY_TLS_OPTIONS_INIT;
+	tls.flags = REGISTRY_TLS_NO_VERIFY;
+	CHECK_RC(registry_client_set_tls(c, &tls), 0);
 	if (getenv("REGISTRY_TEST_USER"))
 		registry_client_set_credentials(c, getenv("REGISTRY_TEST_USER"), getenv("REGISTRY_TEST_PASSWORD"));
 	CHECK_RC(registry_client_ping(c), 0);

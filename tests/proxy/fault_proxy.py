@@ -257,7 +257,9 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
             pass
 
         def record(self, status, fault):
+            # client_port tells the connections apart (one port per connection).
             entry = {"time": time.time(), "method": self.command, "path": self.path,
+                     "client_port": self.client_address[1],
                      "headers": {k: v for k, v in self.headers.items()},
                      "status": status, "fault": fault}
             with log_lock, open(log_path, "a") as f:

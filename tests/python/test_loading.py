@@ -123,11 +123,15 @@ _HANDLES = {
     "registry_image_config": _lib.image_config_p,
     "registry_image_config_fetch_options": ctypes.POINTER(_lib.image_config_fetch_options),
     "registry_manifest_delete_options": ctypes.POINTER(_lib.manifest_delete_options),
+    "registry_tls_options": ctypes.POINTER(_lib.tls_options),
+    "registry_timeouts": ctypes.POINTER(_lib.timeouts),
+    "registry_credential": _lib.credential_p,
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,
-    "registry_blob_rewind_cb": _lib.REWIND_CB,
+    "registry_blob_rewind_cb": _lib.REWIND_CB, "registry_cancel_cb": _lib.CANCEL_CB,
     "registry_blob_write_cb": _lib.WRITE_CB, "registry_store_verify_cb": _lib.VERIFY_CB,
+    "registry_trace_cb": _lib.TRACE_CB, "registry_credential_cb": _lib.CREDENTIAL_CB,
 }
 _INLINE_CALLBACKS = {"bad_cb": _lib.VERIFY_CB, "write": _lib.WRITE_CB, "cancel": _lib.CANCEL_CB}
 

@@ -37,6 +37,13 @@
 	(&(registry_blob_upload_options){.version = REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION, .chunk_size = (chunk), \
 	                                 .progress = (cb), .userdata = (ud)})
 
+static int set_ca(registry_client *c, const char *ca)
+{
+	registry_tls_options tls = REGISTRY_TLS_OPTIONS_INIT;
+	tls.ca_file = ca;
+	return registry_client_set_tls(c, &tls);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -169,7 +176,7 @@ static int op_copy(registry_client *c, const char *host, const char *password, c
 	if (!rc)
 		rc = registry_client_new(&target, host);
 	if (!rc && ca && *ca)
-		rc = registry_client_set_ca(target, ca, NULL);
+		rc = set_ca(target, ca);
 	if (!rc && password && *password)
 		rc = registry_client_set_credentials(target, "hostile", password);
 	if (!rc)
@@ -205,7 +212,7 @@ int main(int argc, char **argv)
 	char names[4096] = "";
 	int rc = registry_client_new(&c, host);
 	if (!rc && ca && *ca)
-		rc = registry_client_set_ca(c, ca, NULL);
+		rc = set_ca(c, ca);
 	if (!rc && password && *password)
 		rc = registry_client_set_credentials(c, "hostile", password);
 	const char *insecure = getenv("HOSTILE_INSECURE"); /* request path cases (issue 14) */

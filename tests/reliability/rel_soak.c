@@ -81,7 +81,11 @@ static registry_client *client(const char *host, int faulted)
 		registry_client_set_credentials(c, user, password);
 	if (faulted) {
 		/* Short waits: a stall (1 byte/s) ends after 2 s below 1 KiB/s; Retry-After is capped. */
-		registry_client_set_timeouts(c, 3000, 2, 1024);
+		registry_timeouts t = REGISTRY_TIMEOUTS_INIT;
+		t.connect_ms = 3000;
+		t.low_speed_seconds = 2;
+		t.low_speed_bytes = 1024;
+		registry_client_set_timeouts(c, &t);
 		registry_client_set_retries(c, 4, 10, 100);
 	}
 	return c;

@@ -34,9 +34,16 @@ static registry_client *configured(void)
 	registry_client *c = NULL;
 	CHECK_INT(registry_client_new(&c, "registry.example:5000"), 0);
 	CHECK_INT(registry_client_set_credentials(c, "user", "secret"), 0);
-	CHECK_INT(registry_client_set_ca(c, "/etc/ssl/ca.pem", "/etc/ssl/certs"), 0);
+	registry_tls_options tls = REGISTRY_TLS_OPTIONS_INIT;
+	tls.ca_file = "/etc/ssl/ca.pem";
+	tls.ca_path = "/etc/ssl/certs";
+	tls.cert_pem = "-----BEGIN CERTIFICATE-----\n";
+	tls.key_pem = "-----BEGIN PRIVATE KEY-----\n";
+	tls.key_password = "pass";
+	CHECK_INT(registry_client_set_tls(c, &tls), 0);
+	CHECK_INT(registry_client_add_header(c, "X-Gateway: g1"), 0);
 	CHECK_INT(registry_client_set_user_agent(c, "test-agent/1"), 0);
-	CHECK_INT(registry_client_set_proxy(c, "http://proxy.example:3128"), 0);
+	CHECK_INT(registry_client_set_proxy(c, "http://proxy.example:3128", "localhost"), 0);
 	CHECK_INT(registry_client_add_resolve(c, "registry.example", 5000, "127.0.0.1"), 0);
 	CHECK_INT(registry_client_set_retries(c, 7, 10, 100), 0);
 	CHECK_INT(registry_client_set_max_parallel(c, 3), 0);
@@ -65,6 +72,10 @@ static void test_copy(void)
 		{(const char *const *)&c->ca_path, (const char *const *)&d->ca_path},
 		{(const char *const *)&c->user_agent, (const char *const *)&d->user_agent},
 		{(const char *const *)&c->proxy, (const char *const *)&d->proxy},
+		{(const char *const *)&c->no_proxy, (const char *const *)&d->no_proxy},
+		{(const char *const *)&c->cert_pem, (const char *const *)&d->cert_pem},
+		{(const char *const *)&c->key_pem, (const char *const *)&d->key_pem},
+		{(const char *const *)&c->key_password, (const char *const *)&d->key_password},
 		{(const char *const *)&c->realm, (const char *const *)&d->realm},
 		{(const char *const *)&c->service, (const char *const *)&d->service},
 	};
@@ -73,6 +84,11 @@ static void test_copy(void)
 		CHECK(*pairs[i][1] != *pairs[i][0]); /* the copy owns its own */
 	}
 	CHECK(d->resolve && d->resolve != c->resolve && strcmp(d->resolve->data, c->resolve->data) == 0);
+	CHECK(d->extra_headers && d->extra_headers != c->extra_headers &&
+	      strcmp(d->extra_headers->data, "X-Gateway: g1") == 0);
+	/* One connection cache for the client and its lanes. */
+	CHECK(registry__client_curl_share(d) && registry__client_curl_share(d) == registry__client_curl_share(c));
+	CHECK_INT(d->share_owned, 0);
 	CHECK_INT(d->retries, 7);
 	CHECK_INT(d->max_parallel, 3);
 	CHECK_INT(d->auth_scheme, REGISTRY_AUTH_BEARER);

@@ -26,6 +26,7 @@ from .manifest import (Descriptor, HistoryEntry, Manifest, ManifestBuilder, Plat
                        host_platform)
 from .progress import Progress, ProgressCallback, ProgressState
 from .reference import Reference, validate_repository, validate_tag
+from ._settings import CredentialCallback, TraceCallback, TraceEvent
 from .store import REF_NAME_ANNOTATION, ImageFormat, Store
 
 
@@ -51,6 +52,7 @@ __all__ = [
     "Platform", "HistoryEntry", "Store", "REF_NAME_ANNOTATION", "Progress", "ProgressState",
     "Digest", "digest", "file_digest", "validate_digest", "digests_equal", "digest_backend",
     "host_platform", "validate_repository", "validate_tag",
+    "TraceEvent", "TraceCallback", "CredentialCallback",
     "RegistryError", "error_class", "AuthError", "CanceledError", "ConflictError", "DeniedError",
     "DigestMismatchError", "FormatError", "InvalidArgumentError", "NetworkError",
     "NotFoundError", "OutOfMemoryError", "ProtocolError", "RateLimitError", "RegistryIOError",

@@ -76,6 +76,10 @@ class image_config(Structure):
     pass
 
 
+class credential(Structure):
+    pass
+
+
 reference_p = POINTER(reference)
 manifest_p = POINTER(manifest)
 descriptor_p = POINTER(descriptor)
@@ -87,6 +91,7 @@ list_p = POINTER(list_)
 digest_p = POINTER(digest)
 error_p = POINTER(error)
 image_config_p = POINTER(image_config)
+credential_p = POINTER(credential)
 
 # -- callbacks -----------------------------------------------------------------
 
@@ -96,14 +101,44 @@ PROGRESS_CB = CFUNCTYPE(c_int, progress_p, c_void_p)
 READ_CB = CFUNCTYPE(c_int64, c_void_p, c_size_t, c_void_p)
 #: int (*registry_blob_rewind_cb)(void *userdata)
 REWIND_CB = CFUNCTYPE(c_int, c_void_p)
-# int (*cancel)(void *userdata)
+#: int (*registry_cancel_cb)(void *userdata)
 CANCEL_CB = CFUNCTYPE(c_int, c_void_p)
 #: registry_store_verify's bad_cb(const char *digest, const char *reason, void *ud)
 VERIFY_CB = CFUNCTYPE(c_int, c_char_p, c_char_p, c_void_p)
 #: registry_blob_fetch_to's write(const void *data, size_t len, void *userdata)
 WRITE_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
 
+
+class trace_event(Structure):
+    """registry_trace_event: fields may be added at the end (read through a pointer)."""
+    _fields_ = [("what", c_int), ("method", c_char_p), ("url", c_char_p), ("status", c_long),
+                ("elapsed_ms", c_long), ("bytes_sent", c_int64), ("bytes_received", c_int64),
+                ("attempt", c_int), ("new_connections", c_long)]
+
+
+#: void (*registry_trace_cb)(const registry_trace_event *event, void *userdata)
+TRACE_CB = CFUNCTYPE(None, POINTER(trace_event), c_void_p)
+#: int (*registry_credential_cb)(registry_credential *cred, const char *registry, void *userdata)
+CREDENTIAL_CB = CFUNCTYPE(c_int, credential_p, c_char_p, c_void_p)
+
 # -- option structs --------------------------------------------------------------
+
+TLS_OPTIONS_VERSION = 1
+TIMEOUTS_VERSION = 1
+TLS_NO_VERIFY = 0x1
+
+
+class tls_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("ca_file", c_char_p),
+                ("ca_path", c_char_p), ("ca_pem", c_char_p), ("cert_file", c_char_p),
+                ("cert_pem", c_char_p), ("key_file", c_char_p), ("key_pem", c_char_p),
+                ("key_password", c_char_p), ("min_version", c_int)]
+
+
+class timeouts(Structure):
+    _fields_ = [("version", c_uint), ("connect_ms", c_long), ("total_ms", c_long),
+                ("low_speed_bytes", c_long), ("low_speed_seconds", c_long)]
+
 
 MANIFEST_PARSE_OPTIONS_VERSION = 1
 PULL_OPTIONS_VERSION = 1
@@ -298,16 +333,20 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     # client
     "registry_client_new": (_i, [POINTER(client_p), _s]),
     "registry_client_free": (None, [client_p]),
-    "registry_client_set_tls_verify": (_i, [client_p, _i]),
-    "registry_client_set_ca": (_i, [client_p, _s, _s]),
-    "registry_client_set_client_cert": (_i, [client_p, _s, _s]),
+    "registry_tls_options_init": (_i, [POINTER(tls_options)]),
+    "registry_client_set_tls": (_i, [client_p, POINTER(tls_options)]),
+    "registry_timeouts_init": (_i, [POINTER(timeouts)]),
     "registry_client_set_insecure": (_i, [client_p, _i]),
     "registry_client_set_user_agent": (_i, [client_p, _s]),
-    "registry_client_set_timeouts": (_i, [client_p, _l, _l, _l]),
+    "registry_client_set_timeouts": (_i, [client_p, POINTER(timeouts)]),
     "registry_client_set_retries": (_i, [client_p, _i, _l, _l]),
     "registry_client_set_max_parallel": (_i, [client_p, _i]),
     "registry_client_set_cancel": (_i, [client_p, CANCEL_CB, c_void_p]),
-    "registry_client_set_proxy": (_i, [client_p, _s]),
+    "registry_client_set_proxy": (_i, [client_p, _s, _s]),
+    "registry_client_add_header": (_i, [client_p, _s]),
+    "registry_client_set_trace": (_i, [client_p, TRACE_CB, _v]),
+    "registry_credential_set": (_i, [credential_p, _s, _s]),
+    "registry_client_set_credential_provider": (_i, [client_p, CREDENTIAL_CB, _v]),
     "registry_client_add_resolve": (_i, [client_p, _s, _i, _s]),
     "registry_client_set_credentials": (_i, [client_p, _s, _s]),
     "registry_client_set_identity_token": (_i, [client_p, _s]),

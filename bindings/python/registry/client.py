@@ -6,9 +6,9 @@ import contextlib
 import ctypes
 import io
 import os
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
-from . import _interrupt, _lib
+from . import _interrupt, _lib, _settings
 from ._lib import C, client_p, list_p, manifest_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text, use_all
 from .config import ImageConfig
@@ -66,14 +66,42 @@ class Client(Handle):
                  identity_token: Optional[str] = None, user_agent: Optional[str] = None,
                  max_parallel: Optional[int] = None, proxy: Optional[str] = None,
                  retries: Optional[int] = None, connect_timeout: Optional[float] = None,
-                 client_cert: Optional[Tuple[StrPath, StrPath]] = None) -> None:
+                 client_cert: Optional[Tuple[_settings.PemOrPath, _settings.PemOrPath]] = None,
+                 timeout: Optional[float] = None,
+                 low_speed: Optional[Tuple[int, float]] = None, ca_data: Optional[bytes] = None,
+                 key_password: Optional[str] = None, min_tls: Optional[str] = None,
+                 no_proxy: Optional[str] = None, headers: Optional[Dict[str, str]] = None,
+                 trace: Optional[_settings.TraceCallback] = None,
+                 credentials: Optional[_settings.CredentialCallback] = None) -> None:
+        """Settings (all optional): @timeout is the total time of one request in
+        seconds (default none), @connect_timeout that of a connection,
+        @low_speed (bytes_per_second, seconds) aborts and retries a slower
+        transfer; @ca_file / @ca_data (PEM bytes) the CAs to trust,
+        @client_cert (cert, key) as paths or PEM bytes with @key_password,
+        @min_tls "1.2" or "1.3"; @proxy and @no_proxy; @headers sent to the
+        registry's own origin only; @trace(TraceEvent) for every attempt;
+        @credentials(registry) -> (username, secret) or None, asked once when
+        the registry wants credentials and none are set (an exception in it
+        cancels the call)."""
         ptr = client_p()
         check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
         super().__init__(ptr, C.registry_client_free)
         try:
-            self._configure(username, password, insecure, ca_file, tls_verify, docker_config,
-                            identity_token, user_agent, max_parallel, proxy, retries,
-                            connect_timeout, client_cert)
+            self._configure(username, password, insecure, docker_config, identity_token,
+                            user_agent, max_parallel, retries)
+            _settings.tls(ptr, ca_file, tls_verify, ca_data, client_cert, key_password, min_tls)
+            _settings.timeouts(ptr, timeout, connect_timeout, low_speed)
+            if proxy is not None or no_proxy is not None:
+                check(C.registry_client_set_proxy(ptr, cstr(proxy, "proxy"),
+                                                  cstr(no_proxy, "no_proxy")))
+            _settings.headers(ptr, headers)
+            # The C callbacks live as long as the client.
+            self._trace_cb = _settings.trace_callback(trace)
+            if self._trace_cb is not None:
+                check(C.registry_client_set_trace(ptr, self._trace_cb, None))
+            self._credential_cb = _settings.credential_callback(credentials)
+            if self._credential_cb is not None:
+                check(C.registry_client_set_credential_provider(ptr, self._credential_cb, None))
         except BaseException:
             self.close()
             raise
@@ -88,37 +116,18 @@ class Client(Handle):
             self._ref_registry = None
 
     def _configure(self, username: Optional[str], password: Optional[str], insecure: bool,
-                   ca_file: Optional[StrPath], tls_verify: bool,
                    docker_config: Union[bool, StrPath], identity_token: Optional[str],
-                   user_agent: Optional[str], max_parallel: Optional[int], proxy: Optional[str],
-                   retries: Optional[int], connect_timeout: Optional[float],
-                   client_cert: Optional[Tuple[StrPath, StrPath]]) -> None:
+                   user_agent: Optional[str], max_parallel: Optional[int],
+                   retries: Optional[int]) -> None:
         c = self._ptr
         if insecure:
             check(C.registry_client_set_insecure(c, 1))
-        if not tls_verify:
-            check(C.registry_client_set_tls_verify(c, 0))
-        if ca_file is not None:
-            check(C.registry_client_set_ca(c, cpath(ca_file, "ca_file"), None))
-        if client_cert is not None:
-            check(C.registry_client_set_client_cert(c, cpath(client_cert[0]),
-                                                    cpath(client_cert[1])))
         if user_agent is not None:
             check(C.registry_client_set_user_agent(c, cstr(user_agent, "user_agent")))
         if max_parallel is not None:
             check(C.registry_client_set_max_parallel(c, int(max_parallel)))
-        if proxy is not None:
-            check(C.registry_client_set_proxy(c, cstr(proxy, "proxy")))
         if retries is not None:
             check(C.registry_client_set_retries(c, int(retries), -1, -1))
-        if connect_timeout is not None:
-            if not isinstance(connect_timeout, (int, float)) or isinstance(connect_timeout, bool):
-                raise TypeError("connect_timeout must be seconds (a number), not %s"
-                                % type(connect_timeout).__name__)
-            if not 0 < connect_timeout < 2**31 / 1000:
-                raise InvalidArgumentError("connect_timeout must be positive seconds, not %r"
-                                           % (connect_timeout,))
-            check(C.registry_client_set_timeouts(c, max(1, round(connect_timeout * 1000)), 0, 0))
         if password is not None and username is None:
             raise InvalidArgumentError("a password needs a username")
         if username is not None:
