@@ -94,6 +94,19 @@ static inline int itest_capture(const char *cmd, char **out, size_t *out_len)
 	return code;
 }
 
+/* A store (created) named @name in the harness's temporary folder; exits on failure. */
+static inline registry_store *itest_store(const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", getenv("REGISTRY_TEST_TMPDIR"), name);
+	registry_store *s = NULL;
+	if (registry_store_open(&s, path, REGISTRY_STORE_CREATE) != 0) {
+		fprintf(stderr, "store_open %s: %s\n", path, registry_error_message(registry_error_last()));
+		exit(1);
+	}
+	return s;
+}
+
 /* A loopback port with nothing listening (bound, then closed). */
 static inline int itest_closed_port(void)
 {

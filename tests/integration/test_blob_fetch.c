@@ -21,18 +21,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static registry_store *new_store(const char *name)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", getenv("REGISTRY_TEST_TMPDIR"), name);
-	registry_store *s = NULL;
-	if (registry_store_open(&s, path, REGISTRY_STORE_CREATE) != 0) {
-		fprintf(stderr, "store_open %s: %s\n", path, registry_error_message(registry_error_last()));
-		exit(1);
-	}
-	return s;
-}
-
 /* The config and layers of a fixture's manifest. */
 static registry_manifest *fixture_manifest(registry_client *c, const char *repo)
 {
@@ -121,7 +109,7 @@ static void test_fetch(void)
 {
 	const char *repos[] = {"fixtures/small-v2s2", "fixtures/small-oci"};
 	registry_client *c = itest_client(1);
-	registry_store *s = new_store("fetch");
+	registry_store *s = itest_store("fetch");
 	for (size_t r = 0; r < 2; r++) {
 		registry_manifest *m = fixture_manifest(c, repos[r]);
 		const char *digests[16];
@@ -196,7 +184,7 @@ static void corrupt_in_registry(const char *digest)
 static void test_corrupt(void)
 {
 	registry_client *c = itest_client(1);
-	registry_store *s = new_store("corrupt");
+	registry_store *s = itest_store("corrupt");
 	registry_manifest *m = fixture_manifest(c, "fixtures/small-v2s2");
 	const char *digest = registry_descriptor_digest(registry_manifest_layer(m, 0));
 	int64_t size = registry_descriptor_size(registry_manifest_layer(m, 0));
@@ -256,7 +244,7 @@ static void test_resume_case(int range_ignored)
 
 	registry_client *c = NULL;
 	CHECK_RC(registry_client_new(&c, proxy), 0);
-	registry_store *s = new_store("resume");
+	registry_store *s = itest_store("resume");
 	registry_manifest *m = fixture_manifest(c, "big/one");
 	const char *digest = registry_descriptor_digest(registry_manifest_layer(m, 0));
 	int64_t size = registry_descriptor_size(registry_manifest_layer(m, 0));
@@ -321,7 +309,7 @@ static void test_concurrent(void)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/shared", getenv("REGISTRY_TEST_TMPDIR"));
-	registry_store *s = new_store("shared");
+	registry_store *s = itest_store("shared");
 	registry_store_free(s);
 	pid_t kids[2];
 	for (int k = 0; k < 2; k++) {
@@ -366,7 +354,7 @@ static void test_concurrent(void)
 static void test_missing(void)
 {
 	registry_client *c = itest_client(1);
-	registry_store *s = new_store("missing");
+	registry_store *s = itest_store("missing");
 	registry_manifest *m = fixture_manifest(c, "fixtures/small-v2s2");
 	const char *digests[8];
 	int64_t sizes[8];

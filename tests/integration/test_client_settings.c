@@ -44,18 +44,6 @@ static registry_client *client_on(const char *host)
 	return c;
 }
 
-static registry_store *new_store(const char *name)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s", getenv("REGISTRY_TEST_TMPDIR"), name);
-	registry_store *s = NULL;
-	if (registry_store_open(&s, path, REGISTRY_STORE_CREATE) != 0) {
-		fprintf(stderr, "store_open %s: %s\n", path, registry_error_message(registry_error_last()));
-		exit(1);
-	}
-	return s;
-}
-
 static int pull(registry_client *c, const char *host, const char *repo, const char *store_name)
 {
 	char text[512];
@@ -65,7 +53,7 @@ static int pull(registry_client *c, const char *host, const char *repo, const ch
 		fprintf(stderr, "reference %s: %s\n", text, registry_error_message(registry_error_last()));
 		exit(1);
 	}
-	registry_store *s = new_store(store_name);
+	registry_store *s = itest_store(store_name);
 	int rc = registry_pull(c, ref, s, NULL, NULL, NULL);
 	registry_store_free(s);
 	registry_reference_free(ref);
