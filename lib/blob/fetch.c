@@ -170,7 +170,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	if (st < 200 || st >= 300) {
 		if (st >= 300 && st < 400)
 			return len;
-		if (registry_buf_append(&t->resp.body, ptr, len)) {
+		if (registry__buf_append(&t->resp.body, ptr, len)) {
 			t->resp.body_truncated = 1;
 			return 0;
 		}
@@ -318,7 +318,7 @@ static int start(engine *e, transfer *t, CURLM *multi)
 	if (t->st || t->w)
 		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, e->inline_writes ? LANE_FETCH_BUFFER : FETCH_BUFFER);
 	registry__response_reset_headers(&t->resp);
-	registry_buf_free(&t->resp.body);
+	registry__buf_free(&t->resp.body);
 	t->resp.body.limit = REGISTRY__JSON_LIMIT;
 	t->resp.body_truncated = 0;
 	t->range_checked = 0;

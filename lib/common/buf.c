@@ -4,19 +4,19 @@
 
 #include "internal.h"
 
-void registry_buf_init(registry_buf *b, size_t limit)
+void registry__buf_init(registry__buf *b, size_t limit)
 {
 	memset(b, 0, sizeof(*b));
 	b->limit = limit;
 }
 
-void registry_buf_free(registry_buf *b)
+void registry__buf_free(registry__buf *b)
 {
 	free(b->data);
-	registry_buf_init(b, b->limit);
+	registry__buf_init(b, b->limit);
 }
 
-static int reserve(registry_buf *b, size_t extra)
+static int reserve(registry__buf *b, size_t extra)
 {
 	if (extra > SIZE_MAX - b->len - 1)
 		return REGISTRY_ETOOLARGE;
@@ -36,7 +36,7 @@ static int reserve(registry_buf *b, size_t extra)
 	return 0;
 }
 
-int registry_buf_append(registry_buf *b, const void *data, size_t len)
+int registry__buf_append(registry__buf *b, const void *data, size_t len)
 {
 	int rc = reserve(b, len);
 	if (rc)
@@ -48,12 +48,12 @@ int registry_buf_append(registry_buf *b, const void *data, size_t len)
 	return 0;
 }
 
-int registry_buf_puts(registry_buf *b, const char *s)
+int registry__buf_puts(registry__buf *b, const char *s)
 {
-	return registry_buf_append(b, s, strlen(s));
+	return registry__buf_append(b, s, strlen(s));
 }
 
-int registry_buf_printf(registry_buf *b, const char *fmt, ...)
+int registry__buf_printf(registry__buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -71,11 +71,11 @@ int registry_buf_printf(registry_buf *b, const char *fmt, ...)
 	return 0;
 }
 
-char *registry_buf_detach(registry_buf *b)
+char *registry__buf_detach(registry__buf *b)
 {
 	char *p = b->data;
 	if (!p)
 		p = calloc(1, 1);
-	registry_buf_init(b, b->limit);
+	registry__buf_init(b, b->limit);
 	return p;
 }

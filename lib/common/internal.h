@@ -165,20 +165,20 @@ void registry__escape_text(char *out, size_t size, const char *s);
 void registry__describe_char(char out[8], unsigned char c);
 
 /* A growable byte buffer, always NUL-terminated, with an optional size cap. */
-typedef struct registry_buf {
+typedef struct registry__buf {
 	char *data;
 	size_t len;
 	size_t cap;
 	size_t limit; /* 0: no limit */
-} registry_buf;
+} registry__buf;
 
-void registry_buf_init(registry_buf *b, size_t limit);
-void registry_buf_free(registry_buf *b);
+void registry__buf_init(registry__buf *b, size_t limit);
+void registry__buf_free(registry__buf *b);
 /* 0, REGISTRY_ENOMEM, or REGISTRY_ETOOLARGE when the limit would be passed. */
-int registry_buf_append(registry_buf *b, const void *data, size_t len);
-int registry_buf_puts(registry_buf *b, const char *s);
-int registry_buf_printf(registry_buf *b, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+int registry__buf_append(registry__buf *b, const void *data, size_t len);
+int registry__buf_puts(registry__buf *b, const char *s);
+int registry__buf_printf(registry__buf *b, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
 /* Hand the data over to the caller (free with registry_free) and reset. */
-char *registry_buf_detach(registry_buf *b);
+char *registry__buf_detach(registry__buf *b);
 
 #endif

@@ -51,7 +51,7 @@ struct registry_manifest_builder {
 	size_t max_entries; /* 0: MANIFEST_MAX_ENTRIES */
 };
 
-void manifest__builder_set_limits(registry_manifest_builder *b, size_t max_size, size_t max_entries)
+void registry__manifest_builder_set_limits(registry_manifest_builder *b, size_t max_size, size_t max_entries)
 {
 	b->max_size = max_size;
 	b->max_entries = max_entries;
@@ -123,7 +123,7 @@ static int check_text(const char *s, const char *what)
 {
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: NULL %s", what);
-	if (!manifest__utf8_valid(s, strlen(s)))
+	if (!registry__manifest_utf8_valid(s, strlen(s)))
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: %s is not valid UTF-8", what);
 	return 0;
 }
@@ -132,9 +132,9 @@ static int check_media_type(const char *s, const char *what)
 {
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: NULL %s", what);
-	if (!manifest__media_type_valid(s))
+	if (!registry__manifest_media_type_valid(s))
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: %s \"%.100s\" is not a valid media type",
-		                      what, manifest__utf8_valid(s, strlen(s)) ? s : "?");
+		                      what, registry__manifest_utf8_valid(s, strlen(s)) ? s : "?");
 	return 0;
 }
 
@@ -277,7 +277,7 @@ static int entry_checks(registry_manifest_builder *b, int want_index)
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: NULL builder");
 	if (want_index >= 0 && is_index(b) != want_index)
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: %s takes %s",
-		                      manifest__format_media_type(b->format),
+		                      registry__manifest_format_media_type(b->format),
 		                      is_index(b) ? "manifests, not config or layers" : "config and layers, not manifests");
 	return 0;
 }
@@ -288,11 +288,11 @@ int registry_manifest_builder_new(registry_manifest_builder **out, const char *m
 	if (!out || !media_type)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_builder_new: NULL argument");
 	*out = NULL;
-	int format = manifest__format_from_media_type(media_type, strlen(media_type));
+	int format = registry__manifest_format_from_media_type(media_type, strlen(media_type));
 	if (format != FORMAT_DOCKER_V2 && format != FORMAT_DOCKER_LIST && format != FORMAT_OCI_MANIFEST &&
 	    format != FORMAT_OCI_INDEX)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "manifest builder: cannot build \"%.100s\"",
-		                      manifest__utf8_valid(media_type, strlen(media_type)) ? media_type : "?");
+		                      registry__manifest_utf8_valid(media_type, strlen(media_type)) ? media_type : "?");
 	registry_manifest_builder *b = calloc(1, sizeof(*b));
 	if (!b)
 		return oom();
@@ -556,45 +556,45 @@ static void write_strs(manifest_writer *w, const char *key, const bstrs *s)
 {
 	if (!s->count)
 		return;
-	mw_begin_array(w, key);
+	registry__mw_begin_array(w, key);
 	for (size_t i = 0; i < s->count; i++)
-		mw_string(w, NULL, s->items[i]);
-	mw_end_array(w);
+		registry__mw_string(w, NULL, s->items[i]);
+	registry__mw_end_array(w);
 }
 
 static void write_kv(manifest_writer *w, const char *key, const bkv *kv)
 {
 	if (!kv->count)
 		return;
-	mw_begin_object(w, key);
+	registry__mw_begin_object(w, key);
 	for (size_t i = 0; i < kv->count; i++)
-		mw_string(w, kv->keys[i], kv->values[i]);
-	mw_end_object(w);
+		registry__mw_string(w, kv->keys[i], kv->values[i]);
+	registry__mw_end_object(w);
 }
 
 static void write_desc(manifest_writer *w, const char *key, const bdesc *d, int platform_required)
 {
-	mw_begin_object(w, key);
-	mw_string(w, "mediaType", d->media_type);
-	mw_int(w, "size", d->size);
-	mw_string(w, "digest", d->digest);
+	registry__mw_begin_object(w, key);
+	registry__mw_string(w, "mediaType", d->media_type);
+	registry__mw_int(w, "size", d->size);
+	registry__mw_string(w, "digest", d->digest);
 	if (d->artifact_type)
-		mw_string(w, "artifactType", d->artifact_type);
+		registry__mw_string(w, "artifactType", d->artifact_type);
 	write_strs(w, "urls", &d->urls);
 	write_kv(w, "annotations", &d->annotations);
 	if (d->has_platform || platform_required) {
-		mw_begin_object(w, "platform");
-		mw_string(w, "architecture", d->arch ? d->arch : "");
-		mw_string(w, "os", d->os ? d->os : "");
+		registry__mw_begin_object(w, "platform");
+		registry__mw_string(w, "architecture", d->arch ? d->arch : "");
+		registry__mw_string(w, "os", d->os ? d->os : "");
 		if (d->os_version)
-			mw_string(w, "os.version", d->os_version);
+			registry__mw_string(w, "os.version", d->os_version);
 		write_strs(w, "os.features", &d->os_features);
 		if (d->variant)
-			mw_string(w, "variant", d->variant);
+			registry__mw_string(w, "variant", d->variant);
 		write_strs(w, "features", &d->features);
-		mw_end_object(w);
+		registry__mw_end_object(w);
 	}
-	mw_end_object(w);
+	registry__mw_end_object(w);
 }
 
 int registry_manifest_builder_build(registry_manifest **out, const registry_manifest_builder *b)
@@ -606,31 +606,31 @@ int registry_manifest_builder_build(registry_manifest **out, const registry_mani
 	if (!is_index(b) && !b->config)
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: an image manifest needs a config");
 	manifest_writer w;
-	mw_init(&w, 3, max_size_of(b));
-	mw_begin_object(&w, NULL);
-	mw_int(&w, "schemaVersion", 2);
-	mw_string(&w, "mediaType", manifest__format_media_type(b->format));
+	registry__mw_init(&w, 3, max_size_of(b));
+	registry__mw_begin_object(&w, NULL);
+	registry__mw_int(&w, "schemaVersion", 2);
+	registry__mw_string(&w, "mediaType", registry__manifest_format_media_type(b->format));
 	if (b->artifact_type)
-		mw_string(&w, "artifactType", b->artifact_type);
+		registry__mw_string(&w, "artifactType", b->artifact_type);
 	if (!is_index(b))
 		write_desc(&w, "config", b->config, 0);
-	mw_begin_array(&w, is_index(b) ? "manifests" : "layers");
+	registry__mw_begin_array(&w, is_index(b) ? "manifests" : "layers");
 	for (size_t i = 0; i < b->count; i++)
 		write_desc(&w, NULL, &b->items[i], b->format == FORMAT_DOCKER_LIST);
-	mw_end_array(&w);
+	registry__mw_end_array(&w);
 	if (b->subject)
 		write_desc(&w, "subject", b->subject, 0);
 	write_kv(&w, "annotations", &b->annotations);
-	mw_end_object(&w);
+	registry__mw_end_object(&w);
 	if (w.rc) {
-		registry_buf_free(&w.buf);
+		registry__buf_free(&w.buf);
 		return w.rc == REGISTRY_ETOOLARGE
 		               ? registry__fail(REGISTRY_ETOOLARGE, "manifest builder: the manifest exceeds %zu bytes",
 		                                max_size_of(b))
 		               : oom();
 	}
-	rc = manifest__parse_limited(out, w.buf.data, w.buf.len, manifest__format_media_type(b->format),
+	rc = registry__manifest_parse_limited(out, w.buf.data, w.buf.len, registry__manifest_format_media_type(b->format),
 	                             max_size_of(b), max_entries_of(b));
-	registry_buf_free(&w.buf);
+	registry__buf_free(&w.buf);
 	return rc;
 }

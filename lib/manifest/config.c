@@ -50,7 +50,7 @@ static int get_object(const cJSON *obj, const char *key, const char *path, const
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsObject(v))
-		return manifest__fail_field(REGISTRY_EFORMAT, path, "must be an object");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, path, "must be an object");
 	*out = v;
 	return 0;
 }
@@ -61,7 +61,7 @@ static int read_list(registry_image_config *c, int list, const cJSON *obj, const
 {
 	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 	c->present[list] = v && !cJSON_IsNull(v);
-	return obj ? manifest__get_strlist(obj, key, path, CONFIG_MAX_LIST, &c->lists[list]) : 0;
+	return obj ? registry__manifest_get_strlist(obj, key, path, CONFIG_MAX_LIST, &c->lists[list]) : 0;
 }
 
 /* A set the document spells as an object with empty values ({"80/tcp": {}}): its keys. */
@@ -78,7 +78,7 @@ static int read_keys(registry_image_config *c, int list, const cJSON *obj, const
 	size_t n = 0;
 	for (const cJSON *e = set->child; e; e = e->next) {
 		if (++n > CONFIG_MAX_LIST)
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "too many entries (more than %d)",
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "too many entries (more than %d)",
 			                            CONFIG_MAX_LIST);
 	}
 	manifest_strlist *l = &c->lists[list];
@@ -94,7 +94,7 @@ static int read_history(registry_image_config *c, const cJSON *root)
 	static const char *const keys[HISTORY_FIELDS] = {NULL, "created", "created_by", "author", "comment"};
 	const cJSON *arr;
 	size_t n;
-	int rc = manifest__get_array(root, "history", "", 0, CONFIG_MAX_LIST, &arr, &n);
+	int rc = registry__manifest_get_array(root, "history", "", 0, CONFIG_MAX_LIST, &arr, &n);
 	if (rc || !n)
 		return rc;
 	if (!(c->history = calloc(n, sizeof(*c->history))))
@@ -104,14 +104,14 @@ static int read_history(registry_image_config *c, const cJSON *root)
 		config_history *h = &c->history[c->history_count];
 		snprintf(p, sizeof(p), "history[%zu]", c->history_count);
 		if (!cJSON_IsObject(e))
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "must be an object");
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must be an object");
 		for (int f = 1; f < HISTORY_FIELDS; f++) {
-			if ((rc = manifest__get_string(e, keys[f], p, 0, &h->text[f])))
+			if ((rc = registry__manifest_get_string(e, keys[f], p, 0, &h->text[f])))
 				return rc;
 		}
 		const cJSON *empty = cJSON_GetObjectItemCaseSensitive(e, "empty_layer");
 		if (empty && !cJSON_IsNull(empty) && !cJSON_IsBool(empty))
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "empty_layer must be a boolean");
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "empty_layer must be a boolean");
 		h->empty_layer = cJSON_IsTrue(empty);
 		c->history_count++;
 	}
@@ -129,7 +129,7 @@ static int check_diff_ids(const manifest_strlist *l)
 			char p[64];
 			free(before);
 			snprintf(p, sizeof(p), "rootfs.diff_ids[%zu]", i);
-			return manifest__fail_field(rc, p, "not a digest");
+			return registry__manifest_fail_field(rc, p, "not a digest");
 		}
 	}
 	registry__error_restore(before);
@@ -142,7 +142,7 @@ static int read_rootfs(registry_image_config *c, const cJSON *root)
 	int rc = get_object(root, "rootfs", "rootfs", &rootfs);
 	if (rc || !rootfs)
 		return rc;
-	if ((rc = manifest__get_string(rootfs, "type", "rootfs", 0, &c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE])) ||
+	if ((rc = registry__manifest_get_string(rootfs, "type", "rootfs", 0, &c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE])) ||
 	    (rc = read_list(c, REGISTRY_IMAGE_CONFIG_DIFF_IDS, rootfs, "diff_ids", "rootfs")))
 		return rc;
 	return check_diff_ids(&c->lists[REGISTRY_IMAGE_CONFIG_DIFF_IDS]);
@@ -163,7 +163,7 @@ static int read_runtime(registry_image_config *c, const cJSON *root)
 	if (rc || !cfg)
 		return rc;
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(strings); i++) {
-		if ((rc = manifest__get_string(cfg, strings[i].key, "config", 0, &c->text[strings[i].field])))
+		if ((rc = registry__manifest_get_string(cfg, strings[i].key, "config", 0, &c->text[strings[i].field])))
 			return rc;
 	}
 	if ((rc = read_list(c, REGISTRY_IMAGE_CONFIG_ENV, cfg, "Env", "config")) ||
@@ -172,7 +172,7 @@ static int read_runtime(registry_image_config *c, const cJSON *root)
 	    (rc = read_keys(c, REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS, cfg, "ExposedPorts", "config")) ||
 	    (rc = read_keys(c, REGISTRY_IMAGE_CONFIG_VOLUMES, cfg, "Volumes", "config")))
 		return rc;
-	return manifest__get_kvlist(cfg, "Labels", "config", &c->labels);
+	return registry__manifest_get_kvlist(cfg, "Labels", "config", &c->labels);
 }
 
 static int read_top(registry_image_config *c, const cJSON *root)
@@ -191,7 +191,7 @@ static int read_top(registry_image_config *c, const cJSON *root)
 	};
 	int rc = 0;
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(strings) && !rc; i++)
-		rc = manifest__get_string(root, strings[i].key, "", strings[i].required, &c->text[strings[i].field]);
+		rc = registry__manifest_get_string(root, strings[i].key, "", strings[i].required, &c->text[strings[i].field]);
 	return rc ? rc : read_list(c, REGISTRY_IMAGE_CONFIG_OS_FEATURES, root, "os.features", "");
 }
 
@@ -217,7 +217,7 @@ int registry__image_config_parse(registry_image_config **out, const void *data, 
 	if (!c)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	int rc;
-	c->tree = manifest__parse_json(data, len, "config", &rc);
+	c->tree = registry__manifest_parse_json(data, len, "config", &rc);
 	if (!rc && !cJSON_IsObject(c->tree))
 		rc = registry__fail(REGISTRY_EFORMAT, "config: not a JSON object");
 	if (!rc && !(rc = read_top(c, c->tree)) && !(rc = read_runtime(c, c->tree)) &&
@@ -308,32 +308,32 @@ static void write_list(manifest_writer *w, const registry_image_config *c, int l
 		return;
 	const manifest_strlist *l = &c->lists[list];
 	if (as_set)
-		mw_begin_object(w, key);
+		registry__mw_begin_object(w, key);
 	else
-		mw_begin_array(w, key);
+		registry__mw_begin_array(w, key);
 	for (size_t i = 0; i < l->count; i++) {
 		if (as_set) {
-			mw_begin_object(w, l->items[i]);
-			mw_end_object(w);
+			registry__mw_begin_object(w, l->items[i]);
+			registry__mw_end_object(w);
 		} else {
-			mw_string(w, NULL, l->items[i]);
+			registry__mw_string(w, NULL, l->items[i]);
 		}
 	}
 	if (as_set)
-		mw_end_object(w);
+		registry__mw_end_object(w);
 	else
-		mw_end_array(w);
+		registry__mw_end_array(w);
 }
 
 static void write_field(manifest_writer *w, const registry_image_config *c, int field, const char *key)
 {
 	if (c->text[field])
-		mw_string(w, key, c->text[field]);
+		registry__mw_string(w, key, c->text[field]);
 }
 
 static void write_runtime(manifest_writer *w, const registry_image_config *c)
 {
-	mw_begin_object(w, "config");
+	registry__mw_begin_object(w, "config");
 	write_field(w, c, REGISTRY_IMAGE_CONFIG_USER, "User");
 	write_list(w, c, REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS, "ExposedPorts", 1);
 	write_list(w, c, REGISTRY_IMAGE_CONFIG_ENV, "Env", 0);
@@ -342,30 +342,30 @@ static void write_runtime(manifest_writer *w, const registry_image_config *c)
 	write_list(w, c, REGISTRY_IMAGE_CONFIG_VOLUMES, "Volumes", 1);
 	write_field(w, c, REGISTRY_IMAGE_CONFIG_WORKING_DIR, "WorkingDir");
 	if (c->labels.count) {
-		mw_begin_object(w, "Labels");
+		registry__mw_begin_object(w, "Labels");
 		for (size_t i = 0; i < c->labels.count; i++)
-			mw_string(w, c->labels.keys[i], c->labels.values[i]);
-		mw_end_object(w);
+			registry__mw_string(w, c->labels.keys[i], c->labels.values[i]);
+		registry__mw_end_object(w);
 	}
 	write_field(w, c, REGISTRY_IMAGE_CONFIG_STOP_SIGNAL, "StopSignal");
-	mw_end_object(w);
+	registry__mw_end_object(w);
 }
 
 static void write_history(manifest_writer *w, const registry_image_config *c)
 {
 	static const char *const keys[HISTORY_FIELDS] = {NULL, "created", "created_by", "author", "comment"};
-	mw_begin_array(w, "history");
+	registry__mw_begin_array(w, "history");
 	for (size_t i = 0; i < c->history_count; i++) {
-		mw_begin_object(w, NULL);
+		registry__mw_begin_object(w, NULL);
 		for (int f = 1; f < HISTORY_FIELDS; f++) {
 			if (c->history[i].text[f])
-				mw_string(w, keys[f], c->history[i].text[f]);
+				registry__mw_string(w, keys[f], c->history[i].text[f]);
 		}
 		if (c->history[i].empty_layer)
-			mw_bool(w, "empty_layer", 1);
-		mw_end_object(w);
+			registry__mw_bool(w, "empty_layer", 1);
+		registry__mw_end_object(w);
 	}
-	mw_end_array(w);
+	registry__mw_end_array(w);
 }
 
 int registry_image_config_to_json(char **out, const registry_image_config *c)
@@ -375,8 +375,8 @@ int registry_image_config_to_json(char **out, const registry_image_config *c)
 		return registry__fail(REGISTRY_EINVAL, "registry_image_config_to_json: NULL argument");
 	*out = NULL;
 	manifest_writer w;
-	mw_init(&w, 4, 0);
-	mw_begin_object(&w, NULL);
+	registry__mw_init(&w, 4, 0);
+	registry__mw_begin_object(&w, NULL);
 	write_field(&w, c, REGISTRY_IMAGE_CONFIG_CREATED, "created");
 	write_field(&w, c, REGISTRY_IMAGE_CONFIG_AUTHOR, "author");
 	write_field(&w, c, REGISTRY_IMAGE_CONFIG_ARCHITECTURE, "architecture");
@@ -385,20 +385,20 @@ int registry_image_config_to_json(char **out, const registry_image_config *c)
 	write_field(&w, c, REGISTRY_IMAGE_CONFIG_OS_VERSION, "os.version");
 	write_list(&w, c, REGISTRY_IMAGE_CONFIG_OS_FEATURES, "os.features", 0);
 	write_runtime(&w, c);
-	mw_begin_object(&w, "rootfs");
-	mw_string(&w, "type", c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE] ? c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE] : "");
-	mw_begin_array(&w, "diff_ids");
+	registry__mw_begin_object(&w, "rootfs");
+	registry__mw_string(&w, "type", c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE] ? c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE] : "");
+	registry__mw_begin_array(&w, "diff_ids");
 	for (size_t i = 0; i < c->lists[REGISTRY_IMAGE_CONFIG_DIFF_IDS].count; i++)
-		mw_string(&w, NULL, c->lists[REGISTRY_IMAGE_CONFIG_DIFF_IDS].items[i]);
-	mw_end_array(&w);
-	mw_end_object(&w);
+		registry__mw_string(&w, NULL, c->lists[REGISTRY_IMAGE_CONFIG_DIFF_IDS].items[i]);
+	registry__mw_end_array(&w);
+	registry__mw_end_object(&w);
 	if (c->history_count)
 		write_history(&w, c);
-	mw_end_object(&w);
+	registry__mw_end_object(&w);
 	if (w.rc) {
-		registry_buf_free(&w.buf);
+		registry__buf_free(&w.buf);
 		return registry__fail(w.rc, "config as JSON: %s", registry_strerror(w.rc));
 	}
-	*out = registry_buf_detach(&w.buf);
+	*out = registry__buf_detach(&w.buf);
 	return 0;
 }

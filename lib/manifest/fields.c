@@ -12,7 +12,7 @@
 
 #define PATH_MAX_LEN 160
 
-int manifest__fail_field(int code, const char *path, const char *fmt, ...)
+int registry__manifest_fail_field(int code, const char *path, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -47,7 +47,7 @@ static const char *type_name(const cJSON *v)
 	return "invalid";
 }
 
-int manifest__get_string(const cJSON *obj, const char *key, const char *path, int required,
+int registry__manifest_get_string(const cJSON *obj, const char *key, const char *path, int required,
                          const char **out)
 {
 	char p[PATH_MAX_LEN];
@@ -58,11 +58,11 @@ int manifest__get_string(const cJSON *obj, const char *key, const char *path, in
 		if (!required)
 			return 0;
 		join(p, sizeof(p), path, key);
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "missing");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "missing");
 	}
 	if (!cJSON_IsString(v) || !v->valuestring) {
 		join(p, sizeof(p), path, key);
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be a string, not %s", type_name(v));
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must be a string, not %s", type_name(v));
 	}
 	*out = v->valuestring;
 	return 0;
@@ -72,29 +72,29 @@ int manifest__get_string(const cJSON *obj, const char *key, const char *path, in
 static int read_size(const cJSON *v, const char *p, int64_t *out)
 {
 	if (!cJSON_IsNumber(v))
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be a number, not %s", type_name(v));
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must be a number, not %s", type_name(v));
 	double d = v->valuedouble;
 	if (!isfinite(d) || d != floor(d))
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be an integer");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must be an integer");
 	if (d < 0)
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "must not be negative");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must not be negative");
 	if (d > MANIFEST_MAX_SAFE_INTEGER)
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "is larger than 2^53 - 1");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "is larger than 2^53 - 1");
 	*out = (int64_t)d;
 	return 0;
 }
 
-int manifest__get_size(const cJSON *obj, const char *key, const char *path, int64_t *out)
+int registry__manifest_get_size(const cJSON *obj, const char *key, const char *path, int64_t *out)
 {
 	char p[PATH_MAX_LEN];
 	join(p, sizeof(p), path, key);
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!v)
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "missing");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "missing");
 	return read_size(v, p, out);
 }
 
-int manifest__get_int(const cJSON *obj, const char *key, const char *path, int *present, int64_t *out)
+int registry__manifest_get_int(const cJSON *obj, const char *key, const char *path, int *present, int64_t *out)
 {
 	char p[PATH_MAX_LEN];
 	join(p, sizeof(p), path, key);
@@ -106,10 +106,10 @@ int manifest__get_int(const cJSON *obj, const char *key, const char *path, int *
 	return read_size(v, p, out);
 }
 
-int manifest__get_digest(const cJSON *obj, const char *key, const char *path, const char **out)
+int registry__manifest_get_digest(const cJSON *obj, const char *key, const char *path, const char **out)
 {
 	char p[PATH_MAX_LEN];
-	int rc = manifest__get_string(obj, key, path, 1, out);
+	int rc = registry__manifest_get_string(obj, key, path, 1, out);
 	if (rc)
 		return rc;
 	/* Any algorithm of the OCI grammar: what we cannot hash is refused
@@ -121,12 +121,12 @@ int manifest__get_digest(const cJSON *obj, const char *key, const char *path, co
 		snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
 		join(p, sizeof(p), path, key);
 		*out = NULL;
-		return manifest__fail_field(rc, p, "%s", why);
+		return registry__manifest_fail_field(rc, p, "%s", why);
 	}
 	return 0;
 }
 
-int manifest__get_array(const cJSON *obj, const char *key, const char *path, int required,
+int registry__manifest_get_array(const cJSON *obj, const char *key, const char *path, int required,
                         size_t max, const cJSON **out, size_t *count)
 {
 	char p[PATH_MAX_LEN];
@@ -136,15 +136,15 @@ int manifest__get_array(const cJSON *obj, const char *key, const char *path, int
 	join(p, sizeof(p), path, key);
 	if (!v || (!required && cJSON_IsNull(v))) {
 		if (required)
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "missing");
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "missing");
 		return 0;
 	}
 	if (!cJSON_IsArray(v))
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be an array, not %s", type_name(v));
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must be an array, not %s", type_name(v));
 	size_t n = 0;
 	for (const cJSON *c = v->child; c; c = c->next) {
 		if (++n > max)
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "too many entries (more than %zu)", max);
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "too many entries (more than %zu)", max);
 	}
 	*out = v;
 	*count = n;
@@ -167,7 +167,7 @@ static int restricted_name(const char *s, size_t len)
 	return 1;
 }
 
-int manifest__media_type_valid(const char *s)
+int registry__manifest_media_type_valid(const char *s)
 {
 	if (!s)
 		return 0;
@@ -180,24 +180,24 @@ int manifest__media_type_valid(const char *s)
 static int get_media_type(const cJSON *obj, const char *key, const char *path, int required,
                           const char **out)
 {
-	int rc = manifest__get_string(obj, key, path, required, out);
+	int rc = registry__manifest_get_string(obj, key, path, required, out);
 	if (rc || !*out)
 		return rc;
-	if (!manifest__media_type_valid(*out)) {
+	if (!registry__manifest_media_type_valid(*out)) {
 		char p[PATH_MAX_LEN];
 		join(p, sizeof(p), path, key);
 		*out = NULL;
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "not a valid media type (type/subtype)");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "not a valid media type (type/subtype)");
 	}
 	return 0;
 }
 
-int manifest__get_annotations(const cJSON *obj, const char *path, manifest_kvlist *out)
+int registry__manifest_get_annotations(const cJSON *obj, const char *path, manifest_kvlist *out)
 {
-	return manifest__get_kvlist(obj, "annotations", path, out);
+	return registry__manifest_get_kvlist(obj, "annotations", path, out);
 }
 
-int manifest__get_kvlist(const cJSON *obj, const char *key, const char *path, manifest_kvlist *out)
+int registry__manifest_get_kvlist(const cJSON *obj, const char *key, const char *path, manifest_kvlist *out)
 {
 	char p[PATH_MAX_LEN];
 	memset(out, 0, sizeof(*out));
@@ -206,14 +206,14 @@ int manifest__get_kvlist(const cJSON *obj, const char *key, const char *path, ma
 		return 0;
 	join(p, sizeof(p), path, key);
 	if (!cJSON_IsObject(v))
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be an object, not %s", type_name(v));
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must be an object, not %s", type_name(v));
 	size_t n = 0;
 	for (const cJSON *c = v->child; c; c = c->next) {
 		if (!cJSON_IsString(c) || !c->valuestring)
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "value of \"%.64s\" must be a string, not %s",
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "value of \"%.64s\" must be a string, not %s",
 			                            c->string, type_name(c));
 		if (++n > MANIFEST_MAX_ANNOTATIONS)
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "too many entries (more than %d)",
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "too many entries (more than %d)",
 			                            MANIFEST_MAX_ANNOTATIONS);
 	}
 	if (!n)
@@ -236,14 +236,14 @@ int manifest__get_kvlist(const cJSON *obj, const char *key, const char *path, ma
 	return 0;
 }
 
-int manifest__get_strlist(const cJSON *obj, const char *key, const char *path, size_t max,
+int registry__manifest_get_strlist(const cJSON *obj, const char *key, const char *path, size_t max,
                           manifest_strlist *out)
 {
 	char p[PATH_MAX_LEN];
 	const cJSON *arr;
 	size_t n;
 	memset(out, 0, sizeof(*out));
-	int rc = manifest__get_array(obj, key, path, 0, max, &arr, &n);
+	int rc = registry__manifest_get_array(obj, key, path, 0, max, &arr, &n);
 	if (rc || !n)
 		return rc;
 	out->items = calloc(n, sizeof(*out->items));
@@ -254,7 +254,7 @@ int manifest__get_strlist(const cJSON *obj, const char *key, const char *path, s
 			free(out->items);
 			out->items = NULL;
 			join(p, sizeof(p), path, key);
-			return manifest__fail_field(REGISTRY_EFORMAT, p, "entry %zu must be a string, not %s",
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "entry %zu must be a string, not %s",
 			                            out->count, type_name(c));
 		}
 		out->items[out->count++] = c->valuestring;
@@ -270,22 +270,22 @@ static int get_platform(const cJSON *obj, const char *path, registry_descriptor 
 		return 0;
 	join(p, sizeof(p), path, "platform");
 	if (!cJSON_IsObject(pl))
-		return manifest__fail_field(REGISTRY_EFORMAT, p, "must be an object, not %s", type_name(pl));
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "must be an object, not %s", type_name(pl));
 	d->has_platform = 1;
 	int rc;
 	/* os and architecture are REQUIRED in a platform (image spec): without
 	 * them an entry cannot be selected, and would be silently skipped. */
-	if ((rc = manifest__get_string(pl, "os", p, 1, &d->os)) ||
-	    (rc = manifest__get_string(pl, "architecture", p, 1, &d->architecture)) ||
-	    (rc = manifest__get_string(pl, "variant", p, 0, &d->variant)) ||
-	    (rc = manifest__get_string(pl, "os.version", p, 0, &d->os_version)) ||
-	    (rc = manifest__get_strlist(pl, "os.features", p, MANIFEST_MAX_LIST, &d->os_features)) ||
-	    (rc = manifest__get_strlist(pl, "features", p, MANIFEST_MAX_LIST, &d->features)))
+	if ((rc = registry__manifest_get_string(pl, "os", p, 1, &d->os)) ||
+	    (rc = registry__manifest_get_string(pl, "architecture", p, 1, &d->architecture)) ||
+	    (rc = registry__manifest_get_string(pl, "variant", p, 0, &d->variant)) ||
+	    (rc = registry__manifest_get_string(pl, "os.version", p, 0, &d->os_version)) ||
+	    (rc = registry__manifest_get_strlist(pl, "os.features", p, MANIFEST_MAX_LIST, &d->os_features)) ||
+	    (rc = registry__manifest_get_strlist(pl, "features", p, MANIFEST_MAX_LIST, &d->features)))
 		return rc;
 	return 0;
 }
 
-void manifest__descriptor_clear(registry_descriptor *d)
+void registry__manifest_descriptor_clear(registry_descriptor *d)
 {
 	if (!d)
 		return;
@@ -297,21 +297,21 @@ void manifest__descriptor_clear(registry_descriptor *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int manifest__parse_descriptor(const cJSON *obj, const char *path, int allow_platform,
+int registry__manifest_parse_descriptor(const cJSON *obj, const char *path, int allow_platform,
                                registry_descriptor *d)
 {
 	memset(d, 0, sizeof(*d));
 	if (!cJSON_IsObject(obj))
-		return manifest__fail_field(REGISTRY_EFORMAT, path, "must be an object, not %s", type_name(obj));
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, path, "must be an object, not %s", type_name(obj));
 	int rc;
 	if ((rc = get_media_type(obj, "mediaType", path, 1, &d->media_type)) ||
-	    (rc = manifest__get_digest(obj, "digest", path, &d->digest)) ||
-	    (rc = manifest__get_size(obj, "size", path, &d->size)) ||
+	    (rc = registry__manifest_get_digest(obj, "digest", path, &d->digest)) ||
+	    (rc = registry__manifest_get_size(obj, "size", path, &d->size)) ||
 	    (rc = get_media_type(obj, "artifactType", path, 0, &d->artifact_type)) ||
-	    (rc = manifest__get_strlist(obj, "urls", path, MANIFEST_MAX_LIST, &d->urls)) ||
-	    (rc = manifest__get_annotations(obj, path, &d->annotations)) ||
+	    (rc = registry__manifest_get_strlist(obj, "urls", path, MANIFEST_MAX_LIST, &d->urls)) ||
+	    (rc = registry__manifest_get_annotations(obj, path, &d->annotations)) ||
 	    (allow_platform && (rc = get_platform(obj, path, d)))) {
-		manifest__descriptor_clear(d);
+		registry__manifest_descriptor_clear(d);
 		return rc;
 	}
 	return 0;

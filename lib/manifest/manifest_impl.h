@@ -82,28 +82,28 @@ enum manifest_format {
 };
 
 /* scan.c: checks cJSON does not make (UTF-8, control bytes, \u0000, duplicate keys). */
-int manifest__check_bytes(const char *data, size_t len, const char *what);
-cJSON *manifest__parse_json(const char *data, size_t len, const char *what, int *rc);
+int registry__manifest_check_bytes(const char *data, size_t len, const char *what);
+cJSON *registry__manifest_parse_json(const char *data, size_t len, const char *what, int *rc);
 
 /* fields.c: typed reads of untrusted JSON; messages name the field path. */
-int manifest__get_string(const cJSON *obj, const char *key, const char *path, int required,
+int registry__manifest_get_string(const cJSON *obj, const char *key, const char *path, int required,
                          const char **out);
-int manifest__get_size(const cJSON *obj, const char *key, const char *path, int64_t *out);
-int manifest__get_digest(const cJSON *obj, const char *key, const char *path, const char **out);
-int manifest__get_int(const cJSON *obj, const char *key, const char *path, int *present, int64_t *out);
-int manifest__get_array(const cJSON *obj, const char *key, const char *path, int required,
+int registry__manifest_get_size(const cJSON *obj, const char *key, const char *path, int64_t *out);
+int registry__manifest_get_digest(const cJSON *obj, const char *key, const char *path, const char **out);
+int registry__manifest_get_int(const cJSON *obj, const char *key, const char *path, int *present, int64_t *out);
+int registry__manifest_get_array(const cJSON *obj, const char *key, const char *path, int required,
                         size_t max, const cJSON **out, size_t *count);
-int manifest__get_annotations(const cJSON *obj, const char *path, manifest_kvlist *out);
+int registry__manifest_get_annotations(const cJSON *obj, const char *path, manifest_kvlist *out);
 /* An object of strings (annotations, Labels), in document order. */
-int manifest__get_kvlist(const cJSON *obj, const char *key, const char *path, manifest_kvlist *out);
+int registry__manifest_get_kvlist(const cJSON *obj, const char *key, const char *path, manifest_kvlist *out);
 /* An optional array of at most @max strings (absent or null: empty). */
-int manifest__get_strlist(const cJSON *obj, const char *key, const char *path, size_t max,
+int registry__manifest_get_strlist(const cJSON *obj, const char *key, const char *path, size_t max,
                           manifest_strlist *out);
-int manifest__parse_descriptor(const cJSON *obj, const char *path, int allow_platform,
+int registry__manifest_parse_descriptor(const cJSON *obj, const char *path, int allow_platform,
                                registry_descriptor *d);
-void manifest__descriptor_clear(registry_descriptor *d);
-int manifest__media_type_valid(const char *s);
-int manifest__fail_field(int code, const char *path, const char *fmt, ...) REGISTRY_PRINTF(3, 4);
+void registry__manifest_descriptor_clear(registry_descriptor *d);
+int registry__manifest_media_type_valid(const char *s);
+int registry__manifest_fail_field(int code, const char *path, const char *fmt, ...) REGISTRY_PRINTF(3, 4);
 
 /* platform.c: "os/arch[/variant]" split into three strings inside @buf (@size bytes). */
 int registry__platform_split(const char *platform, char *buf, size_t size, const char **os,
@@ -113,38 +113,38 @@ int registry__platform_split(const char *platform, char *buf, size_t size, const
 int registry__image_config_parse(registry_image_config **out, const void *data, size_t len);
 
 /* schema1.c */
-int manifest__parse_schema1(registry_manifest *m, int declared_signed);
+int registry__manifest_parse_schema1(registry_manifest *m, int declared_signed);
 
 /* registry_manifest_parse_opts with an entry cap of its own (index.json is
  * no registry manifest: it has limits of its own, store.h). */
-int manifest__parse_limited(registry_manifest **out, const void *data, size_t len, const char *media_type,
+int registry__manifest_parse_limited(registry_manifest **out, const void *data, size_t len, const char *media_type,
                             size_t max_size, size_t max_entries);
 /* The builder's caps on its document's size and entries (defaults: the
  * manifest limits), for the store's index.json. */
-void manifest__builder_set_limits(registry_manifest_builder *b, size_t max_size, size_t max_entries);
+void registry__manifest_builder_set_limits(registry_manifest_builder *b, size_t max_size, size_t max_entries);
 
 /* media types */
-const char *manifest__format_media_type(int format);
-int manifest__format_from_media_type(const char *mt, size_t len);
+const char *registry__manifest_format_media_type(int format);
+int registry__manifest_format_from_media_type(const char *mt, size_t len);
 
 /* writer.c: a small JSON emitter, Go-compatible escaping, optional 3-space indentation. */
 typedef struct manifest_writer {
-	registry_buf buf;
+	registry__buf buf;
 	int indent; /* 0: compact */
 	int depth;
 	int need_comma;
 	int rc;
 } manifest_writer;
 
-void mw_init(manifest_writer *w, int indent, size_t limit);
-void mw_begin_object(manifest_writer *w, const char *key);
-void mw_end_object(manifest_writer *w);
-void mw_begin_array(manifest_writer *w, const char *key);
-void mw_end_array(manifest_writer *w);
-void mw_string(manifest_writer *w, const char *key, const char *value); /* NULL -> null */
-void mw_int(manifest_writer *w, const char *key, int64_t value);
-void mw_bool(manifest_writer *w, const char *key, int value);
-void mw_null(manifest_writer *w, const char *key);
-int manifest__utf8_valid(const char *s, size_t len);
+void registry__mw_init(manifest_writer *w, int indent, size_t limit);
+void registry__mw_begin_object(manifest_writer *w, const char *key);
+void registry__mw_end_object(manifest_writer *w);
+void registry__mw_begin_array(manifest_writer *w, const char *key);
+void registry__mw_end_array(manifest_writer *w);
+void registry__mw_string(manifest_writer *w, const char *key, const char *value); /* NULL -> null */
+void registry__mw_int(manifest_writer *w, const char *key, int64_t value);
+void registry__mw_bool(manifest_writer *w, const char *key, int value);
+void registry__mw_null(manifest_writer *w, const char *key);
+int registry__manifest_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -27,7 +27,7 @@ static const char *const generic_types[] = {
 	"application/json", "text/plain", "application/octet-stream", "*/*",
 };
 
-const char *manifest__format_media_type(int format)
+const char *registry__manifest_format_media_type(int format)
 {
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(formats); i++)
 		if (formats[i].format == format)
@@ -41,7 +41,7 @@ static int same_type(const char *a, size_t alen, const char *b)
 	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
 }
 
-int manifest__format_from_media_type(const char *mt, size_t len)
+int registry__manifest_format_from_media_type(const char *mt, size_t len)
 {
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(formats); i++)
 		if (same_type(mt, len, formats[i].media_type))
@@ -85,7 +85,7 @@ static int content_type_format(const char *ct, int *format)
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(generic_types); i++)
 		if (same_type(ct, len, generic_types[i]))
 			return 0;
-	*format = manifest__format_from_media_type(ct, len);
+	*format = registry__manifest_format_from_media_type(ct, len);
 	if (*format)
 		return 0;
 	if (!printable(ct, len) || len > 200)
@@ -122,16 +122,16 @@ static int sniff_format(const cJSON *doc, int64_t version, int *format)
 static int resolve_format(const cJSON *doc, int ct_format, int64_t version, int *format)
 {
 	const char *body_mt;
-	int rc = manifest__get_string(doc, "mediaType", "", 0, &body_mt);
+	int rc = registry__manifest_get_string(doc, "mediaType", "", 0, &body_mt);
 	if (rc)
 		return rc;
-	int body_format = body_mt ? manifest__format_from_media_type(body_mt, strlen(body_mt)) : 0;
+	int body_format = body_mt ? registry__manifest_format_from_media_type(body_mt, strlen(body_mt)) : 0;
 	if (ct_format && body_mt) {
 		int agree = body_format == ct_format || (is_schema1(body_format) && is_schema1(ct_format));
 		if (!agree)
 			return registry__fail(REGISTRY_EFORMAT,
 			                      "manifest: served as %s but its mediaType says \"%.128s\"",
-			                      manifest__format_media_type(ct_format), body_mt);
+			                      registry__manifest_format_media_type(ct_format), body_mt);
 	}
 	if (ct_format) {
 		*format = ct_format;
@@ -145,7 +145,7 @@ static int resolve_format(const cJSON *doc, int ct_format, int64_t version, int 
 	}
 	if (is_schema1(*format) != (version == 1))
 		return registry__fail(REGISTRY_EFORMAT, "manifest: schemaVersion %d does not match media type %s",
-		                      (int)version, manifest__format_media_type(*format));
+		                      (int)version, registry__manifest_format_media_type(*format));
 	return 0;
 }
 
@@ -161,10 +161,10 @@ static int check_shape(const cJSON *doc, int format)
 		                      "at once is ambiguous (CVE-2021-41190)");
 	if (is_index(format) && (has_layers || has_config))
 		return registry__fail(REGISTRY_EFORMAT, "manifest: an index (%s) must not have \"%s\"",
-		                      manifest__format_media_type(format), has_layers ? "layers" : "config");
+		                      registry__manifest_format_media_type(format), has_layers ? "layers" : "config");
 	if (!is_index(format) && has_manifests)
 		return registry__fail(REGISTRY_EFORMAT, "manifest: an image manifest (%s) must not have \"manifests\"",
-		                      manifest__format_media_type(format));
+		                      registry__manifest_format_media_type(format));
 	if (is_schema1(format) && (has_layers || has_config))
 		return registry__fail(REGISTRY_EFORMAT, "manifest: a schema1 manifest must not have \"%s\"",
 		                      has_layers ? "layers" : "config");
@@ -176,7 +176,7 @@ static int parse_descriptor_array(const cJSON *doc, const char *key, size_t max_
 {
 	const cJSON *arr;
 	size_t n;
-	int rc = manifest__get_array(doc, key, "", 1, max_entries, &arr, &n);
+	int rc = registry__manifest_get_array(doc, key, "", 1, max_entries, &arr, &n);
 	if (rc)
 		return rc;
 	*out = registry__calloc(n, sizeof(**out));
@@ -186,7 +186,7 @@ static int parse_descriptor_array(const cJSON *doc, const char *key, size_t max_
 	for (const cJSON *c = arr->child; c; c = c->next, i++) {
 		char path[48]; /* "manifests[" + 20 digits + "]" */
 		snprintf(path, sizeof(path), "%s[%zu]", key, i);
-		if ((rc = manifest__parse_descriptor(c, path, 1, &(*out)[i])))
+		if ((rc = registry__manifest_parse_descriptor(c, path, 1, &(*out)[i])))
 			return rc;
 		*count = i + 1;
 	}
@@ -199,13 +199,13 @@ static int parse_single_descriptor(const cJSON *doc, const char *key, int requir
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
 	if (!v || (!required && cJSON_IsNull(v))) {
 		if (required)
-			return manifest__fail_field(REGISTRY_EFORMAT, key, "missing");
+			return registry__manifest_fail_field(REGISTRY_EFORMAT, key, "missing");
 		return 0;
 	}
 	registry_descriptor *d = calloc(1, sizeof(*d));
 	if (!d)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
-	int rc = manifest__parse_descriptor(v, key, 1, d);
+	int rc = registry__manifest_parse_descriptor(v, key, 1, d);
 	if (rc) {
 		free(d);
 		return rc;
@@ -217,14 +217,14 @@ static int parse_single_descriptor(const cJSON *doc, const char *key, int requir
 /* Fields schema2 and OCI share: artifactType, subject, annotations. */
 static int parse_common(registry_manifest *m, const cJSON *doc)
 {
-	int rc = manifest__get_string(doc, "artifactType", "", 0, &m->artifact_type);
+	int rc = registry__manifest_get_string(doc, "artifactType", "", 0, &m->artifact_type);
 	if (rc)
 		return rc;
-	if (m->artifact_type && !manifest__media_type_valid(m->artifact_type))
-		return manifest__fail_field(REGISTRY_EFORMAT, "artifactType", "not a valid media type (type/subtype)");
+	if (m->artifact_type && !registry__manifest_media_type_valid(m->artifact_type))
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, "artifactType", "not a valid media type (type/subtype)");
 	if ((rc = parse_single_descriptor(doc, "subject", 0, &m->subject)))
 		return rc;
-	return manifest__get_annotations(doc, "", &m->annotations);
+	return registry__manifest_get_annotations(doc, "", &m->annotations);
 }
 
 static int parse_image(registry_manifest *m, const cJSON *doc)
@@ -250,17 +250,17 @@ static int parse_index(registry_manifest *m, const cJSON *doc)
 static int parse_document(registry_manifest *m, int ct_format)
 {
 	int rc;
-	m->tree = manifest__parse_json(m->raw, m->raw_len, "manifest", &rc);
+	m->tree = registry__manifest_parse_json(m->raw, m->raw_len, "manifest", &rc);
 	if (!m->tree)
 		return rc;
 	if (!cJSON_IsObject(m->tree))
 		return registry__fail(REGISTRY_EFORMAT, "manifest: the document is not a JSON object");
 	int present;
 	int64_t version;
-	if ((rc = manifest__get_int(m->tree, "schemaVersion", "", &present, &version)))
+	if ((rc = registry__manifest_get_int(m->tree, "schemaVersion", "", &present, &version)))
 		return rc;
 	if (!present)
-		return manifest__fail_field(REGISTRY_EFORMAT, "schemaVersion", "missing");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, "schemaVersion", "missing");
 	if (version != 1 && version != 2)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "manifest: unsupported schemaVersion %lld",
 		                      (long long)version);
@@ -268,9 +268,9 @@ static int parse_document(registry_manifest *m, int ct_format)
 	if ((rc = resolve_format(m->tree, ct_format, version, &format)) || (rc = check_shape(m->tree, format)))
 		return rc;
 	m->schema_version = (int)version;
-	m->media_type = manifest__format_media_type(format);
+	m->media_type = registry__manifest_format_media_type(format);
 	if (is_schema1(format))
-		return manifest__parse_schema1(m, format == FORMAT_SCHEMA1_SIGNED);
+		return registry__manifest_parse_schema1(m, format == FORMAT_SCHEMA1_SIGNED);
 	if ((rc = registry_digest_buffer(m->digest, sizeof(m->digest), REGISTRY_DIGEST_SHA256, m->raw,
 	                                 m->raw_len)))
 		return rc;
@@ -282,14 +282,14 @@ void registry_manifest_free(registry_manifest *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->layer_count; i++)
-		manifest__descriptor_clear(&m->layers[i]);
+		registry__manifest_descriptor_clear(&m->layers[i]);
 	for (size_t i = 0; i < m->manifest_count; i++)
-		manifest__descriptor_clear(&m->manifests[i]);
+		registry__manifest_descriptor_clear(&m->manifests[i]);
 	free(m->layers);
 	free(m->manifests);
-	manifest__descriptor_clear(m->config);
+	registry__manifest_descriptor_clear(m->config);
 	free(m->config);
-	manifest__descriptor_clear(m->subject);
+	registry__manifest_descriptor_clear(m->subject);
 	free(m->subject);
 	free(m->annotations.keys);
 	free(m->annotations.values);
@@ -315,10 +315,10 @@ int registry_manifest_parse_opts(registry_manifest **out, const void *data, size
 		if (opts->max_size)
 			max = opts->max_size;
 	}
-	return manifest__parse_limited(out, data, len, media_type, max, MANIFEST_MAX_ENTRIES);
+	return registry__manifest_parse_limited(out, data, len, media_type, max, MANIFEST_MAX_ENTRIES);
 }
 
-int manifest__parse_limited(registry_manifest **out, const void *data, size_t len, const char *media_type,
+int registry__manifest_parse_limited(registry_manifest **out, const void *data, size_t len, const char *media_type,
                             size_t max, size_t max_entries)
 {
 	int rc;

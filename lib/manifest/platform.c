@@ -135,16 +135,16 @@ static int same(const platform *a, const platform *b)
 	       strcmp(a->variant, b->variant) == 0;
 }
 
-static void describe(registry_buf *b, const char *os, const char *arch, const char *variant)
+static void describe(registry__buf *b, const char *os, const char *arch, const char *variant)
 {
-	registry_buf_printf(b, "%.40s/%.40s%s%.40s", os && *os ? os : "?", arch && *arch ? arch : "?",
+	registry__buf_printf(b, "%.40s/%.40s%s%.40s", os && *os ? os : "?", arch && *arch ? arch : "?",
 	                    variant && *variant ? "/" : "", variant ? variant : "");
 }
 
 static int not_found(const registry_manifest *m, const platform *want)
 {
-	registry_buf b;
-	registry_buf_init(&b, 900);
+	registry__buf b;
+	registry__buf_init(&b, 900);
 	size_t without = 0, listed = 0;
 	for (size_t i = 0; i < m->manifest_count; i++) {
 		const registry_descriptor *d = &m->manifests[i];
@@ -152,11 +152,11 @@ static int not_found(const registry_manifest *m, const platform *want)
 			without++;
 			continue;
 		}
-		registry_buf_puts(&b, listed++ ? ", " : "");
+		registry__buf_puts(&b, listed++ ? ", " : "");
 		describe(&b, d->os, d->architecture, d->variant);
 	}
-	registry_buf req;
-	registry_buf_init(&req, 200);
+	registry__buf req;
+	registry__buf_init(&req, 200);
 	describe(&req, want->os, want->arch, want->variant);
 	char extra[64] = "";
 	if (without)
@@ -164,8 +164,8 @@ static int not_found(const registry_manifest *m, const platform *want)
 		         without == 1 ? "y" : "ies");
 	int rc = registry__fail(REGISTRY_ENOTFOUND, "no manifest for %s in the index; it offers %s%s",
 	                        req.data ? req.data : "?", listed && b.data ? b.data : "no platform", extra);
-	registry_buf_free(&b);
-	registry_buf_free(&req);
+	registry__buf_free(&b);
+	registry__buf_free(&req);
 	return rc;
 }
 

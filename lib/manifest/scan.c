@@ -46,7 +46,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-int manifest__utf8_valid(const char *s, size_t len)
+int registry__manifest_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -64,7 +64,7 @@ static int is_json_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-int manifest__check_bytes(const char *data, size_t len, const char *what)
+int registry__manifest_check_bytes(const char *data, size_t len, const char *what)
 {
 	const unsigned char *p = (const unsigned char *)data;
 	int in_string = 0;
@@ -168,9 +168,9 @@ static int check_duplicates(const cJSON *node, const char *what)
 	return 0;
 }
 
-cJSON *manifest__parse_json(const char *data, size_t len, const char *what, int *rc)
+cJSON *registry__manifest_parse_json(const char *data, size_t len, const char *what, int *rc)
 {
-	*rc = manifest__check_bytes(data, len, what);
+	*rc = registry__manifest_check_bytes(data, len, what);
 	if (*rc)
 		return NULL;
 	const char *end = NULL;

@@ -81,41 +81,41 @@ static int read_protected(const cJSON *sig, const char *path, size_t doc_len, jw
 	const char *protected_b64, *signature;
 	int rc;
 	if (!cJSON_IsObject(sig))
-		return manifest__fail_field(REGISTRY_EFORMAT, path, "must be an object");
-	if ((rc = manifest__get_string(sig, "protected", path, 1, &protected_b64)) ||
-	    (rc = manifest__get_string(sig, "signature", path, 1, &signature)))
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, path, "must be an object");
+	if ((rc = registry__manifest_get_string(sig, "protected", path, 1, &protected_b64)) ||
+	    (rc = registry__manifest_get_string(sig, "signature", path, 1, &signature)))
 		return rc;
 	const cJSON *header = cJSON_GetObjectItemCaseSensitive(sig, "header");
 	if (header && !cJSON_IsObject(header))
-		return manifest__fail_field(REGISTRY_EFORMAT, path, "\"header\" must be an object");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, path, "\"header\" must be an object");
 
 	unsigned char *json;
 	size_t json_len;
 	if ((rc = b64url_decode(protected_b64, &json, &json_len)))
 		return rc == REGISTRY_ENOMEM ? registry__fail(rc, "out of memory")
-		                             : manifest__fail_field(REGISTRY_EFORMAT, path,
+		                             : registry__manifest_fail_field(REGISTRY_EFORMAT, path,
 		                                                    "\"protected\" is not base64url");
-	cJSON *hdr = manifest__parse_json((const char *)json, json_len, "manifest: protected header", &rc);
+	cJSON *hdr = registry__manifest_parse_json((const char *)json, json_len, "manifest: protected header", &rc);
 	free(json);
 	if (!hdr)
 		return rc;
 	const char *tail_b64;
 	int present;
 	if (!cJSON_IsObject(hdr)) {
-		rc = manifest__fail_field(REGISTRY_EFORMAT, path, "protected header is not a JSON object");
-	} else if ((rc = manifest__get_int(hdr, "formatLength", path, &present, &f->length))) { // NOLINT(bugprone-branch-clone): each branch sets rc its way
+		rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path, "protected header is not a JSON object");
+	} else if ((rc = registry__manifest_get_int(hdr, "formatLength", path, &present, &f->length))) { // NOLINT(bugprone-branch-clone): each branch sets rc its way
 		/* message set */
 	} else if (!present) {
-		rc = manifest__fail_field(REGISTRY_EFORMAT, path, "protected header has no formatLength");
+		rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path, "protected header has no formatLength");
 	} else if ((uint64_t)f->length > doc_len) {
-		rc = manifest__fail_field(REGISTRY_EFORMAT, path,
+		rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path,
 		                          "formatLength %lld is beyond the end of the %zu-byte document",
 		                          (long long)f->length, doc_len);
-	} else if ((rc = manifest__get_string(hdr, "formatTail", path, 1, &tail_b64))) {
+	} else if ((rc = registry__manifest_get_string(hdr, "formatTail", path, 1, &tail_b64))) {
 		/* message set */
 	} else if ((rc = b64url_decode(tail_b64, &f->tail, &f->tail_len))) {
 		rc = rc == REGISTRY_ENOMEM ? registry__fail(rc, "out of memory")
-		                           : manifest__fail_field(REGISTRY_EFORMAT, path, "formatTail is not base64url");
+		                           : registry__manifest_fail_field(REGISTRY_EFORMAT, path, "formatTail is not base64url");
 	}
 	cJSON_Delete(hdr);
 	return rc;
@@ -140,7 +140,7 @@ static int jws_payload(const registry_manifest *m, const cJSON *sigs, size_t cou
 		}
 		if (f.length != first.length || f.tail_len != first.tail_len ||
 		    (f.tail_len && memcmp(f.tail, first.tail, f.tail_len) != 0))
-			rc = manifest__fail_field(REGISTRY_EFORMAT, path,
+			rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path,
 			                          "its formatLength/formatTail disagree with signatures[0]");
 		free(f.tail);
 	}
@@ -174,7 +174,7 @@ static int use_payload(registry_manifest *m, const cJSON *sigs, size_t count)
 	rc = registry_digest_buffer(m->digest, sizeof(m->digest), REGISTRY_DIGEST_SHA256, payload, len);
 	cJSON *tree = NULL;
 	if (!rc)
-		tree = manifest__parse_json(payload, len, "manifest: JWS payload", &rc);
+		tree = registry__manifest_parse_json(payload, len, "manifest: JWS payload", &rc);
 	free(payload);
 	if (!tree)
 		return rc;
@@ -191,15 +191,15 @@ static int use_payload(registry_manifest *m, const cJSON *sigs, size_t count)
 static int read_throwaway(const char *v1, const char *path, int *throwaway)
 {
 	int rc;
-	cJSON *doc = manifest__parse_json(v1, strlen(v1), path, &rc);
+	cJSON *doc = registry__manifest_parse_json(v1, strlen(v1), path, &rc);
 	if (!doc)
 		return rc;
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "throwaway");
 	*throwaway = 0;
 	if (!cJSON_IsObject(doc))
-		rc = manifest__fail_field(REGISTRY_EFORMAT, path, "is not a JSON object");
+		rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path, "is not a JSON object");
 	else if (t && !cJSON_IsBool(t) && !cJSON_IsNull(t))
-		rc = manifest__fail_field(REGISTRY_EFORMAT, path, "\"throwaway\" must be a boolean");
+		rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path, "\"throwaway\" must be a boolean");
 	else
 		*throwaway = cJSON_IsTrue(t);
 	cJSON_Delete(doc);
@@ -225,17 +225,17 @@ static int read_layers(registry_manifest *m, const cJSON *fs, const cJSON *hist,
 		size_t base_first = n - 1 - i;
 		snprintf(path, sizeof(path), "fsLayers[%zu]", i);
 		if (!cJSON_IsObject(f)) {
-			rc = manifest__fail_field(REGISTRY_EFORMAT, path, "must be an object");
+			rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path, "must be an object");
 			break;
 		}
-		if ((rc = manifest__get_digest(f, "blobSum", path, &blob[base_first])))
+		if ((rc = registry__manifest_get_digest(f, "blobSum", path, &blob[base_first])))
 			break;
 		snprintf(path, sizeof(path), "history[%zu]", i);
 		if (!cJSON_IsObject(h)) {
-			rc = manifest__fail_field(REGISTRY_EFORMAT, path, "must be an object");
+			rc = registry__manifest_fail_field(REGISTRY_EFORMAT, path, "must be an object");
 			break;
 		}
-		if ((rc = manifest__get_string(h, "v1Compatibility", path, 1, &v1)))
+		if ((rc = registry__manifest_get_string(h, "v1Compatibility", path, 1, &v1)))
 			break;
 		snprintf(path, sizeof(path), "history[%zu].v1Compatibility", i);
 		if ((rc = read_throwaway(v1, path, &throwaway)))
@@ -256,15 +256,15 @@ static int read_layers(registry_manifest *m, const cJSON *fs, const cJSON *hist,
 	return rc;
 }
 
-int manifest__parse_schema1(registry_manifest *m, int declared_signed)
+int registry__manifest_parse_schema1(registry_manifest *m, int declared_signed)
 {
 	const cJSON *sigs;
 	size_t nsigs;
-	int rc = manifest__get_array(m->tree, "signatures", "", 0, MAX_SIGNATURES, &sigs, &nsigs);
+	int rc = registry__manifest_get_array(m->tree, "signatures", "", 0, MAX_SIGNATURES, &sigs, &nsigs);
 	if (rc)
 		return rc;
 	if (sigs && nsigs == 0)
-		return manifest__fail_field(REGISTRY_EFORMAT, "signatures", "is empty");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, "signatures", "is empty");
 	if (sigs) {
 		if ((rc = use_payload(m, sigs, nsigs)))
 			return rc;
@@ -280,23 +280,23 @@ int manifest__parse_schema1(registry_manifest *m, int declared_signed)
 	const cJSON *doc = m->tree;
 	int present;
 	int64_t version;
-	if ((rc = manifest__get_int(doc, "schemaVersion", "", &present, &version)))
+	if ((rc = registry__manifest_get_int(doc, "schemaVersion", "", &present, &version)))
 		return rc;
 	if (!present || version != 1)
-		return manifest__fail_field(REGISTRY_EFORMAT, "schemaVersion", "the signed payload is not schemaVersion 1");
-	if ((rc = manifest__get_string(doc, "name", "", 0, &m->name)) ||
-	    (rc = manifest__get_string(doc, "tag", "", 0, &m->tag)) ||
-	    (rc = manifest__get_string(doc, "architecture", "", 0, &m->architecture)))
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, "schemaVersion", "the signed payload is not schemaVersion 1");
+	if ((rc = registry__manifest_get_string(doc, "name", "", 0, &m->name)) ||
+	    (rc = registry__manifest_get_string(doc, "tag", "", 0, &m->tag)) ||
+	    (rc = registry__manifest_get_string(doc, "architecture", "", 0, &m->architecture)))
 		return rc;
 	const cJSON *fs, *hist;
 	size_t nfs, nhist;
-	if ((rc = manifest__get_array(doc, "fsLayers", "", 1, MANIFEST_MAX_ENTRIES, &fs, &nfs)) ||
-	    (rc = manifest__get_array(doc, "history", "", 1, MANIFEST_MAX_ENTRIES, &hist, &nhist)))
+	if ((rc = registry__manifest_get_array(doc, "fsLayers", "", 1, MANIFEST_MAX_ENTRIES, &fs, &nfs)) ||
+	    (rc = registry__manifest_get_array(doc, "history", "", 1, MANIFEST_MAX_ENTRIES, &hist, &nhist)))
 		return rc;
 	if (nfs == 0)
-		return manifest__fail_field(REGISTRY_EFORMAT, "fsLayers", "is empty");
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, "fsLayers", "is empty");
 	if (nfs != nhist)
-		return manifest__fail_field(REGISTRY_EFORMAT, "history", "has %zu entries but fsLayers has %zu",
+		return registry__manifest_fail_field(REGISTRY_EFORMAT, "history", "has %zu entries but fsLayers has %zu",
 		                            nhist, nfs);
 	m->kind = REGISTRY_MANIFEST_IMAGE;
 	return read_layers(m, fs, hist, nfs);

@@ -11,17 +11,17 @@
 
 #include "manifest_impl.h"
 
-void mw_init(manifest_writer *w, int indent, size_t limit)
+void registry__mw_init(manifest_writer *w, int indent, size_t limit)
 {
 	memset(w, 0, sizeof(*w));
-	registry_buf_init(&w->buf, limit);
+	registry__buf_init(&w->buf, limit);
 	w->indent = indent;
 }
 
 static void put(manifest_writer *w, const char *s, size_t len)
 {
 	if (!w->rc)
-		w->rc = registry_buf_append(&w->buf, s, len);
+		w->rc = registry__buf_append(&w->buf, s, len);
 }
 
 static void puts_(manifest_writer *w, const char *s)
@@ -114,12 +114,12 @@ static void close_(manifest_writer *w, const char *bracket)
 	w->need_comma = 1;
 }
 
-void mw_begin_object(manifest_writer *w, const char *key) { open_(w, key, "{"); }
-void mw_end_object(manifest_writer *w) { close_(w, "}"); }
-void mw_begin_array(manifest_writer *w, const char *key) { open_(w, key, "["); }
-void mw_end_array(manifest_writer *w) { close_(w, "]"); }
+void registry__mw_begin_object(manifest_writer *w, const char *key) { open_(w, key, "{"); }
+void registry__mw_end_object(manifest_writer *w) { close_(w, "}"); }
+void registry__mw_begin_array(manifest_writer *w, const char *key) { open_(w, key, "["); }
+void registry__mw_end_array(manifest_writer *w) { close_(w, "]"); }
 
-void mw_string(manifest_writer *w, const char *key, const char *value)
+void registry__mw_string(manifest_writer *w, const char *key, const char *value)
 {
 	prefix(w, key);
 	if (value)
@@ -129,7 +129,7 @@ void mw_string(manifest_writer *w, const char *key, const char *value)
 	w->need_comma = 1;
 }
 
-void mw_int(manifest_writer *w, const char *key, int64_t value)
+void registry__mw_int(manifest_writer *w, const char *key, int64_t value)
 {
 	char num[24];
 	snprintf(num, sizeof(num), "%" PRId64, value);
@@ -138,14 +138,14 @@ void mw_int(manifest_writer *w, const char *key, int64_t value)
 	w->need_comma = 1;
 }
 
-void mw_bool(manifest_writer *w, const char *key, int value)
+void registry__mw_bool(manifest_writer *w, const char *key, int value)
 {
 	prefix(w, key);
 	puts_(w, value ? "true" : "false");
 	w->need_comma = 1;
 }
 
-void mw_null(manifest_writer *w, const char *key)
+void registry__mw_null(manifest_writer *w, const char *key)
 {
-	mw_string(w, key, NULL);
+	registry__mw_string(w, key, NULL);
 }

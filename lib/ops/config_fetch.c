@@ -30,14 +30,14 @@ int registry__ops_check_ref_registry(const registry_client *client, const regist
 }
 
 typedef struct collector {
-	registry_buf buf;
+	registry__buf buf;
 	int rc; /* why collecting stopped */
 } collector;
 
 static int collect(const void *data, size_t len, void *userdata)
 {
 	collector *k = userdata;
-	return (k->rc = registry_buf_append(&k->buf, data, len)) != 0;
+	return (k->rc = registry__buf_append(&k->buf, data, len)) != 0;
 }
 
 /* The image manifest for the platform: @top itself, or its chosen entry. */
@@ -76,14 +76,14 @@ static int fetch_config_blob(registry_image_config **out, registry_client *clien
 		return registry__fail(REGISTRY_ETOOLARGE, "config %s: %lld bytes, more than the %zu allowed",
 		                      registry_descriptor_digest(d), (long long)size, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
 	collector k = {.rc = 0};
-	registry_buf_init(&k.buf, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
+	registry__buf_init(&k.buf, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
 	int rc = registry_blob_fetch_to(client, repository, registry_descriptor_digest(d), size, collect, &k);
 	if (rc == REGISTRY_ECANCELED && k.rc)
 		rc = registry__fail(k.rc, "config %s: %s", registry_descriptor_digest(d),
 		                    k.rc == REGISTRY_ETOOLARGE ? "more bytes than the size limit" : "out of memory");
 	if (!rc)
 		rc = registry__image_config_parse(out, k.buf.data, k.buf.len);
-	registry_buf_free(&k.buf);
+	registry__buf_free(&k.buf);
 	return rc;
 }
 

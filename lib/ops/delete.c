@@ -44,11 +44,11 @@ static int send_delete(registry_client *c, const char *repository, const char *t
 }
 
 /* Append @tag to the list of others, naming the first few. */
-static int note_other(registry_buf *names, size_t *count, const char *tag)
+static int note_other(registry__buf *names, size_t *count, const char *tag)
 {
 	if ((*count)++ >= DELETE_NAMES_SHOWN)
 		return 0;
-	return registry_buf_printf(names, "%s%s", *count > 1 ? ", " : "", tag);
+	return registry__buf_printf(names, "%s%s", *count > 1 ? ", " : "", tag);
 }
 
 /* Does any tag of @repository but @skip point at @digest? ECONFLICT naming
@@ -58,8 +58,8 @@ static int check_other_tags(registry_client *c, const char *repository, const ch
 {
 	registry_list *l = NULL;
 	int rc = registry_tags_open(&l, c, repository, 0);
-	registry_buf names;
-	registry_buf_init(&names, 0);
+	registry__buf names;
+	registry__buf_init(&names, 0);
 	size_t seen = 0, others = 0;
 	const char *tag;
 	while (!rc && !(rc = registry_list_next(l, &tag)) && tag) {
@@ -81,14 +81,14 @@ static int check_other_tags(registry_client *c, const char *repository, const ch
 		free(d);
 	}
 	if (!rc && others > DELETE_NAMES_SHOWN &&
-	    registry_buf_printf(&names, " and %zu more", others - DELETE_NAMES_SHOWN))
+	    registry__buf_printf(&names, " and %zu more", others - DELETE_NAMES_SHOWN))
 		rc = registry__nomem();
 	if (!rc && others)
 		rc = registry__fail(REGISTRY_ECONFLICT,
 		                    "%s: %s is also tagged %s (REGISTRY_DELETE_FORCE deletes it and every "
 		                    "tag on it)",
 		                    what, digest, names.data);
-	registry_buf_free(&names);
+	registry__buf_free(&names);
 	registry_list_free(l);
 	return rc;
 }

@@ -145,32 +145,32 @@ static int write_layer_dir(export_job *e, const char *id, const char *json, size
 /* manifest.json: one image. */
 static int write_manifest_json(export_job *e, const char *config_name, const char *const *layer_ids, size_t n)
 {
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	int rc = buf_rc(registry_buf_puts(&b, "[{\"Config\":"));
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	int rc = buf_rc(registry__buf_puts(&b, "[{\"Config\":"));
 	if (!rc)
 		rc = registry__json_go_string(&b, config_name);
 	if (!rc)
-		rc = buf_rc(registry_buf_puts(&b, ",\"RepoTags\":"));
+		rc = buf_rc(registry__buf_puts(&b, ",\"RepoTags\":"));
 	if (!rc && e->name) {
-		registry_buf rt;
-		registry_buf_init(&rt, 0);
-		rc = buf_rc(registry_buf_printf(&rt, "%s:%s", e->name, e->tag));
-		if (!rc && !(rc = buf_rc(registry_buf_puts(&b, "["))) && !(rc = registry__json_go_string(&b, rt.data)))
-			rc = buf_rc(registry_buf_puts(&b, "]"));
-		registry_buf_free(&rt);
+		registry__buf rt;
+		registry__buf_init(&rt, 0);
+		rc = buf_rc(registry__buf_printf(&rt, "%s:%s", e->name, e->tag));
+		if (!rc && !(rc = buf_rc(registry__buf_puts(&b, "["))) && !(rc = registry__json_go_string(&b, rt.data)))
+			rc = buf_rc(registry__buf_puts(&b, "]"));
+		registry__buf_free(&rt);
 	} else if (!rc) {
-		rc = buf_rc(registry_buf_puts(&b, "null"));
+		rc = buf_rc(registry__buf_puts(&b, "null"));
 	}
 	if (!rc)
-		rc = buf_rc(registry_buf_puts(&b, ",\"Layers\":["));
+		rc = buf_rc(registry__buf_puts(&b, ",\"Layers\":["));
 	for (size_t i = 0; !rc && i < n; i++)
-		rc = buf_rc(registry_buf_printf(&b, "%s\"%s/layer.tar\"", i ? "," : "", layer_ids[i]));
+		rc = buf_rc(registry__buf_printf(&b, "%s\"%s/layer.tar\"", i ? "," : "", layer_ids[i]));
 	if (!rc)
-		rc = buf_rc(registry_buf_puts(&b, "]}]\n"));
+		rc = buf_rc(registry__buf_puts(&b, "]}]\n"));
 	if (!rc)
 		rc = registry__sink_file(e->sink, "manifest.json", b.data, b.len);
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 	return rc;
 }
 
@@ -179,20 +179,20 @@ static int write_repositories(export_job *e, const char *top_id)
 {
 	if (!e->name || !top_id)
 		return 0;
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	int rc = buf_rc(registry_buf_puts(&b, "{"));
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	int rc = buf_rc(registry__buf_puts(&b, "{"));
 	if (!rc)
 		rc = registry__json_go_string(&b, e->name);
 	if (!rc)
-		rc = buf_rc(registry_buf_puts(&b, ":{"));
+		rc = buf_rc(registry__buf_puts(&b, ":{"));
 	if (!rc)
 		rc = registry__json_go_string(&b, e->tag);
 	if (!rc)
-		rc = buf_rc(registry_buf_printf(&b, ":\"%s\"}}\n", top_id));
+		rc = buf_rc(registry__buf_printf(&b, ":\"%s\"}}\n", top_id));
 	if (!rc)
 		rc = registry__sink_file(e->sink, "repositories", b.data, b.len);
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 	return rc;
 }
 
@@ -204,7 +204,7 @@ static const char layer_skeleton[] =
 	"\"WorkingDir\":\"\",\"Entrypoint\":null,\"OnBuild\":null,\"Labels\":null}";
 
 /* {"id":..,"parent":.., then the config's members without history and rootfs} */
-static int top_layer_json(registry_buf *b, const char *id, const char *parent, const char *config, size_t len)
+static int top_layer_json(registry__buf *b, const char *id, const char *parent, const char *config, size_t len)
 {
 	void *tree = NULL;
 	registry__json_member *m = NULL;
@@ -212,9 +212,9 @@ static int top_layer_json(registry_buf *b, const char *id, const char *parent, c
 	int rc = registry__json_members(config, len, &tree, &m, &n);
 	if (rc)
 		return registry__fail(rc, "the image config is not a JSON object");
-	rc = buf_rc(registry_buf_printf(b, "{\"id\":\"%s\"", id));
+	rc = buf_rc(registry__buf_printf(b, "{\"id\":\"%s\"", id));
 	if (!rc && parent)
-		rc = buf_rc(registry_buf_printf(b, ",\"parent\":\"%s\"", parent));
+		rc = buf_rc(registry__buf_printf(b, ",\"parent\":\"%s\"", parent));
 	for (size_t i = 0; !rc && i < n; i++) {
 		static const char *const skip[] = {"id", "parent", "history", "rootfs"};
 		int drop = 0;
@@ -222,16 +222,16 @@ static int top_layer_json(registry_buf *b, const char *id, const char *parent, c
 			drop |= strcmp(m[i].key, skip[k]) == 0;
 		if (drop)
 			continue;
-		rc = buf_rc(registry_buf_append(b, ",", 1));
+		rc = buf_rc(registry__buf_append(b, ",", 1));
 		if (!rc)
-			rc = buf_rc(registry_buf_append(b, m[i].raw_key, m[i].raw_key_len));
+			rc = buf_rc(registry__buf_append(b, m[i].raw_key, m[i].raw_key_len));
 		if (!rc)
-			rc = buf_rc(registry_buf_append(b, ":", 1));
+			rc = buf_rc(registry__buf_append(b, ":", 1));
 		if (!rc)
-			rc = buf_rc(registry_buf_append(b, m[i].raw_value, m[i].raw_value_len));
+			rc = buf_rc(registry__buf_append(b, m[i].raw_value, m[i].raw_value_len));
 	}
 	if (!rc)
-		rc = buf_rc(registry_buf_puts(b, "}\n"));
+		rc = buf_rc(registry__buf_puts(b, "}\n"));
 	registry__json_members_free(tree, m);
 	return rc;
 }
@@ -280,18 +280,18 @@ static int export_image(export_job *e, const registry_manifest *m)
 	const char **id_ptrs = calloc(n ? n : 1, sizeof(char *));
 	if (!ids || !id_ptrs)
 		rc = oom();
-	registry_buf json;
-	registry_buf_init(&json, 0);
+	registry__buf json;
+	registry__buf_init(&json, 0);
 	for (size_t i = 0; !rc && i < n; i++) {
 		const char *digest = registry_descriptor_digest(registry_manifest_layer(m, i));
 		/* The script's chain: echo "$parentId"$'\n'"$layerDigest" | sha256sum */
-		registry_buf line;
-		registry_buf_init(&line, 0);
+		registry__buf line;
+		registry__buf_init(&line, 0);
 		char chain[REGISTRY_DIGEST_STRING_MAX];
-		rc = buf_rc(registry_buf_printf(&line, "%s\n%s\n", i ? ids[i - 1] : "", digest));
+		rc = buf_rc(registry__buf_printf(&line, "%s\n%s\n", i ? ids[i - 1] : "", digest));
 		if (!rc)
 			rc = registry_digest_buffer(chain, sizeof(chain), REGISTRY_DIGEST_SHA256, line.data, line.len);
-		registry_buf_free(&line);
+		registry__buf_free(&line);
 		if (rc)
 			break;
 		memcpy(ids[i], chain + 7, 65);
@@ -300,16 +300,16 @@ static int export_image(export_job *e, const registry_manifest *m)
 		if (i + 1 == n) {
 			rc = top_layer_json(&json, ids[i], i ? ids[i - 1] : NULL, config_data, config_len);
 		} else {
-			rc = buf_rc(registry_buf_printf(&json, "{\"id\":\"%s\",", ids[i]));
+			rc = buf_rc(registry__buf_printf(&json, "{\"id\":\"%s\",", ids[i]));
 			if (!rc && i)
-				rc = buf_rc(registry_buf_printf(&json, "\"parent\":\"%s\",", ids[i - 1]));
+				rc = buf_rc(registry__buf_printf(&json, "\"parent\":\"%s\",", ids[i - 1]));
 			if (!rc)
-				rc = buf_rc(registry_buf_printf(&json, "%s}\n", layer_skeleton));
+				rc = buf_rc(registry__buf_printf(&json, "%s}\n", layer_skeleton));
 		}
 		if (!rc)
 			rc = write_layer_dir(e, ids[i], json.data, json.len, digest);
 	}
-	registry_buf_free(&json);
+	registry__buf_free(&json);
 	char config_name[160];
 	snprintf(config_name, sizeof(config_name), "%s.json", registry__digest_hex(registry_descriptor_digest(config)));
 	if (!rc)

@@ -156,16 +156,16 @@ int registry__sink_open(registry__sink **out, const char *dest, int format, int 
 	s->dirfd = -1;
 	s->fd = -1;
 	static unsigned counter;
-	registry_buf tmp;
-	registry_buf_init(&tmp, 0);
+	registry__buf tmp;
+	registry__buf_init(&tmp, 0);
 	if (!(s->dest = registry__strdup(dest)) ||
-	    registry_buf_printf(&tmp, "%s.tmp-%ld-%u", dest, (long)getpid(),
+	    registry__buf_printf(&tmp, "%s.tmp-%ld-%u", dest, (long)getpid(),
 	                        __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED)) != 0) {
-		registry_buf_free(&tmp);
+		registry__buf_free(&tmp);
 		registry__sink_free(s);
 		return oom();
 	}
-	s->tmp = registry_buf_detach(&tmp);
+	s->tmp = registry__buf_detach(&tmp);
 	if (format == REGISTRY_FORMAT_DOCKER_DIR) {
 		if (mkdir(s->tmp, 0755) != 0) {
 			rc = io_fail("creating", s->tmp);

@@ -174,7 +174,7 @@ int registry__list_parse_page(const char *data, size_t len, const char *key, int
 	*names = NULL;
 	*count = 0;
 	int rc = 0;
-	cJSON *root = manifest__parse_json(data ? data : "", len, what, &rc);
+	cJSON *root = registry__manifest_parse_json(data ? data : "", len, what, &rc);
 	if (!root)
 		return rc;
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
@@ -305,13 +305,13 @@ static int list_new(registry_list **out, registry_client *c, const char *path, i
 	l->tags = tags;
 	l->key = tags ? "tags" : "repositories";
 	registry__url_set_init(&l->seen);
-	registry_buf url;
-	registry_buf_init(&url, 0);
-	int rc = registry_buf_puts(&url, path);
+	registry__buf url;
+	registry__buf_init(&url, 0);
+	int rc = registry__buf_puts(&url, path);
 	if (!rc && page_size > 0)
-		rc = registry_buf_printf(&url, "?n=%d", page_size);
-	l->next = rc ? NULL : registry_buf_detach(&url);
-	registry_buf_free(&url);
+		rc = registry__buf_printf(&url, "?n=%d", page_size);
+	l->next = rc ? NULL : registry__buf_detach(&url);
+	registry__buf_free(&url);
 	l->scope = registry__strdup(scope);
 	l->what = registry__strdup(what);
 	if (!l->next || !l->scope || !l->what) {

@@ -424,10 +424,10 @@ static int pull_to_docker(registry_client *client, const registry_reference *ref
 		return rc;
 	/* The temporary store sits next to dest, so blobs can be hard-linked into a folder. */
 	static unsigned counter;
-	registry_buf tmp;
-	registry_buf_init(&tmp, 0);
+	registry__buf tmp;
+	registry__buf_init(&tmp, 0);
 	unsigned n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-	if (registry_buf_printf(&tmp, "%s.pull-%ld-%u", dest, (long)getpid(), n)) {
+	if (registry__buf_printf(&tmp, "%s.pull-%ld-%u", dest, (long)getpid(), n)) {
 		free(repo_tag);
 		return oom();
 	}
@@ -446,7 +446,7 @@ static int pull_to_docker(registry_client *client, const registry_reference *ref
 	int rm = registry__remove_tree(tmp.data, rc != 0);
 	if (!rc)
 		rc = rm;
-	registry_buf_free(&tmp);
+	registry__buf_free(&tmp);
 	free(repo_tag);
 	return rc;
 }

@@ -40,7 +40,7 @@ void registry__json_members_free(void *tree, registry__json_member *members);
  * "&", U+2028, U+2029 and control bytes as \u escapes (\n, \r, \t short),
  * invalid UTF-8 as \ufffd.
  */
-int registry__json_go_string(registry_buf *b, const char *s);
+int registry__json_go_string(registry__buf *b, const char *s);
 
 /* ---- conversion to OCI (convert.c) ---- */
 

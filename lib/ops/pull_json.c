@@ -162,24 +162,24 @@ static size_t utf8_seq(const unsigned char *s, size_t avail)
 	return n;
 }
 
-int registry__json_go_string(registry_buf *b, const char *str)
+int registry__json_go_string(registry__buf *b, const char *str)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strlen(str);
-	int rc = registry_buf_append(b, "\"", 1);
+	int rc = registry__buf_append(b, "\"", 1);
 	for (size_t i = 0; !rc && i < n;) {
 		unsigned char c = s[i];
 		if (c >= 0x80) {
 			size_t k = utf8_seq(s + i, n - i);
 			if (!k) {
-				rc = registry_buf_puts(b, "\\ufffd");
+				rc = registry__buf_puts(b, "\\ufffd");
 				i++;
 			} else if (k == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
-				rc = registry_buf_puts(b, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+				rc = registry__buf_puts(b, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
 				i += 3;
 			} else {
-				rc = registry_buf_append(b, s + i, k);
+				rc = registry__buf_append(b, s + i, k);
 				i += k;
 			}
 			continue;
@@ -188,24 +188,24 @@ int registry__json_go_string(registry_buf *b, const char *str)
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			rc = registry_buf_append(b, esc, 2);
+			rc = registry__buf_append(b, esc, 2);
 		} else if (c == '\n') {
-			rc = registry_buf_puts(b, "\\n");
+			rc = registry__buf_puts(b, "\\n");
 		} else if (c == '\r') {
-			rc = registry_buf_puts(b, "\\r");
+			rc = registry__buf_puts(b, "\\r");
 		} else if (c == '\t') {
-			rc = registry_buf_puts(b, "\\t");
+			rc = registry__buf_puts(b, "\\t");
 		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
 			memcpy(esc, "\\u00", 4); // NOLINT(bugprone-not-null-terminated-result): 6 counted bytes
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			rc = registry_buf_append(b, esc, 6);
+			rc = registry__buf_append(b, esc, 6);
 		} else {
-			rc = registry_buf_append(b, s + i, 1);
+			rc = registry__buf_append(b, s + i, 1);
 		}
 		i++;
 	}
 	if (!rc)
-		rc = registry_buf_append(b, "\"", 1);
+		rc = registry__buf_append(b, "\"", 1);
 	return buf_rc(rc);
 }

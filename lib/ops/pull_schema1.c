@@ -174,7 +174,7 @@ int registry__schema1_load(registry__schema1 *s, const registry_manifest *m)
 /* ------------------------------------------------------------ Go encoding */
 
 /* Go's time.Time round trip of an RFC 3339 text: fraction without trailing zeros, zero offset as Z. */
-static int go_time(registry_buf *b, const char *t)
+static int go_time(registry__buf *b, const char *t)
 {
 	if (!t)
 		return registry__json_go_string(b, "0001-01-01T00:00:00Z");
@@ -211,16 +211,16 @@ static int go_time(registry_buf *b, const char *t)
 }
 
 /* "," before every member but the first, then "name": */
-static int member(registry_buf *b, int *first, const char *name)
+static int member(registry__buf *b, int *first, const char *name)
 {
-	int rc = *first ? 0 : registry_buf_append(b, ",", 1);
+	int rc = *first ? 0 : registry__buf_append(b, ",", 1);
 	*first = 0;
 	if (!rc)
-		rc = registry_buf_printf(b, "\"%s\":", name);
+		rc = registry__buf_printf(b, "\"%s\":", name);
 	return buf_rc(rc);
 }
 
-static int string_member(registry_buf *b, int *first, const cJSON *obj, const char *name, int always)
+static int string_member(registry__buf *b, int *first, const cJSON *obj, const char *name, int always)
 {
 	const char *v = NULL;
 	int rc = go_string_field(obj, name, &v);
@@ -232,7 +232,7 @@ static int string_member(registry_buf *b, int *first, const cJSON *obj, const ch
 }
 
 /* []string, omitted when empty; null entries decode to "". */
-static int strings_member(registry_buf *b, int *first, const cJSON *obj, const char *name)
+static int strings_member(registry__buf *b, int *first, const cJSON *obj, const char *name)
 {
 	const cJSON *v = go_field(obj, name), *e;
 	if (!v || cJSON_IsNull(v) || (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0))
@@ -242,18 +242,18 @@ static int strings_member(registry_buf *b, int *first, const cJSON *obj, const c
 	int rc = member(b, first, name);
 	int k = 0;
 	if (!rc)
-		rc = buf_rc(registry_buf_append(b, "[", 1));
+		rc = buf_rc(registry__buf_append(b, "[", 1));
 	cJSON_ArrayForEach(e, v) {
 		if (rc)
 			break;
 		if (!cJSON_IsString(e) && !cJSON_IsNull(e))
 			return registry__fail(REGISTRY_EFORMAT, "schema1 config: \"%s\" is not a list of strings", name);
 		if (k++)
-			rc = buf_rc(registry_buf_append(b, ",", 1));
+			rc = buf_rc(registry__buf_append(b, ",", 1));
 		if (!rc)
 			rc = registry__json_go_string(b, cJSON_IsString(e) ? e->valuestring : "");
 	}
-	return rc ? rc : buf_rc(registry_buf_append(b, "]", 1));
+	return rc ? rc : buf_rc(registry__buf_append(b, "]", 1));
 }
 
 typedef struct keyed {
@@ -273,7 +273,7 @@ static int cmp_keyed(const void *a, const void *b)
  * A Go map, keys sorted, omitted when empty: map[string]struct{} (@as_set:
  * every value an object, written {}) or map[string]string.
  */
-static int map_member(registry_buf *b, int *first, const cJSON *obj, const char *name, int as_set)
+static int map_member(registry__buf *b, int *first, const cJSON *obj, const char *name, int as_set)
 {
 	const cJSON *v = go_field(obj, name), *e;
 	if (!v || cJSON_IsNull(v) || (cJSON_IsObject(v) && cJSON_GetArraySize(v) == 0))
@@ -295,32 +295,32 @@ static int map_member(registry_buf *b, int *first, const cJSON *obj, const char 
 	if (!rc)
 		rc = member(b, first, name);
 	if (!rc)
-		rc = buf_rc(registry_buf_append(b, "{", 1));
+		rc = buf_rc(registry__buf_append(b, "{", 1));
 	int written = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (i + 1 < n && strcmp(items[i].key, items[i + 1].key) == 0)
 			continue; /* a repeated key: the last one wins */
 		if (written++)
-			rc = buf_rc(registry_buf_append(b, ",", 1));
+			rc = buf_rc(registry__buf_append(b, ",", 1));
 		if (!rc)
 			rc = registry__json_go_string(b, items[i].key);
 		if (!rc)
-			rc = buf_rc(registry_buf_append(b, ":", 1));
+			rc = buf_rc(registry__buf_append(b, ":", 1));
 		if (!rc && as_set)
-			rc = buf_rc(registry_buf_puts(b, "{}"));
+			rc = buf_rc(registry__buf_puts(b, "{}"));
 		else if (!rc)
 			rc = registry__json_go_string(b, cJSON_IsString(items[i].value) ? items[i].value->valuestring : "");
 	}
 	free(items);
-	return rc ? rc : buf_rc(registry_buf_append(b, "}", 1));
+	return rc ? rc : buf_rc(registry__buf_append(b, "}", 1));
 }
 
 /* The OCI ImageConfig struct, field by field. */
-static int image_config(registry_buf *b, const cJSON *config)
+static int image_config(registry__buf *b, const cJSON *config)
 {
 	if (config && !cJSON_IsNull(config) && !cJSON_IsObject(config))
 		return registry__fail(REGISTRY_EFORMAT, "schema1 v1Compatibility: \"config\" is not an object");
-	int first = 1, rc = buf_rc(registry_buf_append(b, "{", 1));
+	int first = 1, rc = buf_rc(registry__buf_append(b, "{", 1));
 	if (!rc)
 		rc = string_member(b, &first, config, "User", 0);
 	if (!rc)
@@ -343,12 +343,12 @@ static int image_config(registry_buf *b, const cJSON *config)
 	if (!rc && escaped && !cJSON_IsBool(escaped) && !cJSON_IsNull(escaped))
 		rc = registry__fail(REGISTRY_EFORMAT, "schema1 config: \"ArgsEscaped\" is not a boolean");
 	if (!rc && cJSON_IsTrue(escaped) && !(rc = member(b, &first, "ArgsEscaped")))
-		rc = buf_rc(registry_buf_puts(b, "true"));
-	return rc ? rc : buf_rc(registry_buf_append(b, "}", 1));
+		rc = buf_rc(registry__buf_puts(b, "true"));
+	return rc ? rc : buf_rc(registry__buf_append(b, "}", 1));
 }
 
 /* One OCI History entry: created, created_by, author, comment, empty_layer. */
-static int history_entry(registry_buf *b, const cJSON *v1, int throwaway)
+static int history_entry(registry__buf *b, const cJSON *v1, int throwaway)
 {
 	const char *created = NULL;
 	int first = 1;
@@ -362,8 +362,8 @@ static int history_entry(registry_buf *b, const cJSON *v1, int throwaway)
 	const cJSON *cmd = cJSON_IsObject(cc) ? go_field(cc, "Cmd") : NULL, *part;
 	if (!rc && ((cc && !cJSON_IsObject(cc) && !cJSON_IsNull(cc)) || (cmd && !cJSON_IsArray(cmd) && !cJSON_IsNull(cmd))))
 		rc = registry__fail(REGISTRY_EFORMAT, "schema1 v1Compatibility: container_config.Cmd is not a list");
-	registry_buf joined;
-	registry_buf_init(&joined, 0);
+	registry__buf joined;
+	registry__buf_init(&joined, 0);
 	int k = 0;
 	if (!cJSON_IsArray(cmd))
 		cmd = NULL;
@@ -371,30 +371,30 @@ static int history_entry(registry_buf *b, const cJSON *v1, int throwaway)
 		if (rc)
 			break;
 		if (k++)
-			rc = buf_rc(registry_buf_append(&joined, " ", 1));
+			rc = buf_rc(registry__buf_append(&joined, " ", 1));
 		if (!rc && cJSON_IsString(part))
-			rc = buf_rc(registry_buf_puts(&joined, part->valuestring));
+			rc = buf_rc(registry__buf_puts(&joined, part->valuestring));
 		else if (!rc && !cJSON_IsNull(part))
 			rc = registry__fail(REGISTRY_EFORMAT, "schema1 v1Compatibility: container_config.Cmd is not a list");
 	}
 	if (!rc && joined.len && !(rc = member(b, &first, "created_by")))
 		rc = registry__json_go_string(b, joined.data);
-	registry_buf_free(&joined);
+	registry__buf_free(&joined);
 	if (!rc)
 		rc = string_member(b, &first, v1, "author", 0);
 	if (!rc)
 		rc = string_member(b, &first, v1, "comment", 0);
 	if (!rc && throwaway && !(rc = member(b, &first, "empty_layer")))
-		rc = buf_rc(registry_buf_puts(b, "true"));
+		rc = buf_rc(registry__buf_puts(b, "true"));
 	return rc;
 }
 
-static int write_config(registry_buf *b, const registry__schema1 *s, const char *const *diff_ids, size_t n)
+static int write_config(registry__buf *b, const registry__schema1 *s, const char *const *diff_ids, size_t n)
 {
 	const cJSON *v1 = s->v1trees[s->count - 1]; /* the newest entry describes the image */
 	const char *created = NULL;
 	int first = 1;
-	int rc = buf_rc(registry_buf_append(b, "{", 1));
+	int rc = buf_rc(registry__buf_append(b, "{", 1));
 	if (!rc)
 		rc = go_string_field(v1, "created", &created);
 	if (!rc && created && !(rc = member(b, &first, "created")))
@@ -414,29 +414,29 @@ static int write_config(registry_buf *b, const registry__schema1 *s, const char 
 	if (!rc && !(rc = member(b, &first, "config")))
 		rc = image_config(b, go_field(v1, "config"));
 	if (!rc && !(rc = member(b, &first, "rootfs")))
-		rc = buf_rc(registry_buf_puts(b, n ? "{\"type\":\"layers\",\"diff_ids\":["
+		rc = buf_rc(registry__buf_puts(b, n ? "{\"type\":\"layers\",\"diff_ids\":["
 		                                    : "{\"type\":\"layers\",\"diff_ids\":null}"));
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (i)
-			rc = buf_rc(registry_buf_append(b, ",", 1));
+			rc = buf_rc(registry__buf_append(b, ",", 1));
 		if (!rc)
 			rc = registry__json_go_string(b, diff_ids[i]);
 	}
 	if (!rc && n)
-		rc = buf_rc(registry_buf_puts(b, "]}"));
+		rc = buf_rc(registry__buf_puts(b, "]}"));
 	if (!rc && !(rc = member(b, &first, "history")))
-		rc = buf_rc(registry_buf_append(b, "[", 1));
+		rc = buf_rc(registry__buf_append(b, "[", 1));
 	for (size_t i = 0; !rc && i < s->count; i++) {
 		if (i)
-			rc = buf_rc(registry_buf_append(b, ",", 1));
+			rc = buf_rc(registry__buf_append(b, ",", 1));
 		if (!rc)
-			rc = buf_rc(registry_buf_append(b, "{", 1));
+			rc = buf_rc(registry__buf_append(b, "{", 1));
 		if (!rc)
 			rc = history_entry(b, s->v1trees[i], s->throwaway[i]);
 		if (!rc)
-			rc = buf_rc(registry_buf_append(b, "}", 1));
+			rc = buf_rc(registry__buf_append(b, "}", 1));
 	}
-	return rc ? rc : buf_rc(registry_buf_puts(b, "]}"));
+	return rc ? rc : buf_rc(registry__buf_puts(b, "]}"));
 }
 
 int registry__schema1_config(char **out, size_t *len, const registry__schema1 *s,
@@ -452,15 +452,15 @@ int registry__schema1_config(char **out, size_t *len, const registry__schema1 *s
 	if (layers != n_diff_ids)
 		return registry__fail(REGISTRY_EINVAL, "schema1 image has %zu layers, %zu diff_ids given", layers,
 		                      n_diff_ids);
-	registry_buf b;
-	registry_buf_init(&b, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT * 8);
+	registry__buf b;
+	registry__buf_init(&b, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT * 8);
 	int rc = write_config(&b, s, diff_ids, n_diff_ids);
 	if (rc) {
-		registry_buf_free(&b);
+		registry__buf_free(&b);
 		return rc;
 	}
 	*len = b.len;
-	*out = registry_buf_detach(&b);
+	*out = registry__buf_detach(&b);
 	return 0;
 }
 

@@ -199,8 +199,8 @@ static int check_duplicates(const archive_index *ix, const char *path)
 static int scan_member(struct archive *a, archive_index *ix, member *e, const char *path)
 {
 	int keep = strcmp(e->name, "manifest.json") == 0;
-	registry_buf json;
-	registry_buf_init(&json, MANIFEST_JSON_MAX);
+	registry__buf json;
+	registry__buf_init(&json, MANIFEST_JSON_MAX);
 	registry__hash h;
 	int rc = registry__hash_init(&h, REGISTRY_DIGEST_SHA256);
 	if (rc)
@@ -221,7 +221,7 @@ static int scan_member(struct archive *a, archive_index *ix, member *e, const ch
 		e->size += n;
 		if ((rc = registry__hash_update(&h, buf, (size_t)n)))
 			break;
-		if (keep && (rc = registry_buf_append(&json, buf, (size_t)n))) {
+		if (keep && (rc = registry__buf_append(&json, buf, (size_t)n))) {
 			rc = registry__fail(rc, "%s: manifest.json is too large", path);
 			break;
 		}
@@ -232,11 +232,11 @@ static int scan_member(struct archive *a, archive_index *ix, member *e, const ch
 	if (!rc && keep) {
 		free(ix->manifest_json);
 		ix->manifest_len = json.len;
-		ix->manifest_json = registry_buf_detach(&json);
+		ix->manifest_json = registry__buf_detach(&json);
 		if (!ix->manifest_json)
 			rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
 	}
-	registry_buf_free(&json);
+	registry__buf_free(&json);
 	return rc;
 }
 

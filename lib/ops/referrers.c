@@ -15,17 +15,17 @@
 static const char *const index_accept[] = {"Accept: " REGISTRY_MEDIA_TYPE_OCI_INDEX, NULL};
 
 /* Percent-encode everything but RFC 3986 unreserved characters. */
-static int query_escape(registry_buf *b, const char *s)
+static int query_escape(registry__buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	int rc = 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		    strchr("-._~", *p)) {
-			rc = registry_buf_append(b, p, 1);
+			rc = registry__buf_append(b, p, 1);
 		} else {
 			char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			rc = registry_buf_append(b, enc, 3);
+			rc = registry__buf_append(b, enc, 3);
 		}
 	}
 	return rc;
@@ -220,26 +220,26 @@ int registry_referrers(registry_manifest **out, registry_client *c, const char *
 		return registry__fail(REGISTRY_EINVAL, "referrers: NULL argument");
 	if ((rc = registry_reference_validate_repository(repository)) || (rc = registry_digest_validate(digest)))
 		return rc;
-	if (artifact_type && (!manifest__media_type_valid(artifact_type) || strlen(artifact_type) > 255))
+	if (artifact_type && (!registry__manifest_media_type_valid(artifact_type) || strlen(artifact_type) > 255))
 		return registry__fail(REGISTRY_EINVAL, "referrers: artifact type is not a media type");
 
 	char scope[600], what[800];
 	snprintf(scope, sizeof(scope), "repository:%s:pull", repository);
 	snprintf(what, sizeof(what), "listing referrers of %s@%s", repository, digest);
-	registry_buf url;
-	registry_buf_init(&url, 0);
-	rc = registry_buf_printf(&url, "/v2/%s/referrers/%s", repository, digest);
-	if (!rc && artifact_type && !(rc = registry_buf_puts(&url, "?artifactType=")))
+	registry__buf url;
+	registry__buf_init(&url, 0);
+	rc = registry__buf_printf(&url, "/v2/%s/referrers/%s", repository, digest);
+	if (!rc && artifact_type && !(rc = registry__buf_puts(&url, "?artifactType=")))
 		rc = query_escape(&url, artifact_type);
 	if (rc) {
-		registry_buf_free(&url);
+		registry__buf_free(&url);
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	}
 
 	pages p = {0};
 	int found = 0;
 	rc = fetch_pages(&p, &found, c, url.data, scope, what);
-	registry_buf_free(&url);
+	registry__buf_free(&url);
 	if (!rc && !found) {
 		rc = from_tag_schema(out, c, repository, digest, artifact_type, what);
 	} else if (!rc && p.count == 1 && !filter_drops(p.items[0], artifact_type)) {

@@ -55,18 +55,18 @@ void registry_reference_free(registry_reference *ref)
 
 static int compose(registry_reference *ref)
 {
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	int rc = registry_buf_printf(&b, "%s/%s", ref->registry, ref->repository);
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	int rc = registry__buf_printf(&b, "%s/%s", ref->registry, ref->repository);
 	if (!rc && ref->tag)
-		rc = registry_buf_printf(&b, ":%s", ref->tag);
+		rc = registry__buf_printf(&b, ":%s", ref->tag);
 	if (!rc && ref->digest)
-		rc = registry_buf_printf(&b, "@%s", ref->digest);
+		rc = registry__buf_printf(&b, "@%s", ref->digest);
 	if (rc) {
-		registry_buf_free(&b);
+		registry__buf_free(&b);
 		return rc;
 	}
-	ref->string = registry_buf_detach(&b);
+	ref->string = registry__buf_detach(&b);
 
 	/* Familiar: drop "docker.io/" and then "library/" as Docker does. */
 	const char *repo = ref->repository;
@@ -79,18 +79,18 @@ static int compose(registry_reference *ref)
 	if (hub && slash && registry__reference_looks_like_host(repo, (size_t)(slash - repo)))
 		hub = 0;
 	if (hub)
-		rc = registry_buf_puts(&b, repo);
+		rc = registry__buf_puts(&b, repo);
 	else
-		rc = registry_buf_printf(&b, "%s/%s", ref->registry, ref->repository);
+		rc = registry__buf_printf(&b, "%s/%s", ref->registry, ref->repository);
 	if (!rc && ref->tag)
-		rc = registry_buf_printf(&b, ":%s", ref->tag);
+		rc = registry__buf_printf(&b, ":%s", ref->tag);
 	if (!rc && ref->digest)
-		rc = registry_buf_printf(&b, "@%s", ref->digest);
+		rc = registry__buf_printf(&b, "@%s", ref->digest);
 	if (rc) {
-		registry_buf_free(&b);
+		registry__buf_free(&b);
 		return rc;
 	}
-	ref->familiar = registry_buf_detach(&b);
+	ref->familiar = registry__buf_detach(&b);
 	return ref->string && ref->familiar ? 0 : REGISTRY_ENOMEM;
 }
 

@@ -18,7 +18,7 @@ static int enter_with_digest(const registry_store *s, const char *digest, const 
 	REGISTRY__ENTER(rc);
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "%s: NULL store", fn);
-	return store__check_digest(digest);
+	return registry__store_check_digest(digest);
 }
 
 /* stat of a validated digest's blob (opened as push would read it): 1
@@ -26,10 +26,10 @@ static int enter_with_digest(const registry_store *s, const char *digest, const 
 static int stat_blob(const registry_store *s, const char *digest, struct stat *st)
 {
 	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 8];
-	store__blob_rel(rel, digest);
+	registry__store_blob_rel(rel, digest);
 	snprintf(what, sizeof(what), "blobs/%s", rel);
 	int fd;
-	int rc = store__open_regular_quiet_at(s->blobs_fd, rel, what, &fd, st);
+	int rc = registry__store_open_regular_quiet_at(s->blobs_fd, rel, what, &fd, st);
 	if (rc == STORE_ABSENT)
 		return 0;
 	if (rc)
@@ -77,14 +77,14 @@ int registry_store_blob_path(const registry_store *s, const char *digest, char *
 	if (rc == 0)
 		return registry__fail(REGISTRY_ENOTFOUND, "store: blob %s not found", digest);
 	char rel[STORE_REL_MAX];
-	store__blob_rel(rel, digest);
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	if (registry_buf_printf(&b, "%s/blobs/%s", s->path, rel)) {
-		registry_buf_free(&b);
+	registry__store_blob_rel(rel, digest);
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	if (registry__buf_printf(&b, "%s/blobs/%s", s->path, rel)) {
+		registry__buf_free(&b);
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	}
-	*path = registry_buf_detach(&b);
+	*path = registry__buf_detach(&b);
 	return 0;
 }
 
@@ -111,14 +111,14 @@ static int hash_and_compare(const char *expected, const void *data, size_t len, 
 	return 0;
 }
 
-int store__read_blob(const registry_store *s, const char *digest, size_t max_size, char **data, size_t *len)
+int registry__store_read_blob(const registry_store *s, const char *digest, size_t max_size, char **data, size_t *len)
 {
 	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 16], actual[REGISTRY_DIGEST_STRING_MAX];
-	store__blob_rel(rel, digest);
+	registry__store_blob_rel(rel, digest);
 	snprintf(what, sizeof(what), "blob %s", digest);
 	char *buf;
 	size_t n;
-	int rc = store__read_file_at(s->blobs_fd, rel, max_size, what, &buf, &n);
+	int rc = registry__store_read_file_at(s->blobs_fd, rel, max_size, what, &buf, &n);
 	if (rc)
 		return rc;
 	if ((rc = hash_with(registry__digest_algorithm(digest), buf, n, actual)) == 0 && strcmp(actual, digest) != 0)
@@ -143,7 +143,7 @@ int registry_store_read_blob(const registry_store *s, const char *digest, size_t
 	*data = NULL;
 	*len = 0;
 	char *buf;
-	if ((rc = store__read_blob(s, digest, max_size ? max_size : REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &buf, len)))
+	if ((rc = registry__store_read_blob(s, digest, max_size ? max_size : REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &buf, len)))
 		return rc;
 	*data = buf;
 	return 0;
@@ -157,7 +157,7 @@ int registry_store_add_blob(registry_store *s, const char *expected_digest, cons
 		*digest_out = NULL;
 	if (!s || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "registry_store_add_blob: NULL argument");
-	if (expected_digest && (rc = store__check_digest(expected_digest)))
+	if (expected_digest && (rc = registry__store_check_digest(expected_digest)))
 		return rc;
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	if ((rc = hash_and_compare(expected_digest, data ? data : "", len, digest)))
@@ -168,10 +168,10 @@ int registry_store_add_blob(registry_store *s, const char *expected_digest, cons
 	if (rc == 0) {
 		char rel[STORE_REL_MAX];
 		int fd;
-		if ((rc = store__temp_open(s, rel, &fd)))
+		if ((rc = registry__store_temp_open(s, rel, &fd)))
 			return rc;
-		int err = store__write_all(fd, data, len);
-		rc = err ? store__io_fail(err, "store: cannot write blob %s", digest) : store__install(s, fd, rel, digest);
+		int err = registry__store_write_all(fd, data, len);
+		rc = err ? registry__store_io_fail(err, "store: cannot write blob %s", digest) : registry__store_install(s, fd, rel, digest);
 		close(fd);
 		if (rc) {
 			unlinkat(s->blobs_fd, rel, 0);
@@ -196,22 +196,22 @@ static int copy_hashing(registry_store *s, int in, const char *file, int alg, ch
 		registry__hash_cleanup(&h);
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	}
-	if ((rc = store__temp_open(s, rel, out_fd))) {
+	if ((rc = registry__store_temp_open(s, rel, out_fd))) {
 		free(buf);
 		registry__hash_cleanup(&h);
 		return rc;
 	}
 	for (;;) {
-		ssize_t n = store__read_full(in, buf, STORE_IO_BUFFER);
+		ssize_t n = registry__store_read_full(in, buf, STORE_IO_BUFFER);
 		if (n < 0) {
-			rc = store__io_fail((int)-n, "store: cannot read %s", file);
+			rc = registry__store_io_fail((int)-n, "store: cannot read %s", file);
 			break;
 		}
 		if (n == 0)
 			break;
-		int err = store__write_all(*out_fd, buf, (size_t)n);
+		int err = registry__store_write_all(*out_fd, buf, (size_t)n);
 		if (err) {
-			rc = store__io_fail(err, "store: cannot write blobs/%s", rel);
+			rc = registry__store_io_fail(err, "store: cannot write blobs/%s", rel);
 			break;
 		}
 		if ((rc = registry__hash_update(&h, buf, (size_t)n)))
@@ -233,7 +233,7 @@ int registry_store_import_file(registry_store *s, const char *expected_digest, c
 		return registry__fail(REGISTRY_EINVAL, "registry_store_import_file: NULL argument");
 	struct stat st;
 	if (expected_digest) {
-		if ((rc = store__check_digest(expected_digest)))
+		if ((rc = registry__store_check_digest(expected_digest)))
 			return rc;
 		if ((rc = stat_blob(s, expected_digest, &st)) != 0)
 			return rc < 0 ? rc : 0;
@@ -242,7 +242,7 @@ int registry_store_import_file(registry_store *s, const char *expected_digest, c
 	if (in < 0) {
 		if (errno == ENOENT)
 			return registry__fail(REGISTRY_ENOTFOUND, "store: %s not found", file);
-		return store__io_fail(errno, "store: cannot open %s", file);
+		return registry__store_io_fail(errno, "store: cannot open %s", file);
 	}
 	if (fstat(in, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(in);
@@ -257,7 +257,7 @@ int registry_store_import_file(registry_store *s, const char *expected_digest, c
 		rc = registry__fail(REGISTRY_EDIGEST, "digest mismatch for %s: %s hashes to %s", expected_digest, file,
 		                    actual);
 	if (!rc)
-		rc = store__install(s, fd, rel, actual);
+		rc = registry__store_install(s, fd, rel, actual);
 	if (fd >= 0) {
 		close(fd);
 		if (rc)
@@ -273,14 +273,14 @@ int registry__store_blob_open(registry_store *s, const char *digest, int *fd, in
 	*fd = -1;
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "store: NULL store");
-	int rc = store__check_digest(digest);
+	int rc = registry__store_check_digest(digest);
 	if (rc)
 		return rc;
 	char rel[STORE_REL_MAX], what[STORE_REL_MAX + 8];
-	store__blob_rel(rel, digest);
+	registry__store_blob_rel(rel, digest);
 	snprintf(what, sizeof(what), "blobs/%s", rel);
 	struct stat st;
-	if ((rc = store__open_regular_at(s->blobs_fd, rel, what, fd, &st)))
+	if ((rc = registry__store_open_regular_at(s->blobs_fd, rel, what, fd, &st)))
 		return rc;
 	*size = (int64_t)st.st_size;
 	return 0;
@@ -289,19 +289,19 @@ int registry__store_blob_open(registry_store *s, const char *digest, int *fd, in
 int registry__store_fd_check_digest(int fd, const char *digest)
 {
 	if (lseek(fd, 0, SEEK_SET) < 0)
-		return store__io_fail(errno, "store: cannot seek in blob %s", digest);
+		return registry__store_io_fail(errno, "store: cannot seek in blob %s", digest);
 	registry__hash h;
 	int rc = registry__hash_init(&h, registry__digest_algorithm(digest));
 	if (rc)
 		return rc;
 	char actual[REGISTRY_DIGEST_STRING_MAX] = "";
-	if (!(rc = store__hash_fd(fd, &h, NULL)))
+	if (!(rc = registry__store_hash_fd(fd, &h, NULL)))
 		rc = registry__hash_final(&h, actual);
 	registry__hash_cleanup(&h);
 	if (!rc && strcmp(actual, digest) != 0)
 		rc = registry__fail(REGISTRY_EDIGEST, "store: blob %s is damaged: its content hashes to %s",
 		                    digest, actual);
 	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
-		rc = store__io_fail(errno, "store: cannot seek in blob %s", digest);
+		rc = registry__store_io_fail(errno, "store: cannot seek in blob %s", digest);
 	return rc;
 }

@@ -17,7 +17,7 @@
 #include "digest/hash.h"
 #include "store_impl.h"
 
-int store__io_fail(int err, const char *fmt, ...)
+int registry__store_io_fail(int err, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -27,30 +27,30 @@ int store__io_fail(int err, const char *fmt, ...)
 	return registry__fail(err == ENOMEM ? REGISTRY_ENOMEM : REGISTRY_EIO, "%s: %s", msg, registry__errno_text(err));
 }
 
-int store__check_digest(const char *digest)
+int registry__store_check_digest(const char *digest)
 {
 	if (!digest)
 		return registry__fail(REGISTRY_EINVAL, "store: NULL digest");
 	return registry__digest_validate_len(digest, strlen(digest));
 }
 
-int store__alg_len(const char *digest)
+int registry__store_alg_len(const char *digest)
 {
 	return (int)strcspn(digest, ":");
 }
 
-void store__blob_rel(char out[STORE_REL_MAX], const char *digest)
+void registry__store_blob_rel(char out[STORE_REL_MAX], const char *digest)
 {
-	snprintf(out, STORE_REL_MAX, "%.*s/%s", store__alg_len(digest), digest, registry__digest_hex(digest));
+	snprintf(out, STORE_REL_MAX, "%.*s/%s", registry__store_alg_len(digest), digest, registry__digest_hex(digest));
 }
 
-void store__partial_rel(char out[STORE_REL_MAX], const char *digest)
+void registry__store_partial_rel(char out[STORE_REL_MAX], const char *digest)
 {
-	snprintf(out, STORE_REL_MAX, STORE_PARTIAL_DIR "/%.*s/%s", store__alg_len(digest), digest,
+	snprintf(out, STORE_REL_MAX, STORE_PARTIAL_DIR "/%.*s/%s", registry__store_alg_len(digest), digest,
 	         registry__digest_hex(digest));
 }
 
-int store__write_all(int fd, const void *data, size_t len)
+int registry__store_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len) {
@@ -68,7 +68,7 @@ int store__write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-ssize_t store__read_full(int fd, void *buf, size_t len)
+ssize_t registry__store_read_full(int fd, void *buf, size_t len)
 {
 	size_t got = 0;
 	while (got < len) {
@@ -95,13 +95,13 @@ static int open_component(int dirfd, const char *name, int dir)
 	return openat(dirfd, name, flags);
 }
 
-int store__open_regular_at(int dirfd, const char *rel, const char *what, int *fd_out, struct stat *st)
+int registry__store_open_regular_at(int dirfd, const char *rel, const char *what, int *fd_out, struct stat *st)
 {
-	int rc = store__open_regular_quiet_at(dirfd, rel, what, fd_out, st);
+	int rc = registry__store_open_regular_quiet_at(dirfd, rel, what, fd_out, st);
 	return rc == STORE_ABSENT ? registry__fail(REGISTRY_ENOTFOUND, "store: %s not found", what) : rc;
 }
 
-int store__open_regular_quiet_at(int dirfd, const char *rel, const char *what, int *fd_out, struct stat *st)
+int registry__store_open_regular_quiet_at(int dirfd, const char *rel, const char *what, int *fd_out, struct stat *st)
 {
 	*fd_out = -1;
 	char path[STORE_REL_MAX];
@@ -123,7 +123,7 @@ int store__open_regular_quiet_at(int dirfd, const char *rel, const char *what, i
 			if (err == ELOOP || err == ENOTDIR)
 				return registry__fail(REGISTRY_EFORMAT, "store: %s: %s is a symbolic link or not a "
 				                      "directory (the store follows no links)", what, name);
-			return store__io_fail(err, "store: cannot open %s", what);
+			return registry__store_io_fail(err, "store: cannot open %s", what);
 		}
 		cur = next;
 	}
@@ -137,12 +137,12 @@ int store__open_regular_quiet_at(int dirfd, const char *rel, const char *what, i
 		if (err == ELOOP)
 			return registry__fail(REGISTRY_EFORMAT, "store: %s is a symbolic link (the store follows no "
 			                      "links)", what);
-		return store__io_fail(err, "store: cannot open %s", what);
+		return registry__store_io_fail(err, "store: cannot open %s", what);
 	}
 	if (fstat(fd, st) != 0) {
 		err = errno;
 		close(fd);
-		return store__io_fail(err, "store: cannot stat %s", what);
+		return registry__store_io_fail(err, "store: cannot stat %s", what);
 	}
 	if (!S_ISREG(st->st_mode)) {
 		close(fd);
@@ -152,13 +152,13 @@ int store__open_regular_quiet_at(int dirfd, const char *rel, const char *what, i
 	return 0;
 }
 
-int store__read_file_at(int dirfd, const char *rel, size_t max, const char *what, char **data, size_t *len)
+int registry__store_read_file_at(int dirfd, const char *rel, size_t max, const char *what, char **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
 	int fd;
 	struct stat st = {0};
-	int rc = store__open_regular_at(dirfd, rel, what, &fd, &st);
+	int rc = registry__store_open_regular_at(dirfd, rel, what, &fd, &st);
 	if (rc)
 		return rc;
 	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
@@ -173,12 +173,12 @@ int store__read_file_at(int dirfd, const char *rel, size_t max, const char *what
 		close(fd);
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	}
-	ssize_t n = store__read_full(fd, buf, cap);
+	ssize_t n = registry__store_read_full(fd, buf, cap);
 	int err = n < 0 ? (int)-n : 0;
 	close(fd);
 	if (err) {
 		free(buf);
-		return store__io_fail(err, "store: cannot read %s", what);
+		return registry__store_io_fail(err, "store: cannot read %s", what);
 	}
 	if ((size_t)n > max) {
 		free(buf);
@@ -190,7 +190,7 @@ int store__read_file_at(int dirfd, const char *rel, size_t max, const char *what
 	return 0;
 }
 
-int store__mkdirs_at(int dirfd, const char *rel)
+int registry__store_mkdirs_at(int dirfd, const char *rel)
 {
 	char path[STORE_REL_MAX];
 	size_t n = strlen(rel);
@@ -203,26 +203,26 @@ int store__mkdirs_at(int dirfd, const char *rel)
 		char saved = *p;
 		*p = '\0';
 		if (path[0] && mkdirat(dirfd, path, 0755) != 0 && errno != EEXIST)
-			return store__io_fail(errno, "store: cannot create directory %s", path);
+			return registry__store_io_fail(errno, "store: cannot create directory %s", path);
 		*p = saved;
 		if (!saved)
 			return 0;
 	}
 }
 
-int store__fsync_dir_at(int dirfd, const char *rel)
+int registry__store_fsync_dir_at(int dirfd, const char *rel)
 {
 	int fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return store__io_fail(errno, "store: cannot open directory %s", rel);
+		return registry__store_io_fail(errno, "store: cannot open directory %s", rel);
 	int rc = 0;
 	if (fsync(fd) != 0 && errno != EINVAL) /* some file systems cannot sync directories */
-		rc = store__io_fail(errno, "store: cannot fsync directory %s", rel);
+		rc = registry__store_io_fail(errno, "store: cannot fsync directory %s", rel);
 	close(fd);
 	return rc;
 }
 
-int store__flock(int fd, int op)
+int registry__store_flock(int fd, int op)
 {
 	while (flock(fd, op) != 0) {
 		if (errno != EINTR)
@@ -231,9 +231,9 @@ int store__flock(int fd, int op)
 	return 0;
 }
 
-int store__temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd)
+int registry__store_temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd)
 {
-	int rc = store__mkdirs_at(s->blobs_fd, STORE_PARTIAL_DIR);
+	int rc = registry__store_mkdirs_at(s->blobs_fd, STORE_PARTIAL_DIR);
 	if (rc)
 		return rc;
 	for (int attempt = 0; attempt < 100; attempt++) {
@@ -247,27 +247,27 @@ int store__temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd)
 		if (*fd >= 0)
 			return 0;
 		if (errno != EEXIST)
-			return store__io_fail(errno, "store: cannot create a temporary file in blobs/" STORE_PARTIAL_DIR);
+			return registry__store_io_fail(errno, "store: cannot create a temporary file in blobs/" STORE_PARTIAL_DIR);
 	}
 	return registry__fail(REGISTRY_EIO, "store: cannot find a free temporary file name");
 }
 
-int store__install(registry_store *s, int fd, const char *rel, const char *digest)
+int registry__store_install(registry_store *s, int fd, const char *rel, const char *digest)
 {
 	char alg[STORE_REL_MAX], final[STORE_REL_MAX];
-	snprintf(alg, sizeof(alg), "%.*s", store__alg_len(digest), digest);
-	store__blob_rel(final, digest);
+	snprintf(alg, sizeof(alg), "%.*s", registry__store_alg_len(digest), digest);
+	registry__store_blob_rel(final, digest);
 	int rc;
 	if (fsync(fd) != 0)
-		return store__io_fail(errno, "store: cannot fsync the data of %s", digest);
-	if ((rc = store__mkdirs_at(s->blobs_fd, alg)))
+		return registry__store_io_fail(errno, "store: cannot fsync the data of %s", digest);
+	if ((rc = registry__store_mkdirs_at(s->blobs_fd, alg)))
 		return rc;
 	if (renameat(s->blobs_fd, rel, s->blobs_fd, final) != 0)
-		return store__io_fail(errno, "store: cannot rename blobs/%s to blobs/%s", rel, final);
-	return store__fsync_dir_at(s->blobs_fd, alg);
+		return registry__store_io_fail(errno, "store: cannot rename blobs/%s to blobs/%s", rel, final);
+	return registry__store_fsync_dir_at(s->blobs_fd, alg);
 }
 
-int store__hash_fd(int fd, registry__hash *h, int64_t *hashed)
+int registry__store_hash_fd(int fd, registry__hash *h, int64_t *hashed)
 {
 	char *buf = malloc(STORE_IO_BUFFER);
 	if (!buf)
@@ -275,9 +275,9 @@ int store__hash_fd(int fd, registry__hash *h, int64_t *hashed)
 	int64_t total = 0;
 	int rc = 0;
 	for (;;) {
-		ssize_t n = store__read_full(fd, buf, STORE_IO_BUFFER);
+		ssize_t n = registry__store_read_full(fd, buf, STORE_IO_BUFFER);
 		if (n < 0) {
-			rc = store__io_fail((int)-n, "store: read failed");
+			rc = registry__store_io_fail((int)-n, "store: read failed");
 			break;
 		}
 		if (n == 0)

@@ -25,7 +25,7 @@ typedef struct gc_ctx {
 static int mark(const store_walk_visit *v, void *ud)
 {
 	gc_ctx *c = ud;
-	int rc = store__set_add(&c->reachable, v->digest);
+	int rc = registry__store_set_add(&c->reachable, v->digest);
 	return rc < 0 ? rc : 0;
 }
 
@@ -45,12 +45,12 @@ static int each_entry(gc_ctx *c, int parent_fd, const char *dir, entry_fn fn)
 {
 	int dirfd = openat(parent_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
-		return errno == ENOENT ? 0 : store__io_fail(errno, "store: cannot open %s", dir);
+		return errno == ENOENT ? 0 : registry__store_io_fail(errno, "store: cannot open %s", dir);
 	DIR *d = fdopendir(dirfd);
 	if (!d) {
 		int err = errno;
 		close(dirfd);
-		return store__io_fail(err, "store: cannot read %s", dir);
+		return registry__store_io_fail(err, "store: cannot read %s", dir);
 	}
 	size_t before = c->removed;
 	int rc = 0;
@@ -59,9 +59,9 @@ static int each_entry(gc_ctx *c, int parent_fd, const char *dir, entry_fn fn)
 		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
 			rc = fn(c, dirfd, dir, e->d_name);
 	if (!rc && errno)
-		rc = store__io_fail(errno, "store: cannot read %s", dir);
+		rc = registry__store_io_fail(errno, "store: cannot read %s", dir);
 	if (!rc && c->removed != before && fsync(dirfd) != 0 && errno != EINVAL)
-		rc = store__io_fail(errno, "store: cannot fsync %s", dir);
+		rc = registry__store_io_fail(errno, "store: cannot fsync %s", dir);
 	closedir(d);
 	return rc;
 }
@@ -71,7 +71,7 @@ static int remove_file(gc_ctx *c, int dirfd, const char *dir, const char *name)
 	if (unlinkat(dirfd, name, 0) != 0) {
 		if (errno == ENOENT)
 			return 0;
-		return store__io_fail(errno, "store: cannot delete %s/%.150s", dir, name);
+		return registry__store_io_fail(errno, "store: cannot delete %s/%.150s", dir, name);
 	}
 	c->removed++;
 	return 0;
@@ -81,10 +81,10 @@ static int sweep_blob(gc_ctx *c, int dirfd, const char *alg, const char *name)
 {
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	/* Files that are not named like blobs are not ours to delete. */
-	if (!store__hex_name_valid(alg, name))
+	if (!registry__store_hex_name_valid(alg, name))
 		return 0;
 	snprintf(digest, sizeof(digest), "%s:%.128s", alg, name);
-	return store__set_has(&c->reachable, digest) ? 0 : remove_file(c, dirfd, alg, name);
+	return registry__store_set_has(&c->reachable, digest) ? 0 : remove_file(c, dirfd, alg, name);
 }
 
 static int is_stale(gc_ctx *c, int dirfd, const char *name)
@@ -103,7 +103,7 @@ static int sweep_partial(gc_ctx *c, int dirfd, const char *dir, const char *name
 	if (fd < 0)
 		return 0;
 	int rc = 0;
-	if (store__flock(fd, LOCK_EX | LOCK_NB) == 0)
+	if (registry__store_flock(fd, LOCK_EX | LOCK_NB) == 0)
 		rc = remove_file(c, dirfd, dir, name);
 	close(fd);
 	return rc;
@@ -111,8 +111,8 @@ static int sweep_partial(gc_ctx *c, int dirfd, const char *dir, const char *name
 
 static int sweep_partial_top(gc_ctx *c, int dirfd, const char *dir, const char *name)
 {
-	for (size_t a = 0; a < REGISTRY_ARRAY_LEN(store__algorithms); a++)
-		if (strcmp(name, store__algorithms[a]) == 0) {
+	for (size_t a = 0; a < REGISTRY_ARRAY_LEN(registry__store_algorithms); a++)
+		if (strcmp(name, registry__store_algorithms[a]) == 0) {
 			char sub[STORE_REL_MAX];
 			snprintf(sub, sizeof(sub), "%s/%s", dir, name);
 			return each_entry(c, c->s->blobs_fd, sub, sweep_partial);
@@ -135,8 +135,8 @@ static int sweep_root_temp(gc_ctx *c, int dirfd, const char *dir, const char *na
 static int sweep(gc_ctx *c)
 {
 	int rc = 0;
-	for (size_t a = 0; !rc && a < REGISTRY_ARRAY_LEN(store__algorithms); a++)
-		rc = each_entry(c, c->s->blobs_fd, store__algorithms[a], sweep_blob);
+	for (size_t a = 0; !rc && a < REGISTRY_ARRAY_LEN(registry__store_algorithms); a++)
+		rc = each_entry(c, c->s->blobs_fd, registry__store_algorithms[a], sweep_blob);
 	if (!rc)
 		rc = each_entry(c, c->s->blobs_fd, STORE_PARTIAL_DIR, sweep_partial_top);
 	if (!rc)
@@ -152,23 +152,23 @@ int registry_store_gc(registry_store *s, size_t *removed)
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_gc: NULL store");
 	/* Our shared lock becomes exclusive only if no other handle holds one. */
-	int err = store__flock(s->blobs_fd, LOCK_EX | LOCK_NB);
+	int err = registry__store_flock(s->blobs_fd, LOCK_EX | LOCK_NB);
 	if (err) {
 		/* The conversion may have dropped our shared lock: take it back. */
-		store__flock(s->blobs_fd, LOCK_SH);
+		registry__store_flock(s->blobs_fd, LOCK_SH);
 		if (err == EWOULDBLOCK)
 			return registry__fail(REGISTRY_ECONFLICT,
 			                      "store: gc needs %s to itself, and another handle has it open", s->path);
-		return store__io_fail(err, "store: cannot lock %s/blobs", s->path);
+		return registry__store_io_fail(err, "store: cannot lock %s/blobs", s->path);
 	}
 	gc_ctx c = {.s = s, .stale_before = time(NULL) - STORE_STALE_SECONDS};
-	store__set_init(&c.reachable);
+	registry__store_set_init(&c.reachable);
 	registry_manifest *root = NULL;
-	if (!(rc = store__index_load(s, &root)) && !(rc = store__walk(s, root, mark, stop_on_error, &c)))
+	if (!(rc = registry__store_index_load(s, &root)) && !(rc = registry__store_walk(s, root, mark, stop_on_error, &c)))
 		rc = sweep(&c);
 	registry_manifest_free(root);
-	store__set_free(&c.reachable);
-	store__flock(s->blobs_fd, LOCK_SH);
+	registry__store_set_free(&c.reachable);
+	registry__store_flock(s->blobs_fd, LOCK_SH);
 	if (removed)
 		*removed = c.removed;
 	return rc;

@@ -26,18 +26,18 @@ static int refail(int rc, const char *prefix)
 	return registry__fail(rc, "%s: %s", prefix, msg);
 }
 
-int store__index_load(registry_store *s, registry_manifest **out)
+int registry__store_index_load(registry_store *s, registry_manifest **out)
 {
 	char *data;
 	size_t len;
 	*out = NULL;
-	int rc = store__read_file_at(s->root_fd, "index.json", REGISTRY_STORE_INDEX_MAX_SIZE, "index.json", &data, &len);
+	int rc = registry__store_read_file_at(s->root_fd, "index.json", REGISTRY_STORE_INDEX_MAX_SIZE, "index.json", &data, &len);
 	if (rc == REGISTRY_ENOTFOUND)
 		return registry__fail(REGISTRY_EFORMAT, "store: %s has an oci-layout but no index.json", s->path);
 	if (rc)
 		return rc;
 	/* index.json has limits of its own (store.h), not a registry manifest's. */
-	rc = manifest__parse_limited(out, data, len, REGISTRY_MEDIA_TYPE_OCI_INDEX, REGISTRY_STORE_INDEX_MAX_SIZE,
+	rc = registry__manifest_parse_limited(out, data, len, REGISTRY_MEDIA_TYPE_OCI_INDEX, REGISTRY_STORE_INDEX_MAX_SIZE,
 	                             REGISTRY_STORE_INDEX_MAX_ENTRIES);
 	free(data);
 	if (rc) {
@@ -53,12 +53,12 @@ static int lock_layout(registry_store *s, int *fd)
 {
 	*fd = openat(s->root_fd, "oci-layout", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (*fd < 0)
-		return store__io_fail(errno, "store: cannot open %s/oci-layout", s->path);
-	int err = store__flock(*fd, LOCK_EX);
+		return registry__store_io_fail(errno, "store: cannot open %s/oci-layout", s->path);
+	int err = registry__store_flock(*fd, LOCK_EX);
 	if (err) {
 		close(*fd);
 		*fd = -1;
-		return store__io_fail(err, "store: cannot lock %s/oci-layout", s->path);
+		return registry__store_io_fail(err, "store: cannot lock %s/oci-layout", s->path);
 	}
 	return 0;
 }
@@ -71,8 +71,8 @@ static int write_index(registry_store *s, const registry_manifest *m)
 	const void *raw = registry_manifest_raw(m, &len);
 	int fd = openat(s->root_fd, STORE_INDEX_TEMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return store__io_fail(errno, "store: cannot create %s/" STORE_INDEX_TEMP, s->path);
-	int err = store__write_all(fd, raw, len);
+		return registry__store_io_fail(errno, "store: cannot create %s/" STORE_INDEX_TEMP, s->path);
+	int err = registry__store_write_all(fd, raw, len);
 	if (!err && fsync(fd) != 0)
 		err = errno;
 	close(fd);
@@ -80,9 +80,9 @@ static int write_index(registry_store *s, const registry_manifest *m)
 		err = errno;
 	if (err) {
 		unlinkat(s->root_fd, STORE_INDEX_TEMP, 0);
-		return store__io_fail(err, "store: cannot write %s/index.json", s->path);
+		return registry__store_io_fail(err, "store: cannot write %s/index.json", s->path);
 	}
-	return store__fsync_dir_at(s->root_fd, ".");
+	return registry__store_fsync_dir_at(s->root_fd, ".");
 }
 
 /* One addition, as registry_store_index_add() was given it, copied: a batch
@@ -180,7 +180,7 @@ static int index_builder(registry_manifest_builder **b, const registry_manifest 
 	int rc = registry_manifest_builder_new(b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
 	if (rc)
 		return rc;
-	manifest__builder_set_limits(*b, REGISTRY_STORE_INDEX_MAX_SIZE, REGISTRY_STORE_INDEX_MAX_ENTRIES);
+	registry__manifest_builder_set_limits(*b, REGISTRY_STORE_INDEX_MAX_SIZE, REGISTRY_STORE_INDEX_MAX_ENTRIES);
 	if ((rc = copy_top_level(*b, cur))) {
 		registry_manifest_builder_free(*b);
 		*b = NULL;
@@ -360,7 +360,7 @@ static int update_index(registry_store *s, const index_add *adds, size_t k, cons
 		return rc;
 	registry_manifest *cur = NULL, *next = NULL;
 	size_t matched = 0;
-	if (!(rc = store__index_load(s, &cur))) {
+	if (!(rc = registry__store_index_load(s, &cur))) {
 		rc = remove ? build_removed(cur, remove, &next, &matched) : build_added(cur, adds, k, &next);
 		if (!rc && remove && !matched)
 			rc = registry__fail(REGISTRY_ENOTFOUND, "store: no index.json entry named or with digest \"%.200s\"",
@@ -473,7 +473,7 @@ static int batch_append(struct store_index_batch *batch, index_add *a)
 	return 0;
 }
 
-void store__index_batch_free(registry_store *s)
+void registry__store_index_batch_free(registry_store *s)
 {
 	if (!s->batch)
 		return;
@@ -490,7 +490,7 @@ int registry_store_index_add(registry_store *s, const char *media_type, const ch
 	REGISTRY__ENTER(rc);
 	if (!s || !media_type)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_add: NULL argument");
-	if ((rc = store__check_digest(digest)) || (rc = check_annotations(annotations)))
+	if ((rc = registry__store_check_digest(digest)) || (rc = check_annotations(annotations)))
 		return rc;
 	if (!ref_name)
 		ref_name = annotation_ref_name(annotations);
@@ -547,14 +547,14 @@ int registry_store_index_batch_commit(registry_store *s)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_batch_commit: no batch is open");
 	if (s->batch->count)
 		rc = update_index(s, s->batch->adds, s->batch->count, NULL);
-	store__index_batch_free(s);
+	registry__store_index_batch_free(s);
 	return rc;
 }
 
 void registry_store_index_batch_abort(registry_store *s)
 {
 	if (s)
-		store__index_batch_free(s);
+		registry__store_index_batch_free(s);
 }
 
 size_t registry_store_index_count(const registry_store *s)

@@ -32,7 +32,7 @@ static int make_dirs(const char *path)
 		char saved = *p;
 		*p = '\0';
 		if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-			rc = store__io_fail(errno, "store: cannot create directory %s", copy);
+			rc = registry__store_io_fail(errno, "store: cannot create directory %s", copy);
 			break;
 		}
 		*p = saved;
@@ -59,8 +59,8 @@ static int write_new_file_at(int dirfd, const char *name, const void *data, size
 	snprintf(tmp, sizeof(tmp), ".%s.tmp-%ld-%s", name, (long)getpid(), hex);
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return store__io_fail(errno, "store: cannot create %s", tmp);
-	int err = store__write_all(fd, data, len);
+		return registry__store_io_fail(errno, "store: cannot create %s", tmp);
+	int err = registry__store_write_all(fd, data, len);
 	if (!err && fsync(fd) != 0)
 		err = errno;
 	close(fd);
@@ -79,13 +79,13 @@ static int write_new_file_at(int dirfd, const char *name, const void *data, size
 	}
 	unlinkat(dirfd, tmp, 0);
 	if (err)
-		return store__io_fail(err, "store: cannot write %s", name);
-	return store__fsync_dir_at(dirfd, ".");
+		return registry__store_io_fail(err, "store: cannot write %s", name);
+	return registry__store_fsync_dir_at(dirfd, ".");
 }
 
 static int create_layout(int root_fd)
 {
-	int rc = store__mkdirs_at(root_fd, "blobs/sha256");
+	int rc = registry__store_mkdirs_at(root_fd, "blobs/sha256");
 	if (rc)
 		return rc;
 	/* index.json first: oci-layout marks a complete layout. */
@@ -113,7 +113,7 @@ static int check_layout_file(int root_fd, const char *path)
 {
 	char *data;
 	size_t len;
-	int rc = store__read_file_at(root_fd, "oci-layout", STORE_LAYOUT_FILE_MAX, "oci-layout", &data, &len);
+	int rc = registry__store_read_file_at(root_fd, "oci-layout", STORE_LAYOUT_FILE_MAX, "oci-layout", &data, &len);
 	if (rc == REGISTRY_ENOTFOUND)
 		return registry__fail(REGISTRY_ENOTFOUND, "store: %s is not an OCI image layout (no oci-layout file)",
 		                      path);
@@ -138,18 +138,18 @@ static int open_blobs(registry_store *s)
 	s->blobs_fd = openat(s->root_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (s->blobs_fd < 0 && errno == ENOENT) {
 		if (mkdirat(s->root_fd, "blobs", 0755) != 0 && errno != EEXIST)
-			return store__io_fail(errno, "store: cannot create %s/blobs", s->path);
+			return registry__store_io_fail(errno, "store: cannot create %s/blobs", s->path);
 		s->blobs_fd = openat(s->root_fd, "blobs", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	}
 	if (s->blobs_fd < 0 && (errno == ELOOP || errno == ENOTDIR))
 		return registry__fail(REGISTRY_EFORMAT, "store: %s/blobs is a symbolic link or not a directory "
 		                      "(the store follows no links)", s->path);
 	if (s->blobs_fd < 0)
-		return store__io_fail(errno, "store: cannot open %s/blobs", s->path);
+		return registry__store_io_fail(errno, "store: cannot open %s/blobs", s->path);
 	/* Waits while registry_store_gc() runs elsewhere. */
-	int err = store__flock(s->blobs_fd, LOCK_SH);
+	int err = registry__store_flock(s->blobs_fd, LOCK_SH);
 	if (err)
-		return store__io_fail(err, "store: cannot lock %s/blobs", s->path);
+		return registry__store_io_fail(err, "store: cannot lock %s/blobs", s->path);
 	return 0;
 }
 
@@ -164,14 +164,14 @@ static int open_root(registry_store *s, const char *path, int flags)
 			return registry__fail(REGISTRY_ENOTFOUND, "store: %s does not exist", path);
 		if (errno == ENOTDIR)
 			return registry__fail(REGISTRY_EFORMAT, "store: %s is not a directory", path);
-		return store__io_fail(errno, "store: cannot resolve %s", path);
+		return registry__store_io_fail(errno, "store: cannot resolve %s", path);
 	}
 	s->path = abs;
 	s->root_fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->root_fd < 0) {
 		if (errno == ENOTDIR)
 			return registry__fail(REGISTRY_EFORMAT, "store: %s is not a directory", abs);
-		return store__io_fail(errno, "store: cannot open %s", abs);
+		return registry__store_io_fail(errno, "store: cannot open %s", abs);
 	}
 	return 0;
 }
@@ -196,7 +196,7 @@ int registry_store_open(registry_store **out, const char *path, int flags)
 		     faccessat(s->root_fd, "index.json", F_OK, AT_SYMLINK_NOFOLLOW) != 0))
 			rc = create_layout(s->root_fd);
 		if (!rc && !(rc = check_layout_file(s->root_fd, s->path)) && !(rc = open_blobs(s)))
-			rc = store__index_load(s, &s->index);
+			rc = registry__store_index_load(s, &s->index);
 	}
 	if (rc) {
 		registry_store_free(s);
@@ -215,7 +215,7 @@ void registry_store_free(registry_store *s)
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	registry_manifest_free(s->index);
-	store__index_batch_free(s);
+	registry__store_index_batch_free(s);
 	free(s->path);
 	free(s);
 }

@@ -3,7 +3,7 @@
  *
  * Every path is relative to a directory fd the store holds (openat and
  * friends), so the caller's working directory does not matter. Blob paths
- * are built only by store__blob_rel() and store__partial_rel(), from digests
+ * are built only by registry__store_blob_rel() and registry__store_partial_rel(), from digests
  * that passed validation.
  */
 #ifndef REGISTRY_STORE_IMPL_H
@@ -41,23 +41,23 @@ struct registry_store {
 };
 
 /* registry__fail() with ": registry__errno_text(err)" appended. */
-int store__io_fail(int err, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+int registry__store_io_fail(int err, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
 
 /* Validate an untrusted digest (EINVAL for NULL, else registry_digest_validate's codes). */
-int store__check_digest(const char *digest);
+int registry__store_check_digest(const char *digest);
 
 /* "sha256/<hex>" and ".partial/sha256/<hex>" (relative to blobs_fd) of a validated digest. */
-void store__blob_rel(char out[STORE_REL_MAX], const char *digest);
-void store__partial_rel(char out[STORE_REL_MAX], const char *digest);
+void registry__store_blob_rel(char out[STORE_REL_MAX], const char *digest);
+void registry__store_partial_rel(char out[STORE_REL_MAX], const char *digest);
 /* The algorithm name ("sha256") of a validated digest, into @out. */
 /* Length of the algorithm part of a validated digest (before ':'), whole:
  * it names the blobs/ALG folder, so it is never cut short. */
-int store__alg_len(const char *digest);
+int registry__store_alg_len(const char *digest);
 
 /* write(2) all of @data, retrying short writes and EINTR. 0 or an errno value. */
-int store__write_all(int fd, const void *data, size_t len);
+int registry__store_write_all(int fd, const void *data, size_t len);
 /* read(2) up to @len, retrying EINTR; bytes read (< len only at EOF) or -errno. */
-ssize_t store__read_full(int fd, void *buf, size_t len);
+ssize_t registry__store_read_full(int fd, void *buf, size_t len);
 
 /*
  * Open @rel (relative to @dirfd) read-only without following a symbolic link
@@ -68,33 +68,33 @@ ssize_t store__read_full(int fd, void *buf, size_t len);
  * for a link or anything but a regular file, REGISTRY_EIO. @what names it
  * in messages.
  */
-int store__open_regular_at(int dirfd, const char *rel, const char *what, int *fd, struct stat *st);
+int registry__store_open_regular_at(int dirfd, const char *rel, const char *what, int *fd, struct stat *st);
 /* The same, but an absent file returns STORE_ABSENT (> 0) and records nothing. */
 #define STORE_ABSENT 1
-int store__open_regular_quiet_at(int dirfd, const char *rel, const char *what, int *fd, struct stat *st);
+int registry__store_open_regular_quiet_at(int dirfd, const char *rel, const char *what, int *fd, struct stat *st);
 
 /*
  * Read a whole file relative to @dirfd, at most @max bytes (REGISTRY_ETOOLARGE
  * beyond), NUL-terminated. REGISTRY_ENOTFOUND when absent. @what names it in
  * messages. Free *data with free().
  */
-int store__read_file_at(int dirfd, const char *rel, size_t max, const char *what, char **data,
+int registry__store_read_file_at(int dirfd, const char *rel, size_t max, const char *what, char **data,
                         size_t *len);
 
 /* mkdir each component of @rel under @dirfd (existing ones are fine). 0 or REGISTRY_EIO. */
-int store__mkdirs_at(int dirfd, const char *rel);
+int registry__store_mkdirs_at(int dirfd, const char *rel);
 /* fsync the directory @rel under @dirfd ("." for itself). 0 or REGISTRY_EIO. */
-int store__fsync_dir_at(int dirfd, const char *rel);
+int registry__store_fsync_dir_at(int dirfd, const char *rel);
 
 /* flock(2) retrying EINTR; 0 or an errno value. */
-int store__flock(int fd, int op);
+int registry__store_flock(int fd, int op);
 
 /*
  * A new temporary file blobs/.partial/tmp-<pid>-<n>-<random>, opened
  * O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC|O_NOFOLLOW. @rel receives its path
  * relative to blobs_fd.
  */
-int store__temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd);
+int registry__store_temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd);
 
 /*
  * Move a fully written file whose content hashes to @digest into
@@ -102,18 +102,18 @@ int store__temp_open(registry_store *s, char rel[STORE_REL_MAX], int *fd);
  * current path relative to blobs_fd. On failure the file at @rel is left
  * for the caller to unlink.
  */
-int store__install(registry_store *s, int fd, const char *rel, const char *digest);
+int registry__store_install(registry_store *s, int fd, const char *rel, const char *digest);
 
 /* Hash the bytes of @fd from its current position to EOF (into @h); bytes hashed or <0. */
-int store__hash_fd(int fd, registry__hash *h, int64_t *hashed);
+int registry__store_hash_fd(int fd, registry__hash *h, int64_t *hashed);
 
 /* blobs.c: read a whole blob (at most @max bytes) and check its digest; free with free(). */
-int store__read_blob(const registry_store *s, const char *validated_digest, size_t max, char **data, size_t *len);
+int registry__store_read_blob(const registry_store *s, const char *validated_digest, size_t max, char **data, size_t *len);
 
 /* index.c */
-int store__index_load(registry_store *s, registry_manifest **out);
+int registry__store_index_load(registry_store *s, registry_manifest **out);
 /* Drop a batch that was never committed. */
-void store__index_batch_free(registry_store *s);
+void registry__store_index_batch_free(registry_store *s);
 
 /* walk.c: everything reachable from an index (index.json, freshly read). */
 typedef struct store_walk_visit {
@@ -133,13 +133,13 @@ typedef struct store_walk_visit {
  */
 typedef int (*store_walk_visit_fn)(const store_walk_visit *v, void *ud);
 typedef int (*store_walk_error_fn)(const store_walk_visit *v, int rc, void *ud);
-int store__walk(registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
+int registry__store_walk(registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
                 store_walk_error_fn on_manifest_error, void *ud);
 
 /* verify.c / gc.c: the blob directories scanned ("sha256", "sha512"). */
-extern const char *const store__algorithms[2];
+extern const char *const registry__store_algorithms[2];
 /* Whether @name is the hex part of a digest of algorithm @alg ("sha256"); quiet. */
-int store__hex_name_valid(const char *alg, const char *name);
+int registry__store_hex_name_valid(const char *alg, const char *name);
 
 /* A set of digest strings (open addressing). */
 typedef struct store_digest_set {
@@ -148,10 +148,10 @@ typedef struct store_digest_set {
 	size_t count;
 } store_digest_set;
 
-void store__set_init(store_digest_set *set);
-void store__set_free(store_digest_set *set);
+void registry__store_set_init(store_digest_set *set);
+void registry__store_set_free(store_digest_set *set);
 /* 1 when added, 0 when already there, REGISTRY_ENOMEM. */
-int store__set_add(store_digest_set *set, const char *digest);
-int store__set_has(const store_digest_set *set, const char *digest);
+int registry__store_set_add(store_digest_set *set, const char *digest);
+int registry__store_set_has(const store_digest_set *set, const char *digest);
 
 #endif

@@ -44,12 +44,12 @@ static int check_blob_file(verify_ctx *c, int dirfd, const char *alg, const char
 {
 	char digest[REGISTRY_DIGEST_STRING_MAX], rel[STORE_REL_MAX];
 	snprintf(rel, sizeof(rel), "blobs/%s/%.150s", alg, name);
-	if (!store__hex_name_valid(alg, name))
+	if (!registry__store_hex_name_valid(alg, name))
 		return report(c, rel, "file name is not a %s digest", alg);
 	snprintf(digest, sizeof(digest), "%s:%.128s", alg, name);
 	int fd;
 	struct stat st;
-	int rc = store__open_regular_at(dirfd, name, rel, &fd, &st);
+	int rc = registry__store_open_regular_at(dirfd, name, rel, &fd, &st);
 	if (rc == REGISTRY_EFORMAT)
 		return report(c, digest, "a symbolic link or not a regular file");
 	if (rc)
@@ -60,7 +60,7 @@ static int check_blob_file(verify_ctx *c, int dirfd, const char *alg, const char
 		return rc;
 	}
 	char actual[REGISTRY_DIGEST_STRING_MAX];
-	rc = store__hash_fd(fd, &h, NULL);
+	rc = registry__store_hash_fd(fd, &h, NULL);
 	if (!rc)
 		rc = registry__hash_final(&h, actual);
 	registry__hash_cleanup(&h);
@@ -76,19 +76,19 @@ static int check_blob_file(verify_ctx *c, int dirfd, const char *alg, const char
 
 static int scan_blobs(verify_ctx *c)
 {
-	for (size_t a = 0; a < REGISTRY_ARRAY_LEN(store__algorithms); a++) {
-		const char *alg = store__algorithms[a];
+	for (size_t a = 0; a < REGISTRY_ARRAY_LEN(registry__store_algorithms); a++) {
+		const char *alg = registry__store_algorithms[a];
 		int dirfd = openat(c->s->blobs_fd, alg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dirfd < 0) {
 			if (errno == ENOENT)
 				continue;
-			return store__io_fail(errno, "store: cannot open blobs/%s", alg);
+			return registry__store_io_fail(errno, "store: cannot open blobs/%s", alg);
 		}
 		DIR *dir = fdopendir(dirfd);
 		if (!dir) {
 			int err = errno;
 			close(dirfd);
-			return store__io_fail(err, "store: cannot read blobs/%s", alg);
+			return registry__store_io_fail(err, "store: cannot read blobs/%s", alg);
 		}
 		int rc = 0;
 		struct dirent *e;
@@ -98,7 +98,7 @@ static int scan_blobs(verify_ctx *c)
 			rc = check_blob_file(c, dirfd, alg, e->d_name);
 		}
 		if (!rc && errno)
-			rc = store__io_fail(errno, "store: cannot read blobs/%s", alg);
+			rc = registry__store_io_fail(errno, "store: cannot read blobs/%s", alg);
 		closedir(dir);
 		if (rc)
 			return rc;
@@ -119,9 +119,9 @@ static int visit(const store_walk_visit *v, void *ud)
 	describe_parent(from, sizeof(from), v);
 	/* Manifests may name algorithms we cannot hash (and so cannot store):
 	 * that content cannot be verified, and is no file name. */
-	if (store__check_digest(v->digest))
+	if (registry__store_check_digest(v->digest))
 		return report(c, v->digest, "%s (%s)", registry_error_message(registry_error_last()), from);
-	store__blob_rel(rel, v->digest);
+	registry__store_blob_rel(rel, v->digest);
 	if (fstatat(c->s->blobs_fd, rel, &st, 0) != 0) {
 		if (errno != ENOENT)
 			return report(c, v->digest, "cannot stat: %s", registry__errno_text(errno));
@@ -156,12 +156,12 @@ int registry_store_verify(registry_store *s, registry_store_verify_cb bad_cb,
 	verify_ctx c = {.s = s, .cb = bad_cb, .ud = ud};
 	registry_manifest *root = NULL;
 	rc = scan_blobs(&c);
-	if (!rc && (rc = store__index_load(s, &root)) != 0 && rc != REGISTRY_ENOMEM && rc != REGISTRY_EIO) {
+	if (!rc && (rc = registry__store_index_load(s, &root)) != 0 && rc != REGISTRY_ENOMEM && rc != REGISTRY_EIO) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
 		rc = report(&c, "index.json", "%s", msg);
 	} else if (!rc) {
-		rc = store__walk(s, root, visit, manifest_error, &c);
+		rc = registry__store_walk(s, root, visit, manifest_error, &c);
 	}
 	registry_manifest_free(root);
 	if (nbad)

@@ -10,12 +10,12 @@
 
 /* ---- a set of digest strings ---- */
 
-void store__set_init(store_digest_set *set)
+void registry__store_set_init(store_digest_set *set)
 {
 	memset(set, 0, sizeof(*set));
 }
 
-void store__set_free(store_digest_set *set)
+void registry__store_set_free(store_digest_set *set)
 {
 	for (size_t i = 0; i < set->cap; i++)
 		free(set->slots[i]);
@@ -54,7 +54,7 @@ static int grow(store_digest_set *set)
 	return 0;
 }
 
-int store__set_add(store_digest_set *set, const char *digest)
+int registry__store_set_add(store_digest_set *set, const char *digest)
 {
 	if ((set->count + 1) * 2 > set->cap) {
 		int rc = grow(set);
@@ -70,7 +70,7 @@ int store__set_add(store_digest_set *set, const char *digest)
 	return 1;
 }
 
-int store__set_has(const store_digest_set *set, const char *digest)
+int registry__store_set_has(const store_digest_set *set, const char *digest)
 {
 	return set->cap && *find_slot(set->slots, set->cap, digest) != NULL;
 }
@@ -142,7 +142,7 @@ static int expand(registry_store *s, const work_item *it, registry_manifest **pa
 {
 	char *data;
 	size_t len;
-	int rc = store__read_blob(s, it->digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &data, &len);
+	int rc = registry__store_read_blob(s, it->digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &data, &len);
 	if (rc)
 		return rc;
 	rc = registry_manifest_parse(parsed, data, len, it->media_type);
@@ -182,29 +182,29 @@ static int step(registry_store *s, work_stack *st, const work_item *it, store_wa
 	return rc;
 }
 
-int store__walk(registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
+int registry__store_walk(registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
                 store_walk_error_fn on_manifest_error, void *ud)
 {
 	work_stack st = {0};
 	store_digest_set seen;
-	store__set_init(&seen);
+	registry__store_set_init(&seen);
 	int rc = push_children(&st, root, NULL);
 	while (!rc && st.count) {
 		work_item it = st.items[--st.count];
-		int added = store__set_add(&seen, it.digest);
+		int added = registry__store_set_add(&seen, it.digest);
 		rc = added < 0 ? added : added ? step(s, &st, &it, visit, on_manifest_error, ud) : 0;
 		item_free(&it);
 	}
 	while (st.count)
 		item_free(&st.items[--st.count]);
 	free(st.items);
-	store__set_free(&seen);
+	registry__store_set_free(&seen);
 	return rc;
 }
 
-const char *const store__algorithms[2] = {"sha256", "sha512"};
+const char *const registry__store_algorithms[2] = {"sha256", "sha512"};
 
-int store__hex_name_valid(const char *alg, const char *name)
+int registry__store_hex_name_valid(const char *alg, const char *name)
 {
 	size_t want = strcmp(alg, "sha512") == 0 ? 128 : 64;
 	if (strlen(name) != want)

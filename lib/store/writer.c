@@ -39,7 +39,7 @@ static int blob_committed(registry_store *s, const char *digest)
 {
 	char rel[STORE_REL_MAX];
 	struct stat st;
-	store__blob_rel(rel, digest);
+	registry__store_blob_rel(rel, digest);
 	return fstatat(s->blobs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -59,17 +59,17 @@ static int lock_partial(registry_store *s, const char *digest, const char *rel, 
 		}
 		int fd = openat(s->blobs_fd, rel, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0)
-			return store__io_fail(errno, "store: cannot open blobs/%s", rel);
-		int err = store__flock(fd, LOCK_EX);
+			return registry__store_io_fail(errno, "store: cannot open blobs/%s", rel);
+		int err = registry__store_flock(fd, LOCK_EX);
 		if (err) {
 			close(fd);
-			return store__io_fail(err, "store: cannot lock blobs/%s", rel);
+			return registry__store_io_fail(err, "store: cannot lock blobs/%s", rel);
 		}
 		struct stat held, now;
 		if (fstat(fd, &held) != 0) {
 			err = errno;
 			close(fd);
-			return store__io_fail(err, "store: cannot stat blobs/%s", rel);
+			return registry__store_io_fail(err, "store: cannot stat blobs/%s", rel);
 		}
 		if (fstatat(s->blobs_fd, rel, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == held.st_ino &&
 		    now.st_dev == held.st_dev) {
@@ -89,24 +89,24 @@ static int resume(registry__blob_writer *w)
 {
 	struct stat st;
 	if (fstat(w->fd, &st) != 0)
-		return store__io_fail(errno, "store: cannot stat blobs/%s", w->rel);
+		return registry__store_io_fail(errno, "store: cannot stat blobs/%s", w->rel);
 	if (st.st_size > 0 && w->expected_size >= 0 && st.st_size > w->expected_size) {
 		/* Longer than the blob can be: useless. */
 		if (ftruncate(w->fd, 0) != 0)
-			return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
+			return registry__store_io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
 		st.st_size = 0;
 	}
 	int64_t hashed = 0;
 	if (st.st_size > 0) {
-		int rc = store__hash_fd(w->fd, &w->hash, &hashed);
+		int rc = registry__store_hash_fd(w->fd, &w->hash, &hashed);
 		if (rc)
 			return rc;
 	}
 	/* Continue exactly after what was hashed. */
 	if (lseek(w->fd, (off_t)hashed, SEEK_SET) < 0)
-		return store__io_fail(errno, "store: cannot seek in blobs/%s", w->rel);
+		return registry__store_io_fail(errno, "store: cannot seek in blobs/%s", w->rel);
 	if (hashed != st.st_size && ftruncate(w->fd, (off_t)hashed) != 0)
-		return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
+		return registry__store_io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
 	w->offset = w->flushed = hashed;
 	return 0;
 }
@@ -134,7 +134,7 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
 	*out = NULL;
 	*offset = 0;
 	*already = 0;
-	int rc = store__check_digest(digest);
+	int rc = registry__store_check_digest(digest);
 	if (rc)
 		return rc;
 	if (expected_size < -1)
@@ -171,9 +171,9 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
 		                      "this store handle", digest);
 	}
 	char dir[STORE_REL_MAX];
-	snprintf(dir, sizeof(dir), STORE_PARTIAL_DIR "/%.*s", store__alg_len(digest), digest);
-	store__partial_rel(w->rel, digest);
-	if ((rc = store__mkdirs_at(s->blobs_fd, dir))) {
+	snprintf(dir, sizeof(dir), STORE_PARTIAL_DIR "/%.*s", registry__store_alg_len(digest), digest);
+	registry__store_partial_rel(w->rel, digest);
+	if ((rc = registry__store_mkdirs_at(s->blobs_fd, dir))) {
 		writer_free(w);
 		return rc;
 	}
@@ -206,7 +206,7 @@ static int write_failed(registry__blob_writer *w, int err)
 {
 	w->failed = 1;
 	if (err != ENOSPC && err != EDQUOT)
-		return store__io_fail(err, "store: cannot write blobs/%s", w->rel);
+		return registry__store_io_fail(err, "store: cannot write blobs/%s", w->rel);
 	if (ftruncate(w->fd, 0) == 0 && unlinkat(w->store->blobs_fd, w->rel, 0) == 0)
 		w->removed = 1;
 	return registry__fail(REGISTRY_EIO, "%s writing blob %s; %s", err == ENOSPC ? "no space left on device"
@@ -223,7 +223,7 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 	if (w->expected_size >= 0 && (uint64_t)len > (uint64_t)(w->expected_size - w->offset))
 		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
 		                      (long long)w->expected_size);
-	int err = store__write_all(w->fd, data, len);
+	int err = registry__store_write_all(w->fd, data, len);
 	if (err)
 		return write_failed(w, err);
 	int rc = registry__hash_update(&w->hash, data, len);
@@ -251,7 +251,7 @@ int registry__blob_writer_restart(registry__blob_writer *w)
 		return registry__fail(REGISTRY_EIO, "blob writer: blobs/%s was removed after a failed write", w->rel);
 	if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) < 0) {
 		w->failed = 1;
-		return store__io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
+		return registry__store_io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
 	}
 	/* final() resets the hasher; the digest of the discarded bytes is dropped. */
 	char discard[REGISTRY_DIGEST_STRING_MAX];
@@ -293,7 +293,7 @@ int registry__blob_writer_commit(registry__blob_writer *w)
 		return discard(w, rc);
 	if (strcmp(actual, w->digest) != 0)
 		return discard(w, registry__fail(REGISTRY_EDIGEST, "digest mismatch for %s: got %s", w->digest, actual));
-	if ((rc = store__install(w->store, w->fd, w->rel, w->digest)))
+	if ((rc = registry__store_install(w->store, w->fd, w->rel, w->digest)))
 		return discard(w, rc);
 	writer_free(w);
 	return 0;

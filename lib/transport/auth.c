@@ -287,12 +287,12 @@ static int realm_gets_credentials(const registry_client *c, const char *realm)
 	return ok;
 }
 
-static int append_param(registry_buf *b, const char *name, const char *value, char *sep)
+static int append_param(registry__buf *b, const char *name, const char *value, char *sep)
 {
 	char *esc = curl_easy_escape(NULL, value, 0);
 	if (!esc)
 		return registry__nomem();
-	int rc = registry_buf_printf(b, "%c%s=%s", *sep, name, esc);
+	int rc = registry__buf_printf(b, "%c%s=%s", *sep, name, esc);
 	curl_free(esc);
 	*sep = '&';
 	return rc;
@@ -365,11 +365,11 @@ int registry__token_store(registry_client *c, const char *scope, const char *bod
 static int token_request(registry_client *c, const char *scope, int oauth_post, int with_creds,
                          registry__response *resp)
 {
-	registry_buf url, form;
-	registry_buf_init(&url, 16384);
-	registry_buf_init(&form, 16384);
+	registry__buf url, form;
+	registry__buf_init(&url, 16384);
+	registry__buf_init(&form, 16384);
 	char sep = strchr(c->realm, '?') ? '&' : '?';
-	int rc = registry_buf_puts(&url, c->realm);
+	int rc = registry__buf_puts(&url, c->realm);
 	char *scopes = registry__strdup(scope ? scope : "");
 	char *authorization = NULL;
 	if (!scopes)
@@ -417,8 +417,8 @@ static int token_request(registry_client *c, const char *scope, int oauth_post, 
 	registry__free_secret(authorization);
 	if (form.data)
 		sodium_memzero(form.data, form.len);
-	registry_buf_free(&form);
-	registry_buf_free(&url);
+	registry__buf_free(&form);
+	registry__buf_free(&url);
 	free(scopes);
 	return rc;
 }

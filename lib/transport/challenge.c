@@ -43,8 +43,8 @@ static char *lower_dup(const char *s, size_t n)
 /* Quoted string at *p (on the opening quote); returns the unescaped copy. */
 static int parse_quoted(const char **p, char **out)
 {
-	registry_buf b;
-	registry_buf_init(&b, REGISTRY__HEADER_LIMIT);
+	registry__buf b;
+	registry__buf_init(&b, REGISTRY__HEADER_LIMIT);
 	const char *s = *p + 1;
 	int rc = 0;
 	for (; *s && *s != '"' && !rc; s++) {
@@ -55,16 +55,16 @@ static int parse_quoted(const char **p, char **out)
 			}
 			s++;
 		}
-		rc = registry_buf_append(&b, s, 1);
+		rc = registry__buf_append(&b, s, 1);
 	}
 	if (!rc && *s != '"')
 		rc = REGISTRY_EFORMAT;
 	if (rc) {
-		registry_buf_free(&b);
+		registry__buf_free(&b);
 		return rc == REGISTRY_ENOMEM ? rc : REGISTRY_EFORMAT;
 	}
 	*p = s + 1;
-	*out = registry_buf_detach(&b);
+	*out = registry__buf_detach(&b);
 	return *out ? 0 : REGISTRY_ENOMEM;
 }
 

@@ -55,7 +55,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 
 extern char **environ;
 
-static int read_file_capped(const char *path, registry_buf *out)
+static int read_file_capped(const char *path, registry__buf *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -71,7 +71,7 @@ static int read_file_capped(const char *path, registry_buf *out)
 			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
 			break;
 		}
-		rc = registry_buf_append(out, buf, (size_t)n);
+		rc = registry__buf_append(out, buf, (size_t)n);
 		if (rc == REGISTRY_ETOOLARGE)
 			rc = registry__fail(rc, "%s is larger than 1 MiB", path);
 	}
@@ -131,7 +131,7 @@ static int valid_helper_name(const char *name)
 }
 
 /* Run "docker-credential-NAME get" with @server on stdin; output into @out. */
-static int run_helper(const char *name, const char *server, registry_buf *out, int *exit_status)
+static int run_helper(const char *name, const char *server, registry__buf *out, int *exit_status)
 {
 	char prog[100];
 	snprintf(prog, sizeof(prog), "docker-credential-%s", name);
@@ -184,7 +184,7 @@ static int run_helper(const char *name, const char *server, registry_buf *out, i
 			continue;
 		if (n <= 0)
 			break;
-		if (registry_buf_append(out, buf, (size_t)n)) {
+		if (registry__buf_append(out, buf, (size_t)n)) {
 			kill(pid, SIGKILL);
 			rc = registry__fail(REGISTRY_EAUTH, "credential helper %s wrote too much", prog);
 			break;
@@ -202,8 +202,8 @@ static int from_helper(registry_client *c, const char *name, const char *server)
 {
 	if (!valid_helper_name(name))
 		return registry__fail(REGISTRY_EFORMAT, "credential helper name '%.64s' is not valid", name);
-	registry_buf out;
-	registry_buf_init(&out, CONFIG_LIMIT);
+	registry__buf out;
+	registry__buf_init(&out, CONFIG_LIMIT);
 	int status = 0;
 	int rc = run_helper(name, server, &out, &status);
 	if (!rc && status != 0) {
@@ -233,7 +233,7 @@ static int from_helper(registry_client *c, const char *name, const char *server)
 	cJSON_Delete(root);
 	if (out.data)
 		sodium_memzero(out.data, out.len);
-	registry_buf_free(&out);
+	registry__buf_free(&out);
 	return rc;
 }
 
@@ -328,17 +328,17 @@ int registry_client_load_docker_config(registry_client *c, const char *path)
 			return registry__fail(REGISTRY_ENOTFOUND, "no DOCKER_CONFIG and no HOME: no docker config");
 		path = def;
 	}
-	registry_buf text;
-	registry_buf_init(&text, CONFIG_LIMIT);
+	registry__buf text;
+	registry__buf_init(&text, CONFIG_LIMIT);
 	rc = read_file_capped(path, &text);
 	if (rc == REGISTRY_ENOTFOUND) {
-		registry_buf_free(&text);
+		registry__buf_free(&text);
 		return registry__fail(rc, "no docker config at %s", path);
 	}
 	if (!rc)
 		rc = registry__docker_config_apply(c, text.data, text.len, path, NULL);
 	if (text.data)
 		sodium_memzero(text.data, text.len);
-	registry_buf_free(&text);
+	registry__buf_free(&text);
 	return rc;
 }

@@ -40,7 +40,7 @@ void registry__response_init(registry__response *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->content_length = -1;
-	registry_buf_init(&r->body, REGISTRY__JSON_LIMIT);
+	registry__buf_init(&r->body, REGISTRY__JSON_LIMIT);
 }
 
 void registry__response_reset_headers(registry__response *r)
@@ -61,7 +61,7 @@ void registry__response_free(registry__response *r)
 	registry__response_reset_headers(r);
 	free(r->url);
 	r->url = NULL;
-	registry_buf_free(&r->body);
+	registry__buf_free(&r->body);
 	r->body_truncated = 0;
 }
 
@@ -257,7 +257,7 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
 	}
 	if (st >= 300 && st < 400)
 		return len; /* redirect bodies are dropped */
-	int rc = registry_buf_append(&x->resp->body, ptr, len);
+	int rc = registry__buf_append(&x->resp->body, ptr, len);
 	if (rc == REGISTRY_ETOOLARGE && !(st >= 200 && st < 300)) {
 		/* An oversized error body: keep what fits, stop reading. */
 		x->resp->body_truncated = 1;
@@ -448,7 +448,7 @@ static int perform_once(registry_client *c, registry__req *r, const registry__re
 	CURL *h = c->easy;
 	xfer x = {.c = c, .req = req, .resp = resp};
 	registry__response_reset_headers(resp);
-	registry_buf_free(&resp->body);
+	registry__buf_free(&resp->body);
 	resp->body.limit = req->body_limit ? req->body_limit : REGISTRY__JSON_LIMIT;
 	resp->body_truncated = 0;
 	int rc = registry__req_configure(r, h);

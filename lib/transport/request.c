@@ -169,14 +169,14 @@ static int build_headers(registry__req *r, struct curl_slist **out)
 	struct curl_slist *l = NULL;
 	int rc = add_line(&l, "Expect:");
 	if (!rc && r->auth && on_origin(r, r->url)) {
-		registry_buf line;
-		registry_buf_init(&line, 0);
-		rc = registry_buf_printf(&line, "Authorization: %s", r->auth);
+		registry__buf line;
+		registry__buf_init(&line, 0);
+		rc = registry__buf_printf(&line, "Authorization: %s", r->auth);
 		if (!rc)
 			rc = add_line(&l, line.data);
 		if (line.data)
 			sodium_memzero(line.data, line.len);
-		registry_buf_free(&line);
+		registry__buf_free(&line);
 	}
 	if (!rc && r->range_from > 0) {
 		char range[64];

@@ -104,7 +104,7 @@ typedef struct registry__response {
 	char *oci_chunk_min_length;
 	char *content_range;
 	char *url; /* the URL of the final request */
-	registry_buf body;
+	registry__buf body;
 	int body_truncated;
 } registry__response;
 

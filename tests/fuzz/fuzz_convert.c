@@ -103,14 +103,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (text) {
 		memcpy(text, data, size);
 		text[size] = '\0';
-		registry_buf b;
-		registry_buf_init(&b, 0);
+		registry__buf b;
+		registry__buf_init(&b, 0);
 		if (registry__json_go_string(&b, text) == 0) {
 			cJSON *s = cJSON_Parse(b.data);
 			require(cJSON_IsString(s));
 			cJSON_Delete(s);
 		}
-		registry_buf_free(&b);
+		registry__buf_free(&b);
 		free(text);
 	}
 	return 0;

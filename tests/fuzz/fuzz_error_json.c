@@ -24,7 +24,7 @@ static void fail_once(record *r, const uint8_t *data, size_t size, const char *u
 	resp.status = status;
 	resp.url = registry__strdup(url);
 	require(resp.url != NULL);
-	int rc = registry_buf_append(&resp.body, data + 2, size - 2);
+	int rc = registry__buf_append(&resp.body, data + 2, size - 2);
 	if (rc == REGISTRY_ETOOLARGE)
 		resp.body_truncated = 1;
 	else

@@ -211,7 +211,7 @@ static void test_scope(void)
 
 static size_t collect(char *ptr, size_t size, size_t n, void *ud)
 {
-	registry_buf_append(ud, ptr, size * n);
+	registry__buf_append(ud, ptr, size * n);
 	return size * n;
 }
 
@@ -219,8 +219,8 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ud)
 static char *refresh_token(void)
 {
 	CURL *h = curl_easy_init();
-	registry_buf body;
-	registry_buf_init(&body, 1 << 20);
+	registry__buf body;
+	registry__buf_init(&body, 1 << 20);
 	char form[1024];
 	char *user = curl_easy_escape(h, getenv("REGISTRY_TEST_USER"), 0);
 	char *pass = curl_easy_escape(h, getenv("REGISTRY_TEST_PASSWORD"), 0);
@@ -240,7 +240,7 @@ static char *refresh_token(void)
 	const cJSON *rt = cJSON_GetObjectItem(j, "refresh_token");
 	char *out = cJSON_IsString(rt) ? strdup(rt->valuestring) : NULL;
 	cJSON_Delete(j);
-	registry_buf_free(&body);
+	registry__buf_free(&body);
 	return out;
 }
 

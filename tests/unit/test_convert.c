@@ -168,10 +168,10 @@ static int file_equals(const char *path, const void *data, size_t len)
 
 static char *go_string(const char *s)
 {
-	registry_buf b;
-	registry_buf_init(&b, 0);
+	registry__buf b;
+	registry__buf_init(&b, 0);
 	CHECK_INT(registry__json_go_string(&b, s), 0);
-	return registry_buf_detach(&b);
+	return registry__buf_detach(&b);
 }
 
 static void test_go_string(void)
@@ -398,20 +398,20 @@ static void test_schema1_seed(void)
 /* A schema1 manifest of two entries whose v1 parts are given. */
 static int load_pair(const char *v1_base, const char *v1_top)
 {
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	registry_buf_puts(&b, "{\"schemaVersion\":1,\"name\":\"x\",\"tag\":\"y\",\"architecture\":\"amd64\",\"fsLayers\":"
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	registry__buf_puts(&b, "{\"schemaVersion\":1,\"name\":\"x\",\"tag\":\"y\",\"architecture\":\"amd64\",\"fsLayers\":"
 	                      "[{\"blobSum\":\"" L1 "\"},{\"blobSum\":\"" L0 "\"}],\"history\":[{\"v1Compatibility\":");
-	registry_buf tb;
-	registry_buf_init(&tb, 0);
+	registry__buf tb;
+	registry__buf_init(&tb, 0);
 	registry__json_go_string(&tb, v1_top);
-	registry_buf_puts(&b, tb.data);
-	registry_buf_puts(&b, "},{\"v1Compatibility\":");
+	registry__buf_puts(&b, tb.data);
+	registry__buf_puts(&b, "},{\"v1Compatibility\":");
 	tb.len = 0;
 	registry__json_go_string(&tb, v1_base);
-	registry_buf_puts(&b, tb.data);
-	registry_buf_puts(&b, "}]}");
-	registry_buf_free(&tb);
+	registry__buf_puts(&b, tb.data);
+	registry__buf_puts(&b, "}]}");
+	registry__buf_free(&tb);
 	registry_manifest *m = NULL;
 	registry__schema1 s;
 	int rc = registry_manifest_parse(&m, b.data, b.len, NULL);
@@ -420,7 +420,7 @@ static int load_pair(const char *v1_base, const char *v1_top)
 		registry__schema1_free(&s);
 	}
 	registry_manifest_free(m);
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 	return rc;
 }
 
@@ -440,9 +440,9 @@ static void test_schema1_load_checks(void)
 	/* Fields of the wrong type fail the synthesis as they fail Go's decoder. */
 	const char *diffs[] = {DIFF0, DIFF1};
 	int rc = 0;
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	registry_buf_puts(&b, crafted_manifest);
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	registry__buf_puts(&b, crafted_manifest);
 	char *p = strstr(b.data, "\\\"B=<2>\\\"");
 	CHECK(p != NULL);
 	if (p) {
@@ -452,7 +452,7 @@ static void test_schema1_load_checks(void)
 		CHECK_INT(rc, REGISTRY_EFORMAT);
 		free(config);
 	}
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 }
 
 static void test_diff_ids(void)

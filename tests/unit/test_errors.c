@@ -197,18 +197,18 @@ static void test_thread_local(void)
 
 static void test_buf(void)
 {
-	registry_buf b;
-	registry_buf_init(&b, 8);
-	CHECK_INT(registry_buf_puts(&b, "1234"), 0);
-	CHECK_INT(registry_buf_printf(&b, "%d", 5678), 0);
+	registry__buf b;
+	registry__buf_init(&b, 8);
+	CHECK_INT(registry__buf_puts(&b, "1234"), 0);
+	CHECK_INT(registry__buf_printf(&b, "%d", 5678), 0);
 	CHECK_STR(b.data, "12345678");
-	CHECK_INT(registry_buf_puts(&b, "9"), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry__buf_puts(&b, "9"), REGISTRY_ETOOLARGE);
 	CHECK_INT(b.len, 8);
-	char *s = registry_buf_detach(&b);
+	char *s = registry__buf_detach(&b);
 	CHECK_STR(s, "12345678");
 	registry_free(s);
 	CHECK(b.data == NULL);
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 }
 
 static void test_version(void)

@@ -175,12 +175,12 @@ static void test_pages_hostile(void)
 static void test_many_names(void)
 {
 	/* 20000 tags on one page: all of them, in order. */
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	registry_buf_puts(&b, "{\"name\":\"x\",\"tags\":[");
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	registry__buf_puts(&b, "{\"name\":\"x\",\"tags\":[");
 	for (int i = 0; i < 20000; i++)
-		registry_buf_printf(&b, "%s\"t%05d\"", i ? "," : "", i);
-	registry_buf_puts(&b, "]}");
+		registry__buf_printf(&b, "%s\"t%05d\"", i ? "," : "", i);
+	registry__buf_puts(&b, "]}");
 	char **names = NULL;
 	size_t count = 0;
 	CHECK_INT(registry__list_parse_page(b.data, b.len, "tags", 1, "big", &names, &count), 0);
@@ -190,7 +190,7 @@ static void test_many_names(void)
 		CHECK_STR(names[19999], "t19999");
 	}
 	registry__list_names_free(names);
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 }
 
 static void test_url_set(void)

@@ -282,14 +282,14 @@ static void test_nesting_and_counts(void)
 	EXPECT(many, NULL, REGISTRY_EFORMAT, "manifests[0].urls: too many entries");
 	free(many);
 	/* Annotations: distinct keys, more than allowed. */
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	registry_buf_puts(&b, "{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{");
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	registry__buf_puts(&b, "{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{");
 	for (int i = 0; i < 5000; i++)
-		registry_buf_printf(&b, "%s\"k%d\":\"v\"", i ? "," : "", i);
-	registry_buf_puts(&b, "}}");
+		registry__buf_printf(&b, "%s\"k%d\":\"v\"", i ? "," : "", i);
+	registry__buf_puts(&b, "}}");
 	EXPECT(b.data, NULL, REGISTRY_EFORMAT, "annotations: too many entries");
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 }
 
 static void test_size_limits(void)
@@ -328,7 +328,7 @@ static void test_size_limits(void)
 
 /* ---- schema1 ---- */
 
-static void b64url(registry_buf *b, const char *s, size_t len)
+static void b64url(registry__buf *b, const char *s, size_t len)
 {
 	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	for (size_t i = 0; i < len; i += 3) {
@@ -338,15 +338,15 @@ static void b64url(registry_buf *b, const char *s, size_t len)
 		if (i + 2 < len)
 			v |= (unsigned char)s[i + 2];
 		char out[4] = { tbl[(v >> 18) & 63], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], tbl[v & 63] };
-		registry_buf_append(b, out, len - i >= 3 ? 4 : len - i + 1);
+		registry__buf_append(b, out, len - i >= 3 ? 4 : len - i + 1);
 	}
 }
 
-static void signature(registry_buf *doc, const char *protected_json)
+static void signature(registry__buf *doc, const char *protected_json)
 {
-	registry_buf_puts(doc, "{\"header\":{\"alg\":\"ES256\"},\"signature\":\"AAAA\",\"protected\":\"");
+	registry__buf_puts(doc, "{\"header\":{\"alg\":\"ES256\"},\"signature\":\"AAAA\",\"protected\":\"");
 	b64url(doc, protected_json, strlen(protected_json));
-	registry_buf_puts(doc, "\"}");
+	registry__buf_puts(doc, "\"}");
 }
 
 #define S1_BODY                                                                                               \
@@ -356,20 +356,20 @@ static void signature(registry_buf *doc, const char *protected_json)
 /* S1_BODY + extra + ,"signatures":[...]} with protected headers naming formatLength = len(S1_BODY). */
 static int signed_doc(const char *extra, const char *const *protected_fmt, size_t n)
 {
-	registry_buf doc;
-	registry_buf_init(&doc, 0);
-	registry_buf_puts(&doc, S1_BODY);
-	registry_buf_puts(&doc, extra);
-	registry_buf_puts(&doc, ",\"signatures\":[");
+	registry__buf doc;
+	registry__buf_init(&doc, 0);
+	registry__buf_puts(&doc, S1_BODY);
+	registry__buf_puts(&doc, extra);
+	registry__buf_puts(&doc, ",\"signatures\":[");
 	for (size_t i = 0; i < n; i++) {
 		char prot[256];
 		snprintf(prot, sizeof(prot), protected_fmt[i], (int)strlen(S1_BODY));
-		registry_buf_puts(&doc, i ? "," : "");
+		registry__buf_puts(&doc, i ? "," : "");
 		signature(&doc, prot);
 	}
-	registry_buf_puts(&doc, "]}");
+	registry__buf_puts(&doc, "]}");
 	int rc = parse_len(doc.data, doc.len, NULL);
-	registry_buf_free(&doc);
+	registry__buf_free(&doc);
 	return rc;
 }
 
@@ -378,13 +378,13 @@ static void test_schema1(void)
 	static const char *const good[] = { "{\"formatLength\":%d,\"formatTail\":\"fQ\"}" };
 	CHECK_INT(signed_doc("", good, 1), 0);
 	/* The payload is what counts: a field after formatLength is not part of the manifest. */
-	registry_buf doc;
-	registry_buf_init(&doc, 0);
-	registry_buf_puts(&doc, S1_BODY ",\"comment\":\"unsigned\",\"signatures\":[");
+	registry__buf doc;
+	registry__buf_init(&doc, 0);
+	registry__buf_puts(&doc, S1_BODY ",\"comment\":\"unsigned\",\"signatures\":[");
 	char prot[128];
 	snprintf(prot, sizeof(prot), "{\"formatLength\":%d,\"formatTail\":\"fQ\"}", (int)strlen(S1_BODY));
 	signature(&doc, prot);
-	registry_buf_puts(&doc, "]}");
+	registry__buf_puts(&doc, "]}");
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_parse(&m, doc.data, doc.len, NULL), 0);
 	char want[REGISTRY_DIGEST_STRING_MAX];
@@ -394,7 +394,7 @@ static void test_schema1(void)
 	CHECK_INT(registry_manifest_signed(m), 1);
 	CHECK_INT(registry_manifest_layer_count(m), 1);
 	registry_manifest_free(m);
-	registry_buf_free(&doc);
+	registry__buf_free(&doc);
 
 	static const char *const two_agree[] = { "{\"formatLength\":%d,\"formatTail\":\"fQ\"}",
 		                                 "{\"formatTail\":\"fQ==\",\"formatLength\":%d,\"time\":\"x\"}" };

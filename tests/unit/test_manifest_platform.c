@@ -9,28 +9,28 @@
 /* Build an OCI index whose entry i has digest "sha256:<i repeated>" and the given platform JSON. */
 static registry_manifest *make_index(const char *const *platforms, size_t n)
 {
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	registry_buf_puts(&b, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	registry__buf_puts(&b, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
 	                      "\"manifests\":[");
 	for (size_t i = 0; i < n; i++) {
-		registry_buf_printf(&b, "%s{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		registry__buf_printf(&b, "%s{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
 		                        "\"size\":%zu,\"digest\":\"sha256:",
 		                    i ? "," : "", i);
 		for (int k = 0; k < 64; k++)
-			registry_buf_printf(&b, "%x", (unsigned)(i % 16));
-		registry_buf_puts(&b, "\"");
+			registry__buf_printf(&b, "%x", (unsigned)(i % 16));
+		registry__buf_puts(&b, "\"");
 		if (platforms[i])
-			registry_buf_printf(&b, ",\"platform\":%s", platforms[i]);
-		registry_buf_puts(&b, "}");
+			registry__buf_printf(&b, ",\"platform\":%s", platforms[i]);
+		registry__buf_puts(&b, "}");
 	}
-	registry_buf_puts(&b, "]}");
+	registry__buf_puts(&b, "]}");
 	registry_manifest *m = NULL;
 	int rc = registry_manifest_parse(&m, b.data, b.len, NULL);
 	if (rc)
 		fprintf(stderr, "%s\n%s\n", registry_error_message(registry_error_last()), b.data);
 	CHECK_INT(rc, 0);
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 	return m;
 }
 

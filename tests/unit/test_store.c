@@ -1168,9 +1168,9 @@ static void test_no_links_followed(void)
 static void test_blob_paths_keep_long_algorithm_names(void)
 {
 	char rel[STORE_REL_MAX];
-	store__blob_rel(rel, "sha3-512:abcdef");
+	registry__store_blob_rel(rel, "sha3-512:abcdef");
 	CHECK_STR(rel, "sha3-512/abcdef");
-	store__partial_rel(rel, "blake2b-512:0123");
+	registry__store_partial_rel(rel, "blake2b-512:0123");
 	CHECK_STR(rel, STORE_PARTIAL_DIR "/blake2b-512/0123");
 }
 

@@ -63,13 +63,13 @@ static void test_challenge_bad(void)
 	registry__challenges ch;
 	CHECK(registry__challenges_parse(&ch, NULL) != 0);
 	/* Too many parameters is an error, not an overflow. */
-	registry_buf b;
-	registry_buf_init(&b, 0);
-	registry_buf_puts(&b, "Bearer ");
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	registry__buf_puts(&b, "Bearer ");
 	for (int i = 0; i < 100; i++)
-		registry_buf_printf(&b, "%sp%d=v", i ? "," : "", i);
+		registry__buf_printf(&b, "%sp%d=v", i ? "," : "", i);
 	CHECK(registry__challenges_parse(&ch, b.data) != 0);
-	registry_buf_free(&b);
+	registry__buf_free(&b);
 }
 
 static void test_retry_after(void)
@@ -139,7 +139,7 @@ static void test_error_mapping(void)
 	r.url = strdup("http://127.0.0.1:5000/v2/ubuntu/manifests/nope?x=secret");
 	const char *body = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\","
 	                   "\"detail\":{\"Tag\":\"nope\"}}]}";
-	registry_buf_puts(&r.body, body);
+	registry__buf_puts(&r.body, body);
 	CHECK_INT(registry__response_fail(&r, "fetching ubuntu:nope"), REGISTRY_ENOTFOUND);
 	const registry_error *e = registry_error_last();
 	CHECK_INT(registry_error_http_status(e), 404);
@@ -152,7 +152,7 @@ static void test_error_mapping(void)
 	/* Garbage body: status decides. */
 	registry__response_init(&r);
 	r.status = 403;
-	registry_buf_puts(&r.body, "<html>nope");
+	registry__buf_puts(&r.body, "<html>nope");
 	CHECK_INT(registry__response_fail(&r, "x"), REGISTRY_EDENIED);
 	registry__response_free(&r);
 }
