@@ -39,7 +39,9 @@ typedef struct registry_image_config registry_image_config;
 
 /**
  * Single-string fields, for registry_image_config_string(). The JSON names
- * are those of the image spec.
+ * are those of the image spec. The three enums of this header take
+ * disjoint values (1.., 101.., 201..), so that passing one where another is
+ * meant returns NULL or 0 rather than another field.
  * @since 0.2
  */
 enum registry_image_config_field {
@@ -62,21 +64,21 @@ enum registry_image_config_field {
  * @since 0.2
  */
 enum registry_image_config_list {
-	REGISTRY_IMAGE_CONFIG_ENV = 1,           /**< "config.Env": "NAME=value" */
-	REGISTRY_IMAGE_CONFIG_ENTRYPOINT = 2,    /**< "config.Entrypoint" */
-	REGISTRY_IMAGE_CONFIG_CMD = 3,           /**< "config.Cmd" */
-	REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS = 4, /**< keys of "config.ExposedPorts": "80/tcp" */
-	REGISTRY_IMAGE_CONFIG_VOLUMES = 5,       /**< keys of "config.Volumes": "/data" */
-	REGISTRY_IMAGE_CONFIG_DIFF_IDS = 6,      /**< "rootfs.diff_ids", base layer first */
-	REGISTRY_IMAGE_CONFIG_OS_FEATURES = 7    /**< "os.features" */
+	REGISTRY_IMAGE_CONFIG_LIST_ENV = 101,           /**< "config.Env": "NAME=value" */
+	REGISTRY_IMAGE_CONFIG_LIST_ENTRYPOINT = 102,    /**< "config.Entrypoint" */
+	REGISTRY_IMAGE_CONFIG_LIST_CMD = 103,           /**< "config.Cmd" */
+	REGISTRY_IMAGE_CONFIG_LIST_EXPOSED_PORTS = 104, /**< keys of "config.ExposedPorts": "80/tcp" */
+	REGISTRY_IMAGE_CONFIG_LIST_VOLUMES = 105,       /**< keys of "config.Volumes": "/data" */
+	REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS = 106,      /**< "rootfs.diff_ids", base layer first */
+	REGISTRY_IMAGE_CONFIG_LIST_OS_FEATURES = 107    /**< "os.features" */
 };
 
 /** Fields of one history entry, for registry_image_config_history(). @since 0.2 */
 enum registry_image_config_history_field {
-	REGISTRY_IMAGE_CONFIG_HISTORY_CREATED = 1,    /**< "created" */
-	REGISTRY_IMAGE_CONFIG_HISTORY_CREATED_BY = 2, /**< "created_by" */
-	REGISTRY_IMAGE_CONFIG_HISTORY_AUTHOR = 3,     /**< "author" */
-	REGISTRY_IMAGE_CONFIG_HISTORY_COMMENT = 4     /**< "comment" */
+	REGISTRY_IMAGE_CONFIG_HISTORY_CREATED = 201,    /**< "created" */
+	REGISTRY_IMAGE_CONFIG_HISTORY_CREATED_BY = 202, /**< "created_by" */
+	REGISTRY_IMAGE_CONFIG_HISTORY_AUTHOR = 203,     /**< "author" */
+	REGISTRY_IMAGE_CONFIG_HISTORY_COMMENT = 204     /**< "comment" */
 };
 
 /**
@@ -177,12 +179,12 @@ REGISTRY_API int registry_image_config_to_json(char **out, const registry_image_
  */
 typedef struct registry_image_config_fetch_options {
 	unsigned int version; /**< REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION */
-	const char *platform; /**< "os/arch[/variant]" to pick from an index; NULL: the host's */
 	unsigned int flags;   /**< none defined yet: must be 0 */
+	const char *platform; /**< "os/arch[/variant]" to pick from an index; NULL: the host's */
 } registry_image_config_fetch_options;
 
 /** Static initialiser for registry_image_config_fetch_options. @since 0.2 */
-#define REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT { REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 0 }
+#define REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT { REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, NULL }
 
 /**
  * Set @p opts to the defaults (as REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT).

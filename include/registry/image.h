@@ -84,8 +84,8 @@ typedef struct registry_pull_options {
 REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
 
 /**
- * Pull @p ref (tag or digest; its registry part is not used: @p client
- * names the registry) into @p store: manifest, platform selection for
+ * Pull @p ref (tag or digest; it must name @p client's registry, else
+ * REGISTRY_EINVAL naming both) into @p store: manifest, platform selection for
  * lists and indexes, config and layers fetched in parallel and verified,
  * then an index.json entry annotated org.opencontainers.image.ref.name =
  * @p ref_name (NULL: the tag, or the digest when pulled by digest).

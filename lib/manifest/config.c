@@ -11,8 +11,10 @@
 
 #define CONFIG_MAX_LIST 4096 /* Env, Cmd, ports, volumes, diff_ids, history */
 #define FIELD_COUNT 11       /* enum registry_image_config_field, 1-based */
-#define LIST_COUNT 8         /* enum registry_image_config_list, 1-based */
-#define HISTORY_FIELDS 5     /* enum registry_image_config_history_field, 1-based */
+#define LIST_BASE 100        /* enum registry_image_config_list: LIST_BASE + 1.. */
+#define LIST_COUNT 8         /* lists[list - LIST_BASE], 1-based */
+#define HISTORY_BASE 200     /* enum registry_image_config_history_field: HISTORY_BASE + 1.. */
+#define HISTORY_FIELDS 5     /* text[field - HISTORY_BASE], 1-based */
 
 typedef struct config_history {
 	const char *text[HISTORY_FIELDS];
@@ -60,8 +62,8 @@ static int read_list(registry_image_config *c, int list, const cJSON *obj, const
                      const char *path)
 {
 	const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-	c->present[list] = v && !cJSON_IsNull(v);
-	return obj ? registry__manifest_get_strlist(obj, key, path, CONFIG_MAX_LIST, &c->lists[list]) : 0;
+	c->present[list - LIST_BASE] = v && !cJSON_IsNull(v);
+	return obj ? registry__manifest_get_strlist(obj, key, path, CONFIG_MAX_LIST, &c->lists[list - LIST_BASE]) : 0;
 }
 
 /* A set the document spells as an object with empty values ({"80/tcp": {}}): its keys. */
@@ -74,14 +76,14 @@ static int read_keys(registry_image_config *c, int list, const cJSON *obj, const
 	int rc = obj ? get_object(obj, key, p, &set) : 0;
 	if (rc || !obj || !set)
 		return rc;
-	c->present[list] = 1;
+	c->present[list - LIST_BASE] = 1;
 	size_t n = 0;
 	for (const cJSON *e = set->child; e; e = e->next) {
 		if (++n > CONFIG_MAX_LIST)
 			return registry__manifest_fail_field(REGISTRY_EFORMAT, p, "too many entries (more than %d)",
 			                            CONFIG_MAX_LIST);
 	}
-	manifest_strlist *l = &c->lists[list];
+	manifest_strlist *l = &c->lists[list - LIST_BASE];
 	if (n && !(l->items = calloc(n, sizeof(*l->items))))
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	for (const cJSON *e = set->child; e; e = e->next)
@@ -143,9 +145,9 @@ static int read_rootfs(registry_image_config *c, const cJSON *root)
 	if (rc || !rootfs)
 		return rc;
 	if ((rc = registry__manifest_get_string(rootfs, "type", "rootfs", 0, &c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE])) ||
-	    (rc = read_list(c, REGISTRY_IMAGE_CONFIG_DIFF_IDS, rootfs, "diff_ids", "rootfs")))
+	    (rc = read_list(c, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, rootfs, "diff_ids", "rootfs")))
 		return rc;
-	return check_diff_ids(&c->lists[REGISTRY_IMAGE_CONFIG_DIFF_IDS]);
+	return check_diff_ids(&c->lists[REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS - LIST_BASE]);
 }
 
 static int read_runtime(registry_image_config *c, const cJSON *root)
@@ -166,11 +168,11 @@ static int read_runtime(registry_image_config *c, const cJSON *root)
 		if ((rc = registry__manifest_get_string(cfg, strings[i].key, "config", 0, &c->text[strings[i].field])))
 			return rc;
 	}
-	if ((rc = read_list(c, REGISTRY_IMAGE_CONFIG_ENV, cfg, "Env", "config")) ||
-	    (rc = read_list(c, REGISTRY_IMAGE_CONFIG_ENTRYPOINT, cfg, "Entrypoint", "config")) ||
-	    (rc = read_list(c, REGISTRY_IMAGE_CONFIG_CMD, cfg, "Cmd", "config")) ||
-	    (rc = read_keys(c, REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS, cfg, "ExposedPorts", "config")) ||
-	    (rc = read_keys(c, REGISTRY_IMAGE_CONFIG_VOLUMES, cfg, "Volumes", "config")))
+	if ((rc = read_list(c, REGISTRY_IMAGE_CONFIG_LIST_ENV, cfg, "Env", "config")) ||
+	    (rc = read_list(c, REGISTRY_IMAGE_CONFIG_LIST_ENTRYPOINT, cfg, "Entrypoint", "config")) ||
+	    (rc = read_list(c, REGISTRY_IMAGE_CONFIG_LIST_CMD, cfg, "Cmd", "config")) ||
+	    (rc = read_keys(c, REGISTRY_IMAGE_CONFIG_LIST_EXPOSED_PORTS, cfg, "ExposedPorts", "config")) ||
+	    (rc = read_keys(c, REGISTRY_IMAGE_CONFIG_LIST_VOLUMES, cfg, "Volumes", "config")))
 		return rc;
 	return registry__manifest_get_kvlist(cfg, "Labels", "config", &c->labels);
 }
@@ -192,7 +194,7 @@ static int read_top(registry_image_config *c, const cJSON *root)
 	int rc = 0;
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(strings) && !rc; i++)
 		rc = registry__manifest_get_string(root, strings[i].key, "", strings[i].required, &c->text[strings[i].field]);
-	return rc ? rc : read_list(c, REGISTRY_IMAGE_CONFIG_OS_FEATURES, root, "os.features", "");
+	return rc ? rc : read_list(c, REGISTRY_IMAGE_CONFIG_LIST_OS_FEATURES, root, "os.features", "");
 }
 
 /* The field readers are the manifest model's: say "config:" where they say "manifest:". */
@@ -246,17 +248,17 @@ const char *registry_image_config_string(const registry_image_config *c, int fie
 
 int registry_image_config_list_present(const registry_image_config *c, int list)
 {
-	return c && list > 0 && list < LIST_COUNT ? c->present[list] : 0;
+	return c && list > LIST_BASE && list < LIST_BASE + LIST_COUNT ? c->present[list - LIST_BASE] : 0;
 }
 
 size_t registry_image_config_list_count(const registry_image_config *c, int list)
 {
-	return c && list > 0 && list < LIST_COUNT ? c->lists[list].count : 0;
+	return c && list > LIST_BASE && list < LIST_BASE + LIST_COUNT ? c->lists[list - LIST_BASE].count : 0;
 }
 
 const char *registry_image_config_list_item(const registry_image_config *c, int list, size_t i)
 {
-	return i < registry_image_config_list_count(c, list) ? c->lists[list].items[i] : NULL;
+	return i < registry_image_config_list_count(c, list) ? c->lists[list - LIST_BASE].items[i] : NULL;
 }
 
 size_t registry_image_config_label_count(const registry_image_config *c)
@@ -290,9 +292,9 @@ size_t registry_image_config_history_count(const registry_image_config *c)
 
 const char *registry_image_config_history(const registry_image_config *c, size_t i, int field)
 {
-	if (!c || i >= c->history_count || field <= 0 || field >= HISTORY_FIELDS)
+	if (!c || i >= c->history_count || field <= HISTORY_BASE || field >= HISTORY_BASE + HISTORY_FIELDS)
 		return NULL;
-	return c->history[i].text[field];
+	return c->history[i].text[field - HISTORY_BASE];
 }
 
 int registry_image_config_history_empty_layer(const registry_image_config *c, size_t i)
@@ -304,9 +306,9 @@ int registry_image_config_history_empty_layer(const registry_image_config *c, si
 static void write_list(manifest_writer *w, const registry_image_config *c, int list, const char *key,
                        int as_set)
 {
-	if (!c->present[list])
+	if (!c->present[list - LIST_BASE])
 		return;
-	const manifest_strlist *l = &c->lists[list];
+	const manifest_strlist *l = &c->lists[list - LIST_BASE];
 	if (as_set)
 		registry__mw_begin_object(w, key);
 	else
@@ -335,11 +337,11 @@ static void write_runtime(manifest_writer *w, const registry_image_config *c)
 {
 	registry__mw_begin_object(w, "config");
 	write_field(w, c, REGISTRY_IMAGE_CONFIG_USER, "User");
-	write_list(w, c, REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS, "ExposedPorts", 1);
-	write_list(w, c, REGISTRY_IMAGE_CONFIG_ENV, "Env", 0);
-	write_list(w, c, REGISTRY_IMAGE_CONFIG_ENTRYPOINT, "Entrypoint", 0);
-	write_list(w, c, REGISTRY_IMAGE_CONFIG_CMD, "Cmd", 0);
-	write_list(w, c, REGISTRY_IMAGE_CONFIG_VOLUMES, "Volumes", 1);
+	write_list(w, c, REGISTRY_IMAGE_CONFIG_LIST_EXPOSED_PORTS, "ExposedPorts", 1);
+	write_list(w, c, REGISTRY_IMAGE_CONFIG_LIST_ENV, "Env", 0);
+	write_list(w, c, REGISTRY_IMAGE_CONFIG_LIST_ENTRYPOINT, "Entrypoint", 0);
+	write_list(w, c, REGISTRY_IMAGE_CONFIG_LIST_CMD, "Cmd", 0);
+	write_list(w, c, REGISTRY_IMAGE_CONFIG_LIST_VOLUMES, "Volumes", 1);
 	write_field(w, c, REGISTRY_IMAGE_CONFIG_WORKING_DIR, "WorkingDir");
 	if (c->labels.count) {
 		registry__mw_begin_object(w, "Labels");
@@ -383,13 +385,13 @@ int registry_image_config_to_json(char **out, const registry_image_config *c)
 	write_field(&w, c, REGISTRY_IMAGE_CONFIG_VARIANT, "variant");
 	write_field(&w, c, REGISTRY_IMAGE_CONFIG_OS, "os");
 	write_field(&w, c, REGISTRY_IMAGE_CONFIG_OS_VERSION, "os.version");
-	write_list(&w, c, REGISTRY_IMAGE_CONFIG_OS_FEATURES, "os.features", 0);
+	write_list(&w, c, REGISTRY_IMAGE_CONFIG_LIST_OS_FEATURES, "os.features", 0);
 	write_runtime(&w, c);
 	registry__mw_begin_object(&w, "rootfs");
 	registry__mw_string(&w, "type", c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE] ? c->text[REGISTRY_IMAGE_CONFIG_ROOTFS_TYPE] : "");
 	registry__mw_begin_array(&w, "diff_ids");
-	for (size_t i = 0; i < c->lists[REGISTRY_IMAGE_CONFIG_DIFF_IDS].count; i++)
-		registry__mw_string(&w, NULL, c->lists[REGISTRY_IMAGE_CONFIG_DIFF_IDS].items[i]);
+	for (size_t i = 0; i < c->lists[REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS - LIST_BASE].count; i++)
+		registry__mw_string(&w, NULL, c->lists[REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS - LIST_BASE].items[i]);
 	registry__mw_end_array(&w);
 	registry__mw_end_object(&w);
 	if (c->history_count)

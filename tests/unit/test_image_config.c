@@ -43,20 +43,24 @@ static void test_fields(void)
 	CHECK(registry_image_config_string(c, 0) == NULL);
 	CHECK(registry_image_config_string(c, 99) == NULL);
 
-	CHECK_INT(registry_image_config_list_count(c, REGISTRY_IMAGE_CONFIG_ENV), 2);
-	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_ENV, 1), "LANG=C.UTF-8");
-	CHECK(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_ENV, 2) == NULL);
-	CHECK_INT(registry_image_config_list_present(c, REGISTRY_IMAGE_CONFIG_CMD), 1);
-	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_CMD, 0), "/bin/bash");
+	CHECK_INT(registry_image_config_list_count(c, REGISTRY_IMAGE_CONFIG_LIST_ENV), 2);
+	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_LIST_ENV, 1), "LANG=C.UTF-8");
+	CHECK(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_LIST_ENV, 2) == NULL);
+	CHECK_INT(registry_image_config_list_present(c, REGISTRY_IMAGE_CONFIG_LIST_CMD), 1);
+	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_LIST_CMD, 0), "/bin/bash");
 	/* "Entrypoint": null is absent, not an empty list. */
-	CHECK_INT(registry_image_config_list_present(c, REGISTRY_IMAGE_CONFIG_ENTRYPOINT), 0);
-	CHECK_INT(registry_image_config_list_count(c, REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS), 2);
-	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS, 1), "443/tcp");
-	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_VOLUMES, 0), "/data");
-	CHECK_INT(registry_image_config_list_count(c, REGISTRY_IMAGE_CONFIG_DIFF_IDS), 2);
-	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_DIFF_IDS, 1),
+	CHECK_INT(registry_image_config_list_present(c, REGISTRY_IMAGE_CONFIG_LIST_ENTRYPOINT), 0);
+	CHECK_INT(registry_image_config_list_count(c, REGISTRY_IMAGE_CONFIG_LIST_EXPOSED_PORTS), 2);
+	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_LIST_EXPOSED_PORTS, 1), "443/tcp");
+	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_LIST_VOLUMES, 0), "/data");
+	CHECK_INT(registry_image_config_list_count(c, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS), 2);
+	CHECK_STR(registry_image_config_list_item(c, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, 1),
 	          "blake3:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 	CHECK_INT(registry_image_config_list_count(c, 42), 0);
+	/* The enums are disjoint: one passed for another gives nothing, not another field. */
+	CHECK(registry_image_config_string(c, REGISTRY_IMAGE_CONFIG_LIST_ENV) == NULL);
+	CHECK_INT(registry_image_config_list_count(c, REGISTRY_IMAGE_CONFIG_ARCHITECTURE), 0);
+	CHECK(registry_image_config_history(c, 1, REGISTRY_IMAGE_CONFIG_CREATED) == NULL);
 
 	CHECK_INT(registry_image_config_label_count(c), 2);
 	CHECK_STR(registry_image_config_label_key(c, 0), "org.opencontainers.image.version");
@@ -74,7 +78,7 @@ static void test_fields(void)
 
 	/* NULL-safe accessors. */
 	CHECK(registry_image_config_string(NULL, REGISTRY_IMAGE_CONFIG_OS) == NULL);
-	CHECK_INT(registry_image_config_list_count(NULL, REGISTRY_IMAGE_CONFIG_ENV), 0);
+	CHECK_INT(registry_image_config_list_count(NULL, REGISTRY_IMAGE_CONFIG_LIST_ENV), 0);
 	CHECK_INT(registry_image_config_label_count(NULL), 0);
 	registry_image_config_free(NULL);
 }
@@ -89,8 +93,8 @@ static void test_json(void)
 	registry_image_config *again = json ? parse(json) : NULL;
 	CHECK(again != NULL);
 	CHECK_STR(registry_image_config_string(again, REGISTRY_IMAGE_CONFIG_USER), "app");
-	CHECK_INT(registry_image_config_list_count(again, REGISTRY_IMAGE_CONFIG_EXPOSED_PORTS), 2);
-	CHECK_INT(registry_image_config_list_present(again, REGISTRY_IMAGE_CONFIG_ENTRYPOINT), 0);
+	CHECK_INT(registry_image_config_list_count(again, REGISTRY_IMAGE_CONFIG_LIST_EXPOSED_PORTS), 2);
+	CHECK_INT(registry_image_config_list_present(again, REGISTRY_IMAGE_CONFIG_LIST_ENTRYPOINT), 0);
 	CHECK_INT(registry_image_config_history_empty_layer(again, 1), 1);
 	CHECK(json && strstr(json, "\"ExposedPorts\": {\n") != NULL);
 	CHECK(json && strstr(json, "\"container\"") == NULL); /* Docker-only fields are not OCI */

@@ -197,7 +197,7 @@ class descriptor_spec(Structure):
 
 
 class image_config_fetch_options(Structure):
-    _fields_ = [("version", c_uint), ("platform", c_char_p), ("flags", c_uint)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p)]
 
 
 class manifest_delete_options(Structure):

@@ -245,8 +245,8 @@ class Client(Handle):
         diff_ids, history...). For a list or index, the @platform entry (by default
         this machine's). The config blob is verified against its digest."""
         r = self.reference(ref)
-        opts = _lib.image_config_fetch_options(_lib.IMAGE_CONFIG_FETCH_OPTIONS_VERSION,
-                                               _platform_text(platform), 0)
+        opts = _lib.image_config_fetch_options(_lib.IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0,
+                                               _platform_text(platform))
         out = _lib.image_config_p()
         with self.use() as c, r._c() as cref:
             check(C.registry_image_config_fetch(ctypes.byref(out), c, cref, ctypes.byref(opts)))

@@ -14,8 +14,8 @@ from .errors import check
 # enum registry_image_config_field / _list / _history_field (include/registry/config.h)
 _ARCHITECTURE, _OS, _VARIANT, _OS_VERSION, _CREATED, _AUTHOR, _USER, _WORKING_DIR, \
     _STOP_SIGNAL, _ROOTFS_TYPE = range(1, 11)
-_ENV, _ENTRYPOINT, _CMD, _EXPOSED_PORTS, _VOLUMES, _DIFF_IDS, _OS_FEATURES = range(1, 8)
-_H_CREATED, _H_CREATED_BY, _H_AUTHOR, _H_COMMENT = range(1, 5)
+_ENV, _ENTRYPOINT, _CMD, _EXPOSED_PORTS, _VOLUMES, _DIFF_IDS, _OS_FEATURES = range(101, 108)
+_H_CREATED, _H_CREATED_BY, _H_AUTHOR, _H_COMMENT = range(201, 205)
 
 
 @dataclass(frozen=True)
