@@ -154,7 +154,7 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 		registry_free(digest);
 		goto out;
 	}
-	if (registry_manifest_fetch(&m, client, repo, target, 0) != 0) {
+	if (registry_manifest_fetch(&m, client, repo, target, NULL) != 0) {
 		rc = ex_fail(p, text);
 		goto out;
 	}
@@ -168,7 +168,7 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 			goto out;
 		}
 		registry_manifest *child = NULL;
-		if (registry_manifest_fetch(&child, client, repo, registry_descriptor_digest(d), 0) != 0) {
+		if (registry_manifest_fetch(&child, client, repo, registry_descriptor_digest(d), NULL) != 0) {
 			rc = ex_fail(p, registry_descriptor_digest(d));
 			goto out;
 		}

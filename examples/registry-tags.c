@@ -44,7 +44,9 @@ int main(int argc, char **argv)
 	if ((rc = ex_reference(&prog, args[0], &ref)) || (rc = ex_client(&prog, &c, ref, &client)))
 		goto out;
 	const char *repo = registry_reference_repository(ref);
-	if (registry_tags_open(&list, client, repo, n) != 0) {
+	registry_list_options lo = REGISTRY_LIST_OPTIONS_INIT;
+	lo.page_size = (unsigned int)n;
+	if (registry_list_tags_open(&list, client, repo, &lo) != 0) {
 		rc = ex_fail(&prog, repo);
 		goto out;
 	}

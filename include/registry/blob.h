@@ -75,17 +75,44 @@ REGISTRY_API int registry_blob_head(registry_client *client, const char *reposit
                                     const char *digest, int64_t *size);
 
 /**
+ * Options of registry_blob_fetch(). Initialise with
+ * REGISTRY_BLOB_FETCH_OPTIONS_INIT or registry_blob_fetch_options_init();
+ * zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_blob_fetch_options {
+	unsigned int version;          /**< REGISTRY_BLOB_FETCH_OPTIONS_VERSION */
+	unsigned int flags;            /**< none defined yet: must be 0 */
+	registry_progress_cb progress; /**< NULL, or called as the blob arrives; non-zero cancels */
+	void *userdata;                /**< passed to progress */
+} registry_blob_fetch_options;
+
+/** Current version of registry_blob_fetch_options. @since 0.2 */
+#define REGISTRY_BLOB_FETCH_OPTIONS_VERSION 1
+/** Initialiser of registry_blob_fetch_options: every field the default. @since 0.2 */
+#define REGISTRY_BLOB_FETCH_OPTIONS_INIT {REGISTRY_BLOB_FETCH_OPTIONS_VERSION, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_BLOB_FETCH_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_blob_fetch_options_init(registry_blob_fetch_options *opts);
+
+/**
  * Fetch one blob into @p store, verified. A blob the store has is not
  * fetched again (REGISTRY_PROGRESS_SKIPPED); a partial one is resumed.
  * @param expected_size the size from the descriptor, or -1 when unknown.
+ * @param opts NULL for the defaults.
  * @return 0, REGISTRY_EDIGEST (nothing committed; the message names the
- *         expected and actual digests), REGISTRY_ECANCELED, transport errors.
- * @since 0.1
+ *         expected and actual digests), REGISTRY_ECANCELED, REGISTRY_EINVAL
+ *         (NULL store or digest, options version 0 or newer than this
+ *         library's, unknown flags), transport errors.
+ * @since 0.2 (0.1 took the progress callback and its userdata as arguments)
  */
 REGISTRY_API int registry_blob_fetch(registry_client *client, const char *repository,
                                      const char *digest, int64_t expected_size,
-                                     registry_store *store, registry_progress_cb progress,
-                                     void *userdata);
+                                     registry_store *store, const registry_blob_fetch_options *opts);
 
 /**
  * Options of registry_blob_fetch_many(). Initialise with
@@ -137,15 +164,47 @@ REGISTRY_API int registry_blob_fetch_many(registry_client *client, const char *r
 typedef int (*registry_blob_write_cb)(const void *data, size_t len, void *userdata);
 
 /**
+ * Options of registry_blob_fetch_to(). Initialise with
+ * REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT or registry_blob_fetch_to_options_init();
+ * zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_blob_fetch_to_options {
+	unsigned int version;          /**< REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION */
+	unsigned int flags;            /**< none defined yet: must be 0 */
+	registry_progress_cb progress; /**< NULL, or called as the blob arrives; non-zero cancels */
+	void *userdata;                /**< passed to progress */
+} registry_blob_fetch_to_options;
+
+/** Current version of registry_blob_fetch_to_options. @since 0.2 */
+#define REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION 1
+/** Initialiser of registry_blob_fetch_to_options: every field the default. @since 0.2 */
+#define REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT {REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_blob_fetch_to_options_init(registry_blob_fetch_to_options *opts);
+
+/**
  * Stream one blob to a callback, hashing as it goes. @p write receives the
  * bytes in order (return 0 to go on, non-zero to stop: the call then
  * returns REGISTRY_ECANCELED). The digest is only known at the end: on
  * REGISTRY_EDIGEST the caller must discard what it received.
- * @since 0.1
+ * @param write_userdata passed to @p write.
+ * @param opts NULL for the defaults.
+ * @return 0, REGISTRY_EDIGEST, REGISTRY_ECANCELED, REGISTRY_EINVAL (NULL
+ *         digest or callback, options version 0 or newer than this
+ *         library's, unknown flags), REGISTRY_EFORMAT (bad digest or
+ *         repository), transport errors.
+ * @since 0.2 (0.1 took no options)
  */
 REGISTRY_API int registry_blob_fetch_to(registry_client *client, const char *repository,
                                         const char *digest, int64_t expected_size,
-                                        registry_blob_write_cb write, void *userdata);
+                                        registry_blob_write_cb write, void *write_userdata,
+                                        const registry_blob_fetch_to_options *opts);
 
 /* ---- Uploads ------------------------------------------------------------ */
 

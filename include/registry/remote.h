@@ -51,15 +51,41 @@ REGISTRY_API int registry_manifest_resolve(registry_client *client, const char *
                                            char **media_type, int64_t *size);
 
 /**
+ * Options of registry_manifest_fetch(). Initialise with
+ * REGISTRY_MANIFEST_FETCH_OPTIONS_INIT or
+ * registry_manifest_fetch_options_init(); zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_manifest_fetch_options {
+	unsigned int version; /**< REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION */
+	unsigned int flags;   /**< none defined yet: must be 0 */
+	size_t max_size;      /**< cap on the body; 0 means REGISTRY_MANIFEST_MAX_SIZE_DEFAULT (4 MiB) */
+} registry_manifest_fetch_options;
+
+/** Current version of registry_manifest_fetch_options. @since 0.2 */
+#define REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION 1
+/** Initialiser of registry_manifest_fetch_options: every field the default. @since 0.2 */
+#define REGISTRY_MANIFEST_FETCH_OPTIONS_INIT {REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION, 0, 0}
+
+/**
+ * Set @p opts to REGISTRY_MANIFEST_FETCH_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_manifest_fetch_options_init(registry_manifest_fetch_options *opts);
+
+/**
  * GET and parse a manifest, verified as described above.
- * @param max_size cap on the body; 0 means 4 MiB. Larger → REGISTRY_ETOOLARGE.
+ * @param opts NULL for the defaults. A body larger than its max_size is
+ *        REGISTRY_ETOOLARGE.
  * @return 0, REGISTRY_ENOTFOUND, REGISTRY_EDIGEST, REGISTRY_ETOOLARGE,
- *         REGISTRY_EFORMAT, transport errors.
- * @since 0.1
+ *         REGISTRY_EFORMAT, REGISTRY_EINVAL (NULL argument, options version
+ *         0 or newer than this library's, unknown flags), transport errors.
+ * @since 0.2 (0.1 took max_size as an argument)
  */
 REGISTRY_API int registry_manifest_fetch(registry_manifest **out, registry_client *client,
                                          const char *repository, const char *reference,
-                                         size_t max_size);
+                                         const registry_manifest_fetch_options *opts);
 
 /**
  * PUT a manifest under a tag or its digest (the bytes as in
@@ -136,24 +162,55 @@ REGISTRY_API int registry_manifest_delete(char **digest_out, registry_client *cl
 typedef struct registry_list registry_list;
 
 /**
- * List the tags of @p repository, page by page, lazily: each page is
- * fetched when registry_list_next() runs out (GET /v2/NAME/tags/list?n=,
- * then the registry's Link header; a repeated page ends the list).
- * @param page_size the n parameter, 0 for the registry's default.
- * @return 0, REGISTRY_EFORMAT (bad repository), REGISTRY_ENOMEM. Network
- *         errors surface from registry_list_next().
- * @since 0.1
+ * Options of registry_list_tags_open() and registry_list_catalog_open().
+ * Initialise with REGISTRY_LIST_OPTIONS_INIT or registry_list_options_init();
+ * zero fields mean the default.
+ * @since 0.2
  */
-REGISTRY_API int registry_tags_open(registry_list **out, registry_client *client,
-                                    const char *repository, int page_size);
+typedef struct registry_list_options {
+	unsigned int version;   /**< REGISTRY_LIST_OPTIONS_VERSION */
+	unsigned int flags;     /**< none defined yet: must be 0 */
+	unsigned int page_size; /**< the n parameter; 0 for the registry's default */
+	const char *last;       /**< NULL, or the last parameter of the first page: the listing
+	                             resumes after this name (copied; at most 1024 bytes) */
+} registry_list_options;
+
+/** Current version of registry_list_options. @since 0.2 */
+#define REGISTRY_LIST_OPTIONS_VERSION 1
+/** Initialiser of registry_list_options: every field the default. @since 0.2 */
+#define REGISTRY_LIST_OPTIONS_INIT {REGISTRY_LIST_OPTIONS_VERSION, 0, 0, NULL}
+
+/**
+ * Set @p opts to REGISTRY_LIST_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_list_options_init(registry_list_options *opts);
+
+/**
+ * List the tags of @p repository, page by page, lazily: each page is
+ * fetched when registry_list_next() runs out (GET
+ * /v2/NAME/tags/list?n=&last=, then the registry's Link header; a repeated
+ * page ends the list).
+ * @param opts NULL for the defaults.
+ * @return 0, REGISTRY_EFORMAT (bad repository), REGISTRY_EINVAL (NULL
+ *         argument, options version 0 or newer than this library's, unknown
+ *         flags, page_size above INT_MAX, empty or overlong last),
+ *         REGISTRY_ENOMEM. Network errors surface from registry_list_next().
+ * @since 0.2 (0.1 was registry_tags_open() with an int page_size)
+ */
+REGISTRY_API int registry_list_tags_open(registry_list **out, registry_client *client,
+                                         const char *repository, const registry_list_options *opts);
 
 /**
  * The same over the registry's catalog of repositories (GET /v2/_catalog,
  * token scope registry:catalog:*).
- * @return as registry_tags_open().
- * @since 0.1
+ * @param opts NULL for the defaults.
+ * @return as registry_list_tags_open().
+ * @since 0.2 (0.1 was registry_catalog_open() with an int page_size)
  */
-REGISTRY_API int registry_catalog_open(registry_list **out, registry_client *client, int page_size);
+REGISTRY_API int registry_list_catalog_open(registry_list **out, registry_client *client,
+                                            const registry_list_options *opts);
 
 /**
  * Next name: 0 with *name set (borrowed, valid until the next call), or 0
@@ -168,20 +225,48 @@ REGISTRY_API int registry_list_next(registry_list *list, const char **name);
 REGISTRY_API void registry_list_free(registry_list *list);
 
 /**
+ * Options of registry_referrers_fetch(). Initialise with
+ * REGISTRY_REFERRERS_FETCH_OPTIONS_INIT or
+ * registry_referrers_fetch_options_init(); zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_referrers_fetch_options {
+	unsigned int version;      /**< REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION */
+	unsigned int flags;        /**< none defined yet: must be 0 */
+	const char *artifact_type; /**< filter, or NULL for all (applied client-side too) */
+	size_t max_size;           /**< cap on each page (and on the fallback tag's index); 0 means
+	                                REGISTRY_MANIFEST_MAX_SIZE_DEFAULT (4 MiB) */
+} registry_referrers_fetch_options;
+
+/** Current version of registry_referrers_fetch_options. @since 0.2 */
+#define REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION 1
+/** Initialiser of registry_referrers_fetch_options: every field the default. @since 0.2 */
+#define REGISTRY_REFERRERS_FETCH_OPTIONS_INIT {REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION, 0, NULL, 0}
+
+/**
+ * Set @p opts to REGISTRY_REFERRERS_FETCH_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_referrers_fetch_options_init(registry_referrers_fetch_options *opts);
+
+/**
  * The referrers of @p digest (manifests whose subject is it) as an OCI
  * index: GET /v2/NAME/referrers/DIGEST[?artifactType=], falling back to the
  * "sha256-<hex>" tag schema when the registry answers 404 (an empty index
  * when neither exists).
- * @param artifact_type filter, or NULL for all (applied client-side too).
  * @param out receives the index; free with registry_manifest_free().
- * @return 0, REGISTRY_EINVAL, REGISTRY_EFORMAT (bad digest or repository, or
+ * @param opts NULL for the defaults.
+ * @return 0, REGISTRY_EINVAL (NULL argument, an artifact type that is not a
+ *         media type, options version 0 or newer than this library's,
+ *         unknown flags), REGISTRY_EFORMAT (bad digest or repository, or
  *         a "sha256-<hex>" tag that is not an index), REGISTRY_ETOOLARGE,
  *         REGISTRY_EPROTOCOL, transport errors.
- * @since 0.1
+ * @since 0.2 (0.1 was registry_referrers() with a positional artifact_type)
  */
-REGISTRY_API int registry_referrers(registry_manifest **out, registry_client *client,
-                                    const char *repository, const char *digest,
-                                    const char *artifact_type);
+REGISTRY_API int registry_referrers_fetch(registry_manifest **out, registry_client *client,
+                                          const char *repository, const char *digest,
+                                          const registry_referrers_fetch_options *opts);
 
 REGISTRY_END_DECLS
 

@@ -897,18 +897,51 @@ int registry_blob_fetch_many(registry_client *c, const char *repository, size_t 
 	                  options->userdata);
 }
 
-int registry_blob_fetch(registry_client *c, const char *repository, const char *digest,
-                        int64_t expected_size, registry_store *store, registry_progress_cb progress,
-                        void *userdata)
+int registry_blob_fetch_options_init(registry_blob_fetch_options *opts)
 {
 	REGISTRY__ENTER(rc);
-	return fetch_blobs(c, repository, 1, &digest, &expected_size, store, NULL, progress, userdata);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_blob_fetch_options_init: NULL options");
+	registry_blob_fetch_options init = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+int registry_blob_fetch(registry_client *c, const char *repository, const char *digest,
+                        int64_t expected_size, registry_store *store, const registry_blob_fetch_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	static const registry_blob_fetch_options defaults = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if ((rc = registry__options_check("registry_blob_fetch", opts->version, REGISTRY_BLOB_FETCH_OPTIONS_VERSION,
+	                                  opts->flags, 0)))
+		return rc;
+	return fetch_blobs(c, repository, 1, &digest, &expected_size, store, NULL, opts->progress,
+	                   opts->userdata);
+}
+
+int registry_blob_fetch_to_options_init(registry_blob_fetch_to_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_blob_fetch_to_options_init: NULL options");
+	registry_blob_fetch_to_options init = REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT;
+	*opts = init;
+	return 0;
 }
 
 int registry_blob_fetch_to(registry_client *c, const char *repository, const char *digest,
-                           int64_t expected_size, registry_blob_write_cb write, void *userdata)
+                           int64_t expected_size, registry_blob_write_cb write, void *write_userdata,
+                           const registry_blob_fetch_to_options *opts)
 {
 	REGISTRY__ENTER(rc);
+	static const registry_blob_fetch_to_options defaults = REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if ((rc = registry__options_check("registry_blob_fetch_to", opts->version,
+	                                  REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION, opts->flags, 0)))
+		return rc;
 	if (!write || !digest)
 		return registry__fail(REGISTRY_EINVAL, "fetch_to: NULL digest or callback");
 	if ((rc = registry_digest_validate(digest)))
@@ -917,7 +950,9 @@ int registry_blob_fetch_to(registry_client *c, const char *repository, const cha
 	if ((rc = engine_init(&e, c, repository, 1)))
 		return rc;
 	e.write = write;
-	e.write_ud = userdata;
+	e.write_ud = write_userdata;
+	e.cb = opts->progress;
+	e.ud = opts->userdata;
 	e.t[0].digest = digest;
 	e.t[0].size = expected_size;
 	rc = run(&e);

@@ -54,7 +54,7 @@ static int image_manifest(registry_manifest **out, registry_client *client, cons
 	}
 	if ((platform && (rc = registry__platform_split(platform, buf, sizeof(buf), &os, &arch, &variant))) ||
 	    (rc = registry_manifest_select_platform(&d, top, os, arch, variant)) ||
-	    (rc = registry_manifest_fetch(out, client, repository, registry_descriptor_digest(d), 0)))
+	    (rc = registry_manifest_fetch(out, client, repository, registry_descriptor_digest(d), NULL)))
 		return rc;
 	if (registry_manifest_kind(*out) != REGISTRY_MANIFEST_IMAGE) {
 		registry_manifest_free(*out);
@@ -77,7 +77,7 @@ static int fetch_config_blob(registry_image_config **out, registry_client *clien
 		                      registry_descriptor_digest(d), (long long)size, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
 	collector k = {.rc = 0};
 	registry__buf_init(&k.buf, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
-	int rc = registry_blob_fetch_to(client, repository, registry_descriptor_digest(d), size, collect, &k);
+	int rc = registry_blob_fetch_to(client, repository, registry_descriptor_digest(d), size, collect, &k, NULL);
 	if (rc == REGISTRY_ECANCELED && k.rc)
 		rc = registry__fail(k.rc, "config %s: %s", registry_descriptor_digest(d),
 		                    k.rc == REGISTRY_ETOOLARGE ? "more bytes than the size limit" : "out of memory");
@@ -105,7 +105,7 @@ int registry_image_config_fetch(registry_image_config **out, registry_client *cl
 	const char *repository = registry_reference_repository(ref);
 	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref) : registry_reference_tag(ref);
 	registry_manifest *top = NULL, *image = NULL;
-	if ((rc = registry_manifest_fetch(&top, client, repository, target ? target : "latest", 0)) ||
+	if ((rc = registry_manifest_fetch(&top, client, repository, target ? target : "latest", NULL)) ||
 	    (rc = image_manifest(&image, client, repository, top, opts->platform)))
 		goto done;
 	if (registry_manifest_schema_version(image) == 1) {

@@ -108,7 +108,7 @@ static int pipe_write(const void *data, size_t len, void *ud)
 static void *producer(void *arg)
 {
 	pipe_src *p = arg;
-	int rc = registry_blob_fetch_to(p->c, p->repo, p->digest, p->size, pipe_write, p);
+	int rc = registry_blob_fetch_to(p->c, p->repo, p->digest, p->size, pipe_write, p, NULL);
 	const registry_error *e = registry_error_last();
 	pthread_mutex_lock(&p->mu);
 	p->done = 1;
@@ -428,7 +428,7 @@ static int fetch_root(copy_ctx *cx, const registry_reference *ref, registry_mani
 	if (!reference)
 		reference = registry_reference_tag(ref);
 	registry_manifest *m = NULL;
-	int rc = registry_manifest_fetch(&m, cx->src, cx->src_repo, reference, 0);
+	int rc = registry_manifest_fetch(&m, cx->src, cx->src_repo, reference, NULL);
 	if (rc)
 		return rc;
 	if (registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX && cx->set.platform &&
@@ -439,7 +439,7 @@ static int fetch_root(copy_ctx *cx, const registry_reference *ref, registry_mani
 			rc = registry_manifest_select_platform(&d, m, os, arch, variant[0] ? variant : NULL);
 		registry_manifest *child = NULL;
 		if (!rc)
-			rc = registry_manifest_fetch(&child, cx->src, cx->src_repo, registry_descriptor_digest(d), 0);
+			rc = registry_manifest_fetch(&child, cx->src, cx->src_repo, registry_descriptor_digest(d), NULL);
 		registry_manifest_free(m);
 		if (rc)
 			return rc;

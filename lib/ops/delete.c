@@ -57,7 +57,7 @@ static int check_other_tags(registry_client *c, const char *repository, const ch
                             const char *skip, const char *what)
 {
 	registry_list *l = NULL;
-	int rc = registry_tags_open(&l, c, repository, 0);
+	int rc = registry_list_tags_open(&l, c, repository, NULL);
 	registry__buf names;
 	registry__buf_init(&names, 0);
 	size_t seen = 0, others = 0;

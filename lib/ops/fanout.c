@@ -79,8 +79,9 @@ int registry__fanout_next(registry__fanout *f)
 		if (f->n > 0 && held + (declared > 0 ? (uint64_t)declared : 0) > REGISTRY__FANOUT_BUDGET)
 			break;
 		registry_manifest *m = NULL;
-		int rc = registry_manifest_fetch(&m, f->client, f->repository, entry_digest(f, i),
-		                                 f->max_manifest_size);
+		registry_manifest_fetch_options fo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+		fo.max_size = f->max_manifest_size;
+		int rc = registry_manifest_fetch(&m, f->client, f->repository, entry_digest(f, i), &fo);
 		if (rc)
 			return rc;
 		if (registry_manifest_kind(m) != REGISTRY_MANIFEST_IMAGE) {

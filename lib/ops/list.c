@@ -1,5 +1,6 @@
 /* Paged lists: the tags of a repository and the registry's catalog, fetched
  * page by page as the caller consumes them, following the Link header. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,10 +294,27 @@ int registry__url_set_add(registry__url_set *s, const char *url)
 	s->count++;
 	return 0;
 }
+/* Percent-encode everything but RFC 3986 unreserved characters. */
+int registry__query_escape(registry__buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	int rc = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~", *p)) {
+			rc = registry__buf_append(b, p, 1);
+		} else {
+			char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			rc = registry__buf_append(b, enc, 3);
+		}
+	}
+	return rc;
+}
+
 /* ---- the iterator ------------------------------------------------------------ */
 
-static int list_new(registry_list **out, registry_client *c, const char *path, int page_size,
-                    const char *scope, const char *what, int tags)
+static int list_new(registry_list **out, registry_client *c, const char *path,
+                    const registry_list_options *o, const char *scope, const char *what, int tags)
 {
 	registry_list *l = registry__calloc(1, sizeof(*l));
 	if (!l)
@@ -308,8 +326,14 @@ static int list_new(registry_list **out, registry_client *c, const char *path, i
 	registry__buf url;
 	registry__buf_init(&url, 0);
 	int rc = registry__buf_puts(&url, path);
-	if (!rc && page_size > 0)
-		rc = registry__buf_printf(&url, "?n=%d", page_size);
+	const char *sep = "?";
+	if (!rc && o->page_size > 0) {
+		rc = registry__buf_printf(&url, "?n=%u", o->page_size);
+		sep = "&";
+	}
+	/* Only the first page: the registry's Link header carries it on. */
+	if (!rc && o->last && !(rc = registry__buf_printf(&url, "%slast=", sep)))
+		rc = registry__query_escape(&url, o->last);
 	l->next = rc ? NULL : registry__buf_detach(&url);
 	registry__buf_free(&url);
 	l->scope = registry__strdup(scope);
@@ -322,30 +346,62 @@ static int list_new(registry_list **out, registry_client *c, const char *path, i
 	return 0;
 }
 
-int registry_tags_open(registry_list **out, registry_client *c, const char *repository, int page_size)
+int registry_list_options_init(registry_list_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_list_options_init: NULL options");
+	registry_list_options init = REGISTRY_LIST_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+/* The checks both list openers share; *o is the defaults for NULL. */
+static int list_options(const registry_list_options **o, const char *fn)
+{
+	static const registry_list_options defaults = REGISTRY_LIST_OPTIONS_INIT;
+	if (!*o)
+		*o = &defaults;
+	int rc = registry__options_check(fn, (*o)->version, REGISTRY_LIST_OPTIONS_VERSION, (*o)->flags, 0);
+	if (rc)
+		return rc;
+	if ((*o)->page_size > INT_MAX)
+		return registry__fail(REGISTRY_EINVAL, "%s: page_size %u is above %d", fn, (*o)->page_size, INT_MAX);
+	if ((*o)->last && (!(*o)->last[0] || strlen((*o)->last) > REGISTRY__LIST_LAST_MAX))
+		return registry__fail(REGISTRY_EINVAL, "%s: last is empty or longer than %d bytes", fn,
+		                      REGISTRY__LIST_LAST_MAX);
+	return 0;
+}
+
+int registry_list_tags_open(registry_list **out, registry_client *c, const char *repository,
+                            const registry_list_options *opts)
 {
 	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
-	if (!out || !c || !repository || page_size < 0)
-		return registry__fail(REGISTRY_EINVAL, "tags_open: NULL argument or negative page size");
+	if ((rc = list_options(&opts, "registry_list_tags_open")))
+		return rc;
+	if (!out || !c || !repository)
+		return registry__fail(REGISTRY_EINVAL, "registry_list_tags_open: NULL argument");
 	if ((rc = registry_reference_validate_repository(repository)))
 		return rc;
 	char path[600], scope[600], what[600];
 	snprintf(path, sizeof(path), "/v2/%s/tags/list", repository);
 	snprintf(scope, sizeof(scope), "repository:%s:pull", repository);
 	snprintf(what, sizeof(what), "listing tags of %s", repository);
-	return list_new(out, c, path, page_size, scope, what, 1);
+	return list_new(out, c, path, opts, scope, what, 1);
 }
 
-int registry_catalog_open(registry_list **out, registry_client *c, int page_size)
+int registry_list_catalog_open(registry_list **out, registry_client *c, const registry_list_options *opts)
 {
 	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
-	if (!out || !c || page_size < 0)
-		return registry__fail(REGISTRY_EINVAL, "catalog_open: NULL argument or negative page size");
-	return list_new(out, c, "/v2/_catalog", page_size, "registry:catalog:*", "listing the catalog", 0);
+	if ((rc = list_options(&opts, "registry_list_catalog_open")))
+		return rc;
+	if (!out || !c)
+		return registry__fail(REGISTRY_EINVAL, "registry_list_catalog_open: NULL argument");
+	return list_new(out, c, "/v2/_catalog", opts, "registry:catalog:*", "listing the catalog", 0);
 }
 
 /* Where the page came from, normalized, for the Link base and the seen set. */

@@ -10,6 +10,14 @@
  * ends in REGISTRY_EPROTOCOL instead of a hang. */
 #define REGISTRY__LIST_MAX_PAGES 100000UL
 
+/* Cap on registry_list_options.last: a name (repository or tag) is far
+ * shorter; the cap keeps the first page's URL bounded. */
+#define REGISTRY__LIST_LAST_MAX 1024
+
+/* Append @s to @b percent-encoded, all but RFC 3986 unreserved characters.
+ * 0 or REGISTRY_ENOMEM (not recorded: the caller records it). */
+int registry__query_escape(registry__buf *b, const char *s);
+
 /*
  * The target of the rel="next" link in a Link header value (RFC 8288:
  * several comma-separated links, parameters with tokens or quoted strings,

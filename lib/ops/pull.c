@@ -75,8 +75,9 @@ static void job_free(pull_job *j)
 
 static int fetch_child(pull_job *j, const registry_descriptor *d, registry_manifest **out)
 {
-	int rc = registry_manifest_fetch(out, j->client, j->repository, registry_descriptor_digest(d),
-	                                 j->o->max_manifest_size);
+	registry_manifest_fetch_options fo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+	fo.max_size = j->o->max_manifest_size;
+	int rc = registry_manifest_fetch(out, j->client, j->repository, registry_descriptor_digest(d), &fo);
 	if (!rc && registry_manifest_kind(*out) != REGISTRY_MANIFEST_IMAGE) {
 		registry_manifest_free(*out);
 		*out = NULL;
@@ -312,7 +313,9 @@ static int store_top_index(pull_job *j)
 static int pull_content(pull_job *j, const char *reference, const stored **entry,
                         const registry_manifest **source)
 {
-	int rc = registry_manifest_fetch(&j->top, j->client, j->repository, reference, j->o->max_manifest_size);
+	registry_manifest_fetch_options fo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+	fo.max_size = j->o->max_manifest_size;
+	int rc = registry_manifest_fetch(&j->top, j->client, j->repository, reference, &fo);
 	if (rc)
 		return rc;
 	*source = j->top;

@@ -14,23 +14,6 @@
 
 static const char *const index_accept[] = {"Accept: " REGISTRY_MEDIA_TYPE_OCI_INDEX, NULL};
 
-/* Percent-encode everything but RFC 3986 unreserved characters. */
-static int query_escape(registry__buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int rc = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-._~", *p)) {
-			rc = registry__buf_append(b, p, 1);
-		} else {
-			char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			rc = registry__buf_append(b, enc, 3);
-		}
-	}
-	return rc;
-}
-
 static int keep(const registry_descriptor *d, const char *artifact_type)
 {
 	const char *at = registry_descriptor_artifact_type(d);
@@ -88,12 +71,15 @@ static void fallback_tag(char *tag, size_t size, const char *digest)
 }
 
 static int from_tag_schema(registry_manifest **out, registry_client *c, const char *repository,
-                           const char *digest, const char *artifact_type, const char *what)
+                           const char *digest, const registry_referrers_fetch_options *o, const char *what)
 {
+	const char *artifact_type = o->artifact_type;
+	registry_manifest_fetch_options fo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+	fo.max_size = o->max_size;
 	char tag[REGISTRY_REFERENCE_TAG_MAX + 8];
 	fallback_tag(tag, sizeof(tag), digest);
 	registry_manifest *m = NULL;
-	int rc = registry_manifest_fetch(&m, c, repository, tag, 0);
+	int rc = registry_manifest_fetch(&m, c, repository, tag, &fo);
 	if (rc == REGISTRY_ENOTFOUND) /* no referrers at all */
 		return build_index(out, NULL, 0, NULL);
 	if (rc)
@@ -144,7 +130,7 @@ static int pages_add(pages *p, registry_manifest *m)
  * has no referrers API (404 on the first page).
  */
 static int fetch_pages(pages *p, int *found, registry_client *c, const char *first_url,
-                       const char *scope, const char *what)
+                       size_t max_size, const char *scope, const char *what)
 {
 	registry__url_set seen;
 	registry__url_set_init(&seen);
@@ -158,13 +144,12 @@ static int fetch_pages(pages *p, int *found, registry_client *c, const char *fir
 			break;
 		}
 		registry__request req = {.url = url, .scope = scope, .headers = index_accept,
-		                         .body_limit = REGISTRY_MANIFEST_MAX_SIZE_DEFAULT};
+		                         .body_limit = max_size};
 		registry__response resp;
 		registry__response_init(&resp);
 		rc = registry__client_do(c, &req, &resp);
 		if (rc == REGISTRY_ETOOLARGE)
-			rc = registry__fail(rc, "%s: a page larger than %zu bytes", what,
-			                    REGISTRY_MANIFEST_MAX_SIZE_DEFAULT);
+			rc = registry__fail(rc, "%s: a page larger than %zu bytes", what, max_size);
 		if (!rc && resp.status == 404 && n == 0) {
 			*found = 0;
 			registry__response_free(&resp);
@@ -210,18 +195,38 @@ static int fetch_pages(pages *p, int *found, registry_client *c, const char *fir
 	return rc;
 }
 
-int registry_referrers(registry_manifest **out, registry_client *c, const char *repository,
-                       const char *digest, const char *artifact_type)
+int registry_referrers_fetch_options_init(registry_referrers_fetch_options *opts)
 {
 	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_referrers_fetch_options_init: NULL options");
+	registry_referrers_fetch_options init = REGISTRY_REFERRERS_FETCH_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+int registry_referrers_fetch(registry_manifest **out, registry_client *c, const char *repository,
+                             const char *digest, const registry_referrers_fetch_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	static const registry_referrers_fetch_options defaults = REGISTRY_REFERRERS_FETCH_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
 	if (out)
 		*out = NULL;
+	if ((rc = registry__options_check("registry_referrers_fetch", opts->version,
+	                                  REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION, opts->flags, 0)))
+		return rc;
 	if (!out || !c || !repository || !digest)
-		return registry__fail(REGISTRY_EINVAL, "referrers: NULL argument");
+		return registry__fail(REGISTRY_EINVAL, "registry_referrers_fetch: NULL argument");
+	const char *artifact_type = opts->artifact_type;
+	registry_referrers_fetch_options o = *opts; /* max_size resolved: 0 is the default */
+	if (!o.max_size)
+		o.max_size = REGISTRY_MANIFEST_MAX_SIZE_DEFAULT;
 	if ((rc = registry_reference_validate_repository(repository)) || (rc = registry_digest_validate(digest)))
 		return rc;
 	if (artifact_type && (!registry__manifest_media_type_valid(artifact_type) || strlen(artifact_type) > 255))
-		return registry__fail(REGISTRY_EINVAL, "referrers: artifact type is not a media type");
+		return registry__fail(REGISTRY_EINVAL, "registry_referrers_fetch: artifact type is not a media type");
 
 	char scope[600], what[800];
 	snprintf(scope, sizeof(scope), "repository:%s:pull", repository);
@@ -230,7 +235,7 @@ int registry_referrers(registry_manifest **out, registry_client *c, const char *
 	registry__buf_init(&url, 0);
 	rc = registry__buf_printf(&url, "/v2/%s/referrers/%s", repository, digest);
 	if (!rc && artifact_type && !(rc = registry__buf_puts(&url, "?artifactType=")))
-		rc = query_escape(&url, artifact_type);
+		rc = registry__query_escape(&url, artifact_type);
 	if (rc) {
 		registry__buf_free(&url);
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
@@ -238,10 +243,10 @@ int registry_referrers(registry_manifest **out, registry_client *c, const char *
 
 	pages p = {0};
 	int found = 0;
-	rc = fetch_pages(&p, &found, c, url.data, scope, what);
+	rc = fetch_pages(&p, &found, c, url.data, o.max_size, scope, what);
 	registry__buf_free(&url);
 	if (!rc && !found) {
-		rc = from_tag_schema(out, c, repository, digest, artifact_type, what);
+		rc = from_tag_schema(out, c, repository, digest, &o, what);
 	} else if (!rc && p.count == 1 && !filter_drops(p.items[0], artifact_type)) {
 		/* One page, nothing to filter out: the index as served. The
 		 * registry's OCI-Filters-Applied is not needed to decide this:

@@ -33,13 +33,31 @@ static int verify_bytes(const char *digest, const void *data, size_t len)
 	return rc ? rc : registry_digest_compare(digest, got);
 }
 
-int registry_manifest_fetch(registry_manifest **out, registry_client *c, const char *repository,
-                            const char *reference, size_t max_size)
+int registry_manifest_fetch_options_init(registry_manifest_fetch_options *opts)
 {
 	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_manifest_fetch_options_init: NULL options");
+	registry_manifest_fetch_options init = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+	*opts = init;
+	return 0;
+}
+
+int registry_manifest_fetch(registry_manifest **out, registry_client *c, const char *repository,
+                            const char *reference, const registry_manifest_fetch_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	static const registry_manifest_fetch_options defaults = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (out)
+		*out = NULL;
+	if ((rc = registry__options_check("registry_manifest_fetch", opts->version,
+	                                  REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION, opts->flags, 0)))
+		return rc;
 	if (!out || !c)
 		return registry__fail(REGISTRY_EINVAL, "manifest_fetch: NULL argument");
-	*out = NULL;
+	size_t max_size = opts->max_size;
 	int by_digest = 0;
 	if ((rc = registry__ops_check_target(repository, reference, &by_digest)))
 		return rc;
@@ -134,7 +152,7 @@ int registry_manifest_resolve(registry_client *c, const char *repository, const 
 			rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry answered for %s", what, d);
 	} else if (!rc) {
 		/* No usable digest header: GET and compute it. */
-		rc = registry_manifest_fetch(&m, c, repository, reference, 0);
+		rc = registry_manifest_fetch(&m, c, repository, reference, NULL);
 		if (!rc) {
 			d = registry_manifest_digest(m);
 			mt = registry_manifest_media_type(m);

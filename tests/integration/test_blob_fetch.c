@@ -25,7 +25,7 @@
 static registry_manifest *fixture_manifest(registry_client *c, const char *repo)
 {
 	registry_manifest *m = NULL;
-	int rc = registry_manifest_fetch(&m, c, repo, "latest", 0);
+	int rc = registry_manifest_fetch(&m, c, repo, "latest", NULL);
 	if (rc) {
 		fprintf(stderr, "manifest_fetch %s: %s\n", repo, registry_error_message(registry_error_last()));
 		exit(1);
@@ -147,8 +147,19 @@ static void test_fetch(void)
 		CHECK_INT(t.failed, 0);
 
 		streamed = 0;
-		CHECK_RC(registry_blob_fetch_to(c, repos[r], digests[1], sizes[1], count_bytes, NULL), 0);
+		CHECK_RC(registry_blob_fetch_to(c, repos[r], digests[1], sizes[1], count_bytes, NULL, NULL), 0);
 		CHECK_INT(streamed, sizes[1]);
+		/* fetch_to reports progress through its options too. */
+		struct tally tt = {0};
+		registry_blob_fetch_to_options to = REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT;
+		to.progress = on_progress;
+		to.userdata = &tt;
+		streamed = 0;
+		CHECK_RC(registry_blob_fetch_to(c, repos[r], digests[1], sizes[1], count_bytes, NULL, &to), 0);
+		CHECK_INT(streamed, sizes[1]);
+		CHECK_INT(tt.started, 1);
+		CHECK_INT(tt.done, 1);
+		CHECK_INT(tt.last_done, sizes[1]);
 		int64_t head = -1;
 		CHECK_RC(registry_blob_head(c, repos[r], digests[1], &head), 0);
 		CHECK_INT(head, sizes[1]);
@@ -158,7 +169,7 @@ static void test_fetch(void)
 	CHECK_RC(registry_blob_head(c, repos[0],
 	         "sha256:0000000000000000000000000000000000000000000000000000000000000000", NULL),
 	         REGISTRY_ENOTFOUND);
-	CHECK_RC(registry_blob_fetch(c, repos[0], "sha256:../../etc/passwd", -1, s, NULL, NULL),
+	CHECK_RC(registry_blob_fetch(c, repos[0], "sha256:../../etc/passwd", -1, s, NULL),
 	         REGISTRY_EFORMAT);
 	registry_store_free(s);
 	registry_client_free(c);
@@ -189,7 +200,7 @@ static void test_corrupt(void)
 	const char *digest = registry_descriptor_digest(registry_manifest_layer(m, 0));
 	int64_t size = registry_descriptor_size(registry_manifest_layer(m, 0));
 	corrupt_in_registry(digest);
-	CHECK_RC(registry_blob_fetch(c, "fixtures/small-v2s2", digest, size, s, NULL, NULL), REGISTRY_EDIGEST);
+	CHECK_RC(registry_blob_fetch(c, "fixtures/small-v2s2", digest, size, s, NULL), REGISTRY_EDIGEST);
 	CHECK(strstr(registry_error_message(registry_error_last()), digest + 7) != NULL);
 	CHECK_INT(registry_store_has(s, digest), 0);
 	check_store_verifies(s);
@@ -199,7 +210,7 @@ static void test_corrupt(void)
 	struct stat st;
 	CHECK(stat(partial, &st) != 0);
 	streamed = 0;
-	CHECK_RC(registry_blob_fetch_to(c, "fixtures/small-v2s2", digest, size, count_bytes, NULL), REGISTRY_EDIGEST);
+	CHECK_RC(registry_blob_fetch_to(c, "fixtures/small-v2s2", digest, size, count_bytes, NULL, NULL), REGISTRY_EDIGEST);
 	registry_manifest_free(m);
 	registry_store_free(s);
 	registry_client_free(c);
@@ -251,7 +262,10 @@ static void test_resume_case(int range_ignored)
 	CHECK(size > 64 * 1000 * 1000);
 
 	struct tally t = {.cancel_after = size / 2};
-	CHECK_RC(registry_blob_fetch(c, "big/one", digest, size, s, on_progress, &t), REGISTRY_ECANCELED);
+	registry_blob_fetch_options fo = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+	fo.progress = on_progress;
+	fo.userdata = &t;
+	CHECK_RC(registry_blob_fetch(c, "big/one", digest, size, s, &fo), REGISTRY_ECANCELED);
 	CHECK_INT(registry_store_has(s, digest), 0);
 	char partial[2048];
 	snprintf(partial, sizeof(partial), "%s/blobs/.partial/sha256/%s", registry_store_path(s), digest + 7);
@@ -262,7 +276,8 @@ static void test_resume_case(int range_ignored)
 	CHECK(kept >= size / 2 && kept < size);
 
 	struct tally t2 = {0};
-	CHECK_RC(registry_blob_fetch(c, "big/one", digest, size, s, on_progress, &t2), 0);
+	fo.userdata = &t2;
+	CHECK_RC(registry_blob_fetch(c, "big/one", digest, size, s, &fo), 0);
 	CHECK_INT(registry_store_has(s, digest), 1);
 	check_store_verifies(s);
 

@@ -65,7 +65,7 @@ static char *push_tags(int n)
 {
 	registry_client *c = itest_client(1);
 	registry_manifest *m = NULL;
-	CHECK_RC(registry_manifest_fetch(&m, c, FIXTURE, "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&m, c, FIXTURE, "latest", NULL), 0);
 	for (int i = 0; i < n && m; i++) {
 		char tag[16];
 		snprintf(tag, sizeof(tag), "t%03d", i);
@@ -78,6 +78,25 @@ static char *push_tags(int n)
 }
 
 /* The i-th name of the fixture's sorted tags: "latest", then t000 ... */
+/* Open the tags list with a page size and a resume point (NULL: none). */
+static int tags_open(registry_list **l, registry_client *c, const char *repo, unsigned int page_size,
+                     const char *last)
+{
+	registry_list_options o = REGISTRY_LIST_OPTIONS_INIT;
+	o.page_size = page_size;
+	o.last = last;
+	return registry_list_tags_open(l, c, repo, &o);
+}
+
+/* The referrers of @subject, filtered by @artifact_type (NULL: all). */
+static int referrers_of(registry_manifest **out, registry_client *c, const char *repo, const char *subject,
+                        const char *artifact_type)
+{
+	registry_referrers_fetch_options o = REGISTRY_REFERRERS_FETCH_OPTIONS_INIT;
+	o.artifact_type = artifact_type;
+	return registry_referrers_fetch(out, c, repo, subject, &o);
+}
+
 static void expected_tag(char *buf, size_t size, int i)
 {
 	if (i == 0)
@@ -147,7 +166,7 @@ static void test_tags(void)
 	free(push_tags(NTAGS));
 	registry_client *c = proxy_client(1);
 	registry_list *l = NULL;
-	CHECK_RC(registry_tags_open(&l, c, FIXTURE, 100), 0);
+	CHECK_RC(tags_open(&l, c, FIXTURE, 100, NULL), 0);
 	/* Nothing fetched before the first name is asked for. */
 	CHECK_INT(settled_log("/tags/list", NULL, 0), 0);
 	CHECK_INT(read_tags(l, 100), 100);
@@ -158,7 +177,7 @@ static void test_tags(void)
 	registry_list_free(l);
 
 	/* All of it in one go: 251 names in order, three pages. */
-	CHECK_RC(registry_tags_open(&l, c, FIXTURE, 100), 0);
+	CHECK_RC(tags_open(&l, c, FIXTURE, 100, NULL), 0);
 	CHECK_INT(read_tags(l, -1), NTAGS + 1);
 	const char *name = "x";
 	CHECK_RC(registry_list_next(l, &name), 0); /* stays at the end */
@@ -167,14 +186,21 @@ static void test_tags(void)
 	CHECK_INT(count_log("last=t098", NULL), 2);
 	CHECK_INT(count_log("last=t198", NULL), 1);
 	registry_list_free(l);
+
+	/* Resumed: the first page asks for the names after "t198" (the
+	 * distribution spec's last parameter), the Link header goes on. */
+	CHECK_RC(tags_open(&l, c, FIXTURE, 40, "t198"), 0);
+	CHECK_INT(read_tags_from(l, 200, -1), NTAGS + 1 - 200);
+	CHECK_INT(settled_log("/tags/list?n=40&last=t198", "\"status\": 200", 1), 1);
+	registry_list_free(l);
 	registry_client_free(c);
 
 	/* The registry itself, without the proxy's pages. */
 	c = itest_client(1);
-	CHECK_RC(registry_tags_open(&l, c, FIXTURE, 100), 0);
+	CHECK_RC(tags_open(&l, c, FIXTURE, 100, NULL), 0);
 	check_unordered(l);
 	registry_list_free(l);
-	CHECK_RC(registry_tags_open(&l, c, FIXTURE, 0), 0);
+	CHECK_RC(registry_list_tags_open(&l, c, FIXTURE, NULL), 0);
 	check_unordered(l);
 	registry_list_free(l);
 	registry_client_free(c);
@@ -185,7 +211,7 @@ static void test_loop(int first)
 	free(push_tags(NTAGS));
 	registry_client *c = proxy_client(1);
 	registry_list *l = NULL;
-	CHECK_RC(registry_tags_open(&l, c, FIXTURE, 100), 0);
+	CHECK_RC(tags_open(&l, c, FIXTURE, 100, NULL), 0);
 	/* "same": page 1 names itself as next; "first": page 2 points back to
 	 * page 1. Either way the list ends at the repeated page. */
 	int want = first ? 200 : 100;
@@ -210,7 +236,7 @@ static void test_foreign(void)
 	free(push_tags(NTAGS));
 	registry_client *c = proxy_client(1);
 	registry_list *l = NULL;
-	CHECK_RC(registry_tags_open(&l, c, FIXTURE, 100), 0);
+	CHECK_RC(tags_open(&l, c, FIXTURE, 100, NULL), 0);
 	CHECK_INT(read_tags(l, 100), 100);
 	const char *name = NULL;
 	/* Page 2 is on http://localhost:PORT, another origin: asked without
@@ -232,7 +258,9 @@ static void test_catalog(void)
 {
 	registry_client *c = itest_client(1);
 	registry_list *l = NULL;
-	CHECK_RC(registry_catalog_open(&l, c, 1), 0);
+	registry_list_options one = REGISTRY_LIST_OPTIONS_INIT;
+	one.page_size = 1;
+	CHECK_RC(registry_list_catalog_open(&l, c, &one), 0);
 	const char *want[] = {"fixtures/multi-v2s2", "fixtures/small-oci", "fixtures/small-v2s2"};
 	size_t i = 0;
 	for (;; i++) {
@@ -253,7 +281,7 @@ static void test_unknown(void)
 {
 	registry_client *c = itest_client(1);
 	registry_list *l = NULL;
-	CHECK_RC(registry_tags_open(&l, c, "no/such/repository", 10), 0);
+	CHECK_RC(tags_open(&l, c, "no/such/repository", 10, NULL), 0);
 	const char *name = "x";
 	CHECK_RC(registry_list_next(l, &name), REGISTRY_ENOTFOUND);
 	CHECK(name == NULL);
@@ -371,7 +399,7 @@ static void test_referrers(void)
 {
 	registry_client *direct = itest_client(1);
 	registry_manifest *image = NULL;
-	CHECK_RC(registry_manifest_fetch(&image, direct, FIXTURE, "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&image, direct, FIXTURE, "latest", NULL), 0);
 	if (!image)
 		return;
 	upload_empty_blob(direct, FIXTURE);
@@ -386,7 +414,7 @@ static void test_referrers(void)
 	registry_client *c = proxy_client(1);
 	const char *subject = registry_manifest_digest(image);
 	registry_manifest *idx = NULL;
-	CHECK_RC(registry_referrers(&idx, c, FIXTURE, subject, NULL), 0);
+	CHECK_RC(registry_referrers_fetch(&idx, c, FIXTURE, subject, NULL), 0);
 	if (idx)
 		check_entries(idx, arts, 2);
 	registry_manifest_free(idx);
@@ -398,22 +426,29 @@ static void test_referrers(void)
 	CHECK_INT(count_log(needle, "\"status\": 200"), 1);
 
 	/* Filtered on the client, since the registry did not. */
-	CHECK_RC(registry_referrers(&idx, c, FIXTURE, subject, SBOM_TYPE), 0);
+	CHECK_RC(referrers_of(&idx, c, FIXTURE, subject, SBOM_TYPE), 0);
 	if (idx)
 		check_entries(idx, arts, 1);
 	registry_manifest_free(idx);
 	CHECK_INT(settled_log("?artifactType=application%2Fvnd.example.sbom.v1%2Bjson", "\"status\": 404", 1), 1);
-	CHECK_RC(registry_referrers(&idx, c, FIXTURE, subject, SIG_TYPE), 0);
+	CHECK_RC(referrers_of(&idx, c, FIXTURE, subject, SIG_TYPE), 0);
 	if (idx)
 		check_entries(idx, arts + 1, 1);
 	registry_manifest_free(idx);
-	CHECK_RC(registry_referrers(&idx, c, FIXTURE, subject, "application/vnd.example.none"), 0);
+	CHECK_RC(referrers_of(&idx, c, FIXTURE, subject, "application/vnd.example.none"), 0);
 	if (idx)
 		check_entries(idx, NULL, 0);
 	registry_manifest_free(idx);
+	/* max_size caps the fallback tag's index as well as API pages. */
+	registry_referrers_fetch_options small = REGISTRY_REFERRERS_FETCH_OPTIONS_INIT;
+	small.max_size = 64;
+	idx = NULL;
+	CHECK_RC(registry_referrers_fetch(&idx, c, FIXTURE, subject, &small), REGISTRY_ETOOLARGE);
+	CHECK(idx == NULL);
+	registry_manifest_free(idx);
 
 	/* Nothing refers to the artifact itself: an empty OCI index, and no error left. */
-	CHECK_RC(registry_referrers(&idx, c, FIXTURE, registry_manifest_digest(arts[0]), NULL), 0);
+	CHECK_RC(registry_referrers_fetch(&idx, c, FIXTURE, registry_manifest_digest(arts[0]), NULL), 0);
 	CHECK_INT(registry_error_code(registry_error_last()), 0);
 	if (idx) {
 		check_entries(idx, NULL, 0);
@@ -427,7 +462,7 @@ static void test_referrers(void)
 	char tag[80];
 	snprintf(tag, sizeof(tag), "sha256-%s", registry_manifest_digest(arts[1]) + 7);
 	CHECK_RC(registry_manifest_push(direct, FIXTURE, tag, image, NULL), 0);
-	CHECK_RC(registry_referrers(&idx, c, FIXTURE, registry_manifest_digest(arts[1]), NULL), REGISTRY_EFORMAT);
+	CHECK_RC(registry_referrers_fetch(&idx, c, FIXTURE, registry_manifest_digest(arts[1]), NULL), REGISTRY_EFORMAT);
 	CHECK(idx == NULL);
 
 	registry_manifest_free(arts[0]);

@@ -211,7 +211,7 @@ static void case_v2s2(void)
 	const char *fixture = getenv("REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST");
 	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
 	registry_manifest *source = NULL;
-	CHECK_RC(registry_manifest_fetch(&source, c, "fixtures/small-v2s2", "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&source, c, "fixtures/small-v2s2", "latest", NULL), 0);
 	CHECK_STR(registry_manifest_digest(source), fixture);
 
 	/* Default: converted to OCI, blobs unchanged, the source digest kept as an annotation. */
@@ -375,7 +375,7 @@ static void case_multi_oci(void)
 	const char *fixture = getenv("REGISTRY_TEST_FIXTURE_MULTI_OCI_DIGEST");
 	registry_reference *ref = ref_of("fixtures/multi-oci:latest");
 	registry_manifest *index = NULL;
-	CHECK_RC(registry_manifest_fetch(&index, c, "fixtures/multi-oci", "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&index, c, "fixtures/multi-oci", "latest", NULL), 0);
 	const registry_descriptor *arm = child_for(index, "arm64");
 
 	registry_store *s = new_store("store");
@@ -420,7 +420,7 @@ static void case_multi_v2s2(void)
 	const char *fixture = getenv("REGISTRY_TEST_FIXTURE_MULTI_V2S2_DIGEST");
 	registry_reference *ref = ref_of("fixtures/multi-v2s2:latest");
 	registry_manifest *list = NULL;
-	CHECK_RC(registry_manifest_fetch(&list, c, "fixtures/multi-v2s2", "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&list, c, "fixtures/multi-v2s2", "latest", NULL), 0);
 	CHECK_STR(registry_manifest_media_type(list), REGISTRY_MEDIA_TYPE_DOCKER_LIST);
 
 	registry_store *s = new_store("store");
@@ -439,7 +439,7 @@ static void case_multi_v2s2(void)
 		CHECK_STR(registry_descriptor_media_type(now), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 		CHECK_STR(registry_descriptor_platform_architecture(now), registry_descriptor_platform_architecture(was));
 		registry_manifest *src = NULL, *conv = stored_manifest(s, registry_descriptor_digest(now), NULL);
-		CHECK_RC(registry_manifest_fetch(&src, c, "fixtures/multi-v2s2", registry_descriptor_digest(was), 0), 0);
+		CHECK_RC(registry_manifest_fetch(&src, c, "fixtures/multi-v2s2", registry_descriptor_digest(was), NULL), 0);
 		if (src && conv)
 			check_same_blobs(conv, src);
 		registry_manifest_free(src);

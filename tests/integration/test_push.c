@@ -269,7 +269,7 @@ static void check_fetch_back(registry_client *c, const char *repo, const char *d
 {
 	sink s = {0};
 	registry_digest_new(&s.d, REGISTRY_DIGEST_SHA256);
-	CHECK_RC(registry_blob_fetch_to(c, repo, digest, size, sink_write, &s), 0);
+	CHECK_RC(registry_blob_fetch_to(c, repo, digest, size, sink_write, &s, NULL), 0);
 	char got[REGISTRY_DIGEST_STRING_MAX] = "";
 	registry_digest_final(s.d, got, sizeof(got));
 	registry_digest_free(s.d);
@@ -613,7 +613,7 @@ static void test_push_store(void)
 	CHECK_STR(got, top);
 	CHECK_INT(skopeo_copy_out(host, "pushed/multi:latest", "multi", 1), 0);
 	registry_manifest *idx = NULL;
-	CHECK_RC(registry_manifest_fetch(&idx, c, "pushed/multi", "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&idx, c, "pushed/multi", "latest", NULL), 0);
 	CHECK_INT(registry_manifest_manifest_count(idx), 2);
 	for (size_t i = 0; i < registry_manifest_manifest_count(idx); i++) {
 		const char *child = registry_descriptor_digest(registry_manifest_manifest(idx, i));
@@ -857,7 +857,7 @@ static void test_push_archive(void)
 	CHECK_INT(pl.blobs_total, 3);
 	CHECK_INT(pl.done, 3);
 	registry_manifest *m = NULL;
-	CHECK_RC(registry_manifest_fetch(&m, c, "archived/skopeo", "v1", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&m, c, "archived/skopeo", "v1", NULL), 0);
 	CHECK_STR(registry_manifest_media_type(m), REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
 	CHECK_STR(registry_manifest_digest(m), digest);
 	CHECK_INT(registry_manifest_layer_count(m), 2);
@@ -893,7 +893,7 @@ static void test_push_archive(void)
 	CHECK_INT(status, 0);
 	target = ref_on(host, "example/newer:v1");
 	CHECK_RC(registry_push_archive(c, archive2, target, NULL, &digest), 0);
-	CHECK_RC(registry_manifest_fetch(&m, c, "example/newer", "v1", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&m, c, "example/newer", "v1", NULL), 0);
 	CHECK_INT(registry_manifest_layer_count(m), 2);
 	for (size_t i = 0; i < registry_manifest_layer_count(m); i++) {
 		const registry_descriptor *l = registry_manifest_layer(m, i);
@@ -987,7 +987,7 @@ static void test_copy_two(void)
 
 	/* One platform: the target tag names that platform's manifest. */
 	registry_manifest *idx = NULL;
-	CHECK_RC(registry_manifest_fetch(&idx, src, "fixtures/multi-v2s2", "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&idx, src, "fixtures/multi-v2s2", "latest", NULL), 0);
 	const registry_descriptor *arm = NULL;
 	CHECK_RC(registry_manifest_select_platform(&arm, idx, "linux", "arm64", NULL), 0);
 	registry_reference *dref2 = ref_on(dhost, "copied/arm:v1");

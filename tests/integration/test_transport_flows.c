@@ -181,7 +181,7 @@ static void test_scope(void)
 	registry_client *c = itest_client(0);
 	/* Anonymous pull works where the token server allows it. */
 	registry_manifest *m = NULL;
-	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", 0), 0);
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", NULL), 0);
 	CHECK_STR(m ? registry_manifest_digest(m) : "", getenv("REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"));
 	registry_manifest_free(m);
 	CHECK_RC(start_upload(c, "scope/test", &status), REGISTRY_EAUTH);

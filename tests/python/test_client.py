@@ -173,6 +173,10 @@ def test_catalog_pages_lazily(reg, client):
     assert {"py/cat%d" % i for i in range(5)} <= set(names)
     assert "fixtures/small-v2s2" in names
     assert len(names) == len(set(names))
+    # Resumed after a name (the spec's last): only the names after it.
+    rest = list(client.catalog(page_size=2, last="py/cat2"))
+    assert rest and all(n > "py/cat2" for n in rest), rest
+    assert {"py/cat3", "py/cat4"} <= set(rest)
 
 
 def test_iterator_close_early(reg, client):

@@ -27,7 +27,11 @@ def test_wrong_argument_types_raise_type_error():
         with pytest.raises(TypeError) as ei:
             next(c.tags("repo", page_size="10"))   # reaches ctypes with a str for an int
         assert not isinstance(ei.value, ctypes.ArgumentError)
-        assert "registry_tags_open: argument 4" in str(ei.value), str(ei.value)
+        assert "page_size must be an int, not str" in str(ei.value), str(ei.value)
+        with pytest.raises(TypeError, match="last must be a str"):
+            next(c.tags("repo", last=5))
+        with pytest.raises(registry.InvalidArgumentError, match="page_size"):
+            next(c.catalog(page_size=-1))
     with pytest.raises(TypeError, match="reference must be a str"):
         registry.Client("127.0.0.1:1", docker_config=False).inspect(42)
 

@@ -134,7 +134,7 @@ static int op_upload(registry_client *c, size_t chunk_size)
 static int op_tags(registry_client *c, char *names, size_t size)
 {
 	registry_list *l = NULL;
-	int rc = registry_tags_open(&l, c, "hostile/app", 0);
+	int rc = registry_list_tags_open(&l, c, "hostile/app", NULL);
 	const char *name;
 	size_t used = 0;
 	names[0] = '\0';
@@ -262,7 +262,7 @@ int main(int argc, char **argv)
 		if (!rc)
 			rc = op_upload(c, 16384);
 	} else if (strcmp(op, "blob-fetch") == 0 && argc == 4) {
-		rc = registry_blob_fetch(c, "hostile/app", argv[2], strtoll(argv[3], NULL, 10), store, NULL, NULL);
+		rc = registry_blob_fetch(c, "hostile/app", argv[2], strtoll(argv[3], NULL, 10), store, NULL);
 	} else if (strcmp(op, "delete") == 0 && (argc == 3 || argc == 4)) { /* issue 15: REF [force] */
 		registry_manifest_delete_options o = REGISTRY_MANIFEST_DELETE_OPTIONS_INIT;
 		o.flags = argc == 4 && strcmp(argv[3], "force") == 0 ? REGISTRY_DELETE_FORCE : 0;
@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 		registry_free(digest);
 	} else if (strcmp(op, "manifest-fetch") == 0 && argc == 3) {
 		registry_manifest *m = NULL;
-		rc = registry_manifest_fetch(&m, c, "hostile/app", argv[2], 0);
+		rc = registry_manifest_fetch(&m, c, "hostile/app", argv[2], NULL);
 		registry_manifest_free(m);
 	} else {
 		fprintf(stderr, "rel-hostile: unknown operation %s\n", op);

@@ -163,7 +163,7 @@ static int op_push(registry_client *c, registry_store *src, int i, int chunked)
 	char tag[32];
 	snprintf(tag, sizeof(tag), "v%d", i);
 	registry_manifest *m = NULL;
-	int vrc = registry_manifest_fetch(&m, d, repo, tag, 0);
+	int vrc = registry_manifest_fetch(&m, d, repo, tag, NULL);
 	if (vrc || strcmp(registry_manifest_digest(m), digest) != 0) {
 		VIOLATION("push %s:%s: registry has %s (rc %d), push said %s", repo, tag,
 		          vrc ? "nothing" : registry_manifest_digest(m), vrc, digest);
@@ -188,7 +188,9 @@ static int op_push(registry_client *c, registry_store *src, int i, int chunked)
 static int list_tags(registry_client *c, const char *repo, int page, char *out, size_t size)
 {
 	registry_list *l = NULL;
-	int rc = registry_tags_open(&l, c, repo, page);
+	registry_list_options lo = REGISTRY_LIST_OPTIONS_INIT;
+	lo.page_size = (unsigned int)page;
+	int rc = registry_list_tags_open(&l, c, repo, &lo);
 	const char *name;
 	size_t used = 0;
 	out[0] = '\0';

@@ -1,5 +1,6 @@
 /* Paged lists without a network: Link headers, next-page URLs, page bodies,
  * the seen-page set, and argument checks of the list and referrers API. */
+#include <limits.h>
 #include "check.h"
 #include "internal.h"
 #include "ops/list_impl.h"
@@ -233,34 +234,70 @@ static void test_api_arguments(void)
 	registry_client *c = NULL;
 	CHECK_INT(registry_client_new(&c, "127.0.0.1:1"), 0);
 	registry_list *l = (registry_list *)1;
-	CHECK_INT(registry_tags_open(NULL, c, "a", 0), REGISTRY_EINVAL);
-	CHECK_INT(registry_tags_open(&l, NULL, "a", 0), REGISTRY_EINVAL);
-	CHECK_INT(registry_tags_open(&l, c, NULL, 0), REGISTRY_EINVAL);
-	CHECK_INT(registry_tags_open(&l, c, "a", -1), REGISTRY_EINVAL);
-	CHECK_INT(registry_tags_open(&l, c, "Upper", 0), REGISTRY_EFORMAT);
+	CHECK_INT(registry_list_tags_open(NULL, c, "a", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_list_tags_open(&l, NULL, "a", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_list_tags_open(&l, c, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_list_tags_open(&l, c, "Upper", NULL), REGISTRY_EFORMAT);
 	CHECK(l == NULL);
-	CHECK_INT(registry_tags_open(&l, c, "../etc", 0), REGISTRY_EFORMAT);
-	CHECK_INT(registry_catalog_open(&l, c, -5), REGISTRY_EINVAL);
+	CHECK_INT(registry_list_tags_open(&l, c, "../etc", NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_list_catalog_open(NULL, c, NULL), REGISTRY_EINVAL);
+	/* Options: through the shared check, for both openers. */
+	registry_list_options o = REGISTRY_LIST_OPTIONS_INIT;
+	o.page_size = (unsigned int)INT_MAX + 1u;
+	CHECK_INT(registry_list_tags_open(&l, c, "a", &o), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "registry_list_tags_open: page_size") != NULL);
+	CHECK_INT(registry_list_catalog_open(&l, c, &o), REGISTRY_EINVAL);
+	o.page_size = 10;
+	o.last = "";
+	CHECK_INT(registry_list_tags_open(&l, c, "a", &o), REGISTRY_EINVAL);
+	char long_last[1100];
+	memset(long_last, 'x', sizeof(long_last) - 1);
+	long_last[sizeof(long_last) - 1] = '\0';
+	o.last = long_last;
+	CHECK_INT(registry_list_catalog_open(&l, c, &o), REGISTRY_EINVAL);
+	o.last = "t0";
+	o.flags = 0x1u;
+	CHECK_INT(registry_list_tags_open(&l, c, "a", &o), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "unknown flags") != NULL);
+	o.flags = 0;
+	o.version = REGISTRY_LIST_OPTIONS_VERSION + 1;
+	CHECK_INT(registry_list_catalog_open(&l, c, &o), REGISTRY_EINVAL);
+	o.version = 0;
+	CHECK_INT(registry_list_tags_open(&l, c, "a", &o), REGISTRY_EINVAL);
+	CHECK(l == NULL);
 	const char *name = "x";
 	CHECK_INT(registry_list_next(NULL, &name), REGISTRY_EINVAL);
 	/* Opening does not touch the network; a list is freed unused. */
-	CHECK_INT(registry_tags_open(&l, c, "library/ubuntu", 100), 0);
+	o.version = REGISTRY_LIST_OPTIONS_VERSION;
+	o.page_size = 100;
+	o.last = "v1.0&n=1 x"; /* escaped into the query, not cut at the & */
+	CHECK_INT(registry_list_tags_open(&l, c, "library/ubuntu", &o), 0);
 	CHECK_INT(registry_list_next(l, NULL), REGISTRY_EINVAL);
 	registry_list_free(l);
-	CHECK_INT(registry_catalog_open(&l, c, 0), 0);
+	CHECK_INT(registry_list_catalog_open(&l, c, NULL), 0);
 	registry_list_free(l);
 	registry_list_free(NULL);
 
 	registry_manifest *m = (registry_manifest *)1;
 	const char *d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-	CHECK_INT(registry_referrers(NULL, c, "a", d, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_referrers(&m, c, "a", NULL, NULL), REGISTRY_EINVAL);
+	registry_referrers_fetch_options ro = REGISTRY_REFERRERS_FETCH_OPTIONS_INIT;
+	CHECK_INT(registry_referrers_fetch(NULL, c, "a", d, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_referrers_fetch(&m, c, "a", NULL, NULL), REGISTRY_EINVAL);
 	CHECK(m == NULL);
-	CHECK_INT(registry_referrers(&m, c, "a", "sha256:1234", NULL), REGISTRY_EFORMAT);
-	CHECK_INT(registry_referrers(&m, c, "a", "../../x", NULL), REGISTRY_EFORMAT);
-	CHECK_INT(registry_referrers(&m, c, "A", d, NULL), REGISTRY_EFORMAT);
-	CHECK_INT(registry_referrers(&m, c, "a", d, "not a media type"), REGISTRY_EINVAL);
-	CHECK_INT(registry_referrers(&m, c, "a", d, "a/b&x=1"), REGISTRY_EINVAL);
+	CHECK_INT(registry_referrers_fetch(&m, c, "a", "sha256:1234", NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_referrers_fetch(&m, c, "a", "../../x", &ro), REGISTRY_EFORMAT);
+	CHECK_INT(registry_referrers_fetch(&m, c, "A", d, NULL), REGISTRY_EFORMAT);
+	ro.artifact_type = "not a media type";
+	CHECK_INT(registry_referrers_fetch(&m, c, "a", d, &ro), REGISTRY_EINVAL);
+	ro.artifact_type = "a/b&x=1";
+	CHECK_INT(registry_referrers_fetch(&m, c, "a", d, &ro), REGISTRY_EINVAL);
+	ro.artifact_type = NULL;
+	ro.flags = 0x80000000u;
+	CHECK_INT(registry_referrers_fetch(&m, c, "a", d, &ro), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "registry_referrers_fetch: unknown flags") != NULL);
+	ro.flags = 0;
+	ro.version = 0;
+	CHECK_INT(registry_referrers_fetch(&m, c, "a", d, &ro), REGISTRY_EINVAL);
 	CHECK(m == NULL);
 	registry_client_free(c);
 }

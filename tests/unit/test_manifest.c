@@ -524,10 +524,10 @@ static void test_unknown_algorithm(void)
 	 * so a request would be ENETWORK). */
 	registry_client *client = NULL;
 	CHECK_INT(registry_client_new(&client, "127.0.0.1:1"), 0);
-	CHECK_INT(registry_blob_fetch(client, "app", blake, 1, s, NULL, NULL), REGISTRY_EUNSUPPORTED);
+	CHECK_INT(registry_blob_fetch(client, "app", blake, 1, s, NULL), REGISTRY_EUNSUPPORTED);
 	CHECK(message_has("blake3"));
 	registry_manifest *fetched = NULL;
-	CHECK_INT(registry_manifest_fetch(&fetched, client, "app", blake, 0), REGISTRY_EUNSUPPORTED);
+	CHECK_INT(registry_manifest_fetch(&fetched, client, "app", blake, NULL), REGISTRY_EUNSUPPORTED);
 	CHECK(message_has("blake3"));
 	registry_client_free(client);
 

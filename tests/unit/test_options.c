@@ -108,6 +108,81 @@ static int call_fetch_many(unsigned version, unsigned flags)
 	return registry_blob_fetch_many(fx.client, "x/y", 1, digests, NULL, fx.store, NULL, &o);
 }
 
+static int call_blob_fetch(unsigned version, unsigned flags)
+{
+	registry_blob_fetch_options o;
+	registry_blob_fetch_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_blob_fetch(fx.client, "x/y", D1, -1, fx.store, &o);
+}
+
+static int discard(const void *data, size_t len, void *ud)
+{
+	(void)data;
+	(void)len;
+	(void)ud;
+	return 0;
+}
+
+static int call_blob_fetch_to(unsigned version, unsigned flags)
+{
+	registry_blob_fetch_to_options o;
+	registry_blob_fetch_to_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_blob_fetch_to(fx.client, "x/y", D1, -1, discard, NULL, &o);
+}
+
+static int call_manifest_fetch(unsigned version, unsigned flags)
+{
+	registry_manifest_fetch_options o;
+	registry_manifest_fetch_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_manifest *m = NULL;
+	int rc = registry_manifest_fetch(&m, fx.client, "x/y", "v1", &o);
+	registry_manifest_free(m);
+	return rc;
+}
+
+/* Opening a list does not touch the network: valid options give 0. */
+static int call_list_tags_open(unsigned version, unsigned flags)
+{
+	registry_list_options o;
+	registry_list_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_list *l = NULL;
+	int rc = registry_list_tags_open(&l, fx.client, "x/y", &o);
+	registry_list_free(l);
+	return rc;
+}
+
+static int call_list_catalog_open(unsigned version, unsigned flags)
+{
+	registry_list_options o;
+	registry_list_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_list *l = NULL;
+	int rc = registry_list_catalog_open(&l, fx.client, &o);
+	registry_list_free(l);
+	return rc;
+}
+
+static int call_referrers_fetch(unsigned version, unsigned flags)
+{
+	registry_referrers_fetch_options o;
+	registry_referrers_fetch_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_manifest *m = NULL;
+	int rc = registry_referrers_fetch(&m, fx.client, "x/y", D1, &o);
+	registry_manifest_free(m);
+	return rc;
+}
+
 static int call_image_config_fetch(unsigned version, unsigned flags)
 {
 	registry_image_config_fetch_options o;
@@ -159,6 +234,12 @@ static const struct op {
 	{"registry_blob_upload_file", call_blob_upload_file, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
 	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
 	{"registry_blob_fetch_many", call_fetch_many, REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_blob_fetch", call_blob_fetch, REGISTRY_BLOB_FETCH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_blob_fetch_to", call_blob_fetch_to, REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_manifest_fetch", call_manifest_fetch, REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_list_tags_open", call_list_tags_open, REGISTRY_LIST_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_list_catalog_open", call_list_catalog_open, REGISTRY_LIST_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_referrers_fetch", call_referrers_fetch, REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_manifest_builder_add_manifest", call_builder_add_manifest, REGISTRY_DESCRIPTOR_SPEC_VERSION,
 	 0, 0, 0},
@@ -231,6 +312,34 @@ static void test_init_functions(void)
 	CHECK_INT(registry_copy_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_upload_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_fetch_many_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_fetch_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_blob_fetch_to_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_fetch_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_list_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_referrers_fetch_options_init(NULL), REGISTRY_EINVAL);
+	registry_list_options lo;
+	memset(&lo, 0xff, sizeof(lo));
+	CHECK_INT(registry_list_options_init(&lo), 0);
+	CHECK(lo.version == REGISTRY_LIST_OPTIONS_VERSION && lo.flags == 0 && lo.page_size == 0 && lo.last == NULL);
+	registry_referrers_fetch_options ro;
+	memset(&ro, 0xff, sizeof(ro));
+	CHECK_INT(registry_referrers_fetch_options_init(&ro), 0);
+	CHECK(ro.version == REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION && ro.flags == 0 && ro.artifact_type == NULL &&
+	      ro.max_size == 0);
+	registry_manifest_fetch_options mo;
+	memset(&mo, 0xff, sizeof(mo));
+	CHECK_INT(registry_manifest_fetch_options_init(&mo), 0);
+	CHECK(mo.version == REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION && mo.flags == 0 && mo.max_size == 0);
+	registry_blob_fetch_options bo;
+	memset(&bo, 0xff, sizeof(bo));
+	CHECK_INT(registry_blob_fetch_options_init(&bo), 0);
+	CHECK(bo.version == REGISTRY_BLOB_FETCH_OPTIONS_VERSION && bo.flags == 0 && bo.progress == NULL &&
+	      bo.userdata == NULL);
+	registry_blob_fetch_to_options to;
+	memset(&to, 0xff, sizeof(to));
+	CHECK_INT(registry_blob_fetch_to_options_init(&to), 0);
+	CHECK(to.version == REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION && to.flags == 0 && to.progress == NULL &&
+	      to.userdata == NULL);
 	registry_copy_options c;
 	memset(&c, 0xff, sizeof(c));
 	CHECK_INT(registry_copy_options_init(&c), 0);

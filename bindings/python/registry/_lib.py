@@ -151,6 +151,11 @@ DESCRIPTOR_SPEC_VERSION = 1
 IMAGE_CONFIG_FETCH_OPTIONS_VERSION = 1
 MANIFEST_DELETE_OPTIONS_VERSION = 1
 DELETE_FORCE = 0x1
+BLOB_FETCH_OPTIONS_VERSION = 1
+BLOB_FETCH_TO_OPTIONS_VERSION = 1
+MANIFEST_FETCH_OPTIONS_VERSION = 1
+LIST_OPTIONS_VERSION = 1
+REFERRERS_FETCH_OPTIONS_VERSION = 1
 
 
 class manifest_parse_options(Structure):
@@ -194,6 +199,29 @@ class descriptor_spec(Structure):
                 ("urls", POINTER(c_char_p)), ("annotations", POINTER(c_char_p)),
                 ("os", c_char_p), ("architecture", c_char_p), ("variant", c_char_p),
                 ("os_version", c_char_p), ("os_features", POINTER(c_char_p))]
+
+
+class blob_fetch_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class blob_fetch_to_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class manifest_fetch_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
+
+
+class list_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("page_size", c_uint), ("last", c_char_p)]
+
+
+class referrers_fetch_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("artifact_type", c_char_p),
+                ("max_size", c_size_t)]
 
 
 class image_config_fetch_options(Structure):
@@ -360,16 +388,21 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     # remote manifests, lists, referrers
     "registry_manifest_resolve": (_i, [client_p, _s, _s, char_pp_owned, char_pp_owned,
                                        POINTER(_i64)]),
-    "registry_manifest_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s, _z]),
+    "registry_manifest_fetch_options_init": (_i, [POINTER(manifest_fetch_options)]),
+    "registry_manifest_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s,
+                                     POINTER(manifest_fetch_options)]),
     "registry_manifest_push": (_i, [client_p, _s, _s, manifest_p, char_pp_owned]),
     "registry_manifest_delete_options_init": (_i, [POINTER(manifest_delete_options)]),
     "registry_manifest_delete": (_i, [char_pp_owned, client_p, _s, _s,
                                       POINTER(manifest_delete_options)]),
-    "registry_tags_open": (_i, [POINTER(list_p), client_p, _s, _i]),
-    "registry_catalog_open": (_i, [POINTER(list_p), client_p, _i]),
+    "registry_list_options_init": (_i, [POINTER(list_options)]),
+    "registry_list_tags_open": (_i, [POINTER(list_p), client_p, _s, POINTER(list_options)]),
+    "registry_list_catalog_open": (_i, [POINTER(list_p), client_p, POINTER(list_options)]),
     "registry_list_next": (_i, [list_p, char_pp_borrowed]),
     "registry_list_free": (None, [list_p]),
-    "registry_referrers": (_i, [POINTER(manifest_p), client_p, _s, _s, _s]),
+    "registry_referrers_fetch_options_init": (_i, [POINTER(referrers_fetch_options)]),
+    "registry_referrers_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s,
+                                      POINTER(referrers_fetch_options)]),
     # blobs and progress
     "registry_progress_digest": (_s, [progress_p]),
     "registry_progress_state": (_i, [progress_p]),
@@ -380,11 +413,14 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_progress_blobs_done": (_z, [progress_p]),
     "registry_progress_blobs_total": (_z, [progress_p]),
     "registry_blob_head": (_i, [client_p, _s, _s, POINTER(_i64)]),
-    "registry_blob_fetch": (_i, [client_p, _s, _s, _i64, store_p, PROGRESS_CB, _v]),
+    "registry_blob_fetch_options_init": (_i, [POINTER(blob_fetch_options)]),
+    "registry_blob_fetch": (_i, [client_p, _s, _s, _i64, store_p, POINTER(blob_fetch_options)]),
     "registry_blob_fetch_many_options_init": (_i, [POINTER(blob_fetch_many_options)]),
     "registry_blob_fetch_many": (_i, [client_p, _s, _z, POINTER(c_char_p), POINTER(_i64),
                                       store_p, POINTER(_i), POINTER(blob_fetch_many_options)]),
-    "registry_blob_fetch_to": (_i, [client_p, _s, _s, _i64, WRITE_CB, _v]),
+    "registry_blob_fetch_to_options_init": (_i, [POINTER(blob_fetch_to_options)]),
+    "registry_blob_fetch_to": (_i, [client_p, _s, _s, _i64, WRITE_CB, _v,
+                                    POINTER(blob_fetch_to_options)]),
     "registry_blob_upload_options_init": (_i, [POINTER(blob_upload_options)]),
     "registry_blob_upload": (_i, [client_p, _s, _s, _i64, READ_CB, REWIND_CB, _v,
                                   POINTER(blob_upload_options)]),

@@ -254,9 +254,11 @@ class Client(Handle):
 
     def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
         out = manifest_p()
+        opts = _lib.manifest_fetch_options(version=_lib.MANIFEST_FETCH_OPTIONS_VERSION,
+                                           max_size=max_size)
         with self.use() as c:
             check(C.registry_manifest_fetch(ctypes.byref(out), c, cstr(repository),
-                                            cstr(reference), max_size))
+                                            cstr(reference), ctypes.byref(opts)))
         return Manifest(out)
 
     def push_manifest(self, ref: RefLike, manifest: Manifest) -> str:
@@ -286,23 +288,30 @@ class Client(Handle):
                                              cstr(r.tag_or_digest), ctypes.byref(opts)))
         return take_string(out) or ""
 
-    def tags(self, repository: RefLike, page_size: int = 0) -> "NameIterator":
-        """The tags of @repository, fetched page by page as the iterator advances."""
+    def tags(self, repository: RefLike, page_size: int = 0,
+             last: Optional[str] = None) -> "NameIterator":
+        """The tags of @repository, fetched page by page as the iterator advances;
+        with @last, the names after it (the distribution spec's ``last``)."""
         repo = cstr(self._repository(repository))
-        return NameIterator(self, lambda c, out: C.registry_tags_open(out, c, repo, page_size))
+        return NameIterator(self, lambda c, out: C.registry_list_tags_open(
+            out, c, repo, ctypes.byref(_list_options(page_size, last))))
 
-    def catalog(self, page_size: int = 0) -> "NameIterator":
-        """The registry's repositories (GET /v2/_catalog), page by page."""
-        return NameIterator(self, lambda c, out: C.registry_catalog_open(out, c, page_size))
+    def catalog(self, page_size: int = 0, last: Optional[str] = None) -> "NameIterator":
+        """The registry's repositories (GET /v2/_catalog), page by page; with
+        @last, the names after it."""
+        return NameIterator(self, lambda c, out: C.registry_list_catalog_open(
+            out, c, ctypes.byref(_list_options(page_size, last))))
 
     def referrers(self, ref: RefLike, artifact_type: Optional[str] = None) -> List[Descriptor]:
         """The manifests whose subject is @ref (a tag is resolved to its digest first)."""
         r = self.reference(ref)
         digest = r.digest or self.resolve(r)
         out = manifest_p()
+        opts = _lib.referrers_fetch_options(version=_lib.REFERRERS_FETCH_OPTIONS_VERSION,
+                                            artifact_type=cstr(artifact_type, "artifact_type"))
         with self.use() as c:
-            check(C.registry_referrers(ctypes.byref(out), c, cstr(r.repository), cstr(digest),
-                                       cstr(artifact_type, "artifact_type")))
+            check(C.registry_referrers_fetch(ctypes.byref(out), c, cstr(r.repository),
+                                             cstr(digest), ctypes.byref(opts)))
         index = Manifest(out)
         try:
             return list(index.manifests)
@@ -330,9 +339,11 @@ class Client(Handle):
             digest = digest.digest
         repo = cstr(self._repository(repository))
         bridge = progress_bridge(progress)
+        opts = _lib.blob_fetch_options(version=_lib.BLOB_FETCH_OPTIONS_VERSION,
+                                       progress=bridge.cfunc)
         with use_all(self, store) as (c, s):
             rc = C.registry_blob_fetch(c, repo, cstr(digest, "digest"),
-                                       -1 if size is None else size, s, bridge.cfunc, None)
+                                       -1 if size is None else size, s, ctypes.byref(opts))
             bridge.reraise()
             check(rc)
 
@@ -370,7 +381,7 @@ class Client(Handle):
         with self.use() as c:
             rc = C.registry_blob_fetch_to(c, cstr(self._repository(repository)),
                                           cstr(digest, "digest"), -1 if size is None else size,
-                                          bridge.cfunc, None)
+                                          bridge.cfunc, None, None)
             bridge.reraise()
             check(rc)
 
@@ -546,6 +557,17 @@ class Client(Handle):
             bridge.reraise()
             check(rc)
         return digest or ""
+
+
+def _list_options(page_size: int, last: Optional[str]) -> Any:
+    """registry_list_options of Client.tags() and catalog(); checked here, so
+    that a wrong type is a TypeError naming the argument, not ctypes' one."""
+    if not isinstance(page_size, int) or isinstance(page_size, bool):
+        raise TypeError("page_size must be an int, not %s" % type(page_size).__name__)
+    if page_size < 0:
+        raise InvalidArgumentError("page_size must not be negative")
+    return _lib.list_options(version=_lib.LIST_OPTIONS_VERSION, page_size=page_size,
+                             last=cstr(last, "last"))
 
 
 class NameIterator(Iterator[str]):
