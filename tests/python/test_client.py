@@ -62,9 +62,16 @@ def test_ping_and_properties(reg, client):
     client.ping()
     assert client.base_url == "http://" + reg.host
     assert client.auth_scheme == "none"
-    assert client.token_fetches == 0
     assert client.rate_limit == (None, None)
     assert client.registry == reg.host
+
+
+def test_no_token_without_auth(reg):
+    events = []
+    with Client(reg.host, trace=events.append) as c:
+        c.ping()
+        # Every request went to the registry itself: no token realm.
+        assert events and all(e.url.startswith(c.base_url) for e in events)
 
 
 def test_inspect_gives_the_registry_digest(reg, client):

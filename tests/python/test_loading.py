@@ -124,7 +124,8 @@ _HANDLES = {
     "registry_image_config_fetch_options": ctypes.POINTER(_lib.image_config_fetch_options),
     "registry_manifest_delete_options": ctypes.POINTER(_lib.manifest_delete_options),
     "registry_tls_options": ctypes.POINTER(_lib.tls_options),
-    "registry_timeouts": ctypes.POINTER(_lib.timeouts),
+    "registry_timeout_options": ctypes.POINTER(_lib.timeout_options),
+    "registry_retry_options": ctypes.POINTER(_lib.retry_options),
     "registry_credential": _lib.credential_p,
 }
 _TYPEDEF_CALLBACKS = {

@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 		rc = registry_client_set_credentials(c, "hostile", password);
 	const char *insecure = getenv("HOSTILE_INSECURE"); /* request path cases (issue 14) */
 	if (!rc && insecure && *insecure)
-		rc = registry_client_set_insecure(c, 1);
+		rc = registry_client_set_insecure(c, REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY);
 	const char *resolve = getenv("HOSTILE_RESOLVE"); /* "host:port:address" */
 	if (!rc && resolve && *resolve) {
 		char name[256], addr[64];

@@ -138,6 +138,25 @@ static int call_builder_add_manifest(unsigned version, unsigned flags)
 	return rc;
 }
 
+/* Client settings groups (convention 2) take the same checks. */
+static int call_set_timeouts(unsigned version, unsigned flags)
+{
+	registry_timeout_options o;
+	registry_timeout_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_client_set_timeouts(fx.client, &o);
+}
+
+static int call_set_retries(unsigned version, unsigned flags)
+{
+	registry_retry_options o;
+	registry_retry_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_client_set_retries(fx.client, &o);
+}
+
 static const struct op {
 	const char *fn;         /* the name the message must carry */
 	int (*call)(unsigned version, unsigned flags);
@@ -162,6 +181,9 @@ static const struct op {
 	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_manifest_builder_add_manifest", call_builder_add_manifest, REGISTRY_DESCRIPTOR_SPEC_VERSION,
 	 0, 0, 0},
+	{"registry_client_set_timeouts", call_set_timeouts, REGISTRY_TIMEOUT_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_client_set_retries", call_set_retries, REGISTRY_RETRY_OPTIONS_VERSION, REGISTRY_RETRY_NONE, 1,
+	 REGISTRY_RETRY_NONE},
 };
 
 /* The call failed with EINVAL, and its message names the function. */
@@ -231,6 +253,19 @@ static void test_init_functions(void)
 	CHECK_INT(registry_copy_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_upload_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_fetch_many_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_timeout_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_retry_options_init(NULL), REGISTRY_EINVAL);
+	registry_timeout_options t;
+	memset(&t, 0xff, sizeof(t));
+	CHECK_INT(registry_timeout_options_init(&t), 0);
+	CHECK_INT(t.version, REGISTRY_TIMEOUT_OPTIONS_VERSION);
+	CHECK(t.flags == 0 && t.connect_ms == 0 && t.total_ms == 0 && t.low_speed_bytes == 0 &&
+	      t.low_speed_seconds == 0);
+	registry_retry_options r;
+	memset(&r, 0xff, sizeof(r));
+	CHECK_INT(registry_retry_options_init(&r), 0);
+	CHECK_INT(r.version, REGISTRY_RETRY_OPTIONS_VERSION);
+	CHECK(r.flags == 0 && r.count == 0 && r.backoff_base_ms == 0 && r.max_wait_ms == 0);
 	registry_copy_options c;
 	memset(&c, 0xff, sizeof(c));
 	CHECK_INT(registry_copy_options_init(&c), 0);
