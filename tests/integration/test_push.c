@@ -966,7 +966,7 @@ static void test_copy_two(void)
 	const char *shost = getenv("REGISTRY_SRC_HOST");
 	registry_client *src = src_client(), *dst = itest_client(1);
 
-	/* A Docker manifest list, every platform, digests kept. */
+	/* A Docker manifest list, every platform (only with the flag since 0.2), digests kept. */
 	registry_reference *sref = ref_on(shost, "fixtures/multi-v2s2:latest");
 	registry_reference *dref = ref_on(dhost, "copied/multi:v1");
 	char *sd = NULL, *digest = NULL;
@@ -975,6 +975,7 @@ static void test_copy_two(void)
 	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
 	o.progress = on_progress;
 	o.userdata = &pl;
+	o.flags = REGISTRY_COPY_ALL_PLATFORMS;
 	CHECK_RC(registry_copy(src, sref, dst, dref, &o, &digest), 0);
 	CHECK_STR(digest, sd);
 	CHECK_INT(pl.blobs_total, 6); /* 2 configs + 2 x 2 layers */
@@ -991,6 +992,7 @@ static void test_copy_two(void)
 	const registry_descriptor *arm = NULL;
 	CHECK_RC(registry_manifest_select_platform(&arm, idx, "linux", "arm64", NULL), 0);
 	registry_reference *dref2 = ref_on(dhost, "copied/arm:v1");
+	o.flags = 0;
 	o.platform = "linux/arm64";
 	prog_log pl2 = {0};
 	o.userdata = &pl2;
@@ -1004,7 +1006,21 @@ static void test_copy_two(void)
 	CHECK_RC(registry_copy(src, sref, dst, dref2, &o, NULL), REGISTRY_ENOTFOUND);
 	o.platform = "linux";
 	CHECK_RC(registry_copy(src, sref, dst, dref2, &o, NULL), REGISTRY_EINVAL);
+	/* NULL platform: the host's, as pull (0.1 copied every platform). */
 	o.platform = NULL;
+	const registry_descriptor *host_entry = NULL;
+	registry_reference *dref3 = ref_on(dhost, "copied/host:v1");
+	if (registry_manifest_select_platform(&host_entry, idx, NULL, NULL, NULL) == 0) {
+		prog_log pl5 = {0};
+		o.userdata = &pl5;
+		CHECK_RC(registry_copy(src, sref, dst, dref3, &o, &digest), 0);
+		CHECK_STR(digest, registry_descriptor_digest(host_entry));
+		CHECK_INT(pl5.blobs_total, 3);
+		registry_free(digest);
+	} else {
+		CHECK_RC(registry_copy(src, sref, dst, dref3, &o, NULL), REGISTRY_ENOTFOUND);
+	}
+	registry_reference_free(dref3);
 	registry_manifest_free(idx);
 	registry_reference_free(dref2);
 

@@ -542,7 +542,10 @@ def test_copy(reg, client):
     if not have("registry_copy"):
         pytest.skip("registry_copy is not in this build yet")
     want = fixture_digest(reg, "MULTI_OCI")
-    assert client.copy("fixtures/multi-oci", "py/copied:all") == want
+    assert client.copy("fixtures/multi-oci", "py/copied:all", all_platforms=True) == want
+    # Without the flag, one platform: this machine's (as pull).
+    host = client.copy("fixtures/multi-oci", "py/copied:host")
+    assert host != want and host in [d.digest for d in client.inspect("fixtures/multi-oci").manifests]
     with Client(reg.host) as other:
         assert client.copy("fixtures/small-oci", "py/copied:small", to=other) == (
             fixture_digest(reg, "SMALL_OCI"))

@@ -166,13 +166,13 @@ static const struct op {
 	unsigned valid_flags;   /* a valid non-zero flag set to try, or 0 */
 } ops[] = {
 	{"registry_pull", call_pull, REGISTRY_PULL_OPTIONS_VERSION,
-	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_pull_to", call_pull_to, REGISTRY_PULL_OPTIONS_VERSION,
-	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_push", call_push, REGISTRY_PUSH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_push_archive", call_push_archive, REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 1, 0},
-	{"registry_copy", call_copy, REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_ALL_PLATFORMS, 1,
-	 REGISTRY_ALL_PLATFORMS},
+	{"registry_copy", call_copy, REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_COPY_ALL_PLATFORMS, 1,
+	 REGISTRY_COPY_ALL_PLATFORMS},
 	{"registry_blob_upload", call_blob_upload, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
 	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
 	{"registry_blob_upload_file", call_blob_upload_file, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
@@ -278,7 +278,9 @@ static void test_init_functions(void)
 	CHECK_INT(u.version, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION);
 	CHECK(u.flags == 0 && u.chunk_size == 0 && u.progress == NULL && u.userdata == NULL);
 	/* Push refuses the copy-only flag: options are no longer shared. */
-	CHECK_INT(call_push(REGISTRY_PUSH_OPTIONS_VERSION, REGISTRY_ALL_PLATFORMS), REGISTRY_EINVAL);
+	CHECK_INT(call_push(REGISTRY_PUSH_OPTIONS_VERSION, REGISTRY_COPY_ALL_PLATFORMS), REGISTRY_EINVAL);
+	/* Each operation has its own bits: pull's all-platforms bit is not copy's. */
+	CHECK_INT(call_copy(REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_PULL_ALL_PLATFORMS), REGISTRY_EINVAL);
 }
 
 int main(void)

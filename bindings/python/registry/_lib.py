@@ -320,7 +320,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_manifest_builder_set_subject": (_i, [builder_p, _s, _s, _i64]),
     "registry_manifest_builder_build": (_i, [POINTER(manifest_p), builder_p]),
     # store
-    "registry_store_open": (_i, [POINTER(store_p), _s, _i]),
+    "registry_store_open": (_i, [POINTER(store_p), _s, _u]),
     "registry_store_free": (None, [store_p]),
     "registry_store_path": (_s, [store_p]),
     "registry_store_has": (_i, [store_p, _s]),

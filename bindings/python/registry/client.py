@@ -24,8 +24,9 @@ RefLike = Union[str, Reference]
 PlatformLike = Union[str, Platform, None]
 
 _AUTH_SCHEMES = {0: None, 1: "none", 2: "basic", 3: "bearer"}
-_PRESERVE_DIGESTS = 1
-_ALL_PLATFORMS = 2
+_PRESERVE_DIGESTS = 1          # REGISTRY_PULL_PRESERVE_DIGESTS
+_ALL_PLATFORMS = 2             # REGISTRY_PULL_ALL_PLATFORMS
+_COPY_ALL_PLATFORMS = 1        # REGISTRY_COPY_ALL_PLATFORMS
 
 
 def _platform_text(platform: PlatformLike) -> Optional[bytes]:
@@ -533,14 +534,16 @@ class Client(Handle):
 
     def copy(self, source: RefLike, target: RefLike, to: Optional["Client"] = None,
              platform: PlatformLike = None, chunk_size: int = 0,
-             progress: Optional[ProgressCallback] = None) -> str:
+             progress: Optional[ProgressCallback] = None, all_platforms: bool = False) -> str:
         """Copy an image from this registry to @to (default: this one), blob by blob
-        without touching disk; every platform unless @platform names one. Returns
-        the digest of the manifest written."""
+        without touching disk. Of a list/index, the @platform entry (by default this
+        machine's, as pull), or with @all_platforms every platform and the index
+        itself. Returns the digest of the manifest written."""
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
         opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
+                                 flags=_COPY_ALL_PLATFORMS if all_platforms else 0,
                                  platform=_platform_text(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()
