@@ -130,7 +130,12 @@ REGISTRY_API int registry_client_set_tls(registry_client *client, const registry
  */
 REGISTRY_API int registry_client_set_insecure(registry_client *client, unsigned int flags);
 
-/** User-Agent header; NULL restores the default "libregistry/VERSION". @since 0.1 */
+/**
+ * User-Agent header; NULL restores the default "libregistry/VERSION".
+ * @return 0; REGISTRY_EINVAL for a NULL client or a value with CR or LF;
+ *         REGISTRY_ENOMEM.
+ * @since 0.1
+ */
 REGISTRY_API int registry_client_set_user_agent(registry_client *client, const char *user_agent);
 
 /**
@@ -222,6 +227,7 @@ REGISTRY_API int registry_client_set_retries(registry_client *client, const regi
  * upload, HTTP/2 multiplexes downloads, and Docker itself uses 3 downloads
  * and 5 uploads, so more than 8 would only add threads and connections.
  * Before 0.2 the setter accepted up to 64 and used at most 8.
+ * @return 0; REGISTRY_EINVAL for a NULL client or a value outside 1..8.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_max_parallel(registry_client *client, int max_parallel);
@@ -232,6 +238,7 @@ REGISTRY_API int registry_client_set_max_parallel(registry_client *client, int m
  * (default) honours the environment (http_proxy, https_proxy, no_proxy) as
  * curl does; "" disables proxies. A NULL @p no_proxy keeps the environment's.
  * Changed in 0.2: it took no @p no_proxy.
+ * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
  * @since 0.2
  */
 REGISTRY_API int registry_client_set_proxy(registry_client *client, const char *proxy,

@@ -153,7 +153,7 @@ static int open_blobs(registry_store *s)
 	return 0;
 }
 
-static int open_root(registry_store *s, const char *path, int flags)
+static int open_root(registry_store *s, const char *path, unsigned int flags)
 {
 	int rc;
 	if ((flags & REGISTRY_STORE_CREATE) && (rc = make_dirs(path)))
