@@ -411,7 +411,7 @@ int ex_client(const ex_program *p, const ex_common *c, const registry_reference 
 	if (!rc)
 		rc = registry_client_set_cancel(client, signal_cancel, NULL);
 	if (!rc && c->insecure)
-		rc = registry_client_set_insecure(client, 1);
+		rc = registry_client_set_insecure(client, REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY);
 	if (!rc && c->ca) {
 		registry_tls_options tls = REGISTRY_TLS_OPTIONS_INIT;
 		tls.ca_file = c->ca;

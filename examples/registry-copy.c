@@ -15,15 +15,16 @@ int main(int argc, char **argv)
 		"    Copies the image SOURCE names to DESTINATION (both references),\n"
 		"    streaming each blob from the source into the upload without\n"
 		"    touching the disk. Within one registry, blobs are mounted across\n"
-		"    repositories instead of copied. Every platform of a multi-platform\n"
-		"    image is copied (the digest stays the same) unless --platform\n"
-		"    names one. The common credential options apply to both registries;\n"
+		"    repositories instead of copied. Of a multi-platform image, the\n"
+		"    --platform entry (default: this machine's) is copied, or with\n"
+		"    --all-platforms every platform and the index (the digest stays the\n"
+		"    same). The common credential options apply to both registries;\n"
 		"    Docker's config file is read for each.\n"
 		"    Prints the digest of the manifest at DESTINATION; with --json,\n"
 		"    {\"copied\": SOURCE, \"to\": DESTINATION, \"digest\"}.\n"
 		"\n"
 		"OPTIONS\n"
-		"    --all-platforms     copy every platform (the default)\n"
+		"    --all-platforms     copy every platform and the index itself\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-copy docker.io/library/alpine:3.19 localhost:5000/alpine:3.19\n"
@@ -51,7 +52,7 @@ int main(int argc, char **argv)
 	registry_copy_options opts = REGISTRY_COPY_OPTIONS_INIT;
 	opts.platform = c.platform;
 	if (all)
-		opts.flags |= REGISTRY_ALL_PLATFORMS;
+		opts.flags |= REGISTRY_COPY_ALL_PLATFORMS;
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;

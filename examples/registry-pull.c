@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 	ex_progress_init(&pr, "pulled");
 	registry_pull_options opts = REGISTRY_PULL_OPTIONS_INIT;
 	opts.platform = c.platform;
-	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_ALL_PLATFORMS : 0);
+	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_PULL_ALL_PLATFORMS : 0);
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;

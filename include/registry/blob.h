@@ -228,13 +228,13 @@ typedef int64_t (*registry_blob_read_cb)(void *buf, size_t len, void *userdata);
  */
 typedef int (*registry_blob_rewind_cb)(void *userdata);
 
-/** Flags of registry_blob_upload_options. @since 0.2 */
-enum registry_blob_upload_flags {
-	/** Do not ask the registry first (HEAD) whether it has the blob: it is
-	 * uploaded in any case. Saves a round trip for a caller that knows the
-	 * registry lacks it. */
-	REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK = 1
-};
+/**
+ * registry_blob_upload_options.flags: do not ask the registry first (HEAD)
+ * whether it has the blob: it is uploaded in any case. Saves a round trip
+ * for a caller that knows the registry lacks it.
+ * @since 0.2
+ */
+#define REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK 0x1u
 
 /**
  * Options of registry_blob_upload() and registry_blob_upload_file().
@@ -244,7 +244,7 @@ enum registry_blob_upload_flags {
  */
 typedef struct registry_blob_upload_options {
 	unsigned int version;    /**< REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION */
-	unsigned int flags;      /**< registry_blob_upload_flags */
+	unsigned int flags;      /**< REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK */
 	/** 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT. Larger blobs are sent in chunks
 	 * of this size (a buffer of this size is allocated). */
 	size_t chunk_size;

@@ -61,13 +61,12 @@ enum registry_tls_version {
 	REGISTRY_TLS_1_3 = 13     /**< TLS 1.3 only */
 };
 
-/** registry_tls_options.flags: do not verify the server's certificate and host name. @since 0.2 */
-#define REGISTRY_TLS_NO_VERIFY 0x1u
-
 /**
  * TLS material and rules of a client (registry_client_set_tls()). Zero
  * fields keep the defaults: the system's CA store, no client certificate,
- * verification on, the TLS library's minimum version. Every string and PEM
+ * the TLS library's minimum version. Verification is always on, except on
+ * the registry's own origin with REGISTRY_INSECURE_NO_VERIFY
+ * (registry_client_set_insecure()): that is the one knob. Every string and PEM
  * text is copied; the key and its passphrase are secrets, wiped from memory
  * when replaced or freed and never named in messages. A PEM given in memory
  * is NUL-terminated text (one or more "-----BEGIN" blocks).
@@ -75,7 +74,7 @@ enum registry_tls_version {
  */
 typedef struct registry_tls_options {
 	unsigned int version;     /**< REGISTRY_TLS_OPTIONS_VERSION */
-	unsigned int flags;       /**< REGISTRY_TLS_NO_VERIFY (testing only; never allows plain HTTP) */
+	unsigned int flags;       /**< none defined yet: 0 (since 0.2 REGISTRY_TLS_NO_VERIFY is REGISTRY_INSECURE_NO_VERIFY) */
 	const char *ca_file;      /**< trust these CA certificates (PEM file) instead of the system's */
 	const char *ca_path;      /**< trust the CA certificates of this hashed folder */
 	const char *ca_pem;       /**< trust these CA certificates, PEM text in memory */
@@ -111,17 +110,32 @@ REGISTRY_API int registry_tls_options_init(registry_tls_options *opts);
  */
 REGISTRY_API int registry_client_set_tls(registry_client *client, const registry_tls_options *opts);
 
+/** registry_client_set_insecure(): the registry may be reached over plain HTTP. @since 0.2 */
+#define REGISTRY_INSECURE_ALLOW_HTTP 0x1u
+/** registry_client_set_insecure(): HTTPS to the registry without certificate verification. @since 0.2 */
+#define REGISTRY_INSECURE_NO_VERIFY 0x2u
+
 /**
- * Mark the registry insecure, as Docker's "insecure-registries": HTTPS is
- * tried without certificate verification, then plain HTTP. Default 0.
- * @return 0, REGISTRY_EINVAL (NULL client). The same for every setter
- *         below, which may also return REGISTRY_ENOMEM when it copies a
- *         string, or REGISTRY_EINVAL for a value out of range.
+ * Relax transport security for the registry's own origin (scheme, host
+ * and port) only; token realms and redirect targets on other origins keep
+ * full verification. Both flags are Docker's "insecure-registries": HTTPS
+ * without certificate verification is tried first, then plain HTTP.
+ * REGISTRY_INSECURE_NO_VERIFY alone never falls back to plain HTTP;
+ * REGISTRY_INSECURE_ALLOW_HTTP alone falls back only when the server does
+ * not speak TLS (a certificate that fails verification is an error).
+ * 0 (default) restores full security (loopback may still use plain HTTP).
+ * Changed in 0.2: it took an int (1 is now both flags).
+ * @return 0; REGISTRY_EINVAL for a NULL client or unknown flag bits.
+ * @since 0.2
+ */
+REGISTRY_API int registry_client_set_insecure(registry_client *client, unsigned int flags);
+
+/**
+ * User-Agent header; NULL restores the default "libregistry/VERSION".
+ * @return 0; REGISTRY_EINVAL for a NULL client or a value with CR or LF;
+ *         REGISTRY_ENOMEM.
  * @since 0.1
  */
-REGISTRY_API int registry_client_set_insecure(registry_client *client, int insecure);
-
-/** User-Agent header; NULL restores the default "libregistry/VERSION". @since 0.1 */
 REGISTRY_API int registry_client_set_user_agent(registry_client *client, const char *user_agent);
 
 /**
@@ -129,50 +143,79 @@ REGISTRY_API int registry_client_set_user_agent(registry_client *client, const c
  * Zero fields keep the defaults; negative values are REGISTRY_EINVAL.
  * @since 0.2
  */
-typedef struct registry_timeouts {
-	unsigned int version;   /**< REGISTRY_TIMEOUTS_VERSION */
-	long connect_ms;        /**< connection setup, TLS included (default 30000) */
-	long total_ms;          /**< a whole request, body included (default 0: no limit) */
-	long low_speed_bytes;   /**< abort (and retry) a transfer slower than this many bytes/s... (default 1024) */
-	long low_speed_seconds; /**< ...for this many seconds (default 30) */
-} registry_timeouts;
+typedef struct registry_timeout_options {
+	unsigned int version;      /**< REGISTRY_TIMEOUT_OPTIONS_VERSION */
+	unsigned int flags;        /**< none defined yet: 0 */
+	int64_t connect_ms;        /**< connection setup, TLS included (default 30000) */
+	int64_t total_ms;          /**< a whole request, body included (default 0: no limit) */
+	int64_t low_speed_bytes;   /**< abort (and retry) a transfer slower than this many bytes/s... (default 1024) */
+	int64_t low_speed_seconds; /**< ...for this many seconds (default 30) */
+} registry_timeout_options;
 
-/** The current version of registry_timeouts. @since 0.2 */
-#define REGISTRY_TIMEOUTS_VERSION 1
-/** Initializer of a registry_timeouts with every default. @since 0.2 */
-#define REGISTRY_TIMEOUTS_INIT { REGISTRY_TIMEOUTS_VERSION, 0, 0, 0, 0 }
+/** The current version of registry_timeout_options. @since 0.2 */
+#define REGISTRY_TIMEOUT_OPTIONS_VERSION 1
+/** Initializer of a registry_timeout_options with every default. @since 0.2 */
+#define REGISTRY_TIMEOUT_OPTIONS_INIT { REGISTRY_TIMEOUT_OPTIONS_VERSION, 0, 0, 0, 0, 0 }
 
 /**
- * Fill @p t with the defaults (REGISTRY_TIMEOUTS_INIT).
+ * Fill @p opts with the defaults (REGISTRY_TIMEOUT_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
  * @since 0.2
  */
-REGISTRY_API int registry_timeouts_init(registry_timeouts *t);
+REGISTRY_API int registry_timeout_options_init(registry_timeout_options *opts);
 
 /**
- * Replace the client's time limits with @p t (NULL: every default). A
- * request that runs out of its total time fails with REGISTRY_ENETWORK
- * after the retries (each attempt has the whole limit): set it for
- * metadata clients, not for clients that fetch large blobs.
- * Changed in 0.2: it took (connect_ms, low_speed_seconds, low_speed_bytes).
- * @return 0; REGISTRY_EINVAL for a NULL client, a bad version or a
- *         negative value (nothing changes then).
+ * Replace the client's time limits with @p opts (NULL: every default). A
+ * request that runs out of a limit (connect, total or low speed) fails
+ * with REGISTRY_ETIMEDOUT after the retries (each attempt has the whole
+ * limit): set total_ms for metadata clients, not for clients that fetch
+ * large blobs. The largest value of each field is 2^31-1 (about 24 days
+ * in milliseconds).
+ * @return 0; REGISTRY_EINVAL for a NULL client, a bad version, unknown
+ *         flag bits, a negative or too large value (nothing changes then).
  * @since 0.2
  */
-REGISTRY_API int registry_client_set_timeouts(registry_client *client, const registry_timeouts *t);
+REGISTRY_API int registry_client_set_timeouts(registry_client *client, const registry_timeout_options *opts);
 
 /**
- * Retries of idempotent requests on connection errors, 408, 429 and 5xx:
- * up to @p count more attempts (default 3, 0 disables) with exponential
- * backoff from @p backoff_base_ms (default 500) plus jitter, honouring
- * Retry-After up to @p max_wait_ms per wait (default 60000). Negative values
- * keep the current setting. Bounds: @p count at most 100, @p backoff_base_ms
- * at most 3600000 (1 hour), @p max_wait_ms at most 86400000 (1 day); larger
- * values are REGISTRY_EINVAL (since 0.2) and change nothing.
- * @since 0.1
+ * Retries of idempotent requests (registry_client_set_retries()). Zero
+ * fields keep the defaults, except that REGISTRY_RETRY_NONE makes count 0.
+ * @since 0.2
  */
-REGISTRY_API int registry_client_set_retries(registry_client *client, int count,
-                                             long backoff_base_ms, long max_wait_ms);
+typedef struct registry_retry_options {
+	unsigned int version;    /**< REGISTRY_RETRY_OPTIONS_VERSION */
+	unsigned int flags;      /**< REGISTRY_RETRY_NONE */
+	int count;               /**< more attempts after the first (default 3, at most 100) */
+	int64_t backoff_base_ms; /**< first backoff, doubled each time, plus jitter (default 500, at most 3600000) */
+	int64_t max_wait_ms;     /**< longest wait, Retry-After included (default 60000, at most 86400000) */
+} registry_retry_options;
+
+/** registry_retry_options.flags: no retries at all (count is ignored). @since 0.2 */
+#define REGISTRY_RETRY_NONE 0x1u
+/** The current version of registry_retry_options. @since 0.2 */
+#define REGISTRY_RETRY_OPTIONS_VERSION 1
+/** Initializer of a registry_retry_options with every default. @since 0.2 */
+#define REGISTRY_RETRY_OPTIONS_INIT { REGISTRY_RETRY_OPTIONS_VERSION, 0, 0, 0, 0 }
+
+/**
+ * Fill @p opts with the defaults (REGISTRY_RETRY_OPTIONS_INIT).
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_retry_options_init(registry_retry_options *opts);
+
+/**
+ * Retries of idempotent requests on connection errors, timeouts, 408, 429
+ * and 5xx, with exponential backoff plus jitter, honouring Retry-After up
+ * to max_wait_ms per wait. Replaces every retry setting with @p opts
+ * (NULL: every default).
+ * Changed in 0.2: it took (count, backoff_base_ms, max_wait_ms) with
+ * negative values keeping the current setting.
+ * @return 0; REGISTRY_EINVAL for a NULL client, a bad version, unknown
+ *         flag bits, a negative or too large value (nothing changes then).
+ * @since 0.2
+ */
+REGISTRY_API int registry_client_set_retries(registry_client *client, const registry_retry_options *opts);
 
 /** The largest registry_client_set_max_parallel(). @since 0.2 */
 #define REGISTRY_MAX_PARALLEL 8
@@ -184,6 +227,7 @@ REGISTRY_API int registry_client_set_retries(registry_client *client, int count,
  * upload, HTTP/2 multiplexes downloads, and Docker itself uses 3 downloads
  * and 5 uploads, so more than 8 would only add threads and connections.
  * Before 0.2 the setter accepted up to 64 and used at most 8.
+ * @return 0; REGISTRY_EINVAL for a NULL client or a value outside 1..8.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_max_parallel(registry_client *client, int max_parallel);
@@ -194,6 +238,7 @@ REGISTRY_API int registry_client_set_max_parallel(registry_client *client, int m
  * (default) honours the environment (http_proxy, https_proxy, no_proxy) as
  * curl does; "" disables proxies. A NULL @p no_proxy keeps the environment's.
  * Changed in 0.2: it took no @p no_proxy.
+ * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
  * @since 0.2
  */
 REGISTRY_API int registry_client_set_proxy(registry_client *client, const char *proxy,
@@ -222,25 +267,35 @@ enum registry_trace_what {
 	REGISTRY_TRACE_FAILED = 6    /**< it failed without an answer, or the answer is refused */
 };
 
+/** The version of registry_trace_event this library fills in. @since 0.2 */
+#define REGISTRY_TRACE_EVENT_VERSION 1
+
 /**
  * One event of a request (registry_trace_cb). It never holds a header value,
  * a query string (signed URLs carry credentials there) or a secret. Valid
- * during the call only. Fields may be added at the end.
+ * during the call only. The library allocates it: fields may be added at
+ * the end in a later version, so a reader checks @c version (at least the
+ * version that added a field) before it reads a newer field.
  * @since 0.2
  */
 typedef struct registry_trace_event {
+	unsigned int version;     /**< REGISTRY_TRACE_EVENT_VERSION of the library that filled it */
 	int what;                 /**< enum registry_trace_what */
 	const char *method;       /**< "GET", "HEAD", "PUT", ... */
 	const char *url;          /**< without query string or user info */
-	long status;              /**< HTTP status; 0 for SENT or without an answer */
-	long elapsed_ms;          /**< of this attempt; 0 for SENT */
+	int status;               /**< HTTP status; 0 for SENT or without an answer */
+	int64_t elapsed_us;       /**< of this attempt, in microseconds; 0 for SENT */
 	int64_t bytes_sent;       /**< body bytes of this attempt */
 	int64_t bytes_received;   /**< body bytes of this attempt */
 	int attempt;              /**< 1 for the first; counts retries and re-requests */
-	long new_connections;     /**< connections this attempt opened (0: one was reused) */
+	int new_connections;      /**< connections this attempt opened (0: one was reused) */
 } registry_trace_event;
 
-/** Receives trace events; see registry_client_set_trace(). @since 0.2 */
+/**
+ * Receives trace events; see registry_client_set_trace(). It observes
+ * only and cannot stop a request: registry_client_set_cancel() does that.
+ * @since 0.2
+ */
 typedef void (*registry_trace_cb)(const registry_trace_event *event, void *userdata);
 
 /**
@@ -380,9 +435,6 @@ REGISTRY_API int registry_client_auth_scheme(const registry_client *client);
  */
 REGISTRY_API int registry_client_rate_limit(const registry_client *client, long *limit,
                                             long *remaining);
-
-/** Number of bearer tokens fetched from the realm so far (for tests and diagnostics). @since 0.1 */
-REGISTRY_API long registry_client_token_fetches(const registry_client *client);
 
 REGISTRY_END_DECLS
 

@@ -41,19 +41,15 @@ enum registry_image_format {
 	REGISTRY_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
 };
 
+/** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 0.2 */
+#define REGISTRY_PULL_PRESERVE_DIGESTS 0x1u
 /**
- * Flags of registry_pull_options (both) and registry_copy_options
- * (REGISTRY_ALL_PLATFORMS only). Each operation refuses a flag it does not
- * use with REGISTRY_EINVAL.
- * @since 0.1
+ * registry_pull_options.flags: every platform of a list/index, not one
+ * (platform is then ignored); each distinct child manifest is fetched
+ * once, and at most about 8 MiB of them are held at a time.
+ * @since 0.2
  */
-enum registry_image_flags {
-	REGISTRY_PULL_PRESERVE_DIGESTS = 1, /**< pull: keep manifests byte for byte (Docker media types stay) */
-	/** pull and copy: every platform of a list/index, not one; each distinct
-	 * child manifest is fetched once, and at most about 8 MiB of them are
-	 * held at a time (since 0.2) */
-	REGISTRY_ALL_PLATFORMS = 2
-};
+#define REGISTRY_PULL_ALL_PLATFORMS 0x2u
 
 /**
  * Options of registry_pull() and registry_pull_to(). Initialise with
@@ -63,7 +59,7 @@ enum registry_image_flags {
  */
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
-	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_ALL_PLATFORMS */
+	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS */
 	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
@@ -122,7 +118,7 @@ REGISTRY_API int registry_pull(registry_client *client, const registry_reference
  * @param format an enum registry_image_format value.
  * @param options NULL for the defaults.
  * @return as registry_pull(); REGISTRY_EINVAL also for an unknown format or
- *         REGISTRY_ALL_PLATFORMS with a Docker format (a `docker load`
+ *         REGISTRY_PULL_ALL_PLATFORMS with a Docker format (a `docker load`
  *         image holds one platform); REGISTRY_EUNSUPPORTED for a tarball
  *         when built without libarchive.
  * @since 0.1
@@ -199,14 +195,21 @@ typedef struct registry_push_archive_options {
 REGISTRY_API int registry_push_archive_options_init(registry_push_archive_options *opts);
 
 /**
+ * registry_copy_options.flags: copy every platform of a list/index and the
+ * index itself (platform is then ignored), as 0.1 did by default.
+ * @since 0.2
+ */
+#define REGISTRY_COPY_ALL_PLATFORMS 0x1u
+
+/**
  * Options of registry_copy(). Initialise with REGISTRY_COPY_OPTIONS_INIT or
  * registry_copy_options_init(); zero fields mean the default.
  * @since 0.2
  */
 typedef struct registry_copy_options {
 	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
-	unsigned int flags;        /**< REGISTRY_ALL_PLATFORMS (overrides platform) */
-	const char *platform;      /**< "os/arch[/variant]": copy this platform of an index; NULL: all */
+	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS */
+	const char *platform;      /**< "os/arch[/variant]": copy this platform of an index; NULL: the host's (since 0.2) */
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */
@@ -275,9 +278,10 @@ REGISTRY_API int registry_push_archive(registry_client *client, const char *arch
 /**
  * Copy an image between registries (or within one), streaming each blob
  * from GET into the upload without touching disk or holding a blob in
- * memory; cross-repository mounts when both are the same registry. All
- * platforms of an index unless options->platform names one. Manifests are
- * copied byte for byte, so the digest stays the same.
+ * memory; cross-repository mounts when both are the same registry. Of an
+ * index, one platform is copied (options->platform, NULL: the host's, as
+ * pull), or all of them and the index with REGISTRY_COPY_ALL_PLATFORMS.
+ * Manifests are copied byte for byte, so the digest stays the same.
  * @param source, source_ref where the image is.
  * @param target, target_ref where it goes; @p target may be @p source.
  * @param options NULL for the defaults.

@@ -38,11 +38,8 @@ REGISTRY_BEGIN_DECLS
 /** An open store (opaque). @since 0.1 */
 typedef struct registry_store registry_store;
 
-/** Flags of registry_store_open(). @since 0.1 */
-enum registry_store_flags {
-	/** Create the directory (and its parents) and an empty layout when there is none. */
-	REGISTRY_STORE_CREATE = 1
-};
+/** registry_store_open(): create the directory (and its parents) and an empty layout when there is none. @since 0.1 (a macro since 0.2) */
+#define REGISTRY_STORE_CREATE 0x1u
 
 /** The annotation that names an index.json entry ("latest"). @since 0.1 */
 #define REGISTRY_STORE_REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
@@ -83,7 +80,7 @@ enum registry_store_flags {
  *         REGISTRY_ENOMEM.
  * @since 0.1
  */
-REGISTRY_API int registry_store_open(registry_store **out, const char *path, int flags);
+REGISTRY_API int registry_store_open(registry_store **out, const char *path, unsigned int flags);
 
 /** Close a store and release its locks; NULL is accepted. @since 0.1 */
 REGISTRY_API void registry_store_free(registry_store *s);

@@ -391,7 +391,7 @@ static int put_final(up *u, int streamed)
 		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored it as %.100s", what,
 		                    resp.docker_content_digest);
 	registry__response_free(&resp);
-	if (u->finished && (rc == REGISTRY_ENETWORK || rc == REGISTRY_EIO || rc == REGISTRY_EPROTOCOL ||
+	if (u->finished && (rc == REGISTRY_ENETWORK || rc == REGISTRY_ETIMEDOUT || rc == REGISTRY_EIO || rc == REGISTRY_EPROTOCOL ||
 	                    rc == REGISTRY_ENOTFOUND)) {
 		/* The answer may have been lost after the registry committed: then
 		 * the transport's retry of this PUT finds the session gone (404
@@ -462,7 +462,7 @@ static int patch(up *u, const char *data, size_t len, int64_t offset, int64_t *h
 	*retryable = 0;
 	int rc = registry__client_do(u->c, &req, resp);
 	if (rc) {
-		*retryable = rc == REGISTRY_ENETWORK;
+		*retryable = rc == REGISTRY_ENETWORK || rc == REGISTRY_ETIMEDOUT;
 		return rc;
 	}
 	if (resp->status == 202 || resp->status == 204) {

@@ -31,6 +31,7 @@ static const char *const names[] = {
 	"protocol error",
 	"conflict",
 	"server error",
+	"timed out",
 };
 
 const char *registry_strerror(int code)

@@ -421,7 +421,9 @@ static int copy_children(copy_ctx *cx, const registry_manifest *index)
 	return rc;
 }
 
-/* The root to copy: the source's manifest, or one platform's of its index. */
+/* The root to copy: the source's manifest, one platform's of its index
+ * (options->platform, NULL: the host's, as pull does), or the index itself
+ * with REGISTRY_COPY_ALL_PLATFORMS. */
 static int fetch_root(copy_ctx *cx, const registry_reference *ref, registry_manifest **out)
 {
 	const char *reference = registry_reference_digest(ref);
@@ -431,11 +433,12 @@ static int fetch_root(copy_ctx *cx, const registry_reference *ref, registry_mani
 	int rc = registry_manifest_fetch(&m, cx->src, cx->src_repo, reference, NULL);
 	if (rc)
 		return rc;
-	if (registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX && cx->set.platform &&
-	    !(cx->set.flags & REGISTRY_ALL_PLATFORMS)) {
+	if (registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX && !(cx->set.flags & REGISTRY_COPY_ALL_PLATFORMS)) {
 		char os[64], arch[64], variant[64];
 		const registry_descriptor *d = NULL;
-		if (!(rc = parse_platform(cx->set.platform, os, arch, variant)))
+		if (!cx->set.platform)
+			rc = registry_manifest_select_platform(&d, m, NULL, NULL, NULL);
+		else if (!(rc = parse_platform(cx->set.platform, os, arch, variant)))
 			rc = registry_manifest_select_platform(&d, m, os, arch, variant[0] ? variant : NULL);
 		registry_manifest *child = NULL;
 		if (!rc)
@@ -472,7 +475,7 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 	if (!options)
 		options = &defaults;
 	if ((rc = registry__options_check("registry_copy", options->version, REGISTRY_COPY_OPTIONS_VERSION,
-	                                  options->flags, REGISTRY_ALL_PLATFORMS)))
+	                                  options->flags, REGISTRY_COPY_ALL_PLATFORMS)))
 		return rc;
 	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
 	    (rc = registry__ops_check_ref_registry(target, target_ref)))

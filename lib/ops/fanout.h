@@ -1,6 +1,6 @@
 /*
  * The children of an index, for operations that take every platform (pull
- * with REGISTRY_ALL_PLATFORMS, copy): each distinct child fetched once, in
+ * with REGISTRY_PULL_ALL_PLATFORMS, copy with REGISTRY_COPY_ALL_PLATFORMS): each distinct child fetched once, in
  * batches, so that memory is bounded by a budget and not by the number of
  * entries (up to 4096, each up to the manifest size cap).
  *

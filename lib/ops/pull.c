@@ -323,7 +323,7 @@ static int pull_content(pull_job *j, const char *reference, const stored **entry
 		*entry = &j->image_stored;
 		return pull_one(j, j->top);
 	}
-	if (j->flags & REGISTRY_ALL_PLATFORMS) {
+	if (j->flags & REGISTRY_PULL_ALL_PLATFORMS) {
 		*entry = &j->top_stored;
 		rc = pull_all_platforms(j);
 		return rc ? rc : store_top_index(j);
@@ -366,7 +366,7 @@ int registry_pull_options_init(registry_pull_options *opts)
 static int check_options(const char *fn, const registry_pull_options *o)
 {
 	return registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
-	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS);
+	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
 }
 
 int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
@@ -417,7 +417,7 @@ static int pull_to_docker(registry_client *client, const registry_reference *ref
                           const registry_pull_options *options)
 {
 	/* dest is normalized (no trailing slash) by the caller. */
-	if (options->flags & REGISTRY_ALL_PLATFORMS)
+	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
 	int rc = registry__sink_check_dest(dest, format);
 	if (rc)

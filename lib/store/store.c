@@ -153,7 +153,7 @@ static int open_blobs(registry_store *s)
 	return 0;
 }
 
-static int open_root(registry_store *s, const char *path, int flags)
+static int open_root(registry_store *s, const char *path, unsigned int flags)
 {
 	int rc;
 	if ((flags & REGISTRY_STORE_CREATE) && (rc = make_dirs(path)))
@@ -176,14 +176,15 @@ static int open_root(registry_store *s, const char *path, int flags)
 	return 0;
 }
 
-int registry_store_open(registry_store **out, const char *path, int flags)
+int registry_store_open(registry_store **out, const char *path, unsigned int flags)
 {
 	REGISTRY__ENTER(rc);
 	if (!out || !path)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_open: NULL argument");
 	*out = NULL;
 	if (flags & ~REGISTRY_STORE_CREATE)
-		return registry__fail(REGISTRY_EINVAL, "registry_store_open: unknown flags 0x%x", (unsigned)flags);
+		return registry__fail(REGISTRY_EINVAL, "registry_store_open: unknown flags 0x%x",
+		                      flags & ~REGISTRY_STORE_CREATE);
 	if (!*path)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_open: empty path");
 	registry_store *s = calloc(1, sizeof(*s));

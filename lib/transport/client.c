@@ -70,13 +70,12 @@ int registry_client_new(registry_client **out, const char *registry)
 	if (colon)
 		colon[host[0] == '[' ? 1 : 0] = '\0';
 	c->loopback = registry__host_is_loopback(host);
-	c->tls_verify = 1;
 	c->connect_ms = REGISTRY__CONNECT_MS;
 	c->low_speed_seconds = REGISTRY__LOW_SPEED_SECONDS;
 	c->low_speed_bytes = REGISTRY__LOW_SPEED_BYTES;
-	c->retries = 3;
-	c->backoff_ms = 500;
-	c->max_wait_ms = 60000;
+	c->retries = REGISTRY__RETRIES;
+	c->backoff_ms = REGISTRY__BACKOFF_MS;
+	c->max_wait_ms = REGISTRY__MAX_WAIT_MS;
 	c->max_parallel = 4;
 	c->rate_limit = c->rate_remaining = -1;
 	*out = c;
@@ -129,7 +128,7 @@ int registry_tls_options_init(registry_tls_options *opts)
 static int tls_check(const registry_tls_options *o)
 {
 	int rc = registry__options_check("registry_client_set_tls", o->version,
-	                                 REGISTRY_TLS_OPTIONS_VERSION, o->flags, REGISTRY_TLS_NO_VERIFY);
+	                                 REGISTRY_TLS_OPTIONS_VERSION, o->flags, 0);
 	if (rc)
 		return rc;
 	if ((o->cert_file && o->cert_pem) || (o->key_file && o->key_pem))
@@ -180,7 +179,6 @@ int registry_client_set_tls(registry_client *c, const registry_tls_options *opts
 		TLS_STRINGS(SWAP)
 		SWAP(key_pem)
 		SWAP(key_password)
-		c->tls_verify = !(o->flags & REGISTRY_TLS_NO_VERIFY);
 		c->tls_min = o->min_version;
 	}
 #define FREE(f) free(n.f);
@@ -193,10 +191,15 @@ int registry_client_set_tls(registry_client *c, const registry_tls_options *opts
 	return rc;
 }
 
-int registry_client_set_insecure(registry_client *c, int insecure)
+int registry_client_set_insecure(registry_client *c, unsigned int flags)
 {
 	CLIENT_ENTER(c);
-	c->insecure = insecure != 0;
+	/* No options struct here, but the same unknown-bit rule as one. */
+	const unsigned int known = REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY;
+	if (flags & ~known)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_insecure: unknown flags 0x%x",
+		                      flags & ~known);
+	c->insecure = flags;
 	return 0;
 }
 
@@ -208,56 +211,79 @@ int registry_client_set_user_agent(registry_client *c, const char *ua)
 	return nomem(registry__set_string(&c->user_agent, ua ? ua : DEFAULT_USER_AGENT));
 }
 
-int registry_timeouts_init(registry_timeouts *t)
+int registry_timeout_options_init(registry_timeout_options *opts)
 {
 	REGISTRY__ENTER(rc);
-	if (!t)
-		return registry__fail(REGISTRY_EINVAL, "registry_timeouts_init: NULL timeouts");
-	*t = (registry_timeouts)REGISTRY_TIMEOUTS_INIT;
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_timeout_options_init: NULL options");
+	*opts = (registry_timeout_options)REGISTRY_TIMEOUT_OPTIONS_INIT;
 	return 0;
 }
 
-int registry_client_set_timeouts(registry_client *c, const registry_timeouts *t)
+/* 1 when @v is a usable duration or rate: not negative, and small enough
+ * for the long libcurl takes on every platform. */
+static int in_long_range(int64_t v)
+{
+	return v >= 0 && v <= REGISTRY__SETTING_MAX;
+}
+
+int registry_client_set_timeouts(registry_client *c, const registry_timeout_options *opts)
 {
 	CLIENT_ENTER(c);
-	registry_timeouts defaults = REGISTRY_TIMEOUTS_INIT;
-	if (!t)
-		t = &defaults;
+	registry_timeout_options defaults = REGISTRY_TIMEOUT_OPTIONS_INIT;
+	const registry_timeout_options *t = opts ? opts : &defaults;
 	int rc = registry__options_check("registry_client_set_timeouts", t->version,
-	                                 REGISTRY_TIMEOUTS_VERSION, 0, 0);
+	                                 REGISTRY_TIMEOUT_OPTIONS_VERSION, t->flags, 0);
 	if (rc)
 		return rc;
-	if (t->connect_ms < 0 || t->total_ms < 0 || t->low_speed_bytes < 0 || t->low_speed_seconds < 0)
-		return registry__fail(REGISTRY_EINVAL, "registry_client_set_timeouts: a negative value "
-		                      "(connect %ld ms, total %ld ms, low speed %ld bytes/s for %ld s)",
-		                      t->connect_ms, t->total_ms, t->low_speed_bytes, t->low_speed_seconds);
-	c->connect_ms = t->connect_ms ? t->connect_ms : REGISTRY__CONNECT_MS;
-	c->total_ms = t->total_ms;
-	c->low_speed_bytes = t->low_speed_bytes ? t->low_speed_bytes : REGISTRY__LOW_SPEED_BYTES;
-	c->low_speed_seconds = t->low_speed_seconds ? t->low_speed_seconds : REGISTRY__LOW_SPEED_SECONDS;
+	if (!in_long_range(t->connect_ms) || !in_long_range(t->total_ms) ||
+	    !in_long_range(t->low_speed_bytes) || !in_long_range(t->low_speed_seconds))
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_timeouts: a value is negative or "
+		                      "above %ld (connect %lld ms, total %lld ms, low speed %lld bytes/s for %lld s)",
+		                      REGISTRY__SETTING_MAX, (long long)t->connect_ms, (long long)t->total_ms,
+		                      (long long)t->low_speed_bytes, (long long)t->low_speed_seconds);
+	c->connect_ms = t->connect_ms ? (long)t->connect_ms : REGISTRY__CONNECT_MS;
+	c->total_ms = (long)t->total_ms;
+	c->low_speed_bytes = t->low_speed_bytes ? (long)t->low_speed_bytes : REGISTRY__LOW_SPEED_BYTES;
+	c->low_speed_seconds = t->low_speed_seconds ? (long)t->low_speed_seconds : REGISTRY__LOW_SPEED_SECONDS;
 	return 0;
 }
 
-int registry_client_set_retries(registry_client *c, int count, long backoff_base_ms, long max_wait_ms)
+int registry_retry_options_init(registry_retry_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_retry_options_init: NULL options");
+	*opts = (registry_retry_options)REGISTRY_RETRY_OPTIONS_INIT;
+	return 0;
+}
+
+int registry_client_set_retries(registry_client *c, const registry_retry_options *opts)
 {
 	CLIENT_ENTER(c);
+	registry_retry_options defaults = REGISTRY_RETRY_OPTIONS_INIT;
+	const registry_retry_options *o = opts ? opts : &defaults;
+	int rc = registry__options_check("registry_client_set_retries", o->version,
+	                                 REGISTRY_RETRY_OPTIONS_VERSION, o->flags, REGISTRY_RETRY_NONE);
+	if (rc)
+		return rc;
 	/* Bounded so that the backoff (doubling up to the maximum, plus half
 	 * the base as jitter) stays far below LONG_MAX even where long has 32
 	 * bits, and a retry never waits longer than a day. */
-	if (count > REGISTRY__RETRIES_MAX)
-		return registry__fail(REGISTRY_EINVAL, "retries: at most %d retries", REGISTRY__RETRIES_MAX);
-	if (backoff_base_ms > REGISTRY__BACKOFF_BASE_MAX_MS)
-		return registry__fail(REGISTRY_EINVAL, "retries: the backoff base is at most %ld ms (1 hour)",
-		                      REGISTRY__BACKOFF_BASE_MAX_MS);
-	if (max_wait_ms > REGISTRY__MAX_WAIT_MAX_MS)
-		return registry__fail(REGISTRY_EINVAL, "retries: the longest wait is at most %ld ms (1 day)",
-		                      REGISTRY__MAX_WAIT_MAX_MS);
-	if (count >= 0)
-		c->retries = count;
-	if (backoff_base_ms >= 0)
-		c->backoff_ms = backoff_base_ms;
-	if (max_wait_ms >= 0)
-		c->max_wait_ms = max_wait_ms;
+	if (o->count < 0 || o->count > REGISTRY__RETRIES_MAX)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_retries: count %d, not 0..%d",
+		                      o->count, REGISTRY__RETRIES_MAX);
+	if (o->backoff_base_ms < 0 || o->backoff_base_ms > REGISTRY__BACKOFF_BASE_MAX_MS)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_retries: the backoff base is "
+		                      "0..%ld ms (1 hour), not %lld", REGISTRY__BACKOFF_BASE_MAX_MS,
+		                      (long long)o->backoff_base_ms);
+	if (o->max_wait_ms < 0 || o->max_wait_ms > REGISTRY__MAX_WAIT_MAX_MS)
+		return registry__fail(REGISTRY_EINVAL, "registry_client_set_retries: the longest wait is "
+		                      "0..%ld ms (1 day), not %lld", REGISTRY__MAX_WAIT_MAX_MS,
+		                      (long long)o->max_wait_ms);
+	c->retries = (o->flags & REGISTRY_RETRY_NONE) ? 0 : o->count ? o->count : REGISTRY__RETRIES;
+	c->backoff_ms = o->backoff_base_ms ? (long)o->backoff_base_ms : REGISTRY__BACKOFF_MS;
+	c->max_wait_ms = o->max_wait_ms ? (long)o->max_wait_ms : REGISTRY__MAX_WAIT_MS;
 	return 0;
 }
 
@@ -468,7 +494,3 @@ int registry_client_rate_limit(const registry_client *c, long *limit, long *rema
 	return 0;
 }
 
-long registry_client_token_fetches(const registry_client *c)
-{
-	return c ? c->token_fetches : 0;
-}

@@ -9,6 +9,13 @@
 #define REGISTRY__RETRIES_MAX 100
 #define REGISTRY__BACKOFF_BASE_MAX_MS 3600000L /* 1 hour */
 #define REGISTRY__MAX_WAIT_MAX_MS 86400000L    /* 1 day */
+/* The retry defaults (registry_retry_options' zero fields). */
+#define REGISTRY__RETRIES 3
+#define REGISTRY__BACKOFF_MS 500L
+#define REGISTRY__MAX_WAIT_MS 60000L
+/* The largest time limit or rate of registry_timeout_options: what a long
+ * (libcurl's type) holds where it has 32 bits. */
+#define REGISTRY__SETTING_MAX 2147483647L
 
 typedef struct registry__token {
 	char *scope; /* "" for a scope-less token */
@@ -43,8 +50,7 @@ struct registry_client {
 	char *api_host;  /* host[:port] used in URLs */
 	char *base_url;  /* scheme://api_host once chosen */
 	int loopback;
-	int insecure;
-	int tls_verify;
+	unsigned int insecure; /* REGISTRY_INSECURE_* flags, for the registry's origin only */
 	int tls_min; /* enum registry_tls_version */
 	char *ca_file, *ca_path, *ca_pem, *cert_file, *cert_pem, *key_file;
 	char *key_pem, *key_password; /* secrets */
@@ -67,7 +73,7 @@ struct registry_client {
 	char *realm, *service;
 	registry__token *tokens;
 	size_t ntokens;
-	long token_fetches;
+	long token_fetches; /* internal diagnostics and tests (no public accessor since 0.2) */
 	long rate_limit, rate_remaining;
 
 	registry_cancel_cb cancel;

@@ -344,6 +344,8 @@ int registry__curl_error(CURLcode cc)
 	case CURLE_READ_ERROR:
 	case CURLE_WRITE_ERROR:
 		return REGISTRY_EIO;
+	case CURLE_OPERATION_TIMEDOUT: /* connect, total and low-speed limits alike */
+		return REGISTRY_ETIMEDOUT;
 	default:
 		return REGISTRY_ENETWORK;
 	}
@@ -643,9 +645,11 @@ int registry__client_do(registry_client *c, const registry__request *req, regist
 	 * registry is marked insecure); a certificate that fails verification
 	 * proves it does, and is an error. */
 	const char *schemes[2] = {"https", "http"};
-	int allowed = (c->loopback || c->insecure) ? 2 : 1;
+	int allow_http = (c->insecure & REGISTRY_INSECURE_ALLOW_HTTP) != 0;
+	int no_verify = (c->insecure & REGISTRY_INSECURE_NO_VERIFY) != 0;
+	int allowed = (c->loopback || allow_http) ? 2 : 1;
 	int first = 0;
-	if (c->loopback && !c->insecure && c->tls_verify && loopback_without_tls(c))
+	if (c->loopback && !allow_http && !no_verify && loopback_without_tls(c))
 		first = 1; /* what the verified HTTPS attempt would conclude, without its cost */
 	int rc = 0;
 	for (int i = first; i < allowed; i++) {
@@ -659,7 +663,7 @@ int registry__client_do(registry_client *c, const registry__request *req, regist
 			return rc; /* the registry answered on this scheme: keep it */
 		free(c->base_url);
 		c->base_url = NULL;
-		if (i == 0 && !(cc == CURLE_SSL_CONNECT_ERROR || (c->insecure && rc == REGISTRY_ETLS)))
+		if (i == 0 && !(cc == CURLE_SSL_CONNECT_ERROR || (no_verify && rc == REGISTRY_ETLS)))
 			break;
 		if (i + 1 < allowed) /* the last attempt's failure is the one to report */
 			registry__error_clear();

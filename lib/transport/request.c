@@ -22,15 +22,15 @@ void registry__url_for_message(char *dst, size_t size, const char *url)
 	dst[n] = '\0';
 }
 
-int registry__insecure_for(const registry_client *c, const char *url)
+int registry__insecure_for(const registry_client *c, const char *url, unsigned int flag)
 {
-	if (!c->insecure)
+	if (!(c->insecure & flag))
 		return 0;
 	registry__origin o, reg;
 	if (registry__origin_of(&o, url) != 0)
 		return 0;
 	/* The registry on either scheme: insecure covers HTTPS without
-	 * verification and plain HTTP alike, on its host and port only. */
+	 * verification and plain HTTP (as @flag says), on its host and port only. */
 	char base[300];
 	snprintf(base, sizeof(base), "%s://%s", o.scheme, c->api_host);
 	return registry__origin_of(&reg, base) == 0 && registry__origin_equal(&o, &reg);
@@ -38,7 +38,7 @@ int registry__insecure_for(const registry_client *c, const char *url)
 
 int registry__plain_http_allowed(const registry_client *c, const char *url)
 {
-	if (registry__insecure_for(c, url))
+	if (registry__insecure_for(c, url, REGISTRY_INSECURE_ALLOW_HTTP))
 		return 1;
 	/* A registry served over plain HTTP on loopback (as before), or a
 	 * realm on loopback beside a plain-HTTP registry: nothing crosses the
@@ -121,7 +121,8 @@ static void trace_url(char *dst, size_t size, const char *url)
  * trace_url) for the client's trace callback. */
 static void trace_at(registry__req *r, int what, long status, const char *url, int attempt)
 {
-	registry_trace_event e = {.what = what, .method = method_of(r), .url = url, .status = status,
+	registry_trace_event e = {.version = REGISTRY_TRACE_EVENT_VERSION, .what = what,
+	                          .method = method_of(r), .url = url, .status = (int)status,
 	                          .attempt = attempt};
 	if (what != REGISTRY_TRACE_SENT && r->h) {
 		curl_off_t us = 0, up = 0, down = 0;
@@ -130,10 +131,10 @@ static void trace_at(registry__req *r, int what, long status, const char *url, i
 		curl_easy_getinfo(r->h, CURLINFO_SIZE_UPLOAD_T, &up);
 		curl_easy_getinfo(r->h, CURLINFO_SIZE_DOWNLOAD_T, &down);
 		curl_easy_getinfo(r->h, CURLINFO_NUM_CONNECTS, &conns);
-		e.elapsed_ms = (long)(us / 1000);
+		e.elapsed_us = us;
 		e.bytes_sent = up;
 		e.bytes_received = down;
-		e.new_connections = conns;
+		e.new_connections = (int)conns;
 	}
 	registry__client_trace(r->c, &e);
 }
@@ -208,7 +209,7 @@ int registry__req_configure(registry__req *r, CURL *h)
 		return rc;
 	curl_easy_reset(h);
 	int https = strncasecmp(r->url, "https:", 6) == 0;
-	registry__client_apply_settings(c, h, https && c->tls_verify && !registry__insecure_for(c, r->url));
+	registry__client_apply_settings(c, h, https && !registry__insecure_for(c, r->url, REGISTRY_INSECURE_NO_VERIFY));
 	curl_easy_setopt(h, CURLOPT_URL, r->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->hdrs);
 	r->h = h;

@@ -100,12 +100,13 @@ registry__req_next registry__req_rerequest(registry__req *r, const char *what, .
 /* @url without its query (signed URLs carry secrets there), for messages. */
 void registry__url_for_message(char *dst, size_t size, const char *url);
 
-/* 1 when `insecure` applies to @url: the client is insecure and @url is on
- * the registry's own origin. Other origins keep full TLS verification. */
-int registry__insecure_for(const registry_client *c, const char *url);
+/* 1 when the insecure @flag (REGISTRY_INSECURE_*) applies to @url: the
+ * client has it and @url is on the registry's own origin. Other origins
+ * keep full TLS verification and HTTPS. */
+int registry__insecure_for(const registry_client *c, const char *url, unsigned int flag);
 
-/* 1 when a plain-HTTP request to @url (a token realm) is allowed: `insecure`
- * applies to @url, or the registry is plain HTTP and itself or @url is on
+/* 1 when a plain-HTTP request to @url (a token realm) is allowed:
+ * REGISTRY_INSECURE_ALLOW_HTTP applies to @url, or the registry is plain HTTP and itself or @url is on
  * loopback. */
 int registry__plain_http_allowed(const registry_client *c, const char *url);
 

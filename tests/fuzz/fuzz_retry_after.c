@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!client) {
 		require(registry_client_new(&client, "127.0.0.1:5000") == 0);
-		require(registry_client_set_retries(client, 3, 100, 5000) == 0);
+		require(registry_client_set_retries(client, &(registry_retry_options){REGISTRY_RETRY_OPTIONS_VERSION, 0, 3, 100, 5000}) == 0);
 	}
 	if (size < 8)
 		return 0;

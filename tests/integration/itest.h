@@ -32,6 +32,18 @@ static inline void itest_require_harness(void)
 }
 
 /* A client for the harness registry, with its CA and credentials when given. */
+/* Token fetches seen by a client's trace (registry_client_token_fetches()
+ * is gone since 0.2): every finished request to the harness's token realm,
+ * REGISTRY_TEST_TOKEN_URL. Install with
+ * registry_client_set_trace(c, itest_count_tokens, &count). */
+static inline void itest_count_tokens(const registry_trace_event *e, void *userdata)
+{
+	const char *realm = getenv("REGISTRY_TEST_TOKEN_URL");
+	if (e->what == REGISTRY_TRACE_DONE && realm && *realm && e->url &&
+	    strncmp(e->url, realm, strlen(realm)) == 0)
+		(*(long *)userdata)++;
+}
+
 static inline registry_client *itest_client(int with_credentials)
 {
 	registry_client *c = NULL;

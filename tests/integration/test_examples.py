@@ -430,7 +430,8 @@ def case_push():
 
 def case_copy():
     src = os.environ["REGISTRY_TEST_FIXTURE_MULTI_V2S2_DIGEST"]
-    out, _ = run_as_user("registry-copy", "--quiet", f"{host()}/{MULTI}", f"{host()}/copies/multi:all")
+    out, _ = run_as_user("registry-copy", "--quiet", "--all-platforms", f"{host()}/{MULTI}",
+                         f"{host()}/copies/multi:all")
     check(out.decode().strip() == src, f"copied digest {out!r}")
     check(sha256(raw_manifest("copies/multi", "all")) == src, "skopeo sees another digest")
     out, _ = run_as_user("registry-copy", "--quiet", "--platform", "linux/amd64", f"{host()}/{MULTI}",
@@ -438,7 +439,11 @@ def case_copy():
     ldoc = json.loads(raw_manifest(MULTI, "latest"))
     amd = [m for m in ldoc["manifests"] if m["platform"]["architecture"] == "amd64"][0]
     check(out.decode().strip() == amd["digest"], "one platform copied")
-    out, _ = run_as_user("registry-copy", "--json", "--quiet", f"{host()}/{MULTI}", f"{host()}/copies/multi:json")
+    out, _ = run_as_user("registry-copy", "--quiet", f"{host()}/{MULTI}", f"{host()}/copies/multi:host")
+    check(out.decode().strip() in [m["digest"] for m in ldoc["manifests"]],
+          f"without --all-platforms one platform (this machine's) is copied: {out!r}")
+    out, _ = run_as_user("registry-copy", "--json", "--quiet", "--all-platforms", f"{host()}/{MULTI}",
+                         f"{host()}/copies/multi:json")
     check(json.loads(out) == {"copied": f"{host()}/{MULTI}:latest", "to": f"{host()}/copies/multi:json",
                               "digest": src}, f"copy --json: {out!r}")
     check(sha256(raw_manifest("copies/multi", "json")) == src, "copy --json: skopeo sees another digest")

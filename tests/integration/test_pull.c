@@ -278,7 +278,7 @@ static void case_v2s2(void)
 	CHECK_INT(sh(NULL, "cmp -s '%s' '%s'", path_of("exported.tar"), path_of("out/image.tar")), 0);
 	/* A non-empty destination folder is refused before anything is fetched. */
 	CHECK_RC(registry_pull_to(c, ref, path_of("out/dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
-	o.flags = REGISTRY_ALL_PLATFORMS;
+	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
 	CHECK_RC(registry_pull_to(c, ref, path_of("out/all"), REGISTRY_FORMAT_DOCKER_DIR, &o), REGISTRY_EINVAL);
 
 	/* Canceled by the callback: nothing named in index.json. */
@@ -390,7 +390,7 @@ static void case_multi_oci(void)
 	registry_free(digest);
 
 	o.platform = NULL;
-	o.flags = REGISTRY_ALL_PLATFORMS;
+	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
 	CHECK_RC(registry_pull(c, ref, s, "all", &o, &digest), 0);
 	CHECK_STR(digest, fixture);
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "all")), REGISTRY_MEDIA_TYPE_OCI_INDEX);
@@ -425,7 +425,7 @@ static void case_multi_v2s2(void)
 
 	registry_store *s = new_store("store");
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-	o.flags = REGISTRY_ALL_PLATFORMS;
+	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
 	char *digest = NULL;
 	CHECK_RC(registry_pull(c, ref, s, NULL, &o, &digest), 0);
 	const registry_descriptor *e = entry_of(s, "latest");
@@ -471,7 +471,7 @@ static void case_multi_v2s2(void)
 
 	/* Preserved, all platforms: the list as served. */
 	o.platform = NULL;
-	o.flags = REGISTRY_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS;
+	o.flags = REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS;
 	CHECK_RC(registry_pull(c, ref, s, "list", &o, &digest), 0);
 	CHECK_STR(digest, fixture);
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "list")), REGISTRY_MEDIA_TYPE_DOCKER_LIST);

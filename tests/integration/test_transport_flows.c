@@ -65,7 +65,7 @@ static registry_client *proxy_client(void)
 static void test_retry(void)
 {
 	registry_client *c = proxy_client();
-	registry_client_set_retries(c, 3, 100, 5000);
+	registry_client_set_retries(c, &(registry_retry_options){REGISTRY_RETRY_OPTIONS_VERSION, 0, 3, 100, 5000});
 	double t0 = now_s();
 	CHECK_RC(registry_client_ping(c), 0);
 	double waited = now_s() - t0;
@@ -83,7 +83,7 @@ static void test_retry(void)
 static void test_retry_exhausted(int status, int code)
 {
 	registry_client *c = proxy_client();
-	registry_client_set_retries(c, 2, 10, 1000);
+	registry_client_set_retries(c, &(registry_retry_options){REGISTRY_RETRY_OPTIONS_VERSION, 0, 2, 10, 1000});
 	CHECK_RC(registry_client_ping(c), code);
 	const registry_error *e = registry_error_last();
 	CHECK_INT(registry_error_http_status(e), status);
@@ -127,12 +127,12 @@ static void test_expiry(void)
 {
 	registry_client *c = itest_client(1);
 	CHECK_RC(registry_client_ping(c), 0);
-	CHECK_INT(registry_client_token_fetches(c), 1);
+	CHECK_INT(c->token_fetches, 1);
 	/* expires_in is 2 s; the registry would still take the token (it allows
 	 * 60 s of leeway), so only the client's own clock makes it renew. */
 	sleep(3);
 	CHECK_RC(registry_client_ping(c), 0);
-	CHECK_INT(registry_client_token_fetches(c), 2);
+	CHECK_INT(c->token_fetches, 2);
 	CHECK_INT(settled_log_lines(getenv("REGISTRY_TEST_TOKEN_LOG"), NULL, 2), 2);
 	registry_client_free(c);
 }
@@ -143,7 +143,7 @@ static void test_invalid_token(void)
 {
 	registry_client *c = itest_client(1);
 	CHECK_RC(registry_client_ping(c), 0);
-	CHECK_INT(registry_client_token_fetches(c), 2);
+	CHECK_INT(c->token_fetches, 2);
 	CHECK_INT(settled_log_lines(getenv("REGISTRY_TEST_TOKEN_LOG"), NULL, 2), 2);
 	registry_client_free(c);
 }
@@ -154,7 +154,7 @@ static void test_always_expired(void)
 	registry_client *c = itest_client(1);
 	CHECK_RC(registry_client_ping(c), REGISTRY_EAUTH);
 	CHECK(strstr(registry_error_message(registry_error_last()), "rejected the token") != NULL);
-	CHECK_INT(registry_client_token_fetches(c), 2);
+	CHECK_INT(c->token_fetches, 2);
 	registry_client_free(c);
 }
 
@@ -192,10 +192,10 @@ static void test_scope(void)
 	c = itest_client(1);
 	CHECK_RC(start_upload(c, "scope/test", &status), 0);
 	CHECK_INT(status, 202);
-	long fetches = registry_client_token_fetches(c);
+	long fetches = c->token_fetches;
 	/* The cached token for this scope is reused. */
 	CHECK_RC(start_upload(c, "scope/test", &status), 0);
-	CHECK_INT(registry_client_token_fetches(c), fetches);
+	CHECK_INT(c->token_fetches, fetches);
 	registry_client_free(c);
 
 	const char *ro = getenv("REGISTRY_TEST_RO_USER");

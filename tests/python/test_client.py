@@ -62,9 +62,16 @@ def test_ping_and_properties(reg, client):
     client.ping()
     assert client.base_url == "http://" + reg.host
     assert client.auth_scheme == "none"
-    assert client.token_fetches == 0
     assert client.rate_limit == (None, None)
     assert client.registry == reg.host
+
+
+def test_no_token_without_auth(reg):
+    events = []
+    with Client(reg.host, trace=events.append) as c:
+        c.ping()
+        # Every request went to the registry itself: no token realm.
+        assert events and all(e.url.startswith(c.base_url) for e in events)
 
 
 def test_inspect_gives_the_registry_digest(reg, client):
@@ -539,7 +546,10 @@ def test_copy(reg, client):
     if not have("registry_copy"):
         pytest.skip("registry_copy is not in this build yet")
     want = fixture_digest(reg, "MULTI_OCI")
-    assert client.copy("fixtures/multi-oci", "py/copied:all") == want
+    assert client.copy("fixtures/multi-oci", "py/copied:all", all_platforms=True) == want
+    # Without the flag, one platform: this machine's (as pull).
+    host = client.copy("fixtures/multi-oci", "py/copied:host")
+    assert host != want and host in [d.digest for d in client.inspect("fixtures/multi-oci").manifests]
     with Client(reg.host) as other:
         assert client.copy("fixtures/small-oci", "py/copied:small", to=other) == (
             fixture_digest(reg, "SMALL_OCI"))

@@ -28,6 +28,7 @@ MAPPING = {
     -15: (registry.ProtocolError, None, "protocol error"),
     -16: (registry.ConflictError, None, "conflict"),
     -17: (registry.ServerError, None, "server error"),
+    -18: (registry.RegistryTimeoutError, TimeoutError, "timed out"),
 }
 
 

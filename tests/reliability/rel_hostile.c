@@ -154,7 +154,7 @@ static int op_pull_all(registry_client *c, const char *host, registry_store *sto
 	registry_reference *ref = NULL;
 	int rc = registry_reference_parse(&ref, text);
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-	o.flags = REGISTRY_ALL_PLATFORMS;
+	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
 	if (!rc)
 		rc = registry_pull(c, ref, store, NULL, &o, NULL);
 	registry_reference_free(ref);
@@ -179,8 +179,10 @@ static int op_copy(registry_client *c, const char *host, const char *password, c
 		rc = set_ca(target, ca);
 	if (!rc && password && *password)
 		rc = registry_client_set_credentials(target, "hostile", password);
+	registry_copy_options co = REGISTRY_COPY_OPTIONS_INIT;
+	co.flags = REGISTRY_COPY_ALL_PLATFORMS; /* every manifest of the hostile image */
 	if (!rc)
-		rc = registry_copy(c, src, target, dst, NULL, NULL);
+		rc = registry_copy(c, src, target, dst, &co, NULL);
 	registry_client_free(target);
 	registry_reference_free(src);
 	registry_reference_free(dst);
@@ -217,7 +219,7 @@ int main(int argc, char **argv)
 		rc = registry_client_set_credentials(c, "hostile", password);
 	const char *insecure = getenv("HOSTILE_INSECURE"); /* request path cases (issue 14) */
 	if (!rc && insecure && *insecure)
-		rc = registry_client_set_insecure(c, 1);
+		rc = registry_client_set_insecure(c, REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY);
 	const char *resolve = getenv("HOSTILE_RESOLVE"); /* "host:port:address" */
 	if (!rc && resolve && *resolve) {
 		char name[256], addr[64];

@@ -81,12 +81,12 @@ static registry_client *client(const char *host, int faulted)
 		registry_client_set_credentials(c, user, password);
 	if (faulted) {
 		/* Short waits: a stall (1 byte/s) ends after 2 s below 1 KiB/s; Retry-After is capped. */
-		registry_timeouts t = REGISTRY_TIMEOUTS_INIT;
+		registry_timeout_options t = REGISTRY_TIMEOUT_OPTIONS_INIT;
 		t.connect_ms = 3000;
 		t.low_speed_seconds = 2;
 		t.low_speed_bytes = 1024;
 		registry_client_set_timeouts(c, &t);
-		registry_client_set_retries(c, 4, 10, 100);
+		registry_client_set_retries(c, &(registry_retry_options){REGISTRY_RETRY_OPTIONS_VERSION, 0, 4, 10, 100});
 	}
 	return c;
 }
@@ -273,7 +273,8 @@ static int skopeo_reads(const char *store, const char *ref_name)
 static int expected_failure(int rc, int kind)
 {
 	switch (rc) {
-	case REGISTRY_ENETWORK: /* resets, stalls past the retries */
+	case REGISTRY_ENETWORK: /* resets past the retries */
+	case REGISTRY_ETIMEDOUT: /* stalls past the retries */
 	case REGISTRY_ESERVER:  /* 5xx past the retries */
 	case REGISTRY_ERATELIMIT:
 	case REGISTRY_EDIGEST:  /* flipped bytes, short bodies */

@@ -42,7 +42,6 @@ static void test_tls_validation(void)
 	}
 	CHECK(strstr(registry_error_message(registry_error_last()), "both") != NULL);
 	CHECK_STR(c->ca_file, "/good/ca.pem"); /* nothing changed */
-	CHECK_INT(c->tls_verify, 1);
 
 	/* The passphrase is a secret: never in a message. */
 	o.key_password = "hunter2-passphrase";
@@ -50,26 +49,49 @@ static void test_tls_validation(void)
 	CHECK_INT(registry_client_set_tls(c, &o), REGISTRY_EINVAL);
 	CHECK(strstr(registry_error_message(registry_error_last()), "hunter2") == NULL);
 	o.cert_pem = "-----BEGIN CERTIFICATE-----\n";
-	o.flags = REGISTRY_TLS_NO_VERIFY;
 	o.min_version = REGISTRY_TLS_1_3;
 	CHECK_INT(registry_client_set_tls(c, &o), 0);
-	CHECK_INT(c->tls_verify, 0);
 	CHECK_INT(c->tls_min, REGISTRY_TLS_1_3);
 	CHECK_STR(c->key_password, "hunter2-passphrase");
 	/* NULL: every default again. */
 	CHECK_INT(registry_client_set_tls(c, NULL), 0);
 	CHECK(c->ca_file == NULL && c->key_password == NULL && c->cert_pem == NULL);
-	CHECK_INT(c->tls_verify, 1);
+	/* No flags are defined since REGISTRY_TLS_NO_VERIFY became
+	 * REGISTRY_INSECURE_NO_VERIFY: the old bit is refused, not ignored. */
+	o = (registry_tls_options)REGISTRY_TLS_OPTIONS_INIT;
+	o.flags = 0x1u;
+	CHECK_INT(registry_client_set_tls(c, &o), REGISTRY_EINVAL);
 	CHECK_INT(registry_client_set_tls(NULL, &o), REGISTRY_EINVAL);
 	CHECK_INT(registry_tls_options_init(NULL), REGISTRY_EINVAL);
+	registry_client_free(c);
+}
+
+/* One knob (issue 15 item 23): the two REGISTRY_INSECURE_* flags, for the
+ * registry's own origin only; unknown bits are refused. */
+static void test_insecure_flags(void)
+{
+	registry_client *c = new_client();
+	CHECK_INT(registry_client_set_insecure(c, REGISTRY_INSECURE_NO_VERIFY), 0);
+	CHECK_INT(registry__insecure_for(c, "https://registry.example:5000/v2/", REGISTRY_INSECURE_NO_VERIFY), 1);
+	CHECK_INT(registry__insecure_for(c, "http://registry.example:5000/v2/", REGISTRY_INSECURE_ALLOW_HTTP), 0);
+	CHECK_INT(registry__insecure_for(c, "https://auth.example/token", REGISTRY_INSECURE_NO_VERIFY), 0);
+	CHECK_INT(registry_client_set_insecure(c, REGISTRY_INSECURE_ALLOW_HTTP), 0);
+	CHECK_INT(registry__insecure_for(c, "http://registry.example:5000/v2/", REGISTRY_INSECURE_ALLOW_HTTP), 1);
+	CHECK_INT(registry__insecure_for(c, "https://registry.example:5000/v2/", REGISTRY_INSECURE_NO_VERIFY), 0);
+	CHECK_INT(registry_client_set_insecure(c, 0x4u), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "unknown flags 0x4") != NULL);
+	CHECK_INT(c->insecure, REGISTRY_INSECURE_ALLOW_HTTP); /* unchanged */
+	CHECK_INT(registry_client_set_insecure(c, 0), 0);
+	CHECK_INT(c->insecure, 0);
+	CHECK_INT(registry_client_set_insecure(NULL, 0), REGISTRY_EINVAL);
 	registry_client_free(c);
 }
 
 static void test_timeouts(void)
 {
 	registry_client *c = new_client();
-	registry_timeouts t;
-	CHECK_INT(registry_timeouts_init(&t), 0);
+	registry_timeout_options t;
+	CHECK_INT(registry_timeout_options_init(&t), 0);
 	t.total_ms = 1500;
 	t.connect_ms = 700;
 	CHECK_INT(registry_client_set_timeouts(c, &t), 0);
@@ -77,7 +99,7 @@ static void test_timeouts(void)
 	CHECK_INT(c->connect_ms, 700);
 	CHECK_INT(c->low_speed_bytes, 1024); /* zero: the default */
 	CHECK_INT(c->low_speed_seconds, 30);
-	registry_timeouts neg = t;
+	registry_timeout_options neg = t;
 	neg.total_ms = -1;
 	CHECK_INT(registry_client_set_timeouts(c, &neg), REGISTRY_EINVAL);
 	neg = t;
@@ -87,11 +109,18 @@ static void test_timeouts(void)
 	neg.version = 2;
 	CHECK_INT(registry_client_set_timeouts(c, &neg), REGISTRY_EINVAL);
 	CHECK(strstr(registry_error_message(registry_error_last()), "version 2") != NULL);
+	neg = t;
+	neg.flags = 0x1u; /* none defined yet */
+	CHECK_INT(registry_client_set_timeouts(c, &neg), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "unknown flags") != NULL);
+	neg = t;
+	neg.total_ms = (int64_t)1 << 40; /* more than a 32-bit long holds */
+	CHECK_INT(registry_client_set_timeouts(c, &neg), REGISTRY_EINVAL);
 	CHECK_INT(c->total_ms, 1500); /* nothing changed */
 	CHECK_INT(registry_client_set_timeouts(c, NULL), 0);
 	CHECK_INT(c->total_ms, 0);
 	CHECK_INT(c->connect_ms, 30000);
-	CHECK_INT(registry_timeouts_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_timeout_options_init(NULL), REGISTRY_EINVAL);
 	registry_client_free(c);
 }
 
@@ -266,6 +295,7 @@ int main(void)
 {
 	RUN(test_tls_validation);
 	RUN(test_timeouts);
+	RUN(test_insecure_flags);
 	RUN(test_header_validation);
 	RUN(test_max_parallel);
 	RUN(test_header_origin_only);

@@ -45,7 +45,7 @@ static registry_client *configured(void)
 	CHECK_INT(registry_client_set_user_agent(c, "test-agent/1"), 0);
 	CHECK_INT(registry_client_set_proxy(c, "http://proxy.example:3128", "localhost"), 0);
 	CHECK_INT(registry_client_add_resolve(c, "registry.example", 5000, "127.0.0.1"), 0);
-	CHECK_INT(registry_client_set_retries(c, 7, 10, 100), 0);
+	CHECK_INT(registry_client_set_retries(c, &(registry_retry_options){REGISTRY_RETRY_OPTIONS_VERSION, 0, 7, 10, 100}), 0);
 	CHECK_INT(registry_client_set_max_parallel(c, 3), 0);
 	CHECK_INT(registry_client_set_cancel(c, never, NULL), 0);
 	c->base_url = strdup("https://registry.example:5000");

@@ -35,6 +35,8 @@ static void test_codes_are_fixed(void)
 	CHECK_INT(REGISTRY_ECONFLICT, -16);
 	CHECK_INT(REGISTRY_ESERVER, -17);
 	CHECK_STR(registry_strerror(REGISTRY_ESERVER), "server error");
+	CHECK_INT(REGISTRY_ETIMEDOUT, -18);
+	CHECK_STR(registry_strerror(REGISTRY_ETIMEDOUT), "timed out");
 }
 
 /* The entry of a public function, as the library's own do it. */

@@ -213,6 +213,25 @@ static int call_builder_add_manifest(unsigned version, unsigned flags)
 	return rc;
 }
 
+/* Client settings groups (convention 2) take the same checks. */
+static int call_set_timeouts(unsigned version, unsigned flags)
+{
+	registry_timeout_options o;
+	registry_timeout_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_client_set_timeouts(fx.client, &o);
+}
+
+static int call_set_retries(unsigned version, unsigned flags)
+{
+	registry_retry_options o;
+	registry_retry_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_client_set_retries(fx.client, &o);
+}
+
 static const struct op {
 	const char *fn;         /* the name the message must carry */
 	int (*call)(unsigned version, unsigned flags);
@@ -222,13 +241,13 @@ static const struct op {
 	unsigned valid_flags;   /* a valid non-zero flag set to try, or 0 */
 } ops[] = {
 	{"registry_pull", call_pull, REGISTRY_PULL_OPTIONS_VERSION,
-	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_pull_to", call_pull_to, REGISTRY_PULL_OPTIONS_VERSION,
-	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_push", call_push, REGISTRY_PUSH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_push_archive", call_push_archive, REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 1, 0},
-	{"registry_copy", call_copy, REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_ALL_PLATFORMS, 1,
-	 REGISTRY_ALL_PLATFORMS},
+	{"registry_copy", call_copy, REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_COPY_ALL_PLATFORMS, 1,
+	 REGISTRY_COPY_ALL_PLATFORMS},
 	{"registry_blob_upload", call_blob_upload, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
 	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
 	{"registry_blob_upload_file", call_blob_upload_file, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
@@ -243,6 +262,9 @@ static const struct op {
 	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_manifest_builder_add_manifest", call_builder_add_manifest, REGISTRY_DESCRIPTOR_SPEC_VERSION,
 	 0, 0, 0},
+	{"registry_client_set_timeouts", call_set_timeouts, REGISTRY_TIMEOUT_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_client_set_retries", call_set_retries, REGISTRY_RETRY_OPTIONS_VERSION, REGISTRY_RETRY_NONE, 1,
+	 REGISTRY_RETRY_NONE},
 };
 
 /* The call failed with EINVAL, and its message names the function. */
@@ -340,6 +362,19 @@ static void test_init_functions(void)
 	CHECK_INT(registry_blob_fetch_to_options_init(&to), 0);
 	CHECK(to.version == REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION && to.flags == 0 && to.progress == NULL &&
 	      to.userdata == NULL);
+	CHECK_INT(registry_timeout_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_retry_options_init(NULL), REGISTRY_EINVAL);
+	registry_timeout_options t;
+	memset(&t, 0xff, sizeof(t));
+	CHECK_INT(registry_timeout_options_init(&t), 0);
+	CHECK_INT(t.version, REGISTRY_TIMEOUT_OPTIONS_VERSION);
+	CHECK(t.flags == 0 && t.connect_ms == 0 && t.total_ms == 0 && t.low_speed_bytes == 0 &&
+	      t.low_speed_seconds == 0);
+	registry_retry_options r;
+	memset(&r, 0xff, sizeof(r));
+	CHECK_INT(registry_retry_options_init(&r), 0);
+	CHECK_INT(r.version, REGISTRY_RETRY_OPTIONS_VERSION);
+	CHECK(r.flags == 0 && r.count == 0 && r.backoff_base_ms == 0 && r.max_wait_ms == 0);
 	registry_copy_options c;
 	memset(&c, 0xff, sizeof(c));
 	CHECK_INT(registry_copy_options_init(&c), 0);
@@ -352,7 +387,9 @@ static void test_init_functions(void)
 	CHECK_INT(u.version, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION);
 	CHECK(u.flags == 0 && u.chunk_size == 0 && u.progress == NULL && u.userdata == NULL);
 	/* Push refuses the copy-only flag: options are no longer shared. */
-	CHECK_INT(call_push(REGISTRY_PUSH_OPTIONS_VERSION, REGISTRY_ALL_PLATFORMS), REGISTRY_EINVAL);
+	CHECK_INT(call_push(REGISTRY_PUSH_OPTIONS_VERSION, REGISTRY_COPY_ALL_PLATFORMS), REGISTRY_EINVAL);
+	/* Each operation has its own bits: pull's all-platforms bit is not copy's. */
+	CHECK_INT(call_copy(REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_PULL_ALL_PLATFORMS), REGISTRY_EINVAL);
 }
 
 int main(void)

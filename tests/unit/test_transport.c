@@ -190,28 +190,55 @@ static void test_client_new(void)
 
 /* set_retries bounds what it takes (issue 14): out of range is EINVAL with a
  * message and changes nothing, and the backoff at the bounds stays within
- * the longest wait, however many attempts (no overflow in the doubling). */
+ * the longest wait, however many attempts (no overflow in the doubling).
+ * Since 0.2 it takes a registry_retry_options: zero fields are the
+ * defaults, REGISTRY_RETRY_NONE disables retries, unknown flags are refused. */
 static void test_retry_bounds(void)
 {
 	registry_client *c = NULL;
 	CHECK_INT(registry_client_new(&c, "localhost:5000"), 0);
-	CHECK_INT(registry_client_set_retries(c, 5, 200, 1000), 0);
-	CHECK_INT(registry_client_set_retries(c, 101, -1, -1), REGISTRY_EINVAL);
-	CHECK_INT(registry_client_set_retries(c, -1, LONG_MAX, -1), REGISTRY_EINVAL);
-	CHECK(strstr(registry_error_message(registry_error_last()), "backoff base") != NULL);
-	CHECK_INT(registry_client_set_retries(c, -1, -1, LONG_MAX), REGISTRY_EINVAL);
-	CHECK(strstr(registry_error_message(registry_error_last()), "longest wait") != NULL);
-	CHECK_INT(registry_client_set_retries(c, 1, 3600001L, 86400001L), REGISTRY_EINVAL);
+	registry_retry_options o;
+	CHECK_INT(registry_retry_options_init(&o), 0);
+	CHECK_INT(o.version, REGISTRY_RETRY_OPTIONS_VERSION);
+	o.count = 5, o.backoff_base_ms = 200, o.max_wait_ms = 1000;
+	CHECK_INT(registry_client_set_retries(c, &o), 0);
+	registry_retry_options bad[6] = {o, o, o, o, o, o};
+	bad[0].count = 101;
+	bad[1].backoff_base_ms = 3600001;
+	bad[2].max_wait_ms = 86400001;
+	bad[3].count = -1;
+	bad[4].flags = 0x80u;
+	bad[5].version = REGISTRY_RETRY_OPTIONS_VERSION + 1;
+	const char *why[6] = {"count", "backoff base", "longest wait", "count", "unknown flags", "version"};
+	for (int i = 0; i < 6; i++) {
+		CHECK_INT(registry_client_set_retries(c, &bad[i]), REGISTRY_EINVAL);
+		CHECK(strstr(registry_error_message(registry_error_last()), why[i]) != NULL);
+		CHECK(strstr(registry_error_message(registry_error_last()), "registry_client_set_retries") != NULL);
+	}
 	CHECK_INT(c->retries, 5); /* a refused call changes nothing */
 	CHECK_INT(c->backoff_ms, 200);
 	CHECK_INT(c->max_wait_ms, 1000);
-	CHECK_INT(registry_client_set_retries(c, 100, 3600000L, 86400000L), 0);
+	o.count = 100, o.backoff_base_ms = 3600000, o.max_wait_ms = 86400000;
+	CHECK_INT(registry_client_set_retries(c, &o), 0);
 	for (int attempt = 0; attempt <= 100; attempt += 10) {
 		long ms = registry__backoff_ms(c, attempt, NULL);
 		CHECK(ms >= 3600000L && ms <= 86400000L);
 	}
-	CHECK_INT(registry_client_set_retries(c, 3, 0, 0), 0);
-	CHECK_INT(registry__backoff_ms(c, 100, NULL), 0);
+	o.count = 3, o.backoff_base_ms = 1, o.max_wait_ms = 1;
+	CHECK_INT(registry_client_set_retries(c, &o), 0);
+	CHECK(registry__backoff_ms(c, 100, NULL) <= 1);
+	/* NULL and zero fields: the defaults; the flag: no retries. */
+	CHECK_INT(registry_client_set_retries(c, NULL), 0);
+	CHECK_INT(c->retries, 3);
+	CHECK_INT(c->backoff_ms, 500);
+	CHECK_INT(c->max_wait_ms, 60000);
+	o = (registry_retry_options)REGISTRY_RETRY_OPTIONS_INIT;
+	o.flags = REGISTRY_RETRY_NONE;
+	o.count = 7;
+	CHECK_INT(registry_client_set_retries(c, &o), 0);
+	CHECK_INT(c->retries, 0);
+	CHECK_INT(registry_client_set_retries(NULL, &o), REGISTRY_EINVAL);
+	CHECK_INT(registry_retry_options_init(NULL), REGISTRY_EINVAL);
 	registry_client_free(c);
 }
 
@@ -279,7 +306,7 @@ static int realm_result(const char *registry, const char *base, const char *real
 	if (registry_client_new(&c, registry) != 0)
 		return 1;
 	c->base_url = strdup(base);
-	registry_client_set_retries(c, 0, -1, -1);
+	registry_client_set_retries(c, &(registry_retry_options){REGISTRY_RETRY_OPTIONS_VERSION, REGISTRY_RETRY_NONE, 0, 0, 0});
 	registry_client_set_credentials(c, "user", "secret");
 	registry__response r;
 	registry__response_init(&r);

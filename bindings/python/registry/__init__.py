@@ -20,7 +20,7 @@ from .digest import Digest, digest, digest_backend, digests_equal, file_digest, 
 from .errors import (AuthError, CanceledError, ConflictError, DeniedError, DigestMismatchError,
                      FormatError, InvalidArgumentError, NetworkError, NotFoundError,
                      OutOfMemoryError, ProtocolError, RateLimitError, RegistryError,
-                     RegistryIOError, ServerError, TLSError, TooLargeError, UnsupportedError,
+                     RegistryIOError, RegistryTimeoutError, ServerError, TLSError, TooLargeError, UnsupportedError,
                      error_class)
 from .manifest import (Descriptor, HistoryEntry, Manifest, ManifestBuilder, Platform,
                        host_platform)
@@ -56,5 +56,5 @@ __all__ = [
     "RegistryError", "error_class", "AuthError", "CanceledError", "ConflictError", "DeniedError",
     "DigestMismatchError", "FormatError", "InvalidArgumentError", "NetworkError",
     "NotFoundError", "OutOfMemoryError", "ProtocolError", "RateLimitError", "RegistryIOError",
-    "TLSError", "TooLargeError", "UnsupportedError", "ServerError",
+    "TLSError", "TooLargeError", "UnsupportedError", "ServerError", "RegistryTimeoutError",
 ]

@@ -110,10 +110,11 @@ WRITE_CB = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
 
 
 class trace_event(Structure):
-    """registry_trace_event: fields may be added at the end (read through a pointer)."""
-    _fields_ = [("what", c_int), ("method", c_char_p), ("url", c_char_p), ("status", c_long),
-                ("elapsed_ms", c_long), ("bytes_sent", c_int64), ("bytes_received", c_int64),
-                ("attempt", c_int), ("new_connections", c_long)]
+    """registry_trace_event: fields may be added at the end after a version check (read
+    through a pointer)."""
+    _fields_ = [("version", c_uint), ("what", c_int), ("method", c_char_p), ("url", c_char_p),
+                ("status", c_int), ("elapsed_us", c_int64), ("bytes_sent", c_int64),
+                ("bytes_received", c_int64), ("attempt", c_int), ("new_connections", c_int)]
 
 
 #: void (*registry_trace_cb)(const registry_trace_event *event, void *userdata)
@@ -124,8 +125,11 @@ CREDENTIAL_CB = CFUNCTYPE(c_int, credential_p, c_char_p, c_void_p)
 # -- option structs --------------------------------------------------------------
 
 TLS_OPTIONS_VERSION = 1
-TIMEOUTS_VERSION = 1
-TLS_NO_VERIFY = 0x1
+TIMEOUT_OPTIONS_VERSION = 1
+RETRY_OPTIONS_VERSION = 1
+RETRY_NONE = 0x1
+INSECURE_ALLOW_HTTP = 0x1
+INSECURE_NO_VERIFY = 0x2
 
 
 class tls_options(Structure):
@@ -135,9 +139,14 @@ class tls_options(Structure):
                 ("key_password", c_char_p), ("min_version", c_int)]
 
 
-class timeouts(Structure):
-    _fields_ = [("version", c_uint), ("connect_ms", c_long), ("total_ms", c_long),
-                ("low_speed_bytes", c_long), ("low_speed_seconds", c_long)]
+class timeout_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("connect_ms", c_int64),
+                ("total_ms", c_int64), ("low_speed_bytes", c_int64), ("low_speed_seconds", c_int64)]
+
+
+class retry_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("count", c_int),
+                ("backoff_base_ms", c_int64), ("max_wait_ms", c_int64)]
 
 
 MANIFEST_PARSE_OPTIONS_VERSION = 1
@@ -339,7 +348,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_manifest_builder_set_subject": (_i, [builder_p, _s, _s, _i64]),
     "registry_manifest_builder_build": (_i, [POINTER(manifest_p), builder_p]),
     # store
-    "registry_store_open": (_i, [POINTER(store_p), _s, _i]),
+    "registry_store_open": (_i, [POINTER(store_p), _s, _u]),
     "registry_store_free": (None, [store_p]),
     "registry_store_path": (_s, [store_p]),
     "registry_store_has": (_i, [store_p, _s]),
@@ -363,11 +372,12 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_client_free": (None, [client_p]),
     "registry_tls_options_init": (_i, [POINTER(tls_options)]),
     "registry_client_set_tls": (_i, [client_p, POINTER(tls_options)]),
-    "registry_timeouts_init": (_i, [POINTER(timeouts)]),
-    "registry_client_set_insecure": (_i, [client_p, _i]),
+    "registry_timeout_options_init": (_i, [POINTER(timeout_options)]),
+    "registry_retry_options_init": (_i, [POINTER(retry_options)]),
+    "registry_client_set_insecure": (_i, [client_p, _u]),
     "registry_client_set_user_agent": (_i, [client_p, _s]),
-    "registry_client_set_timeouts": (_i, [client_p, POINTER(timeouts)]),
-    "registry_client_set_retries": (_i, [client_p, _i, _l, _l]),
+    "registry_client_set_timeouts": (_i, [client_p, POINTER(timeout_options)]),
+    "registry_client_set_retries": (_i, [client_p, POINTER(retry_options)]),
     "registry_client_set_max_parallel": (_i, [client_p, _i]),
     "registry_client_set_cancel": (_i, [client_p, CANCEL_CB, c_void_p]),
     "registry_client_set_proxy": (_i, [client_p, _s, _s]),
@@ -384,7 +394,6 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_client_base_url": (_s, [client_p]),
     "registry_client_auth_scheme": (_i, [client_p]),
     "registry_client_rate_limit": (_i, [client_p, POINTER(_l), POINTER(_l)]),
-    "registry_client_token_fetches": (_l, [client_p]),
     # remote manifests, lists, referrers
     "registry_manifest_resolve": (_i, [client_p, _s, _s, char_pp_owned, char_pp_owned,
                                        POINTER(_i64)]),

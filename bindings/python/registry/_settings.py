@@ -53,8 +53,8 @@ def timeouts(client: Any, timeout: Optional[float], connect_timeout: Optional[fl
     """registry_client_set_timeouts: unset values keep the library's defaults."""
     if timeout is None and connect_timeout is None and low_speed is None:
         return
-    t = _lib.timeouts()
-    check(C.registry_timeouts_init(ctypes.byref(t)))
+    t = _lib.timeout_options()
+    check(C.registry_timeout_options_init(ctypes.byref(t)))
     if timeout is not None:
         t.total_ms = _seconds_ms(timeout, "timeout")
     if connect_timeout is not None:
@@ -78,18 +78,16 @@ def _pem_or_path(value: PemOrPath, what: str) -> Tuple[Optional[bytes], Optional
     return None, cpath(value, what)
 
 
-def tls(client: Any, ca_file: Optional[StrPath], tls_verify: bool, ca_data: Optional[bytes],
+def tls(client: Any, ca_file: Optional[StrPath], ca_data: Optional[bytes],
         client_cert: Optional[Tuple[PemOrPath, PemOrPath]], key_password: Optional[str],
         min_tls: Optional[str]) -> None:
     """registry_client_set_tls, only when something differs from the defaults."""
-    if (ca_file is None and tls_verify and ca_data is None and client_cert is None
+    if (ca_file is None and ca_data is None and client_cert is None
             and key_password is None and min_tls is None):
         return
     o = _lib.tls_options()
     check(C.registry_tls_options_init(ctypes.byref(o)))
     keep: List[Optional[bytes]] = []  # alive until the call has copied them
-    if not tls_verify:
-        o.flags |= _lib.TLS_NO_VERIFY
     if ca_file is not None:
         o.ca_file = cpath(ca_file, "ca_file")
     if ca_data is not None:
@@ -133,7 +131,7 @@ def trace_callback(trace: Optional[TraceCallback]) -> Any:
         e = ev.contents
         try:
             trace(TraceEvent(_TRACE_WHAT.get(e.what, str(e.what)), text(e.method) or "",
-                             text(e.url) or "", e.status, e.elapsed_ms / 1000.0, e.bytes_sent,
+                             text(e.url) or "", e.status, e.elapsed_us / 1e6, e.bytes_sent,
                              e.bytes_received, e.attempt, e.new_connections))
         except Exception:  # a trace cannot fail a request: ignored
             pass

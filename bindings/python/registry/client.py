@@ -24,8 +24,9 @@ RefLike = Union[str, Reference]
 PlatformLike = Union[str, Platform, None]
 
 _AUTH_SCHEMES = {0: None, 1: "none", 2: "basic", 3: "bearer"}
-_PRESERVE_DIGESTS = 1
-_ALL_PLATFORMS = 2
+_PRESERVE_DIGESTS = 1          # REGISTRY_PULL_PRESERVE_DIGESTS
+_ALL_PLATFORMS = 2             # REGISTRY_PULL_ALL_PLATFORMS
+_COPY_ALL_PLATFORMS = 1        # REGISTRY_COPY_ALL_PLATFORMS
 
 
 def _platform_text(platform: PlatformLike) -> Optional[bytes]:
@@ -87,9 +88,9 @@ class Client(Handle):
         check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
         super().__init__(ptr, C.registry_client_free)
         try:
-            self._configure(username, password, insecure, docker_config, identity_token,
-                            user_agent, max_parallel, retries)
-            _settings.tls(ptr, ca_file, tls_verify, ca_data, client_cert, key_password, min_tls)
+            self._configure(username, password, insecure, tls_verify, docker_config,
+                            identity_token, user_agent, max_parallel, retries)
+            _settings.tls(ptr, ca_file, ca_data, client_cert, key_password, min_tls)
             _settings.timeouts(ptr, timeout, connect_timeout, low_speed)
             if proxy is not None or no_proxy is not None:
                 check(C.registry_client_set_proxy(ptr, cstr(proxy, "proxy"),
@@ -116,18 +117,29 @@ class Client(Handle):
             self._ref_registry = None
 
     def _configure(self, username: Optional[str], password: Optional[str], insecure: bool,
-                   docker_config: Union[bool, StrPath], identity_token: Optional[str],
+                   tls_verify: bool, docker_config: Union[bool, StrPath], identity_token: Optional[str],
                    user_agent: Optional[str], max_parallel: Optional[int],
                    retries: Optional[int]) -> None:
         c = self._ptr
-        if insecure:
-            check(C.registry_client_set_insecure(c, 1))
+        # One knob (registry_client_set_insecure): insecure is Docker's
+        # insecure-registries, tls_verify=False only skips verification.
+        flags = (_lib.INSECURE_ALLOW_HTTP | _lib.INSECURE_NO_VERIFY) if insecure else 0
+        if not tls_verify:
+            flags |= _lib.INSECURE_NO_VERIFY
+        if flags:
+            check(C.registry_client_set_insecure(c, flags))
         if user_agent is not None:
             check(C.registry_client_set_user_agent(c, cstr(user_agent, "user_agent")))
         if max_parallel is not None:
             check(C.registry_client_set_max_parallel(c, int(max_parallel)))
         if retries is not None:
-            check(C.registry_client_set_retries(c, int(retries), -1, -1))
+            r = _lib.retry_options()
+            check(C.registry_retry_options_init(ctypes.byref(r)))
+            if int(retries) == 0:
+                r.flags = _lib.RETRY_NONE
+            else:
+                r.count = int(retries)
+            check(C.registry_client_set_retries(c, ctypes.byref(r)))
         if password is not None and username is None:
             raise InvalidArgumentError("a password needs a username")
         if username is not None:
@@ -173,12 +185,6 @@ class Client(Handle):
             C.registry_client_rate_limit(c, ctypes.byref(limit), ctypes.byref(remaining))
         return (None if limit.value < 0 else limit.value,
                 None if remaining.value < 0 else remaining.value)
-
-    @property
-    def token_fetches(self) -> int:
-        """Bearer tokens fetched from the realm so far."""
-        with self.use() as c:
-            return C.registry_client_token_fetches(c)
 
     # -- references ------------------------------------------------------------------
     def reference(self, ref: RefLike) -> Reference:
@@ -539,14 +545,16 @@ class Client(Handle):
 
     def copy(self, source: RefLike, target: RefLike, to: Optional["Client"] = None,
              platform: PlatformLike = None, chunk_size: int = 0,
-             progress: Optional[ProgressCallback] = None) -> str:
+             progress: Optional[ProgressCallback] = None, all_platforms: bool = False) -> str:
         """Copy an image from this registry to @to (default: this one), blob by blob
-        without touching disk; every platform unless @platform names one. Returns
-        the digest of the manifest written."""
+        without touching disk. Of a list/index, the @platform entry (by default this
+        machine's, as pull), or with @all_platforms every platform and the index
+        itself. Returns the digest of the manifest written."""
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
         opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
+                                 flags=_COPY_ALL_PLATFORMS if all_platforms else 0,
                                  platform=_platform_text(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()

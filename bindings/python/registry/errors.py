@@ -32,6 +32,7 @@ ECANCELED = -14
 EPROTOCOL = -15
 ECONFLICT = -16
 ESERVER = -17
+ETIMEDOUT = -18
 
 
 class RegistryError(Exception):
@@ -153,12 +154,20 @@ class ServerError(RegistryError):
     default_code = ESERVER
 
 
+class RegistryTimeoutError(RegistryError, TimeoutError):
+    """REGISTRY_ETIMEDOUT: a connect, total or low-speed time limit ran out (after the retries).
+
+    Before 0.2 this was NetworkError. ``except TimeoutError`` catches it.
+    """
+    default_code = ETIMEDOUT
+
+
 ERROR_CLASSES: Dict[int, Type[RegistryError]] = {
     cls.default_code: cls
     for cls in (InvalidArgumentError, OutOfMemoryError, RegistryIOError, NetworkError, TLSError,
                 AuthError, DeniedError, NotFoundError, DigestMismatchError, FormatError,
                 UnsupportedError, TooLargeError, RateLimitError, CanceledError, ProtocolError,
-                ConflictError, ServerError)
+                ConflictError, ServerError, RegistryTimeoutError)
 }
 
 
