@@ -119,15 +119,19 @@ REGISTRY_API int registry_pull(registry_client *client, const registry_reference
  * into a store inside a temporary folder next to @p dest first.
  * @param dest a folder (REGISTRY_FORMAT_OCI, _DOCKER_DIR) or a file name
  *        (REGISTRY_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param digest_out receives the digest of the image manifest written
+ *        (free with registry_free()); may be NULL. For the Docker formats it
+ *        is the registry's digest of the platform's image manifest. NULL
+ *        after a failure.
  * @param format an enum registry_image_format value.
  * @param options NULL for the defaults.
  * @return as registry_pull(); REGISTRY_EINVAL also for an unknown format or
  *         REGISTRY_ALL_PLATFORMS with a Docker format (a `docker load`
  *         image holds one platform); REGISTRY_EUNSUPPORTED for a tarball
  *         when built without libarchive.
- * @since 0.1
+ * @since 0.1 (@p digest_out since 0.2)
  */
-REGISTRY_API int registry_pull_to(registry_client *client, const registry_reference *ref,
+REGISTRY_API int registry_pull_to(char **digest_out, registry_client *client, const registry_reference *ref,
                                   const char *dest, int format, const registry_pull_options *options);
 
 /**

@@ -26,7 +26,7 @@ static int refail(int rc, const char *prefix)
 	return registry__fail(rc, "%s: %s", prefix, msg);
 }
 
-int registry__store_index_load(registry_store *s, registry_manifest **out)
+int registry__store_index_load(const registry_store *s, registry_manifest **out)
 {
 	char *data;
 	size_t len;

@@ -1,5 +1,6 @@
 """registry.Store: an OCI layout on disk, without a network."""
 
+import ctypes
 import json
 import os
 
@@ -82,6 +83,7 @@ def test_index_verify_gc(tmp_path):
             with Store(tmp_path / "s") as other:
                 other.gc()  # self still has the store open
     with Store(tmp_path / "s") as s:
+        assert s.gc(dry_run=True) == 1 and s.has(orphan)  # counted, not deleted
         removed = s.gc()
         assert removed == 1
         assert not s.has(orphan) and s.has(layer) and s.has(config)
@@ -128,8 +130,10 @@ def test_verify_callback_exception_is_reraised(tmp_path):
             f.write(b"y")  # one problem: the callback runs once
         bridge = progress.CallbackBridge(boom, registry._lib.VERIFY_CB,
                                          lambda d, r, ud: (d, r))
+        opts = registry._lib.store_verify_options(
+            version=registry._lib.STORE_VERIFY_OPTIONS_VERSION, problem=bridge.cfunc)
         with s.use() as ptr:
-            rc = registry._lib.C.registry_store_verify(ptr, bridge.cfunc, None, None)
+            rc = registry._lib.C.registry_store_verify(ptr, ctypes.byref(opts), None)
         assert rc == registry.CanceledError.default_code  # non-zero return canceled
         with pytest.raises(KeyError, match="from the callback"):
             bridge.reraise()

@@ -50,7 +50,7 @@ static int call_pull_to(unsigned version, unsigned flags)
 	registry_pull_options_init(&o);
 	o.version = version;
 	o.flags = flags;
-	return registry_pull_to(fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o);
+	return registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o);
 }
 
 static int call_push(unsigned version, unsigned flags)
@@ -138,6 +138,24 @@ static int call_builder_add_manifest(unsigned version, unsigned flags)
 	return rc;
 }
 
+static int call_store_gc(unsigned version, unsigned flags)
+{
+	registry_store_gc_options o;
+	registry_store_gc_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_store_gc(fx.store, &o, NULL);
+}
+
+static int call_store_verify(unsigned version, unsigned flags)
+{
+	registry_store_verify_options o;
+	registry_store_verify_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_store_verify(fx.store, &o, NULL);
+}
+
 static const struct op {
 	const char *fn;         /* the name the message must carry */
 	int (*call)(unsigned version, unsigned flags);
@@ -160,6 +178,9 @@ static const struct op {
 	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
 	{"registry_blob_fetch_many", call_fetch_many, REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_store_gc", call_store_gc, REGISTRY_STORE_GC_OPTIONS_VERSION, REGISTRY_STORE_GC_DRY_RUN, 1,
+	 REGISTRY_STORE_GC_DRY_RUN},
+	{"registry_store_verify", call_store_verify, REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_manifest_builder_add_manifest", call_builder_add_manifest, REGISTRY_DESCRIPTOR_SPEC_VERSION,
 	 0, 0, 0},
 };
@@ -231,6 +252,17 @@ static void test_init_functions(void)
 	CHECK_INT(registry_copy_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_upload_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_fetch_many_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_gc_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_verify_options_init(NULL), REGISTRY_EINVAL);
+	registry_store_gc_options g;
+	memset(&g, 0xff, sizeof(g));
+	CHECK_INT(registry_store_gc_options_init(&g), 0);
+	CHECK(g.version == REGISTRY_STORE_GC_OPTIONS_VERSION && g.flags == 0 && g.partial_max_age_s == 0);
+	registry_store_verify_options v;
+	memset(&v, 0xff, sizeof(v));
+	CHECK_INT(registry_store_verify_options_init(&v), 0);
+	CHECK(v.version == REGISTRY_STORE_VERIFY_OPTIONS_VERSION && v.flags == 0 && v.problem == NULL &&
+	      v.userdata == NULL);
 	registry_copy_options c;
 	memset(&c, 0xff, sizeof(c));
 	CHECK_INT(registry_copy_options_init(&c), 0);

@@ -375,7 +375,7 @@ static void test_add_wrong_digest_leaves_nothing(void)
 	char file[400];
 	snprintf(file, sizeof(file), "%s/input-%d", tmp_root, store_counter);
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(s, wrong, file), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_import_file(NULL, s, wrong, file), REGISTRY_EDIGEST);
 	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
 	CHECK_INT(count_entries(path), 0);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
@@ -408,7 +408,10 @@ static void test_import_file(void)
 	digest_of(digest, data, len);
 	snprintf(file, sizeof(file), "%s/import-%d", tmp_root, store_counter);
 	write_file(file, data, len);
-	CHECK_INT(registry_store_import_file(s, NULL, file), 0);
+	char *stored = NULL;
+	CHECK_INT(registry_store_import_file(&stored, s, NULL, file), 0);
+	CHECK(stored && strcmp(stored, digest) == 0); /* the caller learns the digest */
+	registry_free(stored);
 	CHECK_INT(registry_store_has(s, digest), 1);
 	int64_t size;
 	CHECK_INT(registry_store_blob_size(s, digest, &size), 0);
@@ -420,14 +423,19 @@ static void test_import_file(void)
 	free(got);
 	/* Present already: a no-op even if the file is gone. */
 	unlink(file);
-	CHECK_INT(registry_store_import_file(s, digest, file), 0);
-	/* Otherwise a missing file is ENOTFOUND. */
-	CHECK_INT(registry_store_import_file(s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry_store_import_file(s, NULL, tmp_root), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_import_file(s, NULL, NULL), REGISTRY_EINVAL);
+	stored = NULL;
+	CHECK_INT(registry_store_import_file(&stored, s, digest, file), 0);
+	CHECK(stored && strcmp(stored, digest) == 0);
+	registry_free(stored);
+	/* Otherwise a missing file is ENOTFOUND, and no digest comes back. */
+	stored = (char *)"unchanged";
+	CHECK_INT(registry_store_import_file(&stored, s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
+	CHECK(stored == NULL);
+	CHECK_INT(registry_store_import_file(NULL, s, NULL, tmp_root), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_import_file(NULL, s, NULL, NULL), REGISTRY_EINVAL);
 	/* With the right expected digest. */
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(s, HELLO_SHA256, file), 0);
+	CHECK_INT(registry_store_import_file(NULL, s, HELLO_SHA256, file), 0);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 1);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
 	CHECK_INT(count_entries(path), 0);
@@ -684,7 +692,7 @@ static void test_two_processes_one_blob(void)
 	int status;
 	CHECK_INT(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK_INT(registry_store_verify(s, NULL, NULL, NULL), 0);
+	CHECK_INT(registry_store_verify(s, NULL, NULL), 0);
 	partial_file(path, sizeof(path), dir, digest);
 	CHECK(!exists(path));
 
@@ -713,7 +721,7 @@ static void test_two_processes_one_blob(void)
 	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
 	CHECK_INT(count_entries(path), 2);
 	size_t nbad = 9;
-	CHECK_INT(registry_store_verify(s, NULL, NULL, &nbad), 0);
+	CHECK_INT(registry_store_verify(s, NULL, &nbad), 0);
 	CHECK_INT(nbad, 0);
 	free(data);
 	registry_store_free(s);
@@ -907,6 +915,15 @@ static int collect_bad(const char *digest, const char *reason, void *ud)
 	return l->stop_after && l->count >= l->stop_after;
 }
 
+/* registry_store_verify() with a problem callback. */
+static int verify_with(const registry_store *s, registry_store_verify_cb cb, void *ud, size_t *nbad)
+{
+	registry_store_verify_options o = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
+	o.problem = cb;
+	o.userdata = ud;
+	return registry_store_verify(s, &o, nbad);
+}
+
 static void test_verify(void)
 {
 	char dir[300], path[600];
@@ -915,7 +932,7 @@ static void test_verify(void)
 	make_graph(s, &g);
 	size_t nbad = 99;
 	bad_list bad = {0};
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), 0);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), 0);
 	CHECK_INT(nbad, 0);
 	CHECK_INT(bad.count, 0);
 	CHECK_INT(registry_error_code(registry_error_last()), 0);
@@ -923,7 +940,7 @@ static void test_verify(void)
 	/* One flipped byte in a layer. */
 	blob_file(path, sizeof(path), dir, g.layer1);
 	flip_byte(path, 40000);
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 1);
 	CHECK_INT(bad.count, 1);
 	CHECK_STR(bad.digests[0], g.layer1);
@@ -939,7 +956,7 @@ static void test_verify(void)
 	blob_file(path, sizeof(path), dir, g.index);
 	flip_byte(path, 5);
 	memset(&bad, 0, sizeof(bad));
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 3);
 	int saw_missing = 0, saw_stray = 0, saw_index = 0;
 	for (int i = 0; i < bad.count && i < 8; i++) {
@@ -955,9 +972,9 @@ static void test_verify(void)
 	/* The callback stops the check. */
 	memset(&bad, 0, sizeof(bad));
 	bad.stop_after = 1;
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), REGISTRY_ECANCELED);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), REGISTRY_ECANCELED);
 	CHECK_INT(bad.count, 1);
-	CHECK_INT(registry_store_verify(NULL, NULL, NULL, &nbad), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_verify(NULL, NULL, &nbad), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -996,24 +1013,41 @@ static void test_gc(void)
 	registry_store *s2 = NULL;
 	CHECK_INT(registry_store_open(&s2, dir, 0), 0);
 	size_t removed = 99;
-	CHECK_INT(registry_store_gc(s, &removed), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), REGISTRY_ECONFLICT);
 	CHECK_INT(removed, 0);
 	CHECK_INT(registry_store_has(s, junk1), 1);
 	registry_store_free(s2);
 	/* The failed attempt did not leave our handle without its shared lock. */
 	CHECK_INT(registry_store_open(&s2, dir, 0), 0);
-	CHECK_INT(registry_store_gc(s2, &removed), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(s2, NULL, &removed), REGISTRY_ECONFLICT);
 	registry_store_free(s2);
 
 	/* A damaged reachable manifest stops gc before anything is deleted. */
 	blob_file(path, sizeof(path), dir, g.index);
 	flip_byte(path, 7);
-	CHECK_INT(registry_store_gc(s, &removed), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), REGISTRY_EDIGEST);
 	CHECK_INT(removed, 0);
 	CHECK_INT(registry_store_has(s, junk1), 1);
 	flip_byte(path, 7);
 
-	CHECK_INT(registry_store_gc(s, &removed), 0);
+	/* A dry run counts the same files and deletes none of them. */
+	registry_store_gc_options go;
+	CHECK_INT(registry_store_gc_options_init(&go), 0);
+	go.flags = REGISTRY_STORE_GC_DRY_RUN;
+	CHECK_INT(registry_store_gc(s, &go, &removed), 0);
+	CHECK_INT(removed, 4 + 2);
+	CHECK_INT(registry_store_has(s, junk1), 1);
+	CHECK_INT(registry_store_has(s, HELLO_SHA512), 1);
+	CHECK(exists(stale) && exists(tmp));
+	/* partial_max_age_s moves the line: 2.5 days keeps the 2-day-old partial, not the 3-day-old temporary file. */
+	go.partial_max_age_s = 5 * 86400 / 2;
+	CHECK_INT(registry_store_gc(s, &go, &removed), 0);
+	CHECK_INT(removed, 4 + 1);
+	go.partial_max_age_s = -1;
+	CHECK_INT(registry_store_gc(s, &go, &removed), REGISTRY_EINVAL);
+	CHECK(exists(stale) && exists(tmp));
+
+	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
 	CHECK_INT(removed, 4 + 2); /* 4 unreachable blobs (one sha512); the stale partial and temporary file */
 	CHECK_INT(registry_store_has(s, junk1), 0);
 	CHECK_INT(registry_store_has(s, junk2), 0);
@@ -1027,17 +1061,17 @@ static void test_gc(void)
 	CHECK(!exists(tmp));
 	CHECK(exists(other));
 	unlink(other);
-	CHECK_INT(registry_store_verify(s, NULL, NULL, NULL), 0);
+	CHECK_INT(registry_store_verify(s, NULL, NULL), 0);
 
 	/* The handle still works after gc (its shared lock is back). */
 	registry_store *s3 = NULL;
 	CHECK_INT(registry_store_open(&s3, dir, 0), 0);
-	CHECK_INT(registry_store_gc(s, NULL), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(s, NULL, NULL), REGISTRY_ECONFLICT);
 	registry_store_free(s3);
 
 	/* Dropping the "sig" root frees the artifact, its empty config, its layer and its subject. */
 	CHECK_INT(registry_store_index_remove(s, "sig"), 0);
-	CHECK_INT(registry_store_gc(s, &removed), 0);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
 	CHECK_INT(removed, 4);
 	CHECK_INT(registry_store_has(s, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"), 0);
 	CHECK_INT(registry_store_has(s, g.sig), 0);
@@ -1045,9 +1079,9 @@ static void test_gc(void)
 	CHECK_INT(registry_store_has(s, g.sig_layer), 0);
 	CHECK_INT(registry_store_has(s, g.layer2), 1); /* still used by the image */
 	/* Nothing left to do. */
-	CHECK_INT(registry_store_gc(s, &removed), 0);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
 	CHECK_INT(removed, 0);
-	CHECK_INT(registry_store_gc(NULL, &removed), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_gc(NULL, NULL, &removed), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -1087,7 +1121,7 @@ static void test_invalid_digests(void)
 		CHECK(p == NULL);
 		CHECK(registry_store_read_blob(s, d, 0, &data, &len) < 0);
 		CHECK(registry_store_add_blob(s, d, "hello", 5, NULL) < 0);
-		CHECK(registry_store_import_file(s, d, file) < 0);
+		CHECK(registry_store_import_file(NULL, s, d, file) < 0);
 		CHECK(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, d, 5, "x", NULL) < 0);
 		CHECK(registry__blob_writer_open(&w, s, d, 5, &offset, &already) < 0);
 		CHECK(w == NULL);
@@ -1129,7 +1163,7 @@ static void test_no_links_followed(void)
 	size_t len = 0;
 	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
 	size_t nbad = 0;
-	CHECK_INT(registry_store_verify(s, NULL, NULL, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_verify(s, NULL, &nbad), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 1);
 	/* A FIFO in its place: refused at once. */
 	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);

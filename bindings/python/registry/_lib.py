@@ -204,6 +204,21 @@ class manifest_delete_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint)]
 
 
+# Store maintenance options (1.0 freeze review, item 12).
+STORE_GC_OPTIONS_VERSION = 1
+STORE_VERIFY_OPTIONS_VERSION = 1
+STORE_GC_DRY_RUN = 0x1
+
+
+class store_gc_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("partial_max_age_s", c_int64)]
+
+
+class store_verify_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("problem", VERIFY_CB),
+                ("userdata", c_void_p)]
+
+
 # Out-parameters.
 char_pp_owned = POINTER(c_void_p)   # char ** the caller frees with registry_free()
 char_pp_borrowed = POINTER(c_char_p)  # const char ** (borrowed or static)
@@ -319,7 +334,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_blob_path": (_i, [store_p, _s, char_pp_owned]),
     "registry_store_read_blob": (_i, [store_p, _s, _z, POINTER(_v), POINTER(_z)]),
     "registry_store_add_blob": (_i, [store_p, _s, _s, _z, char_pp_owned]),
-    "registry_store_import_file": (_i, [store_p, _s, _s]),
+    "registry_store_import_file": (_i, [char_pp_owned, store_p, _s, _s]),
     "registry_store_index_count": (_z, [store_p]),
     "registry_store_index_entry": (descriptor_p, [store_p, _z]),
     "registry_store_index_find": (_i, [store_p, _s, POINTER(descriptor_p)]),
@@ -328,8 +343,10 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_index_batch_begin": (_i, [store_p]),
     "registry_store_index_batch_commit": (_i, [store_p]),
     "registry_store_index_batch_abort": (None, [store_p]),
-    "registry_store_verify": (_i, [store_p, VERIFY_CB, _v, POINTER(_z)]),
-    "registry_store_gc": (_i, [store_p, POINTER(_z)]),
+    "registry_store_verify_options_init": (_i, [POINTER(store_verify_options)]),
+    "registry_store_verify": (_i, [store_p, POINTER(store_verify_options), POINTER(_z)]),
+    "registry_store_gc_options_init": (_i, [POINTER(store_gc_options)]),
+    "registry_store_gc": (_i, [store_p, POINTER(store_gc_options), POINTER(_z)]),
     # client
     "registry_client_new": (_i, [POINTER(client_p), _s]),
     "registry_client_free": (None, [client_p]),
@@ -394,7 +411,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_pull_options_init": (_i, [POINTER(pull_options)]),
     "registry_pull": (_i, [client_p, reference_p, store_p, _s, POINTER(pull_options),
                            char_pp_owned]),
-    "registry_pull_to": (_i, [client_p, reference_p, _s, _i, POINTER(pull_options)]),
+    "registry_pull_to": (_i, [char_pp_owned, client_p, reference_p, _s, _i, POINTER(pull_options)]),
     "registry_store_export": (_i, [store_p, _s, _s, _i, _s]),
     "registry_push_options_init": (_i, [POINTER(push_options)]),
     "registry_push": (_i, [client_p, store_p, _s, reference_p, POINTER(push_options),

@@ -11,7 +11,6 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 from . import _lib
 from ._lib import C, descriptor_p, store_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text
-from .digest import file_digest
 from .errors import (EDIGEST, ENOTFOUND, FormatError, InvalidArgumentError, NotFoundError,
                      UnsupportedError, check)
 from .manifest import Descriptor, Manifest
@@ -131,11 +130,11 @@ class Store(Handle):
 
     def import_file(self, path: StrPath, digest: Optional[str] = None) -> str:
         """Copy a file in, streamed and verified; returns its digest."""
-        if digest is None:
-            digest = file_digest(path)
+        out = ctypes.c_void_p()
         with self.use() as s:
-            check(C.registry_store_import_file(s, cstr(digest, "digest"), cpath(path)))
-        return digest
+            check(C.registry_store_import_file(ctypes.byref(out), s, cstr(digest, "digest"),
+                                               cpath(path)))
+        return take_string(out) or ""
 
     # -- index.json ------------------------------------------------------------------
     @property
@@ -208,21 +207,28 @@ class Store(Handle):
         bridge = CallbackBridge(lambda d, r: problems.append((d, r)), _lib.VERIFY_CB,
                                 lambda d, r, ud: (text(d) or "", text(r) or ""))
         nbad = ctypes.c_size_t(0)
+        opts = _lib.store_verify_options(version=_lib.STORE_VERIFY_OPTIONS_VERSION,
+                                         problem=bridge.cfunc)
         with self.use() as s:
-            rc = C.registry_store_verify(s, bridge.cfunc, None, ctypes.byref(nbad))
+            rc = C.registry_store_verify(s, ctypes.byref(opts), ctypes.byref(nbad))
             bridge.reraise()
             if rc != EDIGEST:
                 check(rc)
         return problems
 
-    def gc(self) -> int:
-        """Delete blobs nothing in index.json reaches; returns how many files went.
+    def gc(self, dry_run: bool = False, partial_max_age: Optional[int] = None) -> int:
+        """Delete blobs nothing in index.json reaches, and partial downloads untouched
+        for @partial_max_age seconds (default: a day); returns how many files went
+        (with @dry_run, how many would go: nothing is deleted).
 
         Raises ConflictError while another handle has the store open.
         """
+        opts = _lib.store_gc_options(version=_lib.STORE_GC_OPTIONS_VERSION,
+                                     flags=_lib.STORE_GC_DRY_RUN if dry_run else 0,
+                                     partial_max_age_s=partial_max_age or 0)
         removed = ctypes.c_size_t(0)
         with self.use() as s:
-            check(C.registry_store_gc(s, ctypes.byref(removed)))
+            check(C.registry_store_gc(s, ctypes.byref(opts), ctypes.byref(removed)))
         return removed.value
 
     def export(self, ref_name: str, dest: StrPath,
