@@ -206,7 +206,7 @@ REGISTRY_API int registry_store_index_find(const registry_store *s, const char *
  * Add a root to index.json, or replace the entry that has the same ref name
  * (in place). An entry without a ref name replaces one with the same digest
  * and no ref name, else it is appended. The blob must be in the store with
- * exactly @p size bytes.
+ * exactly `entry->size` bytes.
  *
  * Under an exclusive lock on oci-layout, index.json is re-read (so entries
  * other processes added are kept), changed, and written atomically: a
@@ -214,28 +214,31 @@ REGISTRY_API int registry_store_index_find(const registry_store *s, const char *
  * file is written deterministically by registry_manifest_builder_build():
  * entries in order, 3-space indentation, annotation keys sorted.
  *
- * @param media_type the entry's media type, usually an OCI manifest or index.
- * @param digest the blob's digest.
- * @param size the blob's size.
+ * @param entry the descriptor: media type (usually an OCI manifest or
+ *        index), digest, size, and optionally artifactType, urls,
+ *        annotations and platform (os, architecture, variant, os.version,
+ *        os.features: what a multi-platform layout's entries carry), as in
+ *        registry_manifest_builder_add_manifest(). Copied.
  * @param ref_name the name ("latest", "v1.0"; the OCI ref.name grammar:
  *        [A-Za-z0-9]+ components joined by "-", ".", "_", ":", "@", "+",
- *        "--" or "/"), or NULL for an unnamed root.
- * @param annotations NULL, or a NULL-terminated list of key, value pairs
- *        ("key1", "value1", "key2", "value2", NULL); @p ref_name wins over
- *        a ref.name key in it.
- * @return 0; REGISTRY_EINVAL (NULL, malformed media type or ref name, size
- *         outside [0, 2^53), size differs from the stored blob's, odd
- *         annotation list, more than 4096 annotations); REGISTRY_ENOTFOUND (the
- *         blob is not in the store); errors of registry_store_has();
+ *        "--" or "/"), or NULL for the ref.name key of
+ *        `entry->annotations`, if any, else an unnamed root; @p ref_name
+ *        wins over a ref.name key.
+ * @return 0; REGISTRY_EINVAL (NULL @p s, @p entry or media type, a spec
+ *         version 0 or newer than this library's, malformed media type or
+ *         ref name, size outside [0, 2^53), size differs from the stored
+ *         blob's, odd annotation list, more than 4096 annotations, a
+ *         platform with os but no architecture or the reverse, invalid
+ *         UTF-8); REGISTRY_ENOTFOUND (the blob is not in the store); errors
+ *         of registry_store_has();
  *         REGISTRY_EFORMAT (index.json was damaged by someone else);
  *         REGISTRY_ETOOLARGE (index.json would exceed REGISTRY_STORE_INDEX_MAX_ENTRIES
  *         entries or REGISTRY_STORE_INDEX_MAX_SIZE bytes); REGISTRY_EIO;
  *         REGISTRY_ENOMEM. On failure index.json is unchanged.
- * @since 0.1
+ * @since 0.1 (a registry_descriptor_spec since 0.2)
  */
-REGISTRY_API int registry_store_index_add(registry_store *s, const char *media_type, const char *digest,
-                                          int64_t size, const char *ref_name,
-                                          const char *const *annotations);
+REGISTRY_API int registry_store_index_add(registry_store *s, const registry_descriptor_spec *entry,
+                                          const char *ref_name);
 
 /**
  * Start a batch of additions to index.json on this handle: until

@@ -343,8 +343,12 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 		return rc;
 	const char *annotations[] = {REGISTRY__SOURCE_DIGEST_ANNOTATION, registry_manifest_digest(source), NULL};
 	int converted = strcmp(entry->digest, registry_manifest_digest(source)) != 0;
-	rc = registry_store_index_add(j->store, entry->media_type, entry->digest, entry->size, ref_name,
-	                              converted ? annotations : NULL);
+	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	spec.media_type = entry->media_type;
+	spec.digest = entry->digest;
+	spec.size = entry->size;
+	spec.annotations = converted ? annotations : NULL;
+	rc = registry_store_index_add(j->store, &spec, ref_name);
 	if (!rc && digest_out && !(*digest_out = registry__strdup(entry->digest)))
 		rc = oom();
 	return rc;

@@ -145,7 +145,7 @@ static int expand(const registry_store *s, const work_item *it, registry_manifes
 	int rc = registry__store_read_blob(s, it->digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &data, &len);
 	if (rc)
 		return rc;
-	rc = registry_manifest_parse(parsed, data, len, it->media_type);
+	rc = registry_manifest_parse(parsed, data, len, it->media_type, NULL);
 	free(data);
 	return rc;
 }

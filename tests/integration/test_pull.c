@@ -23,6 +23,10 @@
 
 #define SOURCE_ANNOTATION "io.libregistry.source.digest"
 
+/* registry_store_export() options that only tag the image. */
+#define TAGGED(repo_tag) \
+	(&(registry_store_export_options){REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, (repo_tag), NULL, NULL})
+
 static char scratch[512];
 
 static const char *path_of(const char *name)
@@ -75,7 +79,7 @@ static registry_manifest *stored_manifest(registry_store *s, const char *digest,
 	registry_manifest *m = NULL;
 	CHECK_RC(registry_store_read_blob(s, digest, 0, &data, &len), 0);
 	if (data)
-		CHECK_RC(registry_manifest_parse(&m, data, len, media_type), 0);
+		CHECK_RC(registry_manifest_parse(&m, data, len, media_type, NULL), 0);
 	registry_free(data);
 	return m;
 }
@@ -274,10 +278,10 @@ static void case_v2s2(void)
 	skopeo_reads_archive(path_of("out/image.tar"), repo_tag);
 	CHECK_INT(count_entries(path_of("out"), ""), 2);
 	/* The store's own export of the converted image: the same files. */
-	CHECK_RC(registry_store_export(s, "latest", path_of("exported"), REGISTRY_FORMAT_DOCKER_DIR, repo_tag), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("exported"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED(repo_tag)), 0);
 	check_docker_dir(path_of("exported"), s, source, repo_tag);
 	CHECK_INT(sh(NULL, "diff -r '%s' '%s'", path_of("exported"), path_of("out/dir")), 0);
-	CHECK_RC(registry_store_export(s, "latest", path_of("exported.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, repo_tag), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("exported.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, TAGGED(repo_tag)), 0);
 	CHECK_INT(sh(NULL, "cmp -s '%s' '%s'", path_of("exported.tar"), path_of("out/image.tar")), 0);
 	/* A non-empty destination folder is refused before anything is fetched. */
 	pulled = (char *)"unchanged";
@@ -461,7 +465,7 @@ static void case_multi_v2s2(void)
 	const registry_descriptor *host = NULL;
 	CHECK_RC(registry_manifest_select_platform(&host, index, NULL, NULL, NULL), 0);
 	registry_manifest *host_image = stored_manifest(s, registry_descriptor_digest(host), NULL);
-	CHECK_RC(registry_store_export(s, "latest", path_of("host"), REGISTRY_FORMAT_DOCKER_DIR, "multi:latest"), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("host"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("multi:latest")), 0);
 	if (host_image)
 		check_docker_dir(path_of("host"), s, host_image, "multi:latest");
 	registry_manifest_free(host_image);

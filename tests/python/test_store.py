@@ -152,6 +152,29 @@ def test_export_when_available(tmp_path):
     assert manifest[0]["RepoTags"] == ["app:v1"]
 
 
+def test_index_entry_with_platform(tmp_path):
+    """A multi-platform layout's index.json entry keeps its platform and urls."""
+    with Store(tmp_path / "s", create=True) as s:
+        m, _, _ = make_image(s)
+        s.index_add(m.media_type, m.digest, m.size, "arm", platform="linux/arm64/v8",
+                    urls=["https://example.com/m"])
+    with Store(tmp_path / "s") as s:
+        entry = s.find("arm")
+        assert entry.platform == registry.Platform("linux", "arm64", "v8")
+        assert entry.urls == ("https://example.com/m",)
+
+
+def test_export_progress(tmp_path):
+    if not registry._lib.C.has("registry_store_export"):
+        pytest.skip("registry_store_export is not in this build yet")
+    events = []
+    with Store(tmp_path / "s", create=True) as s:
+        m, _, _ = make_image(s)
+        s.index_add(m.media_type, m.digest, m.size, "v1")
+        s.export("v1", tmp_path / "docker", "docker", "app:v1", progress=events.append)
+    assert events and events[-1].blobs_done == events[-1].blobs_total
+
+
 def test_bad_format_name(tmp_path):
     with Store(tmp_path / "s", create=True) as s:
         with pytest.raises(registry.InvalidArgumentError):

@@ -156,6 +156,44 @@ static int call_store_verify(unsigned version, unsigned flags)
 	return registry_store_verify(fx.store, &o, NULL);
 }
 
+static const char IMG[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                          "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
+                          "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\",\"size\":0},"
+                          "\"layers\":[]}";
+
+static int call_manifest_parse(unsigned version, unsigned flags)
+{
+	registry_manifest_parse_options o;
+	registry_manifest_parse_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_manifest *m = NULL;
+	int rc = registry_manifest_parse(&m, IMG, sizeof(IMG) - 1, NULL, &o);
+	registry_manifest_free(m);
+	return rc;
+}
+
+static int call_image_config_parse(unsigned version, unsigned flags)
+{
+	registry_image_config_parse_options o;
+	registry_image_config_parse_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_image_config *c = NULL;
+	int rc = registry_image_config_parse(&c, "{}", 2, &o);
+	registry_image_config_free(c);
+	return rc;
+}
+
+static int call_store_export(unsigned version, unsigned flags)
+{
+	registry_store_export_options o;
+	registry_store_export_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_store_export(fx.store, "latest", fx.dest, REGISTRY_FORMAT_DOCKER_DIR, &o);
+}
+
 static const struct op {
 	const char *fn;         /* the name the message must carry */
 	int (*call)(unsigned version, unsigned flags);
@@ -178,6 +216,10 @@ static const struct op {
 	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
 	{"registry_blob_fetch_many", call_fetch_many, REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_manifest_parse", call_manifest_parse, REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_image_config_parse", call_image_config_parse, REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION, 0, 1,
+	 0},
+	{"registry_store_export", call_store_export, REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_store_gc", call_store_gc, REGISTRY_STORE_GC_OPTIONS_VERSION, REGISTRY_STORE_GC_DRY_RUN, 1,
 	 REGISTRY_STORE_GC_DRY_RUN},
 	{"registry_store_verify", call_store_verify, REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, 1, 0},
@@ -252,6 +294,9 @@ static void test_init_functions(void)
 	CHECK_INT(registry_copy_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_upload_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_blob_fetch_many_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_parse_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_image_config_parse_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_gc_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_verify_options_init(NULL), REGISTRY_EINVAL);
 	registry_store_gc_options g;

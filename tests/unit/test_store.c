@@ -23,6 +23,16 @@
 #include "store/store_impl.h"
 #include "store/store_writer.h"
 
+/* A registry_descriptor_spec of media type, digest and size only. */
+#define SPEC(mt_, dg_, sz_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_)})
+
+/* A registry_store_index_add() entry of media type, digest, size and annotations. */
+#define INDEX_ENTRY(mt_, dg_, sz_, an_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_), .annotations = (an_)})
+
 #define HELLO_SHA256 "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 #define HELLO_SHA512 "sha512:9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca7" \
 	"2323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043"
@@ -737,7 +747,7 @@ static void test_index(void)
 	add(s, "manifest one", 12, m1);
 	add(s, "manifest two!", 13, m2);
 
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "latest", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 1);
 	const registry_descriptor *d = NULL;
 	CHECK_INT(registry_store_index_find(s, "latest", &d), 0);
@@ -759,7 +769,7 @@ static void test_index(void)
 	free(text);
 
 	const char *const ann[] = {"org.example.b", "2", "org.example.a", "1", NULL};
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "v1.0", ann), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, ann), "v1.0"), 0);
 	CHECK_INT(registry_store_index_count(s), 2);
 	CHECK_INT(registry_store_index_find(s, "v1.0", &d), 0);
 	CHECK_STR(registry_descriptor_annotation(d, "org.example.a"), "1");
@@ -767,35 +777,88 @@ static void test_index(void)
 	CHECK_STR(registry_descriptor_annotation_key(d, 0), "org.example.a"); /* sorted */
 
 	/* Same name again: replaced in place. */
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "latest", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 2);
 	CHECK_STR(registry_descriptor_digest(registry_store_index_entry(s, 0)), m2);
 	CHECK_STR(registry_descriptor_annotation(registry_store_index_entry(s, 0), REGISTRY_STORE_REF_NAME_ANNOTATION),
 	          "latest");
 	/* Unnamed: appended once, then replaced by digest. */
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), NULL), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
 	CHECK(registry_descriptor_annotation(registry_store_index_entry(s, 2), REGISTRY_STORE_REF_NAME_ANNOTATION) == NULL);
 	/* A ref name given only in the annotations counts as the name. */
 	const char *const named[] = {REGISTRY_STORE_REF_NAME_ANNOTATION, "v1.0", NULL};
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, named), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, named), NULL), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
 	CHECK_INT(registry_store_index_find(s, "v1.0", &d), 0);
 	CHECK_STR(registry_descriptor_digest(d), m1);
 	CHECK(registry_descriptor_annotation(d, "org.example.a") == NULL);
 
+	/* The argument wins over a ref.name key in the annotations. */
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, named), "v2"), 0);
+	CHECK_INT(registry_store_index_find(s, "v2", &d), 0);
+	CHECK_STR(registry_descriptor_digest(d), m2);
+	CHECK_INT(registry_store_index_count(s), 4);
+	CHECK_INT(registry_store_index_remove(s, "v2"), 0);
+
+	/* A multi-platform layout's entry: platform, artifactType and urls are kept. */
+	static const char *const urls[] = {"https://example.com/m", NULL};
+	static const char *const features[] = {"sse4", NULL};
+	registry_descriptor_spec entry = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	entry.media_type = mt;
+	entry.digest = m2;
+	entry.size = 13;
+	entry.artifact_type = "application/vnd.example.thing";
+	entry.urls = urls;
+	entry.os = "linux";
+	entry.architecture = "arm64";
+	entry.variant = "v8";
+	entry.os_version = "6.1";
+	entry.os_features = features;
+	CHECK_INT(registry_store_index_add(s, &entry, "arm"), 0);
+	CHECK_INT(registry_store_index_find(s, "arm", &d), 0);
+	CHECK_STR(registry_descriptor_platform_os(d), "linux");
+	CHECK_STR(registry_descriptor_platform_architecture(d), "arm64");
+	CHECK_STR(registry_descriptor_platform_variant(d), "v8");
+	CHECK_STR(registry_descriptor_platform_os_version(d), "6.1");
+	CHECK_INT(registry_descriptor_platform_os_feature_count(d), 1);
+	CHECK_STR(registry_descriptor_artifact_type(d), "application/vnd.example.thing");
+	CHECK_INT(registry_descriptor_url_count(d), 1);
+	CHECK_STR(registry_descriptor_url(d, 0), urls[0]);
+	/* Re-read from the file by another handle: the same. */
+	registry_store *again = NULL;
+	CHECK_INT(registry_store_open(&again, dir, 0), 0);
+	CHECK_INT(registry_store_index_find(again, "arm", &d), 0);
+	CHECK_STR(registry_descriptor_platform_variant(d), "v8");
+	registry_store_free(again);
+	CHECK_INT(registry_store_index_remove(s, "arm"), 0);
+	CHECK_INT(registry_store_index_count(s), 3);
+
 	/* Refusals leave index.json as it was. */
 	text = check_read_file(path, NULL);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 13, "x", NULL), REGISTRY_EINVAL);       /* wrong size */
-	CHECK_INT(registry_store_index_add(s, mt, HELLO_SHA256, 5, "x", NULL), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry_store_index_add(s, "not a type", m1, 12, "x", NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_index_add(s, NULL, m1, 12, "x", NULL), REGISTRY_EINVAL);
+	registry_descriptor_spec half = entry;
+	half.architecture = NULL; /* os without architecture */
+	CHECK_INT(registry_store_index_add(s, &half, "x"), REGISTRY_EINVAL);
+	half = entry;
+	half.version = REGISTRY_DESCRIPTOR_SPEC_VERSION + 1;
+	CHECK_INT(registry_store_index_add(s, &half, "x"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, NULL, "x"), REGISTRY_EINVAL);
+	/* In a batch too, a bad entry is refused at the call, not at the commit. */
+	CHECK_INT(registry_store_index_batch_begin(s), 0);
+	half = entry;
+	half.os = NULL;
+	CHECK_INT(registry_store_index_add(s, &half, "x"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_batch_commit(s), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 13, NULL), "x"), REGISTRY_EINVAL);       /* wrong size */
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, HELLO_SHA256, 5, NULL), "x"), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY("not a type", m1, 12, NULL), "x"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(NULL, m1, 12, NULL), "x"), REGISTRY_EINVAL);
 	static const char *const bad_names[] = {"", "-x", "x-", "a//b", "a b", "a\nb", "/a", "a/", "ü"};
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(bad_names); i++)
-		CHECK_INT(registry_store_index_add(s, mt, m1, 12, bad_names[i], NULL), REGISTRY_EINVAL);
+		CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), bad_names[i]), REGISTRY_EINVAL);
 	const char *const odd[] = {"k", NULL};
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "x", odd), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, odd), "x"), REGISTRY_EINVAL);
 	char *after = check_read_file(path, NULL);
 	CHECK_STR(after, text);
 	free(after);
@@ -807,7 +870,7 @@ static void test_index(void)
 	/* Another handle's additions are kept by ours (index.json is re-read under the lock). */
 	registry_store *other = NULL;
 	CHECK_INT(registry_store_open(&other, dir, 0), 0);
-	CHECK_INT(registry_store_index_add(other, mt, m1, 12, "from-other", NULL), 0);
+	CHECK_INT(registry_store_index_add(other, INDEX_ENTRY(mt, m1, 12, NULL), "from-other"), 0);
 	CHECK_INT(registry_store_index_count(s), 3); /* not re-read yet */
 	CHECK_INT(registry_store_index_remove(s, "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
@@ -824,8 +887,8 @@ static void test_index(void)
 	CHECK_INT(registry_store_has(s, m1), 1);
 
 	/* Persisted, in order. */
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "b", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "a", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "b"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "a"), 0);
 	registry_store_free(s);
 	CHECK_INT(registry_store_open(&s, dir, 0), 0);
 	CHECK_INT(registry_store_index_count(s), 2);
@@ -862,9 +925,9 @@ static void make_graph(registry_store *s, graph *g)
 	free(l2);
 	registry_manifest_builder *b = NULL;
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
-	registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37);
-	registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer1, 70000);
-	registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000);
+	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37));
+	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer1, 70000));
+	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000));
 	add_manifest(s, b, g->image, &g->image_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
@@ -878,23 +941,22 @@ static void make_graph(registry_store *s, graph *g)
 	add_manifest(s, b, g->index, &g->index_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
-	registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37);
-	registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000);
+	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37));
+	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000));
 	registry_manifest_builder_add_annotation(b, "org.example.other", "yes");
 	add_manifest(s, b, g->other_image, &g->other_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	registry_manifest_builder_set_artifact_type(b, "application/vnd.example.sig");
-	registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_EMPTY,
-	                                     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2);
-	registry_manifest_builder_add_layer(b, "application/vnd.example.sig", g->sig_layer, 9);
-	registry_manifest_builder_set_subject(b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->other_image, g->other_size);
+	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2));
+	registry_manifest_builder_add_layer(b, SPEC("application/vnd.example.sig", g->sig_layer, 9));
+	registry_manifest_builder_set_subject(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->other_image, g->other_size));
 	add_manifest(s, b, g->sig, &g->sig_size);
 	char empty[REGISTRY_DIGEST_STRING_MAX];
 	add(s, "{}", 2, empty);
 
-	CHECK_INT(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_INDEX, g->index, g->index_size, "latest", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->sig, g->sig_size, "sig", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_INDEX, g->index, g->index_size, NULL), "latest"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->sig, g->sig_size, NULL), "sig"), 0);
 }
 
 typedef struct bad_list {
@@ -1122,7 +1184,7 @@ static void test_invalid_digests(void)
 		CHECK(registry_store_read_blob(s, d, 0, &data, &len) < 0);
 		CHECK(registry_store_add_blob(s, d, "hello", 5, NULL) < 0);
 		CHECK(registry_store_import_file(NULL, s, d, file) < 0);
-		CHECK(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, d, 5, "x", NULL) < 0);
+		CHECK(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, d, 5, NULL), "x") < 0);
 		CHECK(registry__blob_writer_open(&w, s, d, 5, &offset, &already) < 0);
 		CHECK(w == NULL);
 		int code = registry_store_has(s, d);
@@ -1219,19 +1281,19 @@ static void test_index_many(void)
 	const char *mt = REGISTRY_MEDIA_TYPE_OCI_MANIFEST;
 	add(s, "manifest one", 12, m1);
 	add(s, "manifest two!", 13, m2);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "r00005", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "keep", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "r00005"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "keep"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), NULL), 0);
 	CHECK_INT(s->index_writes, 3); /* one rewrite per addition outside a batch */
 
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
 	CHECK_INT(registry_store_index_batch_begin(s), REGISTRY_EINVAL);
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "r%05d", i);
-		CHECK_INT(registry_store_index_add(s, mt, m2, 13, name, NULL), 0);
+		CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), name), 0);
 	}
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "r00003", NULL), 0); /* the last addition wins */
-	CHECK_INT(registry_store_index_add(s, mt, m2, 12, "bad-size", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "r00003"), 0); /* the last addition wins */
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 12, NULL), "bad-size"), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_index_remove(s, "keep"), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_index_count(s), 3); /* nothing applied before the commit */
 	CHECK_INT(s->index_writes, 3);
@@ -1267,18 +1329,18 @@ static void test_index_many(void)
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
 	for (int i = 0; i < REGISTRY_STORE_INDEX_MAX_ENTRIES; i++) {
 		snprintf(name, sizeof(name), "x%06d", i);
-		if (registry_store_index_add(s, mt, m2, 13, name, NULL) != 0) {
+		if (registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), name) != 0) {
 			CHECK(0);
 			break;
 		}
 	}
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "one-more", NULL), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "one-more"), REGISTRY_ETOOLARGE);
 	CHECK_INT(registry_store_index_batch_commit(s), REGISTRY_ETOOLARGE);
 	CHECK(strstr(registry_error_message(registry_error_last()), "100000 entries") != NULL);
 	CHECK_INT(registry_store_index_count(s), 3 + N - 1);
 	/* An abandoned batch changes nothing. */
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "dropped", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "dropped"), 0);
 	registry_store_index_batch_abort(s);
 	CHECK_INT(registry_store_index_find(s, "dropped", &d), REGISTRY_ENOTFOUND);
 	CHECK_INT(registry_store_index_remove(s, "keep"), 0);

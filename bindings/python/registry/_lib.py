@@ -154,7 +154,7 @@ DELETE_FORCE = 0x1
 
 
 class manifest_parse_options(Structure):
-    _fields_ = [("version", c_uint), ("max_size", c_size_t)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
 
 
 class pull_options(Structure):
@@ -202,6 +202,21 @@ class image_config_fetch_options(Structure):
 
 class manifest_delete_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint)]
+
+
+IMAGE_CONFIG_PARSE_OPTIONS_VERSION = 1
+
+
+class image_config_parse_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
+
+
+STORE_EXPORT_OPTIONS_VERSION = 1
+
+
+class store_export_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("repo_tag", c_char_p),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
 
 # Store maintenance options (1.0 freeze review, item 12).
@@ -262,9 +277,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_reference_validate_repository": (_i, [_s]),
     "registry_reference_validate_tag": (_i, [_s]),
     # manifest
-    "registry_manifest_parse": (_i, [POINTER(manifest_p), _s, _z, _s]),
-    "registry_manifest_parse_opts": (_i, [POINTER(manifest_p), _s, _z, _s,
-                                          POINTER(manifest_parse_options)]),
+    "registry_manifest_parse_options_init": (_i, [POINTER(manifest_parse_options)]),
+    "registry_manifest_parse": (_i, [POINTER(manifest_p), _s, _z, _s,
+                                     POINTER(manifest_parse_options)]),
     "registry_manifest_free": (None, [manifest_p]),
     "registry_manifest_media_type": (_s, [manifest_p]),
     "registry_manifest_digest": (_s, [manifest_p]),
@@ -315,15 +330,14 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_descriptor_platform_feature": (_s, [descriptor_p, _z]),
     "registry_manifest_builder_new": (_i, [POINTER(builder_p), _s]),
     "registry_manifest_builder_free": (None, [builder_p]),
-    "registry_manifest_builder_set_config": (_i, [builder_p, _s, _s, _i64]),
-    "registry_manifest_builder_add_layer": (_i, [builder_p, _s, _s, _i64]),
+    "registry_manifest_builder_set_config": (_i, [builder_p, POINTER(descriptor_spec)]),
+    "registry_manifest_builder_add_layer": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_descriptor_spec_init": (_i, [POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_manifest": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_descriptor": (_i, [builder_p, descriptor_p]),
     "registry_manifest_builder_add_annotation": (_i, [builder_p, _s, _s]),
-    "registry_manifest_builder_add_descriptor_annotation": (_i, [builder_p, _s, _s]),
     "registry_manifest_builder_set_artifact_type": (_i, [builder_p, _s]),
-    "registry_manifest_builder_set_subject": (_i, [builder_p, _s, _s, _i64]),
+    "registry_manifest_builder_set_subject": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_build": (_i, [POINTER(manifest_p), builder_p]),
     # store
     "registry_store_open": (_i, [POINTER(store_p), _s, _i]),
@@ -338,7 +352,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_index_count": (_z, [store_p]),
     "registry_store_index_entry": (descriptor_p, [store_p, _z]),
     "registry_store_index_find": (_i, [store_p, _s, POINTER(descriptor_p)]),
-    "registry_store_index_add": (_i, [store_p, _s, _s, _i64, _s, POINTER(c_char_p)]),
+    "registry_store_index_add": (_i, [store_p, POINTER(descriptor_spec), _s]),
     "registry_store_index_remove": (_i, [store_p, _s]),
     "registry_store_index_batch_begin": (_i, [store_p]),
     "registry_store_index_batch_commit": (_i, [store_p]),
@@ -412,7 +426,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_pull": (_i, [client_p, reference_p, store_p, _s, POINTER(pull_options),
                            char_pp_owned]),
     "registry_pull_to": (_i, [char_pp_owned, client_p, reference_p, _s, _i, POINTER(pull_options)]),
-    "registry_store_export": (_i, [store_p, _s, _s, _i, _s]),
+    "registry_store_export_options_init": (_i, [POINTER(store_export_options)]),
+    "registry_store_export": (_i, [store_p, _s, _s, _i, POINTER(store_export_options)]),
     "registry_push_options_init": (_i, [POINTER(push_options)]),
     "registry_push": (_i, [client_p, store_p, _s, reference_p, POINTER(push_options),
                            char_pp_owned]),
@@ -423,7 +438,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_copy": (_i, [client_p, reference_p, client_p, reference_p, POINTER(copy_options),
                            char_pp_owned]),
     # image configuration (0.2)
-    "registry_image_config_parse": (_i, [POINTER(image_config_p), _s, _z]),
+    "registry_image_config_parse_options_init": (_i, [POINTER(image_config_parse_options)]),
+    "registry_image_config_parse": (_i, [POINTER(image_config_p), _s, _z,
+                                         POINTER(image_config_parse_options)]),
     "registry_image_config_free": (None, [image_config_p]),
     "registry_image_config_string": (_s, [image_config_p, _i]),
     "registry_image_config_list_present": (_i, [image_config_p, _i]),

@@ -6,15 +6,15 @@ import contextlib
 import ctypes
 import enum
 import os
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from ._lib import C, descriptor_p, store_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text
 from .errors import (EDIGEST, ENOTFOUND, FormatError, InvalidArgumentError, NotFoundError,
                      UnsupportedError, check)
-from .manifest import Descriptor, Manifest
-from .progress import CallbackBridge
+from .manifest import Descriptor, Manifest, Platform, descriptor_spec
+from .progress import CallbackBridge, ProgressCallback, progress_bridge
 
 _CREATE = 1
 #: The annotation that names an index.json entry.
@@ -155,16 +155,19 @@ class Store(Handle):
             return Descriptor._from_c(out)
 
     def index_add(self, media_type: str, digest: str, size: int, ref_name: Optional[str] = None,
-                  annotations: Optional[Dict[str, str]] = None) -> None:
-        """Add (or replace, by ref name) a root in index.json; the blob must be stored."""
-        pairs: List[Optional[bytes]] = []
-        for k, v in (annotations or {}).items():
-            pairs += [cstr(k, "annotation key"), cstr(v, "annotation value")]
-        arr = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None) if annotations else None
+                  annotations: Optional[Dict[str, str]] = None, *,
+                  platform: Union[str, Platform, None] = None,
+                  urls: Sequence[str] = (),
+                  artifact_type: Optional[str] = None) -> None:
+        """Add (or replace, by ref name) a root in index.json; the blob must be stored.
+
+        @platform ("os/arch[/variant]" or a Platform), @urls and @artifact_type are
+        recorded in the entry, as a multi-platform layout needs.
+        """
+        spec, _keep = descriptor_spec(media_type, digest, size, platform, annotations, urls,
+                                      artifact_type)
         with self.use() as s:
-            check(C.registry_store_index_add(s, cstr(media_type, "media_type"),
-                                             cstr(digest, "digest"), size,
-                                             cstr(ref_name, "ref_name"), arr))
+            check(C.registry_store_index_add(s, ctypes.byref(spec), cstr(ref_name, "ref_name")))
 
     @contextlib.contextmanager
     def index_batch(self) -> Iterator[None]:
@@ -233,11 +236,19 @@ class Store(Handle):
 
     def export(self, ref_name: str, dest: StrPath,
                format: Union[str, ImageFormat] = ImageFormat.DOCKER,
-               repo_tag: Optional[str] = None) -> None:
+               repo_tag: Optional[str] = None,
+               progress: Optional[ProgressCallback] = None) -> None:
         """Write the image @ref_name as a `docker load` folder ("docker") or tarball
-        ("docker-archive"), tagged @repo_tag ("name:tag")."""
+        ("docker-archive"), tagged @repo_tag ("name:tag"); @progress is called as
+        layers are written."""
         fmt = image_format(format)
-        args = (cstr(ref_name, "ref_name"), cpath(dest), fmt, cstr(repo_tag, "repo_tag"))
+        bridge = progress_bridge(progress)
+        opts = _lib.store_export_options(version=_lib.STORE_EXPORT_OPTIONS_VERSION,
+                                         repo_tag=cstr(repo_tag, "repo_tag"),
+                                         progress=bridge.cfunc)
+        args = (cstr(ref_name, "ref_name"), cpath(dest), fmt, ctypes.byref(opts))
         with self.use() as s:
-            check(C.registry_store_export(s, *args))
+            rc = C.registry_store_export(s, *args)
+            bridge.reraise()
+            check(rc)
 
