@@ -82,7 +82,7 @@ static int inspect_file(const ex_program *p, const ex_common *c, const char *pat
 		return EX_FAIL;
 	}
 	registry_manifest *m = NULL;
-	int rc = registry_manifest_parse(&m, data, len, media_type) ? ex_fail(p, path)
+	int rc = registry_manifest_parse(&m, data, len, media_type, NULL) ? ex_fail(p, path)
 	                                                             : show(p, path, m, raw, digest_only, c->json);
 	registry_manifest_free(m);
 	free(data);

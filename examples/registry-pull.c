@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;
 	}
-	int failed = registry_pull_to(client, ref, dest, fmt, &opts);
+	int failed = registry_pull_to(NULL, client, ref, dest, fmt, &opts);
 	ex_progress_end(&pr);
 	if (failed) {
 		rc = ex_fail(&prog, args[0]);

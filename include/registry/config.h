@@ -31,7 +31,7 @@
 
 REGISTRY_BEGIN_DECLS
 
-/** Largest config document accepted: 8 MiB. @since 0.2 */
+/** Largest config document accepted by default: 8 MiB. @since 0.2 */
 #define REGISTRY_IMAGE_CONFIG_MAX_SIZE ((size_t)8 << 20)
 
 /** A parsed image configuration (opaque, immutable). @since 0.2 */
@@ -81,20 +81,49 @@ enum registry_image_config_history_field {
 	REGISTRY_IMAGE_CONFIG_HISTORY_COMMENT = 204     /**< "comment" */
 };
 
+/** Current version of registry_image_config_parse_options. @since 0.2 */
+#define REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION 1
+
+/**
+ * Options of registry_image_config_parse(). Initialise with
+ * REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_INIT or
+ * registry_image_config_parse_options_init(); zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_image_config_parse_options {
+	unsigned int version; /**< REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION */
+	unsigned int flags;   /**< none defined yet: 0 */
+	/** largest accepted document in bytes; 0: REGISTRY_IMAGE_CONFIG_MAX_SIZE */
+	size_t max_size;
+} registry_image_config_parse_options;
+
+/** Initialiser of registry_image_config_parse_options. @since 0.2 */
+#define REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_INIT { REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION, 0, 0 }
+
+/**
+ * Set @p opts to REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_image_config_parse_options_init(registry_image_config_parse_options *opts);
+
 /**
  * Parse a config document.
  * @param out receives the config; free with registry_image_config_free().
  * @param data, len the document's bytes (not NUL-terminated).
- * @return 0; REGISTRY_EINVAL (NULL @p out, or NULL @p data with a length);
- *         REGISTRY_ETOOLARGE (over REGISTRY_IMAGE_CONFIG_MAX_SIZE);
+ * @param opts NULL for the defaults.
+ * @return 0; REGISTRY_EINVAL (NULL @p out, or NULL @p data with a length;
+ *         options version 0 or newer than this library's, unknown flags);
+ *         REGISTRY_ETOOLARGE (over `max_size`, by default
+ *         REGISTRY_IMAGE_CONFIG_MAX_SIZE);
  *         REGISTRY_EFORMAT (not JSON, a required field missing, a field of
  *         the wrong type, a bad diff_id: the message names the field, e.g.
  *         "config: config.Env[2]: must be a string, not a number");
  *         REGISTRY_ENOMEM.
  * @since 0.2
  */
-REGISTRY_API int registry_image_config_parse(registry_image_config **out, const void *data,
-                                             size_t len);
+REGISTRY_API int registry_image_config_parse(registry_image_config **out, const void *data, size_t len,
+                                             const registry_image_config_parse_options *opts);
 
 /** Free a config; NULL is allowed. @since 0.2 */
 REGISTRY_API void registry_image_config_free(registry_image_config *config);

@@ -115,33 +115,68 @@ REGISTRY_API int registry_pull(registry_client *client, const registry_reference
  * into a store inside a temporary folder next to @p dest first.
  * @param dest a folder (REGISTRY_FORMAT_OCI, _DOCKER_DIR) or a file name
  *        (REGISTRY_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param digest_out receives the digest of the image manifest written
+ *        (free with registry_free()); may be NULL. For the Docker formats it
+ *        is the registry's digest of the platform's image manifest. NULL
+ *        after a failure.
  * @param format an enum registry_image_format value.
  * @param options NULL for the defaults.
  * @return as registry_pull(); REGISTRY_EINVAL also for an unknown format or
  *         REGISTRY_PULL_ALL_PLATFORMS with a Docker format (a `docker load`
  *         image holds one platform); REGISTRY_EUNSUPPORTED for a tarball
  *         when built without libarchive.
- * @since 0.1
+ * @since 0.1 (@p digest_out since 0.2)
  */
-REGISTRY_API int registry_pull_to(registry_client *client, const registry_reference *ref,
+REGISTRY_API int registry_pull_to(char **digest_out, registry_client *client, const registry_reference *ref,
                                   const char *dest, int format, const registry_pull_options *options);
+
+/** Current version of registry_store_export_options. @since 0.2 */
+#define REGISTRY_STORE_EXPORT_OPTIONS_VERSION 1
+
+/**
+ * Options of registry_store_export(). Initialise with
+ * REGISTRY_STORE_EXPORT_OPTIONS_INIT or registry_store_export_options_init();
+ * zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_store_export_options {
+	unsigned int version;         /**< REGISTRY_STORE_EXPORT_OPTIONS_VERSION */
+	unsigned int flags;           /**< none defined yet: 0 */
+	const char *repo_tag;         /**< "name:tag" the image is tagged with, or NULL (untagged) */
+	registry_progress_cb progress; /**< NULL, or called as layers are written; non-zero cancels */
+	void *userdata;               /**< passed to @p progress */
+} registry_store_export_options;
+
+/** Initialiser of registry_store_export_options. @since 0.2 */
+#define REGISTRY_STORE_EXPORT_OPTIONS_INIT { REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, NULL, NULL, NULL }
+
+/**
+ * Set @p opts to REGISTRY_STORE_EXPORT_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_store_export_options_init(registry_store_export_options *opts);
 
 /**
  * Export the image named @p ref_name in @p store as a `docker load` folder
- * or tarball, tagged @p repo_tag ("name:tag", may be NULL), in the layout
- * moby's download-frozen-image-v2.sh writes.
+ * or tarball, tagged `opts->repo_tag`, in the layout moby's
+ * download-frozen-image-v2.sh writes. The local counterpart of
+ * registry_pull_to() with a Docker format.
  * @param ref_name an index.json ref name or a manifest digest.
  * @param dest the folder or tarball to write.
  * @param format REGISTRY_FORMAT_DOCKER_DIR or REGISTRY_FORMAT_DOCKER_ARCHIVE.
- * @return 0; REGISTRY_EINVAL (NULL argument, a @p repo_tag that is not
+ * @param opts NULL for the defaults (untagged, no progress).
+ * @return 0; REGISTRY_EINVAL (NULL argument, options version 0 or newer
+ *         than this library's, unknown flags, a repo_tag that is not
  *         name:tag); REGISTRY_ENOTFOUND (no such image in the store);
  *         REGISTRY_EUNSUPPORTED (not a container image, a layer type
  *         docker load cannot read, a tarball without libarchive);
- *         REGISTRY_EDIGEST; REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1
+ *         REGISTRY_ECANCELED (the progress callback; nothing named
+ *         @p dest is left); REGISTRY_EDIGEST; REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.1 (options since 0.2)
  */
-REGISTRY_API int registry_store_export(registry_store *store, const char *ref_name,
-                                       const char *dest, int format, const char *repo_tag);
+REGISTRY_API int registry_store_export(registry_store *store, const char *ref_name, const char *dest, int format,
+                                       const registry_store_export_options *opts);
 
 /**
  * Options of registry_push(). Initialise with REGISTRY_PUSH_OPTIONS_INIT or

@@ -62,7 +62,7 @@ enum registry_manifest_kind {
 	REGISTRY_MANIFEST_INDEX = 2  /**< a Docker manifest list or an OCI index */
 };
 
-/** Default and maximum accepted document size: 4 MiB. @since 0.1 */
+/** Default largest accepted document size: 4 MiB (registry_manifest_parse_options can change it). @since 0.1 */
 #define REGISTRY_MANIFEST_MAX_SIZE_DEFAULT ((size_t)4 << 20)
 
 /** A parsed manifest (opaque, immutable). @since 0.1 */
@@ -79,17 +79,27 @@ typedef struct registry_descriptor registry_descriptor;
 #define REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION 1
 
 /**
- * Options of registry_manifest_parse_opts(). Initialise with
- * REGISTRY_MANIFEST_PARSE_OPTIONS_INIT; zero fields mean the default.
- * @since 0.1
+ * Options of registry_manifest_parse(). Initialise with
+ * REGISTRY_MANIFEST_PARSE_OPTIONS_INIT or
+ * registry_manifest_parse_options_init(); zero fields mean the default.
+ * @since 0.1 (flags since 0.2)
  */
 typedef struct registry_manifest_parse_options {
 	unsigned int version; /**< REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION */
-	size_t max_size;      /**< largest accepted document in bytes; 0: 4 MiB */
+	unsigned int flags;   /**< none defined yet: 0 */
+	/** largest accepted document in bytes; 0: REGISTRY_MANIFEST_MAX_SIZE_DEFAULT */
+	size_t max_size;
 } registry_manifest_parse_options;
 
 /** Initialiser of registry_manifest_parse_options. @since 0.1 */
-#define REGISTRY_MANIFEST_PARSE_OPTIONS_INIT { REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION, 0 }
+#define REGISTRY_MANIFEST_PARSE_OPTIONS_INIT { REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION, 0, 0 }
+
+/**
+ * Set @p opts to REGISTRY_MANIFEST_PARSE_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_manifest_parse_options_init(registry_manifest_parse_options *opts);
 
 /**
  * Parse a manifest as served by a registry.
@@ -104,8 +114,11 @@ typedef struct registry_manifest_parse_options {
  * @param data the bytes exactly as served (they are copied).
  * @param len length of @p data.
  * @param media_type the Content-Type, or NULL.
- * @return 0; REGISTRY_EINVAL (NULL out, NULL data with len > 0);
- *         REGISTRY_ETOOLARGE (more than 4 MiB; checked before parsing);
+ * @param opts NULL for the defaults.
+ * @return 0; REGISTRY_EINVAL (NULL out, NULL data with len > 0, options
+ *         version 0 or newer than this library's, unknown flags);
+ *         REGISTRY_ETOOLARGE (more than `max_size`, by default 4 MiB;
+ *         checked before parsing);
  *         REGISTRY_EFORMAT (not JSON, nesting too deep, invalid UTF-8,
  *         duplicate keys, a missing or mistyped field, an invalid digest or
  *         size, a platform without os or architecture, too many entries,
@@ -114,20 +127,10 @@ typedef struct registry_manifest_parse_options {
  *         REGISTRY_EUNSUPPORTED (an unknown manifest media type or
  *         schemaVersion);
  *         REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (options since 0.2)
  */
 REGISTRY_API int registry_manifest_parse(registry_manifest **out, const void *data, size_t len,
-                                         const char *media_type);
-
-/**
- * registry_manifest_parse() with options (NULL: defaults).
- * @return as registry_manifest_parse(); REGISTRY_EINVAL for an unknown
- *         options version.
- * @since 0.1
- */
-REGISTRY_API int registry_manifest_parse_opts(registry_manifest **out, const void *data, size_t len,
-                                              const char *media_type,
-                                              const registry_manifest_parse_options *opts);
+                                         const char *media_type, const registry_manifest_parse_options *opts);
 
 /** Free a manifest and everything borrowed from it; NULL is accepted. @since 0.1 */
 REGISTRY_API void registry_manifest_free(registry_manifest *m);
@@ -350,20 +353,6 @@ REGISTRY_API int registry_manifest_builder_new(registry_manifest_builder **out, 
 REGISTRY_API void registry_manifest_builder_free(registry_manifest_builder *b);
 
 /**
- * Set (or replace) the config of an image manifest.
- * @return 0; REGISTRY_EINVAL (an index builder, NULL or malformed media
- *         type, size outside [0, 2^53)); REGISTRY_EFORMAT or
- *         REGISTRY_EUNSUPPORTED from registry_digest_validate(); REGISTRY_ENOMEM.
- * @since 0.1
- */
-REGISTRY_API int registry_manifest_builder_set_config(registry_manifest_builder *b, const char *media_type,
-                                                      const char *digest, int64_t size);
-
-/** Append a layer (base first) to an image manifest; errors as _set_config(). @since 0.1 */
-REGISTRY_API int registry_manifest_builder_add_layer(registry_manifest_builder *b, const char *media_type,
-                                                     const char *digest, int64_t size);
-
-/**
  * A descriptor to add to a builder, with everything the image spec lets a
  * descriptor carry. Initialise with REGISTRY_DESCRIPTOR_SPEC_INIT or
  * registry_descriptor_spec_init(), then set the fields; NULL fields are
@@ -401,6 +390,29 @@ typedef struct registry_descriptor_spec {
 REGISTRY_API int registry_descriptor_spec_init(registry_descriptor_spec *spec);
 
 /**
+ * Set (or replace) the config of an image manifest: media type, digest,
+ * size, artifactType, urls and annotations from @p spec.
+ * @return 0; REGISTRY_EINVAL (an index builder, a NULL @p spec, a spec
+ *         version 0 or newer than this library's, NULL or malformed media
+ *         type, size outside [0, 2^53), any platform field set (a config is
+ *         not an index entry), an odd annotation list, an empty annotation
+ *         key or url, invalid UTF-8); REGISTRY_EFORMAT or
+ *         REGISTRY_EUNSUPPORTED from registry_digest_validate(); REGISTRY_ENOMEM.
+ * @since 0.1 (a registry_descriptor_spec since 0.2)
+ */
+REGISTRY_API int registry_manifest_builder_set_config(registry_manifest_builder *b,
+                                                      const registry_descriptor_spec *spec);
+
+/**
+ * Append a layer (base first) to an image manifest, from @p spec: urls
+ * make a foreign layer, annotations are the layer's.
+ * @return as _set_config().
+ * @since 0.1 (a registry_descriptor_spec since 0.2)
+ */
+REGISTRY_API int registry_manifest_builder_add_layer(registry_manifest_builder *b,
+                                                     const registry_descriptor_spec *spec);
+
+/**
  * Append an entry to a list or index: media type, digest, size,
  * artifactType, urls, annotations and platform (os, architecture, variant,
  * os.version, os.features) from @p spec.
@@ -434,14 +446,6 @@ REGISTRY_API int registry_manifest_builder_add_annotation(registry_manifest_buil
                                                           const char *value);
 
 /**
- * Set an annotation on the descriptor added last (config, layer, entry or subject).
- * @return as _add_annotation(); REGISTRY_EINVAL when no descriptor was added yet.
- * @since 0.1
- */
-REGISTRY_API int registry_manifest_builder_add_descriptor_annotation(registry_manifest_builder *b,
-                                                                     const char *key, const char *value);
-
-/**
  * Set the OCI "artifactType" (NULL clears it).
  * @return 0, REGISTRY_EINVAL (Docker types, malformed media type), REGISTRY_ENOMEM.
  * @since 0.1
@@ -450,12 +454,13 @@ REGISTRY_API int registry_manifest_builder_set_artifact_type(registry_manifest_b
                                                              const char *artifact_type);
 
 /**
- * Set the OCI "subject" (the manifest this one refers to).
- * @return as _set_config(); REGISTRY_EINVAL for Docker types.
- * @since 0.1
+ * Set the OCI "subject" (the manifest this one refers to) from @p spec.
+ * @return as _set_config() (a platform is refused here too: a subject is
+ *         not an index entry); REGISTRY_EINVAL for Docker types.
+ * @since 0.1 (a registry_descriptor_spec since 0.2)
  */
-REGISTRY_API int registry_manifest_builder_set_subject(registry_manifest_builder *b, const char *media_type,
-                                                       const char *digest, int64_t size);
+REGISTRY_API int registry_manifest_builder_set_subject(registry_manifest_builder *b,
+                                                       const registry_descriptor_spec *spec);
 
 /**
  * Serialize and parse back. The builder is left unchanged and may be

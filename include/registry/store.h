@@ -158,6 +158,8 @@ REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected
  * inside the store while it is hashed, then renamed into place when it
  * matches. When the store already has @p expected_digest the file is not
  * read.
+ * @param digest_out receives the digest the blob is stored under (free with
+ *        registry_free()), or NULL; NULL after a failure.
  * @param expected_digest the digest the file must have, or NULL to store it
  *        under its sha256 digest.
  * @param file the path of the file to copy.
@@ -165,9 +167,9 @@ REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected
  *         such file); REGISTRY_EDIGEST (mismatch; nothing is kept);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (@p digest_out since 0.2)
  */
-REGISTRY_API int registry_store_import_file(registry_store *s, const char *expected_digest,
+REGISTRY_API int registry_store_import_file(char **digest_out, registry_store *s, const char *expected_digest,
                                             const char *file);
 
 /**
@@ -201,7 +203,7 @@ REGISTRY_API int registry_store_index_find(const registry_store *s, const char *
  * Add a root to index.json, or replace the entry that has the same ref name
  * (in place). An entry without a ref name replaces one with the same digest
  * and no ref name, else it is appended. The blob must be in the store with
- * exactly @p size bytes.
+ * exactly `entry->size` bytes.
  *
  * Under an exclusive lock on oci-layout, index.json is re-read (so entries
  * other processes added are kept), changed, and written atomically: a
@@ -209,28 +211,31 @@ REGISTRY_API int registry_store_index_find(const registry_store *s, const char *
  * file is written deterministically by registry_manifest_builder_build():
  * entries in order, 3-space indentation, annotation keys sorted.
  *
- * @param media_type the entry's media type, usually an OCI manifest or index.
- * @param digest the blob's digest.
- * @param size the blob's size.
+ * @param entry the descriptor: media type (usually an OCI manifest or
+ *        index), digest, size, and optionally artifactType, urls,
+ *        annotations and platform (os, architecture, variant, os.version,
+ *        os.features: what a multi-platform layout's entries carry), as in
+ *        registry_manifest_builder_add_manifest(). Copied.
  * @param ref_name the name ("latest", "v1.0"; the OCI ref.name grammar:
  *        [A-Za-z0-9]+ components joined by "-", ".", "_", ":", "@", "+",
- *        "--" or "/"), or NULL for an unnamed root.
- * @param annotations NULL, or a NULL-terminated list of key, value pairs
- *        ("key1", "value1", "key2", "value2", NULL); @p ref_name wins over
- *        a ref.name key in it.
- * @return 0; REGISTRY_EINVAL (NULL, malformed media type or ref name, size
- *         outside [0, 2^53), size differs from the stored blob's, odd
- *         annotation list, more than 4096 annotations); REGISTRY_ENOTFOUND (the
- *         blob is not in the store); errors of registry_store_has();
+ *        "--" or "/"), or NULL for the ref.name key of
+ *        `entry->annotations`, if any, else an unnamed root; @p ref_name
+ *        wins over a ref.name key.
+ * @return 0; REGISTRY_EINVAL (NULL @p s, @p entry or media type, a spec
+ *         version 0 or newer than this library's, malformed media type or
+ *         ref name, size outside [0, 2^53), size differs from the stored
+ *         blob's, odd annotation list, more than 4096 annotations, a
+ *         platform with os but no architecture or the reverse, invalid
+ *         UTF-8); REGISTRY_ENOTFOUND (the blob is not in the store); errors
+ *         of registry_store_has();
  *         REGISTRY_EFORMAT (index.json was damaged by someone else);
  *         REGISTRY_ETOOLARGE (index.json would exceed REGISTRY_STORE_INDEX_MAX_ENTRIES
  *         entries or REGISTRY_STORE_INDEX_MAX_SIZE bytes); REGISTRY_EIO;
  *         REGISTRY_ENOMEM. On failure index.json is unchanged.
- * @since 0.1
+ * @since 0.1 (a registry_descriptor_spec since 0.2)
  */
-REGISTRY_API int registry_store_index_add(registry_store *s, const char *media_type, const char *digest,
-                                          int64_t size, const char *ref_name,
-                                          const char *const *annotations);
+REGISTRY_API int registry_store_index_add(registry_store *s, const registry_descriptor_spec *entry,
+                                          const char *ref_name);
 
 /**
  * Start a batch of additions to index.json on this handle: until
@@ -286,6 +291,32 @@ REGISTRY_API int registry_store_index_remove(registry_store *s, const char *ref_
  */
 typedef int (*registry_store_verify_cb)(const char *digest, const char *reason, void *userdata);
 
+/** Current version of registry_store_verify_options. @since 0.2 */
+#define REGISTRY_STORE_VERIFY_OPTIONS_VERSION 1
+
+/**
+ * Options of registry_store_verify(). Initialise with
+ * REGISTRY_STORE_VERIFY_OPTIONS_INIT or registry_store_verify_options_init();
+ * zero fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_store_verify_options {
+	unsigned int version;            /**< REGISTRY_STORE_VERIFY_OPTIONS_VERSION */
+	unsigned int flags;              /**< none defined yet: 0 */
+	registry_store_verify_cb problem; /**< NULL, or called once per problem */
+	void *userdata;                  /**< passed to @p problem */
+} registry_store_verify_options;
+
+/** Initialiser of registry_store_verify_options. @since 0.2 */
+#define REGISTRY_STORE_VERIFY_OPTIONS_INIT { REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, NULL, NULL }
+
+/**
+ * Set @p opts to REGISTRY_STORE_VERIFY_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_store_verify_options_init(registry_store_verify_options *opts);
+
 /**
  * Check the whole store. Every file in blobs/ALG/ is read and hashed: a
  * name that is not a digest, a file that is not a regular file, or content
@@ -295,40 +326,79 @@ typedef int (*registry_store_verify_cb)(const char *digest, const char *reason, 
  * says; foreign layers (descriptors with "urls") and "subject" manifests
  * may be absent. Nothing is changed or deleted.
  *
- * @param bad_cb NULL, or called once per problem with the blob's digest (or,
- *        for a file whose name is not a digest, its path relative to the
- *        store) and a one-line reason. A non-zero return stops the check.
- * @param ud passed to @p bad_cb.
+ * @param opts NULL for the defaults. Its `problem` callback, when set, is
+ *        called once per problem with the blob's digest (or, for a file
+ *        whose name is not a digest, its path relative to the store) and a
+ *        one-line reason; a non-zero return stops the check.
  * @param nbad NULL, or receives the number of problems found.
  * @return 0 when the store is sound; REGISTRY_EDIGEST when problems were
  *         found (the message describes the first); REGISTRY_ECANCELED
- *         (@p bad_cb returned non-zero); REGISTRY_EINVAL; REGISTRY_EIO;
- *         REGISTRY_ENOMEM.
- * @since 0.1
+ *         (the callback returned non-zero); REGISTRY_EINVAL (NULL store,
+ *         options version 0 or newer than this library's, unknown flags);
+ *         REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.1 (options and a const store since 0.2)
  */
-REGISTRY_API int registry_store_verify(registry_store *s, registry_store_verify_cb bad_cb, void *ud,
+REGISTRY_API int registry_store_verify(const registry_store *s, const registry_store_verify_options *opts,
                                        size_t *nbad);
+
+/** Current version of registry_store_gc_options. @since 0.2 */
+#define REGISTRY_STORE_GC_OPTIONS_VERSION 1
+
+/**
+ * Flag of registry_store_gc_options: delete nothing, only count what would
+ * be deleted. @since 0.2
+ */
+#define REGISTRY_STORE_GC_DRY_RUN 0x1u
+
+/**
+ * Options of registry_store_gc(). Initialise with
+ * REGISTRY_STORE_GC_OPTIONS_INIT or registry_store_gc_options_init(); zero
+ * fields mean the default.
+ * @since 0.2
+ */
+typedef struct registry_store_gc_options {
+	unsigned int version;      /**< REGISTRY_STORE_GC_OPTIONS_VERSION */
+	unsigned int flags;        /**< REGISTRY_STORE_GC_DRY_RUN */
+	/** partial downloads and temporary files untouched for longer than this
+	 * many seconds are deleted; 0: a day (86400); negative: REGISTRY_EINVAL */
+	int64_t partial_max_age_s;
+} registry_store_gc_options;
+
+/** Initialiser of registry_store_gc_options. @since 0.2 */
+#define REGISTRY_STORE_GC_OPTIONS_INIT { REGISTRY_STORE_GC_OPTIONS_VERSION, 0, 0 }
+
+/**
+ * Set @p opts to REGISTRY_STORE_GC_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_store_gc_options_init(registry_store_gc_options *opts);
 
 /**
  * Delete the blobs that nothing in index.json reaches (through indexes,
  * manifests, configs, layers and subjects read from the store), and partial
- * downloads and temporary files untouched for more than a day.
+ * downloads and temporary files untouched for longer than
+ * `opts->partial_max_age_s` (by default a day).
  *
  * The walk is conservative: when a reachable manifest cannot be read or
  * parsed, nothing is deleted and its error is returned. gc needs the store
- * to itself: it takes an exclusive lock on blobs/ and fails with
- * REGISTRY_ECONFLICT while another handle (in this process or another) has
- * the store open, so blobs a running pull committed but has not yet added to
- * index.json are never lost.
+ * to itself, even for a dry run: it takes an exclusive lock on blobs/ and
+ * fails with REGISTRY_ECONFLICT while another handle (in this process or
+ * another) has the store open, so blobs a running pull committed but has
+ * not yet added to index.json are never lost (nor counted).
  *
+ * @param opts NULL for the defaults.
  * @param removed NULL, or receives the number of files deleted (blobs and
- *        stale partial files).
- * @return 0; REGISTRY_EINVAL; REGISTRY_ECONFLICT; REGISTRY_EDIGEST,
+ *        stale partial files), or with REGISTRY_STORE_GC_DRY_RUN the number
+ *        that would be.
+ * @return 0; REGISTRY_EINVAL (NULL store, options version 0 or newer than
+ *         this library's, unknown flags, a negative partial_max_age_s);
+ *         REGISTRY_ECONFLICT; REGISTRY_EDIGEST,
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (a reachable manifest is
  *         damaged or unreadable); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (options since 0.2)
  */
-REGISTRY_API int registry_store_gc(registry_store *s, size_t *removed);
+REGISTRY_API int registry_store_gc(registry_store *s, const registry_store_gc_options *opts, size_t *removed);
 
 REGISTRY_END_DECLS
 

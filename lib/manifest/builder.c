@@ -35,8 +35,6 @@ typedef struct bdesc {
 	bstrs features;
 } bdesc;
 
-enum { LAST_NONE, LAST_CONFIG, LAST_SUBJECT, LAST_ITEM };
-
 struct registry_manifest_builder {
 	int format;
 	bdesc *config;
@@ -46,7 +44,6 @@ struct registry_manifest_builder {
 	size_t cap;
 	char *artifact_type;
 	bkv annotations;
-	int last;
 	size_t max_size;    /* 0: REGISTRY_MANIFEST_MAX_SIZE_DEFAULT */
 	size_t max_entries; /* 0: MANIFEST_MAX_ENTRIES */
 };
@@ -317,48 +314,6 @@ void registry_manifest_builder_free(registry_manifest_builder *b)
 	free(b);
 }
 
-/* Replace *slot with a new single descriptor (config or subject). */
-static int set_single(bdesc **slot, const char *media_type, const char *digest, int64_t size)
-{
-	bdesc *d = calloc(1, sizeof(*d));
-	if (!d)
-		return oom();
-	int rc = fill(d, media_type, digest, size);
-	if (rc) {
-		bdesc_free(d);
-		free(d);
-		return rc;
-	}
-	bdesc_free(*slot);
-	free(*slot);
-	*slot = d;
-	return 0;
-}
-
-int registry_manifest_builder_set_config(registry_manifest_builder *b, const char *media_type,
-                                         const char *digest, int64_t size)
-{
-	int rc = entry_checks(b, 0);
-	if (rc || (rc = set_single(&b->config, media_type, digest, size)))
-		return rc;
-	b->last = LAST_CONFIG;
-	return 0;
-}
-
-int registry_manifest_builder_set_subject(registry_manifest_builder *b, const char *media_type,
-                                          const char *digest, int64_t size)
-{
-	int rc = entry_checks(b, -1);
-	if (rc)
-		return rc;
-	if (is_docker(b))
-		return registry__fail(REGISTRY_EINVAL, "manifest builder: Docker manifests have no subject");
-	if ((rc = set_single(&b->subject, media_type, digest, size)))
-		return rc;
-	b->last = LAST_SUBJECT;
-	return 0;
-}
-
 /* Commit or roll back the slot new_item() prepared. */
 static int finish_item(registry_manifest_builder *b, bdesc *d, int rc)
 {
@@ -367,20 +322,7 @@ static int finish_item(registry_manifest_builder *b, bdesc *d, int rc)
 		return rc;
 	}
 	b->count++;
-	b->last = LAST_ITEM;
 	return 0;
-}
-
-int registry_manifest_builder_add_layer(registry_manifest_builder *b, const char *media_type,
-                                        const char *digest, int64_t size)
-{
-	int rc = entry_checks(b, 0);
-	if (rc)
-		return rc;
-	bdesc *d = new_item(b);
-	if (!d)
-		return registry_error_code(registry_error_last());
-	return finish_item(b, d, fill(d, media_type, digest, size));
 }
 
 int registry_descriptor_spec_init(registry_descriptor_spec *spec)
@@ -453,15 +395,79 @@ static int fill_spec(bdesc *d, const registry_descriptor_spec *spec)
 	return strs_from(&d->os_features, spec->os_features, "os.features");
 }
 
+/* A spec given to @fn: present, of a version we know. */
+static int check_spec(const char *fn, const registry_descriptor_spec *spec)
+{
+	if (!spec)
+		return registry__fail(REGISTRY_EINVAL, "%s: NULL spec", fn);
+	return registry__options_check(fn, spec->version, REGISTRY_DESCRIPTOR_SPEC_VERSION, 0, 0);
+}
+
+/* Config, layers and subject are not index entries: a platform there would be
+ * written into a manifest no reader expects it in. */
+static int check_no_platform(const char *fn, const registry_descriptor_spec *spec)
+{
+	if (spec->os || spec->architecture || spec->variant || spec->os_version || spec->os_features)
+		return registry__fail(REGISTRY_EINVAL, "%s: only index entries have a platform", fn);
+	return 0;
+}
+
+/* Replace *slot with a new single descriptor (config or subject) made from @spec. */
+static int set_single(const char *fn, bdesc **slot, const registry_descriptor_spec *spec)
+{
+	int rc;
+	if ((rc = check_spec(fn, spec)) || (rc = check_no_platform(fn, spec)))
+		return rc;
+	bdesc *d = calloc(1, sizeof(*d));
+	if (!d)
+		return oom();
+	if ((rc = fill_spec(d, spec))) {
+		bdesc_free(d);
+		free(d);
+		return rc;
+	}
+	bdesc_free(*slot);
+	free(*slot);
+	*slot = d;
+	return 0;
+}
+
+int registry_manifest_builder_set_config(registry_manifest_builder *b, const registry_descriptor_spec *spec)
+{
+	int rc = entry_checks(b, 0);
+	if (rc)
+		return rc;
+	return set_single("registry_manifest_builder_set_config", &b->config, spec);
+}
+
+int registry_manifest_builder_set_subject(registry_manifest_builder *b, const registry_descriptor_spec *spec)
+{
+	int rc = entry_checks(b, -1);
+	if (rc)
+		return rc;
+	if (is_docker(b))
+		return registry__fail(REGISTRY_EINVAL, "manifest builder: Docker manifests have no subject");
+	return set_single("registry_manifest_builder_set_subject", &b->subject, spec);
+}
+
+int registry_manifest_builder_add_layer(registry_manifest_builder *b, const registry_descriptor_spec *spec)
+{
+	static const char fn[] = "registry_manifest_builder_add_layer";
+	int rc = entry_checks(b, 0);
+	if (rc || (rc = check_spec(fn, spec)) || (rc = check_no_platform(fn, spec)))
+		return rc;
+	bdesc *d = new_item(b);
+	if (!d)
+		return registry_error_code(registry_error_last());
+	return finish_item(b, d, fill_spec(d, spec));
+}
+
 int registry_manifest_builder_add_manifest(registry_manifest_builder *b, const registry_descriptor_spec *spec)
 {
 	int rc = entry_checks(b, 1);
 	if (rc)
 		return rc;
-	if (!spec)
-		return registry__fail(REGISTRY_EINVAL, "registry_manifest_builder_add_manifest: NULL spec");
-	if ((rc = registry__options_check("registry_manifest_builder_add_manifest", spec->version,
-	                                  REGISTRY_DESCRIPTOR_SPEC_VERSION, 0, 0)))
+	if ((rc = check_spec("registry_manifest_builder_add_manifest", spec)))
 		return rc;
 	if (b->format == FORMAT_DOCKER_LIST && (!spec->os || !spec->architecture))
 		return registry__fail(REGISTRY_EINVAL, "manifest builder: Docker list entries need a platform");
@@ -518,21 +524,6 @@ int registry_manifest_builder_add_annotation(registry_manifest_builder *b, const
 	if (rc || (rc = check_annotation(key, value)))
 		return rc;
 	return kv_set(&b->annotations, key, value);
-}
-
-int registry_manifest_builder_add_descriptor_annotation(registry_manifest_builder *b, const char *key,
-                                                        const char *value)
-{
-	int rc = entry_checks(b, -1);
-	if (rc || (rc = check_annotation(key, value)))
-		return rc;
-	bdesc *d = b->last == LAST_CONFIG    ? b->config
-	           : b->last == LAST_SUBJECT ? b->subject
-	           : b->last == LAST_ITEM && b->count ? &b->items[b->count - 1]
-	                                              : NULL;
-	if (!d)
-		return registry__fail(REGISTRY_EINVAL, "manifest builder: no descriptor added yet");
-	return kv_set(&d->annotations, key, value);
 }
 
 int registry_manifest_builder_set_artifact_type(registry_manifest_builder *b, const char *artifact_type)

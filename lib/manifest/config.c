@@ -209,12 +209,11 @@ static int as_config_failure(int rc)
 	return registry__fail(rc, "config: %s", rest);
 }
 
-int registry__image_config_parse(registry_image_config **out, const void *data, size_t len)
+int registry__image_config_parse(registry_image_config **out, const void *data, size_t len, size_t max)
 {
 	*out = NULL;
-	if (len > REGISTRY_IMAGE_CONFIG_MAX_SIZE)
-		return registry__fail(REGISTRY_ETOOLARGE, "config: %zu bytes, more than the %zu allowed", len,
-		                      REGISTRY_IMAGE_CONFIG_MAX_SIZE);
+	if (len > max)
+		return registry__fail(REGISTRY_ETOOLARGE, "config: %zu bytes, more than the %zu allowed", len, max);
 	registry_image_config *c = calloc(1, sizeof(*c));
 	if (!c)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
@@ -233,12 +232,32 @@ int registry__image_config_parse(registry_image_config **out, const void *data, 
 	return 0;
 }
 
-int registry_image_config_parse(registry_image_config **out, const void *data, size_t len)
+int registry_image_config_parse_options_init(registry_image_config_parse_options *opts)
 {
 	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_image_config_parse_options_init: NULL options");
+	*opts = (registry_image_config_parse_options)REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_INIT;
+	return 0;
+}
+
+int registry_image_config_parse(registry_image_config **out, const void *data, size_t len,
+                                const registry_image_config_parse_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (out)
+		*out = NULL;
 	if (!out || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "registry_image_config_parse: NULL argument");
-	return registry__image_config_parse(out, data ? data : "", len);
+	size_t max = REGISTRY_IMAGE_CONFIG_MAX_SIZE;
+	if (opts) {
+		if ((rc = registry__options_check("registry_image_config_parse", opts->version,
+		                                  REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION, opts->flags, 0)))
+			return rc;
+		if (opts->max_size)
+			max = opts->max_size;
+	}
+	return registry__image_config_parse(out, data ? data : "", len, max);
 }
 
 const char *registry_image_config_string(const registry_image_config *c, int field)

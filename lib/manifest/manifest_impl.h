@@ -110,12 +110,12 @@ int registry__platform_split(const char *platform, char *buf, size_t size, const
                              const char **arch, const char **variant);
 
 /* config.c: registry_image_config_parse() without entering the API. */
-int registry__image_config_parse(registry_image_config **out, const void *data, size_t len);
+int registry__image_config_parse(registry_image_config **out, const void *data, size_t len, size_t max);
 
 /* schema1.c */
 int registry__manifest_parse_schema1(registry_manifest *m, int declared_signed);
 
-/* registry_manifest_parse_opts with an entry cap of its own (index.json is
+/* registry_manifest_parse() with an entry cap of its own (index.json is
  * no registry manifest: it has limits of its own, store.h). */
 int registry__manifest_parse_limited(registry_manifest **out, const void *data, size_t len, const char *media_type,
                             size_t max_size, size_t max_entries);

@@ -300,8 +300,17 @@ void registry_manifest_free(registry_manifest *m)
 	free(m);
 }
 
-int registry_manifest_parse_opts(registry_manifest **out, const void *data, size_t len,
-                                 const char *media_type, const registry_manifest_parse_options *opts)
+int registry_manifest_parse_options_init(registry_manifest_parse_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_manifest_parse_options_init: NULL options");
+	*opts = (registry_manifest_parse_options)REGISTRY_MANIFEST_PARSE_OPTIONS_INIT;
+	return 0;
+}
+
+int registry_manifest_parse(registry_manifest **out, const void *data, size_t len, const char *media_type,
+                            const registry_manifest_parse_options *opts)
 {
 	REGISTRY__ENTER(rc);
 	if (!out)
@@ -309,9 +318,9 @@ int registry_manifest_parse_opts(registry_manifest **out, const void *data, size
 	*out = NULL;
 	size_t max = REGISTRY_MANIFEST_MAX_SIZE_DEFAULT;
 	if (opts) {
-		if (opts->version != REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION)
-			return registry__fail(REGISTRY_EINVAL, "registry_manifest_parse_opts: unknown options version %u",
-			                      opts->version);
+		if ((rc = registry__options_check("registry_manifest_parse", opts->version,
+		                                  REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION, opts->flags, 0)))
+			return rc;
 		if (opts->max_size)
 			max = opts->max_size;
 	}
@@ -351,7 +360,3 @@ int registry__manifest_parse_limited(registry_manifest **out, const void *data, 
 	return 0;
 }
 
-int registry_manifest_parse(registry_manifest **out, const void *data, size_t len, const char *media_type)
-{
-	return registry_manifest_parse_opts(out, data, len, media_type, NULL);
-}

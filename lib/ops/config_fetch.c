@@ -82,7 +82,7 @@ static int fetch_config_blob(registry_image_config **out, registry_client *clien
 		rc = registry__fail(k.rc, "config %s: %s", registry_descriptor_digest(d),
 		                    k.rc == REGISTRY_ETOOLARGE ? "more bytes than the size limit" : "out of memory");
 	if (!rc)
-		rc = registry__image_config_parse(out, k.buf.data, k.buf.len);
+		rc = registry__image_config_parse(out, k.buf.data, k.buf.len, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
 	registry__buf_free(&k.buf);
 	return rc;
 }
@@ -111,7 +111,7 @@ int registry_image_config_fetch(registry_image_config **out, registry_client *cl
 	if (registry_manifest_schema_version(image) == 1) {
 		/* No config blob: the newest history entry holds the image's config. */
 		const char *v1 = registry_manifest_history(image, 0);
-		rc = v1 ? registry__image_config_parse(out, v1, strlen(v1))
+		rc = v1 ? registry__image_config_parse(out, v1, strlen(v1), REGISTRY_IMAGE_CONFIG_MAX_SIZE)
 		        : registry__fail(REGISTRY_EFORMAT, "schema1 manifest without history");
 	} else if (!registry_manifest_config(image)) {
 		rc = registry__fail(REGISTRY_EUNSUPPORTED, "the manifest has no config");

@@ -49,6 +49,27 @@ static registry_descriptor retyped(const registry_descriptor *src, const char *m
 	return d;
 }
 
+/* The config of the converted manifest: @config retyped, its annotations kept. */
+static int set_config(registry_manifest_builder *b, const registry_descriptor *config, const char *media_type)
+{
+	size_t n = config->annotations.count;
+	const char **pairs = registry__calloc(2 * n + 1, sizeof(*pairs));
+	if (!pairs)
+		return registry__nomem();
+	for (size_t i = 0; i < n; i++) {
+		pairs[2 * i] = config->annotations.keys[i];
+		pairs[2 * i + 1] = config->annotations.values[i];
+	}
+	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	spec.media_type = media_type;
+	spec.digest = config->digest;
+	spec.size = config->size;
+	spec.annotations = pairs;
+	int rc = registry_manifest_builder_set_config(b, &spec);
+	free(pairs);
+	return rc;
+}
+
 int registry__convert_docker_manifest(registry_manifest **out, const registry_manifest *m)
 {
 	*out = NULL;
@@ -61,10 +82,7 @@ int registry__convert_docker_manifest(registry_manifest **out, const registry_ma
 	registry_manifest_builder *b = NULL;
 	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	if (!rc)
-		rc = registry_manifest_builder_set_config(b, config_type, config->digest, config->size);
-	for (size_t i = 0; !rc && i < config->annotations.count; i++)
-		rc = registry_manifest_builder_add_descriptor_annotation(b, config->annotations.keys[i],
-		                                                         config->annotations.values[i]);
+		rc = set_config(b, config, config_type);
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
 		const registry_descriptor *l = registry_manifest_layer(m, i);
 		const char *type = registry__oci_media_type(l->media_type);

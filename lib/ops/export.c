@@ -78,7 +78,7 @@ static int load_manifest(registry_store *store, const char *digest, const char *
 	size_t len = 0;
 	int rc = registry_store_read_blob(store, digest, 0, &data, &len);
 	if (!rc)
-		rc = registry_manifest_parse(out, data, len, media_type);
+		rc = registry_manifest_parse(out, data, len, media_type, NULL);
 	registry_free(data);
 	return rc;
 }
@@ -420,16 +420,32 @@ int registry__store_export(registry_store *store, const char *ref_name, const ch
 	return rc;
 }
 
+int registry_store_export_options_init(registry_store_export_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_export_options_init: NULL options");
+	*opts = (registry_store_export_options)REGISTRY_STORE_EXPORT_OPTIONS_INIT;
+	return 0;
+}
+
 int registry_store_export(registry_store *store, const char *ref_name, const char *dest, int format,
-                          const char *repo_tag)
+                          const registry_store_export_options *opts)
 {
 	REGISTRY__ENTER(rc);
 	if (!store || !ref_name || !dest)
 		return registry__fail(REGISTRY_EINVAL, "store_export: NULL argument");
+	registry_store_export_options defaults = REGISTRY_STORE_EXPORT_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if ((rc = registry__options_check("registry_store_export", opts->version, REGISTRY_STORE_EXPORT_OPTIONS_VERSION,
+	                                  opts->flags, 0)))
+		return rc;
 	char *path = NULL;
 	if ((rc = registry__dest_path(dest, &path)))
 		return rc;
-	rc = registry__store_export(store, ref_name, path, format, repo_tag, 0, NULL);
+	registry__watch w = {.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "export"};
+	rc = registry__store_export(store, ref_name, path, format, opts->repo_tag, 0, &w);
 	free(path);
 	return rc;
 }

@@ -346,8 +346,12 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 		return rc;
 	const char *annotations[] = {REGISTRY__SOURCE_DIGEST_ANNOTATION, registry_manifest_digest(source), NULL};
 	int converted = strcmp(entry->digest, registry_manifest_digest(source)) != 0;
-	rc = registry_store_index_add(j->store, entry->media_type, entry->digest, entry->size, ref_name,
-	                              converted ? annotations : NULL);
+	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	spec.media_type = entry->media_type;
+	spec.digest = entry->digest;
+	spec.size = entry->size;
+	spec.annotations = converted ? annotations : NULL;
+	rc = registry_store_index_add(j->store, &spec, ref_name);
 	if (!rc && digest_out && !(*digest_out = registry__strdup(entry->digest)))
 		rc = oom();
 	return rc;
@@ -413,8 +417,8 @@ static int repo_tag_of(const registry_reference *ref, char **out)
 	return rc;
 }
 
-static int pull_to_docker(registry_client *client, const registry_reference *ref, const char *dest, int format,
-                          const registry_pull_options *options)
+static int pull_to_docker(char **digest_out, registry_client *client, const registry_reference *ref,
+                          const char *dest, int format, const registry_pull_options *options)
 {
 	/* dest is normalized (no trailing slash) by the caller. */
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
@@ -439,7 +443,7 @@ static int pull_to_docker(registry_client *client, const registry_reference *ref
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
 	if (!rc)
-		rc = registry_pull(client, ref, store, "image", &o, NULL);
+		rc = registry_pull(client, ref, store, "image", &o, digest_out);
 	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
 	                     .what = "pull (docker export)"};
 	if (!rc)
@@ -454,10 +458,12 @@ static int pull_to_docker(registry_client *client, const registry_reference *ref
 	return rc;
 }
 
-int registry_pull_to(registry_client *client, const registry_reference *ref, const char *dest, int format,
-                     const registry_pull_options *options)
+int registry_pull_to(char **digest_out, registry_client *client, const registry_reference *ref, const char *dest,
+                     int format, const registry_pull_options *options)
 {
 	REGISTRY__ENTER(rc);
+	if (digest_out)
+		*digest_out = NULL;
 	if (!client || !ref || !dest || !*dest)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: NULL argument");
 	if ((rc = registry__ops_check_ref_registry(client, ref)))
@@ -471,8 +477,13 @@ int registry_pull_to(registry_client *client, const registry_reference *ref, con
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))
 			return rc;
-		rc = pull_to_docker(client, ref, path, format, options);
+		rc = pull_to_docker(digest_out, client, ref, path, format, options);
 		free(path);
+		if (rc && digest_out) {
+			/* The pull may have succeeded before the export failed: no digest for a failed call. */
+			registry_free(*digest_out);
+			*digest_out = NULL;
+		}
 		return rc;
 	}
 	if (format != REGISTRY_FORMAT_OCI)
@@ -480,7 +491,7 @@ int registry_pull_to(registry_client *client, const registry_reference *ref, con
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);
 	if (!rc)
-		rc = registry_pull(client, ref, store, NULL, options, NULL);
+		rc = registry_pull(client, ref, store, NULL, options, digest_out);
 	registry_store_free(store);
 	return rc;
 }

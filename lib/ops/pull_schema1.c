@@ -512,15 +512,17 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	if (!rc)
 		rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	if (!rc)
-		rc = registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_CONFIG, config_digest,
-		                                          (int64_t)config_len);
+		rc = registry_manifest_builder_set_config(b, &(registry_descriptor_spec){
+		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = REGISTRY_MEDIA_TYPE_OCI_CONFIG,
+		        .digest = config_digest, .size = (int64_t)config_len});
 	for (size_t i = 0, k = 0; !rc && i < s.count; i++) {
 		if (s.throwaway[i])
 			continue;
 		/* Docker pushes schema1 layers gzipped; an uncompressed one is typed as what it is. */
-		rc = registry_manifest_builder_add_layer(b, gzipped[k] ? REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP
-		                                                       : REGISTRY_MEDIA_TYPE_OCI_LAYER,
-		                                         s.blob_sums[i], sizes[k]);
+		rc = registry_manifest_builder_add_layer(b, &(registry_descriptor_spec){
+		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION,
+		        .media_type = gzipped[k] ? REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP : REGISTRY_MEDIA_TYPE_OCI_LAYER,
+		        .digest = s.blob_sums[i], .size = sizes[k]});
 		k++;
 	}
 	if (!rc)

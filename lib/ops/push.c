@@ -144,7 +144,7 @@ static int read_manifest(push_ctx *p, const char *digest, const char *media_type
 	int rc = registry_store_read_blob(p->store, digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &data, &len);
 	if (rc)
 		return rc;
-	rc = registry_manifest_parse(out, data, len, media_type);
+	rc = registry_manifest_parse(out, data, len, media_type, NULL);
 	registry_free(data);
 	return rc;
 }

@@ -421,7 +421,9 @@ static int build_manifest(const archive_index *ix, const cJSON *img, registry__b
 	registry_manifest_builder *b = NULL;
 	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
 	if (!rc)
-		rc = registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, c->digest, c->size);
+		rc = registry_manifest_builder_set_config(b, &(registry_descriptor_spec){
+		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = REGISTRY_MEDIA_TYPE_DOCKER_CONFIG,
+		        .digest = c->digest, .size = c->size});
 	if (!rc && (rc = registry__blob_list_add(blobs, c->digest, c->size, 0)) > 0)
 		rc = 0;
 	const cJSON *l;
@@ -434,9 +436,10 @@ static int build_manifest(const archive_index *ix, const cJSON *img, registry__b
 			                    "lacks", cJSON_IsString(l) ? l->valuestring : "(not a string)");
 			break;
 		}
-		rc = registry_manifest_builder_add_layer(b, m->gzip ? REGISTRY_MEDIA_TYPE_DOCKER_LAYER
-		                                                    : MEDIA_TYPE_DOCKER_LAYER_TAR,
-		                                         m->digest, m->size);
+		rc = registry_manifest_builder_add_layer(b, &(registry_descriptor_spec){
+		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION,
+		        .media_type = m->gzip ? REGISTRY_MEDIA_TYPE_DOCKER_LAYER : MEDIA_TYPE_DOCKER_LAYER_TAR,
+		        .digest = m->digest, .size = m->size});
 		if (!rc && (rc = registry__blob_list_add(blobs, m->digest, m->size, 0)) > 0)
 			rc = 0;
 	}

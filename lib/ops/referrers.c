@@ -160,7 +160,7 @@ static int fetch_pages(pages *p, int *found, registry_client *c, const char *fir
 		registry_manifest *m = NULL;
 		if (!rc)
 			rc = registry_manifest_parse(&m, resp.body.data ? resp.body.data : "", resp.body.len,
-			                             resp.content_type);
+			                             resp.content_type, NULL);
 		if (!rc && (rc = require_index(m, what)))
 			registry_manifest_free(m);
 		else if (!rc)

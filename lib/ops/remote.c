@@ -84,8 +84,8 @@ int registry_manifest_fetch(registry_manifest **out, registry_client *c, const c
 		if (!rc) {
 			registry_manifest_parse_options opts = REGISTRY_MANIFEST_PARSE_OPTIONS_INIT;
 			opts.max_size = max_size;
-			rc = registry_manifest_parse_opts(&m, resp.body.data ? resp.body.data : "", resp.body.len,
-			                                  resp.content_type, &opts);
+			rc = registry_manifest_parse(&m, resp.body.data ? resp.body.data : "", resp.body.len,
+			                             resp.content_type, &opts);
 		}
 		const char *expected = by_digest ? reference : resp.docker_content_digest;
 		if (rc == REGISTRY_EFORMAT && expected && registry_digest_validate(expected) == 0 &&

@@ -226,17 +226,22 @@ static int copy_hashing(registry_store *s, int in, const char *file, int alg, ch
 	return rc;
 }
 
-int registry_store_import_file(registry_store *s, const char *expected_digest, const char *file)
+/* registry_store_import_file() without digest_out: @actual receives the stored digest. */
+static int import_file(registry_store *s, const char *expected_digest, const char *file,
+                       char actual[REGISTRY_DIGEST_STRING_MAX])
 {
-	REGISTRY__ENTER(rc);
+	int rc;
 	if (!s || !file)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_import_file: NULL argument");
 	struct stat st;
 	if (expected_digest) {
 		if ((rc = registry__store_check_digest(expected_digest)))
 			return rc;
-		if ((rc = stat_blob(s, expected_digest, &st)) != 0)
+		if ((rc = stat_blob(s, expected_digest, &st)) != 0) {
+			if (rc > 0)
+				snprintf(actual, REGISTRY_DIGEST_STRING_MAX, "%s", expected_digest);
 			return rc < 0 ? rc : 0;
+		}
 	}
 	int in = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0) {
@@ -248,7 +253,7 @@ int registry_store_import_file(registry_store *s, const char *expected_digest, c
 		close(in);
 		return registry__fail(REGISTRY_EINVAL, "store: %s is a directory", file);
 	}
-	char rel[STORE_REL_MAX], actual[REGISTRY_DIGEST_STRING_MAX];
+	char rel[STORE_REL_MAX];
 	int fd = -1;
 	int alg = expected_digest ? registry__digest_algorithm(expected_digest) : REGISTRY_DIGEST_SHA256;
 	rc = copy_hashing(s, in, file, alg, rel, &fd, actual);
@@ -264,6 +269,19 @@ int registry_store_import_file(registry_store *s, const char *expected_digest, c
 			unlinkat(s->blobs_fd, rel, 0);
 	}
 	return rc;
+}
+
+int registry_store_import_file(char **digest_out, registry_store *s, const char *expected_digest, const char *file)
+{
+	REGISTRY__ENTER(rc);
+	if (digest_out)
+		*digest_out = NULL;
+	char actual[REGISTRY_DIGEST_STRING_MAX] = "";
+	if ((rc = import_file(s, expected_digest, file, actual)))
+		return rc;
+	if (digest_out && !(*digest_out = registry__strdup(actual)))
+		return registry__nomem();
+	return 0;
 }
 
 /* ---- Private reading by file descriptor (store_blob.h) ------------------ */

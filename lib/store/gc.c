@@ -20,6 +20,7 @@ typedef struct gc_ctx {
 	store_digest_set reachable;
 	size_t removed;
 	time_t stale_before;
+	int dry_run; /* count, delete nothing */
 } gc_ctx;
 
 static int mark(const store_walk_visit *v, void *ud)
@@ -60,7 +61,7 @@ static int each_entry(gc_ctx *c, int parent_fd, const char *dir, entry_fn fn)
 			rc = fn(c, dirfd, dir, e->d_name);
 	if (!rc && errno)
 		rc = registry__store_io_fail(errno, "store: cannot read %s", dir);
-	if (!rc && c->removed != before && fsync(dirfd) != 0 && errno != EINVAL)
+	if (!rc && !c->dry_run && c->removed != before && fsync(dirfd) != 0 && errno != EINVAL)
 		rc = registry__store_io_fail(errno, "store: cannot fsync %s", dir);
 	closedir(d);
 	return rc;
@@ -68,6 +69,10 @@ static int each_entry(gc_ctx *c, int parent_fd, const char *dir, entry_fn fn)
 
 static int remove_file(gc_ctx *c, int dirfd, const char *dir, const char *name)
 {
+	if (c->dry_run) {
+		c->removed++;
+		return 0;
+	}
 	if (unlinkat(dirfd, name, 0) != 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -144,13 +149,40 @@ static int sweep(gc_ctx *c)
 	return rc;
 }
 
-int registry_store_gc(registry_store *s, size_t *removed)
+int registry_store_gc_options_init(registry_store_gc_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_gc_options_init: NULL options");
+	*opts = (registry_store_gc_options)REGISTRY_STORE_GC_OPTIONS_INIT;
+	return 0;
+}
+
+/* Files last modified before the returned time are stale (0: none is). */
+static time_t stale_before(int64_t max_age_s)
+{
+	time_t now = time(NULL);
+	if (!max_age_s)
+		max_age_s = STORE_STALE_SECONDS;
+	return max_age_s >= (int64_t)now ? 0 : now - (time_t)max_age_s;
+}
+
+int registry_store_gc(registry_store *s, const registry_store_gc_options *opts, size_t *removed)
 {
 	REGISTRY__ENTER(rc);
 	if (removed)
 		*removed = 0;
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_gc: NULL store");
+	registry_store_gc_options defaults = REGISTRY_STORE_GC_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if ((rc = registry__options_check("registry_store_gc", opts->version, REGISTRY_STORE_GC_OPTIONS_VERSION,
+	                                  opts->flags, REGISTRY_STORE_GC_DRY_RUN)))
+		return rc;
+	if (opts->partial_max_age_s < 0)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_gc: partial_max_age_s %lld is negative",
+		                      (long long)opts->partial_max_age_s);
 	/* Our shared lock becomes exclusive only if no other handle holds one. */
 	int err = registry__store_flock(s->blobs_fd, LOCK_EX | LOCK_NB);
 	if (err) {
@@ -161,7 +193,9 @@ int registry_store_gc(registry_store *s, size_t *removed)
 			                      "store: gc needs %s to itself, and another handle has it open", s->path);
 		return registry__store_io_fail(err, "store: cannot lock %s/blobs", s->path);
 	}
-	gc_ctx c = {.s = s, .stale_before = time(NULL) - STORE_STALE_SECONDS};
+	gc_ctx c = {.s = s,
+	            .stale_before = stale_before(opts->partial_max_age_s),
+	            .dry_run = (opts->flags & REGISTRY_STORE_GC_DRY_RUN) != 0};
 	registry__store_set_init(&c.reachable);
 	registry_manifest *root = NULL;
 	if (!(rc = registry__store_index_load(s, &root)) && !(rc = registry__store_walk(s, root, mark, stop_on_error, &c)))

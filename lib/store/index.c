@@ -26,7 +26,7 @@ static int refail(int rc, const char *prefix)
 	return registry__fail(rc, "%s: %s", prefix, msg);
 }
 
-int registry__store_index_load(registry_store *s, registry_manifest **out)
+int registry__store_index_load(const registry_store *s, registry_manifest **out)
 {
 	char *data;
 	size_t len;
@@ -88,11 +88,8 @@ static int write_index(registry_store *s, const registry_manifest *m)
 /* One addition, as registry_store_index_add() was given it, copied: a batch
  * keeps them until its commit. */
 typedef struct index_add {
-	char *media_type;
-	char *digest;
-	int64_t size;
+	registry_descriptor_spec spec; /* its strings and lists owned by this addition */
 	char *ref_name;     /* effective: the argument, else from the annotations */
-	char **annotations; /* key, value, ..., NULL; or NULL */
 	size_t order;       /* position in the batch */
 } index_add;
 
@@ -119,7 +116,7 @@ static int key_cmp(index_key a, index_key b)
 
 static index_key add_key(const index_add *a)
 {
-	index_key k = {a->ref_name != NULL, a->ref_name ? a->ref_name : a->digest};
+	index_key k = {a->ref_name != NULL, a->ref_name ? a->ref_name : a->spec.digest};
 	return k;
 }
 
@@ -136,19 +133,11 @@ static int removed_by(const registry_descriptor *d, const char *remove)
 	return (name && strcmp(name, remove) == 0) || strcmp(registry_descriptor_digest(d), remove) == 0;
 }
 
+/* The ref name is the last annotation pair of the copy (add_copy), so it
+ * wins over a ref.name key of the caller's: a later pair wins in a spec. */
 static int add_new_entry(registry_manifest_builder *b, const index_add *c)
 {
-	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
-	spec.media_type = c->media_type;
-	spec.digest = c->digest;
-	spec.size = c->size;
-	int rc = registry_manifest_builder_add_manifest(b, &spec);
-	for (char **a = c->annotations; !rc && a && a[0]; a += 2)
-		if (!c->ref_name || strcmp(a[0], REGISTRY_STORE_REF_NAME_ANNOTATION) != 0)
-			rc = registry_manifest_builder_add_descriptor_annotation(b, a[0], a[1]);
-	if (!rc && c->ref_name)
-		rc = registry_manifest_builder_add_descriptor_annotation(b, REGISTRY_STORE_REF_NAME_ANNOTATION, c->ref_name);
-	return rc;
+	return registry_manifest_builder_add_manifest(b, &c->spec);
 }
 
 /* An entry or field of the existing file the builder refuses: report it, change nothing. */
@@ -167,10 +156,13 @@ static int copy_top_level(registry_manifest_builder *b, const registry_manifest 
 	if (!rc && registry_manifest_artifact_type(cur))
 		rc = registry_manifest_builder_set_artifact_type(b, registry_manifest_artifact_type(cur));
 	const registry_descriptor *subject = registry_manifest_subject(cur);
-	if (!rc && subject)
-		rc = registry_manifest_builder_set_subject(b, registry_descriptor_media_type(subject),
-		                                           registry_descriptor_digest(subject),
-		                                           registry_descriptor_size(subject));
+	if (!rc && subject) {
+		registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
+		spec.media_type = registry_descriptor_media_type(subject);
+		spec.digest = registry_descriptor_digest(subject);
+		spec.size = registry_descriptor_size(subject);
+		rc = registry_manifest_builder_set_subject(b, &spec);
+	}
 	return rc && rc != REGISTRY_ENOMEM ? not_rewritable("store: index.json cannot be written back") : rc;
 }
 
@@ -426,31 +418,78 @@ static int check_annotations(const char *const *annotations)
 	return 0;
 }
 
+/* A NULL-terminated copy of @src (NULL for NULL) with room for @extra more
+ * entries before the terminator. */
+static char **strv_dup(const char *const *src, size_t extra)
+{
+	size_t n = 0;
+	while (src && src[n])
+		n++;
+	if (!src && !extra)
+		return NULL;
+	char **v = registry__calloc(n + extra + 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = registry__strdup(src[i]))) {
+			for (size_t k = 0; k < i; k++)
+				free(v[k]);
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
+static void strv_free(const char *const *v)
+{
+	for (const char *const *p = v; p && *p; p++)
+		free((char *)*p);
+	free((void *)v);
+}
+
 static void add_clear(index_add *a)
 {
-	free(a->media_type);
-	free(a->digest);
+	registry_descriptor_spec *d = &a->spec;
+	free((char *)d->media_type);
+	free((char *)d->digest);
+	free((char *)d->artifact_type);
+	strv_free(d->urls);
+	strv_free(d->annotations);
+	free((char *)d->os);
+	free((char *)d->architecture);
+	free((char *)d->variant);
+	free((char *)d->os_version);
+	strv_free(d->os_features);
 	free(a->ref_name);
-	for (char **p = a->annotations; p && *p; p++)
-		free(*p);
-	free(a->annotations);
 	memset(a, 0, sizeof(*a));
 }
 
-/* Copy the arguments of registry_store_index_add into @a. */
-static int add_copy(index_add *a, const char *media_type, const char *digest, int64_t size, const char *ref_name,
-                    const char *const *annotations)
+/* Copy @s (and the effective @ref_name) into @a: a batch keeps it until its
+ * commit. The ref name goes last into the annotations, where it wins. */
+static int add_copy(index_add *a, const registry_descriptor_spec *s, const char *ref_name)
 {
-	size_t n = 0;
-	while (annotations && annotations[n])
-		n++;
 	memset(a, 0, sizeof(*a));
-	a->size = size;
-	int bad = !(a->media_type = registry__strdup(media_type)) || !(a->digest = registry__strdup(digest)) ||
-	          (ref_name && !(a->ref_name = registry__strdup(ref_name))) ||
-	          (annotations && !(a->annotations = registry__calloc(n + 1, sizeof(char *))));
-	for (size_t i = 0; !bad && i < n; i++)
-		bad = !(a->annotations[i] = registry__strdup(annotations[i]));
+	registry_descriptor_spec *d = &a->spec;
+	d->version = REGISTRY_DESCRIPTOR_SPEC_VERSION;
+	d->size = s->size;
+	char **annotations = strv_dup(s->annotations, ref_name ? 2 : 0);
+	d->annotations = (const char *const *)annotations;
+	int bad = ((s->annotations || ref_name) && !annotations);
+	if (!bad && ref_name) {
+		size_t n = 0;
+		while (annotations[n])
+			n++;
+		bad = !(annotations[n] = registry__strdup(REGISTRY_STORE_REF_NAME_ANNOTATION)) ||
+		      !(annotations[n + 1] = registry__strdup(ref_name)) || !(a->ref_name = registry__strdup(ref_name));
+	}
+	const char *const strs[] = {s->media_type, s->digest, s->artifact_type, s->os, s->architecture, s->variant,
+	                            s->os_version};
+	const char **slots[] = {&d->media_type, &d->digest, &d->artifact_type, &d->os, &d->architecture, &d->variant,
+	                        &d->os_version};
+	for (size_t i = 0; !bad && i < REGISTRY_ARRAY_LEN(strs); i++)
+		bad = strs[i] && !(*slots[i] = registry__strdup(strs[i]));
+	if (!bad && s->urls)
+		bad = !(d->urls = (const char *const *)strv_dup(s->urls, 0));
+	if (!bad && s->os_features)
+		bad = !(d->os_features = (const char *const *)strv_dup(s->os_features, 0));
 	if (bad) {
 		add_clear(a);
 		return registry__nomem();
@@ -484,28 +523,47 @@ void registry__store_index_batch_free(registry_store *s)
 	s->batch = NULL;
 }
 
-int registry_store_index_add(registry_store *s, const char *media_type, const char *digest, int64_t size,
-                             const char *ref_name, const char *const *annotations)
+/* Check @entry as index.json will hold it, without writing anything: a
+ * batch must refuse a bad entry at the call, not at its commit. */
+static int check_entry(const registry_descriptor_spec *entry, const char *ref_name)
+{
+	registry_manifest_builder *b = NULL;
+	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
+	index_add a;
+	if (!rc && !(rc = add_copy(&a, entry, ref_name))) {
+		rc = registry_manifest_builder_add_manifest(b, &a.spec);
+		add_clear(&a);
+	}
+	registry_manifest_builder_free(b);
+	return rc;
+}
+
+int registry_store_index_add(registry_store *s, const registry_descriptor_spec *entry, const char *ref_name)
 {
 	REGISTRY__ENTER(rc);
-	if (!s || !media_type)
+	if (!s || !entry || !entry->media_type)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_add: NULL argument");
-	if ((rc = registry__store_check_digest(digest)) || (rc = check_annotations(annotations)))
+	if ((rc = registry__options_check("registry_store_index_add", entry->version, REGISTRY_DESCRIPTOR_SPEC_VERSION, 0,
+	                                  0)))
+		return rc;
+	if ((rc = registry__store_check_digest(entry->digest)) || (rc = check_annotations(entry->annotations)))
 		return rc;
 	if (!ref_name)
-		ref_name = annotation_ref_name(annotations);
+		ref_name = annotation_ref_name(entry->annotations);
 	if (ref_name && (rc = check_ref_name(ref_name)))
 		return rc;
-	int64_t stored;
-	if ((rc = registry_store_blob_size(s, digest, &stored)))
+	if ((rc = check_entry(entry, ref_name)))
 		return rc;
-	if (stored != size)
-		return registry__fail(REGISTRY_EINVAL, "store: %s has %lld bytes in the store, not %lld", digest,
-		                      (long long)stored, (long long)size);
+	int64_t stored;
+	if ((rc = registry_store_blob_size(s, entry->digest, &stored)))
+		return rc;
+	if (stored != entry->size)
+		return registry__fail(REGISTRY_EINVAL, "store: %s has %lld bytes in the store, not %lld", entry->digest,
+		                      (long long)stored, (long long)entry->size);
 	if (s->batch && s->batch->count >= REGISTRY_STORE_INDEX_MAX_ENTRIES)
 		return too_many(s->batch->count + 1);
 	index_add a;
-	if ((rc = add_copy(&a, media_type, digest, size, ref_name, annotations)))
+	if ((rc = add_copy(&a, entry, ref_name)))
 		return rc;
 	if (s->batch) {
 		if ((rc = batch_append(s->batch, &a)))

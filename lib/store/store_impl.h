@@ -111,7 +111,7 @@ int registry__store_hash_fd(int fd, registry__hash *h, int64_t *hashed);
 int registry__store_read_blob(const registry_store *s, const char *validated_digest, size_t max, char **data, size_t *len);
 
 /* index.c */
-int registry__store_index_load(registry_store *s, registry_manifest **out);
+int registry__store_index_load(const registry_store *s, registry_manifest **out);
 /* Drop a batch that was never committed. */
 void registry__store_index_batch_free(registry_store *s);
 
@@ -133,7 +133,7 @@ typedef struct store_walk_visit {
  */
 typedef int (*store_walk_visit_fn)(const store_walk_visit *v, void *ud);
 typedef int (*store_walk_error_fn)(const store_walk_visit *v, int rc, void *ud);
-int registry__store_walk(registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
+int registry__store_walk(const registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
                 store_walk_error_fn on_manifest_error, void *ud);
 
 /* verify.c / gc.c: the blob directories scanned ("sha256", "sha512"). */

@@ -16,7 +16,7 @@
 #include "store_impl.h"
 
 typedef struct verify_ctx {
-	registry_store *s;
+	const registry_store *s;
 	int (*cb)(const char *digest, const char *reason, void *ud);
 	void *ud;
 	size_t nbad;
@@ -145,15 +145,29 @@ static int manifest_error(const store_walk_visit *v, int rc, void *ud)
 	return report(c, v->digest, "cannot be read as %.100s: %s", v->media_type, msg);
 }
 
-int registry_store_verify(registry_store *s, registry_store_verify_cb bad_cb,
-                          void *ud, size_t *nbad)
+int registry_store_verify_options_init(registry_store_verify_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_store_verify_options_init: NULL options");
+	*opts = (registry_store_verify_options)REGISTRY_STORE_VERIFY_OPTIONS_INIT;
+	return 0;
+}
+
+int registry_store_verify(const registry_store *s, const registry_store_verify_options *opts, size_t *nbad)
 {
 	REGISTRY__ENTER(rc);
 	if (nbad)
 		*nbad = 0;
 	if (!s)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_verify: NULL store");
-	verify_ctx c = {.s = s, .cb = bad_cb, .ud = ud};
+	registry_store_verify_options defaults = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if ((rc = registry__options_check("registry_store_verify", opts->version, REGISTRY_STORE_VERIFY_OPTIONS_VERSION,
+	                                  opts->flags, 0)))
+		return rc;
+	verify_ctx c = {.s = s, .cb = opts->problem, .ud = opts->userdata};
 	registry_manifest *root = NULL;
 	rc = scan_blobs(&c);
 	if (!rc && (rc = registry__store_index_load(s, &root)) != 0 && rc != REGISTRY_ENOMEM && rc != REGISTRY_EIO) {

@@ -138,14 +138,14 @@ static int is_manifest_type(const char *mt)
 }
 
 /* Push what manifest @it refers to. */
-static int expand(registry_store *s, const work_item *it, registry_manifest **parsed)
+static int expand(const registry_store *s, const work_item *it, registry_manifest **parsed)
 {
 	char *data;
 	size_t len;
 	int rc = registry__store_read_blob(s, it->digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &data, &len);
 	if (rc)
 		return rc;
-	rc = registry_manifest_parse(parsed, data, len, it->media_type);
+	rc = registry_manifest_parse(parsed, data, len, it->media_type, NULL);
 	free(data);
 	return rc;
 }
@@ -163,7 +163,7 @@ static int push_children(work_stack *st, const registry_manifest *m, const char 
 }
 
 /* Visit one item the first time it is reached, and queue what it refers to. */
-static int step(registry_store *s, work_stack *st, const work_item *it, store_walk_visit_fn visit,
+static int step(const registry_store *s, work_stack *st, const work_item *it, store_walk_visit_fn visit,
                 store_walk_error_fn on_manifest_error, void *ud)
 {
 	store_walk_visit v = {it->digest, it->media_type, it->size, it->parent, it->optional};
@@ -182,7 +182,7 @@ static int step(registry_store *s, work_stack *st, const work_item *it, store_wa
 	return rc;
 }
 
-int registry__store_walk(registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
+int registry__store_walk(const registry_store *s, const registry_manifest *root, store_walk_visit_fn visit,
                 store_walk_error_fn on_manifest_error, void *ud)
 {
 	work_stack st = {0};

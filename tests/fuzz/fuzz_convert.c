@@ -79,7 +79,7 @@ static void docker(const registry_manifest *m)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	registry_manifest *m = NULL;
-	if (registry_manifest_parse(&m, data, size, NULL) == 0) {
+	if (registry_manifest_parse(&m, data, size, NULL, NULL) == 0) {
 		if (registry_manifest_schema_version(m) == 1)
 			schema1(m);
 		else

@@ -12,6 +12,11 @@
 
 #include <registry/registry.h>
 
+/* A registry_descriptor_spec of media type, digest and size only. */
+#define SPEC(mt_, dg_, sz_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_)})
+
 static const char *const hints[] = {
 	NULL,
 	"application/vnd.docker.distribution.manifest.v1+json",
@@ -72,8 +77,7 @@ static void rebuild(const registry_manifest *m)
 		return;
 	const registry_descriptor *c = registry_manifest_config(m);
 	if (c)
-		registry_manifest_builder_set_config(b, registry_descriptor_media_type(c), registry_descriptor_digest(c),
-		                                     registry_descriptor_size(c));
+		registry_manifest_builder_set_config(b, SPEC(registry_descriptor_media_type(c), registry_descriptor_digest(c), registry_descriptor_size(c)));
 	/* Entries the builder refuses (unknown size, half a platform) are skipped. */
 	size_t added = 0;
 	for (size_t i = 0; i < registry_manifest_layer_count(m); i++)
@@ -87,8 +91,7 @@ static void rebuild(const registry_manifest *m)
 		registry_manifest_builder_set_artifact_type(b, registry_manifest_artifact_type(m));
 	const registry_descriptor *s = registry_manifest_subject(m);
 	if (s)
-		registry_manifest_builder_set_subject(b, registry_descriptor_media_type(s), registry_descriptor_digest(s),
-		                                      registry_descriptor_size(s));
+		registry_manifest_builder_set_subject(b, SPEC(registry_descriptor_media_type(s), registry_descriptor_digest(s), registry_descriptor_size(s)));
 	registry_manifest *out = NULL;
 	if (registry_manifest_builder_build(&out, b) == 0) {
 		/* Whatever was added survives the round trip. */
@@ -161,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	for (size_t h = 0; h < sizeof(hints) / sizeof(hints[0]); h++) {
 		registry_manifest *m = NULL;
-		if (registry_manifest_parse(&m, data, size, hints[h]) == 0) {
+		if (registry_manifest_parse(&m, data, size, hints[h], NULL) == 0) {
 			exercise(m, size);
 			registry_manifest_free(m);
 		} else {
@@ -171,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	registry_manifest_parse_options o = REGISTRY_MANIFEST_PARSE_OPTIONS_INIT;
 	o.max_size = 64;
 	registry_manifest *m = NULL;
-	int rc = registry_manifest_parse_opts(&m, data, size, NULL, &o);
+	int rc = registry_manifest_parse(&m, data, size, NULL, &o);
 	require(size <= 64 || rc == REGISTRY_ETOOLARGE);
 	registry_manifest_free(m);
 	return 0;

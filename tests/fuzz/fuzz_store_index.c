@@ -15,6 +15,11 @@
 
 #include <registry/registry.h>
 
+/* A registry_store_index_add() entry of media type, digest, size and annotations. */
+#define INDEX_ENTRY(mt_, dg_, sz_, an_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_), .annotations = (an_)})
+
 static char dir[256];
 static char index_path[300];
 static char *blob; /* the digest of the one blob, from registry_store_add_blob() */
@@ -100,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		had_name |= name && strcmp(name, "fuzz-entry") == 0;
 	}
 
-	int rc = registry_store_index_add(s, "application/vnd.oci.image.manifest.v1+json", blob, 2, "fuzz-entry", NULL);
+	int rc = registry_store_index_add(s, INDEX_ENTRY("application/vnd.oci.image.manifest.v1+json", blob, 2, NULL), "fuzz-entry");
 	if (rc == 0) {
 		size_t m = registry_store_index_count(s);
 		require(had_name ? m <= n : m == n + 1);

@@ -92,7 +92,9 @@ static int bad_blob(const char *digest, const char *reason, void *ud)
 static void check_store_verifies(registry_store *s)
 {
 	size_t nbad = 99;
-	CHECK_RC(registry_store_verify(s, bad_blob, NULL, &nbad), 0);
+	registry_store_verify_options vo = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
+	vo.problem = bad_blob;
+	CHECK_RC(registry_store_verify(s, &vo, &nbad), 0);
 	CHECK_INT(nbad, 0);
 }
 

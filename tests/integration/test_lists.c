@@ -18,6 +18,11 @@
 #include "itest.h"
 #include "transport/transport.h"
 
+/* A registry_descriptor_spec of media type, digest and size only. */
+#define SPEC(mt_, dg_, sz_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_)})
+
 #define FIXTURE "fixtures/small-v2s2"
 #define NTAGS 250
 
@@ -332,11 +337,9 @@ static registry_manifest *push_artifact(registry_client *c, const registry_manif
 	registry_manifest *m = NULL;
 	CHECK_RC(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST), 0);
 	CHECK_RC(registry_manifest_builder_set_artifact_type(b, artifact_type), 0);
-	CHECK_RC(registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2), 0);
-	CHECK_RC(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2), 0);
-	CHECK_RC(registry_manifest_builder_set_subject(b, registry_manifest_media_type(subject),
-	                                               registry_manifest_digest(subject),
-	                                               registry_manifest_size(subject)), 0);
+	CHECK_RC(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2)), 0);
+	CHECK_RC(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2)), 0);
+	CHECK_RC(registry_manifest_builder_set_subject(b, SPEC(registry_manifest_media_type(subject), registry_manifest_digest(subject), registry_manifest_size(subject))), 0);
 	CHECK_RC(registry_manifest_builder_add_annotation(b, "org.example.kind", artifact_type), 0);
 	CHECK_RC(registry_manifest_builder_build(&m, b), 0);
 	registry_manifest_builder_free(b);
@@ -365,7 +368,7 @@ static void push_tag_schema(registry_client *c, const registry_manifest *subject
 	char *text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	registry_manifest *parsed = NULL, *index = NULL;
-	CHECK_RC(registry_manifest_parse(&parsed, text, strlen(text), NULL), 0);
+	CHECK_RC(registry_manifest_parse(&parsed, text, strlen(text), NULL, NULL), 0);
 	free(text);
 	/* Re-serialized through the builder, as a client would write it. */
 	registry_manifest_builder *b = NULL;

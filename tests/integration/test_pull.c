@@ -23,6 +23,10 @@
 
 #define SOURCE_ANNOTATION "io.libregistry.source.digest"
 
+/* registry_store_export() options that only tag the image. */
+#define TAGGED(repo_tag) \
+	(&(registry_store_export_options){REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, (repo_tag), NULL, NULL})
+
 static char scratch[512];
 
 static const char *path_of(const char *name)
@@ -75,7 +79,7 @@ static registry_manifest *stored_manifest(registry_store *s, const char *digest,
 	registry_manifest *m = NULL;
 	CHECK_RC(registry_store_read_blob(s, digest, 0, &data, &len), 0);
 	if (data)
-		CHECK_RC(registry_manifest_parse(&m, data, len, media_type), 0);
+		CHECK_RC(registry_manifest_parse(&m, data, len, media_type, NULL), 0);
 	registry_free(data);
 	return m;
 }
@@ -104,7 +108,7 @@ static void skopeo_reads(const char *store_dir, const char *name, int all)
 static void check_sound(registry_store *s)
 {
 	size_t bad = 99;
-	CHECK_RC(registry_store_verify(s, NULL, NULL, &bad), 0);
+	CHECK_RC(registry_store_verify(s, NULL, &bad), 0);
 	CHECK_INT(bad, 0);
 }
 
@@ -265,21 +269,26 @@ static void case_v2s2(void)
 	snprintf(rt, sizeof(rt), "%s/fixtures/small-v2s2:latest", getenv("REGISTRY_TEST_HOST"));
 	repo_tag = rt;
 	CHECK(mkdir(path_of("out"), 0755) == 0);
-	CHECK_RC(registry_pull_to(c, ref, path_of("out/dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), 0);
+	char *pulled = NULL;
+	CHECK_RC(registry_pull_to(&pulled, c, ref, path_of("out/dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), 0);
+	CHECK_STR(pulled, fixture); /* the registry's digest: docker load keeps the manifest as served */
+	registry_free(pulled);
 	check_docker_dir(path_of("out/dir"), s, source, repo_tag);
-	CHECK_RC(registry_pull_to(c, ref, path_of("out/image.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), 0);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("out/image.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), 0);
 	skopeo_reads_archive(path_of("out/image.tar"), repo_tag);
 	CHECK_INT(count_entries(path_of("out"), ""), 2);
 	/* The store's own export of the converted image: the same files. */
-	CHECK_RC(registry_store_export(s, "latest", path_of("exported"), REGISTRY_FORMAT_DOCKER_DIR, repo_tag), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("exported"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED(repo_tag)), 0);
 	check_docker_dir(path_of("exported"), s, source, repo_tag);
 	CHECK_INT(sh(NULL, "diff -r '%s' '%s'", path_of("exported"), path_of("out/dir")), 0);
-	CHECK_RC(registry_store_export(s, "latest", path_of("exported.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, repo_tag), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("exported.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, TAGGED(repo_tag)), 0);
 	CHECK_INT(sh(NULL, "cmp -s '%s' '%s'", path_of("exported.tar"), path_of("out/image.tar")), 0);
 	/* A non-empty destination folder is refused before anything is fetched. */
-	CHECK_RC(registry_pull_to(c, ref, path_of("out/dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	pulled = (char *)"unchanged";
+	CHECK_RC(registry_pull_to(&pulled, c, ref, path_of("out/dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	CHECK(pulled == NULL);
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
-	CHECK_RC(registry_pull_to(c, ref, path_of("out/all"), REGISTRY_FORMAT_DOCKER_DIR, &o), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("out/all"), REGISTRY_FORMAT_DOCKER_DIR, &o), REGISTRY_EINVAL);
 
 	/* Canceled by the callback: nothing named in index.json. */
 	registry_store *s2 = new_store("canceled");
@@ -298,7 +307,7 @@ static void case_v2s2(void)
 	registry_pull_options bad = REGISTRY_PULL_OPTIONS_INIT;
 	bad.version = 99;
 	CHECK_RC(registry_pull(c, ref, s, NULL, &bad, NULL), REGISTRY_EINVAL);
-	CHECK_RC(registry_pull_to(c, ref, path_of("fmt"), 9, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("fmt"), 9, NULL), REGISTRY_EINVAL);
 
 	registry_manifest_free(m);
 	registry_manifest_free(source);
@@ -334,7 +343,10 @@ static void case_oci(void)
 	registry_reference_free(by_digest);
 
 	/* pull_to an OCI folder: created, then added to. */
-	CHECK_RC(registry_pull_to(c, ref, path_of("layout/deep"), REGISTRY_FORMAT_OCI, NULL), 0);
+	char *written = NULL;
+	CHECK_RC(registry_pull_to(&written, c, ref, path_of("layout/deep"), REGISTRY_FORMAT_OCI, NULL), 0);
+	CHECK_STR(written, fixture);
+	registry_free(written);
 	registry_store *l = NULL;
 	CHECK_RC(registry_store_open(&l, path_of("layout/deep"), 0), 0);
 	CHECK_STR(registry_descriptor_digest(entry_of(l, "latest")), fixture);
@@ -453,7 +465,7 @@ static void case_multi_v2s2(void)
 	const registry_descriptor *host = NULL;
 	CHECK_RC(registry_manifest_select_platform(&host, index, NULL, NULL, NULL), 0);
 	registry_manifest *host_image = stored_manifest(s, registry_descriptor_digest(host), NULL);
-	CHECK_RC(registry_store_export(s, "latest", path_of("host"), REGISTRY_FORMAT_DOCKER_DIR, "multi:latest"), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("host"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("multi:latest")), 0);
 	if (host_image)
 		check_docker_dir(path_of("host"), s, host_image, "multi:latest");
 	registry_manifest_free(host_image);
@@ -559,12 +571,12 @@ static void case_schema1(void)
 	registry_free(digest);
 
 	/* docker-load: the legacy folders of the v1 history, plus manifest.json that skopeo loads. */
-	CHECK_RC(registry_pull_to(c, ref, path_of("legacy"), REGISTRY_FORMAT_DOCKER_DIR, NULL), 0);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("legacy"), REGISTRY_FORMAT_DOCKER_DIR, NULL), 0);
 	char *repos = check_read_file(path_of("legacy/repositories"), NULL);
 	CHECK(repos && strstr(repos, "fixtures/small-v2s1") && strstr(repos, "\"latest\""));
 	free(repos);
 	CHECK_INT(count_entries(path_of("legacy"), ""), 3 + 3); /* 3 v1 folders, repositories, manifest.json, config */
-	CHECK_RC(registry_pull_to(c, ref, path_of("legacy.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), 0);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("legacy.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), 0);
 	char rt[300];
 	snprintf(rt, sizeof(rt), "%s/fixtures/small-v2s1:latest", getenv("REGISTRY_TEST_HOST"));
 	skopeo_reads_archive(path_of("legacy.tar"), rt);
@@ -630,7 +642,7 @@ static void case_export_cancel(void)
 		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 		o.progress = cancel_in_export;
 		o.userdata = &l;
-		int rc = registry_pull_to(c, ref, path_of(dest), format, &o);
+		int rc = registry_pull_to(NULL, c, ref, path_of(dest), format, &o);
 		if (rc == REGISTRY_EUNSUPPORTED && format == REGISTRY_FORMAT_DOCKER_ARCHIVE)
 			break; /* built without libarchive */
 		CHECK_RC(rc, REGISTRY_ECANCELED);

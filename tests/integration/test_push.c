@@ -651,7 +651,7 @@ static char *hostile_fixture(const char *name, char *dir, size_t n, char layer[R
 	registry_manifest *m = NULL;
 	layer[0] = '\0';
 	CHECK_RC(registry_store_read_blob(s, top, 1 << 20, &data, &len), 0);
-	CHECK_RC(registry_manifest_parse(&m, data, len, NULL), 0);
+	CHECK_RC(registry_manifest_parse(&m, data, len, NULL, NULL), 0);
 	if (m && registry_manifest_layer_count(m) == 1)
 		snprintf(layer, REGISTRY_DIGEST_STRING_MAX, "%s", registry_descriptor_digest(registry_manifest_layer(m, 0)));
 	CHECK(layer[0] != '\0');
@@ -1344,7 +1344,7 @@ static void test_push_lanes(void)
 	void *data = NULL;
 	size_t len = 0;
 	CHECK_RC(registry_store_read_blob(s, top, 1 << 20, &data, &len), 0);
-	CHECK_RC(registry_manifest_parse(&m, data, len, NULL), 0);
+	CHECK_RC(registry_manifest_parse(&m, data, len, NULL, NULL), 0);
 	registry_free(data);
 	d = m ? registry_manifest_layer(m, 2) : NULL;
 	CHECK(d != NULL);

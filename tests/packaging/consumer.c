@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 	size_t len = 0;
 	char *data = read_all(argv[2], &len);
 	if (registry_reference_parse(&ref, argv[1]) != 0 ||
-	    registry_manifest_parse(&m, data, len, NULL) != 0) {
+	    registry_manifest_parse(&m, data, len, NULL, NULL) != 0) {
 		fprintf(stderr, "consumer: %s\n", registry_error_message(registry_error_last()));
 		free(data);
 		registry_reference_free(ref);

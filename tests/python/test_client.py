@@ -581,7 +581,8 @@ def test_pull_and_push_docker_archive(reg, client, tmp_path):
         pytest.skip("docker archives are not in this build yet")
     tar = tmp_path / "small.tar"
     try:
-        assert client.pull("fixtures/small-v2s2", tar, format="docker-archive") is None
+        assert client.pull("fixtures/small-v2s2", tar, format="docker-archive") == (
+            fixture_digest(reg, "SMALL_V2S2"))
     except registry.UnsupportedError:
         pytest.skip("libregistry was built without libarchive")
     assert tar.stat().st_size > 3 * 64 * 1024

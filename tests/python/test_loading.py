@@ -132,6 +132,10 @@ _HANDLES = {
     "registry_timeout_options": ctypes.POINTER(_lib.timeout_options),
     "registry_retry_options": ctypes.POINTER(_lib.retry_options),
     "registry_credential": _lib.credential_p,
+    "registry_image_config_parse_options": ctypes.POINTER(_lib.image_config_parse_options),
+    "registry_store_gc_options": ctypes.POINTER(_lib.store_gc_options),
+    "registry_store_verify_options": ctypes.POINTER(_lib.store_verify_options),
+    "registry_store_export_options": ctypes.POINTER(_lib.store_export_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

@@ -220,6 +220,16 @@ def test_builder_round_trip(data):
     assert built.digest == registry.digest(built.raw)
     assert [l.digest for l in built.layers] == [L_72FE, L_E046]
     assert built.layers[0].annotations == {"k": "v"}
+    # config, layers and subject take a whole descriptor: urls for a foreign layer
+    foreign = (ManifestBuilder(mf.MEDIA_TYPE_OCI_MANIFEST)
+               .set_config(oci.config.media_type, oci.config.digest, oci.config.size,
+                           annotations={"c": "1"})
+               .add_layer(oci.layers[0].media_type, oci.layers[0].digest, oci.layers[0].size,
+                          urls=["https://example.com/l"], artifact_type="application/x.y")
+               .build())
+    assert foreign.config.annotations == {"c": "1"}
+    assert foreign.layers[0].urls == ("https://example.com/l",)
+    assert foreign.layers[0].artifact_type == "application/x.y"
     assert built.annotations == {"org.example": "x<y"}
     assert b"\\u003c" in built.raw  # escaped as Go does
     assert b.build().raw == built.raw  # deterministic, builder reusable

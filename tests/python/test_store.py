@@ -1,5 +1,6 @@
 """registry.Store: an OCI layout on disk, without a network."""
 
+import ctypes
 import json
 import os
 
@@ -82,6 +83,7 @@ def test_index_verify_gc(tmp_path):
             with Store(tmp_path / "s") as other:
                 other.gc()  # self still has the store open
     with Store(tmp_path / "s") as s:
+        assert s.gc(dry_run=True) == 1 and s.has(orphan)  # counted, not deleted
         removed = s.gc()
         assert removed == 1
         assert not s.has(orphan) and s.has(layer) and s.has(config)
@@ -128,8 +130,10 @@ def test_verify_callback_exception_is_reraised(tmp_path):
             f.write(b"y")  # one problem: the callback runs once
         bridge = progress.CallbackBridge(boom, registry._lib.VERIFY_CB,
                                          lambda d, r, ud: (d, r))
+        opts = registry._lib.store_verify_options(
+            version=registry._lib.STORE_VERIFY_OPTIONS_VERSION, problem=bridge.cfunc)
         with s.use() as ptr:
-            rc = registry._lib.C.registry_store_verify(ptr, bridge.cfunc, None, None)
+            rc = registry._lib.C.registry_store_verify(ptr, ctypes.byref(opts), None)
         assert rc == registry.CanceledError.default_code  # non-zero return canceled
         with pytest.raises(KeyError, match="from the callback"):
             bridge.reraise()
@@ -146,6 +150,29 @@ def test_export_when_available(tmp_path):
         s.export("v1", tmp_path / "docker", "docker", "app:v1")
     manifest = json.loads((tmp_path / "docker" / "manifest.json").read_text())
     assert manifest[0]["RepoTags"] == ["app:v1"]
+
+
+def test_index_entry_with_platform(tmp_path):
+    """A multi-platform layout's index.json entry keeps its platform and urls."""
+    with Store(tmp_path / "s", create=True) as s:
+        m, _, _ = make_image(s)
+        s.index_add(m.media_type, m.digest, m.size, "arm", platform="linux/arm64/v8",
+                    urls=["https://example.com/m"])
+    with Store(tmp_path / "s") as s:
+        entry = s.find("arm")
+        assert entry.platform == registry.Platform("linux", "arm64", "v8")
+        assert entry.urls == ("https://example.com/m",)
+
+
+def test_export_progress(tmp_path):
+    if not registry._lib.C.has("registry_store_export"):
+        pytest.skip("registry_store_export is not in this build yet")
+    events = []
+    with Store(tmp_path / "s", create=True) as s:
+        m, _, _ = make_image(s)
+        s.index_add(m.media_type, m.digest, m.size, "v1")
+        s.export("v1", tmp_path / "docker", "docker", "app:v1", progress=events.append)
+    assert events and events[-1].blobs_done == events[-1].blobs_total
 
 
 def test_bad_format_name(tmp_path):

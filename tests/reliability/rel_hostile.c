@@ -290,7 +290,7 @@ int main(int argc, char **argv)
 	double elapsed = now_ms() - t0;
 
 	size_t bad = 0;
-	int vrc = registry_store_verify(store, NULL, NULL, &bad);
+	int vrc = registry_store_verify(store, NULL, &bad);
 	registry_store_free(store);
 	registry_client_free(c);
 	int fds_after = count_fds();

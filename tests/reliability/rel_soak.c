@@ -110,7 +110,7 @@ static void keep_message(char *buf, size_t size)
 static int verify_store(registry_store *s, const char *what)
 {
 	size_t bad = 0;
-	int rc = registry_store_verify(s, NULL, NULL, &bad);
+	int rc = registry_store_verify(s, NULL, &bad);
 	if (rc || bad)
 		VIOLATION("%s: store verify rc %d, %zu problems: %s", what, rc, bad,
 		          registry_error_message(registry_error_last()));

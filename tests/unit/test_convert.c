@@ -19,6 +19,16 @@
 #include "internal.h"
 #include "ops/pull_impl.h"
 
+/* A registry_descriptor_spec of media type, digest and size only. */
+#define SPEC(mt_, dg_, sz_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_)})
+
+/* A registry_store_index_add() entry of media type, digest, size and annotations. */
+#define INDEX_ENTRY(mt_, dg_, sz_, an_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_), .annotations = (an_)})
+
 /*
  * A crafted schema1 image and the config skopeo 1.9.3 synthesized for it.
  * Its layers: layer0_gz (one gzip member), layer1_gz (a tar split into two
@@ -135,6 +145,10 @@ static const unsigned char empty_gz[] = {
 #define V1_2 "dbc1b4c900ffe48d575b5da5c638040125f65db0fe3e24494b76ea986457d986"
 #define V1_3 "084fed08b978af4d7d196a7446a86b58009e636b611db16211b65a9aadff29c5"
 
+/* registry_store_export() options that only tag the image. */
+#define TAGGED(tag_) \
+	(&(registry_store_export_options){.version = REGISTRY_STORE_EXPORT_OPTIONS_VERSION, .repo_tag = (tag_)})
+
 static char tmp_root[256];
 
 static const char *tmp_path(const char *name)
@@ -236,7 +250,7 @@ static registry_manifest *parse_file(const char *name, const char *media_type)
 	registry_manifest *m = NULL;
 	CHECK(data != NULL);
 	if (data)
-		CHECK_INT(registry_manifest_parse(&m, data, len, media_type), 0);
+		CHECK_INT(registry_manifest_parse(&m, data, len, media_type, NULL), 0);
 	free(data);
 	return m;
 }
@@ -267,7 +281,7 @@ static void test_docker_manifest_to_oci(void)
 	                   "\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":1,"
 	                   "\"digest\":\"" L0 "\"},\"layers\":[{\"mediaType\":\"application/x-odd\",\"size\":2,"
 	                   "\"digest\":\"" L1 "\"}]}";
-	CHECK_INT(registry_manifest_parse(&m, odd, strlen(odd), NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, odd, strlen(odd), NULL, NULL), 0);
 	CHECK_INT(registry__convert_docker_manifest(&oci, m), REGISTRY_EUNSUPPORTED);
 	CHECK(oci == NULL);
 	registry_manifest_free(m);
@@ -303,7 +317,7 @@ static char *schema1_config_of(const char *manifest, const char *const *diff_ids
 	registry__schema1 s;
 	char *config = NULL;
 	size_t len = 0;
-	int rc = registry_manifest_parse(&m, manifest, strlen(manifest), NULL);
+	int rc = registry_manifest_parse(&m, manifest, strlen(manifest), NULL, NULL);
 	if (!rc && !(rc = registry__schema1_load(&s, m))) {
 		rc = registry__schema1_config(&config, &len, &s, diff_ids, n);
 		registry__schema1_free(&s);
@@ -414,7 +428,7 @@ static int load_pair(const char *v1_base, const char *v1_top)
 	registry__buf_free(&tb);
 	registry_manifest *m = NULL;
 	registry__schema1 s;
-	int rc = registry_manifest_parse(&m, b.data, b.len, NULL);
+	int rc = registry_manifest_parse(&m, b.data, b.len, NULL, NULL);
 	if (!rc && !(rc = registry__schema1_load(&s, m))) {
 		CHECK(s.count >= 1);
 		registry__schema1_free(&s);
@@ -584,7 +598,7 @@ static void test_convert_schema1_in_store(void)
 	}
 	registry_store *s = crafted_store("s1store");
 	registry_manifest *m = NULL, *oci = NULL;
-	CHECK_INT(registry_manifest_parse(&m, crafted_manifest, strlen(crafted_manifest), NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, crafted_manifest, strlen(crafted_manifest), NULL, NULL), 0);
 	CHECK_INT(registry__convert_schema1(&oci, s, m, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(oci), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	const registry_descriptor *c = registry_manifest_config(oci);
@@ -604,7 +618,7 @@ static void test_convert_schema1_in_store(void)
 
 	/* A layer missing from the store. */
 	CHECK_INT(registry_store_open(&s, tmp_path("s1empty"), REGISTRY_STORE_CREATE), 0);
-	CHECK_INT(registry_manifest_parse(&m, crafted_manifest, strlen(crafted_manifest), NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, crafted_manifest, strlen(crafted_manifest), NULL, NULL), 0);
 	CHECK_INT(registry__convert_schema1(&oci, s, m, NULL), REGISTRY_ENOTFOUND);
 	registry_manifest_free(m);
 	registry_store_free(s);
@@ -626,16 +640,14 @@ static registry_store *docker_image_store(const char *name, char config_digest[R
 	registry_manifest_builder *b = NULL;
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST), 0);
-	CHECK_INT(registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, config_digest,
-	                                               (int64_t)strlen(image_config)), 0);
-	CHECK_INT(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_DOCKER_LAYER, L0, sizeof(layer0_gz)), 0);
-	CHECK_INT(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_DOCKER_LAYER, L1, sizeof(layer1_gz)), 0);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, config_digest, (int64_t)strlen(image_config))), 0);
+	CHECK_INT(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_LAYER, L0, sizeof(layer0_gz))), 0);
+	CHECK_INT(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_LAYER, L1, sizeof(layer1_gz))), 0);
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
 	CHECK_INT(registry_store_add_blob(s, registry_manifest_digest(m), raw, len, NULL), 0);
-	CHECK_INT(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, registry_manifest_digest(m),
-	                                   (int64_t)len, "v1", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, registry_manifest_digest(m), (int64_t)len, NULL), "v1"), 0);
 	registry_manifest_free(m);
 	registry_manifest_builder_free(b);
 	return s;
@@ -678,8 +690,7 @@ static void test_export_docker_dir(void)
 {
 	char config_digest[REGISTRY_DIGEST_STRING_MAX];
 	registry_store *s = docker_image_store("dstore", config_digest);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("out-dir"), REGISTRY_FORMAT_DOCKER_DIR,
-	                                "localhost:5000/app/x:v1"), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("out-dir"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("localhost:5000/app/x:v1")), 0);
 	check_docker_dir(tmp_path("out-dir"), config_digest);
 	/* The store's blobs are copied, not linked, when the store stays. */
 	struct stat a, b;
@@ -690,8 +701,7 @@ static void test_export_docker_dir(void)
 
 	/* Into an existing empty folder: fine. Into a non-empty one, or onto a file: refused. */
 	CHECK(mkdir(tmp_path("empty-dir"), 0755) == 0);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("empty-dir//"), REGISTRY_FORMAT_DOCKER_DIR,
-	                                "localhost:5000/app/x:v1"), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("empty-dir//"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("localhost:5000/app/x:v1")), 0);
 	CHECK_INT(registry_store_export(s, "v1", tmp_path("."), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_export(s, "v1", "", REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
 	check_docker_dir(tmp_path("empty-dir"), config_digest);
@@ -708,12 +718,12 @@ static void test_export_docker_dir(void)
 	CHECK_INT(registry_store_index_find(s, "v1", &e), 0);
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	snprintf(digest, sizeof(digest), "%s", registry_descriptor_digest(e));
-	CHECK_INT(registry_store_export(s, digest, tmp_path("bydigest"), REGISTRY_FORMAT_DOCKER_DIR, "a:b"), 0);
+	CHECK_INT(registry_store_export(s, digest, tmp_path("bydigest"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("a:b")), 0);
 	CHECK_INT(registry_store_export(s, "nope", tmp_path("nope"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ENOTFOUND);
 	CHECK(access(tmp_path("nope"), F_OK) != 0);
 	CHECK_INT(registry_store_export(s, "v1", tmp_path("x1"), 7, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("x2"), REGISTRY_FORMAT_DOCKER_DIR, "a@" L0), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("x3"), REGISTRY_FORMAT_DOCKER_DIR, "UPPER:case"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("x2"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("a@" L0)), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("x3"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("UPPER:case")), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_export(NULL, "v1", tmp_path("x4"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
 	/* A missing layer fails the export and leaves nothing behind. */
 	char *l1 = NULL;
@@ -773,6 +783,21 @@ static void test_export_watch(void)
 		CHECK_INT(system(cmd), 0);
 		registry_client_free(c);
 	}
+	/* The public call: its options carry the progress callback, which can cancel. */
+	watch_log l = {.cancel_report = 2};
+	registry_store_export_options o;
+	CHECK_INT(registry_store_export_options_init(&o), 0);
+	o.repo_tag = "localhost:5000/app/x:v1";
+	o.progress = watch_progress;
+	o.userdata = &l;
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("pexp"), REGISTRY_FORMAT_DOCKER_DIR, &o), REGISTRY_ECANCELED);
+	CHECK_INT(l.reports, 2);
+	CHECK(!entries_named("pexp"));
+	l = (watch_log){0};
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("pexp"), REGISTRY_FORMAT_DOCKER_DIR, &o), 0);
+	CHECK(l.running >= 2);
+	check_docker_dir(tmp_path("pexp"), config_digest);
+	CHECK_INT(registry_store_export_options_init(NULL), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -780,8 +805,7 @@ static void test_export_docker_archive(void)
 {
 	char config_digest[REGISTRY_DIGEST_STRING_MAX];
 	registry_store *s = docker_image_store("astore", config_digest);
-	int rc = registry_store_export(s, "v1", tmp_path("image.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE,
-	                               "localhost:5000/app/x:v1");
+	int rc = registry_store_export(s, "v1", tmp_path("image.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, TAGGED("localhost:5000/app/x:v1"));
 	if (rc == REGISTRY_EUNSUPPORTED) {
 		printf("SKIP: built without libarchive\n");
 		registry_store_free(s);
@@ -797,8 +821,7 @@ static void test_export_docker_archive(void)
 	snprintf(cmd, sizeof(cmd), "test $(tar -tf '%s' | wc -l) -eq 11", tmp_path("image.tar"));
 	CHECK_INT(system(cmd), 0); /* 2 folders, 3 files each, config, manifest.json, repositories */
 	/* The same image gives the same bytes. */
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("image2.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE,
-	                                "localhost:5000/app/x:v1"), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("image2.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, TAGGED("localhost:5000/app/x:v1")), 0);
 	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", tmp_path("image.tar"), tmp_path("image2.tar"));
 	CHECK_INT(system(cmd), 0);
 	/* A file is replaced; a folder is not. */
@@ -813,9 +836,8 @@ static void test_export_schema1(void)
 	CHECK_INT(registry_store_add_blob(s, NULL, crafted_manifest, strlen(crafted_manifest), NULL), 0);
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, crafted_manifest, strlen(crafted_manifest));
-	CHECK_INT(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1, digest,
-	                                   (int64_t)strlen(crafted_manifest), "old", NULL), 0);
-	CHECK_INT(registry_store_export(s, "old", tmp_path("legacy"), REGISTRY_FORMAT_DOCKER_DIR, "test/schema1:latest"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1, digest, (int64_t)strlen(crafted_manifest), NULL), "old"), 0);
+	CHECK_INT(registry_store_export(s, "old", tmp_path("legacy"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("test/schema1:latest")), 0);
 	/* One folder per v1 id, throwaway ones included, json = the v1Compatibility text. */
 	const char *ids[] = {V1_0, V1_1, V1_2, V1_3};
 	const unsigned char *blobs[] = {layer0_gz, empty_gz, layer1_gz, empty_gz};

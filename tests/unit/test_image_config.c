@@ -21,7 +21,7 @@ static const char DOCKER_CONFIG[] =
 static registry_image_config *parse(const char *text)
 {
 	registry_image_config *c = NULL;
-	int rc = registry_image_config_parse(&c, text, strlen(text));
+	int rc = registry_image_config_parse(&c, text, strlen(text), NULL);
 	if (rc)
 		fprintf(stderr, "parse: %s\n", registry_error_message(registry_error_last()));
 	return c;
@@ -107,7 +107,7 @@ static void test_json(void)
 static void expect_refused(const char *text, int code, const char *in_message)
 {
 	registry_image_config *c = (registry_image_config *)1;
-	int rc = registry_image_config_parse(&c, text, strlen(text));
+	int rc = registry_image_config_parse(&c, text, strlen(text), NULL);
 	CHECK_INT(rc, code);
 	CHECK(c == NULL);
 	const char *msg = registry_error_message(registry_error_last());
@@ -144,9 +144,27 @@ static void test_refused(void)
 	expect_refused(deep, REGISTRY_EFORMAT, "nesting");
 	/* Sizes: the cap is checked before parsing. */
 	registry_image_config *c = NULL;
-	CHECK_INT(registry_image_config_parse(&c, "{}", REGISTRY_IMAGE_CONFIG_MAX_SIZE + 1), REGISTRY_ETOOLARGE);
-	CHECK_INT(registry_image_config_parse(NULL, "{}", 2), REGISTRY_EINVAL);
-	CHECK_INT(registry_image_config_parse(&c, NULL, 2), REGISTRY_EINVAL);
+	CHECK_INT(registry_image_config_parse(&c, "{}", REGISTRY_IMAGE_CONFIG_MAX_SIZE + 1, NULL), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry_image_config_parse(NULL, "{}", 2, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_image_config_parse(&c, NULL, 2, NULL), REGISTRY_EINVAL);
+	/* max_size moves the cap either way; 0 is the default. */
+	static const char doc[] = "{\"os\":\"linux\",\"architecture\":\"amd64\"}";
+	registry_image_config_parse_options o;
+	CHECK_INT(registry_image_config_parse_options_init(&o), 0);
+	o.max_size = sizeof(doc) - 2;
+	CHECK_INT(registry_image_config_parse(&c, doc, sizeof(doc) - 1, &o), REGISTRY_ETOOLARGE);
+	CHECK(c == NULL);
+	o.max_size = sizeof(doc) - 1;
+	CHECK_INT(registry_image_config_parse(&c, doc, sizeof(doc) - 1, &o), 0);
+	registry_image_config_free(c);
+	c = NULL;
+	o.max_size = 0;
+	CHECK_INT(registry_image_config_parse(&c, doc, sizeof(doc) - 1, &o), 0);
+	registry_image_config_free(c);
+	c = NULL;
+	o.version = 2;
+	CHECK_INT(registry_image_config_parse(&c, doc, sizeof(doc) - 1, &o), REGISTRY_EINVAL);
+	CHECK_INT(registry_image_config_parse_options_init(NULL), REGISTRY_EINVAL);
 }
 
 static void test_fetch_arguments(void)

@@ -12,6 +12,11 @@
 #include "check.h"
 #include "internal.h"
 
+/* A registry_store_index_add() entry of media type, digest, size and annotations. */
+#define INDEX_ENTRY(mt_, dg_, sz_, an_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_), .annotations = (an_)})
+
 #define DIR TEST_DATA_DIR "/manifests/"
 
 #define SEED_S1_DIGEST "sha256:bc12321026b5d738dde7bd29ddf7b7330d95623b409597dc5c2ee84cf5ca1c7b"
@@ -66,7 +71,7 @@ static registry_manifest *parse_fixture(const char *name, const char *content_ty
 	registry_manifest *m = NULL;
 	CHECK(data != NULL);
 	if (data) {
-		int rc = registry_manifest_parse(&m, data, len, content_type);
+		int rc = registry_manifest_parse(&m, data, len, content_type, NULL);
 		if (rc)
 			fprintf(stderr, "%s: %s\n", name, registry_error_message(registry_error_last()));
 		CHECK_INT(rc, 0);
@@ -99,7 +104,7 @@ static void test_seed_schema1_signed(void)
 	};
 	for (size_t t = 0; t < 3; t++) {
 		registry_manifest *m = NULL;
-		CHECK_INT(registry_manifest_parse(&m, data, len, types[t]), 0);
+		CHECK_INT(registry_manifest_parse(&m, data, len, types[t], NULL), 0);
 		CHECK_STR(registry_manifest_media_type(m), REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED);
 		CHECK_STR(registry_manifest_digest(m), SEED_S1_DIGEST);
 		CHECK_INT(registry_manifest_size(m), 5569);
@@ -128,7 +133,7 @@ static void test_seed_schema1_signed(void)
 	}
 	/* Served as plain v1+json, the signatures still define the digest. */
 	registry_manifest *m = NULL;
-	CHECK_INT(registry_manifest_parse(&m, data, len, REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1), 0);
+	CHECK_INT(registry_manifest_parse(&m, data, len, REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(m), REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1);
 	CHECK_STR(registry_manifest_digest(m), SEED_S1_DIGEST);
 	CHECK_INT(registry_manifest_signed(m), 1);
@@ -146,7 +151,7 @@ static void test_seed_schema1_unsigned(void)
 	memcpy(payload, data, 4922); /* formatLength 4922, formatTail "Cn0" = "\n}" */
 	memcpy(payload + 4922, "\n}", 2);
 	registry_manifest *m = NULL;
-	CHECK_INT(registry_manifest_parse(&m, payload, 4924, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, payload, 4924, NULL, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(m), REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1);
 	CHECK_STR(registry_manifest_digest(m), SEED_S1_DIGEST);
 	CHECK_INT(registry_manifest_signed(m), 0);
@@ -156,7 +161,7 @@ static void test_seed_schema1_unsigned(void)
 	registry_manifest_free(m);
 	/* Declared signed but carrying no signatures. */
 	m = (registry_manifest *)1;
-	CHECK_INT(registry_manifest_parse(&m, payload, 4924, REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED),
+	CHECK_INT(registry_manifest_parse(&m, payload, 4924, REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED, NULL),
 	          REGISTRY_EFORMAT);
 	CHECK(m == NULL);
 	free(payload);
@@ -172,7 +177,7 @@ static void test_seed_schema2(void)
 	CHECK_INT(registry_digest_buffer(want, sizeof(want), REGISTRY_DIGEST_SHA256, data, len), 0);
 	CHECK_STR(want, "sha256:e5dd9dbb37df5b731a6688fa49f4003359f6f126958c9c928f937bec69836320");
 	registry_manifest *m = NULL;
-	CHECK_INT(registry_manifest_parse(&m, data, len, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, data, len, NULL, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(m), REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
 	CHECK_STR(registry_manifest_digest(m), want);
 	CHECK_INT(registry_manifest_size(m), 1152);
@@ -451,7 +456,7 @@ static void test_platform_fields(void)
 		"\"platform\":{\"architecture\":\"amd64\",\"os\":\"windows\",\"os.version\":\"10.0.17763.1\","
 		"\"os.features\":[\"win32k\"],\"features\":[\"sse4\",\"aes\"]}}]}";
 	registry_manifest *m = NULL;
-	CHECK_INT(registry_manifest_parse(&m, doc, sizeof(doc) - 1, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, doc, sizeof(doc) - 1, NULL, NULL), 0);
 	const registry_descriptor *d = registry_manifest_manifest(m, 0);
 	CHECK_STR(registry_descriptor_platform_os_version(d), "10.0.17763.1");
 	CHECK_INT(registry_descriptor_platform_os_feature_count(d), 1);
@@ -471,6 +476,15 @@ static int collect_reason(const char *digest, const char *reason, void *ud)
 	(void)digest;
 	snprintf(ud, 400, "%s", reason);
 	return 0;
+}
+
+/* registry_store_verify() with a problem callback. */
+static int verify_with(const registry_store *s, registry_store_verify_cb cb, void *ud, size_t *nbad)
+{
+	registry_store_verify_options o = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
+	o.problem = cb;
+	o.userdata = ud;
+	return registry_store_verify(s, &o, nbad);
 }
 
 static int message_has(const char *what)
@@ -498,7 +512,7 @@ static void test_unknown_algorithm(void)
 	         "\"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564\"}]}",
 	         cfg_digest);
 	registry_manifest *m = NULL;
-	CHECK_INT(registry_manifest_parse(&m, doc, strlen(doc), NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, doc, strlen(doc), NULL, NULL), 0);
 	if (!m)
 		return;
 	const char *blake = registry_descriptor_digest(registry_manifest_layer(m, 0));
@@ -538,11 +552,11 @@ static void test_unknown_algorithm(void)
 	char *mdigest = NULL;
 	CHECK_INT(registry_store_add_blob(s, NULL, cfg, 2, NULL), 0);
 	CHECK_INT(registry_store_add_blob(s, NULL, raw, len, &mdigest), 0);
-	CHECK_INT(registry_store_index_add(s, registry_manifest_media_type(m), mdigest, (int64_t)len, "x", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(registry_manifest_media_type(m), mdigest, (int64_t)len, NULL), "x"), 0);
 	registry_free(mdigest);
 	char reason[400] = "";
 	size_t nbad = 0;
-	CHECK_INT(registry_store_verify(s, collect_reason, reason, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(verify_with(s, collect_reason, reason, &nbad), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 2);
 	CHECK(strstr(reason, "unsupported digest algorithm") != NULL);
 	char sub[64];

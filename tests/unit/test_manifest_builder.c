@@ -2,6 +2,11 @@
 #include "check.h"
 #include "internal.h"
 
+/* A registry_descriptor_spec of media type, digest and size only. */
+#define SPEC(mt_, dg_, sz_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_)})
+
 #define DIR TEST_DATA_DIR "/manifests/"
 #define DG(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
 	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
@@ -30,7 +35,7 @@ static registry_manifest *load_manifest(const char *name, char **bytes, size_t *
 	registry_manifest *m = NULL;
 	CHECK(*bytes != NULL);
 	if (*bytes)
-		CHECK_INT(registry_manifest_parse(&m, *bytes, *len, NULL), 0);
+		CHECK_INT(registry_manifest_parse(&m, *bytes, *len, NULL, NULL), 0);
 	return m;
 }
 
@@ -48,8 +53,7 @@ static void test_rebuild_seed_schema2(void)
 	registry_manifest_builder *b = NULL;
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST), 0);
 	const registry_descriptor *c = registry_manifest_config(src);
-	CHECK_INT(registry_manifest_builder_set_config(b, registry_descriptor_media_type(c),
-	                                               registry_descriptor_digest(c), registry_descriptor_size(c)),
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(registry_descriptor_media_type(c), registry_descriptor_digest(c), registry_descriptor_size(c))),
 	          0);
 	for (size_t i = 0; i < registry_manifest_layer_count(src); i++)
 		CHECK_INT(registry_manifest_builder_add_descriptor(b, registry_manifest_layer(src, i)), 0);
@@ -119,18 +123,17 @@ static registry_manifest_builder *oci_builder(int reverse_annotations)
 		CHECK_INT(registry_manifest_builder_add_annotation(b, "a", "2"), 0);
 		CHECK_INT(registry_manifest_builder_add_annotation(b, "b", ""), 0);
 	}
-	CHECK_INT(registry_manifest_builder_set_subject(b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, DG("b"), 555), 0);
-	CHECK_INT(registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_EMPTY,
-	                                               "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-	                                               2),
+	CHECK_INT(registry_manifest_builder_set_subject(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, DG("b"), 555)), 0);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2)),
 	          0);
-	CHECK_INT(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, DG("a"),
-	                                              9007199254740991LL),
-	          0);
-	CHECK_INT(registry_manifest_builder_add_descriptor_annotation(
-	                  b, "org.opencontainers.image.title", "x \"q\" <>& \\ \n\t\001 é \xe2\x80\xa8"),
-	          0);
-	CHECK_INT(registry_manifest_builder_add_descriptor_annotation(b, "a.first", "1"), 0);
+	static const char *const layer_annotations[] = {
+	        "org.opencontainers.image.title", "x \"q\" <>& \\ \n\t\001 é \xe2\x80\xa8", "a.first", "1", NULL};
+	registry_descriptor_spec layer = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	layer.media_type = REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP;
+	layer.digest = DG("a");
+	layer.size = 9007199254740991LL;
+	layer.annotations = layer_annotations;
+	CHECK_INT(registry_manifest_builder_add_layer(b, &layer), 0);
 	CHECK_INT(registry_manifest_builder_set_artifact_type(b, "application/vnd.example+type"), 0);
 	return b;
 }
@@ -242,33 +245,32 @@ static void test_errors(void)
 	registry_manifest *m = (registry_manifest *)1;
 	CHECK_INT(registry_manifest_builder_build(&m, b), REGISTRY_EINVAL); /* no config */
 	CHECK(m == NULL);
-	CHECK_INT(registry_manifest_builder_add_descriptor_annotation(b, "k", "v"), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x", "sha256:abc", 1), REGISTRY_EFORMAT);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x", "sha256:../../etc/passwd", 1),
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x", "sha256:abc", 1)), REGISTRY_EFORMAT);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x", "sha256:../../etc/passwd", 1)),
 	          REGISTRY_EFORMAT);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x", DG("A"), 1), REGISTRY_EFORMAT);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x", "md5:d41d8cd98f00b204e9800998ecf8427e", 1),
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x", DG("A"), 1)), REGISTRY_EFORMAT);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x", "md5:d41d8cd98f00b204e9800998ecf8427e", 1)),
 	          REGISTRY_EUNSUPPORTED);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x", NULL, 1), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x", DG("1"), -1), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x", DG("1"), 9007199254740992LL), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_set_config(b, "not a media type", DG("1"), 1), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_set_config(b, "application/x\r\nX-Injected: 1", DG("1"), 1), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_set_config(b, NULL, DG("1"), 1), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x", NULL, 1)), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x", DG("1"), -1)), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x", DG("1"), 9007199254740992LL)), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("not a media type", DG("1"), 1)), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC("application/x\r\nX-Injected: 1", DG("1"), 1)), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(NULL, DG("1"), 1)), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, "linux",
 	                                                 "amd64", NULL)),
 	          REGISTRY_EINVAL); /* not an index */
-	CHECK_INT(registry_manifest_builder_set_subject(b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1),
+	CHECK_INT(registry_manifest_builder_set_subject(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1)),
 	          REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_set_artifact_type(b, "application/x"), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_add_annotation(b, "", "v"), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_add_annotation(b, "k", "\xff"), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_add_annotation(b, "k", NULL), REGISTRY_EINVAL);
 	/* Failed calls left nothing behind: a valid config, then the bytes have one layer. */
-	CHECK_INT(registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, DG("1"), 7), 0);
-	CHECK_INT(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_DOCKER_LAYER, "sha256:bad", 1),
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, DG("1"), 7)), 0);
+	CHECK_INT(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_LAYER, "sha256:bad", 1)),
 	          REGISTRY_EFORMAT);
-	CHECK_INT(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_DOCKER_LAYER, DG("2"), 1), 0);
+	CHECK_INT(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_LAYER, DG("2"), 1)), 0);
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
 	CHECK_INT(registry_manifest_layer_count(m), 1);
 	CHECK_STR(registry_descriptor_digest(registry_manifest_config(m)), DG("1"));
@@ -283,8 +285,8 @@ static void test_errors(void)
 	CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1, "linux",
 	                                                 NULL, NULL)),
 	          REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_DOCKER_LAYER, DG("1"), 1), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, DG("1"), 1), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_LAYER, DG("1"), 1)), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, DG("1"), 1)), REGISTRY_EINVAL);
 	registry_manifest_builder_free(b);
 
 	/* A schema1 layer has no size: it cannot be copied into a schema2 manifest. */
@@ -293,7 +295,7 @@ static void test_errors(void)
 	snprintf(path, sizeof(path), DIR "seed-ubuntu-schema1-signed.json");
 	char *bytes = check_read_file(path, &len);
 	registry_manifest *s1 = NULL;
-	CHECK_INT(registry_manifest_parse(&s1, bytes, len, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&s1, bytes, len, NULL, NULL), 0);
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST), 0);
 	CHECK_INT(registry_manifest_builder_add_descriptor(b, registry_manifest_layer(s1, 0)), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_add_descriptor(b, NULL), REGISTRY_EINVAL);
@@ -303,11 +305,81 @@ static void test_errors(void)
 	registry_manifest_builder_free(NULL);
 }
 
+/* Config, layers and subject take a whole descriptor spec; a platform is for index entries only. */
+static void test_specs(void)
+{
+	registry_manifest_builder *b = NULL;
+	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST), 0);
+	static const char *const urls[] = {"https://example.com/layer.tar.gz", NULL};
+	static const char *const config_annotations[] = {"c.k", "c.v", NULL};
+	registry_descriptor_spec config = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	config.media_type = REGISTRY_MEDIA_TYPE_OCI_CONFIG;
+	config.digest = DG("1");
+	config.size = 7;
+	config.annotations = config_annotations;
+	registry_descriptor_spec foreign = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	foreign.media_type = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+	foreign.digest = DG("2");
+	foreign.size = 3;
+	foreign.urls = urls;
+	foreign.artifact_type = "application/vnd.example.layer";
+	registry_descriptor_spec subject = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	subject.media_type = REGISTRY_MEDIA_TYPE_OCI_MANIFEST;
+	subject.digest = DG("3");
+	subject.size = 11;
+	subject.annotations = config_annotations;
+
+	/* A platform, or any platform field, is refused on each; nothing is kept. */
+	registry_descriptor_spec bad = config;
+	bad.os = "linux";
+	bad.architecture = "amd64";
+	CHECK_INT(registry_manifest_builder_set_config(b, &bad), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "only index entries have a platform") != NULL);
+	bad = foreign;
+	bad.variant = "v8";
+	CHECK_INT(registry_manifest_builder_add_layer(b, &bad), REGISTRY_EINVAL);
+	bad = subject;
+	static const char *const features[] = {"win32k", NULL};
+	bad.os_features = features;
+	CHECK_INT(registry_manifest_builder_set_subject(b, &bad), REGISTRY_EINVAL);
+	bad = config;
+	bad.os_version = "10.0";
+	CHECK_INT(registry_manifest_builder_set_config(b, &bad), REGISTRY_EINVAL);
+	/* NULL and unknown spec versions. */
+	CHECK_INT(registry_manifest_builder_set_config(b, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_add_layer(b, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_subject(b, NULL), REGISTRY_EINVAL);
+	bad = foreign;
+	bad.version = REGISTRY_DESCRIPTOR_SPEC_VERSION + 1;
+	CHECK_INT(registry_manifest_builder_add_layer(b, &bad), REGISTRY_EINVAL);
+	CHECK(strstr(registry_error_message(registry_error_last()), "registry_manifest_builder_add_layer: ") != NULL);
+	bad.version = 0;
+	CHECK_INT(registry_manifest_builder_set_config(b, &bad), REGISTRY_EINVAL);
+
+	CHECK_INT(registry_manifest_builder_set_config(b, &config), 0);
+	CHECK_INT(registry_manifest_builder_add_layer(b, &foreign), 0);
+	CHECK_INT(registry_manifest_builder_set_subject(b, &subject), 0);
+	registry_manifest *m = NULL;
+	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
+	CHECK_INT(registry_manifest_layer_count(m), 1);
+	const registry_descriptor *c = registry_manifest_config(m), *l = registry_manifest_layer(m, 0),
+	                          *sub = registry_manifest_subject(m);
+	CHECK_STR(registry_descriptor_annotation(c, "c.k"), "c.v");
+	CHECK(!registry_descriptor_has_platform(c));
+	CHECK_INT(registry_descriptor_url_count(l), 1);
+	CHECK_STR(registry_descriptor_url(l, 0), urls[0]);
+	CHECK_STR(registry_descriptor_artifact_type(l), "application/vnd.example.layer");
+	CHECK_STR(registry_descriptor_digest(sub), DG("3"));
+	CHECK_STR(registry_descriptor_annotation(sub, "c.k"), "c.v");
+	registry_manifest_free(m);
+	registry_manifest_builder_free(b);
+}
+
 static void test_too_large(void)
 {
 	registry_manifest_builder *b = NULL;
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST), 0);
-	CHECK_INT(registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_CONFIG, DG("1"), 1), 0);
+	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_CONFIG, DG("1"), 1)), 0);
 	size_t big = 1 << 20;
 	char *value = malloc(big + 1);
 	memset(value, 'x', big);
@@ -392,6 +464,7 @@ int main(void)
 	RUN(test_indexes);
 	RUN(test_errors);
 	RUN(test_full_entry);
+	RUN(test_specs);
 	RUN(test_too_large);
 	return CHECK_DONE();
 }

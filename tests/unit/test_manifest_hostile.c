@@ -20,7 +20,7 @@
 static int parse_len(const char *doc, size_t len, const char *ct)
 {
 	registry_manifest *m = (registry_manifest *)1;
-	int rc = registry_manifest_parse(&m, doc, len, ct);
+	int rc = registry_manifest_parse(&m, doc, len, ct, NULL);
 	if (rc)
 		CHECK(m == NULL);
 	registry_manifest_free(rc ? NULL : m);
@@ -87,15 +87,15 @@ static void test_media_types(void)
 	registry_manifest *m = NULL;
 	static const char docker[] = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"" REGISTRY_MEDIA_TYPE_DOCKER_CONFIG
 	                             "\",\"size\":2,\"digest\":" DG "},\"layers\":[]}";
-	CHECK_INT(registry_manifest_parse(&m, docker, sizeof(docker) - 1, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, docker, sizeof(docker) - 1, NULL, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(m), REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
 	registry_manifest_free(m);
 	static const char oci[] = "{\"schemaVersion\":2,\"config\":" CFG ",\"layers\":[]}";
-	CHECK_INT(registry_manifest_parse(&m, oci, sizeof(oci) - 1, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, oci, sizeof(oci) - 1, NULL, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(m), OCI_MT);
 	registry_manifest_free(m);
 	static const char idx[] = "{\"schemaVersion\":2,\"manifests\":[]}";
-	CHECK_INT(registry_manifest_parse(&m, idx, sizeof(idx) - 1, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, idx, sizeof(idx) - 1, NULL, NULL), 0);
 	CHECK_STR(registry_manifest_media_type(m), IDX_MT);
 	CHECK_INT(registry_manifest_kind(m), REGISTRY_MANIFEST_INDEX);
 	registry_manifest_free(m);
@@ -225,7 +225,7 @@ static void test_bytes(void)
 	/* An escaped backslash before "u0000" is just text. */
 	registry_manifest *m = NULL;
 	static const char ok[] = IMG_EXTRA("\"annotations\":{\"a\":\"x\\\\u0000 \\u00e9 \\\"\"}");
-	CHECK_INT(registry_manifest_parse(&m, ok, sizeof(ok) - 1, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, ok, sizeof(ok) - 1, NULL, NULL), 0);
 	CHECK_STR(registry_manifest_annotation(m, "a"), "x\\u0000 é \"");
 	registry_manifest_free(m);
 	/* A NUL byte inside the buffer. */
@@ -298,32 +298,32 @@ static void test_size_limits(void)
 	size_t big = REGISTRY_MANIFEST_MAX_SIZE_DEFAULT + 1;
 	char *doc = malloc(big);
 	memset(doc, ' ', big);
-	CHECK_INT(registry_manifest_parse(&m, doc, big, NULL), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry_manifest_parse(&m, doc, big, NULL, NULL), REGISTRY_ETOOLARGE);
 	CHECK(m == NULL);
 	CHECK(strstr(registry_error_message(registry_error_last()), "exceed") != NULL);
 	/* 4 MiB exactly is parsed (whitespace only: not JSON). */
-	CHECK_INT(registry_manifest_parse(&m, doc, big - 1, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_manifest_parse(&m, doc, big - 1, NULL, NULL), REGISTRY_EFORMAT);
 	free(doc);
 
 	static const char img[] = IMG("");
 	registry_manifest_parse_options o = REGISTRY_MANIFEST_PARSE_OPTIONS_INIT;
 	o.max_size = 100;
-	CHECK_INT(registry_manifest_parse_opts(&m, img, sizeof(img) - 1, NULL, &o), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, &o), REGISTRY_ETOOLARGE);
 	o.max_size = sizeof(img) - 1;
-	CHECK_INT(registry_manifest_parse_opts(&m, img, sizeof(img) - 1, NULL, &o), 0);
+	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, &o), 0);
 	registry_manifest_free(m);
 	o.max_size = 0;
-	CHECK_INT(registry_manifest_parse_opts(&m, img, sizeof(img) - 1, NULL, &o), 0);
+	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, &o), 0);
 	registry_manifest_free(m);
-	CHECK_INT(registry_manifest_parse_opts(&m, img, sizeof(img) - 1, NULL, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, NULL), 0);
 	registry_manifest_free(m);
 	o.version = 0;
-	CHECK_INT(registry_manifest_parse_opts(&m, img, sizeof(img) - 1, NULL, &o), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, &o), REGISTRY_EINVAL);
 	o.version = 2;
-	CHECK_INT(registry_manifest_parse_opts(&m, img, sizeof(img) - 1, NULL, &o), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_parse(NULL, img, sizeof(img) - 1, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_parse(&m, NULL, 5, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_parse(&m, NULL, 0, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, &o), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_parse(NULL, img, sizeof(img) - 1, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_parse(&m, NULL, 5, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_parse(&m, NULL, 0, NULL, NULL), REGISTRY_EFORMAT);
 }
 
 /* ---- schema1 ---- */
@@ -386,7 +386,7 @@ static void test_schema1(void)
 	signature(&doc, prot);
 	registry__buf_puts(&doc, "]}");
 	registry_manifest *m = NULL;
-	CHECK_INT(registry_manifest_parse(&m, doc.data, doc.len, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, doc.data, doc.len, NULL, NULL), 0);
 	char want[REGISTRY_DIGEST_STRING_MAX];
 	registry_digest_buffer(want, sizeof(want), REGISTRY_DIGEST_SHA256, S1_BODY "}", strlen(S1_BODY) + 1);
 	CHECK_STR(registry_manifest_digest(m), want);
@@ -468,7 +468,7 @@ static void test_schema1(void)
 	static const char all_throwaway[] =
 		"{\"schemaVersion\":1,\"fsLayers\":[{\"blobSum\":" DG "}],"
 		"\"history\":[{\"v1Compatibility\":\"{\\\"throwaway\\\":true}\"}]}";
-	CHECK_INT(registry_manifest_parse(&m, all_throwaway, sizeof(all_throwaway) - 1, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, all_throwaway, sizeof(all_throwaway) - 1, NULL, NULL), 0);
 	CHECK_INT(registry_manifest_layer_count(m), 0);
 	CHECK_INT(registry_manifest_history_count(m), 1);
 	CHECK_INT(registry_manifest_history_throwaway(m, 0), 1);

@@ -26,7 +26,7 @@ static registry_manifest *make_index(const char *const *platforms, size_t n)
 	}
 	registry__buf_puts(&b, "]}");
 	registry_manifest *m = NULL;
-	int rc = registry_manifest_parse(&m, b.data, b.len, NULL);
+	int rc = registry_manifest_parse(&m, b.data, b.len, NULL, NULL);
 	if (rc)
 		fprintf(stderr, "%s\n%s\n", registry_error_message(registry_error_last()), b.data);
 	CHECK_INT(rc, 0);
@@ -166,7 +166,7 @@ static void test_errors(void)
 		"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"size\":2,\"digest\":" DIGEST1
 		"},\"layers\":[]}";
 	registry_manifest *m = NULL;
-	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL), 0);
+	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, NULL), 0);
 	const registry_descriptor *d = (const registry_descriptor *)1;
 	CHECK_INT(registry_manifest_select_platform(&d, m, "linux", "amd64", NULL), REGISTRY_EINVAL);
 	CHECK(d == NULL);

@@ -50,7 +50,7 @@ static int call_pull_to(unsigned version, unsigned flags)
 	registry_pull_options_init(&o);
 	o.version = version;
 	o.flags = flags;
-	return registry_pull_to(fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o);
+	return registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o);
 }
 
 static int call_push(unsigned version, unsigned flags)
@@ -232,6 +232,62 @@ static int call_set_retries(unsigned version, unsigned flags)
 	return registry_client_set_retries(fx.client, &o);
 }
 
+static int call_store_gc(unsigned version, unsigned flags)
+{
+	registry_store_gc_options o;
+	registry_store_gc_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_store_gc(fx.store, &o, NULL);
+}
+
+static int call_store_verify(unsigned version, unsigned flags)
+{
+	registry_store_verify_options o;
+	registry_store_verify_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_store_verify(fx.store, &o, NULL);
+}
+
+static const char IMG[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                          "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
+                          "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\",\"size\":0},"
+                          "\"layers\":[]}";
+
+static int call_manifest_parse(unsigned version, unsigned flags)
+{
+	registry_manifest_parse_options o;
+	registry_manifest_parse_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_manifest *m = NULL;
+	int rc = registry_manifest_parse(&m, IMG, sizeof(IMG) - 1, NULL, &o);
+	registry_manifest_free(m);
+	return rc;
+}
+
+static int call_image_config_parse(unsigned version, unsigned flags)
+{
+	registry_image_config_parse_options o;
+	registry_image_config_parse_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	registry_image_config *c = NULL;
+	int rc = registry_image_config_parse(&c, "{}", 2, &o);
+	registry_image_config_free(c);
+	return rc;
+}
+
+static int call_store_export(unsigned version, unsigned flags)
+{
+	registry_store_export_options o;
+	registry_store_export_options_init(&o);
+	o.version = version;
+	o.flags = flags;
+	return registry_store_export(fx.store, "latest", fx.dest, REGISTRY_FORMAT_DOCKER_DIR, &o);
+}
+
 static const struct op {
 	const char *fn;         /* the name the message must carry */
 	int (*call)(unsigned version, unsigned flags);
@@ -260,6 +316,13 @@ static const struct op {
 	{"registry_list_catalog_open", call_list_catalog_open, REGISTRY_LIST_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_referrers_fetch", call_referrers_fetch, REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_image_config_fetch", call_image_config_fetch, REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_manifest_parse", call_manifest_parse, REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_image_config_parse", call_image_config_parse, REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION, 0, 1,
+	 0},
+	{"registry_store_export", call_store_export, REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_store_gc", call_store_gc, REGISTRY_STORE_GC_OPTIONS_VERSION, REGISTRY_STORE_GC_DRY_RUN, 1,
+	 REGISTRY_STORE_GC_DRY_RUN},
+	{"registry_store_verify", call_store_verify, REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_manifest_builder_add_manifest", call_builder_add_manifest, REGISTRY_DESCRIPTOR_SPEC_VERSION,
 	 0, 0, 0},
 	{"registry_client_set_timeouts", call_set_timeouts, REGISTRY_TIMEOUT_OPTIONS_VERSION, 0, 1, 0},
@@ -375,6 +438,20 @@ static void test_init_functions(void)
 	CHECK_INT(registry_retry_options_init(&r), 0);
 	CHECK_INT(r.version, REGISTRY_RETRY_OPTIONS_VERSION);
 	CHECK(r.flags == 0 && r.count == 0 && r.backoff_base_ms == 0 && r.max_wait_ms == 0);
+	CHECK_INT(registry_manifest_parse_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_image_config_parse_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_gc_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_verify_options_init(NULL), REGISTRY_EINVAL);
+	registry_store_gc_options g;
+	memset(&g, 0xff, sizeof(g));
+	CHECK_INT(registry_store_gc_options_init(&g), 0);
+	CHECK(g.version == REGISTRY_STORE_GC_OPTIONS_VERSION && g.flags == 0 && g.partial_max_age_s == 0);
+	registry_store_verify_options v;
+	memset(&v, 0xff, sizeof(v));
+	CHECK_INT(registry_store_verify_options_init(&v), 0);
+	CHECK(v.version == REGISTRY_STORE_VERIFY_OPTIONS_VERSION && v.flags == 0 && v.problem == NULL &&
+	      v.userdata == NULL);
 	registry_copy_options c;
 	memset(&c, 0xff, sizeof(c));
 	CHECK_INT(registry_copy_options_init(&c), 0);

@@ -23,6 +23,16 @@
 #include "store/store_impl.h"
 #include "store/store_writer.h"
 
+/* A registry_descriptor_spec of media type, digest and size only. */
+#define SPEC(mt_, dg_, sz_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_)})
+
+/* A registry_store_index_add() entry of media type, digest, size and annotations. */
+#define INDEX_ENTRY(mt_, dg_, sz_, an_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_), .annotations = (an_)})
+
 #define HELLO_SHA256 "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 #define HELLO_SHA512 "sha512:9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca7" \
 	"2323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043"
@@ -375,7 +385,7 @@ static void test_add_wrong_digest_leaves_nothing(void)
 	char file[400];
 	snprintf(file, sizeof(file), "%s/input-%d", tmp_root, store_counter);
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(s, wrong, file), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_import_file(NULL, s, wrong, file), REGISTRY_EDIGEST);
 	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
 	CHECK_INT(count_entries(path), 0);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
@@ -408,7 +418,10 @@ static void test_import_file(void)
 	digest_of(digest, data, len);
 	snprintf(file, sizeof(file), "%s/import-%d", tmp_root, store_counter);
 	write_file(file, data, len);
-	CHECK_INT(registry_store_import_file(s, NULL, file), 0);
+	char *stored = NULL;
+	CHECK_INT(registry_store_import_file(&stored, s, NULL, file), 0);
+	CHECK(stored && strcmp(stored, digest) == 0); /* the caller learns the digest */
+	registry_free(stored);
 	CHECK_INT(registry_store_has(s, digest), 1);
 	int64_t size;
 	CHECK_INT(registry_store_blob_size(s, digest, &size), 0);
@@ -420,14 +433,19 @@ static void test_import_file(void)
 	free(got);
 	/* Present already: a no-op even if the file is gone. */
 	unlink(file);
-	CHECK_INT(registry_store_import_file(s, digest, file), 0);
-	/* Otherwise a missing file is ENOTFOUND. */
-	CHECK_INT(registry_store_import_file(s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry_store_import_file(s, NULL, tmp_root), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_import_file(s, NULL, NULL), REGISTRY_EINVAL);
+	stored = NULL;
+	CHECK_INT(registry_store_import_file(&stored, s, digest, file), 0);
+	CHECK(stored && strcmp(stored, digest) == 0);
+	registry_free(stored);
+	/* Otherwise a missing file is ENOTFOUND, and no digest comes back. */
+	stored = (char *)"unchanged";
+	CHECK_INT(registry_store_import_file(&stored, s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
+	CHECK(stored == NULL);
+	CHECK_INT(registry_store_import_file(NULL, s, NULL, tmp_root), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_import_file(NULL, s, NULL, NULL), REGISTRY_EINVAL);
 	/* With the right expected digest. */
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(s, HELLO_SHA256, file), 0);
+	CHECK_INT(registry_store_import_file(NULL, s, HELLO_SHA256, file), 0);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 1);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
 	CHECK_INT(count_entries(path), 0);
@@ -684,7 +702,7 @@ static void test_two_processes_one_blob(void)
 	int status;
 	CHECK_INT(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK_INT(registry_store_verify(s, NULL, NULL, NULL), 0);
+	CHECK_INT(registry_store_verify(s, NULL, NULL), 0);
 	partial_file(path, sizeof(path), dir, digest);
 	CHECK(!exists(path));
 
@@ -713,7 +731,7 @@ static void test_two_processes_one_blob(void)
 	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
 	CHECK_INT(count_entries(path), 2);
 	size_t nbad = 9;
-	CHECK_INT(registry_store_verify(s, NULL, NULL, &nbad), 0);
+	CHECK_INT(registry_store_verify(s, NULL, &nbad), 0);
 	CHECK_INT(nbad, 0);
 	free(data);
 	registry_store_free(s);
@@ -729,7 +747,7 @@ static void test_index(void)
 	add(s, "manifest one", 12, m1);
 	add(s, "manifest two!", 13, m2);
 
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "latest", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 1);
 	const registry_descriptor *d = NULL;
 	CHECK_INT(registry_store_index_find(s, "latest", &d), 0);
@@ -751,7 +769,7 @@ static void test_index(void)
 	free(text);
 
 	const char *const ann[] = {"org.example.b", "2", "org.example.a", "1", NULL};
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "v1.0", ann), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, ann), "v1.0"), 0);
 	CHECK_INT(registry_store_index_count(s), 2);
 	CHECK_INT(registry_store_index_find(s, "v1.0", &d), 0);
 	CHECK_STR(registry_descriptor_annotation(d, "org.example.a"), "1");
@@ -759,35 +777,88 @@ static void test_index(void)
 	CHECK_STR(registry_descriptor_annotation_key(d, 0), "org.example.a"); /* sorted */
 
 	/* Same name again: replaced in place. */
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "latest", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 2);
 	CHECK_STR(registry_descriptor_digest(registry_store_index_entry(s, 0)), m2);
 	CHECK_STR(registry_descriptor_annotation(registry_store_index_entry(s, 0), REGISTRY_STORE_REF_NAME_ANNOTATION),
 	          "latest");
 	/* Unnamed: appended once, then replaced by digest. */
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), NULL), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
 	CHECK(registry_descriptor_annotation(registry_store_index_entry(s, 2), REGISTRY_STORE_REF_NAME_ANNOTATION) == NULL);
 	/* A ref name given only in the annotations counts as the name. */
 	const char *const named[] = {REGISTRY_STORE_REF_NAME_ANNOTATION, "v1.0", NULL};
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, named), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, named), NULL), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
 	CHECK_INT(registry_store_index_find(s, "v1.0", &d), 0);
 	CHECK_STR(registry_descriptor_digest(d), m1);
 	CHECK(registry_descriptor_annotation(d, "org.example.a") == NULL);
 
+	/* The argument wins over a ref.name key in the annotations. */
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, named), "v2"), 0);
+	CHECK_INT(registry_store_index_find(s, "v2", &d), 0);
+	CHECK_STR(registry_descriptor_digest(d), m2);
+	CHECK_INT(registry_store_index_count(s), 4);
+	CHECK_INT(registry_store_index_remove(s, "v2"), 0);
+
+	/* A multi-platform layout's entry: platform, artifactType and urls are kept. */
+	static const char *const urls[] = {"https://example.com/m", NULL};
+	static const char *const features[] = {"sse4", NULL};
+	registry_descriptor_spec entry = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	entry.media_type = mt;
+	entry.digest = m2;
+	entry.size = 13;
+	entry.artifact_type = "application/vnd.example.thing";
+	entry.urls = urls;
+	entry.os = "linux";
+	entry.architecture = "arm64";
+	entry.variant = "v8";
+	entry.os_version = "6.1";
+	entry.os_features = features;
+	CHECK_INT(registry_store_index_add(s, &entry, "arm"), 0);
+	CHECK_INT(registry_store_index_find(s, "arm", &d), 0);
+	CHECK_STR(registry_descriptor_platform_os(d), "linux");
+	CHECK_STR(registry_descriptor_platform_architecture(d), "arm64");
+	CHECK_STR(registry_descriptor_platform_variant(d), "v8");
+	CHECK_STR(registry_descriptor_platform_os_version(d), "6.1");
+	CHECK_INT(registry_descriptor_platform_os_feature_count(d), 1);
+	CHECK_STR(registry_descriptor_artifact_type(d), "application/vnd.example.thing");
+	CHECK_INT(registry_descriptor_url_count(d), 1);
+	CHECK_STR(registry_descriptor_url(d, 0), urls[0]);
+	/* Re-read from the file by another handle: the same. */
+	registry_store *again = NULL;
+	CHECK_INT(registry_store_open(&again, dir, 0), 0);
+	CHECK_INT(registry_store_index_find(again, "arm", &d), 0);
+	CHECK_STR(registry_descriptor_platform_variant(d), "v8");
+	registry_store_free(again);
+	CHECK_INT(registry_store_index_remove(s, "arm"), 0);
+	CHECK_INT(registry_store_index_count(s), 3);
+
 	/* Refusals leave index.json as it was. */
 	text = check_read_file(path, NULL);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 13, "x", NULL), REGISTRY_EINVAL);       /* wrong size */
-	CHECK_INT(registry_store_index_add(s, mt, HELLO_SHA256, 5, "x", NULL), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry_store_index_add(s, "not a type", m1, 12, "x", NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_index_add(s, NULL, m1, 12, "x", NULL), REGISTRY_EINVAL);
+	registry_descriptor_spec half = entry;
+	half.architecture = NULL; /* os without architecture */
+	CHECK_INT(registry_store_index_add(s, &half, "x"), REGISTRY_EINVAL);
+	half = entry;
+	half.version = REGISTRY_DESCRIPTOR_SPEC_VERSION + 1;
+	CHECK_INT(registry_store_index_add(s, &half, "x"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, NULL, "x"), REGISTRY_EINVAL);
+	/* In a batch too, a bad entry is refused at the call, not at the commit. */
+	CHECK_INT(registry_store_index_batch_begin(s), 0);
+	half = entry;
+	half.os = NULL;
+	CHECK_INT(registry_store_index_add(s, &half, "x"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_batch_commit(s), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 13, NULL), "x"), REGISTRY_EINVAL);       /* wrong size */
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, HELLO_SHA256, 5, NULL), "x"), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY("not a type", m1, 12, NULL), "x"), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(NULL, m1, 12, NULL), "x"), REGISTRY_EINVAL);
 	static const char *const bad_names[] = {"", "-x", "x-", "a//b", "a b", "a\nb", "/a", "a/", "ü"};
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(bad_names); i++)
-		CHECK_INT(registry_store_index_add(s, mt, m1, 12, bad_names[i], NULL), REGISTRY_EINVAL);
+		CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), bad_names[i]), REGISTRY_EINVAL);
 	const char *const odd[] = {"k", NULL};
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "x", odd), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, odd), "x"), REGISTRY_EINVAL);
 	char *after = check_read_file(path, NULL);
 	CHECK_STR(after, text);
 	free(after);
@@ -799,7 +870,7 @@ static void test_index(void)
 	/* Another handle's additions are kept by ours (index.json is re-read under the lock). */
 	registry_store *other = NULL;
 	CHECK_INT(registry_store_open(&other, dir, 0), 0);
-	CHECK_INT(registry_store_index_add(other, mt, m1, 12, "from-other", NULL), 0);
+	CHECK_INT(registry_store_index_add(other, INDEX_ENTRY(mt, m1, 12, NULL), "from-other"), 0);
 	CHECK_INT(registry_store_index_count(s), 3); /* not re-read yet */
 	CHECK_INT(registry_store_index_remove(s, "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
@@ -816,8 +887,8 @@ static void test_index(void)
 	CHECK_INT(registry_store_has(s, m1), 1);
 
 	/* Persisted, in order. */
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "b", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "a", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "b"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "a"), 0);
 	registry_store_free(s);
 	CHECK_INT(registry_store_open(&s, dir, 0), 0);
 	CHECK_INT(registry_store_index_count(s), 2);
@@ -854,9 +925,9 @@ static void make_graph(registry_store *s, graph *g)
 	free(l2);
 	registry_manifest_builder *b = NULL;
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
-	registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37);
-	registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer1, 70000);
-	registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000);
+	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37));
+	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer1, 70000));
+	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000));
 	add_manifest(s, b, g->image, &g->image_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
@@ -870,23 +941,22 @@ static void make_graph(registry_store *s, graph *g)
 	add_manifest(s, b, g->index, &g->index_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
-	registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37);
-	registry_manifest_builder_add_layer(b, REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000);
+	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37));
+	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000));
 	registry_manifest_builder_add_annotation(b, "org.example.other", "yes");
 	add_manifest(s, b, g->other_image, &g->other_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	registry_manifest_builder_set_artifact_type(b, "application/vnd.example.sig");
-	registry_manifest_builder_set_config(b, REGISTRY_MEDIA_TYPE_OCI_EMPTY,
-	                                     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2);
-	registry_manifest_builder_add_layer(b, "application/vnd.example.sig", g->sig_layer, 9);
-	registry_manifest_builder_set_subject(b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->other_image, g->other_size);
+	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2));
+	registry_manifest_builder_add_layer(b, SPEC("application/vnd.example.sig", g->sig_layer, 9));
+	registry_manifest_builder_set_subject(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->other_image, g->other_size));
 	add_manifest(s, b, g->sig, &g->sig_size);
 	char empty[REGISTRY_DIGEST_STRING_MAX];
 	add(s, "{}", 2, empty);
 
-	CHECK_INT(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_INDEX, g->index, g->index_size, "latest", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->sig, g->sig_size, "sig", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_INDEX, g->index, g->index_size, NULL), "latest"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, g->sig, g->sig_size, NULL), "sig"), 0);
 }
 
 typedef struct bad_list {
@@ -907,6 +977,15 @@ static int collect_bad(const char *digest, const char *reason, void *ud)
 	return l->stop_after && l->count >= l->stop_after;
 }
 
+/* registry_store_verify() with a problem callback. */
+static int verify_with(const registry_store *s, registry_store_verify_cb cb, void *ud, size_t *nbad)
+{
+	registry_store_verify_options o = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
+	o.problem = cb;
+	o.userdata = ud;
+	return registry_store_verify(s, &o, nbad);
+}
+
 static void test_verify(void)
 {
 	char dir[300], path[600];
@@ -915,7 +994,7 @@ static void test_verify(void)
 	make_graph(s, &g);
 	size_t nbad = 99;
 	bad_list bad = {0};
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), 0);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), 0);
 	CHECK_INT(nbad, 0);
 	CHECK_INT(bad.count, 0);
 	CHECK_INT(registry_error_code(registry_error_last()), 0);
@@ -923,7 +1002,7 @@ static void test_verify(void)
 	/* One flipped byte in a layer. */
 	blob_file(path, sizeof(path), dir, g.layer1);
 	flip_byte(path, 40000);
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 1);
 	CHECK_INT(bad.count, 1);
 	CHECK_STR(bad.digests[0], g.layer1);
@@ -939,7 +1018,7 @@ static void test_verify(void)
 	blob_file(path, sizeof(path), dir, g.index);
 	flip_byte(path, 5);
 	memset(&bad, 0, sizeof(bad));
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 3);
 	int saw_missing = 0, saw_stray = 0, saw_index = 0;
 	for (int i = 0; i < bad.count && i < 8; i++) {
@@ -955,9 +1034,9 @@ static void test_verify(void)
 	/* The callback stops the check. */
 	memset(&bad, 0, sizeof(bad));
 	bad.stop_after = 1;
-	CHECK_INT(registry_store_verify(s, collect_bad, &bad, &nbad), REGISTRY_ECANCELED);
+	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), REGISTRY_ECANCELED);
 	CHECK_INT(bad.count, 1);
-	CHECK_INT(registry_store_verify(NULL, NULL, NULL, &nbad), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_verify(NULL, NULL, &nbad), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -996,24 +1075,41 @@ static void test_gc(void)
 	registry_store *s2 = NULL;
 	CHECK_INT(registry_store_open(&s2, dir, 0), 0);
 	size_t removed = 99;
-	CHECK_INT(registry_store_gc(s, &removed), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), REGISTRY_ECONFLICT);
 	CHECK_INT(removed, 0);
 	CHECK_INT(registry_store_has(s, junk1), 1);
 	registry_store_free(s2);
 	/* The failed attempt did not leave our handle without its shared lock. */
 	CHECK_INT(registry_store_open(&s2, dir, 0), 0);
-	CHECK_INT(registry_store_gc(s2, &removed), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(s2, NULL, &removed), REGISTRY_ECONFLICT);
 	registry_store_free(s2);
 
 	/* A damaged reachable manifest stops gc before anything is deleted. */
 	blob_file(path, sizeof(path), dir, g.index);
 	flip_byte(path, 7);
-	CHECK_INT(registry_store_gc(s, &removed), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), REGISTRY_EDIGEST);
 	CHECK_INT(removed, 0);
 	CHECK_INT(registry_store_has(s, junk1), 1);
 	flip_byte(path, 7);
 
-	CHECK_INT(registry_store_gc(s, &removed), 0);
+	/* A dry run counts the same files and deletes none of them. */
+	registry_store_gc_options go;
+	CHECK_INT(registry_store_gc_options_init(&go), 0);
+	go.flags = REGISTRY_STORE_GC_DRY_RUN;
+	CHECK_INT(registry_store_gc(s, &go, &removed), 0);
+	CHECK_INT(removed, 4 + 2);
+	CHECK_INT(registry_store_has(s, junk1), 1);
+	CHECK_INT(registry_store_has(s, HELLO_SHA512), 1);
+	CHECK(exists(stale) && exists(tmp));
+	/* partial_max_age_s moves the line: 2.5 days keeps the 2-day-old partial, not the 3-day-old temporary file. */
+	go.partial_max_age_s = 5 * 86400 / 2;
+	CHECK_INT(registry_store_gc(s, &go, &removed), 0);
+	CHECK_INT(removed, 4 + 1);
+	go.partial_max_age_s = -1;
+	CHECK_INT(registry_store_gc(s, &go, &removed), REGISTRY_EINVAL);
+	CHECK(exists(stale) && exists(tmp));
+
+	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
 	CHECK_INT(removed, 4 + 2); /* 4 unreachable blobs (one sha512); the stale partial and temporary file */
 	CHECK_INT(registry_store_has(s, junk1), 0);
 	CHECK_INT(registry_store_has(s, junk2), 0);
@@ -1027,17 +1123,17 @@ static void test_gc(void)
 	CHECK(!exists(tmp));
 	CHECK(exists(other));
 	unlink(other);
-	CHECK_INT(registry_store_verify(s, NULL, NULL, NULL), 0);
+	CHECK_INT(registry_store_verify(s, NULL, NULL), 0);
 
 	/* The handle still works after gc (its shared lock is back). */
 	registry_store *s3 = NULL;
 	CHECK_INT(registry_store_open(&s3, dir, 0), 0);
-	CHECK_INT(registry_store_gc(s, NULL), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(s, NULL, NULL), REGISTRY_ECONFLICT);
 	registry_store_free(s3);
 
 	/* Dropping the "sig" root frees the artifact, its empty config, its layer and its subject. */
 	CHECK_INT(registry_store_index_remove(s, "sig"), 0);
-	CHECK_INT(registry_store_gc(s, &removed), 0);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
 	CHECK_INT(removed, 4);
 	CHECK_INT(registry_store_has(s, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"), 0);
 	CHECK_INT(registry_store_has(s, g.sig), 0);
@@ -1045,9 +1141,9 @@ static void test_gc(void)
 	CHECK_INT(registry_store_has(s, g.sig_layer), 0);
 	CHECK_INT(registry_store_has(s, g.layer2), 1); /* still used by the image */
 	/* Nothing left to do. */
-	CHECK_INT(registry_store_gc(s, &removed), 0);
+	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
 	CHECK_INT(removed, 0);
-	CHECK_INT(registry_store_gc(NULL, &removed), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_gc(NULL, NULL, &removed), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -1087,8 +1183,8 @@ static void test_invalid_digests(void)
 		CHECK(p == NULL);
 		CHECK(registry_store_read_blob(s, d, 0, &data, &len) < 0);
 		CHECK(registry_store_add_blob(s, d, "hello", 5, NULL) < 0);
-		CHECK(registry_store_import_file(s, d, file) < 0);
-		CHECK(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, d, 5, "x", NULL) < 0);
+		CHECK(registry_store_import_file(NULL, s, d, file) < 0);
+		CHECK(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, d, 5, NULL), "x") < 0);
 		CHECK(registry__blob_writer_open(&w, s, d, 5, &offset, &already) < 0);
 		CHECK(w == NULL);
 		int code = registry_store_has(s, d);
@@ -1129,7 +1225,7 @@ static void test_no_links_followed(void)
 	size_t len = 0;
 	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
 	size_t nbad = 0;
-	CHECK_INT(registry_store_verify(s, NULL, NULL, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_verify(s, NULL, &nbad), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 1);
 	/* A FIFO in its place: refused at once. */
 	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
@@ -1185,19 +1281,19 @@ static void test_index_many(void)
 	const char *mt = REGISTRY_MEDIA_TYPE_OCI_MANIFEST;
 	add(s, "manifest one", 12, m1);
 	add(s, "manifest two!", 13, m2);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "r00005", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "keep", NULL), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, NULL, NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "r00005"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "keep"), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), NULL), 0);
 	CHECK_INT(s->index_writes, 3); /* one rewrite per addition outside a batch */
 
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
 	CHECK_INT(registry_store_index_batch_begin(s), REGISTRY_EINVAL);
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "r%05d", i);
-		CHECK_INT(registry_store_index_add(s, mt, m2, 13, name, NULL), 0);
+		CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), name), 0);
 	}
-	CHECK_INT(registry_store_index_add(s, mt, m1, 12, "r00003", NULL), 0); /* the last addition wins */
-	CHECK_INT(registry_store_index_add(s, mt, m2, 12, "bad-size", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "r00003"), 0); /* the last addition wins */
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 12, NULL), "bad-size"), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_index_remove(s, "keep"), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_index_count(s), 3); /* nothing applied before the commit */
 	CHECK_INT(s->index_writes, 3);
@@ -1233,18 +1329,18 @@ static void test_index_many(void)
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
 	for (int i = 0; i < REGISTRY_STORE_INDEX_MAX_ENTRIES; i++) {
 		snprintf(name, sizeof(name), "x%06d", i);
-		if (registry_store_index_add(s, mt, m2, 13, name, NULL) != 0) {
+		if (registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), name) != 0) {
 			CHECK(0);
 			break;
 		}
 	}
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "one-more", NULL), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "one-more"), REGISTRY_ETOOLARGE);
 	CHECK_INT(registry_store_index_batch_commit(s), REGISTRY_ETOOLARGE);
 	CHECK(strstr(registry_error_message(registry_error_last()), "100000 entries") != NULL);
 	CHECK_INT(registry_store_index_count(s), 3 + N - 1);
 	/* An abandoned batch changes nothing. */
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
-	CHECK_INT(registry_store_index_add(s, mt, m2, 13, "dropped", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "dropped"), 0);
 	registry_store_index_batch_abort(s);
 	CHECK_INT(registry_store_index_find(s, "dropped", &d), REGISTRY_ENOTFOUND);
 	CHECK_INT(registry_store_index_remove(s, "keep"), 0);

@@ -11,6 +11,11 @@
 
 #include "check.h"
 
+/* A registry_store_index_add() entry of media type, digest, size and annotations. */
+#define INDEX_ENTRY(mt_, dg_, sz_, an_) \
+	(&(registry_descriptor_spec){.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = (mt_), \
+	                             .digest = (dg_), .size = (sz_), .annotations = (an_)})
+
 static registry_client *offline_client(void)
 {
 	registry_client *c = NULL;
@@ -229,7 +234,7 @@ static void test_push_and_copy_arguments(void)
 	CHECK_INT(registry_store_add_blob(s, NULL, "{\"hello\": 1}", 12, NULL), 0);
 	char junk[REGISTRY_DIGEST_STRING_MAX];
 	registry_digest_buffer(junk, sizeof(junk), REGISTRY_DIGEST_SHA256, "{\"hello\": 1}", 12);
-	CHECK_INT(registry_store_index_add(s, REGISTRY_MEDIA_TYPE_OCI_MANIFEST, junk, 12, "junk", NULL), 0);
+	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, junk, 12, NULL), "junk"), 0);
 	CHECK(registry_push(c, s, "junk", r, NULL, NULL) == REGISTRY_EFORMAT);
 	CHECK_INT(registry_push(NULL, s, "latest", r, NULL, NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_push(c, NULL, "latest", r, NULL, NULL), REGISTRY_EINVAL);

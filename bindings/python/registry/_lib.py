@@ -168,7 +168,7 @@ REFERRERS_FETCH_OPTIONS_VERSION = 1
 
 
 class manifest_parse_options(Structure):
-    _fields_ = [("version", c_uint), ("max_size", c_size_t)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
 
 
 class pull_options(Structure):
@@ -241,6 +241,36 @@ class manifest_delete_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint)]
 
 
+IMAGE_CONFIG_PARSE_OPTIONS_VERSION = 1
+
+
+class image_config_parse_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
+
+
+STORE_EXPORT_OPTIONS_VERSION = 1
+
+
+class store_export_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("repo_tag", c_char_p),
+                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+# Store maintenance options (1.0 freeze review, item 12).
+STORE_GC_OPTIONS_VERSION = 1
+STORE_VERIFY_OPTIONS_VERSION = 1
+STORE_GC_DRY_RUN = 0x1
+
+
+class store_gc_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("partial_max_age_s", c_int64)]
+
+
+class store_verify_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("problem", VERIFY_CB),
+                ("userdata", c_void_p)]
+
+
 # Out-parameters.
 char_pp_owned = POINTER(c_void_p)   # char ** the caller frees with registry_free()
 char_pp_borrowed = POINTER(c_char_p)  # const char ** (borrowed or static)
@@ -284,9 +314,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_reference_validate_repository": (_i, [_s]),
     "registry_reference_validate_tag": (_i, [_s]),
     # manifest
-    "registry_manifest_parse": (_i, [POINTER(manifest_p), _s, _z, _s]),
-    "registry_manifest_parse_opts": (_i, [POINTER(manifest_p), _s, _z, _s,
-                                          POINTER(manifest_parse_options)]),
+    "registry_manifest_parse_options_init": (_i, [POINTER(manifest_parse_options)]),
+    "registry_manifest_parse": (_i, [POINTER(manifest_p), _s, _z, _s,
+                                     POINTER(manifest_parse_options)]),
     "registry_manifest_free": (None, [manifest_p]),
     "registry_manifest_media_type": (_s, [manifest_p]),
     "registry_manifest_digest": (_s, [manifest_p]),
@@ -337,15 +367,14 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_descriptor_platform_feature": (_s, [descriptor_p, _z]),
     "registry_manifest_builder_new": (_i, [POINTER(builder_p), _s]),
     "registry_manifest_builder_free": (None, [builder_p]),
-    "registry_manifest_builder_set_config": (_i, [builder_p, _s, _s, _i64]),
-    "registry_manifest_builder_add_layer": (_i, [builder_p, _s, _s, _i64]),
+    "registry_manifest_builder_set_config": (_i, [builder_p, POINTER(descriptor_spec)]),
+    "registry_manifest_builder_add_layer": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_descriptor_spec_init": (_i, [POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_manifest": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_descriptor": (_i, [builder_p, descriptor_p]),
     "registry_manifest_builder_add_annotation": (_i, [builder_p, _s, _s]),
-    "registry_manifest_builder_add_descriptor_annotation": (_i, [builder_p, _s, _s]),
     "registry_manifest_builder_set_artifact_type": (_i, [builder_p, _s]),
-    "registry_manifest_builder_set_subject": (_i, [builder_p, _s, _s, _i64]),
+    "registry_manifest_builder_set_subject": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_build": (_i, [POINTER(manifest_p), builder_p]),
     # store
     "registry_store_open": (_i, [POINTER(store_p), _s, _u]),
@@ -356,17 +385,19 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_blob_path": (_i, [store_p, _s, char_pp_owned]),
     "registry_store_read_blob": (_i, [store_p, _s, _z, POINTER(_v), POINTER(_z)]),
     "registry_store_add_blob": (_i, [store_p, _s, _s, _z, char_pp_owned]),
-    "registry_store_import_file": (_i, [store_p, _s, _s]),
+    "registry_store_import_file": (_i, [char_pp_owned, store_p, _s, _s]),
     "registry_store_index_count": (_z, [store_p]),
     "registry_store_index_entry": (descriptor_p, [store_p, _z]),
     "registry_store_index_find": (_i, [store_p, _s, POINTER(descriptor_p)]),
-    "registry_store_index_add": (_i, [store_p, _s, _s, _i64, _s, POINTER(c_char_p)]),
+    "registry_store_index_add": (_i, [store_p, POINTER(descriptor_spec), _s]),
     "registry_store_index_remove": (_i, [store_p, _s]),
     "registry_store_index_batch_begin": (_i, [store_p]),
     "registry_store_index_batch_commit": (_i, [store_p]),
     "registry_store_index_batch_abort": (None, [store_p]),
-    "registry_store_verify": (_i, [store_p, VERIFY_CB, _v, POINTER(_z)]),
-    "registry_store_gc": (_i, [store_p, POINTER(_z)]),
+    "registry_store_verify_options_init": (_i, [POINTER(store_verify_options)]),
+    "registry_store_verify": (_i, [store_p, POINTER(store_verify_options), POINTER(_z)]),
+    "registry_store_gc_options_init": (_i, [POINTER(store_gc_options)]),
+    "registry_store_gc": (_i, [store_p, POINTER(store_gc_options), POINTER(_z)]),
     # client
     "registry_client_new": (_i, [POINTER(client_p), _s]),
     "registry_client_free": (None, [client_p]),
@@ -439,8 +470,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_pull_options_init": (_i, [POINTER(pull_options)]),
     "registry_pull": (_i, [client_p, reference_p, store_p, _s, POINTER(pull_options),
                            char_pp_owned]),
-    "registry_pull_to": (_i, [client_p, reference_p, _s, _i, POINTER(pull_options)]),
-    "registry_store_export": (_i, [store_p, _s, _s, _i, _s]),
+    "registry_pull_to": (_i, [char_pp_owned, client_p, reference_p, _s, _i, POINTER(pull_options)]),
+    "registry_store_export_options_init": (_i, [POINTER(store_export_options)]),
+    "registry_store_export": (_i, [store_p, _s, _s, _i, POINTER(store_export_options)]),
     "registry_push_options_init": (_i, [POINTER(push_options)]),
     "registry_push": (_i, [client_p, store_p, _s, reference_p, POINTER(push_options),
                            char_pp_owned]),
@@ -451,7 +483,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_copy": (_i, [client_p, reference_p, client_p, reference_p, POINTER(copy_options),
                            char_pp_owned]),
     # image configuration (0.2)
-    "registry_image_config_parse": (_i, [POINTER(image_config_p), _s, _z]),
+    "registry_image_config_parse_options_init": (_i, [POINTER(image_config_parse_options)]),
+    "registry_image_config_parse": (_i, [POINTER(image_config_p), _s, _z,
+                                         POINTER(image_config_parse_options)]),
     "registry_image_config_free": (None, [image_config_p]),
     "registry_image_config_string": (_s, [image_config_p, _i]),
     "registry_image_config_list_present": (_i, [image_config_p, _i]),

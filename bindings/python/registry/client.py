@@ -459,8 +459,8 @@ class Client(Handle):
 
         @dest is a Store or a path. A path gets @format, an ImageFormat or its
         value: "oci" (an OCI layout, created or added to), "docker" (a `docker
-        load` folder) or "docker-archive" (a tarball). Returns the digest of the manifest the
-        OCI layout names (None for Docker formats). @ref_name names the image
+        load` folder) or "docker-archive" (a tarball). Returns the digest of the image manifest
+        written (for Docker formats, the registry's digest of the platform's image). @ref_name names the image
         in the layout (default: the tag, or the digest).
         """
         r = self.reference(ref)
@@ -481,15 +481,14 @@ class Client(Handle):
         if ref_name is not None:
             raise InvalidArgumentError("ref_name needs a Store destination")
         fmt = image_format(format)
+        out = ctypes.c_void_p()
         with self.use() as c, r._c() as cref:
-            rc = C.registry_pull_to(c, cref, cpath(dest, "dest"), fmt, ctypes.byref(opts))
+            rc = C.registry_pull_to(ctypes.byref(out), c, cref, cpath(dest, "dest"), fmt,
+                                    ctypes.byref(opts))
+            digest = take_string(out)
             bridge.reraise()
             check(rc)
-        if fmt != 0:
-            return None
-        with Store(dest) as layout:
-            entry = layout.find(r.tag or r.digest or "latest")
-            return entry.digest if entry else None
+        return digest
 
     def push(self, source: Union[StrPath, Store], ref: RefLike, name: Optional[str] = None,
              chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:

@@ -63,7 +63,7 @@ class ImageConfig:
         """Parse a config document (bytes); FormatError names a bad field."""
         raw = as_bytes(data)
         ptr = image_config_p()
-        check(C.registry_image_config_parse(ctypes.byref(ptr), raw, len(raw)))
+        check(C.registry_image_config_parse(ctypes.byref(ptr), raw, len(raw), None))
         return cls._take(ptr)
 
     @classmethod

@@ -187,9 +187,10 @@ class Manifest(Handle):
         """
         raw = as_bytes(data)
         ptr = manifest_p()
-        opts = _lib.manifest_parse_options(_lib.MANIFEST_PARSE_OPTIONS_VERSION, max_size)
-        check(C.registry_manifest_parse_opts(ctypes.byref(ptr), raw, len(raw),
-                                             cstr(media_type, "media_type"), ctypes.byref(opts)))
+        opts = _lib.manifest_parse_options(version=_lib.MANIFEST_PARSE_OPTIONS_VERSION,
+                                           max_size=max_size)
+        check(C.registry_manifest_parse(ctypes.byref(ptr), raw, len(raw),
+                                        cstr(media_type, "media_type"), ctypes.byref(opts)))
         return cls(ptr)
 
     @property
@@ -249,6 +250,26 @@ def host_platform() -> Platform:
     return Platform(text(os_.value) or "", text(arch.value) or "", text(variant.value))
 
 
+def descriptor_spec(media_type: str, digest: str, size: int,
+                    platform: Union[str, Platform, None] = None,
+                    annotations: Optional[Dict[str, str]] = None,
+                    urls: Sequence[str] = (),
+                    artifact_type: Optional[str] = None) -> Tuple[Any, List[Any]]:
+    """A registry_descriptor_spec, and the C arrays it points into (keep them
+    alive for the call)."""
+    p = Platform.parse(platform) if platform is not None else None
+    pairs = [x for kv in (annotations or {}).items() for x in kv]
+    keep = [_c_strings(urls), _c_strings(pairs), _c_strings(p.os_features if p else ())]
+    spec = _lib.descriptor_spec(
+        version=_lib.DESCRIPTOR_SPEC_VERSION, media_type=cstr(media_type, "media_type"),
+        digest=cstr(digest, "digest"), size=size, artifact_type=cstr(artifact_type),
+        urls=keep[0], annotations=keep[1],
+        os=cstr(p.os) if p else None, architecture=cstr(p.architecture) if p else None,
+        variant=cstr(p.variant) if p else None,
+        os_version=cstr(p.os_version) if p else None, os_features=keep[2])
+    return spec, keep
+
+
 class ManifestBuilder(Handle):
     """Builds a Docker schema2 manifest, OCI manifest, Docker list or OCI index.
 
@@ -272,16 +293,23 @@ class ManifestBuilder(Handle):
             check(fn(ptr, *args))
         return self
 
-    def set_config(self, media_type: str, digest: str, size: int) -> "ManifestBuilder":
+    def set_config(self, media_type: str, digest: str, size: int,
+                   annotations: Optional[Dict[str, str]] = None, *,
+                   urls: Sequence[str] = (),
+                   artifact_type: Optional[str] = None) -> "ManifestBuilder":
         """Set the config of an image manifest."""
-        return self._call(C.registry_manifest_builder_set_config, cstr(media_type), cstr(digest),
-                          size)
+        spec, _keep = descriptor_spec(media_type, digest, size, annotations=annotations, urls=urls,
+                                      artifact_type=artifact_type)
+        return self._call(C.registry_manifest_builder_set_config, ctypes.byref(spec))
 
     def add_layer(self, media_type: str, digest: str, size: int,
-                  annotations: Optional[Dict[str, str]] = None) -> "ManifestBuilder":
-        """Append a layer (base first) to an image manifest."""
-        self._call(C.registry_manifest_builder_add_layer, cstr(media_type), cstr(digest), size)
-        return self._annotate_last(annotations)
+                  annotations: Optional[Dict[str, str]] = None, *,
+                  urls: Sequence[str] = (),
+                  artifact_type: Optional[str] = None) -> "ManifestBuilder":
+        """Append a layer (base first) to an image manifest; @urls make a foreign layer."""
+        spec, _keep = descriptor_spec(media_type, digest, size, annotations=annotations, urls=urls,
+                                      artifact_type=artifact_type)
+        return self._call(C.registry_manifest_builder_add_layer, ctypes.byref(spec))
 
     def add_manifest(self, media_type: str, digest: str, size: int,
                      platform: Union[str, Platform, None] = None,
@@ -293,22 +321,15 @@ class ManifestBuilder(Handle):
         @platform is "os/arch[/variant]" or a Platform, whose os_version and
         os_features are written too ("os.version", "os.features").
         """
-        p = Platform.parse(platform) if platform is not None else None
-        pairs = [x for kv in (annotations or {}).items() for x in kv]
-        keep = [_c_strings(urls), _c_strings(pairs), _c_strings(p.os_features if p else ())]
-        spec = _lib.descriptor_spec(
-            version=_lib.DESCRIPTOR_SPEC_VERSION, media_type=cstr(media_type),
-            digest=cstr(digest), size=size, artifact_type=cstr(artifact_type),
-            urls=keep[0], annotations=keep[1],
-            os=cstr(p.os) if p else None, architecture=cstr(p.architecture) if p else None,
-            variant=cstr(p.variant) if p else None,
-            os_version=cstr(p.os_version) if p else None, os_features=keep[2])
+        spec, _keep = descriptor_spec(media_type, digest, size, platform, annotations, urls,
+                                      artifact_type)
         return self._call(C.registry_manifest_builder_add_manifest, ctypes.byref(spec))
 
-    def set_subject(self, media_type: str, digest: str, size: int) -> "ManifestBuilder":
+    def set_subject(self, media_type: str, digest: str, size: int,
+                    annotations: Optional[Dict[str, str]] = None) -> "ManifestBuilder":
         """Set the OCI subject (the manifest this one refers to)."""
-        return self._call(C.registry_manifest_builder_set_subject, cstr(media_type), cstr(digest),
-                          size)
+        spec, _keep = descriptor_spec(media_type, digest, size, annotations=annotations)
+        return self._call(C.registry_manifest_builder_set_subject, ctypes.byref(spec))
 
     def set_artifact_type(self, artifact_type: Optional[str]) -> "ManifestBuilder":
         """Set (or with None clear) the OCI artifactType."""
@@ -317,11 +338,6 @@ class ManifestBuilder(Handle):
     def add_annotation(self, key: str, value: str) -> "ManifestBuilder":
         """Set a top-level annotation."""
         return self._call(C.registry_manifest_builder_add_annotation, cstr(key), cstr(value))
-
-    def _annotate_last(self, annotations: Optional[Dict[str, str]]) -> "ManifestBuilder":
-        for k, v in (annotations or {}).items():
-            self._call(C.registry_manifest_builder_add_descriptor_annotation, cstr(k), cstr(v))
-        return self
 
     def build(self) -> Manifest:
         """Serialize and parse back: ``.raw`` is what to push, ``.digest`` its name."""

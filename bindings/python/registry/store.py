@@ -6,16 +6,15 @@ import contextlib
 import ctypes
 import enum
 import os
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
 from ._lib import C, descriptor_p, store_p
 from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text
-from .digest import file_digest
 from .errors import (EDIGEST, ENOTFOUND, FormatError, InvalidArgumentError, NotFoundError,
                      UnsupportedError, check)
-from .manifest import Descriptor, Manifest
-from .progress import CallbackBridge
+from .manifest import Descriptor, Manifest, Platform, descriptor_spec
+from .progress import CallbackBridge, ProgressCallback, progress_bridge
 
 _CREATE = 1
 #: The annotation that names an index.json entry.
@@ -131,11 +130,11 @@ class Store(Handle):
 
     def import_file(self, path: StrPath, digest: Optional[str] = None) -> str:
         """Copy a file in, streamed and verified; returns its digest."""
-        if digest is None:
-            digest = file_digest(path)
+        out = ctypes.c_void_p()
         with self.use() as s:
-            check(C.registry_store_import_file(s, cstr(digest, "digest"), cpath(path)))
-        return digest
+            check(C.registry_store_import_file(ctypes.byref(out), s, cstr(digest, "digest"),
+                                               cpath(path)))
+        return take_string(out) or ""
 
     # -- index.json ------------------------------------------------------------------
     @property
@@ -156,16 +155,19 @@ class Store(Handle):
             return Descriptor._from_c(out)
 
     def index_add(self, media_type: str, digest: str, size: int, ref_name: Optional[str] = None,
-                  annotations: Optional[Dict[str, str]] = None) -> None:
-        """Add (or replace, by ref name) a root in index.json; the blob must be stored."""
-        pairs: List[Optional[bytes]] = []
-        for k, v in (annotations or {}).items():
-            pairs += [cstr(k, "annotation key"), cstr(v, "annotation value")]
-        arr = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None) if annotations else None
+                  annotations: Optional[Dict[str, str]] = None, *,
+                  platform: Union[str, Platform, None] = None,
+                  urls: Sequence[str] = (),
+                  artifact_type: Optional[str] = None) -> None:
+        """Add (or replace, by ref name) a root in index.json; the blob must be stored.
+
+        @platform ("os/arch[/variant]" or a Platform), @urls and @artifact_type are
+        recorded in the entry, as a multi-platform layout needs.
+        """
+        spec, _keep = descriptor_spec(media_type, digest, size, platform, annotations, urls,
+                                      artifact_type)
         with self.use() as s:
-            check(C.registry_store_index_add(s, cstr(media_type, "media_type"),
-                                             cstr(digest, "digest"), size,
-                                             cstr(ref_name, "ref_name"), arr))
+            check(C.registry_store_index_add(s, ctypes.byref(spec), cstr(ref_name, "ref_name")))
 
     @contextlib.contextmanager
     def index_batch(self) -> Iterator[None]:
@@ -208,30 +210,45 @@ class Store(Handle):
         bridge = CallbackBridge(lambda d, r: problems.append((d, r)), _lib.VERIFY_CB,
                                 lambda d, r, ud: (text(d) or "", text(r) or ""))
         nbad = ctypes.c_size_t(0)
+        opts = _lib.store_verify_options(version=_lib.STORE_VERIFY_OPTIONS_VERSION,
+                                         problem=bridge.cfunc)
         with self.use() as s:
-            rc = C.registry_store_verify(s, bridge.cfunc, None, ctypes.byref(nbad))
+            rc = C.registry_store_verify(s, ctypes.byref(opts), ctypes.byref(nbad))
             bridge.reraise()
             if rc != EDIGEST:
                 check(rc)
         return problems
 
-    def gc(self) -> int:
-        """Delete blobs nothing in index.json reaches; returns how many files went.
+    def gc(self, dry_run: bool = False, partial_max_age: Optional[int] = None) -> int:
+        """Delete blobs nothing in index.json reaches, and partial downloads untouched
+        for @partial_max_age seconds (default: a day); returns how many files went
+        (with @dry_run, how many would go: nothing is deleted).
 
         Raises ConflictError while another handle has the store open.
         """
+        opts = _lib.store_gc_options(version=_lib.STORE_GC_OPTIONS_VERSION,
+                                     flags=_lib.STORE_GC_DRY_RUN if dry_run else 0,
+                                     partial_max_age_s=partial_max_age or 0)
         removed = ctypes.c_size_t(0)
         with self.use() as s:
-            check(C.registry_store_gc(s, ctypes.byref(removed)))
+            check(C.registry_store_gc(s, ctypes.byref(opts), ctypes.byref(removed)))
         return removed.value
 
     def export(self, ref_name: str, dest: StrPath,
                format: Union[str, ImageFormat] = ImageFormat.DOCKER,
-               repo_tag: Optional[str] = None) -> None:
+               repo_tag: Optional[str] = None,
+               progress: Optional[ProgressCallback] = None) -> None:
         """Write the image @ref_name as a `docker load` folder ("docker") or tarball
-        ("docker-archive"), tagged @repo_tag ("name:tag")."""
+        ("docker-archive"), tagged @repo_tag ("name:tag"); @progress is called as
+        layers are written."""
         fmt = image_format(format)
-        args = (cstr(ref_name, "ref_name"), cpath(dest), fmt, cstr(repo_tag, "repo_tag"))
+        bridge = progress_bridge(progress)
+        opts = _lib.store_export_options(version=_lib.STORE_EXPORT_OPTIONS_VERSION,
+                                         repo_tag=cstr(repo_tag, "repo_tag"),
+                                         progress=bridge.cfunc)
+        args = (cstr(ref_name, "ref_name"), cpath(dest), fmt, ctypes.byref(opts))
         with self.use() as s:
-            check(C.registry_store_export(s, *args))
+            rc = C.registry_store_export(s, *args)
+            bridge.reraise()
+            check(rc)
 
