@@ -34,69 +34,31 @@ static int64_t no_read(void *buf, size_t len, void *ud)
 	return 0;
 }
 
-/* Each call fills its operation's options with @version and @flags. */
-static int call_pull(unsigned version, unsigned flags)
-{
-	registry_pull_options o;
-	registry_pull_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_pull(fx.client, fx.ref, fx.store, NULL, &o, NULL);
-}
+/* Each call fills its operation's options with @version and @flags, then
+ * makes the call @expr (which names the options `&o`). */
+#define OPTIONS_CALL(name, type, expr)              \
+	static int name(unsigned version, unsigned flags) \
+	{                                               \
+		type o;                                     \
+		type##_init(&o);                            \
+		o.version = version;                        \
+		o.flags = flags;                            \
+		return expr;                                \
+	}
 
-static int call_pull_to(unsigned version, unsigned flags)
-{
-	registry_pull_options o;
-	registry_pull_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o);
-}
+OPTIONS_CALL(call_pull, registry_pull_options, registry_pull(fx.client, fx.ref, fx.store, NULL, &o, NULL))
 
-static int call_push(unsigned version, unsigned flags)
-{
-	registry_push_options o;
-	registry_push_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_push(fx.client, fx.store, "latest", fx.ref, &o, NULL);
-}
+OPTIONS_CALL(call_pull_to, registry_pull_options, registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o))
 
-static int call_push_archive(unsigned version, unsigned flags)
-{
-	registry_push_archive_options o;
-	registry_push_archive_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_push_archive(fx.client, "/nonexistent.tar", fx.ref, &o, NULL);
-}
+OPTIONS_CALL(call_push, registry_push_options, registry_push(fx.client, fx.store, "latest", fx.ref, &o, NULL))
 
-static int call_copy(unsigned version, unsigned flags)
-{
-	registry_copy_options o;
-	registry_copy_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_copy(fx.client, fx.ref, fx.client, fx.ref, &o, NULL);
-}
+OPTIONS_CALL(call_push_archive, registry_push_archive_options, registry_push_archive(fx.client, "/nonexistent.tar", fx.ref, &o, NULL))
 
-static int call_blob_upload(unsigned version, unsigned flags)
-{
-	registry_blob_upload_options o;
-	registry_blob_upload_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_blob_upload(fx.client, "x/y", D1, 0, no_read, NULL, NULL, &o);
-}
+OPTIONS_CALL(call_copy, registry_copy_options, registry_copy(fx.client, fx.ref, fx.client, fx.ref, &o, NULL))
 
-static int call_blob_upload_file(unsigned version, unsigned flags)
-{
-	registry_blob_upload_options o;
-	registry_blob_upload_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_blob_upload_file(fx.client, "x/y", D1, "/nonexistent/file", &o);
-}
+OPTIONS_CALL(call_blob_upload, registry_blob_upload_options, registry_blob_upload(fx.client, "x/y", D1, 0, no_read, NULL, NULL, &o))
+
+OPTIONS_CALL(call_blob_upload_file, registry_blob_upload_options, registry_blob_upload_file(fx.client, "x/y", D1, "/nonexistent/file", &o))
 
 static int call_fetch_many(unsigned version, unsigned flags)
 {
@@ -108,14 +70,7 @@ static int call_fetch_many(unsigned version, unsigned flags)
 	return registry_blob_fetch_many(fx.client, "x/y", 1, digests, NULL, fx.store, NULL, &o);
 }
 
-static int call_blob_fetch(unsigned version, unsigned flags)
-{
-	registry_blob_fetch_options o;
-	registry_blob_fetch_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_blob_fetch(fx.client, "x/y", D1, -1, fx.store, &o);
-}
+OPTIONS_CALL(call_blob_fetch, registry_blob_fetch_options, registry_blob_fetch(fx.client, "x/y", D1, -1, fx.store, &o))
 
 static int discard(const void *data, size_t len, void *ud)
 {
@@ -125,14 +80,7 @@ static int discard(const void *data, size_t len, void *ud)
 	return 0;
 }
 
-static int call_blob_fetch_to(unsigned version, unsigned flags)
-{
-	registry_blob_fetch_to_options o;
-	registry_blob_fetch_to_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_blob_fetch_to(fx.client, "x/y", D1, -1, discard, NULL, &o);
-}
+OPTIONS_CALL(call_blob_fetch_to, registry_blob_fetch_to_options, registry_blob_fetch_to(fx.client, "x/y", D1, -1, discard, NULL, &o))
 
 static int call_manifest_fetch(unsigned version, unsigned flags)
 {
@@ -214,41 +162,13 @@ static int call_builder_add_manifest(unsigned version, unsigned flags)
 }
 
 /* Client settings groups (convention 2) take the same checks. */
-static int call_set_timeouts(unsigned version, unsigned flags)
-{
-	registry_timeout_options o;
-	registry_timeout_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_client_set_timeouts(fx.client, &o);
-}
+OPTIONS_CALL(call_set_timeouts, registry_timeout_options, registry_client_set_timeouts(fx.client, &o))
 
-static int call_set_retries(unsigned version, unsigned flags)
-{
-	registry_retry_options o;
-	registry_retry_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_client_set_retries(fx.client, &o);
-}
+OPTIONS_CALL(call_set_retries, registry_retry_options, registry_client_set_retries(fx.client, &o))
 
-static int call_store_gc(unsigned version, unsigned flags)
-{
-	registry_store_gc_options o;
-	registry_store_gc_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_store_gc(fx.store, &o, NULL);
-}
+OPTIONS_CALL(call_store_gc, registry_store_gc_options, registry_store_gc(fx.store, &o, NULL))
 
-static int call_store_verify(unsigned version, unsigned flags)
-{
-	registry_store_verify_options o;
-	registry_store_verify_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_store_verify(fx.store, &o, NULL);
-}
+OPTIONS_CALL(call_store_verify, registry_store_verify_options, registry_store_verify(fx.store, &o, NULL))
 
 static const char IMG[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                           "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
@@ -279,14 +199,7 @@ static int call_image_config_parse(unsigned version, unsigned flags)
 	return rc;
 }
 
-static int call_store_export(unsigned version, unsigned flags)
-{
-	registry_store_export_options o;
-	registry_store_export_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	return registry_store_export(fx.store, "latest", fx.dest, REGISTRY_FORMAT_DOCKER_DIR, &o);
-}
+OPTIONS_CALL(call_store_export, registry_store_export_options, registry_store_export(fx.store, "latest", fx.dest, REGISTRY_FORMAT_DOCKER_DIR, &o))
 
 static const struct op {
 	const char *fn;         /* the name the message must carry */
