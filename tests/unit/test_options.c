@@ -46,6 +46,21 @@ static int64_t no_read(void *buf, size_t len, void *ud)
 		return expr;                                \
 	}
 
+/* The same for a call that makes an object, freed with @free_fn: @expr
+ * names it `&out`. */
+#define OPTIONS_CALL_OUT(name, type, out_type, free_fn, expr) \
+	static int name(unsigned version, unsigned flags)           \
+	{                                                          \
+		type o;                                                \
+		type##_init(&o);                                       \
+		o.version = version;                                   \
+		o.flags = flags;                                       \
+		out_type *out = NULL;                                  \
+		int rc = expr;                                         \
+		free_fn(out);                                          \
+		return rc;                                             \
+	}
+
 OPTIONS_CALL(call_pull, registry_pull_options, registry_pull(fx.client, fx.ref, fx.store, NULL, &o, NULL))
 
 OPTIONS_CALL(call_pull_to, registry_pull_options, registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o))
@@ -82,66 +97,16 @@ static int discard(const void *data, size_t len, void *ud)
 
 OPTIONS_CALL(call_blob_fetch_to, registry_blob_fetch_to_options, registry_blob_fetch_to(fx.client, "x/y", D1, -1, discard, NULL, &o))
 
-static int call_manifest_fetch(unsigned version, unsigned flags)
-{
-	registry_manifest_fetch_options o;
-	registry_manifest_fetch_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	registry_manifest *m = NULL;
-	int rc = registry_manifest_fetch(&m, fx.client, "x/y", "v1", &o);
-	registry_manifest_free(m);
-	return rc;
-}
+OPTIONS_CALL_OUT(call_manifest_fetch, registry_manifest_fetch_options, registry_manifest, registry_manifest_free, registry_manifest_fetch(&out, fx.client, "x/y", "v1", &o))
 
 /* Opening a list does not touch the network: valid options give 0. */
-static int call_list_tags_open(unsigned version, unsigned flags)
-{
-	registry_list_options o;
-	registry_list_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	registry_list *l = NULL;
-	int rc = registry_list_tags_open(&l, fx.client, "x/y", &o);
-	registry_list_free(l);
-	return rc;
-}
+OPTIONS_CALL_OUT(call_list_tags_open, registry_list_options, registry_list, registry_list_free, registry_list_tags_open(&out, fx.client, "x/y", &o))
 
-static int call_list_catalog_open(unsigned version, unsigned flags)
-{
-	registry_list_options o;
-	registry_list_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	registry_list *l = NULL;
-	int rc = registry_list_catalog_open(&l, fx.client, &o);
-	registry_list_free(l);
-	return rc;
-}
+OPTIONS_CALL_OUT(call_list_catalog_open, registry_list_options, registry_list, registry_list_free, registry_list_catalog_open(&out, fx.client, &o))
 
-static int call_referrers_fetch(unsigned version, unsigned flags)
-{
-	registry_referrers_fetch_options o;
-	registry_referrers_fetch_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	registry_manifest *m = NULL;
-	int rc = registry_referrers_fetch(&m, fx.client, "x/y", D1, &o);
-	registry_manifest_free(m);
-	return rc;
-}
+OPTIONS_CALL_OUT(call_referrers_fetch, registry_referrers_fetch_options, registry_manifest, registry_manifest_free, registry_referrers_fetch(&out, fx.client, "x/y", D1, &o))
 
-static int call_image_config_fetch(unsigned version, unsigned flags)
-{
-	registry_image_config_fetch_options o;
-	registry_image_config_fetch_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	registry_image_config *cfg = NULL;
-	int rc = registry_image_config_fetch(&cfg, fx.client, fx.ref, &o);
-	registry_image_config_free(cfg);
-	return rc;
-}
+OPTIONS_CALL_OUT(call_image_config_fetch, registry_image_config_fetch_options, registry_image_config, registry_image_config_free, registry_image_config_fetch(&out, fx.client, fx.ref, &o))
 
 /* A descriptor spec has no flags: @flags is unused. */
 static int call_builder_add_manifest(unsigned version, unsigned flags)
@@ -175,29 +140,9 @@ static const char IMG[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.
                           "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\",\"size\":0},"
                           "\"layers\":[]}";
 
-static int call_manifest_parse(unsigned version, unsigned flags)
-{
-	registry_manifest_parse_options o;
-	registry_manifest_parse_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	registry_manifest *m = NULL;
-	int rc = registry_manifest_parse(&m, IMG, sizeof(IMG) - 1, NULL, &o);
-	registry_manifest_free(m);
-	return rc;
-}
+OPTIONS_CALL_OUT(call_manifest_parse, registry_manifest_parse_options, registry_manifest, registry_manifest_free, registry_manifest_parse(&out, IMG, sizeof(IMG) - 1, NULL, &o))
 
-static int call_image_config_parse(unsigned version, unsigned flags)
-{
-	registry_image_config_parse_options o;
-	registry_image_config_parse_options_init(&o);
-	o.version = version;
-	o.flags = flags;
-	registry_image_config *c = NULL;
-	int rc = registry_image_config_parse(&c, "{}", 2, &o);
-	registry_image_config_free(c);
-	return rc;
-}
+OPTIONS_CALL_OUT(call_image_config_parse, registry_image_config_parse_options, registry_image_config, registry_image_config_free, registry_image_config_parse(&out, "{}", 2, &o))
 
 OPTIONS_CALL(call_store_export, registry_store_export_options, registry_store_export(fx.store, "latest", fx.dest, REGISTRY_FORMAT_DOCKER_DIR, &o))
 
