@@ -141,7 +141,7 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 	if (digest_only && !c->platform) {
 		/* HEAD is enough, and does not count against pull limits. */
 		char *digest = NULL;
-		if (registry_manifest_resolve(client, repo, target, &digest, NULL, NULL) != 0) {
+		if (registry_manifest_resolve(&digest, NULL, NULL, client, repo, target) != 0) {
 			rc = ex_fail(p, text);
 		} else if (c->json) {
 			ex_json_open();

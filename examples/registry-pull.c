@@ -19,7 +19,7 @@ static char *oci_digest(const char *dest, const char *ref_name)
 	registry_store *store = NULL;
 	const registry_descriptor *d = NULL;
 	char *digest = NULL;
-	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(store, ref_name, &d) == 0)
+	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(&d, store, ref_name) == 0)
 		digest = strdup(registry_descriptor_digest(d));
 	registry_store_free(store);
 	return digest;
@@ -34,8 +34,8 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref)
 	                                                    : registry_reference_tag(ref);
 	char *digest = NULL;
-	if (registry_manifest_resolve(client, registry_reference_repository(ref), target, &digest, NULL,
-	                              NULL) != 0)
+	if (registry_manifest_resolve(&digest, NULL, NULL, client, registry_reference_repository(ref),
+	                              target) != 0)
 		return ex_fail(p, registry_reference_string(ref));
 	ex_json_open();
 	ex_json_str("pulled", registry_reference_string(ref));

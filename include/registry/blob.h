@@ -69,10 +69,10 @@ REGISTRY_API size_t registry_progress_blobs_total(const registry_progress *p);
  * @param size receives its size (may be NULL).
  * @return 0 when it exists, REGISTRY_ENOTFOUND when not, REGISTRY_EFORMAT
  *         for an invalid digest or repository, or a transport error.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_blob_head(registry_client *client, const char *repository,
-                                    const char *digest, int64_t *size);
+REGISTRY_API int registry_blob_head(int64_t *size, registry_client *client,
+                                    const char *repository, const char *digest);
 
 /**
  * Options of registry_blob_fetch(). Initialise with
@@ -149,12 +149,12 @@ REGISTRY_API int registry_blob_fetch_many_options_init(registry_blob_fetch_many_
  *         code (registry_error_last() describes that failure);
  *         REGISTRY_EINVAL (NULL store or digest, options version 0 or newer
  *         than this library's, unknown flags).
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_blob_fetch_many(registry_client *client, const char *repository,
-                                          size_t count, const char *const *digests,
-                                          const int64_t *sizes, registry_store *store,
-                                          int *results, const registry_blob_fetch_many_options *options);
+REGISTRY_API int registry_blob_fetch_many(int *results, registry_client *client,
+                                          const char *repository, size_t count,
+                                          const char *const *digests, const int64_t *sizes,
+                                          registry_store *store, const registry_blob_fetch_many_options *options);
 
 /**
  * Sink of registry_blob_fetch_to(): receives the next @p len bytes of the

@@ -431,10 +431,10 @@ REGISTRY_API int registry_client_auth_scheme(const registry_client *client);
  * (RateLimit-Limit, RateLimit-Remaining). -1 when never seen. Either
  * pointer may be NULL.
  * @return 0, or REGISTRY_EINVAL for a NULL client.
- * @since 0.1
+ * @since 0.1 (out-parameters first and int64_t since 0.2)
  */
-REGISTRY_API int registry_client_rate_limit(const registry_client *client, long *limit,
-                                            long *remaining);
+REGISTRY_API int registry_client_rate_limit(int64_t *limit, int64_t *remaining,
+                                            const registry_client *client);
 
 REGISTRY_END_DECLS
 

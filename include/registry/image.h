@@ -103,11 +103,11 @@ REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
  *         cannot be converted to OCI); REGISTRY_ECANCELED (progress
  *         callback or the client's cancel hook; partial blobs stay for a
  *         resume); store errors (REGISTRY_EIO, ...) and transport errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_pull(registry_client *client, const registry_reference *ref,
-                               registry_store *store, const char *ref_name,
-                               const registry_pull_options *options, char **digest_out);
+REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
+                               const registry_reference *ref, registry_store *store,
+                               const char *ref_name, const registry_pull_options *options);
 
 /**
  * Pull into @p dest in @p format: an OCI layout folder (created or added
@@ -285,11 +285,11 @@ REGISTRY_API int registry_copy_options_init(registry_copy_options *opts);
  *         match the manifest); REGISTRY_EUNSUPPORTED (indexes nested too
  *         deep); REGISTRY_ECANCELED; REGISTRY_EDENIED (no push access) and
  *         other transport errors; store errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_push(registry_client *client, registry_store *store, const char *ref_name,
-                               const registry_reference *target, const registry_push_options *options,
-                               char **digest_out);
+REGISTRY_API int registry_push(char **digest_out, registry_client *client, registry_store *store,
+                               const char *ref_name, const registry_reference *target,
+                               const registry_push_options *options);
 
 /**
  * Push a `docker save` / docker-archive tarball (needs libarchive), as
@@ -303,12 +303,12 @@ REGISTRY_API int registry_push(registry_client *client, registry_store *store, c
  *         also when it holds several images and none is tagged as
  *         @p target; REGISTRY_EIO (unreadable archive);
  *         REGISTRY_EUNSUPPORTED (built without libarchive).
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_push_archive(registry_client *client, const char *archive_path,
+REGISTRY_API int registry_push_archive(char **digest_out, registry_client *client,
+                                       const char *archive_path,
                                        const registry_reference *target,
-                                       const registry_push_archive_options *options,
-                                       char **digest_out);
+                                       const registry_push_archive_options *options);
 
 /**
  * Copy an image between registries (or within one), streaming each blob
@@ -328,11 +328,11 @@ REGISTRY_API int registry_push_archive(registry_client *client, const char *arch
  *         REGISTRY_EUNSUPPORTED (an index inside an index);
  *         REGISTRY_ECANCELED; REGISTRY_EPROTOCOL (the source broke Range
  *         requests); REGISTRY_EIO; transport errors of either registry.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_copy(registry_client *source, const registry_reference *source_ref,
-                               registry_client *target, const registry_reference *target_ref,
-                               const registry_copy_options *options, char **digest_out);
+REGISTRY_API int registry_copy(char **digest_out, registry_client *source,
+                               const registry_reference *source_ref, registry_client *target,
+                               const registry_reference *target_ref, const registry_copy_options *options);
 
 REGISTRY_END_DECLS
 

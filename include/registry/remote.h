@@ -44,11 +44,11 @@ REGISTRY_BEGIN_DECLS
  *         reference, or a digest header that is not a digest),
  *         REGISTRY_EDIGEST (a GET fallback whose bytes do not match the
  *         requested digest), transport errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_manifest_resolve(registry_client *client, const char *repository,
-                                           const char *reference, char **digest,
-                                           char **media_type, int64_t *size);
+REGISTRY_API int registry_manifest_resolve(char **digest, char **media_type,
+                                           int64_t *size, registry_client *client,
+                                           const char *repository, const char *reference);
 
 /**
  * Options of registry_manifest_fetch(). Initialise with
@@ -97,11 +97,11 @@ REGISTRY_API int registry_manifest_fetch(registry_manifest **out, registry_clien
  * @return 0, REGISTRY_EDIGEST, REGISTRY_EFORMAT (e.g. MANIFEST_INVALID),
  *         REGISTRY_ENOTFOUND (MANIFEST_BLOB_UNKNOWN: push the blobs first),
  *         REGISTRY_EDENIED, transport errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_manifest_push(registry_client *client, const char *repository,
-                                        const char *reference, const registry_manifest *manifest,
-                                        char **digest_out);
+REGISTRY_API int registry_manifest_push(char **digest_out, registry_client *client,
+                                        const char *repository, const char *reference,
+                                        const registry_manifest *manifest);
 
 /** registry_manifest_delete_options flag: delete the manifest even when other
  *  tags still point at it (they go with it). @since 0.2 */
@@ -217,9 +217,9 @@ REGISTRY_API int registry_list_catalog_open(registry_list **out, registry_client
  * with *name NULL at the end; negative codes on failure (ENOTFOUND for an
  * unknown repository, transport errors, EFORMAT for a malformed page,
  * ETOOLARGE past the 1 MiB page cap).
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_list_next(registry_list *list, const char **name);
+REGISTRY_API int registry_list_next(const char **name, registry_list *list);
 
 /** Free an iterator; NULL is accepted. @since 0.1 */
 REGISTRY_API void registry_list_free(registry_list *list);

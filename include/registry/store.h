@@ -104,9 +104,9 @@ REGISTRY_API int registry_store_has(const registry_store *s, const char *digest)
  * Size in bytes of a stored blob.
  * @param size receives the size.
  * @return 0; REGISTRY_ENOTFOUND; errors of registry_store_has().
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_blob_size(const registry_store *s, const char *digest, int64_t *size);
+REGISTRY_API int registry_store_blob_size(int64_t *size, const registry_store *s, const char *digest);
 
 /**
  * Absolute path of a stored blob, to read it with other tools. Do not write
@@ -114,9 +114,9 @@ REGISTRY_API int registry_store_blob_size(const registry_store *s, const char *d
  * @param path receives a NUL-terminated string; free with registry_free().
  * @return 0; REGISTRY_ENOTFOUND (not in the store); errors of
  *         registry_store_has(); REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_blob_path(const registry_store *s, const char *digest, char **path);
+REGISTRY_API int registry_store_blob_path(char **path, const registry_store *s, const char *digest);
 
 /**
  * Read a small blob (a manifest, a config) into memory and check that its
@@ -130,10 +130,10 @@ REGISTRY_API int registry_store_blob_path(const registry_store *s, const char *d
  *         @p max_size; nothing is read); REGISTRY_EDIGEST (the stored bytes
  *         do not match: the store is damaged); errors of
  *         registry_store_has(); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_read_blob(const registry_store *s, const char *digest, size_t max_size,
-                                          void **data, size_t *len);
+REGISTRY_API int registry_store_read_blob(void **data, size_t *len, const registry_store *s,
+                                          const char *digest, size_t max_size);
 
 /**
  * Add a blob from memory. The bytes are hashed first: when they do not match
@@ -148,10 +148,10 @@ REGISTRY_API int registry_store_read_blob(const registry_store *s, const char *d
  *         REGISTRY_EDIGEST ("digest mismatch: expected X, got Y");
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (an allocated @p digest_out since 0.2)
+ * @since 0.1 (an allocated @p digest_out since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected_digest,
-                                         const void *data, size_t len, char **digest_out);
+REGISTRY_API int registry_store_add_blob(char **digest_out, registry_store *s,
+                                         const char *expected_digest, const void *data, size_t len);
 
 /**
  * Add a blob from a file, streamed (any size): copied into a temporary file
@@ -194,10 +194,10 @@ REGISTRY_API const registry_descriptor *registry_store_index_entry(const registr
  * annotation is @p ref_name (the first one, if several).
  * @param out receives the entry, borrowed as registry_store_index_entry().
  * @return 0; REGISTRY_EINVAL (NULL argument); REGISTRY_ENOTFOUND.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_index_find(const registry_store *s, const char *ref_name,
-                                           const registry_descriptor **out);
+REGISTRY_API int registry_store_index_find(const registry_descriptor **out, const registry_store *s,
+                                           const char *ref_name);
 
 /**
  * Add a root to index.json, or replace the entry that has the same ref name
@@ -336,10 +336,10 @@ REGISTRY_API int registry_store_verify_options_init(registry_store_verify_option
  *         (the callback returned non-zero); REGISTRY_EINVAL (NULL store,
  *         options version 0 or newer than this library's, unknown flags);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (options and a const store since 0.2)
+ * @since 0.1 (options and a const store since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_verify(const registry_store *s, const registry_store_verify_options *opts,
-                                       size_t *nbad);
+REGISTRY_API int registry_store_verify(size_t *nbad, const registry_store *s,
+                                       const registry_store_verify_options *opts);
 
 /** Current version of registry_store_gc_options. @since 0.2 */
 #define REGISTRY_STORE_GC_OPTIONS_VERSION 1
@@ -396,9 +396,9 @@ REGISTRY_API int registry_store_gc_options_init(registry_store_gc_options *opts)
  *         REGISTRY_ECONFLICT; REGISTRY_EDIGEST,
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (a reachable manifest is
  *         damaged or unreadable); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_gc(registry_store *s, const registry_store_gc_options *opts, size_t *removed);
+REGISTRY_API int registry_store_gc(size_t *removed, registry_store *s, const registry_store_gc_options *opts);
 
 REGISTRY_END_DECLS
 

@@ -414,8 +414,8 @@ static int copy_children(copy_ctx *cx, const registry_manifest *index)
 		if (!rc)
 			rc = copy_blobs(cx);
 		for (size_t k = 0; k < f.n && !rc; k++)
-			rc = registry_manifest_push(cx->dst, cx->dst_repo, registry_manifest_digest(f.batch[k]),
-			                            f.batch[k], NULL);
+			rc = registry_manifest_push(NULL, cx->dst, cx->dst_repo,
+			                            registry_manifest_digest(f.batch[k]), f.batch[k]);
 	}
 	registry__fanout_free(&f);
 	return rc;
@@ -462,9 +462,9 @@ int registry_copy_options_init(registry_copy_options *opts)
 	return 0;
 }
 
-int registry_copy(registry_client *source, const registry_reference *source_ref,
-                  registry_client *target, const registry_reference *target_ref,
-                  const registry_copy_options *options, char **digest_out)
+int registry_copy(char **digest_out, registry_client *source,
+                  const registry_reference *source_ref, registry_client *target,
+                  const registry_reference *target_ref, const registry_copy_options *options)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
@@ -504,7 +504,7 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 			rc = copy_blobs(&cx);
 	}
 	if (!rc)
-		rc = registry_manifest_push(target, cx.dst_repo, reference, root, digest_out);
+		rc = registry_manifest_push(digest_out, target, cx.dst_repo, reference, root);
 out:
 	if (cx.relay) {
 		registry__client_absorb(source, cx.relay);

@@ -168,7 +168,7 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 		fo.progress = j->o->progress;
 		fo.userdata = j->o->userdata;
 		if (n)
-			rc = registry_blob_fetch_many(j->client, j->repository, n, digests, sizes, j->store, NULL, &fo);
+			rc = registry_blob_fetch_many(NULL, j->client, j->repository, n, digests, sizes, j->store, &fo);
 	}
 	free(digests);
 	free(sizes);
@@ -182,8 +182,8 @@ static int keep_as_served(pull_job *j, const registry_manifest *m, stored *out)
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
 	char *digest = NULL;
-	int rc = registry_store_add_blob(j->store, registry_manifest_signed(m) ? NULL : registry_manifest_digest(m),
-	                                 raw, len, &digest);
+	int rc = registry_store_add_blob(&digest, j->store,
+	                                 registry_manifest_signed(m) ? NULL : registry_manifest_digest(m), raw, len);
 	if (!rc)
 		rc = stored_set(out, registry_manifest_media_type(m), digest, (int64_t)len);
 	free(digest);
@@ -194,7 +194,7 @@ static int keep_built(pull_job *j, const registry_manifest *built, stored *out)
 {
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(built, &len);
-	int rc = registry_store_add_blob(j->store, registry_manifest_digest(built), raw, len, NULL);
+	int rc = registry_store_add_blob(NULL, j->store, registry_manifest_digest(built), raw, len);
 	return rc ? rc
 	          : stored_set(out, registry_manifest_media_type(built), registry_manifest_digest(built),
 	                       registry_manifest_size(built));
@@ -373,8 +373,8 @@ static int check_options(const char *fn, const registry_pull_options *o)
 	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
 }
 
-int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
-                  const char *ref_name, const registry_pull_options *options, char **digest_out)
+int registry_pull(char **digest_out, registry_client *client, const registry_reference *ref,
+                  registry_store *store, const char *ref_name, const registry_pull_options *options)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
@@ -443,7 +443,7 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
 	if (!rc)
-		rc = registry_pull(client, ref, store, "image", &o, digest_out);
+		rc = registry_pull(digest_out, client, ref, store, "image", &o);
 	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
 	                     .what = "pull (docker export)"};
 	if (!rc)
@@ -491,7 +491,7 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);
 	if (!rc)
-		rc = registry_pull(client, ref, store, NULL, options, digest_out);
+		rc = registry_pull(digest_out, client, ref, store, NULL, options);
 	registry_store_free(store);
 	return rc;
 }

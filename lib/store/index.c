@@ -555,7 +555,7 @@ int registry_store_index_add(registry_store *s, const registry_descriptor_spec *
 	if ((rc = check_entry(entry, ref_name)))
 		return rc;
 	int64_t stored;
-	if ((rc = registry_store_blob_size(s, entry->digest, &stored)))
+	if ((rc = registry_store_blob_size(&stored, s, entry->digest)))
 		return rc;
 	if (stored != entry->size)
 		return registry__fail(REGISTRY_EINVAL, "store: %s has %lld bytes in the store, not %lld", entry->digest,
@@ -625,7 +625,7 @@ const registry_descriptor *registry_store_index_entry(const registry_store *s, s
 	return s ? registry_manifest_manifest(s->index, i) : NULL;
 }
 
-int registry_store_index_find(const registry_store *s, const char *ref_name, const registry_descriptor **out)
+int registry_store_index_find(const registry_descriptor **out, const registry_store *s, const char *ref_name)
 {
 	REGISTRY__ENTER(rc);
 	if (!s || !ref_name || !out)

@@ -77,7 +77,7 @@ static registry_manifest *stored_manifest(registry_store *s, const char *digest,
 	void *data = NULL;
 	size_t len = 0;
 	registry_manifest *m = NULL;
-	CHECK_RC(registry_store_read_blob(s, digest, 0, &data, &len), 0);
+	CHECK_RC(registry_store_read_blob(&data, &len, s, digest, 0), 0);
 	if (data)
 		CHECK_RC(registry_manifest_parse(&m, data, len, media_type, NULL), 0);
 	registry_free(data);
@@ -87,7 +87,7 @@ static registry_manifest *stored_manifest(registry_store *s, const char *digest,
 static const registry_descriptor *entry_of(registry_store *s, const char *name)
 {
 	const registry_descriptor *d = NULL;
-	CHECK_RC(registry_store_index_find(s, name, &d), 0);
+	CHECK_RC(registry_store_index_find(&d, s, name), 0);
 	return d;
 }
 
@@ -108,7 +108,7 @@ static void skopeo_reads(const char *store_dir, const char *name, int all)
 static void check_sound(registry_store *s)
 {
 	size_t bad = 99;
-	CHECK_RC(registry_store_verify(s, NULL, &bad), 0);
+	CHECK_RC(registry_store_verify(&bad, s, NULL), 0);
 	CHECK_INT(bad, 0);
 }
 
@@ -178,7 +178,7 @@ static void check_docker_dir(const char *dir, registry_store *blobs_from, const 
 		const char *lt = cJSON_GetStringValue(cJSON_GetArrayItem(layers, (int)i));
 		char *blob = NULL;
 		const char *ld = registry_descriptor_digest(registry_manifest_layer(m, i));
-		CHECK_RC(registry_store_blob_path(blobs_from, ld, &blob), 0);
+		CHECK_RC(registry_store_blob_path(&blob, blobs_from, ld), 0);
 		snprintf(p, sizeof(p), "%s/%s", dir, lt ? lt : "?");
 		CHECK_INT(sh(NULL, "cmp -s '%s' '%s'", p, blob ? blob : "/nonexistent"), 0);
 		registry_free(blob);
@@ -225,7 +225,7 @@ static void case_v2s2(void)
 	o.progress = count_progress;
 	o.userdata = &pc;
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, NULL, &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, NULL, &o), 0);
 	CHECK_INT(pc.done, 4); /* config + 3 layers */
 	const registry_descriptor *e = entry_of(s, "latest");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -239,7 +239,7 @@ static void case_v2s2(void)
 	/* Again: nothing is fetched twice. */
 	memset(&pc, 0, sizeof(pc));
 	char *digest2 = NULL;
-	CHECK_RC(registry_pull(c, ref, s, "again", &o, &digest2), 0);
+	CHECK_RC(registry_pull(&digest2, c, ref, s, "again", &o), 0);
 	CHECK_INT(pc.done, 0);
 	CHECK_INT(pc.skipped, 4);
 	CHECK_STR(digest2, digest);
@@ -247,7 +247,7 @@ static void case_v2s2(void)
 
 	/* Preserved: the registry's bytes and digest; pushing them back gives that digest. */
 	o.flags = REGISTRY_PULL_PRESERVE_DIGESTS;
-	CHECK_RC(registry_pull(c, ref, s, "preserved", &o, &digest2), 0);
+	CHECK_RC(registry_pull(&digest2, c, ref, s, "preserved", &o), 0);
 	CHECK_STR(digest2, fixture);
 	e = entry_of(s, "preserved");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
@@ -257,7 +257,7 @@ static void case_v2s2(void)
 	const void *a = registry_manifest_raw(kept, &a_len), *b = registry_manifest_raw(source, &b_len);
 	CHECK(a && b && a_len == b_len && memcmp(a, b, a_len) == 0);
 	char *pushed = NULL;
-	CHECK_RC(registry_manifest_push(c, "fixtures/small-v2s2", "pushed-back", kept, &pushed), 0);
+	CHECK_RC(registry_manifest_push(&pushed, c, "fixtures/small-v2s2", "pushed-back", kept), 0);
 	CHECK_STR(pushed, fixture);
 	registry_free(pushed);
 	registry_free(digest2);
@@ -295,18 +295,18 @@ static void case_v2s2(void)
 	progress_count stop = {.cancel_after = 1};
 	o.flags = 0;
 	o.userdata = &stop;
-	CHECK_RC(registry_pull(c, ref, s2, NULL, &o, NULL), REGISTRY_ECANCELED);
+	CHECK_RC(registry_pull(NULL, c, ref, s2, NULL, &o), REGISTRY_ECANCELED);
 	CHECK_INT(registry_store_index_count(s2), 0);
 	registry_store_free(s2);
 
 	/* Errors. */
 	registry_reference *missing = ref_of("fixtures/small-v2s2:nope");
-	CHECK_RC(registry_pull(c, missing, s, NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_pull(NULL, c, missing, s, NULL, NULL), REGISTRY_ENOTFOUND);
 	registry_reference_free(missing);
-	CHECK_RC(registry_pull(NULL, ref, s, NULL, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull(NULL, NULL, ref, s, NULL, NULL), REGISTRY_EINVAL);
 	registry_pull_options bad = REGISTRY_PULL_OPTIONS_INIT;
 	bad.version = 99;
-	CHECK_RC(registry_pull(c, ref, s, NULL, &bad, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull(NULL, c, ref, s, NULL, &bad), REGISTRY_EINVAL);
 	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("fmt"), 9, NULL), REGISTRY_EINVAL);
 
 	registry_manifest_free(m);
@@ -324,7 +324,7 @@ static void case_oci(void)
 	registry_reference *ref = ref_of("fixtures/small-oci:latest");
 	registry_store *s = new_store("store");
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, "v1", NULL, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "v1", NULL), 0);
 	CHECK_STR(digest, fixture);
 	const registry_descriptor *e = entry_of(s, "v1");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -337,7 +337,7 @@ static void case_oci(void)
 	char text[400];
 	snprintf(text, sizeof(text), "%s/fixtures/small-oci@%s", getenv("REGISTRY_TEST_HOST"), fixture);
 	CHECK_RC(registry_reference_parse(&by_digest, text), 0);
-	CHECK_RC(registry_pull(c, by_digest, s, NULL, NULL, NULL), 0);
+	CHECK_RC(registry_pull(NULL, c, by_digest, s, NULL, NULL), 0);
 	e = entry_of(s, fixture);
 	CHECK_STR(registry_descriptor_digest(e), fixture);
 	registry_reference_free(by_digest);
@@ -394,7 +394,7 @@ static void case_multi_oci(void)
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 	o.platform = "linux/arm64";
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, "arm", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "arm", &o), 0);
 	CHECK_STR(digest, registry_descriptor_digest(arm)); /* the registry's digest of the arm64 manifest */
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "arm")), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	check_arch(path_of("store"), "arm", "arm64");
@@ -403,7 +403,7 @@ static void case_multi_oci(void)
 
 	o.platform = NULL;
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
-	CHECK_RC(registry_pull(c, ref, s, "all", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "all", &o), 0);
 	CHECK_STR(digest, fixture);
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "all")), REGISTRY_MEDIA_TYPE_OCI_INDEX);
 	for (size_t i = 0; i < registry_manifest_manifest_count(index); i++)
@@ -415,10 +415,10 @@ static void case_multi_oci(void)
 	/* A platform the index lacks. */
 	o.flags = 0;
 	o.platform = "linux/s390x";
-	CHECK_RC(registry_pull(c, ref, s, "none", &o, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_pull(NULL, c, ref, s, "none", &o), REGISTRY_ENOTFOUND);
 	CHECK(strstr(registry_error_message(registry_error_last()), "arm64") != NULL);
 	o.platform = "linux";
-	CHECK_RC(registry_pull(c, ref, s, "none", &o, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull(NULL, c, ref, s, "none", &o), REGISTRY_EINVAL);
 
 	registry_manifest_free(index);
 	registry_store_free(s);
@@ -439,7 +439,7 @@ static void case_multi_v2s2(void)
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, NULL, &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, NULL, &o), 0);
 	const registry_descriptor *e = entry_of(s, "latest");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_INDEX);
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);
@@ -473,7 +473,7 @@ static void case_multi_v2s2(void)
 	/* One platform of a Docker list: the converted child alone. */
 	o.flags = 0;
 	o.platform = "linux/arm64/v8";
-	CHECK_RC(registry_pull(c, ref, s, "arm", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "arm", &o), 0);
 	e = entry_of(s, "arm");
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION),
 	          registry_descriptor_digest(child_for(list, "arm64")));
@@ -484,7 +484,7 @@ static void case_multi_v2s2(void)
 	/* Preserved, all platforms: the list as served. */
 	o.platform = NULL;
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS;
-	CHECK_RC(registry_pull(c, ref, s, "list", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "list", &o), 0);
 	CHECK_STR(digest, fixture);
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "list")), REGISTRY_MEDIA_TYPE_DOCKER_LIST);
 	registry_free(digest);
@@ -529,7 +529,7 @@ static void case_schema1(void)
 	registry_reference *ref = ref_of("fixtures/small-v2s1:latest");
 	registry_store *s = new_store("store");
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, NULL, NULL, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, NULL, NULL), 0);
 	const registry_descriptor *e = entry_of(s, "latest");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);
@@ -561,7 +561,7 @@ static void case_schema1(void)
 	/* Preserved: the signed manifest kept as served, named by its bytes, the registry digest noted. */
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 	o.flags = REGISTRY_PULL_PRESERVE_DIGESTS;
-	CHECK_RC(registry_pull(c, ref, s, "signed", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "signed", &o), 0);
 	e = entry_of(s, "signed");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED);
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);

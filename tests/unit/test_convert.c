@@ -336,10 +336,11 @@ static void test_schema1_matches_skopeo(void)
 	char *config = schema1_config_of(crafted_manifest, diffs, 2, &rc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(config, crafted_skopeo_config);
-	char digest[REGISTRY_DIGEST_STRING_MAX] = "";
+	char *digest = NULL;
 	if (config)
-		registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, config, strlen(config));
+		registry_digest_buffer(&digest, REGISTRY_DIGEST_SHA256, config, strlen(config));
 	CHECK_STR(digest, SKOPEO_CONFIG);
+	registry_free(digest);
 	free(config);
 
 	const char *diffs2[] = {CRAFTED2_DIFF};
@@ -584,9 +585,9 @@ static registry_store *crafted_store(const char *name)
 {
 	registry_store *s = NULL;
 	CHECK_INT(registry_store_open(&s, tmp_path(name), REGISTRY_STORE_CREATE), 0);
-	CHECK_INT(registry_store_add_blob(s, L0, layer0_gz, sizeof(layer0_gz), NULL), 0);
-	CHECK_INT(registry_store_add_blob(s, L1, layer1_gz, sizeof(layer1_gz), NULL), 0);
-	CHECK_INT(registry_store_add_blob(s, EMPTY, empty_gz, sizeof(empty_gz), NULL), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, L0, layer0_gz, sizeof(layer0_gz)), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, L1, layer1_gz, sizeof(layer1_gz)), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, EMPTY, empty_gz, sizeof(empty_gz)), 0);
 	return s;
 }
 
@@ -634,7 +635,7 @@ static registry_store *docker_image_store(const char *name, char config_digest[R
 {
 	registry_store *s = crafted_store(name);
 	char *digest = NULL;
-	CHECK_INT(registry_store_add_blob(s, NULL, image_config, strlen(image_config), &digest), 0);
+	CHECK_INT(registry_store_add_blob(&digest, s, NULL, image_config, strlen(image_config)), 0);
 	snprintf(config_digest, REGISTRY_DIGEST_STRING_MAX, "%s", digest ? digest : "");
 	registry_free(digest);
 	registry_manifest_builder *b = NULL;
@@ -646,7 +647,7 @@ static registry_store *docker_image_store(const char *name, char config_digest[R
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
-	CHECK_INT(registry_store_add_blob(s, registry_manifest_digest(m), raw, len, NULL), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, registry_manifest_digest(m), raw, len), 0);
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, registry_manifest_digest(m), (int64_t)len, NULL), "v1"), 0);
 	registry_manifest_free(m);
 	registry_manifest_builder_free(b);
@@ -695,7 +696,7 @@ static void test_export_docker_dir(void)
 	/* The store's blobs are copied, not linked, when the store stays. */
 	struct stat a, b;
 	char *blob = NULL;
-	CHECK_INT(registry_store_blob_path(s, L0, &blob), 0);
+	CHECK_INT(registry_store_blob_path(&blob, s, L0), 0);
 	CHECK(stat(blob, &a) == 0 && stat(tmp_path("out-dir/" CHAIN0 "/layer.tar"), &b) == 0 && a.st_ino != b.st_ino);
 	registry_free(blob);
 
@@ -715,7 +716,7 @@ static void test_export_docker_dir(void)
 	CHECK(access(tmp_path("untagged/repositories"), F_OK) != 0);
 	/* By manifest digest too. */
 	const registry_descriptor *e = NULL;
-	CHECK_INT(registry_store_index_find(s, "v1", &e), 0);
+	CHECK_INT(registry_store_index_find(&e, s, "v1"), 0);
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	snprintf(digest, sizeof(digest), "%s", registry_descriptor_digest(e));
 	CHECK_INT(registry_store_export(s, digest, tmp_path("bydigest"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("a:b")), 0);
@@ -727,7 +728,7 @@ static void test_export_docker_dir(void)
 	CHECK_INT(registry_store_export(NULL, "v1", tmp_path("x4"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
 	/* A missing layer fails the export and leaves nothing behind. */
 	char *l1 = NULL;
-	CHECK_INT(registry_store_blob_path(s, L1, &l1), 0);
+	CHECK_INT(registry_store_blob_path(&l1, s, L1), 0);
 	CHECK(l1 && unlink(l1) == 0);
 	registry_free(l1);
 	CHECK_INT(registry_store_export(s, "v1", tmp_path("partial"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ENOTFOUND);
@@ -833,9 +834,9 @@ static void test_export_docker_archive(void)
 static void test_export_schema1(void)
 {
 	registry_store *s = crafted_store("s1export");
-	CHECK_INT(registry_store_add_blob(s, NULL, crafted_manifest, strlen(crafted_manifest), NULL), 0);
-	char digest[REGISTRY_DIGEST_STRING_MAX];
-	registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, crafted_manifest, strlen(crafted_manifest));
+	CHECK_INT(registry_store_add_blob(NULL, s, NULL, crafted_manifest, strlen(crafted_manifest)), 0);
+	char *digest = NULL;
+	registry_digest_buffer(&digest, REGISTRY_DIGEST_SHA256, crafted_manifest, strlen(crafted_manifest));
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1, digest, (int64_t)strlen(crafted_manifest), NULL), "old"), 0);
 	CHECK_INT(registry_store_export(s, "old", tmp_path("legacy"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("test/schema1:latest")), 0);
 	/* One folder per v1 id, throwaway ones included, json = the v1Compatibility text. */
@@ -866,6 +867,7 @@ static void test_export_schema1(void)
 	} else {
 		CHECK(access(tmp_path("legacy/manifest.json"), F_OK) != 0);
 	}
+	registry_free(digest);
 	registry_store_free(s);
 }
 

@@ -173,8 +173,8 @@ static void test_seed_schema2(void)
 	size_t len;
 	char *data = load("seed-ubuntu-schema2.json", &len);
 	CHECK_INT(len, 1152);
-	char want[REGISTRY_DIGEST_STRING_MAX];
-	CHECK_INT(registry_digest_buffer(want, sizeof(want), REGISTRY_DIGEST_SHA256, data, len), 0);
+	char *want = NULL;
+	CHECK_INT(registry_digest_buffer(&want, REGISTRY_DIGEST_SHA256, data, len), 0);
 	CHECK_STR(want, "sha256:e5dd9dbb37df5b731a6688fa49f4003359f6f126958c9c928f937bec69836320");
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_parse(&m, data, len, NULL, NULL), 0);
@@ -193,6 +193,7 @@ static void test_seed_schema2(void)
 	CHECK_INT(registry_manifest_history_count(m), 0);
 	CHECK(registry_manifest_name(m) == NULL);
 	registry_manifest_free(m);
+	registry_free(want);
 	free(data);
 }
 
@@ -484,7 +485,7 @@ static int verify_with(const registry_store *s, registry_store_verify_cb cb, voi
 	registry_store_verify_options o = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
 	o.problem = cb;
 	o.userdata = ud;
-	return registry_store_verify(s, &o, nbad);
+	return registry_store_verify(nbad, s, &o);
 }
 
 static int message_has(const char *what)
@@ -499,8 +500,8 @@ static int message_has(const char *what)
 static void test_unknown_algorithm(void)
 {
 	static const char cfg[] = "{}";
-	char cfg_digest[REGISTRY_DIGEST_STRING_MAX];
-	CHECK_INT(registry_digest_buffer(cfg_digest, sizeof(cfg_digest), REGISTRY_DIGEST_SHA256, cfg, 2), 0);
+	char *cfg_digest = NULL;
+	CHECK_INT(registry_digest_buffer(&cfg_digest, REGISTRY_DIGEST_SHA256, cfg, 2), 0);
 	char doc[1024];
 	snprintf(doc, sizeof(doc),
 	         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
@@ -511,6 +512,7 @@ static void test_unknown_algorithm(void)
 	         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"size\":1,\"digest\":"
 	         "\"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564\"}]}",
 	         cfg_digest);
+	registry_free(cfg_digest);
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_parse(&m, doc, strlen(doc), NULL, NULL), 0);
 	if (!m)
@@ -529,9 +531,9 @@ static void test_unknown_algorithm(void)
 	char *path = NULL;
 	CHECK_INT(registry_store_has(s, blake), REGISTRY_EUNSUPPORTED);
 	CHECK(message_has("blake3"));
-	CHECK_INT(registry_store_blob_path(s, blake, &path), REGISTRY_EUNSUPPORTED);
+	CHECK_INT(registry_store_blob_path(&path, s, blake), REGISTRY_EUNSUPPORTED);
 	CHECK(path == NULL);
-	CHECK_INT(registry_store_add_blob(s, blake, "x", 1, NULL), REGISTRY_EUNSUPPORTED);
+	CHECK_INT(registry_store_add_blob(NULL, s, blake, "x", 1), REGISTRY_EUNSUPPORTED);
 	CHECK(message_has("blake3"));
 
 	/* Fetching: refused before any request (the client's port is closed,
@@ -550,8 +552,8 @@ static void test_unknown_algorithm(void)
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
 	char *mdigest = NULL;
-	CHECK_INT(registry_store_add_blob(s, NULL, cfg, 2, NULL), 0);
-	CHECK_INT(registry_store_add_blob(s, NULL, raw, len, &mdigest), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, NULL, cfg, 2), 0);
+	CHECK_INT(registry_store_add_blob(&mdigest, s, NULL, raw, len), 0);
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(registry_manifest_media_type(m), mdigest, (int64_t)len, NULL), "x"), 0);
 	registry_free(mdigest);
 	char reason[400] = "";
