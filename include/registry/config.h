@@ -27,6 +27,7 @@
 
 #include <registry/common.h>
 #include <registry/client.h>
+#include <registry/manifest.h>
 #include <registry/reference.h>
 
 REGISTRY_BEGIN_DECLS
@@ -209,7 +210,7 @@ REGISTRY_API int registry_image_config_to_json(char **out, const registry_image_
 typedef struct registry_image_config_fetch_options {
 	unsigned int version; /**< REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION */
 	unsigned int flags;   /**< none defined yet: must be 0 */
-	const char *platform; /**< "os/arch[/variant]" to pick from an index; NULL: the host's */
+	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's */
 } registry_image_config_fetch_options;
 
 /** Static initialiser for registry_image_config_fetch_options. @since 0.2 */

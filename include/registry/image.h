@@ -21,6 +21,7 @@
 #include <registry/common.h>
 #include <registry/blob.h>
 #include <registry/client.h>
+#include <registry/manifest.h>
 #include <registry/reference.h>
 #include <registry/store.h>
 
@@ -60,7 +61,7 @@ enum registry_image_format {
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
 	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS */
-	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
+	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's (since 0.2 a registry_platform) */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;           /**< passed to progress */
@@ -244,7 +245,7 @@ REGISTRY_API int registry_push_archive_options_init(registry_push_archive_option
 typedef struct registry_copy_options {
 	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
 	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS */
-	const char *platform;      /**< "os/arch[/variant]": copy this platform of an index; NULL: the host's (since 0.2) */
+	const registry_platform *platform; /**< copy this platform of an index; NULL: the host's (since 0.2) */
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */

@@ -239,6 +239,60 @@ REGISTRY_API int registry_manifest_history_throwaway(const registry_manifest *m,
  */
 REGISTRY_API int registry_manifest_to_json(char **out, const registry_manifest *m);
 
+/** Current version of registry_platform. @since 0.2 */
+#define REGISTRY_PLATFORM_VERSION 1
+
+/**
+ * A platform to select, as the image spec describes one. Initialise with
+ * REGISTRY_PLATFORM_INIT or registry_platform_init(), then set the fields;
+ * the strings are borrowed and read during the call only.
+ * @since 0.2
+ */
+typedef struct registry_platform {
+	unsigned int version;           /**< REGISTRY_PLATFORM_VERSION */
+	const char *os;                 /**< e.g. "linux"; NULL: the host's */
+	const char *architecture;       /**< e.g. "arm64"; NULL: the host's (and then a NULL variant is the host's too) */
+	const char *variant;            /**< e.g. "v7", or NULL */
+	const char *os_version;         /**< "os.version" the entry must have exactly (e.g. "10.0.17763.1234"), or NULL: any */
+	const char *const *os_features; /**< NULL-terminated list of "os.features" the entry must all have, or NULL: any */
+} registry_platform;
+
+/** Static initialiser for registry_platform (every field NULL). @since 0.2 */
+#define REGISTRY_PLATFORM_INIT { REGISTRY_PLATFORM_VERSION, NULL, NULL, NULL, NULL, NULL }
+
+/**
+ * Set @p p to REGISTRY_PLATFORM_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_platform_init(registry_platform *p);
+
+/** Longest platform text registry_platform_parse() accepts, in bytes. @since 0.2 */
+#define REGISTRY_PLATFORM_TEXT_MAX 255
+
+/**
+ * Parse the text form of a platform used by the example programs and the
+ * Python bindings: "os/arch[/variant]" ("linux/arm64/v8") or containerd's
+ * "os(os.version)/arch[/variant]" ("windows(10.0.17763.1234)/amd64"). Each
+ * part is 1 to 63 characters of [A-Za-z0-9._-] (the os.version part also
+ * `+`); anything else, or more than REGISTRY_PLATFORM_TEXT_MAX bytes, is
+ * refused. The result's os_features is NULL.
+ * @param out receives the platform; free it with registry_platform_free().
+ * @param text the text.
+ * @return 0; REGISTRY_EINVAL (NULL argument, or text not of that form: the
+ *         message says what is wrong); REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_platform_parse(registry_platform **out, const char *text);
+
+/**
+ * Free a platform returned by registry_platform_parse() (never one the
+ * caller filled in). NULL is a no-op.
+ * @param p the platform, or NULL.
+ * @since 0.2
+ */
+REGISTRY_API void registry_platform_free(registry_platform *p);
+
 /**
  * Pick the entry of a list or index for a platform, as containerd does.
  *
@@ -248,23 +302,25 @@ REGISTRY_API int registry_manifest_to_json(char **out, const registry_manifest *
  * match wins; otherwise compatible platforms are tried in order: arm vN ->
  * vN-1 ... v5; arm64 -> arm v8, v7, v6, v5; amd64 vN -> vN-1 ... v1, then
  * 386. Among equal matches the first entry in document order wins. Entries
- * without a platform are never chosen.
+ * without a platform are never chosen. When @p platform sets os_version, an
+ * entry must have exactly that "os.version"; when it sets os_features, an
+ * entry must list every one of them in "os.features" (as the image spec
+ * says; Windows images need both).
  *
  * @param out receives the chosen entry (borrowed from @p m).
  * @param m a list or index.
- * @param os e.g. "linux"; NULL: the host's.
- * @param architecture e.g. "arm64"; NULL: the host's (and then a NULL
- *        @p variant means the host's variant too).
- * @param variant e.g. "v7", or NULL.
- * @return 0; REGISTRY_EINVAL (NULL out or m, @p m not an index);
- *         REGISTRY_ENOTFOUND (no compatible entry; the message lists the
- *         platforms the index offers); REGISTRY_EUNSUPPORTED (host
+ * @param platform the platform wanted; NULL: the host's (and so are its
+ *        NULL os or architecture, see registry_platform).
+ * @return 0; REGISTRY_EINVAL (NULL out or m, @p m not an index, a
+ *         platform version this library does not know, an invalid
+ *         platform); REGISTRY_ENOTFOUND (no compatible entry; the message
+ *         lists the platforms the index offers); REGISTRY_EUNSUPPORTED (host
  *         platform unknown).
- * @since 0.1
+ * @since 0.1 (takes a registry_platform since 0.2)
  */
 REGISTRY_API int registry_manifest_select_platform(const registry_descriptor **out,
-                                                   const registry_manifest *m, const char *os,
-                                                   const char *architecture, const char *variant);
+                                                   const registry_manifest *m,
+                                                   const registry_platform *platform);
 
 /**
  * The platform this process runs on, in OCI terms (from uname(2), adjusted

@@ -37,8 +37,6 @@ typedef struct pull_job {
 	stored *entry_stored;        /* every platform: what each entry of top became */
 	size_t n_entries;
 	stored top_stored;
-	char platform[256];          /* options->platform, split: */
-	const char *os, *arch, *variant;
 } pull_job;
 
 static int oom(void)
@@ -329,7 +327,7 @@ static int pull_content(pull_job *j, const char *reference, const stored **entry
 		return rc ? rc : store_top_index(j);
 	}
 	const registry_descriptor *d = NULL;
-	if ((rc = registry_manifest_select_platform(&d, j->top, j->os, j->arch, j->variant)) ||
+	if ((rc = registry_manifest_select_platform(&d, j->top, j->o->platform)) ||
 	    (rc = fetch_child(j, d, &j->child)))
 		return rc;
 	*entry = &j->image_stored;
@@ -369,8 +367,9 @@ int registry_pull_options_init(registry_pull_options *opts)
 
 static int check_options(const char *fn, const registry_pull_options *o)
 {
-	return registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
-	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	int rc = registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
+	                                 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	return rc ? rc : registry__platform_check(fn, o->platform);
 }
 
 int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
@@ -394,9 +393,6 @@ int registry_pull(registry_client *client, const registry_reference *ref, regist
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
 	              .flags = options->flags, .o = options};
-	if (options->platform && (rc = registry__platform_split(options->platform, j.platform, sizeof(j.platform), &j.os,
-	                                              &j.arch, &j.variant)))
-		return rc;
 	rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
 	job_free(&j);
 	return rc;

@@ -154,7 +154,7 @@ static void exercise(const registry_manifest *m, size_t size)
 	};
 	for (size_t i = 0; i < sizeof(plats) / sizeof(plats[0]); i++) {
 		const registry_descriptor *d = NULL;
-		int rc = registry_manifest_select_platform(&d, m, plats[i][0], plats[i][1], plats[i][2]);
+		int rc = registry_manifest_select_platform(&d, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, plats[i][0], plats[i][1], plats[i][2], NULL, NULL});
 		require(rc == 0 ? d != NULL : d == NULL);
 	}
 	rebuild(m);

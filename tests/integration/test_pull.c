@@ -392,7 +392,7 @@ static void case_multi_oci(void)
 
 	registry_store *s = new_store("store");
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-	o.platform = "linux/arm64";
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL};
 	char *digest = NULL;
 	CHECK_RC(registry_pull(c, ref, s, "arm", &o, &digest), 0);
 	CHECK_STR(digest, registry_descriptor_digest(arm)); /* the registry's digest of the arm64 manifest */
@@ -414,10 +414,10 @@ static void case_multi_oci(void)
 
 	/* A platform the index lacks. */
 	o.flags = 0;
-	o.platform = "linux/s390x";
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "s390x", NULL, NULL, NULL};
 	CHECK_RC(registry_pull(c, ref, s, "none", &o, NULL), REGISTRY_ENOTFOUND);
 	CHECK(strstr(registry_error_message(registry_error_last()), "arm64") != NULL);
-	o.platform = "linux";
+	o.platform = &(registry_platform){0, "linux", "amd64", NULL, NULL, NULL}; /* no version */
 	CHECK_RC(registry_pull(c, ref, s, "none", &o, NULL), REGISTRY_EINVAL);
 
 	registry_manifest_free(index);
@@ -463,7 +463,7 @@ static void case_multi_v2s2(void)
 
 	/* Exporting an index exports the host's platform. */
 	const registry_descriptor *host = NULL;
-	CHECK_RC(registry_manifest_select_platform(&host, index, NULL, NULL, NULL), 0);
+	CHECK_RC(registry_manifest_select_platform(&host, index, NULL), 0);
 	registry_manifest *host_image = stored_manifest(s, registry_descriptor_digest(host), NULL);
 	CHECK_RC(registry_store_export(s, "latest", path_of("host"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("multi:latest")), 0);
 	if (host_image)
@@ -472,7 +472,7 @@ static void case_multi_v2s2(void)
 
 	/* One platform of a Docker list: the converted child alone. */
 	o.flags = 0;
-	o.platform = "linux/arm64/v8";
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", "v8", NULL, NULL};
 	CHECK_RC(registry_pull(c, ref, s, "arm", &o, &digest), 0);
 	e = entry_of(s, "arm");
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION),

@@ -290,11 +290,11 @@ static void test_real_images(void)
 	CHECK(registry_manifest_manifest(list, 2) == NULL);
 
 	const registry_descriptor *pick = NULL;
-	CHECK_INT(registry_manifest_select_platform(&pick, idx, "linux", "arm64", NULL), 0);
+	CHECK_INT(registry_manifest_select_platform(&pick, idx, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL}), 0);
 	CHECK(pick == registry_manifest_manifest(idx, 1));
 	CHECK_STR(registry_descriptor_digest(pick),
 	          "sha256:7ab57080816608199821e8edbd6a87cb4a59d3b700065eeb8ea6ead682e0ee75");
-	CHECK_INT(registry_manifest_select_platform(&pick, list, "linux", "amd64", NULL), 0);
+	CHECK_INT(registry_manifest_select_platform(&pick, list, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "amd64", NULL, NULL, NULL}), 0);
 	CHECK(pick == registry_manifest_manifest(list, 0));
 
 	/* The artifact: artifactType, subject (the OCI manifest), annotations. */

@@ -194,9 +194,9 @@ static void test_indexes(void)
 			CHECK_STR(registry_descriptor_platform_architecture(c), registry_descriptor_platform_architecture(a));
 		}
 		const registry_descriptor *pick = NULL;
-		CHECK_INT(registry_manifest_select_platform(&pick, m, "linux", "armhf", NULL), 0);
+		CHECK_INT(registry_manifest_select_platform(&pick, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "armhf", NULL, NULL, NULL}), 0);
 		CHECK_STR(registry_descriptor_digest(pick), DG("c"));
-		CHECK_INT(registry_manifest_select_platform(&pick, m, "linux", "arm64", NULL), 0);
+		CHECK_INT(registry_manifest_select_platform(&pick, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL}), 0);
 		CHECK_STR(registry_descriptor_platform_variant(pick), "v8");
 		size_t rlen;
 		const char *raw = raw_text(m, &rlen);

@@ -171,8 +171,17 @@ class manifest_parse_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
 
 
+PLATFORM_VERSION = 1
+
+
+class platform(Structure):
+    _fields_ = [("version", c_uint), ("os", c_char_p), ("architecture", c_char_p),
+                ("variant", c_char_p), ("os_version", c_char_p),
+                ("os_features", POINTER(c_char_p))]
+
+
 class pull_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("max_manifest_size", c_size_t),
                 ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
@@ -188,7 +197,7 @@ class push_archive_options(Structure):
 
 
 class copy_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("chunk_size", c_size_t), ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
 
@@ -234,7 +243,7 @@ class referrers_fetch_options(Structure):
 
 
 class image_config_fetch_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform))]
 
 
 class manifest_delete_options(Structure):
@@ -343,7 +352,10 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_manifest_history": (_s, [manifest_p, _z]),
     "registry_manifest_history_throwaway": (_i, [manifest_p, _z]),
     "registry_manifest_to_json": (_i, [char_pp_owned, manifest_p]),
-    "registry_manifest_select_platform": (_i, [POINTER(descriptor_p), manifest_p, _s, _s, _s]),
+    "registry_manifest_select_platform": (_i, [POINTER(descriptor_p), manifest_p, POINTER(platform)]),
+    "registry_platform_init": (_i, [POINTER(platform)]),
+    "registry_platform_parse": (_i, [POINTER(POINTER(platform)), _s]),
+    "registry_platform_free": (None, [POINTER(platform)]),
     "registry_manifest_host_platform": (_i, [char_pp_borrowed, char_pp_borrowed,
                                              char_pp_borrowed]),
     "registry_descriptor_media_type": (_s, [descriptor_p]),
