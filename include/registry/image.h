@@ -35,11 +35,12 @@ REGISTRY_BEGIN_DECLS
  */
 #define REGISTRY_ANNOTATION_SOURCE_DIGEST "io.libregistry.source.digest"
 
-/** Destination formats of registry_pull_to() and registry_store_export(). @since 0.1 */
+/** Destination formats of registry_pull_to() and registry_store_export().
+ *  @since 0.1 (the values were REGISTRY_FORMAT_* before 0.2) */
 enum registry_image_format {
-	REGISTRY_FORMAT_OCI = 0,            /**< OCI image layout folder */
-	REGISTRY_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
-	REGISTRY_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
+	REGISTRY_IMAGE_FORMAT_OCI = 0,            /**< OCI image layout folder */
+	REGISTRY_IMAGE_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
+	REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
 };
 
 /** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 0.2 */
@@ -114,8 +115,8 @@ REGISTRY_API int registry_pull(registry_client *client, const registry_reference
  * Pull into @p dest in @p format: an OCI layout folder (created or added
  * to), a `docker load` folder, or a tarball. Docker formats are pulled
  * into a store inside a temporary folder next to @p dest first.
- * @param dest a folder (REGISTRY_FORMAT_OCI, _DOCKER_DIR) or a file name
- *        (REGISTRY_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param dest a folder (REGISTRY_IMAGE_FORMAT_OCI, _DOCKER_DIR) or a file name
+ *        (REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE). Copied.
  * @param digest_out receives the digest of the image manifest written
  *        (free with registry_free()); may be NULL. For the Docker formats it
  *        is the registry's digest of the platform's image manifest. NULL
@@ -165,7 +166,7 @@ REGISTRY_API int registry_store_export_options_init(registry_store_export_option
  * registry_pull_to() with a Docker format.
  * @param ref_name an index.json ref name or a manifest digest.
  * @param dest the folder or tarball to write.
- * @param format REGISTRY_FORMAT_DOCKER_DIR or REGISTRY_FORMAT_DOCKER_ARCHIVE.
+ * @param format REGISTRY_IMAGE_FORMAT_DOCKER_DIR or REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE.
  * @param opts NULL for the defaults (untagged, no progress).
  * @return 0; REGISTRY_EINVAL (NULL argument, options version 0 or newer
  *         than this library's, unknown flags, a repo_tag that is not

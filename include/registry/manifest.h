@@ -178,11 +178,13 @@ REGISTRY_API size_t registry_manifest_layer_count(const registry_manifest *m);
  */
 REGISTRY_API const registry_descriptor *registry_manifest_layer(const registry_manifest *m, size_t i);
 
-/** Number of entries of a list or index (0 for image manifests). @since 0.1 */
-REGISTRY_API size_t registry_manifest_manifest_count(const registry_manifest *m);
+/** Number of entries of a list or index (0 for image manifests).
+ *  @since 0.1 (registry_manifest_manifest_count before 0.2) */
+REGISTRY_API size_t registry_manifest_entry_count(const registry_manifest *m);
 
-/** Entry @p i of a list or index, in document order. @since 0.1 */
-REGISTRY_API const registry_descriptor *registry_manifest_manifest(const registry_manifest *m, size_t i);
+/** Entry @p i of a list or index, in document order, or NULL past the end.
+ *  @since 0.1 (registry_manifest_manifest before 0.2) */
+REGISTRY_API const registry_descriptor *registry_manifest_entry(const registry_manifest *m, size_t i);
 
 /** The OCI "artifactType", or NULL. @since 0.1 */
 REGISTRY_API const char *registry_manifest_artifact_type(const registry_manifest *m);
@@ -199,12 +201,13 @@ REGISTRY_API const char *registry_manifest_annotation_value(const registry_manif
 /** Value of the annotation named @p key, or NULL. @since 0.1 */
 REGISTRY_API const char *registry_manifest_annotation(const registry_manifest *m, const char *key);
 
-/** Schema1 "name" (repository), or NULL. @since 0.1 */
-REGISTRY_API const char *registry_manifest_name(const registry_manifest *m);
-/** Schema1 "tag", or NULL. @since 0.1 */
-REGISTRY_API const char *registry_manifest_tag(const registry_manifest *m);
-/** Schema1 "architecture", or NULL. @since 0.1 */
-REGISTRY_API const char *registry_manifest_architecture(const registry_manifest *m);
+/** Schema1 "name" (repository), or NULL (always for other formats).
+ *  @since 0.1 (registry_manifest_name before 0.2) */
+REGISTRY_API const char *registry_manifest_schema1_name(const registry_manifest *m);
+/** Schema1 "tag", or NULL. @since 0.1 (registry_manifest_tag before 0.2) */
+REGISTRY_API const char *registry_manifest_schema1_tag(const registry_manifest *m);
+/** Schema1 "architecture", or NULL. @since 0.1 (registry_manifest_architecture before 0.2) */
+REGISTRY_API const char *registry_manifest_schema1_architecture(const registry_manifest *m);
 
 /**
  * Number of schema1 v1 history entries (one per fsLayers entry, throwaway
@@ -496,9 +499,9 @@ REGISTRY_API int registry_manifest_builder_add_descriptor(registry_manifest_buil
 /**
  * Set a top-level annotation (a second call with the same key replaces the value).
  * @return 0, REGISTRY_EINVAL (NULL, empty key, invalid UTF-8), REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (registry_manifest_builder_add_annotation before 0.2)
  */
-REGISTRY_API int registry_manifest_builder_add_annotation(registry_manifest_builder *b, const char *key,
+REGISTRY_API int registry_manifest_builder_set_annotation(registry_manifest_builder *b, const char *key,
                                                           const char *value);
 
 /**

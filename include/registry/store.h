@@ -167,10 +167,10 @@ REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected
  *         such file); REGISTRY_EDIGEST (mismatch; nothing is kept);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (@p digest_out since 0.2)
+ * @since 0.1 (@p digest_out since 0.2; registry_store_import_file before 0.2)
  */
-REGISTRY_API int registry_store_import_file(char **digest_out, registry_store *s, const char *expected_digest,
-                                            const char *file);
+REGISTRY_API int registry_store_add_blob_file(char **digest_out, registry_store *s, const char *expected_digest,
+                                              const char *file);
 
 /**
  * Number of entries in index.json, as this handle last read or wrote it

@@ -93,8 +93,8 @@ static int resolve_image(registry_store *store, const registry_descriptor *entry
 		return rc;
 	}
 	const registry_descriptor *d = NULL;
-	if (registry_manifest_manifest_count(m) == 1)
-		d = registry_manifest_manifest(m, 0);
+	if (registry_manifest_entry_count(m) == 1)
+		d = registry_manifest_entry(m, 0);
 	else
 		rc = registry_manifest_select_platform(&d, m, NULL);
 	registry_manifest *child = NULL;

@@ -249,7 +249,7 @@ static int pull_one(pull_job *j, registry_manifest *image)
 /* Every entry of j->top: each distinct child once, batch by batch. */
 static int pull_all_platforms(pull_job *j)
 {
-	size_t n = registry_manifest_manifest_count(j->top);
+	size_t n = registry_manifest_entry_count(j->top);
 	if (n == 0)
 		return registry__fail(REGISTRY_ENOTFOUND, "index %s has no entries", registry_manifest_digest(j->top));
 	if (!(j->entry_stored = calloc(n, sizeof(*j->entry_stored))))
@@ -282,7 +282,7 @@ static int store_top_index(pull_job *j)
 	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *d = j->entry_stored[i].digest; /* set for every entry after a pull */
-		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_manifest(j->top, i))) != 0;
+		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_entry(j->top, i))) != 0;
 	}
 	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
 		return keep_as_served(j, j->top, &j->top_stored);
@@ -469,7 +469,7 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		options = &defaults;
 	if ((rc = check_options("registry_pull_to", options)))
 		return rc;
-	if (format == REGISTRY_FORMAT_DOCKER_DIR || format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
+	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE) {
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))
 			return rc;
@@ -482,7 +482,7 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		}
 		return rc;
 	}
-	if (format != REGISTRY_FORMAT_OCI)
+	if (format != REGISTRY_IMAGE_FORMAT_OCI)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);

@@ -614,9 +614,9 @@ static void test_push_store(void)
 	CHECK_INT(skopeo_copy_out(host, "pushed/multi:latest", "multi", 1), 0);
 	registry_manifest *idx = NULL;
 	CHECK_RC(registry_manifest_fetch(&idx, c, "pushed/multi", "latest", NULL), 0);
-	CHECK_INT(registry_manifest_manifest_count(idx), 2);
-	for (size_t i = 0; i < registry_manifest_manifest_count(idx); i++) {
-		const char *child = registry_descriptor_digest(registry_manifest_manifest(idx, i));
+	CHECK_INT(registry_manifest_entry_count(idx), 2);
+	for (size_t i = 0; i < registry_manifest_entry_count(idx); i++) {
+		const char *child = registry_descriptor_digest(registry_manifest_entry(idx, i));
 		char *cd = NULL;
 		CHECK_RC(registry_manifest_resolve(c, "pushed/multi", child, &cd, NULL, NULL), 0);
 		CHECK_STR(cd, child);

@@ -179,8 +179,8 @@ class Manifest(Handle):
             for i in range(C.registry_manifest_layer_count(ptr)))
         #: Entries of a list or index, in document order.
         self.manifests: Tuple[Descriptor, ...] = tuple(
-            Descriptor._from_c(C.registry_manifest_manifest(ptr, i))  # type: ignore[misc]
-            for i in range(C.registry_manifest_manifest_count(ptr)))
+            Descriptor._from_c(C.registry_manifest_entry(ptr, i))  # type: ignore[misc]
+            for i in range(C.registry_manifest_entry_count(ptr)))
         self.artifact_type: Optional[str] = text(C.registry_manifest_artifact_type(ptr))
         self.subject: Optional[Descriptor] = Descriptor._from_c(C.registry_manifest_subject(ptr))
         self.annotations: Dict[str, str] = {
@@ -188,9 +188,9 @@ class Manifest(Handle):
             text(C.registry_manifest_annotation_value(ptr, i)) or ""
             for i in range(C.registry_manifest_annotation_count(ptr))}
         #: Schema1 "name", "tag" and "architecture" (None for other formats).
-        self.name: Optional[str] = text(C.registry_manifest_name(ptr))
-        self.tag: Optional[str] = text(C.registry_manifest_tag(ptr))
-        self.architecture: Optional[str] = text(C.registry_manifest_architecture(ptr))
+        self.name: Optional[str] = text(C.registry_manifest_schema1_name(ptr))
+        self.tag: Optional[str] = text(C.registry_manifest_schema1_tag(ptr))
+        self.architecture: Optional[str] = text(C.registry_manifest_schema1_architecture(ptr))
         self.history: Tuple[HistoryEntry, ...] = tuple(
             HistoryEntry(text(C.registry_manifest_history(ptr, i)) or "",
                          bool(C.registry_manifest_history_throwaway(ptr, i)))
@@ -355,7 +355,7 @@ class ManifestBuilder(Handle):
 
     def add_annotation(self, key: str, value: str) -> "ManifestBuilder":
         """Set a top-level annotation."""
-        return self._call(C.registry_manifest_builder_add_annotation, cstr(key), cstr(value))
+        return self._call(C.registry_manifest_builder_set_annotation, cstr(key), cstr(value))
 
     def build(self) -> Manifest:
         """Serialize and parse back: ``.raw`` is what to push, ``.digest`` its name."""
