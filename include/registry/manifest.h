@@ -161,6 +161,7 @@ REGISTRY_API int registry_manifest_schema_version(const registry_manifest *m);
 /**
  * 1 when the document carries JWS signatures (signed schema1), else 0. The
  * signatures are NOT verified: this says nothing about their validity.
+ * @return 1 or 0 (0 for NULL), never an error.
  * @since 0.1
  */
 REGISTRY_API int registry_manifest_signed(const registry_manifest *m);
@@ -222,6 +223,7 @@ REGISTRY_API const char *registry_manifest_history(const registry_manifest *m, s
 /**
  * 1 when history entry @p i is marked "throwaway" (its layer is the empty
  * a3ed95caeb02... blob and is not among the layers), else 0.
+ * @return 1 or 0 (0 also out of range or for NULL), never an error.
  * @since 0.1
  */
 REGISTRY_API int registry_manifest_history_throwaway(const registry_manifest *m, size_t i);
@@ -361,7 +363,8 @@ REGISTRY_API const char *registry_descriptor_annotation_key(const registry_descr
 REGISTRY_API const char *registry_descriptor_annotation_value(const registry_descriptor *d, size_t i);
 /** Value of the annotation named @p key, or NULL. */
 REGISTRY_API const char *registry_descriptor_annotation(const registry_descriptor *d, const char *key);
-/** 1 when the descriptor has a "platform" object, else 0. */
+/** 1 when the descriptor has a "platform" object, else 0 (also for NULL):
+ *  1 or 0, never an error. */
 REGISTRY_API int registry_descriptor_has_platform(const registry_descriptor *d);
 /** platform "os" as written in the document, or NULL. */
 REGISTRY_API const char *registry_descriptor_platform_os(const registry_descriptor *d);
