@@ -221,7 +221,7 @@ int registry_platform_init(registry_platform *p)
 	if (!p)
 		return registry__fail(REGISTRY_EINVAL, "registry_platform_init: NULL argument");
 	*p = (registry_platform)REGISTRY_PLATFORM_INIT;
-	return rc;
+	return 0;
 }
 
 int registry_manifest_select_platform(const registry_descriptor **out, const registry_manifest *m,
