@@ -356,6 +356,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_platform_init": (_i, [POINTER(platform)]),
     "registry_platform_parse": (_i, [POINTER(POINTER(platform)), _s]),
     "registry_platform_free": (None, [POINTER(platform)]),
+    "registry_reference_dup": (_i, [POINTER(reference_p), reference_p]),
+    "registry_reference_equal": (_i, [reference_p, reference_p]),
     "registry_manifest_host_platform": (_i, [char_pp_borrowed, char_pp_borrowed,
                                              char_pp_borrowed]),
     "registry_descriptor_media_type": (_s, [descriptor_p]),
