@@ -159,11 +159,8 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 		goto out;
 	}
 	if (c->platform && registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX) {
-		char buf[256];
-		const char *os, *arch, *variant;
 		const registry_descriptor *d = NULL;
-		ex_platform_split(c->platform, buf, sizeof(buf), &os, &arch, &variant);
-		if (registry_manifest_select_platform(&d, m, os, arch, variant) != 0) {
+		if (registry_manifest_select_platform(&d, m, c->platform) != 0) {
 			rc = ex_fail(p, text);
 			goto out;
 		}

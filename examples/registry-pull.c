@@ -94,17 +94,17 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	const char *dest = args[1];
-	int fmt = REGISTRY_FORMAT_OCI;
+	int fmt = REGISTRY_IMAGE_FORMAT_OCI;
 	if (format && strcmp(format, "docker") == 0)
-		fmt = REGISTRY_FORMAT_DOCKER_DIR;
+		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_DIR;
 	else if (format && strcmp(format, "oci") != 0)
 		rc = ex_usage_error(&prog, "--format wants oci or docker, not '%s'", format);
 	if (!rc && ends_with(dest, ".tar")) {
-		if (format && fmt == REGISTRY_FORMAT_OCI)
+		if (format && fmt == REGISTRY_IMAGE_FORMAT_OCI)
 			rc = ex_usage_error(&prog, "a .tar destination is a docker tarball, not --format oci");
-		fmt = REGISTRY_FORMAT_DOCKER_ARCHIVE;
+		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE;
 	}
-	if (!rc && all && fmt != REGISTRY_FORMAT_OCI)
+	if (!rc && all && fmt != REGISTRY_IMAGE_FORMAT_OCI)
 		rc = ex_usage_error(&prog, "--all-platforms needs an OCI layout destination");
 	if (!rc && all && c.platform)
 		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
@@ -129,13 +129,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	char *layout_digest = NULL;
-	if (fmt == REGISTRY_FORMAT_OCI)
+	if (fmt == REGISTRY_IMAGE_FORMAT_OCI)
 		layout_digest = oci_digest(dest, registry_reference_tag(ref) ? registry_reference_tag(ref)
 		                                                             : registry_reference_digest(ref));
 	if (c.json) {
 		rc = print_json(&prog, client, ref, dest,
-		                fmt == REGISTRY_FORMAT_OCI ? "oci"
-		                : fmt == REGISTRY_FORMAT_DOCKER_DIR ? "docker" : "docker-archive",
+		                fmt == REGISTRY_IMAGE_FORMAT_OCI ? "oci"
+		                : fmt == REGISTRY_IMAGE_FORMAT_DOCKER_DIR ? "docker" : "docker-archive",
 		                layout_digest);
 	} else {
 		printf("pulled %s to %s\n", registry_reference_string(ref), dest);

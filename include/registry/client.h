@@ -349,6 +349,9 @@ REGISTRY_API int registry_client_set_credential_provider(registry_client *client
  * Resolve @p host:@p port to @p address instead of asking DNS (as curl's
  * --resolve). May be called several times. For tests and split-horizon
  * setups; the TLS host name check still uses @p host.
+ * @return 0; REGISTRY_EINVAL for a NULL client, host or address, a port
+ *         outside 1..65535, a host with ':' or an address with ',';
+ *         REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_client_add_resolve(registry_client *client, const char *host, int port,
@@ -357,6 +360,7 @@ REGISTRY_API int registry_client_add_resolve(registry_client *client, const char
 /**
  * Username and password for Basic auth and for token requests. NULL
  * username clears them. Copied; wiped when replaced or freed.
+ * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_credentials(registry_client *client, const char *username,
@@ -365,6 +369,7 @@ REGISTRY_API int registry_client_set_credentials(registry_client *client, const 
 /**
  * An identity (refresh) token, used with OAuth2 grant_type=refresh_token at
  * the token realm. NULL clears.
+ * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_identity_token(registry_client *client, const char *token);
@@ -395,6 +400,7 @@ typedef int (*registry_cancel_cb)(void *userdata);
  * running call then returns REGISTRY_ECANCELED, keeping resumable partial
  * downloads. Runs on the caller's thread; NULL removes it. Operations with
  * a progress callback can cancel through it as well.
+ * @return 0; REGISTRY_EINVAL for a NULL client.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_cancel(registry_client *client, registry_cancel_cb cancel,

@@ -27,6 +27,7 @@
 
 #include <registry/common.h>
 #include <registry/client.h>
+#include <registry/manifest.h>
 #include <registry/reference.h>
 
 REGISTRY_BEGIN_DECLS
@@ -139,7 +140,8 @@ REGISTRY_API const char *registry_image_config_string(const registry_image_confi
 /**
  * Whether a list is present in the document (enum registry_image_config_list):
  * an absent Cmd and an empty one mean different things to a runtime.
- * @return 1 present (possibly empty), 0 absent or null.
+ * @return 1 present (possibly empty), 0 absent or null (also for NULL or
+ *         an unknown @p list): 1 or 0, never an error.
  * @since 0.2
  */
 REGISTRY_API int registry_image_config_list_present(const registry_image_config *config, int list);
@@ -179,7 +181,7 @@ REGISTRY_API const char *registry_image_config_history(const registry_image_conf
 
 /**
  * Whether history entry @p i made no layer ("empty_layer": true).
- * @return 1 or 0 (0 also out of range).
+ * @return 1 or 0 (0 also out of range or for NULL): never an error.
  * @since 0.2
  */
 REGISTRY_API int registry_image_config_history_empty_layer(const registry_image_config *config,
@@ -209,7 +211,7 @@ REGISTRY_API int registry_image_config_to_json(char **out, const registry_image_
 typedef struct registry_image_config_fetch_options {
 	unsigned int version; /**< REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION */
 	unsigned int flags;   /**< none defined yet: must be 0 */
-	const char *platform; /**< "os/arch[/variant]" to pick from an index; NULL: the host's */
+	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's */
 } registry_image_config_fetch_options;
 
 /** Static initialiser for registry_image_config_fetch_options. @since 0.2 */

@@ -22,8 +22,10 @@
 
 REGISTRY_BEGIN_DECLS
 
-/** Error codes. @since 0.1 */
-enum registry_error_code {
+/** Error codes: what every function returns (0 or one of these).
+ *  @since 0.1 (the tag was registry_error_code before 0.2, the name of a
+ *  function too; the values are unchanged) */
+enum registry_status {
 	REGISTRY_OK = 0,             /**< success */
 	REGISTRY_EINVAL = -1,        /**< bad argument from the caller */
 	REGISTRY_ENOMEM = -2,        /**< out of memory */

@@ -21,6 +21,7 @@
 #include <registry/common.h>
 #include <registry/blob.h>
 #include <registry/client.h>
+#include <registry/manifest.h>
 #include <registry/reference.h>
 #include <registry/store.h>
 
@@ -34,11 +35,12 @@ REGISTRY_BEGIN_DECLS
  */
 #define REGISTRY_ANNOTATION_SOURCE_DIGEST "io.libregistry.source.digest"
 
-/** Destination formats of registry_pull_to() and registry_store_export(). @since 0.1 */
+/** Destination formats of registry_pull_to() and registry_store_export().
+ *  @since 0.1 (the values were REGISTRY_FORMAT_* before 0.2) */
 enum registry_image_format {
-	REGISTRY_FORMAT_OCI = 0,            /**< OCI image layout folder */
-	REGISTRY_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
-	REGISTRY_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
+	REGISTRY_IMAGE_FORMAT_OCI = 0,            /**< OCI image layout folder */
+	REGISTRY_IMAGE_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
+	REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
 };
 
 /** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 0.2 */
@@ -60,7 +62,7 @@ enum registry_image_format {
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
 	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS */
-	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
+	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's (since 0.2 a registry_platform) */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;           /**< passed to progress */
@@ -113,8 +115,8 @@ REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
  * Pull into @p dest in @p format: an OCI layout folder (created or added
  * to), a `docker load` folder, or a tarball. Docker formats are pulled
  * into a store inside a temporary folder next to @p dest first.
- * @param dest a folder (REGISTRY_FORMAT_OCI, _DOCKER_DIR) or a file name
- *        (REGISTRY_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param dest a folder (REGISTRY_IMAGE_FORMAT_OCI, _DOCKER_DIR) or a file name
+ *        (REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE). Copied.
  * @param digest_out receives the digest of the image manifest written
  *        (free with registry_free()); may be NULL. For the Docker formats it
  *        is the registry's digest of the platform's image manifest. NULL
@@ -164,7 +166,7 @@ REGISTRY_API int registry_store_export_options_init(registry_store_export_option
  * registry_pull_to() with a Docker format.
  * @param ref_name an index.json ref name or a manifest digest.
  * @param dest the folder or tarball to write.
- * @param format REGISTRY_FORMAT_DOCKER_DIR or REGISTRY_FORMAT_DOCKER_ARCHIVE.
+ * @param format REGISTRY_IMAGE_FORMAT_DOCKER_DIR or REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE.
  * @param opts NULL for the defaults (untagged, no progress).
  * @return 0; REGISTRY_EINVAL (NULL argument, options version 0 or newer
  *         than this library's, unknown flags, a repo_tag that is not
@@ -244,7 +246,7 @@ REGISTRY_API int registry_push_archive_options_init(registry_push_archive_option
 typedef struct registry_copy_options {
 	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
 	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS */
-	const char *platform;      /**< "os/arch[/variant]": copy this platform of an index; NULL: the host's (since 0.2) */
+	const registry_platform *platform; /**< copy this platform of an index; NULL: the host's (since 0.2) */
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */

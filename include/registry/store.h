@@ -47,7 +47,7 @@ typedef struct registry_store registry_store;
 /** Largest index.json read or written: 64 MiB (0.1: the manifest cap, 4
  *  MiB). An index.json is the store's own, not a registry's manifest, and
  *  holds one entry per stored reference. @since 0.1 */
-#define REGISTRY_STORE_INDEX_MAX_SIZE (64ul << 20)
+#define REGISTRY_STORE_INDEX_MAX_SIZE ((size_t)64 << 20)
 
 /** Most entries index.json may hold: 100000 (0.1: 4096). @since 0.2 */
 #define REGISTRY_STORE_INDEX_MAX_ENTRIES 100000
@@ -92,7 +92,9 @@ REGISTRY_API const char *registry_store_path(const registry_store *s);
  * Whether the store holds a blob. The content is not read (see
  * registry_store_verify()).
  * @param digest "sha256:<hex>" or "sha512:<hex>".
- * @return 1 when present, 0 when not; REGISTRY_EINVAL (NULL);
+ * @return 1 when present, 0 when not, or a NEGATIVE error code: test
+ *         `rc == 1`, never just `if (registry_store_has(...))`, which takes
+ *         an error for "present". The errors: REGISTRY_EINVAL (NULL);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (digest rejected by
  *         registry_digest_validate()); REGISTRY_EFORMAT (the blob, or
  *         blobs/ALG, is a symbolic link or not a regular file); REGISTRY_EIO.
@@ -167,15 +169,16 @@ REGISTRY_API int registry_store_add_blob(char **digest_out, registry_store *s,
  *         such file); REGISTRY_EDIGEST (mismatch; nothing is kept);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (@p digest_out since 0.2)
+ * @since 0.1 (@p digest_out since 0.2; registry_store_import_file before 0.2)
  */
-REGISTRY_API int registry_store_import_file(char **digest_out, registry_store *s, const char *expected_digest,
-                                            const char *file);
+REGISTRY_API int registry_store_add_blob_file(char **digest_out, registry_store *s, const char *expected_digest,
+                                              const char *file);
 
 /**
  * Number of entries in index.json, as this handle last read or wrote it
  * (at open, and at each registry_store_index_add() or _remove(), which
  * re-read the file first).
+ * @return the number of entries; 0 for a NULL store (never an error).
  * @since 0.1
  */
 REGISTRY_API size_t registry_store_index_count(const registry_store *s);

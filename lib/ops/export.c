@@ -93,10 +93,10 @@ static int resolve_image(registry_store *store, const registry_descriptor *entry
 		return rc;
 	}
 	const registry_descriptor *d = NULL;
-	if (registry_manifest_manifest_count(m) == 1)
-		d = registry_manifest_manifest(m, 0);
+	if (registry_manifest_entry_count(m) == 1)
+		d = registry_manifest_entry(m, 0);
 	else
-		rc = registry_manifest_select_platform(&d, m, NULL, NULL, NULL);
+		rc = registry_manifest_select_platform(&d, m, NULL);
 	registry_manifest *child = NULL;
 	if (!rc)
 		rc = load_manifest(store, registry_descriptor_digest(d), registry_descriptor_media_type(d), &child);

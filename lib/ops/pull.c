@@ -37,8 +37,6 @@ typedef struct pull_job {
 	stored *entry_stored;        /* every platform: what each entry of top became */
 	size_t n_entries;
 	stored top_stored;
-	char platform[256];          /* options->platform, split: */
-	const char *os, *arch, *variant;
 } pull_job;
 
 static int oom(void)
@@ -251,7 +249,7 @@ static int pull_one(pull_job *j, registry_manifest *image)
 /* Every entry of j->top: each distinct child once, batch by batch. */
 static int pull_all_platforms(pull_job *j)
 {
-	size_t n = registry_manifest_manifest_count(j->top);
+	size_t n = registry_manifest_entry_count(j->top);
 	if (n == 0)
 		return registry__fail(REGISTRY_ENOTFOUND, "index %s has no entries", registry_manifest_digest(j->top));
 	if (!(j->entry_stored = calloc(n, sizeof(*j->entry_stored))))
@@ -284,7 +282,7 @@ static int store_top_index(pull_job *j)
 	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *d = j->entry_stored[i].digest; /* set for every entry after a pull */
-		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_manifest(j->top, i))) != 0;
+		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_entry(j->top, i))) != 0;
 	}
 	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
 		return keep_as_served(j, j->top, &j->top_stored);
@@ -329,7 +327,7 @@ static int pull_content(pull_job *j, const char *reference, const stored **entry
 		return rc ? rc : store_top_index(j);
 	}
 	const registry_descriptor *d = NULL;
-	if ((rc = registry_manifest_select_platform(&d, j->top, j->os, j->arch, j->variant)) ||
+	if ((rc = registry_manifest_select_platform(&d, j->top, j->o->platform)) ||
 	    (rc = fetch_child(j, d, &j->child)))
 		return rc;
 	*entry = &j->image_stored;
@@ -369,8 +367,9 @@ int registry_pull_options_init(registry_pull_options *opts)
 
 static int check_options(const char *fn, const registry_pull_options *o)
 {
-	return registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
-	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	int rc = registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
+	                                 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	return rc ? rc : registry__platform_check(fn, o->platform);
 }
 
 int registry_pull(char **digest_out, registry_client *client, const registry_reference *ref,
@@ -394,9 +393,6 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
 	              .flags = options->flags, .o = options};
-	if (options->platform && (rc = registry__platform_split(options->platform, j.platform, sizeof(j.platform), &j.os,
-	                                              &j.arch, &j.variant)))
-		return rc;
 	rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
 	job_free(&j);
 	return rc;
@@ -473,7 +469,7 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		options = &defaults;
 	if ((rc = check_options("registry_pull_to", options)))
 		return rc;
-	if (format == REGISTRY_FORMAT_DOCKER_DIR || format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
+	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE) {
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))
 			return rc;
@@ -486,7 +482,7 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		}
 		return rc;
 	}
-	if (format != REGISTRY_FORMAT_OCI)
+	if (format != REGISTRY_IMAGE_FORMAT_OCI)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);

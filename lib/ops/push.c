@@ -171,8 +171,8 @@ static int collect(push_ctx *p, const registry_manifest *m, int depth)
 		return registry__blob_list_add_image(&p->blobs, m);
 	if (depth >= MAX_DEPTH)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "indexes nested deeper than %d levels", MAX_DEPTH);
-	for (size_t i = 0; i < registry_manifest_manifest_count(m); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(m, i);
+	for (size_t i = 0; i < registry_manifest_entry_count(m); i++) {
+		const registry_descriptor *d = registry_manifest_entry(m, i);
 		const char *digest = registry_descriptor_digest(d);
 		int rc = registry__blob_list_add(&p->seen, digest, registry_descriptor_size(d), 0);
 		if (rc <= 0) {

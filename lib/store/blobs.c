@@ -226,13 +226,13 @@ static int copy_hashing(registry_store *s, int in, const char *file, int alg, ch
 	return rc;
 }
 
-/* registry_store_import_file() without digest_out: @actual receives the stored digest. */
+/* registry_store_add_blob_file() without digest_out: @actual receives the stored digest. */
 static int import_file(registry_store *s, const char *expected_digest, const char *file,
                        char actual[REGISTRY_DIGEST_STRING_MAX])
 {
 	int rc;
 	if (!s || !file)
-		return registry__fail(REGISTRY_EINVAL, "registry_store_import_file: NULL argument");
+		return registry__fail(REGISTRY_EINVAL, "registry_store_add_blob_file: NULL argument");
 	struct stat st;
 	if (expected_digest) {
 		if ((rc = registry__store_check_digest(expected_digest)))
@@ -271,7 +271,7 @@ static int import_file(registry_store *s, const char *expected_digest, const cha
 	return rc;
 }
 
-int registry_store_import_file(char **digest_out, registry_store *s, const char *expected_digest, const char *file)
+int registry_store_add_blob_file(char **digest_out, registry_store *s, const char *expected_digest, const char *file)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)

@@ -340,7 +340,7 @@ static registry_manifest *push_artifact(registry_client *c, const registry_manif
 	CHECK_RC(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2)), 0);
 	CHECK_RC(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2)), 0);
 	CHECK_RC(registry_manifest_builder_set_subject(b, SPEC(registry_manifest_media_type(subject), registry_manifest_digest(subject), registry_manifest_size(subject))), 0);
-	CHECK_RC(registry_manifest_builder_add_annotation(b, "org.example.kind", artifact_type), 0);
+	CHECK_RC(registry_manifest_builder_set_annotation(b, "org.example.kind", artifact_type), 0);
 	CHECK_RC(registry_manifest_builder_build(&m, b), 0);
 	registry_manifest_builder_free(b);
 	if (m)
@@ -373,8 +373,8 @@ static void push_tag_schema(registry_client *c, const registry_manifest *subject
 	/* Re-serialized through the builder, as a client would write it. */
 	registry_manifest_builder *b = NULL;
 	CHECK_RC(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX), 0);
-	for (size_t i = 0; i < registry_manifest_manifest_count(parsed); i++)
-		CHECK_RC(registry_manifest_builder_add_descriptor(b, registry_manifest_manifest(parsed, i)), 0);
+	for (size_t i = 0; i < registry_manifest_entry_count(parsed); i++)
+		CHECK_RC(registry_manifest_builder_add_descriptor(b, registry_manifest_entry(parsed, i)), 0);
 	CHECK_RC(registry_manifest_builder_build(&index, b), 0);
 	char tag[80];
 	snprintf(tag, sizeof(tag), "sha256-%s", registry_manifest_digest(subject) + 7);
@@ -389,9 +389,9 @@ static void check_entries(const registry_manifest *idx, registry_manifest *const
 {
 	CHECK_INT(registry_manifest_kind(idx), REGISTRY_MANIFEST_INDEX);
 	CHECK_STR(registry_manifest_media_type(idx), REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	CHECK_INT(registry_manifest_manifest_count(idx), n);
-	for (size_t i = 0; i < n && i < registry_manifest_manifest_count(idx); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(idx, i);
+	CHECK_INT(registry_manifest_entry_count(idx), n);
+	for (size_t i = 0; i < n && i < registry_manifest_entry_count(idx); i++) {
+		const registry_descriptor *d = registry_manifest_entry(idx, i);
 		CHECK_STR(registry_descriptor_digest(d), registry_manifest_digest(want[i]));
 		CHECK_INT(registry_descriptor_size(d), registry_manifest_size(want[i]));
 		CHECK_STR(registry_descriptor_artifact_type(d), registry_manifest_artifact_type(want[i]));

@@ -623,9 +623,9 @@ static void test_push_store(void)
 	CHECK_INT(skopeo_copy_out(host, "pushed/multi:latest", "multi", 1), 0);
 	registry_manifest *idx = NULL;
 	CHECK_RC(registry_manifest_fetch(&idx, c, "pushed/multi", "latest", NULL), 0);
-	CHECK_INT(registry_manifest_manifest_count(idx), 2);
-	for (size_t i = 0; i < registry_manifest_manifest_count(idx); i++) {
-		const char *child = registry_descriptor_digest(registry_manifest_manifest(idx, i));
+	CHECK_INT(registry_manifest_entry_count(idx), 2);
+	for (size_t i = 0; i < registry_manifest_entry_count(idx); i++) {
+		const char *child = registry_descriptor_digest(registry_manifest_entry(idx, i));
 		char *cd = NULL;
 		CHECK_RC(registry_manifest_resolve(&cd, NULL, NULL, c, "pushed/multi", child), 0);
 		CHECK_STR(cd, child);
@@ -999,10 +999,10 @@ static void test_copy_two(void)
 	registry_manifest *idx = NULL;
 	CHECK_RC(registry_manifest_fetch(&idx, src, "fixtures/multi-v2s2", "latest", NULL), 0);
 	const registry_descriptor *arm = NULL;
-	CHECK_RC(registry_manifest_select_platform(&arm, idx, "linux", "arm64", NULL), 0);
+	CHECK_RC(registry_manifest_select_platform(&arm, idx, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL}), 0);
 	registry_reference *dref2 = ref_on(dhost, "copied/arm:v1");
 	o.flags = 0;
-	o.platform = "linux/arm64";
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL};
 	prog_log pl2 = {0};
 	o.userdata = &pl2;
 	CHECK_RC(registry_copy(&digest, src, sref, dst, dref2, &o), 0);
@@ -1011,15 +1011,15 @@ static void test_copy_two(void)
 	CHECK_RC(skopeo_raw_digest(dhost, "copied/arm:v1", got), 0);
 	CHECK_STR(got, registry_descriptor_digest(arm));
 	registry_free(digest);
-	o.platform = "windows/s390x";
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "windows", "s390x", NULL, NULL, NULL};
 	CHECK_RC(registry_copy(NULL, src, sref, dst, dref2, &o), REGISTRY_ENOTFOUND);
-	o.platform = "linux";
+	o.platform = &(registry_platform){0, "linux", "amd64", NULL, NULL, NULL}; /* no version */
 	CHECK_RC(registry_copy(NULL, src, sref, dst, dref2, &o), REGISTRY_EINVAL);
 	/* NULL platform: the host's, as pull (0.1 copied every platform). */
 	o.platform = NULL;
 	const registry_descriptor *host_entry = NULL;
 	registry_reference *dref3 = ref_on(dhost, "copied/host:v1");
-	if (registry_manifest_select_platform(&host_entry, idx, NULL, NULL, NULL) == 0) {
+	if (registry_manifest_select_platform(&host_entry, idx, NULL) == 0) {
 		prog_log pl5 = {0};
 		o.userdata = &pl5;
 		CHECK_RC(registry_copy(&digest, src, sref, dst, dref3, &o), 0);

@@ -4,7 +4,7 @@
  * Under the harness (`--fixture small:oci`): the blobs of the harness's OCI
  * fixture layouts (the pushed single-platform one, and a two-platform one
  * made with `registry_harness.py make-fixture`) are imported into a new
- * store with registry_store_import_file(), walking their manifests with
+ * store with registry_store_add_blob_file(), walking their manifests with
  * registry_store_read_blob(), and named "latest" in index.json. Then:
  *   - `skopeo inspect --raw oci:STORE:latest` prints our manifest, byte for byte;
  *   - `skopeo copy oci:STORE:latest docker://HOST/store/...` pushes it, and
@@ -64,7 +64,7 @@ static int import_tree(registry_store *src, registry_store *dst, const registry_
 	char *path = NULL;
 	int rc = registry_store_blob_path(&path, src, digest);
 	if (!rc)
-		rc = registry_store_import_file(NULL, dst, digest, path);
+		rc = registry_store_add_blob_file(NULL, dst, digest, path);
 	registry_free(path);
 	if (rc) {
 		fprintf(stderr, "import %s: %s\n", digest, registry_error_message(registry_error_last()));
@@ -90,8 +90,8 @@ static int import_tree(registry_store *src, registry_store *dst, const registry_
 		rc = import_tree(src, dst, registry_manifest_config(m), count);
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++)
 		rc = import_tree(src, dst, registry_manifest_layer(m, i), count);
-	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(m); i++)
-		rc = import_tree(src, dst, registry_manifest_manifest(m, i), count);
+	for (size_t i = 0; !rc && i < registry_manifest_entry_count(m); i++)
+		rc = import_tree(src, dst, registry_manifest_entry(m, i), count);
 	registry_manifest_free(m);
 	return rc;
 }

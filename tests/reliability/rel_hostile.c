@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 		registry_reference *ref = NULL;
 		rc = registry_reference_parse(&ref, text);
 		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-		o.platform = "linux/amd64";
+		o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "amd64", NULL, NULL, NULL};
 		if (!rc)
 			rc = registry_pull(NULL, c, ref, store, NULL, &o);
 		registry_reference_free(ref);

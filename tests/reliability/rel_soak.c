@@ -127,7 +127,10 @@ static int op_pull(registry_client *c, registry_store *s, const char *repo, cons
 	registry_reference *ref = NULL;
 	int rc = registry_reference_parse(&ref, text);
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-	o.platform = platform;
+	registry_platform *p = NULL;
+	if (!rc && platform)
+		rc = registry_platform_parse(&p, platform);
+	o.platform = p;
 	char *digest = NULL;
 	if (!rc)
 		rc = registry_pull(&digest, c, ref, s, ref_name, &o);
@@ -138,6 +141,7 @@ static int op_pull(registry_client *c, registry_store *s, const char *repo, cons
 			VIOLATION("pull %s: index entry %s missing or not %s", repo, ref_name, digest);
 	}
 	registry_free(digest);
+	registry_platform_free(p);
 	registry_reference_free(ref);
 	return rc;
 }

@@ -33,7 +33,7 @@ static void test_other_registry(void)
 
 	CHECK_INT(registry_pull(NULL, client, other, store, NULL, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
-	CHECK_INT(registry_pull_to(NULL, client, other, dir, REGISTRY_FORMAT_OCI, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_pull_to(NULL, client, other, dir, REGISTRY_IMAGE_FORMAT_OCI, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
 	CHECK_INT(registry_push(NULL, client, store, "x", other, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());

@@ -63,7 +63,7 @@ static int64_t no_read(void *buf, size_t len, void *ud)
 
 OPTIONS_CALL(call_pull, registry_pull_options, registry_pull(NULL, fx.client, fx.ref, fx.store, NULL, &o))
 
-OPTIONS_CALL(call_pull_to, registry_pull_options, registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o))
+OPTIONS_CALL(call_pull_to, registry_pull_options, registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_IMAGE_FORMAT_OCI, &o))
 
 OPTIONS_CALL(call_push, registry_push_options, registry_push(NULL, fx.client, fx.store, "latest", fx.ref, &o))
 
@@ -144,7 +144,7 @@ OPTIONS_CALL_OUT(call_manifest_parse, registry_manifest_parse_options, registry_
 
 OPTIONS_CALL_OUT(call_image_config_parse, registry_image_config_parse_options, registry_image_config, registry_image_config_free, registry_image_config_parse(&out, "{}", 2, &o))
 
-OPTIONS_CALL(call_store_export, registry_store_export_options, registry_store_export(fx.store, "latest", fx.dest, REGISTRY_FORMAT_DOCKER_DIR, &o))
+OPTIONS_CALL(call_store_export, registry_store_export_options, registry_store_export(fx.store, "latest", fx.dest, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o))
 
 static const struct op {
 	const char *fn;         /* the name the message must carry */

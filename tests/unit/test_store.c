@@ -388,7 +388,7 @@ static void test_add_wrong_digest_leaves_nothing(void)
 	char file[400];
 	snprintf(file, sizeof(file), "%s/input-%d", tmp_root, store_counter);
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(NULL, s, wrong, file), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, wrong, file), REGISTRY_EDIGEST);
 	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
 	CHECK_INT(count_entries(path), 0);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
@@ -422,7 +422,7 @@ static void test_import_file(void)
 	snprintf(file, sizeof(file), "%s/import-%d", tmp_root, store_counter);
 	write_file(file, data, len);
 	char *stored = NULL;
-	CHECK_INT(registry_store_import_file(&stored, s, NULL, file), 0);
+	CHECK_INT(registry_store_add_blob_file(&stored, s, NULL, file), 0);
 	CHECK(stored && strcmp(stored, digest) == 0); /* the caller learns the digest */
 	registry_free(stored);
 	CHECK_INT(registry_store_has(s, digest), 1);
@@ -437,18 +437,18 @@ static void test_import_file(void)
 	/* Present already: a no-op even if the file is gone. */
 	unlink(file);
 	stored = NULL;
-	CHECK_INT(registry_store_import_file(&stored, s, digest, file), 0);
+	CHECK_INT(registry_store_add_blob_file(&stored, s, digest, file), 0);
 	CHECK(stored && strcmp(stored, digest) == 0);
 	registry_free(stored);
 	/* Otherwise a missing file is ENOTFOUND, and no digest comes back. */
 	stored = (char *)"unchanged";
-	CHECK_INT(registry_store_import_file(&stored, s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_add_blob_file(&stored, s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
 	CHECK(stored == NULL);
-	CHECK_INT(registry_store_import_file(NULL, s, NULL, tmp_root), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_import_file(NULL, s, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, NULL, tmp_root), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, NULL, NULL), REGISTRY_EINVAL);
 	/* With the right expected digest. */
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(NULL, s, HELLO_SHA256, file), 0);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, HELLO_SHA256, file), 0);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 1);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
 	CHECK_INT(count_entries(path), 0);
@@ -946,7 +946,7 @@ static void make_graph(registry_store *s, graph *g)
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37));
 	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000));
-	registry_manifest_builder_add_annotation(b, "org.example.other", "yes");
+	registry_manifest_builder_set_annotation(b, "org.example.other", "yes");
 	add_manifest(s, b, g->other_image, &g->other_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -1186,7 +1186,7 @@ static void test_invalid_digests(void)
 		CHECK(p == NULL);
 		CHECK(registry_store_read_blob(&data, &len, s, d, 0) < 0);
 		CHECK(registry_store_add_blob(NULL, s, d, "hello", 5) < 0);
-		CHECK(registry_store_import_file(NULL, s, d, file) < 0);
+		CHECK(registry_store_add_blob_file(NULL, s, d, file) < 0);
 		CHECK(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, d, 5, NULL), "x") < 0);
 		CHECK(registry__blob_writer_open(&w, s, d, 5, &offset, &already) < 0);
 		CHECK(w == NULL);

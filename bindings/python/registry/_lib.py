@@ -171,8 +171,17 @@ class manifest_parse_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
 
 
+PLATFORM_VERSION = 1
+
+
+class platform(Structure):
+    _fields_ = [("version", c_uint), ("os", c_char_p), ("architecture", c_char_p),
+                ("variant", c_char_p), ("os_version", c_char_p),
+                ("os_features", POINTER(c_char_p))]
+
+
 class pull_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("max_manifest_size", c_size_t),
                 ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
@@ -188,7 +197,7 @@ class push_archive_options(Structure):
 
 
 class copy_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("chunk_size", c_size_t), ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
 
@@ -234,7 +243,7 @@ class referrers_fetch_options(Structure):
 
 
 class image_config_fetch_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform))]
 
 
 class manifest_delete_options(Structure):
@@ -328,22 +337,27 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_manifest_config": (descriptor_p, [manifest_p]),
     "registry_manifest_layer_count": (_z, [manifest_p]),
     "registry_manifest_layer": (descriptor_p, [manifest_p, _z]),
-    "registry_manifest_manifest_count": (_z, [manifest_p]),
-    "registry_manifest_manifest": (descriptor_p, [manifest_p, _z]),
+    "registry_manifest_entry_count": (_z, [manifest_p]),
+    "registry_manifest_entry": (descriptor_p, [manifest_p, _z]),
     "registry_manifest_artifact_type": (_s, [manifest_p]),
     "registry_manifest_subject": (descriptor_p, [manifest_p]),
     "registry_manifest_annotation_count": (_z, [manifest_p]),
     "registry_manifest_annotation_key": (_s, [manifest_p, _z]),
     "registry_manifest_annotation_value": (_s, [manifest_p, _z]),
     "registry_manifest_annotation": (_s, [manifest_p, _s]),
-    "registry_manifest_name": (_s, [manifest_p]),
-    "registry_manifest_tag": (_s, [manifest_p]),
-    "registry_manifest_architecture": (_s, [manifest_p]),
+    "registry_manifest_schema1_name": (_s, [manifest_p]),
+    "registry_manifest_schema1_tag": (_s, [manifest_p]),
+    "registry_manifest_schema1_architecture": (_s, [manifest_p]),
     "registry_manifest_history_count": (_z, [manifest_p]),
     "registry_manifest_history": (_s, [manifest_p, _z]),
     "registry_manifest_history_throwaway": (_i, [manifest_p, _z]),
     "registry_manifest_to_json": (_i, [char_pp_owned, manifest_p]),
-    "registry_manifest_select_platform": (_i, [POINTER(descriptor_p), manifest_p, _s, _s, _s]),
+    "registry_manifest_select_platform": (_i, [POINTER(descriptor_p), manifest_p, POINTER(platform)]),
+    "registry_platform_init": (_i, [POINTER(platform)]),
+    "registry_platform_parse": (_i, [POINTER(POINTER(platform)), _s]),
+    "registry_platform_free": (None, [POINTER(platform)]),
+    "registry_reference_dup": (_i, [POINTER(reference_p), reference_p]),
+    "registry_reference_equal": (_i, [reference_p, reference_p]),
     "registry_manifest_host_platform": (_i, [char_pp_borrowed, char_pp_borrowed,
                                              char_pp_borrowed]),
     "registry_descriptor_media_type": (_s, [descriptor_p]),
@@ -372,7 +386,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_descriptor_spec_init": (_i, [POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_manifest": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_descriptor": (_i, [builder_p, descriptor_p]),
-    "registry_manifest_builder_add_annotation": (_i, [builder_p, _s, _s]),
+    "registry_manifest_builder_set_annotation": (_i, [builder_p, _s, _s]),
     "registry_manifest_builder_set_artifact_type": (_i, [builder_p, _s]),
     "registry_manifest_builder_set_subject": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_build": (_i, [POINTER(manifest_p), builder_p]),
@@ -385,7 +399,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_blob_path": (_i, [char_pp_owned, store_p, _s]),
     "registry_store_read_blob": (_i, [POINTER(_v), POINTER(_z), store_p, _s, _z]),
     "registry_store_add_blob": (_i, [char_pp_owned, store_p, _s, _s, _z]),
-    "registry_store_import_file": (_i, [char_pp_owned, store_p, _s, _s]),
+    "registry_store_add_blob_file": (_i, [char_pp_owned, store_p, _s, _s]),
     "registry_store_index_count": (_z, [store_p]),
     "registry_store_index_entry": (descriptor_p, [store_p, _z]),
     "registry_store_index_find": (_i, [POINTER(descriptor_p), store_p, _s]),

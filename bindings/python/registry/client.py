@@ -15,7 +15,7 @@ from .config import ImageConfig
 from .digest import digest as _digest_of
 from .digest import file_digest
 from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, last_error
-from .manifest import Descriptor, Manifest, Platform
+from .manifest import Descriptor, Manifest, Platform, platform_c
 from .progress import CallbackBridge, ProgressCallback, progress_bridge
 from .reference import Reference
 from .store import ImageFormat, Store, image_format
@@ -27,10 +27,6 @@ _AUTH_SCHEMES = {0: None, 1: "none", 2: "basic", 3: "bearer"}
 _PRESERVE_DIGESTS = 1          # REGISTRY_PULL_PRESERVE_DIGESTS
 _ALL_PLATFORMS = 2             # REGISTRY_PULL_ALL_PLATFORMS
 _COPY_ALL_PLATFORMS = 1        # REGISTRY_COPY_ALL_PLATFORMS
-
-
-def _platform_text(platform: PlatformLike) -> Optional[bytes]:
-    return cstr(str(Platform.parse(platform))) if platform is not None else None
 
 
 class Client(Handle):
@@ -252,7 +248,7 @@ class Client(Handle):
         this machine's). The config blob is verified against its digest."""
         r = self.reference(ref)
         opts = _lib.image_config_fetch_options(_lib.IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0,
-                                               _platform_text(platform))
+                                               platform_c(platform))
         out = _lib.image_config_p()
         with self.use() as c, r._c() as cref:
             check(C.registry_image_config_fetch(ctypes.byref(out), c, cref, ctypes.byref(opts)))
@@ -468,7 +464,7 @@ class Client(Handle):
             _ALL_PLATFORMS if all_platforms else 0)
         bridge = progress_bridge(progress)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
-                                 platform=_platform_text(platform), progress=bridge.cfunc)
+                                 platform=platform_c(platform), progress=bridge.cfunc)
         if isinstance(dest, Store):
             out = ctypes.c_void_p()
             with use_all(self, dest) as (c, s), r._c() as cref:
@@ -554,7 +550,7 @@ class Client(Handle):
         bridge = progress_bridge(progress)
         opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
                                  flags=_COPY_ALL_PLATFORMS if all_platforms else 0,
-                                 platform=_platform_text(platform), chunk_size=chunk_size,
+                                 platform=platform_c(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()
         with use_all(self, dest_client) as (c_src, c_dst), src._c() as s_ref, dst._c() as d_ref:

@@ -132,8 +132,8 @@ class Store(Handle):
         """Copy a file in, streamed and verified; returns its digest."""
         out = ctypes.c_void_p()
         with self.use() as s:
-            check(C.registry_store_import_file(ctypes.byref(out), s, cstr(digest, "digest"),
-                                               cpath(path)))
+            check(C.registry_store_add_blob_file(ctypes.byref(out), s, cstr(digest, "digest"),
+                                                 cpath(path)))
         return take_string(out) or ""
 
     # -- index.json ------------------------------------------------------------------
