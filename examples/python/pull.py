@@ -12,7 +12,7 @@ parallel and verified against their digests, into DEST:
     DEST ending .tar  a tarball for `docker load -i`
 
 Run it from a source tree with
-    REGISTRY_LIBRARY=BUILD/lib/libregistry.so.0 PYTHONPATH=bindings/python \\
+    REGISTRY_LIBRARY=BUILD/lib/libregistry.so.1 PYTHONPATH=bindings/python \\
         python3 examples/python/pull.py localhost:5000/fixtures/small-oci ./small-oci
 """
 

@@ -43,13 +43,13 @@ enum registry_image_format {
 	REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
 };
 
-/** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 0.2 */
+/** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 1.0 */
 #define REGISTRY_PULL_PRESERVE_DIGESTS 0x1u
 /**
  * registry_pull_options.flags: every platform of a list/index, not one
  * (platform is then ignored); each distinct child manifest is fetched
  * once, and at most about 8 MiB of them are held at a time.
- * @since 0.2
+ * @since 1.0
  */
 #define REGISTRY_PULL_ALL_PLATFORMS 0x2u
 
@@ -77,7 +77,7 @@ typedef struct registry_pull_options {
  * Set @p opts to REGISTRY_PULL_OPTIONS_INIT (for callers that cannot use
  * the macro, such as bindings).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
 
@@ -132,14 +132,14 @@ REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
 REGISTRY_API int registry_pull_to(char **digest_out, registry_client *client, const registry_reference *ref,
                                   const char *dest, int format, const registry_pull_options *options);
 
-/** Current version of registry_store_export_options. @since 0.2 */
+/** Current version of registry_store_export_options. @since 1.0 */
 #define REGISTRY_STORE_EXPORT_OPTIONS_VERSION 1
 
 /**
  * Options of registry_store_export(). Initialise with
  * REGISTRY_STORE_EXPORT_OPTIONS_INIT or registry_store_export_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_store_export_options {
 	unsigned int version;         /**< REGISTRY_STORE_EXPORT_OPTIONS_VERSION */
@@ -149,13 +149,13 @@ typedef struct registry_store_export_options {
 	void *userdata;               /**< passed to @p progress */
 } registry_store_export_options;
 
-/** Initialiser of registry_store_export_options. @since 0.2 */
+/** Initialiser of registry_store_export_options. @since 1.0 */
 #define REGISTRY_STORE_EXPORT_OPTIONS_INIT { REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, NULL, NULL, NULL }
 
 /**
  * Set @p opts to REGISTRY_STORE_EXPORT_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_export_options_init(registry_store_export_options *opts);
 
@@ -201,7 +201,7 @@ typedef struct registry_push_options {
 /**
  * Set @p opts to REGISTRY_PUSH_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_push_options_init(registry_push_options *opts);
 
@@ -209,7 +209,7 @@ REGISTRY_API int registry_push_options_init(registry_push_options *opts);
  * Options of registry_push_archive(). Initialise with
  * REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT or registry_push_archive_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_push_archive_options {
 	unsigned int version;      /**< REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION */
@@ -219,29 +219,29 @@ typedef struct registry_push_archive_options {
 	void *userdata;            /**< passed to progress */
 } registry_push_archive_options;
 
-/** Current version of registry_push_archive_options. @since 0.2 */
+/** Current version of registry_push_archive_options. @since 1.0 */
 #define REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION 1
-/** Initialiser of registry_push_archive_options: every field the default. @since 0.2 */
+/** Initialiser of registry_push_archive_options: every field the default. @since 1.0 */
 #define REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT {REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_push_archive_options_init(registry_push_archive_options *opts);
 
 /**
  * registry_copy_options.flags: copy every platform of a list/index and the
  * index itself (platform is then ignored), as 0.1 did by default.
- * @since 0.2
+ * @since 1.0
  */
 #define REGISTRY_COPY_ALL_PLATFORMS 0x1u
 
 /**
  * Options of registry_copy(). Initialise with REGISTRY_COPY_OPTIONS_INIT or
  * registry_copy_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_copy_options {
 	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
@@ -252,15 +252,15 @@ typedef struct registry_copy_options {
 	void *userdata;            /**< passed to progress */
 } registry_copy_options;
 
-/** Current version of registry_copy_options. @since 0.2 */
+/** Current version of registry_copy_options. @since 1.0 */
 #define REGISTRY_COPY_OPTIONS_VERSION 1
-/** Initialiser of registry_copy_options: every field the default. @since 0.2 */
+/** Initialiser of registry_copy_options: every field the default. @since 1.0 */
 #define REGISTRY_COPY_OPTIONS_INIT {REGISTRY_COPY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_COPY_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_copy_options_init(registry_copy_options *opts);
 

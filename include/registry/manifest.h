@@ -97,7 +97,7 @@ typedef struct registry_manifest_parse_options {
 /**
  * Set @p opts to REGISTRY_MANIFEST_PARSE_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_manifest_parse_options_init(registry_manifest_parse_options *opts);
 
@@ -244,14 +244,14 @@ REGISTRY_API int registry_manifest_history_throwaway(const registry_manifest *m,
  */
 REGISTRY_API int registry_manifest_to_json(char **out, const registry_manifest *m);
 
-/** Current version of registry_platform. @since 0.2 */
+/** Current version of registry_platform. @since 1.0 */
 #define REGISTRY_PLATFORM_VERSION 1
 
 /**
  * A platform to select, as the image spec describes one. Initialise with
  * REGISTRY_PLATFORM_INIT or registry_platform_init(), then set the fields;
  * the strings are borrowed and read during the call only.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_platform {
 	unsigned int version;           /**< REGISTRY_PLATFORM_VERSION */
@@ -262,17 +262,17 @@ typedef struct registry_platform {
 	const char *const *os_features; /**< NULL-terminated list of "os.features" the entry must all have, or NULL: any */
 } registry_platform;
 
-/** Static initialiser for registry_platform (every field NULL). @since 0.2 */
+/** Static initialiser for registry_platform (every field NULL). @since 1.0 */
 #define REGISTRY_PLATFORM_INIT { REGISTRY_PLATFORM_VERSION, NULL, NULL, NULL, NULL, NULL }
 
 /**
  * Set @p p to REGISTRY_PLATFORM_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_platform_init(registry_platform *p);
 
-/** Longest platform text registry_platform_parse() accepts, in bytes. @since 0.2 */
+/** Longest platform text registry_platform_parse() accepts, in bytes. @since 1.0 */
 #define REGISTRY_PLATFORM_TEXT_MAX 255
 
 /**
@@ -286,7 +286,7 @@ REGISTRY_API int registry_platform_init(registry_platform *p);
  * @param text the text.
  * @return 0; REGISTRY_EINVAL (NULL argument, or text not of that form: the
  *         message says what is wrong); REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_platform_parse(registry_platform **out, const char *text);
 
@@ -294,7 +294,7 @@ REGISTRY_API int registry_platform_parse(registry_platform **out, const char *te
  * Free a platform returned by registry_platform_parse() (never one the
  * caller filled in). NULL is a no-op.
  * @param p the platform, or NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API void registry_platform_free(registry_platform *p);
 
@@ -419,7 +419,7 @@ REGISTRY_API void registry_manifest_builder_free(registry_manifest_builder *b);
  * descriptor carry. Initialise with REGISTRY_DESCRIPTOR_SPEC_INIT or
  * registry_descriptor_spec_init(), then set the fields; NULL fields are
  * left out. The strings are copied by the call.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_descriptor_spec {
 	unsigned int version;          /**< REGISTRY_DESCRIPTOR_SPEC_VERSION */
@@ -438,16 +438,16 @@ typedef struct registry_descriptor_spec {
 	const char *const *os_features; /**< NULL-terminated platform "os.features", or NULL */
 } registry_descriptor_spec;
 
-/** Current version of registry_descriptor_spec. @since 0.2 */
+/** Current version of registry_descriptor_spec. @since 1.0 */
 #define REGISTRY_DESCRIPTOR_SPEC_VERSION 1
-/** Initialiser of registry_descriptor_spec: every field unset. @since 0.2 */
+/** Initialiser of registry_descriptor_spec: every field unset. @since 1.0 */
 #define REGISTRY_DESCRIPTOR_SPEC_INIT \
 	{REGISTRY_DESCRIPTOR_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Set @p spec to REGISTRY_DESCRIPTOR_SPEC_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_descriptor_spec_init(registry_descriptor_spec *spec);
 

@@ -90,7 +90,7 @@ REGISTRY_API void registry_reference_free(registry_reference *ref);
  *        registry_reference_free().
  * @param ref the reference to copy.
  * @return 0, REGISTRY_EINVAL (NULL argument), REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_reference_dup(registry_reference **out, const registry_reference *ref);
 
@@ -100,7 +100,7 @@ REGISTRY_API int registry_reference_dup(registry_reference **out, const registry
  * "docker.io/library/ubuntu:latest" are equal; "ubuntu:22.04" and
  * "ubuntu@sha256:..." are not, even when the tag points at that digest).
  * @return 1 or 0 (0 when either is NULL), never an error.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_reference_equal(const registry_reference *a, const registry_reference *b);
 

@@ -49,7 +49,7 @@ typedef struct registry_store registry_store;
  *  holds one entry per stored reference. @since 0.1 */
 #define REGISTRY_STORE_INDEX_MAX_SIZE ((size_t)64 << 20)
 
-/** Most entries index.json may hold: 100000 (0.1: 4096). @since 0.2 */
+/** Most entries index.json may hold: 100000 (0.1: 4096). @since 1.0 */
 #define REGISTRY_STORE_INDEX_MAX_ENTRIES 100000
 
 /**
@@ -251,7 +251,7 @@ REGISTRY_API int registry_store_index_add(registry_store *s, const registry_desc
  * index.json as it was, and registry_store_index_remove() is refused.
  * @return 0; REGISTRY_EINVAL (NULL, or a batch is already open);
  *         REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_index_batch_begin(registry_store *s);
 
@@ -264,14 +264,14 @@ REGISTRY_API int registry_store_index_batch_begin(registry_store *s);
  *         REGISTRY_STORE_INDEX_MAX_ENTRIES entries or
  *         REGISTRY_STORE_INDEX_MAX_SIZE bytes); the errors of
  *         registry_store_index_add(). On failure index.json is unchanged.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_index_batch_commit(registry_store *s);
 
 /**
  * Drop the open batch's additions (index.json is unchanged); nothing when
  * no batch is open. registry_store_free() drops an uncommitted batch too.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API void registry_store_index_batch_abort(registry_store *s);
 
@@ -290,18 +290,18 @@ REGISTRY_API int registry_store_index_remove(registry_store *s, const char *ref_
  * blob's digest (or, for a file whose name is not a digest, its path
  * relative to the store), @p reason a one-line description. Return 0 to go
  * on, non-zero to stop the check.
- * @since 0.2
+ * @since 1.0
  */
 typedef int (*registry_store_verify_cb)(const char *digest, const char *reason, void *userdata);
 
-/** Current version of registry_store_verify_options. @since 0.2 */
+/** Current version of registry_store_verify_options. @since 1.0 */
 #define REGISTRY_STORE_VERIFY_OPTIONS_VERSION 1
 
 /**
  * Options of registry_store_verify(). Initialise with
  * REGISTRY_STORE_VERIFY_OPTIONS_INIT or registry_store_verify_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_store_verify_options {
 	unsigned int version;            /**< REGISTRY_STORE_VERIFY_OPTIONS_VERSION */
@@ -310,13 +310,13 @@ typedef struct registry_store_verify_options {
 	void *userdata;                  /**< passed to @p problem */
 } registry_store_verify_options;
 
-/** Initialiser of registry_store_verify_options. @since 0.2 */
+/** Initialiser of registry_store_verify_options. @since 1.0 */
 #define REGISTRY_STORE_VERIFY_OPTIONS_INIT { REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, NULL, NULL }
 
 /**
  * Set @p opts to REGISTRY_STORE_VERIFY_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_verify_options_init(registry_store_verify_options *opts);
 
@@ -344,12 +344,12 @@ REGISTRY_API int registry_store_verify_options_init(registry_store_verify_option
 REGISTRY_API int registry_store_verify(size_t *nbad, const registry_store *s,
                                        const registry_store_verify_options *opts);
 
-/** Current version of registry_store_gc_options. @since 0.2 */
+/** Current version of registry_store_gc_options. @since 1.0 */
 #define REGISTRY_STORE_GC_OPTIONS_VERSION 1
 
 /**
  * Flag of registry_store_gc_options: delete nothing, only count what would
- * be deleted. @since 0.2
+ * be deleted. @since 1.0
  */
 #define REGISTRY_STORE_GC_DRY_RUN 0x1u
 
@@ -357,7 +357,7 @@ REGISTRY_API int registry_store_verify(size_t *nbad, const registry_store *s,
  * Options of registry_store_gc(). Initialise with
  * REGISTRY_STORE_GC_OPTIONS_INIT or registry_store_gc_options_init(); zero
  * fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_store_gc_options {
 	unsigned int version;      /**< REGISTRY_STORE_GC_OPTIONS_VERSION */
@@ -367,13 +367,13 @@ typedef struct registry_store_gc_options {
 	int64_t partial_max_age_s;
 } registry_store_gc_options;
 
-/** Initialiser of registry_store_gc_options. @since 0.2 */
+/** Initialiser of registry_store_gc_options. @since 1.0 */
 #define REGISTRY_STORE_GC_OPTIONS_INIT { REGISTRY_STORE_GC_OPTIONS_VERSION, 0, 0 }
 
 /**
  * Set @p opts to REGISTRY_STORE_GC_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_gc_options_init(registry_store_gc_options *opts);
 

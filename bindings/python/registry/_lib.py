@@ -4,7 +4,7 @@ The library is found, in this order:
 
 1. the path in the ``REGISTRY_LIBRARY`` environment variable (when it is set
    and cannot be loaded, import fails: no silent fallback to another copy);
-2. ``libregistry.so.0`` by soname, through the dynamic loader's search path;
+2. ``libregistry.so.1`` by soname, through the dynamic loader's search path;
 3. ``ctypes.util.find_library("registry")``.
 
 A library whose major version differs from the bindings' is refused.
@@ -26,7 +26,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ._version import __version__
 
-SONAME = "libregistry.so.0"
+SONAME = "libregistry.so.1"
 ENV_VAR = "REGISTRY_LIBRARY"
 
 
