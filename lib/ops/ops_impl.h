@@ -10,4 +10,13 @@ int registry__ops_check_target(const char *repository, const char *reference, in
 /* REGISTRY_EINVAL, recorded, when @ref names another registry than @client's. */
 int registry__ops_check_ref_registry(const registry_client *client, const registry_reference *ref);
 
+/* The referrers tag schema's tag of @digest: "<alg>-<hex, at most 64 characters>". */
+void registry__referrers_tag(char *tag, size_t size, const char *digest);
+
+/* Add @m (pushed, with a subject) to its subject's referrers tag in
+ * @repository, keeping the entries there, and check after a pause that no
+ * concurrent writer dropped it (retried a bounded number of times: then
+ * REGISTRY_ECONFLICT). lib/ops/referrers_tag.c. */
+int registry__referrers_tag_add(registry_client *c, const char *repository, const registry_manifest *m);
+
 #endif

@@ -103,6 +103,7 @@ typedef struct registry__response {
 	char *retry_after;
 	char *oci_chunk_min_length;
 	char *content_range;
+	char *oci_subject; /* a manifest PUT with a subject, on a registry with the referrers API */
 	char *url; /* the URL of the final request */
 	registry__buf body;
 	int body_truncated;
