@@ -324,6 +324,59 @@ class Client(Handle):
         finally:
             index.close()
 
+    # -- artifacts (issue 18) -------------------------------------------------------------
+    def push_artifact(self, ref: RefLike, files: Iterable[Union[StrPath, Tuple[Any, ...]]],
+                      artifact_type: Optional[str] = None, subject: Optional[RefLike] = None,
+                      annotations: Optional[Dict[str, str]] = None,
+                      config: Optional[Tuple[StrPath, str]] = None) -> str:
+        """Push files as an OCI artifact; returns the manifest's digest.
+
+        Each of @files is a path, or (path, media_type) or (path, media_type,
+        title); a directory is packed as tar+gzip (oras style). @subject (a
+        digest, or a tag of the same repository, resolved) makes it a
+        referrer; @config is (path, media_type) instead of the empty config.
+        """
+        r = self.reference(ref)
+        specs = []
+        for f in files:
+            path, media_type, title = (tuple(f) + (None, None))[:3] if isinstance(f, tuple) else (f, None, None)
+            spec = _lib.artifact_file(version=_lib.ARTIFACT_FILE_VERSION, path=cpath(path),
+                                      media_type=cstr(media_type, "media_type"), title=cstr(title, "title"))
+            specs.append(spec)
+        array = (ctypes.POINTER(_lib.artifact_file) * (len(specs) + 1))(
+            *[ctypes.pointer(x) for x in specs], None)
+        pairs = [cstr(x) for kv in (annotations or {}).items() for x in kv]
+        ann = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None) if pairs else None
+        subject_digest = None
+        if subject is not None:
+            sr = self.reference(subject) if not str(subject).startswith("sha256:") else None
+            subject_digest = str(subject) if sr is None else (sr.digest or self.resolve(sr))
+        opts = _lib.artifact_push_options(
+            version=_lib.ARTIFACT_PUSH_OPTIONS_VERSION, artifact_type=cstr(artifact_type, "artifact_type"),
+            annotations=ctypes.cast(ann, ctypes.POINTER(ctypes.c_char_p)) if ann else None,
+            config_path=cpath(config[0]) if config else None,
+            config_media_type=cstr(config[1], "config media type") if config else None,
+            subject=cstr(subject_digest, "subject"))
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_artifact_push(ctypes.byref(out), c, cref, array, ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
+
+    def pull_artifact(self, ref: RefLike, dir: StrPath) -> str:
+        """Pull an OCI artifact into @dir (created when absent): each titled layer
+        becomes the file of that name, verified; hostile titles are refused and
+        nothing is overwritten. Returns the manifest's digest."""
+        r = self.reference(ref)
+        opts = _lib.artifact_pull_options(version=_lib.ARTIFACT_PULL_OPTIONS_VERSION)
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_artifact_pull(ctypes.byref(out), c, cref, cpath(dir), ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
+
     # -- blobs ---------------------------------------------------------------------------
     def blob_size(self, repository: RefLike, digest: str) -> Optional[int]:
         """HEAD a blob: its size, or None when the repository does not hold it."""
