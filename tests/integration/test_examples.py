@@ -5,7 +5,7 @@ what the registry and skopeo say.
 
     test_examples.py CASE EXAMPLES_BUILD_DIR
 
-Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals. A case whose
+Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals, artifact. A case whose
 program was not built (its library function is not exported yet) skips (77).
 """
 import hashlib
@@ -139,7 +139,11 @@ def case_usage():
     for name, args in (("registry-pull", ["--format", "zip", "localhost:1/x", "dest"]),
                        ("registry-push", ["--platform", "linux/amd64", "dir", "localhost:1/x"]),
                        ("registry-copy", ["--all-platforms", "--platform", "linux/amd64",
-                                          "localhost:1/x", "localhost:1/y"])):
+                                          "localhost:1/x", "localhost:1/y"]),
+                       ("registry-artifact", ["frob", "localhost:1/x", "f"]),
+                       ("registry-artifact", ["pull", "--subject", "sha256:00", "localhost:1/x", "dir"]),
+                       ("registry-artifact", ["push", "--annotation", "novalue", "localhost:1/x", "f"]),
+                       ("registry-referrers", ["localhost:1/x", "localhost:1/y"])):
         if os.access(os.path.join(BIN, name), os.X_OK):
             run(name, *args, expect=2)
             run(name, "--help")
@@ -449,6 +453,143 @@ def case_copy():
     check(sha256(raw_manifest("copies/multi", "json")) == src, "copy --json: skopeo sees another digest")
 
 
+# The image-spec JSON schemas as Debian ships them (golang-github-opencontainers-image-spec-dev).
+SCHEMA_DIR = "/usr/share/gocode/src/github.com/opencontainers/image-spec/schema"
+
+
+def schema_errors(doc, name):
+    """Errors of @doc against image-spec schema @name (with its $refs resolved
+    to the files beside it); None when jsonschema or the schemas are missing."""
+    try:
+        import jsonschema
+    except ImportError:
+        return None
+    if not os.path.isfile(os.path.join(SCHEMA_DIR, name)):
+        return None
+
+    def load(file):
+        with open(os.path.join(SCHEMA_DIR, file)) as f:
+            return json.load(f)
+    schema = load(name)
+    resolver = jsonschema.RefResolver(schema["id"], schema, handlers={
+        "https": lambda uri: load(uri.split("#")[0].rsplit("/", 1)[1])})
+    return [e.message for e in jsonschema.Draft4Validator(schema, resolver=resolver).iter_errors(doc)]
+
+
+def check_schema(doc, name, what):
+    errors = schema_errors(doc, name)
+    if errors is None:
+        print(f"note: {what} not validated against {name}: python3-jsonschema or "
+              "golang-github-opencontainers-image-spec-dev is not installed")
+        return
+    check(errors == [], f"{what} against {name}: {errors}")
+    # The validator must be able to fail: a broken digest is refused.
+    broken = json.loads(json.dumps(doc))
+    (broken.get("layers") or broken["manifests"] or [{}])[0]["digest"] = "no digest at all"
+    check(schema_errors(broken, name), f"{name} accepted a broken digest: the schema is not in force")
+
+
+def check_referrers_index(doc, referrers):
+    """distribution-spec 1.1 "Referrers Tag Schema" and its example, field by
+    field: an OCI index whose entries are mediaType, size, digest,
+    artifactType and the referrer's annotations, nothing else."""
+    check(doc.get("schemaVersion") == 2 and doc.get("mediaType") == "application/vnd.oci.image.index.v1+json",
+          f"referrers index header: {doc}")
+    check(set(doc) <= {"schemaVersion", "mediaType", "manifests", "annotations"}, f"index keys {sorted(doc)}")
+    entries = {e["digest"]: e for e in doc.get("manifests", [])}
+    check(len(entries) == len(doc.get("manifests", [])), "a referrer listed twice")
+    check(set(entries) == set(referrers), f"listed {sorted(entries)}, pushed {sorted(referrers)}")
+    for digest, m in referrers.items():
+        e = entries.get(digest, {})
+        check(set(e) <= {"mediaType", "size", "digest", "artifactType", "annotations"}, f"entry keys {sorted(e)}")
+        check(e.get("mediaType") == m["mediaType"], f"entry mediaType {e.get('mediaType')}")
+        check(e.get("size") == m["size"], f"entry size {e.get('size')}, manifest {m['size']}")
+        check(e.get("artifactType") == m["artifactType"], f"entry artifactType {e.get('artifactType')}")
+        check(e.get("annotations", {}) == m.get("annotations", {}), f"entry annotations {e.get('annotations')}")
+    check_schema(doc, "image-index-schema.json", "the referrers index")
+
+
+def popen_as_user(name, *args):
+    extra, stdin = login()
+    r, w = os.pipe()  # the password, small enough for the pipe's buffer
+    os.write(w, stdin or b"")
+    os.close(w)
+    p = subprocess.Popen([prog(name), *extra, *args], stdin=r, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(r)
+    return p
+
+
+def case_artifact():
+    """Issue 18: registry-artifact push (two files and a directory, a subject,
+    annotations) and pull back byte for byte; registry-referrers through the
+    referrers tag; two pushes at once (two processes) both listed; the
+    manifest and the tag's index against the image-spec JSON schemas."""
+    tmp = tempfile.mkdtemp(prefix="artifact-", dir=os.environ.get("REGISTRY_TEST_TMPDIR"))
+    src = os.path.join(tmp, "src")
+    os.makedirs(os.path.join(src, "site", "css"))
+    files = {"README.md": b"# hello\n", "data.bin": bytes(range(256)) * 99,
+             "site/index.html": b"<p>hi</p>\n", "site/css/a.css": b"p{}\n"}
+    for name, data in files.items():
+        with open(os.path.join(src, name), "wb") as f:
+            f.write(data)
+    subject = os.environ["REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"]
+    ref = f"{host()}/{SMALL}:bundle"
+    out, _ = run_as_user("registry-artifact", "--json", "push", "--artifact-type", "application/vnd.example.bundle",
+                         "--annotation", "org.example.k=v", "--annotation", "org.opencontainers.image.created=2026-12-06T00:00:00Z",
+                         "--subject", f"{host()}/{SMALL}:latest", ref,
+                         os.path.join(src, "README.md") + ":text/markdown", os.path.join(src, "data.bin"),
+                         os.path.join(src, "site"))
+    res = json.loads(out)
+    digest = res.get("digest", "")
+    check(res.get("reference") == ref, f"push --json: {res}")
+    raw = raw_manifest(SMALL, "bundle")
+    check(sha256(raw) == digest, f"pushed {digest}, skopeo sees {sha256(raw)}")
+    doc = json.loads(raw)
+    check(doc.get("artifactType") == "application/vnd.example.bundle", f"artifactType {doc.get('artifactType')}")
+    check(doc["config"] == {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2,
+                            "digest": sha256(b"{}")}, f"config {doc['config']}")
+    check(doc.get("subject", {}).get("digest") == subject, f"subject {doc.get('subject')}")
+    titles = [(x["mediaType"], x["annotations"]["org.opencontainers.image.title"]) for x in doc["layers"]]
+    check(titles == [("text/markdown", "README.md"), ("application/octet-stream", "data.bin"),
+                     ("application/vnd.oci.image.layer.v1.tar+gzip", "site")], f"layers {titles}")
+    check(doc["layers"][2]["annotations"].get("io.deis.oras.content.unpack") == "true", "no unpack annotation")
+    check_schema(doc, "image-manifest-schema.json", "the artifact manifest")
+
+    dest = os.path.join(tmp, "out")
+    out, _ = run_as_user("registry-artifact", "pull", ref, dest)
+    check(out.decode().strip() == digest, f"pull printed {out!r}")
+    for name, data in files.items():
+        with open(os.path.join(dest, name), "rb") as f:
+            check(f.read() == data, f"pulled {name} differs")
+    _, err = run_as_user("registry-artifact", "pull", ref, dest, expect=1)
+    check("README.md" in err, f"a second pull into the same folder: {err}")
+
+    # Two more referrers at once, from two processes.
+    procs = [popen_as_user("registry-artifact", "push", "--artifact-type", f"application/vnd.example.sig{i}",
+                           "--subject", subject, f"{host()}/{SMALL}:sig{i}", os.path.join(src, "README.md"))
+             for i in range(2)]
+    pushed = [digest]
+    for p in procs:
+        o, e = p.communicate(timeout=120)
+        check(p.returncode == 0, f"concurrent push: {e.decode()}")
+        pushed.append(o.decode().strip())
+    out, _ = run_as_user("registry-referrers", "--json", f"{host()}/{SMALL}:latest")
+    listed = json.loads(out)
+    check(listed.get("subject") == subject, f"referrers --json: {listed.get('subject')}")
+    check(sorted(d["digest"] for d in listed["index"].get("manifests", [])) == sorted(pushed),
+          f"referrers: {listed['index']}")
+    out, _ = run_as_user("registry-referrers", "--artifact-type", "application/vnd.example.sig1",
+                         f"{host()}/{SMALL}@{subject}")
+    check(out.decode().split("\t")[:2] == [pushed[2], "application/vnd.example.sig1"], f"filtered: {out!r}")
+    manifests = {}
+    for d in pushed:
+        raw_m = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}@{d}").stdout
+        m = json.loads(raw_m)
+        manifests[d] = {"mediaType": m["mediaType"], "size": len(raw_m), "artifactType": m["artifactType"],
+                        "annotations": m.get("annotations", {})}
+    check_referrers_index(json.loads(raw_manifest(SMALL, "sha256-" + subject[7:])), manifests)
+
+
 def push_image(name, layers, size):
     """A deterministic image (@layers uncompressed layers of @size bytes) pushed as @name:latest."""
     harness = os.environ["REGISTRY_TEST_HARNESS"]
@@ -536,7 +677,8 @@ def main():
     case, BIN = sys.argv[1], sys.argv[2]
     cases = {"usage": case_usage, "tags": case_tags, "inspect": case_inspect, "delete": case_delete,
              "auth": case_auth, "pull": case_pull, "push": case_push, "copy": case_copy,
-             "enospc": case_enospc, "signals": case_signals}
+             "enospc": case_enospc, "signals": case_signals,
+             "artifact": case_artifact}
     if case not in cases:
         print(f"unknown case {case}", file=sys.stderr)
         return 2
