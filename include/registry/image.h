@@ -237,13 +237,29 @@ REGISTRY_API int registry_push_archive_options_init(registry_push_archive_option
 #define REGISTRY_COPY_ALL_PLATFORMS 0x1u
 
 /**
+ * registry_copy_options.flags: after the image, copy everything that refers
+ * to it (signatures, SBOMs, attestations: the source's referrers API, or its
+ * referrers tag), and what refers to those, recursively, each by digest and
+ * whole (every platform of an index), to at most
+ * REGISTRY_COPY_REFERRERS_DEPTH levels and REGISTRY_COPY_REFERRERS_MAX
+ * manifests (more is REGISTRY_ETOOLARGE). The destination lists them through
+ * its referrers API, or the referrers tag the pushes keep.
+ * @since 1.1
+ */
+#define REGISTRY_COPY_REFERRERS 0x2u
+/** Levels of referrers copied with REGISTRY_COPY_REFERRERS. @since 1.1 */
+#define REGISTRY_COPY_REFERRERS_DEPTH 4
+/** Referrers copied at most with REGISTRY_COPY_REFERRERS. @since 1.1 */
+#define REGISTRY_COPY_REFERRERS_MAX 256
+
+/**
  * Options of registry_copy(). Initialise with REGISTRY_COPY_OPTIONS_INIT or
  * registry_copy_options_init(); zero fields mean the default.
  * @since 0.2
  */
 typedef struct registry_copy_options {
 	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
-	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS */
+	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS, REGISTRY_COPY_REFERRERS */
 	const char *platform;      /**< "os/arch[/variant]": copy this platform of an index; NULL: the host's (since 0.2) */
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */

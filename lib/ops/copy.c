@@ -475,7 +475,7 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 	if (!options)
 		options = &defaults;
 	if ((rc = registry__options_check("registry_copy", options->version, REGISTRY_COPY_OPTIONS_VERSION,
-	                                  options->flags, REGISTRY_COPY_ALL_PLATFORMS)))
+	                                  options->flags, REGISTRY_COPY_ALL_PLATFORMS | REGISTRY_COPY_REFERRERS)))
 		return rc;
 	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
 	    (rc = registry__ops_check_ref_registry(target, target_ref)))
@@ -505,6 +505,13 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 	}
 	if (!rc)
 		rc = registry_manifest_push(target, cx.dst_repo, reference, root, digest_out);
+	if (!rc && (options->flags & REGISTRY_COPY_REFERRERS))
+		rc = registry__copy_referrers(source, source_ref, target, target_ref, registry_manifest_digest(root),
+		                              options);
+	if (rc && digest_out) {
+		registry_free(*digest_out);
+		*digest_out = NULL;
+	}
 out:
 	if (cx.relay) {
 		registry__client_absorb(source, cx.relay);

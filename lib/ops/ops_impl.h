@@ -19,4 +19,10 @@ void registry__referrers_tag(char *tag, size_t size, const char *digest);
  * REGISTRY_ECONFLICT). lib/ops/referrers_tag.c. */
 int registry__referrers_tag_add(registry_client *c, const char *repository, const registry_manifest *m);
 
+/* REGISTRY_COPY_REFERRERS: the referrers of @subject (copied already), recursively,
+ * bounded. lib/ops/copy_referrers.c. */
+int registry__copy_referrers(registry_client *source, const registry_reference *source_ref,
+                             registry_client *target, const registry_reference *target_ref,
+                             const char *subject, const registry_copy_options *options);
+
 #endif

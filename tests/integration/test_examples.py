@@ -589,6 +589,25 @@ def case_artifact():
                         "annotations": m.get("annotations", {})}
     check_referrers_index(json.loads(raw_manifest(SMALL, "sha256-" + subject[7:])), manifests)
 
+    # A signature of the bundle (a referrer of a referrer), then the image
+    # copied with --referrers: all four arrive, listed at the destination.
+    out, _ = run_as_user("registry-artifact", "push", "--artifact-type", "application/vnd.example.sig-of-bundle",
+                         "--subject", digest, f"{host()}/{SMALL}:bundle-sig", os.path.join(src, "README.md"))
+    sig_of_bundle = out.decode().strip()
+    out, _ = run_as_user("registry-copy", "--quiet", "--referrers", f"{host()}/{SMALL}:latest",
+                         f"{host()}/copies/signed:v1")
+    check(out.decode().strip() == subject, f"copy --referrers printed {out!r}")
+    out, _ = run_as_user("registry-referrers", "--json", f"{host()}/copies/signed:v1")
+    got = sorted(d["digest"] for d in json.loads(out)["index"].get("manifests", []))
+    check(got == sorted(pushed), f"referrers at the destination: {got}, want {sorted(pushed)}")
+    out, _ = run_as_user("registry-referrers", "--json", f"{host()}/copies/signed@{digest}")
+    got = [d["digest"] for d in json.loads(out)["index"].get("manifests", [])]
+    check(got == [sig_of_bundle], f"the bundle's referrers at the destination: {got}")
+    dest2 = os.path.join(tmp, "copied")
+    out, _ = run_as_user("registry-artifact", "pull", f"{host()}/copies/signed@{digest}", dest2)
+    with open(os.path.join(dest2, "site", "css", "a.css"), "rb") as f:
+        check(f.read() == files["site/css/a.css"], "the copied bundle pulls back")
+
 
 def push_image(name, layers, size):
     """A deterministic image (@layers uncompressed layers of @size bytes) pushed as @name:latest."""
