@@ -50,6 +50,18 @@ enum registry_image_format {
  * @since 0.2
  */
 #define REGISTRY_PULL_ALL_PLATFORMS 0x2u
+/**
+ * registry_pull_options.flags (registry_pull(), and registry_pull_to() into
+ * an OCI layout): after the image, everything that refers to the manifest
+ * pulled (as the registry serves it: its referrers API, or its referrers
+ * tag), recursively, as REGISTRY_COPY_REFERRERS bounds it, each kept byte
+ * for byte (their subject names the registry's digest: pull a Docker image
+ * with REGISTRY_PULL_PRESERVE_DIGESTS for the link to hold in the layout)
+ * and named by its digest in index.json (image-spec 1.1 layouts may hold
+ * referrers). Refused for Docker formats.
+ * @since 1.1
+ */
+#define REGISTRY_PULL_REFERRERS 0x4u
 
 /**
  * Options of registry_pull() and registry_pull_to(). Initialise with
@@ -59,7 +71,7 @@ enum registry_image_format {
  */
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
-	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS */
+	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS, REGISTRY_PULL_REFERRERS */
 	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */

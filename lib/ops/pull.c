@@ -352,6 +352,8 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 	spec.size = entry->size;
 	spec.annotations = converted ? annotations : NULL;
 	rc = registry_store_index_add(j->store, &spec, ref_name);
+	if (!rc && (j->flags & REGISTRY_PULL_REFERRERS)) /* of what the registry serves */
+		rc = registry__pull_referrers(j->client, j->repository, j->store, registry_manifest_digest(source), j->o);
 	if (!rc && digest_out && !(*digest_out = registry__strdup(entry->digest)))
 		rc = oom();
 	return rc;
@@ -370,7 +372,8 @@ int registry_pull_options_init(registry_pull_options *opts)
 static int check_options(const char *fn, const registry_pull_options *o)
 {
 	return registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
-	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
+	                                       REGISTRY_PULL_REFERRERS);
 }
 
 int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
@@ -423,6 +426,8 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	/* dest is normalized (no trailing slash) by the caller. */
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
+	if (options->flags & REGISTRY_PULL_REFERRERS)
+		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds no referrers: pull into an OCI layout");
 	int rc = registry__sink_check_dest(dest, format);
 	if (rc)
 		return rc;

@@ -603,6 +603,22 @@ def case_artifact():
     out, _ = run_as_user("registry-referrers", "--json", f"{host()}/copies/signed@{digest}")
     got = [d["digest"] for d in json.loads(out)["index"].get("manifests", [])]
     check(got == [sig_of_bundle], f"the bundle's referrers at the destination: {got}")
+    # pull --referrers into an OCI layout: the image and its four referrers,
+    # each byte for byte under its digest; skopeo reads the referrer back.
+    layout = os.path.join(tmp, "layout")
+    run_as_user("registry-pull", "--quiet", "--preserve-digests", "--referrers", f"{host()}/{SMALL}:latest", layout)
+    with open(os.path.join(layout, "index.json")) as f:
+        names = {m["digest"]: m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+                 for m in json.load(f)["manifests"]}
+    want = {subject: "latest", **{d: d for d in pushed + [sig_of_bundle]}}
+    check(names == want, f"index.json after pull --referrers: {names}, want {want}")
+    for d in pushed + [sig_of_bundle]:
+        with open(os.path.join(layout, "blobs", "sha256", d[7:]), "rb") as f:
+            check(sha256(f.read()) == d, f"referrer {d} not kept byte for byte")
+    p = skopeo("inspect", "--raw", f"oci:{layout}:{sig_of_bundle}")
+    check(p.returncode == 0 and sha256(p.stdout) == sig_of_bundle, f"skopeo reads the referrer: {p.stderr!r}")
+    run_as_user("registry-pull", "--referrers", f"{host()}/{SMALL}:latest", os.path.join(tmp, "x.tar"), expect=2)
+
     dest2 = os.path.join(tmp, "copied")
     out, _ = run_as_user("registry-artifact", "pull", f"{host()}/copies/signed@{digest}", dest2)
     with open(os.path.join(dest2, "site", "css", "a.css"), "rb") as f:
