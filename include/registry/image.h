@@ -62,6 +62,17 @@ enum registry_image_format {
  * @since 1.1
  */
 #define REGISTRY_PULL_REFERRERS 0x4u
+/**
+ * registry_pull_options.flags: fetch foreign (non-distributable) layers,
+ * the descriptors with "urls", which are otherwise left out as skopeo
+ * leaves them: from their URLs in order (http and https only), with no
+ * credentials and none of the client's extra headers, kept only when the
+ * bytes match the descriptor's digest and size (REGISTRY_EDIGEST,
+ * REGISTRY_ETOOLARGE otherwise). Plain HTTP only to loopback or where the
+ * client's insecure setting allows it.
+ * @since 1.1
+ */
+#define REGISTRY_PULL_FOREIGN_LAYERS 0x8u
 
 /**
  * Options of registry_pull() and registry_pull_to(). Initialise with
@@ -71,7 +82,8 @@ enum registry_image_format {
  */
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
-	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS, REGISTRY_PULL_REFERRERS */
+	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS, REGISTRY_PULL_REFERRERS,
+	                               REGISTRY_PULL_FOREIGN_LAYERS */
 	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */

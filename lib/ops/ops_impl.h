@@ -29,6 +29,10 @@ typedef int (*registry__referrer_cb)(const char *digest, void *ud);
 int registry__referrers_walk(registry_client *c, const char *repository, const char *subject,
                              registry__referrer_cb each, void *ud);
 
+/* REGISTRY_PULL_FOREIGN_LAYERS: the layer @d (with urls) from its URLs into
+ * @st, verified, no credentials sent. lib/ops/pull_foreign.c. */
+int registry__pull_foreign(registry_client *c, registry_store *st, const registry_descriptor *d);
+
 /* REGISTRY_PULL_REFERRERS: the referrers of @subject into @store, byte for byte. */
 int registry__pull_referrers(registry_client *client, const char *repository, registry_store *store,
                              const char *subject, const registry_pull_options *options);

@@ -126,9 +126,12 @@ static int blobs_of_image(pull_job *j, const registry_manifest *m, blob_list *l,
 		rc = blob_add(l, registry_descriptor_digest(config), registry_descriptor_size(config));
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
 		const registry_descriptor *d = registry_manifest_layer(m, i);
-		/* Foreign layers live at their URLs, not in the registry (skopeo leaves them too). */
+		/* Foreign layers live at their URLs, not in the registry (skopeo leaves
+		 * them too), unless the caller asks for them. */
 		if (registry_descriptor_url_count(d) == 0)
 			rc = blob_add(l, registry_descriptor_digest(d), registry_descriptor_size(d));
+		else if (j->flags & REGISTRY_PULL_FOREIGN_LAYERS)
+			rc = registry__pull_foreign(j->client, j->store, d);
 	}
 	return rc;
 }
@@ -373,7 +376,7 @@ static int check_options(const char *fn, const registry_pull_options *o)
 {
 	return registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
 	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
-	                                       REGISTRY_PULL_REFERRERS);
+	                                       REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS);
 }
 
 int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,

@@ -120,6 +120,13 @@ void registry__response_free(registry__response *r);
  */
 int registry__client_do(registry_client *c, const registry__request *req, registry__response *resp);
 
+/* The same for an absolute URL of another party (a token realm, a foreign
+ * layer): the request carries @authorization (NULL: none) and nothing of
+ * the registry's (credentials, extra headers). Plain HTTP only where
+ * registry__plain_http_allowed() says so. */
+int registry__client_do_external(registry_client *c, const registry__request *req, const char *authorization,
+                                 registry__response *resp);
+
 /*
  * Record a failure for a non-success response: the status and the
  * registry's error JSON mapped to a code. @what names the action, e.g.

@@ -5,9 +5,10 @@ what the registry and skopeo say.
 
     test_examples.py CASE EXAMPLES_BUILD_DIR
 
-Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals, artifact. A case whose
+Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals, artifact, foreign. A case whose
 program was not built (its library function is not exported yet) skips (77).
 """
+import base64
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 BIN = None
@@ -625,6 +627,103 @@ def case_artifact():
         check(f.read() == files["site/css/a.css"], "the copied bundle pulls back")
 
 
+def authed(method, path, body=None, content_type=None):
+    """A plain HTTP request to the harness registry with the harness user's Basic credentials."""
+    req = urllib.request.Request(os.environ["REGISTRY_TEST_URL"] + path, data=body, method=method)
+    user = os.environ.get("REGISTRY_TEST_USER")
+    if user:
+        token = base64.b64encode(f"{user}:{os.environ['REGISTRY_TEST_PASSWORD']}".encode()).decode()
+        req.add_header("Authorization", "Basic " + token)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return resp.read(), resp.headers
+
+
+def upload_blob(repo, data):
+    _, headers = authed("POST", f"/v2/{repo}/blobs/uploads/")
+    loc = headers["Location"]
+    path = urllib.parse.urlsplit(loc)
+    sep = "&" if path.query else "?"
+    authed("PUT", f"{path.path}?{path.query}{sep}digest={sha256(data)}".replace("?&", "?"), data,
+           "application/octet-stream")
+    return sha256(data)
+
+
+class BlobServer:
+    """A small HTTP server on loopback (another origin than the registry)
+    serving blobs by path, and recording every request's headers."""
+
+    def __init__(self, blobs):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append({"path": self.path, "headers": dict(self.headers)})
+                data = blobs.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+            def log_message(self, *args):
+                pass
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+def case_foreign():
+    """Issue 18: a layer with "urls" (non-distributable) is left out of a pull
+    unless --foreign-layers; then it comes from its URL, verified, and that
+    server sees neither the registry credentials nor the --header lines; a
+    URL serving other bytes fails the pull and stores nothing."""
+    layer, other = os.urandom(5000), os.urandom(5000)
+    srv = BlobServer({"/layer": layer, "/bad": other})
+    try:
+        repo = "foreign/app"
+        config = json.dumps({"architecture": "amd64", "os": "linux",
+                             "rootfs": {"type": "layers", "diff_ids": [sha256(layer)]}}).encode()
+        cfg = upload_blob(repo, config)
+        docs = {}
+        for tag, path in (("good", "/layer"), ("bad", "/bad")):
+            doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                   "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(config),
+                              "digest": cfg},
+                   "layers": [{"mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+                               "size": len(layer), "digest": sha256(layer), "urls": [srv.url + path]}]}
+            docs[tag] = json.dumps(doc).encode()
+            authed("PUT", f"/v2/{repo}/manifests/{tag}", docs[tag], "application/vnd.oci.image.manifest.v1+json")
+        tmp = tempfile.mkdtemp(prefix="foreign-", dir=os.environ.get("REGISTRY_TEST_TMPDIR"))
+        blob_path = lambda d: os.path.join(d, "blobs", "sha256", sha256(layer)[7:])  # noqa: E731
+
+        plain = os.path.join(tmp, "plain")
+        run_as_user("registry-pull", "--quiet", f"{host()}/{repo}:good", plain)
+        check(not os.path.exists(blob_path(plain)) and not srv.seen, "a foreign layer fetched without the option")
+
+        fetched = os.path.join(tmp, "fetched")
+        run_as_user("registry-pull", "--quiet", "--foreign-layers", "--header", "X-Secret: s3cret-value",
+                    f"{host()}/{repo}:good", fetched)
+        with open(blob_path(fetched), "rb") as f:
+            check(f.read() == layer, "the foreign layer's bytes in the layout")
+        check([r["path"] for r in srv.seen] == ["/layer"], f"requests to the URL: {srv.seen}")
+        for r in srv.seen:
+            names = {k.lower() for k in r["headers"]}
+            check("authorization" not in names and "x-secret" not in names,
+                  f"credentials or --header lines reached the foreign URL: {r['headers']}")
+        bad = os.path.join(tmp, "bad")
+        _, err = run_as_user("registry-pull", "--quiet", "--foreign-layers", f"{host()}/{repo}:bad", bad, expect=1)
+        check(sha256(layer) in err or "digest" in err.lower(), f"a foreign URL serving other bytes: {err}")
+        check(not os.path.exists(blob_path(bad)), "unverified foreign bytes kept")
+    finally:
+        srv.stop()
+
+
 def push_image(name, layers, size):
     """A deterministic image (@layers uncompressed layers of @size bytes) pushed as @name:latest."""
     harness = os.environ["REGISTRY_TEST_HARNESS"]
@@ -713,7 +812,7 @@ def main():
     cases = {"usage": case_usage, "tags": case_tags, "inspect": case_inspect, "delete": case_delete,
              "auth": case_auth, "pull": case_pull, "push": case_push, "copy": case_copy,
              "enospc": case_enospc, "signals": case_signals,
-             "artifact": case_artifact}
+             "artifact": case_artifact, "foreign": case_foreign}
     if case not in cases:
         print(f"unknown case {case}", file=sys.stderr)
         return 2
