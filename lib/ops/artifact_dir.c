@@ -221,6 +221,18 @@ static int unpack_copy(struct archive *r, struct archive *w, const char *name)
 	return s == ARCHIVE_EOF ? 0 : archive_fail(r, "unpacking", name);
 }
 
+/* One checked entry: its header, its bytes, done. */
+static int unpack_write(struct archive *r, struct archive *w, struct archive_entry *e, const char *what)
+{
+	const char *name = archive_entry_pathname(e);
+	if (archive_write_header(w, e) != ARCHIVE_OK)
+		return archive_fail(w, what, name);
+	int rc = archive_entry_size(e) > 0 ? unpack_copy(r, w, name) : 0;
+	if (!rc && archive_write_finish_entry(w) != ARCHIVE_OK)
+		rc = archive_fail(w, what, name);
+	return rc;
+}
+
 int registry__artifact_unpack_dir(int fd, const char *root, const char *title, const char *what)
 {
 	struct archive *r = archive_read_new(), *w = archive_write_disk_new();
@@ -238,13 +250,8 @@ int registry__artifact_unpack_dir(int fd, const char *root, const char *title, c
 			rc = archive_fail(r, what, title);
 		else if (n >= UNPACK_ENTRIES_MAX)
 			rc = registry__fail(REGISTRY_ETOOLARGE, "%s: more than %d entries", what, UNPACK_ENTRIES_MAX);
-		else if (!(rc = unpack_entry_prepare(e, root, title, what))) {
-			if (archive_write_header(w, e) != ARCHIVE_OK)
-				rc = archive_fail(w, what, archive_entry_pathname(e));
-			else if (archive_entry_size(e) > 0 && !(rc = unpack_copy(r, w, archive_entry_pathname(e))) &&
-			         archive_write_finish_entry(w) != ARCHIVE_OK)
-				rc = archive_fail(w, what, archive_entry_pathname(e));
-		}
+		else if (!(rc = unpack_entry_prepare(e, root, title, what)))
+			rc = unpack_write(r, w, e, what);
 	}
 	if (w && archive_write_close(w) != ARCHIVE_OK && !rc)
 		rc = archive_fail(w, what, title);

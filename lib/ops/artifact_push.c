@@ -33,7 +33,8 @@ typedef struct blob {
 static void blob_free(blob *b)
 {
 	if (b->tmpdir) {
-		unlink(b->upload_path);
+		if (b->upload_path)
+			unlink(b->upload_path);
 		rmdir(b->tmpdir);
 	}
 	free(b->upload_path);
