@@ -323,6 +323,12 @@ def test_artifact_push_pull(reg, client, tmp_path):
     assert [(d.digest, d.annotations.get("org.example.k")) for d in found] == [(digest, "v")]
     with pytest.raises(registry.ConflictError, match="notes.md"):
         client.pull_artifact("py/art:v1", out)
+    # The subject copied with its referrer, and pulled with it into a layout.
+    assert client.copy("py/art:subject", "py/art-copy:subject", referrers=True) == subject.digest
+    assert [d.digest for d in client.referrers("py/art-copy:subject")] == [digest]
+    with Store(tmp_path / "layout", create=True) as s:
+        client.pull("py/art:subject", s, referrers=True)
+        assert digest in [e.digest for e in s.index]
     with pytest.raises(registry.InvalidArgumentError, match="two files"):
         client.push_artifact("py/art:v2", [src / "notes.md", src / "notes.md"])
 

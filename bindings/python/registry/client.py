@@ -27,6 +27,9 @@ _AUTH_SCHEMES = {0: None, 1: "none", 2: "basic", 3: "bearer"}
 _PRESERVE_DIGESTS = 1          # REGISTRY_PULL_PRESERVE_DIGESTS
 _ALL_PLATFORMS = 2             # REGISTRY_PULL_ALL_PLATFORMS
 _COPY_ALL_PLATFORMS = 1        # REGISTRY_COPY_ALL_PLATFORMS
+_COPY_REFERRERS = 2            # REGISTRY_COPY_REFERRERS
+_PULL_REFERRERS = 4            # REGISTRY_PULL_REFERRERS
+_PULL_FOREIGN_LAYERS = 8       # REGISTRY_PULL_FOREIGN_LAYERS
 
 
 def _platform_text(platform: PlatformLike) -> Optional[bytes]:
@@ -506,9 +509,14 @@ class Client(Handle):
              format: Union[str, ImageFormat] = ImageFormat.OCI,
              platform: PlatformLike = None, preserve_digests: bool = False,
              all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
-             ref_name: Optional[str] = None) -> Optional[str]:
+             ref_name: Optional[str] = None, referrers: bool = False,
+             foreign_layers: bool = False) -> Optional[str]:
         """Pull an image: the manifest (the @platform entry of a list, by default this
         machine's), config and layers, fetched in parallel and verified.
+
+        @referrers: also what refers to it (signatures, SBOMs), recursively, into
+        an OCI layout. @foreign_layers: fetch layers with "urls" from there,
+        verified, with no credentials sent.
 
         @dest is a Store or a path. A path gets @format, an ImageFormat or its
         value: "oci" (an OCI layout, created or added to), "docker" (a `docker
@@ -518,7 +526,8 @@ class Client(Handle):
         """
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (
-            _ALL_PLATFORMS if all_platforms else 0)
+            _ALL_PLATFORMS if all_platforms else 0) | (_PULL_REFERRERS if referrers else 0) | (
+            _PULL_FOREIGN_LAYERS if foreign_layers else 0)
         bridge = progress_bridge(progress)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=_platform_text(platform), progress=bridge.cfunc)
@@ -597,16 +606,19 @@ class Client(Handle):
 
     def copy(self, source: RefLike, target: RefLike, to: Optional["Client"] = None,
              platform: PlatformLike = None, chunk_size: int = 0,
-             progress: Optional[ProgressCallback] = None, all_platforms: bool = False) -> str:
+             progress: Optional[ProgressCallback] = None, all_platforms: bool = False,
+             referrers: bool = False) -> str:
         """Copy an image from this registry to @to (default: this one), blob by blob
         without touching disk. Of a list/index, the @platform entry (by default this
         machine's, as pull), or with @all_platforms every platform and the index
-        itself. Returns the digest of the manifest written."""
+        itself; with @referrers, then everything that refers to it, recursively.
+        Returns the digest of the manifest written."""
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
         opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
-                                 flags=_COPY_ALL_PLATFORMS if all_platforms else 0,
+                                 flags=(_COPY_ALL_PLATFORMS if all_platforms else 0) |
+                                 (_COPY_REFERRERS if referrers else 0),
                                  platform=_platform_text(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()
