@@ -312,7 +312,11 @@ static int own_option(const ex_program *p, int argc, char **argv, int *i, int *h
 			*f->set = 1;
 			return 0;
 		}
-		return option_value(p, argc, argv, i, f->name, f->value);
+		if (!f->set)
+			return option_value(p, argc, argv, i, f->name, f->value);
+		if (*f->set >= EX_REPEAT_MAX)
+			return ex_usage_error(p, "at most %d %s options", EX_REPEAT_MAX, f->name);
+		return option_value(p, argc, argv, i, f->name, &f->value[(*f->set)++]);
 	}
 	return 0;
 }
@@ -517,4 +521,21 @@ void ex_progress_end(ex_progress *pr)
 	if (pr->tty && pr->drawn)
 		fputc('\n', stderr);
 	pr->drawn = 0;
+}
+
+int ex_manifest_digest(const ex_program *p, registry_client *client, const registry_reference *ref, char *buf,
+                       size_t size)
+{
+	const char *digest = registry_reference_digest(ref);
+	if (digest) {
+		snprintf(buf, size, "%s", digest);
+		return EX_OK;
+	}
+	registry_manifest *m = NULL;
+	const char *tag = registry_reference_tag(ref);
+	if (registry_manifest_fetch(&m, client, registry_reference_repository(ref), tag ? tag : "latest", NULL) != 0)
+		return ex_fail(p, registry_reference_string(ref));
+	snprintf(buf, size, "%s", registry_manifest_digest(m));
+	registry_manifest_free(m);
+	return EX_OK;
 }

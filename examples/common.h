@@ -11,13 +11,18 @@
 /* Exit statuses of every program. */
 enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2 };
 
-/* A program's own option: a switch (arg NULL, sets *set) or one with a value. */
+/* A program's own option: a switch (arg NULL, sets *set) or one with a value.
+ * A value option with @set too may repeat: @value is then an array of
+ * EX_REPEAT_MAX values and *set counts them. */
 typedef struct ex_flag {
 	const char *name;    /* "--raw" */
 	const char *arg;     /* metavar ("TYPE") or NULL for a switch */
 	const char **value;  /* receives the value */
-	int *set;            /* receives 1 (switch) */
+	int *set;            /* receives 1 (switch), or counts a repeated value */
 } ex_flag;
+
+/* At most this many values of a repeated option. */
+#define EX_REPEAT_MAX 64
 
 typedef struct ex_program {
 	const char *name;     /* "registry-tags" */
@@ -109,6 +114,13 @@ int ex_reference(const ex_program *p, const char *text, registry_reference **out
  */
 int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
               registry_client **out);
+
+/*
+ * The digest of the manifest @ref names: its own digest, else its tag's
+ * manifest's (fetched, verified). Into @buf; EX_OK or EX_FAIL (printed).
+ */
+int ex_manifest_digest(const ex_program *p, registry_client *client, const registry_reference *ref, char *buf,
+                       size_t size);
 
 /* Progress on stderr: bars on a terminal, else one line per finished blob. */
 typedef struct ex_progress {

@@ -7,8 +7,9 @@
 
 int main(int argc, char **argv)
 {
-	int all = 0;
-	const ex_flag flags[] = {{"--all-platforms", NULL, NULL, &all}, {NULL, NULL, NULL, NULL}};
+	int all = 0, referrers = 0;
+	const ex_flag flags[] = {{"--all-platforms", NULL, NULL, &all}, {"--referrers", NULL, NULL, &referrers},
+	                         {NULL, NULL, NULL, NULL}};
 	const ex_program prog = {
 		"registry-copy", "copy an image between registries", "SOURCE DESTINATION",
 		"DESCRIPTION\n"
@@ -20,15 +21,22 @@ int main(int argc, char **argv)
 		"    --all-platforms every platform and the index (the digest stays the\n"
 		"    same). The common credential options apply to both registries;\n"
 		"    Docker's config file is read for each.\n"
+		"    With --referrers, everything that refers to the image (signatures,\n"
+		"    SBOMs: the source's referrers API, or its sha256-HEX tag) is copied\n"
+		"    too, recursively (4 levels, 256 manifests at most), each by digest;\n"
+		"    the destination lists them through its referrers API or the tag\n"
+		"    the pushes keep.\n"
 		"    Prints the digest of the manifest at DESTINATION; with --json,\n"
 		"    {\"copied\": SOURCE, \"to\": DESTINATION, \"digest\"}.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --all-platforms     copy every platform and the index itself\n"
+		"    --referrers         copy the referrers too, recursively\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-copy docker.io/library/alpine:3.19 localhost:5000/alpine:3.19\n"
-		"    registry-copy --platform linux/amd64 localhost:5000/multi localhost:5000/amd64-only\n",
+		"    registry-copy --platform linux/amd64 localhost:5000/multi localhost:5000/amd64-only\n"
+		"    registry-copy --referrers localhost:5000/app:v1 registry.example.com/app:v1\n",
 		2, 2, flags};
 	ex_common c;
 	char *args[2];
@@ -53,6 +61,8 @@ int main(int argc, char **argv)
 	opts.platform = c.platform;
 	if (all)
 		opts.flags |= REGISTRY_COPY_ALL_PLATFORMS;
+	if (referrers)
+		opts.flags |= REGISTRY_COPY_REFERRERS;
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;

@@ -51,11 +51,13 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 int main(int argc, char **argv)
 {
 	const char *format = NULL;
-	int preserve = 0, all = 0;
+	int preserve = 0, all = 0, referrers = 0, foreign = 0;
 	const ex_flag flags[] = {
 		{"--format", "oci|docker", &format, NULL},
 		{"--preserve-digests", NULL, NULL, &preserve},
 		{"--all-platforms", NULL, NULL, &all},
+		{"--referrers", NULL, NULL, &referrers},
+		{"--foreign-layers", NULL, NULL, &foreign},
 		{NULL, NULL, NULL, NULL},
 	};
 	const ex_program prog = {
@@ -81,6 +83,13 @@ int main(int argc, char **argv)
 		"                         (Docker media types stay, digests unchanged)\n"
 		"    --all-platforms      every platform of a multi-platform image (OCI\n"
 		"                         layout only)\n"
+		"    --referrers          also what refers to the image (signatures,\n"
+		"                         SBOMs), recursively, kept byte for byte and\n"
+		"                         named by digest in index.json (OCI layout only;\n"
+		"                         with --preserve-digests for a Docker image)\n"
+		"    --foreign-layers     fetch non-distributable layers (with \"urls\")\n"
+		"                         from their URLs, verified by digest; no\n"
+		"                         credentials or --header lines are sent there\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-pull localhost:5000/fixtures/small-v2s2 ./small-oci\n"
@@ -106,6 +115,8 @@ int main(int argc, char **argv)
 	}
 	if (!rc && all && fmt != REGISTRY_IMAGE_FORMAT_OCI)
 		rc = ex_usage_error(&prog, "--all-platforms needs an OCI layout destination");
+	if (!rc && referrers && fmt != REGISTRY_IMAGE_FORMAT_OCI)
+		rc = ex_usage_error(&prog, "--referrers needs an OCI layout destination");
 	if (!rc && all && c.platform)
 		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
 	registry_reference *ref = NULL;
@@ -117,7 +128,8 @@ int main(int argc, char **argv)
 	ex_progress_init(&pr, "pulled");
 	registry_pull_options opts = REGISTRY_PULL_OPTIONS_INIT;
 	opts.platform = c.platform;
-	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_PULL_ALL_PLATFORMS : 0);
+	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_PULL_ALL_PLATFORMS : 0) |
+	             (referrers ? REGISTRY_PULL_REFERRERS : 0) | (foreign ? REGISTRY_PULL_FOREIGN_LAYERS : 0);
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;

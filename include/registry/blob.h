@@ -69,7 +69,7 @@ REGISTRY_API size_t registry_progress_blobs_total(const registry_progress *p);
  * @param size receives its size (may be NULL).
  * @return 0 when it exists, REGISTRY_ENOTFOUND when not, REGISTRY_EFORMAT
  *         for an invalid digest or repository, or a transport error.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_blob_head(int64_t *size, registry_client *client,
                                     const char *repository, const char *digest);
@@ -149,7 +149,7 @@ REGISTRY_API int registry_blob_fetch_many_options_init(registry_blob_fetch_many_
  *         code (registry_error_last() describes that failure);
  *         REGISTRY_EINVAL (NULL store or digest, options version 0 or newer
  *         than this library's, unknown flags).
- * @since 0.1 (options since 0.2; out-parameters first since 0.2)
+ * @since 0.1 (options since 1.0; out-parameters first since 1.0)
  */
 REGISTRY_API int registry_blob_fetch_many(int *results, registry_client *client,
                                           const char *repository, size_t count,
@@ -300,7 +300,7 @@ REGISTRY_API int registry_blob_upload_options_init(registry_blob_upload_options 
  *         @p digest or @p size, or the registry reported another digest);
  *         REGISTRY_ECANCELED; a code returned by @p read; REGISTRY_EAUTH,
  *         REGISTRY_EDENIED (no push access) and other transport errors.
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 1.0)
  */
 REGISTRY_API int registry_blob_upload(registry_client *client, const char *repository,
                                       const char *digest, int64_t size, registry_blob_read_cb read,
@@ -313,7 +313,7 @@ REGISTRY_API int registry_blob_upload(registry_client *client, const char *repos
  * @return as registry_blob_upload(); REGISTRY_ENOTFOUND when the file does
  *         not exist (a blob the registry lacks is not an error here: it is
  *         uploaded), REGISTRY_EIO when it cannot be read.
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 1.0)
  */
 REGISTRY_API int registry_blob_upload_file(registry_client *client, const char *repository,
                                            const char *digest, const char *path,

@@ -74,7 +74,7 @@ enum registry_tls_version {
  */
 typedef struct registry_tls_options {
 	unsigned int version;     /**< REGISTRY_TLS_OPTIONS_VERSION */
-	unsigned int flags;       /**< none defined yet: 0 (since 0.2 REGISTRY_TLS_NO_VERIFY is REGISTRY_INSECURE_NO_VERIFY) */
+	unsigned int flags;       /**< none defined yet: 0 (since 1.0 REGISTRY_TLS_NO_VERIFY is REGISTRY_INSECURE_NO_VERIFY) */
 	const char *ca_file;      /**< trust these CA certificates (PEM file) instead of the system's */
 	const char *ca_path;      /**< trust the CA certificates of this hashed folder */
 	const char *ca_pem;       /**< trust these CA certificates, PEM text in memory */
@@ -124,7 +124,7 @@ REGISTRY_API int registry_client_set_tls(registry_client *client, const registry
  * REGISTRY_INSECURE_ALLOW_HTTP alone falls back only when the server does
  * not speak TLS (a certificate that fails verification is an error).
  * 0 (default) restores full security (loopback may still use plain HTTP).
- * Changed in 0.2: it took an int (1 is now both flags).
+ * Changed in 1.0: it took an int (1 is now both flags).
  * @return 0; REGISTRY_EINVAL for a NULL client or unknown flag bits.
  * @since 1.0
  */
@@ -209,7 +209,7 @@ REGISTRY_API int registry_retry_options_init(registry_retry_options *opts);
  * and 5xx, with exponential backoff plus jitter, honouring Retry-After up
  * to max_wait_ms per wait. Replaces every retry setting with @p opts
  * (NULL: every default).
- * Changed in 0.2: it took (count, backoff_base_ms, max_wait_ms) with
+ * Changed in 1.0: it took (count, backoff_base_ms, max_wait_ms) with
  * negative values keeping the current setting.
  * @return 0; REGISTRY_EINVAL for a NULL client, a bad version, unknown
  *         flag bits, a negative or too large value (nothing changes then).
@@ -226,7 +226,7 @@ REGISTRY_API int registry_client_set_retries(registry_client *client, const regi
  * connection cache, DNS cache and TLS sessions): registries spend a core per
  * upload, HTTP/2 multiplexes downloads, and Docker itself uses 3 downloads
  * and 5 uploads, so more than 8 would only add threads and connections.
- * Before 0.2 the setter accepted up to 64 and used at most 8.
+ * Before 1.0 the setter accepted up to 64 and used at most 8.
  * @return 0; REGISTRY_EINVAL for a NULL client or a value outside 1..8.
  * @since 0.1
  */
@@ -237,7 +237,7 @@ REGISTRY_API int registry_client_set_max_parallel(registry_client *client, int m
  * as curl's: "host,.domain,10.0.0.0/8", "*" for all). A NULL @p proxy
  * (default) honours the environment (http_proxy, https_proxy, no_proxy) as
  * curl does; "" disables proxies. A NULL @p no_proxy keeps the environment's.
- * Changed in 0.2: it took no @p no_proxy.
+ * Changed in 1.0: it took no @p no_proxy.
  * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
  * @since 1.0
  */
@@ -437,7 +437,7 @@ REGISTRY_API int registry_client_auth_scheme(const registry_client *client);
  * (RateLimit-Limit, RateLimit-Remaining). -1 when never seen. Either
  * pointer may be NULL.
  * @return 0, or REGISTRY_EINVAL for a NULL client.
- * @since 0.1 (out-parameters first and int64_t since 0.2)
+ * @since 0.1 (out-parameters first and int64_t since 1.0)
  */
 REGISTRY_API int registry_client_rate_limit(int64_t *limit, int64_t *remaining,
                                             const registry_client *client);

@@ -52,7 +52,7 @@ REGISTRY_API int registry_digest_update(registry_digest *d, const void *data, si
  * @return 0, REGISTRY_EINVAL (NULL @p out or @p d), REGISTRY_ENOMEM (the
  *         hashed data is kept: the call may be retried), REGISTRY_EIO (the
  *         hash backend failed).
- * @since 0.1 (allocated string, out-parameter first, since 0.2)
+ * @since 0.1 (allocated string, out-parameter first, since 1.0)
  */
 REGISTRY_API int registry_digest_final(char **out, registry_digest *d);
 
@@ -66,7 +66,7 @@ REGISTRY_API void registry_digest_free(registry_digest *d);
  * @param data, len the bytes; @p data may be NULL when @p len is 0.
  * @return 0, REGISTRY_EINVAL (NULL @p out, NULL @p data with a length,
  *         unknown algorithm), REGISTRY_ENOMEM.
- * @since 0.1 (allocated string since 0.2)
+ * @since 0.1 (allocated string since 1.0)
  */
 REGISTRY_API int registry_digest_buffer(char **out, int algorithm, const void *data, size_t len);
 

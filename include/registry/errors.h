@@ -23,7 +23,7 @@
 REGISTRY_BEGIN_DECLS
 
 /** Error codes: what every function returns (0 or one of these).
- *  @since 0.1 (the tag was registry_error_code before 0.2, the name of a
+ *  @since 0.1 (the tag was registry_error_code before 1.0, the name of a
  *  function too; the values are unchanged) */
 enum registry_status {
 	REGISTRY_OK = 0,             /**< success */

@@ -36,7 +36,7 @@ REGISTRY_BEGIN_DECLS
 #define REGISTRY_ANNOTATION_SOURCE_DIGEST "io.libregistry.source.digest"
 
 /** Destination formats of registry_pull_to() and registry_store_export().
- *  @since 0.1 (the values were REGISTRY_FORMAT_* before 0.2) */
+ *  @since 0.1 (the values were REGISTRY_FORMAT_* before 1.0) */
 enum registry_image_format {
 	REGISTRY_IMAGE_FORMAT_OCI = 0,            /**< OCI image layout folder */
 	REGISTRY_IMAGE_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
@@ -52,6 +52,29 @@ enum registry_image_format {
  * @since 1.0
  */
 #define REGISTRY_PULL_ALL_PLATFORMS 0x2u
+/**
+ * registry_pull_options.flags (registry_pull(), and registry_pull_to() into
+ * an OCI layout): after the image, everything that refers to the manifest
+ * pulled (as the registry serves it: its referrers API, or its referrers
+ * tag), recursively, as REGISTRY_COPY_REFERRERS bounds it, each kept byte
+ * for byte (their subject names the registry's digest: pull a Docker image
+ * with REGISTRY_PULL_PRESERVE_DIGESTS for the link to hold in the layout)
+ * and named by its digest in index.json (image-spec 1.1 layouts may hold
+ * referrers). Refused for Docker formats.
+ * @since 1.1
+ */
+#define REGISTRY_PULL_REFERRERS 0x4u
+/**
+ * registry_pull_options.flags: fetch foreign (non-distributable) layers,
+ * the descriptors with "urls", which are otherwise left out as skopeo
+ * leaves them: from their URLs in order (http and https only), with no
+ * credentials and none of the client's extra headers, kept only when the
+ * bytes match the descriptor's digest and size (REGISTRY_EDIGEST,
+ * REGISTRY_ETOOLARGE otherwise). Plain HTTP only to loopback or where the
+ * client's insecure setting allows it.
+ * @since 1.1
+ */
+#define REGISTRY_PULL_FOREIGN_LAYERS 0x8u
 
 /**
  * Options of registry_pull() and registry_pull_to(). Initialise with
@@ -61,8 +84,9 @@ enum registry_image_format {
  */
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
-	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS */
-	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's (since 0.2 a registry_platform) */
+	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS, REGISTRY_PULL_REFERRERS,
+	                               REGISTRY_PULL_FOREIGN_LAYERS */
+	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's (since 1.0 a registry_platform) */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;           /**< passed to progress */
@@ -105,7 +129,7 @@ REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
  *         cannot be converted to OCI); REGISTRY_ECANCELED (progress
  *         callback or the client's cancel hook; partial blobs stay for a
  *         resume); store errors (REGISTRY_EIO, ...) and transport errors.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
                                const registry_reference *ref, registry_store *store,
@@ -127,7 +151,7 @@ REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
  *         REGISTRY_PULL_ALL_PLATFORMS with a Docker format (a `docker load`
  *         image holds one platform); REGISTRY_EUNSUPPORTED for a tarball
  *         when built without libarchive.
- * @since 0.1 (@p digest_out since 0.2)
+ * @since 0.1 (@p digest_out since 1.0)
  */
 REGISTRY_API int registry_pull_to(char **digest_out, registry_client *client, const registry_reference *ref,
                                   const char *dest, int format, const registry_pull_options *options);
@@ -175,7 +199,7 @@ REGISTRY_API int registry_store_export_options_init(registry_store_export_option
  *         docker load cannot read, a tarball without libarchive);
  *         REGISTRY_ECANCELED (the progress callback; nothing named
  *         @p dest is left); REGISTRY_EDIGEST; REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 1.0)
  */
 REGISTRY_API int registry_store_export(registry_store *store, const char *ref_name, const char *dest, int format,
                                        const registry_store_export_options *opts);
@@ -183,7 +207,7 @@ REGISTRY_API int registry_store_export(registry_store *store, const char *ref_na
 /**
  * Options of registry_push(). Initialise with REGISTRY_PUSH_OPTIONS_INIT or
  * registry_push_options_init(); zero fields mean the default.
- * @since 0.1 (its own struct, without platform, since 0.2)
+ * @since 0.1 (its own struct, without platform, since 1.0)
  */
 typedef struct registry_push_options {
 	unsigned int version;      /**< REGISTRY_PUSH_OPTIONS_VERSION */
@@ -239,14 +263,30 @@ REGISTRY_API int registry_push_archive_options_init(registry_push_archive_option
 #define REGISTRY_COPY_ALL_PLATFORMS 0x1u
 
 /**
+ * registry_copy_options.flags: after the image, copy everything that refers
+ * to it (signatures, SBOMs, attestations: the source's referrers API, or its
+ * referrers tag), and what refers to those, recursively, each by digest and
+ * whole (every platform of an index), to at most
+ * REGISTRY_COPY_REFERRERS_DEPTH levels and REGISTRY_COPY_REFERRERS_MAX
+ * manifests (more is REGISTRY_ETOOLARGE). The destination lists them through
+ * its referrers API, or the referrers tag the pushes keep.
+ * @since 1.1
+ */
+#define REGISTRY_COPY_REFERRERS 0x2u
+/** Levels of referrers copied with REGISTRY_COPY_REFERRERS. @since 1.1 */
+#define REGISTRY_COPY_REFERRERS_DEPTH 4
+/** Referrers copied at most with REGISTRY_COPY_REFERRERS. @since 1.1 */
+#define REGISTRY_COPY_REFERRERS_MAX 256
+
+/**
  * Options of registry_copy(). Initialise with REGISTRY_COPY_OPTIONS_INIT or
  * registry_copy_options_init(); zero fields mean the default.
  * @since 1.0
  */
 typedef struct registry_copy_options {
 	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
-	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS */
-	const registry_platform *platform; /**< copy this platform of an index; NULL: the host's (since 0.2) */
+	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS, REGISTRY_COPY_REFERRERS */
+	const registry_platform *platform; /**< copy this platform of an index; NULL: the host's (since 1.0) */
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */
@@ -287,7 +327,7 @@ REGISTRY_API int registry_copy_options_init(registry_copy_options *opts);
  *         match the manifest); REGISTRY_EUNSUPPORTED (indexes nested too
  *         deep); REGISTRY_ECANCELED; REGISTRY_EDENIED (no push access) and
  *         other transport errors; store errors.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_push(char **digest_out, registry_client *client, registry_store *store,
                                const char *ref_name, const registry_reference *target,
@@ -305,7 +345,7 @@ REGISTRY_API int registry_push(char **digest_out, registry_client *client, regis
  *         also when it holds several images and none is tagged as
  *         @p target; REGISTRY_EIO (unreadable archive);
  *         REGISTRY_EUNSUPPORTED (built without libarchive).
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_push_archive(char **digest_out, registry_client *client,
                                        const char *archive_path,
@@ -330,7 +370,7 @@ REGISTRY_API int registry_push_archive(char **digest_out, registry_client *clien
  *         REGISTRY_EUNSUPPORTED (an index inside an index);
  *         REGISTRY_ECANCELED; REGISTRY_EPROTOCOL (the source broke Range
  *         requests); REGISTRY_EIO; transport errors of either registry.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_copy(char **digest_out, registry_client *source,
                                const registry_reference *source_ref, registry_client *target,

@@ -82,7 +82,7 @@ typedef struct registry_descriptor registry_descriptor;
  * Options of registry_manifest_parse(). Initialise with
  * REGISTRY_MANIFEST_PARSE_OPTIONS_INIT or
  * registry_manifest_parse_options_init(); zero fields mean the default.
- * @since 0.1 (flags since 0.2)
+ * @since 0.1 (flags since 1.0)
  */
 typedef struct registry_manifest_parse_options {
 	unsigned int version; /**< REGISTRY_MANIFEST_PARSE_OPTIONS_VERSION */
@@ -127,7 +127,7 @@ REGISTRY_API int registry_manifest_parse_options_init(registry_manifest_parse_op
  *         REGISTRY_EUNSUPPORTED (an unknown manifest media type or
  *         schemaVersion);
  *         REGISTRY_ENOMEM.
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 1.0)
  */
 REGISTRY_API int registry_manifest_parse(registry_manifest **out, const void *data, size_t len,
                                          const char *media_type, const registry_manifest_parse_options *opts);
@@ -180,11 +180,11 @@ REGISTRY_API size_t registry_manifest_layer_count(const registry_manifest *m);
 REGISTRY_API const registry_descriptor *registry_manifest_layer(const registry_manifest *m, size_t i);
 
 /** Number of entries of a list or index (0 for image manifests).
- *  @since 0.1 (registry_manifest_manifest_count before 0.2) */
+ *  @since 0.1 (registry_manifest_manifest_count before 1.0) */
 REGISTRY_API size_t registry_manifest_entry_count(const registry_manifest *m);
 
 /** Entry @p i of a list or index, in document order, or NULL past the end.
- *  @since 0.1 (registry_manifest_manifest before 0.2) */
+ *  @since 0.1 (registry_manifest_manifest before 1.0) */
 REGISTRY_API const registry_descriptor *registry_manifest_entry(const registry_manifest *m, size_t i);
 
 /** The OCI "artifactType", or NULL. @since 0.1 */
@@ -203,11 +203,11 @@ REGISTRY_API const char *registry_manifest_annotation_value(const registry_manif
 REGISTRY_API const char *registry_manifest_annotation(const registry_manifest *m, const char *key);
 
 /** Schema1 "name" (repository), or NULL (always for other formats).
- *  @since 0.1 (registry_manifest_name before 0.2) */
+ *  @since 0.1 (registry_manifest_name before 1.0) */
 REGISTRY_API const char *registry_manifest_schema1_name(const registry_manifest *m);
-/** Schema1 "tag", or NULL. @since 0.1 (registry_manifest_tag before 0.2) */
+/** Schema1 "tag", or NULL. @since 0.1 (registry_manifest_tag before 1.0) */
 REGISTRY_API const char *registry_manifest_schema1_tag(const registry_manifest *m);
-/** Schema1 "architecture", or NULL. @since 0.1 (registry_manifest_architecture before 0.2) */
+/** Schema1 "architecture", or NULL. @since 0.1 (registry_manifest_architecture before 1.0) */
 REGISTRY_API const char *registry_manifest_schema1_architecture(const registry_manifest *m);
 
 /**
@@ -321,7 +321,7 @@ REGISTRY_API void registry_platform_free(registry_platform *p);
  *         platform); REGISTRY_ENOTFOUND (no compatible entry; the message
  *         lists the platforms the index offers); REGISTRY_EUNSUPPORTED (host
  *         platform unknown).
- * @since 0.1 (takes a registry_platform since 0.2)
+ * @since 0.1 (takes a registry_platform since 1.0)
  */
 REGISTRY_API int registry_manifest_select_platform(const registry_descriptor **out,
                                                    const registry_manifest *m,
@@ -460,7 +460,7 @@ REGISTRY_API int registry_descriptor_spec_init(registry_descriptor_spec *spec);
  *         not an index entry), an odd annotation list, an empty annotation
  *         key or url, invalid UTF-8); REGISTRY_EFORMAT or
  *         REGISTRY_EUNSUPPORTED from registry_digest_validate(); REGISTRY_ENOMEM.
- * @since 0.1 (a registry_descriptor_spec since 0.2)
+ * @since 0.1 (a registry_descriptor_spec since 1.0)
  */
 REGISTRY_API int registry_manifest_builder_set_config(registry_manifest_builder *b,
                                                       const registry_descriptor_spec *spec);
@@ -469,7 +469,7 @@ REGISTRY_API int registry_manifest_builder_set_config(registry_manifest_builder 
  * Append a layer (base first) to an image manifest, from @p spec: urls
  * make a foreign layer, annotations are the layer's.
  * @return as _set_config().
- * @since 0.1 (a registry_descriptor_spec since 0.2)
+ * @since 0.1 (a registry_descriptor_spec since 1.0)
  */
 REGISTRY_API int registry_manifest_builder_add_layer(registry_manifest_builder *b,
                                                      const registry_descriptor_spec *spec);
@@ -484,7 +484,7 @@ REGISTRY_API int registry_manifest_builder_add_layer(registry_manifest_builder *
  *         fields without os and architecture, a missing platform in a
  *         Docker list, an odd annotation list, an empty annotation key or
  *         url, invalid UTF-8.
- * @since 0.1 (a registry_descriptor_spec since 0.2)
+ * @since 0.1 (a registry_descriptor_spec since 1.0)
  */
 REGISTRY_API int registry_manifest_builder_add_manifest(registry_manifest_builder *b,
                                                         const registry_descriptor_spec *spec);
@@ -502,7 +502,7 @@ REGISTRY_API int registry_manifest_builder_add_descriptor(registry_manifest_buil
 /**
  * Set a top-level annotation (a second call with the same key replaces the value).
  * @return 0, REGISTRY_EINVAL (NULL, empty key, invalid UTF-8), REGISTRY_ENOMEM.
- * @since 0.1 (registry_manifest_builder_add_annotation before 0.2)
+ * @since 0.1 (registry_manifest_builder_add_annotation before 1.0)
  */
 REGISTRY_API int registry_manifest_builder_set_annotation(registry_manifest_builder *b, const char *key,
                                                           const char *value);
@@ -519,7 +519,7 @@ REGISTRY_API int registry_manifest_builder_set_artifact_type(registry_manifest_b
  * Set the OCI "subject" (the manifest this one refers to) from @p spec.
  * @return as _set_config() (a platform is refused here too: a subject is
  *         not an index entry); REGISTRY_EINVAL for Docker types.
- * @since 0.1 (a registry_descriptor_spec since 0.2)
+ * @since 0.1 (a registry_descriptor_spec since 1.0)
  */
 REGISTRY_API int registry_manifest_builder_set_subject(registry_manifest_builder *b,
                                                        const registry_descriptor_spec *spec);

@@ -44,7 +44,7 @@ REGISTRY_BEGIN_DECLS
  *         reference, or a digest header that is not a digest),
  *         REGISTRY_EDIGEST (a GET fallback whose bytes do not match the
  *         requested digest), transport errors.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_manifest_resolve(char **digest, char **media_type,
                                            int64_t *size, registry_client *client,
@@ -92,12 +92,24 @@ REGISTRY_API int registry_manifest_fetch(registry_manifest **out, registry_clien
  * registry_manifest_raw(), with its media type as Content-Type), and check
  * the Docker-Content-Digest the registry returns against the manifest's
  * digest.
+ *
+ * A manifest with a subject (a referrer) on a registry that answers
+ * without the OCI-Subject header (no referrers API, e.g. registry 2.8):
+ * the referrers tag schema is kept as distribution-spec 1.1 asks. The
+ * "<alg>-<hex>" tag of the subject is read (absent: an empty OCI index),
+ * the manifest's descriptor added (with its artifactType, or its config's
+ * media type, and all its annotations) unless listed already, and the
+ * index written back; after a pause longer than a concurrent writer's
+ * read-add-write it is read again, and written again when a concurrent
+ * writer dropped the entry (8 rounds at most). Failing that, the manifest
+ * is pushed but the call fails (REGISTRY_ECONFLICT, or the tag's error).
  * @param digest_out receives the registry's digest (free with
  *        registry_free()); may be NULL.
- * @return 0, REGISTRY_EDIGEST, REGISTRY_EFORMAT (e.g. MANIFEST_INVALID),
- *         REGISTRY_ENOTFOUND (MANIFEST_BLOB_UNKNOWN: push the blobs first),
- *         REGISTRY_EDENIED, transport errors.
- * @since 0.1 (out-parameters first since 0.2)
+ * @return 0, REGISTRY_EDIGEST, REGISTRY_EFORMAT (e.g. MANIFEST_INVALID; or a
+ *         referrers tag that holds no index), REGISTRY_ENOTFOUND
+ *         (MANIFEST_BLOB_UNKNOWN: push the blobs first), REGISTRY_EDENIED,
+ *         REGISTRY_ECONFLICT (referrers tag, above), transport errors.
+ * @since 0.1 (out-parameters first since 1.0; the referrers tag since 1.1)
  */
 REGISTRY_API int registry_manifest_push(char **digest_out, registry_client *client,
                                         const char *repository, const char *reference,
@@ -217,7 +229,7 @@ REGISTRY_API int registry_list_catalog_open(registry_list **out, registry_client
  * with *name NULL at the end; negative codes on failure (ENOTFOUND for an
  * unknown repository, transport errors, EFORMAT for a malformed page,
  * ETOOLARGE past the 1 MiB page cap).
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_list_next(const char **name, registry_list *list);
 

@@ -38,7 +38,7 @@ REGISTRY_BEGIN_DECLS
 /** An open store (opaque). @since 0.1 */
 typedef struct registry_store registry_store;
 
-/** registry_store_open(): create the directory (and its parents) and an empty layout when there is none. @since 0.1 (a macro since 0.2) */
+/** registry_store_open(): create the directory (and its parents) and an empty layout when there is none. @since 0.1 (a macro since 1.0) */
 #define REGISTRY_STORE_CREATE 0x1u
 
 /** The annotation that names an index.json entry ("latest"). @since 0.1 */
@@ -106,7 +106,7 @@ REGISTRY_API int registry_store_has(const registry_store *s, const char *digest)
  * Size in bytes of a stored blob.
  * @param size receives the size.
  * @return 0; REGISTRY_ENOTFOUND; errors of registry_store_has().
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_store_blob_size(int64_t *size, const registry_store *s, const char *digest);
 
@@ -116,7 +116,7 @@ REGISTRY_API int registry_store_blob_size(int64_t *size, const registry_store *s
  * @param path receives a NUL-terminated string; free with registry_free().
  * @return 0; REGISTRY_ENOTFOUND (not in the store); errors of
  *         registry_store_has(); REGISTRY_ENOMEM.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_store_blob_path(char **path, const registry_store *s, const char *digest);
 
@@ -132,7 +132,7 @@ REGISTRY_API int registry_store_blob_path(char **path, const registry_store *s, 
  *         @p max_size; nothing is read); REGISTRY_EDIGEST (the stored bytes
  *         do not match: the store is damaged); errors of
  *         registry_store_has(); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_store_read_blob(void **data, size_t *len, const registry_store *s,
                                           const char *digest, size_t max_size);
@@ -150,7 +150,7 @@ REGISTRY_API int registry_store_read_blob(void **data, size_t *len, const regist
  *         REGISTRY_EDIGEST ("digest mismatch: expected X, got Y");
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (an allocated @p digest_out since 0.2; out-parameters first since 0.2)
+ * @since 0.1 (an allocated @p digest_out since 1.0; out-parameters first since 1.0)
  */
 REGISTRY_API int registry_store_add_blob(char **digest_out, registry_store *s,
                                          const char *expected_digest, const void *data, size_t len);
@@ -169,7 +169,7 @@ REGISTRY_API int registry_store_add_blob(char **digest_out, registry_store *s,
  *         such file); REGISTRY_EDIGEST (mismatch; nothing is kept);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (@p digest_out since 0.2; registry_store_import_file before 0.2)
+ * @since 0.1 (@p digest_out since 1.0; registry_store_import_file before 1.0)
  */
 REGISTRY_API int registry_store_add_blob_file(char **digest_out, registry_store *s, const char *expected_digest,
                                               const char *file);
@@ -197,7 +197,7 @@ REGISTRY_API const registry_descriptor *registry_store_index_entry(const registr
  * annotation is @p ref_name (the first one, if several).
  * @param out receives the entry, borrowed as registry_store_index_entry().
  * @return 0; REGISTRY_EINVAL (NULL argument); REGISTRY_ENOTFOUND.
- * @since 0.1 (out-parameters first since 0.2)
+ * @since 0.1 (out-parameters first since 1.0)
  */
 REGISTRY_API int registry_store_index_find(const registry_descriptor **out, const registry_store *s,
                                            const char *ref_name);
@@ -235,7 +235,7 @@ REGISTRY_API int registry_store_index_find(const registry_descriptor **out, cons
  *         REGISTRY_ETOOLARGE (index.json would exceed REGISTRY_STORE_INDEX_MAX_ENTRIES
  *         entries or REGISTRY_STORE_INDEX_MAX_SIZE bytes); REGISTRY_EIO;
  *         REGISTRY_ENOMEM. On failure index.json is unchanged.
- * @since 0.1 (a registry_descriptor_spec since 0.2)
+ * @since 0.1 (a registry_descriptor_spec since 1.0)
  */
 REGISTRY_API int registry_store_index_add(registry_store *s, const registry_descriptor_spec *entry,
                                           const char *ref_name);
@@ -339,7 +339,7 @@ REGISTRY_API int registry_store_verify_options_init(registry_store_verify_option
  *         (the callback returned non-zero); REGISTRY_EINVAL (NULL store,
  *         options version 0 or newer than this library's, unknown flags);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (options and a const store since 0.2; out-parameters first since 0.2)
+ * @since 0.1 (options and a const store since 1.0; out-parameters first since 1.0)
  */
 REGISTRY_API int registry_store_verify(size_t *nbad, const registry_store *s,
                                        const registry_store_verify_options *opts);
@@ -399,7 +399,7 @@ REGISTRY_API int registry_store_gc_options_init(registry_store_gc_options *opts)
  *         REGISTRY_ECONFLICT; REGISTRY_EDIGEST,
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (a reachable manifest is
  *         damaged or unreadable); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (options since 0.2; out-parameters first since 0.2)
+ * @since 0.1 (options since 1.0; out-parameters first since 1.0)
  */
 REGISTRY_API int registry_store_gc(size_t *removed, registry_store *s, const registry_store_gc_options *opts);
 

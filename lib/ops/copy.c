@@ -452,7 +452,7 @@ int registry_copy(char **digest_out, registry_client *source,
 	if (!options)
 		options = &defaults;
 	if ((rc = registry__options_check("registry_copy", options->version, REGISTRY_COPY_OPTIONS_VERSION,
-	                                  options->flags, REGISTRY_COPY_ALL_PLATFORMS)) ||
+	                                  options->flags, REGISTRY_COPY_ALL_PLATFORMS | REGISTRY_COPY_REFERRERS)) ||
 	    (rc = registry__platform_check("registry_copy", options->platform)))
 		return rc;
 	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
@@ -483,6 +483,13 @@ int registry_copy(char **digest_out, registry_client *source,
 	}
 	if (!rc)
 		rc = registry_manifest_push(digest_out, target, cx.dst_repo, reference, root);
+	if (!rc && (options->flags & REGISTRY_COPY_REFERRERS))
+		rc = registry__copy_referrers(source, source_ref, target, target_ref, registry_manifest_digest(root),
+		                              options);
+	if (rc && digest_out) {
+		registry_free(*digest_out);
+		*digest_out = NULL;
+	}
 out:
 	if (cx.relay) {
 		registry__client_absorb(source, cx.relay);

@@ -10,4 +10,37 @@ int registry__ops_check_target(const char *repository, const char *reference, in
 /* REGISTRY_EINVAL, recorded, when @ref names another registry than @client's. */
 int registry__ops_check_ref_registry(const registry_client *client, const registry_reference *ref);
 
+/* The referrers tag schema's tag of @digest: "<alg>-<hex, at most 64 characters>". */
+void registry__referrers_tag(char *tag, size_t size, const char *digest);
+
+/* Add @m (pushed, with a subject) to its subject's referrers tag in
+ * @repository, keeping the entries there, and check after a pause that no
+ * concurrent writer dropped it (retried a bounded number of times: then
+ * REGISTRY_ECONFLICT). lib/ops/referrers_tag.c. */
+int registry__referrers_tag_add(registry_client *c, const char *repository, const registry_manifest *m);
+
+/* Called by registry__referrers_walk() with each referrer's digest; non-zero stops. */
+typedef int (*registry__referrer_cb)(const char *digest, void *ud);
+
+/* The referrers of @subject in @repository (API, or the tag schema), theirs,
+ * and so on, breadth first, each digest once: at most
+ * REGISTRY_COPY_REFERRERS_DEPTH levels and REGISTRY_COPY_REFERRERS_MAX
+ * referrers (then REGISTRY_ETOOLARGE). lib/ops/referrers_walk.c. */
+int registry__referrers_walk(registry_client *c, const char *repository, const char *subject,
+                             registry__referrer_cb each, void *ud);
+
+/* REGISTRY_PULL_FOREIGN_LAYERS: the layer @d (with urls) from its URLs into
+ * @st, verified, no credentials sent. lib/ops/pull_foreign.c. */
+int registry__pull_foreign(registry_client *c, registry_store *st, const registry_descriptor *d);
+
+/* REGISTRY_PULL_REFERRERS: the referrers of @subject into @store, byte for byte. */
+int registry__pull_referrers(registry_client *client, const char *repository, registry_store *store,
+                             const char *subject, const registry_pull_options *options);
+
+/* REGISTRY_COPY_REFERRERS: the referrers of @subject (copied already), recursively,
+ * bounded. */
+int registry__copy_referrers(registry_client *source, const registry_reference *source_ref,
+                             registry_client *target, const registry_reference *target_ref,
+                             const char *subject, const registry_copy_options *options);
+
 #endif

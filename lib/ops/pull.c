@@ -124,9 +124,12 @@ static int blobs_of_image(pull_job *j, const registry_manifest *m, blob_list *l,
 		rc = blob_add(l, registry_descriptor_digest(config), registry_descriptor_size(config));
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
 		const registry_descriptor *d = registry_manifest_layer(m, i);
-		/* Foreign layers live at their URLs, not in the registry (skopeo leaves them too). */
+		/* Foreign layers live at their URLs, not in the registry (skopeo leaves
+		 * them too), unless the caller asks for them. */
 		if (registry_descriptor_url_count(d) == 0)
 			rc = blob_add(l, registry_descriptor_digest(d), registry_descriptor_size(d));
+		else if (j->flags & REGISTRY_PULL_FOREIGN_LAYERS)
+			rc = registry__pull_foreign(j->client, j->store, d);
 	}
 	return rc;
 }
@@ -350,6 +353,8 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 	spec.size = entry->size;
 	spec.annotations = converted ? annotations : NULL;
 	rc = registry_store_index_add(j->store, &spec, ref_name);
+	if (!rc && (j->flags & REGISTRY_PULL_REFERRERS)) /* of what the registry serves */
+		rc = registry__pull_referrers(j->client, j->repository, j->store, registry_manifest_digest(source), j->o);
 	if (!rc && digest_out && !(*digest_out = registry__strdup(entry->digest)))
 		rc = oom();
 	return rc;
@@ -368,7 +373,8 @@ int registry_pull_options_init(registry_pull_options *opts)
 static int check_options(const char *fn, const registry_pull_options *o)
 {
 	int rc = registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
-	                                 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	                                 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
+	                                         REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS);
 	return rc ? rc : registry__platform_check(fn, o->platform);
 }
 
@@ -419,6 +425,8 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	/* dest is normalized (no trailing slash) by the caller. */
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
+	if (options->flags & REGISTRY_PULL_REFERRERS)
+		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds no referrers: pull into an OCI layout");
 	int rc = registry__sink_check_dest(dest, format);
 	if (rc)
 		return rc;

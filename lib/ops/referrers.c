@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "list_impl.h"
+#include "ops_impl.h"
 #include "manifest/manifest_impl.h"
 #include "transport/transport.h"
 
@@ -62,14 +63,6 @@ static int require_index(const registry_manifest *m, const char *what)
 	return 0;
 }
 
-/* The tag schema: "<alg>-<hex, at most 64 characters>". */
-static void fallback_tag(char *tag, size_t size, const char *digest)
-{
-	size_t alg = strcspn(digest, ":");
-	snprintf(tag, size, "%.*s-%.64s", (int)(alg > 32 ? 32 : alg), digest,
-	         digest[alg] ? digest + alg + 1 : "");
-}
-
 static int from_tag_schema(registry_manifest **out, registry_client *c, const char *repository,
                            const char *digest, const registry_referrers_fetch_options *o, const char *what)
 {
@@ -77,7 +70,7 @@ static int from_tag_schema(registry_manifest **out, registry_client *c, const ch
 	registry_manifest_fetch_options fo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
 	fo.max_size = o->max_size;
 	char tag[REGISTRY_REFERENCE_TAG_MAX + 8];
-	fallback_tag(tag, sizeof(tag), digest);
+	registry__referrers_tag(tag, sizeof(tag), digest);
 	registry_manifest *m = NULL;
 	int rc = registry_manifest_fetch(&m, c, repository, tag, &fo);
 	if (rc == REGISTRY_ENOTFOUND) /* no referrers at all */

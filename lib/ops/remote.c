@@ -212,6 +212,10 @@ int registry_manifest_push(char **digest_out, registry_client *c, const char *re
 	    strcmp(resp.docker_content_digest, registry_manifest_digest(m)) != 0)
 		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored %.100s, expected %s", what,
 		                    resp.docker_content_digest, registry_manifest_digest(m));
+	/* No OCI-Subject in the answer: the registry keeps no referrers list
+	 * (registry 2.8), the referrers tag schema is ours to maintain. */
+	if (!rc && registry_manifest_subject(m) && !resp.oci_subject)
+		rc = registry__referrers_tag_add(c, repository, m);
 	if (!rc && digest_out &&
 	    !(*digest_out = registry__strdup(resp.docker_content_digest ? resp.docker_content_digest
 	                                                                : registry_manifest_digest(m))))

@@ -16,9 +16,6 @@
 #include "client_impl.h"
 #include "request.h"
 
-int registry__client_do_external(registry_client *c, const registry__request *req,
-                                 const char *authorization, registry__response *resp);
-
 static struct timespec now_mono(void)
 {
 	struct timespec ts;

@@ -103,6 +103,7 @@ typedef struct registry__response {
 	char *retry_after;
 	char *oci_chunk_min_length;
 	char *content_range;
+	char *oci_subject; /* a manifest PUT with a subject, on a registry with the referrers API */
 	char *url; /* the URL of the final request */
 	registry__buf body;
 	int body_truncated;
@@ -118,6 +119,13 @@ void registry__response_free(registry__response *r);
  * canceled), with the last error set.
  */
 int registry__client_do(registry_client *c, const registry__request *req, registry__response *resp);
+
+/* The same for an absolute URL of another party (a token realm, a foreign
+ * layer): the request carries @authorization (NULL: none) and nothing of
+ * the registry's (credentials, extra headers). Plain HTTP only where
+ * registry__plain_http_allowed() says so. */
+int registry__client_do_external(registry_client *c, const registry__request *req, const char *authorization,
+                                 registry__response *resp);
 
 /*
  * Record a failure for a non-success response: the status and the

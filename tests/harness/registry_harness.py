@@ -324,6 +324,9 @@ class Registry:
                 "headers": {"X-Content-Type-Options": ["nosniff"]},
             },
             "health": {"storagedriver": {"enabled": False}},
+            # Foreign (non-distributable) layers with URLs on loopback only:
+            # the tests' own blob servers (issue 18). Unset, 2.8 refuses all.
+            "validation": {"manifests": {"urls": {"allow": [r"^https?://127\.0\.0\.1:[0-9]+/"]}}},
         }
         if self.tls:
             config["http"]["tls"] = {"certificate": self.pki.server_cert_path,

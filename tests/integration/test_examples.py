@@ -5,9 +5,10 @@ what the registry and skopeo say.
 
     test_examples.py CASE EXAMPLES_BUILD_DIR
 
-Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals. A case whose
+Cases: usage, tags, inspect, delete, auth, pull, push, copy, enospc, signals, artifact, foreign. A case whose
 program was not built (its library function is not exported yet) skips (77).
 """
+import base64
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 BIN = None
@@ -141,7 +143,11 @@ def case_usage():
     for name, args in (("registry-pull", ["--format", "zip", "localhost:1/x", "dest"]),
                        ("registry-push", ["--platform", "linux/amd64", "dir", "localhost:1/x"]),
                        ("registry-copy", ["--all-platforms", "--platform", "linux/amd64",
-                                          "localhost:1/x", "localhost:1/y"])):
+                                          "localhost:1/x", "localhost:1/y"]),
+                       ("registry-artifact", ["frob", "localhost:1/x", "f"]),
+                       ("registry-artifact", ["pull", "--subject", "sha256:00", "localhost:1/x", "dir"]),
+                       ("registry-artifact", ["push", "--annotation", "novalue", "localhost:1/x", "f"]),
+                       ("registry-referrers", ["localhost:1/x", "localhost:1/y"])):
         if os.access(os.path.join(BIN, name), os.X_OK):
             run(name, *args, expect=2)
             run(name, "--help")
@@ -454,6 +460,275 @@ def case_copy():
     check(sha256(raw_manifest("copies/multi", "json")) == src, "copy --json: skopeo sees another digest")
 
 
+# The image-spec JSON schemas as Debian ships them (golang-github-opencontainers-image-spec-dev).
+SCHEMA_DIR = "/usr/share/gocode/src/github.com/opencontainers/image-spec/schema"
+
+
+def schema_errors(doc, name):
+    """Errors of @doc against image-spec schema @name (with its $refs resolved
+    to the files beside it); None when jsonschema or the schemas are missing."""
+    try:
+        import jsonschema
+    except ImportError:
+        return None
+    if not os.path.isfile(os.path.join(SCHEMA_DIR, name)):
+        return None
+
+    def load(file):
+        with open(os.path.join(SCHEMA_DIR, file)) as f:
+            return json.load(f)
+    schema = load(name)
+    resolver = jsonschema.RefResolver(schema["id"], schema, handlers={
+        "https": lambda uri: load(uri.split("#")[0].rsplit("/", 1)[1])})
+    return [e.message for e in jsonschema.Draft4Validator(schema, resolver=resolver).iter_errors(doc)]
+
+
+def check_schema(doc, name, what):
+    errors = schema_errors(doc, name)
+    if errors is None:
+        print(f"note: {what} not validated against {name}: python3-jsonschema or "
+              "golang-github-opencontainers-image-spec-dev is not installed")
+        return
+    check(errors == [], f"{what} against {name}: {errors}")
+    # The validator must be able to fail: a broken digest is refused.
+    broken = json.loads(json.dumps(doc))
+    (broken.get("layers") or broken["manifests"] or [{}])[0]["digest"] = "no digest at all"
+    check(schema_errors(broken, name), f"{name} accepted a broken digest: the schema is not in force")
+
+
+def check_referrers_index(doc, referrers):
+    """distribution-spec 1.1 "Referrers Tag Schema" and its example, field by
+    field: an OCI index whose entries are mediaType, size, digest,
+    artifactType and the referrer's annotations, nothing else."""
+    check(doc.get("schemaVersion") == 2 and doc.get("mediaType") == "application/vnd.oci.image.index.v1+json",
+          f"referrers index header: {doc}")
+    check(set(doc) <= {"schemaVersion", "mediaType", "manifests", "annotations"}, f"index keys {sorted(doc)}")
+    entries = {e["digest"]: e for e in doc.get("manifests", [])}
+    check(len(entries) == len(doc.get("manifests", [])), "a referrer listed twice")
+    check(set(entries) == set(referrers), f"listed {sorted(entries)}, pushed {sorted(referrers)}")
+    for digest, m in referrers.items():
+        e = entries.get(digest, {})
+        check(set(e) <= {"mediaType", "size", "digest", "artifactType", "annotations"}, f"entry keys {sorted(e)}")
+        check(e.get("mediaType") == m["mediaType"], f"entry mediaType {e.get('mediaType')}")
+        check(e.get("size") == m["size"], f"entry size {e.get('size')}, manifest {m['size']}")
+        check(e.get("artifactType") == m["artifactType"], f"entry artifactType {e.get('artifactType')}")
+        check(e.get("annotations", {}) == m.get("annotations", {}), f"entry annotations {e.get('annotations')}")
+    check_schema(doc, "image-index-schema.json", "the referrers index")
+
+
+def popen_as_user(name, *args):
+    extra, stdin = login()
+    r, w = os.pipe()  # the password, small enough for the pipe's buffer
+    os.write(w, stdin or b"")
+    os.close(w)
+    p = subprocess.Popen([prog(name), *extra, *args], stdin=r, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(r)
+    return p
+
+
+def case_artifact():
+    """Issue 18: registry-artifact push (two files and a directory, a subject,
+    annotations) and pull back byte for byte; registry-referrers through the
+    referrers tag; two pushes at once (two processes) both listed; the
+    manifest and the tag's index against the image-spec JSON schemas."""
+    tmp = tempfile.mkdtemp(prefix="artifact-", dir=os.environ.get("REGISTRY_TEST_TMPDIR"))
+    src = os.path.join(tmp, "src")
+    os.makedirs(os.path.join(src, "site", "css"))
+    files = {"README.md": b"# hello\n", "data.bin": bytes(range(256)) * 99,
+             "site/index.html": b"<p>hi</p>\n", "site/css/a.css": b"p{}\n"}
+    for name, data in files.items():
+        with open(os.path.join(src, name), "wb") as f:
+            f.write(data)
+    subject = os.environ["REGISTRY_TEST_FIXTURE_SMALL_V2S2_DIGEST"]
+    ref = f"{host()}/{SMALL}:bundle"
+    out, _ = run_as_user("registry-artifact", "--json", "push", "--artifact-type", "application/vnd.example.bundle",
+                         "--annotation", "org.example.k=v", "--annotation", "org.opencontainers.image.created=2026-12-06T00:00:00Z",
+                         "--subject", f"{host()}/{SMALL}:latest", ref,
+                         os.path.join(src, "README.md") + ":text/markdown", os.path.join(src, "data.bin"),
+                         os.path.join(src, "site"))
+    res = json.loads(out)
+    digest = res.get("digest", "")
+    check(res.get("reference") == ref, f"push --json: {res}")
+    raw = raw_manifest(SMALL, "bundle")
+    check(sha256(raw) == digest, f"pushed {digest}, skopeo sees {sha256(raw)}")
+    doc = json.loads(raw)
+    check(doc.get("artifactType") == "application/vnd.example.bundle", f"artifactType {doc.get('artifactType')}")
+    check(doc["config"] == {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2,
+                            "digest": sha256(b"{}")}, f"config {doc['config']}")
+    check(doc.get("subject", {}).get("digest") == subject, f"subject {doc.get('subject')}")
+    titles = [(x["mediaType"], x["annotations"]["org.opencontainers.image.title"]) for x in doc["layers"]]
+    check(titles == [("text/markdown", "README.md"), ("application/octet-stream", "data.bin"),
+                     ("application/vnd.oci.image.layer.v1.tar+gzip", "site")], f"layers {titles}")
+    check(doc["layers"][2]["annotations"].get("io.deis.oras.content.unpack") == "true", "no unpack annotation")
+    check_schema(doc, "image-manifest-schema.json", "the artifact manifest")
+
+    dest = os.path.join(tmp, "out")
+    out, _ = run_as_user("registry-artifact", "pull", ref, dest)
+    check(out.decode().strip() == digest, f"pull printed {out!r}")
+    for name, data in files.items():
+        with open(os.path.join(dest, name), "rb") as f:
+            check(f.read() == data, f"pulled {name} differs")
+    _, err = run_as_user("registry-artifact", "pull", ref, dest, expect=1)
+    check("README.md" in err, f"a second pull into the same folder: {err}")
+
+    # Two more referrers at once, from two processes.
+    procs = [popen_as_user("registry-artifact", "push", "--artifact-type", f"application/vnd.example.sig{i}",
+                           "--subject", subject, f"{host()}/{SMALL}:sig{i}", os.path.join(src, "README.md"))
+             for i in range(2)]
+    pushed = [digest]
+    for p in procs:
+        o, e = p.communicate(timeout=120)
+        check(p.returncode == 0, f"concurrent push: {e.decode()}")
+        pushed.append(o.decode().strip())
+    out, _ = run_as_user("registry-referrers", "--json", f"{host()}/{SMALL}:latest")
+    listed = json.loads(out)
+    check(listed.get("subject") == subject, f"referrers --json: {listed.get('subject')}")
+    check(sorted(d["digest"] for d in listed["index"].get("manifests", [])) == sorted(pushed),
+          f"referrers: {listed['index']}")
+    out, _ = run_as_user("registry-referrers", "--artifact-type", "application/vnd.example.sig1",
+                         f"{host()}/{SMALL}@{subject}")
+    check(out.decode().split("\t")[:2] == [pushed[2], "application/vnd.example.sig1"], f"filtered: {out!r}")
+    manifests = {}
+    for d in pushed:
+        raw_m = skopeo("inspect", "--raw", f"docker://{host()}/{SMALL}@{d}").stdout
+        m = json.loads(raw_m)
+        manifests[d] = {"mediaType": m["mediaType"], "size": len(raw_m), "artifactType": m["artifactType"],
+                        "annotations": m.get("annotations", {})}
+    check_referrers_index(json.loads(raw_manifest(SMALL, "sha256-" + subject[7:])), manifests)
+
+    # A signature of the bundle (a referrer of a referrer), then the image
+    # copied with --referrers: all four arrive, listed at the destination.
+    out, _ = run_as_user("registry-artifact", "push", "--artifact-type", "application/vnd.example.sig-of-bundle",
+                         "--subject", digest, f"{host()}/{SMALL}:bundle-sig", os.path.join(src, "README.md"))
+    sig_of_bundle = out.decode().strip()
+    out, _ = run_as_user("registry-copy", "--quiet", "--referrers", f"{host()}/{SMALL}:latest",
+                         f"{host()}/copies/signed:v1")
+    check(out.decode().strip() == subject, f"copy --referrers printed {out!r}")
+    out, _ = run_as_user("registry-referrers", "--json", f"{host()}/copies/signed:v1")
+    got = sorted(d["digest"] for d in json.loads(out)["index"].get("manifests", []))
+    check(got == sorted(pushed), f"referrers at the destination: {got}, want {sorted(pushed)}")
+    out, _ = run_as_user("registry-referrers", "--json", f"{host()}/copies/signed@{digest}")
+    got = [d["digest"] for d in json.loads(out)["index"].get("manifests", [])]
+    check(got == [sig_of_bundle], f"the bundle's referrers at the destination: {got}")
+    # pull --referrers into an OCI layout: the image and its four referrers,
+    # each byte for byte under its digest; skopeo reads the referrer back.
+    layout = os.path.join(tmp, "layout")
+    run_as_user("registry-pull", "--quiet", "--preserve-digests", "--referrers", f"{host()}/{SMALL}:latest", layout)
+    with open(os.path.join(layout, "index.json")) as f:
+        names = {m["digest"]: m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+                 for m in json.load(f)["manifests"]}
+    want = {subject: "latest", **{d: d for d in pushed + [sig_of_bundle]}}
+    check(names == want, f"index.json after pull --referrers: {names}, want {want}")
+    for d in pushed + [sig_of_bundle]:
+        with open(os.path.join(layout, "blobs", "sha256", d[7:]), "rb") as f:
+            check(sha256(f.read()) == d, f"referrer {d} not kept byte for byte")
+    p = skopeo("inspect", "--raw", f"oci:{layout}:{sig_of_bundle}")
+    check(p.returncode == 0 and sha256(p.stdout) == sig_of_bundle, f"skopeo reads the referrer: {p.stderr!r}")
+    run_as_user("registry-pull", "--referrers", f"{host()}/{SMALL}:latest", os.path.join(tmp, "x.tar"), expect=2)
+
+    dest2 = os.path.join(tmp, "copied")
+    out, _ = run_as_user("registry-artifact", "pull", f"{host()}/copies/signed@{digest}", dest2)
+    with open(os.path.join(dest2, "site", "css", "a.css"), "rb") as f:
+        check(f.read() == files["site/css/a.css"], "the copied bundle pulls back")
+
+
+def authed(method, path, body=None, content_type=None):
+    """A plain HTTP request to the harness registry with the harness user's Basic credentials."""
+    req = urllib.request.Request(os.environ["REGISTRY_TEST_URL"] + path, data=body, method=method)
+    user = os.environ.get("REGISTRY_TEST_USER")
+    if user:
+        token = base64.b64encode(f"{user}:{os.environ['REGISTRY_TEST_PASSWORD']}".encode()).decode()
+        req.add_header("Authorization", "Basic " + token)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return resp.read(), resp.headers
+
+
+def upload_blob(repo, data):
+    _, headers = authed("POST", f"/v2/{repo}/blobs/uploads/")
+    loc = headers["Location"]
+    path = urllib.parse.urlsplit(loc)
+    sep = "&" if path.query else "?"
+    authed("PUT", f"{path.path}?{path.query}{sep}digest={sha256(data)}".replace("?&", "?"), data,
+           "application/octet-stream")
+    return sha256(data)
+
+
+class BlobServer:
+    """A small HTTP server on loopback (another origin than the registry)
+    serving blobs by path, and recording every request's headers."""
+
+    def __init__(self, blobs):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append({"path": self.path, "headers": dict(self.headers)})
+                data = blobs.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+            def log_message(self, *args):
+                pass
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+
+def case_foreign():
+    """Issue 18: a layer with "urls" (non-distributable) is left out of a pull
+    unless --foreign-layers; then it comes from its URL, verified, and that
+    server sees neither the registry credentials nor the --header lines; a
+    URL serving other bytes fails the pull and stores nothing."""
+    layer, other = os.urandom(5000), os.urandom(5000)
+    srv = BlobServer({"/layer": layer, "/bad": other})
+    try:
+        repo = "foreign/app"
+        config = json.dumps({"architecture": "amd64", "os": "linux",
+                             "rootfs": {"type": "layers", "diff_ids": [sha256(layer)]}}).encode()
+        cfg = upload_blob(repo, config)
+        docs = {}
+        for tag, path in (("good", "/layer"), ("bad", "/bad")):
+            doc = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                   "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(config),
+                              "digest": cfg},
+                   "layers": [{"mediaType": "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+                               "size": len(layer), "digest": sha256(layer), "urls": [srv.url + path]}]}
+            docs[tag] = json.dumps(doc).encode()
+            authed("PUT", f"/v2/{repo}/manifests/{tag}", docs[tag], "application/vnd.oci.image.manifest.v1+json")
+        tmp = tempfile.mkdtemp(prefix="foreign-", dir=os.environ.get("REGISTRY_TEST_TMPDIR"))
+        blob_path = lambda d: os.path.join(d, "blobs", "sha256", sha256(layer)[7:])  # noqa: E731
+
+        plain = os.path.join(tmp, "plain")
+        run_as_user("registry-pull", "--quiet", f"{host()}/{repo}:good", plain)
+        check(not os.path.exists(blob_path(plain)) and not srv.seen, "a foreign layer fetched without the option")
+
+        fetched = os.path.join(tmp, "fetched")
+        run_as_user("registry-pull", "--quiet", "--foreign-layers", "--header", "X-Secret: s3cret-value",
+                    f"{host()}/{repo}:good", fetched)
+        with open(blob_path(fetched), "rb") as f:
+            check(f.read() == layer, "the foreign layer's bytes in the layout")
+        check([r["path"] for r in srv.seen] == ["/layer"], f"requests to the URL: {srv.seen}")
+        for r in srv.seen:
+            names = {k.lower() for k in r["headers"]}
+            check("authorization" not in names and "x-secret" not in names,
+                  f"credentials or --header lines reached the foreign URL: {r['headers']}")
+        bad = os.path.join(tmp, "bad")
+        _, err = run_as_user("registry-pull", "--quiet", "--foreign-layers", f"{host()}/{repo}:bad", bad, expect=1)
+        check(sha256(layer) in err or "digest" in err.lower(), f"a foreign URL serving other bytes: {err}")
+        check(not os.path.exists(blob_path(bad)), "unverified foreign bytes kept")
+    finally:
+        srv.stop()
+
+
 def push_image(name, layers, size):
     """A deterministic image (@layers uncompressed layers of @size bytes) pushed as @name:latest."""
     harness = os.environ["REGISTRY_TEST_HARNESS"]
@@ -541,7 +816,8 @@ def main():
     case, BIN = sys.argv[1], sys.argv[2]
     cases = {"usage": case_usage, "tags": case_tags, "inspect": case_inspect, "delete": case_delete,
              "auth": case_auth, "pull": case_pull, "push": case_push, "copy": case_copy,
-             "enospc": case_enospc, "signals": case_signals}
+             "enospc": case_enospc, "signals": case_signals,
+             "artifact": case_artifact, "foreign": case_foreign}
     if case not in cases:
         print(f"unknown case {case}", file=sys.stderr)
         return 2

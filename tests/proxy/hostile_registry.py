@@ -122,6 +122,8 @@ CASES = [
     "server-error-5xx",        # manifests answer 500 with an error JSON
     "escape-error-message",    # a 404 whose error message holds ESC sequences and newlines
     "escape-realm",            # a bearer realm with ESC sequences in it
+    # -- artifacts (issue 18): the tag picks the title(s), see ARTIFACT_TITLES
+    "artifact-titles",         # OCI artifact manifests whose layer titles are hostile
 ]
 
 # Cases whose two origins serve HTTPS with a certificate nobody trusts.
@@ -138,6 +140,21 @@ FANOUT_CHILD = 3 << 20
 COPY_REPO = "hostile/copy"  # where the copy operation writes
 MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+# artifact-titles: tag -> the titles of its layers (one file's bytes each).
+ARTIFACT_FILE = b"an artifact file\n"
+ARTIFACT_TITLES = {
+    "ok": ["ok.txt"],
+    "dotdot-x": ["../x"],
+    "abs": ["/etc/x"],
+    "slash": ["a/b"],
+    "empty": [""],
+    "dotdot": [".."],
+    "nul": ["a\u0000b"],
+    "ctrl": ["a\x1b[31mb"],
+    "newline": ["x\ny"],
+    "dup": ["dup.txt", "dup.txt"],
+    "many": ["f%04d" % i for i in range(1001)],
+}
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
 
@@ -619,8 +636,23 @@ def make_handler(reg, origin):
             token = reg.new_token()
             self.send(200, json.dumps({"token": token, "expires_in": 300}).encode())
 
+        def artifact(self, ref):
+            titles = ARTIFACT_TITLES.get(ref)
+            if titles is None:
+                return self.error(404, "MANIFEST_UNKNOWN")
+            layer = {"mediaType": "text/plain", "size": len(ARTIFACT_FILE), "digest": sha256(ARTIFACT_FILE)}
+            doc = {"schemaVersion": 2, "mediaType": MT_OCI_MANIFEST,
+                   "artifactType": "application/vnd.example.hostile",
+                   "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2,
+                              "digest": sha256(b"{}")},
+                   "layers": [dict(layer, annotations={"org.opencontainers.image.title": t}) for t in titles]}
+            data = json.dumps(doc, indent=3).encode()
+            self.send(200, data, {"Docker-Content-Digest": sha256(data)}, ctype=MT_OCI_MANIFEST)
+
         def manifest(self, ref, body):
             case = reg.case
+            if case == "artifact-titles" and self.command == "GET":
+                return self.artifact(ref)
             if self.command == "PUT":
                 return self.send(201, b"", {"Docker-Content-Digest": sha256(body)})
             if self.command == "DELETE":
@@ -671,6 +703,8 @@ def make_handler(reg, origin):
         def blob(self, digest):
             case = reg.case
             data = reg.image.blobs.get(digest)
+            if case == "artifact-titles":
+                data = {sha256(ARTIFACT_FILE): ARTIFACT_FILE, sha256(b"{}"): b"{}"}.get(digest)
             if data is None:
                 return self.error(404, "BLOB_UNKNOWN")
             if case in ("redirect-foreign-blob",) + UNTRUSTED_FOREIGN:

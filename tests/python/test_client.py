@@ -284,14 +284,53 @@ def test_referrers_through_the_tag_fallback(reg, client):
            .set_subject(subject.media_type, subject.digest, subject.size)
            .build())
     client.push_manifest("py/ref@" + sig.digest, sig)
-    assert client.referrers("py/ref:subject") == []  # registry 2.8 has no referrers API
-    # The OCI tag schema: an index tagged sha256-<hex> lists the referrers.
+    # Registry 2.8 has no referrers API: the push kept the sha256-<hex> tag (issue 18).
+    listed = client.referrers("py/ref:subject")
+    assert [(d.digest, d.artifact_type) for d in listed] == [(sig.digest, "application/vnd.example.sig")]
+    # The OCI tag schema as another client writes it: an index tagged sha256-<hex>.
     idx = (registry.ManifestBuilder(mf.MEDIA_TYPE_OCI_INDEX)
            .add_manifest(sig.media_type, sig.digest, sig.size).build())
     client.push_manifest("py/ref:sha256-" + subject.digest.split(":")[1], idx)
     found = client.referrers("py/ref:subject")
     assert [d.digest for d in found] == [sig.digest]
     assert client.referrers("py/ref@" + subject.digest) == found
+
+
+def test_artifact_push_pull(reg, client, tmp_path):
+    src = tmp_path / "src"
+    (src / "tree" / "sub").mkdir(parents=True)
+    (src / "notes.md").write_bytes(b"# notes\n")
+    (src / "blob.bin").write_bytes(bytes(range(256)) * 300)
+    (src / "tree" / "sub" / "leaf.txt").write_bytes(b"leaf\n")
+    subject = client.inspect("fixtures/small-oci")
+    mount_image(client, subject, "py/art")
+    client.push_manifest("py/art:subject", subject)
+    digest = client.push_artifact("py/art:v1", [(src / "notes.md", "text/markdown"), src / "blob.bin",
+                                                (src / "tree", None, "payload")],
+                                  artifact_type="application/vnd.example.bundle",
+                                  subject="py/art:subject", annotations={"org.example.k": "v"})
+    m = client.inspect("py/art:v1")
+    assert m.digest == digest and m.artifact_type == "application/vnd.example.bundle"
+    assert [layer.annotations["org.opencontainers.image.title"] for layer in m.layers] == \
+        ["notes.md", "blob.bin", "payload"]
+    assert m.subject.digest == subject.digest
+    out = tmp_path / "out"
+    assert client.pull_artifact("py/art:v1", out) == digest
+    assert (out / "notes.md").read_bytes() == b"# notes\n"
+    assert (out / "blob.bin").read_bytes() == bytes(range(256)) * 300
+    assert (out / "payload" / "sub" / "leaf.txt").read_bytes() == b"leaf\n"
+    found = client.referrers("py/art:subject", artifact_type="application/vnd.example.bundle")
+    assert [(d.digest, d.annotations.get("org.example.k")) for d in found] == [(digest, "v")]
+    with pytest.raises(registry.ConflictError, match="notes.md"):
+        client.pull_artifact("py/art:v1", out)
+    # The subject copied with its referrer, and pulled with it into a layout.
+    assert client.copy("py/art:subject", "py/art-copy:subject", referrers=True) == subject.digest
+    assert [d.digest for d in client.referrers("py/art-copy:subject")] == [digest]
+    with Store(tmp_path / "layout", create=True) as s:
+        client.pull("py/art:subject", s, referrers=True)
+        assert digest in [e.digest for e in s.index]
+    with pytest.raises(registry.InvalidArgumentError, match="two files"):
+        client.push_artifact("py/art:v2", [src / "notes.md", src / "notes.md"])
 
 
 # -- callbacks -----------------------------------------------------------------------------

@@ -137,6 +137,9 @@ _HANDLES = {
     "registry_store_verify_options": ctypes.POINTER(_lib.store_verify_options),
     "registry_store_export_options": ctypes.POINTER(_lib.store_export_options),
     "registry_platform": ctypes.POINTER(_lib.platform),
+    "registry_artifact_file": ctypes.POINTER(_lib.artifact_file),
+    "registry_artifact_push_options": ctypes.POINTER(_lib.artifact_push_options),
+    "registry_artifact_pull_options": ctypes.POINTER(_lib.artifact_pull_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

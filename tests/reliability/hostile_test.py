@@ -286,6 +286,47 @@ CASES.update({
 })
 
 
+def pulled(names, also=None):
+    """An artifact pull left exactly @names in the pulled folder, nothing at
+    store/x (where "../x" would land), and @also (a path under the store and
+    its content) unchanged."""
+    def check(r, e):
+        if sorted(r["names"]) != sorted(names):
+            return "the pulled folder holds %s, want %s" % (r["names"], names)
+        store = os.environ.get("HOSTILE_CHECK_STORE", "")
+        if store and os.path.lexists(os.path.join(store, "x")):
+            return "a file was written at store/x"
+        if also and store:
+            with open(os.path.join(store, also[0]), "rb") as f:
+                if f.read() != also[1]:
+                    return "%s was written through" % also[0]
+        return no_control_chars(r, e)
+    return check
+
+
+# Issue 18: artifact titles are hostile. Each refused title fails the pull
+# with EINVAL before anything is written; the control pulls one file.
+ARTIFACT_CASES = {
+    "artifact-title-control": (["ok"], 0, ["ok.txt"]),
+    "artifact-title-dotdot-x": (["dotdot-x"], EINVAL, []),
+    "artifact-title-absolute": (["abs"], EINVAL, []),
+    "artifact-title-slash": (["slash"], EINVAL, []),
+    "artifact-title-empty": (["empty"], EINVAL, []),
+    "artifact-title-dotdot": (["dotdot"], EINVAL, []),
+    # A NUL inside a JSON string is refused by the manifest parser already.
+    "artifact-title-nul": (["nul"], EFORMAT, []),
+    "artifact-title-control-char": (["ctrl"], EINVAL, []),
+    "artifact-title-newline": (["newline"], EINVAL, []),
+    "artifact-title-duplicate": (["dup"], EINVAL, []),
+    "artifact-title-too-many": (["many"], EINVAL, []),
+    # A symlink planted in the folder under the title: never followed, never replaced.
+    "artifact-title-symlink": (["ok", "symlink"], ECONFLICT, ["ok.txt"]),
+}
+for _id, (_args, _rc, _names) in ARTIFACT_CASES.items():
+    CASES[_id] = ("artifact-titles", "basic", ["artifact-pull"] + _args, _rc,
+                  pulled(_names, ("victim", b"keep") if "symlink" in _args else None))
+
+
 def record_problems(r):
     """For every failure: the thread's record holds the returned code, a real
     message (not empty, not "success") without control characters, and the
@@ -377,6 +418,7 @@ def run_case(exe, case_id):
         return None
     errors = []
     try:
+        os.environ["HOSTILE_CHECK_STORE"] = store  # for the artifact checks
         env = dict(os.environ, HOSTILE_HOST=reg.host, HOSTILE_STORE=store,
                    HOSTILE_PASSWORD=password if auth != "none" else "")
         env.pop("HOSTILE_CA", None)

@@ -7,7 +7,10 @@
  *     ping | pull | tags | upload | blob-fetch DIGEST SIZE | manifest-fetch REF
  *     upload-chunked (16 KiB chunks) | upload-cancel (the same, cancel hook
  *     set to fire 1.5 s after the start) | pull-all (every platform) |
- *     copy (hostile/app:latest to hostile/copy:latest, a second handle)
+ *     copy (hostile/app:latest to hostile/copy:latest, a second handle) |
+ *     artifact-pull TAG [symlink] (into HOSTILE_STORE/pulled; "names" lists
+ *     what is there after; with "symlink", pulled/ok.txt is first made a
+ *     symlink to HOSTILE_STORE/victim, which holds "keep")
  *
  * Environment: HOSTILE_HOST (host:port), HOSTILE_PASSWORD (user "hostile";
  * empty: no credentials), HOSTILE_CA (trust this CA; unset: the system's),
@@ -26,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <registry/registry.h>
@@ -191,6 +196,52 @@ static int op_copy(registry_client *c, const char *host, const char *password, c
 	return rc;
 }
 
+/* The names in @dir, as JSON strings (bytes outside printable ASCII as \u00XX). */
+static void list_dir(const char *dir, char *names, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = strlen(names);
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		n += (size_t)snprintf(names + n, n < size ? size - n : 0, "%s\"", n ? ", " : "");
+		for (const unsigned char *p = (const unsigned char *)e->d_name; *p && n < size; p++)
+			n += (size_t)snprintf(names + n, size - n, *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\'
+			                                               ? "\\u%04x" : "%c", *p);
+		n += (size_t)snprintf(names + n, n < size ? size - n : 0, "\"");
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Issue 18: a hostile artifact into HOSTILE_STORE/pulled. */
+static int op_artifact_pull(registry_client *c, const char *host, const char *store_dir, const char *tag,
+                            int symlinked, char *names, size_t size)
+{
+	char text[300], dir[4096], path[4200];
+	snprintf(text, sizeof(text), "%s/hostile/app:%s", host, tag);
+	snprintf(dir, sizeof(dir), "%s/pulled", store_dir);
+	if (symlinked) {
+		snprintf(path, sizeof(path), "%s/victim", store_dir);
+		FILE *f = fopen(path, "w");
+		if (!f || fputs("keep", f) < 0 || fclose(f) != 0 || mkdir(dir, 0755) != 0)
+			return -100;
+		snprintf(path, sizeof(path), "%s/ok.txt", dir);
+		if (symlink("../victim", path) != 0)
+			return -100;
+	}
+	registry_reference *ref = NULL;
+	int rc = registry_reference_parse(&ref, text);
+	char *digest = NULL;
+	if (!rc)
+		rc = registry_artifact_pull(&digest, c, ref, dir, NULL);
+	registry_free(digest);
+	registry_reference_free(ref);
+	list_dir(dir, names, size);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -275,6 +326,8 @@ int main(int argc, char **argv)
 		if (digest)
 			snprintf(names, sizeof(names), "\"%s\"", digest);
 		registry_free(digest);
+	} else if (strcmp(op, "artifact-pull") == 0 && (argc == 3 || argc == 4)) {
+		rc = op_artifact_pull(c, host, store_dir, argv[2], argc == 4, names, sizeof(names));
 	} else if (strcmp(op, "manifest-fetch") == 0 && argc == 3) {
 		registry_manifest *m = NULL;
 		rc = registry_manifest_fetch(&m, c, "hostile/app", argv[2], NULL);

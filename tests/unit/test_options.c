@@ -71,6 +71,11 @@ OPTIONS_CALL(call_push_archive, registry_push_archive_options, registry_push_arc
 
 OPTIONS_CALL(call_copy, registry_copy_options, registry_copy(NULL, fx.client, fx.ref, fx.client, fx.ref, &o))
 
+static const registry_artifact_file *const no_files[] = {NULL};
+OPTIONS_CALL(call_artifact_push, registry_artifact_push_options, registry_artifact_push(NULL, fx.client, fx.ref, no_files, &o))
+
+OPTIONS_CALL(call_artifact_pull, registry_artifact_pull_options, registry_artifact_pull(NULL, fx.client, fx.ref, fx.dest, &o))
+
 OPTIONS_CALL(call_blob_upload, registry_blob_upload_options, registry_blob_upload(fx.client, "x/y", D1, 0, no_read, NULL, NULL, &o))
 
 OPTIONS_CALL(call_blob_upload_file, registry_blob_upload_options, registry_blob_upload_file(fx.client, "x/y", D1, "/nonexistent/file", &o))
@@ -155,13 +160,19 @@ static const struct op {
 	unsigned valid_flags;   /* a valid non-zero flag set to try, or 0 */
 } ops[] = {
 	{"registry_pull", call_pull, REGISTRY_PULL_OPTIONS_VERSION,
-	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_REFERRERS |
+	 REGISTRY_PULL_FOREIGN_LAYERS, 1,
+	 REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_pull_to", call_pull_to, REGISTRY_PULL_OPTIONS_VERSION,
-	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS, 1, REGISTRY_PULL_PRESERVE_DIGESTS},
+	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_REFERRERS |
+	 REGISTRY_PULL_FOREIGN_LAYERS, 1,
+	 REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_push", call_push, REGISTRY_PUSH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_push_archive", call_push_archive, REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 1, 0},
-	{"registry_copy", call_copy, REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_COPY_ALL_PLATFORMS, 1,
-	 REGISTRY_COPY_ALL_PLATFORMS},
+	{"registry_copy", call_copy, REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_COPY_ALL_PLATFORMS | REGISTRY_COPY_REFERRERS,
+	 1, REGISTRY_COPY_ALL_PLATFORMS},
+	{"registry_artifact_push", call_artifact_push, REGISTRY_ARTIFACT_PUSH_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_artifact_pull", call_artifact_pull, REGISTRY_ARTIFACT_PULL_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_blob_upload", call_blob_upload, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
 	 REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK, 1, REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK},
 	{"registry_blob_upload_file", call_blob_upload_file, REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION,
@@ -260,6 +271,8 @@ static void test_init_functions(void)
 	CHECK_INT(registry_manifest_fetch_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_list_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_referrers_fetch_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_artifact_push_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_artifact_pull_options_init(NULL), REGISTRY_EINVAL);
 	registry_list_options lo;
 	memset(&lo, 0xff, sizeof(lo));
 	CHECK_INT(registry_list_options_init(&lo), 0);
@@ -323,8 +336,10 @@ static void test_init_functions(void)
 	CHECK(u.flags == 0 && u.chunk_size == 0 && u.progress == NULL && u.userdata == NULL);
 	/* Push refuses the copy-only flag: options are no longer shared. */
 	CHECK_INT(call_push(REGISTRY_PUSH_OPTIONS_VERSION, REGISTRY_COPY_ALL_PLATFORMS), REGISTRY_EINVAL);
-	/* Each operation has its own bits: pull's all-platforms bit is not copy's. */
-	CHECK_INT(call_copy(REGISTRY_COPY_OPTIONS_VERSION, REGISTRY_PULL_ALL_PLATFORMS), REGISTRY_EINVAL);
+	/* Each operation has its own bits: pull's preserve-digests bit is not
+	 * push's (copy's 0x2 is REFERRERS since 1.1, pull's ALL_PLATFORMS). */
+	CHECK_INT(call_push(REGISTRY_PUSH_OPTIONS_VERSION, REGISTRY_PULL_PRESERVE_DIGESTS), REGISTRY_EINVAL);
+	CHECK_INT(call_copy(REGISTRY_COPY_OPTIONS_VERSION, 0x4u), REGISTRY_EINVAL);
 }
 
 int main(void)

@@ -242,6 +242,25 @@ class referrers_fetch_options(Structure):
                 ("max_size", c_size_t)]
 
 
+class artifact_file(Structure):
+    _fields_ = [("version", c_uint), ("path", c_char_p), ("media_type", c_char_p), ("title", c_char_p)]
+
+
+class artifact_push_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("artifact_type", c_char_p),
+                ("annotations", POINTER(c_char_p)), ("config_path", c_char_p),
+                ("config_media_type", c_char_p), ("subject", c_char_p)]
+
+
+class artifact_pull_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint)]
+
+
+ARTIFACT_FILE_VERSION = 1
+ARTIFACT_PUSH_OPTIONS_VERSION = 1
+ARTIFACT_PULL_OPTIONS_VERSION = 1
+
+
 class image_config_fetch_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform))]
 
@@ -493,6 +512,13 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_push_archive_options_init": (_i, [POINTER(push_archive_options)]),
     "registry_push_archive": (_i, [char_pp_owned, client_p, _s, reference_p,
                                    POINTER(push_archive_options)]),
+    # artifacts (issue 18)
+    "registry_artifact_push_options_init": (_i, [POINTER(artifact_push_options)]),
+    "registry_artifact_push": (_i, [char_pp_owned, client_p, reference_p,
+                                    POINTER(POINTER(artifact_file)), POINTER(artifact_push_options)]),
+    "registry_artifact_pull_options_init": (_i, [POINTER(artifact_pull_options)]),
+    "registry_artifact_pull": (_i, [char_pp_owned, client_p, reference_p, _s,
+                                    POINTER(artifact_pull_options)]),
     "registry_copy_options_init": (_i, [POINTER(copy_options)]),
     "registry_copy": (_i, [char_pp_owned, client_p, reference_p, client_p, reference_p,
                            POINTER(copy_options)]),

@@ -27,6 +27,9 @@ _AUTH_SCHEMES = {0: None, 1: "none", 2: "basic", 3: "bearer"}
 _PRESERVE_DIGESTS = 1          # REGISTRY_PULL_PRESERVE_DIGESTS
 _ALL_PLATFORMS = 2             # REGISTRY_PULL_ALL_PLATFORMS
 _COPY_ALL_PLATFORMS = 1        # REGISTRY_COPY_ALL_PLATFORMS
+_COPY_REFERRERS = 2            # REGISTRY_COPY_REFERRERS
+_PULL_REFERRERS = 4            # REGISTRY_PULL_REFERRERS
+_PULL_FOREIGN_LAYERS = 8       # REGISTRY_PULL_FOREIGN_LAYERS
 
 
 class Client(Handle):
@@ -320,6 +323,59 @@ class Client(Handle):
         finally:
             index.close()
 
+    # -- artifacts (issue 18) -------------------------------------------------------------
+    def push_artifact(self, ref: RefLike, files: Iterable[Union[StrPath, Tuple[Any, ...]]],
+                      artifact_type: Optional[str] = None, subject: Optional[RefLike] = None,
+                      annotations: Optional[Dict[str, str]] = None,
+                      config: Optional[Tuple[StrPath, str]] = None) -> str:
+        """Push files as an OCI artifact; returns the manifest's digest.
+
+        Each of @files is a path, or (path, media_type) or (path, media_type,
+        title); a directory is packed as tar+gzip (oras style). @subject (a
+        digest, or a tag of the same repository, resolved) makes it a
+        referrer; @config is (path, media_type) instead of the empty config.
+        """
+        r = self.reference(ref)
+        specs = []
+        for f in files:
+            path, media_type, title = (tuple(f) + (None, None))[:3] if isinstance(f, tuple) else (f, None, None)
+            spec = _lib.artifact_file(version=_lib.ARTIFACT_FILE_VERSION, path=cpath(path),
+                                      media_type=cstr(media_type, "media_type"), title=cstr(title, "title"))
+            specs.append(spec)
+        array = (ctypes.POINTER(_lib.artifact_file) * (len(specs) + 1))(
+            *[ctypes.pointer(x) for x in specs], None)
+        pairs = [cstr(x) for kv in (annotations or {}).items() for x in kv]
+        ann = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None) if pairs else None
+        subject_digest = None
+        if subject is not None:
+            sr = self.reference(subject) if not str(subject).startswith("sha256:") else None
+            subject_digest = str(subject) if sr is None else (sr.digest or self.resolve(sr))
+        opts = _lib.artifact_push_options(
+            version=_lib.ARTIFACT_PUSH_OPTIONS_VERSION, artifact_type=cstr(artifact_type, "artifact_type"),
+            annotations=ctypes.cast(ann, ctypes.POINTER(ctypes.c_char_p)) if ann else None,
+            config_path=cpath(config[0]) if config else None,
+            config_media_type=cstr(config[1], "config media type") if config else None,
+            subject=cstr(subject_digest, "subject"))
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_artifact_push(ctypes.byref(out), c, cref, array, ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
+
+    def pull_artifact(self, ref: RefLike, dir: StrPath) -> str:
+        """Pull an OCI artifact into @dir (created when absent): each titled layer
+        becomes the file of that name, verified; hostile titles are refused and
+        nothing is overwritten. Returns the manifest's digest."""
+        r = self.reference(ref)
+        opts = _lib.artifact_pull_options(version=_lib.ARTIFACT_PULL_OPTIONS_VERSION)
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_artifact_pull(ctypes.byref(out), c, cref, cpath(dir), ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
+
     # -- blobs ---------------------------------------------------------------------------
     def blob_size(self, repository: RefLike, digest: str) -> Optional[int]:
         """HEAD a blob: its size, or None when the repository does not hold it."""
@@ -449,9 +505,14 @@ class Client(Handle):
              format: Union[str, ImageFormat] = ImageFormat.OCI,
              platform: PlatformLike = None, preserve_digests: bool = False,
              all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
-             ref_name: Optional[str] = None) -> Optional[str]:
+             ref_name: Optional[str] = None, referrers: bool = False,
+             foreign_layers: bool = False) -> Optional[str]:
         """Pull an image: the manifest (the @platform entry of a list, by default this
         machine's), config and layers, fetched in parallel and verified.
+
+        @referrers: also what refers to it (signatures, SBOMs), recursively, into
+        an OCI layout. @foreign_layers: fetch layers with "urls" from there,
+        verified, with no credentials sent.
 
         @dest is a Store or a path. A path gets @format, an ImageFormat or its
         value: "oci" (an OCI layout, created or added to), "docker" (a `docker
@@ -461,7 +522,8 @@ class Client(Handle):
         """
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (
-            _ALL_PLATFORMS if all_platforms else 0)
+            _ALL_PLATFORMS if all_platforms else 0) | (_PULL_REFERRERS if referrers else 0) | (
+            _PULL_FOREIGN_LAYERS if foreign_layers else 0)
         bridge = progress_bridge(progress)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=platform_c(platform), progress=bridge.cfunc)
@@ -540,16 +602,19 @@ class Client(Handle):
 
     def copy(self, source: RefLike, target: RefLike, to: Optional["Client"] = None,
              platform: PlatformLike = None, chunk_size: int = 0,
-             progress: Optional[ProgressCallback] = None, all_platforms: bool = False) -> str:
+             progress: Optional[ProgressCallback] = None, all_platforms: bool = False,
+             referrers: bool = False) -> str:
         """Copy an image from this registry to @to (default: this one), blob by blob
         without touching disk. Of a list/index, the @platform entry (by default this
         machine's, as pull), or with @all_platforms every platform and the index
-        itself. Returns the digest of the manifest written."""
+        itself; with @referrers, then everything that refers to it, recursively.
+        Returns the digest of the manifest written."""
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
         opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
-                                 flags=_COPY_ALL_PLATFORMS if all_platforms else 0,
+                                 flags=(_COPY_ALL_PLATFORMS if all_platforms else 0) |
+                                 (_COPY_REFERRERS if referrers else 0),
                                  platform=platform_c(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()
