@@ -10,4 +10,9 @@ int registry__ops_check_target(const char *repository, const char *reference, in
 /* REGISTRY_EINVAL, recorded, when @ref names another registry than @client's. */
 int registry__ops_check_ref_registry(const registry_client *client, const registry_reference *ref);
 
+/* Fetch a small blob into @out (initialised here with @limit; free it even on
+ * failure), verified; larger than @limit is REGISTRY_ETOOLARGE. @what names it. */
+int registry__blob_fetch_mem(registry__buf *out, registry_client *client, const char *repository, const char *digest,
+                             int64_t size, size_t limit, const char *what);
+
 #endif

@@ -1,0 +1,174 @@
+/** @file
+ * libregistry: signatures and trust policy — verify before you trust.
+ *
+ * A registry_policy is a containers-policy.json(5) file: a `default` list
+ * of requirements and, per transport, scopes of their own. Only the
+ * `docker` transport is evaluated; the most specific scope that matches
+ * an image wins ("host/ns/repo:tag" or "host/ns/repo@digest", then
+ * "host/ns/repo", "host/ns", "host", "*.domain" wildcards, then the
+ * transport's "" scope, then `default`). Every requirement of the chosen
+ * list must be satisfied:
+ *
+ * - `insecureAcceptAnything`: accepted without looking at signatures;
+ * - `reject`: refused;
+ * - `sigstoreSigned` with keyPath or keyData: a cosign signature (the
+ *   `sha256-<hex>.sig` tag of the repository) made by that public key
+ *   (ECDSA P-256/P-384, Ed25519 or RSA, PEM), whose payload names the
+ *   image's manifest digest and an identity the `signedIdentity` rule
+ *   accepts. Keyless signatures (`fulcio`, `rekorPublicKey...`) are not
+ *   verified: such a requirement is REGISTRY_EUNSUPPORTED (fail closed);
+ * - `signedBy` with keyType GPGKeys: a simple signing signature found
+ *   through registries.d lookaside storage, verified with GPG (needs a
+ *   library built with gpgme, else REGISTRY_EUNSUPPORTED);
+ * - any other type: refused (fail closed).
+ *
+ * The default identity rule is matchRepoDigestOrExact; matchExact,
+ * matchRepository, exactReference, exactRepository and remapIdentity are
+ * understood as containers-policy.json(5) describes them.
+ *
+ * See docs/signatures.md.
+ */
+#ifndef REGISTRY_TRUST_H
+#define REGISTRY_TRUST_H
+
+#include <registry/common.h>
+#include <registry/client.h>
+#include <registry/reference.h>
+
+REGISTRY_BEGIN_DECLS
+
+/** Opaque parsed policy; immutable once loaded, so threads may share it. @since 0.2 */
+typedef struct registry_policy registry_policy;
+/** Opaque result of registry_verify(): the verdict and the signatures checked. @since 0.2 */
+typedef struct registry_verify_result registry_verify_result;
+
+/** The system policy file of containers tools. @since 0.2 */
+#define REGISTRY_POLICY_SYSTEM_PATH "/etc/containers/policy.json"
+/** Largest policy file read (a policy is a few KiB; more is refused). @since 0.2 */
+#define REGISTRY_POLICY_MAX_SIZE (1024u * 1024u)
+/** Most cosign signatures (layers of the .sig manifest) examined per image. @since 0.2 */
+#define REGISTRY_VERIFY_SIGNATURES_MAX 64
+/** Largest signed payload fetched for one signature. @since 0.2 */
+#define REGISTRY_VERIFY_PAYLOAD_MAX (64u * 1024u)
+
+/**
+ * Options of registry_policy_load() and registry_policy_load_from_memory().
+ * @since 0.2
+ */
+typedef struct registry_policy_load_options {
+	unsigned int version; /**< REGISTRY_POLICY_LOAD_OPTIONS_VERSION */
+	unsigned int flags;   /**< none defined yet: must be 0 */
+} registry_policy_load_options;
+
+/** Current version of registry_policy_load_options. @since 0.2 */
+#define REGISTRY_POLICY_LOAD_OPTIONS_VERSION 1
+/** Initialiser of registry_policy_load_options: every field the default. @since 0.2 */
+#define REGISTRY_POLICY_LOAD_OPTIONS_INIT {REGISTRY_POLICY_LOAD_OPTIONS_VERSION, 0}
+
+/**
+ * Set @p opts to REGISTRY_POLICY_LOAD_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_policy_load_options_init(registry_policy_load_options *opts);
+
+/**
+ * Parse a policy from memory. Key files named by keyPath/keyPaths are
+ * read when an image is verified, not now.
+ * @param out receives the policy (NULL on failure); free with registry_policy_free().
+ * @param data the JSON text; @p len its length (at most REGISTRY_POLICY_MAX_SIZE).
+ * @param opts NULL for the defaults.
+ * @return 0; REGISTRY_EINVAL (NULL argument, bad options); REGISTRY_ETOOLARGE;
+ *         REGISTRY_EFORMAT (not JSON, no `default`, an unknown field, a
+ *         requirement or identity rule without its required fields; the
+ *         message names the place); REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_policy_load_from_memory(registry_policy **out, const void *data, size_t len,
+                                                  const registry_policy_load_options *opts);
+
+/**
+ * Read and parse a policy file (see registry_policy_load_from_memory()).
+ * @param out receives the policy (NULL on failure).
+ * @param path the file, e.g. REGISTRY_POLICY_SYSTEM_PATH.
+ * @param opts NULL for the defaults.
+ * @return as registry_policy_load_from_memory(), and REGISTRY_EIO (cannot read)
+ *         or REGISTRY_ENOTFOUND (no such file).
+ * @since 0.2
+ */
+REGISTRY_API int registry_policy_load(registry_policy **out, const char *path,
+                                      const registry_policy_load_options *opts);
+
+/** Free a policy; NULL is accepted. @since 0.2 */
+REGISTRY_API void registry_policy_free(registry_policy *policy);
+
+/**
+ * Options of registry_verify().
+ * @since 0.2
+ */
+typedef struct registry_verify_options {
+	unsigned int version;     /**< REGISTRY_VERIFY_OPTIONS_VERSION */
+	unsigned int flags;       /**< none defined yet: must be 0 */
+	const char *registries_d; /**< registries.d folder for simple signing lookaside; NULL: /etc/containers/registries.d */
+} registry_verify_options;
+
+/** Current version of registry_verify_options. @since 0.2 */
+#define REGISTRY_VERIFY_OPTIONS_VERSION 1
+/** Initialiser of registry_verify_options: every field the default. @since 0.2 */
+#define REGISTRY_VERIFY_OPTIONS_INIT {REGISTRY_VERIFY_OPTIONS_VERSION, 0, NULL}
+
+/**
+ * Set @p opts to REGISTRY_VERIFY_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_verify_options_init(registry_verify_options *opts);
+
+/**
+ * Decide whether @p policy accepts the image @p ref names: resolve it to
+ * its manifest digest, pick the policy's requirements for it, and check
+ * each (fetching and verifying signatures as they ask).
+ * @param out receives the result (verdict, digest, signatures checked and
+ *        why), also when the image is rejected; NULL when the arguments
+ *        are bad or memory ran out. Free with registry_verify_result_free().
+ *        May be NULL.
+ * @param client the registry of @p ref.
+ * @param ref the image, by tag or digest.
+ * @param policy the policy.
+ * @param opts NULL for the defaults.
+ * @return 0 when accepted; REGISTRY_EDENIED when the policy rejects the
+ *         image (the message says why); REGISTRY_EUNSUPPORTED when a
+ *         requirement cannot be checked by this library (keyless sigstore,
+ *         GPG without gpgme): the image is not accepted either;
+ *         REGISTRY_EINVAL (NULL argument, bad options, @p ref of another
+ *         registry); transport errors while resolving the image.
+ * @since 0.2
+ */
+REGISTRY_API int registry_verify(registry_verify_result **out, registry_client *client,
+                                 const registry_reference *ref, const registry_policy *policy,
+                                 const registry_verify_options *opts);
+
+/** 1 when the image was accepted, else 0. @since 0.2 */
+REGISTRY_API int registry_verify_result_accepted(const registry_verify_result *r);
+/** Why the verdict, one line. Borrowed from @p r. @since 0.2 */
+REGISTRY_API const char *registry_verify_result_reason(const registry_verify_result *r);
+/** The manifest digest that was verified (pull it by this digest), or NULL. Borrowed. @since 0.2 */
+REGISTRY_API const char *registry_verify_result_digest(const registry_verify_result *r);
+/** The policy scope that applied ("" for the transport's default, "default" for the global one). @since 0.2 */
+REGISTRY_API const char *registry_verify_result_scope(const registry_verify_result *r);
+/** How many signatures were examined. @since 0.2 */
+REGISTRY_API size_t registry_verify_result_signature_count(const registry_verify_result *r);
+/** Signature @p i: "sigstore" or "simple-signing"; NULL out of range. @since 0.2 */
+REGISTRY_API const char *registry_verify_result_signature_kind(const registry_verify_result *r, size_t i);
+/** Signature @p i: where it was found (a tag and layer digest, a URL). NULL out of range. @since 0.2 */
+REGISTRY_API const char *registry_verify_result_signature_source(const registry_verify_result *r, size_t i);
+/** Signature @p i: 1 when it satisfied its requirement, else 0. @since 0.2 */
+REGISTRY_API int registry_verify_result_signature_accepted(const registry_verify_result *r, size_t i);
+/** Signature @p i: why accepted or not, one line. NULL out of range. @since 0.2 */
+REGISTRY_API const char *registry_verify_result_signature_reason(const registry_verify_result *r, size_t i);
+/** Free a result; NULL is accepted. @since 0.2 */
+REGISTRY_API void registry_verify_result_free(registry_verify_result *r);
+
+REGISTRY_END_DECLS
+
+#endif
