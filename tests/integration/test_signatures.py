@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""Signature verification against the real harness registry: cosign
+signatures written by test code in cosign's format (tests/harness/
+cosign_format.py, python3-cryptography), checked by registry-verify under
+containers-policy.json files.
+
+    test_signatures.py CASE EXAMPLES_BUILD_DIR
+
+Cases: cosign (accepted and every rejection), hostile (bounded and refused).
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+import cosign_format as cf  # noqa: E402
+
+BIN = None
+FAILURES = []
+SIGNED = "fixtures/small-oci"
+UNSIGNED = "fixtures/multi-v2s2"
+
+
+def check(cond, what):
+    if not cond:
+        FAILURES.append(what)
+        print("FAIL:", what, file=sys.stderr)
+
+
+def host():
+    return os.environ["REGISTRY_TEST_HOST"]
+
+
+def registry():
+    return cf.Registry(os.environ["REGISTRY_TEST_URL"])
+
+
+def policy_file(tmp, requirement, name="policy.json"):
+    """A policy whose docker scope for the harness host is @requirement; default rejects."""
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        json.dump({"default": [{"type": "reject"}],
+                   "transports": {"docker": {host(): [requirement]}}}, f)
+    return path
+
+
+def sigstore(key_path, identity="matchRepository"):
+    return {"type": "sigstoreSigned", "keyPath": key_path, "signedIdentity": {"type": identity}}
+
+
+def write_key(tmp, key, name):
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(cf.public_pem(key))
+    return path
+
+
+def verify(policy, ref, expect, *extra):
+    """registry-verify; check the exit status; return (stdout, stderr)."""
+    cmd = [os.path.join(BIN, "registry-verify"), "--insecure", "--policy", policy, *extra, ref]
+    p = subprocess.run(cmd, capture_output=True, timeout=120)
+    out, err = p.stdout.decode(), p.stderr.decode(errors="replace")
+    check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}: {err.strip()}")
+    return out, err
+
+
+def rejected(policy, ref, reason, what):
+    _, err = verify(policy, ref, 1)
+    check(reason in err, f"{what}: the reason should say '{reason}': {err.strip()}")
+
+
+def image_digest(reg, repo):
+    _, h = reg.get_manifest(repo, "latest", cf.OCI_MANIFEST + ", application/vnd.docker.distribution.manifest.v2+json"
+                            ", application/vnd.docker.distribution.manifest.list.v2+json"
+                            ", application/vnd.oci.image.index.v1+json")
+    return h["Docker-Content-Digest"]
+
+
+def case_cosign():
+    reg = registry()
+    digest = image_digest(reg, SIGNED)
+    ref = f"{host()}/{SIGNED}:latest"
+    identity = f"{host()}/{SIGNED}"
+    good = cf.payload(identity, digest)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Each key type cosign makes, accepted; by tag and by digest.
+        for kind in ("p256", "p384", "ed25519", "rsa"):
+            key = cf.new_key(kind)
+            reg.push_signatures(SIGNED, digest, [(good, cf.sign(key, good), None)])
+            policy = policy_file(tmp, sigstore(write_key(tmp, key, kind + ".pub")))
+            out, err = verify(policy, ref, 0)
+            check(out.startswith(f"accepted {ref} {digest}"), f"{kind}: stdout {out!r}")
+            check("sigstore" in err and "accepted: verified" in err, f"{kind}: signature report: {err}")
+        verify(policy, f"{host()}/{SIGNED}@{digest}", 0)
+        out, _ = verify(policy, ref, 0, "--json")
+        doc = json.loads(out)
+        check(doc["accepted"] is True and doc["digest"] == digest and doc["scope"] == host()
+              and len(doc["signatures"]) == 1, f"--json: {doc}")
+
+        key = cf.new_key("p256")
+        policy = policy_file(tmp, sigstore(write_key(tmp, key, "k.pub")))
+        # keyData works as keyPath does.
+        with_data = policy_file(tmp, {"type": "sigstoreSigned",
+                                      "keyData": base64.b64encode(cf.public_pem(key)).decode(),
+                                      "signedIdentity": {"type": "matchRepository"}}, "data.json")
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(key, good), None)])
+        verify(with_data, ref, 0)
+        # The default identity rule (matchRepoDigestOrExact) wants repo:tag signed for a tag.
+        rejected(policy_file(tmp, {"type": "sigstoreSigned", "keyPath": write_key(tmp, key, "k2.pub")},
+                             "exact.json"), ref, "does not name this tag", "default identity rule")
+
+        # Wrong key: a valid signature by someone else.
+        other = cf.new_key("p256")
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(other, good), None)])
+        rejected(policy, ref, "does not verify with the key", "wrong key")
+        # A payload for another digest, correctly signed.
+        another = cf.payload(identity, "sha256:" + "1" * 64)
+        reg.push_signatures(SIGNED, digest, [(another, cf.sign(key, another), None)])
+        rejected(policy, ref, "the signature is for manifest sha256:1111", "payload for another digest")
+        # A tampered payload: signed, then changed.
+        tampered = good.replace(b"\"optional\":null", b"\"optional\":{\"x\":1}")
+        reg.push_signatures(SIGNED, digest, [(tampered, cf.sign(key, good), None)])
+        rejected(policy, ref, "does not verify with the key", "tampered payload")
+        # Identity of another repository.
+        elsewhere = cf.payload(f"{host()}/other/repo", digest)
+        reg.push_signatures(SIGNED, digest, [(elsewhere, cf.sign(key, elsewhere), None)])
+        rejected(policy, ref, "another repository", "identity mismatch")
+        # One bad and one good signature: accepted, both reported.
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(other, good), None), (good, cf.sign(key, good), None)])
+        out, _ = verify(policy, ref, 0, "--json")
+        sigs = json.loads(out)["signatures"]
+        check(len(sigs) == 2 and ": rejected: " in sigs[0] and ": accepted: " in sigs[1], f"two signatures: {sigs}")
+
+        # No signature at all.
+        rejected(policy, f"{host()}/{UNSIGNED}:latest", "no sigstore signature", "unsigned image")
+        # Keyless: said so, not accepted.
+        keyless = policy_file(tmp, {"type": "sigstoreSigned", "fulcio": {"caPath": "/x", "oidcIssuer": "https://i",
+                                                                         "subjectEmail": "a@b"},
+                                    "rekorPublicKeyPath": "/r"}, "keyless.json")
+        rejected(keyless, ref, "keyless sigstore verification", "keyless")
+        # The simple requirements and an unknown one (fail closed).
+        verify(policy_file(tmp, {"type": "insecureAcceptAnything"}, "any.json"), f"{host()}/{UNSIGNED}:latest", 0)
+        rejected(policy_file(tmp, {"type": "reject"}, "rej.json"), ref, "rejects this image", "reject")
+        rejected(policy_file(tmp, {"type": "signedByQuantum"}, "unk.json"), ref, "does not know", "unknown type")
+        # The default applies to another host.
+        with open(os.path.join(tmp, "other.json"), "w") as f:
+            json.dump({"default": [{"type": "reject"}],
+                       "transports": {"docker": {"quay.io": [{"type": "insecureAcceptAnything"}]}}}, f)
+        rejected(os.path.join(tmp, "other.json"), ref, "rejects this image", "default scope")
+        # A broken policy is a failure, not an acceptance.
+        with open(os.path.join(tmp, "broken.json"), "w") as f:
+            f.write('{"default": [{"type": "insecureAcceptAnything", "keyPath": "/x"}]}')
+        rejected(os.path.join(tmp, "broken.json"), ref, "unknown field \"keyPath\"", "broken policy")
+
+
+def case_hostile():
+    """A hostile registry's signature lists: bounded and refused, never accepted."""
+    reg = registry()
+    digest = image_digest(reg, SIGNED)
+    ref = f"{host()}/{SIGNED}:latest"
+    good = cf.payload(f"{host()}/{SIGNED}", digest)
+    key = cf.new_key("p256")
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = policy_file(tmp, sigstore(write_key(tmp, key, "k.pub")))
+        # More signatures than examined (even if the last one is good).
+        bad = cf.sign(cf.new_key("p256"), good)
+        reg.push_signatures(SIGNED, digest, [(good, bad, None)] * 64 + [(good, cf.sign(key, good), None)])
+        rejected(policy, ref, "more than the 64 examined", "65 signatures")
+        # A payload declared larger than 64 KiB is not fetched.
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(key, good), 1 << 20)])
+        rejected(policy, ref, "more than the 65536 allowed", "huge payload")
+        # A payload whose bytes do not match its digest... the registry checks that; a
+        # size that lies (shorter) makes the fetch fail instead of trusting it.
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(key, good), 10)])
+        verify(policy, ref, 1)
+        # Malformed payloads, validly signed.
+        for body, reason in ((b"[1,2", "not a JSON object"),
+                             (b'{"critical":{"type":"cosign container image signature"}}', "exactly type, image"),
+                             (good.replace(b"cosign container image signature", b"atomic container signature"),
+                              "type is not")):
+            reg.push_signatures(SIGNED, digest, [(body, cf.sign(key, body), None)])
+            rejected(policy, ref, reason, f"malformed payload {body[:30]!r}")
+        # A signature annotation that is not base64, or too long.
+        reg.push_signatures(SIGNED, digest, [(good, "%%%not base64%%%", None)])
+        rejected(policy, ref, "is not base64", "annotation not base64")
+        reg.push_signatures(SIGNED, digest, [(good, base64.b64encode(b"x" * 4096).decode(), None)])
+        rejected(policy, ref, "is not base64 of at most 1 KiB", "annotation too long")
+
+
+def main():
+    global BIN
+    case, BIN = sys.argv[1], sys.argv[2]
+    if not os.access(os.path.join(BIN, "registry-verify"), os.X_OK):
+        print("FAIL: registry-verify is not built", file=sys.stderr)
+        return 1
+    globals()["case_" + case]()
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed", file=sys.stderr)
+        return 1
+    print(f"{case}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
