@@ -529,3 +529,11 @@ void ex_progress_end(ex_progress *pr)
 		fputc('\n', stderr);
 	pr->drawn = 0;
 }
+
+int ex_policy(const ex_program *p, const char *path, registry_policy **out)
+{
+	*out = NULL;
+	if (path && registry_policy_load(out, path, NULL) != 0)
+		return ex_fail(p, path);
+	return EX_OK;
+}

@@ -50,12 +50,13 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 
 int main(int argc, char **argv)
 {
-	const char *format = NULL;
+	const char *format = NULL, *policy_path = NULL;
 	int preserve = 0, all = 0;
 	const ex_flag flags[] = {
 		{"--format", "oci|docker", &format, NULL},
 		{"--preserve-digests", NULL, NULL, &preserve},
 		{"--all-platforms", NULL, NULL, &all},
+		{"--policy", "FILE", &policy_path, NULL},
 		{NULL, NULL, NULL, NULL},
 	};
 	const ex_program prog = {
@@ -81,6 +82,10 @@ int main(int argc, char **argv)
 		"                         (Docker media types stay, digests unchanged)\n"
 		"    --all-platforms      every platform of a multi-platform image (OCI\n"
 		"                         layout only)\n"
+		"    --policy FILE        pull only an image this containers-policy.json\n"
+		"                         accepts (see registry-verify): checked before\n"
+		"                         anything is written, and the digest verified is\n"
+		"                         the one pulled\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-pull localhost:5000/fixtures/small-v2s2 ./small-oci\n"
@@ -110,7 +115,9 @@ int main(int argc, char **argv)
 		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
 	registry_reference *ref = NULL;
 	registry_client *client = NULL;
-	if (rc || (rc = ex_reference(&prog, args[0], &ref)) || (rc = ex_client(&prog, &c, ref, &client)))
+	registry_policy *policy = NULL;
+	if (rc || (rc = ex_policy(&prog, policy_path, &policy)) || (rc = ex_reference(&prog, args[0], &ref)) ||
+	    (rc = ex_client(&prog, &c, ref, &client)))
 		goto out;
 
 	ex_progress pr;
@@ -118,6 +125,7 @@ int main(int argc, char **argv)
 	registry_pull_options opts = REGISTRY_PULL_OPTIONS_INIT;
 	opts.platform = c.platform;
 	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_PULL_ALL_PLATFORMS : 0);
+	opts.policy = policy;
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;
@@ -144,6 +152,7 @@ int main(int argc, char **argv)
 	}
 	free(layout_digest);
 out:
+	registry_policy_free(policy);
 	registry_client_free(client);
 	registry_reference_free(ref);
 	ex_common_free(&c);

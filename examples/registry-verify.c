@@ -90,11 +90,7 @@ int main(int argc, char **argv)
 	registry_verify_result *result = NULL;
 	registry_verify_options opts = REGISTRY_VERIFY_OPTIONS_INIT;
 	opts.registries_d = registries_d;
-	if (registry_policy_load(&policy, policy_path, NULL) != 0) {
-		rc = ex_fail(&prog, policy_path);
-		goto out;
-	}
-	if ((rc = ex_reference(&prog, args[0], &ref)) || (rc = ex_client(&prog, &c, ref, &client)))
+	if ((rc = ex_policy(&prog, policy_path, &policy)) || (rc = ex_reference(&prog, args[0], &ref)) || (rc = ex_client(&prog, &c, ref, &client)))
 		goto out;
 	int vrc = registry_verify(&result, client, ref, policy, &opts);
 	if (result)

@@ -23,6 +23,7 @@
 #include <registry/client.h>
 #include <registry/reference.h>
 #include <registry/store.h>
+#include <registry/trust.h>
 
 REGISTRY_BEGIN_DECLS
 
@@ -64,12 +65,15 @@ typedef struct registry_pull_options {
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;           /**< passed to progress */
+	/** Version 2: NULL, or a policy the image must satisfy (registry_verify()) before anything
+	 *  is fetched or written; the verified digest is what is pulled. @since 0.2 */
+	const registry_policy *policy;
 } registry_pull_options;
 
-/** Current version of registry_pull_options. @since 0.1 */
-#define REGISTRY_PULL_OPTIONS_VERSION 1
+/** Current version of registry_pull_options (2 added policy). @since 0.1 */
+#define REGISTRY_PULL_OPTIONS_VERSION 2
 /** Initialiser of registry_pull_options: every field the default. @since 0.1 */
-#define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
+#define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_PULL_OPTIONS_INIT (for callers that cannot use
@@ -102,7 +106,10 @@ REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
  *         REGISTRY_EUNSUPPORTED (an index inside an index, a manifest that
  *         cannot be converted to OCI); REGISTRY_ECANCELED (progress
  *         callback or the client's cancel hook; partial blobs stay for a
- *         resume); store errors (REGISTRY_EIO, ...) and transport errors.
+ *         resume); store errors (REGISTRY_EIO, ...) and transport errors;
+ *         with options->policy, registry_verify()'s REGISTRY_EDENIED or
+ *         REGISTRY_EUNSUPPORTED when the policy does not accept the image
+ *         (nothing is fetched or written).
  * @since 0.1
  */
 REGISTRY_API int registry_pull(registry_client *client, const registry_reference *ref,
@@ -248,12 +255,15 @@ typedef struct registry_copy_options {
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */
+	/** Version 2: NULL, or a policy the source image must satisfy (registry_verify()) before
+	 *  anything is pushed; the verified digest is what is copied. @since 0.2 */
+	const registry_policy *policy;
 } registry_copy_options;
 
-/** Current version of registry_copy_options. @since 0.2 */
-#define REGISTRY_COPY_OPTIONS_VERSION 1
+/** Current version of registry_copy_options (2 added policy). @since 0.2 */
+#define REGISTRY_COPY_OPTIONS_VERSION 2
 /** Initialiser of registry_copy_options: every field the default. @since 0.2 */
-#define REGISTRY_COPY_OPTIONS_INIT {REGISTRY_COPY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
+#define REGISTRY_COPY_OPTIONS_INIT {REGISTRY_COPY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_COPY_OPTIONS_INIT.
@@ -327,7 +337,10 @@ REGISTRY_API int registry_push_archive(registry_client *client, const char *arch
  *         REGISTRY_ENOTFOUND (image or platform); REGISTRY_EDIGEST;
  *         REGISTRY_EUNSUPPORTED (an index inside an index);
  *         REGISTRY_ECANCELED; REGISTRY_EPROTOCOL (the source broke Range
- *         requests); REGISTRY_EIO; transport errors of either registry.
+ *         requests); REGISTRY_EIO; transport errors of either registry;
+ *         with options->policy, registry_verify()'s REGISTRY_EDENIED or
+ *         REGISTRY_EUNSUPPORTED when the policy does not accept the source
+ *         image (nothing is pushed).
  * @since 0.1
  */
 REGISTRY_API int registry_copy(registry_client *source, const registry_reference *source_ref,

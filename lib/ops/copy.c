@@ -462,6 +462,9 @@ int registry_copy_options_init(registry_copy_options *opts)
 	return 0;
 }
 
+static int copy_image(registry_client *source, const registry_reference *source_ref, registry_client *target,
+                      const registry_reference *target_ref, const registry_copy_options *options, char **digest_out);
+
 int registry_copy(registry_client *source, const registry_reference *source_ref,
                   registry_client *target, const registry_reference *target_ref,
                   const registry_copy_options *options, char **digest_out)
@@ -480,6 +483,19 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
 	    (rc = registry__ops_check_ref_registry(target, target_ref)))
 		return rc;
+	/* A caller's version 1 struct ends before policy: never read past it. */
+	registry_reference *pinned = NULL;
+	if ((rc = registry__policy_gate(&pinned, source, source_ref, options->version >= 2 ? options->policy : NULL)))
+		return rc;
+	rc = copy_image(source, pinned ? pinned : source_ref, target, target_ref, options, digest_out);
+	registry_reference_free(pinned);
+	return rc;
+}
+
+static int copy_image(registry_client *source, const registry_reference *source_ref, registry_client *target,
+                      const registry_reference *target_ref, const registry_copy_options *options, char **digest_out)
+{
+	int rc;
 	copy_ctx cx;
 	memset(&cx, 0, sizeof(cx));
 	cx.set = REGISTRY__PUSH_SETTINGS(options);

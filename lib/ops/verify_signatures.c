@@ -298,3 +298,21 @@ const char *registry_verify_result_signature_reason(const registry_verify_result
 {
 	return sig_at(r, i) ? sig_at(r, i)->reason : NULL;
 }
+
+int registry__policy_gate(registry_reference **pinned, registry_client *client, const registry_reference *ref,
+                          const registry_policy *policy)
+{
+	*pinned = NULL;
+	if (!policy)
+		return 0;
+	registry_verify_result *r = NULL;
+	int rc = registry_verify(&r, client, ref, policy, NULL);
+	if (!rc)
+		rc = registry_reference_new(pinned, registry_reference_registry(ref), registry_reference_repository(ref),
+		                            registry_reference_tag(ref), registry_verify_result_digest(r));
+	else if (rc == REGISTRY_EDENIED || rc == REGISTRY_EUNSUPPORTED)
+		rc = registry__fail(rc, "%s: not accepted by the policy: %s", registry_reference_string(ref),
+		                    registry_verify_result_reason(r));
+	registry_verify_result_free(r);
+	return rc;
+}

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.error
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
 import cosign_format as cf  # noqa: E402
@@ -154,6 +155,53 @@ def case_cosign():
         with open(os.path.join(tmp, "broken.json"), "w") as f:
             f.write('{"default": [{"type": "insecureAcceptAnything", "keyPath": "/x"}]}')
         rejected(os.path.join(tmp, "broken.json"), ref, "unknown field \"keyPath\"", "broken policy")
+
+
+def tool(name, *args, expect=0):
+    cmd = [os.path.join(BIN, name), "--insecure", "--quiet", *args]
+    p = subprocess.run(cmd, capture_output=True, timeout=300)
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}: {err.strip()}")
+    return p.stdout.decode(), err
+
+
+def manifest_exists(reg, repo, tag):
+    try:
+        reg.get_manifest(repo, tag)
+        return True
+    except urllib.error.HTTPError as e:
+        return e.code != 404
+
+
+def case_gate():
+    """pull and copy with --policy: refused before anything is written; accepted pulls the digest verified."""
+    reg = registry()
+    digest = image_digest(reg, SIGNED)
+    ref = f"{host()}/{SIGNED}:latest"
+    good = cf.payload(f"{host()}/{SIGNED}", digest)
+    key, other = cf.new_key("p256"), cf.new_key("ed25519")
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = policy_file(tmp, sigstore(write_key(tmp, key, "k.pub")))
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(other, good), None)])
+        for dest in ("oci-dest", "docker-dest", "image.tar"):
+            extra = ["--format", "docker"] if dest == "docker-dest" else []
+            _, err = tool("registry-pull", "--policy", policy, *extra, ref, os.path.join(tmp, dest), expect=1)
+            check("not accepted by the policy" in err and "does not verify" in err, f"pull refused: {err}")
+            check(not os.path.exists(os.path.join(tmp, dest)), f"a refused pull wrote {dest}")
+        _, err = tool("registry-copy", "--policy", policy, ref, f"{host()}/gate/copy:refused", expect=1)
+        check("not accepted by the policy" in err, f"copy refused: {err}")
+        check(not manifest_exists(reg, "gate/copy", "refused"), "a refused copy pushed the image")
+
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(key, good), None)])
+        out, _ = tool("registry-pull", "--policy", policy, "--json", ref, os.path.join(tmp, "oci-dest"))
+        check(json.loads(out)["digest"] == digest, f"accepted pull: {out}")
+        with open(os.path.join(tmp, "oci-dest", "index.json")) as f:
+            names = [m.get("annotations", {}).get("org.opencontainers.image.ref.name") for m in json.load(f)["manifests"]]
+        check(names == ["latest"], f"the layout names the image by its tag: {names}")
+        tool("registry-copy", "--policy", policy, ref, f"{host()}/gate/copy:accepted")
+        check(manifest_exists(reg, "gate/copy", "accepted"), "an accepted copy did not push")
+        # Without --policy nothing changes.
+        tool("registry-pull", f"{host()}/{UNSIGNED}:latest", os.path.join(tmp, "plain"))
 
 
 def case_hostile():
