@@ -14,11 +14,13 @@ from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text, us
 from .config import ImageConfig
 from .digest import digest as _digest_of
 from .digest import file_digest
-from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, last_error
+from .errors import (EDENIED, EIO, ENOTFOUND, EUNSUPPORTED, InvalidArgumentError, RegistryError, check,
+                     last_error)
 from .manifest import Descriptor, Manifest, Platform
 from .progress import CallbackBridge, ProgressCallback, progress_bridge
 from .reference import Reference
 from .store import ImageFormat, Store, image_format
+from .trust import PolicyLike, VerifyResult, as_policy, new_result, verify_options
 
 RefLike = Union[str, Reference]
 PlatformLike = Union[str, Platform, None]
@@ -258,6 +260,25 @@ class Client(Handle):
             check(C.registry_image_config_fetch(ctypes.byref(out), c, cref, ctypes.byref(opts)))
         return ImageConfig._take(out)
 
+    def verify(self, ref: RefLike, policy: PolicyLike,
+               registries_d: Optional[StrPath] = None) -> VerifyResult:
+        """Does @policy (a Policy, a policy.json dict or a path) accept the image @ref?
+
+        Returns the verdict (``bool(result)``), its reason, the digest verified
+        (pull by it) and each signature examined. A rejection is a result, not an
+        exception; failures to reach the registry raise. @registries_d names the
+        lookaside folder for simple signing (default /etc/containers/registries.d).
+        """
+        r = self.reference(ref)
+        pol = as_policy(policy)
+        opts = verify_options(registries_d)
+        out = new_result()
+        with use_all(self, pol) as (c, p), r._c() as cref:
+            rc = C.registry_verify(ctypes.byref(out), c, cref, p, ctypes.byref(opts))
+            if not out or rc not in (0, EDENIED, EUNSUPPORTED):
+                check(rc)
+            return VerifyResult._take(out)
+
     def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
         out = manifest_p()
         opts = _lib.manifest_fetch_options(version=_lib.MANIFEST_FETCH_OPTIONS_VERSION,
@@ -453,7 +474,7 @@ class Client(Handle):
              format: Union[str, ImageFormat] = ImageFormat.OCI,
              platform: PlatformLike = None, preserve_digests: bool = False,
              all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
-             ref_name: Optional[str] = None) -> Optional[str]:
+             ref_name: Optional[str] = None, policy: Optional[PolicyLike] = None) -> Optional[str]:
         """Pull an image: the manifest (the @platform entry of a list, by default this
         machine's), config and layers, fetched in parallel and verified.
 
@@ -462,6 +483,11 @@ class Client(Handle):
         load` folder) or "docker-archive" (a tarball). Returns the digest of the image manifest
         written (for Docker formats, the registry's digest of the platform's image). @ref_name names the image
         in the layout (default: the tag, or the digest).
+
+        With @policy (a Policy, a policy.json dict or a path), the image must be
+        accepted by it (see verify()) before anything is fetched or written, else
+        DeniedError (UnsupportedError for a requirement this library cannot check);
+        the digest verified is the one pulled.
         """
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (
@@ -469,6 +495,13 @@ class Client(Handle):
         bridge = progress_bridge(progress)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=_platform_text(platform), progress=bridge.cfunc)
+        with contextlib.ExitStack() as stack:
+            if policy is not None:
+                opts.policy = stack.enter_context(as_policy(policy).use())
+            return self._pull(r, dest, format, ref_name, opts, bridge)
+
+    def _pull(self, r: Reference, dest: Union[StrPath, Store], format: Union[str, ImageFormat],
+              ref_name: Optional[str], opts: Any, bridge: CallbackBridge) -> Optional[str]:
         if isinstance(dest, Store):
             out = ctypes.c_void_p()
             with use_all(self, dest) as (c, s), r._c() as cref:
@@ -544,11 +577,13 @@ class Client(Handle):
 
     def copy(self, source: RefLike, target: RefLike, to: Optional["Client"] = None,
              platform: PlatformLike = None, chunk_size: int = 0,
-             progress: Optional[ProgressCallback] = None, all_platforms: bool = False) -> str:
+             progress: Optional[ProgressCallback] = None, all_platforms: bool = False,
+             policy: Optional[PolicyLike] = None) -> str:
         """Copy an image from this registry to @to (default: this one), blob by blob
         without touching disk. Of a list/index, the @platform entry (by default this
         machine's, as pull), or with @all_platforms every platform and the index
-        itself. Returns the digest of the manifest written."""
+        itself. Returns the digest of the manifest written. With @policy, as pull():
+        the source image must be accepted before anything is pushed."""
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
@@ -557,7 +592,11 @@ class Client(Handle):
                                  platform=_platform_text(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()
-        with use_all(self, dest_client) as (c_src, c_dst), src._c() as s_ref, dst._c() as d_ref:
+        with contextlib.ExitStack() as stack:
+            if policy is not None:
+                opts.policy = stack.enter_context(as_policy(policy).use())
+            c_src, c_dst = stack.enter_context(use_all(self, dest_client))
+            s_ref, d_ref = stack.enter_context(src._c()), stack.enter_context(dst._c())
             rc = C.registry_copy(c_src, s_ref, c_dst, d_ref, ctypes.byref(opts),
                                  ctypes.byref(out))
             digest = take_string(out)

@@ -1,0 +1,77 @@
+"""registry.Policy, Client.verify and policy= on pull/copy, against a real
+docker-registry holding cosign signatures written by test code
+(tests/harness/cosign_format.py) in cosign's published format."""
+
+import json
+
+import pytest
+
+import registry
+from registry import Client, Policy
+
+import cosign_format as cf
+
+REPO = "fixtures/small-oci"
+
+
+@pytest.fixture(scope="module")
+def reg(open_registry):
+    return open_registry
+
+
+@pytest.fixture
+def client(reg):
+    with Client(reg.host, retries=0) as c:
+        yield c
+
+
+def sigstore_policy(host, key_pem):
+    import base64
+    return {"default": [{"type": "reject"}],
+            "transports": {"docker": {host: [{"type": "sigstoreSigned",
+                                              "keyData": base64.b64encode(key_pem).decode(),
+                                              "signedIdentity": {"type": "matchRepository"}}]}}}
+
+
+def test_policy_parse_and_errors(tmp_path):
+    Policy.from_dict({"default": [{"type": "insecureAcceptAnything"}]}).close()
+    with pytest.raises(registry.FormatError, match='unknown field "keyPath"'):
+        Policy.parse('{"default": [{"type": "reject", "keyPath": "/x"}]}')
+    with pytest.raises(registry.FormatError, match="default"):
+        Policy.from_dict({})
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps({"default": [{"type": "reject"}]}))
+    Policy.load(path).close()
+    with pytest.raises(registry.NotFoundError):
+        Policy.load(tmp_path / "none.json")
+
+
+def test_verify_cosign(reg, client, tmp_path):
+    r = cf.Registry(reg.url)
+    digest = client.resolve(REPO + ":latest")
+    key, other = cf.new_key("p256"), cf.new_key("p256")
+    good = cf.payload("%s/%s" % (reg.host, REPO), digest)
+    policy = sigstore_policy(reg.host, cf.public_pem(key))
+
+    r.push_signatures(REPO, digest, [(good, cf.sign(other, good), None)])
+    res = client.verify(REPO + ":latest", policy)
+    assert not res and not res.accepted
+    assert "does not verify" in res.reason
+    assert res.digest == digest and res.scope == reg.host
+    assert [s.accepted for s in res.signatures] == [False]
+    with pytest.raises(registry.DeniedError, match="not accepted by the policy"):
+        client.pull(REPO + ":latest", tmp_path / "refused", policy=policy)
+    assert not (tmp_path / "refused").exists()
+    with pytest.raises(registry.DeniedError):
+        client.copy(REPO + ":latest", "py/trust:refused", policy=policy)
+
+    r.push_signatures(REPO, digest, [(good, cf.sign(key, good), None)])
+    res = client.verify(REPO + ":latest", Policy.from_dict(policy))
+    assert res and res.digest == digest
+    assert res.signatures[0].kind == "sigstore" and res.signatures[0].accepted
+    assert client.pull(REPO + ":latest", tmp_path / "ok", policy=policy) == digest
+    assert client.copy(REPO + ":latest", "py/trust:ok", policy=policy) == digest
+
+    keyless = {"default": [{"type": "sigstoreSigned", "fulcio": {"caPath": "/x"}}]}
+    res = client.verify(REPO + ":latest", keyless)
+    assert not res and "keyless sigstore verification" in res.reason
