@@ -169,6 +169,60 @@ REGISTRY_API const char *registry_verify_result_signature_reason(const registry_
 /** Free a result; NULL is accepted. @since 0.2 */
 REGISTRY_API void registry_verify_result_free(registry_verify_result *r);
 
+/** registry_sign_options.flags: replace the signatures already on the `.sig` tag instead of adding to them. @since 0.2 */
+#define REGISTRY_SIGN_REPLACE 0x1u
+
+/**
+ * Options of registry_sign_cosign().
+ * @since 0.2
+ */
+typedef struct registry_sign_options {
+	unsigned int version;  /**< REGISTRY_SIGN_OPTIONS_VERSION */
+	unsigned int flags;    /**< REGISTRY_SIGN_REPLACE, or 0 */
+	const char *password;  /**< the password of an encrypted cosign key; NULL for an unencrypted PEM key */
+	const char *identity;  /**< the docker-reference signed; NULL: "registry/repository" of the image */
+} registry_sign_options;
+
+/** Current version of registry_sign_options. @since 0.2 */
+#define REGISTRY_SIGN_OPTIONS_VERSION 1
+/** Initialiser of registry_sign_options: every field the default. @since 0.2 */
+#define REGISTRY_SIGN_OPTIONS_INIT {REGISTRY_SIGN_OPTIONS_VERSION, 0, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_SIGN_OPTIONS_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_sign_options_init(registry_sign_options *opts);
+
+/**
+ * Sign the image @p ref names as cosign does: a simple signing payload for
+ * its manifest digest, signed with @p key (SHA-256 for ECDSA and RSA
+ * PKCS#1 v1.5; Ed25519 as is), pushed as a layer of the
+ * `sha256-<hex>.sig` tag of its repository with the signature in the
+ * `dev.cosignproject.cosign/signature` annotation, after the signatures
+ * already there (up to REGISTRY_VERIFY_SIGNATURES_MAX in all).
+ * @param digest_out receives the digest of the image signed (free with
+ *        registry_free()); may be NULL.
+ * @param client the registry of @p ref (push access needed).
+ * @param ref the image, by tag or digest.
+ * @param key the private key file's bytes: cosign's encrypted key (PEM
+ *        "ENCRYPTED SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN PRIVATE
+ *        KEY": scrypt and NaCl secretbox, opened with opts->password), or
+ *        an unencrypted PEM private key.
+ * @param key_len the length of @p key (at most 256 KiB).
+ * @param opts password, identity, flags; NULL for the defaults.
+ * @return 0; REGISTRY_EINVAL (NULL argument, bad options, @p ref of another
+ *         registry); REGISTRY_EAUTH (wrong password); REGISTRY_EFORMAT (not
+ *         a key this library reads); REGISTRY_EUNSUPPORTED (a key type other
+ *         than ECDSA, Ed25519, RSA, or a library built without OpenSSL);
+ *         REGISTRY_ETOOLARGE (too many signatures on the tag already);
+ *         transport errors (REGISTRY_EDENIED: no push access).
+ * @since 0.2
+ */
+REGISTRY_API int registry_sign_cosign(char **digest_out, registry_client *client, const registry_reference *ref,
+                                      const void *key, size_t key_len, const registry_sign_options *opts);
+
 REGISTRY_END_DECLS
 
 #endif

@@ -117,7 +117,7 @@ static int add_key(registry__requirement *r, const char *path, const char *b64, 
 {
 	if (r->n_keys >= REGISTRY__POLICY_KEYS_MAX)
 		return bad(where, "too many keys");
-	registry__key *k = &r->keys[r->n_keys];
+	registry__key *k = &r->keys[r->n_keys++]; /* counted now: freed with the list on any failure */
 	if (path) {
 		if (!*path)
 			return bad(where, "an empty key path");
@@ -131,7 +131,6 @@ static int add_key(registry__requirement *r, const char *path, const char *b64, 
 		                      sodium_base64_VARIANT_ORIGINAL) != 0 || k->len == 0)
 			return bad(where, "keyData is not base64");
 	}
-	r->n_keys++;
 	return 0;
 }
 

@@ -101,4 +101,12 @@ int registry__key_bytes(const registry__key *k, registry__buf *buf, const unsign
 int registry__sig_verify_pem(const char *pem, size_t pem_len, const unsigned char *sig, size_t sig_len,
                              const void *data, size_t len);
 
+/*
+ * Sign @data with a private key file's bytes (cosign's encrypted format
+ * opened with @password, or a plain PEM key) as cosign signs: *sig is
+ * malloc'ed. REGISTRY_EAUTH for a wrong password, EFORMAT, EUNSUPPORTED.
+ */
+int registry__cosign_sign(unsigned char **sig, size_t *sig_len, const void *key, size_t key_len,
+                          const char *password, const void *data, size_t len);
+
 #endif

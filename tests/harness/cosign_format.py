@@ -83,6 +83,33 @@ def verify(public_key, sig, data):
         return False
 
 
+def encrypted_private_key(key, password, n=32768, r=8, p=1):
+    """@key as `cosign generate-key-pair` writes it: PEM "ENCRYPTED SIGSTORE
+    PRIVATE KEY" over JSON {kdf: scrypt(N, r, p, salt), cipher: nacl/secretbox
+    (nonce), ciphertext}, the plaintext being the PKCS#8 DER key. scrypt comes
+    from python3-cryptography; secretbox (XSalsa20-Poly1305) from libsodium
+    through ctypes (Debian has no python3-nacl in the test dependencies)."""
+    import ctypes
+    import os as _os
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    salt, nonce = _os.urandom(32), _os.urandom(24)
+    box_key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(password.encode())
+    sodium = ctypes.CDLL("libsodium.so.23")
+    assert sodium.sodium_init() >= 0
+    out = ctypes.create_string_buffer(len(der) + 16)
+    assert sodium.crypto_secretbox_easy(out, der, ctypes.c_ulonglong(len(der)), nonce, box_key) == 0
+    doc = {"kdf": {"name": "scrypt", "params": {"N": n, "r": r, "p": p},
+                   "salt": base64.b64encode(salt).decode()},
+           "cipher": {"name": "nacl/secretbox", "nonce": base64.b64encode(nonce).decode()},
+           "ciphertext": base64.b64encode(out.raw).decode()}
+    body = base64.encodebytes(json.dumps(doc).encode()).decode().replace("\n", "")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return ("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n" + "\n".join(lines)
+            + "\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n").encode()
+
+
 class Registry:
     """Plain HTTP to the open harness registry (auth none)."""
 

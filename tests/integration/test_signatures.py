@@ -204,6 +204,88 @@ def case_gate():
         tool("registry-pull", f"{host()}/{UNSIGNED}:latest", os.path.join(tmp, "plain"))
 
 
+def sign(key_file, ref, *extra, env_password=None, stdin=None, expect=0):
+    cmd = [os.path.join(BIN, "registry-sign"), "--insecure", "--key", key_file, *extra, ref]
+    env = dict(os.environ)
+    env.pop("COSIGN_PASSWORD", None)
+    if env_password is not None:
+        env["COSIGN_PASSWORD"] = env_password
+    p = subprocess.run(cmd, capture_output=True, timeout=120, env=env, input=stdin)
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}: {err.strip()}")
+    return p.stdout.decode(), err
+
+
+def independent_check(reg, repo, digest, public_key, identity):
+    """What cosign verify --key checks, in a few lines of python3-cryptography:
+    the .sig tag's layers, their payloads (digest-checked) and annotations."""
+    found = reg.read_signatures(repo, digest)
+    for data, sig in found:
+        doc = json.loads(data)
+        crit = doc["critical"]
+        if (cf.verify(public_key, sig, data) and crit["type"] == "cosign container image signature"
+                and crit["image"]["docker-manifest-digest"] == digest
+                and crit["identity"]["docker-reference"] == identity):
+            return True
+    return False
+
+
+def case_sign():
+    """registry-sign writes what cosign writes: checked independently, and by registry-verify."""
+    reg = registry()
+    digest = image_digest(reg, UNSIGNED)
+    ref = f"{host()}/{UNSIGNED}:latest"
+    identity = f"{host()}/{UNSIGNED}"
+    with tempfile.TemporaryDirectory() as tmp:
+        keys = {}
+        for kind in ("p256", "ed25519", "rsa"):
+            key = cf.new_key(kind)
+            path = os.path.join(tmp, kind + ".key")
+            with open(path, "wb") as f:
+                f.write(cf.encrypted_private_key(key, "pw-" + kind, n=1024))
+            keys[kind] = (key, path)
+        key, path = keys["p256"]
+        out, _ = sign(path, ref, env_password="pw-p256")
+        check(out.strip() == f"signed {ref} {digest}", f"registry-sign output: {out!r}")
+        check(independent_check(reg, UNSIGNED, digest, key.public_key(), identity),
+              "the signature of registry-sign does not pass the independent check")
+        check(not independent_check(reg, UNSIGNED, digest, cf.new_key("p256").public_key(), identity),
+              "the independent check accepts any key")
+        verify(policy_file(tmp, sigstore(write_key(tmp, key, "p256.pub"))), ref, 0)
+        # More signers append; --key-password-stdin; the others' signatures stay valid.
+        sign(keys["ed25519"][1], ref, "--key-password-stdin", stdin=b"pw-ed25519\n")
+        sign(keys["rsa"][1], ref, env_password="pw-rsa")
+        check(len(reg.read_signatures(UNSIGNED, digest)) == 3, "signatures are appended")
+        for kind, (k, _) in keys.items():
+            check(independent_check(reg, UNSIGNED, digest, k.public_key(), identity), f"{kind} signature")
+            verify(policy_file(tmp, sigstore(write_key(tmp, k, kind + ".pub"))), ref, 0)
+        # The default key parameters of cosign (N=32768, r=8) work too.
+        with open(os.path.join(tmp, "default.key"), "wb") as f:
+            f.write(cf.encrypted_private_key(key, "pw"))
+        sign(os.path.join(tmp, "default.key"), ref, "--replace", env_password="pw")
+        check(len(reg.read_signatures(UNSIGNED, digest)) == 1, "--replace drops the old signatures")
+        # Wrong password, not a key, scrypt parameters a hostile file could use to exhaust memory.
+        _, err = sign(path, ref, env_password="wrong", expect=1)
+        check("wrong password" in err, f"wrong password: {err}")
+        with open(os.path.join(tmp, "bad.key"), "wb") as f:
+            f.write(b"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
+        _, err = sign(os.path.join(tmp, "bad.key"), ref, env_password="x", expect=1)
+        check("cosign key" in err, f"bad key: {err}")
+        with open(os.path.join(tmp, "huge.key"), "wb") as f:
+            f.write(huge_scrypt_key())
+        _, err = sign(os.path.join(tmp, "huge.key"), ref, env_password="pw", expect=1)
+        check("at most 256 MiB" in err or "out of range" in err, f"huge scrypt: {err}")
+
+
+def huge_scrypt_key():
+    doc = {"kdf": {"name": "scrypt", "params": {"N": 1 << 24, "r": 64, "p": 1}, "salt": "AAAA"},
+           "cipher": {"name": "nacl/secretbox", "nonce": base64.b64encode(b"n" * 24).decode()},
+           "ciphertext": base64.b64encode(b"c" * 64).decode()}
+    body = base64.b64encode(json.dumps(doc).encode()).decode()
+    return ("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n" + body
+            + "\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n").encode()
+
+
 def case_hostile():
     """A hostile registry's signature lists: bounded and refused, never accepted."""
     reg = registry()
