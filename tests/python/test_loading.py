@@ -139,6 +139,7 @@ _HANDLES = {
     "registry_policy": _lib.policy_p, "registry_verify_result": _lib.verify_result_p,
     "registry_policy_load_options": ctypes.POINTER(_lib.policy_load_options),
     "registry_verify_options": ctypes.POINTER(_lib.verify_options),
+    "registry_sign_options": ctypes.POINTER(_lib.sign_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

@@ -75,3 +75,15 @@ def test_verify_cosign(reg, client, tmp_path):
     keyless = {"default": [{"type": "sigstoreSigned", "fulcio": {"caPath": "/x"}}]}
     res = client.verify(REPO + ":latest", keyless)
     assert not res and "keyless sigstore verification" in res.reason
+
+
+def test_sign_then_verify(reg, client, tmp_path):
+    key = cf.new_key("ed25519")
+    path = tmp_path / "cosign.key"
+    path.write_bytes(cf.encrypted_private_key(key, "pw", n=1024))
+    digest = client.sign("fixtures/multi-oci:latest", path, password="pw")
+    assert digest == client.resolve("fixtures/multi-oci:latest")
+    policy = sigstore_policy(reg.host, cf.public_pem(key))
+    assert client.verify("fixtures/multi-oci:latest", policy)
+    with pytest.raises(registry.AuthError, match="wrong password"):
+        client.sign("fixtures/multi-oci:latest", path.read_bytes(), password="nope")

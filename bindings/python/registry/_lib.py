@@ -260,6 +260,13 @@ class verify_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("registries_d", c_char_p)]
 
 
+SIGN_OPTIONS_VERSION = 1
+
+
+class sign_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("password", c_char_p), ("identity", c_char_p)]
+
+
 class manifest_delete_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint)]
 
@@ -546,6 +553,8 @@ _SIGNATURES.update({
     "registry_verify_result_signature_accepted": (_i, [verify_result_p, _z]),
     "registry_verify_result_signature_reason": (_s, [verify_result_p, _z]),
     "registry_verify_result_free": (None, [verify_result_p]),
+    "registry_sign_options_init": (_i, [POINTER(sign_options)]),
+    "registry_sign_cosign": (_i, [char_pp_owned, client_p, reference_p, _s, _z, POINTER(sign_options)]),
 })
 
 class LibraryLoadError(ImportError):

@@ -279,6 +279,29 @@ class Client(Handle):
                 check(rc)
             return VerifyResult._take(out)
 
+    def sign(self, ref: RefLike, key: Union[bytes, StrPath], password: Optional[str] = None,
+             identity: Optional[str] = None, replace: bool = False) -> str:
+        """Sign the image @ref as ``cosign sign --key`` does (the sha256-<hex>.sig tag).
+
+        @key is the private key file's bytes or its path: cosign's encrypted key
+        (opened with @password) or an unencrypted PEM key. @identity is the
+        docker-reference signed (default: registry/repository). With @replace the
+        signatures already on the tag are dropped. Returns the digest signed.
+        """
+        r = self.reference(ref)
+        if not isinstance(key, (bytes, bytearray, memoryview)):
+            with open(key, "rb") as f:
+                key = f.read(256 * 1024 + 1)
+        data = as_bytes(key, "key")
+        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, 1 if replace else 0, cstr(password, "password"),
+                                 cstr(identity, "identity"))
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_sign_cosign(ctypes.byref(out), c, cref, data, len(data), ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
+
     def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
         out = manifest_p()
         opts = _lib.manifest_fetch_options(version=_lib.MANIFEST_FETCH_OPTIONS_VERSION,
