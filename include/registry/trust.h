@@ -45,11 +45,11 @@ typedef struct registry_verify_result registry_verify_result;
 /** The system policy file of containers tools. @since 0.2 */
 #define REGISTRY_POLICY_SYSTEM_PATH "/etc/containers/policy.json"
 /** Largest policy file read (a policy is a few KiB; more is refused). @since 0.2 */
-#define REGISTRY_POLICY_MAX_SIZE (1024u * 1024u)
+#define REGISTRY_POLICY_MAX_SIZE ((size_t)1 << 20)
 /** Most cosign signatures (layers of the .sig manifest) examined per image. @since 0.2 */
 #define REGISTRY_VERIFY_SIGNATURES_MAX 64
 /** Largest signed payload fetched for one signature. @since 0.2 */
-#define REGISTRY_VERIFY_PAYLOAD_MAX (64u * 1024u)
+#define REGISTRY_VERIFY_PAYLOAD_MAX ((size_t)64 << 10)
 
 /**
  * Options of registry_policy_load() and registry_policy_load_from_memory().

@@ -140,7 +140,7 @@ int registry__cosign_sign(unsigned char **sig, size_t *sig_len, const void *key,
 {
 	*sig = NULL;
 	if (key_len > REGISTRY__KEY_FILE_MAX)
-		return registry__fail(REGISTRY_ETOOLARGE, "cosign key: more than %u bytes", REGISTRY__KEY_FILE_MAX);
+		return registry__fail(REGISTRY_ETOOLARGE, "cosign key: more than %zu bytes", REGISTRY__KEY_FILE_MAX);
 	EVP_PKEY *pk = NULL;
 	int rc = load_key(&pk, key, key_len, password);
 	int id = pk ? EVP_PKEY_base_id(pk) : 0;

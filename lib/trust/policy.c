@@ -351,7 +351,7 @@ void registry_policy_free(registry_policy *p)
 static int load_memory(registry_policy **out, const void *data, size_t len)
 {
 	if (len > REGISTRY_POLICY_MAX_SIZE)
-		return registry__fail(REGISTRY_ETOOLARGE, "policy: %zu bytes, more than the %u allowed", len,
+		return registry__fail(REGISTRY_ETOOLARGE, "policy: %zu bytes, more than the %zu allowed", len,
 		                      REGISTRY_POLICY_MAX_SIZE);
 	cJSON *root = cJSON_ParseWithLength(data, len);
 	if (!root)

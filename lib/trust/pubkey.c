@@ -27,7 +27,7 @@ int registry__sig_verify_pem(const char *pem, size_t pem_len, const unsigned cha
                              const void *data, size_t len)
 {
 	if (pem_len > REGISTRY__KEY_FILE_MAX)
-		return registry__fail(REGISTRY_ETOOLARGE, "public key: more than %u bytes", REGISTRY__KEY_FILE_MAX);
+		return registry__fail(REGISTRY_ETOOLARGE, "public key: more than %zu bytes", REGISTRY__KEY_FILE_MAX);
 	BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
 	EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);

@@ -11,7 +11,7 @@
 #define REGISTRY__POLICY_SCOPES_MAX 1024
 #define REGISTRY__POLICY_REQS_MAX 64
 #define REGISTRY__POLICY_KEYS_MAX 64
-#define REGISTRY__KEY_FILE_MAX (256u * 1024u)
+#define REGISTRY__KEY_FILE_MAX ((size_t)256 << 10)
 
 enum registry__req_type {
 	REGISTRY__REQ_ACCEPT,
