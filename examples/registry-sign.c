@@ -103,13 +103,8 @@ int main(int argc, char **argv)
 	opts.flags = replace ? REGISTRY_SIGN_REPLACE : 0;
 	if (registry_sign_cosign(&digest, client, ref, key, key_len, &opts) != 0) {
 		rc = ex_fail(&prog, args[0]);
-	} else if (c.json) {
-		ex_json_open();
-		ex_json_str("signed", registry_reference_string(ref));
-		ex_json_str("digest", digest);
-		ex_json_close();
 	} else {
-		printf("signed %s %s\n", registry_reference_string(ref), digest);
+		ex_report(&c, "signed", registry_reference_string(ref), digest);
 	}
 out:
 	if (password) {

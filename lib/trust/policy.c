@@ -172,11 +172,25 @@ static int parse_keys(registry__requirement *r, const cJSON *o, const char *wher
 	return 0;
 }
 
+static int parse_no_fields(registry__requirement *r, const cJSON *o, const char *where)
+{
+	(void)r;
+	return check_fields(o, NO_FIELDS, where);
+}
+
+/* signedIdentity, when given (the default rule is matchRepoDigestOrExact). */
+static int parse_identity_of(registry__requirement *r, const cJSON *o, const char *where)
+{
+	const cJSON *ident = cJSON_GetObjectItemCaseSensitive(o, "signedIdentity");
+	return ident ? parse_identity(&r->identity, ident, where) : 0;
+}
+
 static int parse_signed_by(registry__requirement *r, const cJSON *o, const char *where)
 {
 	const char *key_type;
 	int rc;
-	if ((rc = check_fields(o, SIGNED_BY_FIELDS, where)) || (rc = need_string(o, "keyType", where, &key_type)))
+	if ((rc = check_fields(o, SIGNED_BY_FIELDS, where)) || (rc = parse_identity_of(r, o, where)) ||
+	    (rc = need_string(o, "keyType", where, &key_type)))
 		return rc;
 	if (strcmp(key_type, "GPGKeys") != 0) {
 		/* X509Certificates, signedByGPGKeys, ...: not implemented by anyone; closed. */
@@ -193,7 +207,8 @@ static int parse_signed_by(registry__requirement *r, const cJSON *o, const char 
 static int parse_sigstore(registry__requirement *r, const cJSON *o, const char *where)
 {
 	int rc;
-	if ((rc = check_fields(o, SIGSTORE_FIELDS, where)) || (rc = parse_keys(r, o, where)))
+	if ((rc = check_fields(o, SIGSTORE_FIELDS, where)) || (rc = parse_identity_of(r, o, where)) ||
+	    (rc = parse_keys(r, o, where)))
 		return rc;
 	for (const char *const *f = SIGSTORE_FIELDS + 5; *f && strcmp(*f, "signedIdentity") != 0; f++)
 		if (cJSON_GetObjectItemCaseSensitive(o, *f))
@@ -215,25 +230,21 @@ static int parse_requirement(registry__requirement *r, const cJSON *o, const cha
 		return rc;
 	if (!(r->type_name = registry__strdup(type)))
 		return registry__nomem();
-	if (strcmp(type, "insecureAcceptAnything") == 0) {
-		r->type = REGISTRY__REQ_ACCEPT;
-		return check_fields(o, NO_FIELDS, where);
-	}
-	if (strcmp(type, "reject") == 0) {
-		r->type = REGISTRY__REQ_REJECT;
-		return check_fields(o, NO_FIELDS, where);
-	}
-	const cJSON *ident = cJSON_GetObjectItemCaseSensitive(o, "signedIdentity");
-	if (ident && (strcmp(type, "signedBy") == 0 || strcmp(type, "sigstoreSigned") == 0) &&
-	    (rc = parse_identity(&r->identity, ident, where)))
-		return rc;
-	if (strcmp(type, "signedBy") == 0) {
-		r->type = REGISTRY__REQ_SIGNED_BY;
-		return parse_signed_by(r, o, where);
-	}
-	if (strcmp(type, "sigstoreSigned") == 0) {
-		r->type = REGISTRY__REQ_SIGSTORE;
-		return parse_sigstore(r, o, where);
+	static const struct {
+		const char *name;
+		enum registry__req_type type;
+		int (*parse)(registry__requirement *r, const cJSON *o, const char *where);
+	} kinds[] = {
+	        {"insecureAcceptAnything", REGISTRY__REQ_ACCEPT, parse_no_fields},
+	        {"reject", REGISTRY__REQ_REJECT, parse_no_fields},
+	        {"signedBy", REGISTRY__REQ_SIGNED_BY, parse_signed_by},
+	        {"sigstoreSigned", REGISTRY__REQ_SIGSTORE, parse_sigstore},
+	};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(kinds); i++) {
+		if (strcmp(type, kinds[i].name) != 0)
+			continue;
+		r->type = kinds[i].type;
+		return kinds[i].parse(r, o, where);
 	}
 	r->type = REGISTRY__REQ_UNKNOWN;
 	return 0;
