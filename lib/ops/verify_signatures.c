@@ -83,6 +83,7 @@ typedef struct verify_ctx {
 	const registry_reference *ref;
 	const char *repository;
 	registry_verify_result *result;
+	const char *registries_d;
 } verify_ctx;
 
 /* Does one cosign signature (payload + base64 signature) satisfy @req? 0 or why not (recorded). */
@@ -167,6 +168,58 @@ static int check_sigstore(const verify_ctx *v, const registry__requirement *req)
 	return rc;
 }
 
+/* One simple signing signature from lookaside: GPG-verified, then its payload checked. */
+static int check_gpg_sig(const verify_ctx *v, const registry__requirement *req, registry__gpg *g, const registry__buf *sig)
+{
+	char *payload = NULL;
+	size_t len = 0;
+	int rc = registry__gpg_verify(g, sig->data, sig->len, &payload, &len);
+	if (!rc)
+		rc = registry__payload_check(payload, len, REGISTRY__PAYLOAD_TYPE_ATOMIC, v->result->digest, v->ref,
+		                             &req->identity);
+	free(payload);
+	return rc;
+}
+
+/* The simple signing signatures of the image in the lookaside storage registries.d names. */
+static int check_signed_by(const verify_ctx *v, const registry__requirement *req)
+{
+	char *url = NULL, where[4096];
+	registry__gpg *g = NULL;
+	int rc = registry__gpg_new(&g, req);
+	if (!rc && !(rc = registry__lookaside_url(&url, v->registries_d, v->ref)) && !url)
+		rc = registry__fail(REGISTRY_EDENIED, "no simple signing signature: registries.d names no lookaside "
+		                                      "storage for %s", registry_reference_string(v->ref));
+	int found = 0;
+	for (int i = 1; !rc && i <= REGISTRY_VERIFY_SIGNATURES_MAX + 1; i++) {
+		registry__buf sig;
+		int one = registry__lookaside_read(&sig, where, sizeof(where), url, v->ref, v->result->digest, i);
+		if (one == REGISTRY_ENOTFOUND) {
+			registry__buf_free(&sig);
+			rc = registry__fail(REGISTRY_EDENIED, found ? "no simple signing signature is accepted: %s"
+			                                            : "no simple signing signature in %s",
+			                    found ? v->result->sigs[v->result->n - 1].reason : url);
+			break;
+		}
+		if (i > REGISTRY_VERIFY_SIGNATURES_MAX)
+			one = registry__fail(REGISTRY_EDENIED, "lookaside holds more than the %d signatures examined",
+			                     REGISTRY_VERIFY_SIGNATURES_MAX);
+		else if (!one)
+			one = check_gpg_sig(v, req, g, &sig);
+		registry__buf_free(&sig);
+		found++;
+		if (one == REGISTRY_ENOMEM || one == REGISTRY_EUNSUPPORTED || i > REGISTRY_VERIFY_SIGNATURES_MAX)
+			rc = one;
+		else if (note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified"))
+			rc = REGISTRY_ENOMEM;
+		else if (!one)
+			break;
+	}
+	free(url);
+	registry__gpg_free(g);
+	return rc;
+}
+
 static int check_requirement(const verify_ctx *v, const registry__requirement *req)
 {
 	switch (req->type) {
@@ -180,8 +233,7 @@ static int check_requirement(const verify_ctx *v, const registry__requirement *r
 			                                             "is not supported: the image is not accepted");
 		return check_sigstore(v, req);
 	case REGISTRY__REQ_SIGNED_BY:
-		return registry__fail(REGISTRY_EUNSUPPORTED, "GPG signatures (signedBy) need libregistry built with gpgme: "
-		                                             "the image is not accepted");
+		return check_signed_by(v, req);
 	case REGISTRY__REQ_UNKNOWN:
 		break;
 	}
@@ -234,7 +286,7 @@ int registry_verify(registry_verify_result **out, registry_client *client, const
 	registry_verify_result *r = registry__calloc(1, sizeof(*r));
 	if (!r)
 		return registry__nomem();
-	verify_ctx v = {client, ref, registry_reference_repository(ref), r};
+	verify_ctx v = {client, ref, registry_reference_repository(ref), r, opts ? opts->registries_d : NULL};
 	rc = evaluate(&v, policy);
 	r->accepted = rc == 0;
 	r->reason = registry__strdup(rc ? registry_error_message(registry_error_last()) : "accepted by the policy");

@@ -109,4 +109,27 @@ int registry__sig_verify_pem(const char *pem, size_t pem_len, const unsigned cha
 int registry__cosign_sign(unsigned char **sig, size_t *sig_len, const void *key, size_t key_len,
                           const char *password, const void *data, size_t len);
 
+/* ---- Simple signing (GPG, gpgme; REGISTRY_EUNSUPPORTED without it) ---- */
+
+/* The lookaside URL for @ref in the registries.d folder @dir (NULL: the
+ * system's): *url NULL when none is configured. EFORMAT for conflicting or
+ * malformed files. Without gpgme, *url is NULL. */
+int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref);
+
+/* Signature @index (1-based) of @digest for @ref from lookaside @url into
+ * @out (initialised here, bounded to REGISTRY__SIGNATURE_MAX):
+ * REGISTRY_ENOTFOUND, not recorded, past the last one; EUNSUPPORTED for a
+ * scheme other than file://. *where names the file. */
+#define REGISTRY__SIGNATURE_MAX ((size_t)4 << 20)
+int registry__lookaside_read(registry__buf *out, char *where, size_t where_size, const char *url,
+                             const registry_reference *ref, const char *digest, int index);
+
+/* A temporary GNUPGHOME holding the keys of @req only. */
+typedef struct registry__gpg registry__gpg;
+int registry__gpg_new(registry__gpg **out, const registry__requirement *req);
+void registry__gpg_free(registry__gpg *g);
+/* Verify one signature: *payload (malloc'ed, NUL-terminated) is the signed
+ * content when a key of the policy made it; else EDENIED, recorded. */
+int registry__gpg_verify(registry__gpg *g, const void *sig, size_t sig_len, char **payload, size_t *payload_len);
+
 #endif

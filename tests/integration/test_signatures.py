@@ -286,6 +286,102 @@ def huge_scrypt_key():
             + "\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n").encode()
 
 
+def gpg(home, *args, input=None):
+    p = subprocess.run(["gpg", "--batch", "--homedir", home, *args], capture_output=True, timeout=120, input=input)
+    check(p.returncode == 0, f"gpg {' '.join(args)}: {p.stderr.decode(errors='replace')}")
+    return p.stdout
+
+
+def new_gpg_key(home, name):
+    os.makedirs(home, mode=0o700)
+    gpg(home, "--passphrase", "", "--quick-gen-key", f"{name} <{name}@example.org>", "ed25519", "sign", "never")
+    out = gpg(home, "--with-colons", "--list-secret-keys").decode()
+    return next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
+
+
+def skopeo_cmd(*args, env=None):
+    cmd = os.environ["REGISTRY_TEST_SKOPEO"].split() + list(args)
+    p = subprocess.run(cmd, capture_output=True, timeout=300, env=env)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def case_gpg():
+    """Simple signing as skopeo writes it (--sign-by, lookaside in registries.d), verified with gpgme."""
+    reg = registry()
+    with tempfile.TemporaryDirectory() as tmp:
+        home, other_home = os.path.join(tmp, "gnupg"), os.path.join(tmp, "gnupg-other")
+        fpr, _ = new_gpg_key(home, "signer"), new_gpg_key(other_home, "other")
+        try:
+            sigs, rd = os.path.join(tmp, "sigs"), os.path.join(tmp, "registries.d")
+            os.makedirs(rd)
+            with open(os.path.join(rd, "lookaside.yaml"), "w") as f:
+                f.write(f"default-docker:\n  lookaside: file://{sigs}\n  lookaside-staging: file://{sigs}\n")
+            env = dict(os.environ, GNUPGHOME=home)
+            src = "oci:" + os.path.join(os.environ["REGISTRY_TEST_FIXTURES"], "small") + ":latest"
+            rc, err = skopeo_cmd("--registries.d", rd, "copy", "--dest-tls-verify=false", "--sign-by", fpr, src,
+                                 f"docker://{host()}/signed/img:v1", env=env)
+            check(rc == 0, f"skopeo copy --sign-by: {err}")
+            rc, err = skopeo_cmd("copy", "--dest-tls-verify=false", src, f"docker://{host()}/signed/img:v2")
+            check(rc == 0, f"skopeo copy: {err}")
+            keyfile, other_key = os.path.join(tmp, "key.gpg"), os.path.join(tmp, "other.gpg")
+            with open(keyfile, "wb") as f:
+                f.write(gpg(home, "--export", "--armor", fpr))
+            with open(other_key, "wb") as f:
+                f.write(gpg(other_home, "--export"))
+            policy = policy_file(tmp, {"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyfile})
+            ref = f"{host()}/signed/img:v1"
+            out, err = verify(policy, ref, 0, "--registries-d", rd)
+            check("simple-signing" in err and "accepted: verified" in err, f"gpg signature report: {err}")
+            # skopeo agrees with the same policy and registries.d.
+            rc, err = skopeo_cmd("--policy", policy, "--registries.d", rd, "copy", "--src-tls-verify=false",
+                                 f"docker://{ref}", "dir:" + os.path.join(tmp, "skopeo-ok"))
+            check(rc == 0, f"skopeo accepts what libregistry accepts: {err}")
+            # A signature of v1 read for v2 (same digest, same lookaside path): the identity does not match.
+            _, err = verify(policy, f"{host()}/signed/img:v2", 1, "--registries-d", rd)
+            check("does not name this tag" in err, f"identity mismatch: {err}")
+            exact = policy_file(tmp, {"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyfile,
+                                      "signedIdentity": {"type": "exactReference",
+                                                         "dockerReference": f"{host()}/other/img:v1"}}, "exact.json")
+            _, err = verify(exact, ref, 1, "--registries-d", rd)
+            check("exactReference" in err, f"exactReference mismatch: {err}")
+            # A key that did not sign.
+            _, err = verify(policy_file(tmp, {"type": "signedBy", "keyType": "GPGKeys", "keyPath": other_key},
+                                        "other.json"), ref, 1, "--registries-d", rd)
+            check("not by a key of the policy" in err, f"wrong key: {err}")
+            # No lookaside configured, an unsigned image.
+            _, err = verify(policy, ref, 1)
+            check("no simple signing signature" in err or "no lookaside" in err, f"no registries.d: {err}")
+            unsigned = f"{host()}/{UNSIGNED}:latest"
+            _, err = verify(policy, unsigned, 1, "--registries-d", rd)
+            check("no simple signing signature in" in err, f"unsigned: {err}")
+            # The signed image's signature copied to the unsigned image: for another digest.
+            sig_dirs = [d for d in os.listdir(os.path.join(sigs, "signed")) if d.startswith("img@sha256=")]
+            check(len(sig_dirs) == 1, f"skopeo's lookaside layout: {sig_dirs}")
+            signature = os.path.join(sigs, "signed", sig_dirs[0], "signature-1")
+            udigest = image_digest(reg, UNSIGNED)
+            os.makedirs(os.path.join(sigs, "fixtures", "multi-v2s2@sha256=" + udigest.split(":")[1]))
+            with open(signature, "rb") as f:
+                good = f.read()
+            with open(os.path.join(sigs, "fixtures", "multi-v2s2@sha256=" + udigest.split(":")[1], "signature-1"),
+                      "wb") as f:
+                f.write(good)
+            _, err = verify(policy, unsigned, 1, "--registries-d", rd)
+            check("the signature is for manifest" in err, f"signature for another digest: {err}")
+            # A tampered signature.
+            bad = bytearray(good)
+            bad[len(bad) // 2] ^= 0x55
+            with open(signature, "wb") as f:
+                f.write(bytes(bad))
+            _, err = verify(policy, ref, 1, "--registries-d", rd)
+            check("gpg:" in err, f"tampered signature: {err}")
+            with open(signature, "wb") as f:
+                f.write(good)
+            verify(policy, ref, 0, "--registries-d", rd)
+        finally:
+            for h in (home, other_home):
+                subprocess.run(["gpgconf", "--homedir", h, "--kill", "all"], capture_output=True)
+
+
 def case_hostile():
     """A hostile registry's signature lists: bounded and refused, never accepted."""
     reg = registry()
