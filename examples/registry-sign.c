@@ -39,12 +39,14 @@ static char *read_line(void)
 
 int main(int argc, char **argv)
 {
-	const char *key_path = NULL, *identity = NULL;
+	const char *key_path = NULL, *identity = NULL, *gpg_fpr = NULL, *registries_d = NULL;
 	int key_password_stdin = 0, replace = 0;
 	const ex_flag flags[] = {{"--key", "FILE", &key_path, NULL},
 	                         {"--key-password-stdin", NULL, NULL, &key_password_stdin},
 	                         {"--identity", "NAME", &identity, NULL},
 	                         {"--replace", NULL, NULL, &replace},
+	                         {"--gpg", "FINGERPRINT", &gpg_fpr, NULL},
+	                         {"--registries-d", "DIR", &registries_d, NULL},
 	                         {NULL, NULL, NULL, NULL}};
 	const ex_program prog = {
 		"registry-sign", "sign an image with a cosign key", "REFERENCE",
@@ -58,6 +60,11 @@ int main(int argc, char **argv)
 		"    with --key-password-stdin) or an unencrypted PEM private key;\n"
 		"    ECDSA, Ed25519 and RSA. Prints \"signed REFERENCE DIGEST\".\n"
 		"    Check the result with registry-verify and a sigstoreSigned policy.\n"
+		"    With --gpg FINGERPRINT instead of --key: a GPG simple signature, as\n"
+		"    skopeo copy writes it when asked to sign, made with that secret key of the\n"
+		"    keyring (GNUPGHOME) and written to the lookaside-staging storage\n"
+		"    (file:// only) that registries.d names for the image; checked by a\n"
+		"    signedBy policy.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --key FILE             the private key (required)\n"
@@ -66,6 +73,9 @@ int main(int argc, char **argv)
 		"    --identity NAME        the docker-reference signed (default: the\n"
 		"                           image's registry/repository)\n"
 		"    --replace              drop the signatures already on the tag\n"
+		"    --gpg FINGERPRINT      sign with GPG (simple signing) instead\n"
+		"    --registries-d DIR     the registries.d folder naming the lookaside\n"
+		"                           storage (default /etc/containers/registries.d)\n"
 		"\n"
 		"EXAMPLES\n"
 		"    COSIGN_PASSWORD=secret registry-sign --key cosign.key localhost:5000/app:1\n",
@@ -76,8 +86,8 @@ int main(int argc, char **argv)
 	int rc = ex_parse(&prog, argc, argv, &c, args, &nargs);
 	if (rc)
 		return rc;
-	if (!key_path)
-		rc = ex_usage_error(&prog, "--key FILE is required");
+	if (!key_path == !gpg_fpr)
+		rc = ex_usage_error(&prog, "give one of --key FILE and --gpg FINGERPRINT");
 	else if (key_password_stdin && c.password_stdin)
 		rc = ex_usage_error(&prog, "--key-password-stdin and --password-stdin both read standard input");
 	registry_reference *ref = NULL;
@@ -86,6 +96,16 @@ int main(int argc, char **argv)
 	size_t key_len = 0;
 	if (rc || (rc = ex_reference(&prog, args[0], &ref)))
 		goto out;
+	if (gpg_fpr) {
+		registry_sign_options gopts = REGISTRY_SIGN_OPTIONS_INIT;
+		gopts.identity = identity;
+		if (!(rc = ex_client(&prog, &c, ref, &client)) &&
+		    registry_sign_gpg(&digest, client, ref, gpg_fpr, registries_d, &gopts) != 0)
+			rc = ex_fail(&prog, args[0]);
+		else if (!rc)
+			ex_report(&c, "signed", registry_reference_string(ref), digest);
+		goto out;
+	}
 	if (!(key = read_key(&prog, key_path, &key_len))) {
 		rc = EX_FAIL;
 		goto out;

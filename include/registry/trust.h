@@ -223,6 +223,32 @@ REGISTRY_API int registry_sign_options_init(registry_sign_options *opts);
 REGISTRY_API int registry_sign_cosign(char **digest_out, registry_client *client, const registry_reference *ref,
                                       const void *key, size_t key_len, const registry_sign_options *opts);
 
+/**
+ * Sign the image @p ref names with GPG as `skopeo copy --sign-by` does
+ * (containers-signature(5)): a simple signing payload naming its manifest
+ * digest and @p ref (or opts->identity), signed with the secret key
+ * @p fingerprint of the user's keyring (GNUPGHOME, through gpgme), written
+ * as the next free `signature-N` under the `lookaside-staging` (else
+ * `lookaside`) storage registries.d names for the image. Only file://
+ * storage is written.
+ * @param digest_out receives the digest of the image signed (free with
+ *        registry_free()); may be NULL.
+ * @param client the registry of @p ref.
+ * @param ref the image, by tag or digest.
+ * @param fingerprint the signing key.
+ * @param registries_d the registries.d folder; NULL: /etc/containers/registries.d.
+ * @param opts identity, flags (must be 0); opts->password is not used
+ *        (gpg-agent asks); NULL for the defaults.
+ * @return 0; REGISTRY_EINVAL; REGISTRY_ENOTFOUND (no such secret key, no
+ *         lookaside configured for the image); REGISTRY_EUNSUPPORTED
+ *         (built without gpgme, a lookaside that is not file://);
+ *         REGISTRY_EIO; transport errors resolving the image.
+ * @since 0.2
+ */
+REGISTRY_API int registry_sign_gpg(char **digest_out, registry_client *client, const registry_reference *ref,
+                                   const char *fingerprint, const char *registries_d,
+                                   const registry_sign_options *opts);
+
 REGISTRY_END_DECLS
 
 #endif

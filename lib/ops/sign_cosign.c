@@ -66,20 +66,6 @@ static int upload_bytes(registry_client *c, const char *repo, const char *data, 
 	return registry_blob_upload(c, repo, digest, (int64_t)len, mem_read, mem_rewind, &m, NULL);
 }
 
-/* cosign's payload, compact JSON in its field order. */
-static char *make_payload(const char *identity, const char *digest)
-{
-	cJSON *root = cJSON_CreateObject(), *crit = cJSON_AddObjectToObject(root, "critical");
-	cJSON *id = cJSON_AddObjectToObject(crit, "identity"), *img = cJSON_AddObjectToObject(crit, "image");
-	char *out = NULL;
-	if (id && img && cJSON_AddStringToObject(id, "docker-reference", identity) &&
-	    cJSON_AddStringToObject(img, "docker-manifest-digest", digest) &&
-	    cJSON_AddStringToObject(crit, "type", REGISTRY__PAYLOAD_TYPE_COSIGN) && cJSON_AddNullToObject(root, "optional"))
-		out = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return out;
-}
-
 /* The image config cosign writes for a signature manifest: empty, the
  * payloads as diff_ids (digests are validated strings: nothing to escape). */
 static char *make_config(const char *const *digests, size_t n)
@@ -149,7 +135,8 @@ static int sign_and_push(registry_client *c, const registry_reference *ref, cons
 	tag[strcspn(tag, ":")] = '-';
 	unsigned char *sig = NULL;
 	size_t sig_len = 0;
-	char *payload = make_payload(o->identity ? o->identity : identity, digest), *config = NULL, *b64 = NULL;
+	char *payload = registry__payload_make(REGISTRY__PAYLOAD_TYPE_COSIGN, o->identity ? o->identity : identity, digest),
+	     *config = NULL, *b64 = NULL;
 	sig_layers l = {0};
 	registry_manifest *old = NULL, *m = NULL;
 	int rc = payload ? 0 : registry__nomem();
@@ -183,7 +170,35 @@ static int sign_and_push(registry_client *c, const registry_reference *ref, cons
 	free(b64);
 	free(sig);
 	registry_free(config);
-	cJSON_free(payload);
+	registry_free(payload);
+	return rc;
+}
+
+/* The checks and the digest both signers start with; *digest freed by the caller. */
+static int sign_prepare(const char *fn, char **digest, registry_client *client, const registry_reference *ref,
+                        const void *key, const registry_sign_options *opts, unsigned int known_flags)
+{
+	*digest = NULL;
+	if (!client || !ref || !key)
+		return registry__fail(REGISTRY_EINVAL, "%s: NULL argument", fn);
+	int rc;
+	if ((opts && (rc = registry__options_check(fn, opts->version, REGISTRY_SIGN_OPTIONS_VERSION, opts->flags,
+	                                           known_flags))) ||
+	    (rc = registry__ops_check_ref_registry(client, ref)))
+		return rc;
+	const char *tag = registry_reference_tag(ref);
+	if (registry_reference_digest(ref))
+		return (*digest = registry__strdup(registry_reference_digest(ref))) ? 0 : registry__nomem();
+	return registry_manifest_resolve(client, registry_reference_repository(ref), tag ? tag : "latest", digest, NULL,
+	                                 NULL);
+}
+
+static int sign_done(int rc, char *digest, char **digest_out)
+{
+	if (!rc && digest_out)
+		*digest_out = digest;
+	else
+		registry_free(digest);
 	return rc;
 }
 
@@ -192,29 +207,34 @@ int registry_sign_cosign(char **digest_out, registry_client *client, const regis
 {
 	REGISTRY__ENTER(rc);
 	registry_sign_options defaults = REGISTRY_SIGN_OPTIONS_INIT;
+	char *digest = NULL;
 	if (digest_out)
 		*digest_out = NULL;
-	if (!client || !ref || !key)
-		return registry__fail(REGISTRY_EINVAL, "registry_sign_cosign: NULL argument");
-	if (!opts)
-		opts = &defaults;
-	if ((rc = registry__options_check("registry_sign_cosign", opts->version, REGISTRY_SIGN_OPTIONS_VERSION,
-	                                  opts->flags, REGISTRY_SIGN_REPLACE)) ||
-	    (rc = registry__ops_check_ref_registry(client, ref)))
-		return rc;
-	char *digest = NULL;
-	const char *tag = registry_reference_tag(ref);
-	if (registry_reference_digest(ref))
-		rc = (digest = registry__strdup(registry_reference_digest(ref))) ? 0 : registry__nomem();
-	else
-		rc = registry_manifest_resolve(client, registry_reference_repository(ref), tag ? tag : "latest", &digest,
-		                               NULL, NULL);
-	if (!rc)
-		rc = sign_and_push(client, ref, digest, key, key_len, opts);
-	if (!rc && digest_out) {
-		*digest_out = digest;
-		digest = NULL;
-	}
-	registry_free(digest);
-	return rc;
+	if (!(rc = sign_prepare("registry_sign_cosign", &digest, client, ref, key, opts, REGISTRY_SIGN_REPLACE)))
+		rc = sign_and_push(client, ref, digest, key, key_len, opts ? opts : &defaults);
+	return sign_done(rc, digest, digest_out);
+}
+
+int registry_sign_gpg(char **digest_out, registry_client *client, const registry_reference *ref,
+                      const char *fingerprint, const char *registries_d, const registry_sign_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	char *digest = NULL, *url = NULL, *payload = NULL, *sig = NULL, where[4096];
+	size_t sig_len = 0;
+	if (digest_out)
+		*digest_out = NULL;
+	if ((rc = sign_prepare("registry_sign_gpg", &digest, client, ref, fingerprint, opts, 0)))
+		return sign_done(rc, digest, digest_out);
+	const char *identity = opts && opts->identity ? opts->identity : registry_reference_string(ref);
+	if (!(rc = registry__lookaside_url(&url, registries_d, ref, 1)) && !url)
+		rc = registry__fail(REGISTRY_ENOTFOUND, "registries.d names no lookaside storage for %s",
+		                    registry_reference_string(ref));
+	if (!rc && !(payload = registry__payload_make(REGISTRY__PAYLOAD_TYPE_ATOMIC, identity, digest)))
+		rc = registry__nomem();
+	if (!rc && !(rc = registry__gpg_sign(&sig, &sig_len, fingerprint, payload, strlen(payload))))
+		rc = registry__lookaside_write(where, sizeof(where), url, ref, digest, sig, sig_len);
+	free(sig);
+	registry_free(payload);
+	free(url);
+	return sign_done(rc, digest, digest_out);
 }

@@ -187,7 +187,7 @@ static int check_signed_by(const verify_ctx *v, const registry__requirement *req
 	char *url = NULL, where[4096];
 	registry__gpg *g = NULL;
 	int rc = registry__gpg_new(&g, req);
-	if (!rc && !(rc = registry__lookaside_url(&url, v->registries_d, v->ref)) && !url)
+	if (!rc && !(rc = registry__lookaside_url(&url, v->registries_d, v->ref, 0)) && !url)
 		rc = registry__fail(REGISTRY_EDENIED, "no simple signing signature: registries.d names no lookaside "
 		                                      "storage for %s", registry_reference_string(v->ref));
 	int found = 0;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <cjson/cJSON.h>
 
 #include "trust_impl.h"
@@ -248,6 +250,27 @@ int registry__payload_check(const char *payload, size_t len, const char *type_ex
 	int rc = check_critical(cJSON_GetObjectItemCaseSensitive(root, "critical"), type_expected, digest, ref, id);
 	cJSON_Delete(root);
 	return rc;
+}
+
+char *registry__payload_make(const char *type, const char *identity, const char *digest)
+{
+	cJSON *root = cJSON_CreateObject(), *crit = cJSON_AddObjectToObject(root, "critical");
+	cJSON *id = cJSON_AddObjectToObject(crit, "identity"), *img = cJSON_AddObjectToObject(crit, "image");
+	int ok = id && img && cJSON_AddStringToObject(id, "docker-reference", identity) &&
+	         cJSON_AddStringToObject(img, "docker-manifest-digest", digest) && cJSON_AddStringToObject(crit, "type", type);
+	if (ok && strcmp(type, REGISTRY__PAYLOAD_TYPE_ATOMIC) == 0) {
+		/* containers/image wants "optional" to be an object for simple signing. */
+		cJSON *opt = cJSON_AddObjectToObject(root, "optional");
+		ok = opt && cJSON_AddStringToObject(opt, "creator", "libregistry " REGISTRY_VERSION_STRING) &&
+		     cJSON_AddNumberToObject(opt, "timestamp", (double)time(NULL));
+	} else if (ok) {
+		ok = cJSON_AddNullToObject(root, "optional") != NULL;
+	}
+	char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+	char *out = text ? registry__strdup(text) : NULL;
+	cJSON_free(text);
+	cJSON_Delete(root);
+	return out;
 }
 
 int registry__key_bytes(const registry__key *k, registry__buf *buf, const unsigned char **data, size_t *len)

@@ -7,9 +7,13 @@
  * two files, is an error rather than a silent choice.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "trust_impl.h"
 
@@ -23,6 +27,7 @@
 typedef struct rd_scope {
 	char *name; /* NULL: default-docker */
 	char *lookaside;
+	char *staging; /* lookaside-staging: where signatures are written */
 } rd_scope;
 
 typedef struct rd_config {
@@ -36,6 +41,7 @@ static void rd_free(rd_config *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->scopes[i].name);
 		free(c->scopes[i].lookaside);
+		free(c->scopes[i].staging);
 	}
 	free(c->scopes);
 }
@@ -46,22 +52,24 @@ static const char *scalar(yaml_document_t *doc, int id)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-/* The lookaside URL of a scope's mapping (lookaside, else sigstore), or NULL. */
-static const char *lookaside_of(yaml_document_t *doc, yaml_node_t *map)
+/* A URL of a scope's mapping: @key, else its old name @old, or NULL. */
+static const char *lookaside_of(yaml_document_t *doc, yaml_node_t *map, const char *key, const char *old)
 {
 	const char *found = NULL;
 	if (!map || map->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		const char *k = scalar(doc, p->key), *v = scalar(doc, p->value);
-		if (k && v && (strcmp(k, "lookaside") == 0 || (!found && strcmp(k, "sigstore") == 0)))
+		if (k && v && (strcmp(k, key) == 0 || (!found && strcmp(k, old) == 0)))
 			found = v;
 	}
 	return found;
 }
 
-static int add_scope(rd_config *c, const char *name, const char *lookaside, const char *file)
+static int add_scope(rd_config *c, const char *name, yaml_document_t *doc, yaml_node_t *map, const char *file)
 {
+	const char *lookaside = lookaside_of(doc, map, "lookaside", "sigstore");
+	const char *staging = lookaside_of(doc, map, "lookaside-staging", "sigstore-staging");
 	for (size_t i = 0; i < c->n; i++)
 		if (name && c->scopes[i].name && strcmp(c->scopes[i].name, name) == 0)
 			return registry__fail(REGISTRY_EFORMAT, "registries.d: scope %.200s is configured twice (again in %s)",
@@ -74,8 +82,9 @@ static int add_scope(rd_config *c, const char *name, const char *lookaside, cons
 	c->scopes = s;
 	s[c->n].name = name ? registry__strdup(name) : NULL;
 	s[c->n].lookaside = lookaside ? registry__strdup(lookaside) : NULL;
+	s[c->n].staging = staging ? registry__strdup(staging) : NULL;
 	c->n++;
-	if ((name && !s[c->n - 1].name) || (lookaside && !s[c->n - 1].lookaside))
+	if ((name && !s[c->n - 1].name) || (lookaside && !s[c->n - 1].lookaside) || (staging && !s[c->n - 1].staging))
 		return registry__nomem();
 	return 0;
 }
@@ -95,13 +104,13 @@ static int read_document(rd_config *c, yaml_document_t *doc, const char *file)
 			if (c->have_default++)
 				return registry__fail(REGISTRY_EFORMAT, "registries.d: default-docker is configured twice "
 				                                        "(again in %s)", file);
-			rc = add_scope(c, NULL, lookaside_of(doc, v), file);
+			rc = add_scope(c, NULL, doc, v, file);
 		} else if (k && strcmp(k, "docker") == 0 && v && v->type == YAML_MAPPING_NODE) {
 			for (yaml_node_pair_t *s = v->data.mapping.pairs.start; !rc && s < v->data.mapping.pairs.top; s++) {
 				const char *name = scalar(doc, s->key);
 				if (!name)
 					return registry__fail(REGISTRY_EFORMAT, "registries.d: %s: a docker scope that is not text", file);
-				rc = add_scope(c, name, lookaside_of(doc, yaml_document_get_node(doc, s->value)), file);
+				rc = add_scope(c, name, doc, yaml_document_get_node(doc, s->value), file);
 			}
 		}
 	}
@@ -187,13 +196,14 @@ static const rd_scope *best_scope(const rd_config *c, const registry_reference *
 	return find(c, NULL);
 }
 
-int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref)
+int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref, int staging)
 {
 	rd_config c = {0};
 	*url = NULL;
 	int rc = read_dir(&c, dir ? dir : "/etc/containers/registries.d");
 	const rd_scope *s = rc ? NULL : best_scope(&c, ref);
-	if (s && s->lookaside && !(*url = registry__strdup(s->lookaside)))
+	const char *chosen = s ? (staging && s->staging ? s->staging : s->lookaside) : NULL;
+	if (chosen && !(*url = registry__strdup(chosen)))
 		rc = registry__nomem();
 	rd_free(&c);
 	return rc;
@@ -201,26 +211,76 @@ int registry__lookaside_url(char **url, const char *dir, const registry_referenc
 
 #else
 
-int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref)
+int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref, int staging)
 {
-	(void)dir, (void)ref;
+	(void)dir, (void)ref, (void)staging;
 	*url = NULL;
 	return 0;
 }
 
 #endif
 
-int registry__lookaside_read(registry__buf *out, char *where, size_t where_size, const char *url,
-                             const registry_reference *ref, const char *digest, int index)
+/* The file of signature @index: URL path / REPO@ALG=HEX / signature-N. */
+static int signature_path(char *where, size_t where_size, const char *url, const registry_reference *ref,
+                          const char *digest, int index)
 {
-	registry__buf_init(out, REGISTRY__SIGNATURE_MAX);
 	if (strncmp(url, "file://", 7) != 0)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "lookaside %.200s: only file:// lookaside storage is read "
+		return registry__fail(REGISTRY_EUNSUPPORTED, "lookaside %.200s: only file:// lookaside storage is used "
 		                                             "(https:// is not supported yet)", url);
 	const char *colon = strchr(digest, ':');
 	if (!colon || snprintf(where, where_size, "%s/%s@%.*s=%s/signature-%d", url + 7, registry_reference_repository(ref),
 	                       (int)(colon - digest), digest, colon + 1, index) >= (int)where_size)
 		return registry__fail(REGISTRY_EINVAL, "lookaside %.200s: path too long", url);
-	int rc = registry__read_file_capped(where, out);
-	return rc;
+	return 0;
+}
+
+int registry__lookaside_read(registry__buf *out, char *where, size_t where_size, const char *url,
+                             const registry_reference *ref, const char *digest, int index)
+{
+	registry__buf_init(out, REGISTRY__SIGNATURE_MAX);
+	int rc = signature_path(where, where_size, url, ref, digest, index);
+	return rc ? rc : registry__read_file_capped(where, out);
+}
+
+/* mkdir -p of the folders above @path. */
+static int make_parents(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			return registry__fail(REGISTRY_EIO, "lookaside: cannot create %s: %s", dir, registry__errno_text(errno));
+		*p = '/';
+	}
+	return 0;
+}
+
+int registry__lookaside_write(char *where, size_t where_size, const char *url, const registry_reference *ref,
+                              const char *digest, const void *sig, size_t len)
+{
+	for (int i = 1; i <= REGISTRY_VERIFY_SIGNATURES_MAX; i++) {
+		int rc = signature_path(where, where_size, url, ref, digest, i);
+		if (!rc && i == 1)
+			rc = make_parents(where);
+		if (rc)
+			return rc;
+		/* O_EXCL: the first free number, never overwriting another signer's file. */
+		int fd = open(where, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return registry__fail(REGISTRY_EIO, "lookaside: cannot create %s: %s", where, registry__errno_text(errno));
+		ssize_t n = write(fd, sig, len);
+		int err = n < 0 ? errno : 0;
+		if (close(fd) != 0 && !err)
+			err = errno;
+		if (err || (size_t)n != len) {
+			unlink(where);
+			return registry__fail(REGISTRY_EIO, "lookaside: cannot write %s: %s", where,
+			                      registry__errno_text(err ? err : EIO));
+		}
+		return 0;
+	}
+	return registry__fail(REGISTRY_ETOOLARGE, "lookaside: %d signatures already", REGISTRY_VERIFY_SIGNATURES_MAX);
 }

@@ -92,6 +92,11 @@ int registry__identity_match(const registry__identity *id, const registry_refere
 int registry__payload_check(const char *payload, size_t len, const char *type_expected, const char *digest,
                             const registry_reference *ref, const registry__identity *id);
 
+/* A simple signing payload of @type (cosign's: "optional" null; atomic:
+ * creator and timestamp), compact JSON; free with registry_free(). NULL
+ * when out of memory. */
+char *registry__payload_make(const char *type, const char *identity, const char *digest);
+
 /* The bytes of @k: its data, or its file read into @buf (bounded). */
 int registry__key_bytes(const registry__key *k, registry__buf *buf, const unsigned char **data, size_t *len);
 
@@ -114,7 +119,7 @@ int registry__cosign_sign(unsigned char **sig, size_t *sig_len, const void *key,
 /* The lookaside URL for @ref in the registries.d folder @dir (NULL: the
  * system's): *url NULL when none is configured. EFORMAT for conflicting or
  * malformed files. Without gpgme, *url is NULL. */
-int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref);
+int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref, int staging);
 
 /* Signature @index (1-based) of @digest for @ref from lookaside @url into
  * @out (initialised here, bounded to REGISTRY__SIGNATURE_MAX):
@@ -131,5 +136,12 @@ void registry__gpg_free(registry__gpg *g);
 /* Verify one signature: *payload (malloc'ed, NUL-terminated) is the signed
  * content when a key of the policy made it; else EDENIED, recorded. */
 int registry__gpg_verify(registry__gpg *g, const void *sig, size_t sig_len, char **payload, size_t *payload_len);
+/* Sign @data with the secret key @fingerprint of the user's keyring (GNUPGHOME):
+ * an OpenPGP signed message in *sig (malloc'ed). */
+int registry__gpg_sign(char **sig, size_t *sig_len, const char *fingerprint, const void *data, size_t len);
+/* Write @sig as the next free signature-N of @digest for @ref under the
+ * file:// lookaside @url (directories made as needed); *where names it. */
+int registry__lookaside_write(char *where, size_t where_size, const char *url, const registry_reference *ref,
+                              const char *digest, const void *sig, size_t len);
 
 #endif

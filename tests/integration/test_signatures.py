@@ -377,6 +377,32 @@ def case_gpg():
             with open(signature, "wb") as f:
                 f.write(good)
             verify(policy, ref, 0, "--registries-d", rd)
+
+            # libregistry signs with GPG (registry-sign --gpg); skopeo's policy check accepts it.
+            staging = os.path.join(tmp, "staging")
+            rd2 = os.path.join(tmp, "registries2.d")
+            os.makedirs(rd2)
+            with open(os.path.join(rd2, "a.yaml"), "w") as f:
+                f.write(f"docker:\n  {host()}/fixtures:\n    lookaside: file://{staging}\n")
+            cmd = [os.path.join(BIN, "registry-sign"), "--insecure", "--gpg", fpr, "--registries-d", rd2, unsigned]
+            p = subprocess.run(cmd, capture_output=True, timeout=120, env=env)
+            check(p.returncode == 0 and p.stdout.decode().strip() == f"signed {unsigned} {udigest}",
+                  f"registry-sign --gpg: {p.returncode} {p.stdout!r} {p.stderr.decode(errors='replace')}")
+            check(os.path.exists(os.path.join(staging, UNSIGNED + "@sha256=" + udigest.split(":")[1], "signature-1")),
+                  "registry-sign --gpg wrote skopeo's lookaside layout")
+            rc, err = skopeo_cmd("--policy", policy, "--registries.d", rd2, "copy", "--src-tls-verify=false",
+                                 f"docker://{unsigned}", "dir:" + os.path.join(tmp, "skopeo-ours"))
+            check(rc == 0, f"skopeo accepts libregistry's GPG signature: {err}")
+            verify(policy, unsigned, 0, "--registries-d", rd2)
+            # ... and a second signer's signature goes to signature-2, the first stays.
+            p = subprocess.run(cmd, capture_output=True, timeout=120, env=env)
+            check(os.path.exists(os.path.join(staging, UNSIGNED + "@sha256=" + udigest.split(":")[1], "signature-2")),
+                  "a second signature is added, not overwritten")
+            # A registries.d that configures one scope twice is refused, not guessed.
+            with open(os.path.join(rd2, "b.yaml"), "w") as f:
+                f.write(f"docker:\n  {host()}/fixtures:\n    lookaside: file:///elsewhere\n")
+            _, err = verify(policy, unsigned, 1, "--registries-d", rd2)
+            check("configured twice" in err, f"conflicting registries.d: {err}")
         finally:
             for h in (home, other_home):
                 subprocess.run(["gpgconf", "--homedir", h, "--kill", "all"], capture_output=True)

@@ -555,6 +555,7 @@ _SIGNATURES.update({
     "registry_verify_result_free": (None, [verify_result_p]),
     "registry_sign_options_init": (_i, [POINTER(sign_options)]),
     "registry_sign_cosign": (_i, [char_pp_owned, client_p, reference_p, _s, _z, POINTER(sign_options)]),
+    "registry_sign_gpg": (_i, [char_pp_owned, client_p, reference_p, _s, _s, POINTER(sign_options)]),
 })
 
 class LibraryLoadError(ImportError):
