@@ -330,6 +330,11 @@ def case_gpg():
                 f.write(gpg(other_home, "--export"))
             policy = policy_file(tmp, {"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyfile})
             ref = f"{host()}/signed/img:v1"
+            probe = subprocess.run([os.path.join(BIN, "registry-verify"), "--insecure", "--policy", policy,
+                                    "--registries-d", rd, ref], capture_output=True, timeout=120)
+            if b"built with gpgme" in probe.stderr:
+                print("SKIP: libregistry was built without gpgme (-Dgpgme=disabled)")
+                sys.exit(77)
             out, err = verify(policy, ref, 0, "--registries-d", rd)
             check("simple-signing" in err and "accepted: verified" in err, f"gpg signature report: {err}")
             # skopeo agrees with the same policy and registries.d.
@@ -440,6 +445,56 @@ def case_hostile():
         rejected(policy, ref, "is not base64", "annotation not base64")
         reg.push_signatures(SIGNED, digest, [(good, base64.b64encode(b"x" * 4096).decode(), None)])
         rejected(policy, ref, "is not base64 of at most 1 KiB", "annotation too long")
+        hostile_lookaside(tmp, digest, ref)
+
+
+def hostile_lookaside(tmp, digest, ref):
+    """A lookaside storage that is hostile: too many signatures, one too large, a
+    malformed payload well signed, a directory where a file should be."""
+    home = os.path.join(tmp, "gnupg")
+    fpr = new_gpg_key(home, "hostile")
+    try:
+        keyfile = os.path.join(tmp, "key.gpg")
+        with open(keyfile, "wb") as f:
+            f.write(gpg(home, "--export", fpr))
+        policy = policy_file(tmp, {"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyfile}, "gpg.json")
+        sigs, rd = os.path.join(tmp, "sigs"), os.path.join(tmp, "rd")
+        os.makedirs(rd)
+        with open(os.path.join(rd, "x.yaml"), "w") as f:
+            f.write(f"default-docker:\n  lookaside: file://{sigs}\n")
+        sigdir = os.path.join(sigs, SIGNED + "@sha256=" + digest.split(":")[1])
+        os.makedirs(sigdir)
+
+        def put(i, data):
+            with open(os.path.join(sigdir, f"signature-{i}"), "wb") as f:
+                f.write(data)
+
+        probe = subprocess.run([os.path.join(BIN, "registry-verify"), "--insecure", "--policy", policy,
+                                "--registries-d", rd, ref], capture_output=True, timeout=120)
+        if b"built with gpgme" in probe.stderr:
+            return
+        bad_payload = gpg(home, "--sign", "--local-user", fpr, input=b'{"critical": 1}')
+        for i in range(1, 66):
+            put(i, bad_payload)
+        _, err = verify(policy, ref, 1, "--registries-d", rd)
+        check("more than the 64 signatures" in err, f"65 lookaside signatures: {err}")
+        for i in range(2, 66):
+            os.unlink(os.path.join(sigdir, f"signature-{i}"))
+        _, err = verify(policy, ref, 1, "--registries-d", rd)
+        check("exactly type, image" in err, f"malformed payload, well signed: {err}")
+        put(1, b"\x00" * (5 << 20))
+        _, err = verify(policy, ref, 1, "--registries-d", rd)
+        check("larger than" in err, f"5 MiB signature: {err}")
+        os.unlink(os.path.join(sigdir, "signature-1"))
+        os.makedirs(os.path.join(sigdir, "signature-1"))
+        verify(policy, ref, 1, "--registries-d", rd)
+        # A lookaside on the network is not fetched (no redirect or credential can leak): refused.
+        with open(os.path.join(rd, "x.yaml"), "w") as f:
+            f.write("default-docker:\n  lookaside: https://lookaside.invalid/sigs\n")
+        _, err = verify(policy, ref, 1, "--registries-d", rd)
+        check("only file:// lookaside" in err, f"https lookaside: {err}")
+    finally:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
 
 
 def main():
