@@ -211,19 +211,6 @@ void registry__gpg_free(registry__gpg *g)
 	(void)g;
 }
 
-/* Importing public keys and verifying need no gpg-agent: tell gpg not to
- * start one in the temporary home (it would outlive the check). */
-static int no_agent(const char *home)
-{
-	char path[300];
-	snprintf(path, sizeof(path), "%s/gpg.conf", home);
-	FILE *f = fopen(path, "we");
-	int ok = f && fputs("no-autostart\n", f) >= 0;
-	if (f && fclose(f) != 0)
-		ok = 0;
-	return ok ? 0 : registry__fail(REGISTRY_EIO, "gpg: cannot write %s", path);
-}
-
 int registry__gpg_new(registry__gpg **out, const registry__requirement *req)
 {
 	(void)req;
