@@ -18,8 +18,9 @@
  *   accepts. Keyless signatures (`fulcio`, `rekorPublicKey...`) are not
  *   verified: such a requirement is REGISTRY_EUNSUPPORTED (fail closed);
  * - `signedBy` with keyType GPGKeys: a simple signing signature found
- *   through registries.d lookaside storage, verified with GPG (needs a
- *   library built with gpgme, else REGISTRY_EUNSUPPORTED);
+ *   through registries.d `file://` lookaside storage, verified with GPG in
+ *   a temporary GNUPGHOME holding only the policy's keys (needs a library
+ *   built with gpgme, else REGISTRY_EUNSUPPORTED);
  * - any other type: refused (fail closed).
  *
  * The default identity rule is matchRepoDigestOrExact; matchExact,
@@ -139,9 +140,11 @@ REGISTRY_API int registry_verify_options_init(registry_verify_options *opts);
  * @return 0 when accepted; REGISTRY_EDENIED when the policy rejects the
  *         image (the message says why); REGISTRY_EUNSUPPORTED when a
  *         requirement cannot be checked by this library (keyless sigstore,
- *         GPG without gpgme): the image is not accepted either;
- *         REGISTRY_EINVAL (NULL argument, bad options, @p ref of another
- *         registry); transport errors while resolving the image.
+ *         GPG without gpgme, an https:// lookaside): the image is not
+ *         accepted either; REGISTRY_EFORMAT (a registries.d file that is
+ *         not valid, or configures a scope twice); REGISTRY_EINVAL (NULL
+ *         argument, bad options, @p ref of another registry); transport
+ *         errors while resolving the image.
  * @since 0.2
  */
 REGISTRY_API int registry_verify(registry_verify_result **out, registry_client *client,
