@@ -143,14 +143,12 @@ int registry__gpg_verify(registry__gpg *g, const void *sig, size_t sig_len, char
 		rc = registry__fail(REGISTRY_EDENIED, "gpg: not a valid signature: %s", gpgme_strerror(err));
 	else if (!s || s->next)
 		rc = registry__fail(REGISTRY_EDENIED, "gpg: the signature must hold exactly one signature");
-	else if (gpgme_err_code(s->status) == GPG_ERR_NO_PUBKEY)
-		rc = registry__fail(REGISTRY_EDENIED, "gpg: signed by %.64s, not by a key of the policy",
-		                    s->fpr ? s->fpr : "an unknown key");
-	else if (gpgme_err_code(s->status) != GPG_ERR_NO_ERROR)
+	/* No public key: made by a key that is not the policy's (same verdict as an untrusted signer). */
+	else if (gpgme_err_code(s->status) != GPG_ERR_NO_ERROR && gpgme_err_code(s->status) != GPG_ERR_NO_PUBKEY)
 		rc = registry__fail(REGISTRY_EDENIED, "gpg: the signature does not verify: %s", gpgme_strerror(s->status));
 	else if (s->summary & (GPGME_SIGSUM_KEY_REVOKED | GPGME_SIGSUM_KEY_EXPIRED | GPGME_SIGSUM_SIG_EXPIRED))
 		rc = registry__fail(REGISTRY_EDENIED, "gpg: the key is revoked or expired, or the signature expired");
-	else if (!trusted_signer(g, s->fpr))
+	else if (gpgme_err_code(s->status) == GPG_ERR_NO_PUBKEY || !trusted_signer(g, s->fpr))
 		rc = registry__fail(REGISTRY_EDENIED, "gpg: signed by %.64s, not by a key of the policy",
 		                    s->fpr ? s->fpr : "an unknown key");
 	size_t n = 0;
@@ -184,7 +182,7 @@ int registry__gpg_sign(char **sig, size_t *sig_len, const char *fingerprint, con
 	char *bytes = out ? gpgme_data_release_and_get_mem(out, &n) : NULL;
 	if (!rc && !(*sig = malloc(n ? n : 1)))
 		rc = registry__nomem();
-	if (!rc) {
+	if (!rc && bytes) {
 		memcpy(*sig, bytes, n);
 		*sig_len = n;
 	}
