@@ -87,3 +87,35 @@ def test_sign_then_verify(reg, client, tmp_path):
     assert client.verify("fixtures/multi-oci:latest", policy)
     with pytest.raises(registry.AuthError, match="wrong password"):
         client.sign("fixtures/multi-oci:latest", path.read_bytes(), password="nope")
+
+
+def test_sign_gpg_then_verify(reg, client, tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+    if not shutil.which("gpg"):
+        pytest.skip("gpg is not installed")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    run = lambda *a: subprocess.run(["gpg", "--batch", "--homedir", str(home), *a], capture_output=True,
+                                    check=True).stdout
+    try:
+        run("--passphrase", "", "--quick-gen-key", "py <py@example.org>", "ed25519", "sign", "never")
+        fpr = next(line.split(":")[9] for line in run("--with-colons", "--list-secret-keys").decode().splitlines()
+                   if line.startswith("fpr:"))
+        (tmp_path / "key.gpg").write_bytes(run("--export", fpr))
+        rd = tmp_path / "rd"
+        rd.mkdir()
+        (rd / "l.yaml").write_text("default-docker:\n  lookaside: file://%s\n" % (tmp_path / "sigs"))
+        monkeypatch.setenv("GNUPGHOME", str(home))
+        ref = "fixtures/small-v2s2:latest"
+        try:
+            digest = client.sign_gpg(ref, fpr, registries_d=rd)
+        except registry.UnsupportedError:
+            pytest.skip("libregistry was built without gpgme")
+        policy = {"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": str(tmp_path / "key.gpg")}]}
+        res = client.verify(ref, policy, registries_d=rd)
+        assert res and res.digest == digest
+        assert res.signatures[0].kind == "simple-signing"
+        assert not client.verify("fixtures/small-oci:latest", policy, registries_d=rd)
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)

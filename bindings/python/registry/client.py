@@ -302,6 +302,22 @@ class Client(Handle):
             check(rc)
         return digest or ""
 
+    def sign_gpg(self, ref: RefLike, fingerprint: str, registries_d: Optional[StrPath] = None,
+                 identity: Optional[str] = None) -> str:
+        """Sign the image @ref with GPG as ``skopeo copy --sign-by`` does: the secret
+        key @fingerprint of the keyring ($GNUPGHOME), the signature written to the
+        lookaside-staging storage @registries_d names (file:// only). Returns the
+        digest signed."""
+        r = self.reference(ref)
+        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, 0, None, cstr(identity, "identity"))
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_sign_gpg(ctypes.byref(out), c, cref, cstr(fingerprint, "fingerprint"),
+                                     cpath(registries_d, "registries_d"), ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
+
     def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
         out = manifest_p()
         opts = _lib.manifest_fetch_options(version=_lib.MANIFEST_FETCH_OPTIONS_VERSION,
