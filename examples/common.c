@@ -539,3 +539,22 @@ int ex_manifest_digest(const ex_program *p, registry_client *client, const regis
 	registry_manifest_free(m);
 	return EX_OK;
 }
+int ex_policy(const ex_program *p, const char *path, registry_policy **out)
+{
+	*out = NULL;
+	if (path && registry_policy_load(out, path, NULL) != 0)
+		return ex_fail(p, path);
+	return EX_OK;
+}
+
+void ex_report(const ex_common *c, const char *verb, const char *ref, const char *digest)
+{
+	if (!c->json) {
+		printf("%s %s %s\n", verb, ref, digest);
+		return;
+	}
+	ex_json_open();
+	ex_json_str(verb, ref);
+	ex_json_str("digest", digest);
+	ex_json_close();
+}

@@ -99,6 +99,14 @@ void ex_json_close(void);
 /* Parse a reference; on failure print why and return EX_USAGE. */
 int ex_reference(const ex_program *p, const char *text, registry_reference **out);
 
+/* The result of an operation on one image: "VERB REFERENCE DIGEST", or with
+ * --json {"VERB": REFERENCE, "digest": DIGEST}. */
+void ex_report(const ex_common *c, const char *verb, const char *ref, const char *digest);
+
+/* Load the policy FILE of --policy into *out (NULL when @path is NULL);
+ * EX_OK, or EX_FAIL with the library's message. */
+int ex_policy(const ex_program *p, const char *path, registry_policy **out);
+
 /*
  * A client for @ref's registry (registry_reference_api_host()) set up from
  * the common options: --insecure, --ca, --jobs, and credentials from

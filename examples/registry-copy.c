@@ -8,7 +8,9 @@
 int main(int argc, char **argv)
 {
 	int all = 0, referrers = 0;
+	const char *policy_path = NULL;
 	const ex_flag flags[] = {{"--all-platforms", NULL, NULL, &all}, {"--referrers", NULL, NULL, &referrers},
+	                         {"--policy", "FILE", &policy_path, NULL},
 	                         {NULL, NULL, NULL, NULL}};
 	const ex_program prog = {
 		"registry-copy", "copy an image between registries", "SOURCE DESTINATION",
@@ -32,6 +34,10 @@ int main(int argc, char **argv)
 		"OPTIONS\n"
 		"    --all-platforms     copy every platform and the index itself\n"
 		"    --referrers         copy the referrers too, recursively\n"
+		"    --policy FILE       copy only an image this containers-policy.json\n"
+		"                        accepts (see registry-verify): checked before\n"
+		"                        anything is pushed, and the digest verified is\n"
+		"                        the one copied\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-copy docker.io/library/alpine:3.19 localhost:5000/alpine:3.19\n"
@@ -51,7 +57,8 @@ int main(int argc, char **argv)
 	registry_reference *src = NULL, *dst = NULL;
 	registry_client *from = NULL, *to = NULL;
 	char *digest = NULL;
-	if ((rc = ex_reference(&prog, args[0], &src)) || (rc = ex_reference(&prog, args[1], &dst)) ||
+	registry_policy *policy = NULL;
+	if ((rc = ex_policy(&prog, policy_path, &policy)) || (rc = ex_reference(&prog, args[0], &src)) || (rc = ex_reference(&prog, args[1], &dst)) ||
 	    (rc = ex_client(&prog, &c, src, &from)) || (rc = ex_client(&prog, &c, dst, &to)))
 		goto out;
 
@@ -63,6 +70,7 @@ int main(int argc, char **argv)
 		opts.flags |= REGISTRY_COPY_ALL_PLATFORMS;
 	if (referrers)
 		opts.flags |= REGISTRY_COPY_REFERRERS;
+	opts.policy = policy;
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;
@@ -81,6 +89,7 @@ int main(int argc, char **argv)
 		printf("%s\n", digest);
 	}
 out:
+	registry_policy_free(policy);
 	registry_free(digest);
 	registry_client_free(from);
 	registry_client_free(to);

@@ -46,13 +46,8 @@ int main(int argc, char **argv)
 	opts.flags = force ? REGISTRY_DELETE_FORCE : 0;
 	if (registry_manifest_delete(&digest, client, registry_reference_repository(ref), target, &opts) != 0) {
 		rc = ex_fail(&prog, args[0]);
-	} else if (c.json) {
-		ex_json_open();
-		ex_json_str("deleted", registry_reference_string(ref));
-		ex_json_str("digest", digest);
-		ex_json_close();
 	} else {
-		printf("deleted %s %s\n", registry_reference_string(ref), digest);
+		ex_report(&c, "deleted", registry_reference_string(ref), digest);
 	}
 out:
 	registry_free(digest);

@@ -50,7 +50,7 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 
 int main(int argc, char **argv)
 {
-	const char *format = NULL;
+	const char *format = NULL, *policy_path = NULL;
 	int preserve = 0, all = 0, referrers = 0, foreign = 0;
 	const ex_flag flags[] = {
 		{"--format", "oci|docker", &format, NULL},
@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 		{"--all-platforms", NULL, NULL, &all},
 		{"--referrers", NULL, NULL, &referrers},
 		{"--foreign-layers", NULL, NULL, &foreign},
+		{"--policy", "FILE", &policy_path, NULL},
 		{NULL, NULL, NULL, NULL},
 	};
 	const ex_program prog = {
@@ -90,6 +91,10 @@ int main(int argc, char **argv)
 		"    --foreign-layers     fetch non-distributable layers (with \"urls\")\n"
 		"                         from their URLs, verified by digest; no\n"
 		"                         credentials or --header lines are sent there\n"
+		"    --policy FILE        pull only an image this containers-policy.json\n"
+		"                         accepts (see registry-verify): checked before\n"
+		"                         anything is written, and the digest verified is\n"
+		"                         the one pulled\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-pull localhost:5000/fixtures/small-v2s2 ./small-oci\n"
@@ -121,7 +126,9 @@ int main(int argc, char **argv)
 		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
 	registry_reference *ref = NULL;
 	registry_client *client = NULL;
-	if (rc || (rc = ex_reference(&prog, args[0], &ref)) || (rc = ex_client(&prog, &c, ref, &client)))
+	registry_policy *policy = NULL;
+	if (rc || (rc = ex_policy(&prog, policy_path, &policy)) || (rc = ex_reference(&prog, args[0], &ref)) ||
+	    (rc = ex_client(&prog, &c, ref, &client)))
 		goto out;
 
 	ex_progress pr;
@@ -130,6 +137,7 @@ int main(int argc, char **argv)
 	opts.platform = c.platform;
 	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_PULL_ALL_PLATFORMS : 0) |
 	             (referrers ? REGISTRY_PULL_REFERRERS : 0) | (foreign ? REGISTRY_PULL_FOREIGN_LAYERS : 0);
+	opts.policy = policy;
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;
@@ -156,6 +164,7 @@ int main(int argc, char **argv)
 	}
 	free(layout_digest);
 out:
+	registry_policy_free(policy);
 	registry_client_free(client);
 	registry_reference_free(ref);
 	ex_common_free(&c);

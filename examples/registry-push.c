@@ -64,14 +64,18 @@ int main(int argc, char **argv)
 	int rc = ex_parse(&prog, argc, argv, &c, args, &nargs);
 	if (rc)
 		return rc;
-	if (c.platform)
+	if (c.platform) {
+		ex_common_free(&c);
 		return ex_usage_error(&prog, "--platform: an image is pushed as it is stored");
+	}
 	registry_push_options opts = REGISTRY_PUSH_OPTIONS_INIT;
 	if (chunk) {
 		char *end;
 		long long v = strtoll(chunk, &end, 10);
-		if (end == chunk || *end || v < 1)
+		if (end == chunk || *end || v < 1) {
+			ex_common_free(&c);
 			return ex_usage_error(&prog, "--chunk-size wants a positive number of bytes");
+		}
 		opts.chunk_size = (size_t)v;
 	}
 	registry_reference *ref = NULL;

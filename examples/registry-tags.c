@@ -34,8 +34,10 @@ int main(int argc, char **argv)
 	if (page_size) {
 		char *end;
 		long v = strtol(page_size, &end, 10);
-		if (end == page_size || *end || v < 1 || v > 100000)
+		if (end == page_size || *end || v < 1 || v > 100000) {
+			ex_common_free(&c);
 			return ex_usage_error(&prog, "--page-size wants a number from 1 to 100000");
+		}
 		n = (int)v;
 	}
 	registry_reference *ref = NULL;

@@ -24,6 +24,7 @@
 #include <registry/manifest.h>
 #include <registry/reference.h>
 #include <registry/store.h>
+#include <registry/trust.h>
 
 REGISTRY_BEGIN_DECLS
 
@@ -90,12 +91,15 @@ typedef struct registry_pull_options {
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;           /**< passed to progress */
+	/** Version 2: NULL, or a policy the image must satisfy (registry_verify()) before anything
+	 *  is fetched or written; the verified digest is what is pulled. @since 1.1 */
+	const registry_policy *policy;
 } registry_pull_options;
 
-/** Current version of registry_pull_options. @since 0.1 */
-#define REGISTRY_PULL_OPTIONS_VERSION 1
+/** Current version of registry_pull_options (2, in 1.1, appended policy). @since 0.1 */
+#define REGISTRY_PULL_OPTIONS_VERSION 2
 /** Initialiser of registry_pull_options: every field the default. @since 0.1 */
-#define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
+#define REGISTRY_PULL_OPTIONS_INIT {REGISTRY_PULL_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_PULL_OPTIONS_INIT (for callers that cannot use
@@ -128,8 +132,11 @@ REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
  *         REGISTRY_EUNSUPPORTED (an index inside an index, a manifest that
  *         cannot be converted to OCI); REGISTRY_ECANCELED (progress
  *         callback or the client's cancel hook; partial blobs stay for a
- *         resume); store errors (REGISTRY_EIO, ...) and transport errors.
- * @since 0.1 (out-parameters first since 1.0)
+ *         resume); store errors (REGISTRY_EIO, ...) and transport errors;
+ *         with options->policy, registry_verify()'s REGISTRY_EDENIED or
+ *         REGISTRY_EUNSUPPORTED when the policy does not accept the image
+ *         (nothing is fetched or written).
+ * @since 0.1 (out-parameters first since 1.0; the policy since 1.1)
  */
 REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
                                const registry_reference *ref, registry_store *store,
@@ -290,12 +297,15 @@ typedef struct registry_copy_options {
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */
+	/** Version 2: NULL, or a policy the source image must satisfy (registry_verify()) before
+	 *  anything is pushed; the verified digest is what is copied. @since 1.1 */
+	const registry_policy *policy;
 } registry_copy_options;
 
-/** Current version of registry_copy_options. @since 1.0 */
-#define REGISTRY_COPY_OPTIONS_VERSION 1
+/** Current version of registry_copy_options (2, in 1.1, appended policy). @since 1.0 */
+#define REGISTRY_COPY_OPTIONS_VERSION 2
 /** Initialiser of registry_copy_options: every field the default. @since 1.0 */
-#define REGISTRY_COPY_OPTIONS_INIT {REGISTRY_COPY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
+#define REGISTRY_COPY_OPTIONS_INIT {REGISTRY_COPY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_COPY_OPTIONS_INIT.
@@ -369,8 +379,11 @@ REGISTRY_API int registry_push_archive(char **digest_out, registry_client *clien
  *         REGISTRY_ENOTFOUND (image or platform); REGISTRY_EDIGEST;
  *         REGISTRY_EUNSUPPORTED (an index inside an index);
  *         REGISTRY_ECANCELED; REGISTRY_EPROTOCOL (the source broke Range
- *         requests); REGISTRY_EIO; transport errors of either registry.
- * @since 0.1 (out-parameters first since 1.0)
+ *         requests); REGISTRY_EIO; transport errors of either registry;
+ *         with options->policy, registry_verify()'s REGISTRY_EDENIED or
+ *         REGISTRY_EUNSUPPORTED when the policy does not accept the source
+ *         image (nothing is pushed).
+ * @since 0.1 (out-parameters first since 1.0; the policy since 1.1)
  */
 REGISTRY_API int registry_copy(char **digest_out, registry_client *source,
                                const registry_reference *source_ref, registry_client *target,

@@ -21,5 +21,6 @@
 #include <registry/remote.h>
 #include <registry/image.h>
 #include <registry/artifact.h>
+#include <registry/trust.h>
 
 #endif

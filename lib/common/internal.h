@@ -178,6 +178,10 @@ void registry__buf_free(registry__buf *b);
 int registry__buf_append(registry__buf *b, const void *data, size_t len);
 int registry__buf_puts(registry__buf *b, const char *s);
 int registry__buf_printf(registry__buf *b, const char *fmt, ...) REGISTRY_PRINTF(2, 3);
+/* Read the whole file @path into @out, stopping at its limit (REGISTRY_ETOOLARGE,
+ * recorded); REGISTRY_ENOTFOUND, NOT recorded, when it does not exist (callers
+ * say what was missing); REGISTRY_EIO recorded. */
+int registry__read_file_capped(const char *path, registry__buf *out);
 /* Hand the data over to the caller (free with registry_free) and reset. */
 char *registry__buf_detach(registry__buf *b);
 

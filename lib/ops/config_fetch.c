@@ -30,14 +30,29 @@ int registry__ops_check_ref_registry(const registry_client *client, const regist
 }
 
 typedef struct collector {
-	registry__buf buf;
+	registry__buf *buf;
 	int rc; /* why collecting stopped */
 } collector;
 
 static int collect(const void *data, size_t len, void *userdata)
 {
 	collector *k = userdata;
-	return (k->rc = registry__buf_append(&k->buf, data, len)) != 0;
+	return (k->rc = registry__buf_append(k->buf, data, len)) != 0;
+}
+
+int registry__blob_fetch_mem(registry__buf *out, registry_client *client, const char *repository, const char *digest,
+                             int64_t size, size_t limit, const char *what)
+{
+	registry__buf_init(out, limit);
+	if (size > (int64_t)limit)
+		return registry__fail(REGISTRY_ETOOLARGE, "%s %s: %lld bytes, more than the %zu allowed", what, digest,
+		                      (long long)size, limit);
+	collector k = {.buf = out, .rc = 0};
+	int rc = registry_blob_fetch_to(client, repository, digest, size, collect, &k, NULL);
+	if (rc == REGISTRY_ECANCELED && k.rc)
+		rc = registry__fail(k.rc, "%s %s: %s", what, digest,
+		                    k.rc == REGISTRY_ETOOLARGE ? "more bytes than the size limit" : "out of memory");
+	return rc;
 }
 
 /* The image manifest for the platform: @top itself, or its chosen entry. */
@@ -69,18 +84,12 @@ static int fetch_config_blob(registry_image_config **out, registry_client *clien
 	const char *mt = registry_descriptor_media_type(d);
 	if (strcmp(mt, REGISTRY_MEDIA_TYPE_OCI_CONFIG) != 0 && strcmp(mt, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG) != 0)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "the config is %s, not an image config (an artifact?)", mt);
-	if (size > (int64_t)REGISTRY_IMAGE_CONFIG_MAX_SIZE)
-		return registry__fail(REGISTRY_ETOOLARGE, "config %s: %lld bytes, more than the %zu allowed",
-		                      registry_descriptor_digest(d), (long long)size, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
-	collector k = {.rc = 0};
-	registry__buf_init(&k.buf, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
-	int rc = registry_blob_fetch_to(client, repository, registry_descriptor_digest(d), size, collect, &k, NULL);
-	if (rc == REGISTRY_ECANCELED && k.rc)
-		rc = registry__fail(k.rc, "config %s: %s", registry_descriptor_digest(d),
-		                    k.rc == REGISTRY_ETOOLARGE ? "more bytes than the size limit" : "out of memory");
+	registry__buf buf;
+	int rc = registry__blob_fetch_mem(&buf, client, repository, registry_descriptor_digest(d), size,
+	                                  REGISTRY_IMAGE_CONFIG_MAX_SIZE, "config");
 	if (!rc)
-		rc = registry__image_config_parse(out, k.buf.data, k.buf.len, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
-	registry__buf_free(&k.buf);
+		rc = registry__image_config_parse(out, buf.data, buf.len, REGISTRY_IMAGE_CONFIG_MAX_SIZE);
+	registry__buf_free(&buf);
 	return rc;
 }
 

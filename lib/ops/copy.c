@@ -439,9 +439,13 @@ int registry_copy_options_init(registry_copy_options *opts)
 	return 0;
 }
 
-int registry_copy(char **digest_out, registry_client *source,
-                  const registry_reference *source_ref, registry_client *target,
-                  const registry_reference *target_ref, const registry_copy_options *options)
+static int copy_image(char **digest_out, registry_client *source, const registry_reference *source_ref,
+                      registry_client *target, const registry_reference *target_ref,
+                      const registry_copy_options *options);
+
+int registry_copy(char **digest_out, registry_client *source, const registry_reference *source_ref,
+                  registry_client *target, const registry_reference *target_ref,
+                  const registry_copy_options *options)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
@@ -458,6 +462,20 @@ int registry_copy(char **digest_out, registry_client *source,
 	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
 	    (rc = registry__ops_check_ref_registry(target, target_ref)))
 		return rc;
+	/* A caller's version 1 struct ends before policy: never read past it. */
+	registry_reference *pinned = NULL;
+	if ((rc = registry__policy_gate(&pinned, source, source_ref, options->version >= 2 ? options->policy : NULL)))
+		return rc;
+	rc = copy_image(digest_out, source, pinned ? pinned : source_ref, target, target_ref, options);
+	registry_reference_free(pinned);
+	return rc;
+}
+
+static int copy_image(char **digest_out, registry_client *source, const registry_reference *source_ref,
+                      registry_client *target, const registry_reference *target_ref,
+                      const registry_copy_options *options)
+{
+	int rc;
 	copy_ctx cx;
 	memset(&cx, 0, sizeof(cx));
 	cx.set = REGISTRY__PUSH_SETTINGS(options);

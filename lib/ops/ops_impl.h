@@ -42,5 +42,18 @@ int registry__pull_referrers(registry_client *client, const char *repository, re
 int registry__copy_referrers(registry_client *source, const registry_reference *source_ref,
                              registry_client *target, const registry_reference *target_ref,
                              const char *subject, const registry_copy_options *options);
+/* Fetch a small blob into @out (initialised here with @limit; free it even on
+ * failure), verified; larger than @limit is REGISTRY_ETOOLARGE. @what names it. */
+int registry__blob_fetch_mem(registry__buf *out, registry_client *client, const char *repository, const char *digest,
+                             int64_t size, size_t limit, const char *what);
+
+/*
+ * The policy gate of pull and copy: with a @policy, verify @ref
+ * (registry_verify) and set *pinned to @ref pinned to the verified digest
+ * (its tag kept), so that what is fetched is what was verified; without
+ * one, *pinned is NULL. Fails with the verdict's code before anything else.
+ */
+int registry__policy_gate(registry_reference **pinned, registry_client *client, const registry_reference *ref,
+                          const registry_policy *policy);
 
 #endif

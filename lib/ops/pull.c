@@ -370,12 +370,28 @@ int registry_pull_options_init(registry_pull_options *opts)
 	return 0;
 }
 
-static int check_options(const char *fn, const registry_pull_options *o)
+/* Check @o (NULL: the defaults) and copy it into *@full, the fields its
+ * version has, so that a caller's older, shorter struct is never read past. */
+static int check_options(const char *fn, const registry_pull_options *o, registry_pull_options *full)
 {
+	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
+	*full = defaults;
+	if (!o)
+		return 0;
 	int rc = registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
 	                                 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
 	                                         REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS);
-	return rc ? rc : registry__platform_check(fn, o->platform);
+	if (!rc)
+		rc = registry__platform_check(fn, o->platform);
+	if (rc)
+		return rc;
+	full->flags = o->flags;
+	full->platform = o->platform;
+	full->max_manifest_size = o->max_manifest_size;
+	full->progress = o->progress;
+	full->userdata = o->userdata;
+	full->policy = o->version >= 2 ? o->policy : NULL;
+	return 0;
 }
 
 int registry_pull(char **digest_out, registry_client *client, const registry_reference *ref,
@@ -388,19 +404,23 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
 		return registry__fail(REGISTRY_EINVAL, "pull: NULL argument");
 	if ((rc = registry__ops_check_ref_registry(client, ref)))
 		return rc;
-	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
-	if (!options)
-		options = &defaults;
-	if ((rc = check_options("registry_pull", options)))
+	registry_pull_options full;
+	if ((rc = check_options("registry_pull", options, &full)))
 		return rc;
+	options = &full;
 	const char *reference = registry_reference_digest(ref) ? registry_reference_digest(ref)
 	                                                       : registry_reference_tag(ref);
 	if (!reference)
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
+	registry_reference *pinned = NULL;
+	if ((rc = registry__policy_gate(&pinned, client, ref, options->policy)))
+		return rc;
 	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
 	              .flags = options->flags, .o = options};
-	rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
+	rc = run_pull(&j, pinned ? registry_reference_digest(pinned) : reference, ref_name ? ref_name : reference,
+	              digest_out);
 	job_free(&j);
+	registry_reference_free(pinned);
 	return rc;
 }
 
@@ -462,6 +482,9 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	return rc;
 }
 
+static int pull_to_format(char **digest_out, registry_client *client, const registry_reference *ref,
+                          const char *name, const char *dest, int format, const registry_pull_options *options);
+
 int registry_pull_to(char **digest_out, registry_client *client, const registry_reference *ref, const char *dest,
                      int format, const registry_pull_options *options)
 {
@@ -472,11 +495,28 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		return registry__fail(REGISTRY_EINVAL, "pull_to: NULL argument");
 	if ((rc = registry__ops_check_ref_registry(client, ref)))
 		return rc;
-	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
-	if (!options)
-		options = &defaults;
-	if ((rc = check_options("registry_pull_to", options)))
+	registry_pull_options full;
+	if ((rc = check_options("registry_pull_to", options, &full)))
 		return rc;
+	options = &full;
+	if (format != REGISTRY_IMAGE_FORMAT_OCI && format != REGISTRY_IMAGE_FORMAT_DOCKER_DIR && format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE)
+		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
+	/* Verified before dest is touched; the inner pull takes the pinned digest. */
+	registry_reference *pinned = NULL;
+	if ((rc = registry__policy_gate(&pinned, client, ref, options->policy)))
+		return rc;
+	full.policy = NULL;
+	/* The layout names the image as the caller wrote it, not by the pinned digest. */
+	const char *name = registry_reference_digest(ref) ? registry_reference_digest(ref) : registry_reference_tag(ref);
+	rc = pull_to_format(digest_out, client, pinned ? pinned : ref, name, dest, format, options);
+	registry_reference_free(pinned);
+	return rc;
+}
+
+static int pull_to_format(char **digest_out, registry_client *client, const registry_reference *ref,
+                          const char *name, const char *dest, int format, const registry_pull_options *options)
+{
+	int rc;
 	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE) {
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))
@@ -490,12 +530,10 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		}
 		return rc;
 	}
-	if (format != REGISTRY_IMAGE_FORMAT_OCI)
-		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);
 	if (!rc)
-		rc = registry_pull(digest_out, client, ref, store, NULL, options);
+		rc = registry_pull(digest_out, client, ref, store, name, options);
 	registry_store_free(store);
 	return rc;
 }

@@ -97,9 +97,14 @@ static int copy_one(const char *digest, void *ud)
 	if (!rc)
 		rc = registry_reference_new(&to, registry_reference_registry(w->target_ref),
 		                            registry_reference_repository(w->target_ref), NULL, digest);
-	registry_copy_options o = *w->options;
-	o.flags = REGISTRY_COPY_ALL_PLATFORMS; /* a referrer is copied as it is; recursion is the walk's */
-	o.platform = NULL;
+	/* Only the fields of version 1: the caller's struct may end there. A
+	 * referrer is copied as it is (recursion is the walk's), and is not
+	 * itself checked against the policy: the subject was. */
+	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
+	o.flags = REGISTRY_COPY_ALL_PLATFORMS;
+	o.chunk_size = w->options->chunk_size;
+	o.progress = w->options->progress;
+	o.userdata = w->options->userdata;
 	if (!rc)
 		rc = registry_copy(NULL, w->source, from, w->target, to, &o);
 	registry_reference_free(from);
@@ -131,9 +136,10 @@ static int pull_one(const char *digest, void *ud)
 	const pull_walk *w = ud;
 	registry_reference *ref = NULL;
 	int rc = registry_reference_new(&ref, registry_client_registry(w->client), w->repository, NULL, digest);
-	registry_pull_options o = *w->options;
+	registry_pull_options o = *w->options; /* the library's own full copy (check_options) */
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS;
 	o.platform = NULL;
+	o.policy = NULL; /* the subject was verified; its signatures are not themselves signed */
 	if (!rc)
 		rc = registry_pull(NULL, w->client, ref, w->store, NULL, &o);
 	registry_reference_free(ref);

@@ -55,30 +55,6 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 
 extern char **environ;
 
-static int read_file_capped(const char *path, registry__buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? REGISTRY_ENOTFOUND
-		                       : registry__fail(REGISTRY_EIO, "cannot open %s: %s", path, registry__errno_text(errno));
-	char buf[8192];
-	ssize_t n;
-	int rc = 0;
-	while (!rc && (n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
-			break;
-		}
-		rc = registry__buf_append(out, buf, (size_t)n);
-		if (rc == REGISTRY_ETOOLARGE)
-			rc = registry__fail(rc, "%s is larger than 1 MiB", path);
-	}
-	close(fd);
-	return rc;
-}
-
 /* The host part of an auths key: "https://host:port/v1/" → "host:port". */
 static void key_host(const char *key, char *out, size_t size)
 {
@@ -330,7 +306,7 @@ int registry_client_load_docker_config(registry_client *c, const char *path)
 	}
 	registry__buf text;
 	registry__buf_init(&text, CONFIG_LIMIT);
-	rc = read_file_capped(path, &text);
+	rc = registry__read_file_capped(path, &text);
 	if (rc == REGISTRY_ENOTFOUND) {
 		registry__buf_free(&text);
 		return registry__fail(rc, "no docker config at %s", path);

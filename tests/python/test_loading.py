@@ -140,6 +140,10 @@ _HANDLES = {
     "registry_artifact_file": ctypes.POINTER(_lib.artifact_file),
     "registry_artifact_push_options": ctypes.POINTER(_lib.artifact_push_options),
     "registry_artifact_pull_options": ctypes.POINTER(_lib.artifact_pull_options),
+    "registry_policy": _lib.policy_p, "registry_verify_result": _lib.verify_result_p,
+    "registry_policy_load_options": ctypes.POINTER(_lib.policy_load_options),
+    "registry_verify_options": ctypes.POINTER(_lib.verify_options),
+    "registry_sign_options": ctypes.POINTER(_lib.sign_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

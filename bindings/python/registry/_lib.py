@@ -80,6 +80,14 @@ class credential(Structure):
     pass
 
 
+class policy(Structure):
+    pass
+
+
+class verify_result(Structure):
+    pass
+
+
 reference_p = POINTER(reference)
 manifest_p = POINTER(manifest)
 descriptor_p = POINTER(descriptor)
@@ -92,6 +100,8 @@ digest_p = POINTER(digest)
 error_p = POINTER(error)
 image_config_p = POINTER(image_config)
 credential_p = POINTER(credential)
+policy_p = POINTER(policy)
+verify_result_p = POINTER(verify_result)
 
 # -- callbacks -----------------------------------------------------------------
 
@@ -150,10 +160,10 @@ class retry_options(Structure):
 
 
 MANIFEST_PARSE_OPTIONS_VERSION = 1
-PULL_OPTIONS_VERSION = 1
+PULL_OPTIONS_VERSION = 2
 PUSH_OPTIONS_VERSION = 1
 PUSH_ARCHIVE_OPTIONS_VERSION = 1
-COPY_OPTIONS_VERSION = 1
+COPY_OPTIONS_VERSION = 2
 BLOB_UPLOAD_OPTIONS_VERSION = 1
 BLOB_FETCH_MANY_OPTIONS_VERSION = 1
 DESCRIPTOR_SPEC_VERSION = 1
@@ -183,7 +193,7 @@ class platform(Structure):
 class pull_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("max_manifest_size", c_size_t),
-                ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+                ("progress", PROGRESS_CB), ("userdata", c_void_p), ("policy", policy_p)]
 
 
 class push_options(Structure):
@@ -198,7 +208,8 @@ class push_archive_options(Structure):
 
 class copy_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
-                ("chunk_size", c_size_t), ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+                ("chunk_size", c_size_t), ("progress", PROGRESS_CB), ("userdata", c_void_p),
+                ("policy", policy_p)]
 
 
 class blob_upload_options(Structure):
@@ -263,6 +274,25 @@ ARTIFACT_PULL_OPTIONS_VERSION = 1
 
 class image_config_fetch_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform))]
+
+
+POLICY_LOAD_OPTIONS_VERSION = 1
+VERIFY_OPTIONS_VERSION = 1
+
+
+class policy_load_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint)]
+
+
+class verify_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("registries_d", c_char_p)]
+
+
+SIGN_OPTIONS_VERSION = 1
+
+
+class sign_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("password", c_char_p), ("identity", c_char_p)]
 
 
 class manifest_delete_options(Structure):
@@ -544,6 +574,29 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
                                          POINTER(image_config_fetch_options)]),
 }
 
+
+# include/registry/trust.h
+_SIGNATURES.update({
+    "registry_policy_load_options_init": (_i, [POINTER(policy_load_options)]),
+    "registry_policy_load_from_memory": (_i, [POINTER(policy_p), _s, _z, POINTER(policy_load_options)]),
+    "registry_policy_load": (_i, [POINTER(policy_p), _s, POINTER(policy_load_options)]),
+    "registry_policy_free": (None, [policy_p]),
+    "registry_verify_options_init": (_i, [POINTER(verify_options)]),
+    "registry_verify": (_i, [POINTER(verify_result_p), client_p, reference_p, policy_p, POINTER(verify_options)]),
+    "registry_verify_result_accepted": (_i, [verify_result_p]),
+    "registry_verify_result_reason": (_s, [verify_result_p]),
+    "registry_verify_result_digest": (_s, [verify_result_p]),
+    "registry_verify_result_scope": (_s, [verify_result_p]),
+    "registry_verify_result_signature_count": (_z, [verify_result_p]),
+    "registry_verify_result_signature_kind": (_s, [verify_result_p, _z]),
+    "registry_verify_result_signature_source": (_s, [verify_result_p, _z]),
+    "registry_verify_result_signature_accepted": (_i, [verify_result_p, _z]),
+    "registry_verify_result_signature_reason": (_s, [verify_result_p, _z]),
+    "registry_verify_result_free": (None, [verify_result_p]),
+    "registry_sign_options_init": (_i, [POINTER(sign_options)]),
+    "registry_sign_cosign": (_i, [char_pp_owned, client_p, reference_p, _s, _z, POINTER(sign_options)]),
+    "registry_sign_gpg": (_i, [char_pp_owned, client_p, reference_p, _s, _s, POINTER(sign_options)]),
+})
 
 class LibraryLoadError(ImportError):
     """libregistry could not be found, loaded, or is of another major version."""

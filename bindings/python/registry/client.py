@@ -14,11 +14,13 @@ from ._util import Handle, StrPath, as_bytes, cpath, cstr, take_string, text, us
 from .config import ImageConfig
 from .digest import digest as _digest_of
 from .digest import file_digest
-from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, last_error
+from .errors import (EDENIED, EIO, ENOTFOUND, EUNSUPPORTED, InvalidArgumentError, RegistryError, check,
+                     last_error)
 from .manifest import Descriptor, Manifest, Platform, platform_c
 from .progress import CallbackBridge, ProgressCallback, progress_bridge
 from .reference import Reference
 from .store import ImageFormat, Store, image_format
+from .trust import PolicyLike, VerifyResult, as_policy, new_result, verify_options
 
 RefLike = Union[str, Reference]
 PlatformLike = Union[str, Platform, None]
@@ -256,6 +258,64 @@ class Client(Handle):
         with self.use() as c, r._c() as cref:
             check(C.registry_image_config_fetch(ctypes.byref(out), c, cref, ctypes.byref(opts)))
         return ImageConfig._take(out)
+
+    def verify(self, ref: RefLike, policy: PolicyLike,
+               registries_d: Optional[StrPath] = None) -> VerifyResult:
+        """Does @policy (a Policy, a policy.json dict or a path) accept the image @ref?
+
+        Returns the verdict (``bool(result)``), its reason, the digest verified
+        (pull by it) and each signature examined. A rejection is a result, not an
+        exception; failures to reach the registry raise. @registries_d names the
+        lookaside folder for simple signing (default /etc/containers/registries.d).
+        """
+        r = self.reference(ref)
+        pol = as_policy(policy)
+        opts = verify_options(registries_d)
+        out = new_result()
+        with use_all(self, pol) as (c, p), r._c() as cref:
+            rc = C.registry_verify(ctypes.byref(out), c, cref, p, ctypes.byref(opts))
+            if not out or rc not in (0, EDENIED, EUNSUPPORTED):
+                check(rc)
+            return VerifyResult._take(out)
+
+    def sign(self, ref: RefLike, key: Union[bytes, StrPath], password: Optional[str] = None,
+             identity: Optional[str] = None, replace: bool = False) -> str:
+        """Sign the image @ref as ``cosign sign --key`` does (the sha256-<hex>.sig tag).
+
+        @key is the private key file's bytes or its path: cosign's encrypted key
+        (opened with @password) or an unencrypted PEM key. @identity is the
+        docker-reference signed (default: registry/repository). With @replace the
+        signatures already on the tag are dropped. Returns the digest signed.
+        """
+        r = self.reference(ref)
+        if not isinstance(key, (bytes, bytearray, memoryview)):
+            with open(key, "rb") as f:
+                key = f.read(256 * 1024 + 1)
+        data = as_bytes(key, "key")
+        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, 1 if replace else 0, cstr(password, "password"),
+                                 cstr(identity, "identity"))
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_sign_cosign(ctypes.byref(out), c, cref, data, len(data), ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
+
+    def sign_gpg(self, ref: RefLike, fingerprint: str, registries_d: Optional[StrPath] = None,
+                 identity: Optional[str] = None) -> str:
+        """Sign the image @ref with GPG as ``skopeo copy --sign-by`` does: the secret
+        key @fingerprint of the keyring ($GNUPGHOME), the signature written to the
+        lookaside-staging storage @registries_d names (file:// only). Returns the
+        digest signed."""
+        r = self.reference(ref)
+        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, 0, None, cstr(identity, "identity"))
+        out = ctypes.c_void_p()
+        with self.use() as c, r._c() as cref:
+            rc = C.registry_sign_gpg(ctypes.byref(out), c, cref, cstr(fingerprint, "fingerprint"),
+                                     cpath(registries_d, "registries_d"), ctypes.byref(opts))
+            digest = take_string(out)
+            check(rc)
+        return digest or ""
 
     def _fetch(self, repository: str, reference: str, max_size: int = 0) -> Manifest:
         out = manifest_p()
@@ -506,7 +566,7 @@ class Client(Handle):
              platform: PlatformLike = None, preserve_digests: bool = False,
              all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
              ref_name: Optional[str] = None, referrers: bool = False,
-             foreign_layers: bool = False) -> Optional[str]:
+             foreign_layers: bool = False, policy: Optional[PolicyLike] = None) -> Optional[str]:
         """Pull an image: the manifest (the @platform entry of a list, by default this
         machine's), config and layers, fetched in parallel and verified.
 
@@ -519,6 +579,11 @@ class Client(Handle):
         load` folder) or "docker-archive" (a tarball). Returns the digest of the image manifest
         written (for Docker formats, the registry's digest of the platform's image). @ref_name names the image
         in the layout (default: the tag, or the digest).
+
+        With @policy (a Policy, a policy.json dict or a path), the image must be
+        accepted by it (see verify()) before anything is fetched or written, else
+        DeniedError (UnsupportedError for a requirement this library cannot check);
+        the digest verified is the one pulled.
         """
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (
@@ -527,6 +592,13 @@ class Client(Handle):
         bridge = progress_bridge(progress)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=platform_c(platform), progress=bridge.cfunc)
+        with contextlib.ExitStack() as stack:
+            if policy is not None:
+                opts.policy = stack.enter_context(as_policy(policy).use())
+            return self._pull(r, dest, format, ref_name, opts, bridge)
+
+    def _pull(self, r: Reference, dest: Union[StrPath, Store], format: Union[str, ImageFormat],
+              ref_name: Optional[str], opts: Any, bridge: CallbackBridge) -> Optional[str]:
         if isinstance(dest, Store):
             out = ctypes.c_void_p()
             with use_all(self, dest) as (c, s), r._c() as cref:
@@ -603,12 +675,13 @@ class Client(Handle):
     def copy(self, source: RefLike, target: RefLike, to: Optional["Client"] = None,
              platform: PlatformLike = None, chunk_size: int = 0,
              progress: Optional[ProgressCallback] = None, all_platforms: bool = False,
-             referrers: bool = False) -> str:
+             referrers: bool = False, policy: Optional[PolicyLike] = None) -> str:
         """Copy an image from this registry to @to (default: this one), blob by blob
         without touching disk. Of a list/index, the @platform entry (by default this
         machine's, as pull), or with @all_platforms every platform and the index
         itself; with @referrers, then everything that refers to it, recursively.
-        Returns the digest of the manifest written."""
+        Returns the digest of the manifest written. With @policy, as pull():
+        the source image must be accepted before anything is pushed."""
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
@@ -618,7 +691,11 @@ class Client(Handle):
                                  platform=platform_c(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()
-        with use_all(self, dest_client) as (c_src, c_dst), src._c() as s_ref, dst._c() as d_ref:
+        with contextlib.ExitStack() as stack:
+            if policy is not None:
+                opts.policy = stack.enter_context(as_policy(policy).use())
+            c_src, c_dst = stack.enter_context(use_all(self, dest_client))
+            s_ref, d_ref = stack.enter_context(src._c()), stack.enter_context(dst._c())
             rc = C.registry_copy(ctypes.byref(out), c_src, s_ref, c_dst, d_ref,
                                  ctypes.byref(opts))
             digest = take_string(out)
