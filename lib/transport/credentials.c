@@ -22,6 +22,8 @@
 #include <sodium.h>
 
 #include "client_impl.h"
+#include "hostconfig/authfile.h"
+#include "hostconfig/hostconfig.h"
 
 #define CONFIG_LIMIT ((size_t)1 << 20)
 #define HELPER_TIMEOUT_MS 30000
@@ -55,57 +57,6 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 
 extern char **environ;
 
-static int read_file_capped(const char *path, registry__buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? REGISTRY_ENOTFOUND
-		                       : registry__fail(REGISTRY_EIO, "cannot open %s: %s", path, registry__errno_text(errno));
-	char buf[8192];
-	ssize_t n;
-	int rc = 0;
-	while (!rc && (n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = registry__fail(REGISTRY_EIO, "reading %s: %s", path, registry__errno_text(errno));
-			break;
-		}
-		rc = registry__buf_append(out, buf, (size_t)n);
-		if (rc == REGISTRY_ETOOLARGE)
-			rc = registry__fail(rc, "%s is larger than 1 MiB", path);
-	}
-	close(fd);
-	return rc;
-}
-
-/* The host part of an auths key: "https://host:port/v1/" → "host:port". */
-static void key_host(const char *key, char *out, size_t size)
-{
-	const char *p = strstr(key, "://");
-	p = p ? p + 3 : key;
-	size_t n = strcspn(p, "/");
-	if (n >= size)
-		n = size - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-static int is_docker_hub(const char *host)
-{
-	return strcasecmp(host, "docker.io") == 0 || strcasecmp(host, "index.docker.io") == 0 ||
-	       strcasecmp(host, "registry-1.docker.io") == 0;
-}
-
-static int host_matches(const char *key, const char *registry)
-{
-	char h[300];
-	key_host(key, h, sizeof(h));
-	if (is_docker_hub(registry))
-		return is_docker_hub(h);
-	return strcasecmp(h, registry) == 0;
-}
-
 /* The member of @obj whose key names @registry, exact key forms first. */
 static const cJSON *find_entry(const cJSON *obj, const char *registry)
 {
@@ -114,7 +65,7 @@ static const cJSON *find_entry(const cJSON *obj, const char *registry)
 		if (it->string && strcasecmp(it->string, registry) == 0)
 			return it;
 	cJSON_ArrayForEach(it, obj)
-		if (it->string && host_matches(it->string, registry))
+		if (it->string && registry__auth_key_names(it->string, registry))
 			return it;
 	return NULL;
 }
@@ -239,39 +190,16 @@ static int from_helper(registry_client *c, const char *name, const char *server)
 
 static int from_auths_entry(registry_client *c, const cJSON *entry, const char *path)
 {
-	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(entry, "auth");
-	const cJSON *user = cJSON_GetObjectItemCaseSensitive(entry, "username");
-	const cJSON *pass = cJSON_GetObjectItemCaseSensitive(entry, "password");
-	const cJSON *idt = cJSON_GetObjectItemCaseSensitive(entry, "identitytoken");
-	int rc = REGISTRY_ENOTFOUND;
-	if (cJSON_IsString(auth) && *auth->valuestring) {
-		size_t n = strlen(auth->valuestring);
-		unsigned char *raw = malloc(n + 1);
-		size_t raw_len = 0;
-		if (!raw)
-			return registry__nomem();
-		if (sodium_base642bin(raw, n, auth->valuestring, n, "\n\r ", &raw_len, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
-			free(raw);
-			return registry__fail(REGISTRY_EFORMAT, "%s: an \"auth\" value is not base64", path);
-		}
-		raw[raw_len] = '\0';
-		char *colon = memchr(raw, ':', raw_len);
-		if (!colon || memchr(raw, '\0', raw_len)) {
-			sodium_memzero(raw, raw_len);
-			free(raw);
-			return registry__fail(REGISTRY_EFORMAT, "%s: an \"auth\" value is not user:password", path);
-		}
-		*colon = '\0';
-		rc = registry_client_set_credentials(c, (char *)raw, colon + 1);
-		sodium_memzero(raw, raw_len);
-		free(raw);
-	} else if (cJSON_IsString(user) && cJSON_IsString(pass)) {
-		rc = registry_client_set_credentials(c, user->valuestring, pass->valuestring);
-	}
+	char *user = NULL, *secret = NULL, *idt = NULL;
+	int rc = registry__auth_entry_decode(entry, path, &user, &secret, &idt);
+	if (!rc && user)
+		rc = registry_client_set_credentials(c, user, secret);
 	/* An identity token goes with the username (or alone); the client keeps both. */
-	if ((rc == 0 || rc == REGISTRY_ENOTFOUND) && cJSON_IsString(idt) && *idt->valuestring)
-		rc = registry_client_set_identity_token(c, idt->valuestring);
+	if (!rc && idt)
+		rc = registry_client_set_identity_token(c, idt);
+	registry__free_secret(user);
+	registry__free_secret(secret);
+	registry__free_secret(idt);
 	return rc;
 }
 
@@ -286,7 +214,7 @@ int registry__docker_config_apply(registry_client *c, const char *text, size_t l
 		rc = registry__fail(REGISTRY_EFORMAT, "%s is not a JSON object", path);
 	const char *reg = c->registry;
 	char server[300];
-	if (is_docker_hub(reg))
+	if (registry__is_docker_hub(reg))
 		snprintf(server, sizeof(server), "https://index.docker.io/v1/");
 	else
 		snprintf(server, sizeof(server), "%s", reg);
@@ -329,8 +257,7 @@ int registry_client_load_docker_config(registry_client *c, const char *path)
 		path = def;
 	}
 	registry__buf text;
-	registry__buf_init(&text, CONFIG_LIMIT);
-	rc = read_file_capped(path, &text);
+	rc = registry__read_config_file(path, CONFIG_LIMIT, &text);
 	if (rc == REGISTRY_ENOTFOUND) {
 		registry__buf_free(&text);
 		return registry__fail(rc, "no docker config at %s", path);
