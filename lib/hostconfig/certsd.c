@@ -6,8 +6,6 @@
  * alone. Files are read whole and bounded; what is not a regular file is
  * skipped, as are names that are none of the three kinds.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,39 +36,6 @@ static int ends_with(const char *s, const char *suffix)
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in @dir, sorted (at most CERTS_FILES_MAX). */
-static int list_dir(const char *dir, char ***out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	DIR *d = opendir(dir);
-	if (!d)
-		return registry__fail(REGISTRY_EIO, "cannot read %s: %s", dir, registry__errno_text(errno));
-	char **names = calloc(CERTS_FILES_MAX, sizeof(*names));
-	int rc = names ? 0 : registry__nomem();
-	struct dirent *e;
-	while (!rc && (e = readdir(d)) != NULL) {
-		if (!ends_with(e->d_name, ".crt") && !ends_with(e->d_name, ".cert") && !ends_with(e->d_name, ".key"))
-			continue;
-		if (*n == CERTS_FILES_MAX)
-			rc = registry__fail(REGISTRY_ETOOLARGE, "%s holds more than %d certificate files", dir,
-			                    CERTS_FILES_MAX);
-		else if (!(names[(*n)++] = registry__strdup(e->d_name)))
-			rc = registry__nomem();
-	}
-	closedir(d);
-	if (rc) {
-		for (size_t i = 0; i < *n; i++)
-			free(names[i]);
-		free(names);
-		*n = 0;
-		return rc;
-	}
-	qsort(names, *n, sizeof(*names), by_name);
-	*out = names;
-	return 0;
 }
 
 static int read_pem(const char *dir, const char *file, registry__buf *out)
@@ -155,7 +120,10 @@ int registry__certs_load(registry__certs *c, const char *const *roots, size_t nr
 			continue;
 		char **names = NULL;
 		size_t n = 0;
-		int rc = list_dir(dir, &names, &n);
+		static const char *const kinds[] = {".crt", ".cert", ".key", NULL};
+		int rc = registry__dir_names(dir, kinds, CERTS_FILES_MAX, &names, &n);
+		if (rc == REGISTRY_ENOTFOUND)
+			rc = registry__fail(REGISTRY_EIO, "cannot read %s", dir);
 		if (!rc)
 			rc = load_cas(c, dir, names, n);
 		if (!rc)

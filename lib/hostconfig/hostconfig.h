@@ -5,8 +5,8 @@
  * knows about HTTP or clients; lib/transport/hostconfig.c applies it.
  * Every file is hostile input: bounded in size, refused when malformed.
  */
-#ifndef REGISTRY_HOSTCONFIG_H
-#define REGISTRY_HOSTCONFIG_H
+#ifndef REGISTRY_HOSTCONFIG_INTERNAL_H
+#define REGISTRY_HOSTCONFIG_INTERNAL_H
 
 #include <stddef.h>
 
@@ -109,5 +109,10 @@ const registry__cred *registry__creds_pick(const registry__creds *c, const char 
  * REGISTRY_ENOTFOUND (not recorded) when it does not exist; EIO, ETOOLARGE
  * recorded. */
 int registry__read_config_file(const char *path, size_t limit, registry__buf *out);
+
+/* The names in folder @dir that end with one of @suffixes (NULL-terminated),
+ * sorted, at most @max (more is ETOOLARGE). Free each and the array.
+ * REGISTRY_ENOTFOUND (not recorded) when @dir does not exist; EIO, ENOMEM. */
+int registry__dir_names(const char *dir, const char *const *suffixes, size_t max, char ***names, size_t *n);
 
 #endif

@@ -37,7 +37,6 @@ typedef struct pull_job {
 	stored *entry_stored;        /* every platform: what each entry of top became */
 	size_t n_entries;
 	stored top_stored;
-	char platform[256];          /* options->platform, split: */
 	const char *os, *arch, *variant;
 } pull_job;
 
@@ -392,13 +391,27 @@ int registry_pull(registry_client *client, const registry_reference *ref, regist
 	                                                       : registry_reference_tag(ref);
 	if (!reference)
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
-	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
-	              .flags = options->flags, .o = options};
-	if (options->platform && (rc = registry__platform_split(options->platform, j.platform, sizeof(j.platform), &j.os,
-	                                              &j.arch, &j.variant)))
+	char platform[256];
+	const char *os = NULL, *arch = NULL, *variant = NULL;
+	if (options->platform && (rc = registry__platform_split(options->platform, platform, sizeof(platform), &os,
+	                                              &arch, &variant)))
 		return rc;
-	rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
-	job_free(&j);
+	registry__endpoints eps;
+	if ((rc = registry__pull_endpoints(&eps, client, ref)))
+		return rc;
+	/* Mirrors first, in order, then the primary; a failure at a mirror
+	 * moves on to the next (the primary's failure is the one reported). */
+	rc = REGISTRY_ENOTFOUND;
+	for (size_t i = 0; i < eps.n; i++) {
+		pull_job j = {.client = eps.items[i].client, .repository = eps.items[i].repository, .store = store,
+		              .flags = options->flags, .o = options, .os = os, .arch = arch, .variant = variant};
+		rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
+		job_free(&j);
+		if (!rc || !eps.items[i].mirror || !registry__endpoint_fallback(rc))
+			break;
+		registry__error_clear();
+	}
+	registry__endpoints_free(&eps);
 	return rc;
 }
 

@@ -73,7 +73,8 @@ class Client(Handle):
                  key_password: Optional[str] = None, min_tls: Optional[str] = None,
                  no_proxy: Optional[str] = None, headers: Optional[Dict[str, str]] = None,
                  trace: Optional[_settings.TraceCallback] = None,
-                 credentials: Optional[_settings.CredentialCallback] = None) -> None:
+                 credentials: Optional[_settings.CredentialCallback] = None,
+                 host_config: Union[bool, Dict[str, Any]] = True) -> None:
         """Settings (all optional): @timeout is the total time of one request in
         seconds (default none), @connect_timeout that of a connection,
         @low_speed (bytes_per_second, seconds) aborts and retries a slower
@@ -83,14 +84,24 @@ class Client(Handle):
         registry's own origin only; @trace(TraceEvent) for every attempt;
         @credentials(registry) -> (username, secret) or None, asked once when
         the registry wants credentials and none are set (an exception in it
-        cancels the call)."""
+        cancels the call). @host_config loads the host's registry configuration
+        (certs.d, auth files, registries.conf, daemon.json: docs/host-config.md);
+        False reads none of it, a dict overrides sources ("certs_dirs",
+        "auth_files", "registries_conf", "registries_conf_dir",
+        "docker_daemon_json", "credential_realms", "no_certs", "no_auth",
+        "no_registries_conf", "no_docker_daemon"). Explicit settings win."""
         ptr = client_p()
         check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
         super().__init__(ptr, C.registry_client_free)
         try:
-            self._configure(username, password, insecure, tls_verify, docker_config,
+            # The host configuration includes Docker's config file (last in
+            # the auth file order): loading it alone first would hide the
+            # auth.json files before it.
+            self._configure(username, password, insecure, tls_verify,
+                            False if host_config is not False and docker_config is True else docker_config,
                             identity_token, user_agent, max_parallel, retries)
             _settings.tls(ptr, ca_file, ca_data, client_cert, key_password, min_tls)
+            _settings.host_config(ptr, host_config)
             _settings.timeouts(ptr, timeout, connect_timeout, low_speed)
             if proxy is not None or no_proxy is not None:
                 check(C.registry_client_set_proxy(ptr, cstr(proxy, "proxy"),
