@@ -57,6 +57,13 @@ static int check_location(const char *name, int line, const char *what, const ch
 			                      name, line, what, v);
 	if (v[n - 1] == '/')
 		return registry__fail(REGISTRY_EFORMAT, "%s:%d: %s '%s' ends with '/'", name, line, what, v);
+	/* A wildcard only as a prefix's leading "*." and with a host after it. */
+	const char *star = strchr(v, '*');
+	int wildcard_ok = strcmp(what, "prefix") == 0 && v[0] == '*' && v[1] == '.' && v[2] && v[2] != '.' &&
+	                  !strchr(v, '/');
+	if (star && (star != v || !wildcard_ok || strchr(v + 1, '*')))
+		return registry__fail(REGISTRY_EFORMAT, "%s:%d: %s '%s': a wildcard is allowed only as \"*.domain\" "
+		                      "at the start of a prefix", name, line, what, v);
 	return 0;
 }
 
@@ -66,6 +73,12 @@ static int commit_rule(registry__regconf *conf, registry__rule *r, const char *n
 	if (!r->prefix && !r->location) {
 		int rc = registry__fail(REGISTRY_EFORMAT, "%s: a [[registry]] (%s) has neither prefix nor location",
 		                        name, r->origin);
+		rule_free(r);
+		return rc;
+	}
+	if (r->prefix && r->prefix[0] == '*' && (r->location || r->nmirrors)) {
+		int rc = registry__fail(REGISTRY_EFORMAT, "%s: the [[registry]] of %s has a wildcard prefix: it takes "
+		                        "no location and no mirrors", name, r->origin);
 		rule_free(r);
 		return rc;
 	}

@@ -152,6 +152,11 @@ static void test_regconf_refuses(void)
 		"[[registry]]\nprefix = \"a\"\nblocked = \"yes\"\n", /* not a boolean */
 		"[[registry]]\nprefix = \"a\"\n[[registry.mirror]]\ninsecure = true\n", /* mirror without location */
 		"[[registry]]\nprefix = \"a\"\n[[registry.mirror]]\nlocation = \"m\"\npull-from-mirror = \"some\"\n",
+		"[[registry]]\nprefix = \"*~.example.com\"\n",            /* found by fuzzing */
+		"[[registry]]\nprefix = \"a.*.test\"\n",                  /* a wildcard inside */
+		"[[registry]]\nlocation = \"*.test\"\n",                  /* a wildcard location */
+		"[[registry]]\nprefix = \"*.test\"\nlocation = \"b\"\n", /* a wildcard rewritten */
+		"[[registry]]\nprefix = \"*.test/ns\"\n",                 /* a wildcard with a path */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		registry__regconf conf = {0};
