@@ -16,8 +16,8 @@ static const char common_help[] =
 	"    --insecure          the registry may use plain HTTP or an unverified\n"
 	"                        certificate (as Docker's insecure-registries)\n"
 	"    --ca FILE           trust the CA certificates in FILE (PEM)\n"
-	"    --cert FILE --key FILE\n"
-	"                        present this client certificate and key (PEM)\n"
+	"    --cert FILE         present this client certificate (PEM; with --key)\n"
+	"    --key FILE          the client certificate's private key (PEM)\n"
 	"    --no-host-config    read none of the host's registry configuration\n"
 	"                        (certs.d, auth files, registries.conf, daemon.json)\n"
 	"    --certs-dir DIR     per-registry certs.d folders are under DIR\n"
@@ -456,8 +456,12 @@ int ex_load_host_config(const ex_common *c, registry_client *client)
 int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
               registry_client **out)
 {
+	return ex_client_host(p, c, registry_reference_api_host(ref), out);
+}
+
+int ex_client_host(const ex_program *p, const ex_common *c, const char *host, registry_client **out)
+{
 	registry_client *client = NULL;
-	const char *host = registry_reference_api_host(ref);
 	install_signal_handlers();
 	int rc = registry_client_new(&client, host);
 	if (!rc)

@@ -119,6 +119,9 @@ int ex_reference(const ex_program *p, const char *text, registry_reference **out
 int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
               registry_client **out);
 
+/* ex_client() for a registry named by @host ("host[:port]"). */
+int ex_client_host(const ex_program *p, const ex_common *c, const char *host, registry_client **out);
+
 /* registry_client_load_host_config() with the sources the common options
  * name (--certs-dir, --authfile, --registries-conf). */
 int ex_load_host_config(const ex_common *c, registry_client *client);

@@ -101,6 +101,67 @@ REGISTRY_API int registry_host_config_options_init(registry_host_config_options 
 REGISTRY_API int registry_client_load_host_config(registry_client *client,
                                                   const registry_host_config_options *opts);
 
+/** registry_login_options.flags: store the credentials without checking them at the registry. @since 0.2 */
+#define REGISTRY_LOGIN_NO_VERIFY 0x1u
+
+/**
+ * Options of registry_login() and registry_logout().
+ * @since 0.2
+ */
+typedef struct registry_login_options {
+	unsigned int version;  /**< REGISTRY_LOGIN_OPTIONS_VERSION */
+	unsigned int flags;    /**< REGISTRY_LOGIN_NO_VERIFY (login only) */
+	const char *auth_file; /**< NULL: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else $XDG_CONFIG_HOME/containers/auth.json (~/.config when unset), as podman and skopeo */
+} registry_login_options;
+
+/** The current version of registry_login_options. @since 0.2 */
+#define REGISTRY_LOGIN_OPTIONS_VERSION 1
+/** Initializer of registry_login_options: every default. @since 0.2 */
+#define REGISTRY_LOGIN_OPTIONS_INIT { REGISTRY_LOGIN_OPTIONS_VERSION, 0, NULL }
+
+/**
+ * Fill @p opts with the defaults (REGISTRY_LOGIN_OPTIONS_INIT).
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 0.2
+ */
+REGISTRY_API int registry_login_options_init(registry_login_options *opts);
+
+/**
+ * Log in to @p client's registry: set @p username and @p password on the
+ * client, check them (registry_client_ping(): a token without scope where
+ * the registry uses tokens) unless REGISTRY_LOGIN_NO_VERIFY, then store
+ * them for the registry's host ("host:port"; "docker.io" for Docker Hub):
+ * with the credential helper the auth file names for it (credHelpers, or
+ * credsStore: `docker-credential-NAME store`), else as an "auths" entry
+ * of the auth file, written atomically with mode 0600 (its folder made,
+ * mode 0700, when missing). podman, skopeo and Docker read what it
+ * writes. On failure the file is not changed.
+ * @param client the registry's client (its TLS settings are used).
+ * @param username the user.
+ * @param password the password or token. Copied; wiped after use.
+ * @param opts NULL for the defaults.
+ * @return 0; REGISTRY_EINVAL (NULL argument, bad version, unknown flags);
+ *         REGISTRY_EAUTH (credentials refused, or the helper failed);
+ *         what registry_client_ping() returns; REGISTRY_EFORMAT (the
+ *         auth file is not a JSON object); REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_login(registry_client *client, const char *username, const char *password,
+                                const registry_login_options *opts);
+
+/**
+ * Log out of @p client's registry: remove the entry of its host from the
+ * auth file (or `docker-credential-NAME erase` when the file names a
+ * helper for it). The client's own credentials are not changed.
+ * @param client the registry's client.
+ * @param opts NULL for the defaults.
+ * @return 0; REGISTRY_ENOTFOUND (no entry for the host); REGISTRY_EINVAL;
+ *         REGISTRY_EAUTH (the helper failed); REGISTRY_EFORMAT;
+ *         REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 0.2
+ */
+REGISTRY_API int registry_logout(registry_client *client, const registry_login_options *opts);
+
 REGISTRY_END_DECLS
 
 #endif

@@ -110,6 +110,16 @@ const registry__cred *registry__creds_pick(const registry__creds *c, const char 
  * recorded. */
 int registry__read_config_file(const char *path, size_t limit, registry__buf *out);
 
+/* Set (@auth_b64, base64 of "user:password") or remove (NULL) the "auths"
+ * entry of the host @key ("host[:port]") in the auth file @path, written
+ * atomically with mode 0600 (the folder is made, 0700, when missing);
+ * entries naming the host alone in another form (a URL key) are replaced
+ * too. When the file names a credential helper for @key (credHelpers, or
+ * credsStore) nothing is changed and *helper_out receives its name
+ * (allocated). 0, REGISTRY_ENOTFOUND (remove: no entry), EFORMAT, EIO,
+ * ETOOLARGE, ENOMEM, recorded. */
+int registry__authfile_update(const char *path, const char *key, const char *auth_b64, char **helper_out);
+
 /* The names in folder @dir that end with one of @suffixes (NULL-terminated),
  * sorted, at most @max (more is ETOOLARGE). Free each and the array.
  * REGISTRY_ENOTFOUND (not recorded) when @dir does not exist; EIO, ENOMEM. */

@@ -135,6 +135,10 @@ typedef int (*registry__helper_fn)(registry_client *c, const char *name, const c
  * @helper NULL runs docker-credential-NAME; tests and fuzzing pass a stub. */
 int registry__docker_config_apply(registry_client *c, const char *text, size_t len,
                                   const char *path, registry__helper_fn helper);
+/* docker-credential-NAME store (@username set: {ServerURL, Username,
+ * Secret} on stdin) or erase (@username NULL: @server on stdin). 0,
+ * EFORMAT (bad name), EAUTH (missing or failed helper), ENOMEM. */
+int registry__helper_change(const char *name, const char *server, const char *username, const char *secret);
 /* Apply TLS, proxy, timeout and resolve settings to the easy handle. */
 void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify);
 /* A private copy of @c for another thread: settings, credentials, what the

@@ -81,8 +81,9 @@ static int valid_helper_name(const char *name)
 	return 1;
 }
 
-/* Run "docker-credential-NAME get" with @server on stdin; output into @out. */
-static int run_helper(const char *name, const char *server, registry__buf *out, int *exit_status)
+/* Run "docker-credential-NAME ACTION" with @input on stdin; output into @out. */
+static int run_helper(const char *name, const char *action, const char *input, registry__buf *out,
+                      int *exit_status)
 {
 	char prog[100];
 	snprintf(prog, sizeof(prog), "docker-credential-%s", name);
@@ -99,7 +100,7 @@ static int run_helper(const char *name, const char *server, registry__buf *out, 
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = {prog, "get", NULL};
+	char *argv[] = {prog, (char *)action, NULL};
 	pid_t pid;
 	int err = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -115,7 +116,7 @@ static int run_helper(const char *name, const char *server, registry__buf *out, 
 		return registry__fail(REGISTRY_EAUTH, "cannot run credential helper %s: %s", prog,
 		                      registry__errno_text(err));
 	}
-	(void)write_nosigpipe(in[1], server, strlen(server));
+	(void)write_nosigpipe(in[1], input, strlen(input));
 	close(in[1]);
 
 	int rc = 0;
@@ -156,7 +157,7 @@ static int from_helper(registry_client *c, const char *name, const char *server)
 	registry__buf out;
 	registry__buf_init(&out, CONFIG_LIMIT);
 	int status = 0;
-	int rc = run_helper(name, server, &out, &status);
+	int rc = run_helper(name, "get", server, &out, &status);
 	if (!rc && status != 0) {
 		if (out.data && strstr(out.data, "credentials not found"))
 			rc = registry__fail(REGISTRY_ENOTFOUND, "docker-credential-%s has no credentials for %s",
@@ -267,5 +268,37 @@ int registry_client_load_docker_config(registry_client *c, const char *path)
 	if (text.data)
 		sodium_memzero(text.data, text.len);
 	registry__buf_free(&text);
+	return rc;
+}
+
+int registry__helper_change(const char *name, const char *server, const char *username, const char *secret)
+{
+	if (!valid_helper_name(name))
+		return registry__fail(REGISTRY_EFORMAT, "credential helper name '%.64s' is not valid", name);
+	char *input = NULL;
+	if (username) {
+		cJSON *o = cJSON_CreateObject();
+		if (o && cJSON_AddStringToObject(o, "ServerURL", server) && cJSON_AddStringToObject(o, "Username", username) &&
+		    cJSON_AddStringToObject(o, "Secret", secret ? secret : ""))
+			input = cJSON_PrintUnformatted(o);
+		cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "Secret");
+		if (cJSON_IsString(s))
+			sodium_memzero(s->valuestring, strlen(s->valuestring));
+		cJSON_Delete(o);
+		if (!input)
+			return registry__nomem();
+	}
+	registry__buf out;
+	registry__buf_init(&out, CONFIG_LIMIT);
+	int status = 0;
+	int rc = run_helper(name, username ? "store" : "erase", username ? input : server, &out, &status);
+	if (!rc && status != 0)
+		rc = registry__fail(REGISTRY_EAUTH, "docker-credential-%s %s failed (exit %d) for %s", name,
+		                    username ? "store" : "erase", status, server);
+	if (input) {
+		sodium_memzero(input, strlen(input));
+		cJSON_free(input);
+	}
+	registry__buf_free(&out);
 	return rc;
 }
