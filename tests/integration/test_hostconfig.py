@@ -276,12 +276,59 @@ location = "{mirror.host}"
         primary.stop()
 
 
+def skopeo(reg, *args, stdin=None):
+    base = shlex.split(reg.env["REGISTRY_TEST_SKOPEO"])
+    return subprocess.run(base + list(args), input=stdin, capture_output=True, env=env(), timeout=120)
+
+
+def case_login():
+    """registry-login/-logout and skopeo login/inspect read each other's auth files."""
+    reg = start(auth="htpasswd", fixtures=["small:v2s2"])
+    try:
+        ref = f"{reg.host}/{SMALL}:latest"
+        want = reg.pushed[SMALL + ":latest"]["digest"]
+        ours = os.path.join(TMP, "new", "dir", "auth.json")
+        # A refused password stores nothing.
+        _, err = run("registry-login", "--authfile", ours, "--username", reg.user, "--password-stdin",
+                     reg.host, stdin=b"wrong", expect=1)
+        check(not os.path.exists(ours), "a refused login wrote the auth file")
+        run("registry-login", "--authfile", ours, "--username", reg.user, "--password-stdin", reg.host,
+            stdin=reg.password.encode())
+        check(os.stat(ours).st_mode & 0o777 == 0o600, "the auth file is not mode 0600")
+        check(os.stat(os.path.dirname(ours)).st_mode & 0o777 == 0o700, "the auth file's folder is not 0700")
+        p = skopeo(reg, "inspect", "--tls-verify=false", "--authfile", ours, f"docker://{ref}")
+        check(p.returncode == 0 and json.loads(p.stdout)["Digest"] == want,
+              f"skopeo inspect with our auth file: {p.stderr.decode()}")
+        got, _ = pull(ref, "--authfile", ours)
+        check(got == want, "pull with the auth file registry-login wrote")
+        run("registry-logout", "--authfile", ours, reg.host)
+        p = skopeo(reg, "inspect", "--tls-verify=false", "--authfile", ours, f"docker://{ref}")
+        check(p.returncode != 0, "skopeo still gets in after registry-logout")
+        run("registry-logout", "--authfile", ours, reg.host, expect=1)
+        # The other way round: skopeo login writes, we read and log out.
+        theirs = os.path.join(TMP, "skopeo-auth.json")
+        p = skopeo(reg, "login", "--tls-verify=false", "--authfile", theirs, "-u", reg.user, "--password-stdin",
+                   reg.host, stdin=reg.password.encode())
+        check(p.returncode == 0, f"skopeo login: {p.stderr.decode()}")
+        got, _ = pull(ref, "--authfile", theirs)
+        check(got == want, "pull with skopeo login's auth file")
+        run("registry-logout", "--authfile", theirs, reg.host)
+        pull(ref, "--authfile", theirs, expect=1)
+        p = skopeo(reg, "logout", "--authfile", theirs, reg.host)
+        check(p.returncode != 0, "skopeo logout found an entry registry-logout should have removed")
+        # Without --authfile: $REGISTRY_AUTH_FILE, as podman.
+        run("registry-login", "--username", reg.user, reg.host, expect=2)
+    finally:
+        reg.stop()
+
+
 CASES = {
     "certs-ca": case_certs_ca,
     "mtls": case_mtls,
     "authfile": case_authfile,
     "mirror": case_mirror,
     "blocked": case_blocked,
+    "login": case_login,
 }
 
 

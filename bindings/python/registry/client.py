@@ -230,6 +230,36 @@ class Client(Handle):
         with self.use() as c:
             check(C.registry_client_ping(c))
 
+    def login(self, username: str, password: str, auth_file: Optional[StrPath] = None,
+              verify: bool = True) -> None:
+        """Check @username / @password at the registry (unless @verify is False),
+        use them from now on, and store them where podman, skopeo and Docker
+        read them: the credential helper the auth file names for the
+        registry, else the auth file (@auth_file, else $REGISTRY_AUTH_FILE,
+        else $XDG_RUNTIME_DIR/containers/auth.json, else
+        $XDG_CONFIG_HOME/containers/auth.json), replaced atomically, mode
+        0600. Raises AuthError when the registry refuses them (nothing is
+        stored then)."""
+        o = _lib.login_options()
+        check(C.registry_login_options_init(ctypes.byref(o)))
+        if not verify:
+            o.flags |= _lib.LOGIN_NO_VERIFY
+        if auth_file is not None:
+            o.auth_file = cpath(auth_file)
+        with self.use() as c:
+            check(C.registry_login(c, cstr(username, "username"), cstr(password, "password"),
+                                   ctypes.byref(o)))
+
+    def logout(self, auth_file: Optional[StrPath] = None) -> None:
+        """Remove the registry's stored credentials (see login()); NotFoundError
+        when there are none. The client keeps the credentials it has."""
+        o = _lib.login_options()
+        check(C.registry_login_options_init(ctypes.byref(o)))
+        if auth_file is not None:
+            o.auth_file = cpath(auth_file)
+        with self.use() as c:
+            check(C.registry_logout(c, ctypes.byref(o)))
+
     def resolve(self, ref: RefLike) -> str:
         """The manifest digest a tag (or digest) points to, by HEAD."""
         return self.stat(ref).digest
