@@ -157,16 +157,12 @@ int registry__creds_add_file(registry__creds *c, const char *text, size_t len, c
 	const cJSON *it;
 	if (!rc && auths && !cJSON_IsObject(auths))
 		rc = registry__fail(REGISTRY_EFORMAT, "%s: \"auths\" is not an object", name);
-	if (!rc && auths) {
-		cJSON_ArrayForEach(it, auths) {
-			if (rc)
-				break;
-			if (!it->string || !cJSON_IsObject(it) || !registry__auth_key_names(it->string, host))
-				continue;
-			char h[300];
-			const char *ns = registry__auth_key_split(it->string, h, sizeof(h));
-			rc = add_entry(c, it, ns, name, file);
-		}
+	for (it = auths && !rc ? auths->child : NULL; it && !rc; it = it->next) {
+		if (!it->string || !cJSON_IsObject(it) || !registry__auth_key_names(it->string, host))
+			continue;
+		char h[300];
+		const char *ns = registry__auth_key_split(it->string, h, sizeof(h));
+		rc = add_entry(c, it, ns, name, file);
 	}
 	cJSON_Delete(root);
 	return rc;

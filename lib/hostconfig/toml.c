@@ -377,11 +377,13 @@ static int header(parser *ps)
 int registry__toml_parse(const char *text, size_t len, const char *name, registry__toml_cb cb,
                          void *userdata)
 {
+	if (!text)
+		text = "", len = 0;
 	if (len > REGISTRY__TOML_MAX_TEXT)
 		return registry__fail(REGISTRY_ETOOLARGE, "%s is larger than 1 MiB", name);
 	if (len && memchr(text, '\0', len))
 		return registry__fail(REGISTRY_EFORMAT, "%s: NUL byte in a TOML file", name);
-	parser ps = {.p = text ? text : "", .end = (text ? text : "") + len, .name = name, .line = 1,
+	parser ps = {.p = text, .end = text + len, .name = name, .line = 1,
 	             .cb = cb, .ud = userdata};
 	/* A UTF-8 byte order mark is allowed at the start. */
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
