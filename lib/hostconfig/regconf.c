@@ -76,6 +76,14 @@ static int commit_rule(registry__regconf *conf, registry__rule *r, const char *n
 		rule_free(r);
 		return rc;
 	}
+	for (size_t m = 0; m < r->nmirrors; m++) {
+		if (!r->mirrors[m].location) {
+			int rc = registry__fail(REGISTRY_EFORMAT, "%s: a [[registry.mirror]] of the [[registry]] of %s has "
+			                        "no location", name, r->origin);
+			rule_free(r);
+			return rc;
+		}
+	}
 	if (r->prefix && r->prefix[0] == '*' && (r->location || r->nmirrors)) {
 		int rc = registry__fail(REGISTRY_EFORMAT, "%s: the [[registry]] of %s has a wildcard prefix: it takes "
 		                        "no location and no mirrors", name, r->origin);
@@ -290,12 +298,6 @@ int registry__regconf_add_text(registry__regconf *conf, const char *text, size_t
 	if (!rc)
 		rc = flush(&rd);
 	rule_free(&rd.rule);
-	/* A mirror without a location is an error of the rule that holds it. */
-	for (size_t i = 0; !rc && i < conf->nrules; i++)
-		for (size_t m = 0; !rc && m < conf->rules[i].nmirrors; m++)
-			if (!conf->rules[i].mirrors[m].location)
-				rc = registry__fail(REGISTRY_EFORMAT, "%s: a [[registry.mirror]] of %s has no location", name,
-				                    conf->rules[i].origin);
 	return rc;
 }
 
