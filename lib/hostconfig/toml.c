@@ -48,41 +48,39 @@ static int skip_comment(parser *ps)
 	return 0;
 }
 
+/* Take a newline ("\n" or "\r\n"): 1, or 0 when there is none here. */
+static int newline(parser *ps)
+{
+	const char *p = ps->p;
+	if (p < ps->end && *p == '\r' && p + 1 < ps->end && p[1] == '\n')
+		p++;
+	if (p >= ps->end || *p != '\n')
+		return 0;
+	ps->p = p + 1;
+	ps->line++;
+	return 1;
+}
+
 /* The end of a line: blanks, an optional comment, then a newline or EOF. */
 static int end_of_line(parser *ps)
 {
 	skip_blank(ps);
 	int rc = skip_comment(ps);
-	if (rc)
+	if (rc || at_end(ps) || newline(ps))
 		return rc;
-	if (at_end(ps))
-		return 0;
-	if (*ps->p == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n')
-		ps->p++;
-	if (*ps->p != '\n')
-		return syntax(ps, "unexpected text after a value or header");
-	ps->p++;
-	ps->line++;
-	return 0;
+	return syntax(ps, "unexpected text after a value or header");
 }
 
-/* Blanks, comments and newlines (inside arrays). */
+/* Blanks, comments and newlines (between lines, inside arrays). */
 static int skip_space(parser *ps)
 {
-	for (;;) {
+	int rc;
+	do {
 		skip_blank(ps);
-		int rc = skip_comment(ps);
-		if (rc)
+		if ((rc = skip_comment(ps)))
 			return rc;
-		if (at_end(ps))
-			return 0;
-		if (*ps->p == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n')
-			ps->p++;
-		if (*ps->p != '\n')
-			return 0;
-		ps->p++;
-		ps->line++;
-	}
+	} while (newline(ps));
+	return 0;
 }
 
 static int put(parser *ps, registry__buf *b, const char *s, size_t n)
