@@ -89,7 +89,8 @@ class Client(Handle):
         False reads none of it, a dict overrides sources ("certs_dirs",
         "auth_files", "registries_conf", "registries_conf_dir",
         "docker_daemon_json", "credential_realms", "no_certs", "no_auth",
-        "no_registries_conf", "no_docker_daemon"). Explicit settings win."""
+        "no_registries_conf", "no_docker_daemon"). Explicit settings win;
+        docker_config=False reads credentials from no file at all."""
         ptr = client_p()
         check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
         super().__init__(ptr, C.registry_client_free)
@@ -101,6 +102,9 @@ class Client(Handle):
                             False if host_config is not False and docker_config is True else docker_config,
                             identity_token, user_agent, max_parallel, retries)
             _settings.tls(ptr, ca_file, ca_data, client_cert, key_password, min_tls)
+            if docker_config is False and host_config is True:
+                # No credentials from files, as before host configuration.
+                host_config = {"no_auth": True}
             _settings.host_config(ptr, host_config)
             _settings.timeouts(ptr, timeout, connect_timeout, low_speed)
             if proxy is not None or no_proxy is not None:
