@@ -87,8 +87,10 @@ REGISTRY_API int registry_host_config_options_init(registry_host_config_options 
  * registry's certs.d material, insecure flag and credentials, and the
  * registries.conf rules its pulls follow. Missing files are no error; a
  * file that cannot be read or parsed is (a half-read configuration must
- * not be applied), and nothing changes then. Calling it again replaces
- * what an earlier call loaded.
+ * not be applied), and nothing changes then. Call it once, after
+ * registry_client_new(): TLS material, credentials or a credential
+ * provider the client already has win over what the files say, and so
+ * does TLS material loaded by an earlier call.
  * @param client the client.
  * @param opts NULL for the defaults.
  * @return 0; REGISTRY_EINVAL (NULL client, bad version, unknown flags);

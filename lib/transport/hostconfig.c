@@ -217,22 +217,15 @@ static const char *config_host(const registry_client *c)
 	return c->registry;
 }
 
-static int apply_certs(registry_client *c, const registry__hostcfg *h)
+/* certs.d material for the client's host into @certs (certs->dir NULL: none
+ * or not wanted). */
+static int find_certs(const registry_client *c, const registry__hostcfg *h, registry__certs *certs)
 {
+	memset(certs, 0, sizeof(*certs));
 	if ((h->flags & REGISTRY_HOST_CONFIG_NO_CERTS) || c->ca_file || c->ca_path || c->ca_pem || c->cert_file ||
 	    c->cert_pem)
 		return 0; /* the caller's own TLS material wins */
-	registry__certs certs;
-	int rc = registry__certs_load(&certs, (const char *const *)h->certs_dirs, LIST_MAX, config_host(c));
-	if (rc || !certs.dir)
-		return rc;
-	/* Move, not copy: the key stays in one place to be wiped. */
-	c->ca_pem = certs.ca_pem;
-	c->cert_pem = certs.cert_pem;
-	c->key_pem = certs.key_pem;
-	certs.ca_pem = certs.cert_pem = certs.key_pem = NULL;
-	registry__certs_free(&certs);
-	return 0;
+	return registry__certs_load(certs, (const char *const *)h->certs_dirs, LIST_MAX, config_host(c));
 }
 
 static int collect_creds(registry__creds **out, const registry__hostcfg *h, const char *host)
@@ -285,43 +278,53 @@ static int apply_helpers(registry_client *c, const registry__hostcfg *h)
 	return 0;
 }
 
-static int apply_auth(registry_client *c, const registry__hostcfg *h)
+static int auth_wanted(const registry_client *c, const registry__hostcfg *h)
 {
-	if ((h->flags & REGISTRY_HOST_CONFIG_NO_AUTH) || (c->username && !c->cred_picked) || c->identity_token ||
-	    c->cred_cb)
-		return 0; /* credentials the caller gave win */
-	registry__creds *cr = NULL;
-	int rc = collect_creds(&cr, h, config_host(c));
-	if (rc)
-		return rc;
-	if (!cr)
-		return apply_helpers(c, h);
-	registry__creds_unref(c->creds);
-	c->creds = cr;
-	c->cred_picked = NULL;
-	return registry__client_pick_credentials(c, NULL);
+	/* Credentials the caller gave win. */
+	return !(h->flags & REGISTRY_HOST_CONFIG_NO_AUTH) && !(c->username && !c->cred_picked) &&
+	       !c->identity_token && !c->cred_cb;
 }
 
-/* insecure = true for the registry's host: plain HTTP and no verification. */
-static void apply_insecure(registry_client *c, const registry__hostcfg *h)
+/* Everything is read first; the client changes only when all of it could
+ * be read (a credential helper, run last, sets what it answers itself). */
+static int apply(registry_client *c, registry__hostcfg *h)
 {
+	registry__certs certs;
+	registry__creds *cr = NULL;
+	int want_auth = auth_wanted(c, h);
+	int rc = find_certs(c, h, &certs);
+	if (!rc && want_auth)
+		rc = collect_creds(&cr, h, config_host(c));
+	if (!rc && want_auth && !cr)
+		rc = apply_helpers(c, h);
+	if (rc) {
+		registry__certs_free(&certs);
+		registry__creds_unref(cr);
+		return rc;
+	}
+	if (certs.dir) {
+		/* Moved, not copied: the key stays in one place to be wiped. */
+		c->ca_pem = certs.ca_pem;
+		c->cert_pem = certs.cert_pem;
+		c->key_pem = certs.key_pem;
+		certs.ca_pem = certs.cert_pem = certs.key_pem = NULL;
+	}
+	registry__certs_free(&certs);
+	if (cr) {
+		registry__creds_unref(c->creds);
+		c->creds = cr;
+		c->cred_picked = NULL;
+	}
+	/* insecure = true for the registry's host: plain HTTP and no verification. */
 	const registry__rule *r = registry__regconf_match(&h->conf, config_host(c));
 	if (r && r->insecure)
 		c->insecure |= REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY;
-}
-
-static int apply(registry_client *c, registry__hostcfg *h)
-{
-	int rc = apply_certs(c, h);
-	if (!rc)
-		rc = apply_auth(c, h);
-	if (rc)
-		return rc;
-	apply_insecure(c, h);
 	hostcfg_unref(c->hostcfg);
 	c->hostcfg = h;
 	__atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);
-	return 0;
+	/* Out of memory here leaves the credentials to be picked at the first
+	 * request (registry__auth_header picks them again). */
+	return cr ? registry__client_pick_credentials(c, NULL) : 0;
 }
 
 int registry_host_config_options_init(registry_host_config_options *opts)
