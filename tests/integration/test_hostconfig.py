@@ -214,9 +214,10 @@ def case_authfile():
 
 
 def case_mirror():
-    """A pull-through cache (proxy.remoteurl) as the mirror of a primary."""
+    """A pull-through cache (proxy.remoteurl) as the mirror of a primary; the
+    cache speaks TLS with a CA that only its own certs.d folder holds."""
     primary = start(fixtures=["small:v2s2"])
-    cache = start(proxy_remote=primary.url)
+    cache = start(proxy_remote=primary.url, tls=True)
     try:
         want = primary.pushed[SMALL + ":latest"]["digest"]
         conf = write("mirror.conf", f'''
@@ -225,8 +226,9 @@ location = "{primary.host}"
 [[registry.mirror]]
 location = "{cache.host}"
 ''')
+        certs = certs_d(cache, ("ca.crt", cache.ca))
         mark = log_mark(cache)
-        got, _ = pull(f"{primary.host}/{SMALL}:latest", "--registries-conf", conf)
+        got, _ = pull(f"{primary.host}/{SMALL}:latest", "--registries-conf", conf, "--certs-dir", certs)
         check(got == want, f"through the cache: pulled {got}, expected {want}")
         seen = log_since(cache, mark)
         check(f"/v2/{SMALL}/manifests/latest" in seen, "the tag was not asked of the mirror")
@@ -234,9 +236,12 @@ location = "{cache.host}"
         # The primary goes away: a digest pull of what the cache holds still works.
         check(wait_cached(cache, primary), "the cache did not store the blobs it served")
         primary.stop()
-        got, _ = pull(f"{primary.host}/{SMALL}@{want}", "--registries-conf", conf)
+        got, _ = pull(f"{primary.host}/{SMALL}@{want}", "--registries-conf", conf, "--certs-dir", certs)
         check(got == want, f"primary down, digest through the cache: pulled {got}, expected {want}")
         pull(f"{primary.host}/{SMALL}@{want}", "--no-host-config", expect=1)
+        # The mirror's CA comes from the mirror's own certs.d folder: without it, nothing works.
+        pull(f"{primary.host}/{SMALL}@{want}", "--registries-conf", conf, "--certs-dir",
+             tempfile.mkdtemp(dir=TMP), expect=1)
     finally:
         cache.stop()
         primary.stop()

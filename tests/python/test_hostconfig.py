@@ -112,3 +112,20 @@ def test_login_logout(tls_registry, private_env):
         assert reg.host in json.loads((private_env / "env-auth.json").read_text())["auths"]
     finally:
         del os.environ["REGISTRY_AUTH_FILE"]
+
+
+def test_credential_realms(private_env):
+    """A token realm on another host gets the credentials only when listed."""
+    reg = start_registry(auth="token", anonymous_pull=False, fixtures=["small:v2s2"])
+    try:
+        # The client names the registry "localhost:PORT"; the realm is on 127.0.0.1.
+        host = "localhost:%d" % reg.port
+        ref = "%s/%s:latest" % (host, SMALL)
+        with Client(host, reg.user, reg.password, host_config=False) as c:
+            # An anonymous token, which does not grant the pull.
+            with pytest.raises((registry.AuthError, registry.DeniedError)):
+                c.resolve(ref)
+        with Client(host, reg.user, reg.password, host_config={"credential_realms": ["127.0.0.1"]}) as c:
+            assert c.resolve(ref) == reg.pushed[SMALL + ":latest"]["digest"]
+    finally:
+        reg.stop()
