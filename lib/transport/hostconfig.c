@@ -380,8 +380,18 @@ int registry__client_pick_credentials(registry_client *c, const char *scope)
 		return 0;
 	char repo[512];
 	const registry__cred *want = registry__creds_pick(c->creds, scope_repository(scope, repo, sizeof(repo)) ? repo : NULL);
-	if (!want || want == c->cred_picked)
+	if (want == c->cred_picked)
 		return 0;
+	if (!want) {
+		/* Another repository's entry must not stand in for this one's:
+		 * anonymous (or the credential provider) instead. */
+		registry__free_secret(c->username);
+		registry__free_secret(c->password);
+		registry__free_secret(c->identity_token);
+		c->username = c->password = c->identity_token = NULL;
+		c->cred_picked = NULL;
+		return 0;
+	}
 	char *u = want->username ? registry__strdup(want->username) : NULL;
 	char *p = want->username ? registry__strdup(want->secret ? want->secret : "") : NULL;
 	char *t = want->identity_token ? registry__strdup(want->identity_token) : NULL;

@@ -320,6 +320,23 @@ static void test_load_host_config(void)
 	CHECK_STR(c->password, "tpw");
 	CHECK_INT(registry__client_pick_credentials(c, "repository:solo:pull"), 0);
 	CHECK_STR(c->username, "host");
+	/* No entry at all for a repository: anonymous, not the last one's. */
+	registry__creds *only_team = calloc(1, sizeof(*only_team));
+	only_team->refs = 1;
+	const char *team = "{\"auths\": {\"reg.test:5000/team\": {\"auth\": \"dGVhbTp0cHc=\"}}}";
+	CHECK_INT(registry__creds_add_file(only_team, team, strlen(team), "t.json", "reg.test:5000", 0), 0);
+	registry__creds_unref(c->creds);
+	c->creds = only_team;
+	c->cred_picked = NULL;
+	registry__free_secret(c->username);
+	registry__free_secret(c->password);
+	c->username = c->password = NULL;
+	CHECK_INT(registry__client_pick_credentials(c, "repository:team/app:pull"), 0);
+	CHECK_STR(c->username, "team");
+	CHECK_INT(registry__client_pick_credentials(c, "repository:solo:pull"), 0);
+	CHECK(c->username == NULL && c->password == NULL && c->cred_picked == NULL);
+	CHECK_INT(registry__client_pick_credentials(c, "repository:team/x:pull"), 0);
+	CHECK_STR(c->username, "team");
 	/* A clone shares them. */
 	registry_client *d = NULL;
 	CHECK_INT(registry__client_clone(&d, c), 0);
