@@ -321,8 +321,34 @@ def case_login():
         pull(ref, "--authfile", theirs, expect=1)
         p = skopeo(reg, "logout", "--authfile", theirs, reg.host)
         check(p.returncode != 0, "skopeo logout found an entry registry-logout should have removed")
-        # Without --authfile: $REGISTRY_AUTH_FILE, as podman.
         run("registry-login", "--username", reg.user, reg.host, expect=2)
+        # A credential helper the auth file names for the host gets them instead.
+        bindir = os.path.join(TMP, "bin")
+        os.makedirs(bindir)
+        store = os.path.join(TMP, "helper-store.json")
+        helper = os.path.join(bindir, "docker-credential-h4test")
+        with open(helper, "w") as f:
+            f.write(f"""#!/bin/sh
+case "$1" in
+store) cat > {store} ;;
+get) read server; [ -f {store} ] && exec cat {store}; echo "credentials not found in native keychain"; exit 1 ;;
+erase) rm -f {store} ;;
+esac
+""")
+        os.chmod(helper, 0o755)
+        with_helper = write("helper-auth.json", json.dumps({"credHelpers": {reg.host: "h4test"}}))
+        os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
+        run("registry-login", "--authfile", with_helper, "--username", reg.user, "--password-stdin", reg.host,
+            stdin=reg.password.encode())
+        with open(store) as f:
+            stored = json.load(f)
+        check(stored.get("Username") == reg.user and stored.get("Secret") == reg.password
+              and stored.get("ServerURL") == reg.host, f"what the helper was given to store: {stored}")
+        check("auths" not in json.load(open(with_helper)), "the auth file got the secret despite its helper")
+        got, _ = pull(ref, "--authfile", with_helper)
+        check(got == want, "pull with the helper's credentials")
+        run("registry-logout", "--authfile", with_helper, reg.host)
+        check(not os.path.exists(store), "registry-logout did not erase through the helper")
     finally:
         reg.stop()
 
