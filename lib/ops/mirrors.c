@@ -109,3 +109,28 @@ int registry__pull_endpoints(registry__endpoints *out, registry_client *c, const
 		registry__endpoints_free(out);
 	return rc;
 }
+
+void registry__endpoint_failed(char *tried, size_t size, const registry__endpoint *ep)
+{
+	size_t n = strlen(tried);
+	if (n + 1 < size)
+		snprintf(tried + n, size - n, "%s%s: %s", n ? "; " : "", registry_client_registry(ep->client),
+		         registry_error_message(registry_error_last()));
+}
+
+int registry__endpoints_report(int rc, const char *tried)
+{
+	const registry_error *e = registry_error_last();
+	char message[REGISTRY__MSG_MAX], url[REGISTRY__MSG_MAX], code[REGISTRY__FIELD_MAX], detail[REGISTRY__MSG_MAX];
+	int status = registry_error_http_status(e);
+	snprintf(message, sizeof(message), "%s", registry_error_message(e));
+	snprintf(url, sizeof(url), "%s", registry_error_url(e));
+	snprintf(code, sizeof(code), "%s", registry_error_registry_code(e));
+	snprintf(detail, sizeof(detail), "%s", registry_error_detail(e));
+	registry__fail(rc, "%s (the mirrors failed first: %s)", message, tried);
+	if (status || *url)
+		registry__error_set_http(status, url);
+	if (*code || *detail)
+		registry__error_set_registry(code, detail);
+	return rc;
+}

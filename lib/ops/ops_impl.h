@@ -31,6 +31,12 @@ typedef struct registry__endpoints {
  * client returns (its certs.d or auth file unreadable). */
 int registry__pull_endpoints(registry__endpoints *out, registry_client *client, const registry_reference *ref);
 void registry__endpoints_free(registry__endpoints *e);
+/* Note in @tried (a message buffer) that the mirror @ep failed, with the
+ * thread's error message. */
+void registry__endpoint_failed(char *tried, size_t size, const registry__endpoint *ep);
+/* The primary failed with @rc after mirrors did: add what they said to the
+ * record's message, keeping its HTTP status, URL and registry code. */
+int registry__endpoints_report(int rc, const char *tried);
 /* Whether a failure at a mirror is worth trying the next endpoint: not a
  * cancellation, a bad argument, or a local store failure. */
 int registry__endpoint_fallback(int rc);

@@ -402,13 +402,18 @@ int registry_pull(registry_client *client, const registry_reference *ref, regist
 	/* Mirrors first, in order, then the primary; a failure at a mirror
 	 * moves on to the next (the primary's failure is the one reported). */
 	rc = REGISTRY_ENOTFOUND;
+	char tried[REGISTRY__MSG_MAX] = "";
 	for (size_t i = 0; i < eps.n; i++) {
 		pull_job j = {.client = eps.items[i].client, .repository = eps.items[i].repository, .store = store,
 		              .flags = options->flags, .o = options, .os = os, .arch = arch, .variant = variant};
 		rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
 		job_free(&j);
-		if (!rc || !eps.items[i].mirror || !registry__endpoint_fallback(rc))
+		if (!rc || !eps.items[i].mirror || !registry__endpoint_fallback(rc)) {
+			if (rc && !eps.items[i].mirror && *tried)
+				registry__endpoints_report(rc, tried);
 			break;
+		}
+		registry__endpoint_failed(tried, sizeof(tried), &eps.items[i]);
 		registry__error_clear();
 	}
 	registry__endpoints_free(&eps);

@@ -239,9 +239,12 @@ location = "{cache.host}"
         got, _ = pull(f"{primary.host}/{SMALL}@{want}", "--registries-conf", conf, "--certs-dir", certs)
         check(got == want, f"primary down, digest through the cache: pulled {got}, expected {want}")
         pull(f"{primary.host}/{SMALL}@{want}", "--no-host-config", expect=1)
-        # The mirror's CA comes from the mirror's own certs.d folder: without it, nothing works.
-        pull(f"{primary.host}/{SMALL}@{want}", "--registries-conf", conf, "--certs-dir",
-             tempfile.mkdtemp(dir=TMP), expect=1)
+        # The mirror's CA comes from the mirror's own certs.d folder: without it, nothing works,
+        # and the message says what the mirror said too.
+        _, err = pull(f"{primary.host}/{SMALL}@{want}", "--registries-conf", conf, "--certs-dir",
+                      tempfile.mkdtemp(dir=TMP), expect=1)
+        check(f"the mirrors failed first: {cache.host}:" in err and "certificate" in err.lower(),
+              f"both failures named: {err!r}")
     finally:
         cache.stop()
         primary.stop()
