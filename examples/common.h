@@ -42,7 +42,7 @@ typedef struct ex_common {
 	const char *registries_conf; /* --registries-conf */
 	const char *headers[16]; /* --header lines */
 	int nheaders;
-	const char *platform;
+	registry_platform *platform; /* --platform, parsed; freed by ex_common_free */
 	int jobs;
 	int quiet;
 	int json; /* --json: the result as one JSON object on stdout */
@@ -125,10 +125,6 @@ int ex_client_host(const ex_program *p, const ex_common *c, const char *host, re
 /* registry_client_load_host_config() with the sources the common options
  * name (--certs-dir, --authfile, --registries-conf). */
 int ex_load_host_config(const ex_common *c, registry_client *client);
-
-/* Split "os/arch[/variant]" into pointers into @buf; 0, or -1 when malformed. */
-int ex_platform_split(const char *platform, char *buf, size_t size, const char **os,
-                      const char **arch, const char **variant);
 
 /* Progress on stderr: bars on a terminal, else one line per finished blob. */
 typedef struct ex_progress {

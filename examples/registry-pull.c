@@ -19,7 +19,7 @@ static char *oci_digest(const char *dest, const char *ref_name)
 	registry_store *store = NULL;
 	const registry_descriptor *d = NULL;
 	char *digest = NULL;
-	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(store, ref_name, &d) == 0)
+	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(&d, store, ref_name) == 0)
 		digest = strdup(registry_descriptor_digest(d));
 	registry_store_free(store);
 	return digest;
@@ -37,8 +37,8 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 	                                                    : registry_reference_tag(ref);
 	char *resolved = NULL;
 	if (!registry_reference_digest(ref) &&
-	    registry_manifest_resolve(client, registry_reference_repository(ref), target, &resolved, NULL,
-	                              NULL) != 0)
+	    registry_manifest_resolve(&resolved, NULL, NULL, client, registry_reference_repository(ref),
+	                              target) != 0)
 		return ex_fail(p, registry_reference_string(ref));
 	const char *digest = resolved ? resolved : target;
 	ex_json_open();
@@ -98,17 +98,17 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	const char *dest = args[1];
-	int fmt = REGISTRY_FORMAT_OCI;
+	int fmt = REGISTRY_IMAGE_FORMAT_OCI;
 	if (format && strcmp(format, "docker") == 0)
-		fmt = REGISTRY_FORMAT_DOCKER_DIR;
+		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_DIR;
 	else if (format && strcmp(format, "oci") != 0)
 		rc = ex_usage_error(&prog, "--format wants oci or docker, not '%s'", format);
 	if (!rc && ends_with(dest, ".tar")) {
-		if (format && fmt == REGISTRY_FORMAT_OCI)
+		if (format && fmt == REGISTRY_IMAGE_FORMAT_OCI)
 			rc = ex_usage_error(&prog, "a .tar destination is a docker tarball, not --format oci");
-		fmt = REGISTRY_FORMAT_DOCKER_ARCHIVE;
+		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE;
 	}
-	if (!rc && all && fmt != REGISTRY_FORMAT_OCI)
+	if (!rc && all && fmt != REGISTRY_IMAGE_FORMAT_OCI)
 		rc = ex_usage_error(&prog, "--all-platforms needs an OCI layout destination");
 	if (!rc && all && c.platform)
 		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
@@ -133,13 +133,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	char *layout_digest = NULL;
-	if (fmt == REGISTRY_FORMAT_OCI)
+	if (fmt == REGISTRY_IMAGE_FORMAT_OCI)
 		layout_digest = oci_digest(dest, registry_reference_tag(ref) ? registry_reference_tag(ref)
 		                                                             : registry_reference_digest(ref));
 	if (c.json) {
 		rc = print_json(&prog, client, ref, dest,
-		                fmt == REGISTRY_FORMAT_OCI ? "oci"
-		                : fmt == REGISTRY_FORMAT_DOCKER_DIR ? "docker" : "docker-archive",
+		                fmt == REGISTRY_IMAGE_FORMAT_OCI ? "oci"
+		                : fmt == REGISTRY_IMAGE_FORMAT_DOCKER_DIR ? "docker" : "docker-archive",
 		                layout_digest);
 	} else {
 		printf("pulled %s to %s\n", registry_reference_string(ref), dest);

@@ -44,20 +44,20 @@
 
 REGISTRY_BEGIN_DECLS
 
-/** registry_host_config_options.flags: read no certs.d folder. @since 0.2 */
+/** registry_host_config_options.flags: read no certs.d folder. @since 1.1 */
 #define REGISTRY_HOST_CONFIG_NO_CERTS 0x1u
-/** registry_host_config_options.flags: read no auth file and run no credential helper. @since 0.2 */
+/** registry_host_config_options.flags: read no auth file and run no credential helper. @since 1.1 */
 #define REGISTRY_HOST_CONFIG_NO_AUTH 0x2u
-/** registry_host_config_options.flags: read no registries.conf (no mirrors, blocks, rewrites). @since 0.2 */
+/** registry_host_config_options.flags: read no registries.conf (no mirrors, blocks, rewrites). @since 1.1 */
 #define REGISTRY_HOST_CONFIG_NO_REGISTRIES_CONF 0x4u
-/** registry_host_config_options.flags: read no Docker daemon.json. @since 0.2 */
+/** registry_host_config_options.flags: read no Docker daemon.json. @since 1.1 */
 #define REGISTRY_HOST_CONFIG_NO_DOCKER_DAEMON 0x8u
 
 /**
  * Options of registry_client_load_host_config(). A NULL field means the
  * default source (above); a list is NULL-terminated and replaces the
  * default list (an empty list, `{NULL}`, reads none). Strings are copied.
- * @since 0.2
+ * @since 1.1
  */
 typedef struct registry_host_config_options {
 	unsigned int version;               /**< REGISTRY_HOST_CONFIG_OPTIONS_VERSION */
@@ -70,15 +70,15 @@ typedef struct registry_host_config_options {
 	const char *const *credential_realms; /**< extra token realm hosts that may receive the credentials (e.g. "authn.nvidia.com"); NULL: none */
 } registry_host_config_options;
 
-/** The current version of registry_host_config_options. @since 0.2 */
+/** The current version of registry_host_config_options. @since 1.1 */
 #define REGISTRY_HOST_CONFIG_OPTIONS_VERSION 1
-/** Initializer of registry_host_config_options: every default. @since 0.2 */
+/** Initializer of registry_host_config_options: every default. @since 1.1 */
 #define REGISTRY_HOST_CONFIG_OPTIONS_INIT { REGISTRY_HOST_CONFIG_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /**
  * Fill @p opts with the defaults (REGISTRY_HOST_CONFIG_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_host_config_options_init(registry_host_config_options *opts);
 
@@ -98,17 +98,17 @@ REGISTRY_API int registry_host_config_options_init(registry_host_config_options 
  *         line); REGISTRY_ETOOLARGE (a file over 1 MiB); REGISTRY_EIO;
  *         REGISTRY_EAUTH (a credential helper failed or is missing);
  *         REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_client_load_host_config(registry_client *client,
                                                   const registry_host_config_options *opts);
 
-/** registry_login_options.flags: store the credentials without checking them at the registry. @since 0.2 */
+/** registry_login_options.flags: store the credentials without checking them at the registry. @since 1.1 */
 #define REGISTRY_LOGIN_NO_VERIFY 0x1u
 
 /**
  * Options of registry_login() and registry_logout().
- * @since 0.2
+ * @since 1.1
  */
 typedef struct registry_login_options {
 	unsigned int version;  /**< REGISTRY_LOGIN_OPTIONS_VERSION */
@@ -116,15 +116,15 @@ typedef struct registry_login_options {
 	const char *auth_file; /**< NULL: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else $XDG_CONFIG_HOME/containers/auth.json (~/.config when unset), as podman and skopeo */
 } registry_login_options;
 
-/** The current version of registry_login_options. @since 0.2 */
+/** The current version of registry_login_options. @since 1.1 */
 #define REGISTRY_LOGIN_OPTIONS_VERSION 1
-/** Initializer of registry_login_options: every default. @since 0.2 */
+/** Initializer of registry_login_options: every default. @since 1.1 */
 #define REGISTRY_LOGIN_OPTIONS_INIT { REGISTRY_LOGIN_OPTIONS_VERSION, 0, NULL }
 
 /**
  * Fill @p opts with the defaults (REGISTRY_LOGIN_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_login_options_init(registry_login_options *opts);
 
@@ -146,7 +146,7 @@ REGISTRY_API int registry_login_options_init(registry_login_options *opts);
  *         REGISTRY_EAUTH (credentials refused, or the helper failed);
  *         what registry_client_ping() returns; REGISTRY_EFORMAT (the
  *         auth file is not a JSON object); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_login(registry_client *client, const char *username, const char *password,
                                 const registry_login_options *opts);
@@ -160,7 +160,7 @@ REGISTRY_API int registry_login(registry_client *client, const char *username, c
  * @return 0; REGISTRY_ENOTFOUND (no entry for the host); REGISTRY_EINVAL;
  *         REGISTRY_EAUTH (the helper failed); REGISTRY_EFORMAT;
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_logout(registry_client *client, const registry_login_options *opts);
 

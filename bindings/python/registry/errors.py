@@ -166,7 +166,7 @@ class RegistryTimeoutError(RegistryError, TimeoutError):
 class PolicyError(RegistryError):
     """REGISTRY_EPOLICY: refused by the host's configuration (a blocked registry in registries.conf).
 
-    Since 0.2. The message names the rule (file, line and prefix).
+    Since 1.1. The message names the rule (file, line and prefix).
     """
     default_code = EPOLICY
 
