@@ -16,6 +16,16 @@ static const char common_help[] =
 	"    --insecure          the registry may use plain HTTP or an unverified\n"
 	"                        certificate (as Docker's insecure-registries)\n"
 	"    --ca FILE           trust the CA certificates in FILE (PEM)\n"
+	"    --cert FILE         present this client certificate (PEM; with --key)\n"
+	"    --key FILE          the client certificate's private key (PEM)\n"
+	"    --no-host-config    read none of the host's registry configuration\n"
+	"                        (certs.d, auth files, registries.conf, daemon.json)\n"
+	"    --certs-dir DIR     per-registry certs.d folders are under DIR\n"
+	"    --authfile FILE     the auth file (instead of the containers-auth.json\n"
+	"                        and Docker config search order)\n"
+	"    --registries-conf FILE\n"
+	"                        this registries.conf alone (mirrors, blocked,\n"
+	"                        insecure, location)\n"
 	"    --header LINE       send LINE ('Name: value') to the registry (not to\n"
 	"                        its token server or redirects); repeatable\n"
 	"    --platform OS[(OS.VERSION)]/ARCH[/VARIANT]\n"
@@ -27,10 +37,23 @@ static const char common_help[] =
 	"                        on standard output, instead of text\n"
 	"    --help              show this text\n"
 	"\n"
+	"HOST CONFIGURATION\n"
+	"    As skopeo and podman: TLS material from certs.d\n"
+	"    ($XDG_CONFIG_HOME/containers/certs.d, /etc/containers/certs.d,\n"
+	"    /etc/docker/certs.d: HOST:PORT/*.crt CAs, NAME.cert + NAME.key);\n"
+	"    registries.conf ($CONTAINERS_REGISTRIES_CONF, else\n"
+	"    /etc/containers/registries.conf and registries.conf.d/*.conf):\n"
+	"    a blocked registry fails, pulls try the mirrors first; Docker's\n"
+	"    /etc/docker/daemon.json registry-mirrors and insecure-registries.\n"
+	"    See docs/host-config.md.\n"
+	"\n"
 	"CREDENTIALS\n"
-	"    Without --username, credentials come from Docker's config file\n"
+	"    Without --username, credentials come from the auth files in order:\n"
+	"    $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n"
+	"    $XDG_CONFIG_HOME/containers/auth.json, then Docker's config file\n"
 	"    ($DOCKER_CONFIG/config.json or ~/.docker/config.json: auths,\n"
-	"    credsStore, credHelpers); no entry means anonymous access.\n"
+	"    credsStore, credHelpers); the longest key (host/org/repo, host/org,\n"
+	"    host) for the repository wins; no entry means anonymous access.\n"
 	"\n"
 	"EXIT STATUS\n"
 	"    0 success; 1 failure (the library's message is printed on stderr);\n"
@@ -337,6 +360,9 @@ static int parse_args(const ex_program *p, int argc, char **argv, ex_common *c, 
 		}
 		if (strcmp(a, "--") == 0) {
 			only_args = 1;
+		} else if ((rc = own_option(p, argc, argv, &i, &handled)) != 0 || handled) {
+			/* The program's own options come first: registry-sign's --key is
+			 * its signing key, not the common client-certificate key. */
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			print_help(p);
 			exit(EX_OK);
@@ -348,6 +374,18 @@ static int parse_args(const ex_program *p, int argc, char **argv, ex_common *c, 
 			c->insecure = 1;
 		} else if (option_is(a, "--ca")) {
 			rc = option_value(p, argc, argv, &i, "--ca", &c->ca);
+		} else if (option_is(a, "--cert")) {
+			rc = option_value(p, argc, argv, &i, "--cert", &c->cert);
+		} else if (option_is(a, "--key")) {
+			rc = option_value(p, argc, argv, &i, "--key", &c->key);
+		} else if (strcmp(a, "--no-host-config") == 0) {
+			c->no_host_config = 1;
+		} else if (option_is(a, "--certs-dir")) {
+			rc = option_value(p, argc, argv, &i, "--certs-dir", &c->certs_dir);
+		} else if (option_is(a, "--authfile")) {
+			rc = option_value(p, argc, argv, &i, "--authfile", &c->authfile);
+		} else if (option_is(a, "--registries-conf")) {
+			rc = option_value(p, argc, argv, &i, "--registries-conf", &c->registries_conf);
 		} else if (option_is(a, "--header")) {
 			rc = option_value(p, argc, argv, &i, "--header", &v);
 			if (!rc && c->nheaders == (int)(sizeof(c->headers) / sizeof(c->headers[0])))
@@ -370,7 +408,7 @@ static int parse_args(const ex_program *p, int argc, char **argv, ex_common *c, 
 			c->quiet = 1;
 		} else if (strcmp(a, "--json") == 0) {
 			c->json = 1;
-		} else if ((rc = own_option(p, argc, argv, &i, &handled)) == 0 && !handled) {
+		} else {
 			rc = ex_usage_error(p, "unknown option '%s'", a);
 		}
 		if (rc)
@@ -378,6 +416,10 @@ static int parse_args(const ex_program *p, int argc, char **argv, ex_common *c, 
 	}
 	if (*nargs < p->min_args)
 		return ex_usage_error(p, "missing argument: %s", p->synopsis);
+	if (!c->cert != !c->key)
+		return ex_usage_error(p, "--cert and --key go together");
+	if (c->no_host_config && (c->certs_dir || c->authfile || c->registries_conf))
+		return ex_usage_error(p, "--no-host-config with --certs-dir, --authfile or --registries-conf");
 	if (c->password_stdin && !c->username)
 		return ex_usage_error(p, "--password-stdin needs --username");
 	if (c->username && !c->password_stdin)
@@ -417,20 +459,39 @@ int ex_reference(const ex_program *p, const char *text, registry_reference **out
 	return EX_OK;
 }
 
+int ex_load_host_config(const ex_common *c, registry_client *client)
+{
+	registry_host_config_options o = REGISTRY_HOST_CONFIG_OPTIONS_INIT;
+	const char *certs[] = {c->certs_dir, NULL};
+	const char *auth[] = {c->authfile, NULL};
+	if (c->certs_dir)
+		o.certs_dirs = certs;
+	if (c->authfile)
+		o.auth_files = auth;
+	o.registries_conf = c->registries_conf;
+	return registry_client_load_host_config(client, &o);
+}
+
 int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
               registry_client **out)
 {
+	return ex_client_host(p, c, registry_reference_api_host(ref), out);
+}
+
+int ex_client_host(const ex_program *p, const ex_common *c, const char *host, registry_client **out)
+{
 	registry_client *client = NULL;
-	const char *host = registry_reference_api_host(ref);
 	install_signal_handlers();
 	int rc = registry_client_new(&client, host);
 	if (!rc)
 		rc = registry_client_set_cancel(client, signal_cancel, NULL);
 	if (!rc && c->insecure)
 		rc = registry_client_set_insecure(client, REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY);
-	if (!rc && c->ca) {
+	if (!rc && (c->ca || c->cert)) {
 		registry_tls_options tls = REGISTRY_TLS_OPTIONS_INIT;
 		tls.ca_file = c->ca;
+		tls.cert_file = c->cert;
+		tls.key_file = c->key;
 		rc = registry_client_set_tls(client, &tls);
 	}
 	for (int i = 0; !rc && i < c->nheaders; i++)
@@ -439,11 +500,14 @@ int ex_client(const ex_program *p, const ex_common *c, const registry_reference 
 		rc = registry_client_set_max_parallel(client, c->jobs);
 	if (!rc && c->username) {
 		rc = registry_client_set_credentials(client, c->username, c->password);
-	} else if (!rc) {
+	} else if (!rc && c->no_host_config) {
 		rc = registry_client_load_docker_config(client, NULL);
 		if (rc == REGISTRY_ENOTFOUND)
 			rc = 0;
 	}
+	/* After the explicit settings: they win over what the files say. */
+	if (!rc && !c->no_host_config)
+		rc = ex_load_host_config(c, client);
 	if (rc) {
 		registry_client_free(client);
 		return ex_fail(p, host);

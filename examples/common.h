@@ -40,6 +40,11 @@ typedef struct ex_common {
 	char *password; /* read from stdin */
 	int insecure;
 	const char *ca;
+	const char *cert, *key;      /* --cert, --key: a client certificate pair */
+	int no_host_config;          /* --no-host-config */
+	const char *certs_dir;       /* --certs-dir: the certs.d root */
+	const char *authfile;        /* --authfile */
+	const char *registries_conf; /* --registries-conf */
 	const char *headers[16]; /* --header lines */
 	int nheaders;
 	registry_platform *platform; /* --platform, parsed; freed by ex_common_free */
@@ -109,9 +114,13 @@ int ex_policy(const ex_program *p, const char *path, registry_policy **out);
 
 /*
  * A client for @ref's registry (registry_reference_api_host()) set up from
- * the common options: --insecure, --ca, --jobs, and credentials from
- * --username/--password-stdin or else Docker's config file (no entry is
- * fine). Returns EX_OK or EX_FAIL (message printed).
+ * the common options: --insecure, --ca, --cert/--key, --jobs, credentials
+ * from --username/--password-stdin, then the host configuration
+ * (certs.d, auth files, registries.conf, daemon.json; --certs-dir,
+ * --authfile, --registries-conf override sources) unless
+ * --no-host-config, which reads Docker's config file alone as before.
+ * Explicit options win over the host configuration. Returns EX_OK or
+ * EX_FAIL (message printed).
  *
  * The library installs no signal handlers. The first call installs the
  * programs' own for SIGINT, SIGTERM, SIGHUP and SIGPIPE: they only note the
@@ -129,6 +138,12 @@ int ex_client(const ex_program *p, const ex_common *c, const registry_reference 
  */
 int ex_manifest_digest(const ex_program *p, registry_client *client, const registry_reference *ref, char *buf,
                        size_t size);
+/* ex_client() for a registry named by @host ("host[:port]"). */
+int ex_client_host(const ex_program *p, const ex_common *c, const char *host, registry_client **out);
+
+/* registry_client_load_host_config() with the sources the common options
+ * name (--certs-dir, --authfile, --registries-conf). */
+int ex_load_host_config(const ex_common *c, registry_client *client);
 
 /* Progress on stderr: bars on a terminal, else one line per finished blob. */
 typedef struct ex_progress {

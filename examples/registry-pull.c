@@ -26,17 +26,21 @@ static char *oci_digest(const char *dest, const char *ref_name)
 }
 
 /* --json: what was pulled where, the digest the registry names for
- * REFERENCE (resolved with HEAD) and, for an OCI layout, the digest the
- * layout's index holds (different when converted to OCI types). */
+ * REFERENCE (a digest reference names it; a tag is resolved with HEAD at
+ * the registry: a pull by digest may have come from a mirror while the
+ * registry is down) and, for an OCI layout, the digest the layout's index
+ * holds (different when converted to OCI types). */
 static int print_json(const ex_program *p, registry_client *client, const registry_reference *ref,
                       const char *dest, const char *format, const char *layout_digest)
 {
 	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref)
 	                                                    : registry_reference_tag(ref);
-	char *digest = NULL;
-	if (registry_manifest_resolve(&digest, NULL, NULL, client, registry_reference_repository(ref),
+	char *resolved = NULL;
+	if (!registry_reference_digest(ref) &&
+	    registry_manifest_resolve(&resolved, NULL, NULL, client, registry_reference_repository(ref),
 	                              target) != 0)
 		return ex_fail(p, registry_reference_string(ref));
+	const char *digest = resolved ? resolved : target;
 	ex_json_open();
 	ex_json_str("pulled", registry_reference_string(ref));
 	ex_json_str("to", dest);
@@ -44,7 +48,7 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 	ex_json_str("digest", digest);
 	ex_json_str("layout_digest", layout_digest);
 	ex_json_close();
-	registry_free(digest);
+	registry_free(resolved);
 	return EX_OK;
 }
 

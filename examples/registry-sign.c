@@ -76,6 +76,8 @@ int main(int argc, char **argv)
 		"    --gpg FINGERPRINT      sign with GPG (simple signing) instead\n"
 		"    --registries-d DIR     the registries.d folder naming the lookaside\n"
 		"                           storage (default /etc/containers/registries.d)\n"
+		"    Here --key is the signing key, not the client certificate's key of\n"
+		"    the common options: a certificate for mutual TLS comes from certs.d.\n"
 		"\n"
 		"EXAMPLES\n"
 		"    COSIGN_PASSWORD=secret registry-sign --key cosign.key localhost:5000/app:1\n",

@@ -44,7 +44,8 @@ enum registry_status {
 	REGISTRY_EPROTOCOL = -15,    /**< the server broke the protocol (bad status, headers) */
 	REGISTRY_ECONFLICT = -16,    /**< the operation conflicts with current state */
 	REGISTRY_ESERVER = -17,      /**< the registry failed (HTTP 5xx after the retries). @since 1.0 */
-	REGISTRY_ETIMEDOUT = -18     /**< a connect, total or low-speed time limit ran out (after the retries). @since 1.0 */
+	REGISTRY_ETIMEDOUT = -18,    /**< a connect, total or low-speed time limit ran out (after the retries). @since 1.0 */
+	REGISTRY_EPOLICY = -19       /**< refused by the host's configuration (a blocked registry in registries.conf). @since 1.1 */
 };
 
 /** Opaque last-error record. @since 0.1 */

@@ -22,5 +22,6 @@
 #include <registry/image.h>
 #include <registry/artifact.h>
 #include <registry/trust.h>
+#include <registry/hostconfig.h>
 
 #endif

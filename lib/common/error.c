@@ -32,6 +32,7 @@ static const char *const names[] = {
 	"conflict",
 	"server error",
 	"timed out",
+	"refused by local policy",
 };
 
 const char *registry_strerror(int code)

@@ -7,6 +7,7 @@
 
 #include "manifest/manifest_impl.h"
 #include "ops_impl.h"
+#include "hostconfig/hostconfig.h"
 #include "transport/client_impl.h"
 
 int registry_image_config_fetch_options_init(registry_image_config_fetch_options *o)
@@ -26,6 +27,12 @@ int registry__ops_check_ref_registry(const registry_client *client, const regist
 	if (want && have && strcasecmp(want, have) != 0)
 		return registry__fail(REGISTRY_EINVAL, "the reference names registry %s, the client is for %s",
 		                      registry_reference_registry(ref), registry_client_registry(client));
+	char name[1024];
+	snprintf(name, sizeof(name), "%s/%s", registry_reference_registry(ref), registry_reference_repository(ref));
+	const registry__rule *r = registry__client_rule(client, name);
+	if (r && r->blocked)
+		return registry__fail(REGISTRY_EPOLICY, "%s is blocked by the host configuration: [[registry]] "
+		                      "prefix \"%s\" has blocked = true (%s)", name, r->prefix, r->origin);
 	return 0;
 }
 

@@ -415,11 +415,31 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
 	registry_reference *pinned = NULL;
 	if ((rc = registry__policy_gate(&pinned, client, ref, options->policy)))
 		return rc;
-	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
-	              .flags = options->flags, .o = options};
-	rc = run_pull(&j, pinned ? registry_reference_digest(pinned) : reference, ref_name ? ref_name : reference,
-	              digest_out);
-	job_free(&j);
+	/* With a policy, what is fetched is the digest verified, from wherever. */
+	const char *what = pinned ? registry_reference_digest(pinned) : reference;
+	registry__endpoints eps;
+	if ((rc = registry__pull_endpoints(&eps, client, pinned ? pinned : ref))) {
+		registry_reference_free(pinned);
+		return rc;
+	}
+	/* Mirrors first, in order, then the primary; a failure at a mirror
+	 * moves on to the next (the primary's failure is the one reported). */
+	rc = REGISTRY_ENOTFOUND;
+	char tried[REGISTRY__MSG_MAX] = "";
+	for (size_t i = 0; i < eps.n; i++) {
+		pull_job j = {.client = eps.items[i].client, .repository = eps.items[i].repository, .store = store,
+		              .flags = options->flags, .o = options};
+		rc = run_pull(&j, what, ref_name ? ref_name : reference, digest_out);
+		job_free(&j);
+		if (!rc || !eps.items[i].mirror || !registry__endpoint_fallback(rc)) {
+			if (rc && !eps.items[i].mirror && *tried)
+				registry__endpoints_report(rc, tried);
+			break;
+		}
+		registry__endpoint_failed(tried, sizeof(tried), &eps.items[i]);
+		registry__error_clear();
+	}
+	registry__endpoints_free(&eps);
 	registry_reference_free(pinned);
 	return rc;
 }

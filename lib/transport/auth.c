@@ -253,7 +253,9 @@ static void registry_host(const registry_client *c, char *out, size_t size)
  * may; so may, for a registry named by a DNS name of three labels or more,
  * its parent domain and the hosts below it, which is how Docker Hub
  * (registry-1.docker.io -> auth.docker.io) and GitLab (registry.gitlab.X ->
- * gitlab.X) are set up. Any other host gets an anonymous token request: a
+ * gitlab.X) are set up. So may the hosts the caller lists in
+ * registry_host_config_options.credential_realms (nvcr.io ->
+ * authn.nvidia.com). Any other host gets an anonymous token request: a
  * registry must not be able to send our password to a third party.
  */
 static int realm_gets_credentials(const registry_client *c, const char *realm)
@@ -267,7 +269,7 @@ static int realm_gets_credentials(const registry_client *c, const char *realm)
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
 		snprintf(rh, sizeof(rh), "%s", host[0] == '[' ? host + 1 : host);
 		rh[strcspn(rh, "]")] = '\0';
-		ok = strcasecmp(rh, reg) == 0;
+		ok = strcasecmp(rh, reg) == 0 || registry__client_realm_allowed(c, rh);
 		const char *parent = strchr(reg, '.');
 		struct in6_addr a6;
 		struct in_addr a4;
@@ -468,6 +470,9 @@ static int fetch_token(registry_client *c, const char *scope)
 int registry__auth_header(registry_client *c, const char *scope, char **out)
 {
 	*out = NULL;
+	int prc = registry__client_pick_credentials(c, scope);
+	if (prc)
+		return prc;
 	if (c->auth_scheme == REGISTRY_AUTH_BASIC && c->username)
 		return basic_value(c->username, c->password, out);
 	if (c->auth_scheme != REGISTRY_AUTH_BEARER)
@@ -504,8 +509,11 @@ int registry__auth_on_401(registry_client *c, const char *scope, const registry_
 		registry__error_set_http(401, url);
 		return rc;
 	}
-	/* The program's keychain, before the challenge decides on credentials. */
-	int rc = registry__client_ask_credentials(c);
+	/* The auth files' entry for this repository, else the program's
+	 * keychain, before the challenge decides on credentials. */
+	int rc = registry__client_pick_credentials(c, scope);
+	if (!rc)
+		rc = registry__client_ask_credentials(c);
 	if (rc) {
 		registry__challenges_free(&ch);
 		return rc;

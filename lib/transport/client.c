@@ -94,6 +94,7 @@ void registry_client_free(registry_client *c)
 		registry__share_free(c->share);
 	curl_slist_free_all(c->resolve);
 	curl_slist_free_all(c->extra_headers);
+	registry__client_hostcfg_release(c);
 	registry__tokens_clear(c);
 #define FREE_SECRET(f) registry__free_secret(c->f);
 #define FREE_STRING(f) free(c->f);
@@ -413,6 +414,8 @@ int registry_client_set_credentials(registry_client *c, const char *username, co
 	registry__free_secret(c->username);
 	registry__free_secret(c->password);
 	c->username = c->password = NULL;
+	/* The caller's credentials replace the auth files' for good. */
+	c->cred_picked = NULL;
 	registry__tokens_clear(c);
 	if (!username)
 		return 0;
@@ -426,6 +429,7 @@ int registry_client_set_identity_token(registry_client *c, const char *token)
 	CLIENT_ENTER(c);
 	registry__free_secret(c->identity_token);
 	c->identity_token = NULL;
+	c->cred_picked = NULL;
 	registry__tokens_clear(c);
 	if (token && !(c->identity_token = registry__strdup(token)))
 		return nomem(REGISTRY_ENOMEM);

@@ -45,6 +45,13 @@ typedef struct registry__token {
  * TLS sessions), with the locks libcurl asks for. */
 typedef struct registry__share registry__share;
 
+/* What registry_client_load_host_config() read (lib/transport/hostconfig.c):
+ * immutable once loaded, shared by a client, its clones and the clients it
+ * makes for mirrors. */
+typedef struct registry__hostcfg registry__hostcfg;
+struct registry__creds;
+struct registry__cred;
+
 struct registry_client {
 	char *registry;  /* as given: host[:port] */
 	char *api_host;  /* host[:port] used in URLs */
@@ -89,6 +96,10 @@ struct registry_client {
 
 	CURL *easy;
 	CURLM *multi; /* parallel transfers; created on first use */
+
+	registry__hostcfg *hostcfg;        /* NULL until registry_client_load_host_config() */
+	struct registry__creds *creds;      /* the auth files' entries for this host, or NULL */
+	const struct registry__cred *cred_picked; /* the entry username/password came from */
 };
 
 /* Authorization header value for @scope on the registry's origin, fetching a
@@ -124,6 +135,10 @@ typedef int (*registry__helper_fn)(registry_client *c, const char *name, const c
  * @helper NULL runs docker-credential-NAME; tests and fuzzing pass a stub. */
 int registry__docker_config_apply(registry_client *c, const char *text, size_t len,
                                   const char *path, registry__helper_fn helper);
+/* docker-credential-NAME store (@username set: {ServerURL, Username,
+ * Secret} on stdin) or erase (@username NULL: @server on stdin). 0,
+ * EFORMAT (bad name), EAUTH (missing or failed helper), ENOMEM. */
+int registry__helper_change(const char *name, const char *server, const char *username, const char *secret);
 /* Apply TLS, proxy, timeout and resolve settings to the easy handle. */
 void registry__client_apply_settings(registry_client *c, CURL *h, int https_verify);
 /* A private copy of @c for another thread: settings, credentials, what the
@@ -144,6 +159,26 @@ CURLSH *registry__client_curl_share(const registry_client *c);
 /* Create the share handle of a new client: 0 or REGISTRY_ENOMEM. */
 int registry__share_new(registry__share **out);
 void registry__share_free(registry__share *s);
+/* Host configuration (lib/transport/hostconfig.c). */
+/* Drop @c's share of the host configuration and loaded credentials. */
+void registry__client_hostcfg_release(registry_client *c);
+/* Take a share of @from's host configuration and credentials into @to
+ * (a clone: the same host). */
+void registry__client_hostcfg_share(registry_client *to, const registry_client *from);
+/* Switch to the auth files' credentials for the repository of @scope
+ * ("repository:NAME:ACTIONS ...", NULL for the host's), when they came
+ * from the host configuration. 0 or REGISTRY_ENOMEM. */
+int registry__client_pick_credentials(registry_client *c, const char *scope);
+/* 1 when the host configuration lets @realm_host receive credentials. */
+int registry__client_realm_allowed(const registry_client *c, const char *realm_host);
+/* The [[registry]] rule for @name ("host/repository"), or NULL. */
+const struct registry__rule *registry__client_rule(const registry_client *c, const char *name);
+/* A client for @host (a mirror, or a primary at another location) with
+ * @c's settings (user agent, proxy, time limits, retries, parallelism,
+ * cancel and trace hooks) and @c's host configuration applied for @host:
+ * its own certs.d material and credentials, never @c's. */
+int registry__client_for_host(registry_client **out, registry_client *c, const char *host, int insecure);
+
 /* 1 when the caller's cancellation hook asks to stop. */
 int registry__client_canceled(registry_client *c);
 

@@ -50,6 +50,7 @@ int registry__client_clone(registry_client **out, const registry_client *c)
 	d->cancel_ud = NULL;
 	d->easy = NULL;
 	d->multi = NULL;
+	registry__client_hostcfg_share(d, c);
 	int rc = 0;
 #define COPY(f) d->f = NULL; if (!rc) rc = registry__set_string(&d->f, c->f);
 	REGISTRY__CLIENT_STRINGS(COPY)

@@ -22,6 +22,8 @@
 #include <sodium.h>
 
 #include "client_impl.h"
+#include "hostconfig/authfile.h"
+#include "hostconfig/hostconfig.h"
 
 #define CONFIG_LIMIT ((size_t)1 << 20)
 #define HELPER_TIMEOUT_MS 30000
@@ -55,33 +57,6 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 
 extern char **environ;
 
-/* The host part of an auths key: "https://host:port/v1/" → "host:port". */
-static void key_host(const char *key, char *out, size_t size)
-{
-	const char *p = strstr(key, "://");
-	p = p ? p + 3 : key;
-	size_t n = strcspn(p, "/");
-	if (n >= size)
-		n = size - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-static int is_docker_hub(const char *host)
-{
-	return strcasecmp(host, "docker.io") == 0 || strcasecmp(host, "index.docker.io") == 0 ||
-	       strcasecmp(host, "registry-1.docker.io") == 0;
-}
-
-static int host_matches(const char *key, const char *registry)
-{
-	char h[300];
-	key_host(key, h, sizeof(h));
-	if (is_docker_hub(registry))
-		return is_docker_hub(h);
-	return strcasecmp(h, registry) == 0;
-}
-
 /* The member of @obj whose key names @registry, exact key forms first. */
 static const cJSON *find_entry(const cJSON *obj, const char *registry)
 {
@@ -90,7 +65,7 @@ static const cJSON *find_entry(const cJSON *obj, const char *registry)
 		if (it->string && strcasecmp(it->string, registry) == 0)
 			return it;
 	cJSON_ArrayForEach(it, obj)
-		if (it->string && host_matches(it->string, registry))
+		if (it->string && registry__auth_key_names(it->string, registry))
 			return it;
 	return NULL;
 }
@@ -106,8 +81,9 @@ static int valid_helper_name(const char *name)
 	return 1;
 }
 
-/* Run "docker-credential-NAME get" with @server on stdin; output into @out. */
-static int run_helper(const char *name, const char *server, registry__buf *out, int *exit_status)
+/* Run "docker-credential-NAME ACTION" with @input on stdin; output into @out. */
+static int run_helper(const char *name, const char *action, const char *input, registry__buf *out,
+                      int *exit_status)
 {
 	char prog[100];
 	snprintf(prog, sizeof(prog), "docker-credential-%s", name);
@@ -124,7 +100,7 @@ static int run_helper(const char *name, const char *server, registry__buf *out, 
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = {prog, "get", NULL};
+	char *argv[] = {prog, (char *)action, NULL};
 	pid_t pid;
 	int err = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -140,7 +116,7 @@ static int run_helper(const char *name, const char *server, registry__buf *out, 
 		return registry__fail(REGISTRY_EAUTH, "cannot run credential helper %s: %s", prog,
 		                      registry__errno_text(err));
 	}
-	(void)write_nosigpipe(in[1], server, strlen(server));
+	(void)write_nosigpipe(in[1], input, strlen(input));
 	close(in[1]);
 
 	int rc = 0;
@@ -181,7 +157,7 @@ static int from_helper(registry_client *c, const char *name, const char *server)
 	registry__buf out;
 	registry__buf_init(&out, CONFIG_LIMIT);
 	int status = 0;
-	int rc = run_helper(name, server, &out, &status);
+	int rc = run_helper(name, "get", server, &out, &status);
 	if (!rc && status != 0) {
 		if (out.data && strstr(out.data, "credentials not found"))
 			rc = registry__fail(REGISTRY_ENOTFOUND, "docker-credential-%s has no credentials for %s",
@@ -215,39 +191,16 @@ static int from_helper(registry_client *c, const char *name, const char *server)
 
 static int from_auths_entry(registry_client *c, const cJSON *entry, const char *path)
 {
-	const cJSON *auth = cJSON_GetObjectItemCaseSensitive(entry, "auth");
-	const cJSON *user = cJSON_GetObjectItemCaseSensitive(entry, "username");
-	const cJSON *pass = cJSON_GetObjectItemCaseSensitive(entry, "password");
-	const cJSON *idt = cJSON_GetObjectItemCaseSensitive(entry, "identitytoken");
-	int rc = REGISTRY_ENOTFOUND;
-	if (cJSON_IsString(auth) && *auth->valuestring) {
-		size_t n = strlen(auth->valuestring);
-		unsigned char *raw = malloc(n + 1);
-		size_t raw_len = 0;
-		if (!raw)
-			return registry__nomem();
-		if (sodium_base642bin(raw, n, auth->valuestring, n, "\n\r ", &raw_len, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0) {
-			free(raw);
-			return registry__fail(REGISTRY_EFORMAT, "%s: an \"auth\" value is not base64", path);
-		}
-		raw[raw_len] = '\0';
-		char *colon = memchr(raw, ':', raw_len);
-		if (!colon || memchr(raw, '\0', raw_len)) {
-			sodium_memzero(raw, raw_len);
-			free(raw);
-			return registry__fail(REGISTRY_EFORMAT, "%s: an \"auth\" value is not user:password", path);
-		}
-		*colon = '\0';
-		rc = registry_client_set_credentials(c, (char *)raw, colon + 1);
-		sodium_memzero(raw, raw_len);
-		free(raw);
-	} else if (cJSON_IsString(user) && cJSON_IsString(pass)) {
-		rc = registry_client_set_credentials(c, user->valuestring, pass->valuestring);
-	}
+	char *user = NULL, *secret = NULL, *idt = NULL;
+	int rc = registry__auth_entry_decode(entry, path, &user, &secret, &idt);
+	if (!rc && user)
+		rc = registry_client_set_credentials(c, user, secret);
 	/* An identity token goes with the username (or alone); the client keeps both. */
-	if ((rc == 0 || rc == REGISTRY_ENOTFOUND) && cJSON_IsString(idt) && *idt->valuestring)
-		rc = registry_client_set_identity_token(c, idt->valuestring);
+	if (!rc && idt)
+		rc = registry_client_set_identity_token(c, idt);
+	registry__free_secret(user);
+	registry__free_secret(secret);
+	registry__free_secret(idt);
 	return rc;
 }
 
@@ -262,7 +215,7 @@ int registry__docker_config_apply(registry_client *c, const char *text, size_t l
 		rc = registry__fail(REGISTRY_EFORMAT, "%s is not a JSON object", path);
 	const char *reg = c->registry;
 	char server[300];
-	if (is_docker_hub(reg))
+	if (registry__is_docker_hub(reg))
 		snprintf(server, sizeof(server), "https://index.docker.io/v1/");
 	else
 		snprintf(server, sizeof(server), "%s", reg);
@@ -316,5 +269,37 @@ int registry_client_load_docker_config(registry_client *c, const char *path)
 	if (text.data)
 		sodium_memzero(text.data, text.len);
 	registry__buf_free(&text);
+	return rc;
+}
+
+int registry__helper_change(const char *name, const char *server, const char *username, const char *secret)
+{
+	if (!valid_helper_name(name))
+		return registry__fail(REGISTRY_EFORMAT, "credential helper name '%.64s' is not valid", name);
+	char *input = NULL;
+	if (username) {
+		cJSON *o = cJSON_CreateObject();
+		if (o && cJSON_AddStringToObject(o, "ServerURL", server) && cJSON_AddStringToObject(o, "Username", username) &&
+		    cJSON_AddStringToObject(o, "Secret", secret ? secret : ""))
+			input = cJSON_PrintUnformatted(o);
+		cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "Secret");
+		if (cJSON_IsString(s))
+			sodium_memzero(s->valuestring, strlen(s->valuestring));
+		cJSON_Delete(o);
+		if (!input)
+			return registry__nomem();
+	}
+	registry__buf out;
+	registry__buf_init(&out, CONFIG_LIMIT);
+	int status = 0;
+	int rc = run_helper(name, username ? "store" : "erase", username ? input : server, &out, &status);
+	if (!rc && status != 0)
+		rc = registry__fail(REGISTRY_EAUTH, "docker-credential-%s %s failed (exit %d) for %s", name,
+		                    username ? "store" : "erase", status, server);
+	if (input) {
+		sodium_memzero(input, strlen(input));
+		cJSON_free(input);
+	}
+	registry__buf_free(&out);
 	return rc;
 }

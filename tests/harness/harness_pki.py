@@ -83,6 +83,14 @@ class Pki:
         os.makedirs(self.cert_dir, exist_ok=True)
         _write(os.path.join(self.cert_dir, "ca.crt"), _cert_pem(self.ca_cert))
 
+    def issue_client(self, cert_path, key_path, common_name="libregistry harness client"):
+        """A client certificate (for mutual TLS) signed by the CA, as PEM files."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = self._issue(_name(common_name), key.public_key(),
+                           eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        _write(cert_path, _cert_pem(cert))
+        _write(key_path, _key_pem(key), 0o600)
+
     def signing_cert_der(self):
         return self.signing_cert.public_bytes(serialization.Encoding.DER)
 

@@ -145,11 +145,18 @@ class Registry:
 
     def __init__(self, auth="none", tls=False, schema1=False, delete=False, redirect=False,
                  token_expiry=300, token_expired=False, anonymous_pull=True, token_oauth=True,
-                 fixtures=(), keep=False, startup_timeout=STARTUP_TIMEOUT, token_expired_first=0):
+                 fixtures=(), keep=False, startup_timeout=STARTUP_TIMEOUT, token_expired_first=0,
+                 mtls=False, proxy_remote=None):
+        """mtls: TLS that requires a client certificate signed by the
+        harness CA (http.tls.clientcas); the pair is client_cert/client_key
+        and in the skopeo cert dir. proxy_remote: a pull-through cache
+        (proxy.remoteurl) of that registry URL; it refuses pushes."""
         if auth not in ("none", "htpasswd", "token"):
             raise ValueError("auth must be none, htpasswd or token")
         self.auth = auth
-        self.tls = bool(tls)
+        self.mtls = bool(mtls)
+        self.proxy_remote = proxy_remote
+        self.tls = bool(tls) or self.mtls
         self.schema1 = bool(schema1)
         self.delete = bool(delete)
         self.redirect = bool(redirect)
@@ -230,6 +237,11 @@ class Registry:
             self.cert_dir = self.pki.cert_dir
             server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             server_ctx.load_cert_chain(self.pki.server_cert_path, self.pki.server_key_path)
+        if self.mtls:
+            # skopeo's --cert-dir takes NAME.cert + NAME.key as the client pair.
+            self.client_cert = os.path.join(self.pki.cert_dir, "client.cert")
+            self.client_key = os.path.join(self.pki.cert_dir, "client.key")
+            self.pki.issue_client(self.client_cert, self.client_key)
 
         if self.auth != "none":
             self.user = USER
@@ -331,6 +343,10 @@ class Registry:
         if self.tls:
             config["http"]["tls"] = {"certificate": self.pki.server_cert_path,
                                      "key": self.pki.server_key_path}
+            if self.mtls:
+                config["http"]["tls"]["clientcas"] = [self.pki.ca_path]
+        if self.proxy_remote:
+            config["proxy"] = {"remoteurl": self.proxy_remote}
         if self.auth == "htpasswd":
             config["auth"] = {"htpasswd": {"realm": HTPASSWD_REALM, "path": self.htpasswd}}
         elif self.auth == "token":
@@ -407,7 +423,10 @@ class Registry:
         """A client context trusting the harness CA (None without --tls)."""
         if not self.tls:
             return None
-        return ssl.create_default_context(cafile=self.ca)
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if self.mtls:
+            ctx.load_cert_chain(self.client_cert, self.client_key)
+        return ctx
 
     def _wait_ready(self):
         deadline = time.monotonic() + self.startup_timeout

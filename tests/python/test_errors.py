@@ -29,6 +29,7 @@ MAPPING = {
     -16: (registry.ConflictError, None, "conflict"),
     -17: (registry.ServerError, None, "server error"),
     -18: (registry.RegistryTimeoutError, TimeoutError, "timed out"),
+    -19: (registry.PolicyError, registry.RegistryError, "refused by local policy"),
 }
 
 

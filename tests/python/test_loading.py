@@ -129,6 +129,8 @@ _HANDLES = {
     "registry_list_options": ctypes.POINTER(_lib.list_options),
     "registry_referrers_fetch_options": ctypes.POINTER(_lib.referrers_fetch_options),
     "registry_tls_options": ctypes.POINTER(_lib.tls_options),
+    "registry_host_config_options": ctypes.POINTER(_lib.host_config_options),
+    "registry_login_options": ctypes.POINTER(_lib.login_options),
     "registry_timeout_options": ctypes.POINTER(_lib.timeout_options),
     "registry_retry_options": ctypes.POINTER(_lib.retry_options),
     "registry_credential": _lib.credential_p,

@@ -39,6 +39,8 @@ ALLOWED_RETURNS = {
         "a stop signal to the HTTP sink (enough bytes), not a failure; the caller checks r->enough",
     ("lib/transport/challenge.c", "add_param"):
         "header parser: its caller (registry__auth_on_401) records the unusable challenge",
+    ("lib/hostconfig/files.c", "registry__read_config_file"):
+        "a missing config file is no failure: the callers skip it, or record what it means to them",
     ("lib/transport/challenge.c", "registry__challenges_parse"):
         "header parser: its caller (registry__auth_on_401) records the unusable challenge",
 }

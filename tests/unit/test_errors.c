@@ -37,6 +37,8 @@ static void test_codes_are_fixed(void)
 	CHECK_STR(registry_strerror(REGISTRY_ESERVER), "server error");
 	CHECK_INT(REGISTRY_ETIMEDOUT, -18);
 	CHECK_STR(registry_strerror(REGISTRY_ETIMEDOUT), "timed out");
+	CHECK_INT(REGISTRY_EPOLICY, -19);
+	CHECK_STR(registry_strerror(REGISTRY_EPOLICY), "refused by local policy");
 }
 
 /* The entry of a public function, as the library's own do it. */

@@ -20,7 +20,7 @@ from .digest import Digest, digest, digest_backend, digests_equal, file_digest, 
 from .errors import (AuthError, CanceledError, ConflictError, DeniedError, DigestMismatchError,
                      FormatError, InvalidArgumentError, NetworkError, NotFoundError,
                      OutOfMemoryError, ProtocolError, RateLimitError, RegistryError,
-                     RegistryIOError, RegistryTimeoutError, ServerError, TLSError, TooLargeError, UnsupportedError,
+                     PolicyError, RegistryIOError, RegistryTimeoutError, ServerError, TLSError, TooLargeError, UnsupportedError,
                      error_class)
 from .manifest import (Descriptor, HistoryEntry, Manifest, ManifestBuilder, Platform,
                        host_platform)
@@ -59,4 +59,5 @@ __all__ = [
     "NotFoundError", "OutOfMemoryError", "ProtocolError", "RateLimitError", "RegistryIOError",
     "TLSError", "TooLargeError", "UnsupportedError", "ServerError", "RegistryTimeoutError",
     "Policy", "VerifyResult", "SignatureCheck",
+    "PolicyError",
 ]

@@ -149,6 +149,25 @@ class tls_options(Structure):
                 ("key_password", c_char_p), ("min_version", c_int)]
 
 
+class host_config_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("certs_dirs", POINTER(c_char_p)),
+                ("auth_files", POINTER(c_char_p)), ("registries_conf", c_char_p),
+                ("registries_conf_dir", c_char_p), ("docker_daemon_json", c_char_p),
+                ("credential_realms", POINTER(c_char_p))]
+
+
+class login_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("auth_file", c_char_p)]
+
+
+LOGIN_NO_VERIFY = 0x1
+HOST_CONFIG_OPTIONS_VERSION = 1
+HOST_CONFIG_NO_CERTS = 0x1
+HOST_CONFIG_NO_AUTH = 0x2
+HOST_CONFIG_NO_REGISTRIES_CONF = 0x4
+HOST_CONFIG_NO_DOCKER_DAEMON = 0x8
+
+
 class timeout_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("connect_ms", c_int64),
                 ("total_ms", c_int64), ("low_speed_bytes", c_int64), ("low_speed_seconds", c_int64)]
@@ -466,6 +485,11 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_client_free": (None, [client_p]),
     "registry_tls_options_init": (_i, [POINTER(tls_options)]),
     "registry_client_set_tls": (_i, [client_p, POINTER(tls_options)]),
+    "registry_host_config_options_init": (_i, [POINTER(host_config_options)]),
+    "registry_client_load_host_config": (_i, [client_p, POINTER(host_config_options)]),
+    "registry_login_options_init": (_i, [POINTER(login_options)]),
+    "registry_login": (_i, [client_p, _s, _s, POINTER(login_options)]),
+    "registry_logout": (_i, [client_p, POINTER(login_options)]),
     "registry_timeout_options_init": (_i, [POINTER(timeout_options)]),
     "registry_retry_options_init": (_i, [POINTER(retry_options)]),
     "registry_client_set_insecure": (_i, [client_p, _u]),

@@ -158,3 +158,42 @@ def credential_callback(provider: Optional[CredentialCallback]) -> Any:
             return 1
 
     return _lib.CREDENTIAL_CB(bridge)
+
+
+_HOST_CONFIG_KEYS = ("certs_dirs", "auth_files", "registries_conf", "registries_conf_dir",
+                     "docker_daemon_json", "credential_realms", "no_certs", "no_auth",
+                     "no_registries_conf", "no_docker_daemon")
+_HOST_CONFIG_FLAGS = {"no_certs": _lib.HOST_CONFIG_NO_CERTS, "no_auth": _lib.HOST_CONFIG_NO_AUTH,
+                      "no_registries_conf": _lib.HOST_CONFIG_NO_REGISTRIES_CONF,
+                      "no_docker_daemon": _lib.HOST_CONFIG_NO_DOCKER_DAEMON}
+
+
+def _c_list(values: Any, what: str, keep: List[Any]) -> Any:
+    items = [cpath(v) if what != "credential_realms" else cstr(v, what) for v in values]
+    arr = (ctypes.c_char_p * (len(items) + 1))(*items, None)
+    keep.append(arr)
+    return ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+
+
+def host_config(client: Any, value: Union[bool, Mapping[str, Any]]) -> None:
+    """registry_client_load_host_config: True for the defaults, a mapping to
+    override sources (lists of paths, a path, or no_* flags set to True)."""
+    if value is False or value is None:
+        return
+    o = _lib.host_config_options()
+    check(C.registry_host_config_options_init(ctypes.byref(o)))
+    keep: List[Any] = []
+    if value is not True:
+        unknown = set(value) - set(_HOST_CONFIG_KEYS)
+        if unknown:
+            raise InvalidArgumentError("host_config: unknown keys %s" % ", ".join(sorted(unknown)))
+        for key, flag in _HOST_CONFIG_FLAGS.items():
+            if value.get(key):
+                o.flags |= flag
+        for key in ("certs_dirs", "auth_files", "credential_realms"):
+            if value.get(key) is not None:
+                setattr(o, key, _c_list(value[key], key, keep))
+        for key in ("registries_conf", "registries_conf_dir", "docker_daemon_json"):
+            if value.get(key) is not None:
+                setattr(o, key, cpath(value[key]))
+    check(C.registry_client_load_host_config(client, ctypes.byref(o)))

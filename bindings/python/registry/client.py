@@ -74,7 +74,8 @@ class Client(Handle):
                  key_password: Optional[str] = None, min_tls: Optional[str] = None,
                  no_proxy: Optional[str] = None, headers: Optional[Dict[str, str]] = None,
                  trace: Optional[_settings.TraceCallback] = None,
-                 credentials: Optional[_settings.CredentialCallback] = None) -> None:
+                 credentials: Optional[_settings.CredentialCallback] = None,
+                 host_config: Union[bool, Dict[str, Any]] = True) -> None:
         """Settings (all optional): @timeout is the total time of one request in
         seconds (default none), @connect_timeout that of a connection,
         @low_speed (bytes_per_second, seconds) aborts and retries a slower
@@ -84,14 +85,28 @@ class Client(Handle):
         registry's own origin only; @trace(TraceEvent) for every attempt;
         @credentials(registry) -> (username, secret) or None, asked once when
         the registry wants credentials and none are set (an exception in it
-        cancels the call)."""
+        cancels the call). @host_config loads the host's registry configuration
+        (certs.d, auth files, registries.conf, daemon.json: docs/host-config.md);
+        False reads none of it, a dict overrides sources ("certs_dirs",
+        "auth_files", "registries_conf", "registries_conf_dir",
+        "docker_daemon_json", "credential_realms", "no_certs", "no_auth",
+        "no_registries_conf", "no_docker_daemon"). Explicit settings win;
+        docker_config=False reads credentials from no file at all."""
         ptr = client_p()
         check(C.registry_client_new(ctypes.byref(ptr), cstr(registry, "registry")))
         super().__init__(ptr, C.registry_client_free)
         try:
-            self._configure(username, password, insecure, tls_verify, docker_config,
+            # The host configuration includes Docker's config file (last in
+            # the auth file order): loading it alone first would hide the
+            # auth.json files before it.
+            self._configure(username, password, insecure, tls_verify,
+                            False if host_config is not False and docker_config is True else docker_config,
                             identity_token, user_agent, max_parallel, retries)
             _settings.tls(ptr, ca_file, ca_data, client_cert, key_password, min_tls)
+            if docker_config is False and host_config is True:
+                # No credentials from files, as before host configuration.
+                host_config = {"no_auth": True}
+            _settings.host_config(ptr, host_config)
             _settings.timeouts(ptr, timeout, connect_timeout, low_speed)
             if proxy is not None or no_proxy is not None:
                 check(C.registry_client_set_proxy(ptr, cstr(proxy, "proxy"),
@@ -219,6 +234,36 @@ class Client(Handle):
         TLSError, ProtocolError..."""
         with self.use() as c:
             check(C.registry_client_ping(c))
+
+    def login(self, username: str, password: str, auth_file: Optional[StrPath] = None,
+              verify: bool = True) -> None:
+        """Check @username / @password at the registry (unless @verify is False),
+        use them from now on, and store them where podman, skopeo and Docker
+        read them: the credential helper the auth file names for the
+        registry, else the auth file (@auth_file, else $REGISTRY_AUTH_FILE,
+        else $XDG_RUNTIME_DIR/containers/auth.json, else
+        $XDG_CONFIG_HOME/containers/auth.json), replaced atomically, mode
+        0600. Raises AuthError when the registry refuses them (nothing is
+        stored then)."""
+        o = _lib.login_options()
+        check(C.registry_login_options_init(ctypes.byref(o)))
+        if not verify:
+            o.flags |= _lib.LOGIN_NO_VERIFY
+        if auth_file is not None:
+            o.auth_file = cpath(auth_file)
+        with self.use() as c:
+            check(C.registry_login(c, cstr(username, "username"), cstr(password, "password"),
+                                   ctypes.byref(o)))
+
+    def logout(self, auth_file: Optional[StrPath] = None) -> None:
+        """Remove the registry's stored credentials (see login()); NotFoundError
+        when there are none. The client keeps the credentials it has."""
+        o = _lib.login_options()
+        check(C.registry_login_options_init(ctypes.byref(o)))
+        if auth_file is not None:
+            o.auth_file = cpath(auth_file)
+        with self.use() as c:
+            check(C.registry_logout(c, ctypes.byref(o)))
 
     def resolve(self, ref: RefLike) -> str:
         """The manifest digest a tag (or digest) points to, by HEAD."""

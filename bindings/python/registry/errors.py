@@ -33,6 +33,7 @@ EPROTOCOL = -15
 ECONFLICT = -16
 ESERVER = -17
 ETIMEDOUT = -18
+EPOLICY = -19
 
 
 class RegistryError(Exception):
@@ -162,12 +163,20 @@ class RegistryTimeoutError(RegistryError, TimeoutError):
     default_code = ETIMEDOUT
 
 
+class PolicyError(RegistryError):
+    """REGISTRY_EPOLICY: refused by the host's configuration (a blocked registry in registries.conf).
+
+    Since 1.1. The message names the rule (file, line and prefix).
+    """
+    default_code = EPOLICY
+
+
 ERROR_CLASSES: Dict[int, Type[RegistryError]] = {
     cls.default_code: cls
     for cls in (InvalidArgumentError, OutOfMemoryError, RegistryIOError, NetworkError, TLSError,
                 AuthError, DeniedError, NotFoundError, DigestMismatchError, FormatError,
                 UnsupportedError, TooLargeError, RateLimitError, CanceledError, ProtocolError,
-                ConflictError, ServerError, RegistryTimeoutError)
+                ConflictError, ServerError, RegistryTimeoutError, PolicyError)
 }
 
 
