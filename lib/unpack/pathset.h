@@ -1,0 +1,21 @@
+/* A bounded set of path strings (pathset.c). Not installed. */
+#ifndef REGISTRY_UNPACK_PATHSET_H
+#define REGISTRY_UNPACK_PATHSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+typedef struct registry__pathset {
+	char **slots;
+	size_t cap, count, bytes;
+} registry__pathset;
+
+/* 0, REGISTRY_ENOMEM, or REGISTRY_ETOOLARGE past the bound (recorded). */
+int registry__pathset_add(registry__pathset *s, const char *path);
+int registry__pathset_has(const registry__pathset *s, const char *path);
+/* Free every name; the set is empty and reusable. */
+void registry__pathset_clear(registry__pathset *s);
+
+#endif
