@@ -366,13 +366,16 @@ int registry__apply_entry(registry__applier *a, struct archive_entry *e)
 	a->counts.entries++;
 	if (!*a->path && (archive_entry_filetype(e) != AE_IFDIR || archive_entry_hardlink(e)))
 		return registry__fail(REGISTRY_EFORMAT, "layer: member \"%s\" would replace the root", name);
+	const char *slash = strrchr(a->path, '/');
+	int whiteout = strncmp(slash ? slash + 1 : a->path, WHITEOUT, strlen(WHITEOUT)) == 0;
 	int dirfd = -1;
 	const char *base = NULL;
-	if ((rc = open_parent(a, a->path, 1, &dirfd, &base)))
-		return rc;
+	/* A whiteout makes no directories: where its parent is missing there is nothing to hide. */
+	if ((rc = open_parent(a, a->path, !whiteout, &dirfd, &base)))
+		return whiteout && rc == REGISTRY_ENOTFOUND ? (a->counts.whiteouts++, 0) : rc;
 	rc = apply_at(a, dirfd, base, e);
 	close(dirfd);
-	if (!rc && strncmp(base, WHITEOUT, strlen(WHITEOUT)) != 0)
+	if (!rc && !whiteout)
 		rc = registry__pathset_add(&a->seen, a->path);
 	return rc;
 }
