@@ -18,6 +18,7 @@
 #include "manifest/manifest_impl.h"
 #include "ops_impl.h"
 #include "pull_impl.h"
+#include "unpack/unpack_impl.h"
 
 typedef struct stored {
 	char *media_type;
@@ -423,7 +424,11 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	/* dest is normalized (no trailing slash) by the caller. */
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
-	int rc = registry__sink_check_dest(dest, format);
+	int rootfs = format == REGISTRY_FORMAT_ROOTFS || format == REGISTRY_FORMAT_ROOTFS_TAR;
+	/* A root filesystem is checked as a folder, its tar as a tarball. */
+	int rc = registry__sink_check_dest(dest, format == REGISTRY_FORMAT_ROOTFS ? REGISTRY_FORMAT_DOCKER_DIR
+	                                         : format == REGISTRY_FORMAT_ROOTFS_TAR ? REGISTRY_FORMAT_DOCKER_ARCHIVE
+	                                         : format);
 	if (rc)
 		return rc;
 	char *repo_tag = NULL;
@@ -439,15 +444,24 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 		return oom();
 	}
 	registry_pull_options o = *options;
-	o.flags |= REGISTRY_PULL_PRESERVE_DIGESTS; /* nothing to convert: the export reads either */
+	if (!rootfs)
+		o.flags |= REGISTRY_PULL_PRESERVE_DIGESTS; /* nothing to convert: the export reads either */
+	/* An unpack reads OCI: a schema1 image is converted (diff_ids computed, throwaway layers dropped). */
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
 	if (!rc)
 		rc = registry_pull(client, ref, store, "image", &o, digest_out);
 	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
 	                     .what = "pull (docker export)"};
-	if (!rc)
+	if (!rc && rootfs) {
+		registry_unpack_options u = REGISTRY_UNPACK_OPTIONS_INIT;
+		u.platform = options->platform;
+		u.progress = options->progress;
+		u.userdata = options->userdata;
+		rc = registry__unpack(NULL, store, "image", dest, -1, format == REGISTRY_FORMAT_ROOTFS_TAR, &u, client);
+	} else if (!rc) {
 		rc = registry__store_export(store, "image", dest, format, repo_tag, 1, &w);
+	}
 	registry_store_free(store);
 	/* Keep the first error's message; a cleanup failure only matters when all went well. */
 	int rm = registry__remove_tree(tmp.data, rc != 0);
@@ -473,7 +487,8 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		options = &defaults;
 	if ((rc = check_options("registry_pull_to", options)))
 		return rc;
-	if (format == REGISTRY_FORMAT_DOCKER_DIR || format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
+	if (format == REGISTRY_FORMAT_DOCKER_DIR || format == REGISTRY_FORMAT_DOCKER_ARCHIVE ||
+	    format == REGISTRY_FORMAT_ROOTFS || format == REGISTRY_FORMAT_ROOTFS_TAR) {
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))
 			return rc;

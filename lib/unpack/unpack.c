@@ -269,33 +269,6 @@ static int start(unpack_job *j, const char *fn, registry_store *store, const cha
 	return rc ? rc : load_image(j, ref_name);
 }
 
-int registry_store_unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
-                          const char *dest, const registry_unpack_options *opts)
-{
-	REGISTRY__ENTER(rc);
-	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
-	if (!store || !ref_name || !dest)
-		return registry__fail(REGISTRY_EINVAL, "registry_store_unpack: NULL argument");
-	char *path = NULL, *tmp = NULL;
-	unpack_job j;
-	if ((rc = start(&j, "registry_store_unpack", store, ref_name, opts ? opts : &defaults, stats)) ||
-	    (rc = registry__dest_path(dest, &path)) ||
-	    (rc = registry__sink_check_dest(path, REGISTRY_FORMAT_DOCKER_DIR)) || (rc = make_temp(path, &tmp)))
-		goto out;
-	rc = unpack_into(&j, tmp);
-	/* rename(2) replaces an empty directory: the tree appears at once, whole. */
-	if (!rc && rename(tmp, path) != 0)
-		rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", tmp, path, registry__errno_text(errno));
-	if (rc)
-		registry__remove_tree(tmp, 1);
-	registry__unpack_stats_fill(stats, &j.counts);
-out:
-	free(tmp);
-	free(path);
-	job_free(&j);
-	return rc;
-}
-
 /* Write the tree to @path through a temporary file renamed into place, or to @fd. */
 static int tree_out(const char *tree, const char *path, int fd)
 {
@@ -318,30 +291,75 @@ static int tree_out(const char *tree, const char *path, int fd)
 	return rc;
 }
 
+static int unpack_dir(unpack_job *j, const char *dest)
+{
+	char *path = NULL, *tmp = NULL;
+	int rc = registry__dest_path(dest, &path);
+	if (!rc)
+		rc = registry__sink_check_dest(path, REGISTRY_FORMAT_DOCKER_DIR);
+	if (!rc)
+		rc = make_temp(path, &tmp);
+	if (!rc) {
+		rc = unpack_into(j, tmp);
+		/* rename(2) replaces an empty directory: the tree appears at once, whole. */
+		if (!rc && rename(tmp, path) != 0)
+			rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", tmp, path, registry__errno_text(errno));
+		if (rc)
+			registry__remove_tree(tmp, 1);
+	}
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+static int unpack_tar(unpack_job *j, const char *dest, int fd)
+{
+	char *path = NULL, *tmp = NULL;
+	int rc = dest ? registry__dest_path(dest, &path) : 0;
+	if (!rc)
+		rc = make_temp(path, &tmp);
+	if (!rc) {
+		rc = unpack_into(j, tmp);
+		if (!rc)
+			rc = tree_out(tmp, path, fd);
+		registry__remove_tree(tmp, 1);
+	}
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
+                     int fd, int tar, const registry_unpack_options *opts, registry_client *client)
+{
+	const char *fn = tar ? "registry_store_unpack_tar" : "registry_store_unpack";
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (!store || !ref_name || (!dest && (!tar || fd < 0)))
+		return registry__fail(REGISTRY_EINVAL, "%s: NULL argument", fn);
+	if (tar && (opts->flags & REGISTRY_UNPACK_BUNDLE))
+		return registry__fail(REGISTRY_EINVAL, "%s: a tar holds no bundle", fn);
+	unpack_job j;
+	int rc = start(&j, fn, store, ref_name, opts, stats);
+	j.w.client = client;
+	if (!rc)
+		rc = tar ? unpack_tar(&j, dest, fd) : unpack_dir(&j, dest);
+	registry__unpack_stats_fill(stats, &j.counts);
+	job_free(&j);
+	return rc;
+}
+
+int registry_store_unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
+                          const char *dest, const registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	return registry__unpack(stats, store, ref_name, dest, -1, 0, opts, NULL);
+}
+
 int registry_store_unpack_tar(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
                               const char *dest, int fd, const registry_unpack_options *opts)
 {
 	REGISTRY__ENTER(rc);
-	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
-	if (!opts)
-		opts = &defaults;
-	if (!store || !ref_name || (!dest && fd < 0))
-		return registry__fail(REGISTRY_EINVAL, "registry_store_unpack_tar: NULL argument");
-	if (opts->flags & REGISTRY_UNPACK_BUNDLE)
-		return registry__fail(REGISTRY_EINVAL, "registry_store_unpack_tar: a tar holds no bundle");
-	char *path = NULL, *tmp = NULL;
-	unpack_job j;
-	if ((rc = start(&j, "registry_store_unpack_tar", store, ref_name, opts, stats)) ||
-	    (dest && (rc = registry__dest_path(dest, &path))) || (rc = make_temp(path, &tmp)))
-		goto out;
-	rc = unpack_into(&j, tmp);
-	if (!rc)
-		rc = tree_out(tmp, path, fd);
-	registry__remove_tree(tmp, 1);
-	registry__unpack_stats_fill(stats, &j.counts);
-out:
-	free(tmp);
-	free(path);
-	job_free(&j);
-	return rc;
+	return registry__unpack(stats, store, ref_name, dest, fd, 1, opts, NULL);
 }

@@ -102,6 +102,16 @@ int registry__applier_run(registry__applier *a, registry__layer_read_cb read, vo
 /* The counts as the public stats struct (the fields its version has). */
 void registry__unpack_stats_fill(registry_unpack_stats *stats, const registry__unpack_counts *c);
 
+/* ---- an image of a store (unpack.c) ---- */
+
+/*
+ * registry_store_unpack() (@tar 0) or registry_store_unpack_tar() (@tar 1:
+ * to the file @dest, or to @fd when @dest is NULL), with @client's cancel
+ * hook asked as layers are read (NULL: none). Used by registry_pull_to().
+ */
+int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
+                     int fd, int tar, const registry_unpack_options *opts, registry_client *client);
+
 /* ---- the runtime bundle (bundle.c) ---- */
 
 /*

@@ -41,3 +41,10 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 	(void)stats, (void)root, (void)layer_fd, (void)diff_id, (void)opts;
 	return unsupported("registry_layer_apply");
 }
+
+int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
+                     int fd, int tar, const registry_unpack_options *opts, registry_client *client)
+{
+	(void)stats, (void)store, (void)ref_name, (void)dest, (void)fd, (void)opts, (void)client;
+	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
+}
