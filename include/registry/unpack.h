@@ -97,8 +97,8 @@ typedef struct registry_unpack_stats {
  * @param dest the directory to create (or the bundle directory).
  * @param opts NULL for the defaults.
  * @return 0; REGISTRY_EINVAL (NULL argument, options or stats version,
- *         unknown flags, a @p dest that exists and is not an empty
- *         directory); REGISTRY_ENOTFOUND (image, platform or a layer not in
+ *         unknown flags); REGISTRY_ECONFLICT (@p dest exists and is not an
+ *         empty directory); REGISTRY_ENOTFOUND (image, platform or a layer not in
  *         the store); REGISTRY_EDIGEST (a layer's tar does not have its
  *         diff_id); REGISTRY_EFORMAT (a damaged or hostile layer: a `..`
  *         name, a hard link out of the tree...); REGISTRY_ETOOLARGE (more

@@ -136,6 +136,8 @@ _HANDLES = {
     "registry_store_gc_options": ctypes.POINTER(_lib.store_gc_options),
     "registry_store_verify_options": ctypes.POINTER(_lib.store_verify_options),
     "registry_store_export_options": ctypes.POINTER(_lib.store_export_options),
+    "registry_unpack_options": ctypes.POINTER(_lib.unpack_options),
+    "registry_unpack_stats": ctypes.POINTER(_lib.unpack_stats),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

@@ -28,6 +28,7 @@ from .progress import Progress, ProgressCallback, ProgressState
 from .reference import Reference, validate_repository, validate_tag
 from ._settings import CredentialCallback, TraceCallback, TraceEvent
 from .store import REF_NAME_ANNOTATION, ImageFormat, Store
+from .unpack import UnpackStats, layer_apply, unpack
 
 
 def version() -> str:
@@ -57,4 +58,5 @@ __all__ = [
     "DigestMismatchError", "FormatError", "InvalidArgumentError", "NetworkError",
     "NotFoundError", "OutOfMemoryError", "ProtocolError", "RateLimitError", "RegistryIOError",
     "TLSError", "TooLargeError", "UnsupportedError", "ServerError", "RegistryTimeoutError",
+    "unpack", "layer_apply", "UnpackStats",
 ]
