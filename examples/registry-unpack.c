@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	const ex_program prog = {
-		"registry-unpack", "unpack an image of an OCI layout into a root filesystem", "LAYOUT[:NAME] DIR",
+		"registry-unpack", "unpack an image into a root filesystem", "LAYOUT[:NAME] DIR",
 		"DESCRIPTION\n"
 		"    Applies the layers of an image of the OCI layout LAYOUT in order into\n"
 		"    DIR, which must not exist or be empty: NAME is the image's\n"
@@ -90,12 +90,12 @@ int main(int argc, char **argv)
 		"    \"skipped_owners\", \"skipped_devices\", \"skipped_xattrs\"}.\n"
 		"\n"
 		"OPTIONS\n"
-		"    --bundle         write an OCI runtime bundle: DIR/rootfs and\n"
-		"                     DIR/config.json (from the image config: args, env,\n"
-		"                     working directory, user, annotations), for runc run\n"
-		"    --devices        create character and block devices (root only)\n"
-		"    --max-size BYTES refuse an image whose layers unpack to more than\n"
-		"                     BYTES of tar (decompression bombs); default no limit\n"
+		"    --bundle          write an OCI runtime bundle: DIR/rootfs and\n"
+		"                      DIR/config.json (from the image config: args, env,\n"
+		"                      working directory, user, annotations), for runc run\n"
+		"    --devices         create character and block devices (root only)\n"
+		"    --max-size BYTES  refuse an image whose layers unpack to more than\n"
+		"                      BYTES of tar (decompression bombs); default no limit\n"
 		"\n"
 		"EXAMPLES\n"
 		"    registry-unpack ./debian-oci:latest ./rootfs\n"
