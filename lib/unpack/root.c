@@ -134,9 +134,10 @@ static int walk_resolve(int root, const char *rel, int create, const char *what,
 {
 	walk w = {.root = root, .depth = 0, .what = what};
 	char buf[2 * PATH_MAX];
-	if (strlen(rel) >= sizeof(buf))
+	size_t rel_len = strlen(rel);
+	if (rel_len >= sizeof(buf))
 		return registry__fail(REGISTRY_EFORMAT, "%s: path too long", what);
-	strcpy(buf, rel);
+	memcpy(buf, rel, rel_len + 1);
 	int rc = 0, links = 0;
 	char *p = buf;
 	while (!rc && *p) {
