@@ -110,6 +110,13 @@ int ex_reference(const ex_program *p, const char *text, registry_reference **out
 int ex_client(const ex_program *p, const ex_common *c, const registry_reference *ref,
               registry_client **out);
 
+/*
+ * The image of an OCI layout a program works on: @name (copied) when
+ * given, else the only image of @store (its ref name, or its digest);
+ * several images print a hint and return EX_FAIL. *ref_name: free().
+ */
+int ex_pick_image(const ex_program *p, registry_store *store, const char *name, char **ref_name);
+
 /* Split "os/arch[/variant]" into pointers into @buf; 0, or -1 when malformed. */
 int ex_platform_split(const char *platform, char *buf, size_t size, const char **os,
                       const char **arch, const char **variant);
