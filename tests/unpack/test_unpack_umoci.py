@@ -16,6 +16,9 @@ with zstd layers. Then:
     args, env, cwd and user.
 
 Run by the harness: test_unpack_umoci.py EXAMPLES_BUILD_DIR
+With --schema1 (a harness in schema1 mode with the small:v2s1 and
+small:v2s2 fixtures): the schema1 image (layers reversed in the manifest,
+throwaway layers) unpacks to the tree of the same image in schema2.
 """
 import hashlib
 import json
@@ -136,8 +139,23 @@ def compare(what, a, b):
     check(ga == gb, "%s: hard-link groups differ: %s vs %s" % (what, ga[:5], gb[:5]))
 
 
+def schema1(bindir, tmp, host):
+    trees = []
+    for fixture in ("small-v2s1", "small-v2s2"):
+        dest = os.path.join(tmp, fixture)
+        sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs",
+           "%s/fixtures/%s" % (host, fixture), dest)
+        trees.append(tree(dest))
+    check(len(trees[0][0]) >= 3, "the schema1 image has its layers' files: %s" % sorted(trees[0][0]))
+    compare("schema1 vs schema2", trees[0], trees[1])
+
+
 def main():
     bindir = sys.argv[1]
+    if sys.argv[2:] == ["--schema1"]:
+        schema1(bindir, os.environ["REGISTRY_TEST_TMPDIR"], os.environ["REGISTRY_TEST_HOST"])
+        print("%d failures" % len(FAILURES) if FAILURES else "ok")
+        return 1 if FAILURES else 0
     tmp = os.environ["REGISTRY_TEST_TMPDIR"]
     host = os.environ["REGISTRY_TEST_HOST"]
     skopeo = shlex.split(os.environ["REGISTRY_TEST_SKOPEO"])
