@@ -103,3 +103,16 @@ def test_pull_rootfs(tmp_path):
             assert len(t.getnames()) > 1
     finally:
         reg.stop()
+
+
+def test_unpack_progress_and_cancel(layout, tmp_path):
+    events = []
+    registry.unpack(layout, tmp_path / "a", progress=events.append)
+    assert events and events[-1].blobs_done == events[-1].blobs_total == 2
+
+    def stop(p):
+        raise KeyError("stop")
+    with pytest.raises(KeyError):
+        registry.unpack(layout, tmp_path / "b", progress=stop)
+    assert not (tmp_path / "b").exists()
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("b.")], "temporary directory left"

@@ -151,6 +151,33 @@ def c_device_nonroot(c):
     return c_device_root_unasked(c)
 
 
+def c_device_root_asked(c):
+    return c_device_root_unasked(c)
+
+
+def check_device_made(c, r):
+    if os.geteuid() != 0:
+        return check_no_device(c, r)
+    st = os.lstat(os.path.join(c.target, "dev", "null"))
+    assert r["skipped_devices"] == 0 and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
+
+
+def c_nonroot_rules(c):
+    # What a non-root unpack cannot do is skipped and counted, and it still succeeds.
+    return [o.Tar().dir("ro", mode=0o555).file("ro/f", b"f").file("suid", b"s", mode=0o4755)
+            .file("other", b"o", uid=1000, gid=1000).file("x", b"x", pax={"SCHILY.xattr.trusted.t": "v"})
+            .bytes(),
+            o.Tar().file("ro/g", b"g").bytes()]
+
+
+def check_nonroot_rules(c, r):
+    assert r["skipped_owners"] >= 1 and r["skipped_xattrs"] == 1, r
+    st = os.stat(os.path.join(c.target, "ro"))
+    assert st.st_mode & 0o700 == 0o700, "a read-only directory stays writable for its owner without root"
+    assert os.path.exists(os.path.join(c.target, "ro", "g"))
+    assert os.stat(os.path.join(c.target, "suid")).st_mode & 0o7777 == 0o4755
+
+
 def c_bomb(c):
     return [o.Tar().file("zeros", bytes(16 << 20)).bytes()]
 
@@ -190,6 +217,8 @@ CASES = {
     "dir-becomes-symlink": (c_dir_becomes_symlink, OK, {}, None),
     "device-root-unasked": (c_device_root_unasked, OK, {}, check_no_device),
     "device-nonroot": (c_device_nonroot, OK, {"nonroot": True, "devices": True}, check_no_device),
+    "device-root-asked": (c_device_root_asked, OK, {"devices": True}, check_device_made),
+    "nonroot-rules": (c_nonroot_rules, OK, {"nonroot": True}, check_nonroot_rules),
     "bomb": (c_bomb, ETOOLARGE, {"max_size": 1 << 20}, None),
     "diffid-mismatch": (c_diffid_mismatch, EDIGEST, {"diff_ids": ["sha256:" + "0" * 64]}, None),
     "control": (c_control, OK, {}, check_control),
