@@ -172,8 +172,25 @@ static int apply_file(registry__applier *a, int dirfd, const char *base, struct 
 	return rc;
 }
 
+/* The directory's mode and times for the end of the layer: one record per
+ * path, the last member's metadata winning, so that a layer repeating a
+ * directory cannot grow the list without bound. */
 static int defer_dir(registry__applier *a, struct archive_entry *e)
 {
+	int rc = registry__pathset_add(&a->seen, a->path);
+	size_t *index = rc ? NULL : registry__pathset_value(&a->seen, a->path);
+	if (rc)
+		return rc;
+	struct timespec ts[2];
+	entry_times(e, ts);
+	registry__dir_meta meta = {.mode = archive_entry_perm(e) & 07777,
+	                           .mtime = ts[1].tv_sec, .mtime_ns = ts[1].tv_nsec,
+	                           .atime = ts[0].tv_sec, .atime_ns = ts[0].tv_nsec};
+	if (index && *index < a->ndirs) {
+		meta.path = a->dirs[*index].path;
+		a->dirs[*index] = meta;
+		return 0;
+	}
 	if (a->ndirs == a->capdirs) {
 		size_t cap = a->capdirs ? a->capdirs * 2 : 64;
 		registry__dir_meta *d = realloc(a->dirs, cap * sizeof(*d));
@@ -182,15 +199,11 @@ static int defer_dir(registry__applier *a, struct archive_entry *e)
 		a->dirs = d;
 		a->capdirs = cap;
 	}
-	registry__dir_meta *m = &a->dirs[a->ndirs];
-	struct timespec ts[2];
-	entry_times(e, ts);
-	*m = (registry__dir_meta){.mode = archive_entry_perm(e) & 07777,
-	                          .mtime = ts[1].tv_sec, .mtime_ns = ts[1].tv_nsec,
-	                          .atime = ts[0].tv_sec, .atime_ns = ts[0].tv_nsec};
-	if (!(m->path = registry__strdup(a->path)))
+	if (!(meta.path = registry__strdup(a->path)))
 		return registry__nomem();
-	a->ndirs++;
+	if (index)
+		*index = a->ndirs;
+	a->dirs[a->ndirs++] = meta;
 	return 0;
 }
 

@@ -23,7 +23,7 @@ static uint64_t hash_of(const char *s)
 void registry__pathset_clear(registry__pathset *s)
 {
 	for (size_t i = 0; i < s->cap; i++)
-		free(s->slots[i]);
+		free(s->slots[i].key);
 	free(s->slots);
 	memset(s, 0, sizeof(*s));
 }
@@ -31,14 +31,14 @@ void registry__pathset_clear(registry__pathset *s)
 static int grow(registry__pathset *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 1024;
-	char **slots = calloc(cap, sizeof(char *));
+	registry__pathset_slot *slots = calloc(cap, sizeof(*slots));
 	if (!slots)
 		return registry__nomem();
 	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->slots[i])
+		if (!s->slots[i].key)
 			continue;
-		size_t j = hash_of(s->slots[i]) & (cap - 1);
-		while (slots[j])
+		size_t j = hash_of(s->slots[i].key) & (cap - 1);
+		while (slots[j].key)
 			j = (j + 1) & (cap - 1);
 		slots[j] = s->slots[i];
 	}
@@ -48,14 +48,25 @@ static int grow(registry__pathset *s)
 	return 0;
 }
 
-int registry__pathset_has(const registry__pathset *s, const char *path)
+static registry__pathset_slot *find(const registry__pathset *s, const char *path)
 {
 	if (!s->cap)
-		return 0;
-	for (size_t j = hash_of(path) & (s->cap - 1); s->slots[j]; j = (j + 1) & (s->cap - 1))
-		if (strcmp(s->slots[j], path) == 0)
-			return 1;
-	return 0;
+		return NULL;
+	for (size_t j = hash_of(path) & (s->cap - 1); s->slots[j].key; j = (j + 1) & (s->cap - 1))
+		if (strcmp(s->slots[j].key, path) == 0)
+			return &s->slots[j];
+	return NULL;
+}
+
+int registry__pathset_has(const registry__pathset *s, const char *path)
+{
+	return find(s, path) != NULL;
+}
+
+size_t *registry__pathset_value(registry__pathset *s, const char *path)
+{
+	registry__pathset_slot *slot = find(s, path);
+	return slot ? &slot->value : NULL;
 }
 
 int registry__pathset_add(registry__pathset *s, const char *path)
@@ -63,7 +74,7 @@ int registry__pathset_add(registry__pathset *s, const char *path)
 	if (registry__pathset_has(s, path))
 		return 0;
 	size_t len = strlen(path) + 1;
-	if (s->bytes + len + sizeof(char *) * 2 > PATHSET_MAX_BYTES)
+	if (s->bytes + len + sizeof(registry__pathset_slot) * 2 > PATHSET_MAX_BYTES)
 		return registry__fail(REGISTRY_ETOOLARGE, "layer has too many entries (more than %zu MiB of names)",
 		                      PATHSET_MAX_BYTES >> 20);
 	int rc = 0;
@@ -73,10 +84,10 @@ int registry__pathset_add(registry__pathset *s, const char *path)
 	if (!copy)
 		return registry__nomem();
 	size_t j = hash_of(path) & (s->cap - 1);
-	while (s->slots[j])
+	while (s->slots[j].key)
 		j = (j + 1) & (s->cap - 1);
-	s->slots[j] = copy;
+	s->slots[j] = (registry__pathset_slot){.key = copy, .value = REGISTRY__PATHSET_NONE};
 	s->count++;
-	s->bytes += len + sizeof(char *) * 2;
+	s->bytes += len + sizeof(registry__pathset_slot) * 2;
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "ops/pull_impl.h"
+#include "unpack/applier.h"
 #include "unpack/pathset.h"
 #include "unpack/unpack_impl.h"
 
@@ -152,6 +153,43 @@ static void test_applier_steps(void)
 	CHECK_INT(registry__remove_tree(root_path, 0), 0);
 }
 
+/* A directory repeated in a layer keeps one pending record; the last member's metadata wins. */
+static void test_repeated_dir(void)
+{
+	struct archive *w = archive_write_new();
+	size_t used = 0;
+	archive_write_set_format_pax(w);
+	CHECK_INT(archive_write_open_memory(w, tarbuf.data, sizeof(tarbuf.data), &used), ARCHIVE_OK);
+	for (int i = 0; i < 3; i++) {
+		struct archive_entry *e = archive_entry_new();
+		archive_entry_set_pathname(e, "d");
+		archive_entry_set_filetype(e, AE_IFDIR);
+		archive_entry_set_perm(e, 0700 + (unsigned)i * 010);
+		archive_entry_set_mtime(e, 1000 + i, 0);
+		CHECK_INT(archive_write_header(w, e), ARCHIVE_OK);
+		archive_entry_free(e);
+	}
+	archive_write_close(w);
+	archive_write_free(w);
+	tarbuf.len = used;
+	tarbuf.off = 0;
+	char root_path[64];
+	int root = make_root(root_path, sizeof(root_path));
+	registry__applier_config cfg = {0};
+	registry__applier *a = NULL;
+	CHECK_INT(registry__applier_new(&a, root, &cfg), 0);
+	CHECK_INT(registry__applier_begin(a, read_buf, &tarbuf, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(registry__applier_step(a), 1);
+	CHECK_INT(a->ndirs, 1);
+	CHECK_INT(registry__applier_step(a), 0);
+	struct stat st;
+	CHECK(fstatat(root, "d", &st, 0) == 0 && st.st_mtime == 1002 && (st.st_mode & 07777) == 0720);
+	registry__applier_free(a);
+	close(root);
+	CHECK_INT(registry__remove_tree(root_path, 0), 0);
+}
+
 static void test_stats_version(void)
 {
 	registry_unpack_stats st = {0};
@@ -164,6 +202,7 @@ int main(void)
 	RUN(test_clean_path);
 	RUN(test_pathset);
 	RUN(test_applier_steps);
+	RUN(test_repeated_dir);
 	RUN(test_stats_version);
 	return CHECK_DONE();
 }
