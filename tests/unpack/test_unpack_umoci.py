@@ -21,6 +21,7 @@ small:v2s2 fixtures): the schema1 image (layers reversed in the manifest,
 throwaway layers) unpacks to the tree of the same image in schema2.
 """
 import hashlib
+import io
 import json
 import os
 import shlex
@@ -224,6 +225,20 @@ def main():
     a, b = tree(extracted), mine
     # Directory modes and mtimes of the top: tar sets the top from "./", which we write as the tree's.
     compare("rootfs-tar vs rootfs", a, b)
+    # ... and on stdout for "-": the same members.
+    p = sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs-tar",
+           "%s/unpack/img:zstd" % host, "-")
+    with tarfile.open(fileobj=io.BytesIO(p.stdout)) as t:
+        listed = t.getnames()
+    with tarfile.open(tarfile_path) as t:
+        check(sorted(listed) == sorted(t.getnames()) and len(listed) > 300,
+              "rootfs-tar on stdout lists %d members, the file %d" % (len(listed), len(t.getnames())))
+    # --json of registry-unpack: the counts.
+    p = sh(os.path.join(bindir, "registry-unpack"), "--json", os.path.join(tmp, "src-gzip"),
+           os.path.join(tmp, "json-out"))
+    doc = json.loads(p.stdout)
+    check(doc["layers"] == 2 and doc["entries"] > 300 and doc["whiteouts"] == 2 and doc["format"] == "rootfs",
+          "registry-unpack --json: %r" % doc)
     if FAILURES:
         print("%d failures" % len(FAILURES))
         return 1
