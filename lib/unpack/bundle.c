@@ -2,7 +2,8 @@
  * config.json of a runtime bundle, converted from the image config as the
  * image spec's conversion document says (conversion.md): process.args is
  * Entrypoint then Cmd, process.env is Env, process.cwd is WorkingDir ("/"
- * when empty), process.user the numeric uid[:gid] of User, annotations
+ * when empty), process.user from User resolved against the image's own
+ * /etc/passwd and /etc/group (and HOME from it, as umoci), annotations
  * from the labels plus the org.opencontainers.image.* keys the document
  * lists; the rest is the default configuration `runc spec` writes, so
  * `runc run` and `crun run` start it as it is.
@@ -58,23 +59,32 @@ static int add_list(cJSON *to, const registry_image_config *ic, int list)
 	return 0;
 }
 
-/* "uid[:gid]" when numeric: names need the image's /etc/passwd, which a bundle is not resolved against. */
-static void set_user(cJSON *user, const char *spec)
+/* process.user from config.User resolved in the image; HOME from its
+ * passwd entry ("/" without one) unless the config's Env sets it. */
+static int set_user(cJSON *process, const registry_image_config *ic, int rootfd)
 {
-	if (!spec || !*spec)
-		return;
-	char *end = NULL;
-	errno = 0;
-	unsigned long uid = strtoul(spec, &end, 10);
-	if (errno || end == spec || (*end && *end != ':') || uid > 0xfffffffful)
-		return;
+	unsigned long uid = 0, gid = 0;
+	char *home = NULL;
+	int rc = registry__resolve_user(rootfd, registry_image_config_string(ic, REGISTRY_IMAGE_CONFIG_USER), &uid,
+	                                &gid, &home);
+	if (rc)
+		return rc;
+	cJSON *user = cJSON_GetObjectItemCaseSensitive(process, "user");
 	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(user, "uid"), (double)uid);
-	if (*end == ':') {
-		const char *g = end + 1;
-		unsigned long gid = strtoul(g, &end, 10);
-		if (end != g && !*end && gid <= 0xfffffffful)
-			cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(user, "gid"), (double)gid);
+	cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(user, "gid"), (double)gid);
+	int has_home = 0;
+	for (size_t i = 0; i < registry_image_config_list_count(ic, REGISTRY_IMAGE_CONFIG_LIST_ENV); i++)
+		has_home |= strncmp(registry_image_config_list_item(ic, REGISTRY_IMAGE_CONFIG_LIST_ENV, i), "HOME=", 5) == 0;
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	if (!has_home) {
+		cJSON *s = registry__buf_printf(&b, "HOME=%s", home ? home : "/") ? NULL : cJSON_CreateString(b.data);
+		if (!s || !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(process, "env"), s))
+			rc = registry__nomem();
 	}
+	registry__buf_free(&b);
+	free(home);
+	return rc;
 }
 
 static int add_annotation(cJSON *ann, const char *key, const char *value)
@@ -121,7 +131,7 @@ static int annotations(cJSON *root, const registry_image_config *ic)
 	return rc;
 }
 
-static int fill(cJSON *root, const registry_image_config *ic)
+static int fill(cJSON *root, const registry_image_config *ic, int rootfd)
 {
 	cJSON *process = cJSON_GetObjectItemCaseSensitive(root, "process");
 	int rc = add_list(cJSON_GetObjectItemCaseSensitive(process, "args"), ic, REGISTRY_IMAGE_CONFIG_LIST_ENTRYPOINT);
@@ -133,12 +143,11 @@ static int fill(cJSON *root, const registry_image_config *ic)
 	if (!rc && cwd && *cwd && !cJSON_ReplaceItemInObjectCaseSensitive(process, "cwd", cJSON_CreateString(cwd)))
 		rc = registry__nomem();
 	if (!rc)
-		set_user(cJSON_GetObjectItemCaseSensitive(process, "user"),
-		         registry_image_config_string(ic, REGISTRY_IMAGE_CONFIG_USER));
+		rc = set_user(process, ic, rootfd);
 	return rc ? rc : annotations(root, ic);
 }
 
-int registry__bundle_config(char **out, size_t *len, const char *image_config, size_t config_len)
+int registry__bundle_config(char **out, size_t *len, const char *image_config, size_t config_len, int rootfd)
 {
 	registry_image_config *ic = NULL;
 	int rc = registry__image_config_parse(&ic, image_config, config_len, CONFIG_MAX_SIZE);
@@ -148,7 +157,7 @@ int registry__bundle_config(char **out, size_t *len, const char *image_config, s
 	if (!root)
 		rc = registry__nomem();
 	if (!rc)
-		rc = fill(root, ic);
+		rc = fill(root, ic, rootfd);
 	char *text = rc ? NULL : cJSON_Print(root);
 	if (!rc && !text)
 		rc = registry__nomem();

@@ -219,17 +219,35 @@ static int make_temp(const char *dest, char **out)
 	return 0;
 }
 
+/* config.json of a bundle in @dir, from the image config and the tree @root. */
+static int write_bundle_config(unpack_job *j, const char *dir, int root)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = dfd < 0 ? registry__fail(REGISTRY_EIO, "opening %s: %s", dir, registry__errno_text(errno))
+	                 : registry__bundle_config(&json, &len, j->config, j->config_len, root);
+	int fd = rc ? -1 : openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (!rc && (fd < 0 || registry__store_write_all(fd, json, len)))
+		rc = registry__fail(REGISTRY_EIO, "writing %s/config.json: %s", dir, registry__errno_text(errno));
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	registry_free(json);
+	return rc;
+}
+
 /* The tree into @dir (its rootfs/ and config.json for a bundle). */
 static int unpack_into(unpack_job *j, const char *dir)
 {
-	char *rootfs = NULL;
 	int rc = 0;
 	int bundle = (j->opts->flags & REGISTRY_UNPACK_BUNDLE) != 0;
 	registry__buf b;
 	registry__buf_init(&b, 0);
 	if (registry__buf_printf(&b, "%s%s", dir, bundle ? "/rootfs" : ""))
 		return registry__nomem();
-	rootfs = registry__buf_detach(&b);
+	char *rootfs = registry__buf_detach(&b);
 	if (bundle && mkdir(rootfs, 0755) != 0)
 		rc = registry__fail(REGISTRY_EIO, "creating %s: %s", rootfs, registry__errno_text(errno));
 	int root = rc ? -1 : open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -237,24 +255,11 @@ static int unpack_into(unpack_job *j, const char *dir)
 		rc = registry__fail(REGISTRY_EIO, "opening %s: %s", rootfs, registry__errno_text(errno));
 	if (!rc)
 		rc = apply_layers(j, root);
+	if (!rc && bundle)
+		rc = write_bundle_config(j, dir, root);
 	if (root >= 0)
 		close(root);
 	free(rootfs);
-	if (!rc && bundle) {
-		char *json = NULL;
-		size_t len = 0;
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		rc = dfd < 0 ? registry__fail(REGISTRY_EIO, "opening %s: %s", dir, registry__errno_text(errno))
-		             : registry__bundle_config(&json, &len, j->config, j->config_len);
-		int fd = rc ? -1 : openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (!rc && (fd < 0 || registry__store_write_all(fd, json, len)))
-			rc = registry__fail(REGISTRY_EIO, "writing %s/config.json: %s", dir, registry__errno_text(errno));
-		if (fd >= 0)
-			close(fd);
-		if (dfd >= 0)
-			close(dfd);
-		registry_free(json);
-	}
 	return rc;
 }
 

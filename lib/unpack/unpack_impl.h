@@ -116,10 +116,20 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
 
 /*
  * The OCI runtime-spec config.json for an image config (the image spec's
- * conversion document): process args, env, cwd, user, annotations, root
- * "rootfs". *out NUL-terminated, free with registry_free().
+ * conversion document): process args, env, cwd, user (resolved in the
+ * unpacked tree @rootfd), annotations, root "rootfs". *out NUL-terminated,
+ * free with registry_free().
  */
-int registry__bundle_config(char **out, size_t *len, const char *image_config, size_t config_len);
+int registry__bundle_config(char **out, size_t *len, const char *image_config, size_t config_len, int rootfd);
+
+/*
+ * config.User ("user", "uid", "user:group", "uid:gid", "uid:group",
+ * "user:gid"; NULL or "" is root) as numbers, names looked up in the
+ * tree's /etc/passwd and /etc/group (read beneath @rootfd, bounded);
+ * *home: the user's home directory from passwd, or NULL (free()).
+ * REGISTRY_ENOTFOUND for a name the image does not have (passwd.c).
+ */
+int registry__resolve_user(int rootfd, const char *spec, unsigned long *uid, unsigned long *gid, char **home);
 
 /* ---- a tree as one tar (rootfs_tar.c) ---- */
 

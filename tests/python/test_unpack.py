@@ -46,7 +46,7 @@ def test_unpack_bundle(layout, tmp_path):
     assert sorted(os.listdir(dest)) == ["config.json", "rootfs"]
     cfg = json.loads((dest / "config.json").read_text())
     assert cfg["process"]["args"] == ["/bin/app", "--serve"]
-    assert cfg["process"]["env"] == ["A=1"]
+    assert cfg["process"]["env"] == ["A=1", "HOME=/"]  # no /etc/passwd in the image: HOME=/
     assert cfg["process"]["cwd"] == "/srv"
     assert cfg["process"]["user"] == {"uid": 7, "gid": 8}
     assert cfg["root"]["path"] == "rootfs"
@@ -116,3 +116,28 @@ def test_unpack_progress_and_cancel(layout, tmp_path):
         registry.unpack(layout, tmp_path / "b", progress=stop)
     assert not (tmp_path / "b").exists()
     assert not [n for n in os.listdir(tmp_path) if n.startswith("b.")], "temporary directory left"
+
+
+def test_bundle_user_names(tmp_path):
+    """config.User names resolved in the image's own /etc/passwd and /etc/group, never the host's."""
+    def image(user, etc):
+        path = tmp_path / ("layout-" + user.replace(":", "-"))
+        o.make_layout(str(path), [etc.bytes()], config_extra={"User": user, "Cmd": ["/bin/true"]})
+        return path
+    etc = lambda: o.Tar().dir("etc").file("etc/passwd", b"root:x:0:0::/root:/bin/sh\n"
+                                          b"app:x:1234:2345:App:/srv/app:/bin/sh\n") \
+        .file("etc/group", b"root:x:0:\nstaff:x:50:app\n")
+    for user, want, home in (("app", (1234, 2345), "/srv/app"), ("app:staff", (1234, 50), "/srv/app"),
+                             ("1234:staff", (1234, 50), "/srv/app"), ("77", (77, 0), "/")):
+        dest = tmp_path / ("b-" + user.replace(":", "-"))
+        registry.unpack(image(user, etc()), dest, bundle=True)
+        cfg = json.loads((dest / "config.json").read_text())
+        assert (cfg["process"]["user"]["uid"], cfg["process"]["user"]["gid"]) == want, user
+        assert "HOME=" + home in cfg["process"]["env"], (user, cfg["process"]["env"])
+    with pytest.raises(registry.NotFoundError):
+        registry.unpack(image("ghost", etc()), tmp_path / "ghost", bundle=True)
+    assert not (tmp_path / "ghost").exists()
+    # /etc/passwd as a link to the host's: never followed, so the name is unknown.
+    linked = o.Tar().dir("etc").symlink("etc/passwd", "/etc/passwd")
+    with pytest.raises(registry.NotFoundError):
+        registry.unpack(image("root", linked), tmp_path / "linked", bundle=True)
