@@ -14,6 +14,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import ocilayout as o  # noqa: E402
 
 
+def _unpack_built():
+    try:
+        registry.layer_apply("/nonexistent-root", "/dev/null")
+    except registry.UnsupportedError:
+        return False
+    except registry.RegistryError:
+        return True
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _unpack_built(), reason="libregistry was built without unpack (libarchive)")
+
+
 def _layers():
     l1 = o.Tar().dir("etc").file("etc/hosts", b"hosts\n").dir("gone").file("gone/x", b"x").dir("opq") \
         .file("opq/old", b"old").bytes()
