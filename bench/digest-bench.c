@@ -71,18 +71,19 @@ static int run_openssl(ctx *c, const unsigned char *buf, size_t len, size_t chun
 
 static int run_libregistry(ctx *c, const unsigned char *buf, size_t len, size_t chunk)
 {
-	char out[REGISTRY_DIGEST_STRING_MAX];
+	char *out = NULL;
 	if (registry_digest_new(&c->lib, REGISTRY_DIGEST_SHA256) != 0)
 		return -1;
 	int rc = 0;
 	for (size_t off = 0; !rc && off < len; off += chunk)
 		rc = registry_digest_update(c->lib, buf + off, len - off < chunk ? len - off : chunk);
 	if (!rc)
-		rc = registry_digest_final(c->lib, out, sizeof(out));
+		rc = registry_digest_final(&out, c->lib);
 	registry_digest_free(c->lib);
 	c->lib = NULL;
 	if (!rc)
 		snprintf(c->hex, sizeof(c->hex), "%s", out + strlen("sha256:"));
+	registry_free(out);
 	return rc;
 }
 

@@ -18,7 +18,7 @@ static const char common_help[] =
 	"    --ca FILE           trust the CA certificates in FILE (PEM)\n"
 	"    --header LINE       send LINE ('Name: value') to the registry (not to\n"
 	"                        its token server or redirects); repeatable\n"
-	"    --platform OS/ARCH[/VARIANT]\n"
+	"    --platform OS[(OS.VERSION)]/ARCH[/VARIANT]\n"
 	"                        the platform to pick from a multi-platform image\n"
 	"                        (default: this machine's)\n"
 	"    --jobs N            transfers at once, 1-8 (default 4)\n"
@@ -317,7 +317,7 @@ static int own_option(const ex_program *p, int argc, char **argv, int *i, int *h
 	return 0;
 }
 
-int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **args, int *nargs)
+static int parse_args(const ex_program *p, int argc, char **argv, ex_common *c, char **args, int *nargs)
 {
 	memset(c, 0, sizeof(*c));
 	*nargs = 0;
@@ -351,11 +351,12 @@ int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **ar
 			else if (!rc)
 				c->headers[c->nheaders++] = v;
 		} else if (option_is(a, "--platform")) {
-			rc = option_value(p, argc, argv, &i, "--platform", &c->platform);
-			char buf[256];
-			const char *os, *arch, *variant;
-			if (!rc && ex_platform_split(c->platform, buf, sizeof(buf), &os, &arch, &variant) != 0)
-				rc = ex_usage_error(p, "--platform wants OS/ARCH[/VARIANT], not '%s'", c->platform);
+			rc = option_value(p, argc, argv, &i, "--platform", &v);
+			registry_platform_free(c->platform);
+			c->platform = NULL;
+			if (!rc && registry_platform_parse(&c->platform, v) != 0)
+				rc = ex_usage_error(p, "--platform wants OS[(OS.VERSION)]/ARCH[/VARIANT]: %s",
+				                    registry_error_message(registry_error_last()));
 		} else if (option_is(a, "--jobs")) {
 			rc = option_value(p, argc, argv, &i, "--jobs", &v);
 			if (!rc && parse_int(v, 1, REGISTRY_MAX_PARALLEL, &c->jobs) != 0)
@@ -384,8 +385,19 @@ int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **ar
 	return EX_OK;
 }
 
+/* The parsed --platform is allocated: a usage error frees it here. */
+int ex_parse(const ex_program *p, int argc, char **argv, ex_common *c, char **args, int *nargs)
+{
+	int rc = parse_args(p, argc, argv, c, args, nargs);
+	if (rc)
+		ex_common_free(c);
+	return rc;
+}
+
 void ex_common_free(ex_common *c)
 {
+	registry_platform_free(c->platform);
+	c->platform = NULL;
 	if (c->password) {
 		memset(c->password, 0, strlen(c->password));
 		free(c->password);
@@ -434,29 +446,6 @@ int ex_client(const ex_program *p, const ex_common *c, const registry_reference 
 	}
 	*out = client;
 	return EX_OK;
-}
-
-int ex_platform_split(const char *platform, char *buf, size_t size, const char **os,
-                      const char **arch, const char **variant)
-{
-	if (!platform || strlen(platform) >= size)
-		return -1;
-	strcpy(buf, platform);
-	*os = buf;
-	char *s1 = strchr(buf, '/');
-	if (!s1)
-		return -1;
-	*s1 = '\0';
-	*arch = s1 + 1;
-	char *s2 = strchr(s1 + 1, '/');
-	*variant = NULL;
-	if (s2) {
-		*s2 = '\0';
-		*variant = s2 + 1;
-		if (strchr(s2 + 1, '/') || !**variant)
-			return -1;
-	}
-	return (**os && **arch) ? 0 : -1;
 }
 
 /* ---- progress ---------------------------------------------------------------- */

@@ -37,7 +37,7 @@ typedef struct ex_common {
 	const char *ca;
 	const char *headers[16]; /* --header lines */
 	int nheaders;
-	const char *platform;
+	registry_platform *platform; /* --platform, parsed; freed by ex_common_free */
 	int jobs;
 	int quiet;
 	int json; /* --json: the result as one JSON object on stdout */
@@ -116,10 +116,6 @@ int ex_client(const ex_program *p, const ex_common *c, const registry_reference 
  * several images print a hint and return EX_FAIL. *ref_name: free().
  */
 int ex_pick_image(const ex_program *p, registry_store *store, const char *name, char **ref_name);
-
-/* Split "os/arch[/variant]" into pointers into @buf; 0, or -1 when malformed. */
-int ex_platform_split(const char *platform, char *buf, size_t size, const char **os,
-                      const char **arch, const char **variant);
 
 /* Progress on stderr: bars on a terminal, else one line per finished blob. */
 typedef struct ex_progress {

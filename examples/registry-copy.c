@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;
 	}
-	int failed = registry_copy(from, src, to, dst, &opts, &digest);
+	int failed = registry_copy(&digest, from, src, to, dst, &opts);
 	ex_progress_end(&pr);
 	if (failed) {
 		rc = ex_fail(&prog, args[0]);

@@ -141,7 +141,7 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 	if (digest_only && !c->platform) {
 		/* HEAD is enough, and does not count against pull limits. */
 		char *digest = NULL;
-		if (registry_manifest_resolve(client, repo, target, &digest, NULL, NULL) != 0) {
+		if (registry_manifest_resolve(&digest, NULL, NULL, client, repo, target) != 0) {
 			rc = ex_fail(p, text);
 		} else if (c->json) {
 			ex_json_open();
@@ -159,11 +159,8 @@ static int inspect_remote(const ex_program *p, const ex_common *c, const char *t
 		goto out;
 	}
 	if (c->platform && registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX) {
-		char buf[256];
-		const char *os, *arch, *variant;
 		const registry_descriptor *d = NULL;
-		ex_platform_split(c->platform, buf, sizeof(buf), &os, &arch, &variant);
-		if (registry_manifest_select_platform(&d, m, os, arch, variant) != 0) {
+		if (registry_manifest_select_platform(&d, m, c->platform) != 0) {
 			rc = ex_fail(p, text);
 			goto out;
 		}

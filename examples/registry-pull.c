@@ -20,7 +20,7 @@ static char *oci_digest(const char *dest, const char *ref_name)
 	registry_store *store = NULL;
 	const registry_descriptor *d = NULL;
 	char *digest = NULL;
-	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(store, ref_name, &d) == 0)
+	if (registry_store_open(&store, dest, 0) == 0 && registry_store_index_find(&d, store, ref_name) == 0)
 		digest = strdup(registry_descriptor_digest(d));
 	registry_store_free(store);
 	return digest;
@@ -35,8 +35,8 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 	const char *target = registry_reference_digest(ref) ? registry_reference_digest(ref)
 	                                                    : registry_reference_tag(ref);
 	char *digest = NULL;
-	if (registry_manifest_resolve(client, registry_reference_repository(ref), target, &digest, NULL,
-	                              NULL) != 0)
+	if (registry_manifest_resolve(&digest, NULL, NULL, client, registry_reference_repository(ref),
+	                              target) != 0)
 		return ex_fail(p, registry_reference_string(ref));
 	ex_json_open();
 	ex_json_str("pulled", registry_reference_string(ref));
@@ -60,7 +60,7 @@ static int pull_to_stdout(registry_client *client, const registry_reference *ref
 		return -1;
 	}
 	snprintf(file, sizeof(file), "%s/rootfs.tar", dir);
-	int rc = registry_pull_to(NULL, client, ref, file, REGISTRY_FORMAT_ROOTFS_TAR, opts);
+	int rc = registry_pull_to(NULL, client, ref, file, REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, opts);
 	FILE *in = rc ? NULL : fopen(file, "rb");
 	if (!rc && !in)
 		rc = -1;
@@ -135,25 +135,25 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	const char *dest = args[1];
-	int fmt = REGISTRY_FORMAT_OCI;
+	int fmt = REGISTRY_IMAGE_FORMAT_OCI;
 	if (format && strcmp(format, "docker") == 0)
-		fmt = REGISTRY_FORMAT_DOCKER_DIR;
+		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_DIR;
 	else if (format && strcmp(format, "rootfs") == 0)
-		fmt = REGISTRY_FORMAT_ROOTFS;
+		fmt = REGISTRY_IMAGE_FORMAT_ROOTFS;
 	else if (format && strcmp(format, "rootfs-tar") == 0)
-		fmt = REGISTRY_FORMAT_ROOTFS_TAR;
+		fmt = REGISTRY_IMAGE_FORMAT_ROOTFS_TAR;
 	else if (format && strcmp(format, "oci") != 0)
 		rc = ex_usage_error(&prog, "--format wants oci, docker, rootfs or rootfs-tar, not '%s'", format);
-	if (!rc && strcmp(dest, "-") == 0 && fmt != REGISTRY_FORMAT_ROOTFS_TAR)
+	if (!rc && strcmp(dest, "-") == 0 && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
 		rc = ex_usage_error(&prog, "only --format rootfs-tar writes to stdout ('-')");
 	if (!rc && strcmp(dest, "-") == 0 && c.json)
 		rc = ex_usage_error(&prog, "--json and a tar on stdout ('-') exclude each other");
-	if (!rc && ends_with(dest, ".tar") && fmt != REGISTRY_FORMAT_ROOTFS && fmt != REGISTRY_FORMAT_ROOTFS_TAR) {
-		if (format && fmt == REGISTRY_FORMAT_OCI)
+	if (!rc && ends_with(dest, ".tar") && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
+		if (format && fmt == REGISTRY_IMAGE_FORMAT_OCI)
 			rc = ex_usage_error(&prog, "a .tar destination is a docker tarball, not --format oci");
-		fmt = REGISTRY_FORMAT_DOCKER_ARCHIVE;
+		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE;
 	}
-	if (!rc && all && fmt != REGISTRY_FORMAT_OCI)
+	if (!rc && all && fmt != REGISTRY_IMAGE_FORMAT_OCI)
 		rc = ex_usage_error(&prog, "--all-platforms needs an OCI layout destination");
 	if (!rc && all && c.platform)
 		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
@@ -179,15 +179,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	char *layout_digest = NULL;
-	if (fmt == REGISTRY_FORMAT_OCI)
+	if (fmt == REGISTRY_IMAGE_FORMAT_OCI)
 		layout_digest = oci_digest(dest, registry_reference_tag(ref) ? registry_reference_tag(ref)
 		                                                             : registry_reference_digest(ref));
 	if (c.json) {
 		rc = print_json(&prog, client, ref, dest,
-		                fmt == REGISTRY_FORMAT_OCI ? "oci"
-		                : fmt == REGISTRY_FORMAT_DOCKER_DIR ? "docker"
-		                : fmt == REGISTRY_FORMAT_ROOTFS ? "rootfs"
-		                : fmt == REGISTRY_FORMAT_ROOTFS_TAR ? "rootfs-tar" : "docker-archive",
+		                fmt == REGISTRY_IMAGE_FORMAT_OCI ? "oci"
+		                : fmt == REGISTRY_IMAGE_FORMAT_DOCKER_DIR ? "docker"
+		                : fmt == REGISTRY_IMAGE_FORMAT_ROOTFS ? "rootfs"
+		                : fmt == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR ? "rootfs-tar" : "docker-archive",
 		                layout_digest);
 	} else if (strcmp(dest, "-") != 0) {
 		printf("pulled %s to %s\n", registry_reference_string(ref), dest);

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 		aopts.chunk_size = opts.chunk_size;
 		aopts.progress = opts.progress;
 		aopts.userdata = opts.userdata;
-		failed = registry_push_archive(client, source, ref, &aopts, &digest);
+		failed = registry_push_archive(&digest, client, source, ref, &aopts);
 	} else {
 		/* DIR:NAME, unless the whole argument is a directory. */
 		char *colon = strrchr(source, ':');
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		}
 		if ((rc = ex_pick_image(&prog, store, name && *name ? name : NULL, &ref_name)))
 			goto out;
-		failed = registry_push(client, store, ref_name, ref, &opts, &digest);
+		failed = registry_push(&digest, client, store, ref_name, ref, &opts);
 	}
 	ex_progress_end(&pr);
 	if (failed) {

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 	}
 	for (;;) {
 		const char *tag = NULL;
-		if (registry_list_next(list, &tag) != 0) {
+		if (registry_list_next(&tag, list) != 0) {
 			rc = ex_fail(&prog, repo);
 			break;
 		}

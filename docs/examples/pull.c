@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = registry_store_open(&store, argv[2], REGISTRY_STORE_CREATE);
 	if (rc == 0)
-		rc = registry_pull(client, ref, store, NULL, NULL, &digest);
+		rc = registry_pull(&digest, client, ref, store, NULL, NULL);
 
 	if (rc == 0)
 		printf("%s %s\n", registry_reference_string(ref), digest);

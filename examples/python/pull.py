@@ -12,7 +12,7 @@ parallel and verified against their digests, into DEST:
     DEST ending .tar  a tarball for `docker load -i`
 
 Run it from a source tree with
-    REGISTRY_LIBRARY=BUILD/lib/libregistry.so.0 PYTHONPATH=bindings/python \\
+    REGISTRY_LIBRARY=BUILD/lib/libregistry.so.1 PYTHONPATH=bindings/python \\
         python3 examples/python/pull.py localhost:5000/fixtures/small-oci ./small-oci
 """
 
@@ -72,7 +72,7 @@ def parse_args(argv):
     ap.add_argument("reference")
     ap.add_argument("dest")
     ap.add_argument("--format", choices=("oci", "docker"), help="destination format (default oci)")
-    ap.add_argument("--platform", help="os/arch[/variant] of a multi-platform image")
+    ap.add_argument("--platform", help="os[(os.version)]/arch[/variant] of a multi-platform image")
     ap.add_argument("--preserve-digests", action="store_true",
                     help="keep manifests byte for byte in an OCI layout")
     ap.add_argument("--all-platforms", action="store_true",

@@ -69,16 +69,16 @@ REGISTRY_API size_t registry_progress_blobs_total(const registry_progress *p);
  * @param size receives its size (may be NULL).
  * @return 0 when it exists, REGISTRY_ENOTFOUND when not, REGISTRY_EFORMAT
  *         for an invalid digest or repository, or a transport error.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_blob_head(registry_client *client, const char *repository,
-                                    const char *digest, int64_t *size);
+REGISTRY_API int registry_blob_head(int64_t *size, registry_client *client,
+                                    const char *repository, const char *digest);
 
 /**
  * Options of registry_blob_fetch(). Initialise with
  * REGISTRY_BLOB_FETCH_OPTIONS_INIT or registry_blob_fetch_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_blob_fetch_options {
 	unsigned int version;          /**< REGISTRY_BLOB_FETCH_OPTIONS_VERSION */
@@ -87,15 +87,15 @@ typedef struct registry_blob_fetch_options {
 	void *userdata;                /**< passed to progress */
 } registry_blob_fetch_options;
 
-/** Current version of registry_blob_fetch_options. @since 0.2 */
+/** Current version of registry_blob_fetch_options. @since 1.0 */
 #define REGISTRY_BLOB_FETCH_OPTIONS_VERSION 1
-/** Initialiser of registry_blob_fetch_options: every field the default. @since 0.2 */
+/** Initialiser of registry_blob_fetch_options: every field the default. @since 1.0 */
 #define REGISTRY_BLOB_FETCH_OPTIONS_INIT {REGISTRY_BLOB_FETCH_OPTIONS_VERSION, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_BLOB_FETCH_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_blob_fetch_options_init(registry_blob_fetch_options *opts);
 
@@ -108,7 +108,7 @@ REGISTRY_API int registry_blob_fetch_options_init(registry_blob_fetch_options *o
  *         expected and actual digests), REGISTRY_ECANCELED, REGISTRY_EINVAL
  *         (NULL store or digest, options version 0 or newer than this
  *         library's, unknown flags), transport errors.
- * @since 0.2 (0.1 took the progress callback and its userdata as arguments)
+ * @since 1.0 (0.1 took the progress callback and its userdata as arguments)
  */
 REGISTRY_API int registry_blob_fetch(registry_client *client, const char *repository,
                                      const char *digest, int64_t expected_size,
@@ -118,7 +118,7 @@ REGISTRY_API int registry_blob_fetch(registry_client *client, const char *reposi
  * Options of registry_blob_fetch_many(). Initialise with
  * REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT or
  * registry_blob_fetch_many_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_blob_fetch_many_options {
 	unsigned int version;          /**< REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION */
@@ -127,15 +127,15 @@ typedef struct registry_blob_fetch_many_options {
 	void *userdata;                /**< passed to progress */
 } registry_blob_fetch_many_options;
 
-/** Current version of registry_blob_fetch_many_options. @since 0.2 */
+/** Current version of registry_blob_fetch_many_options. @since 1.0 */
 #define REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION 1
-/** Initialiser of registry_blob_fetch_many_options: every field the default. @since 0.2 */
+/** Initialiser of registry_blob_fetch_many_options: every field the default. @since 1.0 */
 #define REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT {REGISTRY_BLOB_FETCH_MANY_OPTIONS_VERSION, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_blob_fetch_many_options_init(registry_blob_fetch_many_options *opts);
 
@@ -149,17 +149,17 @@ REGISTRY_API int registry_blob_fetch_many_options_init(registry_blob_fetch_many_
  *         code (registry_error_last() describes that failure);
  *         REGISTRY_EINVAL (NULL store or digest, options version 0 or newer
  *         than this library's, unknown flags).
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_blob_fetch_many(registry_client *client, const char *repository,
-                                          size_t count, const char *const *digests,
-                                          const int64_t *sizes, registry_store *store,
-                                          int *results, const registry_blob_fetch_many_options *options);
+REGISTRY_API int registry_blob_fetch_many(int *results, registry_client *client,
+                                          const char *repository, size_t count,
+                                          const char *const *digests, const int64_t *sizes,
+                                          registry_store *store, const registry_blob_fetch_many_options *options);
 
 /**
  * Sink of registry_blob_fetch_to(): receives the next @p len bytes of the
  * blob; return 0 to go on, non-zero to stop. Runs on the caller's thread.
- * @since 0.2
+ * @since 1.0
  */
 typedef int (*registry_blob_write_cb)(const void *data, size_t len, void *userdata);
 
@@ -167,7 +167,7 @@ typedef int (*registry_blob_write_cb)(const void *data, size_t len, void *userda
  * Options of registry_blob_fetch_to(). Initialise with
  * REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT or registry_blob_fetch_to_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_blob_fetch_to_options {
 	unsigned int version;          /**< REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION */
@@ -176,15 +176,15 @@ typedef struct registry_blob_fetch_to_options {
 	void *userdata;                /**< passed to progress */
 } registry_blob_fetch_to_options;
 
-/** Current version of registry_blob_fetch_to_options. @since 0.2 */
+/** Current version of registry_blob_fetch_to_options. @since 1.0 */
 #define REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION 1
-/** Initialiser of registry_blob_fetch_to_options: every field the default. @since 0.2 */
+/** Initialiser of registry_blob_fetch_to_options: every field the default. @since 1.0 */
 #define REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT {REGISTRY_BLOB_FETCH_TO_OPTIONS_VERSION, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_BLOB_FETCH_TO_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_blob_fetch_to_options_init(registry_blob_fetch_to_options *opts);
 
@@ -199,7 +199,7 @@ REGISTRY_API int registry_blob_fetch_to_options_init(registry_blob_fetch_to_opti
  *         digest or callback, options version 0 or newer than this
  *         library's, unknown flags), REGISTRY_EFORMAT (bad digest or
  *         repository), transport errors.
- * @since 0.2 (0.1 took no options)
+ * @since 1.0 (0.1 took no options)
  */
 REGISTRY_API int registry_blob_fetch_to(registry_client *client, const char *repository,
                                         const char *digest, int64_t expected_size,
@@ -232,7 +232,7 @@ typedef int (*registry_blob_rewind_cb)(void *userdata);
  * registry_blob_upload_options.flags: do not ask the registry first (HEAD)
  * whether it has the blob: it is uploaded in any case. Saves a round trip
  * for a caller that knows the registry lacks it.
- * @since 0.2
+ * @since 1.0
  */
 #define REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK 0x1u
 
@@ -240,7 +240,7 @@ typedef int (*registry_blob_rewind_cb)(void *userdata);
  * Options of registry_blob_upload() and registry_blob_upload_file().
  * Initialise with REGISTRY_BLOB_UPLOAD_OPTIONS_INIT or
  * registry_blob_upload_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_blob_upload_options {
 	unsigned int version;    /**< REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION */
@@ -255,15 +255,15 @@ typedef struct registry_blob_upload_options {
 	void *userdata;          /**< passed to progress */
 } registry_blob_upload_options;
 
-/** Current version of registry_blob_upload_options. @since 0.2 */
+/** Current version of registry_blob_upload_options. @since 1.0 */
 #define REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION 1
-/** Initialiser of registry_blob_upload_options: every field the default. @since 0.2 */
+/** Initialiser of registry_blob_upload_options: every field the default. @since 1.0 */
 #define REGISTRY_BLOB_UPLOAD_OPTIONS_INIT {REGISTRY_BLOB_UPLOAD_OPTIONS_VERSION, 0, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_BLOB_UPLOAD_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_blob_upload_options_init(registry_blob_upload_options *opts);
 

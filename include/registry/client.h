@@ -54,7 +54,7 @@ REGISTRY_API int registry_client_new(registry_client **out, const char *registry
 /** Free a client, wiping its secrets; NULL is accepted. @since 0.1 */
 REGISTRY_API void registry_client_free(registry_client *client);
 
-/** Minimum TLS versions (registry_tls_options.min_version). @since 0.2 */
+/** Minimum TLS versions (registry_tls_options.min_version). @since 1.0 */
 enum registry_tls_version {
 	REGISTRY_TLS_DEFAULT = 0, /**< libcurl's and the TLS library's default */
 	REGISTRY_TLS_1_2 = 12,    /**< TLS 1.2 or newer */
@@ -70,7 +70,7 @@ enum registry_tls_version {
  * text is copied; the key and its passphrase are secrets, wiped from memory
  * when replaced or freed and never named in messages. A PEM given in memory
  * is NUL-terminated text (one or more "-----BEGIN" blocks).
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_tls_options {
 	unsigned int version;     /**< REGISTRY_TLS_OPTIONS_VERSION */
@@ -86,15 +86,15 @@ typedef struct registry_tls_options {
 	int min_version;          /**< enum registry_tls_version */
 } registry_tls_options;
 
-/** The current version of registry_tls_options. @since 0.2 */
+/** The current version of registry_tls_options. @since 1.0 */
 #define REGISTRY_TLS_OPTIONS_VERSION 1
-/** Initializer of a registry_tls_options with every default. @since 0.2 */
+/** Initializer of a registry_tls_options with every default. @since 1.0 */
 #define REGISTRY_TLS_OPTIONS_INIT { REGISTRY_TLS_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /**
  * Fill @p opts with the defaults (REGISTRY_TLS_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_tls_options_init(registry_tls_options *opts);
 
@@ -106,13 +106,13 @@ REGISTRY_API int registry_tls_options_init(registry_tls_options *opts);
  *         given both as a file and in memory, a key without a certificate
  *         or an unknown min_version (the message says which);
  *         REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_set_tls(registry_client *client, const registry_tls_options *opts);
 
-/** registry_client_set_insecure(): the registry may be reached over plain HTTP. @since 0.2 */
+/** registry_client_set_insecure(): the registry may be reached over plain HTTP. @since 1.0 */
 #define REGISTRY_INSECURE_ALLOW_HTTP 0x1u
-/** registry_client_set_insecure(): HTTPS to the registry without certificate verification. @since 0.2 */
+/** registry_client_set_insecure(): HTTPS to the registry without certificate verification. @since 1.0 */
 #define REGISTRY_INSECURE_NO_VERIFY 0x2u
 
 /**
@@ -126,7 +126,7 @@ REGISTRY_API int registry_client_set_tls(registry_client *client, const registry
  * 0 (default) restores full security (loopback may still use plain HTTP).
  * Changed in 0.2: it took an int (1 is now both flags).
  * @return 0; REGISTRY_EINVAL for a NULL client or unknown flag bits.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_set_insecure(registry_client *client, unsigned int flags);
 
@@ -141,7 +141,7 @@ REGISTRY_API int registry_client_set_user_agent(registry_client *client, const c
 /**
  * Time limits of every request of a client (registry_client_set_timeouts()).
  * Zero fields keep the defaults; negative values are REGISTRY_EINVAL.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_timeout_options {
 	unsigned int version;      /**< REGISTRY_TIMEOUT_OPTIONS_VERSION */
@@ -152,15 +152,15 @@ typedef struct registry_timeout_options {
 	int64_t low_speed_seconds; /**< ...for this many seconds (default 30) */
 } registry_timeout_options;
 
-/** The current version of registry_timeout_options. @since 0.2 */
+/** The current version of registry_timeout_options. @since 1.0 */
 #define REGISTRY_TIMEOUT_OPTIONS_VERSION 1
-/** Initializer of a registry_timeout_options with every default. @since 0.2 */
+/** Initializer of a registry_timeout_options with every default. @since 1.0 */
 #define REGISTRY_TIMEOUT_OPTIONS_INIT { REGISTRY_TIMEOUT_OPTIONS_VERSION, 0, 0, 0, 0, 0 }
 
 /**
  * Fill @p opts with the defaults (REGISTRY_TIMEOUT_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_timeout_options_init(registry_timeout_options *opts);
 
@@ -173,14 +173,14 @@ REGISTRY_API int registry_timeout_options_init(registry_timeout_options *opts);
  * in milliseconds).
  * @return 0; REGISTRY_EINVAL for a NULL client, a bad version, unknown
  *         flag bits, a negative or too large value (nothing changes then).
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_set_timeouts(registry_client *client, const registry_timeout_options *opts);
 
 /**
  * Retries of idempotent requests (registry_client_set_retries()). Zero
  * fields keep the defaults, except that REGISTRY_RETRY_NONE makes count 0.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_retry_options {
 	unsigned int version;    /**< REGISTRY_RETRY_OPTIONS_VERSION */
@@ -190,17 +190,17 @@ typedef struct registry_retry_options {
 	int64_t max_wait_ms;     /**< longest wait, Retry-After included (default 60000, at most 86400000) */
 } registry_retry_options;
 
-/** registry_retry_options.flags: no retries at all (count is ignored). @since 0.2 */
+/** registry_retry_options.flags: no retries at all (count is ignored). @since 1.0 */
 #define REGISTRY_RETRY_NONE 0x1u
-/** The current version of registry_retry_options. @since 0.2 */
+/** The current version of registry_retry_options. @since 1.0 */
 #define REGISTRY_RETRY_OPTIONS_VERSION 1
-/** Initializer of a registry_retry_options with every default. @since 0.2 */
+/** Initializer of a registry_retry_options with every default. @since 1.0 */
 #define REGISTRY_RETRY_OPTIONS_INIT { REGISTRY_RETRY_OPTIONS_VERSION, 0, 0, 0, 0 }
 
 /**
  * Fill @p opts with the defaults (REGISTRY_RETRY_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_retry_options_init(registry_retry_options *opts);
 
@@ -213,11 +213,11 @@ REGISTRY_API int registry_retry_options_init(registry_retry_options *opts);
  * negative values keeping the current setting.
  * @return 0; REGISTRY_EINVAL for a NULL client, a bad version, unknown
  *         flag bits, a negative or too large value (nothing changes then).
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_set_retries(registry_client *client, const registry_retry_options *opts);
 
-/** The largest registry_client_set_max_parallel(). @since 0.2 */
+/** The largest registry_client_set_max_parallel(). @since 1.0 */
 #define REGISTRY_MAX_PARALLEL 8
 
 /**
@@ -239,7 +239,7 @@ REGISTRY_API int registry_client_set_max_parallel(registry_client *client, int m
  * curl does; "" disables proxies. A NULL @p no_proxy keeps the environment's.
  * Changed in 0.2: it took no @p no_proxy.
  * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_set_proxy(registry_client *client, const char *proxy,
                                            const char *no_proxy);
@@ -253,11 +253,11 @@ REGISTRY_API int registry_client_set_proxy(registry_client *client, const char *
  *         without "Name:", with a name that is not an HTTP token, or naming
  *         a header the library owns (Authorization, Host, Content-Length,
  *         Transfer-Encoding, Expect, Range); REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_add_header(registry_client *client, const char *line);
 
-/** What a trace event reports (registry_trace_event.what). @since 0.2 */
+/** What a trace event reports (registry_trace_event.what). @since 1.0 */
 enum registry_trace_what {
 	REGISTRY_TRACE_SENT = 1,     /**< an attempt is about to be sent */
 	REGISTRY_TRACE_REDIRECT = 2, /**< it was answered with a redirect that is followed */
@@ -267,7 +267,7 @@ enum registry_trace_what {
 	REGISTRY_TRACE_FAILED = 6    /**< it failed without an answer, or the answer is refused */
 };
 
-/** The version of registry_trace_event this library fills in. @since 0.2 */
+/** The version of registry_trace_event this library fills in. @since 1.0 */
 #define REGISTRY_TRACE_EVENT_VERSION 1
 
 /**
@@ -276,7 +276,7 @@ enum registry_trace_what {
  * during the call only. The library allocates it: fields may be added at
  * the end in a later version, so a reader checks @c version (at least the
  * version that added a field) before it reads a newer field.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_trace_event {
 	unsigned int version;     /**< REGISTRY_TRACE_EVENT_VERSION of the library that filled it */
@@ -294,7 +294,7 @@ typedef struct registry_trace_event {
 /**
  * Receives trace events; see registry_client_set_trace(). It observes
  * only and cannot stop a request: registry_client_set_cancel() does that.
- * @since 0.2
+ * @since 1.0
  */
 typedef void (*registry_trace_cb)(const registry_trace_event *event, void *userdata);
 
@@ -305,19 +305,19 @@ typedef void (*registry_trace_cb)(const registry_trace_event *event, void *userd
  * their events are dropped, not queued, so that tracing never holds up a
  * transfer. NULL removes it.
  * @return 0, REGISTRY_EINVAL for a NULL client.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_set_trace(registry_client *client, registry_trace_cb trace,
                                            void *userdata);
 
-/** Credentials handed back by a registry_credential_cb. Opaque. @since 0.2 */
+/** Credentials handed back by a registry_credential_cb. Opaque. @since 1.0 */
 typedef struct registry_credential registry_credential;
 
 /**
  * Set the username and secret (password or token) of @p cred, copied.
  * @return 0; REGISTRY_EINVAL for a NULL @p cred or @p username, or a call
  *         outside the credential callback; REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_credential_set(registry_credential *cred, const char *username,
                                          const char *secret);
@@ -327,7 +327,7 @@ REGISTRY_API int registry_credential_set(registry_credential *cred, const char *
  * registry_client_new()). Set them with registry_credential_set() and
  * return 0; return 0 without setting any to go on anonymously; return
  * non-zero to cancel the request (REGISTRY_ECANCELED).
- * @since 0.2
+ * @since 1.0
  */
 typedef int (*registry_credential_cb)(registry_credential *cred, const char *registry,
                                       void *userdata);
@@ -339,7 +339,7 @@ typedef int (*registry_credential_cb)(registry_credential *cred, const char *reg
  * none) is kept for the client's lifetime, as registry_client_set_credentials()
  * would. Setting a provider again asks again. NULL removes it.
  * @return 0, REGISTRY_EINVAL for a NULL client.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_client_set_credential_provider(registry_client *client,
                                                          registry_credential_cb provider,
@@ -349,6 +349,9 @@ REGISTRY_API int registry_client_set_credential_provider(registry_client *client
  * Resolve @p host:@p port to @p address instead of asking DNS (as curl's
  * --resolve). May be called several times. For tests and split-horizon
  * setups; the TLS host name check still uses @p host.
+ * @return 0; REGISTRY_EINVAL for a NULL client, host or address, a port
+ *         outside 1..65535, a host with ':' or an address with ',';
+ *         REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_client_add_resolve(registry_client *client, const char *host, int port,
@@ -357,6 +360,7 @@ REGISTRY_API int registry_client_add_resolve(registry_client *client, const char
 /**
  * Username and password for Basic auth and for token requests. NULL
  * username clears them. Copied; wiped when replaced or freed.
+ * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_credentials(registry_client *client, const char *username,
@@ -365,6 +369,7 @@ REGISTRY_API int registry_client_set_credentials(registry_client *client, const 
 /**
  * An identity (refresh) token, used with OAuth2 grant_type=refresh_token at
  * the token realm. NULL clears.
+ * @return 0; REGISTRY_EINVAL for a NULL client; REGISTRY_ENOMEM.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_identity_token(registry_client *client, const char *token);
@@ -385,7 +390,7 @@ REGISTRY_API int registry_client_set_identity_token(registry_client *client, con
  */
 REGISTRY_API int registry_client_load_docker_config(registry_client *client, const char *path);
 
-/** A cancellation hook (registry_client_set_cancel()): non-zero cancels. @since 0.2 */
+/** A cancellation hook (registry_client_set_cancel()): non-zero cancels. @since 1.0 */
 typedef int (*registry_cancel_cb)(void *userdata);
 
 /**
@@ -395,6 +400,7 @@ typedef int (*registry_cancel_cb)(void *userdata);
  * running call then returns REGISTRY_ECANCELED, keeping resumable partial
  * downloads. Runs on the caller's thread; NULL removes it. Operations with
  * a progress callback can cancel through it as well.
+ * @return 0; REGISTRY_EINVAL for a NULL client.
  * @since 0.1
  */
 REGISTRY_API int registry_client_set_cancel(registry_client *client, registry_cancel_cb cancel,
@@ -431,10 +437,10 @@ REGISTRY_API int registry_client_auth_scheme(const registry_client *client);
  * (RateLimit-Limit, RateLimit-Remaining). -1 when never seen. Either
  * pointer may be NULL.
  * @return 0, or REGISTRY_EINVAL for a NULL client.
- * @since 0.1
+ * @since 0.1 (out-parameters first and int64_t since 0.2)
  */
-REGISTRY_API int registry_client_rate_limit(const registry_client *client, long *limit,
-                                            long *remaining);
+REGISTRY_API int registry_client_rate_limit(int64_t *limit, int64_t *remaining,
+                                            const registry_client *client);
 
 REGISTRY_END_DECLS
 

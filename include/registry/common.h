@@ -13,7 +13,7 @@
 
 /**
  * @def REGISTRY_API
- * Marks a declaration exported by libregistry.so.0 (default visibility when
+ * Marks a declaration exported by libregistry.so.1 (default visibility when
  * the library itself is built; nothing for its users).
  * @since 0.1
  */

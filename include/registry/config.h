@@ -27,14 +27,15 @@
 
 #include <registry/common.h>
 #include <registry/client.h>
+#include <registry/manifest.h>
 #include <registry/reference.h>
 
 REGISTRY_BEGIN_DECLS
 
-/** Largest config document accepted by default: 8 MiB. @since 0.2 */
+/** Largest config document accepted by default: 8 MiB. @since 1.0 */
 #define REGISTRY_IMAGE_CONFIG_MAX_SIZE ((size_t)8 << 20)
 
-/** A parsed image configuration (opaque, immutable). @since 0.2 */
+/** A parsed image configuration (opaque, immutable). @since 1.0 */
 typedef struct registry_image_config registry_image_config;
 
 /**
@@ -42,7 +43,7 @@ typedef struct registry_image_config registry_image_config;
  * are those of the image spec. The three enums of this header take
  * disjoint values (1.., 101.., 201..), so that passing one where another is
  * meant returns NULL or 0 rather than another field.
- * @since 0.2
+ * @since 1.0
  */
 enum registry_image_config_field {
 	REGISTRY_IMAGE_CONFIG_ARCHITECTURE = 1, /**< "architecture" (required) */
@@ -61,7 +62,7 @@ enum registry_image_config_field {
  * String lists, for registry_image_config_list_count() and
  * registry_image_config_list_item(). Lists that are JSON objects in the
  * document (ExposedPorts, Volumes) give their keys, in document order.
- * @since 0.2
+ * @since 1.0
  */
 enum registry_image_config_list {
 	REGISTRY_IMAGE_CONFIG_LIST_ENV = 101,           /**< "config.Env": "NAME=value" */
@@ -73,7 +74,7 @@ enum registry_image_config_list {
 	REGISTRY_IMAGE_CONFIG_LIST_OS_FEATURES = 107    /**< "os.features" */
 };
 
-/** Fields of one history entry, for registry_image_config_history(). @since 0.2 */
+/** Fields of one history entry, for registry_image_config_history(). @since 1.0 */
 enum registry_image_config_history_field {
 	REGISTRY_IMAGE_CONFIG_HISTORY_CREATED = 201,    /**< "created" */
 	REGISTRY_IMAGE_CONFIG_HISTORY_CREATED_BY = 202, /**< "created_by" */
@@ -81,14 +82,14 @@ enum registry_image_config_history_field {
 	REGISTRY_IMAGE_CONFIG_HISTORY_COMMENT = 204     /**< "comment" */
 };
 
-/** Current version of registry_image_config_parse_options. @since 0.2 */
+/** Current version of registry_image_config_parse_options. @since 1.0 */
 #define REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION 1
 
 /**
  * Options of registry_image_config_parse(). Initialise with
  * REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_INIT or
  * registry_image_config_parse_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_image_config_parse_options {
 	unsigned int version; /**< REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION */
@@ -97,13 +98,13 @@ typedef struct registry_image_config_parse_options {
 	size_t max_size;
 } registry_image_config_parse_options;
 
-/** Initialiser of registry_image_config_parse_options. @since 0.2 */
+/** Initialiser of registry_image_config_parse_options. @since 1.0 */
 #define REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_INIT { REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION, 0, 0 }
 
 /**
  * Set @p opts to REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_image_config_parse_options_init(registry_image_config_parse_options *opts);
 
@@ -120,18 +121,18 @@ REGISTRY_API int registry_image_config_parse_options_init(registry_image_config_
  *         the wrong type, a bad diff_id: the message names the field, e.g.
  *         "config: config.Env[2]: must be a string, not a number");
  *         REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_image_config_parse(registry_image_config **out, const void *data, size_t len,
                                              const registry_image_config_parse_options *opts);
 
-/** Free a config; NULL is allowed. @since 0.2 */
+/** Free a config; NULL is allowed. @since 1.0 */
 REGISTRY_API void registry_image_config_free(registry_image_config *config);
 
 /**
  * A single-string field (enum registry_image_config_field).
  * @return the text, or NULL when the document lacks it.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API const char *registry_image_config_string(const registry_image_config *config,
                                                       int field);
@@ -139,48 +140,49 @@ REGISTRY_API const char *registry_image_config_string(const registry_image_confi
 /**
  * Whether a list is present in the document (enum registry_image_config_list):
  * an absent Cmd and an empty one mean different things to a runtime.
- * @return 1 present (possibly empty), 0 absent or null.
- * @since 0.2
+ * @return 1 present (possibly empty), 0 absent or null (also for NULL or
+ *         an unknown @p list): 1 or 0, never an error.
+ * @since 1.0
  */
 REGISTRY_API int registry_image_config_list_present(const registry_image_config *config, int list);
 
-/** Number of items in a list (0 when absent). @since 0.2 */
+/** Number of items in a list (0 when absent). @since 1.0 */
 REGISTRY_API size_t registry_image_config_list_count(const registry_image_config *config, int list);
 
-/** Item @p i of a list, or NULL out of range. @since 0.2 */
+/** Item @p i of a list, or NULL out of range. @since 1.0 */
 REGISTRY_API const char *registry_image_config_list_item(const registry_image_config *config,
                                                          int list, size_t i);
 
-/** Number of labels ("config.Labels"). @since 0.2 */
+/** Number of labels ("config.Labels"). @since 1.0 */
 REGISTRY_API size_t registry_image_config_label_count(const registry_image_config *config);
 
-/** Key of label @p i (document order), or NULL out of range. @since 0.2 */
+/** Key of label @p i (document order), or NULL out of range. @since 1.0 */
 REGISTRY_API const char *registry_image_config_label_key(const registry_image_config *config,
                                                          size_t i);
 
-/** Value of label @p i, or NULL out of range. @since 0.2 */
+/** Value of label @p i, or NULL out of range. @since 1.0 */
 REGISTRY_API const char *registry_image_config_label_value(const registry_image_config *config,
                                                            size_t i);
 
-/** The value of the label named @p key, or NULL when there is none. @since 0.2 */
+/** The value of the label named @p key, or NULL when there is none. @since 1.0 */
 REGISTRY_API const char *registry_image_config_label(const registry_image_config *config,
                                                      const char *key);
 
-/** Number of history entries (oldest first). @since 0.2 */
+/** Number of history entries (oldest first). @since 1.0 */
 REGISTRY_API size_t registry_image_config_history_count(const registry_image_config *config);
 
 /**
  * A field of history entry @p i (enum registry_image_config_history_field).
  * @return the text, or NULL when absent or out of range.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API const char *registry_image_config_history(const registry_image_config *config,
                                                        size_t i, int field);
 
 /**
  * Whether history entry @p i made no layer ("empty_layer": true).
- * @return 1 or 0 (0 also out of range).
- * @since 0.2
+ * @return 1 or 0 (0 also out of range or for NULL): never an error.
+ * @since 1.0
  */
 REGISTRY_API int registry_image_config_history_empty_layer(const registry_image_config *config,
                                                            size_t i);
@@ -193,32 +195,32 @@ REGISTRY_API int registry_image_config_history_empty_layer(const registry_image_
  * diff_ids}, history. Absent fields are left out.
  * @param out receives a NUL-terminated string; free with registry_free().
  * @return 0, REGISTRY_EINVAL, REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_image_config_to_json(char **out, const registry_image_config *config);
 
-/** Current version of registry_image_config_fetch_options. @since 0.2 */
+/** Current version of registry_image_config_fetch_options. @since 1.0 */
 #define REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION 1
 
 /**
  * Options of registry_image_config_fetch(). Initialise with
  * REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT or
  * registry_image_config_fetch_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_image_config_fetch_options {
 	unsigned int version; /**< REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION */
 	unsigned int flags;   /**< none defined yet: must be 0 */
-	const char *platform; /**< "os/arch[/variant]" to pick from an index; NULL: the host's */
+	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's */
 } registry_image_config_fetch_options;
 
-/** Static initialiser for registry_image_config_fetch_options. @since 0.2 */
+/** Static initialiser for registry_image_config_fetch_options. @since 1.0 */
 #define REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT { REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0, NULL }
 
 /**
  * Set @p opts to the defaults (as REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_image_config_fetch_options_init(registry_image_config_fetch_options *opts);
 
@@ -236,7 +238,7 @@ REGISTRY_API int registry_image_config_fetch_options_init(registry_image_config_
  *         entry for the platform); REGISTRY_EUNSUPPORTED (the manifest has no
  *         image config, e.g. an artifact); REGISTRY_ETOOLARGE; REGISTRY_EDIGEST;
  *         REGISTRY_EFORMAT; transport errors.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_image_config_fetch(registry_image_config **out, registry_client *client,
                                              const registry_reference *ref,

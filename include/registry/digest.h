@@ -23,7 +23,10 @@ enum registry_digest_algorithm {
 	REGISTRY_DIGEST_SHA512 = 2   /**< "sha512:" + 128 hex (OCI) */
 };
 
-/** Buffer size that holds any digest string with its NUL ("sha512:" + 128 hex). @since 0.1 */
+/** Buffer size that holds a sha256 or sha512 digest string with its NUL
+ *  ("sha512:" + 128 hex): for sha256/sha512 only; algorithms added later
+ *  may need more, which is why registry_digest_final() and
+ *  registry_digest_buffer() return allocated strings. @since 0.1 */
 #define REGISTRY_DIGEST_STRING_MAX 136
 
 /** Opaque streaming hasher. @since 0.1 */
@@ -42,26 +45,30 @@ REGISTRY_API int registry_digest_new(registry_digest **out, int algorithm);
 REGISTRY_API int registry_digest_update(registry_digest *d, const void *data, size_t len);
 
 /**
- * Finish and write "algorithm:hex" with its NUL into @p buf. The hasher is
- * reset afterwards and may be reused.
- * @return 0, or REGISTRY_EINVAL when @p bufsize is too small (use
- *         REGISTRY_DIGEST_STRING_MAX).
- * @since 0.1
+ * Finish: "algorithm:hex" as a new string. The hasher is reset afterwards
+ * and may be reused.
+ * @param out receives the string; free it with registry_free().
+ * @param d the hasher.
+ * @return 0, REGISTRY_EINVAL (NULL @p out or @p d), REGISTRY_ENOMEM (the
+ *         hashed data is kept: the call may be retried), REGISTRY_EIO (the
+ *         hash backend failed).
+ * @since 0.1 (allocated string, out-parameter first, since 0.2)
  */
-REGISTRY_API int registry_digest_final(registry_digest *d, char *buf, size_t bufsize);
+REGISTRY_API int registry_digest_final(char **out, registry_digest *d);
 
 /** Free a hasher; NULL is accepted. @since 0.1 */
 REGISTRY_API void registry_digest_free(registry_digest *d);
 
 /**
- * One-shot digest of a buffer into @p buf ("sha256:..."); see
- * registry_digest_final() for @p buf.
- * @return 0, REGISTRY_EINVAL (NULL @p buf, NULL @p data with a length,
- *         unknown algorithm, @p bufsize too small), REGISTRY_ENOMEM.
- * @since 0.1
+ * One-shot digest of a buffer ("sha256:...") as a new string.
+ * @param out receives the string; free it with registry_free().
+ * @param algorithm a registry_digest_algorithm value.
+ * @param data, len the bytes; @p data may be NULL when @p len is 0.
+ * @return 0, REGISTRY_EINVAL (NULL @p out, NULL @p data with a length,
+ *         unknown algorithm), REGISTRY_ENOMEM.
+ * @since 0.1 (allocated string since 0.2)
  */
-REGISTRY_API int registry_digest_buffer(char *buf, size_t bufsize, int algorithm,
-                                        const void *data, size_t len);
+REGISTRY_API int registry_digest_buffer(char **out, int algorithm, const void *data, size_t len);
 
 /**
  * Validate an untrusted digest string: "sha256:" + 64 lowercase hex or

@@ -22,8 +22,10 @@
 
 REGISTRY_BEGIN_DECLS
 
-/** Error codes. @since 0.1 */
-enum registry_error_code {
+/** Error codes: what every function returns (0 or one of these).
+ *  @since 0.1 (the tag was registry_error_code before 0.2, the name of a
+ *  function too; the values are unchanged) */
+enum registry_status {
 	REGISTRY_OK = 0,             /**< success */
 	REGISTRY_EINVAL = -1,        /**< bad argument from the caller */
 	REGISTRY_ENOMEM = -2,        /**< out of memory */
@@ -41,8 +43,8 @@ enum registry_error_code {
 	REGISTRY_ECANCELED = -14,    /**< a callback asked to stop */
 	REGISTRY_EPROTOCOL = -15,    /**< the server broke the protocol (bad status, headers) */
 	REGISTRY_ECONFLICT = -16,    /**< the operation conflicts with current state */
-	REGISTRY_ESERVER = -17,      /**< the registry failed (HTTP 5xx after the retries). @since 0.2 */
-	REGISTRY_ETIMEDOUT = -18     /**< a connect, total or low-speed time limit ran out (after the retries). @since 0.2 */
+	REGISTRY_ESERVER = -17,      /**< the registry failed (HTTP 5xx after the retries). @since 1.0 */
+	REGISTRY_ETIMEDOUT = -18     /**< a connect, total or low-speed time limit ran out (after the retries). @since 1.0 */
 };
 
 /** Opaque last-error record. @since 0.1 */

@@ -21,6 +21,7 @@
 #include <registry/common.h>
 #include <registry/blob.h>
 #include <registry/client.h>
+#include <registry/manifest.h>
 #include <registry/reference.h>
 #include <registry/store.h>
 
@@ -34,22 +35,23 @@ REGISTRY_BEGIN_DECLS
  */
 #define REGISTRY_ANNOTATION_SOURCE_DIGEST "io.libregistry.source.digest"
 
-/** Destination formats of registry_pull_to() and registry_store_export(). @since 0.1 */
+/** Destination formats of registry_pull_to() and registry_store_export().
+ *  @since 0.1 (the values were REGISTRY_FORMAT_* before 0.2) */
 enum registry_image_format {
-	REGISTRY_FORMAT_OCI = 0,            /**< OCI image layout folder */
-	REGISTRY_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
-	REGISTRY_FORMAT_DOCKER_ARCHIVE = 2, /**< the same as a tarball (needs libarchive) */
-	REGISTRY_FORMAT_ROOTFS = 3,         /**< registry_pull_to() only: the image unpacked into a folder (see unpack.h; since 0.2) */
-	REGISTRY_FORMAT_ROOTFS_TAR = 4      /**< registry_pull_to() only: that root filesystem as one tar file (since 0.2) */
+	REGISTRY_IMAGE_FORMAT_OCI = 0,            /**< OCI image layout folder */
+	REGISTRY_IMAGE_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
+	REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE = 2, /**< the same as a tarball (needs libarchive) */
+	REGISTRY_IMAGE_FORMAT_ROOTFS = 3,         /**< registry_pull_to() only: the image unpacked into a folder (see unpack.h; since 1.1) */
+	REGISTRY_IMAGE_FORMAT_ROOTFS_TAR = 4      /**< registry_pull_to() only: that root filesystem as one tar file (since 1.1) */
 };
 
-/** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 0.2 */
+/** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 1.0 */
 #define REGISTRY_PULL_PRESERVE_DIGESTS 0x1u
 /**
  * registry_pull_options.flags: every platform of a list/index, not one
  * (platform is then ignored); each distinct child manifest is fetched
  * once, and at most about 8 MiB of them are held at a time.
- * @since 0.2
+ * @since 1.0
  */
 #define REGISTRY_PULL_ALL_PLATFORMS 0x2u
 
@@ -62,7 +64,7 @@ enum registry_image_format {
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
 	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS */
-	const char *platform;     /**< "os/arch[/variant]"; NULL: the host's */
+	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's (since 0.2 a registry_platform) */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;           /**< passed to progress */
@@ -77,7 +79,7 @@ typedef struct registry_pull_options {
  * Set @p opts to REGISTRY_PULL_OPTIONS_INIT (for callers that cannot use
  * the macro, such as bindings).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
 
@@ -105,23 +107,23 @@ REGISTRY_API int registry_pull_options_init(registry_pull_options *opts);
  *         cannot be converted to OCI); REGISTRY_ECANCELED (progress
  *         callback or the client's cancel hook; partial blobs stay for a
  *         resume); store errors (REGISTRY_EIO, ...) and transport errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_pull(registry_client *client, const registry_reference *ref,
-                               registry_store *store, const char *ref_name,
-                               const registry_pull_options *options, char **digest_out);
+REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
+                               const registry_reference *ref, registry_store *store,
+                               const char *ref_name, const registry_pull_options *options);
 
 /**
  * Pull into @p dest in @p format: an OCI layout folder (created or added
  * to), a `docker load` folder, or a tarball. Docker formats are pulled
  * into a store inside a temporary folder next to @p dest first.
- * @param dest a folder (REGISTRY_FORMAT_OCI, _DOCKER_DIR) or a file name
- *        (REGISTRY_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param dest a folder (REGISTRY_IMAGE_FORMAT_OCI, _DOCKER_DIR) or a file name
+ *        (REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE). Copied.
  * @param digest_out receives the digest of the image manifest written
  *        (free with registry_free()); may be NULL. For the Docker formats it
  *        is the registry's digest of the platform's image manifest. NULL
  *        after a failure.
- * @param format an enum registry_image_format value. REGISTRY_FORMAT_ROOTFS
+ * @param format an enum registry_image_format value. REGISTRY_IMAGE_FORMAT_ROOTFS
  *        and _ROOTFS_TAR pull into a temporary store beside @p dest, then
  *        unpack the image as registry_store_unpack() and
  *        registry_store_unpack_tar() do (default unpack options; platform
@@ -136,14 +138,14 @@ REGISTRY_API int registry_pull(registry_client *client, const registry_reference
 REGISTRY_API int registry_pull_to(char **digest_out, registry_client *client, const registry_reference *ref,
                                   const char *dest, int format, const registry_pull_options *options);
 
-/** Current version of registry_store_export_options. @since 0.2 */
+/** Current version of registry_store_export_options. @since 1.0 */
 #define REGISTRY_STORE_EXPORT_OPTIONS_VERSION 1
 
 /**
  * Options of registry_store_export(). Initialise with
  * REGISTRY_STORE_EXPORT_OPTIONS_INIT or registry_store_export_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_store_export_options {
 	unsigned int version;         /**< REGISTRY_STORE_EXPORT_OPTIONS_VERSION */
@@ -153,13 +155,13 @@ typedef struct registry_store_export_options {
 	void *userdata;               /**< passed to @p progress */
 } registry_store_export_options;
 
-/** Initialiser of registry_store_export_options. @since 0.2 */
+/** Initialiser of registry_store_export_options. @since 1.0 */
 #define REGISTRY_STORE_EXPORT_OPTIONS_INIT { REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, NULL, NULL, NULL }
 
 /**
  * Set @p opts to REGISTRY_STORE_EXPORT_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_export_options_init(registry_store_export_options *opts);
 
@@ -170,7 +172,7 @@ REGISTRY_API int registry_store_export_options_init(registry_store_export_option
  * registry_pull_to() with a Docker format.
  * @param ref_name an index.json ref name or a manifest digest.
  * @param dest the folder or tarball to write.
- * @param format REGISTRY_FORMAT_DOCKER_DIR or REGISTRY_FORMAT_DOCKER_ARCHIVE.
+ * @param format REGISTRY_IMAGE_FORMAT_DOCKER_DIR or REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE.
  * @param opts NULL for the defaults (untagged, no progress).
  * @return 0; REGISTRY_EINVAL (NULL argument, options version 0 or newer
  *         than this library's, unknown flags, a repo_tag that is not
@@ -205,7 +207,7 @@ typedef struct registry_push_options {
 /**
  * Set @p opts to REGISTRY_PUSH_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_push_options_init(registry_push_options *opts);
 
@@ -213,7 +215,7 @@ REGISTRY_API int registry_push_options_init(registry_push_options *opts);
  * Options of registry_push_archive(). Initialise with
  * REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT or registry_push_archive_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_push_archive_options {
 	unsigned int version;      /**< REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION */
@@ -223,48 +225,48 @@ typedef struct registry_push_archive_options {
 	void *userdata;            /**< passed to progress */
 } registry_push_archive_options;
 
-/** Current version of registry_push_archive_options. @since 0.2 */
+/** Current version of registry_push_archive_options. @since 1.0 */
 #define REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION 1
-/** Initialiser of registry_push_archive_options: every field the default. @since 0.2 */
+/** Initialiser of registry_push_archive_options: every field the default. @since 1.0 */
 #define REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT {REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_push_archive_options_init(registry_push_archive_options *opts);
 
 /**
  * registry_copy_options.flags: copy every platform of a list/index and the
  * index itself (platform is then ignored), as 0.1 did by default.
- * @since 0.2
+ * @since 1.0
  */
 #define REGISTRY_COPY_ALL_PLATFORMS 0x1u
 
 /**
  * Options of registry_copy(). Initialise with REGISTRY_COPY_OPTIONS_INIT or
  * registry_copy_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_copy_options {
 	unsigned int version;      /**< REGISTRY_COPY_OPTIONS_VERSION */
 	unsigned int flags;        /**< REGISTRY_COPY_ALL_PLATFORMS */
-	const char *platform;      /**< "os/arch[/variant]": copy this platform of an index; NULL: the host's (since 0.2) */
+	const registry_platform *platform; /**< copy this platform of an index; NULL: the host's (since 0.2) */
 	size_t chunk_size;         /**< 0: REGISTRY_BLOB_CHUNK_SIZE_DEFAULT; blobs above it go in chunks */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */
 	void *userdata;            /**< passed to progress */
 } registry_copy_options;
 
-/** Current version of registry_copy_options. @since 0.2 */
+/** Current version of registry_copy_options. @since 1.0 */
 #define REGISTRY_COPY_OPTIONS_VERSION 1
-/** Initialiser of registry_copy_options: every field the default. @since 0.2 */
+/** Initialiser of registry_copy_options: every field the default. @since 1.0 */
 #define REGISTRY_COPY_OPTIONS_INIT {REGISTRY_COPY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL}
 
 /**
  * Set @p opts to REGISTRY_COPY_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_copy_options_init(registry_copy_options *opts);
 
@@ -291,11 +293,11 @@ REGISTRY_API int registry_copy_options_init(registry_copy_options *opts);
  *         match the manifest); REGISTRY_EUNSUPPORTED (indexes nested too
  *         deep); REGISTRY_ECANCELED; REGISTRY_EDENIED (no push access) and
  *         other transport errors; store errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_push(registry_client *client, registry_store *store, const char *ref_name,
-                               const registry_reference *target, const registry_push_options *options,
-                               char **digest_out);
+REGISTRY_API int registry_push(char **digest_out, registry_client *client, registry_store *store,
+                               const char *ref_name, const registry_reference *target,
+                               const registry_push_options *options);
 
 /**
  * Push a `docker save` / docker-archive tarball (needs libarchive), as
@@ -309,12 +311,12 @@ REGISTRY_API int registry_push(registry_client *client, registry_store *store, c
  *         also when it holds several images and none is tagged as
  *         @p target; REGISTRY_EIO (unreadable archive);
  *         REGISTRY_EUNSUPPORTED (built without libarchive).
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_push_archive(registry_client *client, const char *archive_path,
+REGISTRY_API int registry_push_archive(char **digest_out, registry_client *client,
+                                       const char *archive_path,
                                        const registry_reference *target,
-                                       const registry_push_archive_options *options,
-                                       char **digest_out);
+                                       const registry_push_archive_options *options);
 
 /**
  * Copy an image between registries (or within one), streaming each blob
@@ -334,11 +336,11 @@ REGISTRY_API int registry_push_archive(registry_client *client, const char *arch
  *         REGISTRY_EUNSUPPORTED (an index inside an index);
  *         REGISTRY_ECANCELED; REGISTRY_EPROTOCOL (the source broke Range
  *         requests); REGISTRY_EIO; transport errors of either registry.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_copy(registry_client *source, const registry_reference *source_ref,
-                               registry_client *target, const registry_reference *target_ref,
-                               const registry_copy_options *options, char **digest_out);
+REGISTRY_API int registry_copy(char **digest_out, registry_client *source,
+                               const registry_reference *source_ref, registry_client *target,
+                               const registry_reference *target_ref, const registry_copy_options *options);
 
 REGISTRY_END_DECLS
 

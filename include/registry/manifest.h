@@ -97,7 +97,7 @@ typedef struct registry_manifest_parse_options {
 /**
  * Set @p opts to REGISTRY_MANIFEST_PARSE_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_manifest_parse_options_init(registry_manifest_parse_options *opts);
 
@@ -161,6 +161,7 @@ REGISTRY_API int registry_manifest_schema_version(const registry_manifest *m);
 /**
  * 1 when the document carries JWS signatures (signed schema1), else 0. The
  * signatures are NOT verified: this says nothing about their validity.
+ * @return 1 or 0 (0 for NULL), never an error.
  * @since 0.1
  */
 REGISTRY_API int registry_manifest_signed(const registry_manifest *m);
@@ -178,11 +179,13 @@ REGISTRY_API size_t registry_manifest_layer_count(const registry_manifest *m);
  */
 REGISTRY_API const registry_descriptor *registry_manifest_layer(const registry_manifest *m, size_t i);
 
-/** Number of entries of a list or index (0 for image manifests). @since 0.1 */
-REGISTRY_API size_t registry_manifest_manifest_count(const registry_manifest *m);
+/** Number of entries of a list or index (0 for image manifests).
+ *  @since 0.1 (registry_manifest_manifest_count before 0.2) */
+REGISTRY_API size_t registry_manifest_entry_count(const registry_manifest *m);
 
-/** Entry @p i of a list or index, in document order. @since 0.1 */
-REGISTRY_API const registry_descriptor *registry_manifest_manifest(const registry_manifest *m, size_t i);
+/** Entry @p i of a list or index, in document order, or NULL past the end.
+ *  @since 0.1 (registry_manifest_manifest before 0.2) */
+REGISTRY_API const registry_descriptor *registry_manifest_entry(const registry_manifest *m, size_t i);
 
 /** The OCI "artifactType", or NULL. @since 0.1 */
 REGISTRY_API const char *registry_manifest_artifact_type(const registry_manifest *m);
@@ -199,12 +202,13 @@ REGISTRY_API const char *registry_manifest_annotation_value(const registry_manif
 /** Value of the annotation named @p key, or NULL. @since 0.1 */
 REGISTRY_API const char *registry_manifest_annotation(const registry_manifest *m, const char *key);
 
-/** Schema1 "name" (repository), or NULL. @since 0.1 */
-REGISTRY_API const char *registry_manifest_name(const registry_manifest *m);
-/** Schema1 "tag", or NULL. @since 0.1 */
-REGISTRY_API const char *registry_manifest_tag(const registry_manifest *m);
-/** Schema1 "architecture", or NULL. @since 0.1 */
-REGISTRY_API const char *registry_manifest_architecture(const registry_manifest *m);
+/** Schema1 "name" (repository), or NULL (always for other formats).
+ *  @since 0.1 (registry_manifest_name before 0.2) */
+REGISTRY_API const char *registry_manifest_schema1_name(const registry_manifest *m);
+/** Schema1 "tag", or NULL. @since 0.1 (registry_manifest_tag before 0.2) */
+REGISTRY_API const char *registry_manifest_schema1_tag(const registry_manifest *m);
+/** Schema1 "architecture", or NULL. @since 0.1 (registry_manifest_architecture before 0.2) */
+REGISTRY_API const char *registry_manifest_schema1_architecture(const registry_manifest *m);
 
 /**
  * Number of schema1 v1 history entries (one per fsLayers entry, throwaway
@@ -219,6 +223,7 @@ REGISTRY_API const char *registry_manifest_history(const registry_manifest *m, s
 /**
  * 1 when history entry @p i is marked "throwaway" (its layer is the empty
  * a3ed95caeb02... blob and is not among the layers), else 0.
+ * @return 1 or 0 (0 also out of range or for NULL), never an error.
  * @since 0.1
  */
 REGISTRY_API int registry_manifest_history_throwaway(const registry_manifest *m, size_t i);
@@ -239,6 +244,60 @@ REGISTRY_API int registry_manifest_history_throwaway(const registry_manifest *m,
  */
 REGISTRY_API int registry_manifest_to_json(char **out, const registry_manifest *m);
 
+/** Current version of registry_platform. @since 1.0 */
+#define REGISTRY_PLATFORM_VERSION 1
+
+/**
+ * A platform to select, as the image spec describes one. Initialise with
+ * REGISTRY_PLATFORM_INIT or registry_platform_init(), then set the fields;
+ * the strings are borrowed and read during the call only.
+ * @since 1.0
+ */
+typedef struct registry_platform {
+	unsigned int version;           /**< REGISTRY_PLATFORM_VERSION */
+	const char *os;                 /**< e.g. "linux"; NULL: the host's */
+	const char *architecture;       /**< e.g. "arm64"; NULL: the host's (and then a NULL variant is the host's too) */
+	const char *variant;            /**< e.g. "v7", or NULL */
+	const char *os_version;         /**< "os.version" the entry must have exactly (e.g. "10.0.17763.1234"), or NULL: any */
+	const char *const *os_features; /**< NULL-terminated list of "os.features" the entry must all have, or NULL: any */
+} registry_platform;
+
+/** Static initialiser for registry_platform (every field NULL). @since 1.0 */
+#define REGISTRY_PLATFORM_INIT { REGISTRY_PLATFORM_VERSION, NULL, NULL, NULL, NULL, NULL }
+
+/**
+ * Set @p p to REGISTRY_PLATFORM_INIT.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 1.0
+ */
+REGISTRY_API int registry_platform_init(registry_platform *p);
+
+/** Longest platform text registry_platform_parse() accepts, in bytes. @since 1.0 */
+#define REGISTRY_PLATFORM_TEXT_MAX 255
+
+/**
+ * Parse the text form of a platform used by the example programs and the
+ * Python bindings: "os/arch[/variant]" ("linux/arm64/v8") or containerd's
+ * "os(os.version)/arch[/variant]" ("windows(10.0.17763.1234)/amd64"). Each
+ * part is 1 to 63 characters of [A-Za-z0-9._-] (the os.version part also
+ * `+`); anything else, or more than REGISTRY_PLATFORM_TEXT_MAX bytes, is
+ * refused. The result's os_features is NULL.
+ * @param out receives the platform; free it with registry_platform_free().
+ * @param text the text.
+ * @return 0; REGISTRY_EINVAL (NULL argument, or text not of that form: the
+ *         message says what is wrong); REGISTRY_ENOMEM.
+ * @since 1.0
+ */
+REGISTRY_API int registry_platform_parse(registry_platform **out, const char *text);
+
+/**
+ * Free a platform returned by registry_platform_parse() (never one the
+ * caller filled in). NULL is a no-op.
+ * @param p the platform, or NULL.
+ * @since 1.0
+ */
+REGISTRY_API void registry_platform_free(registry_platform *p);
+
 /**
  * Pick the entry of a list or index for a platform, as containerd does.
  *
@@ -248,23 +307,25 @@ REGISTRY_API int registry_manifest_to_json(char **out, const registry_manifest *
  * match wins; otherwise compatible platforms are tried in order: arm vN ->
  * vN-1 ... v5; arm64 -> arm v8, v7, v6, v5; amd64 vN -> vN-1 ... v1, then
  * 386. Among equal matches the first entry in document order wins. Entries
- * without a platform are never chosen.
+ * without a platform are never chosen. When @p platform sets os_version, an
+ * entry must have exactly that "os.version"; when it sets os_features, an
+ * entry must list every one of them in "os.features" (as the image spec
+ * says; Windows images need both).
  *
  * @param out receives the chosen entry (borrowed from @p m).
  * @param m a list or index.
- * @param os e.g. "linux"; NULL: the host's.
- * @param architecture e.g. "arm64"; NULL: the host's (and then a NULL
- *        @p variant means the host's variant too).
- * @param variant e.g. "v7", or NULL.
- * @return 0; REGISTRY_EINVAL (NULL out or m, @p m not an index);
- *         REGISTRY_ENOTFOUND (no compatible entry; the message lists the
- *         platforms the index offers); REGISTRY_EUNSUPPORTED (host
+ * @param platform the platform wanted; NULL: the host's (and so are its
+ *        NULL os or architecture, see registry_platform).
+ * @return 0; REGISTRY_EINVAL (NULL out or m, @p m not an index, a
+ *         platform version this library does not know, an invalid
+ *         platform); REGISTRY_ENOTFOUND (no compatible entry; the message
+ *         lists the platforms the index offers); REGISTRY_EUNSUPPORTED (host
  *         platform unknown).
- * @since 0.1
+ * @since 0.1 (takes a registry_platform since 0.2)
  */
 REGISTRY_API int registry_manifest_select_platform(const registry_descriptor **out,
-                                                   const registry_manifest *m, const char *os,
-                                                   const char *architecture, const char *variant);
+                                                   const registry_manifest *m,
+                                                   const registry_platform *platform);
 
 /**
  * The platform this process runs on, in OCI terms (from uname(2), adjusted
@@ -302,7 +363,8 @@ REGISTRY_API const char *registry_descriptor_annotation_key(const registry_descr
 REGISTRY_API const char *registry_descriptor_annotation_value(const registry_descriptor *d, size_t i);
 /** Value of the annotation named @p key, or NULL. */
 REGISTRY_API const char *registry_descriptor_annotation(const registry_descriptor *d, const char *key);
-/** 1 when the descriptor has a "platform" object, else 0. */
+/** 1 when the descriptor has a "platform" object, else 0 (also for NULL):
+ *  1 or 0, never an error. */
 REGISTRY_API int registry_descriptor_has_platform(const registry_descriptor *d);
 /** platform "os" as written in the document, or NULL. */
 REGISTRY_API const char *registry_descriptor_platform_os(const registry_descriptor *d);
@@ -357,7 +419,7 @@ REGISTRY_API void registry_manifest_builder_free(registry_manifest_builder *b);
  * descriptor carry. Initialise with REGISTRY_DESCRIPTOR_SPEC_INIT or
  * registry_descriptor_spec_init(), then set the fields; NULL fields are
  * left out. The strings are copied by the call.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_descriptor_spec {
 	unsigned int version;          /**< REGISTRY_DESCRIPTOR_SPEC_VERSION */
@@ -376,16 +438,16 @@ typedef struct registry_descriptor_spec {
 	const char *const *os_features; /**< NULL-terminated platform "os.features", or NULL */
 } registry_descriptor_spec;
 
-/** Current version of registry_descriptor_spec. @since 0.2 */
+/** Current version of registry_descriptor_spec. @since 1.0 */
 #define REGISTRY_DESCRIPTOR_SPEC_VERSION 1
-/** Initialiser of registry_descriptor_spec: every field unset. @since 0.2 */
+/** Initialiser of registry_descriptor_spec: every field unset. @since 1.0 */
 #define REGISTRY_DESCRIPTOR_SPEC_INIT \
 	{REGISTRY_DESCRIPTOR_SPEC_VERSION, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /**
  * Set @p spec to REGISTRY_DESCRIPTOR_SPEC_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_descriptor_spec_init(registry_descriptor_spec *spec);
 
@@ -440,9 +502,9 @@ REGISTRY_API int registry_manifest_builder_add_descriptor(registry_manifest_buil
 /**
  * Set a top-level annotation (a second call with the same key replaces the value).
  * @return 0, REGISTRY_EINVAL (NULL, empty key, invalid UTF-8), REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (registry_manifest_builder_add_annotation before 0.2)
  */
-REGISTRY_API int registry_manifest_builder_add_annotation(registry_manifest_builder *b, const char *key,
+REGISTRY_API int registry_manifest_builder_set_annotation(registry_manifest_builder *b, const char *key,
                                                           const char *value);
 
 /**

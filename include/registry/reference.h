@@ -84,6 +84,27 @@ REGISTRY_API int registry_reference_new(registry_reference **out, const char *re
 REGISTRY_API void registry_reference_free(registry_reference *ref);
 
 /**
+ * A copy of @p ref, independent of it (references are immutable, so a copy
+ * is what a second owner, such as another thread, needs).
+ * @param out receives the copy (NULL on failure); free with
+ *        registry_reference_free().
+ * @param ref the reference to copy.
+ * @return 0, REGISTRY_EINVAL (NULL argument), REGISTRY_ENOMEM.
+ * @since 1.0
+ */
+REGISTRY_API int registry_reference_dup(registry_reference **out, const registry_reference *ref);
+
+/**
+ * Whether two references name the same thing: the same registry,
+ * repository, tag and digest after normalization ("ubuntu" and
+ * "docker.io/library/ubuntu:latest" are equal; "ubuntu:22.04" and
+ * "ubuntu@sha256:..." are not, even when the tag points at that digest).
+ * @return 1 or 0 (0 when either is NULL), never an error.
+ * @since 1.0
+ */
+REGISTRY_API int registry_reference_equal(const registry_reference *a, const registry_reference *b);
+
+/**
  * The registry as written in references: "docker.io", "localhost:5000",
  * "[::1]:5000". Borrowed from @p ref; NULL if @p ref is NULL.
  * @since 0.1

@@ -44,17 +44,17 @@ REGISTRY_BEGIN_DECLS
  *         reference, or a digest header that is not a digest),
  *         REGISTRY_EDIGEST (a GET fallback whose bytes do not match the
  *         requested digest), transport errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_manifest_resolve(registry_client *client, const char *repository,
-                                           const char *reference, char **digest,
-                                           char **media_type, int64_t *size);
+REGISTRY_API int registry_manifest_resolve(char **digest, char **media_type,
+                                           int64_t *size, registry_client *client,
+                                           const char *repository, const char *reference);
 
 /**
  * Options of registry_manifest_fetch(). Initialise with
  * REGISTRY_MANIFEST_FETCH_OPTIONS_INIT or
  * registry_manifest_fetch_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_manifest_fetch_options {
 	unsigned int version; /**< REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION */
@@ -62,15 +62,15 @@ typedef struct registry_manifest_fetch_options {
 	size_t max_size;      /**< cap on the body; 0 means REGISTRY_MANIFEST_MAX_SIZE_DEFAULT (4 MiB) */
 } registry_manifest_fetch_options;
 
-/** Current version of registry_manifest_fetch_options. @since 0.2 */
+/** Current version of registry_manifest_fetch_options. @since 1.0 */
 #define REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION 1
-/** Initialiser of registry_manifest_fetch_options: every field the default. @since 0.2 */
+/** Initialiser of registry_manifest_fetch_options: every field the default. @since 1.0 */
 #define REGISTRY_MANIFEST_FETCH_OPTIONS_INIT {REGISTRY_MANIFEST_FETCH_OPTIONS_VERSION, 0, 0}
 
 /**
  * Set @p opts to REGISTRY_MANIFEST_FETCH_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_manifest_fetch_options_init(registry_manifest_fetch_options *opts);
 
@@ -81,7 +81,7 @@ REGISTRY_API int registry_manifest_fetch_options_init(registry_manifest_fetch_op
  * @return 0, REGISTRY_ENOTFOUND, REGISTRY_EDIGEST, REGISTRY_ETOOLARGE,
  *         REGISTRY_EFORMAT, REGISTRY_EINVAL (NULL argument, options version
  *         0 or newer than this library's, unknown flags), transport errors.
- * @since 0.2 (0.1 took max_size as an argument)
+ * @since 1.0 (0.1 took max_size as an argument)
  */
 REGISTRY_API int registry_manifest_fetch(registry_manifest **out, registry_client *client,
                                          const char *repository, const char *reference,
@@ -97,36 +97,36 @@ REGISTRY_API int registry_manifest_fetch(registry_manifest **out, registry_clien
  * @return 0, REGISTRY_EDIGEST, REGISTRY_EFORMAT (e.g. MANIFEST_INVALID),
  *         REGISTRY_ENOTFOUND (MANIFEST_BLOB_UNKNOWN: push the blobs first),
  *         REGISTRY_EDENIED, transport errors.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_manifest_push(registry_client *client, const char *repository,
-                                        const char *reference, const registry_manifest *manifest,
-                                        char **digest_out);
+REGISTRY_API int registry_manifest_push(char **digest_out, registry_client *client,
+                                        const char *repository, const char *reference,
+                                        const registry_manifest *manifest);
 
 /** registry_manifest_delete_options flag: delete the manifest even when other
- *  tags still point at it (they go with it). @since 0.2 */
+ *  tags still point at it (they go with it). @since 1.0 */
 #define REGISTRY_DELETE_FORCE 0x1u
 
 /** At most this many tags of the repository are resolved to find the other
  *  tags of a manifest; a repository with more is refused (REGISTRY_ECONFLICT)
- *  unless REGISTRY_DELETE_FORCE is given. @since 0.2 */
+ *  unless REGISTRY_DELETE_FORCE is given. @since 1.0 */
 #define REGISTRY_DELETE_TAGS_MAX 1000
 
-/** Options of registry_manifest_delete(). @since 0.2 */
+/** Options of registry_manifest_delete(). @since 1.0 */
 typedef struct registry_manifest_delete_options {
 	unsigned int version; /**< REGISTRY_MANIFEST_DELETE_OPTIONS_VERSION */
 	unsigned int flags;   /**< REGISTRY_DELETE_FORCE, or 0 */
 } registry_manifest_delete_options;
 
-/** The current version of registry_manifest_delete_options. @since 0.2 */
+/** The current version of registry_manifest_delete_options. @since 1.0 */
 #define REGISTRY_MANIFEST_DELETE_OPTIONS_VERSION 1
-/** Defaults for registry_manifest_delete_options. @since 0.2 */
+/** Defaults for registry_manifest_delete_options. @since 1.0 */
 #define REGISTRY_MANIFEST_DELETE_OPTIONS_INIT { REGISTRY_MANIFEST_DELETE_OPTIONS_VERSION, 0 }
 
 /**
  * Set @p opts to the defaults (REGISTRY_MANIFEST_DELETE_OPTIONS_INIT).
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_manifest_delete_options_init(registry_manifest_delete_options *opts);
 
@@ -152,7 +152,7 @@ REGISTRY_API int registry_manifest_delete_options_init(registry_manifest_delete_
  *         has more than REGISTRY_DELETE_TAGS_MAX tags), REGISTRY_EUNSUPPORTED
  *         (deletion disabled on the registry), REGISTRY_EDENIED, transport
  *         errors.
- * @since 0.2 (0.1 took no digest_out and no options, and deleted every tag)
+ * @since 1.0 (0.1 took no digest_out and no options, and deleted every tag)
  */
 REGISTRY_API int registry_manifest_delete(char **digest_out, registry_client *client,
                                           const char *repository, const char *reference,
@@ -165,7 +165,7 @@ typedef struct registry_list registry_list;
  * Options of registry_list_tags_open() and registry_list_catalog_open().
  * Initialise with REGISTRY_LIST_OPTIONS_INIT or registry_list_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_list_options {
 	unsigned int version;   /**< REGISTRY_LIST_OPTIONS_VERSION */
@@ -175,15 +175,15 @@ typedef struct registry_list_options {
 	                             resumes after this name (copied; at most 1024 bytes) */
 } registry_list_options;
 
-/** Current version of registry_list_options. @since 0.2 */
+/** Current version of registry_list_options. @since 1.0 */
 #define REGISTRY_LIST_OPTIONS_VERSION 1
-/** Initialiser of registry_list_options: every field the default. @since 0.2 */
+/** Initialiser of registry_list_options: every field the default. @since 1.0 */
 #define REGISTRY_LIST_OPTIONS_INIT {REGISTRY_LIST_OPTIONS_VERSION, 0, 0, NULL}
 
 /**
  * Set @p opts to REGISTRY_LIST_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_list_options_init(registry_list_options *opts);
 
@@ -197,7 +197,7 @@ REGISTRY_API int registry_list_options_init(registry_list_options *opts);
  *         argument, options version 0 or newer than this library's, unknown
  *         flags, page_size above INT_MAX, empty or overlong last),
  *         REGISTRY_ENOMEM. Network errors surface from registry_list_next().
- * @since 0.2 (0.1 was registry_tags_open() with an int page_size)
+ * @since 1.0 (0.1 was registry_tags_open() with an int page_size)
  */
 REGISTRY_API int registry_list_tags_open(registry_list **out, registry_client *client,
                                          const char *repository, const registry_list_options *opts);
@@ -207,7 +207,7 @@ REGISTRY_API int registry_list_tags_open(registry_list **out, registry_client *c
  * token scope registry:catalog:*).
  * @param opts NULL for the defaults.
  * @return as registry_list_tags_open().
- * @since 0.2 (0.1 was registry_catalog_open() with an int page_size)
+ * @since 1.0 (0.1 was registry_catalog_open() with an int page_size)
  */
 REGISTRY_API int registry_list_catalog_open(registry_list **out, registry_client *client,
                                             const registry_list_options *opts);
@@ -217,9 +217,9 @@ REGISTRY_API int registry_list_catalog_open(registry_list **out, registry_client
  * with *name NULL at the end; negative codes on failure (ENOTFOUND for an
  * unknown repository, transport errors, EFORMAT for a malformed page,
  * ETOOLARGE past the 1 MiB page cap).
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_list_next(registry_list *list, const char **name);
+REGISTRY_API int registry_list_next(const char **name, registry_list *list);
 
 /** Free an iterator; NULL is accepted. @since 0.1 */
 REGISTRY_API void registry_list_free(registry_list *list);
@@ -228,7 +228,7 @@ REGISTRY_API void registry_list_free(registry_list *list);
  * Options of registry_referrers_fetch(). Initialise with
  * REGISTRY_REFERRERS_FETCH_OPTIONS_INIT or
  * registry_referrers_fetch_options_init(); zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_referrers_fetch_options {
 	unsigned int version;      /**< REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION */
@@ -238,15 +238,15 @@ typedef struct registry_referrers_fetch_options {
 	                                REGISTRY_MANIFEST_MAX_SIZE_DEFAULT (4 MiB) */
 } registry_referrers_fetch_options;
 
-/** Current version of registry_referrers_fetch_options. @since 0.2 */
+/** Current version of registry_referrers_fetch_options. @since 1.0 */
 #define REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION 1
-/** Initialiser of registry_referrers_fetch_options: every field the default. @since 0.2 */
+/** Initialiser of registry_referrers_fetch_options: every field the default. @since 1.0 */
 #define REGISTRY_REFERRERS_FETCH_OPTIONS_INIT {REGISTRY_REFERRERS_FETCH_OPTIONS_VERSION, 0, NULL, 0}
 
 /**
  * Set @p opts to REGISTRY_REFERRERS_FETCH_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_referrers_fetch_options_init(registry_referrers_fetch_options *opts);
 
@@ -262,7 +262,7 @@ REGISTRY_API int registry_referrers_fetch_options_init(registry_referrers_fetch_
  *         unknown flags), REGISTRY_EFORMAT (bad digest or repository, or
  *         a "sha256-<hex>" tag that is not an index), REGISTRY_ETOOLARGE,
  *         REGISTRY_EPROTOCOL, transport errors.
- * @since 0.2 (0.1 was registry_referrers() with a positional artifact_type)
+ * @since 1.0 (0.1 was registry_referrers() with a positional artifact_type)
  */
 REGISTRY_API int registry_referrers_fetch(registry_manifest **out, registry_client *client,
                                           const char *repository, const char *digest,

@@ -47,9 +47,9 @@ typedef struct registry_store registry_store;
 /** Largest index.json read or written: 64 MiB (0.1: the manifest cap, 4
  *  MiB). An index.json is the store's own, not a registry's manifest, and
  *  holds one entry per stored reference. @since 0.1 */
-#define REGISTRY_STORE_INDEX_MAX_SIZE (64ul << 20)
+#define REGISTRY_STORE_INDEX_MAX_SIZE ((size_t)64 << 20)
 
-/** Most entries index.json may hold: 100000 (0.1: 4096). @since 0.2 */
+/** Most entries index.json may hold: 100000 (0.1: 4096). @since 1.0 */
 #define REGISTRY_STORE_INDEX_MAX_ENTRIES 100000
 
 /**
@@ -92,7 +92,9 @@ REGISTRY_API const char *registry_store_path(const registry_store *s);
  * Whether the store holds a blob. The content is not read (see
  * registry_store_verify()).
  * @param digest "sha256:<hex>" or "sha512:<hex>".
- * @return 1 when present, 0 when not; REGISTRY_EINVAL (NULL);
+ * @return 1 when present, 0 when not, or a NEGATIVE error code: test
+ *         `rc == 1`, never just `if (registry_store_has(...))`, which takes
+ *         an error for "present". The errors: REGISTRY_EINVAL (NULL);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (digest rejected by
  *         registry_digest_validate()); REGISTRY_EFORMAT (the blob, or
  *         blobs/ALG, is a symbolic link or not a regular file); REGISTRY_EIO.
@@ -104,9 +106,9 @@ REGISTRY_API int registry_store_has(const registry_store *s, const char *digest)
  * Size in bytes of a stored blob.
  * @param size receives the size.
  * @return 0; REGISTRY_ENOTFOUND; errors of registry_store_has().
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_blob_size(const registry_store *s, const char *digest, int64_t *size);
+REGISTRY_API int registry_store_blob_size(int64_t *size, const registry_store *s, const char *digest);
 
 /**
  * Absolute path of a stored blob, to read it with other tools. Do not write
@@ -114,9 +116,9 @@ REGISTRY_API int registry_store_blob_size(const registry_store *s, const char *d
  * @param path receives a NUL-terminated string; free with registry_free().
  * @return 0; REGISTRY_ENOTFOUND (not in the store); errors of
  *         registry_store_has(); REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_blob_path(const registry_store *s, const char *digest, char **path);
+REGISTRY_API int registry_store_blob_path(char **path, const registry_store *s, const char *digest);
 
 /**
  * Read a small blob (a manifest, a config) into memory and check that its
@@ -130,10 +132,10 @@ REGISTRY_API int registry_store_blob_path(const registry_store *s, const char *d
  *         @p max_size; nothing is read); REGISTRY_EDIGEST (the stored bytes
  *         do not match: the store is damaged); errors of
  *         registry_store_has(); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_read_blob(const registry_store *s, const char *digest, size_t max_size,
-                                          void **data, size_t *len);
+REGISTRY_API int registry_store_read_blob(void **data, size_t *len, const registry_store *s,
+                                          const char *digest, size_t max_size);
 
 /**
  * Add a blob from memory. The bytes are hashed first: when they do not match
@@ -148,10 +150,10 @@ REGISTRY_API int registry_store_read_blob(const registry_store *s, const char *d
  *         REGISTRY_EDIGEST ("digest mismatch: expected X, got Y");
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (an allocated @p digest_out since 0.2)
+ * @since 0.1 (an allocated @p digest_out since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected_digest,
-                                         const void *data, size_t len, char **digest_out);
+REGISTRY_API int registry_store_add_blob(char **digest_out, registry_store *s,
+                                         const char *expected_digest, const void *data, size_t len);
 
 /**
  * Add a blob from a file, streamed (any size): copied into a temporary file
@@ -167,15 +169,16 @@ REGISTRY_API int registry_store_add_blob(registry_store *s, const char *expected
  *         such file); REGISTRY_EDIGEST (mismatch; nothing is kept);
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (bad expected digest);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (@p digest_out since 0.2)
+ * @since 0.1 (@p digest_out since 0.2; registry_store_import_file before 0.2)
  */
-REGISTRY_API int registry_store_import_file(char **digest_out, registry_store *s, const char *expected_digest,
-                                            const char *file);
+REGISTRY_API int registry_store_add_blob_file(char **digest_out, registry_store *s, const char *expected_digest,
+                                              const char *file);
 
 /**
  * Number of entries in index.json, as this handle last read or wrote it
  * (at open, and at each registry_store_index_add() or _remove(), which
  * re-read the file first).
+ * @return the number of entries; 0 for a NULL store (never an error).
  * @since 0.1
  */
 REGISTRY_API size_t registry_store_index_count(const registry_store *s);
@@ -194,10 +197,10 @@ REGISTRY_API const registry_descriptor *registry_store_index_entry(const registr
  * annotation is @p ref_name (the first one, if several).
  * @param out receives the entry, borrowed as registry_store_index_entry().
  * @return 0; REGISTRY_EINVAL (NULL argument); REGISTRY_ENOTFOUND.
- * @since 0.1
+ * @since 0.1 (out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_index_find(const registry_store *s, const char *ref_name,
-                                           const registry_descriptor **out);
+REGISTRY_API int registry_store_index_find(const registry_descriptor **out, const registry_store *s,
+                                           const char *ref_name);
 
 /**
  * Add a root to index.json, or replace the entry that has the same ref name
@@ -248,7 +251,7 @@ REGISTRY_API int registry_store_index_add(registry_store *s, const registry_desc
  * index.json as it was, and registry_store_index_remove() is refused.
  * @return 0; REGISTRY_EINVAL (NULL, or a batch is already open);
  *         REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_index_batch_begin(registry_store *s);
 
@@ -261,14 +264,14 @@ REGISTRY_API int registry_store_index_batch_begin(registry_store *s);
  *         REGISTRY_STORE_INDEX_MAX_ENTRIES entries or
  *         REGISTRY_STORE_INDEX_MAX_SIZE bytes); the errors of
  *         registry_store_index_add(). On failure index.json is unchanged.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_index_batch_commit(registry_store *s);
 
 /**
  * Drop the open batch's additions (index.json is unchanged); nothing when
  * no batch is open. registry_store_free() drops an uncommitted batch too.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API void registry_store_index_batch_abort(registry_store *s);
 
@@ -287,18 +290,18 @@ REGISTRY_API int registry_store_index_remove(registry_store *s, const char *ref_
  * blob's digest (or, for a file whose name is not a digest, its path
  * relative to the store), @p reason a one-line description. Return 0 to go
  * on, non-zero to stop the check.
- * @since 0.2
+ * @since 1.0
  */
 typedef int (*registry_store_verify_cb)(const char *digest, const char *reason, void *userdata);
 
-/** Current version of registry_store_verify_options. @since 0.2 */
+/** Current version of registry_store_verify_options. @since 1.0 */
 #define REGISTRY_STORE_VERIFY_OPTIONS_VERSION 1
 
 /**
  * Options of registry_store_verify(). Initialise with
  * REGISTRY_STORE_VERIFY_OPTIONS_INIT or registry_store_verify_options_init();
  * zero fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_store_verify_options {
 	unsigned int version;            /**< REGISTRY_STORE_VERIFY_OPTIONS_VERSION */
@@ -307,13 +310,13 @@ typedef struct registry_store_verify_options {
 	void *userdata;                  /**< passed to @p problem */
 } registry_store_verify_options;
 
-/** Initialiser of registry_store_verify_options. @since 0.2 */
+/** Initialiser of registry_store_verify_options. @since 1.0 */
 #define REGISTRY_STORE_VERIFY_OPTIONS_INIT { REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, NULL, NULL }
 
 /**
  * Set @p opts to REGISTRY_STORE_VERIFY_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_verify_options_init(registry_store_verify_options *opts);
 
@@ -336,17 +339,17 @@ REGISTRY_API int registry_store_verify_options_init(registry_store_verify_option
  *         (the callback returned non-zero); REGISTRY_EINVAL (NULL store,
  *         options version 0 or newer than this library's, unknown flags);
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (options and a const store since 0.2)
+ * @since 0.1 (options and a const store since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_verify(const registry_store *s, const registry_store_verify_options *opts,
-                                       size_t *nbad);
+REGISTRY_API int registry_store_verify(size_t *nbad, const registry_store *s,
+                                       const registry_store_verify_options *opts);
 
-/** Current version of registry_store_gc_options. @since 0.2 */
+/** Current version of registry_store_gc_options. @since 1.0 */
 #define REGISTRY_STORE_GC_OPTIONS_VERSION 1
 
 /**
  * Flag of registry_store_gc_options: delete nothing, only count what would
- * be deleted. @since 0.2
+ * be deleted. @since 1.0
  */
 #define REGISTRY_STORE_GC_DRY_RUN 0x1u
 
@@ -354,7 +357,7 @@ REGISTRY_API int registry_store_verify(const registry_store *s, const registry_s
  * Options of registry_store_gc(). Initialise with
  * REGISTRY_STORE_GC_OPTIONS_INIT or registry_store_gc_options_init(); zero
  * fields mean the default.
- * @since 0.2
+ * @since 1.0
  */
 typedef struct registry_store_gc_options {
 	unsigned int version;      /**< REGISTRY_STORE_GC_OPTIONS_VERSION */
@@ -364,13 +367,13 @@ typedef struct registry_store_gc_options {
 	int64_t partial_max_age_s;
 } registry_store_gc_options;
 
-/** Initialiser of registry_store_gc_options. @since 0.2 */
+/** Initialiser of registry_store_gc_options. @since 1.0 */
 #define REGISTRY_STORE_GC_OPTIONS_INIT { REGISTRY_STORE_GC_OPTIONS_VERSION, 0, 0 }
 
 /**
  * Set @p opts to REGISTRY_STORE_GC_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.0
  */
 REGISTRY_API int registry_store_gc_options_init(registry_store_gc_options *opts);
 
@@ -396,9 +399,9 @@ REGISTRY_API int registry_store_gc_options_init(registry_store_gc_options *opts)
  *         REGISTRY_ECONFLICT; REGISTRY_EDIGEST,
  *         REGISTRY_EFORMAT or REGISTRY_EUNSUPPORTED (a reachable manifest is
  *         damaged or unreadable); REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.1 (options since 0.2)
+ * @since 0.1 (options since 0.2; out-parameters first since 0.2)
  */
-REGISTRY_API int registry_store_gc(registry_store *s, const registry_store_gc_options *opts, size_t *removed);
+REGISTRY_API int registry_store_gc(size_t *removed, registry_store *s, const registry_store_gc_options *opts);
 
 REGISTRY_END_DECLS
 

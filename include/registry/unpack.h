@@ -23,17 +23,18 @@
 
 #include <registry/common.h>
 #include <registry/blob.h>
+#include <registry/manifest.h>
 #include <registry/store.h>
 
 REGISTRY_BEGIN_DECLS
 
-/** registry_unpack_options.flags: create character and block devices (only as root). @since 0.2 */
+/** registry_unpack_options.flags: create character and block devices (only as root). @since 1.1 */
 #define REGISTRY_UNPACK_DEVICES 0x1u
 /**
  * registry_unpack_options.flags: write a runtime bundle, `DEST/rootfs` and
  * `DEST/config.json` (OCI runtime spec, converted from the image config),
  * instead of the root filesystem at `DEST` (registry_store_unpack() only).
- * @since 0.2
+ * @since 1.1
  */
 #define REGISTRY_UNPACK_BUNDLE 0x2u
 
@@ -41,33 +42,33 @@ REGISTRY_BEGIN_DECLS
  * Options of the unpack functions. Initialise with
  * REGISTRY_UNPACK_OPTIONS_INIT or registry_unpack_options_init(); zero
  * fields mean the default. Strings are read during the call only.
- * @since 0.2
+ * @since 1.1
  */
 typedef struct registry_unpack_options {
 	unsigned int version;      /**< REGISTRY_UNPACK_OPTIONS_VERSION */
 	unsigned int flags;        /**< REGISTRY_UNPACK_DEVICES, REGISTRY_UNPACK_BUNDLE */
-	const char *platform;      /**< "os/arch[/variant]" of an index; NULL: the host's */
+	const registry_platform *platform; /**< the entry of an index to unpack; NULL: the host's */
 	uint64_t max_size;         /**< most tar bytes (uncompressed) over all layers; 0: no limit */
 	registry_progress_cb progress; /**< NULL, or called as layers are read; non-zero cancels */
 	void *userdata;            /**< passed to @p progress */
 } registry_unpack_options;
 
-/** Current version of registry_unpack_options. @since 0.2 */
+/** Current version of registry_unpack_options. @since 1.1 */
 #define REGISTRY_UNPACK_OPTIONS_VERSION 1
-/** Initialiser of registry_unpack_options: every field the default. @since 0.2 */
+/** Initialiser of registry_unpack_options: every field the default. @since 1.1 */
 #define REGISTRY_UNPACK_OPTIONS_INIT { REGISTRY_UNPACK_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL }
 
 /**
  * Set @p opts to REGISTRY_UNPACK_OPTIONS_INIT.
  * @return 0, REGISTRY_EINVAL for NULL.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_unpack_options_init(registry_unpack_options *opts);
 
 /**
  * What an unpack did. Set `version` (REGISTRY_UNPACK_STATS_INIT); the call
  * fills the fields that version has.
- * @since 0.2
+ * @since 1.1
  */
 typedef struct registry_unpack_stats {
 	unsigned int version;     /**< REGISTRY_UNPACK_STATS_VERSION */
@@ -80,9 +81,9 @@ typedef struct registry_unpack_stats {
 	uint64_t skipped_xattrs;  /**< extended attributes the kernel refused */
 } registry_unpack_stats;
 
-/** Current version of registry_unpack_stats. @since 0.2 */
+/** Current version of registry_unpack_stats. @since 1.1 */
 #define REGISTRY_UNPACK_STATS_VERSION 1
-/** Initialiser of registry_unpack_stats. @since 0.2 */
+/** Initialiser of registry_unpack_stats. @since 1.1 */
 #define REGISTRY_UNPACK_STATS_INIT { REGISTRY_UNPACK_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
@@ -105,7 +106,7 @@ typedef struct registry_unpack_stats {
  *         than max_size bytes); REGISTRY_EUNSUPPORTED (not a container
  *         image, or built without libarchive); REGISTRY_ECANCELED;
  *         REGISTRY_EIO; REGISTRY_ENOMEM.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_store_unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
                                        const char *dest, const registry_unpack_options *opts);
@@ -120,7 +121,7 @@ REGISTRY_API int registry_store_unpack(registry_unpack_stats *stats, registry_st
  * @param fd used when @p dest is NULL; not closed.
  * @return as registry_store_unpack(); REGISTRY_EINVAL also for
  *         REGISTRY_UNPACK_BUNDLE.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_store_unpack_tar(registry_unpack_stats *stats, registry_store *store,
                                            const char *ref_name, const char *dest, int fd,
@@ -139,7 +140,7 @@ REGISTRY_API int registry_store_unpack_tar(registry_unpack_stats *stats, registr
  *         REGISTRY_ETOOLARGE; REGISTRY_ECANCELED; REGISTRY_EIO;
  *         REGISTRY_EUNSUPPORTED; REGISTRY_ENOMEM. After a failure @p root
  *         holds part of the layer.
- * @since 0.2
+ * @since 1.1
  */
 REGISTRY_API int registry_layer_apply(registry_unpack_stats *stats, const char *root, int layer_fd,
                                       const char *diff_id, const registry_unpack_options *opts);

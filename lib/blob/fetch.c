@@ -882,9 +882,9 @@ int registry_blob_fetch_many_options_init(registry_blob_fetch_many_options *opts
 	return 0;
 }
 
-int registry_blob_fetch_many(registry_client *c, const char *repository, size_t count,
-                             const char *const *digests, const int64_t *sizes, registry_store *store,
-                             int *results, const registry_blob_fetch_many_options *options)
+int registry_blob_fetch_many(int *results, registry_client *c, const char *repository,
+                             size_t count, const char *const *digests, const int64_t *sizes,
+                             registry_store *store, const registry_blob_fetch_many_options *options)
 {
 	REGISTRY__ENTER(rc);
 	static const registry_blob_fetch_many_options defaults = REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT;
@@ -960,7 +960,7 @@ int registry_blob_fetch_to(registry_client *c, const char *repository, const cha
 	return rc;
 }
 
-int registry_blob_head(registry_client *c, const char *repository, const char *digest, int64_t *size)
+int registry_blob_head(int64_t *size, registry_client *c, const char *repository, const char *digest)
 {
 	REGISTRY__ENTER(rc);
 	if (!c || !repository || !digest)

@@ -36,20 +36,23 @@ int registry_digest_update(registry_digest *d, const void *data, size_t len)
 	return registry__hash_update(&d->hash, data, len);
 }
 
-int registry_digest_final(registry_digest *d, char *buf, size_t bufsize)
+int registry_digest_final(char **out, registry_digest *d)
 {
 	REGISTRY__ENTER(rc);
-	if (!d || !buf)
-		return registry__fail(REGISTRY_EINVAL, "NULL digest or buffer");
-	size_t need = registry__digest_string_length(d->hash.algorithm) + 1;
-	/* Checked before finishing, so the caller can retry with a larger buffer. */
-	if (bufsize < need)
-		return registry__fail(REGISTRY_EINVAL, "digest buffer too small: %zu bytes, need %zu",
-		                      bufsize, need);
-	char tmp[REGISTRY_DIGEST_STRING_MAX];
-	if ((rc = registry__hash_final(&d->hash, tmp)))
+	if (!out || !d)
+		return registry__fail(REGISTRY_EINVAL, "NULL out parameter or digest");
+	*out = NULL;
+	/* Allocated before finishing: on ENOMEM the hashed data is still
+	 * there and the caller may retry. One allocation per digest, none
+	 * per registry_digest_update(). */
+	char *s = malloc(registry__digest_string_length(d->hash.algorithm) + 1);
+	if (!s)
+		return registry__nomem();
+	if ((rc = registry__hash_final(&d->hash, s))) {
+		free(s);
 		return rc;
-	memcpy(buf, tmp, need);
+	}
+	*out = s;
 	return 0;
 }
 
@@ -61,28 +64,36 @@ void registry_digest_free(registry_digest *d)
 	free(d);
 }
 
-int registry_digest_buffer(char *buf, size_t bufsize, int algorithm, const void *data, size_t len)
+int registry__digest_buffer(char out[REGISTRY_DIGEST_STRING_MAX], int algorithm, const void *data,
+                            size_t len)
 {
-	REGISTRY__ENTER(rc);
-	if (!buf || (!data && len))
-		return registry__fail(REGISTRY_EINVAL, "NULL buffer or data");
-	size_t need = registry__digest_string_length(algorithm);
-	if (!need)
+	if (!data && len)
+		return registry__fail(REGISTRY_EINVAL, "NULL data with a length of %zu", len);
+	if (!registry__digest_string_length(algorithm))
 		return registry__fail(REGISTRY_EINVAL, "unknown digest algorithm %d", algorithm);
-	if (bufsize < need + 1)
-		return registry__fail(REGISTRY_EINVAL, "digest buffer too small: %zu bytes, need %zu",
-		                      bufsize, need + 1);
 	registry__hash h;
-	char tmp[REGISTRY_DIGEST_STRING_MAX];
-	if ((rc = registry__hash_init(&h, algorithm)))
+	int rc = registry__hash_init(&h, algorithm);
+	if (rc)
 		return rc;
 	rc = registry__hash_update(&h, data, len);
 	if (!rc)
-		rc = registry__hash_final(&h, tmp);
+		rc = registry__hash_final(&h, out);
 	registry__hash_cleanup(&h);
-	if (!rc)
-		memcpy(buf, tmp, need + 1);
 	return rc;
+}
+
+int registry_digest_buffer(char **out, int algorithm, const void *data, size_t len)
+{
+	REGISTRY__ENTER(rc);
+	if (!out)
+		return registry__fail(REGISTRY_EINVAL, "NULL out parameter");
+	*out = NULL;
+	char tmp[REGISTRY_DIGEST_STRING_MAX];
+	if ((rc = registry__digest_buffer(tmp, algorithm, data, len)))
+		return rc;
+	if (!(*out = registry__strdup(tmp)))
+		return registry__nomem();
+	return 0;
 }
 
 const char *registry_digest_backend(void)

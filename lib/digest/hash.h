@@ -70,6 +70,15 @@ int registry__hash_final(registry__hash *h, char out[REGISTRY_DIGEST_STRING_MAX]
 /* Release what init allocated and wipe the state. Safe to call twice. */
 void registry__hash_cleanup(registry__hash *h);
 
+/*
+ * One-shot digest of @len bytes into a caller's buffer: what the library
+ * itself uses (registry_digest_buffer() allocates its result). 0,
+ * REGISTRY_EINVAL (NULL data with a length, unknown algorithm), the
+ * errors of registry__hash_init(), REGISTRY_EIO.
+ */
+int registry__digest_buffer(char out[REGISTRY_DIGEST_STRING_MAX], int algorithm, const void *data,
+                            size_t len);
+
 /* Length of "algorithm:hex" (without NUL) for @algorithm, 0 if unknown. */
 size_t registry__digest_string_length(int algorithm);
 

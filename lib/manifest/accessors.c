@@ -27,9 +27,9 @@ int registry_manifest_signed(const registry_manifest *m) { return m ? m->is_sign
 const registry_descriptor *registry_manifest_config(const registry_manifest *m) { return m ? m->config : NULL; }
 const char *registry_manifest_artifact_type(const registry_manifest *m) { return m ? m->artifact_type : NULL; }
 const registry_descriptor *registry_manifest_subject(const registry_manifest *m) { return m ? m->subject : NULL; }
-const char *registry_manifest_name(const registry_manifest *m) { return m ? m->name : NULL; }
-const char *registry_manifest_tag(const registry_manifest *m) { return m ? m->tag : NULL; }
-const char *registry_manifest_architecture(const registry_manifest *m) { return m ? m->architecture : NULL; }
+const char *registry_manifest_schema1_name(const registry_manifest *m) { return m ? m->name : NULL; }
+const char *registry_manifest_schema1_tag(const registry_manifest *m) { return m ? m->tag : NULL; }
+const char *registry_manifest_schema1_architecture(const registry_manifest *m) { return m ? m->architecture : NULL; }
 
 const void *registry_manifest_raw(const registry_manifest *m, size_t *len)
 {
@@ -45,9 +45,9 @@ const registry_descriptor *registry_manifest_layer(const registry_manifest *m, s
 	return m && i < m->layer_count ? &m->layers[i] : NULL;
 }
 
-size_t registry_manifest_manifest_count(const registry_manifest *m) { return m ? m->manifest_count : 0; }
+size_t registry_manifest_entry_count(const registry_manifest *m) { return m ? m->manifest_count : 0; }
 
-const registry_descriptor *registry_manifest_manifest(const registry_manifest *m, size_t i)
+const registry_descriptor *registry_manifest_entry(const registry_manifest *m, size_t i)
 {
 	return m && i < m->manifest_count ? &m->manifests[i] : NULL;
 }

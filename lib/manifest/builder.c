@@ -518,7 +518,7 @@ int registry_manifest_builder_add_descriptor(registry_manifest_builder *b, const
 	return finish_item(b, d, copy_descriptor(d, src, b->format == FORMAT_DOCKER_LIST));
 }
 
-int registry_manifest_builder_add_annotation(registry_manifest_builder *b, const char *key, const char *value)
+int registry_manifest_builder_set_annotation(registry_manifest_builder *b, const char *key, const char *value)
 {
 	int rc = entry_checks(b, -1);
 	if (rc || (rc = check_annotation(key, value)))

@@ -105,9 +105,8 @@ void registry__manifest_descriptor_clear(registry_descriptor *d);
 int registry__manifest_media_type_valid(const char *s);
 int registry__manifest_fail_field(int code, const char *path, const char *fmt, ...) REGISTRY_PRINTF(3, 4);
 
-/* platform.c: "os/arch[/variant]" split into three strings inside @buf (@size bytes). */
-int registry__platform_split(const char *platform, char *buf, size_t size, const char **os,
-                             const char **arch, const char **variant);
+/* platform.c: @p's version and bounds, as @fn's (NULL is valid: the host's). */
+int registry__platform_check(const char *fn, const registry_platform *p);
 
 /* config.c: registry_image_config_parse() without entering the API. */
 int registry__image_config_parse(registry_image_config **out, const void *data, size_t len, size_t max);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest/hash.h"
 #include "manifest_impl.h"
 
 static const struct {
@@ -271,8 +272,8 @@ static int parse_document(registry_manifest *m, int ct_format)
 	m->media_type = registry__manifest_format_media_type(format);
 	if (is_schema1(format))
 		return registry__manifest_parse_schema1(m, format == FORMAT_SCHEMA1_SIGNED);
-	if ((rc = registry_digest_buffer(m->digest, sizeof(m->digest), REGISTRY_DIGEST_SHA256, m->raw,
-	                                 m->raw_len)))
+	if ((rc = registry__digest_buffer(m->digest, REGISTRY_DIGEST_SHA256, m->raw,
+	                                  m->raw_len)))
 		return rc;
 	return is_index(format) ? parse_index(m, m->tree) : parse_image(m, m->tree);
 }

@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -141,7 +142,19 @@ static void describe(registry__buf *b, const char *os, const char *arch, const c
 	                    variant && *variant ? "/" : "", variant ? variant : "");
 }
 
-static int not_found(const registry_manifest *m, const platform *want)
+/* The request as the message shows it: os[(os.version)]/arch[/variant][ with os.features ...]. */
+static void describe_request(registry__buf *b, const platform *want, const registry_platform *p)
+{
+	char os[FIELD_MAX + 48];
+	snprintf(os, sizeof(os), "%s", want->os);
+	if (p && p->os_version)
+		snprintf(os, sizeof(os), "%s(%.40s)", want->os, p->os_version);
+	describe(b, os, want->arch, want->variant);
+	for (size_t i = 0; p && p->os_features && p->os_features[i] && i < 8; i++)
+		registry__buf_printf(b, "%s%.40s", i ? "," : " with os.features ", p->os_features[i]);
+}
+
+static int not_found(const registry_manifest *m, const platform *want, const registry_platform *p)
 {
 	registry__buf b;
 	registry__buf_init(&b, 900);
@@ -156,8 +169,8 @@ static int not_found(const registry_manifest *m, const platform *want)
 		describe(&b, d->os, d->architecture, d->variant);
 	}
 	registry__buf req;
-	registry__buf_init(&req, 200);
-	describe(&req, want->os, want->arch, want->variant);
+	registry__buf_init(&req, 400);
+	describe_request(&req, want, p);
 	char extra[64] = "";
 	if (without)
 		snprintf(extra, sizeof(extra), " (and %zu entr%s without a platform)", without,
@@ -169,16 +182,62 @@ static int not_found(const registry_manifest *m, const platform *want)
 	return rc;
 }
 
+/* Most os.features a request may list: they are compared with every entry's. */
+#define OS_FEATURES_MAX 64
+
+int registry__platform_check(const char *fn, const registry_platform *p)
+{
+	if (!p)
+		return 0;
+	int rc = registry__options_check(fn, p->version, REGISTRY_PLATFORM_VERSION, 0, 0);
+	for (size_t i = 0; !rc && p->os_features && p->os_features[i]; i++)
+		if (i == OS_FEATURES_MAX)
+			rc = registry__fail(REGISTRY_EINVAL, "%s: more than %d platform os_features", fn,
+			                    OS_FEATURES_MAX);
+	return rc;
+}
+
+/* The image spec's rule for the optional fields: os.version, when asked for,
+ * must be equal; every os.feature asked for must be present. */
+static int extras_match(const registry_descriptor *d, const registry_platform *p)
+{
+	if (!p)
+		return 1;
+	if (p->os_version && (!d->os_version || strcmp(p->os_version, d->os_version) != 0))
+		return 0;
+	for (const char *const *f = p->os_features; f && *f; f++) {
+		size_t i = 0;
+		while (i < d->os_features.count && strcmp(d->os_features.items[i], *f) != 0)
+			i++;
+		if (i == d->os_features.count)
+			return 0;
+	}
+	return 1;
+}
+
+int registry_platform_init(registry_platform *p)
+{
+	REGISTRY__ENTER(rc);
+	if (!p)
+		return registry__fail(REGISTRY_EINVAL, "registry_platform_init: NULL argument");
+	*p = (registry_platform)REGISTRY_PLATFORM_INIT;
+	return 0;
+}
+
 int registry_manifest_select_platform(const registry_descriptor **out, const registry_manifest *m,
-                                      const char *os, const char *architecture, const char *variant)
+                                      const registry_platform *p)
 {
 	REGISTRY__ENTER(rc);
 	if (!out || !m)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_select_platform: NULL argument");
 	*out = NULL;
+	if ((rc = registry__platform_check("registry_manifest_select_platform", p)))
+		return rc;
 	if (m->kind != REGISTRY_MANIFEST_INDEX)
 		return registry__fail(REGISTRY_EINVAL, "registry_manifest_select_platform: %s is not an index",
 		                      m->media_type);
+	const char *os = p ? p->os : NULL, *architecture = p ? p->architecture : NULL;
+	const char *variant = p ? p->variant : NULL;
 	const char *host_os, *host_arch, *host_variant;
 	if (!os || !architecture) {
 		if ((rc = registry_manifest_host_platform(&host_os, &host_arch, &host_variant)))
@@ -201,7 +260,7 @@ int registry_manifest_select_platform(const registry_descriptor **out, const reg
 	for (size_t i = 0; i < m->manifest_count; i++) {
 		const registry_descriptor *d = &m->manifests[i];
 		platform have;
-		if (!d->has_platform || !normalize(&have, d->os, d->architecture, d->variant))
+		if (!d->has_platform || !normalize(&have, d->os, d->architecture, d->variant) || !extras_match(d, p))
 			continue;
 		for (size_t r = 0; r < best_rank; r++) {
 			if (same(&have, &vec[r])) {
@@ -212,7 +271,7 @@ int registry_manifest_select_platform(const registry_descriptor **out, const reg
 		}
 	}
 	if (!*out)
-		return not_found(m, &want);
+		return not_found(m, &want, p);
 	return 0;
 }
 
@@ -282,26 +341,80 @@ int registry_manifest_host_platform(const char **os, const char **architecture, 
 	return 0;
 }
 
-int registry__platform_split(const char *platform, char *buf, size_t size, const char **os,
-                             const char **arch, const char **variant)
+/* Text form: one part of 1 to FIELD_MAX - 1 characters of [A-Za-z0-9._-] (and '+' in os.version). */
+static int part_ok(const char *text, const char *what, const char *s, size_t n, int plus)
 {
-	size_t len = strlen(platform);
-	if (len >= size)
-		return registry__fail(REGISTRY_EINVAL, "platform \"%.64s...\" is too long", platform);
-	memcpy(buf, platform, len + 1);
-	*os = buf;
-	*arch = NULL;
-	*variant = NULL;
-	char *slash = strchr(buf, '/');
-	if (slash) {
-		*slash = '\0';
-		*arch = slash + 1;
-		if ((slash = strchr(slash + 1, '/'))) {
-			*slash = '\0';
-			*variant = slash + 1;
-		}
+	if (n == 0 || n >= FIELD_MAX)
+		return registry__fail(REGISTRY_EINVAL, "platform \"%.100s\": the %s must be 1 to %d characters",
+		                      text, what, FIELD_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-' && !(plus && c == '+'))
+			return registry__fail(REGISTRY_EINVAL, "platform \"%.100s\": character 0x%02x in the %s",
+			                      text, c, what);
 	}
-	if (!*arch || !**os || !**arch || (*variant && (!**variant || strchr(*variant, '/'))))
-		return registry__fail(REGISTRY_EINVAL, "platform \"%s\" is not os/arch[/variant]", platform);
 	return 0;
+}
+
+/* Splits @buf (a copy of @text) in place into @p's os, os_version, architecture, variant. */
+static int split_text(registry_platform *p, const char *text, char *buf)
+{
+	char *arch = strchr(buf, '/');
+	if (!arch)
+		return registry__fail(REGISTRY_EINVAL, "platform \"%.100s\" is not os[(os.version)]/arch[/variant]",
+		                      text);
+	*arch++ = '\0';
+	char *variant = strchr(arch, '/');
+	if (variant)
+		*variant++ = '\0';
+	char *version = strchr(buf, '(');
+	if (version) {
+		*version++ = '\0';
+		size_t n = strlen(version);
+		if (n == 0 || version[n - 1] != ')')
+			return registry__fail(REGISTRY_EINVAL, "platform \"%.100s\": os(os.version) lacks its ')'", text);
+		version[n - 1] = '\0';
+	}
+	int rc = part_ok(text, "os", buf, strlen(buf), 0);
+	if (!rc && version)
+		rc = part_ok(text, "os.version", version, strlen(version), 1);
+	if (!rc)
+		rc = part_ok(text, "architecture", arch, strlen(arch), 0);
+	if (!rc && variant)
+		rc = part_ok(text, "variant", variant, strlen(variant), 0);
+	p->os = buf;
+	p->os_version = version;
+	p->architecture = arch;
+	p->variant = variant;
+	return rc;
+}
+
+int registry_platform_parse(registry_platform **out, const char *text)
+{
+	REGISTRY__ENTER(rc);
+	if (!out || !text)
+		return registry__fail(REGISTRY_EINVAL, "registry_platform_parse: NULL argument");
+	*out = NULL;
+	size_t len = strnlen(text, REGISTRY_PLATFORM_TEXT_MAX + 1);
+	if (len > REGISTRY_PLATFORM_TEXT_MAX)
+		return registry__fail(REGISTRY_EINVAL, "platform \"%.64s...\" is longer than %d bytes", text,
+		                      REGISTRY_PLATFORM_TEXT_MAX);
+	/* One block: the struct, then the text split in place, so one free() frees all. */
+	registry_platform *p = malloc(sizeof(*p) + len + 1);
+	if (!p)
+		return registry__nomem();
+	*p = (registry_platform)REGISTRY_PLATFORM_INIT;
+	char *buf = (char *)(p + 1);
+	memcpy(buf, text, len + 1);
+	if ((rc = split_text(p, text, buf))) {
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void registry_platform_free(registry_platform *p)
+{
+	free(p);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest/hash.h"
 #include "manifest_impl.h"
 
 #define MAX_SIGNATURES 64
@@ -171,7 +172,7 @@ static int use_payload(registry_manifest *m, const cJSON *sigs, size_t count)
 	int rc = jws_payload(m, sigs, count, &payload, &len);
 	if (rc)
 		return rc;
-	rc = registry_digest_buffer(m->digest, sizeof(m->digest), REGISTRY_DIGEST_SHA256, payload, len);
+	rc = registry__digest_buffer(m->digest, REGISTRY_DIGEST_SHA256, payload, len);
 	cJSON *tree = NULL;
 	if (!rc)
 		tree = registry__manifest_parse_json(payload, len, "manifest: JWS payload", &rc);
@@ -271,8 +272,8 @@ int registry__manifest_parse_schema1(registry_manifest *m, int declared_signed)
 	} else if (declared_signed) {
 		return registry__fail(REGISTRY_EFORMAT, "manifest: served as %s but has no signatures",
 		                      REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED);
-	} else if ((rc = registry_digest_buffer(m->digest, sizeof(m->digest), REGISTRY_DIGEST_SHA256, m->raw,
-	                                        m->raw_len))) {
+	} else if ((rc = registry__digest_buffer(m->digest, REGISTRY_DIGEST_SHA256, m->raw,
+	                                         m->raw_len))) {
 		return rc;
 	}
 

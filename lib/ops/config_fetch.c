@@ -42,18 +42,15 @@ static int collect(const void *data, size_t len, void *userdata)
 
 /* The image manifest for the platform: @top itself, or its chosen entry. */
 static int image_manifest(registry_manifest **out, registry_client *client, const char *repository,
-                          registry_manifest *top, const char *platform)
+                          registry_manifest *top, const registry_platform *platform)
 {
-	char buf[256];
-	const char *os = NULL, *arch = NULL, *variant = NULL;
 	const registry_descriptor *d;
 	int rc;
 	if (registry_manifest_kind(top) != REGISTRY_MANIFEST_INDEX) {
 		*out = top;
 		return 0;
 	}
-	if ((platform && (rc = registry__platform_split(platform, buf, sizeof(buf), &os, &arch, &variant))) ||
-	    (rc = registry_manifest_select_platform(&d, top, os, arch, variant)) ||
+	if ((rc = registry_manifest_select_platform(&d, top, platform)) ||
 	    (rc = registry_manifest_fetch(out, client, repository, registry_descriptor_digest(d), NULL)))
 		return rc;
 	if (registry_manifest_kind(*out) != REGISTRY_MANIFEST_IMAGE) {
@@ -98,7 +95,8 @@ int registry_image_config_fetch(registry_image_config **out, registry_client *cl
 	if (!opts)
 		opts = &defaults;
 	if ((rc = registry__options_check("registry_image_config_fetch", opts->version,
-	                                  REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, opts->flags, 0)))
+	                                  REGISTRY_IMAGE_CONFIG_FETCH_OPTIONS_VERSION, opts->flags, 0)) ||
+	    (rc = registry__platform_check("registry_image_config_fetch", opts->platform)))
 		return rc;
 	if ((rc = registry__ops_check_ref_registry(client, ref)))
 		return rc;

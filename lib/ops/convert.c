@@ -107,12 +107,12 @@ int registry__convert_index(registry_manifest **out, const registry_manifest *sr
 	*out = NULL;
 	registry_manifest_builder *b = NULL;
 	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(src); i++) {
-		registry_descriptor d = retyped(registry_manifest_manifest(src, i), media_types[i], digests[i], sizes[i]);
+	for (size_t i = 0; !rc && i < registry_manifest_entry_count(src); i++) {
+		registry_descriptor d = retyped(registry_manifest_entry(src, i), media_types[i], digests[i], sizes[i]);
 		rc = registry_manifest_builder_add_descriptor(b, &d);
 	}
 	for (size_t i = 0; !rc && i < registry_manifest_annotation_count(src); i++)
-		rc = registry_manifest_builder_add_annotation(b, registry_manifest_annotation_key(src, i),
+		rc = registry_manifest_builder_set_annotation(b, registry_manifest_annotation_key(src, i),
 		                                              registry_manifest_annotation_value(src, i));
 	if (!rc)
 		rc = registry_manifest_builder_build(out, b);

@@ -33,6 +33,7 @@
 #include "ops/fanout.h"
 #include "ops/ops_impl.h"
 #include "ops/push_impl.h"
+#include "manifest/manifest_impl.h"
 #include "transport/client_impl.h"
 
 #define RING_SIZE ((size_t)1 << 20)
@@ -369,26 +370,6 @@ static int copy_blob(copy_ctx *cx, const registry__blob_item *b)
 	return rc;
 }
 
-static int parse_platform(const char *s, char os[64], char arch[64], char variant[64])
-{
-	os[0] = arch[0] = variant[0] = '\0';
-	const char *a = strchr(s, '/');
-	if (!a || a == s || (size_t)(a - s) >= 64)
-		return registry__fail(REGISTRY_EINVAL, "platform \"%.100s\": expected os/arch[/variant]", s);
-	memcpy(os, s, (size_t)(a - s));
-	os[a - s] = '\0';
-	a++;
-	const char *v = strchr(a, '/');
-	size_t alen = v ? (size_t)(v - a) : strlen(a);
-	if (alen == 0 || alen >= 64 || (v && (strlen(v + 1) == 0 || strlen(v + 1) >= 64 || strchr(v + 1, '/'))))
-		return registry__fail(REGISTRY_EINVAL, "platform \"%.100s\": expected os/arch[/variant]", s);
-	memcpy(arch, a, alen);
-	arch[alen] = '\0';
-	if (v)
-		snprintf(variant, 64, "%s", v + 1);
-	return 0;
-}
-
 /* The blobs of the list not copied yet. Progress totals cover what is known
  * so far: an index larger than one batch adds to them batch by batch. */
 static int copy_blobs(copy_ctx *cx)
@@ -414,8 +395,8 @@ static int copy_children(copy_ctx *cx, const registry_manifest *index)
 		if (!rc)
 			rc = copy_blobs(cx);
 		for (size_t k = 0; k < f.n && !rc; k++)
-			rc = registry_manifest_push(cx->dst, cx->dst_repo, registry_manifest_digest(f.batch[k]),
-			                            f.batch[k], NULL);
+			rc = registry_manifest_push(NULL, cx->dst, cx->dst_repo,
+			                            registry_manifest_digest(f.batch[k]), f.batch[k]);
 	}
 	registry__fanout_free(&f);
 	return rc;
@@ -434,12 +415,8 @@ static int fetch_root(copy_ctx *cx, const registry_reference *ref, registry_mani
 	if (rc)
 		return rc;
 	if (registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX && !(cx->set.flags & REGISTRY_COPY_ALL_PLATFORMS)) {
-		char os[64], arch[64], variant[64];
 		const registry_descriptor *d = NULL;
-		if (!cx->set.platform)
-			rc = registry_manifest_select_platform(&d, m, NULL, NULL, NULL);
-		else if (!(rc = parse_platform(cx->set.platform, os, arch, variant)))
-			rc = registry_manifest_select_platform(&d, m, os, arch, variant[0] ? variant : NULL);
+		rc = registry_manifest_select_platform(&d, m, cx->set.platform);
 		registry_manifest *child = NULL;
 		if (!rc)
 			rc = registry_manifest_fetch(&child, cx->src, cx->src_repo, registry_descriptor_digest(d), NULL);
@@ -462,9 +439,9 @@ int registry_copy_options_init(registry_copy_options *opts)
 	return 0;
 }
 
-int registry_copy(registry_client *source, const registry_reference *source_ref,
-                  registry_client *target, const registry_reference *target_ref,
-                  const registry_copy_options *options, char **digest_out)
+int registry_copy(char **digest_out, registry_client *source,
+                  const registry_reference *source_ref, registry_client *target,
+                  const registry_reference *target_ref, const registry_copy_options *options)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
@@ -475,7 +452,8 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 	if (!options)
 		options = &defaults;
 	if ((rc = registry__options_check("registry_copy", options->version, REGISTRY_COPY_OPTIONS_VERSION,
-	                                  options->flags, REGISTRY_COPY_ALL_PLATFORMS)))
+	                                  options->flags, REGISTRY_COPY_ALL_PLATFORMS)) ||
+	    (rc = registry__platform_check("registry_copy", options->platform)))
 		return rc;
 	if ((rc = registry__ops_check_ref_registry(source, source_ref)) ||
 	    (rc = registry__ops_check_ref_registry(target, target_ref)))
@@ -504,7 +482,7 @@ int registry_copy(registry_client *source, const registry_reference *source_ref,
 			rc = copy_blobs(&cx);
 	}
 	if (!rc)
-		rc = registry_manifest_push(target, cx.dst_repo, reference, root, digest_out);
+		rc = registry_manifest_push(digest_out, target, cx.dst_repo, reference, root);
 out:
 	if (cx.relay) {
 		registry__client_absorb(source, cx.relay);

@@ -62,7 +62,7 @@ static int check_other_tags(registry_client *c, const char *repository, const ch
 	registry__buf_init(&names, 0);
 	size_t seen = 0, others = 0;
 	const char *tag;
-	while (!rc && !(rc = registry_list_next(l, &tag)) && tag) {
+	while (!rc && !(rc = registry_list_next(&tag, l)) && tag) {
 		if (skip && strcmp(tag, skip) == 0)
 			continue;
 		if (++seen > REGISTRY_DELETE_TAGS_MAX) {
@@ -73,7 +73,7 @@ static int check_other_tags(registry_client *c, const char *repository, const ch
 			break;
 		}
 		char *d = NULL;
-		rc = registry_manifest_resolve(c, repository, tag, &d, NULL, NULL);
+		rc = registry_manifest_resolve(&d, NULL, NULL, c, repository, tag);
 		if (rc == REGISTRY_ENOTFOUND) /* deleted since the listing */
 			rc = 0;
 		else if (!rc && strcmp(d, digest) == 0 && note_other(&names, &others, tag))
@@ -98,7 +98,7 @@ static int target_digest(char **digest, registry_client *c, const char *reposito
                          const char *reference, int by_digest)
 {
 	if (!by_digest)
-		return registry_manifest_resolve(c, repository, reference, digest, NULL, NULL);
+		return registry_manifest_resolve(digest, NULL, NULL, c, repository, reference);
 	return (*digest = registry__strdup(reference)) ? 0 : registry__nomem();
 }
 

@@ -76,7 +76,7 @@ static int load_manifest(registry_store *store, const char *digest, const char *
 {
 	void *data = NULL;
 	size_t len = 0;
-	int rc = registry_store_read_blob(store, digest, 0, &data, &len);
+	int rc = registry_store_read_blob(&data, &len, store, digest, 0);
 	if (!rc)
 		rc = registry_manifest_parse(out, data, len, media_type, NULL);
 	registry_free(data);
@@ -85,8 +85,8 @@ static int load_manifest(registry_store *store, const char *digest, const char *
 
 /* The image an index entry names: itself, or from an index the platform asked
  * (NULL: the host's; an index of one entry: that one). */
-int registry__store_resolve_image(registry_store *store, const registry_descriptor *entry, const char *os,
-                                  const char *arch, const char *variant, registry_manifest **out)
+int registry__store_resolve_image(registry_store *store, const registry_descriptor *entry,
+                                  const registry_platform *platform, registry_manifest **out)
 {
 	registry_manifest *m = NULL;
 	int rc = load_manifest(store, registry_descriptor_digest(entry), registry_descriptor_media_type(entry), &m);
@@ -95,10 +95,10 @@ int registry__store_resolve_image(registry_store *store, const registry_descript
 		return rc;
 	}
 	const registry_descriptor *d = NULL;
-	if (registry_manifest_manifest_count(m) == 1 && !os)
-		d = registry_manifest_manifest(m, 0);
+	if (registry_manifest_entry_count(m) == 1 && !platform)
+		d = registry_manifest_entry(m, 0);
 	else
-		rc = registry_manifest_select_platform(&d, m, os, arch, variant);
+		rc = registry_manifest_select_platform(&d, m, platform);
 	registry_manifest *child = NULL;
 	if (!rc)
 		rc = load_manifest(store, registry_descriptor_digest(d), registry_descriptor_media_type(d), &child);
@@ -274,8 +274,8 @@ static int export_image(export_job *e, const registry_manifest *m)
 	registry__watch_plan(e->watch, n, bytes);
 	char *config_data = NULL;
 	size_t config_len = 0;
-	int rc = registry_store_read_blob(e->store, registry_descriptor_digest(config), CONFIG_MAX_SIZE,
-	                                  (void **)&config_data, &config_len);
+	int rc = registry_store_read_blob((void **)&config_data, &config_len, e->store,
+	                                  registry_descriptor_digest(config), CONFIG_MAX_SIZE);
 	if (rc)
 		return rc;
 	char(*ids)[65] = calloc(n ? n : 1, sizeof(*ids));
@@ -292,7 +292,7 @@ static int export_image(export_job *e, const registry_manifest *m)
 		char chain[REGISTRY_DIGEST_STRING_MAX];
 		rc = buf_rc(registry__buf_printf(&line, "%s\n%s\n", i ? ids[i - 1] : "", digest));
 		if (!rc)
-			rc = registry_digest_buffer(chain, sizeof(chain), REGISTRY_DIGEST_SHA256, line.data, line.len);
+			rc = registry__digest_buffer(chain, REGISTRY_DIGEST_SHA256, line.data, line.len);
 		registry__buf_free(&line);
 		if (rc)
 			break;
@@ -348,7 +348,7 @@ static int schema1_manifest_json(export_job *e, const registry__schema1 *s)
 	if (!rc)
 		rc = registry__schema1_config(&config, &len, s, diff_ptrs, n);
 	if (!rc)
-		rc = registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, config, len);
+		rc = registry__digest_buffer(digest, REGISTRY_DIGEST_SHA256, config, len);
 	if (!rc) {
 		snprintf(name, sizeof(name), "%s.json", digest + 7);
 		rc = registry__sink_file(e->sink, name, config, len);
@@ -383,7 +383,7 @@ static int export_schema1(export_job *e, const registry_manifest *m)
 
 int registry__store_find_entry(registry_store *store, const char *ref_name, const registry_descriptor **out)
 {
-	int rc = registry_store_index_find(store, ref_name, out);
+	int rc = registry_store_index_find(out, store, ref_name);
 	if (rc != REGISTRY_ENOTFOUND)
 		return rc;
 	for (size_t i = 0; i < registry_store_index_count(store); i++) {
@@ -408,7 +408,7 @@ int registry__store_export(registry_store *store, const char *ref_name, const ch
 	if (!rc)
 		rc = registry__store_find_entry(store, ref_name, &entry);
 	if (!rc)
-		rc = registry__store_resolve_image(store, entry, NULL, NULL, NULL, &m);
+		rc = registry__store_resolve_image(store, entry, NULL, &m);
 	if (!rc)
 		rc = registry__sink_open(&e.sink, dest, format, may_link);
 	if (!rc)

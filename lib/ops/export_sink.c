@@ -120,16 +120,16 @@ int registry__dest_path(const char *dest, char **out)
 
 int registry__sink_check_dest(const char *dest, int format)
 {
-	if (format != REGISTRY_FORMAT_DOCKER_DIR && format != REGISTRY_FORMAT_DOCKER_ARCHIVE)
+	if (format != REGISTRY_IMAGE_FORMAT_DOCKER_DIR && format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE)
 		return registry__fail(REGISTRY_EINVAL, "export: unknown format %d", format);
 #ifndef REGISTRY_HAVE_LIBARCHIVE
-	if (format == REGISTRY_FORMAT_DOCKER_ARCHIVE)
+	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "built without libarchive: cannot write %s", dest);
 #endif
 	struct stat st;
 	if (lstat(dest, &st) != 0)
 		return errno == ENOENT ? 0 : io_fail("checking", dest);
-	if (format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
+	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE) {
 		if (!S_ISREG(st.st_mode))
 			return registry__fail(REGISTRY_ECONFLICT, "%s exists and is not a regular file", dest);
 		return 0;
@@ -166,7 +166,7 @@ int registry__sink_open(registry__sink **out, const char *dest, int format, int 
 		return oom();
 	}
 	s->tmp = registry__buf_detach(&tmp);
-	if (format == REGISTRY_FORMAT_DOCKER_DIR) {
+	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR) {
 		if (mkdir(s->tmp, 0755) != 0) {
 			rc = io_fail("creating", s->tmp);
 			free(s->tmp);
@@ -235,7 +235,7 @@ static int tar_data(registry__sink *s, const char *name, const void *data, size_
 
 int registry__sink_dir(registry__sink *s, const char *name)
 {
-	if (s->format == REGISTRY_FORMAT_DOCKER_DIR) {
+	if (s->format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR) {
 		if (mkdirat(s->dirfd, name, 0755) != 0 && errno != EEXIST)
 			return io_fail("creating folder", name);
 		return 0;
@@ -266,7 +266,7 @@ static int write_all(int fd, const void *data, size_t len)
 
 int registry__sink_file(registry__sink *s, const char *name, const void *data, size_t len)
 {
-	if (s->format == REGISTRY_FORMAT_DOCKER_DIR) {
+	if (s->format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR) {
 		int fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return io_fail("creating", name);
@@ -285,7 +285,7 @@ int registry__sink_file(registry__sink *s, const char *name, const void *data, s
 
 int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t size, registry__watch *w)
 {
-	if (s->format == REGISTRY_FORMAT_DOCKER_DIR && s->may_link) {
+	if (s->format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR && s->may_link) {
 		/* The open file itself, not a name that could have changed since. */
 		char self[64];
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", in);
@@ -295,7 +295,7 @@ int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t siz
 	if (lseek(in, 0, SEEK_SET) < 0)
 		return io_fail("seeking in the blob for", name);
 	int out = -1, rc = 0;
-	if (s->format == REGISTRY_FORMAT_DOCKER_DIR) {
+	if (s->format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR) {
 		out = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (out < 0)
 			rc = io_fail("creating", name);
@@ -347,7 +347,7 @@ int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t siz
 
 int registry__sink_commit(registry__sink *s)
 {
-	if (s->format == REGISTRY_FORMAT_DOCKER_DIR) {
+	if (s->format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR) {
 		if (fsync(s->dirfd) != 0)
 			return io_fail("syncing", s->tmp);
 		close(s->dirfd);

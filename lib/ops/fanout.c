@@ -12,7 +12,7 @@ static int oom(void)
 
 static const char *entry_digest(const registry__fanout *f, size_t i)
 {
-	return registry_descriptor_digest(registry_manifest_manifest(f->index, i));
+	return registry_descriptor_digest(registry_manifest_entry(f->index, i));
 }
 
 typedef struct entry_key {
@@ -36,7 +36,7 @@ int registry__fanout_init(registry__fanout *f, registry_client *c, const char *r
 	f->repository = repository;
 	f->index = index;
 	f->max_manifest_size = max_manifest_size;
-	f->count = registry_manifest_manifest_count(index);
+	f->count = registry_manifest_entry_count(index);
 	size_t alloc = f->count ? f->count : 1;
 	entry_key *keys = calloc(alloc, sizeof(*keys));
 	f->first = calloc(alloc, sizeof(*f->first));
@@ -75,7 +75,7 @@ int registry__fanout_next(registry__fanout *f)
 		size_t i = f->pos;
 		if (f->first[i] != i)
 			continue; /* the same child as an earlier entry: fetched then */
-		int64_t declared = registry_descriptor_size(registry_manifest_manifest(f->index, i));
+		int64_t declared = registry_descriptor_size(registry_manifest_entry(f->index, i));
 		if (f->n > 0 && held + (declared > 0 ? (uint64_t)declared : 0) > REGISTRY__FANOUT_BUDGET)
 			break;
 		registry_manifest *m = NULL;

@@ -481,7 +481,7 @@ static int fetch_page(registry_list *l)
 	return 0;
 }
 
-int registry_list_next(registry_list *l, const char **name)
+int registry_list_next(const char **name, registry_list *l)
 {
 	REGISTRY__ENTER(rc);
 	if (!l || !name)

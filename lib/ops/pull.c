@@ -38,8 +38,6 @@ typedef struct pull_job {
 	stored *entry_stored;        /* every platform: what each entry of top became */
 	size_t n_entries;
 	stored top_stored;
-	char platform[256];          /* options->platform, split: */
-	const char *os, *arch, *variant;
 } pull_job;
 
 static int oom(void)
@@ -169,7 +167,7 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 		fo.progress = j->o->progress;
 		fo.userdata = j->o->userdata;
 		if (n)
-			rc = registry_blob_fetch_many(j->client, j->repository, n, digests, sizes, j->store, NULL, &fo);
+			rc = registry_blob_fetch_many(NULL, j->client, j->repository, n, digests, sizes, j->store, &fo);
 	}
 	free(digests);
 	free(sizes);
@@ -183,8 +181,8 @@ static int keep_as_served(pull_job *j, const registry_manifest *m, stored *out)
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
 	char *digest = NULL;
-	int rc = registry_store_add_blob(j->store, registry_manifest_signed(m) ? NULL : registry_manifest_digest(m),
-	                                 raw, len, &digest);
+	int rc = registry_store_add_blob(&digest, j->store,
+	                                 registry_manifest_signed(m) ? NULL : registry_manifest_digest(m), raw, len);
 	if (!rc)
 		rc = stored_set(out, registry_manifest_media_type(m), digest, (int64_t)len);
 	free(digest);
@@ -195,7 +193,7 @@ static int keep_built(pull_job *j, const registry_manifest *built, stored *out)
 {
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(built, &len);
-	int rc = registry_store_add_blob(j->store, registry_manifest_digest(built), raw, len, NULL);
+	int rc = registry_store_add_blob(NULL, j->store, registry_manifest_digest(built), raw, len);
 	return rc ? rc
 	          : stored_set(out, registry_manifest_media_type(built), registry_manifest_digest(built),
 	                       registry_manifest_size(built));
@@ -252,7 +250,7 @@ static int pull_one(pull_job *j, registry_manifest *image)
 /* Every entry of j->top: each distinct child once, batch by batch. */
 static int pull_all_platforms(pull_job *j)
 {
-	size_t n = registry_manifest_manifest_count(j->top);
+	size_t n = registry_manifest_entry_count(j->top);
 	if (n == 0)
 		return registry__fail(REGISTRY_ENOTFOUND, "index %s has no entries", registry_manifest_digest(j->top));
 	if (!(j->entry_stored = calloc(n, sizeof(*j->entry_stored))))
@@ -285,7 +283,7 @@ static int store_top_index(pull_job *j)
 	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *d = j->entry_stored[i].digest; /* set for every entry after a pull */
-		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_manifest(j->top, i))) != 0;
+		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_entry(j->top, i))) != 0;
 	}
 	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
 		return keep_as_served(j, j->top, &j->top_stored);
@@ -330,7 +328,7 @@ static int pull_content(pull_job *j, const char *reference, const stored **entry
 		return rc ? rc : store_top_index(j);
 	}
 	const registry_descriptor *d = NULL;
-	if ((rc = registry_manifest_select_platform(&d, j->top, j->os, j->arch, j->variant)) ||
+	if ((rc = registry_manifest_select_platform(&d, j->top, j->o->platform)) ||
 	    (rc = fetch_child(j, d, &j->child)))
 		return rc;
 	*entry = &j->image_stored;
@@ -370,12 +368,13 @@ int registry_pull_options_init(registry_pull_options *opts)
 
 static int check_options(const char *fn, const registry_pull_options *o)
 {
-	return registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
-	                               REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	int rc = registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
+	                                 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS);
+	return rc ? rc : registry__platform_check(fn, o->platform);
 }
 
-int registry_pull(registry_client *client, const registry_reference *ref, registry_store *store,
-                  const char *ref_name, const registry_pull_options *options, char **digest_out)
+int registry_pull(char **digest_out, registry_client *client, const registry_reference *ref,
+                  registry_store *store, const char *ref_name, const registry_pull_options *options)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
@@ -395,9 +394,6 @@ int registry_pull(registry_client *client, const registry_reference *ref, regist
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	pull_job j = {.client = client, .repository = registry_reference_repository(ref), .store = store,
 	              .flags = options->flags, .o = options};
-	if (options->platform && (rc = registry__platform_split(options->platform, j.platform, sizeof(j.platform), &j.os,
-	                                              &j.arch, &j.variant)))
-		return rc;
 	rc = run_pull(&j, reference, ref_name ? ref_name : reference, digest_out);
 	job_free(&j);
 	return rc;
@@ -424,10 +420,10 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	/* dest is normalized (no trailing slash) by the caller. */
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
-	int rootfs = format == REGISTRY_FORMAT_ROOTFS || format == REGISTRY_FORMAT_ROOTFS_TAR;
+	int rootfs = format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR;
 	/* A root filesystem is checked as a folder, its tar as a tarball. */
-	int rc = registry__sink_check_dest(dest, format == REGISTRY_FORMAT_ROOTFS ? REGISTRY_FORMAT_DOCKER_DIR
-	                                         : format == REGISTRY_FORMAT_ROOTFS_TAR ? REGISTRY_FORMAT_DOCKER_ARCHIVE
+	int rc = registry__sink_check_dest(dest, format == REGISTRY_IMAGE_FORMAT_ROOTFS ? REGISTRY_IMAGE_FORMAT_DOCKER_DIR
+	                                         : format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR ? REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE
 	                                         : format);
 	if (rc)
 		return rc;
@@ -450,7 +446,7 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
 	if (!rc)
-		rc = registry_pull(client, ref, store, "image", &o, digest_out);
+		rc = registry_pull(digest_out, client, ref, store, "image", &o);
 	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
 	                     .what = "pull (docker export)"};
 	if (!rc && rootfs) {
@@ -458,7 +454,7 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 		u.platform = options->platform;
 		u.progress = options->progress;
 		u.userdata = options->userdata;
-		rc = registry__unpack(NULL, store, "image", dest, -1, format == REGISTRY_FORMAT_ROOTFS_TAR, &u, client);
+		rc = registry__unpack(NULL, store, "image", dest, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &u, client);
 	} else if (!rc) {
 		rc = registry__store_export(store, "image", dest, format, repo_tag, 1, &w);
 	}
@@ -487,8 +483,8 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		options = &defaults;
 	if ((rc = check_options("registry_pull_to", options)))
 		return rc;
-	if (format == REGISTRY_FORMAT_DOCKER_DIR || format == REGISTRY_FORMAT_DOCKER_ARCHIVE ||
-	    format == REGISTRY_FORMAT_ROOTFS || format == REGISTRY_FORMAT_ROOTFS_TAR) {
+	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE ||
+	    format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))
 			return rc;
@@ -501,12 +497,12 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 		}
 		return rc;
 	}
-	if (format != REGISTRY_FORMAT_OCI)
+	if (format != REGISTRY_IMAGE_FORMAT_OCI)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);
 	if (!rc)
-		rc = registry_pull(client, ref, store, NULL, options, digest_out);
+		rc = registry_pull(digest_out, client, ref, store, NULL, options);
 	registry_store_free(store);
 	return rc;
 }

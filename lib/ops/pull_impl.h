@@ -160,10 +160,10 @@ int registry__store_export(registry_store *store, const char *ref_name, const ch
 
 /* The index.json entry named @ref_name (a ref name or a manifest digest). */
 int registry__store_find_entry(registry_store *store, const char *ref_name, const registry_descriptor **out);
-/* The image manifest an entry names: itself, or of an index the platform
- * @os/@arch/@variant (NULL os: the host's, or the only entry). */
-int registry__store_resolve_image(registry_store *store, const registry_descriptor *entry, const char *os,
-                                  const char *arch, const char *variant, registry_manifest **out);
+/* The image manifest an entry names: itself, or of an index the entry for
+ * @platform (NULL: the only entry, or the host's). */
+int registry__store_resolve_image(registry_store *store, const registry_descriptor *entry,
+                                  const registry_platform *platform, registry_manifest **out);
 
 /* ---- export sinks (export_sink.c): where the files of a docker-load image go ---- */
 

@@ -490,7 +490,7 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	for (size_t i = 0; !rc && i < s.count; i++) {
 		if (s.throwaway[i])
 			continue;
-		rc = registry_store_blob_size(store, s.blob_sums[i], &sizes[n]);
+		rc = registry_store_blob_size(&sizes[n], store, s.blob_sums[i]);
 		int gz = 0;
 		registry__watch_blob(w, s.blob_sums[i], sizes[n]);
 		if (!rc)
@@ -507,7 +507,7 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	if (!rc)
 		rc = registry__schema1_config(&config, &config_len, &s, diff_ptrs, n);
 	if (!rc)
-		rc = registry_store_add_blob(store, NULL, config, config_len, &config_digest);
+		rc = registry_store_add_blob(&config_digest, store, NULL, config, config_len);
 	registry_manifest_builder *b = NULL;
 	if (!rc)
 		rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);

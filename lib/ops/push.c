@@ -141,7 +141,7 @@ static int read_manifest(push_ctx *p, const char *digest, const char *media_type
 {
 	void *data = NULL;
 	size_t len = 0;
-	int rc = registry_store_read_blob(p->store, digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT, &data, &len);
+	int rc = registry_store_read_blob(&data, &len, p->store, digest, REGISTRY_MANIFEST_MAX_SIZE_DEFAULT);
 	if (rc)
 		return rc;
 	rc = registry_manifest_parse(out, data, len, media_type, NULL);
@@ -171,8 +171,8 @@ static int collect(push_ctx *p, const registry_manifest *m, int depth)
 		return registry__blob_list_add_image(&p->blobs, m);
 	if (depth >= MAX_DEPTH)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "indexes nested deeper than %d levels", MAX_DEPTH);
-	for (size_t i = 0; i < registry_manifest_manifest_count(m); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(m, i);
+	for (size_t i = 0; i < registry_manifest_entry_count(m); i++) {
+		const registry_descriptor *d = registry_manifest_entry(m, i);
 		const char *digest = registry_descriptor_digest(d);
 		int rc = registry__blob_list_add(&p->seen, digest, registry_descriptor_size(d), 0);
 		if (rc <= 0) {
@@ -269,7 +269,7 @@ static int push_blobs(push_ctx *p)
 static int find_root(registry_store *s, const char *ref_name, char **digest, char **media_type)
 {
 	const registry_descriptor *d = NULL;
-	int rc = registry_store_index_find(s, ref_name, &d);
+	int rc = registry_store_index_find(&d, s, ref_name);
 	if (rc == REGISTRY_ENOTFOUND && strchr(ref_name, ':') && registry_digest_validate(ref_name) == 0) {
 		for (size_t i = 0; i < registry_store_index_count(s); i++) {
 			const registry_descriptor *e = registry_store_index_entry(s, i);
@@ -312,7 +312,7 @@ static int push_manifests(push_ctx *p, const registry_manifest *root, const char
 	int rc = 0;
 	for (size_t i = 0; i < p->remote_only.n; i++) {
 		const char *d = p->remote_only.items[i].digest;
-		if ((rc = registry_manifest_resolve(p->c, p->repo, d, NULL, NULL, NULL))) {
+		if ((rc = registry_manifest_resolve(NULL, NULL, NULL, p->c, p->repo, d))) {
 			if (rc == REGISTRY_ENOTFOUND)
 				rc = registry__fail(rc, "manifest %s of the index is neither in the store nor in %s", d,
 				                    p->repo);
@@ -321,10 +321,10 @@ static int push_manifests(push_ctx *p, const registry_manifest *root, const char
 	}
 	for (size_t i = 0; i < p->nchildren; i++) {
 		const registry_manifest *m = p->children[i];
-		if ((rc = registry_manifest_push(p->c, p->repo, registry_manifest_digest(m), m, NULL)))
+		if ((rc = registry_manifest_push(NULL, p->c, p->repo, registry_manifest_digest(m), m)))
 			return rc;
 	}
-	return registry_manifest_push(p->c, p->repo, reference, root, digest_out);
+	return registry_manifest_push(digest_out, p->c, p->repo, reference, root);
 }
 
 static void push_ctx_free(push_ctx *p)
@@ -337,9 +337,9 @@ static void push_ctx_free(push_ctx *p)
 	registry__blob_list_free(&p->remote_only);
 }
 
-int registry_push(registry_client *client, registry_store *store, const char *ref_name,
-                  const registry_reference *target, const registry_push_options *options,
-                  char **digest_out)
+int registry_push(char **digest_out, registry_client *client, registry_store *store,
+                  const char *ref_name, const registry_reference *target,
+                  const registry_push_options *options)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)

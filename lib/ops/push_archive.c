@@ -458,9 +458,9 @@ static const member *by_digest(const archive_index *ix, const char *digest)
 	return NULL;
 }
 
-int registry_push_archive(registry_client *client, const char *archive_path,
-                          const registry_reference *target, const registry_push_archive_options *options,
-                          char **digest_out)
+int registry_push_archive(char **digest_out, registry_client *client,
+                          const char *archive_path, const registry_reference *target,
+                          const registry_push_archive_options *options)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
@@ -511,7 +511,7 @@ int registry_push_archive(registry_client *client, const char *archive_path,
 			archive_read_free(s.a);
 	}
 	if (!rc)
-		rc = registry_manifest_push(client, repo, reference, m, digest_out);
+		rc = registry_manifest_push(digest_out, client, repo, reference, m);
 out:
 	cJSON_Delete(list);
 	registry_manifest_free(m);
@@ -522,9 +522,9 @@ out:
 
 #else /* !REGISTRY_HAVE_LIBARCHIVE */
 
-int registry_push_archive(registry_client *client, const char *archive_path,
-                          const registry_reference *target, const registry_push_archive_options *options,
-                          char **digest_out)
+int registry_push_archive(char **digest_out, registry_client *client,
+                          const char *archive_path, const registry_reference *target,
+                          const registry_push_archive_options *options)
 {
 	(void)client;
 	(void)archive_path;

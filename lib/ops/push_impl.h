@@ -45,7 +45,7 @@ typedef struct registry__push_settings {
 	size_t chunk_size;
 	registry_progress_cb progress;
 	void *userdata;
-	const char *platform;
+	const registry_platform *platform;
 	unsigned int flags;
 } registry__push_settings;
 

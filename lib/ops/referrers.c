@@ -23,8 +23,8 @@ static int keep(const registry_descriptor *d, const char *artifact_type)
 /* 1 when the filter would drop an entry of @m. */
 static int filter_drops(const registry_manifest *m, const char *artifact_type)
 {
-	for (size_t i = 0; i < registry_manifest_manifest_count(m); i++)
-		if (!keep(registry_manifest_manifest(m, i), artifact_type))
+	for (size_t i = 0; i < registry_manifest_entry_count(m); i++)
+		if (!keep(registry_manifest_entry(m, i), artifact_type))
 			return 1;
 	return 0;
 }
@@ -32,8 +32,8 @@ static int filter_drops(const registry_manifest *m, const char *artifact_type)
 static int add_entries(registry_manifest_builder *b, const registry_manifest *m, const char *artifact_type)
 {
 	int rc = 0;
-	for (size_t i = 0; i < registry_manifest_manifest_count(m) && !rc; i++) {
-		const registry_descriptor *d = registry_manifest_manifest(m, i);
+	for (size_t i = 0; i < registry_manifest_entry_count(m) && !rc; i++) {
+		const registry_descriptor *d = registry_manifest_entry(m, i);
 		if (keep(d, artifact_type))
 			rc = registry_manifest_builder_add_descriptor(b, d);
 	}

@@ -29,7 +29,7 @@ static void scope_for(char *buf, size_t size, const char *repository, const char
 static int verify_bytes(const char *digest, const void *data, size_t len)
 {
 	char got[REGISTRY_DIGEST_STRING_MAX];
-	int rc = registry_digest_buffer(got, sizeof(got), registry__digest_algorithm(digest), data, len);
+	int rc = registry__digest_buffer(got, registry__digest_algorithm(digest), data, len);
 	return rc ? rc : registry_digest_compare(digest, got);
 }
 
@@ -118,8 +118,8 @@ int registry_manifest_fetch(registry_manifest **out, registry_client *c, const c
 	return rc;
 }
 
-int registry_manifest_resolve(registry_client *c, const char *repository, const char *reference,
-                              char **digest, char **media_type, int64_t *size)
+int registry_manifest_resolve(char **digest, char **media_type, int64_t *size,
+                              registry_client *c, const char *repository, const char *reference)
 {
 	REGISTRY__ENTER(rc);
 	if (!c)
@@ -179,8 +179,8 @@ int registry_manifest_resolve(registry_client *c, const char *repository, const 
 	return rc;
 }
 
-int registry_manifest_push(registry_client *c, const char *repository, const char *reference,
-                           const registry_manifest *m, char **digest_out)
+int registry_manifest_push(char **digest_out, registry_client *c, const char *repository,
+                           const char *reference, const registry_manifest *m)
 {
 	REGISTRY__ENTER(rc);
 	if (!c || !m)

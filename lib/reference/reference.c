@@ -226,6 +226,24 @@ int registry_reference_new(registry_reference **out, const char *registry, const
 	return build(out, reg, span_of(repository), span_of(tag), span_of(digest));
 }
 
+int registry_reference_dup(registry_reference **out, const registry_reference *ref)
+{
+	REGISTRY__ENTER(rc);
+	if (out)
+		*out = NULL;
+	if (!out || !ref)
+		return registry__fail(REGISTRY_EINVAL, "registry_reference_dup: NULL argument");
+	/* From the normalized parts: build() is what made @ref, so the copy is equal. */
+	return build(out, span_of(ref->registry), span_of(ref->repository), span_of(ref->tag),
+	             span_of(ref->digest));
+}
+
+int registry_reference_equal(const registry_reference *a, const registry_reference *b)
+{
+	/* The canonical string holds every part, normalized. */
+	return a && b && strcmp(a->string, b->string) == 0;
+}
+
 int registry_reference_validate_repository(const char *name)
 {
 	REGISTRY__ENTER(rc);

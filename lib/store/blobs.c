@@ -47,7 +47,7 @@ int registry_store_has(const registry_store *s, const char *digest)
 	return stat_blob(s, digest, &st);
 }
 
-int registry_store_blob_size(const registry_store *s, const char *digest, int64_t *size)
+int registry_store_blob_size(int64_t *size, const registry_store *s, const char *digest)
 {
 	int rc = enter_with_digest(s, digest, "registry_store_blob_size");
 	if (rc)
@@ -63,7 +63,7 @@ int registry_store_blob_size(const registry_store *s, const char *digest, int64_
 	return 0;
 }
 
-int registry_store_blob_path(const registry_store *s, const char *digest, char **path)
+int registry_store_blob_path(char **path, const registry_store *s, const char *digest)
 {
 	int rc = enter_with_digest(s, digest, "registry_store_blob_path");
 	if (rc)
@@ -133,7 +133,7 @@ int registry__store_read_blob(const registry_store *s, const char *digest, size_
 	return 0;
 }
 
-int registry_store_read_blob(const registry_store *s, const char *digest, size_t max_size, void **data, size_t *len)
+int registry_store_read_blob(void **data, size_t *len, const registry_store *s, const char *digest, size_t max_size)
 {
 	int rc = enter_with_digest(s, digest, "registry_store_read_blob");
 	if (rc)
@@ -149,8 +149,8 @@ int registry_store_read_blob(const registry_store *s, const char *digest, size_t
 	return 0;
 }
 
-int registry_store_add_blob(registry_store *s, const char *expected_digest, const void *data, size_t len,
-                            char **digest_out)
+int registry_store_add_blob(char **digest_out, registry_store *s, const char *expected_digest, const void *data,
+                            size_t len)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)
@@ -226,13 +226,13 @@ static int copy_hashing(registry_store *s, int in, const char *file, int alg, ch
 	return rc;
 }
 
-/* registry_store_import_file() without digest_out: @actual receives the stored digest. */
+/* registry_store_add_blob_file() without digest_out: @actual receives the stored digest. */
 static int import_file(registry_store *s, const char *expected_digest, const char *file,
                        char actual[REGISTRY_DIGEST_STRING_MAX])
 {
 	int rc;
 	if (!s || !file)
-		return registry__fail(REGISTRY_EINVAL, "registry_store_import_file: NULL argument");
+		return registry__fail(REGISTRY_EINVAL, "registry_store_add_blob_file: NULL argument");
 	struct stat st;
 	if (expected_digest) {
 		if ((rc = registry__store_check_digest(expected_digest)))
@@ -271,7 +271,7 @@ static int import_file(registry_store *s, const char *expected_digest, const cha
 	return rc;
 }
 
-int registry_store_import_file(char **digest_out, registry_store *s, const char *expected_digest, const char *file)
+int registry_store_add_blob_file(char **digest_out, registry_store *s, const char *expected_digest, const char *file)
 {
 	REGISTRY__ENTER(rc);
 	if (digest_out)

@@ -167,7 +167,7 @@ static time_t stale_before(int64_t max_age_s)
 	return max_age_s >= (int64_t)now ? 0 : now - (time_t)max_age_s;
 }
 
-int registry_store_gc(registry_store *s, const registry_store_gc_options *opts, size_t *removed)
+int registry_store_gc(size_t *removed, registry_store *s, const registry_store_gc_options *opts)
 {
 	REGISTRY__ENTER(rc);
 	if (removed)

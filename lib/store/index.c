@@ -151,7 +151,7 @@ static int copy_top_level(registry_manifest_builder *b, const registry_manifest 
 {
 	int rc = 0;
 	for (size_t i = 0; !rc && i < registry_manifest_annotation_count(cur); i++)
-		rc = registry_manifest_builder_add_annotation(b, registry_manifest_annotation_key(cur, i),
+		rc = registry_manifest_builder_set_annotation(b, registry_manifest_annotation_key(cur, i),
 		                                              registry_manifest_annotation_value(cur, i));
 	if (!rc && registry_manifest_artifact_type(cur))
 		rc = registry_manifest_builder_set_artifact_type(b, registry_manifest_artifact_type(cur));
@@ -208,8 +208,8 @@ static int build_removed(const registry_manifest *cur, const char *remove, regis
 	registry_manifest_builder *b = NULL;
 	int rc = index_builder(&b, cur);
 	*matched = 0;
-	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(cur); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(cur, i);
+	for (size_t i = 0; !rc && i < registry_manifest_entry_count(cur); i++) {
+		const registry_descriptor *d = registry_manifest_entry(cur, i);
 		if (removed_by(d, remove))
 			++*matched;
 		else
@@ -318,8 +318,8 @@ static int build_added(const registry_manifest *cur, const index_add *adds, size
 	int rc = group_adds(adds, k, &groups, &ngroups);
 	if (!rc)
 		rc = index_builder(&b, cur);
-	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(cur); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(cur, i);
+	for (size_t i = 0; !rc && i < registry_manifest_entry_count(cur); i++) {
+		const registry_descriptor *d = registry_manifest_entry(cur, i);
 		index_key key = entry_key(d);
 		add_group *g = bsearch(&key, groups, ngroups, sizeof(*groups), cmp_group_key);
 		if (g && g->placed)
@@ -555,7 +555,7 @@ int registry_store_index_add(registry_store *s, const registry_descriptor_spec *
 	if ((rc = check_entry(entry, ref_name)))
 		return rc;
 	int64_t stored;
-	if ((rc = registry_store_blob_size(s, entry->digest, &stored)))
+	if ((rc = registry_store_blob_size(&stored, s, entry->digest)))
 		return rc;
 	if (stored != entry->size)
 		return registry__fail(REGISTRY_EINVAL, "store: %s has %lld bytes in the store, not %lld", entry->digest,
@@ -617,22 +617,22 @@ void registry_store_index_batch_abort(registry_store *s)
 
 size_t registry_store_index_count(const registry_store *s)
 {
-	return s ? registry_manifest_manifest_count(s->index) : 0;
+	return s ? registry_manifest_entry_count(s->index) : 0;
 }
 
 const registry_descriptor *registry_store_index_entry(const registry_store *s, size_t i)
 {
-	return s ? registry_manifest_manifest(s->index, i) : NULL;
+	return s ? registry_manifest_entry(s->index, i) : NULL;
 }
 
-int registry_store_index_find(const registry_store *s, const char *ref_name, const registry_descriptor **out)
+int registry_store_index_find(const registry_descriptor **out, const registry_store *s, const char *ref_name)
 {
 	REGISTRY__ENTER(rc);
 	if (!s || !ref_name || !out)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_find: NULL argument");
 	*out = NULL;
-	for (size_t i = 0; i < registry_manifest_manifest_count(s->index); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(s->index, i);
+	for (size_t i = 0; i < registry_manifest_entry_count(s->index); i++) {
+		const registry_descriptor *d = registry_manifest_entry(s->index, i);
 		const char *name = entry_ref_name(d);
 		if (name && strcmp(name, ref_name) == 0) {
 			*out = d;

@@ -154,7 +154,7 @@ int registry_store_verify_options_init(registry_store_verify_options *opts)
 	return 0;
 }
 
-int registry_store_verify(const registry_store *s, const registry_store_verify_options *opts, size_t *nbad)
+int registry_store_verify(size_t *nbad, const registry_store *s, const registry_store_verify_options *opts)
 {
 	REGISTRY__ENTER(rc);
 	if (nbad)

@@ -155,8 +155,8 @@ static int push_children(work_stack *st, const registry_manifest *m, const char 
 	int rc = push(st, registry_manifest_config(m), parent, 0);
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++)
 		rc = push(st, registry_manifest_layer(m, i), parent, 0);
-	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(m); i++)
-		rc = push(st, registry_manifest_manifest(m, i), parent, 0);
+	for (size_t i = 0; !rc && i < registry_manifest_entry_count(m); i++)
+		rc = push(st, registry_manifest_entry(m, i), parent, 0);
 	if (!rc)
 		rc = push(st, registry_manifest_subject(m), parent, 1);
 	return rc;

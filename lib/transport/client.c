@@ -483,14 +483,15 @@ int registry_client_auth_scheme(const registry_client *c)
 	return c ? c->auth_scheme : REGISTRY_AUTH_UNKNOWN;
 }
 
-int registry_client_rate_limit(const registry_client *c, long *limit, long *remaining)
+int registry_client_rate_limit(int64_t *limit, int64_t *remaining, const registry_client *c)
 {
+	REGISTRY__ENTER(rc);
 	if (!c)
 		return registry__fail(REGISTRY_EINVAL, "registry_client_rate_limit: NULL client");
 	if (limit)
-		*limit = c->rate_limit;
+		*limit = (int64_t)c->rate_limit;
 	if (remaining)
-		*remaining = c->rate_remaining;
+		*remaining = (int64_t)c->rate_remaining;
 	return 0;
 }
 

@@ -46,6 +46,8 @@ static int watch_step(int64_t n, void *ud)
 static int check_opts(const char *fn, const registry_unpack_options *o, const registry_unpack_stats *stats)
 {
 	int rc = registry__options_check(fn, o->version, REGISTRY_UNPACK_OPTIONS_VERSION, o->flags, KNOWN_FLAGS);
+	if (!rc)
+		rc = registry__platform_check(fn, o->platform);
 	if (!rc && stats && (stats->version == 0 || stats->version > REGISTRY_UNPACK_STATS_VERSION))
 		rc = registry__fail(REGISTRY_EINVAL, "%s: stats version %u, this library knows 1 to %d", fn,
 		                    stats->version, REGISTRY_UNPACK_STATS_VERSION);
@@ -119,14 +121,9 @@ typedef struct unpack_job {
 static int load_image(unpack_job *j, const char *ref_name)
 {
 	const registry_descriptor *entry = NULL;
-	char platform[256];
-	const char *os = NULL, *arch = NULL, *variant = NULL;
 	int rc = 0;
-	if (j->opts->platform &&
-	    (rc = registry__platform_split(j->opts->platform, platform, sizeof(platform), &os, &arch, &variant)))
-		return rc;
 	if ((rc = registry__store_find_entry(j->store, ref_name, &entry)) ||
-	    (rc = registry__store_resolve_image(j->store, entry, os, arch, variant, &j->m)))
+	    (rc = registry__store_resolve_image(j->store, entry, j->opts->platform, &j->m)))
 		return rc;
 	if (registry_manifest_schema_version(j->m) == 1)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is a schema1 image kept as served: pull it without "
@@ -137,8 +134,8 @@ static int load_image(unpack_job *j, const char *ref_name)
 	               strcmp(ctype, REGISTRY_MEDIA_TYPE_OCI_CONFIG) != 0))
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
 		                      registry_manifest_digest(j->m), ctype ? ctype : "none");
-	if ((rc = registry_store_read_blob(j->store, registry_descriptor_digest(config), CONFIG_MAX_SIZE,
-	                                   (void **)&j->config, &j->config_len)) ||
+	if ((rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
+	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)) ||
 	    (rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE)))
 		return rc;
 	size_t n = registry_manifest_layer_count(j->m);
@@ -301,7 +298,7 @@ static int unpack_dir(unpack_job *j, const char *dest)
 	char *path = NULL, *tmp = NULL;
 	int rc = registry__dest_path(dest, &path);
 	if (!rc)
-		rc = registry__sink_check_dest(path, REGISTRY_FORMAT_DOCKER_DIR);
+		rc = registry__sink_check_dest(path, REGISTRY_IMAGE_FORMAT_DOCKER_DIR);
 	if (!rc)
 		rc = make_temp(path, &tmp);
 	if (!rc) {

@@ -59,7 +59,7 @@ static void docker(const registry_manifest *m)
 		if (!rc)
 			require(strcmp(registry_manifest_media_type(out), REGISTRY_MEDIA_TYPE_OCI_MANIFEST) == 0);
 	} else if (registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX) {
-		size_t n = registry_manifest_manifest_count(m);
+		size_t n = registry_manifest_entry_count(m);
 		const char **types = calloc(n + 1, sizeof(char *)), **digests = calloc(n + 1, sizeof(char *));
 		int64_t *sizes = calloc(n + 1, sizeof(int64_t));
 		for (size_t i = 0; types && digests && sizes && i < n; i++) {
@@ -68,7 +68,7 @@ static void docker(const registry_manifest *m)
 			sizes[i] = 1;
 		}
 		if (types && digests && sizes && registry__convert_index(&out, m, types, digests, sizes) == 0)
-			require(registry_manifest_manifest_count(out) == n);
+			require(registry_manifest_entry_count(out) == n);
 		free(types);
 		free(digests);
 		free(sizes);

@@ -82,10 +82,10 @@ static void rebuild(const registry_manifest *m)
 	size_t added = 0;
 	for (size_t i = 0; i < registry_manifest_layer_count(m); i++)
 		added += registry_manifest_builder_add_descriptor(b, registry_manifest_layer(m, i)) == 0;
-	for (size_t i = 0; i < registry_manifest_manifest_count(m); i++)
-		added += registry_manifest_builder_add_descriptor(b, registry_manifest_manifest(m, i)) == 0;
+	for (size_t i = 0; i < registry_manifest_entry_count(m); i++)
+		added += registry_manifest_builder_add_descriptor(b, registry_manifest_entry(m, i)) == 0;
 	for (size_t i = 0; i < registry_manifest_annotation_count(m); i++)
-		registry_manifest_builder_add_annotation(b, registry_manifest_annotation_key(m, i),
+		registry_manifest_builder_set_annotation(b, registry_manifest_annotation_key(m, i),
 		                                         registry_manifest_annotation_value(m, i));
 	if (registry_manifest_artifact_type(m))
 		registry_manifest_builder_set_artifact_type(b, registry_manifest_artifact_type(m));
@@ -96,7 +96,7 @@ static void rebuild(const registry_manifest *m)
 	if (registry_manifest_builder_build(&out, b) == 0) {
 		/* Whatever was added survives the round trip. */
 		if (registry_manifest_kind(m) == REGISTRY_MANIFEST_INDEX)
-			require(registry_manifest_manifest_count(out) == added);
+			require(registry_manifest_entry_count(out) == added);
 		else
 			require(registry_manifest_layer_count(out) == added);
 		require(registry_manifest_annotation_count(out) <= registry_manifest_annotation_count(m));
@@ -122,8 +122,8 @@ static void exercise(const registry_manifest *m, size_t size)
 	for (size_t i = 0; i < registry_manifest_layer_count(m); i++)
 		descriptor(registry_manifest_layer(m, i));
 	require(registry_manifest_layer(m, registry_manifest_layer_count(m)) == NULL);
-	for (size_t i = 0; i < registry_manifest_manifest_count(m); i++)
-		descriptor(registry_manifest_manifest(m, i));
+	for (size_t i = 0; i < registry_manifest_entry_count(m); i++)
+		descriptor(registry_manifest_entry(m, i));
 	if (registry_manifest_subject(m))
 		descriptor(registry_manifest_subject(m));
 	touch(registry_manifest_artifact_type(m));
@@ -132,9 +132,9 @@ static void exercise(const registry_manifest *m, size_t size)
 		touch(registry_manifest_annotation_value(m, i));
 		touch(registry_manifest_annotation(m, registry_manifest_annotation_key(m, i)));
 	}
-	touch(registry_manifest_name(m));
-	touch(registry_manifest_tag(m));
-	touch(registry_manifest_architecture(m));
+	touch(registry_manifest_schema1_name(m));
+	touch(registry_manifest_schema1_tag(m));
+	touch(registry_manifest_schema1_architecture(m));
 	for (size_t i = 0; i < registry_manifest_history_count(m); i++) {
 		touch(registry_manifest_history(m, i));
 		sink += (size_t)registry_manifest_history_throwaway(m, i);
@@ -154,7 +154,7 @@ static void exercise(const registry_manifest *m, size_t size)
 	};
 	for (size_t i = 0; i < sizeof(plats) / sizeof(plats[0]); i++) {
 		const registry_descriptor *d = NULL;
-		int rc = registry_manifest_select_platform(&d, m, plats[i][0], plats[i][1], plats[i][2]);
+		int rc = registry_manifest_select_platform(&d, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, plats[i][0], plats[i][1], plats[i][2], NULL, NULL});
 		require(rc == 0 ? d != NULL : d == NULL);
 	}
 	rebuild(m);

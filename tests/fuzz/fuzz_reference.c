@@ -73,6 +73,12 @@ static void check_reference(const registry_reference *ref)
 	if (registry_reference_new(&built, reg, repo, tag, digest) != 0)
 		abort();
 	check_equal(ref, built);
+	registry_reference *copy = NULL;
+	if (registry_reference_dup(&copy, ref) != 0 || registry_reference_equal(copy, ref) != 1 ||
+	    registry_reference_equal(built, ref) != 1)
+		abort();
+	check_equal(ref, copy);
+	registry_reference_free(copy);
 	registry_reference_free(built);
 }
 

@@ -45,7 +45,7 @@ static void setup(void)
 	atexit(cleanup);
 	registry_store *s = NULL;
 	require(registry_store_open(&s, dir, REGISTRY_STORE_CREATE) == 0);
-	require(registry_store_add_blob(s, NULL, "{}", 2, &blob) == 0);
+	require(registry_store_add_blob(&blob, s, NULL, "{}", 2) == 0);
 	registry_store_free(s);
 	snprintf(index_path, sizeof(index_path), "%s/index.json", dir);
 }
@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *name = registry_descriptor_annotation(d, REGISTRY_STORE_REF_NAME_ANNOTATION);
 		const registry_descriptor *found = NULL;
 		if (name)
-			require(registry_store_index_find(s, name, &found) == 0 && found != NULL);
+			require(registry_store_index_find(&found, s, name) == 0 && found != NULL);
 	}
 	require(registry_store_index_entry(s, n) == NULL);
 	int had_name = 0;
@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t m = registry_store_index_count(s);
 		require(had_name ? m <= n : m == n + 1);
 		const registry_descriptor *d = NULL;
-		require(registry_store_index_find(s, "fuzz-entry", &d) == 0);
+		require(registry_store_index_find(&d, s, "fuzz-entry") == 0);
 		require(strcmp(registry_descriptor_digest(d), blob) == 0);
 		/* Unnamed and differently named entries survive, in order. */
 		if (!had_name)

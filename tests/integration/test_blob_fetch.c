@@ -94,7 +94,7 @@ static void check_store_verifies(registry_store *s)
 	size_t nbad = 99;
 	registry_store_verify_options vo = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
 	vo.problem = bad_blob;
-	CHECK_RC(registry_store_verify(s, &vo, &nbad), 0);
+	CHECK_RC(registry_store_verify(&nbad, s, &vo), 0);
 	CHECK_INT(nbad, 0);
 }
 
@@ -124,7 +124,7 @@ static void test_fetch(void)
 		n++;
 		int results[16];
 		struct tally t = {.check_thread = 1, .caller = pthread_self()};
-		CHECK_RC(registry_blob_fetch_many(c, repos[r], n, digests, sizes, s, results, FETCH_OPTS(on_progress, &t)), 0);
+		CHECK_RC(registry_blob_fetch_many(results, c, repos[r], n, digests, sizes, s, FETCH_OPTS(on_progress, &t)), 0);
 		CHECK_INT(t.wrong_thread, 0);
 		CHECK_INT(t.backwards, 0);
 		CHECK_INT(t.blobs_done, n);
@@ -135,7 +135,7 @@ static void test_fetch(void)
 			CHECK_INT(results[i], 0);
 			CHECK_INT(registry_store_has(s, digests[i]), 1);
 			int64_t size = -1;
-			CHECK_RC(registry_store_blob_size(s, digests[i], &size), 0);
+			CHECK_RC(registry_store_blob_size(&size, s, digests[i]), 0);
 			CHECK_INT(size, sizes[i]);
 		}
 		/* The two fixtures share their blobs (same seed): the second moved nothing. */
@@ -163,13 +163,13 @@ static void test_fetch(void)
 		CHECK_INT(tt.done, 1);
 		CHECK_INT(tt.last_done, sizes[1]);
 		int64_t head = -1;
-		CHECK_RC(registry_blob_head(c, repos[r], digests[1], &head), 0);
+		CHECK_RC(registry_blob_head(&head, c, repos[r], digests[1]), 0);
 		CHECK_INT(head, sizes[1]);
 		registry_manifest_free(m);
 	}
 	check_store_verifies(s);
-	CHECK_RC(registry_blob_head(c, repos[0],
-	         "sha256:0000000000000000000000000000000000000000000000000000000000000000", NULL),
+	CHECK_RC(registry_blob_head(NULL, c,
+	         repos[0], "sha256:0000000000000000000000000000000000000000000000000000000000000000"),
 	         REGISTRY_ENOTFOUND);
 	CHECK_RC(registry_blob_fetch(c, repos[0], "sha256:../../etc/passwd", -1, s, NULL),
 	         REGISTRY_EFORMAT);
@@ -340,7 +340,7 @@ static void test_concurrent(void)
 			const char *digests[8];
 			int64_t sizes[8];
 			size_t n = blob_list(m, digests, sizes, 8);
-			int rc = registry_blob_fetch_many(c, "big/two", n, digests, sizes, mine, NULL, NULL);
+			int rc = registry_blob_fetch_many(NULL, c, "big/two", n, digests, sizes, mine, NULL);
 			if (rc)
 				fprintf(stderr, "child %d: %s\n", k, registry_error_message(registry_error_last()));
 			registry_manifest_free(m);
@@ -379,7 +379,7 @@ static void test_missing(void)
 	digests[n] = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 	sizes[n++] = 10;
 	int results[8];
-	CHECK_RC(registry_blob_fetch_many(c, "fixtures/small-v2s2", n, digests, sizes, s, results, NULL),
+	CHECK_RC(registry_blob_fetch_many(results, c, "fixtures/small-v2s2", n, digests, sizes, s, NULL),
 	         REGISTRY_ENOTFOUND);
 	for (size_t i = 0; i + 1 < n; i++)
 		CHECK_INT(results[i], 0);

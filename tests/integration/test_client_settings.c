@@ -54,7 +54,7 @@ static int pull(registry_client *c, const char *host, const char *repo, const ch
 		exit(1);
 	}
 	registry_store *s = itest_store(store_name);
-	int rc = registry_pull(c, ref, s, NULL, NULL, NULL);
+	int rc = registry_pull(NULL, c, ref, s, NULL, NULL);
 	registry_store_free(s);
 	registry_reference_free(ref);
 	return rc;

@@ -121,6 +121,8 @@ def case_usage():
         run(name, "--jobs", "0", "localhost:1/x", expect=2)
         run(name, "--jobs", "many", "localhost:1/x", expect=2)
         run(name, "--platform", "linux", "localhost:1/x", expect=2)
+        _, err = run(name, "--platform", "windows(10.0/amd64", "localhost:1/x", expect=2)
+        check("lacks its ')'" in err, f"{name}: the parser's message for a bad --platform: {err}")
         run(name, "--password-stdin", "localhost:1/x", stdin=b"pw", expect=2)
         run(name, "--username", "u", "localhost:1/x", expect=2)
         _, err = run(name, "localhost:1/UPPER", expect=2)
@@ -278,6 +280,9 @@ def case_inspect():
     check(out.decode() == arm["digest"] + "\n", "--platform --digest")
     _, err = run("registry-inspect", "--platform", "linux/s390x", f"{host()}/{MULTI}", expect=1)
     check("arm64" in err, f"no such platform: the message lists what there is: {err}")
+    # containerd's os(os.version) form: the version must match too (the fixture entries have none).
+    _, err = run("registry-inspect", "--platform", "linux(5.15)/arm64/v8", f"{host()}/{MULTI}", expect=1)
+    check("linux(5.15)/arm64" in err, f"an os.version no entry has: {err}")
     _, err = run("registry-inspect", f"{host()}/{SMALL}:nope", expect=1)
     check("MANIFEST_UNKNOWN" in err or "not found" in err, f"unknown tag: {err}")
     inspect_config()

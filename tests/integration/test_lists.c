@@ -74,7 +74,7 @@ static char *push_tags(int n)
 	for (int i = 0; i < n && m; i++) {
 		char tag[16];
 		snprintf(tag, sizeof(tag), "t%03d", i);
-		CHECK_RC(registry_manifest_push(c, FIXTURE, tag, m, NULL), 0);
+		CHECK_RC(registry_manifest_push(NULL, c, FIXTURE, tag, m), 0);
 	}
 	char *digest = m ? strdup(registry_manifest_digest(m)) : NULL;
 	registry_manifest_free(m);
@@ -117,7 +117,7 @@ static int read_tags_from(registry_list *l, int start, int count)
 	int i = start;
 	for (; count < 0 || i < start + count; i++) {
 		const char *name = NULL;
-		int rc = registry_list_next(l, &name);
+		int rc = registry_list_next(&name, l);
 		CHECK_RC(rc, 0);
 		if (rc || !name)
 			break;
@@ -150,7 +150,7 @@ static void check_unordered(registry_list *l)
 	size_t n = 0;
 	for (;;) {
 		const char *name = NULL;
-		int rc = registry_list_next(l, &name);
+		int rc = registry_list_next(&name, l);
 		CHECK_RC(rc, 0);
 		if (rc || !name || n == REGISTRY_ARRAY_LEN(names))
 			break;
@@ -185,7 +185,7 @@ static void test_tags(void)
 	CHECK_RC(tags_open(&l, c, FIXTURE, 100, NULL), 0);
 	CHECK_INT(read_tags(l, -1), NTAGS + 1);
 	const char *name = "x";
-	CHECK_RC(registry_list_next(l, &name), 0); /* stays at the end */
+	CHECK_RC(registry_list_next(&name, l), 0); /* stays at the end */
 	CHECK(name == NULL);
 	CHECK_INT(settled_log("/tags/list", "\"status\": 200", 5), 5);
 	CHECK_INT(count_log("last=t098", NULL), 2);
@@ -246,9 +246,9 @@ static void test_foreign(void)
 	const char *name = NULL;
 	/* Page 2 is on http://localhost:PORT, another origin: asked without
 	 * credentials, the registry refuses. */
-	CHECK_RC(registry_list_next(l, &name), REGISTRY_EAUTH);
+	CHECK_RC(registry_list_next(&name, l), REGISTRY_EAUTH);
 	CHECK(name == NULL);
-	CHECK_RC(registry_list_next(l, &name), REGISTRY_EAUTH); /* and stays failed */
+	CHECK_RC(registry_list_next(&name, l), REGISTRY_EAUTH); /* and stays failed */
 	char host[64];
 	snprintf(host, sizeof(host), "\"Host\": \"localhost:");
 	CHECK_INT(settled_log("/tags/list", host, 1), 1);
@@ -270,7 +270,7 @@ static void test_catalog(void)
 	size_t i = 0;
 	for (;; i++) {
 		const char *name = NULL;
-		int rc = registry_list_next(l, &name);
+		int rc = registry_list_next(&name, l);
 		CHECK_RC(rc, 0);
 		if (rc || !name)
 			break;
@@ -288,11 +288,11 @@ static void test_unknown(void)
 	registry_list *l = NULL;
 	CHECK_RC(tags_open(&l, c, "no/such/repository", 10, NULL), 0);
 	const char *name = "x";
-	CHECK_RC(registry_list_next(l, &name), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_list_next(&name, l), REGISTRY_ENOTFOUND);
 	CHECK(name == NULL);
 	CHECK_STR(registry_error_registry_code(registry_error_last()), "NAME_UNKNOWN");
 	CHECK_INT(registry_error_http_status(registry_error_last()), 404);
-	CHECK_RC(registry_list_next(l, &name), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_list_next(&name, l), REGISTRY_ENOTFOUND);
 	registry_list_free(l);
 	registry_client_free(c);
 }
@@ -340,11 +340,11 @@ static registry_manifest *push_artifact(registry_client *c, const registry_manif
 	CHECK_RC(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2)), 0);
 	CHECK_RC(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, EMPTY_DIGEST, 2)), 0);
 	CHECK_RC(registry_manifest_builder_set_subject(b, SPEC(registry_manifest_media_type(subject), registry_manifest_digest(subject), registry_manifest_size(subject))), 0);
-	CHECK_RC(registry_manifest_builder_add_annotation(b, "org.example.kind", artifact_type), 0);
+	CHECK_RC(registry_manifest_builder_set_annotation(b, "org.example.kind", artifact_type), 0);
 	CHECK_RC(registry_manifest_builder_build(&m, b), 0);
 	registry_manifest_builder_free(b);
 	if (m)
-		CHECK_RC(registry_manifest_push(c, FIXTURE, registry_manifest_digest(m), m, NULL), 0);
+		CHECK_RC(registry_manifest_push(NULL, c, FIXTURE, registry_manifest_digest(m), m), 0);
 	return m;
 }
 
@@ -373,13 +373,13 @@ static void push_tag_schema(registry_client *c, const registry_manifest *subject
 	/* Re-serialized through the builder, as a client would write it. */
 	registry_manifest_builder *b = NULL;
 	CHECK_RC(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_INDEX), 0);
-	for (size_t i = 0; i < registry_manifest_manifest_count(parsed); i++)
-		CHECK_RC(registry_manifest_builder_add_descriptor(b, registry_manifest_manifest(parsed, i)), 0);
+	for (size_t i = 0; i < registry_manifest_entry_count(parsed); i++)
+		CHECK_RC(registry_manifest_builder_add_descriptor(b, registry_manifest_entry(parsed, i)), 0);
 	CHECK_RC(registry_manifest_builder_build(&index, b), 0);
 	char tag[80];
 	snprintf(tag, sizeof(tag), "sha256-%s", registry_manifest_digest(subject) + 7);
 	if (index)
-		CHECK_RC(registry_manifest_push(c, FIXTURE, tag, index, NULL), 0);
+		CHECK_RC(registry_manifest_push(NULL, c, FIXTURE, tag, index), 0);
 	registry_manifest_builder_free(b);
 	registry_manifest_free(parsed);
 	registry_manifest_free(index);
@@ -389,9 +389,9 @@ static void check_entries(const registry_manifest *idx, registry_manifest *const
 {
 	CHECK_INT(registry_manifest_kind(idx), REGISTRY_MANIFEST_INDEX);
 	CHECK_STR(registry_manifest_media_type(idx), REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	CHECK_INT(registry_manifest_manifest_count(idx), n);
-	for (size_t i = 0; i < n && i < registry_manifest_manifest_count(idx); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(idx, i);
+	CHECK_INT(registry_manifest_entry_count(idx), n);
+	for (size_t i = 0; i < n && i < registry_manifest_entry_count(idx); i++) {
+		const registry_descriptor *d = registry_manifest_entry(idx, i);
 		CHECK_STR(registry_descriptor_digest(d), registry_manifest_digest(want[i]));
 		CHECK_INT(registry_descriptor_size(d), registry_manifest_size(want[i]));
 		CHECK_STR(registry_descriptor_artifact_type(d), registry_manifest_artifact_type(want[i]));
@@ -464,7 +464,7 @@ static void test_referrers(void)
 	/* A tag-schema tag that names an image, not an index: refused. */
 	char tag[80];
 	snprintf(tag, sizeof(tag), "sha256-%s", registry_manifest_digest(arts[1]) + 7);
-	CHECK_RC(registry_manifest_push(direct, FIXTURE, tag, image, NULL), 0);
+	CHECK_RC(registry_manifest_push(NULL, direct, FIXTURE, tag, image), 0);
 	CHECK_RC(registry_referrers_fetch(&idx, c, FIXTURE, registry_manifest_digest(arts[1]), NULL), REGISTRY_EFORMAT);
 	CHECK(idx == NULL);
 

@@ -77,7 +77,7 @@ static registry_manifest *stored_manifest(registry_store *s, const char *digest,
 	void *data = NULL;
 	size_t len = 0;
 	registry_manifest *m = NULL;
-	CHECK_RC(registry_store_read_blob(s, digest, 0, &data, &len), 0);
+	CHECK_RC(registry_store_read_blob(&data, &len, s, digest, 0), 0);
 	if (data)
 		CHECK_RC(registry_manifest_parse(&m, data, len, media_type, NULL), 0);
 	registry_free(data);
@@ -87,7 +87,7 @@ static registry_manifest *stored_manifest(registry_store *s, const char *digest,
 static const registry_descriptor *entry_of(registry_store *s, const char *name)
 {
 	const registry_descriptor *d = NULL;
-	CHECK_RC(registry_store_index_find(s, name, &d), 0);
+	CHECK_RC(registry_store_index_find(&d, s, name), 0);
 	return d;
 }
 
@@ -108,7 +108,7 @@ static void skopeo_reads(const char *store_dir, const char *name, int all)
 static void check_sound(registry_store *s)
 {
 	size_t bad = 99;
-	CHECK_RC(registry_store_verify(s, NULL, &bad), 0);
+	CHECK_RC(registry_store_verify(&bad, s, NULL), 0);
 	CHECK_INT(bad, 0);
 }
 
@@ -178,7 +178,7 @@ static void check_docker_dir(const char *dir, registry_store *blobs_from, const 
 		const char *lt = cJSON_GetStringValue(cJSON_GetArrayItem(layers, (int)i));
 		char *blob = NULL;
 		const char *ld = registry_descriptor_digest(registry_manifest_layer(m, i));
-		CHECK_RC(registry_store_blob_path(blobs_from, ld, &blob), 0);
+		CHECK_RC(registry_store_blob_path(&blob, blobs_from, ld), 0);
 		snprintf(p, sizeof(p), "%s/%s", dir, lt ? lt : "?");
 		CHECK_INT(sh(NULL, "cmp -s '%s' '%s'", p, blob ? blob : "/nonexistent"), 0);
 		registry_free(blob);
@@ -225,7 +225,7 @@ static void case_v2s2(void)
 	o.progress = count_progress;
 	o.userdata = &pc;
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, NULL, &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, NULL, &o), 0);
 	CHECK_INT(pc.done, 4); /* config + 3 layers */
 	const registry_descriptor *e = entry_of(s, "latest");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -239,7 +239,7 @@ static void case_v2s2(void)
 	/* Again: nothing is fetched twice. */
 	memset(&pc, 0, sizeof(pc));
 	char *digest2 = NULL;
-	CHECK_RC(registry_pull(c, ref, s, "again", &o, &digest2), 0);
+	CHECK_RC(registry_pull(&digest2, c, ref, s, "again", &o), 0);
 	CHECK_INT(pc.done, 0);
 	CHECK_INT(pc.skipped, 4);
 	CHECK_STR(digest2, digest);
@@ -247,7 +247,7 @@ static void case_v2s2(void)
 
 	/* Preserved: the registry's bytes and digest; pushing them back gives that digest. */
 	o.flags = REGISTRY_PULL_PRESERVE_DIGESTS;
-	CHECK_RC(registry_pull(c, ref, s, "preserved", &o, &digest2), 0);
+	CHECK_RC(registry_pull(&digest2, c, ref, s, "preserved", &o), 0);
 	CHECK_STR(digest2, fixture);
 	e = entry_of(s, "preserved");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
@@ -257,7 +257,7 @@ static void case_v2s2(void)
 	const void *a = registry_manifest_raw(kept, &a_len), *b = registry_manifest_raw(source, &b_len);
 	CHECK(a && b && a_len == b_len && memcmp(a, b, a_len) == 0);
 	char *pushed = NULL;
-	CHECK_RC(registry_manifest_push(c, "fixtures/small-v2s2", "pushed-back", kept, &pushed), 0);
+	CHECK_RC(registry_manifest_push(&pushed, c, "fixtures/small-v2s2", "pushed-back", kept), 0);
 	CHECK_STR(pushed, fixture);
 	registry_free(pushed);
 	registry_free(digest2);
@@ -270,43 +270,43 @@ static void case_v2s2(void)
 	repo_tag = rt;
 	CHECK(mkdir(path_of("out"), 0755) == 0);
 	char *pulled = NULL;
-	CHECK_RC(registry_pull_to(&pulled, c, ref, path_of("out/dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), 0);
+	CHECK_RC(registry_pull_to(&pulled, c, ref, path_of("out/dir"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), 0);
 	CHECK_STR(pulled, fixture); /* the registry's digest: docker load keeps the manifest as served */
 	registry_free(pulled);
 	check_docker_dir(path_of("out/dir"), s, source, repo_tag);
-	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("out/image.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), 0);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("out/image.tar"), REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL), 0);
 	skopeo_reads_archive(path_of("out/image.tar"), repo_tag);
 	CHECK_INT(count_entries(path_of("out"), ""), 2);
 	/* The store's own export of the converted image: the same files. */
-	CHECK_RC(registry_store_export(s, "latest", path_of("exported"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED(repo_tag)), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("exported"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED(repo_tag)), 0);
 	check_docker_dir(path_of("exported"), s, source, repo_tag);
 	CHECK_INT(sh(NULL, "diff -r '%s' '%s'", path_of("exported"), path_of("out/dir")), 0);
-	CHECK_RC(registry_store_export(s, "latest", path_of("exported.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, TAGGED(repo_tag)), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("exported.tar"), REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, TAGGED(repo_tag)), 0);
 	CHECK_INT(sh(NULL, "cmp -s '%s' '%s'", path_of("exported.tar"), path_of("out/image.tar")), 0);
 	/* A non-empty destination folder is refused before anything is fetched. */
 	pulled = (char *)"unchanged";
-	CHECK_RC(registry_pull_to(&pulled, c, ref, path_of("out/dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	CHECK_RC(registry_pull_to(&pulled, c, ref, path_of("out/dir"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
 	CHECK(pulled == NULL);
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
-	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("out/all"), REGISTRY_FORMAT_DOCKER_DIR, &o), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("out/all"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o), REGISTRY_EINVAL);
 
 	/* Canceled by the callback: nothing named in index.json. */
 	registry_store *s2 = new_store("canceled");
 	progress_count stop = {.cancel_after = 1};
 	o.flags = 0;
 	o.userdata = &stop;
-	CHECK_RC(registry_pull(c, ref, s2, NULL, &o, NULL), REGISTRY_ECANCELED);
+	CHECK_RC(registry_pull(NULL, c, ref, s2, NULL, &o), REGISTRY_ECANCELED);
 	CHECK_INT(registry_store_index_count(s2), 0);
 	registry_store_free(s2);
 
 	/* Errors. */
 	registry_reference *missing = ref_of("fixtures/small-v2s2:nope");
-	CHECK_RC(registry_pull(c, missing, s, NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_pull(NULL, c, missing, s, NULL, NULL), REGISTRY_ENOTFOUND);
 	registry_reference_free(missing);
-	CHECK_RC(registry_pull(NULL, ref, s, NULL, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull(NULL, NULL, ref, s, NULL, NULL), REGISTRY_EINVAL);
 	registry_pull_options bad = REGISTRY_PULL_OPTIONS_INIT;
 	bad.version = 99;
-	CHECK_RC(registry_pull(c, ref, s, NULL, &bad, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull(NULL, c, ref, s, NULL, &bad), REGISTRY_EINVAL);
 	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("fmt"), 9, NULL), REGISTRY_EINVAL);
 
 	registry_manifest_free(m);
@@ -324,7 +324,7 @@ static void case_oci(void)
 	registry_reference *ref = ref_of("fixtures/small-oci:latest");
 	registry_store *s = new_store("store");
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, "v1", NULL, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "v1", NULL), 0);
 	CHECK_STR(digest, fixture);
 	const registry_descriptor *e = entry_of(s, "v1");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -337,14 +337,14 @@ static void case_oci(void)
 	char text[400];
 	snprintf(text, sizeof(text), "%s/fixtures/small-oci@%s", getenv("REGISTRY_TEST_HOST"), fixture);
 	CHECK_RC(registry_reference_parse(&by_digest, text), 0);
-	CHECK_RC(registry_pull(c, by_digest, s, NULL, NULL, NULL), 0);
+	CHECK_RC(registry_pull(NULL, c, by_digest, s, NULL, NULL), 0);
 	e = entry_of(s, fixture);
 	CHECK_STR(registry_descriptor_digest(e), fixture);
 	registry_reference_free(by_digest);
 
 	/* pull_to an OCI folder: created, then added to. */
 	char *written = NULL;
-	CHECK_RC(registry_pull_to(&written, c, ref, path_of("layout/deep"), REGISTRY_FORMAT_OCI, NULL), 0);
+	CHECK_RC(registry_pull_to(&written, c, ref, path_of("layout/deep"), REGISTRY_IMAGE_FORMAT_OCI, NULL), 0);
 	CHECK_STR(written, fixture);
 	registry_free(written);
 	registry_store *l = NULL;
@@ -362,8 +362,8 @@ static void case_oci(void)
 /* The entry of @index for architecture @arch. */
 static const registry_descriptor *child_for(const registry_manifest *index, const char *arch)
 {
-	for (size_t i = 0; i < registry_manifest_manifest_count(index); i++) {
-		const registry_descriptor *d = registry_manifest_manifest(index, i);
+	for (size_t i = 0; i < registry_manifest_entry_count(index); i++) {
+		const registry_descriptor *d = registry_manifest_entry(index, i);
 		if (strcmp(registry_descriptor_platform_architecture(d), arch) == 0)
 			return d;
 	}
@@ -392,9 +392,9 @@ static void case_multi_oci(void)
 
 	registry_store *s = new_store("store");
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-	o.platform = "linux/arm64";
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL};
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, "arm", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "arm", &o), 0);
 	CHECK_STR(digest, registry_descriptor_digest(arm)); /* the registry's digest of the arm64 manifest */
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "arm")), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	check_arch(path_of("store"), "arm", "arm64");
@@ -403,22 +403,22 @@ static void case_multi_oci(void)
 
 	o.platform = NULL;
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
-	CHECK_RC(registry_pull(c, ref, s, "all", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "all", &o), 0);
 	CHECK_STR(digest, fixture);
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "all")), REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	for (size_t i = 0; i < registry_manifest_manifest_count(index); i++)
-		CHECK_INT(registry_store_has(s, registry_descriptor_digest(registry_manifest_manifest(index, i))), 1);
+	for (size_t i = 0; i < registry_manifest_entry_count(index); i++)
+		CHECK_INT(registry_store_has(s, registry_descriptor_digest(registry_manifest_entry(index, i))), 1);
 	check_sound(s);
 	skopeo_reads(path_of("store"), "all", 1);
 	registry_free(digest);
 
 	/* A platform the index lacks. */
 	o.flags = 0;
-	o.platform = "linux/s390x";
-	CHECK_RC(registry_pull(c, ref, s, "none", &o, NULL), REGISTRY_ENOTFOUND);
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "s390x", NULL, NULL, NULL};
+	CHECK_RC(registry_pull(NULL, c, ref, s, "none", &o), REGISTRY_ENOTFOUND);
 	CHECK(strstr(registry_error_message(registry_error_last()), "arm64") != NULL);
-	o.platform = "linux";
-	CHECK_RC(registry_pull(c, ref, s, "none", &o, NULL), REGISTRY_EINVAL);
+	o.platform = &(registry_platform){0, "linux", "amd64", NULL, NULL, NULL}; /* no version */
+	CHECK_RC(registry_pull(NULL, c, ref, s, "none", &o), REGISTRY_EINVAL);
 
 	registry_manifest_free(index);
 	registry_store_free(s);
@@ -439,15 +439,15 @@ static void case_multi_v2s2(void)
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, NULL, &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, NULL, &o), 0);
 	const registry_descriptor *e = entry_of(s, "latest");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_INDEX);
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);
 	registry_manifest *index = stored_manifest(s, digest, REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	CHECK_INT(registry_manifest_manifest_count(index), registry_manifest_manifest_count(list));
-	for (size_t i = 0; i < registry_manifest_manifest_count(list); i++) {
-		const registry_descriptor *was = registry_manifest_manifest(list, i);
-		const registry_descriptor *now = registry_manifest_manifest(index, i);
+	CHECK_INT(registry_manifest_entry_count(index), registry_manifest_entry_count(list));
+	for (size_t i = 0; i < registry_manifest_entry_count(list); i++) {
+		const registry_descriptor *was = registry_manifest_entry(list, i);
+		const registry_descriptor *now = registry_manifest_entry(index, i);
 		CHECK_STR(registry_descriptor_media_type(now), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 		CHECK_STR(registry_descriptor_platform_architecture(now), registry_descriptor_platform_architecture(was));
 		registry_manifest *src = NULL, *conv = stored_manifest(s, registry_descriptor_digest(now), NULL);
@@ -463,17 +463,17 @@ static void case_multi_v2s2(void)
 
 	/* Exporting an index exports the host's platform. */
 	const registry_descriptor *host = NULL;
-	CHECK_RC(registry_manifest_select_platform(&host, index, NULL, NULL, NULL), 0);
+	CHECK_RC(registry_manifest_select_platform(&host, index, NULL), 0);
 	registry_manifest *host_image = stored_manifest(s, registry_descriptor_digest(host), NULL);
-	CHECK_RC(registry_store_export(s, "latest", path_of("host"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("multi:latest")), 0);
+	CHECK_RC(registry_store_export(s, "latest", path_of("host"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED("multi:latest")), 0);
 	if (host_image)
 		check_docker_dir(path_of("host"), s, host_image, "multi:latest");
 	registry_manifest_free(host_image);
 
 	/* One platform of a Docker list: the converted child alone. */
 	o.flags = 0;
-	o.platform = "linux/arm64/v8";
-	CHECK_RC(registry_pull(c, ref, s, "arm", &o, &digest), 0);
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", "v8", NULL, NULL};
+	CHECK_RC(registry_pull(&digest, c, ref, s, "arm", &o), 0);
 	e = entry_of(s, "arm");
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION),
 	          registry_descriptor_digest(child_for(list, "arm64")));
@@ -484,7 +484,7 @@ static void case_multi_v2s2(void)
 	/* Preserved, all platforms: the list as served. */
 	o.platform = NULL;
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS;
-	CHECK_RC(registry_pull(c, ref, s, "list", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "list", &o), 0);
 	CHECK_STR(digest, fixture);
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "list")), REGISTRY_MEDIA_TYPE_DOCKER_LIST);
 	registry_free(digest);
@@ -529,7 +529,7 @@ static void case_schema1(void)
 	registry_reference *ref = ref_of("fixtures/small-v2s1:latest");
 	registry_store *s = new_store("store");
 	char *digest = NULL;
-	CHECK_RC(registry_pull(c, ref, s, NULL, NULL, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, NULL, NULL), 0);
 	const registry_descriptor *e = entry_of(s, "latest");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);
@@ -561,7 +561,7 @@ static void case_schema1(void)
 	/* Preserved: the signed manifest kept as served, named by its bytes, the registry digest noted. */
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 	o.flags = REGISTRY_PULL_PRESERVE_DIGESTS;
-	CHECK_RC(registry_pull(c, ref, s, "signed", &o, &digest), 0);
+	CHECK_RC(registry_pull(&digest, c, ref, s, "signed", &o), 0);
 	e = entry_of(s, "signed");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED);
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);
@@ -571,12 +571,12 @@ static void case_schema1(void)
 	registry_free(digest);
 
 	/* docker-load: the legacy folders of the v1 history, plus manifest.json that skopeo loads. */
-	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("legacy"), REGISTRY_FORMAT_DOCKER_DIR, NULL), 0);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("legacy"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), 0);
 	char *repos = check_read_file(path_of("legacy/repositories"), NULL);
 	CHECK(repos && strstr(repos, "fixtures/small-v2s1") && strstr(repos, "\"latest\""));
 	free(repos);
 	CHECK_INT(count_entries(path_of("legacy"), ""), 3 + 3); /* 3 v1 folders, repositories, manifest.json, config */
-	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("legacy.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), 0);
+	CHECK_RC(registry_pull_to(NULL, c, ref, path_of("legacy.tar"), REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL), 0);
 	char rt[300];
 	snprintf(rt, sizeof(rt), "%s/fixtures/small-v2s1:latest", getenv("REGISTRY_TEST_HOST"));
 	skopeo_reads_archive(path_of("legacy.tar"), rt);
@@ -636,14 +636,14 @@ static void case_export_cancel(void)
 	             harness, path_of("fixture"), harness, path_of("fixture")), 0);
 	registry_client *c = itest_client(1);
 	registry_reference *ref = ref_of("exp/big:latest");
-	for (int format = REGISTRY_FORMAT_DOCKER_DIR; format <= REGISTRY_FORMAT_DOCKER_ARCHIVE; format++) {
-		const char *dest = format == REGISTRY_FORMAT_DOCKER_DIR ? "out-dir" : "out.tar";
+	for (int format = REGISTRY_IMAGE_FORMAT_DOCKER_DIR; format <= REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE; format++) {
+		const char *dest = format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR ? "out-dir" : "out.tar";
 		export_log l = {0};
 		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 		o.progress = cancel_in_export;
 		o.userdata = &l;
 		int rc = registry_pull_to(NULL, c, ref, path_of(dest), format, &o);
-		if (rc == REGISTRY_EUNSUPPORTED && format == REGISTRY_FORMAT_DOCKER_ARCHIVE)
+		if (rc == REGISTRY_EUNSUPPORTED && format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE)
 			break; /* built without libarchive */
 		CHECK_RC(rc, REGISTRY_ECANCELED);
 		CHECK_INT(l.in_export, 1);

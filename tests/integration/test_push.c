@@ -105,7 +105,10 @@ static void gen_digest(uint64_t seed, int64_t size, char out[REGISTRY_DIGEST_STR
 		registry_digest_update(d, buf, n);
 		pos += (int64_t)n;
 	}
-	registry_digest_final(d, out, REGISTRY_DIGEST_STRING_MAX);
+	char *got = NULL;
+	registry_digest_final(&got, d);
+	snprintf(out, REGISTRY_DIGEST_STRING_MAX, "%s", got ? got : "");
+	registry_free(got);
 	registry_digest_free(d);
 }
 
@@ -226,8 +229,12 @@ static int skopeo_raw_digest(const char *host, const char *name, char out[REGIST
 	int status = -1;
 	char *raw = run_capture(cmd, &len, &status);
 	int rc = -1;
+	char *got = NULL;
 	if (raw && status == 0 && len > 0)
-		rc = registry_digest_buffer(out, REGISTRY_DIGEST_STRING_MAX, REGISTRY_DIGEST_SHA256, raw, len);
+		rc = registry_digest_buffer(&got, REGISTRY_DIGEST_SHA256, raw, len);
+	if (!rc)
+		snprintf(out, REGISTRY_DIGEST_STRING_MAX, "%s", got);
+	registry_free(got);
 	if (rc)
 		fprintf(stderr, "skopeo inspect --raw %s/%s failed (status %d)\n", host, name, status);
 	free(raw);
@@ -270,13 +277,14 @@ static void check_fetch_back(registry_client *c, const char *repo, const char *d
 	sink s = {0};
 	registry_digest_new(&s.d, REGISTRY_DIGEST_SHA256);
 	CHECK_RC(registry_blob_fetch_to(c, repo, digest, size, sink_write, &s, NULL), 0);
-	char got[REGISTRY_DIGEST_STRING_MAX] = "";
-	registry_digest_final(s.d, got, sizeof(got));
+	char *got = NULL;
+	registry_digest_final(&got, s.d);
 	registry_digest_free(s.d);
 	CHECK_STR(got, digest);
+	registry_free(got);
 	CHECK_INT(s.n, size);
 	int64_t head_size = -2;
-	CHECK_RC(registry_blob_head(c, repo, digest, &head_size), 0);
+	CHECK_RC(registry_blob_head(&head_size, c, repo, digest), 0);
 	CHECK_INT(head_size, size);
 }
 
@@ -386,8 +394,8 @@ static void test_upload_wrong(void)
 		CHECK_INT(pl.failed, 1);
 		CHECK_INT(pl.done, 0);
 	}
-	CHECK_RC(registry_blob_head(c, "push/bad", claimed, NULL), REGISTRY_ENOTFOUND);
-	CHECK_RC(registry_blob_head(c, "push/bad", actual, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_blob_head(NULL, c, "push/bad", claimed), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_blob_head(NULL, c, "push/bad", actual), REGISTRY_ENOTFOUND);
 	/* Both sessions were deleted (the one of the aborted PUT may already be
 	 * gone when the DELETE arrives: registry 2.8 then answers 404). */
 	CHECK_INT(settled_lines(registry_log(), "\"DELETE /v2/push/bad/blobs/uploads/", NULL, NULL, 2), 2);
@@ -405,7 +413,7 @@ static void test_upload_wrong(void)
 	CHECK_RC(registry_blob_upload(c, "push/bad", d, 1 * MiB, gen_read, gen_rewind, &g, NULL),
 	         REGISTRY_EDIGEST);
 	CHECK(strstr(registry_error_message(registry_error_last()), "more than") != NULL);
-	CHECK_RC(registry_blob_head(c, "push/bad", d, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_blob_head(NULL, c, "push/bad", d), REGISTRY_ENOTFOUND);
 
 	/* Bad arguments. */
 	CHECK_RC(registry_blob_upload(c, "push/bad", "sha256:nothex", 1, gen_read, NULL, &g, NULL),
@@ -428,7 +436,7 @@ static void test_upload_cancel(void)
 		CHECK(g.pos < 16 * MiB);
 		CHECK_INT(pl.running, 1);
 	}
-	CHECK_RC(registry_blob_head(c, "push/cancel", d, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_blob_head(NULL, c, "push/cancel", d), REGISTRY_ENOTFOUND);
 	CHECK_INT(settled_lines(registry_log(), "\"DELETE /v2/push/cancel/blobs/uploads/", NULL, NULL, 2), 2);
 	CHECK_INT(count_lines(registry_log(), "\"DELETE /v2/push/cancel/blobs/uploads/", "HTTP/1.1\" 204", NULL) >= 1, 1);
 	registry_client_free(c);
@@ -457,14 +465,15 @@ static void test_upload_file_and_empty(void)
 	CHECK_RC(registry_blob_upload_file(c, "push/file", d, path, NULL), REGISTRY_ENOTFOUND);
 
 	/* The empty blob. */
-	char empty[REGISTRY_DIGEST_STRING_MAX];
-	registry_digest_buffer(empty, sizeof(empty), REGISTRY_DIGEST_SHA256, "", 0);
+	char *empty = NULL;
+	registry_digest_buffer(&empty, REGISTRY_DIGEST_SHA256, "", 0);
 	gen g;
 	gen_init(&g, 1, 0);
 	CHECK_RC(registry_blob_upload(c, "push/empty", empty, 0, gen_read, NULL, &g, NULL), 0);
 	int64_t size = -1;
-	CHECK_RC(registry_blob_head(c, "push/empty", empty, &size), 0);
+	CHECK_RC(registry_blob_head(&size, c, "push/empty", empty), 0);
 	CHECK_INT(size, 0);
+	registry_free(empty);
 	registry_client_free(c);
 }
 
@@ -479,7 +488,7 @@ static void test_mount(void)
 
 	/* 201: mounted, no bytes moved. */
 	CHECK_RC(registry_blob_mount(c, "mnt/dst", x, "mnt/src"), 0);
-	CHECK_RC(registry_blob_head(c, "mnt/dst", x, NULL), 0);
+	CHECK_RC(registry_blob_head(NULL, c, "mnt/dst", x), 0);
 	snprintf(line, sizeof(line), "\"POST /v2/mnt/dst/blobs/uploads/?mount=%s&from=mnt/src HTTP/1.1\" 201", x);
 	CHECK_INT(settled_lines(registry_log(), line, NULL, NULL, 1), 1);
 	CHECK_INT(count_lines(registry_log(), "\"PATCH /v2/mnt/dst/", NULL, NULL), 0);
@@ -491,7 +500,7 @@ static void test_mount(void)
 	snprintf(line, sizeof(line), "\"POST /v2/mnt/dst2/blobs/uploads/?mount=%s&from=mnt/src HTTP/1.1\" 202", y);
 	CHECK_INT(settled_lines(registry_log(), line, NULL, NULL, 1), 1);
 	CHECK_INT(settled_lines(registry_log(), "\"DELETE /v2/mnt/dst2/blobs/uploads/", "HTTP/1.1\" 204", NULL, 1), 1);
-	CHECK_RC(registry_blob_head(c, "mnt/dst2", y, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_blob_head(NULL, c, "mnt/dst2", y), REGISTRY_ENOTFOUND);
 	/* ... and a plain upload works. */
 	CHECK_RC(upload_gen(c, "mnt/dst2", 11, MiB, 0, y, &g, NULL), 0);
 	check_fetch_back(c, "mnt/dst2", y, MiB);
@@ -571,7 +580,7 @@ static void test_push_store(void)
 	o.userdata = &pl;
 	o.chunk_size = 256 * 1024;
 	char *digest = NULL;
-	CHECK_RC(registry_push(c, s, "v1", target, &o, &digest), 0);
+	CHECK_RC(registry_push(&digest, c, s, "v1", target, &o), 0);
 	CHECK_STR(digest, top);
 	CHECK_INT(pl.blobs_total, 4);
 	CHECK_INT(pl.done, 4);
@@ -589,15 +598,15 @@ static void test_push_store(void)
 	prog_log again = {0};
 	o.userdata = &again;
 	registry_reference *t2 = ref_on(host, "pushed/single:v2");
-	CHECK_RC(registry_push(c, s, top, t2, &o, &digest), 0);
+	CHECK_RC(registry_push(&digest, c, s, top, t2, &o), 0);
 	CHECK_STR(digest, top);
 	CHECK_INT(again.skipped, 4);
 	CHECK_INT(again.done, 0);
 	registry_free(digest);
 	/* Unknown names, and a target digest that is not the manifest's. */
-	CHECK_RC(registry_push(c, s, "nope", target, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_push(NULL, c, s, "nope", target, NULL), REGISTRY_ENOTFOUND);
 	registry_reference *wrong = ref_on(host, "pushed/single@sha256:0123456789012345678901234567890123456789012345678901234567890123");
-	CHECK_RC(registry_push(c, s, "v1", wrong, NULL, NULL), REGISTRY_EDIGEST);
+	CHECK_RC(registry_push(NULL, c, s, "v1", wrong, NULL), REGISTRY_EDIGEST);
 	registry_reference_free(wrong);
 	registry_reference_free(t2);
 	registry_reference_free(target);
@@ -607,18 +616,18 @@ static void test_push_store(void)
 	/* A two-platform index: children first, then the index, digests unchanged. */
 	s = fixture_store("multi", "--layers 2 --size 65536 --seed push-multi --platforms linux/amd64,linux/arm64/v8 --tag multi", &top);
 	target = ref_on(host, "pushed/multi:latest");
-	CHECK_RC(registry_push(c, s, "multi", target, NULL, &digest), 0);
+	CHECK_RC(registry_push(&digest, c, s, "multi", target, NULL), 0);
 	CHECK_STR(digest, top);
 	CHECK_RC(skopeo_raw_digest(host, "pushed/multi:latest", got), 0);
 	CHECK_STR(got, top);
 	CHECK_INT(skopeo_copy_out(host, "pushed/multi:latest", "multi", 1), 0);
 	registry_manifest *idx = NULL;
 	CHECK_RC(registry_manifest_fetch(&idx, c, "pushed/multi", "latest", NULL), 0);
-	CHECK_INT(registry_manifest_manifest_count(idx), 2);
-	for (size_t i = 0; i < registry_manifest_manifest_count(idx); i++) {
-		const char *child = registry_descriptor_digest(registry_manifest_manifest(idx, i));
+	CHECK_INT(registry_manifest_entry_count(idx), 2);
+	for (size_t i = 0; i < registry_manifest_entry_count(idx); i++) {
+		const char *child = registry_descriptor_digest(registry_manifest_entry(idx, i));
 		char *cd = NULL;
-		CHECK_RC(registry_manifest_resolve(c, "pushed/multi", child, &cd, NULL, NULL), 0);
+		CHECK_RC(registry_manifest_resolve(&cd, NULL, NULL, c, "pushed/multi", child), 0);
 		CHECK_STR(cd, child);
 		registry_free(cd);
 	}
@@ -650,7 +659,7 @@ static char *hostile_fixture(const char *name, char *dir, size_t n, char layer[R
 	size_t len = 0;
 	registry_manifest *m = NULL;
 	layer[0] = '\0';
-	CHECK_RC(registry_store_read_blob(s, top, 1 << 20, &data, &len), 0);
+	CHECK_RC(registry_store_read_blob(&data, &len, s, top, 1 << 20), 0);
 	CHECK_RC(registry_manifest_parse(&m, data, len, NULL, NULL), 0);
 	if (m && registry_manifest_layer_count(m) == 1)
 		snprintf(layer, REGISTRY_DIGEST_STRING_MAX, "%s", registry_descriptor_digest(registry_manifest_layer(m, 0)));
@@ -671,7 +680,7 @@ static int push_layout(registry_client *c, const char *dir, const char *repo)
 	char ref[300];
 	snprintf(ref, sizeof(ref), "%s:v1", repo);
 	registry_reference *target = ref_on(getenv("REGISTRY_TEST_HOST"), ref);
-	rc = registry_push(c, s, "v1", target, NULL, NULL);
+	rc = registry_push(NULL, c, s, "v1", target, NULL);
 	registry_reference_free(target);
 	registry_store_free(s);
 	return rc;
@@ -691,7 +700,7 @@ static int no_upload_to(registry_client *c, const char *repo, const char *digest
 {
 	char post[300];
 	snprintf(post, sizeof(post), "/v2/%s/blobs/uploads/", repo);
-	return registry_blob_head(c, repo, digest, NULL) == REGISTRY_ENOTFOUND &&
+	return registry_blob_head(NULL, c, repo, digest) == REGISTRY_ENOTFOUND &&
 	       count_lines(registry_log(), post, NULL, NULL) == 0;
 }
 
@@ -824,7 +833,7 @@ static void push_crafted_archive(registry_client *c, const char *mode, const cha
 	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s %s", script, archive, mode);
 	CHECK_INT(run_cmd(cmd), 0);
 	registry_reference *target = ref_on(getenv("REGISTRY_TEST_HOST"), "crafted/archive:v1");
-	CHECK_RC(registry_push_archive(c, archive, target, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_RC(registry_push_archive(NULL, c, archive, target, NULL), REGISTRY_EFORMAT);
 	const char *msg = registry_error_message(registry_error_last());
 	CHECK(msg && strstr(msg, needle) != NULL);
 	if (msg && !strstr(msg, needle))
@@ -852,7 +861,7 @@ static void test_push_archive(void)
 	o.progress = on_progress;
 	o.userdata = &pl;
 	char *digest = NULL;
-	CHECK_RC(registry_push_archive(c, path, target, &o, &digest), 0);
+	CHECK_RC(registry_push_archive(&digest, c, path, target, &o), 0);
 	CHECK(digest && registry_digest_validate(digest) == 0);
 	CHECK_INT(pl.blobs_total, 3);
 	CHECK_INT(pl.done, 3);
@@ -892,7 +901,7 @@ static void test_push_archive(void)
 	char *expect = run_capture(cmd, NULL, &status);
 	CHECK_INT(status, 0);
 	target = ref_on(host, "example/newer:v1");
-	CHECK_RC(registry_push_archive(c, archive2, target, NULL, &digest), 0);
+	CHECK_RC(registry_push_archive(&digest, c, archive2, target, NULL), 0);
 	CHECK_RC(registry_manifest_fetch(&m, c, "example/newer", "v1", NULL), 0);
 	CHECK_INT(registry_manifest_layer_count(m), 2);
 	for (size_t i = 0; i < registry_manifest_layer_count(m); i++) {
@@ -907,11 +916,11 @@ static void test_push_archive(void)
 	registry_reference_free(target);
 	/* Two images and the target names neither. */
 	target = ref_on(host, "example/third:v1");
-	CHECK_RC(registry_push_archive(c, archive2, target, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_RC(registry_push_archive(NULL, c, archive2, target, NULL), REGISTRY_EINVAL);
 	registry_reference_free(target);
 	/* Not an archive. */
 	target = ref_on(host, "example/newer:v2");
-	CHECK_RC(registry_push_archive(c, script, target, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_RC(registry_push_archive(NULL, c, script, target, NULL), REGISTRY_EFORMAT);
 	registry_reference_free(target);
 	free(expect);
 	/* One name twice (which would be pushed?), and a name above the root:
@@ -970,13 +979,13 @@ static void test_copy_two(void)
 	registry_reference *sref = ref_on(shost, "fixtures/multi-v2s2:latest");
 	registry_reference *dref = ref_on(dhost, "copied/multi:v1");
 	char *sd = NULL, *digest = NULL;
-	CHECK_RC(registry_manifest_resolve(src, "fixtures/multi-v2s2", "latest", &sd, NULL, NULL), 0);
+	CHECK_RC(registry_manifest_resolve(&sd, NULL, NULL, src, "fixtures/multi-v2s2", "latest"), 0);
 	prog_log pl = {0};
 	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
 	o.progress = on_progress;
 	o.userdata = &pl;
 	o.flags = REGISTRY_COPY_ALL_PLATFORMS;
-	CHECK_RC(registry_copy(src, sref, dst, dref, &o, &digest), 0);
+	CHECK_RC(registry_copy(&digest, src, sref, dst, dref, &o), 0);
 	CHECK_STR(digest, sd);
 	CHECK_INT(pl.blobs_total, 6); /* 2 configs + 2 x 2 layers */
 	CHECK_INT(pl.done, 6);
@@ -990,35 +999,35 @@ static void test_copy_two(void)
 	registry_manifest *idx = NULL;
 	CHECK_RC(registry_manifest_fetch(&idx, src, "fixtures/multi-v2s2", "latest", NULL), 0);
 	const registry_descriptor *arm = NULL;
-	CHECK_RC(registry_manifest_select_platform(&arm, idx, "linux", "arm64", NULL), 0);
+	CHECK_RC(registry_manifest_select_platform(&arm, idx, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL}), 0);
 	registry_reference *dref2 = ref_on(dhost, "copied/arm:v1");
 	o.flags = 0;
-	o.platform = "linux/arm64";
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL};
 	prog_log pl2 = {0};
 	o.userdata = &pl2;
-	CHECK_RC(registry_copy(src, sref, dst, dref2, &o, &digest), 0);
+	CHECK_RC(registry_copy(&digest, src, sref, dst, dref2, &o), 0);
 	CHECK_STR(digest, registry_descriptor_digest(arm));
 	CHECK_INT(pl2.blobs_total, 3);
 	CHECK_RC(skopeo_raw_digest(dhost, "copied/arm:v1", got), 0);
 	CHECK_STR(got, registry_descriptor_digest(arm));
 	registry_free(digest);
-	o.platform = "windows/s390x";
-	CHECK_RC(registry_copy(src, sref, dst, dref2, &o, NULL), REGISTRY_ENOTFOUND);
-	o.platform = "linux";
-	CHECK_RC(registry_copy(src, sref, dst, dref2, &o, NULL), REGISTRY_EINVAL);
+	o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "windows", "s390x", NULL, NULL, NULL};
+	CHECK_RC(registry_copy(NULL, src, sref, dst, dref2, &o), REGISTRY_ENOTFOUND);
+	o.platform = &(registry_platform){0, "linux", "amd64", NULL, NULL, NULL}; /* no version */
+	CHECK_RC(registry_copy(NULL, src, sref, dst, dref2, &o), REGISTRY_EINVAL);
 	/* NULL platform: the host's, as pull (0.1 copied every platform). */
 	o.platform = NULL;
 	const registry_descriptor *host_entry = NULL;
 	registry_reference *dref3 = ref_on(dhost, "copied/host:v1");
-	if (registry_manifest_select_platform(&host_entry, idx, NULL, NULL, NULL) == 0) {
+	if (registry_manifest_select_platform(&host_entry, idx, NULL) == 0) {
 		prog_log pl5 = {0};
 		o.userdata = &pl5;
-		CHECK_RC(registry_copy(src, sref, dst, dref3, &o, &digest), 0);
+		CHECK_RC(registry_copy(&digest, src, sref, dst, dref3, &o), 0);
 		CHECK_STR(digest, registry_descriptor_digest(host_entry));
 		CHECK_INT(pl5.blobs_total, 3);
 		registry_free(digest);
 	} else {
-		CHECK_RC(registry_copy(src, sref, dst, dref3, &o, NULL), REGISTRY_ENOTFOUND);
+		CHECK_RC(registry_copy(NULL, src, sref, dst, dref3, &o), REGISTRY_ENOTFOUND);
 	}
 	registry_reference_free(dref3);
 	registry_manifest_free(idx);
@@ -1028,11 +1037,11 @@ static void test_copy_two(void)
 	registry_reference *bref = ref_on(shost, "fixtures/big-oci:latest");
 	registry_reference *bdst = ref_on(dhost, "copied/big:v1");
 	registry_free(sd);
-	CHECK_RC(registry_manifest_resolve(src, "fixtures/big-oci", "latest", &sd, NULL, NULL), 0);
+	CHECK_RC(registry_manifest_resolve(&sd, NULL, NULL, src, "fixtures/big-oci", "latest"), 0);
 	o.chunk_size = 3 * MiB;
 	prog_log pl3 = {0};
 	o.userdata = &pl3;
-	CHECK_RC(registry_copy(src, bref, dst, bdst, &o, &digest), 0);
+	CHECK_RC(registry_copy(&digest, src, bref, dst, bdst, &o), 0);
 	CHECK_STR(digest, sd);
 	CHECK_INT(pl3.done, 3);
 	CHECK(pl3.running >= 2);
@@ -1043,7 +1052,7 @@ static void test_copy_two(void)
 	/* Again: nothing moves. */
 	prog_log pl4 = {0};
 	o.userdata = &pl4;
-	CHECK_RC(registry_copy(src, bref, dst, bdst, &o, &digest), 0);
+	CHECK_RC(registry_copy(&digest, src, bref, dst, bdst, &o), 0);
 	CHECK_INT(pl4.skipped, 3);
 	CHECK_INT(pl4.done, 0);
 	registry_free(digest);
@@ -1053,10 +1062,10 @@ static void test_copy_two(void)
 	registry_reference *cdst = ref_on(dhost, "copied/big-cancel:v1");
 	o.progress = arm_on_start;
 	o.userdata = &hook;
-	CHECK_RC(registry_copy(src, bref, dst, cdst, &o, &digest), REGISTRY_ECANCELED);
+	CHECK_RC(registry_copy(&digest, src, bref, dst, cdst, &o), REGISTRY_ECANCELED);
 	CHECK(hook.calls >= 1);
 	CHECK_INT(hook.wrong_thread, 0);
-	CHECK_RC(registry_manifest_resolve(dst, "copied/big-cancel", "v1", NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, dst, "copied/big-cancel", "v1"), REGISTRY_ENOTFOUND);
 	CHECK_RC(registry_client_set_cancel(src, NULL, NULL), 0);
 	registry_reference_free(cdst);
 	registry_free(sd);
@@ -1076,8 +1085,8 @@ static void copy_same_case(registry_client *a, registry_client *b, const char *t
 	snprintf(name, sizeof(name), "%s:v1", to);
 	registry_reference *dref = ref_on(host, name);
 	char *sd = NULL, *digest = NULL;
-	CHECK_RC(registry_manifest_resolve(a, "fixtures/small-v2s2", "latest", &sd, NULL, NULL), 0);
-	CHECK_RC(registry_copy(a, sref, b, dref, NULL, &digest), 0);
+	CHECK_RC(registry_manifest_resolve(&sd, NULL, NULL, a, "fixtures/small-v2s2", "latest"), 0);
+	CHECK_RC(registry_copy(&digest, a, sref, b, dref, NULL), 0);
 	CHECK_STR(digest, sd);
 	snprintf(pattern, sizeof(pattern), "\"POST /v2/%s/blobs/uploads/?mount=", to);
 	if (expect_mounts) {
@@ -1125,13 +1134,13 @@ static void test_copy_nomount(void)
 	registry_client *c = proxy_client(), *c2 = proxy_client();
 	registry_reference *sref = ref_on(host, "fixtures/small-v2s2:latest");
 	char *sd = NULL, *digest = NULL;
-	CHECK_RC(registry_manifest_resolve(c, "fixtures/small-v2s2", "latest", &sd, NULL, NULL), 0);
+	CHECK_RC(registry_manifest_resolve(&sd, NULL, NULL, c, "fixtures/small-v2s2", "latest"), 0);
 
 	/* One handle: ranged GETs fill each chunk, PATCH sends it. */
 	registry_reference *dref = ref_on(host, "copied/ranged:v1");
 	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
 	o.chunk_size = 40000; /* 64 KiB layers: two chunks each */
-	CHECK_RC(registry_copy(c, sref, c, dref, &o, &digest), 0);
+	CHECK_RC(registry_copy(&digest, c, sref, c, dref, &o), 0);
 	CHECK_STR(digest, sd);
 	registry_free(digest);
 	CHECK(settled_lines(plog, "\"method\": \"GET\"", "/v2/fixtures/small-v2s2/blobs/", "\"Range\": \"bytes=", 6) >= 6);
@@ -1140,12 +1149,12 @@ static void test_copy_nomount(void)
 
 	/* Two handles: the session the mount attempt opened takes the relayed bytes. */
 	registry_reference *dref2 = ref_on(host, "copied/piped:v1");
-	CHECK_RC(registry_copy(c, sref, c2, dref2, NULL, &digest), 0);
+	CHECK_RC(registry_copy(&digest, c, sref, c2, dref2, NULL), 0);
 	CHECK_STR(digest, sd);
 	int posts = settled_lines(plog, "\"method\": \"POST\"", "/v2/copied/piped/blobs/uploads/", NULL, 4);
 	CHECK_INT(posts, 4); /* one per blob: no second session after the refused mount */
 	char *cd = NULL;
-	CHECK_RC(registry_manifest_resolve(c, "copied/piped", "v1", &cd, NULL, NULL), 0);
+	CHECK_RC(registry_manifest_resolve(&cd, NULL, NULL, c, "copied/piped", "v1"), 0);
 	CHECK_STR(cd, sd);
 	registry_free(cd);
 	registry_free(digest);
@@ -1272,7 +1281,7 @@ static int push_logged(registry_client *c, registry_store *s, const char *name, 
 	o.chunk_size = 512 * 1024;
 	pl->caller = pthread_self();
 	pl->check_thread = 1;
-	int rc = registry_push(c, s, "v1", target, &o, digest);
+	int rc = registry_push(digest, c, s, "v1", target, &o);
 	registry_reference_free(target);
 	return rc;
 }
@@ -1335,7 +1344,7 @@ static void test_push_lanes(void)
 	CHECK_INT(cl.canceled, 1);
 	CHECK_INT(cl.after_cancel, 0);
 	CHECK(cl.done < 7);
-	CHECK_RC(registry_manifest_resolve(c, "lanes/cancel", "v1", NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "lanes/cancel", "v1"), REGISTRY_ENOTFOUND);
 
 	/* One blob changed on disk: its lane fails before the registry gets the
 	 * last byte, the others stop, the error is that blob's. */
@@ -1343,13 +1352,13 @@ static void test_push_lanes(void)
 	registry_manifest *m = NULL;
 	void *data = NULL;
 	size_t len = 0;
-	CHECK_RC(registry_store_read_blob(s, top, 1 << 20, &data, &len), 0);
+	CHECK_RC(registry_store_read_blob(&data, &len, s, top, 1 << 20), 0);
 	CHECK_RC(registry_manifest_parse(&m, data, len, NULL, NULL), 0);
 	registry_free(data);
 	d = m ? registry_manifest_layer(m, 2) : NULL;
 	CHECK(d != NULL);
 	char *bad = NULL;
-	CHECK_RC(registry_store_blob_path(s, registry_descriptor_digest(d), &bad), 0);
+	CHECK_RC(registry_store_blob_path(&bad, s, registry_descriptor_digest(d)), 0);
 	if (bad) {
 		chmod(bad, 0644);
 		FILE *f = fopen(bad, "r+");
@@ -1368,8 +1377,8 @@ static void test_push_lanes(void)
 	CHECK(msg && d && strstr(msg, registry_descriptor_digest(d)) != NULL);
 	CHECK_INT(bl.wrong_thread, 0);
 	CHECK_INT(bl.failed >= 1, 1);
-	CHECK_RC(registry_blob_head(c, "lanes/bad", registry_descriptor_digest(d), NULL), REGISTRY_ENOTFOUND);
-	CHECK_RC(registry_manifest_resolve(c, "lanes/bad", "v1", NULL, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_blob_head(NULL, c, "lanes/bad", registry_descriptor_digest(d)), REGISTRY_ENOTFOUND);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "lanes/bad", "v1"), REGISTRY_ENOTFOUND);
 	registry_free(bad);
 	registry_manifest_free(m);
 	registry_client_free(c);

@@ -4,7 +4,7 @@
  * Under the harness (`--fixture small:oci`): the blobs of the harness's OCI
  * fixture layouts (the pushed single-platform one, and a two-platform one
  * made with `registry_harness.py make-fixture`) are imported into a new
- * store with registry_store_import_file(), walking their manifests with
+ * store with registry_store_add_blob_file(), walking their manifests with
  * registry_store_read_blob(), and named "latest" in index.json. Then:
  *   - `skopeo inspect --raw oci:STORE:latest` prints our manifest, byte for byte;
  *   - `skopeo copy oci:STORE:latest docker://HOST/store/...` pushes it, and
@@ -62,9 +62,9 @@ static int import_tree(registry_store *src, registry_store *dst, const registry_
 {
 	const char *digest = registry_descriptor_digest(d);
 	char *path = NULL;
-	int rc = registry_store_blob_path(src, digest, &path);
+	int rc = registry_store_blob_path(&path, src, digest);
 	if (!rc)
-		rc = registry_store_import_file(NULL, dst, digest, path);
+		rc = registry_store_add_blob_file(NULL, dst, digest, path);
 	registry_free(path);
 	if (rc) {
 		fprintf(stderr, "import %s: %s\n", digest, registry_error_message(registry_error_last()));
@@ -72,14 +72,14 @@ static int import_tree(registry_store *src, registry_store *dst, const registry_
 	}
 	++*count;
 	int64_t size = -1;
-	CHECK_RC(registry_store_blob_size(dst, digest, &size), 0);
+	CHECK_RC(registry_store_blob_size(&size, dst, digest), 0);
 	CHECK_INT(size, registry_descriptor_size(d));
 	if (!is_manifest_type(registry_descriptor_media_type(d)))
 		return 0;
 	void *data = NULL;
 	size_t len = 0;
 	registry_manifest *m = NULL;
-	if ((rc = registry_store_read_blob(dst, digest, 0, &data, &len)) ||
+	if ((rc = registry_store_read_blob(&data, &len, dst, digest, 0)) ||
 	    (rc = registry_manifest_parse(&m, data, len, registry_descriptor_media_type(d), NULL))) {
 		fprintf(stderr, "manifest %s: %s\n", digest, registry_error_message(registry_error_last()));
 		registry_free(data);
@@ -90,8 +90,8 @@ static int import_tree(registry_store *src, registry_store *dst, const registry_
 		rc = import_tree(src, dst, registry_manifest_config(m), count);
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++)
 		rc = import_tree(src, dst, registry_manifest_layer(m, i), count);
-	for (size_t i = 0; !rc && i < registry_manifest_manifest_count(m); i++)
-		rc = import_tree(src, dst, registry_manifest_manifest(m, i), count);
+	for (size_t i = 0; !rc && i < registry_manifest_entry_count(m); i++)
+		rc = import_tree(src, dst, registry_manifest_entry(m, i), count);
 	registry_manifest_free(m);
 	return rc;
 }
@@ -118,7 +118,7 @@ static void roundtrip(const char *fixture, const char *name, int expect_blobs, c
 	if (!fx || !s)
 		goto out;
 	const registry_descriptor *top = NULL;
-	CHECK_RC(registry_store_index_find(fx, "latest", &top), 0);
+	CHECK_RC(registry_store_index_find(&top, fx, "latest"), 0);
 	if (!top)
 		goto out;
 	int count = 0;
@@ -127,10 +127,10 @@ static void roundtrip(const char *fixture, const char *name, int expect_blobs, c
 	const char *mt = registry_descriptor_media_type(top);
 	const char *digest = registry_descriptor_digest(top);
 	CHECK_RC(registry_store_index_add(s, INDEX_ENTRY(mt, digest, registry_descriptor_size(top), NULL), "latest"), 0);
-	CHECK_RC(registry_store_verify(s, NULL, NULL), 0);
+	CHECK_RC(registry_store_verify(NULL, s, NULL), 0);
 	void *manifest = NULL;
 	size_t manifest_len = 0;
-	CHECK_RC(registry_store_read_blob(s, digest, 0, &manifest, &manifest_len), 0);
+	CHECK_RC(registry_store_read_blob(&manifest, &manifest_len, s, digest, 0), 0);
 
 	/* skopeo reads our layout: the manifest exactly as stored. */
 	char *out = NULL;
@@ -159,15 +159,16 @@ static void roundtrip(const char *fixture, const char *name, int expect_blobs, c
 		CHECK_STR(digest, pushed_digest);
 
 	/* The registry serves the same bytes, hence the same digest. */
-	char served_digest[REGISTRY_DIGEST_STRING_MAX] = "";
+	char *served_digest = NULL;
 	char inspect_flags[1024];
 	side_args(inspect_flags, sizeof(inspect_flags), "");
 	snprintf(cmd, sizeof(cmd), "skopeo --insecure-policy inspect --raw %s docker://%s/store/%s:latest", inspect_flags,
 	         host, name);
 	CHECK_INT(run(cmd, &out, &out_len), 0);
 	if (out)
-		CHECK_RC(registry_digest_buffer(served_digest, sizeof(served_digest), REGISTRY_DIGEST_SHA256, out, out_len), 0);
+		CHECK_RC(registry_digest_buffer(&served_digest, REGISTRY_DIGEST_SHA256, out, out_len), 0);
 	CHECK_STR(served_digest, digest);
+	registry_free(served_digest);
 	free(out);
 
 	/* A layout skopeo writes is one we read and verify. */
@@ -179,12 +180,12 @@ static void roundtrip(const char *fixture, const char *name, int expect_blobs, c
 	CHECK_RC(registry_store_open(&back, back_dir, 0), 0);
 	const registry_descriptor *entry = NULL;
 	if (back)
-		CHECK_RC(registry_store_index_find(back, "back", &entry), 0);
+		CHECK_RC(registry_store_index_find(&entry, back, "back"), 0);
 	if (entry)
 		CHECK_STR(registry_descriptor_digest(entry), digest);
 	size_t nbad = 99;
 	if (back)
-		CHECK_RC(registry_store_verify(back, NULL, &nbad), 0);
+		CHECK_RC(registry_store_verify(&nbad, back, NULL), 0);
 	CHECK_INT(nbad, 0);
 	registry_store_free(back);
 	registry_free(manifest);
@@ -206,7 +207,7 @@ static void many_refs(const char *fixture)
 	int count = 0;
 	CHECK_RC(registry_store_open(&fx, fixture, 0), 0);
 	CHECK_RC(registry_store_open(&s, store_dir, REGISTRY_STORE_CREATE), 0);
-	if (!fx || !s || registry_store_index_find(fx, "latest", &top) != 0 || import_tree(fx, s, top, &count) != 0) {
+	if (!fx || !s || registry_store_index_find(&top, fx, "latest") != 0 || import_tree(fx, s, top, &count) != 0) {
 		CHECK(0);
 		goto out;
 	}
@@ -223,11 +224,11 @@ static void many_refs(const char *fixture)
 	s = NULL;
 	CHECK_RC(registry_store_open(&s, store_dir, 0), 0);
 	CHECK_INT(registry_store_index_count(s), N);
-	CHECK_RC(registry_store_verify(s, NULL, NULL), 0);
+	CHECK_RC(registry_store_verify(NULL, s, NULL), 0);
 	void *manifest = NULL;
 	size_t manifest_len = 0, out_len = 0;
 	char *out = NULL;
-	CHECK_RC(registry_store_read_blob(s, registry_descriptor_digest(top), 0, &manifest, &manifest_len), 0);
+	CHECK_RC(registry_store_read_blob(&manifest, &manifest_len, s, registry_descriptor_digest(top), 0), 0);
 	snprintf(cmd, sizeof(cmd), "skopeo --insecure-policy inspect --raw oci:%s:r04321", store_dir);
 	CHECK_INT(run(cmd, &out, &out_len), 0);
 	CHECK(out && manifest && out_len == manifest_len && memcmp(out, manifest, out_len) == 0);

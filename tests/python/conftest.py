@@ -1,10 +1,10 @@
 """Shared fixtures of the python suite.
 
 Meson runs one pytest process per test file with REGISTRY_LIBRARY pointing at
-the build tree's lib/libregistry.so.0 and PYTHONPATH at bindings/python and
+the build tree's lib/libregistry.so.1 and PYTHONPATH at bindings/python and
 tests/harness. Run by hand the same way:
 
-    REGISTRY_LIBRARY=BUILD/lib/libregistry.so.0 \\
+    REGISTRY_LIBRARY=BUILD/lib/libregistry.so.1 \\
     PYTHONPATH=bindings/python:tests/harness /usr/bin/python3 -m pytest tests/python
 
 Exit statuses are made explicit: pytest's 5 (nothing collected) becomes a

@@ -49,7 +49,7 @@ def test_versions_agree():
 
 
 def test_bad_registry_library_raises_and_does_not_fall_back(tmp_path):
-    bogus = tmp_path / "libregistry.so.0"
+    bogus = tmp_path / "libregistry.so.1"
     bogus.write_bytes(b"not an ELF file")
     lib_dir = os.path.dirname(registry.library_path)
     # A loadable copy is on the search path; REGISTRY_LIBRARY must still win.
@@ -70,12 +70,12 @@ def test_missing_library_names_the_variable(tmp_path):
 
 def test_soname_lookup_finds_the_library():
     lib_dir = os.path.dirname(registry.library_path)
-    if not os.path.exists(os.path.join(lib_dir, "libregistry.so.0")):
-        pytest.skip("no libregistry.so.0 next to the loaded library")
+    if not os.path.exists(os.path.join(lib_dir, "libregistry.so.1")):
+        pytest.skip("no libregistry.so.1 next to the loaded library")
     r = run_python("import registry; print(registry.library_path)",
                    {"REGISTRY_LIBRARY": None, "PYTHONPATH": BINDINGS, "LD_LIBRARY_PATH": lib_dir})
     assert r.returncode == 0, r.stderr
-    assert os.path.samefile(r.stdout.strip(), os.path.join(lib_dir, "libregistry.so.0"))
+    assert os.path.samefile(r.stdout.strip(), os.path.join(lib_dir, "libregistry.so.1"))
 
 
 def test_other_major_version_is_refused(tmp_path):
@@ -90,11 +90,11 @@ def test_other_major_version_is_refused(tmp_path):
 
 def test_missing_function_fails_at_call_time_only():
     libc = ctypes.CDLL(None)
-    funcs = _lib._Functions(libc, "/fake/libregistry.so.0")
+    funcs = _lib._Functions(libc, "/fake/libregistry.so.1")
     assert not funcs.has("registry_pull")
     with pytest.raises(registry.UnsupportedError) as ei:
         funcs.registry_pull
-    assert "registry_pull is not exported by /fake/libregistry.so.0" in str(ei.value)
+    assert "registry_pull is not exported by /fake/libregistry.so.1" in str(ei.value)
     assert isinstance(ei.value, NotImplementedError)
     with pytest.raises(AttributeError):
         funcs.registry_no_such_function
@@ -136,6 +136,7 @@ _HANDLES = {
     "registry_store_gc_options": ctypes.POINTER(_lib.store_gc_options),
     "registry_store_verify_options": ctypes.POINTER(_lib.store_verify_options),
     "registry_store_export_options": ctypes.POINTER(_lib.store_export_options),
+    "registry_platform": ctypes.POINTER(_lib.platform),
     "registry_unpack_options": ctypes.POINTER(_lib.unpack_options),
     "registry_unpack_stats": ctypes.POINTER(_lib.unpack_stats),
 }

@@ -130,6 +130,36 @@ def test_index_entries_platforms_and_selection(data):
     assert host.os == "linux" and host.architecture
 
 
+def _windows_index():
+    def entry(n, platform):
+        return {"mediaType": mf.MEDIA_TYPE_OCI_MANIFEST, "size": n,
+                "digest": "sha256:" + str(n) * 64, "platform": platform}
+    return Manifest.parse(json.dumps({
+        "schemaVersion": 2, "mediaType": mf.MEDIA_TYPE_OCI_INDEX, "manifests": [
+            entry(1, {"os": "windows", "architecture": "amd64", "os.version": "10.0.17763.5329"}),
+            entry(2, {"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.2227",
+                      "os.features": ["win32k"]})]}).encode())
+
+
+def test_platform_text_and_windows_selection():
+    # The C parser decides (registry_platform_parse): containerd's os(os.version) form too.
+    p = registry.Platform.parse("windows(10.0.20348.2227)/amd64")
+    assert (p.os, p.os_version, p.architecture, p.variant) == ("windows", "10.0.20348.2227", "amd64", None)
+    assert str(p) == "windows(10.0.20348.2227)/amd64"
+    assert registry.Platform.parse("linux/arm64/v8") == registry.Platform("linux", "arm64", "v8")
+    for bad in ("linux", "linux/amd64/v8/x", "windows(1/amd64", "linux/amd 64", "x" * 300):
+        with pytest.raises(registry.InvalidArgumentError):
+            registry.Platform.parse(bad)
+    idx = _windows_index()
+    assert idx.select_platform("windows/amd64").size == 1
+    assert idx.select_platform("windows(10.0.20348.2227)/amd64").size == 2
+    assert idx.select_platform(registry.Platform("windows", "amd64", os_features=("win32k",))).size == 2
+    with pytest.raises(registry.NotFoundError):
+        idx.select_platform(registry.Platform("windows", "amd64", os_features=("gpu",)))
+    with pytest.raises(registry.NotFoundError):
+        idx.select_platform("windows(10.0.14393.0)/amd64")
+
+
 def test_docker_list(data):
     d2 = Manifest.parse(data("docker-schema2.json"))
     lst = Manifest.parse(data("docker-list.json"))

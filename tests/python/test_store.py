@@ -133,7 +133,7 @@ def test_verify_callback_exception_is_reraised(tmp_path):
         opts = registry._lib.store_verify_options(
             version=registry._lib.STORE_VERIFY_OPTIONS_VERSION, problem=bridge.cfunc)
         with s.use() as ptr:
-            rc = registry._lib.C.registry_store_verify(ptr, ctypes.byref(opts), None)
+            rc = registry._lib.C.registry_store_verify(None, ptr, ctypes.byref(opts))
         assert rc == registry.CanceledError.default_code  # non-zero return canceled
         with pytest.raises(KeyError, match="from the callback"):
             bridge.reraise()

@@ -121,14 +121,16 @@ static int op_upload(registry_client *c, size_t chunk_size)
 	static unsigned char data[100 * 1024];
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (unsigned char)(i * 2654435761u >> 13);
-	char digest[REGISTRY_DIGEST_STRING_MAX];
-	int rc = registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, data, sizeof(data));
+	char *digest = NULL;
+	int rc = registry_digest_buffer(&digest, REGISTRY_DIGEST_SHA256, data, sizeof(data));
 	if (rc)
 		return rc;
 	upload_data = data;
 	upload_len = sizeof(data);
-	return registry_blob_upload(c, "hostile/app", digest, (int64_t)sizeof(data), upload_read,
-	                            upload_rewind, NULL, UPLOAD_OPTS(chunk_size, NULL, NULL));
+	rc = registry_blob_upload(c, "hostile/app", digest, (int64_t)sizeof(data), upload_read,
+	                          upload_rewind, NULL, UPLOAD_OPTS(chunk_size, NULL, NULL));
+	registry_free(digest);
+	return rc;
 }
 
 static int op_tags(registry_client *c, char *names, size_t size)
@@ -138,7 +140,7 @@ static int op_tags(registry_client *c, char *names, size_t size)
 	const char *name;
 	size_t used = 0;
 	names[0] = '\0';
-	while (!rc && (rc = registry_list_next(l, &name)) == 0 && name) {
+	while (!rc && (rc = registry_list_next(&name, l)) == 0 && name) {
 		int n = snprintf(names + used, size - used, "%s\"%s\"", used ? "," : "", name);
 		if (n > 0 && (size_t)n < size - used)
 			used += (size_t)n;
@@ -156,7 +158,7 @@ static int op_pull_all(registry_client *c, const char *host, registry_store *sto
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 	o.flags = REGISTRY_PULL_ALL_PLATFORMS;
 	if (!rc)
-		rc = registry_pull(c, ref, store, NULL, &o, NULL);
+		rc = registry_pull(NULL, c, ref, store, NULL, &o);
 	registry_reference_free(ref);
 	return rc;
 }
@@ -182,7 +184,7 @@ static int op_copy(registry_client *c, const char *host, const char *password, c
 	registry_copy_options co = REGISTRY_COPY_OPTIONS_INIT;
 	co.flags = REGISTRY_COPY_ALL_PLATFORMS; /* every manifest of the hostile image */
 	if (!rc)
-		rc = registry_copy(c, src, target, dst, &co, NULL);
+		rc = registry_copy(NULL, c, src, target, dst, &co);
 	registry_client_free(target);
 	registry_reference_free(src);
 	registry_reference_free(dst);
@@ -244,9 +246,9 @@ int main(int argc, char **argv)
 		registry_reference *ref = NULL;
 		rc = registry_reference_parse(&ref, text);
 		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-		o.platform = "linux/amd64";
+		o.platform = &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "amd64", NULL, NULL, NULL};
 		if (!rc)
-			rc = registry_pull(c, ref, store, NULL, &o, NULL);
+			rc = registry_pull(NULL, c, ref, store, NULL, &o);
 		registry_reference_free(ref);
 	} else if (strcmp(op, "pull-all") == 0) { /* issue 14: every platform of an index */
 		rc = op_pull_all(c, host, store);
@@ -290,7 +292,7 @@ int main(int argc, char **argv)
 	double elapsed = now_ms() - t0;
 
 	size_t bad = 0;
-	int vrc = registry_store_verify(store, NULL, &bad);
+	int vrc = registry_store_verify(&bad, store, NULL);
 	registry_store_free(store);
 	registry_client_free(c);
 	int fds_after = count_fds();

@@ -110,7 +110,7 @@ static void keep_message(char *buf, size_t size)
 static int verify_store(registry_store *s, const char *what)
 {
 	size_t bad = 0;
-	int rc = registry_store_verify(s, NULL, &bad);
+	int rc = registry_store_verify(&bad, s, NULL);
 	if (rc || bad)
 		VIOLATION("%s: store verify rc %d, %zu problems: %s", what, rc, bad,
 		          registry_error_message(registry_error_last()));
@@ -127,17 +127,21 @@ static int op_pull(registry_client *c, registry_store *s, const char *repo, cons
 	registry_reference *ref = NULL;
 	int rc = registry_reference_parse(&ref, text);
 	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
-	o.platform = platform;
+	registry_platform *p = NULL;
+	if (!rc && platform)
+		rc = registry_platform_parse(&p, platform);
+	o.platform = p;
 	char *digest = NULL;
 	if (!rc)
-		rc = registry_pull(c, ref, s, ref_name, &o, &digest);
+		rc = registry_pull(&digest, c, ref, s, ref_name, &o);
 	if (!rc) {
 		const registry_descriptor *d = NULL;
-		if (registry_store_index_find(s, ref_name, &d) != 0 ||
+		if (registry_store_index_find(&d, s, ref_name) != 0 ||
 		    strcmp(registry_descriptor_digest(d), digest) != 0)
 			VIOLATION("pull %s: index entry %s missing or not %s", repo, ref_name, digest);
 	}
 	registry_free(digest);
+	registry_platform_free(p);
 	registry_reference_free(ref);
 	return rc;
 }
@@ -155,7 +159,7 @@ static int op_push(registry_client *c, registry_store *src, int i, int chunked)
 	o.chunk_size = chunked ? 16 * 1024 : 0;
 	char *digest = NULL;
 	if (!rc)
-		rc = registry_push(c, src, "latest", target, &o, &digest);
+		rc = registry_push(&digest, c, src, "latest", target, &o);
 	registry_reference_free(target);
 	if (rc)
 		return rc;
@@ -174,7 +178,7 @@ static int op_push(registry_client *c, registry_store *src, int i, int chunked)
 			int64_t size = -1;
 			if (!b)
 				continue;
-			if (registry_blob_head(d, repo, registry_descriptor_digest(b), &size) != 0 ||
+			if (registry_blob_head(&size, d, repo, registry_descriptor_digest(b)) != 0 ||
 			    size != registry_descriptor_size(b))
 				VIOLATION("push %s: blob %s missing or wrong size", repo, registry_descriptor_digest(b));
 		}
@@ -194,7 +198,7 @@ static int list_tags(registry_client *c, const char *repo, int page, char *out, 
 	const char *name;
 	size_t used = 0;
 	out[0] = '\0';
-	while (!rc && (rc = registry_list_next(l, &name)) == 0 && name) {
+	while (!rc && (rc = registry_list_next(&name, l)) == 0 && name) {
 		int n = snprintf(out + used, size - used, "%s,", name);
 		if (n > 0 && (size_t)n < size - used)
 			used += (size_t)n;
@@ -420,7 +424,7 @@ int main(int argc, char **argv)
 		char text[400];
 		snprintf(text, sizeof(text), "%s/soak/tags:t%d", direct_host, t);
 		registry_reference *ref = NULL;
-		if (registry_reference_parse(&ref, text) != 0 || registry_push(d, src, "latest", ref, NULL, NULL) != 0) {
+		if (registry_reference_parse(&ref, text) != 0 || registry_push(NULL, d, src, "latest", ref, NULL) != 0) {
 			fprintf(stderr, "setup: push %s: %s\n", text, registry_error_message(registry_error_last()));
 			return 2;
 		}

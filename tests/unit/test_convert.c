@@ -295,8 +295,8 @@ static void test_docker_list_to_oci_index(void)
 	int64_t sizes[] = {114, 138};
 	CHECK_INT(registry__convert_index(&oci, m, types, digests, sizes), 0);
 	CHECK_STR(registry_manifest_media_type(oci), REGISTRY_MEDIA_TYPE_OCI_INDEX);
-	CHECK_INT(registry_manifest_manifest_count(oci), 2);
-	const registry_descriptor *d0 = registry_manifest_manifest(oci, 0), *d1 = registry_manifest_manifest(oci, 1);
+	CHECK_INT(registry_manifest_entry_count(oci), 2);
+	const registry_descriptor *d0 = registry_manifest_entry(oci, 0), *d1 = registry_manifest_entry(oci, 1);
 	CHECK_STR(registry_descriptor_media_type(d0), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	CHECK_STR(registry_descriptor_digest(d0), L0);
 	CHECK_INT(registry_descriptor_size(d1), 138);
@@ -336,10 +336,11 @@ static void test_schema1_matches_skopeo(void)
 	char *config = schema1_config_of(crafted_manifest, diffs, 2, &rc);
 	CHECK_INT(rc, 0);
 	CHECK_STR(config, crafted_skopeo_config);
-	char digest[REGISTRY_DIGEST_STRING_MAX] = "";
+	char *digest = NULL;
 	if (config)
-		registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, config, strlen(config));
+		registry_digest_buffer(&digest, REGISTRY_DIGEST_SHA256, config, strlen(config));
 	CHECK_STR(digest, SKOPEO_CONFIG);
+	registry_free(digest);
 	free(config);
 
 	const char *diffs2[] = {CRAFTED2_DIFF};
@@ -584,9 +585,9 @@ static registry_store *crafted_store(const char *name)
 {
 	registry_store *s = NULL;
 	CHECK_INT(registry_store_open(&s, tmp_path(name), REGISTRY_STORE_CREATE), 0);
-	CHECK_INT(registry_store_add_blob(s, L0, layer0_gz, sizeof(layer0_gz), NULL), 0);
-	CHECK_INT(registry_store_add_blob(s, L1, layer1_gz, sizeof(layer1_gz), NULL), 0);
-	CHECK_INT(registry_store_add_blob(s, EMPTY, empty_gz, sizeof(empty_gz), NULL), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, L0, layer0_gz, sizeof(layer0_gz)), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, L1, layer1_gz, sizeof(layer1_gz)), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, EMPTY, empty_gz, sizeof(empty_gz)), 0);
 	return s;
 }
 
@@ -634,7 +635,7 @@ static registry_store *docker_image_store(const char *name, char config_digest[R
 {
 	registry_store *s = crafted_store(name);
 	char *digest = NULL;
-	CHECK_INT(registry_store_add_blob(s, NULL, image_config, strlen(image_config), &digest), 0);
+	CHECK_INT(registry_store_add_blob(&digest, s, NULL, image_config, strlen(image_config)), 0);
 	snprintf(config_digest, REGISTRY_DIGEST_STRING_MAX, "%s", digest ? digest : "");
 	registry_free(digest);
 	registry_manifest_builder *b = NULL;
@@ -646,7 +647,7 @@ static registry_store *docker_image_store(const char *name, char config_digest[R
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
-	CHECK_INT(registry_store_add_blob(s, registry_manifest_digest(m), raw, len, NULL), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, registry_manifest_digest(m), raw, len), 0);
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, registry_manifest_digest(m), (int64_t)len, NULL), "v1"), 0);
 	registry_manifest_free(m);
 	registry_manifest_builder_free(b);
@@ -690,47 +691,47 @@ static void test_export_docker_dir(void)
 {
 	char config_digest[REGISTRY_DIGEST_STRING_MAX];
 	registry_store *s = docker_image_store("dstore", config_digest);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("out-dir"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("localhost:5000/app/x:v1")), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("out-dir"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED("localhost:5000/app/x:v1")), 0);
 	check_docker_dir(tmp_path("out-dir"), config_digest);
 	/* The store's blobs are copied, not linked, when the store stays. */
 	struct stat a, b;
 	char *blob = NULL;
-	CHECK_INT(registry_store_blob_path(s, L0, &blob), 0);
+	CHECK_INT(registry_store_blob_path(&blob, s, L0), 0);
 	CHECK(stat(blob, &a) == 0 && stat(tmp_path("out-dir/" CHAIN0 "/layer.tar"), &b) == 0 && a.st_ino != b.st_ino);
 	registry_free(blob);
 
 	/* Into an existing empty folder: fine. Into a non-empty one, or onto a file: refused. */
 	CHECK(mkdir(tmp_path("empty-dir"), 0755) == 0);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("empty-dir//"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("localhost:5000/app/x:v1")), 0);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("."), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_export(s, "v1", "", REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("empty-dir//"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED("localhost:5000/app/x:v1")), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("."), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export(s, "v1", "", REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
 	check_docker_dir(tmp_path("empty-dir"), config_digest);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("out-dir"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("l0"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("out-dir"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("l0"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
 	/* No tag: RepoTags null and no repositories file. */
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("untagged"), REGISTRY_FORMAT_DOCKER_DIR, NULL), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("untagged"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), 0);
 	char *mj = check_read_file(tmp_path("untagged/manifest.json"), NULL);
 	CHECK(mj && strstr(mj, "\"RepoTags\":null,"));
 	free(mj);
 	CHECK(access(tmp_path("untagged/repositories"), F_OK) != 0);
 	/* By manifest digest too. */
 	const registry_descriptor *e = NULL;
-	CHECK_INT(registry_store_index_find(s, "v1", &e), 0);
+	CHECK_INT(registry_store_index_find(&e, s, "v1"), 0);
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	snprintf(digest, sizeof(digest), "%s", registry_descriptor_digest(e));
-	CHECK_INT(registry_store_export(s, digest, tmp_path("bydigest"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("a:b")), 0);
-	CHECK_INT(registry_store_export(s, "nope", tmp_path("nope"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_export(s, digest, tmp_path("bydigest"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED("a:b")), 0);
+	CHECK_INT(registry_store_export(s, "nope", tmp_path("nope"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ENOTFOUND);
 	CHECK(access(tmp_path("nope"), F_OK) != 0);
 	CHECK_INT(registry_store_export(s, "v1", tmp_path("x1"), 7, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("x2"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("a@" L0)), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("x3"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("UPPER:case")), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_export(NULL, "v1", tmp_path("x4"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("x2"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED("a@" L0)), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("x3"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED("UPPER:case")), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_export(NULL, "v1", tmp_path("x4"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_EINVAL);
 	/* A missing layer fails the export and leaves nothing behind. */
 	char *l1 = NULL;
-	CHECK_INT(registry_store_blob_path(s, L1, &l1), 0);
+	CHECK_INT(registry_store_blob_path(&l1, s, L1), 0);
 	CHECK(l1 && unlink(l1) == 0);
 	registry_free(l1);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("partial"), REGISTRY_FORMAT_DOCKER_DIR, NULL), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("partial"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ENOTFOUND);
 	CHECK(access(tmp_path("partial"), F_OK) != 0);
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "ls -d '%s'/partial* >/dev/null 2>&1", tmp_root);
@@ -750,14 +751,14 @@ static void test_export_watch(void)
 {
 	char config_digest[REGISTRY_DIGEST_STRING_MAX];
 	registry_store *s = docker_image_store("wstore", config_digest);
-	for (int format = REGISTRY_FORMAT_DOCKER_DIR; format <= REGISTRY_FORMAT_DOCKER_ARCHIVE; format++) {
+	for (int format = REGISTRY_IMAGE_FORMAT_DOCKER_DIR; format <= REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE; format++) {
 		/* Canceled by the hook while the first layer is copied: ECANCELED,
 		 * and neither the destination nor its temporary remains. */
 		watch_log l = {.cancel_at = 1};
 		registry__watch w;
 		registry_client *c = watched(&w, &l);
 		int rc = registry__store_export(s, "v1", tmp_path("wexp"), format, "x:v1", 0, &w);
-		if (rc == REGISTRY_EUNSUPPORTED && format == REGISTRY_FORMAT_DOCKER_ARCHIVE) {
+		if (rc == REGISTRY_EUNSUPPORTED && format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE) {
 			registry_client_free(c);
 			break; /* no libarchive */
 		}
@@ -790,11 +791,11 @@ static void test_export_watch(void)
 	o.repo_tag = "localhost:5000/app/x:v1";
 	o.progress = watch_progress;
 	o.userdata = &l;
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("pexp"), REGISTRY_FORMAT_DOCKER_DIR, &o), REGISTRY_ECANCELED);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("pexp"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o), REGISTRY_ECANCELED);
 	CHECK_INT(l.reports, 2);
 	CHECK(!entries_named("pexp"));
 	l = (watch_log){0};
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("pexp"), REGISTRY_FORMAT_DOCKER_DIR, &o), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("pexp"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o), 0);
 	CHECK(l.running >= 2);
 	check_docker_dir(tmp_path("pexp"), config_digest);
 	CHECK_INT(registry_store_export_options_init(NULL), REGISTRY_EINVAL);
@@ -805,7 +806,7 @@ static void test_export_docker_archive(void)
 {
 	char config_digest[REGISTRY_DIGEST_STRING_MAX];
 	registry_store *s = docker_image_store("astore", config_digest);
-	int rc = registry_store_export(s, "v1", tmp_path("image.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, TAGGED("localhost:5000/app/x:v1"));
+	int rc = registry_store_export(s, "v1", tmp_path("image.tar"), REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, TAGGED("localhost:5000/app/x:v1"));
 	if (rc == REGISTRY_EUNSUPPORTED) {
 		printf("SKIP: built without libarchive\n");
 		registry_store_free(s);
@@ -821,23 +822,23 @@ static void test_export_docker_archive(void)
 	snprintf(cmd, sizeof(cmd), "test $(tar -tf '%s' | wc -l) -eq 11", tmp_path("image.tar"));
 	CHECK_INT(system(cmd), 0); /* 2 folders, 3 files each, config, manifest.json, repositories */
 	/* The same image gives the same bytes. */
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("image2.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, TAGGED("localhost:5000/app/x:v1")), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("image2.tar"), REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, TAGGED("localhost:5000/app/x:v1")), 0);
 	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", tmp_path("image.tar"), tmp_path("image2.tar"));
 	CHECK_INT(system(cmd), 0);
 	/* A file is replaced; a folder is not. */
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("image.tar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), 0);
-	CHECK_INT(registry_store_export(s, "v1", tmp_path("untar"), REGISTRY_FORMAT_DOCKER_ARCHIVE, NULL), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("image.tar"), REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL), 0);
+	CHECK_INT(registry_store_export(s, "v1", tmp_path("untar"), REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL), REGISTRY_ECONFLICT);
 	registry_store_free(s);
 }
 
 static void test_export_schema1(void)
 {
 	registry_store *s = crafted_store("s1export");
-	CHECK_INT(registry_store_add_blob(s, NULL, crafted_manifest, strlen(crafted_manifest), NULL), 0);
-	char digest[REGISTRY_DIGEST_STRING_MAX];
-	registry_digest_buffer(digest, sizeof(digest), REGISTRY_DIGEST_SHA256, crafted_manifest, strlen(crafted_manifest));
+	CHECK_INT(registry_store_add_blob(NULL, s, NULL, crafted_manifest, strlen(crafted_manifest)), 0);
+	char *digest = NULL;
+	registry_digest_buffer(&digest, REGISTRY_DIGEST_SHA256, crafted_manifest, strlen(crafted_manifest));
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_DOCKER_SCHEMA1, digest, (int64_t)strlen(crafted_manifest), NULL), "old"), 0);
-	CHECK_INT(registry_store_export(s, "old", tmp_path("legacy"), REGISTRY_FORMAT_DOCKER_DIR, TAGGED("test/schema1:latest")), 0);
+	CHECK_INT(registry_store_export(s, "old", tmp_path("legacy"), REGISTRY_IMAGE_FORMAT_DOCKER_DIR, TAGGED("test/schema1:latest")), 0);
 	/* One folder per v1 id, throwaway ones included, json = the v1Compatibility text. */
 	const char *ids[] = {V1_0, V1_1, V1_2, V1_3};
 	const unsigned char *blobs[] = {layer0_gz, empty_gz, layer1_gz, empty_gz};
@@ -866,6 +867,7 @@ static void test_export_schema1(void)
 	} else {
 		CHECK(access(tmp_path("legacy/manifest.json"), F_OK) != 0);
 	}
+	registry_free(digest);
 	registry_store_free(s);
 }
 

@@ -107,20 +107,24 @@ static int hash_stream(int backend, size_t len, char out256[REGISTRY_DIGEST_STRI
 	return rc;
 }
 
+/* The one-shot public call: an allocated string, freed with registry_free(). */
+static void check_buffer(int algorithm, const void *data, size_t len, const char *want)
+{
+	char *got = NULL;
+	CHECK_INT(registry_digest_buffer(&got, algorithm, data, len), 0);
+	CHECK_STR(got, want);
+	registry_free(got);
+}
+
 static void test_known_vectors(void)
 {
 	char out[REGISTRY_DIGEST_STRING_MAX];
-	CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_DEFAULT, "", 0), 0);
-	CHECK_STR(out, SHA256_EMPTY);
-	CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_SHA256, "abc", 3), 0);
-	CHECK_STR(out, SHA256_ABC);
-	CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_SHA512, "", 0), 0);
-	CHECK_STR(out, SHA512_EMPTY);
-	CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_SHA512, "abc", 3), 0);
-	CHECK_STR(out, SHA512_ABC);
+	check_buffer(REGISTRY_DIGEST_DEFAULT, "", 0, SHA256_EMPTY);
+	check_buffer(REGISTRY_DIGEST_SHA256, "abc", 3, SHA256_ABC);
+	check_buffer(REGISTRY_DIGEST_SHA512, "", 0, SHA512_EMPTY);
+	check_buffer(REGISTRY_DIGEST_SHA512, "abc", 3, SHA512_ABC);
 	/* NULL data is fine when empty. */
-	CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_SHA256, NULL, 0), 0);
-	CHECK_STR(out, SHA256_EMPTY);
+	check_buffer(REGISTRY_DIGEST_SHA256, NULL, 0, SHA256_EMPTY);
 
 	for (size_t b = 0; b < n_backends; b++) {
 		registry__hash h;
@@ -151,11 +155,8 @@ static void test_backends_agree(void)
 			CHECK_STR(d512, e->sha512);
 		}
 		/* The public one-shot call on the default backend, for the same bytes. */
-		char out[REGISTRY_DIGEST_STRING_MAX];
-		CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_SHA256, pattern, e->len), 0);
-		CHECK_STR(out, e->sha256);
-		CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_SHA512, pattern, e->len), 0);
-		CHECK_STR(out, e->sha512);
+		check_buffer(REGISTRY_DIGEST_SHA256, pattern, e->len, e->sha256);
+		check_buffer(REGISTRY_DIGEST_SHA512, pattern, e->len, e->sha512);
 	}
 }
 
@@ -211,7 +212,7 @@ static void test_one_gib(void)
 static void test_streaming_public(void)
 {
 	registry_digest *d = NULL;
-	char out[REGISTRY_DIGEST_STRING_MAX];
+	char *out = NULL;
 	CHECK_INT(registry_digest_new(&d, REGISTRY_DIGEST_DEFAULT), 0);
 	CHECK(d != NULL);
 	for (size_t pos = 0, k = 0; pos < stream_vectors[3].len;) {
@@ -221,43 +222,34 @@ static void test_streaming_public(void)
 		CHECK_INT(registry_digest_update(d, pattern + pos, n), 0);
 		pos += n;
 	}
-	CHECK_INT(registry_digest_final(d, out, sizeof(out)), 0);
+	CHECK_INT(registry_digest_final(&out, d), 0);
 	CHECK_STR(out, stream_vectors[3].sha256);
+	registry_free(out);
 	registry_digest_free(d);
 }
 
-static void test_final_buffer_size(void)
+/* 0.2: final and buffer return allocated strings, long enough for any
+ * algorithm; the hasher still resets after final. */
+static void test_final_allocates(void)
 {
 	registry_digest *d = NULL;
-	char out[REGISTRY_DIGEST_STRING_MAX];
-	size_t need256 = strlen(SHA256_ABC) + 1, need512 = strlen(SHA512_ABC) + 1;
-	CHECK_INT(need512, REGISTRY_DIGEST_STRING_MAX);
-
-	CHECK_INT(registry_digest_new(&d, REGISTRY_DIGEST_SHA256), 0);
-	CHECK_INT(registry_digest_update(d, "abc", 3), 0);
-	CHECK_INT(registry_digest_final(d, out, need256 - 1), REGISTRY_EINVAL);
-	CHECK(strstr(registry_error_message(registry_error_last()), "too small") != NULL);
-	CHECK_INT(registry_digest_final(d, out, 0), REGISTRY_EINVAL);
-	/* The failed calls left the state alone: the data is still there. */
-	memset(out, 'x', sizeof(out));
-	CHECK_INT(registry_digest_final(d, out, need256), 0);
-	CHECK_STR(out, SHA256_ABC);
-	CHECK_INT(out[need256], 'x'); /* nothing written past the NUL */
-	registry_digest_free(d);
+	char *out = NULL;
+	CHECK_INT(REGISTRY_DIGEST_STRING_MAX, strlen(SHA512_ABC) + 1);
 
 	CHECK_INT(registry_digest_new(&d, REGISTRY_DIGEST_SHA512), 0);
 	CHECK_INT(registry_digest_update(d, "abc", 3), 0);
-	CHECK_INT(registry_digest_final(d, out, need256), REGISTRY_EINVAL);
-	CHECK_INT(registry_digest_final(d, out, need512 - 1), REGISTRY_EINVAL);
-	CHECK_INT(registry_digest_final(d, out, need512), 0);
+	CHECK_INT(registry_digest_final(&out, d), 0);
 	CHECK_STR(out, SHA512_ABC);
+	CHECK_INT(strlen(out), REGISTRY_DIGEST_STRING_MAX - 1);
+	registry_free(out);
 	registry_digest_free(d);
 
-	CHECK_INT(registry_digest_buffer(out, need256 - 1, REGISTRY_DIGEST_SHA256, "abc", 3), REGISTRY_EINVAL);
-	CHECK_INT(registry_digest_buffer(out, need512 - 1, REGISTRY_DIGEST_SHA512, "abc", 3), REGISTRY_EINVAL);
-	CHECK_INT(registry_digest_buffer(NULL, 200, REGISTRY_DIGEST_SHA256, "abc", 3), REGISTRY_EINVAL);
-	CHECK_INT(registry_digest_buffer(out, sizeof(out), 7, "abc", 3), REGISTRY_EINVAL);
-	CHECK_INT(registry_digest_buffer(out, sizeof(out), REGISTRY_DIGEST_SHA256, NULL, 3), REGISTRY_EINVAL);
+	out = (char *)&out;
+	CHECK_INT(registry_digest_buffer(&out, 7, "abc", 3), REGISTRY_EINVAL);
+	CHECK(out == NULL); /* reset on failure */
+	CHECK_INT(registry_digest_buffer(NULL, REGISTRY_DIGEST_SHA256, "abc", 3), REGISTRY_EINVAL);
+	CHECK_INT(registry_digest_buffer(&out, REGISTRY_DIGEST_SHA256, NULL, 3), REGISTRY_EINVAL);
+	CHECK(out == NULL);
 }
 
 static void test_reuse_after_final(void)
@@ -266,14 +258,17 @@ static void test_reuse_after_final(void)
 	char out[REGISTRY_DIGEST_STRING_MAX];
 	CHECK_INT(registry_digest_new(&d, REGISTRY_DIGEST_SHA256), 0);
 	CHECK_INT(registry_digest_update(d, "abc", 3), 0);
-	CHECK_INT(registry_digest_final(d, out, sizeof(out)), 0);
-	CHECK_STR(out, SHA256_ABC);
-	CHECK_INT(registry_digest_final(d, out, sizeof(out)), 0);
-	CHECK_STR(out, SHA256_EMPTY);
-	CHECK_INT(registry_digest_update(d, "ab", 2), 0);
-	CHECK_INT(registry_digest_update(d, "c", 1), 0);
-	CHECK_INT(registry_digest_final(d, out, sizeof(out)), 0);
-	CHECK_STR(out, SHA256_ABC);
+	static const char *const want[] = {SHA256_ABC, SHA256_EMPTY, SHA256_ABC};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(want); i++) {
+		if (i == 2) {
+			CHECK_INT(registry_digest_update(d, "ab", 2), 0);
+			CHECK_INT(registry_digest_update(d, "c", 1), 0);
+		}
+		char *got = NULL;
+		CHECK_INT(registry_digest_final(&got, d), 0);
+		CHECK_STR(got, want[i]);
+		registry_free(got);
+	}
 	registry_digest_free(d);
 
 	for (size_t b = 0; b < n_backends; b++) {
@@ -293,17 +288,18 @@ static void test_reuse_after_final(void)
 static void test_bad_arguments(void)
 {
 	registry_digest *d = (registry_digest *)&d;
-	char out[REGISTRY_DIGEST_STRING_MAX];
+	char *out = NULL;
 	CHECK_INT(registry_digest_new(NULL, 0), REGISTRY_EINVAL);
 	CHECK_INT(registry_digest_new(&d, 3), REGISTRY_EINVAL);
 	CHECK(d == NULL);
 	CHECK_INT(registry_digest_new(&d, -1), REGISTRY_EINVAL);
 	CHECK_INT(registry_digest_update(NULL, "a", 1), REGISTRY_EINVAL);
-	CHECK_INT(registry_digest_final(NULL, out, sizeof(out)), REGISTRY_EINVAL);
+	CHECK_INT(registry_digest_final(&out, NULL), REGISTRY_EINVAL);
+	CHECK(out == NULL);
 	CHECK_INT(registry_digest_new(&d, REGISTRY_DIGEST_SHA256), 0);
 	CHECK_INT(registry_digest_update(d, NULL, 1), REGISTRY_EINVAL);
 	CHECK_INT(registry_digest_update(d, NULL, 0), 0);
-	CHECK_INT(registry_digest_final(d, NULL, 100), REGISTRY_EINVAL);
+	CHECK_INT(registry_digest_final(NULL, d), REGISTRY_EINVAL);
 	registry_digest_free(d);
 	registry_digest_free(NULL);
 
@@ -486,7 +482,7 @@ int main(void)
 	RUN(test_known_vectors);
 	RUN(test_backends_agree);
 	RUN(test_streaming_public);
-	RUN(test_final_buffer_size);
+	RUN(test_final_allocates);
 	RUN(test_reuse_after_final);
 	RUN(test_bad_arguments);
 	RUN(test_backend_selection);

@@ -59,7 +59,7 @@ static int child_work(int i)
 	registry_store *s = NULL;
 	registry_client *c = NULL;
 	registry_digest *dg = NULL;
-	char d[80], out[80];
+	char d[80], *out = NULL;
 	digest_of(d, 1);
 	registry__blob_writer *w = NULL;
 	int64_t off;
@@ -75,7 +75,8 @@ static int child_work(int i)
 	if (!rc)
 		rc = registry_digest_update(dg, "x", 1);
 	if (!rc)
-		rc = registry_digest_final(dg, out, sizeof(out));
+		rc = registry_digest_final(&out, dg);
+	registry_free(out);
 	registry_digest_free(dg);
 	registry_client_free(c);
 	registry_store_free(s);

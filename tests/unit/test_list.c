@@ -266,13 +266,13 @@ static void test_api_arguments(void)
 	CHECK_INT(registry_list_tags_open(&l, c, "a", &o), REGISTRY_EINVAL);
 	CHECK(l == NULL);
 	const char *name = "x";
-	CHECK_INT(registry_list_next(NULL, &name), REGISTRY_EINVAL);
+	CHECK_INT(registry_list_next(&name, NULL), REGISTRY_EINVAL);
 	/* Opening does not touch the network; a list is freed unused. */
 	o.version = REGISTRY_LIST_OPTIONS_VERSION;
 	o.page_size = 100;
 	o.last = "v1.0&n=1 x"; /* escaped into the query, not cut at the & */
 	CHECK_INT(registry_list_tags_open(&l, c, "library/ubuntu", &o), 0);
-	CHECK_INT(registry_list_next(l, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_list_next(NULL, l), REGISTRY_EINVAL);
 	registry_list_free(l);
 	CHECK_INT(registry_list_catalog_open(&l, c, NULL), 0);
 	registry_list_free(l);

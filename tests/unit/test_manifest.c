@@ -114,9 +114,9 @@ static void test_seed_schema1_signed(void)
 		CHECK(registry_manifest_config(m) == NULL);
 		/* fsLayers reversed, the throwaway a3ed95... dropped, sizes unknown */
 		check_seed_layers(m, -1, -1, -1, -1);
-		CHECK_STR(registry_manifest_name(m), "ubuntu");
-		CHECK_STR(registry_manifest_tag(m), "Kana-1");
-		CHECK_STR(registry_manifest_architecture(m), "amd64");
+		CHECK_STR(registry_manifest_schema1_name(m), "ubuntu");
+		CHECK_STR(registry_manifest_schema1_tag(m), "Kana-1");
+		CHECK_STR(registry_manifest_schema1_architecture(m), "amd64");
 		CHECK_INT(registry_manifest_history_count(m), 5);
 		CHECK(strstr(registry_manifest_history(m, 0), "\"id\":\"8fb0b731671252f4") != NULL);
 		CHECK(strstr(registry_manifest_history(m, 4), "\"id\":\"e3b70a2503b80c10") != NULL);
@@ -127,7 +127,7 @@ static void test_seed_schema1_signed(void)
 		size_t rlen = 0;
 		const void *raw = registry_manifest_raw(m, &rlen);
 		CHECK(rlen == len && memcmp(raw, data, len) == 0);
-		CHECK_INT(registry_manifest_manifest_count(m), 0);
+		CHECK_INT(registry_manifest_entry_count(m), 0);
 		CHECK_INT(registry_manifest_annotation_count(m), 0);
 		registry_manifest_free(m);
 	}
@@ -173,8 +173,8 @@ static void test_seed_schema2(void)
 	size_t len;
 	char *data = load("seed-ubuntu-schema2.json", &len);
 	CHECK_INT(len, 1152);
-	char want[REGISTRY_DIGEST_STRING_MAX];
-	CHECK_INT(registry_digest_buffer(want, sizeof(want), REGISTRY_DIGEST_SHA256, data, len), 0);
+	char *want = NULL;
+	CHECK_INT(registry_digest_buffer(&want, REGISTRY_DIGEST_SHA256, data, len), 0);
 	CHECK_STR(want, "sha256:e5dd9dbb37df5b731a6688fa49f4003359f6f126958c9c928f937bec69836320");
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_parse(&m, data, len, NULL, NULL), 0);
@@ -191,8 +191,9 @@ static void test_seed_schema2(void)
 	CHECK_INT(registry_descriptor_size(c), 3408);
 	check_seed_layers(m, 26690587, 35372, 848, 162);
 	CHECK_INT(registry_manifest_history_count(m), 0);
-	CHECK(registry_manifest_name(m) == NULL);
+	CHECK(registry_manifest_schema1_name(m) == NULL);
 	registry_manifest_free(m);
+	registry_free(want);
 	free(data);
 }
 
@@ -234,7 +235,7 @@ static void test_real_digests(void)
 			CHECK_STR(registry_manifest_media_type(m), fx[i].media_type);
 			CHECK_INT(registry_manifest_kind(m), fx[i].kind);
 			CHECK_INT(registry_manifest_layer_count(m), fx[i].layers);
-			CHECK_INT(registry_manifest_manifest_count(m), fx[i].manifests);
+			CHECK_INT(registry_manifest_entry_count(m), fx[i].manifests);
 			CHECK_INT(registry_manifest_signed(m), fx[i].is_signed);
 			registry_manifest_free(m);
 		}
@@ -270,32 +271,32 @@ static void test_real_images(void)
 	/* The index entries are the manifests above, by digest and size. */
 	registry_manifest *idx = parse_fixture("oci-index.json", NULL);
 	registry_manifest *list = parse_fixture("docker-list.json", NULL);
-	const registry_descriptor *e = registry_manifest_manifest(idx, 0);
+	const registry_descriptor *e = registry_manifest_entry(idx, 0);
 	CHECK_STR(registry_descriptor_digest(e), registry_manifest_digest(oci));
 	CHECK_INT(registry_descriptor_size(e), registry_manifest_size(oci));
 	CHECK_STR(registry_descriptor_platform_os(e), "linux");
 	CHECK_STR(registry_descriptor_platform_architecture(e), "amd64");
 	CHECK(registry_descriptor_platform_variant(e) == NULL);
-	e = registry_manifest_manifest(idx, 1);
+	e = registry_manifest_entry(idx, 1);
 	CHECK_STR(registry_descriptor_platform_architecture(e), "arm64");
 	CHECK_STR(registry_descriptor_platform_variant(e), "v8");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	CHECK(registry_manifest_config(idx) == NULL);
 	CHECK_INT(registry_manifest_layer_count(idx), 0);
-	e = registry_manifest_manifest(list, 0);
+	e = registry_manifest_entry(list, 0);
 	CHECK_STR(registry_descriptor_digest(e), registry_manifest_digest(d2));
 	CHECK_INT(registry_descriptor_size(e), registry_manifest_size(d2));
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
 	CHECK_INT(registry_descriptor_has_platform(e), 1);
-	CHECK(registry_manifest_manifest(list, 2) == NULL);
+	CHECK(registry_manifest_entry(list, 2) == NULL);
 
 	const registry_descriptor *pick = NULL;
-	CHECK_INT(registry_manifest_select_platform(&pick, idx, "linux", "arm64", NULL), 0);
-	CHECK(pick == registry_manifest_manifest(idx, 1));
+	CHECK_INT(registry_manifest_select_platform(&pick, idx, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL}), 0);
+	CHECK(pick == registry_manifest_entry(idx, 1));
 	CHECK_STR(registry_descriptor_digest(pick),
 	          "sha256:7ab57080816608199821e8edbd6a87cb4a59d3b700065eeb8ea6ead682e0ee75");
-	CHECK_INT(registry_manifest_select_platform(&pick, list, "linux", "amd64", NULL), 0);
-	CHECK(pick == registry_manifest_manifest(list, 0));
+	CHECK_INT(registry_manifest_select_platform(&pick, list, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "amd64", NULL, NULL, NULL}), 0);
+	CHECK(pick == registry_manifest_entry(list, 0));
 
 	/* The artifact: artifactType, subject (the OCI manifest), annotations. */
 	registry_manifest *art = parse_fixture("oci-artifact.json", NULL);
@@ -338,9 +339,9 @@ static void test_real_schema1(void)
 		CHECK_INT(registry_manifest_history_throwaway(m, 1), 1);
 		CHECK_INT(registry_manifest_history_throwaway(m, 2), 0);
 		CHECK(strstr(registry_manifest_history(m, 1), "ENV A=1") != NULL);
-		CHECK_STR(registry_manifest_name(m), "test/image");
-		CHECK_STR(registry_manifest_tag(m), tags[i]);
-		CHECK_STR(registry_manifest_architecture(m), "amd64");
+		CHECK_STR(registry_manifest_schema1_name(m), "test/image");
+		CHECK_STR(registry_manifest_schema1_tag(m), tags[i]);
+		CHECK_STR(registry_manifest_schema1_architecture(m), "amd64");
 		for (size_t k = 0; k < registry_manifest_layer_count(m); k++)
 			CHECK(strcmp(registry_descriptor_digest(registry_manifest_layer(m, k)), EMPTY_TAR_GZ) != 0);
 		registry_manifest_free(m);
@@ -457,7 +458,7 @@ static void test_platform_fields(void)
 		"\"os.features\":[\"win32k\"],\"features\":[\"sse4\",\"aes\"]}}]}";
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_parse(&m, doc, sizeof(doc) - 1, NULL, NULL), 0);
-	const registry_descriptor *d = registry_manifest_manifest(m, 0);
+	const registry_descriptor *d = registry_manifest_entry(m, 0);
 	CHECK_STR(registry_descriptor_platform_os_version(d), "10.0.17763.1");
 	CHECK_INT(registry_descriptor_platform_os_feature_count(d), 1);
 	CHECK_STR(registry_descriptor_platform_os_feature(d, 0), "win32k");
@@ -484,7 +485,7 @@ static int verify_with(const registry_store *s, registry_store_verify_cb cb, voi
 	registry_store_verify_options o = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
 	o.problem = cb;
 	o.userdata = ud;
-	return registry_store_verify(s, &o, nbad);
+	return registry_store_verify(nbad, s, &o);
 }
 
 static int message_has(const char *what)
@@ -499,8 +500,8 @@ static int message_has(const char *what)
 static void test_unknown_algorithm(void)
 {
 	static const char cfg[] = "{}";
-	char cfg_digest[REGISTRY_DIGEST_STRING_MAX];
-	CHECK_INT(registry_digest_buffer(cfg_digest, sizeof(cfg_digest), REGISTRY_DIGEST_SHA256, cfg, 2), 0);
+	char *cfg_digest = NULL;
+	CHECK_INT(registry_digest_buffer(&cfg_digest, REGISTRY_DIGEST_SHA256, cfg, 2), 0);
 	char doc[1024];
 	snprintf(doc, sizeof(doc),
 	         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
@@ -511,6 +512,7 @@ static void test_unknown_algorithm(void)
 	         "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"size\":1,\"digest\":"
 	         "\"sha256+b64u:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564\"}]}",
 	         cfg_digest);
+	registry_free(cfg_digest);
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_parse(&m, doc, strlen(doc), NULL, NULL), 0);
 	if (!m)
@@ -529,9 +531,9 @@ static void test_unknown_algorithm(void)
 	char *path = NULL;
 	CHECK_INT(registry_store_has(s, blake), REGISTRY_EUNSUPPORTED);
 	CHECK(message_has("blake3"));
-	CHECK_INT(registry_store_blob_path(s, blake, &path), REGISTRY_EUNSUPPORTED);
+	CHECK_INT(registry_store_blob_path(&path, s, blake), REGISTRY_EUNSUPPORTED);
 	CHECK(path == NULL);
-	CHECK_INT(registry_store_add_blob(s, blake, "x", 1, NULL), REGISTRY_EUNSUPPORTED);
+	CHECK_INT(registry_store_add_blob(NULL, s, blake, "x", 1), REGISTRY_EUNSUPPORTED);
 	CHECK(message_has("blake3"));
 
 	/* Fetching: refused before any request (the client's port is closed,
@@ -550,8 +552,8 @@ static void test_unknown_algorithm(void)
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
 	char *mdigest = NULL;
-	CHECK_INT(registry_store_add_blob(s, NULL, cfg, 2, NULL), 0);
-	CHECK_INT(registry_store_add_blob(s, NULL, raw, len, &mdigest), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, NULL, cfg, 2), 0);
+	CHECK_INT(registry_store_add_blob(&mdigest, s, NULL, raw, len), 0);
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(registry_manifest_media_type(m), mdigest, (int64_t)len, NULL), "x"), 0);
 	registry_free(mdigest);
 	char reason[400] = "";

@@ -116,12 +116,12 @@ static registry_manifest_builder *oci_builder(int reverse_annotations)
 	registry_manifest_builder *b = NULL;
 	CHECK_INT(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST), 0);
 	if (reverse_annotations) {
-		CHECK_INT(registry_manifest_builder_add_annotation(b, "b", ""), 0);
-		CHECK_INT(registry_manifest_builder_add_annotation(b, "a", "1"), 0);
-		CHECK_INT(registry_manifest_builder_add_annotation(b, "a", "2"), 0); /* replaces */
+		CHECK_INT(registry_manifest_builder_set_annotation(b, "b", ""), 0);
+		CHECK_INT(registry_manifest_builder_set_annotation(b, "a", "1"), 0);
+		CHECK_INT(registry_manifest_builder_set_annotation(b, "a", "2"), 0); /* replaces */
 	} else {
-		CHECK_INT(registry_manifest_builder_add_annotation(b, "a", "2"), 0);
-		CHECK_INT(registry_manifest_builder_add_annotation(b, "b", ""), 0);
+		CHECK_INT(registry_manifest_builder_set_annotation(b, "a", "2"), 0);
+		CHECK_INT(registry_manifest_builder_set_annotation(b, "b", ""), 0);
 	}
 	CHECK_INT(registry_manifest_builder_set_subject(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, DG("b"), 555)), 0);
 	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_EMPTY, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2)),
@@ -151,9 +151,10 @@ static void test_oci_exact_bytes(void)
 			fprintf(stderr, "got:\n%.*s\n", (int)len, raw ? raw : "");
 		CHECK(len == sizeof(expected_oci) - 1 && memcmp(raw, expected_oci, len) == 0);
 		/* Parsed back. */
-		char want[REGISTRY_DIGEST_STRING_MAX];
-		registry_digest_buffer(want, sizeof(want), REGISTRY_DIGEST_SHA256, expected_oci, sizeof(expected_oci) - 1);
+		char *want = NULL;
+		registry_digest_buffer(&want, REGISTRY_DIGEST_SHA256, expected_oci, sizeof(expected_oci) - 1);
 		CHECK_STR(registry_manifest_digest(m), want);
+		registry_free(want);
 		CHECK_STR(registry_manifest_artifact_type(m), "application/vnd.example+type");
 		CHECK_STR(registry_descriptor_digest(registry_manifest_subject(m)), DG("b"));
 		CHECK_INT(registry_descriptor_size(registry_manifest_layer(m, 0)), 9007199254740991LL);
@@ -176,8 +177,8 @@ static void test_indexes(void)
 	for (size_t t = 0; t < 2; t++) {
 		registry_manifest_builder *b = NULL;
 		CHECK_INT(registry_manifest_builder_new(&b, types[t]), 0);
-		for (size_t i = 0; i < registry_manifest_manifest_count(list); i++)
-			CHECK_INT(registry_manifest_builder_add_descriptor(b, registry_manifest_manifest(list, i)), 0);
+		for (size_t i = 0; i < registry_manifest_entry_count(list); i++)
+			CHECK_INT(registry_manifest_builder_add_descriptor(b, registry_manifest_entry(list, i)), 0);
 		CHECK_INT(registry_manifest_builder_add_manifest(b, entry(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("c"), 42,
 		                                                 "linux", "arm", "v7")),
 		          0);
@@ -185,18 +186,18 @@ static void test_indexes(void)
 		CHECK_INT(registry_manifest_builder_build(&m, b), 0);
 		CHECK_STR(registry_manifest_media_type(m), types[t]);
 		CHECK_INT(registry_manifest_kind(m), REGISTRY_MANIFEST_INDEX);
-		CHECK_INT(registry_manifest_manifest_count(m), 3);
+		CHECK_INT(registry_manifest_entry_count(m), 3);
 		for (size_t i = 0; i < 2; i++) {
-			const registry_descriptor *a = registry_manifest_manifest(list, i);
-			const registry_descriptor *c = registry_manifest_manifest(m, i);
+			const registry_descriptor *a = registry_manifest_entry(list, i);
+			const registry_descriptor *c = registry_manifest_entry(m, i);
 			CHECK_STR(registry_descriptor_digest(c), registry_descriptor_digest(a));
 			CHECK_INT(registry_descriptor_size(c), registry_descriptor_size(a));
 			CHECK_STR(registry_descriptor_platform_architecture(c), registry_descriptor_platform_architecture(a));
 		}
 		const registry_descriptor *pick = NULL;
-		CHECK_INT(registry_manifest_select_platform(&pick, m, "linux", "armhf", NULL), 0);
+		CHECK_INT(registry_manifest_select_platform(&pick, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "armhf", NULL, NULL, NULL}), 0);
 		CHECK_STR(registry_descriptor_digest(pick), DG("c"));
-		CHECK_INT(registry_manifest_select_platform(&pick, m, "linux", "arm64", NULL), 0);
+		CHECK_INT(registry_manifest_select_platform(&pick, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "arm64", NULL, NULL, NULL}), 0);
 		CHECK_STR(registry_descriptor_platform_variant(pick), "v8");
 		size_t rlen;
 		const char *raw = raw_text(m, &rlen);
@@ -214,7 +215,7 @@ static void test_indexes(void)
 	          0);
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
-	CHECK_INT(registry_descriptor_has_platform(registry_manifest_manifest(m, 0)), 0);
+	CHECK_INT(registry_descriptor_has_platform(registry_manifest_entry(m, 0)), 0);
 	registry_manifest_free(m);
 	registry_manifest_builder_free(b);
 	/* An empty index. */
@@ -263,9 +264,9 @@ static void test_errors(void)
 	CHECK_INT(registry_manifest_builder_set_subject(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST, DG("1"), 1)),
 	          REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_set_artifact_type(b, "application/x"), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_add_annotation(b, "", "v"), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_add_annotation(b, "k", "\xff"), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_builder_add_annotation(b, "k", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_annotation(b, "", "v"), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_annotation(b, "k", "\xff"), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_builder_set_annotation(b, "k", NULL), REGISTRY_EINVAL);
 	/* Failed calls left nothing behind: a valid config, then the bytes have one layer. */
 	CHECK_INT(registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_CONFIG, DG("1"), 7)), 0);
 	CHECK_INT(registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_DOCKER_LAYER, "sha256:bad", 1)),
@@ -387,7 +388,7 @@ static void test_too_large(void)
 	char key[8];
 	for (int i = 0; i < 5; i++) {
 		snprintf(key, sizeof(key), "k%d", i);
-		CHECK_INT(registry_manifest_builder_add_annotation(b, key, value), 0);
+		CHECK_INT(registry_manifest_builder_set_annotation(b, key, value), 0);
 	}
 	registry_manifest *m = (registry_manifest *)1;
 	CHECK_INT(registry_manifest_builder_build(&m, b), REGISTRY_ETOOLARGE);
@@ -421,7 +422,7 @@ static void test_full_entry(void)
 	CHECK_INT(registry_manifest_builder_add_manifest(b, &spec), 0);
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
-	const registry_descriptor *d = registry_manifest_manifest(m, 0);
+	const registry_descriptor *d = registry_manifest_entry(m, 0);
 	CHECK_STR(registry_descriptor_artifact_type(d), "application/vnd.example+json");
 	CHECK_INT(registry_descriptor_url_count(d), 1);
 	CHECK_STR(registry_descriptor_url(d, 0), "https://example.com/blob");
@@ -452,7 +453,7 @@ static void test_full_entry(void)
 	CHECK_INT(registry_manifest_builder_add_manifest(b, &spec), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_add_manifest(b, NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_manifest_builder_build(&m, b), 0);
-	CHECK_INT(registry_manifest_manifest_count(m), 1);
+	CHECK_INT(registry_manifest_entry_count(m), 1);
 	registry_manifest_free(m);
 	registry_manifest_builder_free(b);
 }

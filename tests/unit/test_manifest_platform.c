@@ -38,7 +38,7 @@ static registry_manifest *make_index(const char *const *platforms, size_t n)
 static long long pick(const registry_manifest *m, const char *os, const char *arch, const char *variant)
 {
 	const registry_descriptor *d = NULL;
-	int rc = registry_manifest_select_platform(&d, m, os, arch, variant);
+	int rc = registry_manifest_select_platform(&d, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, os, arch, variant, NULL, NULL});
 	if (rc)
 		return rc;
 	return (long long)registry_descriptor_size(d);
@@ -168,18 +168,18 @@ static void test_errors(void)
 	registry_manifest *m = NULL;
 	CHECK_INT(registry_manifest_parse(&m, img, sizeof(img) - 1, NULL, NULL), 0);
 	const registry_descriptor *d = (const registry_descriptor *)1;
-	CHECK_INT(registry_manifest_select_platform(&d, m, "linux", "amd64", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_select_platform(&d, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "amd64", NULL, NULL, NULL}), REGISTRY_EINVAL);
 	CHECK(d == NULL);
-	CHECK_INT(registry_manifest_select_platform(NULL, m, "linux", "amd64", NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_select_platform(&d, NULL, "linux", "amd64", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_select_platform(NULL, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "amd64", NULL, NULL, NULL}), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_select_platform(&d, NULL, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", "amd64", NULL, NULL, NULL}), REGISTRY_EINVAL);
 	registry_manifest_free(m);
 	static const char *const one[] = { "{\"os\":\"linux\",\"architecture\":\"amd64\"}" };
 	m = make_index(one, 1);
 	char longname[200];
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	CHECK_INT(registry_manifest_select_platform(&d, m, "linux", longname, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_manifest_select_platform(&d, m, "", "amd64", NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_select_platform(&d, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "linux", longname, NULL, NULL, NULL}), REGISTRY_EINVAL);
+	CHECK_INT(registry_manifest_select_platform(&d, m, &(registry_platform){REGISTRY_PLATFORM_VERSION, "", "amd64", NULL, NULL, NULL}), REGISTRY_EINVAL);
 	registry_manifest_free(m);
 }
 
@@ -210,6 +210,128 @@ static void test_host(void)
 	long long want = strcmp(arch, "amd64") == 0 ? 1 : strcmp(arch, "arm64") == 0 ? 2 : REGISTRY_ENOTFOUND;
 	CHECK_INT(pick(m, NULL, NULL, NULL), want);
 	CHECK_INT(pick(m, "linux", NULL, NULL), want);
+	const registry_descriptor *d = NULL;
+	CHECK_INT(registry_manifest_select_platform(&d, m, NULL), want > 0 ? 0 : want); /* NULL: the host's */
+	if (want > 0)
+		CHECK_INT(registry_descriptor_size(d), want);
+	registry_manifest_free(m);
+}
+
+/* Windows images: os.version must be equal, every os.feature asked for present (image spec). */
+static void test_os_version_features(void)
+{
+	static const char *const win[] = {
+		/* 0 */ "{\"os\":\"windows\",\"architecture\":\"amd64\",\"os.version\":\"10.0.17763.5329\"}",
+		/* 1 */ "{\"os\":\"windows\",\"architecture\":\"amd64\",\"os.version\":\"10.0.20348.2227\","
+		        "\"os.features\":[\"win32k\"]}",
+		/* 2 */ "{\"os\":\"windows\",\"architecture\":\"amd64\",\"os.version\":\"10.0.20348.2227\","
+		        "\"os.features\":[\"gpu\",\"win32k\"]}",
+	};
+	registry_manifest *m = make_index(win, REGISTRY_ARRAY_LEN(win));
+	const registry_descriptor *d = NULL;
+	registry_platform p = REGISTRY_PLATFORM_INIT;
+	p.os = "windows";
+	p.architecture = "amd64";
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), 0);
+	CHECK_INT(registry_descriptor_size(d), 0); /* nothing more asked: the first */
+	p.os_version = "10.0.20348.2227";
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), 0);
+	CHECK_INT(registry_descriptor_size(d), 1);
+	const char *const gpu[] = { "win32k", "gpu", NULL };
+	p.os_features = gpu;
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), 0);
+	CHECK_INT(registry_descriptor_size(d), 2);
+	p.os_version = NULL;
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), 0);
+	CHECK_INT(registry_descriptor_size(d), 2);
+	const char *const none[] = { "hyperv", NULL };
+	p.os_features = none;
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), REGISTRY_ENOTFOUND);
+	CHECK(strstr(registry_error_message(registry_error_last()), "os.features hyperv") != NULL);
+	p.os_features = NULL;
+	p.os_version = "10.0.14393.0";
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), REGISTRY_ENOTFOUND);
+	CHECK(strstr(registry_error_message(registry_error_last()), "windows(10.0.14393.0)/amd64") != NULL);
+	p.os_version = NULL;
+	p.version = 0; /* never initialised */
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), REGISTRY_EINVAL);
+	p.version = REGISTRY_PLATFORM_VERSION + 1;
+	CHECK_INT(registry_manifest_select_platform(&d, m, &p), REGISTRY_EINVAL);
+	CHECK(d == NULL);
+	registry_manifest_free(m);
+
+	registry_platform q;
+	memset(&q, 0xff, sizeof(q));
+	CHECK_INT(registry_platform_init(&q), 0);
+	CHECK_INT(q.version, REGISTRY_PLATFORM_VERSION);
+	CHECK(!q.os && !q.architecture && !q.variant && !q.os_version && !q.os_features);
+	CHECK_INT(registry_platform_init(NULL), REGISTRY_EINVAL);
+}
+
+static void check_parse(const char *text, const char *os, const char *os_version, const char *arch,
+                        const char *variant)
+{
+	registry_platform *p = NULL;
+	CHECK_INT(registry_platform_parse(&p, text), 0);
+	if (!p)
+		return;
+	CHECK_INT(p->version, REGISTRY_PLATFORM_VERSION);
+	CHECK_STR(p->os, os);
+	CHECK_STR(p->architecture, arch);
+	CHECK(os_version ? p->os_version && strcmp(p->os_version, os_version) == 0 : !p->os_version);
+	CHECK(variant ? p->variant && strcmp(p->variant, variant) == 0 : !p->variant);
+	CHECK(p->os_features == NULL);
+	registry_platform_free(p);
+}
+
+static void test_parse(void)
+{
+	check_parse("linux/amd64", "linux", NULL, "amd64", NULL);
+	check_parse("linux/arm64/v8", "linux", NULL, "arm64", "v8");
+	check_parse("windows(10.0.17763.5329)/amd64", "windows", "10.0.17763.5329", "amd64", NULL);
+	check_parse("linux(5.15+rt)/arm/v7", "linux", "5.15+rt", "arm", "v7");
+	check_parse("Linux/X86_64", "Linux", NULL, "X86_64", NULL); /* normalised when matching */
+	static const char *const bad[] = {
+		"", "linux", "/amd64", "linux/", "linux/amd64/", "linux/arm/v7/x", "linux//amd64",
+		"windows(/amd64", "windows()/amd64", "windows(1.0/amd64", "windows(1)x/amd64",
+		"win(1)(2)/amd64", "linux/amd 64", "linux/amd64\n", "linux/a(1)", "lin+ux/amd64",
+		"linux/amd64/v8\x01", "..\x7f/amd64",
+	};
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(bad); i++) {
+		registry_platform *p = (registry_platform *)1;
+		int rc = registry_platform_parse(&p, bad[i]);
+		if (rc != REGISTRY_EINVAL)
+			fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+		CHECK_INT(rc, REGISTRY_EINVAL);
+		CHECK(p == NULL);
+		CHECK(strstr(registry_error_message(registry_error_last()), "platform") != NULL);
+	}
+	/* Bounded: a part of 64 characters, and a text over REGISTRY_PLATFORM_TEXT_MAX. */
+	char big[REGISTRY_PLATFORM_TEXT_MAX + 2];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	registry_platform *p = NULL;
+	CHECK_INT(registry_platform_parse(&p, big), REGISTRY_EINVAL);
+	snprintf(big, sizeof(big), "linux/%064d", 0);
+	CHECK_INT(registry_platform_parse(&p, big), REGISTRY_EINVAL);
+	snprintf(big, sizeof(big), "linux/%063d", 0);
+	CHECK_INT(registry_platform_parse(&p, big), 0);
+	registry_platform_free(p);
+	CHECK_INT(registry_platform_parse(NULL, "linux/amd64"), REGISTRY_EINVAL);
+	CHECK_INT(registry_platform_parse(&p, NULL), REGISTRY_EINVAL);
+	registry_platform_free(NULL);
+
+	/* The parsed form selects as the struct does. */
+	static const char *const plats[] = {
+		"{\"os\":\"linux\",\"architecture\":\"amd64\"}",
+		"{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}",
+	};
+	registry_manifest *m = make_index(plats, 2);
+	const registry_descriptor *d = NULL;
+	CHECK_INT(registry_platform_parse(&p, "linux/armel"), 0);
+	CHECK_INT(registry_manifest_select_platform(&d, m, p), 0);
+	CHECK_INT(registry_descriptor_size(d), 1);
+	registry_platform_free(p);
 	registry_manifest_free(m);
 }
 
@@ -219,5 +341,7 @@ int main(void)
 	RUN(test_fallbacks);
 	RUN(test_errors);
 	RUN(test_host);
+	RUN(test_os_version_features);
+	RUN(test_parse);
 	return CHECK_DONE();
 }

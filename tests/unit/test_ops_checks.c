@@ -31,21 +31,21 @@ static void test_other_registry(void)
 	CHECK_INT(registry_reference_parse(&ours, "127.0.0.1:1/app/x:1"), 0);
 	CHECK_INT(registry_store_open(&store, dir, REGISTRY_STORE_CREATE), 0);
 
-	CHECK_INT(registry_pull(client, other, store, NULL, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_pull(NULL, client, other, store, NULL, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
-	CHECK_INT(registry_pull_to(NULL, client, other, dir, REGISTRY_FORMAT_OCI, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_pull_to(NULL, client, other, dir, REGISTRY_IMAGE_FORMAT_OCI, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
-	CHECK_INT(registry_push(client, store, "x", other, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push(NULL, client, store, "x", other, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
-	CHECK_INT(registry_push_archive(client, "/nonexistent.tar", other, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push_archive(NULL, client, "/nonexistent.tar", other, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
 	/* copy checks both ends. */
-	CHECK_INT(registry_copy(client, other, client, ours, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_copy(NULL, client, other, client, ours, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
-	CHECK_INT(registry_copy(client, ours, client, other, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_copy(NULL, client, ours, client, other, NULL), REGISTRY_EINVAL);
 	CHECK(names_both());
 	/* The client's own registry gets past the check (and fails on the network). */
-	CHECK(registry_pull(client, ours, store, NULL, NULL, NULL) != REGISTRY_EINVAL);
+	CHECK(registry_pull(NULL, client, ours, store, NULL, NULL) != REGISTRY_EINVAL);
 
 	registry_store_free(store);
 	registry_reference_free(other);

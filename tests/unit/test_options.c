@@ -61,15 +61,15 @@ static int64_t no_read(void *buf, size_t len, void *ud)
 		return rc;                                             \
 	}
 
-OPTIONS_CALL(call_pull, registry_pull_options, registry_pull(fx.client, fx.ref, fx.store, NULL, &o, NULL))
+OPTIONS_CALL(call_pull, registry_pull_options, registry_pull(NULL, fx.client, fx.ref, fx.store, NULL, &o))
 
-OPTIONS_CALL(call_pull_to, registry_pull_options, registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_FORMAT_OCI, &o))
+OPTIONS_CALL(call_pull_to, registry_pull_options, registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_IMAGE_FORMAT_OCI, &o))
 
-OPTIONS_CALL(call_push, registry_push_options, registry_push(fx.client, fx.store, "latest", fx.ref, &o, NULL))
+OPTIONS_CALL(call_push, registry_push_options, registry_push(NULL, fx.client, fx.store, "latest", fx.ref, &o))
 
-OPTIONS_CALL(call_push_archive, registry_push_archive_options, registry_push_archive(fx.client, "/nonexistent.tar", fx.ref, &o, NULL))
+OPTIONS_CALL(call_push_archive, registry_push_archive_options, registry_push_archive(NULL, fx.client, "/nonexistent.tar", fx.ref, &o))
 
-OPTIONS_CALL(call_copy, registry_copy_options, registry_copy(fx.client, fx.ref, fx.client, fx.ref, &o, NULL))
+OPTIONS_CALL(call_copy, registry_copy_options, registry_copy(NULL, fx.client, fx.ref, fx.client, fx.ref, &o))
 
 OPTIONS_CALL(call_blob_upload, registry_blob_upload_options, registry_blob_upload(fx.client, "x/y", D1, 0, no_read, NULL, NULL, &o))
 
@@ -82,7 +82,7 @@ static int call_fetch_many(unsigned version, unsigned flags)
 	o.version = version;
 	o.flags = flags;
 	const char *digests[] = {D1};
-	return registry_blob_fetch_many(fx.client, "x/y", 1, digests, NULL, fx.store, NULL, &o);
+	return registry_blob_fetch_many(NULL, fx.client, "x/y", 1, digests, NULL, fx.store, &o);
 }
 
 OPTIONS_CALL(call_blob_fetch, registry_blob_fetch_options, registry_blob_fetch(fx.client, "x/y", D1, -1, fx.store, &o))
@@ -131,9 +131,9 @@ OPTIONS_CALL(call_set_timeouts, registry_timeout_options, registry_client_set_ti
 
 OPTIONS_CALL(call_set_retries, registry_retry_options, registry_client_set_retries(fx.client, &o))
 
-OPTIONS_CALL(call_store_gc, registry_store_gc_options, registry_store_gc(fx.store, &o, NULL))
+OPTIONS_CALL(call_store_gc, registry_store_gc_options, registry_store_gc(NULL, fx.store, &o))
 
-OPTIONS_CALL(call_store_verify, registry_store_verify_options, registry_store_verify(fx.store, &o, NULL))
+OPTIONS_CALL(call_store_verify, registry_store_verify_options, registry_store_verify(NULL, fx.store, &o))
 
 static const char IMG[] = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                           "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
@@ -144,7 +144,7 @@ OPTIONS_CALL_OUT(call_manifest_parse, registry_manifest_parse_options, registry_
 
 OPTIONS_CALL_OUT(call_image_config_parse, registry_image_config_parse_options, registry_image_config, registry_image_config_free, registry_image_config_parse(&out, "{}", 2, &o))
 
-OPTIONS_CALL(call_store_export, registry_store_export_options, registry_store_export(fx.store, "latest", fx.dest, REGISTRY_FORMAT_DOCKER_DIR, &o))
+OPTIONS_CALL(call_store_export, registry_store_export_options, registry_store_export(fx.store, "latest", fx.dest, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o))
 
 OPTIONS_CALL(call_store_unpack, registry_unpack_options, registry_store_unpack(NULL, fx.store, "latest", fx.dest, &o))
 

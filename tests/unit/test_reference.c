@@ -391,6 +391,42 @@ static void test_hostile_messages(void)
 	CHECK(strstr(registry_error_message(registry_error_last()), "\\x01") != NULL);
 }
 
+/* dup gives an equal, independent copy; equal compares the normalized parts. */
+static void test_dup_equal(void)
+{
+	static const char *const texts[] = {
+		"ubuntu", "docker.io/library/ubuntu:latest", "localhost:5000/a/b:v1",
+		"[::1]:5000/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"ghcr.io/o/r:t@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	};
+	registry_reference *refs[REGISTRY_ARRAY_LEN(texts)];
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(texts); i++)
+		CHECK_INT(registry_reference_parse(&refs[i], texts[i]), 0);
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(texts); i++) {
+		registry_reference *copy = NULL;
+		CHECK_INT(registry_reference_dup(&copy, refs[i]), 0);
+		CHECK(copy != NULL && copy != refs[i]);
+		CHECK_INT(registry_reference_equal(copy, refs[i]), 1);
+		CHECK_STR(registry_reference_familiar(copy), registry_reference_familiar(refs[i]));
+		CHECK(registry_reference_repository(copy) != registry_reference_repository(refs[i]));
+		for (size_t j = 0; j < REGISTRY_ARRAY_LEN(texts); j++) /* "ubuntu" == its long form */
+			CHECK_INT(registry_reference_equal(copy, refs[j]), (i < 2 && j < 2) || i == j);
+		registry_reference_free(copy);
+	}
+	registry_reference *tagged = NULL;
+	CHECK_INT(registry_reference_parse(&tagged, "ubuntu:22.04"), 0);
+	CHECK_INT(registry_reference_equal(tagged, refs[0]), 0);
+	CHECK_INT(registry_reference_equal(NULL, refs[0]), 0);
+	CHECK_INT(registry_reference_equal(refs[0], NULL), 0);
+	registry_reference *copy = (registry_reference *)1;
+	CHECK_INT(registry_reference_dup(&copy, NULL), REGISTRY_EINVAL);
+	CHECK(copy == NULL);
+	CHECK_INT(registry_reference_dup(NULL, tagged), REGISTRY_EINVAL);
+	registry_reference_free(tagged);
+	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(texts); i++)
+		registry_reference_free(refs[i]);
+}
+
 int main(void)
 {
 	RUN(test_parse_table);
@@ -400,5 +436,6 @@ int main(void)
 	RUN(test_validators);
 	RUN(test_null_safety);
 	RUN(test_hostile_messages);
+	RUN(test_dup_equal);
 	return CHECK_DONE();
 }

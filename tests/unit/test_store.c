@@ -163,15 +163,18 @@ static unsigned char *make_data(size_t len, uint32_t seed)
 
 static void digest_of(char out[REGISTRY_DIGEST_STRING_MAX], const void *data, size_t len)
 {
-	if (registry_digest_buffer(out, REGISTRY_DIGEST_STRING_MAX, REGISTRY_DIGEST_SHA256, data, len))
+	char *d = NULL;
+	if (registry_digest_buffer(&d, REGISTRY_DIGEST_SHA256, data, len))
 		exit(1);
+	snprintf(out, REGISTRY_DIGEST_STRING_MAX, "%s", d);
+	registry_free(d);
 }
 
 /* Add @data as a blob and return its digest in @out. */
 static void add(registry_store *s, const void *data, size_t len, char out[REGISTRY_DIGEST_STRING_MAX])
 {
 	char *digest = NULL;
-	int rc = registry_store_add_blob(s, NULL, data, len, &digest);
+	int rc = registry_store_add_blob(&digest, s, NULL, data, len);
 	if (rc) {
 		fprintf(stderr, "add_blob: %s\n", registry_error_message(registry_error_last()));
 		exit(1);
@@ -305,15 +308,15 @@ static void test_add_and_read_blobs(void)
 	char *digest = NULL;
 	registry_store *s = new_store(dir, sizeof(dir));
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 0);
-	CHECK_INT(registry_store_add_blob(s, NULL, "hello", 5, &digest), 0);
+	CHECK_INT(registry_store_add_blob(&digest, s, NULL, "hello", 5), 0);
 	CHECK_STR(digest, HELLO_SHA256);
 	registry_free(digest);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 1);
 	int64_t size = -1;
-	CHECK_INT(registry_store_blob_size(s, HELLO_SHA256, &size), 0);
+	CHECK_INT(registry_store_blob_size(&size, s, HELLO_SHA256), 0);
 	CHECK_INT(size, 5);
 	char *p = NULL;
-	CHECK_INT(registry_store_blob_path(s, HELLO_SHA256, &p), 0);
+	CHECK_INT(registry_store_blob_path(&p, s, HELLO_SHA256), 0);
 	blob_file(path, sizeof(path), dir, HELLO_SHA256);
 	CHECK_STR(p, path);
 	char *text = check_read_file(path, NULL);
@@ -323,46 +326,46 @@ static void test_add_and_read_blobs(void)
 
 	void *data = NULL;
 	size_t len = 0;
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), 0);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA256, 0), 0);
 	CHECK_INT(len, 5);
 	CHECK(data && memcmp(data, "hello", 6) == 0); /* NUL-terminated */
 	registry_free(data);
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 4, &data, &len), REGISTRY_ETOOLARGE);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA256, 4), REGISTRY_ETOOLARGE);
 	CHECK(data == NULL);
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 5, &data, &len), 0);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA256, 5), 0);
 	registry_free(data);
 
 	/* Adding again, and with the right expected digest: no-ops. */
-	CHECK_INT(registry_store_add_blob(s, HELLO_SHA256, "hello", 5, NULL), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, HELLO_SHA256, "hello", 5), 0);
 	/* sha512 blobs live in blobs/sha512. */
-	CHECK_INT(registry_store_add_blob(s, HELLO_SHA512, "hello", 5, &digest), 0);
+	CHECK_INT(registry_store_add_blob(&digest, s, HELLO_SHA512, "hello", 5), 0);
 	CHECK_STR(digest, HELLO_SHA512);
 	registry_free(digest);
 	blob_file(path, sizeof(path), dir, HELLO_SHA512);
 	CHECK(exists(path));
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA512, 0, &data, &len), 0);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA512, 0), 0);
 	registry_free(data);
 
 	/* The empty blob. */
-	CHECK_INT(registry_store_add_blob(s, NULL, NULL, 0, &digest), 0);
+	CHECK_INT(registry_store_add_blob(&digest, s, NULL, NULL, 0), 0);
 	CHECK_STR(digest, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	CHECK_INT(registry_store_read_blob(s, digest, 0, &data, &len), 0);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, digest, 0), 0);
 	CHECK_INT(len, 0);
 	registry_free(data);
 	registry_free(digest);
 	/* A failure leaves no digest behind (the out-parameter is allocated). */
 	digest = (char *)"untouched";
-	CHECK_INT(registry_store_add_blob(s, HELLO_SHA256, "other", 5, &digest), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_add_blob(&digest, s, HELLO_SHA256, "other", 5), REGISTRY_EDIGEST);
 	CHECK(digest == NULL);
 
 	/* Missing blobs. */
 	const char *missing = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
-	CHECK_INT(registry_store_blob_size(s, missing, &size), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry_store_blob_path(s, missing, &p), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_blob_size(&size, s, missing), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_blob_path(&p, s, missing), REGISTRY_ENOTFOUND);
 	CHECK(p == NULL);
-	CHECK_INT(registry_store_read_blob(s, missing, 0, &data, &len), REGISTRY_ENOTFOUND);
-	CHECK_INT(registry_store_add_blob(NULL, NULL, "x", 1, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_add_blob(s, NULL, NULL, 1, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, missing, 0), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_add_blob(NULL, NULL, NULL, "x", 1), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_add_blob(NULL, s, NULL, NULL, 1), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -371,7 +374,7 @@ static void test_add_wrong_digest_leaves_nothing(void)
 	char dir[300], path[600];
 	registry_store *s = new_store(dir, sizeof(dir));
 	const char *wrong = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-	CHECK_INT(registry_store_add_blob(s, wrong, "hello", 5, NULL), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_add_blob(NULL, s, wrong, "hello", 5), REGISTRY_EDIGEST);
 	const char *msg = registry_error_message(registry_error_last());
 	CHECK(strstr(msg, wrong) != NULL && strstr(msg, HELLO_SHA256) != NULL);
 	CHECK_INT(registry_store_has(s, wrong), 0);
@@ -385,7 +388,7 @@ static void test_add_wrong_digest_leaves_nothing(void)
 	char file[400];
 	snprintf(file, sizeof(file), "%s/input-%d", tmp_root, store_counter);
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(NULL, s, wrong, file), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, wrong, file), REGISTRY_EDIGEST);
 	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
 	CHECK_INT(count_entries(path), 0);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
@@ -402,7 +405,7 @@ static void test_read_detects_damage(void)
 	flip_byte(path, 3);
 	void *data = (void *)1;
 	size_t len = 9;
-	CHECK_INT(registry_store_read_blob(s, digest, 0, &data, &len), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, digest, 0), REGISTRY_EDIGEST);
 	CHECK(data == NULL);
 	CHECK_INT(len, 0);
 	CHECK(strstr(registry_error_message(registry_error_last()), "damaged") != NULL);
@@ -419,12 +422,12 @@ static void test_import_file(void)
 	snprintf(file, sizeof(file), "%s/import-%d", tmp_root, store_counter);
 	write_file(file, data, len);
 	char *stored = NULL;
-	CHECK_INT(registry_store_import_file(&stored, s, NULL, file), 0);
+	CHECK_INT(registry_store_add_blob_file(&stored, s, NULL, file), 0);
 	CHECK(stored && strcmp(stored, digest) == 0); /* the caller learns the digest */
 	registry_free(stored);
 	CHECK_INT(registry_store_has(s, digest), 1);
 	int64_t size;
-	CHECK_INT(registry_store_blob_size(s, digest, &size), 0);
+	CHECK_INT(registry_store_blob_size(&size, s, digest), 0);
 	CHECK_INT(size, (int64_t)len);
 	blob_file(path, sizeof(path), dir, digest);
 	size_t got_len = 0;
@@ -434,18 +437,18 @@ static void test_import_file(void)
 	/* Present already: a no-op even if the file is gone. */
 	unlink(file);
 	stored = NULL;
-	CHECK_INT(registry_store_import_file(&stored, s, digest, file), 0);
+	CHECK_INT(registry_store_add_blob_file(&stored, s, digest, file), 0);
 	CHECK(stored && strcmp(stored, digest) == 0);
 	registry_free(stored);
 	/* Otherwise a missing file is ENOTFOUND, and no digest comes back. */
 	stored = (char *)"unchanged";
-	CHECK_INT(registry_store_import_file(&stored, s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_add_blob_file(&stored, s, HELLO_SHA256, file), REGISTRY_ENOTFOUND);
 	CHECK(stored == NULL);
-	CHECK_INT(registry_store_import_file(NULL, s, NULL, tmp_root), REGISTRY_EINVAL);
-	CHECK_INT(registry_store_import_file(NULL, s, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, NULL, tmp_root), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, NULL, NULL), REGISTRY_EINVAL);
 	/* With the right expected digest. */
 	write_file(file, "hello", 5);
-	CHECK_INT(registry_store_import_file(NULL, s, HELLO_SHA256, file), 0);
+	CHECK_INT(registry_store_add_blob_file(NULL, s, HELLO_SHA256, file), 0);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 1);
 	snprintf(path, sizeof(path), "%s/blobs/.partial", dir);
 	CHECK_INT(count_entries(path), 0);
@@ -486,7 +489,7 @@ static void test_writer_odd_chunks(void)
 	CHECK(!exists(path));
 	void *back = NULL;
 	size_t back_len = 0;
-	CHECK_INT(registry_store_read_blob(s, digest, len, &back, &back_len), 0);
+	CHECK_INT(registry_store_read_blob(&back, &back_len, s, digest, len), 0);
 	CHECK(back_len == len && memcmp(back, data, len) == 0);
 	registry_free(back);
 	/* Committed: a second writer has nothing to do. */
@@ -559,7 +562,7 @@ static void test_writer_resume(void)
 	CHECK(!exists(path));
 	void *back = NULL;
 	size_t back_len;
-	CHECK_INT(registry_store_read_blob(s, digest, len, &back, &back_len), 0);
+	CHECK_INT(registry_store_read_blob(&back, &back_len, s, digest, len), 0);
 	CHECK(back_len == len && memcmp(back, data, len) == 0);
 	registry_free(back);
 
@@ -627,7 +630,7 @@ static void test_writer_restart_and_overrun(void)
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), 1);
 	void *data;
 	size_t len;
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), 0);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA256, 0), 0);
 	registry_free(data);
 	CHECK_INT(registry__blob_writer_open(NULL, s, HELLO_SHA256, 5, &offset, &already), REGISTRY_EINVAL);
 	CHECK_INT(registry__blob_writer_open(&w, s, HELLO_SHA256, -2, &offset, &already), REGISTRY_EINVAL);
@@ -702,7 +705,7 @@ static void test_two_processes_one_blob(void)
 	int status;
 	CHECK_INT(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK_INT(registry_store_verify(s, NULL, NULL), 0);
+	CHECK_INT(registry_store_verify(NULL, s, NULL), 0);
 	partial_file(path, sizeof(path), dir, digest);
 	CHECK(!exists(path));
 
@@ -731,7 +734,7 @@ static void test_two_processes_one_blob(void)
 	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
 	CHECK_INT(count_entries(path), 2);
 	size_t nbad = 9;
-	CHECK_INT(registry_store_verify(s, NULL, &nbad), 0);
+	CHECK_INT(registry_store_verify(&nbad, s, NULL), 0);
 	CHECK_INT(nbad, 0);
 	free(data);
 	registry_store_free(s);
@@ -750,7 +753,7 @@ static void test_index(void)
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, NULL), "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 1);
 	const registry_descriptor *d = NULL;
-	CHECK_INT(registry_store_index_find(s, "latest", &d), 0);
+	CHECK_INT(registry_store_index_find(&d, s, "latest"), 0);
 	CHECK_STR(registry_descriptor_digest(d), m1);
 	CHECK_INT(registry_descriptor_size(d), 12);
 	CHECK_STR(registry_descriptor_media_type(d), mt);
@@ -771,7 +774,7 @@ static void test_index(void)
 	const char *const ann[] = {"org.example.b", "2", "org.example.a", "1", NULL};
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, ann), "v1.0"), 0);
 	CHECK_INT(registry_store_index_count(s), 2);
-	CHECK_INT(registry_store_index_find(s, "v1.0", &d), 0);
+	CHECK_INT(registry_store_index_find(&d, s, "v1.0"), 0);
 	CHECK_STR(registry_descriptor_annotation(d, "org.example.a"), "1");
 	CHECK_STR(registry_descriptor_annotation(d, "org.example.b"), "2");
 	CHECK_STR(registry_descriptor_annotation_key(d, 0), "org.example.a"); /* sorted */
@@ -791,13 +794,13 @@ static void test_index(void)
 	const char *const named[] = {REGISTRY_STORE_REF_NAME_ANNOTATION, "v1.0", NULL};
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m1, 12, named), NULL), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
-	CHECK_INT(registry_store_index_find(s, "v1.0", &d), 0);
+	CHECK_INT(registry_store_index_find(&d, s, "v1.0"), 0);
 	CHECK_STR(registry_descriptor_digest(d), m1);
 	CHECK(registry_descriptor_annotation(d, "org.example.a") == NULL);
 
 	/* The argument wins over a ref.name key in the annotations. */
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, named), "v2"), 0);
-	CHECK_INT(registry_store_index_find(s, "v2", &d), 0);
+	CHECK_INT(registry_store_index_find(&d, s, "v2"), 0);
 	CHECK_STR(registry_descriptor_digest(d), m2);
 	CHECK_INT(registry_store_index_count(s), 4);
 	CHECK_INT(registry_store_index_remove(s, "v2"), 0);
@@ -817,7 +820,7 @@ static void test_index(void)
 	entry.os_version = "6.1";
 	entry.os_features = features;
 	CHECK_INT(registry_store_index_add(s, &entry, "arm"), 0);
-	CHECK_INT(registry_store_index_find(s, "arm", &d), 0);
+	CHECK_INT(registry_store_index_find(&d, s, "arm"), 0);
 	CHECK_STR(registry_descriptor_platform_os(d), "linux");
 	CHECK_STR(registry_descriptor_platform_architecture(d), "arm64");
 	CHECK_STR(registry_descriptor_platform_variant(d), "v8");
@@ -829,7 +832,7 @@ static void test_index(void)
 	/* Re-read from the file by another handle: the same. */
 	registry_store *again = NULL;
 	CHECK_INT(registry_store_open(&again, dir, 0), 0);
-	CHECK_INT(registry_store_index_find(again, "arm", &d), 0);
+	CHECK_INT(registry_store_index_find(&d, again, "arm"), 0);
 	CHECK_STR(registry_descriptor_platform_variant(d), "v8");
 	registry_store_free(again);
 	CHECK_INT(registry_store_index_remove(s, "arm"), 0);
@@ -863,9 +866,9 @@ static void test_index(void)
 	CHECK_STR(after, text);
 	free(after);
 	free(text);
-	CHECK_INT(registry_store_index_find(s, "nope", &d), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_index_find(&d, s, "nope"), REGISTRY_ENOTFOUND);
 	CHECK(d == NULL);
-	CHECK_INT(registry_store_index_find(s, NULL, &d), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_index_find(&d, s, NULL), REGISTRY_EINVAL);
 
 	/* Another handle's additions are kept by ours (index.json is re-read under the lock). */
 	registry_store *other = NULL;
@@ -874,8 +877,8 @@ static void test_index(void)
 	CHECK_INT(registry_store_index_count(s), 3); /* not re-read yet */
 	CHECK_INT(registry_store_index_remove(s, "latest"), 0);
 	CHECK_INT(registry_store_index_count(s), 3);
-	CHECK_INT(registry_store_index_find(s, "from-other", &d), 0);
-	CHECK_INT(registry_store_index_find(s, "latest", &d), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_index_find(&d, s, "from-other"), 0);
+	CHECK_INT(registry_store_index_find(&d, s, "latest"), REGISTRY_ENOTFOUND);
 	registry_store_free(other);
 
 	/* Remove by digest takes every entry with it. */
@@ -943,7 +946,7 @@ static void make_graph(registry_store *s, graph *g)
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	registry_manifest_builder_set_config(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_CONFIG, g->config, 37));
 	registry_manifest_builder_add_layer(b, SPEC(REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP, g->layer2, 5000));
-	registry_manifest_builder_add_annotation(b, "org.example.other", "yes");
+	registry_manifest_builder_set_annotation(b, "org.example.other", "yes");
 	add_manifest(s, b, g->other_image, &g->other_size);
 
 	registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
@@ -983,7 +986,7 @@ static int verify_with(const registry_store *s, registry_store_verify_cb cb, voi
 	registry_store_verify_options o = REGISTRY_STORE_VERIFY_OPTIONS_INIT;
 	o.problem = cb;
 	o.userdata = ud;
-	return registry_store_verify(s, &o, nbad);
+	return registry_store_verify(nbad, s, &o);
 }
 
 static void test_verify(void)
@@ -1036,7 +1039,7 @@ static void test_verify(void)
 	bad.stop_after = 1;
 	CHECK_INT(verify_with(s, collect_bad, &bad, &nbad), REGISTRY_ECANCELED);
 	CHECK_INT(bad.count, 1);
-	CHECK_INT(registry_store_verify(NULL, NULL, &nbad), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_verify(&nbad, NULL, NULL), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -1047,8 +1050,8 @@ static void test_gc(void)
 	graph g;
 	make_graph(s, &g);
 	add(s, "unreachable one", 15, junk1);
-	CHECK_INT(registry_store_add_blob(s, NULL, "unreachable sha512", 18, NULL), 0);
-	CHECK_INT(registry_store_add_blob(s, HELLO_SHA512, "hello", 5, NULL), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, NULL, "unreachable sha512", 18), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, HELLO_SHA512, "hello", 5), 0);
 	add(s, "unreachable two", 15, junk2);
 	/* A stale partial, a fresh partial, a stale temporary file, a file that is not a blob. */
 	registry__blob_writer *w = NULL;
@@ -1075,19 +1078,19 @@ static void test_gc(void)
 	registry_store *s2 = NULL;
 	CHECK_INT(registry_store_open(&s2, dir, 0), 0);
 	size_t removed = 99;
-	CHECK_INT(registry_store_gc(s, NULL, &removed), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(&removed, s, NULL), REGISTRY_ECONFLICT);
 	CHECK_INT(removed, 0);
 	CHECK_INT(registry_store_has(s, junk1), 1);
 	registry_store_free(s2);
 	/* The failed attempt did not leave our handle without its shared lock. */
 	CHECK_INT(registry_store_open(&s2, dir, 0), 0);
-	CHECK_INT(registry_store_gc(s2, NULL, &removed), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(&removed, s2, NULL), REGISTRY_ECONFLICT);
 	registry_store_free(s2);
 
 	/* A damaged reachable manifest stops gc before anything is deleted. */
 	blob_file(path, sizeof(path), dir, g.index);
 	flip_byte(path, 7);
-	CHECK_INT(registry_store_gc(s, NULL, &removed), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_gc(&removed, s, NULL), REGISTRY_EDIGEST);
 	CHECK_INT(removed, 0);
 	CHECK_INT(registry_store_has(s, junk1), 1);
 	flip_byte(path, 7);
@@ -1096,20 +1099,20 @@ static void test_gc(void)
 	registry_store_gc_options go;
 	CHECK_INT(registry_store_gc_options_init(&go), 0);
 	go.flags = REGISTRY_STORE_GC_DRY_RUN;
-	CHECK_INT(registry_store_gc(s, &go, &removed), 0);
+	CHECK_INT(registry_store_gc(&removed, s, &go), 0);
 	CHECK_INT(removed, 4 + 2);
 	CHECK_INT(registry_store_has(s, junk1), 1);
 	CHECK_INT(registry_store_has(s, HELLO_SHA512), 1);
 	CHECK(exists(stale) && exists(tmp));
 	/* partial_max_age_s moves the line: 2.5 days keeps the 2-day-old partial, not the 3-day-old temporary file. */
 	go.partial_max_age_s = 5 * 86400 / 2;
-	CHECK_INT(registry_store_gc(s, &go, &removed), 0);
+	CHECK_INT(registry_store_gc(&removed, s, &go), 0);
 	CHECK_INT(removed, 4 + 1);
 	go.partial_max_age_s = -1;
-	CHECK_INT(registry_store_gc(s, &go, &removed), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_gc(&removed, s, &go), REGISTRY_EINVAL);
 	CHECK(exists(stale) && exists(tmp));
 
-	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
+	CHECK_INT(registry_store_gc(&removed, s, NULL), 0);
 	CHECK_INT(removed, 4 + 2); /* 4 unreachable blobs (one sha512); the stale partial and temporary file */
 	CHECK_INT(registry_store_has(s, junk1), 0);
 	CHECK_INT(registry_store_has(s, junk2), 0);
@@ -1123,17 +1126,17 @@ static void test_gc(void)
 	CHECK(!exists(tmp));
 	CHECK(exists(other));
 	unlink(other);
-	CHECK_INT(registry_store_verify(s, NULL, NULL), 0);
+	CHECK_INT(registry_store_verify(NULL, s, NULL), 0);
 
 	/* The handle still works after gc (its shared lock is back). */
 	registry_store *s3 = NULL;
 	CHECK_INT(registry_store_open(&s3, dir, 0), 0);
-	CHECK_INT(registry_store_gc(s, NULL, NULL), REGISTRY_ECONFLICT);
+	CHECK_INT(registry_store_gc(NULL, s, NULL), REGISTRY_ECONFLICT);
 	registry_store_free(s3);
 
 	/* Dropping the "sig" root frees the artifact, its empty config, its layer and its subject. */
 	CHECK_INT(registry_store_index_remove(s, "sig"), 0);
-	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
+	CHECK_INT(registry_store_gc(&removed, s, NULL), 0);
 	CHECK_INT(removed, 4);
 	CHECK_INT(registry_store_has(s, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"), 0);
 	CHECK_INT(registry_store_has(s, g.sig), 0);
@@ -1141,9 +1144,9 @@ static void test_gc(void)
 	CHECK_INT(registry_store_has(s, g.sig_layer), 0);
 	CHECK_INT(registry_store_has(s, g.layer2), 1); /* still used by the image */
 	/* Nothing left to do. */
-	CHECK_INT(registry_store_gc(s, NULL, &removed), 0);
+	CHECK_INT(registry_store_gc(&removed, s, NULL), 0);
 	CHECK_INT(removed, 0);
-	CHECK_INT(registry_store_gc(NULL, NULL, &removed), REGISTRY_EINVAL);
+	CHECK_INT(registry_store_gc(&removed, NULL, NULL), REGISTRY_EINVAL);
 	registry_store_free(s);
 }
 
@@ -1178,12 +1181,12 @@ static void test_invalid_digests(void)
 		int64_t offset;
 		int already;
 		CHECK(registry_store_has(s, d) < 0);
-		CHECK(registry_store_blob_size(s, d, &size) < 0);
-		CHECK(registry_store_blob_path(s, d, &p) < 0);
+		CHECK(registry_store_blob_size(&size, s, d) < 0);
+		CHECK(registry_store_blob_path(&p, s, d) < 0);
 		CHECK(p == NULL);
-		CHECK(registry_store_read_blob(s, d, 0, &data, &len) < 0);
-		CHECK(registry_store_add_blob(s, d, "hello", 5, NULL) < 0);
-		CHECK(registry_store_import_file(NULL, s, d, file) < 0);
+		CHECK(registry_store_read_blob(&data, &len, s, d, 0) < 0);
+		CHECK(registry_store_add_blob(NULL, s, d, "hello", 5) < 0);
+		CHECK(registry_store_add_blob_file(NULL, s, d, file) < 0);
 		CHECK(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, d, 5, NULL), "x") < 0);
 		CHECK(registry__blob_writer_open(&w, s, d, 5, &offset, &already) < 0);
 		CHECK(w == NULL);
@@ -1209,7 +1212,7 @@ static void test_no_links_followed(void)
 	char dir[512], path[1024], outside[700];
 	alarm(60); /* a FIFO opened without O_NONBLOCK would hang: fail instead */
 	registry_store *s = new_store(dir, sizeof(dir));
-	CHECK_INT(registry_store_add_blob(s, HELLO_SHA256, "hello", 5, NULL), 0);
+	CHECK_INT(registry_store_add_blob(NULL, s, HELLO_SHA256, "hello", 5), 0);
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, HELLO_SHA256 + 7);
 	snprintf(outside, sizeof(outside), "%s/outside-hello", tmp_root);
 	write_file(outside, "hello", 5);
@@ -1218,18 +1221,18 @@ static void test_no_links_followed(void)
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), REGISTRY_EFORMAT);
 	CHECK(strstr(registry_error_message(registry_error_last()), "symbolic link") != NULL);
 	int64_t size = 0;
-	CHECK_INT(registry_store_blob_size(s, HELLO_SHA256, &size), REGISTRY_EFORMAT);
+	CHECK_INT(registry_store_blob_size(&size, s, HELLO_SHA256), REGISTRY_EFORMAT);
 	char *bp = NULL;
-	CHECK_INT(registry_store_blob_path(s, HELLO_SHA256, &bp), REGISTRY_EFORMAT);
+	CHECK_INT(registry_store_blob_path(&bp, s, HELLO_SHA256), REGISTRY_EFORMAT);
 	void *data = NULL;
 	size_t len = 0;
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA256, 0), REGISTRY_EFORMAT);
 	size_t nbad = 0;
-	CHECK_INT(registry_store_verify(s, NULL, &nbad), REGISTRY_EDIGEST);
+	CHECK_INT(registry_store_verify(&nbad, s, NULL), REGISTRY_EDIGEST);
 	CHECK_INT(nbad, 1);
 	/* A FIFO in its place: refused at once. */
 	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA256, 0), REGISTRY_EFORMAT);
 	CHECK(strstr(registry_error_message(registry_error_last()), "not a regular file") != NULL);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), REGISTRY_EFORMAT);
 	/* blobs/sha256 a link to a folder outside, holding the real blob. */
@@ -1239,7 +1242,7 @@ static void test_no_links_followed(void)
 	CHECK(unlink(path) == 0 && rename(sha_dir, moved) == 0 && symlink(moved, sha_dir) == 0);
 	snprintf(path, sizeof(path), "%s/%s", moved, HELLO_SHA256 + 7);
 	write_file(path, "hello", 5);
-	CHECK_INT(registry_store_read_blob(s, HELLO_SHA256, 0, &data, &len), REGISTRY_EFORMAT);
+	CHECK_INT(registry_store_read_blob(&data, &len, s, HELLO_SHA256, 0), REGISTRY_EFORMAT);
 	CHECK_INT(registry_store_has(s, HELLO_SHA256), REGISTRY_EFORMAT);
 	registry_store_free(s);
 
@@ -1319,11 +1322,11 @@ static void test_index_many(void)
 	size_t found = 0;
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "r%05d", i);
-		found += registry_store_index_find(s, name, &d) == 0 &&
+		found += registry_store_index_find(&d, s, name) == 0 &&
 		         strcmp(registry_descriptor_digest(d), i == 3 ? m1 : m2) == 0;
 	}
 	CHECK_INT(found, N);
-	CHECK_INT(registry_store_index_find(s, "keep", &d), 0);
+	CHECK_INT(registry_store_index_find(&d, s, "keep"), 0);
 
 	/* Past REGISTRY_STORE_INDEX_MAX_ENTRIES: refused, index.json unchanged. */
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
@@ -1342,7 +1345,7 @@ static void test_index_many(void)
 	CHECK_INT(registry_store_index_batch_begin(s), 0);
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(mt, m2, 13, NULL), "dropped"), 0);
 	registry_store_index_batch_abort(s);
-	CHECK_INT(registry_store_index_find(s, "dropped", &d), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_store_index_find(&d, s, "dropped"), REGISTRY_ENOTFOUND);
 	CHECK_INT(registry_store_index_remove(s, "keep"), 0);
 	registry_store_free(s);
 }

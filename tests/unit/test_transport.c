@@ -331,8 +331,8 @@ static void test_header_lines(void)
 {
 	registry_client *c = NULL;
 	CHECK_INT(registry_client_new(&c, "docker.io"), 0);
-	long limit = 0, remaining = 0;
-	registry_client_rate_limit(c, &limit, &remaining);
+	int64_t limit = 0, remaining = 0;
+	registry_client_rate_limit(&limit, &remaining, c);
 	CHECK_INT(limit, -1);
 	CHECK_INT(remaining, -1);
 	registry__response r;
@@ -349,7 +349,7 @@ static void test_header_lines(void)
 	};
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(lines); i++)
 		CHECK_INT(registry__header_line(c, &r, lines[i], strlen(lines[i])), 0);
-	registry_client_rate_limit(c, &limit, &remaining);
+	registry_client_rate_limit(&limit, &remaining, c);
 	CHECK_INT(limit, 100);
 	CHECK_INT(remaining, 76);
 	CHECK_INT(r.status, 200);

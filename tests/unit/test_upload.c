@@ -130,7 +130,7 @@ static registry_reference *target_ref(const char *text)
 
 static int archive_supported(registry_client *c, registry_reference *r)
 {
-	int rc = registry_push_archive(c, "/nonexistent.tar", r, NULL, NULL);
+	int rc = registry_push_archive(NULL, c, "/nonexistent.tar", r, NULL);
 	if (rc == REGISTRY_EUNSUPPORTED) {
 		printf("(built without libarchive: push_archive cases skipped)\n");
 		return 0;
@@ -152,24 +152,24 @@ static void test_archive_hostile(void)
 	p = tar_begin(&t, "empty.tar");
 	tar_file(&t, "repositories", "{}");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, &digest), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(&digest, c, p, r, NULL), REGISTRY_EFORMAT);
 	CHECK(digest == NULL);
 
 	p = tar_begin(&t, "notalist.tar");
 	tar_file(&t, "manifest.json", "{\"Config\": \"c.json\"}");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EFORMAT);
 
 	p = tar_begin(&t, "garbage.tar");
 	tar_file(&t, "manifest.json", "[{\"Config\": ");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EFORMAT);
 
 	p = tar_begin(&t, "nolayer.tar");
 	tar_file(&t, "c.json", "{}");
 	tar_file(&t, "manifest.json", "[{\"Config\": \"c.json\", \"Layers\": [\"l/layer.tar\"]}]");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EFORMAT);
 
 	/* Paths that leave the archive, symlink loops and escapes resolve to nothing. */
 	p = tar_begin(&t, "escape.tar");
@@ -179,23 +179,23 @@ static void test_archive_hostile(void)
 	tar_link(&t, "out/layer.tar", "../../../etc/passwd");
 	tar_file(&t, "manifest.json", "[{\"Config\": \"c.json\", \"Layers\": [\"a/layer.tar\"]}]");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EFORMAT);
 	p = tar_begin(&t, "escape2.tar");
 	tar_file(&t, "c.json", "{}");
 	tar_link(&t, "out/layer.tar", "../../../etc/passwd");
 	tar_file(&t, "manifest.json", "[{\"Config\": \"c.json\", \"Layers\": [\"out/layer.tar\"]}]");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EFORMAT);
 	p = tar_begin(&t, "escape3.tar");
 	tar_file(&t, "c.json", "{}");
 	tar_file(&t, "manifest.json", "[{\"Config\": \"../../c.json\", \"Layers\": []}]");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EFORMAT);
 	p = tar_begin(&t, "types.tar");
 	tar_file(&t, "c.json", "{}");
 	tar_file(&t, "manifest.json", "[{\"Config\": 7, \"Layers\": [1]}]");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EFORMAT);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EFORMAT);
 
 	/* Two images, the target names neither. */
 	p = tar_begin(&t, "two.tar");
@@ -203,16 +203,16 @@ static void test_archive_hostile(void)
 	tar_file(&t, "manifest.json", "[{\"Config\": \"c.json\", \"RepoTags\": [\"a/b:1\"], \"Layers\": []},"
 	                              " {\"Config\": \"c.json\", \"RepoTags\": [\"a/c:1\", 5], \"Layers\": []}]");
 	tar_end(&t);
-	CHECK_INT(registry_push_archive(c, p, r, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, NULL), REGISTRY_EINVAL);
 	/* ... and when one is picked, the first request fails: nothing listens. */
 	registry_reference *r2 = target_ref("127.0.0.1:9/a/c:1");
-	CHECK_INT(registry_push_archive(c, p, r2, NULL, NULL), REGISTRY_ENETWORK);
+	CHECK_INT(registry_push_archive(NULL, c, p, r2, NULL), REGISTRY_ENETWORK);
 	registry_reference_free(r2);
 
 	registry_push_archive_options bad = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
 	bad.version = 99;
-	CHECK_INT(registry_push_archive(c, p, r, &bad, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_push_archive(c, NULL, r, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push_archive(NULL, c, p, r, &bad), REGISTRY_EINVAL);
+	CHECK_INT(registry_push_archive(NULL, c, NULL, r, NULL), REGISTRY_EINVAL);
 out:
 	registry_reference_free(r);
 	registry_client_free(c);
@@ -227,29 +227,30 @@ static void test_push_and_copy_arguments(void)
 	registry_store *s = NULL;
 	CHECK_INT(registry_store_open(&s, path, REGISTRY_STORE_CREATE), 0);
 	char *digest = (char *)"untouched";
-	CHECK_INT(registry_push(c, s, "latest", r, NULL, &digest), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_push(&digest, c, s, "latest", r, NULL), REGISTRY_ENOTFOUND);
 	CHECK(digest == NULL);
-	CHECK_INT(registry_push(c, s, D1, r, NULL, NULL), REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_push(NULL, c, s, D1, r, NULL), REGISTRY_ENOTFOUND);
 	/* A root that is not a manifest. */
-	CHECK_INT(registry_store_add_blob(s, NULL, "{\"hello\": 1}", 12, NULL), 0);
-	char junk[REGISTRY_DIGEST_STRING_MAX];
-	registry_digest_buffer(junk, sizeof(junk), REGISTRY_DIGEST_SHA256, "{\"hello\": 1}", 12);
+	CHECK_INT(registry_store_add_blob(NULL, s, NULL, "{\"hello\": 1}", 12), 0);
+	char *junk = NULL;
+	registry_digest_buffer(&junk, REGISTRY_DIGEST_SHA256, "{\"hello\": 1}", 12);
 	CHECK_INT(registry_store_index_add(s, INDEX_ENTRY(REGISTRY_MEDIA_TYPE_OCI_MANIFEST, junk, 12, NULL), "junk"), 0);
-	CHECK(registry_push(c, s, "junk", r, NULL, NULL) == REGISTRY_EFORMAT);
-	CHECK_INT(registry_push(NULL, s, "latest", r, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_push(c, NULL, "latest", r, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_push(c, s, NULL, r, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_push(c, s, "latest", NULL, NULL, NULL), REGISTRY_EINVAL);
+	registry_free(junk);
+	CHECK(registry_push(NULL, c, s, "junk", r, NULL) == REGISTRY_EFORMAT);
+	CHECK_INT(registry_push(NULL, NULL, s, "latest", r, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push(NULL, c, NULL, "latest", r, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push(NULL, c, s, NULL, r, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push(NULL, c, s, "latest", NULL, NULL), REGISTRY_EINVAL);
 	registry_push_options bad = REGISTRY_PUSH_OPTIONS_INIT;
 	bad.version = 0;
-	CHECK_INT(registry_push(c, s, "latest", r, &bad, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_copy(NULL, r, c, r, NULL, NULL), REGISTRY_EINVAL);
-	CHECK_INT(registry_copy(c, NULL, c, r, NULL, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_push(NULL, c, s, "latest", r, &bad), REGISTRY_EINVAL);
+	CHECK_INT(registry_copy(NULL, NULL, r, c, r, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_copy(NULL, c, NULL, c, r, NULL), REGISTRY_EINVAL);
 	registry_copy_options bad_copy = REGISTRY_COPY_OPTIONS_INIT;
 	bad_copy.version = 0;
-	CHECK_INT(registry_copy(c, r, c, r, &bad_copy, NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_copy(NULL, c, r, c, r, &bad_copy), REGISTRY_EINVAL);
 	/* Valid arguments: the first request fails, nothing listens. */
-	CHECK_INT(registry_copy(c, r, c, r, NULL, &digest), REGISTRY_ENETWORK);
+	CHECK_INT(registry_copy(&digest, c, r, c, r, NULL), REGISTRY_ENETWORK);
 	CHECK(digest == NULL);
 	registry_store_free(s);
 	registry_reference_free(r);

@@ -7,7 +7,7 @@ distribution registries, through ctypes (no compile step).
         print(m.digest, [layer.digest for layer in m.layers])
 
 The shared library is found through $REGISTRY_LIBRARY, then
-``libregistry.so.0`` by soname, then ``ctypes.util.find_library``; see
+``libregistry.so.1`` by soname, then ``ctypes.util.find_library``; see
 ``registry.library_path``. Failures raise :class:`RegistryError` subclasses.
 """
 

@@ -4,7 +4,7 @@ The library is found, in this order:
 
 1. the path in the ``REGISTRY_LIBRARY`` environment variable (when it is set
    and cannot be loaded, import fails: no silent fallback to another copy);
-2. ``libregistry.so.0`` by soname, through the dynamic loader's search path;
+2. ``libregistry.so.1`` by soname, through the dynamic loader's search path;
 3. ``ctypes.util.find_library("registry")``.
 
 A library whose major version differs from the bindings' is refused.
@@ -26,7 +26,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ._version import __version__
 
-SONAME = "libregistry.so.0"
+SONAME = "libregistry.so.1"
 ENV_VAR = "REGISTRY_LIBRARY"
 
 
@@ -171,8 +171,17 @@ class manifest_parse_options(Structure):
     _fields_ = [("version", c_uint), ("flags", c_uint), ("max_size", c_size_t)]
 
 
+PLATFORM_VERSION = 1
+
+
+class platform(Structure):
+    _fields_ = [("version", c_uint), ("os", c_char_p), ("architecture", c_char_p),
+                ("variant", c_char_p), ("os_version", c_char_p),
+                ("os_features", POINTER(c_char_p))]
+
+
 class pull_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("max_manifest_size", c_size_t),
                 ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
@@ -188,7 +197,7 @@ class push_archive_options(Structure):
 
 
 class copy_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("chunk_size", c_size_t), ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
 
@@ -234,7 +243,7 @@ class referrers_fetch_options(Structure):
 
 
 class image_config_fetch_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p)]
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform))]
 
 
 class manifest_delete_options(Structure):
@@ -264,7 +273,7 @@ UNPACK_BUNDLE = 0x2
 
 
 class unpack_options(Structure):
-    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", c_char_p),
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
                 ("max_size", c_uint64), ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
 
@@ -312,9 +321,9 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     # digest
     "registry_digest_new": (_i, [POINTER(digest_p), _i]),
     "registry_digest_update": (_i, [digest_p, _s, _z]),
-    "registry_digest_final": (_i, [digest_p, char_buf, _z]),
+    "registry_digest_final": (_i, [char_pp_owned, digest_p]),
     "registry_digest_free": (None, [digest_p]),
-    "registry_digest_buffer": (_i, [char_buf, _z, _i, _s, _z]),
+    "registry_digest_buffer": (_i, [char_pp_owned, _i, _s, _z]),
     "registry_digest_validate": (_i, [_s]),
     "registry_digest_compare": (_i, [_s, _s]),
     "registry_digest_backend": (_s, []),
@@ -346,22 +355,27 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_manifest_config": (descriptor_p, [manifest_p]),
     "registry_manifest_layer_count": (_z, [manifest_p]),
     "registry_manifest_layer": (descriptor_p, [manifest_p, _z]),
-    "registry_manifest_manifest_count": (_z, [manifest_p]),
-    "registry_manifest_manifest": (descriptor_p, [manifest_p, _z]),
+    "registry_manifest_entry_count": (_z, [manifest_p]),
+    "registry_manifest_entry": (descriptor_p, [manifest_p, _z]),
     "registry_manifest_artifact_type": (_s, [manifest_p]),
     "registry_manifest_subject": (descriptor_p, [manifest_p]),
     "registry_manifest_annotation_count": (_z, [manifest_p]),
     "registry_manifest_annotation_key": (_s, [manifest_p, _z]),
     "registry_manifest_annotation_value": (_s, [manifest_p, _z]),
     "registry_manifest_annotation": (_s, [manifest_p, _s]),
-    "registry_manifest_name": (_s, [manifest_p]),
-    "registry_manifest_tag": (_s, [manifest_p]),
-    "registry_manifest_architecture": (_s, [manifest_p]),
+    "registry_manifest_schema1_name": (_s, [manifest_p]),
+    "registry_manifest_schema1_tag": (_s, [manifest_p]),
+    "registry_manifest_schema1_architecture": (_s, [manifest_p]),
     "registry_manifest_history_count": (_z, [manifest_p]),
     "registry_manifest_history": (_s, [manifest_p, _z]),
     "registry_manifest_history_throwaway": (_i, [manifest_p, _z]),
     "registry_manifest_to_json": (_i, [char_pp_owned, manifest_p]),
-    "registry_manifest_select_platform": (_i, [POINTER(descriptor_p), manifest_p, _s, _s, _s]),
+    "registry_manifest_select_platform": (_i, [POINTER(descriptor_p), manifest_p, POINTER(platform)]),
+    "registry_platform_init": (_i, [POINTER(platform)]),
+    "registry_platform_parse": (_i, [POINTER(POINTER(platform)), _s]),
+    "registry_platform_free": (None, [POINTER(platform)]),
+    "registry_reference_dup": (_i, [POINTER(reference_p), reference_p]),
+    "registry_reference_equal": (_i, [reference_p, reference_p]),
     "registry_manifest_host_platform": (_i, [char_pp_borrowed, char_pp_borrowed,
                                              char_pp_borrowed]),
     "registry_descriptor_media_type": (_s, [descriptor_p]),
@@ -390,7 +404,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_descriptor_spec_init": (_i, [POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_manifest": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_add_descriptor": (_i, [builder_p, descriptor_p]),
-    "registry_manifest_builder_add_annotation": (_i, [builder_p, _s, _s]),
+    "registry_manifest_builder_set_annotation": (_i, [builder_p, _s, _s]),
     "registry_manifest_builder_set_artifact_type": (_i, [builder_p, _s]),
     "registry_manifest_builder_set_subject": (_i, [builder_p, POINTER(descriptor_spec)]),
     "registry_manifest_builder_build": (_i, [POINTER(manifest_p), builder_p]),
@@ -399,23 +413,23 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_free": (None, [store_p]),
     "registry_store_path": (_s, [store_p]),
     "registry_store_has": (_i, [store_p, _s]),
-    "registry_store_blob_size": (_i, [store_p, _s, POINTER(_i64)]),
-    "registry_store_blob_path": (_i, [store_p, _s, char_pp_owned]),
-    "registry_store_read_blob": (_i, [store_p, _s, _z, POINTER(_v), POINTER(_z)]),
-    "registry_store_add_blob": (_i, [store_p, _s, _s, _z, char_pp_owned]),
-    "registry_store_import_file": (_i, [char_pp_owned, store_p, _s, _s]),
+    "registry_store_blob_size": (_i, [POINTER(_i64), store_p, _s]),
+    "registry_store_blob_path": (_i, [char_pp_owned, store_p, _s]),
+    "registry_store_read_blob": (_i, [POINTER(_v), POINTER(_z), store_p, _s, _z]),
+    "registry_store_add_blob": (_i, [char_pp_owned, store_p, _s, _s, _z]),
+    "registry_store_add_blob_file": (_i, [char_pp_owned, store_p, _s, _s]),
     "registry_store_index_count": (_z, [store_p]),
     "registry_store_index_entry": (descriptor_p, [store_p, _z]),
-    "registry_store_index_find": (_i, [store_p, _s, POINTER(descriptor_p)]),
+    "registry_store_index_find": (_i, [POINTER(descriptor_p), store_p, _s]),
     "registry_store_index_add": (_i, [store_p, POINTER(descriptor_spec), _s]),
     "registry_store_index_remove": (_i, [store_p, _s]),
     "registry_store_index_batch_begin": (_i, [store_p]),
     "registry_store_index_batch_commit": (_i, [store_p]),
     "registry_store_index_batch_abort": (None, [store_p]),
     "registry_store_verify_options_init": (_i, [POINTER(store_verify_options)]),
-    "registry_store_verify": (_i, [store_p, POINTER(store_verify_options), POINTER(_z)]),
+    "registry_store_verify": (_i, [POINTER(_z), store_p, POINTER(store_verify_options)]),
     "registry_store_gc_options_init": (_i, [POINTER(store_gc_options)]),
-    "registry_store_gc": (_i, [store_p, POINTER(store_gc_options), POINTER(_z)]),
+    "registry_store_gc": (_i, [POINTER(_z), store_p, POINTER(store_gc_options)]),
     # client
     "registry_client_new": (_i, [POINTER(client_p), _s]),
     "registry_client_free": (None, [client_p]),
@@ -442,21 +456,21 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_client_registry": (_s, [client_p]),
     "registry_client_base_url": (_s, [client_p]),
     "registry_client_auth_scheme": (_i, [client_p]),
-    "registry_client_rate_limit": (_i, [client_p, POINTER(_l), POINTER(_l)]),
+    "registry_client_rate_limit": (_i, [POINTER(_i64), POINTER(_i64), client_p]),
     # remote manifests, lists, referrers
-    "registry_manifest_resolve": (_i, [client_p, _s, _s, char_pp_owned, char_pp_owned,
-                                       POINTER(_i64)]),
+    "registry_manifest_resolve": (_i, [char_pp_owned, char_pp_owned, POINTER(_i64),
+                                       client_p, _s, _s]),
     "registry_manifest_fetch_options_init": (_i, [POINTER(manifest_fetch_options)]),
     "registry_manifest_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s,
                                      POINTER(manifest_fetch_options)]),
-    "registry_manifest_push": (_i, [client_p, _s, _s, manifest_p, char_pp_owned]),
+    "registry_manifest_push": (_i, [char_pp_owned, client_p, _s, _s, manifest_p]),
     "registry_manifest_delete_options_init": (_i, [POINTER(manifest_delete_options)]),
     "registry_manifest_delete": (_i, [char_pp_owned, client_p, _s, _s,
                                       POINTER(manifest_delete_options)]),
     "registry_list_options_init": (_i, [POINTER(list_options)]),
     "registry_list_tags_open": (_i, [POINTER(list_p), client_p, _s, POINTER(list_options)]),
     "registry_list_catalog_open": (_i, [POINTER(list_p), client_p, POINTER(list_options)]),
-    "registry_list_next": (_i, [list_p, char_pp_borrowed]),
+    "registry_list_next": (_i, [char_pp_borrowed, list_p]),
     "registry_list_free": (None, [list_p]),
     "registry_referrers_fetch_options_init": (_i, [POINTER(referrers_fetch_options)]),
     "registry_referrers_fetch": (_i, [POINTER(manifest_p), client_p, _s, _s,
@@ -470,12 +484,12 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_progress_overall_total": (_i64, [progress_p]),
     "registry_progress_blobs_done": (_z, [progress_p]),
     "registry_progress_blobs_total": (_z, [progress_p]),
-    "registry_blob_head": (_i, [client_p, _s, _s, POINTER(_i64)]),
+    "registry_blob_head": (_i, [POINTER(_i64), client_p, _s, _s]),
     "registry_blob_fetch_options_init": (_i, [POINTER(blob_fetch_options)]),
     "registry_blob_fetch": (_i, [client_p, _s, _s, _i64, store_p, POINTER(blob_fetch_options)]),
     "registry_blob_fetch_many_options_init": (_i, [POINTER(blob_fetch_many_options)]),
-    "registry_blob_fetch_many": (_i, [client_p, _s, _z, POINTER(c_char_p), POINTER(_i64),
-                                      store_p, POINTER(_i), POINTER(blob_fetch_many_options)]),
+    "registry_blob_fetch_many": (_i, [POINTER(_i), client_p, _s, _z, POINTER(c_char_p),
+                                      POINTER(_i64), store_p, POINTER(blob_fetch_many_options)]),
     "registry_blob_fetch_to_options_init": (_i, [POINTER(blob_fetch_to_options)]),
     "registry_blob_fetch_to": (_i, [client_p, _s, _s, _i64, WRITE_CB, _v,
                                     POINTER(blob_fetch_to_options)]),
@@ -486,8 +500,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_blob_mount": (_i, [client_p, _s, _s, _s]),
     # whole images
     "registry_pull_options_init": (_i, [POINTER(pull_options)]),
-    "registry_pull": (_i, [client_p, reference_p, store_p, _s, POINTER(pull_options),
-                           char_pp_owned]),
+    "registry_pull": (_i, [char_pp_owned, client_p, reference_p, store_p, _s,
+                           POINTER(pull_options)]),
     "registry_pull_to": (_i, [char_pp_owned, client_p, reference_p, _s, _i, POINTER(pull_options)]),
     "registry_store_export_options_init": (_i, [POINTER(store_export_options)]),
     "registry_store_export": (_i, [store_p, _s, _s, _i, POINTER(store_export_options)]),
@@ -496,14 +510,14 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_unpack_tar": (_i, [POINTER(unpack_stats), store_p, _s, _s, _i, POINTER(unpack_options)]),
     "registry_layer_apply": (_i, [POINTER(unpack_stats), _s, _i, _s, POINTER(unpack_options)]),
     "registry_push_options_init": (_i, [POINTER(push_options)]),
-    "registry_push": (_i, [client_p, store_p, _s, reference_p, POINTER(push_options),
-                           char_pp_owned]),
+    "registry_push": (_i, [char_pp_owned, client_p, store_p, _s, reference_p,
+                           POINTER(push_options)]),
     "registry_push_archive_options_init": (_i, [POINTER(push_archive_options)]),
-    "registry_push_archive": (_i, [client_p, _s, reference_p, POINTER(push_archive_options),
-                                   char_pp_owned]),
+    "registry_push_archive": (_i, [char_pp_owned, client_p, _s, reference_p,
+                                   POINTER(push_archive_options)]),
     "registry_copy_options_init": (_i, [POINTER(copy_options)]),
-    "registry_copy": (_i, [client_p, reference_p, client_p, reference_p, POINTER(copy_options),
-                           char_pp_owned]),
+    "registry_copy": (_i, [char_pp_owned, client_p, reference_p, client_p, reference_p,
+                           POINTER(copy_options)]),
     # image configuration (0.2)
     "registry_image_config_parse_options_init": (_i, [POINTER(image_config_parse_options)]),
     "registry_image_config_parse": (_i, [POINTER(image_config_p), _s, _z,

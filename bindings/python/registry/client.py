@@ -15,7 +15,7 @@ from .config import ImageConfig
 from .digest import digest as _digest_of
 from .digest import file_digest
 from .errors import EIO, ENOTFOUND, InvalidArgumentError, RegistryError, check, last_error
-from .manifest import Descriptor, Manifest, Platform
+from .manifest import Descriptor, Manifest, Platform, platform_c
 from .progress import CallbackBridge, ProgressCallback, progress_bridge
 from .reference import Reference
 from .store import ImageFormat, Store, image_format
@@ -27,10 +27,6 @@ _AUTH_SCHEMES = {0: None, 1: "none", 2: "basic", 3: "bearer"}
 _PRESERVE_DIGESTS = 1          # REGISTRY_PULL_PRESERVE_DIGESTS
 _ALL_PLATFORMS = 2             # REGISTRY_PULL_ALL_PLATFORMS
 _COPY_ALL_PLATFORMS = 1        # REGISTRY_COPY_ALL_PLATFORMS
-
-
-def _platform_text(platform: PlatformLike) -> Optional[bytes]:
-    return cstr(str(Platform.parse(platform))) if platform is not None else None
 
 
 class Client(Handle):
@@ -180,9 +176,9 @@ class Client(Handle):
     @property
     def rate_limit(self) -> Tuple[Optional[int], Optional[int]]:
         """(limit, remaining) from Docker Hub's RateLimit headers; None when never seen."""
-        limit, remaining = ctypes.c_long(-1), ctypes.c_long(-1)
+        limit, remaining = ctypes.c_int64(-1), ctypes.c_int64(-1)
         with self.use() as c:
-            C.registry_client_rate_limit(c, ctypes.byref(limit), ctypes.byref(remaining))
+            C.registry_client_rate_limit(ctypes.byref(limit), ctypes.byref(remaining), c)
         return (None if limit.value < 0 else limit.value,
                 None if remaining.value < 0 else remaining.value)
 
@@ -228,9 +224,9 @@ class Client(Handle):
         r = self.reference(ref)
         digest, media_type, size = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_int64(-1)
         with self.use() as c:
-            check(C.registry_manifest_resolve(c, cstr(r.repository), cstr(r.tag_or_digest),
-                                              ctypes.byref(digest), ctypes.byref(media_type),
-                                              ctypes.byref(size)))
+            check(C.registry_manifest_resolve(ctypes.byref(digest), ctypes.byref(media_type),
+                                              ctypes.byref(size), c, cstr(r.repository),
+                                              cstr(r.tag_or_digest)))
         d, mt = take_string(digest), take_string(media_type)
         return Descriptor(media_type=mt or "", digest=d or "",
                           size=None if size.value < 0 else size.value)
@@ -252,7 +248,7 @@ class Client(Handle):
         this machine's). The config blob is verified against its digest."""
         r = self.reference(ref)
         opts = _lib.image_config_fetch_options(_lib.IMAGE_CONFIG_FETCH_OPTIONS_VERSION, 0,
-                                               _platform_text(platform))
+                                               platform_c(platform))
         out = _lib.image_config_p()
         with self.use() as c, r._c() as cref:
             check(C.registry_image_config_fetch(ctypes.byref(out), c, cref, ctypes.byref(opts)))
@@ -272,8 +268,8 @@ class Client(Handle):
         r = self.reference(ref)
         out = ctypes.c_void_p()
         with use_all(self, manifest) as (c, m):
-            rc = C.registry_manifest_push(c, cstr(r.repository), cstr(r.tag_or_digest), m,
-                                          ctypes.byref(out))
+            rc = C.registry_manifest_push(ctypes.byref(out), c, cstr(r.repository),
+                                          cstr(r.tag_or_digest), m)
             check(rc)
         return take_string(out) or ""
 
@@ -329,8 +325,8 @@ class Client(Handle):
         """HEAD a blob: its size, or None when the repository does not hold it."""
         size = ctypes.c_int64(-1)
         with self.use() as c:
-            rc = C.registry_blob_head(c, cstr(self._repository(repository)),
-                                      cstr(digest, "digest"), ctypes.byref(size))
+            rc = C.registry_blob_head(ctypes.byref(size), c,
+                                      cstr(self._repository(repository)), cstr(digest, "digest"))
             if rc == ENOTFOUND:
                 return None
             check(rc)
@@ -368,7 +364,7 @@ class Client(Handle):
         opts = _lib.blob_fetch_many_options(version=_lib.BLOB_FETCH_MANY_OPTIONS_VERSION,
                                             progress=bridge.cfunc)
         with use_all(self, store) as (c, s):
-            rc = C.registry_blob_fetch_many(c, repo, n, digests, sizes, s, results,
+            rc = C.registry_blob_fetch_many(results, c, repo, n, digests, sizes, s,
                                             ctypes.byref(opts))
             bridge.reraise()
             check(rc)
@@ -468,12 +464,12 @@ class Client(Handle):
             _ALL_PLATFORMS if all_platforms else 0)
         bridge = progress_bridge(progress)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
-                                 platform=_platform_text(platform), progress=bridge.cfunc)
+                                 platform=platform_c(platform), progress=bridge.cfunc)
         if isinstance(dest, Store):
             out = ctypes.c_void_p()
             with use_all(self, dest) as (c, s), r._c() as cref:
-                rc = C.registry_pull(c, cref, s, cstr(ref_name, "ref_name"), ctypes.byref(opts),
-                                     ctypes.byref(out))
+                rc = C.registry_pull(ctypes.byref(out), c, cref, s, cstr(ref_name, "ref_name"),
+                                     ctypes.byref(opts))
                 digest = take_string(out)
                 bridge.reraise()
                 check(rc)
@@ -512,8 +508,8 @@ class Client(Handle):
                     version=_lib.PUSH_ARCHIVE_OPTIONS_VERSION, chunk_size=chunk_size,
                     progress=bridge.cfunc)
                 with self.use() as c, r._c() as cref:
-                    rc = C.registry_push_archive(c, cpath(path), cref, ctypes.byref(archive_opts),
-                                                 ctypes.byref(out))
+                    rc = C.registry_push_archive(ctypes.byref(out), c, cpath(path), cref,
+                                                 ctypes.byref(archive_opts))
                     digest = take_string(out)
                     bridge.reraise()
                     check(rc)
@@ -535,8 +531,8 @@ class Client(Handle):
             name = entries[0].ref_name or entries[0].digest
         out = ctypes.c_void_p()
         with use_all(self, store) as (c, s), r._c() as cref:
-            rc = C.registry_push(c, s, cstr(name, "name"), cref, ctypes.byref(opts),
-                                 ctypes.byref(out))
+            rc = C.registry_push(ctypes.byref(out), c, s, cstr(name, "name"), cref,
+                                 ctypes.byref(opts))
             digest = take_string(out)
             bridge.reraise()
             check(rc)
@@ -554,12 +550,12 @@ class Client(Handle):
         bridge = progress_bridge(progress)
         opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
                                  flags=_COPY_ALL_PLATFORMS if all_platforms else 0,
-                                 platform=_platform_text(platform), chunk_size=chunk_size,
+                                 platform=platform_c(platform), chunk_size=chunk_size,
                                  progress=bridge.cfunc)
         out = ctypes.c_void_p()
         with use_all(self, dest_client) as (c_src, c_dst), src._c() as s_ref, dst._c() as d_ref:
-            rc = C.registry_copy(c_src, s_ref, c_dst, d_ref, ctypes.byref(opts),
-                                 ctypes.byref(out))
+            rc = C.registry_copy(ctypes.byref(out), c_src, s_ref, c_dst, d_ref,
+                                 ctypes.byref(opts))
             digest = take_string(out)
             bridge.reraise()
             check(rc)
@@ -610,7 +606,7 @@ class NameIterator(Iterator[str]):
                     check(rc)
                 self._list = lst
             name = ctypes.c_char_p()
-            rc = C.registry_list_next(self._list, ctypes.byref(name))
+            rc = C.registry_list_next(ctypes.byref(name), self._list)
             if rc < 0:
                 err = last_error(rc)
                 self.close()

@@ -6,7 +6,7 @@ import ctypes
 from typing import Any, BinaryIO, Union
 
 from ._lib import C, digest_p
-from ._util import Handle, as_bytes, cstr, text
+from ._util import Handle, as_bytes, cstr, take_string, text
 from .errors import InvalidArgumentError, check
 
 DIGEST_STRING_MAX = 136
@@ -27,9 +27,9 @@ def _algorithm(name: str) -> int:
 def digest(data: BytesLike, algorithm: str = "sha256") -> str:
     """The digest of @data: "sha256:<hex>" (or sha512)."""
     raw = as_bytes(data)
-    buf = ctypes.create_string_buffer(DIGEST_STRING_MAX)
-    check(C.registry_digest_buffer(buf, len(buf), _algorithm(algorithm), raw, len(raw)))
-    return buf.value.decode("ascii")
+    out = ctypes.c_void_p()
+    check(C.registry_digest_buffer(ctypes.byref(out), _algorithm(algorithm), raw, len(raw)))
+    return take_string(out) or ""
 
 
 def validate_digest(value: str) -> None:
@@ -84,10 +84,10 @@ class Digest(Handle):
             self.update(chunk)
 
     def final(self) -> str:
-        buf = ctypes.create_string_buffer(DIGEST_STRING_MAX)
+        out = ctypes.c_void_p()
         with self.use() as ptr:
-            check(C.registry_digest_final(ptr, buf, len(buf)))
-        return buf.value.decode("ascii")
+            check(C.registry_digest_final(ctypes.byref(out), ptr))
+        return take_string(out) or ""
 
     def __enter__(self) -> "Digest":
         return self

@@ -44,7 +44,7 @@ _KIND_INDEX = 2
 
 @dataclass(frozen=True)
 class Platform:
-    """An OCI platform: ``str(p)`` is "os/architecture[/variant]"."""
+    """An OCI platform: ``str(p)`` is "os[(os.version)]/architecture[/variant]"."""
     os: str
     architecture: str
     variant: Optional[str] = None
@@ -54,19 +54,39 @@ class Platform:
 
     @classmethod
     def parse(cls, value: Union[str, "Platform"]) -> "Platform":
-        """"linux/arm64/v8" -> Platform("linux", "arm64", "v8")."""
+        """"linux/arm64/v8" -> Platform("linux", "arm64", "v8"); containerd's
+        "windows(10.0.17763.1234)/amd64" sets os_version. The C library's
+        registry_platform_parse() decides: InvalidArgumentError says what is wrong."""
         if isinstance(value, Platform):
             return value
         if not isinstance(value, str):
             raise TypeError("platform must be a str such as 'linux/amd64' or a Platform")
-        parts = value.split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise InvalidArgumentError("platform %r is not os/architecture[/variant]" % value)
-        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+        out = ctypes.POINTER(_lib.platform)()
+        check(C.registry_platform_parse(ctypes.byref(out), cstr(value, "platform")))
+        try:
+            p = out.contents
+            return cls(text(p.os) or "", text(p.architecture) or "", text(p.variant),
+                       text(p.os_version))
+        finally:
+            C.registry_platform_free(out)
+
+    def _c(self) -> Any:
+        """A registry_platform pointing at this platform's strings (kept alive by the struct)."""
+        p = _lib.platform(_lib.PLATFORM_VERSION, cstr(self.os) or None,
+                          cstr(self.architecture) or None, cstr(self.variant),
+                          cstr(self.os_version))
+        p.os_features = _c_strings(self.os_features)
+        return p
 
     def __str__(self) -> str:
-        s = "%s/%s" % (self.os, self.architecture)
+        os = "%s(%s)" % (self.os, self.os_version) if self.os_version else self.os
+        s = "%s/%s" % (os, self.architecture)
         return s + "/" + self.variant if self.variant else s
+
+
+def platform_c(platform: Union[str, Platform, None]) -> Any:
+    """A pointer to a registry_platform for @platform (str or Platform), or None: the host's."""
+    return ctypes.pointer(Platform.parse(platform)._c()) if platform is not None else None
 
 
 def _c_strings(items: Sequence[str]) -> Any:
@@ -159,8 +179,8 @@ class Manifest(Handle):
             for i in range(C.registry_manifest_layer_count(ptr)))
         #: Entries of a list or index, in document order.
         self.manifests: Tuple[Descriptor, ...] = tuple(
-            Descriptor._from_c(C.registry_manifest_manifest(ptr, i))  # type: ignore[misc]
-            for i in range(C.registry_manifest_manifest_count(ptr)))
+            Descriptor._from_c(C.registry_manifest_entry(ptr, i))  # type: ignore[misc]
+            for i in range(C.registry_manifest_entry_count(ptr)))
         self.artifact_type: Optional[str] = text(C.registry_manifest_artifact_type(ptr))
         self.subject: Optional[Descriptor] = Descriptor._from_c(C.registry_manifest_subject(ptr))
         self.annotations: Dict[str, str] = {
@@ -168,9 +188,9 @@ class Manifest(Handle):
             text(C.registry_manifest_annotation_value(ptr, i)) or ""
             for i in range(C.registry_manifest_annotation_count(ptr))}
         #: Schema1 "name", "tag" and "architecture" (None for other formats).
-        self.name: Optional[str] = text(C.registry_manifest_name(ptr))
-        self.tag: Optional[str] = text(C.registry_manifest_tag(ptr))
-        self.architecture: Optional[str] = text(C.registry_manifest_architecture(ptr))
+        self.name: Optional[str] = text(C.registry_manifest_schema1_name(ptr))
+        self.tag: Optional[str] = text(C.registry_manifest_schema1_tag(ptr))
+        self.architecture: Optional[str] = text(C.registry_manifest_schema1_architecture(ptr))
         self.history: Tuple[HistoryEntry, ...] = tuple(
             HistoryEntry(text(C.registry_manifest_history(ptr, i)) or "",
                          bool(C.registry_manifest_history_throwaway(ptr, i)))
@@ -216,12 +236,10 @@ class Manifest(Handle):
         Raises NotFoundError (the message lists the platforms offered) or
         InvalidArgumentError for an image manifest.
         """
-        p = Platform.parse(platform) if platform is not None else None
+        p = platform_c(platform)
         out = descriptor_p()
         with self.use() as ptr:
-            check(C.registry_manifest_select_platform(
-                ctypes.byref(out), ptr, cstr(p.os) if p else None,
-                cstr(p.architecture) if p else None, cstr(p.variant) if p else None))
+            check(C.registry_manifest_select_platform(ctypes.byref(out), ptr, p))
             d = Descriptor._from_c(out)
         assert d is not None
         return d
@@ -337,7 +355,7 @@ class ManifestBuilder(Handle):
 
     def add_annotation(self, key: str, value: str) -> "ManifestBuilder":
         """Set a top-level annotation."""
-        return self._call(C.registry_manifest_builder_add_annotation, cstr(key), cstr(value))
+        return self._call(C.registry_manifest_builder_set_annotation, cstr(key), cstr(value))
 
     def build(self) -> Manifest:
         """Serialize and parse back: ``.raw`` is what to push, ``.digest`` its name."""

@@ -100,22 +100,22 @@ class Store(Handle):
     def blob_size(self, digest: str) -> int:
         size = ctypes.c_int64(0)
         with self.use() as s:
-            check(C.registry_store_blob_size(s, cstr(digest, "digest"), ctypes.byref(size)))
+            check(C.registry_store_blob_size(ctypes.byref(size), s, cstr(digest, "digest")))
         return size.value
 
     def blob_path(self, digest: str) -> str:
         """Absolute path of a stored blob (read it, never write to it)."""
         out = ctypes.c_void_p()
         with self.use() as s:
-            check(C.registry_store_blob_path(s, cstr(digest, "digest"), ctypes.byref(out)))
+            check(C.registry_store_blob_path(ctypes.byref(out), s, cstr(digest, "digest")))
         return take_string(out) or ""
 
     def read_blob(self, digest: str, max_size: int = 0) -> bytes:
         """A small blob's bytes, checked against @digest (max_size 0: 4 MiB)."""
         data, n = ctypes.c_void_p(), ctypes.c_size_t(0)
         with self.use() as s:
-            check(C.registry_store_read_blob(s, cstr(digest, "digest"), max_size,
-                                             ctypes.byref(data), ctypes.byref(n)))
+            check(C.registry_store_read_blob(ctypes.byref(data), ctypes.byref(n), s,
+                                             cstr(digest, "digest"), max_size))
         try:
             return ctypes.string_at(data.value, n.value) if data.value else b""
         finally:
@@ -127,16 +127,16 @@ class Store(Handle):
         raw = as_bytes(data)
         out = ctypes.c_void_p()
         with self.use() as s:
-            check(C.registry_store_add_blob(s, cstr(digest, "digest"), raw, len(raw),
-                                            ctypes.byref(out)))
+            check(C.registry_store_add_blob(ctypes.byref(out), s, cstr(digest, "digest"), raw,
+                                            len(raw)))
         return take_string(out) or ""
 
     def import_file(self, path: StrPath, digest: Optional[str] = None) -> str:
         """Copy a file in, streamed and verified; returns its digest."""
         out = ctypes.c_void_p()
         with self.use() as s:
-            check(C.registry_store_import_file(ctypes.byref(out), s, cstr(digest, "digest"),
-                                               cpath(path)))
+            check(C.registry_store_add_blob_file(ctypes.byref(out), s, cstr(digest, "digest"),
+                                                 cpath(path)))
         return take_string(out) or ""
 
     # -- index.json ------------------------------------------------------------------
@@ -151,7 +151,7 @@ class Store(Handle):
         """The index.json entry named @ref_name, or None."""
         out = descriptor_p()
         with self.use() as s:
-            rc = C.registry_store_index_find(s, cstr(ref_name, "ref_name"), ctypes.byref(out))
+            rc = C.registry_store_index_find(ctypes.byref(out), s, cstr(ref_name, "ref_name"))
             if rc == ENOTFOUND:
                 return None
             check(rc)
@@ -216,7 +216,7 @@ class Store(Handle):
         opts = _lib.store_verify_options(version=_lib.STORE_VERIFY_OPTIONS_VERSION,
                                          problem=bridge.cfunc)
         with self.use() as s:
-            rc = C.registry_store_verify(s, ctypes.byref(opts), ctypes.byref(nbad))
+            rc = C.registry_store_verify(ctypes.byref(nbad), s, ctypes.byref(opts))
             bridge.reraise()
             if rc != EDIGEST:
                 check(rc)
@@ -234,7 +234,7 @@ class Store(Handle):
                                      partial_max_age_s=partial_max_age or 0)
         removed = ctypes.c_size_t(0)
         with self.use() as s:
-            check(C.registry_store_gc(s, ctypes.byref(opts), ctypes.byref(removed)))
+            check(C.registry_store_gc(ctypes.byref(removed), s, ctypes.byref(opts)))
         return removed.value
 
     def unpack(self, ref_name: str, dest: StrPath, bundle: bool = False, tar: bool = False,

@@ -16,7 +16,7 @@ from ._lib import C
 from ._util import StrPath, cpath, cstr
 from .errors import check, InvalidArgumentError
 from .progress import ProgressCallback, progress_bridge
-from .manifest import Platform
+from .manifest import platform_c
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +40,7 @@ def unpack_options(platform: Any, bundle: bool, devices: bool, max_size: int, br
     if max_size < 0:
         raise InvalidArgumentError("max_size must be >= 0")
     flags = (_lib.UNPACK_BUNDLE if bundle else 0) | (_lib.UNPACK_DEVICES if devices else 0)
-    plat = cstr(str(Platform.parse(platform))) if platform is not None else None
+    plat = platform_c(platform)
     return _lib.unpack_options(version=_lib.UNPACK_OPTIONS_VERSION, flags=flags, platform=plat,
                                max_size=max_size, progress=bridge.cfunc)
 
