@@ -622,3 +622,21 @@ void ex_report(const ex_common *c, const char *verb, const char *ref, const char
 	ex_json_str("digest", digest);
 	ex_json_close();
 }
+
+int ex_pick_image(const ex_program *p, registry_store *store, const char *name, char **ref_name)
+{
+	if (name) {
+		*ref_name = strdup(name);
+		return *ref_name ? EX_OK : EX_FAIL;
+	}
+	size_t n = registry_store_index_count(store);
+	if (n != 1) {
+		fprintf(stderr, "%s: %s holds %zu images; name one as DIR:NAME\n", p->name,
+		        registry_store_path(store), n);
+		return EX_FAIL;
+	}
+	const registry_descriptor *d = registry_store_index_entry(store, 0);
+	const char *rn = registry_descriptor_annotation(d, REGISTRY_STORE_REF_NAME_ANNOTATION);
+	*ref_name = strdup(rn ? rn : registry_descriptor_digest(d));
+	return *ref_name ? EX_OK : EX_FAIL;
+}

@@ -145,6 +145,13 @@ int ex_client_host(const ex_program *p, const ex_common *c, const char *host, re
  * name (--certs-dir, --authfile, --registries-conf). */
 int ex_load_host_config(const ex_common *c, registry_client *client);
 
+/*
+ * The image of an OCI layout a program works on: @name (copied) when
+ * given, else the only image of @store (its ref name, or its digest);
+ * several images print a hint and return EX_FAIL. *ref_name: free().
+ */
+int ex_pick_image(const ex_program *p, registry_store *store, const char *name, char **ref_name);
+
 /* Progress on stderr: bars on a terminal, else one line per finished blob. */
 typedef struct ex_progress {
 	int tty;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -52,12 +53,43 @@ static int print_json(const ex_program *p, registry_client *client, const regist
 	return EX_OK;
 }
 
+/* rootfs-tar to stdout: into a temporary file, then copied out (the library writes files atomically). */
+static int pull_to_stdout(registry_client *client, const registry_reference *ref, const registry_pull_options *opts)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char dir[4096], file[4200];
+	snprintf(dir, sizeof(dir), "%s/registry-pull-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(dir)) {
+		perror("registry-pull: temporary folder");
+		return -1;
+	}
+	snprintf(file, sizeof(file), "%s/rootfs.tar", dir);
+	int rc = registry_pull_to(NULL, client, ref, file, REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, opts);
+	FILE *in = rc ? NULL : fopen(file, "rb");
+	if (!rc && !in)
+		rc = -1;
+	char buf[65536];
+	size_t n;
+	while (in && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, stdout) != n) {
+			rc = -1;
+			break;
+		}
+	if (in)
+		fclose(in);
+	if (fflush(stdout) != 0)
+		rc = -1;
+	unlink(file);
+	rmdir(dir);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *format = NULL, *policy_path = NULL;
 	int preserve = 0, all = 0, referrers = 0, foreign = 0;
 	const ex_flag flags[] = {
-		{"--format", "oci|docker", &format, NULL},
+		{"--format", "oci|docker|rootfs|rootfs-tar", &format, NULL},
 		{"--preserve-digests", NULL, NULL, &preserve},
 		{"--all-platforms", NULL, NULL, &all},
 		{"--referrers", NULL, NULL, &referrers},
@@ -77,13 +109,20 @@ int main(int argc, char **argv)
 		"      --format docker   a folder for `docker load` (manifest.json,\n"
 		"                        repositories, config and layer files)\n"
 		"      DEST ending in .tar  a tarball for `docker load -i`\n"
+		"      --format rootfs   the image's root filesystem: its layers unpacked\n"
+		"                        in order into the folder DEST (which must not\n"
+		"                        exist or be empty), as registry-unpack does; DEST\n"
+		"                        appears whole at the end, or not at all\n"
+		"      --format rootfs-tar  that root filesystem as one tar file DEST, or\n"
+		"                        on stdout for '-' (for machinectl import-tar,\n"
+		"                        docker import)\n"
 		"    Blobs already in an OCI layout are not fetched again; an interrupted\n"
 		"    pull resumes. With --json: one object, {\"pulled\": REFERENCE,\n"
 		"    \"to\": DEST, \"format\", \"digest\": the registry's digest for\n"
 		"    REFERENCE, \"layout_digest\": the OCI layout's (null otherwise)}.\n"
 		"\n"
 		"OPTIONS\n"
-		"    --format oci|docker  the destination format (see above)\n"
+		"    --format oci|docker|rootfs|rootfs-tar  the destination format (see above)\n"
 		"    --preserve-digests   keep manifests byte for byte in an OCI layout\n"
 		"                         (Docker media types stay, digests unchanged)\n"
 		"    --all-platforms      every platform of a multi-platform image (OCI\n"
@@ -103,7 +142,9 @@ int main(int argc, char **argv)
 		"EXAMPLES\n"
 		"    registry-pull localhost:5000/fixtures/small-v2s2 ./small-oci\n"
 		"    registry-pull --format docker localhost:5000/app:1.0 ./app-docker\n"
-		"    registry-pull localhost:5000/app:1.0 app.tar && docker load -i app.tar\n",
+		"    registry-pull localhost:5000/app:1.0 app.tar && docker load -i app.tar\n"
+		"    registry-pull --format rootfs localhost:5000/app:1.0 ./rootfs\n"
+		"    registry-pull --format rootfs-tar localhost:5000/app:1.0 - | machinectl import-tar - app\n",
 		2, 2, flags};
 	ex_common c;
 	char *args[2];
@@ -115,9 +156,17 @@ int main(int argc, char **argv)
 	int fmt = REGISTRY_IMAGE_FORMAT_OCI;
 	if (format && strcmp(format, "docker") == 0)
 		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_DIR;
+	else if (format && strcmp(format, "rootfs") == 0)
+		fmt = REGISTRY_IMAGE_FORMAT_ROOTFS;
+	else if (format && strcmp(format, "rootfs-tar") == 0)
+		fmt = REGISTRY_IMAGE_FORMAT_ROOTFS_TAR;
 	else if (format && strcmp(format, "oci") != 0)
-		rc = ex_usage_error(&prog, "--format wants oci or docker, not '%s'", format);
-	if (!rc && ends_with(dest, ".tar")) {
+		rc = ex_usage_error(&prog, "--format wants oci, docker, rootfs or rootfs-tar, not '%s'", format);
+	if (!rc && strcmp(dest, "-") == 0 && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
+		rc = ex_usage_error(&prog, "only --format rootfs-tar writes to stdout ('-')");
+	if (!rc && strcmp(dest, "-") == 0 && c.json)
+		rc = ex_usage_error(&prog, "--json and a tar on stdout ('-') exclude each other");
+	if (!rc && ends_with(dest, ".tar") && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
 		if (format && fmt == REGISTRY_IMAGE_FORMAT_OCI)
 			rc = ex_usage_error(&prog, "a .tar destination is a docker tarball, not --format oci");
 		fmt = REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE;
@@ -146,7 +195,8 @@ int main(int argc, char **argv)
 		opts.progress = ex_progress_cb;
 		opts.userdata = &pr;
 	}
-	int failed = registry_pull_to(NULL, client, ref, dest, fmt, &opts);
+	int failed = strcmp(dest, "-") == 0 ? pull_to_stdout(client, ref, &opts)
+	                                    : registry_pull_to(NULL, client, ref, dest, fmt, &opts);
 	ex_progress_end(&pr);
 	if (failed) {
 		rc = ex_fail(&prog, args[0]);
@@ -159,9 +209,11 @@ int main(int argc, char **argv)
 	if (c.json) {
 		rc = print_json(&prog, client, ref, dest,
 		                fmt == REGISTRY_IMAGE_FORMAT_OCI ? "oci"
-		                : fmt == REGISTRY_IMAGE_FORMAT_DOCKER_DIR ? "docker" : "docker-archive",
+		                : fmt == REGISTRY_IMAGE_FORMAT_DOCKER_DIR ? "docker"
+		                : fmt == REGISTRY_IMAGE_FORMAT_ROOTFS ? "rootfs"
+		                : fmt == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR ? "rootfs-tar" : "docker-archive",
 		                layout_digest);
-	} else {
+	} else if (strcmp(dest, "-") != 0) {
 		printf("pulled %s to %s\n", registry_reference_string(ref), dest);
 		if (layout_digest)
 			printf("digest: %s\n", layout_digest);

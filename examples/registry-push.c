@@ -12,25 +12,6 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The image to push from an OCI layout: NAME, or the only one there is. */
-static int pick_image(const ex_program *p, registry_store *store, const char *name, char **ref_name)
-{
-	if (name) {
-		*ref_name = strdup(name);
-		return *ref_name ? EX_OK : EX_FAIL;
-	}
-	size_t n = registry_store_index_count(store);
-	if (n != 1) {
-		fprintf(stderr, "%s: %s holds %zu images; name one as DIR:NAME\n", p->name,
-		        registry_store_path(store), n);
-		return EX_FAIL;
-	}
-	const registry_descriptor *d = registry_store_index_entry(store, 0);
-	const char *rn = registry_descriptor_annotation(d, REGISTRY_STORE_REF_NAME_ANNOTATION);
-	*ref_name = strdup(rn ? rn : registry_descriptor_digest(d));
-	return *ref_name ? EX_OK : EX_FAIL;
-}
-
 int main(int argc, char **argv)
 {
 	const char *chunk = NULL;
@@ -115,7 +96,7 @@ int main(int argc, char **argv)
 			rc = ex_fail(&prog, source);
 			goto out;
 		}
-		if ((rc = pick_image(&prog, store, name && *name ? name : NULL, &ref_name)))
+		if ((rc = ex_pick_image(&prog, store, name && *name ? name : NULL, &ref_name)))
 			goto out;
 		failed = registry_push(&digest, client, store, ref_name, ref, &opts);
 	}

@@ -41,7 +41,9 @@ REGISTRY_BEGIN_DECLS
 enum registry_image_format {
 	REGISTRY_IMAGE_FORMAT_OCI = 0,            /**< OCI image layout folder */
 	REGISTRY_IMAGE_FORMAT_DOCKER_DIR = 1,     /**< a `docker load` folder (manifest.json, repositories) */
-	REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE = 2  /**< the same as a tarball (needs libarchive) */
+	REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE = 2, /**< the same as a tarball (needs libarchive) */
+	REGISTRY_IMAGE_FORMAT_ROOTFS = 3,         /**< registry_pull_to() only: the image unpacked into a folder (see unpack.h; since 1.1) */
+	REGISTRY_IMAGE_FORMAT_ROOTFS_TAR = 4      /**< registry_pull_to() only: that root filesystem as one tar file (since 1.1) */
 };
 
 /** registry_pull_options.flags: keep manifests byte for byte (Docker media types stay). @since 1.0 */
@@ -152,7 +154,11 @@ REGISTRY_API int registry_pull(char **digest_out, registry_client *client,
  *        (free with registry_free()); may be NULL. For the Docker formats it
  *        is the registry's digest of the platform's image manifest. NULL
  *        after a failure.
- * @param format an enum registry_image_format value.
+ * @param format an enum registry_image_format value. REGISTRY_IMAGE_FORMAT_ROOTFS
+ *        and _ROOTFS_TAR pull into a temporary store beside @p dest, then
+ *        unpack the image as registry_store_unpack() and
+ *        registry_store_unpack_tar() do (default unpack options; platform
+ *        and progress from @p options).
  * @param options NULL for the defaults.
  * @return as registry_pull(); REGISTRY_EINVAL also for an unknown format or
  *         REGISTRY_PULL_ALL_PLATFORMS with a Docker format (a `docker load`

@@ -23,5 +23,6 @@
 #include <registry/artifact.h>
 #include <registry/trust.h>
 #include <registry/hostconfig.h>
+#include <registry/unpack.h>
 
 #endif

@@ -83,8 +83,10 @@ static int load_manifest(registry_store *store, const char *digest, const char *
 	return rc;
 }
 
-/* The image an index entry names: itself, or from an index the host's platform (or its only entry). */
-static int resolve_image(registry_store *store, const registry_descriptor *entry, registry_manifest **out)
+/* The image an index entry names: itself, or from an index the platform asked
+ * (NULL: the host's; an index of one entry: that one). */
+int registry__store_resolve_image(registry_store *store, const registry_descriptor *entry,
+                                  const registry_platform *platform, registry_manifest **out)
 {
 	registry_manifest *m = NULL;
 	int rc = load_manifest(store, registry_descriptor_digest(entry), registry_descriptor_media_type(entry), &m);
@@ -93,10 +95,10 @@ static int resolve_image(registry_store *store, const registry_descriptor *entry
 		return rc;
 	}
 	const registry_descriptor *d = NULL;
-	if (registry_manifest_entry_count(m) == 1)
+	if (registry_manifest_entry_count(m) == 1 && !platform)
 		d = registry_manifest_entry(m, 0);
 	else
-		rc = registry_manifest_select_platform(&d, m, NULL);
+		rc = registry_manifest_select_platform(&d, m, platform);
 	registry_manifest *child = NULL;
 	if (!rc)
 		rc = load_manifest(store, registry_descriptor_digest(d), registry_descriptor_media_type(d), &child);
@@ -379,7 +381,7 @@ static int export_schema1(export_job *e, const registry_manifest *m)
 	return rc;
 }
 
-static int find_entry(registry_store *store, const char *ref_name, const registry_descriptor **out)
+int registry__store_find_entry(registry_store *store, const char *ref_name, const registry_descriptor **out)
 {
 	int rc = registry_store_index_find(out, store, ref_name);
 	if (rc != REGISTRY_ENOTFOUND)
@@ -404,9 +406,9 @@ int registry__store_export(registry_store *store, const char *ref_name, const ch
 	if (!rc && repo_tag)
 		rc = split_repo_tag(&e, repo_tag);
 	if (!rc)
-		rc = find_entry(store, ref_name, &entry);
+		rc = registry__store_find_entry(store, ref_name, &entry);
 	if (!rc)
-		rc = resolve_image(store, entry, &m);
+		rc = registry__store_resolve_image(store, entry, NULL, &m);
 	if (!rc)
 		rc = registry__sink_open(&e.sink, dest, format, may_link);
 	if (!rc)

@@ -18,6 +18,7 @@
 #include "manifest/manifest_impl.h"
 #include "ops_impl.h"
 #include "pull_impl.h"
+#include "unpack/unpack_impl.h"
 
 typedef struct stored {
 	char *media_type;
@@ -467,7 +468,11 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
 	if (options->flags & REGISTRY_PULL_REFERRERS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds no referrers: pull into an OCI layout");
-	int rc = registry__sink_check_dest(dest, format);
+	int rootfs = format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR;
+	/* A root filesystem is checked as a folder, its tar as a tarball. */
+	int rc = registry__sink_check_dest(dest, format == REGISTRY_IMAGE_FORMAT_ROOTFS ? REGISTRY_IMAGE_FORMAT_DOCKER_DIR
+	                                         : format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR ? REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE
+	                                         : format);
 	if (rc)
 		return rc;
 	char *repo_tag = NULL;
@@ -483,15 +488,24 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 		return oom();
 	}
 	registry_pull_options o = *options;
-	o.flags |= REGISTRY_PULL_PRESERVE_DIGESTS; /* nothing to convert: the export reads either */
+	if (!rootfs)
+		o.flags |= REGISTRY_PULL_PRESERVE_DIGESTS; /* nothing to convert: the export reads either */
+	/* An unpack reads OCI: a schema1 image is converted (diff_ids computed, throwaway layers dropped). */
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
 	if (!rc)
 		rc = registry_pull(digest_out, client, ref, store, "image", &o);
 	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
 	                     .what = "pull (docker export)"};
-	if (!rc)
+	if (!rc && rootfs) {
+		registry_unpack_options u = REGISTRY_UNPACK_OPTIONS_INIT;
+		u.platform = options->platform;
+		u.progress = options->progress;
+		u.userdata = options->userdata;
+		rc = registry__unpack(NULL, store, "image", dest, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &u, client);
+	} else if (!rc) {
 		rc = registry__store_export(store, "image", dest, format, repo_tag, 1, &w);
+	}
 	registry_store_free(store);
 	/* Keep the first error's message; a cleanup failure only matters when all went well. */
 	int rm = registry__remove_tree(tmp.data, rc != 0);
@@ -519,7 +533,9 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 	if ((rc = check_options("registry_pull_to", options, &full)))
 		return rc;
 	options = &full;
-	if (format != REGISTRY_IMAGE_FORMAT_OCI && format != REGISTRY_IMAGE_FORMAT_DOCKER_DIR && format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE)
+	if (format != REGISTRY_IMAGE_FORMAT_OCI && format != REGISTRY_IMAGE_FORMAT_DOCKER_DIR &&
+	    format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE && format != REGISTRY_IMAGE_FORMAT_ROOTFS &&
+	    format != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
 	/* Verified before dest is touched; the inner pull takes the pinned digest. */
 	registry_reference *pinned = NULL;
@@ -537,7 +553,8 @@ static int pull_to_format(char **digest_out, registry_client *client, const regi
                           const char *name, const char *dest, int format, const registry_pull_options *options)
 {
 	int rc;
-	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE) {
+	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE ||
+	    format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
 		char *path = NULL;
 		if ((rc = registry__dest_path(dest, &path)))
 			return rc;

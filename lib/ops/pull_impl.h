@@ -158,6 +158,13 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store,
 int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
                            const char *repo_tag, int may_link, registry__watch *w);
 
+/* The index.json entry named @ref_name (a ref name or a manifest digest). */
+int registry__store_find_entry(registry_store *store, const char *ref_name, const registry_descriptor **out);
+/* The image manifest an entry names: itself, or of an index the entry for
+ * @platform (NULL: the only entry, or the host's). */
+int registry__store_resolve_image(registry_store *store, const registry_descriptor *entry,
+                                  const registry_platform *platform, registry_manifest **out);
+
 /* ---- export sinks (export_sink.c): where the files of a docker-load image go ---- */
 
 /*

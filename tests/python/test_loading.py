@@ -146,6 +146,8 @@ _HANDLES = {
     "registry_policy_load_options": ctypes.POINTER(_lib.policy_load_options),
     "registry_verify_options": ctypes.POINTER(_lib.verify_options),
     "registry_sign_options": ctypes.POINTER(_lib.sign_options),
+    "registry_unpack_options": ctypes.POINTER(_lib.unpack_options),
+    "registry_unpack_stats": ctypes.POINTER(_lib.unpack_stats),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,

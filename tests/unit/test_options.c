@@ -151,6 +151,12 @@ OPTIONS_CALL_OUT(call_image_config_parse, registry_image_config_parse_options, r
 
 OPTIONS_CALL(call_store_export, registry_store_export_options, registry_store_export(fx.store, "latest", fx.dest, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o))
 
+OPTIONS_CALL(call_store_unpack, registry_unpack_options, registry_store_unpack(NULL, fx.store, "latest", fx.dest, &o))
+
+OPTIONS_CALL(call_store_unpack_tar, registry_unpack_options, registry_store_unpack_tar(NULL, fx.store, "latest", fx.dest, -1, &o))
+
+OPTIONS_CALL(call_layer_apply, registry_unpack_options, registry_layer_apply(NULL, "/nonexistent", 0, NULL, &o))
+
 static const struct op {
 	const char *fn;         /* the name the message must carry */
 	int (*call)(unsigned version, unsigned flags);
@@ -189,6 +195,12 @@ static const struct op {
 	{"registry_image_config_parse", call_image_config_parse, REGISTRY_IMAGE_CONFIG_PARSE_OPTIONS_VERSION, 0, 1,
 	 0},
 	{"registry_store_export", call_store_export, REGISTRY_STORE_EXPORT_OPTIONS_VERSION, 0, 1, 0},
+	{"registry_store_unpack", call_store_unpack, REGISTRY_UNPACK_OPTIONS_VERSION,
+	 REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE, 1, REGISTRY_UNPACK_BUNDLE},
+	{"registry_store_unpack_tar", call_store_unpack_tar, REGISTRY_UNPACK_OPTIONS_VERSION,
+	 REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE, 1, REGISTRY_UNPACK_DEVICES},
+	{"registry_layer_apply", call_layer_apply, REGISTRY_UNPACK_OPTIONS_VERSION,
+	 REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE, 1, REGISTRY_UNPACK_DEVICES},
 	{"registry_store_gc", call_store_gc, REGISTRY_STORE_GC_OPTIONS_VERSION, REGISTRY_STORE_GC_DRY_RUN, 1,
 	 REGISTRY_STORE_GC_DRY_RUN},
 	{"registry_store_verify", call_store_verify, REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, 1, 0},
@@ -312,6 +324,12 @@ static void test_init_functions(void)
 	CHECK_INT(registry_manifest_parse_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_image_config_parse_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_export_options_init(NULL), REGISTRY_EINVAL);
+	CHECK_INT(registry_unpack_options_init(NULL), REGISTRY_EINVAL);
+	registry_unpack_options un;
+	memset(&un, 0xff, sizeof(un));
+	CHECK_INT(registry_unpack_options_init(&un), 0);
+	CHECK(un.version == REGISTRY_UNPACK_OPTIONS_VERSION && un.flags == 0 && un.platform == NULL &&
+	      un.max_size == 0 && un.progress == NULL && un.userdata == NULL);
 	CHECK_INT(registry_store_gc_options_init(NULL), REGISTRY_EINVAL);
 	CHECK_INT(registry_store_verify_options_init(NULL), REGISTRY_EINVAL);
 	registry_store_gc_options g;

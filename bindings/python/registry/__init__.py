@@ -29,6 +29,7 @@ from .reference import Reference, validate_repository, validate_tag
 from ._settings import CredentialCallback, TraceCallback, TraceEvent
 from .store import REF_NAME_ANNOTATION, ImageFormat, Store
 from .trust import Policy, SignatureCheck, VerifyResult
+from .unpack import UnpackStats, layer_apply, unpack
 
 
 def version() -> str:
@@ -60,4 +61,5 @@ __all__ = [
     "TLSError", "TooLargeError", "UnsupportedError", "ServerError", "RegistryTimeoutError",
     "Policy", "VerifyResult", "SignatureCheck",
     "PolicyError",
+    "unpack", "layer_apply", "UnpackStats",
 ]

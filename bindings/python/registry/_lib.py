@@ -21,7 +21,7 @@ import ctypes
 import ctypes.util
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_int64, c_long,
-                    c_size_t, c_uint, c_void_p)
+                    c_size_t, c_uint, c_uint64, c_void_p)
 from typing import Any, Dict, Optional, Tuple
 
 from ._version import __version__
@@ -333,6 +333,24 @@ class store_export_options(Structure):
                 ("progress", PROGRESS_CB), ("userdata", c_void_p)]
 
 
+# Unpack (issue 16).
+UNPACK_OPTIONS_VERSION = 1
+UNPACK_STATS_VERSION = 1
+UNPACK_DEVICES = 0x1
+UNPACK_BUNDLE = 0x2
+
+
+class unpack_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("platform", POINTER(platform)),
+                ("max_size", c_uint64), ("progress", PROGRESS_CB), ("userdata", c_void_p)]
+
+
+class unpack_stats(Structure):
+    _fields_ = [("version", c_uint), ("layers", c_uint64), ("entries", c_uint64), ("bytes", c_uint64),
+                ("whiteouts", c_uint64), ("skipped_owners", c_uint64), ("skipped_devices", c_uint64),
+                ("skipped_xattrs", c_uint64)]
+
+
 # Store maintenance options (1.0 freeze review, item 12).
 STORE_GC_OPTIONS_VERSION = 1
 STORE_VERIFY_OPTIONS_VERSION = 1
@@ -560,6 +578,10 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_pull_to": (_i, [char_pp_owned, client_p, reference_p, _s, _i, POINTER(pull_options)]),
     "registry_store_export_options_init": (_i, [POINTER(store_export_options)]),
     "registry_store_export": (_i, [store_p, _s, _s, _i, POINTER(store_export_options)]),
+    "registry_unpack_options_init": (_i, [POINTER(unpack_options)]),
+    "registry_store_unpack": (_i, [POINTER(unpack_stats), store_p, _s, _s, POINTER(unpack_options)]),
+    "registry_store_unpack_tar": (_i, [POINTER(unpack_stats), store_p, _s, _s, _i, POINTER(unpack_options)]),
+    "registry_layer_apply": (_i, [POINTER(unpack_stats), _s, _i, _s, POINTER(unpack_options)]),
     "registry_push_options_init": (_i, [POINTER(push_options)]),
     "registry_push": (_i, [char_pp_owned, client_p, store_p, _s, reference_p,
                            POINTER(push_options)]),

@@ -29,12 +29,15 @@ class ImageFormat(str, enum.Enum):
     OCI = "oci"                        #: an OCI image layout, created or added to
     DOCKER = "docker"                  #: a `docker load` folder
     DOCKER_ARCHIVE = "docker-archive"  #: a `docker load` tarball
+    ROOTFS = "rootfs"                  #: the image's root filesystem, unpacked into a folder (pull only)
+    ROOTFS_TAR = "rootfs-tar"          #: that root filesystem as one tar file (pull only)
 
     def __str__(self) -> str:
         return self.value
 
 
-_C_FORMATS = {ImageFormat.OCI: 0, ImageFormat.DOCKER: 1, ImageFormat.DOCKER_ARCHIVE: 2}
+_C_FORMATS = {ImageFormat.OCI: 0, ImageFormat.DOCKER: 1, ImageFormat.DOCKER_ARCHIVE: 2,
+              ImageFormat.ROOTFS: 3, ImageFormat.ROOTFS_TAR: 4}
 _ALIASES = {"docker-dir": ImageFormat.DOCKER, "tar": ImageFormat.DOCKER_ARCHIVE}
 
 
@@ -233,6 +236,31 @@ class Store(Handle):
         with self.use() as s:
             check(C.registry_store_gc(ctypes.byref(removed), s, ctypes.byref(opts)))
         return removed.value
+
+    def unpack(self, ref_name: str, dest: StrPath, bundle: bool = False, tar: bool = False,
+               platform: Any = None, devices: bool = False, max_size: int = 0,
+               progress: Optional[ProgressCallback] = None) -> "UnpackStats":
+        """Unpack the image @ref_name (ref name or manifest digest) into the
+        folder @dest (which must not exist or be empty; it appears whole or not
+        at all), or with @bundle into @dest/rootfs plus @dest/config.json, or
+        with @tar into the tar file @dest. @platform picks an index's entry (by
+        default this machine's); @devices creates device nodes (root only);
+        @max_size bounds the uncompressed tar bytes of all layers. Returns the
+        counts (entries, bytes, what was skipped without root)."""
+        from .unpack import UnpackStats, unpack_options
+        bridge = progress_bridge(progress)
+        opts = unpack_options(platform, bundle, devices, max_size, bridge)
+        st = _lib.unpack_stats(version=_lib.UNPACK_STATS_VERSION)
+        with self.use() as s:
+            if tar:
+                rc = C.registry_store_unpack_tar(ctypes.byref(st), s, cstr(ref_name, "ref_name"), cpath(dest), -1,
+                                                 ctypes.byref(opts))
+            else:
+                rc = C.registry_store_unpack(ctypes.byref(st), s, cstr(ref_name, "ref_name"), cpath(dest),
+                                             ctypes.byref(opts))
+            bridge.reraise()
+            check(rc)
+        return UnpackStats.from_c(st)
 
     def export(self, ref_name: str, dest: StrPath,
                format: Union[str, ImageFormat] = ImageFormat.DOCKER,

@@ -1,0 +1,367 @@
+/*
+ * Unpack an image of a store: its layers applied in order into a
+ * temporary directory beside the destination, renamed into place at the
+ * end (a failure or a cancel leaves nothing named like the destination);
+ * or the same tree as one tar; or one layer onto a caller's directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "manifest/manifest_impl.h"
+#include "ops/pull_impl.h"
+#include "store/store_blob.h"
+#include "store/store_impl.h"
+#include "unpack_impl.h"
+
+#define CONFIG_MAX_SIZE ((size_t)32 << 20)
+#define KNOWN_FLAGS (REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE)
+
+typedef struct fd_source {
+	int fd;
+	const char *what;
+} fd_source;
+
+static int64_t read_fd(void *buf, size_t len, void *ud)
+{
+	fd_source *s = ud;
+	ssize_t r;
+	do
+		r = read(s->fd, buf, len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return registry__fail(REGISTRY_EIO, "reading %s: %s", s->what, registry__errno_text(errno));
+	return r;
+}
+
+static int watch_step(int64_t n, void *ud)
+{
+	return registry__watch_step(ud, n);
+}
+
+static int check_opts(const char *fn, const registry_unpack_options *o, const registry_unpack_stats *stats)
+{
+	int rc = registry__options_check(fn, o->version, REGISTRY_UNPACK_OPTIONS_VERSION, o->flags, KNOWN_FLAGS);
+	if (!rc)
+		rc = registry__platform_check(fn, o->platform);
+	if (!rc && stats && (stats->version == 0 || stats->version > REGISTRY_UNPACK_STATS_VERSION))
+		rc = registry__fail(REGISTRY_EINVAL, "%s: stats version %u, this library knows 1 to %d", fn,
+		                    stats->version, REGISTRY_UNPACK_STATS_VERSION);
+	return rc;
+}
+
+static registry__applier_config applier_config(const registry_unpack_options *o, registry__watch *w)
+{
+	return (registry__applier_config){.flags = o->flags, .max_size = o->max_size, .step = watch_step,
+	                                  .step_ud = w};
+}
+
+int registry_unpack_options_init(registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_unpack_options_init: NULL options");
+	*opts = (registry_unpack_options)REGISTRY_UNPACK_OPTIONS_INIT;
+	return 0;
+}
+
+/* ---- one layer ---- */
+
+int registry_layer_apply(registry_unpack_stats *stats, const char *root, int layer_fd, const char *diff_id,
+                         const registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (!root || layer_fd < 0)
+		return registry__fail(REGISTRY_EINVAL, "registry_layer_apply: NULL root or no layer descriptor");
+	if ((rc = check_opts("registry_layer_apply", opts, stats)))
+		return rc;
+	if (opts->flags & REGISTRY_UNPACK_BUNDLE)
+		return registry__fail(REGISTRY_EINVAL, "registry_layer_apply: REGISTRY_UNPACK_BUNDLE is for a whole image");
+	int dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return registry__fail(errno == ENOENT ? REGISTRY_ENOTFOUND : REGISTRY_EIO, "opening %s: %s", root,
+		                      registry__errno_text(errno));
+	registry__watch w = {.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "layer apply"};
+	registry__applier_config cfg = applier_config(opts, &w);
+	registry__applier *a = NULL;
+	fd_source src = {.fd = layer_fd, .what = "the layer"};
+	registry__watch_plan(&w, 1, -1);
+	registry__watch_blob(&w, diff_id ? diff_id : "layer", -1);
+	if (!(rc = registry__applier_new(&a, dirfd, &cfg)))
+		rc = registry__applier_run(a, read_fd, &src, diff_id);
+	if (!rc)
+		rc = registry__watch_blob_done(&w);
+	if (a)
+		registry__unpack_stats_fill(stats, registry__applier_counts(a));
+	registry__applier_free(a);
+	close(dirfd);
+	return rc;
+}
+
+/* ---- an image ---- */
+
+typedef struct unpack_job {
+	registry_store *store;
+	const registry_unpack_options *opts;
+	registry_manifest *m;
+	char *config;
+	size_t config_len;
+	registry_image_config *ic;
+	registry__watch w;
+	registry__unpack_counts counts;
+} unpack_job;
+
+static int load_image(unpack_job *j, const char *ref_name)
+{
+	const registry_descriptor *entry = NULL;
+	int rc = 0;
+	if ((rc = registry__store_find_entry(j->store, ref_name, &entry)) ||
+	    (rc = registry__store_resolve_image(j->store, entry, j->opts->platform, &j->m)))
+		return rc;
+	if (registry_manifest_schema_version(j->m) == 1)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is a schema1 image kept as served: pull it without "
+		                      "preserving digests to unpack it", registry_manifest_digest(j->m));
+	const registry_descriptor *config = registry_manifest_config(j->m);
+	const char *ctype = config ? registry_descriptor_media_type(config) : NULL;
+	if (!ctype || (strcmp(ctype, REGISTRY_MEDIA_TYPE_DOCKER_CONFIG) != 0 &&
+	               strcmp(ctype, REGISTRY_MEDIA_TYPE_OCI_CONFIG) != 0))
+		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
+		                      registry_manifest_digest(j->m), ctype ? ctype : "none");
+	if ((rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
+	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)) ||
+	    (rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE)))
+		return rc;
+	size_t n = registry_manifest_layer_count(j->m);
+	size_t ndiff = registry_image_config_list_count(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS);
+	if (n != ndiff)
+		return registry__fail(REGISTRY_EFORMAT, "%s has %zu layers, its config %zu diff_ids",
+		                      registry_manifest_digest(j->m), n, ndiff);
+	return 0;
+}
+
+static int apply_layers(unpack_job *j, int root)
+{
+	size_t n = registry_manifest_layer_count(j->m);
+	int64_t bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t size = registry_descriptor_size(registry_manifest_layer(j->m, i));
+		bytes = bytes < 0 || size < 0 ? -1 : bytes + size;
+	}
+	registry__watch_plan(&j->w, n, bytes);
+	registry__applier_config cfg = applier_config(j->opts, &j->w);
+	registry__applier *a = NULL;
+	int rc = registry__applier_new(&a, root, &cfg);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const char *digest = registry_descriptor_digest(registry_manifest_layer(j->m, i));
+		const char *diff_id = registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
+		fd_source src = {.fd = -1, .what = digest};
+		int64_t size = 0;
+		rc = registry__store_blob_open(j->store, digest, &src.fd, &size);
+		if (rc == REGISTRY_ENOTFOUND)
+			rc = registry__fail(rc, "layer %s is not in the store (a foreign layer?)", digest);
+		if (rc)
+			break;
+		registry__watch_blob(&j->w, digest, size);
+		rc = registry__applier_run(a, read_fd, &src, diff_id);
+		close(src.fd);
+		if (rc) {
+			char why[REGISTRY__MSG_MAX];
+			snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
+			registry__fail(rc, "layer %zu (%s): %s", i + 1, digest, why);
+		} else {
+			rc = registry__watch_blob_done(&j->w);
+		}
+	}
+	if (a)
+		j->counts = *registry__applier_counts(a);
+	registry__applier_free(a);
+	return rc;
+}
+
+static void job_free(unpack_job *j)
+{
+	registry_manifest_free(j->m);
+	registry_image_config_free(j->ic);
+	registry_free(j->config);
+}
+
+/* A fresh temporary directory beside @dest (or in TMPDIR when @dest is NULL). */
+static int make_temp(const char *dest, char **out)
+{
+	static unsigned counter;
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	const char *tmpdir = getenv("TMPDIR");
+	int r = dest ? registry__buf_printf(&b, "%s.unpack-%ld-%u", dest, (long)getpid(),
+	                                    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED))
+	             : registry__buf_printf(&b, "%s/registry-unpack-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (r) {
+		registry__buf_free(&b);
+		return registry__nomem();
+	}
+	if (dest ? mkdir(b.data, 0755) != 0 : !mkdtemp(b.data)) {
+		int err = errno;
+		registry__buf_free(&b);
+		return registry__fail(REGISTRY_EIO, "creating a directory beside %s: %s", dest ? dest : "TMPDIR",
+		                      registry__errno_text(err));
+	}
+	*out = registry__buf_detach(&b);
+	return 0;
+}
+
+/* config.json of a bundle in @dir, from the image config and the tree @root. */
+static int write_bundle_config(unpack_job *j, const char *dir, int root)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = dfd < 0 ? registry__fail(REGISTRY_EIO, "opening %s: %s", dir, registry__errno_text(errno))
+	                 : registry__bundle_config(&json, &len, j->config, j->config_len, root);
+	int fd = rc ? -1 : openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (!rc && (fd < 0 || registry__store_write_all(fd, json, len)))
+		rc = registry__fail(REGISTRY_EIO, "writing %s/config.json: %s", dir, registry__errno_text(errno));
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	registry_free(json);
+	return rc;
+}
+
+/* The tree into @dir (its rootfs/ and config.json for a bundle). */
+static int unpack_into(unpack_job *j, const char *dir)
+{
+	int rc = 0;
+	int bundle = (j->opts->flags & REGISTRY_UNPACK_BUNDLE) != 0;
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	if (registry__buf_printf(&b, "%s%s", dir, bundle ? "/rootfs" : ""))
+		return registry__nomem();
+	char *rootfs = registry__buf_detach(&b);
+	if (bundle && mkdir(rootfs, 0755) != 0)
+		rc = registry__fail(REGISTRY_EIO, "creating %s: %s", rootfs, registry__errno_text(errno));
+	int root = rc ? -1 : open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!rc && root < 0)
+		rc = registry__fail(REGISTRY_EIO, "opening %s: %s", rootfs, registry__errno_text(errno));
+	if (!rc)
+		rc = apply_layers(j, root);
+	if (!rc && bundle)
+		rc = write_bundle_config(j, dir, root);
+	if (root >= 0)
+		close(root);
+	free(rootfs);
+	return rc;
+}
+
+static int start(unpack_job *j, const char *fn, registry_store *store, const char *ref_name,
+                 const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	memset(j, 0, sizeof(*j));
+	j->store = store;
+	j->opts = opts;
+	j->w = (registry__watch){.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "unpack"};
+	int rc = check_opts(fn, opts, stats);
+	return rc ? rc : load_image(j, ref_name);
+}
+
+/* Write the tree to @path through a temporary file renamed into place, or to @fd. */
+static int tree_out(const char *tree, const char *path, int fd)
+{
+	if (!path)
+		return registry__tree_to_tar(tree, fd);
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	if (registry__buf_printf(&b, "%s.tmp-%ld", path, (long)getpid()))
+		return registry__nomem();
+	int out = open(b.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int rc = out < 0 ? registry__fail(REGISTRY_EIO, "creating %s: %s", b.data, registry__errno_text(errno))
+	                 : registry__tree_to_tar(tree, out);
+	if (out >= 0 && close(out) != 0 && !rc)
+		rc = registry__fail(REGISTRY_EIO, "writing %s: %s", b.data, registry__errno_text(errno));
+	if (!rc && rename(b.data, path) != 0)
+		rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", b.data, path, registry__errno_text(errno));
+	if (rc && out >= 0)
+		unlink(b.data);
+	registry__buf_free(&b);
+	return rc;
+}
+
+static int unpack_dir(unpack_job *j, const char *dest)
+{
+	char *path = NULL, *tmp = NULL;
+	int rc = registry__dest_path(dest, &path);
+	if (!rc)
+		rc = registry__sink_check_dest(path, REGISTRY_IMAGE_FORMAT_DOCKER_DIR);
+	if (!rc)
+		rc = make_temp(path, &tmp);
+	if (!rc) {
+		rc = unpack_into(j, tmp);
+		/* rename(2) replaces an empty directory: the tree appears at once, whole. */
+		if (!rc && rename(tmp, path) != 0)
+			rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", tmp, path, registry__errno_text(errno));
+		if (rc)
+			registry__remove_tree(tmp, 1);
+	}
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+static int unpack_tar(unpack_job *j, const char *dest, int fd)
+{
+	char *path = NULL, *tmp = NULL;
+	int rc = dest ? registry__dest_path(dest, &path) : 0;
+	if (!rc)
+		rc = make_temp(path, &tmp);
+	if (!rc) {
+		rc = unpack_into(j, tmp);
+		if (!rc)
+			rc = tree_out(tmp, path, fd);
+		registry__remove_tree(tmp, 1);
+	}
+	free(tmp);
+	free(path);
+	return rc;
+}
+
+int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
+                     int fd, int tar, const registry_unpack_options *opts, registry_client *client)
+{
+	const char *fn = tar ? "registry_store_unpack_tar" : "registry_store_unpack";
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (!store || !ref_name || (!dest && (!tar || fd < 0)))
+		return registry__fail(REGISTRY_EINVAL, "%s: NULL argument", fn);
+	if (tar && (opts->flags & REGISTRY_UNPACK_BUNDLE))
+		return registry__fail(REGISTRY_EINVAL, "%s: a tar holds no bundle", fn);
+	unpack_job j;
+	int rc = start(&j, fn, store, ref_name, opts, stats);
+	j.w.client = client;
+	if (!rc)
+		rc = tar ? unpack_tar(&j, dest, fd) : unpack_dir(&j, dest);
+	registry__unpack_stats_fill(stats, &j.counts);
+	job_free(&j);
+	return rc;
+}
+
+int registry_store_unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
+                          const char *dest, const registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	return registry__unpack(stats, store, ref_name, dest, -1, 0, opts, NULL);
+}
+
+int registry_store_unpack_tar(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
+                              const char *dest, int fd, const registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	return registry__unpack(stats, store, ref_name, dest, fd, 1, opts, NULL);
+}

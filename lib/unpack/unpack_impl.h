@@ -1,0 +1,139 @@
+/*
+ * Private interface of the unpack module (lib/unpack): safe path
+ * resolution beneath a root directory (root.c), the layer applier
+ * (apply.c), and the image-level operations over a store (unpack.c,
+ * bundle.c, rootfs_tar.c). Not installed.
+ */
+#ifndef REGISTRY_UNPACK_IMPL_H
+#define REGISTRY_UNPACK_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <registry/unpack.h>
+
+#include "internal.h"
+
+/* ---- resolution beneath a root (root.c) ---- */
+
+/*
+ * How paths are resolved beneath the root. AUTO uses openat2(2) with
+ * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS when the kernel has it and the
+ * component-by-component O_NOFOLLOW walk otherwise; the tests force each
+ * one through registry__root_set_mode() so both stay proven.
+ */
+enum { REGISTRY__ROOT_AUTO = 0, REGISTRY__ROOT_OPENAT2 = 1, REGISTRY__ROOT_WALK = 2 };
+/* Set the process-wide mode (tests); returns the previous one. */
+int registry__root_set_mode(int mode);
+
+/*
+ * Open the directory @rel (normalized: no "..", no leading '/', may be "")
+ * beneath @root as an O_PATH descriptor, every component resolved inside
+ * @root: a symbolic link met on the way is followed as if @root were "/"
+ * (absolute targets and ".." never leave it), as RESOLVE_IN_ROOT does.
+ * With @create, missing directories are made (mode 0755). *fd receives
+ * the descriptor. REGISTRY_ENOTFOUND, REGISTRY_EFORMAT (a component is not
+ * a directory, a symlink loop), REGISTRY_EIO; @what names the entry in
+ * messages.
+ */
+int registry__root_open_dir(int root, const char *rel, int create, const char *what, int *fd);
+
+/*
+ * Remove @name in the directory @dirfd, a whole tree when it is a
+ * directory, never following a symbolic link. ENOENT is success.
+ * 0 or REGISTRY_EIO (recorded).
+ */
+int registry__root_remove_at(int dirfd, const char *name);
+
+/*
+ * A tar member name as a path beneath the root in @out: leading '/' and
+ * "./" dropped, "." components and repeated slashes removed. REGISTRY_EFORMAT
+ * for a ".." component, a NUL or a path longer than @size; "" for the root.
+ */
+int registry__root_clean_path(char *out, size_t size, const char *name);
+
+/* ---- the layer applier (apply.c) ---- */
+
+/* Counts of an unpack (kept for the whole image, across layers). */
+typedef struct registry__unpack_counts {
+	uint64_t layers, entries, bytes, whiteouts;
+	uint64_t skipped_owners, skipped_devices, skipped_xattrs;
+} registry__unpack_counts;
+
+/* Read up to @len bytes of the (compressed) layer into @buf: the count, 0 at
+ * its end, or a negative REGISTRY_E code that is recorded. */
+typedef int64_t (*registry__layer_read_cb)(void *buf, size_t len, void *ud);
+
+typedef struct registry__applier_config {
+	unsigned int flags;      /* REGISTRY_UNPACK_* flags */
+	uint64_t max_size;       /* total tar bytes over all layers; 0: no limit */
+	int (*step)(int64_t n, void *ud); /* @n more compressed bytes read: 0 or ECANCELED (may be NULL) */
+	void *step_ud;
+} registry__applier_config;
+
+typedef struct registry__applier registry__applier;
+
+/*
+ * An applier writing into the directory @root (kept open by the caller for
+ * the applier's life). It owns no thread and does no I/O of its own: layer
+ * after layer, the caller begins a layer with a byte source and steps it
+ * (one tar member a step, data copied in bounded buffers), so an event loop
+ * can interleave it with other work.
+ */
+int registry__applier_new(registry__applier **out, int root, const registry__applier_config *cfg);
+/*
+ * Start a layer whose bytes @read gives, compressed with gzip or zstd or
+ * not (decided by its first bytes, whatever its media type says).
+ * @diff_id: the digest its uncompressed tar must have, or NULL.
+ */
+int registry__applier_begin(registry__applier *a, registry__layer_read_cb read, void *ud, const char *diff_id);
+/*
+ * Apply the next member: 1 when more follow, 0 when the layer is complete
+ * (its diff_id checked, directory metadata set), else a REGISTRY_E code
+ * (recorded); after a failure the layer is ended and the tree is partial.
+ */
+int registry__applier_step(registry__applier *a);
+const registry__unpack_counts *registry__applier_counts(const registry__applier *a);
+void registry__applier_free(registry__applier *a);
+
+/* begin + step until done, for callers that do not interleave. */
+int registry__applier_run(registry__applier *a, registry__layer_read_cb read, void *ud, const char *diff_id);
+
+/* The counts as the public stats struct (the fields its version has). */
+void registry__unpack_stats_fill(registry_unpack_stats *stats, const registry__unpack_counts *c);
+
+/* ---- an image of a store (unpack.c) ---- */
+
+/*
+ * registry_store_unpack() (@tar 0) or registry_store_unpack_tar() (@tar 1:
+ * to the file @dest, or to @fd when @dest is NULL), with @client's cancel
+ * hook asked as layers are read (NULL: none). Used by registry_pull_to().
+ */
+int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
+                     int fd, int tar, const registry_unpack_options *opts, registry_client *client);
+
+/* ---- the runtime bundle (bundle.c) ---- */
+
+/*
+ * The OCI runtime-spec config.json for an image config (the image spec's
+ * conversion document): process args, env, cwd, user (resolved in the
+ * unpacked tree @rootfd), annotations, root "rootfs". *out NUL-terminated,
+ * free with registry_free().
+ */
+int registry__bundle_config(char **out, size_t *len, const char *image_config, size_t config_len, int rootfd);
+
+/*
+ * config.User ("user", "uid", "user:group", "uid:gid", "uid:group",
+ * "user:gid"; NULL or "" is root) as numbers, names looked up in the
+ * tree's /etc/passwd and /etc/group (read beneath @rootfd, bounded);
+ * *home: the user's home directory from passwd, or NULL (free()).
+ * REGISTRY_ENOTFOUND for a name the image does not have (passwd.c).
+ */
+int registry__resolve_user(int rootfd, const char *spec, unsigned long *uid, unsigned long *gid, char **home);
+
+/* ---- a tree as one tar (rootfs_tar.c) ---- */
+
+/* Write the tree under @root_path as a tar (pax) to @fd. */
+int registry__tree_to_tar(const char *root_path, int fd);
+
+#endif

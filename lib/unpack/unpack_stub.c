@@ -1,0 +1,50 @@
+/*
+ * Built without unpack (no libarchive, or -Dunpack=disabled): the public
+ * functions exist, so the ABI is the same, and say why they cannot work.
+ */
+#include "unpack_impl.h"
+
+static int unsupported(const char *fn)
+{
+	return registry__fail(REGISTRY_EUNSUPPORTED, "%s: libregistry was built without unpack (needs libarchive)", fn);
+}
+
+int registry_unpack_options_init(registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	if (!opts)
+		return registry__fail(REGISTRY_EINVAL, "registry_unpack_options_init: NULL options");
+	*opts = (registry_unpack_options)REGISTRY_UNPACK_OPTIONS_INIT;
+	return 0;
+}
+
+int registry_store_unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
+                          const char *dest, const registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	(void)stats, (void)store, (void)ref_name, (void)dest, (void)opts;
+	return unsupported("registry_store_unpack");
+}
+
+int registry_store_unpack_tar(registry_unpack_stats *stats, registry_store *store, const char *ref_name,
+                              const char *dest, int fd, const registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	(void)stats, (void)store, (void)ref_name, (void)dest, (void)fd, (void)opts;
+	return unsupported("registry_store_unpack_tar");
+}
+
+int registry_layer_apply(registry_unpack_stats *stats, const char *root, int layer_fd, const char *diff_id,
+                         const registry_unpack_options *opts)
+{
+	REGISTRY__ENTER(rc);
+	(void)stats, (void)root, (void)layer_fd, (void)diff_id, (void)opts;
+	return unsupported("registry_layer_apply");
+}
+
+int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
+                     int fd, int tar, const registry_unpack_options *opts, registry_client *client)
+{
+	(void)stats, (void)store, (void)ref_name, (void)dest, (void)fd, (void)opts, (void)client;
+	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
+}

@@ -1,0 +1,66 @@
+/*
+ * The unpack tests' driver program: one registry_store_unpack() (or
+ * registry_layer_apply()) with the path resolution forced to one of its
+ * two implementations, so that the openat2 path and the O_NOFOLLOW walk
+ * are each proven against the same hostile layers. Prints one JSON line:
+ * {"rc": code, "message": ..., "entries": ..., ...}.
+ *
+ *   unpack-helper openat2|walk LAYOUT NAME DEST [MAX_SIZE [devices]]
+ *   unpack-helper openat2|walk --layer ROOT LAYER_FILE [DIFF_ID]
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unpack/unpack_impl.h"
+
+static void report(int rc, const registry_unpack_stats *st)
+{
+	const char *msg = rc ? registry_error_message(registry_error_last()) : "";
+	printf("{\"rc\": %d, \"entries\": %llu, \"layers\": %llu, \"whiteouts\": %llu, \"skipped_owners\": %llu, "
+	       "\"skipped_devices\": %llu, \"skipped_xattrs\": %llu, \"message\": \"",
+	       rc, (unsigned long long)st->entries, (unsigned long long)st->layers, (unsigned long long)st->whiteouts,
+	       (unsigned long long)st->skipped_owners, (unsigned long long)st->skipped_devices,
+	       (unsigned long long)st->skipped_xattrs);
+	for (const char *p = msg; *p; p++)
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if ((unsigned char)*p >= 0x20)
+			putchar(*p);
+	printf("\"}\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: unpack-helper openat2|walk LAYOUT NAME DEST [MAX_SIZE [devices]]\n");
+		return 2;
+	}
+	registry__root_set_mode(strcmp(argv[1], "walk") == 0 ? REGISTRY__ROOT_WALK : REGISTRY__ROOT_OPENAT2);
+	registry_unpack_stats st = REGISTRY_UNPACK_STATS_INIT;
+	registry_unpack_options opts = REGISTRY_UNPACK_OPTIONS_INIT;
+	int rc;
+	if (strcmp(argv[2], "--layer") == 0) {
+		int fd = open(argv[4], O_RDONLY | O_CLOEXEC);
+		rc = registry_layer_apply(&st, argv[3], fd, argc > 5 ? argv[5] : NULL, &opts);
+		if (fd >= 0)
+			close(fd);
+		report(rc, &st);
+		return 0;
+	}
+	if (argc < 5)
+		return 2;
+	if (argc > 5)
+		opts.max_size = strtoull(argv[5], NULL, 10);
+	if (argc > 6 && strcmp(argv[6], "devices") == 0)
+		opts.flags |= REGISTRY_UNPACK_DEVICES;
+	registry_store *store = NULL;
+	rc = registry_store_open(&store, argv[2], 0);
+	if (!rc)
+		rc = registry_store_unpack(&st, store, argv[3], argv[4], &opts);
+	registry_store_free(store);
+	report(rc, &st);
+	return 0;
+}
