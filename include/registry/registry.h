@@ -20,5 +20,6 @@
 #include <registry/blob.h>
 #include <registry/remote.h>
 #include <registry/image.h>
+#include <registry/loop.h>
 
 #endif
