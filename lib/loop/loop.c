@@ -46,7 +46,7 @@ static void update_timer(registry_loop *L)
 	for (lwait *w = L->waits; w; w = w->next)
 		if (due < 0 || w->due < due)
 			due = w->due;
-	if (L->deferred)
+	if (L->deferred || L->paused)
 		due = now_us();
 	if (due == L->asked_due)
 		return;
@@ -128,6 +128,16 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 	if (st >= 300 && st < 400)
 		return len;
 	if (st >= 200 && st < 300 && q->sink) {
+		registry_loop *L = q->L;
+		if (now_us() - L->step_start > REGISTRY__LOOP_SLICE_US) {
+			/* This step has had its share: curl keeps the bytes and
+			 * hands them over again when the next step unpauses us. */
+			q->paused = 1;
+			q->next_paused = L->paused;
+			L->paused = q;
+			L->deferred = 1;
+			return CURL_WRITEFUNC_PAUSE;
+		}
 		if ((q->sink_rc = q->sink(q, ptr, len)))
 			return 0;
 		return q->aborted ? 0 : len;
@@ -205,6 +215,13 @@ static void attempt(lreq *q)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
 	} else if (q->r.method && strcmp(q->r.method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	}
+	if (q->tls_probe) {
+		/* A bare handshake: no certificate check, so no CA bundle to load
+		 * (tens of milliseconds in one step), and no request. */
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
 	}
 	if (q->refuse_link_local) {
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket_checked);
@@ -405,6 +422,15 @@ void registry__loop_lreq_stop(lreq *q)
 		free(q->token);
 		q->token = NULL;
 	}
+	if (q->paused) {
+		for (lreq **p = &q->L->paused; *p; p = &(*p)->next_paused)
+			if (*p == q) {
+				*p = q->next_paused;
+				break;
+			}
+		q->paused = 0;
+		q->next_paused = NULL;
+	}
 	if (q->state == LREQ_RUNNING && q->h)
 		curl_multi_remove_handle(q->L->multi, q->h);
 	registry__loop_unwait(q->L, &q->wait);
@@ -545,8 +571,27 @@ static void read_messages(registry_loop *L)
 
 int64_t registry__loop_step_begin(registry_loop *L)
 {
-	L->depth++;
-	return now_us();
+	int64_t t = now_us();
+	if (L->depth++ == 0)
+		L->step_start = t;
+	return t;
+}
+
+/* Transfers a step paused (their slice was spent) go on, each within the
+ * budget of this step again. */
+static void unpause(registry_loop *L)
+{
+	lreq *q = L->paused;
+	L->paused = NULL;
+	while (q) {
+		lreq *next = q->next_paused;
+		q->next_paused = NULL;
+		if (q->paused) {
+			q->paused = 0;
+			curl_easy_pause(q->h, CURLPAUSE_CONT);
+		}
+		q = next;
+	}
 }
 
 void registry__loop_step_end(registry_loop *L, int64_t start)
@@ -640,6 +685,8 @@ int registry_loop_timeout(registry_loop *L)
 	int64_t t = registry__loop_step_begin(L);
 	L->asked_due = -2; /* the caller's timer is spent: ask again whatever is due */
 	int running = 0;
+	unpause(L);
+	read_messages(L);
 	if (L->curl_due >= 0 && L->curl_due <= now_us() + 500) {
 		L->curl_due = -1;
 		curl_multi_socket_action(L->multi, CURL_SOCKET_TIMEOUT, 0, &running);

@@ -36,6 +36,7 @@ struct lreq {
 	const char *body;    /* POST body (token requests) */
 	size_t body_len, body_sent;
 	int refuse_link_local, refused;
+	int tls_probe;       /* a TLS handshake only, unverified (the scheme probe) */
 	/* 2xx bodies go here instead of resp.body; non-zero stops (recorded). */
 	int (*sink)(lreq *q, const char *data, size_t len);
 	int sink_rc;
@@ -48,6 +49,8 @@ struct lreq {
 	/* The request ended: rc 0 with resp final (any status), or a failure. */
 	void (*done)(lreq *q, int rc);
 	lwait wait;
+	int paused;         /* CURL_WRITEFUNC_PAUSE: on the loop's paused list */
+	lreq *next_paused;
 	lreq *token, *parent;     /* a token fetch under way, and its request */
 	registry__token_fetch tf; /* a token request's own */
 	void *ud;
@@ -85,7 +88,13 @@ struct registry_loop {
 	int depth;    /* steps running (a start inside a callback nests) */
 	uint64_t steps;
 	int64_t max_us;
+	int64_t step_start; /* of the outermost step running */
+	lreq *paused;
 };
+
+/* How long one step hands bytes to hashing and writing before it pauses
+ * the transfer and lets the caller's loop run (microseconds). */
+#define REGISTRY__LOOP_SLICE_US 2000
 
 int registry__loop_lreq_begin(lreq *q, registry_loop *L, registry_op *op, registry_client *c,
                               const char *url, const char *scope);

@@ -108,7 +108,27 @@ static void probe_done(lreq *q, int rc)
 	registry_client *c = p->op.client;
 	long status = q->resp.status;
 	CURLcode cc = q->r.last_cc;
+	int tls_probe = q->tls_probe;
 	registry__loop_lreq_end(q);
+	if (tls_probe) {
+		/* As registry__client_do's loopback_without_tls(): a port that
+		 * fails a TLS handshake speaks plain HTTP; otherwise HTTPS, whose
+		 * verified requests then report what they find. */
+		registry__error_clear();
+		if (cc == CURLE_SSL_CONNECT_ERROR) {
+			char base[300];
+			snprintf(base, sizeof(base), "http://%s", c->api_host);
+			free(c->base_url);
+			if (!(c->base_url = registry__strdup(base))) {
+				kick_waiters(p);
+				fail(p, oom());
+				return;
+			}
+		}
+		kick_waiters(p);
+		start_manifest(p, NULL);
+		return;
+	}
 	if (rc == 0 || status != 0) {
 		registry__error_clear(); /* the scheme is what we wanted (a 401 too) */
 		kick_waiters(p);
@@ -148,6 +168,8 @@ static void probe_start(pull_op *p)
 	}
 	p->q.ud = p;
 	p->q.done = probe_done;
+	p->q.tls_probe = p->probe_scheme == 0 && c->loopback &&
+	                 !(c->insecure & (REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY));
 	registry__loop_lreq_go(&p->q);
 }
 
