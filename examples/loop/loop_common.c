@@ -88,18 +88,28 @@ int lx_setup(lx *x, const char *name, const char *loop_name, int argc, char **ar
 	return 0;
 }
 
-int lx_start(lx *x, registry_loop *loop)
+int lx_start(lx *x, registry_loop **loop, registry_loop_socket_cb socket_cb, registry_loop_timer_cb timer_cb,
+             void *glue, void (*all_done)(lx *x))
 {
+	registry_loop_options lo = REGISTRY_LOOP_OPTIONS_INIT;
+	lo.socket_cb = socket_cb;
+	lo.timer_cb = timer_cb;
+	lo.userdata = glue;
+	*loop = NULL;
+	if (registry_loop_new(loop, &lo))
+		return ex_fail(&x->prog, "registry_loop_new");
+	x->glue = glue;
+	x->all_done = all_done;
 	for (int i = 0; i < x->n; i++) {
 		lx_image *im = &x->img[i];
 		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
 		o.platform = x->c.platform;
 		o.progress = on_progress;
 		o.userdata = im;
-		if (registry_pull_start(&im->op, loop, im->client, im->ref, im->store, NULL, &o, on_done, im))
+		if (registry_pull_start(&im->op, *loop, im->client, im->ref, im->store, NULL, &o, on_done, im))
 			return ex_fail(&x->prog, im->text);
 	}
-	return 0;
+	return x->remaining ? 0 : EX_OK;
 }
 
 int lx_finish(lx *x, registry_loop *loop)

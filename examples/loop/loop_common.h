@@ -31,8 +31,11 @@ typedef struct lx {
 
 /* Parse REFERENCE DEST pairs and open clients and stores: 0 or an exit code. */
 int lx_setup(lx *x, const char *name, const char *loop_name, int argc, char **argv);
-/* Start every pull on @loop: 0 or EX_FAIL. */
-int lx_start(lx *x, registry_loop *loop);
+/* Create the loop with the example's callbacks (@glue their userdata and
+ * x->glue), then start every pull on it: 0 when the main loop is to run,
+ * else the exit code (*loop may be set: lx_finish frees it). */
+int lx_start(lx *x, registry_loop **loop, registry_loop_socket_cb socket_cb, registry_loop_timer_cb timer_cb,
+             void *glue, void (*all_done)(lx *x));
 /* Print the results, free everything: the exit code. */
 int lx_finish(lx *x, registry_loop *loop);
 

@@ -69,15 +69,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	glue g = {.main = g_main_loop_new(NULL, FALSE), .sources = g_hash_table_new(NULL, NULL)};
-	registry_loop_options o = REGISTRY_LOOP_OPTIONS_INIT;
-	o.socket_cb = socket_cb;
-	o.timer_cb = timer_cb;
-	o.userdata = &g;
-	if (registry_loop_new(&g.loop, &o))
-		return ex_fail(&x.prog, "registry_loop_new");
-	x.glue = &g;
-	x.all_done = all_done;
-	if (lx_start(&x, g.loop) == 0 && x.remaining)
+	if (lx_start(&x, &g.loop, socket_cb, timer_cb, &g, all_done) == 0)
 		g_main_loop_run(g.main);
 	rc = lx_finish(&x, g.loop); /* frees the loop: its sockets are closed */
 	GHashTableIter it;

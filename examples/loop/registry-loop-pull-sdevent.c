@@ -76,15 +76,7 @@ int main(int argc, char **argv)
 	static glue g;
 	if (sd_event_new(&g.ev) < 0)
 		return ex_fail(&x.prog, "sd_event_new");
-	registry_loop_options o = REGISTRY_LOOP_OPTIONS_INIT;
-	o.socket_cb = socket_cb;
-	o.timer_cb = timer_cb;
-	o.userdata = &g;
-	if (registry_loop_new(&g.loop, &o))
-		return ex_fail(&x.prog, "registry_loop_new");
-	x.glue = &g;
-	x.all_done = all_done;
-	if (lx_start(&x, g.loop) == 0 && x.remaining)
+	if (lx_start(&x, &g.loop, socket_cb, timer_cb, &g, all_done) == 0)
 		sd_event_loop(g.ev);
 	rc = lx_finish(&x, g.loop);
 	for (int fd = 0; fd < MAX_FDS; fd++)

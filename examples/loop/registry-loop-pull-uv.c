@@ -87,15 +87,7 @@ int main(int argc, char **argv)
 	g.uv = uv_default_loop();
 	uv_timer_init(g.uv, &g.timer);
 	g.timer.data = &g;
-	registry_loop_options o = REGISTRY_LOOP_OPTIONS_INIT;
-	o.socket_cb = socket_cb;
-	o.timer_cb = timer_cb;
-	o.userdata = &g;
-	if (registry_loop_new(&g.loop, &o))
-		return ex_fail(&x.prog, "registry_loop_new");
-	x.glue = &g;
-	x.all_done = all_done;
-	if (lx_start(&x, g.loop) == 0 && x.remaining)
+	if (lx_start(&x, &g.loop, socket_cb, timer_cb, &g, all_done) == 0)
 		uv_run(g.uv, UV_RUN_DEFAULT);
 	rc = lx_finish(&x, g.loop); /* its socket callbacks close the polls */
 	uv_close((uv_handle_t *)&g.timer, NULL);

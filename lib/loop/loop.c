@@ -164,11 +164,7 @@ static curl_socket_t open_socket_checked(void *ud, curlsocktype purpose, struct 
 {
 	lreq *q = ud;
 	(void)purpose;
-	if (registry__addr_forbidden(&a->addr)) {
-		q->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype, a->protocol);
+	return registry__open_socket_checked(a, &q->refused);
 }
 
 static void lreq_finish(lreq *q, int rc)

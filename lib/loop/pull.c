@@ -100,6 +100,26 @@ static void kick_waiters(pull_op *p)
 
 static void probe_start(pull_op *p);
 
+/* Begin @q at @path on the registry (its base URL) for @scope, answered
+ * through @done: 0, or the failure (recorded; @q ended). */
+static int begin_at(pull_op *p, lreq *q, const char *path, const char *scope, void *ud,
+                    void (*done)(lreq *q, int rc))
+{
+	registry_client *c = p->op.client;
+	char *url = NULL;
+	int rc = registry__url_resolve(&url, c->base_url, path);
+	if (!rc)
+		rc = registry__loop_lreq_begin(q, p->op.loop, &p->op, c, url, scope);
+	free(url);
+	if (rc) {
+		registry__loop_lreq_end(q);
+		return rc;
+	}
+	q->ud = ud;
+	q->done = done;
+	return 0;
+}
+
 /* As registry__client_do chooses: HTTPS, then plain HTTP for a loopback or
  * insecure registry whose port speaks no TLS. */
 static void probe_done(lreq *q, int rc)
@@ -156,18 +176,11 @@ static void probe_start(pull_op *p)
 	registry_client *c = p->op.client;
 	char base[300];
 	snprintf(base, sizeof(base), "%s://%s", p->probe_scheme ? "http" : "https", c->api_host);
-	char *url = NULL;
-	int rc = (c->base_url = registry__strdup(base)) ? registry__url_resolve(&url, base, "/v2/") : oom();
-	if (!rc)
-		rc = registry__loop_lreq_begin(&p->q, p->op.loop, &p->op, c, url, NULL);
-	free(url);
+	int rc = (c->base_url = registry__strdup(base)) ? begin_at(p, &p->q, "/v2/", NULL, p, probe_done) : oom();
 	if (rc) {
-		registry__loop_lreq_end(&p->q);
 		fail(p, rc);
 		return;
 	}
-	p->q.ud = p;
-	p->q.done = probe_done;
 	p->q.tls_probe = p->probe_scheme == 0 && c->loopback &&
 	                 !(c->insecure & (REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY));
 	registry__loop_lreq_go(&p->q);
@@ -193,7 +206,6 @@ static void manifest_done(lreq *q, int rc);
 /* GET the manifest @reference (NULL: the one the reference names). */
 static void start_manifest(pull_op *p, const char *reference)
 {
-	registry_client *c = p->op.client;
 	if (!reference) {
 		p->state = P_MANIFEST;
 		reference = registry_reference_digest(p->ref) ? registry_reference_digest(p->ref)
@@ -201,21 +213,15 @@ static void start_manifest(pull_op *p, const char *reference)
 	} else {
 		p->state = P_CHILD;
 	}
-	char path[1024], *url = NULL;
+	char path[1024];
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", p->repository, reference);
-	int rc = registry__url_resolve(&url, c->base_url, path);
-	if (!rc)
-		rc = registry__loop_lreq_begin(&p->q, p->op.loop, &p->op, c, url, p->scope);
-	free(url);
+	int rc = begin_at(p, &p->q, path, p->scope, p, manifest_done);
 	if (rc) {
-		registry__loop_lreq_end(&p->q);
 		fail(p, rc);
 		return;
 	}
-	p->q.ud = p;
 	p->q.r.headers = registry__manifest_accept_headers;
 	p->q.body_limit = p->o.max_manifest_size ? p->o.max_manifest_size : REGISTRY__MANIFEST_LIMIT;
-	p->q.done = manifest_done;
 	registry__loop_lreq_go(&p->q);
 }
 
@@ -464,7 +470,6 @@ static void busy_fired(lwait *w);
 static void blob_start(pblob *b)
 {
 	pull_op *p = b->p;
-	registry_client *c = p->op.client;
 	int already = 0;
 	int64_t offset = 0;
 	int rc = registry__blob_writer_open(&b->w, p->store, b->digest, b->size, &offset, &already);
@@ -484,26 +489,21 @@ static void blob_start(pblob *b)
 		report(b, REGISTRY_PROGRESS_SKIPPED);
 		return;
 	}
-	char path[800], *url = NULL;
+	char path[800];
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
-	if (!rc)
-		rc = registry__url_resolve(&url, c->base_url, path);
 	b->state = B_RUNNING;
 	p->running++;
 	if (!rc)
-		rc = registry__loop_lreq_begin(&b->q, p->op.loop, &p->op, c, url, p->scope);
-	free(url);
+		rc = begin_at(p, &b->q, path, p->scope, b, blob_done);
 	if (rc) {
 		blob_finished(b, rc);
 		return;
 	}
 	b->done = offset;
 	p->prog.overall_done += offset;
-	b->q.ud = b;
 	b->q.sink = blob_sink;
 	b->q.before = blob_before;
 	b->q.pre_step = blob_pre_step;
-	b->q.done = blob_done;
 	report(b, REGISTRY_PROGRESS_STARTED);
 	registry__loop_lreq_go(&b->q);
 }
