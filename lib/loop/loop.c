@@ -467,6 +467,7 @@ void registry__loop_op_complete(registry_op *op, int rc)
 		return;
 	op->completed = 1;
 	op->rc = rc;
+	registry__loop_lreq_stop(&op->probe);
 	op->kind_ops->stop(op);
 	if (rc) {
 		op->err = *registry_error_last();
@@ -540,7 +541,7 @@ static void settle(registry_loop *L)
 			;
 		if (op) {
 			op->kick = 0;
-			op->kind_ops->kick(op);
+			registry__loop_with_base(op, op->base_known);
 			continue;
 		}
 		break;
@@ -600,6 +601,131 @@ void registry__loop_step_end(registry_loop *L, int64_t start)
 	L->steps++;
 	if (d > L->max_us)
 		L->max_us = d;
+}
+
+/* ---- the client's scheme ------------------------------------------------------ */
+
+int registry__loop_lreq_begin_at(lreq *q, registry_op *op, const char *path, const char *scope)
+{
+	registry_client *c = op->client;
+	char *url = NULL;
+	int rc = registry__url_resolve(&url, c->base_url, path);
+	if (!rc)
+		rc = registry__loop_lreq_begin(q, op->loop, op, c, url, scope);
+	free(url);
+	if (rc)
+		registry__loop_lreq_end(q);
+	return rc;
+}
+
+/* Another operation of the loop is finding out the scheme of @self's client. */
+static int probing(const registry_op *self)
+{
+	for (const registry_op *o = self->loop->ops; o; o = o->next)
+		if (o != self && o->client == self->client && !o->completed && o->probe.state != LREQ_IDLE)
+			return 1;
+	return 0;
+}
+
+static void kick_waiters(registry_op *op)
+{
+	for (registry_op *o = op->loop->ops; o; o = o->next)
+		if (o != op && o->client == op->client && !o->completed && o->base_known && !o->probe.begun) {
+			o->kick = 1;
+			op->loop->deferred = 1;
+		}
+}
+
+static void probe_start(registry_op *op);
+
+/* As registry__client_do chooses: HTTPS, then plain HTTP for a loopback or
+ * insecure registry whose port speaks no TLS. */
+static void probe_done(lreq *q, int rc)
+{
+	registry_op *op = q->ud;
+	registry_client *c = op->client;
+	long status = q->resp.status;
+	CURLcode cc = q->r.last_cc;
+	int tls_probe = q->tls_probe;
+	registry__loop_lreq_end(q);
+	void (*then)(registry_op *op) = op->base_known;
+	op->base_known = NULL;
+	if (tls_probe) {
+		/* As registry__client_do's loopback_without_tls(): a port that
+		 * fails a TLS handshake speaks plain HTTP; otherwise HTTPS, whose
+		 * verified requests then report what they find. */
+		registry__error_clear();
+		if (cc == CURLE_SSL_CONNECT_ERROR) {
+			char base[300];
+			snprintf(base, sizeof(base), "http://%s", c->api_host);
+			free(c->base_url);
+			if (!(c->base_url = registry__strdup(base))) {
+				kick_waiters(op);
+				registry__loop_op_complete(op, registry__nomem());
+				return;
+			}
+		}
+		kick_waiters(op);
+		then(op);
+		return;
+	}
+	if (rc == 0 || status != 0) {
+		registry__error_clear(); /* the scheme is what we wanted (a 401 too) */
+		kick_waiters(op);
+		then(op);
+		return;
+	}
+	free(c->base_url);
+	c->base_url = NULL;
+	int allow_http = (c->insecure & REGISTRY_INSECURE_ALLOW_HTTP) != 0;
+	int no_verify = (c->insecure & REGISTRY_INSECURE_NO_VERIFY) != 0;
+	int allowed = (c->loopback || allow_http) ? 2 : 1;
+	if (op->probe_scheme == 0 && allowed == 2 &&
+	    (cc == CURLE_SSL_CONNECT_ERROR || (no_verify && rc == REGISTRY_ETLS))) {
+		registry__error_clear();
+		op->probe_scheme = 1;
+		op->base_known = then;
+		probe_start(op);
+		return;
+	}
+	kick_waiters(op);
+	registry__loop_op_complete(op, rc);
+}
+
+static void probe_start(registry_op *op)
+{
+	registry_client *c = op->client;
+	char base[300];
+	snprintf(base, sizeof(base), "%s://%s", op->probe_scheme ? "http" : "https", c->api_host);
+	/* Tentatively: the auth code judges the token realm by it; the other
+	 * operations wait (probing()) rather than use it. */
+	int rc = (c->base_url = registry__strdup(base)) ? registry__loop_lreq_begin_at(&op->probe, op, "/v2/", NULL)
+	                                               : registry__nomem();
+	if (rc) {
+		free(c->base_url);
+		c->base_url = NULL;
+		kick_waiters(op);
+		registry__loop_op_complete(op, rc);
+		return;
+	}
+	op->probe.ud = op;
+	op->probe.done = probe_done;
+	op->probe.tls_probe = op->probe_scheme == 0 && c->loopback &&
+	                      !(c->insecure & (REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY));
+	registry__loop_lreq_go(&op->probe);
+}
+
+void registry__loop_with_base(registry_op *op, void (*then)(registry_op *op))
+{
+	op->base_known = then;
+	if (probing(op))
+		return; /* kicked when the scheme is known (base_url is tentative meanwhile) */
+	if (op->client->base_url) {
+		op->base_known = NULL;
+		then(op);
+		return;
+	}
+	probe_start(op);
 }
 
 /* ---- public --------------------------------------------------------------------- */
@@ -749,8 +875,10 @@ void registry_op_free(registry_op *op)
 	if (!op->completed && L)
 		L->pending--;
 	op->completed = 1;
+	registry__loop_lreq_stop(&op->probe);
 	op->kind_ops->stop(op);
 	op_unlink(op);
+	registry__loop_lreq_end(&op->probe);
 	op->kind_ops->free(op);
 	free(op);
 }

@@ -61,7 +61,6 @@ struct lreq {
 typedef struct registry__op_kind {
 	void (*stop)(registry_op *op);
 	void (*free)(registry_op *op);
-	void (*kick)(registry_op *op);
 } registry__op_kind;
 
 struct registry_op {
@@ -73,6 +72,11 @@ struct registry_op {
 	void *userdata;
 	int completed, rc, cancel_asked, kick;
 	int notify; /* the completion callback is due */
+	/* The client's scheme (registry_loop_with_base): found out once per
+	 * client by the first operation, the others wait for it. */
+	lreq probe;
+	int probe_scheme; /* 0: https, 1: http */
+	void (*base_known)(registry_op *op);
 	struct registry_error err;
 	char *digest; /* a pull's result */
 };
@@ -114,6 +118,13 @@ int registry__loop_op_new(registry_op **out, registry_loop *L, registry_client *
                           void *userdata);
 /* The operation ended: its record saved, its callback called (once). */
 void registry__loop_op_complete(registry_op *op, int rc);
+
+/* Run @then once the client's scheme is known (at once when it is); a
+ * failure to find it completes @op. */
+void registry__loop_with_base(registry_op *op, void (*then)(registry_op *op));
+/* registry__loop_lreq_begin at @path on @op's registry (its base URL):
+ * 0, or the failure (recorded; @q ended). */
+int registry__loop_lreq_begin_at(lreq *q, registry_op *op, const char *path, const char *scope);
 
 /* A step of the loop (an entry point): timed; its end settles deferred
  * work and asks the caller's timer for what is due next. */

@@ -53,8 +53,7 @@ struct pull_op {
 	const char *repository;
 	char scope[600];
 	int state;
-	int probe_scheme; /* 0: https, 1: http */
-	lreq q;           /* the probe and the manifests */
+	lreq q;           /* the manifests */
 	registry_manifest *top, *child;
 	pblob *blobs;
 	size_t nblobs, running, finished;
@@ -75,128 +74,22 @@ static int oom(void)
 	return registry__fail(REGISTRY_ENOMEM, "out of memory");
 }
 
-/* ---- the scheme -------------------------------------------------------------- */
-
-/* Another operation of the loop is finding out the scheme of @c. */
-static int probing(const registry_op *self)
-{
-	for (const registry_op *o = self->loop->ops; o; o = o->next)
-		if (o != self && o->client == self->client && !o->completed && o->kind_ops == self->kind_ops &&
-		    ((const pull_op *)(const void *)o)->state == P_BASE &&
-		    ((const pull_op *)(const void *)o)->q.state != LREQ_IDLE)
-			return 1;
-	return 0;
-}
-
-static void kick_waiters(pull_op *p)
-{
-	for (registry_op *o = p->op.loop->ops; o; o = o->next)
-		if (o != &p->op && o->client == p->op.client && !o->completed && o->kind_ops == p->op.kind_ops &&
-		    ((pull_op *)(void *)o)->state == P_BASE) {
-			o->kick = 1;
-			p->op.loop->deferred = 1;
-		}
-}
-
-static void probe_start(pull_op *p);
-
 /* Begin @q at @path on the registry (its base URL) for @scope, answered
  * through @done: 0, or the failure (recorded; @q ended). */
 static int begin_at(pull_op *p, lreq *q, const char *path, const char *scope, void *ud,
                     void (*done)(lreq *q, int rc))
 {
-	registry_client *c = p->op.client;
-	char *url = NULL;
-	int rc = registry__url_resolve(&url, c->base_url, path);
-	if (!rc)
-		rc = registry__loop_lreq_begin(q, p->op.loop, &p->op, c, url, scope);
-	free(url);
-	if (rc) {
-		registry__loop_lreq_end(q);
+	int rc = registry__loop_lreq_begin_at(q, &p->op, path, scope);
+	if (rc)
 		return rc;
-	}
 	q->ud = ud;
 	q->done = done;
 	return 0;
 }
 
-/* As registry__client_do chooses: HTTPS, then plain HTTP for a loopback or
- * insecure registry whose port speaks no TLS. */
-static void probe_done(lreq *q, int rc)
+static void pull_base_known(registry_op *op)
 {
-	pull_op *p = q->ud;
-	registry_client *c = p->op.client;
-	long status = q->resp.status;
-	CURLcode cc = q->r.last_cc;
-	int tls_probe = q->tls_probe;
-	registry__loop_lreq_end(q);
-	if (tls_probe) {
-		/* As registry__client_do's loopback_without_tls(): a port that
-		 * fails a TLS handshake speaks plain HTTP; otherwise HTTPS, whose
-		 * verified requests then report what they find. */
-		registry__error_clear();
-		if (cc == CURLE_SSL_CONNECT_ERROR) {
-			char base[300];
-			snprintf(base, sizeof(base), "http://%s", c->api_host);
-			free(c->base_url);
-			if (!(c->base_url = registry__strdup(base))) {
-				kick_waiters(p);
-				fail(p, oom());
-				return;
-			}
-		}
-		kick_waiters(p);
-		start_manifest(p, NULL);
-		return;
-	}
-	if (rc == 0 || status != 0) {
-		registry__error_clear(); /* the scheme is what we wanted (a 401 too) */
-		kick_waiters(p);
-		start_manifest(p, NULL);
-		return;
-	}
-	free(c->base_url);
-	c->base_url = NULL;
-	int allow_http = (c->insecure & REGISTRY_INSECURE_ALLOW_HTTP) != 0;
-	int no_verify = (c->insecure & REGISTRY_INSECURE_NO_VERIFY) != 0;
-	int allowed = (c->loopback || allow_http) ? 2 : 1;
-	if (p->probe_scheme == 0 && p->probe_scheme + 1 < allowed &&
-	    (cc == CURLE_SSL_CONNECT_ERROR || (no_verify && rc == REGISTRY_ETLS))) {
-		registry__error_clear();
-		p->probe_scheme = 1;
-		probe_start(p);
-		return;
-	}
-	kick_waiters(p);
-	fail(p, rc);
-}
-
-static void probe_start(pull_op *p)
-{
-	registry_client *c = p->op.client;
-	char base[300];
-	snprintf(base, sizeof(base), "%s://%s", p->probe_scheme ? "http" : "https", c->api_host);
-	int rc = (c->base_url = registry__strdup(base)) ? begin_at(p, &p->q, "/v2/", NULL, p, probe_done) : oom();
-	if (rc) {
-		fail(p, rc);
-		return;
-	}
-	p->q.tls_probe = p->probe_scheme == 0 && c->loopback &&
-	                 !(c->insecure & (REGISTRY_INSECURE_ALLOW_HTTP | REGISTRY_INSECURE_NO_VERIFY));
-	registry__loop_lreq_go(&p->q);
-}
-
-static void pull_kick(registry_op *op)
-{
-	pull_op *p = (pull_op *)(void *)op;
-	if (p->state != P_BASE)
-		return;
-	if (probing(op))
-		return; /* kicked when the scheme is known (base_url is tentative meanwhile) */
-	if (op->client->base_url)
-		start_manifest(p, NULL);
-	else
-		probe_start(p);
+	start_manifest((pull_op *)(void *)op, NULL);
 }
 
 /* ---- manifests ---------------------------------------------------------------- */
@@ -572,7 +465,7 @@ static void pull_free(registry_op *op)
 	free(op->digest);
 }
 
-static const registry__op_kind pull_kind = {pull_stop, pull_free, pull_kick};
+static const registry__op_kind pull_kind = {pull_stop, pull_free};
 
 int registry_pull_start(registry_op **out, registry_loop *loop, registry_client *client,
                         const registry_reference *ref, registry_store *store, const char *ref_name,
@@ -615,7 +508,7 @@ int registry_pull_start(registry_op **out, registry_loop *loop, registry_client 
 	p->state = P_BASE;
 	*out = op;
 	int64_t t = registry__loop_step_begin(loop);
-	pull_kick(op);
+	registry__loop_with_base(op, pull_base_known);
 	registry__loop_step_end(loop, t);
 	return 0;
 }
