@@ -29,6 +29,7 @@
 #include <registry/errors.h>
 #include <registry/image.h>
 #include <registry/reference.h>
+#include <registry/remote.h>
 #include <registry/store.h>
 
 REGISTRY_BEGIN_DECLS
@@ -178,6 +179,45 @@ REGISTRY_API int registry_pull_start(registry_op **out, registry_loop *loop, reg
                                      const registry_reference *ref, registry_store *store,
                                      const char *ref_name, const registry_pull_options *options,
                                      registry_op_done_cb done, void *userdata);
+
+/**
+ * Fetch the next page of @p list (registry_list_tags_open(),
+ * registry_list_catalog_open()) on @p loop. When the operation completes
+ * with 0, registry_list_next() returns the page's names without a request
+ * (registry_list_buffered() of them); fetch again while
+ * registry_list_at_end() is 0. The list must stay open, and be used on
+ * this thread only, until the operation completes. A failure is kept by the
+ * list, as registry_list_next() keeps it.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param list an open list.
+ * @param done called once when the page is in (or failed); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_list_next()); REGISTRY_EINVAL (NULL argument);
+ *         REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_list_fetch_start(registry_op **out, registry_loop *loop, registry_list *list,
+                                           registry_op_done_cb done, void *userdata);
+
+/**
+ * How many names of the fetched page registry_list_next() still returns
+ * without a request.
+ * @param list the list.
+ * @return the count; 0 for NULL or a failed list.
+ * @since 1.1
+ */
+REGISTRY_API size_t registry_list_buffered(const registry_list *list);
+
+/**
+ * Whether @p list has nothing more to give: no names buffered and no page
+ * left to fetch (or it failed).
+ * @param list the list.
+ * @return 1 at the end (and for NULL), else 0.
+ * @since 1.1
+ */
+REGISTRY_API int registry_list_at_end(const registry_list *list);
 
 /**
  * Cancel @p op: its transfers stop at once (partial blobs stay for a

@@ -376,6 +376,12 @@ static void case_cancel(void)
 	registry_reference_free(ref);
 }
 
+static void count_retries(const registry_trace_event *e, void *ud)
+{
+	if (e->what == REGISTRY_TRACE_RETRY)
+		(*(int *)ud)++;
+}
+
 /* Backoff through the timer: the first requests fail (503), the pull
  * still completes, and no step slept. */
 static void case_retry(void)
@@ -385,6 +391,8 @@ static void case_retry(void)
 	ro.count = 4;
 	ro.backoff_base_ms = 100;
 	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	int retries = 0;
+	CHECK_RC(registry_client_set_trace(c, count_retries, &retries), 0);
 	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
 	registry_store *s = itest_store("retry");
 	pl p;
@@ -398,7 +406,8 @@ static void case_retry(void)
 		fprintf(stderr, "retry: %s\n", r.message);
 	int64_t max_us = 0;
 	registry_loop_step_stats(NULL, &max_us, L);
-	printf("retry: longest step %.2f ms\n", (double)max_us / 1000.0);
+	printf("retry: %d retries, longest step %.2f ms\n", retries, (double)max_us / 1000.0);
+	CHECK_INT(retries, 2); /* the proxy's two 503 answers, each waited out on the timer */
 	CHECK(max_us < 500000); /* a backoff is 100 ms or more: never inside a step */
 	registry_op_free(op);
 	registry_loop_free(L);
@@ -407,9 +416,95 @@ static void case_retry(void)
 	registry_client_free(c);
 }
 
+typedef struct page_ctx {
+	result r;
+	int pages;
+} page_ctx;
+
+static void on_page(registry_op *op, int rc, void *ud)
+{
+	page_ctx *pc = ud;
+	pc->pages++;
+	on_done(op, rc, &pc->r);
+}
+
+/* A tag list fetched page by page on the loop (2 names a page, the
+ * registry's Link header): the blocking iterator's names, in its order. */
+static void case_tags(void)
+{
+	registry_client *c = itest_client(1);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", NULL), 0);
+	for (int i = 0; i < 5; i++) {
+		char tag[16];
+		snprintf(tag, sizeof(tag), "t%d", i);
+		CHECK_RC(registry_manifest_push(NULL, c, "fixtures/small-v2s2", tag, m), 0);
+	}
+	registry_manifest_free(m);
+	registry_list_options lo = REGISTRY_LIST_OPTIONS_INIT;
+	lo.page_size = 2;
+	registry_list *blocking = NULL;
+	CHECK_RC(registry_list_tags_open(&blocking, c, "fixtures/small-v2s2", &lo), 0);
+	char want[1024] = "";
+	const char *name = NULL;
+	while (registry_list_next(&name, blocking) == 0 && name)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s,", name);
+	registry_list_free(blocking);
+
+	registry_client *fresh = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_list *list = NULL;
+	CHECK_RC(registry_list_tags_open(&list, fresh, "fixtures/small-v2s2", &lo), 0);
+	char got[1024] = "";
+	page_ctx pc = {0};
+	while (!registry_list_at_end(list)) {
+		if (!registry_list_buffered(list)) {
+			registry_op *op = NULL;
+			CHECK_RC(registry_list_fetch_start(&op, L, list, on_page, &pc), 0);
+			pl_run(&p, L, 30000);
+			CHECK_INT(pc.r.rc, 0);
+			registry_op_free(op);
+			if (pc.r.rc)
+				break;
+			continue;
+		}
+		size_t left = registry_list_buffered(list);
+		CHECK_RC(registry_list_next(&name, list), 0);
+		CHECK(name != NULL);
+		CHECK_INT(registry_list_buffered(list), left - 1);
+		if (name)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s,", name);
+	}
+	CHECK_STR(got, want);
+	CHECK(strstr(want, "t4,") != NULL);
+	CHECK(pc.pages >= 3); /* 6 tags, 2 a page */
+	printf("tags: %s in %d pages\n", got, pc.pages);
+
+	/* A repository that does not exist: the blocking iterator's code. */
+	registry_list *missing = NULL;
+	CHECK_RC(registry_list_tags_open(&missing, fresh, "no/such-repo", NULL), 0);
+	registry_op *op = NULL;
+	page_ctx none = {0};
+	CHECK_RC(registry_list_fetch_start(&op, L, missing, on_page, &none), 0);
+	pl_run(&p, L, 30000);
+	CHECK_INT(none.r.rc, REGISTRY_ENOTFOUND);
+	CHECK_INT(registry_list_at_end(missing), 1);
+	registry_op_free(op);
+	registry_list_free(missing);
+
+	registry_loop_free(L);
+	registry_list_free(list);
+	registry_client_free(fresh);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
+	/* Under tests/proxy/fault_proxy.py every request goes through the proxy. */
+	if (getenv("REGISTRY_TEST_PROXY_HOST"))
+		setenv("REGISTRY_TEST_HOST", getenv("REGISTRY_TEST_PROXY_HOST"), 1);
 	const char *which = argc > 1 ? argv[1] : "pull";
 	if (strcmp(which, "pull") == 0)
 		RUN(case_pull);
@@ -419,6 +514,8 @@ int main(int argc, char **argv)
 		RUN(case_cancel);
 	else if (strcmp(which, "retry") == 0)
 		RUN(case_retry);
+	else if (strcmp(which, "tags") == 0)
+		RUN(case_tags);
 	else
 		return 2;
 	return CHECK_DONE();

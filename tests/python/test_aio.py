@@ -98,3 +98,19 @@ def test_cancel_mid_transfer(reg, tmp_path):  # noqa: F811
             return await c.pull("fixtures/big-oci", tmp_path / "big")
 
     assert asyncio.run(main()) == fixture_digest(reg, "BIG_OCI")
+
+
+def test_tags_async_for(reg):  # noqa: F811
+    """``async for`` over the tags, a page of 2 at a time: the blocking list's names."""
+    with registry.Client(reg.host, retries=0) as sync:
+        m = sync.inspect("fixtures/small-oci")
+        for t in ("a1", "a2", "a3", "a4", "a5"):
+            sync.push_manifest("fixtures/small-oci:" + t, m)
+        want = list(sync.tags("fixtures/small-oci", page_size=2))
+    assert len(want) == 6  # latest and a1..a5
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return [t async for t in c.tags("fixtures/small-oci", page_size=2)]
+
+    assert asyncio.run(main()) == want

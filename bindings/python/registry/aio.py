@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-from typing import Any, Dict, Optional, Union
+from typing import Any, AsyncIterator, Dict, Optional, Union
 
 from . import _lib
 from ._lib import C
 from ._util import StrPath, cstr, take_string
 from .client import Client as _SyncClient
-from .client import PlatformLike, RefLike
+from .client import PlatformLike, RefLike, _list_options
 from .errors import check, last_error
 from .manifest import platform_c
 from .progress import ProgressCallback, progress_bridge
@@ -172,6 +172,50 @@ class Client(_SyncClient):
         finally:
             C.registry_op_free(op)
             del done_cb, plat, opts  # referenced by C until here
+
+    async def _op(self, start: Any) -> None:
+        """Run one operation started by @start(done_cb, op_out) to its end."""
+        d = self._driver()
+        fut: asyncio.Future = d.aloop.create_future()
+
+        def done(op: Any, rc: int, _ud: Any) -> None:
+            if not fut.done():
+                fut.set_exception(last_error(rc)) if rc < 0 else fut.set_result(None)
+
+        done_cb = _lib.OP_DONE_CB(done)
+        op = _lib.op_p()
+        check(start(d.handle, done_cb, ctypes.byref(op)))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            C.registry_op_cancel(op)
+            raise
+        finally:
+            C.registry_op_free(op)
+            del done_cb
+
+    async def tags(self, repository: RefLike, page_size: int = 0,
+                   last: Optional[str] = None) -> AsyncIterator[str]:
+        """``Client.tags`` as an asynchronous iterator: ``async for tag in c.tags(repo)``;
+        each page is fetched on the loop when the names of the last one are used up."""
+        repo = cstr(self._repository(repository))
+        lst = _lib.list_p()
+        check(C.registry_list_tags_open(ctypes.byref(lst), self._ptr, repo,
+                                        ctypes.byref(_list_options(page_size, last))))
+        try:
+            while True:
+                if not C.registry_list_buffered(lst):
+                    if C.registry_list_at_end(lst):
+                        return
+                    await self._op(lambda h, cb, out: C.registry_list_fetch_start(out, h, lst, cb, None))
+                    continue
+                name = ctypes.c_char_p()
+                check(C.registry_list_next(ctypes.byref(name), lst))
+                if name.value is None:
+                    return
+                yield name.value.decode()
+        finally:
+            C.registry_list_free(lst)
 
     async def __aenter__(self) -> "Client":
         return self
