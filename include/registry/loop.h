@@ -158,8 +158,10 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * @p client and @p store must stay open, and be used on this thread only,
  * until the operation completes; several operations may share them.
  * The progress callback of @p options runs on the loop's thread.
- * Not yet in loop mode: REGISTRY_PULL_ALL_PLATFORMS and schema1 images
- * (REGISTRY_EUNSUPPORTED, through the completion).
+ * Not yet in loop mode: REGISTRY_PULL_ALL_PLATFORMS (REGISTRY_EUNSUPPORTED
+ * from this call) and schema1 images (REGISTRY_EUNSUPPORTED, through the
+ * completion). The completion callback may run before this returns (when
+ * the pull fails before any request), with *out already set.
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
  * @param client the registry to pull from.

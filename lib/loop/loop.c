@@ -772,8 +772,12 @@ void registry_loop_free(registry_loop *L)
 {
 	if (!L)
 		return;
-	while (L->ops)
-		registry_op_free(L->ops);
+	while (L->ops) {
+		registry_op *op = L->ops;
+		L->ops = op->next; /* unlinked here: registry_op_free finds it gone */
+		op->next = NULL;
+		registry_op_free(op);
+	}
 	curl_multi_cleanup(L->multi);
 	free(L);
 }
