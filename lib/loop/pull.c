@@ -120,11 +120,13 @@ static void start_manifest(pull_op *p, const char *reference)
 
 static int add_blob(pull_op *p, const char *digest, int64_t size)
 {
+	if (!digest)
+		return registry__fail(REGISTRY_EFORMAT, "a descriptor without a digest");
 	int rc = registry_digest_validate(digest);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < p->nblobs; i++)
-		if (strcmp(p->blobs[i].digest, digest) == 0)
+		if (p->blobs[i].digest && strcmp(p->blobs[i].digest, digest) == 0)
 			return 0; /* one writer per blob */
 	p->blobs[p->nblobs++] = (pblob){.p = p, .digest = digest, .size = size};
 	return 0;
