@@ -14,7 +14,9 @@
  * Rules: no thread is created in loop mode; every callback (socket, timer,
  * progress, completion, the client's trace and credential callbacks) runs
  * inside registry_loop_socket_action(), registry_loop_timeout(),
- * registry_op_cancel() or a start function, on the caller's thread. A step
+ * registry_op_cancel() or a start function, on the caller's thread
+ * (registry_op_free() and registry_loop_free() may also call the socket
+ * callback, to stop watching the descriptors they close). A step
  * does bounded work (hashing and writing as the bytes arrive, in pieces of
  * at most 16 KiB); registry_loop_step_stats() reports the longest. A
  * callback may start, cancel and free operations (also its own) but must
