@@ -196,13 +196,6 @@ static const char *entry_digest(registry_store *s, const char *name)
 	return buf;
 }
 
-static void check_sound(registry_store *s)
-{
-	size_t bad = 99;
-	CHECK_RC(registry_store_verify(&bad, s, NULL), 0);
-	CHECK_INT(bad, 0);
-}
-
 /* ---- cases ---------------------------------------------------------------------- */
 
 #define NPULL 16
@@ -242,7 +235,7 @@ static void case_pull(void)
 		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
 		CHECK_STR(got, want);
 		CHECK_STR(entry_digest(stores[i], "x"), want);
-		check_sound(stores[i]);
+		itest_check_sound(stores[i]);
 		registry_free(got);
 		registry_op_free(ops[i]);
 		registry_store_free(stores[i]);
@@ -358,7 +351,7 @@ static void case_cancel(void)
 	CHECK_INT(r.rc, REGISTRY_ECANCELED);
 	CHECK(cc.seen > 0);
 	CHECK(entry_digest(s, "x") == NULL);
-	check_sound(s);
+	itest_check_sound(s);
 	registry_op_free(cc.op);
 
 	/* The next pull resumes the kept partial and completes. */
@@ -368,7 +361,7 @@ static void case_cancel(void)
 	pl_run(&p, L, 120000);
 	CHECK_INT(r2.rc, 0);
 	CHECK(entry_digest(s, "x") != NULL);
-	check_sound(s);
+	itest_check_sound(s);
 	registry_op_free(op);
 	registry_loop_free(L);
 	registry_client_free(c);
