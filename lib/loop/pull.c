@@ -488,6 +488,13 @@ int registry_pull_start(registry_op **out, registry_loop *loop, registry_client 
 	                                  REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS)) ||
 	    (rc = registry__platform_check("registry_pull_start", options->platform)))
 		return rc;
+	/* Fail closed: fields a later version of the options adds (a
+	 * signature policy, for one) are not applied in loop mode until this
+	 * code reads them, so such options are refused, never ignored. */
+	if (options->version > 1)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_start: registry_pull_options "
+		                      "version %u is not supported in loop mode yet (version 1 only)",
+		                      options->version);
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EUNSUPPORTED,
 		                      "registry_pull_start: REGISTRY_PULL_ALL_PLATFORMS is not in loop mode yet");
