@@ -292,6 +292,16 @@ static void case_errors(void)
 	CHECK(registry_op_result_digest(&d, op) == REGISTRY_EINVAL);
 	registry_op_free(op);
 
+	/* Options newer than loop mode reads are refused, never ignored
+	 * (a later version's fields, such as a signature policy). */
+	registry_pull_options newer = REGISTRY_PULL_OPTIONS_INIT;
+	newer.version = 2;
+	result rn = {0};
+	op = NULL;
+	CHECK(registry_pull_start(&op, L, c, ref, s, NULL, &newer, on_done, &rn) != 0);
+	CHECK(op == NULL);
+	CHECK_INT(rn.called, 0);
+
 	if (getenv("REGISTRY_TEST_USER")) {
 		registry_client *bad = itest_client(0);
 		registry_client_set_credentials(bad, getenv("REGISTRY_TEST_USER"), "wrong-password");
