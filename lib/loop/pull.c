@@ -12,6 +12,7 @@
  * the blocking pull's own functions, so results, digests and error records
  * are the same.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -469,6 +470,29 @@ static void pull_free(registry_op *op)
 
 static const registry__op_kind pull_kind = {pull_stop, pull_free};
 
+/* Version 1 of registry_pull_options ends with userdata: loop mode reads
+ * those fields only. */
+#define PULL_OPTIONS_V1_END (offsetof(registry_pull_options, userdata) + sizeof(void *))
+
+/*
+ * Fail closed: a field a later version of the options adds (a signature
+ * policy, for one) must not be accepted and ignored, so it must be zero
+ * here until this code applies it. Only the current version's struct is
+ * read whole (an older caller's struct may be shorter).
+ */
+static int later_fields_unset(const registry_pull_options *o)
+{
+	if (o->version <= 1)
+		return 1;
+	if (o->version != REGISTRY_PULL_OPTIONS_VERSION)
+		return 0;
+	const unsigned char *p = (const unsigned char *)o;
+	for (size_t i = PULL_OPTIONS_V1_END; i < sizeof(*o); i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 int registry_pull_start(registry_op **out, registry_loop *loop, registry_client *client,
                         const registry_reference *ref, registry_store *store, const char *ref_name,
                         const registry_pull_options *options, registry_op_done_cb done, void *userdata)
@@ -488,13 +512,10 @@ int registry_pull_start(registry_op **out, registry_loop *loop, registry_client 
 	                                  REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS)) ||
 	    (rc = registry__platform_check("registry_pull_start", options->platform)))
 		return rc;
-	/* Fail closed: fields a later version of the options adds (a
-	 * signature policy, for one) are not applied in loop mode until this
-	 * code reads them, so such options are refused, never ignored. */
-	if (options->version > 1)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_start: registry_pull_options "
-		                      "version %u is not supported in loop mode yet (version 1 only)",
-		                      options->version);
+	if (!later_fields_unset(options))
+		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_start: a field of "
+		                      "registry_pull_options version %u that loop mode does not apply yet "
+		                      "is set (only version 1's fields are)", options->version);
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EUNSUPPORTED,
 		                      "registry_pull_start: REGISTRY_PULL_ALL_PLATFORMS is not in loop mode yet");

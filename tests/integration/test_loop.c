@@ -292,10 +292,9 @@ static void case_errors(void)
 	CHECK(registry_op_result_digest(&d, op) == REGISTRY_EINVAL);
 	registry_op_free(op);
 
-	/* Options newer than loop mode reads are refused, never ignored
-	 * (a later version's fields, such as a signature policy). */
+	/* Options of a version this library does not know are refused. */
 	registry_pull_options newer = REGISTRY_PULL_OPTIONS_INIT;
-	newer.version = 2;
+	newer.version = REGISTRY_PULL_OPTIONS_VERSION + 1;
 	result rn = {0};
 	op = NULL;
 	CHECK(registry_pull_start(&op, L, c, ref, s, NULL, &newer, on_done, &rn) != 0);
