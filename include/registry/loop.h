@@ -176,6 +176,9 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * @param userdata passed to @p done.
  * @return 0 (the result comes through @p done); REGISTRY_EINVAL (NULL
  *         argument, bad options: nothing started, @p done not called);
+ *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_ALL_PLATFORMS, or a field of
+ *         a later version of the options than 1 is set: loop mode applies
+ *         version 1's fields only, and refuses rather than ignores others);
  *         REGISTRY_ENOMEM.
  * @since 1.1
  */
