@@ -24,5 +24,6 @@
 #include <registry/trust.h>
 #include <registry/hostconfig.h>
 #include <registry/unpack.h>
+#include <registry/loop.h>
 
 #endif

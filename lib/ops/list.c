@@ -424,32 +424,38 @@ static int seen_add(registry_list *l, const char *url)
 	              : rc;
 }
 
-static int fetch_page(registry_list *l)
+int registry__list_page_check(const registry_list *l)
 {
+	if (l->error)
+		return registry__fail(l->error, "%s failed before: %s", l->what, registry_strerror(l->error));
 	if (l->pages >= REGISTRY__LIST_MAX_PAGES)
 		return registry__fail(REGISTRY_EPROTOCOL, "%s: more than %lu pages", l->what,
 		                      REGISTRY__LIST_MAX_PAGES);
-	static const char *const headers[] = {"Accept: application/json", NULL};
-	registry__request req = {.url = l->next, .scope = l->scope, .headers = headers,
-	                         .body_limit = REGISTRY__JSON_LIMIT};
-	registry__response resp;
-	registry__response_init(&resp);
-	int rc = registry__client_do(l->client, &req, &resp);
+	return 0;
+}
+
+const char *registry__list_page_url(const registry_list *l) { return l->next; }
+const char *registry__list_scope(const registry_list *l) { return l->scope; }
+registry_client *registry__list_client(const registry_list *l) { return l->client; }
+const char *const registry__list_headers[] = {"Accept: application/json", NULL};
+
+int registry__list_page_done(registry_list *l, int rc, const registry__response *resp)
+{
 	if (rc == REGISTRY_ETOOLARGE)
 		rc = registry__fail(rc, "%s: a page larger than %zu bytes", l->what, REGISTRY__JSON_LIMIT);
-	else if (!rc && resp.status != 200)
-		rc = registry__response_fail(&resp, l->what);
+	else if (!rc && resp->status != 200)
+		rc = registry__response_fail(resp, l->what);
 	char *here = NULL, *next = NULL;
 	if (!rc)
-		rc = page_url(&here, &resp, l->next, l->client);
+		rc = page_url(&here, resp, l->next, l->client);
 	if (!rc && (rc = seen_add(l, here)) > 0)
 		rc = 0;
 	char **names = NULL;
 	size_t count = 0;
 	if (!rc)
-		rc = registry__list_parse_page(resp.body.data, resp.body.len, l->key, l->tags, l->what,
+		rc = registry__list_parse_page(resp->body.data, resp->body.len, l->key, l->tags, l->what,
 		                               &names, &count);
-	if (!rc && resp.link && (rc = registry__list_next_url(here, resp.link, &next))) {
+	if (!rc && resp->link && (rc = registry__list_next_url(here, resp->link, &next))) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
 		registry__fail(rc, "%s: %s", l->what, msg);
@@ -465,10 +471,10 @@ static int fetch_page(registry_list *l)
 		}
 	}
 	free(here);
-	registry__response_free(&resp);
 	if (rc) {
 		free(next);
 		registry__list_names_free(names);
+		l->error = rc;
 		return rc;
 	}
 	l->pages++;
@@ -479,6 +485,33 @@ static int fetch_page(registry_list *l)
 	free(l->next);
 	l->next = next;
 	return 0;
+}
+
+static int fetch_page(registry_list *l)
+{
+	int rc = registry__list_page_check(l);
+	if (rc) {
+		l->error = rc;
+		return rc;
+	}
+	registry__request req = {.url = l->next, .scope = l->scope, .headers = registry__list_headers,
+	                         .body_limit = REGISTRY__JSON_LIMIT};
+	registry__response resp;
+	registry__response_init(&resp);
+	rc = registry__client_do(l->client, &req, &resp);
+	rc = registry__list_page_done(l, rc, &resp);
+	registry__response_free(&resp);
+	return rc;
+}
+
+size_t registry_list_buffered(const registry_list *l)
+{
+	return l && !l->error ? l->count - l->pos : 0;
+}
+
+int registry_list_at_end(const registry_list *l)
+{
+	return !l || l->error || (!l->next && l->pos >= l->count);
 }
 
 int registry_list_next(const char **name, registry_list *l)
@@ -492,10 +525,8 @@ int registry_list_next(const char **name, registry_list *l)
 	while (l->pos >= l->count) {
 		if (!l->next)
 			return 0;
-		if ((rc = fetch_page(l))) {
-			l->error = rc;
+		if ((rc = fetch_page(l)))
 			return rc;
-		}
 	}
 	*name = l->names[l->pos++];
 	return 0;

@@ -62,4 +62,18 @@ void registry__url_set_free(registry__url_set *s);
  * added now, REGISTRY_ENOMEM or REGISTRY_EIO (hashing failed), not recorded. */
 int registry__url_set_add(registry__url_set *s, const char *url);
 
+/* One page of a list, driven from outside (the event loop, lib/loop):
+ * check (a failed list, the page cap), request registry__list_page_url()
+ * (relative to the registry, or absolute) for registry__list_scope() with
+ * registry__list_headers, then hand the outcome to _page_done, which judges
+ * it as the blocking iterator does: 0 (the page's names are buffered, the
+ * next page known), or the failure, recorded and kept in the list. */
+struct registry__response;
+int registry__list_page_check(const registry_list *l);
+const char *registry__list_page_url(const registry_list *l);
+const char *registry__list_scope(const registry_list *l);
+registry_client *registry__list_client(const registry_list *l);
+extern const char *const registry__list_headers[];
+int registry__list_page_done(registry_list *l, int rc, const struct registry__response *resp);
+
 #endif

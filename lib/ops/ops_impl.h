@@ -85,5 +85,19 @@ int registry__endpoints_report(int rc, const char *tried);
 /* Whether a failure at a mirror is worth trying the next endpoint: not a
  * cancellation, a bad argument, or a local store failure. */
 int registry__endpoint_fallback(int rc);
+/* The Accept line of a manifest request (every type we parse). */
+extern const char *const registry__manifest_accept_headers[];
+
+/*
+ * A manifest request's outcome (@rc from the driver, @resp its answer)
+ * judged as registry_manifest_fetch() does: status, size cap, parse, digest
+ * checks (@reference, a digest when @by_digest). *out on success; @what
+ * names the request in messages. Shared by the blocking fetch and the
+ * event-loop pull.
+ */
+struct registry__response;
+int registry__manifest_from_response(registry_manifest **out, int rc, const struct registry__response *resp,
+                                     const char *reference, int by_digest, size_t max_size,
+                                     const char *what);
 
 #endif

@@ -339,6 +339,9 @@ static int pull_content(pull_job *j, const char *reference, const stored **entry
 	return pull_one(j, j->child);
 }
 
+static int index_entry(pull_job *j, const stored *entry, const registry_manifest *source,
+                       const char *ref_name, char **digest_out);
+
 static int run_pull(pull_job *j, const char *reference, const char *ref_name, char **digest_out)
 {
 	const stored *entry = NULL;
@@ -346,6 +349,26 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 	int rc = pull_content(j, reference, &entry, &source);
 	if (rc)
 		return rc;
+	return index_entry(j, entry, source, ref_name, digest_out);
+}
+
+int registry__pull_store_image(char **digest_out, registry_client *client, const char *repository,
+                               registry_store *store, const registry_pull_options *o,
+                               const registry_manifest *image, const char *ref_name)
+{
+	pull_job j = {.client = client, .repository = repository, .store = store, .flags = o->flags, .o = o};
+	int rc = store_image(&j, image, &j.image_stored);
+	if (!rc)
+		rc = index_entry(&j, &j.image_stored, image, ref_name, digest_out);
+	job_free(&j);
+	return rc;
+}
+
+/* The index.json entry naming what @source became in the store (@entry). */
+static int index_entry(pull_job *j, const stored *entry, const registry_manifest *source,
+                       const char *ref_name, char **digest_out)
+{
+	int rc;
 	const char *annotations[] = {REGISTRY__SOURCE_DIGEST_ANNOTATION, registry_manifest_digest(source), NULL};
 	int converted = strcmp(entry->digest, registry_manifest_digest(source)) != 0;
 	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;

@@ -151,6 +151,18 @@ int registry__store_layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], registry
 int registry__convert_schema1(registry_manifest **out, registry_store *store,
                               const registry_manifest *m, registry__watch *w);
 
+/* ---- the end of a pull (pull.c), shared with the event-loop pull ---- */
+
+/*
+ * @image's blobs are in @store: store its manifest (converted to OCI unless
+ * o->flags has REGISTRY_PULL_PRESERVE_DIGESTS; not schema1, whose
+ * conversion reads the layers) and add the index.json entry @ref_name, as
+ * registry_pull() does; *digest_out (may be NULL) the entry's digest.
+ */
+int registry__pull_store_image(char **digest_out, registry_client *client, const char *repository,
+                               registry_store *store, const registry_pull_options *o,
+                               const registry_manifest *image, const char *ref_name);
+
 /* ---- export (export.c) ---- */
 
 /* registry_store_export() with the option to hard-link blobs into a folder,

@@ -7,7 +7,8 @@
 #include "ops_impl.h"
 #include "transport/client_impl.h"
 
-static const char *const accept_headers[] = {"Accept: " REGISTRY_MANIFEST_ACCEPT, NULL};
+const char *const registry__manifest_accept_headers[] = {"Accept: " REGISTRY_MANIFEST_ACCEPT, NULL};
+#define accept_headers registry__manifest_accept_headers
 
 int registry__ops_check_target(const char *repository, const char *reference, int *is_digest)
 {
@@ -43,6 +44,55 @@ int registry_manifest_fetch_options_init(registry_manifest_fetch_options *opts)
 	return 0;
 }
 
+int registry__manifest_from_response(registry_manifest **out, int rc, const registry__response *resp,
+                                     const char *reference, int by_digest, size_t max_size,
+                                     const char *what)
+{
+	if (rc == REGISTRY_ETOOLARGE)
+		rc = registry__fail(rc, "%s: larger than %zu bytes", what, max_size);
+	if (!rc && resp->status != 200)
+		rc = registry__response_fail(resp, what);
+	registry_manifest *m = NULL;
+	if (!rc) {
+		/* By digest: the bytes must hash to it, whatever the registry says. */
+		if (by_digest && registry__digest_algorithm(reference) != REGISTRY_DIGEST_SHA256)
+			rc = verify_bytes(reference, resp->body.data, resp->body.len);
+		if (!rc) {
+			registry_manifest_parse_options opts = REGISTRY_MANIFEST_PARSE_OPTIONS_INIT;
+			opts.max_size = max_size;
+			rc = registry_manifest_parse(&m, resp->body.data ? resp->body.data : "", resp->body.len,
+			                             resp->content_type, &opts);
+		}
+		const char *expected = by_digest ? reference : resp->docker_content_digest;
+		if (rc == REGISTRY_EFORMAT && expected && registry_digest_validate(expected) == 0 &&
+		    !(resp->content_type && strstr(resp->content_type, "prettyjws"))) {
+			/* Bytes damaged on the way rarely parse: when they do not hash to
+			 * the digest the registry named, say that (a signed schema1's
+			 * digest is not its body's, so it keeps EFORMAT). */
+			registry__error_snapshot *saved = registry__error_save();
+			if (verify_bytes(expected, resp->body.data ? resp->body.data : "", resp->body.len) == 0) {
+				registry__error_restore(saved);
+			} else {
+				free(saved);
+				rc = registry__fail(REGISTRY_EDIGEST, "%s: the bytes do not match %s (and do not parse)",
+				                    what, expected);
+			}
+		}
+		if (!rc && expected && registry__digest_algorithm(expected) == REGISTRY_DIGEST_SHA256 &&
+		    strcmp(expected, registry_manifest_digest(m)) != 0) {
+			rc = registry__fail(REGISTRY_EDIGEST, "%s: expected digest %s, the bytes give %s", what,
+			                    expected, registry_manifest_digest(m));
+		} else if (!rc && !by_digest && expected && registry_digest_validate(expected) != 0) {
+			rc = registry__fail(REGISTRY_EFORMAT, "%s: Docker-Content-Digest is not a digest", what);
+		}
+	}
+	if (rc)
+		registry_manifest_free(m);
+	else
+		*out = m;
+	return rc;
+}
+
 int registry_manifest_fetch(registry_manifest **out, registry_client *c, const char *repository,
                             const char *reference, const registry_manifest_fetch_options *opts)
 {
@@ -72,48 +122,7 @@ int registry_manifest_fetch(registry_manifest **out, registry_client *c, const c
 	registry__response resp;
 	registry__response_init(&resp);
 	rc = registry__client_do(c, &req, &resp);
-	if (rc == REGISTRY_ETOOLARGE)
-		rc = registry__fail(rc, "%s: larger than %zu bytes", what, max_size);
-	if (!rc && resp.status != 200)
-		rc = registry__response_fail(&resp, what);
-	registry_manifest *m = NULL;
-	if (!rc) {
-		/* By digest: the bytes must hash to it, whatever the registry says. */
-		if (by_digest && registry__digest_algorithm(reference) != REGISTRY_DIGEST_SHA256)
-			rc = verify_bytes(reference, resp.body.data, resp.body.len);
-		if (!rc) {
-			registry_manifest_parse_options opts = REGISTRY_MANIFEST_PARSE_OPTIONS_INIT;
-			opts.max_size = max_size;
-			rc = registry_manifest_parse(&m, resp.body.data ? resp.body.data : "", resp.body.len,
-			                             resp.content_type, &opts);
-		}
-		const char *expected = by_digest ? reference : resp.docker_content_digest;
-		if (rc == REGISTRY_EFORMAT && expected && registry_digest_validate(expected) == 0 &&
-		    !(resp.content_type && strstr(resp.content_type, "prettyjws"))) {
-			/* Bytes damaged on the way rarely parse: when they do not hash to
-			 * the digest the registry named, say that (a signed schema1's
-			 * digest is not its body's, so it keeps EFORMAT). */
-			registry__error_snapshot *saved = registry__error_save();
-			if (verify_bytes(expected, resp.body.data ? resp.body.data : "", resp.body.len) == 0) {
-				registry__error_restore(saved);
-			} else {
-				free(saved);
-				rc = registry__fail(REGISTRY_EDIGEST, "%s: the bytes do not match %s (and do not parse)",
-				                    what, expected);
-			}
-		}
-		if (!rc && expected && registry__digest_algorithm(expected) == REGISTRY_DIGEST_SHA256 &&
-		    strcmp(expected, registry_manifest_digest(m)) != 0) {
-			rc = registry__fail(REGISTRY_EDIGEST, "%s: expected digest %s, the bytes give %s", what,
-			                    expected, registry_manifest_digest(m));
-		} else if (!rc && !by_digest && expected && registry_digest_validate(expected) != 0) {
-			rc = registry__fail(REGISTRY_EFORMAT, "%s: Docker-Content-Digest is not a digest", what);
-		}
-	}
-	if (rc)
-		registry_manifest_free(m);
-	else
-		*out = m;
+	rc = registry__manifest_from_response(out, rc, &resp, reference, by_digest, max_size, what);
 	registry__response_free(&resp);
 	return rc;
 }

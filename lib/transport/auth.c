@@ -361,8 +361,21 @@ int registry__token_store(registry_client *c, const char *scope, const char *bod
 	return rc;
 }
 
-static int token_request(registry_client *c, const char *scope, int oauth_post, int with_creds,
-                         registry__response *resp)
+void registry__token_fetch_free(registry__token_fetch *tf)
+{
+	registry__free_secret(tf->authorization);
+	if (tf->form)
+		sodium_memzero(tf->form, tf->form_len);
+	free(tf->form);
+	free(tf->url);
+	memset(tf, 0, sizeof(*tf));
+}
+
+/* The token request for @scope, built and not sent: the realm URL with
+ * service and scopes (GET) or the OAuth2 refresh-token form (POST), and the
+ * realm's Basic credentials when it may have them. */
+static int token_request_build(registry__token_fetch *tf, registry_client *c, const char *scope,
+                               int oauth_post, int with_creds)
 {
 	registry__buf url, form;
 	registry__buf_init(&url, 16384);
@@ -370,7 +383,6 @@ static int token_request(registry_client *c, const char *scope, int oauth_post, 
 	char sep = strchr(c->realm, '?') ? '&' : '?';
 	int rc = registry__buf_puts(&url, c->realm);
 	char *scopes = registry__strdup(scope ? scope : "");
-	char *authorization = NULL;
 	if (!scopes)
 		rc = REGISTRY_ENOMEM;
 	if (oauth_post) {
@@ -395,79 +407,107 @@ static int token_request(registry_client *c, const char *scope, int oauth_post, 
 		for (char *s = strtok_r(scopes, " ", &save); !rc && s; s = strtok_r(NULL, " ", &save))
 			rc = append_param(&url, "scope", s, &sep);
 		if (!rc && c->username && with_creds)
-			rc = basic_value(c->username, c->password, &authorization);
+			rc = basic_value(c->username, c->password, &tf->authorization);
 	}
-	if (!rc) {
-		static const char *const form_headers[] = {
-			"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL};
-		static const char *const get_headers[] = {"Accept: application/json", NULL};
-		registry__request req = {
-			.method = oauth_post ? "POST" : "GET",
-			.url = url.data,
-			.headers = oauth_post ? form_headers : get_headers,
-			.body = oauth_post ? form.data : NULL,
-			.body_len = oauth_post ? form.len : 0,
-			.body_limit = REGISTRY__JSON_LIMIT,
-			.refuse_link_local = 1,
-		};
-		rc = registry__client_do_external(c, &req, authorization, resp);
-	}
-	c->token_fetches++;
-	registry__free_secret(authorization);
-	if (form.data)
-		sodium_memzero(form.data, form.len);
-	registry__buf_free(&form);
-	registry__buf_free(&url);
 	free(scopes);
-	return rc;
+	tf->oauth_post = oauth_post;
+	tf->creds = with_creds;
+	tf->url = url.data;
+	tf->form = form.data;
+	tf->form_len = form.len;
+	if (rc)
+		registry__token_fetch_free(tf);
+	return rc ? registry__fail(rc, "out of memory") : 0;
 }
 
-static int fetch_token(registry_client *c, const char *scope)
+static int token_request(registry_client *c, registry__token_fetch *tf, registry__response *resp)
 {
+	static const char *const form_headers[] = {
+		"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL};
+	static const char *const get_headers[] = {"Accept: application/json", NULL};
+	registry__request req = {
+		.method = tf->oauth_post ? "POST" : "GET",
+		.url = tf->url,
+		.headers = tf->oauth_post ? form_headers : get_headers,
+		.body = tf->oauth_post ? tf->form : NULL,
+		.body_len = tf->oauth_post ? tf->form_len : 0,
+		.body_limit = REGISTRY__JSON_LIMIT,
+		.refuse_link_local = 1,
+	};
+	return registry__client_do_external(c, &req, tf->authorization, resp);
+}
+
+int registry__token_fetch_prepare(registry__token_fetch *tf, registry_client *c, const char *scope,
+                                  int retry_as_get)
+{
+	memset(tf, 0, sizeof(*tf));
 	if (!c->realm)
 		return registry__fail(REGISTRY_EPROTOCOL, "bearer challenge without a realm");
 	int rc = registry__realm_check(c, c->realm);
 	if (rc)
 		return rc;
-	registry__response resp;
-	registry__response_init(&resp);
 	int creds = realm_gets_credentials(c, c->realm);
-	if (c->identity_token && creds) {
-		rc = token_request(c, scope, 1, 1, &resp);
-		if (!rc && (resp.status == 404 || resp.status == 405))
-			rc = token_request(c, scope, 0, 1, &resp); /* no OAuth2 endpoint: the GET form */
+	c->token_fetches++;
+	return token_request_build(tf, c, scope, c->identity_token && creds && !retry_as_get, creds);
+}
+
+int registry__token_fetch_judge(registry__token_fetch *tf, registry_client *c, const char *scope,
+                                const registry__response *resp)
+{
+	int rc;
+	int creds = tf->creds;
+	if (tf->oauth_post && (resp->status == 404 || resp->status == 405))
+		return REGISTRY__TOKEN_AGAIN_AS_GET; /* no OAuth2 endpoint: the GET form */
+	if (resp->status == 200) {
+		rc = registry__token_store(c, scope ? scope : "", resp->body.data, resp->body.len);
+	} else if (resp->status == 401 || resp->status == 403) {
+		if ((c->username || c->identity_token) && !creds)
+			rc = registry__fail(REGISTRY_EAUTH,
+			                    "token server refused anonymous access (HTTP %ld); the "
+			                    "credentials were not sent: the realm is not on the "
+			                    "registry's host or domain", resp->status);
+		else if (c->username || c->identity_token)
+			rc = registry__fail(REGISTRY_EAUTH,
+			                    "token server refused the credentials of '%s' (HTTP %ld)",
+			                    c->username ? c->username : "<identity token>", resp->status);
+		else
+			rc = registry__fail(REGISTRY_EAUTH,
+			                    "token server refused anonymous access (HTTP %ld); "
+			                    "credentials are needed", resp->status);
+		registry__error_set_http((int)resp->status, c->realm);
 	} else {
-		rc = token_request(c, scope, 0, creds, &resp);
+		rc = registry__response_fail(resp, "fetching a bearer token");
 	}
-	if (!rc) {
-		if (resp.status == 200) {
-			rc = registry__token_store(c, scope ? scope : "", resp.body.data, resp.body.len);
-		} else if (resp.status == 401 || resp.status == 403) {
-			if ((c->username || c->identity_token) && !creds)
-				rc = registry__fail(REGISTRY_EAUTH,
-				                    "token server refused anonymous access (HTTP %ld); the "
-				                    "credentials were not sent: the realm is not on the "
-				                    "registry's host or domain", resp.status);
-			else if (c->username || c->identity_token)
-				rc = registry__fail(REGISTRY_EAUTH,
-				                    "token server refused the credentials of '%s' (HTTP %ld)",
-				                    c->username ? c->username : "<identity token>", resp.status);
-			else
-				rc = registry__fail(REGISTRY_EAUTH,
-				                    "token server refused anonymous access (HTTP %ld); "
-				                    "credentials are needed", resp.status);
-			registry__error_set_http((int)resp.status, c->realm);
-		} else {
-			rc = registry__response_fail(&resp, "fetching a bearer token");
-		}
-	}
-	if (resp.body.data)
-		sodium_memzero(resp.body.data, resp.body.len);
-	registry__response_free(&resp);
 	return rc;
 }
 
-int registry__auth_header(registry_client *c, const char *scope, char **out)
+/* The blocking token fetch: the same prepare and judge as a loop driver's,
+ * performed here. */
+static int fetch_token(registry_client *c, const char *scope)
+{
+	registry__token_fetch tf;
+	int rc = registry__token_fetch_prepare(&tf, c, scope, 0);
+	for (int round = 0; !rc && round < 2; round++) {
+		registry__response resp;
+		registry__response_init(&resp);
+		rc = token_request(c, &tf, &resp);
+		if (!rc)
+			rc = registry__token_fetch_judge(&tf, c, scope, &resp);
+		if (resp.body.data)
+			sodium_memzero(resp.body.data, resp.body.len);
+		registry__response_free(&resp);
+		if (rc != REGISTRY__TOKEN_AGAIN_AS_GET)
+			break;
+		registry__token_fetch_free(&tf);
+		rc = registry__token_fetch_prepare(&tf, c, scope, 1);
+	}
+	registry__token_fetch_free(&tf);
+	return rc;
+}
+
+/* The header from what the client knows; REGISTRY__AUTH_NEED_TOKEN when a
+ * bearer token must be fetched first (and @fetch is 0). */
+static int auth_header(registry_client *c, const char *scope, char **out, int fetch)
 {
 	*out = NULL;
 	int prc = registry__client_pick_credentials(c, scope);
@@ -483,6 +523,8 @@ int registry__auth_header(registry_client *c, const char *scope, char **out)
 		token_drop(c, key);
 		t = NULL;
 	}
+	if (!t && !fetch)
+		return REGISTRY__AUTH_NEED_TOKEN;
 	if (!t) {
 		int rc = fetch_token(c, scope);
 		if (rc)
@@ -497,6 +539,16 @@ int registry__auth_header(registry_client *c, const char *scope, char **out)
 		return registry__nomem();
 	snprintf(*out, n, "Bearer %s", t->token);
 	return 0;
+}
+
+int registry__auth_header(registry_client *c, const char *scope, char **out)
+{
+	return auth_header(c, scope, out, 1);
+}
+
+int registry__auth_header_cached(registry_client *c, const char *scope, char **out)
+{
+	return auth_header(c, scope, out, 0);
 }
 
 int registry__auth_on_401(registry_client *c, const char *scope, const registry__response *resp,

@@ -105,6 +105,33 @@ struct registry_client {
 /* Authorization header value for @scope on the registry's origin, fetching a
  * token when needed; *out is NULL when no auth applies. */
 int registry__auth_header(registry_client *c, const char *scope, char **out);
+/* The same without a token fetch: REGISTRY__AUTH_NEED_TOKEN (not an error,
+ * nothing recorded) when a bearer token must be fetched first; an event-loop
+ * driver then runs the fetch below as a request of its own. */
+#define REGISTRY__AUTH_NEED_TOKEN 1
+int registry__auth_header_cached(registry_client *c, const char *scope, char **out);
+
+/* A token request for a driver to perform (lib/loop): prepare builds it
+ * (realm checks, service and scopes, the realm's credentials when it may
+ * have them; POST to an OAuth2 endpoint with an identity token unless
+ * @retry_as_get), the driver sends it to tf->url (an external origin:
+ * tf->authorization there only, link-local addresses refused), judge reads
+ * the answer: 0 (the token is cached), REGISTRY__TOKEN_AGAIN_AS_GET (no
+ * OAuth2 endpoint: prepare again with @retry_as_get), or an error code,
+ * recorded. The blocking fetch runs the same three steps. */
+typedef struct registry__token_fetch {
+	char *url;
+	char *form; /* the POST body, or NULL */
+	size_t form_len;
+	char *authorization;
+	int oauth_post, creds;
+} registry__token_fetch;
+#define REGISTRY__TOKEN_AGAIN_AS_GET 1
+int registry__token_fetch_prepare(registry__token_fetch *tf, registry_client *c, const char *scope,
+                                  int retry_as_get);
+int registry__token_fetch_judge(registry__token_fetch *tf, registry_client *c, const char *scope,
+                                const registry__response *resp);
+void registry__token_fetch_free(registry__token_fetch *tf);
 /* A 401 arrived: learn from its challenge. Returns 0 when a retry with new
  * auth makes sense, or an error code (recorded). */
 int registry__auth_on_401(registry_client *c, const char *scope, const registry__response *resp,

@@ -25,15 +25,20 @@ typedef struct xfer {
 
 /* Sockets for a request that must not reach a link-local address: the
  * check sees the address the name resolved to, before anything is sent. */
+curl_socket_t registry__open_socket_checked(struct curl_sockaddr *a, int *refused)
+{
+	if (registry__addr_forbidden(&a->addr)) {
+		*refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static curl_socket_t open_socket_checked(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	xfer *x = ud;
 	(void)purpose;
-	if (registry__addr_forbidden(&a->addr)) {
-		x->refused_addr = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return registry__open_socket_checked(a, &x->refused_addr);
 }
 
 void registry__response_init(registry__response *r)

@@ -57,7 +57,20 @@ static int refresh_auth(registry__req *r)
 		return 0;
 	registry__free_secret(r->auth);
 	r->auth = NULL;
-	return registry__auth_header(r->c, r->scope, &r->auth);
+	if (!r->defer_token)
+		return registry__auth_header(r->c, r->scope, &r->auth);
+	int rc = registry__auth_header_cached(r->c, r->scope, &r->auth);
+	r->need_token = rc == REGISTRY__AUTH_NEED_TOKEN;
+	return r->need_token ? 0 : rc;
+}
+
+int registry__req_token_ready(registry__req *r)
+{
+	r->need_token = 0;
+	int rc = refresh_auth(r);
+	if (!rc && r->need_token) /* the fetch stored no token for the scope */
+		rc = registry__fail(REGISTRY_EIO, "token cache lost its entry");
+	return rc;
 }
 
 static int begin(registry__req *r, registry_client *c, const char *url, const char *origin_url)
@@ -77,6 +90,15 @@ int registry__req_begin(registry__req *r, registry_client *c, const char *url, c
 	int rc = begin(r, c, url, c->base_url ? c->base_url : url);
 	r->scope = scope;
 	r->registry_auth = 1;
+	return rc ? rc : refresh_auth(r);
+}
+
+int registry__req_begin_deferred(registry__req *r, registry_client *c, const char *url, const char *scope)
+{
+	int rc = begin(r, c, url, c->base_url ? c->base_url : url);
+	r->scope = scope;
+	r->registry_auth = 1;
+	r->defer_token = 1;
 	return rc ? rc : refresh_auth(r);
 }
 

@@ -16,9 +16,10 @@
  *               ▲                                    ├─ FAIL    rc recorded
  *               └──────── FOLLOW / REAUTH / RETRY ◄──┘
  *
- * One blocking step remains inside: a token fetch (at begin, after a 401,
- * or on a retry when the cached token expired) is a nested request of its
- * own; an event-loop driver will want it as a sub-request.
+ * A token fetch (at begin, after a 401, or on a retry when the cached token
+ * expired) is a nested blocking request for the blocking drivers; the
+ * event-loop driver (lib/loop) begins with registry__req_begin_deferred and
+ * runs the fetch as a request of its own, never blocking.
  *
  * Every re-request that is not a redirect hop or an auth round (a retry, a
  * fresh redirect, a restart after a bad Range answer) spends one unit of the
@@ -56,6 +57,9 @@ typedef struct registry__req {
 	CURLcode last_cc;   /* of the last attempt */
 	struct curl_slist *hdrs; /* owned: the current attempt's header lines */
 	CURL *h;            /* the handle of the current attempt (for the trace) */
+	int defer_token;    /* never fetch a token here: say so in need_token */
+	int need_token;     /* the driver must fetch the scope's token, then call
+	                       registry__req_token_ready(), before configuring */
 } registry__req;
 
 /*
@@ -66,6 +70,13 @@ typedef struct registry__req {
  * code, recorded; call registry__req_end() in both cases.
  */
 int registry__req_begin(registry__req *r, registry_client *c, const char *url, const char *scope);
+/* The same for a driver that never blocks (lib/loop): a bearer token that
+ * is not cached is not fetched here; r->need_token says so (after begin, a
+ * REAUTH or a RETRY), and the driver fetches it as a request of its own
+ * (registry__token_fetch_*) and calls registry__req_token_ready(). */
+int registry__req_begin_deferred(registry__req *r, registry_client *c, const char *url, const char *scope);
+/* The token of r->scope was fetched: take it. 0 or an error code, recorded. */
+int registry__req_token_ready(registry__req *r);
 /* The same on another origin (a token realm): @authorization (copied, may
  * be NULL) goes to @url's origin only, and a 401 is final. */
 int registry__req_begin_external(registry__req *r, registry_client *c, const char *url,

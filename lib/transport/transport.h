@@ -62,6 +62,9 @@ int registry__host_is_loopback(const char *host);
  * such address: where cloud metadata services answer. */
 struct sockaddr;
 int registry__addr_forbidden(const struct sockaddr *sa);
+/* A socket for curl's CURLOPT_OPENSOCKETFUNCTION that refuses those
+ * addresses (sets *refused, CURL_SOCKET_BAD); close-on-exec. */
+curl_socket_t registry__open_socket_checked(struct curl_sockaddr *a, int *refused);
 
 /* ---- Requests ------------------------------------------------------------- */
 

@@ -140,4 +140,12 @@ static inline int itest_closed_port(void)
 		        registry_error_message(registry_error_last()), (expected)); \
 	CHECK_INT(check_rc_, expected); } while (0)
 
+/* @s verifies clean: every blob matches its digest, the index names what it holds. */
+static inline void itest_check_sound(registry_store *s)
+{
+	size_t bad = 99;
+	CHECK_RC(registry_store_verify(&bad, s, NULL), 0);
+	CHECK_INT(bad, 0);
+}
+
 #endif

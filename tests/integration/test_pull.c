@@ -105,13 +105,6 @@ static void skopeo_reads(const char *store_dir, const char *name, int all)
 	             path_of(other)), 0);
 }
 
-static void check_sound(registry_store *s)
-{
-	size_t bad = 99;
-	CHECK_RC(registry_store_verify(&bad, s, NULL), 0);
-	CHECK_INT(bad, 0);
-}
-
 /* Blob-level equality of a converted image and its source: config and layers unchanged. */
 static void check_same_blobs(const registry_manifest *converted, const registry_manifest *source)
 {
@@ -233,7 +226,7 @@ static void case_v2s2(void)
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);
 	registry_manifest *m = stored_manifest(s, digest, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	check_same_blobs(m, source);
-	check_sound(s);
+	itest_check_sound(s);
 	skopeo_reads(path_of("store"), "latest", 0);
 
 	/* Again: nothing is fetched twice. */
@@ -329,7 +322,7 @@ static void case_oci(void)
 	const registry_descriptor *e = entry_of(s, "v1");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	CHECK(registry_descriptor_annotation(e, SOURCE_ANNOTATION) == NULL);
-	check_sound(s);
+	itest_check_sound(s);
 	skopeo_reads(path_of("store"), "v1", 0);
 
 	/* By digest: named by the digest. */
@@ -408,7 +401,7 @@ static void case_multi_oci(void)
 	CHECK_STR(registry_descriptor_media_type(entry_of(s, "all")), REGISTRY_MEDIA_TYPE_OCI_INDEX);
 	for (size_t i = 0; i < registry_manifest_entry_count(index); i++)
 		CHECK_INT(registry_store_has(s, registry_descriptor_digest(registry_manifest_entry(index, i))), 1);
-	check_sound(s);
+	itest_check_sound(s);
 	skopeo_reads(path_of("store"), "all", 1);
 	registry_free(digest);
 
@@ -457,7 +450,7 @@ static void case_multi_v2s2(void)
 		registry_manifest_free(src);
 		registry_manifest_free(conv);
 	}
-	check_sound(s);
+	itest_check_sound(s);
 	skopeo_reads(path_of("store"), "latest", 1);
 	registry_free(digest);
 
@@ -533,7 +526,7 @@ static void case_schema1(void)
 	const registry_descriptor *e = entry_of(s, "latest");
 	CHECK_STR(registry_descriptor_media_type(e), REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
 	CHECK_STR(registry_descriptor_annotation(e, SOURCE_ANNOTATION), fixture);
-	check_sound(s);
+	itest_check_sound(s);
 	skopeo_reads(path_of("store"), "latest", 0);
 
 	/* diff_ids computed from the layers equal the ones of the image the fixture was made from. */

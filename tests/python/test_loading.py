@@ -104,7 +104,7 @@ def test_missing_function_fails_at_call_time_only():
 
 _SCALARS = {
     "void": None, "int": ctypes.c_int, "unsigned int": ctypes.c_uint, "long": ctypes.c_long,
-    "size_t": ctypes.c_size_t, "int64_t": ctypes.c_int64,
+    "size_t": ctypes.c_size_t, "int64_t": ctypes.c_int64, "uint64_t": ctypes.c_uint64,
 }
 _HANDLES = {
     "registry_reference": _lib.reference_p, "registry_manifest": _lib.manifest_p,
@@ -148,12 +148,16 @@ _HANDLES = {
     "registry_sign_options": ctypes.POINTER(_lib.sign_options),
     "registry_unpack_options": ctypes.POINTER(_lib.unpack_options),
     "registry_unpack_stats": ctypes.POINTER(_lib.unpack_stats),
+    "registry_loop": _lib.loop_p, "registry_op": _lib.op_p,
+    "registry_loop_options": ctypes.POINTER(_lib.loop_options),
 }
 _TYPEDEF_CALLBACKS = {
     "registry_progress_cb": _lib.PROGRESS_CB, "registry_blob_read_cb": _lib.READ_CB,
     "registry_blob_rewind_cb": _lib.REWIND_CB, "registry_cancel_cb": _lib.CANCEL_CB,
     "registry_blob_write_cb": _lib.WRITE_CB, "registry_store_verify_cb": _lib.VERIFY_CB,
     "registry_trace_cb": _lib.TRACE_CB, "registry_credential_cb": _lib.CREDENTIAL_CB,
+    "registry_loop_socket_cb": _lib.LOOP_SOCKET_CB, "registry_loop_timer_cb": _lib.LOOP_TIMER_CB,
+    "registry_op_done_cb": _lib.OP_DONE_CB,
 }
 _INLINE_CALLBACKS = {"bad_cb": _lib.VERIFY_CB, "write": _lib.WRITE_CB, "cancel": _lib.CANCEL_CB}
 

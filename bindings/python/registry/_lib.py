@@ -103,6 +103,18 @@ credential_p = POINTER(credential)
 policy_p = POINTER(policy)
 verify_result_p = POINTER(verify_result)
 
+
+class loop(Structure):
+    pass
+
+
+class op(Structure):
+    pass
+
+
+loop_p = POINTER(loop)
+op_p = POINTER(op)
+
 # -- callbacks -----------------------------------------------------------------
 
 #: int (*registry_progress_cb)(const registry_progress *p, void *userdata)
@@ -366,6 +378,22 @@ class store_verify_options(Structure):
                 ("userdata", c_void_p)]
 
 
+# The event-loop driver (1.1, registry/loop.h).
+LOOP_OPTIONS_VERSION = 1
+LOOP_READ, LOOP_WRITE, LOOP_ERROR = 0x1, 0x2, 0x4
+#: int (*registry_loop_socket_cb)(int fd, unsigned int events, void *userdata)
+LOOP_SOCKET_CB = CFUNCTYPE(c_int, c_int, c_uint, c_void_p)
+#: int (*registry_loop_timer_cb)(long timeout_ms, void *userdata)
+LOOP_TIMER_CB = CFUNCTYPE(c_int, c_long, c_void_p)
+#: void (*registry_op_done_cb)(registry_op *op, int rc, void *userdata)
+OP_DONE_CB = CFUNCTYPE(None, op_p, c_int, c_void_p)
+
+
+class loop_options(Structure):
+    _fields_ = [("version", c_uint), ("flags", c_uint), ("socket_cb", LOOP_SOCKET_CB),
+                ("timer_cb", LOOP_TIMER_CB), ("userdata", c_void_p)]
+
+
 # Out-parameters.
 char_pp_owned = POINTER(c_void_p)   # char ** the caller frees with registry_free()
 char_pp_borrowed = POINTER(c_char_p)  # const char ** (borrowed or static)
@@ -374,6 +402,24 @@ char_buf = POINTER(c_char)  # char * buffer the library writes into
 _i, _u, _l, _z, _i64, _s, _v = c_int, c_uint, c_long, c_size_t, c_int64, c_char_p, c_void_p
 
 _SIGNATURES: Dict[str, Tuple[Any, list]] = {
+    # the event-loop driver (1.1)
+    "registry_loop_options_init": (_i, [POINTER(loop_options)]),
+    "registry_loop_new": (_i, [POINTER(loop_p), POINTER(loop_options)]),
+    "registry_loop_free": (None, [loop_p]),
+    "registry_loop_socket_action": (_i, [loop_p, _i, _u]),
+    "registry_loop_timeout": (_i, [loop_p]),
+    "registry_loop_pending": (_z, [loop_p]),
+    "registry_loop_step_stats": (_i, [POINTER(ctypes.c_uint64), POINTER(_i64), loop_p]),
+    "registry_pull_start": (_i, [POINTER(op_p), loop_p, client_p, reference_p, store_p, _s,
+                                 POINTER(pull_options), OP_DONE_CB, _v]),
+    "registry_list_fetch_start": (_i, [POINTER(op_p), loop_p, list_p, OP_DONE_CB, _v]),
+    "registry_list_buffered": (_z, [list_p]),
+    "registry_list_at_end": (_i, [list_p]),
+    "registry_op_cancel": (_i, [op_p]),
+    "registry_op_free": (None, [op_p]),
+    "registry_op_done": (_i, [op_p]),
+    "registry_op_error": (error_p, [op_p]),
+    "registry_op_result_digest": (_i, [char_pp_owned, op_p]),
     # common, errors, version
     "registry_free": (None, [_v]),
     "registry_global_init": (_i, []),

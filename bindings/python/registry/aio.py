@@ -1,0 +1,232 @@
+"""Coroutines on asyncio: ``registry.aio.Client``, no threads.
+
+``registry.aio.Client`` takes the same arguments as ``registry.Client`` and
+adds coroutines whose transfers run on the running asyncio loop through
+libregistry's event-loop driver (registry/loop.h, docs/event-loop.md): the
+library's sockets are watched with ``loop.add_reader`` / ``add_writer``,
+its timer is a ``loop.call_later``, and every callback runs on the loop's
+thread. Many pulls may run at once on one client; they share its
+connections. Cancelling the awaiting task cancels the operation (partial
+blobs stay for a resume)::
+
+    async with registry.aio.Client("localhost:5000") as c:
+        digests = await asyncio.gather(*(c.pull(r, "out/%d" % i) for i, r in enumerate(refs)))
+
+The blocking methods of ``registry.Client`` stay available; do not call
+them from a coroutine (they block the loop).
+"""
+from __future__ import annotations
+
+import asyncio
+import ctypes
+from typing import Any, AsyncIterator, Dict, Optional, Union
+
+from . import _lib
+from ._lib import C
+from ._util import StrPath, cstr, take_string
+from .client import Client as _SyncClient
+from .client import PlatformLike, RefLike, _list_options
+from .errors import check, last_error
+from .manifest import platform_c
+from .progress import ProgressCallback, progress_bridge
+from .store import Store
+
+__all__ = ["Client"]
+
+_PRESERVE_DIGESTS = 0x1
+
+
+class _Driver:
+    """One registry_loop per asyncio loop: its sockets and timer on that loop."""
+
+    def __init__(self, aloop: asyncio.AbstractEventLoop) -> None:
+        self.aloop = aloop
+        self.watched: Dict[int, int] = {}
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.max_step_us = 0
+        # Kept referenced: libregistry calls them until the loop is freed.
+        self._socket_cb = _lib.LOOP_SOCKET_CB(self._on_socket)
+        self._timer_cb = _lib.LOOP_TIMER_CB(self._on_timer)
+        opts = _lib.loop_options(version=_lib.LOOP_OPTIONS_VERSION, flags=0,
+                                 socket_cb=self._socket_cb, timer_cb=self._timer_cb)
+        self.handle = _lib.loop_p()
+        check(C.registry_loop_new(ctypes.byref(self.handle), ctypes.byref(opts)))
+
+    def _on_socket(self, fd: int, events: int, _ud: Any) -> int:
+        try:
+            old = self.watched.pop(fd, 0)
+            if old & _lib.LOOP_READ:
+                self.aloop.remove_reader(fd)
+            if old & _lib.LOOP_WRITE:
+                self.aloop.remove_writer(fd)
+            if events & _lib.LOOP_READ:
+                self.aloop.add_reader(fd, self._ready, fd, _lib.LOOP_READ)
+            if events & _lib.LOOP_WRITE:
+                self.aloop.add_writer(fd, self._ready, fd, _lib.LOOP_WRITE)
+            if events:
+                self.watched[fd] = events
+            return 0
+        except Exception:  # a C callback must not raise
+            return -1
+
+    def _on_timer(self, ms: int, _ud: Any) -> int:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if ms >= 0:
+            self.timer = self.aloop.call_later(ms / 1000.0, self._fire)
+        return 0
+
+    def _ready(self, fd: int, events: int) -> None:
+        C.registry_loop_socket_action(self.handle, fd, events)
+
+    def _fire(self) -> None:
+        self.timer = None
+        C.registry_loop_timeout(self.handle)
+
+    def step_stats(self) -> tuple:
+        steps, max_us = ctypes.c_uint64(), ctypes.c_int64()
+        check(C.registry_loop_step_stats(ctypes.byref(steps), ctypes.byref(max_us), self.handle))
+        return steps.value, max_us.value
+
+    def close(self) -> None:
+        if self.handle:
+            C.registry_loop_free(self.handle)
+            self.handle = _lib.loop_p()
+        for fd, ev in self.watched.items():
+            if ev & _lib.LOOP_READ:
+                self.aloop.remove_reader(fd)
+            if ev & _lib.LOOP_WRITE:
+                self.aloop.remove_writer(fd)
+        self.watched.clear()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class Client(_SyncClient):
+    """``registry.Client`` with coroutines on the running asyncio loop (see the module)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._drivers: Dict[asyncio.AbstractEventLoop, _Driver] = {}
+
+    def _driver(self) -> _Driver:
+        aloop = asyncio.get_running_loop()
+        d = self._drivers.get(aloop)
+        if d is None:
+            d = self._drivers[aloop] = _Driver(aloop)
+        return d
+
+    def loop_step_stats(self) -> tuple:
+        """(steps, longest step in microseconds) of this client's driver on the running loop."""
+        return self._driver().step_stats()
+
+    async def pull(self, ref: RefLike, dest: Union[StrPath, Store], platform: PlatformLike = None,
+                   preserve_digests: bool = False, progress: Optional[ProgressCallback] = None,
+                   ref_name: Optional[str] = None) -> Optional[str]:
+        """``Client.pull`` into a Store or an OCI layout folder, as a coroutine: the
+        digest of the image manifest written. Raises what the blocking pull raises."""
+        r = self.reference(ref)
+        own = not isinstance(dest, Store)
+        store = Store(dest, create=True) if own else dest  # type: ignore[arg-type]
+        try:
+            return await self._pull(r, store, platform, preserve_digests, progress, ref_name)
+        finally:
+            if own:
+                store.close()
+
+    async def _pull(self, r: Any, store: Store, platform: PlatformLike, preserve: bool,
+                    progress: Optional[ProgressCallback], ref_name: Optional[str]) -> Optional[str]:
+        d = self._driver()
+        fut: asyncio.Future = d.aloop.create_future()
+        bridge = progress_bridge(progress)
+        plat = platform_c(platform)
+        opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION,
+                                 flags=_PRESERVE_DIGESTS if preserve else 0,
+                                 platform=plat, progress=bridge.cfunc)
+
+        def done(op: Any, rc: int, _ud: Any) -> None:
+            # The thread's error record is the operation's during this call.
+            if fut.done():
+                return
+            if rc < 0:
+                fut.set_exception(last_error(rc))
+                return
+            out = ctypes.c_void_p()
+            C.registry_op_result_digest(ctypes.byref(out), op)
+            fut.set_result(take_string(out))
+
+        done_cb = _lib.OP_DONE_CB(done)
+        op = _lib.op_p()
+        with r._c() as cref:
+            check(C.registry_pull_start(ctypes.byref(op), d.handle, self._ptr, cref, store._ptr,
+                                        cstr(ref_name, "ref_name"), ctypes.byref(opts), done_cb, None))
+        try:
+            digest = await fut
+            bridge.reraise()
+            return digest
+        except asyncio.CancelledError:
+            C.registry_op_cancel(op)
+            raise
+        finally:
+            C.registry_op_free(op)
+            del done_cb, plat, opts  # referenced by C until here
+
+    async def _op(self, start: Any) -> None:
+        """Run one operation started by @start(done_cb, op_out) to its end."""
+        d = self._driver()
+        fut: asyncio.Future = d.aloop.create_future()
+
+        def done(op: Any, rc: int, _ud: Any) -> None:
+            if not fut.done():
+                fut.set_exception(last_error(rc)) if rc < 0 else fut.set_result(None)
+
+        done_cb = _lib.OP_DONE_CB(done)
+        op = _lib.op_p()
+        check(start(d.handle, done_cb, ctypes.byref(op)))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            C.registry_op_cancel(op)
+            raise
+        finally:
+            C.registry_op_free(op)
+            del done_cb
+
+    async def tags(self, repository: RefLike, page_size: int = 0,
+                   last: Optional[str] = None) -> AsyncIterator[str]:
+        """``Client.tags`` as an asynchronous iterator: ``async for tag in c.tags(repo)``;
+        each page is fetched on the loop when the names of the last one are used up."""
+        repo = cstr(self._repository(repository))
+        lst = _lib.list_p()
+        check(C.registry_list_tags_open(ctypes.byref(lst), self._ptr, repo,
+                                        ctypes.byref(_list_options(page_size, last))))
+        try:
+            while True:
+                if not C.registry_list_buffered(lst):
+                    if C.registry_list_at_end(lst):
+                        return
+                    await self._op(lambda h, cb, out: C.registry_list_fetch_start(out, h, lst, cb, None))
+                    continue
+                name = ctypes.c_char_p()
+                check(C.registry_list_next(ctypes.byref(name), lst))
+                if name.value is None:
+                    return
+                yield name.value.decode()
+        finally:
+            C.registry_list_free(lst)
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for d in getattr(self, "_drivers", {}).values():
+            d.close()
+        if hasattr(self, "_drivers"):
+            self._drivers.clear()
+        super().close()
+

@@ -1,0 +1,277 @@
+/** @file
+ * libregistry: operations driven by the caller's event loop (no threads).
+ *
+ * A registry_loop owns one libcurl multi handle. The caller's main loop
+ * (GLib, sd-event, libuv, epoll...) drives it: the library says through
+ * registry_loop_socket_cb which file descriptors to watch for what and
+ * through registry_loop_timer_cb when it wants to be called back; the loop
+ * calls registry_loop_socket_action() when a descriptor is ready and
+ * registry_loop_timeout() when the timer fires. Operations (registry_op)
+ * started on the loop share its connections and complete through a
+ * registry_op_done_cb with the result and the error record the blocking
+ * call would have given.
+ *
+ * Rules: no thread is created in loop mode; every callback (socket, timer,
+ * progress, completion, the client's trace and credential callbacks) runs
+ * inside registry_loop_socket_action(), registry_loop_timeout(),
+ * registry_op_cancel() or a start function, on the caller's thread
+ * (registry_op_free() and registry_loop_free() may also call the socket
+ * callback, to stop watching the descriptors they close). A step
+ * does bounded work (hashing and writing as the bytes arrive, in pieces of
+ * at most 16 KiB); registry_loop_step_stats() reports the longest. A
+ * callback may start, cancel and free operations (also its own) but must
+ * not free the loop. The clients, stores and loop are used by one thread.
+ * See docs/event-loop.md.
+ */
+#ifndef REGISTRY_LOOP_H
+#define REGISTRY_LOOP_H
+
+#include <registry/common.h>
+#include <registry/client.h>
+#include <registry/errors.h>
+#include <registry/image.h>
+#include <registry/reference.h>
+#include <registry/remote.h>
+#include <registry/store.h>
+
+REGISTRY_BEGIN_DECLS
+
+/** A driver of operations on the caller's event loop. @since 1.1 */
+typedef struct registry_loop registry_loop;
+/** One operation started on a registry_loop. @since 1.1 */
+typedef struct registry_op registry_op;
+
+/** registry_loop_socket_cb events: watch for readability. @since 1.1 */
+#define REGISTRY_LOOP_READ 0x1u
+/** registry_loop_socket_cb events: watch for writability. @since 1.1 */
+#define REGISTRY_LOOP_WRITE 0x2u
+/** registry_loop_socket_action() events: an error or hang-up on the descriptor. @since 1.1 */
+#define REGISTRY_LOOP_ERROR 0x4u
+
+/**
+ * Watch @p fd for @p events (REGISTRY_LOOP_READ and/or REGISTRY_LOOP_WRITE,
+ * replacing what was asked before for it), or stop watching it when
+ * @p events is 0. Return 0; non-zero is an error of the caller's loop
+ * (the transfers on @p fd then fail).
+ * @since 1.1
+ */
+typedef int (*registry_loop_socket_cb)(int fd, unsigned int events, void *userdata);
+
+/**
+ * Call registry_loop_timeout() once in @p timeout_ms milliseconds (0: as
+ * soon as possible, from the loop, not from inside this callback), replacing
+ * the timer asked for before; -1 removes it. Return 0.
+ * @since 1.1
+ */
+typedef int (*registry_loop_timer_cb)(long timeout_ms, void *userdata);
+
+/**
+ * An operation ended: @p rc is what the blocking call would have returned,
+ * and registry_op_error(@p op) (also the thread's error record during the
+ * call) holds its error record. The operation stays valid until
+ * registry_op_free(), which the callback may call.
+ * @since 1.1
+ */
+typedef void (*registry_op_done_cb)(registry_op *op, int rc, void *userdata);
+
+/**
+ * Options of registry_loop_new(). Initialise with REGISTRY_LOOP_OPTIONS_INIT.
+ * @since 1.1
+ */
+typedef struct registry_loop_options {
+	unsigned int version;              /**< REGISTRY_LOOP_OPTIONS_VERSION */
+	unsigned int flags;                /**< none yet: 0 */
+	registry_loop_socket_cb socket_cb; /**< required */
+	registry_loop_timer_cb timer_cb;   /**< required */
+	void *userdata;                    /**< passed to both callbacks */
+} registry_loop_options;
+
+/** Current version of registry_loop_options. @since 1.1 */
+#define REGISTRY_LOOP_OPTIONS_VERSION 1
+/** Initialiser of registry_loop_options. @since 1.1 */
+#define REGISTRY_LOOP_OPTIONS_INIT {REGISTRY_LOOP_OPTIONS_VERSION, 0, NULL, NULL, NULL}
+
+/**
+ * Set @p opts to REGISTRY_LOOP_OPTIONS_INIT.
+ * @param opts the options to initialise.
+ * @return 0, REGISTRY_EINVAL for NULL.
+ * @since 1.1
+ */
+REGISTRY_API int registry_loop_options_init(registry_loop_options *opts);
+
+/**
+ * Create a loop driver.
+ * @param out receives the loop (free with registry_loop_free()).
+ * @param options the callbacks (required).
+ * @return 0; REGISTRY_EINVAL (NULL, bad version or flags, a missing
+ *         callback); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_loop_new(registry_loop **out, const registry_loop_options *options);
+
+/**
+ * Free the loop. Operations still running are canceled without their
+ * completion callback and freed. Not from inside one of its callbacks.
+ * @param loop the loop, or NULL.
+ * @since 1.1
+ */
+REGISTRY_API void registry_loop_free(registry_loop *loop);
+
+/**
+ * @p fd is ready: let the transfers on it go on.
+ * @param loop the loop.
+ * @param fd the descriptor the socket callback asked to watch.
+ * @param events what it is ready for: REGISTRY_LOOP_READ, _WRITE, _ERROR.
+ * @return 0; REGISTRY_EINVAL for NULL or unknown event bits.
+ * @since 1.1
+ */
+REGISTRY_API int registry_loop_socket_action(registry_loop *loop, int fd, unsigned int events);
+
+/**
+ * The timer asked for by the timer callback fired.
+ * @param loop the loop.
+ * @return 0; REGISTRY_EINVAL for NULL.
+ * @since 1.1
+ */
+REGISTRY_API int registry_loop_timeout(registry_loop *loop);
+
+/**
+ * How many operations of @p loop have not completed yet.
+ * @param loop the loop.
+ * @return the count (0 for NULL).
+ * @since 1.1
+ */
+REGISTRY_API size_t registry_loop_pending(const registry_loop *loop);
+
+/**
+ * The responsiveness record: how many steps (entries through
+ * registry_loop_socket_action(), registry_loop_timeout() and the start
+ * functions) ran and the longest one, in microseconds, callbacks included.
+ * @param steps receives the count; may be NULL.
+ * @param max_us receives the longest step; may be NULL.
+ * @param loop the loop.
+ * @return 0; REGISTRY_EINVAL for a NULL loop.
+ * @since 1.1
+ */
+REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, const registry_loop *loop);
+
+/**
+ * Start registry_pull() on @p loop: the same arguments, the same result.
+ * @p client and @p store must stay open, and be used on this thread only,
+ * until the operation completes; several operations may share them.
+ * The progress callback of @p options runs on the loop's thread.
+ * Not yet in loop mode: REGISTRY_PULL_ALL_PLATFORMS (REGISTRY_EUNSUPPORTED
+ * from this call) and schema1 images (REGISTRY_EUNSUPPORTED, through the
+ * completion). The completion callback may run before this returns (when
+ * the pull fails before any request), with *out already set.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the registry to pull from.
+ * @param ref the image (copied).
+ * @param store an open store.
+ * @param ref_name the index.json name, or NULL (copied).
+ * @param options NULL for the defaults (the platform is copied).
+ * @param done called once when the operation ends (also when it fails
+ *        before any request); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done); REGISTRY_EINVAL (NULL
+ *         argument, bad options: nothing started, @p done not called);
+ *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_ALL_PLATFORMS, or a field of
+ *         a later version of the options than 1 is set: loop mode applies
+ *         version 1's fields only, and refuses rather than ignores others);
+ *         REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_pull_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                     const registry_reference *ref, registry_store *store,
+                                     const char *ref_name, const registry_pull_options *options,
+                                     registry_op_done_cb done, void *userdata);
+
+/**
+ * Fetch the next page of @p list (registry_list_tags_open(),
+ * registry_list_catalog_open()) on @p loop. When the operation completes
+ * with 0, registry_list_next() returns the page's names without a request
+ * (registry_list_buffered() of them); fetch again while
+ * registry_list_at_end() is 0. The list must stay open, and be used on
+ * this thread only, until the operation completes. A failure is kept by the
+ * list, as registry_list_next() keeps it.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param list an open list.
+ * @param done called once when the page is in (or failed); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_list_next()); REGISTRY_EINVAL (NULL argument);
+ *         REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_list_fetch_start(registry_op **out, registry_loop *loop, registry_list *list,
+                                           registry_op_done_cb done, void *userdata);
+
+/**
+ * How many names of the fetched page registry_list_next() still returns
+ * without a request.
+ * @param list the list.
+ * @return the count; 0 for NULL or a failed list.
+ * @since 1.1
+ */
+REGISTRY_API size_t registry_list_buffered(const registry_list *list);
+
+/**
+ * Whether @p list has nothing more to give: no names buffered and no page
+ * left to fetch (or it failed).
+ * @param list the list.
+ * @return 1 at the end (and for NULL), else 0.
+ * @since 1.1
+ */
+REGISTRY_API int registry_list_at_end(const registry_list *list);
+
+/**
+ * Cancel @p op: its transfers stop at once (partial blobs stay for a
+ * resume; nothing half-written is committed) and its completion callback
+ * runs with REGISTRY_ECANCELED before this returns. Nothing happens for an
+ * operation that has completed.
+ * @param op the operation.
+ * @return 0; REGISTRY_EINVAL for NULL.
+ * @since 1.1
+ */
+REGISTRY_API int registry_op_cancel(registry_op *op);
+
+/**
+ * Free @p op; a running operation is canceled first, without its
+ * completion callback.
+ * @param op the operation, or NULL.
+ * @since 1.1
+ */
+REGISTRY_API void registry_op_free(registry_op *op);
+
+/**
+ * Whether @p op has completed.
+ * @param op the operation.
+ * @return 1 when done, 0 while running (or for NULL).
+ * @since 1.1
+ */
+REGISTRY_API int registry_op_done(const registry_op *op);
+
+/**
+ * The error record of a completed operation (code 0 after a success).
+ * @param op the operation.
+ * @return the record, valid until registry_op_free(); NULL for NULL.
+ * @since 1.1
+ */
+REGISTRY_API const registry_error *registry_op_error(const registry_op *op);
+
+/**
+ * The digest a completed pull wrote to the index (digest_out of
+ * registry_pull()).
+ * @param digest receives a copy (free with registry_free()).
+ * @param op the operation.
+ * @return 0; REGISTRY_EINVAL (NULL, not a pull, not completed, failed);
+ *         REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_op_result_digest(char **digest, const registry_op *op);
+
+REGISTRY_END_DECLS
+
+#endif

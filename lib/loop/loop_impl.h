@@ -1,0 +1,134 @@
+/*
+ * Private interface of the event-loop driver (lib/loop): the loop, its
+ * requests (lreq: the request state machine driven without blocking) and
+ * the operations built on them (loop/pull.c). Not installed.
+ */
+#ifndef REGISTRY_LOOP_IMPL_H
+#define REGISTRY_LOOP_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <registry/loop.h>
+
+#include "transport/request.h"
+
+/* A deadline on the loop's wait list (a backoff, a retry of a busy blob). */
+typedef struct lwait {
+	struct lwait *next;
+	int64_t due; /* CLOCK_MONOTONIC microseconds */
+	void (*fire)(struct lwait *w);
+	int queued;
+} lwait;
+
+enum { LREQ_IDLE, LREQ_RUNNING, LREQ_WAITING, LREQ_TOKEN };
+
+typedef struct lreq lreq;
+struct lreq {
+	registry_loop *L;
+	registry_op *op;
+	registry__req r;
+	int begun;
+	int state;
+	CURL *h;
+	registry__response resp;
+	size_t body_limit;   /* buffered (non-sink) bodies; 0: REGISTRY__JSON_LIMIT */
+	const char *body;    /* POST body (token requests) */
+	size_t body_len, body_sent;
+	int refuse_link_local, refused;
+	int tls_probe;       /* a TLS handshake only, unverified (the scheme probe) */
+	/* 2xx bodies go here instead of resp.body; non-zero stops (recorded). */
+	int (*sink)(lreq *q, const char *data, size_t len);
+	int sink_rc;
+	int aborted;
+	/* Before each attempt (e.g. the Range to ask for): non-zero fails it. */
+	int (*before)(lreq *q);
+	/* After an attempt, before the machine: a registry__req_next to apply
+	 * instead, or -1. */
+	int (*pre_step)(lreq *q, CURLcode cc);
+	/* The request ended: rc 0 with resp final (any status), or a failure. */
+	void (*done)(lreq *q, int rc);
+	lwait wait;
+	int paused;         /* CURL_WRITEFUNC_PAUSE: on the loop's paused list */
+	lreq *next_paused;
+	lreq *token, *parent;     /* a token fetch under way, and its request */
+	registry__token_fetch tf; /* a token request's own */
+	void *ud;
+};
+
+/* How an operation kind stops (every transfer, no callback), frees what it
+ * holds, and goes on when kicked (settle()). */
+typedef struct registry__op_kind {
+	void (*stop)(registry_op *op);
+	void (*free)(registry_op *op);
+} registry__op_kind;
+
+struct registry_op {
+	registry_op *next;
+	registry_loop *loop;
+	registry_client *client;
+	const registry__op_kind *kind_ops;
+	registry_op_done_cb done_cb;
+	void *userdata;
+	int completed, rc, cancel_asked, kick;
+	int notify; /* the completion callback is due */
+	/* The client's scheme (registry_loop_with_base): found out once per
+	 * client by the first operation, the others wait for it. */
+	lreq probe;
+	int probe_scheme; /* 0: https, 1: http */
+	void (*base_known)(registry_op *op);
+	struct registry_error err;
+	char *digest; /* a pull's result */
+};
+
+struct registry_loop {
+	CURLM *multi;
+	registry_loop_options o;
+	int64_t curl_due, asked_due;
+	lwait *waits;
+	registry_op *ops;
+	size_t pending;
+	int deferred; /* settle() has work: a cancel or a kick */
+	int depth;    /* steps running (a start inside a callback nests) */
+	uint64_t steps;
+	int64_t max_us;
+	int64_t step_start; /* of the outermost step running */
+	lreq *paused;
+};
+
+/* How long one step hands bytes to hashing and writing before it pauses
+ * the transfer and lets the caller's loop run (microseconds). */
+#define REGISTRY__LOOP_SLICE_US 2000
+
+int registry__loop_lreq_begin(lreq *q, registry_loop *L, registry_op *op, registry_client *c,
+                              const char *url, const char *scope);
+int registry__loop_lreq_begin_external(lreq *q, registry_loop *L, registry_op *op, const char *url,
+                                       const char *authorization);
+/* Start (or go on with) the request: a token first when it needs one. */
+void registry__loop_lreq_go(lreq *q);
+void registry__loop_lreq_apply(lreq *q, registry__req_next next);
+void registry__loop_lreq_stop(lreq *q);
+void registry__loop_lreq_end(lreq *q);
+
+void registry__loop_wait(registry_loop *L, lwait *w, long ms, void (*fire)(lwait *w));
+void registry__loop_unwait(registry_loop *L, lwait *w);
+
+int registry__loop_op_new(registry_op **out, registry_loop *L, registry_client *client,
+                          const registry__op_kind *kind, size_t size, registry_op_done_cb done,
+                          void *userdata);
+/* The operation ended: its record saved, its callback called (once). */
+void registry__loop_op_complete(registry_op *op, int rc);
+
+/* Run @then once the client's scheme is known (at once when it is); a
+ * failure to find it completes @op. */
+void registry__loop_with_base(registry_op *op, void (*then)(registry_op *op));
+/* registry__loop_lreq_begin at @path on @op's registry (its base URL):
+ * 0, or the failure (recorded; @q ended). */
+int registry__loop_lreq_begin_at(lreq *q, registry_op *op, const char *path, const char *scope);
+
+/* A step of the loop (an entry point): timed; its end settles deferred
+ * work and asks the caller's timer for what is due next. */
+int64_t registry__loop_step_begin(registry_loop *L);
+void registry__loop_step_end(registry_loop *L, int64_t start);
+
+#endif

@@ -1,0 +1,116 @@
+"""registry.aio: pulls as coroutines on one asyncio loop, no threads (docs/event-loop.md)."""
+import asyncio
+import os
+import time
+
+import pytest
+
+import registry
+import registry.aio
+from registry import Store
+
+from test_client import fixture_digest, reg  # noqa: F401  (the module's registry)
+
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_concurrent_pulls_keep_the_loop_ticking(reg, tmp_path):  # noqa: F811
+    """8 concurrent pulls complete with the blocking pull's digests while another
+    coroutine ticks every 10 ms; no thread is started."""
+    with registry.Client(reg.host, retries=0) as sync:
+        want = sync.pull("fixtures/small-v2s2", Store(tmp_path / "sync", create=True))
+    gaps = []
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            stop = False
+
+            async def ticker():
+                last = time.monotonic()
+                while not stop:
+                    await asyncio.sleep(0.01)
+                    now = time.monotonic()
+                    gaps.append(now - last)
+                    last = now
+
+            t = asyncio.ensure_future(ticker())
+            before = threads()
+            pulls = [c.pull("fixtures/small-v2s2", tmp_path / ("aio%d" % i)) for i in range(8)]
+            pulls.append(c.pull("fixtures/big-oci", tmp_path / "big"))
+            results = await asyncio.gather(*pulls)
+            during = threads()
+            stop = True
+            await t
+            steps, max_us = c.loop_step_stats()
+            return results, before, during, steps, max_us
+
+    results, before, during, steps, max_us = asyncio.run(main())
+    assert results[:8] == [want] * 8
+    assert results[8] == fixture_digest(reg, "BIG_OCI")
+    for i in range(8):
+        with Store(tmp_path / ("aio%d" % i)) as s:
+            assert s.verify() == []
+            assert s.find("latest").digest == want
+    assert during == before
+    largest = max(gaps)
+    print("aio: largest ticker gap %.1f ms over %d ticks; %d loop steps, longest %.1f ms"
+          % (largest * 1000, len(gaps), steps, max_us / 1000))
+    # Generous: a shared 2-core machine; a blocking pull would stall it for the whole pull.
+    assert largest < 1.0
+
+
+def test_errors_match_the_blocking_pull(reg, tmp_path):  # noqa: F811
+    with registry.Client(reg.host, retries=0) as sync:
+        with pytest.raises(registry.NotFoundError) as blocking:
+            sync.pull("fixtures/small-v2s2:no-such-tag", tmp_path / "sync")
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            await c.pull("fixtures/small-v2s2:no-such-tag", tmp_path / "aio")
+
+    with pytest.raises(registry.NotFoundError) as looped:
+        asyncio.run(main())
+    assert str(looped.value) == str(blocking.value)
+    assert looped.value.code == blocking.value.code
+
+
+def test_cancel_mid_transfer(reg, tmp_path):  # noqa: F811
+    """Cancelling the task stops the pull: no index entry, the store sound; a
+    second pull resumes and completes."""
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            started = asyncio.Event()
+
+            def progress(p):
+                if p.bytes_done > 0:
+                    started.set()
+
+            task = asyncio.ensure_future(c.pull("fixtures/big-oci", tmp_path / "big", progress=progress))
+            await started.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            with Store(tmp_path / "big") as s:
+                assert s.verify() == []
+                assert s.find("latest") is None
+            return await c.pull("fixtures/big-oci", tmp_path / "big")
+
+    assert asyncio.run(main()) == fixture_digest(reg, "BIG_OCI")
+
+
+def test_tags_async_for(reg):  # noqa: F811
+    """``async for`` over the tags, a page of 2 at a time: the blocking list's names."""
+    with registry.Client(reg.host, retries=0) as sync:
+        m = sync.inspect("fixtures/small-oci")
+        for t in ("a1", "a2", "a3", "a4", "a5"):
+            sync.push_manifest("fixtures/small-oci:" + t, m)
+        want = list(sync.tags("fixtures/small-oci", page_size=2))
+    assert len(want) == 6  # latest and a1..a5
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return [t async for t in c.tags("fixtures/small-oci", page_size=2)]
+
+    assert asyncio.run(main()) == want
