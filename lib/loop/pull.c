@@ -470,27 +470,15 @@ static void pull_free(registry_op *op)
 
 static const registry__op_kind pull_kind = {pull_stop, pull_free};
 
-/* Version 1 of registry_pull_options ends with userdata: loop mode reads
- * those fields only. */
-#define PULL_OPTIONS_V1_END (offsetof(registry_pull_options, userdata) + sizeof(void *))
-
 /*
- * Fail closed: a field a later version of the options adds (a signature
- * policy, for one) must not be accepted and ignored, so it must be zero
- * here until this code applies it. Only the current version's struct is
- * read whole (an older caller's struct may be shorter).
+ * Fail closed: a field a later version of the options adds must not be
+ * accepted and ignored, so it must be unset here until this code applies
+ * it. Version 2 added the signature policy; an older caller's struct ends
+ * before it and is not read past its end.
  */
 static int later_fields_unset(const registry_pull_options *o)
 {
-	if (o->version <= 1)
-		return 1;
-	if (o->version != REGISTRY_PULL_OPTIONS_VERSION)
-		return 0;
-	const unsigned char *p = (const unsigned char *)o;
-	for (size_t i = PULL_OPTIONS_V1_END; i < sizeof(*o); i++)
-		if (p[i])
-			return 0;
-	return 1;
+	return o->version < 2 || o->policy == NULL;
 }
 
 int registry_pull_start(registry_op **out, registry_loop *loop, registry_client *client,
@@ -531,7 +519,14 @@ int registry_pull_start(registry_op **out, registry_loop *loop, registry_client 
 		return rc;
 	pull_op *p = (pull_op *)(void *)op;
 	p->store = store;
-	p->o = *options;
+	p->o.version = REGISTRY_PULL_OPTIONS_VERSION;
+	/* Version 1's fields only: an older caller's struct ends there, and
+	 * later fields were refused above. */
+	p->o.flags = options->flags;
+	p->o.platform = options->platform;
+	p->o.max_manifest_size = options->max_manifest_size;
+	p->o.progress = options->progress;
+	p->o.userdata = options->userdata;
 	if ((rc = registry_reference_dup(&p->ref, ref)) ||
 	    (ref_name && !(p->ref_name = registry__strdup(ref_name)))) {
 		rc = rc ? rc : oom();
