@@ -9,8 +9,7 @@
 #include <unistd.h>
 
 #if defined(REGISTRY_HAVE_LIBARCHIVE) && defined(REGISTRY_HAVE_ZLIB)
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 #include <zlib.h>
 #define HAVE_DIRS 1
 #endif
@@ -101,6 +100,9 @@ static int pack_walk(struct archive *w, const char *root, const char *title)
 int registry__artifact_pack_dir(const char *path, const char *title, const char *out_path,
                                 char tar_digest[REGISTRY_DIGEST_STRING_MAX])
 {
+	int loaded = registry__archive_load("packing a directory");
+	if (loaded)
+		return loaded;
 	char *root = registry__strdup(path);
 	if (!root)
 		return registry__nomem();
@@ -235,6 +237,9 @@ static int unpack_write(struct archive *r, struct archive *w, struct archive_ent
 
 int registry__artifact_unpack_dir(int fd, const char *root, const char *title, const char *what)
 {
+	int loaded = registry__archive_load("unpacking a directory layer");
+	if (loaded)
+		return loaded;
 	struct archive *r = archive_read_new(), *w = archive_write_disk_new();
 	int rc = r && w ? 0 : registry__nomem();
 	if (!rc && (archive_read_support_filter_gzip(r) != ARCHIVE_OK || archive_read_support_format_tar(r) != ARCHIVE_OK ||

@@ -16,8 +16,7 @@
 #include <unistd.h>
 
 #ifdef REGISTRY_HAVE_LIBARCHIVE
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 #endif
 
 #include "pull_impl.h"
@@ -176,8 +175,10 @@ int registry__sink_open(registry__sink **out, const char *dest, int format, int 
 		}
 	} else {
 #ifdef REGISTRY_HAVE_LIBARCHIVE
-		s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (s->fd < 0) {
+		if ((rc = registry__archive_load("writing a docker-archive tarball"))) {
+			free(s->tmp);
+			s->tmp = NULL;
+		} else if ((s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
 			rc = io_fail("creating", s->tmp);
 			free(s->tmp);
 			s->tmp = NULL;

@@ -41,8 +41,7 @@ static int check_options(const registry_push_archive_options **options)
 
 #ifdef REGISTRY_HAVE_LIBARCHIVE
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 #include <cjson/cJSON.h>
 
 #include "digest/hash.h"
@@ -119,6 +118,9 @@ static char *normalize(const char *dir, const char *path)
 
 static int open_archive(struct archive **out, const char *path)
 {
+	int loaded = registry__archive_load("reading a docker-archive tarball");
+	if (loaded)
+		return loaded;
 	struct archive *a = archive_read_new();
 	if (!a)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");

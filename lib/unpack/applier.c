@@ -7,8 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 
 #include "applier.h"
 

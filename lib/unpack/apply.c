@@ -16,8 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 
 #include "applier.h"
 #include "store/store_impl.h"

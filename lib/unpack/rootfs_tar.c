@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 
 #include "unpack_impl.h"
 
@@ -82,6 +81,9 @@ static int write_tree(struct archive *in, struct archive *out, struct archive_en
 
 int registry__tree_to_tar(const char *root_path, int fd)
 {
+	int loaded = registry__archive_load("writing a root filesystem tar");
+	if (loaded)
+		return loaded;
 	struct archive *in = archive_read_disk_new(), *out = archive_write_new();
 	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
 	char *buf = malloc(COPY_BUFFER);

@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive_lazy.h"
 
 #include "applier.h"
 
@@ -91,7 +90,9 @@ static int open_outer(registry__applier *a)
 
 int registry__stream_open(registry__applier *a)
 {
-	int rc = 0;
+	int rc = registry__archive_load("unpacking a layer");
+	if (rc)
+		return rc;
 	if (!a->inbuf && !(a->inbuf = malloc(INPUT_BUFFER)))
 		return registry__nomem();
 	if ((rc = open_outer(a)))
