@@ -159,11 +159,16 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * Start registry_pull() on @p loop: the same arguments, the same result.
  * @p client and @p store must stay open, and be used on this thread only,
  * until the operation completes; several operations may share them.
- * The progress callback of @p options runs on the loop's thread.
- * Not yet in loop mode: REGISTRY_PULL_ALL_PLATFORMS (REGISTRY_EUNSUPPORTED
- * from this call) and schema1 images (REGISTRY_EUNSUPPORTED, through the
- * completion). The completion callback may run before this returns (when
- * the pull fails before any request), with *out already set.
+ * The progress callback of @p options runs on the loop's thread, and the
+ * client's cancel hook is asked at every step (at least every 50 ms).
+ * As registry_pull(): every platform with REGISTRY_PULL_ALL_PLATFORMS (one
+ * child manifest held at a time), and the mirrors of the host
+ * configuration (registries.conf) tried in order before the primary.
+ * Not yet in loop mode: schema1 images (REGISTRY_EUNSUPPORTED, through the
+ * completion), REGISTRY_PULL_REFERRERS, REGISTRY_PULL_FOREIGN_LAYERS and a
+ * signature policy (REGISTRY_EUNSUPPORTED from this call). The completion
+ * callback may run before this returns (when the pull fails before any
+ * request), with *out already set.
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
  * @param client the registry to pull from.
@@ -176,16 +181,51 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * @param userdata passed to @p done.
  * @return 0 (the result comes through @p done); REGISTRY_EINVAL (NULL
  *         argument, bad options: nothing started, @p done not called);
- *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_ALL_PLATFORMS, or a field of
- *         a later version of the options than 1 is set: loop mode applies
+ *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_REFERRERS,
+ *         REGISTRY_PULL_FOREIGN_LAYERS, or a field of a later version of
+ *         the options than 1 is set, such as a policy: loop mode applies
  *         version 1's fields only, and refuses rather than ignores others);
- *         REGISTRY_ENOMEM.
+ *         REGISTRY_ENOMEM; the errors of the host configuration's mirrors
+ *         (a client for a mirror's host).
  * @since 1.1
  */
 REGISTRY_API int registry_pull_start(registry_op **out, registry_loop *loop, registry_client *client,
                                      const registry_reference *ref, registry_store *store,
                                      const char *ref_name, const registry_pull_options *options,
                                      registry_op_done_cb done, void *userdata);
+
+/**
+ * Start registry_pull_to() on @p loop: the same arguments, the same result
+ * (registry_op_result_digest() gives its digest_out), with the rules of
+ * registry_pull_start(). Into an OCI layout, or a `docker load` folder or
+ * tarball: those are pulled into a temporary store next to @p dest, then
+ * written out in the last step (a folder hard-links the blobs where it
+ * can; a tarball copies every layer in that one step, so that step grows
+ * with the image); the temporary store is removed, also after a failure
+ * or a cancel.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the registry to pull from.
+ * @param ref the image (copied).
+ * @param dest a folder (REGISTRY_IMAGE_FORMAT_OCI, _DOCKER_DIR) or a file
+ *        name (REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param format an enum registry_image_format value.
+ * @param options NULL for the defaults.
+ * @param done called once when the operation ends; required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done); the codes of
+ *         registry_pull_start(); REGISTRY_EINVAL also for an unknown format
+ *         or REGISTRY_PULL_ALL_PLATFORMS with a Docker format;
+ *         REGISTRY_ECONFLICT (@p dest exists and is not an empty folder);
+ *         REGISTRY_EUNSUPPORTED also for REGISTRY_IMAGE_FORMAT_ROOTFS and
+ *         _ROOTFS_TAR (the unpack does not run in bounded steps yet: use
+ *         registry_pull_to()), and a tarball when built without libarchive.
+ * @since 1.1
+ */
+REGISTRY_API int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                        const registry_reference *ref, const char *dest, int format,
+                                        const registry_pull_options *options, registry_op_done_cb done,
+                                        void *userdata);
 
 /**
  * Fetch the next page of @p list (registry_list_tags_open(),

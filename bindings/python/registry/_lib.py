@@ -412,6 +412,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_loop_step_stats": (_i, [POINTER(ctypes.c_uint64), POINTER(_i64), loop_p]),
     "registry_pull_start": (_i, [POINTER(op_p), loop_p, client_p, reference_p, store_p, _s,
                                  POINTER(pull_options), OP_DONE_CB, _v]),
+    "registry_pull_to_start": (_i, [POINTER(op_p), loop_p, client_p, reference_p, _s, _i,
+                                    POINTER(pull_options), OP_DONE_CB, _v]),
     "registry_list_fetch_start": (_i, [POINTER(op_p), loop_p, list_p, OP_DONE_CB, _v]),
     "registry_list_buffered": (_z, [list_p]),
     "registry_list_at_end": (_i, [list_p]),
