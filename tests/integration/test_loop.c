@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "itest.h"
@@ -517,6 +518,268 @@ static void case_tags(void)
 	registry_client_free(c);
 }
 
+/* Run one operation started by the caller on @L to its end; its result. */
+static result run_one(pl *p, registry_loop *L, registry_op *op, result *r)
+{
+	(void)op;
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	return *r;
+}
+
+/* The index entry @name of @s: its media type and source annotation (static buffers). */
+static const char *entry_field(registry_store *s, const char *name, int annotation)
+{
+	const registry_descriptor *d = NULL;
+	if (registry_store_index_find(&d, s, name) != 0)
+		return NULL;
+	static char buf[2][200];
+	const char *v = annotation ? registry_descriptor_annotation(d, REGISTRY_ANNOTATION_SOURCE_DIGEST)
+	                           : registry_descriptor_media_type(d);
+	snprintf(buf[annotation], sizeof(buf[0]), "%s", v ? v : "(none)");
+	return buf[annotation];
+}
+
+/* REGISTRY_PULL_ALL_PLATFORMS of an index (LOOP_IMAGE, multi-oci or
+ * multi-v2s2): converted and preserved, the blocking pull's index digest,
+ * entry and blobs; one thread. */
+static void case_all(void)
+{
+	const char *path = env_or("LOOP_IMAGE", "fixtures/multi-oci:latest");
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(path);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	static const unsigned int flags[] = {REGISTRY_PULL_ALL_PLATFORMS,
+	                                     REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS};
+	for (int k = 0; k < 2; k++) {
+		registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+		o.flags = flags[k];
+		registry_store *blocking = store_named("all-blocking-%d", k), *looped = store_named("all-loop-%d", k);
+		char *want = NULL;
+		CHECK_RC(registry_pull(&want, c, ref, blocking, "x", &o), 0);
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", &o, on_done, &r), 0);
+		run_one(&p, L, op, &r);
+		CHECK_INT(r.rc, 0);
+		if (r.rc)
+			fprintf(stderr, "all platforms: %s\n", r.message);
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, op), 0);
+		CHECK_STR(got, want);
+		CHECK_STR(entry_digest(looped, "x"), want);
+		char type[200];
+		snprintf(type, sizeof(type), "%s", entry_field(blocking, "x", 0));
+		CHECK_STR(entry_field(looped, "x", 0), type);
+		snprintf(type, sizeof(type), "%s", entry_field(blocking, "x", 1));
+		CHECK_STR(entry_field(looped, "x", 1), type);
+		/* Every entry of the index is in the store, as in the blocking one. */
+		registry_manifest *index = NULL;
+		void *raw = NULL;
+		size_t len = 0;
+		CHECK_RC(registry_store_read_blob(&raw, &len, looped, want, 0), 0);
+		CHECK_RC(registry_manifest_parse(&index, raw, len, NULL, NULL), 0);
+		CHECK(index && registry_manifest_entry_count(index) >= 2);
+		for (size_t i = 0; index && i < registry_manifest_entry_count(index); i++) {
+			const char *d = registry_descriptor_digest(registry_manifest_entry(index, i));
+			CHECK_INT(registry_store_has(looped, d), 1);
+			CHECK_INT(registry_store_has(blocking, d), 1);
+		}
+		printf("all platforms (flags 0x%x): %s, %zu entries\n", flags[k], got,
+		       index ? registry_manifest_entry_count(index) : 0);
+		itest_check_sound(looped);
+		registry_manifest_free(index);
+		registry_free(raw);
+		registry_free(got);
+		registry_free(want);
+		registry_op_free(op);
+		registry_store_free(blocking);
+		registry_store_free(looped);
+	}
+	CHECK_INT(p.max_threads, 1);
+	registry_loop_free(L);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+typedef struct hook_ctx {
+	int retries; /* backoffs begun (the trace) */
+	int asked;   /* calls of the cancel hook */
+} hook_ctx;
+
+static void note_retry(const registry_trace_event *e, void *ud)
+{
+	if (e->what == REGISTRY_TRACE_RETRY)
+		((hook_ctx *)ud)->retries++;
+}
+
+static int hook_cancels(void *ud)
+{
+	hook_ctx *h = ud;
+	h->asked++;
+	return h->retries > 0;
+}
+
+/* A client whose cancel hook says stop once a backoff has begun, and
+ * whose backoffs last 4 s. */
+static registry_client *hooked_client(hook_ctx *h)
+{
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = 3;
+	ro.backoff_base_ms = 4000;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	CHECK_RC(registry_client_set_trace(c, note_retry, h), 0);
+	CHECK_RC(registry_client_set_cancel(c, hook_cancels, h), 0);
+	return c;
+}
+
+/* The client's cancel hook (registry_client_set_cancel) stops a loop pull
+ * as it stops the blocking one, also while no transfer runs: the proxy
+ * answers the first requests 503, the pull waits out a 4 s backoff, and
+ * the hook, asked on the loop's timer, ends it within a second as it ends
+ * the blocking call's sleep (50 ms slices): ECANCELED, nothing named. */
+static void case_cancel_hook(void)
+{
+	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
+	hook_ctx bh = {0};
+	registry_client *c = hooked_client(&bh);
+	registry_store *blocking = itest_store("hook-blocking");
+	long long t0 = now_ms();
+	int want = registry_pull(NULL, c, ref, blocking, "x", NULL);
+	long long blocking_ms = now_ms() - t0;
+	CHECK_INT(want, REGISTRY_ECANCELED);
+	CHECK(blocking_ms < 1500);
+	registry_client_free(c);
+
+	hook_ctx h = {0};
+	c = hooked_client(&h);
+	registry_store *s = itest_store("hook-loop");
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	t0 = now_ms();
+	CHECK_RC(registry_pull_start(&op, L, c, ref, s, "x", NULL, on_done, &r), 0);
+	pl_run(&p, L, 20000);
+	long long took = now_ms() - t0;
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, want);
+	CHECK_INT(h.retries, 1);
+	CHECK(took < 1500); /* not after the 4 s backoff */
+	CHECK(entry_digest(s, "x") == NULL);
+	itest_check_sound(s);
+	printf("cancel hook: blocking canceled after %lld ms; loop: asked %d times, canceled after %lld ms\n",
+	       blocking_ms, h.asked, took);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(s);
+	registry_store_free(blocking);
+	registry_client_free(c);
+	registry_reference_free(ref);
+}
+
+/* registry_pull_to_start into an OCI layout, a docker-load folder and a
+ * tarball: the files of registry_pull_to (diff -r, cmp), its digests and
+ * its errors; no temporary store left; the export step measured. */
+static void case_pull_to(void)
+{
+	const char *path = env_or("LOOP_IMAGE", "fixtures/small-v2s2:latest");
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(path);
+	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
+	char b[1200], l[900];
+	static const struct {
+		int format;
+		const char *name;
+	} formats[] = {{REGISTRY_IMAGE_FORMAT_OCI, "oci"},
+	               {REGISTRY_IMAGE_FORMAT_DOCKER_DIR, "dir"},
+	               {REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, "image.tar"}};
+	snprintf(b, sizeof(b), "%s/blocking", tmp);
+	snprintf(l, sizeof(l), "%s/loop", tmp);
+	CHECK(mkdir(b, 0755) == 0 && mkdir(l, 0755) == 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	for (int k = 0; k < 3; k++) {
+		char bd[1300], ld[1300];
+		snprintf(bd, sizeof(bd), "%s/%s", b, formats[k].name);
+		snprintf(ld, sizeof(ld), "%s/%s", l, formats[k].name);
+		char *want = NULL;
+		CHECK_RC(registry_pull_to(&want, c, ref, bd, formats[k].format, NULL), 0);
+		registry_loop *own = pl_new(&p); /* a loop of its own: its step record is this pull's */
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_pull_to_start(&op, own, c, ref, ld, formats[k].format, NULL, on_done, &r), 0);
+		run_one(&p, own, op, &r);
+		CHECK_INT(r.rc, 0);
+		if (r.rc)
+			fprintf(stderr, "pull_to %s: %s\n", formats[k].name, r.message);
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, op), 0);
+		CHECK_STR(got, want);
+		char cmd[2700];
+		snprintf(cmd, sizeof(cmd), k == 2 ? "cmp -s '%s' '%s'" : "diff -r '%s' '%s'", bd, ld);
+		CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+		int64_t max_us = 0;
+		registry_loop_step_stats(NULL, &max_us, own);
+		printf("pull_to %s: %s, longest step %.2f ms (the export's included)\n", formats[k].name, got,
+		       (double)max_us / 1000.0);
+		registry_free(got);
+		registry_free(want);
+		registry_op_free(op);
+		registry_loop_free(own);
+	}
+	/* Nothing but the three destinations: no temporary store left. */
+	char *ls = NULL;
+	snprintf(b, sizeof(b), "ls -A '%s'", l);
+	CHECK_INT(itest_capture(b, &ls, NULL), 0);
+	CHECK_STR(ls, "dir\nimage.tar\noci\n");
+	free(ls);
+
+	/* The errors of registry_pull_to, from the start call. */
+	registry_op *op = NULL;
+	result r = {0};
+	snprintf(b, sizeof(b), "%s/dir", l);
+	CHECK_RC(registry_pull_to(NULL, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL, on_done, &r),
+	         REGISTRY_ECONFLICT);
+	registry_pull_options all = REGISTRY_PULL_OPTIONS_INIT;
+	all.flags = REGISTRY_PULL_ALL_PLATFORMS;
+	snprintf(b, sizeof(b), "%s/all", l);
+	CHECK_RC(registry_pull_to(NULL, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &all), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &all, on_done, &r),
+	         REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, 99, NULL, on_done, &r), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_ROOTFS, NULL, on_done, &r),
+	         REGISTRY_EUNSUPPORTED);
+	CHECK(op == NULL);
+	CHECK_INT(r.called, 0);
+
+	/* A missing tag: the blocking error, and no temporary store left. */
+	registry_reference *missing = ref_of("fixtures/small-v2s2:no-such-tag");
+	snprintf(b, sizeof(b), "%s/missing.tar", l);
+	int want = registry_pull_to(NULL, c, missing, b, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_RC(registry_pull_to_start(&op, L, c, missing, b, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL, on_done,
+	                                &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, want);
+	CHECK_STR(r.message, want_msg);
+	registry_op_free(op);
+	snprintf(b, sizeof(b), "ls -A '%s'", l);
+	CHECK_INT(itest_capture(b, &ls, NULL), 0);
+	CHECK_STR(ls, "dir\nimage.tar\noci\n");
+	free(ls);
+	CHECK_INT(p.max_threads, 1);
+	registry_reference_free(missing);
+	registry_loop_free(L);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -534,6 +797,12 @@ int main(int argc, char **argv)
 		RUN(case_retry);
 	else if (strcmp(which, "tags") == 0)
 		RUN(case_tags);
+	else if (strcmp(which, "all") == 0)
+		RUN(case_all);
+	else if (strcmp(which, "cancel-hook") == 0)
+		RUN(case_cancel_hook);
+	else if (strcmp(which, "pull-to") == 0)
+		RUN(case_pull_to);
 	else
 		return 2;
 	return CHECK_DONE();
