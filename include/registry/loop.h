@@ -162,13 +162,14 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * The progress callback of @p options runs on the loop's thread, and the
  * client's cancel hook is asked at every step (at least every 50 ms).
  * As registry_pull(): every platform with REGISTRY_PULL_ALL_PLATFORMS (one
- * child manifest held at a time), and the mirrors of the host
- * configuration (registries.conf) tried in order before the primary.
- * Not yet in loop mode: schema1 images (REGISTRY_EUNSUPPORTED, through the
- * completion), REGISTRY_PULL_REFERRERS, REGISTRY_PULL_FOREIGN_LAYERS and a
- * signature policy (REGISTRY_EUNSUPPORTED from this call). The completion
- * callback may run before this returns (when the pull fails before any
- * request), with *out already set.
+ * child manifest held at a time), the mirrors of the host configuration
+ * (registries.conf) tried in order before the primary, and schema1 images
+ * (converted to OCI in the last step, which reads every layer to compute
+ * its diff_id: that step grows with the image). Not yet in loop mode:
+ * REGISTRY_PULL_REFERRERS, REGISTRY_PULL_FOREIGN_LAYERS and a signature
+ * policy (REGISTRY_EUNSUPPORTED from this call). The completion callback
+ * may run before this returns (when the pull fails before any request),
+ * with *out already set.
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
  * @param client the registry to pull from.

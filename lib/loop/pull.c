@@ -69,6 +69,7 @@ struct pull_op {
 	int all;
 	pblob *blobs;
 	size_t nblobs, running, finished;
+	registry__schema1 s1; /* a schema1 image's history: its blobs' digests */
 	registry__progress_ctx prog;
 	int has_dest;             /* registry_pull_to_start */
 	registry__pull_dest dest;
@@ -111,6 +112,7 @@ static void blobs_clear(pull_op *p)
 	free(p->blobs);
 	p->blobs = NULL;
 	p->nblobs = p->running = p->finished = 0;
+	registry__schema1_free(&p->s1); /* the blobs' digests were its */
 }
 
 static void job_reset(pull_op *p)
@@ -162,8 +164,9 @@ static void start_manifest(pull_op *p, const char *reference)
 	registry__loop_lreq_go(&p->q);
 }
 
-static int add_blob(pull_op *p, const char *digest, int64_t size)
+static int add_blob(void *ud, const char *digest, int64_t size)
 {
+	pull_op *p = ud;
 	if (!digest)
 		return registry__fail(REGISTRY_EFORMAT, "a descriptor without a digest");
 	int rc = registry_digest_validate(digest);
@@ -176,30 +179,26 @@ static int add_blob(pull_op *p, const char *digest, int64_t size)
 	return 0;
 }
 
-/* The image is known: its config and layers (foreign ones stay at their URLs). */
+/* The image is known: the blobs the blocking pull would fetch for it
+ * (foreign layers stay at their URLs: REGISTRY_PULL_FOREIGN_LAYERS is
+ * refused in loop mode). */
 static void start_blobs(pull_op *p, const registry_manifest *m)
 {
-	if (registry_manifest_schema_version(m) == 1) {
-		fail(p, registry__fail(REGISTRY_EUNSUPPORTED, "%s: schema1 images are not pulled in loop mode "
-		                       "yet (use registry_pull)", registry_manifest_digest(m)));
-		return;
-	}
 	blobs_clear(p); /* an earlier child's */
+	int rc = 0;
 	size_t n = registry_manifest_layer_count(m) + 1;
-	if (!(p->blobs = calloc(n, sizeof(*p->blobs)))) {
+	if (registry_manifest_schema_version(m) == 1) {
+		if ((rc = registry__schema1_load(&p->s1, m))) {
+			fail(p, rc);
+			return;
+		}
+		n = p->s1.count;
+	}
+	if (!(p->blobs = calloc(n ? n : 1, sizeof(*p->blobs)))) {
 		fail(p, oom());
 		return;
 	}
-	int rc = 0;
-	const registry_descriptor *config = registry_manifest_config(m);
-	if (config)
-		rc = add_blob(p, registry_descriptor_digest(config), registry_descriptor_size(config));
-	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
-		const registry_descriptor *d = registry_manifest_layer(m, i);
-		if (registry_descriptor_url_count(d) == 0)
-			rc = add_blob(p, registry_descriptor_digest(d), registry_descriptor_size(d));
-	}
-	if (rc) {
+	if ((rc = registry__pull_image_blobs(&p->j, m, &p->s1, add_blob, p))) {
 		fail(p, rc);
 		return;
 	}

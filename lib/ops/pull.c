@@ -94,29 +94,35 @@ static int blob_add(blob_list *l, const char *digest, int64_t size)
 	return 0;
 }
 
-static int blobs_of_image(pull_job *j, const registry_manifest *m, blob_list *l, registry__schema1 *s1)
+int registry__pull_image_blobs(pull_job *j, const registry_manifest *m, const registry__schema1 *s1,
+                               int (*add)(void *ud, const char *digest, int64_t size), void *ud)
 {
 	int rc = 0;
 	if (registry_manifest_schema_version(m) == 1) {
 		/* Keeping the schema1 manifest (for a docker-load export) needs its empty layers too. */
 		for (size_t i = 0; !rc && i < s1->count; i++)
 			if (!s1->throwaway[i] || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
-				rc = blob_add(l, s1->blob_sums[i], -1);
+				rc = add(ud, s1->blob_sums[i], -1);
 		return rc;
 	}
 	const registry_descriptor *config = registry_manifest_config(m);
 	if (config)
-		rc = blob_add(l, registry_descriptor_digest(config), registry_descriptor_size(config));
+		rc = add(ud, registry_descriptor_digest(config), registry_descriptor_size(config));
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
 		const registry_descriptor *d = registry_manifest_layer(m, i);
 		/* Foreign layers live at their URLs, not in the registry (skopeo leaves
 		 * them too), unless the caller asks for them. */
 		if (registry_descriptor_url_count(d) == 0)
-			rc = blob_add(l, registry_descriptor_digest(d), registry_descriptor_size(d));
+			rc = add(ud, registry_descriptor_digest(d), registry_descriptor_size(d));
 		else if (j->flags & REGISTRY_PULL_FOREIGN_LAYERS)
 			rc = registry__pull_foreign(j->client, j->store, d);
 	}
 	return rc;
+}
+
+static int blob_list_add(void *ud, const char *digest, int64_t size)
+{
+	return blob_add(ud, digest, size);
 }
 
 static int cmp_blob(const void *a, const void *b)
@@ -131,7 +137,7 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 	blob_list l = {0};
 	int rc = 0;
 	for (size_t i = 0; !rc && i < n_images; i++)
-		rc = blobs_of_image(j, images[i], &l, &s1s[i]);
+		rc = registry__pull_image_blobs(j, images[i], &s1s[i], blob_list_add, &l);
 	const char **digests = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(char *));
 	int64_t *sizes = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(int64_t));
 	if (!rc && (!digests || !sizes))

@@ -176,6 +176,13 @@ typedef struct registry__pull_job {
 } registry__pull_job;
 
 void registry__pull_job_free(registry__pull_job *j);
+/* The blobs image @m needs in the store, through @add (0 or a failure,
+ * which stops): config and layers (foreign ones only with
+ * REGISTRY_PULL_FOREIGN_LAYERS, fetched here from their URLs), or for a
+ * schema1 image (@s1 loaded) its fsLayers, size unknown (-1), the empty
+ * throwaway ones only when digests are preserved. Repeats are possible. */
+int registry__pull_image_blobs(registry__pull_job *j, const registry_manifest *m, const registry__schema1 *s1,
+                               int (*add)(void *ud, const char *digest, int64_t size), void *ud);
 /* Store @m's manifest, its blobs being in the store: converted to OCI
  * unless j->flags has REGISTRY_PULL_PRESERVE_DIGESTS (a schema1 image is
  * converted from its layers, a pass over all of them), recorded in *out. */
