@@ -27,6 +27,7 @@
 #define REGISTRY_LOOP_H
 
 #include <registry/common.h>
+#include <registry/blob.h>
 #include <registry/client.h>
 #include <registry/errors.h>
 #include <registry/image.h>
@@ -227,6 +228,35 @@ REGISTRY_API int registry_pull_to_start(registry_op **out, registry_loop *loop, 
                                         const registry_reference *ref, const char *dest, int format,
                                         const registry_pull_options *options, registry_op_done_cb done,
                                         void *userdata);
+
+/**
+ * Start registry_blob_fetch() on @p loop: one blob into @p store, verified,
+ * skipped when the store has it (REGISTRY_PROGRESS_SKIPPED), resumed from
+ * a kept partial; the same result and error record, with the rules of
+ * registry_pull_start() (@p store must stay open until the operation
+ * completes).
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the registry to fetch from.
+ * @param repository the repository (copied).
+ * @param digest the blob's digest (copied).
+ * @param expected_size the size from the descriptor, or -1 when unknown.
+ * @param store an open store.
+ * @param opts NULL for the defaults.
+ * @param done called once when the operation ends; required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done: 0, REGISTRY_EDIGEST,
+ *         REGISTRY_ECANCELED, transport errors); REGISTRY_EINVAL (NULL
+ *         argument, options version 0 or newer than this library's, unknown
+ *         flags); REGISTRY_EFORMAT (bad digest or repository);
+ *         REGISTRY_EUNSUPPORTED (a digest algorithm that cannot be
+ *         verified); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_blob_fetch_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                           const char *repository, const char *digest, int64_t expected_size,
+                                           registry_store *store, const registry_blob_fetch_options *opts,
+                                           registry_op_done_cb done, void *userdata);
 
 /**
  * Fetch the next page of @p list (registry_list_tags_open(),

@@ -73,6 +73,8 @@ struct pull_op {
 	registry__progress_ctx prog;
 	int has_dest;             /* registry_pull_to_start */
 	registry__pull_dest dest;
+	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
+	char *blob_repository, *blob_digest;
 };
 
 static void next_blobs(pull_op *p);
@@ -179,6 +181,18 @@ static int add_blob(void *ud, const char *digest, int64_t size)
 	return 0;
 }
 
+/* The blobs listed: fetch them, with the progress counts of them all. */
+static void blobs_go(pull_op *p)
+{
+	int64_t total = 0;
+	for (size_t i = 0; i < p->nblobs; i++)
+		total = (total < 0 || p->blobs[i].size < 0) ? -1 : total + p->blobs[i].size;
+	p->prog = (registry__progress_ctx){.cb = p->o.progress, .ud = p->o.userdata, .overall_total = total,
+	                                   .blobs_total = p->nblobs};
+	p->state = P_BLOBS;
+	next_blobs(p);
+}
+
 /* The image is known: the blobs the blocking pull would fetch for it
  * (foreign layers stay at their URLs: REGISTRY_PULL_FOREIGN_LAYERS is
  * refused in loop mode). */
@@ -202,13 +216,7 @@ static void start_blobs(pull_op *p, const registry_manifest *m)
 		fail(p, rc);
 		return;
 	}
-	int64_t total = 0;
-	for (size_t i = 0; i < p->nblobs; i++)
-		total = (total < 0 || p->blobs[i].size < 0) ? -1 : total + p->blobs[i].size;
-	p->prog = (registry__progress_ctx){.cb = p->o.progress, .ud = p->o.userdata, .overall_total = total,
-	                                   .blobs_total = p->nblobs};
-	p->state = P_BLOBS;
-	next_blobs(p);
+	blobs_go(p);
 }
 
 static void manifest_done(lreq *q, int rc)
@@ -509,6 +517,11 @@ static void next_blobs(pull_op *p)
 			blob_start(&p->blobs[i]);
 	if (p->op.completed || p->finished < p->nblobs)
 		return;
+	if (p->blob_only) { /* registry_blob_fetch_start */
+		p->state = P_DONE;
+		registry__loop_op_complete(&p->op, 0);
+		return;
+	}
 	if (p->all) {
 		/* This child is in: its manifest, then the next entry's (at the
 		 * step's end, out of this blob's callback). */
@@ -595,6 +608,8 @@ static void pull_free(registry_op *op)
 	registry__endpoints_free(&p->eps);
 	registry_reference_free(p->ref);
 	free(p->ref_name);
+	free(p->blob_repository);
+	free(p->blob_digest);
 	free(op->digest);
 }
 
@@ -772,5 +787,51 @@ int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_clie
 	}
 	*out = &p->op;
 	pull_go(p);
+	return 0;
+}
+
+static void blob_base_known(registry_op *op)
+{
+	blobs_go((pull_op *)(void *)op);
+}
+
+int registry_blob_fetch_start(registry_op **out, registry_loop *loop, registry_client *client,
+                              const char *repository, const char *digest, int64_t expected_size,
+                              registry_store *store, const registry_blob_fetch_options *opts,
+                              registry_op_done_cb done, void *userdata)
+{
+	REGISTRY__ENTER(rc);
+	if (out)
+		*out = NULL;
+	static const registry_blob_fetch_options defaults = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (!out || !loop || !client || !repository || !digest || !store || !done)
+		return registry__fail(REGISTRY_EINVAL, "registry_blob_fetch_start: NULL argument");
+	/* registry_blob_fetch's checks, before anything starts. */
+	if ((rc = registry__options_check("registry_blob_fetch_start", opts->version,
+	                                  REGISTRY_BLOB_FETCH_OPTIONS_VERSION, opts->flags, 0)) ||
+	    (rc = registry_digest_validate(digest)) || (rc = registry_reference_validate_repository(repository)))
+		return rc;
+	registry_op *op = NULL;
+	if ((rc = registry__loop_op_new(&op, loop, client, &pull_kind, sizeof(pull_op), done, userdata)))
+		return rc;
+	pull_op *p = (pull_op *)(void *)op;
+	p->blob_only = 1;
+	p->store = store;
+	p->o.progress = opts->progress;
+	p->o.userdata = opts->userdata;
+	if (!(p->blob_repository = registry__strdup(repository)) || !(p->blob_digest = registry__strdup(digest)) ||
+	    !(p->blobs = calloc(1, sizeof(*p->blobs)))) {
+		registry_op_free(op);
+		return oom();
+	}
+	p->repository = p->blob_repository;
+	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull", p->repository);
+	add_blob(p, p->blob_digest, expected_size < 0 ? -1 : expected_size);
+	*out = op;
+	int64_t t = registry__loop_step_begin(loop);
+	registry__loop_with_base(op, blob_base_known);
+	registry__loop_step_end(loop, t);
 	return 0;
 }

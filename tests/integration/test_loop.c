@@ -842,6 +842,85 @@ static void case_schema1(void)
 	registry_client_free(c);
 }
 
+typedef struct skip_ctx {
+	int skipped, done;
+} skip_ctx;
+
+static int count_states(const registry_progress *pr, void *ud)
+{
+	skip_ctx *k = ud;
+	k->skipped += registry_progress_state(pr) == REGISTRY_PROGRESS_SKIPPED;
+	k->done += registry_progress_state(pr) == REGISTRY_PROGRESS_DONE;
+	return 0;
+}
+
+/* registry_blob_fetch_start: each blob of an image into a store as
+ * registry_blob_fetch puts it there (the same files), skipped when present;
+ * a missing blob and a bad digest fail as the blocking call fails. */
+static void case_blob(void)
+{
+	registry_client *c = itest_client(1);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", NULL), 0);
+	registry_store *blocking = itest_store("blob-blocking"), *looped = itest_store("blob-loop");
+	pl p;
+	registry_loop *L = pl_new(&p);
+	size_t n = registry_manifest_layer_count(m) + 1;
+	for (size_t i = 0; i < n; i++) {
+		const registry_descriptor *d = i ? registry_manifest_layer(m, i - 1) : registry_manifest_config(m);
+		const char *digest = registry_descriptor_digest(d);
+		CHECK_RC(registry_blob_fetch(c, "fixtures/small-v2s2", digest, registry_descriptor_size(d), blocking, NULL), 0);
+		skip_ctx k = {0};
+		registry_blob_fetch_options o = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+		o.progress = count_states;
+		o.userdata = &k;
+		for (int again = 0; again < 2; again++) {
+			result r = {0};
+			registry_op *op = NULL;
+			CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", digest,
+			                                   again ? -1 : registry_descriptor_size(d), looped, &o, on_done, &r), 0);
+			run_one(&p, L, op, &r);
+			CHECK_INT(r.rc, 0);
+			registry_op_free(op);
+		}
+		CHECK_INT(k.done, 1);
+		CHECK_INT(k.skipped, 1);
+		char cmd[1200];
+		snprintf(cmd, sizeof(cmd), "cmp -s '%s/blob-blocking/blobs/sha256/%s' '%s/blob-loop/blobs/sha256/%s'",
+		         getenv("REGISTRY_TEST_TMPDIR"), digest + 7, getenv("REGISTRY_TEST_TMPDIR"), digest + 7);
+		CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	}
+	itest_check_sound(looped);
+
+	/* A blob the repository lacks: the blocking call's code and message. */
+	const char *absent = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+	int want = registry_blob_fetch(c, "fixtures/small-v2s2", absent, -1, blocking, NULL);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", absent, -1, looped, NULL, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, want);
+	CHECK_STR(r.message, want_msg);
+	registry_op_free(op);
+	op = NULL;
+	/* Refused before any request, as registry_blob_fetch refuses them. */
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", "sha256:nothex", -1, looped, NULL,
+	                                   on_done, &r),
+	         registry_blob_fetch(c, "fixtures/small-v2s2", "sha256:nothex", -1, looped, NULL));
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "Bad Repo", absent, -1, looped, NULL, on_done, &r),
+	         registry_blob_fetch(c, "Bad Repo", absent, -1, looped, NULL));
+	CHECK(op == NULL);
+	CHECK_INT(p.max_threads, 1);
+	registry_loop_free(L);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+	registry_manifest_free(m);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -867,6 +946,8 @@ int main(int argc, char **argv)
 		RUN(case_pull_to);
 	else if (strcmp(which, "schema1") == 0)
 		RUN(case_schema1);
+	else if (strcmp(which, "blob") == 0)
+		RUN(case_blob);
 	else
 		return 2;
 	return CHECK_DONE();

@@ -414,6 +414,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
                                  POINTER(pull_options), OP_DONE_CB, _v]),
     "registry_pull_to_start": (_i, [POINTER(op_p), loop_p, client_p, reference_p, _s, _i,
                                     POINTER(pull_options), OP_DONE_CB, _v]),
+    "registry_blob_fetch_start": (_i, [POINTER(op_p), loop_p, client_p, _s, _s, _i64, store_p,
+                                       POINTER(blob_fetch_options), OP_DONE_CB, _v]),
     "registry_list_fetch_start": (_i, [POINTER(op_p), loop_p, list_p, OP_DONE_CB, _v]),
     "registry_list_buffered": (_z, [list_p]),
     "registry_list_at_end": (_i, [list_p]),
