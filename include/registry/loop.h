@@ -18,7 +18,9 @@
  * (registry_op_free() and registry_loop_free() may also call the socket
  * callback, to stop watching the descriptors they close). A step
  * does bounded work (hashing and writing as the bytes arrive, in pieces of
- * at most 16 KiB); registry_loop_step_stats() reports the longest. A
+ * at most 16 KiB), except the last step of a schema1 conversion and of a
+ * Docker destination (see registry_pull_start(), registry_pull_to_start());
+ * registry_loop_step_stats() reports the longest. A
  * callback may start, cancel and free operations (also its own) but must
  * not free the loop. The clients, stores and loop are used by one thread.
  * See docs/event-loop.md.
