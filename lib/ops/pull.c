@@ -354,18 +354,6 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 	return registry__pull_index_entry(j, entry, source, ref_name, digest_out);
 }
 
-int registry__pull_store_image(char **digest_out, registry_client *client, const char *repository,
-                               registry_store *store, const registry_pull_options *o,
-                               const registry_manifest *image, const char *ref_name)
-{
-	pull_job j = {.client = client, .repository = repository, .store = store, .flags = o->flags, .o = o};
-	int rc = registry__pull_store_manifest(&j, image, &j.image_stored);
-	if (!rc)
-		rc = registry__pull_index_entry(&j, &j.image_stored, image, ref_name, digest_out);
-	registry__pull_job_free(&j);
-	return rc;
-}
-
 /* The index.json entry naming what @source became in the store (@entry). */
 int registry__pull_index_entry(pull_job *j, const stored *entry, const registry_manifest *source,
                                const char *ref_name, char **digest_out)

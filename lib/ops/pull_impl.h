@@ -203,16 +203,6 @@ int registry__pull_store_index(registry__pull_job *j);
 int registry__pull_index_entry(registry__pull_job *j, const registry__pull_stored *entry,
                                const registry_manifest *source, const char *ref_name, char **digest_out);
 
-/*
- * @image's blobs are in @store: store its manifest (converted to OCI unless
- * o->flags has REGISTRY_PULL_PRESERVE_DIGESTS; not schema1, whose
- * conversion reads the layers) and add the index.json entry @ref_name, as
- * registry_pull() does; *digest_out (may be NULL) the entry's digest.
- */
-int registry__pull_store_image(char **digest_out, registry_client *client, const char *repository,
-                               registry_store *store, const registry_pull_options *o,
-                               const registry_manifest *image, const char *ref_name);
-
 /* ---- registry_pull_to()'s destinations (pull.c), shared with the event-loop pull ---- */
 
 /* Where a pull into a folder or file goes: an OCI layout is the store
