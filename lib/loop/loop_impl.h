@@ -79,6 +79,9 @@ struct registry_op {
 	void (*base_known)(registry_op *op);
 	struct registry_error err;
 	char *digest; /* a pull's result */
+	/* NULL, or a failure of the operation: non-zero when the operation
+	 * takes it over and goes on another way (a pull's next mirror). */
+	int (*fallback)(registry_op *op, int rc);
 };
 
 struct registry_loop {
@@ -99,6 +102,10 @@ struct registry_loop {
 /* How long one step hands bytes to hashing and writing before it pauses
  * the transfer and lets the caller's loop run (microseconds). */
 #define REGISTRY__LOOP_SLICE_US 2000
+
+/* How often a client's cancel hook is asked while nothing else happens:
+ * as the blocking calls ask it between their waits (milliseconds). */
+#define REGISTRY__LOOP_CANCEL_POLL_MS REGISTRY__SLEEP_SLICE_MS
 
 int registry__loop_lreq_begin(lreq *q, registry_loop *L, registry_op *op, registry_client *c,
                               const char *url, const char *scope);
