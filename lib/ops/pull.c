@@ -32,6 +32,7 @@ typedef struct pull_job {
 	registry_store *store;
 	unsigned int flags;
 	const registry_pull_options *o;
+	const registry__pull_hook *hook; /* may be NULL */
 	registry_manifest *top;      /* as served */
 	registry_manifest *child;    /* one platform of an index: its image */
 	stored image_stored;         /* one image: what it became in the store */
@@ -89,6 +90,7 @@ static int fetch_child(pull_job *j, const registry_descriptor *d, registry_manif
 typedef struct blob_ref {
 	const char *digest;
 	int64_t size;
+	size_t pos; /* in the order the images name them */
 } blob_ref;
 
 typedef struct blob_list {
@@ -106,7 +108,8 @@ static int blob_add(blob_list *l, const char *digest, int64_t size)
 		l->items = p;
 		l->cap = cap;
 	}
-	l->items[l->count++] = (blob_ref){digest, size};
+	l->items[l->count] = (blob_ref){digest, size, l->count};
+	l->count++;
 	return 0;
 }
 
@@ -137,7 +140,36 @@ static int blobs_of_image(pull_job *j, const registry_manifest *m, blob_list *l,
 
 static int cmp_blob(const void *a, const void *b)
 {
-	return strcmp(((const blob_ref *)a)->digest, ((const blob_ref *)b)->digest);
+	const blob_ref *x = a, *y = b;
+	int c = strcmp(x->digest, y->digest);
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+	const blob_ref *x = a, *y = b;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Each digest once (the first size known kept), in the order the images
+ * name them: config, then layers base first, so that an unpack fed by
+ * this pull finds its first layers first. */
+static size_t dedupe_blobs(blob_list *l)
+{
+	if (!l->count)
+		return 0;
+	qsort(l->items, l->count, sizeof(*l->items), cmp_blob);
+	size_t n = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		if (n && strcmp(l->items[n - 1].digest, l->items[i].digest) == 0) {
+			if (l->items[n - 1].size < 0)
+				l->items[n - 1].size = l->items[i].size;
+			continue;
+		}
+		l->items[n++] = l->items[i];
+	}
+	qsort(l->items, n, sizeof(*l->items), cmp_pos);
+	return n;
 }
 
 /* Every blob of @n images, each once, in one parallel fetch. */
@@ -152,19 +184,12 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 	int64_t *sizes = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(int64_t));
 	if (!rc && (!digests || !sizes))
 		rc = oom();
-	size_t n = 0;
 	if (!rc) {
 		/* One writer per blob: repeats (shared layers, a layer used twice) are dropped. */
-		if (l.count)
-			qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
-		for (size_t i = 0; i < l.count; i++) {
-			if (n && strcmp(digests[n - 1], l.items[i].digest) == 0) {
-				if (sizes[n - 1] < 0)
-					sizes[n - 1] = l.items[i].size;
-				continue;
-			}
-			digests[n] = l.items[i].digest;
-			sizes[n++] = l.items[i].size;
+		size_t n = dedupe_blobs(&l);
+		for (size_t i = 0; i < n; i++) {
+			digests[i] = l.items[i].digest;
+			sizes[i] = l.items[i].size;
 		}
 		registry_blob_fetch_many_options fo = REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT;
 		fo.progress = j->o->progress;
@@ -246,6 +271,8 @@ static int pull_images(pull_job *j, registry_manifest *const *images, size_t n, 
 
 static int pull_one(pull_job *j, registry_manifest *image)
 {
+	if (j->hook)
+		j->hook->image(image, j->hook->ud);
 	stored *out = &j->image_stored;
 	return pull_images(j, &image, 1, &out);
 }
@@ -422,6 +449,14 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
                   registry_store *store, const char *ref_name, const registry_pull_options *options)
 {
 	REGISTRY__ENTER(rc);
+	return registry__pull_hooked(digest_out, client, ref, store, ref_name, options, NULL);
+}
+
+int registry__pull_hooked(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *ref_name, const registry_pull_options *options,
+                          const registry__pull_hook *hook)
+{
+	int rc;
 	if (digest_out)
 		*digest_out = NULL;
 	if (!client || !ref || !store)
@@ -452,7 +487,7 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
 	char tried[REGISTRY__MSG_MAX] = "";
 	for (size_t i = 0; i < eps.n; i++) {
 		pull_job j = {.client = eps.items[i].client, .repository = eps.items[i].repository, .store = store,
-		              .flags = options->flags, .o = options};
+		              .flags = options->flags, .o = options, .hook = hook};
 		rc = run_pull(&j, what, ref_name ? ref_name : reference, digest_out);
 		job_free(&j);
 		if (!rc || !eps.items[i].mirror || !registry__endpoint_fallback(rc)) {
@@ -516,18 +551,15 @@ static int pull_to_docker(char **digest_out, registry_client *client, const regi
 	/* An unpack reads OCI: a schema1 image is converted (diff_ids computed, throwaway layers dropped). */
 	registry_store *store = NULL;
 	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
-	if (!rc)
-		rc = registry_pull(digest_out, client, ref, store, "image", &o);
 	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
 	                     .what = "pull (docker export)"};
 	if (!rc && rootfs) {
-		registry_unpack_options u = REGISTRY_UNPACK_OPTIONS_INIT;
-		u.platform = options->platform;
-		u.progress = options->progress;
-		u.userdata = options->userdata;
-		rc = registry__unpack(NULL, store, "image", dest, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &u, client);
+		rc = registry__pull_unpack(digest_out, client, ref, store, dest, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR,
+		                           &o);
 	} else if (!rc) {
-		rc = registry__store_export(store, "image", dest, format, repo_tag, 1, &w);
+		rc = registry__pull_hooked(digest_out, client, ref, store, "image", &o, NULL);
+		if (!rc)
+			rc = registry__store_export(store, "image", dest, format, repo_tag, 1, &w);
 	}
 	registry_store_free(store);
 	/* Keep the first error's message; a cleanup failure only matters when all went well. */

@@ -163,6 +163,30 @@ int registry__pull_store_image(char **digest_out, registry_client *client, const
                                registry_store *store, const registry_pull_options *o,
                                const registry_manifest *image, const char *ref_name);
 
+/* Told which image manifest a pull is about to fetch the blobs of (after
+ * the platform choice), on the pull's thread; once per endpoint tried. */
+typedef struct registry__pull_hook {
+	void (*image)(const registry_manifest *image, void *ud);
+	void *ud;
+} registry__pull_hook;
+
+/* registry_pull() with @hook (may be NULL), for callers inside the library. */
+int registry__pull_hooked(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *ref_name, const registry_pull_options *options,
+                          const registry__pull_hook *hook);
+
+/* ---- a pull to a root filesystem, layers applied as they arrive (pull_unpack.c) ---- */
+
+/*
+ * registry_pull() of @ref into @store (a fresh temporary one) with its
+ * layers applied in order to the directory @dest (@tar 0) or the tar file
+ * @dest (@tar 1) while later layers still download; @o as checked by
+ * registry_pull_to(). Falls back to pulling first and unpacking after for
+ * a schema1 image.
+ */
+int registry__pull_unpack(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *dest, int tar, const registry_pull_options *o);
+
 /* ---- export (export.c) ---- */
 
 /* registry_store_export() with the option to hard-link blobs into a folder,
