@@ -11,7 +11,10 @@ download (issue 16), proven against the hostile registry's "unpack-*" cases
   - applier failure: layer 1's diff_id in the config is wrong and the last
     layer is held for good: the pull fails with REGISTRY_EDIGEST well
     before the hold times out (the downloads were canceled), and there is
-    no DEST and no staging directory left.
+    no DEST and no staging directory left;
+  - cancel: once layer 1 is applied (the last layer held), the client's
+    cancel hook asks to stop: REGISTRY_ECANCELED at once, no DEST, no
+    staging directory left.
 
   test_unpack_pipelined.py UNPACK_HELPER
 
@@ -34,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "proxy"))
 import hostile_registry as hr  # noqa: E402
 
-EDIGEST = -9
+EDIGEST, ECANCELED = -9, -14
 FAILURES = []
 VALGRIND = ["valgrind", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
             "--quiet"] if os.environ.get("REGISTRY_TEST_UNDER_VALGRIND") else []
@@ -46,9 +49,9 @@ def check(cond, what):
         print("FAIL:", what, file=sys.stderr)
 
 
-def pull(helper, srv, fmt, dest):
+def pull(helper, srv, fmt, dest, env=None):
     cmd = VALGRIND + [helper, "auto", "--pull", "%s/%s:latest" % (srv.host, hr.REPO), dest, fmt]
-    env = dict(os.environ, HOME=os.path.dirname(dest), DOCKER_CONFIG=os.path.dirname(dest))
+    env = dict(os.environ, HOME=os.path.dirname(dest), DOCKER_CONFIG=os.path.dirname(dest), **(env or {}))
     start = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     elapsed = time.monotonic() - start
@@ -125,12 +128,36 @@ def applier_failure(helper, tmp, fmt):
     check(not staging(dest), "%s: staging left beside DEST: %s" % (fmt, staging(dest)))
 
 
+def cancel(helper, tmp, fmt):
+    srv = hr.HostileRegistry(case="unpack-layers", auth="none",
+                             log=os.path.join(tmp, "cancel-" + fmt + ".jsonl")).start()
+    dest = os.path.join(tmp, "cancel-" + fmt)
+    flag = os.path.join(tmp, "cancel-" + fmt + ".flag")
+
+    def applied_then_cancel():  # the last layer never comes; layer 1 applied: cancel
+        if glob.glob(glob.escape(dest) + ".unpack-*/marker-0"):
+            open(flag, "w").close()
+        return False
+    srv.hold_last = applied_then_cancel
+    try:
+        out, elapsed = pull(helper, srv, fmt, dest, {"UNPACK_HELPER_CANCEL": flag})
+    finally:
+        srv.stop()
+    check(out["rc"] == ECANCELED, "%s: want rc %d (ECANCELED), got %r" % (fmt, ECANCELED, out))
+    check(os.path.exists(flag), "%s: layer 1 was never applied while the last layer was held" % fmt)
+    check(srv.held != "timeout" and elapsed < hr.HOLD_TIMEOUT,
+          "%s: the cancel took %.1f s (the held download went on)" % (fmt, elapsed))
+    check(not os.path.lexists(dest), "%s: DEST exists after a canceled pull" % fmt)
+    check(not staging(dest), "%s: staging left beside DEST: %s" % (fmt, staging(dest)))
+
+
 def main():
     helper = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="unpack-pipelined-") as tmp:
         for fmt in ("rootfs", "rootfs-tar"):
             overlap(helper, tmp, fmt)
             applier_failure(helper, tmp, fmt)
+        cancel(helper, tmp, "rootfs")
     if FAILURES:
         print("%d failure(s)" % len(FAILURES), file=sys.stderr)
         return 1

@@ -10,7 +10,9 @@
  *   unpack-helper auto --pull REFERENCE DEST rootfs|rootfs-tar
  *
  * --pull: registry_pull_to() from a plain-HTTP registry (the hostile one),
- * for the pipelined unpack's tests, which want the code, not just a message.
+ * for the pipelined unpack's tests, which want the code, not just a message;
+ * with UNPACK_HELPER_CANCEL=FILE, the client's cancel hook stops the pull
+ * once FILE exists.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,8 +38,15 @@ static void report(int rc, const registry_unpack_stats *st)
 	printf("\"}\n");
 }
 
+/* The client's cancel hook: stop once the file named by UNPACK_HELPER_CANCEL exists. */
+static int cancel_file(void *ud)
+{
+	return access(ud, F_OK) == 0;
+}
+
 static int pull_to(const char *reference, const char *dest, const char *format)
 {
+	char *cancel = getenv("UNPACK_HELPER_CANCEL");
 	registry_reference *ref = NULL;
 	registry_client *c = NULL;
 	int rc = registry_reference_parse(&ref, reference);
@@ -45,6 +54,8 @@ static int pull_to(const char *reference, const char *dest, const char *format)
 		rc = registry_client_new(&c, registry_reference_registry(ref));
 	if (!rc)
 		rc = registry_client_set_insecure(c, REGISTRY_INSECURE_ALLOW_HTTP);
+	if (!rc && cancel)
+		rc = registry_client_set_cancel(c, cancel_file, cancel);
 	if (!rc)
 		rc = registry_pull_to(NULL, c, ref, dest,
 		                      strcmp(format, "rootfs-tar") == 0 ? REGISTRY_IMAGE_FORMAT_ROOTFS_TAR
