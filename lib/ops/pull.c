@@ -73,6 +73,7 @@ static int fetch_child(pull_job *j, const registry_descriptor *d, registry_manif
 typedef struct blob_ref {
 	const char *digest;
 	int64_t size;
+	size_t pos; /* in the order the images name them */
 } blob_ref;
 
 typedef struct blob_list {
@@ -90,7 +91,8 @@ static int blob_add(blob_list *l, const char *digest, int64_t size)
 		l->items = p;
 		l->cap = cap;
 	}
-	l->items[l->count++] = (blob_ref){digest, size};
+	l->items[l->count] = (blob_ref){digest, size, l->count};
+	l->count++;
 	return 0;
 }
 
@@ -127,7 +129,36 @@ static int blob_list_add(void *ud, const char *digest, int64_t size)
 
 static int cmp_blob(const void *a, const void *b)
 {
-	return strcmp(((const blob_ref *)a)->digest, ((const blob_ref *)b)->digest);
+	const blob_ref *x = a, *y = b;
+	int c = strcmp(x->digest, y->digest);
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+	const blob_ref *x = a, *y = b;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Each digest once (the first size known kept), in the order the images
+ * name them: config, then layers base first, so that an unpack fed by
+ * this pull finds its first layers first. */
+static size_t dedupe_blobs(blob_list *l)
+{
+	if (!l->count)
+		return 0;
+	qsort(l->items, l->count, sizeof(*l->items), cmp_blob);
+	size_t n = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		if (n && strcmp(l->items[n - 1].digest, l->items[i].digest) == 0) {
+			if (l->items[n - 1].size < 0)
+				l->items[n - 1].size = l->items[i].size;
+			continue;
+		}
+		l->items[n++] = l->items[i];
+	}
+	qsort(l->items, n, sizeof(*l->items), cmp_pos);
+	return n;
 }
 
 /* Every blob of @n images, each once, in one parallel fetch. */
@@ -142,19 +173,12 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 	int64_t *sizes = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(int64_t));
 	if (!rc && (!digests || !sizes))
 		rc = oom();
-	size_t n = 0;
 	if (!rc) {
 		/* One writer per blob: repeats (shared layers, a layer used twice) are dropped. */
-		if (l.count)
-			qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
-		for (size_t i = 0; i < l.count; i++) {
-			if (n && strcmp(digests[n - 1], l.items[i].digest) == 0) {
-				if (sizes[n - 1] < 0)
-					sizes[n - 1] = l.items[i].size;
-				continue;
-			}
-			digests[n] = l.items[i].digest;
-			sizes[n++] = l.items[i].size;
+		size_t n = dedupe_blobs(&l);
+		for (size_t i = 0; i < n; i++) {
+			digests[i] = l.items[i].digest;
+			sizes[i] = l.items[i].size;
 		}
 		registry_blob_fetch_many_options fo = REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT;
 		fo.progress = j->o->progress;
@@ -236,6 +260,8 @@ static int pull_images(pull_job *j, registry_manifest *const *images, size_t n, 
 
 static int pull_one(pull_job *j, registry_manifest *image)
 {
+	if (j->hook)
+		j->hook->image(image, j->hook->ud);
 	stored *out = &j->image_stored;
 	return pull_images(j, &image, 1, &out);
 }
@@ -412,6 +438,14 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
                   registry_store *store, const char *ref_name, const registry_pull_options *options)
 {
 	REGISTRY__ENTER(rc);
+	return registry__pull_hooked(digest_out, client, ref, store, ref_name, options, NULL);
+}
+
+int registry__pull_hooked(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *ref_name, const registry_pull_options *options,
+                          const registry__pull_hook *hook)
+{
+	int rc;
 	if (digest_out)
 		*digest_out = NULL;
 	if (!client || !ref || !store)
@@ -442,7 +476,7 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
 	char tried[REGISTRY__MSG_MAX] = "";
 	for (size_t i = 0; i < eps.n; i++) {
 		pull_job j = {.client = eps.items[i].client, .repository = eps.items[i].repository, .store = store,
-		              .flags = options->flags, .o = options};
+		              .flags = options->flags, .o = options, .hook = hook};
 		rc = run_pull(&j, what, ref_name ? ref_name : reference, digest_out);
 		registry__pull_job_free(&j);
 		if (!rc || !eps.items[i].mirror || !registry__endpoint_fallback(rc)) {
@@ -543,7 +577,7 @@ static int dest_write(registry__pull_dest *d, registry_client *client)
 
 int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out)
 {
-	if (!rc && d->tmp)
+	if (!rc && d->tmp && !d->written)
 		rc = dest_write(d, client);
 	registry_store_free(d->store);
 	d->store = NULL;
@@ -613,7 +647,13 @@ static int pull_to_format(char **digest_out, registry_client *client, const regi
 {
 	registry__pull_dest d;
 	int rc = registry__pull_dest_open(&d, ref, name, dest, format, options);
-	if (!rc)
+	if (!rc && (format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)) {
+		/* Layers applied as they arrive, the result renamed into place at the end. */
+		rc = registry__pull_unpack(digest_out, client, ref, d.store, d.path,
+		                           format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &d.o);
+		d.written = 1;
+	} else if (!rc) {
 		rc = registry_pull(digest_out, client, ref, d.store, d.name, &d.o);
+	}
 	return registry__pull_dest_finish(&d, client, rc, digest_out);
 }

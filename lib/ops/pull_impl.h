@@ -160,6 +160,13 @@ typedef struct registry__pull_stored {
 	int64_t size;
 } registry__pull_stored;
 
+/* Told which image manifest a pull is about to fetch the blobs of (after
+ * the platform choice), on the pull's thread; once per endpoint tried. */
+typedef struct registry__pull_hook {
+	void (*image)(const registry_manifest *image, void *ud);
+	void *ud;
+} registry__pull_hook;
+
 /* One pull at one endpoint (a mirror or the primary). */
 typedef struct registry__pull_job {
 	registry_client *client;
@@ -167,6 +174,7 @@ typedef struct registry__pull_job {
 	registry_store *store;
 	unsigned int flags;
 	const registry_pull_options *o;
+	const registry__pull_hook *hook; /* may be NULL */
 	registry_manifest *top;      /* as served */
 	registry_manifest *child;    /* one platform of an index: its image */
 	registry__pull_stored image_stored;  /* one image: what it became in the store */
@@ -216,6 +224,7 @@ typedef struct registry__pull_dest {
 	registry_store *store; /* what to pull into */
 	const char *name; /* the index.json name to pull as */
 	registry_pull_options o; /* the options to pull with */
+	int written;      /* the pull wrote the destination itself (a pipelined unpack) */
 } registry__pull_dest;
 
 /* Check @dest for @format (as registry_pull_to() does) and open the store
@@ -230,6 +239,23 @@ int registry__pull_dest_open(registry__pull_dest *d, const registry_reference *r
 int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out);
 /* Free without finishing (removes the temporary store). NULL fields ok. */
 void registry__pull_dest_free(registry__pull_dest *d);
+
+/* registry_pull() with @hook (may be NULL), for callers inside the library. */
+int registry__pull_hooked(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *ref_name, const registry_pull_options *options,
+                          const registry__pull_hook *hook);
+
+/* ---- a pull to a root filesystem, layers applied as they arrive (pull_unpack.c) ---- */
+
+/*
+ * registry_pull() of @ref into @store (a fresh temporary one) with its
+ * layers applied in order to the directory @dest (@tar 0) or the tar file
+ * @dest (@tar 1) while later layers still download; @o as checked by
+ * registry_pull_to(). Falls back to pulling first and unpacking after for
+ * a schema1 image.
+ */
+int registry__pull_unpack(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *dest, int tar, const registry_pull_options *o);
 
 /* ---- export (export.c) ---- */
 

@@ -110,7 +110,9 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 typedef struct unpack_job {
 	registry_store *store;
 	const registry_unpack_options *opts;
-	registry_manifest *m;
+	const registry__unpack_feed *feed; /* a pull still running, or NULL */
+	const registry_manifest *m;
+	registry_manifest *m_owned;        /* m when found in the store */
 	char *config;
 	size_t config_len;
 	registry_image_config *ic;
@@ -118,13 +120,17 @@ typedef struct unpack_job {
 	registry__unpack_counts counts;
 } unpack_job;
 
-static int load_image(unpack_job *j, const char *ref_name)
+/* Blob @digest of the store, once a pull that is still running has it (or
+ * is over): 0 or REGISTRY_ECANCELED. Nothing to wait for without a pull. */
+static int await(const unpack_job *j, const char *digest)
 {
-	const registry_descriptor *entry = NULL;
+	return j->feed ? j->feed->wait(digest, j->feed->ud) : 0;
+}
+
+/* j->m's config (read and checked against the layers). */
+static int load_config(unpack_job *j)
+{
 	int rc = 0;
-	if ((rc = registry__store_find_entry(j->store, ref_name, &entry)) ||
-	    (rc = registry__store_resolve_image(j->store, entry, j->opts->platform, &j->m)))
-		return rc;
 	if (registry_manifest_schema_version(j->m) == 1)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is a schema1 image kept as served: pull it without "
 		                      "preserving digests to unpack it", registry_manifest_digest(j->m));
@@ -134,7 +140,8 @@ static int load_image(unpack_job *j, const char *ref_name)
 	               strcmp(ctype, REGISTRY_MEDIA_TYPE_OCI_CONFIG) != 0))
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
 		                      registry_manifest_digest(j->m), ctype ? ctype : "none");
-	if ((rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
+	if ((rc = await(j, registry_descriptor_digest(config))) ||
+	    (rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
 	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)) ||
 	    (rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE)))
 		return rc;
@@ -144,6 +151,17 @@ static int load_image(unpack_job *j, const char *ref_name)
 		return registry__fail(REGISTRY_EFORMAT, "%s has %zu layers, its config %zu diff_ids",
 		                      registry_manifest_digest(j->m), n, ndiff);
 	return 0;
+}
+
+static int load_image(unpack_job *j, const char *ref_name)
+{
+	const registry_descriptor *entry = NULL;
+	int rc = 0;
+	if ((rc = registry__store_find_entry(j->store, ref_name, &entry)) ||
+	    (rc = registry__store_resolve_image(j->store, entry, j->opts->platform, &j->m_owned)))
+		return rc;
+	j->m = j->m_owned;
+	return load_config(j);
 }
 
 static int apply_layers(unpack_job *j, int root)
@@ -163,6 +181,8 @@ static int apply_layers(unpack_job *j, int root)
 		const char *diff_id = registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
 		fd_source src = {.fd = -1, .what = digest};
 		int64_t size = 0;
+		if ((rc = await(j, digest)))
+			break;
 		rc = registry__store_blob_open(j->store, digest, &src.fd, &size);
 		if (rc == REGISTRY_ENOTFOUND)
 			rc = registry__fail(rc, "layer %s is not in the store (a foreign layer?)", digest);
@@ -187,7 +207,7 @@ static int apply_layers(unpack_job *j, int root)
 
 static void job_free(unpack_job *j)
 {
-	registry_manifest_free(j->m);
+	registry_manifest_free(j->m_owned);
 	registry_image_config_free(j->ic);
 	registry_free(j->config);
 }
@@ -254,19 +274,28 @@ static int unpack_into(unpack_job *j, const char *dir)
 		rc = apply_layers(j, root);
 	if (!rc && bundle)
 		rc = write_bundle_config(j, dir, root);
+	/* Nothing is renamed into place or written out before the pull that
+	 * feeds us is complete: a pull that fails later leaves no result. */
+	if (!rc)
+		rc = await(j, NULL);
 	if (root >= 0)
 		close(root);
 	free(rootfs);
 	return rc;
 }
 
-static int start(unpack_job *j, const char *fn, registry_store *store, const char *ref_name,
-                 const registry_unpack_options *opts, const registry_unpack_stats *stats)
+static void job_init(unpack_job *j, registry_store *store, const registry_unpack_options *opts)
 {
 	memset(j, 0, sizeof(*j));
 	j->store = store;
 	j->opts = opts;
 	j->w = (registry__watch){.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "unpack"};
+}
+
+static int start(unpack_job *j, const char *fn, registry_store *store, const char *ref_name,
+                 const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	job_init(j, store, opts);
 	int rc = check_opts(fn, opts, stats);
 	return rc ? rc : load_image(j, ref_name);
 }
@@ -348,6 +377,20 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
 	if (!rc)
 		rc = tar ? unpack_tar(&j, dest, fd) : unpack_dir(&j, dest);
 	registry__unpack_stats_fill(stats, &j.counts);
+	job_free(&j);
+	return rc;
+}
+
+int registry__unpack_fed(registry_store *store, const registry_manifest *m, const char *dest, int tar,
+                         const registry_unpack_options *opts, const registry__unpack_feed *feed)
+{
+	unpack_job j;
+	job_init(&j, store, opts);
+	j.feed = feed;
+	j.m = m;
+	int rc = load_config(&j);
+	if (!rc)
+		rc = tar ? unpack_tar(&j, dest, -1) : unpack_dir(&j, dest);
 	job_free(&j);
 	return rc;
 }

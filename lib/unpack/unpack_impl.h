@@ -112,6 +112,27 @@ void registry__unpack_stats_fill(registry_unpack_stats *stats, const registry__u
 int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
                      int fd, int tar, const registry_unpack_options *opts, registry_client *client);
 
+/*
+ * Where an unpack fed by a running pull (lib/ops/pull_unpack.c) waits for
+ * its blobs. @wait(digest) returns once blob @digest is in the store or no
+ * more blobs will come (0: the open that follows tells which), or
+ * REGISTRY_ECANCELED (recorded) when the unpack must stop; @wait(NULL)
+ * returns 0 once the pull has succeeded, before the result is made visible.
+ */
+typedef struct registry__unpack_feed {
+	int (*wait)(const char *digest, void *ud);
+	void *ud;
+} registry__unpack_feed;
+
+/*
+ * registry__unpack() of the image manifest @m (an OCI or Docker schema2
+ * image, borrowed) to @dest, its config and layers read from @store as
+ * @feed says they have arrived, layer after layer in order. @opts checked
+ * by the caller; its progress callback is called on this thread.
+ */
+int registry__unpack_fed(registry_store *store, const registry_manifest *m, const char *dest, int tar,
+                         const registry_unpack_options *opts, const registry__unpack_feed *feed);
+
 /* ---- the runtime bundle (bundle.c) ---- */
 
 /*

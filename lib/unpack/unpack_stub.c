@@ -48,3 +48,10 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
 	(void)stats, (void)store, (void)ref_name, (void)dest, (void)fd, (void)opts, (void)client;
 	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
 }
+
+int registry__unpack_fed(registry_store *store, const registry_manifest *m, const char *dest, int tar,
+                         const registry_unpack_options *opts, const registry__unpack_feed *feed)
+{
+	(void)store, (void)m, (void)dest, (void)opts, (void)feed;
+	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
+}
