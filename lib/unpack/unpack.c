@@ -108,7 +108,8 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 /* ---- an image ---- */
 
 typedef struct unpack_job {
-	registry_store *store;
+	registry_store *store;               /* the layers' home, or: */
+	const registry__layer_source *source; /* where they come from otherwise */
 	const registry_unpack_options *opts;
 	registry_manifest *m;
 	char *config;
@@ -117,6 +118,8 @@ typedef struct unpack_job {
 	registry__watch w;
 	registry__unpack_counts counts;
 } unpack_job;
+
+static int check_config(unpack_job *j);
 
 static int load_image(unpack_job *j, const char *ref_name)
 {
@@ -135,8 +138,16 @@ static int load_image(unpack_job *j, const char *ref_name)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
 		                      registry_manifest_digest(j->m), ctype ? ctype : "none");
 	if ((rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
-	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)) ||
-	    (rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE)))
+	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)))
+		return rc;
+	return check_config(j);
+}
+
+/* The image config of j->m, read: parsed, one diff_id per layer. */
+static int check_config(unpack_job *j)
+{
+	int rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE);
+	if (rc)
 		return rc;
 	size_t n = registry_manifest_layer_count(j->m);
 	size_t ndiff = registry_image_config_list_count(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS);
@@ -162,15 +173,21 @@ static int apply_layers(unpack_job *j, int root)
 		const char *digest = registry_descriptor_digest(registry_manifest_layer(j->m, i));
 		const char *diff_id = registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
 		fd_source src = {.fd = -1, .what = digest};
-		int64_t size = 0;
-		rc = registry__store_blob_open(j->store, digest, &src.fd, &size);
-		if (rc == REGISTRY_ENOTFOUND)
+		int64_t size = registry_descriptor_size(registry_manifest_layer(j->m, i));
+		void *ud = &src;
+		registry__layer_read_cb read = read_fd;
+		if (j->source)
+			rc = j->source->open(j->source->ctx, i, &read, &ud);
+		else if ((rc = registry__store_blob_open(j->store, digest, &src.fd, &size)) == REGISTRY_ENOTFOUND)
 			rc = registry__fail(rc, "layer %s is not in the store (a foreign layer?)", digest);
 		if (rc)
 			break;
 		registry__watch_blob(&j->w, digest, size);
-		rc = registry__applier_run(a, read_fd, &src, diff_id);
-		close(src.fd);
+		rc = registry__applier_run(a, read, ud, diff_id);
+		if (j->source)
+			j->source->close(j->source->ctx, ud);
+		else
+			close(src.fd);
 		if (rc) {
 			char why[REGISTRY__MSG_MAX];
 			snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
@@ -347,6 +364,37 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
 	j.w.client = client;
 	if (!rc)
 		rc = tar ? unpack_tar(&j, dest, fd) : unpack_dir(&j, dest);
+	registry__unpack_stats_fill(stats, &j.counts);
+	job_free(&j);
+	return rc;
+}
+
+int registry__unpack_check(const char *fn, const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	return check_opts(fn, opts ? opts : &defaults, stats);
+}
+
+int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registry_manifest *m, char *config,
+                           size_t config_len, const registry__layer_source *source, const char *dest,
+                           const registry_unpack_options *opts)
+{
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	unpack_job j;
+	memset(&j, 0, sizeof(j));
+	j.source = source;
+	j.opts = opts;
+	j.m = m;
+	j.config = config;
+	j.config_len = config_len;
+	j.w = (registry__watch){.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "unpack"};
+	int rc = check_opts(fn, opts, stats);
+	if (!rc)
+		rc = check_config(&j);
+	if (!rc)
+		rc = unpack_dir(&j, dest);
 	registry__unpack_stats_fill(stats, &j.counts);
 	job_free(&j);
 	return rc;

@@ -112,6 +112,27 @@ void registry__unpack_stats_fill(registry_unpack_stats *stats, const registry__u
 int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
                      int fd, int tar, const registry_unpack_options *opts, registry_client *client);
 
+/* Layers that do not come from a store (a docker-archive's members). */
+typedef struct registry__layer_source {
+	/* Open layer @i of the manifest: its bytes through *read with *ud. */
+	int (*open)(void *ctx, size_t i, registry__layer_read_cb *read, void **ud);
+	void (*close)(void *ctx, void *ud);
+	void *ctx;
+} registry__layer_source;
+
+/* The options and stats checks of the unpack functions, for @fn. */
+int registry__unpack_check(const char *fn, const registry_unpack_options *opts, const registry_unpack_stats *stats);
+
+/*
+ * registry_store_unpack() of an image given as its manifest @m and config
+ * bytes (both taken over, freed here: @config with registry_free()), its
+ * layers from @source, into the directory (or bundle) @dest. @fn names the
+ * public function in messages.
+ */
+int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registry_manifest *m, char *config,
+                           size_t config_len, const registry__layer_source *source, const char *dest,
+                           const registry_unpack_options *opts);
+
 /* ---- the runtime bundle (bundle.c) ---- */
 
 /*

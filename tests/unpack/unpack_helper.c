@@ -7,6 +7,7 @@
  *
  *   unpack-helper openat2|walk LAYOUT NAME DEST [MAX_SIZE [devices]]
  *   unpack-helper openat2|walk --layer ROOT LAYER_FILE [DIFF_ID]
+ *   unpack-helper openat2|walk --archive DOCKER_ARCHIVE REF|- DEST [MAX_SIZE]
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,6 +48,13 @@ int main(int argc, char **argv)
 		rc = registry_layer_apply(&st, argv[3], fd, argc > 5 ? argv[5] : NULL, &opts);
 		if (fd >= 0)
 			close(fd);
+		report(rc, &st);
+		return 0;
+	}
+	if (strcmp(argv[2], "--archive") == 0 && argc >= 6) {
+		if (argc > 6)
+			opts.max_size = strtoull(argv[6], NULL, 10);
+		rc = registry_archive_unpack(&st, argv[3], strcmp(argv[4], "-") ? argv[4] : NULL, argv[5], &opts);
 		report(rc, &st);
 		return 0;
 	}
