@@ -21,23 +21,6 @@
 #define CONFIG_MAX_SIZE ((size_t)32 << 20)
 #define KNOWN_FLAGS (REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE)
 
-typedef struct fd_source {
-	int fd;
-	const char *what;
-} fd_source;
-
-static int64_t read_fd(void *buf, size_t len, void *ud)
-{
-	fd_source *s = ud;
-	ssize_t r;
-	do
-		r = read(s->fd, buf, len);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return registry__fail(REGISTRY_EIO, "reading %s: %s", s->what, registry__errno_text(errno));
-	return r;
-}
-
 static int watch_step(int64_t n, void *ud)
 {
 	return registry__watch_step(ud, n);
@@ -91,11 +74,11 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 	registry__watch w = {.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "layer apply"};
 	registry__applier_config cfg = applier_config(opts, &w);
 	registry__applier *a = NULL;
-	fd_source src = {.fd = layer_fd, .what = "the layer"};
+	registry__fd_source src = {.fd = layer_fd, .what = "the layer"};
 	registry__watch_plan(&w, 1, -1);
 	registry__watch_blob(&w, diff_id ? diff_id : "layer", -1);
 	if (!(rc = registry__applier_new(&a, dirfd, &cfg)))
-		rc = registry__applier_run(a, read_fd, &src, diff_id);
+		rc = registry__applier_run(a, registry__fd_read, &src, diff_id);
 	if (!rc)
 		rc = registry__watch_blob_done(&w);
 	if (a)
@@ -172,10 +155,10 @@ static int apply_layers(unpack_job *j, int root)
 	for (size_t i = 0; !rc && i < n; i++) {
 		const char *digest = registry_descriptor_digest(registry_manifest_layer(j->m, i));
 		const char *diff_id = registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
-		fd_source src = {.fd = -1, .what = digest};
+		registry__fd_source src = {.fd = -1, .what = digest};
 		int64_t size = registry_descriptor_size(registry_manifest_layer(j->m, i));
 		void *ud = &src;
-		registry__layer_read_cb read = read_fd;
+		registry__layer_read_cb read = registry__fd_read;
 		if (j->source)
 			rc = j->source->open(j->source->ctx, i, &read, &ud);
 		else if ((rc = registry__store_blob_open(j->store, digest, &src.fd, &size)) == REGISTRY_ENOTFOUND)
