@@ -18,14 +18,13 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilayout as o  # noqa: E402
-from unpack_hostile import SENTINEL, tree_state  # noqa: E402
+from unpack_hostile import check_after, plant_sentinel, run_helper, tree_state  # noqa: E402
 
 OK, EINVAL, ENOTFOUND, EDIGEST, EFORMAT, ETOOLARGE = 0, -1, -8, -9, -10, -12
 
@@ -202,25 +201,13 @@ def run_case(helper, name):
     tmp = tempfile.mkdtemp(prefix="archive-hostile-")
     try:
         c = Case(tmp)
-        os.makedirs(c.outside)
-        with open(c.sentinel, "wb") as f:
-            f.write(SENTINEL)
+        plant_sentinel(c)
         with open(c.outside_layer, "wb") as f:
             f.write(LAYER)
         write_tar(c.archive, build(c))
         before = tree_state(c.outside)
-        out = subprocess.run([helper, "walk", "--archive", c.archive, ref, c.target], stdout=subprocess.PIPE,
-                             check=True, timeout=60).stdout
-        r = json.loads(out)
-        print(name, r)
-        assert r["rc"] == want, "rc %d, expected %d: %s" % (r["rc"], want, r["message"])
-        assert message in r["message"], "message %r lacks %r" % (r["message"], message)
-        assert tree_state(c.outside) == before, "something outside the target changed"
-        if want != OK:
-            assert not os.path.lexists(c.target), "a failed unpack left its target"
-            assert not [n for n in os.listdir(tmp) if n.startswith("target.")], "temporary left"
-        elif check:
-            check(c, r)
+        r = run_helper([helper, "walk", "--archive", c.archive, ref, c.target], name, want, message)
+        check_after(c, tmp, r, want, before, check)
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

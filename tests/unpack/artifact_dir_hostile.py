@@ -15,10 +15,9 @@ zstd and damaged streams are refused (REGISTRY_EIO). Each case runs with the
 path resolution forced to openat2 and to the O_NOFOLLOW walk, and checks
 that nothing beside the title changed.
 
-  artifact_dir_hostile.py ARTIFACT_DIR_HELPER CASE:MODE   ("--list")
+  artifact_dir_hostile.py UNPACK_HELPER CASE:MODE   ("--list")
 """
 import gzip
-import json
 import os
 import shutil
 import stat
@@ -29,7 +28,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ocilayout as o  # noqa: E402
-from unpack_hostile import SENTINEL, tree_state  # noqa: E402
+from unpack_hostile import main_with_modes, plant_sentinel, run_helper, tree_state  # noqa: E402
 
 OK, EINVAL, EIO = 0, -1, -3
 T = "t"  # the title
@@ -155,7 +154,6 @@ CASES = {
     "zstd": (c_zstd, EIO, "", None),
     "not-tar": (c_not_tar, EIO, "", None),
 }
-MODES = ["openat2", "walk"]
 
 
 class Case:
@@ -171,20 +169,13 @@ def run_case(helper, name, mode):
     tmp = tempfile.mkdtemp(prefix="artifact-dir-")
     try:
         c = Case(tmp)
-        os.makedirs(c.outside)
+        plant_sentinel(c)
         os.makedirs(os.path.join(c.root, "sibling"))
-        with open(c.sentinel, "wb") as f:
-            f.write(SENTINEL)
         data = build(c)
         with open(c.tar, "wb") as f:
             f.write(data if data[:2] == b"\x1f\x8b" or data[:4] == b"\x28\xb5\x2f\xfd" else gzip.compress(data))
         before = tree_state(c.outside)
-        out = subprocess.run([helper, mode, c.root, T, c.tar], stdout=subprocess.PIPE, check=True,
-                             timeout=60).stdout
-        r = json.loads(out)
-        print(name, mode, r)
-        assert r["rc"] == want, "rc %d, expected %d: %s" % (r["rc"], want, r["message"])
-        assert message in r["message"], "message %r lacks %r" % (r["message"], message)
+        run_helper([helper, mode, "--artifact-dir", c.root, T, c.tar], "%s %s" % (name, mode), want, message)
         assert tree_state(c.outside) == before, "something outside the output folder changed"
         assert os.listdir(os.path.join(c.root, "sibling")) == [], "something was written beside the title"
         if check:
@@ -196,13 +187,7 @@ def run_case(helper, name, mode):
 
 
 def main():
-    if sys.argv[1:] == ["--list"]:
-        for n in CASES:
-            for m in MODES:
-                print("%s:%s" % (n, m))
-        return 0
-    name, mode = sys.argv[2].split(":")
-    return run_case(sys.argv[1], name, mode)
+    return main_with_modes(CASES, run_case)
 
 
 if __name__ == "__main__":

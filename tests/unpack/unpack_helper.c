@@ -8,6 +8,7 @@
  *   unpack-helper openat2|walk LAYOUT NAME DEST [MAX_SIZE [devices]]
  *   unpack-helper openat2|walk --layer ROOT LAYER_FILE [DIFF_ID]
  *   unpack-helper openat2|walk --archive DOCKER_ARCHIVE REF|- DEST [MAX_SIZE]
+ *   unpack-helper openat2|walk --artifact-dir ROOT TITLE TAR_FILE   (lib/ops/artifact_dir.c)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ops/artifact_impl.h"
 #include "unpack/unpack_impl.h"
 
 static void report(int rc, const registry_unpack_stats *st)
@@ -46,6 +48,14 @@ int main(int argc, char **argv)
 	if (strcmp(argv[2], "--layer") == 0) {
 		int fd = open(argv[4], O_RDONLY | O_CLOEXEC);
 		rc = registry_layer_apply(&st, argv[3], fd, argc > 5 ? argv[5] : NULL, &opts);
+		if (fd >= 0)
+			close(fd);
+		report(rc, &st);
+		return 0;
+	}
+	if (strcmp(argv[2], "--artifact-dir") == 0 && argc == 6) {
+		int fd = open(argv[5], O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 ? REGISTRY_EIO : registry__artifact_unpack_dir(fd, argv[3], argv[4], "artifact");
 		if (fd >= 0)
 			close(fd);
 		report(rc, &st);
