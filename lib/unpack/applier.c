@@ -22,8 +22,14 @@ static unsigned int current_umask(void)
 	char line[256];
 	unsigned int mask = 0;
 	int found = 0;
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "Umask: %o", &mask) == 1;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *end = NULL;
+		if (strncmp(line, "Umask:", 6) != 0)
+			continue;
+		unsigned long v = strtoul(line + 6, &end, 8);
+		found = end != line + 6 && v <= 0777;
+		mask = (unsigned int)v;
+	}
 	if (f)
 		fclose(f);
 	if (!found) {
