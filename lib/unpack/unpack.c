@@ -21,23 +21,6 @@
 #define CONFIG_MAX_SIZE ((size_t)32 << 20)
 #define KNOWN_FLAGS (REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE)
 
-typedef struct fd_source {
-	int fd;
-	const char *what;
-} fd_source;
-
-static int64_t read_fd(void *buf, size_t len, void *ud)
-{
-	fd_source *s = ud;
-	ssize_t r;
-	do
-		r = read(s->fd, buf, len);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return registry__fail(REGISTRY_EIO, "reading %s: %s", s->what, registry__errno_text(errno));
-	return r;
-}
-
 static int watch_step(int64_t n, void *ud)
 {
 	return registry__watch_step(ud, n);
@@ -91,11 +74,11 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 	registry__watch w = {.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "layer apply"};
 	registry__applier_config cfg = applier_config(opts, &w);
 	registry__applier *a = NULL;
-	fd_source src = {.fd = layer_fd, .what = "the layer"};
+	registry__fd_source src = {.fd = layer_fd, .what = "the layer"};
 	registry__watch_plan(&w, 1, -1);
 	registry__watch_blob(&w, diff_id ? diff_id : "layer", -1);
 	if (!(rc = registry__applier_new(&a, dirfd, &cfg)))
-		rc = registry__applier_run(a, read_fd, &src, diff_id);
+		rc = registry__applier_run(a, registry__fd_read, &src, diff_id);
 	if (!rc)
 		rc = registry__watch_blob_done(&w);
 	if (a)
@@ -108,7 +91,8 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 /* ---- an image ---- */
 
 typedef struct unpack_job {
-	registry_store *store;
+	registry_store *store;               /* the layers' home, or: */
+	const registry__layer_source *source; /* where they come from otherwise */
 	const registry_unpack_options *opts;
 	const registry__unpack_feed *feed; /* a pull still running, or NULL */
 	const registry_manifest *m;
@@ -127,6 +111,8 @@ static int await(const unpack_job *j, const char *digest)
 	return j->feed ? j->feed->wait(digest, j->feed->ud) : 0;
 }
 
+static int check_config(unpack_job *j);
+
 /* j->m's config (read and checked against the layers). */
 static int load_config(unpack_job *j)
 {
@@ -142,8 +128,16 @@ static int load_config(unpack_job *j)
 		                      registry_manifest_digest(j->m), ctype ? ctype : "none");
 	if ((rc = await(j, registry_descriptor_digest(config))) ||
 	    (rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
-	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)) ||
-	    (rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE)))
+	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)))
+		return rc;
+	return check_config(j);
+}
+
+/* The image config of j->m, read: parsed, one diff_id per layer. */
+static int check_config(unpack_job *j)
+{
+	int rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE);
+	if (rc)
 		return rc;
 	size_t n = registry_manifest_layer_count(j->m);
 	size_t ndiff = registry_image_config_list_count(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS);
@@ -179,18 +173,23 @@ static int apply_layers(unpack_job *j, int root)
 	for (size_t i = 0; !rc && i < n; i++) {
 		const char *digest = registry_descriptor_digest(registry_manifest_layer(j->m, i));
 		const char *diff_id = registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
-		fd_source src = {.fd = -1, .what = digest};
-		int64_t size = 0;
-		if ((rc = await(j, digest)))
-			break;
-		rc = registry__store_blob_open(j->store, digest, &src.fd, &size);
-		if (rc == REGISTRY_ENOTFOUND)
+		registry__fd_source src = {.fd = -1, .what = digest};
+		int64_t size = registry_descriptor_size(registry_manifest_layer(j->m, i));
+		void *ud = &src;
+		registry__layer_read_cb read = registry__fd_read;
+		if (j->source)
+			rc = j->source->open(j->source->ctx, i, &read, &ud);
+		else if (!(rc = await(j, digest)) &&
+		         (rc = registry__store_blob_open(j->store, digest, &src.fd, &size)) == REGISTRY_ENOTFOUND)
 			rc = registry__fail(rc, "layer %s is not in the store (a foreign layer?)", digest);
 		if (rc)
 			break;
 		registry__watch_blob(&j->w, digest, size);
-		rc = registry__applier_run(a, read_fd, &src, diff_id);
-		close(src.fd);
+		rc = registry__applier_run(a, read, ud, diff_id);
+		if (j->source)
+			j->source->close(j->source->ctx, ud);
+		else
+			close(src.fd);
 		if (rc) {
 			char why[REGISTRY__MSG_MAX];
 			snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
@@ -391,6 +390,35 @@ int registry__unpack_fed(registry_store *store, const registry_manifest *m, cons
 	int rc = load_config(&j);
 	if (!rc)
 		rc = tar ? unpack_tar(&j, dest, -1) : unpack_dir(&j, dest);
+	job_free(&j);
+	return rc;
+}
+
+int registry__unpack_check(const char *fn, const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	return check_opts(fn, opts ? opts : &defaults, stats);
+}
+
+int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registry_manifest *m, char *config,
+                           size_t config_len, const registry__layer_source *source, const char *dest,
+                           const registry_unpack_options *opts)
+{
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	unpack_job j;
+	job_init(&j, NULL, opts);
+	j.source = source;
+	j.m = j.m_owned = m;
+	j.config = config;
+	j.config_len = config_len;
+	int rc = check_opts(fn, opts, stats);
+	if (!rc)
+		rc = check_config(&j);
+	if (!rc)
+		rc = unpack_dir(&j, dest);
+	registry__unpack_stats_fill(stats, &j.counts);
 	job_free(&j);
 	return rc;
 }

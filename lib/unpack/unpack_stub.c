@@ -55,3 +55,19 @@ int registry__unpack_fed(registry_store *store, const registry_manifest *m, cons
 	(void)store, (void)m, (void)dest, (void)opts, (void)feed;
 	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
 }
+
+int registry__unpack_check(const char *fn, const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	(void)opts, (void)stats;
+	return unsupported(fn);
+}
+
+int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registry_manifest *m, char *config,
+                           size_t config_len, const registry__layer_source *source, const char *dest,
+                           const registry_unpack_options *opts)
+{
+	(void)stats, (void)config_len, (void)source, (void)dest, (void)opts;
+	registry_manifest_free(m);
+	registry_free(config);
+	return unsupported(fn);
+}

@@ -13,6 +13,8 @@
  * for the pipelined unpack's tests, which want the code, not just a message;
  * with UNPACK_HELPER_CANCEL=FILE, the client's cancel hook stops the pull
  * once FILE exists.
+ *   unpack-helper openat2|walk --archive DOCKER_ARCHIVE REF|- DEST [MAX_SIZE]
+ *   unpack-helper openat2|walk --artifact-dir ROOT TITLE TAR_FILE   (lib/ops/artifact_dir.c)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ops/artifact_impl.h"
 #include "unpack/unpack_impl.h"
 
 static void report(int rc, const registry_unpack_stats *st)
@@ -86,6 +89,21 @@ int main(int argc, char **argv)
 		rc = registry_layer_apply(&st, argv[3], fd, argc > 5 ? argv[5] : NULL, &opts);
 		if (fd >= 0)
 			close(fd);
+		report(rc, &st);
+		return 0;
+	}
+	if (strcmp(argv[2], "--artifact-dir") == 0 && argc == 6) {
+		int fd = open(argv[5], O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 ? REGISTRY_EIO : registry__artifact_unpack_dir(fd, argv[3], argv[4], "artifact");
+		if (fd >= 0)
+			close(fd);
+		report(rc, &st);
+		return 0;
+	}
+	if (strcmp(argv[2], "--archive") == 0 && argc >= 6) {
+		if (argc > 6)
+			opts.max_size = strtoull(argv[6], NULL, 10);
+		rc = registry_archive_unpack(&st, argv[3], strcmp(argv[4], "-") ? argv[4] : NULL, argv[5], &opts);
 		report(rc, &st);
 		return 0;
 	}

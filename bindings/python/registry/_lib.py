@@ -632,6 +632,7 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_store_unpack": (_i, [POINTER(unpack_stats), store_p, _s, _s, POINTER(unpack_options)]),
     "registry_store_unpack_tar": (_i, [POINTER(unpack_stats), store_p, _s, _s, _i, POINTER(unpack_options)]),
     "registry_layer_apply": (_i, [POINTER(unpack_stats), _s, _i, _s, POINTER(unpack_options)]),
+    "registry_archive_unpack": (_i, [POINTER(unpack_stats), _s, _s, _s, POINTER(unpack_options)]),
     "registry_push_options_init": (_i, [POINTER(push_options)]),
     "registry_push": (_i, [char_pp_owned, client_p, store_p, _s, reference_p,
                            POINTER(push_options)]),
