@@ -188,6 +188,43 @@ REGISTRY_API int registry_pull_start(registry_op **out, registry_loop *loop, reg
                                      registry_op_done_cb done, void *userdata);
 
 /**
+ * Start registry_push() on @p loop: the same arguments, the same result
+ * and error record. The store's manifests are read and checked (every blob
+ * in the store or to be found on the registry, the files' sizes) during
+ * this call; blobs up to 64 MiB are hashed before they are sent, in slices
+ * of the timer, larger ones as they are sent; then HEAD, and a monolithic
+ * PUT (up to chunk_size) or PATCH chunks, up to the client's max_parallel
+ * blobs at once, all on the loop's connections; then the manifests,
+ * children before the index. A failed PATCH waits (on the timer), asks the
+ * registry where the session stands and goes on from there, as the
+ * blocking push does. @p client and @p store must stay open, and be used on
+ * this thread only, until the operation completes. The progress callback
+ * of @p options runs on the loop's thread. Not yet in loop mode: a manifest
+ * with a subject (a referrer: REGISTRY_EUNSUPPORTED through the completion,
+ * before anything is sent). registry_op_result_digest() gives the pushed
+ * manifest's digest (digest_out of registry_push()).
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the target registry.
+ * @param store an open store (an OCI image layout).
+ * @param ref_name the image in @p store: a ref.name annotation or a manifest digest (copied).
+ * @param target the repository and tag (or digest) to push to (copied).
+ * @param options NULL for the defaults; every field of version 1 is applied.
+ * @param done called once when the operation ends (also when it fails
+ *        before any request, then before this returns); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_push()); REGISTRY_EINVAL (NULL argument, bad options,
+ *         a target on another registry: nothing started, @p done not
+ *         called); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                     registry_store *store, const char *ref_name,
+                                     const registry_reference *target, const registry_push_options *options,
+                                     registry_op_done_cb done, void *userdata);
+
+/**
  * Fetch the next page of @p list (registry_list_tags_open(),
  * registry_list_catalog_open()) on @p loop. When the operation completes
  * with 0, registry_list_next() returns the page's names without a request
@@ -263,10 +300,11 @@ REGISTRY_API const registry_error *registry_op_error(const registry_op *op);
 
 /**
  * The digest a completed pull wrote to the index (digest_out of
- * registry_pull()).
+ * registry_pull()), or the manifest digest a completed push put
+ * (digest_out of registry_push()).
  * @param digest receives a copy (free with registry_free()).
  * @param op the operation.
- * @return 0; REGISTRY_EINVAL (NULL, not a pull, not completed, failed);
+ * @return 0; REGISTRY_EINVAL (NULL, not a pull or a push, not completed, failed);
  *         REGISTRY_ENOMEM.
  * @since 1.1
  */

@@ -210,35 +210,39 @@ static int source_seek(up *u, int64_t off)
 
 /* ---- Requests ----------------------------------------------------------- */
 
-static int set_location(up *u, const registry__response *resp)
+int registry__upload_location(char **out, const registry__response *resp, const char *digest)
 {
 	if (!resp->location || !*resp->location)
-		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry sent no Location",
-		                      u->p->digest);
+		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry sent no Location", digest);
 	if (!resp->url)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	char *abs = NULL;
 	int rc = registry__url_resolve(&abs, resp->url, resp->location);
 	if (rc)
-		return registry__fail(rc, "upload of %s: unusable Location %.200s", u->p->digest, resp->location);
+		return registry__fail(rc, "upload of %s: unusable Location %.200s", digest, resp->location);
 	registry__origin o;
 	if (registry__origin_of(&o, abs) != 0 ||
 	    (strcmp(o.scheme, "https") != 0 && strcmp(o.scheme, "http") != 0)) {
 		free(abs);
-		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: Location is not http(s)", u->p->digest);
+		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: Location is not http(s)", digest);
 	}
 	if (strncmp(resp->url, "https:", 6) == 0 && strcmp(o.scheme, "http") == 0) {
 		free(abs);
 		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: refusing a Location from https to "
-		                      "plain http", u->p->digest);
+		                      "plain http", digest);
 	}
-	free(u->location);
-	u->location = abs;
+	free(*out);
+	*out = abs;
 	return 0;
 }
 
+static int set_location(up *u, const registry__response *resp)
+{
+	return registry__upload_location(&u->location, resp, u->p->digest);
+}
+
 /* "0-N" or "bytes=0-N": the registry holds N+1 bytes; -1 if unreadable. */
-static int64_t parse_range_end(const char *range)
+int64_t registry__upload_range_end(const char *range)
 {
 	if (!range)
 		return -1;
@@ -274,6 +278,17 @@ static void session_cancel(up *u)
 	registry__error_restore(saved);
 }
 
+size_t registry__upload_chunk_min(const registry__response *resp, size_t chunk)
+{
+	if (!resp->oci_chunk_min_length)
+		return chunk;
+	char *end = NULL;
+	unsigned long long min = strtoull(resp->oci_chunk_min_length, &end, 10);
+	if (end && !*end && min > chunk)
+		return min > SIZE_MAX ? SIZE_MAX : (size_t)min;
+	return chunk;
+}
+
 /* POST a session (or a mount). *mounted = 1 when the registry mounted. */
 static int session_start(up *u, const char *mount_from, int *mounted)
 {
@@ -299,12 +314,7 @@ static int session_start(up *u, const char *mount_from, int *mounted)
 			*mounted = 1;
 	} else if (!rc && resp.status == 202) {
 		rc = set_location(u, &resp);
-		if (!rc && resp.oci_chunk_min_length) {
-			char *end = NULL;
-			unsigned long long min = strtoull(resp.oci_chunk_min_length, &end, 10);
-			if (end && !*end && min > u->chunk)
-				u->chunk = min > SIZE_MAX ? SIZE_MAX : (size_t)min;
-		}
+		u->chunk = registry__upload_chunk_min(&resp, u->chunk);
 	} else if (!rc) {
 		rc = registry__response_fail(&resp, what);
 	}
@@ -468,7 +478,7 @@ static int patch(up *u, const char *data, size_t len, int64_t offset, int64_t *h
 	if (resp->status == 202 || resp->status == 204) {
 		if ((rc = set_location(u, resp)))
 			return rc;
-		int64_t end = parse_range_end(resp->range);
+		int64_t end = registry__upload_range_end(resp->range);
 		*held = end < 0 ? offset + (int64_t)len : end + 1;
 		if (*held > offset + (int64_t)len)
 			return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry claims %" PRId64
@@ -497,7 +507,7 @@ static int session_status(up *u, int64_t confirmed, int64_t *held, int *lost)
 	registry__response_init(&resp);
 	int rc = registry__client_do(u->c, &req, &resp);
 	if (!rc && (resp.status == 204 || resp.status == 200)) {
-		int64_t end = parse_range_end(resp.range);
+		int64_t end = registry__upload_range_end(resp.range);
 		if (end < 0) {
 			*lost = 1; /* no usable Range: do not guess */
 		} else {
@@ -526,7 +536,7 @@ static int session_status(up *u, int64_t confirmed, int64_t *held, int *lost)
  * progress at least halves what is left of its chunk, so a chunk takes at
  * most about log2(chunk size) of them.
  */
-static int made_progress(int64_t took, size_t sent)
+int registry__upload_made_progress(int64_t took, size_t sent)
 {
 	return took > 0 && (uint64_t)took >= ((uint64_t)sent + 1) / 2;
 }
@@ -592,7 +602,7 @@ static int send_chunked(up *u)
 		int64_t held = offset;
 		int retryable = 0;
 		rc = patch(u, data, len, offset, &held, &resp, &retryable);
-		if (!rc && made_progress(held - offset, len)) {
+		if (!rc && registry__upload_made_progress(held - offset, len)) {
 			offset = held;
 			failures = 0;
 			continue;

@@ -82,6 +82,18 @@ int registry__blob_upload(registry_client *c, const registry__upload_params *p,
 int registry__blob_exists(registry_client *c, const char *repository, const char *digest,
                           int64_t *size);
 
+/* Helpers of the upload protocol, shared with the event-loop push (lib/loop/push.c). */
+/* The session URL from an answer's Location, resolved against resp->url and
+ * checked (http(s), never https to http): replaces *out. 0 or recorded. */
+struct registry__response;
+int registry__upload_location(char **out, const struct registry__response *resp, const char *digest);
+/* "0-N" or "bytes=0-N": N; -1 when unreadable. */
+int64_t registry__upload_range_end(const char *range);
+/* A PATCH that sent @sent bytes moved the upload on (took at least half). */
+int registry__upload_made_progress(int64_t took, size_t sent);
+/* The chunk size after the session's OCI-Chunk-Min-Length, if it asks for more. */
+size_t registry__upload_chunk_min(const struct registry__response *resp, size_t chunk);
+
 /* A source over a file (read(2), lseek(2)). *size receives its size. */
 typedef struct registry__file_source {
 	int fd;

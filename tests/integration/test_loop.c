@@ -517,6 +517,322 @@ static void case_tags(void)
 	registry_client_free(c);
 }
 
+/* ---- pushes ---------------------------------------------------------------------- */
+
+/* A layout made by the harness (make-fixture) in the test's folder, opened
+ * as a store; *top receives its top digest (static buffer). */
+static registry_store *layout_store(const char *dir, const char *args, const char **top)
+{
+	static char digest[200];
+	char cmd[2048], path[1024];
+	const char *tmp = env_or("REGISTRY_TEST_TMPDIR", "/tmp");
+	snprintf(path, sizeof(path), "%s/%s", tmp, dir);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 \"$REGISTRY_TEST_HARNESS\" make-fixture %s %s", path, args);
+	char *out = NULL;
+	CHECK_INT(itest_capture(cmd, &out, NULL), 0);
+	/* The digest is the last word of the first line. */
+	char *nl = out ? strpbrk(out, "\r\n") : NULL;
+	if (nl)
+		*nl = '\0';
+	const char *sp = out ? strrchr(out, ' ') : NULL;
+	snprintf(digest, sizeof(digest), "%s", sp ? sp + 1 : (out ? out : ""));
+	free(out);
+	CHECK_RC(registry_digest_validate(digest), 0);
+	*top = digest;
+	registry_store *s = NULL;
+	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	return s;
+}
+
+/* Lines of the log at @path holding both @a and @b. */
+static int log_count(const char *path, const char *a, const char *b)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	char line[8192];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, a) && (!b || strstr(line, b));
+	if (f)
+		fclose(f);
+	return n;
+}
+
+typedef struct push_count {
+	int started, done, skipped, failed;
+	int64_t overall_done, overall_total;
+} push_count;
+
+static int count_progress(const registry_progress *pr, void *ud)
+{
+	push_count *pc = ud;
+	int st = registry_progress_state(pr);
+	pc->started += st == REGISTRY_PROGRESS_STARTED;
+	pc->done += st == REGISTRY_PROGRESS_DONE;
+	pc->skipped += st == REGISTRY_PROGRESS_SKIPPED;
+	pc->failed += st == REGISTRY_PROGRESS_FAILED;
+	pc->overall_done = registry_progress_overall_done(pr);
+	pc->overall_total = registry_progress_overall_total(pr);
+	return 0;
+}
+
+/* One push on the loop, run to its end: its result (and digest, when asked). */
+static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
+                     const char *target, const registry_push_options *o, char **digest, result *r)
+{
+	registry_reference *t = ref_of(target);
+	registry_op *op = NULL;
+	memset(r, 0, sizeof(*r));
+	int rc = registry_push_start(&op, L, c, s, name, t, o, on_done, r);
+	registry_reference_free(t);
+	if (rc)
+		return rc;
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	if (digest)
+		CHECK_RC(registry_op_result_digest(digest, op), 0);
+	registry_op_free(op);
+	return r->rc;
+}
+
+#define NPUSH 8
+
+/* 8 concurrent pushes of a 3-layer image in one thread, half in 256 KiB
+ * chunks, half monolithic: the blocking push's digest, the image pulled
+ * back; then an index (children first), skips, and the blocking errors. */
+static void case_push(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push", "--layers 3 --size 1048576 --seed loop-push --tag v1 "
+	                                 "--gzip-level 0", &top);
+	char want_top[200];
+	snprintf(want_top, sizeof(want_top), "%s", top);
+	registry_client *c = itest_client(1);
+	registry_reference *bt = ref_of("loop/blocking:v1");
+	char *want = NULL;
+	CHECK_RC(registry_push(&want, c, s, "v1", bt, NULL), 0);
+	CHECK_STR(want, want_top);
+	registry_reference_free(bt);
+	registry_client_free(c);
+	c = itest_client(1); /* fresh: the loop finds the scheme and the token itself */
+
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_op *ops[NPUSH];
+	result res[NPUSH];
+	push_count counts[NPUSH];
+	registry_push_options o[NPUSH];
+	memset(res, 0, sizeof(res));
+	memset(counts, 0, sizeof(counts));
+	int base_threads = threads_now();
+	for (int i = 0; i < NPUSH; i++) {
+		char target[64];
+		snprintf(target, sizeof(target), "loop/p%d:v1", i);
+		registry_reference *t = ref_of(target);
+		registry_push_options_init(&o[i]);
+		o[i].chunk_size = i % 2 ? 0 : 256 * 1024;
+		o[i].progress = count_progress;
+		o[i].userdata = &counts[i];
+		CHECK_RC(registry_push_start(&ops[i], L, c, s, "v1", t, &o[i], on_done, &res[i]), 0);
+		registry_reference_free(t);
+	}
+	pl_run(&p, L, 120000);
+	CHECK_INT(registry_loop_pending(L), 0);
+	for (int i = 0; i < NPUSH; i++) {
+		CHECK_INT(res[i].called, 1);
+		CHECK_INT(res[i].rc, 0);
+		if (res[i].rc)
+			fprintf(stderr, "push %d: %s\n", i, res[i].message);
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
+		CHECK_STR(got, want);
+		CHECK_INT(counts[i].started, 4);
+		CHECK_INT(counts[i].done, 4);
+		CHECK_INT(counts[i].failed, 0);
+		CHECK(counts[i].overall_total > 3 * 1048576);
+		CHECK(counts[i].overall_done == counts[i].overall_total);
+		registry_free(got);
+		registry_op_free(ops[i]);
+	}
+	CHECK_INT(base_threads, 1);
+	CHECK_INT(p.max_threads, 1);
+	/* The chunked ones went in PATCHes (4 chunks of each 1 MiB layer). */
+	const char *rlog = getenv("REGISTRY_TEST_REGISTRY_LOG");
+	CHECK(log_count(rlog, "\"PATCH /v2/loop/p0/blobs/uploads/", NULL) >= 12);
+	CHECK_INT(log_count(rlog, "\"PATCH /v2/loop/p1/blobs/uploads/", NULL), 0);
+	uint64_t steps = 0;
+	int64_t max_us = 0;
+	CHECK_RC(registry_loop_step_stats(&steps, &max_us, L), 0);
+	printf("push: %d pushes, %llu steps, longest step %.2f ms, longest loop gap %lld ms, max threads %d\n",
+	       NPUSH, (unsigned long long)steps, (double)max_us / 1000.0, p.max_gap_ms, p.max_threads);
+	printf("push: step distribution: <1ms %lld, <2ms %lld, <5ms %lld, <10ms %lld, <50ms %lld, >=50ms %lld\n",
+	       p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5]);
+
+	/* Pulled back (blocking): the same image. */
+	registry_reference *back = ref_of("loop/p0:v1");
+	registry_store *pulled = itest_store("push-back");
+	char *pulled_digest = NULL;
+	CHECK_RC(registry_pull(&pulled_digest, c, back, pulled, "x", NULL), 0);
+	CHECK_STR(pulled_digest, want);
+	itest_check_sound(pulled);
+	registry_free(pulled_digest);
+	registry_store_free(pulled);
+	registry_reference_free(back);
+
+	/* Again, by digest, to another tag: every blob is there already. */
+	result r;
+	push_count again = {0};
+	registry_push_options ao = REGISTRY_PUSH_OPTIONS_INIT;
+	ao.progress = count_progress;
+	ao.userdata = &again;
+	char *d2 = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, want, "loop/p0:v2", &ao, &d2, &r), 0);
+	CHECK_STR(d2, want);
+	CHECK_INT(again.skipped, 4);
+	CHECK_INT(again.done, 0);
+	registry_free(d2);
+
+	/* The blocking push's errors: an unknown name, a target digest that is
+	 * not the manifest's; options of a later version are refused at once. */
+	registry_reference *t = ref_of("loop/p0:v1");
+	int want_rc = registry_push(NULL, c, s, "nope", t, NULL);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_INT(want_rc, REGISTRY_ENOTFOUND);
+	CHECK_INT(loop_push(&p, L, c, s, "nope", "loop/p0:v1", NULL, NULL, &r), want_rc);
+	CHECK_STR(r.message, want_msg);
+	registry_reference_free(t);
+	t = ref_of("loop/p0@sha256:0123456789012345678901234567890123456789012345678901234567890123");
+	want_rc = registry_push(NULL, c, s, "v1", t, NULL);
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_INT(want_rc, REGISTRY_EDIGEST);
+	CHECK_INT(loop_push(&p, L, c, s, "v1", "loop/p0@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+	                    NULL, NULL, &r), want_rc);
+	CHECK_STR(r.message, want_msg);
+	registry_reference_free(t);
+	registry_push_options newer = REGISTRY_PUSH_OPTIONS_INIT;
+	newer.version = REGISTRY_PUSH_OPTIONS_VERSION + 1;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/p0:v3", &newer, NULL, &r), REGISTRY_EINVAL);
+	CHECK_INT(r.called, 0);
+	registry_store_free(s);
+
+	/* A two-platform index: the children first, then the index. */
+	s = layout_store("loop-push-multi", "--layers 2 --size 65536 --seed loop-push-multi "
+	                 "--platforms linux/amd64,linux/arm64/v8 --tag multi", &top);
+	char *di = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "multi", "loop/multi:latest", NULL, &di, &r), 0);
+	CHECK_STR(di, top);
+	registry_manifest *idx = NULL;
+	CHECK_RC(registry_manifest_fetch(&idx, c, "loop/multi", "latest", NULL), 0);
+	CHECK_INT(registry_manifest_entry_count(idx), 2);
+	for (size_t i = 0; i < registry_manifest_entry_count(idx); i++)
+		CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/multi",
+		                                   registry_descriptor_digest(registry_manifest_entry(idx, i))), 0);
+	registry_manifest_free(idx);
+	registry_free(di);
+
+	registry_loop_free(L);
+	registry_free(want);
+	registry_store_free(s);
+	registry_client_free(c);
+}
+
+typedef struct push_cancel {
+	registry_op *op;
+	int64_t seen;
+} push_cancel;
+
+static int cancel_push_on_bytes(const registry_progress *pr, void *ud)
+{
+	push_cancel *pc = ud;
+	if (registry_progress_state(pr) == REGISTRY_PROGRESS_RUNNING && registry_progress_bytes_done(pr) > 0 &&
+	    !pc->seen) {
+		pc->seen = registry_progress_bytes_done(pr);
+		registry_op_cancel(pc->op);
+	}
+	return 0;
+}
+
+/* Cancel at the first bytes sent of an 8 MiB layer: REGISTRY_ECANCELED and no
+ * manifest on the registry; the next push completes with the same digest. */
+static void case_push_cancel(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push-cancel", "--layers 1 --size 8388608 --seed loop-push-cancel "
+	                                 "--tag v1 --gzip-level 0", &top);
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	push_cancel pc = {0};
+	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	o.chunk_size = 1 << 20;
+	o.progress = cancel_push_on_bytes;
+	o.userdata = &pc;
+	registry_reference *t = ref_of("loop/cancel:v1");
+	result r = {0};
+	CHECK_RC(registry_push_start(&pc.op, L, c, s, "v1", t, &o, on_done, &r), 0);
+	pl_run(&p, L, 60000);
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK(pc.seen > 0 && pc.seen < 8388608);
+	registry_op_free(pc.op);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/cancel", "v1"), REGISTRY_ENOTFOUND);
+
+	char *d = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/cancel:v1", NULL, &d, &r), 0);
+	CHECK_STR(d, top);
+	registry_free(d);
+	registry_reference_free(t);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_store_free(s);
+}
+
+/* A 503 from the proxy (on the first PATCH, or the first monolithic PUT):
+ * waited out on the timer, never in a step, and the push completes. */
+static void case_push_retry(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push-retry", "--layers 2 --size 1048576 --seed loop-push-retry "
+	                                 "--tag v1 --gzip-level 0", &top);
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = 4;
+	ro.backoff_base_ms = 100;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	o.chunk_size = strcmp(env_or("LOOP_CHUNK", "0"), "0") != 0 ? 256 * 1024 : 0;
+	result r;
+	char *d = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/retry:v1", &o, &d, &r), 0);
+	if (r.rc)
+		fprintf(stderr, "retry: %s\n", r.message);
+	CHECK_STR(d, top);
+	registry_free(d);
+	const char *plog = getenv("REGISTRY_TEST_PROXY_LOG");
+	int faults = log_count(plog, "\"fault\": \"status 503\"", NULL);
+	int64_t max_us = 0;
+	registry_loop_step_stats(NULL, &max_us, L);
+	printf("push-retry: %d injected 503, longest step %.2f ms\n", faults, (double)max_us / 1000.0);
+	CHECK_INT(faults, 1);
+	CHECK(max_us < 100000); /* the backoff is 100 ms or more: never inside a step */
+	if (o.chunk_size) /* a failed PATCH asks where the session stands */
+		CHECK(log_count(plog, "\"method\": \"GET\"", "/blobs/uploads/") >= 1);
+	/* Pulled back (blocking): the same image. */
+	registry_reference *back = ref_of("loop/retry:v1");
+	registry_store *pulled = itest_store("retry-back");
+	char *pd = NULL;
+	CHECK_RC(registry_pull(&pd, c, back, pulled, "x", NULL), 0);
+	CHECK_STR(pd, top);
+	registry_free(pd);
+	registry_store_free(pulled);
+	registry_reference_free(back);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -534,6 +850,12 @@ int main(int argc, char **argv)
 		RUN(case_retry);
 	else if (strcmp(which, "tags") == 0)
 		RUN(case_tags);
+	else if (strcmp(which, "push") == 0)
+		RUN(case_push);
+	else if (strcmp(which, "push-cancel") == 0)
+		RUN(case_push_cancel);
+	else if (strcmp(which, "push-retry") == 0)
+		RUN(case_push_retry);
 	else
 		return 2;
 	return CHECK_DONE();
