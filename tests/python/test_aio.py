@@ -9,6 +9,7 @@ import registry
 import registry.aio
 from registry import Store
 
+from conftest import fixture_layout
 from test_client import fixture_digest, reg  # noqa: F401  (the module's registry)
 
 
@@ -114,3 +115,64 @@ def test_tags_async_for(reg):  # noqa: F811
             return [t async for t in c.tags("fixtures/small-oci", page_size=2)]
 
     assert asyncio.run(main()) == want
+
+
+def test_concurrent_pushes(reg, tmp_path):  # noqa: F811
+    """8 concurrent ``await client.push(...)`` of an OCI layout (and an index) beside a
+    ticking coroutine, no thread started: the blocking push's digests, pulled back."""
+    small, multi = fixture_layout(reg, "small"), fixture_layout(reg, "multi")
+    with registry.Client(reg.host, retries=0) as sync:
+        want = sync.push(small, "aio/blocking:latest")
+        want_multi = sync.push(multi, "aio/blocking-multi:latest")
+    gaps = []
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            stop = False
+
+            async def ticker():
+                last = time.monotonic()
+                while not stop:
+                    await asyncio.sleep(0.01)
+                    now = time.monotonic()
+                    gaps.append(now - last)
+                    last = now
+
+            t = asyncio.ensure_future(ticker())
+            before = threads()
+            pushes = [c.push(small, "aio/push%d:latest" % i, chunk_size=(i % 2) * 32768)
+                      for i in range(8)]
+            pushes.append(c.push(multi, "aio/multi:latest"))
+            results = await asyncio.gather(*pushes)
+            during = threads()
+            stop = True
+            await t
+            return results, before, during
+
+    results, before, during = asyncio.run(main())
+    assert results == [want] * 8 + [want_multi]
+    assert during == before
+    with registry.Client(reg.host, retries=0) as sync:
+        assert sync.pull("aio/push3", Store(tmp_path / "back", create=True)) == want
+        assert sync.resolve("aio/multi:latest") == want_multi
+    print("aio push: largest ticker gap %.1f ms over %d ticks" % (max(gaps) * 1000, len(gaps)))
+    assert max(gaps) < 1.0
+
+
+def test_push_errors_match_the_blocking_push(reg, tmp_path):  # noqa: F811
+    small = fixture_layout(reg, "small")
+    with registry.Client(reg.host, retries=0) as sync:
+        with pytest.raises(registry.NotFoundError) as blocking:
+            sync.push(small + ":no-such-name", "aio/errors:latest")
+
+    async def main(source):
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            await c.push(source, "aio/errors:latest")
+
+    with pytest.raises(registry.NotFoundError) as looped:
+        asyncio.run(main(small + ":no-such-name"))
+    assert str(looped.value) == str(blocking.value)
+    tarball = tmp_path / "image.tar"
+    tarball.write_bytes(b"\0" * 1024)
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(str(tarball)))
