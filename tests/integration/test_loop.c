@@ -196,6 +196,39 @@ static const char *entry_digest(registry_store *s, const char *name)
 	return buf;
 }
 
+/* Run the loop until @n operations end; each must end once with 0 and the
+ * result digest @want (@what names them in messages). */
+static void run_expect(pl *p, registry_loop *L, registry_op **ops, const result *res, int n, const char *want,
+                       const char *what)
+{
+	pl_run(p, L, 120000);
+	CHECK_INT(registry_loop_pending(L), 0);
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(res[i].called, 1);
+		CHECK_INT(res[i].rc, 0);
+		if (res[i].rc)
+			fprintf(stderr, "%s %d: %s\n", what, i, res[i].message);
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
+		CHECK_STR(got, want);
+		registry_free(got);
+	}
+}
+
+/* The image at @path pulled back with the blocking pull: @want, a sound store. */
+static void pull_back(registry_client *c, const char *path, const char *want)
+{
+	registry_reference *back = ref_of(path);
+	registry_store *pulled = itest_store("pulled-back");
+	char *got = NULL;
+	CHECK_RC(registry_pull(&got, c, back, pulled, path, NULL), 0);
+	CHECK_STR(got, want);
+	itest_check_sound(pulled);
+	registry_free(got);
+	registry_store_free(pulled);
+	registry_reference_free(back);
+}
+
 /* ---- cases ---------------------------------------------------------------------- */
 
 #define NPULL 16
@@ -224,19 +257,10 @@ static void case_pull(void)
 		stores[i] = store_named("loop-%d", i);
 		CHECK_RC(registry_pull_start(&ops[i], L, c, ref, stores[i], "x", NULL, on_done, &res[i]), 0);
 	}
-	pl_run(&p, L, 120000);
-	CHECK_INT(registry_loop_pending(L), 0);
+	run_expect(&p, L, ops, res, NPULL, want, "pull");
 	for (int i = 0; i < NPULL; i++) {
-		CHECK_INT(res[i].called, 1);
-		CHECK_INT(res[i].rc, 0);
-		if (res[i].rc)
-			fprintf(stderr, "pull %d: %s\n", i, res[i].message);
-		char *got = NULL;
-		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
-		CHECK_STR(got, want);
 		CHECK_STR(entry_digest(stores[i], "x"), want);
 		itest_check_sound(stores[i]);
-		registry_free(got);
 		registry_op_free(ops[i]);
 		registry_store_free(stores[i]);
 	}
@@ -635,22 +659,13 @@ static void case_push(void)
 		CHECK_RC(registry_push_start(&ops[i], L, c, s, "v1", t, &o[i], on_done, &res[i]), 0);
 		registry_reference_free(t);
 	}
-	pl_run(&p, L, 120000);
-	CHECK_INT(registry_loop_pending(L), 0);
+	run_expect(&p, L, ops, res, NPUSH, want, "push");
 	for (int i = 0; i < NPUSH; i++) {
-		CHECK_INT(res[i].called, 1);
-		CHECK_INT(res[i].rc, 0);
-		if (res[i].rc)
-			fprintf(stderr, "push %d: %s\n", i, res[i].message);
-		char *got = NULL;
-		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
-		CHECK_STR(got, want);
 		CHECK_INT(counts[i].started, 4);
 		CHECK_INT(counts[i].done, 4);
 		CHECK_INT(counts[i].failed, 0);
 		CHECK(counts[i].overall_total > 3 * 1048576);
 		CHECK(counts[i].overall_done == counts[i].overall_total);
-		registry_free(got);
 		registry_op_free(ops[i]);
 	}
 	CHECK_INT(base_threads, 1);
@@ -667,16 +682,7 @@ static void case_push(void)
 	printf("push: step distribution: <1ms %lld, <2ms %lld, <5ms %lld, <10ms %lld, <50ms %lld, >=50ms %lld\n",
 	       p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5]);
 
-	/* Pulled back (blocking): the same image. */
-	registry_reference *back = ref_of("loop/p0:v1");
-	registry_store *pulled = itest_store("push-back");
-	char *pulled_digest = NULL;
-	CHECK_RC(registry_pull(&pulled_digest, c, back, pulled, "x", NULL), 0);
-	CHECK_STR(pulled_digest, want);
-	itest_check_sound(pulled);
-	registry_free(pulled_digest);
-	registry_store_free(pulled);
-	registry_reference_free(back);
+	pull_back(c, "loop/p0:v1", want);
 
 	/* Again, by digest, to another tag: every blob is there already. */
 	result r;
@@ -819,15 +825,7 @@ static void case_push_retry(void)
 	CHECK(max_us < 100000); /* the backoff is 100 ms or more: never inside a step */
 	if (o.chunk_size) /* a failed PATCH asks where the session stands */
 		CHECK(log_count(plog, "\"method\": \"GET\"", "/blobs/uploads/") >= 1);
-	/* Pulled back (blocking): the same image. */
-	registry_reference *back = ref_of("loop/retry:v1");
-	registry_store *pulled = itest_store("retry-back");
-	char *pd = NULL;
-	CHECK_RC(registry_pull(&pd, c, back, pulled, "x", NULL), 0);
-	CHECK_STR(pd, top);
-	registry_free(pd);
-	registry_store_free(pulled);
-	registry_reference_free(back);
+	pull_back(c, "loop/retry:v1", top);
 	registry_loop_free(L);
 	registry_client_free(c);
 	registry_store_free(s);

@@ -17,6 +17,31 @@ def threads():
     return len(os.listdir("/proc/self/task"))
 
 
+def ticking(gaps, work):
+    """Run coroutine @work() on a new asyncio loop beside a coroutine that ticks every
+    10 ms (its gaps appended to @gaps); returns (work's result, threads before, during)."""
+    async def main():
+        stop = False
+
+        async def ticker():
+            last = time.monotonic()
+            while not stop:
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        t = asyncio.ensure_future(ticker())
+        before = threads()
+        result = await work()
+        during = threads()
+        stop = True
+        await t
+        return result, before, during
+
+    return asyncio.run(main())
+
+
 def test_concurrent_pulls_keep_the_loop_ticking(reg, tmp_path):  # noqa: F811
     """8 concurrent pulls complete with the blocking pull's digests while another
     coroutine ticks every 10 ms; no thread is started."""
@@ -24,30 +49,13 @@ def test_concurrent_pulls_keep_the_loop_ticking(reg, tmp_path):  # noqa: F811
         want = sync.pull("fixtures/small-v2s2", Store(tmp_path / "sync", create=True))
     gaps = []
 
-    async def main():
+    async def work():
         async with registry.aio.Client(reg.host, retries=0) as c:
-            stop = False
-
-            async def ticker():
-                last = time.monotonic()
-                while not stop:
-                    await asyncio.sleep(0.01)
-                    now = time.monotonic()
-                    gaps.append(now - last)
-                    last = now
-
-            t = asyncio.ensure_future(ticker())
-            before = threads()
             pulls = [c.pull("fixtures/small-v2s2", tmp_path / ("aio%d" % i)) for i in range(8)]
             pulls.append(c.pull("fixtures/big-oci", tmp_path / "big"))
-            results = await asyncio.gather(*pulls)
-            during = threads()
-            stop = True
-            await t
-            steps, max_us = c.loop_step_stats()
-            return results, before, during, steps, max_us
+            return await asyncio.gather(*pulls), c.loop_step_stats()
 
-    results, before, during, steps, max_us = asyncio.run(main())
+    (results, (steps, max_us)), before, during = ticking(gaps, work)
     assert results[:8] == [want] * 8
     assert results[8] == fixture_digest(reg, "BIG_OCI")
     for i in range(8):
@@ -126,30 +134,14 @@ def test_concurrent_pushes(reg, tmp_path):  # noqa: F811
         want_multi = sync.push(multi, "aio/blocking-multi:latest")
     gaps = []
 
-    async def main():
+    async def work():
         async with registry.aio.Client(reg.host, retries=0) as c:
-            stop = False
-
-            async def ticker():
-                last = time.monotonic()
-                while not stop:
-                    await asyncio.sleep(0.01)
-                    now = time.monotonic()
-                    gaps.append(now - last)
-                    last = now
-
-            t = asyncio.ensure_future(ticker())
-            before = threads()
             pushes = [c.push(small, "aio/push%d:latest" % i, chunk_size=(i % 2) * 32768)
                       for i in range(8)]
             pushes.append(c.push(multi, "aio/multi:latest"))
-            results = await asyncio.gather(*pushes)
-            during = threads()
-            stop = True
-            await t
-            return results, before, during
+            return await asyncio.gather(*pushes)
 
-    results, before, during = asyncio.run(main())
+    results, before, during = ticking(gaps, work)
     assert results == [want] * 8 + [want_multi]
     assert during == before
     with registry.Client(reg.host, retries=0) as sync:
