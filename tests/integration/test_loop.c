@@ -803,7 +803,7 @@ static void case_push_retry(void)
 	registry_client *c = itest_client(1);
 	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
 	ro.count = 4;
-	ro.backoff_base_ms = 100;
+	ro.backoff_base_ms = 400;
 	CHECK_RC(registry_client_set_retries(c, &ro), 0);
 	pl p;
 	registry_loop *L = pl_new(&p);
@@ -822,7 +822,10 @@ static void case_push_retry(void)
 	registry_loop_step_stats(NULL, &max_us, L);
 	printf("push-retry: %d injected 503, longest step %.2f ms\n", faults, (double)max_us / 1000.0);
 	CHECK_INT(faults, 1);
-	CHECK(max_us < 100000); /* the backoff is 100 ms or more: never inside a step */
+	/* The backoff is 400 ms or more: never inside a step (valgrind's steps
+	 * are slow enough to prove nothing). */
+	if (!getenv("REGISTRY_TEST_UNDER_VALGRIND"))
+		CHECK(max_us < 300000);
 	if (o.chunk_size) /* a failed PATCH asks where the session stands */
 		CHECK(log_count(plog, "\"method\": \"GET\"", "/blobs/uploads/") >= 1);
 	pull_back(c, "loop/retry:v1", top);
