@@ -27,6 +27,7 @@
 #define REGISTRY_LOOP_H
 
 #include <registry/common.h>
+#include <registry/blob.h>
 #include <registry/client.h>
 #include <registry/errors.h>
 #include <registry/image.h>
@@ -223,6 +224,35 @@ REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, reg
                                      registry_store *store, const char *ref_name,
                                      const registry_reference *target, const registry_push_options *options,
                                      registry_op_done_cb done, void *userdata);
+
+/**
+ * Start registry_blob_upload_file() on @p loop: the same arguments and
+ * options (every field of version 1 applied), the same result and error
+ * record. HEAD (unless REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK), then a
+ * monolithic PUT (up to chunk_size) or PATCH chunks, the file read and
+ * hashed as the bytes are sent, in slices (see registry_push_start()); the
+ * digest is checked when the last bytes are read, before they are sent.
+ * The file must stay in place until the operation completes.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the target registry.
+ * @param repository the repository to upload to (copied).
+ * @param digest the blob's digest (copied).
+ * @param path a regular file (copied).
+ * @param options NULL for the defaults.
+ * @param done called once when the operation ends (also when it fails
+ *        before any request, a missing file say, then before this returns);
+ *        required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_blob_upload_file()); REGISTRY_EINVAL (NULL argument, bad
+ *         options: nothing started, @p done not called); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                                 const char *repository, const char *digest, const char *path,
+                                                 const registry_blob_upload_options *options,
+                                                 registry_op_done_cb done, void *userdata);
 
 /**
  * Fetch the next page of @p list (registry_list_tags_open(),

@@ -650,7 +650,14 @@ static int send_chunked(up *u)
 static int check_params(registry_client *c, const registry__upload_params *p,
                         const registry__upload_source *src)
 {
-	if (!c || !p || !src || !src->read || !p->repository || !p->digest)
+	if (!c || !p || !src || !src->read)
+		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");
+	return registry__upload_params_check(p);
+}
+
+int registry__upload_params_check(const registry__upload_params *p)
+{
+	if (!p->repository || !p->digest)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");
 	if (p->size < -1)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: negative size");
@@ -846,9 +853,9 @@ int registry_blob_upload_options_init(registry_blob_upload_options *opts)
 
 /* Check @o (NULL: the defaults) and turn it into the engine's parameters;
  * @prog must outlive @p. */
-static int upload_params(const char *fn, const registry_blob_upload_options *o, const char *repository,
-                         const char *digest, int64_t size, registry__progress_ctx *prog,
-                         registry__upload_params *p)
+int registry__blob_upload_params(const char *fn, const registry_blob_upload_options *o, const char *repository,
+                                 const char *digest, int64_t size, registry__progress_ctx *prog,
+                                 registry__upload_params *p)
 {
 	static const registry_blob_upload_options defaults = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
 	if (!o)
@@ -873,7 +880,7 @@ int registry_blob_upload(registry_client *client, const char *repository, const 
 	REGISTRY__ENTER(rc);
 	registry__progress_ctx prog;
 	registry__upload_params p;
-	if ((rc = upload_params("registry_blob_upload", options, repository, digest, size, &prog, &p)))
+	if ((rc = registry__blob_upload_params("registry_blob_upload", options, repository, digest, size, &prog, &p)))
 		return rc;
 	if (!read)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL read callback");
@@ -888,7 +895,7 @@ int registry_blob_upload_file(registry_client *client, const char *repository, c
 	REGISTRY__ENTER(rc);
 	registry__progress_ctx prog;
 	registry__upload_params p;
-	if ((rc = upload_params("registry_blob_upload_file", options, repository, digest, -1, &prog, &p)))
+	if ((rc = registry__blob_upload_params("registry_blob_upload_file", options, repository, digest, -1, &prog, &p)))
 		return rc;
 	if (!client || !repository || !digest || !path)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");

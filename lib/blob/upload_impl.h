@@ -94,6 +94,16 @@ int registry__upload_made_progress(int64_t took, size_t sent);
 /* The chunk size after the session's OCI-Chunk-Min-Length, if it asks for more. */
 size_t registry__upload_chunk_min(const struct registry__response *resp, size_t chunk);
 
+/* The parameters' repository, digest (and its algorithm), size and mount
+ * source checked, as registry__blob_upload checks them. 0 or recorded. */
+int registry__upload_params_check(const registry__upload_params *p);
+/* registry_blob_upload_options (@o; NULL: the defaults) checked for @fn and
+ * turned into the engine's parameters; @prog must outlive @p. */
+struct registry_blob_upload_options;
+int registry__blob_upload_params(const char *fn, const struct registry_blob_upload_options *o,
+                                 const char *repository, const char *digest, int64_t size,
+                                 registry__progress_ctx *prog, registry__upload_params *p);
+
 /* A source over a file (read(2), lseek(2)). *size receives its size. */
 typedef struct registry__file_source {
 	int fd;

@@ -69,6 +69,9 @@ typedef struct pblob {
 struct push_op {
 	registry_op op;
 	registry_store *store;
+	char *path;       /* a blob upload: its file, instead of the store */
+	char *repository; /* a blob upload's (the plan's repo borrows it) */
+	int skip_head;    /* REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK */
 	registry_reference *target; /* the plan borrows from it */
 	registry__push_plan plan;
 	registry__push_settings set;
@@ -172,8 +175,11 @@ static int read_piece(pblob *b, char *buf, size_t len)
 		int rc = registry__hash_final(&b->hash, got_digest);
 		if (rc)
 			return rc;
-		if (strcmp(got_digest, b->item->digest) != 0)
+		if (strcmp(got_digest, b->item->digest) != 0 && !b->p->path)
 			return registry__store_damaged(b->item->digest, got_digest);
+		if (strcmp(got_digest, b->item->digest) != 0)
+			return registry__fail(REGISTRY_EDIGEST, "blob %s: the %" PRId64 " bytes read hash to %s",
+			                      b->item->digest, b->size, got_digest);
 		b->verified = 1;
 	}
 	return 0;
@@ -549,7 +555,14 @@ static void blob_start(pblob *b)
 		return;
 	}
 	int64_t size = 0;
-	int rc = registry__push_open_local(&b->fd, &size, p->store, b->item);
+	int rc;
+	if (p->path) {
+		registry__file_source fs;
+		if (!(rc = registry__file_source_open(&fs, p->path, &size)))
+			b->fd = fs.fd;
+	} else {
+		rc = registry__push_open_local(&b->fd, &size, p->store, b->item);
+	}
 	if (!rc && size != b->size)
 		rc = registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, %lld expected",
 		                    b->item->digest, (long long)size, (long long)b->size);
@@ -559,10 +572,16 @@ static void blob_start(pblob *b)
 		blob_finished(b, rc, 0);
 		return;
 	}
-	if (b->size <= REGISTRY__PUSH_PREHASH_MAX)
+	if (p->skip_head) {
+		report(b, REGISTRY_PROGRESS_STARTED);
+		blob_post(b);
+	} else if (b->size <= REGISTRY__PUSH_PREHASH_MAX && !p->path) {
+		/* A store's blob, as the blocking push checks it (a file given to
+		 * a blob upload is checked when its last byte is read). */
 		registry__loop_wait(p->op.loop, &b->wait, 0, hash_slice);
-	else
+	} else {
 		blob_head(b);
+	}
 }
 
 /* Start queued blobs up to the client's parallelism; then the manifests. */
@@ -576,6 +595,11 @@ static void next_blobs(push_op *p)
 			blob_start(&p->blobs[p->order[i]]);
 	if (p->op.completed || p->finished < p->nblobs)
 		return;
+	if (!p->plan.root) { /* a blob upload */
+		p->state = S_DONE;
+		registry__loop_op_complete(&p->op, 0);
+		return;
+	}
 	p->state = S_MANIFESTS;
 	next_manifest(p);
 }
@@ -708,6 +732,8 @@ static void push_free(registry_op *op)
 	free(p->order);
 	registry__push_plan_free(&p->plan);
 	registry_reference_free(p->target);
+	free(p->path);
+	free(p->repository);
 	free(op->digest);
 }
 
@@ -748,6 +774,8 @@ static int check_no_subject(const registry__push_plan *pl)
 
 /* Everything the blocking push checks before it sends: the plan, every blob
  * in the store or not, the files' sizes against their descriptors. */
+static int make_blobs(push_op *p);
+
 static int plan(push_op *p, const char *ref_name, const registry_reference *target)
 {
 	int rc = registry_reference_dup(&p->target, target);
@@ -755,8 +783,13 @@ static int plan(push_op *p, const char *ref_name, const registry_reference *targ
 		rc = registry__push_plan_make(&p->plan, p->store, ref_name, p->target);
 	if (!rc)
 		rc = check_no_subject(&p->plan);
-	if (rc)
-		return rc;
+	return rc ? rc : make_blobs(p);
+}
+
+/* One pblob per blob of the plan, and the progress over them. */
+static int make_blobs(push_op *p)
+{
+	int rc;
 	registry__push_progress_init(&p->prog, &p->plan, &p->set);
 	size_t n = p->plan.blobs.n;
 	if (!(p->blobs = calloc(n ? n : 1, sizeof(*p->blobs))) || !(p->order = calloc(n ? n : 1, sizeof(size_t))))
@@ -767,6 +800,10 @@ static int plan(push_op *p, const char *ref_name, const registry_reference *targ
 		pblob *b = &p->blobs[i];
 		*b = (pblob){.p = p, .item = it, .fd = -1, .size = it->size,
 		             .chunk = p->set.chunk_size ? p->set.chunk_size : REGISTRY_BLOB_CHUNK_SIZE_DEFAULT};
+		if (p->path) {
+			b->local = 1; /* the blob upload's file; its size is known */
+			continue;
+		}
 		if ((rc = registry_store_has(p->store, it->digest)) < 0)
 			return rc;
 		if (!(b->local = rc))
@@ -808,6 +845,62 @@ int registry_push_start(registry_op **out, registry_loop *loop, registry_client 
 	*out = op;
 	int64_t t = registry__loop_step_begin(loop);
 	if ((rc = plan(p, ref_name, target))) {
+		fail(p, rc);
+	} else {
+		snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push", p->plan.repo);
+		registry__loop_with_base(op, push_base_known);
+	}
+	registry__loop_step_end(loop, t);
+	return 0;
+}
+
+/* ---- one blob from a file ----------------------------------------------------------- */
+
+/* The blob upload's plan: one blob, the file's, no manifest. */
+static int plan_file(push_op *p, const char *repository, const char *digest, const char *path,
+                     const registry__upload_params *up)
+{
+	registry__file_source fs;
+	int64_t size = 0;
+	int rc = registry__upload_params_check(up);
+	if (!rc)
+		rc = registry__file_source_open(&fs, path, &size);
+	if (rc)
+		return rc;
+	registry__file_source_close(&fs);
+	if (!(p->path = registry__strdup(path)) || !(p->repository = registry__strdup(repository)))
+		return registry__nomem();
+	p->plan.repo = p->repository;
+	if ((rc = registry__blob_list_add(&p->plan.blobs, digest, size, 0)) < 0)
+		return rc;
+	return make_blobs(p);
+}
+
+int registry_blob_upload_file_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                    const char *repository, const char *digest, const char *path,
+                                    const registry_blob_upload_options *options, registry_op_done_cb done,
+                                    void *userdata)
+{
+	REGISTRY__ENTER(rc);
+	if (out)
+		*out = NULL;
+	registry__progress_ctx prog;
+	registry__upload_params up;
+	if ((rc = registry__blob_upload_params("registry_blob_upload_file_start", options, repository, digest, -1,
+	                                       &prog, &up)))
+		return rc;
+	if (!out || !loop || !client || !repository || !digest || !path || !done)
+		return registry__fail(REGISTRY_EINVAL, "registry_blob_upload_file_start: NULL argument");
+	registry_op *op = NULL;
+	if ((rc = registry__loop_op_new(&op, loop, client, &push_kind, sizeof(push_op), done, userdata)))
+		return rc;
+	push_op *p = (push_op *)(void *)op;
+	/* Every field of version 1 is applied: chunk size, progress, the flag. */
+	p->set = (registry__push_settings){.chunk_size = up.chunk_size, .progress = prog.cb, .userdata = prog.ud};
+	p->skip_head = up.skip_head;
+	*out = op;
+	int64_t t = registry__loop_step_begin(loop);
+	if ((rc = plan_file(p, repository, digest, path, &up))) {
 		fail(p, rc);
 	} else {
 		snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push", p->plan.repo);

@@ -834,6 +834,97 @@ static void case_push_retry(void)
 	registry_store_free(s);
 }
 
+/* A file of @size pseudo-random bytes in the test's folder; *digest its digest. */
+static void random_file(char *path, size_t path_size, const char *name, size_t size, char **digest)
+{
+	snprintf(path, path_size, "%s/%s", env_or("REGISTRY_TEST_TMPDIR", "/tmp"), name);
+	unsigned char *data = malloc(size ? size : 1);
+	CHECK(data != NULL);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; data && i < size; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		data[i] = (unsigned char)x;
+	}
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (f && size)
+		CHECK_INT(fwrite(data, 1, size, f), size);
+	if (f)
+		fclose(f);
+	CHECK_RC(registry_digest_buffer(digest, REGISTRY_DIGEST_SHA256, data, size), 0);
+	free(data);
+}
+
+/* One blob from a file on the loop (registry_blob_upload_file_start), in
+ * 1 MiB chunks and monolithic: stored with its digest; present: skipped; a
+ * wrong digest and a missing file fail as the blocking upload does. */
+static void case_upload(void)
+{
+	char path[1024];
+	char *digest = NULL;
+	random_file(path, sizeof(path), "loop-upload.bin", 3u << 20, &digest);
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	const char *repos[2] = {"loop/upload-chunked", "loop/upload-mono"};
+	for (int i = 0; i < 2; i++) {
+		push_count pc = {0};
+		registry_blob_upload_options o = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
+		o.chunk_size = i == 0 ? 1u << 20 : 0;
+		o.progress = count_progress;
+		o.userdata = &pc;
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, repos[i], digest, path, &o, on_done, &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, 0);
+		CHECK_INT(pc.started, 1);
+		CHECK_INT(pc.done, 1);
+		CHECK_INT(pc.overall_done, 3 << 20);
+		registry_op_free(op);
+		int64_t size = 0;
+		CHECK_RC(registry_blob_head(&size, c, repos[i], digest), 0);
+		CHECK_INT(size, 3 << 20);
+		registry_store *s = itest_store(i == 0 ? "upload-back-chunked" : "upload-back-mono");
+		CHECK_RC(registry_blob_fetch(c, repos[i], digest, 3 << 20, s, NULL), 0);
+		registry_store_free(s);
+		/* Again: the registry has it, nothing is sent. */
+		memset(&pc, 0, sizeof(pc));
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, repos[i], digest, path, &o, on_done, &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, 0);
+		CHECK_INT(pc.skipped, 1);
+		CHECK_INT(pc.started, 0);
+		registry_op_free(op);
+	}
+	const char *rlog = getenv("REGISTRY_TEST_REGISTRY_LOG");
+	CHECK(log_count(rlog, "\"PATCH /v2/loop/upload-chunked/blobs/uploads/", NULL) >= 3);
+	CHECK_INT(log_count(rlog, "\"PATCH /v2/loop/upload-mono/blobs/uploads/", NULL), 0);
+
+	/* The blocking upload's errors: content that does not match the digest,
+	 * a missing file. */
+	const char *wrong = "sha256:0123456789012345678901234567890123456789012345678901234567890123";
+	const char *paths[2] = {path, "/nonexistent/loop-upload.bin"};
+	for (int i = 0; i < 2; i++) {
+		int want = registry_blob_upload_file(c, "loop/upload-wrong", wrong, paths[i], NULL);
+		char want_msg[512];
+		snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+		CHECK(want != 0);
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, "loop/upload-wrong", wrong, paths[i], NULL, on_done,
+		                                         &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, want);
+		CHECK_STR(r.message, want_msg);
+		registry_op_free(op);
+	}
+	CHECK_RC(registry_blob_head(NULL, c, "loop/upload-wrong", wrong), REGISTRY_ENOTFOUND);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_free(digest);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -857,6 +948,8 @@ int main(int argc, char **argv)
 		RUN(case_push_cancel);
 	else if (strcmp(which, "push-retry") == 0)
 		RUN(case_push_retry);
+	else if (strcmp(which, "upload") == 0)
+		RUN(case_upload);
 	else
 		return 2;
 	return CHECK_DONE();

@@ -415,6 +415,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
     "registry_list_fetch_start": (_i, [POINTER(op_p), loop_p, list_p, OP_DONE_CB, _v]),
     "registry_push_start": (_i, [POINTER(op_p), loop_p, client_p, store_p, _s, reference_p,
                                  POINTER(push_options), OP_DONE_CB, _v]),
+    "registry_blob_upload_file_start": (_i, [POINTER(op_p), loop_p, client_p, _s, _s, _s,
+                                             POINTER(blob_upload_options), OP_DONE_CB, _v]),
     "registry_list_buffered": (_z, [list_p]),
     "registry_list_at_end": (_i, [list_p]),
     "registry_op_cancel": (_i, [op_p]),
