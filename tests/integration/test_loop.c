@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "itest.h"
@@ -787,6 +788,41 @@ static void case_push_cancel(void)
 	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/cancel:v1", NULL, &d, &r), 0);
 	CHECK_STR(d, top);
 	registry_free(d);
+
+	/* The damaged layer (one byte changed, same size) is refused before it is
+	 * sent, with the blocking push's error. */
+	char blobs[1024], victim[1400] = "";
+	snprintf(blobs, sizeof(blobs), "%s/loop-push-cancel/blobs/sha256", env_or("REGISTRY_TEST_TMPDIR", "/tmp"));
+	DIR *dir = opendir(blobs);
+	struct dirent *e;
+	struct stat st;
+	off_t largest = 0;
+	while (dir && (e = readdir(dir))) {
+		char f[1400];
+		snprintf(f, sizeof(f), "%s/%s", blobs, e->d_name);
+		if (stat(f, &st) == 0 && st.st_size > largest) {
+			largest = st.st_size;
+			snprintf(victim, sizeof(victim), "%s", f);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	FILE *vf = fopen(victim, "r+b");
+	CHECK(vf != NULL);
+	if (vf) {
+		fseek(vf, 4096, SEEK_SET);
+		int ch = fgetc(vf);
+		fseek(vf, 4096, SEEK_SET);
+		fputc(ch ^ 0xff, vf);
+		fclose(vf);
+	}
+	int want = registry_push(NULL, c, s, "v1", t, NULL);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_INT(want, REGISTRY_EDIGEST);
+	CHECK_INT(loop_push(&p, L, c, s, "v1", "loop/cancel:v2", NULL, NULL, &r), want);
+	CHECK_STR(r.message, want_msg);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/cancel", "v2"), REGISTRY_ENOTFOUND);
 	registry_reference_free(t);
 	registry_loop_free(L);
 	registry_client_free(c);
