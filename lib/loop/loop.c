@@ -226,6 +226,7 @@ static void attempt(lreq *q)
 		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, q->send ? q->send : on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, q);
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, REGISTRY__LOOP_UPLOAD_BUFFER);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(q->send ? q->send_len : (int64_t)q->body_len));
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->r.method);
 	} else if (q->r.method && strcmp(q->r.method, "GET") != 0) {

@@ -13,7 +13,7 @@
  *        children (PUT by digest), the root (PUT under the target)
  *
  * Bytes are read from the store's file and hashed as curl asks for them
- * (at most its 64 KiB buffer a call) and a transfer pauses when its step
+ * (at most REGISTRY__LOOP_UPLOAD_BUFFER a call) and a transfer pauses when its step
  * has had its slice (registry__loop_slice_spent), so no step reads or
  * hashes for long. Blobs up to REGISTRY__PUSH_PREHASH_MAX are hashed before
  * anything is sent, as the blocking push does, in slices of the timer.
