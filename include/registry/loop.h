@@ -18,7 +18,8 @@
  * (registry_op_free() and registry_loop_free() may also call the socket
  * callback, to stop watching the descriptors they close). A step
  * does bounded work (hashing and writing as the bytes arrive, in pieces of
- * at most 16 KiB); registry_loop_step_stats() reports the longest. A
+ * at most 16 KiB; reading and hashing what is sent, at most 256 KiB at a
+ * time); registry_loop_step_stats() reports the longest. A
  * callback may start, cancel and free operations (also its own) but must
  * not free the loop. The clients, stores and loop are used by one thread.
  * See docs/event-loop.md.
