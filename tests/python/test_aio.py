@@ -168,3 +168,25 @@ def test_push_errors_match_the_blocking_push(reg, tmp_path):  # noqa: F811
     tarball.write_bytes(b"\0" * 1024)
     with pytest.raises(registry.UnsupportedError):
         asyncio.run(main(str(tarball)))
+
+
+def test_upload_blob_from_a_file(reg, tmp_path):  # noqa: F811
+    """``await client.upload_blob(repo, path=..., digest=...)``: stored with its digest,
+    in chunks; data= (or no digest) is refused in loop mode."""
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(os.urandom(300000))
+    with registry.Client(reg.host, retries=0) as sync:
+        want = sync.upload_blob("aio/blobs-sync", path=blob)  # hashes the file
+
+    async def main(**kw):
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return await c.upload_blob("aio/blobs", **kw)
+
+    assert asyncio.run(main(path=blob, digest=want, chunk_size=65536)) == want
+    with registry.Client(reg.host, retries=0) as sync, Store(tmp_path / "back", create=True) as s:
+        sync.fetch_blob("aio/blobs", want, s)
+        assert s.read_blob(want) == blob.read_bytes()
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(data=b"x"))
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(path=blob))

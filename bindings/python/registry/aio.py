@@ -25,7 +25,7 @@ from typing import Any, AsyncIterator, Dict, Optional, Union
 
 from . import _lib
 from ._lib import C
-from ._util import StrPath, cstr, take_string
+from ._util import StrPath, cpath, cstr, take_string
 from .client import Client as _SyncClient
 from .client import PlatformLike, RefLike, _image_name, _layout_source, _list_options
 from .errors import UnsupportedError, check, last_error
@@ -203,6 +203,26 @@ class Client(_SyncClient):
         bridge.reraise()
         del opts  # referenced by C until here
         return digest or ""
+
+    async def upload_blob(self, repository: RefLike, data: Any = None, *, path: Optional[StrPath] = None,
+                          digest: Optional[str] = None, chunk_size: int = 0,
+                          progress: Optional[ProgressCallback] = None) -> str:
+        """``Client.upload_blob`` of a file (``path=``) as a coroutine; returns the digest.
+        Loop mode needs ``digest=`` (hashing the file first would stall the loop) and a
+        file: ``data=`` or a missing digest raise UnsupportedError."""
+        if data is not None or path is None or digest is None:
+            raise UnsupportedError("upload_blob in loop mode takes path= and digest= "
+                                   "(use registry.Client.upload_blob for data= or to hash the file)")
+        repo = cstr(self._repository(repository))
+        bridge = progress_bridge(progress)
+        opts = _lib.blob_upload_options(version=_lib.BLOB_UPLOAD_OPTIONS_VERSION,
+                                        chunk_size=chunk_size, progress=bridge.cfunc)
+        cdigest, cfile = cstr(digest, "digest"), cpath(path)
+        await self._op(lambda h, cb, out: C.registry_blob_upload_file_start(
+            out, h, self._ptr, repo, cdigest, cfile, ctypes.byref(opts), cb, None))
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return digest
 
     async def _op(self, start: Any, want_digest: bool = False) -> Optional[str]:
         """Run one operation started by @start(done_cb, op_out) to its end; with
