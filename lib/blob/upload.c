@@ -368,6 +368,12 @@ static int mono_rewind(void *ud)
 	return rc;
 }
 
+int registry__upload_answer_lost(int rc)
+{
+	return rc == REGISTRY_ENETWORK || rc == REGISTRY_ETIMEDOUT || rc == REGISTRY_EIO || rc == REGISTRY_EPROTOCOL ||
+	       rc == REGISTRY_ENOTFOUND;
+}
+
 /* The closing PUT: the whole blob streamed (monolithic), or no body. */
 static int put_final(up *u, int streamed)
 {
@@ -401,8 +407,7 @@ static int put_final(up *u, int streamed)
 		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored it as %.100s", what,
 		                    resp.docker_content_digest);
 	registry__response_free(&resp);
-	if (u->finished && (rc == REGISTRY_ENETWORK || rc == REGISTRY_ETIMEDOUT || rc == REGISTRY_EIO || rc == REGISTRY_EPROTOCOL ||
-	                    rc == REGISTRY_ENOTFOUND)) {
+	if (u->finished && registry__upload_answer_lost(rc)) {
 		/* The answer may have been lost after the registry committed: then
 		 * the transport's retry of this PUT finds the session gone (404
 		 * BLOB_UPLOAD_UNKNOWN), or the retries ran out. The blob decides. */

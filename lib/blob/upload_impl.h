@@ -91,6 +91,10 @@ int registry__upload_location(char **out, const struct registry__response *resp,
 int64_t registry__upload_range_end(const char *range);
 /* A PATCH that sent @sent bytes moved the upload on (took at least half). */
 int registry__upload_made_progress(int64_t took, size_t sent);
+/* A closing PUT that failed with @rc after the whole blob was sent may have
+ * lost only its answer (then a retry finds the session gone): 1 when a HEAD
+ * of the blob should decide. */
+int registry__upload_answer_lost(int rc);
 /* The chunk size after the session's OCI-Chunk-Min-Length, if it asks for more. */
 size_t registry__upload_chunk_min(const struct registry__response *resp, size_t chunk);
 

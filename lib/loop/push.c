@@ -62,6 +62,8 @@ typedef struct pblob {
 	char *put_url;
 	int64_t done;
 	double last_report;
+	int put_rc; /* a closing PUT's failure, while the blob is checked */
+	registry__error_snapshot *put_failure;
 	lreq q;
 	lwait wait;       /* a hashing slice, or a PATCH's backoff */
 } pblob;
@@ -255,6 +257,40 @@ static void blob_finished(pblob *b, int rc, int state)
 	next_blobs(p);
 }
 
+static void put_check_done(lreq *q, int rc)
+{
+	pblob *b = q->ud;
+	int present = !rc && q->resp.status == 200;
+	registry__loop_lreq_end(q);
+	if (present) {
+		free(b->put_failure);
+		b->put_failure = NULL;
+		registry__error_clear();
+		blob_finished(b, 0, REGISTRY_PROGRESS_DONE);
+		return;
+	}
+	registry__error_restore(b->put_failure); /* the PUT's failure stands */
+	b->put_failure = NULL;
+	blob_finished(b, b->put_rc, 0);
+}
+
+/* HEAD the blob after a closing PUT whose answer may have been lost. */
+static void put_check(pblob *b, int rc)
+{
+	char path[900];
+	b->put_rc = rc;
+	b->put_failure = registry__error_save();
+	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", b->p->plan.repo, b->item->digest);
+	int brc = begin(b->p, &b->q, b, path, NULL, "HEAD", put_check_done);
+	if (brc) {
+		registry__error_restore(b->put_failure);
+		b->put_failure = NULL;
+		blob_finished(b, rc, 0);
+		return;
+	}
+	registry__loop_lreq_go(&b->q);
+}
+
 static void put_done(lreq *q, int rc)
 {
 	pblob *b = q->ud;
@@ -269,6 +305,13 @@ static void put_done(lreq *q, int rc)
 	if (!rc && q->resp.docker_content_digest && strcmp(q->resp.docker_content_digest, b->item->digest) != 0)
 		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored it as %.100s", what,
 		                    q->resp.docker_content_digest);
+	if (rc && b->verified && registry__upload_answer_lost(rc)) {
+		/* The answer may have been lost after the registry committed: the
+		 * retried PUT then finds the session gone. The blob decides. */
+		registry__loop_lreq_end(q);
+		put_check(b, rc);
+		return;
+	}
 	blob_finished(b, rc, REGISTRY_PROGRESS_DONE);
 }
 
@@ -727,6 +770,7 @@ static void push_free(registry_op *op)
 			registry__hash_cleanup(&b->hash);
 		free(b->location);
 		free(b->put_url);
+		free(b->put_failure);
 	}
 	free(p->blobs);
 	free(p->order);
