@@ -62,8 +62,9 @@ typedef struct pblob {
 	char *put_url;
 	int64_t done;
 	double last_report;
-	int put_rc; /* a closing PUT's failure, while the blob is checked */
+	int put_rc; /* a failure kept while the blob is checked, or its session deleted */
 	registry__error_snapshot *put_failure;
+	char delete_scope[700];
 	lreq q;
 	lwait wait;       /* a hashing slice, or a PATCH's backoff */
 } pblob;
@@ -80,6 +81,7 @@ struct push_op {
 	registry__progress_ctx prog;
 	char scope[600];
 	int state;
+	int failing; /* a failed blob's session is being deleted: start nothing */
 	pblob *blobs;
 	size_t *order; /* blob indexes: the registry checks first, then largest first */
 	size_t nblobs, running, finished;
@@ -230,6 +232,43 @@ static void hash_slice(lwait *w)
 
 /* ---- one blob ------------------------------------------------------------------- */
 
+static void session_deleted(lreq *q, int rc)
+{
+	pblob *b = q->ud;
+	(void)rc; /* as the blocking upload: whatever the registry answers */
+	registry__loop_lreq_end(q);
+	registry__error_restore(b->put_failure); /* the blob's failure stands */
+	b->put_failure = NULL;
+	fail(b->p, b->put_rc);
+}
+
+/* As the blocking upload: the session of a blob that failed is deleted
+ * (registry 2.8 wants the "delete" action), then the failure stands. 1
+ * when the DELETE is under way. */
+static int delete_session(pblob *b, int rc)
+{
+	push_op *p = b->p;
+	registry_op *op = &p->op;
+	if (!b->location || op->cancel_asked || op->completed)
+		return 0;
+	snprintf(b->delete_scope, sizeof(b->delete_scope), "repository:%s:delete", p->plan.repo);
+	b->put_rc = rc;
+	b->put_failure = registry__error_save();
+	if (registry__loop_lreq_begin(&b->q, op->loop, op, op->client, b->location, b->delete_scope)) {
+		registry__loop_lreq_end(&b->q);
+		registry__error_restore(b->put_failure);
+		b->put_failure = NULL;
+		return 0;
+	}
+	b->q.ud = b;
+	b->q.done = session_deleted;
+	b->q.r.method = "DELETE";
+	b->q.r.no_retry = 1;
+	p->failing = 1;
+	registry__loop_lreq_go(&b->q);
+	return 1;
+}
+
 static void blob_finished(pblob *b, int rc, int state)
 {
 	push_op *p = b->p;
@@ -251,7 +290,8 @@ static void blob_finished(pblob *b, int rc, int state)
 		registry__error_restore(saved);
 	}
 	if (rc) {
-		fail(p, rc);
+		if (!delete_session(b, rc))
+			fail(p, rc);
 		return;
 	}
 	next_blobs(p);
@@ -630,7 +670,7 @@ static void blob_start(pblob *b)
 /* Start queued blobs up to the client's parallelism; then the manifests. */
 static void next_blobs(push_op *p)
 {
-	if (p->state != S_BLOBS || p->op.completed)
+	if (p->state != S_BLOBS || p->op.completed || p->failing)
 		return;
 	int max = p->op.client->max_parallel > 0 ? p->op.client->max_parallel : 1;
 	for (size_t i = 0; i < p->nblobs && p->running < (size_t)max && !p->op.completed; i++)

@@ -958,6 +958,8 @@ static void case_upload(void)
 		registry_op_free(op);
 	}
 	CHECK_RC(registry_blob_head(NULL, c, "loop/upload-wrong", wrong), REGISTRY_ENOTFOUND);
+	/* The wrong one's session was deleted, by the blocking call and the loop's. */
+	CHECK_INT(log_count(rlog, "\"DELETE /v2/loop/upload-wrong/blobs/uploads/", NULL), 2);
 	registry_loop_free(L);
 	registry_client_free(c);
 	registry_free(digest);
