@@ -799,19 +799,22 @@ static void push_stop(registry_op *op)
 	}
 }
 
+static void blob_free(pblob *b)
+{
+	registry__loop_lreq_end(&b->q);
+	if (b->hash_ready)
+		registry__hash_cleanup(&b->hash);
+	free(b->location);
+	free(b->put_url);
+	free(b->put_failure);
+}
+
 static void push_free(registry_op *op)
 {
 	push_op *p = (push_op *)(void *)op;
 	registry__loop_lreq_end(&p->q);
-	for (size_t i = 0; i < p->nblobs; i++) {
-		pblob *b = &p->blobs[i];
-		registry__loop_lreq_end(&b->q);
-		if (b->hash_ready)
-			registry__hash_cleanup(&b->hash);
-		free(b->location);
-		free(b->put_url);
-		free(b->put_failure);
-	}
+	for (size_t i = 0; i < p->nblobs; i++)
+		blob_free(&p->blobs[i]);
 	free(p->blobs);
 	free(p->order);
 	registry__push_plan_free(&p->plan);
@@ -903,6 +906,18 @@ static int make_blobs(push_op *p)
 	return 0;
 }
 
+/* A start call's plan is made (@rc 0: on once the client's scheme is
+ * known) or failed (the failure completes the operation). */
+static void go(push_op *p, int rc)
+{
+	if (rc) {
+		fail(p, rc);
+		return;
+	}
+	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push", p->plan.repo);
+	registry__loop_with_base(&p->op, push_base_known);
+}
+
 int registry_push_start(registry_op **out, registry_loop *loop, registry_client *client, registry_store *store,
                         const char *ref_name, const registry_reference *target,
                         const registry_push_options *options, registry_op_done_cb done, void *userdata)
@@ -928,12 +943,7 @@ int registry_push_start(registry_op **out, registry_loop *loop, registry_client 
 	p->set = REGISTRY__PUSH_SETTINGS(options);
 	*out = op;
 	int64_t t = registry__loop_step_begin(loop);
-	if ((rc = plan(p, ref_name, target))) {
-		fail(p, rc);
-	} else {
-		snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push", p->plan.repo);
-		registry__loop_with_base(op, push_base_known);
-	}
+	go(p, plan(p, ref_name, target));
 	registry__loop_step_end(loop, t);
 	return 0;
 }
@@ -984,12 +994,7 @@ int registry_blob_upload_file_start(registry_op **out, registry_loop *loop, regi
 	p->skip_head = up.skip_head;
 	*out = op;
 	int64_t t = registry__loop_step_begin(loop);
-	if ((rc = plan_file(p, repository, digest, path, &up))) {
-		fail(p, rc);
-	} else {
-		snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push", p->plan.repo);
-		registry__loop_with_base(op, push_base_known);
-	}
+	go(p, plan_file(p, repository, digest, path, &up));
 	registry__loop_step_end(loop, t);
 	return 0;
 }

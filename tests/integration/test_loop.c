@@ -619,6 +619,22 @@ static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store
 	return r->rc;
 }
 
+/* The blocking push of @name to @target fails with @code, and the loop's
+ * push the same way (code and message). */
+static void same_push_failure(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
+                              const char *target, int code)
+{
+	registry_reference *t = ref_of(target);
+	int want = registry_push(NULL, c, s, name, t, NULL);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	registry_reference_free(t);
+	CHECK_INT(want, code);
+	result r;
+	CHECK_INT(loop_push(p, L, c, s, name, target, NULL, NULL, &r), want);
+	CHECK_STR(r.message, want_msg);
+}
+
 #define NPUSH 8
 
 /* 8 concurrent pushes of a 3-layer image in one thread, half in 256 KiB
@@ -700,22 +716,10 @@ static void case_push(void)
 
 	/* The blocking push's errors: an unknown name, a target digest that is
 	 * not the manifest's; options of a later version are refused at once. */
-	registry_reference *t = ref_of("loop/p0:v1");
-	int want_rc = registry_push(NULL, c, s, "nope", t, NULL);
-	char want_msg[512];
-	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
-	CHECK_INT(want_rc, REGISTRY_ENOTFOUND);
-	CHECK_INT(loop_push(&p, L, c, s, "nope", "loop/p0:v1", NULL, NULL, &r), want_rc);
-	CHECK_STR(r.message, want_msg);
-	registry_reference_free(t);
-	t = ref_of("loop/p0@sha256:0123456789012345678901234567890123456789012345678901234567890123");
-	want_rc = registry_push(NULL, c, s, "v1", t, NULL);
-	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
-	CHECK_INT(want_rc, REGISTRY_EDIGEST);
-	CHECK_INT(loop_push(&p, L, c, s, "v1", "loop/p0@sha256:0123456789012345678901234567890123456789012345678901234567890123",
-	                    NULL, NULL, &r), want_rc);
-	CHECK_STR(r.message, want_msg);
-	registry_reference_free(t);
+	same_push_failure(&p, L, c, s, "nope", "loop/p0:v1", REGISTRY_ENOTFOUND);
+	same_push_failure(&p, L, c, s, "v1",
+	                  "loop/p0@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+	                  REGISTRY_EDIGEST);
 	registry_push_options newer = REGISTRY_PUSH_OPTIONS_INIT;
 	newer.version = REGISTRY_PUSH_OPTIONS_VERSION + 1;
 	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/p0:v3", &newer, NULL, &r), REGISTRY_EINVAL);
@@ -743,22 +747,6 @@ static void case_push(void)
 	registry_client_free(c);
 }
 
-typedef struct push_cancel {
-	registry_op *op;
-	int64_t seen;
-} push_cancel;
-
-static int cancel_push_on_bytes(const registry_progress *pr, void *ud)
-{
-	push_cancel *pc = ud;
-	if (registry_progress_state(pr) == REGISTRY_PROGRESS_RUNNING && registry_progress_bytes_done(pr) > 0 &&
-	    !pc->seen) {
-		pc->seen = registry_progress_bytes_done(pr);
-		registry_op_cancel(pc->op);
-	}
-	return 0;
-}
-
 /* Cancel at the first bytes sent of an 8 MiB layer: REGISTRY_ECANCELED and no
  * manifest on the registry; the next push completes with the same digest. */
 static void case_push_cancel(void)
@@ -769,10 +757,10 @@ static void case_push_cancel(void)
 	registry_client *c = itest_client(1);
 	pl p;
 	registry_loop *L = pl_new(&p);
-	push_cancel pc = {0};
+	cancel_ctx pc = {0};
 	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
 	o.chunk_size = 1 << 20;
-	o.progress = cancel_push_on_bytes;
+	o.progress = cancel_on_bytes;
 	o.userdata = &pc;
 	registry_reference *t = ref_of("loop/cancel:v1");
 	result r = {0};
@@ -807,21 +795,8 @@ static void case_push_cancel(void)
 	}
 	if (dir)
 		closedir(dir);
-	FILE *vf = fopen(victim, "r+b");
-	CHECK(vf != NULL);
-	if (vf) {
-		fseek(vf, 4096, SEEK_SET);
-		int ch = fgetc(vf);
-		fseek(vf, 4096, SEEK_SET);
-		fputc(ch ^ 0xff, vf);
-		fclose(vf);
-	}
-	int want = registry_push(NULL, c, s, "v1", t, NULL);
-	char want_msg[512];
-	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
-	CHECK_INT(want, REGISTRY_EDIGEST);
-	CHECK_INT(loop_push(&p, L, c, s, "v1", "loop/cancel:v2", NULL, NULL, &r), want);
-	CHECK_STR(r.message, want_msg);
+	itest_flip_byte(victim, 4096);
+	same_push_failure(&p, L, c, s, "v1", "loop/cancel:v2", REGISTRY_EDIGEST);
 	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/cancel", "v2"), REGISTRY_ENOTFOUND);
 	registry_reference_free(t);
 	registry_loop_free(L);
