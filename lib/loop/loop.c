@@ -48,6 +48,13 @@ static void update_timer(registry_loop *L)
 			due = w->due;
 	if (L->deferred || L->paused)
 		due = now_us();
+	for (registry_op *op = L->ops; op; op = op->next)
+		if (!op->completed && op->client->cancel) {
+			int64_t poll = now_us() + (int64_t)REGISTRY__LOOP_CANCEL_POLL_MS * 1000;
+			if (due < 0 || poll < due)
+				due = poll;
+			break;
+		}
 	if (due == L->asked_due)
 		return;
 	L->asked_due = due;
@@ -485,6 +492,8 @@ void registry__loop_op_complete(registry_op *op, int rc)
 {
 	if (op->completed)
 		return;
+	if (rc && !op->cancel_asked && op->fallback && op->fallback(op, rc))
+		return; /* the kind goes on another way (a pull's next mirror) */
 	op->completed = 1;
 	op->rc = rc;
 	registry__loop_lreq_stop(&op->probe);
@@ -542,6 +551,12 @@ int registry__loop_op_new(registry_op **out, registry_loop *L, registry_client *
  * cancels (asked from a progress callback), completion callbacks, kicks. */
 static void settle(registry_loop *L)
 {
+	/* The clients' cancel hooks, as the blocking calls ask them: at every
+	 * step (update_timer() makes one at least every
+	 * REGISTRY__LOOP_CANCEL_POLL_MS while a hook is set). */
+	for (registry_op *op = L->ops; op; op = op->next)
+		if (!op->completed && !op->cancel_asked && registry__client_canceled(op->client))
+			op->cancel_asked = 1;
 	for (;;) {
 		registry_op *op = L->ops;
 		while (op && !(op->cancel_asked && !op->completed))

@@ -83,6 +83,9 @@ struct registry_op {
 	void (*base_known)(registry_op *op);
 	struct registry_error err;
 	char *digest; /* a pull's result */
+	/* NULL, or a failure of the operation: non-zero when the operation
+	 * takes it over and goes on another way (a pull's next mirror). */
+	int (*fallback)(registry_op *op, int rc);
 };
 
 struct registry_loop {
@@ -115,6 +118,10 @@ int registry__loop_slice_spent(lreq *q);
  * 256 KiB read and hash is about 0.3 ms here, and fewer, larger sends
  * per step keep a push near the blocking one's speed. */
 #define REGISTRY__LOOP_UPLOAD_BUFFER (256L * 1024L)
+
+/* How often a client's cancel hook is asked while nothing else happens:
+ * as the blocking calls ask it between their waits (milliseconds). */
+#define REGISTRY__LOOP_CANCEL_POLL_MS REGISTRY__SLEEP_SLICE_MS
 
 int registry__loop_lreq_begin(lreq *q, registry_loop *L, registry_op *op, registry_client *c,
                               const char *url, const char *scope);

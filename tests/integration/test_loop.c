@@ -940,6 +940,405 @@ static void case_upload(void)
 	registry_free(digest);
 }
 
+/* Run one operation started by the caller on @L to its end; its result. */
+static result run_one(pl *p, registry_loop *L, registry_op *op, result *r)
+{
+	(void)op;
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	return *r;
+}
+
+/* The index entry @name of @s: its media type and source annotation (static buffers). */
+static const char *entry_field(registry_store *s, const char *name, int annotation)
+{
+	const registry_descriptor *d = NULL;
+	if (registry_store_index_find(&d, s, name) != 0)
+		return NULL;
+	static char buf[2][200];
+	const char *v = annotation ? registry_descriptor_annotation(d, REGISTRY_ANNOTATION_SOURCE_DIGEST)
+	                           : registry_descriptor_media_type(d);
+	snprintf(buf[annotation], sizeof(buf[0]), "%s", v ? v : "(none)");
+	return buf[annotation];
+}
+
+/* A pull of @ref with @flags on its own loop and a blocking one, each into
+ * a store of its own: the same digest, entry (media type, source
+ * annotation) and manifests in the store; the loop's longest step printed. */
+static void compare_store_pull(registry_client *c, registry_reference *ref, unsigned int flags, const char *tag,
+                               int *threads)
+{
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = flags;
+	char name[64];
+	snprintf(name, sizeof(name), "%s-blocking-%%d", tag);
+	registry_store *blocking = store_named(name, (int)flags);
+	snprintf(name, sizeof(name), "%s-loop-%%d", tag);
+	registry_store *looped = store_named(name, (int)flags);
+	char *want = NULL;
+	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", &o), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", &o, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, 0);
+	if (r.rc)
+		fprintf(stderr, "%s, flags 0x%x: %s\n", tag, flags, r.message);
+	char *got = NULL;
+	CHECK_RC(registry_op_result_digest(&got, op), 0);
+	CHECK_STR(entry_digest(looped, "x"), got);
+	/* A registry in schema1 mode signs each answer anew: a signed manifest
+	 * kept as served differs in its signature, and so in its digest, from
+	 * one fetch to the next; the registry's digest (the annotation) holds. */
+	if (!(flags & REGISTRY_PULL_PRESERVE_DIGESTS) || !strstr(tag, "schema1"))
+		CHECK_STR(got, want);
+	char field[200];
+	snprintf(field, sizeof(field), "%s", entry_field(blocking, "x", 0));
+	CHECK_STR(entry_field(looped, "x", 0), field);
+	snprintf(field, sizeof(field), "%s", entry_field(blocking, "x", 1));
+	CHECK_STR(entry_field(looped, "x", 1), field);
+	/* What the entry names, and for an index every entry, is in both stores. */
+	registry_manifest *top = NULL;
+	void *raw = NULL;
+	size_t len = 0;
+	CHECK_INT(registry_store_has(blocking, want), 1);
+	CHECK_RC(registry_store_read_blob(&raw, &len, looped, got, 0), 0);
+	CHECK_RC(registry_manifest_parse(&top, raw, len, entry_field(looped, "x", 0), NULL), 0);
+	size_t n = top ? registry_manifest_entry_count(top) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = registry_descriptor_digest(registry_manifest_entry(top, i));
+		CHECK_INT(registry_store_has(looped, d), 1);
+		CHECK_INT(registry_store_has(blocking, d), 1);
+	}
+	int64_t us = 0;
+	registry_loop_step_stats(NULL, &us, L);
+	printf("%s (flags 0x%x): %s, %zu entries, longest step %.2f ms\n", tag, flags, got, n, (double)us / 1000.0);
+	if (p.max_threads > *threads)
+		*threads = p.max_threads;
+	itest_check_sound(looped);
+	registry_manifest_free(top);
+	registry_free(raw);
+	registry_free(got);
+	registry_free(want);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+}
+
+/* REGISTRY_PULL_ALL_PLATFORMS of an index (LOOP_IMAGE, multi-oci or
+ * multi-v2s2), converted and preserved: as the blocking pull; one thread. */
+static void case_all(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(env_or("LOOP_IMAGE", "fixtures/multi-oci:latest"));
+	int threads = 0;
+	compare_store_pull(c, ref, REGISTRY_PULL_ALL_PLATFORMS, "all platforms", &threads);
+	compare_store_pull(c, ref, REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS, "all platforms",
+	                   &threads);
+	CHECK_INT(threads, 1);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+typedef struct hook_ctx {
+	int retries; /* backoffs begun (the trace) */
+	int asked;   /* calls of the cancel hook */
+} hook_ctx;
+
+static void note_retry(const registry_trace_event *e, void *ud)
+{
+	if (e->what == REGISTRY_TRACE_RETRY)
+		((hook_ctx *)ud)->retries++;
+}
+
+static int hook_cancels(void *ud)
+{
+	hook_ctx *h = ud;
+	h->asked++;
+	return h->retries > 0;
+}
+
+/* A client whose cancel hook says stop once a backoff has begun, and
+ * whose backoffs last 4 s. */
+static registry_client *hooked_client(hook_ctx *h)
+{
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = 3;
+	ro.backoff_base_ms = 4000;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	CHECK_RC(registry_client_set_trace(c, note_retry, h), 0);
+	CHECK_RC(registry_client_set_cancel(c, hook_cancels, h), 0);
+	return c;
+}
+
+/* The client's cancel hook (registry_client_set_cancel) stops a loop pull
+ * as it stops the blocking one, also while no transfer runs: the proxy
+ * answers the first requests 503, the pull waits out a 4 s backoff, and
+ * the hook, asked on the loop's timer, ends it within a second as it ends
+ * the blocking call's sleep (50 ms slices): ECANCELED, nothing named. */
+static void case_cancel_hook(void)
+{
+	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
+	hook_ctx bh = {0};
+	registry_client *c = hooked_client(&bh);
+	registry_store *blocking = itest_store("hook-blocking");
+	long long t0 = now_ms();
+	int want = registry_pull(NULL, c, ref, blocking, "x", NULL);
+	long long blocking_ms = now_ms() - t0;
+	CHECK_INT(want, REGISTRY_ECANCELED);
+	CHECK(blocking_ms < 1500);
+	registry_client_free(c);
+
+	hook_ctx h = {0};
+	c = hooked_client(&h);
+	registry_store *s = itest_store("hook-loop");
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	t0 = now_ms();
+	CHECK_RC(registry_pull_start(&op, L, c, ref, s, "x", NULL, on_done, &r), 0);
+	pl_run(&p, L, 20000);
+	long long took = now_ms() - t0;
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, want);
+	CHECK_INT(h.retries, 1);
+	CHECK(took < 1500); /* not after the 4 s backoff */
+	CHECK(entry_digest(s, "x") == NULL);
+	itest_check_sound(s);
+	printf("cancel hook: blocking canceled after %lld ms; loop: asked %d times, canceled after %lld ms\n",
+	       blocking_ms, h.asked, took);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(s);
+	registry_store_free(blocking);
+	registry_client_free(c);
+	registry_reference_free(ref);
+}
+
+/* registry_pull_to and registry_pull_to_start (on a loop of its own, whose
+ * step record is this pull's) of @ref into @bd and @ld in @format: the same
+ * digest (unless @resigned: a schema1 registry signs every answer anew) and
+ * the same files (diff -r; cmp for a tarball). */
+static void compare_pull_to(registry_client *c, registry_reference *ref, int format, const char *bd,
+                            const char *ld, int resigned, int *threads)
+{
+	char *want = NULL;
+	CHECK_RC(registry_pull_to(&want, c, ref, bd, format, NULL), 0);
+	pl p;
+	registry_loop *own = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_to_start(&op, own, c, ref, ld, format, NULL, on_done, &r), 0);
+	run_one(&p, own, op, &r);
+	CHECK_INT(r.rc, 0);
+	if (r.rc)
+		fprintf(stderr, "pull_to %s: %s\n", ld, r.message);
+	char *got = NULL;
+	CHECK_RC(registry_op_result_digest(&got, op), 0);
+	if (!resigned)
+		CHECK_STR(got, want);
+	char cmd[2700];
+	snprintf(cmd, sizeof(cmd), format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE ? "cmp -s '%s' '%s'"
+	                                                                          : "diff -r '%s' '%s'", bd, ld);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	int64_t max_us = 0;
+	registry_loop_step_stats(NULL, &max_us, own);
+	printf("pull_to %s: %s, longest step %.2f ms (the export's included)\n", strrchr(ld, '/') + 1, got,
+	       (double)max_us / 1000.0);
+	if (p.max_threads > *threads)
+		*threads = p.max_threads;
+	registry_free(got);
+	registry_free(want);
+	registry_op_free(op);
+	registry_loop_free(own);
+}
+/* registry_pull_to_start into an OCI layout, a docker-load folder and a
+ * tarball: the files of registry_pull_to (diff -r, cmp), its digests and
+ * its errors; no temporary store left; the export step measured. */
+static void case_pull_to(void)
+{
+	const char *path = env_or("LOOP_IMAGE", "fixtures/small-v2s2:latest");
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(path);
+	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
+	char b[1200], l[900];
+	static const struct {
+		int format;
+		const char *name;
+	} formats[] = {{REGISTRY_IMAGE_FORMAT_OCI, "oci"},
+	               {REGISTRY_IMAGE_FORMAT_DOCKER_DIR, "dir"},
+	               {REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, "image.tar"}};
+	snprintf(b, sizeof(b), "%s/blocking", tmp);
+	snprintf(l, sizeof(l), "%s/loop", tmp);
+	CHECK(mkdir(b, 0755) == 0 && mkdir(l, 0755) == 0);
+	int threads = 0;
+	for (int k = 0; k < 3; k++) {
+		char bd[1300], ld[1300];
+		snprintf(bd, sizeof(bd), "%s/%s", b, formats[k].name);
+		snprintf(ld, sizeof(ld), "%s/%s", l, formats[k].name);
+		compare_pull_to(c, ref, formats[k].format, bd, ld, 0, &threads);
+	}
+	CHECK_INT(threads, 1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	/* Nothing but the three destinations: no temporary store left. */
+	char *ls = NULL;
+	snprintf(b, sizeof(b), "ls -A '%s'", l);
+	CHECK_INT(itest_capture(b, &ls, NULL), 0);
+	CHECK_STR(ls, "dir\nimage.tar\noci\n");
+	free(ls);
+
+	/* The errors of registry_pull_to, from the start call. */
+	registry_op *op = NULL;
+	result r = {0};
+	snprintf(b, sizeof(b), "%s/dir", l);
+	CHECK_RC(registry_pull_to(NULL, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL, on_done, &r),
+	         REGISTRY_ECONFLICT);
+	registry_pull_options all = REGISTRY_PULL_OPTIONS_INIT;
+	all.flags = REGISTRY_PULL_ALL_PLATFORMS;
+	snprintf(b, sizeof(b), "%s/all", l);
+	CHECK_RC(registry_pull_to(NULL, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &all), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &all, on_done, &r),
+	         REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, 99, NULL, on_done, &r), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_ROOTFS, NULL, on_done, &r),
+	         REGISTRY_EUNSUPPORTED);
+	CHECK(op == NULL);
+	CHECK_INT(r.called, 0);
+
+	/* A missing tag: the blocking error, and no temporary store left. */
+	registry_reference *missing = ref_of("fixtures/small-v2s2:no-such-tag");
+	snprintf(b, sizeof(b), "%s/missing.tar", l);
+	int want = registry_pull_to(NULL, c, missing, b, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_RC(registry_pull_to_start(&op, L, c, missing, b, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL, on_done,
+	                                &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, want);
+	CHECK_STR(r.message, want_msg);
+	registry_op_free(op);
+	snprintf(b, sizeof(b), "ls -A '%s'", l);
+	CHECK_INT(itest_capture(b, &ls, NULL), 0);
+	CHECK_STR(ls, "dir\nimage.tar\noci\n");
+	free(ls);
+	CHECK_INT(p.max_threads, 1);
+	registry_reference_free(missing);
+	registry_loop_free(L);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+/* A schema1 image (the registry in schema1 mode): converted to OCI (the
+ * diff_ids read from the layers, in the last step), preserved as served,
+ * and into a docker-load folder and tarball (the legacy v1 folders): as the
+ * blocking pull. */
+static void case_schema1(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of("fixtures/small-v2s1:latest");
+	int threads = 0;
+	compare_store_pull(c, ref, 0, "schema1", &threads);
+	compare_store_pull(c, ref, REGISTRY_PULL_PRESERVE_DIGESTS, "schema1", &threads);
+	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
+	char bd[1100], ld[1100];
+	snprintf(bd, sizeof(bd), "%s/blocking-legacy", tmp);
+	snprintf(ld, sizeof(ld), "%s/loop-legacy", tmp);
+	compare_pull_to(c, ref, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, bd, ld, 1, &threads);
+	snprintf(bd, sizeof(bd), "%s/blocking-legacy.tar", tmp);
+	snprintf(ld, sizeof(ld), "%s/loop-legacy.tar", tmp);
+	compare_pull_to(c, ref, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, bd, ld, 1, &threads);
+	CHECK_INT(threads, 1);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+typedef struct skip_ctx {
+	int skipped, done;
+} skip_ctx;
+
+static int count_states(const registry_progress *pr, void *ud)
+{
+	skip_ctx *k = ud;
+	k->skipped += registry_progress_state(pr) == REGISTRY_PROGRESS_SKIPPED;
+	k->done += registry_progress_state(pr) == REGISTRY_PROGRESS_DONE;
+	return 0;
+}
+
+/* registry_blob_fetch_start: each blob of an image into a store as
+ * registry_blob_fetch puts it there (the same files), skipped when present;
+ * a missing blob and a bad digest fail as the blocking call fails. */
+static void case_blob(void)
+{
+	registry_client *c = itest_client(1);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", NULL), 0);
+	registry_store *blocking = itest_store("blob-blocking"), *looped = itest_store("blob-loop");
+	pl p;
+	registry_loop *L = pl_new(&p);
+	size_t n = registry_manifest_layer_count(m) + 1;
+	for (size_t i = 0; i < n; i++) {
+		const registry_descriptor *d = i ? registry_manifest_layer(m, i - 1) : registry_manifest_config(m);
+		const char *digest = registry_descriptor_digest(d);
+		CHECK_RC(registry_blob_fetch(c, "fixtures/small-v2s2", digest, registry_descriptor_size(d), blocking, NULL), 0);
+		skip_ctx k = {0};
+		registry_blob_fetch_options o = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+		o.progress = count_states;
+		o.userdata = &k;
+		for (int again = 0; again < 2; again++) {
+			result r = {0};
+			registry_op *op = NULL;
+			CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", digest,
+			                                   again ? -1 : registry_descriptor_size(d), looped, &o, on_done, &r), 0);
+			run_one(&p, L, op, &r);
+			CHECK_INT(r.rc, 0);
+			registry_op_free(op);
+		}
+		CHECK_INT(k.done, 1);
+		CHECK_INT(k.skipped, 1);
+		char cmd[1200];
+		snprintf(cmd, sizeof(cmd), "cmp -s '%s/blob-blocking/blobs/sha256/%s' '%s/blob-loop/blobs/sha256/%s'",
+		         getenv("REGISTRY_TEST_TMPDIR"), digest + 7, getenv("REGISTRY_TEST_TMPDIR"), digest + 7);
+		CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	}
+	itest_check_sound(looped);
+
+	/* A blob the repository lacks: the blocking call's code and message. */
+	const char *absent = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+	int want = registry_blob_fetch(c, "fixtures/small-v2s2", absent, -1, blocking, NULL);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", absent, -1, looped, NULL, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, want);
+	CHECK_STR(r.message, want_msg);
+	registry_op_free(op);
+	op = NULL;
+	/* Refused before any request, as registry_blob_fetch refuses them. */
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", "sha256:nothex", -1, looped, NULL,
+	                                   on_done, &r),
+	         registry_blob_fetch(c, "fixtures/small-v2s2", "sha256:nothex", -1, looped, NULL));
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "Bad Repo", absent, -1, looped, NULL, on_done, &r),
+	         registry_blob_fetch(c, "Bad Repo", absent, -1, looped, NULL));
+	CHECK(op == NULL);
+	CHECK_INT(p.max_threads, 1);
+	registry_loop_free(L);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+	registry_manifest_free(m);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -965,6 +1364,16 @@ int main(int argc, char **argv)
 		RUN(case_push_retry);
 	else if (strcmp(which, "upload") == 0)
 		RUN(case_upload);
+	else if (strcmp(which, "all") == 0)
+		RUN(case_all);
+	else if (strcmp(which, "cancel-hook") == 0)
+		RUN(case_cancel_hook);
+	else if (strcmp(which, "pull-to") == 0)
+		RUN(case_pull_to);
+	else if (strcmp(which, "schema1") == 0)
+		RUN(case_schema1);
+	else if (strcmp(which, "blob") == 0)
+		RUN(case_blob);
 	else
 		return 2;
 	return CHECK_DONE();

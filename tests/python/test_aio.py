@@ -190,3 +190,35 @@ def test_upload_blob_from_a_file(reg, tmp_path):  # noqa: F811
         asyncio.run(main(data=b"x"))
     with pytest.raises(registry.UnsupportedError):
         asyncio.run(main(path=blob))
+
+
+def test_all_platforms_and_docker_formats_match_the_blocking_pull(reg, tmp_path):  # noqa: F811
+    """``all_platforms`` and ``format`` as ``Client.pull`` takes them: the same
+    digests and the same files; a root filesystem is refused (not in loop mode)."""
+    with registry.Client(reg.host, retries=0) as sync:
+        want_all = sync.pull("fixtures/multi-oci", tmp_path / "sync-all", all_platforms=True)
+        want_dir = sync.pull("fixtures/small-v2s2", tmp_path / "sync-dir", format="docker")
+        want_tar = sync.pull("fixtures/small-v2s2", tmp_path / "sync.tar", format="docker-archive")
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            got = await asyncio.gather(
+                c.pull("fixtures/multi-oci", tmp_path / "aio-all", all_platforms=True),
+                c.pull("fixtures/small-v2s2", tmp_path / "aio-dir", format="docker"),
+                c.pull("fixtures/small-v2s2", tmp_path / "aio.tar", format="docker-archive"))
+            with pytest.raises(registry.UnsupportedError):
+                await c.pull("fixtures/small-v2s2", tmp_path / "rootfs", format="rootfs")
+            with pytest.raises(registry.InvalidArgumentError):
+                await c.pull("fixtures/small-v2s2", tmp_path / "x", format="docker", ref_name="x")
+            return got
+
+    assert asyncio.run(main()) == [want_all, want_dir, want_tar]
+    with Store(tmp_path / "aio-all") as s:
+        assert s.find("latest").digest == want_all
+    for root, _dirs, files in os.walk(tmp_path / "sync-dir"):
+        rel = os.path.relpath(root, tmp_path / "sync-dir")
+        for f in files:
+            with open(os.path.join(root, f), "rb") as a, open(tmp_path / "aio-dir" / rel / f, "rb") as b:
+                assert a.read() == b.read(), os.path.join(rel, f)
+    assert sorted(os.listdir(tmp_path / "aio-dir")) == sorted(os.listdir(tmp_path / "sync-dir"))
+    assert (tmp_path / "aio.tar").read_bytes() == (tmp_path / "sync.tar").read_bytes()

@@ -28,14 +28,15 @@ from ._lib import C
 from ._util import StrPath, cpath, cstr, take_string
 from .client import Client as _SyncClient
 from .client import PlatformLike, RefLike, _image_name, _layout_source, _list_options
-from .errors import UnsupportedError, check, last_error
+from .errors import InvalidArgumentError, UnsupportedError, check, last_error
 from .manifest import platform_c
 from .progress import ProgressCallback, progress_bridge
-from .store import Store
+from .store import ImageFormat, Store, image_format
 
 __all__ = ["Client"]
 
-_PRESERVE_DIGESTS = 0x1
+_PRESERVE_DIGESTS = 0x1  # REGISTRY_PULL_PRESERVE_DIGESTS
+_ALL_PLATFORMS = 0x2     # REGISTRY_PULL_ALL_PLATFORMS
 
 
 class _Driver:
@@ -126,26 +127,39 @@ class Client(_SyncClient):
 
     async def pull(self, ref: RefLike, dest: Union[StrPath, Store], platform: PlatformLike = None,
                    preserve_digests: bool = False, progress: Optional[ProgressCallback] = None,
-                   ref_name: Optional[str] = None) -> Optional[str]:
-        """``Client.pull`` into a Store or an OCI layout folder, as a coroutine: the
-        digest of the image manifest written. Raises what the blocking pull raises."""
+                   ref_name: Optional[str] = None, all_platforms: bool = False,
+                   format: Union[str, ImageFormat] = ImageFormat.OCI) -> Optional[str]:
+        """``Client.pull`` into a Store or a path, as a coroutine: the digest of the
+        image manifest written. A path gets @format as in ``Client.pull``: "oci" (an
+        OCI layout folder, created or added to), "docker" (a `docker load` folder)
+        or "docker-archive" (a tarball); the root filesystem formats are not in
+        loop mode yet (UnsupportedError). Raises what the blocking pull raises."""
         r = self.reference(ref)
-        own = not isinstance(dest, Store)
-        store = Store(dest, create=True) if own else dest  # type: ignore[arg-type]
-        try:
-            return await self._pull(r, store, platform, preserve_digests, progress, ref_name)
-        finally:
-            if own:
-                store.close()
+        flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (_ALL_PLATFORMS if all_platforms else 0)
+        fmt = image_format(format)
+        if isinstance(dest, Store) or fmt == image_format(ImageFormat.OCI):
+            own = not isinstance(dest, Store)
+            store = Store(dest, create=True) if own else dest  # type: ignore[arg-type]
+            try:
+                return await self._pull(r, flags, platform, progress, lambda h, cref, opts, cb, op: (
+                    C.registry_pull_start(op, h, self._ptr, cref, store._ptr, cstr(ref_name, "ref_name"),
+                                          opts, cb, None)))
+            finally:
+                if own:
+                    store.close()
+        if ref_name is not None:
+            raise InvalidArgumentError("ref_name needs a Store destination")
+        path = cpath(dest, "dest")  # type: ignore[arg-type]
+        return await self._pull(r, flags, platform, progress, lambda h, cref, opts, cb, op: (
+            C.registry_pull_to_start(op, h, self._ptr, cref, path, fmt, opts, cb, None)))
 
-    async def _pull(self, r: Any, store: Store, platform: PlatformLike, preserve: bool,
-                    progress: Optional[ProgressCallback], ref_name: Optional[str]) -> Optional[str]:
+    async def _pull(self, r: Any, flags: int, platform: PlatformLike,
+                    progress: Optional[ProgressCallback], start: Any) -> Optional[str]:
         d = self._driver()
         fut: asyncio.Future = d.aloop.create_future()
         bridge = progress_bridge(progress)
         plat = platform_c(platform)
-        opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION,
-                                 flags=_PRESERVE_DIGESTS if preserve else 0,
+        opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=plat, progress=bridge.cfunc)
 
         def done(op: Any, rc: int, _ud: Any) -> None:
@@ -162,8 +176,7 @@ class Client(_SyncClient):
         done_cb = _lib.OP_DONE_CB(done)
         op = _lib.op_p()
         with r._c() as cref:
-            check(C.registry_pull_start(ctypes.byref(op), d.handle, self._ptr, cref, store._ptr,
-                                        cstr(ref_name, "ref_name"), ctypes.byref(opts), done_cb, None))
+            check(start(d.handle, cref, ctypes.byref(opts), done_cb, ctypes.byref(op)))
         try:
             digest = await fut
             bridge.reraise()
