@@ -18,8 +18,9 @@
  * (registry_op_free() and registry_loop_free() may also call the socket
  * callback, to stop watching the descriptors they close). A step
  * does bounded work (hashing and writing as the bytes arrive, in pieces of
- * at most 16 KiB), except the last step of a schema1 conversion and of a
- * Docker destination (see registry_pull_start(), registry_pull_to_start());
+ * at most 16 KiB; reading and hashing what is sent, at most 256 KiB at a
+ * time), except the last step of a schema1 conversion and of a Docker
+ * destination (see registry_pull_start(), registry_pull_to_start());
  * registry_loop_step_stats() reports the longest. A
  * callback may start, cancel and free operations (also its own) but must
  * not free the loop. The clients, stores and loop are used by one thread.
@@ -199,6 +200,72 @@ REGISTRY_API int registry_pull_start(registry_op **out, registry_loop *loop, reg
                                      registry_op_done_cb done, void *userdata);
 
 /**
+ * Start registry_push() on @p loop: the same arguments, the same result
+ * and error record. The store's manifests are read and checked (every blob
+ * in the store or to be found on the registry, the files' sizes) during
+ * this call; blobs up to 64 MiB are hashed before they are sent, in slices
+ * of the timer, larger ones as they are sent; then HEAD, and a monolithic
+ * PUT (up to chunk_size) or PATCH chunks, up to the client's max_parallel
+ * blobs at once, all on the loop's connections; then the manifests,
+ * children before the index. A failed PATCH waits (on the timer), asks the
+ * registry where the session stands and goes on from there, as the
+ * blocking push does. @p client and @p store must stay open, and be used on
+ * this thread only, until the operation completes. The progress callback
+ * of @p options runs on the loop's thread. Not yet in loop mode: a manifest
+ * with a subject (a referrer: REGISTRY_EUNSUPPORTED through the completion,
+ * before anything is sent). registry_op_result_digest() gives the pushed
+ * manifest's digest (digest_out of registry_push()).
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the target registry.
+ * @param store an open store (an OCI image layout).
+ * @param ref_name the image in @p store: a ref.name annotation or a manifest digest (copied).
+ * @param target the repository and tag (or digest) to push to (copied).
+ * @param options NULL for the defaults; every field of version 1 is applied.
+ * @param done called once when the operation ends (also when it fails
+ *        before any request, then before this returns); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_push()); REGISTRY_EINVAL (NULL argument, bad options,
+ *         a target on another registry: nothing started, @p done not
+ *         called); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                     registry_store *store, const char *ref_name,
+                                     const registry_reference *target, const registry_push_options *options,
+                                     registry_op_done_cb done, void *userdata);
+
+/**
+ * Start registry_blob_upload_file() on @p loop: the same arguments and
+ * options (every field of version 1 applied), the same result and error
+ * record. HEAD (unless REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK), then a
+ * monolithic PUT (up to chunk_size) or PATCH chunks, the file read and
+ * hashed as the bytes are sent, in slices (see registry_push_start()); the
+ * digest is checked when the last bytes are read, before they are sent.
+ * The file must stay in place until the operation completes.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the target registry.
+ * @param repository the repository to upload to (copied).
+ * @param digest the blob's digest (copied).
+ * @param path a regular file (copied).
+ * @param options NULL for the defaults.
+ * @param done called once when the operation ends (also when it fails
+ *        before any request, a missing file say, then before this returns);
+ *        required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_blob_upload_file()); REGISTRY_EINVAL (NULL argument, bad
+ *         options: nothing started, @p done not called); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                                 const char *repository, const char *digest, const char *path,
+                                                 const registry_blob_upload_options *options,
+                                                 registry_op_done_cb done, void *userdata);
+
+/**
  * Start registry_pull_to() on @p loop: the same arguments, the same result
  * (registry_op_result_digest() gives its digest_out), with the rules of
  * registry_pull_start(). Into an OCI layout, or a `docker load` folder or
@@ -336,10 +403,11 @@ REGISTRY_API const registry_error *registry_op_error(const registry_op *op);
 
 /**
  * The digest a completed pull wrote to the index (digest_out of
- * registry_pull()).
+ * registry_pull()), or the manifest digest a completed push put
+ * (digest_out of registry_push()).
  * @param digest receives a copy (free with registry_free()).
  * @param op the operation.
- * @return 0; REGISTRY_EINVAL (NULL, not a pull, not completed, failed);
+ * @return 0; REGISTRY_EINVAL (NULL, not a pull or a push, not completed, failed);
  *         REGISTRY_ENOMEM.
  * @since 1.1
  */

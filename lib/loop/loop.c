@@ -135,16 +135,10 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 	if (st >= 300 && st < 400)
 		return len;
 	if (st >= 200 && st < 300 && q->sink) {
-		registry_loop *L = q->L;
-		if (now_us() - L->step_start > REGISTRY__LOOP_SLICE_US) {
-			/* This step has had its share: curl keeps the bytes and
-			 * hands them over again when the next step unpauses us. */
-			q->paused = 1;
-			q->next_paused = L->paused;
-			L->paused = q;
-			L->deferred = 1;
+		/* This step has had its share: curl keeps the bytes and
+		 * hands them over again when the next step unpauses us. */
+		if (registry__loop_slice_spent(q))
 			return CURL_WRITEFUNC_PAUSE;
-		}
 		if ((q->sink_rc = q->sink(q, ptr, len)))
 			return 0;
 		return q->aborted ? 0 : len;
@@ -154,6 +148,23 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 		return 0;
 	}
 	return len;
+}
+
+int registry__loop_over_budget(const registry_loop *L)
+{
+	return now_us() - L->step_start > REGISTRY__LOOP_SLICE_US;
+}
+
+int registry__loop_slice_spent(lreq *q)
+{
+	registry_loop *L = q->L;
+	if (!registry__loop_over_budget(L))
+		return 0;
+	q->paused = 1;
+	q->next_paused = L->paused;
+	L->paused = q;
+	L->deferred = 1;
+	return 1;
 }
 
 static size_t on_read(char *buf, size_t size, size_t n, void *ud)
@@ -218,6 +229,15 @@ static void attempt(lreq *q)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
 	} else if (q->r.method && strcmp(q->r.method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (q->r.method && (strcmp(q->r.method, "PUT") == 0 || strcmp(q->r.method, "PATCH") == 0)) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, q->send ? q->send : on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, q);
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, REGISTRY__LOOP_UPLOAD_BUFFER);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(q->send ? q->send_len : (int64_t)q->body_len));
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->r.method);
+	} else if (q->r.method && strcmp(q->r.method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->r.method);
 	}
 	if (q->tls_probe) {
 		/* A bare handshake: no certificate check, so no CA bundle to load

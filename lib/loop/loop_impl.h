@@ -33,7 +33,7 @@ struct lreq {
 	CURL *h;
 	registry__response resp;
 	size_t body_limit;   /* buffered (non-sink) bodies; 0: REGISTRY__JSON_LIMIT */
-	const char *body;    /* POST body (token requests) */
+	const char *body;    /* POST (token requests) or PUT body, unless send */
 	size_t body_len, body_sent;
 	int refuse_link_local, refused;
 	int tls_probe;       /* a TLS handshake only, unverified (the scheme probe) */
@@ -41,6 +41,10 @@ struct lreq {
 	int (*sink)(lreq *q, const char *data, size_t len);
 	int sink_rc;
 	int aborted;
+	/* A PUT or PATCH body read as it is sent (curl's read callback, its
+	 * data @q), send_len bytes; NULL: body and body_len. */
+	size_t (*send)(char *buf, size_t size, size_t n, void *q);
+	int64_t send_len;
 	/* Before each attempt (e.g. the Range to ask for): non-zero fails it. */
 	int (*before)(lreq *q);
 	/* After an attempt, before the machine: a registry__req_next to apply
@@ -102,6 +106,18 @@ struct registry_loop {
 /* How long one step hands bytes to hashing and writing before it pauses
  * the transfer and lets the caller's loop run (microseconds). */
 #define REGISTRY__LOOP_SLICE_US 2000
+
+/* This step has spent its slice (REGISTRY__LOOP_SLICE_US). */
+int registry__loop_over_budget(const registry_loop *L);
+/* The same, from a callback of @q's transfer: when spent, @q is paused
+ * (return CURL_WRITEFUNC_PAUSE or CURL_READFUNC_PAUSE) and the next step
+ * goes on with it. */
+int registry__loop_slice_spent(lreq *q);
+
+/* What curl asks a body source for at most per call (PUT, PATCH): a
+ * 256 KiB read and hash is about 0.3 ms here, and fewer, larger sends
+ * per step keep a push near the blocking one's speed. */
+#define REGISTRY__LOOP_UPLOAD_BUFFER (256L * 1024L)
 
 /* How often a client's cancel hook is asked while nothing else happens:
  * as the blocking calls ask it between their waits (milliseconds). */

@@ -148,4 +148,19 @@ static inline void itest_check_sound(registry_store *s)
 	CHECK_INT(bad, 0);
 }
 
+/* Change one byte of the file at @path (at @offset), keeping its size: a
+ * damaged blob. */
+static inline void itest_flip_byte(const char *path, long offset)
+{
+	FILE *f = fopen(path, "r+b");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fseek(f, offset, SEEK_SET);
+	int ch = fgetc(f);
+	fseek(f, offset, SEEK_SET);
+	fputc(ch ^ 0x55, f);
+	fclose(f);
+}
+
 #endif

@@ -197,6 +197,39 @@ static const char *entry_digest(registry_store *s, const char *name)
 	return buf;
 }
 
+/* Run the loop until @n operations end; each must end once with 0 and the
+ * result digest @want (@what names them in messages). */
+static void run_expect(pl *p, registry_loop *L, registry_op **ops, const result *res, int n, const char *want,
+                       const char *what)
+{
+	pl_run(p, L, 120000);
+	CHECK_INT(registry_loop_pending(L), 0);
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(res[i].called, 1);
+		CHECK_INT(res[i].rc, 0);
+		if (res[i].rc)
+			fprintf(stderr, "%s %d: %s\n", what, i, res[i].message);
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
+		CHECK_STR(got, want);
+		registry_free(got);
+	}
+}
+
+/* The image at @path pulled back with the blocking pull: @want, a sound store. */
+static void pull_back(registry_client *c, const char *path, const char *want)
+{
+	registry_reference *back = ref_of(path);
+	registry_store *pulled = itest_store("pulled-back");
+	char *got = NULL;
+	CHECK_RC(registry_pull(&got, c, back, pulled, path, NULL), 0);
+	CHECK_STR(got, want);
+	itest_check_sound(pulled);
+	registry_free(got);
+	registry_store_free(pulled);
+	registry_reference_free(back);
+}
+
 /* ---- cases ---------------------------------------------------------------------- */
 
 #define NPULL 16
@@ -225,19 +258,10 @@ static void case_pull(void)
 		stores[i] = store_named("loop-%d", i);
 		CHECK_RC(registry_pull_start(&ops[i], L, c, ref, stores[i], "x", NULL, on_done, &res[i]), 0);
 	}
-	pl_run(&p, L, 120000);
-	CHECK_INT(registry_loop_pending(L), 0);
+	run_expect(&p, L, ops, res, NPULL, want, "pull");
 	for (int i = 0; i < NPULL; i++) {
-		CHECK_INT(res[i].called, 1);
-		CHECK_INT(res[i].rc, 0);
-		if (res[i].rc)
-			fprintf(stderr, "pull %d: %s\n", i, res[i].message);
-		char *got = NULL;
-		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
-		CHECK_STR(got, want);
 		CHECK_STR(entry_digest(stores[i], "x"), want);
 		itest_check_sound(stores[i]);
-		registry_free(got);
 		registry_op_free(ops[i]);
 		registry_store_free(stores[i]);
 	}
@@ -516,6 +540,404 @@ static void case_tags(void)
 	registry_list_free(list);
 	registry_client_free(fresh);
 	registry_client_free(c);
+}
+
+/* ---- pushes ---------------------------------------------------------------------- */
+
+/* A layout made by the harness (make-fixture) in the test's folder, opened
+ * as a store; *top receives its top digest (static buffer). */
+static registry_store *layout_store(const char *dir, const char *args, const char **top)
+{
+	static char digest[200];
+	char cmd[2048], path[1024];
+	const char *tmp = env_or("REGISTRY_TEST_TMPDIR", "/tmp");
+	snprintf(path, sizeof(path), "%s/%s", tmp, dir);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 \"$REGISTRY_TEST_HARNESS\" make-fixture %s %s", path, args);
+	char *out = NULL;
+	CHECK_INT(itest_capture(cmd, &out, NULL), 0);
+	/* The digest is the last word of the first line. */
+	char *nl = out ? strpbrk(out, "\r\n") : NULL;
+	if (nl)
+		*nl = '\0';
+	const char *sp = out ? strrchr(out, ' ') : NULL;
+	snprintf(digest, sizeof(digest), "%s", sp ? sp + 1 : (out ? out : ""));
+	free(out);
+	CHECK_RC(registry_digest_validate(digest), 0);
+	*top = digest;
+	registry_store *s = NULL;
+	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	return s;
+}
+
+/* Lines of the log at @path holding both @a and @b. */
+static int log_count(const char *path, const char *a, const char *b)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	char line[8192];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, a) && (!b || strstr(line, b));
+	if (f)
+		fclose(f);
+	return n;
+}
+
+typedef struct push_count {
+	int started, done, skipped, failed;
+	int64_t overall_done, overall_total;
+} push_count;
+
+static int count_progress(const registry_progress *pr, void *ud)
+{
+	push_count *pc = ud;
+	int st = registry_progress_state(pr);
+	pc->started += st == REGISTRY_PROGRESS_STARTED;
+	pc->done += st == REGISTRY_PROGRESS_DONE;
+	pc->skipped += st == REGISTRY_PROGRESS_SKIPPED;
+	pc->failed += st == REGISTRY_PROGRESS_FAILED;
+	pc->overall_done = registry_progress_overall_done(pr);
+	pc->overall_total = registry_progress_overall_total(pr);
+	return 0;
+}
+
+/* One push on the loop, run to its end: its result (and digest, when asked). */
+static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
+                     const char *target, const registry_push_options *o, char **digest, result *r)
+{
+	registry_reference *t = ref_of(target);
+	registry_op *op = NULL;
+	memset(r, 0, sizeof(*r));
+	int rc = registry_push_start(&op, L, c, s, name, t, o, on_done, r);
+	registry_reference_free(t);
+	if (rc)
+		return rc;
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	if (digest)
+		CHECK_RC(registry_op_result_digest(digest, op), 0);
+	registry_op_free(op);
+	return r->rc;
+}
+
+/* The blocking push of @name to @target fails with @code, and the loop's
+ * push the same way (code and message). */
+static void same_push_failure(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
+                              const char *target, int code)
+{
+	registry_reference *t = ref_of(target);
+	int want = registry_push(NULL, c, s, name, t, NULL);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	registry_reference_free(t);
+	CHECK_INT(want, code);
+	result r;
+	CHECK_INT(loop_push(p, L, c, s, name, target, NULL, NULL, &r), want);
+	CHECK_STR(r.message, want_msg);
+}
+
+#define NPUSH 8
+
+/* 8 concurrent pushes of a 3-layer image in one thread, half in 256 KiB
+ * chunks, half monolithic: the blocking push's digest, the image pulled
+ * back; then an index (children first), skips, and the blocking errors. */
+static void case_push(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push", "--layers 3 --size 1048576 --seed loop-push --tag v1 "
+	                                 "--gzip-level 0", &top);
+	char want_top[200];
+	snprintf(want_top, sizeof(want_top), "%s", top);
+	registry_client *c = itest_client(1);
+	registry_reference *bt = ref_of("loop/blocking:v1");
+	char *want = NULL;
+	CHECK_RC(registry_push(&want, c, s, "v1", bt, NULL), 0);
+	CHECK_STR(want, want_top);
+	registry_reference_free(bt);
+	registry_client_free(c);
+	c = itest_client(1); /* fresh: the loop finds the scheme and the token itself */
+
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_op *ops[NPUSH];
+	result res[NPUSH];
+	push_count counts[NPUSH];
+	registry_push_options o[NPUSH];
+	memset(res, 0, sizeof(res));
+	memset(counts, 0, sizeof(counts));
+	int base_threads = threads_now();
+	for (int i = 0; i < NPUSH; i++) {
+		char target[64];
+		snprintf(target, sizeof(target), "loop/p%d:v1", i);
+		registry_reference *t = ref_of(target);
+		registry_push_options_init(&o[i]);
+		o[i].chunk_size = i % 2 ? 0 : 256 * 1024;
+		o[i].progress = count_progress;
+		o[i].userdata = &counts[i];
+		CHECK_RC(registry_push_start(&ops[i], L, c, s, "v1", t, &o[i], on_done, &res[i]), 0);
+		registry_reference_free(t);
+	}
+	run_expect(&p, L, ops, res, NPUSH, want, "push");
+	for (int i = 0; i < NPUSH; i++) {
+		CHECK_INT(counts[i].started, 4);
+		CHECK_INT(counts[i].done, 4);
+		CHECK_INT(counts[i].failed, 0);
+		CHECK(counts[i].overall_total > 3 * 1048576);
+		CHECK(counts[i].overall_done == counts[i].overall_total);
+		registry_op_free(ops[i]);
+	}
+	CHECK_INT(base_threads, 1);
+	CHECK_INT(p.max_threads, 1);
+	/* The chunked ones went in PATCHes (4 chunks of each 1 MiB layer). */
+	const char *rlog = getenv("REGISTRY_TEST_REGISTRY_LOG");
+	CHECK(log_count(rlog, "\"PATCH /v2/loop/p0/blobs/uploads/", NULL) >= 12);
+	CHECK_INT(log_count(rlog, "\"PATCH /v2/loop/p1/blobs/uploads/", NULL), 0);
+	uint64_t steps = 0;
+	int64_t max_us = 0;
+	CHECK_RC(registry_loop_step_stats(&steps, &max_us, L), 0);
+	printf("push: %d pushes, %llu steps, longest step %.2f ms, longest loop gap %lld ms, max threads %d\n",
+	       NPUSH, (unsigned long long)steps, (double)max_us / 1000.0, p.max_gap_ms, p.max_threads);
+	printf("push: step distribution: <1ms %lld, <2ms %lld, <5ms %lld, <10ms %lld, <50ms %lld, >=50ms %lld\n",
+	       p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5]);
+
+	pull_back(c, "loop/p0:v1", want);
+
+	/* Again, by digest, to another tag: every blob is there already. */
+	result r;
+	push_count again = {0};
+	registry_push_options ao = REGISTRY_PUSH_OPTIONS_INIT;
+	ao.progress = count_progress;
+	ao.userdata = &again;
+	char *d2 = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, want, "loop/p0:v2", &ao, &d2, &r), 0);
+	CHECK_STR(d2, want);
+	CHECK_INT(again.skipped, 4);
+	CHECK_INT(again.done, 0);
+	registry_free(d2);
+
+	/* The blocking push's errors: an unknown name, a target digest that is
+	 * not the manifest's; options of a later version are refused at once. */
+	same_push_failure(&p, L, c, s, "nope", "loop/p0:v1", REGISTRY_ENOTFOUND);
+	same_push_failure(&p, L, c, s, "v1",
+	                  "loop/p0@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+	                  REGISTRY_EDIGEST);
+	registry_push_options newer = REGISTRY_PUSH_OPTIONS_INIT;
+	newer.version = REGISTRY_PUSH_OPTIONS_VERSION + 1;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/p0:v3", &newer, NULL, &r), REGISTRY_EINVAL);
+	CHECK_INT(r.called, 0);
+	registry_store_free(s);
+
+	/* A two-platform index: the children first, then the index. */
+	s = layout_store("loop-push-multi", "--layers 2 --size 65536 --seed loop-push-multi "
+	                 "--platforms linux/amd64,linux/arm64/v8 --tag multi", &top);
+	char *di = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "multi", "loop/multi:latest", NULL, &di, &r), 0);
+	CHECK_STR(di, top);
+	registry_manifest *idx = NULL;
+	CHECK_RC(registry_manifest_fetch(&idx, c, "loop/multi", "latest", NULL), 0);
+	CHECK_INT(registry_manifest_entry_count(idx), 2);
+	for (size_t i = 0; i < registry_manifest_entry_count(idx); i++)
+		CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/multi",
+		                                   registry_descriptor_digest(registry_manifest_entry(idx, i))), 0);
+	registry_manifest_free(idx);
+	registry_free(di);
+
+	registry_loop_free(L);
+	registry_free(want);
+	registry_store_free(s);
+	registry_client_free(c);
+}
+
+/* Cancel at the first bytes sent of an 8 MiB layer: REGISTRY_ECANCELED and no
+ * manifest on the registry; the next push completes with the same digest. */
+static void case_push_cancel(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push-cancel", "--layers 1 --size 8388608 --seed loop-push-cancel "
+	                                 "--tag v1 --gzip-level 0", &top);
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	cancel_ctx pc = {0};
+	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	o.chunk_size = 1 << 20;
+	o.progress = cancel_on_bytes;
+	o.userdata = &pc;
+	registry_reference *t = ref_of("loop/cancel:v1");
+	result r = {0};
+	CHECK_RC(registry_push_start(&pc.op, L, c, s, "v1", t, &o, on_done, &r), 0);
+	pl_run(&p, L, 60000);
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK(pc.seen > 0 && pc.seen < 8388608);
+	registry_op_free(pc.op);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/cancel", "v1"), REGISTRY_ENOTFOUND);
+
+	char *d = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/cancel:v1", NULL, &d, &r), 0);
+	CHECK_STR(d, top);
+	registry_free(d);
+
+	/* The damaged layer (one byte changed, same size) is refused before it is
+	 * sent, with the blocking push's error. */
+	char blobs[1024], victim[1400] = "";
+	snprintf(blobs, sizeof(blobs), "%s/loop-push-cancel/blobs/sha256", env_or("REGISTRY_TEST_TMPDIR", "/tmp"));
+	DIR *dir = opendir(blobs);
+	struct dirent *e;
+	struct stat st;
+	off_t largest = 0;
+	while (dir && (e = readdir(dir))) {
+		char f[1400];
+		snprintf(f, sizeof(f), "%s/%s", blobs, e->d_name);
+		if (stat(f, &st) == 0 && st.st_size > largest) {
+			largest = st.st_size;
+			snprintf(victim, sizeof(victim), "%s", f);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	itest_flip_byte(victim, 4096);
+	same_push_failure(&p, L, c, s, "v1", "loop/cancel:v2", REGISTRY_EDIGEST);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/cancel", "v2"), REGISTRY_ENOTFOUND);
+	registry_reference_free(t);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_store_free(s);
+}
+
+/* A 503 from the proxy (on the first PATCH, or the first monolithic PUT,
+ * or after the registry took that PUT: its retry finds the session gone
+ * and a HEAD of the blob decides): waited out on the timer, never in a
+ * step, and the push completes. */
+static void case_push_retry(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push-retry", "--layers 2 --size 1048576 --seed loop-push-retry "
+	                                 "--tag v1 --gzip-level 0", &top);
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = 4;
+	ro.backoff_base_ms = 400;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	o.chunk_size = strcmp(env_or("LOOP_CHUNK", "0"), "0") != 0 ? 256 * 1024 : 0;
+	result r;
+	char *d = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/retry:v1", &o, &d, &r), 0);
+	if (r.rc)
+		fprintf(stderr, "retry: %s\n", r.message);
+	CHECK_STR(d, top);
+	registry_free(d);
+	const char *plog = getenv("REGISTRY_TEST_PROXY_LOG");
+	int faults = log_count(plog, "\"fault\": \"status 503", NULL); /* also "... after forwarding" */
+	int64_t max_us = 0;
+	registry_loop_step_stats(NULL, &max_us, L);
+	printf("push-retry: %d injected 503, longest step %.2f ms\n", faults, (double)max_us / 1000.0);
+	CHECK_INT(faults, 1);
+	/* The backoff is 400 ms or more: never inside a step (valgrind's steps
+	 * are slow enough to prove nothing). */
+	if (!getenv("REGISTRY_TEST_UNDER_VALGRIND"))
+		CHECK(max_us < 300000);
+	if (o.chunk_size) /* a failed PATCH asks where the session stands */
+		CHECK(log_count(plog, "\"method\": \"GET\"", "/blobs/uploads/") >= 1);
+	pull_back(c, "loop/retry:v1", top);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_store_free(s);
+}
+
+/* A file of @size pseudo-random bytes in the test's folder; *digest its digest. */
+static void random_file(char *path, size_t path_size, const char *name, size_t size, char **digest)
+{
+	snprintf(path, path_size, "%s/%s", env_or("REGISTRY_TEST_TMPDIR", "/tmp"), name);
+	unsigned char *data = malloc(size ? size : 1);
+	CHECK(data != NULL);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; data && i < size; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		data[i] = (unsigned char)x;
+	}
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (f && size)
+		CHECK_INT(fwrite(data, 1, size, f), size);
+	if (f)
+		fclose(f);
+	CHECK_RC(registry_digest_buffer(digest, REGISTRY_DIGEST_SHA256, data, size), 0);
+	free(data);
+}
+
+/* One blob from a file on the loop (registry_blob_upload_file_start), in
+ * 1 MiB chunks and monolithic: stored with its digest; present: skipped; a
+ * wrong digest and a missing file fail as the blocking upload does. */
+static void case_upload(void)
+{
+	char path[1024];
+	char *digest = NULL;
+	random_file(path, sizeof(path), "loop-upload.bin", 3u << 20, &digest);
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	const char *repos[2] = {"loop/upload-chunked", "loop/upload-mono"};
+	for (int i = 0; i < 2; i++) {
+		push_count pc = {0};
+		registry_blob_upload_options o = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
+		o.chunk_size = i == 0 ? 1u << 20 : 0;
+		o.progress = count_progress;
+		o.userdata = &pc;
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, repos[i], digest, path, &o, on_done, &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, 0);
+		CHECK_INT(pc.started, 1);
+		CHECK_INT(pc.done, 1);
+		CHECK_INT(pc.overall_done, 3 << 20);
+		registry_op_free(op);
+		int64_t size = 0;
+		CHECK_RC(registry_blob_head(&size, c, repos[i], digest), 0);
+		CHECK_INT(size, 3 << 20);
+		registry_store *s = itest_store(i == 0 ? "upload-back-chunked" : "upload-back-mono");
+		CHECK_RC(registry_blob_fetch(c, repos[i], digest, 3 << 20, s, NULL), 0);
+		registry_store_free(s);
+		/* Again: the registry has it, nothing is sent. */
+		memset(&pc, 0, sizeof(pc));
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, repos[i], digest, path, &o, on_done, &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, 0);
+		CHECK_INT(pc.skipped, 1);
+		CHECK_INT(pc.started, 0);
+		registry_op_free(op);
+	}
+	const char *rlog = getenv("REGISTRY_TEST_REGISTRY_LOG");
+	CHECK(log_count(rlog, "\"PATCH /v2/loop/upload-chunked/blobs/uploads/", NULL) >= 3);
+	CHECK_INT(log_count(rlog, "\"PATCH /v2/loop/upload-mono/blobs/uploads/", NULL), 0);
+
+	/* The blocking upload's errors: content that does not match the digest,
+	 * a missing file. */
+	const char *wrong = "sha256:0123456789012345678901234567890123456789012345678901234567890123";
+	const char *paths[2] = {path, "/nonexistent/loop-upload.bin"};
+	for (int i = 0; i < 2; i++) {
+		int want = registry_blob_upload_file(c, "loop/upload-wrong", wrong, paths[i], NULL);
+		char want_msg[512];
+		snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+		CHECK(want != 0);
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, "loop/upload-wrong", wrong, paths[i], NULL, on_done,
+		                                         &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, want);
+		CHECK_STR(r.message, want_msg);
+		registry_op_free(op);
+	}
+	CHECK_RC(registry_blob_head(NULL, c, "loop/upload-wrong", wrong), REGISTRY_ENOTFOUND);
+	/* The wrong one's session was deleted, by the blocking call and the loop's. */
+	CHECK_INT(log_count(rlog, "\"DELETE /v2/loop/upload-wrong/blobs/uploads/", NULL), 2);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_free(digest);
 }
 
 /* Run one operation started by the caller on @L to its end; its result. */
@@ -934,6 +1356,14 @@ int main(int argc, char **argv)
 		RUN(case_retry);
 	else if (strcmp(which, "tags") == 0)
 		RUN(case_tags);
+	else if (strcmp(which, "push") == 0)
+		RUN(case_push);
+	else if (strcmp(which, "push-cancel") == 0)
+		RUN(case_push_cancel);
+	else if (strcmp(which, "push-retry") == 0)
+		RUN(case_push_retry);
+	else if (strcmp(which, "upload") == 0)
+		RUN(case_upload);
 	else if (strcmp(which, "all") == 0)
 		RUN(case_all);
 	else if (strcmp(which, "cancel-hook") == 0)

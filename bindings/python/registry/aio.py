@@ -5,12 +5,13 @@ adds coroutines whose transfers run on the running asyncio loop through
 libregistry's event-loop driver (registry/loop.h, docs/event-loop.md): the
 library's sockets are watched with ``loop.add_reader`` / ``add_writer``,
 its timer is a ``loop.call_later``, and every callback runs on the loop's
-thread. Many pulls may run at once on one client; they share its
+thread. Many pulls and pushes may run at once on one client; they share its
 connections. Cancelling the awaiting task cancels the operation (partial
 blobs stay for a resume)::
 
     async with registry.aio.Client("localhost:5000") as c:
         digests = await asyncio.gather(*(c.pull(r, "out/%d" % i) for i, r in enumerate(refs)))
+        await c.push("out/0", "localhost:5000/copy:latest")
 
 The blocking methods of ``registry.Client`` stay available; do not call
 them from a coroutine (they block the loop).
@@ -19,14 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import os
 from typing import Any, AsyncIterator, Dict, Optional, Union
 
 from . import _lib
 from ._lib import C
 from ._util import StrPath, cpath, cstr, take_string
 from .client import Client as _SyncClient
-from .client import PlatformLike, RefLike, _list_options
-from .errors import InvalidArgumentError, check, last_error
+from .client import PlatformLike, RefLike, _image_name, _layout_source, _list_options
+from .errors import InvalidArgumentError, UnsupportedError, check, last_error
 from .manifest import platform_c
 from .progress import ProgressCallback, progress_bridge
 from .store import ImageFormat, Store, image_format
@@ -186,20 +188,79 @@ class Client(_SyncClient):
             C.registry_op_free(op)
             del done_cb, plat, opts  # referenced by C until here
 
-    async def _op(self, start: Any) -> None:
-        """Run one operation started by @start(done_cb, op_out) to its end."""
+    async def push(self, source: Union[StrPath, Store], ref: RefLike, name: Optional[str] = None,
+                   chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:
+        """``Client.push`` from a Store (with @name) or an OCI layout "DIR[:NAME]", as a
+        coroutine: the pushed manifest's digest. Raises what the blocking push raises;
+        a ``docker save`` tarball is not pushed in loop mode yet (UnsupportedError)."""
+        r = self.reference(ref)
+        if isinstance(source, Store):
+            return await self._push(source, name, r, chunk_size, progress)
+        path = os.fsdecode(os.fspath(source))
+        if path.endswith(".tar") and os.path.isfile(path):
+            raise UnsupportedError("%s: docker save archives are not pushed in loop mode yet "
+                                   "(use registry.Client.push)" % path)
+        path, name = _layout_source(path, name)
+        with Store(path) as store:
+            return await self._push(store, name, r, chunk_size, progress)
+
+    async def _push(self, store: Store, name: Optional[str], r: Any, chunk_size: int,
+                    progress: Optional[ProgressCallback]) -> str:
+        cname = cstr(_image_name(store, name), "name")
+        bridge = progress_bridge(progress)
+        opts = _lib.push_options(version=_lib.PUSH_OPTIONS_VERSION, chunk_size=chunk_size,
+                                 progress=bridge.cfunc)
+        with r._c() as cref:
+            digest = await self._op(lambda h, cb, out: C.registry_push_start(
+                out, h, self._ptr, store._ptr, cname, cref, ctypes.byref(opts), cb, None), True)
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return digest or ""
+
+    async def upload_blob(self, repository: RefLike, data: Any = None, *, path: Optional[StrPath] = None,
+                          digest: Optional[str] = None, chunk_size: int = 0,
+                          progress: Optional[ProgressCallback] = None) -> str:
+        """``Client.upload_blob`` of a file (``path=``) as a coroutine; returns the digest.
+        Loop mode needs ``digest=`` (hashing the file first would stall the loop) and a
+        file: ``data=`` or a missing digest raise UnsupportedError."""
+        if data is not None or path is None or digest is None:
+            raise UnsupportedError("upload_blob in loop mode takes path= and digest= "
+                                   "(use registry.Client.upload_blob for data= or to hash the file)")
+        repo = cstr(self._repository(repository))
+        bridge = progress_bridge(progress)
+        opts = _lib.blob_upload_options(version=_lib.BLOB_UPLOAD_OPTIONS_VERSION,
+                                        chunk_size=chunk_size, progress=bridge.cfunc)
+        cdigest, cfile = cstr(digest, "digest"), cpath(path)
+        await self._op(lambda h, cb, out: C.registry_blob_upload_file_start(
+            out, h, self._ptr, repo, cdigest, cfile, ctypes.byref(opts), cb, None))
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return digest
+
+    async def _op(self, start: Any, want_digest: bool = False) -> Optional[str]:
+        """Run one operation started by @start(done_cb, op_out) to its end; with
+        @want_digest, its result digest (registry_op_result_digest)."""
         d = self._driver()
         fut: asyncio.Future = d.aloop.create_future()
 
         def done(op: Any, rc: int, _ud: Any) -> None:
-            if not fut.done():
-                fut.set_exception(last_error(rc)) if rc < 0 else fut.set_result(None)
+            # The thread's error record is the operation's during this call.
+            if fut.done():
+                return
+            if rc < 0:
+                fut.set_exception(last_error(rc))
+            elif want_digest:
+                out = ctypes.c_void_p()
+                C.registry_op_result_digest(ctypes.byref(out), op)
+                fut.set_result(take_string(out))
+            else:
+                fut.set_result(None)
 
         done_cb = _lib.OP_DONE_CB(done)
         op = _lib.op_p()
         check(start(d.handle, done_cb, ctypes.byref(op)))
         try:
-            await fut
+            return await fut
         except asyncio.CancelledError:
             C.registry_op_cancel(op)
             raise
