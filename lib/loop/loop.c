@@ -233,10 +233,59 @@ static void attempt(lreq *q)
 
 static void token_done(lreq *t, int rc);
 
+static int same_scope(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A token fetch under way for @q's client and scope: @q waits for it rather
+ * than ask the token server again (16 pulls of one repository started at
+ * once meet the same 401 together). */
+static int join_token(lreq *q)
+{
+	for (lreq *l = q->L->token_leaders; l; l = l->next_leader)
+		if (l != q && l->r.c == q->r.c && same_scope(l->r.scope, q->r.scope)) {
+			q->leader = l;
+			q->next_waiter = l->waiters;
+			l->waiters = q;
+			q->state = LREQ_TOKEN;
+			return 1;
+		}
+	return 0;
+}
+
+static void leader_unlink(lreq *q)
+{
+	if (!q->L)
+		return; /* never begun */
+	for (lreq **p = &q->L->token_leaders; *p; p = &(*p)->next_leader)
+		if (*p == q) {
+			*p = q->next_leader;
+			break;
+		}
+	q->next_leader = NULL;
+}
+
+/* @q no longer waits for its leader's token. */
+static void waiter_unlink(lreq *q)
+{
+	if (!q->leader)
+		return;
+	for (lreq **p = &q->leader->waiters; *p; p = &(*p)->next_waiter)
+		if (*p == q) {
+			*p = q->next_waiter;
+			break;
+		}
+	q->leader = NULL;
+	q->next_waiter = NULL;
+}
+
 /* The token of the request's scope, as a request of its own. */
 static void start_token(lreq *q, int as_get)
 {
 	registry_client *c = q->r.c;
+	if (!as_get && join_token(q))
+		return;
 	lreq *t = calloc(1, sizeof(*t));
 	if (!t) {
 		lreq_finish(q, registry__nomem());
@@ -272,7 +321,40 @@ static void start_token(lreq *q, int as_get)
 	t->refuse_link_local = 1;
 	t->done = token_done;
 	q->state = LREQ_TOKEN;
+	if (!as_get) {
+		q->next_leader = q->L->token_leaders;
+		q->L->token_leaders = q;
+	}
 	registry__loop_lreq_go(t);
+}
+
+/* The token is cached (@rc 0) or its fetch failed: the request goes on or
+ * fails, as the blocking path would after its own fetch. */
+static void token_known(lreq *q, int rc)
+{
+	if (!rc)
+		rc = registry__req_token_ready(&q->r);
+	if (rc)
+		lreq_finish(q, rc);
+	else
+		attempt(q);
+}
+
+/* The leader's answer, for the requests that waited for it (taken off the
+ * leader first: ending one operation may stop others' requests, which then
+ * are no longer waiting). */
+static void wake_waiters(lreq *ws, int rc, const struct registry_error *saved)
+{
+	while (ws) {
+		lreq *w = ws;
+		ws = w->next_waiter;
+		w->next_waiter = NULL;
+		if (w->state != LREQ_TOKEN || w->token)
+			continue;
+		if (rc) /* each fails with the fetch's own record */
+			*(struct registry_error *)registry_error_last() = *saved;
+		token_known(w, rc);
+	}
 }
 
 static void token_done(lreq *t, int rc)
@@ -292,12 +374,14 @@ static void token_done(lreq *t, int rc)
 		start_token(q, 1);
 		return;
 	}
-	if (!rc)
-		rc = registry__req_token_ready(&q->r);
-	if (rc)
-		lreq_finish(q, rc);
-	else
-		attempt(q);
+	leader_unlink(q);
+	lreq *ws = q->waiters;
+	q->waiters = NULL;
+	for (lreq *w = ws; w; w = w->next_waiter)
+		w->leader = NULL;
+	struct registry_error saved = *registry_error_last();
+	token_known(q, rc);
+	wake_waiters(ws, rc, &saved);
 }
 
 void registry__loop_lreq_go(lreq *q)
@@ -412,11 +496,21 @@ int registry__loop_lreq_begin_external(lreq *q, registry_loop *L, registry_op *o
 /* Stop whatever @q is doing (a transfer, a wait, a token fetch); no callback. */
 void registry__loop_lreq_stop(lreq *q)
 {
+	waiter_unlink(q);
 	if (q->token) {
 		registry__loop_lreq_stop(q->token);
 		registry__loop_lreq_end(q->token);
 		free(q->token);
 		q->token = NULL;
+	}
+	leader_unlink(q);
+	while (q->waiters) {
+		/* Their leader stopped (its operation ended): each asks again,
+		 * the first to go leading the others, from the loop's next step. */
+		lreq *w = q->waiters;
+		waiter_unlink(w);
+		w->state = LREQ_WAITING;
+		registry__loop_wait(q->L, &w->wait, 0, wait_fired);
 	}
 	if (q->paused) {
 		for (lreq **p = &q->L->paused; *p; p = &(*p)->next_paused)

@@ -53,6 +53,10 @@ struct lreq {
 	lreq *next_paused;
 	lreq *token, *parent;     /* a token fetch under way, and its request */
 	registry__token_fetch tf; /* a token request's own */
+	/* One token request per client and scope at a time: the request that
+	 * started it leads (on the loop's list of leaders), the others that
+	 * need the same token wait on its list and share the answer. */
+	lreq *waiters, *next_waiter, *leader, *next_leader;
 	void *ud;
 };
 
@@ -94,6 +98,7 @@ struct registry_loop {
 	int64_t max_us;
 	int64_t step_start; /* of the outermost step running */
 	lreq *paused;
+	lreq *token_leaders; /* requests whose token fetch is under way */
 };
 
 /* How long one step hands bytes to hashing and writing before it pauses
