@@ -854,6 +854,7 @@ int registry_loop_new(registry_loop **out, const registry_loop_options *options)
 	L->o = *options;
 	L->curl_due = -1;
 	L->asked_due = -1;
+	L->aio_efd = -1;
 	curl_multi_setopt(L->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
 	curl_multi_setopt(L->multi, CURLMOPT_SOCKETDATA, L);
 	curl_multi_setopt(L->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
@@ -872,6 +873,7 @@ void registry_loop_free(registry_loop *L)
 		op->next = NULL;
 		registry_op_free(op);
 	}
+	registry__loop_aio_free(L);
 	curl_multi_cleanup(L->multi);
 	free(L);
 }
@@ -884,6 +886,10 @@ int registry_loop_socket_action(registry_loop *L, int fd, unsigned int events)
 	if (events & ~(REGISTRY_LOOP_READ | REGISTRY_LOOP_WRITE | REGISTRY_LOOP_ERROR))
 		return registry__fail(REGISTRY_EINVAL, "registry_loop_socket_action: unknown events 0x%x", events);
 	int64_t t = registry__loop_step_begin(L);
+	if (registry__loop_aio_event(L, fd)) {
+		registry__loop_step_end(L, t);
+		return 0;
+	}
 	int mask = 0, running = 0;
 	if (events & REGISTRY_LOOP_READ)
 		mask |= CURL_CSELECT_IN;
@@ -914,6 +920,10 @@ int registry_loop_timeout(registry_loop *L)
 	}
 	int64_t n = now_us();
 	for (;;) {
+		/* What is left when the step's budget is spent is due at once:
+		 * the timer asks for 0 ms. */
+		if (now_us() - L->step_start > REGISTRY__LOOP_SLICE_US)
+			break;
 		lwait *w = L->waits;
 		while (w && w->due > n + 500)
 			w = w->next;

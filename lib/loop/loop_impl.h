@@ -99,6 +99,11 @@ struct registry_loop {
 	int64_t step_start; /* of the outermost step running */
 	lreq *paused;
 	lreq *token_leaders; /* requests whose token fetch is under way */
+	/* Linux AIO for fsyncs (loop/sync.c): 0 not tried yet, 1 ready, -1 not
+	 * available; its eventfd is watched while fsyncs are in flight. */
+	int aio_state, aio_efd, aio_watched;
+	unsigned long aio_ctx;
+	struct lsync *syncs;
 };
 
 /* How long one step hands bytes to hashing and writing before it pauses
@@ -135,5 +140,30 @@ int registry__loop_lreq_begin_at(lreq *q, registry_op *op, const char *path, con
  * work and asks the caller's timer for what is due next. */
 int64_t registry__loop_step_begin(registry_loop *L);
 void registry__loop_step_end(registry_loop *L, int64_t start);
+
+/* ---- fsync off the step (loop/sync.c) ---- */
+
+typedef struct lsync lsync;
+typedef struct lcommit lcommit;
+struct registry__blob_writer;
+
+/* fsync @fd without blocking the step (closed afterwards when @own_fd):
+ * done(ud, errno or 0) runs in a later step. NULL: out of memory
+ * (recorded; @fd closed when own_fd). */
+lsync *registry__loop_fsync(registry_loop *L, int fd, int own_fd, void (*done)(void *ud, int err), void *ud);
+/* Its done will not be called (what it fsyncs goes on in the kernel). */
+void registry__loop_fsync_forget(lsync *s);
+/* @fd is the AIO eventfd: its completions handled, 1; else 0. */
+int registry__loop_aio_event(registry_loop *L, int fd);
+void registry__loop_aio_free(registry_loop *L);
+
+/* Commit @w as registry__blob_writer_commit does (check, fsync the data,
+ * rename, fsync the folder) with the fsyncs off the step: 0 and
+ * done(ud, rc) in a later step, @w the commit's; or the check's failure
+ * now (@w freed). _forget: no done; a blob not yet renamed keeps its
+ * partial for a resume. */
+int registry__loop_commit(lcommit **out, registry_loop *L, struct registry__blob_writer *w,
+                          void (*done)(void *ud, int rc), void *ud);
+void registry__loop_commit_forget(lcommit *c);
 
 #endif

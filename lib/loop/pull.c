@@ -43,6 +43,7 @@ typedef struct pblob {
 	double last_report;
 	lreq q;
 	lwait busy;
+	lcommit *commit; /* its fsyncs, off the step */
 } pblob;
 
 struct pull_op {
@@ -339,6 +340,8 @@ static void blob_finished(pblob *b, int rc)
 	next_blobs(p);
 }
 
+static void blob_committed(void *ud, int rc);
+
 static void blob_done(lreq *q, int rc)
 {
 	pblob *b = q->ud;
@@ -348,16 +351,25 @@ static void blob_done(lreq *q, int rc)
 		if (served && registry_digest_validate(served) == 0 && strcmp(served, b->digest) != 0) {
 			rc = registry__fail(REGISTRY_EDIGEST, "registry served %s when asked for %s", served, b->digest);
 		} else {
-			rc = registry__blob_writer_commit(b->w);
-			b->w = NULL; /* commit frees it either way */
+			rc = registry__loop_commit(&b->commit, b->p->op.loop, b->w, blob_committed, b);
+			b->w = NULL; /* the commit's now, or freed */
 			if (!rc)
-				report(b, REGISTRY_PROGRESS_DONE);
+				return; /* durable in a later step */
 		}
 	} else if (!rc) {
 		char what[700];
 		snprintf(what, sizeof(what), "fetching blob %s", b->digest);
 		rc = registry__response_fail(&q->resp, what);
 	}
+	blob_finished(b, rc);
+}
+
+static void blob_committed(void *ud, int rc)
+{
+	pblob *b = ud;
+	b->commit = NULL;
+	if (!rc)
+		report(b, REGISTRY_PROGRESS_DONE);
 	blob_finished(b, rc);
 }
 
@@ -446,6 +458,8 @@ static void pull_stop(registry_op *op)
 		pblob *b = &p->blobs[i];
 		registry__loop_lreq_stop(&b->q);
 		registry__loop_unwait(op->loop ? op->loop : NULL, &b->busy);
+		registry__loop_commit_forget(b->commit);
+		b->commit = NULL;
 		if (b->w) {
 			/* Keep what we have for a resume; nothing half-written is committed. */
 			registry__blob_writer_abort(b->w, 1);

@@ -103,6 +103,10 @@ int registry__store_temp_open(registry_store *s, char rel[STORE_REL_MAX], int *f
  * for the caller to unlink.
  */
 int registry__store_install(registry_store *s, int fd, const char *rel, const char *digest);
+/* The same after the caller made the data durable itself: rename, then
+ * fsync the directory, or, with @dir_fd, open it into *@dir_fd for the
+ * caller to fsync (the event loop does both through AIO). */
+int registry__store_install_renamed(registry_store *s, const char *rel, const char *digest, int *dir_fd);
 
 /* Hash the bytes of @fd from its current position to EOF (into @h); bytes hashed or <0. */
 int registry__store_hash_fd(int fd, registry__hash *h, int64_t *hashed);

@@ -278,10 +278,9 @@ static int discard(registry__blob_writer *w, int rc)
 	return rc;
 }
 
-int registry__blob_writer_commit(registry__blob_writer *w)
+/* The checks of a commit: 0 with @w open, or the failure with @w discarded. */
+static int check(registry__blob_writer *w)
 {
-	if (!w)
-		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
 	if (w->failed)
 		return discard(w, registry__fail(REGISTRY_EIO, "blob writer: blobs/%s had a failed write", w->rel));
 	if (w->expected_size >= 0 && w->offset != w->expected_size)
@@ -293,10 +292,49 @@ int registry__blob_writer_commit(registry__blob_writer *w)
 		return discard(w, rc);
 	if (strcmp(actual, w->digest) != 0)
 		return discard(w, registry__fail(REGISTRY_EDIGEST, "digest mismatch for %s: got %s", w->digest, actual));
+	return 0;
+}
+
+int registry__blob_writer_commit(registry__blob_writer *w)
+{
+	if (!w)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
+	int rc = check(w);
+	if (rc)
+		return rc;
 	if ((rc = registry__store_install(w->store, w->fd, w->rel, w->digest)))
 		return discard(w, rc);
 	writer_free(w);
 	return 0;
+}
+
+int registry__blob_writer_check(registry__blob_writer *w)
+{
+	if (!w)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
+	return check(w);
+}
+
+int registry__blob_writer_fd(const registry__blob_writer *w)
+{
+	return w ? w->fd : -1;
+}
+
+int registry__blob_writer_commit_synced(registry__blob_writer *w, int sync_err, int *dir_fd)
+{
+	*dir_fd = -1;
+	if (sync_err)
+		return discard(w, registry__store_io_fail(sync_err, "store: cannot fsync the data of %s", w->digest));
+	int rc = registry__store_install_renamed(w->store, w->rel, w->digest, dir_fd);
+	if (rc)
+		return discard(w, rc);
+	writer_free(w);
+	return 0;
+}
+
+int registry__blob_writer_dir_sync_failed(int err)
+{
+	return registry__store_io_fail(err, "store: cannot fsync a blobs directory");
 }
 
 void registry__blob_writer_abort(registry__blob_writer *w, int keep_partial)
