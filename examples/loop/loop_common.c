@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop_common.h"
@@ -64,8 +65,8 @@ int lx_setup(lx *x, const char *name, const char *loop_name, int argc, char **ar
 	         loop_name, name);
 	static const ex_flag flags[] = {{NULL, NULL, NULL, NULL}};
 	x->prog = (ex_program){name, "pull several images at once in one thread", "REFERENCE DEST [REFERENCE DEST]...",
-	                       help, 2, 64, flags};
-	char *args[64];
+	                       help, 2, 128, flags};
+	char *args[128];
 	int nargs = 0;
 	int rc = ex_parse(&x->prog, argc, argv, &x->c, args, &nargs);
 	if (rc)
@@ -112,6 +113,50 @@ int lx_start(lx *x, registry_loop **loop, registry_loop_socket_cb socket_cb, reg
 	return x->remaining ? 0 : EX_OK;
 }
 
+/* Step times in 50 us buckets up to 100 ms (the last one: longer). */
+#define STEP_BUCKET_US 50
+#define STEP_BUCKETS 2001
+static uint64_t step_hist[STEP_BUCKETS];
+static uint64_t step_count;
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void note_step(int64_t t0)
+{
+	int64_t b = (mono_us() - t0) / STEP_BUCKET_US;
+	step_hist[b < STEP_BUCKETS ? b : STEP_BUCKETS - 1]++;
+	step_count++;
+}
+
+void lx_socket_action(registry_loop *loop, int fd, unsigned int events)
+{
+	int64_t t0 = mono_us();
+	registry_loop_socket_action(loop, fd, events);
+	note_step(t0);
+}
+
+void lx_timeout(registry_loop *loop)
+{
+	int64_t t0 = mono_us();
+	registry_loop_timeout(loop);
+	note_step(t0);
+}
+
+/* The step time (ms, the bucket's upper end) under which @pct percent fall. */
+static double step_percentile(double pct)
+{
+	uint64_t want = (uint64_t)((double)step_count * pct / 100.0 + 0.5), seen = 0;
+	for (int b = 0; b < STEP_BUCKETS; b++)
+		if ((seen += step_hist[b]) >= want && seen)
+			return (double)(b + 1) * STEP_BUCKET_US / 1000.0;
+	return 0;
+}
+
 int lx_finish(lx *x, registry_loop *loop)
 {
 	if (x->tty && !x->c.quiet)
@@ -130,7 +175,8 @@ int lx_finish(lx *x, registry_loop *loop)
 	uint64_t steps = 0;
 	int64_t max_us = 0;
 	if (loop && registry_loop_step_stats(&steps, &max_us, loop) == 0 && !x->c.quiet)
-		fprintf(stderr, "%llu loop steps, longest %.2f ms\n", (unsigned long long)steps, (double)max_us / 1000.0);
+		fprintf(stderr, "%llu loop steps, longest %.2f ms; p50 %.2f ms, p99 %.2f ms\n",
+		        (unsigned long long)steps, (double)max_us / 1000.0, step_percentile(50), step_percentile(99));
 	registry_loop_free(loop);
 	ex_common_free(&x->c);
 	return x->failed || x->remaining ? EX_FAIL : EX_OK;

@@ -668,21 +668,38 @@ int64_t registry__loop_step_begin(registry_loop *L)
 	return t;
 }
 
-/* Transfers a step paused (their slice was spent) go on, each within the
- * budget of this step again. */
+/* Transfers a step paused (their slice was spent) go on, oldest first,
+ * while this step's budget lasts: each unpause hands curl's kept bytes
+ * over at once, and with a hundred transfers paused, unpausing them all
+ * took longer than the budget. The rest stay paused, before those paused
+ * during this step, for the next step. */
 static void unpause(registry_loop *L)
 {
-	lreq *q = L->paused;
-	L->paused = NULL;
-	while (q) {
-		lreq *next = q->next_paused;
-		q->next_paused = NULL;
-		if (q->paused) {
-			q->paused = 0;
-			curl_easy_pause(q->h, CURLPAUSE_CONT);
-		}
-		q = next;
+	lreq *old = NULL; /* the list (newest first) reversed: oldest first */
+	for (lreq *q = L->paused, *next; q; q = next) {
+		next = q->next_paused;
+		q->next_paused = old;
+		old = q;
 	}
+	L->paused = NULL;
+	while (old && now_us() - L->step_start <= REGISTRY__LOOP_SLICE_US) {
+		lreq *q = old;
+		old = q->next_paused;
+		q->next_paused = NULL;
+		q->paused = 0;
+		curl_easy_pause(q->h, CURLPAUSE_CONT);
+	}
+	/* The ones left, oldest first: behind the newly paused (newest first). */
+	lreq **tail = &L->paused;
+	while (*tail)
+		tail = &(*tail)->next_paused;
+	lreq *rev = NULL;
+	for (lreq *q = old, *next; q; q = next) {
+		next = q->next_paused;
+		q->next_paused = rev;
+		rev = q;
+	}
+	*tail = rev;
 }
 
 void registry__loop_step_end(registry_loop *L, int64_t start)

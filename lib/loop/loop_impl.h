@@ -151,6 +151,9 @@ struct registry__blob_writer;
  * done(ud, errno or 0) runs in a later step. NULL: out of memory
  * (recorded; @fd closed when own_fd). */
 lsync *registry__loop_fsync(registry_loop *L, int fd, int own_fd, void (*done)(void *ud, int err), void *ud);
+/* A blob writer's writeback (registry__blob_writer_set_writeback): an
+ * fdatasync queued through AIO, its end not awaited; @loop the loop. */
+void registry__loop_writeback(void *loop, int fd);
 /* Its done will not be called (what it fsyncs goes on in the kernel). */
 void registry__loop_fsync_forget(lsync *s);
 /* @fd is the AIO eventfd: its completions handled, 1; else 0. */

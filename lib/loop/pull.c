@@ -397,6 +397,8 @@ static void blob_start(pblob *b)
 		report(b, REGISTRY_PROGRESS_SKIPPED);
 		return;
 	}
+	if (b->w) /* its early writeback off the step too */
+		registry__blob_writer_set_writeback(b->w, registry__loop_writeback, p->op.loop);
 	char path[800];
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
 	b->state = B_RUNNING;

@@ -82,6 +82,10 @@ int registry__blob_writer_commit(registry__blob_writer *w);
 int registry__blob_writer_check(registry__blob_writer *w);
 int registry__blob_writer_fd(const registry__blob_writer *w);
 int registry__blob_writer_commit_synced(registry__blob_writer *w, int sync_err, int *dir_fd);
+/* Every 8 MiB written, writeback(ud, fd) instead of
+ * sync_file_range(SYNC_FILE_RANGE_WRITE), which can block for tens of
+ * milliseconds on a busy device (the event loop queues an AIO fdatasync). */
+void registry__blob_writer_set_writeback(registry__blob_writer *w, void (*writeback)(void *ud, int fd), void *ud);
 /* Record that fsync of that directory failed with @err; returns REGISTRY_EIO. */
 int registry__blob_writer_dir_sync_failed(int err);
 

@@ -26,6 +26,8 @@ struct registry__blob_writer {
 	registry__hash hash;
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	char rel[STORE_REL_MAX]; /* the partial, relative to blobs_fd */
+	void (*writeback)(void *ud, int fd); /* NULL: sync_file_range */
+	void *writeback_ud;
 };
 
 /* Bytes written between two starts of writeback (sync_file_range). */
@@ -232,15 +234,24 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 		return rc;
 	}
 	w->offset += (int64_t)len;
-#ifdef SYNC_FILE_RANGE_WRITE
 	/* Start the disk writes now rather than all at the commit's fsync, so
 	 * that they overlap with the download. A hint: its failure is harmless. */
 	if (w->offset - w->flushed >= WRITEBACK_STEP) {
-		sync_file_range(w->fd, w->flushed, w->offset - w->flushed, SYNC_FILE_RANGE_WRITE);
+		if (w->writeback)
+			w->writeback(w->writeback_ud, w->fd);
+#ifdef SYNC_FILE_RANGE_WRITE
+		else
+			sync_file_range(w->fd, w->flushed, w->offset - w->flushed, SYNC_FILE_RANGE_WRITE);
+#endif
 		w->flushed = w->offset;
 	}
-#endif
 	return 0;
+}
+
+void registry__blob_writer_set_writeback(registry__blob_writer *w, void (*writeback)(void *ud, int fd), void *ud)
+{
+	w->writeback = writeback;
+	w->writeback_ud = ud;
 }
 
 int registry__blob_writer_restart(registry__blob_writer *w)
