@@ -151,9 +151,6 @@ struct registry__blob_writer;
  * done(ud, errno or 0) runs in a later step. NULL: out of memory
  * (recorded; @fd closed when own_fd). */
 lsync *registry__loop_fsync(registry_loop *L, int fd, int own_fd, void (*done)(void *ud, int err), void *ud);
-/* A blob writer's writeback (registry__blob_writer_set_writeback): an
- * fdatasync queued through AIO, its end not awaited; @loop the loop. */
-void registry__loop_writeback(void *loop, int fd);
 /* Its done will not be called (what it fsyncs goes on in the kernel). */
 void registry__loop_fsync_forget(lsync *s);
 /* @fd is the AIO eventfd: its completions handled, 1; else 0. */
@@ -168,5 +165,18 @@ void registry__loop_aio_free(registry_loop *L);
 int registry__loop_commit(lcommit **out, registry_loop *L, struct registry__blob_writer *w,
                           void (*done)(void *ud, int rc), void *ud);
 void registry__loop_commit_forget(lcommit *c);
+
+/* The end of a pull (loop/store.c): @image's manifest as the store keeps
+ * it (converted unless @flags preserve digests) and its index.json entry
+ * @ref_name, as registry__pull_store_image stores them, each fsync off
+ * the step. 0 and done(op, rc) later (or from within, when nothing needs
+ * writing), op->digest the entry's digest; or a failure now. _forget: no
+ * done; what is not renamed yet is left (an index.json lock released). */
+typedef struct lstore lstore;
+struct registry_manifest;
+int registry__loop_store_image(lstore **out, registry_op *op, registry_store *store, unsigned int flags,
+                               const struct registry_manifest *image, const char *ref_name,
+                               void (*done)(registry_op *op, int rc));
+void registry__loop_store_forget(lstore *s);
 
 #endif

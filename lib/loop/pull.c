@@ -24,7 +24,7 @@
 #include "store/store_writer.h"
 
 enum { P_BASE, P_MANIFEST, P_CHILD, P_BLOBS, P_DONE };
-enum { B_QUEUED, B_RUNNING, B_BUSY, B_DONE };
+enum { B_QUEUED, B_RUNNING, B_BUSY, B_COMMITTING, B_DONE };
 
 /* A blob whose partial another writer of this store handle holds (a
  * concurrent pull of a shared layer): try again after this long. */
@@ -59,6 +59,7 @@ struct pull_op {
 	registry_manifest *top, *child;
 	pblob *blobs;
 	size_t nblobs, running, finished;
+	lstore *storing; /* the manifest and index entry, at the end */
 	registry__progress_ctx prog;
 };
 
@@ -353,8 +354,13 @@ static void blob_done(lreq *q, int rc)
 		} else {
 			rc = registry__loop_commit(&b->commit, b->p->op.loop, b->w, blob_committed, b);
 			b->w = NULL; /* the commit's now, or freed */
-			if (!rc)
-				return; /* durable in a later step */
+			if (!rc) {
+				/* Durable in a later step; its lane takes the next blob. */
+				b->state = B_COMMITTING;
+				b->p->running--;
+				next_blobs(b->p);
+				return;
+			}
 		}
 	} else if (!rc) {
 		char what[700];
@@ -397,8 +403,8 @@ static void blob_start(pblob *b)
 		report(b, REGISTRY_PROGRESS_SKIPPED);
 		return;
 	}
-	if (b->w) /* its early writeback off the step too */
-		registry__blob_writer_set_writeback(b->w, registry__loop_writeback, p->op.loop);
+	if (b->w) /* the commit's AIO fsync writes it back, off the step */
+		registry__blob_writer_no_writeback(b->w);
 	char path[800];
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
 	b->state = B_RUNNING;
@@ -425,6 +431,14 @@ static void busy_fired(lwait *w)
 	next_blobs(b->p);
 }
 
+static void stored(registry_op *op, int rc)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	p->storing = NULL;
+	p->state = P_DONE;
+	registry__loop_op_complete(op, rc);
+}
+
 /* Start queued blobs up to the client's parallelism; at the end, the
  * manifest and the index entry. */
 static void next_blobs(pull_op *p)
@@ -437,17 +451,16 @@ static void next_blobs(pull_op *p)
 			blob_start(&p->blobs[i]);
 	if (p->op.completed || p->finished < p->nblobs)
 		return;
+	if (p->storing)
+		return;
 	const registry_manifest *image = p->child ? p->child : p->top;
-	char *digest = NULL;
 	const char *ref_name = p->ref_name;
 	if (!ref_name)
 		ref_name = registry_reference_digest(p->ref) ? registry_reference_digest(p->ref)
 		                                             : registry_reference_tag(p->ref);
-	int rc = registry__pull_store_image(&digest, p->op.client, p->repository, p->store, &p->o, image,
-	                                    ref_name);
-	p->op.digest = digest;
-	p->state = P_DONE;
-	registry__loop_op_complete(&p->op, rc);
+	int rc = registry__loop_store_image(&p->storing, &p->op, p->store, p->o.flags, image, ref_name, stored);
+	if (rc)
+		fail(p, rc);
 }
 
 /* ---- the operation ---------------------------------------------------------------- */
@@ -456,6 +469,8 @@ static void pull_stop(registry_op *op)
 {
 	pull_op *p = (pull_op *)(void *)op;
 	registry__loop_lreq_stop(&p->q);
+	registry__loop_store_forget(p->storing);
+	p->storing = NULL;
 	for (size_t i = 0; i < p->nblobs; i++) {
 		pblob *b = &p->blobs[i];
 		registry__loop_lreq_stop(&b->q);

@@ -39,7 +39,6 @@ struct lsync {
 	void *ud;
 	lwait inline_done;         /* the fsync ran in the step: done comes next step */
 	int err;
-	int datasync;              /* fdatasync: writeback of a blob being written */
 };
 
 static int aio_ready_or_setup(registry_loop *L)
@@ -79,7 +78,7 @@ static int submit(registry_loop *L, lsync *s)
 	if (!aio_ready_or_setup(L))
 		return -1;
 	s->cb.aio_data = (uint64_t)(uintptr_t)s;
-	s->cb.aio_lio_opcode = s->datasync ? IOCB_CMD_FDSYNC : IOCB_CMD_FSYNC;
+	s->cb.aio_lio_opcode = IOCB_CMD_FSYNC;
 	s->cb.aio_fildes = (uint32_t)s->fd;
 	s->cb.aio_flags = IOCB_FLAG_RESFD;
 	s->cb.aio_resfd = (uint32_t)L->aio_efd;
@@ -117,20 +116,6 @@ lsync *registry__loop_fsync(registry_loop *L, int fd, int own_fd, void (*done)(v
 		registry__loop_wait(L, &s->inline_done, 0, inline_fired);
 	}
 	return s;
-}
-
-void registry__loop_writeback(void *loop, int fd)
-{
-	registry_loop *L = loop;
-	lsync *s = calloc(1, sizeof(*s));
-	if (s) {
-		*s = (lsync){.L = L, .fd = fd, .datasync = 1}; /* no done: a hint */
-		if (submit(L, s) > 0)
-			return;
-		free(s);
-	}
-	/* No AIO (or full): as the blocking path does. */
-	sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
 
 void registry__loop_fsync_forget(lsync *s)

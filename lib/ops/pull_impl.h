@@ -163,6 +163,16 @@ int registry__pull_store_image(char **digest_out, registry_client *client, const
                                registry_store *store, const registry_pull_options *o,
                                const registry_manifest *image, const char *ref_name);
 
+/* What the store keeps of @m (not schema1): *built NULL for @m as served
+ * (an OCI manifest, or REGISTRY_PULL_PRESERVE_DIGESTS in @flags), else its
+ * OCI conversion. 0, REGISTRY_EUNSUPPORTED, or a conversion's failure. */
+int registry__pull_stored_manifest(registry_manifest **built, const registry_manifest *m, unsigned int flags);
+/* The index.json entry for what @source became (@media_type, @digest,
+ * @size): annotated with @source's digest when converted; @annotations is
+ * the caller's room for that list. */
+void registry__pull_entry_spec(registry_descriptor_spec *spec, const char *annotations[3], const char *media_type,
+                               const char *digest, int64_t size, const registry_manifest *source);
+
 /* ---- export (export.c) ---- */
 
 /* registry_store_export() with the option to hard-link blobs into a folder,

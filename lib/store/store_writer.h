@@ -82,10 +82,10 @@ int registry__blob_writer_commit(registry__blob_writer *w);
 int registry__blob_writer_check(registry__blob_writer *w);
 int registry__blob_writer_fd(const registry__blob_writer *w);
 int registry__blob_writer_commit_synced(registry__blob_writer *w, int sync_err, int *dir_fd);
-/* Every 8 MiB written, writeback(ud, fd) instead of
- * sync_file_range(SYNC_FILE_RANGE_WRITE), which can block for tens of
- * milliseconds on a busy device (the event loop queues an AIO fdatasync). */
-void registry__blob_writer_set_writeback(registry__blob_writer *w, void (*writeback)(void *ud, int fd), void *ud);
+/* No sync_file_range(SYNC_FILE_RANGE_WRITE) every 8 MiB: on a busy device
+ * it blocked for up to 30 ms. The event loop's commit fsyncs through AIO,
+ * off its thread, so the writeback is the kernel's there anyway. */
+void registry__blob_writer_no_writeback(registry__blob_writer *w);
 /* Record that fsync of that directory failed with @err; returns REGISTRY_EIO. */
 int registry__blob_writer_dir_sync_failed(int err);
 

@@ -26,8 +26,7 @@ struct registry__blob_writer {
 	registry__hash hash;
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	char rel[STORE_REL_MAX]; /* the partial, relative to blobs_fd */
-	void (*writeback)(void *ud, int fd); /* NULL: sync_file_range */
-	void *writeback_ud;
+	int no_writeback; /* the event loop's: its fsync is off the step */
 };
 
 /* Bytes written between two starts of writeback (sync_file_range). */
@@ -236,22 +235,18 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 	w->offset += (int64_t)len;
 	/* Start the disk writes now rather than all at the commit's fsync, so
 	 * that they overlap with the download. A hint: its failure is harmless. */
-	if (w->offset - w->flushed >= WRITEBACK_STEP) {
-		if (w->writeback)
-			w->writeback(w->writeback_ud, w->fd);
 #ifdef SYNC_FILE_RANGE_WRITE
-		else
-			sync_file_range(w->fd, w->flushed, w->offset - w->flushed, SYNC_FILE_RANGE_WRITE);
-#endif
+	if (w->offset - w->flushed >= WRITEBACK_STEP && !w->no_writeback) {
+		sync_file_range(w->fd, w->flushed, w->offset - w->flushed, SYNC_FILE_RANGE_WRITE);
 		w->flushed = w->offset;
 	}
+#endif
 	return 0;
 }
 
-void registry__blob_writer_set_writeback(registry__blob_writer *w, void (*writeback)(void *ud, int fd), void *ud)
+void registry__blob_writer_no_writeback(registry__blob_writer *w)
 {
-	w->writeback = writeback;
-	w->writeback_ud = ud;
+	w->no_writeback = 1;
 }
 
 int registry__blob_writer_restart(registry__blob_writer *w)
