@@ -248,7 +248,7 @@ int registry__loop_commit(lcommit **out, registry_loop *L, registry__blob_writer
 	if (!(c->sync = registry__loop_fsync(L, registry__blob_writer_fd(w), 0, data_synced, c))) {
 		registry__blob_writer_abort(w, 1);
 		free(c);
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	}
 	*out = c;
 	return 0;

@@ -581,6 +581,7 @@ static int check_entry(const registry_descriptor_spec *entry, const char *ref_na
 static int add_checked(registry_store *s, const registry_descriptor_spec *entry, const char *ref_name, index_add *a)
 {
 	int rc;
+	memset(a, 0, sizeof(*a)); /* add_clear() is safe on it whatever happens */
 	if (!s || !entry || !entry->media_type)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_add: NULL argument");
 	if ((rc = registry__options_check("registry_store_index_add", entry->version, REGISTRY_DESCRIPTOR_SPEC_VERSION, 0,
