@@ -48,10 +48,31 @@ int registry__store_index_load(const registry_store *s, registry_manifest **out)
 	return 0;
 }
 
+struct registry__index_txn {
+	registry_store *s;
+	int lock_fd, temp_fd;
+	registry_manifest *next;
+	int renamed;
+	dev_t dev; /* of the oci-layout it locks */
+	ino_t ino;
+	struct registry__index_txn *next_txn; /* this thread's */
+};
+
 /* Index updates of event-loop operations (registry__store_index_add_begin)
- * that hold a layout lock on this thread: a blocking update here must not
- * wait for them, since only this thread's loop can release them. */
-static _Thread_local int loop_locks;
+ * holding a layout lock on this thread: a blocking update of the same
+ * layout here must not wait, since only this thread's loop can release it. */
+static _Thread_local registry__index_txn *loop_txns;
+
+static int held_by_this_thread(int fd)
+{
+	struct stat st;
+	if (!loop_txns || fstat(fd, &st) != 0)
+		return 0;
+	for (const registry__index_txn *t = loop_txns; t; t = t->next_txn)
+		if (t->dev == st.st_dev && t->ino == st.st_ino)
+			return 1;
+	return 0;
+}
 
 /* Exclusive lock on oci-layout: serializes index.json updates between
  * processes. @nowait: REGISTRY__STORE_BUSY (nothing recorded) when another
@@ -61,17 +82,20 @@ static int lock_layout(registry_store *s, int *fd, int nowait)
 	*fd = openat(s->root_fd, "oci-layout", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (*fd < 0)
 		return registry__store_io_fail(errno, "store: cannot open %s/oci-layout", s->path);
-	int err = (nowait || loop_locks) ? registry__store_flock(*fd, LOCK_EX | LOCK_NB) : EWOULDBLOCK;
-	if (err == EWOULDBLOCK && (nowait || loop_locks)) {
-		close(*fd);
-		*fd = -1;
-		if (nowait)
-			return REGISTRY__STORE_BUSY;
-		return registry__fail(REGISTRY_ECONFLICT, "store: %s/index.json is being updated by an event-loop "
-		                      "operation of this thread; a blocking update would wait for it forever", s->path);
-	}
-	if (err == EWOULDBLOCK)
+	int err = 0;
+	if (nowait || held_by_this_thread(*fd)) {
+		if ((err = registry__store_flock(*fd, LOCK_EX | LOCK_NB)) == EWOULDBLOCK) {
+			close(*fd);
+			*fd = -1;
+			if (nowait)
+				return REGISTRY__STORE_BUSY;
+			return registry__fail(REGISTRY_ECONFLICT, "store: %s/index.json is being updated by an "
+			                      "event-loop operation of this thread; a blocking update would wait "
+			                      "for it forever", s->path);
+		}
+	} else {
 		err = registry__store_flock(*fd, LOCK_EX);
+	}
 	if (err) {
 		close(*fd);
 		*fd = -1;
@@ -624,13 +648,6 @@ int registry_store_index_add(registry_store *s, const registry_descriptor_spec *
 
 /* ---- the same in steps, for the event loop (store_impl.h) ---- */
 
-struct registry__index_txn {
-	registry_store *s;
-	int lock_fd, temp_fd;
-	registry_manifest *next;
-	int renamed;
-};
-
 int registry__store_index_add_begin(registry__index_txn **out, int *fd, registry_store *s,
                                     const registry_descriptor_spec *entry, const char *ref_name)
 {
@@ -667,7 +684,13 @@ int registry__store_index_add_begin(registry__index_txn **out, int *fd, registry
 		free(t);
 		return rc;
 	}
-	loop_locks++;
+	struct stat st;
+	if (fstat(t->lock_fd, &st) == 0) {
+		t->dev = st.st_dev;
+		t->ino = st.st_ino;
+	}
+	t->next_txn = loop_txns;
+	loop_txns = t;
 	*fd = t->temp_fd;
 	*out = t;
 	return 0;
@@ -704,7 +727,11 @@ int registry__store_index_add_end(registry__index_txn *t, int sync_err)
 		t->next = NULL;
 	}
 	close(t->lock_fd);
-	loop_locks--;
+	for (registry__index_txn **p = &loop_txns; *p; p = &(*p)->next_txn)
+		if (*p == t) {
+			*p = t->next_txn;
+			break;
+		}
 	registry_manifest_free(t->next);
 	free(t);
 	return rc;

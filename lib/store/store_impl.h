@@ -131,8 +131,8 @@ void registry__store_index_batch_free(registry_store *s);
  *     the store's folder opened into *dir_fd for the caller's fsync.
  *   _end: after that fsync (@sync_err), or at any point to give up (the
  *     temporary file goes): the lock released, @t freed.
- * While a lock is held so, a blocking index update on the same thread
- * fails with REGISTRY_ECONFLICT instead of waiting forever.
+ * While a lock is held so, a blocking index update of the same layout on
+ * the same thread fails with REGISTRY_ECONFLICT instead of waiting forever.
  */
 #define REGISTRY__STORE_BUSY 1
 typedef struct registry__index_txn registry__index_txn;
