@@ -57,6 +57,10 @@ struct lreq {
 	lreq *next_paused;
 	lreq *token, *parent;     /* a token fetch under way, and its request */
 	registry__token_fetch tf; /* a token request's own */
+	/* One token request per client and scope at a time: the request that
+	 * started it leads (on the loop's list of leaders), the others that
+	 * need the same token wait on its list and share the answer. */
+	lreq *waiters, *next_waiter, *leader, *next_leader;
 	void *ud;
 };
 
@@ -101,6 +105,12 @@ struct registry_loop {
 	int64_t max_us;
 	int64_t step_start; /* of the outermost step running */
 	lreq *paused;
+	lreq *token_leaders; /* requests whose token fetch is under way */
+	/* Linux AIO for fsyncs (loop/sync.c): 0 not tried yet, 1 ready, -1 not
+	 * available; its eventfd is watched while fsyncs are in flight. */
+	int aio_state, aio_efd, aio_watched;
+	unsigned long aio_ctx;
+	struct lsync *syncs;
 };
 
 /* How long one step hands bytes to hashing and writing before it pauses
@@ -153,5 +163,43 @@ int registry__loop_lreq_begin_at(lreq *q, registry_op *op, const char *path, con
  * work and asks the caller's timer for what is due next. */
 int64_t registry__loop_step_begin(registry_loop *L);
 void registry__loop_step_end(registry_loop *L, int64_t start);
+
+/* ---- fsync off the step (loop/sync.c) ---- */
+
+typedef struct lsync lsync;
+typedef struct lcommit lcommit;
+struct registry__blob_writer;
+
+/* fsync @fd without blocking the step (closed afterwards when @own_fd):
+ * done(ud, errno or 0) runs in a later step. NULL: out of memory
+ * (recorded; @fd closed when own_fd). */
+lsync *registry__loop_fsync(registry_loop *L, int fd, int own_fd, void (*done)(void *ud, int err), void *ud);
+/* Its done will not be called (what it fsyncs goes on in the kernel). */
+void registry__loop_fsync_forget(lsync *s);
+/* @fd is the AIO eventfd: its completions handled, 1; else 0. */
+int registry__loop_aio_event(registry_loop *L, int fd);
+void registry__loop_aio_free(registry_loop *L);
+
+/* Commit @w as registry__blob_writer_commit does (check, fsync the data,
+ * rename, fsync the folder) with the fsyncs off the step: 0 and
+ * done(ud, rc) in a later step, @w the commit's; or the check's failure
+ * now (@w freed). _forget: no done; a blob not yet renamed keeps its
+ * partial for a resume. */
+int registry__loop_commit(lcommit **out, registry_loop *L, struct registry__blob_writer *w,
+                          void (*done)(void *ud, int rc), void *ud);
+void registry__loop_commit_forget(lcommit *c);
+
+/* The end of a pull (loop/store.c): @image's manifest as the store keeps
+ * it (converted unless @flags preserve digests) and its index.json entry
+ * @ref_name, as registry__pull_store_image stores them, each fsync off
+ * the step. 0 and done(op, rc) later (or from within, when nothing needs
+ * writing), op->digest the entry's digest; or a failure now. _forget: no
+ * done; what is not renamed yet is left (an index.json lock released). */
+typedef struct lstore lstore;
+struct registry_manifest;
+int registry__loop_store_image(lstore **out, registry_op *op, registry_store *store, unsigned int flags,
+                               const struct registry_manifest *image, const char *ref_name,
+                               void (*done)(registry_op *op, int rc));
+void registry__loop_store_forget(lstore *s);
 
 #endif

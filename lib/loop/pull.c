@@ -29,7 +29,7 @@
 #include "store/store_writer.h"
 
 enum { P_BASE, P_MANIFEST, P_CHILD, P_BLOBS, P_EXPORT, P_DONE };
-enum { B_QUEUED, B_RUNNING, B_BUSY, B_DONE };
+enum { B_QUEUED, B_RUNNING, B_BUSY, B_COMMITTING, B_DONE };
 
 /* A blob whose partial another writer of this store handle holds (a
  * concurrent pull of a shared layer): try again after this long. */
@@ -48,6 +48,7 @@ typedef struct pblob {
 	double last_report;
 	lreq q;
 	lwait busy;
+	lcommit *commit; /* its fsyncs, off the step */
 } pblob;
 
 struct pull_op {
@@ -70,6 +71,7 @@ struct pull_op {
 	pblob *blobs;
 	size_t nblobs, running, finished;
 	registry__schema1 s1; /* a schema1 image's history: its blobs' digests */
+	lstore *storing; /* the manifest and index entry, at the end */
 	registry__progress_ctx prog;
 	int has_dest;             /* registry_pull_to_start */
 	registry__pull_dest dest;
@@ -433,6 +435,8 @@ static void blob_finished(pblob *b, int rc)
 	next_blobs(p);
 }
 
+static void blob_committed(void *ud, int rc);
+
 static void blob_done(lreq *q, int rc)
 {
 	pblob *b = q->ud;
@@ -442,16 +446,30 @@ static void blob_done(lreq *q, int rc)
 		if (served && registry_digest_validate(served) == 0 && strcmp(served, b->digest) != 0) {
 			rc = registry__fail(REGISTRY_EDIGEST, "registry served %s when asked for %s", served, b->digest);
 		} else {
-			rc = registry__blob_writer_commit(b->w);
-			b->w = NULL; /* commit frees it either way */
-			if (!rc)
-				report(b, REGISTRY_PROGRESS_DONE);
+			rc = registry__loop_commit(&b->commit, b->p->op.loop, b->w, blob_committed, b);
+			b->w = NULL; /* the commit's now, or freed */
+			if (!rc) {
+				/* Durable in a later step; its lane takes the next blob. */
+				b->state = B_COMMITTING;
+				b->p->running--;
+				next_blobs(b->p);
+				return;
+			}
 		}
 	} else if (!rc) {
 		char what[700];
 		snprintf(what, sizeof(what), "fetching blob %s", b->digest);
 		rc = registry__response_fail(&q->resp, what);
 	}
+	blob_finished(b, rc);
+}
+
+static void blob_committed(void *ud, int rc)
+{
+	pblob *b = ud;
+	b->commit = NULL;
+	if (!rc)
+		report(b, REGISTRY_PROGRESS_DONE);
 	blob_finished(b, rc);
 }
 
@@ -479,6 +497,8 @@ static void blob_start(pblob *b)
 		report(b, REGISTRY_PROGRESS_SKIPPED);
 		return;
 	}
+	if (b->w) /* the commit's AIO fsync writes it back, off the step */
+		registry__blob_writer_no_writeback(b->w);
 	char path[800];
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
 	b->state = B_RUNNING;
@@ -505,6 +525,26 @@ static void busy_fired(lwait *w)
 	next_blobs(b->p);
 }
 
+static void deliver(pull_op *p, int rc, char *digest);
+
+/* The index.json name: the caller's, or the reference's digest or tag. */
+static const char *pull_ref_name(const pull_op *p)
+{
+	if (p->ref_name)
+		return p->ref_name;
+	return registry_reference_digest(p->ref) ? registry_reference_digest(p->ref) : registry_reference_tag(p->ref);
+}
+
+/* The manifest and index entry are stored (loop/store.c): op->digest set. */
+static void stored(registry_op *op, int rc)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	p->storing = NULL;
+	char *digest = op->digest;
+	op->digest = NULL;
+	deliver(p, rc, digest);
+}
+
 /* Start queued blobs up to the client's parallelism; at the end, the
  * manifest and the index entry. */
 static void next_blobs(pull_op *p)
@@ -522,6 +562,8 @@ static void next_blobs(pull_op *p)
 		registry__loop_op_complete(&p->op, 0);
 		return;
 	}
+	if (p->storing)
+		return;
 	if (p->all) {
 		/* This child is in: its manifest, then the next entry's (at the
 		 * step's end, out of this blob's callback). */
@@ -540,8 +582,17 @@ static void next_blobs(pull_op *p)
 		return;
 	}
 	const registry_manifest *image = p->j.child ? p->j.child : p->j.top;
-	int rc = registry__pull_store_manifest(&p->j, image, &p->j.image_stored);
-	finish_pull(p, rc, &p->j.image_stored, image);
+	if (registry_manifest_schema_version(image) == 1) {
+		/* Converted from its layers in one step (docs/event-loop.md), stored
+		 * as the blocking pull stores it. */
+		int rc = registry__pull_store_manifest(&p->j, image, &p->j.image_stored);
+		finish_pull(p, rc, &p->j.image_stored, image);
+		return;
+	}
+	/* The manifest and its index.json entry, their fsyncs off the step (loop/store.c). */
+	int rc = registry__loop_store_image(&p->storing, &p->op, p->store, p->o.flags, image, pull_ref_name(p), stored);
+	if (rc)
+		fail(p, rc);
 }
 
 /* The index.json entry naming what @source became (@entry), then the
@@ -549,12 +600,15 @@ static void next_blobs(pull_op *p)
 static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, const registry_manifest *source)
 {
 	char *digest = NULL;
-	const char *ref_name = p->ref_name;
-	if (!ref_name)
-		ref_name = registry_reference_digest(p->ref) ? registry_reference_digest(p->ref)
-		                                             : registry_reference_tag(p->ref);
 	if (!rc)
-		rc = registry__pull_index_entry(&p->j, entry, source, ref_name, &digest);
+		rc = registry__pull_index_entry(&p->j, entry, source, pull_ref_name(p), &digest);
+	deliver(p, rc, digest);
+}
+
+/* The pull into the store ended with @rc and the entry's @digest (taken):
+ * the destination of registry_pull_to_start written, the op completed. */
+static void deliver(pull_op *p, int rc, char *digest)
+{
 	if (p->has_dest && !rc) {
 		/* One step: an export hard-links the blobs into a folder, or
 		 * copies them into a tarball (docs/event-loop.md). */
@@ -577,10 +631,14 @@ static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, 
 static void transfers_stop(pull_op *p)
 {
 	registry__loop_lreq_stop(&p->q);
+	registry__loop_store_forget(p->storing);
+	p->storing = NULL;
 	for (size_t i = 0; i < p->nblobs; i++) {
 		pblob *b = &p->blobs[i];
 		registry__loop_lreq_stop(&b->q);
 		registry__loop_unwait(p->op.loop, &b->busy);
+		registry__loop_commit_forget(b->commit);
+		b->commit = NULL;
 		if (b->w) {
 			/* Keep what we have for a resume; nothing half-written is committed. */
 			registry__blob_writer_abort(b->w, 1);

@@ -216,23 +216,29 @@ static int keep_built(pull_job *j, const registry_manifest *built, stored *out)
 	                       registry_manifest_size(built));
 }
 
+int registry__pull_stored_manifest(registry_manifest **built, const registry_manifest *m, unsigned int flags)
+{
+	*built = NULL;
+	const char *type = registry_manifest_media_type(m);
+	if ((flags & REGISTRY_PULL_PRESERVE_DIGESTS) || strcmp(type, REGISTRY_MEDIA_TYPE_OCI_MANIFEST) == 0)
+		return 0;
+	if (strcmp(type, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST) == 0)
+		return registry__convert_docker_manifest(built, m);
+	return registry__fail(REGISTRY_EUNSUPPORTED, "cannot convert %s (%s) to OCI", registry_manifest_digest(m), type);
+}
+
 int registry__pull_store_manifest(pull_job *j, const registry_manifest *m, stored *out)
 {
-	const char *type = registry_manifest_media_type(m);
-	if ((j->flags & REGISTRY_PULL_PRESERVE_DIGESTS) || strcmp(type, REGISTRY_MEDIA_TYPE_OCI_MANIFEST) == 0)
-		return keep_as_served(j, m, out);
 	registry_manifest *built = NULL;
 	int rc;
-	if (strcmp(type, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST) == 0)
-		rc = registry__convert_docker_manifest(&built, m);
-	else if (registry_manifest_schema_version(m) == 1)
+	if (!(j->flags & REGISTRY_PULL_PRESERVE_DIGESTS) && registry_manifest_schema_version(m) == 1)
 		rc = registry__convert_schema1(&built, j->store, m, &(registry__watch){
 			.client = j->client, .prog = {.cb = j->o->progress, .ud = j->o->userdata},
 			.what = "pull (schema1 diff_ids)"});
 	else
-		rc = registry__fail(REGISTRY_EUNSUPPORTED, "cannot convert %s (%s) to OCI", registry_manifest_digest(m), type);
+		rc = registry__pull_stored_manifest(&built, m, j->flags);
 	if (!rc)
-		rc = keep_built(j, built, out);
+		rc = built ? keep_built(j, built, out) : keep_as_served(j, m, out);
 	registry_manifest_free(built);
 	return rc;
 }
@@ -380,18 +386,29 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 	return registry__pull_index_entry(j, entry, source, ref_name, digest_out);
 }
 
+void registry__pull_entry_spec(registry_descriptor_spec *spec, const char *annotations[3], const char *media_type,
+                               const char *digest, int64_t size, const registry_manifest *source)
+{
+	annotations[0] = REGISTRY__SOURCE_DIGEST_ANNOTATION;
+	annotations[1] = registry_manifest_digest(source);
+	annotations[2] = NULL;
+	registry_descriptor_spec init = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	*spec = init;
+	spec->media_type = media_type;
+	spec->digest = digest;
+	spec->size = size;
+	/* Converted: say what the registry served. */
+	spec->annotations = strcmp(digest, registry_manifest_digest(source)) != 0 ? annotations : NULL;
+}
+
 /* The index.json entry naming what @source became in the store (@entry). */
 int registry__pull_index_entry(pull_job *j, const stored *entry, const registry_manifest *source,
                                const char *ref_name, char **digest_out)
 {
 	int rc;
-	const char *annotations[] = {REGISTRY__SOURCE_DIGEST_ANNOTATION, registry_manifest_digest(source), NULL};
-	int converted = strcmp(entry->digest, registry_manifest_digest(source)) != 0;
-	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
-	spec.media_type = entry->media_type;
-	spec.digest = entry->digest;
-	spec.size = entry->size;
-	spec.annotations = converted ? annotations : NULL;
+	const char *annotations[3];
+	registry_descriptor_spec spec;
+	registry__pull_entry_spec(&spec, annotations, entry->media_type, entry->digest, entry->size, source);
 	rc = registry_store_index_add(j->store, &spec, ref_name);
 	if (!rc && (j->flags & REGISTRY_PULL_REFERRERS)) /* of what the registry serves */
 		rc = registry__pull_referrers(j->client, j->repository, j->store, registry_manifest_digest(source), j->o);

@@ -257,6 +257,16 @@ int registry__pull_hooked(char **digest_out, registry_client *client, const regi
 int registry__pull_unpack(char **digest_out, registry_client *client, const registry_reference *ref,
                           registry_store *store, const char *dest, int tar, const registry_pull_options *o);
 
+/* What the store keeps of @m (not schema1): *built NULL for @m as served
+ * (an OCI manifest, or REGISTRY_PULL_PRESERVE_DIGESTS in @flags), else its
+ * OCI conversion. 0, REGISTRY_EUNSUPPORTED, or a conversion's failure. */
+int registry__pull_stored_manifest(registry_manifest **built, const registry_manifest *m, unsigned int flags);
+/* The index.json entry for what @source became (@media_type, @digest,
+ * @size): annotated with @source's digest when converted; @annotations is
+ * the caller's room for that list. */
+void registry__pull_entry_spec(registry_descriptor_spec *spec, const char *annotations[3], const char *media_type,
+                               const char *digest, int64_t size, const registry_manifest *source);
+
 /* ---- export (export.c) ---- */
 
 /* registry_store_export() with the option to hard-link blobs into a folder,
