@@ -115,13 +115,16 @@ static void report(pblob *b, int state)
 	}
 }
 
-/* Bytes of this blob moved so far (throttled RUNNING reports). */
+/* Bytes of this blob moved so far: RUNNING reported for the first bytes,
+ * then at most every 100 ms (a fast upload still tells a caller, who may
+ * cancel, that bytes moved). */
 static void advance(pblob *b, int64_t done)
 {
+	int first = b->done == 0 && done > 0;
 	b->p->prog.overall_done += done - b->done;
 	b->done = done;
 	double n = registry__now_s();
-	if (n - b->last_report >= 0.1) {
+	if (first || n - b->last_report >= 0.1) {
 		b->last_report = n;
 		report(b, REGISTRY_PROGRESS_RUNNING);
 	}
