@@ -87,6 +87,13 @@ int registry__identity_match(const registry__identity *id, const registry_refere
  * equal to @digest, and the identity under @id for @ref. 0 or
  * REGISTRY_EDENIED/EFORMAT, recorded, with the reason.
  */
+/* Cosign's layout: a signature is a layer of this media type (the
+ * payload) with the base64 signature in this annotation; as an OCI 1.1
+ * referrer, the manifest holding it has this artifactType. */
+#define COSIGN_SIG_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
+#define COSIGN_SIG_ANNOTATION "dev.cosignproject.cosign/signature"
+#define COSIGN_ARTIFACT_TYPE "application/vnd.dev.cosign.artifact.sig.v1+json"
+
 #define REGISTRY__PAYLOAD_TYPE_COSIGN "cosign container image signature"
 #define REGISTRY__PAYLOAD_TYPE_ATOMIC "atomic container signature"
 int registry__payload_check(const char *payload, size_t len, const char *type_expected, const char *digest,

@@ -6,7 +6,8 @@ containers-policy.json files.
 
     test_signatures.py CASE EXAMPLES_BUILD_DIR
 
-Cases: cosign (accepted and every rejection), hostile (bounded and refused).
+Cases: cosign (accepted and every rejection), referrers (cosign's OCI 1.1
+referrers, read and written), hostile (bounded and refused).
 """
 import base64
 import json
@@ -73,11 +74,15 @@ def rejected(policy, ref, reason, what):
     check(reason in err, f"{what}: the reason should say '{reason}': {err.strip()}")
 
 
+def image_descriptor(reg, repo):
+    body, h = reg.get_manifest(repo, "latest", cf.OCI_MANIFEST + ", application/vnd.docker.distribution.manifest.v2+json"
+                               ", application/vnd.docker.distribution.manifest.list.v2+json"
+                               ", application/vnd.oci.image.index.v1+json")
+    return {"mediaType": h["Content-Type"], "digest": h["Docker-Content-Digest"], "size": len(body)}
+
+
 def image_digest(reg, repo):
-    _, h = reg.get_manifest(repo, "latest", cf.OCI_MANIFEST + ", application/vnd.docker.distribution.manifest.v2+json"
-                            ", application/vnd.docker.distribution.manifest.list.v2+json"
-                            ", application/vnd.oci.image.index.v1+json")
-    return h["Docker-Content-Digest"]
+    return image_descriptor(reg, repo)["digest"]
 
 
 def case_cosign():
@@ -219,7 +224,11 @@ def sign(key_file, ref, *extra, env_password=None, stdin=None, expect=0):
 def independent_check(reg, repo, digest, public_key, identity):
     """What cosign verify --key checks, in a few lines of python3-cryptography:
     the .sig tag's layers, their payloads (digest-checked) and annotations."""
-    found = reg.read_signatures(repo, digest)
+    return independent_ok(reg.read_signatures(repo, digest), digest, public_key, identity)
+
+
+def independent_ok(found, digest, public_key, identity):
+    """One of the (payload, signature) pairs @found is a valid cosign signature."""
     for data, sig in found:
         doc = json.loads(data)
         crit = doc["critical"]
@@ -275,6 +284,80 @@ def case_sign():
             f.write(huge_scrypt_key())
         _, err = sign(os.path.join(tmp, "huge.key"), ref, env_password="pw", expect=1)
         check("at most 256 MiB" in err or "out of range" in err, f"huge scrypt: {err}")
+
+
+def case_referrers():
+    """Cosign signatures as OCI 1.1 referrers (cosign's oci-1-1 mode), written by
+    test code; the registry (2.8) has no referrers API, so they are listed in the
+    sha256-<hex> tag schema index as distribution-spec 1.1 asks of clients."""
+    reg = registry()
+    subject = image_descriptor(reg, SIGNED)
+    digest = subject["digest"]
+    ref = f"{host()}/{SIGNED}:latest"
+    good = cf.payload(f"{host()}/{SIGNED}", digest)
+    key, other = cf.new_key("p256"), cf.new_key("p256")
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = policy_file(tmp, sigstore(write_key(tmp, key, "k.pub")))
+        rejected(policy, ref, "no cosign referrer", "no tag, no referrer")
+        reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(key, good))])
+        out, err = verify(policy, ref, 0, "--json")
+        sigs = json.loads(out)["signatures"]
+        check(len(sigs) == 1 and sigs[0].startswith("sigstore referrer sha256:") and ": accepted: " in sigs[0],
+              f"accepted through a referrer: {sigs}")
+        # Rejections: wrong key, a payload for another digest, a tampered payload.
+        reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(other, good))])
+        rejected(policy, ref, "does not verify with the key", "referrer: wrong key")
+        another = cf.payload(f"{host()}/{SIGNED}", "sha256:" + "1" * 64)
+        reg.push_referrer_signatures(SIGNED, subject, [(another, cf.sign(key, another))])
+        rejected(policy, ref, "the signature is for manifest sha256:1111", "referrer: payload for another digest")
+        tampered = good.replace(b"\"optional\":null", b"\"optional\":{\"x\":1}")
+        reg.push_referrer_signatures(SIGNED, subject, [(tampered, cf.sign(key, good))])
+        rejected(policy, ref, "does not verify with the key", "referrer: tampered payload")
+        # A good signature of this image whose manifest names another subject, listed here: refused.
+        elsewhere = dict(subject, digest=image_digest(reg, UNSIGNED))
+        reg.push_referrer_signatures(SIGNED, elsewhere, [(good, cf.sign(key, good))], listed_under=digest)
+        rejected(policy, ref, "not this image", "referrer of another subject")
+        # A manifest listed as a cosign signature that is another artifact: refused.
+        entries = reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(key, good))],
+                                               artifact_type="application/vnd.example.other")
+        reg.write_referrers(SIGNED, digest, [dict(entries[0], artifactType=cf.ARTIFACT_TYPE)])
+        rejected(policy, ref, "is not a cosign signature manifest", "listed as cosign, another artifact")
+        # Bounded: more cosign referrers than examined is refused, the good one last.
+        good_entries = reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(key, good))])
+        bad = reg.push_referrer_signatures(SIGNED, subject, [(good, f"bad-{i}") for i in range(64)])
+        reg.write_referrers(SIGNED, digest, bad + good_entries)
+        rejected(policy, ref, "65 cosign referrers, more than the 64 examined", "65 referrers")
+        # A bad .sig tag and a good referrer: accepted, both examined.
+        reg.write_referrers(SIGNED, digest, good_entries)
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(other, good), None)])
+        out, _ = verify(policy, ref, 0, "--json")
+        sigs = json.loads(out)["signatures"]
+        check(len(sigs) == 2 and ": rejected: " in sigs[0] and "referrer" in sigs[1] and ": accepted: " in sigs[1],
+              f".sig tag and referrer: {sigs}")
+        # registry-sign --referrer: the independent check reads the referrer; no .sig tag is written.
+        udesc = image_descriptor(reg, UNSIGNED)
+        uref = f"{host()}/{UNSIGNED}:latest"
+        identity = f"{host()}/{UNSIGNED}"
+        pem = os.path.join(tmp, "signer.key")
+        with open(pem, "wb") as f:
+            f.write(cf.encrypted_private_key(key, "pw", n=1024))
+        out, _ = sign(pem, uref, "--referrer", env_password="pw")
+        check(out.strip() == f"signed {uref} {udesc['digest']}", f"registry-sign --referrer: {out!r}")
+        check(not manifest_exists(reg, UNSIGNED, cf.sig_tag(udesc["digest"])), "--referrer wrote the .sig tag")
+        found = reg.read_referrer_signatures(UNSIGNED, udesc["digest"])
+        check(len(found) == 1 and independent_ok(found, udesc["digest"], key.public_key(), identity),
+              f"registry-sign --referrer does not pass the independent check: {found}")
+        check(not independent_ok(found, udesc["digest"], other.public_key(), identity),
+              "the independent check accepts any key")
+        verify(policy, uref, 0)
+        # A second signer adds a referrer; the first stays listed.
+        with open(os.path.join(tmp, "ed.key"), "wb") as f:
+            f.write(cf.encrypted_private_key(cf.new_key("ed25519"), "pw", n=1024))
+        sign(os.path.join(tmp, "ed.key"), uref, "--referrer", env_password="pw")
+        check(len(reg.read_referrer_signatures(UNSIGNED, udesc["digest"])) == 2, "referrers are added")
+        verify(policy, uref, 0)
+        _, err = sign(pem, uref, "--referrer", "--replace", env_password="pw", expect=1)
+        check("REGISTRY_SIGN_REPLACE" in err, f"--referrer --replace: {err}")
 
 
 def huge_scrypt_key():

@@ -324,8 +324,9 @@ class Client(Handle):
             return VerifyResult._take(out)
 
     def sign(self, ref: RefLike, key: Union[bytes, StrPath], password: Optional[str] = None,
-             identity: Optional[str] = None, replace: bool = False) -> str:
-        """Sign the image @ref as ``cosign sign --key`` does (the sha256-<hex>.sig tag).
+             identity: Optional[str] = None, replace: bool = False, referrer: bool = False) -> str:
+        """Sign the image @ref as ``cosign sign --key`` does (the sha256-<hex>.sig tag;
+        with @referrer, an OCI 1.1 referrer of the image as cosign's oci-1-1 mode writes).
 
         @key is the private key file's bytes or its path: cosign's encrypted key
         (opened with @password) or an unencrypted PEM key. @identity is the
@@ -337,7 +338,8 @@ class Client(Handle):
             with open(key, "rb") as f:
                 key = f.read(256 * 1024 + 1)
         data = as_bytes(key, "key")
-        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, 1 if replace else 0, cstr(password, "password"),
+        flags = (_lib.SIGN_REPLACE if replace else 0) | (_lib.SIGN_REFERRER if referrer else 0)
+        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, flags, cstr(password, "password"),
                                  cstr(identity, "identity"))
         out = ctypes.c_void_p()
         with self.use() as c, r._c() as cref:
