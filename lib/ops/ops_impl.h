@@ -34,6 +34,13 @@ int registry__referrers_walk(registry_client *c, const char *repository, const c
  * @st, verified, no credentials sent. lib/ops/pull_foreign.c. */
 int registry__pull_foreign(registry_client *c, registry_store *st, const registry_descriptor *d);
 
+/* Signature @index (1-based) of @digest for @ref in the lookaside storage
+ * @url (file://, https://, http://) into @out, initialised here and
+ * bounded: REGISTRY_ENOTFOUND, not recorded, past the last one. *where
+ * names the file or URL. lib/ops/lookaside.c. */
+int registry__lookaside_fetch(registry__buf *out, char *where, size_t where_size, registry_client *c,
+                              const char *url, const registry_reference *ref, const char *digest, int index);
+
 /* REGISTRY_PULL_REFERRERS: the referrers of @subject into @store, byte for byte. */
 int registry__pull_referrers(registry_client *client, const char *repository, registry_store *store,
                              const char *subject, const registry_pull_options *options);

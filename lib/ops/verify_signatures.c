@@ -274,38 +274,64 @@ static int check_gpg_sig(const verify_ctx *v, const registry__requirement *req, 
 	return rc;
 }
 
+/* Signature @i of the lookaside storage: fetched and checked, noted in the
+ * result. 0 accepted; 1 rejected (look at the next one); REGISTRY_ENOTFOUND
+ * past the last; else stop: the storage could not be read (recorded,
+ * REGISTRY_EDENIED: nothing unread can be trusted), ENOMEM, EUNSUPPORTED. */
+static int check_lookaside_sig(const verify_ctx *v, const registry__requirement *req, registry__gpg *g,
+                               const char *url, int i)
+{
+	char where[4096];
+	registry__buf sig;
+	int one = registry__lookaside_fetch(&sig, where, sizeof(where), v->client, url, v->ref, v->result->digest, i);
+	int fetched = one == 0;
+	if (one == REGISTRY_ENOTFOUND || one == REGISTRY_ENOMEM || one == REGISTRY_EUNSUPPORTED) {
+		registry__buf_free(&sig);
+		return one;
+	}
+	if (!one)
+		one = check_gpg_sig(v, req, g, &sig);
+	registry__buf_free(&sig);
+	if (one == REGISTRY_ENOMEM || note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified"))
+		return REGISTRY_ENOMEM;
+	if (!one || fetched)
+		return one ? 1 : 0;
+	return registry__fail(REGISTRY_EDENIED, "cannot read the simple signing signature %s: %s", where,
+	                      v->result->sigs[v->result->n - 1].reason);
+}
+
 /* The simple signing signatures of the image in the lookaside storage registries.d names. */
 static int check_signed_by(const verify_ctx *v, const registry__requirement *req)
 {
-	char *url = NULL, where[4096];
+	char *url = NULL;
 	registry__gpg *g = NULL;
 	int rc = registry__gpg_new(&g, req);
 	if (!rc && !(rc = registry__lookaside_url(&url, v->registries_d, v->ref, 0)) && !url)
 		rc = registry__fail(REGISTRY_EDENIED, "no simple signing signature: registries.d names no lookaside "
 		                                      "storage for %s", registry_reference_string(v->ref));
-	int found = 0;
-	for (int i = 1; !rc && i <= REGISTRY_VERIFY_SIGNATURES_MAX + 1; i++) {
-		registry__buf sig;
-		int one = registry__lookaside_read(&sig, where, sizeof(where), url, v->ref, v->result->digest, i);
-		if (one == REGISTRY_ENOTFOUND) {
+	for (int i = 1; !rc; i++) {
+		if (i > REGISTRY_VERIFY_SIGNATURES_MAX) {
+			/* One more than examined there: refused, not truncated. */
+			char where[4096];
+			registry__buf sig;
+			int more = registry__lookaside_fetch(&sig, where, sizeof(where), v->client, url, v->ref,
+			                                     v->result->digest, i);
 			registry__buf_free(&sig);
-			rc = registry__fail(REGISTRY_EDENIED, found ? "no simple signing signature is accepted: %s"
-			                                            : "no simple signing signature in %s",
-			                    found ? v->result->sigs[v->result->n - 1].reason : url);
+			rc = more == REGISTRY_ENOTFOUND
+			             ? registry__fail(REGISTRY_EDENIED, "no simple signing signature is accepted: %s",
+			                              v->result->sigs[v->result->n - 1].reason)
+			             : registry__fail(REGISTRY_EDENIED, "lookaside holds more than the %d signatures examined",
+			                              REGISTRY_VERIFY_SIGNATURES_MAX);
 			break;
 		}
-		if (i > REGISTRY_VERIFY_SIGNATURES_MAX)
-			one = registry__fail(REGISTRY_EDENIED, "lookaside holds more than the %d signatures examined",
-			                     REGISTRY_VERIFY_SIGNATURES_MAX);
-		else if (!one)
-			one = check_gpg_sig(v, req, g, &sig);
-		registry__buf_free(&sig);
-		found++;
-		if (one == REGISTRY_ENOMEM || one == REGISTRY_EUNSUPPORTED || i > REGISTRY_VERIFY_SIGNATURES_MAX)
+		int one = check_lookaside_sig(v, req, g, url, i);
+		if (one == REGISTRY_ENOTFOUND)
+			rc = registry__fail(REGISTRY_EDENIED, i > 1 ? "no simple signing signature is accepted: %s"
+			                                            : "no simple signing signature in %s",
+			                    i > 1 ? v->result->sigs[v->result->n - 1].reason : url);
+		else if (one != 1)
 			rc = one;
-		else if (note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified"))
-			rc = REGISTRY_ENOMEM;
-		else if (!one)
+		if (one == 0)
 			break;
 	}
 	free(url);

@@ -128,10 +128,17 @@ int registry__cosign_sign(unsigned char **sig, size_t *sig_len, const void *key,
  * malformed files. Without gpgme, *url is NULL. */
 int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref, int staging);
 
-/* Signature @index (1-based) of @digest for @ref from lookaside @url into
+/* Where signature @index (1-based) of @digest for @ref is in lookaside
+ * @url: "BASE/REPO@ALG=HEX/signature-N", a path for file://, a URL for
+ * https:// and http://; EUNSUPPORTED (recorded) for another scheme. */
+int registry__lookaside_location(char *where, size_t where_size, const char *url, const registry_reference *ref,
+                                 const char *digest, int index);
+
+/* Signature @index of @digest for @ref from the file:// lookaside @url into
  * @out (initialised here, bounded to REGISTRY__SIGNATURE_MAX):
- * REGISTRY_ENOTFOUND, not recorded, past the last one; EUNSUPPORTED for a
- * scheme other than file://. *where names the file. */
+ * REGISTRY_ENOTFOUND past the last one; EUNSUPPORTED for a scheme other
+ * than file:// (the network ones are fetched by the operations layer:
+ * registry__lookaside_fetch). *where names the file. */
 #define REGISTRY__SIGNATURE_MAX ((size_t)4 << 20)
 int registry__lookaside_read(registry__buf *out, char *where, size_t where_size, const char *url,
                              const registry_reference *ref, const char *digest, int index);

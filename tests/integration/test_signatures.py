@@ -466,6 +466,8 @@ def case_gpg():
                 f.write(good)
             verify(policy, ref, 0, "--registries-d", rd)
 
+            https_lookaside(tmp, policy, ref, sigs)
+
             # libregistry signs with GPG (registry-sign --gpg); skopeo's policy check accepts it.
             staging = os.path.join(tmp, "staging")
             rd2 = os.path.join(tmp, "registries2.d")
@@ -571,13 +573,104 @@ def hostile_lookaside(tmp, digest, ref):
         os.unlink(os.path.join(sigdir, "signature-1"))
         os.makedirs(os.path.join(sigdir, "signature-1"))
         verify(policy, ref, 1, "--registries-d", rd)
-        # A lookaside on the network is not fetched (no redirect or credential can leak): refused.
+        # A lookaside on a scheme that is not file, https or http: refused.
         with open(os.path.join(rd, "x.yaml"), "w") as f:
-            f.write("default-docker:\n  lookaside: https://lookaside.invalid/sigs\n")
+            f.write("default-docker:\n  lookaside: ftp://lookaside.invalid/sigs\n")
         _, err = verify(policy, ref, 1, "--registries-d", rd)
-        check("only file:// lookaside" in err, f"https lookaside: {err}")
+        check("only file://, https:// and http://" in err, f"ftp lookaside: {err}")
+        hostile_http_lookaside(tmp, keyfile)
     finally:
         subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+
+
+def https_lookaside(tmp, policy, ref, sigs):
+    """The lookaside folder skopeo signed into, served over HTTPS on loopback by
+    python3's http.server (SimpleHTTPRequestHandler) in TLS with a throwaway
+    CA: verified through an https:// lookaside, the CA given with --ca."""
+    import http.server
+    import ssl
+    import threading
+    from harness_http import TLSThreadingServer
+    from harness_pki import Pki
+
+    pki = Pki(os.path.join(tmp, "pki"))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki.server_cert_path, pki.server_key_path)
+
+    class Owner:
+        tls_context = ctx
+
+    class Static(http.server.SimpleHTTPRequestHandler):
+        timeout = 30  # read by TLSThreadingServer for the handshake
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=sigs, **kwargs)
+
+        def log_message(self, fmt, *args):
+            pass
+
+    srv = TLSThreadingServer(("127.0.0.1", 0), Static, Owner())
+    threading.Thread(target=srv.serve_forever, args=(0.1,), daemon=True).start()
+    try:
+        rd = os.path.join(tmp, "registries-https.d")
+        os.makedirs(rd)
+        with open(os.path.join(rd, "a.yaml"), "w") as f:
+            f.write(f"docker:\n  {host()}/signed:\n    lookaside: https://127.0.0.1:{srv.server_address[1]}/\n")
+        _, err = verify(policy, ref, 0, "--registries-d", rd, "--ca", pki.ca_path)
+        check("https://127.0.0.1" in err and "accepted: verified" in err, f"https lookaside: {err}")
+        # TLS is verified: without the CA the lookaside is not trusted, and nothing is accepted.
+        _, err = verify(policy, ref, 1, "--registries-d", rd)
+        check("cannot read the simple signing signature" in err, f"https lookaside, unknown CA: {err}")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def hostile_http_lookaside(tmp, keyfile):
+    """A hostile lookaside on the network (tests/proxy/hostile_registry.py, case
+    lookaside, beside the image it serves with basic auth): a redirect to another
+    host, a redirect loop, endless signature-N, 16 MiB signatures; no credential
+    of the registry's ever sent there."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "proxy"))
+    import hostile_registry as hr
+    password = "pw-lookaside-secret"
+    srv = hr.HostileRegistry("lookaside", "basic", password, log=os.path.join(tmp, "hostile.jsonl"),
+                             cert_dir=os.path.join(tmp, "hostile-certs")).start()
+    try:
+        policy = os.path.join(tmp, "hostile-policy.json")
+        with open(policy, "w") as f:
+            json.dump({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyfile}]}, f)
+        rd = os.path.join(tmp, "rd-hostile")
+        os.makedirs(rd, exist_ok=True)
+
+        def run(mode, reason):
+            with open(os.path.join(rd, "x.yaml"), "w") as f:
+                f.write(f"default-docker:\n  lookaside: http://{srv.host}/sigs/{mode}\n")
+            cmd = [os.path.join(BIN, "registry-verify"), "--insecure", "--username", hr.USER, "--password-stdin",
+                   "--policy", policy, "--registries-d", rd, f"{srv.host}/{hr.REPO}:latest"]
+            p = subprocess.run(cmd, capture_output=True, timeout=120, input=password.encode() + b"\n")
+            err = p.stderr.decode(errors="replace")
+            check(p.returncode == 1 and reason in err, f"hostile lookaside {mode}: exit {p.returncode}: {err}")
+            return [e for e in srv.entries() if e.get("path", "").startswith(f"/sigs/{mode}/") and "headers" in e]
+
+        reqs = run("foreign", "redirects to another host")
+        check(len(reqs) == 1, f"a refused redirect is not retried: {len(reqs)} requests")
+        check(not [e for e in srv.entries() if e.get("origin") == "foreign"], "the other host was contacted")
+        reqs = run("loop", "more than 4 redirects")
+        check(len(reqs) == 5, f"redirect loop: {len(reqs)} requests")
+        reqs = run("moved", "no simple signing signature in")
+        reqs = run("endless", "more than the 64 signatures examined")
+        check(len(reqs) == 65, f"endless signature-N: {len(reqs)} requests, not 65")
+        for mode in ("huge", "huge-chunked"):
+            run(mode, "larger than")
+            sent = [e["sent"] for e in srv.entries() if e.get("path", "").startswith(f"/sigs/{mode}/") and "sent" in e]
+            check(sent and max(sent) < (16 << 20), f"{mode}: the whole 16 MiB was read: {sent}")
+        looked = [e for e in srv.entries() if e.get("path", "").startswith("/sigs/") and "headers" in e]
+        leaked = [e["path"] for e in looked for k, v in e["headers"]
+                  if k.lower() == "authorization" or password in v]
+        check(looked and not leaked, f"credentials sent to the lookaside: {leaked[:3]}")
+    finally:
+        srv.stop()
 
 
 def main():

@@ -124,6 +124,9 @@ CASES = [
     "escape-realm",            # a bearer realm with ESC sequences in it
     # -- artifacts (issue 18): the tag picks the title(s), see ARTIFACT_TITLES
     "artifact-titles",         # OCI artifact manifests whose layer titles are hostile
+    # -- signatures (issue 19): simple signing lookaside storage on the registry origin,
+    # /sigs/MODE/REPO@sha256=HEX/signature-N, see lookaside()
+    "lookaside",
 ]
 
 # Cases whose two origins serve HTTPS with a certificate nobody trusts.
@@ -584,6 +587,8 @@ def make_handler(reg, origin):
             path, query = split.path, urllib.parse.parse_qs(split.query)
             if path == "/token":
                 return self.token()
+            if case == "lookaside" and path.startswith("/sigs/"):
+                return self.lookaside(path)
             if path.startswith("/redirect/"):
                 n = int(path.rsplit("/", 1)[1])
                 nxt = "/redirect/%d" % (n + 1) if n < 20 else "/v2/%s/manifests/r-final" % REPO
@@ -625,6 +630,29 @@ def make_handler(reg, origin):
             if kind == "/blobs/":
                 return self.blob(ref)
             return self.tags(query)
+
+        def lookaside(self, path):
+            """A hostile lookaside storage (containers-registries.d(5)), no auth:
+            foreign   every signature redirects to the other origin
+            loop      every signature redirects to itself (same origin)
+            moved     redirects (same origin) to none/
+            none      404: no signature
+            endless   signature-N exists for every N (not a valid signature)
+            huge      a 16 MiB signature-1, with Content-Length
+            huge-chunked  the same, chunked"""
+            mode = path.split("/")[2]
+            rest = path.split("/", 3)[3] if path.count("/") >= 3 else ""
+            if mode == "foreign":
+                return self.send(302, b"", {"Location": "http://%s%s" % (reg.foreign, path)})
+            if mode == "loop":
+                return self.send(302, b"", {"Location": path})
+            if mode == "moved":
+                return self.send(302, b"", {"Location": "/sigs/none/" + rest})
+            if mode == "endless":
+                return self.send(200, b"not a signature: " + path.encode(), ctype="application/octet-stream")
+            if mode in ("huge", "huge-chunked"):
+                return self.stream(16 << 20, chunked=mode == "huge-chunked")
+            return self.send(404, b"", ctype="text/plain")
 
         def token(self):
             if reg.case == "json-bomb-token":
