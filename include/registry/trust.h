@@ -247,9 +247,11 @@ REGISTRY_API int registry_sign_cosign(char **digest_out, registry_client *client
  * (containers-signature(5)): a simple signing payload naming its manifest
  * digest and @p ref (or opts->identity), signed with the secret key
  * @p fingerprint of the user's keyring (GNUPGHOME, through gpgme), written
- * as the next free `signature-N` under the `lookaside-staging` (else
- * `lookaside`) storage registries.d names for the image. Only file://
- * storage is written.
+ * as skopeo writes it: to the registry's own signature storage when the
+ * registry advertises one (`X-Registry-Supports-Signatures: 1`, the
+ * `/extensions/v2/` API), else as the next free `signature-N` under the
+ * `lookaside-staging` (else `lookaside`) storage registries.d names for
+ * the image. Only file:// lookaside storage is written.
  * @param digest_out receives the digest of the image signed (free with
  *        registry_free()); may be NULL.
  * @param client the registry of @p ref.
@@ -261,7 +263,8 @@ REGISTRY_API int registry_sign_cosign(char **digest_out, registry_client *client
  * @return 0; REGISTRY_EINVAL; REGISTRY_ENOTFOUND (no such secret key, no
  *         lookaside configured for the image); REGISTRY_EUNSUPPORTED
  *         (built without gpgme, a lookaside that is not file://);
- *         REGISTRY_EIO; transport errors resolving the image.
+ *         REGISTRY_EIO; transport errors resolving the image or writing to
+ *         the registry's signature storage.
  * @since 1.1
  */
 REGISTRY_API int registry_sign_gpg(char **digest_out, registry_client *client, const registry_reference *ref,

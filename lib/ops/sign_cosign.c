@@ -288,13 +288,19 @@ int registry_sign_gpg(char **digest_out, registry_client *client, const registry
 	if ((rc = sign_prepare("registry_sign_gpg", &digest, client, ref, fingerprint, opts, 0)))
 		return sign_done(rc, digest, digest_out);
 	const char *identity = opts && opts->identity ? opts->identity : registry_reference_string(ref);
-	if (!(rc = registry__lookaside_url(&url, registries_d, ref, 1)) && !url)
+	int stored = 0;
+	/* Where skopeo writes too: the registry's own storage when it has one. */
+	if (!(rc = registry__signature_storage_supported(&stored, client)) && !stored &&
+	    !(rc = registry__lookaside_url(&url, registries_d, ref, 1)) && !url)
 		rc = registry__fail(REGISTRY_ENOTFOUND, "registries.d names no lookaside storage for %s",
 		                    registry_reference_string(ref));
 	if (!rc && !(payload = registry__payload_make(REGISTRY__PAYLOAD_TYPE_ATOMIC, identity, digest)))
 		rc = registry__nomem();
-	if (!rc && !(rc = registry__gpg_sign(&sig, &sig_len, fingerprint, payload, strlen(payload))))
-		rc = registry__lookaside_write(where, sizeof(where), url, ref, digest, sig, sig_len);
+	if (!rc)
+		rc = registry__gpg_sign(&sig, &sig_len, fingerprint, payload, strlen(payload));
+	if (!rc)
+		rc = stored ? registry__signature_storage_put(client, registry_reference_repository(ref), digest, sig, sig_len)
+		            : registry__lookaside_write(where, sizeof(where), url, ref, digest, sig, sig_len);
 	free(sig);
 	registry_free(payload);
 	free(url);

@@ -262,11 +262,12 @@ static int check_sigstore(const verify_ctx *v, const registry__requirement *req)
 }
 
 /* One simple signing signature from lookaside: GPG-verified, then its payload checked. */
-static int check_gpg_sig(const verify_ctx *v, const registry__requirement *req, registry__gpg *g, const registry__buf *sig)
+static int check_gpg_sig(const verify_ctx *v, const registry__requirement *req, registry__gpg *g, const void *sig,
+                         size_t sig_len)
 {
 	char *payload = NULL;
 	size_t len = 0;
-	int rc = registry__gpg_verify(g, sig->data, sig->len, &payload, &len);
+	int rc = registry__gpg_verify(g, sig, sig_len, &payload, &len);
 	if (!rc)
 		rc = registry__payload_check(payload, len, REGISTRY__PAYLOAD_TYPE_ATOMIC, v->result->digest, v->ref,
 		                             &req->identity);
@@ -290,7 +291,7 @@ static int check_lookaside_sig(const verify_ctx *v, const registry__requirement 
 		return one;
 	}
 	if (!one)
-		one = check_gpg_sig(v, req, g, &sig);
+		one = check_gpg_sig(v, req, g, sig.data, sig.len);
 	registry__buf_free(&sig);
 	if (one == REGISTRY_ENOMEM || note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified"))
 		return REGISTRY_ENOMEM;
@@ -301,12 +302,11 @@ static int check_lookaside_sig(const verify_ctx *v, const registry__requirement 
 }
 
 /* The simple signing signatures of the image in the lookaside storage registries.d names. */
-static int check_signed_by(const verify_ctx *v, const registry__requirement *req)
+static int check_lookaside(const verify_ctx *v, const registry__requirement *req, registry__gpg *g)
 {
 	char *url = NULL;
-	registry__gpg *g = NULL;
-	int rc = registry__gpg_new(&g, req);
-	if (!rc && !(rc = registry__lookaside_url(&url, v->registries_d, v->ref, 0)) && !url)
+	int rc = registry__lookaside_url(&url, v->registries_d, v->ref, 0);
+	if (!rc && !url)
 		rc = registry__fail(REGISTRY_EDENIED, "no simple signing signature: registries.d names no lookaside "
 		                                      "storage for %s", registry_reference_string(v->ref));
 	for (int i = 1; !rc; i++) {
@@ -335,6 +335,53 @@ static int check_signed_by(const verify_ctx *v, const registry__requirement *req
 			break;
 	}
 	free(url);
+	return rc;
+}
+
+typedef struct stored_ctx {
+	const verify_ctx *v;
+	const registry__requirement *req;
+	registry__gpg *g;
+} stored_ctx;
+
+/* One signature of the registry's storage (registry__signature_cb). */
+static int check_stored_sig(const void *sig, size_t len, const char *source, int bad, void *ud)
+{
+	const stored_ctx *s = ud;
+	int one = bad ? bad : check_gpg_sig(s->v, s->req, s->g, sig, len);
+	if (one == REGISTRY_ENOMEM || note_sig(s->v->result, "simple-signing", source, !one, one ? NULL : "verified"))
+		return REGISTRY_ENOMEM;
+	return one ? 1 : 0;
+}
+
+/* The simple signing signatures the registry stores itself (the
+ * X-Registry-Supports-Signatures extension). */
+static int check_stored(const verify_ctx *v, const registry__requirement *req, registry__gpg *g)
+{
+	stored_ctx s = {v, req, g};
+	int rc = registry__signature_storage_each(v->client, v->repository, v->result->digest, check_stored_sig, &s);
+	if (rc == REGISTRY_ENOTFOUND)
+		return registry__fail(REGISTRY_EDENIED, "no simple signing signature in the registry's signature storage");
+	if (rc == 1)
+		return registry__fail(REGISTRY_EDENIED, "no simple signing signature is accepted: %s",
+		                      v->result->sigs[v->result->n - 1].reason);
+	if (rc && rc != REGISTRY_ENOMEM && rc != REGISTRY_EDENIED)
+		rc = registry__fail(REGISTRY_EDENIED, "%s", registry_error_message(registry_error_last()));
+	return rc;
+}
+
+/* Simple signing: from the registry's own storage where it advertises one
+ * (as containers/image does, in place of lookaside), else from lookaside. */
+static int check_signed_by(const verify_ctx *v, const registry__requirement *req)
+{
+	registry__gpg *g = NULL;
+	int stored = 0;
+	int rc = registry__gpg_new(&g, req);
+	if (!rc && (rc = registry__signature_storage_supported(&stored, v->client)) && rc != REGISTRY_ENOMEM)
+		rc = registry__fail(REGISTRY_EDENIED, "cannot ask the registry about its signature storage: %s",
+		                    registry_error_message(registry_error_last()));
+	if (!rc)
+		rc = stored ? check_stored(v, req, g) : check_lookaside(v, req, g);
 	registry__gpg_free(g);
 	return rc;
 }

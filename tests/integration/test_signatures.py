@@ -467,6 +467,7 @@ def case_gpg():
             verify(policy, ref, 0, "--registries-d", rd)
 
             https_lookaside(tmp, policy, ref, sigs)
+            registry_signature_storage(tmp, env, fpr, keyfile, other_key)
 
             # libregistry signs with GPG (registry-sign --gpg); skopeo's policy check accepts it.
             staging = os.path.join(tmp, "staging")
@@ -626,16 +627,89 @@ def https_lookaside(tmp, policy, ref, sigs):
         srv.server_close()
 
 
+def hostile(case, tmp, password):
+    """tests/proxy/hostile_registry.py in @case, basic auth with @password."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "proxy"))
+    import hostile_registry as hr
+    return hr, hr.HostileRegistry(case, "basic", password, log=os.path.join(tmp, case + ".jsonl"),
+                                  cert_dir=os.path.join(tmp, case + "-certs")).start()
+
+
+def verify_hostile(hr, srv, password, policy, tag, expect, rd):
+    cmd = [os.path.join(BIN, "registry-verify"), "--insecure", "--username", hr.USER, "--password-stdin",
+           "--policy", policy, "--registries-d", rd, f"{srv.host}/{hr.REPO}:{tag}"]
+    p = subprocess.run(cmd, capture_output=True, timeout=120, input=password.encode() + b"\n")
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}: {err}")
+    return err
+
+
+def registry_signature_storage(tmp, env, fpr, keyfile, other_key):
+    """The registry's own signature storage (X-Registry-Supports-Signatures):
+    Debian's docker-registry has none, so the hostile registry plays it. Real
+    skopeo signs into it (copy --sign-by PUTs to /extensions/v2/...), and
+    libregistry reads what skopeo wrote, in place of lookaside storage."""
+    password = "pw-storage-secret"
+    empty_rd = os.path.join(tmp, "rd-empty")
+    os.makedirs(empty_rd, exist_ok=True)
+    # The hostile registry is another host than the harness's: the default scope.
+    policy, other = os.path.join(tmp, "storage.json"), os.path.join(tmp, "storage-other.json")
+    for path, key in ((policy, keyfile), (other, other_key)):
+        with open(path, "w") as f:
+            json.dump({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": key}]}, f)
+    hr, srv = hostile("signatures", tmp, password)
+    try:
+        creds = f"{hr.USER}:{password}"
+        rc, err = skopeo_cmd("--registries.d", empty_rd, "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                             "--src-creds", creds, "--dest-creds", creds, "--sign-by", fpr,
+                             f"docker://{srv.host}/{hr.REPO}:latest", f"docker://{srv.host}/{hr.REPO}:signed", env=env)
+        check(rc == 0, f"skopeo copy --sign-by into the registry's signature storage: {err}")
+        stored = [e for entries in srv.stored_signatures.values() for e in entries]
+        check(len(stored) == 1, f"skopeo wrote its signature through the extension: {stored}")
+        err = verify_hostile(hr, srv, password, policy, "signed", 0, empty_rd)
+        check("/extensions/v2/hostile/app/signatures/sha256:" in err and "accepted: verified" in err,
+              f"the registry's signature storage: {err}")
+        err = verify_hostile(hr, srv, password, policy, "latest", 1, empty_rd)
+        check("does not name this tag" in err, f"storage: signed identity of another tag: {err}")
+        err = verify_hostile(hr, srv, password, other, "signed", 1, empty_rd)
+        check("not by a key of the policy" in err, f"storage: wrong key: {err}")
+        with srv.lock:
+            for entries in srv.stored_signatures.values():
+                raw = bytearray(base64.b64decode(entries[0]["content"]))
+                raw[len(raw) // 2] ^= 0x55
+                entries[0]["content"] = base64.b64encode(bytes(raw)).decode()
+        err = verify_hostile(hr, srv, password, policy, "signed", 1, empty_rd)
+        check("gpg:" in err, f"storage: tampered signature: {err}")
+        # libregistry signs into the storage (registry-sign --gpg), and skopeo accepts what it wrote.
+        cmd = [os.path.join(BIN, "registry-sign"), "--insecure", "--username", hr.USER, "--password-stdin",
+               "--gpg", fpr, "--registries-d", empty_rd, f"{srv.host}/{hr.REPO}:ours"]
+        p = subprocess.run(cmd, capture_output=True, timeout=120, env=env, input=password.encode() + b"\n")
+        check(p.returncode == 0, f"registry-sign --gpg into the storage: {p.stderr.decode(errors='replace')}")
+        check(sum(len(v) for v in srv.stored_signatures.values()) == 2, "registry-sign --gpg added an entry")
+        rc, err = skopeo_cmd("--policy", policy, "--registries.d", empty_rd, "copy", "--src-tls-verify=false",
+                             "--src-creds", creds, f"docker://{srv.host}/{hr.REPO}:ours",
+                             "dir:" + os.path.join(tmp, "skopeo-storage"))
+        check(rc == 0, f"skopeo accepts libregistry's signature in the registry's storage: {err}")
+        verify_hostile(hr, srv, password, policy, "ours", 0, empty_rd)
+    finally:
+        srv.stop()
+    # Hostile lists: more signatures than examined, a list of 16 MiB.
+    for case, reason in (("signatures-many", "more than the 64 examined"), ("signatures-huge", "larger than")):
+        hr, srv = hostile(case, tmp, password)
+        try:
+            err = verify_hostile(hr, srv, password, policy, "latest", 1, empty_rd)
+            check(reason in err, f"{case}: {err}")
+        finally:
+            srv.stop()
+
+
 def hostile_http_lookaside(tmp, keyfile):
     """A hostile lookaside on the network (tests/proxy/hostile_registry.py, case
     lookaside, beside the image it serves with basic auth): a redirect to another
     host, a redirect loop, endless signature-N, 16 MiB signatures; no credential
     of the registry's ever sent there."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "proxy"))
-    import hostile_registry as hr
     password = "pw-lookaside-secret"
-    srv = hr.HostileRegistry("lookaside", "basic", password, log=os.path.join(tmp, "hostile.jsonl"),
-                             cert_dir=os.path.join(tmp, "hostile-certs")).start()
+    hr, srv = hostile("lookaside", tmp, password)
     try:
         policy = os.path.join(tmp, "hostile-policy.json")
         with open(policy, "w") as f:
