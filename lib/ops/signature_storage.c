@@ -141,8 +141,8 @@ int registry__signature_storage_put(registry_client *c, const char *repository, 
 	int rc = b64 ? 0 : registry__nomem();
 	if (!rc) {
 		sodium_bin2base64(b64, b64_len, sig, len, sodium_base64_VARIANT_ORIGINAL);
-		rc = registry__buf_printf(&body, "{\"schemaVersion\":2,\"type\":\"atomic\",\"name\":\"%s@%s\",\"content\":\"%s\"}",
-		                          digest, id, b64) ? registry__nomem() : 0;
+		rc = registry__buf_printf(&body, "{\"schemaVersion\":2,\"type\":\"atomic\",\"name\":\"%s@%s\","
+		                                 "\"content\":\"%s\"}", digest, id, b64) ? registry__nomem() : 0;
 	}
 	static const char *const json[] = {"Content-Type: application/json", NULL};
 	registry__request req = {.method = "PUT", .url = path, .scope = scope, .headers = json, .body = body.data,

@@ -144,8 +144,10 @@ static int check_sig_layers(const verify_ctx *v, const registry__requirement *re
 		const registry_descriptor *d = registry_manifest_layer(m, i);
 		snprintf(source, sizeof(source), "%s layer %s", label, registry_descriptor_digest(d));
 		int one = check_cosign_layer(v, req, d);
-		if (one == REGISTRY_ENOMEM || note_sig(v->result, "sigstore", source, !one, one ? NULL : "verified"))
-			return REGISTRY_ENOMEM;
+		int nomem = one == REGISTRY_ENOMEM ? one
+		                                   : note_sig(v->result, "sigstore", source, !one, one ? NULL : "verified");
+		if (nomem)
+			return nomem; /* recorded */
 		if (!one)
 			return 0;
 		rc = registry__fail(REGISTRY_EDENIED, "no signature in %s is accepted: %s", label,
@@ -284,7 +286,8 @@ static int check_lookaside_sig(const verify_ctx *v, const registry__requirement 
 {
 	char where[4096];
 	registry__buf sig;
-	int one = registry__lookaside_fetch(&sig, where, sizeof(where), v->client, url, v->ref, v->result->digest, i);
+	int one = registry__lookaside_fetch(&sig, where, sizeof(where), v->client, url, v->ref, v->result->digest,
+	                                    i);
 	int fetched = one == 0;
 	if (one == REGISTRY_ENOTFOUND || one == REGISTRY_ENOMEM || one == REGISTRY_EUNSUPPORTED) {
 		registry__buf_free(&sig);
@@ -293,8 +296,10 @@ static int check_lookaside_sig(const verify_ctx *v, const registry__requirement 
 	if (!one)
 		one = check_gpg_sig(v, req, g, sig.data, sig.len);
 	registry__buf_free(&sig);
-	if (one == REGISTRY_ENOMEM || note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified"))
-		return REGISTRY_ENOMEM;
+	int nomem = one == REGISTRY_ENOMEM ? one
+	                                   : note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified");
+	if (nomem)
+		return nomem; /* recorded */
 	if (!one || fetched)
 		return one ? 1 : 0;
 	return registry__fail(REGISTRY_EDENIED, "cannot read the simple signing signature %s: %s", where,
@@ -349,8 +354,10 @@ static int check_stored_sig(const void *sig, size_t len, const char *source, int
 {
 	const stored_ctx *s = ud;
 	int one = bad ? bad : check_gpg_sig(s->v, s->req, s->g, sig, len);
-	if (one == REGISTRY_ENOMEM || note_sig(s->v->result, "simple-signing", source, !one, one ? NULL : "verified"))
-		return REGISTRY_ENOMEM;
+	int nomem = one == REGISTRY_ENOMEM ? one
+	                                   : note_sig(s->v->result, "simple-signing", source, !one, one ? NULL : "verified");
+	if (nomem)
+		return nomem; /* recorded */
 	return one ? 1 : 0;
 }
 
