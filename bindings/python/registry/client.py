@@ -352,6 +352,7 @@ class Client(Handle):
                  identity: Optional[str] = None) -> str:
         """Sign the image @ref with GPG as ``skopeo copy --sign-by`` does: the secret
         key @fingerprint of the keyring ($GNUPGHOME), the signature written to the
+        registry's own signature storage where it advertises one, else to the
         lookaside-staging storage @registries_d names (file:// only). Returns the
         digest signed."""
         r = self.reference(ref)
