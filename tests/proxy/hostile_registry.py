@@ -124,18 +124,7 @@ CASES = [
     "escape-realm",            # a bearer realm with ESC sequences in it
     # -- artifacts (issue 18): the tag picks the title(s), see ARTIFACT_TITLES
     "artifact-titles",         # OCI artifact manifests whose layer titles are hostile
-    # -- signatures (issue 19): simple signing lookaside storage on the registry origin,
-    # /sigs/MODE/REPO@sha256=HEX/signature-N, see lookaside()
-    "lookaside",
-    # the registry's own signature storage (X-Registry-Supports-Signatures, the
-    # /extensions/v2/REPO/signatures/DIGEST API containers/image reads and writes):
-    "signatures",              # advertised; PUTs stored (bounded), GET lists them
-    "signatures-many",         # as above, and 65 more "atomic" entries in every list
-    "signatures-huge",         # the list is 16 MiB
 ]
-# signatures: what one digest may hold, and one entry's size.
-SIGNATURES_MAX = 256
-SIGNATURE_ENTRY_MAX = 64 << 10
 
 # Cases whose two origins serve HTTPS with a certificate nobody trusts.
 UNTRUSTED_FOREIGN = ("foreign-tls-untrusted", "realm-tls-untrusted")
@@ -166,6 +155,20 @@ ARTIFACT_TITLES = {
     "dup": ["dup.txt", "dup.txt"],
     "many": ["f%04d" % i for i in range(1001)],
 }
+
+# -- signatures (issue 19): simple signing lookaside storage on the registry origin
+# (/sigs/MODE/REPO@sha256=HEX/signature-N, see lookaside()), and the registry's own
+# signature storage (X-Registry-Supports-Signatures: the /extensions/v2/REPO/
+# signatures/DIGEST API containers/image reads and writes).
+CASES += [
+    "lookaside",
+    "signatures",              # advertised; PUTs stored (bounded), GET lists them
+    "signatures-many",         # as above, and 65 more "atomic" entries in every list
+    "signatures-huge",         # the list is 16 MiB
+]
+# signatures: what one digest may hold, and one entry's size.
+SIGNATURES_MAX = 256
+SIGNATURE_ENTRY_MAX = 64 << 10
 
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
 
