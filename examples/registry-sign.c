@@ -40,11 +40,12 @@ static char *read_line(void)
 int main(int argc, char **argv)
 {
 	const char *key_path = NULL, *identity = NULL, *gpg_fpr = NULL, *registries_d = NULL;
-	int key_password_stdin = 0, replace = 0;
+	int key_password_stdin = 0, replace = 0, referrer = 0;
 	const ex_flag flags[] = {{"--key", "FILE", &key_path, NULL},
 	                         {"--key-password-stdin", NULL, NULL, &key_password_stdin},
 	                         {"--identity", "NAME", &identity, NULL},
 	                         {"--replace", NULL, NULL, &replace},
+	                         {"--referrer", NULL, NULL, &referrer},
 	                         {"--gpg", "FINGERPRINT", &gpg_fpr, NULL},
 	                         {"--registries-d", "DIR", &registries_d, NULL},
 	                         {NULL, NULL, NULL, NULL}};
@@ -59,12 +60,16 @@ int main(int argc, char **argv)
 		"    `cosign generate-key-pair`; its password from COSIGN_PASSWORD or\n"
 		"    with --key-password-stdin) or an unencrypted PEM private key;\n"
 		"    ECDSA, Ed25519 and RSA. Prints \"signed REFERENCE DIGEST\".\n"
+		"    With --referrer, the signature is an OCI 1.1 referrer of the image\n"
+		"    instead (cosign's oci-1-1 referrers mode): listed by the referrers\n"
+		"    API, or on registries without it in the sha256-<hex> tag index.\n"
 		"    Check the result with registry-verify and a sigstoreSigned policy.\n"
 		"    With --gpg FINGERPRINT instead of --key: a GPG simple signature, as\n"
 		"    skopeo copy writes it when asked to sign, made with that secret key of the\n"
-		"    keyring (GNUPGHOME) and written to the lookaside-staging storage\n"
-		"    (file:// only) that registries.d names for the image; checked by a\n"
-		"    signedBy policy.\n"
+		"    keyring (GNUPGHOME) and written to the registry's own signature\n"
+		"    storage where it advertises one, else to the lookaside-staging\n"
+		"    storage (file:// only) that registries.d names for the image;\n"
+		"    checked by a signedBy policy.\n"
 		"\n"
 		"OPTIONS\n"
 		"    --key FILE             the private key (required)\n"
@@ -73,6 +78,7 @@ int main(int argc, char **argv)
 		"    --identity NAME        the docker-reference signed (default: the\n"
 		"                           image's registry/repository)\n"
 		"    --replace              drop the signatures already on the tag\n"
+		"    --referrer             write a referrer of the image, not the .sig tag\n"
 		"    --gpg FINGERPRINT      sign with GPG (simple signing) instead\n"
 		"    --registries-d DIR     the registries.d folder naming the lookaside\n"
 		"                           storage (default /etc/containers/registries.d)\n"
@@ -122,7 +128,7 @@ int main(int argc, char **argv)
 	registry_sign_options opts = REGISTRY_SIGN_OPTIONS_INIT;
 	opts.password = password ? password : getenv("COSIGN_PASSWORD");
 	opts.identity = identity;
-	opts.flags = replace ? REGISTRY_SIGN_REPLACE : 0;
+	opts.flags = (replace ? REGISTRY_SIGN_REPLACE : 0) | (referrer ? REGISTRY_SIGN_REFERRER : 0);
 	if (registry_sign_cosign(&digest, client, ref, key, key_len, &opts) != 0) {
 		rc = ex_fail(&prog, args[0]);
 	} else {

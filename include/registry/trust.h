@@ -174,6 +174,13 @@ REGISTRY_API void registry_verify_result_free(registry_verify_result *r);
 
 /** registry_sign_options.flags: replace the signatures already on the `.sig` tag instead of adding to them. @since 1.1 */
 #define REGISTRY_SIGN_REPLACE 0x1u
+/**
+ * registry_sign_options.flags: write the signature as an OCI 1.1 referrer
+ * of the image (cosign's `--registry-referrers-mode=oci-1-1` layout)
+ * instead of on the `.sig` tag; not with REGISTRY_SIGN_REPLACE.
+ * @since 1.1
+ */
+#define REGISTRY_SIGN_REFERRER 0x2u
 
 /**
  * Options of registry_sign_cosign().
@@ -181,7 +188,7 @@ REGISTRY_API void registry_verify_result_free(registry_verify_result *r);
  */
 typedef struct registry_sign_options {
 	unsigned int version;  /**< REGISTRY_SIGN_OPTIONS_VERSION */
-	unsigned int flags;    /**< REGISTRY_SIGN_REPLACE, or 0 */
+	unsigned int flags;    /**< REGISTRY_SIGN_REPLACE or REGISTRY_SIGN_REFERRER, or 0 */
 	const char *password;  /**< the password of an encrypted cosign key; NULL for an unencrypted PEM key */
 	const char *identity;  /**< the docker-reference signed; NULL: "registry/repository" of the image */
 } registry_sign_options;
@@ -205,6 +212,14 @@ REGISTRY_API int registry_sign_options_init(registry_sign_options *opts);
  * `sha256-<hex>.sig` tag of its repository with the signature in the
  * `dev.cosignproject.cosign/signature` annotation, after the signatures
  * already there (up to REGISTRY_VERIFY_SIGNATURES_MAX in all).
+ *
+ * With REGISTRY_SIGN_REFERRER the signature is instead a manifest of its
+ * own, as cosign's OCI 1.1 mode writes it: artifactType
+ * `application/vnd.dev.cosign.artifact.sig.v1+json`, the empty config, the
+ * one payload layer with its annotation, and the image as its subject,
+ * pushed by digest. A registry with the referrers API lists it there;
+ * on one without it, the referrers tag schema (`sha256-<hex>` index) is
+ * kept as registry_manifest_push() describes.
  * @param digest_out receives the digest of the image signed (free with
  *        registry_free()); may be NULL.
  * @param client the registry of @p ref (push access needed).
@@ -220,6 +235,7 @@ REGISTRY_API int registry_sign_options_init(registry_sign_options *opts);
  *         a key this library reads); REGISTRY_EUNSUPPORTED (a key type other
  *         than ECDSA, Ed25519, RSA, or a library built without OpenSSL);
  *         REGISTRY_ETOOLARGE (too many signatures on the tag already);
+ *         REGISTRY_ECONFLICT (the referrers tag, see registry_manifest_push());
  *         transport errors (REGISTRY_EDENIED: no push access).
  * @since 1.1
  */
@@ -231,9 +247,11 @@ REGISTRY_API int registry_sign_cosign(char **digest_out, registry_client *client
  * (containers-signature(5)): a simple signing payload naming its manifest
  * digest and @p ref (or opts->identity), signed with the secret key
  * @p fingerprint of the user's keyring (GNUPGHOME, through gpgme), written
- * as the next free `signature-N` under the `lookaside-staging` (else
- * `lookaside`) storage registries.d names for the image. Only file://
- * storage is written.
+ * as skopeo writes it: to the registry's own signature storage when the
+ * registry advertises one (`X-Registry-Supports-Signatures: 1`, the
+ * `/extensions/v2/` API), else as the next free `signature-N` under the
+ * `lookaside-staging` (else `lookaside`) storage registries.d names for
+ * the image. Only file:// lookaside storage is written.
  * @param digest_out receives the digest of the image signed (free with
  *        registry_free()); may be NULL.
  * @param client the registry of @p ref.
@@ -245,7 +263,8 @@ REGISTRY_API int registry_sign_cosign(char **digest_out, registry_client *client
  * @return 0; REGISTRY_EINVAL; REGISTRY_ENOTFOUND (no such secret key, no
  *         lookaside configured for the image); REGISTRY_EUNSUPPORTED
  *         (built without gpgme, a lookaside that is not file://);
- *         REGISTRY_EIO; transport errors resolving the image.
+ *         REGISTRY_EIO; transport errors resolving the image or writing to
+ *         the registry's signature storage.
  * @since 1.1
  */
 REGISTRY_API int registry_sign_gpg(char **digest_out, registry_client *client, const registry_reference *ref,

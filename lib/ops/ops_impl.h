@@ -34,6 +34,34 @@ int registry__referrers_walk(registry_client *c, const char *repository, const c
  * @st, verified, no credentials sent. lib/ops/pull_foreign.c. */
 int registry__pull_foreign(registry_client *c, registry_store *st, const registry_descriptor *d);
 
+/* Signature @index (1-based) of @digest for @ref in the lookaside storage
+ * @url (file://, https://, http://) into @out, initialised here and
+ * bounded: REGISTRY_ENOTFOUND, not recorded, past the last one. *where
+ * names the file or URL. lib/ops/lookaside.c. */
+int registry__lookaside_fetch(registry__buf *out, char *where, size_t where_size, registry_client *c,
+                              const char *url, const registry_reference *ref, const char *digest, int index);
+
+/* Does the registry store simple signing signatures itself (its /v2/
+ * answer carries "X-Registry-Supports-Signatures: 1")? lib/ops/signature_storage.c. */
+int registry__signature_storage_supported(int *yes, registry_client *c);
+
+/* Called with each signature of the registry's storage: @sig NULL and
+ * @bad the (recorded) reason when the entry is malformed. Return 1 for
+ * the next one; anything else stops and is returned. */
+typedef int (*registry__signature_cb)(const void *sig, size_t len, const char *source, int bad, void *ud);
+
+/* The signatures the registry stores for @digest of @repository, each
+ * passed to @each: what @each returned last; REGISTRY_ENOTFOUND (not
+ * recorded) when there are none; EDENIED (more than
+ * REGISTRY_VERIFY_SIGNATURES_MAX), ETOOLARGE, EFORMAT, transport errors. */
+int registry__signature_storage_each(registry_client *c, const char *repository, const char *digest,
+                                     registry__signature_cb each, void *ud);
+
+/* Add @sig as a new signature of @digest to the registry's storage (PUT,
+ * a fresh name). 0 or a transport / registry error, recorded. */
+int registry__signature_storage_put(registry_client *c, const char *repository, const char *digest, const void *sig,
+                                    size_t len);
+
 /* REGISTRY_PULL_REFERRERS: the referrers of @subject into @store, byte for byte. */
 int registry__pull_referrers(registry_client *client, const char *repository, registry_store *store,
                              const char *subject, const registry_pull_options *options);

@@ -4,7 +4,8 @@
  * signing payload as a blob, referenced as a layer of the OCI manifest
  * tagged "sha256-<hex>.sig" beside the image, the base64 signature in the
  * layer's dev.cosignproject.cosign/signature annotation. Signatures
- * already on the tag are kept (cosign appends too).
+ * already on the tag are kept (cosign appends too). Or, as cosign's OCI
+ * 1.1 mode does, a manifest of its own whose subject is the image.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,6 @@
 #include "ops_impl.h"
 #include "trust/trust_impl.h"
 
-#define COSIGN_SIG_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
-#define COSIGN_SIG_ANNOTATION "dev.cosignproject.cosign/signature"
 
 int registry_sign_options_init(registry_sign_options *o)
 {
@@ -124,21 +123,98 @@ static int keep_existing(sig_layers *l, registry_client *c, const char *repo, co
 	return rc;
 }
 
+/* Upload the payload and add it to @l as a signature layer annotated with @b64. */
+static int add_payload(sig_layers *l, registry_client *c, const char *repo, const char *payload, const char *b64,
+                       char payload_digest[REGISTRY_DIGEST_STRING_MAX])
+{
+	const char *ann[] = {COSIGN_SIG_ANNOTATION, b64, NULL};
+	int rc = upload_bytes(c, repo, payload, strlen(payload), payload_digest);
+	return rc ? rc : add_layer(l, payload_digest, (int64_t)strlen(payload), ann);
+}
+
+/* Upload @config and make it the manifest's config, of @media_type. */
+static int set_config(sig_layers *l, registry_client *c, const char *repo, const char *config, const char *media_type,
+                      char config_digest[REGISTRY_DIGEST_STRING_MAX])
+{
+	int rc = upload_bytes(c, repo, config, strlen(config), config_digest);
+	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	spec.media_type = media_type;
+	spec.digest = config_digest;
+	spec.size = (int64_t)strlen(config);
+	return rc ? rc : registry_manifest_builder_set_config(l->b, &spec);
+}
+
+/* The "<alg>-<hex>.sig" tag with the signatures already there (unless
+ * REGISTRY_SIGN_REPLACE) and this one after them. */
+static int push_sig_tag(registry_client *c, const char *repo, const char *digest, const char *payload, const char *b64,
+                        const registry_sign_options *o)
+{
+	char tag[REGISTRY_DIGEST_STRING_MAX + 8];
+	char payload_digest[REGISTRY_DIGEST_STRING_MAX], config_digest[REGISTRY_DIGEST_STRING_MAX];
+	snprintf(tag, sizeof(tag), "%s.sig", digest);
+	tag[strcspn(tag, ":")] = '-';
+	char *config = NULL;
+	sig_layers l = {0};
+	registry_manifest *old = NULL, *m = NULL;
+	int rc = registry_manifest_builder_new(&l.b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
+	if (!rc && !(o->flags & REGISTRY_SIGN_REPLACE))
+		rc = keep_existing(&l, c, repo, tag, &old);
+	if (!rc)
+		rc = add_payload(&l, c, repo, payload, b64, payload_digest);
+	if (!rc && !(config = make_config(l.digests, l.n)))
+		rc = registry__nomem();
+	if (!rc && !(rc = set_config(&l, c, repo, config, REGISTRY_MEDIA_TYPE_OCI_CONFIG, config_digest)) &&
+	    !(rc = registry_manifest_builder_build(&m, l.b)))
+		rc = registry_manifest_push(NULL, c, repo, tag, m);
+	registry_manifest_free(m);
+	registry_manifest_free(old);
+	registry_manifest_builder_free(l.b);
+	registry_free(config);
+	return rc;
+}
+
+/* A referrer of the image, as cosign's OCI 1.1 mode writes it: the empty
+ * config, one payload layer, the image as subject, pushed by digest
+ * (registry_manifest_push keeps the referrers tag where there is no API). */
+static int push_sig_referrer(registry_client *c, const char *repo, const char *digest, const char *payload,
+                             const char *b64)
+{
+	char payload_digest[REGISTRY_DIGEST_STRING_MAX], config_digest[REGISTRY_DIGEST_STRING_MAX];
+	char *media_type = NULL;
+	int64_t size = 0;
+	sig_layers l = {0};
+	registry_manifest *m = NULL;
+	int rc = registry_manifest_resolve(NULL, &media_type, &size, c, repo, digest);
+	if (!rc)
+		rc = registry_manifest_builder_new(&l.b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
+	if (!rc) {
+		registry_descriptor_spec subject = REGISTRY_DESCRIPTOR_SPEC_INIT;
+		subject.media_type = media_type;
+		subject.digest = digest;
+		subject.size = size;
+		if (!(rc = registry_manifest_builder_set_artifact_type(l.b, COSIGN_ARTIFACT_TYPE)))
+			rc = registry_manifest_builder_set_subject(l.b, &subject);
+	}
+	if (!rc && !(rc = set_config(&l, c, repo, "{}", REGISTRY_MEDIA_TYPE_OCI_EMPTY, config_digest)))
+		rc = add_payload(&l, c, repo, payload, b64, payload_digest);
+	if (!rc && !(rc = registry_manifest_builder_build(&m, l.b)))
+		rc = registry_manifest_push(NULL, c, repo, registry_manifest_digest(m), m);
+	registry_manifest_free(m);
+	registry_manifest_builder_free(l.b);
+	registry_free(media_type);
+	return rc;
+}
+
 static int sign_and_push(registry_client *c, const registry_reference *ref, const char *digest, const void *key,
                          size_t key_len, const registry_sign_options *o)
 {
 	const char *repo = registry_reference_repository(ref);
-	char identity[REGISTRY_REFERENCE_NAME_MAX + 2], tag[REGISTRY_DIGEST_STRING_MAX + 8];
-	char payload_digest[REGISTRY_DIGEST_STRING_MAX], config_digest[REGISTRY_DIGEST_STRING_MAX];
+	char identity[REGISTRY_REFERENCE_NAME_MAX + 2];
 	snprintf(identity, sizeof(identity), "%s/%s", registry_reference_registry(ref), repo);
-	snprintf(tag, sizeof(tag), "%s.sig", digest);
-	tag[strcspn(tag, ":")] = '-';
 	unsigned char *sig = NULL;
 	size_t sig_len = 0;
 	char *payload = registry__payload_make(REGISTRY__PAYLOAD_TYPE_COSIGN, o->identity ? o->identity : identity, digest),
-	     *config = NULL, *b64 = NULL;
-	sig_layers l = {0};
-	registry_manifest *old = NULL, *m = NULL;
+	     *b64 = NULL;
 	int rc = payload ? 0 : registry__nomem();
 	if (!rc)
 		rc = registry__cosign_sign(&sig, &sig_len, key, key_len, o->password, payload, strlen(payload));
@@ -147,29 +223,11 @@ static int sign_and_push(registry_client *c, const registry_reference *ref, cons
 	if (!rc) {
 		sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(sig_len, sodium_base64_VARIANT_ORIGINAL), sig, sig_len,
 		                  sodium_base64_VARIANT_ORIGINAL);
-		rc = registry_manifest_builder_new(&l.b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
+		rc = (o->flags & REGISTRY_SIGN_REFERRER) ? push_sig_referrer(c, repo, digest, payload, b64)
+		                                         : push_sig_tag(c, repo, digest, payload, b64, o);
 	}
-	const char *ann[] = {COSIGN_SIG_ANNOTATION, b64, NULL};
-	if (!rc && !(o->flags & REGISTRY_SIGN_REPLACE))
-		rc = keep_existing(&l, c, repo, tag, &old);
-	if (!rc && !(rc = upload_bytes(c, repo, payload, strlen(payload), payload_digest)))
-		rc = add_layer(&l, payload_digest, (int64_t)strlen(payload), ann);
-	if (!rc && !(config = make_config(l.digests, l.n)))
-		rc = registry__nomem();
-	if (!rc && !(rc = upload_bytes(c, repo, config, strlen(config), config_digest))) {
-		registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
-		spec.media_type = REGISTRY_MEDIA_TYPE_OCI_CONFIG;
-		spec.digest = config_digest;
-		spec.size = (int64_t)strlen(config);
-		if (!(rc = registry_manifest_builder_set_config(l.b, &spec)) && !(rc = registry_manifest_builder_build(&m, l.b)))
-			rc = registry_manifest_push(NULL, c, repo, tag, m);
-	}
-	registry_manifest_free(m);
-	registry_manifest_free(old);
-	registry_manifest_builder_free(l.b);
 	free(b64);
 	free(sig);
-	registry_free(config);
 	registry_free(payload);
 	return rc;
 }
@@ -210,7 +268,11 @@ int registry_sign_cosign(char **digest_out, registry_client *client, const regis
 	char *digest = NULL;
 	if (digest_out)
 		*digest_out = NULL;
-	if (!(rc = sign_prepare("registry_sign_cosign", &digest, client, ref, key, opts, REGISTRY_SIGN_REPLACE)))
+	if (opts && (opts->flags & REGISTRY_SIGN_REPLACE) && (opts->flags & REGISTRY_SIGN_REFERRER))
+		return registry__fail(REGISTRY_EINVAL, "registry_sign_cosign: REGISTRY_SIGN_REPLACE is for the .sig tag, "
+		                                       "not with REGISTRY_SIGN_REFERRER");
+	if (!(rc = sign_prepare("registry_sign_cosign", &digest, client, ref, key, opts,
+	                        REGISTRY_SIGN_REPLACE | REGISTRY_SIGN_REFERRER)))
 		rc = sign_and_push(client, ref, digest, key, key_len, opts ? opts : &defaults);
 	return sign_done(rc, digest, digest_out);
 }
@@ -226,13 +288,19 @@ int registry_sign_gpg(char **digest_out, registry_client *client, const registry
 	if ((rc = sign_prepare("registry_sign_gpg", &digest, client, ref, fingerprint, opts, 0)))
 		return sign_done(rc, digest, digest_out);
 	const char *identity = opts && opts->identity ? opts->identity : registry_reference_string(ref);
-	if (!(rc = registry__lookaside_url(&url, registries_d, ref, 1)) && !url)
+	int stored = 0;
+	/* Where skopeo writes too: the registry's own storage when it has one. */
+	if (!(rc = registry__signature_storage_supported(&stored, client)) && !stored &&
+	    !(rc = registry__lookaside_url(&url, registries_d, ref, 1)) && !url)
 		rc = registry__fail(REGISTRY_ENOTFOUND, "registries.d names no lookaside storage for %s",
 		                    registry_reference_string(ref));
 	if (!rc && !(payload = registry__payload_make(REGISTRY__PAYLOAD_TYPE_ATOMIC, identity, digest)))
 		rc = registry__nomem();
-	if (!rc && !(rc = registry__gpg_sign(&sig, &sig_len, fingerprint, payload, strlen(payload))))
-		rc = registry__lookaside_write(where, sizeof(where), url, ref, digest, sig, sig_len);
+	if (!rc)
+		rc = registry__gpg_sign(&sig, &sig_len, fingerprint, payload, strlen(payload));
+	if (!rc)
+		rc = stored ? registry__signature_storage_put(client, registry_reference_repository(ref), digest, sig, sig_len)
+		            : registry__lookaside_write(where, sizeof(where), url, ref, digest, sig, sig_len);
 	free(sig);
 	registry_free(payload);
 	free(url);

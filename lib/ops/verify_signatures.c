@@ -13,8 +13,6 @@
 #include "ops_impl.h"
 #include "trust/trust_impl.h"
 
-#define COSIGN_SIG_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
-#define COSIGN_SIG_ANNOTATION "dev.cosignproject.cosign/signature"
 /* A .sig manifest of 64 signatures is ~30 KiB: 1 MiB is plenty and bounded. */
 #define SIG_MANIFEST_MAX ((size_t)1 << 20)
 
@@ -129,51 +127,149 @@ static int check_cosign_layer(const verify_ctx *v, const registry__requirement *
 	return rc;
 }
 
-/* The cosign signatures of the image: the layers of the "<alg>-<hex>.sig" tag. */
-static int check_sigstore(const verify_ctx *v, const registry__requirement *req)
+/* The layers of one signature manifest (the .sig tag, or a referrer),
+ * each one signature; @budget counts down the signatures still examined.
+ * 0 when one is accepted, else why not (recorded), ENOMEM. */
+static int check_sig_layers(const verify_ctx *v, const registry__requirement *req, const registry_manifest *m,
+                            const char *label, int *budget)
 {
-	char tag[REGISTRY_DIGEST_STRING_MAX + 8], source[REGISTRY_DIGEST_STRING_MAX * 2 + 32];
+	char source[REGISTRY_DIGEST_STRING_MAX * 3 + 32];
+	size_t n = registry_manifest_layer_count(m);
+	if (n > (size_t)*budget)
+		return registry__fail(REGISTRY_EDENIED, "%s holds %zu signatures, more than the %d examined", label, n,
+		                      REGISTRY_VERIFY_SIGNATURES_MAX);
+	*budget -= (int)n;
+	int rc = registry__fail(REGISTRY_EDENIED, "%s holds no signature", label);
+	for (size_t i = 0; i < n; i++) {
+		const registry_descriptor *d = registry_manifest_layer(m, i);
+		snprintf(source, sizeof(source), "%s layer %s", label, registry_descriptor_digest(d));
+		int one = check_cosign_layer(v, req, d);
+		int nomem = one == REGISTRY_ENOMEM ? one
+		                                   : note_sig(v->result, "sigstore", source, !one, one ? NULL : "verified");
+		if (nomem)
+			return nomem; /* recorded */
+		if (!one)
+			return 0;
+		rc = registry__fail(REGISTRY_EDENIED, "no signature in %s is accepted: %s", label,
+		                    v->result->sigs[v->result->n - 1].reason);
+	}
+	return rc;
+}
+
+/* Cosign's signatures under the tag "<alg>-<hex>.sig". *found 0 when there is no such tag. */
+static int check_sig_tag(const verify_ctx *v, const registry__requirement *req, int *found)
+{
+	char tag[REGISTRY_DIGEST_STRING_MAX + 8], label[REGISTRY_DIGEST_STRING_MAX + 16];
 	registry_manifest *m = NULL;
 	registry_manifest_fetch_options mo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
 	mo.max_size = SIG_MANIFEST_MAX;
 	snprintf(tag, sizeof(tag), "%s.sig", v->result->digest);
 	tag[strcspn(tag, ":")] = '-';
+	snprintf(label, sizeof(label), "tag %s", tag);
+	int budget = REGISTRY_VERIFY_SIGNATURES_MAX;
 	int rc = registry_manifest_fetch(&m, v->client, v->repository, tag, &mo);
+	*found = rc != REGISTRY_ENOTFOUND;
 	if (rc == REGISTRY_ENOTFOUND)
-		return registry__fail(REGISTRY_EDENIED, "no sigstore signature: the registry has no tag %s", tag);
+		return registry__fail(REGISTRY_EDENIED, "the registry has no tag %s", tag);
 	if (rc)
 		return registry__fail(REGISTRY_EDENIED, "sigstore signatures (tag %s): %s", tag,
 		                      registry_error_message(registry_error_last()));
-	size_t n = registry_manifest_layer_count(m);
-	if (n > REGISTRY_VERIFY_SIGNATURES_MAX)
-		rc = registry__fail(REGISTRY_EDENIED, "tag %s holds %zu signatures, more than the %d examined", tag, n,
-		                    REGISTRY_VERIFY_SIGNATURES_MAX);
-	else
-		rc = registry__fail(REGISTRY_EDENIED, "tag %s holds no signature", tag);
-	for (size_t i = 0; i < n && n <= REGISTRY_VERIFY_SIGNATURES_MAX; i++) {
-		const registry_descriptor *d = registry_manifest_layer(m, i);
-		snprintf(source, sizeof(source), "%s layer %s", tag, registry_descriptor_digest(d));
-		int one = check_cosign_layer(v, req, d);
-		if (one == REGISTRY_ENOMEM || note_sig(v->result, "sigstore", source, !one, one ? NULL : "verified")) {
-			rc = REGISTRY_ENOMEM;
-			break;
-		}
-		if (!one) {
-			rc = 0;
-			break;
-		}
-		rc = registry__fail(REGISTRY_EDENIED, "no signature on tag %s is accepted: %s", tag, v->result->sigs[v->result->n - 1].reason);
-	}
+	rc = check_sig_layers(v, req, m, label, &budget);
 	registry_manifest_free(m);
 	return rc;
 }
 
+/* One cosign referrer: its own manifest (fetched by digest, so verified)
+ * must be a cosign signature of this very image, whatever the listing
+ * said about it. */
+static int check_referrer(const verify_ctx *v, const registry__requirement *req, const char *digest, int *budget)
+{
+	char label[REGISTRY_DIGEST_STRING_MAX + 16];
+	registry_manifest *m = NULL;
+	registry_manifest_fetch_options mo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+	mo.max_size = SIG_MANIFEST_MAX;
+	snprintf(label, sizeof(label), "referrer %s", digest);
+	int rc = registry_manifest_fetch(&m, v->client, v->repository, digest, &mo);
+	const char *at = rc ? NULL : registry_manifest_artifact_type(m);
+	const registry_descriptor *subject = rc ? NULL : registry_manifest_subject(m);
+	if (rc)
+		rc = registry__fail(REGISTRY_EDENIED, "%s: %s", label, registry_error_message(registry_error_last()));
+	else if (registry_manifest_kind(m) != REGISTRY_MANIFEST_IMAGE || !at || strcmp(at, COSIGN_ARTIFACT_TYPE) != 0)
+		rc = registry__fail(REGISTRY_EDENIED, "%s is not a cosign signature manifest (artifactType %.100s)", label,
+		                    at ? at : "none");
+	else if (!subject || strcmp(registry_descriptor_digest(subject), v->result->digest) != 0)
+		rc = registry__fail(REGISTRY_EDENIED, "%s has the subject %s, not this image", label,
+		                    subject ? registry_descriptor_digest(subject) : "none");
+	else {
+		rc = check_sig_layers(v, req, m, label, budget);
+		registry_manifest_free(m);
+		return rc; /* each layer is in the account already */
+	}
+	if (note_sig(v->result, "sigstore", label, 0, NULL))
+		rc = REGISTRY_ENOMEM;
+	registry_manifest_free(m);
+	return rc;
+}
+
+/* Cosign's signatures as OCI 1.1 referrers of the image (the referrers
+ * API, or its tag schema on registries without it). *found 0 when there are none. */
+static int check_sig_referrers(const verify_ctx *v, const registry__requirement *req, int *found)
+{
+	registry_manifest *list = NULL;
+	registry_referrers_fetch_options ro = REGISTRY_REFERRERS_FETCH_OPTIONS_INIT;
+	ro.artifact_type = COSIGN_ARTIFACT_TYPE;
+	ro.max_size = SIG_MANIFEST_MAX;
+	*found = 0;
+	int rc = registry_referrers_fetch(&list, v->client, v->repository, v->result->digest, &ro);
+	if (rc)
+		return rc == REGISTRY_ENOMEM ? rc : registry__fail(REGISTRY_EDENIED, "sigstore referrers: %s",
+		                                                   registry_error_message(registry_error_last()));
+	size_t n = registry_manifest_entry_count(list);
+	int budget = REGISTRY_VERIFY_SIGNATURES_MAX;
+	*found = n > 0;
+	if (n > REGISTRY_VERIFY_SIGNATURES_MAX)
+		rc = registry__fail(REGISTRY_EDENIED, "%zu cosign referrers, more than the %d examined", n,
+		                    REGISTRY_VERIFY_SIGNATURES_MAX);
+	else
+		rc = registry__fail(REGISTRY_EDENIED, "no cosign referrer");
+	for (size_t i = 0; i < n && n <= REGISTRY_VERIFY_SIGNATURES_MAX && budget > 0; i++) {
+		rc = check_referrer(v, req, registry_descriptor_digest(registry_manifest_entry(list, i)), &budget);
+		if (rc == 0 || rc == REGISTRY_ENOMEM)
+			break;
+	}
+	registry_manifest_free(list);
+	return rc;
+}
+
+/* The cosign signatures of the image: the layers of the "<alg>-<hex>.sig"
+ * tag, then the image's cosign referrers. */
+static int check_sigstore(const verify_ctx *v, const registry__requirement *req)
+{
+	int tag_found = 0, ref_found = 0;
+	int rc = check_sig_tag(v, req, &tag_found);
+	if (rc != REGISTRY_EDENIED)
+		return rc;
+	char tag_why[512];
+	snprintf(tag_why, sizeof(tag_why), "%s", registry_error_message(registry_error_last()));
+	rc = check_sig_referrers(v, req, &ref_found);
+	if (rc != REGISTRY_EDENIED)
+		return rc;
+	if (!tag_found && !ref_found)
+		return registry__fail(REGISTRY_EDENIED, "no sigstore signature: %s and no cosign referrer", tag_why);
+	if (!ref_found) /* the tag's verdict is the one to report */
+		return registry__fail(REGISTRY_EDENIED, "%s", tag_why);
+	return tag_found ? registry__fail(REGISTRY_EDENIED, "%s; %s", tag_why,
+	                                  registry_error_message(registry_error_last()))
+	                 : rc;
+}
+
 /* One simple signing signature from lookaside: GPG-verified, then its payload checked. */
-static int check_gpg_sig(const verify_ctx *v, const registry__requirement *req, registry__gpg *g, const registry__buf *sig)
+static int check_gpg_sig(const verify_ctx *v, const registry__requirement *req, registry__gpg *g, const void *sig,
+                         size_t sig_len)
 {
 	char *payload = NULL;
 	size_t len = 0;
-	int rc = registry__gpg_verify(g, sig->data, sig->len, &payload, &len);
+	int rc = registry__gpg_verify(g, sig, sig_len, &payload, &len);
 	if (!rc)
 		rc = registry__payload_check(payload, len, REGISTRY__PAYLOAD_TYPE_ATOMIC, v->result->digest, v->ref,
 		                             &req->identity);
@@ -181,41 +277,118 @@ static int check_gpg_sig(const verify_ctx *v, const registry__requirement *req, 
 	return rc;
 }
 
-/* The simple signing signatures of the image in the lookaside storage registries.d names. */
-static int check_signed_by(const verify_ctx *v, const registry__requirement *req)
+/* Signature @i of the lookaside storage: fetched and checked, noted in the
+ * result. 0 accepted; 1 rejected (look at the next one); REGISTRY_ENOTFOUND
+ * past the last; else stop: the storage could not be read (recorded,
+ * REGISTRY_EDENIED: nothing unread can be trusted), ENOMEM, EUNSUPPORTED. */
+static int check_lookaside_sig(const verify_ctx *v, const registry__requirement *req, registry__gpg *g,
+                               const char *url, int i)
 {
-	char *url = NULL, where[4096];
-	registry__gpg *g = NULL;
-	int rc = registry__gpg_new(&g, req);
-	if (!rc && !(rc = registry__lookaside_url(&url, v->registries_d, v->ref, 0)) && !url)
+	char where[4096];
+	registry__buf sig;
+	int one = registry__lookaside_fetch(&sig, where, sizeof(where), v->client, url, v->ref, v->result->digest,
+	                                    i);
+	int fetched = one == 0;
+	if (one == REGISTRY_ENOTFOUND || one == REGISTRY_ENOMEM || one == REGISTRY_EUNSUPPORTED) {
+		registry__buf_free(&sig);
+		return one;
+	}
+	if (!one)
+		one = check_gpg_sig(v, req, g, sig.data, sig.len);
+	registry__buf_free(&sig);
+	int nomem = one == REGISTRY_ENOMEM ? one
+	                                   : note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified");
+	if (nomem)
+		return nomem; /* recorded */
+	if (!one || fetched)
+		return one ? 1 : 0;
+	return registry__fail(REGISTRY_EDENIED, "cannot read the simple signing signature %s: %s", where,
+	                      v->result->sigs[v->result->n - 1].reason);
+}
+
+/* The simple signing signatures of the image in the lookaside storage registries.d names. */
+static int check_lookaside(const verify_ctx *v, const registry__requirement *req, registry__gpg *g)
+{
+	char *url = NULL;
+	int rc = registry__lookaside_url(&url, v->registries_d, v->ref, 0);
+	if (!rc && !url)
 		rc = registry__fail(REGISTRY_EDENIED, "no simple signing signature: registries.d names no lookaside "
 		                                      "storage for %s", registry_reference_string(v->ref));
-	int found = 0;
-	for (int i = 1; !rc && i <= REGISTRY_VERIFY_SIGNATURES_MAX + 1; i++) {
-		registry__buf sig;
-		int one = registry__lookaside_read(&sig, where, sizeof(where), url, v->ref, v->result->digest, i);
-		if (one == REGISTRY_ENOTFOUND) {
+	for (int i = 1; !rc; i++) {
+		if (i > REGISTRY_VERIFY_SIGNATURES_MAX) {
+			/* One more than examined there: refused, not truncated. */
+			char where[4096];
+			registry__buf sig;
+			int more = registry__lookaside_fetch(&sig, where, sizeof(where), v->client, url, v->ref,
+			                                     v->result->digest, i);
 			registry__buf_free(&sig);
-			rc = registry__fail(REGISTRY_EDENIED, found ? "no simple signing signature is accepted: %s"
-			                                            : "no simple signing signature in %s",
-			                    found ? v->result->sigs[v->result->n - 1].reason : url);
+			rc = more == REGISTRY_ENOTFOUND
+			             ? registry__fail(REGISTRY_EDENIED, "no simple signing signature is accepted: %s",
+			                              v->result->sigs[v->result->n - 1].reason)
+			             : registry__fail(REGISTRY_EDENIED, "lookaside holds more than the %d signatures examined",
+			                              REGISTRY_VERIFY_SIGNATURES_MAX);
 			break;
 		}
-		if (i > REGISTRY_VERIFY_SIGNATURES_MAX)
-			one = registry__fail(REGISTRY_EDENIED, "lookaside holds more than the %d signatures examined",
-			                     REGISTRY_VERIFY_SIGNATURES_MAX);
-		else if (!one)
-			one = check_gpg_sig(v, req, g, &sig);
-		registry__buf_free(&sig);
-		found++;
-		if (one == REGISTRY_ENOMEM || one == REGISTRY_EUNSUPPORTED || i > REGISTRY_VERIFY_SIGNATURES_MAX)
+		int one = check_lookaside_sig(v, req, g, url, i);
+		if (one == REGISTRY_ENOTFOUND)
+			rc = registry__fail(REGISTRY_EDENIED, i > 1 ? "no simple signing signature is accepted: %s"
+			                                            : "no simple signing signature in %s",
+			                    i > 1 ? v->result->sigs[v->result->n - 1].reason : url);
+		else if (one != 1)
 			rc = one;
-		else if (note_sig(v->result, "simple-signing", where, !one, one ? NULL : "verified"))
-			rc = REGISTRY_ENOMEM;
-		else if (!one)
+		if (one == 0)
 			break;
 	}
 	free(url);
+	return rc;
+}
+
+typedef struct stored_ctx {
+	const verify_ctx *v;
+	const registry__requirement *req;
+	registry__gpg *g;
+} stored_ctx;
+
+/* One signature of the registry's storage (registry__signature_cb). */
+static int check_stored_sig(const void *sig, size_t len, const char *source, int bad, void *ud)
+{
+	const stored_ctx *s = ud;
+	int one = bad ? bad : check_gpg_sig(s->v, s->req, s->g, sig, len);
+	int nomem = one == REGISTRY_ENOMEM ? one
+	                                   : note_sig(s->v->result, "simple-signing", source, !one, one ? NULL : "verified");
+	if (nomem)
+		return nomem; /* recorded */
+	return one ? 1 : 0;
+}
+
+/* The simple signing signatures the registry stores itself (the
+ * X-Registry-Supports-Signatures extension). */
+static int check_stored(const verify_ctx *v, const registry__requirement *req, registry__gpg *g)
+{
+	stored_ctx s = {v, req, g};
+	int rc = registry__signature_storage_each(v->client, v->repository, v->result->digest, check_stored_sig, &s);
+	if (rc == REGISTRY_ENOTFOUND)
+		return registry__fail(REGISTRY_EDENIED, "no simple signing signature in the registry's signature storage");
+	if (rc == 1)
+		return registry__fail(REGISTRY_EDENIED, "no simple signing signature is accepted: %s",
+		                      v->result->sigs[v->result->n - 1].reason);
+	if (rc && rc != REGISTRY_ENOMEM && rc != REGISTRY_EDENIED)
+		rc = registry__fail(REGISTRY_EDENIED, "%s", registry_error_message(registry_error_last()));
+	return rc;
+}
+
+/* Simple signing: from the registry's own storage where it advertises one
+ * (as containers/image does, in place of lookaside), else from lookaside. */
+static int check_signed_by(const verify_ctx *v, const registry__requirement *req)
+{
+	registry__gpg *g = NULL;
+	int stored = 0;
+	int rc = registry__gpg_new(&g, req);
+	if (!rc && (rc = registry__signature_storage_supported(&stored, v->client)) && rc != REGISTRY_ENOMEM)
+		rc = registry__fail(REGISTRY_EDENIED, "cannot ask the registry about its signature storage: %s",
+		                    registry_error_message(registry_error_last()));
+	if (!rc)
+		rc = stored ? check_stored(v, req, g) : check_lookaside(v, req, g);
 	registry__gpg_free(g);
 	return rc;
 }

@@ -52,7 +52,8 @@ void registry__response_reset_headers(registry__response *r)
 {
 	char **fields[] = {&r->content_type, &r->docker_content_digest, &r->location, &r->link,
 	                   &r->range, &r->www_authenticate, &r->retry_after,
-	                   &r->oci_chunk_min_length, &r->content_range, &r->oci_subject};
+	                   &r->oci_chunk_min_length, &r->content_range, &r->oci_subject,
+	                   &r->supports_signatures};
 	for (size_t i = 0; i < REGISTRY_ARRAY_LEN(fields); i++) {
 		free(*fields[i]);
 		*fields[i] = NULL;
@@ -202,6 +203,7 @@ int registry__header_line(registry_client *c, registry__response *r, const char 
 		{"oci-chunk-min-length", offsetof(registry__response, oci_chunk_min_length)},
 		{"content-range", offsetof(registry__response, content_range)},
 		{"oci-subject", offsetof(registry__response, oci_subject)},
+		{"x-registry-supports-signatures", offsetof(registry__response, supports_signatures)},
 	};
 	size_t k = 0;
 	while (k < REGISTRY_ARRAY_LEN(known) && strcmp(name, known[k].name) != 0)

@@ -107,6 +107,7 @@ typedef struct registry__response {
 	char *oci_chunk_min_length;
 	char *content_range;
 	char *oci_subject; /* a manifest PUT with a subject, on a registry with the referrers API */
+	char *supports_signatures; /* X-Registry-Supports-Signatures: the registry stores simple signatures */
 	char *url; /* the URL of the final request */
 	registry__buf body;
 	int body_truncated;

@@ -9,9 +9,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -220,18 +222,32 @@ int registry__lookaside_url(char **url, const char *dir, const registry_referenc
 
 #endif
 
-/* The file of signature @index: URL path / REPO@ALG=HEX / signature-N. */
+int registry__lookaside_location(char *where, size_t where_size, const char *url, const registry_reference *ref,
+                                 const char *digest, int index)
+{
+	int file = strncmp(url, "file://", 7) == 0;
+	if (!file && strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "lookaside %.200s: only file://, https:// and http:// "
+		                                             "lookaside storage is used", url);
+	const char *base = file ? url + 7 : url, *colon = strchr(digest, ':');
+	size_t len = strlen(base);
+	while (len > 1 && base[len - 1] == '/') /* "sigs/" and "sigs" name the same place */
+		len--;
+	if (!colon || len > INT_MAX ||
+	    snprintf(where, where_size, "%.*s/%s@%.*s=%s/signature-%d", (int)len, base, registry_reference_repository(ref),
+	             (int)(colon - digest), digest, colon + 1, index) >= (int)where_size)
+		return registry__fail(REGISTRY_EINVAL, "lookaside %.200s: path too long", url);
+	return 0;
+}
+
+/* The file of signature @index under a file:// lookaside. */
 static int signature_path(char *where, size_t where_size, const char *url, const registry_reference *ref,
                           const char *digest, int index)
 {
 	if (strncmp(url, "file://", 7) != 0)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "lookaside %.200s: only file:// lookaside storage is used "
-		                                             "(https:// is not supported yet)", url);
-	const char *colon = strchr(digest, ':');
-	if (!colon || snprintf(where, where_size, "%s/%s@%.*s=%s/signature-%d", url + 7, registry_reference_repository(ref),
-	                       (int)(colon - digest), digest, colon + 1, index) >= (int)where_size)
-		return registry__fail(REGISTRY_EINVAL, "lookaside %.200s: path too long", url);
-	return 0;
+		return registry__fail(REGISTRY_EUNSUPPORTED, "lookaside %.200s: not file:// storage (signatures "
+		                                             "are written to file:// storage only)", url);
+	return registry__lookaside_location(where, where_size, url, ref, digest, index);
 }
 
 int registry__lookaside_read(registry__buf *out, char *where, size_t where_size, const char *url,

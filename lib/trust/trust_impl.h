@@ -87,6 +87,13 @@ int registry__identity_match(const registry__identity *id, const registry_refere
  * equal to @digest, and the identity under @id for @ref. 0 or
  * REGISTRY_EDENIED/EFORMAT, recorded, with the reason.
  */
+/* Cosign's layout: a signature is a layer of this media type (the
+ * payload) with the base64 signature in this annotation; as an OCI 1.1
+ * referrer, the manifest holding it has this artifactType. */
+#define COSIGN_SIG_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
+#define COSIGN_SIG_ANNOTATION "dev.cosignproject.cosign/signature"
+#define COSIGN_ARTIFACT_TYPE "application/vnd.dev.cosign.artifact.sig.v1+json"
+
 #define REGISTRY__PAYLOAD_TYPE_COSIGN "cosign container image signature"
 #define REGISTRY__PAYLOAD_TYPE_ATOMIC "atomic container signature"
 int registry__payload_check(const char *payload, size_t len, const char *type_expected, const char *digest,
@@ -121,10 +128,17 @@ int registry__cosign_sign(unsigned char **sig, size_t *sig_len, const void *key,
  * malformed files. Without gpgme, *url is NULL. */
 int registry__lookaside_url(char **url, const char *dir, const registry_reference *ref, int staging);
 
-/* Signature @index (1-based) of @digest for @ref from lookaside @url into
+/* Where signature @index (1-based) of @digest for @ref is in lookaside
+ * @url: "BASE/REPO@ALG=HEX/signature-N", a path for file://, a URL for
+ * https:// and http://; EUNSUPPORTED (recorded) for another scheme. */
+int registry__lookaside_location(char *where, size_t where_size, const char *url, const registry_reference *ref,
+                                 const char *digest, int index);
+
+/* Signature @index of @digest for @ref from the file:// lookaside @url into
  * @out (initialised here, bounded to REGISTRY__SIGNATURE_MAX):
- * REGISTRY_ENOTFOUND, not recorded, past the last one; EUNSUPPORTED for a
- * scheme other than file://. *where names the file. */
+ * REGISTRY_ENOTFOUND past the last one; EUNSUPPORTED for a scheme other
+ * than file:// (the network ones are fetched by the operations layer:
+ * registry__lookaside_fetch). *where names the file. */
 #define REGISTRY__SIGNATURE_MAX ((size_t)4 << 20)
 int registry__lookaside_read(registry__buf *out, char *where, size_t where_size, const char *url,
                              const registry_reference *ref, const char *digest, int index);

@@ -17,6 +17,7 @@ format is the reference):
 import base64
 import hashlib
 import json
+import urllib.error
 import urllib.request
 
 from cryptography.exceptions import InvalidSignature
@@ -27,6 +28,11 @@ PAYLOAD_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+# Cosign's OCI 1.1 mode (--registry-referrers-mode=oci-1-1): each signature is
+# a manifest of its own, a referrer of the image (distribution-spec 1.1).
+ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 
 
 def sha256(data):
@@ -110,6 +116,20 @@ def encrypted_private_key(key, password, n=32768, r=8, p=1):
             + "\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n").encode()
 
 
+def referrers_tag(digest):
+    return digest.replace(":", "-")
+
+
+def _referrer_manifest(reg, repo, subject, body, sig, artifact_type):
+    ann = sig if isinstance(sig, str) else base64.b64encode(sig).decode()
+    layer = {"mediaType": PAYLOAD_TYPE, "size": len(body), "digest": reg.push_blob(repo, body),
+             "annotations": {SIG_ANNOTATION: ann}}
+    empty = reg.push_blob(repo, b"{}")
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": artifact_type,
+                       "config": {"mediaType": OCI_EMPTY, "size": 2, "digest": empty},
+                       "layers": [layer], "subject": subject}).encode()
+
+
 class Registry:
     """Plain HTTP to the open harness registry (auth none)."""
 
@@ -171,4 +191,48 @@ class Registry:
             data = self.get_blob(repo, layer["digest"])
             assert sha256(data) == layer["digest"]
             out.append((data, base64.b64decode(layer["annotations"][SIG_ANNOTATION])))
+        return out
+
+    def push_referrer_signatures(self, repo, subject, signatures, artifact_type=ARTIFACT_TYPE, listed_under=None):
+        """Push each (payload, signature) of @signatures as a cosign referrer of
+        @subject (a descriptor) and write the referrers tag schema index of the
+        digest @listed_under (default the subject's) holding exactly them: what a client does on a registry
+        without the referrers API (registry 2.8). Returns the index's entries."""
+        entries = []
+        for body, sig in signatures:
+            m = _referrer_manifest(self, repo, subject, body, sig, artifact_type)
+            entries.append({"mediaType": OCI_MANIFEST, "size": len(m), "artifactType": artifact_type,
+                            "digest": self.push_manifest(repo, sha256(m), m)})
+        self.write_referrers(repo, listed_under or subject["digest"], entries)
+        return entries
+
+
+    def write_referrers(self, repo, digest, entries):
+        index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+        return self.push_manifest(repo, referrers_tag(digest), index, OCI_INDEX)
+
+
+    def read_referrer_signatures(self, repo, digest):
+        """[(payload, signature)] of the cosign referrers of @digest, read as a
+        verifier must: the referrers API, else the tag schema; each manifest by
+        digest, its subject and artifactType checked, its payload digest-checked."""
+        try:
+            body, _ = self.request("GET", f"/v2/{repo}/referrers/{digest}", headers={"Accept": OCI_INDEX})
+        except urllib.error.HTTPError as e:
+            if e.code != 404:
+                raise
+            body, _ = self.get_manifest(repo, referrers_tag(digest), OCI_INDEX)
+        out = []
+        for entry in json.loads(body)["manifests"]:
+            if entry.get("artifactType") != ARTIFACT_TYPE:
+                continue
+            raw, _ = self.get_manifest(repo, entry["digest"])
+            assert sha256(raw) == entry["digest"]
+            m = json.loads(raw)
+            assert m["artifactType"] == ARTIFACT_TYPE and m["subject"]["digest"] == digest, m
+            for layer in m["layers"]:
+                assert layer["mediaType"] == PAYLOAD_TYPE, layer["mediaType"]
+                data = self.get_blob(repo, layer["digest"])
+                assert sha256(data) == layer["digest"]
+                out.append((data, base64.b64decode(layer["annotations"][SIG_ANNOTATION])))
         return out

@@ -6,7 +6,8 @@ containers-policy.json files.
 
     test_signatures.py CASE EXAMPLES_BUILD_DIR
 
-Cases: cosign (accepted and every rejection), hostile (bounded and refused).
+Cases: cosign (accepted and every rejection), referrers (cosign's OCI 1.1
+referrers, read and written), hostile (bounded and refused).
 """
 import base64
 import json
@@ -73,11 +74,15 @@ def rejected(policy, ref, reason, what):
     check(reason in err, f"{what}: the reason should say '{reason}': {err.strip()}")
 
 
+def image_descriptor(reg, repo):
+    body, h = reg.get_manifest(repo, "latest", cf.OCI_MANIFEST + ", application/vnd.docker.distribution.manifest.v2+json"
+                               ", application/vnd.docker.distribution.manifest.list.v2+json"
+                               ", application/vnd.oci.image.index.v1+json")
+    return {"mediaType": h["Content-Type"], "digest": h["Docker-Content-Digest"], "size": len(body)}
+
+
 def image_digest(reg, repo):
-    _, h = reg.get_manifest(repo, "latest", cf.OCI_MANIFEST + ", application/vnd.docker.distribution.manifest.v2+json"
-                            ", application/vnd.docker.distribution.manifest.list.v2+json"
-                            ", application/vnd.oci.image.index.v1+json")
-    return h["Docker-Content-Digest"]
+    return image_descriptor(reg, repo)["digest"]
 
 
 def case_cosign():
@@ -219,7 +224,11 @@ def sign(key_file, ref, *extra, env_password=None, stdin=None, expect=0):
 def independent_check(reg, repo, digest, public_key, identity):
     """What cosign verify --key checks, in a few lines of python3-cryptography:
     the .sig tag's layers, their payloads (digest-checked) and annotations."""
-    found = reg.read_signatures(repo, digest)
+    return independent_ok(reg.read_signatures(repo, digest), digest, public_key, identity)
+
+
+def independent_ok(found, digest, public_key, identity):
+    """One of the (payload, signature) pairs @found is a valid cosign signature."""
     for data, sig in found:
         doc = json.loads(data)
         crit = doc["critical"]
@@ -275,6 +284,80 @@ def case_sign():
             f.write(huge_scrypt_key())
         _, err = sign(os.path.join(tmp, "huge.key"), ref, env_password="pw", expect=1)
         check("at most 256 MiB" in err or "out of range" in err, f"huge scrypt: {err}")
+
+
+def case_referrers():
+    """Cosign signatures as OCI 1.1 referrers (cosign's oci-1-1 mode), written by
+    test code; the registry (2.8) has no referrers API, so they are listed in the
+    sha256-<hex> tag schema index as distribution-spec 1.1 asks of clients."""
+    reg = registry()
+    subject = image_descriptor(reg, SIGNED)
+    digest = subject["digest"]
+    ref = f"{host()}/{SIGNED}:latest"
+    good = cf.payload(f"{host()}/{SIGNED}", digest)
+    key, other = cf.new_key("p256"), cf.new_key("p256")
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = policy_file(tmp, sigstore(write_key(tmp, key, "k.pub")))
+        rejected(policy, ref, "no cosign referrer", "no tag, no referrer")
+        reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(key, good))])
+        out, err = verify(policy, ref, 0, "--json")
+        sigs = json.loads(out)["signatures"]
+        check(len(sigs) == 1 and sigs[0].startswith("sigstore referrer sha256:") and ": accepted: " in sigs[0],
+              f"accepted through a referrer: {sigs}")
+        # Rejections: wrong key, a payload for another digest, a tampered payload.
+        reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(other, good))])
+        rejected(policy, ref, "does not verify with the key", "referrer: wrong key")
+        another = cf.payload(f"{host()}/{SIGNED}", "sha256:" + "1" * 64)
+        reg.push_referrer_signatures(SIGNED, subject, [(another, cf.sign(key, another))])
+        rejected(policy, ref, "the signature is for manifest sha256:1111", "referrer: payload for another digest")
+        tampered = good.replace(b"\"optional\":null", b"\"optional\":{\"x\":1}")
+        reg.push_referrer_signatures(SIGNED, subject, [(tampered, cf.sign(key, good))])
+        rejected(policy, ref, "does not verify with the key", "referrer: tampered payload")
+        # A good signature of this image whose manifest names another subject, listed here: refused.
+        elsewhere = dict(subject, digest=image_digest(reg, UNSIGNED))
+        reg.push_referrer_signatures(SIGNED, elsewhere, [(good, cf.sign(key, good))], listed_under=digest)
+        rejected(policy, ref, "not this image", "referrer of another subject")
+        # A manifest listed as a cosign signature that is another artifact: refused.
+        entries = reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(key, good))],
+                                               artifact_type="application/vnd.example.other")
+        reg.write_referrers(SIGNED, digest, [dict(entries[0], artifactType=cf.ARTIFACT_TYPE)])
+        rejected(policy, ref, "is not a cosign signature manifest", "listed as cosign, another artifact")
+        # Bounded: more cosign referrers than examined is refused, the good one last.
+        good_entries = reg.push_referrer_signatures(SIGNED, subject, [(good, cf.sign(key, good))])
+        bad = reg.push_referrer_signatures(SIGNED, subject, [(good, f"bad-{i}") for i in range(64)])
+        reg.write_referrers(SIGNED, digest, bad + good_entries)
+        rejected(policy, ref, "65 cosign referrers, more than the 64 examined", "65 referrers")
+        # A bad .sig tag and a good referrer: accepted, both examined.
+        reg.write_referrers(SIGNED, digest, good_entries)
+        reg.push_signatures(SIGNED, digest, [(good, cf.sign(other, good), None)])
+        out, _ = verify(policy, ref, 0, "--json")
+        sigs = json.loads(out)["signatures"]
+        check(len(sigs) == 2 and ": rejected: " in sigs[0] and "referrer" in sigs[1] and ": accepted: " in sigs[1],
+              f".sig tag and referrer: {sigs}")
+        # registry-sign --referrer: the independent check reads the referrer; no .sig tag is written.
+        udesc = image_descriptor(reg, UNSIGNED)
+        uref = f"{host()}/{UNSIGNED}:latest"
+        identity = f"{host()}/{UNSIGNED}"
+        pem = os.path.join(tmp, "signer.key")
+        with open(pem, "wb") as f:
+            f.write(cf.encrypted_private_key(key, "pw", n=1024))
+        out, _ = sign(pem, uref, "--referrer", env_password="pw")
+        check(out.strip() == f"signed {uref} {udesc['digest']}", f"registry-sign --referrer: {out!r}")
+        check(not manifest_exists(reg, UNSIGNED, cf.sig_tag(udesc["digest"])), "--referrer wrote the .sig tag")
+        found = reg.read_referrer_signatures(UNSIGNED, udesc["digest"])
+        check(len(found) == 1 and independent_ok(found, udesc["digest"], key.public_key(), identity),
+              f"registry-sign --referrer does not pass the independent check: {found}")
+        check(not independent_ok(found, udesc["digest"], other.public_key(), identity),
+              "the independent check accepts any key")
+        verify(policy, uref, 0)
+        # A second signer adds a referrer; the first stays listed.
+        with open(os.path.join(tmp, "ed.key"), "wb") as f:
+            f.write(cf.encrypted_private_key(cf.new_key("ed25519"), "pw", n=1024))
+        sign(os.path.join(tmp, "ed.key"), uref, "--referrer", env_password="pw")
+        check(len(reg.read_referrer_signatures(UNSIGNED, udesc["digest"])) == 2, "referrers are added")
+        verify(policy, uref, 0)
+        _, err = sign(pem, uref, "--referrer", "--replace", env_password="pw", expect=1)
+        check("REGISTRY_SIGN_REPLACE" in err, f"--referrer --replace: {err}")
 
 
 def huge_scrypt_key():
@@ -383,6 +466,9 @@ def case_gpg():
                 f.write(good)
             verify(policy, ref, 0, "--registries-d", rd)
 
+            https_lookaside(tmp, policy, ref, sigs)
+            registry_signature_storage(tmp, env, fpr, keyfile, other_key)
+
             # libregistry signs with GPG (registry-sign --gpg); skopeo's policy check accepts it.
             staging = os.path.join(tmp, "staging")
             rd2 = os.path.join(tmp, "registries2.d")
@@ -488,13 +574,177 @@ def hostile_lookaside(tmp, digest, ref):
         os.unlink(os.path.join(sigdir, "signature-1"))
         os.makedirs(os.path.join(sigdir, "signature-1"))
         verify(policy, ref, 1, "--registries-d", rd)
-        # A lookaside on the network is not fetched (no redirect or credential can leak): refused.
+        # A lookaside on a scheme that is not file, https or http: refused.
         with open(os.path.join(rd, "x.yaml"), "w") as f:
-            f.write("default-docker:\n  lookaside: https://lookaside.invalid/sigs\n")
+            f.write("default-docker:\n  lookaside: ftp://lookaside.invalid/sigs\n")
         _, err = verify(policy, ref, 1, "--registries-d", rd)
-        check("only file:// lookaside" in err, f"https lookaside: {err}")
+        check("only file://, https:// and http://" in err, f"ftp lookaside: {err}")
+        hostile_http_lookaside(tmp, keyfile)
     finally:
         subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+
+
+def https_lookaside(tmp, policy, ref, sigs):
+    """The lookaside folder skopeo signed into, served over HTTPS on loopback by
+    python3's http.server (SimpleHTTPRequestHandler) in TLS with a throwaway
+    CA: verified through an https:// lookaside, the CA given with --ca."""
+    import http.server
+    import ssl
+    import threading
+    from harness_http import TLSThreadingServer
+    from harness_pki import Pki
+
+    pki = Pki(os.path.join(tmp, "pki"))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki.server_cert_path, pki.server_key_path)
+
+    class Owner:
+        tls_context = ctx
+
+    class Static(http.server.SimpleHTTPRequestHandler):
+        timeout = 30  # read by TLSThreadingServer for the handshake
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=sigs, **kwargs)
+
+        def log_message(self, fmt, *args):
+            pass
+
+    srv = TLSThreadingServer(("127.0.0.1", 0), Static, Owner())
+    threading.Thread(target=srv.serve_forever, args=(0.1,), daemon=True).start()
+    try:
+        rd = os.path.join(tmp, "registries-https.d")
+        os.makedirs(rd)
+        with open(os.path.join(rd, "a.yaml"), "w") as f:
+            f.write(f"docker:\n  {host()}/signed:\n    lookaside: https://127.0.0.1:{srv.server_address[1]}/\n")
+        _, err = verify(policy, ref, 0, "--registries-d", rd, "--ca", pki.ca_path)
+        check("https://127.0.0.1" in err and "accepted: verified" in err, f"https lookaside: {err}")
+        # TLS is verified: without the CA the lookaside is not trusted, and nothing is accepted.
+        _, err = verify(policy, ref, 1, "--registries-d", rd)
+        check("cannot read the simple signing signature" in err, f"https lookaside, unknown CA: {err}")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def hostile(case, tmp, password):
+    """tests/proxy/hostile_registry.py in @case, basic auth with @password."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "proxy"))
+    import hostile_registry as hr
+    return hr, hr.HostileRegistry(case, "basic", password, log=os.path.join(tmp, case + ".jsonl"),
+                                  cert_dir=os.path.join(tmp, case + "-certs")).start()
+
+
+def verify_hostile(hr, srv, password, policy, tag, expect, rd):
+    cmd = [os.path.join(BIN, "registry-verify"), "--insecure", "--username", hr.USER, "--password-stdin",
+           "--policy", policy, "--registries-d", rd, f"{srv.host}/{hr.REPO}:{tag}"]
+    p = subprocess.run(cmd, capture_output=True, timeout=120, input=password.encode() + b"\n")
+    err = p.stderr.decode(errors="replace")
+    check(p.returncode == expect, f"{' '.join(cmd)}: exit {p.returncode}, expected {expect}: {err}")
+    return err
+
+
+def registry_signature_storage(tmp, env, fpr, keyfile, other_key):
+    """The registry's own signature storage (X-Registry-Supports-Signatures):
+    Debian's docker-registry has none, so the hostile registry plays it. Real
+    skopeo signs into it (copy --sign-by PUTs to /extensions/v2/...), and
+    libregistry reads what skopeo wrote, in place of lookaside storage."""
+    password = "pw-storage-secret"
+    empty_rd = os.path.join(tmp, "rd-empty")
+    os.makedirs(empty_rd, exist_ok=True)
+    # The hostile registry is another host than the harness's: the default scope.
+    policy, other = os.path.join(tmp, "storage.json"), os.path.join(tmp, "storage-other.json")
+    for path, key in ((policy, keyfile), (other, other_key)):
+        with open(path, "w") as f:
+            json.dump({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": key}]}, f)
+    hr, srv = hostile("signatures", tmp, password)
+    try:
+        creds = f"{hr.USER}:{password}"
+        rc, err = skopeo_cmd("--registries.d", empty_rd, "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+                             "--src-creds", creds, "--dest-creds", creds, "--sign-by", fpr,
+                             f"docker://{srv.host}/{hr.REPO}:latest", f"docker://{srv.host}/{hr.REPO}:signed", env=env)
+        check(rc == 0, f"skopeo copy --sign-by into the registry's signature storage: {err}")
+        stored = [e for entries in srv.stored_signatures.values() for e in entries]
+        check(len(stored) == 1, f"skopeo wrote its signature through the extension: {stored}")
+        err = verify_hostile(hr, srv, password, policy, "signed", 0, empty_rd)
+        check("/extensions/v2/hostile/app/signatures/sha256:" in err and "accepted: verified" in err,
+              f"the registry's signature storage: {err}")
+        err = verify_hostile(hr, srv, password, policy, "latest", 1, empty_rd)
+        check("does not name this tag" in err, f"storage: signed identity of another tag: {err}")
+        err = verify_hostile(hr, srv, password, other, "signed", 1, empty_rd)
+        check("not by a key of the policy" in err, f"storage: wrong key: {err}")
+        with srv.lock:
+            for entries in srv.stored_signatures.values():
+                raw = bytearray(base64.b64decode(entries[0]["content"]))
+                raw[len(raw) // 2] ^= 0x55
+                entries[0]["content"] = base64.b64encode(bytes(raw)).decode()
+        err = verify_hostile(hr, srv, password, policy, "signed", 1, empty_rd)
+        check("gpg:" in err, f"storage: tampered signature: {err}")
+        # libregistry signs into the storage (registry-sign --gpg), and skopeo accepts what it wrote.
+        cmd = [os.path.join(BIN, "registry-sign"), "--insecure", "--username", hr.USER, "--password-stdin",
+               "--gpg", fpr, "--registries-d", empty_rd, f"{srv.host}/{hr.REPO}:ours"]
+        p = subprocess.run(cmd, capture_output=True, timeout=120, env=env, input=password.encode() + b"\n")
+        check(p.returncode == 0, f"registry-sign --gpg into the storage: {p.stderr.decode(errors='replace')}")
+        check(sum(len(v) for v in srv.stored_signatures.values()) == 2, "registry-sign --gpg added an entry")
+        rc, err = skopeo_cmd("--policy", policy, "--registries.d", empty_rd, "copy", "--src-tls-verify=false",
+                             "--src-creds", creds, f"docker://{srv.host}/{hr.REPO}:ours",
+                             "dir:" + os.path.join(tmp, "skopeo-storage"))
+        check(rc == 0, f"skopeo accepts libregistry's signature in the registry's storage: {err}")
+        verify_hostile(hr, srv, password, policy, "ours", 0, empty_rd)
+    finally:
+        srv.stop()
+    # Hostile lists: more signatures than examined, a list of 16 MiB.
+    for case, reason in (("signatures-many", "more than the 64 examined"), ("signatures-huge", "larger than")):
+        hr, srv = hostile(case, tmp, password)
+        try:
+            err = verify_hostile(hr, srv, password, policy, "latest", 1, empty_rd)
+            check(reason in err, f"{case}: {err}")
+        finally:
+            srv.stop()
+
+
+def hostile_http_lookaside(tmp, keyfile):
+    """A hostile lookaside on the network (tests/proxy/hostile_registry.py, case
+    lookaside, beside the image it serves with basic auth): a redirect to another
+    host, a redirect loop, endless signature-N, 16 MiB signatures; no credential
+    of the registry's ever sent there."""
+    password = "pw-lookaside-secret"
+    hr, srv = hostile("lookaside", tmp, password)
+    try:
+        policy = os.path.join(tmp, "hostile-policy.json")
+        with open(policy, "w") as f:
+            json.dump({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": keyfile}]}, f)
+        rd = os.path.join(tmp, "rd-hostile")
+        os.makedirs(rd, exist_ok=True)
+
+        def run(mode, reason):
+            with open(os.path.join(rd, "x.yaml"), "w") as f:
+                f.write(f"default-docker:\n  lookaside: http://{srv.host}/sigs/{mode}\n")
+            cmd = [os.path.join(BIN, "registry-verify"), "--insecure", "--username", hr.USER, "--password-stdin",
+                   "--policy", policy, "--registries-d", rd, f"{srv.host}/{hr.REPO}:latest"]
+            p = subprocess.run(cmd, capture_output=True, timeout=120, input=password.encode() + b"\n")
+            err = p.stderr.decode(errors="replace")
+            check(p.returncode == 1 and reason in err, f"hostile lookaside {mode}: exit {p.returncode}: {err}")
+            return [e for e in srv.entries() if e.get("path", "").startswith(f"/sigs/{mode}/") and "headers" in e]
+
+        reqs = run("foreign", "redirects to another host")
+        check(len(reqs) == 1, f"a refused redirect is not retried: {len(reqs)} requests")
+        check(not [e for e in srv.entries() if e.get("origin") == "foreign"], "the other host was contacted")
+        reqs = run("loop", "more than 4 redirects")
+        check(len(reqs) == 5, f"redirect loop: {len(reqs)} requests")
+        reqs = run("moved", "no simple signing signature in")
+        reqs = run("endless", "more than the 64 signatures examined")
+        check(len(reqs) == 65, f"endless signature-N: {len(reqs)} requests, not 65")
+        for mode in ("huge", "huge-chunked"):
+            run(mode, "larger than")
+            sent = [e["sent"] for e in srv.entries() if e.get("path", "").startswith(f"/sigs/{mode}/") and "sent" in e]
+            check(sent and max(sent) < (16 << 20), f"{mode}: the whole 16 MiB was read: {sent}")
+        looked = [e for e in srv.entries() if e.get("path", "").startswith("/sigs/") and "headers" in e]
+        leaked = [e["path"] for e in looked for k, v in e["headers"]
+                  if k.lower() == "authorization" or password in v]
+        check(looked and not leaked, f"credentials sent to the lookaside: {leaked[:3]}")
+    finally:
+        srv.stop()
 
 
 def main():

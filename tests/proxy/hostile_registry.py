@@ -167,6 +167,20 @@ ARTIFACT_TITLES = {
     "many": ["f%04d" % i for i in range(1001)],
 }
 
+# -- signatures (issue 19): simple signing lookaside storage on the registry origin
+# (/sigs/MODE/REPO@sha256=HEX/signature-N, see lookaside()), and the registry's own
+# signature storage (X-Registry-Supports-Signatures: the /extensions/v2/REPO/
+# signatures/DIGEST API containers/image reads and writes).
+CASES += [
+    "lookaside",
+    "signatures",              # advertised; PUTs stored (bounded), GET lists them
+    "signatures-many",         # as above, and 65 more "atomic" entries in every list
+    "signatures-huge",         # the list is 16 MiB
+]
+# signatures: what one digest may hold, and one entry's size.
+SIGNATURES_MAX = 256
+SIGNATURE_ENTRY_MAX = 64 << 10
+
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade"}
 
 
@@ -342,6 +356,7 @@ class HostileRegistry:
             self.fanout = self.image.fanout(1 if case == "fanout-same" else FANOUT_DISTINCT)
         self.tokens = set()
         self.uploads = {}
+        self.stored_signatures = {}  # signatures*: digest -> entries PUT
         self.lock = threading.Lock()
         self.log_path = log or tempfile.mkstemp(prefix="hostile-", suffix=".jsonl")[1]
         self.cert_dir = cert_dir or tempfile.mkdtemp(prefix="hostile-certs-")
@@ -487,6 +502,8 @@ def make_handler(reg, origin):
             if ctype and "Content-Type" not in hdrs:
                 hdrs["Content-Type"] = ctype
             hdrs.setdefault("Content-Length", str(len(body)))
+            if reg.case.startswith("signatures") and urllib.parse.urlsplit(self.path).path == "/v2/":
+                hdrs["X-Registry-Supports-Signatures"] = "1"  # on the 401 too: clients ping unauthenticated
             for k, v in hdrs.items():
                 self.send_header(k, v)
             self.end_headers()
@@ -623,14 +640,19 @@ def make_handler(reg, origin):
             path, query = split.path, urllib.parse.parse_qs(split.query)
             if path == "/token":
                 return self.token()
+            if case == "lookaside" and path.startswith("/sigs/"):
+                return self.lookaside(path)
             if path.startswith("/redirect/"):
                 n = int(path.rsplit("/", 1)[1])
                 nxt = "/redirect/%d" % (n + 1) if n < 20 else "/v2/%s/manifests/r-final" % REPO
                 return self.send(302, b"", {"Location": nxt})
-            if not path.startswith("/v2/"):
+            extension = case.startswith("signatures") and path.startswith("/extensions/v2/")
+            if not path.startswith("/v2/") and not extension:
                 return self.error(404, "NOT_FOUND")
             if not reg.authorized(self.headers.get("Authorization", "")):
                 return self.error(401, "UNAUTHORIZED", "authentication required")
+            if extension:
+                return self.signatures(path, body)
             if case == "header-flood":
                 self.send_response(200)
                 try:
@@ -664,6 +686,61 @@ def make_handler(reg, origin):
             if kind == "/blobs/":
                 return self.blob(ref)
             return self.tags(query)
+
+        def lookaside(self, path):
+            """A hostile lookaside storage (containers-registries.d(5)), no auth:
+            foreign   every signature redirects to the other origin
+            loop      every signature redirects to itself (same origin)
+            moved     redirects (same origin) to none/
+            none      404: no signature
+            endless   signature-N exists for every N (not a valid signature)
+            huge      a 16 MiB signature-1, with Content-Length
+            huge-chunked  the same, chunked"""
+            mode = path.split("/")[2]
+            rest = path.split("/", 3)[3] if path.count("/") >= 3 else ""
+            if mode == "foreign":
+                return self.send(302, b"", {"Location": "http://%s%s" % (reg.foreign, path)})
+            if mode == "loop":
+                return self.send(302, b"", {"Location": path})
+            if mode == "moved":
+                return self.send(302, b"", {"Location": "/sigs/none/" + rest})
+            if mode == "endless":
+                return self.send(200, b"not a signature: " + path.encode(), ctype="application/octet-stream")
+            if mode in ("huge", "huge-chunked"):
+                return self.stream(16 << 20, chunked=mode == "huge-chunked")
+            return self.send(404, b"", ctype="text/plain")
+
+        def signatures(self, path, body):
+            """/extensions/v2/REPO/signatures/DIGEST: GET lists, PUT adds one entry
+            {"schemaVersion":2,"type":"atomic","name":"DIGEST@ID","content":BASE64}."""
+            rest = path[len("/extensions/v2/"):]
+            if "/signatures/" not in rest or rest.split("/signatures/", 1)[0] != REPO:
+                return self.error(404, "NAME_UNKNOWN")
+            digest = rest.split("/signatures/", 1)[1]
+            if self.command == "PUT":
+                try:
+                    entry = json.loads(body) if len(body) <= SIGNATURE_ENTRY_MAX else None
+                    ok = entry["schemaVersion"] == 2 and entry["type"] == "atomic" and \
+                        entry["name"].startswith(digest + "@") and base64.b64decode(entry["content"])
+                except (ValueError, KeyError, TypeError):
+                    ok = False
+                with reg.lock:
+                    held = reg.stored_signatures.setdefault(digest, [])
+                    if not ok or len(held) >= SIGNATURES_MAX:
+                        return self.error(400, "SIGNATURE_INVALID")
+                    held.append(entry)
+                return self.send(201, b"")
+            if self.command != "GET":
+                return self.error(405, "UNSUPPORTED")
+            if reg.case == "signatures-huge":
+                return self.stream(16 << 20)
+            with reg.lock:
+                entries = list(reg.stored_signatures.get(digest, []))
+            if reg.case == "signatures-many":
+                junk = base64.b64encode(b"not a signature").decode()
+                entries += [{"schemaVersion": 2, "type": "atomic", "name": "%s@junk%d" % (digest, i), "content": junk}
+                            for i in range(65)]
+            self.send(200, json.dumps({"signatures": entries}).encode())
 
         def token(self):
             if reg.case == "json-bomb-token":

@@ -89,6 +89,21 @@ def test_sign_then_verify(reg, client, tmp_path):
         client.sign("fixtures/multi-oci:latest", path.read_bytes(), password="nope")
 
 
+def test_sign_referrer_then_verify(reg, client, tmp_path):
+    """referrer=True: an OCI 1.1 referrer (read back through the referrers tag
+    schema by the independent reader), accepted by verify; no .sig tag needed."""
+    key = cf.new_key("p256")
+    path = tmp_path / "cosign.key"
+    path.write_bytes(cf.encrypted_private_key(key, "pw", n=1024))
+    digest = client.sign("fixtures/small-v2s2:latest", path, password="pw", referrer=True)
+    found = cf.Registry(reg.url).read_referrer_signatures("fixtures/small-v2s2", digest)
+    assert any(cf.verify(key.public_key(), sig, data) and json.loads(data)["critical"]["image"][
+        "docker-manifest-digest"] == digest for data, sig in found)
+    assert client.verify("fixtures/small-v2s2:latest", sigstore_policy(reg.host, cf.public_pem(key)))
+    with pytest.raises(registry.InvalidArgumentError, match="REGISTRY_SIGN_REPLACE"):
+        client.sign("fixtures/small-v2s2:latest", path, password="pw", referrer=True, replace=True)
+
+
 def test_sign_gpg_then_verify(reg, client, tmp_path, monkeypatch):
     import shutil
     import subprocess

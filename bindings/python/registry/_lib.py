@@ -320,6 +320,8 @@ class verify_options(Structure):
 
 
 SIGN_OPTIONS_VERSION = 1
+SIGN_REPLACE = 0x1
+SIGN_REFERRER = 0x2
 
 
 class sign_options(Structure):

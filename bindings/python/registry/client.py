@@ -343,8 +343,9 @@ class Client(Handle):
             return VerifyResult._take(out)
 
     def sign(self, ref: RefLike, key: Union[bytes, StrPath], password: Optional[str] = None,
-             identity: Optional[str] = None, replace: bool = False) -> str:
-        """Sign the image @ref as ``cosign sign --key`` does (the sha256-<hex>.sig tag).
+             identity: Optional[str] = None, replace: bool = False, referrer: bool = False) -> str:
+        """Sign the image @ref as ``cosign sign --key`` does (the sha256-<hex>.sig tag;
+        with @referrer, an OCI 1.1 referrer of the image as cosign's oci-1-1 mode writes).
 
         @key is the private key file's bytes or its path: cosign's encrypted key
         (opened with @password) or an unencrypted PEM key. @identity is the
@@ -356,7 +357,8 @@ class Client(Handle):
             with open(key, "rb") as f:
                 key = f.read(256 * 1024 + 1)
         data = as_bytes(key, "key")
-        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, 1 if replace else 0, cstr(password, "password"),
+        flags = (_lib.SIGN_REPLACE if replace else 0) | (_lib.SIGN_REFERRER if referrer else 0)
+        opts = _lib.sign_options(_lib.SIGN_OPTIONS_VERSION, flags, cstr(password, "password"),
                                  cstr(identity, "identity"))
         out = ctypes.c_void_p()
         with self.use() as c, r._c() as cref:
@@ -369,6 +371,7 @@ class Client(Handle):
                  identity: Optional[str] = None) -> str:
         """Sign the image @ref with GPG as ``skopeo copy --sign-by`` does: the secret
         key @fingerprint of the keyring ($GNUPGHOME), the signature written to the
+        registry's own signature storage where it advertises one, else to the
         lookaside-staging storage @registries_d names (file:// only). Returns the
         digest signed."""
         r = self.reference(ref)
