@@ -1,10 +1,13 @@
-/* registry-unpack: an image of an OCI layout as a root filesystem or a
- * runtime bundle (umoci unpack's counterpart). */
+/* registry-unpack: an image of an OCI layout, or of a docker save tarball,
+ * as a root filesystem or a runtime bundle (umoci unpack's counterpart). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+
+/* skopeo's transport name for a docker save tarball. */
+#define DOCKER_ARCHIVE "docker-archive:"
 
 static int parse_size(const char *text, uint64_t *out)
 {
@@ -54,13 +57,18 @@ int main(int argc, char **argv)
 		{NULL, NULL, NULL, NULL},
 	};
 	const ex_program prog = {
-		"registry-unpack", "unpack an image into a root filesystem", "LAYOUT[:NAME] DIR",
+		"registry-unpack", "unpack an image into a root filesystem", "LAYOUT[:NAME] DIR | docker-archive:FILE[:REF] DIR",
 		"DESCRIPTION\n"
 		"    Applies the layers of an image of the OCI layout LAYOUT in order into\n"
 		"    DIR, which must not exist or be empty: NAME is the image's\n"
 		"    org.opencontainers.image.ref.name or its manifest digest, and may be\n"
 		"    left out when LAYOUT holds one image; of a multi-platform image, the\n"
-		"    --platform entry (by default this machine's). Each layer is checked\n"
+		"    --platform entry (by default this machine's).\n"
+		"    docker-archive:FILE (skopeo's spelling) reads a docker save tarball\n"
+		"    instead (docker save, podman save, skopeo copy ... docker-archive:):\n"
+		"    REF, one of its RepoTags, may be left out when FILE holds one image;\n"
+		"    FILE is everything up to the first ':'. Its layers are streamed from\n"
+		"    FILE, no copy is kept. Each layer is checked\n"
 		"    against its diff_id; whiteouts remove what lower layers made. No\n"
 		"    path of a layer can reach outside DIR. DIR appears whole at the end:\n"
 		"    after a failure or an interrupt there is no DIR.\n"
@@ -80,7 +88,8 @@ int main(int argc, char **argv)
 		"\n"
 		"EXAMPLES\n"
 		"    registry-unpack ./debian-oci:latest ./rootfs\n"
-		"    registry-unpack --bundle ./app-oci ./app && runc run -b ./app app1\n",
+		"    registry-unpack --bundle ./app-oci ./app && runc run -b ./app app1\n"
+		"    registry-unpack docker-archive:./app.tar:example.com/app:1.0 ./rootfs\n",
 		2, 2, flags};
 	ex_common c;
 	char *args[2];
@@ -93,22 +102,33 @@ int main(int argc, char **argv)
 	opts.flags = (bundle ? REGISTRY_UNPACK_BUNDLE : 0) | (devices ? REGISTRY_UNPACK_DEVICES : 0);
 	if (max_size && parse_size(max_size, &opts.max_size) != 0)
 		rc = ex_usage_error(&prog, "--max-size wants a number of bytes, not '%s'", max_size);
-	char *layout = strdup(args[0]), *name = NULL, *ref_name = NULL;
+	int archive = strncmp(args[0], DOCKER_ARCHIVE, strlen(DOCKER_ARCHIVE)) == 0;
+	char *layout = strdup(archive ? args[0] + strlen(DOCKER_ARCHIVE) : args[0]), *name = NULL, *ref_name = NULL;
 	registry_store *store = NULL;
 	if (rc || !layout)
 		goto out;
-	/* LAYOUT:NAME, where NAME may be a digest (sha256:...) with its own colon. */
+	/* LAYOUT:NAME, where NAME may be a digest (sha256:...) with its own colon;
+	 * FILE:REF, where REF may be host:port/name:tag. */
 	char *colon = strchr(layout, ':');
 	if (colon) {
 		*colon = '\0';
 		name = colon + 1;
 	}
-	if (registry_store_open(&store, layout, 0) != 0) {
+	if (archive && !*layout) {
+		rc = ex_usage_error(&prog, "docker-archive: wants a FILE");
+		goto out;
+	}
+	if (!archive && registry_store_open(&store, layout, 0) != 0) {
 		rc = ex_fail(&prog, layout);
 		goto out;
 	}
-	if ((rc = ex_pick_image(&prog, store, name, &ref_name)))
+	if (!archive && (rc = ex_pick_image(&prog, store, name, &ref_name)))
 		goto out;
+	if (archive && !(ref_name = strdup(name ? name : layout))) {
+		perror(prog.name);
+		rc = EX_FAIL;
+		goto out;
+	}
 	ex_progress pr;
 	ex_progress_init(&pr, "unpacked");
 	if (!c.quiet) {
@@ -116,7 +136,8 @@ int main(int argc, char **argv)
 		opts.userdata = &pr;
 	}
 	registry_unpack_stats st = REGISTRY_UNPACK_STATS_INIT;
-	int failed = registry_store_unpack(&st, store, ref_name, args[1], &opts);
+	int failed = archive ? registry_archive_unpack(&st, layout, name, args[1], &opts)
+	                     : registry_store_unpack(&st, store, ref_name, args[1], &opts);
 	ex_progress_end(&pr);
 	if (failed)
 		rc = ex_fail(&prog, ref_name);

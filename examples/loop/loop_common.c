@@ -1,7 +1,9 @@
 /* The shared part of the event-loop examples (loop_common.h). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop_common.h"
@@ -64,8 +66,8 @@ int lx_setup(lx *x, const char *name, const char *loop_name, int argc, char **ar
 	         loop_name, name);
 	static const ex_flag flags[] = {{NULL, NULL, NULL, NULL}};
 	x->prog = (ex_program){name, "pull several images at once in one thread", "REFERENCE DEST [REFERENCE DEST]...",
-	                       help, 2, 64, flags};
-	char *args[64];
+	                       help, 2, 128, flags};
+	char *args[128];
 	int nargs = 0;
 	int rc = ex_parse(&x->prog, argc, argv, &x->c, args, &nargs);
 	if (rc)
@@ -112,6 +114,103 @@ int lx_start(lx *x, registry_loop **loop, registry_loop_socket_cb socket_cb, reg
 	return x->remaining ? 0 : EX_OK;
 }
 
+/*
+ * Each call into the loop, timed: wall time, and of it the thread's time on
+ * a CPU and waiting for one (/proc/thread-self/schedstat), so that a long
+ * step on a busy machine tells the library's work from the scheduler's
+ * delay; what is left was spent blocked (a write the kernel throttled, an
+ * fsync). 50 us buckets up to 100 ms (the last one: longer).
+ */
+#define STEP_BUCKET_US 50
+#define STEP_BUCKETS 2001
+enum { ST_WALL, ST_CPU, ST_RUNQ, ST_BLOCKED, ST_KINDS };
+static uint64_t step_hist[ST_KINDS][STEP_BUCKETS];
+static int64_t step_max[ST_KINDS];
+static uint64_t step_count;
+static int schedstat_fd = -2;
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* This thread's time on a CPU and waiting for one (us), or -1. */
+static void sched_times(int64_t *cpu, int64_t *runq)
+{
+	*cpu = *runq = -1;
+	if (schedstat_fd == -2)
+		schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	char buf[128];
+	ssize_t n = schedstat_fd >= 0 ? pread(schedstat_fd, buf, sizeof(buf) - 1, 0) : -1;
+	unsigned long long on = 0, wait = 0;
+	if (n > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "%llu %llu", &on, &wait) == 2) {
+			*cpu = (int64_t)(on / 1000);
+			*runq = (int64_t)(wait / 1000);
+		}
+	}
+}
+
+typedef struct step_start {
+	int64_t wall, cpu, runq;
+} step_start;
+
+static step_start step_begin(void)
+{
+	step_start s = {mono_us(), 0, 0};
+	sched_times(&s.cpu, &s.runq);
+	return s;
+}
+
+static void note(int kind, int64_t us)
+{
+	int64_t b = us / STEP_BUCKET_US;
+	step_hist[kind][b < 0 ? 0 : b < STEP_BUCKETS ? b : STEP_BUCKETS - 1]++;
+	if (us > step_max[kind])
+		step_max[kind] = us;
+}
+
+static void note_step(step_start s)
+{
+	int64_t wall = mono_us() - s.wall, cpu, runq;
+	sched_times(&cpu, &runq);
+	note(ST_WALL, wall);
+	if (cpu >= 0 && s.cpu >= 0) {
+		note(ST_CPU, cpu - s.cpu);
+		note(ST_RUNQ, runq - s.runq);
+		note(ST_BLOCKED, wall - (cpu - s.cpu) - (runq - s.runq));
+	}
+	step_count++;
+}
+
+void lx_socket_action(registry_loop *loop, int fd, unsigned int events)
+{
+	step_start s = step_begin();
+	registry_loop_socket_action(loop, fd, events);
+	note_step(s);
+}
+
+void lx_timeout(registry_loop *loop)
+{
+	step_start s = step_begin();
+	registry_loop_timeout(loop);
+	note_step(s);
+}
+
+/* The time (ms, the bucket's upper end) under which @pct percent of the
+ * steps' @kind fall. */
+static double step_percentile(int kind, double pct)
+{
+	uint64_t want = (uint64_t)((double)step_count * pct / 100.0 + 0.5), seen = 0;
+	for (int b = 0; b < STEP_BUCKETS; b++)
+		if ((seen += step_hist[kind][b]) >= want && seen)
+			return (double)(b + 1) * STEP_BUCKET_US / 1000.0;
+	return 0;
+}
+
 int lx_finish(lx *x, registry_loop *loop)
 {
 	if (x->tty && !x->c.quiet)
@@ -129,8 +228,17 @@ int lx_finish(lx *x, registry_loop *loop)
 	}
 	uint64_t steps = 0;
 	int64_t max_us = 0;
-	if (loop && registry_loop_step_stats(&steps, &max_us, loop) == 0 && !x->c.quiet)
-		fprintf(stderr, "%llu loop steps, longest %.2f ms\n", (unsigned long long)steps, (double)max_us / 1000.0);
+	if (loop && registry_loop_step_stats(&steps, &max_us, loop) == 0 && !x->c.quiet) {
+		fprintf(stderr, "%llu loop steps, longest %.2f ms; p50 %.2f ms, p99 %.2f ms\n",
+		        (unsigned long long)steps, (double)max_us / 1000.0, step_percentile(ST_WALL, 50),
+		        step_percentile(ST_WALL, 99));
+		static const char *const what[] = {NULL, "on a CPU", "waiting for a CPU", "blocked"};
+		for (int k = ST_CPU; k < ST_KINDS && schedstat_fd >= 0; k++)
+			fprintf(stderr, "  of which %s: p50 %.2f ms, p99 %.2f ms, longest %.2f ms\n", what[k],
+			        step_percentile(k, 50), step_percentile(k, 99), (double)step_max[k] / 1000.0);
+	}
+	if (schedstat_fd >= 0)
+		close(schedstat_fd);
 	registry_loop_free(loop);
 	ex_common_free(&x->c);
 	return x->failed || x->remaining ? EX_FAIL : EX_OK;

@@ -23,7 +23,7 @@ typedef struct lx_image {
 typedef struct lx {
 	ex_program prog;
 	ex_common c;
-	lx_image img[32];
+	lx_image img[64];
 	int n, remaining, failed, tty;
 	void (*all_done)(struct lx *x); /* the example quits its main loop here */
 	void *glue;                      /* the example's own state */
@@ -36,6 +36,10 @@ int lx_setup(lx *x, const char *name, const char *loop_name, int argc, char **ar
  * else the exit code (*loop may be set: lx_finish frees it). */
 int lx_start(lx *x, registry_loop **loop, registry_loop_socket_cb socket_cb, registry_loop_timer_cb timer_cb,
              void *glue, void (*all_done)(lx *x));
+/* registry_loop_socket_action() and registry_loop_timeout(), timed: the
+ * end line reports the steps' distribution (p50, p99, longest). */
+void lx_socket_action(registry_loop *loop, int fd, unsigned int events);
+void lx_timeout(registry_loop *loop);
 /* Print the results, free everything: the exit code. */
 int lx_finish(lx *x, registry_loop *loop);
 

@@ -18,7 +18,7 @@ static gboolean on_fd(gint fd, GIOCondition cond, gpointer ud)
 	glue *g = ud;
 	unsigned int ev = ((cond & G_IO_IN) ? REGISTRY_LOOP_READ : 0) | ((cond & G_IO_OUT) ? REGISTRY_LOOP_WRITE : 0) |
 	                  ((cond & (G_IO_ERR | G_IO_HUP)) ? REGISTRY_LOOP_ERROR : 0);
-	registry_loop_socket_action(g->loop, fd, ev);
+	lx_socket_action(g->loop, fd, ev);
 	return G_SOURCE_CONTINUE; /* the socket callback removes it when done */
 }
 
@@ -43,7 +43,7 @@ static gboolean on_timer(gpointer ud)
 {
 	glue *g = ud;
 	g->timer = 0;
-	registry_loop_timeout(g->loop);
+	lx_timeout(g->loop);
 	return G_SOURCE_REMOVE;
 }
 

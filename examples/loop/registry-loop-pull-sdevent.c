@@ -23,7 +23,7 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
 	(void)s;
 	unsigned int ev = ((revents & EPOLLIN) ? REGISTRY_LOOP_READ : 0) | ((revents & EPOLLOUT) ? REGISTRY_LOOP_WRITE : 0) |
 	                  ((revents & (EPOLLERR | EPOLLHUP)) ? REGISTRY_LOOP_ERROR : 0);
-	registry_loop_socket_action(g->loop, fd, ev);
+	lx_socket_action(g->loop, fd, ev);
 	return 0;
 }
 
@@ -46,7 +46,7 @@ static int on_time(sd_event_source *s, uint64_t usec, void *ud)
 {
 	glue *g = ud;
 	(void)s, (void)usec;
-	registry_loop_timeout(g->loop);
+	lx_timeout(g->loop);
 	return 0;
 }
 

@@ -22,7 +22,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	                  ((events & UV_WRITABLE) ? REGISTRY_LOOP_WRITE : 0) | (status < 0 ? REGISTRY_LOOP_ERROR : 0);
 	uv_os_fd_t fd;
 	if (uv_fileno((uv_handle_t *)h, &fd) == 0)
-		registry_loop_socket_action(g->loop, fd, ev);
+		lx_socket_action(g->loop, fd, ev);
 }
 
 static void free_handle(uv_handle_t *h)
@@ -59,7 +59,7 @@ static int socket_cb(int fd, unsigned int events, void *ud)
 static void on_timer(uv_timer_t *t)
 {
 	glue *g = t->data;
-	registry_loop_timeout(g->loop);
+	lx_timeout(g->loop);
 }
 
 static int timer_cb(long ms, void *ud)

@@ -18,7 +18,10 @@
  * (registry_op_free() and registry_loop_free() may also call the socket
  * callback, to stop watching the descriptors they close). A step
  * does bounded work (hashing and writing as the bytes arrive, in pieces of
- * at most 16 KiB); registry_loop_step_stats() reports the longest. A
+ * at most 16 KiB; reading and hashing what is sent, at most 256 KiB at a
+ * time), except the last step of a schema1 conversion and of a Docker
+ * destination (see registry_pull_start(), registry_pull_to_start());
+ * registry_loop_step_stats() reports the longest. A
  * callback may start, cancel and free operations (also its own) but must
  * not free the loop. The clients, stores and loop are used by one thread.
  * See docs/event-loop.md.
@@ -27,6 +30,7 @@
 #define REGISTRY_LOOP_H
 
 #include <registry/common.h>
+#include <registry/blob.h>
 #include <registry/client.h>
 #include <registry/errors.h>
 #include <registry/image.h>
@@ -159,11 +163,17 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * Start registry_pull() on @p loop: the same arguments, the same result.
  * @p client and @p store must stay open, and be used on this thread only,
  * until the operation completes; several operations may share them.
- * The progress callback of @p options runs on the loop's thread.
- * Not yet in loop mode: REGISTRY_PULL_ALL_PLATFORMS (REGISTRY_EUNSUPPORTED
- * from this call) and schema1 images (REGISTRY_EUNSUPPORTED, through the
- * completion). The completion callback may run before this returns (when
- * the pull fails before any request), with *out already set.
+ * The progress callback of @p options runs on the loop's thread, and the
+ * client's cancel hook is asked at every step (at least every 50 ms).
+ * As registry_pull(): every platform with REGISTRY_PULL_ALL_PLATFORMS (one
+ * child manifest held at a time), the mirrors of the host configuration
+ * (registries.conf) tried in order before the primary, and schema1 images
+ * (converted to OCI in the last step, which reads every layer to compute
+ * its diff_id: that step grows with the image). Not yet in loop mode:
+ * REGISTRY_PULL_REFERRERS, REGISTRY_PULL_FOREIGN_LAYERS and a signature
+ * policy (REGISTRY_EUNSUPPORTED from this call). The completion callback
+ * may run before this returns (when the pull fails before any request),
+ * with *out already set.
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
  * @param client the registry to pull from.
@@ -176,16 +186,146 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * @param userdata passed to @p done.
  * @return 0 (the result comes through @p done); REGISTRY_EINVAL (NULL
  *         argument, bad options: nothing started, @p done not called);
- *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_ALL_PLATFORMS, or a field of
- *         a later version of the options than 1 is set: loop mode applies
+ *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_REFERRERS,
+ *         REGISTRY_PULL_FOREIGN_LAYERS, or a field of a later version of
+ *         the options than 1 is set, such as a policy: loop mode applies
  *         version 1's fields only, and refuses rather than ignores others);
- *         REGISTRY_ENOMEM.
+ *         REGISTRY_ENOMEM; the errors of the host configuration's mirrors
+ *         (a client for a mirror's host).
  * @since 1.1
  */
 REGISTRY_API int registry_pull_start(registry_op **out, registry_loop *loop, registry_client *client,
                                      const registry_reference *ref, registry_store *store,
                                      const char *ref_name, const registry_pull_options *options,
                                      registry_op_done_cb done, void *userdata);
+
+/**
+ * Start registry_push() on @p loop: the same arguments, the same result
+ * and error record. The store's manifests are read and checked (every blob
+ * in the store or to be found on the registry, the files' sizes) during
+ * this call; blobs up to 64 MiB are hashed before they are sent, in slices
+ * of the timer, larger ones as they are sent; then HEAD, and a monolithic
+ * PUT (up to chunk_size) or PATCH chunks, up to the client's max_parallel
+ * blobs at once, all on the loop's connections; then the manifests,
+ * children before the index. A failed PATCH waits (on the timer), asks the
+ * registry where the session stands and goes on from there, as the
+ * blocking push does. @p client and @p store must stay open, and be used on
+ * this thread only, until the operation completes. The progress callback
+ * of @p options runs on the loop's thread. Not yet in loop mode: a manifest
+ * with a subject (a referrer: REGISTRY_EUNSUPPORTED through the completion,
+ * before anything is sent). registry_op_result_digest() gives the pushed
+ * manifest's digest (digest_out of registry_push()).
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the target registry.
+ * @param store an open store (an OCI image layout).
+ * @param ref_name the image in @p store: a ref.name annotation or a manifest digest (copied).
+ * @param target the repository and tag (or digest) to push to (copied).
+ * @param options NULL for the defaults; every field of version 1 is applied.
+ * @param done called once when the operation ends (also when it fails
+ *        before any request, then before this returns); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_push()); REGISTRY_EINVAL (NULL argument, bad options,
+ *         a target on another registry: nothing started, @p done not
+ *         called); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                     registry_store *store, const char *ref_name,
+                                     const registry_reference *target, const registry_push_options *options,
+                                     registry_op_done_cb done, void *userdata);
+
+/**
+ * Start registry_blob_upload_file() on @p loop: the same arguments and
+ * options (every field of version 1 applied), the same result and error
+ * record. HEAD (unless REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK), then a
+ * monolithic PUT (up to chunk_size) or PATCH chunks, the file read and
+ * hashed as the bytes are sent, in slices (see registry_push_start()); the
+ * digest is checked when the last bytes are read, before they are sent.
+ * The file must stay in place until the operation completes.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the target registry.
+ * @param repository the repository to upload to (copied).
+ * @param digest the blob's digest (copied).
+ * @param path a regular file (copied).
+ * @param options NULL for the defaults.
+ * @param done called once when the operation ends (also when it fails
+ *        before any request, a missing file say, then before this returns);
+ *        required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_blob_upload_file()); REGISTRY_EINVAL (NULL argument, bad
+ *         options: nothing started, @p done not called); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                                 const char *repository, const char *digest, const char *path,
+                                                 const registry_blob_upload_options *options,
+                                                 registry_op_done_cb done, void *userdata);
+
+/**
+ * Start registry_pull_to() on @p loop: the same arguments, the same result
+ * (registry_op_result_digest() gives its digest_out), with the rules of
+ * registry_pull_start(). Into an OCI layout, or a `docker load` folder or
+ * tarball: those are pulled into a temporary store next to @p dest, then
+ * written out in the last step (a folder hard-links the blobs where it
+ * can; a tarball copies every layer in that one step, so that step grows
+ * with the image); the temporary store is removed, also after a failure
+ * or a cancel.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the registry to pull from.
+ * @param ref the image (copied).
+ * @param dest a folder (REGISTRY_IMAGE_FORMAT_OCI, _DOCKER_DIR) or a file
+ *        name (REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param format an enum registry_image_format value.
+ * @param options NULL for the defaults.
+ * @param done called once when the operation ends; required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done); the codes of
+ *         registry_pull_start(); REGISTRY_EINVAL also for an unknown format
+ *         or REGISTRY_PULL_ALL_PLATFORMS with a Docker format;
+ *         REGISTRY_ECONFLICT (@p dest exists and is not an empty folder);
+ *         REGISTRY_EUNSUPPORTED also for REGISTRY_IMAGE_FORMAT_ROOTFS and
+ *         _ROOTFS_TAR (the unpack does not run in bounded steps yet: use
+ *         registry_pull_to()), and a tarball when built without libarchive.
+ * @since 1.1
+ */
+REGISTRY_API int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                        const registry_reference *ref, const char *dest, int format,
+                                        const registry_pull_options *options, registry_op_done_cb done,
+                                        void *userdata);
+
+/**
+ * Start registry_blob_fetch() on @p loop: one blob into @p store, verified,
+ * skipped when the store has it (REGISTRY_PROGRESS_SKIPPED), resumed from
+ * a kept partial; the same result and error record, with the rules of
+ * registry_pull_start() (@p store must stay open until the operation
+ * completes).
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the registry to fetch from.
+ * @param repository the repository (copied).
+ * @param digest the blob's digest (copied).
+ * @param expected_size the size from the descriptor, or -1 when unknown.
+ * @param store an open store.
+ * @param opts NULL for the defaults.
+ * @param done called once when the operation ends; required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done: 0, REGISTRY_EDIGEST,
+ *         REGISTRY_ECANCELED, transport errors); REGISTRY_EINVAL (NULL
+ *         argument, options version 0 or newer than this library's, unknown
+ *         flags); REGISTRY_EFORMAT (bad digest or repository);
+ *         REGISTRY_EUNSUPPORTED (a digest algorithm that cannot be
+ *         verified); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_blob_fetch_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                           const char *repository, const char *digest, int64_t expected_size,
+                                           registry_store *store, const registry_blob_fetch_options *opts,
+                                           registry_op_done_cb done, void *userdata);
 
 /**
  * Fetch the next page of @p list (registry_list_tags_open(),
@@ -263,10 +403,11 @@ REGISTRY_API const registry_error *registry_op_error(const registry_op *op);
 
 /**
  * The digest a completed pull wrote to the index (digest_out of
- * registry_pull()).
+ * registry_pull()), or the manifest digest a completed push put
+ * (digest_out of registry_push()).
  * @param digest receives a copy (free with registry_free()).
  * @param op the operation.
- * @return 0; REGISTRY_EINVAL (NULL, not a pull, not completed, failed);
+ * @return 0; REGISTRY_EINVAL (NULL, not a pull or a push, not completed, failed);
  *         REGISTRY_ENOMEM.
  * @since 1.1
  */

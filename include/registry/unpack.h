@@ -145,6 +145,37 @@ REGISTRY_API int registry_store_unpack_tar(registry_unpack_stats *stats, registr
 REGISTRY_API int registry_layer_apply(registry_unpack_stats *stats, const char *root, int layer_fd,
                                       const char *diff_id, const registry_unpack_options *opts);
 
+/**
+ * Unpack an image of a `docker save` tarball (the docker-archive format, as
+ * `docker save`, `podman save` and `skopeo copy ... docker-archive:FILE`
+ * write it) into the directory @p dest, as registry_store_unpack() does:
+ * the same rules, the same checks of each layer against the config's
+ * diff_ids, the same atomic result. manifest.json names the config and the
+ * layers by their paths in the tarball; layers may be tar or gzip; the OCI
+ * layout newer Docker writes inside the tarball (the old paths as symbolic
+ * links to `blobs/sha256/...`) is followed inside the tarball only. The
+ * layers are streamed from the tarball, no copy is kept.
+ * @param stats NULL, or receives the counts (set its version first).
+ * @param archive the tarball (plain or compressed).
+ * @param ref NULL for the tarball's only image, or one of its RepoTags
+ *        (`name:tag`, compared as normalized references).
+ * @param dest the directory to create (or the bundle directory).
+ * @param opts NULL for the defaults; `platform` is not used.
+ * @return 0; REGISTRY_EINVAL (NULL argument, options or stats version,
+ *         unknown flags, @p ref not a reference, @p ref NULL of a tarball of
+ *         several images); REGISTRY_ENOTFOUND (no tarball, no image tagged
+ *         @p ref); REGISTRY_EFORMAT (not a docker save tarball, a manifest.json
+ *         naming what the tarball lacks or a path outside it, a member twice,
+ *         a damaged or hostile layer); REGISTRY_EDIGEST (a layer's tar does
+ *         not have its diff_id); REGISTRY_ETOOLARGE (manifest.json over 1 MiB,
+ *         more than 100000 members, more than max_size bytes);
+ *         REGISTRY_ECONFLICT; REGISTRY_EUNSUPPORTED (built without libarchive
+ *         or unpack); REGISTRY_ECANCELED; REGISTRY_EIO; REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_archive_unpack(registry_unpack_stats *stats, const char *archive, const char *ref,
+                                         const char *dest, const registry_unpack_options *opts);
+
 REGISTRY_END_DECLS
 
 #endif

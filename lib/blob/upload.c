@@ -210,35 +210,39 @@ static int source_seek(up *u, int64_t off)
 
 /* ---- Requests ----------------------------------------------------------- */
 
-static int set_location(up *u, const registry__response *resp)
+int registry__upload_location(char **out, const registry__response *resp, const char *digest)
 {
 	if (!resp->location || !*resp->location)
-		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry sent no Location",
-		                      u->p->digest);
+		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry sent no Location", digest);
 	if (!resp->url)
 		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	char *abs = NULL;
 	int rc = registry__url_resolve(&abs, resp->url, resp->location);
 	if (rc)
-		return registry__fail(rc, "upload of %s: unusable Location %.200s", u->p->digest, resp->location);
+		return registry__fail(rc, "upload of %s: unusable Location %.200s", digest, resp->location);
 	registry__origin o;
 	if (registry__origin_of(&o, abs) != 0 ||
 	    (strcmp(o.scheme, "https") != 0 && strcmp(o.scheme, "http") != 0)) {
 		free(abs);
-		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: Location is not http(s)", u->p->digest);
+		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: Location is not http(s)", digest);
 	}
 	if (strncmp(resp->url, "https:", 6) == 0 && strcmp(o.scheme, "http") == 0) {
 		free(abs);
 		return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: refusing a Location from https to "
-		                      "plain http", u->p->digest);
+		                      "plain http", digest);
 	}
-	free(u->location);
-	u->location = abs;
+	free(*out);
+	*out = abs;
 	return 0;
 }
 
+static int set_location(up *u, const registry__response *resp)
+{
+	return registry__upload_location(&u->location, resp, u->p->digest);
+}
+
 /* "0-N" or "bytes=0-N": the registry holds N+1 bytes; -1 if unreadable. */
-static int64_t parse_range_end(const char *range)
+int64_t registry__upload_range_end(const char *range)
 {
 	if (!range)
 		return -1;
@@ -274,6 +278,17 @@ static void session_cancel(up *u)
 	registry__error_restore(saved);
 }
 
+size_t registry__upload_chunk_min(const registry__response *resp, size_t chunk)
+{
+	if (!resp->oci_chunk_min_length)
+		return chunk;
+	char *end = NULL;
+	unsigned long long min = strtoull(resp->oci_chunk_min_length, &end, 10);
+	if (end && !*end && min > chunk)
+		return min > SIZE_MAX ? SIZE_MAX : (size_t)min;
+	return chunk;
+}
+
 /* POST a session (or a mount). *mounted = 1 when the registry mounted. */
 static int session_start(up *u, const char *mount_from, int *mounted)
 {
@@ -299,12 +314,7 @@ static int session_start(up *u, const char *mount_from, int *mounted)
 			*mounted = 1;
 	} else if (!rc && resp.status == 202) {
 		rc = set_location(u, &resp);
-		if (!rc && resp.oci_chunk_min_length) {
-			char *end = NULL;
-			unsigned long long min = strtoull(resp.oci_chunk_min_length, &end, 10);
-			if (end && !*end && min > u->chunk)
-				u->chunk = min > SIZE_MAX ? SIZE_MAX : (size_t)min;
-		}
+		u->chunk = registry__upload_chunk_min(&resp, u->chunk);
 	} else if (!rc) {
 		rc = registry__response_fail(&resp, what);
 	}
@@ -358,6 +368,12 @@ static int mono_rewind(void *ud)
 	return rc;
 }
 
+int registry__upload_answer_lost(int rc)
+{
+	return rc == REGISTRY_ENETWORK || rc == REGISTRY_ETIMEDOUT || rc == REGISTRY_EIO || rc == REGISTRY_EPROTOCOL ||
+	       rc == REGISTRY_ENOTFOUND;
+}
+
 /* The closing PUT: the whole blob streamed (monolithic), or no body. */
 static int put_final(up *u, int streamed)
 {
@@ -391,8 +407,7 @@ static int put_final(up *u, int streamed)
 		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored it as %.100s", what,
 		                    resp.docker_content_digest);
 	registry__response_free(&resp);
-	if (u->finished && (rc == REGISTRY_ENETWORK || rc == REGISTRY_ETIMEDOUT || rc == REGISTRY_EIO || rc == REGISTRY_EPROTOCOL ||
-	                    rc == REGISTRY_ENOTFOUND)) {
+	if (u->finished && registry__upload_answer_lost(rc)) {
 		/* The answer may have been lost after the registry committed: then
 		 * the transport's retry of this PUT finds the session gone (404
 		 * BLOB_UPLOAD_UNKNOWN), or the retries ran out. The blob decides. */
@@ -468,7 +483,7 @@ static int patch(up *u, const char *data, size_t len, int64_t offset, int64_t *h
 	if (resp->status == 202 || resp->status == 204) {
 		if ((rc = set_location(u, resp)))
 			return rc;
-		int64_t end = parse_range_end(resp->range);
+		int64_t end = registry__upload_range_end(resp->range);
 		*held = end < 0 ? offset + (int64_t)len : end + 1;
 		if (*held > offset + (int64_t)len)
 			return registry__fail(REGISTRY_EPROTOCOL, "upload of %s: the registry claims %" PRId64
@@ -497,7 +512,7 @@ static int session_status(up *u, int64_t confirmed, int64_t *held, int *lost)
 	registry__response_init(&resp);
 	int rc = registry__client_do(u->c, &req, &resp);
 	if (!rc && (resp.status == 204 || resp.status == 200)) {
-		int64_t end = parse_range_end(resp.range);
+		int64_t end = registry__upload_range_end(resp.range);
 		if (end < 0) {
 			*lost = 1; /* no usable Range: do not guess */
 		} else {
@@ -526,7 +541,7 @@ static int session_status(up *u, int64_t confirmed, int64_t *held, int *lost)
  * progress at least halves what is left of its chunk, so a chunk takes at
  * most about log2(chunk size) of them.
  */
-static int made_progress(int64_t took, size_t sent)
+int registry__upload_made_progress(int64_t took, size_t sent)
 {
 	return took > 0 && (uint64_t)took >= ((uint64_t)sent + 1) / 2;
 }
@@ -592,7 +607,7 @@ static int send_chunked(up *u)
 		int64_t held = offset;
 		int retryable = 0;
 		rc = patch(u, data, len, offset, &held, &resp, &retryable);
-		if (!rc && made_progress(held - offset, len)) {
+		if (!rc && registry__upload_made_progress(held - offset, len)) {
 			offset = held;
 			failures = 0;
 			continue;
@@ -640,7 +655,14 @@ static int send_chunked(up *u)
 static int check_params(registry_client *c, const registry__upload_params *p,
                         const registry__upload_source *src)
 {
-	if (!c || !p || !src || !src->read || !p->repository || !p->digest)
+	if (!c || !p || !src || !src->read)
+		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");
+	return registry__upload_params_check(p);
+}
+
+int registry__upload_params_check(const registry__upload_params *p)
+{
+	if (!p->repository || !p->digest)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");
 	if (p->size < -1)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: negative size");
@@ -836,9 +858,9 @@ int registry_blob_upload_options_init(registry_blob_upload_options *opts)
 
 /* Check @o (NULL: the defaults) and turn it into the engine's parameters;
  * @prog must outlive @p. */
-static int upload_params(const char *fn, const registry_blob_upload_options *o, const char *repository,
-                         const char *digest, int64_t size, registry__progress_ctx *prog,
-                         registry__upload_params *p)
+int registry__blob_upload_params(const char *fn, const registry_blob_upload_options *o, const char *repository,
+                                 const char *digest, int64_t size, registry__progress_ctx *prog,
+                                 registry__upload_params *p)
 {
 	static const registry_blob_upload_options defaults = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
 	if (!o)
@@ -863,7 +885,7 @@ int registry_blob_upload(registry_client *client, const char *repository, const 
 	REGISTRY__ENTER(rc);
 	registry__progress_ctx prog;
 	registry__upload_params p;
-	if ((rc = upload_params("registry_blob_upload", options, repository, digest, size, &prog, &p)))
+	if ((rc = registry__blob_upload_params("registry_blob_upload", options, repository, digest, size, &prog, &p)))
 		return rc;
 	if (!read)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL read callback");
@@ -878,7 +900,7 @@ int registry_blob_upload_file(registry_client *client, const char *repository, c
 	REGISTRY__ENTER(rc);
 	registry__progress_ctx prog;
 	registry__upload_params p;
-	if ((rc = upload_params("registry_blob_upload_file", options, repository, digest, -1, &prog, &p)))
+	if ((rc = registry__blob_upload_params("registry_blob_upload_file", options, repository, digest, -1, &prog, &p)))
 		return rc;
 	if (!client || !repository || !digest || !path)
 		return registry__fail(REGISTRY_EINVAL, "blob upload: NULL argument");

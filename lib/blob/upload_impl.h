@@ -82,6 +82,32 @@ int registry__blob_upload(registry_client *c, const registry__upload_params *p,
 int registry__blob_exists(registry_client *c, const char *repository, const char *digest,
                           int64_t *size);
 
+/* Helpers of the upload protocol, shared with the event-loop push (lib/loop/push.c). */
+/* The session URL from an answer's Location, resolved against resp->url and
+ * checked (http(s), never https to http): replaces *out. 0 or recorded. */
+struct registry__response;
+int registry__upload_location(char **out, const struct registry__response *resp, const char *digest);
+/* "0-N" or "bytes=0-N": N; -1 when unreadable. */
+int64_t registry__upload_range_end(const char *range);
+/* A PATCH that sent @sent bytes moved the upload on (took at least half). */
+int registry__upload_made_progress(int64_t took, size_t sent);
+/* A closing PUT that failed with @rc after the whole blob was sent may have
+ * lost only its answer (then a retry finds the session gone): 1 when a HEAD
+ * of the blob should decide. */
+int registry__upload_answer_lost(int rc);
+/* The chunk size after the session's OCI-Chunk-Min-Length, if it asks for more. */
+size_t registry__upload_chunk_min(const struct registry__response *resp, size_t chunk);
+
+/* The parameters' repository, digest (and its algorithm), size and mount
+ * source checked, as registry__blob_upload checks them. 0 or recorded. */
+int registry__upload_params_check(const registry__upload_params *p);
+/* registry_blob_upload_options (@o; NULL: the defaults) checked for @fn and
+ * turned into the engine's parameters; @prog must outlive @p. */
+struct registry_blob_upload_options;
+int registry__blob_upload_params(const char *fn, const struct registry_blob_upload_options *o,
+                                 const char *repository, const char *digest, int64_t size,
+                                 registry__progress_ctx *prog, registry__upload_params *p);
+
 /* A source over a file (read(2), lseek(2)). *size receives its size. */
 typedef struct registry__file_source {
 	int fd;

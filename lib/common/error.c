@@ -133,6 +133,11 @@ int registry__error_restore(registry__error_snapshot *snap)
 	return last_error.code;
 }
 
+void registry__error_discard(registry__error_snapshot *snap)
+{
+	free(snap);
+}
+
 /* ---- Calls into user code ---------------------------------------------- */
 
 void registry__callback_begin(registry__callback_scope *s)

@@ -74,6 +74,8 @@ void registry__error_clear(void);
 typedef struct registry__error_snapshot registry__error_snapshot;
 registry__error_snapshot *registry__error_save(void);
 int registry__error_restore(registry__error_snapshot *snap);
+/* Free a snapshot that is not to be restored (NULL ok). */
+void registry__error_discard(registry__error_snapshot *snap);
 
 /*
  * Calls into user code. A callback may call the library itself: that call

@@ -48,6 +48,13 @@ static void update_timer(registry_loop *L)
 			due = w->due;
 	if (L->deferred || L->paused)
 		due = now_us();
+	for (registry_op *op = L->ops; op; op = op->next)
+		if (!op->completed && op->client->cancel) {
+			int64_t poll = now_us() + (int64_t)REGISTRY__LOOP_CANCEL_POLL_MS * 1000;
+			if (due < 0 || poll < due)
+				due = poll;
+			break;
+		}
 	if (due == L->asked_due)
 		return;
 	L->asked_due = due;
@@ -128,16 +135,10 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 	if (st >= 300 && st < 400)
 		return len;
 	if (st >= 200 && st < 300 && q->sink) {
-		registry_loop *L = q->L;
-		if (now_us() - L->step_start > REGISTRY__LOOP_SLICE_US) {
-			/* This step has had its share: curl keeps the bytes and
-			 * hands them over again when the next step unpauses us. */
-			q->paused = 1;
-			q->next_paused = L->paused;
-			L->paused = q;
-			L->deferred = 1;
+		/* This step has had its share: curl keeps the bytes and
+		 * hands them over again when the next step unpauses us. */
+		if (registry__loop_slice_spent(q))
 			return CURL_WRITEFUNC_PAUSE;
-		}
 		if ((q->sink_rc = q->sink(q, ptr, len)))
 			return 0;
 		return q->aborted ? 0 : len;
@@ -147,6 +148,23 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 		return 0;
 	}
 	return len;
+}
+
+int registry__loop_over_budget(const registry_loop *L)
+{
+	return now_us() - L->step_start > REGISTRY__LOOP_SLICE_US;
+}
+
+int registry__loop_slice_spent(lreq *q)
+{
+	registry_loop *L = q->L;
+	if (!registry__loop_over_budget(L))
+		return 0;
+	q->paused = 1;
+	q->next_paused = L->paused;
+	L->paused = q;
+	L->deferred = 1;
+	return 1;
 }
 
 static size_t on_read(char *buf, size_t size, size_t n, void *ud)
@@ -211,6 +229,15 @@ static void attempt(lreq *q)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
 	} else if (q->r.method && strcmp(q->r.method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (q->r.method && (strcmp(q->r.method, "PUT") == 0 || strcmp(q->r.method, "PATCH") == 0)) {
+		curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, q->send ? q->send : on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, q);
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, REGISTRY__LOOP_UPLOAD_BUFFER);
+		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(q->send ? q->send_len : (int64_t)q->body_len));
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->r.method);
+	} else if (q->r.method && strcmp(q->r.method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->r.method);
 	}
 	if (q->tls_probe) {
 		/* A bare handshake: no certificate check, so no CA bundle to load
@@ -233,10 +260,59 @@ static void attempt(lreq *q)
 
 static void token_done(lreq *t, int rc);
 
+static int same_scope(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A token fetch under way for @q's client and scope: @q waits for it rather
+ * than ask the token server again (16 pulls of one repository started at
+ * once meet the same 401 together). */
+static int join_token(lreq *q)
+{
+	for (lreq *l = q->L->token_leaders; l; l = l->next_leader)
+		if (l != q && l->r.c == q->r.c && same_scope(l->r.scope, q->r.scope)) {
+			q->leader = l;
+			q->next_waiter = l->waiters;
+			l->waiters = q;
+			q->state = LREQ_TOKEN;
+			return 1;
+		}
+	return 0;
+}
+
+static void leader_unlink(lreq *q)
+{
+	if (!q->L)
+		return; /* never begun */
+	for (lreq **p = &q->L->token_leaders; *p; p = &(*p)->next_leader)
+		if (*p == q) {
+			*p = q->next_leader;
+			break;
+		}
+	q->next_leader = NULL;
+}
+
+/* @q no longer waits for its leader's token. */
+static void waiter_unlink(lreq *q)
+{
+	if (!q->leader)
+		return;
+	for (lreq **p = &q->leader->waiters; *p; p = &(*p)->next_waiter)
+		if (*p == q) {
+			*p = q->next_waiter;
+			break;
+		}
+	q->leader = NULL;
+	q->next_waiter = NULL;
+}
+
 /* The token of the request's scope, as a request of its own. */
 static void start_token(lreq *q, int as_get)
 {
 	registry_client *c = q->r.c;
+	if (!as_get && join_token(q))
+		return;
 	lreq *t = calloc(1, sizeof(*t));
 	if (!t) {
 		lreq_finish(q, registry__nomem());
@@ -272,7 +348,40 @@ static void start_token(lreq *q, int as_get)
 	t->refuse_link_local = 1;
 	t->done = token_done;
 	q->state = LREQ_TOKEN;
+	if (!as_get) {
+		q->next_leader = q->L->token_leaders;
+		q->L->token_leaders = q;
+	}
 	registry__loop_lreq_go(t);
+}
+
+/* The token is cached (@rc 0) or its fetch failed: the request goes on or
+ * fails, as the blocking path would after its own fetch. */
+static void token_known(lreq *q, int rc)
+{
+	if (!rc)
+		rc = registry__req_token_ready(&q->r);
+	if (rc)
+		lreq_finish(q, rc);
+	else
+		attempt(q);
+}
+
+/* The leader's answer, for the requests that waited for it (taken off the
+ * leader first: ending one operation may stop others' requests, which then
+ * are no longer waiting). */
+static void wake_waiters(lreq *ws, int rc, const struct registry_error *saved)
+{
+	while (ws) {
+		lreq *w = ws;
+		ws = w->next_waiter;
+		w->next_waiter = NULL;
+		if (w->state != LREQ_TOKEN || w->token)
+			continue;
+		if (rc) /* each fails with the fetch's own record */
+			*(struct registry_error *)registry_error_last() = *saved;
+		token_known(w, rc);
+	}
 }
 
 static void token_done(lreq *t, int rc)
@@ -292,12 +401,14 @@ static void token_done(lreq *t, int rc)
 		start_token(q, 1);
 		return;
 	}
-	if (!rc)
-		rc = registry__req_token_ready(&q->r);
-	if (rc)
-		lreq_finish(q, rc);
-	else
-		attempt(q);
+	leader_unlink(q);
+	lreq *ws = q->waiters;
+	q->waiters = NULL;
+	for (lreq *w = ws; w; w = w->next_waiter)
+		w->leader = NULL;
+	struct registry_error saved = *registry_error_last();
+	token_known(q, rc);
+	wake_waiters(ws, rc, &saved);
 }
 
 void registry__loop_lreq_go(lreq *q)
@@ -412,11 +523,21 @@ int registry__loop_lreq_begin_external(lreq *q, registry_loop *L, registry_op *o
 /* Stop whatever @q is doing (a transfer, a wait, a token fetch); no callback. */
 void registry__loop_lreq_stop(lreq *q)
 {
+	waiter_unlink(q);
 	if (q->token) {
 		registry__loop_lreq_stop(q->token);
 		registry__loop_lreq_end(q->token);
 		free(q->token);
 		q->token = NULL;
+	}
+	leader_unlink(q);
+	while (q->waiters) {
+		/* Their leader stopped (its operation ended): each asks again,
+		 * the first to go leading the others, from the loop's next step. */
+		lreq *w = q->waiters;
+		waiter_unlink(w);
+		w->state = LREQ_WAITING;
+		registry__loop_wait(q->L, &w->wait, 0, wait_fired);
 	}
 	if (q->paused) {
 		for (lreq **p = &q->L->paused; *p; p = &(*p)->next_paused)
@@ -465,6 +586,8 @@ void registry__loop_op_complete(registry_op *op, int rc)
 {
 	if (op->completed)
 		return;
+	if (rc && !op->cancel_asked && op->fallback && op->fallback(op, rc))
+		return; /* the kind goes on another way (a pull's next mirror) */
 	op->completed = 1;
 	op->rc = rc;
 	registry__loop_lreq_stop(&op->probe);
@@ -522,6 +645,12 @@ int registry__loop_op_new(registry_op **out, registry_loop *L, registry_client *
  * cancels (asked from a progress callback), completion callbacks, kicks. */
 static void settle(registry_loop *L)
 {
+	/* The clients' cancel hooks, as the blocking calls ask them: at every
+	 * step (update_timer() makes one at least every
+	 * REGISTRY__LOOP_CANCEL_POLL_MS while a hook is set). */
+	for (registry_op *op = L->ops; op; op = op->next)
+		if (!op->completed && !op->cancel_asked && registry__client_canceled(op->client))
+			op->cancel_asked = 1;
 	for (;;) {
 		registry_op *op = L->ops;
 		while (op && !(op->cancel_asked && !op->completed))
@@ -574,21 +703,38 @@ int64_t registry__loop_step_begin(registry_loop *L)
 	return t;
 }
 
-/* Transfers a step paused (their slice was spent) go on, each within the
- * budget of this step again. */
+/* Transfers a step paused (their slice was spent) go on, oldest first,
+ * while this step's budget lasts: each unpause hands curl's kept bytes
+ * over at once, and with a hundred transfers paused, unpausing them all
+ * took longer than the budget. The rest stay paused, before those paused
+ * during this step, for the next step. */
 static void unpause(registry_loop *L)
 {
-	lreq *q = L->paused;
-	L->paused = NULL;
-	while (q) {
-		lreq *next = q->next_paused;
-		q->next_paused = NULL;
-		if (q->paused) {
-			q->paused = 0;
-			curl_easy_pause(q->h, CURLPAUSE_CONT);
-		}
-		q = next;
+	lreq *old = NULL; /* the list (newest first) reversed: oldest first */
+	for (lreq *q = L->paused, *next; q; q = next) {
+		next = q->next_paused;
+		q->next_paused = old;
+		old = q;
 	}
+	L->paused = NULL;
+	while (old && now_us() - L->step_start <= REGISTRY__LOOP_SLICE_US) {
+		lreq *q = old;
+		old = q->next_paused;
+		q->next_paused = NULL;
+		q->paused = 0;
+		curl_easy_pause(q->h, CURLPAUSE_CONT);
+	}
+	/* The ones left, oldest first: behind the newly paused (newest first). */
+	lreq **tail = &L->paused;
+	while (*tail)
+		tail = &(*tail)->next_paused;
+	lreq *rev = NULL;
+	for (lreq *q = old, *next; q; q = next) {
+		next = q->next_paused;
+		q->next_paused = rev;
+		rev = q;
+	}
+	*tail = rev;
 }
 
 void registry__loop_step_end(registry_loop *L, int64_t start)
@@ -760,6 +906,7 @@ int registry_loop_new(registry_loop **out, const registry_loop_options *options)
 	L->o = *options;
 	L->curl_due = -1;
 	L->asked_due = -1;
+	L->aio_efd = -1;
 	curl_multi_setopt(L->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
 	curl_multi_setopt(L->multi, CURLMOPT_SOCKETDATA, L);
 	curl_multi_setopt(L->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
@@ -778,6 +925,7 @@ void registry_loop_free(registry_loop *L)
 		op->next = NULL;
 		registry_op_free(op);
 	}
+	registry__loop_aio_free(L);
 	curl_multi_cleanup(L->multi);
 	free(L);
 }
@@ -790,6 +938,10 @@ int registry_loop_socket_action(registry_loop *L, int fd, unsigned int events)
 	if (events & ~(REGISTRY_LOOP_READ | REGISTRY_LOOP_WRITE | REGISTRY_LOOP_ERROR))
 		return registry__fail(REGISTRY_EINVAL, "registry_loop_socket_action: unknown events 0x%x", events);
 	int64_t t = registry__loop_step_begin(L);
+	if (registry__loop_aio_event(L, fd)) {
+		registry__loop_step_end(L, t);
+		return 0;
+	}
 	int mask = 0, running = 0;
 	if (events & REGISTRY_LOOP_READ)
 		mask |= CURL_CSELECT_IN;
@@ -820,6 +972,10 @@ int registry_loop_timeout(registry_loop *L)
 	}
 	int64_t n = now_us();
 	for (;;) {
+		/* What is left when the step's budget is spent is due at once:
+		 * the timer asks for 0 ms. */
+		if (now_us() - L->step_start > REGISTRY__LOOP_SLICE_US)
+			break;
 		lwait *w = L->waits;
 		while (w && w->due > n + 500)
 			w = w->next;

@@ -33,7 +33,7 @@ struct lreq {
 	CURL *h;
 	registry__response resp;
 	size_t body_limit;   /* buffered (non-sink) bodies; 0: REGISTRY__JSON_LIMIT */
-	const char *body;    /* POST body (token requests) */
+	const char *body;    /* POST (token requests) or PUT body, unless send */
 	size_t body_len, body_sent;
 	int refuse_link_local, refused;
 	int tls_probe;       /* a TLS handshake only, unverified (the scheme probe) */
@@ -41,6 +41,10 @@ struct lreq {
 	int (*sink)(lreq *q, const char *data, size_t len);
 	int sink_rc;
 	int aborted;
+	/* A PUT or PATCH body read as it is sent (curl's read callback, its
+	 * data @q), send_len bytes; NULL: body and body_len. */
+	size_t (*send)(char *buf, size_t size, size_t n, void *q);
+	int64_t send_len;
 	/* Before each attempt (e.g. the Range to ask for): non-zero fails it. */
 	int (*before)(lreq *q);
 	/* After an attempt, before the machine: a registry__req_next to apply
@@ -53,6 +57,10 @@ struct lreq {
 	lreq *next_paused;
 	lreq *token, *parent;     /* a token fetch under way, and its request */
 	registry__token_fetch tf; /* a token request's own */
+	/* One token request per client and scope at a time: the request that
+	 * started it leads (on the loop's list of leaders), the others that
+	 * need the same token wait on its list and share the answer. */
+	lreq *waiters, *next_waiter, *leader, *next_leader;
 	void *ud;
 };
 
@@ -79,6 +87,9 @@ struct registry_op {
 	void (*base_known)(registry_op *op);
 	struct registry_error err;
 	char *digest; /* a pull's result */
+	/* NULL, or a failure of the operation: non-zero when the operation
+	 * takes it over and goes on another way (a pull's next mirror). */
+	int (*fallback)(registry_op *op, int rc);
 };
 
 struct registry_loop {
@@ -94,11 +105,33 @@ struct registry_loop {
 	int64_t max_us;
 	int64_t step_start; /* of the outermost step running */
 	lreq *paused;
+	lreq *token_leaders; /* requests whose token fetch is under way */
+	/* Linux AIO for fsyncs (loop/sync.c): 0 not tried yet, 1 ready, -1 not
+	 * available; its eventfd is watched while fsyncs are in flight. */
+	int aio_state, aio_efd, aio_watched;
+	unsigned long aio_ctx;
+	struct lsync *syncs;
 };
 
 /* How long one step hands bytes to hashing and writing before it pauses
  * the transfer and lets the caller's loop run (microseconds). */
 #define REGISTRY__LOOP_SLICE_US 2000
+
+/* This step has spent its slice (REGISTRY__LOOP_SLICE_US). */
+int registry__loop_over_budget(const registry_loop *L);
+/* The same, from a callback of @q's transfer: when spent, @q is paused
+ * (return CURL_WRITEFUNC_PAUSE or CURL_READFUNC_PAUSE) and the next step
+ * goes on with it. */
+int registry__loop_slice_spent(lreq *q);
+
+/* What curl asks a body source for at most per call (PUT, PATCH): a
+ * 256 KiB read and hash is about 0.3 ms here, and fewer, larger sends
+ * per step keep a push near the blocking one's speed. */
+#define REGISTRY__LOOP_UPLOAD_BUFFER (256L * 1024L)
+
+/* How often a client's cancel hook is asked while nothing else happens:
+ * as the blocking calls ask it between their waits (milliseconds). */
+#define REGISTRY__LOOP_CANCEL_POLL_MS REGISTRY__SLEEP_SLICE_MS
 
 int registry__loop_lreq_begin(lreq *q, registry_loop *L, registry_op *op, registry_client *c,
                               const char *url, const char *scope);
@@ -130,5 +163,43 @@ int registry__loop_lreq_begin_at(lreq *q, registry_op *op, const char *path, con
  * work and asks the caller's timer for what is due next. */
 int64_t registry__loop_step_begin(registry_loop *L);
 void registry__loop_step_end(registry_loop *L, int64_t start);
+
+/* ---- fsync off the step (loop/sync.c) ---- */
+
+typedef struct lsync lsync;
+typedef struct lcommit lcommit;
+struct registry__blob_writer;
+
+/* fsync @fd without blocking the step (closed afterwards when @own_fd):
+ * done(ud, errno or 0) runs in a later step. NULL: out of memory
+ * (recorded; @fd closed when own_fd). */
+lsync *registry__loop_fsync(registry_loop *L, int fd, int own_fd, void (*done)(void *ud, int err), void *ud);
+/* Its done will not be called (what it fsyncs goes on in the kernel). */
+void registry__loop_fsync_forget(lsync *s);
+/* @fd is the AIO eventfd: its completions handled, 1; else 0. */
+int registry__loop_aio_event(registry_loop *L, int fd);
+void registry__loop_aio_free(registry_loop *L);
+
+/* Commit @w as registry__blob_writer_commit does (check, fsync the data,
+ * rename, fsync the folder) with the fsyncs off the step: 0 and
+ * done(ud, rc) in a later step, @w the commit's; or the check's failure
+ * now (@w freed). _forget: no done; a blob not yet renamed keeps its
+ * partial for a resume. */
+int registry__loop_commit(lcommit **out, registry_loop *L, struct registry__blob_writer *w,
+                          void (*done)(void *ud, int rc), void *ud);
+void registry__loop_commit_forget(lcommit *c);
+
+/* The end of a pull (loop/store.c): @image's manifest as the store keeps
+ * it (converted unless @flags preserve digests) and its index.json entry
+ * @ref_name, as registry__pull_store_image stores them, each fsync off
+ * the step. 0 and done(op, rc) later (or from within, when nothing needs
+ * writing), op->digest the entry's digest; or a failure now. _forget: no
+ * done; what is not renamed yet is left (an index.json lock released). */
+typedef struct lstore lstore;
+struct registry_manifest;
+int registry__loop_store_image(lstore **out, registry_op *op, registry_store *store, unsigned int flags,
+                               const struct registry_manifest *image, const char *ref_name,
+                               void (*done)(registry_op *op, int rc));
+void registry__loop_store_forget(lstore *s);
 
 #endif

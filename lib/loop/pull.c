@@ -3,28 +3,33 @@
  * same steps as registry_pull (lib/ops/pull.c), as a state machine that
  * never blocks:
  *
- *   (scheme probe, once per client) ─► manifest ─► (index: platform's child)
+ *   for each endpoint (registries.conf mirrors in order, then the primary):
+ *   (scheme probe, once per client) ─► manifest ─► (index: platform's child,
+ *       or with REGISTRY_PULL_ALL_PLATFORMS each distinct child in turn)
  *       ─► blobs, up to max_parallel at once, each received, hashed and
  *          written as the bytes arrive, resumed from a kept partial
- *       ─► manifest and index.json entry (registry__pull_store_image)
+ *       ─► manifests (and the index) and the index.json entry
+ *   ─► registry_pull_to_start: the destination written (export)
  *
- * Judging the manifest answer, storing the image and its index entry are
- * the blocking pull's own functions, so results, digests and error records
- * are the same.
+ * Judging the manifest answer, the endpoints, storing the images, the index
+ * and its entry, and the destinations are the blocking pull's own
+ * functions (lib/ops/pull.c, mirrors.c), so results, digests and error
+ * records are the same.
  */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blob/upload_impl.h"
+#include "ops/fanout.h"
 #include "loop_impl.h"
 #include "manifest/manifest_impl.h"
 #include "ops/ops_impl.h"
 #include "ops/pull_impl.h"
 #include "store/store_writer.h"
 
-enum { P_BASE, P_MANIFEST, P_CHILD, P_BLOBS, P_DONE };
-enum { B_QUEUED, B_RUNNING, B_BUSY, B_DONE };
+enum { P_BASE, P_MANIFEST, P_CHILD, P_BLOBS, P_EXPORT, P_DONE };
+enum { B_QUEUED, B_RUNNING, B_BUSY, B_COMMITTING, B_DONE };
 
 /* A blob whose partial another writer of this store handle holds (a
  * concurrent pull of a shared layer): try again after this long. */
@@ -43,6 +48,7 @@ typedef struct pblob {
 	double last_report;
 	lreq q;
 	lwait busy;
+	lcommit *commit; /* its fsyncs, off the step */
 } pblob;
 
 struct pull_op {
@@ -51,18 +57,31 @@ struct pull_op {
 	char *ref_name;
 	registry_store *store;
 	registry_pull_options o;
-	const char *repository;
+	registry__endpoints eps; /* mirrors, then the primary */
+	size_t ep;               /* the one at hand */
+	char tried[REGISTRY__MSG_MAX]; /* what the mirrors said */
+	registry__pull_job j;    /* the pull at the endpoint at hand */
+	const char *repository;  /* j.repository */
 	char scope[600];
 	int state;
 	lreq q;           /* the manifests */
-	registry_manifest *top, *child;
+	registry__fanout f; /* REGISTRY_PULL_ALL_PLATFORMS: the entries */
+	size_t entry;       /* the entry whose child is pulled */
+	int all;
 	pblob *blobs;
 	size_t nblobs, running, finished;
+	registry__schema1 s1; /* a schema1 image's history: its blobs' digests */
+	lstore *storing; /* the manifest and index entry, at the end */
 	registry__progress_ctx prog;
+	int has_dest;             /* registry_pull_to_start */
+	registry__pull_dest dest;
+	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
+	char *blob_repository, *blob_digest;
 };
 
 static void next_blobs(pull_op *p);
 static void start_manifest(pull_op *p, const char *reference);
+static void next_entry(pull_op *p);
 
 static void fail(pull_op *p, int rc)
 {
@@ -88,9 +107,39 @@ static int begin_at(pull_op *p, lreq *q, const char *path, const char *scope, vo
 	return 0;
 }
 
-static void pull_base_known(registry_op *op)
+/* Drop what an earlier endpoint left (its transfers are stopped; its
+ * partial blobs stay in the store for a resume). */
+static void blobs_clear(pull_op *p)
 {
-	start_manifest((pull_op *)(void *)op, NULL);
+	for (size_t i = 0; i < p->nblobs; i++)
+		registry__loop_lreq_end(&p->blobs[i].q);
+	free(p->blobs);
+	p->blobs = NULL;
+	p->nblobs = p->running = p->finished = 0;
+	registry__schema1_free(&p->s1); /* the blobs' digests were its */
+}
+
+static void job_reset(pull_op *p)
+{
+	registry__loop_lreq_end(&p->q);
+	blobs_clear(p);
+	registry__fanout_free(&p->f);
+	registry__pull_job_free(&p->j);
+	p->entry = 0;
+	p->all = 0;
+}
+
+/* The client's scheme is known: the pull at endpoint p->ep, from its manifest. */
+static void endpoint_begin(registry_op *op)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	job_reset(p);
+	const registry__endpoint *ep = &p->eps.items[p->ep];
+	p->j = (registry__pull_job){.client = ep->client, .repository = ep->repository, .store = p->store,
+	                            .flags = p->o.flags, .o = &p->o};
+	p->repository = ep->repository;
+	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull", p->repository);
+	start_manifest(p, NULL);
 }
 
 /* ---- manifests ---------------------------------------------------------------- */
@@ -119,8 +168,9 @@ static void start_manifest(pull_op *p, const char *reference)
 	registry__loop_lreq_go(&p->q);
 }
 
-static int add_blob(pull_op *p, const char *digest, int64_t size)
+static int add_blob(void *ud, const char *digest, int64_t size)
 {
+	pull_op *p = ud;
 	if (!digest)
 		return registry__fail(REGISTRY_EFORMAT, "a descriptor without a digest");
 	int rc = registry_digest_validate(digest);
@@ -133,32 +183,9 @@ static int add_blob(pull_op *p, const char *digest, int64_t size)
 	return 0;
 }
 
-/* The image is known: its config and layers (foreign ones stay at their URLs). */
-static void start_blobs(pull_op *p, const registry_manifest *m)
+/* The blobs listed: fetch them, with the progress counts of them all. */
+static void blobs_go(pull_op *p)
 {
-	if (registry_manifest_schema_version(m) == 1) {
-		fail(p, registry__fail(REGISTRY_EUNSUPPORTED, "%s: schema1 images are not pulled in loop mode "
-		                       "yet (use registry_pull)", registry_manifest_digest(m)));
-		return;
-	}
-	size_t n = registry_manifest_layer_count(m) + 1;
-	if (!(p->blobs = calloc(n, sizeof(*p->blobs)))) {
-		fail(p, oom());
-		return;
-	}
-	int rc = 0;
-	const registry_descriptor *config = registry_manifest_config(m);
-	if (config)
-		rc = add_blob(p, registry_descriptor_digest(config), registry_descriptor_size(config));
-	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
-		const registry_descriptor *d = registry_manifest_layer(m, i);
-		if (registry_descriptor_url_count(d) == 0)
-			rc = add_blob(p, registry_descriptor_digest(d), registry_descriptor_size(d));
-	}
-	if (rc) {
-		fail(p, rc);
-		return;
-	}
 	int64_t total = 0;
 	for (size_t i = 0; i < p->nblobs; i++)
 		total = (total < 0 || p->blobs[i].size < 0) ? -1 : total + p->blobs[i].size;
@@ -166,6 +193,32 @@ static void start_blobs(pull_op *p, const registry_manifest *m)
 	                                   .blobs_total = p->nblobs};
 	p->state = P_BLOBS;
 	next_blobs(p);
+}
+
+/* The image is known: the blobs the blocking pull would fetch for it
+ * (foreign layers stay at their URLs: REGISTRY_PULL_FOREIGN_LAYERS is
+ * refused in loop mode). */
+static void start_blobs(pull_op *p, const registry_manifest *m)
+{
+	blobs_clear(p); /* an earlier child's */
+	int rc = 0;
+	size_t n = registry_manifest_layer_count(m) + 1;
+	if (registry_manifest_schema_version(m) == 1) {
+		if ((rc = registry__schema1_load(&p->s1, m))) {
+			fail(p, rc);
+			return;
+		}
+		n = p->s1.count;
+	}
+	if (!(p->blobs = calloc(n ? n : 1, sizeof(*p->blobs)))) {
+		fail(p, oom());
+		return;
+	}
+	if ((rc = registry__pull_image_blobs(&p->j, m, &p->s1, add_blob, p))) {
+		fail(p, rc);
+		return;
+	}
+	blobs_go(p);
 }
 
 static void manifest_done(lreq *q, int rc)
@@ -190,18 +243,34 @@ static void manifest_done(lreq *q, int rc)
 		return;
 	}
 	if (p->state == P_CHILD) {
-		p->child = m;
+		p->j.child = m;
 		if (registry_manifest_kind(m) != REGISTRY_MANIFEST_IMAGE) {
-			fail(p, registry__fail(REGISTRY_EUNSUPPORTED, "%s: an index inside an index is not supported",
-			                       registry_manifest_digest(m)));
+			/* The blocking pull's words (fanout.c for every platform). */
+			if (p->all)
+				rc = registry__fail(REGISTRY_EUNSUPPORTED, "index %s: entry %zu (%s) is an index; an "
+				                    "index inside an index is not supported",
+				                    registry_manifest_digest(p->j.top), p->entry, registry_manifest_digest(m));
+			else
+				rc = registry__fail(REGISTRY_EUNSUPPORTED, "%s: an index inside an index is not supported",
+				                    registry_manifest_digest(m));
+			fail(p, rc);
 			return;
 		}
 		start_blobs(p, m);
 		return;
 	}
-	p->top = m;
+	p->j.top = m;
 	if (registry_manifest_kind(m) == REGISTRY_MANIFEST_IMAGE) {
 		start_blobs(p, m);
+		return;
+	}
+	if (p->o.flags & REGISTRY_PULL_ALL_PLATFORMS) {
+		p->all = 1;
+		if ((rc = registry__pull_entries_begin(&p->j, &p->f))) {
+			fail(p, rc);
+			return;
+		}
+		next_entry(p);
 		return;
 	}
 	const registry_descriptor *d = NULL;
@@ -210,6 +279,33 @@ static void manifest_done(lreq *q, int rc)
 		return;
 	}
 	start_manifest(p, registry_descriptor_digest(d));
+}
+
+/* ---- every platform ---------------------------------------------------------- */
+
+static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, const registry_manifest *source);
+
+/* The next entry whose child was not pulled for an earlier one; after the
+ * last, the index (as the blocking pull builds it) and its entry. Entered
+ * from a kick (settle()), never from inside a transfer's callback: the
+ * blobs of the child before are freed on the way. */
+static void next_entry(pull_op *p)
+{
+	while (p->entry < p->j.n_entries && p->f.first[p->entry] != p->entry)
+		p->entry++;
+	if (p->entry < p->j.n_entries) {
+		start_manifest(p, registry_descriptor_digest(registry_manifest_entry(p->j.top, p->entry)));
+		return;
+	}
+	int rc = registry__pull_fill_repeats(&p->j, p->f.first);
+	if (!rc)
+		rc = registry__pull_store_index(&p->j);
+	finish_pull(p, rc, &p->j.top_stored, p->j.top);
+}
+
+static void next_entry_kicked(registry_op *op)
+{
+	next_entry((pull_op *)(void *)op);
 }
 
 /* ---- blobs ---------------------------------------------------------------------- */
@@ -339,6 +435,8 @@ static void blob_finished(pblob *b, int rc)
 	next_blobs(p);
 }
 
+static void blob_committed(void *ud, int rc);
+
 static void blob_done(lreq *q, int rc)
 {
 	pblob *b = q->ud;
@@ -348,16 +446,30 @@ static void blob_done(lreq *q, int rc)
 		if (served && registry_digest_validate(served) == 0 && strcmp(served, b->digest) != 0) {
 			rc = registry__fail(REGISTRY_EDIGEST, "registry served %s when asked for %s", served, b->digest);
 		} else {
-			rc = registry__blob_writer_commit(b->w);
-			b->w = NULL; /* commit frees it either way */
-			if (!rc)
-				report(b, REGISTRY_PROGRESS_DONE);
+			rc = registry__loop_commit(&b->commit, b->p->op.loop, b->w, blob_committed, b);
+			b->w = NULL; /* the commit's now, or freed */
+			if (!rc) {
+				/* Durable in a later step; its lane takes the next blob. */
+				b->state = B_COMMITTING;
+				b->p->running--;
+				next_blobs(b->p);
+				return;
+			}
 		}
 	} else if (!rc) {
 		char what[700];
 		snprintf(what, sizeof(what), "fetching blob %s", b->digest);
 		rc = registry__response_fail(&q->resp, what);
 	}
+	blob_finished(b, rc);
+}
+
+static void blob_committed(void *ud, int rc)
+{
+	pblob *b = ud;
+	b->commit = NULL;
+	if (!rc)
+		report(b, REGISTRY_PROGRESS_DONE);
 	blob_finished(b, rc);
 }
 
@@ -385,6 +497,8 @@ static void blob_start(pblob *b)
 		report(b, REGISTRY_PROGRESS_SKIPPED);
 		return;
 	}
+	if (b->w) /* the commit's AIO fsync writes it back, off the step */
+		registry__blob_writer_no_writeback(b->w);
 	char path[800];
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
 	b->state = B_RUNNING;
@@ -411,6 +525,26 @@ static void busy_fired(lwait *w)
 	next_blobs(b->p);
 }
 
+static void deliver(pull_op *p, int rc, char *digest);
+
+/* The index.json name: the caller's, or the reference's digest or tag. */
+static const char *pull_ref_name(const pull_op *p)
+{
+	if (p->ref_name)
+		return p->ref_name;
+	return registry_reference_digest(p->ref) ? registry_reference_digest(p->ref) : registry_reference_tag(p->ref);
+}
+
+/* The manifest and index entry are stored (loop/store.c): op->digest set. */
+static void stored(registry_op *op, int rc)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	p->storing = NULL;
+	char *digest = op->digest;
+	op->digest = NULL;
+	deliver(p, rc, digest);
+}
+
 /* Start queued blobs up to the client's parallelism; at the end, the
  * manifest and the index entry. */
 static void next_blobs(pull_op *p)
@@ -423,29 +557,88 @@ static void next_blobs(pull_op *p)
 			blob_start(&p->blobs[i]);
 	if (p->op.completed || p->finished < p->nblobs)
 		return;
-	const registry_manifest *image = p->child ? p->child : p->top;
+	if (p->blob_only) { /* registry_blob_fetch_start */
+		p->state = P_DONE;
+		registry__loop_op_complete(&p->op, 0);
+		return;
+	}
+	if (p->storing)
+		return;
+	if (p->all) {
+		/* This child is in: its manifest, then the next entry's (at the
+		 * step's end, out of this blob's callback). */
+		int rc = registry__pull_store_manifest(&p->j, p->j.child, &p->j.entry_stored[p->entry]);
+		registry_manifest_free(p->j.child);
+		p->j.child = NULL;
+		if (rc) {
+			fail(p, rc);
+			return;
+		}
+		p->entry++;
+		p->state = P_MANIFEST;
+		p->op.base_known = next_entry_kicked;
+		p->op.kick = 1;
+		p->op.loop->deferred = 1;
+		return;
+	}
+	const registry_manifest *image = p->j.child ? p->j.child : p->j.top;
+	if (registry_manifest_schema_version(image) == 1) {
+		/* Converted from its layers in one step (docs/event-loop.md), stored
+		 * as the blocking pull stores it. */
+		int rc = registry__pull_store_manifest(&p->j, image, &p->j.image_stored);
+		finish_pull(p, rc, &p->j.image_stored, image);
+		return;
+	}
+	/* The manifest and its index.json entry, their fsyncs off the step (loop/store.c). */
+	int rc = registry__loop_store_image(&p->storing, &p->op, p->store, p->o.flags, image, pull_ref_name(p), stored);
+	if (rc)
+		fail(p, rc);
+}
+
+/* The index.json entry naming what @source became (@entry), then the
+ * destination of registry_pull_to_start. */
+static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, const registry_manifest *source)
+{
 	char *digest = NULL;
-	const char *ref_name = p->ref_name;
-	if (!ref_name)
-		ref_name = registry_reference_digest(p->ref) ? registry_reference_digest(p->ref)
-		                                             : registry_reference_tag(p->ref);
-	int rc = registry__pull_store_image(&digest, p->op.client, p->repository, p->store, &p->o, image,
-	                                    ref_name);
-	p->op.digest = digest;
-	p->state = P_DONE;
+	if (!rc)
+		rc = registry__pull_index_entry(&p->j, entry, source, pull_ref_name(p), &digest);
+	deliver(p, rc, digest);
+}
+
+/* The pull into the store ended with @rc and the entry's @digest (taken):
+ * the destination of registry_pull_to_start written, the op completed. */
+static void deliver(pull_op *p, int rc, char *digest)
+{
+	if (p->has_dest && !rc) {
+		/* One step: an export hard-links the blobs into a folder, or
+		 * copies them into a tarball (docs/event-loop.md). */
+		p->state = P_EXPORT;
+		p->has_dest = 0;
+		p->store = NULL;
+		rc = registry__pull_dest_finish(&p->dest, p->j.client, rc, &digest);
+	}
+	p->op.digest = rc ? NULL : digest;
+	if (rc)
+		registry_free(digest);
+	if (p->state != P_EXPORT)
+		p->state = P_DONE;
 	registry__loop_op_complete(&p->op, rc);
 }
 
 /* ---- the operation ---------------------------------------------------------------- */
 
-static void pull_stop(registry_op *op)
+/* Every transfer and wait stopped, no callback; partial blobs kept for a resume. */
+static void transfers_stop(pull_op *p)
 {
-	pull_op *p = (pull_op *)(void *)op;
 	registry__loop_lreq_stop(&p->q);
+	registry__loop_store_forget(p->storing);
+	p->storing = NULL;
 	for (size_t i = 0; i < p->nblobs; i++) {
 		pblob *b = &p->blobs[i];
 		registry__loop_lreq_stop(&b->q);
-		registry__loop_unwait(op->loop ? op->loop : NULL, &b->busy);
+		registry__loop_unwait(p->op.loop, &b->busy);
+		registry__loop_commit_forget(b->commit);
+		b->commit = NULL;
 		if (b->w) {
 			/* Keep what we have for a resume; nothing half-written is committed. */
 			registry__blob_writer_abort(b->w, 1);
@@ -454,18 +647,57 @@ static void pull_stop(registry_op *op)
 	}
 }
 
+static void pull_stop(registry_op *op)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	transfers_stop(p);
+	if (p->has_dest) {
+		/* A failed or canceled pull_to: its temporary store goes, as the blocking call's. */
+		p->has_dest = 0;
+		p->store = NULL;
+		registry__pull_dest_free(&p->dest);
+	}
+}
+
 static void pull_free(registry_op *op)
 {
 	pull_op *p = (pull_op *)(void *)op;
-	registry__loop_lreq_end(&p->q);
-	for (size_t i = 0; i < p->nblobs; i++)
-		registry__loop_lreq_end(&p->blobs[i].q);
-	free(p->blobs);
-	registry_manifest_free(p->top);
-	registry_manifest_free(p->child);
+	job_reset(p);
+	registry__endpoints_free(&p->eps);
 	registry_reference_free(p->ref);
 	free(p->ref_name);
+	free(p->blob_repository);
+	free(p->blob_digest);
 	free(op->digest);
+}
+
+/*
+ * As registry_pull() walks its endpoints: a mirror's failure that is worth
+ * it moves on to the next endpoint (at the step's end, from its scheme
+ * probe on); the primary's failure after mirrors failed names theirs too.
+ * Never once the destination is being written.
+ */
+static int pull_fallback(registry_op *op, int rc)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	if (p->state == P_EXPORT || p->ep >= p->eps.n)
+		return 0;
+	const registry__endpoint *ep = &p->eps.items[p->ep];
+	if (!ep->mirror || p->ep + 1 >= p->eps.n || !registry__endpoint_fallback(rc)) {
+		if (!ep->mirror && *p->tried)
+			registry__endpoints_report(rc, p->tried);
+		return 0;
+	}
+	registry__endpoint_failed(p->tried, sizeof(p->tried), ep);
+	registry__error_clear();
+	transfers_stop(p);
+	p->ep++;
+	p->state = P_BASE;
+	op->client = p->eps.items[p->ep].client;
+	op->base_known = endpoint_begin;
+	op->kick = 1;
+	op->loop->deferred = 1;
+	return 1;
 }
 
 static const registry__op_kind pull_kind = {pull_stop, pull_free};
@@ -481,64 +713,183 @@ static int later_fields_unset(const registry_pull_options *o)
 	return o->version < 2 || o->policy == NULL;
 }
 
+/* The checks of registry_pull_start() and registry_pull_to_start(), and a
+ * copy of version 1's fields of @options in *@o. */
+static int check_start(const char *fn, registry_op **out, registry_loop *loop, registry_client *client,
+                       const registry_reference *ref, const void *dest, const registry_pull_options *options,
+                       registry_op_done_cb done, registry_pull_options *o)
+{
+	if (out)
+		*out = NULL;
+	if (!out || !loop || !client || !ref || !dest || !done)
+		return registry__fail(REGISTRY_EINVAL, "%s: NULL argument", fn);
+	int rc = registry__ops_check_ref_registry(client, ref);
+	if (rc)
+		return rc;
+	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
+	if (!options)
+		options = &defaults;
+	if ((rc = registry__options_check(fn, options->version, REGISTRY_PULL_OPTIONS_VERSION, options->flags,
+	                                  REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
+	                                          REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS)) ||
+	    (rc = registry__platform_check(fn, options->platform)))
+		return rc;
+	if (!later_fields_unset(options))
+		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: a field of registry_pull_options version %u "
+		                      "that loop mode does not apply yet is set (only version 1's fields are; "
+		                      "a signature policy needs registry_pull)", fn, options->version);
+	/* Flags this library knows but loop mode does not apply yet: refused,
+	 * never ignored (an unknown flag is EINVAL above). */
+	if (options->flags & (REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS))
+		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: flags 0x%x (referrers, foreign layers) are not "
+		                      "in loop mode yet", fn,
+		                      options->flags & (REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS));
+	if (!registry_reference_digest(ref) && !registry_reference_tag(ref))
+		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
+	*o = defaults;
+	o->version = REGISTRY_PULL_OPTIONS_VERSION;
+	/* Version 1's fields only: an older caller's struct ends there, and
+	 * later fields were refused above. */
+	o->flags = options->flags;
+	o->platform = options->platform;
+	o->max_manifest_size = options->max_manifest_size;
+	o->progress = options->progress;
+	o->userdata = options->userdata;
+	return 0;
+}
+
+static int pull_new(pull_op **out, registry_loop *loop, registry_client *client, const registry_reference *ref,
+                    const registry_pull_options *o, registry_op_done_cb done, void *userdata)
+{
+	registry_op *op = NULL;
+	int rc = registry__loop_op_new(&op, loop, client, &pull_kind, sizeof(pull_op), done, userdata);
+	if (rc)
+		return rc;
+	pull_op *p = (pull_op *)(void *)op;
+	op->fallback = pull_fallback;
+	p->o = *o;
+	p->state = P_BASE;
+	if ((rc = registry_reference_dup(&p->ref, ref)) ||
+	    (rc = registry__pull_endpoints(&p->eps, client, ref))) {
+		registry_op_free(op);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+/* From the first endpoint's scheme probe on. */
+static void pull_go(pull_op *p)
+{
+	registry_loop *loop = p->op.loop;
+	p->op.client = p->eps.items[0].client;
+	int64_t t = registry__loop_step_begin(loop);
+	registry__loop_with_base(&p->op, endpoint_begin);
+	registry__loop_step_end(loop, t);
+}
+
 int registry_pull_start(registry_op **out, registry_loop *loop, registry_client *client,
                         const registry_reference *ref, registry_store *store, const char *ref_name,
                         const registry_pull_options *options, registry_op_done_cb done, void *userdata)
 {
 	REGISTRY__ENTER(rc);
+	registry_pull_options o;
+	if ((rc = check_start("registry_pull_start", out, loop, client, ref, store, options, done, &o)))
+		return rc;
+	pull_op *p = NULL;
+	if ((rc = pull_new(&p, loop, client, ref, &o, done, userdata)))
+		return rc;
+	p->store = store;
+	if (ref_name && !(p->ref_name = registry__strdup(ref_name))) {
+		registry_op_free(&p->op);
+		return oom();
+	}
+	*out = &p->op;
+	pull_go(p);
+	return 0;
+}
+
+int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_client *client,
+                           const registry_reference *ref, const char *dest, int format,
+                           const registry_pull_options *options, registry_op_done_cb done, void *userdata)
+{
+	REGISTRY__ENTER(rc);
+	registry_pull_options o;
+	if ((rc = check_start("registry_pull_to_start", out, loop, client, ref, dest, options, done, &o)))
+		return rc;
+	if (!*dest)
+		return registry__fail(REGISTRY_EINVAL, "registry_pull_to_start: empty destination");
+	if (format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_to_start: a root filesystem (format %d) "
+		                      "is not unpacked in loop mode yet (the unpack is not done in bounded "
+		                      "steps): use registry_pull_to", format);
+	if (format != REGISTRY_IMAGE_FORMAT_OCI && format != REGISTRY_IMAGE_FORMAT_DOCKER_DIR &&
+	    format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE)
+		return registry__fail(REGISTRY_EINVAL, "registry_pull_to_start: unknown format %d", format);
+	pull_op *p = NULL;
+	if ((rc = pull_new(&p, loop, client, ref, &o, done, userdata)))
+		return rc;
+	/* As registry_pull_to(): the layout names the image as the caller wrote it. */
+	const char *name = registry_reference_digest(ref) ? registry_reference_digest(ref) : registry_reference_tag(ref);
+	if ((rc = registry__pull_dest_open(&p->dest, ref, name, dest, format, &o))) {
+		registry__pull_dest_free(&p->dest);
+		registry_op_free(&p->op);
+		return rc;
+	}
+	p->has_dest = 1;
+	p->store = p->dest.store;
+	p->o = p->dest.o;
+	if (!(p->ref_name = registry__strdup(p->dest.name))) {
+		registry_op_free(&p->op);
+		return oom();
+	}
+	*out = &p->op;
+	pull_go(p);
+	return 0;
+}
+
+static void blob_base_known(registry_op *op)
+{
+	blobs_go((pull_op *)(void *)op);
+}
+
+int registry_blob_fetch_start(registry_op **out, registry_loop *loop, registry_client *client,
+                              const char *repository, const char *digest, int64_t expected_size,
+                              registry_store *store, const registry_blob_fetch_options *opts,
+                              registry_op_done_cb done, void *userdata)
+{
+	REGISTRY__ENTER(rc);
 	if (out)
 		*out = NULL;
-	if (!out || !loop || !client || !ref || !store || !done)
-		return registry__fail(REGISTRY_EINVAL, "registry_pull_start: NULL argument");
-	if ((rc = registry__ops_check_ref_registry(client, ref)))
+	static const registry_blob_fetch_options defaults = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	if (!out || !loop || !client || !repository || !digest || !store || !done)
+		return registry__fail(REGISTRY_EINVAL, "registry_blob_fetch_start: NULL argument");
+	/* registry_blob_fetch's checks, before anything starts. */
+	if ((rc = registry__options_check("registry_blob_fetch_start", opts->version,
+	                                  REGISTRY_BLOB_FETCH_OPTIONS_VERSION, opts->flags, 0)) ||
+	    (rc = registry_digest_validate(digest)) || (rc = registry_reference_validate_repository(repository)))
 		return rc;
-	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
-	if (!options)
-		options = &defaults;
-	if ((rc = registry__options_check("registry_pull_start", options->version, REGISTRY_PULL_OPTIONS_VERSION,
-	                                  options->flags,
-	                                  REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
-	                                          REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS)) ||
-	    (rc = registry__platform_check("registry_pull_start", options->platform)))
-		return rc;
-	if (!later_fields_unset(options))
-		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_start: a field of "
-		                      "registry_pull_options version %u that loop mode does not apply yet "
-		                      "is set (only version 1's fields are)", options->version);
-	/* Flags this library knows but loop mode does not apply yet: refused,
-	 * never ignored (an unknown flag is EINVAL above). */
-	if (options->flags & (REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS))
-		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_start: flags 0x%x (all platforms, "
-		                      "referrers, foreign layers) are not in loop mode yet",
-		                      options->flags & (REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_REFERRERS |
-		                                        REGISTRY_PULL_FOREIGN_LAYERS));
-	if (!registry_reference_digest(ref) && !registry_reference_tag(ref))
-		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	registry_op *op = NULL;
 	if ((rc = registry__loop_op_new(&op, loop, client, &pull_kind, sizeof(pull_op), done, userdata)))
 		return rc;
 	pull_op *p = (pull_op *)(void *)op;
+	p->blob_only = 1;
 	p->store = store;
-	p->o.version = REGISTRY_PULL_OPTIONS_VERSION;
-	/* Version 1's fields only: an older caller's struct ends there, and
-	 * later fields were refused above. */
-	p->o.flags = options->flags;
-	p->o.platform = options->platform;
-	p->o.max_manifest_size = options->max_manifest_size;
-	p->o.progress = options->progress;
-	p->o.userdata = options->userdata;
-	if ((rc = registry_reference_dup(&p->ref, ref)) ||
-	    (ref_name && !(p->ref_name = registry__strdup(ref_name)))) {
-		rc = rc ? rc : oom();
+	p->o.progress = opts->progress;
+	p->o.userdata = opts->userdata;
+	if (!(p->blob_repository = registry__strdup(repository)) || !(p->blob_digest = registry__strdup(digest)) ||
+	    !(p->blobs = calloc(1, sizeof(*p->blobs)))) {
 		registry_op_free(op);
-		return rc;
+		return oom();
 	}
-	p->repository = registry_reference_repository(p->ref);
+	p->repository = p->blob_repository;
 	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull", p->repository);
-	p->state = P_BASE;
+	add_blob(p, p->blob_digest, expected_size < 0 ? -1 : expected_size);
 	*out = op;
 	int64_t t = registry__loop_step_begin(loop);
-	registry__loop_with_base(op, pull_base_known);
+	registry__loop_with_base(op, blob_base_known);
 	registry__loop_step_end(loop, t);
 	return 0;
 }

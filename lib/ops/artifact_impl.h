@@ -31,9 +31,9 @@ int registry__artifact_pack_dir(const char *path, const char *title, const char 
  * @title or under "@title/"; no absolute name, no ".." component; a
  * hardlink must name an entry by the same rules; a symlink target must be
  * relative without ".."; only files, directories and links; nothing
- * existing is overwritten, owners are not restored. The one place an
- * artifact's directory is unpacked: to be switched to the unpack layer's
- * applier (lib/unpack/) once it exists.
+ * existing is overwritten, no symbolic link in a path is followed, owners
+ * and xattrs are not restored, `.wh.` names are plain names. Written by the
+ * unpack layer's applier (lib/unpack/) in its PLAIN profile.
  */
 int registry__artifact_unpack_dir(int fd, const char *root, const char *title, const char *what);
 

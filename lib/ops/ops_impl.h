@@ -100,4 +100,14 @@ int registry__manifest_from_response(registry_manifest **out, int rc, const stru
                                      const char *reference, int by_digest, size_t max_size,
                                      const char *what);
 
+/*
+ * The answer to a manifest PUT: @rc of the request (non-zero: returned as
+ * is), then the status and the registry's Docker-Content-Digest against
+ * @m's. 0 or the failure, recorded; @what names the request. The referrers
+ * tag upkeep of registry_manifest_push() is not part of it. Shared by the
+ * blocking push and the event-loop push.
+ */
+int registry__manifest_put_judge(const registry_manifest *m, int rc, const struct registry__response *resp,
+                                 const char *what);
+
 #endif

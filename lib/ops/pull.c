@@ -20,25 +20,9 @@
 #include "pull_impl.h"
 #include "unpack/unpack_impl.h"
 
-typedef struct stored {
-	char *media_type;
-	char *digest;
-	int64_t size;
-} stored;
-
-typedef struct pull_job {
-	registry_client *client;
-	const char *repository;
-	registry_store *store;
-	unsigned int flags;
-	const registry_pull_options *o;
-	registry_manifest *top;      /* as served */
-	registry_manifest *child;    /* one platform of an index: its image */
-	stored image_stored;         /* one image: what it became in the store */
-	stored *entry_stored;        /* every platform: what each entry of top became */
-	size_t n_entries;
-	stored top_stored;
-} pull_job;
+/* The job and its records are shared with the event-loop pull (pull_impl.h). */
+typedef registry__pull_stored stored;
+typedef registry__pull_job pull_job;
 
 static int oom(void)
 {
@@ -61,7 +45,7 @@ static int stored_set(stored *s, const char *media_type, const char *digest, int
 	return s->media_type && s->digest ? 0 : oom();
 }
 
-static void job_free(pull_job *j)
+void registry__pull_job_free(pull_job *j)
 {
 	for (size_t i = 0; i < j->n_entries; i++)
 		stored_free(&j->entry_stored[i]);
@@ -89,6 +73,7 @@ static int fetch_child(pull_job *j, const registry_descriptor *d, registry_manif
 typedef struct blob_ref {
 	const char *digest;
 	int64_t size;
+	size_t pos; /* in the order the images name them */
 } blob_ref;
 
 typedef struct blob_list {
@@ -106,38 +91,74 @@ static int blob_add(blob_list *l, const char *digest, int64_t size)
 		l->items = p;
 		l->cap = cap;
 	}
-	l->items[l->count++] = (blob_ref){digest, size};
+	l->items[l->count] = (blob_ref){digest, size, l->count};
+	l->count++;
 	return 0;
 }
 
-static int blobs_of_image(pull_job *j, const registry_manifest *m, blob_list *l, registry__schema1 *s1)
+int registry__pull_image_blobs(pull_job *j, const registry_manifest *m, const registry__schema1 *s1,
+                               int (*add)(void *ud, const char *digest, int64_t size), void *ud)
 {
 	int rc = 0;
 	if (registry_manifest_schema_version(m) == 1) {
 		/* Keeping the schema1 manifest (for a docker-load export) needs its empty layers too. */
 		for (size_t i = 0; !rc && i < s1->count; i++)
 			if (!s1->throwaway[i] || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
-				rc = blob_add(l, s1->blob_sums[i], -1);
+				rc = add(ud, s1->blob_sums[i], -1);
 		return rc;
 	}
 	const registry_descriptor *config = registry_manifest_config(m);
 	if (config)
-		rc = blob_add(l, registry_descriptor_digest(config), registry_descriptor_size(config));
+		rc = add(ud, registry_descriptor_digest(config), registry_descriptor_size(config));
 	for (size_t i = 0; !rc && i < registry_manifest_layer_count(m); i++) {
 		const registry_descriptor *d = registry_manifest_layer(m, i);
 		/* Foreign layers live at their URLs, not in the registry (skopeo leaves
 		 * them too), unless the caller asks for them. */
 		if (registry_descriptor_url_count(d) == 0)
-			rc = blob_add(l, registry_descriptor_digest(d), registry_descriptor_size(d));
+			rc = add(ud, registry_descriptor_digest(d), registry_descriptor_size(d));
 		else if (j->flags & REGISTRY_PULL_FOREIGN_LAYERS)
 			rc = registry__pull_foreign(j->client, j->store, d);
 	}
 	return rc;
 }
 
+static int blob_list_add(void *ud, const char *digest, int64_t size)
+{
+	return blob_add(ud, digest, size);
+}
+
 static int cmp_blob(const void *a, const void *b)
 {
-	return strcmp(((const blob_ref *)a)->digest, ((const blob_ref *)b)->digest);
+	const blob_ref *x = a, *y = b;
+	int c = strcmp(x->digest, y->digest);
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int cmp_pos(const void *a, const void *b)
+{
+	const blob_ref *x = a, *y = b;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Each digest once (the first size known kept), in the order the images
+ * name them: config, then layers base first, so that an unpack fed by
+ * this pull finds its first layers first. */
+static size_t dedupe_blobs(blob_list *l)
+{
+	if (!l->count)
+		return 0;
+	qsort(l->items, l->count, sizeof(*l->items), cmp_blob);
+	size_t n = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		if (n && strcmp(l->items[n - 1].digest, l->items[i].digest) == 0) {
+			if (l->items[n - 1].size < 0)
+				l->items[n - 1].size = l->items[i].size;
+			continue;
+		}
+		l->items[n++] = l->items[i];
+	}
+	qsort(l->items, n, sizeof(*l->items), cmp_pos);
+	return n;
 }
 
 /* Every blob of @n images, each once, in one parallel fetch. */
@@ -147,24 +168,17 @@ static int fetch_blobs(pull_job *j, registry_manifest *const *images, size_t n_i
 	blob_list l = {0};
 	int rc = 0;
 	for (size_t i = 0; !rc && i < n_images; i++)
-		rc = blobs_of_image(j, images[i], &l, &s1s[i]);
+		rc = registry__pull_image_blobs(j, images[i], &s1s[i], blob_list_add, &l);
 	const char **digests = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(char *));
 	int64_t *sizes = rc ? NULL : calloc(l.count ? l.count : 1, sizeof(int64_t));
 	if (!rc && (!digests || !sizes))
 		rc = oom();
-	size_t n = 0;
 	if (!rc) {
 		/* One writer per blob: repeats (shared layers, a layer used twice) are dropped. */
-		if (l.count)
-			qsort(l.items, l.count, sizeof(*l.items), cmp_blob);
-		for (size_t i = 0; i < l.count; i++) {
-			if (n && strcmp(digests[n - 1], l.items[i].digest) == 0) {
-				if (sizes[n - 1] < 0)
-					sizes[n - 1] = l.items[i].size;
-				continue;
-			}
-			digests[n] = l.items[i].digest;
-			sizes[n++] = l.items[i].size;
+		size_t n = dedupe_blobs(&l);
+		for (size_t i = 0; i < n; i++) {
+			digests[i] = l.items[i].digest;
+			sizes[i] = l.items[i].size;
 		}
 		registry_blob_fetch_many_options fo = REGISTRY_BLOB_FETCH_MANY_OPTIONS_INIT;
 		fo.progress = j->o->progress;
@@ -202,23 +216,29 @@ static int keep_built(pull_job *j, const registry_manifest *built, stored *out)
 	                       registry_manifest_size(built));
 }
 
-static int store_image(pull_job *j, const registry_manifest *m, stored *out)
+int registry__pull_stored_manifest(registry_manifest **built, const registry_manifest *m, unsigned int flags)
 {
+	*built = NULL;
 	const char *type = registry_manifest_media_type(m);
-	if ((j->flags & REGISTRY_PULL_PRESERVE_DIGESTS) || strcmp(type, REGISTRY_MEDIA_TYPE_OCI_MANIFEST) == 0)
-		return keep_as_served(j, m, out);
+	if ((flags & REGISTRY_PULL_PRESERVE_DIGESTS) || strcmp(type, REGISTRY_MEDIA_TYPE_OCI_MANIFEST) == 0)
+		return 0;
+	if (strcmp(type, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST) == 0)
+		return registry__convert_docker_manifest(built, m);
+	return registry__fail(REGISTRY_EUNSUPPORTED, "cannot convert %s (%s) to OCI", registry_manifest_digest(m), type);
+}
+
+int registry__pull_store_manifest(pull_job *j, const registry_manifest *m, stored *out)
+{
 	registry_manifest *built = NULL;
 	int rc;
-	if (strcmp(type, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST) == 0)
-		rc = registry__convert_docker_manifest(&built, m);
-	else if (registry_manifest_schema_version(m) == 1)
+	if (!(j->flags & REGISTRY_PULL_PRESERVE_DIGESTS) && registry_manifest_schema_version(m) == 1)
 		rc = registry__convert_schema1(&built, j->store, m, &(registry__watch){
 			.client = j->client, .prog = {.cb = j->o->progress, .ud = j->o->userdata},
 			.what = "pull (schema1 diff_ids)"});
 	else
-		rc = registry__fail(REGISTRY_EUNSUPPORTED, "cannot convert %s (%s) to OCI", registry_manifest_digest(m), type);
+		rc = registry__pull_stored_manifest(&built, m, j->flags);
 	if (!rc)
-		rc = keep_built(j, built, out);
+		rc = built ? keep_built(j, built, out) : keep_as_served(j, m, out);
 	registry_manifest_free(built);
 	return rc;
 }
@@ -240,18 +260,19 @@ static int pull_images(pull_job *j, registry_manifest *const *images, size_t n, 
 		registry__schema1_free(&s1s[i]);
 	free(s1s);
 	for (size_t i = 0; !rc && i < n; i++)
-		rc = store_image(j, images[i], out[i]);
+		rc = registry__pull_store_manifest(j, images[i], out[i]);
 	return rc;
 }
 
 static int pull_one(pull_job *j, registry_manifest *image)
 {
+	if (j->hook)
+		j->hook->image(image, j->hook->ud);
 	stored *out = &j->image_stored;
 	return pull_images(j, &image, 1, &out);
 }
 
-/* Every entry of j->top: each distinct child once, batch by batch. */
-static int pull_all_platforms(pull_job *j)
+int registry__pull_entries_begin(pull_job *j, registry__fanout *f)
 {
 	size_t n = registry_manifest_entry_count(j->top);
 	if (n == 0)
@@ -259,8 +280,28 @@ static int pull_all_platforms(pull_job *j)
 	if (!(j->entry_stored = calloc(n, sizeof(*j->entry_stored))))
 		return oom();
 	j->n_entries = n;
+	return registry__fanout_init(f, j->client, j->repository, j->top, j->o->max_manifest_size);
+}
+
+int registry__pull_fill_repeats(pull_job *j, const size_t *first)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < j->n_entries; i++) {
+		const stored *s = &j->entry_stored[first[i]];
+		if (first[i] != i)
+			rc = stored_set(&j->entry_stored[i], s->media_type, s->digest, s->size);
+	}
+	return rc;
+}
+
+/* Every entry of j->top: each distinct child once, batch by batch. */
+static int pull_all_platforms(pull_job *j)
+{
 	registry__fanout f;
-	int rc = registry__fanout_init(&f, j->client, j->repository, j->top, j->o->max_manifest_size);
+	int rc = registry__pull_entries_begin(j, &f);
+	if (rc)
+		return rc;
+	size_t n = j->n_entries;
 	stored **out = rc ? NULL : calloc(n, sizeof(stored *));
 	if (!rc && !out)
 		rc = oom();
@@ -269,18 +310,14 @@ static int pull_all_platforms(pull_job *j)
 			out[k] = &j->entry_stored[f.batch_entry[k]];
 		rc = pull_images(j, f.batch, f.n, out);
 	}
-	/* Entries that name a child pulled for an earlier entry. */
-	for (size_t i = 0; !rc && i < n; i++) {
-		const stored *s = &j->entry_stored[f.first[i]];
-		if (f.first[i] != i)
-			rc = stored_set(&j->entry_stored[i], s->media_type, s->digest, s->size);
-	}
+	if (!rc)
+		rc = registry__pull_fill_repeats(j, f.first);
 	free(out);
 	registry__fanout_free(&f);
 	return rc;
 }
 
-static int store_top_index(pull_job *j)
+int registry__pull_store_index(pull_job *j)
 {
 	size_t n = j->n_entries;
 	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
@@ -328,7 +365,7 @@ static int pull_content(pull_job *j, const char *reference, const stored **entry
 	if (j->flags & REGISTRY_PULL_ALL_PLATFORMS) {
 		*entry = &j->top_stored;
 		rc = pull_all_platforms(j);
-		return rc ? rc : store_top_index(j);
+		return rc ? rc : registry__pull_store_index(j);
 	}
 	const registry_descriptor *d = NULL;
 	if ((rc = registry_manifest_select_platform(&d, j->top, j->o->platform)) ||
@@ -339,9 +376,6 @@ static int pull_content(pull_job *j, const char *reference, const stored **entry
 	return pull_one(j, j->child);
 }
 
-static int index_entry(pull_job *j, const stored *entry, const registry_manifest *source,
-                       const char *ref_name, char **digest_out);
-
 static int run_pull(pull_job *j, const char *reference, const char *ref_name, char **digest_out)
 {
 	const stored *entry = NULL;
@@ -349,33 +383,32 @@ static int run_pull(pull_job *j, const char *reference, const char *ref_name, ch
 	int rc = pull_content(j, reference, &entry, &source);
 	if (rc)
 		return rc;
-	return index_entry(j, entry, source, ref_name, digest_out);
+	return registry__pull_index_entry(j, entry, source, ref_name, digest_out);
 }
 
-int registry__pull_store_image(char **digest_out, registry_client *client, const char *repository,
-                               registry_store *store, const registry_pull_options *o,
-                               const registry_manifest *image, const char *ref_name)
+void registry__pull_entry_spec(registry_descriptor_spec *spec, const char *annotations[3], const char *media_type,
+                               const char *digest, int64_t size, const registry_manifest *source)
 {
-	pull_job j = {.client = client, .repository = repository, .store = store, .flags = o->flags, .o = o};
-	int rc = store_image(&j, image, &j.image_stored);
-	if (!rc)
-		rc = index_entry(&j, &j.image_stored, image, ref_name, digest_out);
-	job_free(&j);
-	return rc;
+	annotations[0] = REGISTRY__SOURCE_DIGEST_ANNOTATION;
+	annotations[1] = registry_manifest_digest(source);
+	annotations[2] = NULL;
+	registry_descriptor_spec init = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	*spec = init;
+	spec->media_type = media_type;
+	spec->digest = digest;
+	spec->size = size;
+	/* Converted: say what the registry served. */
+	spec->annotations = strcmp(digest, registry_manifest_digest(source)) != 0 ? annotations : NULL;
 }
 
 /* The index.json entry naming what @source became in the store (@entry). */
-static int index_entry(pull_job *j, const stored *entry, const registry_manifest *source,
-                       const char *ref_name, char **digest_out)
+int registry__pull_index_entry(pull_job *j, const stored *entry, const registry_manifest *source,
+                               const char *ref_name, char **digest_out)
 {
 	int rc;
-	const char *annotations[] = {REGISTRY__SOURCE_DIGEST_ANNOTATION, registry_manifest_digest(source), NULL};
-	int converted = strcmp(entry->digest, registry_manifest_digest(source)) != 0;
-	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
-	spec.media_type = entry->media_type;
-	spec.digest = entry->digest;
-	spec.size = entry->size;
-	spec.annotations = converted ? annotations : NULL;
+	const char *annotations[3];
+	registry_descriptor_spec spec;
+	registry__pull_entry_spec(&spec, annotations, entry->media_type, entry->digest, entry->size, source);
 	rc = registry_store_index_add(j->store, &spec, ref_name);
 	if (!rc && (j->flags & REGISTRY_PULL_REFERRERS)) /* of what the registry serves */
 		rc = registry__pull_referrers(j->client, j->repository, j->store, registry_manifest_digest(source), j->o);
@@ -422,6 +455,14 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
                   registry_store *store, const char *ref_name, const registry_pull_options *options)
 {
 	REGISTRY__ENTER(rc);
+	return registry__pull_hooked(digest_out, client, ref, store, ref_name, options, NULL);
+}
+
+int registry__pull_hooked(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *ref_name, const registry_pull_options *options,
+                          const registry__pull_hook *hook)
+{
+	int rc;
 	if (digest_out)
 		*digest_out = NULL;
 	if (!client || !ref || !store)
@@ -452,9 +493,9 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
 	char tried[REGISTRY__MSG_MAX] = "";
 	for (size_t i = 0; i < eps.n; i++) {
 		pull_job j = {.client = eps.items[i].client, .repository = eps.items[i].repository, .store = store,
-		              .flags = options->flags, .o = options};
+		              .flags = options->flags, .o = options, .hook = hook};
 		rc = run_pull(&j, what, ref_name ? ref_name : reference, digest_out);
-		job_free(&j);
+		registry__pull_job_free(&j);
 		if (!rc || !eps.items[i].mirror || !registry__endpoint_fallback(rc)) {
 			if (rc && !eps.items[i].mirror && *tried)
 				registry__endpoints_report(rc, tried);
@@ -483,60 +524,106 @@ static int repo_tag_of(const registry_reference *ref, char **out)
 	return rc;
 }
 
-static int pull_to_docker(char **digest_out, registry_client *client, const registry_reference *ref,
-                          const char *dest, int format, const registry_pull_options *options)
+static int is_docker_format(int format)
 {
-	/* dest is normalized (no trailing slash) by the caller. */
+	return format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE ||
+	       format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR;
+}
+
+/* A Docker or root filesystem destination: checked, and a temporary store next to it. */
+static int dest_open_docker(registry__pull_dest *d, const registry_reference *ref, const char *dest,
+                            const registry_pull_options *options)
+{
+	int rc = registry__dest_path(dest, &d->path);
+	if (rc)
+		return rc;
 	if (options->flags & REGISTRY_PULL_ALL_PLATFORMS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds one platform, not all");
 	if (options->flags & REGISTRY_PULL_REFERRERS)
 		return registry__fail(REGISTRY_EINVAL, "a docker-load image holds no referrers: pull into an OCI layout");
+	int format = d->format;
 	int rootfs = format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR;
 	/* A root filesystem is checked as a folder, its tar as a tarball. */
-	int rc = registry__sink_check_dest(dest, format == REGISTRY_IMAGE_FORMAT_ROOTFS ? REGISTRY_IMAGE_FORMAT_DOCKER_DIR
-	                                         : format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR ? REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE
-	                                         : format);
-	if (rc)
-		return rc;
-	char *repo_tag = NULL;
-	if ((rc = repo_tag_of(ref, &repo_tag)))
+	rc = registry__sink_check_dest(d->path, format == REGISTRY_IMAGE_FORMAT_ROOTFS ? REGISTRY_IMAGE_FORMAT_DOCKER_DIR
+	                                        : format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR ? REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE
+	                                        : format);
+	if (rc || (rc = repo_tag_of(ref, &d->repo_tag)))
 		return rc;
 	/* The temporary store sits next to dest, so blobs can be hard-linked into a folder. */
 	static unsigned counter;
 	registry__buf tmp;
 	registry__buf_init(&tmp, 0);
 	unsigned n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-	if (registry__buf_printf(&tmp, "%s.pull-%ld-%u", dest, (long)getpid(), n)) {
-		free(repo_tag);
+	if (registry__buf_printf(&tmp, "%s.pull-%ld-%u", d->path, (long)getpid(), n)) {
+		registry__buf_free(&tmp);
 		return oom();
 	}
-	registry_pull_options o = *options;
+	d->tmp = tmp.data;
 	if (!rootfs)
-		o.flags |= REGISTRY_PULL_PRESERVE_DIGESTS; /* nothing to convert: the export reads either */
+		d->o.flags |= REGISTRY_PULL_PRESERVE_DIGESTS; /* nothing to convert: the export reads either */
 	/* An unpack reads OCI: a schema1 image is converted (diff_ids computed, throwaway layers dropped). */
-	registry_store *store = NULL;
-	rc = registry_store_open(&store, tmp.data, REGISTRY_STORE_CREATE);
-	if (!rc)
-		rc = registry_pull(digest_out, client, ref, store, "image", &o);
-	registry__watch w = {.client = client, .prog = {.cb = options->progress, .ud = options->userdata},
-	                     .what = "pull (docker export)"};
-	if (!rc && rootfs) {
+	d->name = "image";
+	return registry_store_open(&d->store, d->tmp, REGISTRY_STORE_CREATE);
+}
+
+int registry__pull_dest_open(registry__pull_dest *d, const registry_reference *ref, const char *name,
+                             const char *dest, int format, const registry_pull_options *options)
+{
+	*d = (registry__pull_dest){.format = format, .o = *options, .name = name};
+	if (is_docker_format(format))
+		return dest_open_docker(d, ref, dest, options);
+	return registry_store_open(&d->store, dest, REGISTRY_STORE_CREATE);
+}
+
+/* The image pulled into the temporary store, as @d's format wants it. */
+static int dest_write(registry__pull_dest *d, registry_client *client)
+{
+	int format = d->format;
+	if (format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
 		registry_unpack_options u = REGISTRY_UNPACK_OPTIONS_INIT;
-		u.platform = options->platform;
-		u.progress = options->progress;
-		u.userdata = options->userdata;
-		rc = registry__unpack(NULL, store, "image", dest, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &u, client);
-	} else if (!rc) {
-		rc = registry__store_export(store, "image", dest, format, repo_tag, 1, &w);
+		u.platform = d->o.platform;
+		u.progress = d->o.progress;
+		u.userdata = d->o.userdata;
+		return registry__unpack(NULL, d->store, "image", d->path, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR,
+		                        &u, client);
 	}
-	registry_store_free(store);
-	/* Keep the first error's message; a cleanup failure only matters when all went well. */
-	int rm = registry__remove_tree(tmp.data, rc != 0);
-	if (!rc)
-		rc = rm;
-	registry__buf_free(&tmp);
-	free(repo_tag);
+	registry__watch w = {.client = client, .prog = {.cb = d->o.progress, .ud = d->o.userdata},
+	                     .what = "pull (docker export)"};
+	return registry__store_export(d->store, "image", d->path, format, d->repo_tag, 1, &w);
+}
+
+int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out)
+{
+	if (!rc && d->tmp && !d->written)
+		rc = dest_write(d, client);
+	registry_store_free(d->store);
+	d->store = NULL;
+	if (d->tmp) {
+		/* Keep the first error's message; a cleanup failure only matters when all went well. */
+		int rm = registry__remove_tree(d->tmp, rc != 0);
+		if (!rc)
+			rc = rm;
+		free(d->tmp);
+		d->tmp = NULL;
+	}
+	if (rc && digest_out) {
+		/* The pull may have succeeded before the export failed: no digest for a failed call. */
+		registry_free(*digest_out);
+		*digest_out = NULL;
+	}
+	registry__pull_dest_free(d);
 	return rc;
+}
+
+void registry__pull_dest_free(registry__pull_dest *d)
+{
+	registry_store_free(d->store);
+	if (d->tmp) /* not finished: what was made of the temporary store goes */
+		registry__remove_tree(d->tmp, 1);
+	free(d->tmp);
+	free(d->path);
+	free(d->repo_tag);
+	memset(d, 0, sizeof(*d));
 }
 
 static int pull_to_format(char **digest_out, registry_client *client, const registry_reference *ref,
@@ -575,25 +662,15 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 static int pull_to_format(char **digest_out, registry_client *client, const registry_reference *ref,
                           const char *name, const char *dest, int format, const registry_pull_options *options)
 {
-	int rc;
-	if (format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR || format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE ||
-	    format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
-		char *path = NULL;
-		if ((rc = registry__dest_path(dest, &path)))
-			return rc;
-		rc = pull_to_docker(digest_out, client, ref, path, format, options);
-		free(path);
-		if (rc && digest_out) {
-			/* The pull may have succeeded before the export failed: no digest for a failed call. */
-			registry_free(*digest_out);
-			*digest_out = NULL;
-		}
-		return rc;
+	registry__pull_dest d;
+	int rc = registry__pull_dest_open(&d, ref, name, dest, format, options);
+	if (!rc && (format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)) {
+		/* Layers applied as they arrive, the result renamed into place at the end. */
+		rc = registry__pull_unpack(digest_out, client, ref, d.store, d.path,
+		                           format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &d.o);
+		d.written = 1;
+	} else if (!rc) {
+		rc = registry_pull(digest_out, client, ref, d.store, d.name, &d.o);
 	}
-	registry_store *store = NULL;
-	rc = registry_store_open(&store, dest, REGISTRY_STORE_CREATE);
-	if (!rc)
-		rc = registry_pull(digest_out, client, ref, store, name, options);
-	registry_store_free(store);
-	return rc;
+	return registry__pull_dest_finish(&d, client, rc, digest_out);
 }

@@ -151,17 +151,121 @@ int registry__store_layer_diff_id(char out[REGISTRY_DIGEST_STRING_MAX], registry
 int registry__convert_schema1(registry_manifest **out, registry_store *store,
                               const registry_manifest *m, registry__watch *w);
 
-/* ---- the end of a pull (pull.c), shared with the event-loop pull ---- */
+/* ---- the steps of a pull (pull.c), shared with the event-loop pull ---- */
+
+/* What a manifest became in the store. */
+typedef struct registry__pull_stored {
+	char *media_type;
+	char *digest;
+	int64_t size;
+} registry__pull_stored;
+
+/* Told which image manifest a pull is about to fetch the blobs of (after
+ * the platform choice), on the pull's thread; once per endpoint tried. */
+typedef struct registry__pull_hook {
+	void (*image)(const registry_manifest *image, void *ud);
+	void *ud;
+} registry__pull_hook;
+
+/* One pull at one endpoint (a mirror or the primary). */
+typedef struct registry__pull_job {
+	registry_client *client;
+	const char *repository;
+	registry_store *store;
+	unsigned int flags;
+	const registry_pull_options *o;
+	const registry__pull_hook *hook; /* may be NULL */
+	registry_manifest *top;      /* as served */
+	registry_manifest *child;    /* one platform of an index: its image */
+	registry__pull_stored image_stored;  /* one image: what it became in the store */
+	registry__pull_stored *entry_stored; /* every platform: what each entry of top became */
+	size_t n_entries;
+	registry__pull_stored top_stored;
+} registry__pull_job;
+
+void registry__pull_job_free(registry__pull_job *j);
+/* The blobs image @m needs in the store, through @add (0 or a failure,
+ * which stops): config and layers (foreign ones only with
+ * REGISTRY_PULL_FOREIGN_LAYERS, fetched here from their URLs), or for a
+ * schema1 image (@s1 loaded) its fsLayers, size unknown (-1), the empty
+ * throwaway ones only when digests are preserved. Repeats are possible. */
+int registry__pull_image_blobs(registry__pull_job *j, const registry_manifest *m, const registry__schema1 *s1,
+                               int (*add)(void *ud, const char *digest, int64_t size), void *ud);
+/* Store @m's manifest, its blobs being in the store: converted to OCI
+ * unless j->flags has REGISTRY_PULL_PRESERVE_DIGESTS (a schema1 image is
+ * converted from its layers, a pass over all of them), recorded in *out. */
+int registry__pull_store_manifest(registry__pull_job *j, const registry_manifest *m, registry__pull_stored *out);
+struct registry__fanout;
+/* Every platform of the index j->top: j->entry_stored allocated, one per
+ * entry, and *f started on it (f->first says which entries repeat a
+ * child). ENOTFOUND for an index without entries. */
+int registry__pull_entries_begin(registry__pull_job *j, struct registry__fanout *f);
+/* Each entry that names the child of an earlier one (@first, per entry)
+ * gets that entry's record. */
+int registry__pull_fill_repeats(registry__pull_job *j, const size_t *first);
+/* The index j->top with what each entry became (j->entry_stored), into
+ * j->top_stored (as served when nothing changed). */
+int registry__pull_store_index(registry__pull_job *j);
+/* The index.json entry @ref_name naming what @source became (@entry); the
+ * referrers when asked; *digest_out (may be NULL) the entry's digest. */
+int registry__pull_index_entry(registry__pull_job *j, const registry__pull_stored *entry,
+                               const registry_manifest *source, const char *ref_name, char **digest_out);
+
+/* ---- registry_pull_to()'s destinations (pull.c), shared with the event-loop pull ---- */
+
+/* Where a pull into a folder or file goes: an OCI layout is the store
+ * itself; the Docker and root filesystem formats pull into a temporary
+ * store next to the destination, written out at the end. */
+typedef struct registry__pull_dest {
+	int format;
+	char *path;       /* the destination without trailing slashes (not OCI) */
+	char *tmp;        /* the temporary store's folder (not OCI) */
+	char *repo_tag;   /* "name:tag" for docker load, or NULL */
+	registry_store *store; /* what to pull into */
+	const char *name; /* the index.json name to pull as */
+	registry_pull_options o; /* the options to pull with */
+	int written;      /* the pull wrote the destination itself (a pipelined unpack) */
+} registry__pull_dest;
+
+/* Check @dest for @format (as registry_pull_to() does) and open the store
+ * to pull into, with @name (borrowed) for an OCI layout. @options are
+ * checked already. On failure, free with registry__pull_dest_free(). */
+int registry__pull_dest_open(registry__pull_dest *d, const registry_reference *ref, const char *name,
+                             const char *dest, int format, const registry_pull_options *options);
+/* After the pull into d->store ended with @rc: when it succeeded, the
+ * image written out in d->format (the export or the unpack: a pass over
+ * every layer); the temporary store removed; *digest_out freed when the
+ * result is a failure. Frees @d. Returns the call's result. */
+int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out);
+/* Free without finishing (removes the temporary store). NULL fields ok. */
+void registry__pull_dest_free(registry__pull_dest *d);
+
+/* registry_pull() with @hook (may be NULL), for callers inside the library. */
+int registry__pull_hooked(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *ref_name, const registry_pull_options *options,
+                          const registry__pull_hook *hook);
+
+/* ---- a pull to a root filesystem, layers applied as they arrive (pull_unpack.c) ---- */
 
 /*
- * @image's blobs are in @store: store its manifest (converted to OCI unless
- * o->flags has REGISTRY_PULL_PRESERVE_DIGESTS; not schema1, whose
- * conversion reads the layers) and add the index.json entry @ref_name, as
- * registry_pull() does; *digest_out (may be NULL) the entry's digest.
+ * registry_pull() of @ref into @store (a fresh temporary one) with its
+ * layers applied in order to the directory @dest (@tar 0) or the tar file
+ * @dest (@tar 1) while later layers still download; @o as checked by
+ * registry_pull_to(). Falls back to pulling first and unpacking after for
+ * a schema1 image.
  */
-int registry__pull_store_image(char **digest_out, registry_client *client, const char *repository,
-                               registry_store *store, const registry_pull_options *o,
-                               const registry_manifest *image, const char *ref_name);
+int registry__pull_unpack(char **digest_out, registry_client *client, const registry_reference *ref,
+                          registry_store *store, const char *dest, int tar, const registry_pull_options *o);
+
+/* What the store keeps of @m (not schema1): *built NULL for @m as served
+ * (an OCI manifest, or REGISTRY_PULL_PRESERVE_DIGESTS in @flags), else its
+ * OCI conversion. 0, REGISTRY_EUNSUPPORTED, or a conversion's failure. */
+int registry__pull_stored_manifest(registry_manifest **built, const registry_manifest *m, unsigned int flags);
+/* The index.json entry for what @source became (@media_type, @digest,
+ * @size): annotated with @source's digest when converted; @annotations is
+ * the caller's room for that list. */
+void registry__pull_entry_spec(registry_descriptor_spec *spec, const char *annotations[3], const char *media_type,
+                               const char *digest, int64_t size, const registry_manifest *source);
 
 /* ---- export (export.c) ---- */
 

@@ -125,18 +125,12 @@ int registry_push_options_init(registry_push_options *opts)
 
 typedef struct push_ctx {
 	registry_client *c;
-	registry_store *store;
-	const char *repo;
+	registry__push_plan plan;
 	registry__push_settings set;
 	registry__progress_ctx prog;
-	registry__blob_list blobs;
-	registry__blob_list seen;        /* manifests already collected */
-	registry_manifest **children;    /* manifests to push by digest, in order */
-	size_t nchildren, capchildren;
-	registry__blob_list remote_only; /* children the store lacks: must be on the registry */
 } push_ctx;
 
-static int read_manifest(push_ctx *p, const char *digest, const char *media_type,
+static int read_manifest(registry__push_plan *p, const char *digest, const char *media_type,
                          registry_manifest **out)
 {
 	void *data = NULL;
@@ -149,7 +143,7 @@ static int read_manifest(push_ctx *p, const char *digest, const char *media_type
 	return rc;
 }
 
-static int add_child(push_ctx *p, registry_manifest *m)
+static int add_child(registry__push_plan *p, registry_manifest *m)
 {
 	if (p->nchildren == p->capchildren) {
 		size_t cap = p->capchildren ? p->capchildren * 2 : 8;
@@ -165,7 +159,7 @@ static int add_child(push_ctx *p, registry_manifest *m)
 
 /* Walk @m (owned by the caller): blobs into p->blobs, child manifests
  * (deepest first) into p->children. */
-static int collect(push_ctx *p, const registry_manifest *m, int depth)
+static int collect(registry__push_plan *p, const registry_manifest *m, int depth)
 {
 	if (registry_manifest_kind(m) != REGISTRY_MANIFEST_INDEX)
 		return registry__blob_list_add_image(&p->blobs, m);
@@ -207,16 +201,22 @@ static int collect(push_ctx *p, const registry_manifest *m, int depth)
 static int check_remote_blob(push_ctx *p, const registry__blob_item *b)
 {
 	int64_t size = b->size;
-	int rc = registry__blob_exists(p->c, p->repo, b->digest, &size);
+	int rc = registry__blob_exists(p->c, p->plan.repo, b->digest, &size);
 	if (rc < 0)
 		return rc;
-	if (rc == 0 && !b->foreign)
+	return registry__push_remote_blob_judge(&p->prog, b, p->plan.repo, rc);
+}
+
+int registry__push_remote_blob_judge(registry__progress_ctx *prog, const registry__blob_item *b,
+                                     const char *repo, int exists)
+{
+	if (exists == 0 && !b->foreign)
 		return registry__fail(REGISTRY_ENOTFOUND, "blob %s is neither in the store nor in %s", b->digest,
-		                      p->repo);
-	p->prog.blobs_done++;
+		                      repo);
+	prog->blobs_done++;
 	if (b->size > 0)
-		p->prog.overall_done += b->size;
-	if (registry__progress_report(&p->prog, b->digest, REGISTRY_PROGRESS_SKIPPED, b->size, b->size))
+		prog->overall_done += b->size;
+	if (registry__progress_report(prog, b->digest, REGISTRY_PROGRESS_SKIPPED, b->size, b->size))
 		return registry__fail(REGISTRY_ECANCELED, "push canceled by the progress callback");
 	return 0;
 }
@@ -226,13 +226,23 @@ static int check_remote_blob(push_ctx *p, const registry__blob_item *b)
 static int local_blob_size(push_ctx *p, const registry__blob_item *b, int64_t *size)
 {
 	int fd;
-	int rc = registry__store_blob_open(p->store, b->digest, &fd, size);
+	int rc = registry__push_open_local(&fd, size, p->plan.store, b);
+	if (!rc)
+		close(fd);
+	return rc;
+}
+
+int registry__push_open_local(int *fd, int64_t *size, registry_store *store, const registry__blob_item *b)
+{
+	int rc = registry__store_blob_open(store, b->digest, fd, size);
 	if (rc)
 		return rc;
-	close(fd);
-	if (b->size >= 0 && *size != b->size)
+	if (b->size >= 0 && *size != b->size) {
+		close(*fd);
+		*fd = -1;
 		return registry__fail(REGISTRY_EDIGEST, "blob %s: %lld bytes in the store, the manifest says %lld",
 		                      b->digest, (long long)*size, (long long)b->size);
+	}
 	return 0;
 }
 
@@ -240,12 +250,13 @@ static int local_blob_size(push_ctx *p, const registry__blob_item *b, int64_t *s
  * uploaded from their files, several at once (lib/blob/lanes.c). */
 static int push_blobs(push_ctx *p)
 {
-	registry__lane_job *jobs = calloc(p->blobs.n ? p->blobs.n : 1, sizeof(*jobs));
+	registry__blob_list *blobs = &p->plan.blobs;
+	registry__lane_job *jobs = calloc(blobs->n ? blobs->n : 1, sizeof(*jobs));
 	size_t njobs = 0;
 	int rc = jobs ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
-	for (size_t i = 0; i < p->blobs.n && !rc; i++) {
-		const registry__blob_item *b = &p->blobs.items[i];
-		if ((rc = registry_store_has(p->store, b->digest)) < 0)
+	for (size_t i = 0; i < blobs->n && !rc; i++) {
+		const registry__blob_item *b = &blobs->items[i];
+		if ((rc = registry_store_has(p->plan.store, b->digest)) < 0)
 			break;
 		if (rc == 0) {
 			rc = check_remote_blob(p, b);
@@ -256,10 +267,10 @@ static int push_blobs(push_ctx *p)
 			break;
 		if (b->size < 0 && p->prog.overall_total >= 0)
 			p->prog.overall_total += size;
-		jobs[njobs++] = (registry__lane_job){.digest = b->digest, .store = p->store, .size = size};
+		jobs[njobs++] = (registry__lane_job){.digest = b->digest, .store = p->plan.store, .size = size};
 	}
 	if (!rc)
-		rc = registry__upload_files(p->c, p->repo, jobs, njobs, p->set.chunk_size,
+		rc = registry__upload_files(p->c, p->plan.repo, jobs, njobs, p->set.chunk_size,
 		                            p->c->max_parallel, &p->prog);
 	free(jobs);
 	return rc;
@@ -306,28 +317,33 @@ static int find_root(registry_store *s, const char *ref_name, char **digest, cha
 	return 0;
 }
 
-static int push_manifests(push_ctx *p, const registry_manifest *root, const char *reference,
-                          char **digest_out)
+static int push_manifests(push_ctx *p, char **digest_out)
 {
+	const registry__push_plan *pl = &p->plan;
 	int rc = 0;
-	for (size_t i = 0; i < p->remote_only.n; i++) {
-		const char *d = p->remote_only.items[i].digest;
-		if ((rc = registry_manifest_resolve(NULL, NULL, NULL, p->c, p->repo, d))) {
+	for (size_t i = 0; i < pl->remote_only.n; i++) {
+		const char *d = pl->remote_only.items[i].digest;
+		if ((rc = registry_manifest_resolve(NULL, NULL, NULL, p->c, pl->repo, d))) {
 			if (rc == REGISTRY_ENOTFOUND)
-				rc = registry__fail(rc, "manifest %s of the index is neither in the store nor in %s", d,
-				                    p->repo);
+				rc = registry__push_remote_manifest_missing(pl, d);
 			return rc;
 		}
 	}
-	for (size_t i = 0; i < p->nchildren; i++) {
-		const registry_manifest *m = p->children[i];
-		if ((rc = registry_manifest_push(NULL, p->c, p->repo, registry_manifest_digest(m), m)))
+	for (size_t i = 0; i < pl->nchildren; i++) {
+		const registry_manifest *m = pl->children[i];
+		if ((rc = registry_manifest_push(NULL, p->c, pl->repo, registry_manifest_digest(m), m)))
 			return rc;
 	}
-	return registry_manifest_push(digest_out, p->c, p->repo, reference, root);
+	return registry_manifest_push(digest_out, p->c, pl->repo, pl->reference, pl->root);
 }
 
-static void push_ctx_free(push_ctx *p)
+int registry__push_remote_manifest_missing(const registry__push_plan *pl, const char *digest)
+{
+	return registry__fail(REGISTRY_ENOTFOUND, "manifest %s of the index is neither in the store nor in %s",
+	                      digest, pl->repo);
+}
+
+void registry__push_plan_free(registry__push_plan *p)
 {
 	for (size_t i = 0; i < p->nchildren; i++)
 		registry_manifest_free(p->children[i]);
@@ -335,6 +351,43 @@ static void push_ctx_free(push_ctx *p)
 	registry__blob_list_free(&p->blobs);
 	registry__blob_list_free(&p->seen);
 	registry__blob_list_free(&p->remote_only);
+	registry_manifest_free(p->root);
+	free(p->root_digest);
+	free(p->media_type);
+	memset(p, 0, sizeof(*p));
+}
+
+int registry__push_plan_make(registry__push_plan *p, registry_store *store, const char *ref_name,
+                             const registry_reference *target)
+{
+	memset(p, 0, sizeof(*p));
+	p->store = store;
+	int rc = find_root(store, ref_name, &p->root_digest, &p->media_type);
+	if (!rc)
+		rc = read_manifest(p, p->root_digest, p->media_type, &p->root);
+	if (!rc)
+		rc = registry__push_reference(target, p->root, &p->repo, &p->reference);
+	if (!rc && (rc = registry__blob_list_add(&p->seen, p->root_digest, -1, 0)) >= 0)
+		rc = collect(p, p->root, 0);
+	return rc;
+}
+
+void registry__push_progress_init(registry__progress_ctx *prog, const registry__push_plan *p,
+                                  const registry__push_settings *set)
+{
+	memset(prog, 0, sizeof(*prog));
+	prog->cb = set->progress;
+	prog->ud = set->userdata;
+	prog->blobs_total = p->blobs.n;
+	prog->overall_total = 0; /* completed per blob when sizes are unknown */
+	for (size_t i = 0; i < p->blobs.n; i++)
+		if (p->blobs.items[i].size > 0)
+			prog->overall_total += p->blobs.items[i].size;
+}
+
+int registry__push_check_options(const char *fn, const registry_push_options *options)
+{
+	return registry__options_check(fn, options->version, REGISTRY_PUSH_OPTIONS_VERSION, options->flags, 0);
 }
 
 int registry_push(char **digest_out, registry_client *client, registry_store *store,
@@ -349,8 +402,7 @@ int registry_push(char **digest_out, registry_client *client, registry_store *st
 	registry_push_options defaults = REGISTRY_PUSH_OPTIONS_INIT;
 	if (!options)
 		options = &defaults;
-	if ((rc = registry__options_check("registry_push", options->version, REGISTRY_PUSH_OPTIONS_VERSION,
-	                                  options->flags, 0)))
+	if ((rc = registry__push_check_options("registry_push", options)))
 		return rc;
 	if ((rc = registry__ops_check_ref_registry(client, target)))
 		return rc;
@@ -358,32 +410,12 @@ int registry_push(char **digest_out, registry_client *client, registry_store *st
 	memset(&p, 0, sizeof(p));
 	p.set = REGISTRY__PUSH_SETTINGS(options);
 	p.c = client;
-	p.store = store;
-	char *root_digest = NULL, *media_type = NULL;
-	registry_manifest *root = NULL;
-	const char *reference = NULL;
-	if ((rc = find_root(store, ref_name, &root_digest, &media_type)))
-		return rc;
-	if ((rc = read_manifest(&p, root_digest, media_type, &root)))
-		goto out;
-	if ((rc = registry__push_reference(target, root, &p.repo, &reference)))
-		goto out;
-	if ((rc = registry__blob_list_add(&p.seen, root_digest, -1, 0)) < 0 || (rc = collect(&p, root, 0)))
-		goto out;
-	p.prog.cb = p.set.progress;
-	p.prog.ud = p.set.userdata;
-	p.prog.blobs_total = p.blobs.n;
-	p.prog.overall_total = 0; /* completed per blob when sizes are unknown */
-	for (size_t i = 0; i < p.blobs.n; i++)
-		if (p.blobs.items[i].size > 0)
-			p.prog.overall_total += p.blobs.items[i].size;
-	rc = push_blobs(&p);
+	if (!(rc = registry__push_plan_make(&p.plan, store, ref_name, target))) {
+		registry__push_progress_init(&p.prog, &p.plan, &p.set);
+		rc = push_blobs(&p);
+	}
 	if (!rc)
-		rc = push_manifests(&p, root, reference, digest_out);
-out:
-	registry_manifest_free(root);
-	free(root_digest);
-	free(media_type);
-	push_ctx_free(&p);
+		rc = push_manifests(&p, digest_out);
+	registry__push_plan_free(&p.plan);
 	return rc;
 }

@@ -2,14 +2,8 @@
  * Push a `docker save` tarball (docker-archive): manifest.json names the
  * config and the layer tars of each image by their paths in the archive.
  *
- * The archive is read once to hash every member (sizes, digests, whether
- * it is gzip) and to read manifest.json; a Docker schema2 manifest is
- * built from that (layers .tar or .tar.gzip as their first bytes say);
- * then each blob the registry lacks is streamed from the archive again:
- * tar is sequential, so a member is reached by skipping the headers and
- * data before it (seeks on an uncompressed file). Newer Docker writes an
- * OCI layout inside the tarball, with the old paths as symlinks to
- * blobs/sha256/...: symlinks are followed inside the archive.
+ * The archive is indexed and read by lib/ops/docker_archive.c; each blob
+ * the registry lacks is streamed from it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,424 +35,7 @@ static int check_options(const registry_push_archive_options **options)
 
 #ifdef REGISTRY_HAVE_LIBARCHIVE
 
-#include "archive_lazy.h"
-#include <cjson/cJSON.h>
-
-#include "digest/hash.h"
-
-#define MAX_MEMBERS 100000
-#define MANIFEST_JSON_MAX ((size_t)1 << 20)
-#define MEDIA_TYPE_DOCKER_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
-
-typedef struct member {
-	char *name;
-	char *link; /* symlink target, normalized, or NULL */
-	char digest[REGISTRY_DIGEST_STRING_MAX];
-	int64_t size;
-	int gzip;
-} member;
-
-typedef struct archive_index {
-	member *m;
-	size_t n, cap;
-	char *manifest_json;
-	size_t manifest_len;
-} archive_index;
-
-static void index_free(archive_index *ix)
-{
-	for (size_t i = 0; i < ix->n; i++) {
-		free(ix->m[i].name);
-		free(ix->m[i].link);
-	}
-	free(ix->m);
-	free(ix->manifest_json);
-	memset(ix, 0, sizeof(*ix));
-}
-
-/* "./a/../b//c" -> "b/c"; relative to @dir when given. NULL when it leaves the root. */
-static char *normalize(const char *dir, const char *path)
-{
-	size_t n = (dir ? strlen(dir) + 1 : 0) + strlen(path) + 1;
-	char *joined = malloc(n), *out = malloc(n);
-	if (!joined || !out) {
-		free(joined);
-		free(out);
-		return NULL;
-	}
-	snprintf(joined, n, "%s%s%s", dir && path[0] != '/' ? dir : "", dir && path[0] != '/' ? "/" : "",
-	         path);
-	size_t len = 0;
-	char *save = NULL;
-	for (char *c = strtok_r(joined, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		if (strcmp(c, ".") == 0)
-			continue;
-		if (strcmp(c, "..") == 0) {
-			if (len == 0) {
-				free(joined);
-				free(out);
-				return NULL;
-			}
-			while (len > 0 && out[len - 1] != '/')
-				len--;
-			if (len > 0)
-				len--; /* the slash */
-			continue;
-		}
-		if (len)
-			out[len++] = '/';
-		size_t cl = strlen(c);
-		memcpy(out + len, c, cl);
-		len += cl;
-	}
-	out[len] = '\0';
-	free(joined);
-	return out;
-}
-
-static int open_archive(struct archive **out, const char *path)
-{
-	int loaded = registry__archive_load("reading a docker-archive tarball");
-	if (loaded)
-		return loaded;
-	struct archive *a = archive_read_new();
-	if (!a)
-		return registry__fail(REGISTRY_ENOMEM, "out of memory");
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		/* libarchive reports "not an archive" as EILSEQ (its private
-		 * ARCHIVE_ERRNO_FILE_FORMAT where EFTYPE does not exist). */
-		int e = archive_errno(a);
-		int code = e == ENOENT ? REGISTRY_ENOTFOUND : e == EILSEQ ? REGISTRY_EFORMAT : REGISTRY_EIO;
-		int rc = registry__fail(code, "%s: %s", path, archive_error_string(a));
-		archive_read_free(a);
-		return rc;
-	}
-	*out = a;
-	return 0;
-}
-
-/* A new member named @name (normalized) into *out. */
-static int index_add(archive_index *ix, const char *path, const char *name, member **out)
-{
-	if (ix->n == MAX_MEMBERS)
-		return registry__fail(REGISTRY_ETOOLARGE, "%s: more than %d members", path, MAX_MEMBERS);
-	if (ix->n == ix->cap) {
-		size_t cap = ix->cap ? ix->cap * 2 : 64;
-		member *m = realloc(ix->m, cap * sizeof(*m));
-		if (!m)
-			return registry__fail(REGISTRY_ENOMEM, "out of memory");
-		ix->m = m;
-		ix->cap = cap;
-	}
-	member *e = &ix->m[ix->n];
-	memset(e, 0, sizeof(*e));
-	if (!(e->name = normalize(NULL, name))) {
-		/* normalize() fails on ".." above the root, or on malloc. */
-		if (!strstr(name, ".."))
-			return registry__fail(REGISTRY_ENOMEM, "out of memory");
-		char esc[256];
-		registry__excerpt(esc, sizeof(esc), name, strlen(name));
-		return registry__fail(REGISTRY_EFORMAT, "%s: member name escapes the archive: %s", path, esc);
-	}
-	ix->n++;
-	*out = e;
-	return 0;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Two members with one name would let the manifest be built from one and
- * the upload stream the other: refuse the archive. */
-static int check_duplicates(const archive_index *ix, const char *path)
-{
-	if (ix->n < 2)
-		return 0;
-	const char **names = malloc(ix->n * sizeof(*names));
-	if (!names)
-		return registry__fail(REGISTRY_ENOMEM, "out of memory");
-	for (size_t i = 0; i < ix->n; i++)
-		names[i] = ix->m[i].name;
-	qsort(names, ix->n, sizeof(*names), by_name);
-	int rc = 0;
-	for (size_t i = 1; i < ix->n && !rc; i++) {
-		if (strcmp(names[i - 1], names[i]) == 0) {
-			char esc[256];
-			registry__excerpt(esc, sizeof(esc), names[i], strlen(names[i]));
-			rc = registry__fail(REGISTRY_EFORMAT, "%s: the archive holds member %s more than once", path,
-			                    esc);
-		}
-	}
-	free(names);
-	return rc;
-}
-
-/* Hash one member's data (and keep manifest.json). */
-static int scan_member(struct archive *a, archive_index *ix, member *e, const char *path)
-{
-	int keep = strcmp(e->name, "manifest.json") == 0;
-	registry__buf json;
-	registry__buf_init(&json, MANIFEST_JSON_MAX);
-	registry__hash h;
-	int rc = registry__hash_init(&h, REGISTRY_DIGEST_SHA256);
-	if (rc)
-		return rc;
-	char buf[1 << 16];
-	int first = 1;
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
-		if (n < 0) {
-			rc = registry__fail(REGISTRY_EIO, "%s: %s: %s", path, e->name, archive_error_string(a));
-			break;
-		}
-		if (n == 0)
-			break;
-		if (first && n >= 2)
-			e->gzip = (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b;
-		first = 0;
-		e->size += n;
-		if ((rc = registry__hash_update(&h, buf, (size_t)n)))
-			break;
-		if (keep && (rc = registry__buf_append(&json, buf, (size_t)n))) {
-			rc = registry__fail(rc, "%s: manifest.json is too large", path);
-			break;
-		}
-	}
-	if (!rc)
-		rc = registry__hash_final(&h, e->digest);
-	registry__hash_cleanup(&h);
-	if (!rc && keep) {
-		free(ix->manifest_json);
-		ix->manifest_len = json.len;
-		ix->manifest_json = registry__buf_detach(&json);
-		if (!ix->manifest_json)
-			rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
-	}
-	registry__buf_free(&json);
-	return rc;
-}
-
-static int scan(archive_index *ix, const char *path)
-{
-	struct archive *a = NULL;
-	int rc = open_archive(&a, path);
-	if (rc)
-		return rc;
-	struct archive_entry *ent;
-	int r;
-	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(ent);
-		mode_t type = archive_entry_filetype(ent);
-		if (!name || (type != AE_IFREG && type != AE_IFLNK))
-			continue;
-		member *e = NULL;
-		if ((rc = index_add(ix, path, name, &e)))
-			break;
-		if (type == AE_IFLNK) {
-			const char *target = archive_entry_symlink(ent);
-			char *dir = registry__strdup(e->name);
-			if (dir) {
-				char *slash = strrchr(dir, '/');
-				if (slash)
-					*slash = '\0';
-				else
-					dir[0] = '\0';
-				e->link = target ? normalize(dir[0] ? dir : NULL, target) : NULL;
-			}
-			free(dir);
-			continue; /* an unusable link simply resolves to nothing */
-		}
-		if ((rc = scan_member(a, ix, e, path)))
-			break;
-	}
-	if (!rc && r != ARCHIVE_EOF)
-		rc = registry__fail(REGISTRY_EFORMAT, "%s: %s", path, archive_error_string(a));
-	archive_read_free(a);
-	return rc ? rc : check_duplicates(ix, path);
-}
-
-/* The regular member that @name is (following symlinks in the archive). */
-static const member *lookup(const archive_index *ix, const char *name)
-{
-	char *want = normalize(NULL, name);
-	const member *found = NULL;
-	for (int hops = 0; want && hops < 8 && !found; hops++) {
-		const member *e = NULL;
-		for (size_t i = ix->n; i-- > 0;) { /* a later member replaces an earlier one */
-			if (strcmp(ix->m[i].name, want) == 0) {
-				e = &ix->m[i];
-				break;
-			}
-		}
-		free(want);
-		want = NULL;
-		if (!e)
-			break;
-		if (!e->link && e->name && e->digest[0]) {
-			found = e;
-			break;
-		}
-		if (e->link)
-			want = registry__strdup(e->link);
-	}
-	free(want);
-	return found;
-}
-
-/* ---- Streaming one member ------------------------------------------------ */
-
-typedef struct member_src {
-	const char *path;
-	const char *name; /* normalized name of the regular member */
-	struct archive *a;
-} member_src;
-
-static int member_open(member_src *s)
-{
-	int rc = open_archive(&s->a, s->path);
-	if (rc)
-		return rc;
-	struct archive_entry *ent;
-	while (archive_read_next_header(s->a, &ent) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(ent);
-		if (!name || archive_entry_filetype(ent) != AE_IFREG)
-			continue;
-		char *n = normalize(NULL, name);
-		int match = n && strcmp(n, s->name) == 0;
-		free(n);
-		if (match)
-			return 0;
-	}
-	rc = registry__fail(REGISTRY_EIO, "%s: member %s vanished", s->path, s->name);
-	archive_read_free(s->a);
-	s->a = NULL;
-	return rc;
-}
-
-static int64_t member_read(void *buf, size_t len, void *ud)
-{
-	member_src *s = ud;
-	int rc;
-	if (!s->a && (rc = member_open(s)))
-		return rc;
-	la_ssize_t n = archive_read_data(s->a, buf, len);
-	if (n < 0)
-		return registry__fail(REGISTRY_EIO, "%s: %s: %s", s->path, s->name, archive_error_string(s->a));
-	return (int64_t)n;
-}
-
-static int member_seek(int64_t offset, void *ud)
-{
-	member_src *s = ud;
-	if (s->a)
-		archive_read_free(s->a);
-	s->a = NULL;
-	int rc = member_open(s);
-	if (rc)
-		return rc;
-	char tmp[1 << 16];
-	while (offset > 0) {
-		la_ssize_t n = archive_read_data(s->a, tmp, offset < (int64_t)sizeof(tmp) ? (size_t)offset
-		                                                                          : sizeof(tmp));
-		if (n <= 0)
-			return registry__fail(REGISTRY_EIO, "%s: %s: cannot skip", s->path, s->name);
-		offset -= n;
-	}
-	return 0;
-}
-
-/* ---- manifest.json -------------------------------------------------------- */
-
-static int tag_matches(const char *repo_tag, const registry_reference *target)
-{
-	registry_reference *r = NULL;
-	if (registry_reference_parse(&r, repo_tag) != 0) {
-		registry__error_clear();
-		return 0;
-	}
-	const char *tag = registry_reference_tag(target);
-	int ok = strcmp(registry_reference_repository(r), registry_reference_repository(target)) == 0 &&
-	         (!tag || (registry_reference_tag(r) && strcmp(tag, registry_reference_tag(r)) == 0));
-	registry_reference_free(r);
-	return ok;
-}
-
-/* The manifest.json entry to push. */
-static int pick_image(const cJSON *list, const registry_reference *target, const cJSON **out)
-{
-	int n = cJSON_GetArraySize(list);
-	if (n == 1) {
-		*out = cJSON_GetArrayItem(list, 0);
-		return 0;
-	}
-	const cJSON *img;
-	cJSON_ArrayForEach(img, list) {
-		const cJSON *tags = cJSON_GetObjectItemCaseSensitive(img, "RepoTags"), *t;
-		cJSON_ArrayForEach(t, tags) {
-			if (cJSON_IsString(t) && tag_matches(t->valuestring, target)) {
-				*out = img;
-				return 0;
-			}
-		}
-	}
-	return registry__fail(REGISTRY_EINVAL, "the archive holds %d images and none is tagged %s", n,
-	                      registry_reference_familiar(target));
-}
-
-static int build_manifest(const archive_index *ix, const cJSON *img, registry__blob_list *blobs,
-                          registry_manifest **out)
-{
-	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(img, "Config");
-	const cJSON *layers = cJSON_GetObjectItemCaseSensitive(img, "Layers");
-	if (!cJSON_IsString(cfg) || !cJSON_IsArray(layers))
-		return registry__fail(REGISTRY_EFORMAT, "manifest.json: an image without Config or Layers");
-	const member *c = lookup(ix, cfg->valuestring);
-	if (!c)
-		return registry__fail(REGISTRY_EFORMAT, "manifest.json names %.200s, which the archive lacks",
-		                      cfg->valuestring);
-	registry_manifest_builder *b = NULL;
-	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_DOCKER_MANIFEST);
-	if (!rc)
-		rc = registry_manifest_builder_set_config(b, &(registry_descriptor_spec){
-		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = REGISTRY_MEDIA_TYPE_DOCKER_CONFIG,
-		        .digest = c->digest, .size = c->size});
-	if (!rc && (rc = registry__blob_list_add(blobs, c->digest, c->size, 0)) > 0)
-		rc = 0;
-	const cJSON *l;
-	cJSON_ArrayForEach(l, layers) {
-		if (rc)
-			break;
-		const member *m = cJSON_IsString(l) ? lookup(ix, l->valuestring) : NULL;
-		if (!m) {
-			rc = registry__fail(REGISTRY_EFORMAT, "manifest.json names layer %.200s, which the archive "
-			                    "lacks", cJSON_IsString(l) ? l->valuestring : "(not a string)");
-			break;
-		}
-		rc = registry_manifest_builder_add_layer(b, &(registry_descriptor_spec){
-		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION,
-		        .media_type = m->gzip ? REGISTRY_MEDIA_TYPE_DOCKER_LAYER : MEDIA_TYPE_DOCKER_LAYER_TAR,
-		        .digest = m->digest, .size = m->size});
-		if (!rc && (rc = registry__blob_list_add(blobs, m->digest, m->size, 0)) > 0)
-			rc = 0;
-	}
-	if (!rc)
-		rc = registry_manifest_builder_build(out, b);
-	registry_manifest_builder_free(b);
-	return rc;
-}
-
-/* The member holding @digest (for streaming it). */
-static const member *by_digest(const archive_index *ix, const char *digest)
-{
-	for (size_t i = 0; i < ix->n; i++)
-		if (!ix->m[i].link && strcmp(ix->m[i].digest, digest) == 0)
-			return &ix->m[i];
-	return NULL;
-}
+#include "ops/docker_archive.h"
 
 int registry_push_archive(char **digest_out, registry_client *client,
                           const char *archive_path, const registry_reference *target,
@@ -474,26 +51,13 @@ int registry_push_archive(char **digest_out, registry_client *client,
 	if ((rc = registry__ops_check_ref_registry(client, target)))
 		return rc;
 	registry__push_settings set = REGISTRY__PUSH_SETTINGS(options);
-	archive_index ix;
-	memset(&ix, 0, sizeof(ix));
+	registry__darchive ar;
 	registry__blob_list blobs;
 	memset(&blobs, 0, sizeof(blobs));
 	registry_manifest *m = NULL;
-	cJSON *list = NULL;
-	if ((rc = scan(&ix, archive_path)))
-		goto out;
-	if (!ix.manifest_json) {
-		rc = registry__fail(REGISTRY_EFORMAT, "%s: no manifest.json (not a docker save archive)",
-		                    archive_path);
-		goto out;
-	}
-	list = cJSON_ParseWithLength(ix.manifest_json, ix.manifest_len);
-	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0) {
-		rc = registry__fail(REGISTRY_EFORMAT, "%s: manifest.json is not a list of images", archive_path);
-		goto out;
-	}
-	const cJSON *img = NULL;
-	if ((rc = pick_image(list, target, &img)) || (rc = build_manifest(&ix, img, &blobs, &m)))
+	const struct cJSON *img = NULL;
+	if ((rc = registry__darchive_open(&ar, archive_path)) || (rc = registry__darchive_pick(&img, &ar, target, 0)) ||
+	    (rc = registry__darchive_manifest(&m, &blobs, &ar, img)))
 		goto out;
 	const char *repo = NULL, *reference = NULL;
 	if ((rc = registry__push_reference(target, m, &repo, &reference)))
@@ -502,23 +66,21 @@ int registry_push_archive(char **digest_out, registry_client *client,
 	                               .overall_total = registry__blob_list_total(&blobs),
 	                               .blobs_total = blobs.n};
 	for (size_t i = 0; i < blobs.n && !rc; i++) {
-		const member *e = by_digest(&ix, blobs.items[i].digest);
-		member_src s = {.path = archive_path, .name = e->name};
-		registry__upload_source src = {member_read, member_seek, &s};
+		const registry__darchive_member *e = registry__darchive_by_digest(&ar, blobs.items[i].digest);
+		registry__darchive_src s = {.path = archive_path, .name = e->name};
+		registry__upload_source src = {registry__darchive_read, registry__darchive_seek, &s};
 		registry__upload_params up = {.repository = repo, .digest = blobs.items[i].digest,
 		                              .size = blobs.items[i].size, .chunk_size = set.chunk_size,
 		                              .progress = &prog};
 		rc = registry__blob_upload(client, &up, &src, NULL);
-		if (s.a)
-			archive_read_free(s.a);
+		registry__darchive_src_close(&s);
 	}
 	if (!rc)
 		rc = registry_manifest_push(digest_out, client, repo, reference, m);
 out:
-	cJSON_Delete(list);
 	registry_manifest_free(m);
 	registry__blob_list_free(&blobs);
-	index_free(&ix);
+	registry__darchive_free(&ar);
 	return rc;
 }
 

@@ -54,4 +54,38 @@ typedef struct registry__push_settings {
 	((registry__push_settings){.chunk_size = (o)->chunk_size, .progress = (o)->progress, \
 	                           .userdata = (o)->userdata, .flags = (o)->flags})
 
+/* What registry_push sends, read from the store before anything is sent:
+ * the root manifest, the index children the store holds (deepest first),
+ * the children it lacks (they must be on the registry), every blob. */
+typedef struct registry__push_plan {
+	registry_store *store;
+	char *root_digest, *media_type;
+	registry_manifest *root;
+	const char *repo, *reference; /* borrowed from the target or the root */
+	registry__blob_list blobs;
+	registry__blob_list seen;        /* manifests already collected */
+	registry_manifest **children;    /* manifests to push by digest, in order */
+	size_t nchildren, capchildren;
+	registry__blob_list remote_only; /* children the store lacks */
+} registry__push_plan;
+
+/* The plan of pushing @ref_name of @store to @target. Free it in any case. */
+int registry__push_plan_make(registry__push_plan *p, registry_store *store, const char *ref_name,
+                             const registry_reference *target);
+void registry__push_plan_free(registry__push_plan *p);
+/* Progress over the plan's blobs, as registry_push counts it. */
+void registry__push_progress_init(registry__progress_ctx *prog, const registry__push_plan *p,
+                                  const registry__push_settings *set);
+/* registry_push_options checked as registry_push checks them (@fn names the caller). */
+int registry__push_check_options(const char *fn, const registry_push_options *options);
+/* A blob the store lacks, after asking the registry (@exists 1 or 0):
+ * skipped (counted) when there, else ENOTFOUND unless foreign. */
+int registry__push_remote_blob_judge(registry__progress_ctx *prog, const registry__blob_item *b,
+                                     const char *repo, int exists);
+/* A store blob opened as the upload reads it, its size checked against
+ * @b's descriptor. */
+int registry__push_open_local(int *fd, int64_t *size, registry_store *store, const registry__blob_item *b);
+/* The error of an index child neither in the store nor on the registry. */
+int registry__push_remote_manifest_missing(const registry__push_plan *p, const char *digest);
+
 #endif

@@ -188,6 +188,18 @@ int registry_manifest_resolve(char **digest, char **media_type, int64_t *size,
 	return rc;
 }
 
+int registry__manifest_put_judge(const registry_manifest *m, int rc, const registry__response *resp,
+                                 const char *what)
+{
+	if (!rc && resp->status != 201 && resp->status != 200)
+		rc = registry__response_fail(resp, what);
+	if (!rc && resp->docker_content_digest &&
+	    strcmp(resp->docker_content_digest, registry_manifest_digest(m)) != 0)
+		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored %.100s, expected %s", what,
+		                    resp->docker_content_digest, registry_manifest_digest(m));
+	return rc;
+}
+
 int registry_manifest_push(char **digest_out, registry_client *c, const char *repository,
                            const char *reference, const registry_manifest *m)
 {
@@ -214,13 +226,7 @@ int registry_manifest_push(char **digest_out, registry_client *c, const char *re
 	                         .body = raw, .body_len = len};
 	registry__response resp;
 	registry__response_init(&resp);
-	rc = registry__client_do(c, &req, &resp);
-	if (!rc && resp.status != 201 && resp.status != 200)
-		rc = registry__response_fail(&resp, what);
-	if (!rc && resp.docker_content_digest &&
-	    strcmp(resp.docker_content_digest, registry_manifest_digest(m)) != 0)
-		rc = registry__fail(REGISTRY_EDIGEST, "%s: the registry stored %.100s, expected %s", what,
-		                    resp.docker_content_digest, registry_manifest_digest(m));
+	rc = registry__manifest_put_judge(m, registry__client_do(c, &req, &resp), &resp, what);
 	/* No OCI-Subject in the answer: the registry keeps no referrers list
 	 * (registry 2.8), the referrers tag schema is ours to maintain. */
 	if (!rc && registry_manifest_subject(m) && !resp.oci_subject)

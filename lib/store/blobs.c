@@ -304,6 +304,12 @@ int registry__store_blob_open(registry_store *s, const char *digest, int *fd, in
 	return 0;
 }
 
+int registry__store_damaged(const char *digest, const char *actual)
+{
+	return registry__fail(REGISTRY_EDIGEST, "store: blob %s is damaged: its content hashes to %s", digest,
+	                      actual);
+}
+
 int registry__store_fd_check_digest(int fd, const char *digest)
 {
 	if (lseek(fd, 0, SEEK_SET) < 0)
@@ -317,8 +323,7 @@ int registry__store_fd_check_digest(int fd, const char *digest)
 		rc = registry__hash_final(&h, actual);
 	registry__hash_cleanup(&h);
 	if (!rc && strcmp(actual, digest) != 0)
-		rc = registry__fail(REGISTRY_EDIGEST, "store: blob %s is damaged: its content hashes to %s",
-		                    digest, actual);
+		rc = registry__store_damaged(digest, actual);
 	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
 		rc = registry__store_io_fail(errno, "store: cannot seek in blob %s", digest);
 	return rc;

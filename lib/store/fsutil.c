@@ -252,19 +252,28 @@ int registry__store_temp_open(registry_store *s, char rel[STORE_REL_MAX], int *f
 	return registry__fail(REGISTRY_EIO, "store: cannot find a free temporary file name");
 }
 
-int registry__store_install(registry_store *s, int fd, const char *rel, const char *digest)
+int registry__store_install_renamed(registry_store *s, const char *rel, const char *digest, int *dir_fd)
 {
 	char alg[STORE_REL_MAX], final[STORE_REL_MAX];
 	snprintf(alg, sizeof(alg), "%.*s", registry__store_alg_len(digest), digest);
 	registry__store_blob_rel(final, digest);
 	int rc;
-	if (fsync(fd) != 0)
-		return registry__store_io_fail(errno, "store: cannot fsync the data of %s", digest);
 	if ((rc = registry__store_mkdirs_at(s->blobs_fd, alg)))
 		return rc;
 	if (renameat(s->blobs_fd, rel, s->blobs_fd, final) != 0)
 		return registry__store_io_fail(errno, "store: cannot rename blobs/%s to blobs/%s", rel, final);
-	return registry__store_fsync_dir_at(s->blobs_fd, alg);
+	if (!dir_fd)
+		return registry__store_fsync_dir_at(s->blobs_fd, alg);
+	if ((*dir_fd = openat(s->blobs_fd, alg, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return registry__store_io_fail(errno, "store: cannot open directory %s", alg);
+	return 0;
+}
+
+int registry__store_install(registry_store *s, int fd, const char *rel, const char *digest)
+{
+	if (fsync(fd) != 0)
+		return registry__store_io_fail(errno, "store: cannot fsync the data of %s", digest);
+	return registry__store_install_renamed(s, rel, digest, NULL);
 }
 
 int registry__store_hash_fd(int fd, registry__hash *h, int64_t *hashed)

@@ -48,13 +48,54 @@ int registry__store_index_load(const registry_store *s, registry_manifest **out)
 	return 0;
 }
 
-/* Exclusive lock on oci-layout: serializes index.json updates between processes. */
-static int lock_layout(registry_store *s, int *fd)
+struct registry__index_txn {
+	registry_store *s;
+	int lock_fd, temp_fd;
+	registry_manifest *next;
+	int renamed;
+	dev_t dev; /* of the oci-layout it locks */
+	ino_t ino;
+	struct registry__index_txn *next_txn; /* this thread's */
+};
+
+/* Index updates of event-loop operations (registry__store_index_add_begin)
+ * holding a layout lock on this thread: a blocking update of the same
+ * layout here must not wait, since only this thread's loop can release it. */
+static _Thread_local registry__index_txn *loop_txns;
+
+static int held_by_this_thread(int fd)
+{
+	struct stat st;
+	if (!loop_txns || fstat(fd, &st) != 0)
+		return 0;
+	for (const registry__index_txn *t = loop_txns; t; t = t->next_txn)
+		if (t->dev == st.st_dev && t->ino == st.st_ino)
+			return 1;
+	return 0;
+}
+
+/* Exclusive lock on oci-layout: serializes index.json updates between
+ * processes. @nowait: REGISTRY__STORE_BUSY (nothing recorded) when another
+ * holder has it. */
+static int lock_layout(registry_store *s, int *fd, int nowait)
 {
 	*fd = openat(s->root_fd, "oci-layout", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (*fd < 0)
 		return registry__store_io_fail(errno, "store: cannot open %s/oci-layout", s->path);
-	int err = registry__store_flock(*fd, LOCK_EX);
+	int err = 0;
+	if (nowait || held_by_this_thread(*fd)) {
+		if ((err = registry__store_flock(*fd, LOCK_EX | LOCK_NB)) == EWOULDBLOCK) {
+			close(*fd);
+			*fd = -1;
+			if (nowait)
+				return REGISTRY__STORE_BUSY;
+			return registry__fail(REGISTRY_ECONFLICT, "store: %s/index.json is being updated by an "
+			                      "event-loop operation of this thread; a blocking update would wait "
+			                      "for it forever", s->path);
+		}
+	} else {
+		err = registry__store_flock(*fd, LOCK_EX);
+	}
 	if (err) {
 		close(*fd);
 		*fd = -1;
@@ -63,26 +104,48 @@ static int lock_layout(registry_store *s, int *fd)
 	return 0;
 }
 
-/* Replace index.json with @m's bytes: temporary file, fsync, rename, fsync the directory. */
-static int write_index(registry_store *s, const registry_manifest *m)
+/* @m's bytes into the temporary file, open in *@fd: 0 or errno (the file removed). */
+static int write_temp(registry_store *s, const registry_manifest *m, int *fd)
 {
 	s->index_writes++;
 	size_t len;
 	const void *raw = registry_manifest_raw(m, &len);
-	int fd = openat(s->root_fd, STORE_INDEX_TEMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return registry__store_io_fail(errno, "store: cannot create %s/" STORE_INDEX_TEMP, s->path);
-	int err = registry__store_write_all(fd, raw, len);
-	if (!err && fsync(fd) != 0)
-		err = errno;
-	close(fd);
+	*fd = openat(s->root_fd, STORE_INDEX_TEMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (*fd < 0)
+		return errno;
+	int err = registry__store_write_all(*fd, raw, len);
+	if (err) {
+		close(*fd);
+		*fd = -1;
+		unlinkat(s->root_fd, STORE_INDEX_TEMP, 0);
+	}
+	return err;
+}
+
+/* The temporary file (its fsync done, @err its errno) becomes index.json. */
+static int rename_temp(registry_store *s, int err)
+{
 	if (!err && renameat(s->root_fd, STORE_INDEX_TEMP, s->root_fd, "index.json") != 0)
 		err = errno;
 	if (err) {
 		unlinkat(s->root_fd, STORE_INDEX_TEMP, 0);
 		return registry__store_io_fail(err, "store: cannot write %s/index.json", s->path);
 	}
-	return registry__store_fsync_dir_at(s->root_fd, ".");
+	return 0;
+}
+
+/* Replace index.json with @m's bytes: temporary file, fsync, rename, fsync the directory. */
+static int write_index(registry_store *s, const registry_manifest *m)
+{
+	int fd;
+	int err = write_temp(s, m, &fd);
+	if (fd >= 0) {
+		if (fsync(fd) != 0)
+			err = errno;
+		close(fd);
+	}
+	int rc = rename_temp(s, err);
+	return rc ? rc : registry__store_fsync_dir_at(s->root_fd, ".");
 }
 
 /* One addition, as registry_store_index_add() was given it, copied: a batch
@@ -347,7 +410,7 @@ static int build_added(const registry_manifest *cur, const index_add *adds, size
 static int update_index(registry_store *s, const index_add *adds, size_t k, const char *remove)
 {
 	int lock_fd;
-	int rc = lock_layout(s, &lock_fd);
+	int rc = lock_layout(s, &lock_fd, 0);
 	if (rc)
 		return rc;
 	registry_manifest *cur = NULL, *next = NULL;
@@ -538,9 +601,11 @@ static int check_entry(const registry_descriptor_spec *entry, const char *ref_na
 	return rc;
 }
 
-int registry_store_index_add(registry_store *s, const registry_descriptor_spec *entry, const char *ref_name)
+/* registry_store_index_add's checks, then @entry copied into @a. */
+static int add_checked(registry_store *s, const registry_descriptor_spec *entry, const char *ref_name, index_add *a)
 {
-	REGISTRY__ENTER(rc);
+	int rc;
+	memset(a, 0, sizeof(*a)); /* add_clear() is safe on it whatever happens */
 	if (!s || !entry || !entry->media_type)
 		return registry__fail(REGISTRY_EINVAL, "registry_store_index_add: NULL argument");
 	if ((rc = registry__options_check("registry_store_index_add", entry->version, REGISTRY_DESCRIPTOR_SPEC_VERSION, 0,
@@ -562,8 +627,14 @@ int registry_store_index_add(registry_store *s, const registry_descriptor_spec *
 		                      (long long)stored, (long long)entry->size);
 	if (s->batch && s->batch->count >= REGISTRY_STORE_INDEX_MAX_ENTRIES)
 		return too_many(s->batch->count + 1);
+	return add_copy(a, entry, ref_name);
+}
+
+int registry_store_index_add(registry_store *s, const registry_descriptor_spec *entry, const char *ref_name)
+{
+	REGISTRY__ENTER(rc);
 	index_add a;
-	if ((rc = add_copy(&a, entry, ref_name)))
+	if ((rc = add_checked(s, entry, ref_name, &a)))
 		return rc;
 	if (s->batch) {
 		if ((rc = batch_append(s->batch, &a)))
@@ -572,6 +643,97 @@ int registry_store_index_add(registry_store *s, const registry_descriptor_spec *
 	}
 	rc = update_index(s, &a, 1, NULL);
 	add_clear(&a);
+	return rc;
+}
+
+/* ---- the same in steps, for the event loop (store_impl.h) ---- */
+
+int registry__store_index_add_begin(registry__index_txn **out, int *fd, registry_store *s,
+                                    const registry_descriptor_spec *entry, const char *ref_name)
+{
+	*out = NULL;
+	*fd = -1;
+	index_add a;
+	int rc = add_checked(s, entry, ref_name, &a);
+	if (rc)
+		return rc;
+	if (s->batch) { /* an open batch: only remembered, nothing written */
+		if ((rc = batch_append(s->batch, &a)))
+			add_clear(&a);
+		return rc;
+	}
+	registry__index_txn *t = registry__calloc(1, sizeof(*t));
+	if (!t) {
+		add_clear(&a);
+		return registry__nomem();
+	}
+	*t = (registry__index_txn){.s = s, .lock_fd = -1, .temp_fd = -1};
+	registry_manifest *cur = NULL;
+	if (!(rc = lock_layout(s, &t->lock_fd, 1)) && !(rc = registry__store_index_load(s, &cur)) &&
+	    !(rc = build_added(cur, &a, 1, &t->next))) {
+		int err = write_temp(s, t->next, &t->temp_fd);
+		if (err)
+			rc = registry__store_io_fail(err, "store: cannot write %s/" STORE_INDEX_TEMP, s->path);
+	}
+	registry_manifest_free(cur);
+	add_clear(&a);
+	if (rc) {
+		if (t->lock_fd >= 0)
+			close(t->lock_fd);
+		registry_manifest_free(t->next);
+		free(t);
+		return rc;
+	}
+	struct stat st;
+	if (fstat(t->lock_fd, &st) == 0) {
+		t->dev = st.st_dev;
+		t->ino = st.st_ino;
+	}
+	t->next_txn = loop_txns;
+	loop_txns = t;
+	*fd = t->temp_fd;
+	*out = t;
+	return 0;
+}
+
+int registry__store_index_add_rename(registry__index_txn *t, int sync_err, int *dir_fd)
+{
+	*dir_fd = -1;
+	close(t->temp_fd);
+	t->temp_fd = -1;
+	int rc = rename_temp(t->s, sync_err);
+	if (rc)
+		return rc;
+	t->renamed = 1;
+	if ((*dir_fd = openat(t->s->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return registry__store_io_fail(errno, "store: cannot open directory %s", t->s->path);
+	return 0;
+}
+
+int registry__store_index_add_end(registry__index_txn *t, int sync_err)
+{
+	if (!t)
+		return 0;
+	int rc = 0;
+	if (t->temp_fd >= 0) { /* given up before the rename */
+		close(t->temp_fd);
+		unlinkat(t->s->root_fd, STORE_INDEX_TEMP, 0);
+	} else if (t->renamed && sync_err) {
+		rc = registry__store_io_fail(sync_err, "store: cannot fsync directory %s", t->s->path);
+	}
+	if (t->renamed) { /* index.json holds it now, durable or not */
+		registry_manifest_free(t->s->index);
+		t->s->index = t->next;
+		t->next = NULL;
+	}
+	close(t->lock_fd);
+	for (registry__index_txn **p = &loop_txns; *p; p = &(*p)->next_txn)
+		if (*p == t) {
+			*p = t->next_txn;
+			break;
+		}
+	registry_manifest_free(t->next);
+	free(t);
 	return rc;
 }
 

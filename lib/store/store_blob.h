@@ -20,6 +20,8 @@
  */
 int registry__store_blob_open(registry_store *s, const char *digest, int *fd, int64_t *size);
 
+/* The EDIGEST of a store blob whose content hashes to @actual, recorded. */
+int registry__store_damaged(const char *digest, const char *actual);
 /*
  * Hash @fd from offset 0 to its end and compare with @digest; the offset is
  * back at 0 afterwards. REGISTRY_EDIGEST "blob X in the store hashes to Y"

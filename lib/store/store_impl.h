@@ -103,6 +103,10 @@ int registry__store_temp_open(registry_store *s, char rel[STORE_REL_MAX], int *f
  * for the caller to unlink.
  */
 int registry__store_install(registry_store *s, int fd, const char *rel, const char *digest);
+/* The same after the caller made the data durable itself: rename, then
+ * fsync the directory, or, with @dir_fd, open it into *@dir_fd for the
+ * caller to fsync (the event loop does both through AIO). */
+int registry__store_install_renamed(registry_store *s, const char *rel, const char *digest, int *dir_fd);
 
 /* Hash the bytes of @fd from its current position to EOF (into @h); bytes hashed or <0. */
 int registry__store_hash_fd(int fd, registry__hash *h, int64_t *hashed);
@@ -114,6 +118,28 @@ int registry__store_read_blob(const registry_store *s, const char *validated_dig
 int registry__store_index_load(const registry_store *s, registry_manifest **out);
 /* Drop a batch that was never committed. */
 void registry__store_index_batch_free(registry_store *s);
+
+/*
+ * registry_store_index_add() in steps, for a caller that fsyncs without
+ * blocking (the event loop, loop/store.c):
+ *   _begin: the same checks; with a batch open, the addition is only
+ *     remembered (0, *out NULL: done). Else the layout lock is taken
+ *     without waiting (REGISTRY__STORE_BUSY, nothing recorded, when another
+ *     holds it: try again later), index.json re-read and the new one
+ *     written to its temporary file, open in *fd for the caller's fsync.
+ *   _rename: after that fsync (@sync_err its errno): index.json replaced,
+ *     the store's folder opened into *dir_fd for the caller's fsync.
+ *   _end: after that fsync (@sync_err), or at any point to give up (the
+ *     temporary file goes): the lock released, @t freed.
+ * While a lock is held so, a blocking index update of the same layout on
+ * the same thread fails with REGISTRY_ECONFLICT instead of waiting forever.
+ */
+#define REGISTRY__STORE_BUSY 1
+typedef struct registry__index_txn registry__index_txn;
+int registry__store_index_add_begin(registry__index_txn **out, int *fd, registry_store *s,
+                                    const registry_descriptor_spec *entry, const char *ref_name);
+int registry__store_index_add_rename(registry__index_txn *t, int sync_err, int *dir_fd);
+int registry__store_index_add_end(registry__index_txn *t, int sync_err);
 
 /* walk.c: everything reachable from an index (index.json, freshly read). */
 typedef struct store_walk_visit {

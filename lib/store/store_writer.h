@@ -71,6 +71,25 @@ int64_t registry__blob_writer_offset(const registry__blob_writer *w);
 int registry__blob_writer_commit(registry__blob_writer *w);
 
 /*
+ * The same in two halves, for a caller that makes the data durable without
+ * blocking (the event loop's AIO fsync): _check compares size and digest
+ * (0 with @w still open; a failure frees @w as _commit's does); the caller
+ * then fsyncs registry__blob_writer_fd(@w) and calls _commit_synced with
+ * that fsync's errno (0: success), which renames the blob into place and
+ * opens its directory into *@dir_fd (-1 on failure) for the caller to
+ * fsync and close. _commit_synced always frees @w.
+ */
+int registry__blob_writer_check(registry__blob_writer *w);
+int registry__blob_writer_fd(const registry__blob_writer *w);
+int registry__blob_writer_commit_synced(registry__blob_writer *w, int sync_err, int *dir_fd);
+/* No sync_file_range(SYNC_FILE_RANGE_WRITE) every 8 MiB: on a busy device
+ * it blocked for up to 30 ms. The event loop's commit fsyncs through AIO,
+ * off its thread, so the writeback is the kernel's there anyway. */
+void registry__blob_writer_no_writeback(registry__blob_writer *w);
+/* Record that fsync of that directory failed with @err; returns REGISTRY_EIO. */
+int registry__blob_writer_dir_sync_failed(int err);
+
+/*
  * Give up: keep_partial = 1 leaves the partial for a later resume (cancel,
  * network error), 0 deletes it. Frees @w and releases the lock; NULL ok.
  */

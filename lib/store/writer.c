@@ -26,6 +26,7 @@ struct registry__blob_writer {
 	registry__hash hash;
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	char rel[STORE_REL_MAX]; /* the partial, relative to blobs_fd */
+	int no_writeback; /* the event loop's: its fsync is off the step */
 };
 
 /* Bytes written between two starts of writeback (sync_file_range). */
@@ -232,15 +233,20 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 		return rc;
 	}
 	w->offset += (int64_t)len;
-#ifdef SYNC_FILE_RANGE_WRITE
 	/* Start the disk writes now rather than all at the commit's fsync, so
 	 * that they overlap with the download. A hint: its failure is harmless. */
-	if (w->offset - w->flushed >= WRITEBACK_STEP) {
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (w->offset - w->flushed >= WRITEBACK_STEP && !w->no_writeback) {
 		sync_file_range(w->fd, w->flushed, w->offset - w->flushed, SYNC_FILE_RANGE_WRITE);
 		w->flushed = w->offset;
 	}
 #endif
 	return 0;
+}
+
+void registry__blob_writer_no_writeback(registry__blob_writer *w)
+{
+	w->no_writeback = 1;
 }
 
 int registry__blob_writer_restart(registry__blob_writer *w)
@@ -278,10 +284,9 @@ static int discard(registry__blob_writer *w, int rc)
 	return rc;
 }
 
-int registry__blob_writer_commit(registry__blob_writer *w)
+/* The checks of a commit: 0 with @w open, or the failure with @w discarded. */
+static int check(registry__blob_writer *w)
 {
-	if (!w)
-		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
 	if (w->failed)
 		return discard(w, registry__fail(REGISTRY_EIO, "blob writer: blobs/%s had a failed write", w->rel));
 	if (w->expected_size >= 0 && w->offset != w->expected_size)
@@ -293,10 +298,49 @@ int registry__blob_writer_commit(registry__blob_writer *w)
 		return discard(w, rc);
 	if (strcmp(actual, w->digest) != 0)
 		return discard(w, registry__fail(REGISTRY_EDIGEST, "digest mismatch for %s: got %s", w->digest, actual));
+	return 0;
+}
+
+int registry__blob_writer_commit(registry__blob_writer *w)
+{
+	if (!w)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
+	int rc = check(w);
+	if (rc)
+		return rc;
 	if ((rc = registry__store_install(w->store, w->fd, w->rel, w->digest)))
 		return discard(w, rc);
 	writer_free(w);
 	return 0;
+}
+
+int registry__blob_writer_check(registry__blob_writer *w)
+{
+	if (!w)
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL writer");
+	return check(w);
+}
+
+int registry__blob_writer_fd(const registry__blob_writer *w)
+{
+	return w ? w->fd : -1;
+}
+
+int registry__blob_writer_commit_synced(registry__blob_writer *w, int sync_err, int *dir_fd)
+{
+	*dir_fd = -1;
+	if (sync_err)
+		return discard(w, registry__store_io_fail(sync_err, "store: cannot fsync the data of %s", w->digest));
+	int rc = registry__store_install_renamed(w->store, w->rel, w->digest, dir_fd);
+	if (rc)
+		return discard(w, rc);
+	writer_free(w);
+	return 0;
+}
+
+int registry__blob_writer_dir_sync_failed(int err)
+{
+	return registry__store_io_fail(err, "store: cannot fsync a blobs directory");
 }
 
 void registry__blob_writer_abort(registry__blob_writer *w, int keep_partial)

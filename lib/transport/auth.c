@@ -581,7 +581,12 @@ int registry__auth_on_401(registry_client *c, const char *scope, const registry_
 			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: bearer challenge without realm", url);
 		} else if ((rc = registry__set_string(&c->realm, realm)) == 0 &&
 		           (rc = registry__set_string(&c->service, service)) == 0) {
-			token_drop(c, scope);
+			/* Only a token this request sent was rejected: a 401 to a
+			 * request sent without one (round 0) only teaches the
+			 * challenge, and the token a concurrent request fetched
+			 * meanwhile stays good. */
+			if (round > 0)
+				token_drop(c, scope);
 			if (round >= 2) {
 				int denied = error && strcmp(error, "insufficient_scope") == 0;
 				if (denied && (c->username || c->identity_token))

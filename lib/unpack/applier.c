@@ -3,13 +3,41 @@
  * member at a time. It owns no thread and waits on nothing but its
  * source, so an event loop can drive it between other work.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive_lazy.h"
 
 #include "applier.h"
+
+/* The umask, unchanged: /proc says it (Linux 4.7); else the umask(2) round
+ * trip libarchive's disk writer makes. */
+static unsigned int current_umask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned int mask = 0;
+	int found = 0;
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *end = NULL;
+		if (strncmp(line, "Umask:", 6) != 0)
+			continue;
+		unsigned long v = strtoul(line + 6, &end, 8);
+		found = end != line + 6 && v <= 0777;
+		mask = (unsigned int)v;
+	}
+	if (f)
+		fclose(f);
+	if (!found) {
+		mask = (unsigned int)umask(022);
+		umask((mode_t)mask);
+	}
+	return mask & 0777;
+}
 
 int registry__applier_new(registry__applier **out, int root, const registry__applier_config *cfg)
 {
@@ -19,6 +47,9 @@ int registry__applier_new(registry__applier **out, int root, const registry__app
 	a->root = root;
 	a->cfg = *cfg;
 	a->as_root = geteuid() == 0;
+	a->plain = cfg->profile == REGISTRY__APPLY_PLAIN;
+	if (a->plain)
+		a->umask = current_umask();
 	*out = a;
 	return 0;
 }
@@ -105,6 +136,18 @@ void registry__applier_free(registry__applier *a)
 	free(a->dirs);
 	free(a->inbuf);
 	free(a);
+}
+
+int64_t registry__fd_read(void *buf, size_t len, void *ud)
+{
+	registry__fd_source *s = ud;
+	ssize_t r;
+	do
+		r = read(s->fd, buf, len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return registry__fail(REGISTRY_EIO, "reading %s: %s", s->what, registry__errno_text(errno));
+	return r;
 }
 
 void registry__unpack_stats_fill(registry_unpack_stats *stats, const registry__unpack_counts *c)

@@ -24,6 +24,8 @@ struct registry__applier {
 	int root;
 	registry__applier_config cfg;
 	int as_root;          /* euid 0: owners, devices and every xattr are applied */
+	int plain;            /* REGISTRY__APPLY_PLAIN */
+	unsigned int umask;   /* the process's, for PLAIN modes */
 	registry__unpack_counts counts;
 	uint64_t total;       /* tar bytes over all layers, for max_size */
 

@@ -33,26 +33,35 @@ static int io_fail(int err, const char *doing, const char *path)
 /* The member's parent, opened beneath the root; *base points into @path. */
 static int open_parent(registry__applier *a, char *path, int create, int *fd, const char **base)
 {
+	int flags = (create ? REGISTRY__ROOT_CREATE : 0) | (a->plain ? REGISTRY__ROOT_NO_LINKS : 0);
 	char *slash = strrchr(path, '/');
 	if (!slash) {
 		*base = path;
-		return registry__root_open_dir(a->root, "", create, path, fd);
+		return registry__root_open_dir(a->root, "", flags, path, fd);
 	}
 	*slash = '\0';
-	int rc = registry__root_open_dir(a->root, path, create, path, fd);
+	int rc = registry__root_open_dir(a->root, path, flags, path, fd);
 	*slash = '/';
 	*base = slash + 1;
 	return rc;
 }
 
-/* Make room for a new entry @base: 1 when a directory is there and one is wanted (kept), else 0. */
-static int make_room(int dirfd, const char *base, int want_dir, const char *path)
+/* What make_room() found. */
+enum { ROOM_MADE = 0, ROOM_DIR_KEPT = 1, ROOM_SKIP = 2 };
+
+/* Make room for a new entry @base: ROOM_DIR_KEPT when a directory is there
+ * and one is wanted, else ROOM_MADE. PLAIN replaces nothing, as libarchive's
+ * no-overwrite extraction: ROOM_SKIP, the first entry of a name wins (a
+ * directory keeps its settings), but a symbolic link there is removed. */
+static int make_room(registry__applier *a, int dirfd, const char *base, int want_dir)
 {
 	struct stat st;
 	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? 0 : io_fail(errno, "looking at", path);
+		return errno == ENOENT ? ROOM_MADE : io_fail(errno, "looking at", a->path);
+	if (a->plain && !S_ISLNK(st.st_mode))
+		return ROOM_SKIP;
 	if (want_dir && S_ISDIR(st.st_mode))
-		return 1;
+		return ROOM_DIR_KEPT;
 	int rc = registry__root_remove_at(dirfd, base);
 	return rc < 0 ? rc : 0;
 }
@@ -64,6 +73,8 @@ static void set_owner(registry__applier *a, int fd, int dirfd, const char *base,
 {
 	uid_t uid = (uid_t)archive_entry_uid(e);
 	gid_t gid = (gid_t)archive_entry_gid(e);
+	if (a->plain)
+		return; /* the caller's files */
 	if (!a->as_root) {
 		if (uid != geteuid() || gid != getegid())
 			a->counts.skipped_owners++;
@@ -86,11 +97,19 @@ static void set_xattrs(registry__applier *a, int fd, struct archive_entry *e)
 	const char *name = NULL;
 	const void *value = NULL;
 	size_t size = 0;
+	if (a->plain)
+		return;
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
 		if (!name || !xattr_allowed(a, name) || fd < 0 || fsetxattr(fd, name, value, size, 0) != 0)
 			a->counts.skipped_xattrs++;
 	}
+}
+
+/* The mode an entry gets: all of its bits, or for PLAIN its permissions less the umask. */
+static unsigned int entry_mode(const registry__applier *a, struct archive_entry *e)
+{
+	return a->plain ? (archive_entry_perm(e) & 0777 & ~a->umask) : (archive_entry_perm(e) & 07777);
 }
 
 static void entry_times(struct archive_entry *e, struct timespec ts[2])
@@ -111,7 +130,7 @@ static int finish_fd(registry__applier *a, int fd, struct archive_entry *e)
 	int failed = 0;
 	struct timespec ts[2];
 	set_owner(a, fd, -1, NULL, e, &failed);
-	if (!failed && fchmod(fd, archive_entry_perm(e) & 07777) != 0) /* after chown, which clears setuid */
+	if (!failed && fchmod(fd, entry_mode(a, e)) != 0) /* after chown, which clears setuid */
 		failed = errno;
 	set_xattrs(a, fd, e); /* after chown, which clears security.capability */
 	entry_times(e, ts);
@@ -126,9 +145,9 @@ static int finish_at(registry__applier *a, int dirfd, const char *base, struct a
 	int failed = 0;
 	struct timespec ts[2];
 	set_owner(a, -1, dirfd, base, e, &failed);
-	if (!failed && chmod_too && fchmodat(dirfd, base, archive_entry_perm(e) & 07777, 0) != 0)
+	if (!failed && chmod_too && fchmodat(dirfd, base, entry_mode(a, e), 0) != 0)
 		failed = errno;
-	if (archive_entry_xattr_count(e))
+	if (archive_entry_xattr_count(e) && !a->plain)
 		a->counts.skipped_xattrs += (uint64_t)archive_entry_xattr_count(e);
 	entry_times(e, ts);
 	if (!failed && utimensat(dirfd, base, ts, AT_SYMLINK_NOFOLLOW) != 0)
@@ -158,9 +177,9 @@ static int write_data(registry__applier *a, int fd, struct archive_entry *e)
 
 static int apply_file(registry__applier *a, int dirfd, const char *base, struct archive_entry *e)
 {
-	int rc = make_room(dirfd, base, 0, a->path);
-	if (rc < 0)
-		return rc;
+	int rc = make_room(a, dirfd, base, 0);
+	if (rc < 0 || rc == ROOM_SKIP)
+		return rc < 0 ? rc : 0;
 	int fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return io_fail(errno, "creating", a->path);
@@ -182,7 +201,7 @@ static int defer_dir(registry__applier *a, struct archive_entry *e)
 		return rc;
 	struct timespec ts[2];
 	entry_times(e, ts);
-	registry__dir_meta meta = {.mode = archive_entry_perm(e) & 07777,
+	registry__dir_meta meta = {.mode = entry_mode(a, e),
 	                           .mtime = ts[1].tv_sec, .mtime_ns = ts[1].tv_nsec,
 	                           .atime = ts[0].tv_sec, .atime_ns = ts[0].tv_nsec};
 	if (index && *index < a->ndirs) {
@@ -212,10 +231,10 @@ static int apply_dir(registry__applier *a, int dirfd, const char *base, struct a
 	if (!*a->path) {
 		fd = openat(a->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else {
-		int rc = make_room(dirfd, base, 1, a->path);
-		if (rc < 0)
-			return rc;
-		if (rc == 0 && mkdirat(dirfd, base, 0700) != 0)
+		int rc = make_room(a, dirfd, base, 1);
+		if (rc < 0 || rc == ROOM_SKIP)
+			return rc < 0 ? rc : 0;
+		if (rc == ROOM_MADE && mkdirat(dirfd, base, 0700) != 0)
 			return io_fail(errno, "creating", a->path);
 		fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
@@ -235,9 +254,9 @@ static int apply_symlink(registry__applier *a, int dirfd, const char *base, stru
 	const char *target = archive_entry_symlink(e);
 	if (!target)
 		return registry__fail(REGISTRY_EFORMAT, "layer: symbolic link %s without a target", a->path);
-	int rc = make_room(dirfd, base, 0, a->path);
-	if (rc < 0)
-		return rc;
+	int rc = make_room(a, dirfd, base, 0);
+	if (rc < 0 || rc == ROOM_SKIP)
+		return rc < 0 ? rc : 0;
 	/* Written as it is, whatever it points at: nothing here ever follows it. */
 	if (symlinkat(target, dirfd, base) != 0)
 		return io_fail(errno, "creating", a->path);
@@ -262,13 +281,16 @@ static int apply_hardlink(registry__applier *a, int dirfd, const char *base, con
 		return registry__fail(REGISTRY_EFORMAT, "layer: hard link %s to %s, which is not a file of the tree",
 		                      a->path, a->link);
 	}
-	if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == tst.st_dev && st.st_ino == tst.st_ino) {
+	if (!a->plain && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == tst.st_dev &&
+	    st.st_ino == tst.st_ino) {
 		close(tfd);
 		return 0; /* already that file */
 	}
-	rc = make_room(dirfd, base, 0, a->path);
+	rc = make_room(a, dirfd, base, 0);
 	/* flags 0: a link to a symbolic link links the link, never what it points at. */
-	if (rc >= 0 && (rc = linkat(tfd, tbase, dirfd, base, 0)) != 0)
+	if (rc == ROOM_SKIP)
+		rc = 0;
+	else if (rc >= 0 && (rc = linkat(tfd, tbase, dirfd, base, 0)) != 0)
 		rc = io_fail(errno, "creating the hard link", a->path);
 	close(tfd);
 	return rc;
@@ -281,9 +303,9 @@ static int apply_node(registry__applier *a, int dirfd, const char *base, struct 
 		a->counts.skipped_devices++;
 		return 0;
 	}
-	int rc = make_room(dirfd, base, 0, a->path);
-	if (rc < 0)
-		return rc;
+	int rc = make_room(a, dirfd, base, 0);
+	if (rc < 0 || rc == ROOM_SKIP)
+		return rc < 0 ? rc : 0;
 	dev_t dev = type == AE_IFIFO ? 0 : archive_entry_rdev(e);
 	if (mknodat(dirfd, base, type | 0600, dev) != 0)
 		return io_fail(errno, "creating", a->path);
@@ -345,7 +367,7 @@ static int apply_whiteout(registry__applier *a, int dirfd, const char *base)
 
 static int apply_at(registry__applier *a, int dirfd, const char *base, struct archive_entry *e)
 {
-	if (strncmp(base, WHITEOUT, strlen(WHITEOUT)) == 0)
+	if (!a->plain && strncmp(base, WHITEOUT, strlen(WHITEOUT)) == 0)
 		return apply_whiteout(a, dirfd, base);
 	const char *hardlink = archive_entry_hardlink(e);
 	if (hardlink)
@@ -369,17 +391,20 @@ static int apply_at(registry__applier *a, int dirfd, const char *base, struct ar
 
 int registry__apply_entry(registry__applier *a, struct archive_entry *e)
 {
+	int rc = a->cfg.check ? a->cfg.check(e, a->cfg.check_ud) : 0;
+	if (rc)
+		return rc;
 	const char *name = archive_entry_pathname(e);
 	if (!name)
 		return registry__fail(REGISTRY_EFORMAT, "layer: a member without a name");
-	int rc = registry__root_clean_path(a->path, sizeof(a->path), name);
+	rc = registry__root_clean_path(a->path, sizeof(a->path), name);
 	if (rc)
 		return rc;
 	a->counts.entries++;
 	if (!*a->path && (archive_entry_filetype(e) != AE_IFDIR || archive_entry_hardlink(e)))
 		return registry__fail(REGISTRY_EFORMAT, "layer: member \"%s\" would replace the root", name);
 	const char *slash = strrchr(a->path, '/');
-	int whiteout = strncmp(slash ? slash + 1 : a->path, WHITEOUT, strlen(WHITEOUT)) == 0;
+	int whiteout = !a->plain && strncmp(slash ? slash + 1 : a->path, WHITEOUT, strlen(WHITEOUT)) == 0;
 	int dirfd = -1;
 	const char *base = NULL;
 	/* A whiteout makes no directories: where its parent is missing there is nothing to hide. */
@@ -415,7 +440,7 @@ int registry__apply_dir_meta(registry__applier *a)
 			continue; /* replaced later in the layer by something else */
 		/* Without root, a directory stays writable and searchable for its owner,
 		 * or later layers (and removing the tree) could not write into it. */
-		unsigned int mode = a->as_root ? m->mode : m->mode | 0700;
+		unsigned int mode = a->as_root || a->plain ? m->mode : m->mode | 0700;
 		struct timespec ts[2] = {{.tv_sec = m->atime, .tv_nsec = m->atime_ns},
 		                         {.tv_sec = m->mtime, .tv_nsec = m->mtime_ns}};
 		if (fchmod(fd, mode) != 0 || futimens(fd, ts) != 0)

@@ -130,8 +130,9 @@ static int walk_link(walk *w, int fd, char *buf, size_t size, const char *rest)
 	return 0;
 }
 
-static int walk_resolve(int root, const char *rel, int create, const char *what, int *out)
+static int walk_resolve(int root, const char *rel, int flags, const char *what, int *out)
 {
+	int create = flags & REGISTRY__ROOT_CREATE;
 	walk w = {.root = root, .depth = 0, .what = what};
 	char buf[2 * PATH_MAX];
 	size_t rel_len = strlen(rel);
@@ -160,7 +161,9 @@ static int walk_resolve(int root, const char *rel, int create, const char *what,
 		if (fstat(fd, &st) != 0) {
 			rc = io_fail(errno, "resolving", what);
 		} else if (S_ISLNK(st.st_mode)) {
-			if (++links > WALK_MAX_LINKS)
+			if (flags & REGISTRY__ROOT_NO_LINKS)
+				rc = registry__fail(REGISTRY_EFORMAT, "%s: a component of its path is a symbolic link", what);
+			else if (++links > WALK_MAX_LINKS)
 				rc = registry__fail(REGISTRY_EFORMAT, "%s: too many symbolic links in its path", what);
 			else if (!(rc = walk_link(&w, fd, buf, sizeof(buf), next)))
 				next = buf;
@@ -188,13 +191,16 @@ static int walk_resolve(int root, const char *rel, int create, const char *what,
 /* ---- openat2 ---- */
 
 /* 1: opened; 0: use the walk (no openat2, or a missing directory to create); else an error. */
-static int try_openat2(int root, const char *rel, int create, const char *what, int *out)
+static int try_openat2(int root, const char *rel, int flags, const char *what, int *out)
 {
 #if defined(HAVE_OPENAT2_H) && defined(SYS_openat2)
+	int create = flags & REGISTRY__ROOT_CREATE;
 	if (__atomic_load_n(&openat2_missing, __ATOMIC_RELAXED))
 		return 0;
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 	                       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+	if (flags & REGISTRY__ROOT_NO_LINKS)
+		how.resolve |= RESOLVE_NO_SYMLINKS;
 	long fd;
 	do
 		fd = syscall(SYS_openat2, root, *rel ? rel : ".", &how, sizeof(how));
@@ -209,27 +215,29 @@ static int try_openat2(int root, const char *rel, int create, const char *what, 
 	}
 	if (errno == ENOENT)
 		return create ? 0 : registry__fail(REGISTRY_ENOTFOUND, "%s: a directory of its path does not exist", what);
+	if (errno == ELOOP && (flags & REGISTRY__ROOT_NO_LINKS))
+		return registry__fail(REGISTRY_EFORMAT, "%s: a component of its path is a symbolic link", what);
 	if (errno == ENOTDIR || errno == ELOOP)
 		return registry__fail(REGISTRY_EFORMAT, "%s: a component of its path is not a directory", what);
 	return io_fail(errno, "resolving", what);
 #else
-	(void)root, (void)rel, (void)create, (void)what, (void)out;
+	(void)root, (void)rel, (void)flags, (void)what, (void)out;
 	return 0;
 #endif
 }
 
-int registry__root_open_dir(int root, const char *rel, int create, const char *what, int *fd)
+int registry__root_open_dir(int root, const char *rel, int flags, const char *what, int *fd)
 {
 	int mode = __atomic_load_n(&root_mode, __ATOMIC_RELAXED);
 	if (mode != REGISTRY__ROOT_WALK) {
-		int r = try_openat2(root, rel, create, what, fd);
+		int r = try_openat2(root, rel, flags, what, fd);
 		if (r)
 			return r < 0 ? r : 0;
-		if (mode == REGISTRY__ROOT_OPENAT2 && !create)
+		if (mode == REGISTRY__ROOT_OPENAT2 && !(flags & REGISTRY__ROOT_CREATE))
 			return registry__fail(REGISTRY_EUNSUPPORTED, "%s: openat2 is not available", what);
 	}
 	/* Also where openat2 found a directory missing: the walk makes it, with the same meaning. */
-	return walk_resolve(root, rel, create, what, fd);
+	return walk_resolve(root, rel, flags, what, fd);
 }
 
 /* ---- removal ---- */

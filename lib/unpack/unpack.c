@@ -21,23 +21,6 @@
 #define CONFIG_MAX_SIZE ((size_t)32 << 20)
 #define KNOWN_FLAGS (REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE)
 
-typedef struct fd_source {
-	int fd;
-	const char *what;
-} fd_source;
-
-static int64_t read_fd(void *buf, size_t len, void *ud)
-{
-	fd_source *s = ud;
-	ssize_t r;
-	do
-		r = read(s->fd, buf, len);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return registry__fail(REGISTRY_EIO, "reading %s: %s", s->what, registry__errno_text(errno));
-	return r;
-}
-
 static int watch_step(int64_t n, void *ud)
 {
 	return registry__watch_step(ud, n);
@@ -91,11 +74,11 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 	registry__watch w = {.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "layer apply"};
 	registry__applier_config cfg = applier_config(opts, &w);
 	registry__applier *a = NULL;
-	fd_source src = {.fd = layer_fd, .what = "the layer"};
+	registry__fd_source src = {.fd = layer_fd, .what = "the layer"};
 	registry__watch_plan(&w, 1, -1);
 	registry__watch_blob(&w, diff_id ? diff_id : "layer", -1);
 	if (!(rc = registry__applier_new(&a, dirfd, &cfg)))
-		rc = registry__applier_run(a, read_fd, &src, diff_id);
+		rc = registry__applier_run(a, registry__fd_read, &src, diff_id);
 	if (!rc)
 		rc = registry__watch_blob_done(&w);
 	if (a)
@@ -108,9 +91,12 @@ int registry_layer_apply(registry_unpack_stats *stats, const char *root, int lay
 /* ---- an image ---- */
 
 typedef struct unpack_job {
-	registry_store *store;
+	registry_store *store;               /* the layers' home, or: */
+	const registry__layer_source *source; /* where they come from otherwise */
 	const registry_unpack_options *opts;
-	registry_manifest *m;
+	const registry__unpack_feed *feed; /* a pull still running, or NULL */
+	const registry_manifest *m;
+	registry_manifest *m_owned;        /* m when found in the store */
 	char *config;
 	size_t config_len;
 	registry_image_config *ic;
@@ -118,13 +104,19 @@ typedef struct unpack_job {
 	registry__unpack_counts counts;
 } unpack_job;
 
-static int load_image(unpack_job *j, const char *ref_name)
+/* Blob @digest of the store, once a pull that is still running has it (or
+ * is over): 0 or REGISTRY_ECANCELED. Nothing to wait for without a pull. */
+static int await(const unpack_job *j, const char *digest)
 {
-	const registry_descriptor *entry = NULL;
+	return j->feed ? j->feed->wait(digest, j->feed->ud) : 0;
+}
+
+static int check_config(unpack_job *j);
+
+/* j->m's config (read and checked against the layers). */
+static int load_config(unpack_job *j)
+{
 	int rc = 0;
-	if ((rc = registry__store_find_entry(j->store, ref_name, &entry)) ||
-	    (rc = registry__store_resolve_image(j->store, entry, j->opts->platform, &j->m)))
-		return rc;
 	if (registry_manifest_schema_version(j->m) == 1)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is a schema1 image kept as served: pull it without "
 		                      "preserving digests to unpack it", registry_manifest_digest(j->m));
@@ -134,9 +126,18 @@ static int load_image(unpack_job *j, const char *ref_name)
 	               strcmp(ctype, REGISTRY_MEDIA_TYPE_OCI_CONFIG) != 0))
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s is not a container image (config %s)",
 		                      registry_manifest_digest(j->m), ctype ? ctype : "none");
-	if ((rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
-	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)) ||
-	    (rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE)))
+	if ((rc = await(j, registry_descriptor_digest(config))) ||
+	    (rc = registry_store_read_blob((void **)&j->config, &j->config_len, j->store,
+	                                   registry_descriptor_digest(config), CONFIG_MAX_SIZE)))
+		return rc;
+	return check_config(j);
+}
+
+/* The image config of j->m, read: parsed, one diff_id per layer. */
+static int check_config(unpack_job *j)
+{
+	int rc = registry__image_config_parse(&j->ic, j->config, j->config_len, CONFIG_MAX_SIZE);
+	if (rc)
 		return rc;
 	size_t n = registry_manifest_layer_count(j->m);
 	size_t ndiff = registry_image_config_list_count(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS);
@@ -144,6 +145,17 @@ static int load_image(unpack_job *j, const char *ref_name)
 		return registry__fail(REGISTRY_EFORMAT, "%s has %zu layers, its config %zu diff_ids",
 		                      registry_manifest_digest(j->m), n, ndiff);
 	return 0;
+}
+
+static int load_image(unpack_job *j, const char *ref_name)
+{
+	const registry_descriptor *entry = NULL;
+	int rc = 0;
+	if ((rc = registry__store_find_entry(j->store, ref_name, &entry)) ||
+	    (rc = registry__store_resolve_image(j->store, entry, j->opts->platform, &j->m_owned)))
+		return rc;
+	j->m = j->m_owned;
+	return load_config(j);
 }
 
 static int apply_layers(unpack_job *j, int root)
@@ -161,16 +173,23 @@ static int apply_layers(unpack_job *j, int root)
 	for (size_t i = 0; !rc && i < n; i++) {
 		const char *digest = registry_descriptor_digest(registry_manifest_layer(j->m, i));
 		const char *diff_id = registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
-		fd_source src = {.fd = -1, .what = digest};
-		int64_t size = 0;
-		rc = registry__store_blob_open(j->store, digest, &src.fd, &size);
-		if (rc == REGISTRY_ENOTFOUND)
+		registry__fd_source src = {.fd = -1, .what = digest};
+		int64_t size = registry_descriptor_size(registry_manifest_layer(j->m, i));
+		void *ud = &src;
+		registry__layer_read_cb read = registry__fd_read;
+		if (j->source)
+			rc = j->source->open(j->source->ctx, i, &read, &ud);
+		else if (!(rc = await(j, digest)) &&
+		         (rc = registry__store_blob_open(j->store, digest, &src.fd, &size)) == REGISTRY_ENOTFOUND)
 			rc = registry__fail(rc, "layer %s is not in the store (a foreign layer?)", digest);
 		if (rc)
 			break;
 		registry__watch_blob(&j->w, digest, size);
-		rc = registry__applier_run(a, read_fd, &src, diff_id);
-		close(src.fd);
+		rc = registry__applier_run(a, read, ud, diff_id);
+		if (j->source)
+			j->source->close(j->source->ctx, ud);
+		else
+			close(src.fd);
 		if (rc) {
 			char why[REGISTRY__MSG_MAX];
 			snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
@@ -187,7 +206,7 @@ static int apply_layers(unpack_job *j, int root)
 
 static void job_free(unpack_job *j)
 {
-	registry_manifest_free(j->m);
+	registry_manifest_free(j->m_owned);
 	registry_image_config_free(j->ic);
 	registry_free(j->config);
 }
@@ -254,19 +273,28 @@ static int unpack_into(unpack_job *j, const char *dir)
 		rc = apply_layers(j, root);
 	if (!rc && bundle)
 		rc = write_bundle_config(j, dir, root);
+	/* Nothing is renamed into place or written out before the pull that
+	 * feeds us is complete: a pull that fails later leaves no result. */
+	if (!rc)
+		rc = await(j, NULL);
 	if (root >= 0)
 		close(root);
 	free(rootfs);
 	return rc;
 }
 
-static int start(unpack_job *j, const char *fn, registry_store *store, const char *ref_name,
-                 const registry_unpack_options *opts, const registry_unpack_stats *stats)
+static void job_init(unpack_job *j, registry_store *store, const registry_unpack_options *opts)
 {
 	memset(j, 0, sizeof(*j));
 	j->store = store;
 	j->opts = opts;
 	j->w = (registry__watch){.prog = {.cb = opts->progress, .ud = opts->userdata}, .what = "unpack"};
+}
+
+static int start(unpack_job *j, const char *fn, registry_store *store, const char *ref_name,
+                 const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	job_init(j, store, opts);
 	int rc = check_opts(fn, opts, stats);
 	return rc ? rc : load_image(j, ref_name);
 }
@@ -347,6 +375,49 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
 	j.w.client = client;
 	if (!rc)
 		rc = tar ? unpack_tar(&j, dest, fd) : unpack_dir(&j, dest);
+	registry__unpack_stats_fill(stats, &j.counts);
+	job_free(&j);
+	return rc;
+}
+
+int registry__unpack_fed(registry_store *store, const registry_manifest *m, const char *dest, int tar,
+                         const registry_unpack_options *opts, const registry__unpack_feed *feed)
+{
+	unpack_job j;
+	job_init(&j, store, opts);
+	j.feed = feed;
+	j.m = m;
+	int rc = load_config(&j);
+	if (!rc)
+		rc = tar ? unpack_tar(&j, dest, -1) : unpack_dir(&j, dest);
+	job_free(&j);
+	return rc;
+}
+
+int registry__unpack_check(const char *fn, const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	return check_opts(fn, opts ? opts : &defaults, stats);
+}
+
+int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registry_manifest *m, char *config,
+                           size_t config_len, const registry__layer_source *source, const char *dest,
+                           const registry_unpack_options *opts)
+{
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	if (!opts)
+		opts = &defaults;
+	unpack_job j;
+	job_init(&j, NULL, opts);
+	j.source = source;
+	j.m = j.m_owned = m;
+	j.config = config;
+	j.config_len = config_len;
+	int rc = check_opts(fn, opts, stats);
+	if (!rc)
+		rc = check_config(&j);
+	if (!rc)
+		rc = unpack_dir(&j, dest);
 	registry__unpack_stats_fill(stats, &j.counts);
 	job_free(&j);
 	return rc;

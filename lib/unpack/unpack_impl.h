@@ -26,17 +26,22 @@ enum { REGISTRY__ROOT_AUTO = 0, REGISTRY__ROOT_OPENAT2 = 1, REGISTRY__ROOT_WALK 
 /* Set the process-wide mode (tests); returns the previous one. */
 int registry__root_set_mode(int mode);
 
+/* registry__root_open_dir() flags: make missing directories; refuse any link on the way. */
+#define REGISTRY__ROOT_CREATE 0x1
+#define REGISTRY__ROOT_NO_LINKS 0x2
+
 /*
  * Open the directory @rel (normalized: no "..", no leading '/', may be "")
  * beneath @root as an O_PATH descriptor, every component resolved inside
  * @root: a symbolic link met on the way is followed as if @root were "/"
- * (absolute targets and ".." never leave it), as RESOLVE_IN_ROOT does.
- * With @create, missing directories are made (mode 0755). *fd receives
- * the descriptor. REGISTRY_ENOTFOUND, REGISTRY_EFORMAT (a component is not
- * a directory, a symlink loop), REGISTRY_EIO; @what names the entry in
- * messages.
+ * (absolute targets and ".." never leave it), as RESOLVE_IN_ROOT does, or
+ * with REGISTRY__ROOT_NO_LINKS refused (REGISTRY_EFORMAT). With
+ * REGISTRY__ROOT_CREATE, missing directories are made (mode 0755). *fd
+ * receives the descriptor. REGISTRY_ENOTFOUND, REGISTRY_EFORMAT (a
+ * component is not a directory, a symlink loop), REGISTRY_EIO; @what names
+ * the entry in messages.
  */
-int registry__root_open_dir(int root, const char *rel, int create, const char *what, int *fd);
+int registry__root_open_dir(int root, const char *rel, int flags, const char *what, int *fd);
 
 /*
  * Remove @name in the directory @dirfd, a whole tree when it is a
@@ -64,11 +69,31 @@ typedef struct registry__unpack_counts {
  * its end, or a negative REGISTRY_E code that is recorded. */
 typedef int64_t (*registry__layer_read_cb)(void *buf, size_t len, void *ud);
 
+struct archive_entry;
+
+/*
+ * What the applier writes. An IMAGE layer: whiteouts, entries replace what
+ * is there, links met in a path are followed inside the root, owners,
+ * xattrs and every mode bit as root. PLAIN, one tar of files (an
+ * artifact's directory, as oras packs it, written as libarchive's
+ * no-overwrite, secure-symlinks extraction did): `.wh.` names are ordinary
+ * names; nothing already there is replaced: a later entry of the same
+ * name is skipped (a directory keeps its first settings), except that a
+ * symbolic link there is removed first; a symbolic link in the middle of a
+ * path is refused, never followed; no owners and no xattrs even as root;
+ * modes are the permission bits less the umask.
+ */
+enum { REGISTRY__APPLY_IMAGE = 0, REGISTRY__APPLY_PLAIN = 1 };
+
 typedef struct registry__applier_config {
 	unsigned int flags;      /* REGISTRY_UNPACK_* flags */
 	uint64_t max_size;       /* total tar bytes over all layers; 0: no limit */
 	int (*step)(int64_t n, void *ud); /* @n more compressed bytes read: 0 or ECANCELED (may be NULL) */
 	void *step_ud;
+	int profile;             /* REGISTRY__APPLY_IMAGE or REGISTRY__APPLY_PLAIN */
+	/* NULL, or asked first about each member (which it may change): 0 or a recorded code */
+	int (*check)(struct archive_entry *e, void *ud);
+	void *check_ud;
 } registry__applier_config;
 
 typedef struct registry__applier registry__applier;
@@ -96,6 +121,13 @@ int registry__applier_step(registry__applier *a);
 const registry__unpack_counts *registry__applier_counts(const registry__applier *a);
 void registry__applier_free(registry__applier *a);
 
+/* A layer read from a descriptor (@what names it in messages): registry__fd_read's @ud. */
+typedef struct registry__fd_source {
+	int fd;
+	const char *what;
+} registry__fd_source;
+int64_t registry__fd_read(void *buf, size_t len, void *ud);
+
 /* begin + step until done, for callers that do not interleave. */
 int registry__applier_run(registry__applier *a, registry__layer_read_cb read, void *ud, const char *diff_id);
 
@@ -111,6 +143,47 @@ void registry__unpack_stats_fill(registry_unpack_stats *stats, const registry__u
  */
 int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
                      int fd, int tar, const registry_unpack_options *opts, registry_client *client);
+
+/*
+ * Where an unpack fed by a running pull (lib/ops/pull_unpack.c) waits for
+ * its blobs. @wait(digest) returns once blob @digest is in the store or no
+ * more blobs will come (0: the open that follows tells which), or
+ * REGISTRY_ECANCELED (recorded) when the unpack must stop; @wait(NULL)
+ * returns 0 once the pull has succeeded, before the result is made visible.
+ */
+typedef struct registry__unpack_feed {
+	int (*wait)(const char *digest, void *ud);
+	void *ud;
+} registry__unpack_feed;
+
+/*
+ * registry__unpack() of the image manifest @m (an OCI or Docker schema2
+ * image, borrowed) to @dest, its config and layers read from @store as
+ * @feed says they have arrived, layer after layer in order. @opts checked
+ * by the caller; its progress callback is called on this thread.
+ */
+int registry__unpack_fed(registry_store *store, const registry_manifest *m, const char *dest, int tar,
+                         const registry_unpack_options *opts, const registry__unpack_feed *feed);
+/* Layers that do not come from a store (a docker-archive's members). */
+typedef struct registry__layer_source {
+	/* Open layer @i of the manifest: its bytes through *read with *ud. */
+	int (*open)(void *ctx, size_t i, registry__layer_read_cb *read, void **ud);
+	void (*close)(void *ctx, void *ud);
+	void *ctx;
+} registry__layer_source;
+
+/* The options and stats checks of the unpack functions, for @fn. */
+int registry__unpack_check(const char *fn, const registry_unpack_options *opts, const registry_unpack_stats *stats);
+
+/*
+ * registry_store_unpack() of an image given as its manifest @m and config
+ * bytes (both taken over, freed here: @config with registry_free()), its
+ * layers from @source, into the directory (or bundle) @dest. @fn names the
+ * public function in messages.
+ */
+int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registry_manifest *m, char *config,
+                           size_t config_len, const registry__layer_source *source, const char *dest,
+                           const registry_unpack_options *opts);
 
 /* ---- the runtime bundle (bundle.c) ---- */
 

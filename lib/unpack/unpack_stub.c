@@ -48,3 +48,26 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
 	(void)stats, (void)store, (void)ref_name, (void)dest, (void)fd, (void)opts, (void)client;
 	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
 }
+
+int registry__unpack_fed(registry_store *store, const registry_manifest *m, const char *dest, int tar,
+                         const registry_unpack_options *opts, const registry__unpack_feed *feed)
+{
+	(void)store, (void)m, (void)dest, (void)opts, (void)feed;
+	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
+}
+
+int registry__unpack_check(const char *fn, const registry_unpack_options *opts, const registry_unpack_stats *stats)
+{
+	(void)opts, (void)stats;
+	return unsupported(fn);
+}
+
+int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registry_manifest *m, char *config,
+                           size_t config_len, const registry__layer_source *source, const char *dest,
+                           const registry_unpack_options *opts)
+{
+	(void)stats, (void)config_len, (void)source, (void)dest, (void)opts;
+	registry_manifest_free(m);
+	registry_free(config);
+	return unsupported(fn);
+}

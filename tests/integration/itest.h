@@ -148,4 +148,35 @@ static inline void itest_check_sound(registry_store *s)
 	CHECK_INT(bad, 0);
 }
 
+/* Change one byte of the file at @path (at @offset), keeping its size: a
+ * damaged blob. */
+static inline void itest_flip_byte(const char *path, long offset)
+{
+	FILE *f = fopen(path, "r+b");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fseek(f, offset, SEEK_SET);
+	int ch = fgetc(f);
+	fseek(f, offset, SEEK_SET);
+	fputc(ch ^ 0x55, f);
+	fclose(f);
+}
+
+/* Lines of a JSON-lines log file (the harness's token, proxy and redirect
+ * logs) matching a substring (NULL: all); -1 when it cannot be read. */
+static inline int itest_count_log_lines(const char *path, const char *needle)
+{
+	size_t len = 0;
+	char *text = check_read_file(path, &len);
+	if (!text)
+		return -1;
+	int n = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (!needle || strstr(line, needle))
+			n++;
+	free(text);
+	return n;
+}
+
 #endif

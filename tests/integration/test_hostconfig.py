@@ -74,6 +74,26 @@ def pull(ref, *args, expect=0):
     return digest, err
 
 
+LOOP_EXAMPLES = ["registry-loop-pull-glib", "registry-loop-pull-uv", "registry-loop-pull-sdevent"]
+
+
+def loop_pull(ref, *args, expect=0):
+    """pull() through an event-loop example (registry_pull_start: examples/loop)."""
+    name = next((os.path.join("loop", n) for n in LOOP_EXAMPLES
+                 if os.access(os.path.join(BIN, "loop", n), os.X_OK)), "loop/" + LOOP_EXAMPLES[0])
+    dest = tempfile.mkdtemp(dir=TMP, prefix="loop-pull-")
+    shutil.rmtree(dest)
+    out, err = run(name, "--quiet", *args, ref, dest, expect=expect)
+    if expect != 0 or len(out.split()) != 2:
+        return None, err
+    # The layout holds the image converted to OCI: the registry's digest is
+    # the one its index entry keeps (registry-pull --json prints that one).
+    with open(os.path.join(dest, "index.json")) as f:
+        entry = json.load(f)["manifests"][0]
+    check(entry["digest"] == out.split()[1], f"printed {out.strip()!r}, index.json names {entry['digest']}")
+    return entry.get("annotations", {}).get("io.libregistry.source.digest", entry["digest"]), err
+
+
 def start(**kwargs):
     try:
         return registry_harness.Registry(**kwargs).__enter__()
@@ -213,7 +233,7 @@ def case_authfile():
         reg.stop()
 
 
-def case_mirror():
+def case_mirror(pull=pull):
     """A pull-through cache (proxy.remoteurl) as the mirror of a primary; the
     cache speaks TLS with a CA that only its own certs.d folder holds."""
     primary = start(fixtures=["small:v2s2"])
@@ -356,7 +376,13 @@ esac
         reg.stop()
 
 
+def case_loop_mirror():
+    """case_mirror through registry_pull_start: the same endpoints, results and messages."""
+    case_mirror(loop_pull)
+
+
 CASES = {
+    "loop-mirror": case_loop_mirror,
     "certs-ca": case_certs_ca,
     "mtls": case_mtls,
     "authfile": case_authfile,

@@ -8,7 +8,10 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <sys/file.h>
 #include <time.h>
 
 #include "itest.h"
@@ -24,6 +27,7 @@ typedef struct pl {
 	int max_threads;
 	long long max_gap_ms; /* longest time the loop did not come back to poll */
 	long long hist[6]; /* steps under 1, 2, 5, 10, 50 ms and longer */
+	int eventfds;      /* eventfds the loop was asked to watch (AIO fsyncs) */
 } pl;
 
 static long long now_us_t(void)
@@ -64,6 +68,11 @@ static int pl_socket(int fd, unsigned int events, void *ud)
 		if (p->nfds == MAX_FDS)
 			return -1;
 		p->nfds++;
+		char link[64], target[64] = "";
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0 && strncmp(target, "anon_inode:[eventfd]", (size_t)n) == 0)
+			p->eventfds++;
 	}
 	p->fds[i].fd = fd;
 	p->fds[i].events = (short)(((events & REGISTRY_LOOP_READ) ? POLLIN : 0) |
@@ -196,6 +205,39 @@ static const char *entry_digest(registry_store *s, const char *name)
 	return buf;
 }
 
+/* Run the loop until @n operations end; each must end once with 0 and the
+ * result digest @want (@what names them in messages). */
+static void run_expect(pl *p, registry_loop *L, registry_op **ops, const result *res, int n, const char *want,
+                       const char *what)
+{
+	pl_run(p, L, 120000);
+	CHECK_INT(registry_loop_pending(L), 0);
+	for (int i = 0; i < n; i++) {
+		CHECK_INT(res[i].called, 1);
+		CHECK_INT(res[i].rc, 0);
+		if (res[i].rc)
+			fprintf(stderr, "%s %d: %s\n", what, i, res[i].message);
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
+		CHECK_STR(got, want);
+		registry_free(got);
+	}
+}
+
+/* The image at @path pulled back with the blocking pull: @want, a sound store. */
+static void pull_back(registry_client *c, const char *path, const char *want)
+{
+	registry_reference *back = ref_of(path);
+	registry_store *pulled = itest_store("pulled-back");
+	char *got = NULL;
+	CHECK_RC(registry_pull(&got, c, back, pulled, path, NULL), 0);
+	CHECK_STR(got, want);
+	itest_check_sound(pulled);
+	registry_free(got);
+	registry_store_free(pulled);
+	registry_reference_free(back);
+}
+
 /* ---- cases ---------------------------------------------------------------------- */
 
 #define NPULL 16
@@ -220,23 +262,23 @@ static void case_pull(void)
 	result res[NPULL];
 	memset(res, 0, sizeof(res));
 	int base_threads = threads_now();
+	/* With token auth: the 16 pulls' first requests all meet the same 401
+	 * at once; one token request for the scope serves them all. */
+	const char *token_log = getenv("REGISTRY_TEST_TOKEN_LOG");
+	int tokens_before = token_log ? itest_count_log_lines(token_log, NULL) : 0;
 	for (int i = 0; i < NPULL; i++) {
 		stores[i] = store_named("loop-%d", i);
 		CHECK_RC(registry_pull_start(&ops[i], L, c, ref, stores[i], "x", NULL, on_done, &res[i]), 0);
 	}
-	pl_run(&p, L, 120000);
-	CHECK_INT(registry_loop_pending(L), 0);
+	run_expect(&p, L, ops, res, NPULL, want, "pull");
+	if (token_log) {
+		int fetched = itest_count_log_lines(token_log, NULL) - tokens_before;
+		printf("loop: %d pulls, %d token request(s)\n", NPULL, fetched);
+		CHECK_INT(fetched, 1);
+	}
 	for (int i = 0; i < NPULL; i++) {
-		CHECK_INT(res[i].called, 1);
-		CHECK_INT(res[i].rc, 0);
-		if (res[i].rc)
-			fprintf(stderr, "pull %d: %s\n", i, res[i].message);
-		char *got = NULL;
-		CHECK_RC(registry_op_result_digest(&got, ops[i]), 0);
-		CHECK_STR(got, want);
 		CHECK_STR(entry_digest(stores[i], "x"), want);
 		itest_check_sound(stores[i]);
-		registry_free(got);
 		registry_op_free(ops[i]);
 		registry_store_free(stores[i]);
 	}
@@ -249,6 +291,9 @@ static void case_pull(void)
 	       "max threads %d\n", NPULL, path, (unsigned long long)steps, (double)max_us / 1000.0, p.max_gap_ms,
 	       p.max_threads);
 	CHECK(steps > 0);
+	/* The blobs' fsyncs went to the kernel (AIO), signalled on an eventfd,
+	 * not run inside the steps. */
+	CHECK(p.eventfds > 0);
 	printf("loop: step distribution: <1ms %lld, <2ms %lld, <5ms %lld, <10ms %lld, <50ms %lld, "
 	       ">=50ms %lld\n", p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5]);
 
@@ -517,6 +562,845 @@ static void case_tags(void)
 	registry_client_free(c);
 }
 
+/* ---- pushes ---------------------------------------------------------------------- */
+
+/* A layout made by the harness (make-fixture) in the test's folder, opened
+ * as a store; *top receives its top digest (static buffer). */
+static registry_store *layout_store(const char *dir, const char *args, const char **top)
+{
+	static char digest[200];
+	char cmd[2048], path[1024];
+	const char *tmp = env_or("REGISTRY_TEST_TMPDIR", "/tmp");
+	snprintf(path, sizeof(path), "%s/%s", tmp, dir);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 \"$REGISTRY_TEST_HARNESS\" make-fixture %s %s", path, args);
+	char *out = NULL;
+	CHECK_INT(itest_capture(cmd, &out, NULL), 0);
+	/* The digest is the last word of the first line. */
+	char *nl = out ? strpbrk(out, "\r\n") : NULL;
+	if (nl)
+		*nl = '\0';
+	const char *sp = out ? strrchr(out, ' ') : NULL;
+	snprintf(digest, sizeof(digest), "%s", sp ? sp + 1 : (out ? out : ""));
+	free(out);
+	CHECK_RC(registry_digest_validate(digest), 0);
+	*top = digest;
+	registry_store *s = NULL;
+	CHECK_RC(registry_store_open(&s, path, 0), 0);
+	return s;
+}
+
+/* Lines of the log at @path holding both @a and @b. */
+static int log_count(const char *path, const char *a, const char *b)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	char line[8192];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, a) && (!b || strstr(line, b));
+	if (f)
+		fclose(f);
+	return n;
+}
+
+typedef struct push_count {
+	int started, done, skipped, failed;
+	int64_t overall_done, overall_total;
+} push_count;
+
+static int count_progress(const registry_progress *pr, void *ud)
+{
+	push_count *pc = ud;
+	int st = registry_progress_state(pr);
+	pc->started += st == REGISTRY_PROGRESS_STARTED;
+	pc->done += st == REGISTRY_PROGRESS_DONE;
+	pc->skipped += st == REGISTRY_PROGRESS_SKIPPED;
+	pc->failed += st == REGISTRY_PROGRESS_FAILED;
+	pc->overall_done = registry_progress_overall_done(pr);
+	pc->overall_total = registry_progress_overall_total(pr);
+	return 0;
+}
+
+/* One push on the loop, run to its end: its result (and digest, when asked). */
+static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
+                     const char *target, const registry_push_options *o, char **digest, result *r)
+{
+	registry_reference *t = ref_of(target);
+	registry_op *op = NULL;
+	memset(r, 0, sizeof(*r));
+	int rc = registry_push_start(&op, L, c, s, name, t, o, on_done, r);
+	registry_reference_free(t);
+	if (rc)
+		return rc;
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	if (digest)
+		CHECK_RC(registry_op_result_digest(digest, op), 0);
+	registry_op_free(op);
+	return r->rc;
+}
+
+/* The blocking push of @name to @target fails with @code, and the loop's
+ * push the same way (code and message). */
+static void same_push_failure(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
+                              const char *target, int code)
+{
+	registry_reference *t = ref_of(target);
+	int want = registry_push(NULL, c, s, name, t, NULL);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	registry_reference_free(t);
+	CHECK_INT(want, code);
+	result r;
+	CHECK_INT(loop_push(p, L, c, s, name, target, NULL, NULL, &r), want);
+	CHECK_STR(r.message, want_msg);
+}
+
+#define NPUSH 8
+
+/* 8 concurrent pushes of a 3-layer image in one thread, half in 256 KiB
+ * chunks, half monolithic: the blocking push's digest, the image pulled
+ * back; then an index (children first), skips, and the blocking errors. */
+static void case_push(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push", "--layers 3 --size 1048576 --seed loop-push --tag v1 "
+	                                 "--gzip-level 0", &top);
+	char want_top[200];
+	snprintf(want_top, sizeof(want_top), "%s", top);
+	registry_client *c = itest_client(1);
+	registry_reference *bt = ref_of("loop/blocking:v1");
+	char *want = NULL;
+	CHECK_RC(registry_push(&want, c, s, "v1", bt, NULL), 0);
+	CHECK_STR(want, want_top);
+	registry_reference_free(bt);
+	registry_client_free(c);
+	c = itest_client(1); /* fresh: the loop finds the scheme and the token itself */
+
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_op *ops[NPUSH];
+	result res[NPUSH];
+	push_count counts[NPUSH];
+	registry_push_options o[NPUSH];
+	memset(res, 0, sizeof(res));
+	memset(counts, 0, sizeof(counts));
+	int base_threads = threads_now();
+	for (int i = 0; i < NPUSH; i++) {
+		char target[64];
+		snprintf(target, sizeof(target), "loop/p%d:v1", i);
+		registry_reference *t = ref_of(target);
+		registry_push_options_init(&o[i]);
+		o[i].chunk_size = i % 2 ? 0 : 256 * 1024;
+		o[i].progress = count_progress;
+		o[i].userdata = &counts[i];
+		CHECK_RC(registry_push_start(&ops[i], L, c, s, "v1", t, &o[i], on_done, &res[i]), 0);
+		registry_reference_free(t);
+	}
+	run_expect(&p, L, ops, res, NPUSH, want, "push");
+	for (int i = 0; i < NPUSH; i++) {
+		CHECK_INT(counts[i].started, 4);
+		CHECK_INT(counts[i].done, 4);
+		CHECK_INT(counts[i].failed, 0);
+		CHECK(counts[i].overall_total > 3 * 1048576);
+		CHECK(counts[i].overall_done == counts[i].overall_total);
+		registry_op_free(ops[i]);
+	}
+	CHECK_INT(base_threads, 1);
+	CHECK_INT(p.max_threads, 1);
+	/* The chunked ones went in PATCHes (4 chunks of each 1 MiB layer). */
+	const char *rlog = getenv("REGISTRY_TEST_REGISTRY_LOG");
+	CHECK(log_count(rlog, "\"PATCH /v2/loop/p0/blobs/uploads/", NULL) >= 12);
+	CHECK_INT(log_count(rlog, "\"PATCH /v2/loop/p1/blobs/uploads/", NULL), 0);
+	uint64_t steps = 0;
+	int64_t max_us = 0;
+	CHECK_RC(registry_loop_step_stats(&steps, &max_us, L), 0);
+	printf("push: %d pushes, %llu steps, longest step %.2f ms, longest loop gap %lld ms, max threads %d\n",
+	       NPUSH, (unsigned long long)steps, (double)max_us / 1000.0, p.max_gap_ms, p.max_threads);
+	printf("push: step distribution: <1ms %lld, <2ms %lld, <5ms %lld, <10ms %lld, <50ms %lld, >=50ms %lld\n",
+	       p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5]);
+
+	pull_back(c, "loop/p0:v1", want);
+
+	/* Again, by digest, to another tag: every blob is there already. */
+	result r;
+	push_count again = {0};
+	registry_push_options ao = REGISTRY_PUSH_OPTIONS_INIT;
+	ao.progress = count_progress;
+	ao.userdata = &again;
+	char *d2 = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, want, "loop/p0:v2", &ao, &d2, &r), 0);
+	CHECK_STR(d2, want);
+	CHECK_INT(again.skipped, 4);
+	CHECK_INT(again.done, 0);
+	registry_free(d2);
+
+	/* The blocking push's errors: an unknown name, a target digest that is
+	 * not the manifest's; options of a later version are refused at once. */
+	same_push_failure(&p, L, c, s, "nope", "loop/p0:v1", REGISTRY_ENOTFOUND);
+	same_push_failure(&p, L, c, s, "v1",
+	                  "loop/p0@sha256:0123456789012345678901234567890123456789012345678901234567890123",
+	                  REGISTRY_EDIGEST);
+	registry_push_options newer = REGISTRY_PUSH_OPTIONS_INIT;
+	newer.version = REGISTRY_PUSH_OPTIONS_VERSION + 1;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/p0:v3", &newer, NULL, &r), REGISTRY_EINVAL);
+	CHECK_INT(r.called, 0);
+	registry_store_free(s);
+
+	/* A two-platform index: the children first, then the index. */
+	s = layout_store("loop-push-multi", "--layers 2 --size 65536 --seed loop-push-multi "
+	                 "--platforms linux/amd64,linux/arm64/v8 --tag multi", &top);
+	char *di = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "multi", "loop/multi:latest", NULL, &di, &r), 0);
+	CHECK_STR(di, top);
+	registry_manifest *idx = NULL;
+	CHECK_RC(registry_manifest_fetch(&idx, c, "loop/multi", "latest", NULL), 0);
+	CHECK_INT(registry_manifest_entry_count(idx), 2);
+	for (size_t i = 0; i < registry_manifest_entry_count(idx); i++)
+		CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/multi",
+		                                   registry_descriptor_digest(registry_manifest_entry(idx, i))), 0);
+	registry_manifest_free(idx);
+	registry_free(di);
+
+	registry_loop_free(L);
+	registry_free(want);
+	registry_store_free(s);
+	registry_client_free(c);
+}
+
+/* Cancel at the first bytes sent of an 8 MiB layer: REGISTRY_ECANCELED and no
+ * manifest on the registry; the next push completes with the same digest. */
+static void case_push_cancel(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push-cancel", "--layers 1 --size 8388608 --seed loop-push-cancel "
+	                                 "--tag v1 --gzip-level 0", &top);
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	cancel_ctx pc = {0};
+	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	o.chunk_size = 1 << 20;
+	o.progress = cancel_on_bytes;
+	o.userdata = &pc;
+	registry_reference *t = ref_of("loop/cancel:v1");
+	result r = {0};
+	CHECK_RC(registry_push_start(&pc.op, L, c, s, "v1", t, &o, on_done, &r), 0);
+	pl_run(&p, L, 60000);
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK(pc.seen > 0 && pc.seen < 8388608);
+	registry_op_free(pc.op);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/cancel", "v1"), REGISTRY_ENOTFOUND);
+
+	char *d = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/cancel:v1", NULL, &d, &r), 0);
+	CHECK_STR(d, top);
+	registry_free(d);
+
+	/* The damaged layer (one byte changed, same size) is refused before it is
+	 * sent, with the blocking push's error. */
+	char blobs[1024], victim[1400] = "";
+	snprintf(blobs, sizeof(blobs), "%s/loop-push-cancel/blobs/sha256", env_or("REGISTRY_TEST_TMPDIR", "/tmp"));
+	DIR *dir = opendir(blobs);
+	struct dirent *e;
+	struct stat st;
+	off_t largest = 0;
+	while (dir && (e = readdir(dir))) {
+		char f[1400];
+		snprintf(f, sizeof(f), "%s/%s", blobs, e->d_name);
+		if (stat(f, &st) == 0 && st.st_size > largest) {
+			largest = st.st_size;
+			snprintf(victim, sizeof(victim), "%s", f);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	itest_flip_byte(victim, 4096);
+	same_push_failure(&p, L, c, s, "v1", "loop/cancel:v2", REGISTRY_EDIGEST);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop/cancel", "v2"), REGISTRY_ENOTFOUND);
+	registry_reference_free(t);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_store_free(s);
+}
+
+/* A 503 from the proxy (on the first PATCH, or the first monolithic PUT,
+ * or after the registry took that PUT: its retry finds the session gone
+ * and a HEAD of the blob decides): waited out on the timer, never in a
+ * step, and the push completes. */
+static void case_push_retry(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-push-retry", "--layers 2 --size 1048576 --seed loop-push-retry "
+	                                 "--tag v1 --gzip-level 0", &top);
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = 4;
+	ro.backoff_base_ms = 400;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_push_options o = REGISTRY_PUSH_OPTIONS_INIT;
+	o.chunk_size = strcmp(env_or("LOOP_CHUNK", "0"), "0") != 0 ? 256 * 1024 : 0;
+	result r;
+	char *d = NULL;
+	CHECK_RC(loop_push(&p, L, c, s, "v1", "loop/retry:v1", &o, &d, &r), 0);
+	if (r.rc)
+		fprintf(stderr, "retry: %s\n", r.message);
+	CHECK_STR(d, top);
+	registry_free(d);
+	const char *plog = getenv("REGISTRY_TEST_PROXY_LOG");
+	int faults = log_count(plog, "\"fault\": \"status 503", NULL); /* also "... after forwarding" */
+	int64_t max_us = 0;
+	registry_loop_step_stats(NULL, &max_us, L);
+	printf("push-retry: %d injected 503, longest step %.2f ms\n", faults, (double)max_us / 1000.0);
+	CHECK_INT(faults, 1);
+	/* The backoff is 400 ms or more: never inside a step (valgrind's steps
+	 * are slow enough to prove nothing). */
+	if (!getenv("REGISTRY_TEST_UNDER_VALGRIND"))
+		CHECK(max_us < 300000);
+	if (o.chunk_size) /* a failed PATCH asks where the session stands */
+		CHECK(log_count(plog, "\"method\": \"GET\"", "/blobs/uploads/") >= 1);
+	pull_back(c, "loop/retry:v1", top);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_store_free(s);
+}
+
+/* A file of @size pseudo-random bytes in the test's folder; *digest its digest. */
+static void random_file(char *path, size_t path_size, const char *name, size_t size, char **digest)
+{
+	snprintf(path, path_size, "%s/%s", env_or("REGISTRY_TEST_TMPDIR", "/tmp"), name);
+	unsigned char *data = malloc(size ? size : 1);
+	CHECK(data != NULL);
+	uint32_t x = 2463534242u;
+	for (size_t i = 0; data && i < size; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		data[i] = (unsigned char)x;
+	}
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (f && size)
+		CHECK_INT(fwrite(data, 1, size, f), size);
+	if (f)
+		fclose(f);
+	CHECK_RC(registry_digest_buffer(digest, REGISTRY_DIGEST_SHA256, data, size), 0);
+	free(data);
+}
+
+/* One blob from a file on the loop (registry_blob_upload_file_start), in
+ * 1 MiB chunks and monolithic: stored with its digest; present: skipped; a
+ * wrong digest and a missing file fail as the blocking upload does. */
+static void case_upload(void)
+{
+	char path[1024];
+	char *digest = NULL;
+	random_file(path, sizeof(path), "loop-upload.bin", 3u << 20, &digest);
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	const char *repos[2] = {"loop/upload-chunked", "loop/upload-mono"};
+	for (int i = 0; i < 2; i++) {
+		push_count pc = {0};
+		registry_blob_upload_options o = REGISTRY_BLOB_UPLOAD_OPTIONS_INIT;
+		o.chunk_size = i == 0 ? 1u << 20 : 0;
+		o.progress = count_progress;
+		o.userdata = &pc;
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, repos[i], digest, path, &o, on_done, &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, 0);
+		CHECK_INT(pc.started, 1);
+		CHECK_INT(pc.done, 1);
+		CHECK_INT(pc.overall_done, 3 << 20);
+		registry_op_free(op);
+		int64_t size = 0;
+		CHECK_RC(registry_blob_head(&size, c, repos[i], digest), 0);
+		CHECK_INT(size, 3 << 20);
+		registry_store *s = itest_store(i == 0 ? "upload-back-chunked" : "upload-back-mono");
+		CHECK_RC(registry_blob_fetch(c, repos[i], digest, 3 << 20, s, NULL), 0);
+		registry_store_free(s);
+		/* Again: the registry has it, nothing is sent. */
+		memset(&pc, 0, sizeof(pc));
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, repos[i], digest, path, &o, on_done, &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, 0);
+		CHECK_INT(pc.skipped, 1);
+		CHECK_INT(pc.started, 0);
+		registry_op_free(op);
+	}
+	const char *rlog = getenv("REGISTRY_TEST_REGISTRY_LOG");
+	CHECK(log_count(rlog, "\"PATCH /v2/loop/upload-chunked/blobs/uploads/", NULL) >= 3);
+	CHECK_INT(log_count(rlog, "\"PATCH /v2/loop/upload-mono/blobs/uploads/", NULL), 0);
+
+	/* The blocking upload's errors: content that does not match the digest,
+	 * a missing file. */
+	const char *wrong = "sha256:0123456789012345678901234567890123456789012345678901234567890123";
+	const char *paths[2] = {path, "/nonexistent/loop-upload.bin"};
+	for (int i = 0; i < 2; i++) {
+		int want = registry_blob_upload_file(c, "loop/upload-wrong", wrong, paths[i], NULL);
+		char want_msg[512];
+		snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+		CHECK(want != 0);
+		result r = {0};
+		registry_op *op = NULL;
+		CHECK_RC(registry_blob_upload_file_start(&op, L, c, "loop/upload-wrong", wrong, paths[i], NULL, on_done,
+		                                         &r), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(r.rc, want);
+		CHECK_STR(r.message, want_msg);
+		registry_op_free(op);
+	}
+	CHECK_RC(registry_blob_head(NULL, c, "loop/upload-wrong", wrong), REGISTRY_ENOTFOUND);
+	/* The wrong one's session was deleted, by the blocking call and the loop's. */
+	CHECK_INT(log_count(rlog, "\"DELETE /v2/loop/upload-wrong/blobs/uploads/", NULL), 2);
+	registry_loop_free(L);
+	registry_client_free(c);
+	registry_free(digest);
+}
+
+/* Run one operation started by the caller on @L to its end; its result. */
+static result run_one(pl *p, registry_loop *L, registry_op *op, result *r)
+{
+	(void)op;
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	return *r;
+}
+
+/* The index entry @name of @s: its media type and source annotation (static buffers). */
+static const char *entry_field(registry_store *s, const char *name, int annotation)
+{
+	const registry_descriptor *d = NULL;
+	if (registry_store_index_find(&d, s, name) != 0)
+		return NULL;
+	static char buf[2][200];
+	const char *v = annotation ? registry_descriptor_annotation(d, REGISTRY_ANNOTATION_SOURCE_DIGEST)
+	                           : registry_descriptor_media_type(d);
+	snprintf(buf[annotation], sizeof(buf[0]), "%s", v ? v : "(none)");
+	return buf[annotation];
+}
+
+/* A pull of @ref with @flags on its own loop and a blocking one, each into
+ * a store of its own: the same digest, entry (media type, source
+ * annotation) and manifests in the store; the loop's longest step printed. */
+static void compare_store_pull(registry_client *c, registry_reference *ref, unsigned int flags, const char *tag,
+                               int *threads)
+{
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = flags;
+	char name[64];
+	snprintf(name, sizeof(name), "%s-blocking-%%d", tag);
+	registry_store *blocking = store_named(name, (int)flags);
+	snprintf(name, sizeof(name), "%s-loop-%%d", tag);
+	registry_store *looped = store_named(name, (int)flags);
+	char *want = NULL;
+	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", &o), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", &o, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, 0);
+	if (r.rc)
+		fprintf(stderr, "%s, flags 0x%x: %s\n", tag, flags, r.message);
+	char *got = NULL;
+	CHECK_RC(registry_op_result_digest(&got, op), 0);
+	CHECK_STR(entry_digest(looped, "x"), got);
+	/* A registry in schema1 mode signs each answer anew: a signed manifest
+	 * kept as served differs in its signature, and so in its digest, from
+	 * one fetch to the next; the registry's digest (the annotation) holds. */
+	if (!(flags & REGISTRY_PULL_PRESERVE_DIGESTS) || !strstr(tag, "schema1"))
+		CHECK_STR(got, want);
+	char field[200];
+	snprintf(field, sizeof(field), "%s", entry_field(blocking, "x", 0));
+	CHECK_STR(entry_field(looped, "x", 0), field);
+	snprintf(field, sizeof(field), "%s", entry_field(blocking, "x", 1));
+	CHECK_STR(entry_field(looped, "x", 1), field);
+	/* What the entry names, and for an index every entry, is in both stores. */
+	registry_manifest *top = NULL;
+	void *raw = NULL;
+	size_t len = 0;
+	CHECK_INT(registry_store_has(blocking, want), 1);
+	CHECK_RC(registry_store_read_blob(&raw, &len, looped, got, 0), 0);
+	CHECK_RC(registry_manifest_parse(&top, raw, len, entry_field(looped, "x", 0), NULL), 0);
+	size_t n = top ? registry_manifest_entry_count(top) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = registry_descriptor_digest(registry_manifest_entry(top, i));
+		CHECK_INT(registry_store_has(looped, d), 1);
+		CHECK_INT(registry_store_has(blocking, d), 1);
+	}
+	int64_t us = 0;
+	registry_loop_step_stats(NULL, &us, L);
+	printf("%s (flags 0x%x): %s, %zu entries, longest step %.2f ms\n", tag, flags, got, n, (double)us / 1000.0);
+	if (p.max_threads > *threads)
+		*threads = p.max_threads;
+	itest_check_sound(looped);
+	registry_manifest_free(top);
+	registry_free(raw);
+	registry_free(got);
+	registry_free(want);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+}
+
+/* REGISTRY_PULL_ALL_PLATFORMS of an index (LOOP_IMAGE, multi-oci or
+ * multi-v2s2), converted and preserved: as the blocking pull; one thread. */
+static void case_all(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(env_or("LOOP_IMAGE", "fixtures/multi-oci:latest"));
+	int threads = 0;
+	compare_store_pull(c, ref, REGISTRY_PULL_ALL_PLATFORMS, "all platforms", &threads);
+	compare_store_pull(c, ref, REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_PRESERVE_DIGESTS, "all platforms",
+	                   &threads);
+	CHECK_INT(threads, 1);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+typedef struct hook_ctx {
+	int retries; /* backoffs begun (the trace) */
+	int asked;   /* calls of the cancel hook */
+} hook_ctx;
+
+static void note_retry(const registry_trace_event *e, void *ud)
+{
+	if (e->what == REGISTRY_TRACE_RETRY)
+		((hook_ctx *)ud)->retries++;
+}
+
+static int hook_cancels(void *ud)
+{
+	hook_ctx *h = ud;
+	h->asked++;
+	return h->retries > 0;
+}
+
+/* A client whose cancel hook says stop once a backoff has begun, and
+ * whose backoffs last 4 s. */
+static registry_client *hooked_client(hook_ctx *h)
+{
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = 3;
+	ro.backoff_base_ms = 4000;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	CHECK_RC(registry_client_set_trace(c, note_retry, h), 0);
+	CHECK_RC(registry_client_set_cancel(c, hook_cancels, h), 0);
+	return c;
+}
+
+/* The client's cancel hook (registry_client_set_cancel) stops a loop pull
+ * as it stops the blocking one, also while no transfer runs: the proxy
+ * answers the first requests 503, the pull waits out a 4 s backoff, and
+ * the hook, asked on the loop's timer, ends it within a second as it ends
+ * the blocking call's sleep (50 ms slices): ECANCELED, nothing named. */
+static void case_cancel_hook(void)
+{
+	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
+	hook_ctx bh = {0};
+	registry_client *c = hooked_client(&bh);
+	registry_store *blocking = itest_store("hook-blocking");
+	long long t0 = now_ms();
+	int want = registry_pull(NULL, c, ref, blocking, "x", NULL);
+	long long blocking_ms = now_ms() - t0;
+	CHECK_INT(want, REGISTRY_ECANCELED);
+	CHECK(blocking_ms < 1500);
+	registry_client_free(c);
+
+	hook_ctx h = {0};
+	c = hooked_client(&h);
+	registry_store *s = itest_store("hook-loop");
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	t0 = now_ms();
+	CHECK_RC(registry_pull_start(&op, L, c, ref, s, "x", NULL, on_done, &r), 0);
+	pl_run(&p, L, 20000);
+	long long took = now_ms() - t0;
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, want);
+	CHECK_INT(h.retries, 1);
+	CHECK(took < 1500); /* not after the 4 s backoff */
+	CHECK(entry_digest(s, "x") == NULL);
+	itest_check_sound(s);
+	printf("cancel hook: blocking canceled after %lld ms; loop: asked %d times, canceled after %lld ms\n",
+	       blocking_ms, h.asked, took);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(s);
+	registry_store_free(blocking);
+	registry_client_free(c);
+	registry_reference_free(ref);
+}
+
+/* registry_pull_to and registry_pull_to_start (on a loop of its own, whose
+ * step record is this pull's) of @ref into @bd and @ld in @format: the same
+ * digest (unless @resigned: a schema1 registry signs every answer anew) and
+ * the same files (diff -r; cmp for a tarball). */
+static void compare_pull_to(registry_client *c, registry_reference *ref, int format, const char *bd,
+                            const char *ld, int resigned, int *threads)
+{
+	char *want = NULL;
+	CHECK_RC(registry_pull_to(&want, c, ref, bd, format, NULL), 0);
+	pl p;
+	registry_loop *own = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_to_start(&op, own, c, ref, ld, format, NULL, on_done, &r), 0);
+	run_one(&p, own, op, &r);
+	CHECK_INT(r.rc, 0);
+	if (r.rc)
+		fprintf(stderr, "pull_to %s: %s\n", ld, r.message);
+	char *got = NULL;
+	CHECK_RC(registry_op_result_digest(&got, op), 0);
+	if (!resigned)
+		CHECK_STR(got, want);
+	char cmd[2700];
+	snprintf(cmd, sizeof(cmd), format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE ? "cmp -s '%s' '%s'"
+	                                                                          : "diff -r '%s' '%s'", bd, ld);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	int64_t max_us = 0;
+	registry_loop_step_stats(NULL, &max_us, own);
+	printf("pull_to %s: %s, longest step %.2f ms (the export's included)\n", strrchr(ld, '/') + 1, got,
+	       (double)max_us / 1000.0);
+	if (p.max_threads > *threads)
+		*threads = p.max_threads;
+	registry_free(got);
+	registry_free(want);
+	registry_op_free(op);
+	registry_loop_free(own);
+}
+/* registry_pull_to_start into an OCI layout, a docker-load folder and a
+ * tarball: the files of registry_pull_to (diff -r, cmp), its digests and
+ * its errors; no temporary store left; the export step measured. */
+static void case_pull_to(void)
+{
+	const char *path = env_or("LOOP_IMAGE", "fixtures/small-v2s2:latest");
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(path);
+	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
+	char b[1200], l[900];
+	static const struct {
+		int format;
+		const char *name;
+	} formats[] = {{REGISTRY_IMAGE_FORMAT_OCI, "oci"},
+	               {REGISTRY_IMAGE_FORMAT_DOCKER_DIR, "dir"},
+	               {REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, "image.tar"}};
+	snprintf(b, sizeof(b), "%s/blocking", tmp);
+	snprintf(l, sizeof(l), "%s/loop", tmp);
+	CHECK(mkdir(b, 0755) == 0 && mkdir(l, 0755) == 0);
+	int threads = 0;
+	for (int k = 0; k < 3; k++) {
+		char bd[1300], ld[1300];
+		snprintf(bd, sizeof(bd), "%s/%s", b, formats[k].name);
+		snprintf(ld, sizeof(ld), "%s/%s", l, formats[k].name);
+		compare_pull_to(c, ref, formats[k].format, bd, ld, 0, &threads);
+	}
+	CHECK_INT(threads, 1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	/* Nothing but the three destinations: no temporary store left. */
+	char *ls = NULL;
+	snprintf(b, sizeof(b), "ls -A '%s'", l);
+	CHECK_INT(itest_capture(b, &ls, NULL), 0);
+	CHECK_STR(ls, "dir\nimage.tar\noci\n");
+	free(ls);
+
+	/* The errors of registry_pull_to, from the start call. */
+	registry_op *op = NULL;
+	result r = {0};
+	snprintf(b, sizeof(b), "%s/dir", l);
+	CHECK_RC(registry_pull_to(NULL, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL), REGISTRY_ECONFLICT);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, NULL, on_done, &r),
+	         REGISTRY_ECONFLICT);
+	registry_pull_options all = REGISTRY_PULL_OPTIONS_INIT;
+	all.flags = REGISTRY_PULL_ALL_PLATFORMS;
+	snprintf(b, sizeof(b), "%s/all", l);
+	CHECK_RC(registry_pull_to(NULL, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &all), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &all, on_done, &r),
+	         REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, 99, NULL, on_done, &r), REGISTRY_EINVAL);
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, b, REGISTRY_IMAGE_FORMAT_ROOTFS, NULL, on_done, &r),
+	         REGISTRY_EUNSUPPORTED);
+	CHECK(op == NULL);
+	CHECK_INT(r.called, 0);
+
+	/* A missing tag: the blocking error, and no temporary store left. */
+	registry_reference *missing = ref_of("fixtures/small-v2s2:no-such-tag");
+	snprintf(b, sizeof(b), "%s/missing.tar", l);
+	int want = registry_pull_to(NULL, c, missing, b, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_RC(registry_pull_to_start(&op, L, c, missing, b, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, NULL, on_done,
+	                                &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, want);
+	CHECK_STR(r.message, want_msg);
+	registry_op_free(op);
+	snprintf(b, sizeof(b), "ls -A '%s'", l);
+	CHECK_INT(itest_capture(b, &ls, NULL), 0);
+	CHECK_STR(ls, "dir\nimage.tar\noci\n");
+	free(ls);
+	CHECK_INT(p.max_threads, 1);
+	registry_reference_free(missing);
+	registry_loop_free(L);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+/* index.json's lock held by someone else (here: another open file of this
+ * process; a second process is the same to flock): the loop pull does not
+ * wait for it in a step, retries, and completes once it is released. */
+static void case_index_lock(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(env_or("LOOP_IMAGE", "fixtures/small-v2s2:latest"));
+	registry_store *s = store_named("lock-%d", 0);
+	char layout[1024];
+	snprintf(layout, sizeof(layout), "%s/%s/oci-layout",
+	         getenv("LOOP_STORE_DIR") ? getenv("LOOP_STORE_DIR") : getenv("REGISTRY_TEST_TMPDIR"), "lock-0");
+	int held = open(layout, O_RDONLY | O_CLOEXEC);
+	CHECK(held >= 0);
+	CHECK_INT(flock(held, LOCK_EX), 0);
+
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result res = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, ref, s, "x", NULL, on_done, &res), 0);
+	pl_run(&p, L, 1500); /* everything but the index entry */
+	CHECK_INT(registry_loop_pending(L), 1);
+	CHECK_INT(res.called, 0);
+	int64_t max_us = 0;
+	CHECK_RC(registry_loop_step_stats(NULL, &max_us, L), 0);
+	CHECK(max_us < 1000000); /* no step sat on the lock */
+	printf("loop: index.json locked elsewhere: still pending after 1.5 s, longest step %.2f ms\n",
+	       (double)max_us / 1000.0);
+	CHECK_INT(flock(held, LOCK_UN), 0);
+	close(held);
+	pl_run(&p, L, 60000);
+	CHECK_INT(res.called, 1);
+	CHECK_INT(res.rc, 0);
+	CHECK(entry_digest(s, "x") != NULL);
+	itest_check_sound(s);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(s);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+/* A schema1 image (the registry in schema1 mode): converted to OCI (the
+ * diff_ids read from the layers, in the last step), preserved as served,
+ * and into a docker-load folder and tarball (the legacy v1 folders): as the
+ * blocking pull. */
+static void case_schema1(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of("fixtures/small-v2s1:latest");
+	int threads = 0;
+	compare_store_pull(c, ref, 0, "schema1", &threads);
+	compare_store_pull(c, ref, REGISTRY_PULL_PRESERVE_DIGESTS, "schema1", &threads);
+	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
+	char bd[1100], ld[1100];
+	snprintf(bd, sizeof(bd), "%s/blocking-legacy", tmp);
+	snprintf(ld, sizeof(ld), "%s/loop-legacy", tmp);
+	compare_pull_to(c, ref, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, bd, ld, 1, &threads);
+	snprintf(bd, sizeof(bd), "%s/blocking-legacy.tar", tmp);
+	snprintf(ld, sizeof(ld), "%s/loop-legacy.tar", tmp);
+	compare_pull_to(c, ref, REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, bd, ld, 1, &threads);
+	CHECK_INT(threads, 1);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+typedef struct skip_ctx {
+	int skipped, done;
+} skip_ctx;
+
+static int count_states(const registry_progress *pr, void *ud)
+{
+	skip_ctx *k = ud;
+	k->skipped += registry_progress_state(pr) == REGISTRY_PROGRESS_SKIPPED;
+	k->done += registry_progress_state(pr) == REGISTRY_PROGRESS_DONE;
+	return 0;
+}
+
+/* registry_blob_fetch_start: each blob of an image into a store as
+ * registry_blob_fetch puts it there (the same files), skipped when present;
+ * a missing blob and a bad digest fail as the blocking call fails. */
+static void case_blob(void)
+{
+	registry_client *c = itest_client(1);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", NULL), 0);
+	registry_store *blocking = itest_store("blob-blocking"), *looped = itest_store("blob-loop");
+	pl p;
+	registry_loop *L = pl_new(&p);
+	size_t n = registry_manifest_layer_count(m) + 1;
+	for (size_t i = 0; i < n; i++) {
+		const registry_descriptor *d = i ? registry_manifest_layer(m, i - 1) : registry_manifest_config(m);
+		const char *digest = registry_descriptor_digest(d);
+		CHECK_RC(registry_blob_fetch(c, "fixtures/small-v2s2", digest, registry_descriptor_size(d), blocking, NULL), 0);
+		skip_ctx k = {0};
+		registry_blob_fetch_options o = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+		o.progress = count_states;
+		o.userdata = &k;
+		for (int again = 0; again < 2; again++) {
+			result r = {0};
+			registry_op *op = NULL;
+			CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", digest,
+			                                   again ? -1 : registry_descriptor_size(d), looped, &o, on_done, &r), 0);
+			run_one(&p, L, op, &r);
+			CHECK_INT(r.rc, 0);
+			registry_op_free(op);
+		}
+		CHECK_INT(k.done, 1);
+		CHECK_INT(k.skipped, 1);
+		char cmd[1200];
+		snprintf(cmd, sizeof(cmd), "cmp -s '%s/blob-blocking/blobs/sha256/%s' '%s/blob-loop/blobs/sha256/%s'",
+		         getenv("REGISTRY_TEST_TMPDIR"), digest + 7, getenv("REGISTRY_TEST_TMPDIR"), digest + 7);
+		CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	}
+	itest_check_sound(looped);
+
+	/* A blob the repository lacks: the blocking call's code and message. */
+	const char *absent = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+	int want = registry_blob_fetch(c, "fixtures/small-v2s2", absent, -1, blocking, NULL);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", absent, -1, looped, NULL, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, want);
+	CHECK_STR(r.message, want_msg);
+	registry_op_free(op);
+	op = NULL;
+	/* Refused before any request, as registry_blob_fetch refuses them. */
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "fixtures/small-v2s2", "sha256:nothex", -1, looped, NULL,
+	                                   on_done, &r),
+	         registry_blob_fetch(c, "fixtures/small-v2s2", "sha256:nothex", -1, looped, NULL));
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "Bad Repo", absent, -1, looped, NULL, on_done, &r),
+	         registry_blob_fetch(c, "Bad Repo", absent, -1, looped, NULL));
+	CHECK(op == NULL);
+	CHECK_INT(p.max_threads, 1);
+	registry_loop_free(L);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+	registry_manifest_free(m);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -534,6 +1418,26 @@ int main(int argc, char **argv)
 		RUN(case_retry);
 	else if (strcmp(which, "tags") == 0)
 		RUN(case_tags);
+	else if (strcmp(which, "push") == 0)
+		RUN(case_push);
+	else if (strcmp(which, "push-cancel") == 0)
+		RUN(case_push_cancel);
+	else if (strcmp(which, "push-retry") == 0)
+		RUN(case_push_retry);
+	else if (strcmp(which, "upload") == 0)
+		RUN(case_upload);
+	else if (strcmp(which, "all") == 0)
+		RUN(case_all);
+	else if (strcmp(which, "cancel-hook") == 0)
+		RUN(case_cancel_hook);
+	else if (strcmp(which, "pull-to") == 0)
+		RUN(case_pull_to);
+	else if (strcmp(which, "schema1") == 0)
+		RUN(case_schema1);
+	else if (strcmp(which, "blob") == 0)
+		RUN(case_blob);
+	else if (strcmp(which, "index-lock") == 0)
+		RUN(case_index_lock);
 	else
 		return 2;
 	return CHECK_DONE();

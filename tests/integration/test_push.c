@@ -737,15 +737,7 @@ static void test_push_layout_hostile(void)
 	top = hostile_fixture("hostile-bad", dir, sizeof(dir), layer);
 	layout_blob_path(blob, sizeof(blob), dir, layer);
 	chmod(blob, 0644);
-	FILE *f = fopen(blob, "r+");
-	CHECK(f != NULL);
-	if (f) {
-		fseek(f, 4096, SEEK_SET);
-		int ch = fgetc(f);
-		fseek(f, 4096, SEEK_SET);
-		fputc(ch ^ 0x55, f);
-		fclose(f);
-	}
+	itest_flip_byte(blob, 4096);
 	CHECK_RC(push_layout(c, dir, "hostile/bad"), REGISTRY_EDIGEST);
 	CHECK(msg_has(layer));
 	CHECK(no_upload_to(c, "hostile/bad", layer));

@@ -23,31 +23,16 @@ static double now_s(void)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* Lines of a JSON-lines log file matching a substring (NULL: all). */
-static int count_log_lines(const char *path, const char *needle)
-{
-	size_t len = 0;
-	char *text = check_read_file(path, &len);
-	if (!text)
-		return -1;
-	int n = 0;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-		if (!needle || strstr(line, needle))
-			n++;
-	free(text);
-	return n;
-}
-
 /* Servers log after answering: wait until @expected lines are there (or 5 s). */
 static int settled_log_lines(const char *path, const char *needle, int expected)
 {
-	int n = count_log_lines(path, needle);
+	int n = itest_count_log_lines(path, needle);
 	for (int i = 0; i < 50 && n < expected; i++) {
 		usleep(100000);
-		n = count_log_lines(path, needle);
+		n = itest_count_log_lines(path, needle);
 	}
 	usleep(200000); /* and no more than that */
-	return count_log_lines(path, needle);
+	return itest_count_log_lines(path, needle);
 }
 
 static registry_client *proxy_client(void)
@@ -75,8 +60,8 @@ static void test_retry(void)
 	CHECK(waited < 10);
 	const char *log = getenv("REGISTRY_TEST_PROXY_LOG");
 	CHECK_INT(settled_log_lines(log, "\"path\": \"/v2/\"", 4), 4);
-	CHECK_INT(count_log_lines(log, "\"status\": 503"), 2);
-	CHECK_INT(count_log_lines(log, "\"status\": 429"), 1);
+	CHECK_INT(itest_count_log_lines(log, "\"status\": 503"), 2);
+	CHECK_INT(itest_count_log_lines(log, "\"status\": 429"), 1);
 	registry_client_free(c);
 }
 
@@ -267,7 +252,7 @@ static void test_oauth(void)
 	const char *log = getenv("REGISTRY_TEST_TOKEN_LOG");
 	if (oauth) {
 		CHECK(settled_log_lines(log, "refresh_token", 2) >= 2); /* the grant we asked, and ours */
-		CHECK(count_log_lines(log, "\"method\": \"POST\"") >= 2);
+		CHECK(itest_count_log_lines(log, "\"method\": \"POST\"") >= 2);
 	} else {
 		/* POST answered 404, the GET with Basic credentials worked. */
 		CHECK(settled_log_lines(log, "\"method\": \"GET\"", 1) >= 1);
@@ -329,10 +314,10 @@ static void test_redirect(void)
 	int seen = settled_log_lines(log, NULL, 1);
 	printf("redirect server saw %d request(s)\n", seen);
 	CHECK(seen >= 1);
-	CHECK_INT(count_log_lines(log, "\"authorization\": false"), seen);
-	CHECK_INT(count_log_lines(log, "\"Authorization\":"), 0);
-	CHECK_INT(count_log_lines(log, "Basic "), 0);
-	CHECK_INT(count_log_lines(log, "Bearer "), 0);
+	CHECK_INT(itest_count_log_lines(log, "\"authorization\": false"), seen);
+	CHECK_INT(itest_count_log_lines(log, "\"Authorization\":"), 0);
+	CHECK_INT(itest_count_log_lines(log, "Basic "), 0);
+	CHECK_INT(itest_count_log_lines(log, "Bearer "), 0);
 	cJSON_Delete(m);
 	registry_client_free(c);
 }

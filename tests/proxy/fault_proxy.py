@@ -29,6 +29,8 @@ records each request as a JSON line, and injects faults by rule:
                                   origin http://localhost:PROXY_PORT (another
                                   origin than 127.0.0.1: no credentials)
 
+  --rate BYTES_PER_S              send each answer's body at most this fast
+                                  (a slow link, for benchmarks: bench/)
   --ignore-range                  drop the Range header of forwarded requests,
                                   so that the registry answers 200 with the
                                   whole body: a server that ignores Range
@@ -231,6 +233,9 @@ class Chaos:
         return f, self.draw(key, n, "when") < 0.5
 
 
+RATE = [0.0]  # --rate, bytes per second of each answer's body (0: no limit)
+
+
 def reset_connection(sock):
     """Close with an RST instead of a FIN: the client sees a reset."""
     try:
@@ -326,10 +331,14 @@ def make_handler(upstream, rules, log_path, ca, links=None, chaos=None):
             self.end_headers()
             if page:
                 self.wfile.write(page[0])
+            start, sent = time.monotonic(), 0
             while self.command != "HEAD" and not page:
                 chunk = resp.read(65536)
                 if not chunk:
                     break
+                if RATE[0]:  # --rate: this answer's bytes so far, no faster than the rate
+                    sent += len(chunk)
+                    time.sleep(max(0.0, start + sent / RATE[0] - time.monotonic()))
                 if chunked:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 else:
@@ -466,6 +475,7 @@ def main():
     ap.add_argument("--paginate-tags", action="store_true")
     ap.add_argument("--stall", type=int, default=0)
     ap.add_argument("--ignore-range", action="store_true")
+    ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--chaos")
     ap.add_argument("--chaos-faults")
     ap.add_argument("--stall-max", type=float, default=30.0)
@@ -475,6 +485,7 @@ def main():
     if not opts.upstream or not cmd:
         print("fault_proxy: need an upstream (REGISTRY_TEST_URL) and a command", file=sys.stderr)
         return 2
+    RATE[0] = opts.rate
     fail = []
     for f in opts.fail:
         parts = f.split(":")

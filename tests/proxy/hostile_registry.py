@@ -38,14 +38,17 @@ which prints the registry and foreign addresses and serves until killed.
 import argparse
 import base64
 import datetime
+import gzip
 import hashlib
 import http.server
+import io
 import ipaddress
 import json
 import os
 import random
 import ssl
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -124,7 +127,15 @@ CASES = [
     "escape-realm",            # a bearer realm with ESC sequences in it
     # -- artifacts (issue 18): the tag picks the title(s), see ARTIFACT_TITLES
     "artifact-titles",         # OCI artifact manifests whose layer titles are hostile
+    # -- pipelined unpack (issue 16): layers that are real gzip tars (see Image),
+    # the last one's GET held by HostileRegistry.hold_last (a knob set by the test)
+    "unpack-layers",           # behaves, with tar layers: marker-I and layerI/ files
+    "unpack-bad-diff-id",      # the same, the config's first diff_id wrong
 ]
+
+# unpack-*: how long the last layer's GET waits for hold_last() to turn true;
+# then it answers 404 BLOB_UNKNOWN (the client saw no overlap).
+HOLD_TIMEOUT = 20
 
 # Cases whose two origins serve HTTPS with a certificate nobody trusts.
 UNTRUSTED_FOREIGN = ("foreign-tls-untrusted", "realm-tls-untrusted")
@@ -170,14 +181,38 @@ def bomb(depth=100000):
 class Image:
     """A seeded Docker schema2 image: config, layers, manifest bytes."""
 
-    def __init__(self, seed=7, layers=3, size=6000):
+    def __init__(self, seed=7, layers=3, size=6000, tars=False, bad_diff_id=False):
         rnd = random.Random(seed)
         self.layers = [rnd.randbytes(size + 111 * i) for i in range(layers)]
+        diff_ids = [sha256(b) for b in self.layers]
+        self.files = {}  # tars: path -> content of the unpacked tree
+        if tars:
+            tars = [self.tar_layer(rnd, i) for i in range(layers)]
+            self.layers = [gzip.compress(t, 6, mtime=0) for t in tars]
+            diff_ids = [sha256(t) for t in tars]
+            if bad_diff_id:
+                diff_ids[0] = sha256(b"not the first layer")
         config = {"architecture": "amd64", "os": "linux",
-                  "rootfs": {"type": "layers", "diff_ids": [sha256(b) for b in self.layers]},
+                  "rootfs": {"type": "layers", "diff_ids": diff_ids},
                   "config": {}, "history": [{"created_by": "hostile"} for _ in self.layers]}
         self.config = json.dumps(config, sort_keys=True).encode()
         self.blobs = {sha256(b): b for b in self.layers + [self.config]}
+
+    def tar_layer(self, rnd, i):
+        """Layer @i as a tar: marker-I and 40 files of 8 KiB under layerI/."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+            members = [("marker-%d" % i, b"layer %d\n" % i)] + \
+                [("layer%d/f%02d" % (i, j), rnd.randbytes(8192)) for j in range(40)]
+            d = tarfile.TarInfo("layer%d" % i)
+            d.type, d.mode, d.mtime = tarfile.DIRTYPE, 0o755, 1600000000
+            tf.addfile(d)
+            for name, data in members:
+                ti = tarfile.TarInfo(name)
+                ti.size, ti.mode, ti.mtime = len(data), 0o644, 1600000000
+                tf.addfile(ti, io.BytesIO(data))
+                self.files[name] = data
+        return buf.getvalue()
 
     def manifest(self, layer_digest=None, layer_size=None):
         """Manifest bytes; the first layer's digest and size may be replaced."""
@@ -297,7 +332,11 @@ class HostileRegistry:
             case in UNTRUSTED_FOREIGN
         self.signatures = set()  # redirect-cdn-expiring: the unused ones
         self.cut = set()         # digests whose first answer was cut short
-        self.image = Image(seed)
+        self.image = Image(seed, tars=case.startswith("unpack-"), bad_diff_id=case == "unpack-bad-diff-id")
+        # unpack-*: the last layer's GET waits until hold_last() is true (set
+        # by the test), HOLD_TIMEOUT at most; held records how it ended.
+        self.hold_last = None
+        self.held = None
         self.fanout = None
         if case.startswith("fanout-"):
             self.fanout = self.image.fanout(1 if case == "fanout-same" else FANOUT_DISTINCT)
@@ -717,6 +756,9 @@ def make_handler(reg, origin):
                 return self.misplaced_range(data, digest)
             if case == "size-understated" and data == img.layers[0]:
                 return self.stream(64 << 20)
+            if case.startswith("unpack-") and data == img.layers[-1] and reg.hold_last and \
+                    self.command == "GET" and not self.hold():
+                return self.error(404, "BLOB_UNKNOWN", "held until the timeout: no overlap")
             headers = {"Docker-Content-Digest": digest}
             if case == "wrong-blob-bytes" and data == img.layers[0]:
                 data = img.layers[1][:len(data)]  # same size, other bytes
@@ -724,6 +766,17 @@ def make_handler(reg, origin):
             if case == "wrong-blob-header" and data == img.layers[0]:
                 headers["Docker-Content-Digest"] = sha256(img.layers[1])
             self.send(200, data, headers, ctype="application/octet-stream")
+
+        def hold(self):
+            """Wait for reg.hold_last() (HOLD_TIMEOUT at most); True if it came."""
+            end = time.monotonic() + HOLD_TIMEOUT
+            while not reg.hold_last():
+                if time.monotonic() > end:
+                    reg.held = "timeout"
+                    return False
+                time.sleep(0.02)
+            reg.held = "released"
+            return True
 
         def upload(self, ref, query, body):
             case = reg.case

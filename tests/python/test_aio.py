@@ -9,11 +9,37 @@ import registry
 import registry.aio
 from registry import Store
 
+from conftest import fixture_layout
 from test_client import fixture_digest, reg  # noqa: F401  (the module's registry)
 
 
 def threads():
     return len(os.listdir("/proc/self/task"))
+
+
+def ticking(gaps, work):
+    """Run coroutine @work() on a new asyncio loop beside a coroutine that ticks every
+    10 ms (its gaps appended to @gaps); returns (work's result, threads before, during)."""
+    async def main():
+        stop = False
+
+        async def ticker():
+            last = time.monotonic()
+            while not stop:
+                await asyncio.sleep(0.01)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        t = asyncio.ensure_future(ticker())
+        before = threads()
+        result = await work()
+        during = threads()
+        stop = True
+        await t
+        return result, before, during
+
+    return asyncio.run(main())
 
 
 def test_concurrent_pulls_keep_the_loop_ticking(reg, tmp_path):  # noqa: F811
@@ -23,30 +49,13 @@ def test_concurrent_pulls_keep_the_loop_ticking(reg, tmp_path):  # noqa: F811
         want = sync.pull("fixtures/small-v2s2", Store(tmp_path / "sync", create=True))
     gaps = []
 
-    async def main():
+    async def work():
         async with registry.aio.Client(reg.host, retries=0) as c:
-            stop = False
-
-            async def ticker():
-                last = time.monotonic()
-                while not stop:
-                    await asyncio.sleep(0.01)
-                    now = time.monotonic()
-                    gaps.append(now - last)
-                    last = now
-
-            t = asyncio.ensure_future(ticker())
-            before = threads()
             pulls = [c.pull("fixtures/small-v2s2", tmp_path / ("aio%d" % i)) for i in range(8)]
             pulls.append(c.pull("fixtures/big-oci", tmp_path / "big"))
-            results = await asyncio.gather(*pulls)
-            during = threads()
-            stop = True
-            await t
-            steps, max_us = c.loop_step_stats()
-            return results, before, during, steps, max_us
+            return await asyncio.gather(*pulls), c.loop_step_stats()
 
-    results, before, during, steps, max_us = asyncio.run(main())
+    (results, (steps, max_us)), before, during = ticking(gaps, work)
     assert results[:8] == [want] * 8
     assert results[8] == fixture_digest(reg, "BIG_OCI")
     for i in range(8):
@@ -114,3 +123,102 @@ def test_tags_async_for(reg):  # noqa: F811
             return [t async for t in c.tags("fixtures/small-oci", page_size=2)]
 
     assert asyncio.run(main()) == want
+
+
+def test_concurrent_pushes(reg, tmp_path):  # noqa: F811
+    """8 concurrent ``await client.push(...)`` of an OCI layout (and an index) beside a
+    ticking coroutine, no thread started: the blocking push's digests, pulled back."""
+    small, multi = fixture_layout(reg, "small"), fixture_layout(reg, "multi")
+    with registry.Client(reg.host, retries=0) as sync:
+        want = sync.push(small, "aio/blocking:latest")
+        want_multi = sync.push(multi, "aio/blocking-multi:latest")
+    gaps = []
+
+    async def work():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            pushes = [c.push(small, "aio/push%d:latest" % i, chunk_size=(i % 2) * 32768)
+                      for i in range(8)]
+            pushes.append(c.push(multi, "aio/multi:latest"))
+            return await asyncio.gather(*pushes)
+
+    results, before, during = ticking(gaps, work)
+    assert results == [want] * 8 + [want_multi]
+    assert during == before
+    with registry.Client(reg.host, retries=0) as sync:
+        assert sync.pull("aio/push3", Store(tmp_path / "back", create=True)) == want
+        assert sync.resolve("aio/multi:latest") == want_multi
+    print("aio push: largest ticker gap %.1f ms over %d ticks" % (max(gaps) * 1000, len(gaps)))
+    assert max(gaps) < 1.0
+
+
+def test_push_errors_match_the_blocking_push(reg, tmp_path):  # noqa: F811
+    small = fixture_layout(reg, "small")
+    with registry.Client(reg.host, retries=0) as sync:
+        with pytest.raises(registry.NotFoundError) as blocking:
+            sync.push(small + ":no-such-name", "aio/errors:latest")
+
+    async def main(source):
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            await c.push(source, "aio/errors:latest")
+
+    with pytest.raises(registry.NotFoundError) as looped:
+        asyncio.run(main(small + ":no-such-name"))
+    assert str(looped.value) == str(blocking.value)
+    tarball = tmp_path / "image.tar"
+    tarball.write_bytes(b"\0" * 1024)
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(str(tarball)))
+
+
+def test_upload_blob_from_a_file(reg, tmp_path):  # noqa: F811
+    """``await client.upload_blob(repo, path=..., digest=...)``: stored with its digest,
+    in chunks; data= (or no digest) is refused in loop mode."""
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(os.urandom(300000))
+    with registry.Client(reg.host, retries=0) as sync:
+        want = sync.upload_blob("aio/blobs-sync", path=blob)  # hashes the file
+
+    async def main(**kw):
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return await c.upload_blob("aio/blobs", **kw)
+
+    assert asyncio.run(main(path=blob, digest=want, chunk_size=65536)) == want
+    with registry.Client(reg.host, retries=0) as sync, Store(tmp_path / "back", create=True) as s:
+        sync.fetch_blob("aio/blobs", want, s)
+        assert s.read_blob(want) == blob.read_bytes()
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(data=b"x"))
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(path=blob))
+
+
+def test_all_platforms_and_docker_formats_match_the_blocking_pull(reg, tmp_path):  # noqa: F811
+    """``all_platforms`` and ``format`` as ``Client.pull`` takes them: the same
+    digests and the same files; a root filesystem is refused (not in loop mode)."""
+    with registry.Client(reg.host, retries=0) as sync:
+        want_all = sync.pull("fixtures/multi-oci", tmp_path / "sync-all", all_platforms=True)
+        want_dir = sync.pull("fixtures/small-v2s2", tmp_path / "sync-dir", format="docker")
+        want_tar = sync.pull("fixtures/small-v2s2", tmp_path / "sync.tar", format="docker-archive")
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            got = await asyncio.gather(
+                c.pull("fixtures/multi-oci", tmp_path / "aio-all", all_platforms=True),
+                c.pull("fixtures/small-v2s2", tmp_path / "aio-dir", format="docker"),
+                c.pull("fixtures/small-v2s2", tmp_path / "aio.tar", format="docker-archive"))
+            with pytest.raises(registry.UnsupportedError):
+                await c.pull("fixtures/small-v2s2", tmp_path / "rootfs", format="rootfs")
+            with pytest.raises(registry.InvalidArgumentError):
+                await c.pull("fixtures/small-v2s2", tmp_path / "x", format="docker", ref_name="x")
+            return got
+
+    assert asyncio.run(main()) == [want_all, want_dir, want_tar]
+    with Store(tmp_path / "aio-all") as s:
+        assert s.find("latest").digest == want_all
+    for root, _dirs, files in os.walk(tmp_path / "sync-dir"):
+        rel = os.path.relpath(root, tmp_path / "sync-dir")
+        for f in files:
+            with open(os.path.join(root, f), "rb") as a, open(tmp_path / "aio-dir" / rel / f, "rb") as b:
+                assert a.read() == b.read(), os.path.join(rel, f)
+    assert sorted(os.listdir(tmp_path / "aio-dir")) == sorted(os.listdir(tmp_path / "sync-dir"))
+    assert (tmp_path / "aio.tar").read_bytes() == (tmp_path / "sync.tar").read_bytes()

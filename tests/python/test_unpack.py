@@ -154,3 +154,27 @@ def test_bundle_user_names(tmp_path):
     linked = o.Tar().dir("etc").symlink("etc/passwd", "/etc/passwd")
     with pytest.raises(registry.NotFoundError):
         registry.unpack(image("root", linked), tmp_path / "linked", bundle=True)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/skopeo"), reason="no skopeo")
+def test_unpack_docker_archive(layout, tmp_path):
+    """A docker save tarball written by skopeo unpacks to the layout's tree."""
+    import subprocess
+    archive = tmp_path / "img.tar"
+    subprocess.run(["skopeo", "copy", "--quiet", "oci:%s:latest" % layout,
+                    "docker-archive:%s:example.com/app:1.0" % archive], check=True, timeout=120)
+    registry.unpack(layout, tmp_path / "want")
+    events = []
+    stats = registry.unpack("docker-archive:%s:example.com/app:1.0" % archive, tmp_path / "got",
+                            progress=events.append)
+    assert stats.layers == 2 and stats.whiteouts == 2
+    from test_unpack_umoci import tree  # the unpack-umoci comparison, entry by entry
+    assert tree(tmp_path / "got") == tree(tmp_path / "want")
+    assert events and events[-1].blobs_done == 2
+    registry.unpack("docker-archive:%s" % archive, tmp_path / "bundle", bundle=True)
+    assert json.loads((tmp_path / "bundle" / "config.json").read_text())["process"]["cwd"] == "/srv"
+    with pytest.raises(registry.NotFoundError):
+        registry.unpack("docker-archive:%s:example.com/app:2.0" % archive, tmp_path / "never")
+    with pytest.raises(registry.FormatError):
+        registry.unpack("docker-archive:%s" % (tmp_path / "want" / "etc" / "hosts"), tmp_path / "never")
+    assert not (tmp_path / "never").exists()

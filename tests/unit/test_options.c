@@ -157,6 +157,8 @@ OPTIONS_CALL(call_store_unpack_tar, registry_unpack_options, registry_store_unpa
 
 OPTIONS_CALL(call_layer_apply, registry_unpack_options, registry_layer_apply(NULL, "/nonexistent", 0, NULL, &o))
 
+OPTIONS_CALL(call_archive_unpack, registry_unpack_options, registry_archive_unpack(NULL, "/nonexistent.tar", NULL, fx.dest, &o))
+
 static const struct op {
 	const char *fn;         /* the name the message must carry */
 	int (*call)(unsigned version, unsigned flags);
@@ -201,6 +203,8 @@ static const struct op {
 	 REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE, 1, REGISTRY_UNPACK_DEVICES},
 	{"registry_layer_apply", call_layer_apply, REGISTRY_UNPACK_OPTIONS_VERSION,
 	 REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE, 1, REGISTRY_UNPACK_DEVICES},
+	{"registry_archive_unpack", call_archive_unpack, REGISTRY_UNPACK_OPTIONS_VERSION,
+	 REGISTRY_UNPACK_DEVICES | REGISTRY_UNPACK_BUNDLE, 1, REGISTRY_UNPACK_BUNDLE},
 	{"registry_store_gc", call_store_gc, REGISTRY_STORE_GC_OPTIONS_VERSION, REGISTRY_STORE_GC_DRY_RUN, 1,
 	 REGISTRY_STORE_GC_DRY_RUN},
 	{"registry_store_verify", call_store_verify, REGISTRY_STORE_VERIFY_OPTIONS_VERSION, 0, 1, 0},

@@ -13,7 +13,9 @@ with zstd layers. Then:
   - the zstd image unpacks to the identical tree;
   - registry-pull --format rootfs-tar extracted by GNU tar gives it too;
   - registry-unpack --bundle writes the config.json umoci writes for
-    args, env, cwd and user.
+    args, env, cwd and user;
+  - `skopeo copy docker://... docker-archive:FILE:REF` then registry-unpack
+    docker-archive:FILE:REF (and --bundle) gives the registry's tree.
 
 Run by the harness: test_unpack_umoci.py EXAMPLES_BUILD_DIR
 With --schema1 (a harness in schema1 mode with the small:v2s1 and
@@ -214,6 +216,24 @@ def main():
         check(ours_cfg.get("annotations", {}).get("org.example") == "yes", "labels as annotations")
     else:
         print("note: not root or no umoci: the comparison with umoci is skipped")
+
+    # A docker save tarball of the same image (skopeo's docker-archive:, layers
+    # uncompressed): registry-unpack docker-archive:FILE:REF gives the same tree.
+    archive = os.path.join(tmp, "img.tar")
+    sh(*skopeo, "copy", *src_args, "docker://%s/unpack/img:gzip" % host,
+       "docker-archive:%s:example.com/unpack/img:gzip" % archive)
+    from_archive = os.path.join(tmp, "from-archive")
+    p = sh(os.path.join(bindir, "registry-unpack"), "--json",
+           "docker-archive:%s:example.com/unpack/img:gzip" % archive, from_archive)
+    doc = json.loads(p.stdout or b"{}")
+    check(doc.get("layers") == 2 and doc.get("whiteouts") == 2, "registry-unpack docker-archive: --json: %r" % doc)
+    compare("docker-archive vs registry", tree(from_archive), mine)
+    # ... and as a bundle, its only image picked without a name.
+    archive_bundle = os.path.join(tmp, "archive-bundle")
+    sh(os.path.join(bindir, "registry-unpack"), "--quiet", "--bundle", "docker-archive:" + archive, archive_bundle)
+    compare("docker-archive bundle vs registry", tree(os.path.join(archive_bundle, "rootfs")), mine)
+    check(json.load(open(os.path.join(archive_bundle, "config.json")))["process"]["cwd"] == "/data",
+          "docker-archive bundle: config.json from the image config")
 
     # rootfs-tar, extracted by GNU tar, is the same tree.
     tarfile_path = os.path.join(tmp, "rootfs.tar")

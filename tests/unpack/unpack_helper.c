@@ -7,6 +7,14 @@
  *
  *   unpack-helper openat2|walk LAYOUT NAME DEST [MAX_SIZE [devices]]
  *   unpack-helper openat2|walk --layer ROOT LAYER_FILE [DIFF_ID]
+ *   unpack-helper auto --pull REFERENCE DEST rootfs|rootfs-tar
+ *
+ * --pull: registry_pull_to() from a plain-HTTP registry (the hostile one),
+ * for the pipelined unpack's tests, which want the code, not just a message;
+ * with UNPACK_HELPER_CANCEL=FILE, the client's cancel hook stops the pull
+ * once FILE exists.
+ *   unpack-helper openat2|walk --archive DOCKER_ARCHIVE REF|- DEST [MAX_SIZE]
+ *   unpack-helper openat2|walk --artifact-dir ROOT TITLE TAR_FILE   (lib/ops/artifact_dir.c)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ops/artifact_impl.h"
 #include "unpack/unpack_impl.h"
 
 static void report(int rc, const registry_unpack_stats *st)
@@ -32,21 +41,69 @@ static void report(int rc, const registry_unpack_stats *st)
 	printf("\"}\n");
 }
 
+/* The client's cancel hook: stop once the file named by UNPACK_HELPER_CANCEL exists. */
+static int cancel_file(void *ud)
+{
+	return access(ud, F_OK) == 0;
+}
+
+static int pull_to(const char *reference, const char *dest, const char *format)
+{
+	char *cancel = getenv("UNPACK_HELPER_CANCEL");
+	registry_reference *ref = NULL;
+	registry_client *c = NULL;
+	int rc = registry_reference_parse(&ref, reference);
+	if (!rc)
+		rc = registry_client_new(&c, registry_reference_registry(ref));
+	if (!rc)
+		rc = registry_client_set_insecure(c, REGISTRY_INSECURE_ALLOW_HTTP);
+	if (!rc && cancel)
+		rc = registry_client_set_cancel(c, cancel_file, cancel);
+	if (!rc)
+		rc = registry_pull_to(NULL, c, ref, dest,
+		                      strcmp(format, "rootfs-tar") == 0 ? REGISTRY_IMAGE_FORMAT_ROOTFS_TAR
+		                                                        : REGISTRY_IMAGE_FORMAT_ROOTFS, NULL);
+	registry_unpack_stats st = REGISTRY_UNPACK_STATS_INIT;
+	report(rc, &st);
+	registry_client_free(c);
+	registry_reference_free(ref);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: unpack-helper openat2|walk LAYOUT NAME DEST [MAX_SIZE [devices]]\n");
+		fprintf(stderr, "usage: unpack-helper openat2|walk|auto LAYOUT NAME DEST [MAX_SIZE [devices]]\n");
 		return 2;
 	}
-	registry__root_set_mode(strcmp(argv[1], "walk") == 0 ? REGISTRY__ROOT_WALK : REGISTRY__ROOT_OPENAT2);
+	registry__root_set_mode(strcmp(argv[1], "walk") == 0      ? REGISTRY__ROOT_WALK
+	                        : strcmp(argv[1], "openat2") == 0 ? REGISTRY__ROOT_OPENAT2
+	                                                          : REGISTRY__ROOT_AUTO);
 	registry_unpack_stats st = REGISTRY_UNPACK_STATS_INIT;
 	registry_unpack_options opts = REGISTRY_UNPACK_OPTIONS_INIT;
 	int rc;
+	if (strcmp(argv[2], "--pull") == 0)
+		return argc < 6 ? 2 : pull_to(argv[3], argv[4], argv[5]);
 	if (strcmp(argv[2], "--layer") == 0) {
 		int fd = open(argv[4], O_RDONLY | O_CLOEXEC);
 		rc = registry_layer_apply(&st, argv[3], fd, argc > 5 ? argv[5] : NULL, &opts);
 		if (fd >= 0)
 			close(fd);
+		report(rc, &st);
+		return 0;
+	}
+	if (strcmp(argv[2], "--artifact-dir") == 0 && argc == 6) {
+		int fd = open(argv[5], O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 ? REGISTRY_EIO : registry__artifact_unpack_dir(fd, argv[3], argv[4], "artifact");
+		if (fd >= 0)
+			close(fd);
+		report(rc, &st);
+		return 0;
+	}
+	if (strcmp(argv[2], "--archive") == 0 && argc >= 6) {
+		if (argc > 6)
+			opts.max_size = strtoull(argv[6], NULL, 10);
+		rc = registry_archive_unpack(&st, argv[3], strcmp(argv[4], "-") ? argv[4] : NULL, argv[5], &opts);
 		report(rc, &st);
 		return 0;
 	}

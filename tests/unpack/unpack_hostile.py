@@ -46,6 +46,40 @@ def tree_state(path):
     return state
 
 
+def plant_sentinel(c):
+    """c.outside with c.sentinel in it: what no case may touch."""
+    os.makedirs(c.outside)
+    with open(c.sentinel, "wb") as f:
+        f.write(SENTINEL)
+
+
+def run_helper(cmd, label, want, message=""):
+    """Run a helper printing one JSON result; check its code (and a part of its message)."""
+    r = json.loads(subprocess.run(cmd, stdout=subprocess.PIPE, check=True, timeout=60).stdout)
+    print(label, r)
+    assert r["rc"] == want, "rc %d, expected %d: %s" % (r["rc"], want, r["message"])
+    assert message in r["message"], "message %r lacks %r" % (r["message"], message)
+    return r
+
+
+def check_no_target(tmp, target):
+    """A failed unpack is atomic: no target, no temporary beside it."""
+    assert not os.path.lexists(target), "a failed unpack left its target"
+    name = os.path.basename(target) + "."
+    assert not [n for n in os.listdir(tmp) if n.startswith(name)], "temporary left"
+
+
+def check_after(c, tmp, r, want, before, check):
+    """Nothing outside the target changed; a failure left no target; a success passes @check."""
+    assert tree_state(c.outside) == before, "something outside the target changed"
+    with open(c.sentinel, "rb") as f:
+        assert f.read() == SENTINEL
+    if want != OK:
+        check_no_target(tmp, c.target)
+    elif check:
+        check(c, r)
+
+
 class Case:
     def __init__(self, tmp):
         self.tmp = tmp
@@ -231,9 +265,7 @@ def run_case(helper, name, mode):
     tmp = tempfile.mkdtemp(prefix="unpack-hostile-")
     try:
         c = Case(tmp)
-        os.makedirs(c.outside)
-        with open(c.sentinel, "wb") as f:
-            f.write(SENTINEL)
+        plant_sentinel(c)
         o.make_layout(c.layout, build(c), diff_ids=kw.get("diff_ids"))
         before = tree_state(c.outside)
         cmd = [helper, mode, c.layout, "latest", c.target, str(kw.get("max_size", 0))]
@@ -248,33 +280,28 @@ def run_case(helper, name, mode):
             else:
                 print("SKIP: no setpriv to drop root")
                 return 77
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True, timeout=60).stdout
-        r = json.loads(out)
-        print(name, mode, r)
-        assert r["rc"] == want, "rc %d, expected %d: %s" % (r["rc"], want, r["message"])
-        assert tree_state(c.outside) == before, "something outside the target changed"
-        with open(c.sentinel, "rb") as f:
-            assert f.read() == SENTINEL
-        if want != OK:
-            assert not os.path.lexists(c.target), "a failed unpack left its target"
-            assert not [n for n in os.listdir(tmp) if n.startswith("target.")], "temporary left"
-        elif check:
-            check(c, r)
+        r = run_helper(cmd, "%s %s" % (name, mode), want)
+        check_after(c, tmp, r, want, before, check)
         return 0
     finally:
         subprocess.run(["chmod", "-R", "u+rwx", tmp], check=False)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main():
+def main_with_modes(cases, run):
+    """The driver of a CASE:MODE test script ("--list" prints them)."""
     if sys.argv[1:] == ["--list"]:
-        for n in CASES:
+        for n in cases:
             for m in MODES:
                 print("%s:%s" % (n, m))
         return 0
     helper, case = sys.argv[1], sys.argv[2]
     name, mode = case.split(":")
-    return run_case(helper, name, mode)
+    return run(helper, name, mode)
+
+
+def main():
+    return main_with_modes(CASES, run_case)
 
 
 if __name__ == "__main__":

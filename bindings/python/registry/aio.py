@@ -5,12 +5,13 @@ adds coroutines whose transfers run on the running asyncio loop through
 libregistry's event-loop driver (registry/loop.h, docs/event-loop.md): the
 library's sockets are watched with ``loop.add_reader`` / ``add_writer``,
 its timer is a ``loop.call_later``, and every callback runs on the loop's
-thread. Many pulls may run at once on one client; they share its
+thread. Many pulls and pushes may run at once on one client; they share its
 connections. Cancelling the awaiting task cancels the operation (partial
 blobs stay for a resume)::
 
     async with registry.aio.Client("localhost:5000") as c:
         digests = await asyncio.gather(*(c.pull(r, "out/%d" % i) for i, r in enumerate(refs)))
+        await c.push("out/0", "localhost:5000/copy:latest")
 
 The blocking methods of ``registry.Client`` stay available; do not call
 them from a coroutine (they block the loop).
@@ -19,21 +20,23 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import os
 from typing import Any, AsyncIterator, Dict, Optional, Union
 
 from . import _lib
 from ._lib import C
-from ._util import StrPath, cstr, take_string
+from ._util import StrPath, cpath, cstr, take_string
 from .client import Client as _SyncClient
-from .client import PlatformLike, RefLike, _list_options
-from .errors import check, last_error
+from .client import PlatformLike, RefLike, _image_name, _layout_source, _list_options
+from .errors import InvalidArgumentError, UnsupportedError, check, last_error
 from .manifest import platform_c
 from .progress import ProgressCallback, progress_bridge
-from .store import Store
+from .store import ImageFormat, Store, image_format
 
 __all__ = ["Client"]
 
-_PRESERVE_DIGESTS = 0x1
+_PRESERVE_DIGESTS = 0x1  # REGISTRY_PULL_PRESERVE_DIGESTS
+_ALL_PLATFORMS = 0x2     # REGISTRY_PULL_ALL_PLATFORMS
 
 
 class _Driver:
@@ -44,6 +47,8 @@ class _Driver:
         self.watched: Dict[int, int] = {}
         self.timer: Optional[asyncio.TimerHandle] = None
         self.max_step_us = 0
+        # Store creations, one per turn of the loop (Client._open_store).
+        self.opening = asyncio.Lock()
         # Kept referenced: libregistry calls them until the loop is freed.
         self._socket_cb = _lib.LOOP_SOCKET_CB(self._on_socket)
         self._timer_cb = _lib.LOOP_TIMER_CB(self._on_timer)
@@ -124,26 +129,53 @@ class Client(_SyncClient):
 
     async def pull(self, ref: RefLike, dest: Union[StrPath, Store], platform: PlatformLike = None,
                    preserve_digests: bool = False, progress: Optional[ProgressCallback] = None,
-                   ref_name: Optional[str] = None) -> Optional[str]:
-        """``Client.pull`` into a Store or an OCI layout folder, as a coroutine: the
-        digest of the image manifest written. Raises what the blocking pull raises."""
+                   ref_name: Optional[str] = None, all_platforms: bool = False,
+                   format: Union[str, ImageFormat] = ImageFormat.OCI) -> Optional[str]:
+        """``Client.pull`` into a Store or a path, as a coroutine: the digest of the
+        image manifest written. A path gets @format as in ``Client.pull``: "oci" (an
+        OCI layout folder, created or added to), "docker" (a `docker load` folder)
+        or "docker-archive" (a tarball); the root filesystem formats are not in
+        loop mode yet (UnsupportedError). Raises what the blocking pull raises."""
         r = self.reference(ref)
-        own = not isinstance(dest, Store)
-        store = Store(dest, create=True) if own else dest  # type: ignore[arg-type]
-        try:
-            return await self._pull(r, store, platform, preserve_digests, progress, ref_name)
-        finally:
-            if own:
-                store.close()
+        flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (_ALL_PLATFORMS if all_platforms else 0)
+        fmt = image_format(format)
+        if isinstance(dest, Store) or fmt == image_format(ImageFormat.OCI):
+            own = not isinstance(dest, Store)
+            store = await self._open_store(dest) if own else dest  # type: ignore[arg-type]
+            try:
+                return await self._pull(r, flags, platform, progress, lambda h, cref, opts, cb, op: (
+                    C.registry_pull_start(op, h, self._ptr, cref, store._ptr, cstr(ref_name, "ref_name"),
+                                          opts, cb, None)))
+            finally:
+                if own:
+                    store.close()
+        if ref_name is not None:
+            raise InvalidArgumentError("ref_name needs a Store destination")
+        path = cpath(dest, "dest")  # type: ignore[arg-type]
+        return await self._pull(r, flags, platform, progress, lambda h, cref, opts, cb, op: (
+            C.registry_pull_to_start(op, h, self._ptr, cref, path, fmt, opts, cb, None)))
 
-    async def _pull(self, r: Any, store: Store, platform: PlatformLike, preserve: bool,
-                    progress: Optional[ProgressCallback], ref_name: Optional[str]) -> Optional[str]:
+    async def _open_store(self, dest: StrPath) -> Store:
+        """Store(dest, create=True), one at a time with a turn of the loop after
+        each: creating a layout fsyncs its files, which blocks, and eight pulls
+        started at once each creating theirs in one turn stalled the loop for
+        all eight (200-260 ms on a busy disk)."""
+        async with self._driver().opening:
+            store = Store(dest, create=True)
+            try:
+                await asyncio.sleep(0)
+            except BaseException:
+                store.close()
+                raise
+            return store
+
+    async def _pull(self, r: Any, flags: int, platform: PlatformLike,
+                    progress: Optional[ProgressCallback], start: Any) -> Optional[str]:
         d = self._driver()
         fut: asyncio.Future = d.aloop.create_future()
         bridge = progress_bridge(progress)
         plat = platform_c(platform)
-        opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION,
-                                 flags=_PRESERVE_DIGESTS if preserve else 0,
+        opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=plat, progress=bridge.cfunc)
 
         def done(op: Any, rc: int, _ud: Any) -> None:
@@ -160,8 +192,7 @@ class Client(_SyncClient):
         done_cb = _lib.OP_DONE_CB(done)
         op = _lib.op_p()
         with r._c() as cref:
-            check(C.registry_pull_start(ctypes.byref(op), d.handle, self._ptr, cref, store._ptr,
-                                        cstr(ref_name, "ref_name"), ctypes.byref(opts), done_cb, None))
+            check(start(d.handle, cref, ctypes.byref(opts), done_cb, ctypes.byref(op)))
         try:
             digest = await fut
             bridge.reraise()
@@ -173,20 +204,79 @@ class Client(_SyncClient):
             C.registry_op_free(op)
             del done_cb, plat, opts  # referenced by C until here
 
-    async def _op(self, start: Any) -> None:
-        """Run one operation started by @start(done_cb, op_out) to its end."""
+    async def push(self, source: Union[StrPath, Store], ref: RefLike, name: Optional[str] = None,
+                   chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:
+        """``Client.push`` from a Store (with @name) or an OCI layout "DIR[:NAME]", as a
+        coroutine: the pushed manifest's digest. Raises what the blocking push raises;
+        a ``docker save`` tarball is not pushed in loop mode yet (UnsupportedError)."""
+        r = self.reference(ref)
+        if isinstance(source, Store):
+            return await self._push(source, name, r, chunk_size, progress)
+        path = os.fsdecode(os.fspath(source))
+        if path.endswith(".tar") and os.path.isfile(path):
+            raise UnsupportedError("%s: docker save archives are not pushed in loop mode yet "
+                                   "(use registry.Client.push)" % path)
+        path, name = _layout_source(path, name)
+        with Store(path) as store:
+            return await self._push(store, name, r, chunk_size, progress)
+
+    async def _push(self, store: Store, name: Optional[str], r: Any, chunk_size: int,
+                    progress: Optional[ProgressCallback]) -> str:
+        cname = cstr(_image_name(store, name), "name")
+        bridge = progress_bridge(progress)
+        opts = _lib.push_options(version=_lib.PUSH_OPTIONS_VERSION, chunk_size=chunk_size,
+                                 progress=bridge.cfunc)
+        with r._c() as cref:
+            digest = await self._op(lambda h, cb, out: C.registry_push_start(
+                out, h, self._ptr, store._ptr, cname, cref, ctypes.byref(opts), cb, None), True)
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return digest or ""
+
+    async def upload_blob(self, repository: RefLike, data: Any = None, *, path: Optional[StrPath] = None,
+                          digest: Optional[str] = None, chunk_size: int = 0,
+                          progress: Optional[ProgressCallback] = None) -> str:
+        """``Client.upload_blob`` of a file (``path=``) as a coroutine; returns the digest.
+        Loop mode needs ``digest=`` (hashing the file first would stall the loop) and a
+        file: ``data=`` or a missing digest raise UnsupportedError."""
+        if data is not None or path is None or digest is None:
+            raise UnsupportedError("upload_blob in loop mode takes path= and digest= "
+                                   "(use registry.Client.upload_blob for data= or to hash the file)")
+        repo = cstr(self._repository(repository))
+        bridge = progress_bridge(progress)
+        opts = _lib.blob_upload_options(version=_lib.BLOB_UPLOAD_OPTIONS_VERSION,
+                                        chunk_size=chunk_size, progress=bridge.cfunc)
+        cdigest, cfile = cstr(digest, "digest"), cpath(path)
+        await self._op(lambda h, cb, out: C.registry_blob_upload_file_start(
+            out, h, self._ptr, repo, cdigest, cfile, ctypes.byref(opts), cb, None))
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return digest
+
+    async def _op(self, start: Any, want_digest: bool = False) -> Optional[str]:
+        """Run one operation started by @start(done_cb, op_out) to its end; with
+        @want_digest, its result digest (registry_op_result_digest)."""
         d = self._driver()
         fut: asyncio.Future = d.aloop.create_future()
 
         def done(op: Any, rc: int, _ud: Any) -> None:
-            if not fut.done():
-                fut.set_exception(last_error(rc)) if rc < 0 else fut.set_result(None)
+            # The thread's error record is the operation's during this call.
+            if fut.done():
+                return
+            if rc < 0:
+                fut.set_exception(last_error(rc))
+            elif want_digest:
+                out = ctypes.c_void_p()
+                C.registry_op_result_digest(ctypes.byref(out), op)
+                fut.set_result(take_string(out))
+            else:
+                fut.set_result(None)
 
         done_cb = _lib.OP_DONE_CB(done)
         op = _lib.op_p()
         check(start(d.handle, done_cb, ctypes.byref(op)))
         try:
-            await fut
+            return await fut
         except asyncio.CancelledError:
             C.registry_op_cancel(op)
             raise

@@ -34,6 +34,25 @@ _PULL_REFERRERS = 4            # REGISTRY_PULL_REFERRERS
 _PULL_FOREIGN_LAYERS = 8       # REGISTRY_PULL_FOREIGN_LAYERS
 
 
+def _layout_source(path: str, name: Optional[str]) -> Tuple[str, Optional[str]]:
+    """"DIR:NAME" of push(): the layout folder and the image's name in it."""
+    head, colon, tail = path.rpartition(":")
+    if colon and "/" not in tail and not os.path.isdir(path):
+        return head, (tail or name)
+    return path, name
+
+
+def _image_name(store: Store, name: Optional[str]) -> str:
+    """The image of @store to push: @name, or the only one it holds."""
+    if name is not None:
+        return name
+    entries = store.index
+    if len(entries) != 1:
+        raise InvalidArgumentError("%s holds %d images; name one (DIR:NAME or name=)"
+                                   % (store.path, len(entries)))
+    return entries[0].ref_name or entries[0].digest
+
+
 class Client(Handle):
     """A connection to one registry ("host", "host:port", "[::1]:5000", "docker.io").
 
@@ -693,21 +712,14 @@ class Client(Handle):
                     bridge.reraise()
                     check(rc)
                 return digest or ""
-            head, colon, tail = path.rpartition(":")
-            if colon and "/" not in tail and not os.path.isdir(path):
-                path, name = head, (tail or name)
+            path, name = _layout_source(path, name)
             with Store(path) as store:
                 return self._push_store(store, name, r, opts, bridge)
         return self._push_store(source, name, r, opts, bridge)
 
     def _push_store(self, store: Store, name: Optional[str], r: Reference, opts: Any,
                     bridge: CallbackBridge) -> str:
-        if name is None:
-            entries = store.index
-            if len(entries) != 1:
-                raise InvalidArgumentError("%s holds %d images; name one (DIR:NAME or name=)"
-                                           % (store.path, len(entries)))
-            name = entries[0].ref_name or entries[0].digest
+        name = _image_name(store, name)
         out = ctypes.c_void_p()
         with use_all(self, store) as (c, s), r._c() as cref:
             rc = C.registry_push(ctypes.byref(out), c, s, cstr(name, "name"), cref,

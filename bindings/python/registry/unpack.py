@@ -3,6 +3,7 @@
     import registry
     stats = registry.unpack("./debian-oci:latest", "./rootfs")
     registry.unpack("./app-oci", "./app", bundle=True)   # rootfs/ + config.json for runc
+    registry.unpack("docker-archive:./app.tar:example.com/app:1.0", "./rootfs")  # a docker save tarball
 """
 from __future__ import annotations
 
@@ -45,14 +46,35 @@ def unpack_options(platform: Any, bundle: bool, devices: bool, max_size: int, br
                                max_size=max_size, progress=bridge.cfunc)
 
 
+DOCKER_ARCHIVE = "docker-archive:"  # skopeo's transport name
+
+
+def _unpack_archive(spec: str, dest: StrPath, bundle: bool, devices: bool, max_size: int,
+                    progress: Optional[ProgressCallback]) -> UnpackStats:
+    path, sep, ref = spec.partition(":")
+    bridge = progress_bridge(progress)
+    opts = unpack_options(None, bundle, devices, max_size, bridge)
+    st = _lib.unpack_stats(version=_lib.UNPACK_STATS_VERSION)
+    rc = C.registry_archive_unpack(ctypes.byref(st), cpath(path), cstr(ref, "ref") if sep else None, cpath(dest),
+                                   ctypes.byref(opts))
+    bridge.reraise()
+    check(rc)
+    return UnpackStats.from_c(st)
+
+
 def unpack(layout: StrPath, dest: StrPath, bundle: bool = False, platform: Any = None,
            devices: bool = False, max_size: int = 0,
            progress: Optional[ProgressCallback] = None) -> UnpackStats:
     """Unpack an image of the OCI layout @layout ("DIR[:NAME]": NAME is a ref
     name or manifest digest, optional when DIR holds one image) into @dest, as
-    `registry-unpack` does (see Store.unpack for the arguments)."""
+    `registry-unpack` does (see Store.unpack for the arguments). A
+    "docker-archive:FILE[:REF]" @layout is a docker save tarball instead
+    (REF: one of its RepoTags, optional when it holds one image; @platform
+    is then not used)."""
     from .store import REF_NAME_ANNOTATION, Store
     text = os.fsdecode(os.fspath(layout))
+    if text.startswith(DOCKER_ARCHIVE):
+        return _unpack_archive(text[len(DOCKER_ARCHIVE):], dest, bundle, devices, max_size, progress)
     path, sep, name = text.partition(":")
     with Store(path) as store:
         if not sep:
