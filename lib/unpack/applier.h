@@ -36,7 +36,9 @@ struct registry__applier {
 	int source_rc;        /* a failure of the read callback or of the limit, recorded */
 	struct archive *outer; /* gzip / zstd / none -> raw bytes */
 	struct archive *inner; /* raw bytes -> tar members */
+	struct registry__gunzip *gz; /* gzip inflated by ISA-L instead of outer (inflate.h) */
 	unsigned char *inbuf;
+	size_t sniffed;       /* bytes in inbuf read to choose the inflater, not yet given to it */
 	registry__hash hash;
 	int hashing;
 	char diff_id[REGISTRY_DIGEST_STRING_MAX];

@@ -1,9 +1,10 @@
 /*
  * Fuzz target "unpack": the layer applier on crafted streams (gzip, zstd
  * or plain tar) into a scratch directory. The first byte picks the path
- * resolution (openat2 or the O_NOFOLLOW walk) and whether the stream is
+ * resolution (openat2 or the O_NOFOLLOW walk), whether the stream is
  * applied twice (a second layer over the first: symlinks planted by one,
- * written through by the other). Whatever the stream, nothing outside the
+ * written through by the other), and which inflater reads gzip (ISA-L's,
+ * when built in, or libarchive's zlib filter with the bit 4). Whatever the stream, nothing outside the
  * scratch root may change: a sentinel file beside it keeps its content
  * and its directory holds nothing new; a failure leaves a valid record.
  */
@@ -18,6 +19,7 @@
 
 #include "fuzz_common.h"
 #include "ops/pull_impl.h"
+#include "unpack/inflate.h"
 #include "unpack/unpack_impl.h"
 
 static const char sentinel_text[] = "sentinel\n";
@@ -76,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup();
 	registry__root_set_mode(data[0] & 1 ? REGISTRY__ROOT_WALK : REGISTRY__ROOT_OPENAT2);
 	int twice = (data[0] & 2) != 0;
+	registry__inflate_set_mode(data[0] & 4 ? REGISTRY__INFLATE_ZLIB : REGISTRY__INFLATE_ISAL);
 	char root_path[128];
 	snprintf(root_path, sizeof(root_path), "%s/root", base);
 	require(mkdir(root_path, 0755) == 0);
