@@ -119,6 +119,9 @@ struct registry_loop {
 
 /* This step has spent its slice (REGISTRY__LOOP_SLICE_US). */
 int registry__loop_over_budget(const registry_loop *L);
+/* registry__loop_over_budget of the registry_loop @loop, as a callback
+ * (a sliced unpack asks it between members and data blocks). */
+int registry__loop_spent(void *loop);
 /* The same, from a callback of @q's transfer: when spent, @q is paused
  * (return CURL_WRITEFUNC_PAUSE or CURL_READFUNC_PAUSE) and the next step
  * goes on with it. */

@@ -609,17 +609,12 @@ static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, 
 	deliver(p, rc, digest);
 }
 
-static int slice_spent(void *ud)
-{
-	return registry__loop_over_budget(ud);
-}
-
 /* One slice of the unpack per step (applied members and file data, about
  * REGISTRY__LOOP_SLICE_US); its end delivers the pull. */
 static void unpack_slice(lwait *w)
 {
 	pull_op *p = (pull_op *)(void *)((char *)w - offsetof(pull_op, unpack_wait));
-	int rc = registry__unpack_run_step(p->unpack, slice_spent, p->op.loop);
+	int rc = registry__unpack_run_step(p->unpack, registry__loop_spent, p->op.loop);
 	if (rc == 1) {
 		registry__loop_wait(p->op.loop, &p->unpack_wait, 0, unpack_slice);
 		return;

@@ -1348,6 +1348,64 @@ static registry_reference *push_bad_diff_id(registry_client *c)
 	return ref;
 }
 
+/* registry_store_unpack_start of @ref pulled into a store: the tree and
+ * stats of registry_store_unpack, in slices; a cancel after the first
+ * slice leaves nothing. */
+static void store_unpack(registry_client *c, registry_reference *ref, const char *tmp)
+{
+	registry_store *s = store_named("loop-unpack-store", 0);
+	CHECK_RC(registry_pull(NULL, c, ref, s, "image", NULL), 0);
+	char b[1300], l[1300], dir[1200];
+	snprintf(dir, sizeof(dir), "%s/store-unpack", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(b, sizeof(b), "%s/blocking", dir);
+	snprintf(l, sizeof(l), "%s/loop", dir);
+	registry_unpack_stats want = REGISTRY_UNPACK_STATS_INIT, got = REGISTRY_UNPACK_STATS_INIT;
+	CHECK_RC(registry_store_unpack(&want, s, "image", b, NULL), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_store_unpack_start(&op, &got, L, s, "image", l, NULL, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, 0);
+	registry_op_free(op);
+	char cmd[2700];
+	snprintf(cmd, sizeof(cmd), "diff -r '%s' '%s'", b, l);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	same_metadata(b, l);
+	CHECK_INT(got.layers, want.layers);
+	CHECK_INT(got.entries, want.entries);
+	CHECK_INT(got.bytes, want.bytes);
+	uint64_t steps = 0;
+	int64_t max_us = 0;
+	registry_loop_step_stats(&steps, &max_us, L);
+	printf("store_unpack_start: %llu steps, longest %.2f ms\n", (unsigned long long)steps, (double)max_us / 1000.0);
+	CHECK(steps > 4); /* 2 x 8 MiB of files: more than a step each */
+	CHECK(max_us < 100000);
+	/* Errors from the start call, nothing started. */
+	CHECK_RC(registry_store_unpack_start(&op, NULL, L, s, "image", l, NULL, on_done, &r), REGISTRY_ECONFLICT);
+	CHECK_RC(registry_store_unpack_start(&op, NULL, L, s, "no-such", b, NULL, on_done, &r), REGISTRY_ENOTFOUND);
+	CHECK(op == NULL);
+	/* A cancel after the first slice: no tree, no temporary folder. */
+	snprintf(dir, sizeof(dir), "%s/store-cancel", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(l, sizeof(l), "%s/rootfs", dir);
+	memset(&r, 0, sizeof(r));
+	CHECK_RC(registry_store_unpack_start(&op, NULL, L, s, "image", l, NULL, on_done, &r), 0);
+	CHECK(strstr(names_in(dir), "rootfs.unpack-") != NULL);
+	registry_loop_timeout(L);
+	CHECK_INT(r.called, 0);
+	CHECK_RC(registry_op_cancel(op), 0);
+	pl_run(&p, L, 10000);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK_STR(names_in(dir), "");
+	registry_op_free(op);
+	CHECK_INT(p.max_threads, 1);
+	registry_loop_free(L);
+	registry_store_free(s);
+}
+
 /* registry_pull_to_start of a root filesystem (the unpack in slices on the
  * loop): the tree and the tar of registry_pull_to, in one thread, no step
  * long; a cancel in the unpack leaves nothing; a diff_id that does not
@@ -1380,6 +1438,7 @@ static void case_unpack(void)
 
 	snprintf(l, sizeof(l), "%s/cancel", tmp);
 	cancel_in_unpack(c, ref, l);
+	store_unpack(c, ref, tmp);
 
 	/* A layer that is not its diff_id: the blocking pull's error. */
 	registry_reference *bad = push_bad_diff_id(c);
