@@ -871,6 +871,7 @@ void registry__loop_with_base(registry_op *op, void (*then)(registry_op *op))
 	op->base_known = then;
 	if (probing(op))
 		return; /* kicked when the scheme is known (base_url is tentative meanwhile) */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): only an operation without transfers (registry_store_unpack_start) has no client, and it never waits for a base URL. */
 	if (op->client->base_url) {
 		op->base_known = NULL;
 		then(op);

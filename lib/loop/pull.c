@@ -76,8 +76,7 @@ struct pull_op {
 	registry__progress_ctx prog;
 	int has_dest;             /* registry_pull_to_start */
 	registry__pull_dest dest;
-	registry__unpack_run *unpack; /* a root filesystem made from the store, slice by slice */
-	lwait unpack_wait;
+	lunpack unpack;           /* a root filesystem made from the store, slice by slice */
 	char *unpack_digest;      /* the pull's, delivered once the unpack is done */
 	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
 	char *blob_repository, *blob_digest;
@@ -609,18 +608,11 @@ static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, 
 	deliver(p, rc, digest);
 }
 
-/* One slice of the unpack per step (applied members and file data, about
- * REGISTRY__LOOP_SLICE_US); its end delivers the pull. */
-static void unpack_slice(lwait *w)
+/* The unpack's last slice ran (loop/unpack.c): the pull is delivered. */
+static void unpacked(lunpack *u, int rc)
 {
-	pull_op *p = (pull_op *)(void *)((char *)w - offsetof(pull_op, unpack_wait));
-	int rc = registry__unpack_run_step(p->unpack, registry__loop_spent, p->op.loop);
-	if (rc == 1) {
-		registry__loop_wait(p->op.loop, &p->unpack_wait, 0, unpack_slice);
-		return;
-	}
-	registry__unpack_run_free(p->unpack);
-	p->unpack = NULL;
+	pull_op *p = (pull_op *)(void *)((char *)u - offsetof(pull_op, unpack));
+	registry__loop_unpack_stop(u);
 	p->dest.written = 1; /* placed by the run: only the temporary store is left */
 	char *digest = p->unpack_digest;
 	p->unpack_digest = NULL;
@@ -634,13 +626,15 @@ static int unpack_begin(pull_op *p, char *digest)
 {
 	registry_unpack_options u;
 	registry__pull_dest_unpack_options(&p->dest, &u);
-	int rc = registry__unpack_run_new(&p->unpack, p->dest.store, "image", p->dest.path,
+	registry__unpack_run *run = NULL;
+	int rc = registry__unpack_run_new(&run, p->dest.store, "image", p->dest.path,
 	                                  p->dest.format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &u);
 	if (rc)
 		return rc;
 	p->state = P_UNPACK;
 	p->unpack_digest = digest;
-	registry__loop_wait(p->op.loop, &p->unpack_wait, 0, unpack_slice);
+	p->unpack = (lunpack){.L = p->op.loop, .run = run, .done = unpacked};
+	registry__loop_unpack_go(&p->unpack);
 	return 0;
 }
 
@@ -676,9 +670,7 @@ static void transfers_stop(pull_op *p)
 	registry__loop_store_forget(p->storing);
 	p->storing = NULL;
 	/* An unpack under way: its half-made tree goes (the store stays until pull_stop). */
-	registry__loop_unwait(p->op.loop, &p->unpack_wait);
-	registry__unpack_run_free(p->unpack);
-	p->unpack = NULL;
+	registry__loop_unpack_stop(&p->unpack);
 	free(p->unpack_digest);
 	p->unpack_digest = NULL;
 	for (size_t i = 0; i < p->nblobs; i++) {

@@ -1,46 +1,58 @@
 /*
- * registry_store_unpack_start: registry_store_unpack() on the caller's
- * event loop. The unpack's own stepped run (unpack/unpack.c) applies the
- * layers a slice of the step's budget at a time, each slice a 0 ms wait
- * on the loop's timer; there is no transfer and no client.
+ * An unpack in slices on the caller's event loop: the unpack's own stepped
+ * run (unpack/unpack.c) applies the layers a slice of the step's budget at
+ * a time, each slice a 0 ms wait on the loop's timer. Used by
+ * registry_pull_to_start (a root filesystem) and, as an operation of its
+ * own with no transfer and no client, by registry_store_unpack_start.
  */
 #include <stddef.h>
 
 #include "loop_impl.h"
 #include "unpack/unpack_impl.h"
 
+static void slice(lwait *w)
+{
+	lunpack *u = (lunpack *)(void *)((char *)w - offsetof(lunpack, wait));
+	int rc = registry__unpack_run_step(u->run, registry__loop_spent, u->L);
+	if (rc == 1)
+		registry__loop_wait(u->L, &u->wait, 0, slice);
+	else
+		u->done(u, rc);
+}
+
+void registry__loop_unpack_go(lunpack *u)
+{
+	registry__loop_wait(u->L, &u->wait, 0, slice);
+}
+
+void registry__loop_unpack_stop(lunpack *u)
+{
+	if (u->L)
+		registry__loop_unwait(u->L, &u->wait);
+	registry__unpack_run_free(u->run);
+	u->run = NULL;
+}
+
+/* ---- registry_store_unpack_start ---- */
+
 typedef struct unpack_op {
 	registry_op op;
-	registry__unpack_run *run;
+	lunpack u;
 	registry_unpack_stats *stats; /* the caller's, filled at the end */
-	lwait wait;
 } unpack_op;
 
 static void unpack_stop(registry_op *op)
 {
-	unpack_op *u = (unpack_op *)(void *)op;
-	registry__loop_unwait(op->loop, &u->wait);
-	registry__unpack_run_free(u->run); /* before its end: the half-made tree goes */
-	u->run = NULL;
+	registry__loop_unpack_stop(&((unpack_op *)(void *)op)->u);
 }
 
-static void unpack_free(registry_op *op)
-{
-	unpack_stop(op);
-}
+static const registry__op_kind unpack_kind = {unpack_stop, unpack_stop};
 
-static const registry__op_kind unpack_kind = {unpack_stop, unpack_free};
-
-static void slice(lwait *w)
+static void unpacked(lunpack *u, int rc)
 {
-	unpack_op *u = (unpack_op *)(void *)((char *)w - offsetof(unpack_op, wait));
-	int rc = registry__unpack_run_step(u->run, registry__loop_spent, u->op.loop);
-	if (rc == 1) {
-		registry__loop_wait(u->op.loop, &u->wait, 0, slice);
-		return;
-	}
-	registry__unpack_run_stats(u->run, u->stats);
-	registry__loop_op_complete(&u->op, rc);
+	unpack_op *o = (unpack_op *)(void *)((char *)u - offsetof(unpack_op, u));
+	registry__unpack_run_stats(u->run, o->stats);
+	registry__loop_op_complete(&o->op, rc);
 }
 
 int registry_store_unpack_start(registry_op **out, registry_unpack_stats *stats, registry_loop *loop,
@@ -62,12 +74,12 @@ int registry_store_unpack_start(registry_op **out, registry_unpack_stats *stats,
 		registry__unpack_run_free(run);
 		return rc;
 	}
-	unpack_op *u = (unpack_op *)(void *)op;
-	u->run = run;
-	u->stats = stats;
+	unpack_op *o = (unpack_op *)(void *)op;
+	o->u = (lunpack){.L = loop, .run = run, .done = unpacked};
+	o->stats = stats;
 	*out = op;
 	int64_t t = registry__loop_step_begin(loop);
-	registry__loop_wait(loop, &u->wait, 0, slice);
+	registry__loop_unpack_go(&o->u);
 	registry__loop_step_end(loop, t);
 	return 0;
 }

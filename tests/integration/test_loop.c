@@ -1140,33 +1140,11 @@ static void case_cancel_hook(void)
 	registry_reference_free(ref);
 }
 
-/* The same types, modes, owners, sizes and mtimes under two trees. */
-static void same_metadata(const char *a, const char *b)
+/* The shell command @fmt (its %1$s: a path) says the same of @a and of @b. */
+static void same_listing(const char *fmt, const char *a, const char *b)
 {
 	char cmd[1400];
 	char *ta = NULL, *tb = NULL;
-	/* A directory the layers do not list is made when it is needed: its mtime is the unpack's. */
-	const char *fmt = "find '%s' -mindepth 1 \\( -type d -printf '%%P d %%m %%U %%G\\n' \\) -o "
-	                  "-printf '%%P %%y %%m %%U %%G %%s %%T@ %%l\\n' | sort";
-	snprintf(cmd, sizeof(cmd), fmt, a);
-	CHECK_INT(itest_capture(cmd, &ta, NULL), 0);
-	snprintf(cmd, sizeof(cmd), fmt, b);
-	CHECK_INT(itest_capture(cmd, &tb, NULL), 0);
-	CHECK(ta && *ta);
-	CHECK_STR(ta, tb);
-	free(ta);
-	free(tb);
-}
-
-/* The same members (types, modes, owners, sizes, mtimes, names) and the
- * same file bytes in two root filesystem tars. A directory no layer lists
- * (the root, a parent made on the way) has the unpack's time: not compared. */
-static void same_tar(const char *a, const char *b)
-{
-	char cmd[1400];
-	char *ta = NULL, *tb = NULL;
-	const char *fmt = "tar -tvf '%1$s' --full-time | awk '{ if ($1 ~ /^d/) { $4 = \"\"; $5 = \"\" } print }' && "
-	                  "tar -xOf '%1$s' | sha256sum";
 	snprintf(cmd, sizeof(cmd), fmt, a);
 	CHECK_INT(itest_capture(cmd, &ta, NULL), 0);
 	snprintf(cmd, sizeof(cmd), fmt, b);
@@ -1175,6 +1153,36 @@ static void same_tar(const char *a, const char *b)
 	CHECK_STR(ta, tb);
 	free(ta);
 	free(tb);
+}
+
+/* The same types, modes, owners, sizes and mtimes under two trees. A
+ * directory no layer lists (a parent made on the way) has the unpack's
+ * time: not compared. */
+static void same_metadata(const char *a, const char *b)
+{
+	same_listing("find '%1$s' -mindepth 1 \\( -type d -printf '%%P d %%m %%U %%G\\n' \\) -o "
+	             "-printf '%%P %%y %%m %%U %%G %%s %%T@ %%l\\n' | sort", a, b);
+}
+
+/* The same members (types, modes, owners, sizes, mtimes, names) and the
+ * same file bytes in two root filesystem tars; directories' times not
+ * compared (the root's too), as above. */
+static void same_tar(const char *a, const char *b)
+{
+	same_listing("tar -tvf '%1$s' --full-time | awk '{ if ($1 ~ /^d/) { $4 = \"\"; $5 = \"\" } print }' && "
+	             "tar -xOf '%1$s' | sha256sum", a, b);
+}
+
+/* registry_pull_to_start of @ref into @dest on a new loop (returned; its
+ * poll loop @p), run to its end: *op, its result *r. */
+static registry_loop *pull_to_run(pl *p, registry_client *c, registry_reference *ref, const char *dest, int format,
+                                  registry_op **op, result *r)
+{
+	registry_loop *L = pl_new(p);
+	memset(r, 0, sizeof(*r));
+	CHECK_RC(registry_pull_to_start(op, L, c, ref, dest, format, NULL, on_done, r), 0);
+	run_one(p, L, *op, r);
+	return L;
 }
 
 /* registry_pull_to and registry_pull_to_start (on a loop of its own, whose
@@ -1187,11 +1195,9 @@ static int64_t compare_pull_to(registry_client *c, registry_reference *ref, int 
 	char *want = NULL;
 	CHECK_RC(registry_pull_to(&want, c, ref, bd, format, NULL), 0);
 	pl p;
-	registry_loop *own = pl_new(&p);
-	result r = {0};
+	result r;
 	registry_op *op = NULL;
-	CHECK_RC(registry_pull_to_start(&op, own, c, ref, ld, format, NULL, on_done, &r), 0);
-	run_one(&p, own, op, &r);
+	registry_loop *own = pull_to_run(&p, c, ref, ld, format, &op, &r);
 	CHECK_INT(r.rc, 0);
 	if (r.rc)
 		fprintf(stderr, "pull_to %s: %s\n", ld, r.message);
@@ -1220,6 +1226,24 @@ static int64_t compare_pull_to(registry_client *c, registry_reference *ref, int 
 	registry_loop_free(own);
 	return max_us;
 }
+/* compare_pull_to into @b/@name and @l/@name; its longest step. */
+static int64_t compare_in(registry_client *c, registry_reference *ref, int format, const char *name,
+                          const char *b, const char *l, int *threads)
+{
+	char bd[1300], ld[1300];
+	snprintf(bd, sizeof(bd), "%s/%s", b, name);
+	snprintf(ld, sizeof(ld), "%s/%s", l, name);
+	return compare_pull_to(c, ref, format, bd, ld, 0, threads);
+}
+
+/* The folders @b = @tmp/blocking and @l = @tmp/loop, made. */
+static void make_both(char *b, size_t bsize, char *l, size_t lsize, const char *tmp)
+{
+	snprintf(b, bsize, "%s/blocking", tmp);
+	snprintf(l, lsize, "%s/loop", tmp);
+	CHECK(mkdir(b, 0755) == 0 && mkdir(l, 0755) == 0);
+}
+
 /* registry_pull_to_start into an OCI layout, a docker-load folder and a
  * tarball: the files of registry_pull_to (diff -r, cmp), its digests and
  * its errors; no temporary store left; the export step measured. */
@@ -1236,16 +1260,10 @@ static void case_pull_to(void)
 	} formats[] = {{REGISTRY_IMAGE_FORMAT_OCI, "oci"},
 	               {REGISTRY_IMAGE_FORMAT_DOCKER_DIR, "dir"},
 	               {REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, "image.tar"}};
-	snprintf(b, sizeof(b), "%s/blocking", tmp);
-	snprintf(l, sizeof(l), "%s/loop", tmp);
-	CHECK(mkdir(b, 0755) == 0 && mkdir(l, 0755) == 0);
+	make_both(b, sizeof(b), l, sizeof(l), tmp);
 	int threads = 0;
-	for (int k = 0; k < 3; k++) {
-		char bd[1300], ld[1300];
-		snprintf(bd, sizeof(bd), "%s/%s", b, formats[k].name);
-		snprintf(ld, sizeof(ld), "%s/%s", l, formats[k].name);
-		compare_pull_to(c, ref, formats[k].format, bd, ld, 0, &threads);
-	}
+	for (int k = 0; k < 3; k++)
+		compare_in(c, ref, formats[k].format, formats[k].name, b, l, &threads);
 	CHECK_INT(threads, 1);
 	pl p;
 	registry_loop *L = pl_new(&p);
@@ -1438,18 +1456,11 @@ static void case_unpack(void)
 	registry_client *c = itest_client(1);
 	registry_reference *ref = ref_of(path);
 	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
-	char b[1200], l[1200];
-	snprintf(b, sizeof(b), "%s/blocking", tmp);
-	snprintf(l, sizeof(l), "%s/loop", tmp);
-	CHECK(mkdir(b, 0755) == 0 && mkdir(l, 0755) == 0);
+	char b[1200], l[1200], bd[1300], ld[1300];
+	make_both(b, sizeof(b), l, sizeof(l), tmp);
 	int threads = 0;
-	char bd[1300], ld[1300];
-	snprintf(bd, sizeof(bd), "%s/rootfs", b);
-	snprintf(ld, sizeof(ld), "%s/rootfs", l);
-	int64_t dir_us = compare_pull_to(c, ref, REGISTRY_IMAGE_FORMAT_ROOTFS, bd, ld, 0, &threads);
-	snprintf(bd, sizeof(bd), "%s/rootfs.tar", b);
-	snprintf(ld, sizeof(ld), "%s/rootfs.tar", l);
-	int64_t tar_us = compare_pull_to(c, ref, REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, bd, ld, 0, &threads);
+	int64_t dir_us = compare_in(c, ref, REGISTRY_IMAGE_FORMAT_ROOTFS, "rootfs", b, l, &threads);
+	int64_t tar_us = compare_in(c, ref, REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, "rootfs.tar", b, l, &threads);
 	CHECK_INT(threads, 1);
 	/* Slices of about 2 ms; generous, for a loaded machine. The tar is
 	 * written from the tree in one step (measured, not bounded here). */
@@ -1471,11 +1482,9 @@ static void case_unpack(void)
 	CHECK(mkdir(l, 0755) == 0);
 	snprintf(ld, sizeof(ld), "%s/rootfs", l);
 	pl p;
-	registry_loop *L = pl_new(&p);
-	result r = {0};
+	result r;
 	registry_op *op = NULL;
-	CHECK_RC(registry_pull_to_start(&op, L, c, bad, ld, REGISTRY_IMAGE_FORMAT_ROOTFS, NULL, on_done, &r), 0);
-	run_one(&p, L, op, &r);
+	registry_loop *L = pull_to_run(&p, c, bad, ld, REGISTRY_IMAGE_FORMAT_ROOTFS, &op, &r);
 	CHECK_INT(r.rc, want);
 	CHECK(strstr(r.message, "layer 1") != NULL);
 	CHECK_STR(names_in(l), "");
