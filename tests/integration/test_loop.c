@@ -87,9 +87,10 @@ static int pl_timer(long ms, void *ud)
 	return 0;
 }
 
-static int threads_now(void)
+/* Entries of the folder @path (0 when it cannot be read). */
+static int dir_entries(const char *path)
 {
-	DIR *d = opendir("/proc/self/task");
+	DIR *d = opendir(path);
 	int n = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d)))
@@ -97,6 +98,11 @@ static int threads_now(void)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+static int threads_now(void)
+{
+	return dir_entries("/proc/self/task");
 }
 
 static registry_loop *pl_new(pl *p)
@@ -224,18 +230,26 @@ static void run_expect(pl *p, registry_loop *L, registry_op **ops, const result 
 	}
 }
 
-/* The image at @path pulled back with the blocking pull: @want, a sound store. */
-static void pull_back(registry_client *c, const char *path, const char *want)
+/* The image at @path pulled back with the blocking pull (pull @flags): @want,
+ * a sound store. */
+static void pull_back_as(registry_client *c, const char *path, const char *want, unsigned int flags)
 {
 	registry_reference *back = ref_of(path);
 	registry_store *pulled = itest_store("pulled-back");
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = flags;
 	char *got = NULL;
-	CHECK_RC(registry_pull(&got, c, back, pulled, path, NULL), 0);
+	CHECK_RC(registry_pull(&got, c, back, pulled, path, &o), 0);
 	CHECK_STR(got, want);
 	itest_check_sound(pulled);
 	registry_free(got);
 	registry_store_free(pulled);
 	registry_reference_free(back);
+}
+
+static void pull_back(registry_client *c, const char *path, const char *want)
+{
+	pull_back_as(c, path, want, 0);
 }
 
 /* ---- cases ---------------------------------------------------------------------- */
@@ -620,6 +634,18 @@ static int count_progress(const registry_progress *pr, void *ud)
 	return 0;
 }
 
+/* Run @op, started with result @r, to its end and free it: its code (and
+ * result digest, when asked). */
+static int run_to_end(pl *p, registry_loop *L, registry_op *op, char **digest, result *r)
+{
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	if (digest)
+		CHECK_RC(registry_op_result_digest(digest, op), 0);
+	registry_op_free(op);
+	return r->rc;
+}
+
 /* One push on the loop, run to its end: its result (and digest, when asked). */
 static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
                      const char *target, const registry_push_options *o, char **digest, result *r)
@@ -631,12 +657,7 @@ static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store
 	registry_reference_free(t);
 	if (rc)
 		return rc;
-	pl_run(p, L, 120000);
-	CHECK_INT(r->called, 1);
-	if (digest)
-		CHECK_RC(registry_op_result_digest(digest, op), 0);
-	registry_op_free(op);
-	return r->rc;
+	return run_to_end(p, L, op, digest, r);
 }
 
 /* The blocking push of @name to @target fails with @code, and the loop's
@@ -1406,14 +1427,7 @@ static void case_blob(void)
 /* The copies' temporary stores go into a private TMPDIR: entries left in it. */
 static int copy_tmp_entries(void)
 {
-	DIR *d = opendir(getenv("TMPDIR"));
-	int n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
+	return dir_entries(getenv("TMPDIR"));
 }
 
 static void copy_tmp_setup(void)
@@ -1436,12 +1450,7 @@ static int loop_copy(pl *p, registry_loop *L, registry_client *c, const char *fr
 	registry_reference_free(dst);
 	if (rc)
 		return rc;
-	pl_run(p, L, 120000);
-	CHECK_INT(r->called, 1);
-	if (digest)
-		CHECK_RC(registry_op_result_digest(digest, op), 0);
-	registry_op_free(op);
-	return r->rc;
+	return run_to_end(p, L, op, digest, r);
 }
 
 /* The blocking copy of @from to @to with @o: its digest (0 expected). */
@@ -1469,37 +1478,43 @@ static void case_copy(void)
 	registry_client_free(c);
 	c = itest_client(1); /* fresh: the loop finds the scheme and the token itself */
 
+	/* Each copy's result, progress counts and options. */
+	struct {
+		result r;
+		push_count n;
+		registry_copy_options o;
+	} cs[NCOPY];
+	memset(cs, 0, sizeof(cs));
+	registry_op *ops[NCOPY];
 	pl p;
 	registry_loop *L = pl_new(&p);
-	registry_op *ops[NCOPY];
-	result res[NCOPY];
-	push_count counts[NCOPY];
-	registry_copy_options o[NCOPY];
-	memset(res, 0, sizeof(res));
-	memset(counts, 0, sizeof(counts));
 	registry_reference *src = ref_of("fixtures/small-v2s2:latest");
 	for (int i = 0; i < NCOPY; i++) {
 		char target[64];
 		snprintf(target, sizeof(target), "copy/l%d:v1", i);
 		registry_reference *t = ref_of(target);
-		registry_copy_options_init(&o[i]);
-		o[i].chunk_size = i % 2 ? 0 : 256 * 1024;
-		o[i].progress = count_progress;
-		o[i].userdata = &counts[i];
-		CHECK_RC(registry_copy_start(&ops[i], L, c, src, c, t, &o[i], on_done, &res[i]), 0);
+		registry_copy_options_init(&cs[i].o);
+		cs[i].o.chunk_size = i % 2 ? 0 : 256 * 1024;
+		cs[i].o.progress = count_progress;
+		cs[i].o.userdata = &cs[i].n;
+		CHECK_RC(registry_copy_start(&ops[i], L, c, src, c, t, &cs[i].o, on_done, &cs[i].r), 0);
 		registry_reference_free(t);
 	}
-	run_expect(&p, L, ops, res, NCOPY, want, "copy");
+	pl_run(&p, L, 120000);
+	result res[NCOPY];
 	registry_manifest *m = NULL;
 	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", NULL), 0);
 	int nblobs = (int)registry_manifest_layer_count(m) + 1;
 	registry_manifest_free(m);
 	for (int i = 0; i < NCOPY; i++) {
+		res[i] = cs[i].r;
 		/* Progress is the push's: every blob once, sent or already there. */
-		CHECK_INT(counts[i].started + counts[i].skipped, nblobs);
-		CHECK_INT(counts[i].failed, 0);
-		registry_op_free(ops[i]);
+		CHECK_INT(cs[i].n.started + cs[i].n.skipped, nblobs);
+		CHECK_INT(cs[i].n.failed, 0);
 	}
+	run_expect(&p, L, ops, res, NCOPY, want, "copy");
+	for (int i = 0; i < NCOPY; i++)
+		registry_op_free(ops[i]);
 	CHECK_INT(p.max_threads, 1);
 	CHECK_INT(copy_tmp_entries(), 0);
 	uint64_t steps = 0;
@@ -1508,17 +1523,7 @@ static void case_copy(void)
 	printf("copy: %d copies, %llu steps, longest step %.2f ms, max threads %d\n", NCOPY,
 	       (unsigned long long)steps, (double)max_us / 1000.0, p.max_threads);
 	/* Pulled back as it is (a Docker v2s2 image: not converted). */
-	registry_reference *back = ref_of("copy/l3:v1");
-	registry_store *pulled = itest_store("copied-back");
-	registry_pull_options keep = REGISTRY_PULL_OPTIONS_INIT;
-	keep.flags = REGISTRY_PULL_PRESERVE_DIGESTS;
-	char *got = NULL;
-	CHECK_RC(registry_pull(&got, c, back, pulled, "l3", &keep), 0);
-	CHECK_STR(got, want);
-	itest_check_sound(pulled);
-	registry_free(got);
-	registry_store_free(pulled);
-	registry_reference_free(back);
+	pull_back_as(c, "copy/l3:v1", want, REGISTRY_PULL_PRESERVE_DIGESTS);
 	registry_free(want);
 
 	/* An index, every platform and the index: the children are there. */
@@ -1526,6 +1531,7 @@ static void case_copy(void)
 	all.flags = REGISTRY_COPY_ALL_PLATFORMS;
 	want = blocking_copy(c, "fixtures/multi-oci:latest", "copy/bmulti:latest", &all);
 	result r;
+	char *got = NULL;
 	CHECK_RC(loop_copy(&p, L, c, "fixtures/multi-oci:latest", "copy/lmulti:latest", &all, &got, &r), 0);
 	CHECK_STR(got, want);
 	registry_free(got);
