@@ -1438,14 +1438,15 @@ static void copy_tmp_setup(void)
 	setenv("TMPDIR", dir, 1);
 }
 
-/* One copy on the loop from @from to @to, run to its end: its result (and digest, when asked). */
-static int loop_copy(pl *p, registry_loop *L, registry_client *c, const char *from, const char *to,
-                     const registry_copy_options *o, char **digest, result *r)
+/* One copy on the loop from @from (on @c) to @to (on @tc), run to its end:
+ * its result (and digest, when asked). */
+static int loop_copy(pl *p, registry_loop *L, registry_client *c, const char *from, registry_client *tc,
+                     const char *to, const registry_copy_options *o, char **digest, result *r)
 {
 	registry_reference *src = ref_of(from), *dst = ref_of(to);
 	registry_op *op = NULL;
 	memset(r, 0, sizeof(*r));
-	int rc = registry_copy_start(&op, L, c, src, c, dst, o, on_done, r);
+	int rc = registry_copy_start(&op, L, c, src, tc, dst, o, on_done, r);
 	registry_reference_free(src);
 	registry_reference_free(dst);
 	if (rc)
@@ -1532,7 +1533,10 @@ static void case_copy(void)
 	want = blocking_copy(c, "fixtures/multi-oci:latest", "copy/bmulti:latest", &all);
 	result r;
 	char *got = NULL;
-	CHECK_RC(loop_copy(&p, L, c, "fixtures/multi-oci:latest", "copy/lmulti:latest", &all, &got, &r), 0);
+	/* With a handle of its own for the target (its token, its connections). */
+	registry_client *tc = itest_client(1);
+	CHECK_RC(loop_copy(&p, L, c, "fixtures/multi-oci:latest", tc, "copy/lmulti:latest", &all, &got, &r), 0);
+	registry_client_free(tc);
 	CHECK_STR(got, want);
 	registry_free(got);
 	registry_manifest *idx = NULL;
@@ -1547,7 +1551,7 @@ static void case_copy(void)
 
 	/* One platform of it (the host's, as registry_copy picks). */
 	want = blocking_copy(c, "fixtures/multi-oci:latest", "copy/bone:latest", NULL);
-	CHECK_RC(loop_copy(&p, L, c, "fixtures/multi-oci:latest", "copy/lone:latest", NULL, &got, &r), 0);
+	CHECK_RC(loop_copy(&p, L, c, "fixtures/multi-oci:latest", c, "copy/lone:latest", NULL, &got, &r), 0);
 	CHECK_STR(got, want);
 	registry_free(got);
 	pull_back(c, "copy/lone:latest", want);
@@ -1561,7 +1565,7 @@ static void case_copy(void)
 	CHECK_INT(want_rc, REGISTRY_ENOTFOUND);
 	char want_msg[512];
 	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
-	CHECK_RC(loop_copy(&p, L, c, "fixtures/small-v2s2:no-such-tag", "copy/missing:v1", NULL, NULL, &r), want_rc);
+	CHECK_RC(loop_copy(&p, L, c, "fixtures/small-v2s2:no-such-tag", c, "copy/missing:v1", NULL, NULL, &r), want_rc);
 	CHECK_INT(r.code, want_rc);
 	CHECK_STR(r.message, want_msg);
 	CHECK_INT(copy_tmp_entries(), 0);
@@ -1647,7 +1651,7 @@ static void case_copy_cancel(void)
 	/* Then the copy completes, with the blocking copy's digest. */
 	L = pl_new(&p);
 	char *got = NULL;
-	CHECK_RC(loop_copy(&p, L, c, from, "copy/cancel:v1", NULL, &got, &r), 0);
+	CHECK_RC(loop_copy(&p, L, c, from, c, "copy/cancel:v1", NULL, &got, &r), 0);
 	char *want = blocking_copy(c, from, "copy/blocking:v1", NULL);
 	CHECK_STR(got, want);
 	CHECK_INT(p.max_threads, 1);
