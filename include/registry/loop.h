@@ -240,6 +240,50 @@ REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, reg
                                      registry_op_done_cb done, void *userdata);
 
 /**
+ * Start registry_copy() on @p loop: the same arguments and options, the
+ * same result digest (registry_op_result_digest(): digest_out of
+ * registry_copy()) and, for a failure, the same code and error record.
+ * Loop mode cannot relay a blob through a thread as registry_copy() does,
+ * so the copy is a loop pull (manifests kept byte for byte, the platform
+ * of options, or every platform and the index with
+ * REGISTRY_COPY_ALL_PLATFORMS) into a temporary store in a new folder under
+ * `$TMPDIR` (else /tmp), then a loop push of it to @p target_ref: the blobs
+ * are on disk in between (room for the image is needed there), a blob of
+ * the same registry is uploaded again rather than mounted, and the
+ * temporary store is removed when the copy ends (also after a failure, a
+ * cancel or registry_op_free()). While it runs the copy counts as two
+ * operations in registry_loop_pending(). The progress callback of
+ * @p options runs during the push (each blob once, as it reaches the
+ * target; a non-zero return cancels); the cancel hooks of @p source and
+ * then @p target are asked at every step. @p source and @p target (which
+ * may be the same handle) must stay open, and be used on this thread only,
+ * until the operation completes.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param source the registry to copy from.
+ * @param source_ref where the image is (copied).
+ * @param target the registry to copy to.
+ * @param target_ref the repository and tag (or digest) to copy to (copied).
+ * @param options NULL for the defaults (the platform is copied).
+ * @param done called once when the operation ends (also when it fails
+ *        before any request, then possibly before this returns, with
+ *        *out already set); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_copy()); REGISTRY_EINVAL (NULL argument, bad options, a
+ *         reference on another registry than its client, a source without
+ *         tag or digest: nothing started, @p done not called);
+ *         REGISTRY_EUNSUPPORTED (REGISTRY_COPY_REFERRERS or a policy: not
+ *         in loop mode yet, refused rather than ignored); REGISTRY_EIO (the
+ *         temporary store cannot be made); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_copy_start(registry_op **out, registry_loop *loop, registry_client *source,
+                                     const registry_reference *source_ref, registry_client *target,
+                                     const registry_reference *target_ref, const registry_copy_options *options,
+                                     registry_op_done_cb done, void *userdata);
+
+/**
  * Start registry_blob_upload_file() on @p loop: the same arguments and
  * options (every field of version 1 applied), the same result and error
  * record. HEAD (unless REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK), then a
@@ -452,10 +496,11 @@ REGISTRY_API const registry_error *registry_op_error(const registry_op *op);
 /**
  * The digest a completed pull wrote to the index (digest_out of
  * registry_pull()), or the manifest digest a completed push put
- * (digest_out of registry_push()).
+ * (digest_out of registry_push()), or a completed copy put (digest_out of
+ * registry_copy(), since 1.1 with registry_copy_start()).
  * @param digest receives a copy (free with registry_free()).
  * @param op the operation.
- * @return 0; REGISTRY_EINVAL (NULL, not a pull or a push, not completed, failed);
+ * @return 0; REGISTRY_EINVAL (NULL, not a pull, a push or a copy, not completed, failed);
  *         REGISTRY_ENOMEM.
  * @since 1.1
  */

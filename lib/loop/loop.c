@@ -1041,6 +1041,8 @@ void registry_op_free(registry_op *op)
 	if (!op->completed && L)
 		L->pending--;
 	op->completed = 1;
+	if (op->owner)
+		*op->owner = NULL;
 	registry__loop_lreq_stop(&op->probe);
 	op->kind_ops->stop(op);
 	op_unlink(op);

@@ -90,6 +90,10 @@ struct registry_op {
 	/* NULL, or a failure of the operation: non-zero when the operation
 	 * takes it over and goes on another way (a pull's next mirror). */
 	int (*fallback)(registry_op *op, int rc);
+	/* NULL, or where an operation built on this one (a copy's pull or
+	 * push, loop/copy.c) holds it: cleared when it is freed, whoever
+	 * frees it first (registry_loop_free frees in list order). */
+	registry_op **owner;
 };
 
 struct registry_loop {

@@ -87,9 +87,10 @@ static int pl_timer(long ms, void *ud)
 	return 0;
 }
 
-static int threads_now(void)
+/* Entries of the folder @path (0 when it cannot be read). */
+static int dir_entries(const char *path)
 {
-	DIR *d = opendir("/proc/self/task");
+	DIR *d = opendir(path);
 	int n = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d)))
@@ -97,6 +98,11 @@ static int threads_now(void)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+static int threads_now(void)
+{
+	return dir_entries("/proc/self/task");
 }
 
 static registry_loop *pl_new(pl *p)
@@ -224,18 +230,26 @@ static void run_expect(pl *p, registry_loop *L, registry_op **ops, const result 
 	}
 }
 
-/* The image at @path pulled back with the blocking pull: @want, a sound store. */
-static void pull_back(registry_client *c, const char *path, const char *want)
+/* The image at @path pulled back with the blocking pull (pull @flags): @want,
+ * a sound store. */
+static void pull_back_as(registry_client *c, const char *path, const char *want, unsigned int flags)
 {
 	registry_reference *back = ref_of(path);
 	registry_store *pulled = itest_store("pulled-back");
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = flags;
 	char *got = NULL;
-	CHECK_RC(registry_pull(&got, c, back, pulled, path, NULL), 0);
+	CHECK_RC(registry_pull(&got, c, back, pulled, path, &o), 0);
 	CHECK_STR(got, want);
 	itest_check_sound(pulled);
 	registry_free(got);
 	registry_store_free(pulled);
 	registry_reference_free(back);
+}
+
+static void pull_back(registry_client *c, const char *path, const char *want)
+{
+	pull_back_as(c, path, want, 0);
 }
 
 /* ---- cases ---------------------------------------------------------------------- */
@@ -620,6 +634,18 @@ static int count_progress(const registry_progress *pr, void *ud)
 	return 0;
 }
 
+/* Run @op, started with result @r, to its end and free it: its code (and
+ * result digest, when asked). */
+static int run_to_end(pl *p, registry_loop *L, registry_op *op, char **digest, result *r)
+{
+	pl_run(p, L, 120000);
+	CHECK_INT(r->called, 1);
+	if (digest)
+		CHECK_RC(registry_op_result_digest(digest, op), 0);
+	registry_op_free(op);
+	return r->rc;
+}
+
 /* One push on the loop, run to its end: its result (and digest, when asked). */
 static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store *s, const char *name,
                      const char *target, const registry_push_options *o, char **digest, result *r)
@@ -631,12 +657,7 @@ static int loop_push(pl *p, registry_loop *L, registry_client *c, registry_store
 	registry_reference_free(t);
 	if (rc)
 		return rc;
-	pl_run(p, L, 120000);
-	CHECK_INT(r->called, 1);
-	if (digest)
-		CHECK_RC(registry_op_result_digest(digest, op), 0);
-	registry_op_free(op);
-	return r->rc;
+	return run_to_end(p, L, op, digest, r);
 }
 
 /* The blocking push of @name to @target fails with @code, and the loop's
@@ -1640,6 +1661,247 @@ static void case_blob(void)
 	registry_client_free(c);
 }
 
+/* ---- copies ------------------------------------------------------------------------ */
+
+/* The copies' temporary stores go into a private TMPDIR: entries left in it. */
+static int copy_tmp_entries(void)
+{
+	return dir_entries(getenv("TMPDIR"));
+}
+
+static void copy_tmp_setup(void)
+{
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s/copy-tmp", getenv("REGISTRY_TEST_TMPDIR"));
+	CHECK(mkdir(dir, 0700) == 0);
+	setenv("TMPDIR", dir, 1);
+}
+
+/* One copy on the loop from @from (on @c) to @to (on @tc), run to its end:
+ * its result (and digest, when asked). */
+static int loop_copy(pl *p, registry_loop *L, registry_client *c, const char *from, registry_client *tc,
+                     const char *to, const registry_copy_options *o, char **digest, result *r)
+{
+	registry_reference *src = ref_of(from), *dst = ref_of(to);
+	registry_op *op = NULL;
+	memset(r, 0, sizeof(*r));
+	int rc = registry_copy_start(&op, L, c, src, tc, dst, o, on_done, r);
+	registry_reference_free(src);
+	registry_reference_free(dst);
+	if (rc)
+		return rc;
+	return run_to_end(p, L, op, digest, r);
+}
+
+/* The blocking copy of @from to @to with @o: its digest (0 expected). */
+static char *blocking_copy(registry_client *c, const char *from, const char *to, const registry_copy_options *o)
+{
+	registry_reference *src = ref_of(from), *dst = ref_of(to);
+	char *d = NULL;
+	CHECK_RC(registry_copy(&d, c, src, c, dst, o), 0);
+	registry_reference_free(src);
+	registry_reference_free(dst);
+	return d;
+}
+
+#define NCOPY 4
+
+/* registry_copy_start between repositories of one registry: the blocking
+ * copy's digest for a single image (4 copies at once, one thread), for an
+ * index with REGISTRY_COPY_ALL_PLATFORMS and for one platform of it; the
+ * images pulled back; the blocking errors; no temporary store left. */
+static void case_copy(void)
+{
+	copy_tmp_setup();
+	registry_client *c = itest_client(1);
+	char *want = blocking_copy(c, "fixtures/small-v2s2:latest", "copy/blocking:v1", NULL);
+	registry_client_free(c);
+	c = itest_client(1); /* fresh: the loop finds the scheme and the token itself */
+
+	/* Each copy's result, progress counts and options. */
+	struct {
+		result r;
+		push_count n;
+		registry_copy_options o;
+	} cs[NCOPY];
+	memset(cs, 0, sizeof(cs));
+	registry_op *ops[NCOPY];
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_reference *src = ref_of("fixtures/small-v2s2:latest");
+	for (int i = 0; i < NCOPY; i++) {
+		char target[64];
+		snprintf(target, sizeof(target), "copy/l%d:v1", i);
+		registry_reference *t = ref_of(target);
+		registry_copy_options_init(&cs[i].o);
+		cs[i].o.chunk_size = i % 2 ? 0 : 256 * 1024;
+		cs[i].o.progress = count_progress;
+		cs[i].o.userdata = &cs[i].n;
+		CHECK_RC(registry_copy_start(&ops[i], L, c, src, c, t, &cs[i].o, on_done, &cs[i].r), 0);
+		registry_reference_free(t);
+	}
+	pl_run(&p, L, 120000);
+	result res[NCOPY];
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/small-v2s2", "latest", NULL), 0);
+	int nblobs = (int)registry_manifest_layer_count(m) + 1;
+	registry_manifest_free(m);
+	for (int i = 0; i < NCOPY; i++) {
+		res[i] = cs[i].r;
+		/* Progress is the push's: every blob once, sent or already there. */
+		CHECK_INT(cs[i].n.started + cs[i].n.skipped, nblobs);
+		CHECK_INT(cs[i].n.failed, 0);
+	}
+	run_expect(&p, L, ops, res, NCOPY, want, "copy");
+	for (int i = 0; i < NCOPY; i++)
+		registry_op_free(ops[i]);
+	CHECK_INT(p.max_threads, 1);
+	CHECK_INT(copy_tmp_entries(), 0);
+	uint64_t steps = 0;
+	int64_t max_us = 0;
+	CHECK_RC(registry_loop_step_stats(&steps, &max_us, L), 0);
+	printf("copy: %d copies, %llu steps, longest step %.2f ms, max threads %d\n", NCOPY,
+	       (unsigned long long)steps, (double)max_us / 1000.0, p.max_threads);
+	/* Pulled back as it is (a Docker v2s2 image: not converted). */
+	pull_back_as(c, "copy/l3:v1", want, REGISTRY_PULL_PRESERVE_DIGESTS);
+	registry_free(want);
+
+	/* An index, every platform and the index: the children are there. */
+	registry_copy_options all = REGISTRY_COPY_OPTIONS_INIT;
+	all.flags = REGISTRY_COPY_ALL_PLATFORMS;
+	want = blocking_copy(c, "fixtures/multi-oci:latest", "copy/bmulti:latest", &all);
+	result r;
+	char *got = NULL;
+	/* With a handle of its own for the target (its token, its connections). */
+	registry_client *tc = itest_client(1);
+	CHECK_RC(loop_copy(&p, L, c, "fixtures/multi-oci:latest", tc, "copy/lmulti:latest", &all, &got, &r), 0);
+	registry_client_free(tc);
+	CHECK_STR(got, want);
+	registry_free(got);
+	registry_manifest *idx = NULL;
+	CHECK_RC(registry_manifest_fetch(&idx, c, "copy/lmulti", "latest", NULL), 0);
+	CHECK_STR(registry_manifest_digest(idx), want);
+	CHECK(registry_manifest_entry_count(idx) >= 2);
+	for (size_t i = 0; i < registry_manifest_entry_count(idx); i++)
+		CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "copy/lmulti",
+		                                   registry_descriptor_digest(registry_manifest_entry(idx, i))), 0);
+	registry_manifest_free(idx);
+	registry_free(want);
+
+	/* One platform of it (the host's, as registry_copy picks). */
+	want = blocking_copy(c, "fixtures/multi-oci:latest", "copy/bone:latest", NULL);
+	CHECK_RC(loop_copy(&p, L, c, "fixtures/multi-oci:latest", c, "copy/lone:latest", NULL, &got, &r), 0);
+	CHECK_STR(got, want);
+	registry_free(got);
+	pull_back(c, "copy/lone:latest", want);
+	registry_free(want);
+	CHECK_INT(copy_tmp_entries(), 0);
+
+	/* A missing source tag: the blocking copy's code and message. */
+	registry_reference *missing = ref_of("fixtures/small-v2s2:no-such-tag");
+	registry_reference *dst = ref_of("copy/missing:v1");
+	int want_rc = registry_copy(NULL, c, missing, c, dst, NULL);
+	CHECK_INT(want_rc, REGISTRY_ENOTFOUND);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_RC(loop_copy(&p, L, c, "fixtures/small-v2s2:no-such-tag", c, "copy/missing:v1", NULL, NULL, &r), want_rc);
+	CHECK_INT(r.code, want_rc);
+	CHECK_STR(r.message, want_msg);
+	CHECK_INT(copy_tmp_entries(), 0);
+
+	/* Refused, never ignored: what the composition cannot do; options of a
+	 * later version; nothing started, no callback. */
+	registry_op *op = NULL;
+	result rn = {0};
+	registry_copy_options refs = REGISTRY_COPY_OPTIONS_INIT;
+	refs.flags = REGISTRY_COPY_REFERRERS;
+	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, &refs, on_done, &rn), REGISTRY_EUNSUPPORTED);
+	registry_policy *policy = NULL;
+	CHECK_RC(registry_policy_load_from_memory(&policy, "{\"default\":[{\"type\":\"reject\"}]}", 31, NULL), 0);
+	registry_copy_options gated = REGISTRY_COPY_OPTIONS_INIT;
+	gated.policy = policy;
+	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, &gated, on_done, &rn), REGISTRY_EUNSUPPORTED);
+	registry_copy_options newer = REGISTRY_COPY_OPTIONS_INIT;
+	newer.version = REGISTRY_COPY_OPTIONS_VERSION + 1;
+	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, &newer, on_done, &rn), REGISTRY_EINVAL);
+	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, NULL, NULL, &rn), REGISTRY_EINVAL);
+	CHECK(op == NULL);
+	CHECK_INT(rn.called, 0);
+	CHECK_INT(copy_tmp_entries(), 0);
+	registry_policy_free(policy);
+	registry_reference_free(missing);
+	registry_reference_free(dst);
+	registry_reference_free(src);
+	registry_loop_free(L);
+	registry_client_free(c);
+}
+
+/* Cancel a copy of an 8 MiB layer while it is sent (from the progress
+ * callback), and while it is fetched (a cancel after a few ms), and free
+ * the loop under a running copy: REGISTRY_ECANCELED, nothing at the
+ * target tag, no temporary store left; then the copy completes. */
+static void case_copy_cancel(void)
+{
+	copy_tmp_setup();
+	const char *from = "fixtures/big-oci:latest";
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	cancel_ctx cc = {0};
+	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
+	o.chunk_size = 1 << 20;
+	o.progress = cancel_on_bytes;
+	o.userdata = &cc;
+	registry_reference *src = ref_of(from), *dst = ref_of("copy/cancel:v1");
+	result r = {0};
+	CHECK_RC(registry_copy_start(&cc.op, L, c, src, c, dst, &o, on_done, &r), 0);
+	pl_run(&p, L, 60000);
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK(cc.seen > 0);
+	registry_op_free(cc.op);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "copy/cancel", "v1"), REGISTRY_ENOTFOUND);
+	CHECK_INT(copy_tmp_entries(), 0);
+
+	/* Early, while the source is fetched. */
+	registry_op *op = NULL;
+	memset(&r, 0, sizeof(r));
+	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, NULL, on_done, &r), 0);
+	pl_run(&p, L, 20);
+	CHECK_INT(r.called, 0);
+	CHECK_RC(registry_op_cancel(op), 0);
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK_INT(r.code, REGISTRY_ECANCELED);
+	registry_op_free(op);
+	CHECK_INT(registry_loop_pending(L), 0);
+	CHECK_INT(copy_tmp_entries(), 0);
+
+	/* The loop freed under a running copy (its pull and the copy itself
+	 * are freed in the loop's order): nothing left either. */
+	memset(&r, 0, sizeof(r));
+	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, NULL, on_done, &r), 0);
+	pl_run(&p, L, 20);
+	registry_loop_free(L);
+	CHECK_INT(r.called, 0);
+	CHECK_INT(copy_tmp_entries(), 0);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "copy/cancel", "v1"), REGISTRY_ENOTFOUND);
+
+	/* Then the copy completes, with the blocking copy's digest. */
+	L = pl_new(&p);
+	char *got = NULL;
+	CHECK_RC(loop_copy(&p, L, c, from, c, "copy/cancel:v1", NULL, &got, &r), 0);
+	char *want = blocking_copy(c, from, "copy/blocking:v1", NULL);
+	CHECK_STR(got, want);
+	CHECK_INT(p.max_threads, 1);
+	registry_free(got);
+	registry_free(want);
+	registry_reference_free(src);
+	registry_reference_free(dst);
+	registry_loop_free(L);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -1679,6 +1941,10 @@ int main(int argc, char **argv)
 		RUN(case_blob);
 	else if (strcmp(which, "index-lock") == 0)
 		RUN(case_index_lock);
+	else if (strcmp(which, "copy") == 0)
+		RUN(case_copy);
+	else if (strcmp(which, "copy-cancel") == 0)
+		RUN(case_copy_cancel);
 	else
 		return 2;
 	return CHECK_DONE();

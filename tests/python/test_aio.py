@@ -243,3 +243,44 @@ def test_all_platforms_and_docker_formats_match_the_blocking_pull(reg, tmp_path)
             assert (a.st_mode, a.st_size, a.st_mtime_ns) == (b.st_mode, b.st_size, b.st_mtime_ns), f
             with open(os.path.join(root, f), "rb") as fa, open(tmp_path / "aio-rootfs" / rel / f, "rb") as fb:
                 assert fa.read() == fb.read(), os.path.join(rel, f)
+
+
+def test_copy_matches_the_blocking_copy(reg, tmp_path, monkeypatch):  # noqa: F811
+    """``await client.copy(...)`` with ``registry.Client.copy``'s arguments: the blocking
+    copy's digest (an image, 4 at once, and an index with all_platforms), its error,
+    no thread started, no temporary store left; referrers/policy refused."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    with registry.Client(reg.host, retries=0) as sync:
+        want = sync.copy("fixtures/small-v2s2:latest", "aio/copy-blocking:latest")
+        want_all = sync.copy("fixtures/multi-oci:latest", "aio/copy-blocking-multi:latest", all_platforms=True)
+        with pytest.raises(registry.NotFoundError) as blocking:
+            sync.copy("fixtures/small-v2s2:no-such-tag", "aio/copy-errors:latest")
+    gaps = []
+
+    async def work():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            copies = [c.copy("fixtures/small-v2s2:latest", "aio/copy%d:latest" % i, chunk_size=(i % 2) * 32768)
+                      for i in range(4)]
+            copies.append(c.copy("fixtures/multi-oci:latest", "aio/copy-multi:latest", all_platforms=True))
+            return await asyncio.gather(*copies)
+
+    results, before, during = ticking(gaps, work)
+    assert results == [want] * 4 + [want_all]
+    assert during == before
+    with registry.Client(reg.host, retries=0) as sync:
+        assert sync.resolve("aio/copy3:latest") == want
+        assert sync.resolve("aio/copy-multi:latest") == want_all
+
+    async def main(**kw):
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return await c.copy("fixtures/small-v2s2:no-such-tag" if not kw else "fixtures/small-v2s2:latest",
+                                "aio/copy-errors:latest", **kw)
+
+    with pytest.raises(registry.NotFoundError) as looped:
+        asyncio.run(main())
+    assert str(looped.value) == str(blocking.value)
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(referrers=True))
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main(policy=object()))
+    assert os.listdir(tmp_path) == []

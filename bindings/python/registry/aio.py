@@ -27,6 +27,7 @@ from . import _lib
 from ._lib import C
 from ._util import StrPath, cpath, cstr, take_string
 from .client import Client as _SyncClient
+from .client import _COPY_ALL_PLATFORMS, _COPY_REFERRERS
 from .client import PlatformLike, RefLike, _image_name, _layout_source, _list_options
 from .errors import InvalidArgumentError, UnsupportedError, check, last_error
 from .manifest import platform_c
@@ -232,6 +233,32 @@ class Client(_SyncClient):
                 out, h, self._ptr, store._ptr, cname, cref, ctypes.byref(opts), cb, None), True)
         bridge.reraise()
         del opts  # referenced by C until here
+        return digest or ""
+
+    async def copy(self, source: RefLike, target: RefLike, to: Optional[_SyncClient] = None,
+                   platform: PlatformLike = None, chunk_size: int = 0,
+                   progress: Optional[ProgressCallback] = None, all_platforms: bool = False,
+                   referrers: bool = False, policy: Any = None) -> str:
+        """``Client.copy`` as a coroutine (registry_copy_start): the same arguments and
+        digest, the image going through a temporary store under $TMPDIR (see
+        docs/event-loop.md); @progress sees the push to @to. Raises what the blocking
+        copy raises; @referrers and @policy are not in loop mode yet (UnsupportedError)."""
+        if policy is not None:
+            raise UnsupportedError("a signature policy is not applied by copy in loop mode yet "
+                                   "(use registry.Client.copy)")
+        dest_client = to if to is not None else self
+        src, dst = self.reference(source), dest_client.reference(target)
+        bridge = progress_bridge(progress)
+        plat = platform_c(platform)
+        opts = _lib.copy_options(version=_lib.COPY_OPTIONS_VERSION,
+                                 flags=(_COPY_ALL_PLATFORMS if all_platforms else 0) |
+                                 (_COPY_REFERRERS if referrers else 0),
+                                 platform=plat, chunk_size=chunk_size, progress=bridge.cfunc)
+        with src._c() as s_ref, dst._c() as d_ref:
+            digest = await self._op(lambda h, cb, out: C.registry_copy_start(
+                out, h, self._ptr, s_ref, dest_client._ptr, d_ref, ctypes.byref(opts), cb, None), True)
+        bridge.reraise()
+        del opts, plat  # referenced by C until here
         return digest or ""
 
     async def upload_blob(self, repository: RefLike, data: Any = None, *, path: Optional[StrPath] = None,
