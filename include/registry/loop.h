@@ -19,8 +19,10 @@
  * callback, to stop watching the descriptors they close). A step
  * does bounded work (hashing and writing as the bytes arrive, in pieces of
  * at most 16 KiB; reading and hashing what is sent, at most 256 KiB at a
- * time), except the last step of a schema1 conversion and of a Docker
- * destination (see registry_pull_start(), registry_pull_to_start());
+ * time; unpacking a layer, about 2 ms of members and file data a step),
+ * except the last step of a schema1 conversion, of a Docker destination
+ * and of a root filesystem tar (see registry_pull_start(),
+ * registry_pull_to_start());
  * registry_loop_step_stats() reports the longest. A
  * callback may start, cancel and free operations (also its own) but must
  * not free the loop. The clients, stores and loop are used by one thread.
@@ -37,6 +39,7 @@
 #include <registry/reference.h>
 #include <registry/remote.h>
 #include <registry/store.h>
+#include <registry/unpack.h>
 
 REGISTRY_BEGIN_DECLS
 
@@ -317,13 +320,20 @@ REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loo
  * written out in the last step (a folder hard-links the blobs where it
  * can; a tarball copies every layer in that one step, so that step grows
  * with the image); the temporary store is removed, also after a failure
- * or a cancel.
+ * or a cancel. A root filesystem (REGISTRY_IMAGE_FORMAT_ROOTFS,
+ * _ROOTFS_TAR) is unpacked from that store in steps of about 2 ms each
+ * (tar members, and a large file's data in pieces), into a temporary
+ * folder beside @p dest renamed into place at the end, as
+ * registry_pull_to() does; a tar is then written from that tree in the
+ * last step (which grows with the image). A cancel during the unpack
+ * removes the half-made tree.
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
  * @param client the registry to pull from.
  * @param ref the image (copied).
- * @param dest a folder (REGISTRY_IMAGE_FORMAT_OCI, _DOCKER_DIR) or a file
- *        name (REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE). Copied.
+ * @param dest a folder (REGISTRY_IMAGE_FORMAT_OCI, _DOCKER_DIR, _ROOTFS)
+ *        or a file name (REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, _ROOTFS_TAR).
+ *        Copied.
  * @param format an enum registry_image_format value.
  * @param options NULL for the defaults.
  * @param done called once when the operation ends; required.
@@ -332,15 +342,53 @@ REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loo
  *         registry_pull_start(); REGISTRY_EINVAL also for an unknown format
  *         or REGISTRY_PULL_ALL_PLATFORMS with a Docker format;
  *         REGISTRY_ECONFLICT (@p dest exists and is not an empty folder);
- *         REGISTRY_EUNSUPPORTED also for REGISTRY_IMAGE_FORMAT_ROOTFS and
- *         _ROOTFS_TAR (the unpack does not run in bounded steps yet: use
- *         registry_pull_to()), and a tarball when built without libarchive.
+ *         REGISTRY_EUNSUPPORTED for a tarball or a root filesystem when
+ *         built without libarchive (through @p done); a root filesystem's
+ *         unpack fails through @p done with the codes of
+ *         registry_store_unpack() (REGISTRY_EDIGEST for a layer that is not
+ *         its diff_id).
  * @since 1.1
  */
 REGISTRY_API int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_client *client,
                                         const registry_reference *ref, const char *dest, int format,
                                         const registry_pull_options *options, registry_op_done_cb done,
                                         void *userdata);
+
+/**
+ * Start registry_store_unpack() on @p loop: the image @p ref_name of
+ * @p store unpacked into the folder @p dest (or a runtime bundle with
+ * REGISTRY_UNPACK_BUNDLE), the same tree, stats and error record. The
+ * manifest and config are read and the temporary folder beside @p dest
+ * made in this call; the layers are then applied in steps of about 2 ms
+ * (tar members, and a large file's data in pieces), each step a 0 ms
+ * timer of the loop; the last one renames the tree into place. A cancel
+ * removes the half-made tree. The progress callback runs in the steps.
+ * @p store must stay open until the operation completes.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param stats NULL, or filled when the operation ends (before @p done);
+ *        must stay valid until then.
+ * @param loop the loop that drives it.
+ * @param store the store holding the image.
+ * @param ref_name its index.json name or digest.
+ * @param dest a folder that does not exist, or is empty.
+ * @param options NULL for the defaults.
+ * @param done called once when the operation ends; required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_store_unpack(): REGISTRY_EDIGEST, REGISTRY_EFORMAT,
+ *         REGISTRY_EIO, REGISTRY_ECANCELED); or, nothing started and
+ *         @p done not called: REGISTRY_EINVAL (NULL argument, bad options
+ *         or stats version), REGISTRY_ENOTFOUND (no such image in the
+ *         store), REGISTRY_ECONFLICT (@p dest is not an empty folder),
+ *         REGISTRY_EUNSUPPORTED (not a container image, a schema1 image
+ *         kept as served; built without libarchive), REGISTRY_EIO,
+ *         REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_store_unpack_start(registry_op **out, registry_unpack_stats *stats, registry_loop *loop,
+                                             registry_store *store, const char *ref_name, const char *dest,
+                                             const registry_unpack_options *options, registry_op_done_cb done,
+                                             void *userdata);
 
 /**
  * Start registry_blob_fetch() on @p loop: one blob into @p store, verified,

@@ -49,7 +49,7 @@ static void update_timer(registry_loop *L)
 	if (L->deferred || L->paused)
 		due = now_us();
 	for (registry_op *op = L->ops; op; op = op->next)
-		if (!op->completed && op->client->cancel) {
+		if (!op->completed && op->client && op->client->cancel) {
 			int64_t poll = now_us() + (int64_t)REGISTRY__LOOP_CANCEL_POLL_MS * 1000;
 			if (due < 0 || poll < due)
 				due = poll;
@@ -153,6 +153,11 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 int registry__loop_over_budget(const registry_loop *L)
 {
 	return now_us() - L->step_start > REGISTRY__LOOP_SLICE_US;
+}
+
+int registry__loop_spent(void *loop)
+{
+	return registry__loop_over_budget(loop);
 }
 
 int registry__loop_slice_spent(lreq *q)
@@ -649,7 +654,7 @@ static void settle(registry_loop *L)
 	 * step (update_timer() makes one at least every
 	 * REGISTRY__LOOP_CANCEL_POLL_MS while a hook is set). */
 	for (registry_op *op = L->ops; op; op = op->next)
-		if (!op->completed && !op->cancel_asked && registry__client_canceled(op->client))
+		if (!op->completed && !op->cancel_asked && op->client && registry__client_canceled(op->client))
 			op->cancel_asked = 1;
 	for (;;) {
 		registry_op *op = L->ops;
@@ -866,6 +871,7 @@ void registry__loop_with_base(registry_op *op, void (*then)(registry_op *op))
 	op->base_known = then;
 	if (probing(op))
 		return; /* kicked when the scheme is known (base_url is tentative meanwhile) */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): only an operation without transfers (registry_store_unpack_start) has no client, and it never waits for a base URL. */
 	if (op->client->base_url) {
 		op->base_known = NULL;
 		then(op);

@@ -123,6 +123,9 @@ struct registry_loop {
 
 /* This step has spent its slice (REGISTRY__LOOP_SLICE_US). */
 int registry__loop_over_budget(const registry_loop *L);
+/* registry__loop_over_budget of the registry_loop @loop, as a callback
+ * (a sliced unpack asks it between members and data blocks). */
+int registry__loop_spent(void *loop);
 /* The same, from a callback of @q's transfer: when spent, @q is paused
  * (return CURL_WRITEFUNC_PAUSE or CURL_READFUNC_PAUSE) and the next step
  * goes on with it. */
@@ -167,6 +170,22 @@ int registry__loop_lreq_begin_at(lreq *q, registry_op *op, const char *path, con
  * work and asks the caller's timer for what is due next. */
 int64_t registry__loop_step_begin(registry_loop *L);
 void registry__loop_step_end(registry_loop *L, int64_t start);
+
+/* ---- an unpack in slices (loop/unpack.c) ---- */
+
+/* A stepped unpack (unpack/unpack_impl.h) run one slice per step: each
+ * slice is a 0 ms wait on the loop's timer. */
+typedef struct lunpack lunpack;
+struct lunpack {
+	registry_loop *L;
+	struct registry__unpack_run *run;
+	lwait wait;
+	void (*done)(lunpack *u, int rc); /* the run ended (u->run kept for its stats) */
+};
+/* Slices from the next step on, until the run ends: then done(u, rc). */
+void registry__loop_unpack_go(lunpack *u);
+/* No more slices; the run freed (one not ended removes its half-made tree). */
+void registry__loop_unpack_stop(lunpack *u);
 
 /* ---- fsync off the step (loop/sync.c) ---- */
 

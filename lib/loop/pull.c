@@ -27,8 +27,9 @@
 #include "ops/ops_impl.h"
 #include "ops/pull_impl.h"
 #include "store/store_writer.h"
+#include "unpack/unpack_impl.h"
 
-enum { P_BASE, P_MANIFEST, P_CHILD, P_BLOBS, P_EXPORT, P_DONE };
+enum { P_BASE, P_MANIFEST, P_CHILD, P_BLOBS, P_UNPACK, P_EXPORT, P_DONE };
 enum { B_QUEUED, B_RUNNING, B_BUSY, B_COMMITTING, B_DONE };
 
 /* A blob whose partial another writer of this store handle holds (a
@@ -75,6 +76,8 @@ struct pull_op {
 	registry__progress_ctx prog;
 	int has_dest;             /* registry_pull_to_start */
 	registry__pull_dest dest;
+	lunpack unpack;           /* a root filesystem made from the store, slice by slice */
+	char *unpack_digest;      /* the pull's, delivered once the unpack is done */
 	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
 	char *blob_repository, *blob_digest;
 };
@@ -605,10 +608,43 @@ static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, 
 	deliver(p, rc, digest);
 }
 
+/* The unpack's last slice ran (loop/unpack.c): the pull is delivered. */
+static void unpacked(lunpack *u, int rc)
+{
+	pull_op *p = (pull_op *)(void *)((char *)u - offsetof(pull_op, unpack));
+	registry__loop_unpack_stop(u);
+	p->dest.written = 1; /* placed by the run: only the temporary store is left */
+	char *digest = p->unpack_digest;
+	p->unpack_digest = NULL;
+	deliver(p, rc, digest);
+}
+
+/* A root filesystem from the temporary store: its manifest and config read
+ * and the temporary tree made now, the layers in later steps. 0, or the
+ * failure (@digest then still the caller's). */
+static int unpack_begin(pull_op *p, char *digest)
+{
+	registry_unpack_options u;
+	registry__pull_dest_unpack_options(&p->dest, &u);
+	registry__unpack_run *run = NULL;
+	int rc = registry__unpack_run_new(&run, p->dest.store, "image", p->dest.path,
+	                                  p->dest.format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, &u);
+	if (rc)
+		return rc;
+	p->state = P_UNPACK;
+	p->unpack_digest = digest;
+	p->unpack = (lunpack){.L = p->op.loop, .run = run, .done = unpacked};
+	registry__loop_unpack_go(&p->unpack);
+	return 0;
+}
+
 /* The pull into the store ended with @rc and the entry's @digest (taken):
  * the destination of registry_pull_to_start written, the op completed. */
 static void deliver(pull_op *p, int rc, char *digest)
 {
+	if (p->has_dest && !rc && !p->dest.written && registry__pull_dest_unpacks(&p->dest) &&
+	    !(rc = unpack_begin(p, digest)))
+		return;
 	if (p->has_dest && !rc) {
 		/* One step: an export hard-links the blobs into a folder, or
 		 * copies them into a tarball (docs/event-loop.md). */
@@ -633,6 +669,10 @@ static void transfers_stop(pull_op *p)
 	registry__loop_lreq_stop(&p->q);
 	registry__loop_store_forget(p->storing);
 	p->storing = NULL;
+	/* An unpack under way: its half-made tree goes (the store stays until pull_stop). */
+	registry__loop_unpack_stop(&p->unpack);
+	free(p->unpack_digest);
+	p->unpack_digest = NULL;
 	for (size_t i = 0; i < p->nblobs; i++) {
 		pblob *b = &p->blobs[i];
 		registry__loop_lreq_stop(&b->q);
@@ -680,7 +720,7 @@ static void pull_free(registry_op *op)
 static int pull_fallback(registry_op *op, int rc)
 {
 	pull_op *p = (pull_op *)(void *)op;
-	if (p->state == P_EXPORT || p->ep >= p->eps.n)
+	if (p->state == P_UNPACK || p->state == P_EXPORT || p->ep >= p->eps.n)
 		return 0;
 	const registry__endpoint *ep = &p->eps.items[p->ep];
 	if (!ep->mirror || p->ep + 1 >= p->eps.n || !registry__endpoint_fallback(rc)) {
@@ -819,12 +859,9 @@ int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_clie
 		return rc;
 	if (!*dest)
 		return registry__fail(REGISTRY_EINVAL, "registry_pull_to_start: empty destination");
-	if (format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_to_start: a root filesystem (format %d) "
-		                      "is not unpacked in loop mode yet (the unpack is not done in bounded "
-		                      "steps): use registry_pull_to", format);
 	if (format != REGISTRY_IMAGE_FORMAT_OCI && format != REGISTRY_IMAGE_FORMAT_DOCKER_DIR &&
-	    format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE)
+	    format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE && format != REGISTRY_IMAGE_FORMAT_ROOTFS &&
+	    format != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
 		return registry__fail(REGISTRY_EINVAL, "registry_pull_to_start: unknown format %d", format);
 	pull_op *p = NULL;
 	if ((rc = pull_new(&p, loop, client, ref, &o, done, userdata)))

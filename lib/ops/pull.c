@@ -576,14 +576,25 @@ int registry__pull_dest_open(registry__pull_dest *d, const registry_reference *r
 }
 
 /* The image pulled into the temporary store, as @d's format wants it. */
+int registry__pull_dest_unpacks(const registry__pull_dest *d)
+{
+	return d->format == REGISTRY_IMAGE_FORMAT_ROOTFS || d->format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR;
+}
+
+void registry__pull_dest_unpack_options(const registry__pull_dest *d, registry_unpack_options *u)
+{
+	*u = (registry_unpack_options)REGISTRY_UNPACK_OPTIONS_INIT;
+	u->platform = d->o.platform;
+	u->progress = d->o.progress;
+	u->userdata = d->o.userdata;
+}
+
 static int dest_write(registry__pull_dest *d, registry_client *client)
 {
 	int format = d->format;
-	if (format == REGISTRY_IMAGE_FORMAT_ROOTFS || format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
-		registry_unpack_options u = REGISTRY_UNPACK_OPTIONS_INIT;
-		u.platform = d->o.platform;
-		u.progress = d->o.progress;
-		u.userdata = d->o.userdata;
+	if (registry__pull_dest_unpacks(d)) {
+		registry_unpack_options u;
+		registry__pull_dest_unpack_options(d, &u);
 		return registry__unpack(NULL, d->store, "image", d->path, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR,
 		                        &u, client);
 	}

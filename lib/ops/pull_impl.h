@@ -237,6 +237,10 @@ int registry__pull_dest_open(registry__pull_dest *d, const registry_reference *r
  * every layer); the temporary store removed; *digest_out freed when the
  * result is a failure. Frees @d. Returns the call's result. */
 int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out);
+/* d->format is a root filesystem (a folder or a tar): the store is unpacked. */
+int registry__pull_dest_unpacks(const registry__pull_dest *d);
+/* The unpack options of such a destination (platform, progress). */
+void registry__pull_dest_unpack_options(const registry__pull_dest *d, registry_unpack_options *u);
 /* Free without finishing (removes the temporary store). NULL fields ok. */
 void registry__pull_dest_free(registry__pull_dest *d);
 

@@ -48,6 +48,7 @@ int registry__applier_new(registry__applier **out, int root, const registry__app
 	a->cfg = *cfg;
 	a->as_root = geteuid() == 0;
 	a->plain = cfg->profile == REGISTRY__APPLY_PLAIN;
+	a->pending_fd = -1;
 	if (a->plain)
 		a->umask = current_umask();
 	*out = a;
@@ -56,6 +57,7 @@ int registry__applier_new(registry__applier **out, int root, const registry__app
 
 static void end_layer(registry__applier *a)
 {
+	registry__apply_pending_drop(a);
 	registry__stream_close(a);
 	registry__pathset_clear(&a->seen);
 	for (size_t i = 0; i < a->ndirs; i++)
@@ -91,7 +93,13 @@ int registry__applier_step(registry__applier *a)
 	if (!a->active)
 		return registry__fail(REGISTRY_EINVAL, "layer applier: no layer begun");
 	struct archive_entry *e = NULL;
-	int r = archive_read_next_header(a->inner, &e), rc;
+	int rc;
+	if (a->pending) { /* a file's data, begun in an earlier slice */
+		if ((rc = registry__apply_pending(a)) < 0)
+			end_layer(a);
+		return rc < 0 ? rc : 1;
+	}
+	int r = archive_read_next_header(a->inner, &e);
 	if (r == ARCHIVE_EOF) {
 		rc = registry__apply_dir_meta(a);
 		if (!rc)
@@ -105,11 +113,22 @@ int registry__applier_step(registry__applier *a)
 		rc = registry__apply_entry(a, e);
 	else
 		rc = registry__stream_fail(a, a->inner, "reading the tar");
-	if (rc) {
+	if (rc < 0) {
 		end_layer(a);
 		return rc;
 	}
 	return 1;
+}
+
+int registry__applier_slice(registry__applier *a, int (*spent)(void *ud), void *ud)
+{
+	a->spent = spent;
+	a->spent_ud = ud;
+	int rc;
+	while ((rc = registry__applier_step(a)) == 1 && !spent(ud))
+		;
+	a->spent = NULL;
+	return rc;
 }
 
 int registry__applier_run(registry__applier *a, registry__layer_read_cb read, void *ud, const char *diff_id)

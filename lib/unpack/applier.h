@@ -46,6 +46,15 @@ struct registry__applier {
 	registry__dir_meta *dirs;
 	size_t ndirs, capdirs;
 	char path[4096], link[4096]; /* the member at hand, cleaned */
+
+	/* A sliced step (registry__applier_slice): the slice is spent when
+	 * spent(spent_ud) says so; a regular file whose data is being copied
+	 * then waits in pending (its descriptor pending_fd) for the next slice.
+	 * NULL outside a slice: a member is applied whole. */
+	int (*spent)(void *ud);
+	void *spent_ud;
+	struct archive_entry *pending; /* libarchive's, valid until the next header */
+	int pending_fd;
 };
 
 /* stream.c */
@@ -57,7 +66,12 @@ void registry__stream_close(registry__applier *a);
 int registry__stream_fail(registry__applier *a, struct archive *ar, const char *doing);
 
 /* apply.c */
+/* 0, 1 when a regular file's data goes on in the next slice (a->pending), or a code. */
 int registry__apply_entry(registry__applier *a, struct archive_entry *e);
+/* Go on with a->pending: 0 once written, 1 when the slice is spent again, or a code. */
+int registry__apply_pending(registry__applier *a);
+/* a->pending closed unfinished (a failed or abandoned layer). */
+void registry__apply_pending_drop(registry__applier *a);
 int registry__apply_dir_meta(registry__applier *a);
 
 #endif

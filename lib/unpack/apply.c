@@ -167,6 +167,8 @@ static int write_data(registry__applier *a, int fd, struct archive_entry *e)
 	while ((r = archive_read_data_block(a->inner, &buf, &size, &offset)) == ARCHIVE_OK) {
 		if (size && (lseek(fd, offset, SEEK_SET) < 0 || registry__store_write_all(fd, buf, size)))
 			return io_fail(errno, "writing", a->path);
+		if (a->spent && a->spent(a->spent_ud))
+			return 1; /* the rest in the next slice: libarchive keeps its place */
 	}
 	if (r != ARCHIVE_EOF)
 		return registry__stream_fail(a, a->inner, "reading a file's data");
@@ -183,11 +185,29 @@ static int apply_file(registry__applier *a, int dirfd, const char *base, struct 
 	int fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return io_fail(errno, "creating", a->path);
-	rc = write_data(a, fd, e);
+	a->pending = e;
+	a->pending_fd = fd;
+	return registry__apply_pending(a);
+}
+
+int registry__apply_pending(registry__applier *a)
+{
+	int rc = write_data(a, a->pending_fd, a->pending);
+	if (rc == 1)
+		return 1;
 	if (!rc)
-		rc = finish_fd(a, fd, e);
-	close(fd);
+		rc = finish_fd(a, a->pending_fd, a->pending);
+	registry__apply_pending_drop(a);
 	return rc;
+}
+
+void registry__apply_pending_drop(registry__applier *a)
+{
+	if (!a->pending)
+		return;
+	close(a->pending_fd);
+	a->pending = NULL;
+	a->pending_fd = -1;
 }
 
 /* The directory's mode and times for the end of the layer: one record per
@@ -412,8 +432,14 @@ int registry__apply_entry(registry__applier *a, struct archive_entry *e)
 		return whiteout && rc == REGISTRY_ENOTFOUND ? (a->counts.whiteouts++, 0) : rc;
 	rc = apply_at(a, dirfd, base, e);
 	close(dirfd);
-	if (!rc && !whiteout)
-		rc = registry__pathset_add(&a->seen, a->path);
+	/* A file whose data goes on later (rc 1) is this layer's already. */
+	if (rc >= 0 && !whiteout) {
+		int added = registry__pathset_add(&a->seen, a->path);
+		if (added) {
+			registry__apply_pending_drop(a);
+			rc = added;
+		}
+	}
 	return rc;
 }
 

@@ -158,7 +158,8 @@ static int load_image(unpack_job *j, const char *ref_name)
 	return load_config(j);
 }
 
-static int apply_layers(unpack_job *j, int root)
+/* The progress plan of j's layers and the applier writing them into @root. */
+static int layers_begin(unpack_job *j, int root, registry__applier **a)
 {
 	size_t n = registry_manifest_layer_count(j->m);
 	int64_t bytes = 0;
@@ -168,35 +169,63 @@ static int apply_layers(unpack_job *j, int root)
 	}
 	registry__watch_plan(&j->w, n, bytes);
 	registry__applier_config cfg = applier_config(j->opts, &j->w);
-	registry__applier *a = NULL;
-	int rc = registry__applier_new(&a, root, &cfg);
-	for (size_t i = 0; !rc && i < n; i++) {
-		const char *digest = registry_descriptor_digest(registry_manifest_layer(j->m, i));
-		const char *diff_id = registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
-		registry__fd_source src = {.fd = -1, .what = digest};
-		int64_t size = registry_descriptor_size(registry_manifest_layer(j->m, i));
-		void *ud = &src;
-		registry__layer_read_cb read = registry__fd_read;
-		if (j->source)
-			rc = j->source->open(j->source->ctx, i, &read, &ud);
-		else if (!(rc = await(j, digest)) &&
-		         (rc = registry__store_blob_open(j->store, digest, &src.fd, &size)) == REGISTRY_ENOTFOUND)
-			rc = registry__fail(rc, "layer %s is not in the store (a foreign layer?)", digest);
-		if (rc)
-			break;
+	return registry__applier_new(a, root, &cfg);
+}
+
+static const char *layer_diff_id(const unpack_job *j, size_t i)
+{
+	return registry_image_config_list_item(j->ic, REGISTRY_IMAGE_CONFIG_LIST_DIFF_IDS, i);
+}
+
+/* Layer @i's bytes: *read with *ud (@src for a store's blob). */
+static int layer_open(unpack_job *j, size_t i, registry__fd_source *src, registry__layer_read_cb *read, void **ud)
+{
+	const char *digest = registry_descriptor_digest(registry_manifest_layer(j->m, i));
+	int64_t size = registry_descriptor_size(registry_manifest_layer(j->m, i));
+	*src = (registry__fd_source){.fd = -1, .what = digest};
+	*ud = src;
+	*read = registry__fd_read;
+	int rc = 0;
+	if (j->source)
+		rc = j->source->open(j->source->ctx, i, read, ud);
+	else if (!(rc = await(j, digest)) &&
+	         (rc = registry__store_blob_open(j->store, digest, &src->fd, &size)) == REGISTRY_ENOTFOUND)
+		rc = registry__fail(rc, "layer %s is not in the store (a foreign layer?)", digest);
+	if (!rc)
 		registry__watch_blob(&j->w, digest, size);
-		rc = registry__applier_run(a, read, ud, diff_id);
-		if (j->source)
-			j->source->close(j->source->ctx, ud);
-		else
-			close(src.fd);
-		if (rc) {
-			char why[REGISTRY__MSG_MAX];
-			snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
-			registry__fail(rc, "layer %zu (%s): %s", i + 1, digest, why);
-		} else {
-			rc = registry__watch_blob_done(&j->w);
-		}
+	return rc;
+}
+
+/* Layer @i applied with @rc: its source closed, a failure named after it. */
+static int layer_close(unpack_job *j, size_t i, registry__fd_source *src, void *ud, int rc)
+{
+	if (j->source)
+		j->source->close(j->source->ctx, ud);
+	else
+		close(src->fd);
+	if (rc) {
+		char why[REGISTRY__MSG_MAX];
+		snprintf(why, sizeof(why), "%s", registry_error_message(registry_error_last()));
+		registry__fail(rc, "layer %zu (%s): %s", i + 1,
+		               registry_descriptor_digest(registry_manifest_layer(j->m, i)), why);
+		return rc;
+	}
+	return registry__watch_blob_done(&j->w);
+}
+
+static int apply_layers(unpack_job *j, int root)
+{
+	size_t n = registry_manifest_layer_count(j->m);
+	registry__applier *a = NULL;
+	int rc = layers_begin(j, root, &a);
+	for (size_t i = 0; !rc && i < n; i++) {
+		registry__fd_source src;
+		registry__layer_read_cb read = NULL;
+		void *ud = NULL;
+		if ((rc = layer_open(j, i, &src, &read, &ud)))
+			break;
+		rc = registry__applier_run(a, read, ud, layer_diff_id(j, i));
+		rc = layer_close(j, i, &src, ud, rc);
 	}
 	if (a)
 		j->counts = *registry__applier_counts(a);
@@ -254,24 +283,29 @@ static int write_bundle_config(unpack_job *j, const char *dir, int root)
 	return rc;
 }
 
-/* The tree into @dir (its rootfs/ and config.json for a bundle). */
-static int unpack_into(unpack_job *j, const char *dir)
+/* The tree's root in @dir (its rootfs/ for a bundle), opened as *root. */
+static int tree_open(unpack_job *j, const char *dir, int *root)
 {
 	int rc = 0;
 	int bundle = (j->opts->flags & REGISTRY_UNPACK_BUNDLE) != 0;
 	registry__buf b;
 	registry__buf_init(&b, 0);
+	*root = -1;
 	if (registry__buf_printf(&b, "%s%s", dir, bundle ? "/rootfs" : ""))
 		return registry__nomem();
-	char *rootfs = registry__buf_detach(&b);
-	if (bundle && mkdir(rootfs, 0755) != 0)
-		rc = registry__fail(REGISTRY_EIO, "creating %s: %s", rootfs, registry__errno_text(errno));
-	int root = rc ? -1 : open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!rc && root < 0)
-		rc = registry__fail(REGISTRY_EIO, "opening %s: %s", rootfs, registry__errno_text(errno));
-	if (!rc)
-		rc = apply_layers(j, root);
-	if (!rc && bundle)
+	if (bundle && mkdir(b.data, 0755) != 0)
+		rc = registry__fail(REGISTRY_EIO, "creating %s: %s", b.data, registry__errno_text(errno));
+	if (!rc && (*root = open(b.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rc = registry__fail(REGISTRY_EIO, "opening %s: %s", b.data, registry__errno_text(errno));
+	registry__buf_free(&b);
+	return rc;
+}
+
+/* The layers are in @root (when @rc is 0): a bundle's config.json, then
+ * the feeding pull's end; @root closed. */
+static int tree_close(unpack_job *j, const char *dir, int root, int rc)
+{
+	if (!rc && (j->opts->flags & REGISTRY_UNPACK_BUNDLE))
 		rc = write_bundle_config(j, dir, root);
 	/* Nothing is renamed into place or written out before the pull that
 	 * feeds us is complete: a pull that fails later leaves no result. */
@@ -279,8 +313,17 @@ static int unpack_into(unpack_job *j, const char *dir)
 		rc = await(j, NULL);
 	if (root >= 0)
 		close(root);
-	free(rootfs);
 	return rc;
+}
+
+/* The tree into @dir (its rootfs/ and config.json for a bundle). */
+static int unpack_into(unpack_job *j, const char *dir)
+{
+	int root = -1;
+	int rc = tree_open(j, dir, &root);
+	if (!rc)
+		rc = apply_layers(j, root);
+	return tree_close(j, dir, root, rc);
 }
 
 static void job_init(unpack_job *j, registry_store *store, const registry_unpack_options *opts)
@@ -321,39 +364,43 @@ static int tree_out(const char *tree, const char *path, int fd)
 	return rc;
 }
 
-static int unpack_dir(unpack_job *j, const char *dest)
+/* Where the result goes: *path (none for a tar to a descriptor) and the
+ * temporary directory *tmp the tree is made in. */
+static int dest_prepare(const char *dest, int tar, char **path, char **tmp)
 {
-	char *path = NULL, *tmp = NULL;
-	int rc = registry__dest_path(dest, &path);
+	*path = *tmp = NULL;
+	int rc = dest ? registry__dest_path(dest, path) : 0;
+	if (!rc && !tar)
+		rc = registry__sink_check_dest(*path, REGISTRY_IMAGE_FORMAT_DOCKER_DIR);
 	if (!rc)
-		rc = registry__sink_check_dest(path, REGISTRY_IMAGE_FORMAT_DOCKER_DIR);
-	if (!rc)
-		rc = make_temp(path, &tmp);
-	if (!rc) {
-		rc = unpack_into(j, tmp);
-		/* rename(2) replaces an empty directory: the tree appears at once, whole. */
-		if (!rc && rename(tmp, path) != 0)
-			rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", tmp, path, registry__errno_text(errno));
-		if (rc)
-			registry__remove_tree(tmp, 1);
-	}
-	free(tmp);
-	free(path);
+		rc = make_temp(*path, tmp);
 	return rc;
 }
 
-static int unpack_tar(unpack_job *j, const char *dest, int fd)
+/* The tree in @tmp is complete (when @rc is 0): renamed into place, or
+ * written out as a tar; @tmp removed unless it became the result. */
+static int dest_place(const char *tmp, const char *path, int tar, int fd, int rc)
 {
-	char *path = NULL, *tmp = NULL;
-	int rc = dest ? registry__dest_path(dest, &path) : 0;
-	if (!rc)
-		rc = make_temp(path, &tmp);
-	if (!rc) {
-		rc = unpack_into(j, tmp);
+	if (tar) {
 		if (!rc)
 			rc = tree_out(tmp, path, fd);
 		registry__remove_tree(tmp, 1);
+		return rc;
 	}
+	/* rename(2) replaces an empty directory: the tree appears at once, whole. */
+	if (!rc && rename(tmp, path) != 0)
+		rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", tmp, path, registry__errno_text(errno));
+	if (rc)
+		registry__remove_tree(tmp, 1);
+	return rc;
+}
+
+static int unpack_to(unpack_job *j, const char *dest, int fd, int tar)
+{
+	char *path = NULL, *tmp = NULL;
+	int rc = dest_prepare(dest, tar, &path, &tmp);
+	if (!rc)
+		rc = dest_place(tmp, path, tar, fd, unpack_into(j, tmp));
 	free(tmp);
 	free(path);
 	return rc;
@@ -374,7 +421,7 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
 	int rc = start(&j, fn, store, ref_name, opts, stats);
 	j.w.client = client;
 	if (!rc)
-		rc = tar ? unpack_tar(&j, dest, fd) : unpack_dir(&j, dest);
+		rc = unpack_to(&j, dest, fd, tar);
 	registry__unpack_stats_fill(stats, &j.counts);
 	job_free(&j);
 	return rc;
@@ -389,7 +436,7 @@ int registry__unpack_fed(registry_store *store, const registry_manifest *m, cons
 	j.m = m;
 	int rc = load_config(&j);
 	if (!rc)
-		rc = tar ? unpack_tar(&j, dest, -1) : unpack_dir(&j, dest);
+		rc = unpack_to(&j, dest, -1, tar);
 	job_free(&j);
 	return rc;
 }
@@ -417,7 +464,7 @@ int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registr
 	if (!rc)
 		rc = check_config(&j);
 	if (!rc)
-		rc = unpack_dir(&j, dest);
+		rc = unpack_to(&j, dest, -1, 0);
 	registry__unpack_stats_fill(stats, &j.counts);
 	job_free(&j);
 	return rc;
@@ -435,4 +482,103 @@ int registry_store_unpack_tar(registry_unpack_stats *stats, registry_store *stor
 {
 	REGISTRY__ENTER(rc);
 	return registry__unpack(stats, store, ref_name, dest, fd, 1, opts, NULL);
+}
+
+/* ---- the same in slices, for an event loop ---- */
+
+struct registry__unpack_run {
+	unpack_job j;
+	registry_unpack_options opts;
+	int tar, root;
+	char *path, *tmp;
+	registry__applier *a;
+	size_t layer;       /* the layer at hand */
+	int open;           /* it is begun */
+	registry__fd_source src;
+	registry__layer_read_cb read;
+	void *ud;
+	int ended;          /* placed, or failed and removed */
+};
+
+int registry__unpack_run_new(registry__unpack_run **out, registry_store *store, const char *ref_name,
+                             const char *dest, int tar, const registry_unpack_options *opts)
+{
+	registry_unpack_options defaults = REGISTRY_UNPACK_OPTIONS_INIT;
+	const char *fn = tar ? "registry_store_unpack_tar" : "registry_store_unpack";
+	registry__unpack_run *r = registry__calloc(1, sizeof(*r));
+	if (!r)
+		return registry__nomem();
+	r->opts = opts ? *opts : defaults;
+	r->tar = tar;
+	r->root = -1;
+	int rc = start(&r->j, fn, store, ref_name, &r->opts, NULL);
+	if (!rc)
+		rc = dest_prepare(dest, tar, &r->path, &r->tmp);
+	if (!rc)
+		rc = tree_open(&r->j, r->tmp, &r->root);
+	if (!rc)
+		rc = layers_begin(&r->j, r->root, &r->a);
+	if (rc) {
+		registry__unpack_run_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+/* The layers are applied (when @rc is 0) or one failed: the result placed,
+ * or the temporary tree removed. */
+static int run_end(registry__unpack_run *r, int rc)
+{
+	rc = tree_close(&r->j, r->tmp, r->root, rc);
+	r->root = -1;
+	r->ended = 1;
+	return dest_place(r->tmp, r->path, r->tar, -1, rc);
+}
+
+int registry__unpack_run_step(registry__unpack_run *r, int (*spent)(void *ud), void *ud)
+{
+	size_t n = registry_manifest_layer_count(r->j.m);
+	int rc = 0;
+	do {
+		if (!r->open) {
+			if (r->layer == n)
+				return run_end(r, 0);
+			if ((rc = layer_open(&r->j, r->layer, &r->src, &r->read, &r->ud)))
+				return run_end(r, rc);
+			r->open = 1;
+			rc = registry__applier_begin(r->a, r->read, r->ud, layer_diff_id(&r->j, r->layer));
+		}
+		if (!rc && (rc = registry__applier_slice(r->a, spent, ud)) == 1)
+			return 1;
+		r->open = 0;
+		if ((rc = layer_close(&r->j, r->layer++, &r->src, r->ud, rc)))
+			return run_end(r, rc);
+	} while (!spent(ud));
+	return 1;
+}
+
+void registry__unpack_run_stats(const registry__unpack_run *r, registry_unpack_stats *stats)
+{
+	if (r->a)
+		registry__unpack_stats_fill(stats, registry__applier_counts(r->a));
+}
+
+void registry__unpack_run_free(registry__unpack_run *r)
+{
+	if (!r)
+		return;
+	registry__applier_free(r->a); /* a layer begun is ended, its file closed */
+	if (r->open && r->j.source)
+		r->j.source->close(r->j.source->ctx, r->ud);
+	else if (r->open)
+		close(r->src.fd);
+	if (r->root >= 0)
+		close(r->root);
+	if (r->tmp && !r->ended)
+		registry__remove_tree(r->tmp, 1); /* a cancel: nothing of the tree stays */
+	free(r->tmp);
+	free(r->path);
+	job_free(&r->j);
+	free(r);
 }

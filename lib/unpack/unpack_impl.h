@@ -118,6 +118,14 @@ int registry__applier_begin(registry__applier *a, registry__layer_read_cb read, 
  * (recorded); after a failure the layer is ended and the tree is partial.
  */
 int registry__applier_step(registry__applier *a);
+/*
+ * Steps for as long as one slice lasts: members (and a large regular
+ * file's data blocks) applied until @spent(@ud) says the slice is over,
+ * libarchive's reader kept open for the next slice. 1 when more is to do,
+ * else as registry__applier_step. The source is read inline (a store's
+ * file), so an event loop's step stays about one slice long.
+ */
+int registry__applier_slice(registry__applier *a, int (*spent)(void *ud), void *ud);
 const registry__unpack_counts *registry__applier_counts(const registry__applier *a);
 void registry__applier_free(registry__applier *a);
 
@@ -143,6 +151,24 @@ void registry__unpack_stats_fill(registry_unpack_stats *stats, const registry__u
  */
 int registry__unpack(registry_unpack_stats *stats, registry_store *store, const char *ref_name, const char *dest,
                      int fd, int tar, const registry_unpack_options *opts, registry_client *client);
+
+/*
+ * registry__unpack() into @dest (a directory, or the tar file @dest when
+ * @tar) in slices, for an event loop: _new checks, reads the manifest and
+ * config, and makes the temporary tree beside @dest (short); each _step
+ * applies layers until @spent(@ud) says the slice is over (a large file's
+ * data goes on in the next step) and returns 1 while more is to do; the
+ * last one renames the tree into place (or writes the tar: one pass over
+ * the tree) and returns 0, or a failure (recorded, the tree removed).
+ * _free before the end (a cancel) removes the half-made tree. @opts is
+ * copied (its progress callback is called from the steps).
+ */
+typedef struct registry__unpack_run registry__unpack_run;
+int registry__unpack_run_new(registry__unpack_run **out, registry_store *store, const char *ref_name,
+                             const char *dest, int tar, const registry_unpack_options *opts);
+int registry__unpack_run_step(registry__unpack_run *r, int (*spent)(void *ud), void *ud);
+void registry__unpack_run_stats(const registry__unpack_run *r, registry_unpack_stats *stats);
+void registry__unpack_run_free(registry__unpack_run *r);
 
 /*
  * Where an unpack fed by a running pull (lib/ops/pull_unpack.c) waits for

@@ -71,3 +71,26 @@ int registry__unpack_image(registry_unpack_stats *stats, const char *fn, registr
 	registry_free(config);
 	return unsupported(fn);
 }
+
+int registry__unpack_run_new(registry__unpack_run **out, registry_store *store, const char *ref_name,
+                             const char *dest, int tar, const registry_unpack_options *opts)
+{
+	(void)out, (void)store, (void)ref_name, (void)dest, (void)opts;
+	return unsupported(tar ? "registry_store_unpack_tar" : "registry_store_unpack");
+}
+
+int registry__unpack_run_step(registry__unpack_run *r, int (*spent)(void *ud), void *ud)
+{
+	(void)r, (void)spent, (void)ud;
+	return unsupported("registry_store_unpack");
+}
+
+void registry__unpack_run_stats(const registry__unpack_run *r, registry_unpack_stats *stats)
+{
+	(void)r, (void)stats;
+}
+
+void registry__unpack_run_free(registry__unpack_run *r)
+{
+	(void)r;
+}

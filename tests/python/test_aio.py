@@ -1,6 +1,7 @@
 """registry.aio: pulls as coroutines on one asyncio loop, no threads (docs/event-loop.md)."""
 import asyncio
 import os
+import tarfile
 import time
 
 import pytest
@@ -192,27 +193,38 @@ def test_upload_blob_from_a_file(reg, tmp_path):  # noqa: F811
         asyncio.run(main(path=blob))
 
 
+def tar_members(path):
+    """A root filesystem tar's members and file bytes; a directory's mtime only when a
+    layer gave it (the root and parents made on the way have the unpack's time)."""
+    with tarfile.open(path) as t:
+        return [(m.name, m.type, m.mode, m.uid, m.gid, m.size, m.linkname,
+                 None if m.isdir() else m.mtime,
+                 t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
+
+
 def test_all_platforms_and_docker_formats_match_the_blocking_pull(reg, tmp_path):  # noqa: F811
     """``all_platforms`` and ``format`` as ``Client.pull`` takes them: the same
-    digests and the same files; a root filesystem is refused (not in loop mode)."""
+    digests and the same files, also for a root filesystem (unpacked on the loop)."""
     with registry.Client(reg.host, retries=0) as sync:
         want_all = sync.pull("fixtures/multi-oci", tmp_path / "sync-all", all_platforms=True)
         want_dir = sync.pull("fixtures/small-v2s2", tmp_path / "sync-dir", format="docker")
         want_tar = sync.pull("fixtures/small-v2s2", tmp_path / "sync.tar", format="docker-archive")
+        want_root = sync.pull("fixtures/small-v2s2", tmp_path / "sync-rootfs", format="rootfs")
+        sync.pull("fixtures/small-v2s2", tmp_path / "sync-rootfs.tar", format="rootfs-tar")
 
     async def main():
         async with registry.aio.Client(reg.host, retries=0) as c:
             got = await asyncio.gather(
                 c.pull("fixtures/multi-oci", tmp_path / "aio-all", all_platforms=True),
                 c.pull("fixtures/small-v2s2", tmp_path / "aio-dir", format="docker"),
-                c.pull("fixtures/small-v2s2", tmp_path / "aio.tar", format="docker-archive"))
-            with pytest.raises(registry.UnsupportedError):
-                await c.pull("fixtures/small-v2s2", tmp_path / "rootfs", format="rootfs")
+                c.pull("fixtures/small-v2s2", tmp_path / "aio.tar", format="docker-archive"),
+                c.pull("fixtures/small-v2s2", tmp_path / "aio-rootfs", format="rootfs"),
+                c.pull("fixtures/small-v2s2", tmp_path / "aio-rootfs.tar", format="rootfs-tar"))
             with pytest.raises(registry.InvalidArgumentError):
                 await c.pull("fixtures/small-v2s2", tmp_path / "x", format="docker", ref_name="x")
             return got
 
-    assert asyncio.run(main()) == [want_all, want_dir, want_tar]
+    assert asyncio.run(main()) == [want_all, want_dir, want_tar, want_root, want_root]
     with Store(tmp_path / "aio-all") as s:
         assert s.find("latest").digest == want_all
     for root, _dirs, files in os.walk(tmp_path / "sync-dir"):
@@ -222,6 +234,15 @@ def test_all_platforms_and_docker_formats_match_the_blocking_pull(reg, tmp_path)
                 assert a.read() == b.read(), os.path.join(rel, f)
     assert sorted(os.listdir(tmp_path / "aio-dir")) == sorted(os.listdir(tmp_path / "sync-dir"))
     assert (tmp_path / "aio.tar").read_bytes() == (tmp_path / "sync.tar").read_bytes()
+    assert tar_members(tmp_path / "aio-rootfs.tar") == tar_members(tmp_path / "sync-rootfs.tar")
+    for root, dirs, files in os.walk(tmp_path / "sync-rootfs"):
+        rel = os.path.relpath(root, tmp_path / "sync-rootfs")
+        assert sorted(os.listdir(tmp_path / "aio-rootfs" / rel)) == sorted(dirs + files), rel
+        for f in files:
+            a, b = os.lstat(os.path.join(root, f)), os.lstat(tmp_path / "aio-rootfs" / rel / f)
+            assert (a.st_mode, a.st_size, a.st_mtime_ns) == (b.st_mode, b.st_size, b.st_mtime_ns), f
+            with open(os.path.join(root, f), "rb") as fa, open(tmp_path / "aio-rootfs" / rel / f, "rb") as fb:
+                assert fa.read() == fb.read(), os.path.join(rel, f)
 
 
 def test_copy_matches_the_blocking_copy(reg, tmp_path, monkeypatch):  # noqa: F811

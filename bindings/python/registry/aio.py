@@ -134,9 +134,10 @@ class Client(_SyncClient):
                    format: Union[str, ImageFormat] = ImageFormat.OCI) -> Optional[str]:
         """``Client.pull`` into a Store or a path, as a coroutine: the digest of the
         image manifest written. A path gets @format as in ``Client.pull``: "oci" (an
-        OCI layout folder, created or added to), "docker" (a `docker load` folder)
-        or "docker-archive" (a tarball); the root filesystem formats are not in
-        loop mode yet (UnsupportedError). Raises what the blocking pull raises."""
+        OCI layout folder, created or added to), "docker" (a `docker load` folder),
+        "docker-archive" (a tarball), "rootfs" or "rootfs-tar" (the unpacked root
+        filesystem, its layers applied in ~2 ms steps of the loop). Raises what the
+        blocking pull raises."""
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (_ALL_PLATFORMS if all_platforms else 0)
         fmt = image_format(format)
