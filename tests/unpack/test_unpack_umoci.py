@@ -133,6 +133,9 @@ def tree(root):
 
 
 def compare(what, a, b):
+    """Check two tree()s equal; returns the number of differences (entries
+    present on one side only or differing, plus 1 for differing hard-link
+    groups), for bench/unpack-debootstrap's summary."""
     ea, ga = a
     eb, gb = b
     check(sorted(ea) == sorted(eb), "%s: different entries: only in ours %s, only in theirs %s" % (
@@ -140,6 +143,7 @@ def compare(what, a, b):
     bad = [(p, ea[p], eb[p]) for p in sorted(set(ea) & set(eb)) if ea[p] != eb[p]]
     check(not bad, "%s: %d entries differ, e.g. %s" % (what, len(bad), bad[:3]))
     check(ga == gb, "%s: hard-link groups differ: %s vs %s" % (what, ga[:5], gb[:5]))
+    return len(set(ea) ^ set(eb)) + len(bad) + (ga != gb)
 
 
 def schema1(bindir, tmp, host):
