@@ -87,13 +87,14 @@ static int pull_to_stdout(registry_client *client, const registry_reference *ref
 int main(int argc, char **argv)
 {
 	const char *format = NULL, *policy_path = NULL;
-	int preserve = 0, all = 0, referrers = 0, foreign = 0;
+	int preserve = 0, all = 0, referrers = 0, foreign = 0, devices = 0;
 	const ex_flag flags[] = {
 		{"--format", "oci|docker|rootfs|rootfs-tar", &format, NULL},
 		{"--preserve-digests", NULL, NULL, &preserve},
 		{"--all-platforms", NULL, NULL, &all},
 		{"--referrers", NULL, NULL, &referrers},
 		{"--foreign-layers", NULL, NULL, &foreign},
+		{"--devices", NULL, NULL, &devices},
 		{"--policy", "FILE", &policy_path, NULL},
 		{NULL, NULL, NULL, NULL},
 	};
@@ -135,6 +136,10 @@ int main(int argc, char **argv)
 		"    --foreign-layers     fetch non-distributable layers (with \"urls\")\n"
 		"                         from their URLs, verified by digest; no\n"
 		"                         credentials or --header lines are sent there\n"
+		"    --devices            create the image's character and block devices\n"
+		"                         (--format rootfs or rootfs-tar; as root only,\n"
+		"                         as registry-unpack --devices; otherwise they are\n"
+		"                         skipped)\n"
 		"    --policy FILE        pull only an image this containers-policy.json\n"
 		"                         accepts (see registry-verify): checked before\n"
 		"                         anything is written, and the digest verified is\n"
@@ -176,6 +181,8 @@ int main(int argc, char **argv)
 		rc = ex_usage_error(&prog, "--all-platforms needs an OCI layout destination");
 	if (!rc && referrers && fmt != REGISTRY_IMAGE_FORMAT_OCI)
 		rc = ex_usage_error(&prog, "--referrers needs an OCI layout destination");
+	if (!rc && devices && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS && fmt != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
+		rc = ex_usage_error(&prog, "--devices needs --format rootfs or rootfs-tar");
 	if (!rc && all && c.platform)
 		rc = ex_usage_error(&prog, "--all-platforms and --platform exclude each other");
 	registry_reference *ref = NULL;
@@ -190,7 +197,8 @@ int main(int argc, char **argv)
 	registry_pull_options opts = REGISTRY_PULL_OPTIONS_INIT;
 	opts.platform = c.platform;
 	opts.flags = (preserve ? REGISTRY_PULL_PRESERVE_DIGESTS : 0) | (all ? REGISTRY_PULL_ALL_PLATFORMS : 0) |
-	             (referrers ? REGISTRY_PULL_REFERRERS : 0) | (foreign ? REGISTRY_PULL_FOREIGN_LAYERS : 0);
+	             (referrers ? REGISTRY_PULL_REFERRERS : 0) | (foreign ? REGISTRY_PULL_FOREIGN_LAYERS : 0) |
+	             (devices ? REGISTRY_PULL_UNPACK_DEVICES : 0);
 	opts.policy = policy;
 	if (!c.quiet) {
 		opts.progress = ex_progress_cb;

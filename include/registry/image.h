@@ -78,6 +78,16 @@ enum registry_image_format {
  * @since 1.1
  */
 #define REGISTRY_PULL_FOREIGN_LAYERS 0x8u
+/**
+ * registry_pull_options.flags (registry_pull_to() and
+ * registry_pull_to_start() into REGISTRY_IMAGE_FORMAT_ROOTFS or
+ * REGISTRY_IMAGE_FORMAT_ROOTFS_TAR only): create the image's character and
+ * block devices, as REGISTRY_UNPACK_DEVICES does (only as root); without
+ * it they are skipped and counted. Refused (REGISTRY_EINVAL) by
+ * registry_pull(), registry_pull_start() and for the other formats.
+ * @since 1.1
+ */
+#define REGISTRY_PULL_UNPACK_DEVICES 0x10u
 
 /**
  * Options of registry_pull() and registry_pull_to(). Initialise with
@@ -88,7 +98,7 @@ enum registry_image_format {
 typedef struct registry_pull_options {
 	unsigned int version;     /**< REGISTRY_PULL_OPTIONS_VERSION */
 	unsigned int flags;       /**< REGISTRY_PULL_PRESERVE_DIGESTS, REGISTRY_PULL_ALL_PLATFORMS, REGISTRY_PULL_REFERRERS,
-	                               REGISTRY_PULL_FOREIGN_LAYERS */
+	                               REGISTRY_PULL_FOREIGN_LAYERS, REGISTRY_PULL_UNPACK_DEVICES */
 	const registry_platform *platform; /**< the platform to pick from an index; NULL: the host's (since 1.0 a registry_platform) */
 	size_t max_manifest_size; /**< 0: 4 MiB */
 	registry_progress_cb progress; /**< NULL, or called for every blob; non-zero cancels */

@@ -771,7 +771,8 @@ static int check_start(const char *fn, registry_op **out, registry_loop *loop, r
 		options = &defaults;
 	if ((rc = registry__options_check(fn, options->version, REGISTRY_PULL_OPTIONS_VERSION, options->flags,
 	                                  REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
-	                                          REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS)) ||
+	                                          REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS |
+	                                          REGISTRY_PULL_UNPACK_DEVICES)) ||
 	    (rc = registry__platform_check(fn, options->platform)))
 		return rc;
 	if (!later_fields_unset(options))
@@ -834,7 +835,8 @@ int registry_pull_start(registry_op **out, registry_loop *loop, registry_client 
 {
 	REGISTRY__ENTER(rc);
 	registry_pull_options o;
-	if ((rc = check_start("registry_pull_start", out, loop, client, ref, store, options, done, &o)))
+	if ((rc = check_start("registry_pull_start", out, loop, client, ref, store, options, done, &o)) ||
+	    (rc = registry__pull_devices_check("registry_pull_start", o.flags, -1)))
 		return rc;
 	pull_op *p = NULL;
 	if ((rc = pull_new(&p, loop, client, ref, &o, done, userdata)))
@@ -863,6 +865,8 @@ int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_clie
 	    format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE && format != REGISTRY_IMAGE_FORMAT_ROOTFS &&
 	    format != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
 		return registry__fail(REGISTRY_EINVAL, "registry_pull_to_start: unknown format %d", format);
+	if ((rc = registry__pull_devices_check("registry_pull_to_start", o.flags, format)))
+		return rc;
 	pull_op *p = NULL;
 	if ((rc = pull_new(&p, loop, client, ref, &o, done, userdata)))
 		return rc;

@@ -437,7 +437,8 @@ static int check_options(const char *fn, const registry_pull_options *o, registr
 		return 0;
 	int rc = registry__options_check(fn, o->version, REGISTRY_PULL_OPTIONS_VERSION, o->flags,
 	                                 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
-	                                         REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS);
+	                                         REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS |
+	                                         REGISTRY_PULL_UNPACK_DEVICES);
 	if (!rc)
 		rc = registry__platform_check(fn, o->platform);
 	if (rc)
@@ -455,7 +456,25 @@ int registry_pull(char **digest_out, registry_client *client, const registry_ref
                   registry_store *store, const char *ref_name, const registry_pull_options *options)
 {
 	REGISTRY__ENTER(rc);
+	if (digest_out)
+		*digest_out = NULL;
+	if (options && (rc = registry__pull_devices_check("registry_pull", options->flags, -1)))
+		return rc;
 	return registry__pull_hooked(digest_out, client, ref, store, ref_name, options, NULL);
+}
+
+int registry__pull_devices_check(const char *fn, unsigned int flags, int format)
+{
+	if (!(flags & REGISTRY_PULL_UNPACK_DEVICES) || format == REGISTRY_IMAGE_FORMAT_ROOTFS ||
+	    format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
+		return 0;
+	return registry__fail(REGISTRY_EINVAL, "%s: REGISTRY_PULL_UNPACK_DEVICES needs a root filesystem "
+	                      "destination (registry_pull_to with a ROOTFS format)", fn);
+}
+
+unsigned int registry__pull_unpack_flags(unsigned int pull_flags)
+{
+	return pull_flags & REGISTRY_PULL_UNPACK_DEVICES ? REGISTRY_UNPACK_DEVICES : 0;
 }
 
 int registry__pull_hooked(char **digest_out, registry_client *client, const registry_reference *ref,
@@ -584,6 +603,7 @@ int registry__pull_dest_unpacks(const registry__pull_dest *d)
 void registry__pull_dest_unpack_options(const registry__pull_dest *d, registry_unpack_options *u)
 {
 	*u = (registry_unpack_options)REGISTRY_UNPACK_OPTIONS_INIT;
+	u->flags = registry__pull_unpack_flags(d->o.flags);
 	u->platform = d->o.platform;
 	u->progress = d->o.progress;
 	u->userdata = d->o.userdata;
@@ -658,6 +678,8 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 	    format != REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE && format != REGISTRY_IMAGE_FORMAT_ROOTFS &&
 	    format != REGISTRY_IMAGE_FORMAT_ROOTFS_TAR)
 		return registry__fail(REGISTRY_EINVAL, "pull_to: unknown format %d", format);
+	if ((rc = registry__pull_devices_check("registry_pull_to", options->flags, format)))
+		return rc;
 	/* Verified before dest is touched; the inner pull takes the pinned digest. */
 	registry_reference *pinned = NULL;
 	if ((rc = registry__policy_gate(&pinned, client, ref, options->policy)))

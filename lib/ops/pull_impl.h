@@ -216,6 +216,12 @@ int registry__pull_index_entry(registry__pull_job *j, const registry__pull_store
 /* Where a pull into a folder or file goes: an OCI layout is the store
  * itself; the Docker and root filesystem formats pull into a temporary
  * store next to the destination, written out at the end. */
+/* REGISTRY_PULL_UNPACK_DEVICES refused (EINVAL, recorded for @fn) unless
+ * @format is a root filesystem one (-1: a pull into a store). */
+int registry__pull_devices_check(const char *fn, unsigned int flags, int format);
+/* The registry_unpack_options.flags that pull @pull_flags ask for. */
+unsigned int registry__pull_unpack_flags(unsigned int pull_flags);
+
 typedef struct registry__pull_dest {
 	int format;
 	char *path;       /* the destination without trailing slashes (not OCI) */

@@ -226,6 +226,7 @@ int registry__pull_unpack(char **digest_out, registry_client *client, const regi
 	pipeline p = {.store = store, .dest = dest, .tar = tar, .client = client, .user_cb = o->progress,
 	              .user_ud = o->userdata, .user_cancel = client->cancel, .user_cancel_ud = client->cancel_ud};
 	registry_unpack_options uo = REGISTRY_UNPACK_OPTIONS_INIT;
+	uo.flags = registry__pull_unpack_flags(o->flags);
 	uo.platform = o->platform;
 	uo.progress = report_cb;
 	uo.userdata = &p;
@@ -249,6 +250,7 @@ int registry__pull_unpack(char **digest_out, registry_client *client, const regi
 		rc = finish_applier(&p, rc);
 	} else if (!rc) {
 		registry_unpack_options u = REGISTRY_UNPACK_OPTIONS_INIT;
+		u.flags = uo.flags;
 		u.platform = o->platform;
 		u.progress = o->progress;
 		u.userdata = o->userdata;

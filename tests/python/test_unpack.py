@@ -1,13 +1,16 @@
 """registry.unpack, Store.unpack, registry.layer_apply and Client.pull(format="rootfs")
 (issue 16) against layouts built from tar layers and a real registry."""
+import asyncio
 import json
 import os
+import stat
 import sys
 import tarfile
 
 import pytest
 
 import registry
+import registry.aio
 from conftest import start_registry
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unpack"))
@@ -116,6 +119,39 @@ def test_pull_rootfs(tmp_path):
             assert len(t.getnames()) > 1
     finally:
         reg.stop()
+
+
+def test_pull_rootfs_devices(tmp_path):
+    """devices=True (REGISTRY_PULL_UNPACK_DEVICES) creates the image's device
+    node as root, on the blocking (pipelined) and on the loop path; without it
+    the node is skipped; other formats refuse it."""
+    src = tmp_path / "dev-layout"
+    o.make_layout(str(src), [o.Tar().dir("dev").add("dev/null", tarfile.CHRTYPE, mode=0o666, devmajor=1,
+                                                    devminor=3).file("etc-x", b"x").bytes()])
+    reg = start_registry(auth="none")
+    try:
+        with registry.Client(reg.host) as c:
+            c.push(str(src) + ":latest", "dev/img:1")
+            c.pull("dev/img:1", tmp_path / "with", format="rootfs", devices=True)
+            c.pull("dev/img:1", tmp_path / "without", format="rootfs")
+            with pytest.raises(registry.InvalidArgumentError):
+                c.pull("dev/img:1", tmp_path / "oci", devices=True)
+
+        async def aio():
+            async with registry.aio.Client(reg.host) as c:
+                await c.pull("dev/img:1", tmp_path / "aio", format="rootfs", devices=True)
+                with pytest.raises(registry.InvalidArgumentError):
+                    await c.pull("dev/img:1", tmp_path / "aio-oci", devices=True)
+        asyncio.run(aio())
+    finally:
+        reg.stop()
+    assert os.listdir(tmp_path / "without" / "dev") == []
+    for tree in ("with", "aio"):
+        if os.geteuid() == 0:
+            st = os.lstat(tmp_path / tree / "dev" / "null")
+            assert stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 3), tree
+        else:  # devices only as root: skipped as without the flag
+            assert os.listdir(tmp_path / tree / "dev") == [], tree
 
 
 def test_unpack_progress_and_cancel(layout, tmp_path):

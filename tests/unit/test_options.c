@@ -169,11 +169,11 @@ static const struct op {
 } ops[] = {
 	{"registry_pull", call_pull, REGISTRY_PULL_OPTIONS_VERSION,
 	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_REFERRERS |
-	 REGISTRY_PULL_FOREIGN_LAYERS, 1,
+	 REGISTRY_PULL_FOREIGN_LAYERS | REGISTRY_PULL_UNPACK_DEVICES, 1,
 	 REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_pull_to", call_pull_to, REGISTRY_PULL_OPTIONS_VERSION,
 	 REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS | REGISTRY_PULL_REFERRERS |
-	 REGISTRY_PULL_FOREIGN_LAYERS, 1,
+	 REGISTRY_PULL_FOREIGN_LAYERS | REGISTRY_PULL_UNPACK_DEVICES, 1,
 	 REGISTRY_PULL_PRESERVE_DIGESTS},
 	{"registry_push", call_push, REGISTRY_PUSH_OPTIONS_VERSION, 0, 1, 0},
 	{"registry_push_archive", call_push_archive, REGISTRY_PUSH_ARCHIVE_OPTIONS_VERSION, 0, 1, 0},
@@ -364,6 +364,71 @@ static void test_init_functions(void)
 	CHECK_INT(call_copy(REGISTRY_COPY_OPTIONS_VERSION, 0x4u), REGISTRY_EINVAL);
 }
 
+static void op_done(registry_op *op, int rc, void *ud)
+{
+	(void)op;
+	(void)rc;
+	(void)ud;
+}
+
+static int no_socket(int fd, unsigned int events, void *ud)
+{
+	(void)fd;
+	(void)events;
+	(void)ud;
+	return 0;
+}
+
+static int no_timer(long timeout_ms, void *ud)
+{
+	(void)timeout_ms;
+	(void)ud;
+	return 0;
+}
+
+/* The call failed with EINVAL, its message naming @fn and the flag. */
+static int devices_refused(const char *fn, int rc)
+{
+	const char *msg = registry_error_message(registry_error_last());
+	if (rc == REGISTRY_EINVAL && msg && strncmp(msg, fn, strlen(fn)) == 0 &&
+	    strstr(msg, "REGISTRY_PULL_UNPACK_DEVICES"))
+		return 1;
+	fprintf(stderr, "  %s: rc %d, message \"%s\"\n", fn, rc, msg ? msg : "(null)");
+	return 0;
+}
+
+/* REGISTRY_PULL_UNPACK_DEVICES is known, but only a pull to a root
+ * filesystem applies it: a pull into a store and the other formats refuse
+ * it rather than ignore it, blocking and loop alike. */
+static void test_pull_devices_only_rootfs(void)
+{
+	registry_pull_options o;
+	registry_pull_options_init(&o);
+	o.flags = REGISTRY_PULL_UNPACK_DEVICES;
+	CHECK(devices_refused("registry_pull", registry_pull(NULL, fx.client, fx.ref, fx.store, NULL, &o)));
+	static const int other[] = {REGISTRY_IMAGE_FORMAT_OCI, REGISTRY_IMAGE_FORMAT_DOCKER_DIR,
+	                            REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		CHECK(devices_refused("registry_pull_to", registry_pull_to(NULL, fx.client, fx.ref, fx.dest, other[i], &o)));
+	/* A root filesystem takes it: the pull then fails on the closed port. */
+	int rc = registry_pull_to(NULL, fx.client, fx.ref, fx.dest, REGISTRY_IMAGE_FORMAT_ROOTFS, &o);
+	CHECK(rc != 0 && rc != REGISTRY_EINVAL);
+
+	registry_loop *loop = NULL;
+	registry_loop_options lo = REGISTRY_LOOP_OPTIONS_INIT;
+	lo.socket_cb = no_socket;
+	lo.timer_cb = no_timer;
+	CHECK_INT(registry_loop_new(&loop, &lo), 0);
+	registry_op *op = NULL;
+	CHECK(devices_refused("registry_pull_start", registry_pull_start(&op, loop, fx.client, fx.ref, fx.store, NULL, &o,
+	                                                                 op_done, NULL)));
+	CHECK(devices_refused("registry_pull_to_start",
+	                      registry_pull_to_start(&op, loop, fx.client, fx.ref, fx.dest, REGISTRY_IMAGE_FORMAT_OCI, &o,
+	                                             op_done, NULL)));
+	CHECK(op == NULL);
+	registry_loop_free(loop);
+}
+
 int main(void)
 {
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/unit-options-XXXXXX");
@@ -379,6 +444,7 @@ int main(void)
 	RUN(test_unknown_flags_refused);
 	RUN(test_valid_options_pass);
 	RUN(test_init_functions);
+	RUN(test_pull_devices_only_rootfs);
 	registry_reference_free(fx.ref);
 	registry_store_free(fx.store);
 	registry_client_free(fx.client);

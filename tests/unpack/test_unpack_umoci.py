@@ -3,13 +3,17 @@
 files (a few hundred from the host's /usr/share/zoneinfo and /etc) in two
 layers, the second deleting a directory, making another opaque and adding
 hard links (within the layer and to a lower one), symlinks, a setuid
-file, a file of another owner, a fifo, xattrs (user.* and, as root,
+file, a file of another owner, a fifo, a character device (dev/null, 1:3),
+xattrs (user.* and, as root,
 security.capability), pushed to the harness registry with gzip layers and
 with zstd layers. Then:
 
   - registry-pull --format rootfs vs `skopeo copy` + `umoci unpack` (as
     root): the trees compared entry by entry (type, mode, uid/gid, size,
-    content sha256, link target, hard-link groups, xattrs, file mtimes);
+    content sha256, link target, device numbers, hard-link groups, xattrs,
+    file mtimes); as root with --devices (REGISTRY_PULL_UNPACK_DEVICES),
+    which umoci's tree needs for dev/null; without it the device is
+    skipped, and registry-unpack --json counts it;
   - the zstd image unpacks to the identical tree;
   - registry-pull --format rootfs-tar extracted by GNU tar gives it too;
   - registry-unpack --bundle writes the config.json umoci writes for
@@ -100,6 +104,7 @@ def layer2(as_root):
         t.file("usr/bin/capprog", b"c", mode=0o755,
                pax={"SCHILY.xattr.security.capability": CAP_NET_BIND.decode("utf-8", "surrogateescape")})
     t.add("data/fifo", tarfile.FIFOTYPE, mode=0o644)
+    t.dir("dev").add("dev/null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3)
     t.file("data/sparse-ish", b"\0" * 100000 + b"end")
     return t.bytes()
 
@@ -122,6 +127,8 @@ def tree(root):
                 inodes.setdefault(st.st_ino, []).append(rel)
             if stat.S_ISLNK(st.st_mode):
                 e["target"] = os.readlink(p)
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+                e["rdev"] = (os.major(st.st_rdev), os.minor(st.st_rdev))
             try:
                 e["xattrs"] = {k: os.getxattr(p, k, follow_symlinks=False)
                                for k in sorted(os.listxattr(p, follow_symlinks=False))}
@@ -177,12 +184,21 @@ def main():
         o.make_layout(layout, layers, how=how, config_extra=config)
         sh(*skopeo, "copy", *dest_args, "oci:%s:latest" % layout, "docker://%s/unpack/img:%s" % (host, how))
 
+    # Device nodes only when asked, and only as root (umoci's tree has them).
+    devs = ["--devices"] if as_root else []
     ours = {}
     for how in (o.GZIP, o.ZSTD):
         ours[how] = os.path.join(tmp, "ours-" + how)
-        sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs",
+        sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs", *devs,
            "%s/unpack/img:%s" % (host, how), ours[how])
     mine = tree(ours[o.GZIP])
+    no_dev = os.path.join(tmp, "ours-no-devices")
+    sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs",
+       "%s/unpack/img:gzip" % host, no_dev)
+    skipped = tree(no_dev)
+    check("dev/null" not in skipped[0] and "dev" in skipped[0], "without --devices dev/null is skipped")
+    compare("no --devices vs --devices minus dev/null", skipped,
+            ({p: e for p, e in mine[0].items() if p != "dev/null"}, mine[1]))
     check(len(mine[0]) > 300, "the image has its few hundred entries: %d" % len(mine[0]))
     check("data/del" not in mine[0] and "data/keep" in mine[0], "whiteout applied, sibling kept")
     check(sorted(p for p in mine[0] if p.startswith("data/opq/")) == ["data/opq/c"], "opaque directory")
@@ -190,6 +206,9 @@ def main():
         check(mine[0]["usr/bin/capprog"]["xattrs"].get("security.capability") == CAP_NET_BIND,
               "security.capability applied")
         check(mine[0]["data/owned"]["uid"] == 1000, "owner applied")
+        null = mine[0].get("dev/null", {})
+        check(null.get("type") == stat.S_IFCHR and null.get("rdev") == (1, 3) and null.get("mode") == 0o666,
+              "registry-pull --devices: dev/null is the character device 1:3: %r" % null)
     check(mine[0]["usr/bin/suidprog"]["mode"] == 0o4755, "setuid kept")
     compare("zstd vs gzip", tree(ours[o.ZSTD]), mine)
 
@@ -202,7 +221,8 @@ def main():
         compare("ours vs umoci", mine, tree(os.path.join(bundle, "rootfs")))
         # registry-unpack --bundle: config.json as umoci converts it.
         our_bundle = os.path.join(tmp, "our-bundle")
-        sh(os.path.join(bindir, "registry-unpack"), "--quiet", "--bundle", peer_layout + ":img", our_bundle)
+        sh(os.path.join(bindir, "registry-unpack"), "--quiet", "--bundle", *devs, peer_layout + ":img",
+           our_bundle)
         compare("bundle rootfs vs umoci", tree(os.path.join(our_bundle, "rootfs")),
                 tree(os.path.join(bundle, "rootfs")))
         theirs_cfg = json.load(open(os.path.join(bundle, "config.json")))
@@ -227,21 +247,22 @@ def main():
     sh(*skopeo, "copy", *src_args, "docker://%s/unpack/img:gzip" % host,
        "docker-archive:%s:example.com/unpack/img:gzip" % archive)
     from_archive = os.path.join(tmp, "from-archive")
-    p = sh(os.path.join(bindir, "registry-unpack"), "--json",
+    p = sh(os.path.join(bindir, "registry-unpack"), "--json", *devs,
            "docker-archive:%s:example.com/unpack/img:gzip" % archive, from_archive)
     doc = json.loads(p.stdout or b"{}")
     check(doc.get("layers") == 2 and doc.get("whiteouts") == 2, "registry-unpack docker-archive: --json: %r" % doc)
     compare("docker-archive vs registry", tree(from_archive), mine)
     # ... and as a bundle, its only image picked without a name.
     archive_bundle = os.path.join(tmp, "archive-bundle")
-    sh(os.path.join(bindir, "registry-unpack"), "--quiet", "--bundle", "docker-archive:" + archive, archive_bundle)
+    sh(os.path.join(bindir, "registry-unpack"), "--quiet", "--bundle", *devs, "docker-archive:" + archive,
+       archive_bundle)
     compare("docker-archive bundle vs registry", tree(os.path.join(archive_bundle, "rootfs")), mine)
     check(json.load(open(os.path.join(archive_bundle, "config.json")))["process"]["cwd"] == "/data",
           "docker-archive bundle: config.json from the image config")
 
     # rootfs-tar, extracted by GNU tar, is the same tree.
     tarfile_path = os.path.join(tmp, "rootfs.tar")
-    sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs-tar",
+    sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs-tar", *devs,
        "%s/unpack/img:gzip" % host, tarfile_path)
     extracted = os.path.join(tmp, "from-tar")
     os.makedirs(extracted)
@@ -250,7 +271,7 @@ def main():
     # Directory modes and mtimes of the top: tar sets the top from "./", which we write as the tree's.
     compare("rootfs-tar vs rootfs", a, b)
     # ... and on stdout for "-": the same members.
-    p = sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs-tar",
+    p = sh(os.path.join(bindir, "registry-pull"), "--quiet", "--format", "rootfs-tar", *devs,
            "%s/unpack/img:zstd" % host, "-")
     with tarfile.open(fileobj=io.BytesIO(p.stdout)) as t:
         listed = t.getnames()
@@ -263,6 +284,7 @@ def main():
     doc = json.loads(p.stdout)
     check(doc["layers"] == 2 and doc["entries"] > 300 and doc["whiteouts"] == 2 and doc["format"] == "rootfs",
           "registry-unpack --json: %r" % doc)
+    check(doc.get("skipped_devices") == 1, "without --devices the device is skipped and counted: %r" % doc)
     if FAILURES:
         print("%d failures" % len(FAILURES))
         return 1

@@ -32,6 +32,7 @@ _COPY_ALL_PLATFORMS = 1        # REGISTRY_COPY_ALL_PLATFORMS
 _COPY_REFERRERS = 2            # REGISTRY_COPY_REFERRERS
 _PULL_REFERRERS = 4            # REGISTRY_PULL_REFERRERS
 _PULL_FOREIGN_LAYERS = 8       # REGISTRY_PULL_FOREIGN_LAYERS
+_PULL_UNPACK_DEVICES = 0x10    # REGISTRY_PULL_UNPACK_DEVICES
 
 
 def _layout_source(path: str, name: Optional[str]) -> Tuple[str, Optional[str]]:
@@ -633,17 +634,20 @@ class Client(Handle):
              platform: PlatformLike = None, preserve_digests: bool = False,
              all_platforms: bool = False, progress: Optional[ProgressCallback] = None,
              ref_name: Optional[str] = None, referrers: bool = False,
-             foreign_layers: bool = False, policy: Optional[PolicyLike] = None) -> Optional[str]:
+             foreign_layers: bool = False, policy: Optional[PolicyLike] = None,
+             devices: bool = False) -> Optional[str]:
         """Pull an image: the manifest (the @platform entry of a list, by default this
         machine's), config and layers, fetched in parallel and verified.
 
         @referrers: also what refers to it (signatures, SBOMs), recursively, into
         an OCI layout. @foreign_layers: fetch layers with "urls" from there,
-        verified, with no credentials sent.
+        verified, with no credentials sent. @devices: with format "rootfs" or
+        "rootfs-tar", create the image's device nodes (as root only; otherwise
+        they are skipped); InvalidArgumentError for the other formats.
 
         @dest is a Store or a path. A path gets @format, an ImageFormat or its
         value: "oci" (an OCI layout, created or added to), "docker" (a `docker
-        load` folder) or "docker-archive" (a tarball). Returns the digest of the image manifest
+        load` folder), "docker-archive" (a tarball), "rootfs" or "rootfs-tar". Returns the digest of the image manifest
         written (for Docker formats, the registry's digest of the platform's image). @ref_name names the image
         in the layout (default: the tag, or the digest).
 
@@ -655,7 +659,7 @@ class Client(Handle):
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (
             _ALL_PLATFORMS if all_platforms else 0) | (_PULL_REFERRERS if referrers else 0) | (
-            _PULL_FOREIGN_LAYERS if foreign_layers else 0)
+            _PULL_FOREIGN_LAYERS if foreign_layers else 0) | (_PULL_UNPACK_DEVICES if devices else 0)
         bridge = progress_bridge(progress)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=platform_c(platform), progress=bridge.cfunc)
