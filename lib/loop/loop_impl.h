@@ -214,8 +214,8 @@ void registry__loop_commit_forget(lcommit *c);
 
 /* The end of a pull (loop/store.c): @image's manifest as the store keeps
  * it (converted unless @flags preserve digests) and its index.json entry
- * @ref_name, as registry__pull_store_image stores them, each fsync off
- * the step. 0 and done(op, rc) later (or from within, when nothing needs
+ * @ref_name, as registry__pull_store_manifest and registry__pull_index_entry
+ * store them, each fsync off the step. 0 and done(op, rc) later (or from within, when nothing needs
  * writing), op->digest the entry's digest; or a failure now. _forget: no
  * done; what is not renamed yet is left (an index.json lock released). */
 typedef struct lstore lstore;

@@ -1,7 +1,8 @@
 /*
- * The end of a loop pull without blocking: what registry__pull_store_image
- * does (lib/ops/pull.c) with its four fsyncs off the step. The manifest as
- * the store keeps it (converted as registry_pull converts) is committed
+ * The end of a loop pull without blocking: what registry__pull_store_manifest
+ * and registry__pull_index_entry do (lib/ops/pull.c) with their four fsyncs
+ * off the step. The manifest as the store keeps it (converted as
+ * registry_pull converts) is committed
  * like a blob (loop/sync.c), then its index.json entry is written through
  * an index transaction (store/index.c): the layout lock taken without
  * waiting (retried when another update holds it), the new index.json
