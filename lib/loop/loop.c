@@ -139,8 +139,14 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 		 * hands them over again when the next step unpauses us. */
 		if (registry__loop_slice_spent(q))
 			return CURL_WRITEFUNC_PAUSE;
-		if ((q->sink_rc = q->sink(q, ptr, len)))
+		if ((q->sink_rc = q->sink(q, ptr, len))) {
+			if (q->sink_rc == REGISTRY__SINK_PAUSE) {
+				/* No buffer free: it was put on the loop's list. */
+				q->sink_rc = 0;
+				return CURL_WRITEFUNC_PAUSE;
+			}
 			return 0;
+		}
 		return q->aborted ? 0 : len;
 	}
 	if (registry__buf_append(&q->resp.body, ptr, len)) {
@@ -545,7 +551,7 @@ void registry__loop_lreq_stop(lreq *q)
 		registry__loop_wait(q->L, &w->wait, 0, wait_fired);
 	}
 	if (q->paused) {
-		for (lreq **p = &q->L->paused; *p; p = &(*p)->next_paused)
+		for (lreq **p = q->paused == 2 ? &q->L->buf_waiters : &q->L->paused; *p; p = &(*p)->next_paused)
 			if (*p == q) {
 				*p = q->next_paused;
 				break;
@@ -932,6 +938,7 @@ void registry_loop_free(registry_loop *L)
 		registry_op_free(op);
 	}
 	registry__loop_aio_free(L);
+	registry__loop_bufs_free(L);
 	curl_multi_cleanup(L->multi);
 	free(L);
 }

@@ -53,7 +53,8 @@ struct lreq {
 	/* The request ended: rc 0 with resp final (any status), or a failure. */
 	void (*done)(lreq *q, int rc);
 	lwait wait;
-	int paused;         /* CURL_WRITEFUNC_PAUSE: on the loop's paused list */
+	int paused;         /* CURL_WRITEFUNC_PAUSE: 1 on the loop's paused list,
+	                     * 2 on its buf_waiters (loop/dwrite.c) */
 	lreq *next_paused;
 	lreq *token, *parent;     /* a token fetch under way, and its request */
 	registry__token_fetch tf; /* a token request's own */
@@ -115,6 +116,11 @@ struct registry_loop {
 	int aio_state, aio_efd, aio_watched;
 	unsigned long aio_ctx;
 	struct lsync *syncs;
+	/* Direct writes (loop/dwrite.c): the pool of staging buffers, and the
+	 * transfers paused until one comes back (paused == 2). */
+	void *bufs_free;
+	int bufs_out;
+	lreq *buf_waiters;
 };
 
 /* How long one step hands bytes to hashing and writing before it pauses
@@ -224,5 +230,61 @@ int registry__loop_store_image(lstore **out, registry_op *op, registry_store *st
                                const struct registry_manifest *image, const char *ref_name,
                                void (*done)(registry_op *op, int rc));
 void registry__loop_store_forget(lstore *s);
+
+/* ---- direct writes of downloaded blobs (loop/dwrite.c) ---- */
+
+/* Staging buffers: the size of one write, its alignment, how many a loop
+ * holds at most (their memory: 16 MiB), and how many writes one transfer
+ * has in flight at most. */
+#define REGISTRY__LOOP_DW_CHUNK (256 * 1024)
+#define REGISTRY__LOOP_DW_ALIGN 4096
+#define REGISTRY__LOOP_DW_BUFFERS 64
+#define REGISTRY__LOOP_DW_INFLIGHT 3
+/* Blobs smaller than this are written as before (write(2) in the step). */
+#define REGISTRY__LOOP_DW_MIN ((int64_t)1 << 20)
+
+/* A sink's answer: nothing taken, pause the transfer (it was put on a
+ * list that unpauses it). Not an error code (those are negative). */
+#define REGISTRY__SINK_PAUSE 1
+
+/* Write @len bytes of @buf (a pool buffer, now the write's) at @off of @fd
+ * through AIO: the lsync, wdone(ud, errno or 0, ...) in a later step, the
+ * buffer back in the pool after it. NULL: not submitted (no AIO here, the
+ * context full, out of memory); the buffer is still the caller's. */
+lsync *registry__loop_pwrite(registry_loop *L, int fd, void *buf, size_t len, int64_t off,
+                             void (*wdone)(void *ud, int err, void *buf, size_t len, int64_t off), void *ud);
+/* Linux AIO is there (set up on first use): 1, else 0. */
+int registry__loop_aio_ready(registry_loop *L);
+/* The pool: buffers that can still be got; one (NULL: none left, or no
+ * memory); one given back (transfers waiting for one go on); a transfer
+ * paused until then; the free ones freed (registry_loop_free). */
+int registry__loop_bufs_left(const registry_loop *L);
+void *registry__loop_buf_get(registry_loop *L);
+void registry__loop_buf_put(registry_loop *L, void *buf);
+void registry__loop_buf_wait(registry_loop *L, lreq *q);
+void registry__loop_bufs_free(registry_loop *L);
+
+/* A blob's bytes written with O_DIRECT through AIO instead of write(2):
+ * no copy into the page cache, no dirty-page throttling inside a step.
+ * Open: NULL when not used (no AIO, no direct I/O on this file system, a
+ * blob smaller than REGISTRY__LOOP_DW_MIN or of unknown size; nothing
+ * recorded): the writer's own writes then. The partial is sized to the
+ * blob at once (direct writes past the end of an ext4 file wait for the
+ * disk); an abort trims it back to what reached the disk. */
+typedef struct ldw ldw;
+struct registry__blob_writer;
+ldw *registry__loop_dw_open(registry_loop *L, struct registry__blob_writer *w, int64_t size);
+/* Hash and write @len bytes: 0; REGISTRY__SINK_PAUSE (nothing taken: no
+ * buffer free, @q paused until one is); or a failure (recorded). */
+int registry__loop_dw_write(ldw *d, lreq *q, const char *data, size_t len);
+/* Start again from byte 0 (the server ignored Range): 0 or a failure. */
+int registry__loop_dw_restart(ldw *d);
+/* Every byte given: write what is staged, wait for the writes, free @d,
+ * then done(ud, 0 or a failure) in a later step; the writer stays the
+ * caller's (on failure the partial is trimmed to what reached the disk). */
+void registry__loop_dw_finish(ldw *d, void (*done)(void *ud, int rc), void *ud);
+/* Give up (at any time, finish under way included: no done): writes in
+ * flight forgotten, the partial trimmed to what reached the disk, @d freed. */
+void registry__loop_dw_abort(ldw *d);
 
 #endif

@@ -50,6 +50,8 @@ typedef struct pblob {
 	lreq q;
 	lwait busy;
 	lcommit *commit; /* its fsyncs, off the step */
+	ldw *dw;         /* direct writes (loop/dwrite.c), or NULL: the writer's */
+	ldw *flushing;   /* its last writes, before the commit */
 } pblob;
 
 struct pull_op {
@@ -325,6 +327,12 @@ static void report(pblob *b, int state)
 	}
 }
 
+/* Start the blob again from byte 0. */
+static int blob_restart(pblob *b)
+{
+	return b->dw ? registry__loop_dw_restart(b->dw) : registry__blob_writer_restart(b->w);
+}
+
 /* Bytes of a 2xx answer: checked against the Range we asked, then hashed
  * and written at once (curl hands over at most 16 KiB at a time). */
 static int blob_sink(lreq *q, const char *data, size_t len)
@@ -335,7 +343,7 @@ static int blob_sink(lreq *q, const char *data, size_t len)
 		long st = q->resp.status;
 		if (b->offset > 0 && st == 200) {
 			/* The server ignored Range: start over from byte 0. */
-			int rc = registry__blob_writer_restart(b->w);
+			int rc = blob_restart(b);
 			if (rc)
 				return rc;
 			b->p->prog.overall_done -= b->done;
@@ -352,9 +360,9 @@ static int blob_sink(lreq *q, const char *data, size_t len)
 	if (b->size >= 0 && (uint64_t)len > (uint64_t)(b->size - b->done))
 		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", b->digest,
 		                      (long long)b->size);
-	int rc = registry__blob_writer_write(b->w, data, len);
+	int rc = b->dw ? registry__loop_dw_write(b->dw, q, data, len) : registry__blob_writer_write(b->w, data, len);
 	if (rc)
-		return rc;
+		return rc; /* or REGISTRY__SINK_PAUSE: nothing taken */
 	b->done += (int64_t)len;
 	b->p->prog.overall_done += (int64_t)len;
 	double n = registry__now_s();
@@ -371,7 +379,7 @@ static int blob_before(lreq *q)
 	pblob *b = q->ud;
 	if (b->size > 0 && b->done >= b->size) {
 		/* A partial holding every byte cannot be resumed (see fetch.c). */
-		int rc = registry__blob_writer_restart(b->w);
+		int rc = blob_restart(b);
 		if (rc)
 			return rc;
 		b->p->prog.overall_done -= b->done;
@@ -400,7 +408,7 @@ static int blob_pre_step(lreq *q, CURLcode cc)
 	}
 	long long asked = (long long)b->offset;
 	registry__error_clear();
-	int rc = registry__blob_writer_restart(b->w);
+	int rc = blob_restart(b);
 	b->p->prog.overall_done -= b->done;
 	b->done = 0;
 	if (rc) {
@@ -423,6 +431,8 @@ static void blob_finished(pblob *b, int rc)
 	registry__loop_lreq_end(&b->q);
 	p->finished++;
 	p->prog.blobs_done++;
+	registry__loop_dw_abort(b->dw);
+	b->dw = NULL;
 	if (b->w) {
 		registry__blob_writer_abort(b->w, rc != REGISTRY_EDIGEST);
 		b->w = NULL;
@@ -440,6 +450,20 @@ static void blob_finished(pblob *b, int rc)
 
 static void blob_committed(void *ud, int rc);
 
+/* The data written (direct writes): the commit. */
+static void blob_flushed(void *ud, int rc)
+{
+	pblob *b = ud;
+	b->flushing = NULL;
+	if (!rc) {
+		rc = registry__loop_commit(&b->commit, b->p->op.loop, b->w, blob_committed, b);
+		b->w = NULL; /* the commit's now, or freed */
+		if (!rc)
+			return;
+	}
+	blob_finished(b, rc);
+}
+
 static void blob_done(lreq *q, int rc)
 {
 	pblob *b = q->ud;
@@ -448,6 +472,15 @@ static void blob_done(lreq *q, int rc)
 		const char *served = q->resp.docker_content_digest;
 		if (served && registry_digest_validate(served) == 0 && strcmp(served, b->digest) != 0) {
 			rc = registry__fail(REGISTRY_EDIGEST, "registry served %s when asked for %s", served, b->digest);
+		} else if (b->dw) {
+			/* Its last writes first, then the commit (blob_flushed). */
+			b->flushing = b->dw;
+			b->dw = NULL;
+			b->state = B_COMMITTING;
+			b->p->running--;
+			registry__loop_dw_finish(b->flushing, blob_flushed, b);
+			next_blobs(b->p);
+			return;
 		} else {
 			rc = registry__loop_commit(&b->commit, b->p->op.loop, b->w, blob_committed, b);
 			b->w = NULL; /* the commit's now, or freed */
@@ -500,8 +533,10 @@ static void blob_start(pblob *b)
 		report(b, REGISTRY_PROGRESS_SKIPPED);
 		return;
 	}
-	if (b->w) /* the commit's AIO fsync writes it back, off the step */
+	if (b->w) { /* the commit's AIO fsync writes it back, off the step */
 		registry__blob_writer_no_writeback(b->w);
+		b->dw = registry__loop_dw_open(p->op.loop, b->w, b->size);
+	}
 	char path[800];
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
 	b->state = B_RUNNING;
@@ -679,6 +714,9 @@ static void transfers_stop(pull_op *p)
 		registry__loop_unwait(p->op.loop, &b->busy);
 		registry__loop_commit_forget(b->commit);
 		b->commit = NULL;
+		registry__loop_dw_abort(b->dw);
+		registry__loop_dw_abort(b->flushing);
+		b->dw = b->flushing = NULL;
 		if (b->w) {
 			/* Keep what we have for a resume; nothing half-written is committed. */
 			registry__blob_writer_abort(b->w, 1);

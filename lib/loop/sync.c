@@ -19,6 +19,7 @@
 #include <linux/aio_abi.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -39,6 +40,12 @@ struct lsync {
 	void *ud;
 	lwait inline_done;         /* the fsync ran in the step: done comes next step */
 	int err;
+	/* A write (registry__loop_pwrite): its buffer goes back to the loop's
+	 * pool once done, whether or not anyone still waits for it. */
+	void *buf;
+	size_t len;
+	int64_t off;
+	void (*wdone)(void *ud, int err, void *buf, size_t len, int64_t off);
 };
 
 static int aio_ready_or_setup(registry_loop *L)
@@ -61,11 +68,25 @@ static int aio_ready_or_setup(registry_loop *L)
 
 static void finish(lsync *s)
 {
-	if (s->done)
+	if (s->wdone)
+		s->wdone(s->ud, s->err, s->buf, s->len, s->off);
+	else if (s->done)
 		s->done(s->ud, s->err);
+	if (s->buf)
+		registry__loop_buf_put(s->L, s->buf);
 	if (s->own_fd)
 		close(s->fd);
 	free(s);
+}
+
+/* An AIO completion's result: errno, or 0 (a write that wrote it all). */
+static int event_err(const lsync *s, long long res)
+{
+	if (res < 0)
+		return (int)-res;
+	if (s->buf && (uint64_t)res != (uint64_t)s->len)
+		return EIO; /* short: wdone writes the rest itself to learn why */
+	return 0;
 }
 
 static void inline_fired(lwait *w)
@@ -78,7 +99,14 @@ static int submit(registry_loop *L, lsync *s)
 	if (!aio_ready_or_setup(L))
 		return -1;
 	s->cb.aio_data = (uint64_t)(uintptr_t)s;
-	s->cb.aio_lio_opcode = IOCB_CMD_FSYNC;
+	if (s->buf) {
+		s->cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+		s->cb.aio_buf = (uint64_t)(uintptr_t)s->buf;
+		s->cb.aio_nbytes = s->len;
+		s->cb.aio_offset = s->off;
+	} else {
+		s->cb.aio_lio_opcode = IOCB_CMD_FSYNC;
+	}
 	s->cb.aio_fildes = (uint32_t)s->fd;
 	s->cb.aio_flags = IOCB_FLAG_RESFD;
 	s->cb.aio_resfd = (uint32_t)L->aio_efd;
@@ -90,7 +118,7 @@ static int submit(registry_loop *L, lsync *s)
 			/* The loop cannot watch it: wait for this one here. */
 			struct io_event ev;
 			syscall(SYS_io_getevents, L->aio_ctx, 1, 1, &ev, NULL);
-			s->err = ev.res < 0 ? (int)-ev.res : 0;
+			s->err = event_err(s, ev.res);
 			return 0;
 		}
 		L->aio_watched = 1;
@@ -123,6 +151,7 @@ void registry__loop_fsync_forget(lsync *s)
 	if (!s)
 		return;
 	s->done = NULL;
+	s->wdone = NULL;
 	if (s->inline_done.queued) { /* done (in the step, or reaped) */
 		registry__loop_unwait(s->L, &s->inline_done);
 		finish(s);
@@ -149,7 +178,7 @@ static void reap(registry_loop *L, const struct timespec *wait, long min, int no
 		for (long i = 0; i < n; i++) {
 			lsync *s = (lsync *)(uintptr_t)ev[i].data;
 			unlink_sync(L, s);
-			s->err = ev[i].res < 0 ? (int)-ev[i].res : 0;
+			s->err = event_err(s, ev[i].res);
 			if (s->err == EINVAL && s->own_fd)
 				s->err = 0; /* a folder some file systems cannot sync */
 			if (now)
@@ -190,6 +219,82 @@ void registry__loop_aio_free(registry_loop *L)
 	syscall(SYS_io_destroy, L->aio_ctx);
 	close(L->aio_efd);
 	L->aio_state = 0;
+}
+
+/* ---- writes (loop/dwrite.c) ------------------------------------------------------ */
+
+lsync *registry__loop_pwrite(registry_loop *L, int fd, void *buf, size_t len, int64_t off,
+                             void (*wdone)(void *ud, int err, void *buf, size_t len, int64_t off), void *ud)
+{
+	lsync *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	*s = (lsync){.L = L, .fd = fd, .buf = buf, .len = len, .off = off, .wdone = wdone, .ud = ud};
+	int r = submit(L, s);
+	if (r < 0) {
+		free(s); /* no AIO here, or it is full: the caller writes in the step */
+		return NULL;
+	}
+	if (r == 0) /* done already (the loop could not watch the eventfd) */
+		registry__loop_wait(L, &s->inline_done, 0, inline_fired);
+	return s;
+}
+
+int registry__loop_aio_ready(registry_loop *L)
+{
+	return aio_ready_or_setup(L);
+}
+
+/* The pool: each free buffer holds the next one's address in its first bytes. */
+int registry__loop_bufs_left(const registry_loop *L)
+{
+	return REGISTRY__LOOP_DW_BUFFERS - L->bufs_out;
+}
+
+void *registry__loop_buf_get(registry_loop *L)
+{
+	if (L->bufs_out >= REGISTRY__LOOP_DW_BUFFERS)
+		return NULL;
+	void *b = L->bufs_free;
+	if (b) {
+		memcpy(&L->bufs_free, b, sizeof(void *));
+	} else if (posix_memalign(&b, REGISTRY__LOOP_DW_ALIGN, REGISTRY__LOOP_DW_CHUNK) != 0) {
+		return NULL;
+	}
+	L->bufs_out++;
+	return b;
+}
+
+void registry__loop_buf_put(registry_loop *L, void *b)
+{
+	memcpy(b, &L->bufs_free, sizeof(void *));
+	L->bufs_free = b;
+	L->bufs_out--;
+	/* Transfers that waited for a buffer try again from the next step. */
+	while (L->buf_waiters) {
+		lreq *q = L->buf_waiters;
+		L->buf_waiters = q->next_paused;
+		q->paused = 1;
+		q->next_paused = L->paused;
+		L->paused = q;
+		L->deferred = 1;
+	}
+}
+
+void registry__loop_buf_wait(registry_loop *L, lreq *q)
+{
+	q->paused = 2;
+	q->next_paused = L->buf_waiters;
+	L->buf_waiters = q;
+}
+
+void registry__loop_bufs_free(registry_loop *L)
+{
+	while (L->bufs_free) {
+		void *b = L->bufs_free;
+		memcpy(&L->bufs_free, b, sizeof(void *));
+		free(b);
+	}
 }
 
 /* ---- a blob's commit ------------------------------------------------------------ */

@@ -55,6 +55,19 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
  */
 int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len);
 
+/*
+ * For a caller that writes the bytes itself (the event loop's direct I/O,
+ * loop/dwrite.c) at registry__blob_writer_offset() before this call: the
+ * size check and hashing of _write, without writing. Same returns.
+ */
+int registry__blob_writer_account(registry__blob_writer *w, const void *data, size_t len);
+/* Such a caller's write failed with @err: the writer fails as in _write
+ * (recorded; REGISTRY_EIO; on ENOSPC or EDQUOT the partial is removed). */
+int registry__blob_writer_write_failed(registry__blob_writer *w, int err);
+/* A second descriptor on the partial, opened O_WRONLY | O_DIRECT; -1 when
+ * the file system refuses direct I/O (nothing recorded). */
+int registry__blob_writer_open_direct(const registry__blob_writer *w);
+
 /* Truncate to 0 and reset the hash (the server ignored Range). 0 or REGISTRY_EIO. */
 int registry__blob_writer_restart(registry__blob_writer *w);
 

@@ -244,6 +244,42 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 	return 0;
 }
 
+int registry__blob_writer_account(registry__blob_writer *w, const void *data, size_t len)
+{
+	if (!w || (!data && len))
+		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
+	if (w->failed)
+		return registry__fail(REGISTRY_EIO, "blob writer: an earlier write to blobs/%s failed", w->rel);
+	if (w->expected_size >= 0 && (uint64_t)len > (uint64_t)(w->expected_size - w->offset))
+		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
+		                      (long long)w->expected_size);
+	int rc = registry__hash_update(&w->hash, data, len);
+	if (rc) {
+		w->failed = 1;
+		return rc;
+	}
+	w->offset += (int64_t)len;
+	return 0;
+}
+
+int registry__blob_writer_write_failed(registry__blob_writer *w, int err)
+{
+	return write_failed(w, err);
+}
+
+int registry__blob_writer_open_direct(const registry__blob_writer *w)
+{
+	int fd = openat(w->store->blobs_fd, w->rel, O_WRONLY | O_DIRECT | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	struct stat a, b;
+	if (fstat(fd, &a) != 0 || fstat(w->fd, &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		close(fd); /* not the partial we hold locked */
+		return -1;
+	}
+	return fd;
+}
+
 void registry__blob_writer_no_writeback(registry__blob_writer *w)
 {
 	w->no_writeback = 1;
