@@ -101,7 +101,7 @@ ldw *registry__loop_dw_open(registry_loop *L, registry__blob_writer *w, int64_t 
 	if (d->fill) {
 		/* The resumed partial's last bytes before the boundary: re-read
 		 * (the resume just hashed them; they are in the page cache). */
-		if (!(d->buf = registry__loop_buf_get(L)) ||
+		if (!(d->buf = registry__loop_buf_get(L, 0)) ||
 		    pread(d->wfd, d->buf, d->fill, (off_t)d->pos) != (ssize_t)d->fill)
 			goto refuse;
 	}
@@ -218,7 +218,11 @@ int registry__loop_dw_write(ldw *d, lreq *q, const char *data, size_t len)
 			has = 0;
 		}
 	}
-	if (bufs > registry__loop_bufs_left(d->L) || d->inflight + writes > REGISTRY__LOOP_DW_INFLIGHT) {
+	/* Wait only for what a write in flight will give back: this
+	 * transfer's own (its cap), or any (the pool). */
+	int force = bufs > registry__loop_bufs_left(d->L);
+	if ((force && d->L->dw_writes > 0) ||
+	    (d->inflight > 0 && d->inflight + writes > REGISTRY__LOOP_DW_INFLIGHT)) {
 		registry__loop_buf_wait(d->L, q);
 		return REGISTRY__SINK_PAUSE;
 	}
@@ -226,7 +230,7 @@ int registry__loop_dw_write(ldw *d, lreq *q, const char *data, size_t len)
 	if (rc)
 		return rc;
 	while (len) {
-		if (!d->buf && !(d->buf = registry__loop_buf_get(d->L)))
+		if (!d->buf && !(d->buf = registry__loop_buf_get(d->L, force)))
 			return registry__blob_writer_write_failed(d->w, ENOMEM);
 		size_t take = REGISTRY__LOOP_DW_CHUNK - d->fill < len ? REGISTRY__LOOP_DW_CHUNK - d->fill : len;
 		memcpy(d->buf + d->fill, data, take);

@@ -2167,6 +2167,106 @@ static void case_direct_chaos(void)
 	registry_client_free(c);
 }
 
+/* More transfers writing directly than the loop has staging buffers (40
+ * pulls of big-oci: 80 layers of 8 MiB, 64 buffers): every transfer holds a
+ * partly filled buffer, the pool runs dry, and the pulls must still end
+ * (a transfer that cannot get a buffer waits only while some write is in
+ * flight to give one back). Each store verifies; one thread throughout. */
+#define NMANY 40
+static void case_direct_many(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of("fixtures/big-oci:latest");
+	registry_store *blocking = itest_store("many-blocking");
+	char *want = NULL;
+	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", NULL), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_store *stores[NMANY];
+	registry_op *ops[NMANY];
+	result res[NMANY];
+	memset(res, 0, sizeof(res));
+	for (int i = 0; i < NMANY; i++) {
+		stores[i] = store_named("many-%d", i);
+		CHECK_RC(registry_pull_start(&ops[i], L, c, ref, stores[i], "x", NULL, on_done, &res[i]), 0);
+	}
+	pl_run(&p, L, 60000);
+	CHECK_INT(registry_loop_pending(L), 0);
+	for (int i = 0; i < NMANY; i++) {
+		CHECK_INT(res[i].rc, 0);
+		if (res[i].called && res[i].rc)
+			fprintf(stderr, "many %d: %s\n", i, res[i].message);
+		CHECK_STR(entry_digest(stores[i], "x"), want);
+		itest_check_sound(stores[i]);
+	}
+	registry_loop_free(L); /* the ops still pending (a failure above) go with it */
+	for (int i = 0; i < NMANY; i++)
+		registry_store_free(stores[i]);
+	CHECK_INT(p.max_threads, 1);
+	registry_free(want);
+	registry_store_free(blocking);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+/* A pool run dry by stalled transfers: the proxy stalls the first 64 blob
+ * GETs after half their body, so 64 layer fetches each hold a partly filled
+ * staging buffer (the loop's 64) with no write in flight. The two fetches
+ * it serves whole must still get buffers and end at once (they may not
+ * wait for a write that will never come), while the 64 stay stalled. */
+#define NDRY 33
+static void case_direct_dry(void)
+{
+	registry_client *c = itest_client(1);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/big-oci", "latest", NULL), 0);
+	CHECK(m && registry_manifest_layer_count(m) == 2);
+	if (!m || registry_manifest_layer_count(m) != 2)
+		return;
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_store *stores[NDRY];
+	registry_op *ops[2 * NDRY];
+	result res[2 * NDRY];
+	memset(res, 0, sizeof(res));
+	for (int i = 0; i < NDRY; i++) {
+		stores[i] = store_named("dry-%d", i);
+		for (int j = 0; j < 2; j++) {
+			const registry_descriptor *d = registry_manifest_layer(m, (size_t)j);
+			CHECK_RC(registry_blob_fetch_start(&ops[2 * i + j], L, c, "fixtures/big-oci", registry_descriptor_digest(d),
+			                                   registry_descriptor_size(d), stores[i], NULL, on_done,
+			                                   &res[2 * i + j]), 0);
+		}
+	}
+	/* Until two have ended (or 15 s: the proxy's stalls last 30). */
+	long long until = now_us_t() + 15000000LL;
+	int ended = 0;
+	while (now_us_t() < until) {
+		pl_run(&p, L, 200);
+		ended = 0;
+		for (int i = 0; i < 2 * NDRY; i++)
+			ended += res[i].called;
+		if (ended >= 2)
+			break;
+	}
+	printf("direct-dry: %d of %d fetches ended while 64 stall\n", ended, 2 * NDRY);
+	CHECK_INT(ended, 2);
+	for (int i = 0; i < 2 * NDRY; i++)
+		if (res[i].called) {
+			CHECK_INT(res[i].rc, 0);
+			if (res[i].rc)
+				fprintf(stderr, "dry %d: %s\n", i, res[i].message);
+		}
+	CHECK_INT(p.max_threads, 1);
+	registry_loop_free(L); /* the stalled fetches go with it, their partials trimmed */
+	for (int i = 0; i < NDRY; i++) {
+		itest_check_sound(stores[i]);
+		registry_store_free(stores[i]);
+	}
+	registry_manifest_free(m);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -2216,6 +2316,10 @@ int main(int argc, char **argv)
 		RUN(case_direct_norange);
 	else if (strcmp(which, "direct-chaos") == 0)
 		RUN(case_direct_chaos);
+	else if (strcmp(which, "direct-many") == 0)
+		RUN(case_direct_many);
+	else if (strcmp(which, "direct-dry") == 0)
+		RUN(case_direct_dry);
 	else
 		return 2;
 	return CHECK_DONE();
