@@ -7,7 +7,7 @@ mirrors and blocks, registry-login/-logout with skopeo.
     test_hostconfig.py CASE EXAMPLES_BUILD_DIR
 
 Cases: certs-ca, mtls, authfile, mirror, blocked, login, and loop-mirror,
-loop-certs-ca, loop-mtls, loop-authfile (the same through an event-loop
+loop-certs-ca, loop-mtls, loop-authfile, loop-blocked (the same through an event-loop
 example: registry_pull_start). Every case points
 the programs at files in a temporary folder (--certs-dir, --authfile,
 --registries-conf, a private HOME): nothing under /etc is written or read
@@ -275,7 +275,7 @@ location = "{cache.host}"
         primary.stop()
 
 
-def case_blocked():
+def case_blocked(pull=pull):
     """blocked = true fails with exit 1 naming the rule; a by-digest-only mirror is not asked for a tag."""
     primary = start(fixtures=["small:v2s2"])
     mirror = start(fixtures=["small:v2s2"])
@@ -396,6 +396,11 @@ def case_loop_mtls():
     case_mtls(loop_pull)
 
 
+def case_loop_blocked():
+    """case_blocked through registry_pull_start (a blocked prefix, a by-digest-only mirror)."""
+    case_blocked(loop_pull)
+
+
 def case_loop_authfile():
     """case_authfile through registry_pull_start (credentials from auth.json)."""
     case_authfile(loop_pull)
@@ -406,6 +411,7 @@ CASES = {
     "loop-certs-ca": case_loop_certs_ca,
     "loop-mtls": case_loop_mtls,
     "loop-authfile": case_loop_authfile,
+    "loop-blocked": case_loop_blocked,
     "certs-ca": case_certs_ca,
     "mtls": case_mtls,
     "authfile": case_authfile,
