@@ -157,7 +157,7 @@ int registry__blob_writer_rehash(registry__blob_writer *w, size_t max)
 {
 	char buf[64 * 1024];
 	while (w->offset < w->rehash_end && max > 0) {
-		size_t want = sizeof(buf);
+		size_t want = sizeof(buf) < max ? sizeof(buf) : max;
 		if ((int64_t)want > w->rehash_end - w->offset)
 			want = (size_t)(w->rehash_end - w->offset);
 		ssize_t n = pread(w->fd, buf, want, (off_t)w->offset);
@@ -178,9 +178,16 @@ int registry__blob_writer_rehash(registry__blob_writer *w, size_t max)
 	if (w->offset < w->rehash_end)
 		return 1;
 	struct stat st;
-	int64_t size = fstat(w->fd, &st) == 0 ? (int64_t)st.st_size : w->offset;
+	if (fstat(w->fd, &st) != 0)
+		return registry__store_io_fail(errno, "store: cannot stat blobs/%s", w->rel);
 	w->rehash_end = 0;
-	return resume_at(w, w->offset, size);
+	if ((int64_t)st.st_size < w->offset) {
+		/* Cut below what was hashed meanwhile: the hash holds bytes that
+		 * are gone, so the blob starts again. */
+		w->offset = 0;
+		return registry__blob_writer_restart(w);
+	}
+	return resume_at(w, w->offset, (int64_t)st.st_size);
 }
 
 static int writer_open(registry__blob_writer **out, registry_store *s, const char *digest, int64_t expected_size,
