@@ -288,7 +288,8 @@ static int write_failed(registry__blob_writer *w, int err)
 	                      : "the partial file could not be removed");
 }
 
-int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len)
+/* @len more bytes may come: 0, or the failure (recorded). */
+static int room_for(const registry__blob_writer *w, const void *data, size_t len)
 {
 	if (!w || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
@@ -297,15 +298,31 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 	if (w->expected_size >= 0 && (uint64_t)len > (uint64_t)(w->expected_size - w->offset))
 		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
 		                      (long long)w->expected_size);
-	int err = registry__store_write_all(w->fd, data, len);
-	if (err)
-		return write_failed(w, err);
+	return 0;
+}
+
+/* @len bytes are written: hashed and counted. */
+static int count_in(registry__blob_writer *w, const void *data, size_t len)
+{
 	int rc = registry__hash_update(&w->hash, data, len);
 	if (rc) {
 		w->failed = 1;
 		return rc;
 	}
 	w->offset += (int64_t)len;
+	return 0;
+}
+
+int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len)
+{
+	int rc = room_for(w, data, len);
+	if (rc)
+		return rc;
+	int err = registry__store_write_all(w->fd, data, len);
+	if (err)
+		return write_failed(w, err);
+	if ((rc = count_in(w, data, len)))
+		return rc;
 	/* Start the disk writes now rather than all at the commit's fsync, so
 	 * that they overlap with the download. A hint: its failure is harmless. */
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -319,20 +336,8 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 
 int registry__blob_writer_account(registry__blob_writer *w, const void *data, size_t len)
 {
-	if (!w || (!data && len))
-		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
-	if (w->failed)
-		return registry__fail(REGISTRY_EIO, "blob writer: an earlier write to blobs/%s failed", w->rel);
-	if (w->expected_size >= 0 && (uint64_t)len > (uint64_t)(w->expected_size - w->offset))
-		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
-		                      (long long)w->expected_size);
-	int rc = registry__hash_update(&w->hash, data, len);
-	if (rc) {
-		w->failed = 1;
-		return rc;
-	}
-	w->offset += (int64_t)len;
-	return 0;
+	int rc = room_for(w, data, len);
+	return rc ? rc : count_in(w, data, len);
 }
 
 int registry__blob_writer_write_failed(registry__blob_writer *w, int err)

@@ -459,17 +459,26 @@ static void count_retries(const registry_trace_event *e, void *ud)
 		(*(int *)ud)++;
 }
 
+/* A client that retries @count times, backing off from @backoff_ms, and
+ * counts its retries into *@retries. */
+static registry_client *retrying_client(int count, int backoff_ms, int *retries)
+{
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = count;
+	ro.backoff_base_ms = backoff_ms;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	*retries = 0;
+	CHECK_RC(registry_client_set_trace(c, count_retries, retries), 0);
+	return c;
+}
+
 /* Backoff through the timer: the first requests fail (503), the pull
  * still completes, and no step slept. */
 static void case_retry(void)
 {
-	registry_client *c = itest_client(1);
-	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
-	ro.count = 4;
-	ro.backoff_base_ms = 100;
-	CHECK_RC(registry_client_set_retries(c, &ro), 0);
 	int retries = 0;
-	CHECK_RC(registry_client_set_trace(c, count_retries, &retries), 0);
+	registry_client *c = retrying_client(4, 100, &retries);
 	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
 	registry_store *s = itest_store("retry");
 	pl p;
@@ -2000,6 +2009,19 @@ static result direct_pull(registry_client *c, registry_store *s, registry_pull_o
 	return r;
 }
 
+/* A loop pull of big-oci into @s that succeeds with @dr's digest, @s sound. */
+static void direct_pull_ok(registry_client *c, registry_store *s, const direct_ref *dr, const char *what)
+{
+	char *got = NULL;
+	result r = direct_pull(c, s, NULL, NULL, &got);
+	CHECK_INT(r.rc, 0);
+	if (r.rc)
+		fprintf(stderr, "%s: %s\n", what, r.message);
+	CHECK_STR(got, dr->top);
+	registry_free(got);
+	itest_check_sound(s);
+}
+
 /* Cancel once a layer has 2 MiB in (the proxy stalls each first GET after
  * half its body, so the cancel lands mid-blob whatever the speed). */
 static int cancel_at_2mib(const registry_progress *pr, void *ud)
@@ -2071,12 +2093,7 @@ static void case_direct(void)
 			write_partial(odd, dr.digest[i], blob, (size_t)asked[i]);
 		free(blob);
 	}
-	got = NULL;
-	r = direct_pull(c, odd, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(odd);
+	direct_pull_ok(c, odd, &dr, "direct-odd");
 	const char *log = getenv("REGISTRY_TEST_PROXY_LOG");
 	for (size_t i = 0; i < dr.n && log; i++) {
 		char range[64];
@@ -2094,12 +2111,7 @@ static void case_direct(void)
 			write_partial(full, dr.digest[i], zeros, (size_t)dr.size[i]);
 		free(zeros);
 	}
-	got = NULL;
-	r = direct_pull(c, full, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(full);
+	direct_pull_ok(c, full, &dr, "direct-full");
 	registry_store_free(full);
 
 	registry_store_free(dr.s);
@@ -2122,14 +2134,7 @@ static void case_direct_norange(void)
 			write_partial(s, dr.digest[i], blob, blen / 3 + 7);
 		free(blob);
 	}
-	char *got = NULL;
-	result r = direct_pull(c, s, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	if (r.rc)
-		fprintf(stderr, "direct-norange: %s\n", r.message);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(s);
+	direct_pull_ok(c, s, &dr, "direct-norange");
 	registry_store_free(s);
 	registry_store_free(dr.s);
 	registry_free(dr.top);
@@ -2141,24 +2146,12 @@ static void case_direct_norange(void)
  * with the blocking pull's digest and a sound store. */
 static void case_direct_chaos(void)
 {
-	registry_client *c = itest_client(1);
-	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
-	ro.count = 10;
-	ro.backoff_base_ms = 10;
-	CHECK_RC(registry_client_set_retries(c, &ro), 0);
 	int retries = 0;
-	CHECK_RC(registry_client_set_trace(c, count_retries, &retries), 0);
+	registry_client *c = retrying_client(10, 10, &retries);
 	direct_ref dr;
 	direct_reference(&dr, c);
 	registry_store *s = itest_store("direct-chaos");
-	char *got = NULL;
-	result r = direct_pull(c, s, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	if (r.rc)
-		fprintf(stderr, "direct-chaos: %s\n", r.message);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(s);
+	direct_pull_ok(c, s, &dr, "direct-chaos");
 	printf("direct-chaos: %d retries\n", retries);
 	CHECK(retries >= 1); /* the schedule faulted some requests */
 	registry_store_free(s);
