@@ -94,9 +94,33 @@ void registry__schema1_free(registry__schema1 *s);
  */
 int registry__schema1_config(char **out, size_t *len, const registry__schema1 *s,
                              const char *const *diff_ids, size_t n_diff_ids);
+/*
+ * The OCI image a schema1 image @s becomes, as containers/image makes it:
+ * *out the manifest, *config (*config_len bytes, malloc'd) its config, to be
+ * stored by the caller; @diff_ids, @sizes and @gzipped for its n layers that
+ * are not throwaway, in order. registry__convert_schema1 computes those and
+ * stores the config.
+ */
+int registry__schema1_build(registry_manifest **out, char **config, size_t *config_len, const registry__schema1 *s,
+                            const char *const *diff_ids, const int64_t *sizes, const unsigned char *gzipped,
+                            size_t n);
 
 /* 1 when built with zlib (schema1 diff_ids can be computed), else 0. */
 int registry__have_zlib(void);
+
+/*
+ * A layer's diff_id computed a piece at a time (the event loop's schema1
+ * conversion): _begin opens @store's blob @digest; _step goes on for about
+ * @max_work bytes read and hashed, and returns 1 (more to do), 0 (done:
+ * @out and *@gzipped set) or a failure (recorded); _free at any time.
+ * registry__store_layer_diff_id is the same in one go.
+ */
+typedef struct registry__diffid registry__diffid;
+struct registry__watch;
+int registry__diffid_begin(registry__diffid **out, registry_store *store, const char *digest,
+                           struct registry__watch *w);
+int registry__diffid_step(registry__diffid *d, size_t max_work, char out[REGISTRY_DIGEST_STRING_MAX], int *gzipped);
+void registry__diffid_free(registry__diffid *d);
 
 /* ---- cancel and progress of local work (watch.c) ---- */
 

@@ -464,6 +464,46 @@ int registry__schema1_config(char **out, size_t *len, const registry__schema1 *s
 	return 0;
 }
 
+int registry__schema1_build(registry_manifest **out, char **config, size_t *config_len, const registry__schema1 *s,
+                            const char *const *diff_ids, const int64_t *sizes, const unsigned char *gzipped,
+                            size_t n)
+{
+	*out = NULL;
+	*config = NULL;
+	*config_len = 0;
+	char *config_digest = NULL;
+	int rc = registry__schema1_config(config, config_len, s, diff_ids, n);
+	if (!rc)
+		rc = registry_digest_buffer(&config_digest, REGISTRY_DIGEST_SHA256, *config, *config_len);
+	registry_manifest_builder *b = NULL;
+	if (!rc)
+		rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
+	if (!rc)
+		rc = registry_manifest_builder_set_config(b, &(registry_descriptor_spec){
+		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = REGISTRY_MEDIA_TYPE_OCI_CONFIG,
+		        .digest = config_digest, .size = (int64_t)*config_len});
+	for (size_t i = 0, k = 0; !rc && i < s->count; i++) {
+		if (s->throwaway[i])
+			continue;
+		/* Docker pushes schema1 layers gzipped; an uncompressed one is typed as what it is. */
+		rc = registry_manifest_builder_add_layer(b, &(registry_descriptor_spec){
+		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION,
+		        .media_type = gzipped[k] ? REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP : REGISTRY_MEDIA_TYPE_OCI_LAYER,
+		        .digest = s->blob_sums[i], .size = sizes[k]});
+		k++;
+	}
+	if (!rc)
+		rc = registry_manifest_builder_build(out, b);
+	registry_manifest_builder_free(b);
+	registry_free(config_digest);
+	if (rc) {
+		free(*config);
+		*config = NULL;
+		*config_len = 0;
+	}
+	return rc;
+}
+
 int registry__convert_schema1(registry_manifest **out, registry_store *store, const registry_manifest *m,
                               registry__watch *w)
 {
@@ -503,33 +543,15 @@ int registry__convert_schema1(registry_manifest **out, registry_store *store, co
 	}
 	char *config = NULL;
 	size_t config_len = 0;
-	char *config_digest = NULL;
 	if (!rc)
-		rc = registry__schema1_config(&config, &config_len, &s, diff_ptrs, n);
+		rc = registry__schema1_build(out, &config, &config_len, &s, diff_ptrs, sizes, gzipped, n);
 	if (!rc)
-		rc = registry_store_add_blob(&config_digest, store, NULL, config, config_len);
-	registry_manifest_builder *b = NULL;
-	if (!rc)
-		rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
-	if (!rc)
-		rc = registry_manifest_builder_set_config(b, &(registry_descriptor_spec){
-		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = REGISTRY_MEDIA_TYPE_OCI_CONFIG,
-		        .digest = config_digest, .size = (int64_t)config_len});
-	for (size_t i = 0, k = 0; !rc && i < s.count; i++) {
-		if (s.throwaway[i])
-			continue;
-		/* Docker pushes schema1 layers gzipped; an uncompressed one is typed as what it is. */
-		rc = registry_manifest_builder_add_layer(b, &(registry_descriptor_spec){
-		        .version = REGISTRY_DESCRIPTOR_SPEC_VERSION,
-		        .media_type = gzipped[k] ? REGISTRY_MEDIA_TYPE_OCI_LAYER_GZIP : REGISTRY_MEDIA_TYPE_OCI_LAYER,
-		        .digest = s.blob_sums[i], .size = sizes[k]});
-		k++;
+		rc = registry_store_add_blob(NULL, store, NULL, config, config_len);
+	if (rc) {
+		registry_manifest_free(*out);
+		*out = NULL;
 	}
-	if (!rc)
-		rc = registry_manifest_builder_build(out, b);
-	registry_manifest_builder_free(b);
 	free(config);
-	free(config_digest);
 	free(diff_ids);
 	free(diff_ptrs);
 	free(sizes);
