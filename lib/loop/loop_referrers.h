@@ -11,6 +11,12 @@
 #include "loop_impl.h"
 #include "ops/referrers_impl.h"
 
+/* Make @q (begun) the PUT of @m: its bytes the body, its media type the
+ * Content-Type (the line written in @ctype, the list in @headers: both the
+ * caller's until @q ends). Shared with the push's manifests (loop/push.c). */
+void registry__loop_manifest_put(lreq *q, const registry_manifest *m, char *ctype, size_t ctype_size,
+                                 const char *headers[2]);
+
 /* ---- the referrers tag upkeep (registry__referrers_tag_add) ---- */
 
 typedef struct ltag ltag;

@@ -794,13 +794,7 @@ static void next_manifest(push_op *p)
 			fail(p, rc);
 			return;
 		}
-		snprintf(p->ctype, sizeof(p->ctype), "Content-Type: %s", registry_manifest_media_type(m));
-		p->mheaders[0] = p->ctype;
-		p->mheaders[1] = NULL;
-		p->q.r.headers = p->mheaders;
-		size_t len = 0;
-		p->q.body = registry_manifest_raw(m, &len);
-		p->q.body_len = len;
+		registry__loop_manifest_put(&p->q, m, p->ctype, sizeof(p->ctype), p->mheaders);
 	}
 	registry__loop_lreq_go(&p->q);
 }

@@ -49,6 +49,19 @@ static int tag_get(lreq *q, registry_op *op, const char *repository, const char 
 	return 0;
 }
 
+void registry__loop_manifest_put(lreq *q, const registry_manifest *m, char *ctype, size_t ctype_size,
+                                 const char *headers[2])
+{
+	snprintf(ctype, ctype_size, "Content-Type: %s", registry_manifest_media_type(m));
+	headers[0] = ctype;
+	headers[1] = NULL;
+	q->r.method = "PUT";
+	q->r.headers = headers;
+	size_t len = 0;
+	q->body = registry_manifest_raw(m, &len);
+	q->body_len = len;
+}
+
 /* ---- the referrers tag upkeep ------------------------------------------------------- */
 
 static void tag_read(ltag *t);
@@ -94,14 +107,7 @@ static void tag_write(ltag *t)
 		tag_end(t, rc);
 		return;
 	}
-	snprintf(t->ctype, sizeof(t->ctype), "Content-Type: %s", registry_manifest_media_type(t->next));
-	t->headers[0] = t->ctype;
-	t->headers[1] = NULL;
-	t->q.r.method = "PUT";
-	t->q.r.headers = t->headers;
-	size_t len = 0;
-	t->q.body = registry_manifest_raw(t->next, &len);
-	t->q.body_len = len;
+	registry__loop_manifest_put(&t->q, t->next, t->ctype, sizeof(t->ctype), t->headers);
 	t->q.ud = t;
 	t->q.done = tag_written;
 	registry__loop_lreq_go(&t->q);

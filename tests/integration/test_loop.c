@@ -2165,28 +2165,11 @@ static void case_direct_chaos(void)
 /* ---- referrers (REGISTRY_PULL_REFERRERS, REGISTRY_COPY_REFERRERS, a push of a
  * referrer) on registry 2.8, which has no referrers API: the tag schema ---- */
 
-#define REF_EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-
 /* An artifact about @subject: config and layer the blob "{}", the type @type. */
 static registry_manifest *artifact_about(const registry_manifest *subject, const char *type, const char *who)
 {
-	registry_descriptor_spec e = REGISTRY_DESCRIPTOR_SPEC_INIT, sub = REGISTRY_DESCRIPTOR_SPEC_INIT;
-	e.media_type = REGISTRY_MEDIA_TYPE_OCI_EMPTY;
-	e.digest = REF_EMPTY_DIGEST;
-	e.size = 2;
-	sub.media_type = registry_manifest_media_type(subject);
-	sub.digest = registry_manifest_digest(subject);
-	sub.size = registry_manifest_size(subject);
-	registry_manifest_builder *b = NULL;
-	registry_manifest *m = NULL;
-	CHECK_RC(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST), 0);
-	CHECK_RC(registry_manifest_builder_set_artifact_type(b, type), 0);
-	CHECK_RC(registry_manifest_builder_set_config(b, &e), 0);
-	CHECK_RC(registry_manifest_builder_add_layer(b, &e), 0);
-	CHECK_RC(registry_manifest_builder_set_subject(b, &sub), 0);
-	CHECK_RC(registry_manifest_builder_set_annotation(b, "org.example.who", who), 0);
-	CHECK_RC(registry_manifest_builder_build(&m, b), 0);
-	registry_manifest_builder_free(b);
+	registry_manifest *m = itest_referrer(subject, type, who);
+	CHECK(m != NULL);
 	return m;
 }
 
@@ -2196,7 +2179,7 @@ static registry_store *store_with(const char *dir, const registry_manifest *m, c
 	registry_store *s = itest_store(dir);
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(m, &len);
-	CHECK_RC(registry_store_add_blob(NULL, s, REF_EMPTY_DIGEST, "{}", 2), 0);
+	CHECK_RC(registry_store_add_blob(NULL, s, ITEST_EMPTY_DIGEST, "{}", 2), 0);
 	CHECK_RC(registry_store_add_blob(NULL, s, registry_manifest_digest(m), raw, len), 0);
 	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
 	spec.media_type = registry_manifest_media_type(m);
@@ -2371,7 +2354,7 @@ static void case_referrers(void)
 		fclose(f);
 	const char *repos[] = {"fixtures/small-oci", "lref/block", "lref/loop", "fixtures/small-v2s2"};
 	for (int i = 0; i < 4; i++)
-		CHECK_RC(registry_blob_upload_file(c, repos[i], REF_EMPTY_DIGEST, path, NULL), 0);
+		CHECK_RC(registry_blob_upload_file(c, repos[i], ITEST_EMPTY_DIGEST, path, NULL), 0);
 	/* A signature of the image and one of the signature (depth 2), pushed
 	 * blocking; an SBOM pushed on the loop. */
 	registry_manifest *sig = artifact_about(image, "application/vnd.example.sig", "one");
