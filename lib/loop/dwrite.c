@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "loop_impl.h"
+#include "store/store_impl.h"
 #include "store/store_writer.h"
 
 struct ldw {
@@ -62,24 +63,6 @@ struct ldw {
 
 #define ALIGN_DOWN(x) ((x) & ~(int64_t)(REGISTRY__LOOP_DW_ALIGN - 1))
 
-static int write_all_at(int fd, const char *p, size_t len, int64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (n == 0)
-			return EIO;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 ldw *registry__loop_dw_open(registry_loop *L, registry__blob_writer *w, int64_t size)
 {
 	if (!w || size < REGISTRY__LOOP_DW_MIN || !registry__loop_aio_ready(L))
@@ -101,7 +84,7 @@ ldw *registry__loop_dw_open(registry_loop *L, registry__blob_writer *w, int64_t 
 	if (d->fill) {
 		/* The resumed partial's last bytes before the boundary: re-read
 		 * (the resume just hashed them; they are in the page cache). */
-		if (!(d->buf = registry__loop_buf_get(L)) ||
+		if (!(d->buf = registry__loop_buf_get(L, 0)) ||
 		    pread(d->wfd, d->buf, d->fill, (off_t)d->pos) != (ssize_t)d->fill)
 			goto refuse;
 	}
@@ -158,10 +141,10 @@ static void wrote(void *ud, int err, void *buf, size_t len, int64_t off)
 		/* Direct I/O accepted at open, refused at the write (a file
 		 * system with other alignment rules): write(2) from now on. */
 		d->no_direct = 1;
-		err = write_all_at(d->wfd, buf, len, off);
+		err = registry__store_pwrite_all(d->wfd, buf, len, off);
 	} else if (err == EIO) {
 		/* Short, or the device's error: write(2) says which. */
-		err = write_all_at(d->wfd, buf, len, off);
+		err = registry__store_pwrite_all(d->wfd, buf, len, off);
 	}
 	if (err)
 		failed(d, err, off);
@@ -187,10 +170,10 @@ static void submit(ldw *d, size_t len)
 		}
 	}
 	/* No AIO (or refused): in the step, as the writer would. */
-	int err = write_all_at(d->no_direct ? d->wfd : d->dfd, buf, len, off);
+	int err = registry__store_pwrite_all(d->no_direct ? d->wfd : d->dfd, buf, len, off);
 	if (err == EINVAL && !d->no_direct) {
 		d->no_direct = 1;
-		err = write_all_at(d->wfd, buf, len, off);
+		err = registry__store_pwrite_all(d->wfd, buf, len, off);
 	}
 	if (err)
 		failed(d, err, off);
@@ -218,7 +201,11 @@ int registry__loop_dw_write(ldw *d, lreq *q, const char *data, size_t len)
 			has = 0;
 		}
 	}
-	if (bufs > registry__loop_bufs_left(d->L) || d->inflight + writes > REGISTRY__LOOP_DW_INFLIGHT) {
+	/* Wait only for what a write in flight will give back: this
+	 * transfer's own (its cap), or any (the pool). */
+	int force = bufs > registry__loop_bufs_left(d->L);
+	if ((force && d->L->dw_writes > 0) ||
+	    (d->inflight > 0 && d->inflight + writes > REGISTRY__LOOP_DW_INFLIGHT)) {
 		registry__loop_buf_wait(d->L, q);
 		return REGISTRY__SINK_PAUSE;
 	}
@@ -226,7 +213,7 @@ int registry__loop_dw_write(ldw *d, lreq *q, const char *data, size_t len)
 	if (rc)
 		return rc;
 	while (len) {
-		if (!d->buf && !(d->buf = registry__loop_buf_get(d->L)))
+		if (!d->buf && !(d->buf = registry__loop_buf_get(d->L, force)))
 			return registry__blob_writer_write_failed(d->w, ENOMEM);
 		size_t take = REGISTRY__LOOP_DW_CHUNK - d->fill < len ? REGISTRY__LOOP_DW_CHUNK - d->fill : len;
 		memcpy(d->buf + d->fill, data, take);
@@ -296,7 +283,7 @@ static void fin_fired(lwait *w)
 	void *ud = d->ud;
 	int rc = 0;
 	if (d->tail_len && !d->err) {
-		int err = write_all_at(d->wfd, d->tail, d->tail_len, d->tail_off);
+		int err = registry__store_pwrite_all(d->wfd, d->tail, d->tail_len, d->tail_off);
 		if (err)
 			failed(d, err, d->tail_off);
 	}

@@ -120,6 +120,7 @@ struct registry_loop {
 	 * transfers paused until one comes back (paused == 2). */
 	void *bufs_free;
 	int bufs_out;
+	int dw_writes; /* direct writes in the kernel's hands */
 	lreq *buf_waiters;
 };
 
@@ -255,11 +256,15 @@ lsync *registry__loop_pwrite(registry_loop *L, int fd, void *buf, size_t len, in
                              void (*wdone)(void *ud, int err, void *buf, size_t len, int64_t off), void *ud);
 /* Linux AIO is there (set up on first use): 1, else 0. */
 int registry__loop_aio_ready(registry_loop *L);
-/* The pool: buffers that can still be got; one (NULL: none left, or no
- * memory); one given back (transfers waiting for one go on); a transfer
- * paused until then; the free ones freed (registry_loop_free). */
+/* The pool: buffers that can still be got; one (NULL: none left unless
+ * @force, or no memory); one given back (transfers waiting for one go on);
+ * a transfer paused until then; the free ones freed (registry_loop_free).
+ * A transfer waits for a buffer only while a direct write is in flight
+ * (its completion gives one back); with none in flight every buffer is a
+ * transfer's partly filled one, and waiting could last forever, so the
+ * pool grows past its size instead (@force). */
 int registry__loop_bufs_left(const registry_loop *L);
-void *registry__loop_buf_get(registry_loop *L);
+void *registry__loop_buf_get(registry_loop *L, int force);
 void registry__loop_buf_put(registry_loop *L, void *buf);
 void registry__loop_buf_wait(registry_loop *L, lreq *q);
 void registry__loop_bufs_free(registry_loop *L);

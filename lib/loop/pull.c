@@ -517,13 +517,41 @@ static void blob_committed(void *ud, int rc)
 }
 
 static void busy_fired(lwait *w);
+static void rehash_fired(lwait *w);
+
+/* Bytes of a kept partial re-hashed between two looks at the step's budget. */
+#define REHASH_PIECE ((size_t)1 << 20)
+
+/* The writer is open (and a kept partial hashed): the request. */
+static void blob_go(pblob *b)
+{
+	pull_op *p = b->p;
+	int64_t offset = registry__blob_writer_offset(b->w);
+	/* The commit's AIO fsync writes it back, off the step. */
+	registry__blob_writer_no_writeback(b->w);
+	b->dw = registry__loop_dw_open(p->op.loop, b->w, b->size);
+	char path[800];
+	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
+	int rc = begin_at(p, &b->q, path, p->scope, b, blob_done);
+	if (rc) {
+		blob_finished(b, rc);
+		return;
+	}
+	b->done = offset;
+	p->prog.overall_done += offset;
+	b->q.sink = blob_sink;
+	b->q.before = blob_before;
+	b->q.pre_step = blob_pre_step;
+	report(b, REGISTRY_PROGRESS_STARTED);
+	registry__loop_lreq_go(&b->q);
+}
 
 static void blob_start(pblob *b)
 {
 	pull_op *p = b->p;
 	int already = 0;
-	int64_t offset = 0;
-	int rc = registry__blob_writer_open(&b->w, p->store, b->digest, b->size, &offset, &already);
+	int64_t pending = 0;
+	int rc = registry__blob_writer_open_lazy(&b->w, p->store, b->digest, b->size, &pending, &already);
 	if (rc == REGISTRY_ECONFLICT) {
 		/* Another pull on this store handle is writing it: wait for it. */
 		registry__error_clear();
@@ -540,27 +568,34 @@ static void blob_start(pblob *b)
 		report(b, REGISTRY_PROGRESS_SKIPPED);
 		return;
 	}
-	if (b->w) { /* the commit's AIO fsync writes it back, off the step */
-		registry__blob_writer_no_writeback(b->w);
-		b->dw = registry__loop_dw_open(p->op.loop, b->w, b->size);
-	}
-	char path[800];
-	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
 	b->state = B_RUNNING;
 	p->running++;
-	if (!rc)
-		rc = begin_at(p, &b->q, path, p->scope, b, blob_done);
 	if (rc) {
 		blob_finished(b, rc);
 		return;
 	}
-	b->done = offset;
-	p->prog.overall_done += offset;
-	b->q.sink = blob_sink;
-	b->q.before = blob_before;
-	b->q.pre_step = blob_pre_step;
-	report(b, REGISTRY_PROGRESS_STARTED);
-	registry__loop_lreq_go(&b->q);
+	if (pending > 0) {
+		/* A kept partial: hashed in pieces, from the next step on (a
+		 * partial of a gigabyte would take half a second in one). */
+		registry__loop_wait(p->op.loop, &b->busy, 0, rehash_fired);
+		return;
+	}
+	blob_go(b);
+}
+
+static void rehash_fired(lwait *w)
+{
+	pblob *b = (pblob *)((char *)w - offsetof(pblob, busy));
+	int rc;
+	while ((rc = registry__blob_writer_rehash(b->w, REHASH_PIECE)) == 1)
+		if (registry__loop_over_budget(b->p->op.loop)) {
+			registry__loop_wait(b->p->op.loop, &b->busy, 0, rehash_fired);
+			return;
+		}
+	if (rc)
+		blob_finished(b, rc);
+	else
+		blob_go(b);
 }
 
 static void busy_fired(lwait *w)

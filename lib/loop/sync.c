@@ -178,6 +178,8 @@ static void reap(registry_loop *L, const struct timespec *wait, long min, int no
 		for (long i = 0; i < n; i++) {
 			lsync *s = (lsync *)(uintptr_t)ev[i].data;
 			unlink_sync(L, s);
+			if (s->buf)
+				L->dw_writes--;
 			s->err = event_err(s, ev[i].res);
 			if (s->err == EINVAL && s->own_fd)
 				s->err = 0; /* a folder some file systems cannot sync */
@@ -237,6 +239,8 @@ lsync *registry__loop_pwrite(registry_loop *L, int fd, void *buf, size_t len, in
 	}
 	if (r == 0) /* done already (the loop could not watch the eventfd) */
 		registry__loop_wait(L, &s->inline_done, 0, inline_fired);
+	else
+		L->dw_writes++;
 	return s;
 }
 
@@ -251,9 +255,9 @@ int registry__loop_bufs_left(const registry_loop *L)
 	return REGISTRY__LOOP_DW_BUFFERS - L->bufs_out;
 }
 
-void *registry__loop_buf_get(registry_loop *L)
+void *registry__loop_buf_get(registry_loop *L, int force)
 {
-	if (L->bufs_out >= REGISTRY__LOOP_DW_BUFFERS)
+	if (L->bufs_out >= REGISTRY__LOOP_DW_BUFFERS && !force)
 		return NULL;
 	void *b = L->bufs_free;
 	if (b) {

@@ -52,9 +52,14 @@ void registry__store_partial_rel(char out[STORE_REL_MAX], const char *digest)
 
 int registry__store_write_all(int fd, const void *data, size_t len)
 {
+	return registry__store_pwrite_all(fd, data, len, -1);
+}
+
+int registry__store_pwrite_all(int fd, const void *data, size_t len, int64_t off)
+{
 	const char *p = data;
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -64,6 +69,8 @@ int registry__store_write_all(int fd, const void *data, size_t len)
 			return EIO;
 		p += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return 0;
 }

@@ -56,6 +56,8 @@ int registry__store_alg_len(const char *digest);
 
 /* write(2) all of @data, retrying short writes and EINTR. 0 or an errno value. */
 int registry__store_write_all(int fd, const void *data, size_t len);
+/* The same at offset @off with pwrite(2) (@off < 0: write(2), as above). */
+int registry__store_pwrite_all(int fd, const void *data, size_t len, int64_t off);
 /* read(2) up to @len, retrying EINTR; bytes read (< len only at EOF) or -errno. */
 ssize_t registry__store_read_full(int fd, void *buf, size_t len);
 

@@ -47,6 +47,19 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
                                int64_t expected_size, int64_t *offset, int *already);
 
 /*
+ * The same, except that a kept partial is not re-hashed here (a partial of
+ * a gigabyte took half a second): *pending receives its length (0: none),
+ * *out has offset 0, and the caller calls _rehash until it returns 0 before
+ * anything else. For the event loop, which hashes it in bounded slices.
+ */
+int registry__blob_writer_open_lazy(registry__blob_writer **out, registry_store *s, const char *digest,
+                                    int64_t expected_size, int64_t *pending, int *already);
+/* Hash up to about @max more bytes of the kept partial: 1 (more to do), 0
+ * (done: the offset is the partial's length, writing goes on after it), or
+ * a failure (recorded; abort the writer). */
+int registry__blob_writer_rehash(registry__blob_writer *w, size_t max);
+
+/*
  * Append @len bytes with write(2) straight from @data and hash them; no
  * allocation. 0; REGISTRY_ETOOLARGE (would pass expected_size: nothing is
  * written); REGISTRY_EIO (the writer is then failed: commit refuses it, abort

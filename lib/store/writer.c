@@ -27,6 +27,7 @@ struct registry__blob_writer {
 	char digest[REGISTRY_DIGEST_STRING_MAX];
 	char rel[STORE_REL_MAX]; /* the partial, relative to blobs_fd */
 	int no_writeback; /* the event loop's: its fsync is off the step */
+	int64_t rehash_end; /* _open_lazy: the kept partial's length, hashed up to offset so far */
 };
 
 /* Bytes written between two starts of writeback (sync_file_range). */
@@ -85,31 +86,41 @@ static int lock_partial(registry_store *s, const char *digest, const char *rel, 
 	}
 }
 
-/* Re-hash what a kept partial holds so writing can go on after it. */
-static int resume(registry__blob_writer *w)
+/* The length of a kept partial worth re-hashing into *size (one longer
+ * than the blob can be is emptied: useless). */
+static int resume_size(registry__blob_writer *w, int64_t *size)
 {
 	struct stat st;
 	if (fstat(w->fd, &st) != 0)
 		return registry__store_io_fail(errno, "store: cannot stat blobs/%s", w->rel);
 	if (st.st_size > 0 && w->expected_size >= 0 && st.st_size > w->expected_size) {
-		/* Longer than the blob can be: useless. */
 		if (ftruncate(w->fd, 0) != 0)
 			return registry__store_io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
 		st.st_size = 0;
 	}
-	int64_t hashed = 0;
-	if (st.st_size > 0) {
-		int rc = registry__store_hash_fd(w->fd, &w->hash, &hashed);
-		if (rc)
-			return rc;
-	}
-	/* Continue exactly after what was hashed. */
+	*size = (int64_t)st.st_size;
+	return 0;
+}
+
+/* Writing goes on exactly after the @hashed bytes of a partial of @size. */
+static int resume_at(registry__blob_writer *w, int64_t hashed, int64_t size)
+{
 	if (lseek(w->fd, (off_t)hashed, SEEK_SET) < 0)
 		return registry__store_io_fail(errno, "store: cannot seek in blobs/%s", w->rel);
-	if (hashed != st.st_size && ftruncate(w->fd, (off_t)hashed) != 0)
+	if (hashed != size && ftruncate(w->fd, (off_t)hashed) != 0)
 		return registry__store_io_fail(errno, "store: cannot truncate blobs/%s", w->rel);
 	w->offset = w->flushed = hashed;
 	return 0;
+}
+
+/* Re-hash what a kept partial holds so writing can go on after it. */
+static int resume(registry__blob_writer *w)
+{
+	int64_t size = 0, hashed = 0;
+	int rc = resume_size(w, &size);
+	if (!rc && size > 0)
+		rc = registry__store_hash_fd(w->fd, &w->hash, &hashed);
+	return rc ? rc : resume_at(w, hashed, size);
 }
 
 static void writer_free(registry__blob_writer *w)
@@ -127,8 +138,60 @@ static void writer_free(registry__blob_writer *w)
 	free(w);
 }
 
+static int writer_open(registry__blob_writer **out, registry_store *s, const char *digest, int64_t expected_size,
+                       int64_t *offset, int *already, int lazy);
+
 int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, const char *digest,
                                int64_t expected_size, int64_t *offset, int *already)
+{
+	return writer_open(out, s, digest, expected_size, offset, already, 0);
+}
+
+int registry__blob_writer_open_lazy(registry__blob_writer **out, registry_store *s, const char *digest,
+                                    int64_t expected_size, int64_t *pending, int *already)
+{
+	return writer_open(out, s, digest, expected_size, pending, already, 1);
+}
+
+int registry__blob_writer_rehash(registry__blob_writer *w, size_t max)
+{
+	char buf[64 * 1024];
+	while (w->offset < w->rehash_end && max > 0) {
+		size_t want = sizeof(buf) < max ? sizeof(buf) : max;
+		if ((int64_t)want > w->rehash_end - w->offset)
+			want = (size_t)(w->rehash_end - w->offset);
+		ssize_t n = pread(w->fd, buf, want, (off_t)w->offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return registry__store_io_fail(errno, "store: cannot read blobs/%s", w->rel);
+		if (n == 0) {
+			w->rehash_end = w->offset; /* shorter than it was: what is there counts */
+			break;
+		}
+		int rc = registry__hash_update(&w->hash, buf, (size_t)n);
+		if (rc)
+			return rc;
+		w->offset += n;
+		max = (size_t)n < max ? max - (size_t)n : 0;
+	}
+	if (w->offset < w->rehash_end)
+		return 1;
+	struct stat st;
+	if (fstat(w->fd, &st) != 0)
+		return registry__store_io_fail(errno, "store: cannot stat blobs/%s", w->rel);
+	w->rehash_end = 0;
+	if ((int64_t)st.st_size < w->offset) {
+		/* Cut below what was hashed meanwhile: the hash holds bytes that
+		 * are gone, so the blob starts again. */
+		w->offset = 0;
+		return registry__blob_writer_restart(w);
+	}
+	return resume_at(w, w->offset, (int64_t)st.st_size);
+}
+
+static int writer_open(registry__blob_writer **out, registry_store *s, const char *digest, int64_t expected_size,
+                       int64_t *offset, int *already, int lazy)
 {
 	if (!out || !s || !offset || !already)
 		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
@@ -189,6 +252,16 @@ int registry__blob_writer_open(registry__blob_writer **out, registry_store *s, c
 		*already = 1;
 		return 0;
 	}
+	if (lazy) {
+		/* The caller hashes it with _rehash, a bounded piece at a time. */
+		if ((rc = resume_size(w, &w->rehash_end))) {
+			writer_free(w);
+			return rc;
+		}
+		*offset = w->rehash_end;
+		*out = w;
+		return 0;
+	}
 	if ((rc = resume(w))) {
 		writer_free(w);
 		return rc;
@@ -215,7 +288,8 @@ static int write_failed(registry__blob_writer *w, int err)
 	                      : "the partial file could not be removed");
 }
 
-int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len)
+/* @len more bytes may come: 0, or the failure (recorded). */
+static int room_for(const registry__blob_writer *w, const void *data, size_t len)
 {
 	if (!w || (!data && len))
 		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
@@ -224,15 +298,31 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 	if (w->expected_size >= 0 && (uint64_t)len > (uint64_t)(w->expected_size - w->offset))
 		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
 		                      (long long)w->expected_size);
-	int err = registry__store_write_all(w->fd, data, len);
-	if (err)
-		return write_failed(w, err);
+	return 0;
+}
+
+/* @len bytes are written: hashed and counted. */
+static int count_in(registry__blob_writer *w, const void *data, size_t len)
+{
 	int rc = registry__hash_update(&w->hash, data, len);
 	if (rc) {
 		w->failed = 1;
 		return rc;
 	}
 	w->offset += (int64_t)len;
+	return 0;
+}
+
+int registry__blob_writer_write(registry__blob_writer *w, const void *data, size_t len)
+{
+	int rc = room_for(w, data, len);
+	if (rc)
+		return rc;
+	int err = registry__store_write_all(w->fd, data, len);
+	if (err)
+		return write_failed(w, err);
+	if ((rc = count_in(w, data, len)))
+		return rc;
 	/* Start the disk writes now rather than all at the commit's fsync, so
 	 * that they overlap with the download. A hint: its failure is harmless. */
 #ifdef SYNC_FILE_RANGE_WRITE
@@ -246,20 +336,8 @@ int registry__blob_writer_write(registry__blob_writer *w, const void *data, size
 
 int registry__blob_writer_account(registry__blob_writer *w, const void *data, size_t len)
 {
-	if (!w || (!data && len))
-		return registry__fail(REGISTRY_EINVAL, "blob writer: NULL argument");
-	if (w->failed)
-		return registry__fail(REGISTRY_EIO, "blob writer: an earlier write to blobs/%s failed", w->rel);
-	if (w->expected_size >= 0 && (uint64_t)len > (uint64_t)(w->expected_size - w->offset))
-		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", w->digest,
-		                      (long long)w->expected_size);
-	int rc = registry__hash_update(&w->hash, data, len);
-	if (rc) {
-		w->failed = 1;
-		return rc;
-	}
-	w->offset += (int64_t)len;
-	return 0;
+	int rc = room_for(w, data, len);
+	return rc ? rc : count_in(w, data, len);
 }
 
 int registry__blob_writer_write_failed(registry__blob_writer *w, int err)

@@ -6,7 +6,9 @@ mirrors and blocks, registry-login/-logout with skopeo.
 
     test_hostconfig.py CASE EXAMPLES_BUILD_DIR
 
-Cases: certs-ca, mtls, authfile, mirror, blocked, login. Every case points
+Cases: certs-ca, mtls, authfile, mirror, blocked, login, and loop-mirror,
+loop-certs-ca, loop-mtls, loop-authfile, loop-blocked (the same through an event-loop
+example: registry_pull_start). Every case points
 the programs at files in a temporary folder (--certs-dir, --authfile,
 --registries-conf, a private HOME): nothing under /etc is written or read
 for what is tested.
@@ -149,7 +151,7 @@ def log_since(reg, mark):
 
 # ---- cases -------------------------------------------------------------------
 
-def case_certs_ca():
+def case_certs_ca(pull=pull):
     """TLS with the CA only in a certs.d folder for HOST:PORT."""
     reg = start(tls=True, fixtures=["small:v2s2"])
     try:
@@ -172,7 +174,7 @@ def case_certs_ca():
         reg.stop()
 
 
-def case_mtls():
+def case_mtls(pull=pull):
     """Mutual TLS: the client pair only in certs.d (NAME.cert + NAME.key), or --cert/--key."""
     reg = start(mtls=True, fixtures=["small:v2s2"])
     try:
@@ -185,7 +187,8 @@ def case_mtls():
         pull(ref, "--certs-dir", ca_only, expect=1)
         got, _ = pull(ref, "--no-host-config", "--ca", reg.ca, "--cert", reg.client_cert, "--key", reg.client_key)
         check(got == want, f"mTLS with --cert/--key: pulled {got}, expected {want}")
-        run("registry-pull", "--cert", reg.client_cert, ref, os.path.join(TMP, "x"), expect=2)
+        if pull is not loop_pull:
+            run("registry-pull", "--cert", reg.client_cert, ref, os.path.join(TMP, "x"), expect=2)
         # A key without its certificate in certs.d is refused with the file's name.
         half = certs_d(reg, ("ca.crt", reg.ca), ("me.key", reg.client_key))
         _, err = pull(ref, "--certs-dir", half, expect=1)
@@ -194,7 +197,7 @@ def case_mtls():
         reg.stop()
 
 
-def case_authfile():
+def case_authfile(pull=pull):
     """auth.json with namespaced keys: the longest key for the repository wins."""
     reg = start(auth="htpasswd")
     try:
@@ -213,6 +216,8 @@ def case_authfile():
         check(got == want, f"namespaced credentials: pulled {got}, expected {want}")
         _, err = pull(f"{reg.host}/other/img:latest", "--authfile", auth, expect=1)
         check("wrong-host" in err, f"the host's entry for other/img: {err!r}")
+        if pull is loop_pull:
+            return
         # The same through the search order: $REGISTRY_AUTH_FILE before Docker's config.
         e = env()
         e["REGISTRY_AUTH_FILE"] = auth
@@ -270,7 +275,7 @@ location = "{cache.host}"
         primary.stop()
 
 
-def case_blocked():
+def case_blocked(pull=pull):
     """blocked = true fails with exit 1 naming the rule; a by-digest-only mirror is not asked for a tag."""
     primary = start(fixtures=["small:v2s2"])
     mirror = start(fixtures=["small:v2s2"])
@@ -381,8 +386,32 @@ def case_loop_mirror():
     case_mirror(loop_pull)
 
 
+def case_loop_certs_ca():
+    """case_certs_ca through registry_pull_start (TLS, the CA from certs.d)."""
+    case_certs_ca(loop_pull)
+
+
+def case_loop_mtls():
+    """case_mtls through registry_pull_start (mutual TLS)."""
+    case_mtls(loop_pull)
+
+
+def case_loop_blocked():
+    """case_blocked through registry_pull_start (a blocked prefix, a by-digest-only mirror)."""
+    case_blocked(loop_pull)
+
+
+def case_loop_authfile():
+    """case_authfile through registry_pull_start (credentials from auth.json)."""
+    case_authfile(loop_pull)
+
+
 CASES = {
     "loop-mirror": case_loop_mirror,
+    "loop-certs-ca": case_loop_certs_ca,
+    "loop-mtls": case_loop_mtls,
+    "loop-authfile": case_loop_authfile,
+    "loop-blocked": case_loop_blocked,
     "certs-ca": case_certs_ca,
     "mtls": case_mtls,
     "authfile": case_authfile,

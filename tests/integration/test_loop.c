@@ -457,17 +457,26 @@ static void count_retries(const registry_trace_event *e, void *ud)
 		(*(int *)ud)++;
 }
 
+/* A client that retries @count times, backing off from @backoff_ms, and
+ * counts its retries into *@retries. */
+static registry_client *retrying_client(int count, int backoff_ms, int *retries)
+{
+	registry_client *c = itest_client(1);
+	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
+	ro.count = count;
+	ro.backoff_base_ms = backoff_ms;
+	CHECK_RC(registry_client_set_retries(c, &ro), 0);
+	*retries = 0;
+	CHECK_RC(registry_client_set_trace(c, count_retries, retries), 0);
+	return c;
+}
+
 /* Backoff through the timer: the first requests fail (503), the pull
  * still completes, and no step slept. */
 static void case_retry(void)
 {
-	registry_client *c = itest_client(1);
-	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
-	ro.count = 4;
-	ro.backoff_base_ms = 100;
-	CHECK_RC(registry_client_set_retries(c, &ro), 0);
 	int retries = 0;
-	CHECK_RC(registry_client_set_trace(c, count_retries, &retries), 0);
+	registry_client *c = retrying_client(4, 100, &retries);
 	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
 	registry_store *s = itest_store("retry");
 	pl p;
@@ -1995,6 +2004,19 @@ static result direct_pull(registry_client *c, registry_store *s, registry_pull_o
 	return r;
 }
 
+/* A loop pull of big-oci into @s that succeeds with @dr's digest, @s sound. */
+static void direct_pull_ok(registry_client *c, registry_store *s, const direct_ref *dr, const char *what)
+{
+	char *got = NULL;
+	result r = direct_pull(c, s, NULL, NULL, &got);
+	CHECK_INT(r.rc, 0);
+	if (r.rc)
+		fprintf(stderr, "%s: %s\n", what, r.message);
+	CHECK_STR(got, dr->top);
+	registry_free(got);
+	itest_check_sound(s);
+}
+
 /* Cancel once a layer has 2 MiB in (the proxy stalls each first GET after
  * half its body, so the cancel lands mid-blob whatever the speed). */
 static int cancel_at_2mib(const registry_progress *pr, void *ud)
@@ -2066,12 +2088,7 @@ static void case_direct(void)
 			write_partial(odd, dr.digest[i], blob, (size_t)asked[i]);
 		free(blob);
 	}
-	got = NULL;
-	r = direct_pull(c, odd, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(odd);
+	direct_pull_ok(c, odd, &dr, "direct-odd");
 	const char *log = getenv("REGISTRY_TEST_PROXY_LOG");
 	for (size_t i = 0; i < dr.n && log; i++) {
 		char range[64];
@@ -2089,12 +2106,7 @@ static void case_direct(void)
 			write_partial(full, dr.digest[i], zeros, (size_t)dr.size[i]);
 		free(zeros);
 	}
-	got = NULL;
-	r = direct_pull(c, full, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(full);
+	direct_pull_ok(c, full, &dr, "direct-full");
 	registry_store_free(full);
 
 	registry_store_free(dr.s);
@@ -2117,14 +2129,7 @@ static void case_direct_norange(void)
 			write_partial(s, dr.digest[i], blob, blen / 3 + 7);
 		free(blob);
 	}
-	char *got = NULL;
-	result r = direct_pull(c, s, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	if (r.rc)
-		fprintf(stderr, "direct-norange: %s\n", r.message);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(s);
+	direct_pull_ok(c, s, &dr, "direct-norange");
 	registry_store_free(s);
 	registry_store_free(dr.s);
 	registry_free(dr.top);
@@ -2136,29 +2141,181 @@ static void case_direct_norange(void)
  * with the blocking pull's digest and a sound store. */
 static void case_direct_chaos(void)
 {
-	registry_client *c = itest_client(1);
-	registry_retry_options ro = REGISTRY_RETRY_OPTIONS_INIT;
-	ro.count = 10;
-	ro.backoff_base_ms = 10;
-	CHECK_RC(registry_client_set_retries(c, &ro), 0);
 	int retries = 0;
-	CHECK_RC(registry_client_set_trace(c, count_retries, &retries), 0);
+	registry_client *c = retrying_client(10, 10, &retries);
 	direct_ref dr;
 	direct_reference(&dr, c);
 	registry_store *s = itest_store("direct-chaos");
-	char *got = NULL;
-	result r = direct_pull(c, s, NULL, NULL, &got);
-	CHECK_INT(r.rc, 0);
-	if (r.rc)
-		fprintf(stderr, "direct-chaos: %s\n", r.message);
-	CHECK_STR(got, dr.top);
-	registry_free(got);
-	itest_check_sound(s);
+	direct_pull_ok(c, s, &dr, "direct-chaos");
 	printf("direct-chaos: %d retries\n", retries);
 	CHECK(retries >= 1); /* the schedule faulted some requests */
 	registry_store_free(s);
 	registry_store_free(dr.s);
 	registry_free(dr.top);
+	registry_client_free(c);
+}
+
+/* More transfers writing directly than the loop has staging buffers (40
+ * pulls of big-oci: 80 layers of 8 MiB, 64 buffers): every transfer holds a
+ * partly filled buffer, the pool runs dry, and the pulls must still end
+ * (a transfer that cannot get a buffer waits only while some write is in
+ * flight to give one back). Each store verifies; one thread throughout. */
+#define NMANY 40
+static void case_direct_many(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of("fixtures/big-oci:latest");
+	registry_store *blocking = itest_store("many-blocking");
+	char *want = NULL;
+	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", NULL), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_store *stores[NMANY];
+	registry_op *ops[NMANY];
+	result res[NMANY];
+	memset(res, 0, sizeof(res));
+	for (int i = 0; i < NMANY; i++) {
+		stores[i] = store_named("many-%d", i);
+		CHECK_RC(registry_pull_start(&ops[i], L, c, ref, stores[i], "x", NULL, on_done, &res[i]), 0);
+	}
+	pl_run(&p, L, 60000);
+	CHECK_INT(registry_loop_pending(L), 0);
+	for (int i = 0; i < NMANY; i++) {
+		CHECK_INT(res[i].rc, 0);
+		if (res[i].called && res[i].rc)
+			fprintf(stderr, "many %d: %s\n", i, res[i].message);
+		CHECK_STR(entry_digest(stores[i], "x"), want);
+		itest_check_sound(stores[i]);
+	}
+	registry_loop_free(L); /* the ops still pending (a failure above) go with it */
+	for (int i = 0; i < NMANY; i++)
+		registry_store_free(stores[i]);
+	CHECK_INT(p.max_threads, 1);
+	registry_free(want);
+	registry_store_free(blocking);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
+/* A pool run dry by stalled transfers: the proxy stalls the first 64 blob
+ * GETs after half their body, so 64 layer fetches each hold a partly filled
+ * staging buffer (the loop's 64) with no write in flight. The two fetches
+ * it serves whole must still get buffers and end at once (they may not
+ * wait for a write that will never come), while the 64 stay stalled. */
+#define NDRY 33
+static void case_direct_dry(void)
+{
+	registry_client *c = itest_client(1);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_fetch(&m, c, "fixtures/big-oci", "latest", NULL), 0);
+	CHECK(m && registry_manifest_layer_count(m) == 2);
+	if (!m || registry_manifest_layer_count(m) != 2)
+		return;
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_store *stores[NDRY];
+	registry_op *ops[2 * NDRY];
+	result res[2 * NDRY];
+	memset(res, 0, sizeof(res));
+	for (int i = 0; i < NDRY; i++) {
+		stores[i] = store_named("dry-%d", i);
+		for (int j = 0; j < 2; j++) {
+			const registry_descriptor *d = registry_manifest_layer(m, (size_t)j);
+			CHECK_RC(registry_blob_fetch_start(&ops[2 * i + j], L, c, "fixtures/big-oci", registry_descriptor_digest(d),
+			                                   registry_descriptor_size(d), stores[i], NULL, on_done,
+			                                   &res[2 * i + j]), 0);
+		}
+	}
+	/* Until two have ended (or 15 s: the proxy's stalls last 30). */
+	long long until = now_us_t() + 15000000LL;
+	int ended = 0;
+	while (now_us_t() < until) {
+		pl_run(&p, L, 200);
+		ended = 0;
+		for (int i = 0; i < 2 * NDRY; i++)
+			ended += res[i].called;
+		if (ended >= 2)
+			break;
+	}
+	printf("direct-dry: %d of %d fetches ended while 64 stall\n", ended, 2 * NDRY);
+	CHECK_INT(ended, 2);
+	for (int i = 0; i < 2 * NDRY; i++)
+		if (res[i].called) {
+			CHECK_INT(res[i].rc, 0);
+			if (res[i].rc)
+				fprintf(stderr, "dry %d: %s\n", i, res[i].message);
+		}
+	CHECK_INT(p.max_threads, 1);
+	registry_loop_free(L); /* the stalled fetches go with it, their partials trimmed */
+	for (int i = 0; i < NDRY; i++) {
+		itest_check_sound(stores[i]);
+		registry_store_free(stores[i]);
+	}
+	registry_manifest_free(m);
+	registry_client_free(c);
+}
+
+typedef struct rehash_ctx {
+	registry_loop *L;
+	uint64_t at_started; /* loop steps when the transfer started */
+} rehash_ctx;
+
+static int note_started(const registry_progress *pr, void *ud)
+{
+	rehash_ctx *rc = ud;
+	if (registry_progress_state(pr) == REGISTRY_PROGRESS_STARTED && !rc->at_started)
+		registry_loop_step_stats(&rc->at_started, NULL, rc->L);
+	return 0;
+}
+
+/* A kept partial of 90 MiB is re-hashed in pieces over many steps (in one
+ * step it took ~50 ms), then the fetch resumes after it and the blob
+ * verifies. */
+static void case_rehash(void)
+{
+	registry_client *c = itest_client(1);
+	const size_t size = (size_t)96 << 20, kept = (size_t)90 << 20;
+	char path[1024];
+	char *digest = NULL;
+	random_file(path, sizeof(path), "rehash.bin", size, &digest);
+	CHECK_RC(registry_blob_upload_file(c, "rehash/blob", digest, path, NULL), 0);
+	registry_store *s = itest_store("rehash");
+	size_t len = 0;
+	char *bytes = slurp(path, &len);
+	CHECK(bytes && len == size);
+	if (bytes)
+		write_partial(s, digest, bytes, kept);
+	free(bytes);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	rehash_ctx rc = {.L = L};
+	registry_blob_fetch_options o = REGISTRY_BLOB_FETCH_OPTIONS_INIT;
+	o.progress = note_started;
+	o.userdata = &rc;
+	result r = {0};
+	registry_op *op = NULL;
+	uint64_t before = 0;
+	registry_loop_step_stats(&before, NULL, L);
+	CHECK_RC(registry_blob_fetch_start(&op, L, c, "rehash/blob", digest, (int64_t)size, s, &o, on_done, &r), 0);
+	pl_run(&p, L, 60000);
+	CHECK_INT(r.rc, 0);
+	itest_check_sound(s);
+	int64_t max_us = 0;
+	registry_loop_step_stats(NULL, &max_us, L);
+	printf("rehash: %llu steps before the transfer started, longest step %.2f ms\n",
+	       (unsigned long long)(rc.at_started - before), (double)max_us / 1000.0);
+	CHECK(rc.at_started >= before + 8); /* 90 MiB at ~2 GB/s in 2 ms pieces */
+	const char *log = getenv("REGISTRY_TEST_PROXY_LOG");
+	if (log) {
+		char range[64];
+		snprintf(range, sizeof(range), "bytes=%zu-", kept);
+		CHECK(itest_count_log_lines(log, range) >= 1); /* resumed after the kept bytes */
+	}
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(s);
+	unlink(path);
+	registry_free(digest);
 	registry_client_free(c);
 }
 
@@ -2424,6 +2581,12 @@ int main(int argc, char **argv)
 		RUN(case_direct_norange);
 	else if (strcmp(which, "direct-chaos") == 0)
 		RUN(case_direct_chaos);
+	else if (strcmp(which, "direct-many") == 0)
+		RUN(case_direct_many);
+	else if (strcmp(which, "direct-dry") == 0)
+		RUN(case_direct_dry);
+	else if (strcmp(which, "rehash") == 0)
+		RUN(case_rehash);
 	else if (strcmp(which, "referrers") == 0)
 		RUN(case_referrers);
 	else

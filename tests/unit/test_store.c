@@ -603,6 +603,84 @@ static void test_writer_resume(void)
 	registry_store_free(s);
 }
 
+/* The lazy open (the event loop's): a kept partial is hashed by _rehash in
+ * pieces, writing resumes after it, a longer-than-the-blob partial is
+ * emptied, and a partial that shrinks meanwhile counts as what is left. */
+static void test_writer_lazy_rehash(void)
+{
+	char dir[300], digest[REGISTRY_DIGEST_STRING_MAX], path[600];
+	registry_store *s = new_store(dir, sizeof(dir));
+	size_t len = 300000, first = 200003;
+	unsigned char *data = make_data(len, 29);
+	digest_of(digest, data, len);
+	registry__blob_writer *w = NULL;
+	int64_t pending = -1, offset;
+	int already;
+	CHECK_INT(registry__blob_writer_open(&w, s, digest, (int64_t)len, &offset, &already), 0);
+	CHECK_INT(registry__blob_writer_write(w, data, first), 0);
+	registry__blob_writer_abort(w, 1);
+
+	CHECK_INT(registry__blob_writer_open_lazy(&w, s, digest, (int64_t)len, &pending, &already), 0);
+	CHECK_INT(pending, (int64_t)first);
+	CHECK_INT(registry__blob_writer_offset(w), 0);
+	int pieces = 0, rc;
+	while ((rc = registry__blob_writer_rehash(w, 65536)) == 1)
+		pieces++;
+	CHECK_INT(rc, 0);
+	CHECK_INT(pieces, 3); /* 200003 bytes in 65536-byte pieces: 3 with more to do, then done */
+	CHECK_INT(registry__blob_writer_offset(w), (int64_t)first);
+	CHECK_INT(registry__blob_writer_write(w, data + first, len - first), 0);
+	CHECK_INT(registry__blob_writer_commit(w), 0);
+	CHECK_INT(registry_store_has(s, digest), 1);
+
+	/* No partial: nothing pending, nothing to hash. */
+	char digest2[REGISTRY_DIGEST_STRING_MAX];
+	digest_of(digest2, data, len - 7);
+	CHECK_INT(registry__blob_writer_open_lazy(&w, s, digest2, (int64_t)len - 7, &pending, &already), 0);
+	CHECK_INT(pending, 0);
+	CHECK_INT(registry__blob_writer_rehash(w, 1), 0);
+	/* A kept partial that shrinks while it is hashed: what is left counts. */
+	CHECK_INT(registry__blob_writer_write(w, data, 100000), 0);
+	registry__blob_writer_abort(w, 1);
+	CHECK_INT(registry__blob_writer_open_lazy(&w, s, digest2, (int64_t)len - 7, &pending, &already), 0);
+	CHECK_INT(pending, 100000);
+	CHECK_INT(registry__blob_writer_rehash(w, 1000), 1);
+	partial_file(path, sizeof(path), dir, digest2);
+	CHECK(truncate(path, 50000) == 0);
+	while ((rc = registry__blob_writer_rehash(w, 1 << 20)) == 1)
+		;
+	CHECK_INT(rc, 0);
+	CHECK_INT(registry__blob_writer_offset(w), 50000);
+	CHECK_INT(registry__blob_writer_write(w, data + 50000, 10000), 0);
+	registry__blob_writer_abort(w, 1);
+	/* ... and one cut below what was already hashed starts again at 0. */
+	CHECK_INT(registry__blob_writer_open_lazy(&w, s, digest2, (int64_t)len - 7, &pending, &already), 0);
+	CHECK_INT(pending, 60000);
+	CHECK_INT(registry__blob_writer_rehash(w, 40000), 1);
+	CHECK(truncate(path, 30000) == 0);
+	while ((rc = registry__blob_writer_rehash(w, 1 << 20)) == 1)
+		;
+	CHECK_INT(rc, 0);
+	CHECK_INT(registry__blob_writer_offset(w), 0);
+	CHECK_INT(registry__blob_writer_write(w, data, len - 7), 0);
+	CHECK_INT(registry__blob_writer_commit(w), 0);
+	CHECK_INT(registry_store_has(s, digest2), 1);
+
+	/* Longer than the blob can be: emptied at the open. */
+	char digest3[REGISTRY_DIGEST_STRING_MAX];
+	digest_of(digest3, data, 1000);
+	CHECK_INT(registry__blob_writer_open(&w, s, digest3, -1, &offset, &already), 0);
+	CHECK_INT(registry__blob_writer_write(w, data, 5000), 0);
+	registry__blob_writer_abort(w, 1);
+	CHECK_INT(registry__blob_writer_open_lazy(&w, s, digest3, 1000, &pending, &already), 0);
+	CHECK_INT(pending, 0);
+	CHECK_INT(registry__blob_writer_rehash(w, 1 << 20), 0);
+	CHECK_INT(registry__blob_writer_write(w, data, 1000), 0);
+	CHECK_INT(registry__blob_writer_commit(w), 0);
+	free(data);
+	registry_store_free(s);
+}
+
 static void test_writer_restart_and_overrun(void)
 {
 	char dir[300];
@@ -1367,6 +1445,7 @@ int main(void)
 	RUN(test_writer_odd_chunks);
 	RUN(test_writer_mismatch);
 	RUN(test_writer_resume);
+	RUN(test_writer_lazy_rehash);
 	RUN(test_writer_restart_and_overrun);
 	RUN(test_two_processes_one_blob);
 	RUN(test_index);
