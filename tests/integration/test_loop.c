@@ -2401,7 +2401,17 @@ static void referrers_push(pl *p, registry_loop *L, registry_client *c, const re
 	*sbom_out = sbom;
 }
 
-/* REGISTRY_PULL_REFERRERS: the blocking pull's digest and index.json. */
+/* A progress callback that cancels at the first blob of a referrer (the
+ * image has no "{}" blob, its referrers have nothing else). */
+static int cancel_at_referrer(const registry_progress *pr, void *ud)
+{
+	(void)ud;
+	return strcmp(registry_progress_digest(pr), ITEST_EMPTY_DIGEST) == 0;
+}
+
+/* REGISTRY_PULL_REFERRERS: the blocking pull's digest and index.json; a
+ * cancel while a referrer is pulled ends both the same way, and the loop
+ * pull then goes on from what the store holds. */
 static void referrers_pull(pl *p, registry_loop *L, registry_client *c)
 {
 	registry_reference *ref = ref_of("fixtures/small-oci:latest");
@@ -2409,10 +2419,18 @@ static void referrers_pull(pl *p, registry_loop *L, registry_client *c)
 	o.flags = REGISTRY_PULL_REFERRERS;
 	registry_store *sb = itest_store("ref-pull-blocking"), *sl = itest_store("ref-pull-loop");
 	char *want = NULL, *got = NULL;
-	CHECK_RC(registry_pull(&want, c, ref, sb, NULL, &o), 0);
-	CHECK_INT(registry_store_index_count(sb), 4); /* the image, its two referrers, the signature's */
+	registry_pull_options oc = o;
+	oc.progress = cancel_at_referrer;
+	CHECK_RC(registry_pull(NULL, c, ref, sb, NULL, &oc), REGISTRY_ECANCELED);
 	registry_op *op = NULL;
 	result r = {0};
+	CHECK_RC(registry_pull_start(&op, L, c, ref, sl, NULL, &oc, on_done, &r), 0);
+	CHECK_RC(run_to_end(p, L, op, NULL, &r), REGISTRY_ECANCELED);
+	CHECK_INT(registry_loop_pending(L), 0);
+
+	CHECK_RC(registry_pull(&want, c, ref, sb, NULL, &o), 0);
+	CHECK_INT(registry_store_index_count(sb), 4); /* the image, its two referrers, the signature's */
+	memset(&r, 0, sizeof(r));
 	CHECK_RC(registry_pull_start(&op, L, c, ref, sl, NULL, &o, on_done, &r), 0);
 	CHECK_RC(run_to_end(p, L, op, &got, &r), 0);
 	CHECK_STR(got, want);
@@ -2435,8 +2453,19 @@ static void referrers_copy(pl *p, registry_loop *L, registry_client *c, const re
 {
 	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
 	o.flags = REGISTRY_COPY_REFERRERS;
-	char *want = blocking_copy(c, "fixtures/small-oci:latest", "lref/copy-block:v1", &o), *got = NULL;
+	/* Canceled while a referrer is copied: as the blocking copy, and no
+	 * temporary store (the referrer's copy has its own) left. */
+	registry_copy_options oc = o;
+	oc.progress = cancel_at_referrer;
+	registry_reference *src = ref_of("fixtures/small-oci:latest"), *dst = ref_of("lref/copy-cancel:v1");
+	CHECK_RC(registry_copy(NULL, c, src, c, dst, &oc), REGISTRY_ECANCELED);
+	registry_reference_free(src);
+	registry_reference_free(dst);
 	result r;
+	CHECK_RC(loop_copy(p, L, c, "fixtures/small-oci:latest", c, "lref/copy-cancel:v1", &oc, NULL, &r),
+	         REGISTRY_ECANCELED);
+	CHECK_INT(copy_tmp_entries(), 0);
+	char *want = blocking_copy(c, "fixtures/small-oci:latest", "lref/copy-block:v1", &o), *got = NULL;
 	CHECK_RC(loop_copy(p, L, c, "fixtures/small-oci:latest", c, "lref/copy-loop:v1", &o, &got, &r), 0);
 	CHECK_STR(got, want);
 	const char *subjects[] = {registry_manifest_digest(image), registry_manifest_digest(sig)};
