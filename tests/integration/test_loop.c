@@ -2401,6 +2401,47 @@ static void referrers_push(pl *p, registry_loop *L, registry_client *c, const re
 	*sbom_out = sbom;
 }
 
+/* registry_pull_to_start() with REGISTRY_PULL_REFERRERS: into an OCI layout
+ * as registry_pull_to() (the same index.json); refused for a docker-load
+ * destination with registry_pull_to()'s code and message. */
+static void referrers_pull_to(pl *p, registry_loop *L, registry_client *c, const registry_reference *ref)
+{
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = REGISTRY_PULL_REFERRERS;
+	char db[1024], dl[1024];
+	snprintf(db, sizeof(db), "%s/ref-to-blocking", getenv("REGISTRY_TEST_TMPDIR"));
+	snprintf(dl, sizeof(dl), "%s/ref-to-loop", getenv("REGISTRY_TEST_TMPDIR"));
+	char *want = NULL, *got = NULL;
+	CHECK_RC(registry_pull_to(&want, c, ref, db, REGISTRY_IMAGE_FORMAT_OCI, &o), 0);
+	registry_op *op = NULL;
+	result r = {0};
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, dl, REGISTRY_IMAGE_FORMAT_OCI, &o, on_done, &r), 0);
+	CHECK_RC(run_to_end(p, L, op, &got, &r), 0);
+	CHECK_STR(got, want);
+	registry_store *sb = NULL, *sl = NULL;
+	CHECK_RC(registry_store_open(&sb, db, 0), 0);
+	CHECK_RC(registry_store_open(&sl, dl, 0), 0);
+	CHECK_INT(registry_store_index_count(sl), 4);
+	char *jb = index_json(sb), *jl = index_json(sl);
+	CHECK_STR(jl, jb);
+	free(jb);
+	free(jl);
+	registry_store_free(sb);
+	registry_store_free(sl);
+	registry_free(want);
+	registry_free(got);
+	snprintf(dl, sizeof(dl), "%s/ref-to-docker", getenv("REGISTRY_TEST_TMPDIR"));
+	int want_rc = registry_pull_to(NULL, c, ref, dl, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o);
+	CHECK_INT(want_rc, REGISTRY_EINVAL);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
+	op = NULL;
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, dl, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o, on_done, &r),
+	         want_rc);
+	CHECK(op == NULL);
+	CHECK_STR(registry_error_message(registry_error_last()), msg);
+}
+
 /* A progress callback that cancels at the first blob of a referrer (the
  * image has no "{}" blob, its referrers have nothing else). */
 static int cancel_at_referrer(const registry_progress *pr, void *ud)
@@ -2443,6 +2484,7 @@ static void referrers_pull(pl *p, registry_loop *L, registry_client *c)
 	registry_free(got);
 	registry_store_free(sb);
 	registry_store_free(sl);
+	referrers_pull_to(p, L, c, ref);
 	registry_reference_free(ref);
 }
 
