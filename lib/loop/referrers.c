@@ -153,7 +153,8 @@ void registry__loop_tag_stop(ltag *t)
 	t->active = 0;
 	registry__loop_lreq_stop(&t->q);
 	registry__loop_lreq_end(&t->q);
-	registry__loop_unwait(t->op->loop, &t->wait);
+	if (t->op->loop) /* NULL once the loop is being freed */
+		registry__loop_unwait(t->op->loop, &t->wait);
 	registry_manifest_free(t->next);
 	t->next = NULL;
 }
