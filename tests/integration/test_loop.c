@@ -2595,6 +2595,8 @@ static void case_referrers(void)
 	referrers_copy(&p, L, c, image, sig);
 	referrers_errors(&p, L, c);
 	CHECK_INT(p.max_threads, 1);
+	printf("referrers: steps under 1/2/5/10/50 ms and longer: %lld %lld %lld %lld %lld %lld; longest gap %lld ms\n",
+	       p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5], p.max_gap_ms);
 	registry_manifest_free(sbom);
 	registry_manifest_free(sig2);
 	registry_manifest_free(sig);
