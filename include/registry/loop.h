@@ -172,8 +172,11 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * child manifest held at a time), the mirrors of the host configuration
  * (registries.conf) tried in order before the primary, and schema1 images
  * (converted to OCI in the last step, which reads every layer to compute
- * its diff_id: that step grows with the image). Not yet in loop mode:
- * REGISTRY_PULL_REFERRERS, REGISTRY_PULL_FOREIGN_LAYERS and a signature
+ * its diff_id: that step grows with the image), and with
+ * REGISTRY_PULL_REFERRERS what refers to the image, recursively, each
+ * pulled whole by digest on the loop after the image's index.json entry
+ * (the referrers API, or the referrers tag schema of registries without
+ * it). Not yet in loop mode: REGISTRY_PULL_FOREIGN_LAYERS and a signature
  * policy (REGISTRY_EUNSUPPORTED from this call). The completion callback
  * may run before this returns (when the pull fails before any request),
  * with *out already set.
@@ -189,8 +192,7 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * @param userdata passed to @p done.
  * @return 0 (the result comes through @p done); REGISTRY_EINVAL (NULL
  *         argument, bad options: nothing started, @p done not called);
- *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_REFERRERS,
- *         REGISTRY_PULL_FOREIGN_LAYERS, or a field of a later version of
+ *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_FOREIGN_LAYERS, or a field of a later version of
  *         the options than 1 is set, such as a policy: loop mode applies
  *         version 1's fields only, and refuses rather than ignores others);
  *         REGISTRY_ENOMEM; the errors of the host configuration's mirrors
@@ -214,9 +216,12 @@ REGISTRY_API int registry_pull_start(registry_op **out, registry_loop *loop, reg
  * registry where the session stands and goes on from there, as the
  * blocking push does. @p client and @p store must stay open, and be used on
  * this thread only, until the operation completes. The progress callback
- * of @p options runs on the loop's thread. Not yet in loop mode: a manifest
- * with a subject (a referrer: REGISTRY_EUNSUPPORTED through the completion,
- * before anything is sent). registry_op_result_digest() gives the pushed
+ * of @p options runs on the loop's thread. A manifest with a subject (a
+ * referrer) pushed to a registry without the referrers API (no OCI-Subject
+ * in its answer) is added to its subject's referrers tag, as
+ * registry_manifest_push() does: read, add, write, and after a pause on the
+ * timer a check that no concurrent writer dropped it (REGISTRY_ECONFLICT
+ * when they keep doing so). registry_op_result_digest() gives the pushed
  * manifest's digest (digest_out of registry_push()).
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
@@ -257,7 +262,10 @@ REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, reg
  * target; a non-zero return cancels); the cancel hooks of @p source and
  * then @p target are asked at every step. @p source and @p target (which
  * may be the same handle) must stay open, and be used on this thread only,
- * until the operation completes.
+ * until the operation completes. With REGISTRY_COPY_REFERRERS, once the
+ * image is at the target, what refers to it in the source repository is
+ * copied too, recursively, one referrer at a time, each a loop copy of
+ * its own (by digest, every platform), as registry_copy() does.
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
  * @param source the registry to copy from.
@@ -273,8 +281,8 @@ REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, reg
  *         registry_copy()); REGISTRY_EINVAL (NULL argument, bad options, a
  *         reference on another registry than its client, a source without
  *         tag or digest: nothing started, @p done not called);
- *         REGISTRY_EUNSUPPORTED (REGISTRY_COPY_REFERRERS or a policy: not
- *         in loop mode yet, refused rather than ignored); REGISTRY_EIO (the
+ *         REGISTRY_EUNSUPPORTED (a policy: not in loop mode yet, refused
+ *         rather than ignored); REGISTRY_EIO (the
  *         temporary store cannot be made); REGISTRY_ENOMEM.
  * @since 1.1
  */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "loop_impl.h"
+#include "loop_referrers.h"
 #include "manifest/manifest_impl.h"
 #include "ops/ops_impl.h"
 #include "ops/pull_impl.h"
@@ -39,6 +40,10 @@ typedef struct copy_op {
 	registry_push_options push;
 	char *tmp; /* the temporary store's folder */
 	registry_store *store;
+	registry_client *source;
+	registry_reference *source_ref;
+	registry_copy_options referrers; /* REGISTRY_COPY_REFERRERS: version 1's fields; else flags 0 */
+	lwalk *walk;                     /* the referrers' copies under way */
 } copy_op;
 
 /* The temporary store closed and its folder removed (quietly: an earlier
@@ -61,12 +66,17 @@ static void copy_stop(registry_op *op)
 	registry_op_free(child); /* a running child: canceled, no callback */
 	c->phase = C_DONE;
 	tmp_remove(c);
+	if (c->walk)
+		registry__loop_walk_stop(c->walk);
+	free(c->walk);
+	c->walk = NULL;
 }
 
 static void copy_free(registry_op *op)
 {
 	copy_op *c = (copy_op *)(void *)op;
 	registry_reference_free(c->target_ref);
+	registry_reference_free(c->source_ref);
 	free(op->digest);
 }
 
@@ -93,6 +103,7 @@ static int tmp_open(copy_op *c)
 }
 
 static void child_done(registry_op *child, int rc, void *userdata);
+static int start_referrers(copy_op *c);
 
 /* The pull is in the temporary store: push it. On a failure to start, the
  * copy completes with it. Nothing of @c is used after a successful start
@@ -113,6 +124,25 @@ static void start_push(copy_op *c)
 	registry__loop_step_end(loop, t);
 }
 
+/* The referrers are copied (or one failed): the copy completes. */
+static void referrers_copied(lwalk *lw, int rc)
+{
+	registry__loop_op_complete(lw->ud, rc);
+}
+
+/* REGISTRY_COPY_REFERRERS, as registry_copy() takes them after the image:
+ * those of the digest pushed (the source's, byte for byte), recursively,
+ * each copied whole by digest. 0 or the failure. */
+static int start_referrers(copy_op *c)
+{
+	if (!(c->walk = calloc(1, sizeof(*c->walk))))
+		return registry__nomem();
+	c->walk->ud = &c->op;
+	c->op.client = c->source; /* the source lists them */
+	return registry__loop_walk_copy(c->walk, &c->op, registry_reference_repository(c->source_ref), c->op.digest,
+	                                c->target, c->target_ref, &c->referrers, referrers_copied);
+}
+
 /* A child completed (the thread's record is its own): the next one, or the
  * copy completes with the child's code, record and digest. */
 static void child_done(registry_op *child, int rc, void *userdata)
@@ -126,6 +156,13 @@ static void child_done(registry_op *child, int rc, void *userdata)
 	}
 	if (!rc && (rc = registry_op_result_digest(&c->op.digest, child)))
 		c->op.digest = NULL;
+	if (!rc && (c->referrers.flags & REGISTRY_COPY_REFERRERS)) {
+		c->child = NULL;
+		registry_op_free(child);
+		tmp_remove(c); /* the image is at the target */
+		if (!(rc = start_referrers(c)))
+			return;
+	}
 	/* The child is freed (and the store removed) as the copy stops. */
 	registry__loop_op_complete(&c->op, rc);
 }
@@ -146,9 +183,6 @@ static int check_start(registry_op **out, registry_loop *loop, registry_client *
 	    (rc = registry__ops_check_ref_registry(source, source_ref)) ||
 	    (rc = registry__ops_check_ref_registry(target, target_ref)))
 		return rc;
-	if (o->flags & REGISTRY_COPY_REFERRERS)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: REGISTRY_COPY_REFERRERS is not in loop mode yet "
-		                      "(use registry_copy)", fn);
 	/* A caller's version 1 struct ends before policy: never read past it. */
 	if (o->version >= 2 && o->policy)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: a signature policy is not in loop mode yet "
@@ -184,7 +218,15 @@ int registry_copy_start(registry_op **out, registry_loop *loop, registry_client 
 	if (options->flags & REGISTRY_COPY_ALL_PLATFORMS)
 		po.flags |= REGISTRY_PULL_ALL_PLATFORMS;
 	po.platform = options->platform;
-	if ((rc = registry_reference_dup(&c->target_ref, target_ref)) || (rc = tmp_open(c))) {
+	c->source = source;
+	if (options->flags & REGISTRY_COPY_REFERRERS) {
+		c->referrers.flags = REGISTRY_COPY_REFERRERS;
+		c->referrers.chunk_size = options->chunk_size;
+		c->referrers.progress = options->progress;
+		c->referrers.userdata = options->userdata;
+	}
+	if ((rc = registry_reference_dup(&c->target_ref, target_ref)) ||
+	    (rc = registry_reference_dup(&c->source_ref, source_ref)) || (rc = tmp_open(c))) {
 		registry_op_free(op);
 		return rc;
 	}

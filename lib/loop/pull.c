@@ -23,6 +23,7 @@
 #include "blob/upload_impl.h"
 #include "ops/fanout.h"
 #include "loop_impl.h"
+#include "loop_referrers.h"
 #include "manifest/manifest_impl.h"
 #include "ops/ops_impl.h"
 #include "ops/pull_impl.h"
@@ -82,6 +83,9 @@ struct pull_op {
 	char *unpack_digest;      /* the pull's, delivered once the unpack is done */
 	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
 	char *blob_repository, *blob_digest;
+	lwalk *referrers;         /* REGISTRY_PULL_REFERRERS: the walk under way */
+	char *referrers_digest;   /* the pull's, delivered once they are in */
+	int referrers_done;
 };
 
 static void next_blobs(pull_op *p);
@@ -132,6 +136,7 @@ static void job_reset(pull_op *p)
 	registry__pull_job_free(&p->j);
 	p->entry = 0;
 	p->all = 0;
+	p->referrers_done = 0; /* an endpoint after a failed one walks them again */
 }
 
 /* The client's scheme is known: the pull at endpoint p->ep, from its manifest. */
@@ -140,8 +145,10 @@ static void endpoint_begin(registry_op *op)
 	pull_op *p = (pull_op *)(void *)op;
 	job_reset(p);
 	const registry__endpoint *ep = &p->eps.items[p->ep];
+	/* REGISTRY_PULL_REFERRERS is the loop's walk (deliver()), never the
+	 * blocking one of registry__pull_index_entry. */
 	p->j = (registry__pull_job){.client = ep->client, .repository = ep->repository, .store = p->store,
-	                            .flags = p->o.flags, .o = &p->o};
+	                            .flags = p->o.flags & ~(unsigned int)REGISTRY_PULL_REFERRERS, .o = &p->o};
 	p->repository = ep->repository;
 	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull", p->repository);
 	start_manifest(p, NULL);
@@ -708,10 +715,54 @@ static int unpack_begin(pull_op *p, char *digest)
 	return 0;
 }
 
+static void referrers_stop(pull_op *p)
+{
+	if (p->referrers)
+		registry__loop_walk_stop(p->referrers);
+	free(p->referrers);
+	p->referrers = NULL;
+	free(p->referrers_digest);
+	p->referrers_digest = NULL;
+}
+
+/* The referrers are in the store (or the walk failed): the pull is delivered. */
+static void referrers_in(lwalk *lw, int rc)
+{
+	pull_op *p = lw->ud;
+	char *digest = p->referrers_digest;
+	p->referrers_digest = NULL;
+	referrers_stop(p);
+	p->referrers_done = 1;
+	deliver(p, rc, digest);
+}
+
+/* REGISTRY_PULL_REFERRERS, as registry__pull_index_entry takes them after
+ * the entry: those of what the registry served (the image, or the index
+ * of every platform), recursively, by digest, into the store. 0, or the
+ * failure (@digest then still the caller's). */
+static int referrers_begin(pull_op *p, char *digest)
+{
+	const registry_manifest *source = p->j.child ? p->j.child : p->j.top;
+	if (!(p->referrers = calloc(1, sizeof(*p->referrers))))
+		return oom();
+	p->referrers->ud = p;
+	p->referrers_digest = digest; /* delivered by referrers_in */
+	p->op.client = p->j.client; /* the endpoint that served it lists them */
+	int rc = registry__loop_walk_pull(p->referrers, &p->op, p->repository, registry_manifest_digest(source),
+	                                  p->store, &p->o, referrers_in);
+	if (rc) {
+		p->referrers_digest = NULL; /* not started: still the caller's */
+		referrers_stop(p);
+	}
+	return rc;
+}
+
 /* The pull into the store ended with @rc and the entry's @digest (taken):
  * the destination of registry_pull_to_start written, the op completed. */
 static void deliver(pull_op *p, int rc, char *digest)
 {
+	if (!rc && (p->o.flags & REGISTRY_PULL_REFERRERS) && !p->referrers_done && !(rc = referrers_begin(p, digest)))
+		return;
 	if (p->has_dest && !rc && !p->dest.written && registry__pull_dest_unpacks(&p->dest) &&
 	    !(rc = unpack_begin(p, digest)))
 		return;
@@ -743,6 +794,7 @@ static void transfers_stop(pull_op *p)
 	registry__loop_unpack_stop(&p->unpack);
 	free(p->unpack_digest);
 	p->unpack_digest = NULL;
+	referrers_stop(p);
 	for (size_t i = 0; i < p->nblobs; i++) {
 		pblob *b = &p->blobs[i];
 		registry__loop_lreq_stop(&b->q);
@@ -854,10 +906,9 @@ static int check_start(const char *fn, registry_op **out, registry_loop *loop, r
 		                      "a signature policy needs registry_pull)", fn, options->version);
 	/* Flags this library knows but loop mode does not apply yet: refused,
 	 * never ignored (an unknown flag is EINVAL above). */
-	if (options->flags & (REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS))
-		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: flags 0x%x (referrers, foreign layers) are not "
-		                      "in loop mode yet", fn,
-		                      options->flags & (REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS));
+	if (options->flags & REGISTRY_PULL_FOREIGN_LAYERS)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: flags 0x%x (foreign layers) are not "
+		                      "in loop mode yet", fn, options->flags & REGISTRY_PULL_FOREIGN_LAYERS);
 	if (!registry_reference_digest(ref) && !registry_reference_tag(ref))
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	*o = defaults;

@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "blob/upload_impl.h"
 #include "digest/hash.h"
 #include "loop_impl.h"
+#include "loop_referrers.h"
 #include "ops/ops_impl.h"
 #include "ops/push_impl.h"
 #include "store/store_blob.h"
@@ -89,6 +91,7 @@ struct push_op {
 	lreq q;
 	char ctype[300];
 	const char *mheaders[2];
+	ltag tag; /* a pushed referrer's entry in its subject's referrers tag */
 };
 
 static void next_blobs(push_op *p);
@@ -704,6 +707,9 @@ static const registry_manifest *manifest_at(const push_op *p, size_t i, const ch
 	return pl->root;
 }
 
+static void tag_kept(ltag *t, int rc);
+static void manifest_next(push_op *p, int rc);
+
 static void manifest_done(lreq *q, int rc)
 {
 	push_op *p = (push_op *)(void *)q->op;
@@ -731,8 +737,29 @@ static void manifest_done(lreq *q, int rc)
 			if (!(p->op.digest = registry__strdup(d)))
 				rc = registry__nomem();
 		}
+		/* No OCI-Subject in the answer: the registry keeps no referrers
+		 * list (registry 2.8), the referrers tag is ours to keep, as
+		 * registry_manifest_push() keeps it. */
+		if (!rc && registry_manifest_subject(m) && !q->resp.oci_subject) {
+			registry__loop_lreq_end(q);
+			registry__loop_tag_add(&p->tag, &p->op, pl->repo, p->scope, m, tag_kept);
+			return;
+		}
 	}
 	registry__loop_lreq_end(q);
+	manifest_next(p, rc);
+}
+
+/* A referrer's entry is in its subject's referrers tag. */
+static void tag_kept(ltag *t, int rc)
+{
+	manifest_next((push_op *)(void *)((char *)t - offsetof(push_op, tag)), rc);
+}
+
+/* The manifest at hand is in (@rc 0): the next one, or the push is done. */
+static void manifest_next(push_op *p, int rc)
+{
+	const registry__push_plan *pl = &p->plan;
 	if (rc) {
 		fail(p, rc);
 		return;
@@ -767,13 +794,7 @@ static void next_manifest(push_op *p)
 			fail(p, rc);
 			return;
 		}
-		snprintf(p->ctype, sizeof(p->ctype), "Content-Type: %s", registry_manifest_media_type(m));
-		p->mheaders[0] = p->ctype;
-		p->mheaders[1] = NULL;
-		p->q.r.headers = p->mheaders;
-		size_t len = 0;
-		p->q.body = registry_manifest_raw(m, &len);
-		p->q.body_len = len;
+		registry__loop_manifest_put(&p->q, m, p->ctype, sizeof(p->ctype), p->mheaders);
 	}
 	registry__loop_lreq_go(&p->q);
 }
@@ -791,6 +812,7 @@ static void push_stop(registry_op *op)
 {
 	push_op *p = (push_op *)(void *)op;
 	registry__loop_lreq_stop(&p->q);
+	registry__loop_tag_stop(&p->tag);
 	for (size_t i = 0; i < p->nblobs; i++) {
 		pblob *b = &p->blobs[i];
 		registry__loop_lreq_stop(&b->q);
@@ -848,20 +870,6 @@ static void sort_blobs(push_op *p)
 	}
 }
 
-/* A manifest with a subject needs the referrers tag upkeep of
- * registry_manifest_push() on registries without the referrers API:
- * not in loop mode yet, refused before anything is sent. */
-static int check_no_subject(const registry__push_plan *pl)
-{
-	for (size_t i = 0; i <= pl->nchildren; i++) {
-		const registry_manifest *m = i < pl->nchildren ? pl->children[i] : pl->root;
-		if (registry_manifest_subject(m))
-			return registry__fail(REGISTRY_EUNSUPPORTED, "%s has a subject (a referrer): not pushed in "
-			                      "loop mode yet (use registry_push)", registry_manifest_digest(m));
-	}
-	return 0;
-}
-
 /* Everything the blocking push checks before it sends: the plan, every blob
  * in the store or not, the files' sizes against their descriptors. */
 static int make_blobs(push_op *p);
@@ -871,8 +879,6 @@ static int plan(push_op *p, const char *ref_name, const registry_reference *targ
 	int rc = registry_reference_dup(&p->target, target);
 	if (!rc)
 		rc = registry__push_plan_make(&p->plan, p->store, ref_name, p->target);
-	if (!rc)
-		rc = check_no_subject(&p->plan);
 	return rc ? rc : make_blobs(p);
 }
 

@@ -20,6 +20,28 @@ void registry__referrers_tag(char *tag, size_t size, const char *digest);
  * REGISTRY_ECONFLICT). lib/ops/referrers_tag.c. */
 int registry__referrers_tag_add(registry_client *c, const char *repository, const registry_manifest *m);
 
+/*
+ * That upkeep's steps, without the requests (shared with the event-loop
+ * push, lib/loop/push.c): begin; then rounds of a manifest fetch of u->tag
+ * handed to _read (which takes @current and @saved, the record saved before
+ * the fetch): a failure, or *next NULL when the entry is listed (done), or
+ * the index to push under u->tag; the push's rc to _wrote: the pause
+ * before checking; then _again (REGISTRY_ECONFLICT once the rounds are
+ * spent) and the next round.
+ */
+typedef struct registry__tag_upkeep {
+	const registry_manifest *m;
+	char tag[REGISTRY_REFERENCE_TAG_MAX + 8];
+	char what[800];
+	int attempt;
+	double t0;
+} registry__tag_upkeep;
+void registry__tag_upkeep_begin(registry__tag_upkeep *u, const char *repository, const registry_manifest *m);
+int registry__tag_upkeep_read(registry__tag_upkeep *u, registry_manifest **next, int rc,
+                              registry_manifest *current, registry__error_snapshot *saved);
+int registry__tag_upkeep_wrote(registry__tag_upkeep *u, int rc, long *wait_ms);
+int registry__tag_upkeep_again(registry__tag_upkeep *u);
+
 /* Called by registry__referrers_walk() with each referrer's digest; non-zero stops. */
 typedef int (*registry__referrer_cb)(const char *digest, void *ud);
 
@@ -29,6 +51,29 @@ typedef int (*registry__referrer_cb)(const char *digest, void *ud);
  * referrers (then REGISTRY_ETOOLARGE). lib/ops/referrers_walk.c. */
 int registry__referrers_walk(registry_client *c, const char *repository, const char *subject,
                              registry__referrer_cb each, void *ud);
+
+/*
+ * That walk's bookkeeping, without the requests (shared with the event
+ * loop, lib/loop/referrers.c): begin with the subject; next_subject gives
+ * the next digest whose referrers are to be listed (NULL: the walk is
+ * over); set_index hands over (takes) that listing; next_referrer gives
+ * each referrer in it not seen before: 1 and *digest (borrowed from @w),
+ * 0 when the listing is done, or a failure (REGISTRY_ETOOLARGE past the
+ * count bound).
+ */
+typedef struct registry__walk {
+	char **digests;
+	int *depths;
+	size_t count, next;
+	int depth; /* of the subject being listed */
+	registry_manifest *index;
+	size_t entry;
+} registry__walk;
+int registry__walk_begin(registry__walk *w, const char *subject);
+const char *registry__walk_next_subject(registry__walk *w);
+void registry__walk_set_index(registry__walk *w, registry_manifest *index);
+int registry__walk_next_referrer(registry__walk *w, const char **digest);
+void registry__walk_free(registry__walk *w);
 
 /* REGISTRY_PULL_FOREIGN_LAYERS: the layer @d (with urls) from its URLs into
  * @st, verified, no credentials sent. lib/ops/pull_foreign.c. */

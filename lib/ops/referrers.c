@@ -6,6 +6,7 @@
 
 #include "list_impl.h"
 #include "ops_impl.h"
+#include "referrers_impl.h"
 #include "manifest/manifest_impl.h"
 #include "transport/transport.h"
 
@@ -13,7 +14,7 @@
  * anyway, pages holding entries that the filter drops get some room. */
 #define REFERRERS_TOTAL_LIMIT (4 * REGISTRY_MANIFEST_MAX_SIZE_DEFAULT)
 
-static const char *const index_accept[] = {"Accept: " REGISTRY_MEDIA_TYPE_OCI_INDEX, NULL};
+const char *const registry__referrers_accept[] = {"Accept: " REGISTRY_MEDIA_TYPE_OCI_INDEX, NULL};
 
 static int keep(const registry_descriptor *d, const char *artifact_type)
 {
@@ -63,129 +64,156 @@ static int require_index(const registry_manifest *m, const char *what)
 	return 0;
 }
 
-static int from_tag_schema(registry_manifest **out, registry_client *c, const char *repository,
-                           const char *digest, const registry_referrers_fetch_options *o, const char *what)
+/* The tag schema's answer (@rc, @m: a manifest fetch of the tag, taken):
+ * the referrers in it that pass the filter; none when the tag is absent. */
+int registry__referrers_list_from_tag(registry_manifest **out, registry__referrers_list *l, int rc,
+                                      registry_manifest *m)
 {
-	const char *artifact_type = o->artifact_type;
-	registry_manifest_fetch_options fo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
-	fo.max_size = o->max_size;
-	char tag[REGISTRY_REFERENCE_TAG_MAX + 8];
-	registry__referrers_tag(tag, sizeof(tag), digest);
-	registry_manifest *m = NULL;
-	int rc = registry_manifest_fetch(&m, c, repository, tag, &fo);
 	if (rc == REGISTRY_ENOTFOUND) /* no referrers at all */
 		return build_index(out, NULL, 0, NULL);
 	if (rc)
 		return rc;
-	if ((rc = require_index(m, what)) == 0) {
-		if (!filter_drops(m, artifact_type)) {
+	if ((rc = require_index(m, l->what)) == 0) {
+		if (!filter_drops(m, l->artifact_type)) {
 			*out = m;
 			return 0;
 		}
-		rc = build_index(out, &m, 1, artifact_type);
+		rc = build_index(out, &m, 1, l->artifact_type);
 	}
 	registry_manifest_free(m);
 	return rc;
 }
 
-typedef struct pages {
-	registry_manifest **items;
-	size_t count, cap;
-	size_t bytes;
-} pages;
-
-static void pages_free(pages *p)
+static int pages_add(registry__referrers_list *l, registry_manifest *m)
 {
-	for (size_t i = 0; i < p->count; i++)
-		registry_manifest_free(p->items[i]);
-	free(p->items);
-}
-
-static int pages_add(pages *p, registry_manifest *m)
-{
-	if (p->count == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 4;
-		registry_manifest **items = realloc(p->items, cap * sizeof(registry_manifest *));
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		registry_manifest **items = realloc(l->items, cap * sizeof(registry_manifest *));
 		if (!items) {
 			registry_manifest_free(m);
 			return registry__fail(REGISTRY_ENOMEM, "out of memory");
 		}
-		p->items = items;
-		p->cap = cap;
+		l->items = items;
+		l->cap = cap;
 	}
-	p->items[p->count++] = m;
-	p->bytes += (size_t)registry_manifest_size(m);
+	l->items[l->count++] = m;
+	l->bytes += (size_t)registry_manifest_size(m);
 	return 0;
 }
 
-/*
- * Fetch the referrers API pages from @url on. *found is 0 when the registry
- * has no referrers API (404 on the first page).
- */
-static int fetch_pages(pages *p, int *found, registry_client *c, const char *first_url,
-                       size_t max_size, const char *scope, const char *what)
+/* The page after the one at l->url (its @resp), from its Link: in l->url,
+ * or NULL when there is none or it was fetched already. */
+static int page_next(registry__referrers_list *l, const registry__response *resp)
 {
-	registry__url_set seen;
-	registry__url_set_init(&seen);
-	char *url = registry__strdup(first_url);
-	int rc = url ? 0 : registry__fail(REGISTRY_ENOMEM, "out of memory");
-	*found = 1;
-	for (unsigned long n = 0; url && !rc; n++) {
-		if (n >= REGISTRY__LIST_MAX_PAGES) {
-			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: more than %lu pages", what,
-			                    REGISTRY__LIST_MAX_PAGES);
-			break;
-		}
-		registry__request req = {.url = url, .scope = scope, .headers = index_accept,
-		                         .body_limit = max_size};
-		registry__response resp;
-		registry__response_init(&resp);
-		rc = registry__client_do(c, &req, &resp);
-		if (rc == REGISTRY_ETOOLARGE)
-			rc = registry__fail(rc, "%s: a page larger than %zu bytes", what, max_size);
-		if (!rc && resp.status == 404 && n == 0) {
-			*found = 0;
-			registry__response_free(&resp);
-			break;
-		}
-		if (!rc && resp.status != 200)
-			rc = registry__response_fail(&resp, what);
-		registry_manifest *m = NULL;
+	char *here = NULL, *next = NULL;
+	int rc = 0;
+	if (resp->link) {
+		const char *base = resp->url ? resp->url : registry_client_base_url(l->c);
+		if (!base || registry__url_resolve(&here, base, resp->url ? resp->url : l->url) != 0)
+			rc = registry__fail(REGISTRY_EPROTOCOL, "%s: no URL for the page", l->what);
+		if (!rc && registry__url_set_add(&l->seen, here) < 0)
+			rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
 		if (!rc)
-			rc = registry_manifest_parse(&m, resp.body.data ? resp.body.data : "", resp.body.len,
-			                             resp.content_type, NULL);
-		if (!rc && (rc = require_index(m, what)))
-			registry_manifest_free(m);
-		else if (!rc)
-			rc = pages_add(p, m);
-		if (!rc && p->bytes > REFERRERS_TOTAL_LIMIT)
-			rc = registry__fail(REGISTRY_ETOOLARGE, "%s: more than %zu bytes of pages", what,
-			                    (size_t)REFERRERS_TOTAL_LIMIT);
-		char *here = NULL, *next = NULL;
-		if (!rc && resp.link) {
-			const char *base = resp.url ? resp.url : registry_client_base_url(c);
-			if (!base || registry__url_resolve(&here, base, resp.url ? resp.url : url) != 0)
-				rc = registry__fail(REGISTRY_EPROTOCOL, "%s: no URL for the page", what);
-			if (!rc && registry__url_set_add(&seen, here) < 0)
-				rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
-			if (!rc)
-				rc = registry__list_next_url(here, resp.link, &next);
-			int again = (!rc && next) ? registry__url_set_add(&seen, next) : 0;
-			if (again < 0)
-				rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
-			if (again) { /* a page we fetched already: done */
-				free(next);
-				next = NULL;
-			}
+			rc = registry__list_next_url(here, resp->link, &next);
+		int again = (!rc && next) ? registry__url_set_add(&l->seen, next) : 0;
+		if (again < 0)
+			rc = registry__fail(REGISTRY_ENOMEM, "out of memory");
+		if (again) { /* a page we fetched already: done */
+			free(next);
+			next = NULL;
 		}
-		free(here);
-		registry__response_free(&resp);
-		free(url);
-		url = next;
 	}
-	free(url);
-	registry__url_set_free(&seen);
+	free(here);
+	free(l->url);
+	l->url = rc ? NULL : next;
+	if (rc)
+		free(next);
 	return rc;
+}
+
+int registry__referrers_list_page(registry__referrers_list *l, int rc, const registry__response *resp)
+{
+	if (rc == REGISTRY_ETOOLARGE)
+		rc = registry__fail(rc, "%s: a page larger than %zu bytes", l->what, l->max_size);
+	if (!rc && resp->status == 404 && l->n == 0) {
+		l->found = 0; /* no referrers API: the tag schema */
+		free(l->url);
+		l->url = NULL;
+		return 0;
+	}
+	l->n++;
+	if (!rc && resp->status != 200)
+		rc = registry__response_fail(resp, l->what);
+	registry_manifest *m = NULL;
+	if (!rc)
+		rc = registry_manifest_parse(&m, resp->body.data ? resp->body.data : "", resp->body.len,
+		                             resp->content_type, NULL);
+	if (!rc && (rc = require_index(m, l->what)))
+		registry_manifest_free(m);
+	else if (!rc)
+		rc = pages_add(l, m);
+	if (!rc && l->bytes > REFERRERS_TOTAL_LIMIT)
+		rc = registry__fail(REGISTRY_ETOOLARGE, "%s: more than %zu bytes of pages", l->what,
+		                    (size_t)REFERRERS_TOTAL_LIMIT);
+	if (!rc)
+		rc = page_next(l, resp);
+	if (!rc && l->url && l->n >= REGISTRY__LIST_MAX_PAGES)
+		rc = registry__fail(REGISTRY_EPROTOCOL, "%s: more than %lu pages", l->what, REGISTRY__LIST_MAX_PAGES);
+	return rc;
+}
+
+int registry__referrers_list_begin(registry__referrers_list *l, registry_client *c, const char *repository,
+                                   const char *digest, const registry_referrers_fetch_options *opts)
+{
+	memset(l, 0, sizeof(*l));
+	registry__url_set_init(&l->seen);
+	l->c = c;
+	l->found = 1;
+	l->artifact_type = opts->artifact_type;
+	l->max_size = opts->max_size ? opts->max_size : REGISTRY_MANIFEST_MAX_SIZE_DEFAULT;
+	int rc;
+	if ((rc = registry_reference_validate_repository(repository)) || (rc = registry_digest_validate(digest)))
+		return rc;
+	const char *artifact_type = l->artifact_type;
+	if (artifact_type && (!registry__manifest_media_type_valid(artifact_type) || strlen(artifact_type) > 255))
+		return registry__fail(REGISTRY_EINVAL, "registry_referrers_fetch: artifact type is not a media type");
+	snprintf(l->scope, sizeof(l->scope), "repository:%s:pull", repository);
+	snprintf(l->what, sizeof(l->what), "listing referrers of %s@%s", repository, digest);
+	registry__referrers_tag(l->tag, sizeof(l->tag), digest);
+	registry__buf url;
+	registry__buf_init(&url, 0);
+	rc = registry__buf_printf(&url, "/v2/%s/referrers/%s", repository, digest);
+	if (!rc && artifact_type && !(rc = registry__buf_puts(&url, "?artifactType=")))
+		rc = registry__query_escape(&url, artifact_type);
+	if (rc) {
+		registry__buf_free(&url);
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	}
+	l->url = registry__buf_detach(&url);
+	return 0;
+}
+
+int registry__referrers_list_end(registry_manifest **out, registry__referrers_list *l)
+{
+	if (l->count == 1 && !filter_drops(l->items[0], l->artifact_type)) {
+		/* One page, nothing to filter out: the index as served. The
+		 * registry's OCI-Filters-Applied is not needed to decide this:
+		 * filtering an already filtered list changes nothing. */
+		*out = l->items[0];
+		l->count = 0;
+		return 0;
+	}
+	return build_index(out, l->items, l->count, l->artifact_type);
+}
+
+void registry__referrers_list_free(registry__referrers_list *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		registry_manifest_free(l->items[i]);
+	free(l->items);
+	free(l->url);
+	registry__url_set_free(&l->seen);
+	memset(l, 0, sizeof(*l));
 }
 
 int registry_referrers_fetch_options_init(registry_referrers_fetch_options *opts)
@@ -212,44 +240,30 @@ int registry_referrers_fetch(registry_manifest **out, registry_client *c, const 
 		return rc;
 	if (!out || !c || !repository || !digest)
 		return registry__fail(REGISTRY_EINVAL, "registry_referrers_fetch: NULL argument");
-	const char *artifact_type = opts->artifact_type;
-	registry_referrers_fetch_options o = *opts; /* max_size resolved: 0 is the default */
-	if (!o.max_size)
-		o.max_size = REGISTRY_MANIFEST_MAX_SIZE_DEFAULT;
-	if ((rc = registry_reference_validate_repository(repository)) || (rc = registry_digest_validate(digest)))
+	registry__referrers_list l;
+	if ((rc = registry__referrers_list_begin(&l, c, repository, digest, opts))) {
+		registry__referrers_list_free(&l);
 		return rc;
-	if (artifact_type && (!registry__manifest_media_type_valid(artifact_type) || strlen(artifact_type) > 255))
-		return registry__fail(REGISTRY_EINVAL, "registry_referrers_fetch: artifact type is not a media type");
-
-	char scope[600], what[800];
-	snprintf(scope, sizeof(scope), "repository:%s:pull", repository);
-	snprintf(what, sizeof(what), "listing referrers of %s@%s", repository, digest);
-	registry__buf url;
-	registry__buf_init(&url, 0);
-	rc = registry__buf_printf(&url, "/v2/%s/referrers/%s", repository, digest);
-	if (!rc && artifact_type && !(rc = registry__buf_puts(&url, "?artifactType=")))
-		rc = registry__query_escape(&url, artifact_type);
-	if (rc) {
-		registry__buf_free(&url);
-		return registry__fail(REGISTRY_ENOMEM, "out of memory");
 	}
-
-	pages p = {0};
-	int found = 0;
-	rc = fetch_pages(&p, &found, c, url.data, o.max_size, scope, what);
-	registry__buf_free(&url);
-	if (!rc && !found) {
-		rc = from_tag_schema(out, c, repository, digest, &o, what);
-	} else if (!rc && p.count == 1 && !filter_drops(p.items[0], artifact_type)) {
-		/* One page, nothing to filter out: the index as served. The
-		 * registry's OCI-Filters-Applied is not needed to decide this:
-		 * filtering an already filtered list changes nothing. */
-		*out = p.items[0];
-		p.count = 0;
+	while (!rc && l.url) {
+		registry__request req = {.url = l.url, .scope = l.scope, .headers = registry__referrers_accept,
+		                         .body_limit = l.max_size};
+		registry__response resp;
+		registry__response_init(&resp);
+		rc = registry__client_do(c, &req, &resp);
+		rc = registry__referrers_list_page(&l, rc, &resp);
+		registry__response_free(&resp);
+	}
+	if (!rc && !l.found) {
+		registry_manifest_fetch_options fo = REGISTRY_MANIFEST_FETCH_OPTIONS_INIT;
+		fo.max_size = l.max_size;
+		registry_manifest *m = NULL;
+		rc = registry_manifest_fetch(&m, c, repository, l.tag, &fo);
+		rc = registry__referrers_list_from_tag(out, &l, rc, m);
 	} else if (!rc) {
-		rc = build_index(out, p.items, p.count, artifact_type);
+		rc = registry__referrers_list_end(out, &l);
 	}
-	pages_free(&p);
+	registry__referrers_list_free(&l);
 	if (!rc)
 		registry__error_clear();
 	return rc;

@@ -80,23 +80,22 @@ static int build_with(registry_manifest **out, const registry_manifest *current,
 	return rc;
 }
 
-/* The tag's index, or *out NULL when the tag does not exist yet. */
-static int read_tag(registry_manifest **out, registry_client *c, const char *repository, const char *tag,
-                    const char *what)
+/* The tag's index (@rc and *@current: a manifest fetch of the tag, the
+ * record before it saved in @saved), or *@current NULL when the tag does
+ * not exist yet. */
+static int read_end(registry_manifest **current, int rc, registry__error_snapshot *saved, const char *what)
 {
-	registry__error_snapshot *saved = registry__error_save();
-	int rc = registry_manifest_fetch(out, c, repository, tag, NULL);
 	if (rc == 0 || rc == REGISTRY_ENOTFOUND) {
 		registry__error_restore(saved); /* absent is the empty list, not a failure */
 		rc = 0;
 	} else {
 		free(saved); /* the fetch's failure is the one to report */
 	}
-	if (*out && registry_manifest_kind(*out) != REGISTRY_MANIFEST_INDEX) {
+	if (*current && registry_manifest_kind(*current) != REGISTRY_MANIFEST_INDEX) {
 		rc = registry__fail(REGISTRY_EFORMAT, "%s: the tag holds %s, not an index", what,
-		                    registry_manifest_media_type(*out));
-		registry_manifest_free(*out);
-		*out = NULL;
+		                    registry_manifest_media_type(*current));
+		registry_manifest_free(*current);
+		*current = NULL;
 	}
 	return rc;
 }
@@ -113,34 +112,64 @@ static long settle_ms(double elapsed_s)
 	return ms > SETTLE_MAX_MS ? SETTLE_MAX_MS : ms;
 }
 
+void registry__tag_upkeep_begin(registry__tag_upkeep *u, const char *repository, const registry_manifest *m)
+{
+	memset(u, 0, sizeof(*u));
+	u->m = m;
+	registry__referrers_tag(u->tag, sizeof(u->tag), registry_descriptor_digest(registry_manifest_subject(m)));
+	snprintf(u->what, sizeof(u->what), "adding %s to the referrers tag %s:%s", registry_manifest_digest(m),
+	         repository, u->tag);
+	u->t0 = registry__now_s();
+}
+
+int registry__tag_upkeep_read(registry__tag_upkeep *u, registry_manifest **next, int rc,
+                              registry_manifest *current, registry__error_snapshot *saved)
+{
+	*next = NULL;
+	rc = read_end(&current, rc, saved, u->what);
+	/* Listed already, or our write held. (Written and not listed: a
+	 * concurrent writer's index dropped our entry: written again.) */
+	if (!rc && !index_lists(current, registry_manifest_digest(u->m)))
+		rc = build_with(next, current, u->m);
+	registry_manifest_free(current);
+	return rc;
+}
+
+int registry__tag_upkeep_wrote(registry__tag_upkeep *u, int rc, long *wait_ms)
+{
+	*wait_ms = 0;
+	if (rc)
+		return rc;
+	*wait_ms = settle_ms(registry__now_s() - u->t0);
+	return 0;
+}
+
+int registry__tag_upkeep_again(registry__tag_upkeep *u)
+{
+	if (++u->attempt >= TAG_ATTEMPTS)
+		return registry__fail(REGISTRY_ECONFLICT, "%s: concurrent writers removed the entry %d times",
+		                      u->what, TAG_ATTEMPTS);
+	u->t0 = registry__now_s();
+	return 0;
+}
+
 int registry__referrers_tag_add(registry_client *c, const char *repository, const registry_manifest *m)
 {
-	const registry_descriptor *subject = registry_manifest_subject(m);
-	char tag[REGISTRY_REFERENCE_TAG_MAX + 8], what[800];
-	registry__referrers_tag(tag, sizeof(tag), registry_descriptor_digest(subject));
-	snprintf(what, sizeof(what), "adding %s to the referrers tag %s:%s", registry_manifest_digest(m),
-	         repository, tag);
-	int rc = 0, wrote = 0;
-	for (int attempt = 0; attempt < TAG_ATTEMPTS && !rc; attempt++) {
-		double t0 = registry__now_s();
+	registry__tag_upkeep u;
+	registry__tag_upkeep_begin(&u, repository, m);
+	for (;;) {
 		registry_manifest *current = NULL, *next = NULL;
-		if ((rc = read_tag(&current, c, repository, tag, what)))
-			break;
-		if (index_lists(current, registry_manifest_digest(m))) {
-			registry_manifest_free(current); /* listed already, or our write held */
-			return 0;
-		}
-		/* wrote && not listed: a concurrent writer's index dropped our entry */
-		if (!(rc = build_with(&next, current, m)))
-			rc = registry_manifest_push(NULL, c, repository, tag, next);
-		registry_manifest_free(current);
+		registry__error_snapshot *saved = registry__error_save();
+		int rc = registry_manifest_fetch(&current, c, repository, u.tag, NULL);
+		if ((rc = registry__tag_upkeep_read(&u, &next, rc, current, saved)) || !next)
+			return rc;
+		rc = registry_manifest_push(NULL, c, repository, u.tag, next);
 		registry_manifest_free(next);
-		wrote = 1;
-		if (!rc)
-			registry__sleep_ms(settle_ms(registry__now_s() - t0));
+		long ms = 0;
+		if ((rc = registry__tag_upkeep_wrote(&u, rc, &ms)))
+			return rc;
+		registry__sleep_ms(ms);
+		if ((rc = registry__tag_upkeep_again(&u)))
+			return rc;
 	}
-	if (!rc && wrote)
-		rc = registry__fail(REGISTRY_ECONFLICT, "%s: concurrent writers removed the entry %d times",
-		                    what, TAG_ATTEMPTS);
-	return rc;
 }

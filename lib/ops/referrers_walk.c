@@ -10,13 +10,7 @@
 
 #include "ops_impl.h"
 
-typedef struct pending {
-	char **digests;
-	int *depths;
-	size_t count, next;
-} pending;
-
-static int seen(const pending *p, const char *digest)
+static int seen(const registry__walk *p, const char *digest)
 {
 	for (size_t i = 0; i < p->count; i++)
 		if (strcmp(p->digests[i], digest) == 0)
@@ -24,7 +18,7 @@ static int seen(const pending *p, const char *digest)
 	return 0;
 }
 
-static int add(pending *p, const char *digest, int depth)
+static int add(registry__walk *p, const char *digest, int depth)
 {
 	if (p->count >= REGISTRY_COPY_REFERRERS_MAX + 1) /* the subject is the first */
 		return registry__fail(REGISTRY_ETOOLARGE, "referrers: more than %d", REGISTRY_COPY_REFERRERS_MAX);
@@ -40,42 +34,71 @@ static int add(pending *p, const char *digest, int depth)
 	return 0;
 }
 
-static void pending_free(pending *p)
+int registry__walk_begin(registry__walk *w, const char *subject)
 {
-	for (size_t i = 0; i < p->count; i++)
-		free(p->digests[i]);
-	free(p->digests);
-	free(p->depths);
+	memset(w, 0, sizeof(*w));
+	return add(w, subject, 0);
 }
 
-/* The referrers of the next pending digest: handed to @each, queued for theirs. */
-static int step(pending *p, registry_client *c, const char *repository, registry__referrer_cb each, void *ud)
+void registry__walk_free(registry__walk *w)
 {
-	const char *digest = p->digests[p->next];
-	int depth = p->depths[p->next++];
-	if (depth >= REGISTRY_COPY_REFERRERS_DEPTH)
-		return 0; /* taken; what refers to it is too deep */
-	registry_manifest *index = NULL;
-	int rc = registry_referrers_fetch(&index, c, repository, digest, NULL);
-	for (size_t i = 0; !rc && i < registry_manifest_entry_count(index); i++) {
-		const char *d = registry_descriptor_digest(registry_manifest_entry(index, i));
-		if (seen(p, d))
-			continue;
-		if (!(rc = add(p, d, depth + 1))) /* counted (and bounded) before it is taken */
-			rc = each(d, ud);
+	for (size_t i = 0; i < w->count; i++)
+		free(w->digests[i]);
+	free(w->digests);
+	free(w->depths);
+	registry_manifest_free(w->index);
+	memset(w, 0, sizeof(*w));
+}
+
+const char *registry__walk_next_subject(registry__walk *w)
+{
+	while (w->next < w->count) {
+		w->depth = w->depths[w->next];
+		const char *digest = w->digests[w->next++];
+		if (w->depth < REGISTRY_COPY_REFERRERS_DEPTH)
+			return digest;
+		/* taken; what refers to it is too deep */
 	}
-	registry_manifest_free(index);
-	return rc;
+	return NULL;
+}
+
+void registry__walk_set_index(registry__walk *w, registry_manifest *index)
+{
+	registry_manifest_free(w->index);
+	w->index = index;
+	w->entry = 0;
+}
+
+int registry__walk_next_referrer(registry__walk *w, const char **digest)
+{
+	*digest = NULL;
+	while (w->index && w->entry < registry_manifest_entry_count(w->index)) {
+		const char *d = registry_descriptor_digest(registry_manifest_entry(w->index, w->entry++));
+		if (seen(w, d))
+			continue;
+		int rc = add(w, d, w->depth + 1); /* counted (and bounded) before it is taken */
+		*digest = rc ? NULL : w->digests[w->count - 1]; /* the walk's copy: lasts while it does */
+		return rc ? rc : 1;
+	}
+	return 0;
 }
 
 int registry__referrers_walk(registry_client *c, const char *repository, const char *subject,
                              registry__referrer_cb each, void *ud)
 {
-	pending p = {0};
-	int rc = add(&p, subject, 0);
-	while (!rc && p.next < p.count)
-		rc = step(&p, c, repository, each, ud);
-	pending_free(&p);
+	registry__walk w;
+	int rc = registry__walk_begin(&w, subject);
+	const char *digest = NULL;
+	while (!rc && (digest = registry__walk_next_subject(&w))) {
+		registry_manifest *index = NULL;
+		if ((rc = registry_referrers_fetch(&index, c, repository, digest, NULL)))
+			break;
+		registry__walk_set_index(&w, index);
+		const char *d = NULL;
+		while ((rc = registry__walk_next_referrer(&w, &d)) > 0 && !(rc = each(d, ud)))
+			;
+	}
+	registry__walk_free(&w);
 	return rc;
 }
 

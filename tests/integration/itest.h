@@ -179,4 +179,41 @@ static inline int itest_count_log_lines(const char *path, const char *needle)
 	return n;
 }
 
+/* The blob "{}": config and layer of the referrers itest_referrer() makes. */
+#define ITEST_EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+/* A referrer of @subject: an OCI artifact of type @type whose config and
+ * layer are the blob "{}", annotated org.example.who=@who (and a fixed
+ * creation time). NULL on failure (no CHECK: callable from threads). */
+static inline registry_manifest *itest_referrer(const registry_manifest *subject, const char *type, const char *who)
+{
+	registry_descriptor_spec empty = REGISTRY_DESCRIPTOR_SPEC_INIT, subj = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	empty.media_type = REGISTRY_MEDIA_TYPE_OCI_EMPTY;
+	empty.digest = ITEST_EMPTY_DIGEST;
+	empty.size = 2;
+	subj.media_type = registry_manifest_media_type(subject);
+	subj.digest = registry_manifest_digest(subject);
+	subj.size = registry_manifest_size(subject);
+	registry_manifest_builder *b = NULL;
+	registry_manifest *m = NULL;
+	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
+	if (!rc)
+		rc = registry_manifest_builder_set_artifact_type(b, type);
+	if (!rc)
+		rc = registry_manifest_builder_set_config(b, &empty);
+	if (!rc)
+		rc = registry_manifest_builder_add_layer(b, &empty);
+	if (!rc)
+		rc = registry_manifest_builder_set_subject(b, &subj);
+	if (!rc)
+		rc = registry_manifest_builder_set_annotation(b, "org.example.who", who);
+	if (!rc)
+		rc = registry_manifest_builder_set_annotation(b, "org.opencontainers.image.created",
+		                                              "2026-12-06T00:00:00Z");
+	if (!rc)
+		rc = registry_manifest_builder_build(&m, b);
+	registry_manifest_builder_free(b);
+	return m;
+}
+
 #endif

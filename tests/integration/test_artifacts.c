@@ -17,7 +17,7 @@
 #include "itest.h"
 
 #define FIXTURE "fixtures/small-v2s2"
-#define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+#define EMPTY_DIGEST ITEST_EMPTY_DIGEST
 #define THREADS 2
 #define PER_THREAD 3
 
@@ -35,36 +35,10 @@ static void upload_empty(registry_client *c, const char *repo)
 /* A referrer of @subject, different for each (thread, i). */
 static registry_manifest *referrer(const registry_manifest *subject, int thread, int i)
 {
-	registry_descriptor_spec empty = REGISTRY_DESCRIPTOR_SPEC_INIT, subj = REGISTRY_DESCRIPTOR_SPEC_INIT;
-	empty.media_type = REGISTRY_MEDIA_TYPE_OCI_EMPTY;
-	empty.digest = EMPTY_DIGEST;
-	empty.size = 2;
-	subj.media_type = registry_manifest_media_type(subject);
-	subj.digest = registry_manifest_digest(subject);
-	subj.size = registry_manifest_size(subject);
 	char type[100], who[32];
 	snprintf(type, sizeof(type), "application/vnd.example.t%d+json", thread);
 	snprintf(who, sizeof(who), "%d-%d", thread, i);
-	registry_manifest_builder *b = NULL;
-	registry_manifest *m = NULL;
-	int rc = registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST);
-	if (!rc)
-		rc = registry_manifest_builder_set_artifact_type(b, type);
-	if (!rc)
-		rc = registry_manifest_builder_set_config(b, &empty);
-	if (!rc)
-		rc = registry_manifest_builder_add_layer(b, &empty);
-	if (!rc)
-		rc = registry_manifest_builder_set_subject(b, &subj);
-	if (!rc)
-		rc = registry_manifest_builder_set_annotation(b, "org.example.who", who);
-	if (!rc)
-		rc = registry_manifest_builder_set_annotation(b, "org.opencontainers.image.created",
-		                                              "2026-12-06T00:00:00Z");
-	if (!rc)
-		rc = registry_manifest_builder_build(&m, b);
-	registry_manifest_builder_free(b);
-	return m;
+	return itest_referrer(subject, type, who);
 }
 
 typedef struct pusher {

@@ -369,8 +369,6 @@ static void case_errors(void)
 	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &gated, on_done, &rn), REGISTRY_EUNSUPPORTED);
 	CHECK(op == NULL);
 	registry_pull_options flagged = REGISTRY_PULL_OPTIONS_INIT;
-	flagged.flags = REGISTRY_PULL_REFERRERS;
-	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &flagged, on_done, &rn), REGISTRY_EUNSUPPORTED);
 	flagged.flags = REGISTRY_PULL_FOREIGN_LAYERS;
 	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &flagged, on_done, &rn), REGISTRY_EUNSUPPORTED);
 	CHECK_INT(rn.called, 0);
@@ -1822,9 +1820,6 @@ static void case_copy(void)
 	 * later version; nothing started, no callback. */
 	registry_op *op = NULL;
 	result rn = {0};
-	registry_copy_options refs = REGISTRY_COPY_OPTIONS_INIT;
-	refs.flags = REGISTRY_COPY_REFERRERS;
-	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, &refs, on_done, &rn), REGISTRY_EUNSUPPORTED);
 	registry_policy *policy = NULL;
 	CHECK_RC(registry_policy_load_from_memory(&policy, "{\"default\":[{\"type\":\"reject\"}]}", 31, NULL), 0);
 	registry_copy_options gated = REGISTRY_COPY_OPTIONS_INIT;
@@ -2324,6 +2319,292 @@ static void case_rehash(void)
 	registry_client_free(c);
 }
 
+/* ---- referrers (REGISTRY_PULL_REFERRERS, REGISTRY_COPY_REFERRERS, a push of a
+ * referrer) on registry 2.8, which has no referrers API: the tag schema ---- */
+
+/* An artifact about @subject: config and layer the blob "{}", the type @type. */
+static registry_manifest *artifact_about(const registry_manifest *subject, const char *type, const char *who)
+{
+	registry_manifest *m = itest_referrer(subject, type, who);
+	CHECK(m != NULL);
+	return m;
+}
+
+/* A store holding @m (and the blob "{}") under the name @name. */
+static registry_store *store_with(const char *dir, const registry_manifest *m, const char *name)
+{
+	registry_store *s = itest_store(dir);
+	size_t len = 0;
+	const void *raw = registry_manifest_raw(m, &len);
+	CHECK_RC(registry_store_add_blob(NULL, s, ITEST_EMPTY_DIGEST, "{}", 2), 0);
+	CHECK_RC(registry_store_add_blob(NULL, s, registry_manifest_digest(m), raw, len), 0);
+	registry_descriptor_spec spec = REGISTRY_DESCRIPTOR_SPEC_INIT;
+	spec.media_type = registry_manifest_media_type(m);
+	spec.digest = registry_manifest_digest(m);
+	spec.size = registry_manifest_size(m);
+	CHECK_RC(registry_store_index_add(s, &spec, name), 0);
+	return s;
+}
+
+/* The referrers of @digest in @repo as the blocking API lists them: the
+ * index's digest (static buffer) and its entry count. */
+static const char *listed(registry_client *c, const char *repo, const char *digest, size_t *n)
+{
+	static char buf[200];
+	registry_manifest *idx = NULL;
+	CHECK_RC(registry_referrers_fetch(&idx, c, repo, digest, NULL), 0);
+	*n = idx ? registry_manifest_entry_count(idx) : 0;
+	snprintf(buf, sizeof(buf), "%s", idx ? registry_manifest_digest(idx) : "");
+	registry_manifest_free(idx);
+	return buf;
+}
+
+/* The index.json of @s, whole. */
+static char *index_json(registry_store *s)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/index.json", registry_store_path(s));
+	size_t len = 0;
+	return slurp(path, &len);
+}
+
+/* The push of a referrer: the blocking one and the loop's keep the tag
+ * schema the same way (the same index, each entry once). */
+static void referrers_push(pl *p, registry_loop *L, registry_client *c, const registry_manifest *image,
+                           registry_manifest **sbom_out)
+{
+	registry_manifest *sbom = artifact_about(image, "application/vnd.example.sbom", "loop");
+	registry_store *s = store_with("ref-push", sbom, "sbom");
+	result r;
+	char *got = NULL;
+	CHECK_RC(loop_push(p, L, c, s, "sbom", "fixtures/small-oci:sbom", NULL, &got, &r), 0);
+	CHECK_STR(got, registry_manifest_digest(sbom));
+	registry_free(got);
+	size_t n = 0;
+	listed(c, "fixtures/small-oci", registry_manifest_digest(image), &n);
+	CHECK_INT(n, 2); /* the signature pushed before, and this one */
+	/* Again: listed already, no second entry. */
+	CHECK_RC(loop_push(p, L, c, s, "sbom", "fixtures/small-oci:sbom", NULL, NULL, &r), 0);
+	listed(c, "fixtures/small-oci", registry_manifest_digest(image), &n);
+	CHECK_INT(n, 2);
+	/* Into repositories of their own: the same tag index, byte for byte. */
+	registry_reference *t = ref_of("lref/block:sbom");
+	CHECK_RC(registry_push(NULL, c, s, "sbom", t, NULL), 0);
+	registry_reference_free(t);
+	CHECK_RC(loop_push(p, L, c, s, "sbom", "lref/loop:sbom", NULL, NULL, &r), 0);
+	char want[200];
+	snprintf(want, sizeof(want), "%s", listed(c, "lref/block", registry_manifest_digest(image), &n));
+	CHECK_INT(n, 1);
+	CHECK_STR(listed(c, "lref/loop", registry_manifest_digest(image), &n), want);
+	CHECK_INT(n, 1);
+	registry_store_free(s);
+	*sbom_out = sbom;
+}
+
+/* registry_pull_to_start() with REGISTRY_PULL_REFERRERS: into an OCI layout
+ * as registry_pull_to() (the same index.json); refused for a docker-load
+ * destination with registry_pull_to()'s code and message. */
+static void referrers_pull_to(pl *p, registry_loop *L, registry_client *c, const registry_reference *ref)
+{
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = REGISTRY_PULL_REFERRERS;
+	char db[1024], dl[1024];
+	snprintf(db, sizeof(db), "%s/ref-to-blocking", getenv("REGISTRY_TEST_TMPDIR"));
+	snprintf(dl, sizeof(dl), "%s/ref-to-loop", getenv("REGISTRY_TEST_TMPDIR"));
+	char *want = NULL, *got = NULL;
+	CHECK_RC(registry_pull_to(&want, c, ref, db, REGISTRY_IMAGE_FORMAT_OCI, &o), 0);
+	registry_op *op = NULL;
+	result r = {0};
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, dl, REGISTRY_IMAGE_FORMAT_OCI, &o, on_done, &r), 0);
+	CHECK_RC(run_to_end(p, L, op, &got, &r), 0);
+	CHECK_STR(got, want);
+	registry_store *sb = NULL, *sl = NULL;
+	CHECK_RC(registry_store_open(&sb, db, 0), 0);
+	CHECK_RC(registry_store_open(&sl, dl, 0), 0);
+	CHECK_INT(registry_store_index_count(sl), 4);
+	char *jb = index_json(sb), *jl = index_json(sl);
+	CHECK_STR(jl, jb);
+	free(jb);
+	free(jl);
+	registry_store_free(sb);
+	registry_store_free(sl);
+	registry_free(want);
+	registry_free(got);
+	snprintf(dl, sizeof(dl), "%s/ref-to-docker", getenv("REGISTRY_TEST_TMPDIR"));
+	int want_rc = registry_pull_to(NULL, c, ref, dl, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o);
+	CHECK_INT(want_rc, REGISTRY_EINVAL);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
+	op = NULL;
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, dl, REGISTRY_IMAGE_FORMAT_DOCKER_DIR, &o, on_done, &r),
+	         want_rc);
+	CHECK(op == NULL);
+	CHECK_STR(registry_error_message(registry_error_last()), msg);
+}
+
+/* A progress callback that cancels at the first blob of a referrer (the
+ * image has no "{}" blob, its referrers have nothing else). */
+static int cancel_at_referrer(const registry_progress *pr, void *ud)
+{
+	(void)ud;
+	return strcmp(registry_progress_digest(pr), ITEST_EMPTY_DIGEST) == 0;
+}
+
+/* REGISTRY_PULL_REFERRERS: the blocking pull's digest and index.json; a
+ * cancel while a referrer is pulled ends both the same way, and the loop
+ * pull then goes on from what the store holds. */
+static void referrers_pull(pl *p, registry_loop *L, registry_client *c)
+{
+	registry_reference *ref = ref_of("fixtures/small-oci:latest");
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = REGISTRY_PULL_REFERRERS;
+	registry_store *sb = itest_store("ref-pull-blocking"), *sl = itest_store("ref-pull-loop");
+	char *want = NULL, *got = NULL;
+	registry_pull_options oc = o;
+	oc.progress = cancel_at_referrer;
+	CHECK_RC(registry_pull(NULL, c, ref, sb, NULL, &oc), REGISTRY_ECANCELED);
+	registry_op *op = NULL;
+	result r = {0};
+	CHECK_RC(registry_pull_start(&op, L, c, ref, sl, NULL, &oc, on_done, &r), 0);
+	CHECK_RC(run_to_end(p, L, op, NULL, &r), REGISTRY_ECANCELED);
+	CHECK_INT(registry_loop_pending(L), 0);
+
+	CHECK_RC(registry_pull(&want, c, ref, sb, NULL, &o), 0);
+	CHECK_INT(registry_store_index_count(sb), 4); /* the image, its two referrers, the signature's */
+	memset(&r, 0, sizeof(r));
+	CHECK_RC(registry_pull_start(&op, L, c, ref, sl, NULL, &o, on_done, &r), 0);
+	CHECK_RC(run_to_end(p, L, op, &got, &r), 0);
+	CHECK_STR(got, want);
+	char *jb = index_json(sb), *jl = index_json(sl);
+	CHECK_STR(jl, jb);
+	itest_check_sound(sl);
+	free(jb);
+	free(jl);
+	registry_free(want);
+	registry_free(got);
+	registry_store_free(sb);
+	registry_store_free(sl);
+	referrers_pull_to(p, L, c, ref);
+	registry_reference_free(ref);
+}
+
+/* REGISTRY_COPY_REFERRERS: the blocking copy's digest, and the same
+ * referrers at the destination, at each depth. */
+static void referrers_copy(pl *p, registry_loop *L, registry_client *c, const registry_manifest *image,
+                           const registry_manifest *sig)
+{
+	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
+	o.flags = REGISTRY_COPY_REFERRERS;
+	/* Canceled while a referrer is copied: as the blocking copy, and no
+	 * temporary store (the referrer's copy has its own) left. */
+	registry_copy_options oc = o;
+	oc.progress = cancel_at_referrer;
+	registry_reference *src = ref_of("fixtures/small-oci:latest"), *dst = ref_of("lref/copy-cancel:v1");
+	CHECK_RC(registry_copy(NULL, c, src, c, dst, &oc), REGISTRY_ECANCELED);
+	registry_reference_free(src);
+	registry_reference_free(dst);
+	result r;
+	CHECK_RC(loop_copy(p, L, c, "fixtures/small-oci:latest", c, "lref/copy-cancel:v1", &oc, NULL, &r),
+	         REGISTRY_ECANCELED);
+	CHECK_INT(copy_tmp_entries(), 0);
+	char *want = blocking_copy(c, "fixtures/small-oci:latest", "lref/copy-block:v1", &o), *got = NULL;
+	CHECK_RC(loop_copy(p, L, c, "fixtures/small-oci:latest", c, "lref/copy-loop:v1", &o, &got, &r), 0);
+	CHECK_STR(got, want);
+	const char *subjects[] = {registry_manifest_digest(image), registry_manifest_digest(sig)};
+	for (int i = 0; i < 2; i++) {
+		size_t nb = 0, nl = 0;
+		char idx[200];
+		snprintf(idx, sizeof(idx), "%s", listed(c, "lref/copy-block", subjects[i], &nb));
+		CHECK_STR(listed(c, "lref/copy-loop", subjects[i], &nl), idx);
+		CHECK_INT(nl, nb);
+		CHECK_INT(nl, i == 0 ? 2 : 1);
+	}
+	CHECK_INT(copy_tmp_entries(), 0);
+	registry_free(want);
+	registry_free(got);
+}
+
+/* A referrers tag listing a manifest the registry no longer has (pushed,
+ * then deleted): the blocking pull's and copy's failure, code and message. */
+static void referrers_errors(pl *p, registry_loop *L, registry_client *c)
+{
+	registry_manifest *other = NULL;
+	CHECK_RC(registry_manifest_fetch(&other, c, "fixtures/small-v2s2", "latest", NULL), 0);
+	registry_manifest *gone = artifact_about(other, "application/vnd.example.sig", "gone");
+	const char *digest = registry_manifest_digest(gone);
+	CHECK_RC(registry_manifest_push(NULL, c, "fixtures/small-v2s2", digest, gone), 0);
+	CHECK_RC(registry_manifest_delete(NULL, c, "fixtures/small-v2s2", digest, NULL), 0);
+
+	registry_reference *ref = ref_of("fixtures/small-v2s2:latest");
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = REGISTRY_PULL_REFERRERS;
+	registry_store *sb = itest_store("ref-err-blocking"), *sl = itest_store("ref-err-loop");
+	int want = registry_pull(NULL, c, ref, sb, NULL, &o);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
+	registry_op *op = NULL;
+	result r = {0};
+	CHECK_RC(registry_pull_start(&op, L, c, ref, sl, NULL, &o, on_done, &r), 0);
+	CHECK_RC(run_to_end(p, L, op, NULL, &r), want);
+	CHECK_STR(r.message, msg);
+
+	registry_copy_options co = REGISTRY_COPY_OPTIONS_INIT;
+	co.flags = REGISTRY_COPY_REFERRERS;
+	registry_reference *dst = ref_of("lref/copy-err:v1");
+	want = registry_copy(NULL, c, ref, c, dst, &co);
+	CHECK_INT(want, REGISTRY_ENOTFOUND);
+	snprintf(msg, sizeof(msg), "%s", registry_error_message(registry_error_last()));
+	CHECK_RC(loop_copy(p, L, c, "fixtures/small-v2s2:latest", c, "lref/copy-err:v1", &co, NULL, &r), want);
+	CHECK_STR(r.message, msg);
+	CHECK_INT(copy_tmp_entries(), 0);
+	registry_reference_free(dst);
+	registry_reference_free(ref);
+	registry_store_free(sb);
+	registry_store_free(sl);
+	registry_manifest_free(gone);
+	registry_manifest_free(other);
+}
+
+static void case_referrers(void)
+{
+	copy_tmp_setup();
+	registry_client *c = itest_client(1);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	registry_manifest *image = NULL;
+	CHECK_RC(registry_manifest_fetch(&image, c, "fixtures/small-oci", "latest", NULL), 0);
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/empty-blob", env_or("REGISTRY_TEST_TMPDIR", "/tmp"));
+	FILE *f = fopen(path, "w");
+	CHECK(f && fputs("{}", f) >= 0);
+	if (f)
+		fclose(f);
+	const char *repos[] = {"fixtures/small-oci", "lref/block", "lref/loop", "fixtures/small-v2s2"};
+	for (int i = 0; i < 4; i++)
+		CHECK_RC(registry_blob_upload_file(c, repos[i], ITEST_EMPTY_DIGEST, path, NULL), 0);
+	/* A signature of the image and one of the signature (depth 2), pushed
+	 * blocking; an SBOM pushed on the loop. */
+	registry_manifest *sig = artifact_about(image, "application/vnd.example.sig", "one");
+	registry_manifest *sig2 = artifact_about(sig, "application/vnd.example.sig", "two");
+	CHECK_RC(registry_manifest_push(NULL, c, "fixtures/small-oci", registry_manifest_digest(sig), sig), 0);
+	CHECK_RC(registry_manifest_push(NULL, c, "fixtures/small-oci", registry_manifest_digest(sig2), sig2), 0);
+	registry_manifest *sbom = NULL;
+	referrers_push(&p, L, c, image, &sbom);
+	referrers_pull(&p, L, c);
+	referrers_copy(&p, L, c, image, sig);
+	referrers_errors(&p, L, c);
+	CHECK_INT(p.max_threads, 1);
+	printf("referrers: steps under 1/2/5/10/50 ms and longer: %lld %lld %lld %lld %lld %lld; longest gap %lld ms\n",
+	       p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5], p.max_gap_ms);
+	registry_manifest_free(sbom);
+	registry_manifest_free(sig2);
+	registry_manifest_free(sig);
+	registry_manifest_free(image);
+	registry_loop_free(L);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -2379,6 +2660,8 @@ int main(int argc, char **argv)
 		RUN(case_direct_dry);
 	else if (strcmp(which, "rehash") == 0)
 		RUN(case_rehash);
+	else if (strcmp(which, "referrers") == 0)
+		RUN(case_referrers);
 	else
 		return 2;
 	return CHECK_DONE();

@@ -280,7 +280,32 @@ def test_copy_matches_the_blocking_copy(reg, tmp_path, monkeypatch):  # noqa: F8
         asyncio.run(main())
     assert str(looped.value) == str(blocking.value)
     with pytest.raises(registry.UnsupportedError):
-        asyncio.run(main(referrers=True))
-    with pytest.raises(registry.UnsupportedError):
         asyncio.run(main(policy=object()))
     assert os.listdir(tmp_path) == []
+
+
+def test_copy_referrers_matches_the_blocking_copy(reg, tmp_path_factory, monkeypatch):  # noqa: F811
+    """``await client.copy(..., referrers=True)`` on registry 2.8 (no referrers API):
+    the blocking copy's digest, and the same referrers at the destination (the
+    loop push of a referrer kept the referrers tag)."""
+    work = tmp_path_factory.mktemp("aio-referrers")
+    monkeypatch.setenv("TMPDIR", str(work))
+    sig = tmp_path_factory.mktemp("aio-sig") / "sig.json"
+    sig.write_bytes(b'{"signed": true}')
+    with registry.Client(reg.host, retries=0) as sync:
+        sync.copy("fixtures/small-v2s2:latest", "aio/ref-src:latest")
+        sync.push_artifact("aio/ref-src:sig", [sig], artifact_type="application/vnd.example.sig",
+                           subject="aio/ref-src:latest")
+        want = sync.copy("aio/ref-src:latest", "aio/ref-blocking:latest", referrers=True)
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return await c.copy("aio/ref-src:latest", "aio/ref-loop:latest", referrers=True)
+
+    assert asyncio.run(main()) == want
+    with registry.Client(reg.host, retries=0) as sync:
+        blocking = [(d.digest, d.artifact_type) for d in sync.referrers("aio/ref-blocking:latest")]
+        looped = [(d.digest, d.artifact_type) for d in sync.referrers("aio/ref-loop:latest")]
+    assert len(blocking) == 1 and blocking[0][1] == "application/vnd.example.sig"
+    assert looped == blocking
+    assert os.listdir(work) == []

@@ -243,7 +243,8 @@ class Client(_SyncClient):
         """``Client.copy`` as a coroutine (registry_copy_start): the same arguments and
         digest, the image going through a temporary store under $TMPDIR (see
         docs/event-loop.md); @progress sees the push to @to. Raises what the blocking
-        copy raises; @referrers and @policy are not in loop mode yet (UnsupportedError)."""
+        copy raises; @referrers as in ``Client.copy``; @policy is not in loop mode yet
+        (UnsupportedError)."""
         if policy is not None:
             raise UnsupportedError("a signature policy is not applied by copy in loop mode yet "
                                    "(use registry.Client.copy)")
