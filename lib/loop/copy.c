@@ -149,10 +149,6 @@ static int check_start(registry_op **out, registry_loop *loop, registry_client *
 	if (o->flags & REGISTRY_COPY_REFERRERS)
 		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: REGISTRY_COPY_REFERRERS is not in loop mode yet "
 		                      "(use registry_copy)", fn);
-	/* A caller's version 1 struct ends before policy: never read past it. */
-	if (o->version >= 2 && o->policy)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: a signature policy is not in loop mode yet "
-		                      "(use registry_copy)", fn);
 	return 0;
 }
 
@@ -184,6 +180,9 @@ int registry_copy_start(registry_op **out, registry_loop *loop, registry_client 
 	if (options->flags & REGISTRY_COPY_ALL_PLATFORMS)
 		po.flags |= REGISTRY_PULL_ALL_PLATFORMS;
 	po.platform = options->platform;
+	/* The pull verifies the source as registry_copy does, before anything
+	 * is fetched; a caller's version 1 struct ends before policy. */
+	po.policy = options->version >= 2 ? options->policy : NULL;
 	if ((rc = registry_reference_dup(&c->target_ref, target_ref)) || (rc = tmp_open(c))) {
 		registry_op_free(op);
 		return rc;
