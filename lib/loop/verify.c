@@ -83,12 +83,14 @@ static void wanted_free(wanted *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* A copy of @s (NULL for NULL): 0, or 1 when out of memory (not recorded). */
 static int dup_or_null(char **out, const char *s)
 {
 	*out = s ? registry__strdup(s) : NULL;
-	return s && !*out ? registry__nomem() : 0;
+	return s && !*out;
 }
 
+/* A copy of the NULL-terminated @headers: 0, or 1 when out of memory. */
 static int wanted_headers(wanted *w, const char *const *headers)
 {
 	size_t n = 0;
@@ -97,10 +99,10 @@ static int wanted_headers(wanted *w, const char *const *headers)
 	if (!n)
 		return 0;
 	if (!(w->headers = calloc(n + 1, sizeof(*w->headers))))
-		return registry__nomem();
+		return 1;
 	for (size_t i = 0; i < n; i++)
 		if (!(w->headers[i] = registry__strdup(headers[i])))
-			return registry__nomem();
+			return 1;
 	return 0;
 }
 
@@ -119,7 +121,7 @@ static int response_copy(registry__response *to, const registry__response *from)
 	                        from->content_range, from->oci_subject, from->supports_signatures, from->url};
 	for (size_t i = 0; i < sizeof(from_s) / sizeof(from_s[0]); i++)
 		if (dup_or_null(to_s[i], from_s[i]))
-			return REGISTRY_ENOMEM;
+			return registry__nomem();
 	to->body.limit = from->body.limit;
 	if (from->body.len && registry__buf_append(&to->body, from->body.data, from->body.len))
 		return registry__nomem();
@@ -177,7 +179,7 @@ static int hook_perform(void *ud, registry_client *c, const registry__request *r
 	if (dup_or_null(&w->url, req->url) || dup_or_null(&w->method, req->method) ||
 	    dup_or_null(&w->scope, req->scope) || dup_or_null(&w->authorization, authorization) ||
 	    wanted_headers(w, req->headers))
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	return miss(v);
 }
 
@@ -205,7 +207,7 @@ static int hook_blob(void *ud, registry__buf *out, registry_client *c, const cha
 	w->blob = 1;
 	w->body_limit = limit;
 	if (dup_or_null(&w->url, path) || dup_or_null(&w->scope, scope) || dup_or_null(&w->digest, digest))
-		return REGISTRY_ENOMEM;
+		return registry__nomem();
 	return miss(v);
 }
 
