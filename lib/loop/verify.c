@@ -37,6 +37,14 @@
 /* Requests one verification may make: the digest, the signature storage
  * probe, a tag, referrers, and a bounded number of signatures. */
 #define VERIFY_REQUESTS_MAX (4 * REGISTRY_VERIFY_SIGNATURES_MAX + 16)
+/* What the replays keep (GPG contexts: one per signedBy requirement met). */
+#define VERIFY_KEPT_MAX 16
+
+typedef struct kept {
+	const void *key;
+	void *value;
+	void (*free_fn)(void *);
+} kept;
 
 typedef struct answer {
 	char *url; /* what was asked: a replay must ask the same */
@@ -68,6 +76,8 @@ struct lverify {
 	lreq q;
 	lwait wait;
 	void (*done)(registry_op *op, int rc, registry_reference *pinned);
+	kept keep[VERIFY_KEPT_MAX];
+	size_t n_keep;
 };
 
 static void wanted_free(wanted *w)
@@ -211,6 +221,20 @@ static int hook_blob(void *ud, registry__buf *out, registry_client *c, const cha
 	return miss(v);
 }
 
+/* registry__do_hook slot: made once, kept until the verification is freed
+ * (a GPG context's key import runs gpg: ~20 ms here, not once per replay). */
+static void **hook_slot(void *ud, const void *key, void (*free_fn)(void *))
+{
+	struct lverify *v = ud;
+	for (size_t i = 0; i < v->n_keep; i++)
+		if (v->keep[i].key == key)
+			return &v->keep[i].value;
+	if (v->n_keep == VERIFY_KEPT_MAX)
+		return NULL; /* made and freed in the replay, as without a hook */
+	v->keep[v->n_keep] = (kept){key, NULL, free_fn};
+	return &v->keep[v->n_keep++].value;
+}
+
 static void replay(struct lverify *v);
 
 static void replay_due(lwait *wt)
@@ -301,7 +325,7 @@ static void finish(struct lverify *v, int rc, registry_reference *pinned)
 static void replay(struct lverify *v)
 {
 	registry_reference *pinned = NULL;
-	registry__do_hook hook = {hook_perform, hook_blob, v};
+	registry__do_hook hook = {hook_perform, hook_blob, hook_slot, v};
 	v->served = 0;
 	v->missed = 0;
 	const registry__do_hook *before = registry__do_hook_set(&hook);
@@ -356,6 +380,9 @@ void registry__loop_verify_free(lverify *v)
 		registry__buf_free(&v->answers[i].blob);
 	}
 	free(v->answers);
+	for (size_t i = 0; i < v->n_keep; i++)
+		if (v->keep[i].value)
+			v->keep[i].free_fn(v->keep[i].value);
 	wanted_free(&v->w);
 	registry_reference_free(v->ref);
 	free(v);

@@ -146,6 +146,11 @@ typedef struct registry__do_hook {
 	               int external, registry__response *resp);
 	int (*blob_mem)(void *ud, registry__buf *out, registry_client *c, const char *repository, const char *digest,
 	                int64_t size, size_t limit, const char *what);
+	/* Where to keep what is costly to make again in each replay (a GPG
+	 * context with its keys imported) under @key, freed with @free_fn when
+	 * the replays end: the slot (NULL *slot: not made yet), or NULL to
+	 * make and free it as without a hook. May be NULL. */
+	void **(*slot)(void *ud, const void *key, void (*free_fn)(void *));
 	void *ud;
 } registry__do_hook;
 /* Set (NULL: none) the hook of this thread; the one set before is returned. */
