@@ -85,7 +85,7 @@ static void wanted_free(wanted *w)
 	free(w->url);
 	free(w->method);
 	free(w->scope);
-	free(w->authorization);
+	registry__free_secret(w->authorization);
 	free(w->digest);
 	for (size_t i = 0; w->headers && w->headers[i]; i++)
 		free(w->headers[i]);

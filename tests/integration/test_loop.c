@@ -2322,6 +2322,24 @@ static void case_policy(void)
 	fprintf(stderr, "policy: steps <1ms %lld, <2ms %lld, <5ms %lld, <10ms %lld, <50ms %lld, longer %lld\n",
 	        p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5]);
 
+	/* Canceled, or freed, while the signatures are being fetched: canceled
+	 * (the callback once, nothing written), or gone without a callback. */
+	registry_store *cs = itest_store("policy-cancel");
+	result rc_cancel = {0}, rc_freed = {0};
+	registry_op *op = NULL, *freed = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, signed_ref, cs, NULL, &o, on_done, &rc_cancel), 0);
+	CHECK_RC(registry_pull_start(&freed, L, c, referred, cs, NULL, &o, on_done, &rc_freed), 0);
+	pl_run(&p, L, 2);
+	registry_op_cancel(op);
+	registry_op_free(freed);
+	pl_run(&p, L, 60000);
+	CHECK_INT(rc_cancel.called, 1);
+	CHECK_INT(rc_cancel.rc, REGISTRY_ECANCELED);
+	CHECK_INT(rc_freed.called, 0);
+	CHECK_INT((int)registry_store_index_count(cs), 0);
+	registry_op_free(op);
+	registry_store_free(cs);
+
 	copy_tmp_setup();
 	policy_copy(&p, L, c, policy);
 
