@@ -176,8 +176,16 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * REGISTRY_PULL_REFERRERS what refers to the image, recursively, each
  * pulled whole by digest on the loop after the image's index.json entry
  * (the referrers API, or the referrers tag schema of registries without
- * it). Not yet in loop mode: REGISTRY_PULL_FOREIGN_LAYERS and a signature
- * policy (REGISTRY_EUNSUPPORTED from this call). The completion callback
+ * it). Not yet in loop mode: REGISTRY_PULL_FOREIGN_LAYERS
+ * (REGISTRY_EUNSUPPORTED from this call). A signature policy (options
+ * version 2, since 1.1 here too) is applied as registry_pull() applies it:
+ * the image is verified before anything is fetched or written, its
+ * signatures fetched on the loop (lookaside over HTTPS as an external
+ * request without the registry's credentials), then the digest verified
+ * is pulled; a rejection completes with REGISTRY_EDENIED and the blocking
+ * call's message. The policy must stay alive until the operation
+ * completes. A GPG check (simple signing) runs inside a step
+ * (docs/event-loop.md, "Signature policies"). The completion callback
  * may run before this returns (when the pull fails before any request),
  * with *out already set.
  * @param out receives the operation (free with registry_op_free()).
@@ -192,9 +200,11 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * @param userdata passed to @p done.
  * @return 0 (the result comes through @p done); REGISTRY_EINVAL (NULL
  *         argument, bad options: nothing started, @p done not called);
- *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_FOREIGN_LAYERS, or a field of a later version of
- *         the options than 1 is set, such as a policy: loop mode applies
- *         version 1's fields only, and refuses rather than ignores others);
+ *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_FOREIGN_LAYERS: refused
+ *         rather than ignored);
+ *         through @p done, the policy's codes of registry_pull()
+ *         (REGISTRY_EDENIED, REGISTRY_EUNSUPPORTED for a requirement this
+ *         build cannot check);
  *         REGISTRY_ENOMEM; the errors of the host configuration's mirrors
  *         (a client for a mirror's host).
  * @since 1.1
@@ -281,9 +291,10 @@ REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, reg
  *         registry_copy()); REGISTRY_EINVAL (NULL argument, bad options, a
  *         reference on another registry than its client, a source without
  *         tag or digest: nothing started, @p done not called);
- *         REGISTRY_EUNSUPPORTED (a policy: not in loop mode yet, refused
- *         rather than ignored); REGISTRY_EIO (the
- *         temporary store cannot be made); REGISTRY_ENOMEM.
+ *         REGISTRY_EIO (the temporary store cannot be made);
+ *         REGISTRY_ENOMEM. A policy (options version 2) is applied as by
+ *         registry_copy(), to the source before anything is fetched, and
+ *         must stay alive until the copy completes.
  * @since 1.1
  */
 REGISTRY_API int registry_copy_start(registry_op **out, registry_loop *loop, registry_client *source,
@@ -354,7 +365,9 @@ REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loo
  *         built without libarchive (through @p done); a root filesystem's
  *         unpack fails through @p done with the codes of
  *         registry_store_unpack() (REGISTRY_EDIGEST for a layer that is not
- *         its diff_id).
+ *         its diff_id); REGISTRY_EUNSUPPORTED for a signature policy (the
+ *         destination is opened by this call, before any verdict: use
+ *         registry_pull_start() with the policy, or registry_pull_to()).
  * @since 1.1
  */
 REGISTRY_API int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_client *client,

@@ -183,10 +183,6 @@ static int check_start(registry_op **out, registry_loop *loop, registry_client *
 	    (rc = registry__ops_check_ref_registry(source, source_ref)) ||
 	    (rc = registry__ops_check_ref_registry(target, target_ref)))
 		return rc;
-	/* A caller's version 1 struct ends before policy: never read past it. */
-	if (o->version >= 2 && o->policy)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: a signature policy is not in loop mode yet "
-		                      "(use registry_copy)", fn);
 	return 0;
 }
 
@@ -225,6 +221,9 @@ int registry_copy_start(registry_op **out, registry_loop *loop, registry_client 
 		c->referrers.progress = options->progress;
 		c->referrers.userdata = options->userdata;
 	}
+	/* The pull verifies the source as registry_copy does, before anything
+	 * is fetched; a caller's version 1 struct ends before policy. */
+	po.policy = options->version >= 2 ? options->policy : NULL;
 	if ((rc = registry_reference_dup(&c->target_ref, target_ref)) ||
 	    (rc = registry_reference_dup(&c->source_ref, source_ref)) || (rc = tmp_open(c))) {
 		registry_op_free(op);

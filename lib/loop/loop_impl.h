@@ -292,4 +292,18 @@ void registry__loop_dw_finish(ldw *d, void (*done)(void *ud, int rc), void *ud);
  * flight forgotten, the partial trimmed to what reached the disk, @d freed. */
 void registry__loop_dw_abort(ldw *d);
 
+/* ---- a signature policy (loop/verify.c) ---- */
+
+/* registry__policy_gate for @ref on @op's client (its base URL known),
+ * its requests made on the loop: from the next step on, then
+ * done(op, rc, pinned) once: 0 with @ref pinned to the verified digest
+ * (the caller's to free), or the blocking gate's failure, record and
+ * all. 0, or a failure now (recorded). _free: stops it (no done). */
+typedef struct lverify lverify;
+struct registry_policy;
+int registry__loop_verify_start(lverify **out, registry_op *op, const registry_reference *ref,
+                                const struct registry_policy *policy,
+                                void (*done)(registry_op *op, int rc, registry_reference *pinned));
+void registry__loop_verify_free(lverify *v);
+
 #endif

@@ -82,6 +82,12 @@ struct pull_op {
 	lunpack unpack;           /* a root filesystem made from the store, slice by slice */
 	char *unpack_digest;      /* the pull's, delivered once the unpack is done */
 	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
+	/* A signature policy (options version 2): the image verified first on
+	 * the caller's client (loop/verify.c), then pulled by the digest
+	 * verified, as registry_pull does. */
+	registry_client *primary;
+	lverify *verify;
+	int verifying;
 	char *blob_repository, *blob_digest;
 	lwalk *referrers;         /* REGISTRY_PULL_REFERRERS: the walk under way */
 	char *referrers_digest;   /* the pull's, delivered once they are in */
@@ -816,6 +822,8 @@ static void pull_stop(registry_op *op)
 {
 	pull_op *p = (pull_op *)(void *)op;
 	transfers_stop(p);
+	registry__loop_verify_free(p->verify);
+	p->verify = NULL;
 	if (p->has_dest) {
 		/* A failed or canceled pull_to: its temporary store goes, as the blocking call's. */
 		p->has_dest = 0;
@@ -828,6 +836,7 @@ static void pull_free(registry_op *op)
 {
 	pull_op *p = (pull_op *)(void *)op;
 	job_reset(p);
+	registry__loop_verify_free(p->verify);
 	registry__endpoints_free(&p->eps);
 	registry_reference_free(p->ref);
 	free(p->ref_name);
@@ -845,7 +854,8 @@ static void pull_free(registry_op *op)
 static int pull_fallback(registry_op *op, int rc)
 {
 	pull_op *p = (pull_op *)(void *)op;
-	if (p->state == P_UNPACK || p->state == P_EXPORT || p->ep >= p->eps.n)
+	/* A policy's verdict is on the image, not on a mirror: it stands. */
+	if (p->verifying || p->state == P_UNPACK || p->state == P_EXPORT || p->ep >= p->eps.n)
 		return 0;
 	const registry__endpoint *ep = &p->eps.items[p->ep];
 	if (!ep->mirror || p->ep + 1 >= p->eps.n || !registry__endpoint_fallback(rc)) {
@@ -866,17 +876,6 @@ static int pull_fallback(registry_op *op, int rc)
 }
 
 static const registry__op_kind pull_kind = {pull_stop, pull_free};
-
-/*
- * Fail closed: a field a later version of the options adds must not be
- * accepted and ignored, so it must be unset here until this code applies
- * it. Version 2 added the signature policy; an older caller's struct ends
- * before it and is not read past its end.
- */
-static int later_fields_unset(const registry_pull_options *o)
-{
-	return o->version < 2 || o->policy == NULL;
-}
 
 /* The checks of registry_pull_start() and registry_pull_to_start(), and a
  * copy of version 1's fields of @options in *@o. */
@@ -900,10 +899,6 @@ static int check_start(const char *fn, registry_op **out, registry_loop *loop, r
 	                                          REGISTRY_PULL_UNPACK_DEVICES)) ||
 	    (rc = registry__platform_check(fn, options->platform)))
 		return rc;
-	if (!later_fields_unset(options))
-		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: a field of registry_pull_options version %u "
-		                      "that loop mode does not apply yet is set (only version 1's fields are; "
-		                      "a signature policy needs registry_pull)", fn, options->version);
 	/* Flags this library knows but loop mode does not apply yet: refused,
 	 * never ignored (an unknown flag is EINVAL above). */
 	if (options->flags & REGISTRY_PULL_FOREIGN_LAYERS)
@@ -913,13 +908,15 @@ static int check_start(const char *fn, registry_op **out, registry_loop *loop, r
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	*o = defaults;
 	o->version = REGISTRY_PULL_OPTIONS_VERSION;
-	/* Version 1's fields only: an older caller's struct ends there, and
-	 * later fields were refused above. */
+	/* The fields of the caller's version only: an older caller's struct
+	 * ends there. */
 	o->flags = options->flags;
 	o->platform = options->platform;
 	o->max_manifest_size = options->max_manifest_size;
 	o->progress = options->progress;
 	o->userdata = options->userdata;
+	/* Version 2's policy: an older caller's struct ends before it. */
+	o->policy = options->version >= 2 ? options->policy : NULL;
 	return 0;
 }
 
@@ -933,6 +930,7 @@ static int pull_new(pull_op **out, registry_loop *loop, registry_client *client,
 	pull_op *p = (pull_op *)(void *)op;
 	op->fallback = pull_fallback;
 	p->o = *o;
+	p->primary = client;
 	p->state = P_BASE;
 	if ((rc = registry_reference_dup(&p->ref, ref)) ||
 	    (rc = registry__pull_endpoints(&p->eps, client, ref))) {
@@ -943,13 +941,50 @@ static int pull_new(pull_op **out, registry_loop *loop, registry_client *client,
 	return 0;
 }
 
-/* From the first endpoint's scheme probe on. */
+/* The policy's verdict (loop/verify.c): a failure is the pull's, as the
+ * blocking gate's is; else the pull of the digest verified, from its
+ * endpoints (a mirror too), the index entry named as the caller wrote it. */
+static void verified(registry_op *op, int rc, registry_reference *pinned)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	const char *as_written = registry_reference_digest(p->ref) ? registry_reference_digest(p->ref)
+	                                                           : registry_reference_tag(p->ref);
+	if (!rc && !p->ref_name && !(p->ref_name = registry__strdup(as_written)))
+		rc = oom();
+	if (!rc) {
+		registry__endpoints_free(&p->eps);
+		rc = registry__pull_endpoints(&p->eps, p->primary, pinned);
+	}
+	if (rc) {
+		registry_reference_free(pinned);
+		fail(p, rc);
+		return;
+	}
+	p->verifying = 0;
+	registry_reference_free(p->ref);
+	p->ref = pinned;
+	p->op.client = p->eps.items[0].client;
+	registry__loop_with_base(&p->op, endpoint_begin);
+}
+
+/* The caller's client knows its scheme: verify the image. */
+static void verify_begin(registry_op *op)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	int rc = registry__loop_verify_start(&p->verify, op, p->ref, p->o.policy, verified);
+	if (rc)
+		fail(p, rc);
+}
+
+/* From the first endpoint's scheme probe on (with a policy, from the
+ * verification on the caller's client). */
 static void pull_go(pull_op *p)
 {
 	registry_loop *loop = p->op.loop;
-	p->op.client = p->eps.items[0].client;
+	p->verifying = p->o.policy != NULL;
+	p->op.client = p->verifying ? p->primary : p->eps.items[0].client;
 	int64_t t = registry__loop_step_begin(loop);
-	registry__loop_with_base(&p->op, endpoint_begin);
+	registry__loop_with_base(&p->op, p->verifying ? verify_begin : endpoint_begin);
 	registry__loop_step_end(loop, t);
 }
 
@@ -991,6 +1026,11 @@ int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_clie
 		return registry__fail(REGISTRY_EINVAL, "registry_pull_to_start: unknown format %d", format);
 	if ((rc = registry__pull_devices_check("registry_pull_to_start", o.flags, format)))
 		return rc;
+	/* The destination is opened here, before a verification could refuse
+	 * the image; registry_pull_to() writes nothing for a refused one. */
+	if (o.policy)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_to_start: a signature policy is not in "
+		                      "loop mode here yet (registry_pull_start verifies; or use registry_pull_to)");
 	pull_op *p = NULL;
 	if ((rc = pull_new(&p, loop, client, ref, &o, done, userdata)))
 		return rc;

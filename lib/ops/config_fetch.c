@@ -9,6 +9,7 @@
 #include "ops_impl.h"
 #include "hostconfig/hostconfig.h"
 #include "transport/client_impl.h"
+#include "transport/transport.h"
 
 int registry_image_config_fetch_options_init(registry_image_config_fetch_options *o)
 {
@@ -54,6 +55,9 @@ int registry__blob_fetch_mem(registry__buf *out, registry_client *client, const 
 	if (size > (int64_t)limit)
 		return registry__fail(REGISTRY_ETOOLARGE, "%s %s: %lld bytes, more than the %zu allowed", what, digest,
 		                      (long long)size, limit);
+	const registry__do_hook *hook = registry__do_hook_get();
+	if (hook)
+		return hook->blob_mem(hook->ud, out, client, repository, digest, size, limit, what);
 	collector k = {.buf = out, .rc = 0};
 	int rc = registry_blob_fetch_to(client, repository, digest, size, collect, &k, NULL);
 	if (rc == REGISTRY_ECANCELED && k.rc)

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "ops_impl.h"
+#include "transport/transport.h"
 #include "trust/trust_impl.h"
 
 /* A .sig manifest of 64 signatures is ~30 KiB: 1 MiB is plenty and bounded. */
@@ -377,19 +378,43 @@ static int check_stored(const verify_ctx *v, const registry__requirement *req, r
 	return rc;
 }
 
+static void gpg_free_any(void *g)
+{
+	registry__gpg_free(g);
+}
+
+/* The GPG context of @req (its keys imported: gpg runs for that). Replayed
+ * on the event loop (registry__do_hook), it is made once and kept across
+ * the replays: *kept 1, not to be freed here. */
+static int gpg_for(registry__gpg **g, const registry__requirement *req, int *kept)
+{
+	const registry__do_hook *h = registry__do_hook_get();
+	void **slot = h && h->slot ? h->slot(h->ud, req, gpg_free_any) : NULL;
+	*kept = slot != NULL;
+	if (slot && *slot) {
+		*g = *slot;
+		return 0;
+	}
+	int rc = registry__gpg_new(g, req);
+	if (!rc && slot)
+		*slot = *g;
+	return rc;
+}
+
 /* Simple signing: from the registry's own storage where it advertises one
  * (as containers/image does, in place of lookaside), else from lookaside. */
 static int check_signed_by(const verify_ctx *v, const registry__requirement *req)
 {
 	registry__gpg *g = NULL;
-	int stored = 0;
-	int rc = registry__gpg_new(&g, req);
+	int stored = 0, kept = 0;
+	int rc = gpg_for(&g, req, &kept);
 	if (!rc && (rc = registry__signature_storage_supported(&stored, v->client)) && rc != REGISTRY_ENOMEM)
 		rc = registry__fail(REGISTRY_EDENIED, "cannot ask the registry about its signature storage: %s",
 		                    registry_error_message(registry_error_last()));
 	if (!rc)
 		rc = stored ? check_stored(v, req, g) : check_lookaside(v, req, g);
-	registry__gpg_free(g);
+	if (!kept)
+		registry__gpg_free(g);
 	return rc;
 }
 

@@ -642,9 +642,25 @@ static int loopback_without_tls(registry_client *c)
 	return cc == CURLE_SSL_CONNECT_ERROR;
 }
 
+static _Thread_local const registry__do_hook *do_hook;
+
+const registry__do_hook *registry__do_hook_set(const registry__do_hook *h)
+{
+	const registry__do_hook *before = do_hook;
+	do_hook = h;
+	return before;
+}
+
+const registry__do_hook *registry__do_hook_get(void)
+{
+	return do_hook;
+}
+
 int registry__client_do(registry_client *c, const registry__request *req, registry__response *resp)
 {
 	CURLcode cc = CURLE_OK;
+	if (do_hook)
+		return do_hook->perform(do_hook->ud, c, req, NULL, 0, resp);
 	if (c->base_url)
 		return do_on_base(c, req, resp, c->base_url, &cc);
 
@@ -703,6 +719,8 @@ int registry__client_do_external(registry_client *c, const registry__request *re
 		return registry__fail(REGISTRY_EPROTOCOL, "%s: plain HTTP to another origin than the "
 		                      "registry's; refused (insecure applies to the registry only)", shown);
 	}
+	if (do_hook)
+		return do_hook->perform(do_hook->ud, c, req, authorization, 1, resp);
 	registry__req r;
 	int rc = registry__req_begin_external(&r, c, req->url, authorization);
 	if (!rc)

@@ -132,6 +132,32 @@ int registry__client_do_external(registry_client *c, const registry__request *re
                                  registry__response *resp);
 
 /*
+ * Another driver of this thread's requests, while one is set: every
+ * registry__client_do, registry__client_do_external (after its plain-HTTP
+ * check) and registry__blob_fetch_mem goes to it instead of the network.
+ * The event loop (lib/loop/verify.c) replays the blocking signature
+ * verification over answers it fetched without blocking: the blocking
+ * code's judgement and messages, no second copy of them. perform: as
+ * registry__client_do (@authorization and @external for the external
+ * kind); blob_mem: as registry__blob_fetch_mem.
+ */
+typedef struct registry__do_hook {
+	int (*perform)(void *ud, registry_client *c, const registry__request *req, const char *authorization,
+	               int external, registry__response *resp);
+	int (*blob_mem)(void *ud, registry__buf *out, registry_client *c, const char *repository, const char *digest,
+	                int64_t size, size_t limit, const char *what);
+	/* Where to keep what is costly to make again in each replay (a GPG
+	 * context with its keys imported) under @key, freed with @free_fn when
+	 * the replays end: the slot (NULL *slot: not made yet), or NULL to
+	 * make and free it as without a hook. May be NULL. */
+	void **(*slot)(void *ud, const void *key, void (*free_fn)(void *));
+	void *ud;
+} registry__do_hook;
+/* Set (NULL: none) the hook of this thread; the one set before is returned. */
+const registry__do_hook *registry__do_hook_set(const registry__do_hook *h);
+const registry__do_hook *registry__do_hook_get(void);
+
+/*
  * Record a failure for a non-success response: the status and the
  * registry's error JSON mapped to a code. @what names the action, e.g.
  * "fetching manifest ubuntu:latest". Returns the code.

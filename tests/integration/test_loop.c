@@ -360,14 +360,28 @@ static void case_errors(void)
 	CHECK(op == NULL);
 	CHECK_INT(rn.called, 0);
 
-	/* What loop mode does not apply yet is refused, never ignored: a
-	 * signature policy (options version 2) and the 1.1 pull flags. */
+	/* A signature policy (options version 2) applies: "reject" ends the
+	 * pull as registry_pull ends (case_policy has the rest); a pull to a
+	 * destination, opened before any verdict, refuses one. */
 	registry_policy *policy = NULL;
 	CHECK_RC(registry_policy_load_from_memory(&policy, "{\"default\":[{\"type\":\"reject\"}]}", 31, NULL), 0);
 	registry_pull_options gated = REGISTRY_PULL_OPTIONS_INIT;
 	gated.policy = policy;
-	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &gated, on_done, &rn), REGISTRY_EUNSUPPORTED);
+	CHECK_RC(registry_pull(NULL, c, ref, s, NULL, &gated), REGISTRY_EDENIED);
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	result rg = {0};
+	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &gated, on_done, &rg), 0);
+	pl_run(&p, L, 60000);
+	CHECK_INT(rg.rc, REGISTRY_EDENIED);
+	CHECK_STR(rg.message, want_msg);
+	registry_op_free(op);
+	op = NULL;
+	char pt[1024];
+	snprintf(pt, sizeof(pt), "%s/errors-pull-to", getenv("REGISTRY_TEST_TMPDIR"));
+	CHECK_RC(registry_pull_to_start(&op, L, c, ref, pt, REGISTRY_IMAGE_FORMAT_OCI, &gated, on_done, &rn),
+	         REGISTRY_EUNSUPPORTED);
 	CHECK(op == NULL);
+	/* What loop mode does not apply yet is refused, never ignored: the 1.1 pull flags. */
 	registry_pull_options flagged = REGISTRY_PULL_OPTIONS_INIT;
 	flagged.flags = REGISTRY_PULL_FOREIGN_LAYERS;
 	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &flagged, on_done, &rn), REGISTRY_EUNSUPPORTED);
@@ -1820,11 +1834,6 @@ static void case_copy(void)
 	 * later version; nothing started, no callback. */
 	registry_op *op = NULL;
 	result rn = {0};
-	registry_policy *policy = NULL;
-	CHECK_RC(registry_policy_load_from_memory(&policy, "{\"default\":[{\"type\":\"reject\"}]}", 31, NULL), 0);
-	registry_copy_options gated = REGISTRY_COPY_OPTIONS_INIT;
-	gated.policy = policy;
-	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, &gated, on_done, &rn), REGISTRY_EUNSUPPORTED);
 	registry_copy_options newer = REGISTRY_COPY_OPTIONS_INIT;
 	newer.version = REGISTRY_COPY_OPTIONS_VERSION + 1;
 	CHECK_RC(registry_copy_start(&op, L, c, src, c, dst, &newer, on_done, &rn), REGISTRY_EINVAL);
@@ -1832,7 +1841,6 @@ static void case_copy(void)
 	CHECK(op == NULL);
 	CHECK_INT(rn.called, 0);
 	CHECK_INT(copy_tmp_entries(), 0);
-	registry_policy_free(policy);
 	registry_reference_free(missing);
 	registry_reference_free(dst);
 	registry_reference_free(src);
@@ -2605,6 +2613,182 @@ static void case_referrers(void)
 	registry_client_free(c);
 }
 
+/* ---- signature policies (lib/loop/verify.c) ------------------------------------ */
+
+/* A P-256 key pair made by openssl in @dir (k.pem, k.pub); the private key's bytes. */
+static char *policy_key(const char *dir, size_t *len)
+{
+	char cmd[4096], path[1100];
+	snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s/k.pem && "
+	         "openssl pkey -in %s/k.pem -pubout -out %s/k.pub", dir, dir, dir);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
+	return slurp(path, len);
+}
+
+/* A copy of the fixture as loop-policy/NAME:v1 (blocking). */
+static void policy_image(registry_client *c, const char *name)
+{
+	char to[256];
+	snprintf(to, sizeof(to), "loop-policy/%s:v1", name);
+	registry_free(blocking_copy(c, "fixtures/small-v2s2:latest", to, NULL));
+}
+
+/* The policy: loop-policy/{signed,referred,unsigned} need a cosign
+ * signature by k.pub, fixtures/small-v2s2 is accepted as it is, anything
+ * else rejected by default. */
+static registry_policy *policy_for(const char *dir)
+{
+	const char *host = getenv("REGISTRY_TEST_HOST");
+	char key[1200], json[8192];
+	snprintf(key, sizeof(key), "[{\"type\":\"sigstoreSigned\",\"keyPath\":\"%s/k.pub\","
+	         "\"signedIdentity\":{\"type\":\"matchRepository\"}}]", dir);
+	snprintf(json, sizeof(json), "{\"default\":[{\"type\":\"reject\"}],\"transports\":{\"docker\":{"
+	         "\"%s/loop-policy/signed\":%s,\"%s/loop-policy/referred\":%s,\"%s/loop-policy/unsigned\":%s,"
+	         "\"%s/fixtures/small-v2s2\":[{\"type\":\"insecureAcceptAnything\"}]}}}",
+	         host, key, host, key, host, key, host);
+	registry_policy *policy = NULL;
+	CHECK_RC(registry_policy_load_from_memory(&policy, json, strlen(json), NULL), 0);
+	return policy;
+}
+
+/* @path pulled with @o, blocking then on the loop (each into a store of its
+ * own): the same code, message, digest and index entry, one thread; a
+ * refused pull wrote nothing. Returns the loop's code. */
+static int policy_pull(pl *p, registry_loop *L, registry_client *c, const char *path, const registry_pull_options *o)
+{
+	static int n;
+	char bname[64], lname[64], blobs[1200];
+	snprintf(bname, sizeof(bname), "policy-b%d", n);
+	snprintf(lname, sizeof(lname), "policy-l%d", n++);
+	registry_reference *ref = ref_of(path);
+	registry_store *bs = itest_store(bname), *ls = itest_store(lname);
+	char *bd = NULL, bmsg[512];
+	int brc = registry_pull(&bd, c, ref, bs, NULL, o);
+	snprintf(bmsg, sizeof(bmsg), "%s", registry_error_message(registry_error_last()));
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, ref, ls, NULL, o, on_done, &r), 0);
+	p->max_threads = 0;
+	pl_run(p, L, 120000);
+	CHECK_INT(p->max_threads, 1);
+	CHECK_INT(r.called, 1);
+	CHECK_INT(r.rc, brc);
+	if (brc) {
+		CHECK_STR(r.message, bmsg);
+		CHECK_INT((int)registry_store_index_count(ls), 0);
+		snprintf(blobs, sizeof(blobs), "%s/%s/blobs/sha256", getenv("REGISTRY_TEST_TMPDIR"), lname);
+		CHECK_INT(dir_entries(blobs), 0);
+	} else {
+		char *ld = NULL;
+		CHECK_RC(registry_op_result_digest(&ld, op), 0);
+		CHECK_STR(ld, bd);
+		CHECK_STR(entry_digest(ls, strrchr(path, ':') + 1), bd);
+		itest_check_sound(ls);
+		registry_free(ld);
+	}
+	registry_op_free(op);
+	registry_free(bd);
+	registry_store_free(bs);
+	registry_store_free(ls);
+	registry_reference_free(ref);
+	return brc;
+}
+
+/* registry_copy_start with a policy against registry_copy's: the same
+ * digest when accepted; the same code and message when refused, and
+ * nothing pushed. */
+static void policy_copy(pl *p, registry_loop *L, registry_client *c, const registry_policy *policy)
+{
+	registry_copy_options o = REGISTRY_COPY_OPTIONS_INIT;
+	o.policy = policy;
+	char *bd = blocking_copy(c, "loop-policy/signed:v1", "loop-policy/copied:blocking", &o), *ld = NULL;
+	result r;
+	CHECK_RC(loop_copy(p, L, c, "loop-policy/signed:v1", c, "loop-policy/copied:loop", &o, &ld, &r), 0);
+	CHECK_STR(ld, bd);
+	registry_free(ld);
+	registry_free(bd);
+
+	registry_reference *src = ref_of("loop-policy/unsigned:v1"), *dst = ref_of("loop-policy/copied:refused");
+	int brc = registry_copy(NULL, c, src, c, dst, &o);
+	char bmsg[512];
+	snprintf(bmsg, sizeof(bmsg), "%s", registry_error_message(registry_error_last()));
+	CHECK_INT(brc, REGISTRY_EDENIED);
+	p->max_threads = 0;
+	CHECK_RC(loop_copy(p, L, c, "loop-policy/unsigned:v1", c, "loop-policy/copied:refused", &o, NULL, &r),
+	         REGISTRY_EDENIED);
+	CHECK_INT(p->max_threads, 1);
+	CHECK_STR(r.message, bmsg);
+	CHECK_RC(registry_manifest_resolve(NULL, NULL, NULL, c, "loop-policy/copied", "refused"), REGISTRY_ENOTFOUND);
+	CHECK_INT(copy_tmp_entries(), 0);
+	registry_reference_free(src);
+	registry_reference_free(dst);
+}
+
+/* Pulls and copies with a signature policy in loop mode: cosign signatures
+ * on the .sig tag and as a referrer (written by registry_sign_cosign to the
+ * real registry, key by openssl), an unsigned image, insecureAcceptAnything
+ * and reject by default; each exactly as the blocking call ends, on one
+ * thread, a refused image never written. */
+static void case_policy(void)
+{
+	registry_client *c = itest_client(1);
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s/policy-keys", getenv("REGISTRY_TEST_TMPDIR"));
+	CHECK(mkdir(dir, 0700) == 0);
+	size_t key_len = 0;
+	char *key = policy_key(dir, &key_len);
+	const char *names[] = {"signed", "referred", "unsigned", "other"};
+	for (size_t i = 0; i < 4; i++)
+		policy_image(c, names[i]);
+	registry_sign_options so = REGISTRY_SIGN_OPTIONS_INIT;
+	registry_reference *signed_ref = ref_of("loop-policy/signed:v1"), *referred = ref_of("loop-policy/referred:v1");
+	CHECK_RC(registry_sign_cosign(NULL, c, signed_ref, key, key_len, &so), 0);
+	so.flags = REGISTRY_SIGN_REFERRER;
+	CHECK_RC(registry_sign_cosign(NULL, c, referred, key, key_len, &so), 0);
+	registry_policy *policy = policy_for(dir);
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.policy = policy;
+
+	pl p;
+	registry_loop *L = pl_new(&p);
+	CHECK_INT(policy_pull(&p, L, c, "loop-policy/signed:v1", &o), 0);
+	CHECK_INT(policy_pull(&p, L, c, "loop-policy/referred:v1", &o), 0);
+	CHECK_INT(policy_pull(&p, L, c, "loop-policy/unsigned:v1", &o), REGISTRY_EDENIED);
+	CHECK_INT(policy_pull(&p, L, c, "loop-policy/other:v1", &o), REGISTRY_EDENIED);
+	CHECK_INT(policy_pull(&p, L, c, "fixtures/small-v2s2:latest", &o), 0);
+	fprintf(stderr, "policy: steps <1ms %lld, <2ms %lld, <5ms %lld, <10ms %lld, <50ms %lld, longer %lld\n",
+	        p.hist[0], p.hist[1], p.hist[2], p.hist[3], p.hist[4], p.hist[5]);
+
+	/* Canceled, or freed, while the signatures are being fetched: canceled
+	 * (the callback once, nothing written), or gone without a callback. */
+	registry_store *cs = itest_store("policy-cancel");
+	result rc_cancel = {0}, rc_freed = {0};
+	registry_op *op = NULL, *freed = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, signed_ref, cs, NULL, &o, on_done, &rc_cancel), 0);
+	CHECK_RC(registry_pull_start(&freed, L, c, referred, cs, NULL, &o, on_done, &rc_freed), 0);
+	pl_run(&p, L, 2);
+	registry_op_cancel(op);
+	registry_op_free(freed);
+	pl_run(&p, L, 60000);
+	CHECK_INT(rc_cancel.called, 1);
+	CHECK_INT(rc_cancel.rc, REGISTRY_ECANCELED);
+	CHECK_INT(rc_freed.called, 0);
+	CHECK_INT((int)registry_store_index_count(cs), 0);
+	registry_op_free(op);
+	registry_store_free(cs);
+
+	copy_tmp_setup();
+	policy_copy(&p, L, c, policy);
+
+	registry_loop_free(L);
+	registry_policy_free(policy);
+	registry_reference_free(signed_ref);
+	registry_reference_free(referred);
+	free(key);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -2662,6 +2846,8 @@ int main(int argc, char **argv)
 		RUN(case_rehash);
 	else if (strcmp(which, "referrers") == 0)
 		RUN(case_referrers);
+	else if (strcmp(which, "policy") == 0)
+		RUN(case_policy);
 	else
 		return 2;
 	return CHECK_DONE();

@@ -279,8 +279,15 @@ def test_copy_matches_the_blocking_copy(reg, tmp_path, monkeypatch):  # noqa: F8
     with pytest.raises(registry.NotFoundError) as looped:
         asyncio.run(main())
     assert str(looped.value) == str(blocking.value)
-    with pytest.raises(registry.UnsupportedError):
-        asyncio.run(main(policy=object()))
+    # A policy applies in loop mode (test_aio_policy.py has signed images):
+    # "reject" refuses as the blocking copy does, and nothing is pushed.
+    reject = {"default": [{"type": "reject"}]}
+    with registry.Client(reg.host, retries=0) as sync:
+        with pytest.raises(registry.DeniedError) as denied:
+            sync.copy("fixtures/small-v2s2:latest", "aio/copy-errors:latest", policy=reject)
+    with pytest.raises(registry.DeniedError) as looped:
+        asyncio.run(main(policy=reject))
+    assert str(looped.value) == str(denied.value)
     assert os.listdir(tmp_path) == []
 
 

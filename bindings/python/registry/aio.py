@@ -19,6 +19,7 @@ them from a coroutine (they block the loop).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 from typing import Any, AsyncIterator, Dict, Optional, Union
@@ -33,6 +34,7 @@ from .errors import InvalidArgumentError, UnsupportedError, check, last_error
 from .manifest import platform_c
 from .progress import ProgressCallback, progress_bridge
 from .store import ImageFormat, Store, image_format
+from .trust import PolicyLike, as_policy
 
 __all__ = ["Client"]
 
@@ -131,13 +133,17 @@ class Client(_SyncClient):
     async def pull(self, ref: RefLike, dest: Union[StrPath, Store], platform: PlatformLike = None,
                    preserve_digests: bool = False, progress: Optional[ProgressCallback] = None,
                    ref_name: Optional[str] = None, all_platforms: bool = False,
-                   format: Union[str, ImageFormat] = ImageFormat.OCI, devices: bool = False) -> Optional[str]:
+                   format: Union[str, ImageFormat] = ImageFormat.OCI, devices: bool = False,
+                   policy: Optional[PolicyLike] = None) -> Optional[str]:
         """``Client.pull`` into a Store or a path, as a coroutine: the digest of the
         image manifest written. A path gets @format as in ``Client.pull``: "oci" (an
         OCI layout folder, created or added to), "docker" (a `docker load` folder),
         "docker-archive" (a tarball), "rootfs" or "rootfs-tar" (the unpacked root
         filesystem, its layers applied in ~2 ms steps of the loop; @devices as in
-        ``Client.pull``). Raises what the blocking pull raises."""
+        ``Client.pull``). With @policy (a Policy, a policy.json dict or a path), as
+        ``Client.pull``: the image is verified on the loop first, then the digest
+        verified is pulled (a Store or an "oci" path only: UnsupportedError for
+        the other formats). Raises what the blocking pull raises."""
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (_ALL_PLATFORMS if all_platforms else 0) | (
             _PULL_UNPACK_DEVICES if devices else 0)
@@ -148,7 +154,7 @@ class Client(_SyncClient):
             try:
                 return await self._pull(r, flags, platform, progress, lambda h, cref, opts, cb, op: (
                     C.registry_pull_start(op, h, self._ptr, cref, store._ptr, cstr(ref_name, "ref_name"),
-                                          opts, cb, None)))
+                                          opts, cb, None)), policy)
             finally:
                 if own:
                     store.close()
@@ -156,7 +162,7 @@ class Client(_SyncClient):
             raise InvalidArgumentError("ref_name needs a Store destination")
         path = cpath(dest, "dest")  # type: ignore[arg-type]
         return await self._pull(r, flags, platform, progress, lambda h, cref, opts, cb, op: (
-            C.registry_pull_to_start(op, h, self._ptr, cref, path, fmt, opts, cb, None)))
+            C.registry_pull_to_start(op, h, self._ptr, cref, path, fmt, opts, cb, None)), policy)
 
     async def _open_store(self, dest: StrPath) -> Store:
         """Store(dest, create=True), one at a time with a turn of the loop after
@@ -173,13 +179,22 @@ class Client(_SyncClient):
             return store
 
     async def _pull(self, r: Any, flags: int, platform: PlatformLike,
-                    progress: Optional[ProgressCallback], start: Any) -> Optional[str]:
+                    progress: Optional[ProgressCallback], start: Any,
+                    policy: Optional[PolicyLike] = None) -> Optional[str]:
+        with contextlib.ExitStack() as stack:
+            pol = stack.enter_context(as_policy(policy).use()) if policy is not None else None
+            return await self._pull_with(r, flags, platform, progress, start, pol)
+
+    async def _pull_with(self, r: Any, flags: int, platform: PlatformLike,
+                         progress: Optional[ProgressCallback], start: Any, pol: Any) -> Optional[str]:
         d = self._driver()
         fut: asyncio.Future = d.aloop.create_future()
         bridge = progress_bridge(progress)
         plat = platform_c(platform)
         opts = _lib.pull_options(version=_lib.PULL_OPTIONS_VERSION, flags=flags,
                                  platform=plat, progress=bridge.cfunc)
+        if pol is not None:
+            opts.policy = pol  # the Policy's handle, kept until the pull ends
 
         def done(op: Any, rc: int, _ud: Any) -> None:
             # The thread's error record is the operation's during this call.
@@ -239,15 +254,20 @@ class Client(_SyncClient):
     async def copy(self, source: RefLike, target: RefLike, to: Optional[_SyncClient] = None,
                    platform: PlatformLike = None, chunk_size: int = 0,
                    progress: Optional[ProgressCallback] = None, all_platforms: bool = False,
-                   referrers: bool = False, policy: Any = None) -> str:
+                   referrers: bool = False, policy: Optional[PolicyLike] = None) -> str:
         """``Client.copy`` as a coroutine (registry_copy_start): the same arguments and
         digest, the image going through a temporary store under $TMPDIR (see
         docs/event-loop.md); @progress sees the push to @to. Raises what the blocking
-        copy raises; @referrers as in ``Client.copy``; @policy is not in loop mode yet
-        (UnsupportedError)."""
-        if policy is not None:
-            raise UnsupportedError("a signature policy is not applied by copy in loop mode yet "
-                                   "(use registry.Client.copy)")
+        copy raises; @referrers as in ``Client.copy``; with @policy, as ``Client.copy``,
+        the source is verified on the loop before anything is fetched."""
+        with contextlib.ExitStack() as stack:
+            pol = stack.enter_context(as_policy(policy).use()) if policy is not None else None
+            return await self._copy(source, target, to, platform, chunk_size, progress, all_platforms,
+                                    referrers, pol)
+
+    async def _copy(self, source: RefLike, target: RefLike, to: Optional[_SyncClient], platform: PlatformLike,
+                    chunk_size: int, progress: Optional[ProgressCallback], all_platforms: bool,
+                    referrers: bool, pol: Any) -> str:
         dest_client = to if to is not None else self
         src, dst = self.reference(source), dest_client.reference(target)
         bridge = progress_bridge(progress)
@@ -256,6 +276,8 @@ class Client(_SyncClient):
                                  flags=(_COPY_ALL_PLATFORMS if all_platforms else 0) |
                                  (_COPY_REFERRERS if referrers else 0),
                                  platform=plat, chunk_size=chunk_size, progress=bridge.cfunc)
+        if pol is not None:
+            opts.policy = pol  # the Policy's handle, kept until the copy ends
         with src._c() as s_ref, dst._c() as d_ref:
             digest = await self._op(lambda h, cb, out: C.registry_copy_start(
                 out, h, self._ptr, s_ref, dest_client._ptr, d_ref, ctypes.byref(opts), cb, None), True)
