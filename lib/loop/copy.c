@@ -37,6 +37,7 @@ typedef struct copy_op {
 	registry_client *target;
 	registry_reference *target_ref;
 	registry_push_options push;
+	char *mount_from; /* the source repository, when both are one registry */
 	char *tmp; /* the temporary store's folder */
 	registry_store *store;
 } copy_op;
@@ -67,6 +68,7 @@ static void copy_free(registry_op *op)
 {
 	copy_op *c = (copy_op *)(void *)op;
 	registry_reference_free(c->target_ref);
+	free(c->mount_from);
 	free(op->digest);
 }
 
@@ -104,8 +106,8 @@ static void start_push(copy_op *c)
 	c->op.client = c->target; /* its cancel hook is asked from now on */
 	/* One step, so that the push's completion waits for its end. */
 	int64_t t = registry__loop_step_begin(loop);
-	int rc = registry_push_start(&c->child, loop, c->target, c->store, COPY_REF_NAME, c->target_ref, &c->push,
-	                             child_done, c);
+	int rc = registry__loop_push_start(&c->child, loop, c->target, c->store, COPY_REF_NAME, c->target_ref,
+	                                   &c->push, c->mount_from, child_done, c);
 	if (rc)
 		registry__loop_op_complete(&c->op, rc);
 	else
@@ -184,7 +186,14 @@ int registry_copy_start(registry_op **out, registry_loop *loop, registry_client 
 	if (options->flags & REGISTRY_COPY_ALL_PLATFORMS)
 		po.flags |= REGISTRY_PULL_ALL_PLATFORMS;
 	po.platform = options->platform;
-	if ((rc = registry_reference_dup(&c->target_ref, target_ref)) || (rc = tmp_open(c))) {
+	/* One registry: each blob is mounted from the source repository, as
+	 * registry_copy() does, instead of uploaded again. */
+	const char *src_repo = registry_reference_repository(source_ref);
+	if (strcmp(registry_client_registry(source), registry_client_registry(target)) == 0 &&
+	    strcmp(src_repo, registry_reference_repository(target_ref)) != 0 &&
+	    !(c->mount_from = registry__strdup(src_repo)))
+		rc = registry__nomem();
+	if (rc || (rc = registry_reference_dup(&c->target_ref, target_ref)) || (rc = tmp_open(c))) {
 		registry_op_free(op);
 		return rc;
 	}

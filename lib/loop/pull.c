@@ -289,6 +289,8 @@ static void manifest_done(lreq *q, int rc)
 /* ---- every platform ---------------------------------------------------------- */
 
 static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, const registry_manifest *source);
+static const char *pull_ref_name(const pull_op *p);
+static void stored(registry_op *op, int rc);
 
 /* The next entry whose child was not pulled for an earlier one; after the
  * last, the index (as the blocking pull builds it) and its entry. Entered
@@ -302,10 +304,17 @@ static void next_entry(pull_op *p)
 		start_manifest(p, registry_descriptor_digest(registry_manifest_entry(p->j.top, p->entry)));
 		return;
 	}
+	/* The index as the blocking pull builds it, and its entry: their
+	 * fsyncs off the step (loop/store.c). */
+	registry_manifest *built = NULL;
 	int rc = registry__pull_fill_repeats(&p->j, p->f.first);
 	if (!rc)
-		rc = registry__pull_store_index(&p->j);
-	finish_pull(p, rc, &p->j.top_stored, p->j.top);
+		rc = registry__pull_built_index(&p->j, &built);
+	if (!rc)
+		rc = registry__loop_store_manifest(&p->storing, &p->op, p->store, p->j.top, built, 1, pull_ref_name(p),
+		                                   &p->j.top_stored, stored);
+	if (rc)
+		fail(p, rc);
 }
 
 static void next_entry_kicked(registry_op *op)
@@ -583,6 +592,25 @@ static void stored(registry_op *op, int rc)
 	deliver(p, rc, digest);
 }
 
+/* A child of an index is stored (loop/store.c): the next entry's, at the
+ * step's end (out of any transfer's callback). */
+static void child_stored(registry_op *op, int rc)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	p->storing = NULL;
+	registry_manifest_free(p->j.child);
+	p->j.child = NULL;
+	if (rc) {
+		fail(p, rc);
+		return;
+	}
+	p->entry++;
+	p->state = P_MANIFEST;
+	p->op.base_known = next_entry_kicked;
+	p->op.kick = 1;
+	p->op.loop->deferred = 1;
+}
+
 /* Start queued blobs up to the client's parallelism; at the end, the
  * manifest and the index entry. */
 static void next_blobs(pull_op *p)
@@ -603,20 +631,21 @@ static void next_blobs(pull_op *p)
 	if (p->storing)
 		return;
 	if (p->all) {
-		/* This child is in: its manifest, then the next entry's (at the
-		 * step's end, out of this blob's callback). */
-		int rc = registry__pull_store_manifest(&p->j, p->j.child, &p->j.entry_stored[p->entry]);
-		registry_manifest_free(p->j.child);
-		p->j.child = NULL;
-		if (rc) {
-			fail(p, rc);
+		/* This child's blobs are in: its manifest, its fsyncs off the
+		 * step (loop/store.c), then the next entry's. */
+		registry_manifest *built = NULL;
+		int rc;
+		if (registry_manifest_schema_version(p->j.child) == 1) {
+			/* Converted from its layers, in the step, as for one image. */
+			child_stored(&p->op, registry__pull_store_manifest(&p->j, p->j.child, &p->j.entry_stored[p->entry]));
 			return;
 		}
-		p->entry++;
-		p->state = P_MANIFEST;
-		p->op.base_known = next_entry_kicked;
-		p->op.kick = 1;
-		p->op.loop->deferred = 1;
+		rc = registry__pull_stored_manifest(&built, p->j.child, p->o.flags);
+		if (!rc)
+			rc = registry__loop_store_manifest(&p->storing, &p->op, p->store, p->j.child, built, 0, NULL,
+			                                   &p->j.entry_stored[p->entry], child_stored);
+		if (rc)
+			fail(p, rc);
 		return;
 	}
 	const registry_manifest *image = p->j.child ? p->j.child : p->j.top;

@@ -206,6 +206,12 @@ int registry__pull_fill_repeats(registry__pull_job *j, const size_t *first);
 /* The index j->top with what each entry became (j->entry_stored), into
  * j->top_stored (as served when nothing changed). */
 int registry__pull_store_index(registry__pull_job *j);
+/* What registry__pull_store_index stores, not stored: *built the converted
+ * index, or NULL for j->top as served. */
+int registry__pull_built_index(registry__pull_job *j, registry_manifest **built);
+/* *s set to copies of @media_type and @digest, and @size (an earlier
+ * record freed): 0 or REGISTRY_ENOMEM. */
+int registry__pull_stored_set(registry__pull_stored *s, const char *media_type, const char *digest, int64_t size);
 /* The index.json entry @ref_name naming what @source became (@entry); the
  * referrers when asked; *digest_out (may be NULL) the entry's digest. */
 int registry__pull_index_entry(registry__pull_job *j, const registry__pull_stored *entry,
