@@ -2300,6 +2300,56 @@ static void case_copy_mount(void)
 	registry_client_free(c);
 }
 
+/* registry_store_unpack_start with REGISTRY_UNPACK_BUNDLE: the OCI runtime
+ * bundle of registry_store_unpack (rootfs/ the same tree, config.json the
+ * same bytes), in slices, one thread; the stats the same. */
+static void case_unpack_bundle(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(env_or("LOOP_IMAGE", "fixtures/big-oci:latest"));
+	registry_store *s = store_named("bundle-store-%d", 0);
+	CHECK_RC(registry_pull(NULL, c, ref, s, "image", NULL), 0);
+	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
+	char b[1200], l[1200], cmd[5000];
+	snprintf(b, sizeof(b), "%s/bundle-blocking", tmp);
+	snprintf(l, sizeof(l), "%s/bundle-loop", tmp);
+	registry_unpack_options o = REGISTRY_UNPACK_OPTIONS_INIT;
+	o.flags = REGISTRY_UNPACK_BUNDLE;
+	registry_unpack_stats want = REGISTRY_UNPACK_STATS_INIT, got = REGISTRY_UNPACK_STATS_INIT;
+	CHECK_RC(registry_store_unpack(&want, s, "image", b, &o), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_store_unpack_start(&op, &got, L, s, "image", l, &o, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, 0);
+	if (r.rc)
+		fprintf(stderr, "bundle: %s\n", r.message);
+	CHECK_STR(names_in(l), "config.json\nrootfs\n");
+	snprintf(cmd, sizeof(cmd), "cmp '%s/config.json' '%s/config.json' && diff -r '%s/rootfs' '%s/rootfs'", b, l, b,
+	         l);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	char br[1300], lr[1300];
+	snprintf(br, sizeof(br), "%s/rootfs", b);
+	snprintf(lr, sizeof(lr), "%s/rootfs", l);
+	same_metadata(br, lr);
+	CHECK_INT(got.layers, want.layers);
+	CHECK_INT(got.entries, want.entries);
+	CHECK_INT(got.bytes, want.bytes);
+	uint64_t steps = 0;
+	int64_t max_us = 0;
+	registry_loop_step_stats(&steps, &max_us, L);
+	printf("bundle unpack: %llu steps, longest %.2f ms\n", (unsigned long long)steps, (double)max_us / 1000.0);
+	CHECK(steps > 2);
+	CHECK_INT(p.max_threads, 1);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(s);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
 /* The cases of this block (issue 20): 1 when @which is one of them. */
 static int run_bounded_case(const char *which)
 {
@@ -2307,6 +2357,8 @@ static int run_bounded_case(const char *which)
 		RUN(case_all_aio);
 	else if (strcmp(which, "copy-mount") == 0)
 		RUN(case_copy_mount);
+	else if (strcmp(which, "unpack-bundle") == 0)
+		RUN(case_unpack_bundle);
 	else
 		return 0;
 	return 1;
