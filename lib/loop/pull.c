@@ -79,7 +79,10 @@ struct pull_op {
 	int has_dest;             /* registry_pull_to_start */
 	registry__pull_dest dest;
 	lunpack unpack;           /* a root filesystem made from the store, slice by slice */
-	char *unpack_digest;      /* the pull's, delivered once the unpack is done */
+	char *unpack_digest;      /* the pull's, delivered once the unpack or export is done */
+	struct registry__sink *xsink; /* a docker export, its writes run slice by slice */
+	lwait xwait;
+	lsync *xsync;             /* its fsync, before the rename into place */
 	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
 	char *blob_repository, *blob_digest;
 };
@@ -702,6 +705,58 @@ static int unpack_begin(pull_op *p, char *digest)
 	return 0;
 }
 
+/* ---- a docker export in slices (export_sink.c's deferred sink) ---- */
+
+/* The export ended with @rc: the pull is delivered (the temporary store
+ * goes there). */
+static void export_end(pull_op *p, int rc)
+{
+	registry__sink_free(p->xsink); /* unless placed, what it wrote goes */
+	p->xsink = NULL;
+	p->dest.written = 1;
+	char *digest = p->unpack_digest;
+	p->unpack_digest = NULL;
+	deliver(p, rc, digest);
+}
+
+static void export_synced(void *ud, int err)
+{
+	pull_op *p = ud;
+	p->xsync = NULL;
+	export_end(p, registry__sink_place(p->xsink, err));
+}
+
+/* One slice of the export's writes (a step of the timer); after the last,
+ * its fsync through AIO, then the rename into place. */
+static void export_slice(lwait *w)
+{
+	pull_op *p = (pull_op *)(void *)((char *)w - offsetof(pull_op, xwait));
+	int rc = registry__sink_run(p->xsink, registry__loop_spent, p->op.loop);
+	if (rc == 1) {
+		registry__loop_wait(p->op.loop, &p->xwait, 0, export_slice);
+		return;
+	}
+	int fd = -1;
+	if (!rc && !(rc = registry__sink_finish(p->xsink, &fd)) &&
+	    (p->xsync = registry__loop_fsync(p->op.loop, fd, 0, export_synced, p)))
+		return;
+	export_end(p, rc ? rc : REGISTRY_ENOMEM);
+}
+
+/* A docker destination from the temporary store: what to write is planned
+ * now (small files kept, blobs named), written in later steps. 0, or the
+ * failure (@digest then still the caller's). */
+static int export_begin(pull_op *p, char *digest)
+{
+	int rc = registry__pull_dest_export_deferred(&p->dest, p->j.client, &p->xsink);
+	if (rc)
+		return rc;
+	p->state = P_EXPORT;
+	p->unpack_digest = digest;
+	registry__loop_wait(p->op.loop, &p->xwait, 0, export_slice);
+	return 0;
+}
+
 /* The pull into the store ended with @rc and the entry's @digest (taken):
  * the destination of registry_pull_to_start written, the op completed. */
 static void deliver(pull_op *p, int rc, char *digest)
@@ -709,9 +764,10 @@ static void deliver(pull_op *p, int rc, char *digest)
 	if (p->has_dest && !rc && !p->dest.written && registry__pull_dest_unpacks(&p->dest) &&
 	    !(rc = unpack_begin(p, digest)))
 		return;
+	if (p->has_dest && !rc && !p->dest.written && p->dest.tmp && !(rc = export_begin(p, digest)))
+		return;
 	if (p->has_dest && !rc) {
-		/* One step: an export hard-links the blobs into a folder, or
-		 * copies them into a tarball (docs/event-loop.md). */
+		/* One step: the temporary store removed (docs/event-loop.md). */
 		p->state = P_EXPORT;
 		p->has_dest = 0;
 		p->store = NULL;
@@ -735,6 +791,12 @@ static void transfers_stop(pull_op *p)
 	p->storing = NULL;
 	/* An unpack under way: its half-made tree goes (the store stays until pull_stop). */
 	registry__loop_unpack_stop(&p->unpack);
+	/* An export under way: what it wrote goes. */
+	registry__loop_unwait(p->op.loop, &p->xwait);
+	registry__loop_fsync_forget(p->xsync);
+	p->xsync = NULL;
+	registry__sink_free(p->xsink);
+	p->xsink = NULL;
 	free(p->unpack_digest);
 	p->unpack_digest = NULL;
 	for (size_t i = 0; i < p->nblobs; i++) {

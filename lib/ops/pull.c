@@ -616,6 +616,13 @@ void registry__pull_dest_unpack_options(const registry__pull_dest *d, registry_u
 	u->userdata = d->o.userdata;
 }
 
+/* How an export of @d reports: the pull's progress, @client's cancel hook. */
+static registry__watch export_watch(const registry__pull_dest *d, registry_client *client)
+{
+	return (registry__watch){.client = client, .prog = {.cb = d->o.progress, .ud = d->o.userdata},
+	                         .what = "pull (docker export)"};
+}
+
 static int dest_write(registry__pull_dest *d, registry_client *client)
 {
 	int format = d->format;
@@ -625,9 +632,14 @@ static int dest_write(registry__pull_dest *d, registry_client *client)
 		return registry__unpack(NULL, d->store, "image", d->path, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR,
 		                        &u, client);
 	}
-	registry__watch w = {.client = client, .prog = {.cb = d->o.progress, .ud = d->o.userdata},
-	                     .what = "pull (docker export)"};
+	registry__watch w = export_watch(d, client);
 	return registry__store_export(d->store, "image", d->path, format, d->repo_tag, 1, &w);
+}
+
+int registry__pull_dest_export_deferred(registry__pull_dest *d, registry_client *client, registry__sink **out)
+{
+	registry__watch w = export_watch(d, client);
+	return registry__store_export_deferred(out, d->store, "image", d->path, d->format, d->repo_tag, 1, &w);
 }
 
 int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out)

@@ -2350,6 +2350,168 @@ static void case_unpack_bundle(void)
 	registry_client_free(c);
 }
 
+/* An entry of the folder @dir whose name starts with @prefix is there. */
+static int has_entry(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+	while (d && !found && (e = readdir(d)))
+		found = strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static long long thread_cpu_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The steps that wrote a destination's temporary output (@prefix in @dir):
+ * how many, the longest in wall and in the thread's CPU time, and of all
+ * steps of the run. */
+typedef struct out_steps {
+	int steps;
+	long long wall_us, cpu_us;
+	long long all_wall_us, all_cpu_us;
+} out_steps;
+
+static void out_step(out_steps *o, int during, long long wall, long long cpu)
+{
+	o->steps += during;
+	if (during && wall > o->wall_us)
+		o->wall_us = wall;
+	if (during && cpu > o->cpu_us)
+		o->cpu_us = cpu;
+	if (wall > o->all_wall_us)
+		o->all_wall_us = wall;
+	if (cpu > o->all_cpu_us)
+		o->all_cpu_us = cpu;
+}
+
+/* pl_run, each step timed and counted in @o when @prefix was in @dir before
+ * or after it; with @cancel_op, canceled as soon as it is seen. */
+static void run_out_steps(pl *p, registry_loop *L, const char *dir, const char *prefix, out_steps *o,
+                          registry_op *cancel_op)
+{
+	long long end = now_ms() + 120000;
+	while (registry_loop_pending(L) > 0 && now_ms() < end) {
+		long long wait = p->timer_due_ms < 0 ? 1000 : p->timer_due_ms - now_ms();
+		struct pollfd fds[MAX_FDS];
+		int n = p->nfds;
+		memcpy(fds, p->fds, sizeof(fds[0]) * (size_t)n);
+		poll(fds, (nfds_t)n, (int)(wait < 0 ? 0 : wait));
+		int due = p->timer_due_ms >= 0 && now_ms() >= p->timer_due_ms;
+		for (int i = 0; i <= n; i++) {
+			unsigned int ev = i == n ? 0 : ((fds[i].revents & POLLIN) ? REGISTRY_LOOP_READ : 0) |
+			                                   ((fds[i].revents & POLLOUT) ? REGISTRY_LOOP_WRITE : 0) |
+			                                   ((fds[i].revents & (POLLERR | POLLHUP)) ? REGISTRY_LOOP_ERROR : 0);
+			if (i < n && !ev)
+				continue;
+			if (i == n && !due)
+				break;
+			int before = has_entry(dir, prefix);
+			long long t0 = now_us_t(), c0 = thread_cpu_us();
+			if (i < n) {
+				registry_loop_socket_action(L, fds[i].fd, ev);
+			} else {
+				p->timer_due_ms = -1;
+				registry_loop_timeout(L);
+			}
+			long long wall = now_us_t() - t0, cpu = thread_cpu_us() - c0;
+			int after = has_entry(dir, prefix);
+			out_step(o, before || after, wall, cpu);
+			if (cancel_op && after) {
+				registry_op_cancel(cancel_op);
+				cancel_op = NULL;
+			}
+		}
+		int t = threads_now();
+		if (t > p->max_threads)
+			p->max_threads = t;
+	}
+}
+
+/* registry_pull_to_start of big into a docker folder, a docker tarball and
+ * a root filesystem tar: the destination's temporary output is written
+ * over several steps of about 2 ms (the export and the tar in slices), no
+ * longer in one; its fsync through AIO; the result the blocking call's. A
+ * cancel while it is written leaves nothing. */
+static void case_export_steps(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of(env_or("LOOP_IMAGE", "fixtures/big-oci:latest"));
+	const char *tmp = getenv("REGISTRY_TEST_TMPDIR");
+	static const struct {
+		int format;
+		const char *name;
+	} outs[] = {{REGISTRY_IMAGE_FORMAT_DOCKER_DIR, "dir"},
+	            {REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE, "image.tar"},
+	            {REGISTRY_IMAGE_FORMAT_ROOTFS_TAR, "rootfs.tar"}};
+	for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++) {
+		char dir[1200], dest[1300], prefix[64], want_path[1300];
+		snprintf(dir, sizeof(dir), "%s/steps-%zu", tmp, k);
+		CHECK(mkdir(dir, 0755) == 0);
+		snprintf(dest, sizeof(dest), "%s/%s", dir, outs[k].name);
+		snprintf(want_path, sizeof(want_path), "%s/blocking-%s", tmp, outs[k].name);
+		snprintf(prefix, sizeof(prefix), "%s.tmp-", outs[k].name);
+		char *want = NULL;
+		CHECK_RC(registry_pull_to(&want, c, ref, want_path, outs[k].format, NULL), 0);
+		pl p;
+		registry_loop *L = pl_new(&p);
+		result r = {0};
+		registry_op *op = NULL;
+		out_steps o = {0};
+		CHECK_RC(registry_pull_to_start(&op, L, c, ref, dest, outs[k].format, NULL, on_done, &r), 0);
+		run_out_steps(&p, L, dir, prefix, &o, NULL);
+		CHECK_INT(r.called, 1);
+		CHECK_INT(r.rc, 0);
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, op), 0);
+		CHECK_STR(got, want);
+		CHECK_STR(names_in(dir), outs[k].format == REGISTRY_IMAGE_FORMAT_DOCKER_DIR ? "dir\n"
+		                         : outs[k].format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR ? "rootfs.tar\n"
+		                                                                              : "image.tar\n");
+		if (outs[k].format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR) {
+			same_tar(want_path, dest);
+		} else {
+			char cmd[3000];
+			snprintf(cmd, sizeof(cmd), outs[k].format == REGISTRY_IMAGE_FORMAT_DOCKER_ARCHIVE ? "cmp -s '%s' '%s'"
+			                                                                                  : "diff -r '%s' '%s'",
+			         want_path, dest);
+			CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+		}
+		/* Written over several steps: before, it was one step (never seen). */
+		CHECK(o.steps >= 2);
+		printf("pull_to %s: written over %d steps, longest %.2f ms (CPU %.2f ms); all steps: longest %.2f ms "
+		       "(CPU %.2f ms)\n", outs[k].name, o.steps, o.wall_us / 1000.0, o.cpu_us / 1000.0,
+		       o.all_wall_us / 1000.0, o.all_cpu_us / 1000.0);
+		CHECK_INT(p.max_threads, 1);
+		registry_free(got);
+		registry_free(want);
+		registry_op_free(op);
+
+		/* Canceled while the output is written: nothing left. */
+		snprintf(dir, sizeof(dir), "%s/steps-cancel-%zu", tmp, k);
+		CHECK(mkdir(dir, 0755) == 0);
+		snprintf(dest, sizeof(dest), "%s/%s", dir, outs[k].name);
+		memset(&r, 0, sizeof(r));
+		memset(&o, 0, sizeof(o));
+		CHECK_RC(registry_pull_to_start(&op, L, c, ref, dest, outs[k].format, NULL, on_done, &r), 0);
+		run_out_steps(&p, L, dir, prefix, &o, op);
+		CHECK_INT(r.called, 1);
+		CHECK_INT(r.rc, REGISTRY_ECANCELED);
+		CHECK_STR(names_in(dir), "");
+		registry_op_free(op);
+		registry_loop_free(L);
+	}
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
 /* The cases of this block (issue 20): 1 when @which is one of them. */
 static int run_bounded_case(const char *which)
 {
@@ -2359,6 +2521,8 @@ static int run_bounded_case(const char *which)
 		RUN(case_copy_mount);
 	else if (strcmp(which, "unpack-bundle") == 0)
 		RUN(case_unpack_bundle);
+	else if (strcmp(which, "export-steps") == 0)
+		RUN(case_export_steps);
 	else
 		return 0;
 	return 1;
