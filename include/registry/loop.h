@@ -263,13 +263,17 @@ REGISTRY_API int registry_push_start(registry_op **out, registry_loop *loop, reg
  * of options, or every platform and the index with
  * REGISTRY_COPY_ALL_PLATFORMS) into a temporary store in a new folder under
  * `$TMPDIR` (else /tmp), then a loop push of it to @p target_ref: the blobs
- * are on disk in between (room for the image is needed there), a blob of
- * the same registry is uploaded again rather than mounted, and the
+ * are on disk in between (room for the image is needed there), and the
  * temporary store is removed when the copy ends (also after a failure, a
- * cancel or registry_op_free()). While it runs the copy counts as two
+ * cancel or registry_op_free()). When @p source and @p target name the
+ * same registry (registry_client_registry()) and the repositories differ,
+ * each blob the target lacks is mounted from the source repository
+ * (POST ?mount=&from=, as registry_copy() does; since 1.1) instead of
+ * uploaded; a registry that does not mount opens an upload session, which
+ * the upload then uses. While it runs the copy counts as two
  * operations in registry_loop_pending(). The progress callback of
- * @p options runs during the push (each blob once, as it reaches the
- * target; a non-zero return cancels); the cancel hooks of @p source and
+ * @p options runs during the push (each blob ends once: sent, mounted, or
+ * already there; a non-zero return cancels); the cancel hooks of @p source and
  * then @p target are asked at every step. @p source and @p target (which
  * may be the same handle) must stay open, and be used on this thread only,
  * until the operation completes. With REGISTRY_COPY_REFERRERS, once the
@@ -336,16 +340,17 @@ REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loo
  * (registry_op_result_digest() gives its digest_out), with the rules of
  * registry_pull_start(). Into an OCI layout, or a `docker load` folder or
  * tarball: those are pulled into a temporary store next to @p dest, then
- * written out in the last step (a folder hard-links the blobs where it
- * can; a tarball copies every layer in that one step, so that step grows
- * with the image); the temporary store is removed, also after a failure
- * or a cancel. A root filesystem (REGISTRY_IMAGE_FORMAT_ROOTFS,
- * _ROOTFS_TAR) is unpacked from that store in steps of about 2 ms each
- * (tar members, and a large file's data in pieces), into a temporary
- * folder beside @p dest renamed into place at the end, as
- * registry_pull_to() does; a tar is then written from that tree in the
- * last step (which grows with the image). A cancel during the unpack
- * removes the half-made tree.
+ * written out in steps of about 2 ms each (a folder hard-links the blobs
+ * where it can; a tarball copies every layer in pieces of 256 KiB), its
+ * fsync off the step, and renamed into place; the temporary store is
+ * removed (in one step), also after a failure or a cancel. A root
+ * filesystem (REGISTRY_IMAGE_FORMAT_ROOTFS, _ROOTFS_TAR) is unpacked from
+ * that store in steps of about 2 ms each (tar members, and a large file's
+ * data in pieces), into a temporary folder beside @p dest renamed into
+ * place at the end, as registry_pull_to() does; a tar is then written
+ * from that tree in the same slices (since 1.1; it was one step). A
+ * cancel during the unpack, the export or the tar removes what was
+ * written.
  * @param out receives the operation (free with registry_op_free()).
  * @param loop the loop that drives it.
  * @param client the registry to pull from.

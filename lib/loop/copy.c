@@ -38,6 +38,7 @@ typedef struct copy_op {
 	registry_client *target;
 	registry_reference *target_ref;
 	registry_push_options push;
+	char *mount_from; /* the source repository, when both are one registry */
 	char *tmp; /* the temporary store's folder */
 	registry_store *store;
 	registry_client *source;
@@ -77,6 +78,7 @@ static void copy_free(registry_op *op)
 	copy_op *c = (copy_op *)(void *)op;
 	registry_reference_free(c->target_ref);
 	registry_reference_free(c->source_ref);
+	free(c->mount_from);
 	free(op->digest);
 }
 
@@ -115,8 +117,8 @@ static void start_push(copy_op *c)
 	c->op.client = c->target; /* its cancel hook is asked from now on */
 	/* One step, so that the push's completion waits for its end. */
 	int64_t t = registry__loop_step_begin(loop);
-	int rc = registry_push_start(&c->child, loop, c->target, c->store, COPY_REF_NAME, c->target_ref, &c->push,
-	                             child_done, c);
+	int rc = registry__loop_push_start(&c->child, loop, c->target, c->store, COPY_REF_NAME, c->target_ref,
+	                                   &c->push, c->mount_from, child_done, c);
 	if (rc)
 		registry__loop_op_complete(&c->op, rc);
 	else
@@ -224,7 +226,14 @@ int registry_copy_start(registry_op **out, registry_loop *loop, registry_client 
 	/* The pull verifies the source as registry_copy does, before anything
 	 * is fetched; a caller's version 1 struct ends before policy. */
 	po.policy = options->version >= 2 ? options->policy : NULL;
-	if ((rc = registry_reference_dup(&c->target_ref, target_ref)) ||
+	/* One registry: each blob is mounted from the source repository, as
+	 * registry_copy() does, instead of uploaded again. */
+	const char *src_repo = registry_reference_repository(source_ref);
+	if (strcmp(registry_client_registry(source), registry_client_registry(target)) == 0 &&
+	    strcmp(src_repo, registry_reference_repository(target_ref)) != 0 &&
+	    !(c->mount_from = registry__strdup(src_repo)))
+		rc = registry__nomem();
+	if (rc || (rc = registry_reference_dup(&c->target_ref, target_ref)) ||
 	    (rc = registry_reference_dup(&c->source_ref, source_ref)) || (rc = tmp_open(c))) {
 		registry_op_free(op);
 		return rc;

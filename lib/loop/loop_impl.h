@@ -230,7 +230,27 @@ struct registry_manifest;
 int registry__loop_store_image(lstore **out, registry_op *op, registry_store *store, unsigned int flags,
                                const struct registry_manifest *image, const char *ref_name,
                                void (*done)(registry_op *op, int rc));
+/* The same for @source stored as @built (taken; NULL: @source as served):
+ * the index.json entry only when @entry; what is kept recorded in *@record
+ * (when not NULL) before done. A child of an index, or the index of an
+ * all-platform pull. */
+struct registry__pull_stored;
+int registry__loop_store_manifest(lstore **out, registry_op *op, registry_store *store,
+                                  const struct registry_manifest *source, struct registry_manifest *built,
+                                  int entry, const char *ref_name, struct registry__pull_stored *record,
+                                  void (*done)(registry_op *op, int rc));
 void registry__loop_store_forget(lstore *s);
+
+/* ---- a push with mounts (loop/push.c, for loop/copy.c) ---- */
+
+/* registry_push_start, each blob the target lacks first asked of the
+ * registry as a cross-repository mount from @mount_from (NULL: none):
+ * POST ?mount=&from= as registry__blob_upload does; a 202 session takes
+ * the upload. */
+int registry__loop_push_start(registry_op **out, registry_loop *loop, registry_client *client,
+                              registry_store *store, const char *ref_name, const registry_reference *target,
+                              const registry_push_options *options, const char *mount_from,
+                              registry_op_done_cb done, void *userdata);
 
 /* ---- direct writes of downloaded blobs (loop/dwrite.c) ---- */
 

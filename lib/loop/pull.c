@@ -80,7 +80,10 @@ struct pull_op {
 	int has_dest;             /* registry_pull_to_start */
 	registry__pull_dest dest;
 	lunpack unpack;           /* a root filesystem made from the store, slice by slice */
-	char *unpack_digest;      /* the pull's, delivered once the unpack is done */
+	char *unpack_digest;      /* the pull's, delivered once the unpack or export is done */
+	struct registry__sink *xsink; /* a docker export, its writes run slice by slice */
+	lwait xwait;
+	lsync *xsync;             /* its fsync, before the rename into place */
 	int blob_only;            /* registry_blob_fetch_start: one blob, no manifest */
 	/* A signature policy (options version 2): the image verified first on
 	 * the caller's client (loop/verify.c), then pulled by the digest
@@ -302,6 +305,8 @@ static void manifest_done(lreq *q, int rc)
 /* ---- every platform ---------------------------------------------------------- */
 
 static void finish_pull(pull_op *p, int rc, const registry__pull_stored *entry, const registry_manifest *source);
+static const char *pull_ref_name(const pull_op *p);
+static void stored(registry_op *op, int rc);
 
 /* The next entry whose child was not pulled for an earlier one; after the
  * last, the index (as the blocking pull builds it) and its entry. Entered
@@ -315,10 +320,17 @@ static void next_entry(pull_op *p)
 		start_manifest(p, registry_descriptor_digest(registry_manifest_entry(p->j.top, p->entry)));
 		return;
 	}
+	/* The index as the blocking pull builds it, and its entry: their
+	 * fsyncs off the step (loop/store.c). */
+	registry_manifest *built = NULL;
 	int rc = registry__pull_fill_repeats(&p->j, p->f.first);
 	if (!rc)
-		rc = registry__pull_store_index(&p->j);
-	finish_pull(p, rc, &p->j.top_stored, p->j.top);
+		rc = registry__pull_built_index(&p->j, &built);
+	if (!rc)
+		rc = registry__loop_store_manifest(&p->storing, &p->op, p->store, p->j.top, built, 1, pull_ref_name(p),
+		                                   &p->j.top_stored, stored);
+	if (rc)
+		fail(p, rc);
 }
 
 static void next_entry_kicked(registry_op *op)
@@ -631,6 +643,25 @@ static void stored(registry_op *op, int rc)
 	deliver(p, rc, digest);
 }
 
+/* A child of an index is stored (loop/store.c): the next entry's, at the
+ * step's end (out of any transfer's callback). */
+static void child_stored(registry_op *op, int rc)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	p->storing = NULL;
+	registry_manifest_free(p->j.child);
+	p->j.child = NULL;
+	if (rc) {
+		fail(p, rc);
+		return;
+	}
+	p->entry++;
+	p->state = P_MANIFEST;
+	p->op.base_known = next_entry_kicked;
+	p->op.kick = 1;
+	p->op.loop->deferred = 1;
+}
+
 /* Start queued blobs up to the client's parallelism; at the end, the
  * manifest and the index entry. */
 static void next_blobs(pull_op *p)
@@ -651,20 +682,21 @@ static void next_blobs(pull_op *p)
 	if (p->storing)
 		return;
 	if (p->all) {
-		/* This child is in: its manifest, then the next entry's (at the
-		 * step's end, out of this blob's callback). */
-		int rc = registry__pull_store_manifest(&p->j, p->j.child, &p->j.entry_stored[p->entry]);
-		registry_manifest_free(p->j.child);
-		p->j.child = NULL;
-		if (rc) {
-			fail(p, rc);
+		/* This child's blobs are in: its manifest, its fsyncs off the
+		 * step (loop/store.c), then the next entry's. */
+		registry_manifest *built = NULL;
+		int rc;
+		if (registry_manifest_schema_version(p->j.child) == 1) {
+			/* Converted from its layers, in the step, as for one image. */
+			child_stored(&p->op, registry__pull_store_manifest(&p->j, p->j.child, &p->j.entry_stored[p->entry]));
 			return;
 		}
-		p->entry++;
-		p->state = P_MANIFEST;
-		p->op.base_known = next_entry_kicked;
-		p->op.kick = 1;
-		p->op.loop->deferred = 1;
+		rc = registry__pull_stored_manifest(&built, p->j.child, p->o.flags);
+		if (!rc)
+			rc = registry__loop_store_manifest(&p->storing, &p->op, p->store, p->j.child, built, 0, NULL,
+			                                   &p->j.entry_stored[p->entry], child_stored);
+		if (rc)
+			fail(p, rc);
 		return;
 	}
 	const registry_manifest *image = p->j.child ? p->j.child : p->j.top;
@@ -763,6 +795,58 @@ static int referrers_begin(pull_op *p, char *digest)
 	return rc;
 }
 
+/* ---- a docker export in slices (export_sink.c's deferred sink) ---- */
+
+/* The export ended with @rc: the pull is delivered (the temporary store
+ * goes there). */
+static void export_end(pull_op *p, int rc)
+{
+	registry__sink_free(p->xsink); /* unless placed, what it wrote goes */
+	p->xsink = NULL;
+	p->dest.written = 1;
+	char *digest = p->unpack_digest;
+	p->unpack_digest = NULL;
+	deliver(p, rc, digest);
+}
+
+static void export_synced(void *ud, int err)
+{
+	pull_op *p = ud;
+	p->xsync = NULL;
+	export_end(p, registry__sink_place(p->xsink, err));
+}
+
+/* One slice of the export's writes (a step of the timer); after the last,
+ * its fsync through AIO, then the rename into place. */
+static void export_slice(lwait *w)
+{
+	pull_op *p = (pull_op *)(void *)((char *)w - offsetof(pull_op, xwait));
+	int rc = registry__sink_run(p->xsink, registry__loop_spent, p->op.loop);
+	if (rc == 1) {
+		registry__loop_wait(p->op.loop, &p->xwait, 0, export_slice);
+		return;
+	}
+	int fd = -1;
+	if (!rc && !(rc = registry__sink_finish(p->xsink, &fd)) &&
+	    (p->xsync = registry__loop_fsync(p->op.loop, fd, 0, export_synced, p)))
+		return;
+	export_end(p, rc ? rc : REGISTRY_ENOMEM);
+}
+
+/* A docker destination from the temporary store: what to write is planned
+ * now (small files kept, blobs named), written in later steps. 0, or the
+ * failure (@digest then still the caller's). */
+static int export_begin(pull_op *p, char *digest)
+{
+	int rc = registry__pull_dest_export_deferred(&p->dest, p->j.client, &p->xsink);
+	if (rc)
+		return rc;
+	p->state = P_EXPORT;
+	p->unpack_digest = digest;
+	registry__loop_wait(p->op.loop, &p->xwait, 0, export_slice);
+	return 0;
+}
+
 /* The pull into the store ended with @rc and the entry's @digest (taken):
  * the destination of registry_pull_to_start written, the op completed. */
 static void deliver(pull_op *p, int rc, char *digest)
@@ -772,9 +856,10 @@ static void deliver(pull_op *p, int rc, char *digest)
 	if (p->has_dest && !rc && !p->dest.written && registry__pull_dest_unpacks(&p->dest) &&
 	    !(rc = unpack_begin(p, digest)))
 		return;
+	if (p->has_dest && !rc && !p->dest.written && p->dest.tmp && !(rc = export_begin(p, digest)))
+		return;
 	if (p->has_dest && !rc) {
-		/* One step: an export hard-links the blobs into a folder, or
-		 * copies them into a tarball (docs/event-loop.md). */
+		/* One step: the temporary store removed (docs/event-loop.md). */
 		p->state = P_EXPORT;
 		p->has_dest = 0;
 		p->store = NULL;
@@ -798,6 +883,12 @@ static void transfers_stop(pull_op *p)
 	p->storing = NULL;
 	/* An unpack under way: its half-made tree goes (the store stays until pull_stop). */
 	registry__loop_unpack_stop(&p->unpack);
+	/* An export under way: what it wrote goes. */
+	registry__loop_unwait(p->op.loop, &p->xwait);
+	registry__loop_fsync_forget(p->xsync);
+	p->xsync = NULL;
+	registry__sink_free(p->xsink);
+	p->xsink = NULL;
 	free(p->unpack_digest);
 	p->unpack_digest = NULL;
 	referrers_stop(p);

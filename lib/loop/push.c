@@ -77,6 +77,7 @@ struct push_op {
 	char *path;       /* a blob upload: its file, instead of the store */
 	char *repository; /* a blob upload's (the plan's repo borrows it) */
 	int skip_head;    /* REGISTRY_BLOB_UPLOAD_SKIP_EXISTS_CHECK */
+	char *mount_from; /* a copy in one registry: blobs mounted from this repository */
 	registry_reference *target; /* the plan borrows from it */
 	registry__push_plan plan;
 	registry__push_settings set;
@@ -551,7 +552,19 @@ static void post_done(lreq *q, int rc)
 	pblob *b = q->ud;
 	char what[900];
 	snprintf(what, sizeof(what), "starting the upload of %s to %s", b->item->digest, b->p->plan.repo);
+	if (!rc && q->resp.status == 201 && b->p->mount_from) {
+		/* Mounted, as registry__blob_upload judges it: no byte sent. */
+		const char *said = q->resp.docker_content_digest;
+		if (said && strcmp(said, b->item->digest) != 0)
+			rc = registry__fail(REGISTRY_EDIGEST, "mounting %s: the registry answered for %.100s",
+			                    b->item->digest, said);
+		registry__loop_lreq_end(q);
+		blob_finished(b, rc, REGISTRY_PROGRESS_SKIPPED);
+		return;
+	}
 	if (!rc && q->resp.status == 202) {
+		/* Also a mount the registry did not make: the session it opened
+		 * takes the upload, as in registry__blob_upload. */
 		rc = registry__upload_location(&b->location, &q->resp, b->item->digest);
 		b->chunk = registry__upload_chunk_min(&q->resp, b->chunk);
 	} else if (!rc) {
@@ -579,8 +592,12 @@ static void post_done(lreq *q, int rc)
 
 static void blob_post(pblob *b)
 {
-	char path[900];
-	snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", b->p->plan.repo);
+	char path[1500];
+	if (b->p->mount_from)
+		snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/?mount=%s&from=%s", b->p->plan.repo, b->item->digest,
+		         b->p->mount_from);
+	else
+		snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", b->p->plan.repo);
 	int rc = begin(b->p, &b->q, b, path, NULL, "POST", post_done);
 	if (rc) {
 		blob_finished(b, rc, 0);
@@ -846,6 +863,7 @@ static void push_free(registry_op *op)
 	registry_reference_free(p->target);
 	free(p->path);
 	free(p->repository);
+	free(p->mount_from);
 	free(op->digest);
 }
 
@@ -923,15 +941,20 @@ static void go(push_op *p, int rc)
 		fail(p, rc);
 		return;
 	}
-	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push", p->plan.repo);
+	if (p->mount_from) /* the token also lets the registry read the source */
+		snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push repository:%s:pull", p->plan.repo,
+		         p->mount_from);
+	else
+		snprintf(p->scope, sizeof(p->scope), "repository:%s:pull,push", p->plan.repo);
 	registry__loop_with_base(&p->op, push_base_known);
 }
 
-int registry_push_start(registry_op **out, registry_loop *loop, registry_client *client, registry_store *store,
-                        const char *ref_name, const registry_reference *target,
-                        const registry_push_options *options, registry_op_done_cb done, void *userdata)
+int registry__loop_push_start(registry_op **out, registry_loop *loop, registry_client *client,
+                              registry_store *store, const char *ref_name, const registry_reference *target,
+                              const registry_push_options *options, const char *mount_from,
+                              registry_op_done_cb done, void *userdata)
 {
-	REGISTRY__ENTER(rc);
+	int rc;
 	if (out)
 		*out = NULL;
 	if (!out || !loop || !client || !store || !ref_name || !target || !done)
@@ -942,7 +965,8 @@ int registry_push_start(registry_op **out, registry_loop *loop, registry_client 
 	/* Version 1 is the only one; all its fields (chunk_size, progress) are
 	 * applied, and a later version or an unknown flag is EINVAL here. */
 	if ((rc = registry__push_check_options("registry_push_start", options)) ||
-	    (rc = registry__ops_check_ref_registry(client, target)))
+	    (rc = registry__ops_check_ref_registry(client, target)) ||
+	    (mount_from && (rc = registry_reference_validate_repository(mount_from))))
 		return rc;
 	registry_op *op = NULL;
 	if ((rc = registry__loop_op_new(&op, loop, client, &push_kind, sizeof(push_op), done, userdata)))
@@ -950,11 +974,23 @@ int registry_push_start(registry_op **out, registry_loop *loop, registry_client 
 	push_op *p = (push_op *)(void *)op;
 	p->store = store;
 	p->set = REGISTRY__PUSH_SETTINGS(options);
+	if (mount_from && !(p->mount_from = registry__strdup(mount_from))) {
+		registry_op_free(op);
+		return registry__nomem();
+	}
 	*out = op;
 	int64_t t = registry__loop_step_begin(loop);
 	go(p, plan(p, ref_name, target));
 	registry__loop_step_end(loop, t);
 	return 0;
+}
+
+int registry_push_start(registry_op **out, registry_loop *loop, registry_client *client, registry_store *store,
+                        const char *ref_name, const registry_reference *target,
+                        const registry_push_options *options, registry_op_done_cb done, void *userdata)
+{
+	REGISTRY__ENTER(rc);
+	return registry__loop_push_start(out, loop, client, store, ref_name, target, options, NULL, done, userdata);
 }
 
 /* ---- one blob from a file ----------------------------------------------------------- */

@@ -28,6 +28,8 @@ struct lstore {
 	registry_manifest *built;       /* its conversion, or NULL */
 	const registry_manifest *kept;  /* what the store keeps: built or image */
 	char *ref_name;
+	int entry;                      /* write the index.json entry */
+	registry__pull_stored *record;  /* NULL, or where what is kept is recorded */
 	lcommit *commit;
 	lsync *sync;
 	registry__index_txn *txn;
@@ -53,7 +55,12 @@ static void finish(lstore *s, int rc)
 {
 	registry_op *op = s->op;
 	void (*done)(registry_op *op, int rc) = s->done;
-	if (!rc && !(op->digest = registry__strdup(registry_manifest_digest(s->kept))))
+	size_t len = 0;
+	registry_manifest_raw(s->kept, &len);
+	if (!rc && s->record)
+		rc = registry__pull_stored_set(s->record, registry_manifest_media_type(s->kept),
+		                               registry_manifest_digest(s->kept), (int64_t)len);
+	if (!rc && s->entry && !(op->digest = registry__strdup(registry_manifest_digest(s->kept))))
 		rc = registry__nomem();
 	s->commit = NULL;
 	s->sync = NULL;
@@ -73,7 +80,7 @@ static void manifest_committed(void *ud, int rc)
 {
 	lstore *s = ud;
 	s->commit = NULL;
-	if (rc)
+	if (rc || !s->entry)
 		finish(s, rc);
 	else
 		index_start(s);
@@ -94,7 +101,7 @@ static void manifest_start(lstore *s)
 		return;
 	}
 	if (!rc && already) {
-		index_start(s);
+		manifest_committed(s, 0);
 		return;
 	}
 	if (!rc && offset > 0)
@@ -166,26 +173,37 @@ static void index_start(lstore *s)
 	}
 }
 
+int registry__loop_store_manifest(lstore **out, registry_op *op, registry_store *store,
+                                  const registry_manifest *source, registry_manifest *built, int entry,
+                                  const char *ref_name, registry__pull_stored *record,
+                                  void (*done)(registry_op *op, int rc))
+{
+	*out = NULL;
+	lstore *s = calloc(1, sizeof(*s));
+	if (!s) {
+		registry_manifest_free(built);
+		return registry__nomem();
+	}
+	*s = (lstore){.op = op, .store = store, .image = source, .built = built, .entry = entry, .record = record,
+	              .done = done};
+	if (ref_name && !(s->ref_name = registry__strdup(ref_name))) {
+		store_free(s);
+		return registry__nomem();
+	}
+	s->kept = s->built ? s->built : source;
+	*out = s;
+	manifest_start(s);
+	return 0;
+}
+
 int registry__loop_store_image(lstore **out, registry_op *op, registry_store *store, unsigned int flags,
                                const registry_manifest *image, const char *ref_name,
                                void (*done)(registry_op *op, int rc))
 {
 	*out = NULL;
-	lstore *s = calloc(1, sizeof(*s));
-	if (!s)
-		return registry__nomem();
-	*s = (lstore){.op = op, .store = store, .image = image, .done = done};
-	int rc = registry__pull_stored_manifest(&s->built, image, flags);
-	if (!rc && ref_name && !(s->ref_name = registry__strdup(ref_name)))
-		rc = registry__nomem();
-	if (rc) {
-		store_free(s);
-		return rc;
-	}
-	s->kept = s->built ? s->built : image;
-	*out = s;
-	manifest_start(s);
-	return 0;
+	registry_manifest *built = NULL;
+	int rc = registry__pull_stored_manifest(&built, image, flags);
+	return rc ? rc : registry__loop_store_manifest(out, op, store, image, built, 1, ref_name, NULL, done);
 }
 
 void registry__loop_store_forget(lstore *s)

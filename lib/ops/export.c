@@ -115,17 +115,7 @@ int registry__store_resolve_image(registry_store *store, const registry_descript
 
 static int copy_blob(export_job *e, const char *name, const char *digest)
 {
-	int fd = -1;
-	int64_t size = 0;
-	int rc = registry__store_blob_open(e->store, digest, &fd, &size);
-	if (rc == REGISTRY_ENOTFOUND)
-		rc = registry__fail(rc, "blob %s is not in the store (a foreign layer?)", digest);
-	if (rc)
-		return rc;
-	registry__watch_blob(e->watch, digest, size);
-	rc = registry__sink_copy(e->sink, name, fd, size, e->watch);
-	close(fd);
-	return rc ? rc : registry__watch_blob_done(e->watch);
+	return registry__sink_blob(e->sink, e->store, name, digest, e->watch);
 }
 
 static int write_layer_dir(export_job *e, const char *id, const char *json, size_t json_len, const char *digest)
@@ -396,29 +386,57 @@ int registry__store_find_entry(registry_store *store, const char *ref_name, cons
 	return registry__fail(REGISTRY_ENOTFOUND, "no image named %s in the store", ref_name);
 }
 
-int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
-                           const char *repo_tag, int may_link, registry__watch *w)
+/* The export into e->sink (opened here; deferred: its writes queued for
+ * registry__sink_run), not committed. */
+static int export_to_sink(export_job *e, const char *ref_name, const char *dest, int format, const char *repo_tag,
+                          int may_link, int deferred)
 {
-	export_job e = {.store = store, .watch = w};
 	const registry_descriptor *entry = NULL;
 	registry_manifest *m = NULL;
 	int rc = registry__sink_check_dest(dest, format);
 	if (!rc && repo_tag)
-		rc = split_repo_tag(&e, repo_tag);
+		rc = split_repo_tag(e, repo_tag);
 	if (!rc)
-		rc = registry__store_find_entry(store, ref_name, &entry);
+		rc = registry__store_find_entry(e->store, ref_name, &entry);
 	if (!rc)
-		rc = registry__store_resolve_image(store, entry, NULL, &m);
+		rc = registry__store_resolve_image(e->store, entry, NULL, &m);
 	if (!rc)
-		rc = registry__sink_open(&e.sink, dest, format, may_link);
+		rc = registry__sink_open(&e->sink, dest, format, may_link);
+	if (!rc && deferred) {
+		registry__sink_defer(e->sink, e->store, e->watch);
+		e->watch = registry__sink_watch(e->sink); /* the plan's counts go to the runs' watch */
+	}
 	if (!rc)
-		rc = registry_manifest_schema_version(m) == 1 ? export_schema1(&e, m) : export_image(&e, m);
+		rc = registry_manifest_schema_version(m) == 1 ? export_schema1(e, m) : export_image(e, m);
+	registry_manifest_free(m);
+	free(e->name);
+	free(e->tag);
+	return rc;
+}
+
+int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
+                           const char *repo_tag, int may_link, registry__watch *w)
+{
+	export_job e = {.store = store, .watch = w};
+	int rc = export_to_sink(&e, ref_name, dest, format, repo_tag, may_link, 0);
 	if (!rc)
 		rc = registry__sink_commit(e.sink);
 	registry__sink_free(e.sink);
-	registry_manifest_free(m);
-	free(e.name);
-	free(e.tag);
+	return rc;
+}
+
+int registry__store_export_deferred(registry__sink **out, registry_store *store, const char *ref_name,
+                                    const char *dest, int format, const char *repo_tag, int may_link,
+                                    const registry__watch *w)
+{
+	registry__watch copy = *w;
+	export_job e = {.store = store, .watch = &copy};
+	int rc = export_to_sink(&e, ref_name, dest, format, repo_tag, may_link, 1);
+	if (rc) {
+		registry__sink_free(e.sink);
+		e.sink = NULL;
+	}
+	*out = e.sink;
 	return rc;
 }
 

@@ -36,7 +36,7 @@ static void stored_free(stored *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int stored_set(stored *s, const char *media_type, const char *digest, int64_t size)
+int registry__pull_stored_set(stored *s, const char *media_type, const char *digest, int64_t size)
 {
 	stored_free(s);
 	s->media_type = registry__strdup(media_type);
@@ -201,7 +201,7 @@ static int keep_as_served(pull_job *j, const registry_manifest *m, stored *out)
 	int rc = registry_store_add_blob(&digest, j->store,
 	                                 registry_manifest_signed(m) ? NULL : registry_manifest_digest(m), raw, len);
 	if (!rc)
-		rc = stored_set(out, registry_manifest_media_type(m), digest, (int64_t)len);
+		rc = registry__pull_stored_set(out, registry_manifest_media_type(m), digest, (int64_t)len);
 	free(digest);
 	return rc;
 }
@@ -212,7 +212,7 @@ static int keep_built(pull_job *j, const registry_manifest *built, stored *out)
 	const void *raw = registry_manifest_raw(built, &len);
 	int rc = registry_store_add_blob(NULL, j->store, registry_manifest_digest(built), raw, len);
 	return rc ? rc
-	          : stored_set(out, registry_manifest_media_type(built), registry_manifest_digest(built),
+	          : registry__pull_stored_set(out, registry_manifest_media_type(built), registry_manifest_digest(built),
 	                       registry_manifest_size(built));
 }
 
@@ -289,7 +289,7 @@ int registry__pull_fill_repeats(pull_job *j, const size_t *first)
 	for (size_t i = 0; !rc && i < j->n_entries; i++) {
 		const stored *s = &j->entry_stored[first[i]];
 		if (first[i] != i)
-			rc = stored_set(&j->entry_stored[i], s->media_type, s->digest, s->size);
+			rc = registry__pull_stored_set(&j->entry_stored[i], s->media_type, s->digest, s->size);
 	}
 	return rc;
 }
@@ -317,8 +317,9 @@ static int pull_all_platforms(pull_job *j)
 	return rc;
 }
 
-int registry__pull_store_index(pull_job *j)
+int registry__pull_built_index(pull_job *j, registry_manifest **built)
 {
+	*built = NULL;
 	size_t n = j->n_entries;
 	int changed = strcmp(registry_manifest_media_type(j->top), REGISTRY_MEDIA_TYPE_OCI_INDEX) != 0;
 	for (size_t i = 0; i < n; i++) {
@@ -326,11 +327,10 @@ int registry__pull_store_index(pull_job *j)
 		changed |= !d || strcmp(d, registry_descriptor_digest(registry_manifest_entry(j->top, i))) != 0;
 	}
 	if (!changed || (j->flags & REGISTRY_PULL_PRESERVE_DIGESTS))
-		return keep_as_served(j, j->top, &j->top_stored);
+		return 0;
 	size_t alloc = n ? n : 1; /* calloc(0) may return NULL */
 	const char **types = calloc(alloc, sizeof(char *)), **digests = calloc(alloc, sizeof(char *));
 	int64_t *sizes = calloc(alloc, sizeof(int64_t));
-	registry_manifest *built = NULL;
 	int rc = types && digests && sizes ? 0 : oom();
 	for (size_t i = 0; !rc && i < n; i++) {
 		types[i] = j->entry_stored[i].media_type;
@@ -338,13 +338,20 @@ int registry__pull_store_index(pull_job *j)
 		sizes[i] = j->entry_stored[i].size;
 	}
 	if (!rc)
-		rc = registry__convert_index(&built, j->top, types, digests, sizes);
-	if (!rc)
-		rc = keep_built(j, built, &j->top_stored);
-	registry_manifest_free(built);
+		rc = registry__convert_index(built, j->top, types, digests, sizes);
 	free(types);
 	free(digests);
 	free(sizes);
+	return rc;
+}
+
+int registry__pull_store_index(pull_job *j)
+{
+	registry_manifest *built = NULL;
+	int rc = registry__pull_built_index(j, &built);
+	if (!rc)
+		rc = built ? keep_built(j, built, &j->top_stored) : keep_as_served(j, j->top, &j->top_stored);
+	registry_manifest_free(built);
 	return rc;
 }
 
@@ -609,6 +616,13 @@ void registry__pull_dest_unpack_options(const registry__pull_dest *d, registry_u
 	u->userdata = d->o.userdata;
 }
 
+/* How an export of @d reports: the pull's progress, @client's cancel hook. */
+static registry__watch export_watch(const registry__pull_dest *d, registry_client *client)
+{
+	return (registry__watch){.client = client, .prog = {.cb = d->o.progress, .ud = d->o.userdata},
+	                         .what = "pull (docker export)"};
+}
+
 static int dest_write(registry__pull_dest *d, registry_client *client)
 {
 	int format = d->format;
@@ -618,9 +632,14 @@ static int dest_write(registry__pull_dest *d, registry_client *client)
 		return registry__unpack(NULL, d->store, "image", d->path, -1, format == REGISTRY_IMAGE_FORMAT_ROOTFS_TAR,
 		                        &u, client);
 	}
-	registry__watch w = {.client = client, .prog = {.cb = d->o.progress, .ud = d->o.userdata},
-	                     .what = "pull (docker export)"};
+	registry__watch w = export_watch(d, client);
 	return registry__store_export(d->store, "image", d->path, format, d->repo_tag, 1, &w);
+}
+
+int registry__pull_dest_export_deferred(registry__pull_dest *d, registry_client *client, registry__sink **out)
+{
+	registry__watch w = export_watch(d, client);
+	return registry__store_export_deferred(out, d->store, "image", d->path, d->format, d->repo_tag, 1, &w);
 }
 
 int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out)

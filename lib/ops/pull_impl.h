@@ -230,6 +230,12 @@ int registry__pull_fill_repeats(registry__pull_job *j, const size_t *first);
 /* The index j->top with what each entry became (j->entry_stored), into
  * j->top_stored (as served when nothing changed). */
 int registry__pull_store_index(registry__pull_job *j);
+/* What registry__pull_store_index stores, not stored: *built the converted
+ * index, or NULL for j->top as served. */
+int registry__pull_built_index(registry__pull_job *j, registry_manifest **built);
+/* *s set to copies of @media_type and @digest, and @size (an earlier
+ * record freed): 0 or REGISTRY_ENOMEM. */
+int registry__pull_stored_set(registry__pull_stored *s, const char *media_type, const char *digest, int64_t size);
 /* The index.json entry @ref_name naming what @source became (@entry); the
  * referrers when asked; *digest_out (may be NULL) the entry's digest. */
 int registry__pull_index_entry(registry__pull_job *j, const registry__pull_stored *entry,
@@ -267,6 +273,11 @@ int registry__pull_dest_open(registry__pull_dest *d, const registry_reference *r
  * every layer); the temporary store removed; *digest_out freed when the
  * result is a failure. Frees @d. Returns the call's result. */
 int registry__pull_dest_finish(registry__pull_dest *d, registry_client *client, int rc, char **digest_out);
+/* A docker destination's export (d->tmp set) deferred, for an event loop
+ * (registry__store_export_deferred): *out to run; then d->written = 1 and
+ * registry__pull_dest_finish removes the temporary store. */
+struct registry__sink;
+int registry__pull_dest_export_deferred(registry__pull_dest *d, registry_client *client, struct registry__sink **out);
 /* d->format is a root filesystem (a folder or a tar): the store is unpacked. */
 int registry__pull_dest_unpacks(const registry__pull_dest *d);
 /* The unpack options of such a destination (platform, progress). */
@@ -307,6 +318,13 @@ void registry__pull_entry_spec(registry_descriptor_spec *spec, const char *annot
  * watched by @w (may be NULL). */
 int registry__store_export(registry_store *store, const char *ref_name, const char *dest, int format,
                            const char *repo_tag, int may_link, registry__watch *w);
+/* The same, deferred (registry__sink_defer): every write queued in *out,
+ * watched by a copy of @w, to be run by registry__sink_run, then
+ * registry__sink_finish and _place; freed with registry__sink_free. */
+struct registry__sink;
+int registry__store_export_deferred(struct registry__sink **out, registry_store *store, const char *ref_name,
+                                    const char *dest, int format, const char *repo_tag, int may_link,
+                                    const registry__watch *w);
 
 /* The index.json entry named @ref_name (a ref name or a manifest digest). */
 int registry__store_find_entry(registry_store *store, const char *ref_name, const registry_descriptor **out);
@@ -338,7 +356,29 @@ int registry__sink_file(registry__sink *s, const char *name, const void *data, s
  * the caller closes it), hard-linked when allowed, else streamed and
  * watched by @w (may be NULL). */
 int registry__sink_copy(registry__sink *s, const char *name, int in, int64_t size, registry__watch *w);
+/* The blob @digest of @store as the file @name: opened, copied (or
+ * hard-linked) and watched as a blob of its own by @w (may be NULL). */
+int registry__sink_blob(registry__sink *s, registry_store *store, const char *name, const char *digest,
+                        registry__watch *w);
+/* _finish (the tarball closed) gives the descriptor to fsync; _place
+ * (@sync_err: that fsync's errno, or 0) renames into place. _commit is
+ * both, with a blocking fsync in between. */
 int registry__sink_commit(registry__sink *s);
+int registry__sink_finish(registry__sink *s, int *sync_fd);
+int registry__sink_place(registry__sink *s, int sync_err);
+/*
+ * Deferred (an event loop's export): from now on _dir, _file and _blob
+ * queue their writes (in order: a tarball's members stay in the blocking
+ * export's order; a file's bytes are copied, a blob is named by its
+ * digest in @store), and each _run writes them until @spent(@ud) says the
+ * slice is over (NULL: to the end), a blob in 256 KiB pieces, watched by
+ * a copy of @w (may be NULL): 1 while more is queued, 0 when all is
+ * written, or a failure (recorded). Then _finish and _place.
+ */
+void registry__sink_defer(registry__sink *s, registry_store *store, const registry__watch *w);
+int registry__sink_run(registry__sink *s, int (*spent)(void *ud), void *ud);
+/* A deferred sink's watch (its copy of @w). */
+registry__watch *registry__sink_watch(registry__sink *s);
 /* Free; without a commit everything written is removed. NULL ok. */
 void registry__sink_free(registry__sink *s);
 

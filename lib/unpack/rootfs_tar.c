@@ -19,15 +19,6 @@ static int tar_fail(struct archive *ar, const char *doing)
 	return registry__fail(REGISTRY_EIO, "rootfs tar: %s: %s", doing, why ? why : "failed");
 }
 
-static int copy_data(struct archive *in, struct archive *out, char *buf)
-{
-	la_ssize_t n;
-	while ((n = archive_read_data(in, buf, COPY_BUFFER)) > 0)
-		if (archive_write_data(out, buf, (size_t)n) != n)
-			return tar_fail(out, "writing");
-	return n < 0 ? tar_fail(in, "reading the tree") : 0;
-}
-
 /* Name relative to the tree: "./" for its top, "./x/y" below. */
 static int rename_entry(struct archive_entry *e, size_t root_len)
 {
@@ -43,71 +34,128 @@ static int rename_entry(struct archive_entry *e, size_t root_len)
 	return rc;
 }
 
-static int write_tree(struct archive *in, struct archive *out, struct archive_entry_linkresolver *lr,
-                      size_t root_len, char *buf)
+struct registry__tree_tar {
+	struct archive *in, *out;
+	struct archive_entry_linkresolver *lr;
+	char *buf;
+	size_t root_len;
+	int data; /* a member's data is being copied (the next read goes on with it) */
+};
+
+void registry__tree_tar_free(registry__tree_tar *t)
 {
-	int rc = 0;
-	for (;;) {
-		struct archive_entry *e = archive_entry_new(), *sparse = NULL;
-		if (!e)
-			return registry__nomem();
-		int r = archive_read_next_header2(in, e);
-		if (r == ARCHIVE_EOF) {
-			archive_entry_free(e);
-			break;
-		}
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			archive_entry_free(e);
-			return tar_fail(in, "reading the tree");
-		}
-		archive_read_disk_descend(in);
-		rc = rename_entry(e, root_len);
-		struct archive_entry *w = e;
-		if (!rc)
-			archive_entry_linkify(lr, &w, &sparse);
-		if (!rc && w && archive_write_header(out, w) != ARCHIVE_OK)
-			rc = tar_fail(out, archive_entry_pathname(w));
-		/* Data goes with the first name of a file; later names are hard links. */
-		if (!rc && w == e && !archive_entry_hardlink(e) && archive_entry_size(e) > 0)
-			rc = copy_data(in, out, buf);
-		if (w != e)
-			archive_entry_free(w);
-		archive_entry_free(e);
-		if (rc)
-			return rc;
+	if (!t)
+		return;
+	free(t->buf);
+	if (t->lr)
+		archive_entry_linkresolver_free(t->lr);
+	if (t->in)
+		archive_read_free(t->in);
+	if (t->out)
+		archive_write_free(t->out);
+	free(t);
+}
+
+int registry__tree_tar_open(registry__tree_tar **out, const char *root_path, int fd)
+{
+	*out = NULL;
+	int loaded = registry__archive_load("writing a root filesystem tar");
+	if (loaded)
+		return loaded;
+	registry__tree_tar *t = calloc(1, sizeof(*t));
+	if (!t)
+		return registry__nomem();
+	t->in = archive_read_disk_new();
+	t->out = archive_write_new();
+	t->lr = archive_entry_linkresolver_new();
+	t->buf = malloc(COPY_BUFFER);
+	t->root_len = strlen(root_path);
+	int rc = t->in && t->out && t->lr && t->buf ? 0 : registry__nomem();
+	if (!rc) {
+		archive_read_disk_set_symlink_physical(t->in);
+		archive_read_disk_set_behavior(t->in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+		archive_write_set_format_pax_restricted(t->out);
+		archive_entry_linkresolver_set_strategy(t->lr, archive_format(t->out));
+		if (archive_write_set_bytes_in_last_block(t->out, 1) != ARCHIVE_OK ||
+		    archive_write_open_fd(t->out, fd) != ARCHIVE_OK)
+			rc = tar_fail(t->out, "starting");
+		else if (archive_read_disk_open(t->in, root_path) != ARCHIVE_OK)
+			rc = tar_fail(t->in, "opening the tree");
 	}
+	if (rc) {
+		registry__tree_tar_free(t);
+		return rc;
+	}
+	*out = t;
 	return 0;
+}
+
+/* The next piece of the member's data (up to COPY_BUFFER): 1 while more
+ * follows, 0 at its end, or a failure. */
+static int copy_piece(registry__tree_tar *t)
+{
+	la_ssize_t n = archive_read_data(t->in, t->buf, COPY_BUFFER);
+	if (n < 0)
+		return tar_fail(t->in, "reading the tree");
+	if (n > 0 && archive_write_data(t->out, t->buf, (size_t)n) != n)
+		return tar_fail(t->out, "writing");
+	return n > 0;
+}
+
+/* The next member's header (and its hard link's, from the resolver): 1
+ * when its data follows, 0 when not, 2 at the tree's end, or a failure. */
+static int next_member(registry__tree_tar *t)
+{
+	struct archive_entry *e = archive_entry_new(), *sparse = NULL;
+	if (!e)
+		return registry__nomem();
+	int r = archive_read_next_header2(t->in, e);
+	if (r == ARCHIVE_EOF) {
+		archive_entry_free(e);
+		return 2;
+	}
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+		archive_entry_free(e);
+		return tar_fail(t->in, "reading the tree");
+	}
+	archive_read_disk_descend(t->in);
+	int rc = rename_entry(e, t->root_len);
+	struct archive_entry *w = e;
+	if (!rc)
+		archive_entry_linkify(t->lr, &w, &sparse);
+	if (!rc && w && archive_write_header(t->out, w) != ARCHIVE_OK)
+		rc = tar_fail(t->out, archive_entry_pathname(w));
+	/* Data goes with the first name of a file; later names are hard links. */
+	if (!rc && w == e && !archive_entry_hardlink(e) && archive_entry_size(e) > 0)
+		rc = 1;
+	if (w != e)
+		archive_entry_free(w);
+	archive_entry_free(e);
+	return rc;
+}
+
+int registry__tree_tar_step(registry__tree_tar *t, int (*spent)(void *ud), void *ud)
+{
+	do {
+		int rc = t->data ? copy_piece(t) : next_member(t);
+		if (rc < 0)
+			return rc;
+		if (rc == 2) {
+			if (archive_write_close(t->out) != ARCHIVE_OK)
+				return tar_fail(t->out, "finishing");
+			return 0;
+		}
+		t->data = rc == 1;
+	} while (!spent || !spent(ud));
+	return 1;
 }
 
 int registry__tree_to_tar(const char *root_path, int fd)
 {
-	int loaded = registry__archive_load("writing a root filesystem tar");
-	if (loaded)
-		return loaded;
-	struct archive *in = archive_read_disk_new(), *out = archive_write_new();
-	struct archive_entry_linkresolver *lr = archive_entry_linkresolver_new();
-	char *buf = malloc(COPY_BUFFER);
-	int rc = in && out && lr && buf ? 0 : registry__nomem();
-	if (!rc) {
-		archive_read_disk_set_symlink_physical(in);
-		archive_read_disk_set_behavior(in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
-		archive_write_set_format_pax_restricted(out);
-		archive_entry_linkresolver_set_strategy(lr, archive_format(out));
-		if (archive_write_set_bytes_in_last_block(out, 1) != ARCHIVE_OK || archive_write_open_fd(out, fd) != ARCHIVE_OK)
-			rc = tar_fail(out, "starting");
-		else if (archive_read_disk_open(in, root_path) != ARCHIVE_OK)
-			rc = tar_fail(in, "opening the tree");
-	}
+	registry__tree_tar *t = NULL;
+	int rc = registry__tree_tar_open(&t, root_path, fd);
 	if (!rc)
-		rc = write_tree(in, out, lr, strlen(root_path), buf);
-	if (!rc && archive_write_close(out) != ARCHIVE_OK)
-		rc = tar_fail(out, "finishing");
-	free(buf);
-	if (lr)
-		archive_entry_linkresolver_free(lr);
-	if (in)
-		archive_read_free(in);
-	if (out)
-		archive_write_free(out);
+		rc = registry__tree_tar_step(t, NULL, NULL);
+	registry__tree_tar_free(t);
 	return rc;
 }

@@ -342,26 +342,48 @@ static int start(unpack_job *j, const char *fn, registry_store *store, const cha
 	return rc ? rc : load_image(j, ref_name);
 }
 
+/* The temporary file a tar to @path is written in (*tmp, renamed by
+ * tar_file_close): *fd open on it. 0 or the failure. */
+static int tar_file_open(const char *path, char **tmp, int *fd)
+{
+	*fd = -1;
+	registry__buf b;
+	registry__buf_init(&b, 0);
+	if (registry__buf_printf(&b, "%s.tmp-%ld", path, (long)getpid()))
+		return registry__nomem();
+	*fd = open(b.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (*fd < 0) {
+		int rc = registry__fail(REGISTRY_EIO, "creating %s: %s", b.data, registry__errno_text(errno));
+		registry__buf_free(&b);
+		return rc;
+	}
+	*tmp = registry__buf_detach(&b);
+	return 0;
+}
+
+/* The tar written (@rc 0): @fd closed and @tmp renamed to @path; else @tmp
+ * removed. @tmp freed. */
+static int tar_file_close(char *tmp, const char *path, int fd, int rc)
+{
+	if (close(fd) != 0 && !rc)
+		rc = registry__fail(REGISTRY_EIO, "writing %s: %s", tmp, registry__errno_text(errno));
+	if (!rc && rename(tmp, path) != 0)
+		rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", tmp, path, registry__errno_text(errno));
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 /* Write the tree to @path through a temporary file renamed into place, or to @fd. */
 static int tree_out(const char *tree, const char *path, int fd)
 {
 	if (!path)
 		return registry__tree_to_tar(tree, fd);
-	registry__buf b;
-	registry__buf_init(&b, 0);
-	if (registry__buf_printf(&b, "%s.tmp-%ld", path, (long)getpid()))
-		return registry__nomem();
-	int out = open(b.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	int rc = out < 0 ? registry__fail(REGISTRY_EIO, "creating %s: %s", b.data, registry__errno_text(errno))
-	                 : registry__tree_to_tar(tree, out);
-	if (out >= 0 && close(out) != 0 && !rc)
-		rc = registry__fail(REGISTRY_EIO, "writing %s: %s", b.data, registry__errno_text(errno));
-	if (!rc && rename(b.data, path) != 0)
-		rc = registry__fail(REGISTRY_EIO, "renaming %s to %s: %s", b.data, path, registry__errno_text(errno));
-	if (rc && out >= 0)
-		unlink(b.data);
-	registry__buf_free(&b);
-	return rc;
+	char *tmp = NULL;
+	int out = -1;
+	int rc = tar_file_open(path, &tmp, &out);
+	return rc ? rc : tar_file_close(tmp, path, out, registry__tree_to_tar(tree, out));
 }
 
 /* Where the result goes: *path (none for a tar to a descriptor) and the
@@ -498,6 +520,9 @@ struct registry__unpack_run {
 	registry__layer_read_cb read;
 	void *ud;
 	int ended;          /* placed, or failed and removed */
+	registry__tree_tar *tt; /* the tar of the tree, being written in slices */
+	char *tar_tmp;          /* its temporary file (renamed to path at the end) */
+	int tar_fd;
 };
 
 int registry__unpack_run_new(registry__unpack_run **out, registry_store *store, const char *ref_name,
@@ -511,6 +536,7 @@ int registry__unpack_run_new(registry__unpack_run **out, registry_store *store, 
 	r->opts = opts ? *opts : defaults;
 	r->tar = tar;
 	r->root = -1;
+	r->tar_fd = -1;
 	int rc = start(&r->j, fn, store, ref_name, &r->opts, NULL);
 	if (!rc)
 		rc = dest_prepare(dest, tar, &r->path, &r->tmp);
@@ -526,18 +552,49 @@ int registry__unpack_run_new(registry__unpack_run **out, registry_store *store, 
 	return 0;
 }
 
-/* The layers are applied (when @rc is 0) or one failed: the result placed,
- * or the temporary tree removed. */
+/* The tar is written (@rc 0) or failed: renamed into place, or removed;
+ * the tree removed either way. */
+static int tar_end(registry__unpack_run *r, int rc)
+{
+	registry__tree_tar_free(r->tt);
+	r->tt = NULL;
+	if (r->tar_tmp)
+		rc = tar_file_close(r->tar_tmp, r->path, r->tar_fd, rc);
+	r->tar_tmp = NULL;
+	r->tar_fd = -1;
+	registry__remove_tree(r->tmp, 1);
+	r->ended = 1;
+	return rc;
+}
+
+/* The tree is complete: its tar begun, written by the next steps (1), or
+ * the failure (the tree removed). */
+static int tar_begin(registry__unpack_run *r)
+{
+	int rc = tar_file_open(r->path, &r->tar_tmp, &r->tar_fd);
+	if (!rc)
+		rc = registry__tree_tar_open(&r->tt, r->tmp, r->tar_fd);
+	return rc ? tar_end(r, rc) : 1;
+}
+
+/* The layers are applied (when @rc is 0) or one failed: the result placed
+ * (a tar: begun, 1), or the temporary tree removed. */
 static int run_end(registry__unpack_run *r, int rc)
 {
 	rc = tree_close(&r->j, r->tmp, r->root, rc);
 	r->root = -1;
+	if (!rc && r->tar)
+		return tar_begin(r);
 	r->ended = 1;
 	return dest_place(r->tmp, r->path, r->tar, -1, rc);
 }
 
 int registry__unpack_run_step(registry__unpack_run *r, int (*spent)(void *ud), void *ud)
 {
+	if (r->tt) { /* the tar of the tree, a slice of it */
+		int trc = registry__tree_tar_step(r->tt, spent, ud);
+		return trc == 1 ? 1 : tar_end(r, trc);
+	}
 	size_t n = registry_manifest_layer_count(r->j.m);
 	int rc = 0;
 	do {
@@ -575,6 +632,9 @@ void registry__unpack_run_free(registry__unpack_run *r)
 		close(r->src.fd);
 	if (r->root >= 0)
 		close(r->root);
+	registry__tree_tar_free(r->tt);
+	if (r->tar_tmp) /* a cancel while the tar was written: the partial file goes */
+		tar_file_close(r->tar_tmp, r->path, r->tar_fd, REGISTRY_ECANCELED);
 	if (r->tmp && !r->ended)
 		registry__remove_tree(r->tmp, 1); /* a cancel: nothing of the tree stays */
 	free(r->tmp);

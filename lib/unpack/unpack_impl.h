@@ -158,8 +158,10 @@ int registry__unpack(registry_unpack_stats *stats, registry_store *store, const 
  * config, and makes the temporary tree beside @dest (short); each _step
  * applies layers until @spent(@ud) says the slice is over (a large file's
  * data goes on in the next step) and returns 1 while more is to do; the
- * last one renames the tree into place (or writes the tar: one pass over
- * the tree) and returns 0, or a failure (recorded, the tree removed).
+ * last one renames the tree into place and returns 0, or a failure
+ * (recorded, the tree removed). A tar is written from the complete tree by
+ * further steps, the same slices (registry__tree_tar_step), then renamed
+ * into place and the tree removed.
  * _free before the end (a cancel) removes the half-made tree. @opts is
  * copied (its progress callback is called from the steps).
  */
@@ -234,5 +236,14 @@ int registry__resolve_user(int rootfd, const char *spec, unsigned long *uid, uns
 
 /* Write the tree under @root_path as a tar (pax) to @fd. */
 int registry__tree_to_tar(const char *root_path, int fd);
+/* The same in slices (an event loop's unpack, unpack.c): _open starts it;
+ * each _step writes members, a large file's data a piece (256 KiB) at a
+ * time, until @spent(@ud) says the slice is over (NULL: to the end), and
+ * returns 1 while more is to do, 0 once the tar is complete, or a failure
+ * (recorded); _free at any time. */
+typedef struct registry__tree_tar registry__tree_tar;
+int registry__tree_tar_open(registry__tree_tar **out, const char *root_path, int fd);
+int registry__tree_tar_step(registry__tree_tar *t, int (*spent)(void *ud), void *ud);
+void registry__tree_tar_free(registry__tree_tar *t);
 
 #endif

@@ -316,3 +316,66 @@ def test_copy_referrers_matches_the_blocking_copy(reg, tmp_path_factory, monkeyp
     assert len(blocking) == 1 and blocking[0][1] == "application/vnd.example.sig"
     assert looped == blocking
     assert os.listdir(work) == []
+
+
+def tree_of(top):
+    """Every path under @top with its type, mode, size, mtime and bytes (a bundle's
+    config.json is written by the unpack: its mtime is the unpack's)."""
+    out = {}
+    for root, dirs, files in os.walk(top):
+        for n in dirs + files:
+            p = os.path.join(root, n)
+            st = os.lstat(p)
+            data = None
+            if os.path.islink(p):
+                data = os.readlink(p)
+            elif os.path.isfile(p):
+                with open(p, "rb") as f:
+                    data = f.read()
+            rel = os.path.relpath(p, top)
+            out[rel] = (st.st_mode, st.st_size,
+                        None if os.path.isdir(p) or rel == "config.json" else st.st_mtime_ns, data)
+    return out
+
+
+def test_unpack_matches_store_unpack(reg, tmp_path):  # noqa: F811
+    """``await client.unpack(store, ref_name, dest)`` (registry_store_unpack_start):
+    the tree and counts of ``Store.unpack``, also as an OCI runtime bundle (the same
+    config.json), from a Store or a layout path, while the loop keeps ticking; its
+    errors are the blocking ones; a tar is refused in loop mode."""
+    with registry.Client(reg.host, retries=0) as sync:
+        with Store(tmp_path / "layout", create=True) as s:
+            sync.pull("fixtures/big-oci", s, ref_name="img")
+    with Store(tmp_path / "layout") as s:
+        want = s.unpack("img", tmp_path / "sync-root")
+        want_b = s.unpack("img", tmp_path / "sync-bundle", bundle=True)
+        with pytest.raises(registry.NotFoundError) as blocking:
+            s.unpack("no-such", tmp_path / "sync-missing")
+    gaps = []
+
+    async def work():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            with Store(tmp_path / "layout") as s:
+                got = await c.unpack(s, "img", tmp_path / "aio-root")
+            got_b = await c.unpack(tmp_path / "layout", "img", tmp_path / "aio-bundle", bundle=True)
+            return got, got_b, c.loop_step_stats()
+
+    (got, got_b, (steps, max_us)), before, during = ticking(gaps, work)
+    assert got == want and got_b == want_b
+    assert steps > 2
+    assert during == before
+    assert tree_of(tmp_path / "aio-root") == tree_of(tmp_path / "sync-root")
+    assert sorted(os.listdir(tmp_path / "aio-bundle")) == ["config.json", "rootfs"]
+    assert tree_of(tmp_path / "aio-bundle") == tree_of(tmp_path / "sync-bundle")
+    print("aio unpack: %d steps, longest %.2f ms, largest tick gap %.1f ms"
+          % (steps, max_us / 1000.0, max(gaps) * 1000.0))
+
+    async def main(ref_name, **kw):
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return await c.unpack(tmp_path / "layout", ref_name, tmp_path / "aio-missing", **kw)
+
+    with pytest.raises(registry.NotFoundError) as looped:
+        asyncio.run(main("no-such"))
+    assert str(looped.value) == str(blocking.value)
+    with pytest.raises(registry.UnsupportedError):
+        asyncio.run(main("img", tar=True))

@@ -35,6 +35,7 @@ from .manifest import platform_c
 from .progress import ProgressCallback, progress_bridge
 from .store import ImageFormat, Store, image_format
 from .trust import PolicyLike, as_policy
+from .unpack import UnpackStats, unpack_options
 
 __all__ = ["Client"]
 
@@ -304,6 +305,34 @@ class Client(_SyncClient):
         bridge.reraise()
         del opts  # referenced by C until here
         return digest
+
+    async def unpack(self, store: Union[StrPath, Store], ref_name: str, dest: StrPath, bundle: bool = False,
+                     tar: bool = False, platform: Any = None, devices: bool = False, max_size: int = 0,
+                     progress: Optional[ProgressCallback] = None) -> UnpackStats:
+        """``Store.unpack`` as a coroutine (registry_store_unpack_start): the image
+        @ref_name of @store (a Store, or an OCI layout folder) into the folder @dest,
+        or with @bundle an OCI runtime bundle (@dest/rootfs and @dest/config.json),
+        its layers applied in ~2 ms steps of the loop; the same arguments, tree,
+        counts and errors as the blocking unpack. @tar is not in loop mode
+        (UnsupportedError: use ``Client.pull(..., format="rootfs-tar")``)."""
+        if tar:
+            raise UnsupportedError("unpack to a tar is not in loop mode (use Store.unpack, or "
+                                   "pull(..., format=\"rootfs-tar\"))")
+        bridge = progress_bridge(progress)
+        opts = unpack_options(platform, bundle, devices, max_size, bridge)
+        st = _lib.unpack_stats(version=_lib.UNPACK_STATS_VERSION)
+        name, path = cstr(ref_name, "ref_name"), cpath(dest, "dest")
+        own = not isinstance(store, Store)
+        s = Store(store) if own else store  # type: ignore[arg-type]
+        try:
+            await self._op(lambda h, cb, out: C.registry_store_unpack_start(
+                out, ctypes.byref(st), h, s._ptr, name, path, ctypes.byref(opts), cb, None))
+        finally:
+            if own:
+                s.close()
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return UnpackStats.from_c(st)
 
     async def _op(self, start: Any, want_digest: bool = False) -> Optional[str]:
         """Run one operation started by @start(done_cb, op_out) to its end; with
