@@ -361,7 +361,7 @@ static void case_errors(void)
 	CHECK_INT(rn.called, 0);
 
 	/* What loop mode does not apply yet is refused, never ignored: a
-	 * signature policy (options version 2) and the 1.1 pull flags. */
+	 * signature policy (options version 2) and the 1.1 pull flag left. */
 	registry_policy *policy = NULL;
 	CHECK_RC(registry_policy_load_from_memory(&policy, "{\"default\":[{\"type\":\"reject\"}]}", 31, NULL), 0);
 	registry_pull_options gated = REGISTRY_PULL_OPTIONS_INIT;
@@ -370,8 +370,6 @@ static void case_errors(void)
 	CHECK(op == NULL);
 	registry_pull_options flagged = REGISTRY_PULL_OPTIONS_INIT;
 	flagged.flags = REGISTRY_PULL_REFERRERS;
-	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &flagged, on_done, &rn), REGISTRY_EUNSUPPORTED);
-	flagged.flags = REGISTRY_PULL_FOREIGN_LAYERS;
 	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &flagged, on_done, &rn), REGISTRY_EUNSUPPORTED);
 	CHECK_INT(rn.called, 0);
 	registry_policy_free(policy);
@@ -2324,6 +2322,146 @@ static void case_rehash(void)
 	registry_client_free(c);
 }
 
+/* ---- foreign layers (issue 20) ------------------------------------------------------ */
+
+#define FOREIGN_LAYER_MT "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+#define FOREIGN_CONFIG "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\"}}"
+
+/* Push foreign/app:@tag, an OCI image whose one layer is @layer (@size
+ * bytes as its descriptor says) at @urls (NULL-terminated). */
+static void push_foreign_image(registry_client *c, const char *tag, const char *config, const char *layer,
+                               int64_t size, const char *const *urls)
+{
+	registry_manifest_builder *b = NULL;
+	CHECK_RC(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST), 0);
+	registry_descriptor_spec cs = {.version = REGISTRY_DESCRIPTOR_SPEC_VERSION,
+	                               .media_type = REGISTRY_MEDIA_TYPE_OCI_CONFIG, .digest = config,
+	                               .size = (int64_t)strlen(FOREIGN_CONFIG)};
+	registry_descriptor_spec ls = {.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = FOREIGN_LAYER_MT,
+	                               .digest = layer, .size = size, .urls = urls};
+	CHECK_RC(registry_manifest_builder_set_config(b, &cs), 0);
+	CHECK_RC(registry_manifest_builder_add_layer(b, &ls), 0);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_builder_build(&m, b), 0);
+	CHECK_RC(registry_manifest_push(NULL, c, "foreign/app", tag, m), 0);
+	registry_manifest_free(m);
+	registry_manifest_builder_free(b);
+}
+
+/* foreign/app:@tag pulled blocking and on the loop (@flags), each into a
+ * fresh store: the same code (and digest, message); whether @layer is in
+ * each store afterwards (-1: they differ). */
+static int foreign_pull_both(registry_client *c, const char *tag, unsigned int flags, const char *layer, int want_rc)
+{
+	static int n;
+	registry_store *blocking = store_named("foreign-blocking-%d", n), *looped = store_named("foreign-loop-%d", n);
+	n++;
+	char name[64];
+	snprintf(name, sizeof(name), "foreign/app:%s", tag);
+	registry_reference *ref = ref_of(name);
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = flags;
+	char *want = NULL;
+	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", &o), want_rc);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", want_rc ? registry_error_message(registry_error_last()) : "");
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", &o, on_done, &r), 0);
+	run_one(&p, L, op, &r);
+	CHECK_INT(r.rc, want_rc);
+	if (r.rc != want_rc)
+		fprintf(stderr, "foreign %s: %s (blocking: %s)\n", tag, r.message, want_msg);
+	if (!want_rc) {
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, op), 0);
+		CHECK_STR(got, want);
+		registry_free(got);
+		itest_check_sound(looped);
+	} else {
+		printf("foreign %s: %s\n", tag, r.message);
+	}
+	CHECK_INT(p.max_threads, 1);
+	int has = registry_store_has(looped, layer);
+	int has_blocking = registry_store_has(blocking, layer);
+	registry_free(want);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_reference_free(ref);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+	return has == has_blocking ? has : -1;
+}
+
+/*
+ * REGISTRY_PULL_FOREIGN_LAYERS in loop mode, against the blocking pull: a
+ * layer with "urls" on another origin (the registry's own blob URL of
+ * another repository, through the proxy: another port, plain HTTP to
+ * loopback) is fetched from there only with the flag, with no credentials
+ * and none of the client's extra headers; bytes that are not the layer's
+ * (EDIGEST) or more of them (ETOOLARGE) fail both pulls and nothing is
+ * kept; a URL that fails gives way to the next one. The layer is 1.5 MiB:
+ * it goes through the direct writes (loop/dwrite.c).
+ */
+static void case_foreign(void)
+{
+	const char *proxy = getenv("REGISTRY_TEST_PROXY_HOST"), *upstream = getenv("REGISTRY_TEST_URL");
+	if (!proxy || !upstream || strncmp(upstream, "http://", 7) != 0) {
+		printf("SKIP: needs tests/proxy/fault_proxy.py in front of a plain-HTTP registry\n");
+		exit(77);
+	}
+	/* The pulls go to the registry itself; the proxy is the other origin. */
+	setenv("REGISTRY_TEST_HOST", upstream + 7, 1);
+	registry_client *c = itest_client(1);
+	char path[1024], url_good[512], url_other[512];
+	char *layer = NULL, *other = NULL, *config = NULL;
+	random_file(path, sizeof(path), "foreign-layer", 1536 * 1024, &layer);
+	CHECK_RC(registry_blob_upload_file(c, "foreign/src", layer, path, NULL), 0);
+	int64_t size = 1536 * 1024;
+	random_file(path, sizeof(path), "foreign-other", 1024 * 1024 + 7, &other);
+	CHECK_RC(registry_blob_upload_file(c, "foreign/src", other, path, NULL), 0);
+	CHECK_RC(registry_digest_buffer(&config, REGISTRY_DIGEST_SHA256, FOREIGN_CONFIG, strlen(FOREIGN_CONFIG)), 0);
+	snprintf(path, sizeof(path), "%s/foreign-config", env_or("REGISTRY_TEST_TMPDIR", "/tmp"));
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(FOREIGN_CONFIG, f);
+		fclose(f);
+	}
+	CHECK_RC(registry_blob_upload_file(c, "foreign/app", config, path, NULL), 0);
+	snprintf(url_good, sizeof(url_good), "http://%s/v2/foreign/src/blobs/%s", proxy, layer);
+	snprintf(url_other, sizeof(url_other), "http://%s/v2/foreign/src/blobs/%s", proxy, other);
+	const char *good[] = {url_good, NULL}, *bad[] = {url_other, NULL}, *second[] = {url_other, url_good, NULL};
+	push_foreign_image(c, "good", config, layer, size, good);
+	push_foreign_image(c, "bad", config, layer, size, bad);
+	push_foreign_image(c, "second", config, layer, size, second);
+	push_foreign_image(c, "short", config, layer, size - 1, good);
+	CHECK_RC(registry_client_add_header(c, "X-Secret: s3cret-value"), 0);
+
+	/* Without the flag the layer stays at its URL, as registry_pull leaves it. */
+	CHECK_INT(foreign_pull_both(c, "good", 0, layer, 0), 0);
+	const char *log = getenv("REGISTRY_TEST_PROXY_LOG");
+	CHECK_INT(itest_count_log_lines(log, "/v2/foreign/src/blobs/"), 0);
+	CHECK_INT(foreign_pull_both(c, "good", REGISTRY_PULL_FOREIGN_LAYERS, layer, 0), 1);
+	CHECK_INT(foreign_pull_both(c, "second", REGISTRY_PULL_FOREIGN_LAYERS, layer, 0), 1);
+	CHECK_INT(foreign_pull_both(c, "bad", REGISTRY_PULL_FOREIGN_LAYERS, layer, REGISTRY_EDIGEST), 0);
+	CHECK_INT(foreign_pull_both(c, "short", REGISTRY_PULL_FOREIGN_LAYERS, layer, REGISTRY_ETOOLARGE), 0);
+
+	/* The other origin saw both pulls' requests, none with credentials or
+	 * the client's extra header. */
+	int seen = itest_count_log_lines(log, "/v2/foreign/src/blobs/");
+	printf("foreign: %d requests to the other origin\n", seen);
+	CHECK(seen >= 10);
+	CHECK_INT(itest_count_log_lines(log, "X-Secret"), 0);
+	CHECK_INT(itest_count_log_lines(log, "Authorization"), 0);
+	registry_free(layer);
+	registry_free(other);
+	registry_free(config);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -2379,6 +2517,8 @@ int main(int argc, char **argv)
 		RUN(case_direct_dry);
 	else if (strcmp(which, "rehash") == 0)
 		RUN(case_rehash);
+	else if (strcmp(which, "foreign") == 0)
+		RUN(case_foreign);
 	else
 		return 2;
 	return CHECK_DONE();
