@@ -292,4 +292,12 @@ void registry__loop_dw_finish(ldw *d, void (*done)(void *ud, int rc), void *ud);
  * flight forgotten, the partial trimmed to what reached the disk, @d freed. */
 void registry__loop_dw_abort(ldw *d);
 
+/* ---- a private temporary store (loop/tmpstore.c) ---- */
+
+/* A new store in a new folder $TMPDIR/@prefix-XXXXXX: 0 and *dir (to
+ * free) and *store, or the failure (recorded, naming @fn; *dir may be set).
+ * _remove: the store closed, its folder removed quietly, both NULL. */
+int registry__loop_tmp_store(char **dir, registry_store **store, const char *fn, const char *prefix);
+void registry__loop_tmp_store_remove(char **dir, registry_store **store);
+
 #endif

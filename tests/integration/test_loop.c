@@ -2462,6 +2462,143 @@ static void case_foreign(void)
 	registry_client_free(c);
 }
 
+/* ---- docker save archives (issue 20) ----------------------------------------------- */
+
+/* The archive at @path pushed to @to on the loop, run to its end: its
+ * result (and digest, when asked). */
+static int loop_push_archive(pl *p, registry_loop *L, registry_client *c, const char *path, const char *to,
+                             const registry_push_archive_options *o, char **digest, result *r)
+{
+	registry_reference *t = ref_of(to);
+	registry_op *op = NULL;
+	memset(r, 0, sizeof(*r));
+	int rc = registry_push_archive_start(&op, L, c, path, t, o, on_done, r);
+	registry_reference_free(t);
+	if (rc)
+		return rc;
+	return run_to_end(p, L, op, digest, r);
+}
+
+/* registry_push_archive of @path to @to fails with @code, and the loop's
+ * push of it the same way (code and message). */
+static void same_archive_failure(pl *p, registry_loop *L, registry_client *c, const char *path, const char *to,
+                                 int code)
+{
+	registry_reference *t = ref_of(to);
+	int want = registry_push_archive(NULL, c, path, t, NULL);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	registry_reference_free(t);
+	CHECK_INT(want, code);
+	result r;
+	CHECK_INT(loop_push_archive(p, L, c, path, to, NULL, NULL, &r), want);
+	CHECK_STR(r.message, want_msg);
+	printf("archive %s: %s\n", to, r.message);
+}
+
+/*
+ * registry_push_archive_start: a docker-archive written by skopeo (three
+ * 1 MiB uncompressed layers, so the reading takes many slices) pushed on
+ * the loop gives the blocking push's digest, skopeo reads it back, one
+ * thread ran it and its temporary store is gone; a truncated archive, a
+ * file that is no archive and a missing one fail as the blocking call
+ * does (code and message); a cancel while it reads leaves nothing.
+ */
+static void case_push_archive(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-arch", "--layers 3 --size 1048576 --seed loop-arch --tag v1 "
+	                                 "--gzip-level 0", &top);
+	registry_store_free(s);
+	const char *tmp = env_or("REGISTRY_TEST_TMPDIR", "/tmp");
+	char arch[1024], cmd[4096];
+	snprintf(arch, sizeof(arch), "%s/loop-arch.tar", tmp);
+	snprintf(cmd, sizeof(cmd), "$REGISTRY_TEST_SKOPEO copy -q oci:%s/loop-arch:v1 docker-archive:%s:example/arch:v1 "
+	         ">&2", tmp, arch);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	copy_tmp_setup(); /* the temporary stores go there */
+	registry_client *c = itest_client(1);
+	registry_reference *bt = ref_of("loop/arch-blocking:v1");
+	char *want = NULL;
+	CHECK_RC(registry_push_archive(&want, c, arch, bt, NULL), 0);
+	registry_reference_free(bt);
+	registry_client_free(c);
+	c = itest_client(1); /* fresh: the loop finds the scheme and the token itself */
+
+	pl p;
+	registry_loop *L = pl_new(&p);
+	push_count pc = {0};
+	registry_push_archive_options o = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
+	o.progress = count_progress;
+	o.userdata = &pc;
+	o.chunk_size = 512 * 1024;
+	char *got = NULL;
+	result r;
+	CHECK_RC(loop_push_archive(&p, L, c, arch, "loop/arch:v1", &o, &got, &r), 0);
+	if (r.rc)
+		fprintf(stderr, "push_archive_start: %s\n", r.message);
+	CHECK_STR(got, want);
+	CHECK_INT(pc.done, 4); /* the config and three layers, none there before */
+	CHECK_INT(pc.failed, 0);
+	CHECK_INT(p.max_threads, 1);
+	CHECK_INT(copy_tmp_entries(), 0);
+	uint64_t steps = 0;
+	int64_t us = 0;
+	registry_loop_step_stats(&steps, &us, L);
+	printf("push_archive_start: %s, %llu steps, longest %.2f ms\n", got ? got : "(none)",
+	       (unsigned long long)steps, (double)us / 1000.0);
+	snprintf(cmd, sizeof(cmd), "$REGISTRY_TEST_SKOPEO inspect --raw $REGISTRY_TEST_SKOPEO_INSPECT_ARGS "
+	         "docker://%s/loop/arch:v1 | sha256sum", getenv("REGISTRY_TEST_HOST"));
+	char *out = NULL;
+	CHECK_INT(itest_capture(cmd, &out, NULL), 0);
+	CHECK(out && got && strncmp(out, got + 7, 64) == 0); /* skopeo reads back the manifest pushed */
+	free(out);
+	/* Again: every blob is there now (skipped), the same digest. */
+	memset(&pc, 0, sizeof(pc));
+	registry_free(got);
+	got = NULL;
+	CHECK_RC(loop_push_archive(&p, L, c, arch, "loop/arch:v2", &o, &got, &r), 0);
+	CHECK_STR(got, want);
+	CHECK_INT(pc.done + pc.skipped, 4);
+
+	/* Failures: as the blocking call, code and message. */
+	char cut[1024], text[1024];
+	snprintf(cut, sizeof(cut), "%s/loop-arch-cut.tar", tmp);
+	snprintf(cmd, sizeof(cmd), "head -c 1500000 '%s' > '%s'", arch, cut);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	same_archive_failure(&p, L, c, cut, "loop/arch-cut:v1", REGISTRY_EIO);
+	snprintf(text, sizeof(text), "%s/loop-arch.txt", tmp);
+	snprintf(cmd, sizeof(cmd), "echo 'not a tarball' > '%s'", text);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	same_archive_failure(&p, L, c, text, "loop/arch-text:v1", REGISTRY_EFORMAT);
+	snprintf(text, sizeof(text), "%s/no-such.tar", tmp);
+	same_archive_failure(&p, L, c, text, "loop/arch-none:v1", REGISTRY_ENOTFOUND);
+	CHECK_INT(copy_tmp_entries(), 0);
+
+	/* Canceled while it reads: ECANCELED, the temporary store removed. */
+	registry_reference *t = ref_of("loop/arch-cancel:v1");
+	registry_op *op = NULL;
+	memset(&r, 0, sizeof(r));
+	CHECK_RC(registry_push_archive_start(&op, L, c, arch, t, NULL, on_done, &r), 0);
+	CHECK_INT(copy_tmp_entries(), 1);
+	registry_loop_timeout(L); /* one slice */
+	CHECK_RC(registry_op_cancel(op), 0);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK_INT(copy_tmp_entries(), 0);
+	registry_op_free(op);
+	/* Refused before anything starts, as registry_push_archive refuses. */
+	registry_push_archive_options bad = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
+	bad.flags = 0x80000000u;
+	CHECK_RC(registry_push_archive_start(&op, L, c, arch, t, &bad, on_done, &r), REGISTRY_EINVAL);
+	CHECK_RC(registry_push_archive_start(&op, L, c, NULL, t, NULL, on_done, &r), REGISTRY_EINVAL);
+	CHECK(op == NULL);
+	registry_reference_free(t);
+	registry_loop_free(L);
+	registry_free(got);
+	registry_free(want);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -2519,6 +2656,8 @@ int main(int argc, char **argv)
 		RUN(case_rehash);
 	else if (strcmp(which, "foreign") == 0)
 		RUN(case_foreign);
+	else if (strcmp(which, "push-archive") == 0)
+		RUN(case_push_archive);
 	else
 		return 2;
 	return CHECK_DONE();

@@ -213,18 +213,31 @@ class Client(_SyncClient):
     async def push(self, source: Union[StrPath, Store], ref: RefLike, name: Optional[str] = None,
                    chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:
         """``Client.push`` from a Store (with @name) or an OCI layout "DIR[:NAME]", as a
-        coroutine: the pushed manifest's digest. Raises what the blocking push raises;
-        a ``docker save`` tarball is not pushed in loop mode yet (UnsupportedError)."""
+        coroutine: the pushed manifest's digest. Raises what the blocking push raises.
+        A ``docker save`` tarball ("FILE.tar") goes through registry_push_archive_start:
+        read in ~2 ms steps of the loop into a temporary store under $TMPDIR, then
+        pushed."""
         r = self.reference(ref)
         if isinstance(source, Store):
             return await self._push(source, name, r, chunk_size, progress)
         path = os.fsdecode(os.fspath(source))
         if path.endswith(".tar") and os.path.isfile(path):
-            raise UnsupportedError("%s: docker save archives are not pushed in loop mode yet "
-                                   "(use registry.Client.push)" % path)
+            return await self._push_archive(path, r, chunk_size, progress)
         path, name = _layout_source(path, name)
         with Store(path) as store:
             return await self._push(store, name, r, chunk_size, progress)
+
+    async def _push_archive(self, path: str, r: Any, chunk_size: int,
+                            progress: Optional[ProgressCallback]) -> str:
+        bridge = progress_bridge(progress)
+        opts = _lib.push_archive_options(version=_lib.PUSH_ARCHIVE_OPTIONS_VERSION, chunk_size=chunk_size,
+                                         progress=bridge.cfunc)
+        with r._c() as cref:
+            digest = await self._op(lambda h, cb, out: C.registry_push_archive_start(
+                out, h, self._ptr, cpath(path), cref, ctypes.byref(opts), cb, None), True)
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return digest or ""
 
     async def _push(self, store: Store, name: Optional[str], r: Any, chunk_size: int,
                     progress: Optional[ProgressCallback]) -> str:
