@@ -79,18 +79,9 @@ static void child_done(registry_op *child, int rc, void *userdata);
  * (the push may complete, and the caller free the copy, within it). */
 static void start_push(copy_op *c)
 {
-	registry_loop *loop = c->op.loop;
 	c->phase = C_PUSH;
 	c->op.client = c->target; /* its cancel hook is asked from now on */
-	/* One step, so that the push's completion waits for its end. */
-	int64_t t = registry__loop_step_begin(loop);
-	int rc = registry_push_start(&c->child, loop, c->target, c->store, COPY_REF_NAME, c->target_ref, &c->push,
-	                             child_done, c);
-	if (rc)
-		registry__loop_op_complete(&c->op, rc);
-	else
-		c->child->owner = &c->child;
-	registry__loop_step_end(loop, t);
+	registry__loop_push_child(&c->op, &c->child, c->store, COPY_REF_NAME, c->target_ref, &c->push, child_done);
 }
 
 /* A child completed (the thread's record is its own): the next one, or the

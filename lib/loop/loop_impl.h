@@ -292,12 +292,19 @@ void registry__loop_dw_finish(ldw *d, void (*done)(void *ud, int rc), void *ud);
  * flight forgotten, the partial trimmed to what reached the disk, @d freed. */
 void registry__loop_dw_abort(ldw *d);
 
-/* ---- a private temporary store (loop/tmpstore.c) ---- */
+/* ---- operations built on others (loop/compose.c) ---- */
 
 /* A new store in a new folder $TMPDIR/@prefix-XXXXXX: 0 and *dir (to
  * free) and *store, or the failure (recorded, naming @fn; *dir may be set).
  * _remove: the store closed, its folder removed quietly, both NULL. */
 int registry__loop_tmp_store(char **dir, registry_store **store, const char *fn, const char *prefix);
 void registry__loop_tmp_store_remove(char **dir, registry_store **store);
+/* The push of @ref_name of @store to @target (@o) on @parent's client as
+ * @parent's *child (its owner slot), done(child, rc, parent) at its end;
+ * in a step of its own, so that a push failing before any request
+ * completes after it. A failure to start completes @parent. */
+void registry__loop_push_child(registry_op *parent, registry_op **child, registry_store *store, const char *ref_name,
+                               const registry_reference *target, const registry_push_options *o,
+                               registry_op_done_cb done);
 
 #endif

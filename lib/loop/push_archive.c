@@ -110,21 +110,6 @@ static void child_done(registry_op *child, int rc, void *userdata)
 	registry__loop_op_complete(&a->op, rc);
 }
 
-/* The image is in the store: its push, in a step of its own so that a push
- * failing before any request completes after it (as in loop/copy.c). */
-static void start_push(archive_op *a)
-{
-	registry_loop *loop = a->op.loop;
-	int64_t t = registry__loop_step_begin(loop);
-	int rc = registry_push_start(&a->child, loop, a->op.client, a->store, ARCHIVE_REF_NAME, a->target, &a->push,
-	                             child_done, a);
-	if (rc)
-		registry__loop_op_complete(&a->op, rc);
-	else
-		a->child->owner = &a->child;
-	registry__loop_step_end(loop, t);
-}
-
 /* The manifest and its index entry are stored (op->digest is the manifest's). */
 static void stored(registry_op *op, int rc)
 {
@@ -134,8 +119,8 @@ static void stored(registry_op *op, int rc)
 	op->digest = NULL;
 	if (rc)
 		registry__loop_op_complete(op, rc);
-	else
-		start_push(a);
+	else /* the image is in the store: its push */
+		registry__loop_push_child(op, &a->child, a->store, ARCHIVE_REF_NAME, a->target, &a->push, child_done);
 }
 
 /* The tarball is read: the image picked and its manifest built as

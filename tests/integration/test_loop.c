@@ -1010,6 +1010,19 @@ static const char *entry_field(registry_store *s, const char *name, int annotati
 	return buf[annotation];
 }
 
+/* A loop pull of @ref with @o into @s (index name "x") on a loop of its
+ * own (*L, with @p), run to its end: the operation, its result in *r. */
+static registry_op *loop_pull_x(pl *p, registry_loop **L, registry_client *c, registry_reference *ref,
+                                registry_store *s, const registry_pull_options *o, result *r)
+{
+	*L = pl_new(p);
+	memset(r, 0, sizeof(*r));
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, *L, c, ref, s, "x", o, on_done, r), 0);
+	run_one(p, *L, op, r);
+	return op;
+}
+
 /* A pull of @ref with @flags on its own loop and a blocking one, each into
  * a store of its own: the same digest, entry (media type, source
  * annotation) and manifests in the store; the loop's longest step printed. */
@@ -1026,11 +1039,9 @@ static void compare_store_pull(registry_client *c, registry_reference *ref, unsi
 	char *want = NULL;
 	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", &o), 0);
 	pl p;
-	registry_loop *L = pl_new(&p);
-	result r = {0};
-	registry_op *op = NULL;
-	CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", &o, on_done, &r), 0);
-	run_one(&p, L, op, &r);
+	registry_loop *L = NULL;
+	result r;
+	registry_op *op = loop_pull_x(&p, &L, c, ref, looped, &o, &r);
 	CHECK_INT(r.rc, 0);
 	if (r.rc)
 		fprintf(stderr, "%s, flags 0x%x: %s\n", tag, flags, r.message);
@@ -2366,11 +2377,9 @@ static int foreign_pull_both(registry_client *c, const char *tag, unsigned int f
 	char want_msg[512];
 	snprintf(want_msg, sizeof(want_msg), "%s", want_rc ? registry_error_message(registry_error_last()) : "");
 	pl p;
-	registry_loop *L = pl_new(&p);
-	result r = {0};
-	registry_op *op = NULL;
-	CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", &o, on_done, &r), 0);
-	run_one(&p, L, op, &r);
+	registry_loop *L = NULL;
+	result r;
+	registry_op *op = loop_pull_x(&p, &L, c, ref, looped, &o, &r);
 	CHECK_INT(r.rc, want_rc);
 	if (r.rc != want_rc)
 		fprintf(stderr, "foreign %s: %s (blocking: %s)\n", tag, r.message, want_msg);

@@ -1,8 +1,9 @@
 /*
- * A private temporary store for a loop operation built on others (a copy's
- * pull then push, loop/copy.c; an archive read then pushed,
- * loop/push_archive.c): a new folder under $TMPDIR, removed with the store
- * when the operation stops, whatever happened.
+ * What loop operations built on others share (a copy's pull then push,
+ * loop/copy.c; an archive read then pushed, loop/push_archive.c): a
+ * private temporary store, a new folder under $TMPDIR removed with the
+ * store when the operation stops, whatever happened; and the push of the
+ * image in it as the operation's child.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,4 +40,18 @@ void registry__loop_tmp_store_remove(char **dir, registry_store **store)
 		registry__remove_tree(*dir, 1); /* quietly: an earlier failure's message stays the record */
 	free(*dir);
 	*dir = NULL;
+}
+
+void registry__loop_push_child(registry_op *parent, registry_op **child, registry_store *store, const char *ref_name,
+                               const registry_reference *target, const registry_push_options *o,
+                               registry_op_done_cb done)
+{
+	registry_loop *loop = parent->loop;
+	int64_t t = registry__loop_step_begin(loop);
+	int rc = registry_push_start(child, loop, parent->client, store, ref_name, target, o, done, parent);
+	if (rc)
+		registry__loop_op_complete(parent, rc);
+	else
+		(*child)->owner = child;
+	registry__loop_step_end(loop, t);
 }
