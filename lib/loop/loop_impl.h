@@ -237,7 +237,7 @@ void registry__loop_store_forget(lstore *s);
 /* Staging buffers: the size of one write, its alignment, how many a loop
  * holds at most (their memory: 16 MiB), and how many writes one transfer
  * has in flight at most. */
-#define REGISTRY__LOOP_DW_CHUNK (256 * 1024)
+#define REGISTRY__LOOP_DW_CHUNK ((size_t)256 * 1024)
 #define REGISTRY__LOOP_DW_ALIGN 4096
 #define REGISTRY__LOOP_DW_BUFFERS 64
 #define REGISTRY__LOOP_DW_INFLIGHT 3
