@@ -172,12 +172,13 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * child manifest held at a time), the mirrors of the host configuration
  * (registries.conf) tried in order before the primary, and schema1 images
  * (converted to OCI in the last step, which reads every layer to compute
- * its diff_id: that step grows with the image), and with
+ * its diff_id: that step grows with the image), foreign layers with
+ * REGISTRY_PULL_FOREIGN_LAYERS (since 1.1: fetched beside the other blobs
+ * from their URLs, without credentials), and with
  * REGISTRY_PULL_REFERRERS what refers to the image, recursively, each
  * pulled whole by digest on the loop after the image's index.json entry
  * (the referrers API, or the referrers tag schema of registries without
- * it). Not yet in loop mode: REGISTRY_PULL_FOREIGN_LAYERS
- * (REGISTRY_EUNSUPPORTED from this call). A signature policy (options
+ * it). A signature policy (options
  * version 2, since 1.1 here too) is applied as registry_pull() applies it:
  * the image is verified before anything is fetched or written, its
  * signatures fetched on the loop (lookaside over HTTPS as an external
@@ -200,8 +201,6 @@ REGISTRY_API int registry_loop_step_stats(uint64_t *steps, int64_t *max_us, cons
  * @param userdata passed to @p done.
  * @return 0 (the result comes through @p done); REGISTRY_EINVAL (NULL
  *         argument, bad options: nothing started, @p done not called);
- *         REGISTRY_EUNSUPPORTED (REGISTRY_PULL_FOREIGN_LAYERS: refused
- *         rather than ignored);
  *         through @p done, the policy's codes of registry_pull()
  *         (REGISTRY_EDENIED, REGISTRY_EUNSUPPORTED for a requirement this
  *         build cannot check);
@@ -483,6 +482,44 @@ REGISTRY_API size_t registry_list_buffered(const registry_list *list);
  * @since 1.1
  */
 REGISTRY_API int registry_list_at_end(const registry_list *list);
+
+/**
+ * Start registry_push_archive() on @p loop: the same arguments and options
+ * (every field of version 1 applied), the same result digest
+ * (registry_op_result_digest(): digest_out of registry_push_archive()) and,
+ * for a failure, the same code and error record. A tarball is read in
+ * order, so in loop mode its one reading does what the blocking call's
+ * index and uploads read it for: the members are read and hashed in slices
+ * of the timer (about 2 ms of reading per step) and written as they are
+ * read into a temporary store in a new folder under `$TMPDIR` (else /tmp;
+ * room for the archive is needed there); the image's manifest is built as
+ * registry_push_archive() builds it; then that image is pushed as
+ * registry_push_start() pushes, and the temporary store is removed when
+ * the operation ends (also after a failure, a cancel or
+ * registry_op_free()). While the push runs the operation counts as two in
+ * registry_loop_pending(). The progress callback of @p options runs during
+ * the push. @p client must stay open, and be used on this thread only,
+ * until the operation completes.
+ * @param out receives the operation (free with registry_op_free()).
+ * @param loop the loop that drives it.
+ * @param client the target registry.
+ * @param archive_path the tarball (copied; read from the next step on).
+ * @param target the repository and tag (or digest) to push to (copied).
+ * @param options NULL for the defaults.
+ * @param done called once when the operation ends (a tarball that cannot
+ *        be read or is no docker save archive fails through it); required.
+ * @param userdata passed to @p done.
+ * @return 0 (the result comes through @p done, with the codes of
+ *         registry_push_archive()); REGISTRY_EINVAL (NULL argument, bad
+ *         options, a target on another registry: nothing started, @p done
+ *         not called); REGISTRY_EIO (the temporary store cannot be made);
+ *         REGISTRY_EUNSUPPORTED (built without libarchive); REGISTRY_ENOMEM.
+ * @since 1.1
+ */
+REGISTRY_API int registry_push_archive_start(registry_op **out, registry_loop *loop, registry_client *client,
+                                             const char *archive_path, const registry_reference *target,
+                                             const registry_push_archive_options *options,
+                                             registry_op_done_cb done, void *userdata);
 
 /**
  * Cancel @p op: its transfers stop at once (partial blobs stay for a

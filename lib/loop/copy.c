@@ -47,16 +47,10 @@ typedef struct copy_op {
 	lwalk *walk;                     /* the referrers' copies under way */
 } copy_op;
 
-/* The temporary store closed and its folder removed (quietly: an earlier
- * failure's message stays the record). */
+/* The temporary store closed and its folder removed. */
 static void tmp_remove(copy_op *c)
 {
-	registry_store_free(c->store);
-	c->store = NULL;
-	if (c->tmp)
-		registry__remove_tree(c->tmp, 1);
-	free(c->tmp);
-	c->tmp = NULL;
+	registry__loop_tmp_store_remove(&c->tmp, &c->store);
 }
 
 static void copy_stop(registry_op *op)
@@ -87,21 +81,7 @@ static const registry__op_kind copy_kind = {copy_stop, copy_free};
 /* A private folder under $TMPDIR holding a new store. */
 static int tmp_open(copy_op *c)
 {
-	const char *dir = getenv("TMPDIR");
-	registry__buf b;
-	registry__buf_init(&b, 0);
-	if (registry__buf_printf(&b, "%s/registry-copy-XXXXXX", dir && *dir ? dir : "/tmp")) {
-		registry__buf_free(&b);
-		return registry__nomem();
-	}
-	if (!mkdtemp(b.data)) {
-		int rc = registry__fail(REGISTRY_EIO, "registry_copy_start: cannot create a temporary store in %.300s: %s",
-		                        dir && *dir ? dir : "/tmp", registry__errno_text(errno));
-		registry__buf_free(&b);
-		return rc;
-	}
-	c->tmp = registry__buf_detach(&b);
-	return registry_store_open(&c->store, c->tmp, REGISTRY_STORE_CREATE);
+	return registry__loop_tmp_store(&c->tmp, &c->store, "registry_copy_start", "registry-copy");
 }
 
 static void child_done(registry_op *child, int rc, void *userdata);
@@ -112,18 +92,10 @@ static int start_referrers(copy_op *c);
  * (the push may complete, and the caller free the copy, within it). */
 static void start_push(copy_op *c)
 {
-	registry_loop *loop = c->op.loop;
 	c->phase = C_PUSH;
 	c->op.client = c->target; /* its cancel hook is asked from now on */
-	/* One step, so that the push's completion waits for its end. */
-	int64_t t = registry__loop_step_begin(loop);
-	int rc = registry__loop_push_start(&c->child, loop, c->target, c->store, COPY_REF_NAME, c->target_ref,
-	                                   &c->push, c->mount_from, child_done, c);
-	if (rc)
-		registry__loop_op_complete(&c->op, rc);
-	else
-		c->child->owner = &c->child;
-	registry__loop_step_end(loop, t);
+	registry__loop_push_child(&c->op, &c->child, c->store, COPY_REF_NAME, c->target_ref, &c->push, c->mount_from,
+	                          child_done);
 }
 
 /* The referrers are copied (or one failed): the copy completes. */

@@ -326,4 +326,21 @@ int registry__loop_verify_start(lverify **out, registry_op *op, const registry_r
                                 void (*done)(registry_op *op, int rc, registry_reference *pinned));
 void registry__loop_verify_free(lverify *v);
 
+/* ---- operations built on others (loop/compose.c) ---- */
+
+/* A new store in a new folder $TMPDIR/@prefix-XXXXXX: 0 and *dir (to
+ * free) and *store, or the failure (recorded, naming @fn; *dir may be set).
+ * _remove: the store closed, its folder removed quietly, both NULL. */
+int registry__loop_tmp_store(char **dir, registry_store **store, const char *fn, const char *prefix);
+void registry__loop_tmp_store_remove(char **dir, registry_store **store);
+/* The push of @ref_name of @store to @target (@o) on @parent's client as
+ * @parent's *child (its owner slot), done(child, rc, parent) at its end;
+ * in a step of its own, so that a push failing before any request
+ * completes after it. @mount_from: NULL, or the repository each blob is
+ * first asked to be mounted from (registry__loop_push_start). A failure
+ * to start completes @parent. */
+void registry__loop_push_child(registry_op *parent, registry_op **child, registry_store *store, const char *ref_name,
+                               const registry_reference *target, const registry_push_options *o,
+                               const char *mount_from, registry_op_done_cb done);
+
 #endif

@@ -53,6 +53,8 @@ typedef struct pblob {
 	lcommit *commit; /* its fsyncs, off the step */
 	ldw *dw;         /* direct writes (loop/dwrite.c), or NULL: the writer's */
 	ldw *flushing;   /* its last writes, before the commit */
+	const registry_descriptor *foreign; /* a foreign layer: fetched from its URLs */
+	size_t url;      /* the foreign layer's URL at hand */
 } pblob;
 
 struct pull_op {
@@ -100,6 +102,7 @@ struct pull_op {
 static void next_blobs(pull_op *p);
 static void start_manifest(pull_op *p, const char *reference);
 static void next_entry(pull_op *p);
+static int add_foreign(void *ud, const registry_descriptor *d);
 
 static void fail(pull_op *p, int rc)
 {
@@ -157,7 +160,8 @@ static void endpoint_begin(registry_op *op)
 	/* REGISTRY_PULL_REFERRERS is the loop's walk (deliver()), never the
 	 * blocking one of registry__pull_index_entry. */
 	p->j = (registry__pull_job){.client = ep->client, .repository = ep->repository, .store = p->store,
-	                            .flags = p->o.flags & ~(unsigned int)REGISTRY_PULL_REFERRERS, .o = &p->o};
+	                            .flags = p->o.flags & ~(unsigned int)REGISTRY_PULL_REFERRERS, .o = &p->o,
+	                            .add_foreign = add_foreign};
 	p->repository = ep->repository;
 	snprintf(p->scope, sizeof(p->scope), "repository:%s:pull", p->repository);
 	start_manifest(p, NULL);
@@ -204,6 +208,18 @@ static int add_blob(void *ud, const char *digest, int64_t size)
 	return 0;
 }
 
+/* REGISTRY_PULL_FOREIGN_LAYERS: a layer with URLs is fetched with the
+ * blobs, from its URLs instead of the registry (foreign_begin). */
+static int add_foreign(void *ud, const registry_descriptor *d)
+{
+	pull_op *p = ud;
+	size_t n = p->nblobs;
+	int rc = add_blob(p, registry_descriptor_digest(d), registry_descriptor_size(d));
+	if (!rc && p->nblobs > n)
+		p->blobs[n].foreign = d;
+	return rc;
+}
+
 /* The blobs listed: fetch them, with the progress counts of them all. */
 static void blobs_go(pull_op *p)
 {
@@ -217,8 +233,7 @@ static void blobs_go(pull_op *p)
 }
 
 /* The image is known: the blobs the blocking pull would fetch for it
- * (foreign layers stay at their URLs: REGISTRY_PULL_FOREIGN_LAYERS is
- * refused in loop mode). */
+ * (and with REGISTRY_PULL_FOREIGN_LAYERS the layers at their URLs). */
 static void start_blobs(pull_op *p, const registry_manifest *m)
 {
 	blobs_clear(p); /* an earlier child's */
@@ -383,8 +398,9 @@ static int blob_sink(lreq *q, const char *data, size_t len)
 		}
 	}
 	if (b->size >= 0 && (uint64_t)len > (uint64_t)(b->size - b->done))
-		return registry__fail(REGISTRY_ETOOLARGE, "blob %s: more than its %lld bytes", b->digest,
-		                      (long long)b->size);
+		return registry__fail(REGISTRY_ETOOLARGE, b->foreign ? "fetching foreign layer %s: more than its %lld bytes"
+		                                                     : "blob %s: more than its %lld bytes",
+		                      b->digest, (long long)b->size);
 	int rc = b->dw ? registry__loop_dw_write(b->dw, q, data, len) : registry__blob_writer_write(b->w, data, len);
 	if (rc)
 		return rc; /* or REGISTRY__SINK_PAUSE: nothing taken */
@@ -447,9 +463,40 @@ static int blob_pre_step(lreq *q, CURLcode cc)
 	                               "at byte %lld", asked);
 }
 
+static void busy_fired(lwait *w);
+
+/* A foreign layer's URL failed (its answer, or bytes that are not the
+ * layer's): as the blocking pull, its next URL from byte 0, at the next
+ * step (this blob's request is ending). 1 when there is one. */
+static int foreign_retry(pblob *b, int rc)
+{
+	pull_op *p = b->p;
+	if (!b->foreign || rc == REGISTRY_ECANCELED || p->op.cancel_asked ||
+	    b->url + 1 >= registry_descriptor_url_count(b->foreign))
+		return 0;
+	if (b->state == B_RUNNING)
+		p->running--;
+	registry__loop_lreq_end(&b->q);
+	registry__loop_dw_abort(b->dw);
+	b->dw = NULL;
+	if (b->w) {
+		registry__blob_writer_abort(b->w, 0); /* another URL's bytes: not resumed */
+		b->w = NULL;
+	}
+	p->prog.overall_done -= b->done;
+	b->done = 0;
+	b->url++;
+	registry__error_clear();
+	b->state = B_BUSY;
+	registry__loop_wait(p->op.loop, &b->busy, 0, busy_fired);
+	return 1;
+}
+
 static void blob_finished(pblob *b, int rc)
 {
 	pull_op *p = b->p;
+	if (rc && foreign_retry(b, rc))
+		return;
 	if (b->state == B_RUNNING)
 		p->running--;
 	b->state = B_DONE;
@@ -495,7 +542,8 @@ static void blob_done(lreq *q, int rc)
 	long status = q->resp.status;
 	if (!rc && status >= 200 && status < 300) {
 		const char *served = q->resp.docker_content_digest;
-		if (served && registry_digest_validate(served) == 0 && strcmp(served, b->digest) != 0) {
+		/* (A foreign layer's URL is no registry: its bytes are checked at the commit.) */
+		if (!b->foreign && served && registry_digest_validate(served) == 0 && strcmp(served, b->digest) != 0) {
 			rc = registry__fail(REGISTRY_EDIGEST, "registry served %s when asked for %s", served, b->digest);
 		} else if (b->dw) {
 			/* Its last writes first, then the commit (blob_flushed). */
@@ -519,7 +567,7 @@ static void blob_done(lreq *q, int rc)
 		}
 	} else if (!rc) {
 		char what[700];
-		snprintf(what, sizeof(what), "fetching blob %s", b->digest);
+		snprintf(what, sizeof(what), b->foreign ? "fetching foreign layer %s" : "fetching blob %s", b->digest);
 		rc = registry__response_fail(&q->resp, what);
 	}
 	blob_finished(b, rc);
@@ -540,6 +588,29 @@ static void rehash_fired(lwait *w);
 /* Bytes of a kept partial re-hashed between two looks at the step's budget. */
 #define REHASH_PIECE ((size_t)1 << 20)
 
+/* A foreign layer's URL from b->url on that is http or https (the blocking
+ * pull's check) begun as an external request: no credentials, none of the
+ * client's extra headers, no link-local or metadata host. 0, or the last
+ * URL's failure (recorded). */
+static int foreign_begin(pblob *b)
+{
+	int rc = 0;
+	for (; b->url < registry_descriptor_url_count(b->foreign); b->url++) {
+		const char *url = registry_descriptor_url(b->foreign, b->url);
+		if ((rc = registry__foreign_url_check(b->digest, url)))
+			continue;
+		if ((rc = registry__loop_lreq_begin_external(&b->q, b->p->op.loop, &b->p->op, url, NULL))) {
+			registry__loop_lreq_end(&b->q);
+			return rc;
+		}
+		b->q.ud = b;
+		b->q.done = blob_done;
+		b->q.refuse_link_local = 1;
+		return 0;
+	}
+	return rc ? rc : registry__fail(REGISTRY_ENOTFOUND, "foreign layer %s: no URL to fetch it from", b->digest);
+}
+
 /* The writer is open (and a kept partial hashed): the request. */
 static void blob_go(pblob *b)
 {
@@ -550,7 +621,7 @@ static void blob_go(pblob *b)
 	b->dw = registry__loop_dw_open(p->op.loop, b->w, b->size);
 	char path[800];
 	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", p->repository, b->digest);
-	int rc = begin_at(p, &b->q, path, p->scope, b, blob_done);
+	int rc = b->foreign ? foreign_begin(b) : begin_at(p, &b->q, path, p->scope, b, blob_done);
 	if (rc) {
 		blob_finished(b, rc);
 		return;
@@ -990,11 +1061,6 @@ static int check_start(const char *fn, registry_op **out, registry_loop *loop, r
 	                                          REGISTRY_PULL_UNPACK_DEVICES)) ||
 	    (rc = registry__platform_check(fn, options->platform)))
 		return rc;
-	/* Flags this library knows but loop mode does not apply yet: refused,
-	 * never ignored (an unknown flag is EINVAL above). */
-	if (options->flags & REGISTRY_PULL_FOREIGN_LAYERS)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "%s: flags 0x%x (foreign layers) are not "
-		                      "in loop mode yet", fn, options->flags & REGISTRY_PULL_FOREIGN_LAYERS);
 	if (!registry_reference_digest(ref) && !registry_reference_tag(ref))
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
 	*o = defaults;

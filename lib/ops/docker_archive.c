@@ -163,87 +163,161 @@ static int check_duplicates(const archive_index *ix, const char *path)
 	return rc;
 }
 
-/* Hash one member's data (and keep manifest.json). */
-static int scan_member(struct archive *a, archive_index *ix, member *e, const char *path)
-{
-	int keep = strcmp(e->name, "manifest.json") == 0;
-	registry__buf json;
-	registry__buf_init(&json, MANIFEST_JSON_MAX);
+/* The archive read in steps (registry__darchive_scan_*): the member being
+ * read, if any, hashed (and manifest.json kept) as its data comes. */
+struct registry__darchive_scan {
+	archive_index *ix;
+	const char *path;
+	struct archive *a;
+	registry__darchive_sink sink;
+	size_t cur;  /* ix->m index of the member being read */
+	int in_member, keep, first;
 	registry__hash h;
-	int rc = registry__hash_init(&h, REGISTRY_DIGEST_SHA256);
+	registry__buf json;
+	char buf[1 << 16];
+};
+
+/* A symbolic link member: its target, normalized beside it (an unusable
+ * link simply resolves to nothing). */
+static void add_link(member *e, struct archive_entry *ent)
+{
+	const char *target = archive_entry_symlink(ent);
+	char *dir = registry__strdup(e->name);
+	if (dir) {
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			dir[0] = '\0';
+		e->link = target ? normalize(dir[0] ? dir : NULL, target) : NULL;
+	}
+	free(dir);
+}
+
+/* The next header: a regular member begun (its hash, manifest.json's
+ * buffer), a link indexed, others skipped; 1 at the archive's end. */
+static int next_member(registry__darchive_scan *s)
+{
+	struct archive_entry *ent;
+	int r = archive_read_next_header(s->a, &ent);
+	if (r == ARCHIVE_EOF)
+		return 1;
+	if (r != ARCHIVE_OK)
+		return registry__fail(REGISTRY_EFORMAT, "%s: %s", s->path, archive_error_string(s->a));
+	const char *name = archive_entry_pathname(ent);
+	mode_t type = archive_entry_filetype(ent);
+	if (!name || (type != AE_IFREG && type != AE_IFLNK))
+		return 0;
+	member *e = NULL;
+	int rc = index_add(s->ix, s->path, name, &e);
 	if (rc)
 		return rc;
-	char buf[1 << 16];
-	int first = 1;
-	for (;;) {
-		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
-		if (n < 0) {
-			rc = registry__fail(REGISTRY_EIO, "%s: %s: %s", path, e->name, archive_error_string(a));
-			break;
-		}
-		if (n == 0)
-			break;
-		if (first && n >= 2)
-			e->gzip = (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b;
-		first = 0;
-		e->size += n;
-		if ((rc = registry__hash_update(&h, buf, (size_t)n)))
-			break;
-		if (keep && (rc = registry__buf_append(&json, buf, (size_t)n))) {
-			rc = registry__fail(rc, "%s: manifest.json is too large", path);
-			break;
-		}
+	if (type == AE_IFLNK) {
+		add_link(e, ent);
+		return 0;
 	}
-	if (!rc)
-		rc = registry__hash_final(&h, e->digest);
-	registry__hash_cleanup(&h);
-	if (!rc && keep) {
-		cJSON_Delete(ix->list);
-		ix->list = cJSON_ParseWithLength(json.data ? json.data : "", json.len);
-		if (!cJSON_IsArray(ix->list) || cJSON_GetArraySize(ix->list) == 0)
-			rc = registry__fail(REGISTRY_EFORMAT, "%s: manifest.json is not a list of images", path);
+	if ((rc = registry__hash_init(&s->h, REGISTRY_DIGEST_SHA256)))
+		return rc;
+	s->cur = s->ix->n - 1;
+	s->in_member = 1;
+	s->first = 1;
+	s->keep = strcmp(e->name, "manifest.json") == 0;
+	registry__buf_init(&s->json, MANIFEST_JSON_MAX);
+	return s->sink.begin ? s->sink.begin(s->sink.ud) : 0;
+}
+
+/* The member's data ended: its digest, manifest.json parsed. */
+static int member_end(registry__darchive_scan *s)
+{
+	member *e = &s->ix->m[s->cur];
+	int rc = registry__hash_final(&s->h, e->digest);
+	registry__hash_cleanup(&s->h);
+	s->in_member = 0;
+	if (!rc && s->keep) {
+		cJSON_Delete(s->ix->list);
+		s->ix->list = cJSON_ParseWithLength(s->json.data ? s->json.data : "", s->json.len);
+		if (!cJSON_IsArray(s->ix->list) || cJSON_GetArraySize(s->ix->list) == 0)
+			rc = registry__fail(REGISTRY_EFORMAT, "%s: manifest.json is not a list of images", s->path);
 	}
-	registry__buf_free(&json);
+	registry__buf_free(&s->json);
+	if (!rc && s->sink.end)
+		rc = s->sink.end(s->sink.ud, e);
 	return rc;
 }
 
-static int scan(archive_index *ix, const char *path)
+/* One read of the member's data: hashed (kept when manifest.json, given
+ * to the sink); at its end, member_end. */
+static int member_read(registry__darchive_scan *s)
 {
-	struct archive *a = NULL;
-	int rc = open_archive(&a, path);
-	if (rc)
+	member *e = &s->ix->m[s->cur];
+	la_ssize_t n = archive_read_data(s->a, s->buf, sizeof(s->buf));
+	if (n < 0)
+		return registry__fail(REGISTRY_EIO, "%s: %s: %s", s->path, e->name, archive_error_string(s->a));
+	if (n == 0)
+		return member_end(s);
+	if (s->first && n >= 2)
+		e->gzip = (unsigned char)s->buf[0] == 0x1f && (unsigned char)s->buf[1] == 0x8b;
+	s->first = 0;
+	e->size += n;
+	int rc = registry__hash_update(&s->h, s->buf, (size_t)n);
+	if (!rc && s->keep && (rc = registry__buf_append(&s->json, s->buf, (size_t)n)))
+		rc = registry__fail(rc, "%s: manifest.json is too large", s->path);
+	if (!rc && s->sink.data)
+		rc = s->sink.data(s->sink.ud, s->buf, (size_t)n);
+	return rc;
+}
+
+int registry__darchive_scan_begin(registry__darchive_scan **out, archive_index *ar, const char *path,
+                                  const registry__darchive_sink *sink)
+{
+	*out = NULL;
+	memset(ar, 0, sizeof(*ar));
+	ar->path = path;
+	registry__darchive_scan *s = calloc(1, sizeof(*s));
+	if (!s)
+		return registry__fail(REGISTRY_ENOMEM, "out of memory");
+	s->ix = ar;
+	s->path = path;
+	if (sink)
+		s->sink = *sink;
+	int rc = open_archive(&s->a, path);
+	if (rc) {
+		free(s);
 		return rc;
-	struct archive_entry *ent;
-	int r;
-	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(ent);
-		mode_t type = archive_entry_filetype(ent);
-		if (!name || (type != AE_IFREG && type != AE_IFLNK))
-			continue;
-		member *e = NULL;
-		if ((rc = index_add(ix, path, name, &e)))
-			break;
-		if (type == AE_IFLNK) {
-			const char *target = archive_entry_symlink(ent);
-			char *dir = registry__strdup(e->name);
-			if (dir) {
-				char *slash = strrchr(dir, '/');
-				if (slash)
-					*slash = '\0';
-				else
-					dir[0] = '\0';
-				e->link = target ? normalize(dir[0] ? dir : NULL, target) : NULL;
-			}
-			free(dir);
-			continue; /* an unusable link simply resolves to nothing */
-		}
-		if ((rc = scan_member(a, ix, e, path)))
-			break;
 	}
-	if (!rc && r != ARCHIVE_EOF)
-		rc = registry__fail(REGISTRY_EFORMAT, "%s: %s", path, archive_error_string(a));
-	archive_read_free(a);
-	return rc ? rc : check_duplicates(ix, path);
+	*out = s;
+	return 0;
+}
+
+int registry__darchive_scan_step(registry__darchive_scan *s, int (*spent)(void *ud), void *ud)
+{
+	for (;;) {
+		int rc = s->in_member ? member_read(s) : next_member(s);
+		if (rc == 1) { /* the archive's end */
+			if ((rc = check_duplicates(s->ix, s->path)))
+				return rc;
+			if (!s->ix->list)
+				return registry__fail(REGISTRY_EFORMAT, "%s: no manifest.json (not a docker save archive)",
+				                      s->path);
+			return 0;
+		}
+		if (rc)
+			return rc;
+		if (spent && spent(ud))
+			return 1;
+	}
+}
+
+void registry__darchive_scan_free(registry__darchive_scan *s)
+{
+	if (!s)
+		return;
+	if (s->in_member) {
+		registry__hash_cleanup(&s->h);
+		registry__buf_free(&s->json);
+	}
+	archive_read_free(s->a);
+	free(s);
 }
 
 /* The regular member that @name is (following symlinks in the archive). */
@@ -453,11 +527,11 @@ int registry__darchive_manifest(registry_manifest **out, registry__blob_list *bl
 
 int registry__darchive_open(archive_index *ar, const char *path)
 {
-	memset(ar, 0, sizeof(*ar));
-	ar->path = path;
-	int rc = scan(ar, path);
-	if (!rc && !ar->list)
-		rc = registry__fail(REGISTRY_EFORMAT, "%s: no manifest.json (not a docker save archive)", path);
+	registry__darchive_scan *s = NULL;
+	int rc = registry__darchive_scan_begin(&s, ar, path, NULL);
+	if (!rc)
+		rc = registry__darchive_scan_step(s, NULL, NULL); /* the whole archive at once */
+	registry__darchive_scan_free(s);
 	return rc;
 }
 

@@ -40,6 +40,27 @@ int registry__darchive_open(registry__darchive *ar, const char *path);
 void registry__darchive_free(registry__darchive *ar);
 
 /*
+ * The same index made in steps (the loop's push of an archive,
+ * lib/loop/push_archive.c): begin (the archive opened; @ar reset), then
+ * steps, each reading until @spent(ud) says so (NULL: to the end): 1 when
+ * there is more, 0 when @ar is complete as registry__darchive_open leaves
+ * it, or its failures. Each regular member's bytes also go to @sink (when
+ * given) as they are read: begin, data, then end with the member's digest
+ * known; a non-zero return of theirs stops the scan with it.
+ */
+typedef struct registry__darchive_sink {
+	int (*begin)(void *ud);
+	int (*data)(void *ud, const void *buf, size_t len);
+	int (*end)(void *ud, const registry__darchive_member *e);
+	void *ud;
+} registry__darchive_sink;
+typedef struct registry__darchive_scan registry__darchive_scan;
+int registry__darchive_scan_begin(registry__darchive_scan **out, registry__darchive *ar, const char *path,
+                                  const registry__darchive_sink *sink);
+int registry__darchive_scan_step(registry__darchive_scan *s, int (*spent)(void *ud), void *ud);
+void registry__darchive_scan_free(registry__darchive_scan *s);
+
+/*
  * The manifest.json entry of @target (by its RepoTags); with @target NULL
  * the only one. Unless @strict, an archive of one image gives it whatever
  * @target says (a push names its destination, not the archive's tag).

@@ -78,6 +78,10 @@ void registry__walk_free(registry__walk *w);
 /* REGISTRY_PULL_FOREIGN_LAYERS: the layer @d (with urls) from its URLs into
  * @st, verified, no credentials sent. lib/ops/pull_foreign.c. */
 int registry__pull_foreign(registry_client *c, registry_store *st, const registry_descriptor *d);
+/* A foreign layer's URL is one to fetch (http or https; where plain HTTP
+ * may go is the request's rule): 0, or REGISTRY_EUNSUPPORTED (recorded).
+ * The same refusal in loop mode (lib/loop/pull.c). */
+int registry__foreign_url_check(const char *digest, const char *url);
 
 /* Signature @index (1-based) of @digest for @ref in the lookaside storage
  * @url (file://, https://, http://) into @out, initialised here and

@@ -116,6 +116,8 @@ int registry__pull_image_blobs(pull_job *j, const registry_manifest *m, const re
 		 * them too), unless the caller asks for them. */
 		if (registry_descriptor_url_count(d) == 0)
 			rc = add(ud, registry_descriptor_digest(d), registry_descriptor_size(d));
+		else if ((j->flags & REGISTRY_PULL_FOREIGN_LAYERS) && j->add_foreign)
+			rc = j->add_foreign(ud, d);
 		else if (j->flags & REGISTRY_PULL_FOREIGN_LAYERS)
 			rc = registry__pull_foreign(j->client, j->store, d);
 	}

@@ -28,30 +28,36 @@ typedef struct foreign_sink {
 static int sink(const char *data, size_t len, void *ud)
 {
 	foreign_sink *s = ud;
-	if (s->written + (int64_t)len > s->limit) {
-		s->err = REGISTRY_ETOOLARGE;
-		return 1;
-	}
+	/* The code itself stops the transfer: the request returns it (a
+	 * positive "stop" would come back as the request's result). */
+	if (s->written + (int64_t)len > s->limit)
+		return s->err = REGISTRY_ETOOLARGE;
 	int err = registry__store_write_all(s->fd, data, len);
-	if (err) {
-		s->err = registry__store_io_fail(err, "store: cannot write a foreign layer");
-		return 1;
-	}
+	if (err)
+		return s->err = registry__store_io_fail(err, "store: cannot write a foreign layer");
 	s->written += (int64_t)len;
-	return registry__hash_update(&s->h, data, len) != 0;
+	return registry__hash_update(&s->h, data, len);
+}
+
+int registry__foreign_url_check(const char *digest, const char *url)
+{
+	if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0)
+		return registry__fail(REGISTRY_EUNSUPPORTED, "foreign layer %s: %.200s is not an http(s) URL", digest,
+		                      url);
+	return 0;
 }
 
 /* One URL into the temporary file @fd: 0 when its bytes are the layer's. */
 static int fetch_url(registry_client *c, const registry_descriptor *d, const char *url, int fd)
 {
 	const char *digest = registry_descriptor_digest(d);
-	if (strncasecmp(url, "https://", 8) != 0 && strncasecmp(url, "http://", 7) != 0)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "foreign layer %s: %.200s is not an http(s) URL", digest,
-		                      url);
+	int rc = registry__foreign_url_check(digest, url);
+	if (rc)
+		return rc;
 	if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
 		return registry__store_io_fail(errno, "store: cannot reset a foreign layer's file");
 	foreign_sink s = {.fd = fd, .limit = registry_descriptor_size(d)};
-	int rc = registry__hash_init(&s.h, strncmp(digest, "sha512:", 7) == 0 ? REGISTRY_DIGEST_SHA512
+	rc = registry__hash_init(&s.h, strncmp(digest, "sha512:", 7) == 0 ? REGISTRY_DIGEST_SHA512
 	                                                                      : REGISTRY_DIGEST_SHA256);
 	if (rc)
 		return rc;
@@ -61,7 +67,7 @@ static int fetch_url(registry_client *c, const registry_descriptor *d, const cha
 	char what[600];
 	snprintf(what, sizeof(what), "fetching foreign layer %s", digest);
 	rc = registry__client_do_external(c, &req, NULL, &resp);
-	if (s.err && (!rc || rc == REGISTRY_ECANCELED))
+	if (s.err && (!rc || rc == REGISTRY_ECANCELED || rc == s.err))
 		rc = s.err == REGISTRY_ETOOLARGE ? registry__fail(REGISTRY_ETOOLARGE, "%s: more than its %lld bytes",
 		                                                     what, (long long)s.limit)
 		                                 : s.err;

@@ -199,6 +199,9 @@ typedef struct registry__pull_job {
 	unsigned int flags;
 	const registry_pull_options *o;
 	const registry__pull_hook *hook; /* may be NULL */
+	/* NULL: a foreign layer is fetched at once, blocking; else it is
+	 * handed here with the add's ud (loop mode fetches it with the blobs). */
+	int (*add_foreign)(void *ud, const registry_descriptor *d);
 	registry_manifest *top;      /* as served */
 	registry_manifest *child;    /* one platform of an index: its image */
 	registry__pull_stored image_stored;  /* one image: what it became in the store */
@@ -210,7 +213,8 @@ typedef struct registry__pull_job {
 void registry__pull_job_free(registry__pull_job *j);
 /* The blobs image @m needs in the store, through @add (0 or a failure,
  * which stops): config and layers (foreign ones only with
- * REGISTRY_PULL_FOREIGN_LAYERS, fetched here from their URLs), or for a
+ * REGISTRY_PULL_FOREIGN_LAYERS, fetched here from their URLs or handed to
+ * j->add_foreign), or for a
  * schema1 image (@s1 loaded) its fsLayers, size unknown (-1), the empty
  * throwaway ones only when digests are preserved. Repeats are possible. */
 int registry__pull_image_blobs(registry__pull_job *j, const registry_manifest *m, const registry__schema1 *s1,

@@ -381,10 +381,6 @@ static void case_errors(void)
 	CHECK_RC(registry_pull_to_start(&op, L, c, ref, pt, REGISTRY_IMAGE_FORMAT_OCI, &gated, on_done, &rn),
 	         REGISTRY_EUNSUPPORTED);
 	CHECK(op == NULL);
-	/* What loop mode does not apply yet is refused, never ignored: the 1.1 pull flags. */
-	registry_pull_options flagged = REGISTRY_PULL_OPTIONS_INIT;
-	flagged.flags = REGISTRY_PULL_FOREIGN_LAYERS;
-	CHECK_RC(registry_pull_start(&op, L, c, ref, s, NULL, &flagged, on_done, &rn), REGISTRY_EUNSUPPORTED);
 	CHECK_INT(rn.called, 0);
 	registry_policy_free(policy);
 
@@ -1024,6 +1020,19 @@ static const char *entry_field(registry_store *s, const char *name, int annotati
 	return buf[annotation];
 }
 
+/* A loop pull of @ref with @o into @s (index name "x") on a loop of its
+ * own (*L, with @p), run to its end: the operation, its result in *r. */
+static registry_op *loop_pull_x(pl *p, registry_loop **L, registry_client *c, registry_reference *ref,
+                                registry_store *s, const registry_pull_options *o, result *r)
+{
+	*L = pl_new(p);
+	memset(r, 0, sizeof(*r));
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, *L, c, ref, s, "x", o, on_done, r), 0);
+	run_one(p, *L, op, r);
+	return op;
+}
+
 /* A pull of @ref with @flags on its own loop and a blocking one, each into
  * a store of its own: the same digest, entry (media type, source
  * annotation) and manifests in the store; the loop's longest step printed. */
@@ -1040,11 +1049,9 @@ static void compare_store_pull(registry_client *c, registry_reference *ref, unsi
 	char *want = NULL;
 	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", &o), 0);
 	pl p;
-	registry_loop *L = pl_new(&p);
-	result r = {0};
-	registry_op *op = NULL;
-	CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", &o, on_done, &r), 0);
-	run_one(&p, L, op, &r);
+	registry_loop *L = NULL;
+	result r;
+	registry_op *op = loop_pull_x(&p, &L, c, ref, looped, &o, &r);
 	CHECK_INT(r.rc, 0);
 	if (r.rc)
 		fprintf(stderr, "%s, flags 0x%x: %s\n", tag, flags, r.message);
@@ -3150,6 +3157,281 @@ static int run_bounded_case(const char *which)
 	return 1;
 }
 
+/* ---- foreign layers (issue 20) ------------------------------------------------------ */
+
+#define FOREIGN_LAYER_MT "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+#define FOREIGN_CONFIG "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\"}}"
+
+/* Push foreign/app:@tag, an OCI image whose one layer is @layer (@size
+ * bytes as its descriptor says) at @urls (NULL-terminated). */
+static void push_foreign_image(registry_client *c, const char *tag, const char *config, const char *layer,
+                               int64_t size, const char *const *urls)
+{
+	registry_manifest_builder *b = NULL;
+	CHECK_RC(registry_manifest_builder_new(&b, REGISTRY_MEDIA_TYPE_OCI_MANIFEST), 0);
+	registry_descriptor_spec cs = {.version = REGISTRY_DESCRIPTOR_SPEC_VERSION,
+	                               .media_type = REGISTRY_MEDIA_TYPE_OCI_CONFIG, .digest = config,
+	                               .size = (int64_t)strlen(FOREIGN_CONFIG)};
+	registry_descriptor_spec ls = {.version = REGISTRY_DESCRIPTOR_SPEC_VERSION, .media_type = FOREIGN_LAYER_MT,
+	                               .digest = layer, .size = size, .urls = urls};
+	CHECK_RC(registry_manifest_builder_set_config(b, &cs), 0);
+	CHECK_RC(registry_manifest_builder_add_layer(b, &ls), 0);
+	registry_manifest *m = NULL;
+	CHECK_RC(registry_manifest_builder_build(&m, b), 0);
+	CHECK_RC(registry_manifest_push(NULL, c, "foreign/app", tag, m), 0);
+	registry_manifest_free(m);
+	registry_manifest_builder_free(b);
+}
+
+/* foreign/app:@tag pulled blocking and on the loop (@flags), each into a
+ * fresh store: the same code (and digest, message); whether @layer is in
+ * each store afterwards (-1: they differ). */
+static int foreign_pull_both(registry_client *c, const char *tag, unsigned int flags, const char *layer, int want_rc)
+{
+	static int n;
+	registry_store *blocking = store_named("foreign-blocking-%d", n), *looped = store_named("foreign-loop-%d", n);
+	n++;
+	char name[64];
+	snprintf(name, sizeof(name), "foreign/app:%s", tag);
+	registry_reference *ref = ref_of(name);
+	registry_pull_options o = REGISTRY_PULL_OPTIONS_INIT;
+	o.flags = flags;
+	char *want = NULL;
+	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", &o), want_rc);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", want_rc ? registry_error_message(registry_error_last()) : "");
+	pl p;
+	registry_loop *L = NULL;
+	result r;
+	registry_op *op = loop_pull_x(&p, &L, c, ref, looped, &o, &r);
+	CHECK_INT(r.rc, want_rc);
+	if (r.rc != want_rc)
+		fprintf(stderr, "foreign %s: %s (blocking: %s)\n", tag, r.message, want_msg);
+	if (!want_rc) {
+		char *got = NULL;
+		CHECK_RC(registry_op_result_digest(&got, op), 0);
+		CHECK_STR(got, want);
+		registry_free(got);
+		itest_check_sound(looped);
+	} else {
+		printf("foreign %s: %s\n", tag, r.message);
+	}
+	CHECK_INT(p.max_threads, 1);
+	int has = registry_store_has(looped, layer);
+	int has_blocking = registry_store_has(blocking, layer);
+	registry_free(want);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_reference_free(ref);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+	return has == has_blocking ? has : -1;
+}
+
+/*
+ * REGISTRY_PULL_FOREIGN_LAYERS in loop mode, against the blocking pull: a
+ * layer with "urls" on another origin (the registry's own blob URL of
+ * another repository, through the proxy: another port, plain HTTP to
+ * loopback) is fetched from there only with the flag, with no credentials
+ * and none of the client's extra headers; bytes that are not the layer's
+ * (EDIGEST) or more of them (ETOOLARGE) fail both pulls and nothing is
+ * kept; a URL that fails gives way to the next one. The layer is 1.5 MiB:
+ * it goes through the direct writes (loop/dwrite.c).
+ */
+static void case_foreign(void)
+{
+	const char *proxy = getenv("REGISTRY_TEST_PROXY_HOST"), *upstream = getenv("REGISTRY_TEST_URL");
+	if (!proxy || !upstream || strncmp(upstream, "http://", 7) != 0) {
+		printf("SKIP: needs tests/proxy/fault_proxy.py in front of a plain-HTTP registry\n");
+		exit(77);
+	}
+	/* The pulls go to the registry itself; the proxy is the other origin. */
+	setenv("REGISTRY_TEST_HOST", upstream + 7, 1);
+	registry_client *c = itest_client(1);
+	char path[1024], url_good[512], url_other[512];
+	char *layer = NULL, *other = NULL, *config = NULL;
+	random_file(path, sizeof(path), "foreign-layer", 1536 * 1024, &layer);
+	CHECK_RC(registry_blob_upload_file(c, "foreign/src", layer, path, NULL), 0);
+	int64_t size = 1536 * 1024;
+	random_file(path, sizeof(path), "foreign-other", 1024 * 1024 + 7, &other);
+	CHECK_RC(registry_blob_upload_file(c, "foreign/src", other, path, NULL), 0);
+	CHECK_RC(registry_digest_buffer(&config, REGISTRY_DIGEST_SHA256, FOREIGN_CONFIG, strlen(FOREIGN_CONFIG)), 0);
+	snprintf(path, sizeof(path), "%s/foreign-config", env_or("REGISTRY_TEST_TMPDIR", "/tmp"));
+	FILE *f = fopen(path, "wb");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(FOREIGN_CONFIG, f);
+		fclose(f);
+	}
+	CHECK_RC(registry_blob_upload_file(c, "foreign/app", config, path, NULL), 0);
+	snprintf(url_good, sizeof(url_good), "http://%s/v2/foreign/src/blobs/%s", proxy, layer);
+	snprintf(url_other, sizeof(url_other), "http://%s/v2/foreign/src/blobs/%s", proxy, other);
+	const char *good[] = {url_good, NULL}, *bad[] = {url_other, NULL}, *second[] = {url_other, url_good, NULL};
+	push_foreign_image(c, "good", config, layer, size, good);
+	push_foreign_image(c, "bad", config, layer, size, bad);
+	push_foreign_image(c, "second", config, layer, size, second);
+	push_foreign_image(c, "short", config, layer, size - 1, good);
+	CHECK_RC(registry_client_add_header(c, "X-Secret: s3cret-value"), 0);
+
+	/* Without the flag the layer stays at its URL, as registry_pull leaves it. */
+	CHECK_INT(foreign_pull_both(c, "good", 0, layer, 0), 0);
+	const char *log = getenv("REGISTRY_TEST_PROXY_LOG");
+	CHECK_INT(itest_count_log_lines(log, "/v2/foreign/src/blobs/"), 0);
+	CHECK_INT(foreign_pull_both(c, "good", REGISTRY_PULL_FOREIGN_LAYERS, layer, 0), 1);
+	CHECK_INT(foreign_pull_both(c, "second", REGISTRY_PULL_FOREIGN_LAYERS, layer, 0), 1);
+	CHECK_INT(foreign_pull_both(c, "bad", REGISTRY_PULL_FOREIGN_LAYERS, layer, REGISTRY_EDIGEST), 0);
+	CHECK_INT(foreign_pull_both(c, "short", REGISTRY_PULL_FOREIGN_LAYERS, layer, REGISTRY_ETOOLARGE), 0);
+
+	/* The other origin saw both pulls' requests, none with credentials or
+	 * the client's extra header. */
+	int seen = itest_count_log_lines(log, "/v2/foreign/src/blobs/");
+	printf("foreign: %d requests to the other origin\n", seen);
+	CHECK(seen >= 10);
+	CHECK_INT(itest_count_log_lines(log, "X-Secret"), 0);
+	CHECK_INT(itest_count_log_lines(log, "Authorization"), 0);
+	registry_free(layer);
+	registry_free(other);
+	registry_free(config);
+	registry_client_free(c);
+}
+
+/* ---- docker save archives (issue 20) ----------------------------------------------- */
+
+/* The archive at @path pushed to @to on the loop, run to its end: its
+ * result (and digest, when asked). */
+static int loop_push_archive(pl *p, registry_loop *L, registry_client *c, const char *path, const char *to,
+                             const registry_push_archive_options *o, char **digest, result *r)
+{
+	registry_reference *t = ref_of(to);
+	registry_op *op = NULL;
+	memset(r, 0, sizeof(*r));
+	int rc = registry_push_archive_start(&op, L, c, path, t, o, on_done, r);
+	registry_reference_free(t);
+	if (rc)
+		return rc;
+	return run_to_end(p, L, op, digest, r);
+}
+
+/* registry_push_archive of @path to @to fails with @code, and the loop's
+ * push of it the same way (code and message). */
+static void same_archive_failure(pl *p, registry_loop *L, registry_client *c, const char *path, const char *to,
+                                 int code)
+{
+	registry_reference *t = ref_of(to);
+	int want = registry_push_archive(NULL, c, path, t, NULL);
+	char want_msg[512];
+	snprintf(want_msg, sizeof(want_msg), "%s", registry_error_message(registry_error_last()));
+	registry_reference_free(t);
+	CHECK_INT(want, code);
+	result r;
+	CHECK_INT(loop_push_archive(p, L, c, path, to, NULL, NULL, &r), want);
+	CHECK_STR(r.message, want_msg);
+	printf("archive %s: %s\n", to, r.message);
+}
+
+/*
+ * registry_push_archive_start: a docker-archive written by skopeo (three
+ * 1 MiB uncompressed layers, so the reading takes many slices) pushed on
+ * the loop gives the blocking push's digest, skopeo reads it back, one
+ * thread ran it and its temporary store is gone; a truncated archive, a
+ * file that is no archive and a missing one fail as the blocking call
+ * does (code and message); a cancel while it reads leaves nothing.
+ */
+static void case_push_archive(void)
+{
+	const char *top = NULL;
+	registry_store *s = layout_store("loop-arch", "--layers 3 --size 1048576 --seed loop-arch --tag v1 "
+	                                 "--gzip-level 0", &top);
+	registry_store_free(s);
+	const char *tmp = env_or("REGISTRY_TEST_TMPDIR", "/tmp");
+	char arch[1024], cmd[4096];
+	snprintf(arch, sizeof(arch), "%s/loop-arch.tar", tmp);
+	snprintf(cmd, sizeof(cmd), "$REGISTRY_TEST_SKOPEO copy -q oci:%s/loop-arch:v1 docker-archive:%s:example/arch:v1 "
+	         ">&2", tmp, arch);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	copy_tmp_setup(); /* the temporary stores go there */
+	registry_client *c = itest_client(1);
+	registry_reference *bt = ref_of("loop/arch-blocking:v1");
+	char *want = NULL;
+	CHECK_RC(registry_push_archive(&want, c, arch, bt, NULL), 0);
+	registry_reference_free(bt);
+	registry_client_free(c);
+	c = itest_client(1); /* fresh: the loop finds the scheme and the token itself */
+
+	pl p;
+	registry_loop *L = pl_new(&p);
+	push_count pc = {0};
+	registry_push_archive_options o = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
+	o.progress = count_progress;
+	o.userdata = &pc;
+	o.chunk_size = 512 * 1024;
+	char *got = NULL;
+	result r;
+	CHECK_RC(loop_push_archive(&p, L, c, arch, "loop/arch:v1", &o, &got, &r), 0);
+	if (r.rc)
+		fprintf(stderr, "push_archive_start: %s\n", r.message);
+	CHECK_STR(got, want);
+	CHECK_INT(pc.done, 4); /* the config and three layers, none there before */
+	CHECK_INT(pc.failed, 0);
+	CHECK_INT(p.max_threads, 1);
+	CHECK_INT(copy_tmp_entries(), 0);
+	uint64_t steps = 0;
+	int64_t us = 0;
+	registry_loop_step_stats(&steps, &us, L);
+	printf("push_archive_start: %s, %llu steps, longest %.2f ms\n", got ? got : "(none)",
+	       (unsigned long long)steps, (double)us / 1000.0);
+	snprintf(cmd, sizeof(cmd), "$REGISTRY_TEST_SKOPEO inspect --raw $REGISTRY_TEST_SKOPEO_INSPECT_ARGS "
+	         "docker://%s/loop/arch:v1 | sha256sum", getenv("REGISTRY_TEST_HOST"));
+	char *out = NULL;
+	CHECK_INT(itest_capture(cmd, &out, NULL), 0);
+	CHECK(out && got && strncmp(out, got + 7, 64) == 0); /* skopeo reads back the manifest pushed */
+	free(out);
+	/* Again: every blob is there now (skipped), the same digest. */
+	memset(&pc, 0, sizeof(pc));
+	registry_free(got);
+	got = NULL;
+	CHECK_RC(loop_push_archive(&p, L, c, arch, "loop/arch:v2", &o, &got, &r), 0);
+	CHECK_STR(got, want);
+	CHECK_INT(pc.done + pc.skipped, 4);
+
+	/* Failures: as the blocking call, code and message. */
+	char cut[1024], text[1024];
+	snprintf(cut, sizeof(cut), "%s/loop-arch-cut.tar", tmp);
+	snprintf(cmd, sizeof(cmd), "head -c 1500000 '%s' > '%s'", arch, cut);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	same_archive_failure(&p, L, c, cut, "loop/arch-cut:v1", REGISTRY_EIO);
+	snprintf(text, sizeof(text), "%s/loop-arch.txt", tmp);
+	snprintf(cmd, sizeof(cmd), "echo 'not a tarball' > '%s'", text);
+	CHECK_INT(itest_capture(cmd, NULL, NULL), 0);
+	same_archive_failure(&p, L, c, text, "loop/arch-text:v1", REGISTRY_EFORMAT);
+	snprintf(text, sizeof(text), "%s/no-such.tar", tmp);
+	same_archive_failure(&p, L, c, text, "loop/arch-none:v1", REGISTRY_ENOTFOUND);
+	CHECK_INT(copy_tmp_entries(), 0);
+
+	/* Canceled while it reads: ECANCELED, the temporary store removed. */
+	registry_reference *t = ref_of("loop/arch-cancel:v1");
+	registry_op *op = NULL;
+	memset(&r, 0, sizeof(r));
+	CHECK_RC(registry_push_archive_start(&op, L, c, arch, t, NULL, on_done, &r), 0);
+	CHECK_INT(copy_tmp_entries(), 1);
+	registry_loop_timeout(L); /* one slice */
+	CHECK_RC(registry_op_cancel(op), 0);
+	CHECK_INT(r.rc, REGISTRY_ECANCELED);
+	CHECK_INT(copy_tmp_entries(), 0);
+	registry_op_free(op);
+	/* Refused before anything starts, as registry_push_archive refuses. */
+	registry_push_archive_options bad = REGISTRY_PUSH_ARCHIVE_OPTIONS_INIT;
+	bad.flags = 0x80000000u;
+	CHECK_RC(registry_push_archive_start(&op, L, c, arch, t, &bad, on_done, &r), REGISTRY_EINVAL);
+	CHECK_RC(registry_push_archive_start(&op, L, c, NULL, t, NULL, on_done, &r), REGISTRY_EINVAL);
+	CHECK(op == NULL);
+	registry_reference_free(t);
+	registry_loop_free(L);
+	registry_free(got);
+	registry_free(want);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -3211,6 +3493,10 @@ int main(int argc, char **argv)
 		RUN(case_referrers);
 	else if (strcmp(which, "policy") == 0)
 		RUN(case_policy);
+	else if (strcmp(which, "foreign") == 0)
+		RUN(case_foreign);
+	else if (strcmp(which, "push-archive") == 0)
+		RUN(case_push_archive);
 	else
 		return 2;
 	return CHECK_DONE();

@@ -1,5 +1,6 @@
 """registry.aio: pulls as coroutines on one asyncio loop, no threads (docs/event-loop.md)."""
 import asyncio
+import hashlib
 import os
 import tarfile
 import time
@@ -166,9 +167,64 @@ def test_push_errors_match_the_blocking_push(reg, tmp_path):  # noqa: F811
         asyncio.run(main(small + ":no-such-name"))
     assert str(looped.value) == str(blocking.value)
     tarball = tmp_path / "image.tar"
-    tarball.write_bytes(b"\0" * 1024)
-    with pytest.raises(registry.UnsupportedError):
+    tarball.write_bytes(b"\0" * 1024)  # an empty tar: no manifest.json
+    with registry.Client(reg.host, retries=0) as sync:
+        with pytest.raises(registry.RegistryError) as blocking_tar:
+            sync.push(str(tarball), "aio/errors:latest")
+    with pytest.raises(type(blocking_tar.value)) as looped_tar:
         asyncio.run(main(str(tarball)))
+    assert str(looped_tar.value) == str(blocking_tar.value)
+
+
+def docker_save_archive(path):
+    """A small `docker save` tarball: manifest.json, a config and one layer tar."""
+    import io
+    import json
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as t:
+        data = os.urandom(200000)
+        info = tarfile.TarInfo("etc/data.bin")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(
+                             layer.getvalue()).hexdigest()]}}).encode()
+    manifest = json.dumps([{"Config": "config.json", "RepoTags": ["aio/archive:v1"],
+                            "Layers": ["layer/layer.tar"]}]).encode()
+    with tarfile.open(path, mode="w") as t:
+        for name, data in (("config.json", config), ("layer/layer.tar", layer.getvalue()),
+                           ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+
+
+def test_push_docker_save_archive(reg, tmp_path):  # noqa: F811
+    """``await client.push("FILE.tar", ...)`` (registry_push_archive_start): the blocking
+    push's digest, the image there; its temporary store under $TMPDIR removed."""
+    tarball = tmp_path / "saved.tar"
+    docker_save_archive(tarball)
+    with registry.Client(reg.host, retries=0) as sync:
+        want = sync.push(str(tarball), "aio/archive-sync:v1")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    saved_tmpdir = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp)
+
+    async def main():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return await c.push(str(tarball), "aio/archive:v1")
+
+    try:
+        assert asyncio.run(main()) == want
+    finally:
+        if saved_tmpdir is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved_tmpdir
+    assert os.listdir(tmp) == []
+    with registry.Client(reg.host, retries=0) as sync:
+        assert sync.resolve("aio/archive:v1") == want
 
 
 def test_upload_blob_from_a_file(reg, tmp_path):  # noqa: F811

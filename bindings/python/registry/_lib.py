@@ -423,6 +423,8 @@ _SIGNATURES: Dict[str, Tuple[Any, list]] = {
                                  POINTER(push_options), OP_DONE_CB, _v]),
     "registry_blob_upload_file_start": (_i, [POINTER(op_p), loop_p, client_p, _s, _s, _s,
                                              POINTER(blob_upload_options), OP_DONE_CB, _v]),
+    "registry_push_archive_start": (_i, [POINTER(op_p), loop_p, client_p, _s, reference_p,
+                                         POINTER(push_archive_options), OP_DONE_CB, _v]),
     "registry_store_unpack_start": (_i, [POINTER(op_p), POINTER(unpack_stats), loop_p, store_p, _s, _s,
                                          POINTER(unpack_options), OP_DONE_CB, _v]),
     "registry_copy_start": (_i, [POINTER(op_p), loop_p, client_p, reference_p, client_p, reference_p,

@@ -29,6 +29,7 @@ from ._lib import C
 from ._util import StrPath, cpath, cstr, take_string
 from .client import Client as _SyncClient
 from .client import _COPY_ALL_PLATFORMS, _COPY_REFERRERS, _PULL_UNPACK_DEVICES
+from .client import _PULL_FOREIGN_LAYERS
 from .client import PlatformLike, RefLike, _image_name, _layout_source, _list_options
 from .errors import InvalidArgumentError, UnsupportedError, check, last_error
 from .manifest import platform_c
@@ -135,19 +136,20 @@ class Client(_SyncClient):
                    preserve_digests: bool = False, progress: Optional[ProgressCallback] = None,
                    ref_name: Optional[str] = None, all_platforms: bool = False,
                    format: Union[str, ImageFormat] = ImageFormat.OCI, devices: bool = False,
-                   policy: Optional[PolicyLike] = None) -> Optional[str]:
+                   policy: Optional[PolicyLike] = None, foreign_layers: bool = False) -> Optional[str]:
         """``Client.pull`` into a Store or a path, as a coroutine: the digest of the
         image manifest written. A path gets @format as in ``Client.pull``: "oci" (an
         OCI layout folder, created or added to), "docker" (a `docker load` folder),
         "docker-archive" (a tarball), "rootfs" or "rootfs-tar" (the unpacked root
         filesystem, its layers applied in ~2 ms steps of the loop; @devices as in
-        ``Client.pull``). With @policy (a Policy, a policy.json dict or a path), as
+        ``Client.pull``; @foreign_layers as in ``Client.pull``: layers with "urls"
+        fetched from there). With @policy (a Policy, a policy.json dict or a path), as
         ``Client.pull``: the image is verified on the loop first, then the digest
         verified is pulled (a Store or an "oci" path only: UnsupportedError for
         the other formats). Raises what the blocking pull raises."""
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (_ALL_PLATFORMS if all_platforms else 0) | (
-            _PULL_UNPACK_DEVICES if devices else 0)
+            _PULL_UNPACK_DEVICES if devices else 0) | (_PULL_FOREIGN_LAYERS if foreign_layers else 0)
         fmt = image_format(format)
         if isinstance(dest, Store) or fmt == image_format(ImageFormat.OCI):
             own = not isinstance(dest, Store)
@@ -226,18 +228,31 @@ class Client(_SyncClient):
     async def push(self, source: Union[StrPath, Store], ref: RefLike, name: Optional[str] = None,
                    chunk_size: int = 0, progress: Optional[ProgressCallback] = None) -> str:
         """``Client.push`` from a Store (with @name) or an OCI layout "DIR[:NAME]", as a
-        coroutine: the pushed manifest's digest. Raises what the blocking push raises;
-        a ``docker save`` tarball is not pushed in loop mode yet (UnsupportedError)."""
+        coroutine: the pushed manifest's digest. Raises what the blocking push raises.
+        A ``docker save`` tarball ("FILE.tar") goes through registry_push_archive_start:
+        read in ~2 ms steps of the loop into a temporary store under $TMPDIR, then
+        pushed."""
         r = self.reference(ref)
         if isinstance(source, Store):
             return await self._push(source, name, r, chunk_size, progress)
         path = os.fsdecode(os.fspath(source))
         if path.endswith(".tar") and os.path.isfile(path):
-            raise UnsupportedError("%s: docker save archives are not pushed in loop mode yet "
-                                   "(use registry.Client.push)" % path)
+            return await self._push_archive(path, r, chunk_size, progress)
         path, name = _layout_source(path, name)
         with Store(path) as store:
             return await self._push(store, name, r, chunk_size, progress)
+
+    async def _push_archive(self, path: str, r: Any, chunk_size: int,
+                            progress: Optional[ProgressCallback]) -> str:
+        bridge = progress_bridge(progress)
+        opts = _lib.push_archive_options(version=_lib.PUSH_ARCHIVE_OPTIONS_VERSION, chunk_size=chunk_size,
+                                         progress=bridge.cfunc)
+        with r._c() as cref:
+            digest = await self._op(lambda h, cb, out: C.registry_push_archive_start(
+                out, h, self._ptr, cpath(path), cref, ctypes.byref(opts), cb, None), True)
+        bridge.reraise()
+        del opts  # referenced by C until here
+        return digest or ""
 
     async def _push(self, store: Store, name: Optional[str], r: Any, chunk_size: int,
                     progress: Optional[ProgressCallback]) -> str:
