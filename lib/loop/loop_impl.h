@@ -241,6 +241,19 @@ int registry__loop_store_manifest(lstore **out, registry_op *op, registry_store 
                                   void (*done)(registry_op *op, int rc));
 void registry__loop_store_forget(lstore *s);
 
+/* A schema1 image @m (its blobs in @store) converted as
+ * registry__convert_schema1 converts it, without a long step (loop/
+ * schema1.c): its diff_ids about 1 MiB of work at a time on the loop's
+ * timer, its config committed with AIO fsyncs; then done(op, rc, built),
+ * @built the converted manifest (done's to free; NULL on failure). 0, or a
+ * failure now (recorded). _forget: stops it, no done. @m must stay until
+ * done or _forget. */
+typedef struct ls1 ls1;
+int registry__loop_schema1_convert(ls1 **out, registry_op *op, registry_store *store,
+                                   const struct registry_manifest *m,
+                                   void (*done)(registry_op *op, int rc, struct registry_manifest *built));
+void registry__loop_schema1_forget(ls1 *c);
+
 /* ---- a push with mounts (loop/push.c, for loop/copy.c) ---- */
 
 /* registry_push_start, each blob the target lacks first asked of the

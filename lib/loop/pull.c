@@ -77,6 +77,7 @@ struct pull_op {
 	pblob *blobs;
 	size_t nblobs, running, finished;
 	registry__schema1 s1; /* a schema1 image's history: its blobs' digests */
+	ls1 *s1conv;          /* its conversion to OCI, slice by slice (loop/schema1.c) */
 	lstore *storing; /* the manifest and index entry, at the end */
 	registry__progress_ctx prog;
 	int has_dest;             /* registry_pull_to_start */
@@ -714,6 +715,26 @@ static void stored(registry_op *op, int rc)
 	deliver(p, rc, digest);
 }
 
+static void child_stored(registry_op *op, int rc);
+
+/* A schema1 image (or child) is converted (loop/schema1.c): stored as any
+ * converted manifest, its fsyncs off the step (loop/store.c). */
+static void s1_converted(registry_op *op, int rc, registry_manifest *built)
+{
+	pull_op *p = (pull_op *)(void *)op;
+	p->s1conv = NULL;
+	if (!rc && p->all)
+		rc = registry__loop_store_manifest(&p->storing, &p->op, p->store, p->j.child, built, 0, NULL,
+		                                   &p->j.entry_stored[p->entry], child_stored);
+	else if (!rc)
+		rc = registry__loop_store_manifest(&p->storing, &p->op, p->store, p->j.child ? p->j.child : p->j.top,
+		                                   built, 1, pull_ref_name(p), NULL, stored);
+	else
+		registry_manifest_free(built);
+	if (rc)
+		fail(p, rc);
+}
+
 /* A child of an index is stored (loop/store.c): the next entry's, at the
  * step's end (out of any transfer's callback). */
 static void child_stored(registry_op *op, int rc)
@@ -752,13 +773,21 @@ static void next_blobs(pull_op *p)
 	}
 	if (p->storing)
 		return;
+	if (p->s1conv)
+		return;
 	if (p->all) {
 		/* This child's blobs are in: its manifest, its fsyncs off the
 		 * step (loop/store.c), then the next entry's. */
 		registry_manifest *built = NULL;
 		int rc;
+		if (registry_manifest_schema_version(p->j.child) == 1 && !(p->o.flags & REGISTRY_PULL_PRESERVE_DIGESTS)) {
+			/* Converted from its layers in slices (loop/schema1.c), then stored. */
+			if ((rc = registry__loop_schema1_convert(&p->s1conv, &p->op, p->store, p->j.child, s1_converted)))
+				fail(p, rc);
+			return;
+		}
 		if (registry_manifest_schema_version(p->j.child) == 1) {
-			/* Converted from its layers, in the step, as for one image. */
+			/* Kept as served (a signed one under the digest of its bytes), in the step. */
 			child_stored(&p->op, registry__pull_store_manifest(&p->j, p->j.child, &p->j.entry_stored[p->entry]));
 			return;
 		}
@@ -771,9 +800,17 @@ static void next_blobs(pull_op *p)
 		return;
 	}
 	const registry_manifest *image = p->j.child ? p->j.child : p->j.top;
+	if (registry_manifest_schema_version(image) == 1 && !(p->o.flags & REGISTRY_PULL_PRESERVE_DIGESTS)) {
+		/* Converted from its layers in slices (loop/schema1.c), then stored
+		 * with its entry as any converted image (loop/store.c). */
+		int rc = registry__loop_schema1_convert(&p->s1conv, &p->op, p->store, image, s1_converted);
+		if (rc)
+			fail(p, rc);
+		return;
+	}
 	if (registry_manifest_schema_version(image) == 1) {
-		/* Converted from its layers in one step (docs/event-loop.md), stored
-		 * as the blocking pull stores it. */
+		/* Kept as served (a signed one under the digest of its bytes), in
+		 * the step, as the blocking pull stores it. */
 		int rc = registry__pull_store_manifest(&p->j, image, &p->j.image_stored);
 		finish_pull(p, rc, &p->j.image_stored, image);
 		return;
@@ -952,6 +989,8 @@ static void transfers_stop(pull_op *p)
 	registry__loop_lreq_stop(&p->q);
 	registry__loop_store_forget(p->storing);
 	p->storing = NULL;
+	registry__loop_schema1_forget(p->s1conv);
+	p->s1conv = NULL;
 	/* An unpack under way: its half-made tree goes (the store stays until pull_stop). */
 	registry__loop_unpack_stop(&p->unpack);
 	/* An export under way: what it wrote goes. */

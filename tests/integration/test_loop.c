@@ -3432,6 +3432,51 @@ static void case_push_archive(void)
 	registry_client_free(c);
 }
 
+/* A schema1 image of 2 layers of 8 MiB converted to OCI on the loop: its
+ * diff_ids (inflate and hash every layer) in pieces over several steps,
+ * none of more than a few ms of CPU (in one step: every layer at once).
+ * The blobs are in the store already (a preserving pull), so the steps are
+ * the conversion's; the result is the blocking conversion's. */
+static void case_schema1_steps(void)
+{
+	registry_client *c = itest_client(1);
+	registry_reference *ref = ref_of("fixtures/big-v2s1:latest");
+	registry_store *blocking = itest_store("s1steps-blocking"), *looped = itest_store("s1steps-loop");
+	char *want = NULL, *got = NULL;
+	CHECK_RC(registry_pull(&want, c, ref, blocking, "x", NULL), 0);
+	registry_pull_options keep = REGISTRY_PULL_OPTIONS_INIT;
+	keep.flags = REGISTRY_PULL_PRESERVE_DIGESTS;
+	CHECK_RC(registry_pull(NULL, c, ref, looped, "served", &keep), 0);
+	pl p;
+	registry_loop *L = pl_new(&p);
+	result r = {0};
+	registry_op *op = NULL;
+	CHECK_RC(registry_pull_start(&op, L, c, ref, looped, "x", NULL, on_done, &r), 0);
+	out_steps o = {0};
+	run_out_steps(&p, L, getenv("REGISTRY_TEST_TMPDIR"), "no-such-entry", &o, NULL);
+	CHECK_INT(r.rc, 0);
+	if (!r.rc)
+		CHECK_RC(registry_op_result_digest(&got, op), 0);
+	CHECK_STR(got, want);
+	CHECK_STR(entry_digest(looped, "x"), entry_digest(blocking, "x"));
+	itest_check_sound(looped);
+	uint64_t steps = 0;
+	registry_loop_step_stats(&steps, NULL, L);
+	printf("schema1-steps: %llu steps, longest %.2f ms of CPU (%.2f ms wall)\n", (unsigned long long)steps,
+	       (double)o.all_cpu_us / 1000.0, (double)o.all_wall_us / 1000.0);
+	CHECK(steps >= 6);          /* 16 MiB inflated and hashed 1 MiB at a time, ~2 ms a step */
+	CHECK(o.all_cpu_us < 8000); /* in one step: 20 ms and more */
+	CHECK_INT(p.max_threads, 1);
+	registry_free(got);
+	registry_free(want);
+	registry_op_free(op);
+	registry_loop_free(L);
+	registry_store_free(blocking);
+	registry_store_free(looped);
+	registry_reference_free(ref);
+	registry_client_free(c);
+}
+
 int main(int argc, char **argv)
 {
 	itest_require_harness();
@@ -3497,6 +3542,8 @@ int main(int argc, char **argv)
 		RUN(case_foreign);
 	else if (strcmp(which, "push-archive") == 0)
 		RUN(case_push_archive);
+	else if (strcmp(which, "schema1-steps") == 0)
+		RUN(case_schema1_steps);
 	else
 		return 2;
 	return CHECK_DONE();
