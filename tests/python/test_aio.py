@@ -1,6 +1,7 @@
 """registry.aio: pulls as coroutines on one asyncio loop, no threads (docs/event-loop.md)."""
 import asyncio
 import hashlib
+import json
 import os
 import tarfile
 import time
@@ -372,6 +373,24 @@ def test_copy_referrers_matches_the_blocking_copy(reg, tmp_path_factory, monkeyp
     assert len(blocking) == 1 and blocking[0][1] == "application/vnd.example.sig"
     assert looped == blocking
     assert os.listdir(work) == []
+
+    # ``await client.pull(..., referrers=True)``: the image and its referrer in the
+    # layout, index.json as the blocking pull writes it.
+    layouts = tmp_path_factory.mktemp("aio-ref-pull")
+    with registry.Client(reg.host, retries=0) as sync:
+        want_pull = sync.pull("aio/ref-src:latest", str(layouts / "blocking"), referrers=True)
+
+    async def pull():
+        async with registry.aio.Client(reg.host, retries=0) as c:
+            return await c.pull("aio/ref-src:latest", str(layouts / "loop"), referrers=True)
+
+    assert asyncio.run(pull()) == want_pull
+    with open(layouts / "blocking" / "index.json") as f:
+        b_index = json.load(f)
+    with open(layouts / "loop" / "index.json") as f:
+        l_index = json.load(f)
+    assert len(b_index["manifests"]) == 2  # the image and its referrer
+    assert l_index == b_index
 
 
 def tree_of(top):

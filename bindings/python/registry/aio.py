@@ -29,7 +29,7 @@ from ._lib import C
 from ._util import StrPath, cpath, cstr, take_string
 from .client import Client as _SyncClient
 from .client import _COPY_ALL_PLATFORMS, _COPY_REFERRERS, _PULL_UNPACK_DEVICES
-from .client import _PULL_FOREIGN_LAYERS
+from .client import _PULL_FOREIGN_LAYERS, _PULL_REFERRERS
 from .client import PlatformLike, RefLike, _image_name, _layout_source, _list_options
 from .errors import InvalidArgumentError, UnsupportedError, check, last_error
 from .manifest import platform_c
@@ -136,20 +136,23 @@ class Client(_SyncClient):
                    preserve_digests: bool = False, progress: Optional[ProgressCallback] = None,
                    ref_name: Optional[str] = None, all_platforms: bool = False,
                    format: Union[str, ImageFormat] = ImageFormat.OCI, devices: bool = False,
-                   policy: Optional[PolicyLike] = None, foreign_layers: bool = False) -> Optional[str]:
+                   policy: Optional[PolicyLike] = None, foreign_layers: bool = False,
+                   referrers: bool = False) -> Optional[str]:
         """``Client.pull`` into a Store or a path, as a coroutine: the digest of the
         image manifest written. A path gets @format as in ``Client.pull``: "oci" (an
         OCI layout folder, created or added to), "docker" (a `docker load` folder),
         "docker-archive" (a tarball), "rootfs" or "rootfs-tar" (the unpacked root
         filesystem, its layers applied in ~2 ms steps of the loop; @devices as in
         ``Client.pull``; @foreign_layers as in ``Client.pull``: layers with "urls"
-        fetched from there). With @policy (a Policy, a policy.json dict or a path), as
+        fetched from there; @referrers as in ``Client.pull``: what refers to the
+        image, recursively, into the same layout). With @policy (a Policy, a policy.json dict or a path), as
         ``Client.pull``: the image is verified on the loop first, then the digest
         verified is pulled (a Store or an "oci" path only: UnsupportedError for
         the other formats). Raises what the blocking pull raises."""
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (_ALL_PLATFORMS if all_platforms else 0) | (
-            _PULL_UNPACK_DEVICES if devices else 0) | (_PULL_FOREIGN_LAYERS if foreign_layers else 0)
+            _PULL_UNPACK_DEVICES if devices else 0) | (_PULL_FOREIGN_LAYERS if foreign_layers else 0) | (
+            _PULL_REFERRERS if referrers else 0)
         fmt = image_format(format)
         if isinstance(dest, Store) or fmt == image_format(ImageFormat.OCI):
             own = not isinstance(dest, Store)
