@@ -369,9 +369,11 @@ REGISTRY_API int registry_blob_upload_file_start(registry_op **out, registry_loo
  *         built without libarchive (through @p done); a root filesystem's
  *         unpack fails through @p done with the codes of
  *         registry_store_unpack() (REGISTRY_EDIGEST for a layer that is not
- *         its diff_id); REGISTRY_EUNSUPPORTED for a signature policy (the
- *         destination is opened by this call, before any verdict: use
- *         registry_pull_start() with the policy, or registry_pull_to()).
+ *         its diff_id). With a signature policy (options version 2) the
+ *         image is verified first, as registry_pull_to() does: @p dest is
+ *         not touched before the policy accepts it, so its checks
+ *         (REGISTRY_ECONFLICT...) come through @p done then, and a
+ *         rejection (REGISTRY_EDENIED) leaves it as it was.
  * @since 1.1
  */
 REGISTRY_API int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_client *client,

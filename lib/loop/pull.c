@@ -94,6 +94,10 @@ struct pull_op {
 	registry_client *primary;
 	lverify *verify;
 	int verifying;
+	/* registry_pull_to_start with a policy: the destination, opened once
+	 * the policy accepted the image (registry_pull_to touches nothing before). */
+	char *dest_path;
+	int dest_format;
 	char *blob_repository, *blob_digest;
 	lwalk *referrers;         /* REGISTRY_PULL_REFERRERS: the walk under way */
 	char *referrers_digest;   /* the pull's, delivered once they are in */
@@ -1041,6 +1045,7 @@ static void pull_free(registry_op *op)
 	registry__endpoints_free(&p->eps);
 	registry_reference_free(p->ref);
 	free(p->ref_name);
+	free(p->dest_path);
 	free(p->blob_repository);
 	free(p->blob_digest);
 	free(op->digest);
@@ -1137,6 +1142,33 @@ static int pull_new(pull_op **out, registry_loop *loop, registry_client *client,
 	return 0;
 }
 
+/* registry_pull_to_start's destination for @ref (the pinned one once a
+ * policy accepted it), the image named p->ref_name (as the caller wrote
+ * it): the store the pull writes, the options the format asks. */
+static int dest_open(pull_op *p, const registry_reference *ref, const char *dest, int format)
+{
+	int rc = registry__pull_dest_open(&p->dest, ref, p->ref_name, dest, format, &p->o);
+	if (rc) {
+		registry__pull_dest_free(&p->dest);
+		return rc;
+	}
+	const registry_policy *policy = p->o.policy;
+	p->has_dest = 1;
+	p->store = p->dest.store;
+	p->o = p->dest.o;
+	p->o.policy = policy;
+	if (p->dest.name != p->ref_name) {
+		/* A Docker format's temporary store names it its own way. */
+		char *name = registry__strdup(p->dest.name);
+		if (!name)
+			return oom();
+		free(p->ref_name);
+		p->ref_name = name;
+		p->dest.name = name;
+	}
+	return 0;
+}
+
 /* The policy's verdict (loop/verify.c): a failure is the pull's, as the
  * blocking gate's is; else the pull of the digest verified, from its
  * endpoints (a mirror too), the index entry named as the caller wrote it. */
@@ -1159,6 +1191,10 @@ static void verified(registry_op *op, int rc, registry_reference *pinned)
 	p->verifying = 0;
 	registry_reference_free(p->ref);
 	p->ref = pinned;
+	if (p->dest_path && (rc = dest_open(p, pinned, p->dest_path, p->dest_format))) {
+		fail(p, rc);
+		return;
+	}
 	p->op.client = p->eps.items[0].client;
 	registry__loop_with_base(&p->op, endpoint_begin);
 }
@@ -1222,27 +1258,26 @@ int registry_pull_to_start(registry_op **out, registry_loop *loop, registry_clie
 		return registry__fail(REGISTRY_EINVAL, "registry_pull_to_start: unknown format %d", format);
 	if ((rc = registry__pull_devices_check("registry_pull_to_start", o.flags, format)))
 		return rc;
-	/* The destination is opened here, before a verification could refuse
-	 * the image; registry_pull_to() writes nothing for a refused one. */
-	if (o.policy)
-		return registry__fail(REGISTRY_EUNSUPPORTED, "registry_pull_to_start: a signature policy is not in "
-		                      "loop mode here yet (registry_pull_start verifies; or use registry_pull_to)");
 	pull_op *p = NULL;
 	if ((rc = pull_new(&p, loop, client, ref, &o, done, userdata)))
 		return rc;
 	/* As registry_pull_to(): the layout names the image as the caller wrote it. */
 	const char *name = registry_reference_digest(ref) ? registry_reference_digest(ref) : registry_reference_tag(ref);
-	if ((rc = registry__pull_dest_open(&p->dest, ref, name, dest, format, &o))) {
-		registry__pull_dest_free(&p->dest);
-		registry_op_free(&p->op);
-		return rc;
-	}
-	p->has_dest = 1;
-	p->store = p->dest.store;
-	p->o = p->dest.o;
-	if (!(p->ref_name = registry__strdup(p->dest.name))) {
+	if (!(p->ref_name = registry__strdup(name))) {
 		registry_op_free(&p->op);
 		return oom();
+	}
+	if (o.policy) {
+		/* As registry_pull_to(): nothing is touched before the policy
+		 * accepts the image; the destination is opened then (verified()). */
+		if (!(p->dest_path = registry__strdup(dest))) {
+			registry_op_free(&p->op);
+			return oom();
+		}
+		p->dest_format = format;
+	} else if ((rc = dest_open(p, ref, dest, format))) {
+		registry_op_free(&p->op);
+		return rc;
 	}
 	*out = &p->op;
 	pull_go(p);

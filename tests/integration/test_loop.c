@@ -376,12 +376,44 @@ static void case_errors(void)
 	CHECK_STR(rg.message, want_msg);
 	registry_op_free(op);
 	op = NULL;
-	char pt[1024];
+	/* A pull to a destination with that policy: refused as registry_pull_to
+	 * refuses, its destination never touched (opened only once accepted);
+	 * with a policy that accepts, the blocking pull_to's digest. */
+	char pt[1024], bt[1024];
 	snprintf(pt, sizeof(pt), "%s/errors-pull-to", getenv("REGISTRY_TEST_TMPDIR"));
-	CHECK_RC(registry_pull_to_start(&op, L, c, ref, pt, REGISTRY_IMAGE_FORMAT_OCI, &gated, on_done, &rn),
-	         REGISTRY_EUNSUPPORTED);
-	CHECK(op == NULL);
-	CHECK_INT(rn.called, 0);
+	for (int format = REGISTRY_IMAGE_FORMAT_OCI; format <= REGISTRY_IMAGE_FORMAT_ROOTFS; format += 3) {
+		result rt = {0};
+		CHECK_RC(registry_pull_to_start(&op, L, c, ref, pt, format, &gated, on_done, &rt), 0);
+		pl_run(&p, L, 60000);
+		CHECK_INT(rt.rc, REGISTRY_EDENIED);
+		CHECK_STR(rt.message, want_msg);
+		CHECK(access(pt, F_OK) != 0);
+		registry_op_free(op);
+		op = NULL;
+	}
+	registry_policy *accept = NULL;
+	CHECK_RC(registry_policy_load_from_memory(&accept, "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}",
+	                                          48, NULL), 0);
+	registry_pull_options open_gate = REGISTRY_PULL_OPTIONS_INIT;
+	open_gate.policy = accept;
+	snprintf(bt, sizeof(bt), "%s/errors-pull-to-blocking", getenv("REGISTRY_TEST_TMPDIR"));
+	char *want_to = NULL, *got_to = NULL;
+	registry_reference *good_ref = ref_of("fixtures/small-v2s2:latest");
+	CHECK_RC(registry_pull_to(&want_to, c, good_ref, bt, REGISTRY_IMAGE_FORMAT_OCI, &open_gate), 0);
+	result ra = {0};
+	CHECK_RC(registry_pull_to_start(&op, L, c, good_ref, pt, REGISTRY_IMAGE_FORMAT_OCI, &open_gate, on_done, &ra),
+	         0);
+	pl_run(&p, L, 60000);
+	CHECK_INT(ra.rc, 0);
+	if (!ra.rc)
+		CHECK_RC(registry_op_result_digest(&got_to, op), 0);
+	CHECK_STR(got_to, want_to);
+	registry_free(want_to);
+	registry_free(got_to);
+	registry_op_free(op);
+	op = NULL;
+	registry_reference_free(good_ref);
+	registry_policy_free(accept);
 	registry_policy_free(policy);
 
 	if (getenv("REGISTRY_TEST_USER")) {

@@ -145,10 +145,10 @@ class Client(_SyncClient):
         filesystem, its layers applied in ~2 ms steps of the loop; @devices as in
         ``Client.pull``; @foreign_layers as in ``Client.pull``: layers with "urls"
         fetched from there; @referrers as in ``Client.pull``: what refers to the
-        image, recursively, into the same layout). With @policy (a Policy, a policy.json dict or a path), as
-        ``Client.pull``: the image is verified on the loop first, then the digest
-        verified is pulled (a Store or an "oci" path only: UnsupportedError for
-        the other formats). Raises what the blocking pull raises."""
+        image, recursively, into the same layout). With @policy (a Policy, a
+        policy.json dict or a path), as ``Client.pull``: the image is verified on the
+        loop first (a path is not touched before), then the digest verified is
+        pulled. Raises what the blocking pull raises."""
         r = self.reference(ref)
         flags = (_PRESERVE_DIGESTS if preserve_digests else 0) | (_ALL_PLATFORMS if all_platforms else 0) | (
             _PULL_UNPACK_DEVICES if devices else 0) | (_PULL_FOREIGN_LAYERS if foreign_layers else 0) | (
