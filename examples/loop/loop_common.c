@@ -50,6 +50,20 @@ static void on_done(registry_op *op, int rc, void *ud)
 		owner->all_done(owner);
 }
 
+/* Every image's operation, store, client and reference freed. */
+static void release_images(lx *x)
+{
+	for (int i = 0; i < x->n; i++) {
+		lx_image *im = &x->img[i];
+		registry_op_free(im->op);
+		registry_store_free(im->store);
+		registry_client_free(im->client);
+		registry_reference_free(im->ref);
+		*im = (lx_image){0};
+	}
+	x->n = 0;
+}
+
 int lx_setup(lx *x, const char *name, const char *loop_name, int argc, char **argv)
 {
 	static char help[1024];
@@ -81,10 +95,14 @@ int lx_setup(lx *x, const char *name, const char *loop_name, int argc, char **ar
 		im->text = args[i];
 		im->dest = args[i + 1];
 		if ((rc = ex_reference(&x->prog, im->text, &im->ref)) ||
-		    (rc = ex_client(&x->prog, &x->c, im->ref, &im->client)))
+		    (rc = ex_client(&x->prog, &x->c, im->ref, &im->client)) ||
+		    (registry_store_open(&im->store, im->dest, REGISTRY_STORE_CREATE) &&
+		     (rc = ex_fail(&x->prog, im->dest)))) {
+			/* What was set up goes (the caller exits with rc). */
+			release_images(x);
+			ex_common_free(&x->c);
 			return rc;
-		if (registry_store_open(&im->store, im->dest, REGISTRY_STORE_CREATE))
-			return ex_fail(&x->prog, im->dest);
+		}
 	}
 	x->remaining = x->n;
 	return 0;
@@ -221,11 +239,8 @@ int lx_finish(lx *x, registry_loop *loop)
 		if (im->op && registry_op_result_digest(&digest, im->op) == 0)
 			printf("%s %s\n", im->text, digest);
 		registry_free(digest);
-		registry_op_free(im->op);
-		registry_store_free(im->store);
-		registry_client_free(im->client);
-		registry_reference_free(im->ref);
 	}
+	release_images(x);
 	uint64_t steps = 0;
 	int64_t max_us = 0;
 	if (loop && registry_loop_step_stats(&steps, &max_us, loop) == 0 && !x->c.quiet) {
