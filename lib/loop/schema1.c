@@ -14,7 +14,6 @@
 
 #include "loop_impl.h"
 #include "ops/pull_impl.h"
-#include "store/store_writer.h"
 
 /* Work (bytes read and hashed) between two looks at the step's budget. */
 #define DIFFID_PIECE ((size_t)1 << 20)
@@ -72,39 +71,19 @@ static void config_committed(void *ud, int rc)
 	finish(c, rc);
 }
 
-static void commit_config(lwait *w);
-
 /* The config as a blob of the store (already there: nothing to write). */
 static void commit_config(lwait *w)
 {
 	ls1 *c = (ls1 *)(void *)((char *)w - offsetof(ls1, wait));
 	char *digest = NULL;
 	int rc = registry_digest_buffer(&digest, REGISTRY_DIGEST_SHA256, c->config, c->config_len);
-	registry__blob_writer *bw = NULL;
-	int64_t offset = 0;
-	int already = 0;
 	if (!rc)
-		rc = registry__blob_writer_open(&bw, c->store, digest, (int64_t)c->config_len, &offset, &already);
+		rc = registry__loop_commit_bytes(&c->commit, c->op->loop, c->store, digest, c->config, c->config_len,
+		                                 config_committed, c);
 	registry_free(digest);
-	if (rc == REGISTRY_ECONFLICT) {
-		registry__error_clear();
+	if (rc == REGISTRY_ECONFLICT)
 		registry__loop_wait(c->op->loop, &c->wait, BUSY_RETRY_MS, commit_config);
-		return;
-	}
-	if (!rc && already) {
-		finish(c, 0);
-		return;
-	}
-	if (!rc && offset > 0)
-		rc = registry__blob_writer_restart(bw); /* a partial of a few bytes: written anew */
-	if (!rc)
-		rc = registry__blob_writer_write(bw, c->config, c->config_len);
-	if (rc) {
-		registry__blob_writer_abort(bw, 0);
-		finish(c, rc);
-		return;
-	}
-	if ((rc = registry__loop_commit(&c->commit, c->op->loop, bw, config_committed, c)))
+	else if (rc <= 0)
 		finish(c, rc);
 }
 

@@ -15,7 +15,6 @@
 #include "loop_impl.h"
 #include "ops/pull_impl.h"
 #include "store/store_impl.h"
-#include "store/store_writer.h"
 
 /* Another writer of this store handle holds the manifest's partial, or
  * another update holds index.json's lock: try again after this long. */
@@ -90,30 +89,13 @@ static void manifest_start(lstore *s)
 {
 	size_t len = 0;
 	const void *raw = registry_manifest_raw(s->kept, &len);
-	registry__blob_writer *w = NULL;
-	int64_t offset = 0;
-	int already = 0;
-	int rc = registry__blob_writer_open(&w, s->store, registry_manifest_digest(s->kept), (int64_t)len, &offset,
-	                                    &already);
-	if (rc == REGISTRY_ECONFLICT) {
-		registry__error_clear();
+	int rc = registry__loop_commit_bytes(&s->commit, s->op->loop, s->store, registry_manifest_digest(s->kept), raw,
+	                                     len, manifest_committed, s);
+	if (rc == REGISTRY_ECONFLICT)
 		registry__loop_wait(s->op->loop, &s->busy, BUSY_RETRY_MS, retry_fired);
-		return;
-	}
-	if (!rc && already) {
+	else if (rc == 0)
 		manifest_committed(s, 0);
-		return;
-	}
-	if (!rc && offset > 0)
-		rc = registry__blob_writer_restart(w); /* a partial of a few bytes: written anew */
-	if (!rc)
-		rc = registry__blob_writer_write(w, raw, len);
-	if (rc) {
-		registry__blob_writer_abort(w, 0);
-		finish(s, rc);
-		return;
-	}
-	if ((rc = registry__loop_commit(&s->commit, s->op->loop, w, manifest_committed, s)))
+	else if (rc < 0)
 		finish(s, rc);
 }
 

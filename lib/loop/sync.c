@@ -373,3 +373,30 @@ void registry__loop_commit_forget(lcommit *c)
 	registry__blob_writer_abort(c->w, 1);
 	free(c);
 }
+
+int registry__loop_commit_bytes(lcommit **out, registry_loop *L, registry_store *store, const char *digest,
+                                const void *data, size_t len, void (*done)(void *ud, int rc), void *ud)
+{
+	*out = NULL;
+	registry__blob_writer *w = NULL;
+	int64_t offset = 0;
+	int already = 0;
+	int rc = registry__blob_writer_open(&w, store, digest, (int64_t)len, &offset, &already);
+	if (rc == REGISTRY_ECONFLICT) {
+		registry__error_clear();
+		return REGISTRY_ECONFLICT;
+	}
+	if (!rc && already)
+		return 0;
+	if (!rc && offset > 0)
+		rc = registry__blob_writer_restart(w); /* a partial of a few bytes: written anew */
+	if (!rc)
+		rc = registry__blob_writer_write(w, data, len);
+	if (rc) {
+		registry__blob_writer_abort(w, 0);
+		return rc;
+	}
+	if ((rc = registry__loop_commit(out, L, w, done, ud)))
+		return rc;
+	return 1;
+}
