@@ -219,9 +219,10 @@ int registry__loop_commit(lcommit **out, registry_loop *L, struct registry__blob
                           void (*done)(void *ud, int rc), void *ud);
 void registry__loop_commit_forget(lcommit *c);
 /* @len bytes @data as the blob @digest of @store, committed as above: 1
- * (*out set, done later), 0 (the store has it: no done), REGISTRY_ECONFLICT
- * (not recorded: another writer of this store handle holds it; try again
- * later), or a failure (recorded). */
+ * (*out set, done later), 0 (the store has it: no done),
+ * REGISTRY__LOOP_BUSY (another writer of this store handle holds it; try
+ * again later), or a failure (recorded). */
+#define REGISTRY__LOOP_BUSY 2
 int registry__loop_commit_bytes(lcommit **out, registry_loop *L, registry_store *store, const char *digest,
                                 const void *data, size_t len, void (*done)(void *ud, int rc), void *ud);
 

@@ -81,7 +81,7 @@ static void commit_config(lwait *w)
 		rc = registry__loop_commit_bytes(&c->commit, c->op->loop, c->store, digest, c->config, c->config_len,
 		                                 config_committed, c);
 	registry_free(digest);
-	if (rc == REGISTRY_ECONFLICT)
+	if (rc == REGISTRY__LOOP_BUSY)
 		registry__loop_wait(c->op->loop, &c->wait, BUSY_RETRY_MS, commit_config);
 	else if (rc <= 0)
 		finish(c, rc);

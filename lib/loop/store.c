@@ -91,7 +91,7 @@ static void manifest_start(lstore *s)
 	const void *raw = registry_manifest_raw(s->kept, &len);
 	int rc = registry__loop_commit_bytes(&s->commit, s->op->loop, s->store, registry_manifest_digest(s->kept), raw,
 	                                     len, manifest_committed, s);
-	if (rc == REGISTRY_ECONFLICT)
+	if (rc == REGISTRY__LOOP_BUSY)
 		registry__loop_wait(s->op->loop, &s->busy, BUSY_RETRY_MS, retry_fired);
 	else if (rc == 0)
 		manifest_committed(s, 0);

@@ -384,7 +384,7 @@ int registry__loop_commit_bytes(lcommit **out, registry_loop *L, registry_store 
 	int rc = registry__blob_writer_open(&w, store, digest, (int64_t)len, &offset, &already);
 	if (rc == REGISTRY_ECONFLICT) {
 		registry__error_clear();
-		return REGISTRY_ECONFLICT;
+		return REGISTRY__LOOP_BUSY;
 	}
 	if (!rc && already)
 		return 0;
