@@ -1084,7 +1084,7 @@ static int pull_fallback(registry_op *op, int rc)
 static const registry__op_kind pull_kind = {pull_stop, pull_free};
 
 /* The checks of registry_pull_start() and registry_pull_to_start(), and a
- * copy of version 1's fields of @options in *@o. */
+ * copy of the caller's version's fields of @options in *@o. */
 static int check_start(const char *fn, registry_op **out, registry_loop *loop, registry_client *client,
                        const registry_reference *ref, const void *dest, const registry_pull_options *options,
                        registry_op_done_cb done, registry_pull_options *o)
@@ -1096,28 +1096,10 @@ static int check_start(const char *fn, registry_op **out, registry_loop *loop, r
 	int rc = registry__ops_check_ref_registry(client, ref);
 	if (rc)
 		return rc;
-	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
-	if (!options)
-		options = &defaults;
-	if ((rc = registry__options_check(fn, options->version, REGISTRY_PULL_OPTIONS_VERSION, options->flags,
-	                                  REGISTRY_PULL_PRESERVE_DIGESTS | REGISTRY_PULL_ALL_PLATFORMS |
-	                                          REGISTRY_PULL_REFERRERS | REGISTRY_PULL_FOREIGN_LAYERS |
-	                                          REGISTRY_PULL_UNPACK_DEVICES)) ||
-	    (rc = registry__platform_check(fn, options->platform)))
+	if ((rc = registry__pull_options_full(fn, options, o)))
 		return rc;
 	if (!registry_reference_digest(ref) && !registry_reference_tag(ref))
 		return registry__fail(REGISTRY_EINVAL, "pull: reference without tag or digest");
-	*o = defaults;
-	o->version = REGISTRY_PULL_OPTIONS_VERSION;
-	/* The fields of the caller's version only: an older caller's struct
-	 * ends there. */
-	o->flags = options->flags;
-	o->platform = options->platform;
-	o->max_manifest_size = options->max_manifest_size;
-	o->progress = options->progress;
-	o->userdata = options->userdata;
-	/* Version 2's policy: an older caller's struct ends before it. */
-	o->policy = options->version >= 2 ? options->policy : NULL;
 	return 0;
 }
 

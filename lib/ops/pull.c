@@ -438,7 +438,7 @@ int registry_pull_options_init(registry_pull_options *opts)
 
 /* Check @o (NULL: the defaults) and copy it into *@full, the fields its
  * version has, so that a caller's older, shorter struct is never read past. */
-static int check_options(const char *fn, const registry_pull_options *o, registry_pull_options *full)
+int registry__pull_options_full(const char *fn, const registry_pull_options *o, registry_pull_options *full)
 {
 	registry_pull_options defaults = REGISTRY_PULL_OPTIONS_INIT;
 	*full = defaults;
@@ -498,7 +498,7 @@ int registry__pull_hooked(char **digest_out, registry_client *client, const regi
 	if ((rc = registry__ops_check_ref_registry(client, ref)))
 		return rc;
 	registry_pull_options full;
-	if ((rc = check_options("registry_pull", options, &full)))
+	if ((rc = registry__pull_options_full("registry_pull", options, &full)))
 		return rc;
 	options = &full;
 	const char *reference = registry_reference_digest(ref) ? registry_reference_digest(ref)
@@ -692,7 +692,7 @@ int registry_pull_to(char **digest_out, registry_client *client, const registry_
 	if ((rc = registry__ops_check_ref_registry(client, ref)))
 		return rc;
 	registry_pull_options full;
-	if ((rc = check_options("registry_pull_to", options, &full)))
+	if ((rc = registry__pull_options_full("registry_pull_to", options, &full)))
 		return rc;
 	options = &full;
 	if (format != REGISTRY_IMAGE_FORMAT_OCI && format != REGISTRY_IMAGE_FORMAT_DOCKER_DIR &&

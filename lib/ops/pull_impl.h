@@ -105,6 +105,12 @@ int registry__schema1_build(registry_manifest **out, char **config, size_t *conf
                             const char *const *diff_ids, const int64_t *sizes, const unsigned char *gzipped,
                             size_t n);
 
+/* registry_pull_options checked (version, flags, platform) and copied
+ * into *@full field by field, only those the caller's version has (an older
+ * caller's struct is shorter); NULL: the defaults. 0, or EINVAL recorded
+ * naming @fn. */
+int registry__pull_options_full(const char *fn, const registry_pull_options *o, registry_pull_options *full);
+
 /* 1 when built with zlib (schema1 diff_ids can be computed), else 0. */
 int registry__have_zlib(void);
 
