@@ -2206,10 +2206,10 @@ static void case_direct_chaos(void)
 }
 
 /* More transfers writing directly than the loop has staging buffers (40
- * pulls of big-oci: 80 layers of 8 MiB, 64 buffers): every transfer holds a
- * partly filled buffer, the pool runs dry, and the pulls must still end
- * (a transfer that cannot get a buffer waits only while some write is in
- * flight to give one back). Each store verifies; one thread throughout. */
+ * pulls of big-oci: 80 layers of 8 MiB, 64 buffers): the pool runs short
+ * and transfers wait for buffers, yet every pull ends, each store verifies,
+ * one thread throughout. (Whether every buffer is held at once depends on
+ * timing; case_direct_dry makes that state for certain.) */
 #define NMANY 40
 static void case_direct_many(void)
 {
@@ -2319,7 +2319,7 @@ static int note_started(const registry_progress *pr, void *ud)
 }
 
 /* A kept partial of 90 MiB is re-hashed in pieces over many steps (in one
- * step it took ~50 ms), then the fetch resumes after it and the blob
+ * step it took 142 ms here), then the fetch resumes after it and the blob
  * verifies. */
 static void case_rehash(void)
 {
@@ -3174,21 +3174,6 @@ static void case_export_steps(void)
 }
 
 /* The cases of this block (issue 20): 1 when @which is one of them. */
-static int run_bounded_case(const char *which)
-{
-	if (strcmp(which, "all-aio") == 0)
-		RUN(case_all_aio);
-	else if (strcmp(which, "copy-mount") == 0)
-		RUN(case_copy_mount);
-	else if (strcmp(which, "unpack-bundle") == 0)
-		RUN(case_unpack_bundle);
-	else if (strcmp(which, "export-steps") == 0)
-		RUN(case_export_steps);
-	else
-		return 0;
-	return 1;
-}
-
 /* ---- foreign layers (issue 20) ------------------------------------------------------ */
 
 #define FOREIGN_LAYER_MT "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
@@ -3516,8 +3501,6 @@ int main(int argc, char **argv)
 	if (getenv("REGISTRY_TEST_PROXY_HOST"))
 		setenv("REGISTRY_TEST_HOST", getenv("REGISTRY_TEST_PROXY_HOST"), 1);
 	const char *which = argc > 1 ? argv[1] : "pull";
-	if (run_bounded_case(which))
-		return CHECK_DONE();
 	if (strcmp(which, "pull") == 0)
 		RUN(case_pull);
 	else if (strcmp(which, "errors") == 0)
@@ -3576,6 +3559,14 @@ int main(int argc, char **argv)
 		RUN(case_push_archive);
 	else if (strcmp(which, "schema1-steps") == 0)
 		RUN(case_schema1_steps);
+	else if (strcmp(which, "all-aio") == 0)
+		RUN(case_all_aio);
+	else if (strcmp(which, "copy-mount") == 0)
+		RUN(case_copy_mount);
+	else if (strcmp(which, "unpack-bundle") == 0)
+		RUN(case_unpack_bundle);
+	else if (strcmp(which, "export-steps") == 0)
+		RUN(case_export_steps);
 	else
 		return 2;
 	return CHECK_DONE();
